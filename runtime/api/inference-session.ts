@@ -1,0 +1,237 @@
+import type { TensorMeta } from '../../kernels/types.ts';
+import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
+import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
+import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
+import type { DataType } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
+import { readOnnxModelWithExternalData } from '../format/onnx/onnx-reader.ts';
+import type { Dim, Model } from '../graph/ir.ts';
+import { optimizeGraph } from '../graph/passes/optimize.ts';
+import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
+import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
+import { loadModelBytes, loadSibling, type ModelSource } from './model-source.ts';
+import type { AnyTensor } from './tensor.ts';
+
+export type ExecutionProvider = BackendName | 'wasm' | { name: BackendName | 'wasm' };
+
+export interface SessionOptions {
+  /** tried in order; the first that starts wins. 'wasm' is accepted as an alias of 'cpu'. */
+  executionProviders?: readonly ExecutionProvider[];
+  /** external-data files by the name the model uses, for models given as bytes */
+  externalData?: readonly { path: string; data: Uint8Array | ArrayBuffer }[];
+  /** 'disabled' skips graph optimizations (useful to compare against) */
+  graphOptimizationLevel?: 'disabled' | 'all';
+  signal?: AbortSignal;
+}
+
+export interface InputMetadata {
+  readonly name: string;
+  readonly isTensor: true;
+  readonly type: DataType;
+  /** numbers for fixed dims, names for symbolic ones, -1 for unknown */
+  readonly shape: readonly (number | string)[];
+}
+
+export type FeedsType = Readonly<Record<string, AnyTensor>>;
+export type ReturnType = Record<string, AnyTensor>;
+
+/** A loaded model bound to one backend. Mirrors onnxruntime-web's InferenceSession. */
+export class InferenceSession {
+  /** graph inputs whose values (not just shapes) decide the plan, e.g. a Reshape target fed at run */
+  private readonly hostFedInputs = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private released = false;
+
+  private constructor(
+    private readonly model: Model,
+    private readonly graph: ResolvedGraph,
+    private readonly backend: Backend,
+  ) {}
+
+  static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+    const bytes = await loadModelBytes(source, options.signal);
+    const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
+    const model = await readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
+    const graph = options.graphOptimizationLevel === 'disabled' ? model.graph : optimizeGraph(model);
+    const resolved = resolveGraph(model, graph); // names every unsupported op before any device work
+    options.signal?.throwIfAborted();
+    const backend = await startBackend(options.executionProviders ?? ['webgpu', 'cpu']);
+    const session = new InferenceSession(model, resolved, backend);
+    await session.precompile();
+    return session;
+  }
+
+  get inputNames(): string[] {
+    return this.graph.graph.inputs.map((i) => i.name);
+  }
+
+  get outputNames(): string[] {
+    return this.graph.graph.outputs.map((o) => o.name);
+  }
+
+  get inputMetadata(): InputMetadata[] {
+    return this.graph.graph.inputs.map((i) => ({ name: i.name, isTensor: true, type: i.dtype, shape: (i.dims ?? []).map((d) => d ?? -1) }));
+  }
+
+  get outputMetadata(): InputMetadata[] {
+    return this.graph.graph.outputs.map((o) => ({ name: o.name, isTensor: true, type: o.dtype, shape: (o.dims ?? []).map((d) => d ?? -1) }));
+  }
+
+  /** which backend runs this session: 'webgpu' or 'cpu' */
+  get executionProvider(): BackendName {
+    return this.backend.name;
+  }
+
+  get adapterInfo(): string {
+    return this.backend.adapterInfo;
+  }
+
+  /** the model's metadata_props and producer */
+  get modelMetadata(): { producer: string; opsets: Record<string, number>; props: Record<string, string> } {
+    return { producer: this.model.producer, opsets: Object.fromEntries(this.model.opsets), props: Object.fromEntries(this.model.metadata) };
+  }
+
+  /** Runs the model. Runs are serialized per session; feeds are validated before any work. */
+  run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
+    const result = this.queue.then(() => this.runNow(feeds, fetches));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.queue;
+    for (const p of this.planCache.values()) (await p.catch(() => undefined))?.prepared.release();
+    this.planCache.clear();
+    this.backend.release();
+  }
+
+  private async runNow(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
+    if (this.released) fail('RELEASED', 'this session was released');
+    const metas = this.validateFeeds(feeds);
+    const outputs = fetches ?? this.outputNames;
+    for (const o of outputs) if (!this.outputNames.includes(o)) fail('INPUT_MISMATCH', `unknown output '${o}'; the model's outputs are ${this.outputNames.join(', ')}`);
+    const prepared = await this.planFor(metas, feeds, outputs);
+    const ids = new Map<number, AnyTensor>();
+    const plan = prepared.plan;
+    for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input') ids.set(id, feeds[name]!);
+    const results = await prepared.prepared.run(ids);
+    return Object.fromEntries(outputs.map((name, i) => [name, results[i]!]));
+  }
+
+  private validateFeeds(feeds: FeedsType): Map<string, TensorMeta> {
+    if (typeof feeds !== 'object' || feeds === null) fail('INPUT_MISMATCH', 'run() takes an object mapping input names to Tensors');
+    const expected = this.graph.graph.inputs;
+    const names = expected.map((i) => i.name);
+    for (const k of Object.keys(feeds)) if (!names.includes(k)) fail('INPUT_MISMATCH', `unknown input '${k}'; the model's inputs are ${names.join(', ')}`);
+    const metas = new Map<string, TensorMeta>();
+    for (const info of expected) {
+      const t = feeds[info.name];
+      if (!t) fail('INPUT_MISMATCH', `missing input '${info.name}' (${describeInfo(info.dtype, info.dims)})`);
+      if (typeof t !== 'object' || !('dims' in t) || !('type' in t) || !('data' in t)) fail('INPUT_MISMATCH', `input '${info.name}' is not a Tensor`);
+      if (t.type !== info.dtype) fail('INPUT_MISMATCH', `input '${info.name}': expected ${info.dtype}, given ${t.type}`, { input: info.name, expected: info.dtype, given: t.type });
+      if (info.dims) {
+        const ok = t.dims.length === info.dims.length && info.dims.every((d, i) => typeof d !== 'number' || d === t.dims[i]);
+        if (!ok) fail('INPUT_MISMATCH', `input '${info.name}': expected shape [${info.dims.map((d) => d ?? '?').join(', ')}], given [${t.dims.join(', ')}]`, { input: info.name });
+      }
+      metas.set(info.name, { dtype: t.type, dims: t.dims });
+    }
+    return metas;
+  }
+
+  private async planFor(metas: ReadonlyMap<string, TensorMeta>, feeds: FeedsType | undefined, outputs: readonly string[]): Promise<{ plan: ReturnType_<typeof buildPlan>; prepared: PreparedPlan }> {
+    for (;;) {
+      const hostFeeds = new Map<string, AnyTensor>();
+      for (const name of this.hostFedInputs) {
+        const t = feeds?.[name];
+        if (!t) return fail('INTERNAL', `input '${name}' decides shapes but no value is known yet`);
+        hostFeeds.set(name, t);
+      }
+      const key = planKey(metas, hostFeeds, outputs);
+      const cached = this.planCache.get(key);
+      if (cached) return cached;
+      let plan: ReturnType_<typeof buildPlan>;
+      try {
+        plan = buildPlan(this.graph, metas, hostFeeds, outputs);
+      } catch (e) {
+        if (!(e instanceof HostValueNeeded)) throw e;
+        const sources = this.inputsFeeding(e.valueName);
+        if (!feeds && sources.length > 0) throw e; // precompiling: plan at the first run instead
+        if (sources.length === 0 || sources.every((s) => this.hostFedInputs.has(s))) {
+          fail('UNSUPPORTED_FEATURE', `node '${e.nodeName}' needs the value of '${e.valueName}' to know its output shape, and that value is computed on the device (data-dependent shapes are not supported yet)`);
+        }
+        for (const s of sources) this.hostFedInputs.add(s);
+        continue;
+      }
+      const entry = this.backend.prepare(plan).then((prepared) => ({ plan, prepared }));
+      this.planCache.set(key, entry);
+      entry.catch(() => this.planCache.delete(key));
+      return entry;
+    }
+  }
+
+  private readonly planCache = new Map<string, Promise<{ plan: ReturnType_<typeof buildPlan>; prepared: PreparedPlan }>>();
+
+  /** Graph inputs that `valueName` is computed from. */
+  private inputsFeeding(valueName: string): string[] {
+    const inputs = new Set(this.inputNames);
+    const producer = new Map<string, readonly string[]>();
+    for (const { node } of this.graph.nodes) for (const o of node.outputs) producer.set(o, node.inputs);
+    const found = new Set<string>();
+    const seen = new Set<string>();
+    const stack = [valueName];
+    while (stack.length) {
+      const v = stack.pop()!;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      if (inputs.has(v)) found.add(v);
+      for (const i of producer.get(v) ?? []) if (i) stack.push(i);
+    }
+    return [...found];
+  }
+
+  /** With fully static input shapes, plan and compile now so the first run() does no setup. */
+  private async precompile(): Promise<void> {
+    const metas = new Map<string, TensorMeta>();
+    for (const i of this.graph.graph.inputs) {
+      if (!i.dims || i.dims.some((d) => typeof d !== 'number')) return;
+      metas.set(i.name, { dtype: i.dtype, dims: i.dims as number[] });
+    }
+    try {
+      await this.planFor(metas, undefined, this.outputNames);
+    } catch (e) {
+      // Inputs whose values decide shapes can only be planned at the first run.
+      if (!(e instanceof HostValueNeeded)) throw e;
+    }
+  }
+}
+
+type ReturnType_<F> = F extends (...args: never[]) => infer R ? R : never;
+
+function planKey(metas: ReadonlyMap<string, TensorMeta>, hostFeeds: ReadonlyMap<string, AnyTensor>, outputs: readonly string[]): string {
+  const parts: string[] = [];
+  for (const [name, m] of metas) parts.push(`${name}:${m.dtype}[${m.dims.join(',')}]`);
+  for (const [name, t] of hostFeeds) parts.push(`${name}=${Array.from(t.data as ArrayLike<unknown>, String).join(',')}`);
+  parts.push(`->${outputs.join(',')}`);
+  return parts.join('|');
+}
+
+function describeInfo(dtype: DataType, dims: readonly Dim[] | undefined): string {
+  return `${dtype}[${(dims ?? []).map((d) => d ?? '?').join(', ')}]`;
+}
+
+async function startBackend(providers: readonly ExecutionProvider[]): Promise<Backend> {
+  const reasons: string[] = [];
+  for (const p of providers) {
+    const name = typeof p === 'string' ? p : p.name;
+    try {
+      if (name === 'cpu' || name === 'wasm') return new CpuBackend();
+      if (name === 'webgpu') return await WebGpuBackend.create();
+      reasons.push(`${String(name)}: unknown execution provider`);
+    } catch (e) {
+      reasons.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  return fail('DEVICE_UNAVAILABLE', `no execution provider could start: ${reasons.join('; ')}`);
+}

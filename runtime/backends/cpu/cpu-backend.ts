@@ -1,0 +1,35 @@
+import type { AnyTensor } from '../../api/tensor.ts';
+import { fail } from '../../core/errors.ts';
+import type { ExecutionPlan } from '../../plan/execution-plan.ts';
+import type { Backend, PreparedPlan } from '../backend.ts';
+import { runStepOnCpu } from './run-step.ts';
+
+/** Runs every step with the kernels' CPU implementations; values are dropped after their last use. */
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly adapterInfo = 'cpu';
+
+  async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
+    return {
+      placement: { gpu: 0, cpu: plan.steps.length },
+      run: async (feeds) => runPlanOnCpu(plan, feeds),
+      release: () => {},
+    };
+  }
+
+  release(): void {}
+}
+
+function runPlanOnCpu(plan: ExecutionPlan, feeds: ReadonlyMap<number, AnyTensor>): AnyTensor[] {
+  const live = new Map<number, AnyTensor>(feeds);
+  const read = (id: number): AnyTensor => {
+    const v = plan.values[id]!;
+    return v.constValue ?? live.get(id) ?? fail('INTERNAL', `value '${v.name}' read before it was computed`);
+  };
+  for (const step of plan.steps) {
+    const outs = runStepOnCpu(plan, step, read);
+    step.outputs.forEach((id, i) => id >= 0 && live.set(id, outs[i]!));
+    for (const id of step.inputs) if (id !== undefined && plan.values[id]!.lastUse === step.index && !plan.values[id]!.isOutput) live.delete(id);
+  }
+  return plan.outputIds.map(read);
+}

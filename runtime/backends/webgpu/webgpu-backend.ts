@@ -1,0 +1,241 @@
+import type { AnyTensor } from '../../api/tensor.ts';
+import { fail } from '../../core/errors.ts';
+import { storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/shader/storage.ts';
+import type { GpuLowering, GpuProgram, TensorMeta } from '../../../kernels/types.ts';
+import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
+import type { Backend, PreparedPlan } from '../backend.ts';
+import { runStepOnCpu } from '../cpu/run-step.ts';
+import { BufferAssigner } from './buffer-assignment.ts';
+import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
+import { PipelineCache } from './pipeline-cache.ts';
+import { fromGpuWords, toGpuWords, type GpuUpload } from './transfer.ts';
+
+const sizeOfMeta = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
+const UNIFORM_ALIGN = 256;
+
+interface EncodedProgram {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly dispatch: readonly [number, number, number];
+}
+
+type StepExec = { readonly kind: 'gpu'; readonly programs: EncodedProgram[] } | { readonly kind: 'cpu'; readonly step: PlannedStep };
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  private readonly pipelines: PipelineCache;
+  /** constants stay resident for the session, shared by every plan */
+  private readonly constants = new Map<AnyTensor, GPUBuffer>();
+
+  private constructor(readonly gpu: GpuDeviceContext) {
+    this.pipelines = new PipelineCache(gpu.device);
+  }
+
+  static async create(): Promise<WebGpuBackend> {
+    return new WebGpuBackend(await createGpuDevice());
+  }
+
+  get adapterInfo(): string {
+    return this.gpu.info;
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
+    checkNotLost(this.gpu);
+    const { device, caps } = this.gpu;
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+
+    // 1. Placement: a step runs on the GPU when every tensor it touches has a GPU storage type
+    //    and its kernel lowers this case; otherwise on the CPU, with transfers around it.
+    const lowerings: (GpuLowering | undefined)[] = plan.steps.map((step) => {
+      if (!step.kernel.webgpu) return undefined;
+      const metas = step.inputs.map((id) => (id === undefined ? undefined : plan.values[id]!.meta));
+      const outs = step.outputs.map((id) => (id >= 0 ? plan.values[id]!.meta : { dtype: 'float32' as const, dims: [0] }));
+      if ([...metas, ...outs].some((m) => m !== undefined && !storageType(m.dtype))) return undefined;
+      for (const [i, m] of [...metas, ...outs].entries()) {
+        if (m && sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT > caps.maxStorageBufferBindingSize) {
+          fail('DEVICE_LIMIT', `${step.node.opType} node '${step.node.name}': tensor #${i} needs ${sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT} bytes, over this device's ${caps.maxStorageBufferBindingSize}-byte binding limit`);
+        }
+      }
+      return step.kernel.webgpu(metas, outs, { ...step.ctx, caps });
+    });
+
+    // 2. Which values need a GPU buffer, and which are views of another value's buffer.
+    const needsGpu = new Set<number>();
+    const root = new Map<number, number>();
+    plan.steps.forEach((step, i) => {
+      const low = lowerings[i];
+      if (!low) return;
+      for (const id of step.inputs) if (id !== undefined) needsGpu.add(id);
+      for (const id of step.outputs) if (id >= 0) needsGpu.add(id);
+      if (low.kind === 'view') root.set(step.outputs[0]!, root.get(step.inputs[low.input]!) ?? step.inputs[low.input]!);
+    });
+    const rootOf = (id: number): number => root.get(id) ?? id;
+    const lastUse = new Map<number, number>();
+    for (const v of plan.values) {
+      const r = rootOf(v.id);
+      lastUse.set(r, Math.max(lastUse.get(r) ?? -1, v.lastUse));
+    }
+
+    // 3. Buffers: constants once per session, inputs per plan, intermediates by lifetime.
+    const buffers = new Map<number, GPUBuffer>();
+    const assigner = new BufferAssigner(device, 'kiln-tensor');
+    for (const id of needsGpu) {
+      const v = plan.values[id]!;
+      if (v.kind === 'const' && !root.has(id)) buffers.set(id, this.constantBuffer(v.constValue!, v.name));
+      else if (v.kind === 'input') buffers.set(id, assigner.take(sizeOfMeta(v.meta) * BYTES_PER_GPU_ELEMENT));
+    }
+    const temps: GPUBuffer[][] = [];
+    plan.steps.forEach((step, i) => {
+      const low = lowerings[i];
+      for (const id of step.outputs) {
+        if (id < 0 || !needsGpu.has(id)) continue;
+        if (root.has(id)) buffers.set(id, buffers.get(rootOf(id))!);
+        else buffers.set(id, assigner.take(sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT));
+      }
+      const stepTemps = low?.kind === 'programs' ? (low.temps ?? []).map((m) => assigner.take(sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT)) : [];
+      temps.push(stepTemps);
+      for (const t of stepTemps) assigner.give(t);
+      const released = new Set<number>();
+      for (const id of [...step.inputs, ...step.outputs]) {
+        if (id === undefined || id < 0) continue;
+        const r = rootOf(id);
+        const v = plan.values[r]!;
+        if (v.kind !== 'intermediate' || v.isOutput || lastUse.get(r) !== step.index || released.has(r) || !buffers.has(r)) continue;
+        released.add(r);
+        assigner.give(buffers.get(r)!);
+      }
+    });
+
+    // 4. Pipelines (compiled in parallel), one uniform buffer for the plan, bind groups.
+    const programs: { step: number; program: GpuProgram }[] = [];
+    lowerings.forEach((low, step) => low?.kind === 'programs' && low.programs.forEach((program) => programs.push({ step, program })));
+    const uniformOffsets: number[] = [];
+    let uniformBytes = 0;
+    for (const { program } of programs) {
+      uniformOffsets.push(uniformBytes);
+      uniformBytes += Math.ceil(Math.max(16, program.uniforms.byteLength) / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+    }
+    const uniformBuffer = device.createBuffer({ label: 'kiln-uniforms', size: Math.max(16, uniformBytes), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const readOnlyOf = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');
+    const compiled = await Promise.all(programs.map(({ program }) => this.pipelines.get(program, this.pipelines.layoutFor(readOnlyOf(program)))));
+    const execs: StepExec[] = plan.steps.map((step) => ({ kind: 'cpu', step }));
+    programs.forEach(({ step, program }, i) => {
+      const s = plan.steps[step]!;
+      device.queue.writeBuffer(uniformBuffer, uniformOffsets[i]!, program.uniforms as GpuUpload);
+      const bufferFor = (ref: GpuProgram['bindings'][number]): GPUBuffer => {
+        if (ref.kind === 'temp') return temps[step]![ref.index]!;
+        const id = ref.kind === 'input' ? s.inputs[ref.index] : s.outputs[ref.index];
+        return (id !== undefined && buffers.get(id)) || fail('INTERNAL', `${program.label}: binding ${ref.kind} #${ref.index} has no buffer`);
+      };
+      const entries: GPUBindGroupEntry[] = program.bindings.map((ref, binding) => ({ binding, resource: { buffer: bufferFor(ref) } }));
+      entries.push({ binding: program.bindings.length, resource: { buffer: uniformBuffer, offset: uniformOffsets[i]!, size: Math.max(16, program.uniforms.byteLength) } });
+      const bindGroup = device.createBindGroup({ label: program.label, layout: this.pipelines.layoutFor(readOnlyOf(program)), entries });
+      const prev = execs[step]!;
+      const list = prev.kind === 'gpu' ? prev.programs : [];
+      list.push({ pipeline: compiled[i]!, bindGroup, dispatch: program.dispatch });
+      execs[step] = { kind: 'gpu', programs: list };
+    });
+    lowerings.forEach((low, i) => {
+      if (low?.kind === 'view' || (low?.kind === 'programs' && low.programs.length === 0)) execs[i] = { kind: 'gpu', programs: [] };
+    });
+
+    // 5. Readback staging for outputs that live on the GPU.
+    const staging = new Map<number, GPUBuffer>();
+    const needsHost = new Set<number>(plan.outputIds);
+    plan.steps.forEach((s, i) => execs[i]!.kind === 'cpu' && s.inputs.forEach((id) => id !== undefined && needsHost.add(id)));
+    for (const id of needsHost) {
+      if (!buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue;
+      const bytes = Math.max(16, sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT);
+      staging.set(id, device.createBuffer({ label: `kiln-readback-${plan.values[id]!.name}`, size: Math.ceil(bytes / 16) * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+    }
+    const oom = await device.popErrorScope();
+    const invalid = await device.popErrorScope();
+    if (oom) fail('DEVICE_LIMIT', `out of GPU memory while preparing the model: ${oom.message}`);
+    if (invalid) fail('INTERNAL', `WebGPU rejected the prepared plan: ${invalid.message}`);
+
+    const placement = { gpu: execs.filter((e) => e.kind === 'gpu').length, cpu: execs.filter((e) => e.kind === 'cpu').length };
+    const run = (feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> => this.execute(plan, execs, buffers, staging, feeds);
+    return {
+      placement,
+      run,
+      release: () => {
+        assigner.destroy();
+        uniformBuffer.destroy();
+        for (const b of staging.values()) b.destroy();
+      },
+    };
+  }
+
+  private async execute(plan: ExecutionPlan, execs: readonly StepExec[], buffers: ReadonlyMap<number, GPUBuffer>, staging: ReadonlyMap<number, GPUBuffer>, feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> {
+    checkNotLost(this.gpu);
+    const { device } = this.gpu;
+    const host = new Map<number, AnyTensor>(feeds);
+    for (const [id, t] of feeds) {
+      const buf = buffers.get(id);
+      if (buf && t.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(t, plan.values[id]!.name));
+    }
+    const readHost = (id: number): AnyTensor => plan.values[id]!.constValue ?? host.get(id) ?? fail('INTERNAL', `value '${plan.values[id]!.name}' is not on the host`);
+    let encoder = device.createCommandEncoder({ label: 'kiln-run' });
+    let pass: GPUComputePassEncoder | undefined;
+    const download = async (ids: number[]): Promise<void> => {
+      pass?.end();
+      pass = undefined;
+      const gpuIds = ids.filter((id) => staging.has(id) && !host.has(id));
+      for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
+      device.queue.submit([encoder.finish()]);
+      encoder = device.createCommandEncoder({ label: 'kiln-run' });
+      await Promise.all(gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ)));
+      for (const id of gpuIds) {
+        const v = plan.values[id]!;
+        const buf = staging.get(id)!;
+        host.set(id, fromGpuWords(v.meta.dtype, v.meta.dims, buf.getMappedRange(), sizeOfMeta(v.meta)));
+        buf.unmap();
+      }
+      checkNotLost(this.gpu);
+    };
+    for (const exec of execs) {
+      if (exec.kind === 'gpu') {
+        for (const p of exec.programs) {
+          pass ??= encoder.beginComputePass({ label: 'kiln-pass' });
+          pass.setPipeline(p.pipeline);
+          pass.setBindGroup(0, p.bindGroup);
+          pass.dispatchWorkgroups(p.dispatch[0], p.dispatch[1], p.dispatch[2]);
+        }
+        continue;
+      }
+      // A CPU step: finish pending GPU work (its buffers may be reused by what we upload next).
+      await download(exec.step.inputs.filter((id): id is number => id !== undefined));
+      const outs = runStepOnCpu(plan, exec.step, readHost);
+      exec.step.outputs.forEach((id, i) => {
+        if (id < 0) return;
+        host.set(id, outs[i]!);
+        const buf = buffers.get(id);
+        if (buf && outs[i]!.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(outs[i]!, plan.values[id]!.name));
+      });
+    }
+    await download([...plan.outputIds]);
+    return plan.outputIds.map(readHost);
+  }
+
+  private constantBuffer(t: AnyTensor, name: string): GPUBuffer {
+    let buf = this.constants.get(t);
+    if (!buf) {
+      const words = toGpuWords(t, name);
+      buf = this.gpu.device.createBuffer({ label: `kiln-const-${name}`, size: Math.max(16, Math.ceil(words.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+      if (words.byteLength > 0) this.gpu.device.queue.writeBuffer(buf, 0, words);
+      this.constants.set(t, buf);
+    }
+    return buf;
+  }
+
+  release(): void {
+    for (const b of this.constants.values()) b.destroy();
+    this.constants.clear();
+    this.gpu.device.destroy();
+  }
+}

@@ -1,0 +1,166 @@
+import protobuf from 'protobufjs/light.js';
+import type { AnyTensor } from '../../api/tensor.ts';
+import { dataTypeFromOnnx } from '../../core/dtype.ts';
+import { KilnError, fail } from '../../core/errors.ts';
+import { Attributes, type AttributeValue } from '../../graph/attributes.ts';
+import type { Dim, Graph, Model, Node, ValueInfo } from '../../graph/ir.ts';
+import { longToNumber, type LongLike } from './long.ts';
+import { onnxSchema } from './onnx-schema.ts';
+import { tensorFromProto, type ExternalDataResolver, type TensorProtoMessage } from './tensor-proto.ts';
+
+const root = protobuf.Root.fromJSON(onnxSchema);
+const ModelProto = root.lookupType('onnx.ModelProto');
+const TensorProto = root.lookupType('onnx.TensorProto');
+
+interface AttributeMessage {
+  name?: string; type?: number; f?: number; i?: LongLike; s?: Uint8Array; t?: TensorProtoMessage;
+  g?: GraphMessage; floats?: number[]; ints?: LongLike[]; strings?: Uint8Array[];
+  tensors?: TensorProtoMessage[]; graphs?: GraphMessage[]; refAttrName?: string;
+}
+interface NodeMessage { input?: string[]; output?: string[]; name?: string; opType?: string; attribute?: AttributeMessage[]; domain?: string }
+interface DimMessage { dimValue?: LongLike; dimParam?: string }
+interface TypeMessage { tensorType?: { elemType?: number; shape?: { dim?: DimMessage[] } }; sequenceType?: unknown; mapType?: unknown; optionalType?: unknown; sparseTensorType?: unknown }
+interface ValueInfoMessage { name?: string; type?: TypeMessage }
+interface GraphMessage {
+  node?: NodeMessage[]; name?: string; initializer?: TensorProtoMessage[]; input?: ValueInfoMessage[];
+  output?: ValueInfoMessage[]; valueInfo?: ValueInfoMessage[]; sparseInitializer?: unknown[];
+}
+interface ModelMessage {
+  irVersion?: LongLike; producerName?: string; producerVersion?: string; graph?: GraphMessage;
+  opsetImport?: { domain?: string; version?: LongLike }[]; metadataProps?: { key?: string; value?: string }[];
+  functions?: { name?: string; domain?: string }[];
+}
+
+export interface OnnxReadOptions {
+  externalData?: ExternalDataResolver;
+}
+
+const td = new TextDecoder();
+
+function decode<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
+  try {
+    return type.decode(bytes) as unknown as T;
+  } catch (e) {
+    // protobufjs throws RangeError/Error with offsets for truncated or garbage input.
+    return fail('INVALID_MODEL', `${what} is not valid protobuf (truncated or corrupt): ${(e as Error).message}`);
+  }
+}
+
+export function readOnnxModel(bytes: Uint8Array, options: OnnxReadOptions = {}): Model {
+  return modelFromMessage(decodeModel(bytes), options);
+}
+
+/** Like readOnnxModel, but first loads every external-data file the model names. */
+export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (location: string) => Promise<Uint8Array>): Promise<Model> {
+  const m = decodeModel(bytes);
+  const files = new Map<string, Uint8Array>();
+  const visit = (t: TensorProtoMessage): void => {
+    if (t.dataLocation !== 1) return;
+    const loc = t.externalData?.find((e) => e.key === 'location')?.value;
+    if (loc && !files.has(loc)) files.set(loc, new Uint8Array());
+  };
+  for (const t of m.graph?.initializer ?? []) visit(t);
+  for (const n of m.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) visit(a.t);
+  await Promise.all([...files.keys()].map(async (loc) => files.set(loc, await load(loc))));
+  return modelFromMessage(m, { externalData: (loc) => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`) });
+}
+
+function decodeModel(bytes: Uint8Array): ModelMessage {
+  if (bytes.length === 0) fail('INVALID_MODEL', 'the model file is empty');
+  const m = decode<ModelMessage>(ModelProto, bytes, 'the ONNX model');
+  if (!m.graph) fail('INVALID_MODEL', 'not an ONNX model: no graph (is this the right file?)');
+  return m;
+}
+
+function modelFromMessage(m: ModelMessage, options: OnnxReadOptions): Model {
+  if (!m.graph) return fail('INVALID_MODEL', 'not an ONNX model: no graph');
+  const opsets = new Map<string, number>();
+  for (const o of m.opsetImport ?? []) {
+    const domain = o.domain === 'ai.onnx' ? '' : (o.domain ?? '');
+    opsets.set(domain, longToNumber(o.version ?? 0, 'opset_import'));
+  }
+  const irVersion = longToNumber(m.irVersion ?? 0, 'ir_version');
+  // IR version < 3 had no opset_import; such models target opset 1.
+  if (!opsets.has('')) opsets.set('', 1);
+  const graph = readGraph(m.graph, options, 'main graph');
+  const metadata = new Map((m.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  return { graph, opsets, irVersion, producer: `${m.producerName ?? ''} ${m.producerVersion ?? ''}`.trim(), metadata };
+}
+
+export function readOnnxTensor(bytes: Uint8Array): AnyTensor {
+  return tensorFromProto(decode<TensorProtoMessage>(TensorProto, bytes, 'the tensor file'));
+}
+
+function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string): Graph {
+  const initializers = new Map<string, AnyTensor>();
+  for (const t of g.initializer ?? []) {
+    if (!t.name) fail('INVALID_MODEL', `${where}: an initializer has no name`);
+    initializers.set(t.name, tensorFromProto(t, options.externalData));
+  }
+  if ((g.sparseInitializer ?? []).length > 0) fail('UNSUPPORTED_FEATURE', `${where}: sparse initializers are not supported`);
+  const usedNames = new Set<string>();
+  const nodes: Node[] = (g.node ?? []).map((n, i) => readNode(n, i, options, usedNames));
+  const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => readValueInfo(v, where));
+  const outputs = (g.output ?? []).map((v) => readValueInfo(v, where));
+  const valueInfo = new Map<string, ValueInfo>();
+  for (const v of g.valueInfo ?? []) {
+    try {
+      const info = readValueInfo(v, where);
+      valueInfo.set(info.name, info);
+    } catch (e) {
+      // value_info is only a hint; a non-tensor or odd entry must not make a model unloadable.
+      if (!(e instanceof KilnError)) throw e;
+    }
+  }
+  return { nodes, initializers, inputs, outputs, valueInfo };
+}
+
+function readNode(n: NodeMessage, index: number, options: OnnxReadOptions, used: Set<string>): Node {
+  const opType = n.opType ?? '';
+  if (!opType) fail('INVALID_MODEL', `node #${index} has no op_type`);
+  let name = n.name || `${opType}_${index}`;
+  while (used.has(name)) name = `${name}_${index}`;
+  used.add(name);
+  const attrs = new Map<string, AttributeValue>();
+  for (const a of n.attribute ?? []) {
+    if (!a.name) fail('INVALID_MODEL', `node '${name}': attribute without a name`);
+    if (a.refAttrName) fail('UNSUPPORTED_FEATURE', `node '${name}': attribute references are only valid inside functions`);
+    attrs.set(a.name, readAttribute(a, `node '${name}' attribute '${a.name}'`, options));
+  }
+  return {
+    name,
+    opType,
+    domain: n.domain === 'ai.onnx' ? '' : (n.domain ?? ''),
+    inputs: n.input ?? [],
+    outputs: n.output ?? [],
+    attrs: new Attributes(attrs, `${opType} node '${name}'`),
+  };
+}
+
+function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOptions): AttributeValue {
+  switch (a.type) {
+    case 1: return a.f ?? 0;
+    case 2: return longToNumber(a.i ?? 0, where);
+    case 3: return td.decode(a.s ?? new Uint8Array());
+    case 4: return a.t ? tensorFromProto(a.t, options.externalData) : fail('INVALID_MODEL', `${where}: missing tensor`);
+    case 5: return a.g ? readGraph(a.g, options, where) : fail('INVALID_MODEL', `${where}: missing graph`);
+    case 6: return a.floats ?? [];
+    case 7: return (a.ints ?? []).map((v) => longToNumber(v, where));
+    case 8: return (a.strings ?? []).map((s) => td.decode(s));
+    case 9: return (a.tensors ?? []).map((t) => tensorFromProto(t, options.externalData));
+    case 10: return (a.graphs ?? []).map((gg) => readGraph(gg, options, where));
+    default: return fail('UNSUPPORTED_FEATURE', `${where}: attribute type ${a.type ?? 'missing'} is not supported`);
+  }
+}
+
+function readValueInfo(v: ValueInfoMessage, where: string): ValueInfo {
+  const name = v.name ?? '';
+  if (!name) fail('INVALID_MODEL', `${where}: an input or output has no name`);
+  const tt = v.type?.tensorType;
+  if (!tt) return fail('UNSUPPORTED_FEATURE', `${where}: value '${name}' is not a tensor (sequences, maps and optionals are not supported)`);
+  const dtype = dataTypeFromOnnx(tt.elemType ?? 0, `value '${name}'`);
+  const dims: Dim[] | undefined = tt.shape
+    ? (tt.shape.dim ?? []).map((d) => (Object.hasOwn(d, 'dimValue') ? longToNumber(d.dimValue ?? 0, where) : d.dimParam || undefined))
+    : undefined;
+  return { name, dtype, dims };
+}

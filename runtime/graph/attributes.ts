@@ -1,0 +1,98 @@
+import type { AnyTensor } from '../api/tensor.ts';
+import { fail } from '../core/errors.ts';
+import type { Graph } from './ir.ts';
+
+export type AttributeValue = number | string | AnyTensor | Graph | number[] | string[] | AnyTensor[] | Graph[];
+
+/** Typed read access to a node's attributes; a wrong-typed attribute is a clear model error. */
+export class Attributes {
+  constructor(
+    private readonly values: ReadonlyMap<string, AttributeValue>,
+    private readonly owner = 'node',
+  ) {}
+
+  static empty(): Attributes {
+    return new Attributes(new Map());
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+
+  raw(name: string): AttributeValue | undefined {
+    return this.values.get(name);
+  }
+
+  int(name: string, fallback: number): number;
+  int(name: string): number | undefined;
+  int(name: string, fallback?: number): number | undefined {
+    const v = this.values.get(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v)) return this.wrong(name, 'an integer');
+    return v;
+  }
+
+  float(name: string, fallback: number): number;
+  float(name: string): number | undefined;
+  float(name: string, fallback?: number): number | undefined {
+    const v = this.values.get(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number') return this.wrong(name, 'a float');
+    return v;
+  }
+
+  string(name: string, fallback: string): string;
+  string(name: string): string | undefined;
+  string(name: string, fallback?: string): string | undefined {
+    const v = this.values.get(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string') return this.wrong(name, 'a string');
+    return v;
+  }
+
+  ints(name: string, fallback: readonly number[]): readonly number[];
+  ints(name: string): readonly number[] | undefined;
+  ints(name: string, fallback?: readonly number[]): readonly number[] | undefined {
+    const v = this.values.get(name);
+    if (v === undefined) return fallback;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) return this.wrong(name, 'a list of integers');
+    return v as number[];
+  }
+
+  floats(name: string, fallback: readonly number[]): readonly number[];
+  floats(name: string): readonly number[] | undefined;
+  floats(name: string, fallback?: readonly number[]): readonly number[] | undefined {
+    return this.ints(name, fallback as readonly number[]);
+  }
+
+  strings(name: string): readonly string[] | undefined {
+    const v = this.values.get(name);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return this.wrong(name, 'a list of strings');
+    return v as string[];
+  }
+
+  tensor(name: string): AnyTensor | undefined {
+    const v = this.values.get(name);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v) || !('dims' in v)) return this.wrong(name, 'a tensor');
+    return v;
+  }
+
+  /** Canonical text of all attributes, for cache keys and debugging. */
+  toString(): string {
+    const parts: string[] = [];
+    for (const [k, v] of [...this.values].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      parts.push(`${k}=${typeof v === 'object' && !Array.isArray(v) ? '<obj>' : JSON.stringify(v)}`);
+    }
+    return parts.join(';');
+  }
+
+  private wrong(name: string, what: string): never {
+    return fail('INVALID_MODEL', `${this.owner}: attribute '${name}' must be ${what}`);
+  }
+}

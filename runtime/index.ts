@@ -1,0 +1,8 @@
+// The public API: what `import { ... } from 'kilnjs'` gives, in browsers and in Node.
+export { InferenceSession } from './api/inference-session.ts';
+export type { SessionOptions, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from './api/inference-session.ts';
+export { Tensor } from './api/tensor.ts';
+export type { Dims, AnyTensor } from './api/tensor.ts';
+export type { DataType } from './core/dtype.ts';
+export { KilnError } from './core/errors.ts';
+export type { KilnErrorCode } from './core/errors.ts';

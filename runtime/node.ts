@@ -1,0 +1,26 @@
+// Node entry: the browser API plus WebGPU from the `webgpu` npm package (Dawn) and file paths.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { setFileReader } from './api/model-source.ts';
+import { setGpuProvider } from './backends/webgpu/gpu-provider.ts';
+
+export * from './index.ts';
+
+let gpu: GPU | undefined;
+let tried = false;
+setGpuProvider(() => {
+  if (!tried) {
+    tried = true;
+    try {
+      const require = createRequire(import.meta.url);
+      const dawn = require('webgpu') as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+      // Dawn's constants (GPUBufferUsage...) are globals in browsers; Node needs them installed.
+      for (const [k, v] of Object.entries(dawn.globals)) if (!(k in globalThis)) Object.defineProperty(globalThis, k, { value: v, configurable: true, writable: true });
+      gpu = dawn.create([]);
+    } catch {
+      gpu = undefined;
+    }
+  }
+  return gpu;
+});
+setFileReader(async (path) => new Uint8Array(await readFile(path)));

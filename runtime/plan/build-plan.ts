@@ -1,0 +1,113 @@
+import type { AnyTensor } from '../api/tensor.ts';
+import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../../kernels/types.ts';
+import { KilnError, fail } from '../core/errors.ts';
+import type { ExecutionPlan, PlannedStep, PlannedValue } from './execution-plan.ts';
+import type { ResolvedGraph } from './resolved-graph.ts';
+
+/** Thrown while planning when a node needs a host value that only exists at run time. */
+export class HostValueNeeded extends Error {
+  constructor(readonly valueName: string, readonly nodeName: string) {
+    super(`node '${nodeName}' needs the value of '${valueName}' on the host`);
+  }
+}
+
+const metaOf = (t: AnyTensor): TensorMeta => ({ dtype: t.type, dims: t.dims });
+
+/**
+ * Resolves every shape for concrete input shapes, folds whatever can be computed on the host
+ * (initializer-only subgraphs, Shape of known tensors, values of host-fed inputs), and records
+ * tensor lifetimes. The result is static: a backend can allocate and encode it once.
+ */
+export function buildPlan(
+  rg: ResolvedGraph,
+  inputMetas: ReadonlyMap<string, TensorMeta>,
+  hostFeeds: ReadonlyMap<string, AnyTensor>,
+  outputNames: readonly string[] = rg.graph.outputs.map((o) => o.name),
+): ExecutionPlan {
+  const values: PlannedValue[] = [];
+  const byName = new Map<string, number>();
+  const add = (v: Omit<PlannedValue, 'id' | 'lastUse' | 'isOutput'>): number => {
+    const id = values.length;
+    values.push({ ...v, id, lastUse: -1, isOutput: false });
+    byName.set(v.name, id);
+    return id;
+  };
+  const inputIds = new Map<string, number>();
+  for (const input of rg.graph.inputs) {
+    const fed = hostFeeds.get(input.name);
+    const meta = inputMetas.get(input.name);
+    if (!meta) fail('INTERNAL', `no shape for input '${input.name}'`);
+    const id = fed ? add({ name: input.name, meta, kind: 'const', constValue: fed, producer: -1 }) : add({ name: input.name, meta, kind: 'input', producer: -1 });
+    inputIds.set(input.name, id);
+  }
+  for (const [name, t] of rg.graph.initializers) if (!byName.has(name)) add({ name, meta: metaOf(t), kind: 'const', constValue: t, producer: -1 });
+
+  const steps: PlannedStep[] = [];
+  for (const { node, kernel, opset } of rg.nodes) {
+    const inputIdList = node.inputs.map((n) => (n === '' ? undefined : byName.get(n)));
+    const metas: MaybeMeta[] = inputIdList.map((id) => (id === undefined ? undefined : values[id]!.meta));
+    const host: MaybeTensor[] = new Array(node.inputs.length).fill(undefined);
+    for (const slot of kernel.hostInputs ?? []) {
+      const id = inputIdList[slot];
+      if (id === undefined) continue;
+      const v = values[id]!;
+      if (v.kind !== 'const') throw new HostValueNeeded(v.name, node.name);
+      host[slot] = v.constValue;
+    }
+    const ctx: KernelContext = { attrs: node.attrs, opset, node: node.name, host };
+    const outMetas = withNodeContext(node.name, node.opType, () => kernel.inferOutputs(metas, ctx));
+    const foldable = inputIdList.every((id) => id === undefined || values[id]!.kind === 'const');
+    const folded = foldable
+      ? withNodeContext(node.name, node.opType, () => kernel.cpu(inputIdList.map((id) => (id === undefined ? undefined : values[id]!.constValue)), ctx))
+      : kernel.evalFromMeta?.(metas, ctx);
+    const outputIds: number[] = [];
+    node.outputs.forEach((name, i) => {
+      if (!name) return;
+      const meta = outMetas[i];
+      if (!meta) fail('INVALID_GRAPH', `node '${node.name}' (${node.opType}) has no output #${i}`);
+      if (folded) add({ name, meta, kind: 'const', constValue: folded[i]!, producer: -1 });
+      else outputIds.push(add({ name, meta, kind: 'intermediate', producer: steps.length }));
+    });
+    if (!folded) steps.push({ index: steps.length, node, kernel, ctx, inputs: inputIdList, outputs: node.outputs.map((n) => (n ? byName.get(n)! : -1)) });
+  }
+
+  const outputIds = outputNames.map((name) => {
+    const id = byName.get(name);
+    if (id === undefined) fail('INVALID_GRAPH', `graph output '${name}' is never produced`);
+    const v = values[id]!;
+    values[id] = { ...v, isOutput: true };
+    return id;
+  });
+  return pruneDeadSteps({ values, steps, inputIds, outputIds });
+}
+
+/** Drops steps whose results nobody reads, then computes each value's last use. */
+function pruneDeadSteps(plan: ExecutionPlan): ExecutionPlan {
+  const live = new Set<number>(plan.outputIds);
+  const kept: PlannedStep[] = [];
+  for (let i = plan.steps.length - 1; i >= 0; i--) {
+    const s = plan.steps[i]!;
+    if (!s.outputs.some((o) => live.has(o))) continue;
+    kept.push(s);
+    for (const id of s.inputs) if (id !== undefined) live.add(id);
+  }
+  kept.reverse();
+  const steps = kept.map((s, index) => ({ ...s, index }));
+  const values = plan.values.map((v) => ({ ...v, lastUse: v.isOutput ? steps.length : -1 }));
+  const producers = new Map<number, number>();
+  for (const s of steps) {
+    for (const o of s.outputs) if (o >= 0) producers.set(o, s.index);
+    for (const id of s.inputs) if (id !== undefined) values[id]!.lastUse = Math.max(values[id]!.lastUse, s.index);
+  }
+  const fixed = values.map((v) => (v.kind === 'intermediate' ? { ...v, producer: producers.get(v.id) ?? -1 } : v));
+  return { values: fixed, steps, inputIds: plan.inputIds, outputIds: plan.outputIds };
+}
+
+function withNodeContext<T>(node: string, opType: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof KilnError || e instanceof HostValueNeeded) throw e;
+    throw new KilnError('INTERNAL', `${opType} node '${node}' failed while planning: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,35 @@
+import type { AnyTensor } from '../api/tensor.ts';
+import type { KernelContext, OpKernel, TensorMeta } from '../../kernels/types.ts';
+import type { Node } from '../graph/ir.ts';
+
+/** A tensor in a plan: a graph input, a constant (initializer or folded), or a step's result. */
+export interface PlannedValue {
+  readonly id: number;
+  readonly name: string;
+  readonly meta: TensorMeta;
+  readonly kind: 'input' | 'const' | 'intermediate';
+  readonly constValue?: AnyTensor;
+  /** index of the producing step (-1 for inputs and constants) */
+  readonly producer: number;
+  /** last step that reads it; steps.length when it is a graph output */
+  lastUse: number;
+  readonly isOutput: boolean;
+}
+
+export interface PlannedStep {
+  readonly index: number;
+  readonly node: Node;
+  readonly kernel: OpKernel;
+  readonly ctx: KernelContext;
+  /** value ids, undefined for omitted optional inputs */
+  readonly inputs: readonly (number | undefined)[];
+  readonly outputs: readonly number[];
+}
+
+/** Everything static about one run shape: backends turn it into buffers, pipelines and bind groups. */
+export interface ExecutionPlan {
+  readonly values: readonly PlannedValue[];
+  readonly steps: readonly PlannedStep[];
+  readonly inputIds: ReadonlyMap<string, number>;
+  readonly outputIds: readonly number[];
+}
