@@ -1,0 +1,3 @@
+import type { OpKernel } from './types.ts';
+
+export const kernels: readonly OpKernel[] = [];
