@@ -40,6 +40,7 @@ export class InferenceSession {
   /** graph inputs whose values (not just shapes) decide the plan, e.g. a Reshape target fed at run */
   private readonly hostFedInputs = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  private lastPrepared: PreparedPlan | undefined;
   private released = false;
 
   private constructor(
@@ -86,6 +87,11 @@ export class InferenceSession {
     return this.backend.adapterInfo;
   }
 
+  /** Diagnostics: where the steps of the most recent plan ran. */
+  get lastPlacement(): { readonly gpu: number; readonly cpu: number } | undefined {
+    return this.lastPrepared?.placement;
+  }
+
   /** the model's metadata_props and producer */
   get modelMetadata(): { producer: string; opsets: Record<string, number>; props: Record<string, string> } {
     return { producer: this.model.producer, opsets: Object.fromEntries(this.model.opsets), props: Object.fromEntries(this.model.metadata) };
@@ -116,6 +122,7 @@ export class InferenceSession {
     const ids = new Map<number, AnyTensor>();
     const plan = prepared.plan;
     for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input') ids.set(id, feeds[name]!);
+    this.lastPrepared = prepared.prepared;
     const results = await prepared.prepared.run(ids);
     return Object.fromEntries(outputs.map((name, i) => [name, results[i]!]));
   }

@@ -10,6 +10,11 @@ import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-devi
 import { PipelineCache } from './pipeline-cache.ts';
 import { fromGpuWords, toGpuWords, type GpuUpload } from './transfer.ts';
 
+function poisonRequested(): boolean {
+  const g = globalThis as { KILN_POISON_BUFFERS?: boolean; process?: { env?: Record<string, string | undefined> } };
+  return g.KILN_POISON_BUFFERS === true || g.process?.env?.KILN_POISON_BUFFERS === '1';
+}
+
 const sizeOfMeta = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
 const UNIFORM_ALIGN = 256;
 
@@ -159,7 +164,14 @@ export class WebGpuBackend implements Backend {
     if (invalid) fail('INTERNAL', `WebGPU rejected the prepared plan: ${invalid.message}`);
 
     const placement = { gpu: execs.filter((e) => e.kind === 'gpu').length, cpu: execs.filter((e) => e.kind === 'cpu').length };
-    const run = (feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> => this.execute(plan, execs, buffers, staging, feeds);
+    // Tests set KILN_POISON_BUFFERS so a kernel that skips an element reads back NaN, not stale data.
+    const poison = poisonRequested() ? (): void => {
+      for (const b of assigner.all) device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN));
+    } : undefined;
+    const run = (feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> => {
+      poison?.();
+      return this.execute(plan, execs, buffers, staging, feeds);
+    };
     return {
       placement,
       run,

@@ -1,0 +1,43 @@
+// Runs every test file (Node and browser) with node:test and ends with "N passed, N failed".
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testEnv } from './test-env.ts';
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+const only = process.argv.slice(2);
+const files = only.length > 0 ? only : findTests('test');
+const countsFile = join(mkdtempSync(join(tmpdir(), 'kiln-test-')), 'counts.json');
+const started = Date.now();
+const result = spawnSync(
+  process.execPath,
+  [
+    '--import', 'tsx',
+    '--test',
+    '--test-timeout=300000',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/count-reporter.mjs', `--test-reporter-destination=${countsFile}`,
+    ...files,
+  ],
+  { stdio: 'inherit', env: testEnv() },
+);
+let counts = { passed: 0, failed: 0, skipped: 0 };
+try {
+  counts = JSON.parse(readFileSync(countsFile, 'utf8')) as typeof counts;
+} catch {
+  counts.failed = Math.max(1, counts.failed); // the runner died before reporting
+}
+if (result.status !== 0 && counts.failed === 0) counts.failed = 1; // a file crashed outside any test
+console.log(`\ntest files: ${files.length}, duration ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+process.exit(counts.failed > 0 ? 1 : 0);

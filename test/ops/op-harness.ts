@@ -1,0 +1,109 @@
+// Runs op test cases (data, one file per op family) on every backend against the CPU reference.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import type { DataType } from '../../runtime/core/dtype.ts';
+import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { fromNumbers } from '../../kernels/common/values.ts';
+import { compareTensors, type Tolerance } from '../helpers/compare.ts';
+import { knownFailure } from '../known-failures.ts';
+
+process.env.KILN_POISON_BUFFERS = '1';
+
+export interface InputSpec {
+  readonly dtype: DataType;
+  readonly dims: readonly number[];
+  /** fixed values: the input becomes an initializer (shapes, axes, pads...) */
+  readonly values?: readonly number[];
+  /** random values are drawn uniformly from [lo, hi) (integers for integer types); default [-2, 2) */
+  readonly range?: readonly [number, number];
+  /** leave this optional input out (an empty name in the node) */
+  readonly omit?: boolean;
+}
+
+export interface OpCase {
+  readonly name: string;
+  readonly op: string;
+  readonly domain?: string;
+  readonly opset?: number;
+  readonly attrs?: Readonly<Record<string, WriterAttribute>>;
+  readonly inputs: readonly InputSpec[];
+  /** number of outputs the node has (default 1) */
+  readonly outputs?: number;
+  /** GPU vs CPU reference tolerance; default rtol 1e-4, atol 1e-5 */
+  readonly tolerance?: Tolerance;
+  /** the case must run on the GPU (default true): catches silent CPU fallback */
+  readonly gpu?: boolean;
+}
+
+const isInt = (t: DataType): boolean => !['float32', 'float16', 'float64'].includes(t);
+
+/** Fresh random data every run: never zeros, never a fixed seed. */
+export function randomTensor(spec: InputSpec): AnyTensor {
+  const n = spec.dims.reduce((a, b) => a * b, 1);
+  if (spec.values) return fromNumbers(spec.dtype, spec.dims, spec.values);
+  if (spec.dtype === 'bool') return fromNumbers('bool', spec.dims, Array.from({ length: n }, () => (Math.random() < 0.5 ? 1 : 0)));
+  const [lo, hi] = spec.range ?? (isInt(spec.dtype) ? [-5, 6] : [-2, 2]);
+  const vals = Array.from({ length: n }, () => {
+    const v = lo + Math.random() * (hi - lo);
+    return isInt(spec.dtype) ? Math.floor(v) : v;
+  });
+  return fromNumbers(spec.dtype, spec.dims, vals);
+}
+
+export function buildCaseModel(c: OpCase): { bytes: Uint8Array; feeds: Record<string, AnyTensor> } {
+  const feeds: Record<string, AnyTensor> = {};
+  const initializers: Record<string, AnyTensor> = {};
+  const inputs: { name: string; dtype: DataType; dims: readonly number[] }[] = [];
+  const names = c.inputs.map((spec, i) => {
+    if (spec.omit) return '';
+    const name = `in${i}`;
+    const t = randomTensor(spec);
+    if (spec.values) initializers[name] = t;
+    else {
+      feeds[name] = t;
+      inputs.push({ name, dtype: spec.dtype, dims: spec.dims });
+    }
+    return name;
+  });
+  const outs = Array.from({ length: c.outputs ?? 1 }, (_, i) => `out${i}`);
+  const opsets: Record<string, number> = { '': c.opset ?? 17 };
+  if (c.domain) opsets[c.domain] = 1;
+  const bytes = encodeOnnxModel({
+    nodes: [{ opType: c.op, domain: c.domain ?? '', inputs: names, outputs: outs, attrs: c.attrs ?? {} }],
+    inputs,
+    outputs: outs.map((name) => ({ name, dtype: 'float32' })),
+    initializers,
+    opsets,
+  });
+  return { bytes, feeds };
+}
+
+/** Registers each case: WebGPU result vs the CPU reference, same shape, type and values. */
+export function runOpCases(family: string, cases: readonly OpCase[]): void {
+  describe(`ops: ${family}`, () => {
+    for (const c of cases) {
+      const id = `${family}/${c.name}`;
+      test(id, { skip: knownFailure('webgpu', `ops/${id}`) }, async () => {
+        const { bytes, feeds } = buildCaseModel(c);
+        const cpu = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+        const gpu = await InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+        try {
+          const want = await cpu.run(feeds);
+          const got = await gpu.run(feeds);
+          if (c.gpu !== false) assert.ok((gpu.lastPlacement?.cpu ?? 1) === 0, `${c.op} fell back to the CPU on webgpu`);
+          for (const name of Object.keys(want)) {
+            const problem = compareTensors(got[name]!, want[name]!, c.tolerance ?? { rtol: 1e-4, atol: 1e-5 });
+            assert.equal(problem, undefined, `${name}: ${problem}`);
+          }
+        } finally {
+          await cpu.release();
+          await gpu.release();
+        }
+      });
+    }
+  });
+}
+
+export { Tensor };
