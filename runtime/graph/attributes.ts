@@ -15,6 +15,11 @@ export class Attributes {
     return new Attributes(new Map());
   }
 
+  /** A copy with one attribute set (graph passes use this; attributes are otherwise immutable). */
+  with(name: string, value: AttributeValue): Attributes {
+    return new Attributes(new Map([...this.values, [name, value]]), this.owner);
+  }
+
   has(name: string): boolean {
     return this.values.has(name);
   }

@@ -3,6 +3,7 @@ import type { OpKernel } from '../../kernels/types.ts';
 import { fail } from '../core/errors.ts';
 import type { Graph, Model, Node } from '../graph/ir.ts';
 import { opsetOf } from '../graph/ir.ts';
+import { topoSort } from '../graph/topo-sort.ts';
 
 export interface ResolvedNode {
   readonly node: Node;
@@ -36,27 +37,5 @@ export function resolveGraph(model: Model, graph: Graph = model.graph): Resolved
       nodes: Object.fromEntries(missing),
     });
   }
-  return { graph, nodes: topoSort(resolved, graph) };
-}
-
-function topoSort(nodes: ResolvedNode[], graph: Graph): ResolvedNode[] {
-  const available = new Set<string>([...graph.initializers.keys(), ...graph.inputs.map((i) => i.name), '']);
-  const out: ResolvedNode[] = [];
-  let pending = nodes;
-  while (pending.length > 0) {
-    const next: ResolvedNode[] = [];
-    for (const n of pending) {
-      if (n.node.inputs.every((i) => available.has(i))) {
-        out.push(n);
-        for (const o of n.node.outputs) if (o) available.add(o);
-      } else next.push(n);
-    }
-    if (next.length === pending.length) {
-      const n = next[0]!;
-      const missingInput = n.node.inputs.find((i) => !available.has(i));
-      fail('INVALID_GRAPH', `node '${n.node.name}' (${n.node.opType}) reads '${missingInput}', which no node, input or initializer produces (or the graph has a cycle)`);
-    }
-    pending = next;
-  }
-  return out;
+  return { graph, nodes: topoSort(resolved, (r) => r.node, graph) };
 }

@@ -1,6 +1,23 @@
 import type { Graph, Model } from '../ir.ts';
+import { opsetOf } from '../ir.ts';
+import { topoSort } from '../topo-sort.ts';
+import { foldBatchNorm } from './fold-batchnorm.ts';
+import { fuseActivations } from './fuse-activation.ts';
+import { fuseBias } from './fuse-bias.ts';
+import { removeDeadNodes } from './remove-dead-nodes.ts';
+import { removeIdentities } from './remove-identity.ts';
 
-/** Shape-independent graph rewrites, run once per session before planning. */
+/**
+ * Shape-independent rewrites, run once per session on a copy of the graph. Constant folding
+ * happens in the planner (runtime/plan/build-plan.ts), where input shapes are known too.
+ */
 export function optimizeGraph(model: Model): Graph {
-  return model.graph;
+  const src = model.graph;
+  const graph: Graph = { ...src, initializers: new Map(src.initializers), nodes: topoSort(src.nodes, (n) => n, src) };
+  removeIdentities(graph);
+  foldBatchNorm(graph);
+  fuseBias(graph);
+  fuseActivations(graph, opsetOf(model, ''));
+  removeDeadNodes(graph);
+  return graph;
 }
