@@ -13,8 +13,8 @@ const ModelProto = root.lookupType('onnx.ModelProto');
 const TensorProto = root.lookupType('onnx.TensorProto');
 
 interface AttributeMessage {
-  name?: string; type?: number; f?: number; i?: LongLike; s?: Uint8Array; t?: TensorProtoMessage;
-  g?: GraphMessage; floats?: number[]; ints?: LongLike[]; strings?: Uint8Array[];
+  name?: string; type?: number; f?: number; i?: LongLike; s?: Uint8Array | number[]; t?: TensorProtoMessage;
+  g?: GraphMessage; floats?: number[]; ints?: LongLike[]; strings?: (Uint8Array | number[])[];
   tensors?: TensorProtoMessage[]; graphs?: GraphMessage[]; refAttrName?: string;
 }
 interface NodeMessage { input?: string[]; output?: string[]; name?: string; opType?: string; attribute?: AttributeMessage[]; domain?: string }
@@ -36,6 +36,8 @@ export interface OnnxReadOptions {
 }
 
 const td = new TextDecoder();
+/** protobufjs gives bytes fields as Uint8Array, or as a plain array for an absent field's default. */
+const utf8 = (v: Uint8Array | number[] | undefined): string => (v === undefined ? '' : td.decode(v instanceof Uint8Array ? v : Uint8Array.from(v)));
 
 function decode<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
   try {
@@ -47,7 +49,17 @@ function decode<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
 }
 
 export function readOnnxModel(bytes: Uint8Array, options: OnnxReadOptions = {}): Model {
-  return modelFromMessage(decodeModel(bytes), options);
+  return typed(() => modelFromMessage(decodeModel(bytes), options));
+}
+
+/** A reader bug or a shape of input we did not foresee must still surface as a typed model error. */
+function typed<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof KilnError) throw e;
+    throw new KilnError('INVALID_MODEL', `the model could not be read: ${(e as Error).message}`);
+  }
 }
 
 /** Like readOnnxModel, but first loads every external-data file the model names. */
@@ -62,7 +74,7 @@ export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (lo
   for (const t of m.graph?.initializer ?? []) visit(t);
   for (const n of m.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) visit(a.t);
   await Promise.all([...files.keys()].map(async (loc) => files.set(loc, await load(loc))));
-  return modelFromMessage(m, { externalData: (loc) => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`) });
+  return typed(() => modelFromMessage(m, { externalData: (loc) => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`) }));
 }
 
 function decodeModel(bytes: Uint8Array): ModelMessage {
@@ -88,7 +100,7 @@ function modelFromMessage(m: ModelMessage, options: OnnxReadOptions): Model {
 }
 
 export function readOnnxTensor(bytes: Uint8Array): AnyTensor {
-  return tensorFromProto(decode<TensorProtoMessage>(TensorProto, bytes, 'the tensor file'));
+  return typed(() => tensorFromProto(decode<TensorProtoMessage>(TensorProto, bytes, 'the tensor file')));
 }
 
 function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string): Graph {
@@ -141,12 +153,12 @@ function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOpti
   switch (a.type) {
     case 1: return a.f ?? 0;
     case 2: return longToNumber(a.i ?? 0, where);
-    case 3: return td.decode(a.s ?? new Uint8Array());
+    case 3: return utf8(a.s);
     case 4: return a.t ? tensorFromProto(a.t, options.externalData) : fail('INVALID_MODEL', `${where}: missing tensor`);
     case 5: return a.g ? readGraph(a.g, options, where) : fail('INVALID_MODEL', `${where}: missing graph`);
     case 6: return a.floats ?? [];
     case 7: return (a.ints ?? []).map((v) => longToNumber(v, where));
-    case 8: return (a.strings ?? []).map((s) => td.decode(s));
+    case 8: return (a.strings ?? []).map(utf8);
     case 9: return (a.tensors ?? []).map((t) => tensorFromProto(t, options.externalData));
     case 10: return (a.graphs ?? []).map((gg) => readGraph(gg, options, where));
     default: return fail('UNSUPPORTED_FEATURE', `${where}: attribute type ${a.type ?? 'missing'} is not supported`);
