@@ -94,6 +94,7 @@ test('an unknown execution provider list fails with DEVICE_UNAVAILABLE naming ea
 
 test('bad Tensor construction is a typed error', () => {
   assert.throws(() => new Tensor('float32', new Float32Array(5), [2, 3]), (e: unknown) => e instanceof KilnError && /5 elements but dims \[2, 3\] need 6/.test(e.message));
+  // @ts-expect-error: wrong array type on purpose, as a JavaScript caller could pass
   assert.throws(() => new Tensor('float32', new Int32Array(6), [2, 3]), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT');
   assert.throws(() => new Tensor('float32', new Float32Array(2), [-2]), (e: unknown) => e instanceof KilnError && /non-negative/.test(e.message));
 });

