@@ -1,0 +1,46 @@
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
+const axesIn = (axes: number[]): InputSpec => ({ dtype: 'int64', dims: [axes.length], values: axes });
+
+const REDUCE_OPS = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
+// LogSum needs positive inputs; Prod over many elements needs values near 1 to stay finite.
+const rangeFor = (op: string): [number, number] | undefined => (op === 'ReduceLogSum' ? [0.1, 2] : op === 'ReduceProd' ? [0.9, 1.1] : undefined);
+
+const cases: OpCase[] = [
+  ...REDUCE_OPS.flatMap((op): OpCase[] => {
+    const r = rangeFor(op);
+    return [
+      // opset 18: axes as an input
+      { name: `${op} last axis keepdims`, op, opset: 18, inputs: [f32([3, 4, 5], r), axesIn([-1])] },
+      { name: `${op} middle axis no keepdims`, op, opset: 18, attrs: { keepdims: 0 }, inputs: [f32([3, 4, 5], r), axesIn([1])] },
+      { name: `${op} two axes`, op, opset: 18, inputs: [f32([2, 3, 4, 5], r), axesIn([0, 2])] },
+      { name: `${op} all axes (input omitted)`, op, opset: 18, attrs: { keepdims: 0 }, inputs: [f32([6, 7], r)] },
+      { name: `${op} long rows (workgroup per output)`, op, opset: 18, inputs: [f32([5, 3000], r), axesIn([1])] },
+      { name: `${op} long strided rows`, op, opset: 18, inputs: [f32([700, 6], r), axesIn([0])] },
+      // opset 13 (ReduceSum excepted): axes as an attribute
+      { name: `${op} opset 13 attribute axes`, op, opset: 13, attrs: op === 'ReduceSum' ? {} : { axes: [0, -1] }, inputs: op === 'ReduceSum' ? [f32([4, 3, 2], r), axesIn([0, -1])] : [f32([4, 3, 2], r)] },
+      { name: `${op} rank 1`, op, opset: 18, inputs: [f32([9], r), axesIn([0])] },
+    ];
+  }),
+  { name: 'ReduceSum noop_with_empty_axes', op: 'ReduceSum', opset: 18, attrs: { noop_with_empty_axes: 1 }, inputs: [f32([3, 4]), { dtype: 'int64', dims: [0], values: [] }] },
+  { name: 'ReduceSum int32', op: 'ReduceSum', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 100] }, axesIn([1])] },
+  { name: 'ReduceMean int32 (truncates)', op: 'ReduceMean', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 7] }, axesIn([1])] },
+  { name: 'ReduceMax int32 long', op: 'ReduceMax', opset: 18, inputs: [{ dtype: 'int32', dims: [3, 500] }, axesIn([1])] },
+  { name: 'ReduceMin uint8', op: 'ReduceMin', opset: 18, inputs: [{ dtype: 'uint8', dims: [3, 9], range: [0, 255] }, axesIn([0])] },
+  { name: 'ReduceMax bool', op: 'ReduceMax', opset: 20, inputs: [{ dtype: 'bool', dims: [4, 5] }, axesIn([1])] },
+  { name: 'ReduceL2 int32', op: 'ReduceL2', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 7] }, axesIn([1])] },
+  { name: 'ReduceSum many outputs (2-D dispatch)', op: 'ReduceSum', opset: 18, inputs: [f32([4200000, 2]), axesIn([1])] },
+  { name: 'ReduceMean many long rows (2-D dispatch)', op: 'ReduceMean', opset: 18, inputs: [f32([70000, 64]), axesIn([1])] },
+  ...['ArgMax', 'ArgMin'].flatMap((op): OpCase[] => [
+    { name: `${op} default axis`, op, inputs: [f32([3, 4, 5])] },
+    { name: `${op} last axis no keepdims`, op, attrs: { axis: -1, keepdims: 0 }, inputs: [f32([3, 4, 5])] },
+    { name: `${op} select_last_index with ties`, op, attrs: { axis: 1, select_last_index: 1 }, inputs: [{ dtype: 'int32', dims: [4, 6], range: [0, 3] }] },
+    { name: `${op} first index with ties`, op, attrs: { axis: 1 }, inputs: [{ dtype: 'int32', dims: [4, 6], range: [0, 3] }] },
+    { name: `${op} long rows`, op, attrs: { axis: 1 }, inputs: [f32([3, 5000])] },
+    { name: `${op} long rows ties last`, op, attrs: { axis: 0, select_last_index: 1 }, inputs: [{ dtype: 'int32', dims: [300, 3], range: [0, 4] }] },
+    { name: `${op} rank 1`, op, inputs: [f32([17])] },
+  ]),
+];
+
+runOpCases('reduce', cases);
