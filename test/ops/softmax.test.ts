@@ -1,0 +1,25 @@
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
+
+const cases: OpCase[] = [
+  ...['Softmax', 'LogSoftmax', 'Hardmax'].flatMap((op): OpCase[] => [
+    { name: `${op} default axis`, op, inputs: [f32([3, 4, 5])] },
+    { name: `${op} axis 0`, op, attrs: { axis: 0 }, inputs: [f32([3, 4, 5])] },
+    { name: `${op} negative middle axis`, op, attrs: { axis: -2 }, inputs: [f32([3, 4, 5])] },
+    { name: `${op} rank 1`, op, inputs: [f32([7])] },
+    { name: `${op} long rows (workgroup per row)`, op, inputs: [f32([3, 5000], [-20, 20])] },
+    { name: `${op} long strided rows`, op, attrs: { axis: 0 }, inputs: [f32([300, 7])] },
+    { name: `${op} opset 11 coerced to 2-D`, op, opset: 11, attrs: { axis: 1 }, inputs: [f32([2, 3, 4])] },
+    { name: `${op} opset 11 coerced, long rows`, op, opset: 11, attrs: { axis: 1 }, inputs: [f32([2, 30, 40])] },
+    { name: `${op} float16`, op, inputs: [{ dtype: 'float16', dims: [4, 9] }], tolerance: { rtol: 2e-3, atol: 1e-3 } },
+  ]),
+  { name: 'Softmax large values', op: 'Softmax', inputs: [f32([4, 8], [1000, 1010])] },
+  // float16 in [1, 1.01) has ~10 distinct values: many ties, which must go to the first maximum
+  { name: 'Hardmax ties pick the first', op: 'Hardmax', inputs: [{ dtype: 'float16', dims: [6, 20], range: [1, 1.01] }] },
+  { name: 'Hardmax ties pick the first, long rows', op: 'Hardmax', inputs: [{ dtype: 'float16', dims: [3, 500], range: [1, 1.01] }] },
+  { name: 'Softmax many long rows (2-D dispatch)', op: 'Softmax', inputs: [f32([70000, 64])] },
+  { name: 'Softmax many short rows (2-D dispatch)', op: 'Softmax', inputs: [f32([4200000, 2])] },
+];
+
+runOpCases('softmax', cases);
