@@ -1,0 +1,39 @@
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
+const positive = (dims: number[]): InputSpec => f32(dims, [0.1, 2]);
+
+const cases: OpCase[] = [
+  // BatchNormalization (inference)
+  { name: 'BatchNorm NCHW', op: 'BatchNormalization', attrs: { epsilon: 1e-3 }, inputs: [f32([2, 3, 4, 5]), f32([3]), f32([3]), f32([3]), positive([3])] },
+  { name: 'BatchNorm NC (rank 2)', op: 'BatchNormalization', inputs: [f32([4, 6]), f32([6]), f32([6]), f32([6]), positive([6])] },
+  { name: 'BatchNorm 3-D spatial', op: 'BatchNormalization', inputs: [f32([1, 2, 3, 4, 5]), f32([2]), f32([2]), f32([2]), positive([2])] },
+  { name: 'BatchNorm opset 7 spatial=0', op: 'BatchNormalization', opset: 7, attrs: { spatial: 0 }, inputs: [f32([2, 3, 4]), f32([3, 4]), f32([3, 4]), f32([3, 4]), positive([3, 4])] },
+  { name: 'BatchNorm float16', op: 'BatchNormalization', inputs: [{ dtype: 'float16', dims: [2, 3, 4] }, { dtype: 'float16', dims: [3] }, { dtype: 'float16', dims: [3] }, { dtype: 'float16', dims: [3] }, { dtype: 'float16', dims: [3], range: [0.5, 2] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
+  { name: 'BatchNorm large (2-D dispatch)', op: 'BatchNormalization', inputs: [f32([1, 4, 1100, 1000]), f32([4]), f32([4]), f32([4]), positive([4])] },
+  // training mode runs on the CPU: the GPU path does not apply
+  { name: 'BatchNorm training mode', op: 'BatchNormalization', opset: 15, outputs: 3, attrs: { training_mode: 1, momentum: 0.8 }, inputs: [f32([2, 3, 4]), f32([3]), f32([3]), f32([3]), positive([3])], gpu: false },
+  // LayerNormalization
+  { name: 'LayerNorm last axis', op: 'LayerNormalization', inputs: [f32([2, 3, 8]), f32([8]), f32([8])] },
+  { name: 'LayerNorm with Mean and InvStdDev', op: 'LayerNormalization', outputs: 3, attrs: { axis: 1, epsilon: 0.1 }, inputs: [f32([2, 3, 5]), f32([3, 5]), f32([3, 5])] },
+  { name: 'LayerNorm no bias', op: 'LayerNormalization', attrs: { axis: -2 }, inputs: [f32([4, 3, 5]), f32([3, 5])] },
+  { name: 'LayerNorm broadcast scale', op: 'LayerNormalization', attrs: { axis: 1 }, inputs: [f32([2, 3, 5]), f32([1, 5]), f32([5])] },
+  { name: 'LayerNorm axis 0 (one row)', op: 'LayerNormalization', outputs: 3, attrs: { axis: 0 }, inputs: [f32([3, 4]), f32([3, 4]), f32([3, 4])] },
+  { name: 'LayerNorm long rows (workgroup per row)', op: 'LayerNormalization', outputs: 3, inputs: [f32([3, 7, 768]), f32([768]), f32([768])] },
+  { name: 'LayerNorm rank 1', op: 'LayerNormalization', inputs: [f32([10]), f32([10]), f32([10])] },
+  { name: 'LayerNorm many rows (2-D dispatch)', op: 'LayerNormalization', inputs: [f32([70000, 64]), f32([64]), f32([64])] },
+  { name: 'LayerNorm float16', op: 'LayerNormalization', inputs: [{ dtype: 'float16', dims: [4, 16] }, { dtype: 'float16', dims: [16] }, { dtype: 'float16', dims: [16] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
+  // InstanceNormalization
+  { name: 'InstanceNorm NCHW', op: 'InstanceNormalization', attrs: { epsilon: 0.01 }, inputs: [f32([2, 3, 4, 5]), f32([3]), f32([3])] },
+  { name: 'InstanceNorm large spatial', op: 'InstanceNormalization', inputs: [f32([1, 4, 32, 32]), f32([4]), f32([4])] },
+  { name: 'InstanceNorm rank 3', op: 'InstanceNormalization', inputs: [f32([2, 5, 7]), f32([5]), f32([5])] },
+  // GroupNormalization
+  { name: 'GroupNorm opset 21 per-channel', op: 'GroupNormalization', opset: 21, attrs: { num_groups: 2 }, inputs: [f32([3, 4, 2, 2]), f32([4]), f32([4])] },
+  { name: 'GroupNorm opset 18 per-group', op: 'GroupNormalization', opset: 18, attrs: { num_groups: 3, epsilon: 0.01 }, inputs: [f32([2, 6, 5]), f32([3]), f32([3])] },
+  { name: 'GroupNorm long groups', op: 'GroupNormalization', opset: 21, attrs: { num_groups: 4 }, inputs: [f32([2, 8, 16, 16]), f32([8]), f32([8])] },
+  // LpNormalization
+  { name: 'LpNorm p=2 last axis', op: 'LpNormalization', inputs: [f32([3, 4, 5])] },
+  { name: 'LpNorm p=1 axis 0', op: 'LpNormalization', attrs: { p: 1, axis: 0 }, inputs: [f32([3, 4, 5])] },
+];
+
+runOpCases('normalization', cases);
