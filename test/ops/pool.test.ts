@@ -1,0 +1,31 @@
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+
+const cases: OpCase[] = [
+  ...['MaxPool', 'AveragePool', 'LpPool'].flatMap((op): OpCase[] => [
+    { name: `${op} 1-D`, op, attrs: { kernel_shape: [3] }, inputs: [f32([2, 3, 11])] },
+    { name: `${op} 2-D pads strides`, op, attrs: { kernel_shape: [3, 3], pads: [1, 0, 2, 1], strides: [2, 1] }, inputs: [f32([1, 2, 9, 8])] },
+    { name: `${op} 2-D dilations ceil_mode`, op, opset: 19, attrs: { kernel_shape: [2, 3], dilations: [2, 2], strides: [2, 2], ceil_mode: 1 }, inputs: [f32([1, 3, 10, 11])] },
+    { name: `${op} 2-D SAME_UPPER`, op, attrs: { kernel_shape: [3, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }, inputs: [f32([2, 2, 7, 8])] },
+    { name: `${op} 2-D SAME_LOWER`, op, attrs: { kernel_shape: [2, 2], auto_pad: 'SAME_LOWER' }, inputs: [f32([1, 2, 6, 5])] },
+    { name: `${op} 2-D VALID`, op, attrs: { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'VALID' }, inputs: [f32([1, 2, 8, 9])] },
+    { name: `${op} 3-D`, op, attrs: { kernel_shape: [2, 2, 3], pads: [1, 0, 1, 0, 1, 1], strides: [1, 2, 2] }, inputs: [f32([1, 2, 5, 6, 7])] },
+  ]),
+  { name: 'AveragePool count_include_pad', op: 'AveragePool', attrs: { kernel_shape: [3, 3], pads: [1, 2, 2, 1], count_include_pad: 1 }, inputs: [f32([1, 2, 6, 6])] },
+  { name: 'AveragePool count_include_pad ceil_mode', op: 'AveragePool', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2], count_include_pad: 1, ceil_mode: 1 }, inputs: [f32([1, 2, 6, 6])] },
+  { name: 'LpPool p=1', op: 'LpPool', attrs: { kernel_shape: [2, 2], p: 1 }, inputs: [f32([1, 2, 5, 5])] },
+  { name: 'MaxPool uint8', op: 'MaxPool', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, inputs: [{ dtype: 'uint8', dims: [1, 2, 6, 6], range: [0, 255] }] },
+  { name: 'MaxPool int8', op: 'MaxPool', attrs: { kernel_shape: [2, 2] }, inputs: [{ dtype: 'int8', dims: [1, 2, 6, 6], range: [-128, 127] }] },
+  { name: 'MaxPool with Indices', op: 'MaxPool', outputs: 2, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] }, inputs: [f32([2, 3, 7, 8])] },
+  { name: 'MaxPool with Indices, storage_order 1', op: 'MaxPool', outputs: 2, attrs: { kernel_shape: [2, 3], strides: [2, 2], storage_order: 1 }, inputs: [f32([2, 2, 6, 9])] },
+  { name: 'MaxPool with Indices, 1-D', op: 'MaxPool', outputs: 2, attrs: { kernel_shape: [4], strides: [3] }, inputs: [f32([2, 3, 20])] },
+  { name: 'MaxPool large (2-D dispatch)', op: 'MaxPool', attrs: { kernel_shape: [2, 2] }, inputs: [f32([1, 1, 2100, 2100])] },
+  { name: 'GlobalAveragePool', op: 'GlobalAveragePool', inputs: [f32([2, 3, 5, 5])] },
+  { name: 'GlobalAveragePool long (workgroup per channel)', op: 'GlobalAveragePool', inputs: [f32([2, 4, 32, 32])] },
+  { name: 'GlobalAveragePool 1-D spatial', op: 'GlobalAveragePool', inputs: [f32([2, 3, 7])] },
+  { name: 'GlobalMaxPool', op: 'GlobalMaxPool', inputs: [f32([2, 3, 4, 5])] },
+  { name: 'GlobalMaxPool long', op: 'GlobalMaxPool', inputs: [f32([1, 3, 20, 20, 3])] },
+];
+
+runOpCases('pool', cases);
