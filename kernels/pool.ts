@@ -1,4 +1,4 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
 import type { DataType } from '../runtime/core/dtype.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { FLOAT_TYPES, product, requireInput, requireType } from './common/shape.ts';
@@ -34,6 +34,7 @@ function intsAttr(ctx: KernelContext, name: string, n: number, fallback: number)
 function geometry(x: TensorMeta, ctx: KernelContext, op: PoolKind): Geometry {
   const s = x.dims.length - 2;
   if (s < 1) fail('INVALID_GRAPH', `node '${ctx.node}': ${op} needs an input of rank >= 3 (N, C, D1, ...), got rank ${x.dims.length}`);
+  if (s > 3) fail('UNSUPPORTED_FEATURE', `node '${ctx.node}': ${op} over ${s} spatial axes is not supported (at most 3)`);
   const kernel = ctx.attrs.ints('kernel_shape');
   if (!kernel || kernel.length !== s) fail('INVALID_GRAPH', `node '${ctx.node}': kernel_shape ${kernel ? `[${kernel.join(', ')}]` : 'is missing'}, expected ${s} values for a rank-${x.dims.length} input`);
   const strides = intsAttr(ctx, 'strides', s, 1);
@@ -90,6 +91,19 @@ function countRange(g: Geometry, includePad: boolean): { lo: number[]; hi: numbe
   };
 }
 
+/** One spatial axis of a window loop: for output index o, taps j in [lo[o], hi[o]) land inside the input. */
+interface Axis {
+  readonly out: number;
+  readonly stride: number;
+  readonly dil: number;
+  readonly pad: number;
+  readonly inStride: number;
+  readonly idxStride: number;
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly count: Float64Array;
+}
+
 function poolCpu(op: PoolKind, t: AnyTensor, ctx: KernelContext): AnyTensor[] {
   const { x, g, outs } = setup([metaOf(t)], ctx, op);
   const xv = toNumbers(t);
@@ -101,86 +115,96 @@ function poolCpu(op: PoolKind, t: AnyTensor, ctx: KernelContext): AnyTensor[] {
   const colMajor = op === 'MaxPool' && ctx.attrs.int('storage_order', 0) !== 0;
   const idxStrides = colMajor ? g.inDims.map((_, i) => product(g.inDims, 0, i)) : inStrides;
   const p = op === 'LpPool' ? ctx.attrs.float('p', 2) : 0;
-  const { lo, hi } = countRange(g, ctx.attrs.int('count_include_pad', 0) !== 0);
-  // per axis and output index: the input index of each tap (-1 when outside the input)
-  const taps = g.inDims.map((inD, d) => {
-    const k = g.kernel[d]!;
-    const table = new Int32Array(g.outDims[d]! * k);
-    for (let o = 0; o < g.outDims[d]!; o++) {
-      for (let j = 0; j < k; j++) {
-        const pos = o * g.strides[d]! + j * g.dilations[d]! - g.padBegin[d]!;
-        table[o * k + j] = pos >= 0 && pos < inD ? pos : -1;
-      }
-    }
-    return table;
-  });
-  const counts = g.inDims.map((_, d) => {
-    const c = new Float64Array(g.outDims[d]!);
-    for (let o = 0; o < c.length; o++) {
+  const range = countRange(g, ctx.attrs.int('count_include_pad', 0) !== 0);
+  const axis = (d: number): Axis => {
+    const out = g.outDims[d]!;
+    const [lo, hi, count] = [new Int32Array(out), new Int32Array(out), new Float64Array(out)];
+    for (let o = 0; o < out; o++) {
+      lo[o] = g.kernel[d]!;
       for (let j = 0; j < g.kernel[d]!; j++) {
         const pos = o * g.strides[d]! + j * g.dilations[d]! - g.padBegin[d]!;
-        if (pos >= lo[d]! && pos < hi[d]!) c[o]++;
+        if (pos >= 0 && pos < g.inDims[d]!) {
+          lo[o] = Math.min(lo[o]!, j);
+          hi[o] = j + 1;
+        }
+        if (pos >= range.lo[d]! && pos < range.hi[d]!) count[o]++;
       }
     }
-    return c;
-  });
-  const kTotal = product(g.kernel);
-  const tapOf = new Int32Array(kTotal * s); // tap t -> per-axis tap index
-  for (let t2 = 0; t2 < kTotal; t2++) {
-    let rest = t2;
-    for (let d = s - 1; d >= 0; d--) {
-      tapOf[t2 * s + d] = rest % g.kernel[d]!;
-      rest = Math.floor(rest / g.kernel[d]!);
-    }
-  }
+    return { out, stride: g.strides[d]!, dil: g.dilations[d]!, pad: g.padBegin[d]!, inStride: inStrides[d]!, idxStride: idxStrides[d]!, lo, hi, count };
+  };
+  // 1-D and 2-D run as 3-D with leading unit axes, so one triple loop serves all
+  const unit: Axis = { out: 1, stride: 1, dil: 1, pad: 0, inStride: 0, idxStride: 0, lo: Int32Array.of(0), hi: Int32Array.of(1), count: Float64Array.of(1) };
+  const [A, B, C] = [...new Array<Axis>(3 - s).fill(unit), ...g.inDims.map((_, d) => axis(d))] as [Axis, Axis, Axis];
   const y = new Float64Array(g.nc * outSize);
   const ind = op === 'MaxPool' ? new Float64Array(g.nc * outSize) : undefined;
-  const o = new Array<number>(s).fill(0);
-  for (let q = 0; q < outSize; q++) {
-    let rest = q;
-    for (let d = s - 1; d >= 0; d--) {
-      o[d] = rest % g.outDims[d]!;
-      rest = Math.floor(rest / g.outDims[d]!);
-    }
-    let divisor = 1;
-    for (let d = 0; d < s; d++) divisor *= counts[d]![o[d]!]!;
-    for (let c = 0; c < g.nc; c++) {
-      const base = c * inSize;
-      let best = -Infinity;
-      let bestAt = -1;
-      let acc = 0;
-      for (let t2 = 0; t2 < kTotal; t2++) {
-        let off = 0;
-        let idx = 0;
-        let valid = true;
-        for (let d = 0; d < s; d++) {
-          const pos = taps[d]![o[d]! * g.kernel[d]! + tapOf[t2 * s + d]!]!;
-          if (pos < 0) {
-            valid = false;
-            break;
+  const lp = op === 'LpPool';
+  // hot loop: axis fields in locals (property loads in the innermost loop cost ~2x)
+  const [aOut, aS, aP, aD, aIn, aIx, aLo, aHi, aCnt] = [A.out, A.stride, A.pad, A.dil, A.inStride, A.idxStride, A.lo, A.hi, A.count];
+  const [bOut, bS, bP, bD, bIn, bIx, bLo, bHi, bCnt] = [B.out, B.stride, B.pad, B.dil, B.inStride, B.idxStride, B.lo, B.hi, B.count];
+  const [cOut, cS, cP, cD, cIx, cLo, cHi, cCnt] = [C.out, C.stride, C.pad, C.dil, C.idxStride, C.lo, C.hi, C.count];
+  let out = 0;
+  for (let c = 0; c < g.nc; c++) {
+    const base = c * inSize;
+    for (let o0 = 0; o0 < aOut; o0++) {
+      const h0 = o0 * aS - aP;
+      const lo0 = aLo[o0]!;
+      const hi0 = aHi[o0]!;
+      for (let o1 = 0; o1 < bOut; o1++) {
+        const h1 = o1 * bS - bP;
+        const lo1 = bLo[o1]!;
+        const hi1 = bHi[o1]!;
+        for (let o2 = 0; o2 < cOut; o2++, out++) {
+          const h2 = o2 * cS - cP;
+          const lo2 = cLo[o2]!;
+          const hi2 = cHi[o2]!;
+          let best = -Infinity;
+          let bestAt = -1;
+          let acc = 0;
+          for (let j0 = lo0; j0 < hi0; j0++) {
+            const i0 = h0 + j0 * aD;
+            for (let j1 = lo1; j1 < hi1; j1++) {
+              const i1 = h1 + j1 * bD;
+              const row = base + i0 * aIn + i1 * bIn + h2;
+              if (ind) {
+                for (let j2 = lo2; j2 < hi2; j2++) {
+                  const v = xv[row + j2 * cD]!;
+                  if (v > best || bestAt < 0) {
+                    best = v;
+                    bestAt = base + i0 * aIx + i1 * bIx + (h2 + j2 * cD) * cIx;
+                  }
+                }
+              } else if (lp) {
+                for (let j2 = lo2; j2 < hi2; j2++) acc += Math.abs(xv[row + j2 * cD]!) ** p;
+              } else {
+                for (let j2 = lo2; j2 < hi2; j2++) acc += xv[row + j2 * cD]!;
+              }
+            }
           }
-          off += pos * inStrides[d]!;
-          idx += pos * idxStrides[d]!;
+          if (ind) {
+            y[out] = best;
+            ind[out] = Math.max(bestAt, 0);
+          } else y[out] = lp ? acc ** (1 / p) : acc / (aCnt[o0]! * bCnt[o1]! * cCnt[o2]!);
         }
-        if (!valid) continue;
-        const v = xv[base + off]!;
-        if (op === 'MaxPool') {
-          if (v > best || bestAt < 0) {
-            best = v;
-            bestAt = base + idx;
-          }
-        } else acc += op === 'LpPool' ? Math.abs(v) ** p : v;
       }
-      const out = c * outSize + q;
-      if (ind) {
-        y[out] = best;
-        ind[out] = Math.max(bestAt, 0);
-      } else y[out] = op === 'LpPool' ? acc ** (1 / p) : acc / divisor;
     }
   }
   const res = [fromNumbers(x.dtype, outs[0]!.dims, y)];
-  if (ind) res.push(fromNumbers('int64', outs[1]!.dims, ind));
+  if (ind) res.push(indicesTensor(outs[1]!.dims, ind, product(x.dims)));
   return res;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The Indices output is computed whether or not the node uses it (kernels cannot see which outputs
+ * are used), so build it without a BigInt per element: non-negative int32 values in the low halves.
+ */
+function indicesTensor(dims: readonly number[], values: Float64Array, inputSize: number): AnyTensor {
+  if (!LITTLE_ENDIAN || inputSize > 0x7fffffff) return fromNumbers('int64', dims, values);
+  const data = new BigInt64Array(values.length);
+  const halves = new Int32Array(data.buffer);
+  for (let i = 0; i < values.length; i++) halves[2 * i] = values[i]!;
+  return new Tensor('int64', data, dims);
 }
 
 function makePool(op: PoolKind): OpKernel {
