@@ -54,7 +54,7 @@ export function buildPlan(
       if (v.kind !== 'const') throw new HostValueNeeded(v.name, node.name);
       host[slot] = v.constValue;
     }
-    const ctx: KernelContext = { attrs: node.attrs, opset, node: node.name, host };
+    const ctx: KernelContext = { attrs: node.attrs, opset, node: node.name, host, outputCount: node.outputs.length };
     const outMetas = withNodeContext(node.name, node.opType, () => kernel.inferOutputs(metas, ctx));
     const foldable = inputIdList.every((id) => id === undefined || values[id]!.kind === 'const');
     const folded = foldable
