@@ -19,6 +19,8 @@ export interface KernelContext {
   readonly node: string;
   /** values of the inputs named in `hostInputs`, indexed by input slot (others are undefined) */
   readonly host: readonly MaybeTensor[];
+  /** how many outputs the node declares (Split with equal parts needs it); absent when unknown */
+  readonly outputCount?: number;
 }
 
 /** Facts about the GPU a lowering may depend on; part of every pipeline's identity through its WGSL. */

@@ -1,0 +1,132 @@
+import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { allocData, type DataType } from '../../runtime/core/dtype.ts';
+import { ShaderBuilder } from '../shader/builder.ts';
+import type { GpuKernelContext, GpuProgram, TensorMeta } from '../types.ts';
+import { product } from './shape.ts';
+import { fromNumbers } from './values.ts';
+
+/**
+ * Data movement shared by the shape ops (Transpose, Slice, Expand, Tile, Pad, DepthToSpace...).
+ * Each is "output element = one input element (or a fill value)", so they share one CPU copier
+ * driven by per-axis offset tables and one GPU strided-gather program.
+ */
+
+/** Any tensor storage seen as indexable cells: lets one loop copy every dtype, strings included. */
+type Cells = { [i: number]: number | bigint | string; readonly length: number };
+type Cell = number | bigint | string;
+
+/** The stored form of `value` for `dtype` (half bits for float16, bigint for int64...). */
+export function cellValue(dtype: DataType, value: number | string): Cell {
+  if (typeof value === 'string') return value;
+  const data: Cells = fromNumbers(dtype, [1], [value]).data;
+  return data[0]!;
+}
+
+/** A tensor of `dims` whose stored cells all equal `fill` (already in stored form). */
+export function filled(dtype: DataType, dims: readonly number[], fill: Cell): AnyTensor {
+  const data = allocData(dtype, product(dims));
+  const cells: Cells = data;
+  for (let i = 0; i < cells.length; i++) cells[i] = fill;
+  return new Tensor(dtype, data, dims);
+}
+
+/** Table entry meaning "this index reads no input element: write the fill value". */
+export const FILL = -0x80000000;
+
+/**
+ * out[i0..ik] = src[Σ_d tables[d][i_d]], or `fill` when any table entry is FILL. One table per
+ * output axis, one entry per output index: the offset that index contributes (may be negative).
+ */
+export function gatherByTables(src: AnyTensor, outDims: readonly number[], tables: readonly Int32Array[], fill: Cell = 0): AnyTensor {
+  const n = product(outDims);
+  const data = allocData(src.type, n);
+  const o: Cells = data;
+  const s: Cells = src.data;
+  const rank = outDims.length;
+  if (n > 0 && rank === 0) o[0] = s[0]!;
+  if (n === 0 || rank === 0) return new Tensor(src.type, data, outDims);
+  const inner = outDims[rank - 1]!;
+  const last = tables[rank - 1]!;
+  const idx = new Array<number>(rank).fill(0);
+  let k = 0;
+  for (let row = 0, rows = n / inner; row < rows; row++) {
+    let base = 0;
+    let valid = true;
+    for (let d = 0; d < rank - 1; d++) {
+      const t = tables[d]![idx[d]!]!;
+      if (t === FILL) valid = false;
+      base += t;
+    }
+    if (valid) {
+      for (let i = 0; i < inner; i++) {
+        const t = last[i]!;
+        o[k++] = t === FILL ? fill : s[base + t]!;
+      }
+    } else for (let i = 0; i < inner; i++) o[k++] = fill;
+    for (let d = rank - 2; d >= 0; d--) {
+      if (++idx[d]! < outDims[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return new Tensor(src.type, data, outDims);
+}
+
+/** Tables for an affine view: output index i on axis d reads offset base(d=0 only) + i * strides[d]. */
+export function affineTables(dims: readonly number[], strides: readonly number[], base = 0): Int32Array[] {
+  return dims.map((n, d) => {
+    const t = new Int32Array(n);
+    for (let i = 0; i < n; i++) t[i] = i * strides[d]! + (d === 0 ? base : 0);
+    return t;
+  });
+}
+
+/** out = the affine view (dims, strides, base) of src; strides may be 0 (broadcast) or negative. */
+export function stridedCopy(src: AnyTensor, dims: readonly number[], strides: readonly number[], base = 0, outDims: readonly number[] = dims): AnyTensor {
+  if (dims.length === 0) return gatherByTables(src, [], []).reshape(outDims);
+  return gatherByTables(src, dims, affineTables(dims, strides, base)).reshape(outDims);
+}
+
+/**
+ * Merges adjacent axes that walk memory contiguously (stride[d] == stride[d+1] * dims[d+1]) and
+ * drops size-1 axes, so most transposes, slices and broadcasts run at rank 1 to 3.
+ */
+export function coalesce(dims: readonly number[], strides: readonly number[]): { dims: number[]; strides: number[] } {
+  const od: number[] = [];
+  const os: number[] = [];
+  dims.forEach((n, d) => {
+    if (n === 1) return;
+    const last = od.length - 1;
+    if (last >= 0 && os[last] === strides[d]! * n) {
+      od[last]! *= n;
+      os[last] = strides[d]!;
+    } else {
+      od.push(n);
+      os.push(strides[d]!);
+    }
+  });
+  return { dims: od, strides: os };
+}
+
+/**
+ * One GPU program copying the affine view (dims, strides, base) of input `slot` into output
+ * `outSlot` in row-major order. Strides are i32 uniforms: one pipeline per coalesced rank/type.
+ */
+export function stridedGatherProgram(ctx: GpuKernelContext, label: string, input: TensorMeta, slot: number, dims: readonly number[], strides: readonly number[], base: number, outSlot = 0): GpuProgram {
+  const c = coalesce(dims, strides);
+  const viewDims = c.dims.length ? c.dims : [1];
+  const viewStrides = c.dims.length ? c.strides : [0];
+  const b = new ShaderBuilder(ctx.caps);
+  const X = b.input('X', input, slot);
+  const Y = b.output('Y', { dtype: input.dtype, dims: viewDims }, outSlot);
+  const n = b.uniform('n', 'u32', product(dims));
+  const st = b.uniformArray('src_step', 'i32', viewStrides);
+  const b0 = b.uniform('src_base', 'i32', base);
+  const terms = viewDims.map((_, d) => ` + i32(idx[${d}]) * ${st}(${d}u)`).join('');
+  const body = [
+    `  if (global_idx >= ${n}) { return; }`,
+    `  let idx = ${Y.offsetToIndices('global_idx')};`,
+    `  let off = ${b0}${terms};`,
+    `  ${Y.set('global_idx', X.get('u32(off)'))}`,
+  ].join('\n');
+  return b.build({ label, body, totalInvocations: product(dims) });
+}
