@@ -6,6 +6,12 @@ import type { Attributes } from '../runtime/graph/attributes.ts';
 export interface TensorMeta {
   readonly dtype: DataType;
   readonly dims: readonly number[];
+  /**
+   * GPU only: the buffer holds 8-bit (4 per u32 word) or 4-bit (8 per word) values packed, as the
+   * WebGPU backend stores int8/uint8/int4/uint4 constants (quantized weights). TensorVar.get()
+   * unpacks transparently; kernels that read raw words must check this.
+   */
+  readonly packed?: boolean;
 }
 
 export type MaybeMeta = TensorMeta | undefined;

@@ -1,6 +1,6 @@
 import { fail } from '../../runtime/core/errors.ts';
 import type { BufferRef, GpuCaps, GpuProgram, TensorMeta } from '../types.ts';
-import { storageType, type WgslType } from './storage.ts';
+import { packedPerWord, storageType, type WgslType } from './storage.ts';
 
 /**
  * Builds one compute shader. It owns everything index-related so op code never writes stride
@@ -95,12 +95,15 @@ export class ShaderBuilder {
   private tensor(name: string, meta: TensorMeta, ref: BufferRef, access: 'read' | 'read_write'): TensorVar {
     const type = storageType(meta.dtype);
     if (!type) fail('INTERNAL', `tensor '${name}' of type ${meta.dtype} has no GPU storage type`);
-    this.storage.push({ name, type, access, ref });
+    const perWord = meta.packed ? packedPerWord(meta.dtype) : undefined;
+    if (meta.packed && (!perWord || access !== 'read')) fail('INTERNAL', `tensor '${name}': only 8/4-bit inputs can be packed`);
+    this.storage.push({ name, type: perWord ? 'u32' : type, access, ref });
+    if (perWord) this.helper(`${name}_at`, packedReader(name, perWord, type === 'i32'));
     const dims = meta.dims.length === 0 ? [1] : meta.dims;
     const strides = stridesOf(dims);
     this.uniformArray(`${name}_shape`, 'u32', dims);
     this.uniformArray(`${name}_strides`, 'u32', strides);
-    return new TensorVar(this, name, type, dims.length, dims.reduce((a, b) => a * b, 1));
+    return new TensorVar(this, name, type, dims.length, dims.reduce((a, b) => a * b, 1), perWord);
   }
 
   /** Marks an already-declared buffer as atomic (for scatter-style accumulation). */
@@ -117,6 +120,17 @@ export class ShaderBuilder {
     if (!Number.isInteger(v)) fail('INTERNAL', `uniform value ${v} is not an integer`);
     return v >>> 0;
   }
+}
+
+/** Little-endian element order inside each word, as ONNX packs int4 and as bytes lie in memory. */
+function packedReader(name: string, perWord: number, signed: boolean): string {
+  const bits = 32 / perWord;
+  const shift = perWord === 4 ? 2 : 3;
+  const word = `${name}[i >> ${shift}u]`;
+  const lane = `(i & ${perWord - 1}u) * ${bits}u`;
+  return signed
+    ? `fn ${name}_at(i: u32) -> i32 { return extractBits(bitcast<i32>(${word}), ${lane}, ${bits}u); }`
+    : `fn ${name}_at(i: u32) -> u32 { return extractBits(${word}, ${lane}, ${bits}u); }`;
 }
 
 export function stridesOf(dims: readonly number[]): number[] {
@@ -138,6 +152,8 @@ export class TensorVar {
     readonly rank: number,
     /** element count at build time; not baked into WGSL */
     readonly size: number,
+    /** values per u32 word when the buffer is packed (8-bit: 4, 4-bit: 8) */
+    readonly packedPerWord?: number,
   ) {}
 
   get indicesType(): string {
@@ -152,8 +168,9 @@ export class TensorVar {
     return `${this.name}_strides(${typeof i === 'number' ? `${i}u` : i})`;
   }
 
+  /** The element at flat `offset`, in the compute type `this.type` (unpacked if stored packed). */
   get(offset: string): string {
-    return `${this.name}[${offset}]`;
+    return this.packedPerWord ? `${this.name}_at(${offset})` : `${this.name}[${offset}]`;
   }
 
   set(offset: string, value: string): string {

@@ -28,3 +28,12 @@ export function storageType(dtype: DataType): WgslType | undefined {
 }
 
 export const BYTES_PER_GPU_ELEMENT = 4;
+
+/** Values per 32-bit word when a constant of this type is stored packed on the GPU (else undefined). */
+export function packedPerWord(dtype: DataType): number | undefined {
+  switch (dtype) {
+    case 'int8': case 'uint8': return 4;
+    case 'int4': case 'uint4': return 8;
+    default: return undefined;
+  }
+}

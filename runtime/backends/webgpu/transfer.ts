@@ -2,7 +2,7 @@ import { Tensor, type AnyTensor } from '../../api/tensor.ts';
 import { allocData, type DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
 import { floatToHalf, halfToFloat } from '../../core/float16.ts';
-import { storageType } from '../../../kernels/shader/storage.ts';
+import { packedPerWord, storageType } from '../../../kernels/shader/storage.ts';
 
 const I32_MIN = -(2n ** 31n);
 const I32_MAX = 2n ** 31n - 1n;
@@ -41,6 +41,18 @@ function toWords(t: AnyTensor, name: string): Uint32Array | Int32Array | Float32
     default:
       return st === 'i32' ? Int32Array.from(d as Int8Array) : Uint32Array.from(d as Uint8Array);
   }
+}
+
+/** 8-bit or 4-bit values packed little-endian into u32 words (see packedReader in the builder). */
+export function toPackedWords(t: AnyTensor): GpuUpload {
+  const perWord = packedPerWord(t.type);
+  if (!perWord) return fail('INTERNAL', `${t.type} tensors are not packed`);
+  const bits = 32 / perWord;
+  const mask = (1 << bits) - 1;
+  const src = t.data as Int8Array | Uint8Array;
+  const out = new Uint32Array(Math.max(1, Math.ceil(t.size / perWord)));
+  for (let i = 0; i < t.size; i++) out[(i / perWord) | 0]! |= (src[i]! & mask) << ((i % perWord) * bits);
+  return asUpload(out);
 }
 
 /** GPU buffer words -> a host tensor of the planned type. */

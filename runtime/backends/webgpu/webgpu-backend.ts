@@ -1,6 +1,6 @@
 import type { AnyTensor } from '../../api/tensor.ts';
 import { fail } from '../../core/errors.ts';
-import { storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/shader/storage.ts';
+import { packedPerWord, storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/shader/storage.ts';
 import type { GpuLowering, GpuProgram, TensorMeta } from '../../../kernels/types.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 import type { Backend, PreparedPlan } from '../backend.ts';
@@ -8,7 +8,7 @@ import { runStepOnCpu } from '../cpu/run-step.ts';
 import { BufferAssigner } from './buffer-assignment.ts';
 import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { fromGpuWords, toGpuWords, type GpuUpload } from './transfer.ts';
+import { fromGpuWords, toGpuWords, toPackedWords, type GpuUpload } from './transfer.ts';
 
 function poisonRequested(): boolean {
   const g = globalThis as { KILN_POISON_BUFFERS?: boolean; process?: { env?: Record<string, string | undefined> } };
@@ -56,9 +56,16 @@ export class WebGpuBackend implements Backend {
 
     // 1. Placement: a step runs on the GPU when every tensor it touches has a GPU storage type
     //    and its kernel lowers this case; otherwise on the CPU, with transfers around it.
+    //    8/4-bit constants (quantized weights) stay packed; views of them inherit the packing.
+    const root = new Map<number, number>();
+    const rootOf = (id: number): number => root.get(id) ?? id;
+    const packed = (id: number): boolean => {
+      const v = plan.values[rootOf(id)]!;
+      return v.kind === 'const' && packedPerWord(v.meta.dtype) !== undefined;
+    };
     const lowerings: (GpuLowering | undefined)[] = plan.steps.map((step) => {
       if (!step.kernel.webgpu) return undefined;
-      const metas = step.inputs.map((id) => (id === undefined ? undefined : plan.values[id]!.meta));
+      const metas = step.inputs.map((id) => (id === undefined ? undefined : packed(id) ? { ...plan.values[id]!.meta, packed: true } : plan.values[id]!.meta));
       const outs = step.outputs.map((id) => (id >= 0 ? plan.values[id]!.meta : { dtype: 'float32' as const, dims: [0] }));
       if ([...metas, ...outs].some((m) => m !== undefined && !storageType(m.dtype))) return undefined;
       for (const [i, m] of [...metas, ...outs].entries()) {
@@ -66,20 +73,18 @@ export class WebGpuBackend implements Backend {
           fail('DEVICE_LIMIT', `${step.node.opType} node '${step.node.name}': tensor #${i} needs ${sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT} bytes, over this device's ${caps.maxStorageBufferBindingSize}-byte binding limit`);
         }
       }
-      return step.kernel.webgpu(metas, outs, { ...step.ctx, caps });
+      const low = step.kernel.webgpu(metas, outs, { ...step.ctx, caps });
+      if (low?.kind === 'view') root.set(step.outputs[0]!, rootOf(step.inputs[low.input]!));
+      return low;
     });
 
-    // 2. Which values need a GPU buffer, and which are views of another value's buffer.
+    // 2. Which values need a GPU buffer.
     const needsGpu = new Set<number>();
-    const root = new Map<number, number>();
     plan.steps.forEach((step, i) => {
-      const low = lowerings[i];
-      if (!low) return;
+      if (!lowerings[i]) return;
       for (const id of step.inputs) if (id !== undefined) needsGpu.add(id);
       for (const id of step.outputs) if (id >= 0) needsGpu.add(id);
-      if (low.kind === 'view') root.set(step.outputs[0]!, root.get(step.inputs[low.input]!) ?? step.inputs[low.input]!);
     });
-    const rootOf = (id: number): number => root.get(id) ?? id;
     const lastUse = new Map<number, number>();
     for (const v of plan.values) {
       const r = rootOf(v.id);
@@ -237,7 +242,7 @@ export class WebGpuBackend implements Backend {
   private constantBuffer(t: AnyTensor, name: string): GPUBuffer {
     let buf = this.constants.get(t);
     if (!buf) {
-      const words = toGpuWords(t, name);
+      const words = packedPerWord(t.type) ? toPackedWords(t) : toGpuWords(t, name);
       buf = this.gpu.device.createBuffer({ label: `kiln-const-${name}`, size: Math.max(16, Math.ceil(words.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
       if (words.byteLength > 0) this.gpu.device.queue.writeBuffer(buf, 0, words);
       this.constants.set(t, buf);
