@@ -1,3 +1,4 @@
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
@@ -37,3 +38,10 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('normalization', cases);
+
+runBadInputCases('normalization', [
+  { name: 'BatchNorm wrong scale size', op: 'BatchNormalization', inputs: [f32([2, 3, 4]), f32([4]), f32([3]), f32([3]), f32([3])], error: /scale has shape \[4\], expected 3/ },
+  { name: 'LayerNorm scale does not broadcast', op: 'LayerNormalization', inputs: [f32([2, 3]), f32([4])], error: /Scale shape \[4\] does not broadcast to the normalized shape \[3\]/ },
+  { name: 'GroupNorm groups do not divide channels', op: 'GroupNormalization', opset: 21, attrs: { num_groups: 3 }, inputs: [f32([1, 4, 2]), f32([4]), f32([4])], error: /num_groups 3 must be a positive divisor of the channel count 4/ },
+  { name: 'InstanceNorm rank 1', op: 'InstanceNormalization', inputs: [f32([4]), f32([4]), f32([4])], error: /rank >= 2/ },
+]);

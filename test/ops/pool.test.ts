@@ -1,3 +1,4 @@
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
@@ -29,3 +30,10 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('pool', cases);
+
+runBadInputCases('pool', [
+  { name: 'MaxPool without kernel_shape', op: 'MaxPool', inputs: [f32([1, 1, 4, 4])], error: /kernel_shape is missing, expected 2 values/ },
+  { name: 'AveragePool window larger than input', op: 'AveragePool', attrs: { kernel_shape: [5, 5] }, inputs: [f32([1, 1, 3, 3])], error: /window \(5 with dilation\) is larger than the padded input \(3\)/ },
+  { name: 'MaxPool bad auto_pad', op: 'MaxPool', attrs: { kernel_shape: [2, 2], auto_pad: 'BOGUS' }, inputs: [f32([1, 1, 4, 4])], error: /auto_pad 'BOGUS' is not one of/ },
+  { name: 'LpPool integer input', op: 'LpPool', attrs: { kernel_shape: [2] }, inputs: [{ dtype: 'int32', dims: [1, 1, 4] }], error: /type int32 is not one of/ },
+]);

@@ -1,3 +1,4 @@
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
@@ -23,6 +24,10 @@ const cases: OpCase[] = [
       { name: `${op} rank 1`, op, opset: 18, inputs: [f32([9], r), axesIn([0])] },
     ];
   }),
+  { name: 'ReduceSum rank 0', op: 'ReduceSum', opset: 18, inputs: [f32([])] },
+  // an empty input has nothing to bind on the GPU: the CPU writes the identities (-inf for Max)
+  { name: 'ReduceMax empty set', op: 'ReduceMax', opset: 18, inputs: [f32([2, 0, 4]), axesIn([1])], gpu: false },
+  { name: 'ReduceLogSumExp large values (exp would overflow unshifted)', op: 'ReduceLogSumExp', opset: 18, inputs: [f32([3, 100], [80, 100]), axesIn([1])] },
   { name: 'ReduceSum noop_with_empty_axes', op: 'ReduceSum', opset: 18, attrs: { noop_with_empty_axes: 1 }, inputs: [f32([3, 4]), { dtype: 'int64', dims: [0], values: [] }] },
   { name: 'ReduceSum int32', op: 'ReduceSum', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 100] }, axesIn([1])] },
   { name: 'ReduceMean int32 (truncates)', op: 'ReduceMean', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 7] }, axesIn([1])] },
@@ -44,3 +49,10 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('reduce', cases);
+
+runBadInputCases('reduce', [
+  { name: 'axis out of range', op: 'ReduceSum', opset: 18, inputs: [f32([2, 3]), axesIn([5])], error: /axis 5 is out of range for rank 2/ },
+  { name: 'repeated axis', op: 'ReduceMax', opset: 13, attrs: { axes: [1, -1] }, inputs: [f32([2, 3])], error: /repeat an axis/ },
+  { name: 'bool ReduceSum', op: 'ReduceSum', opset: 18, inputs: [{ dtype: 'bool', dims: [2] }], error: /type bool is not one of/ },
+  { name: 'ArgMax axis out of range', op: 'ArgMax', attrs: { axis: 3 }, inputs: [f32([2, 3])], error: /axis 3 is out of range/ },
+]);

@@ -1,3 +1,4 @@
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
@@ -23,3 +24,8 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('softmax', cases);
+
+runBadInputCases('softmax', [
+  { name: 'integer input', op: 'Softmax', inputs: [{ dtype: 'int32', dims: [3] }], error: /type int32 is not one of float32/ },
+  { name: 'axis out of range', op: 'LogSoftmax', attrs: { axis: 2 }, inputs: [f32([2, 3])], error: /axis 2 is out of range for rank 2/ },
+]);
