@@ -1,0 +1,64 @@
+// Tests of the published files call ensureBuild() first: it runs `npm run build` when dist/ is
+// missing or older than its sources, one process at a time (test files run in parallel).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../test/helpers/paths.ts';
+
+export const BUILD_OUTPUTS = ['dist/kiln.mjs', 'dist/kiln.iife.js', 'dist/node/index.js', 'dist/types/runtime/index.d.ts'] as const;
+const BUILD_INPUTS = ['runtime', 'kernels', 'vite.config.ts', 'scripts/build.mjs', 'tsconfig.build.json', 'tsconfig.json', 'package.json'];
+const LOCK_STALE_MS = 5 * 60_000;
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  let newest = s.mtimeMs;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
+  return newest;
+}
+
+/** Why dist/ must be rebuilt, or undefined when it is up to date. */
+export function staleReason(): string | undefined {
+  const missing = BUILD_OUTPUTS.find((o) => !existsSync(join(repoRoot, o)));
+  if (missing) return `${missing} is missing`;
+  const oldestOutput = Math.min(...BUILD_OUTPUTS.map((o) => statSync(join(repoRoot, o)).mtimeMs));
+  const newer = BUILD_INPUTS.find((i) => newestMtime(join(repoRoot, i)) > oldestOutput);
+  return newer ? `${newer} changed after the last build` : undefined;
+}
+
+function runBuild(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (exit ${code}):\n${log}`))));
+  });
+}
+
+/** Builds dist/ if needed; returns what it did, for the test log. */
+export async function ensureBuild(): Promise<string> {
+  const lock = join(tmpdir(), `kiln-build-${createHash('sha1').update(repoRoot).digest('hex').slice(0, 12)}.lock`);
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Another test process is building; a lock left by a killed process expires.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    const reason = staleReason();
+    if (reason === undefined) return 'dist/ is up to date';
+    await runBuild();
+    return `built dist/ (${reason})`;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,84 @@
+// The script-tag build in Chromium: <script src="kiln.iife.js"> defines window.kiln, which runs a
+// model on WebGPU and on the CPU, and reports bad models as KilnError.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { Tensor } from '../../runtime/api/tensor.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import type * as Kiln from '../../runtime/index.ts';
+import { openTestBed, type TestBed } from '../../scripts/browser/test-bed.ts';
+
+type KilnModule = typeof Kiln;
+
+// y = x * x + bias, with a symbolic batch dimension.
+const model = encodeOnnxModel({
+  nodes: [
+    { opType: 'Mul', inputs: ['x', 'x'], outputs: ['sq'] },
+    { opType: 'Add', inputs: ['sq', 'bias'], outputs: ['y'] },
+  ],
+  inputs: [{ name: 'x', dtype: 'float32', dims: ['n', 3] }],
+  outputs: [{ name: 'y', dtype: 'float32' }],
+  initializers: { bias: new Tensor('float32', [0.5, -1, 2], [3]) },
+});
+const x = [1, 2, 3, -4, 0.25, 6];
+const expected = x.map((v, i) => Math.fround(Math.fround(v * v) + [0.5, -1, 2][i % 3]!));
+
+let bed: TestBed | undefined;
+let page: Page | undefined;
+
+before(async () => {
+  bed = await openTestBed();
+  page = await bed.open('/test/browser/pages/iife.html');
+});
+
+after(async () => {
+  await bed?.close();
+});
+
+test('window.kiln exposes InferenceSession, Tensor and KilnError', async () => {
+  assert.ok(page);
+  const names = await page.evaluate(() => {
+    const kiln = (globalThis as { kiln?: Record<string, unknown> }).kiln;
+    return kiln ? Object.keys(kiln).filter((k) => typeof kiln[k] === 'function').sort() : [];
+  });
+  assert.deepEqual(names, ['InferenceSession', 'KilnError', 'Tensor']);
+});
+
+for (const backend of ['webgpu', 'cpu'] as const) {
+  test(`window.kiln runs a model on ${backend}`, async () => {
+    assert.ok(page);
+    const r = await page.evaluate(
+      async ({ bytes, x, backend }) => {
+        const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+        const session = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: [backend] });
+        try {
+          const out = await session.run({ x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) });
+          const y = out.y!;
+          return { provider: session.executionProvider, dims: [...y.dims], data: Array.from(y.data as Float32Array) };
+        } finally {
+          await session.release();
+        }
+      },
+      { bytes: Array.from(model), x, backend },
+    );
+    assert.deepEqual(r, { provider: backend, dims: [2, 3], data: expected });
+  });
+}
+
+test('window.kiln reports a bad model as a KilnError with a code', async () => {
+  assert.ok(page);
+  const r = await page.evaluate(async () => {
+    const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    try {
+      await kiln.InferenceSession.create(new Uint8Array([8, 1, 2]), { executionProviders: ['cpu'] });
+      return 'no error';
+    } catch (e) {
+      return e instanceof kiln.KilnError ? e.code : `not a KilnError: ${String(e)}`;
+    }
+  });
+  assert.equal(r, 'INVALID_MODEL');
+});
+
+test('no uncaught errors in the page', () => {
+  assert.deepEqual(bed?.pageErrors ?? [], []);
+});
