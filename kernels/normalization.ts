@@ -269,6 +269,8 @@ function batchNormSetup(inputs: readonly MaybeMeta[], ctx: KernelContext): Batch
     return m;
   });
   const training = ctx.opset >= 14 && ctx.attrs.int('training_mode', 0) !== 0;
+  // before opset 14, extra outputs mean training mode, whose saved statistics ONNX leaves loosely defined
+  if (ctx.opset < 14 && (ctx.outputCount ?? 1) > 1) fail('UNSUPPORTED_FEATURE', `node '${ctx.node}': BatchNormalization training mode (${ctx.outputCount} outputs) before opset 14 is not supported; only inference (1 output)`);
   if (training && perElement) fail('UNSUPPORTED_FEATURE', `node '${ctx.node}': training mode with spatial = 0 is not supported`);
   const outs: TensorMeta[] = [{ dtype: x.dtype, dims: x.dims }];
   // opset 14+ training mode also outputs the updated running mean and variance

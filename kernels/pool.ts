@@ -136,8 +136,10 @@ function poolCpu(op: PoolKind, t: AnyTensor, ctx: KernelContext): AnyTensor[] {
   const unit: Axis = { out: 1, stride: 1, dil: 1, pad: 0, inStride: 0, idxStride: 0, lo: Int32Array.of(0), hi: Int32Array.of(1), count: Float64Array.of(1) };
   const [A, B, C] = [...new Array<Axis>(3 - s).fill(unit), ...g.inDims.map((_, d) => axis(d))] as [Axis, Axis, Axis];
   const y = new Float64Array(g.nc * outSize);
-  const ind = op === 'MaxPool' ? new Float64Array(g.nc * outSize) : undefined;
+  // the Indices pass doubles the work: skip it when the node declares only Y
+  const ind = op === 'MaxPool' && (ctx.outputCount ?? 2) > 1 ? new Float64Array(g.nc * outSize) : undefined;
   const lp = op === 'LpPool';
+  const isMax = op === 'MaxPool';
   // hot loop: axis fields in locals (property loads in the innermost loop cost ~2x)
   const [aOut, aS, aP, aD, aIn, aIx, aLo, aHi, aCnt] = [A.out, A.stride, A.pad, A.dil, A.inStride, A.idxStride, A.lo, A.hi, A.count];
   const [bOut, bS, bP, bD, bIn, bIx, bLo, bHi, bCnt] = [B.out, B.stride, B.pad, B.dil, B.inStride, B.idxStride, B.lo, B.hi, B.count];
@@ -173,6 +175,8 @@ function poolCpu(op: PoolKind, t: AnyTensor, ctx: KernelContext): AnyTensor[] {
                     bestAt = base + i0 * aIx + i1 * bIx + (h2 + j2 * cD) * cIx;
                   }
                 }
+              } else if (isMax) {
+                for (let j2 = lo2; j2 < hi2; j2++) best = Math.max(best, xv[row + j2 * cD]!);
               } else if (lp) {
                 for (let j2 = lo2; j2 < hi2; j2++) acc += Math.abs(xv[row + j2 * cD]!) ** p;
               } else {
@@ -180,10 +184,8 @@ function poolCpu(op: PoolKind, t: AnyTensor, ctx: KernelContext): AnyTensor[] {
               }
             }
           }
-          if (ind) {
-            y[out] = best;
-            ind[out] = Math.max(bestAt, 0);
-          } else y[out] = lp ? acc ** (1 / p) : acc / (aCnt[o0]! * bCnt[o1]! * cCnt[o2]!);
+          y[out] = isMax ? best : lp ? acc ** (1 / p) : acc / (aCnt[o0]! * bCnt[o1]! * cCnt[o2]!);
+          if (ind) ind[out] = Math.max(bestAt, 0);
         }
       }
     }

@@ -43,5 +43,6 @@ runBadInputCases('normalization', [
   { name: 'BatchNorm wrong scale size', op: 'BatchNormalization', inputs: [f32([2, 3, 4]), f32([4]), f32([3]), f32([3]), f32([3])], error: /scale has shape \[4\], expected 3/ },
   { name: 'LayerNorm scale does not broadcast', op: 'LayerNormalization', inputs: [f32([2, 3]), f32([4])], error: /Scale shape \[4\] does not broadcast to the normalized shape \[3\]/ },
   { name: 'GroupNorm groups do not divide channels', op: 'GroupNormalization', opset: 21, attrs: { num_groups: 3 }, inputs: [f32([1, 4, 2]), f32([4]), f32([4])], error: /num_groups 3 must be a positive divisor of the channel count 4/ },
+  { name: 'BatchNorm opset 9 training outputs', op: 'BatchNormalization', opset: 9, outputs: 5, inputs: [f32([2, 3, 4]), f32([3]), f32([3]), f32([3]), f32([3])], error: /training mode \(5 outputs\) before opset 14 is not supported/ },
   { name: 'InstanceNorm rank 1', op: 'InstanceNormalization', inputs: [f32([4]), f32([4]), f32([4])], error: /rank >= 2/ },
 ]);
