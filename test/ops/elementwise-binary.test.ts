@@ -1,7 +1,10 @@
-import { runOpCases, type OpCase } from './op-harness.ts';
+import type { DataType } from '../../runtime/core/dtype.ts';
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[]) => ({ dtype: 'float32' as const, dims });
 const i32 = (dims: number[]) => ({ dtype: 'int32' as const, dims });
+const typed = (dtype: DataType, dims: number[], range?: [number, number]): InputSpec => ({ dtype, dims, ...(range ? { range } : {}) });
 
 const cases: OpCase[] = [
   ...['Add', 'Sub', 'Mul', 'Div'].flatMap((op): OpCase[] => [
@@ -16,6 +19,35 @@ const cases: OpCase[] = [
   { name: 'Greater broadcast', op: 'Greater', inputs: [f32([3, 4]), f32([4])] },
   { name: 'Equal int', op: 'Equal', inputs: [{ ...i32([64]), range: [0, 3] }, { ...i32([64]), range: [0, 3] }] },
   { name: 'Add large (2-D dispatch)', op: 'Add', inputs: [f32([1100, 4096]), f32([4096])] },
+  // Mod: divisor sign (fmod=0) vs dividend sign (fmod=1), both signs of divisor
+  { name: 'Mod int32 floor', op: 'Mod', inputs: [typed('int32', [40], [-50, 50]), typed('int32', [40], [1, 9])] },
+  { name: 'Mod int32 floor negative divisor', op: 'Mod', inputs: [typed('int32', [40], [-50, 50]), typed('int32', [1], [-9, -1])] },
+  { name: 'Mod int32 fmod', op: 'Mod', attrs: { fmod: 1 }, inputs: [typed('int32', [40], [-50, 50]), typed('int32', [40], [-9, -1])] },
+  { name: 'Mod int8 floor', op: 'Mod', inputs: [typed('int8', [40], [-128, 128]), typed('int8', [40], [1, 20])] },
+  { name: 'Mod uint16', op: 'Mod', inputs: [typed('uint16', [40], [0, 65536]), typed('uint16', [40], [1, 300])] },
+  { name: 'Mod float32 fmod', op: 'Mod', attrs: { fmod: 1 }, inputs: [typed('float32', [3, 40], [-10, 10]), typed('float32', [40], [0.5, 3])] },
+  { name: 'Mod float32 fmod negative divisor', op: 'Mod', attrs: { fmod: 1 }, inputs: [typed('float32', [40], [-10, 10]), typed('float32', [40], [-3, -0.5])] },
+  { name: 'PRelu per-channel slope', op: 'PRelu', inputs: [f32([2, 3, 4, 5]), f32([3, 1, 1])] },
+  { name: 'PRelu scalar slope', op: 'PRelu', inputs: [f32([2, 3, 4]), f32([1])] },
+  { name: 'PRelu opset 6 1-D slope is per channel', op: 'PRelu', opset: 6, inputs: [f32([2, 3, 4, 5]), f32([3])] },
+  { name: 'PRelu int32', op: 'PRelu', inputs: [i32([20]), i32([20])] },
+  { name: 'BitShift left uint8 overflows', op: 'BitShift', attrs: { direction: 'LEFT' }, inputs: [typed('uint8', [40], [0, 256]), typed('uint8', [40], [0, 10])] },
+  { name: 'BitShift right uint32', op: 'BitShift', attrs: { direction: 'RIGHT' }, inputs: [typed('uint32', [40], [0, 4e9]), typed('uint32', [1], [0, 33])] },
+  { name: 'BitShift left uint32 broadcast', op: 'BitShift', attrs: { direction: 'LEFT' }, inputs: [typed('uint32', [3, 40], [0, 4e9]), typed('uint32', [40], [0, 40])] },
+  { name: 'BitShift left uint16', op: 'BitShift', attrs: { direction: 'LEFT' }, inputs: [typed('uint16', [40], [0, 65536]), typed('uint16', [40], [0, 17])] },
+  ...['BitwiseAnd', 'BitwiseOr', 'BitwiseXor'].flatMap((op): OpCase[] => [
+    { name: `${op} int32`, op, opset: 18, inputs: [typed('int32', [40], [-1e6, 1e6]), typed('int32', [40], [-1e6, 1e6])] },
+    { name: `${op} uint8 broadcast`, op, opset: 18, inputs: [typed('uint8', [3, 4, 40], [0, 256]), typed('uint8', [40], [0, 256])] },
+    { name: `${op} int16`, op, opset: 18, inputs: [typed('int16', [40], [-30000, 30000]), typed('int16', [40], [-30000, 30000])] },
+    { name: `${op} uint32`, op, opset: 18, inputs: [typed('uint32', [40], [0, 4e9]), typed('uint32', [40], [0, 4e9])] },
+  ]),
 ];
 
 runOpCases('elementwise-binary', cases);
+
+runBadInputCases('elementwise-binary', [
+  { name: 'Add of mixed types', op: 'Add', inputs: [f32([3]), i32([3])], error: /different types \(float32, int32\)/ },
+  { name: 'Mod fmod out of range', op: 'Mod', attrs: { fmod: 2 }, inputs: [i32([3]), i32([3])], error: /fmod must be 0 or 1, got 2/ },
+  { name: 'BitShift without direction', op: 'BitShift', inputs: [typed('uint8', [3]), typed('uint8', [3])], error: /direction must be 'LEFT' or 'RIGHT'/ },
+  { name: 'BitShift on signed ints', op: 'BitShift', attrs: { direction: 'LEFT' }, inputs: [i32([3]), i32([3])], error: /type int32 is not one of uint8/ },
+]);

@@ -1,0 +1,30 @@
+import type { DataType } from '../../runtime/core/dtype.ts';
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const t = (dtype: DataType, dims: number[]): InputSpec => ({ dtype, dims });
+const cond = (dims: number[]): InputSpec => t('bool', dims);
+
+const cases: OpCase[] = [
+  { name: 'same shape', op: 'Where', inputs: [cond([3, 4, 5]), t('float32', [3, 4, 5]), t('float32', [3, 4, 5])] },
+  { name: 'condition broadcast', op: 'Where', inputs: [cond([4, 1]), t('float32', [4, 6]), t('float32', [4, 6])] },
+  { name: 'three-way broadcast', op: 'Where', inputs: [cond([1, 5, 1]), t('float32', [3, 1, 1]), t('float32', [7])] },
+  { name: 'scalar branches', op: 'Where', inputs: [cond([2, 3]), t('float32', []), t('float32', [])] },
+  { name: 'rank 0', op: 'Where', inputs: [cond([]), t('float32', []), t('float32', [])] },
+  { name: 'int32', op: 'Where', inputs: [cond([10]), t('int32', [10]), t('int32', [1])] },
+  { name: 'int64', op: 'Where', inputs: [cond([10]), t('int64', [10]), t('int64', [10])] },
+  { name: 'uint8', op: 'Where', inputs: [cond([10]), t('uint8', [10]), t('uint8', [10])] },
+  { name: 'bool', op: 'Where', inputs: [cond([10]), cond([10]), cond([10])] },
+  { name: 'float16', op: 'Where', inputs: [cond([2, 9]), t('float16', [9]), t('float16', [2, 1])] },
+  { name: 'large (2-D dispatch)', op: 'Where', inputs: [cond([2048]), t('float32', [2100, 2048]), t('float32', [2100, 1])] },
+  // float64 has no GPU storage: runs on the CPU by design
+  { name: 'float64', op: 'Where', inputs: [cond([5]), t('float64', [5]), t('float64', [5])], gpu: false },
+];
+
+runOpCases('where', cases);
+
+runBadInputCases('where', [
+  { name: 'non-bool condition', op: 'Where', inputs: [t('float32', [3]), t('float32', [3]), t('float32', [3])], error: /condition type float32 is not one of bool/ },
+  { name: 'branches of different types', op: 'Where', inputs: [cond([3]), t('float32', [3]), t('int32', [3])], error: /different types \(float32, int32\)/ },
+  { name: 'shapes that do not broadcast', op: 'Where', inputs: [cond([3]), t('float32', [4]), t('float32', [3])], error: /shapes \[3\] and \[4\] and \[3\] do not broadcast/ },
+]);
