@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { launchChromium } from '../bench/runner/chromium.ts';
+import { launchChromium } from './browser/chromium.ts';
 import { startDevServer } from '../bench/runner/dev-server.ts';
 import { renderMarkdown, type BenchReport } from '../bench/runner/report.ts';
 import { repoRoot } from '../test/helpers/paths.ts';
