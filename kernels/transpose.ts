@@ -52,11 +52,10 @@ const VIEWS: Record<string, (x: TensorMeta, ctx: KernelContext) => PermutedView>
   },
 };
 
-function outDimsOf(op: string, x: TensorMeta, v: PermutedView): number[] {
-  const permuted = v.perm.map((p) => v.inDims[p]!);
-  if (op === 'Transpose') return permuted;
+function outDimsOf(op: string, x: TensorMeta, v: PermutedView, ctx: KernelContext): number[] {
+  if (op === 'Transpose') return v.perm.map((p) => v.inDims[p]!);
   const [n, c, h, w] = x.dims as [number, number, number, number];
-  const b = permuted[op === 'DepthToSpace' ? 2 : 1]!;
+  const b = blockOf(x, ctx);
   return op === 'DepthToSpace' ? [n, c / (b * b), h * b, w * b] : [n, c * b * b, h / b, w / b];
 }
 
@@ -117,7 +116,7 @@ function makeKernel(opType: string): OpKernel {
   const viewOf = VIEWS[opType]!;
   const infer = (inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta[] => {
     const x = requireInput(inputs, 0, ctx);
-    return [{ dtype: x.dtype, dims: outDimsOf(opType, x, viewOf(x, ctx)) }];
+    return [{ dtype: x.dtype, dims: outDimsOf(opType, x, viewOf(x, ctx), ctx) }];
   };
   return {
     opType,

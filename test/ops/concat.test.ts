@@ -1,0 +1,26 @@
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+
+const cases: OpCase[] = [
+  { name: 'Concat axis 0', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 3]), f32([4, 3])] },
+  { name: 'Concat axis 1 of three', op: 'Concat', attrs: { axis: 1 }, inputs: [f32([2, 1, 4]), f32([2, 5, 4]), f32([2, 2, 4])] },
+  { name: 'Concat negative axis', op: 'Concat', attrs: { axis: -1 }, inputs: [f32([2, 3, 4]), f32([2, 3, 1])] },
+  { name: 'Concat rank 1', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([5]), f32([1]), f32([3])] },
+  { name: 'Concat single input', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([4, 2])] },
+  { name: 'Concat zero-size input', op: 'Concat', attrs: { axis: 1 }, inputs: [f32([2, 3]), f32([2, 0]), f32([2, 2])] },
+  { name: 'Concat nine inputs (two programs)', op: 'Concat', attrs: { axis: 1 }, inputs: Array.from({ length: 9 }, (_, i) => f32([3, i + 1, 2])) },
+  { name: 'Concat with a constant', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 2]), { dtype: 'float32', dims: [1, 2], values: [7, 8] }] },
+  { name: 'Concat int64', op: 'Concat', attrs: { axis: 0 }, inputs: [{ dtype: 'int64', dims: [3] }, { dtype: 'int64', dims: [2] }] },
+  { name: 'Concat bool', op: 'Concat', attrs: { axis: 1 }, inputs: [{ dtype: 'bool', dims: [2, 3] }, { dtype: 'bool', dims: [2, 5] }] },
+  { name: 'Concat large (2-D dispatch)', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2100, 1024]), f32([2100, 1024])] },
+];
+
+runOpCases('concat', cases);
+
+runBadInputCases('concat', [
+  { name: 'shapes differ off the axis', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 3]), f32([2, 4])], error: /input #1 has shape \[2, 4\], incompatible with \[2, 3\] on axis 0/ },
+  { name: 'types differ', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2]), { dtype: 'int32', dims: [2] }], error: /input #1 is int32, expected float32/ },
+  { name: 'axis out of range', op: 'Concat', attrs: { axis: 2 }, inputs: [f32([2, 3]), f32([2, 3])], error: /axis 2 is out of range for rank 2/ },
+]);

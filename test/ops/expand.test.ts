@@ -1,0 +1,22 @@
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+const i64 = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
+
+const cases: OpCase[] = [
+  { name: 'Expand column to matrix, new leading dim', op: 'Expand', inputs: [f32([3, 1]), i64([2, 3, 6])] },
+  { name: 'Expand shape smaller than input', op: 'Expand', inputs: [f32([2, 3]), i64([1])] },
+  { name: 'Expand shape with 1s keeps input dims', op: 'Expand', inputs: [f32([2, 1, 4]), i64([1, 5, 1])] },
+  { name: 'Expand scalar', op: 'Expand', inputs: [f32([]), i64([4, 5])] },
+  { name: 'Expand identity', op: 'Expand', inputs: [f32([2, 3]), i64([2, 3])] },
+  { name: 'Expand int64', op: 'Expand', inputs: [{ dtype: 'int64', dims: [1, 3] }, i64([4, 3])] },
+  { name: 'Expand bool', op: 'Expand', inputs: [{ dtype: 'bool', dims: [3] }, i64([2, 3])] },
+  { name: 'Expand large (2-D dispatch)', op: 'Expand', inputs: [f32([1, 4096]), i64([1100, 4096])] },
+];
+
+runOpCases('expand', cases);
+
+runBadInputCases('expand', [
+  { name: 'shapes do not broadcast', op: 'Expand', inputs: [f32([2, 3]), i64([2, 4])], error: /shapes \[2, 3\] and \[2, 4\] do not broadcast/ },
+]);

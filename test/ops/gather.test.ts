@@ -1,0 +1,31 @@
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+/** random indices in [-n, n): negative ones count from the end */
+const idx = (dtype: 'int32' | 'int64', dims: number[], n: number): InputSpec => ({ dtype, dims, range: [-n, n] });
+
+const cases: OpCase[] = [
+  { name: 'Gather axis 0', op: 'Gather', inputs: [f32([5, 4]), idx('int64', [3], 5)] },
+  { name: 'Gather axis 1, 2-D indices', op: 'Gather', attrs: { axis: 1 }, inputs: [f32([3, 6, 2]), idx('int64', [2, 4], 6)] },
+  { name: 'Gather negative axis, int32 indices', op: 'Gather', attrs: { axis: -1 }, inputs: [f32([3, 7]), idx('int32', [5], 7)] },
+  { name: 'Gather scalar index', op: 'Gather', inputs: [f32([4, 3]), { dtype: 'int64', dims: [], values: [-2] }] },
+  { name: 'Gather constant indices', op: 'Gather', attrs: { axis: 1 }, inputs: [f32([2, 5]), { dtype: 'int64', dims: [3], values: [4, 0, -1] }] },
+  { name: 'Gather int64 data (embedding of ids)', op: 'Gather', inputs: [{ dtype: 'int64', dims: [10] }, idx('int64', [4, 2], 10)] },
+  { name: 'Gather large (2-D dispatch)', op: 'Gather', inputs: [f32([3000, 512]), idx('int64', [9000], 3000)] },
+  { name: 'GatherElements axis 0', op: 'GatherElements', inputs: [f32([3, 4]), idx('int64', [2, 4], 3)] },
+  { name: 'GatherElements axis 1, int32', op: 'GatherElements', attrs: { axis: 1 }, inputs: [f32([3, 4]), idx('int32', [3, 6], 4)] },
+  { name: 'GatherElements 3-D negative axis', op: 'GatherElements', attrs: { axis: -1 }, inputs: [f32([2, 3, 5]), idx('int64', [2, 2, 3], 5)] },
+  { name: 'GatherND tuples of 2', op: 'GatherND', inputs: [f32([3, 4, 5]), { dtype: 'int64', dims: [2, 2], values: [0, 1, 2, -1] }] },
+  { name: 'GatherND full tuples', op: 'GatherND', inputs: [f32([3, 4]), { dtype: 'int64', dims: [3, 2], values: [0, 0, 2, 3, 1, 2] }] },
+  { name: 'GatherND batch_dims 1', op: 'GatherND', attrs: { batch_dims: 1 }, inputs: [f32([2, 3, 4]), { dtype: 'int32', dims: [2, 2, 1], values: [1, 0, 2, 2] }] },
+];
+
+runOpCases('gather', cases);
+
+runBadInputCases('gather', [
+  { name: 'float indices', op: 'Gather', inputs: [f32([3]), f32([2])], error: /indices type float32 is not one of int32, int64/ },
+  { name: 'axis out of range', op: 'Gather', attrs: { axis: 2 }, inputs: [f32([3, 2]), idx('int64', [2], 2)], error: /axis 2 is out of range for rank 2/ },
+  { name: 'GatherElements rank', op: 'GatherElements', inputs: [f32([3, 2]), idx('int64', [2], 2)], error: /indices rank 1 must equal data rank 2/ },
+  { name: 'GatherND tuple too long', op: 'GatherND', inputs: [f32([3]), { dtype: 'int64', dims: [1, 2], values: [0, 0] }], error: /are inconsistent/ },
+]);

@@ -1,0 +1,37 @@
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+
+const cases: OpCase[] = [
+  { name: 'Transpose default (reverse)', op: 'Transpose', inputs: [f32([2, 3, 4])] },
+  { name: 'Transpose rank 1', op: 'Transpose', inputs: [f32([7])] },
+  { name: 'Transpose scalar', op: 'Transpose', inputs: [f32([])] },
+  { name: 'Transpose 4-D perm', op: 'Transpose', attrs: { perm: [2, 0, 3, 1] }, inputs: [f32([2, 3, 4, 5])] },
+  { name: 'Transpose small 2-D (gather path)', op: 'Transpose', inputs: [f32([5, 7])] },
+  { name: 'Transpose 2-D tiled, ragged edges', op: 'Transpose', inputs: [f32([37, 53])] },
+  { name: 'Transpose batched swap tiled', op: 'Transpose', attrs: { perm: [0, 2, 1] }, inputs: [f32([3, 20, 33])] },
+  { name: 'Transpose NCHW->NHWC tiled', op: 'Transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [f32([2, 20, 6, 7])] },
+  { name: 'Transpose NHWC->NCHW tiled', op: 'Transpose', attrs: { perm: [0, 3, 1, 2] }, inputs: [f32([2, 6, 7, 20])] },
+  { name: 'Transpose int32', op: 'Transpose', attrs: { perm: [1, 0, 2] }, inputs: [{ dtype: 'int32', dims: [3, 4, 5] }] },
+  { name: 'Transpose bool', op: 'Transpose', inputs: [{ dtype: 'bool', dims: [17, 19] }] },
+  { name: 'Transpose int64 tiled', op: 'Transpose', inputs: [{ dtype: 'int64', dims: [18, 40] }] },
+  { name: 'Transpose float16', op: 'Transpose', attrs: { perm: [1, 2, 0] }, inputs: [{ dtype: 'float16', dims: [3, 4, 5] }] },
+  { name: 'Transpose large (2-D dispatch)', op: 'Transpose', attrs: { perm: [1, 0, 2] }, inputs: [f32([3, 1100, 1300])] },
+  { name: 'Transpose large tiled', op: 'Transpose', inputs: [f32([1030, 4100])] },
+  { name: 'DepthToSpace DCR', op: 'DepthToSpace', attrs: { blocksize: 2 }, inputs: [f32([2, 8, 3, 5])] },
+  { name: 'DepthToSpace CRD', op: 'DepthToSpace', attrs: { blocksize: 2, mode: 'CRD' }, inputs: [f32([2, 8, 3, 5])] },
+  { name: 'DepthToSpace blocksize 3', op: 'DepthToSpace', attrs: { blocksize: 3 }, inputs: [f32([1, 18, 2, 2])] },
+  { name: 'SpaceToDepth', op: 'SpaceToDepth', attrs: { blocksize: 2 }, inputs: [f32([2, 3, 4, 6])] },
+  { name: 'SpaceToDepth int32', op: 'SpaceToDepth', attrs: { blocksize: 3 }, inputs: [{ dtype: 'int32', dims: [1, 2, 6, 3] }] },
+];
+
+runOpCases('transpose', cases);
+
+runBadInputCases('transpose', [
+  { name: 'perm not a permutation', op: 'Transpose', attrs: { perm: [0, 0, 1] }, inputs: [f32([2, 3, 4])], error: /perm \[0, 0, 1\] is not a permutation of rank 3/ },
+  { name: 'perm wrong length', op: 'Transpose', attrs: { perm: [1, 0] }, inputs: [f32([2, 3, 4])], error: /not a permutation of rank 3/ },
+  { name: 'DepthToSpace channels', op: 'DepthToSpace', attrs: { blocksize: 2 }, inputs: [f32([1, 6, 2, 2])], error: /channels 6 are not divisible by blocksize\^2 = 4/ },
+  { name: 'SpaceToDepth spatial', op: 'SpaceToDepth', attrs: { blocksize: 2 }, inputs: [f32([1, 1, 3, 2])], error: /spatial dims 3x2 are not divisible by blocksize 2/ },
+  { name: 'DepthToSpace rank', op: 'DepthToSpace', attrs: { blocksize: 2 }, inputs: [f32([4, 2, 2])], error: /rank 3, expected 4/ },
+]);
