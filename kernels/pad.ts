@@ -20,6 +20,8 @@ interface PadSpec {
   readonly begin: number[];
   readonly end: number[];
   readonly value: number;
+  /** constant_value of a string tensor */
+  readonly text: string;
 }
 
 function padSpec(x: TensorMeta, ctx: KernelContext): PadSpec {
@@ -29,13 +31,16 @@ function padSpec(x: TensorMeta, ctx: KernelContext): PadSpec {
   // Pad-1: `paddings`+`value`; Pad-2: `pads`+`value`; Pad-11: inputs pads, constant_value; Pad-18: axes.
   let pads: readonly number[] | undefined;
   let value = 0;
+  let text = '';
   let axes: readonly number[] | undefined;
   if (ctx.opset < 11) {
     pads = ctx.attrs.ints(ctx.opset < 2 ? 'paddings' : 'pads');
     value = ctx.attrs.float('value', 0);
   } else {
     pads = hostInts(ctx, 1);
-    value = hostFloats(ctx, 2)?.[0] ?? 0;
+    const v = ctx.host[2];
+    if (v?.type === 'string') text = (v.data as string[])[0] ?? '';
+    else value = hostFloats(ctx, 2)?.[0] ?? 0;
     axes = hostInts(ctx, 3);
   }
   if (!pads) return fail('INVALID_GRAPH', `node '${ctx.node}': Pad needs pads`);
@@ -51,7 +56,7 @@ function padSpec(x: TensorMeta, ctx: KernelContext): PadSpec {
     if (d + begin[a]! + end[a]! < 0) fail('INVALID_GRAPH', `node '${ctx.node}': Pad crops axis ${a} of size ${d} below zero`);
     if (d === 0 && mode !== 'constant' && begin[a]! + end[a]! > 0) fail('INVALID_GRAPH', `node '${ctx.node}': Pad mode '${mode}' cannot pad the empty axis ${a}`);
   });
-  return { mode: mode as Mode, begin, end, value };
+  return { mode: mode as Mode, begin, end, value, text };
 }
 
 const outDimsOf = (x: TensorMeta, p: PadSpec): number[] => x.dims.map((d, a) => d + p.begin[a]! + p.end[a]!);
@@ -112,7 +117,7 @@ export const kernels: readonly OpKernel[] = [
         }
         return t;
       });
-      const fill = x.type === 'string' ? '' : cellValue(x.type, p.value);
+      const fill = x.type === 'string' ? p.text : cellValue(x.type, p.value);
       return [gatherByTables(x, outDims, tables, fill)];
     },
     webgpu(inputs, outputs, ctx): GpuLowering {

@@ -78,17 +78,16 @@ export const kernels: readonly OpKernel[] = [
       });
     },
     webgpu(inputs, outputs, ctx) {
-      const x = inputs[0]!;
-      const axis = normalizeAxis(ctx.attrs.int('axis', 0), x.dims.length, ctx);
+      const { x, axis, lengths } = layout(inputs, ctx, outputCount(ctx));
       const inner = product(x.dims, axis + 1);
       const outer = product(x.dims, 0, axis);
       const programs: GpuProgram[] = [];
       let start = 0;
-      outputs.forEach((m, slot) => {
-        const len = m.dims[axis] ?? 0;
+      lengths.forEach((len, slot) => {
+        const m = outputs[slot]!;
         const total = outer * len * inner;
-        // Unused outputs come as [0]; they and empty parts need no program.
-        if (total > 0 && m.dims.length === x.dims.length) {
+        // Unused outputs come as [0] (but still advance `start`); they and empty parts need no program.
+        if (total > 0 && product(m.dims) === total) {
           const b = new ShaderBuilder(ctx.caps);
           const X = b.input('X', x, 0);
           const Y = b.output('Y', m, slot);
