@@ -25,6 +25,7 @@ import { kernels as pad } from './pad.ts';
 import { kernels as resize } from './resize.ts';
 import { kernels as tile } from './tile.ts';
 import { kernels as shape } from './shape.ts';
+import { kernels as quantizeLinear } from './quantize-linear.ts';
 
 export const kernels: readonly OpKernel[] = [
   ...elementwiseBinary,
@@ -52,4 +53,5 @@ export const kernels: readonly OpKernel[] = [
   ...resize,
   ...tile,
   ...shape,
+  ...quantizeLinear,
 ];
