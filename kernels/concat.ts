@@ -2,10 +2,9 @@ import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
 import { allocData } from '../runtime/core/dtype.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { normalizeAxis, product } from './common/shape.ts';
+import { copyCells } from './common/strided.ts';
 import { ShaderBuilder } from './shader/builder.ts';
 import type { GpuKernelContext, GpuProgram, KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';
-
-type Cells = { [i: number]: number | bigint | string; readonly length: number };
 
 function inferConcat(inputs: readonly MaybeMeta[], ctx: KernelContext): { out: TensorMeta; axis: number } {
   const given = inputs.filter((m): m is TensorMeta => m !== undefined);
@@ -74,20 +73,14 @@ export const kernels: readonly OpKernel[] = [
     cpu(inputs, ctx): AnyTensor[] {
       const { out, axis } = inferConcat(inputs.map((t) => t && { dtype: t.type, dims: t.dims }), ctx);
       const data = allocData(out.dtype, product(out.dims));
-      const o: Cells = data;
       const outer = product(out.dims, 0, axis);
       const inner = product(out.dims, axis + 1);
       const rowOut = out.dims[axis]! * inner;
       let start = 0;
       for (const t of inputs) {
         if (!t) continue;
-        const s: Cells = t.data;
         const row = t.dims[axis]! * inner;
-        for (let r = 0; r < outer; r++) {
-          const src = r * row;
-          const dst = r * rowOut + start;
-          for (let i = 0; i < row; i++) o[dst + i] = s[src + i]!;
-        }
+        for (let r = 0; r < outer; r++) copyCells(data, r * rowOut + start, t.data, r * row, row);
         start += row;
       }
       return [new Tensor(out.dtype, data, out.dims)];

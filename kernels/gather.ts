@@ -2,6 +2,7 @@ import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
 import { allocData } from '../runtime/core/dtype.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { normalizeAxis, product, requireInput, requireType } from './common/shape.ts';
+import { copyCells } from './common/strided.ts';
 import { toNumbers } from './common/values.ts';
 import { ShaderBuilder, stridesOf } from './shader/builder.ts';
 import type { GpuLowering, KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';
@@ -50,14 +51,12 @@ const gather: OpKernel = {
     const outer = product(data.dims, 0, axis);
     const inner = product(data.dims, axis + 1);
     const res = allocData(data.type, product(out.dims));
-    const o: Cells = res;
-    const s: Cells = data.data;
     const resolved = Array.from(idx, (i) => resolveIndex(i, n, ctx));
     let k = 0;
     for (let r = 0; r < outer; r++) {
       for (const j of resolved) {
-        const src = (r * n + j) * inner;
-        for (let i = 0; i < inner; i++) o[k++] = s[src + i]!;
+        copyCells(res, k, data.data, (r * n + j) * inner, inner);
+        k += inner;
       }
     }
     return [new Tensor(data.type, res, out.dims)];
@@ -195,15 +194,14 @@ const gatherND: OpKernel = {
     const ds = stridesOf(data.dims);
     const batchStride = product(data.dims, L.first);
     const res = allocData(data.type, product(L.out.dims));
-    const o: Cells = res;
-    const s: Cells = data.data;
     let w = 0;
     for (let bi = 0; bi < L.batch; bi++) {
       for (let t = 0; t < L.tuples; t++) {
         let off = bi * batchStride;
         const tuple = (bi * L.tuples + t) * L.k;
         for (let j = 0; j < L.k; j++) off += resolveIndex(idx[tuple + j]!, data.dims[L.first + j]!, ctx) * ds[L.first + j]!;
-        for (let i = 0; i < L.slice; i++) o[w++] = s[off + i]!;
+        copyCells(res, w, data.data, off, L.slice);
+        w += L.slice;
       }
     }
     return [new Tensor(data.type, res, L.out.dims)];

@@ -2,11 +2,10 @@ import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
 import { allocData } from '../runtime/core/dtype.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { normalizeAxis, product, requireInput } from './common/shape.ts';
+import { copyCells } from './common/strided.ts';
 import { hostInts } from './common/values.ts';
 import { ShaderBuilder } from './shader/builder.ts';
 import type { GpuProgram, KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';
-
-type Cells = { [i: number]: number | bigint | string; readonly length: number };
 
 /** Lengths of each output along the axis: the split list, num_outputs (opset 18) or equal parts. */
 function splitLengths(x: TensorMeta, axis: number, ctx: KernelContext, outputs: number): number[] {
@@ -64,15 +63,13 @@ export const kernels: readonly OpKernel[] = [
       const outer = product(x.dims, 0, axis);
       const inner = product(x.dims, axis + 1);
       const rowIn = x.dims[axis]! * inner;
-      const s: Cells = t.data;
       let start = 0;
       return lengths.map((len) => {
         const dims = [...x.dims];
         dims[axis] = len;
         const data = allocData(t.type, outer * len * inner);
-        const o: Cells = data;
         const row = len * inner;
-        for (let r = 0; r < outer; r++) for (let i = 0; i < row; i++) o[r * row + i] = s[r * rowIn + start + i]!;
+        for (let r = 0; r < outer; r++) copyCells(data, r * row, t.data, r * rowIn + start, row);
         start += row;
         return new Tensor(t.type, data, dims);
       });

@@ -1,4 +1,5 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
+import { allocData, type DataType, type TensorData } from '../runtime/core/dtype.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { requireInput, requireRank } from './common/shape.ts';
 import { coalesce, stridedCopy, stridedGatherProgram } from './common/strided.ts';
@@ -112,6 +113,27 @@ function asBatchedSwap(dims: readonly number[], strides: readonly number[]): [nu
   return undefined;
 }
 
+type Cells = { [i: number]: number | bigint | string; readonly length: number };
+const BLOCK = 32;
+
+/** CPU [B, R, C] -> [B, C, R] in 32x32 blocks, so both sides stay in cache. */
+function blockedSwap(src: TensorData, batch: number, rows: number, cols: number, dtype: DataType): TensorData {
+  const data = allocData(dtype, batch * rows * cols);
+  const o: Cells = data;
+  const s: Cells = src;
+  for (let b = 0; b < batch; b++) {
+    const base = b * rows * cols;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const r1 = Math.min(rows, r0 + BLOCK);
+      for (let c0 = 0; c0 < cols; c0 += BLOCK) {
+        const c1 = Math.min(cols, c0 + BLOCK);
+        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) o[base + c * rows + r] = s[base + r * cols + c]!;
+      }
+    }
+  }
+  return data;
+}
+
 function makeKernel(opType: string): OpKernel {
   const viewOf = VIEWS[opType]!;
   const infer = (inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta[] => {
@@ -126,6 +148,8 @@ function makeKernel(opType: string): OpKernel {
       const meta = { dtype: x.type, dims: x.dims };
       const [out] = infer([meta], ctx);
       const w = walk(viewOf(meta, ctx));
+      const swap = asBatchedSwap(w.dims, w.strides);
+      if (swap) return [new Tensor(x.type, blockedSwap(x.data, ...swap, x.type), out!.dims)];
       const c = coalesce(w.dims, w.strides);
       return [stridedCopy(x, c.dims, c.strides, 0, out!.dims)];
     },

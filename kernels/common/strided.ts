@@ -1,5 +1,5 @@
 import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { allocData, type DataType } from '../../runtime/core/dtype.ts';
+import { allocData, type DataType, type TensorData } from '../../runtime/core/dtype.ts';
 import { ShaderBuilder } from '../shader/builder.ts';
 import type { GpuKernelContext, GpuProgram, TensorMeta } from '../types.ts';
 import { product } from './shape.ts';
@@ -14,6 +14,23 @@ import { fromNumbers } from './values.ts';
 /** Any tensor storage seen as indexable cells: lets one loop copy every dtype, strings included. */
 type Cells = { [i: number]: number | bigint | string; readonly length: number };
 type Cell = number | bigint | string;
+
+type BigArray = BigInt64Array | BigUint64Array;
+type NumberArray = Exclude<TensorData, string[] | BigArray>;
+const isBig = (d: TensorData): d is BigArray => d instanceof BigInt64Array || d instanceof BigUint64Array;
+const isNumber = (d: TensorData): d is NumberArray => !Array.isArray(d) && !isBig(d);
+
+/** dst[dstOff .. +len] = src[srcOff .. +len] for two tensors of the same dtype (memcpy for long typed runs). */
+export function copyCells(dst: TensorData, dstOff: number, src: TensorData, srcOff: number, len: number): void {
+  // subarray() allocates a view: worth it only for runs longer than a few elements.
+  if (len >= 32 && isNumber(dst) && isNumber(src)) dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+  else if (len >= 32 && isBig(dst) && isBig(src)) dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+  else {
+    const o: Cells = dst;
+    const i: Cells = src;
+    for (let k = 0; k < len; k++) o[dstOff + k] = i[srcOff + k]!;
+  }
+}
 
 /** The stored form of `value` for `dtype` (half bits for float16, bigint for int64...). */
 export function cellValue(dtype: DataType, value: number | string): Cell {
@@ -47,6 +64,9 @@ export function gatherByTables(src: AnyTensor, outDims: readonly number[], table
   if (n === 0 || rank === 0) return new Tensor(src.type, data, outDims);
   const inner = outDims[rank - 1]!;
   const last = tables[rank - 1]!;
+  // The innermost axis often reads a contiguous run (slice, pad interior, expand, tile): memcpy it.
+  let contiguous = true;
+  for (let i = 0; i < inner && contiguous; i++) contiguous = last[i] !== FILL && last[i] === last[0]! + i;
   const idx = new Array<number>(rank).fill(0);
   let k = 0;
   for (let row = 0, rows = n / inner; row < rows; row++) {
@@ -57,7 +77,10 @@ export function gatherByTables(src: AnyTensor, outDims: readonly number[], table
       if (t === FILL) valid = false;
       base += t;
     }
-    if (valid) {
+    if (valid && contiguous) {
+      copyCells(data, k, src.data, base + last[0]!, inner);
+      k += inner;
+    } else if (valid) {
       for (let i = 0; i < inner; i++) {
         const t = last[i]!;
         o[k++] = t === FILL ? fill : s[base + t]!;
