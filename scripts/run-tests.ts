@@ -24,7 +24,7 @@ const result = spawnSync(
   [
     '--import', 'tsx',
     '--test',
-    '--test-timeout=300000',
+    '--test-timeout=1200000', // a safety net against hangs; tests set tighter limits themselves
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=./scripts/count-reporter.mjs', `--test-reporter-destination=${countsFile}`,
     ...files,
