@@ -3,7 +3,7 @@ import type { DataType } from '../runtime/core/dtype.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { NUMERIC_TYPES, normalizeAxis, product, requireInput, requireType } from './common/shape.ts';
 import { fromNumbers, hostInts, metaOf, toNumbers } from './common/values.ts';
-import { COMBINE, rowWorkgroupSize, workgroupArgReduce, workgroupReduce, wgslHighest, wgslLowest, type CombineOp } from './common/wg-reduce.ts';
+import { COMBINE, rowWorkgroupSize, workgroupArgReduce, workgroupReduce, wgslHighest, wgslLog, wgslLowest, type CombineOp } from './common/wg-reduce.ts';
 import { ShaderBuilder, stridesOf } from './shader/builder.ts';
 import type { WgslType } from './shader/storage.ts';
 import type { GpuKernelContext, GpuLowering, KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';
@@ -41,8 +41,8 @@ export const REDUCE_SPECS: readonly ReduceSpec[] = [
   { opType: 'ReduceL1', types: SUM_TYPES, axesInputSince: 18, combine: 'sum', cpuPre: Math.abs, wgslPre: (v) => `abs(${v})` },
   { opType: 'ReduceL2', types: SUM_TYPES, axesInputSince: 18, combine: 'sum', float: true, cpuPre: (x) => x * x, cpuPost: Math.sqrt, wgslPre: (v) => `${v} * ${v}`, wgslPost: (a) => `sqrt(${a})` },
   { opType: 'ReduceSumSquare', types: SUM_TYPES, axesInputSince: 18, combine: 'sum', cpuPre: (x) => x * x, wgslPre: (v) => `${v} * ${v}` },
-  { opType: 'ReduceLogSum', types: SUM_TYPES, axesInputSince: 18, combine: 'sum', float: true, cpuPost: Math.log, wgslPost: (a) => `log(${a})` },
-  { opType: 'ReduceLogSumExp', types: SUM_TYPES, axesInputSince: 18, combine: 'sum', float: true, shiftByMax: true, cpuPre: Math.exp, cpuPost: Math.log, wgslPre: (v) => `exp(${v})`, wgslPost: (a) => `log(${a})` },
+  { opType: 'ReduceLogSum', types: SUM_TYPES, axesInputSince: 18, combine: 'sum', float: true, cpuPost: Math.log, wgslPost: (a) => `kiln_log(${a})` },
+  { opType: 'ReduceLogSumExp', types: SUM_TYPES, axesInputSince: 18, combine: 'sum', float: true, shiftByMax: true, cpuPre: Math.exp, cpuPost: Math.log, wgslPre: (v) => `exp(${v})`, wgslPost: (a) => `kiln_log(${a})` },
 ];
 
 // Ops whose value for a single element is that element (noop_with_empty_axes is then a copy).
@@ -194,6 +194,7 @@ export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: 
   offsetHelper(b, 'kept_base', lay.keptDims, lay.keptStrides);
   offsetHelper(b, 'red_off', lay.redDims, lay.redStrides);
   const lowest = spec.combine === 'max' || spec.shiftByMax ? wgslLowest(b, ct) : '';
+  if (spec.float) wgslLog(b);
   const init = spec.combine === 'sum' ? `${ct}(0)` : spec.combine === 'prod' ? `${ct}(1)` : spec.combine === 'max' ? lowest : wgslHighest(b, ct);
   const load = (r: string): string => `${ct}(${X.get(`base + red_off(${r})`)})`;
   const pre = (v: string): string => (spec.wgslPre ? spec.wgslPre(v, ct) : v);

@@ -81,13 +81,30 @@ export function workgroupArgReduce(b: ShaderBuilder, better: 'max' | 'min', type
   return fn;
 }
 
+// Infinities come through uniforms: a WGSL constant expression that evaluates to inf is a
+// shader-creation error. Declared once per builder however often they are asked for.
+const declared = new WeakMap<ShaderBuilder, Set<string>>();
+function infinity(b: ShaderBuilder, name: string, value: number): string {
+  const seen = declared.get(b) ?? new Set<string>();
+  declared.set(b, seen);
+  if (!seen.has(name)) b.uniform(name, 'f32', value);
+  seen.add(name);
+  return `${name}(0u)`;
+}
+
 /** WGSL expressions for the extreme values of a storage type, as reduction identities. */
 export function wgslLowest(b: ShaderBuilder, type: WgslType): string {
-  if (type === 'f32') return b.uniform('kiln_neg_inf', 'f32', -Infinity);
+  if (type === 'f32') return infinity(b, 'kiln_neg_inf', -Infinity);
   return type === 'i32' ? 'bitcast<i32>(0x80000000u)' : '0u';
 }
 
 export function wgslHighest(b: ShaderBuilder, type: WgslType): string {
-  if (type === 'f32') return b.uniform('kiln_pos_inf', 'f32', Infinity);
+  if (type === 'f32') return infinity(b, 'kiln_pos_inf', Infinity);
   return type === 'i32' ? '2147483647i' : '0xffffffffu';
+}
+
+/** Registers `kiln_log(x)`: log with log(0) = -inf exactly (software adapters return about -88). */
+export function wgslLog(b: ShaderBuilder): string {
+  b.helper('kiln_log', `fn kiln_log(x: f32) -> f32 { return select(log(x), ${wgslLowest(b, 'f32')}, x == 0.0); }`);
+  return 'kiln_log';
 }

@@ -28,6 +28,9 @@ const cases: OpCase[] = [
   // an empty input has nothing to bind on the GPU: the CPU writes the identities (-inf for Max)
   { name: 'ReduceMax empty set', op: 'ReduceMax', opset: 18, inputs: [f32([2, 0, 4]), axesIn([1])], gpu: false },
   { name: 'ReduceLogSumExp large values (exp would overflow unshifted)', op: 'ReduceLogSumExp', opset: 18, inputs: [f32([3, 100], [80, 100]), axesIn([1])] },
+  // log(0) must be exactly -inf (software adapters' log() returns about -88)
+  { name: 'ReduceLogSum of zeros', op: 'ReduceLogSum', opset: 18, inputs: [f32([3, 4], [0, 0]), axesIn([1])] },
+  { name: 'ReduceLogSum of zeros, long rows', op: 'ReduceLogSum', opset: 18, inputs: [f32([2, 300], [0, 0]), axesIn([1])] },
   { name: 'ReduceSum noop_with_empty_axes', op: 'ReduceSum', opset: 18, attrs: { noop_with_empty_axes: 1 }, inputs: [f32([3, 4]), { dtype: 'int64', dims: [0], values: [] }] },
   { name: 'ReduceSum int32', op: 'ReduceSum', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 100] }, axesIn([1])] },
   { name: 'ReduceMean int32 (truncates)', op: 'ReduceMean', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 7] }, axesIn([1])] },
