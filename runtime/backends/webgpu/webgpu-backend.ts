@@ -81,8 +81,12 @@ export class WebGpuBackend implements Backend {
     // 2. Which values need a GPU buffer.
     const needsGpu = new Set<number>();
     plan.steps.forEach((step, i) => {
-      if (!lowerings[i]) return;
-      for (const id of step.inputs) if (id !== undefined) needsGpu.add(id);
+      const low = lowerings[i];
+      if (!low) return;
+      // Only inputs a program binds (or a view aliases) go to the GPU: shape, axes and pads inputs
+      // are read on the host at plan time and may hold values (INT64_MAX ends) that i32 cannot.
+      const bound = low.kind === 'view' ? [low.input] : low.programs.flatMap((p) => p.bindings.filter((b) => b.kind === 'input').map((b) => b.index));
+      for (const slot of bound) if (step.inputs[slot] !== undefined) needsGpu.add(step.inputs[slot]!);
       for (const id of step.outputs) if (id >= 0) needsGpu.add(id);
     });
     const lastUse = new Map<number, number>();
