@@ -26,6 +26,8 @@ import { kernels as resize } from './resize.ts';
 import { kernels as tile } from './tile.ts';
 import { kernels as shape } from './shape.ts';
 import { kernels as quantizeLinear } from './quantize-linear.ts';
+import { kernels as matmulInteger } from './matmul-integer.ts';
+import { kernels as qlinearMatmul } from './qlinear-matmul.ts';
 
 export const kernels: readonly OpKernel[] = [
   ...elementwiseBinary,
@@ -54,4 +56,6 @@ export const kernels: readonly OpKernel[] = [
   ...tile,
   ...shape,
   ...quantizeLinear,
+  ...matmulInteger,
+  ...qlinearMatmul,
 ];
