@@ -13,6 +13,7 @@ export class ShaderBuilder {
   private readonly words: number[] = [];
   private readonly accessors: string[] = [];
   private readonly helperFns = new Map<string, string>();
+  private readonly directives = new Set<string>();
   private readonly f32 = new Float32Array(1);
   private readonly u32 = new Uint32Array(this.f32.buffer);
 
@@ -47,6 +48,11 @@ export class ShaderBuilder {
     return name;
   }
 
+  /** A global directive placed before every declaration, e.g. `enable subgroups;` (once each). */
+  directive(text: string): void {
+    this.directives.add(text);
+  }
+
   /** Registers a helper function once (by name). */
   helper(name: string, source: string): void {
     this.helperFns.set(name, source);
@@ -59,7 +65,7 @@ export class ShaderBuilder {
   build(opts: { label: string; body: string; totalInvocations: number; workgroupSize?: number; preamble?: string; dispatch?: readonly [number, number, number] }): GpuProgram {
     const wg = opts.workgroupSize ?? 64;
     const dispatch = opts.dispatch ?? this.dispatchFor(opts.totalInvocations, wg);
-    const lines: string[] = [];
+    const lines: string[] = [...this.directives];
     if (this.words.length === 0) this.words.push(0);
     this.storage.forEach((b, i) => {
       const elem = b.atomic ? `atomic<${b.type}>` : b.type;
