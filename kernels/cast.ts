@@ -108,7 +108,8 @@ function castProgram(xm: TensorMeta, out: TensorMeta, ctx: GpuKernelContext, lab
   const n = b.uniform('n', 'u32', X.size);
   const from = X.type;
   let expr: string;
-  if (out.dtype === 'bool') expr = `select(0u, 1u, x != ${from}(0))`;
+  // NaN is true; compare bits, since x != 0.0 may be compiled as an ordered (false for NaN) compare
+  if (out.dtype === 'bool') expr = from === 'f32' ? 'select(0u, 1u, (bitcast<u32>(x) & 0x7fffffffu) != 0u)' : `select(0u, 1u, x != ${from}(0))`;
   else if (Y.type === 'f32') {
     expr = `f32(x)`;
     if (out.dtype === 'float16' && xm.dtype !== 'float16') {

@@ -108,6 +108,30 @@ const SPECS: readonly BinarySpec[] = [
   { opType: 'BitwiseXor', types: INT_TYPES, cpu: (a, b) => a ^ b, cpuBig: (a, b) => a ^ b, wgsl: () => 'a ^ b' },
 ];
 
+/**
+ * float32 Add/Sub/Mul/Div without the float64 round trip, one loop per op so V8 inlines the
+ * arithmetic (the generic path calls spec.cpu through one megamorphic site).
+ */
+function arithF32(op: string, as: Float32Array, bs: Float32Array, am: Int32Array | undefined, bm: Int32Array | undefined, res: Float32Array): boolean {
+  const n = res.length;
+  if (!am && !bm) {
+    switch (op) {
+      case 'Add': for (let i = 0; i < n; i++) res[i] = as[i]! + bs[i]!; return true;
+      case 'Sub': for (let i = 0; i < n; i++) res[i] = as[i]! - bs[i]!; return true;
+      case 'Mul': for (let i = 0; i < n; i++) res[i] = as[i]! * bs[i]!; return true;
+      case 'Div': for (let i = 0; i < n; i++) res[i] = as[i]! / bs[i]!; return true;
+      default: return false;
+    }
+  }
+  switch (op) {
+    case 'Add': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! + bs[bm ? bm[i]! : i]!; return true;
+    case 'Sub': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! - bs[bm ? bm[i]! : i]!; return true;
+    case 'Mul': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! * bs[bm ? bm[i]! : i]!; return true;
+    case 'Div': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! / bs[bm ? bm[i]! : i]!; return true;
+    default: return false;
+  }
+}
+
 function isIntegral(t: DataType): boolean {
   return t !== 'float32' && t !== 'float16' && t !== 'float64';
 }
@@ -146,6 +170,10 @@ function makeKernel(spec: BinarySpec): OpKernel {
         const res = a.type === 'int64' ? new BigInt64Array(size) : new BigUint64Array(size);
         for (let i = 0; i < size; i++) res[i] = spec.cpuBig(as[am ? am[i]! : i]!, bs[bm ? bm[i]! : i]!, mode);
         return [res instanceof BigInt64Array ? new Tensor('int64', res, out!.dims) : new Tensor('uint64', res, out!.dims)];
+      }
+      if (a.type === 'float32' && b.type === 'float32' && out!.dtype === 'float32') {
+        const res = new Float32Array(size);
+        if (arithF32(spec.opType, a.data as Float32Array, b.data as Float32Array, am, bm, res)) return [new Tensor('float32', res, out!.dims)];
       }
       const av = toNumbers(a);
       const bv = toNumbers(b);

@@ -23,6 +23,8 @@ interface UnarySpec {
   readonly wgsl: (t: WgslType, p: (i: number) => string, mode: string) => string;
   /** WGSL helpers (by name) the expression calls */
   readonly helpers?: readonly string[];
+  /** NaN in gives 0 out (ThresholdedRelu's comparison), not NaN */
+  readonly nanToZero?: boolean;
   /** result may leave a narrow integer range (Neg/Abs of int8 -128) */
   readonly wraps?: boolean;
 }
@@ -128,9 +130,18 @@ const WGSL_HELPERS: Record<string, string> = {
 }`,
   kiln_atanh: `fn kiln_atanh(x: f32) -> f32 {
   if (abs(x) < 0.1) { let x2 = x * x; return x * (1.0 + x2 * (0.333333333 + x2 * 0.2)); }
-  return 0.5 * log((1.0 + x) / (1.0 - x));
+  return 0.5 * kiln_log((1.0 + x) / (1.0 - x));
 }`,
-  kiln_acosh: `fn kiln_acosh(x: f32) -> f32 { return log(x + sqrt(x * x - 1.0)); }`,
+  kiln_acosh: `fn kiln_acosh(x: f32) -> f32 { return kiln_log(x + sqrt(x * x - 1.0)); }`,
+  // SwiftShader's log() returns log|x| for x < 0 and about -88 at 0: the IEEE results by hand
+  // (built from x's bits: constant NaN/inf are WGSL compile errors).
+  kiln_log: `fn kiln_log(x: f32) -> f32 {
+  let bits = bitcast<u32>(x);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) { return x; }
+  if (x == 0.0) { return bitcast<f32>(0xff800000u | bits); }
+  if (x < 0.0) { return bitcast<f32>(0x7fc00000u | bits); }
+  return log(x);
+}`,
   kiln_is_nan: `fn kiln_is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`,
   kiln_is_inf: `fn kiln_is_inf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }`,
 };
@@ -138,6 +149,8 @@ const HELPER_DEPS: Record<string, readonly string[]> = {
   kiln_erf: ['kiln_erf_small', 'kiln_erfc_pos'],
   kiln_erfc: ['kiln_erf_small', 'kiln_erfc_pos'],
   kiln_softplus: ['kiln_log1p'],
+  kiln_atanh: ['kiln_log'],
+  kiln_acosh: ['kiln_log'],
 };
 
 export function addHelpers(b: ShaderBuilder, names: readonly string[]): void {
@@ -153,7 +166,7 @@ const SQRT_2_OVER_PI = 0.7978845608028654;
 // ---- the table --------------------------------------------------------------------------------
 
 const SPECS: readonly UnarySpec[] = [
-  { opType: 'Relu', types: FLOAT_AND_SIGNED, cpu: (x) => (x > 0 ? x : 0), wgsl: (t) => `max(x, ${t}(0))` },
+  { opType: 'Relu', types: FLOAT_AND_SIGNED, cpu: (x) => (x < 0 ? 0 : x), wgsl: (t) => `max(x, ${t}(0))` },
   { opType: 'LeakyRelu', types: FLOAT_TYPES, params: attr('alpha', 0.01), cpu: (x, p) => (x >= 0 ? x : x * p[0]!), wgsl: (_, p) => `select(x * ${p(0)}, x, x >= 0.0)` },
   { opType: 'Sigmoid', types: FLOAT_TYPES, cpu: sigmoid, wgsl: () => 'kiln_sigmoid(x)', helpers: ['kiln_sigmoid'] },
   { opType: 'Tanh', types: FLOAT_TYPES, cpu: Math.tanh, wgsl: () => 'kiln_tanh(x)', helpers: ['kiln_tanh'] },
@@ -167,7 +180,7 @@ const SPECS: readonly UnarySpec[] = [
   { opType: 'Erf', types: FLOAT_TYPES, cpu: erf, wgsl: () => 'kiln_erf(x)', helpers: ['kiln_erf'] },
   { opType: 'Sqrt', types: FLOAT_TYPES, cpu: Math.sqrt, wgsl: () => 'sqrt(x)' },
   { opType: 'Exp', types: FLOAT_TYPES, cpu: Math.exp, wgsl: () => 'exp(x)' },
-  { opType: 'Log', types: FLOAT_TYPES, cpu: Math.log, wgsl: () => 'log(x)' },
+  { opType: 'Log', types: FLOAT_TYPES, cpu: Math.log, wgsl: () => 'kiln_log(x)', helpers: ['kiln_log'] },
   { opType: 'Abs', types: NUMERIC_TYPES, cpu: Math.abs, wgsl: () => 'abs(x)', wraps: true },
   { opType: 'Neg', types: FLOAT_AND_SIGNED, cpu: (x) => -x, wgsl: () => '-x', wraps: true },
   { opType: 'HardSigmoid', types: FLOAT_TYPES, params: (ctx) => [ctx.attrs.float('alpha', 0.2), ctx.attrs.float('beta', 0.5)], cpu: (x, p) => Math.max(0, Math.min(1, p[0]! * x + p[1]!)), wgsl: (_, p) => `clamp(${p(0)} * x + ${p(1)}, 0.0, 1.0)` },
@@ -198,7 +211,7 @@ const SPECS: readonly UnarySpec[] = [
     cpu: (x, p) => p[1]! * (x > 0 ? x : p[0]! * Math.expm1(x)), wgsl: (_, p) => `${p(1)} * select(${p(0)} * kiln_expm1(x), x, x > 0.0)`, helpers: ['kiln_expm1'],
   },
   { opType: 'Celu', types: FLOAT_TYPES, params: attr('alpha', 1), cpu: (x, p) => Math.max(0, x) + Math.min(0, p[0]! * Math.expm1(x / p[0]!)), wgsl: (_, p) => `max(x, 0.0) + min(0.0, ${p(0)} * kiln_expm1(x / ${p(0)}))`, helpers: ['kiln_expm1'] },
-  { opType: 'ThresholdedRelu', types: FLOAT_TYPES, params: attr('alpha', 1), cpu: (x, p) => (x > p[0]! ? x : 0), wgsl: (_, p) => `select(0.0, x, x > ${p(0)})` },
+  { opType: 'ThresholdedRelu', types: FLOAT_TYPES, params: attr('alpha', 1), cpu: (x, p) => (x > p[0]! ? x : 0), wgsl: (_, p) => `select(0.0, x, x > ${p(0)})`, nanToZero: true },
   { opType: 'Mish', types: FLOAT_TYPES, cpu: (x) => x * Math.tanh(softplus(x)), wgsl: () => 'x * kiln_tanh(kiln_softplus(x))', helpers: ['kiln_tanh', 'kiln_softplus'] },
   { opType: 'Not', types: ['bool'], cpu: (x) => +(x === 0), wgsl: () => 'select(0u, 1u, x == 0u)' },
   { opType: 'BitwiseNot', types: INT_TYPES, cpu: (x) => ~x, wgsl: () => '~x', wraps: true },
@@ -240,7 +253,7 @@ function makeKernel(spec: UnarySpec): OpKernel {
       if (x.type === 'float32' && out!.dtype === 'float32') {
         const xs = x.data as Float32Array;
         const ys = new Float32Array(xs.length);
-        for (let i = 0; i < xs.length; i++) ys[i] = spec.cpu(xs[i]!, p, mode);
+        if (!hotLoopF32(spec.opType, xs, ys)) for (let i = 0; i < xs.length; i++) ys[i] = spec.cpu(xs[i]!, p, mode);
         return [new Tensor('float32', ys, out!.dims)];
       }
       const xs = toNumbers(x);
@@ -252,6 +265,25 @@ function makeKernel(spec: UnarySpec): OpKernel {
       return unaryProgram(spec, inputs[0]!, outputs[0]!, ctx);
     },
   };
+}
+
+// The call through spec.cpu is megamorphic (one call site for every op); the activations that
+// dominate CNN/transformer graphs get their own loops so V8 inlines the arithmetic.
+function hotLoopF32(op: string, xs: Float32Array, ys: Float32Array): boolean {
+  const n = xs.length;
+  switch (op) {
+    case 'Relu':
+      for (let i = 0; i < n; i++) { const v = xs[i]!; ys[i] = v < 0 ? 0 : v; }
+      return true;
+    case 'Sigmoid':
+      for (let i = 0; i < n; i++) { const v = xs[i]!; ys[i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)); }
+      return true;
+    case 'Tanh':
+      for (let i = 0; i < n; i++) ys[i] = Math.tanh(xs[i]!);
+      return true;
+    default:
+      return false;
+  }
 }
 
 function unaryProgram(spec: UnarySpec, xm: TensorMeta, out: TensorMeta, ctx: GpuKernelContext): GpuLowering {
@@ -266,6 +298,11 @@ function unaryProgram(spec: UnarySpec, xm: TensorMeta, out: TensorMeta, ctx: Gpu
   let expr = spec.wgsl(X.type, p, spec.mode?.(ctx) ?? '');
   if (spec.boolOut) expr = `select(0u, 1u, ${expr})`;
   else if (spec.wraps) expr = wgslWrap(out.dtype, expr);
+  else if (X.type === 'f32' && !spec.nanToZero) {
+    // WGSL lets builtins return anything for NaN (SwiftShader's exp(NaN) is inf): pass NaN through.
+    addHelpers(b, ['kiln_is_nan']);
+    expr = `select(${expr}, x, kiln_is_nan(x))`;
+  }
   const body = [`  if (global_idx >= ${n}) { return; }`, `  let x = ${X.get('global_idx')};`, `  ${Y.set('global_idx', expr)}`].join('\n');
   return { kind: 'programs', programs: [b.build({ label: `${spec.opType}:${ctx.node}`, body, totalInvocations: X.size })] };
 }

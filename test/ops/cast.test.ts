@@ -21,10 +21,10 @@ const pairs = GPU_TYPES.flatMap((from) => GPU_TYPES.filter((to) => to !== from).
 
 const cases: OpCase[] = [
   ...pairs,
-  { name: 'float32 -> float16 overflow and specials', op: 'Cast', attrs: { to: onnxTypeCode('float16') }, inputs: [{ dtype: 'float32', dims: [6], values: [70000, -70000, 65519, 1e-8, NaN, 0.1] }] },
-  { name: 'float32 -> int32 negative fractions', op: 'Cast', attrs: { to: onnxTypeCode('int32') }, inputs: [{ dtype: 'float32', dims: [4], values: [-0.5, -1.9, 2.9, 0] }] },
-  { name: 'float32 -> uint8 wraps negatives', op: 'Cast', attrs: { to: onnxTypeCode('uint8') }, inputs: [{ dtype: 'float32', dims: [4], values: [-3.5, 300.7, 255, 0.2] }] },
-  { name: 'float32 -> bool NaN is true', op: 'Cast', attrs: { to: onnxTypeCode('bool') }, inputs: [{ dtype: 'float32', dims: [3], values: [NaN, 0, -0.1] }] },
+  { name: 'float32 -> float16 overflow and specials', op: 'Cast', attrs: { to: onnxTypeCode('float16') }, inputs: [{ dtype: 'float32', dims: [6], values: [70000, -70000, 65519, 1e-8, NaN, 0.1], feed: true }] },
+  { name: 'float32 -> int32 negative fractions', op: 'Cast', attrs: { to: onnxTypeCode('int32') }, inputs: [{ dtype: 'float32', dims: [4], values: [-0.5, -1.9, 2.9, 0], feed: true }] },
+  { name: 'float32 -> uint8 wraps negatives', op: 'Cast', attrs: { to: onnxTypeCode('uint8') }, inputs: [{ dtype: 'float32', dims: [4], values: [-3.5, 300.7, 255, 0.2], feed: true }] },
+  { name: 'float32 -> bool NaN is true', op: 'Cast', attrs: { to: onnxTypeCode('bool') }, inputs: [{ dtype: 'float32', dims: [3], values: [NaN, 0, -0.1], feed: true }] },
   { name: 'rank 0', op: 'Cast', attrs: { to: onnxTypeCode('int32') }, inputs: [t('float32', [], [-9, 9])] },
   { name: 'large (2-D dispatch)', op: 'Cast', attrs: { to: onnxTypeCode('int32') }, inputs: [t('float32', [2100, 2048], [-50, 50])] },
   { name: 'same type', op: 'Cast', attrs: { to: onnxTypeCode('float32') }, inputs: [t('float32', [7])] },

@@ -16,6 +16,8 @@ export interface InputSpec {
   readonly dims: readonly number[];
   /** fixed values: the input becomes an initializer (shapes, axes, pads...) */
   readonly values?: readonly number[];
+  /** with `values`: feed them at run time instead, so the node is not folded away at plan time */
+  readonly feed?: boolean;
   /** random values are drawn uniformly from [lo, hi) (integers for integer types); default [-2, 2) */
   readonly range?: readonly [number, number];
   /** leave this optional input out (an empty name in the node) */
@@ -60,7 +62,7 @@ export function buildCaseModel(c: OpCase): { bytes: Uint8Array; feeds: Record<st
     if (spec.omit) return '';
     const name = `in${i}`;
     const t = randomTensor(spec);
-    if (spec.values) initializers[name] = t;
+    if (spec.values && !spec.feed) initializers[name] = t;
     else {
       feeds[name] = t;
       inputs.push({ name, dtype: spec.dtype, dims: spec.dims });
