@@ -28,6 +28,8 @@ import { kernels as shape } from './shape.ts';
 import { kernels as quantizeLinear } from './quantize-linear.ts';
 import { kernels as matmulInteger } from './matmul-integer.ts';
 import { kernels as qlinearMatmul } from './qlinear-matmul.ts';
+import { kernels as convInteger } from './conv-integer.ts';
+import { kernels as qlinearConv } from './qlinear-conv.ts';
 
 export const kernels: readonly OpKernel[] = [
   ...elementwiseBinary,
@@ -58,4 +60,6 @@ export const kernels: readonly OpKernel[] = [
   ...quantizeLinear,
   ...matmulInteger,
   ...qlinearMatmul,
+  ...convInteger,
+  ...qlinearConv,
 ];

@@ -1,0 +1,28 @@
+// QLinearConv: WebGPU vs the CPU reference, exact 8-bit results.
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import type { WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
+
+const EXACT = { rtol: 0, atol: 0 };
+const u8 = (dims: number[], range: [number, number] = [0, 256]): InputSpec => ({ dtype: 'uint8', dims, range });
+const i8 = (dims: number[], range: [number, number] = [-128, 128]): InputSpec => ({ dtype: 'int8', dims, range });
+const sc = (dims: number[], range: [number, number] = [0.01, 0.03]): InputSpec => ({ dtype: 'float32', dims, range });
+const c = (dtype: 'float32' | 'uint8' | 'int8' | 'int32', dims: number[], values: number[]): InputSpec => ({ dtype, dims, values });
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo)));
+const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+// inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
+const q = (name: string, inputs: InputSpec[], attrs: Record<string, WriterAttribute> = {}): OpCase => ({ name, op: 'QLinearConv', opset: 10, inputs, attrs, tolerance: EXACT });
+
+const cases: OpCase[] = [
+  q('uint8 per-tensor, fed parameters', [u8([1, 3, 8, 8]), sc([]), u8([]), u8([4, 3, 3, 3]), sc([]), u8([]), sc([], [0.2, 0.6]), u8([])]),
+  q('int8, [1]-shaped w parameters, pads', [i8([2, 4, 6, 7]), sc([]), i8([], [-5, 5]), i8([5, 4, 3, 3]), sc([1]), i8([1], [-3, 3]), sc([], [0.1, 0.4]), i8([], [-10, 10])], { pads: [1, 1, 1, 1] }),
+  q('uint8 x, int8 y', [u8([1, 2, 5, 5]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([], [0.1, 0.3]), i8([])]),
+  // the usual quantized conv: packed int8 weights, per-channel constant scales, int32 bias
+  q('packed int8 weights, per-channel scales, bias', [u8([1, 6, 9, 9]), c('float32', [], [0.02]), c('uint8', [], [128]), { dtype: 'int8', dims: [10, 6, 3, 3], values: ints(540, -128, 128) }, c('float32', [10], floats(10, 0.002, 0.01)), c('int8', [10], new Array<number>(10).fill(0)), c('float32', [], [0.2]), c('uint8', [], [100]), c('int32', [10], ints(10, -3000, 3000))], { pads: [1, 1, 1, 1], strides: [2, 2] }),
+  q('depthwise with fed bias', [u8([1, 8, 7, 7]), sc([]), u8([]), u8([8, 1, 3, 3]), sc([8]), u8([8]), sc([], [0.05, 0.2]), u8([]), { dtype: 'int32', dims: [8], range: [-2000, 2000] }], { group: 8, auto_pad: 'SAME_UPPER' }),
+  q('1-D, dilation', [i8([2, 3, 16]), sc([]), i8([]), i8([4, 3, 3]), sc([]), i8([]), sc([], [0.1, 0.3]), i8([])], { dilations: [2] }),
+  // power-of-two multiplier (0.5 * 0.25 / 1): acc * m lands on exact halves, which round to even
+  q('ties to even', [i8([1, 2, 5, 5], [-10, 10]), c('float32', [], [0.5]), c('int8', [], [0]), i8([3, 2, 2, 2], [-10, 10]), c('float32', [], [0.25]), c('int8', [], [0]), c('float32', [], [1]), i8([], [-3, 3])]),
+  q('larger', [u8([1, 16, 16, 16]), sc([]), u8([]), i8([24, 16, 3, 3]), sc([]), i8([]), sc([], [0.5, 1.5]), u8([])], { pads: [1, 1, 1, 1] }),
+];
+
+runOpCases('qlinear-conv', cases);
