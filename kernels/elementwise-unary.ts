@@ -11,6 +11,7 @@ import type { GpuKernelContext, GpuLowering, KernelContext, MaybeMeta, OpKernel,
 /** One-input, same-shape ops: activations, math functions, predicates (IsNaN...). */
 interface UnarySpec {
   readonly opType: string;
+  readonly domain?: string;
   readonly types: readonly DataType[];
   /** predicates output bool */
   readonly boolOut?: boolean;
@@ -242,6 +243,7 @@ function makeKernel(spec: UnarySpec): OpKernel {
   };
   return {
     opType: spec.opType,
+    ...(spec.domain ? { domain: spec.domain } : {}),
     inferOutputs: infer,
     cpu(inputs, ctx): AnyTensor[] {
       const x = inputs[0]!;
@@ -384,4 +386,8 @@ const identity: OpKernel = {
   webgpu: () => ({ kind: 'view', input: 0 }),
 };
 
-export const kernels: readonly OpKernel[] = [...SPECS.map(makeKernel), clip, identity];
+// onnxruntime's transformer optimizer emits com.microsoft Gelu (exact form) in exported models.
+const GELU = SPECS.find((s) => s.opType === 'Gelu')!;
+const CONTRIB: readonly UnarySpec[] = [{ ...GELU, domain: 'com.microsoft', mode: () => 'none' }];
+
+export const kernels: readonly OpKernel[] = [...SPECS.map(makeKernel), ...CONTRIB.map(makeKernel), clip, identity];

@@ -38,6 +38,7 @@ const cases: OpCase[] = [
   { name: 'ThresholdedRelu alpha', op: 'ThresholdedRelu', attrs: { alpha: 0.25 }, inputs: [f32([40])] },
   { name: 'Gelu tanh', op: 'Gelu', opset: 20, attrs: { approximate: 'tanh' }, inputs: [f32([6, 40], [-6, 6])] },
   { name: 'Gelu none', op: 'Gelu', opset: 20, attrs: { approximate: 'none' }, inputs: [f32([6, 40], [-6, 6])] },
+  { name: 'com.microsoft Gelu', op: 'Gelu', domain: 'com.microsoft', inputs: [f32([6, 40], [-6, 6])] },
   { name: 'Relu int32', op: 'Relu', inputs: [t('int32', [30])] },
   { name: 'Abs int8', op: 'Abs', inputs: [t('int8', [30], [-128, 128])] },
   { name: 'Neg int8 wraps -128', op: 'Neg', inputs: [{ dtype: 'int8', dims: [3], values: [-128, 127, 0], feed: true }] },
