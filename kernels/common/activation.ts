@@ -25,7 +25,7 @@ export function applyActivation(spec: ActivationSpec, x: number): number {
   const p = spec.params;
   switch (spec.kind) {
     case 'none': return x;
-    case 'Relu': return x > 0 ? x : 0;
+    case 'Relu': return x > 0 || Number.isNaN(x) ? x : 0; // NaN passes through, as the Relu op does
     case 'LeakyRelu': return x >= 0 ? x : x * (p[0] ?? 0.01);
     case 'Clip': return Math.min(Math.max(x, p[0] ?? -Infinity), p[1] ?? Infinity);
     case 'Sigmoid': return 1 / (1 + Math.exp(-x));
@@ -43,7 +43,7 @@ export function wgslActivation(b: ShaderBuilder, spec: ActivationSpec, x: string
   if (spec.kind === 'none') return x;
   const p = spec.params;
   switch (spec.kind) {
-    case 'Relu': return `max(${x}, 0.0)`;
+    case 'Relu': return `select(0.0, ${x}, (${x}) > 0.0 || (${x}) != (${x}))`;
     case 'LeakyRelu': {
       b.uniformArray('act_params', 'f32', [p[0] ?? 0.01]);
       return `select((${x}) * act_params(0u), ${x}, (${x}) >= 0.0)`;

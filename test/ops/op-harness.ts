@@ -94,7 +94,11 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
         try {
           const want = await cpu.run(feeds);
           const got = await gpu.run(feeds);
-          if (c.gpu !== false) assert.ok((gpu.lastPlacement?.cpu ?? 1) === 0, `${c.op} fell back to the CPU on webgpu`);
+          if (c.gpu !== false) {
+            assert.ok((gpu.lastPlacement?.cpu ?? 1) === 0, `${c.op} fell back to the CPU on webgpu`);
+            // A node whose inputs are all constants folds away at plan time: nothing ran on the GPU.
+            assert.ok((gpu.lastPlacement?.gpu ?? 0) > 0, `${c.op} did not run on the GPU (folded at plan time? feed an input)`);
+          }
           for (const name of Object.keys(want)) {
             const problem = compareTensors(got[name]!, want[name]!, c.tolerance ?? { rtol: 1e-4, atol: 1e-5 });
             assert.equal(problem, undefined, `${name}: ${problem}`);
