@@ -30,6 +30,7 @@ import { kernels as matmulInteger } from './matmul-integer.ts';
 import { kernels as qlinearMatmul } from './qlinear-matmul.ts';
 import { kernels as convInteger } from './conv-integer.ts';
 import { kernels as qlinearConv } from './qlinear-conv.ts';
+import { kernels as matmulNBits } from './matmul-nbits.ts';
 
 export const kernels: readonly OpKernel[] = [
   ...elementwiseBinary,
@@ -62,4 +63,5 @@ export const kernels: readonly OpKernel[] = [
   ...qlinearMatmul,
   ...convInteger,
   ...qlinearConv,
+  ...matmulNBits,
 ];

@@ -1,0 +1,151 @@
+// com.microsoft MatMulNBits. No ONNX conformance data exists, so: (1) the CPU reference is checked
+// against a float64 matmul with B dequantized here, independently; (2) WebGPU vs the CPU reference.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { toNumbers } from '../../kernels/common/values.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+interface Config {
+  readonly name: string;
+  readonly aDims: number[];
+  readonly N: number;
+  readonly bits: 2 | 4 | 8;
+  readonly blockSize: number;
+  readonly zp?: 'packed' | 'float';
+  readonly bias?: boolean;
+  readonly gIdx?: boolean;
+  /** B fed at run time instead of a (packed-on-GPU) constant */
+  readonly fedB?: boolean;
+  readonly float16?: boolean;
+  readonly tolerance?: { rtol: number; atol: number };
+}
+
+const bytes = (n: number): number[] => Array.from({ length: n }, () => Math.floor(Math.random() * 256));
+const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+
+/** Inputs of a MatMulNBits node: A random and fed; B, scales, zero points, g_idx, bias constants. */
+function nbitsInputs(c: Config): InputSpec[] {
+  const K = c.aDims[c.aDims.length - 1]!;
+  const nBlocks = Math.ceil(K / c.blockSize);
+  const blob = (c.blockSize * c.bits) / 8;
+  const ft = c.float16 ? 'float16' : 'float32';
+  const B: InputSpec = c.fedB ? { dtype: 'uint8', dims: [c.N, nBlocks, blob], range: [0, 256] } : { dtype: 'uint8', dims: [c.N, nBlocks, blob], values: bytes(c.N * nBlocks * blob) };
+  const inputs: InputSpec[] = [
+    { dtype: ft, dims: c.aDims, range: [-1, 1] },
+    B,
+    { dtype: ft, dims: [c.N * nBlocks], values: floats(c.N * nBlocks, 0.005, 0.05) },
+  ];
+  if (c.zp === 'packed') inputs.push({ dtype: 'uint8', dims: [c.N * Math.ceil((nBlocks * c.bits) / 8)], values: bytes(c.N * Math.ceil((nBlocks * c.bits) / 8)) });
+  else if (c.zp === 'float') inputs.push({ dtype: ft, dims: [c.N * nBlocks], values: floats(c.N * nBlocks, 0, 2 ** c.bits) });
+  else if (c.gIdx || c.bias) inputs.push({ dtype: 'uint8', dims: [0], omit: true });
+  if (c.gIdx) inputs.push({ dtype: 'int32', dims: [K], values: Array.from({ length: K }, () => Math.floor(Math.random() * nBlocks)) });
+  else if (c.bias) inputs.push({ dtype: 'int32', dims: [0], omit: true });
+  if (c.bias) inputs.push({ dtype: ft, dims: [c.N], values: floats(c.N, -1, 1) });
+  return inputs;
+}
+
+const caseOf = (c: Config): OpCase => ({
+  name: c.name,
+  op: 'MatMulNBits',
+  domain: 'com.microsoft',
+  attrs: { K: c.aDims[c.aDims.length - 1]!, N: c.N, bits: c.bits, block_size: c.blockSize },
+  inputs: nbitsInputs(c),
+  tolerance: c.tolerance ?? { rtol: 1e-4, atol: 1e-5 },
+  // g_idx (deprecated: a block index per k) is lowered on the CPU only
+  gpu: !c.gIdx,
+});
+
+const configs: Config[] = [
+  { name: '4-bit, decode row (M=1), default zero point', aDims: [1, 64], N: 16, bits: 4, blockSize: 32 },
+  { name: '4-bit, packed zero points, M=5, N % 4 != 0', aDims: [5, 96], N: 13, bits: 4, blockSize: 32, zp: 'packed' },
+  { name: '4-bit, block 16, partial last block, float zero points, bias', aDims: [3, 40], N: 12, bits: 4, blockSize: 16, zp: 'float', bias: true },
+  { name: '8-bit, block 64, packed zero points, rank-3 A', aDims: [2, 3, 256], N: 24, bits: 8, blockSize: 64, zp: 'packed' },
+  { name: '8-bit, partial block, bias', aDims: [2, 100], N: 9, bits: 8, blockSize: 32, bias: true },
+  { name: '2-bit, packed zero points', aDims: [4, 96], N: 8, bits: 2, blockSize: 32, zp: 'packed' },
+  { name: '4-bit, odd block count with packed zero points', aDims: [2, 160], N: 7, bits: 4, blockSize: 32, zp: 'packed' },
+  { name: '4-bit, 1-D A', aDims: [128], N: 20, bits: 4, blockSize: 64 },
+  { name: '4-bit, fed (unpacked) B', aDims: [3, 64], N: 10, bits: 4, blockSize: 32, fedB: true, zp: 'packed' },
+  { name: '4-bit, float16 A and scales', aDims: [2, 64], N: 8, bits: 4, blockSize: 32, zp: 'float', float16: true, bias: true, tolerance: { rtol: 2e-3, atol: 2e-3 } },
+  { name: '4-bit, K=4096 block 128 (split-K reduction)', aDims: [1, 4096], N: 64, bits: 4, blockSize: 128, zp: 'packed', tolerance: { rtol: 1e-3, atol: 1e-4 } },
+  { name: '4-bit, prefill M=33, K=1024', aDims: [33, 1024], N: 40, bits: 4, blockSize: 32, tolerance: { rtol: 1e-3, atol: 1e-4 } },
+  { name: 'g_idx (CPU)', aDims: [3, 64], N: 6, bits: 4, blockSize: 16, gIdx: true, zp: 'packed' },
+];
+
+runOpCases('matmul-nbits', configs.map(caseOf));
+
+// ---------------------------------------------------------------------------------------------
+// The CPU reference against an independent float64 computation from the raw bytes.
+// ---------------------------------------------------------------------------------------------
+
+/** Unpacks a byte stream into `bits`-wide codes, low bits first. */
+function unpackCodes(src: Uint8Array, bits: number): number[] {
+  const out: number[] = [];
+  for (const byte of src) for (let sh = 0; sh < 8; sh += bits) out.push((byte >> sh) & ((1 << bits) - 1));
+  return out;
+}
+
+function referenceY(c: Config, t: readonly (AnyTensor | undefined)[]): Float64Array {
+  const [a, b, scales, zp, gIdx, bias] = t;
+  const K = c.aDims[c.aDims.length - 1]!;
+  const M = a!.size / K;
+  const nBlocks = Math.ceil(K / c.blockSize);
+  const s = toNumbers(scales!);
+  const av = toNumbers(a!);
+  const codesPerRow = nBlocks * c.blockSize;
+  const codes = unpackCodes(b!.data as Uint8Array, c.bits);
+  const zpRow = zp && zp.type === 'uint8' ? unpackCodes(zp.data as Uint8Array, c.bits) : undefined;
+  const zpPerRow = Math.ceil((nBlocks * c.bits) / 8) * (8 / c.bits);
+  const wf = new Float64Array(c.N * K);
+  for (let n = 0; n < c.N; n++) {
+    for (let k = 0; k < K; k++) {
+      const blk = gIdx ? (gIdx.data as Int32Array)[k]! : Math.floor(k / c.blockSize);
+      const z = !zp ? 2 ** (c.bits - 1) : zpRow ? zpRow[n * zpPerRow + blk]! : toNumbers(zp)[n * nBlocks + blk]!;
+      wf[n * K + k] = (codes[n * codesPerRow + k]! - z) * s[n * nBlocks + blk]!;
+    }
+  }
+  const y = new Float64Array(M * c.N);
+  const bv = bias ? toNumbers(bias) : undefined;
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < c.N; n++) {
+      let acc = bv ? bv[n]! : 0;
+      for (let k = 0; k < K; k++) acc += av[m * K + k]! * wf[n * K + k]!;
+      y[m * c.N + n] = acc;
+    }
+  }
+  return y;
+}
+
+test('MatMulNBits CPU reference matches a float64 matmul on hand-dequantized weights', async () => {
+  for (const c of configs.filter((x) => !x.float16)) {
+    const specs = nbitsInputs({ ...c, fedB: false });
+    const tensors: (AnyTensor | undefined)[] = specs.map((s) => {
+      if (s.omit) return undefined;
+      const vals = s.values ?? floats(s.dims.reduce((p, q) => p * q, 1), -1, 1);
+      return s.dtype === 'float32' ? new Tensor('float32', Float32Array.from(vals), s.dims) : s.dtype === 'int32' ? new Tensor('int32', Int32Array.from(vals), s.dims) : new Tensor('uint8', Uint8Array.from(vals), s.dims);
+    });
+    const names = tensors.map((t, i) => (t ? `in${i}` : ''));
+    const initializers: Record<string, AnyTensor> = {};
+    tensors.forEach((t, i) => i > 0 && t && (initializers[`in${i}`] = t));
+    const model = encodeOnnxModel({
+      nodes: [{ opType: 'MatMulNBits', domain: 'com.microsoft', inputs: names, outputs: ['y'], attrs: caseOf(c).attrs ?? {} }],
+      inputs: [{ name: 'in0', dtype: 'float32', dims: c.aDims }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers,
+      opsets: { '': 17, 'com.microsoft': 1 },
+    });
+    const session = await InferenceSession.create(model, { executionProviders: ['cpu'] });
+    try {
+      const got = toNumbers((await session.run({ in0: tensors[0]! })).y!);
+      const want = referenceY(c, tensors);
+      assert.equal(got.length, want.length, c.name);
+      for (let i = 0; i < want.length; i++) {
+        assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-4 + 1e-4 * Math.abs(want[i]!), `${c.name}: element ${i}: ${got[i]} vs ${want[i]}`);
+      }
+    } finally {
+      await session.release();
+    }
+  }
+});
