@@ -1,4 +1,11 @@
-import { runOpCases, type OpCase } from './op-harness.ts';
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { matmulCpu } from '../../kernels/common/matmul-cpu.ts';
+import { tiledMatmulProgram, type MatmulTiles } from '../../kernels/common/tiled-matmul.ts';
+import type { GpuProgram } from '../../kernels/types.ts';
+import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
+import { compareTensors } from '../helpers/compare.ts';
+import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
 
 const f32 = (...dims: number[]) => ({ dtype: 'float32' as const, dims });
 const mm = (name: string, a: number[], b: number[], extra: Partial<OpCase> = {}): OpCase => ({ name, op: 'MatMul', inputs: [f32(...a), f32(...b)], ...extra });
@@ -46,3 +53,77 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('matmul', cases);
+
+// The tile variants this machine's adapter does not pick (hardware 4x4 tiles; software without
+// subgroups), run directly on the device against the CPU GEMM with the same strided operands.
+describe('tiled matmul variants', () => {
+  const variants: readonly MatmulTiles[] = [
+    { tm: 4, tn: 4, threads: 64, quad: false },
+    { tm: 16, tn: 8, threads: 64, quad: false },
+    { tm: 16, tn: 8, threads: 8, quad: true },
+  ];
+  // [M, N, K, batchDims, A batch strides, B batch strides, transA, transB, with C]
+  const shapes: readonly [number, number, number, number[], number[], number[], boolean, boolean, boolean][] = [
+    [37, 45, 19, [], [], [], false, false, false],
+    [70, 9, 33, [3], [70 * 33], [0], false, true, true],
+    [5, 130, 8, [2, 2], [0, 5 * 8], [2 * 8 * 130, 8 * 130], true, false, true],
+  ];
+  for (const tiles of variants) {
+    for (const [M, N, K, batchDims, aBatch, bBatch, transA, transB, withC] of shapes) {
+      test(`${JSON.stringify(tiles)} ${M}x${N}x${K} batch [${batchDims}]${transA ? ' transA' : ''}${transB ? ' transB' : ''}${withC ? ' +C' : ''}`, async () => {
+        const ctx = await createGpuDevice();
+        if (tiles.quad && !ctx.caps.subgroups) return;
+        const size = (strides: number[], dims: number[], matrix: number): number => strides.reduce((m, s, i) => Math.max(m, s * dims[i]!), matrix);
+        const aData = random(size(aBatch, batchDims, M * K));
+        const bData = random(size(bBatch, batchDims, K * N));
+        const cData = random(N);
+        const a = { batchStrides: aBatch, rowStride: transA ? 1 : K, colStride: transA ? M : 1 };
+        const b = { batchStrides: bBatch, rowStride: transB ? 1 : N, colStride: transB ? K : 1 };
+        const c = { batchStrides: batchDims.map(() => 0), rowStride: 0, colStride: 1 };
+        const act = { kind: 'LeakyRelu' as const, params: [0.1] };
+        const want = matmulCpu({ M, N, K, batchDims, a: { data: aData, ...a }, b: { data: bData, ...b }, c: withC ? { data: cData, ...c } : undefined, alpha: 0.5, beta: 2, activation: act });
+        const meta = (d: Float32Array) => ({ dtype: 'float32' as const, dims: [d.length] });
+        const program = tiledMatmulProgram(
+          { label: 'test', M, N, K, batchDims, a: { meta: meta(aData), slot: 0, ...a }, b: { meta: meta(bData), slot: 1, ...b }, c: withC ? { meta: meta(cData), slot: 2, ...c } : undefined, alpha: 0.5, beta: 2, activation: act, out: { dtype: 'float32', dims: [want.length] } },
+          ctx.caps,
+          tiles,
+        );
+        const got = await runProgram(ctx.device, program, [aData, bData, cData], want.length);
+        const problem = compareTensors(new Tensor('float32', got, [got.length]), new Tensor('float32', Float32Array.from(want), [want.length]), { rtol: 1e-4, atol: 1e-4 });
+        assert.equal(problem, undefined, problem);
+        ctx.device.destroy();
+      });
+    }
+  }
+});
+
+const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 4 - 2);
+
+/** Runs one program with inputs by slot; output 0 is read back. Output buffer starts as NaN. */
+async function runProgram(device: GPUDevice, program: GpuProgram, inputs: readonly Float32Array[], outSize: number): Promise<Float32Array> {
+  const make = (data: Float32Array, usage: number): GPUBuffer => {
+    const buf = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
+    device.queue.writeBuffer(buf, 0, new Float32Array(data));
+    return buf;
+  };
+  const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const out = make(new Float32Array(outSize).fill(NaN), storage);
+  const buffers = program.bindings.map((ref) => (ref.kind === 'output' ? out : make(inputs[ref.index]!, storage)));
+  const uniforms = device.createBuffer({ size: program.uniforms.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(uniforms, 0, new Uint32Array(program.uniforms));
+  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: program.shader }), entryPoint: 'main' } });
+  const entries = [...buffers, uniforms].map((buffer, binding) => ({ binding, resource: { buffer } }));
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+  pass.dispatchWorkgroups(...program.dispatch);
+  pass.end();
+  const staging = device.createBuffer({ size: out.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  encoder.copyBufferToBuffer(out, 0, staging, 0, out.size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const result = new Float32Array(staging.getMappedRange().slice(0, outSize * 4));
+  staging.unmap();
+  return result;
+}
