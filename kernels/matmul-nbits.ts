@@ -161,14 +161,27 @@ function matmulNBitsCpu(inputs: readonly (AnyTensor | undefined)[], ctx: KernelC
 // ---------------------------------------------------------------------------------------------
 
 const TN = 4;
+const WG = 64;
+
+/**
+ * How many invocations share one tile's K blocks (ks of them in a WG-wide workgroup, which holds
+ * WG / ks tiles). A GPU wants tens of thousands of invocations, which a decode row (M = 1) only
+ * reaches by splitting K; software adapters have a few cores and slow barriers (SwiftShader:
+ * ks = 1 measured 1.4x faster than 16 on K = N = 4096), so they keep one invocation per tile.
+ * `globalThis.KILN_NBITS_SPLIT` forces a split (tests use it to cover both paths on SwiftShader).
+ */
+function splitK(p: Plan, ctx: GpuKernelContext): number {
+  const forced = (globalThis as { KILN_NBITS_SPLIT?: number }).KILN_NBITS_SPLIT;
+  const tiles = Math.ceil(p.M / Math.min(4, Math.max(1, p.M))) * Math.ceil(p.N / TN);
+  const cap = forced ?? (ctx.caps.software ? 1 : WG);
+  let ks = 1;
+  while (ks < cap && ks < p.nBlocks && (forced !== undefined || tiles * ks < 32768)) ks *= 2;
+  return ks;
+}
 
 function matmulNBitsProgram(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], p: Plan, ctx: GpuKernelContext): GpuProgram {
   const tm = Math.min(4, Math.max(1, p.M));
-  // invocations per tile sharing its K blocks: enough to fill a workgroup where blocks allow;
-  // software adapters prefer fewer barriers
-  const cap = ctx.caps.software ? 16 : 64;
-  let ks = 1;
-  while (ks < cap && ks < p.nBlocks) ks *= 2;
+  const ks = splitK(p, ctx);
   const b = new ShaderBuilder(ctx.caps);
   const A = b.input('A', inputs[IA]!, IA);
   const B = b.input('B', inputs[IB]!, IB);
@@ -205,10 +218,13 @@ function matmulNBitsProgram(inputs: readonly MaybeMeta[], outputs: readonly Tens
   const V = tm * TN;
   const L: string[] = [];
   const line = (t: string): void => void L.push(`  ${t}`);
-  line(`if (workgroup_idx >= ${u.tiles}) { return; }`);
+  line(`let lane = local_idx % ${ks}u;`);
+  line(`let tile = workgroup_idx * ${WG / ks}u + local_idx / ${ks}u;`);
+  // a tile past the end still takes part in the barriers below, with no blocks to read
+  line(ks === 1 ? `if (tile >= ${u.tiles}) { return; }` : `let live = tile < ${u.tiles};`);
   line(`let M = ${u.M}; let N = ${u.N}; let K = ${u.K}; let nb = ${u.nb};`);
-  line(`let ct = workgroup_idx % ${u.nct};`);
-  line(`let rt = workgroup_idx / ${u.nct};`);
+  line(`let ct = min(tile, ${u.tiles} - 1u) % ${u.nct};`);
+  line(`let rt = min(tile, ${u.tiles} - 1u) / ${u.nct};`);
   for (let i = 0; i < tm; i++) line(`let ar${i} = min(rt * ${tm}u + ${i}u, M - 1u) * K;`);
   for (let c = 0; c < TN; c++) line(`let n${c} = min(ct * ${TN}u + ${c}u, N - 1u);`);
   for (let i = 0; i < tm; i++) for (let c = 0; c < TN; c++) line(`var acc${i}_${c} = 0.0;`);
@@ -235,12 +251,12 @@ function matmulNBitsProgram(inputs: readonly MaybeMeta[], outputs: readonly Tens
     line('  }');
     for (let i = 0; i < tm; i++) for (let c = 0; c < TN; c++) line(`  acc${i}_${c} += s${i}_${c} * sc${c};`);
   };
-  line(`for (var j = local_idx; j < ${u.nFull}; j += ${ks}u) {`);
+  line(`for (var j = lane; j < ${ks === 1 ? u.nFull : `select(0u, ${u.nFull}, live)`}; j += ${ks}u) {`);
   block(false);
   line('}');
   if (p.K % p.blockSize !== 0) {
     // the last, partial block: weights past K are padding, A reads there are masked
-    line(`if (local_idx == 0u) { let j = ${u.nFull};`);
+    line(`if (lane == 0u${ks === 1 ? '' : ' && live'}) { let j = ${u.nFull};`);
     block(true);
     line('}');
   }
@@ -255,17 +271,17 @@ function matmulNBitsProgram(inputs: readonly MaybeMeta[], outputs: readonly Tens
   };
   if (ks === 1) store((i, c) => `acc${i}_${c}`);
   else {
-    b.helper('nbits_red', `var<workgroup> red: array<f32, ${ks * V}>;`);
+    b.helper('nbits_red', `var<workgroup> red: array<f32, ${WG * V}>;`);
     for (let i = 0; i < tm; i++) for (let c = 0; c < TN; c++) line(`red[local_idx * ${V}u + ${i * TN + c}u] = acc${i}_${c};`);
     line('workgroupBarrier();');
     line(`for (var h = ${ks / 2}u; h > 0u; h = h >> 1u) {`);
-    line(`  if (local_idx < h) { for (var v = 0u; v < ${V}u; v++) { red[local_idx * ${V}u + v] += red[(local_idx + h) * ${V}u + v]; } }`);
+    line(`  if (lane < h) { for (var v = 0u; v < ${V}u; v++) { red[local_idx * ${V}u + v] += red[(local_idx + h) * ${V}u + v]; } }`);
     line('  workgroupBarrier();');
     line('}');
-    line('if (local_idx != 0u) { return; }');
-    store((i, c) => `red[${i * TN + c}u]`);
+    line('if (lane != 0u || !live) { return; }');
+    store((i, c) => `red[local_idx * ${V}u + ${i * TN + c}u]`);
   }
-  return b.build({ label: `MatMulNBits:${ctx.node}`, body: L.join('\n'), totalInvocations: tiles * ks, workgroupSize: ks });
+  return b.build({ label: `MatMulNBits:${ctx.node}`, body: L.join('\n'), totalInvocations: tiles * ks, workgroupSize: WG });
 }
 
 export const kernels: readonly OpKernel[] = [

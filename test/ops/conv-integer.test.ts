@@ -1,4 +1,5 @@
 // ConvInteger: WebGPU vs the CPU reference, exact int32 results.
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import type { WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
 
@@ -26,3 +27,9 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('conv-integer', cases);
+
+runBadInputCases('conv-integer', [
+  { name: 'w_zero_point of the wrong length', op: 'ConvInteger', opset: 10, inputs: [u8([1, 2, 4, 4]), u8([3, 2, 2, 2]), u8([]), u8([2])], error: /w_zero_point has shape \[2\], expected a scalar or \[3\]/ },
+  { name: 'per-channel x_zero_point', op: 'ConvInteger', opset: 10, inputs: [u8([1, 2, 4, 4]), u8([3, 2, 2, 2]), u8([2])], error: /x_zero_point has shape \[2\], expected a scalar/ },
+  { name: 'float x', op: 'ConvInteger', opset: 10, inputs: [{ dtype: 'float32', dims: [1, 2, 4, 4] }, u8([3, 2, 2, 2])], error: /x type float32 is not one of uint8, int8/ },
+]);

@@ -1,4 +1,5 @@
 // MatMulInteger: WebGPU vs the CPU reference, exact int32 results.
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const EXACT = { rtol: 0, atol: 0 };
@@ -28,3 +29,9 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('matmul-integer', cases);
+
+runBadInputCases('matmul-integer', [
+  { name: 'K mismatch', op: 'MatMulInteger', opset: 10, inputs: [u8([2, 3]), u8([4, 5])], error: /disagree on K \(3 vs 4\)/ },
+  { name: 'a_zero_point of the wrong length', op: 'MatMulInteger', opset: 10, inputs: [u8([2, 3]), u8([3, 5]), u8([3])], error: /a_zero_point has shape \[3\], expected a scalar, \[2\]/ },
+  { name: 'float A', op: 'MatMulInteger', opset: 10, inputs: [{ dtype: 'float32', dims: [2, 3] }, u8([3, 5])], error: /A type float32 is not one of uint8, int8/ },
+]);

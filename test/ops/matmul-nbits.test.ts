@@ -1,11 +1,12 @@
 // com.microsoft MatMulNBits. No ONNX conformance data exists, so: (1) the CPU reference is checked
 // against a float64 matmul with B dequantized here, independently; (2) WebGPU vs the CPU reference.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { toNumbers } from '../../kernels/common/values.ts';
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 interface Config {
@@ -75,6 +76,15 @@ const configs: Config[] = [
 ];
 
 runOpCases('matmul-nbits', configs.map(caseOf));
+
+// GPUs split each tile's K blocks over up to 64 invocations and reduce in shared memory; software
+// adapters do not, so force the split here to cover that path too.
+const split = globalThis as { KILN_NBITS_SPLIT?: number };
+describe('matmul-nbits with split K', () => {
+  before(() => void (split.KILN_NBITS_SPLIT = 64));
+  after(() => void delete split.KILN_NBITS_SPLIT);
+  runOpCases('matmul-nbits-split', configs.filter((c) => !c.gIdx).map(caseOf));
+});
 
 // ---------------------------------------------------------------------------------------------
 // The CPU reference against an independent float64 computation from the raw bytes.
@@ -149,3 +159,15 @@ test('MatMulNBits CPU reference matches a float64 matmul on hand-dequantized wei
     }
   }
 });
+
+const bad = (name: string, attrs: Record<string, number>, inputs: InputSpec[], error: RegExp) => ({ name, op: 'MatMulNBits', domain: 'com.microsoft', attrs, inputs, error });
+const a = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+const u8 = (dims: number[]): InputSpec => ({ dtype: 'uint8', dims, values: bytes(dims.reduce((p, q) => p * q, 1)) });
+const sc = (n: number): InputSpec => ({ dtype: 'float32', dims: [n], values: floats(n, 0.01, 0.02) });
+runBadInputCases('matmul-nbits', [
+  bad('B of the wrong shape', { K: 32, N: 4, bits: 4, block_size: 32 }, [a([1, 32]), u8([4, 1, 8]), sc(4)], /B has shape \[4, 1, 8\], expected \[4, 1, 16\]/),
+  bad('A last dim is not K', { K: 32, N: 4, bits: 4, block_size: 32 }, [a([1, 16]), u8([4, 1, 16]), sc(4)], /expected its last dim to be K=32/),
+  bad('bits=3', { K: 32, N: 4, bits: 3, block_size: 32 }, [a([1, 32]), u8([4, 1, 12]), sc(4)], /bits=3 is not supported/),
+  bad('block_size not a power of 2', { K: 48, N: 4, bits: 4, block_size: 24 }, [a([1, 48]), u8([4, 2, 12]), sc(8)], /block_size must be a power of 2 >= 16, got 24/),
+  bad('scales of the wrong size', { K: 64, N: 4, bits: 4, block_size: 32 }, [a([1, 64]), u8([4, 2, 16]), sc(4)], /expected 8 values/),
+]);

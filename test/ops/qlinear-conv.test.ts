@@ -1,4 +1,5 @@
 // QLinearConv: WebGPU vs the CPU reference, exact 8-bit results.
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import type { WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
 
@@ -26,3 +27,9 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('qlinear-conv', cases);
+
+runBadInputCases('qlinear-conv', [
+  { name: 'bias of the wrong length', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), { dtype: 'int32', dims: [2], range: [0, 9] }], error: /B has shape \[2\], expected \[3\]/ },
+  { name: 'w_scale of the wrong length', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([4]), u8([]), sc([]), u8([])], error: /w_scale has shape \[4\], expected a scalar or \[3\]/ },
+  { name: 'float bias', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), sc([3])], error: /B type float32 is not one of int32/ },
+]);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mulRoundHalfEven } from '../../kernels/common/quant.ts';
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const EXACT = { rtol: 0, atol: 0 };
@@ -52,3 +53,9 @@ test('mulRoundHalfEven is exact beyond 2^29 (vs rational BigInt arithmetic)', ()
     assert.equal(mulRoundHalfEven(acc, m), Number(want), `acc ${acc} m ${m}`);
   }
 });
+
+runBadInputCases('qlinear-matmul', [
+  { name: 'scale types differ', op: 'QLinearMatMul', opset: 21, inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), h([], [0.1, 0.2]), u8([]), sc([]), u8([])], error: /b_scale type float16 differs from a_scale type float32/ },
+  { name: 'b_scale of the wrong length', op: 'QLinearMatMul', inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), sc([3]), u8([]), sc([]), u8([])], error: /b_scale has shape \[3\], expected a scalar, \[4\]/ },
+  { name: 'int32 y_zero_point', op: 'QLinearMatMul', inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), sc([]), u8([]), sc([]), { dtype: 'int32', dims: [], range: [0, 3] }], error: /y_zero_point type int32 is not one of uint8, int8/ },
+]);

@@ -1,5 +1,6 @@
 // QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear: WebGPU vs the CPU reference.
 // Integer outputs must match exactly (tolerance 0); constants of 8/4-bit types live packed on the GPU.
+import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const EXACT = { rtol: 0, atol: 0 };
@@ -58,3 +59,14 @@ const dynamic: OpCase[] = [
 ];
 
 runOpCases('quantize-linear', [...quantize, ...dequantize, ...dynamic]);
+
+runBadInputCases('quantize-linear', [
+  { name: 'per-axis scale of the wrong length', op: 'QuantizeLinear', opset: 13, inputs: [f32([2, 3]), scales([4])], error: /expected a scalar or \[3\]/ },
+  { name: 'blocked scale of the wrong shape', op: 'QuantizeLinear', opset: 21, attrs: { axis: 1, block_size: 2 }, inputs: [f32([2, 6]), scales([2, 2])], error: /expected \[2, 3\]/ },
+  { name: 'per-axis scale before opset 13', op: 'QuantizeLinear', opset: 10, inputs: [f32([2, 3]), scales([3])], error: /scalar before opset 13/ },
+  { name: 'zero point shape differs from scale', op: 'QuantizeLinear', opset: 13, inputs: [f32([2, 3]), scales([3]), { dtype: 'uint8', dims: [2], range: [0, 9] }], error: /differs from y_scale shape/ },
+  { name: 'output_dtype differs from the zero point', op: 'QuantizeLinear', opset: 21, attrs: { output_dtype: 3 }, inputs: [f32([4]), scales([]), { dtype: 'uint8', dims: [], range: [0, 9] }], error: /output_dtype int8 differs/ },
+  { name: 'DQ zero point type differs from x', op: 'DequantizeLinear', inputs: [{ dtype: 'int8', dims: [4], range: [-9, 9] }, scales([]), { dtype: 'uint8', dims: [], range: [0, 9] }], error: /x_zero_point type uint8 differs from x type int8/ },
+  { name: 'DQ float x', op: 'DequantizeLinear', inputs: [f32([4]), scales([])], error: /x type float32 is not one of/ },
+  { name: 'DynamicQ float16 x', op: 'DynamicQuantizeLinear', opset: 11, outputs: 3, inputs: [{ dtype: 'float16', dims: [4], range: [-1, 1] }], error: /x type float16 is not one of float32/ },
+]);
