@@ -144,6 +144,8 @@ export class WebGpuBackend implements Backend {
       const bufferFor = (ref: GpuProgram['bindings'][number]): GPUBuffer => {
         if (ref.kind === 'temp') return temps[step]![ref.index]!;
         const id = ref.kind === 'input' ? s.inputs[ref.index] : s.outputs[ref.index];
+        // An output the model omits (e.g. MaxPool's Indices) still needs somewhere to go: a scratch buffer.
+        if (ref.kind === 'output' && id === -1) return assigner.take(16);
         return (id !== undefined && buffers.get(id)) || fail('INTERNAL', `${program.label}: binding ${ref.kind} #${ref.index} has no buffer`);
       };
       const entries: GPUBindGroupEntry[] = program.bindings.map((ref, binding) => ({ binding, resource: { buffer: bufferFor(ref) } }));
