@@ -16,18 +16,26 @@ import { wgslActivation, type ActivationSpec } from './activation.ts';
  * pipeline. Y is written contiguously as [batch..., M, N]. What the WGSL depends on (and so the
  * pipeline cache key): element type, batch rank, tile shape, whether C exists, the activation kind.
  *
- * Measured on SwiftShader (Subzero JIT, 4-lane SIMD, 2 cores), f32 512^3:
- * - Every storage load whose index is not a compile-time constant becomes a 4-lane gather with one
- *   branch per lane (~20 ns), a multiply-add on a spilled accumulator ~3 ns, a subgroup broadcast
- *   ~3 ns. Loads dominate, so the kernel maximises multiply-adds per load.
- * - Workgroup memory does not help there: its loads are gathers too, and barriers cost fiber switches
- *   (a shared-A variant measured 0.4-0.6 GFLOP/s per CPU-second vs 0.8 for the plain 8x8 kernel).
- * - vec4 loads are split into 4 gathers (no gain); fma() vs a*b+c makes no difference.
- * - Plain register tiling, each thread 8x8 outputs, ~0.8 GFLOP per CPU-second (~1.6 GFLOP/s wall).
- * - Quad tiling (below, needs `subgroups`): the 4 lanes of a quad share TM rows, each lane owns TN
- *   columns spaced 4 apart; lane l loads A[m, k+l] for 4 k at once and quadBroadcast hands the values
- *   around, so per k a quad does TM/4 + TN gathers for 4*TM*TN multiply-adds. TM=16, TN=8 measured
- *   ~1.6 GFLOP per CPU-second, 2x the plain kernel; TM=32 or TN=16 spill too much, TM=8 loads more.
+ * Measured on SwiftShader (Chromium's build: Subzero JIT, 4-lane SIMD) on this 2-core machine,
+ * f32 512^3, kernel only (no upload/readback). The machine was shared and loaded (load average
+ * 5-12), so numbers are best-of-N wall or CPU-time based and only their ratios are solid:
+ * - Every storage (and workgroup) load whose index is not a compile-time constant becomes a 4-lane
+ *   gather with one branch per lane (~20 ns); a multiply-add ~1-3 ns depending on spills; a
+ *   subgroup broadcast ~3 ns. So the kernel maximises multiply-adds per load.
+ * - Plain register tiling (each thread 8x8 outputs, vec4 or scalar loads) ~1.0-1.6 GFLOP/s; 4x4
+ *   ~0.5-0.9. Workgroup-memory tiling was slower (its loads are gathers too, plus barriers).
+ * - vec4 loads split into 4 gathers (no gain); fma() vs a*b+c, summing 4 products before the
+ *   accumulate, 8 k per iteration, loads interleaved with arithmetic: no measurable difference.
+ * - Quad tiling (needs `subgroups`): the 4 lanes of a quad share TM rows and each lane owns TN
+ *   columns spaced 4 apart; lane l loads A[m, k+l] for 4 k at once and quadBroadcast hands the
+ *   values around, so per k a quad issues TM/4 + TN gathers for TM*TN 4-lane multiply-adds.
+ *   TM=16, TN=8 is best: ~1.6-1.75 GFLOP/s best-of-9 under that load, 2x plain 8x8 by CPU time.
+ *   TM=8/12/20/32, TN=4/12/16 all measured slower (more loads per multiply-add, or spills).
+ *   Without quad ops the same 16x8 tiles are ~15% slower, still ahead of 8x8.
+ * - Accumulators as one array in the hot loop: 2x slower; as scalars with the K tail and the
+ *   epilogue unrolled: JIT time 2-4 s per pipeline. Hence scalars in the hot loop, copied into an
+ *   array for a rolled tail and epilogue (JIT ~0.5 s).
+ * - Baking M, N, K and strides into the WGSL: no measurable gain, so they stay uniforms.
  * On hardware GPUs (not measured here) the same kernel runs without quad ops and with 4x4 tiles per
  * thread so accumulators stay in registers; lanes of a quad read the same A element (one cache line)
  * and consecutive lanes consecutive B columns (coalesced).
@@ -93,7 +101,9 @@ export function chooseTiles(M: number, N: number, caps: GpuCaps): MatmulTiles {
   const maxTn = caps.software ? 8 : 4;
   const tm = M >= maxTm ? maxTm : M >= 4 ? 4 : 1;
   const tn = pow2AtMost(Math.ceil(N / 4), maxTn);
-  const quads = pow2AtMost(Math.ceil(N / (4 * tn)), 16);
+  // At most 8 quads: 512 columns per workgroup measured slower than 256 (fewer, larger workgroups
+  // balance worse over SwiftShader's worker threads).
+  const quads = pow2AtMost(Math.ceil(N / (4 * tn)), 8);
   return { tm, tn, threads: 4 * quads, quad };
 }
 

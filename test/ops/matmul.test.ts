@@ -22,6 +22,7 @@ const cases: OpCase[] = [
   mm('K=3', [17, 3], [3, 40]),
   mm('K=5', [17, 5], [5, 40]),
   mm('K=0 (zeros)', [3, 0], [0, 4]),
+  mm('empty batch', [0, 3, 4], [4, 5]),
   mm('M=1 row vector times matrix', [1, 64], [64, 100], { tolerance: tol }),
   mm('N=1 matrix times column', [50, 33], [33, 1]),
   mm('1-D x 2-D', [7], [7, 5]),
