@@ -1,10 +1,10 @@
 import type { AnyTensor } from '../runtime/api/tensor.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { activationOf } from './common/activation.ts';
-import { matmulCpu, type NumArray } from './common/matmul-cpu.ts';
+import { matmulCpu, numericData } from './common/matmul-cpu.ts';
 import { requireInput, requireRank, requireType } from './common/shape.ts';
 import { tiledMatmulProgram } from './common/tiled-matmul.ts';
-import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
+import { fromNumbers, metaOf } from './common/values.ts';
 import type { KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';
 
 /**
@@ -68,8 +68,6 @@ function infer(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta[] {
   return [{ dtype: a.dtype, dims: [l.M, l.N] }];
 }
 
-const numeric = (t: AnyTensor): NumArray => (t.type === 'float32' || t.type === 'float64' ? (t.data as NumArray) : toNumbers(t));
-
 export const kernels: readonly OpKernel[] = [
   {
     opType: 'Gemm',
@@ -83,9 +81,9 @@ export const kernels: readonly OpKernel[] = [
         N: l.N,
         K: l.K,
         batchDims: [],
-        a: { data: numeric(a), batchStrides: [], ...l.a },
-        b: { data: numeric(b), batchStrides: [], ...l.b },
-        c: c && { data: numeric(c), batchStrides: [], ...l.c! },
+        a: { data: numericData(a), batchStrides: [], ...l.a },
+        b: { data: numericData(b), batchStrides: [], ...l.b },
+        c: c && { data: numericData(c), batchStrides: [], ...l.c! },
         alpha: l.alpha,
         beta: l.beta,
         activation: activationOf(ctx.attrs),

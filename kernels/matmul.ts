@@ -1,10 +1,10 @@
 import type { AnyTensor } from '../runtime/api/tensor.ts';
 import { fail } from '../runtime/core/errors.ts';
 import { activationOf } from './common/activation.ts';
-import { matmulCpu, type CpuMatmulOperand, type NumArray } from './common/matmul-cpu.ts';
+import { matmulCpu, numericData, type CpuMatmulOperand } from './common/matmul-cpu.ts';
 import { broadcastShapes, requireInput, requireType } from './common/shape.ts';
 import { tiledMatmulProgram, type MatmulOperand } from './common/tiled-matmul.ts';
-import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
+import { fromNumbers, metaOf } from './common/values.ts';
 import type { KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';
 
 /**
@@ -88,8 +88,6 @@ function infer(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta[] {
   return [{ dtype: a.dtype, dims: problemOf(a, b, bias, ctx).outDims }];
 }
 
-const numeric = (t: AnyTensor): NumArray => (t.type === 'float32' || t.type === 'float64' ? (t.data as NumArray) : toNumbers(t));
-
 export const kernels: readonly OpKernel[] = [
   {
     opType: 'MatMul',
@@ -98,7 +96,7 @@ export const kernels: readonly OpKernel[] = [
       const [a, b, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
       const [out] = infer([metaOf(a), metaOf(b), bias && metaOf(bias)], ctx);
       const p = problemOf(metaOf(a), metaOf(b), bias && metaOf(bias), ctx);
-      const op = (t: AnyTensor, s: Strides): CpuMatmulOperand => ({ data: numeric(t), ...s });
+      const op = (t: AnyTensor, s: Strides): CpuMatmulOperand => ({ data: numericData(t), ...s });
       const y = matmulCpu({
         M: p.M,
         N: p.N,
@@ -106,7 +104,7 @@ export const kernels: readonly OpKernel[] = [
         batchDims: p.batchDims,
         a: op(a, p.a),
         b: op(b, p.b),
-        c: bias && { data: numeric(bias), batchStrides: p.batchDims.map(() => 0), rowStride: 0, colStride: p.biasColStride! },
+        c: bias && { data: numericData(bias), batchStrides: p.batchDims.map(() => 0), rowStride: 0, colStride: p.biasColStride! },
         activation: activationOf(ctx.attrs),
       });
       return [fromNumbers(out!.dtype, out!.dims, y)];

@@ -1,4 +1,6 @@
+import type { AnyTensor } from '../../runtime/api/tensor.ts';
 import { applyActivation, type ActivationSpec } from './activation.ts';
+import { toNumbers } from './values.ts';
 
 /**
  * Batched, strided matrix product on the CPU (MatMul and Gemm reference and CPU backend):
@@ -12,6 +14,9 @@ import { applyActivation, type ActivationSpec } from './activation.ts';
  */
 
 export type NumArray = Float32Array | Float64Array;
+
+/** A tensor's values for the GEMM: float32/float64 data as is, other types decoded to float64. */
+export const numericData = (t: AnyTensor): NumArray => (t.type === 'float32' || t.type === 'float64' ? (t.data as NumArray) : toNumbers(t));
 
 export interface CpuMatmulOperand {
   readonly data: NumArray;
