@@ -4,6 +4,9 @@
 // browser benchmark page (bench/page/workloads.ts). Each run is a full session.run: upload of the
 // input, the dispatch, readback. Runs of the two backends are interleaved so machine noise hits
 // both; the load average is printed because other processes share this machine's 2 cores.
+// Caveat: while a GPU promise is pending, dawn.node ticks the device from the main thread in a busy
+// loop (measured: ~630 ms of main-thread CPU per 10 dispatches of ~190 ms), which takes one of the
+// 2 cores from SwiftShader's workers; the same kernels in Chromium (bench page) run ~2x faster.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Tensor } from '../../runtime/api/tensor.ts';

@@ -101,9 +101,9 @@ export function chooseTiles(M: number, N: number, caps: GpuCaps): MatmulTiles {
   const maxTn = caps.software ? 8 : 4;
   const tm = M >= maxTm ? maxTm : M >= 4 ? 4 : 1;
   const tn = pow2AtMost(Math.ceil(N / 4), maxTn);
-  // At most 8 quads: 512 columns per workgroup measured slower than 256 (fewer, larger workgroups
-  // balance worse over SwiftShader's worker threads).
-  const quads = pow2AtMost(Math.ceil(N / (4 * tn)), 8);
+  // On SwiftShader at most 8 quads: 512 columns per workgroup measured slower than 256 (fewer,
+  // larger workgroups balance worse over its worker threads). Hardware gets 64-thread workgroups.
+  const quads = pow2AtMost(Math.ceil(N / (4 * tn)), caps.software ? 8 : 16);
   return { tm, tn, threads: 4 * quads, quad };
 }
 
