@@ -1,0 +1,76 @@
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { runReferenceCases } from './conv-reference.ts';
+
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+const relu = { kiln_activation: 'Relu' };
+const clip = { kiln_activation: 'Clip', kiln_activation_params: { floats: [-0.5, 1.5] } };
+
+// [name, X dims, W dims, attrs, bias]
+type Shape = [string, number[], number[], OpCase['attrs'], boolean];
+const shapes: Shape[] = [
+  ['2-D 3x3 pads 1 bias', [1, 5, 9, 11], [7, 5, 3, 3], { pads: [1, 1, 1, 1] }, true],
+  ['2-D no bias, no pads (no bounds checks)', [2, 3, 8, 7], [6, 3, 3, 2], {}, false],
+  ['2-D stride 2, asymmetric pads', [1, 4, 10, 9], [5, 4, 3, 3], { strides: [2, 2], pads: [0, 1, 2, 1] }, true],
+  ['2-D dilation 2', [1, 3, 12, 12], [4, 3, 3, 3], { dilations: [2, 2], pads: [2, 1, 2, 1] }, true],
+  ['2-D stride 2 x dilation 2 kernel_shape attr', [2, 2, 11, 13], [3, 2, 3, 2], { kernel_shape: [3, 2], strides: [2, 1], dilations: [1, 2] }, false],
+  ['2-D groups=2', [1, 6, 7, 9], [8, 3, 3, 3], { group: 2, pads: [1, 1, 1, 1] }, true],
+  ['2-D groups=2, odd channels per group', [2, 6, 5, 5], [10, 3, 2, 2], { group: 2 }, true],
+  ['2-D depthwise (group = Cin)', [1, 8, 10, 10], [8, 1, 3, 3], { group: 8, pads: [1, 1, 1, 1] }, true],
+  ['2-D depthwise stride 2', [2, 6, 9, 9], [6, 1, 3, 3], { group: 6, pads: [1, 1, 1, 1], strides: [2, 2] }, false],
+  ['2-D depthwise multiplier 2', [1, 4, 7, 6], [8, 1, 3, 3], { group: 4, pads: [0, 1, 1, 0] }, true],
+  ['2-D 1x1', [1, 16, 9, 9], [12, 16, 1, 1], {}, true],
+  ['2-D 1x1 stride 2', [1, 8, 9, 9], [5, 8, 1, 1], { strides: [2, 2] }, false],
+  ['2-D SAME_UPPER stride 2', [1, 3, 9, 8], [4, 3, 3, 4], { auto_pad: 'SAME_UPPER', strides: [2, 2] }, true],
+  ['2-D SAME_LOWER', [1, 3, 7, 8], [4, 3, 4, 3], { auto_pad: 'SAME_LOWER' }, true],
+  ['2-D VALID stride 3', [1, 2, 11, 10], [3, 2, 3, 3], { auto_pad: 'VALID', strides: [3, 3], pads: [1, 1, 1, 1] }, true],
+  ['2-D Cout not a multiple of 4', [1, 5, 6, 6], [5, 5, 3, 3], { pads: [1, 1, 1, 1] }, true],
+  ['2-D Cout 1', [2, 3, 6, 7], [1, 3, 3, 3], { pads: [1, 1, 1, 1] }, true],
+  ['2-D kernel as big as the input', [1, 2, 5, 5], [3, 2, 5, 5], {}, true],
+  ['1-D', [2, 3, 17], [5, 3, 3], { pads: [1, 2] }, true],
+  ['1-D stride 2 dilation 2 groups 3', [1, 6, 20], [9, 2, 3], { strides: [2], dilations: [2], group: 3 }, false],
+  ['1-D SAME_UPPER', [1, 4, 13], [4, 4, 4], { auto_pad: 'SAME_UPPER' }, true],
+  ['3-D', [1, 2, 5, 6, 7], [3, 2, 3, 3, 3], { pads: [1, 1, 0, 1, 1, 0] }, true],
+  ['3-D stride 2 dilation 2 groups 2', [1, 4, 8, 7, 9], [4, 2, 2, 3, 2], { strides: [2, 1, 2], dilations: [2, 1, 1], group: 2, pads: [0, 1, 1, 1, 0, 1] }, true],
+];
+
+const convCase = ([name, x, w, attrs, bias]: Shape, extra: OpCase['attrs'] = {}, suffix = ''): OpCase => ({
+  name: `${name}${suffix}`,
+  op: 'Conv',
+  attrs: { ...attrs, ...extra },
+  inputs: [f32(x), f32(w), ...(bias ? [f32([w[0]!])] : [])],
+});
+
+const cases: OpCase[] = [
+  ...shapes.map((s) => convCase(s)),
+  convCase(shapes[0]!, relu, ', fused Relu'),
+  convCase(shapes[2]!, clip, ', fused Clip'),
+  convCase(shapes[7]!, relu, ', fused Relu'),
+  convCase(shapes[18]!, clip, ', fused Clip'),
+  convCase(shapes[1]!, { kiln_activation: 'LeakyRelu', kiln_activation_params: { floats: [0.2] } }, ', fused LeakyRelu'),
+  convCase(shapes[10]!, { kiln_activation: 'HardSigmoid', kiln_activation_params: { floats: [0.3, 0.4] } }, ', fused HardSigmoid'),
+  { name: 'float16', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [{ dtype: 'float16', dims: [1, 3, 6, 6] }, { dtype: 'float16', dims: [4, 3, 3, 3] }, { dtype: 'float16', dims: [4] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
+  // 8 x 130 x 130 x 64 / 16 outputs per invocation: over 65535 workgroups, the 2-D dispatch path
+  { name: 'large (2-D dispatch)', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [f32([8, 2, 260, 260]), f32([64, 2, 3, 3]), f32([64])], tolerance: { rtol: 1e-4, atol: 1e-4 } },
+  { name: 'ResNet-like 3x3 32->32', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [f32([1, 32, 14, 14]), f32([32, 32, 3, 3]), f32([32])], tolerance: { rtol: 1e-4, atol: 1e-4 } },
+  // float64 has no GPU storage: the node runs on the CPU by design
+  { name: 'float64 (CPU)', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [{ dtype: 'float64', dims: [1, 2, 5, 5] }, { dtype: 'float64', dims: [3, 2, 3, 3] }], gpu: false },
+];
+
+runOpCases('conv', cases);
+
+runReferenceCases(shapes.map(([name, x, w, attrs, bias]) => ({ name, x, w, bias, attrs: attrs as Record<string, number[] | number | string> })).concat([
+  { name: '2-D fused Clip', x: [1, 3, 6, 6], w: [4, 3, 3, 3], bias: true, attrs: { pads: [1, 1, 1, 1], kiln_activation: 'Clip', kiln_activation_params: [-0.5, 1.5] } },
+  { name: '2-D batch 3, many channels', x: [3, 40, 7, 7], w: [33, 40, 3, 3], bias: true, attrs: { pads: [1, 1, 1, 1] } },
+]));
+
+runBadInputCases('conv', [
+  { name: 'channel mismatch', op: 'Conv', inputs: [f32([1, 3, 5, 5]), f32([4, 2, 3, 3])], error: /W has shape \[4, 2, 3, 3\], expected 3 \(input channels \/ group\) in dim 1/ },
+  { name: 'group does not divide channels', op: 'Conv', attrs: { group: 2 }, inputs: [f32([1, 3, 5, 5]), f32([4, 1, 3, 3])], error: /group 2 does not divide the 3 input channels/ },
+  { name: 'rank mismatch', op: 'Conv', inputs: [f32([1, 3, 5, 5]), f32([4, 3, 3])], error: /expected rank 4 like X/ },
+  { name: 'bias shape', op: 'Conv', inputs: [f32([1, 3, 5, 5]), f32([4, 3, 3, 3]), f32([3])], error: /B has shape \[3\], expected \[4\]/ },
+  { name: 'kernel larger than input', op: 'Conv', inputs: [f32([1, 1, 2, 2]), f32([1, 1, 3, 3])], error: /kernel \(3 with dilation\) is larger than the padded input \(2\)/ },
+  { name: 'kernel_shape mismatch', op: 'Conv', attrs: { kernel_shape: [2, 2] }, inputs: [f32([1, 1, 5, 5]), f32([1, 1, 3, 3])], error: /kernel_shape \[2, 2\] does not match W's spatial dims \[3, 3\]/ },
+  { name: 'bad auto_pad', op: 'Conv', attrs: { auto_pad: 'FOO' }, inputs: [f32([1, 1, 5, 5]), f32([1, 1, 3, 3])], error: /auto_pad 'FOO' is not one of/ },
+  { name: 'integer input', op: 'Conv', inputs: [{ dtype: 'int32', dims: [1, 1, 5, 5] }, { dtype: 'int32', dims: [1, 1, 3, 3] }], error: /X type int32 is not one of/ },
+]);
