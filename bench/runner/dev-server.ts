@@ -12,6 +12,9 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
       port: 5190,
       strictPort: false,
       headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+      // A benchmark must not reload when a source file changes under it.
+      hmr: false,
+      watch: { ignored: ['**/*'] },
     },
     optimizeDeps: { include: ['protobufjs/light.js'] },
   });
