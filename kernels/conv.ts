@@ -4,7 +4,7 @@ import { convGeometry, tapsAlwaysInside, type ConvGeometry } from './common/conv
 import { product } from './common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
 import { ShaderBuilder } from './shader/builder.ts';
-import type { GpuKernelContext, GpuLowering, KernelContext, MaybeMeta, MaybeTensor, OpKernel, TensorMeta } from './types.ts';
+import type { GpuCaps, GpuKernelContext, GpuLowering, KernelContext, MaybeMeta, MaybeTensor, OpKernel, TensorMeta } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
 // CPU: im2col into a reused panel buffer + a 4x4 register-blocked GEMM. Conv and ConvTranspose
@@ -201,20 +201,43 @@ function store(acc: Float64Array, y: FloatArray, yOff: number, S: number, p: num
 }
 
 // ---------------------------------------------------------------------------------------------
-// WebGPU: implicit GEMM. Each invocation computes a TM x TN register tile (TM output channels of
-// one group x TN output positions), looping taps outside and input channels inside so the
-// bounds/stride checks of a (tap, position) are paid once per tap, not once per multiply-add.
+// WebGPU: implicit GEMM, Y[co][n] = sum over (ci, tap) of W[co][ci][tap] * X[ci][pos(n, tap)].
+// Each invocation keeps a TM x TN register tile: TM output channels of one group x TN output
+// positions, f32 accumulators in registers.
+// - 'taps' form (any rank, ConvTranspose too): taps outer, input channels inner, so the bounds and
+//   stride checks of a (tap, position) are paid once per tap, not once per multiply-add.
+// - 'rows' form (2-D Conv with x stride 1 and x dilation 1, the common 3x3/1x1 layers): an
+//   invocation's TN positions are consecutive in one output row, so for each kernel row it loads
+//   TN + kw - 1 input values once and reuses them for all kw taps (kw is baked: one pipeline per
+//   kernel width, not per shape).
+// On SwiftShader every storage load with a computed index is a 4-lane gather (~20 ns) while a
+// multiply-add costs ~2 ns, so loads per multiply-add decide the speed. With `subgroups` the four
+// lanes of a quad share their TM output channels: lane l loads the weights of channels l, l+4, ...
+// and quadBroadcast hands them around, so per input channel and tap a quad issues TM/4 weight
+// gathers instead of TM (kernels/common/tiled-matmul.ts has the matmul measurements).
 // ---------------------------------------------------------------------------------------------
 
 interface TileConfig {
+  readonly form: 'taps' | 'rows';
+  /** output channels per invocation (shared by a quad when `quad`) */
   readonly tm: number;
+  /** output positions per invocation */
   readonly tn: number;
   readonly wg: number;
+  readonly quad: boolean;
+  /** input channels per loop iteration (at most): longer straight-line bodies run faster */
+  readonly unroll: number;
 }
 
-function tileFor(g: ConvGeometry): TileConfig {
-  if (g.coutG < 4) return { tm: g.coutG, tn: 4, wg: 64 };
-  return { tm: 4, tn: 4, wg: 64 };
+const MAX_ROW_KERNEL = 7;
+
+function tileFor(g: ConvGeometry, caps: GpuCaps): TileConfig {
+  const soft = caps.software;
+  const rows = !g.transpose && g.inDims.length === 2 && g.strides[1] === 1 && g.dilations[1] === 1 && g.kernel[1]! <= MAX_ROW_KERNEL;
+  const maxTm = soft ? 16 : 4;
+  const tm = g.coutG >= maxTm ? maxTm : g.coutG >= 8 ? 8 : g.coutG >= 4 ? 4 : g.coutG;
+  // measured on SwiftShader (see the top of this file); hardware GPUs get small plain tiles
+  return { form: rows ? 'rows' : 'taps', tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad: soft && caps.subgroups, unroll: rows ? 2 : 4 };
 }
 
 export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext, transpose: boolean): GpuLowering | undefined {
@@ -222,105 +245,174 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const out = outputs[0]!;
   const act = activationOf(ctx.attrs);
   const op = transpose ? 'ConvTranspose' : 'Conv';
-  const { tm, tn, wg } = tileFor(g);
+  const { form, tm, tn, wg, quad, unroll: maxUnroll } = tileFor(g, ctx.caps);
   const s = g.inDims.length;
   const S = product(g.outDims);
-  const N = g.batch * S;
   const T = product(g.kernel);
   const checks = !tapsAlwaysInside(g);
+  const kw = g.kernel[s - 1]!;
+  const rows = form === 'rows';
+  const unroll = [4, 2, 1].find((u) => u <= maxUnroll && g.cinG % u === 0)!;
 
   const b = new ShaderBuilder(ctx.caps);
+  if (quad) {
+    b.directive('enable subgroups;');
+    // quads never straddle the early exit (the invocation count is a multiple of 4)
+    b.directive('diagnostic(off, subgroup_uniformity);');
+  }
   const X = b.input('X', inputs[0]!, 0);
   const W = b.input('W', inputs[1]!, 1);
   const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
   const Y = b.output('Y', out);
-  const npb = Math.ceil(N / tn);
+  // Work items: output positions (taps) or row segments of tn positions (rows). Invocations come
+  // in quads: 4 consecutive ones share (group, channel block) and take 4 consecutive items.
+  const tilesPerRow = rows ? Math.ceil(g.outDims[1]! / tn) : 0;
+  const items = rows ? g.batch * g.outDims[0]! * tilesPerRow : Math.ceil((g.batch * S) / tn);
+  const nq = Math.ceil(items / 4);
   const ncb = Math.ceil(g.coutG / tm);
-  const total = N === 0 ? 0 : g.group * ncb * npb;
-  const u = {
-    total: b.uniform('total', 'u32', total),
-    npb: b.uniform('npb', 'u32', npb),
-    ncb: b.uniform('ncb', 'u32', ncb),
-    n: b.uniform('npix', 'u32', N),
-    cinG: b.uniform('cin_g', 'u32', g.cinG),
-    coutG: b.uniform('cout_g', 'u32', g.coutG),
-    taps: b.uniform('taps', 'u32', T),
-    // weight offset = g * wG + co * wCo + ci * wCi + tap
-    wCo: b.uniform('w_co', 'u32', transpose ? T : g.cinG * T),
-    wCi: b.uniform('w_ci', 'u32', transpose ? g.coutG * T : T),
-  };
+  const total = items === 0 ? 0 : 4 * g.group * ncb * nq;
+  const dims = b.uniformArray('conv_dims', 'u32', [total, nq, ncb, g.batch * S, g.cinG, g.coutG, T, transpose ? T : g.cinG * T, transpose ? g.coutG * T : T, items, tilesPerRow]);
   const strides = b.uniformArray('conv_strides', 'i32', g.strides);
   const dil = b.uniformArray('conv_dil', 'i32', g.dilations);
   const pads = b.uniformArray('conv_pads', 'i32', g.padBegin);
   const L: string[] = [];
   const line = (t: string): void => void L.push(`  ${t}`);
-  line(`if (global_idx >= ${u.total}) { return; }`);
-  line(`let pb = global_idx % ${u.npb};`);
-  line(`let grp = (global_idx / ${u.npb}) / ${u.ncb};`);
-  line(`let co0 = ((global_idx / ${u.npb}) % ${u.ncb}) * ${tm}u;`);
-  line(`let cin_g = ${u.cinG}; let cout_g = ${u.coutG}; let ntaps = ${u.taps}; let w_ci = ${u.wCi};`);
+  line(`if (global_idx >= ${dims}(0u)) { return; }`);
+  line(`let nq = ${dims}(1u); let ncb = ${dims}(2u); let npix = ${dims}(3u);`);
+  line(`let cin_g = ${dims}(4u); let cout_g = ${dims}(5u); let ntaps = ${dims}(6u); let w_co = ${dims}(7u); let w_ci = ${dims}(8u);`);
+  line('let lane = global_idx & 3u;');
+  line('let qd = global_idx >> 2u;');
+  line('let grp = (qd / nq) / ncb;');
+  line(`let co0 = ((qd / nq) % ncb) * ${tm}u;`);
+  line(`let item_raw = (qd % nq) * 4u + lane;`);
+  line(`let item = min(item_raw, ${dims}(9u) - 1u);`);
   line(`let in_s = ${X.stride(1)};`);
   line(`let out_s = ${Y.stride(1)};`);
+  line(`let xg = grp * cin_g * in_s;`);
   for (let d = 0; d < s; d++) {
-    line(`let in${d} = ${X.shape(2 + d)}; let k${d} = ${W.shape(2 + d)}; let st${d} = ${strides}(${d}u); let ust${d} = u32(st${d}); let dl${d} = ${dil}(${d}u);`);
+    line(`let in${d} = ${X.shape(2 + d)}; let k${d} = ${W.shape(2 + d)}; let st${d} = ${strides}(${d}u); let ust${d} = u32(st${d}); let dl${d} = ${dil}(${d}u); let xs${d} = ${X.stride(2 + d)};`);
   }
-  // per output position j: batch, spatial position, input base offset, per-axis origin
-  for (let j = 0; j < tn; j++) {
-    line(`let n${j} = min(pb * ${tn}u + ${j}u, ${u.n} - 1u);`);
-    line(`let bt${j} = n${j} / out_s;`);
-    line(`let sp${j} = n${j} % out_s;`);
-    line(`var rest${j} = sp${j};`);
-    for (let d = s - 1; d >= 0; d--) {
-      line(`let o${j}_${d} = i32(rest${j} % ${Y.shape(2 + d)}); rest${j} = rest${j} / ${Y.shape(2 + d)};`);
-      line(transpose ? `let org${j}_${d} = o${j}_${d} + ${pads}(${d}u);` : `let org${j}_${d} = o${j}_${d} * st${d} - ${pads}(${d}u);`);
-    }
-    line(`let xb${j} = bt${j} * ${X.stride(0)} + grp * cin_g * in_s;`);
+  // Weights one (input channel, kernel row or tap) step needs: tm channels x wk taps, value
+  // v = i * wk + kx. With quad sharing lane l loads values l, l + 4, ... and broadcasts them.
+  const wk = rows ? kw : 1;
+  const wVals = quad ? Math.ceil((tm * wk) / 4) : tm * wk;
+  line('let wg0 = grp * cout_g * cin_g * ntaps;');
+  for (let t = 0; t < wVals; t++) {
+    const v = quad ? `min(${4 * t}u + lane, ${tm * wk - 1}u)` : `${t}u`;
+    line(`let wv${t} = ${v};`);
+    line(`let wr${t} = wg0 + min(co0 + wv${t} / ${wk}u, cout_g - 1u) * w_co + wv${t} % ${wk}u;`);
   }
-  for (let i = 0; i < tm; i++) line(`let wr${i} = grp * cout_g * cin_g * ntaps + min(co0 + ${i}u, cout_g - 1u) * ${u.wCo};`);
+  // weight (channel co0 + i, tap kx) of the current step, in every lane
+  const wOf = (i: number, kx: number, name: (t: number) => string): string => {
+    const v = i * wk + kx;
+    return quad ? `quadBroadcast(${name(v >> 2)}, ${v & 3}u)` : name(v);
+  };
   for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) line(`var acc${i}_${j} = 0.0;`);
-  line('for (var tap = 0u; tap < ntaps; tap++) {');
-  line('  var trest = tap;');
-  for (let d = s - 1; d >= 0; d--) line(`  let kk${d} = i32(trest % k${d}); trest = trest / k${d};`);
-  for (let j = 0; j < tn; j++) {
-    const conds: string[] = [];
-    const offs: string[] = [];
-    for (let d = 0; d < s; d++) {
-      if (transpose) {
-        // a negative q wraps to a huge u32 whose quotient is never < in (strides * in < 2^32)
-        line(`  let q${j}_${d} = u32(org${j}_${d} - kk${d} * dl${d});`);
-        line(`  let p${j}_${d} = q${j}_${d} / ust${d};`);
-        conds.push(`(q${j}_${d} == p${j}_${d} * ust${d})`, `(p${j}_${d} < in${d})`);
-      } else {
-        line(`  let p${j}_${d} = u32(org${j}_${d} + kk${d} * dl${d});`);
-        conds.push(`(p${j}_${d} < in${d})`);
+  const yb: string[] = [];
+  const valid: string[] = [];
+
+  if (rows) {
+    line(`let out_w = ${Y.shape(3)};`);
+    line(`let row = item / ${dims}(10u);`);
+    line(`let ox0 = (item % ${dims}(10u)) * ${tn}u;`);
+    line(`let oy = row % ${Y.shape(2)};`);
+    line(`let bt = row / ${Y.shape(2)};`);
+    line(`let xb = bt * ${X.stride(0)} + xg;`);
+    // the input columns this segment reads, shared by every kernel row and channel
+    for (let m = 0; m < tn + kw - 1; m++) {
+      line(`let ix${m} = u32(i32(ox0 + ${m}u) - ${pads}(1u));`);
+      line(`let cok${m} = ix${m} < in1;`);
+      line(`let cx${m} = select(0u, ix${m}, cok${m});`);
+    }
+    line('for (var ky = 0u; ky < k0; ky++) {');
+    line(`  let iy = u32(i32(oy) * st0 - ${pads}(0u) + i32(ky) * dl0);`);
+    line('  let rok = iy < in0;');
+    line('  var xo = xb + select(0u, iy * xs0, rok);');
+    for (let m = 0; m < tn + kw - 1; m++) line(`  let ok${m} = rok & cok${m};`);
+    line(`  var wo = ky * ${kw}u;`); // + ci * w_ci below
+    line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
+    for (let u = 0; u < unroll; u++) {
+      for (let m = 0; m < tn + kw - 1; m++) line(`    let x${u}_${m} = select(0.0, f32(${X.get(`xo + cx${m}`)}), ok${m});`);
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = f32(${W.get(`wr${t} + wo`)});`);
+      for (let kx = 0; kx < kw; kx++) {
+        for (let i = 0; i < tm; i++) {
+          line(`    let s${u}_${i}_${kx} = ${wOf(i, kx, (t) => `a${u}_${t}`)};`);
+          for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += s${u}_${i}_${kx} * x${u}_${j + kx};`);
+        }
       }
-      offs.push(`p${j}_${d} * ${X.stride(2 + d)}`);
+      line('    xo += in_s; wo += w_ci;');
     }
-    if (checks) {
-      // non-short-circuit '&': '&&' chains become branches that SwiftShader compiles very slowly
-      line(`  let ok${j} = ${conds.join(' & ')};`);
-      line(`  var xo${j} = xb${j} + select(0u, ${offs.join(' + ')}, ok${j});`);
-    } else line(`  var xo${j} = xb${j} + ${offs.join(' + ')};`);
-  }
-  line('  var wo = tap;');
-  line('  for (var ci = 0u; ci < cin_g; ci++) {');
-  for (let j = 0; j < tn; j++) line(`    let x${j} = ${checks ? `select(0.0, f32(${X.get(`xo${j}`)}), ok${j})` : `f32(${X.get(`xo${j}`)})`}; xo${j} += in_s;`);
-  for (let i = 0; i < tm; i++) line(`    let w${i} = f32(${W.get(`wr${i} + wo`)});`);
-  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += w${i} * x${j};`);
-  line('    wo += w_ci;');
-  line('  }');
-  line('}');
-  // the activation is a helper so its parameter uniforms are declared once
-  b.helper('conv_act', `fn conv_act(v: f32) -> f32 { return ${wgslActivation(b, act, 'v')}; }`);
-  for (let i = 0; i < tm; i++) {
-    line(`if (co0 + ${i}u < cout_g) {`);
-    line(`  let co = grp * cout_g + co0 + ${i}u;`);
-    line(`  let bias = ${B ? `f32(${B.get('co')})` : '0.0'};`);
+    line('  }');
+    line('}');
     for (let j = 0; j < tn; j++) {
-      line(`  if (pb * ${tn}u + ${j}u < ${u.n}) { ${Y.set(`bt${j} * ${Y.stride(0)} + co * out_s + sp${j}`, `conv_act(acc${i}_${j} + bias)`)} }`);
+      yb.push(`bt * ${Y.stride(0)} + oy * out_w + ox0 + ${j}u`);
+      valid.push(`ox0 + ${j}u < out_w`);
     }
+  } else {
+    // per output position j: batch, spatial position, input base offset, per-axis origin
+    for (let j = 0; j < tn; j++) {
+      line(`let n${j} = min(item * ${tn}u + ${j}u, npix - 1u);`);
+      line(`var rest${j} = n${j} % out_s;`);
+      for (let d = s - 1; d >= 0; d--) {
+        line(`let o${j}_${d} = i32(rest${j} % ${Y.shape(2 + d)}); rest${j} = rest${j} / ${Y.shape(2 + d)};`);
+        line(transpose ? `let org${j}_${d} = o${j}_${d} + ${pads}(${d}u);` : `let org${j}_${d} = o${j}_${d} * st${d} - ${pads}(${d}u);`);
+      }
+      line(`let xb${j} = (n${j} / out_s) * ${X.stride(0)} + xg;`);
+      yb.push(`(n${j} / out_s) * ${Y.stride(0)} + n${j} % out_s`);
+      valid.push(`item * ${tn}u + ${j}u < npix`);
+    }
+    line('for (var tap = 0u; tap < ntaps; tap++) {');
+    line('  var trest = tap;');
+    for (let d = s - 1; d >= 0; d--) line(`  let kk${d} = i32(trest % k${d}); trest = trest / k${d};`);
+    for (let j = 0; j < tn; j++) {
+      const conds: string[] = [];
+      const offs: string[] = [];
+      for (let d = 0; d < s; d++) {
+        if (transpose) {
+          // a negative q wraps to a huge u32 whose quotient is never < in (stride * in < 2^32)
+          line(`  let q${j}_${d} = u32(org${j}_${d} - kk${d} * dl${d});`);
+          line(`  let p${j}_${d} = q${j}_${d} / ust${d};`);
+          conds.push(`(q${j}_${d} == p${j}_${d} * ust${d})`, `(p${j}_${d} < in${d})`);
+        } else {
+          line(`  let p${j}_${d} = u32(org${j}_${d} + kk${d} * dl${d});`);
+          conds.push(`(p${j}_${d} < in${d})`);
+        }
+        offs.push(`p${j}_${d} * xs${d}`);
+      }
+      if (checks) {
+        // non-short-circuit '&': '&&' chains become branches that SwiftShader compiles very slowly
+        line(`  let ok${j} = ${conds.join(' & ')};`);
+        line(`  var xo${j} = xb${j} + select(0u, ${offs.join(' + ')}, ok${j});`);
+      } else line(`  var xo${j} = xb${j} + ${offs.join(' + ')};`);
+    }
+    line('  var wo = tap;');
+    line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
+    for (let u = 0; u < unroll; u++) {
+      for (let j = 0; j < tn; j++) line(`    let x${u}_${j} = ${checks ? `select(0.0, f32(${X.get(`xo${j}`)}), ok${j})` : `f32(${X.get(`xo${j}`)})`}; xo${j} += in_s;`);
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = f32(${W.get(`wr${t} + wo`)});`);
+      for (let i = 0; i < tm; i++) {
+        line(`    let s${u}_${i} = ${wOf(i, 0, (t) => `a${u}_${t}`)};`);
+        for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += s${u}_${i} * x${u}_${j};`);
+      }
+      line('    wo += w_ci;');
+    }
+    line('  }');
     line('}');
   }
+  // The epilogue indexes arrays with loop variables: unrolling it costs JIT time, not speed.
+  line(`var acc = array<f32, ${tm * tn}>(${Array.from({ length: tm * tn }, (_, k) => `acc${Math.floor(k / tn)}_${k % tn}`).join(', ')});`);
+  line(`let yb = array<u32, ${tn}>(${yb.join(', ')});`);
+  line(`let yok = array<bool, ${tn}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
+  b.helper('conv_act', `fn conv_act(v: f32) -> f32 { return ${wgslActivation(b, act, 'v')}; }`);
+  line(`for (var i = 0u; i < ${tm}u; i++) {`);
+  line('  let co = co0 + i;');
+  line('  if (co >= cout_g) { break; }');
+  line(`  let bias = ${B ? `f32(${B.get('grp * cout_g + co')})` : '0.0'};`);
+  line('  let yo = (grp * cout_g + co) * out_s;');
+  line(`  for (var j = 0u; j < ${tn}u; j++) {`);
+  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${tn}u + j] + bias)`)} }`);
+  line('  }');
+  line('}');
   const program = b.build({ label: `${op}:${ctx.node}`, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });
   return { kind: 'programs', programs: [program] };
 }
