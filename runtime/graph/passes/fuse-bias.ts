@@ -5,7 +5,7 @@ import { GraphIndex, rewriteNodes } from './graph-index.ts';
 const isFloat = (t: AnyTensor | undefined): t is AnyTensor => t !== undefined && (t.type === 'float32' || t.type === 'float16');
 
 /**
- * MatMul(A, W) + b  ->  MatMul(A, W, b)    when W is a 2-D weight and b broadcasts along N only;
+ * MatMul(A, W) + b  ->  MatMul(A, W, b)    when W is a 2-D weight and b is a 1-D [N] vector;
  * Conv(X, W) + b    ->  Conv(X, W, b)      when b is [C,1,1] or [1,C,1,1] (TensorFlow exports).
  * The MatMul kernel reads the optional third input as a bias in its epilogue.
  */
@@ -26,7 +26,7 @@ export function fuseBias(graph: Graph): void {
     if (!isFloat(bias) || bias.type !== weight.type) continue;
     const n = isMatMul ? weight.dims[weight.dims.length - 1]! : weight.dims[0]!;
     const ok = isMatMul
-      ? weight.dims.length === 2 && bias.size === n && bias.dims[bias.dims.length - 1] === n && bias.dims.length <= 2
+      ? weight.dims.length === 2 && bias.dims.length === 1 && bias.size === n // a [1, N] bias could raise a 1-D A's output rank
       : bias.size === n && (bias.dims.length === 3 || bias.dims.length === 4) && bias.dims[bias.dims.length - 3] === n;
     if (!ok) continue;
     let biasName = other;
