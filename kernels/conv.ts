@@ -118,6 +118,10 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
   const y = out.dtype === 'float32' ? new Float32Array(g.batch * cout * S) : new Float64Array(g.batch * cout * S);
   if (y.length === 0) return [finish(out, y)];
   const taps = tapTable(g);
+  if (g.cinG === 1) {
+    depthwiseCpu(x, floatData(wt), bias, g, taps, act, y);
+    return [finish(out, y)];
+  }
   const wp = packWeights(floatData(wt), g);
   const blocks = Math.ceil(g.coutG / MR);
   const chunk = Math.max(NR, Math.floor(CHUNK_FLOATS / Math.max(1, K) / NR) * NR);
@@ -143,6 +147,37 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
     }
   }
   return [finish(out, y)];
+}
+
+/**
+ * One input channel per group (depthwise): a GEMM would be 1 x taps x positions, all packing and
+ * no reuse, so accumulate tap by tap along the output row instead.
+ */
+function depthwiseCpu(x: FloatArray, w: FloatArray, bias: FloatArray | undefined, g: ConvGeometry, taps: Int32Array, act: ActivationSpec, y: FloatArray): void {
+  const S = product(g.outDims);
+  const inS = product(g.inDims);
+  const T = product(g.kernel);
+  const cout = g.group * g.coutG;
+  const acc = new Float64Array(S);
+  for (let n = 0; n < g.batch; n++) {
+    for (let co = 0; co < cout; co++) {
+      const xOff = (n * g.group + Math.floor(co / g.coutG)) * inS;
+      // Conv W is [Cout][1][taps] and ConvTranspose W [Cin = groups][Cout/group][taps]: co * T both
+      const wOff = co * T;
+      acc.fill(bias ? bias[co]! : 0);
+      for (let t = 0; t < T; t++) {
+        const wv = w[wOff + t]!;
+        const row = t * S;
+        for (let p = 0; p < S; p++) {
+          const off = taps[row + p]!;
+          if (off >= 0) acc[p] += wv * x[xOff + off]!;
+        }
+      }
+      const yOff = (n * cout + co) * S;
+      if (act.kind === 'none') for (let p = 0; p < S; p++) y[yOff + p] = acc[p]!;
+      else for (let p = 0; p < S; p++) y[yOff + p] = applyActivation(act, acc[p]!);
+    }
+  }
 }
 
 function finish(out: TensorMeta, y: FloatArray): AnyTensor {
@@ -218,7 +253,9 @@ function store(acc: Float64Array, y: FloatArray, yOff: number, S: number, p: num
 // ---------------------------------------------------------------------------------------------
 
 interface TileConfig {
-  readonly form: 'taps' | 'rows';
+  readonly form: 'taps' | 'rows' | 'dw';
+  /** output rows per invocation ('dw' form; 1 otherwise) */
+  readonly ty: number;
   /** output channels per invocation (shared by a quad when `quad`) */
   readonly tm: number;
   /** output positions per invocation */
@@ -234,10 +271,13 @@ const MAX_ROW_KERNEL = 7;
 function tileFor(g: ConvGeometry, caps: GpuCaps): TileConfig {
   const soft = caps.software;
   const rows = !g.transpose && g.inDims.length === 2 && g.strides[1] === 1 && g.dilations[1] === 1 && g.kernel[1]! <= MAX_ROW_KERNEL;
-  const maxTm = soft ? 16 : 4;
+  const dw = rows && g.cinG === 1 && g.strides[0] === 1 && g.dilations[0] === 1 && g.kernel[0]! <= MAX_ROW_KERNEL;
+  const maxTm = soft && !dw ? 16 : 4;
   const tm = g.coutG >= maxTm ? maxTm : g.coutG >= 8 ? 8 : g.coutG >= 4 ? 4 : g.coutG;
+  const quad = soft && caps.subgroups;
   // measured on SwiftShader (see the top of this file); hardware GPUs get small plain tiles
-  return { form: rows ? 'rows' : 'taps', tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad: soft && caps.subgroups, unroll: rows ? 2 : 4 };
+  if (dw) return { form: 'dw', ty: soft ? 4 : 2, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 1 };
+  return { form: rows ? 'rows' : 'taps', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: rows ? 2 : 4 };
 }
 
 export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext, transpose: boolean): GpuLowering | undefined {
@@ -245,13 +285,16 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const out = outputs[0]!;
   const act = activationOf(ctx.attrs);
   const op = transpose ? 'ConvTranspose' : 'Conv';
-  const { form, tm, tn, wg, quad, unroll: maxUnroll } = tileFor(g, ctx.caps);
+  const { form, ty, tm, tn, wg, quad, unroll: maxUnroll } = tileFor(g, ctx.caps);
   const s = g.inDims.length;
   const S = product(g.outDims);
   const T = product(g.kernel);
   const checks = !tapsAlwaysInside(g);
   const kw = g.kernel[s - 1]!;
   const rows = form === 'rows';
+  const dw = form === 'dw';
+  const kh = g.kernel[0]!;
+  const np = ty * tn; // output positions per invocation
   const unroll = [4, 2, 1].find((u) => u <= maxUnroll && g.cinG % u === 0)!;
 
   const b = new ShaderBuilder(ctx.caps);
@@ -264,14 +307,16 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const W = b.input('W', inputs[1]!, 1);
   const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
   const Y = b.output('Y', out);
-  // Work items: output positions (taps) or row segments of tn positions (rows). Invocations come
-  // in quads: 4 consecutive ones share (group, channel block) and take 4 consecutive items.
-  const tilesPerRow = rows ? Math.ceil(g.outDims[1]! / tn) : 0;
-  const items = rows ? g.batch * g.outDims[0]! * tilesPerRow : Math.ceil((g.batch * S) / tn);
+  // Work items: tn output positions (taps), a row segment of tn positions (rows) or a ty x tn
+  // block (dw). Invocations come in quads: 4 consecutive ones share (group, channel block) and
+  // take 4 consecutive items.
+  const tilesPerRow = rows || dw ? Math.ceil(g.outDims[1]! / tn) : 0;
+  const rowTiles = dw ? Math.ceil(g.outDims[0]! / ty) : rows ? g.outDims[0]! : 0;
+  const items = rows || dw ? g.batch * rowTiles * tilesPerRow : Math.ceil((g.batch * S) / tn);
   const nq = Math.ceil(items / 4);
   const ncb = Math.ceil(g.coutG / tm);
   const total = items === 0 ? 0 : 4 * g.group * ncb * nq;
-  const dims = b.uniformArray('conv_dims', 'u32', [total, nq, ncb, g.batch * S, g.cinG, g.coutG, T, transpose ? T : g.cinG * T, transpose ? g.coutG * T : T, items, tilesPerRow]);
+  const dims = b.uniformArray('conv_dims', 'u32', [total, nq, ncb, g.batch * S, g.cinG, g.coutG, T, transpose ? T : g.cinG * T, transpose ? g.coutG * T : T, items, tilesPerRow, rowTiles]);
   const strides = b.uniformArray('conv_strides', 'i32', g.strides);
   const dil = b.uniformArray('conv_dil', 'i32', g.dilations);
   const pads = b.uniformArray('conv_pads', 'i32', g.padBegin);
@@ -294,7 +339,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   }
   // Weights one (input channel, kernel row or tap) step needs: tm channels x wk taps, value
   // v = i * wk + kx. With quad sharing lane l loads values l, l + 4, ... and broadcasts them.
-  const wk = rows ? kw : 1;
+  const wk = dw ? kh * kw : rows ? kw : 1;
   const wVals = quad ? Math.ceil((tm * wk) / 4) : tm * wk;
   line('let wg0 = grp * cout_g * cin_g * ntaps;');
   for (let t = 0; t < wVals; t++) {
@@ -307,11 +352,46 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     const v = i * wk + kx;
     return quad ? `quadBroadcast(${name(v >> 2)}, ${v & 3}u)` : name(v);
   };
-  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) line(`var acc${i}_${j} = 0.0;`);
+  for (let i = 0; i < tm; i++) for (let j = 0; j < np; j++) line(`var acc${i}_${j} = 0.0;`);
   const yb: string[] = [];
   const valid: string[] = [];
 
-  if (rows) {
+  if (dw) {
+    // One input channel: every weight loaded once; each input row of the block's footprint is
+    // read once and feeds up to kh output rows and kw taps.
+    line(`let out_w = ${Y.shape(3)};`);
+    line(`let rt = item / ${dims}(10u);`);
+    line(`let ox0 = (item % ${dims}(10u)) * ${tn}u;`);
+    line(`let oy0 = (rt % ${dims}(11u)) * ${ty}u;`);
+    line(`let bt = rt / ${dims}(11u);`);
+    line(`let xb = bt * ${X.stride(0)} + xg;`);
+    for (let m = 0; m < tn + kw - 1; m++) {
+      line(`let ix${m} = u32(i32(ox0 + ${m}u) - ${pads}(1u));`);
+      line(`let cok${m} = ix${m} < in1;`);
+      line(`let cx${m} = select(0u, ix${m}, cok${m});`);
+    }
+    for (let t = 0; t < wVals; t++) line(`let a${t} = f32(${W.get(`wr${t}`)});`);
+    for (let i = 0; i < tm; i++) for (let k = 0; k < kh * kw; k++) line(`let s${i}_${k} = ${wOf(i, k, (t) => `a${t}`)};`);
+    for (let r = 0; r < ty + kh - 1; r++) {
+      line(`let iy${r} = u32(i32(oy0 + ${r}u) - ${pads}(0u));`);
+      line(`let rok${r} = iy${r} < in0;`);
+      line(`let xo${r} = xb + select(0u, iy${r} * xs0, rok${r});`);
+      for (let m = 0; m < tn + kw - 1; m++) line(`let x${r}_${m} = select(0.0, f32(${X.get(`xo${r} + cx${m}`)}), rok${r} & cok${m});`);
+      for (let ky = 0; ky < kh; ky++) {
+        const oyl = r - ky;
+        if (oyl < 0 || oyl >= ty) continue;
+        for (let kx = 0; kx < kw; kx++) {
+          for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) line(`acc${i}_${oyl * tn + j} += s${i}_${ky * kw + kx} * x${r}_${j + kx};`);
+        }
+      }
+    }
+    for (let r = 0; r < ty; r++) {
+      for (let j = 0; j < tn; j++) {
+        yb.push(`bt * ${Y.stride(0)} + (oy0 + ${r}u) * out_w + ox0 + ${j}u`);
+        valid.push(`(oy0 + ${r}u < ${Y.shape(2)}) && (ox0 + ${j}u < out_w)`);
+      }
+    }
+  } else if (rows) {
     line(`let out_w = ${Y.shape(3)};`);
     line(`let row = item / ${dims}(10u);`);
     line(`let ox0 = (item % ${dims}(10u)) * ${tn}u;`);
@@ -400,17 +480,17 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line('}');
   }
   // The epilogue indexes arrays with loop variables: unrolling it costs JIT time, not speed.
-  line(`var acc = array<f32, ${tm * tn}>(${Array.from({ length: tm * tn }, (_, k) => `acc${Math.floor(k / tn)}_${k % tn}`).join(', ')});`);
-  line(`let yb = array<u32, ${tn}>(${yb.join(', ')});`);
-  line(`let yok = array<bool, ${tn}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
+  line(`var acc = array<f32, ${tm * np}>(${Array.from({ length: tm * np }, (_, k) => `acc${Math.floor(k / np)}_${k % np}`).join(', ')});`);
+  line(`let yb = array<u32, ${np}>(${yb.join(', ')});`);
+  line(`let yok = array<bool, ${np}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
   b.helper('conv_act', `fn conv_act(v: f32) -> f32 { return ${wgslActivation(b, act, 'v')}; }`);
   line(`for (var i = 0u; i < ${tm}u; i++) {`);
   line('  let co = co0 + i;');
   line('  if (co >= cout_g) { break; }');
   line(`  let bias = ${B ? `f32(${B.get('grp * cout_g + co')})` : '0.0'};`);
   line('  let yo = (grp * cout_g + co) * out_s;');
-  line(`  for (var j = 0u; j < ${tn}u; j++) {`);
-  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${tn}u + j] + bias)`)} }`);
+  line(`  for (var j = 0u; j < ${np}u; j++) {`);
+  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${np}u + j] + bias)`)} }`);
   line('  }');
   line('}');
   const program = b.build({ label: `${op}:${ctx.node}`, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });
