@@ -1,30 +1,66 @@
-// Library builds of the runtime (scripts/build.mjs runs both modes; `npx vite build [--mode node]` works too).
-//   default mode: dist/kiln.mjs (ESM) and dist/kiln.iife.js (script tag, global `kiln`) for browsers
-//   --mode node:  dist/node/index.js, the Node entry, with its npm dependencies left as imports
+// Library builds of the runtime. `npm run build` (scripts/build.mjs) runs every mode below:
+//   (default) dist/kiln.mjs        ESM for bundlers and <script type=module>: the API; sessions run in
+//                                   dist/kiln.worker.mjs, or load dist/kiln.core.mjs for { worker: false }
+//   --mode core    dist/kiln.core.mjs    the runtime for sessions in the calling thread (ESM)
+//   --mode worker  dist/kiln.worker.mjs  the module worker hosting sessions (self-contained)
+//   --mode iife    dist/kiln.iife.js     script tag, global `kiln`; also its own worker script
+//   --mode node    dist/node/index.js    the Node entry, with its npm dependencies left as imports
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type InlineConfig } from 'vite';
+import { defineConfig, type InlineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
 /** Node built-ins and the runtime's npm dependencies stay imports in the Node build (installed with the package). */
 const NODE_EXTERNAL = /^(node:|webgpu$|webgpu\/|protobufjs$|protobufjs\/|long$|long\/)/;
 
-export function browserConfig(): InlineConfig {
+export type BrowserBuild = 'esm' | 'core' | 'worker' | 'iife';
+
+const BROWSER_BUILDS: Record<BrowserBuild, { entry: string; fileName: string; format: 'es' | 'iife' }> = {
+  esm: { entry: 'runtime/worker/browser-entry.ts', fileName: 'kiln.mjs', format: 'es' },
+  core: { entry: 'runtime/worker/core-entry.ts', fileName: 'kiln.core.mjs', format: 'es' },
+  worker: { entry: 'runtime/worker/worker-entry.ts', fileName: 'kiln.worker.mjs', format: 'es' },
+  iife: { entry: 'runtime/worker/iife-entry.ts', fileName: 'kiln.iife.js', format: 'iife' },
+};
+
+/**
+ * kiln.mjs: the in-thread runtime stays a separate file (`import('./kiln.core.mjs')`), and the worker
+ * URL comes out as the literal `new Worker(new URL('./kiln.worker.mjs', import.meta.url), ...)`
+ * that app bundlers look for (the source spells it `'./kiln.worker.mjs' + ''` so that this build
+ * does not try to bundle the worker itself).
+ */
+function esmEntry(): Plugin {
+  return {
+    name: 'kiln-esm-entry',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (source === './core-entry.ts' && importer?.replace(/\\/g, '/').endsWith('runtime/worker/browser-session.ts')) return { id: './kiln.core.mjs', external: true };
+      return null;
+    },
+    renderChunk(code) {
+      const out = code.replace(/(["'])\.\/kiln\.worker\.mjs\1\s*\+\s*(["'])\2/g, '"./kiln.worker.mjs"');
+      return out === code ? null : { code: out, map: null };
+    },
+  };
+}
+
+export function browserConfig(which: BrowserBuild = 'esm'): InlineConfig {
+  const b = BROWSER_BUILDS[which];
   return {
     root,
     configFile: false,
     logLevel: 'warn',
     publicDir: false,
+    plugins: which === 'esm' ? [esmEntry()] : [],
     build: {
       outDir: 'dist',
       emptyOutDir: false,
       target: 'es2022',
       sourcemap: true,
       lib: {
-        entry: 'runtime/index.ts',
+        entry: b.entry,
         name: 'kiln',
-        formats: ['es', 'iife'],
-        fileName: (format) => (format === 'es' ? 'kiln.mjs' : 'kiln.iife.js'),
+        formats: [b.format],
+        fileName: () => b.fileName,
       },
       rolldownOptions: {
         // The browser build must not depend on Node: fail instead of shimming a Node module away.
@@ -32,6 +68,9 @@ export function browserConfig(): InlineConfig {
           if (id.startsWith('node:') || id === 'webgpu') throw new Error(`browser build imports '${id}': only runtime/node.ts may`);
           return false;
         },
+        // Vite leaves ES library output unminified (for consumers' bundlers); these files are also
+        // loaded as they are by pages and workers, so they are minified like the IIFE.
+        output: { minify: true },
       },
     },
   };
@@ -59,4 +98,7 @@ export function nodeConfig(): InlineConfig {
   };
 }
 
-export default defineConfig(({ mode }) => (mode === 'node' ? nodeConfig() : browserConfig()));
+export default defineConfig(({ mode }) => {
+  if (mode === 'node') return nodeConfig();
+  return browserConfig(mode === 'core' || mode === 'worker' || mode === 'iife' ? mode : 'esm');
+});

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm run build`: the published files under dist/ (see package.json "exports").
-//   dist/kiln.mjs, dist/kiln.iife.js   browser builds (vite.config.ts, default mode)
-//   dist/node/index.js                 Node entry (vite.config.ts, mode "node")
-//   dist/types/**                      declarations (tsc -p tsconfig.build.json)
-// Then prints the gzipped sizes of the browser builds.
+//   dist/kiln.mjs (+ kiln.worker.mjs, kiln.core.mjs)   ESM browser build (vite.config.ts modes)
+//   dist/kiln.iife.js                                  script tag, and its own worker script
+//   dist/node/index.js                                 Node entry (vite.config.ts, mode "node")
+//   dist/types/**                                      declarations (tsc -p tsconfig.build.json)
+// Then prints the gzipped sizes of what a page downloads for each way of loading Kiln.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,10 +18,10 @@ const configFile = join(root, 'vite.config.ts');
 const started = Date.now();
 
 // Only our outputs: other parts (e.g. the CLI) may build into dist/ too.
-for (const p of ['kiln.mjs', 'kiln.mjs.map', 'kiln.iife.js', 'kiln.iife.js.map', 'node', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
+const BROWSER_FILES = ['kiln.mjs', 'kiln.core.mjs', 'kiln.worker.mjs', 'kiln.iife.js'];
+for (const p of [...BROWSER_FILES.flatMap((f) => [f, `${f}.map`]), 'node', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
 
-await build({ root, configFile, mode: 'production', logLevel: 'warn' });
-await build({ root, configFile, mode: 'node', logLevel: 'warn' });
+for (const mode of ['production', 'core', 'worker', 'iife', 'node']) await build({ root, configFile, mode, logLevel: 'warn' });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 try {
@@ -32,8 +33,21 @@ try {
 }
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-for (const file of ['dist/kiln.mjs', 'dist/kiln.iife.js']) {
-  const bytes = readFileSync(join(root, file));
-  console.log(`${file.padEnd(20)} ${kb(bytes.length).padStart(9)}   gzip ${kb(gzipSync(bytes, { level: 9 }).length).padStart(8)}`);
+const sizes = Object.fromEntries(BROWSER_FILES.map((f) => {
+  const bytes = readFileSync(join(root, 'dist', f));
+  return [f, { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }];
+}));
+for (const [f, s] of Object.entries(sizes)) console.log(`dist/${f.padEnd(16)} ${kb(s.raw).padStart(9)}   gzip ${kb(s.gzip).padStart(8)}`);
+// What a page fetches to run a model on WebGPU in a worker (the default), per way of loading Kiln.
+const paths = [
+  ['script tag: kiln.iife.js (its worker loads the same file)', ['kiln.iife.js']],
+  ['ESM / npm: kiln.mjs + kiln.worker.mjs', ['kiln.mjs', 'kiln.worker.mjs']],
+  ['ESM with { worker: false }: kiln.mjs + kiln.core.mjs', ['kiln.mjs', 'kiln.core.mjs']],
+];
+const BUDGET = 100 * 1024;
+console.log('download for the WebGPU path (gzip):');
+for (const [what, files] of paths) {
+  const total = files.reduce((n, f) => n + sizes[f].gzip, 0);
+  console.log(`  ${what.padEnd(56)} ${kb(total).padStart(9)}${total > BUDGET ? `   over the ${kb(BUDGET)} aim` : ''}`);
 }
 console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

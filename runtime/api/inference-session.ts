@@ -9,10 +9,15 @@ import type { Dim, Model } from '../graph/ir.ts';
 import { optimizeGraph } from '../graph/passes/optimize.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
+import { commitModelCache } from '../loading/fetch-model.ts';
+import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
+import type { DeviceLostEvent } from './device-events.ts';
+import { RecoveringBackend } from './device-recovery.ts';
 import { loadModelBytes, loadSibling, type ModelSource } from './model-source.ts';
-import type { AnyTensor } from './tensor.ts';
+import { Tensor, type AnyTensor } from './tensor.ts';
 
-export type ExecutionProvider = BackendName | 'wasm' | { name: BackendName | 'wasm' };
+/** 'auto' times webgpu and cpu on the model once and remembers the faster per adapter. */
+export type ExecutionProvider = BackendName | 'wasm' | 'auto' | { name: BackendName | 'wasm' | 'auto' };
 
 export interface SessionOptions {
   /** tried in order; the first that starts wins. 'wasm' is accepted as an alias of 'cpu'. */
@@ -21,7 +26,22 @@ export interface SessionOptions {
   externalData?: readonly { path: string; data: Uint8Array | ArrayBuffer }[];
   /** 'disabled' skips graph optimizations (useful to compare against) */
   graphOptimizationLevel?: 'disabled' | 'all';
+  /** cancels loading (the promise rejects with the signal's reason) */
   signal?: AbortSignal;
+  /**
+   * Browser builds: where the session lives. true (default where Worker exists): the page's shared
+   * Kiln worker; 'own': a worker of its own; a Worker running kiln.worker.mjs; false: this thread.
+   * Node runs sessions in the calling thread.
+   */
+  worker?: boolean | 'own' | Worker;
+  /** URL sources: bytes downloaded so far and the total (0 when the server does not say) */
+  onProgress?: (loaded: number, total: number) => void;
+  /** URL sources: keep the model in the Cache API (default true where there is one) */
+  cache?: boolean;
+  /** URL sources: expected SHA-256 (hex) of the model, checked on download and on every cache hit */
+  sha256?: string;
+  /** the GPU device was lost; the session moved to a new device or to the CPU (else console.warn) */
+  onDeviceLost?: (event: DeviceLostEvent) => void;
 }
 
 export interface InputMetadata {
@@ -50,16 +70,20 @@ export class InferenceSession {
   ) {}
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
-    const bytes = await loadModelBytes(source, options.signal);
+    const bytes = await loadModelBytes(source, options);
     const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
     const model = await readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
     const graph = options.graphOptimizationLevel === 'disabled' ? model.graph : optimizeGraph(model);
     const resolved = resolveGraph(model, graph); // names every unsupported op before any device work
+    await commitModelCache(bytes); // only a model that reads is kept in the cache
     options.signal?.throwIfAborted();
-    const backend = await startBackend(options.executionProviders ?? ['webgpu', 'cpu']);
-    const session = new InferenceSession(model, resolved, backend);
-    await session.precompile();
-    return session;
+    const start = async (providers: readonly ExecutionProvider[]): Promise<InferenceSession> => {
+      const session = new InferenceSession(model, resolved, await startBackend(providers, options.onDeviceLost));
+      await session.precompile();
+      return session;
+    };
+    const providers = options.executionProviders ?? ['webgpu', 'cpu'];
+    return providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto') ? chooseBackend(bytes, start) : start(providers);
   }
 
   get inputNames(): string[] {
@@ -85,6 +109,11 @@ export class InferenceSession {
 
   get adapterInfo(): string {
     return this.backend.adapterInfo;
+  }
+
+  /** how the backend was picked ('auto' measures); executionProvider says where it runs now */
+  get backendChoice(): BackendChoice {
+    return choiceOf(this) ?? { mode: 'list', chosen: this.backend.name, reason: 'first-that-started' };
   }
 
   /** Diagnostics: where the steps of the most recent plan ran. */
@@ -124,7 +153,10 @@ export class InferenceSession {
     for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input') ids.set(id, feeds[name]!);
     this.lastPrepared = prepared.prepared;
     const results = await prepared.prepared.run(ids);
-    return Object.fromEntries(outputs.map((name, i) => [name, results[i]!]));
+    // Constant outputs are the plan's own tensors: hand out copies so callers (and the worker's
+    // zero-copy transfer) cannot change what later runs return.
+    const fresh = (t: AnyTensor, i: number): AnyTensor => (plan.values[plan.outputIds[i]!]!.kind === 'const' ? new Tensor(t.type, t.data.slice(), t.dims) : t);
+    return Object.fromEntries(outputs.map((name, i) => [name, fresh(results[i]!, i)]));
   }
 
   private validateFeeds(feeds: FeedsType): Map<string, TensorMeta> {
@@ -228,13 +260,13 @@ function describeInfo(dtype: DataType, dims: readonly Dim[] | undefined): string
   return `${dtype}[${(dims ?? []).map((d) => d ?? '?').join(', ')}]`;
 }
 
-async function startBackend(providers: readonly ExecutionProvider[]): Promise<Backend> {
+async function startBackend(providers: readonly ExecutionProvider[], onDeviceLost?: (event: DeviceLostEvent) => void): Promise<Backend> {
   const reasons: string[] = [];
   for (const p of providers) {
     const name = typeof p === 'string' ? p : p.name;
     try {
       if (name === 'cpu' || name === 'wasm') return new CpuBackend();
-      if (name === 'webgpu') return await WebGpuBackend.create();
+      if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(), onDeviceLost);
       reasons.push(`${String(name)}: unknown execution provider`);
     } catch (e) {
       reasons.push(`${name}: ${(e as Error).message}`);

@@ -1,0 +1,160 @@
+// GPU device loss (driver reset, tab in the background on some systems, device.destroy()): the
+// session keeps working. A WebGPU backend is wrapped so that when its device is lost it starts a new
+// device and prepares every live plan on it again (re-uploading the weights), or, when that fails or
+// keeps happening, moves to the CPU backend; then it reports what happened through onDeviceLost.
+// A run in flight when the device goes is not left waiting on it: it is run again once recovered.
+import type { AnyTensor } from './tensor.ts';
+import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
+import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
+import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
+import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
+import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
+import { fail } from '../core/errors.ts';
+import type { ExecutionPlan } from '../plan/execution-plan.ts';
+
+/** After this many losses the session stops trying new GPU devices and stays on the CPU. */
+const MAX_GPU_RECOVERIES = 2;
+
+class Lost extends Error {}
+
+interface LivePlan {
+  readonly plan: ExecutionPlan;
+  inner: PreparedPlan;
+  generation: number;
+}
+
+export class RecoveringBackend implements Backend {
+  private current: Backend;
+  private generation = 0;
+  private losses = 0;
+  private recovering: Promise<void> | undefined;
+  private released = false;
+  private readonly plans = new Set<LivePlan>();
+
+  constructor(first: WebGpuBackend, private readonly listener?: DeviceLostListener) {
+    this.current = first;
+    this.watch(first);
+  }
+
+  get name(): BackendName {
+    return this.current.name;
+  }
+
+  get adapterInfo(): string {
+    return this.current.adapterInfo;
+  }
+
+  /** the device context while on WebGPU (diagnostics and tests reach the device through it) */
+  get gpu(): GpuDeviceContext | undefined {
+    return this.current instanceof WebGpuBackend ? this.current.gpu : undefined;
+  }
+
+  async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
+    let live: LivePlan | undefined;
+    await this.retrying(async (backend, generation) => {
+      live = { plan, inner: await backend.prepare(plan), generation };
+    });
+    if (!live) return fail('INTERNAL', 'a plan was not prepared');
+    const ready = live;
+    this.plans.add(ready);
+    return {
+      get placement() {
+        return ready.inner.placement;
+      },
+      run: (feeds) => this.run(ready, feeds),
+      release: () => {
+        this.plans.delete(ready);
+        ready.inner.release();
+      },
+    };
+  }
+
+  release(): void {
+    this.released = true;
+    this.current.release();
+  }
+
+  private run(live: LivePlan, feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> {
+    return this.retrying(async (backend, generation) => {
+      if (live.generation !== generation) {
+        live.inner = await backend.prepare(live.plan); // recovery could not prepare it: now
+        live.generation = generation;
+      }
+      return live.inner.run(feeds);
+    });
+  }
+
+  /**
+   * Runs `work` on the current backend. When that backend's device is lost meanwhile, `work` is
+   * abandoned (it may never settle) and run again on whatever the recovery set up.
+   */
+  private async retrying<T>(work: (backend: Backend, generation: number) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await this.recovering;
+      const backend = this.current;
+      const generation = this.generation;
+      try {
+        const pending = work(backend, generation);
+        if (!(backend instanceof WebGpuBackend)) return await pending;
+        pending.catch(() => undefined);
+        return await Promise.race([pending, backend.gpu.device.lost.then((): never => { throw new Lost(); })]);
+      } catch (e) {
+        if (!(await this.lostWhileUsing(backend, e))) throw e;
+        if (attempt >= MAX_GPU_RECOVERIES + 1) fail('DEVICE_LOST', 'the GPU device was lost again and again; giving up');
+      }
+    }
+  }
+
+  private async lostWhileUsing(backend: Backend, e: unknown): Promise<boolean> {
+    if (e instanceof Lost) return true;
+    if (!(backend instanceof WebGpuBackend) || this.released) return false;
+    // A mapAsync that fails because of the loss can reject before device.lost settles.
+    await Promise.race([backend.gpu.device.lost, new Promise((r) => setTimeout(r, 50))]);
+    return this.current !== backend || this.recovering !== undefined;
+  }
+
+  private watch(backend: WebGpuBackend): void {
+    void backend.gpu.device.lost.then((info) => {
+      if (this.released || this.current !== backend) return; // our own release() destroys it too
+      this.recovering = this.recover(info).finally(() => (this.recovering = undefined));
+    });
+  }
+
+  private async recover(info: GPUDeviceLostInfo): Promise<void> {
+    this.losses++;
+    this.generation++;
+    for (const live of this.plans) live.inner.release();
+    this.current.release();
+    let next: Backend | undefined;
+    if (this.losses <= MAX_GPU_RECOVERIES) {
+      let gpu: WebGpuBackend | undefined;
+      try {
+        gpu = await WebGpuBackend.create();
+        await this.prepareAll(gpu);
+        next = gpu;
+      } catch {
+        gpu?.release(); // no new device, or it failed too: the CPU takes over
+      }
+    }
+    if (!next) {
+      next = new CpuBackend();
+      await this.prepareAll(next).catch(() => undefined); // plans that still fail are prepared again at their next run
+    }
+    this.current = next;
+    if (next instanceof WebGpuBackend) this.watch(next);
+    if (this.released) next.release();
+    const event: DeviceLostEvent = { reason: info.reason, message: info.message, executionProvider: next.name, adapterInfo: next.adapterInfo };
+    if (this.listener) this.listener(event);
+    else console.warn(`kiln: the GPU device was lost (${info.reason}: ${info.message}); the session now runs on ${event.executionProvider} (${event.adapterInfo})`);
+  }
+
+  private async prepareAll(backend: Backend): Promise<void> {
+    const lost = backend instanceof WebGpuBackend ? backend.gpu.device.lost.then((): never => { throw new Lost(); }) : undefined;
+    lost?.catch(() => undefined);
+    for (const live of this.plans) {
+      const prepared = backend.prepare(live.plan);
+      live.inner = await (lost ? Promise.race([prepared, lost]) : prepared);
+      live.generation = this.generation;
+    }
+  }
+}

@@ -1,0 +1,218 @@
+// InferenceSession as browser bundles export it: the same API as runtime/api/inference-session.ts
+// (checked below at compile time), with the real session either in a Kiln worker (the default on a
+// page's main thread) or in this thread ({ worker: false }). This file stays light: the runtime
+// itself (format, graph, kernels, backends) is only in the worker, or loaded when first needed here.
+import { proxy, transfer, type Remote } from 'comlink';
+import type { BackendChoice } from '../api/backend-choice.ts';
+import type { DeviceLostEvent } from '../api/device-events.ts';
+import type { FeedsType, InferenceSession as CoreSession, InputMetadata, ReturnType, SessionOptions } from '../api/inference-session.ts';
+import type { ModelSource } from '../api/model-source.ts';
+import { Tensor, type AnyTensor } from '../api/tensor.ts';
+import { KilnError, fail } from '../core/errors.ts';
+import { absoluteUrl } from '../loading/fetch-model.ts';
+import { connectionFor, workersByDefault, type WorkerConnection } from './client.ts';
+import { reviveError, serializeError, toWire, transferList, type HostApi, type SessionInfo, type SessionState, type WireOptions, type WireTensors } from './protocol.ts';
+
+type CoreModule = typeof import('./core-entry.ts');
+
+/** The IIFE bundles the runtime and registers it here; the ESM build loads kiln.core.mjs on demand. */
+let localCore: CoreModule | undefined;
+
+export function setLocalCore(core: CoreModule): void {
+  localCore = core;
+}
+
+async function loadCore(): Promise<CoreModule> {
+  localCore ??= await import('./core-entry.ts');
+  return localCore;
+}
+
+/** The other bundle's classes (kiln.core.mjs) become this bundle's, so instanceof works for callers. */
+function ownTensor(t: Pick<AnyTensor, 'type' | 'data' | 'dims'>): AnyTensor {
+  return t instanceof Tensor ? t : new Tensor(t.type, t.data, t.dims);
+}
+
+function ownError(e: unknown): unknown {
+  return e instanceof KilnError || (e as { name?: unknown } | null)?.name !== 'KilnError' ? e : reviveError(serializeError(e));
+}
+
+interface Handle {
+  readonly info: SessionInfo;
+  state(): SessionState;
+  run(feeds: FeedsType, fetches: readonly string[] | undefined): Promise<ReturnType>;
+  release(): Promise<void>;
+}
+
+/** What the runtime's own session offers publicly; this class must offer the same. */
+type PublicSession = { [K in keyof CoreSession]: CoreSession[K] };
+
+export class InferenceSession implements PublicSession {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly handle: Handle) {}
+
+  static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+    const where = options.worker ?? workersByDefault();
+    const handle = where === false ? await localHandle(source, options) : await remoteHandle(connectionFor(where), where === 'own', source, options);
+    return new InferenceSession(handle);
+  }
+
+  get inputNames(): string[] {
+    return [...this.handle.info.inputNames];
+  }
+
+  get outputNames(): string[] {
+    return [...this.handle.info.outputNames];
+  }
+
+  get inputMetadata(): InputMetadata[] {
+    return this.handle.info.inputMetadata.map((m) => ({ ...m, shape: [...m.shape] }));
+  }
+
+  get outputMetadata(): InputMetadata[] {
+    return this.handle.info.outputMetadata.map((m) => ({ ...m, shape: [...m.shape] }));
+  }
+
+  get executionProvider(): SessionState['executionProvider'] {
+    return this.handle.state().executionProvider;
+  }
+
+  get adapterInfo(): string {
+    return this.handle.state().adapterInfo;
+  }
+
+  get backendChoice(): BackendChoice {
+    return this.handle.info.backendChoice;
+  }
+
+  get lastPlacement(): SessionState['placement'] {
+    return this.handle.state().placement;
+  }
+
+  get modelMetadata(): SessionInfo['modelMetadata'] {
+    return this.handle.info.modelMetadata;
+  }
+
+  /** Runs the model; runs are serialized per session. In a worker, input buffers travel there and back. */
+  run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
+    const result = this.queue.then(() => this.handle.run(feeds, fetches));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.queue;
+    await this.handle.release();
+  }
+}
+
+// --- in this thread ------------------------------------------------------------------------
+
+async function localHandle(source: ModelSource, options: SessionOptions): Promise<Handle> {
+  const core = await loadCore();
+  let session: CoreSession;
+  try {
+    session = await core.InferenceSession.create(source, options);
+  } catch (e) {
+    throw ownError(e);
+  }
+  const state = (): SessionState => ({ executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, placement: session.lastPlacement });
+  return {
+    info: { id: 0, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata, executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, modelMetadata: session.modelMetadata, backendChoice: session.backendChoice },
+    state,
+    async run(feeds, fetches) {
+      try {
+        const out = await session.run(feeds, fetches);
+        return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, ownTensor(t)]));
+      } catch (e) {
+        throw ownError(e);
+      }
+    },
+    release: () => session.release(),
+  };
+}
+
+// --- in a worker ---------------------------------------------------------------------------
+
+let nextRequest = 1;
+
+async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, source: ModelSource, options: SessionOptions): Promise<Handle> {
+  const { signal, onProgress, onDeviceLost, worker: _worker, ...data } = options;
+  signal?.throwIfAborted();
+  const requestId = nextRequest++;
+  let state: SessionState | undefined;
+  const lost = (e: DeviceLostEvent): void => {
+    if (state) state = { ...state, executionProvider: e.executionProvider, adapterInfo: e.adapterInfo };
+    if (onDeviceLost) onDeviceLost(e);
+    else console.warn(`kiln: the GPU device was lost (${e.reason}: ${e.message}); the session now runs on ${e.executionProvider} (${e.adapterInfo})`);
+  };
+  // Strings are resolved here: in the worker, relative URLs would be relative to its script.
+  const request = { requestId, source: typeof source === 'string' ? absoluteUrl(source) : source, options: data as WireOptions };
+  const created = connection.call((api) => api.create(request, onProgress && proxy(onProgress), proxy(lost)));
+  let info: SessionInfo;
+  try {
+    info = await (signal ? untilAborted(created, signal, () => void connection.call((api) => api.abort(requestId)).catch(() => undefined)) : created);
+  } catch (e) {
+    if (ownWorker) connection.close();
+    if (e instanceof DOMException && e.name === 'DataCloneError') fail('INVALID_ARGUMENT', `session options must be plain data to reach the worker: ${e.message}`);
+    throw e;
+  }
+  state = { executionProvider: info.executionProvider, adapterInfo: info.adapterInfo, placement: undefined };
+  const id = info.id;
+  let released = false;
+  return {
+    info,
+    state: () => state!,
+    async run(feeds, fetches) {
+      if (released) fail('RELEASED', 'this session was released');
+      const { wire, mine } = feedsToWire(feeds);
+      const reply = await connection.call((api) => api.run(id, transfer(wire, transferList(Object.values(wire))), fetches));
+      // Our Tensors get their buffers back (the worker returns them), so feeds stay usable.
+      for (const [name, t] of mine) if (reply.inputs[name]) Reflect.set(t, 'data', reply.inputs[name].data);
+      if (reply.error || !reply.outputs || !reply.state) throw reviveError(reply.error ?? { kind: 'KilnError', name: 'KilnError', code: 'INTERNAL', message: 'the worker answered without outputs' });
+      state = reply.state;
+      return Object.fromEntries(Object.entries(reply.outputs).map(([k, w]) => [k, new Tensor(w.type, w.data, w.dims)]));
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      await connection.call((api: Remote<HostApi>) => api.release(id)).catch(() => undefined); // a dead worker holds nothing
+      if (ownWorker) connection.close();
+    },
+  };
+}
+
+/** Resolves like `p`, but rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => {
+      onAbort();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+/**
+ * Feeds as wire tensors. Our own Tensors whose data spans a whole ArrayBuffer travel without a
+ * copy (transferred, and handed back by the worker); anything else is copied first, so no caller
+ * memory outside the tensor is ever moved.
+ */
+function feedsToWire(feeds: FeedsType): { wire: WireTensors; mine: [string, AnyTensor][] } {
+  if (typeof feeds !== 'object' || feeds === null) fail('INPUT_MISMATCH', 'run() takes an object mapping input names to Tensors');
+  const wire: WireTensors = {};
+  const mine: [string, AnyTensor][] = [];
+  for (const [name, t] of Object.entries(feeds)) {
+    if (typeof t !== 'object' || t === null || !('dims' in t) || !('type' in t) || !('data' in t)) fail('INPUT_MISMATCH', `input '${name}' is not a Tensor`);
+    const d = t.data;
+    const whole = !Array.isArray(d) && d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength;
+    if (t instanceof Tensor && whole) {
+      wire[name] = toWire(t);
+      mine.push([name, t]);
+    } else {
+      wire[name] = { type: t.type, dims: [...t.dims], data: Array.isArray(d) || !(d.buffer instanceof ArrayBuffer) ? d : d.slice() };
+    }
+  }
+  return { wire, mine };
+}

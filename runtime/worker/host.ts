@@ -1,0 +1,103 @@
+// The worker side: holds the real sessions and answers HostApi calls (runtime/worker/protocol.ts).
+// Loading, parsing, planning, GPU work and CPU kernels all happen here, off the page's thread.
+import { expose, releaseProxy, transfer, type Endpoint, type Remote } from 'comlink';
+import type { DeviceLostEvent } from '../api/device-events.ts';
+import { InferenceSession, type SessionOptions } from '../api/inference-session.ts';
+import { Tensor, type AnyTensor } from '../api/tensor.ts';
+import { KilnError } from '../core/errors.ts';
+import { installErrorTransfer, serializeError, toWire, transferList, type HostApi, type RunReply, type SessionInfo, type WireTensors } from './protocol.ts';
+
+type Callback<A extends unknown[]> = Remote<(...args: A) => void>;
+
+interface Hosted {
+  readonly session: InferenceSession;
+  readonly onDeviceLost?: Callback<[DeviceLostEvent]>;
+}
+
+export function exposeHost(endpoint: Endpoint): void {
+  installErrorTransfer();
+  const sessions = new Map<number, Hosted>();
+  const loads = new Map<number, AbortController>();
+  let nextId = 1;
+
+  const api: HostApi = {
+    async create(request, onProgress, onDeviceLost) {
+      const abort = new AbortController();
+      loads.set(request.requestId, abort);
+      // Remote callbacks: fire and forget; a page that went away must not fail the load.
+      const progress = onProgress as Callback<[number, number]> | undefined;
+      const lost = onDeviceLost as Callback<[DeviceLostEvent]> | undefined;
+      const options: SessionOptions = {
+        ...request.options,
+        executionProviders: request.options.executionProviders as SessionOptions['executionProviders'],
+        worker: false,
+        signal: abort.signal,
+        ...(progress ? { onProgress: (loaded: number, total: number) => void progress(loaded, total).catch(() => undefined) } : {}),
+        ...(lost ? { onDeviceLost: (e: DeviceLostEvent) => void lost(e).catch(() => undefined) } : {}),
+      };
+      let session: InferenceSession | undefined;
+      try {
+        session = await InferenceSession.create(request.source, options);
+        abort.signal.throwIfAborted(); // cancelled while it compiled: nobody wants it
+      } catch (e) {
+        await session?.release();
+        lost?.[releaseProxy]();
+        throw e;
+      } finally {
+        loads.delete(request.requestId);
+        progress?.[releaseProxy]();
+      }
+      const id = nextId++;
+      sessions.set(id, { session, ...(lost ? { onDeviceLost: lost } : {}) });
+      return infoOf(id, session);
+    },
+
+    async run(id, feeds, fetches) {
+      const inputs = feeds;
+      const back = (reply: RunReply): RunReply => transfer(reply, transferList(Object.values(inputs)));
+      try {
+        const hosted = sessions.get(id);
+        if (!hosted) return back({ error: serializeError(new KilnError('RELEASED', 'this session was released')), inputs });
+        const tensors: Record<string, AnyTensor> = {};
+        for (const [name, w] of Object.entries(feeds)) tensors[name] = new Tensor(w.type, w.data, w.dims);
+        const results = await hosted.session.run(tensors, fetches);
+        const outputs: WireTensors = {};
+        for (const [name, t] of Object.entries(results)) outputs[name] = toWire(t);
+        const s = hosted.session;
+        const state = { executionProvider: s.executionProvider, adapterInfo: s.adapterInfo, placement: s.lastPlacement };
+        // Outputs that alias an input (Identity of a graph input) travel inside the input's buffer.
+        const inputBuffers = new Set(Object.values(inputs).map((w) => (Array.isArray(w.data) ? undefined : w.data.buffer)));
+        const list = [...transferList(Object.values(inputs)), ...transferList(Object.values(outputs), new Set([...inputBuffers].filter((b) => b !== undefined)))];
+        return transfer({ outputs, inputs, state }, list);
+      } catch (e) {
+        return back({ error: serializeError(e), inputs });
+      }
+    },
+
+    async release(id) {
+      const hosted = sessions.get(id);
+      sessions.delete(id);
+      hosted?.onDeviceLost?.[releaseProxy]();
+      await hosted?.session.release();
+    },
+
+    abort(requestId) {
+      loads.get(requestId)?.abort(new DOMException('the load was aborted', 'AbortError'));
+    },
+  };
+  expose(api, endpoint);
+}
+
+function infoOf(id: number, s: InferenceSession): SessionInfo {
+  return {
+    id,
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    inputMetadata: s.inputMetadata,
+    outputMetadata: s.outputMetadata,
+    executionProvider: s.executionProvider,
+    adapterInfo: s.adapterInfo,
+    modelMetadata: s.modelMetadata,
+    backendChoice: s.backendChoice,
+  };
+}
