@@ -1,3 +1,30 @@
+/**
+ * Conv (and, through the same code, ConvTranspose): CPU im2col + blocked GEMM, WGSL implicit GEMM.
+ *
+ * Measured on SwiftShader (Dawn via the `webgpu` package, 4-lane SIMD, `subgroups` present) on the
+ * 2-core shared dev machine, 3x3 Conv 64->64 on 56x56, kernel time only (bench/node/conv-bench.ts
+ * measures whole runs). The machine was loaded by other jobs, so wall times varied 2x run to run;
+ * ratios of CPU time per run are the solid numbers.
+ * - A storage load costs ~7 ns per lane whatever the index (constant, uniform, consecutive or
+ *   random): a 4-lane gather with a bounds check per lane. A multiply-add is ~1-2 ns and a
+ *   quadBroadcast ~3 ns. Loads per multiply-add decide the speed.
+ * - 4x4 outputs per invocation, weights loaded by every lane: 0.4 GFLOP/s.
+ * - Quad-shared weights (each lane loads 1/4 of the tile's weights, quadBroadcast hands them
+ *   around), 16 channels x 8 positions: 2.2 GFLOP/s wall, 1.0 GFLOP per CPU-second.
+ * - 'rows' form (8 consecutive positions of one output row per lane, each input value loaded
+ *   once per kernel row and reused for all kw taps): 1.3-1.5 GFLOP per CPU-second, 2.3-3.7 wall.
+ *   8 positions beat 12 or 16 (accumulator spills, 1-2.6 s JIT); 2 channels per loop iteration
+ *   beat 1 and 4 (4 doubles JIT time for no gain); 16-thread vs 32-thread workgroups: no
+ *   difference beyond noise.
+ * - Depthwise: the rows form with one channel reached 0.1 GFLOP per CPU-second; 'dw' blocks of
+ *   4 rows x 8 positions reusing each input row for all kernel rows: 0.3 (64 channels at 56x56:
+ *   ~5 ms instead of 17-46 ms).
+ * - WGSL '&&' chains in the bounds checks made SwiftShader's JIT take over 5 minutes on a 3-D
+ *   ConvTranspose shader (short-circuit branches); non-short-circuit '&' compiles in 0.12 s.
+ * Shapes, strides, pads and dilations stay uniforms: loads dominate, and uniform reads are hoisted
+ * out of the loops. Only the kernel width (rows form) and height (dw form) are baked, because the
+ * reuse pattern is unrolled over them: one pipeline per kernel size, not per tensor shape.
+ */
 import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
 import { activationOf, applyActivation, wgslActivation, type ActivationSpec } from './common/activation.ts';
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from './common/conv-attributes.ts';
@@ -245,11 +272,13 @@ function store(acc: Float64Array, y: FloatArray, yOff: number, S: number, p: num
 //   invocation's TN positions are consecutive in one output row, so for each kernel row it loads
 //   TN + kw - 1 input values once and reuses them for all kw taps (kw is baked: one pipeline per
 //   kernel width, not per shape).
-// On SwiftShader every storage load with a computed index is a 4-lane gather (~20 ns) while a
-// multiply-add costs ~2 ns, so loads per multiply-add decide the speed. With `subgroups` the four
-// lanes of a quad share their TM output channels: lane l loads the weights of channels l, l+4, ...
-// and quadBroadcast hands them around, so per input channel and tap a quad issues TM/4 weight
-// gathers instead of TM (kernels/common/tiled-matmul.ts has the matmul measurements).
+// - 'dw' form (depthwise 2-D, unit strides and dilations): a ty x tn block per invocation, all
+//   weights of its channel loaded once, each input row of the block's footprint loaded once.
+// Loads per multiply-add decide the speed on SwiftShader (measurements at the top of this file).
+// With `subgroups` the four lanes of a quad share their TM output channels: each lane loads every
+// fourth weight the step needs and quadBroadcast hands them around, so per input channel and tap a
+// quad issues TM/4 weight loads instead of TM (kernels/common/tiled-matmul.ts: same for MatMul).
+// On hardware GPUs (not measured here) small plain tiles keep the accumulators in registers.
 // ---------------------------------------------------------------------------------------------
 
 interface TileConfig {
