@@ -77,9 +77,16 @@ function preluSlopeDims(x: TensorMeta, slope: TensorMeta, ctx: KernelContext): r
 
 const BITS: Partial<Record<DataType, number>> = { uint8: 8, uint16: 16, uint32: 32 };
 
-// ONNX Pow: a negative base with an integral exponent is defined; WGSL pow() is not for x < 0.
+// ONNX Pow follows C pow(): a negative base with an integral exponent is defined, with a fractional
+// one it is NaN. WGSL pow() is undefined for x <= 0 (SwiftShader returns pow(|x|, y) and a finite
+// log(0)), so those cases are spelled out. Infinity and NaN are built from a runtime value because
+// WGSL rejects them as constants.
 const POW_HELPER = `fn kiln_pow(a: f32, b: f32) -> f32 {
-  if (a >= 0.0 || b != floor(b)) { return pow(a, b); }
+  let zero_bits = bitcast<u32>(b) & 0u;
+  if (b == 0.0) { return 1.0; }
+  if (a == 0.0) { return select(0.0, bitcast<f32>(0x7f800000u | zero_bits), b < 0.0); }
+  if (a > 0.0) { return pow(a, b); }
+  if (b != floor(b) || a != a) { return bitcast<f32>(0x7fc00000u | zero_bits); }
   let m = pow(-a, b);
   return select(m, -m, (i32(b) & 1) == 1);
 }`;

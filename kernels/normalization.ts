@@ -364,7 +364,8 @@ const lpNorm: OpKernel = {
       let acc = 0;
       for (let j = 0; j < len; j++) acc += p === 1 ? Math.abs(xv[base + j * inner]!) : xv[base + j * inner]! ** 2;
       const norm = p === 1 ? acc : Math.sqrt(acc);
-      for (let j = 0; j < len; j++) y[base + j * inner] = xv[base + j * inner]! / norm;
+      // A zero row stays zero (the ONNX reference), rather than 0/0 = NaN.
+      for (let j = 0; j < len; j++) y[base + j * inner] = norm === 0 ? 0 : xv[base + j * inner]! / norm;
     }
     return [fromNumbers(x.dtype, x.dims, y)];
   },
@@ -384,7 +385,7 @@ const lpNorm: OpKernel = {
       '  var acc = 0.0;',
       `  for (var j = 0u; j < ${L}; j++) { let v = ${X.get(at('j'))}; acc += ${p === 1 ? 'abs(v)' : 'v * v'}; }`,
       `  let norm = ${p === 1 ? 'acc' : 'sqrt(acc)'};`,
-      `  for (var j = 0u; j < ${L}; j++) { ${Y.set(at('j'), `${X.get(at('j'))} / norm`)} }`,
+      `  for (var j = 0u; j < ${L}; j++) { ${Y.set(at('j'), `select(${X.get(at('j'))} / norm, 0.0, norm == 0.0)`)} }`,
     ].join('\n');
     return { kind: 'programs', programs: [b.build({ label: `LpNormalization:${ctx.node}`, body, totalInvocations: rows })] };
   },

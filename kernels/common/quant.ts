@@ -94,7 +94,7 @@ export function mulRoundHalfEven(acc: number, m: number): number {
     if (rem > half || (rem === half && (q & 1n) === 1n)) q += 1n;
   }
   const neg = acc < 0 !== (bits >>> 31 === 1);
-  return neg ? -Number(q) : Number(q);
+  return neg && q !== 0n ? -Number(q) : Number(q); // never -0: the result is an integer
 }
 
 // ---------------------------------------------------------------------------------------------
