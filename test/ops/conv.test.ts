@@ -21,6 +21,9 @@ const shapes: Shape[] = [
   ['2-D depthwise multiplier 2', [1, 4, 7, 6], [8, 1, 3, 3], { group: 4, pads: [0, 1, 1, 0] }, true],
   ['2-D depthwise 5x5, asymmetric pads', [2, 5, 11, 9], [5, 1, 5, 5], { group: 5, pads: [2, 1, 1, 2] }, true],
   ['2-D depthwise dilation 2', [1, 4, 12, 12], [4, 1, 3, 3], { group: 4, dilations: [2, 2], pads: [2, 2, 2, 2] }, false],
+  ['2-D depthwise stride (2, 1), 5x5', [1, 6, 12, 10], [6, 1, 5, 5], { group: 6, strides: [2, 1], pads: [2, 2, 2, 2] }, true],
+  ['2-D depthwise stride (1, 2), dilation (2, 1)', [2, 3, 9, 14], [3, 1, 3, 3], { group: 3, strides: [1, 2], dilations: [2, 1], pads: [1, 0, 2, 1] }, true],
+  ['2-D depthwise stride 5 (generic form)', [1, 2, 16, 16], [2, 1, 3, 3], { group: 2, strides: [5, 5] }, true],
   ['2-D 1x1', [1, 16, 9, 9], [12, 16, 1, 1], {}, true],
   ['2-D 1x1 stride 2', [1, 8, 9, 9], [5, 8, 1, 1], { strides: [2, 2] }, false],
   ['2-D SAME_UPPER stride 2', [1, 3, 9, 8], [4, 3, 3, 4], { auto_pad: 'SAME_UPPER', strides: [2, 2] }, true],
@@ -48,9 +51,9 @@ const cases: OpCase[] = [
   convCase(shapes[0]!, relu, ', fused Relu'),
   convCase(shapes[2]!, clip, ', fused Clip'),
   convCase(shapes[7]!, relu, ', fused Relu'),
-  convCase(shapes[20]!, clip, ', fused Clip'),
+  convCase(shapes[23]!, clip, ', fused Clip'),
   convCase(shapes[1]!, { kiln_activation: 'LeakyRelu', kiln_activation_params: { floats: [0.2] } }, ', fused LeakyRelu'),
-  convCase(shapes[12]!, { kiln_activation: 'HardSigmoid', kiln_activation_params: { floats: [0.3, 0.4] } }, ', fused HardSigmoid'),
+  convCase(shapes[15]!, { kiln_activation: 'HardSigmoid', kiln_activation_params: { floats: [0.3, 0.4] } }, ', fused HardSigmoid'),
   { name: 'float16', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [{ dtype: 'float16', dims: [1, 3, 6, 6] }, { dtype: 'float16', dims: [4, 3, 3, 3] }, { dtype: 'float16', dims: [4] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
   // Each invocation computes up to 128 outputs, so a 2-D dispatch (over 65535 workgroups of 32)
   // needs outputs of ~2^28 elements, too slow for SwiftShader; the builder's split is generic.
