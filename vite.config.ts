@@ -24,9 +24,10 @@ const BROWSER_BUILDS: Record<BrowserBuild, { entry: string; fileName: string; fo
 
 /**
  * kiln.mjs: the in-thread runtime stays a separate file (`import('./kiln.core.mjs')`), and the worker
- * URL comes out as the literal `new Worker(new URL('./kiln.worker.mjs', import.meta.url), ...)`
- * that app bundlers look for (the source spells it `'./kiln.worker.mjs' + ''` so that this build
- * does not try to bundle the worker itself).
+ * URL becomes the literal `new Worker(new URL('./kiln.worker.mjs', import.meta.url), ...)` that app
+ * bundlers look for. Before Vite's own worker plugin sees the source, its './worker-entry.ts' is
+ * turned into `'./kiln.worker.mjs' + ''`, which that plugin leaves alone (so this build does not
+ * inline the worker); the `+ ''` is dropped from the output.
  */
 function esmEntry(): Plugin {
   return {
@@ -36,8 +37,14 @@ function esmEntry(): Plugin {
       if (source === './core-entry.ts' && importer?.replace(/\\/g, '/').endsWith('runtime/worker/browser-session.ts')) return { id: './kiln.core.mjs', external: true };
       return null;
     },
+    transform(code, id) {
+      if (!id.replace(/\\/g, '/').endsWith('runtime/worker/browser-entry.ts')) return null;
+      const out = code.replace("new URL('./worker-entry.ts', import.meta.url)", "new URL('./kiln.worker.mjs' + '', import.meta.url)");
+      if (out === code) throw new Error('runtime/worker/browser-entry.ts no longer names its worker as vite.config.ts expects');
+      return { code: out, map: null };
+    },
     renderChunk(code) {
-      const out = code.replace(/(["'])\.\/kiln\.worker\.mjs\1\s*\+\s*(["'])\2/g, '"./kiln.worker.mjs"');
+      const out = code.replace(/(["'`])\.\/kiln\.worker\.mjs\1\s*\+\s*(["'`])\2/g, '"./kiln.worker.mjs"');
       return out === code ? null : { code: out, map: null };
     },
   };

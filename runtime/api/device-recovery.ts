@@ -137,6 +137,7 @@ export class RecoveringBackend implements Backend {
       }
     }
     if (!next) {
+      this.generation++; // plans prepared on the failed device are stale too
       next = new CpuBackend();
       await this.prepareAll(next).catch(() => undefined); // plans that still fail are prepared again at their next run
     }
@@ -144,8 +145,12 @@ export class RecoveringBackend implements Backend {
     if (next instanceof WebGpuBackend) this.watch(next);
     if (this.released) next.release();
     const event: DeviceLostEvent = { reason: info.reason, message: info.message, executionProvider: next.name, adapterInfo: next.adapterInfo };
-    if (this.listener) this.listener(event);
-    else console.warn(`kiln: the GPU device was lost (${info.reason}: ${info.message}); the session now runs on ${event.executionProvider} (${event.adapterInfo})`);
+    if (!this.listener) console.warn(`kiln: the GPU device was lost (${info.reason}: ${info.message}); the session now runs on ${event.executionProvider} (${event.adapterInfo})`);
+    try {
+      this.listener?.(event);
+    } catch (e) {
+      console.error('kiln: an onDeviceLost listener threw', e); // the caller's bug must not fail runs
+    }
   }
 
   private async prepareAll(backend: Backend): Promise<void> {

@@ -1,11 +1,12 @@
 // dist/kiln.mjs, the ESM browser build ("browser" condition of the package): the public API with
-// sessions in a module worker (dist/kiln.worker.mjs beside this file) by default on a page's main
-// thread. Written as `new Worker(new URL('./kiln.worker.mjs', import.meta.url), ...)` in the
-// output, the form bundlers (Vite, webpack 5) recognise to ship the worker with an app; the
-// `+ ''` keeps Vite from resolving it while building Kiln itself (vite.config.ts removes it).
+// sessions in a module worker by default on a page's main thread. From source (Vite dev, app
+// bundles of runtime/) the worker is worker-entry.ts; the library build (vite.config.ts) rewrites
+// the URL to './kiln.worker.mjs', so dist/kiln.mjs holds the literal
+// `new Worker(new URL('./kiln.worker.mjs', import.meta.url), { type: 'module', ... })` that app
+// bundlers (Vite, webpack 5) recognise to ship the worker with the app.
 import { setWorkerFactory } from './client.ts';
 
-setWorkerFactory(() => new Worker(new URL('./kiln.worker.mjs' + '', import.meta.url), { type: 'module', name: 'kiln-worker' }));
+setWorkerFactory(() => new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module', name: 'kiln-worker' }));
 
 export { InferenceSession } from './browser-session.ts';
 export type { SessionOptions, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from '../api/inference-session.ts';

@@ -206,6 +206,8 @@ function feedsToWire(feeds: FeedsType): { wire: WireTensors; mine: [string, AnyT
   for (const [name, t] of Object.entries(feeds)) {
     if (typeof t !== 'object' || t === null || !('dims' in t) || !('type' in t) || !('data' in t)) fail('INPUT_MISMATCH', `input '${name}' is not a Tensor`);
     const d = t.data;
+    // A buffer moved to the worker by a run of another session that has not returned yet.
+    if (!Array.isArray(d) && d.buffer.byteLength === 0 && t.dims.every((n) => n > 0)) fail('INPUT_MISMATCH', `input '${name}': its data is in the worker for another session's run (inputs travel there and back); await that run or pass a copy`);
     const whole = !Array.isArray(d) && d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength;
     if (t instanceof Tensor && whole) {
       wire[name] = toWire(t);

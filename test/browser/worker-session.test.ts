@@ -4,7 +4,7 @@
 // share the page's worker or get their own, { worker: false } stays in the page, a lost GPU device
 // is recovered (new device or CPU) with an event, and 'auto' measures once and then remembers.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -76,6 +76,27 @@ test('a page with only the script tag runs a model on WebGPU in a worker', { tim
   assert.match(r.adapter, /swiftshader/);
   assert.deepEqual(await counts(page), { workers: 1, adapters: 0 }, 'one worker started; the page itself never asked for a GPU adapter');
   assert.equal(bed!.server.count('/dist/kiln.iife.js') - before, 1, 'the worker loaded the same script (the page has it already)');
+});
+
+test('the script tag loaded from another origin (a CDN) starts its worker through a blob', { timeout: TIMEOUT }, async () => {
+  assert.ok(bed);
+  // The page lives on the second origin; kiln.iife.js comes from the first, as from a CDN.
+  writeFileSync(join(bed.modelDir, 'cdn.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="${bed.server.url}/dist/kiln.iife.js" crossorigin="anonymous"></script>`);
+  const handle = await bed.open(`${bed.noCors.url}/models/cdn.html`);
+  pages.push(handle);
+  await instrument(handle.page);
+  const before = bed.server.count('/dist/kiln.iife.js');
+  const r = await handle.page.evaluate(async (x) => {
+    const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    const session = await kiln.InferenceSession.create('/models/square.onnx', { executionProviders: ['webgpu'] });
+    const out = await session.run({ x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) });
+    await session.release();
+    return { provider: session.executionProvider, data: Array.from(out.y!.data as Float32Array) };
+  }, squareInput);
+  assert.deepEqual(r, { provider: 'webgpu', data: squareExpected });
+  assert.deepEqual(await counts(handle.page), { workers: 1, adapters: 0 });
+  assert.equal(bed.server.count('/dist/kiln.iife.js') - before, 1, 'the worker imported the script from its origin');
+  assert.equal(bed.noCors.count('/models/square.onnx'), 1, 'the model came from the page\'s origin');
 });
 
 test('inputs travel to the worker and back: the caller\'s tensors stay usable, outputs arrive without copies', { timeout: TIMEOUT }, async () => {

@@ -44,6 +44,7 @@ export interface DeliveryBed {
   readonly noCors: CountingServer;
   /** folder served at /models/ */
   readonly modelDir: string;
+  /** a page at `path` on `server`, or at a full URL */
   open(path: string): Promise<PageHandle>;
   close(): Promise<void>;
 }
@@ -86,7 +87,7 @@ export async function openDeliveryBed(extraMounts: Readonly<Record<string, strin
       const handle: PageHandle = { page, messages: [], errors: [] };
       page.on('pageerror', (e) => handle.errors.push(e.message));
       page.on('console', (m) => (m.type() === 'warning' || m.type() === 'error') && handle.messages.push(`${m.type()}: ${m.text()}`));
-      await page.goto(`${server.url}${path}`);
+      await page.goto(/^https?:/.test(path) ? path : `${server.url}${path}`);
       return handle;
     },
     async close() {
