@@ -71,6 +71,19 @@ test('the app runs a model on WebGPU in the worker', { timeout: 60_000 }, async 
   assert.equal(bed.server.count(/^\/dist\//), 0, 'nothing was loaded from Kiln\'s own dist/');
 });
 
+test('with { worker: false } the app loads the runtime chunk on demand and runs in the page', { timeout: 60_000 }, async () => {
+  assert.ok(bed && handle);
+  const before = bed.server.requests.length;
+  const r = await handle.page.evaluate(async (x) => {
+    const app = (globalThis as { kilnApp?: { run(url: string, x: number[], worker: boolean): Promise<AppResult> } }).kilnApp!;
+    return app.run('/models/square.onnx', x, false);
+  }, squareInput);
+  assert.deepEqual({ ...r, progress: undefined }, { provider: 'webgpu', dims: [2, 3], data: squareExpected, isTensor: true, progress: undefined });
+  const fetched = bed.server.requests.slice(before).filter((p) => p.startsWith('/app/assets/'));
+  assert.equal(fetched.length, 1, `one lazy chunk (got ${fetched.join(', ')})`);
+  assert.doesNotMatch(fetched[0]!, /worker/);
+});
+
 test('no uncaught errors in the app', () => {
   assert.deepEqual(handle?.errors ?? [], []);
   assert.deepEqual(handle?.messages ?? [], []);

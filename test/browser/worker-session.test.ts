@@ -4,7 +4,7 @@
 // share the page's worker or get their own, { worker: false } stays in the page, a lost GPU device
 // is recovered (new device or CPU) with an event, and 'auto' measures once and then remembers.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -97,6 +97,37 @@ test('the script tag loaded from another origin (a CDN) starts its worker throug
   assert.deepEqual(await counts(handle.page), { workers: 1, adapters: 0 });
   assert.equal(bed.server.count('/dist/kiln.iife.js') - before, 1, 'the worker imported the script from its origin');
   assert.equal(bed.noCors.count('/models/square.onnx'), 1, 'the model came from the page\'s origin');
+});
+
+test('ESM build: { worker: false } loads kiln.core.mjs; a missing worker script is a clear error, not a hang', { timeout: TIMEOUT }, async () => {
+  assert.ok(bed);
+  // A deployment that forgot kiln.worker.mjs: kiln.mjs and kiln.core.mjs only.
+  mkdirSync(join(bed.modelDir, 'partial'));
+  for (const f of ['kiln.mjs', 'kiln.core.mjs']) copyFileSync(join(repoRoot, 'dist', f), join(bed.modelDir, 'partial', f));
+  writeFileSync(join(bed.modelDir, 'partial/index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module">import * as kiln from "./kiln.mjs"; window.kiln = kiln;</script>');
+  const handle = await bed.open('/models/partial/index.html');
+  pages.push(handle);
+  await handle.page.waitForFunction(() => 'kiln' in globalThis);
+  const r = await handle.page.evaluate(async ({ bytes, x }) => {
+    const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    const local = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: ['cpu'], worker: false });
+    const out = await local.run({ x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) });
+    const wrong = await local.run({ x: new kiln.Tensor('float32', Float32Array.from(x), [3, 2]) }).then(() => undefined, (e: unknown) => e instanceof kiln.KilnError && e.code);
+    await local.release();
+    const started = performance.now();
+    const failure = await kiln.InferenceSession.create(Uint8Array.from(bytes)).then(
+      () => undefined,
+      (e: unknown) => ({ isKilnError: e instanceof kiln.KilnError, code: (e as { code?: string }).code, message: (e as Error).message }),
+    );
+    return { y: Array.from(out.y!.data as Float32Array), isTensor: out.y instanceof kiln.Tensor, wrong, failure, ms: performance.now() - started };
+  }, { bytes: Array.from(squareModel), x: squareInput });
+  assert.deepEqual(r.y, squareExpected);
+  assert.equal(r.isTensor, true, 'outputs of kiln.core.mjs come back as kiln.mjs Tensors');
+  assert.equal(r.wrong, 'INPUT_MISMATCH', 'and its errors as kiln.mjs KilnErrors');
+  assert.ok(r.failure, 'create() without a worker script rejects');
+  assert.deepEqual({ ...r.failure, message: undefined }, { isKilnError: true, code: 'DEVICE_UNAVAILABLE', message: undefined });
+  assert.match(r.failure.message, /Kiln worker stopped.*could not be loaded/);
+  assert.equal(bed.server.count('/models/partial/kiln.worker.mjs'), 1);
 });
 
 test('inputs travel to the worker and back: the caller\'s tensors stay usable, outputs arrive without copies', { timeout: TIMEOUT }, async () => {

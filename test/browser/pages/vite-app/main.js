@@ -3,9 +3,9 @@
 import { InferenceSession, Tensor } from 'kilnjs';
 
 window.kilnApp = {
-  async run(url, x) {
+  async run(url, x, worker = true) {
     const progress = [];
-    const session = await InferenceSession.create(url, { executionProviders: ['webgpu'], onProgress: (loaded, total) => progress.push([loaded, total]) });
+    const session = await InferenceSession.create(url, { executionProviders: ['webgpu'], worker, onProgress: (loaded, total) => progress.push([loaded, total]) });
     const out = await session.run({ x: new Tensor('float32', Float32Array.from(x), [x.length / 3, 3]) });
     const y = out[session.outputNames[0]];
     const facts = { provider: session.executionProvider, dims: [...y.dims], data: Array.from(y.data), isTensor: y instanceof Tensor, progress: progress.at(-1) };
