@@ -79,7 +79,10 @@ export class InferenceSession {
     options.signal?.throwIfAborted();
     const start = async (providers: readonly ExecutionProvider[]): Promise<InferenceSession> => {
       const session = new InferenceSession(model, resolved, await startBackend(providers, options.onDeviceLost));
-      await session.precompile();
+      await session.precompile().catch(async (e: unknown) => {
+        await session.release(); // gives the device back
+        throw e;
+      });
       return session;
     };
     const providers = options.executionProviders ?? ['webgpu', 'cpu'];
