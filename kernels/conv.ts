@@ -31,6 +31,10 @@
  * - 1x1: 8 positions per lane beat 16 (1.0-1.1 vs 0.7-0.9 GFLOP per CPU-second).
  * - WGSL '&&' chains in the bounds checks made SwiftShader's JIT take over 5 minutes on a 3-D
  *   ConvTranspose shader (short-circuit branches); non-short-circuit '&' compiles in 0.12 s.
+ * CPU (V8, one thread): the 4x4 register-blocked GEMM reaches 2.2-3.6 GFLOP/s (4x2, 3x4 and f64
+ * panels measured no better beyond noise); ConvTranspose through col2im instead of gathering:
+ * 4x4 stride 2 64 -> 32 channels at 56x56 0.42 -> 1.3 GFLOP/s (useful flops); depthwise as a
+ * direct tap loop instead of a 1-row GEMM: ~3x.
  * Shapes, strides, pads and dilations stay uniforms: loads dominate, and uniform reads are hoisted
  * out of the loops. Only the kernel width (rows form) and, for depthwise, the kernel size, strides
  * and dilations are baked, because the reuse pattern is unrolled over them: one pipeline per
@@ -45,9 +49,9 @@ import { ShaderBuilder } from './shader/builder.ts';
 import type { GpuCaps, GpuKernelContext, GpuLowering, KernelContext, MaybeMeta, MaybeTensor, OpKernel, TensorMeta } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
-// CPU: im2col into a reused panel buffer + a 4x4 register-blocked GEMM. Conv and ConvTranspose
-// share it: both are Y[co][n] = sum_k W'[co][k] * col[k][n] with k = (ci, tap); only which input
-// element a (tap, output position) reads differs (see tapTable).
+// CPU: im2col into a reused panel buffer + a 4x4 register-blocked GEMM: Y[co][n] = sum_k
+// W'[co][k] * col[k][n] with k = (ci, tap). ConvTranspose uses the same GEMM over input positions
+// followed by col2im (transposeCpu); one input channel per group (depthwise) a direct loop.
 // ---------------------------------------------------------------------------------------------
 
 type FloatArray = Float32Array | Float64Array;
@@ -155,6 +159,10 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
   const cout = g.coutG * g.group;
   const y = out.dtype === 'float32' ? new Float32Array(g.batch * cout * S) : new Float64Array(g.batch * cout * S);
   if (y.length === 0) return [finish(out, y)];
+  if (g.transpose && g.cinG > 1) {
+    transposeCpu(x, floatData(wt), bias, g, act, y);
+    return [finish(out, y)];
+  }
   const taps = tapTable(g);
   if (g.cinG === 1) {
     depthwiseCpu(x, floatData(wt), bias, g, taps, act, y);
@@ -218,6 +226,100 @@ function depthwiseCpu(x: FloatArray, w: FloatArray, bias: FloatArray | undefined
   }
 }
 
+/** For each tap and input position: the flat output spatial offset it adds to, or -1 (ConvTranspose). */
+function scatterTable(g: ConvGeometry): Int32Array {
+  const s = g.inDims.length;
+  const inS = product(g.inDims);
+  const T = product(g.kernel);
+  const outStrides = new Array<number>(s);
+  for (let d = s - 1, acc = 1; d >= 0; d--) {
+    outStrides[d] = acc;
+    acc *= g.outDims[d]!;
+  }
+  const table = new Int32Array(T * inS);
+  const j = new Array<number>(s).fill(0);
+  const i = new Array<number>(s).fill(0);
+  for (let tap = 0; tap < T; tap++) {
+    i.fill(0);
+    for (let p = 0; p < inS; p++) {
+      let off = 0;
+      for (let d = 0; d < s; d++) {
+        const o = i[d]! * g.strides[d]! - g.padBegin[d]! + j[d]! * g.dilations[d]!;
+        if (o < 0 || o >= g.outDims[d]!) {
+          off = -1;
+          break;
+        }
+        off += o * outStrides[d]!;
+      }
+      table[tap * inS + p] = off;
+      for (let d = s - 1; d >= 0 && ++i[d]! === g.inDims[d]!; d--) i[d] = 0;
+    }
+    for (let d = s - 1; d >= 0 && ++j[d]! === g.kernel[d]!; d--) j[d] = 0;
+  }
+  return table;
+}
+
+/**
+ * ConvTranspose with several input channels per group, as a GEMM over input positions,
+ * C[(co, tap)][p] = sum_ci W[ci][co][tap] * X[ci][p], whose values are then added to output
+ * position p * stride - pad + tap * dilation (col2im). Gathering instead would multiply by the
+ * taps that fall between input pixels: (stride^2 - 1) / stride^2 of the work for 2-D stride 2.
+ */
+function transposeCpu(x: FloatArray, w: FloatArray, bias: FloatArray | undefined, g: ConvGeometry, act: ActivationSpec, y: FloatArray): void {
+  const S = product(g.outDims);
+  const inS = product(g.inDims);
+  const T = product(g.kernel);
+  const M = g.coutG * T;
+  const K = g.cinG;
+  const scatter = scatterTable(g);
+  const identity = Int32Array.from({ length: inS }, (_, p) => p);
+  // W[grp][ci][m = co * T + tap] packed as [grp][m block][ci][MR]
+  const blocks = Math.ceil(M / MR);
+  const wp = new Float32Array(g.group * blocks * K * MR);
+  for (let grp = 0; grp < g.group; grp++) {
+    for (let ci = 0; ci < K; ci++) {
+      const src = (grp * K + ci) * M;
+      for (let m = 0; m < M; m++) wp[((grp * blocks + Math.floor(m / MR)) * K + ci) * MR + (m % MR)] = w[src + m]!;
+    }
+  }
+  const chunk = Math.max(NR, Math.floor(CHUNK_FLOATS / K / NR) * NR);
+  const need = Math.min(chunk, Math.ceil(inS / NR) * NR) * K;
+  if (colScratch.length < need) colScratch = new Float32Array(need);
+  const col = colScratch;
+  const acc = new Float64Array(MR * NR);
+  const yacc = new Float64Array(g.coutG * S);
+  for (let n = 0; n < g.batch; n++) {
+    for (let grp = 0; grp < g.group; grp++) {
+      for (let co = 0; co < g.coutG; co++) yacc.fill(bias ? bias[grp * g.coutG + co]! : 0, co * S, (co + 1) * S);
+      const xOff = (n * g.group + grp) * K * inS;
+      for (let p0 = 0; p0 < inS; p0 += chunk) {
+        const pn = Math.min(chunk, inS - p0);
+        packCols(x, xOff, inS, identity, inS, 1, K, p0, pn, col);
+        for (let pb = 0; pb < pn; pb += NR) {
+          const cols = Math.min(NR, pn - pb);
+          for (let mb = 0; mb < blocks; mb++) {
+            microKernel(wp, (grp * blocks + mb) * K * MR, col, (pb / NR) * K * NR, K, acc);
+            for (let i = 0; i < MR; i++) {
+              const m = mb * MR + i;
+              if (m >= M) break;
+              const co = Math.floor(m / T);
+              const row = (m - co * T) * inS + p0 + pb;
+              const yb = co * S;
+              for (let jj = 0; jj < cols; jj++) {
+                const o = scatter[row + jj]!;
+                if (o >= 0) yacc[yb + o] += acc[i * NR + jj]!;
+              }
+            }
+          }
+        }
+      }
+      const yOff = (n * g.group + grp) * g.coutG * S;
+      if (act.kind === 'none') for (let i = 0; i < yacc.length; i++) y[yOff + i] = yacc[i]!;
+      else for (let i = 0; i < yacc.length; i++) y[yOff + i] = applyActivation(act, yacc[i]!);
+    }
+  }
+}
+
 function finish(out: TensorMeta, y: FloatArray): AnyTensor {
   if (out.dtype === 'float32') return new Tensor('float32', y as Float32Array, out.dims);
   return fromNumbers(out.dtype, out.dims, y);
@@ -276,15 +378,17 @@ function store(acc: Float64Array, y: FloatArray, yOff: number, S: number, p: num
 // ---------------------------------------------------------------------------------------------
 // WebGPU: implicit GEMM, Y[co][n] = sum over (ci, tap) of W[co][ci][tap] * X[ci][pos(n, tap)].
 // Each invocation keeps a TM x TN register tile: TM output channels of one group x TN output
-// positions, f32 accumulators in registers.
+// positions, f32 accumulators in registers. Forms, by pattern:
 // - 'taps' form (any rank, ConvTranspose too): taps outer, input channels inner, so the bounds and
 //   stride checks of a (tap, position) are paid once per tap, not once per multiply-add.
 // - 'rows' form (2-D Conv): an invocation's TN positions are consecutive in one output row, so
 //   for each kernel row it loads each input column of the segment once ((TN-1)*sx + (kw-1)*dx + 1
 //   values at most) and reuses it for all kw taps (kw, x stride and x dilation are baked: one
 //   pipeline per kernel pattern, not per shape).
-// - 'dw' form (depthwise 2-D, unit strides and dilations): a ty x tn block per invocation, all
-//   weights of its channel loaded once, each input row of the block's footprint loaded once.
+// - 'dw' form (depthwise 2-D, small strides and dilations, baked): a ty x tn block per
+//   invocation, all weights of its channel loaded once, each input row of its footprint once.
+// - 'trows' form (2-D ConvTranspose): one output row and column phase per invocation; only the
+//   kernel rows and columns that feed it are visited.
 // Loads per multiply-add decide the speed on SwiftShader (measurements at the top of this file).
 // With `subgroups` the four lanes of a quad share their TM output channels: each lane loads every
 // fourth weight the step needs and quadBroadcast hands them around, so per input channel and tap a
