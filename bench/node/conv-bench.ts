@@ -1,6 +1,7 @@
 // `node --import tsx bench/node/conv-bench.ts [runs] [size] [channels]`: GFLOP/s medians of one 3x3 Conv
 // (default 64->64 channels, 56x56, batch 1, pads 1) on Kiln WebGPU (Dawn; SwiftShader when
-// VK_ICD_FILENAMES points at it and no GPU exists) and Kiln CPU. Also a 1x1 and a depthwise layer.
+// VK_ICD_FILENAMES points at it and no GPU exists) and Kiln CPU. Also a 1x1, a depthwise and a
+// 4x4 stride-2 ConvTranspose (upsampling) layer. Whole session runs: upload, kernel, readback.
 import { existsSync } from 'node:fs';
 import { Tensor } from '../../runtime/api/tensor.ts';
 import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
@@ -22,16 +23,19 @@ interface Layer {
   readonly cout: number;
   readonly k: number;
   readonly group: number;
+  /** ConvTranspose 4x4 stride 2 (output 2 * size) */
+  readonly transpose?: boolean;
 }
 
 function model(l: Layer): Uint8Array {
-  const attrs: Record<string, WriterAttribute> = { kernel_shape: [l.k, l.k], pads: new Array<number>(4).fill(l.k >> 1), group: l.group };
+  const attrs: Record<string, WriterAttribute> = l.transpose ? { kernel_shape: [l.k, l.k], pads: [1, 1, 1, 1], strides: [2, 2] } : { kernel_shape: [l.k, l.k], pads: new Array<number>(4).fill(l.k >> 1), group: l.group };
+  const out = l.transpose ? 2 * size : size;
   return encodeOnnxModel({
-    nodes: [{ opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs }],
+    nodes: [{ opType: l.transpose ? 'ConvTranspose' : 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs }],
     inputs: [{ name: 'x', dtype: 'float32', dims: [1, l.cin, size, size] }],
-    outputs: [{ name: 'y', dtype: 'float32', dims: [1, l.cout, size, size] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [1, l.cout, out, out] }],
     initializers: {
-      w: new Tensor('float32', random((l.cout * l.cin * l.k * l.k) / l.group, 0.1), [l.cout, l.cin / l.group, l.k, l.k]),
+      w: new Tensor('float32', random((l.cout * l.cin * l.k * l.k) / l.group, 0.1), l.transpose ? [l.cin, l.cout, l.k, l.k] : [l.cout, l.cin / l.group, l.k, l.k]),
       b: new Tensor('float32', random(l.cout), [l.cout]),
     },
   });
@@ -42,7 +46,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function measure(l: Layer, ep: 'webgpu' | 'cpu'): Promise<string> {
   const session = await InferenceSession.create(model(l), { executionProviders: [ep] });
   const x = new Tensor('float32', random(l.cin * size * size), [1, l.cin, size, size]);
-  const flops = (2 * l.cout * (l.cin / l.group) * l.k * l.k * size * size);
+  // ConvTranspose: the multiply-adds that reach the output (every input pixel x every tap)
+  const flops = 2 * l.cout * (l.cin / l.group) * l.k * l.k * size * size;
   try {
     await session.run({ x }); // warm-up: pipelines, buffers, JIT
     if (session.lastPlacement && session.lastPlacement.cpu > 0 && ep === 'webgpu') return `${l.name} ${ep}: fell back to the CPU`;
@@ -63,6 +68,7 @@ const layers: Layer[] = [
   { name: `conv3x3 ${ch}->${ch} ${size}x${size}`, cin: ch, cout: ch, k: 3, group: 1 },
   { name: `conv1x1 ${ch}->${ch} ${size}x${size}`, cin: ch, cout: ch, k: 1, group: 1 },
   { name: `depthwise3x3 ${ch} ${size}x${size}`, cin: ch, cout: ch, k: 3, group: ch },
+  { name: `convT4x4s2 ${ch}->${ch / 2} ${size}x${size}`, cin: ch, cout: ch / 2, k: 4, group: 1, transpose: true },
 ];
 for (const l of layers) {
   if (only && !l.name.startsWith(only)) continue;
