@@ -13,9 +13,9 @@
  *   around), 16 channels x 8 positions: 2.2 GFLOP/s wall, 1.0 GFLOP per CPU-second.
  * - 'rows' form (8 consecutive positions of one output row per lane, each input value loaded
  *   once per kernel row and reused for all kw taps): 1.3-1.5 GFLOP per CPU-second, 2.3-3.7 wall.
- *   8 positions beat 12 or 16 (accumulator spills, 1-2.6 s JIT); 2 channels per loop iteration
- *   beat 1 and 4 (4 doubles JIT time for no gain); 16-thread vs 32-thread workgroups: no
- *   difference beyond noise.
+ *   8 positions beat 12 or 16 (accumulator spills, 1-2.6 s JIT). 1 or 2 input channels per loop
+ *   iteration: same speed within noise, but 2 doubles the JIT time (0.3 -> 0.57 s), so 1 (the
+ *   taps form keeps 4: its per-tap loop is short). 16- vs 32-thread workgroups: no difference.
  * - Depthwise: the rows form with one channel reached 0.1 GFLOP per CPU-second; 'dw' blocks of
  *   4 rows x 8 positions reusing each input row for all kernel rows: 0.3 (64 channels at 56x56:
  *   ~5 ms instead of 17-46 ms). Baking the depthwise strides lets strided layers use it too:
@@ -429,9 +429,9 @@ function tileFor(g: ConvGeometry, caps: GpuCaps): TileConfig {
   // measured on SwiftShader (see the top of this file); hardware GPUs get small plain tiles
   // 2-D ConvTranspose: each invocation takes output columns of one phase (ox = p mod stride) so
   // a kernel column either feeds all of them or none
-  if (g.transpose && g.inDims.length === 2 && g.kernel[1]! <= MAX_ROW_KERNEL && small(g.strides[1]!)) return { form: 'trows', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 2 };
+  if (g.transpose && g.inDims.length === 2 && g.kernel[1]! <= MAX_ROW_KERNEL && small(g.strides[1]!)) return { form: 'trows', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 1 };
   if (dw) return { form: 'dw', ty: soft ? 4 : 2, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 1 };
-  return { form: rows ? 'rows' : 'taps', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: rows ? 2 : 4 };
+  return { form: rows ? 'rows' : 'taps', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: rows ? 1 : 4 };
 }
 
 export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext, transpose: boolean): GpuLowering | undefined {
