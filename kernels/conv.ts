@@ -36,9 +36,9 @@
  * 4x4 stride 2 64 -> 32 channels at 56x56 0.42 -> 1.3 GFLOP/s (useful flops); depthwise as a
  * direct tap loop instead of a 1-row GEMM: ~3x.
  * Shapes, strides, pads and dilations stay uniforms: loads dominate, and uniform reads are hoisted
- * out of the loops. Only the kernel width (rows form) and, for depthwise, the kernel size, strides
- * and dilations are baked, because the reuse pattern is unrolled over them: one pipeline per
- * kernel pattern, never per tensor shape.
+ * out of the loops. Baked are only what the unrolled reuse pattern depends on: the kernel width and
+ * x stride/dilation (rows, trows forms), and for depthwise the kernel size, strides and dilations:
+ * one pipeline per kernel pattern, never per tensor shape.
  */
 import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
 import { activationOf, applyActivation, wgslActivation, type ActivationSpec } from './common/activation.ts';
