@@ -41,6 +41,7 @@ const utf8 = (v: Uint8Array | number[] | undefined): string => (v === undefined 
 
 function decode<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
   try {
+    // protobufjs' reflection API returns an untyped Message; the interfaces above mirror onnx-schema.ts.
     return type.decode(bytes) as unknown as T;
   } catch (e) {
     // protobufjs throws RangeError/Error with offsets for truncated or garbage input.
