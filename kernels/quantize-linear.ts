@@ -90,16 +90,21 @@ function quantizeCpu(inputs: readonly (AnyTensor | undefined)[], ctx: KernelCont
   return [fromNumbers(p.out.dtype, p.out.dims, res)];
 }
 
-function quantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): GpuProgram[] | undefined {
-  const p = planQuantize(inputs, ctx);
-  if (p.precision === 'float64') return undefined;
-  const b = new ShaderBuilder(ctx.caps);
+/** X, scale, optional zero point and Y, plus the element -> parameter index, for both directions. */
+function declareQuantIo(b: ShaderBuilder, inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], layout: Parameters<typeof wgslParamIndex>[1]) {
   const X = b.input('X', { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) }, 0);
   const S = b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1);
   const Z = inputs[2] ? b.input('Z', { ...inputs[2], dims: gpuDims(inputs[2].dims) }, 2) : undefined;
   const Y = b.output('Y', { ...outputs[0]!, dims: gpuDims(outputs[0]!.dims) });
   const n = b.uniform('n', 'u32', sizeOf(outputs[0]!.dims));
-  const param = wgslParamIndex(b, p.layout);
+  return { X, S, Z, Y, n, param: wgslParamIndex(b, layout) };
+}
+
+function quantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): GpuProgram[] | undefined {
+  const p = planQuantize(inputs, ctx);
+  if (p.precision === 'float64') return undefined;
+  const b = new ShaderBuilder(ctx.caps);
+  const { X, S, Z, Y, n, param } = declareQuantIo(b, inputs, outputs, p.layout);
   const body = [
     `  if (global_idx >= ${n}) { return; }`,
     `  let j = ${param}(global_idx);`,
@@ -153,12 +158,7 @@ function dequantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tensor
   const p = planDequantize(inputs, ctx);
   if (p.precision === 'float64') return undefined;
   const b = new ShaderBuilder(ctx.caps);
-  const X = b.input('X', { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) }, 0);
-  const S = b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1);
-  const Z = inputs[2] ? b.input('Z', { ...inputs[2], dims: gpuDims(inputs[2].dims) }, 2) : undefined;
-  const Y = b.output('Y', { ...outputs[0]!, dims: gpuDims(outputs[0]!.dims) });
-  const n = b.uniform('n', 'u32', sizeOf(outputs[0]!.dims));
-  const param = wgslParamIndex(b, p.layout);
+  const { X, S, Z, Y, n, param } = declareQuantIo(b, inputs, outputs, p.layout);
   const body = [
     `  if (global_idx >= ${n}) { return; }`,
     `  let j = ${param}(global_idx);`,

@@ -3,24 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { Tensor } from '../../runtime/api/tensor.ts';
-import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { squareInput, squareModel } from './helpers/square-model.ts';
 import type * as Kiln from '../../runtime/index.ts';
 import { openTestBed, type TestBed } from '../../scripts/browser/test-bed.ts';
 
 type KilnModule = typeof Kiln;
 
-// y = x * x + bias, with a symbolic batch dimension.
-const model = encodeOnnxModel({
-  nodes: [
-    { opType: 'Mul', inputs: ['x', 'x'], outputs: ['sq'] },
-    { opType: 'Add', inputs: ['sq', 'bias'], outputs: ['y'] },
-  ],
-  inputs: [{ name: 'x', dtype: 'float32', dims: ['n', 3] }],
-  outputs: [{ name: 'y', dtype: 'float32' }],
-  initializers: { bias: new Tensor('float32', [0.5, -1, 2], [3]) },
-});
-const x = [1, 2, 3, -4, 0.25, 6];
+const model = squareModel;
+const x = squareInput;
 const expected = x.map((v, i) => Math.fround(Math.fround(v * v) + [0.5, -1, 2][i % 3]!));
 
 let bed: TestBed | undefined;

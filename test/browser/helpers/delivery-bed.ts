@@ -6,24 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { Tensor } from '../../../runtime/api/tensor.ts';
-import { encodeOnnxModel } from '../../../runtime/format/onnx/onnx-writer.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from '../../../scripts/browser/chromium.ts';
 import { ensureBuild } from '../../../scripts/browser/ensure-build.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 import { startCountingServer, type CountingServer } from './counting-server.ts';
 
-/** y = x * x + bias, with a symbolic batch dimension (the script-tag test's model). */
-export const squareModel = encodeOnnxModel({
-  nodes: [
-    { opType: 'Mul', inputs: ['x', 'x'], outputs: ['sq'] },
-    { opType: 'Add', inputs: ['sq', 'bias'], outputs: ['y'] },
-  ],
-  inputs: [{ name: 'x', dtype: 'float32', dims: ['n', 3] }],
-  outputs: [{ name: 'y', dtype: 'float32' }],
-  initializers: { bias: new Tensor('float32', [0.5, -1, 2], [3]) },
-});
-export const squareInput = [1, 2, 3, -4, 0.25, 6];
+import { squareInput, squareModel } from './square-model.ts';
+
+export { squareInput, squareModel };
 export const squareExpected = squareInput.map((v, i) => Math.fround(Math.fround(v * v) + [0.5, -1, 2][i % 3]!));
 
 export const OCR_REC_MODEL = 'ch_PP-OCRv4_rec_infer.onnx';
