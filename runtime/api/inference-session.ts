@@ -4,16 +4,17 @@ import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import type { DataType } from '../core/dtype.ts';
 import { fail } from '../core/errors.ts';
-import { readOnnxModelWithExternalData } from '../format/onnx/onnx-reader.ts';
+import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Model } from '../graph/ir.ts';
 import { optimizeGraph } from '../graph/passes/optimize.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
 import { commitModelCache } from '../loading/fetch-model.ts';
+import { loadModel } from '../loading/load-model.ts';
 import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
-import { loadModelBytes, loadSibling, type ModelSource } from './model-source.ts';
+import type { ModelSource } from './model-source.ts';
 import { Tensor, type AnyTensor } from './tensor.ts';
 
 /** 'auto' times webgpu and cpu on the model once and remembers the faster per adapter. */
@@ -42,6 +43,10 @@ export interface SessionOptions {
   sha256?: string;
   /** the GPU device was lost; the session moved to a new device or to the CPU (else console.warn) */
   onDeviceLost?: (event: DeviceLostEvent) => void;
+  /** .kiln: an Ed25519 public key; a signed bundle must verify against it (INTEGRITY otherwise) */
+  publicKey?: CryptoKey;
+  /** .kiln: refuse models without a signature that verifies against publicKey (ONNX included) */
+  requireSignature?: boolean;
 }
 
 export interface InputMetadata {
@@ -67,18 +72,17 @@ export class InferenceSession {
     private readonly model: Model,
     private readonly graph: ResolvedGraph,
     private readonly backend: Backend,
+    private readonly spec: BundleSpec | undefined,
   ) {}
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
-    const bytes = await loadModelBytes(source, options);
-    const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
-    const model = await readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
+    const { model, bytes, bundle } = await loadModel(source, options);
     const graph = options.graphOptimizationLevel === 'disabled' ? model.graph : optimizeGraph(model);
     const resolved = resolveGraph(model, graph); // names every unsupported op before any device work
     await commitModelCache(bytes); // only a model that reads is kept in the cache
     options.signal?.throwIfAborted();
     const start = async (providers: readonly ExecutionProvider[]): Promise<InferenceSession> => {
-      const session = new InferenceSession(model, resolved, await startBackend(providers, options.onDeviceLost));
+      const session = new InferenceSession(model, resolved, await startBackend(providers, options.onDeviceLost), bundle?.spec);
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
         throw e;
@@ -103,6 +107,11 @@ export class InferenceSession {
 
   get outputMetadata(): InputMetadata[] {
     return this.graph.graph.outputs.map((o) => ({ name: o.name, isTensor: true, type: o.dtype, shape: (o.dims ?? []).map((d) => d ?? -1) }));
+  }
+
+  /** a .kiln bundle's input/output specs, labels and metadata; undefined for ONNX models */
+  get bundle(): BundleSpec | undefined {
+    return this.spec;
   }
 
   /** which backend runs this session: 'webgpu' or 'cpu' */

@@ -5,6 +5,7 @@
 export type KilnErrorCode =
   | 'INVALID_ARGUMENT' // a caller passed something malformed (tensor data, options)
   | 'INVALID_MODEL' // the model bytes are not a model we can read (truncated, corrupt, wrong magic)
+  | 'INTEGRITY' // the model reads but is not what was signed or hashed: a section's SHA-256 or the signature fails, or a required signature is missing
   | 'UNSUPPORTED_OPS' // the model uses ops Kiln does not implement; all are named at once
   | 'UNSUPPORTED_FEATURE' // a readable model uses something Kiln does not do (data-dependent shapes...)
   | 'INVALID_GRAPH' // the graph is inconsistent (shape mismatch inside, dangling names)

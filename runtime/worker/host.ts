@@ -99,5 +99,6 @@ function infoOf(id: number, s: InferenceSession): SessionInfo {
     adapterInfo: s.adapterInfo,
     modelMetadata: s.modelMetadata,
     backendChoice: s.backendChoice,
+    bundle: s.bundle,
   };
 }

@@ -8,6 +8,7 @@ import { KilnError, type KilnErrorCode } from '../core/errors.ts';
 import type { BackendChoice } from '../api/backend-choice.ts';
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import type { ModelSource } from '../api/model-source.ts';
+import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 
 /** Workers Kiln starts carry this name; a script that sees it in `self.name` serves HostApi. */
 export const WORKER_NAME = 'kiln-worker';
@@ -58,6 +59,8 @@ export interface SessionInfo {
   readonly adapterInfo: string;
   readonly modelMetadata: { producer: string; opsets: Record<string, number>; props: Record<string, string> };
   readonly backendChoice: BackendChoice;
+  /** a .kiln bundle's spec (plain JSON data), undefined for ONNX */
+  readonly bundle: BundleSpec | undefined;
 }
 
 /** run() answers with the outputs or the error, and always with the caller's input buffers. */

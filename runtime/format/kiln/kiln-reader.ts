@@ -1,0 +1,220 @@
+// Reads .kiln bundles, whole or while they stream in. The stream reader keeps one buffer sized
+// from the header (never a second copy of the model), parses and checks the header (and its
+// signature) as soon as it has arrived, and verifies and decodes each section the moment its last
+// byte lands, so callers can start work (and uploads) before the download ends. Tensors are views
+// into that buffer (decoded copies for entropy-coded sections).
+import type { AnyTensor } from '../../api/tensor.ts';
+import { KilnError, fail } from '../../core/errors.ts';
+import type { Model } from '../../graph/ir.ts';
+import { sha256Hex } from '../../loading/sha256.ts';
+import type { BundleSpec } from './bundle-spec.ts';
+import { inflateRaw } from './kiln-codec.ts';
+import { modelFromHeader } from './kiln-graph.ts';
+import { parseHeader, readPreamble, typedModelError } from './kiln-header.ts';
+import { PREAMBLE_BYTES, type HeaderTensor, type KilnHeader, type KilnLayout, type StoredDtype } from './kiln-layout.ts';
+import { verifyKiln } from './kiln-signature.ts';
+import { tensorFromBytes } from './kiln-tensor-bytes.ts';
+
+export interface KilnReadOptions {
+  /** Ed25519 public key: a signed bundle is verified against it (a bad signature is INTEGRITY) */
+  publicKey?: CryptoKey;
+  /** refuse bundles without a signature that verifies against publicKey */
+  requireSignature?: boolean;
+}
+
+/** 'unverified': signed, but no public key was given to check it. */
+export type SignatureStatus = 'none' | 'valid' | 'unverified';
+
+export interface KilnBundle {
+  readonly model: Model;
+  readonly spec: BundleSpec;
+  readonly header: KilnHeader;
+  readonly version: { readonly major: number; readonly minor: number };
+  readonly signature: SignatureStatus;
+  /** total bytes of the file */
+  readonly byteLength: number;
+}
+
+export interface KilnStreamEvents {
+  /** the header arrived and checked out (signature included); nothing of the data yet */
+  onHeader?: (header: KilnHeader, info: { signature: SignatureStatus; byteLength: number }) => void;
+  /** section `index` arrived, its SHA-256 matched, and these tensors were decoded from it */
+  onSection?: (index: number, tensors: ReadonlyMap<string, AnyTensor>) => void;
+}
+
+/** Reads a complete .kiln file. The returned model's tensors view `bytes` (do not modify them). */
+export async function readKilnBundle(bytes: Uint8Array, options: KilnReadOptions = {}): Promise<KilnBundle> {
+  const reader = new KilnStreamReader(options, {}, bytes);
+  return reader.end();
+}
+
+export class KilnStreamReader {
+  private buf: Uint8Array;
+  private filled = 0;
+  private layout: KilnLayout | undefined;
+  private header: KilnHeader | undefined;
+  private signature: SignatureStatus = 'none';
+  private nextSection = 0;
+  private readonly tensors: (AnyTensor | undefined)[] = [];
+  /** serializes async steps so chunks are processed in order */
+  private work: Promise<void> = Promise.resolve();
+  private failed: KilnError | undefined;
+
+  constructor(
+    private readonly options: KilnReadOptions = {},
+    private readonly events: KilnStreamEvents = {},
+    whole?: Uint8Array,
+  ) {
+    this.buf = whole ?? new Uint8Array(64 << 10);
+    if (whole) {
+      this.filled = whole.length;
+      // end() reports any failure; this copy of the promise must not count as unhandled.
+      this.schedule().catch(() => undefined);
+    }
+  }
+
+  /** Bytes received so far, for callers that keep the file (e.g. to cache it). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(0, this.filled);
+  }
+
+  /** The file's total size once the header has been read, else undefined. */
+  get expectedLength(): number | undefined {
+    return this.layout && this.header ? this.layout.dataStart + this.header.dataLength : undefined;
+  }
+
+  /** Appends a chunk; resolves once every section it completed has been verified and decoded. */
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    const total = this.expectedLength;
+    if (total !== undefined && this.filled + chunk.length > total) {
+      this.failed = new KilnError('INVALID_MODEL', `.kiln: the file is longer than the ${total} bytes its header describes`);
+      return Promise.reject(this.failed);
+    }
+    if (this.filled + chunk.length > this.buf.length) this.grow(this.filled + chunk.length);
+    this.buf.set(chunk, this.filled);
+    this.filled += chunk.length;
+    return this.schedule();
+  }
+
+  /** All bytes were given: checks that nothing is missing and builds the model. */
+  async end(): Promise<KilnBundle> {
+    await this.schedule();
+    try {
+      const { layout, header } = this;
+      if (!layout) return readPreamble(this.bytes) as never; // throws the precise truncation error
+      if (!header) return fail('INVALID_MODEL', `.kiln: the file is truncated inside its header (${this.filled} of ${layout.dataStart} bytes)`);
+      const total = layout.dataStart + header.dataLength;
+      if (this.nextSection < header.sections.length) {
+        const s = header.sections[this.nextSection]!;
+        fail('INVALID_MODEL', `.kiln: the file is truncated: section ${this.nextSection} of ${header.sections.length} needs bytes up to ${layout.dataStart + s.offset + s.byteLength}, the file has ${this.filled}`, { section: this.nextSection });
+      }
+      if (this.filled !== total) fail('INVALID_MODEL', `.kiln: the file has ${this.filled} bytes, its header describes ${total}`);
+      const initializers = new Map<string, AnyTensor>();
+      header.tensors.forEach((t, i) => {
+        if (t.role !== 'attribute') initializers.set(t.name, this.tensors[i]!);
+      });
+      const model = modelFromHeader(header, initializers, (index, where) => {
+        const t = header.tensors[index];
+        if (!t || t.role !== 'attribute') fail('INVALID_MODEL', `.kiln header: ${where}: tensor #${index} is not an attribute tensor`);
+        return this.tensors[index]!;
+      });
+      checkGraphAgainstTable(model, header);
+      return { model, spec: header.spec, header, version: { major: layout.major, minor: layout.minor }, signature: this.signature, byteLength: total };
+    } catch (e) {
+      throw typedModelError(e);
+    }
+  }
+
+  private grow(needed: number): void {
+    const grown = new Uint8Array(Math.max(needed, this.buf.length * 2));
+    grown.set(this.buf.subarray(0, this.filled));
+    this.buf = grown;
+  }
+
+  private schedule(): Promise<void> {
+    const step = this.work.then(() => this.advance());
+    this.work = step.catch((e: unknown) => {
+      this.failed ??= typedModelError(e);
+    });
+    return this.work.then(() => {
+      if (this.failed) throw this.failed;
+    });
+  }
+
+  private async advance(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (!this.layout) {
+      if (this.filled < PREAMBLE_BYTES) return;
+      this.layout = readPreamble(this.buf.subarray(0, this.filled));
+    }
+    const layout = this.layout;
+    if (!this.header) {
+      if (this.filled < layout.dataStart) return;
+      const header = parseHeader(this.buf, layout);
+      this.signature = await this.checkSignature(layout);
+      this.header = header;
+      const total = layout.dataStart + header.dataLength;
+      if (this.filled > total) fail('INVALID_MODEL', `.kiln: the file is longer than the ${total} bytes its header describes`);
+      // From here on the buffer has its final size: the one and only copy of the model.
+      if (this.buf.length !== total) {
+        const exact = new Uint8Array(total);
+        exact.set(this.buf.subarray(0, this.filled));
+        this.buf = exact;
+      }
+      this.events.onHeader?.(header, { signature: this.signature, byteLength: total });
+    }
+    const header = this.header;
+    while (this.nextSection < header.sections.length) {
+      const index = this.nextSection;
+      const s = header.sections[index]!;
+      const start = layout.dataStart + s.offset;
+      if (this.filled < start + s.byteLength) return;
+      const stored = this.buf.subarray(start, start + s.byteLength);
+      const actual = await sha256Hex(stored);
+      if (actual !== s.sha256) fail('INTEGRITY', `.kiln: section ${index} failed its SHA-256 check (header ${s.sha256}, data ${actual}): the file is corrupt or was tampered with`, { section: index });
+      const raw = s.encoding === 'deflate-raw' ? await inflateRaw(stored, s.rawLength, `.kiln section ${index}`) : stored;
+      const decoded = new Map<string, AnyTensor>();
+      header.tensors.forEach((t: HeaderTensor, i) => {
+        if (t.section !== index) return;
+        const tensor = tensorFromBytes(t.dtype as StoredDtype, t.dims, raw.subarray(t.offset, t.offset + t.byteLength));
+        this.tensors[i] = tensor;
+        if (t.role !== 'attribute') decoded.set(t.name, tensor);
+      });
+      this.nextSection++;
+      this.events.onSection?.(index, decoded);
+    }
+  }
+
+  private async checkSignature(layout: KilnLayout): Promise<SignatureStatus> {
+    const { publicKey, requireSignature } = this.options;
+    if (requireSignature && !publicKey) fail('INVALID_ARGUMENT', 'requireSignature needs a publicKey to verify against');
+    if (layout.signatureLength === 0) {
+      if (requireSignature) fail('INTEGRITY', '.kiln: the bundle is not signed, and a signature is required');
+      return 'none';
+    }
+    if (!publicKey) return 'unverified';
+    const end = PREAMBLE_BYTES + layout.headerLength;
+    const ok = await verifyKiln(this.buf.subarray(0, end), this.buf.subarray(end, end + layout.signatureLength), publicKey);
+    if (!ok) fail('INTEGRITY', '.kiln: the signature does not match the header (tampered, or signed with another key)');
+    return 'valid';
+  }
+}
+
+/** The table and the graph must agree: every initializer a node reads exists, and no value is both an initializer and a node output. */
+function checkGraphAgainstTable(model: Model, header: KilnHeader): void {
+  const produced = new Set<string>();
+  for (const n of model.graph.nodes) for (const o of n.outputs) if (o) produced.add(o);
+  for (const t of header.tensors) {
+    if (t.role === 'attribute') continue;
+    if (produced.has(t.name)) fail('INVALID_MODEL', `.kiln: tensor '${t.name}' is in the tensor table but node outputs also write it`);
+  }
+  const inputs = new Set(model.graph.inputs.map((i) => i.name));
+  for (const n of model.graph.nodes) {
+    for (const i of n.inputs) {
+      if (i && !produced.has(i) && !inputs.has(i) && !model.graph.initializers.has(i)) {
+        fail('INVALID_MODEL', `.kiln: node '${n.name}' reads '${i}', which is not a graph input, a node output, or in the tensor table`);
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// A small quantized model (int8 per-channel QDQ Conv, int4 blocked QDQ MatMul, a float16 initializer,
+// a Constant node with a tensor attribute, a float attribute) with fresh random weights, and a
+// bundle spec with labels and a drift reference: what the .kiln tests write and read.
+import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { floatToHalf } from '../../runtime/core/float16.ts';
+import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
+import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { randomTensor } from '../ops/op-harness.ts';
+
+const positive = (n: number, lo = 0.01, hi = 0.05): Float32Array => Float32Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+
+/** hidden: MatMul output width; k = 4*6*6 = 144 rows in blocks of 16 */
+export function quantizedModel(hidden = 16): WriterModel {
+  const k = 4 * 6 * 6;
+  const blocks = k / 16;
+  const initializers: Record<string, AnyTensor> = {
+    w_q: randomTensor({ dtype: 'int8', dims: [4, 3, 3, 3], range: [-128, 128] }),
+    w_scale: new Tensor('float32', positive(4), [4]),
+    w_zp: randomTensor({ dtype: 'int8', dims: [4], range: [-3, 4] }),
+    bias: randomTensor({ dtype: 'float32', dims: [4] }),
+    shape: new Tensor('int64', [0n, BigInt(k)], [2]),
+    m_q: randomTensor({ dtype: 'int4', dims: [k, hidden], range: [-8, 8] }),
+    m_scale: new Tensor('float32', positive(blocks * hidden), [blocks, hidden]),
+    m_zp: randomTensor({ dtype: 'int4', dims: [blocks, hidden], range: [-2, 3] }),
+    h16: new Tensor('float16', Uint16Array.from({ length: hidden }, () => floatToHalf(Math.random() * 2 - 1)), [hidden]),
+  };
+  return {
+    opsets: { '': 21 },
+    producer: 'kiln-test',
+    metadata: { purpose: 'round trip' },
+    inputs: [{ name: 'x', dtype: 'float32', dims: ['batch', 3, 6, 6] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: ['batch', hidden] }],
+    initializers,
+    nodes: [
+      { name: 'dq_w', opType: 'DequantizeLinear', inputs: ['w_q', 'w_scale', 'w_zp'], outputs: ['w'], attrs: { axis: 0 } },
+      { name: 'conv1', opType: 'Conv', inputs: ['x', 'w', 'bias'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1], kernel_shape: [3, 3] } },
+      { name: 'relu1', opType: 'Relu', inputs: ['c'], outputs: ['r'] },
+      { name: 'flat', opType: 'Reshape', inputs: ['r', 'shape'], outputs: ['f'] },
+      { name: 'dq_m', opType: 'DequantizeLinear', inputs: ['m_q', 'm_scale', 'm_zp'], outputs: ['m'], attrs: { axis: 0, block_size: 16 } },
+      { name: 'fc1', opType: 'MatMul', inputs: ['f', 'm'], outputs: ['mm'] },
+      { name: 'offset', opType: 'Constant', inputs: [], outputs: ['off'], attrs: { value: randomTensor({ dtype: 'float32', dims: [hidden] }) } },
+      { name: 'add1', opType: 'Add', inputs: ['mm', 'off'], outputs: ['a'] },
+      { name: 'cast_h', opType: 'Cast', inputs: ['h16'], outputs: ['h'], attrs: { to: 1 } },
+      { name: 'add2', opType: 'Add', inputs: ['a', 'h'], outputs: ['a2'] },
+      { name: 'leaky', opType: 'LeakyRelu', inputs: ['a2'], outputs: ['y'], attrs: { alpha: 0.1 } },
+    ],
+  };
+}
+
+export function bundleSpec(hidden = 16): BundleSpec {
+  return {
+    inputs: [{ name: 'x', layout: 'NCHW', preprocessing: { kind: 'affine', scale: 1 / 255, offset: 0, rawRange: [0, 255] } }],
+    outputs: [{ name: 'y', kind: 'logits', labels: Array.from({ length: hidden }, (_, i) => `class ${i}`) }],
+    metadata: {
+      name: 'kiln-fixture',
+      version: '1.0.0',
+      provenance: { tool: 'kiln test', toolVersion: '0.1.0', createdAt: new Date().toISOString(), seed: Math.random() },
+      metrics: { accuracyFloat: 0.99, accuracyQuantized: 0.985 },
+      drift: {
+        version: 1,
+        samples: 100,
+        origin: 'test',
+        inputs: [{ name: 'x.c0', type: 'numeric', source: { kind: 'channel-mean', tensor: 'x', channel: 0, layout: 'NCHW' }, edges: [0.1, 0.5], counts: [30, 40, 30], count: 100, mean: 0.4, std: 0.2, min: 0, max: 1 }],
+        outputs: [{ name: 'y.argmax', type: 'categorical', source: { kind: 'argmax', tensor: 'y' }, categories: ['a', 'b'], counts: [60, 40], count: 100 }],
+      },
+    },
+  };
+}
+
+export async function ed25519Pair(): Promise<CryptoKeyPair> {
+  return crypto.subtle.generateKey('Ed25519', true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+}
