@@ -31,6 +31,7 @@ import { kernels as qlinearMatmul } from './qlinear-matmul.ts';
 import { kernels as convInteger } from './conv-integer.ts';
 import { kernels as qlinearConv } from './qlinear-conv.ts';
 import { kernels as matmulNBits } from './matmul-nbits.ts';
+import { kernels as dequantConv } from './dequant-conv.ts';
 
 export const kernels: readonly OpKernel[] = [
   ...elementwiseBinary,
@@ -64,4 +65,5 @@ export const kernels: readonly OpKernel[] = [
   ...convInteger,
   ...qlinearConv,
   ...matmulNBits,
+  ...dequantConv,
 ];

@@ -45,7 +45,7 @@ import { activationOf, applyActivation, wgslActivation, type ActivationSpec } fr
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from './common/conv-attributes.ts';
 import { product } from './common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
-import { ShaderBuilder } from './shader/builder.ts';
+import { ShaderBuilder, type TensorVar } from './shader/builder.ts';
 import type { GpuCaps, GpuKernelContext, GpuLowering, KernelContext, MaybeMeta, MaybeTensor, OpKernel, TensorMeta } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -434,8 +434,19 @@ function tileFor(g: ConvGeometry, caps: GpuCaps): TileConfig {
   return { form: rows ? 'rows' : 'taps', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: rows ? 1 : 4 };
 }
 
-export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext, transpose: boolean): GpuLowering | undefined {
-  const { geo: g } = convGeometry(inputs, ctx, transpose);
+/**
+ * How a dequant-fused Conv (kernels/dequant-conv.ts) reads packed integer weights: it declares its
+ * scale/zero-point buffers, `load` turns a flat weight index into an f32 value, and `channelScale`
+ * (when the scale depends only on the output channel) multiplies the accumulator in the epilogue
+ * instead of every weight load.
+ */
+export interface ConvWeightReader {
+  declare(b: ShaderBuilder): { load: (W: TensorVar, index: string) => string; channelScale?: (co: string) => string };
+}
+
+export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext, transpose: boolean, weights?: ConvWeightReader): GpuLowering | undefined {
+  // geometry checks W's type against X's: a quantized W is a float weight in disguise
+  const { geo: g } = convGeometry(weights ? [inputs[0], { ...inputs[1]!, dtype: inputs[0]!.dtype }, inputs[2]] : inputs, ctx, transpose);
   const out = outputs[0]!;
   const act = activationOf(ctx.attrs);
   const op = transpose ? 'ConvTranspose' : 'Conv';
@@ -465,6 +476,8 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const W = b.input('W', inputs[1]!, 1);
   const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
   const Y = b.output('Y', out);
+  const reader = weights?.declare(b);
+  const wload = (i: string): string => (reader ? reader.load(W, i) : `f32(${W.get(i)})`);
   // Work items: tn output positions (taps), a row segment of tn positions (rows) or a ty x tn
   // block (dw). Invocations come in quads: 4 consecutive ones share (group, channel block) and
   // take 4 consecutive items.
@@ -535,7 +548,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
       line(`let cok${m} = ix${m} < in1;`);
       line(`let cx${m} = select(0u, ix${m}, cok${m});`);
     }
-    for (let t = 0; t < wVals; t++) line(`let a${t} = f32(${W.get(`wr${t}`)});`);
+    for (let t = 0; t < wVals; t++) line(`let a${t} = ${wload(`wr${t}`)};`);
     for (let i = 0; i < tm; i++) for (let k = 0; k < kh * kw; k++) line(`let s${i}_${k} = ${wOf(i, k, (t) => `a${t}`)};`);
     const footprint = (ty - 1) * sy + (kh - 1) * dy + 1;
     for (let r = 0; r < footprint; r++) {
@@ -583,7 +596,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
     for (let u = 0; u < unroll; u++) {
       for (const m of cols) line(`    let x${u}_${m} = select(0.0, f32(${X.get(`xo + cx${m}`)}), ok${m});`);
-      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = f32(${W.get(`wr${t} + wo`)});`);
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wo`)};`);
       for (let kx = 0; kx < kw; kx++) {
         for (let i = 0; i < tm; i++) {
           line(`    let s${u}_${i}_${kx} = ${wOf(i, kx, (t) => `a${u}_${t}`)};`);
@@ -644,7 +657,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line(`  var wo = ky * ${kw}u;`);
     line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
     for (let u = 0; u < unroll; u++) {
-      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = f32(${W.get(`wr${t} + wc${t} + wo`)});`);
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wc${t} + wo`)};`);
       for (let n = 0; n < nk; n++) {
         for (let j = 0; j < tn; j++) line(`    let x${u}_${n}_${j} = select(0.0, f32(${X.get(`xo + cx${n}_${j}`)}), rok & cok${n}_${j});`);
         for (let i = 0; i < tm; i++) {
@@ -701,7 +714,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
     for (let u = 0; u < unroll; u++) {
       for (let j = 0; j < tn; j++) line(`    let x${u}_${j} = ${checks ? `select(0.0, f32(${X.get(`xo${j}`)}), ok${j})` : `f32(${X.get(`xo${j}`)})`}; xo${j} += in_s;`);
-      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = f32(${W.get(`wr${t} + wo`)});`);
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wo`)};`);
       for (let i = 0; i < tm; i++) {
         line(`    let s${u}_${i} = ${wOf(i, 0, (t) => `a${u}_${t}`)};`);
         for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += s${u}_${i} * x${u}_${j};`);
@@ -720,9 +733,10 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   line('  let co = co0 + i;');
   line('  if (co >= cout_g) { break; }');
   line(`  let bias = ${B ? `f32(${B.get('grp * cout_g + co')})` : '0.0'};`);
+  if (reader?.channelScale) line(`  let wscale = ${reader.channelScale('grp * cout_g + co')};`);
   line('  let yo = (grp * cout_g + co) * out_s;');
   line(`  for (var j = 0u; j < ${np}u; j++) {`);
-  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${np}u + j] + bias)`)} }`);
+  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${np}u + j]${reader?.channelScale ? ' * wscale' : ''} + bias)`)} }`);
   line('  }');
   line('}');
   const program = b.build({ label: `${op}:${ctx.node}`, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });

@@ -4,6 +4,7 @@ import { topoSort } from '../topo-sort.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
+import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
 
@@ -16,8 +17,10 @@ export function optimizeGraph(model: Model): Graph {
   const graph: Graph = { ...src, initializers: new Map(src.initializers), nodes: topoSort(src.nodes, (n) => n, src) };
   removeIdentities(graph);
   foldBatchNorm(graph);
+  lowerQdq(graph, opsetOf(model, ''), 'before-fusion');
   fuseBias(graph);
   fuseActivations(graph, opsetOf(model, ''));
+  lowerQdq(graph, opsetOf(model, ''), 'after-fusion');
   removeDeadNodes(graph);
   return graph;
 }
