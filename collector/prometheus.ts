@@ -1,0 +1,107 @@
+// GET /metrics: Prometheus text exposition (format 0.0.4) of what the collector stores, per model,
+// version, backend and device class, plus the collector's own health. Latencies are summaries:
+// quantiles over the last `windowMs` (merged exponential histograms), _count and _sum over all
+// retained data.
+import { METRIC } from '../runtime/telemetry/otlp-schema.ts';
+import { ExpHistogramMerger } from './sketch/exp-histogram.ts';
+import type { CollectorStats } from './stats.ts';
+import { INGEST_BUCKETS } from './stats.ts';
+import type { Db } from './store/database.ts';
+import { latencyDeltas } from './store/latency-query.ts';
+import { sumTotals, type GroupColumn } from './store/totals-query.ts';
+
+const DIMS: readonly GroupColumn[] = ['model', 'version', 'backend', 'device_class'];
+
+export function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labels(l: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(l).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+const num = (v: number): string => (Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN');
+
+class Exposition {
+  private readonly lines: string[] = [];
+  family(name: string, type: 'counter' | 'gauge' | 'summary' | 'histogram', help: string): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  }
+  sample(name: string, l: Readonly<Record<string, string>>, v: number): void {
+    this.lines.push(`${name}${labels(l)} ${num(v)}`);
+  }
+  text(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+function latencySummary(out: Exposition, db: Db, metric: string, promName: string, help: string, nowMs: number, windowMs: number): void {
+  const points = latencyDeltas(db, metric, undefined, {});
+  if (points.length === 0) return;
+  const recent = new Map<string, { labels: Record<string, string>; window: ExpHistogramMerger; count: number; sum: number }>();
+  for (const pt of points) {
+    const l: Record<string, string> = { ...pt.dims };
+    const key = JSON.stringify(l);
+    let s = recent.get(key);
+    if (!s) recent.set(key, (s = { labels: l, window: new ExpHistogramMerger(), count: 0, sum: 0 }));
+    s.count += pt.h.count;
+    s.sum += pt.h.sum ?? 0;
+    if (pt.time >= nowMs - windowMs) s.window.add(pt.h);
+  }
+  out.family(promName, 'summary', help);
+  for (const s of recent.values()) {
+    for (const q of [0.5, 0.9, 0.99]) {
+      const v = s.window.quantile(q);
+      if (v !== undefined) out.sample(promName, { ...s.labels, quantile: String(q) }, v);
+    }
+    out.sample(`${promName}_count`, s.labels, s.count);
+    out.sample(`${promName}_sum`, s.labels, s.sum);
+  }
+}
+
+function counter(out: Exposition, db: Db, metric: string, promName: string, help: string, extra: readonly GroupColumn[]): void {
+  const totals = sumTotals(db, metric, [...DIMS, ...extra]);
+  out.family(promName, 'counter', help);
+  for (const t of totals) out.sample(promName, t.labels, t.value);
+}
+
+export function renderPrometheus(db: Db, stats: CollectorStats, nowMs: number, windowMs = 5 * 60_000): string {
+  const out = new Exposition();
+  latencySummary(out, db, METRIC.runLatency, 'kiln_run_duration_milliseconds', `run latency by phase (quantiles over the last ${windowMs / 1000} s)`, nowMs, windowMs);
+  latencySummary(out, db, METRIC.coldStart, 'kiln_session_create_duration_milliseconds', `cold start by phase (quantiles over the last ${windowMs / 1000} s)`, nowMs, windowMs);
+  counter(out, db, METRIC.runs, 'kiln_runs_total', 'runs completed', []);
+  counter(out, db, METRIC.runErrors, 'kiln_run_errors_total', 'runs that failed, by error code', ['error_code']);
+  counter(out, db, METRIC.driftAlerts, 'kiln_drift_alerts_total', 'drift windows that raised an alert, by feature', ['feature']);
+  counter(out, db, METRIC.droppedBatches, 'kiln_telemetry_dropped_total', 'telemetry batches clients dropped (offline queue full)', []);
+
+  const drift = db.prepare(`SELECT COALESCE(model,'') model, COALESCE(version,'') version, COALESCE(backend,'') backend, COALESCE(device_class,'') device_class,
+      feature, COALESCE(drift_test,'') test, value, COALESCE(alert, 0) alert
+    FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY model, version, backend, device_class, feature, drift_test ORDER BY time_ms DESC) rn FROM points WHERE metric = ? AND feature IS NOT NULL)
+    WHERE rn = 1`).all(METRIC.driftScore) as { model: string; version: string; backend: string; device_class: string; feature: string; test: string; value: number; alert: number }[];
+  out.family('kiln_drift_score', 'gauge', 'latest drift score per feature');
+  for (const d of drift) out.sample('kiln_drift_score', { model: d.model, version: d.version, backend: d.backend, device_class: d.device_class, feature: d.feature, test: d.test }, d.value);
+  out.family('kiln_drift_alert', 'gauge', '1 when the latest window of a feature alerted');
+  for (const d of drift) out.sample('kiln_drift_alert', { model: d.model, version: d.version, backend: d.backend, device_class: d.device_class, feature: d.feature, test: d.test }, d.alert);
+
+  out.family('kiln_collector_requests_total', 'counter', 'OTLP export requests by HTTP status');
+  for (const [status, n] of [...stats.ingestByStatus.entries()].sort((a, b) => a[0] - b[0])) out.sample('kiln_collector_requests_total', { status: String(status) }, n);
+  out.family('kiln_collector_batches_total', 'counter', 'accepted batches: stored, or duplicates of a stored batch');
+  out.sample('kiln_collector_batches_total', { outcome: 'stored' }, stats.batchesStored);
+  out.sample('kiln_collector_batches_total', { outcome: 'duplicate' }, stats.batchesDuplicate);
+  out.family('kiln_collector_points_total', 'counter', 'data points stored');
+  out.sample('kiln_collector_points_total', {}, stats.pointsStored);
+  out.family('kiln_collector_ingest_duration_seconds', 'histogram', 'time from request to answer on /v1/metrics');
+  INGEST_BUCKETS.forEach((b, i) => out.sample('kiln_collector_ingest_duration_seconds_bucket', { le: String(b) }, stats.ingestBucketCounts[i]!));
+  out.sample('kiln_collector_ingest_duration_seconds_bucket', { le: '+Inf' }, stats.ingestCount);
+  out.sample('kiln_collector_ingest_duration_seconds_sum', {}, stats.ingestSumSeconds);
+  out.sample('kiln_collector_ingest_duration_seconds_count', {}, stats.ingestCount);
+  const pending = Number((db.prepare('SELECT COUNT(*) n FROM outbox').get() as { n: number }).n);
+  out.family('kiln_collector_outbox_pending', 'gauge', 'batches waiting to be forwarded upstream');
+  out.sample('kiln_collector_outbox_pending', {}, pending);
+  out.family('kiln_collector_forwarded_total', 'counter', 'batches forwarded upstream, by result');
+  out.sample('kiln_collector_forwarded_total', { result: 'ok' }, stats.forwarded);
+  out.sample('kiln_collector_forwarded_total', { result: 'retry' }, stats.forwardFailures);
+  out.sample('kiln_collector_forwarded_total', { result: 'dropped' }, stats.forwardDropped);
+  return out.text();
+}

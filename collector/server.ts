@@ -1,0 +1,160 @@
+// startCollector: binds the HTTP server, opens the store, starts retention and forwarding, and
+// routes requests. Write side: POST /v1/metrics (API keys). Read side: the dashboard (/), its
+// JSON (/api/*) and Prometheus (/metrics), open unless a read key is set.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { fail } from '../runtime/core/errors.ts';
+import { bearerToken, keyChecker } from './auth.ts';
+import { handleApi } from './dashboard/api.ts';
+import { dashboardHtml } from './dashboard/page.ts';
+import { Forwarder } from './forward/forwarder.ts';
+import { corsHeaders, sendPreflight } from './http/cors.ts';
+import { sendError, sendJson, sendText } from './http/respond.ts';
+import { handleIngest, type IngestDeps } from './ingest.ts';
+import { resolveOptions, type CollectorOptions } from './options.ts';
+import { renderPrometheus } from './prometheus.ts';
+import { rateLimiter } from './rate-limit.ts';
+import { createBatchWriter } from './store/batch-writer.ts';
+import { openDatabase } from './store/database.ts';
+import { createRetention, type RetentionResult } from './store/retention.ts';
+import { CollectorStats } from './stats.ts';
+
+export interface Collector {
+  /** base URL, e.g. http://127.0.0.1:4318 (OTLP endpoint: url + '/v1/metrics') */
+  readonly url: string;
+  readonly port: number;
+  readonly stats: CollectorStats;
+  /** delete what is older than the retention period now (also runs at start and hourly) */
+  runRetention(): RetentionResult;
+  /** stops listening, lets requests in flight finish, stops forwarding, closes the database */
+  close(): Promise<void>;
+}
+
+const RETENTION_EVERY_MS = 3_600_000;
+const CLOSE_GRACE_MS = 2_000;
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
+  const o = resolveOptions(options);
+  const db = openDatabase(o.dbPath, o.durability);
+  const stats = new CollectorStats(o.now());
+  const retention = createRetention(db, o.retentionDays);
+  const keys = keyChecker(o.apiKeys);
+  const forwarder = o.forwardUrl ? new Forwarder(db, { url: o.forwardUrl, key: o.forwardKey, now: o.now, log: o.log }, stats) : undefined;
+  const ingestDeps: IngestDeps = {
+    options: o,
+    keys,
+    limiter: rateLimiter(o.rateLimitPerSecond),
+    store: createBatchWriter(db),
+    onStored: (points) => {
+      stats.pointsStored += points;
+      forwarder?.wake();
+    },
+  };
+  const cors = corsHeaders(o.corsOrigin);
+  let inFlight = 0;
+
+  const readAllowed = (req: IncomingMessage): boolean => o.readKey === undefined || bearerToken(req) === o.readKey;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://collector');
+    const path = url.pathname;
+    if (path === '/v1/metrics') {
+      if (req.method === 'OPTIONS') return sendPreflight(res, o.corsOrigin);
+      if (req.method !== 'POST') return sendError(res, 405, 'use POST for /v1/metrics', { ...cors, Allow: 'POST, OPTIONS' });
+      const started = process.hrtime.bigint();
+      const { status } = await handleIngest(req, res, ingestDeps, cors);
+      stats.recordIngest(status, Number(process.hrtime.bigint() - started) / 1e9);
+      const outcome = res.getHeader('Kiln-Batch');
+      if (outcome === 'stored') stats.batchesStored++;
+      else if (outcome === 'duplicate') stats.batchesDuplicate++;
+      return;
+    }
+    if (path === '/v1/traces' || path === '/v1/logs') {
+      if (req.method === 'OPTIONS') return sendPreflight(res, o.corsOrigin);
+      req.resume();
+      return sendError(res, 404, `this collector receives metrics only (${path} is not served)`, cors);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method ?? '?'} is not allowed on ${path}`, { Allow: 'GET' });
+    if (path === '/healthz') return sendJson(res, 200, { ok: true });
+    if (path === '/' || path === '/dashboard') return sendText(res, 200, 'text/html; charset=utf-8', dashboardHtml());
+    if (path === '/metrics' || path.startsWith('/api/')) {
+      if (!readAllowed(req)) {
+        const why = bearerToken(req) !== undefined && keys.check(bearerToken(req)) !== undefined && !keys.open ? 'API keys are write-only; the read side needs the read key' : 'the read side needs the read key: Authorization: Bearer <read key>';
+        return sendError(res, 401, why, { 'WWW-Authenticate': 'Bearer' });
+      }
+      if (path === '/metrics') return sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderPrometheus(db, stats, o.now()));
+      if (handleApi(db, path, url.searchParams, res)) return;
+    }
+    sendError(res, 404, `no such path: ${path}`);
+  }
+
+  const server = createServer((req, res) => {
+    inFlight++;
+    route(req, res)
+      .catch((e: unknown) => {
+        o.log(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        if (!res.headersSent) sendError(res, 500, 'internal collector error');
+        else res.destroy();
+      })
+      .finally(() => inFlight--);
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000; // a client trickling a body cannot hold a socket forever
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    db.close();
+    const err = e as NodeJS.ErrnoException;
+    fail('INVALID_ARGUMENT', err.code === 'EADDRINUSE' ? `port ${o.port} on ${o.host} is already in use` : `cannot listen on ${o.host}:${o.port}: ${err.message}`);
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  if (!isLoopback(o.host)) {
+    if (keys.open) o.log(`listening on ${o.host} without --api-key: anyone who can reach port ${port} can post telemetry`);
+    if (o.readKey === undefined) o.log(`listening on ${o.host} without --read-key: anyone who can reach port ${port} can read the dashboard and /metrics`);
+  }
+
+  retention(o.now());
+  const retentionTimer = setInterval(() => {
+    try {
+      retention(o.now());
+    } catch (e) {
+      o.log(`retention failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }, RETENTION_EVERY_MS);
+  retentionTimer.unref();
+  forwarder?.wake(); // what a previous run left in the outbox
+
+  let closing: Promise<void> | undefined;
+  const host = o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host.includes(':') ? `[${o.host}]` : o.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    stats,
+    runRetention: () => retention(o.now()),
+    close() {
+      closing ??= (async () => {
+        clearInterval(retentionTimer);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        await closed;
+        clearTimeout(grace);
+        while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+        await forwarder?.close();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// Latency percentiles over time: exponential-histogram points of one metric (and phase), merged
+// per time bucket. Cumulative streams are first turned into deltas, so every observation counts
+// once whichever temporality the client chose.
+import { subtractExp } from '../sketch/exp-delta.ts';
+import { ExpHistogramMerger, type ExpHistogramInput } from '../sketch/exp-histogram.ts';
+import type { Db } from './database.ts';
+import { niceBucketMs, whereClause, type Filters } from './filters.ts';
+
+export interface LatencyBucket {
+  readonly t: number;
+  readonly count: number;
+  readonly p50: number | undefined;
+  readonly p90: number | undefined;
+  readonly p99: number | undefined;
+}
+
+export interface LatencySeries {
+  readonly metric: string;
+  readonly phase: string | undefined;
+  readonly bucketMs: number;
+  readonly from: number;
+  readonly to: number;
+  readonly buckets: LatencyBucket[];
+  readonly overall: Omit<LatencyBucket, 't'> & { readonly mean: number | undefined };
+}
+
+interface Row {
+  time_ms: number;
+  start_ms: number;
+  temporality: number;
+  series: string;
+  count: number;
+  sum: number | null;
+  min: number | null;
+  max: number | null;
+  data: string;
+  model: string | null;
+  version: string | null;
+  backend: string | null;
+  device_class: string | null;
+  phase: string | null;
+}
+
+/** Who reported a point: the dimensions /metrics labels latency with. */
+export interface PointDims {
+  readonly model: string;
+  readonly version: string;
+  readonly backend: string;
+  readonly device_class: string;
+  readonly phase: string;
+}
+
+export interface DeltaPoint {
+  readonly time: number;
+  readonly h: ExpHistogramInput;
+  readonly dims: PointDims;
+}
+
+interface StoredExp {
+  s: number;
+  z: number;
+  p: [number, number[]];
+  n: [number, number[]];
+}
+
+function decode(r: Row): ExpHistogramInput {
+  const d = JSON.parse(r.data) as StoredExp;
+  return {
+    scale: d.s, zeroCount: d.z, positive: { offset: d.p[0], counts: d.p[1] }, negative: { offset: d.n[0], counts: d.n[1] },
+    count: r.count, sum: r.sum ?? undefined, min: r.min ?? undefined, max: r.max ?? undefined,
+  };
+}
+
+/** Exponential-histogram points as deltas, oldest first. */
+export function latencyDeltas(db: Db, metric: string, phase: string | undefined, f: Filters): DeltaPoint[] {
+  const base: [string, ...(string | number)[]][] = [['metric = ?', metric], ["kind = 'exponentialHistogram'"]];
+  if (phase !== undefined && phase !== '') base.push(['phase = ?', phase]);
+  const w = whereClause(f, base);
+  const rows = db.prepare(`SELECT time_ms, start_ms, temporality, series, count, sum, min, max, data, model, version, backend, device_class, phase FROM points ${w.sql} ORDER BY time_ms`).all(...w.params) as Row[];
+  const last = new Map<string, { start: number; h: ExpHistogramInput }>();
+  const out: DeltaPoint[] = [];
+  for (const r of rows) {
+    const h = decode(r);
+    const dims = { model: r.model ?? '', version: r.version ?? '', backend: r.backend ?? '', device_class: r.device_class ?? '', phase: r.phase ?? '' };
+    if (r.temporality !== 2) {
+      out.push({ time: r.time_ms, h, dims });
+      continue;
+    }
+    const prev = last.get(r.series);
+    last.set(r.series, { start: r.start_ms, h });
+    out.push({ time: r.time_ms, h: prev && prev.start === r.start_ms ? subtractExp(h, prev.h) : h, dims });
+  }
+  return out;
+}
+
+function summarize(m: ExpHistogramMerger): Omit<LatencyBucket, 't'> {
+  return { count: m.count, p50: m.quantile(0.5), p90: m.quantile(0.9), p99: m.quantile(0.99) };
+}
+
+export function latencySeries(db: Db, metric: string, phase: string | undefined, f: Filters, targetBuckets = 60): LatencySeries {
+  const points = latencyDeltas(db, metric, phase, f);
+  const from = f.from ?? points[0]?.time ?? 0;
+  const to = f.to ?? (points.length ? points[points.length - 1]!.time + 1 : from + 1);
+  const bucketMs = niceBucketMs(to - from, targetBuckets);
+  const byBucket = new Map<number, ExpHistogramMerger>();
+  const all = new ExpHistogramMerger();
+  for (const p of points) {
+    const t = Math.floor(p.time / bucketMs) * bucketMs;
+    let m = byBucket.get(t);
+    if (!m) byBucket.set(t, (m = new ExpHistogramMerger()));
+    m.add(p.h);
+    all.add(p.h);
+  }
+  const buckets = [...byBucket.entries()].sort((a, b) => a[0] - b[0]).map(([t, m]) => ({ t, ...summarize(m) }));
+  return { metric, phase, bucketMs, from, to, buckets, overall: { ...summarize(all), mean: all.count ? all.sum / all.count : undefined } };
+}
