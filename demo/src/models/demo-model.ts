@@ -1,0 +1,34 @@
+// One model of the page: its stored bytes (model-store.ts) turned into a Kiln session on the chosen
+// backend, with the bundle's input/output contract when the model is a .kiln bundle.
+import { InferenceSession, type SessionOptions } from '../../../runtime/worker/browser-entry.ts';
+import type { BundleSpec } from '../../../runtime/format/kiln/bundle-spec.ts';
+import type { TelemetryOptions } from '../../../runtime/telemetry/telemetry-api.ts';
+import type { ModelEntry } from '../offline/manifest.ts';
+import type { LoadedModel, ModelStore } from '../offline/model-store.ts';
+
+export type BackendPreference = 'webgpu' | 'cpu';
+
+export interface DemoModel {
+  readonly session: InferenceSession;
+  readonly loaded: LoadedModel;
+  readonly spec: BundleSpec;
+}
+
+/** session.bundle when the runtime read a .kiln bundle (absent for plain ONNX). */
+export function bundleSpecOf(session: InferenceSession): BundleSpec {
+  const bundle = (session as { bundle?: unknown }).bundle;
+  return typeof bundle === 'object' && bundle !== null ? (bundle as BundleSpec) : {};
+}
+
+export async function openDemoModel(store: ModelStore, entry: ModelEntry, backend: BackendPreference, telemetry: TelemetryOptions | undefined, onProgress?: (loaded: number, total: number) => void): Promise<DemoModel> {
+  const loaded = await store.load(entry, onProgress ? { onProgress } : {});
+  // `telemetry` is the runtime's option (docs/telemetry.md); passed through a variable so this file
+  // also compiles against a runtime that does not know it yet.
+  const options: SessionOptions & { telemetry?: TelemetryOptions } = {
+    executionProviders: backend === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'],
+    ...(telemetry ? { telemetry: { ...telemetry, modelName: loaded.entry.name, modelVersion: loaded.entry.version } } : {}),
+  };
+  // A copy: the worker takes ownership of the buffer it is given.
+  const session = await InferenceSession.create(new Uint8Array(loaded.bytes), options);
+  return { session, loaded, spec: bundleSpecOf(session) };
+}

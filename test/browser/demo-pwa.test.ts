@@ -1,0 +1,182 @@
+// The demo PWA as a visitor meets it (issue 7), in Debian's Chromium against the production build
+// `npm start` serves: install and first visit (service worker active, precache filled), offline
+// reload with inference, a model update swapped in on the next load, and a screenshot.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { repoRoot } from '../helpers/paths.ts';
+import { drawOnPad, openDemoBed, waitReady, type DemoBed, type DemoPage } from './helpers/demo-bed.ts';
+
+let bed: DemoBed | undefined;
+let visit: DemoPage | undefined;
+
+before(async () => {
+  bed = await openDemoBed();
+});
+
+after(async () => {
+  await bed?.close();
+});
+
+/** A "7": a top bar and a diagonal, in pad coordinates (0..1). */
+const SEVEN: readonly (readonly [number, number])[] = [[0.28, 0.22], [0.72, 0.22], [0.5, 0.5], [0.4, 0.8]];
+
+interface DigitState {
+  digit: string;
+  probabilities: number[];
+  modelVersion: string;
+}
+
+async function classifyDrawing(d: DemoPage): Promise<DigitState> {
+  await d.page.locator('#pad-clear').click();
+  await drawOnPad(d.page, SEVEN);
+  const result = await d.page.evaluate(async () => {
+    const demo = (globalThis as { kilnDemo?: { digits: { classify(): Promise<unknown>; last?: DigitState } } }).kilnDemo!;
+    await demo.digits.classify();
+    return demo.digits.last;
+  });
+  assert.ok(result, 'the drawing was classified');
+  return result;
+}
+
+function assertDistribution(p: readonly number[], n: number): void {
+  assert.equal(p.length, n);
+  assert.ok(p.every((v) => Number.isFinite(v) && v >= 0 && v <= 1), `probabilities in [0, 1]: ${p.join(', ')}`);
+  assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-4, 'probabilities sum to 1');
+}
+
+test('install and first visit: the service worker is active and has precached the app shell and the runtime', { timeout: 120_000 }, async () => {
+  assert.ok(bed);
+  visit = await bed.open();
+  const { page } = visit;
+  await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', undefined, { timeout: 30_000 });
+  const sw = await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    const names = await caches.keys();
+    const precache = names.find((n) => n.startsWith('workbox-precache'));
+    const urls = precache ? (await (await caches.open(precache)).keys()).map((r) => new URL(r.url).pathname) : [];
+    return { state: reg.active?.state, precache, urls };
+  });
+  assert.equal(sw.state, 'activated');
+  assert.ok(sw.precache, 'a workbox precache');
+  // Every file of the build except the models (kept by the page's own store) must be precached.
+  const expected = [...readFileSync(join(bed.siteDir, 'sw.js'), 'utf8').matchAll(/url:"([^"]+)"/g)].map((m) => `/${m[1]}`);
+  assert.ok(expected.includes('/index.html') && expected.some((u) => /\/assets\/worker-entry-.*\.js$/.test(u)), `the precache list names the page and the runtime's worker: ${expected.join(', ')}`);
+  assert.deepEqual([...new Set(sw.urls.map((u) => u.replace(/\?.*$/, '')))].sort(), [...new Set(expected)].sort());
+  assert.ok(!sw.urls.some((u) => u.startsWith('/models/')), 'models are not in the precache');
+
+  const digit = await classifyDrawing(visit);
+  assertDistribution(digit.probabilities, 10);
+  assert.equal(await page.locator('#digit-guess').textContent(), digit.digit);
+  assert.match((await page.locator('#digit-backend').textContent()) ?? '', /^(WebGPU|CPU)$/);
+  assert.match((await page.locator('#digit-model').textContent()) ?? '', /downloaded/);
+  const storage = await page.evaluate(() => document.body.dataset.storage);
+  assert.ok(storage === 'persisted' || storage === 'best-effort', `navigator.storage.persist() was asked (${storage})`);
+  assert.deepEqual(visit.errors, []);
+});
+
+test('offline: a reload serves the app from the service worker and both models run from storage', { timeout: 120_000 }, async () => {
+  assert.ok(bed && visit);
+  const { page, context } = visit;
+  const online = await classifyDrawing(visit);
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await waitReady(page);
+    assert.equal(await page.locator('#chip-network').textContent(), 'Offline');
+    assert.match((await page.locator('#digit-model').textContent()) ?? '', /from offline storage/);
+    assert.match((await page.locator('#tab-model').textContent()) ?? '', /from offline storage/);
+    const offline = await classifyDrawing(visit);
+    assertDistribution(offline.probabilities, 10);
+    // Same drawing, same model bytes: the same answer as online (same backend in both runs).
+    assert.equal(offline.digit, online.digit);
+    offline.probabilities.forEach((p, i) => assert.ok(Math.abs(p - online.probabilities[i]!) < 1e-4, `class ${i}: ${p} vs ${online.probabilities[i]}`));
+    const tab = await page.locator('#tab-bars li').count();
+    assert.ok(tab >= 2, 'the tabular model answered offline');
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+test('model update: a new manifest version downloads in the background and is used on the next load, the old one intact until then', { timeout: 120_000 }, async () => {
+  assert.ok(bed && visit);
+  const { page } = visit;
+  const manifestPath = join(bed.siteDir, 'models/manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: { name: string; version: string; url: string; sha256: string; bytes: number; role: string }[] };
+  const int8 = manifest.models.find((m) => m.name.includes('int8') && m.role === 'digits')!;
+  const int4 = manifest.models.find((m) => m.role === 'digits' && m !== int8)!;
+  // "Version 2" of the int8 model: other valid bytes (the int4 bundle) under a new file name.
+  const v2bytes = readFileSync(join(bed.siteDir, 'models', int4.url));
+  const v2 = { ...int8, version: `${int8.version}-next`, url: `next-${int4.url}`, sha256: createHash('sha256').update(v2bytes).digest('hex'), bytes: v2bytes.length };
+  writeFileSync(join(bed.siteDir, 'models', v2.url), v2bytes);
+  writeFileSync(manifestPath, JSON.stringify({ ...manifest, models: manifest.models.map((m) => (m === int8 ? v2 : m)) }));
+
+  const readStore = (): Promise<{ pointer: { active?: string; pending?: string }; keys: string[]; update: string | null }> =>
+    page.evaluate(async (name) => {
+      const demo = (globalThis as { kilnDemo?: { store: { pointer(n: string): { active?: string; pending?: string } } } }).kilnDemo!;
+      const cache = await caches.open('kiln-demo-models-v1');
+      const keys = (await cache.keys()).map((r) => decodeURIComponent(new URL(r.url).pathname)).filter((p) => p.includes(`/${name}/`));
+      return { pointer: demo.store.pointer(name), keys, update: document.getElementById('banner-model')!.hidden ? null : document.getElementById('banner-model')!.textContent };
+    }, int8.name);
+
+  await page.reload();
+  await waitReady(page);
+  const during = await classifyDrawing(visit);
+  assert.equal(during.modelVersion, int8.version, 'this load still runs the stored version');
+  await page.waitForFunction(() => !document.getElementById('banner-model')!.hidden, undefined, { timeout: 30_000 });
+  const staged = await readStore();
+  assert.deepEqual(staged.pointer, { active: int8.version, pending: v2.version });
+  assert.equal(staged.keys.length, 2, `both versions stored: ${staged.keys.join(', ')}`);
+  assert.match(staged.update ?? '', /next time/);
+  // The old version still verifies and still runs until the next load.
+  const still = await classifyDrawing(visit);
+  assert.equal(still.modelVersion, int8.version);
+
+  await page.reload();
+  await waitReady(page);
+  const after = await classifyDrawing(visit);
+  assert.equal(after.modelVersion, v2.version, 'the next load runs the new version');
+  const swapped = await readStore();
+  assert.deepEqual(swapped.pointer, { active: v2.version });
+  assert.deepEqual(swapped.keys.map((k) => k.split('/')[3]), [v2.version], 'the old version was removed after the swap');
+
+  // A broken new version (bytes that do not match the manifest's SHA-256) is never used.
+  const v3 = { ...v2, version: `${v2.version}-broken`, url: `broken-${int4.url}` };
+  const broken = Buffer.from(v2bytes);
+  broken[broken.length >> 1] ^= 0xff;
+  writeFileSync(join(bed.siteDir, 'models', v3.url), broken);
+  writeFileSync(manifestPath, JSON.stringify({ ...manifest, models: manifest.models.map((m) => (m === int8 ? v3 : m)) }));
+  await page.reload();
+  await waitReady(page);
+  await page.evaluate(async () => {
+    // Let the background download finish (it fails its hash check).
+    await new Promise((r) => setTimeout(r, 1500));
+  });
+  await page.reload();
+  await waitReady(page);
+  const kept = await classifyDrawing(visit);
+  assert.equal(kept.modelVersion, v2.version, 'a download that fails its SHA-256 check is never swapped in');
+  assert.deepEqual((await readStore()).pointer, { active: v2.version });
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+});
+
+test('screenshot of the demo (test-results/demo.png)', { timeout: 120_000 }, async () => {
+  assert.ok(bed && visit);
+  const { page } = visit;
+  await page.reload();
+  await waitReady(page);
+  await classifyDrawing(visit);
+  await page.locator('#shift').fill('2');
+  await page.locator('#traffic-on').check();
+  // Enough simulated traffic to close a few drift windows, so the gauges show something.
+  await page.waitForFunction(() => document.querySelectorAll('#drift-gauges .gauge').length > 0, undefined, { timeout: 60_000 }).catch(() => undefined);
+  await page.locator('#traffic-on').uncheck();
+  mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
+  const png = await page.screenshot({ fullPage: true });
+  writeFileSync(join(repoRoot, 'test-results/demo.png'), png);
+  if (process.env.KILN_UPDATE_DEMO_SCREENSHOT === '1') writeFileSync(join(repoRoot, 'docs/demo.png'), png);
+  assert.ok(png.length > 10_000, 'a non-empty screenshot');
+  assert.deepEqual(visit.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+});
