@@ -69,6 +69,11 @@ export class RecoveringBackend implements Backend {
     };
   }
 
+  preload(tensor: AnyTensor, name: string): void {
+    // A loss meanwhile only loses the head start: prepare() uploads what is missing.
+    if (!this.recovering) this.current.preload?.(tensor, name);
+  }
+
   release(): void {
     this.released = true;
     this.current.release();

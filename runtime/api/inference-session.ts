@@ -10,7 +10,8 @@ import { optimizeGraph } from '../graph/passes/optimize.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
 import { commitModelCache } from '../loading/fetch-model.ts';
-import { loadModel } from '../loading/load-model.ts';
+import { loadModel, type LoadedModel } from '../loading/load-model.ts';
+import { StreamedStart } from '../loading/streamed-start.ts';
 import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
@@ -76,21 +77,32 @@ export class InferenceSession {
   ) {}
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
-    const { model, bytes, bundle } = await loadModel(source, options);
-    const graph = options.graphOptimizationLevel === 'disabled' ? model.graph : optimizeGraph(model);
-    const resolved = resolveGraph(model, graph); // names every unsupported op before any device work
-    await commitModelCache(bytes); // only a model that reads is kept in the cache
-    options.signal?.throwIfAborted();
-    const start = async (providers: readonly ExecutionProvider[]): Promise<InferenceSession> => {
-      const session = new InferenceSession(model, resolved, await startBackend(providers, options.onDeviceLost), bundle?.spec);
+    const providers = options.executionProviders ?? ['webgpu', 'cpu'];
+    const auto = providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto');
+    // .kiln: the backend starts (and takes weights) while the bundle streams; 'auto' decides after.
+    const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost));
+    let loaded: LoadedModel;
+    let resolved: ResolvedGraph;
+    try {
+      loaded = await loadModel(source, { ...options, kilnEvents: early.events });
+      const graph = options.graphOptimizationLevel === 'disabled' ? loaded.model.graph : optimizeGraph(loaded.model);
+      resolved = resolveGraph(loaded.model, graph); // names every unsupported op before any device work
+      await commitModelCache(loaded.bytes); // only a model that reads is kept in the cache
+      options.signal?.throwIfAborted();
+    } catch (e) {
+      await early.abandon();
+      throw e;
+    }
+    const { model, bytes, bundle } = loaded;
+    const start = async (providers: readonly ExecutionProvider[], backend?: Promise<Backend>): Promise<InferenceSession> => {
+      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec);
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
         throw e;
       });
       return session;
     };
-    const providers = options.executionProviders ?? ['webgpu', 'cpu'];
-    return providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto') ? chooseBackend(bytes, start) : start(providers);
+    return auto ? chooseBackend(bytes, start) : start(providers, early.started);
   }
 
   get inputNames(): string[] {

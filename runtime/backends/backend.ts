@@ -17,5 +17,11 @@ export interface Backend {
   /** human-readable adapter description (e.g. "swiftshader (software)") */
   readonly adapterInfo: string;
   prepare(plan: ExecutionPlan): Promise<PreparedPlan>;
+  /**
+   * Streaming loads: make a weight resident while the rest of the model still downloads. A later
+   * plan holding the same tensor object reuses it; the first plan prepared frees the preloads it
+   * does not use (weights that graph passes replaced or folded). Backends without device memory omit it.
+   */
+  preload?(tensor: AnyTensor, name: string): void;
   release(): void;
 }

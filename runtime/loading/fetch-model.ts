@@ -14,6 +14,18 @@ export interface FetchModelOptions {
   cache?: boolean;
   /** expected SHA-256 of the model (hex): checked on download and on every cache hit */
   sha256?: string;
+  /**
+   * Takes the download chunk by chunk instead of a plain buffer (the .kiln reader parses and
+   * verifies while it streams); given the expected length (0 when unknown). Not used for cache hits.
+   */
+  sink?: (total: number) => DownloadSink;
+}
+
+/** Where a download's chunks go; a rejected write stops the download with that error. */
+export interface DownloadSink {
+  write(chunk: Uint8Array): Promise<void> | void;
+  /** the whole body, once every chunk was written */
+  bytes(): Uint8Array;
 }
 
 /** Cache API bucket; bump the suffix when the stored layout changes. */
@@ -48,7 +60,7 @@ export async function fetchModel(source: string, options: FetchModelOptions = {}
       return hit;
     }
   }
-  const bytes = await download(url, signal, onProgress);
+  const bytes = await download(url, signal, onProgress, options.sink);
   if (expected !== undefined || cache) {
     const actual = await sha256Hex(bytes);
     if (expected !== undefined && actual !== expected) fail('INVALID_MODEL', `the model downloaded from ${url} has SHA-256 ${actual}, expected ${expected}`);
@@ -87,7 +99,7 @@ async function readCached(cache: Cache, url: string, expected: string | undefine
   return undefined;
 }
 
-async function download(url: string, signal: AbortSignal | undefined, onProgress: FetchModelOptions['onProgress']): Promise<Uint8Array> {
+async function download(url: string, signal: AbortSignal | undefined, onProgress: FetchModelOptions['onProgress'], makeSink = bufferSink): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetch(url, signal ? { signal } : {});
@@ -100,23 +112,32 @@ async function download(url: string, signal: AbortSignal | undefined, onProgress
   const length = Number(response.headers.get('content-length'));
   let total = !response.headers.get('content-encoding') && Number.isFinite(length) && length > 0 ? length : 0;
   onProgress?.(0, total);
-  let buf = new Uint8Array(total || 1 << 20);
+  const sink = makeSink(total);
   let loaded = 0;
+  // The sink's own errors (a corrupt .kiln section, say) stop the download and pass through as they are.
+  let sinkError: { error: unknown } | undefined;
+  const give = async (chunk: Uint8Array): Promise<void> => {
+    try {
+      await sink.write(chunk);
+    } catch (error) {
+      sinkError = { error };
+      throw error;
+    }
+  };
   try {
     if (!response.body) {
-      buf = new Uint8Array(await response.arrayBuffer());
-      loaded = buf.length;
+      const whole = new Uint8Array(await response.arrayBuffer());
+      await give(whole);
+      loaded = whole.length;
     } else {
       const reader = response.body.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (loaded + value.length > buf.length) {
-          const grown = new Uint8Array(Math.max(buf.length * 2, loaded + value.length));
-          grown.set(buf.subarray(0, loaded));
-          buf = grown;
-        }
-        buf.set(value, loaded);
+        await give(value).catch(async (e: unknown) => {
+          await reader.cancel().catch(() => undefined);
+          throw e;
+        });
         loaded += value.length;
         if (loaded > total) total = 0; // the server's length was wrong: say "unknown"
         onProgress?.(loaded, total);
@@ -124,9 +145,28 @@ async function download(url: string, signal: AbortSignal | undefined, onProgress
     }
   } catch (e) {
     if (signal?.aborted) throw signal.reason;
+    if (sinkError) throw sinkError.error;
     return fail('INVALID_ARGUMENT', `the download of ${url} broke off after ${loaded} bytes: ${messageOf(e)}`);
   }
-  return loaded === buf.length ? buf : buf.slice(0, loaded);
+  return sink.bytes();
+}
+
+/** The default sink: one buffer, sized from Content-Length when there is one. */
+export function bufferSink(total: number): DownloadSink {
+  let buf = new Uint8Array(total || 1 << 20);
+  let loaded = 0;
+  return {
+    write(chunk) {
+      if (loaded + chunk.length > buf.length) {
+        const grown = new Uint8Array(Math.max(buf.length * 2, loaded + chunk.length));
+        grown.set(buf.subarray(0, loaded));
+        buf = grown;
+      }
+      buf.set(chunk, loaded);
+      loaded += chunk.length;
+    },
+    bytes: () => (loaded === buf.length ? buf : buf.slice(0, loaded)),
+  };
 }
 
 async function store(cache: Cache, url: string, bytes: Uint8Array, sha256: string): Promise<void> {

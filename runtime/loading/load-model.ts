@@ -1,16 +1,19 @@
 // From a model source to a Model: .kiln bundles are recognised by their magic (never by file
-// extension) and read with their hashes and signature checked; anything else goes to the ONNX
-// reader (with its external-data files).
+// extension) and read with their hashes and signature checked (while they stream, for URLs);
+// anything else goes to the ONNX reader (with its external-data files).
 import { fail } from '../core/errors.ts';
 import { hasKilnMagic } from '../format/kiln/kiln-header.ts';
-import { readKilnBundle, type KilnBundle, type KilnReadOptions } from '../format/kiln/kiln-reader.ts';
+import { KilnStreamReader, readKilnBundle, type KilnBundle, type KilnReadOptions, type KilnStreamEvents } from '../format/kiln/kiln-reader.ts';
 import { readOnnxModelWithExternalData } from '../format/onnx/onnx-reader.ts';
 import type { Model } from '../graph/ir.ts';
 import { loadModelBytes, loadSibling, type ModelSource } from '../api/model-source.ts';
 import type { FetchModelOptions } from './fetch-model.ts';
+import { sniffingSink } from './kiln-sink.ts';
 
-export interface LoadModelOptions extends FetchModelOptions, KilnReadOptions {
+export interface LoadModelOptions extends Omit<FetchModelOptions, 'sink'>, KilnReadOptions {
   externalData?: readonly { path: string; data: Uint8Array | ArrayBuffer }[];
+  /** .kiln: told when the header has been checked and as each section is verified */
+  kilnEvents?: KilnStreamEvents;
 }
 
 export interface LoadedModel {
@@ -22,9 +25,12 @@ export interface LoadedModel {
 }
 
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const bytes = await loadModelBytes(source, options);
-  if (hasKilnMagic(bytes)) {
-    const bundle = await readKilnBundle(bytes, options);
+  let streamed: KilnStreamReader | undefined;
+  const sink = (total: number) => sniffingSink(total, () => (streamed = new KilnStreamReader(options, options.kilnEvents)));
+  const bytes = await loadModelBytes(source, { ...options, sink });
+  if (streamed || hasKilnMagic(bytes)) {
+    // Bytes (a path, a cache hit, a caller's buffer) are read whole, with the same events.
+    const bundle = streamed ? await streamed.end() : await readKilnBundle(bytes, options, options.kilnEvents);
     return { model: bundle.model, bytes, bundle };
   }
   // ONNX files carry no signature: an app that requires one must not silently accept them.

@@ -19,16 +19,18 @@ export interface ResolvedGraph {
 
 /** Binds kernels to nodes; names every unsupported op (type, domain, node names) in one error. */
 export function resolveGraph(model: Model, graph: Graph = model.graph): ResolvedGraph {
+  checkOpsSupported(graph.nodes);
+  const resolved: ResolvedNode[] = graph.nodes.map((node) => ({ node, kernel: resolveKernel(node.domain, node.opType)!, opset: opsetOf(model, node.domain) }));
+  return { graph, nodes: topoSort(resolved, (r) => r.node, graph) };
+}
+
+/** Names every unsupported op in one error; also used on a streamed .kiln header, before its weights arrive. */
+export function checkOpsSupported(nodes: readonly Pick<Node, 'name' | 'opType' | 'domain'>[]): void {
   const missing = new Map<string, string[]>();
-  const resolved: ResolvedNode[] = [];
-  for (const node of graph.nodes) {
-    const kernel = resolveKernel(node.domain, node.opType);
-    if (!kernel) {
-      const key = node.domain ? `${node.domain}.${node.opType}` : node.opType;
-      missing.set(key, [...(missing.get(key) ?? []), node.name]);
-      continue;
-    }
-    resolved.push({ node, kernel, opset: opsetOf(model, node.domain) });
+  for (const node of nodes) {
+    if (resolveKernel(node.domain, node.opType)) continue;
+    const key = node.domain ? `${node.domain}.${node.opType}` : node.opType;
+    missing.set(key, [...(missing.get(key) ?? []), node.name]);
   }
   if (missing.size > 0) {
     const list = [...missing].map(([op, nodes]) => `${op} (${nodes.length > 3 ? `${nodes.slice(0, 3).join(', ')} and ${nodes.length - 3} more` : nodes.join(', ')})`);
@@ -37,5 +39,4 @@ export function resolveGraph(model: Model, graph: Graph = model.graph): Resolved
       nodes: Object.fromEntries(missing),
     });
   }
-  return { graph, nodes: topoSort(resolved, (r) => r.node, graph) };
 }

@@ -31,6 +31,8 @@ export class WebGpuBackend implements Backend {
   private readonly pipelines: PipelineCache;
   /** constants stay resident for the session, shared by every plan */
   private readonly constants = new Map<AnyTensor, GPUBuffer>();
+  /** constants uploaded by preload() that no prepared plan has claimed yet */
+  private readonly preloaded = new Set<AnyTensor>();
 
   private constructor(readonly gpu: GpuDeviceContext) {
     this.pipelines = new PipelineCache(gpu.device);
@@ -100,9 +102,18 @@ export class WebGpuBackend implements Backend {
     const assigner = new BufferAssigner(device, 'kiln-tensor');
     for (const id of needsGpu) {
       const v = plan.values[id]!;
-      if (v.kind === 'const' && !root.has(id)) buffers.set(id, this.constantBuffer(v.constValue!, v.name));
+      if (v.kind === 'const' && !root.has(id)) {
+        buffers.set(id, this.constantBuffer(v.constValue!, v.name));
+        this.preloaded.delete(v.constValue!);
+      }
       else if (v.kind === 'input') buffers.set(id, assigner.take(sizeOfMeta(v.meta) * BYTES_PER_GPU_ELEMENT));
     }
+    // Preloads this first plan did not claim were replaced by graph passes: free them now.
+    for (const t of this.preloaded) {
+      this.constants.get(t)?.destroy();
+      this.constants.delete(t);
+    }
+    this.preloaded.clear();
     const temps: GPUBuffer[][] = [];
     plan.steps.forEach((step, i) => {
       const low = lowerings[i];
@@ -243,6 +254,12 @@ export class WebGpuBackend implements Backend {
     }
     await download([...plan.outputIds]);
     return plan.outputIds.map(readHost);
+  }
+
+  preload(t: AnyTensor, name: string): void {
+    if (this.constants.has(t)) return;
+    this.constantBuffer(t, name);
+    this.preloaded.add(t);
   }
 
   private constantBuffer(t: AnyTensor, name: string): GPUBuffer {

@@ -43,8 +43,8 @@ export interface KilnStreamEvents {
 }
 
 /** Reads a complete .kiln file. The returned model's tensors view `bytes` (do not modify them). */
-export async function readKilnBundle(bytes: Uint8Array, options: KilnReadOptions = {}): Promise<KilnBundle> {
-  const reader = new KilnStreamReader(options, {}, bytes);
+export async function readKilnBundle(bytes: Uint8Array, options: KilnReadOptions = {}, events: KilnStreamEvents = {}): Promise<KilnBundle> {
+  const reader = new KilnStreamReader(options, events, bytes);
   return reader.end();
 }
 

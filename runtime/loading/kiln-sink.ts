@@ -1,0 +1,35 @@
+// A download sink that looks at the first bytes: a .kiln bundle (by its magic, never by the URL's
+// extension) is handed to a KilnStreamReader chunk by chunk, so its header is checked and each
+// section verified while the rest is still downloading; anything else is buffered as usual.
+import { hasKilnMagic } from '../format/kiln/kiln-header.ts';
+import type { KilnStreamReader } from '../format/kiln/kiln-reader.ts';
+import { KILN_MAGIC } from '../format/kiln/kiln-layout.ts';
+import { bufferSink, type DownloadSink } from './fetch-model.ts';
+
+export function sniffingSink(total: number, startKiln: () => KilnStreamReader): DownloadSink {
+  const plain = bufferSink(total);
+  let head = new Uint8Array(0);
+  let kiln: KilnStreamReader | undefined;
+  let decided = false;
+  return {
+    async write(chunk) {
+      if (kiln) return kiln.write(chunk);
+      if (decided) return plain.write(chunk);
+      // The magic may arrive split over chunks: hold the first few bytes until it can be judged.
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      if (joined.length < KILN_MAGIC.length) {
+        head = joined;
+        return;
+      }
+      decided = true;
+      if (hasKilnMagic(joined)) {
+        kiln = startKiln();
+        return kiln.write(joined);
+      }
+      return plain.write(joined);
+    },
+    bytes: () => (kiln ? kiln.bytes : decided ? plain.bytes() : head),
+  };
+}

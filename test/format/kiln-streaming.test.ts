@@ -1,0 +1,146 @@
+// Streaming .kiln loads: the header is parsed and checked as soon as it arrives, each section is
+// verified the moment its last byte lands, tensors live in one buffer the size of the file, and a
+// session on an http URL fails early (before the rest downloads) on unsupported ops, a bad
+// signature or a corrupt section, and otherwise runs exactly like the ONNX of the same model.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { WebGpuBackend } from '../../runtime/backends/webgpu/webgpu-backend.ts';
+import { KilnStreamReader, readKilnBundle } from '../../runtime/format/kiln/kiln-reader.ts';
+import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
+import { PREAMBLE_BYTES, alignUp } from '../../runtime/format/kiln/kiln-layout.ts';
+import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession, KilnError } from '../../runtime/node.ts';
+import { startCountingServer, type CountingServer } from '../browser/helpers/counting-server.ts';
+import { randomTensor } from '../ops/op-harness.ts';
+import { ed25519Pair } from './kiln-fixture.ts';
+
+/** ~700 KiB of weights in 11 layers: float32 MatMuls and a final int8 QDQ MatMul. */
+function mlp(opType = 'Relu'): WriterModel {
+  const layers = 10;
+  const initializers: Record<string, AnyTensor> = {
+    wq: randomTensor({ dtype: 'int8', dims: [128, 128], range: [-128, 128] }),
+    ws: new Tensor('float32', [0.003], []),
+  };
+  const nodes: WriterModel['nodes'][number][] = [];
+  let x = 'x';
+  for (let i = 0; i < layers; i++) {
+    initializers[`w${i}`] = randomTensor({ dtype: 'float32', dims: [128, 128], range: [-0.15, 0.15] });
+    nodes.push({ name: `fc${i}`, opType: 'MatMul', inputs: [x, `w${i}`], outputs: [`h${i}`] });
+    nodes.push({ name: `act${i}`, opType: i === 5 ? opType : 'Relu', inputs: [`h${i}`], outputs: [`a${i}`] });
+    x = `a${i}`;
+  }
+  nodes.push({ name: 'dq', opType: 'DequantizeLinear', inputs: ['wq', 'ws'], outputs: ['w'] });
+  nodes.push({ name: 'out', opType: 'MatMul', inputs: [x, 'w'], outputs: ['y'] });
+  return {
+    opsets: { '': 21 },
+    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 128] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [2, 128] }],
+    initializers,
+    nodes,
+  };
+}
+
+const dataStartOf = (b: Uint8Array): number => {
+  const v = new DataView(b.buffer, b.byteOffset);
+  return alignUp(PREAMBLE_BYTES + v.getUint32(8, true) + v.getUint32(12, true));
+};
+
+test('the stream reader checks the header first and verifies each section as soon as it is complete', async () => {
+  const bytes = await encodeKilnBundle(mlp(), {}, { sectionBytes: 64 << 10 });
+  const events: string[] = [];
+  let fed = 0;
+  const reader = new KilnStreamReader({}, {
+    onHeader: (h) => events.push(`header@${fed}:${h.sections.length}`),
+    onSection: (i) => events.push(`section${i}@${fed}`),
+  });
+  // Odd chunk sizes, so boundaries never line up with sections.
+  for (let at = 0; at < bytes.length; ) {
+    const n = Math.min(bytes.length - at, 1 + Math.floor(Math.random() * 40000));
+    fed = at + n;
+    await reader.write(bytes.subarray(at, at + n));
+    at += n;
+  }
+  const bundle = await reader.end();
+  const dataStart = dataStartOf(bytes);
+  const header = bundle.header;
+  assert.ok(header.sections.length >= 8, `${header.sections.length} sections`);
+  const [first, ...sections] = events;
+  assert.match(first!, /^header@/);
+  assert.ok(Number(first!.split('@')[1]!.split(':')[0]) < dataStart + header.sections[0]!.byteLength, 'the header is ready before the first section');
+  sections.forEach((e, i) => {
+    const s = header.sections[i]!;
+    const at = Number(e.split('@')[1]);
+    assert.equal(e.split('@')[0], `section${i}`);
+    assert.ok(at >= dataStart + s.offset + s.byteLength, `section ${i} not before its last byte`);
+    assert.ok(at < dataStart + s.offset + s.byteLength + 40000, `section ${i} soon after its last byte`);
+  });
+  // One copy: every uncompressed tensor is a view into the reader's single, file-sized buffer.
+  assert.equal(reader.bytes.buffer.byteLength, bytes.length);
+  for (const t of bundle.model.graph.initializers.values()) assert.equal((t.data as Float32Array).buffer, reader.bytes.buffer);
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'kiln-stream-'));
+let server: CountingServer | undefined;
+const model = mlp();
+let keys: CryptoKeyPair;
+
+before(async () => {
+  keys = await ed25519Pair();
+  const signed = await encodeKilnBundle(model, { metadata: { name: 'mlp' } }, { sectionBytes: 64 << 10, signingKey: keys.privateKey });
+  writeFileSync(join(dir, 'mlp.bin'), signed); // no .kiln extension: detected by magic
+  const corrupt = signed.slice();
+  const s3 = dataStartOf(signed) + (await readKilnBundle(signed)).header.sections[3]!.offset;
+  corrupt[s3 + 10]! ^= 0x40;
+  writeFileSync(join(dir, 'corrupt.kiln'), corrupt);
+  writeFileSync(join(dir, 'unsupported.kiln'), await encodeKilnBundle(mlp('NoSuchOp'), {}, { sectionBytes: 64 << 10 }));
+  server = await startCountingServer({ mounts: { '/slow/': dir }, cors: true, slow: /^\/slow\// });
+});
+
+after(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const feeds = (): { x: AnyTensor } => ({ x: randomTensor({ dtype: 'float32', dims: [2, 128] }) });
+
+test('webgpu: a signed .kiln URL streams with progress, verifies, and runs like the ONNX', async () => {
+  const progress: [number, number][] = [];
+  const url = `${server!.url}/slow/mlp.bin`;
+  // Count weights handed to the device before the download finished.
+  const proto = WebGpuBackend.prototype;
+  const preload = proto.preload;
+  let early = 0;
+  proto.preload = function (this: WebGpuBackend, t, name) {
+    if (progress.length === 0 || progress.at(-1)![0] < progress.at(-1)![1]) early++;
+    preload.call(this, t, name);
+  };
+  const s = await InferenceSession.create(url, { executionProviders: ['webgpu'], publicKey: keys.publicKey, requireSignature: true, onProgress: (l, t) => progress.push([l, t]) }).finally(() => (proto.preload = preload));
+  assert.ok(early >= 8, `${early} weights uploaded while the rest was still downloading`);
+  const ref = await InferenceSession.create(encodeOnnxModel(model), { executionProviders: ['webgpu'] });
+  try {
+    assert.deepEqual(s.bundle, { metadata: { name: 'mlp' } });
+    const total = progress.at(-1)![1];
+    assert.ok(total > 650_000 && progress.at(-1)![0] === total && progress.length > 5, 'streamed in pieces');
+    const x = feeds();
+    assert.deepEqual(Array.from((await s.run(x)).y!.data as Float32Array), Array.from((await ref.run(x)).y!.data as Float32Array));
+  } finally {
+    await s.release();
+    await ref.release();
+  }
+});
+
+test('a streamed load stops early on unsupported ops, a corrupt section or a wrong key', async () => {
+  const stoppedEarly = async (path: string, options: Parameters<typeof InferenceSession.create>[1], check: (e: KilnError) => boolean): Promise<void> => {
+    let last: [number, number] = [0, 0];
+    await assert.rejects(InferenceSession.create(`${server!.url}/slow/${path}`, { executionProviders: ['cpu'], ...options, onProgress: (l, t) => (last = [l, t]) }), (e: unknown) => e instanceof KilnError && check(e));
+    assert.ok(last[0] < last[1], `${path}: stopped at ${last[0]} of ${last[1]} bytes`);
+  };
+  await stoppedEarly('unsupported.kiln', {}, (e) => e.code === 'UNSUPPORTED_OPS' && e.message.includes('NoSuchOp'));
+  await stoppedEarly('corrupt.kiln', {}, (e) => e.code === 'INTEGRITY' && /section 3\b/.test(e.message) && e.details?.section === 3);
+  const other = await ed25519Pair();
+  await stoppedEarly('mlp.bin', { publicKey: other.publicKey }, (e) => e.code === 'INTEGRITY' && /signature/.test(e.message));
+});
