@@ -1,31 +1,50 @@
-// `npm run bench [-- --quick]`: runs bench/index.html in Chromium and writes JSON + Markdown to bench/results/.
+// `npm run bench [-- --quick] [-- --node] [-- --out DIR] [-- --workloads a,b] [-- --runtimes x,y]`:
+// runs bench/index.html in Chromium (or the Node path through the `webgpu` package with --node) and
+// writes JSON + Markdown to bench/results/ (or DIR). Prints where it wrote the JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { launchChromium } from './browser/chromium.ts';
-import { startDevServer } from '../bench/runner/dev-server.ts';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
 import { renderMarkdown, type BenchReport } from '../bench/runner/report.ts';
 import { repoRoot } from '../test/helpers/paths.ts';
 
-const quick = process.argv.includes('--quick');
-const { server, url } = await startDevServer();
-const browser = await launchChromium();
-try {
-  const page = await browser.newPage();
-  page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
-  await page.goto(`${url}/bench/index.html${quick ? '?quick' : ''}`);
-  const logTail = setInterval(() => void page.textContent('#log').then((t) => process.stdout.write(`\r${(t ?? '').trim().split('\n').pop()?.slice(0, 100) ?? ''}     `)), 5000);
-  const result = (await page.evaluate(() => (globalThis as { kilnBench?: Promise<unknown> }).kilnBench, undefined, )) as Omit<BenchReport, 'machine' | 'date'> & { error?: string };
-  clearInterval(logTail);
-  if (result.error) throw new Error(result.error);
-  const report: BenchReport = { machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`, date: new Date().toISOString(), ...result };
-  const dir = join(repoRoot, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  const stem = join(dir, `${quick ? 'quick-' : ''}${report.date.slice(0, 10)}-chromium-swiftshader`);
-  writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(`${stem}.md`, renderMarkdown(report));
-  console.log(`\n${renderMarkdown(report)}\nwrote ${stem}.json and ${stem}.md`);
-} finally {
-  await browser.close();
-  await server.close();
+class CliUsageError extends Error {}
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new CliUsageError(`${name} needs a value`);
+  return v;
 }
+
+const known = new Set(['--quick', '--node', '--out', '--workloads', '--runtimes']);
+const unknown = process.argv.slice(2).filter((a, i, all) => a.startsWith('--') && !known.has(a) && !(i > 0 && ['--out', '--workloads', '--runtimes'].includes(all[i - 1]!)));
+if (unknown.length > 0) {
+  console.error(`unknown option ${unknown.join(', ')}; usage: npm run bench -- [--quick] [--node] [--out DIR] [--workloads a,b] [--runtimes kiln-webgpu,ort-wasm,...]`);
+  process.exit(2);
+}
+const quick = process.argv.includes('--quick');
+const node = process.argv.includes('--node');
+const outDir = resolve(option('--out') ?? join(repoRoot, 'bench/results'));
+const workloads = option('--workloads');
+const runtimes = option('--runtimes');
+
+const loadStart = loadavg()[0]!;
+const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
+const notes = [`${cpus().length}-core machine shared with other engineers' jobs while this ran: absolute times are noisy; peers were interleaved so ratios are fairer than absolutes`];
+let page: Omit<BenchReport, 'machine' | 'date' | 'loadAverage' | 'notes'>;
+if (node) {
+  const { runNodeBench } = await import('../bench/runner/node-bench.ts');
+  page = await runNodeBench({ quick, workloads: workloads?.split(','), runtimes: runtimes?.split(',') });
+} else {
+  const { runBrowserBench } = await import('../bench/runner/browser-bench.ts');
+  page = await runBrowserBench({ quick, workloads, runtimes });
+}
+const report: BenchReport = { machine, date: new Date().toISOString(), ...page, loadAverage: { start: loadStart, end: loadavg()[0]! }, notes };
+mkdirSync(outDir, { recursive: true });
+const adapterTag = /swiftshader/i.test(report.adapter) ? 'swiftshader' : report.adapter.split(' ')[0]?.toLowerCase() || 'gpu';
+const stem = join(outDir, `${quick ? 'quick-' : ''}${report.date.slice(0, 10)}-${node ? 'node' : 'chromium'}-${adapterTag}`);
+writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 1)}\n`);
+writeFileSync(`${stem}.md`, renderMarkdown(report));
+console.log(`\n${renderMarkdown(report)}\nwrote ${stem}.json`);
+console.log(`wrote ${stem}.md`);

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Tensor } from '../../runtime/api/tensor.ts';
 import { InferenceSession } from '../../runtime/node.ts';
-import { matmulWorkload, randomInput } from '../page/workloads.ts';
+import { matmulWorkload, workloadInput } from '../page/workloads.ts';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
@@ -22,9 +22,9 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 
 for (const n of sizes) {
   const w = matmulWorkload(n);
-  const x = new Tensor('float32', randomInput(w), [n, n]);
+  const x = new Tensor('float32', workloadInput(w, 1), [n, n]);
   const eps = ['webgpu', 'cpu'] as const;
-  const sessions = await Promise.all(eps.map((ep) => InferenceSession.create(w.model, { executionProviders: [ep] })));
+  const sessions = await Promise.all(eps.map((ep) => InferenceSession.create('bytes' in w.onnx ? w.onnx.bytes : w.onnx.url, { executionProviders: [ep] })));
   try {
     const times: number[][] = eps.map(() => []);
     const first: Float32Array[] = [];
@@ -44,7 +44,7 @@ for (const n of sizes) {
     for (const [i, ep] of eps.entries()) {
       const m = median(times[i]!);
       const note = ep === 'webgpu' ? sessions[i]!.adapterInfo : '';
-      console.log(`matmul-${n} ${ep.padEnd(6)} median ${m.toFixed(1).padStart(8)} ms ${(w.flops / m / 1e6).toFixed(2).padStart(6)} GFLOP/s  best ${(w.flops / Math.min(...times[i]!) / 1e6).toFixed(2)}  (${runs} runs) ${note}`);
+      console.log(`matmul-${n} ${ep.padEnd(6)} median ${m.toFixed(1).padStart(8)} ms ${(w.flops! / m / 1e6).toFixed(2).padStart(6)} GFLOP/s  best ${(w.flops! / Math.min(...times[i]!) / 1e6).toFixed(2)}  (${runs} runs) ${note}`);
     }
     console.log(`matmul-${n} max |webgpu - cpu| ${maxDiff.toExponential(1)}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {

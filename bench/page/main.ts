@@ -1,28 +1,99 @@
 // The benchmark page: runs every runtime side by side and exposes the results to the runner.
-import { measureWorkload, type BenchResult } from './measure.ts';
-import type { RuntimeName } from './runtimes.ts';
-import { microWorkloads } from './workloads.ts';
+import * as kiln from '../../runtime/index.ts';
+import { latencyChart, sizeAccuracyChart } from './charts.ts';
+import type { BenchResult, MeasureEnv } from './measure.ts';
+import { measureOptions, runBench, workloadsFor } from './plan.ts';
+import { RUNTIMES, type OrtModule, type RuntimeName } from './runtimes.ts';
+import type { Tf } from './workload.ts';
 
 const params = new URLSearchParams(location.search);
 const quick = params.has('quick');
-const runtimes: RuntimeName[] = (params.get('runtimes')?.split(',') as RuntimeName[] | undefined) ?? ['kiln-webgpu', 'kiln-cpu', 'ort-webgpu', 'ort-wasm'];
+const runtimes = (params.get('runtimes')?.split(',') ?? [...RUNTIMES]).filter((r): r is RuntimeName => (RUNTIMES as readonly string[]).includes(r));
+const only = params.get('workloads')?.split(',');
 const logEl = document.getElementById('log')!;
+const chartsEl = document.getElementById('charts')!;
 const log = (s: string): void => {
   logEl.textContent += `${s}\n`;
 };
 
+const ORT_DIST = '/node_modules/onnxruntime-web/dist/';
+const ortModules = new Map<string, Promise<OrtModule>>();
+/** onnxruntime-web's own ESM builds, loaded as published (not re-bundled by Vite): the WebGPU build
+ *  (`onnxruntime-web/webgpu`) and the wasm-only build (`onnxruntime-web/wasm`), as an app imports them. */
+function loadOrt(runtime: 'ort-webgpu' | 'ort-wasm'): Promise<OrtModule> {
+  const file = runtime === 'ort-webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs';
+  let m = ortModules.get(file);
+  if (!m) {
+    m = (import(/* @vite-ignore */ `${ORT_DIST}${file}`) as Promise<OrtModule>).then((ort) => {
+      ort.env.wasm.wasmPaths = ORT_DIST;
+      // Threads need SharedArrayBuffer, i.e. cross-origin isolation (the bench server sends COOP/COEP).
+      ort.env.wasm.numThreads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
+      return ort;
+    });
+    ortModules.set(file, m);
+  }
+  return m;
+}
+
+let tfjs: Promise<Tf> | undefined;
+function loadTfjs(): Promise<Tf> {
+  tfjs ??= (async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not start its WebGPU backend');
+    await tf.ready();
+    return tf;
+  })();
+  return tfjs;
+}
+
+async function gzipSize(bytes: Uint8Array): Promise<number> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'));
+  return (await new Response(stream).arrayBuffer()).byteLength;
+}
+
+async function json<T>(url: string, fallback: T): Promise<T> {
+  const r = await fetch(url).catch(() => undefined);
+  return r?.ok ? ((await r.json()) as T) : fallback;
+}
+
 async function adapterDescription(): Promise<string> {
-  const gpu = (navigator as { gpu?: GPU }).gpu;
-  const a = await gpu?.requestAdapter();
+  const a = await navigator.gpu?.requestAdapter();
   return a ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'no WebGPU adapter';
 }
 
-async function main(): Promise<{ browser: string; adapter: string; results: BenchResult[] }> {
-  const results: BenchResult[] = [];
-  for (const w of microWorkloads(quick)) results.push(...(await measureWorkload(w, runtimes, quick ? 1 : 3, quick ? 3 : 15, log)));
-  return { browser: navigator.userAgent, adapter: await adapterDescription(), results };
+async function main(): Promise<{ browser: string; adapter: string; crossOriginIsolated: boolean; quick: boolean; runtimeSizes: Record<string, number>; results: BenchResult[] }> {
+  // Served by the bench server (bench/runner/dev-server.ts): gzip sizes of each runtime's code, and
+  // the trained models present in demo/models.
+  const sizes = await json<Record<string, number>>('/__bench/sizes.json', {});
+  const trainedFiles = await json<string[]>('/__bench/trained-models.json', []);
+  const env: MeasureEnv = {
+    kiln: kiln.InferenceSession,
+    load: async (url) => {
+      const r = await fetch(url, { cache: 'no-store' });
+      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+      return new Uint8Array(await r.arrayBuffer());
+    },
+    ort: loadOrt,
+    tfjs: loadTfjs,
+    unavailable: (rt) => (rt.endsWith('webgpu') && !navigator.gpu ? 'no WebGPU in this browser' : undefined),
+    gzipSize,
+    runtimeBytes: (rt) => sizes[rt],
+  };
+  const describe = async (bytes: Uint8Array): Promise<{ name: string; shape: number[] }> => {
+    const s = await kiln.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+    const m = s.inputMetadata[0]!;
+    await s.release();
+    return { name: m.name, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)) };
+  };
+  let workloads = await workloadsFor(quick, trainedFiles, env, describe, log);
+  if (only) workloads = workloads.filter((w) => only.includes(w.name));
+  log(`runtimes: ${runtimes.join(', ')}; workloads: ${workloads.map((w) => w.name).join(', ')}; cross-origin isolated: ${crossOriginIsolated}`);
+  const results = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
+  chartsEl.insertAdjacentHTML('beforeend', sizeAccuracyChart(results));
+  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results };
 }
 
 const done = main().catch((e: unknown) => ({ error: String((e as Error).stack ?? e) }));
 (globalThis as { kilnBench?: Promise<unknown> }).kilnBench = done;
-void done.then((r) => log(`done\n${JSON.stringify(r, null, 1)}`));
+void done.then(() => log('done'));

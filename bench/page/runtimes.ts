@@ -1,54 +1,137 @@
-// Each runtime behind one interface: create a session from bytes, run it on a float32 input.
-import { InferenceSession, Tensor } from '../../runtime/index.ts';
+// Each runtime behind one interface: create a session for a workload, run it on a float32 input.
+import type { InferenceSession as KilnSession } from '../../runtime/api/inference-session.ts';
+import { Tensor } from '../../runtime/api/tensor.ts';
+import type { ModelSource, Tf, TfModel, Workload } from './workload.ts';
 
-export type RuntimeName = 'kiln-webgpu' | 'kiln-cpu' | 'ort-webgpu' | 'ort-wasm';
+export const RUNTIMES = ['kiln-webgpu', 'kiln-cpu', 'ort-webgpu', 'ort-wasm', 'tfjs-webgpu'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+
+/** An input already in the runtime's layout (converted once, outside the timed runs). */
+export interface Feed {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
 
 export interface BenchSession {
-  run(input: Float32Array): Promise<Float32Array>;
+  feed(x: Float32Array, onnxDims: readonly number[]): Feed;
+  /** one full run: upload, compute, read back the first output */
+  run(feed: Feed): Promise<Float32Array>;
+  /** the first output in the ONNX layout, for the error check */
+  toOnnxLayout(y: Float32Array): Float32Array;
   release(): Promise<void>;
   readonly note: string;
 }
 
-interface OrtTensor { data: unknown }
+export interface Created {
+  readonly session: BenchSession;
+  /** model bytes fetched from the server (0 for models built in the page) */
+  readonly fetchMs: number;
+  /** session creation: parse, upload, pipeline compile (where the runtime compiles up front) */
+  readonly createMs: number;
+}
+
+/** What differs between the browser page and Node: where Kiln, onnxruntime-web and TF.js come from. */
+export interface RuntimeHost {
+  readonly kiln: typeof KilnSession;
+  /** loads a URL's bytes without any cache */
+  load(url: string): Promise<Uint8Array>;
+  ort(runtime: 'ort-webgpu' | 'ort-wasm'): Promise<OrtModule>;
+  tfjs(): Promise<Tf>;
+  /** why a runtime cannot run here at all (e.g. no browser), or undefined */
+  unavailable(runtime: RuntimeName): string | undefined;
+}
+
+interface OrtTensor { readonly data: unknown }
 interface OrtSession {
-  inputNames: readonly string[];
-  outputNames: readonly string[];
+  readonly outputNames: readonly string[];
   run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
-interface OrtGlobal {
-  env: { wasm: { wasmPaths: string; numThreads: number } };
-  Tensor: new (type: string, data: Float32Array, dims: readonly number[]) => unknown;
-  InferenceSession: { create(bytes: Uint8Array, opts: object): Promise<OrtSession> };
+export interface OrtModule {
+  readonly env: { wasm: { wasmPaths?: unknown; numThreads?: number } };
+  readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
+  readonly InferenceSession: { create(bytes: Uint8Array, opts: { executionProviders: string[] }): Promise<OrtSession> };
 }
 
-const ORT_DIST = '/node_modules/onnxruntime-web/dist/';
-let ortModule: Promise<OrtGlobal> | undefined;
+const identity: Pick<BenchSession, 'feed' | 'toOnnxLayout'> = { feed: (data, dims) => ({ data, dims }), toOnnxLayout: (y) => y };
 
-/** onnxruntime-web's own ESM build, loaded as published (not re-bundled by Vite). */
-function loadOrt(): Promise<OrtGlobal> {
-  ortModule ??= import(/* @vite-ignore */ `${ORT_DIST}ort.all.min.mjs`) as Promise<OrtGlobal>;
-  return ortModule;
+async function bytesOf(src: ModelSource, host: RuntimeHost): Promise<{ bytes: Uint8Array; fetchMs: number }> {
+  if ('bytes' in src) return { bytes: src.bytes, fetchMs: 0 };
+  const t0 = performance.now();
+  const bytes = await host.load(src.url);
+  return { bytes, fetchMs: performance.now() - t0 };
 }
 
-export async function createBenchSession(runtime: RuntimeName, model: Uint8Array, inputName: string, dims: readonly number[]): Promise<BenchSession> {
-  if (runtime === 'kiln-webgpu' || runtime === 'kiln-cpu') {
-    const s = await InferenceSession.create(model, { executionProviders: [runtime === 'kiln-webgpu' ? 'webgpu' : 'cpu'] });
-    const out = s.outputNames[0]!;
-    return {
-      note: s.adapterInfo,
-      run: async (input) => (await s.run({ [inputName]: new Tensor('float32', input, dims) }))[out]!.data as Float32Array,
-      release: () => s.release(),
-    };
-  }
-  const ort = await loadOrt();
-  ort.env.wasm.wasmPaths = ORT_DIST;
-  ort.env.wasm.numThreads = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
-  const s = await ort.InferenceSession.create(model, { executionProviders: [runtime === 'ort-webgpu' ? 'webgpu' : 'wasm'] });
+async function createKiln(runtime: 'kiln-webgpu' | 'kiln-cpu', w: Workload, host: RuntimeHost): Promise<Created> {
+  const { bytes, fetchMs } = await bytesOf(w.kiln ?? w.onnx, host);
+  const t0 = performance.now();
+  const s = await host.kiln.create(bytes, { executionProviders: [runtime === 'kiln-webgpu' ? 'webgpu' : 'cpu'] });
+  const createMs = performance.now() - t0;
+  if (runtime === 'kiln-webgpu' && s.executionProvider !== 'webgpu') throw new Error(`Kiln started on ${s.executionProvider}, not WebGPU`);
   const out = s.outputNames[0]!;
-  return {
-    note: runtime === 'ort-wasm' ? `${ort.env.wasm.numThreads} thread(s)` : 'webgpu EP',
-    run: async (input) => (await s.run({ [inputName]: new ort.Tensor('float32', input, dims) }))[out]!.data as Float32Array,
+  const session: BenchSession = {
+    ...identity,
+    get note(): string {
+      const p = s.lastPlacement;
+      return `${s.adapterInfo}${w.kiln ? ', .kiln' : ''}${runtime === 'kiln-webgpu' && p && p.cpu > 0 ? `, ${p.cpu} of ${p.gpu + p.cpu} steps on the CPU` : ''}`;
+    },
+    run: async (f) => (await s.run({ [w.inputName]: new Tensor('float32', f.data, f.dims) }))[out]!.data as Float32Array,
     release: () => s.release(),
   };
+  return { session, fetchMs, createMs };
+}
+
+async function createOrt(runtime: 'ort-webgpu' | 'ort-wasm', w: Workload, host: RuntimeHost): Promise<Created> {
+  const ort = await host.ort(runtime);
+  const { bytes, fetchMs } = await bytesOf(w.onnx, host);
+  const t0 = performance.now();
+  const s = await ort.InferenceSession.create(bytes, { executionProviders: [runtime === 'ort-webgpu' ? 'webgpu' : 'wasm'] });
+  const createMs = performance.now() - t0;
+  const out = s.outputNames[0]!;
+  const session: BenchSession = {
+    ...identity,
+    note: runtime === 'ort-wasm' ? `${ort.env.wasm.numThreads ?? 1} thread(s)` : 'webgpu EP',
+    run: async (f) => (await s.run({ [w.inputName]: new ort.Tensor('float32', f.data, f.dims) }))[out]!.data as Float32Array,
+    release: () => s.release(),
+  };
+  return { session, fetchMs, createMs };
+}
+
+async function createTfjs(w: Workload, host: RuntimeHost): Promise<Created> {
+  if (typeof w.tfjs !== 'function') throw new Error(w.tfjs.unavailable);
+  const tf = await host.tfjs();
+  const t0 = performance.now();
+  const model: TfModel = w.tfjs(tf);
+  const createMs = performance.now() - t0; // weights uploaded; TF.js compiles shaders at the first run
+  const session: BenchSession = {
+    note: `tfjs ${tf.version_core} ${tf.getBackend()}`,
+    feed: (x, dims) => model.toTfInput?.(x, dims) ?? { data: x, dims },
+    toOnnxLayout: (y) => model.fromTfOutput?.(y) ?? y,
+    run: async (f) => {
+      const x = tf.tensor(f.data, [...f.dims]);
+      const y = model.run(tf, x);
+      try {
+        return (await y.data()) as Float32Array;
+      } finally {
+        tf.dispose([x, y]);
+      }
+    },
+    release: async () => model.dispose(),
+  };
+  return { session, fetchMs: 0, createMs };
+}
+
+export function createBenchSession(runtime: RuntimeName, w: Workload, host: RuntimeHost): Promise<Created> {
+  const why = host.unavailable(runtime);
+  if (why) return Promise.reject(new Error(why));
+  switch (runtime) {
+    case 'kiln-webgpu':
+    case 'kiln-cpu':
+      return createKiln(runtime, w, host);
+    case 'ort-webgpu':
+    case 'ort-wasm':
+      return createOrt(runtime, w, host);
+    case 'tfjs-webgpu':
+      return createTfjs(w, host);
+  }
 }

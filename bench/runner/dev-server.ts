@@ -1,5 +1,25 @@
-import { createServer, type ViteDevServer } from 'vite';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { repoRoot } from '../../test/helpers/paths.ts';
+import { runtimeDownloadSizes, trainedModelFiles } from './download-sizes.ts';
+
+/** What the page asks the server: runtime download sizes and the trained models present. */
+function benchEndpoints(): Plugin {
+  const send = (res: ServerResponse, body: unknown): void => {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(body));
+  };
+  return {
+    name: 'kiln-bench-endpoints',
+    configureServer(server) {
+      server.middlewares.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+        if (req.url === '/__bench/sizes.json') send(res, runtimeDownloadSizes());
+        else if (req.url === '/__bench/trained-models.json') send(res, trainedModelFiles());
+        else next();
+      });
+    },
+  };
+}
 
 /** Vite dev server over the repo with cross-origin isolation, so onnxruntime-web may use threads. */
 export async function startDevServer(): Promise<{ server: ViteDevServer; url: string }> {
@@ -7,6 +27,7 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
     root: repoRoot,
     configFile: false,
     logLevel: 'warn',
+    plugins: [benchEndpoints()],
     server: {
       host: '127.0.0.1',
       port: 5190,
@@ -16,7 +37,8 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
       hmr: false,
       watch: { ignored: ['**/*'] },
     },
-    optimizeDeps: { include: ['protobufjs/light.js'] },
+    // Pre-bundled at start: a dependency discovered mid-run would make Vite reload the page.
+    optimizeDeps: { entries: ['bench/index.html'], include: ['protobufjs/light.js', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
   });
   await server.listen();
   const address = server.httpServer?.address();

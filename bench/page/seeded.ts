@@ -1,0 +1,30 @@
+// Deterministic random numbers: the transformer's weights are the same in every runtime and every
+// run (built from a seed); inputs are fresh per bench run but shared by the variants of one model.
+
+/** mulberry32: small, fast, good enough for weights and test inputs (not for cryptography). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n values uniform in [-scale, scale). */
+export function uniform(rand: () => number, n: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (rand() * 2 - 1) * scale;
+  return out;
+}
+
+/** A seed for this bench run, so inputs differ between runs (fresh random inputs, never fixed ones). */
+export const RUN_SEED = (Math.random() * 2 ** 32) >>> 0;
+
+export function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

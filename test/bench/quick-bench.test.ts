@@ -1,0 +1,82 @@
+// `npm run bench -- --quick` in CI: proves the bench runs end to end in Chromium and writes a
+// well-formed report with a result from every runtime on every workload it ran. No speed assertions
+// (speed is what the bench reports, not what a test checks); outputs must agree across runtimes.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { BenchResult } from '../../bench/page/measure.ts';
+import { RUNTIMES } from '../../bench/page/runtimes.ts';
+import type { BenchReport } from '../../bench/runner/report.ts';
+import { repoRoot } from '../helpers/paths.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'kiln-bench-'));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', '--quick', '--out', out], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Far above its ~40 s on this machine; a hung page must fail the test, not CI.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const finiteAtLeast = (v: number | null, min: number): boolean => typeof v === 'number' && Number.isFinite(v) && v >= min;
+
+test('the quick bench writes a well-formed report with every runtime on every workload', { timeout: 300_000 }, async () => {
+  const { code, stdout, stderr } = await runQuickBench();
+  assert.equal(code, 0, `bench exited with ${code}\n${stderr.slice(-3000)}\n${stdout.slice(-3000)}`);
+  const jsonPath = /wrote (\S+\.json)/.exec(stdout)?.[1];
+  assert.ok(jsonPath, `the bench must print where it wrote its JSON:\n${stdout.slice(-2000)}`);
+  console.log(`quick bench JSON: ${jsonPath}`);
+  assert.ok(existsSync(jsonPath) && jsonPath.startsWith(out), `${jsonPath} should exist under --out ${out}`);
+  const report = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchReport;
+
+  for (const k of ['machine', 'browser', 'adapter', 'date'] as const) assert.equal(typeof report[k], 'string', `${k} should be a string`);
+  assert.ok(!Number.isNaN(Date.parse(report.date)), `date '${report.date}' should be ISO 8601`);
+  assert.ok(Array.isArray(report.results) && report.results.length > 0, 'results should be a non-empty array');
+
+  const workloads = [...new Set(report.results.map((r) => r.workload))];
+  assert.ok(workloads.some((w) => w.startsWith('matmul')) && workloads.some((w) => w.startsWith('conv')) && workloads.some((w) => w.startsWith('bert')), `quick workloads: ${workloads.join(', ')}`);
+  const failures: string[] = [];
+  for (const w of workloads) {
+    for (const rt of RUNTIMES) {
+      const rows = report.results.filter((r) => r.workload === w && r.runtime === rt);
+      if (rows.length !== 1) {
+        failures.push(`${w} ${rt}: ${rows.length} results, expected 1`);
+        continue;
+      }
+      const r: BenchResult = rows[0]!;
+      if (r.status === 'n/a') {
+        if (!r.note) failures.push(`${w} ${rt}: n/a without a reason`);
+        continue;
+      }
+      if (r.status !== 'ok') {
+        failures.push(`${w} ${rt}: ${r.status}: ${r.note}`);
+        continue;
+      }
+      if (!finiteAtLeast(r.coldStartMs, 0) || !finiteAtLeast(r.warmP50Ms, 0) || !finiteAtLeast(r.warmP95Ms, r.warmP50Ms ?? 0)) failures.push(`${w} ${rt}: bad latencies ${r.coldStartMs} / ${r.warmP50Ms} / ${r.warmP95Ms}`);
+      if (Math.abs((r.fetchMs ?? NaN) + (r.createMs ?? NaN) + (r.firstRunMs ?? NaN) - r.coldStartMs!) > 1e-6) failures.push(`${w} ${rt}: cold start is not fetch + create + first run`);
+      if (!Number.isInteger(r.bytesDownloaded) || r.bytesDownloaded! <= 0) failures.push(`${w} ${rt}: bytesDownloaded ${r.bytesDownloaded}`);
+      if (r.runs < 1 || r.samplesMs.length !== r.runs) failures.push(`${w} ${rt}: ${r.runs} runs, ${r.samplesMs.length} samples`);
+      // Float workloads: every runtime computes the same function of the same inputs.
+      if (!finiteAtLeast(r.maxError, 0) || r.maxError! > 1e-3) failures.push(`${w} ${rt}: max error ${r.maxError} vs ${r.reference}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+
+  const md = readFileSync(jsonPath.replace(/\.json$/, '.md'), 'utf8');
+  for (const k of [report.machine, report.adapter]) assert.ok(md.includes(k), `the Markdown should name ${k}`);
+  for (const r of report.results) assert.ok(md.includes(`| ${r.workload} | ${r.runtime} |`), `the Markdown should have a row for ${r.workload} ${r.runtime}`);
+});
