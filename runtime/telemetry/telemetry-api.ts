@@ -9,9 +9,11 @@ export interface DriftOptions {
   readonly windowSize?: number;
   /** family-wise false alarm rate per window, split over the features (Bonferroni); default 0.01 */
   readonly alpha?: number;
-  /** effect-size thresholds: a feature drifts when significant AND one of these is reached */
+  /** effect-size thresholds: a feature drifts when significant AND PSI or its own distance reaches them */
   readonly psi?: number;
+  /** categorical features (predicted class); default 0.1 */
   readonly js?: number;
+  /** numeric features, in reference standard deviations; default 0.2 */
   readonly wasserstein?: number;
 }
 
