@@ -28,6 +28,8 @@ export interface IngestDeps {
 
 export interface IngestResult {
   readonly status: number;
+  /** set when the batch was accepted (200) */
+  readonly outcome?: StoreOutcome;
 }
 
 /** Handles one request; always answers, and resolves with the status it answered. */
@@ -94,5 +96,5 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
   }
   if (outcome === 'stored') deps.onStored(points.length);
   sendJson(res, 200, {}, { ...extraHeaders, 'Kiln-Batch': outcome });
-  return { status: 200 };
+  return { status: 200, outcome };
 }

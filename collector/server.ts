@@ -65,9 +65,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       if (req.method === 'OPTIONS') return sendPreflight(res, o.corsOrigin);
       if (req.method !== 'POST') return sendError(res, 405, 'use POST for /v1/metrics', { ...cors, Allow: 'POST, OPTIONS' });
       const started = process.hrtime.bigint();
-      const { status } = await handleIngest(req, res, ingestDeps, cors);
+      const { status, outcome } = await handleIngest(req, res, ingestDeps, cors);
       stats.recordIngest(status, Number(process.hrtime.bigint() - started) / 1e9);
-      const outcome = res.getHeader('Kiln-Batch');
       if (outcome === 'stored') stats.batchesStored++;
       else if (outcome === 'duplicate') stats.batchesDuplicate++;
       return;

@@ -16,7 +16,10 @@ export class BodyError extends Error {
 /** Resolves with the raw bytes, or rejects with BodyError(413) as soon as the cap is passed. */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > maxBytes) return Promise.reject(new BodyError(413, `the body is ${declared} bytes, more than the ${maxBytes} bytes this collector accepts`));
+  if (declared > maxBytes) {
+    req.resume(); // drain (not buffer) what the client is still sending, so it reads our 413
+    return Promise.reject(new BodyError(413, `the body is ${declared} bytes, more than the ${maxBytes} bytes this collector accepts`));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

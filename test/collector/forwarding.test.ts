@@ -1,0 +1,110 @@
+// --forward: accepted batches reach an upstream (a second collector) exactly once, from a durable
+// outbox, while ingest keeps answering even when the upstream hangs or is down.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { test } from 'node:test';
+import { METRIC } from '../../runtime/telemetry/otlp-schema.ts';
+import type { Collector } from '../../collector/index.ts';
+import { start, tempDbPath, WRITE_KEY } from './collector-helpers.ts';
+import { driftMetric, expPoint, latencyMetric, post, randomLatencies, request, sumMetric, type Who } from './otlp-fixtures.ts';
+
+const UP_KEY = 'upstream-key-987654321';
+const who: Who = { model: 'ocr-det', version: '7', backend: 'webgpu', deviceClass: 'gpu-software' };
+
+function batch(runs: number): Record<string, unknown> {
+  const t = Date.now();
+  return request(who, [latencyMetric([expPoint(randomLatencies(runs, 9), 5, t, [])]), sumMetric(METRIC.runs, runs, t)]);
+}
+
+async function runsAt(col: Collector): Promise<{ runs: number; batches: number; outboxPending: number }> {
+  return (await (await fetch(`${col.url}/api/overview`)).json()) as { runs: number; batches: number; outboxPending: number };
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+test('accepted batches are forwarded once, with their ids (upstream dedups)', async () => {
+  const upstream = await start({ apiKeys: [UP_KEY] });
+  const edge = await start({ apiKeys: [WRITE_KEY], forwardUrl: `${upstream.url}/v1/metrics`, forwardKey: UP_KEY });
+  try {
+    const runs = Array.from({ length: 12 }, () => 1 + Math.floor(Math.random() * 30));
+    const ids = runs.map(() => randomUUID());
+    await Promise.all(runs.map((r, i) => post(edge.url, batch(r), { key: WRITE_KEY, batchId: ids[i], gzip: i % 2 === 0 })));
+    await post(edge.url, batch(runs[0]!), { key: WRITE_KEY, batchId: ids[0] }); // a retry: not forwarded twice
+    const total = runs.reduce((a, b) => a + b, 0);
+    await until('the upstream to hold every batch', async () => (await runsAt(upstream)).runs >= total);
+    await until('the outbox to drain', async () => (await runsAt(edge)).outboxPending === 0);
+    const up = await runsAt(upstream);
+    assert.equal(up.runs, total);
+    assert.equal(up.batches, 12);
+    assert.equal(edge.stats.forwarded, 12);
+  } finally {
+    await edge.close();
+    await upstream.close();
+  }
+});
+
+test('ingest keeps answering while the upstream hangs; the outbox survives a restart and delivers later', async () => {
+  // An upstream that accepts connections and never answers.
+  const sockets = new Set<import('node:net').Socket>();
+  const hang: Server = createServer(() => {});
+  hang.on('connection', (s) => sockets.add(s));
+  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+  const hangPort = (hang.address() as { port: number }).port;
+  const dbPath = tempDbPath();
+  const edge1 = await start({ dbPath, forwardUrl: `http://127.0.0.1:${hangPort}/v1/metrics` });
+  const runs = Array.from({ length: 20 }, () => 1 + Math.floor(Math.random() * 30));
+  for (const r of runs) assert.equal((await post(edge1.url, batch(r), { batchId: randomUUID() })).status, 200);
+  assert.equal((await runsAt(edge1)).outboxPending, 20);
+  await edge1.close(); // aborts the hung posts; they stay in the outbox
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => hang.close(r));
+
+  // Restart pointing at a real upstream that is not up yet, then bring it up.
+  const upPort = await freePort();
+  const edge2 = await start({ dbPath, forwardUrl: `http://127.0.0.1:${upPort}/v1/metrics` });
+  try {
+    await until('a failed attempt', async () => edge2.stats.forwardFailures > 0);
+    const upstream = await start({ port: upPort });
+    try {
+      await until('the upstream to receive the backlog', async () => (await runsAt(upstream)).runs >= runs.reduce((a, b) => a + b, 0));
+      await until('the outbox to drain', async () => (await runsAt(edge2)).outboxPending === 0);
+      const up = await runsAt(upstream);
+      assert.equal(up.batches, 20);
+      assert.equal(up.runs, runs.reduce((a, b) => a + b, 0));
+    } finally {
+      await upstream.close();
+    }
+  } finally {
+    await edge2.close();
+  }
+});
+
+test('a batch the upstream refuses for good is dropped and counted, not retried forever', async () => {
+  const upstream = await start({ apiKeys: [UP_KEY], maxBodyBytes: 1024 });
+  const edge = await start({ forwardUrl: `${upstream.url}/v1/metrics`, forwardKey: UP_KEY });
+  try {
+    const features = Array.from({ length: 100 }, () => ({ feature: randomUUID(), score: Math.random(), alert: false }));
+    const big = request(who, [driftMetric(features, Date.now())]); // random names: > 1 KB even gzipped
+    assert.equal((await post(edge.url, big, { batchId: randomUUID() })).status, 200);
+    await until('the refusal', async () => edge.stats.forwardDropped === 1);
+    assert.equal((await runsAt(edge)).outboxPending, 0);
+  } finally {
+    await edge.close();
+    await upstream.close();
+  }
+});
