@@ -1,6 +1,7 @@
 // `npm start`: the demo as a visitor gets it. Makes sure the model bundles exist (trains missing ones),
 // builds the PWA when its sources changed (a production build: the service worker needs it), starts
 // the telemetry collector in this process and serves the demo. Ports: PORT (5173), COLLECTOR_PORT (4318).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCollector } from '../collector/index.ts';
 import { ensureDemoBuild } from '../demo/scripts/build-demo.ts';
@@ -31,6 +32,7 @@ const models = ensureDemoModels(modelsDir, log);
 if (models.changed.length > 0) log(`model bundles changed, new versions in demo/models/manifest.json: ${models.changed.join(', ')}`);
 log(await ensureDemoBuild({ outDir, modelsDir }));
 
+mkdirSync(join(repoRoot, '.cache'), { recursive: true });
 const collector = await startCollector({ port: collectorPort, host: 'localhost', dbPath: join(repoRoot, '.cache', 'collector.sqlite'), apiKeys: [apiKey] });
 const collectorUrl = `http://localhost:${collector.port}`;
 const server = await startStaticServer({

@@ -1,6 +1,6 @@
 // The demo page: wires the offline pieces (service worker, model store), the two model cards and the
 // telemetry panel. State the tests read is on `window.kilnDemo` and `body[data-state]`.
-import type { TelemetryOptions } from '../../runtime/telemetry/telemetry-api.ts';
+import type { TelemetryOptions, TelemetrySnapshot } from '../../runtime/telemetry/telemetry-api.ts';
 import { loadDemoConfig } from './app-config.ts';
 import { DigitPanel } from './digits/digit-panel.ts';
 import { openDemoModel, type BackendPreference, type DemoModel } from './models/demo-model.ts';
@@ -160,6 +160,11 @@ const api = {
   },
   async flushTelemetry(): Promise<void> {
     await Promise.all([...models.values()].map((m) => telemetryOf(m.session)?.flush()));
+  },
+  /** every open session's telemetry snapshot, by slot */
+  async telemetrySnapshots(): Promise<Record<string, TelemetrySnapshot | undefined>> {
+    const entries = await Promise.all([...models].map(async ([slot, m]) => [slot, await telemetryOf(m.session)?.snapshot()] as const));
+    return Object.fromEntries(entries);
   },
 };
 Object.assign(window, { kilnDemo: api });

@@ -162,6 +162,26 @@ test('model update: a new manifest version downloads in the background and is us
   writeFileSync(manifestPath, JSON.stringify(manifest));
 });
 
+test('a full disk: the models still run, and the page says how much space keeping them offline needs', { timeout: 60_000 }, async () => {
+  assert.ok(bed);
+  const context = await bed.browser.newContext();
+  // The browser reports 100 bytes free: every model is larger.
+  await context.addInitScript({ content: 'navigator.storage.estimate = async () => ({ quota: 10_000_000, usage: 10_000_000 - 100 });' });
+  const full = await bed.open(context);
+  try {
+    const banner = full.page.locator('#banner-error');
+    assert.equal(await banner.isVisible(), true);
+    assert.match((await banner.textContent()) ?? '', /Not enough storage to keep .+ offline: it needs \d+(\.\d)? (KB|MB|B) and 100 B is free/);
+    assert.match((await full.page.locator('#digit-model').textContent()) ?? '', /not stored offline/);
+    const digit = await classifyDrawing(full);
+    assertDistribution(digit.probabilities, 10);
+    const stored = await full.page.evaluate(async () => (await (await caches.open('kiln-demo-models-v1')).keys()).length);
+    assert.equal(stored, 0, 'nothing half-written was stored');
+  } finally {
+    await context.close();
+  }
+});
+
 test('screenshot of the demo (test-results/demo.png)', { timeout: 120_000 }, async () => {
   assert.ok(bed && visit);
   const { page } = visit;
@@ -171,7 +191,7 @@ test('screenshot of the demo (test-results/demo.png)', { timeout: 120_000 }, asy
   await page.locator('#shift').fill('2');
   await page.locator('#traffic-on').check();
   // Enough simulated traffic to close a few drift windows, so the gauges show something.
-  await page.waitForFunction(() => document.querySelectorAll('#drift-gauges .gauge').length > 0, undefined, { timeout: 60_000 }).catch(() => undefined);
+  await page.waitForFunction(() => document.querySelectorAll('#drift-gauges .gauge').length > 0, undefined, { timeout: 20_000 }).catch(() => undefined);
   await page.locator('#traffic-on').uncheck();
   mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
   const png = await page.screenshot({ fullPage: true });

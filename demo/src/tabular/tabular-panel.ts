@@ -96,12 +96,19 @@ export class TabularPanel {
     renderBars(this.els.bars, labels, probs);
   }
 
-  private async trafficTick(): Promise<void> {
-    if (this.trafficBusy || !this.model) return; // never queue runs faster than the model answers
-    this.trafficBusy = true;
-    try {
+  /** Runs `count` simulated rows one after another (the traffic switch does this on a timer). */
+  async simulate(count: number): Promise<void> {
+    for (let i = 0; i < count && this.model; i++) {
       await this.run(sampleRow(this.features, inputSpecOf(this.model.spec.inputs, this.model.session.inputMetadata[0]!.name)?.preprocessing, this.shift));
       this.trafficRuns++;
+    }
+  }
+
+  private async trafficTick(): Promise<void> {
+    if (this.trafficBusy) return; // never queue runs faster than the model answers
+    this.trafficBusy = true;
+    try {
+      await this.simulate(1);
     } finally {
       this.trafficBusy = false;
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startCollector, type Collector } from '../../../collector/index.ts';
 import { ensureDemoBuild } from '../../../demo/scripts/build-demo.ts';
-import { refreshManifest } from '../../../demo/scripts/manifest-file.ts';
+import { readManifest, refreshManifest } from '../../../demo/scripts/manifest-file.ts';
 import { digitStandin, tabularStandin } from '../../../demo/scripts/standin-models.ts';
 import { demoRoot } from '../../../demo/vite.config.ts';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from '../../../scripts/browser/chromium.ts';
@@ -31,6 +31,8 @@ export interface DemoBed {
   readonly collectorDb: string;
   /** the served copy of the build: tests may change models/ in it */
   readonly siteDir: string;
+  /** true when demo/models' trained bundles are served, false for the generated stand-ins */
+  readonly realModels: boolean;
   /** a fresh browser context (empty storage) with the demo open and ready */
   open(context?: BrowserContext): Promise<DemoPage>;
   close(): Promise<void>;
@@ -48,10 +50,16 @@ function standinModels(): string {
   return dir;
 }
 
+/** demo/models has its manifest and every bundle it lists (T's trained models). */
+function realModelsPresent(dir: string): boolean {
+  if (!existsSync(join(dir, 'manifest.json'))) return false;
+  return readManifest(dir).models.every((m) => existsSync(join(dir, m.url)));
+}
+
 export async function openDemoBed(): Promise<DemoBed> {
   if (!chromiumAvailable()) throw new Error(`no Chromium at ${CHROMIUM_PATH}: run \`node scripts/setup.mjs\` or set CHROMIUM_PATH`);
   const real = join(demoRoot, 'models');
-  const modelsDir = existsSync(join(real, 'manifest.json')) ? real : standinModels();
+  const modelsDir = realModelsPresent(real) ? real : standinModels();
   const buildDir = join(tmpdir(), modelsDir === real ? 'kiln-demo-test-build' : 'kiln-demo-test-build-standins');
   console.log(`# ${await ensureDemoBuild({ outDir: buildDir, modelsDir })}`);
   const siteDir = mkdtempSync(join(tmpdir(), 'kiln-demo-site-'));
@@ -74,6 +82,7 @@ export async function openDemoBed(): Promise<DemoBed> {
     collector,
     collectorDb,
     siteDir,
+    realModels: modelsDir === real,
     async open(given) {
       const context = given ?? (await browser.newContext({ viewport: { width: 1280, height: 900 } }));
       // tsx compiles test files with esbuild's keepNames: functions passed to page.evaluate call __name.
