@@ -1,0 +1,64 @@
+// TF.js 4.22's wasm backend has no Conv2DBackpropFilter kernel, so training a CNN there fails (and
+// the pure-JS cpu backend is ~50x slower for the whole run). The filter gradient is a sum over
+// kernel taps: dW[kh,kw,:,:] = sum over (n, oh, ow) of x_pad[n, oh*s+kh*d, ow*s+kw*d, :]^T dy[n, oh, ow, :],
+// i.e. one strided slice and one matMul per tap, both of which the wasm backend has (SIMD, fast).
+import * as tf from '@tensorflow/tfjs';
+
+export interface BackpropFilterAttrs {
+  readonly strides: number | readonly [number, number];
+  readonly pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  readonly dataFormat: 'NHWC' | 'NCHW';
+  readonly dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  readonly filterShape: readonly [number, number, number, number];
+  readonly dilations?: number | readonly [number, number];
+}
+
+/** dW for y = conv2d(x, W) given dy, as a composition of ops the wasm backend implements (NHWC). */
+export function conv2dBackpropFilterComposed(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: BackpropFilterAttrs): tf.Tensor4D {
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter composition supports NHWC only, got ${attrs.dataFormat}`);
+  const [kh, kw, ci, co] = attrs.filterShape;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape, [kh, kw, ci, co], attrs.strides as [number, number], attrs.dilations as [number, number] ?? 1,
+    attrs.pad as 'same', attrs.dimRoundingMode, false, 'channelsLast',
+  );
+  return tf.tidy(() => {
+    const { top, bottom, left, right } = info.padInfo;
+    // Negative "padding" happens when the last stride does not reach the edge: slicing covers it.
+    const xPad = top || bottom || left || right ? tf.pad(x, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]) : x;
+    const rows = info.batchSize * info.outHeight * info.outWidth;
+    const dy2d = tf.reshape(dy, [rows, co]);
+    const taps: tf.Tensor2D[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const r0 = i * info.dilationHeight;
+        const c0 = j * info.dilationWidth;
+        const patch = tf.stridedSlice(
+          xPad,
+          [0, r0, c0, 0],
+          [info.batchSize, r0 + (info.outHeight - 1) * info.strideHeight + 1, c0 + (info.outWidth - 1) * info.strideWidth + 1, ci],
+          [1, info.strideHeight, info.strideWidth, 1],
+        );
+        taps.push(tf.matMul(tf.reshape(patch, [rows, ci]), dy2d, true, false));
+      }
+    }
+    return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
+  });
+}
+
+let registered = false;
+
+/** Registers the composition as the wasm backend's Conv2DBackpropFilter (once per process). */
+export function registerWasmConv2dBackpropFilter(): void {
+  if (registered || tf.getKernel('Conv2DBackpropFilter', 'wasm')) return;
+  registered = true;
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    // Ops called inside a kernel are not taped (the engine's kernel depth is > 0), so this is safe
+    // during backprop; tidy keeps only the result.
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, dy } = inputs as unknown as { x: tf.Tensor4D; dy: tf.Tensor4D };
+      return conv2dBackpropFilterComposed(x, dy, attrs as unknown as BackpropFilterAttrs);
+    },
+  });
+}
