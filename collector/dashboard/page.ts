@@ -142,7 +142,8 @@ async function refresh() {
     $('c-err').textContent = ov.runs ? (100 * ov.runErrors / Math.max(1, ov.runs + ov.runErrors)).toFixed(2) + '%' : '–';
     $('c-p99').textContent = fmtMs(lat.overall.p99);
     $('c-p50').textContent = fmtMs(lat.overall.p50);
-    $('c-alerts').textContent = fmtN(drift.alerts.length ? drift.features.reduce((a, x) => a + x.alerts, 0) : 0);
+    const totalAlerts = drift.features.reduce((a, x) => a + x.alerts, 0);
+    $('c-alerts').textContent = fmtN(totalAlerts);
     $('card-alerts').classList.toggle('alert', drift.alerts.length > 0);
     $('c-batches').textContent = fmtN(ov.batches);
     const pts = (k) => lat.buckets.filter((b) => b[k] !== undefined && b[k] !== null).map((b) => ({ t: b.t, v: b[k], n: b.count }));
@@ -160,7 +161,7 @@ async function refresh() {
       chart(box.querySelector('.mini'), [{ name: ft.feature, color: 'var(--accent)', points: ft.points.map((q) => ({ t: q.t, v: q.score, alert: q.alert })) }], { fmt: (v) => v.toFixed(2), height: 120, left: 40, empty: '' });
     }
     $('alerts').innerHTML = drift.alerts.length
-      ? '<table><tr><th>Time</th><th>Feature</th><th>Test</th><th>Score</th><th>Model</th><th>Version</th><th>Backend</th><th>Device class</th></tr>' + drift.alerts.map((a) => '<tr><td>' + new Date(a.t).toLocaleString() + '</td><td>' + esc(a.feature) + '</td><td>' + esc(a.test) + '</td><td class="num" style="color:var(--alert)">' + a.score.toFixed(3) + '</td><td>' + esc(a.model) + '</td><td>' + esc(a.version) + '</td><td>' + esc(a.backend) + '</td><td>' + esc(a.deviceClass) + '</td></tr>').join('') + '</table>'
+      ? '<table><tr><th>Time</th><th>Feature</th><th>Test</th><th>Score</th><th>Model</th><th>Version</th><th>Backend</th><th>Device class</th></tr>' + drift.alerts.slice(0, 12).map((a) => '<tr><td>' + new Date(a.t).toLocaleString() + '</td><td>' + esc(a.feature) + '</td><td>' + esc(a.test) + '</td><td class="num" style="color:var(--alert)">' + a.score.toFixed(3) + '</td><td>' + esc(a.model) + '</td><td>' + esc(a.version) + '</td><td>' + esc(a.backend) + '</td><td>' + esc(a.deviceClass) + '</td></tr>').join('') + '</table>' + (totalAlerts > 12 ? '<div class="empty" style="padding:10px 0 0">and ' + fmtN(totalAlerts - 12) + ' earlier alerting windows in this range</div>' : '')
       : '<div class="empty">No drift alerts. </div>';
     $('status').innerHTML = '<span class="dot"></span>updated ' + new Date().toLocaleTimeString();
   } catch (e) {
