@@ -178,7 +178,13 @@ function offsetHelper(b: ShaderBuilder, fn: string, dims: readonly number[], str
   b.helper(fn, lines.join('\n'));
 }
 
-/** Below this many elements per output, one invocation per output beats a workgroup per output. */
+/**
+ * Below this many elements per output, one invocation per output beats a workgroup per output.
+ * On software adapters (SwiftShader) always: a workgroup runs on one CPU thread there, so a
+ * workgroup per output gains no parallelism, and each of its barriers switches every invocation's
+ * fiber. Measured (bench/, GlobalAveragePool 1x72x6x24 in PaddleOCR's classifier): 397 ms with a
+ * 256-wide workgroup per output, 3 ms with one invocation per output.
+ */
 const WORKGROUP_ROW_MIN = 64;
 
 export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: ReadonlySet<number>, ctx: GpuKernelContext): GpuLowering | undefined {
@@ -204,7 +210,7 @@ export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: 
     return `${st}(${spec.shiftByMax ? `${p} + sh` : p})`;
   };
   const label = `${spec.opType}:${ctx.node}`;
-  if (lay.reduced < WORKGROUP_ROW_MIN) {
+  if (lay.reduced < WORKGROUP_ROW_MIN || ctx.caps.software) {
     const body = [
       `  if (global_idx >= ${nOut}) { return; }`,
       '  let base = kept_base(global_idx);',

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --node] [-- --out DIR] [-- --workloads a,b] [-- --runtimes x,y]`:
+// `npm run bench [-- --quick] [-- --node] [-- --profile] [-- --out DIR] [-- --workloads a,b] [-- --runtimes x,y]`:
 // runs bench/index.html in Chromium (or the Node path through the `webgpu` package with --node) and
 // writes JSON + Markdown to bench/results/ (or DIR). Prints where it wrote the JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,14 +17,15 @@ function option(name: string): string | undefined {
   return v;
 }
 
-const known = new Set(['--quick', '--node', '--out', '--workloads', '--runtimes']);
+const known = new Set(['--quick', '--node', '--profile', '--out', '--workloads', '--runtimes']);
 const unknown = process.argv.slice(2).filter((a, i, all) => a.startsWith('--') && !known.has(a) && !(i > 0 && ['--out', '--workloads', '--runtimes'].includes(all[i - 1]!)));
 if (unknown.length > 0) {
-  console.error(`unknown option ${unknown.join(', ')}; usage: npm run bench -- [--quick] [--node] [--out DIR] [--workloads a,b] [--runtimes kiln-webgpu,ort-wasm,...]`);
+  console.error(`unknown option ${unknown.join(', ')}; usage: npm run bench -- [--quick] [--node] [--profile] [--out DIR] [--workloads a,b] [--runtimes kiln-webgpu,ort-wasm,...]`);
   process.exit(2);
 }
 const quick = process.argv.includes('--quick');
 const node = process.argv.includes('--node');
+const profile = process.argv.includes('--profile');
 const outDir = resolve(option('--out') ?? join(repoRoot, 'bench/results'));
 const workloads = option('--workloads');
 const runtimes = option('--runtimes');
@@ -32,6 +33,19 @@ const runtimes = option('--runtimes');
 const loadStart = loadavg()[0]!;
 const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
 const notes = [`${cpus().length}-core machine shared with other engineers' jobs while this ran: absolute times are noisy; peers were interleaved so ratios are fairer than absolutes`];
+if (profile) {
+  // Per-dispatch timings of the WebGPU runtimes (Chromium only): where whole-model time goes.
+  const { runBrowserBench } = await import('../bench/runner/browser-bench.ts');
+  const { renderProfile } = await import('../bench/runner/profile-report.ts');
+  const r = await runBrowserBench({ quick, profile: true, workloads, runtimes });
+  const p = { date: new Date().toISOString(), machine, browser: r.browser, adapter: r.adapter, profiles: r.profiles ?? [] };
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${p.date.slice(0, 10)}-profile-chromium.md`);
+  writeFileSync(file, renderProfile(p));
+  writeFileSync(file.replace(/\.md$/, '.json'), `${JSON.stringify(p, null, 1)}\n`);
+  console.log(`\n${renderProfile(p)}\nwrote ${file}`);
+  process.exit(0);
+}
 let page: Omit<BenchReport, 'machine' | 'date' | 'loadAverage' | 'notes'>;
 if (node) {
   const { runNodeBench } = await import('../bench/runner/node-bench.ts');

@@ -3,6 +3,7 @@ import * as kiln from '../../runtime/index.ts';
 import { latencyChart, sizeAccuracyChart } from './charts.ts';
 import type { BenchResult, MeasureEnv } from './measure.ts';
 import { measureOptions, runBench, workloadsFor } from './plan.ts';
+import { profileWorkloads, type ProfileResult } from './profile-run.ts';
 import { RUNTIMES, type OrtModule, type RuntimeName } from './runtimes.ts';
 import type { Tf } from './workload.ts';
 
@@ -10,6 +11,7 @@ const params = new URLSearchParams(location.search);
 const quick = params.has('quick');
 const runtimes = (params.get('runtimes')?.split(',') ?? [...RUNTIMES]).filter((r): r is RuntimeName => (RUNTIMES as readonly string[]).includes(r));
 const only = params.get('workloads')?.split(',');
+const profile = params.has('profile');
 const logEl = document.getElementById('log')!;
 const chartsEl = document.getElementById('charts')!;
 const log = (s: string): void => {
@@ -62,7 +64,17 @@ async function adapterDescription(): Promise<string> {
   return a ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'no WebGPU adapter';
 }
 
-async function main(): Promise<{ browser: string; adapter: string; crossOriginIsolated: boolean; quick: boolean; runtimeSizes: Record<string, number>; results: BenchResult[] }> {
+interface PageResult {
+  browser: string;
+  adapter: string;
+  crossOriginIsolated: boolean;
+  quick: boolean;
+  runtimeSizes: Record<string, number>;
+  results: BenchResult[];
+  profiles?: ProfileResult[];
+}
+
+async function main(): Promise<PageResult> {
   // Served by the bench server (bench/runner/dev-server.ts): gzip sizes of each runtime's code, and
   // the trained models present in demo/models.
   const sizes = await json<Record<string, number>>('/__bench/sizes.json', {});
@@ -88,6 +100,10 @@ async function main(): Promise<{ browser: string; adapter: string; crossOriginIs
   };
   let workloads = await workloadsFor(quick, trainedFiles, env, describe, log);
   if (only) workloads = workloads.filter((w) => only.includes(w.name));
+  if (profile) {
+    const profiles = await profileWorkloads(workloads, runtimes, env, log);
+    return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results: [], profiles };
+  }
   log(`runtimes: ${runtimes.join(', ')}; workloads: ${workloads.map((w) => w.name).join(', ')}; cross-origin isolated: ${crossOriginIsolated}`);
   const results = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
   chartsEl.insertAdjacentHTML('beforeend', sizeAccuracyChart(results));

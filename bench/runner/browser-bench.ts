@@ -1,12 +1,13 @@
 // Drives bench/index.html in Debian's Chromium and returns what the page measured.
 import { launchChromium } from '../../scripts/browser/chromium.ts';
 import { ensureBuild, staleReason } from '../../scripts/browser/ensure-build.ts';
+import type { ProfileResult } from '../page/profile-run.ts';
 import type { BenchReport } from './report.ts';
 import { startDevServer } from './dev-server.ts';
 
 type PageReport = Omit<BenchReport, 'machine' | 'date' | 'loadAverage' | 'notes'>;
 
-export async function runBrowserBench(o: { quick: boolean; workloads?: string | undefined; runtimes?: string | undefined }): Promise<PageReport> {
+export async function runBrowserBench(o: { quick: boolean; profile?: boolean; workloads?: string | undefined; runtimes?: string | undefined }): Promise<PageReport & { profiles?: ProfileResult[] }> {
   // Kiln's download size is measured on dist/ (the files a page loads); build it when missing.
   if (staleReason()?.endsWith('is missing')) await ensureBuild();
   const { server, url } = await startDevServer();
@@ -17,6 +18,7 @@ export async function runBrowserBench(o: { quick: boolean; workloads?: string | 
     page.on('pageerror', (e) => console.error(`[page] ${e.message}`));
     const q = new URLSearchParams();
     if (o.quick) q.set('quick', '');
+    if (o.profile) q.set('profile', '');
     if (o.workloads) q.set('workloads', o.workloads);
     if (o.runtimes) q.set('runtimes', o.runtimes);
     await page.goto(`${url}/bench/index.html?${q.toString()}`);
@@ -29,7 +31,7 @@ export async function runBrowserBench(o: { quick: boolean; workloads?: string | 
       }, () => undefined);
     }, 2000);
     try {
-      const result = (await page.evaluate(() => (globalThis as { kilnBench?: Promise<unknown> }).kilnBench)) as PageReport & { error?: string };
+      const result = (await page.evaluate(() => (globalThis as { kilnBench?: Promise<unknown> }).kilnBench)) as PageReport & { profiles?: ProfileResult[]; error?: string };
       if (result.error) throw new Error(`the bench page failed: ${result.error}`);
       return result;
     } finally {
