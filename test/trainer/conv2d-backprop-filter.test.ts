@@ -1,8 +1,9 @@
-// The wasm Conv2DBackpropFilter composition (one strided slice + matMul per kernel tap) against
+// The wasm Conv2DBackpropFilter composition (a conv of x by dy; per-tap slices + matMuls when dilated) against
 // TF.js's own cpu-backend kernel, through tf.grad, on fresh random inputs and several geometries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { conv2dBackpropFilterPerTap } from '../../trainer-node/train/conv2d-backprop-filter.ts';
 import { initTf } from '../../trainer-node/train/tf-backend.ts';
 
 interface Case {
@@ -18,6 +19,7 @@ const CASES: readonly Case[] = [
   { x: [1, 9, 8, 4], k: [2, 3, 4, 3], strides: 2, pad: 'valid' },
   { x: [3, 6, 6, 1], k: [5, 5, 1, 2], strides: 1, pad: 'valid' },
   { x: [1, 10, 10, 2], k: [3, 3, 2, 2], strides: 2, pad: 1 },
+  { x: [4, 28, 28, 1], k: [3, 3, 1, 16], strides: 1, pad: 'same' },
 ];
 
 const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
@@ -43,12 +45,16 @@ test('Conv2DBackpropFilter on wasm (composition) matches the cpu backend kernel'
     const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.k) as tf.Tensor4D, c.strides, c.pad).shape);
     const dys = random(size(outShape));
     const got = filterGrad(xs, ws, dys, c);
+    // the per-tap fallback (used for dilated or negatively padded convs), called directly
+    const perTap = tf.tidy(() => conv2dBackpropFilterPerTap(tf.tensor4d(xs, c.x), tf.tensor(dys, outShape) as tf.Tensor4D, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.k }).dataSync());
     await tf.setBackend('cpu');
     const want = filterGrad(xs, ws, dys, c);
     await tf.setBackend('wasm');
     assert.equal(got.length, want.length);
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
-    assert.ok(worst < 1e-4, `case ${JSON.stringify(c)}: max relative error ${worst}`);
+    for (const [name, values] of [['conv form via tf.grad', got], ['per-tap form', perTap]] as const) {
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(values[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+      assert.ok(worst < 1e-4, `${name}, case ${JSON.stringify(c)}: max relative error ${worst}`);
+    }
   }
 });

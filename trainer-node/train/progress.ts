@@ -1,4 +1,5 @@
-// One progress bar per epoch on stderr (redrawn in place on a terminal, one line per epoch otherwise).
+// One progress bar per epoch on stderr: redrawn in place on a terminal; in a log (not a TTY) a line
+// at every tenth of an epoch, so long runs show they are alive.
 export interface EpochProgress {
   readonly phase: string;
   readonly epoch: number;
@@ -29,6 +30,6 @@ export class ProgressBar {
       if (!done && now - this.lastDraw < 100) return;
       this.lastDraw = now;
       this.stream.write(`\r${formatProgress(p)}${done ? '\n' : ''}`);
-    } else if (done) this.stream.write(`${formatProgress(p)}\n`);
+    } else if (done || (p.steps >= 50 && p.step % Math.ceil(p.steps / 10) === 0)) this.stream.write(`${formatProgress(p)}\n`);
   }
 }
