@@ -11,6 +11,7 @@ import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import { fail } from '../core/errors.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
+import type { RunTiming } from '../telemetry/latency/run-timing.ts';
 
 /** After this many losses the session stops trying new GPU devices and stays on the CPU. */
 const MAX_GPU_RECOVERIES = 2;
@@ -61,7 +62,10 @@ export class RecoveringBackend implements Backend {
       get placement() {
         return ready.inner.placement;
       },
-      run: (feeds) => this.run(ready, feeds),
+      get timings() {
+        return ready.inner.timings;
+      },
+      run: (feeds, timing) => this.run(ready, feeds, timing),
       release: () => {
         this.plans.delete(ready);
         ready.inner.release();
@@ -79,13 +83,13 @@ export class RecoveringBackend implements Backend {
     this.current.release();
   }
 
-  private run(live: LivePlan, feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> {
+  private run(live: LivePlan, feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]> {
     return this.retrying(async (backend, generation) => {
       if (live.generation !== generation) {
         live.inner = await backend.prepare(live.plan); // recovery could not prepare it: now
         live.generation = generation;
       }
-      return live.inner.run(feeds);
+      return live.inner.run(feeds, timing);
     });
   }
 

@@ -17,6 +17,10 @@ import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
 import { Tensor, type AnyTensor } from './tensor.ts';
+import { DisabledTelemetry } from '../telemetry/disabled-telemetry.ts';
+import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts';
+import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
+import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
 
 /** 'auto' times webgpu and cpu on the model once and remembers the faster per adapter. */
 export type ExecutionProvider = BackendName | 'wasm' | 'auto' | { name: BackendName | 'wasm' | 'auto' };
@@ -48,6 +52,10 @@ export interface SessionOptions {
   publicKey?: CryptoKey;
   /** .kiln: refuse models without a signature that verifies against publicKey (ONNX included) */
   requireSignature?: boolean;
+  /** latency and drift telemetry, reported to `endpoint` when given (docs/telemetry.md); off when absent */
+  telemetry?: TelemetryOptions | false;
+  /** a drift window alerted (needs `telemetry`); the same as the 'driftalert' event of session.telemetry */
+  onDriftAlert?: (alert: DriftAlert) => void;
 }
 
 export interface InputMetadata {
@@ -68,6 +76,10 @@ export class InferenceSession {
   private queue: Promise<unknown> = Promise.resolve();
   private lastPrepared: PreparedPlan | undefined;
   private released = false;
+  private telemetryImpl: ActiveTelemetry | undefined;
+  private telemetryOff: DisabledTelemetry | undefined;
+  /** cold-start phases still to report at the first run (telemetry) */
+  private firstRunPending = false;
 
   private constructor(
     private readonly model: Model,
@@ -77,16 +89,22 @@ export class InferenceSession {
   ) {}
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+    const createStarted = performance.now();
+    // Loaded only when asked for (pages without telemetry never download it); options checked before any download.
+    const telemetry = options.telemetry ? await import('../telemetry/session-telemetry.ts') : undefined;
+    if (telemetry && options.telemetry) telemetry.checkTelemetryOptions(options.telemetry);
     const providers = options.executionProviders ?? ['webgpu', 'cpu'];
     const auto = providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto');
     // .kiln: the backend starts (and takes weights) while the bundle streams; 'auto' decides after.
     const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost));
     let loaded: LoadedModel;
     let resolved: ResolvedGraph;
+    let parsedAt = 0;
     try {
       loaded = await loadModel(source, { ...options, kilnEvents: early.events });
       const graph = options.graphOptimizationLevel === 'disabled' ? loaded.model.graph : optimizeGraph(loaded.model);
       resolved = resolveGraph(loaded.model, graph); // names every unsupported op before any device work
+      parsedAt = performance.now();
       await commitModelCache(loaded.bytes); // only a model that reads is kept in the cache
       options.signal?.throwIfAborted();
     } catch (e) {
@@ -102,8 +120,41 @@ export class InferenceSession {
       });
       return session;
     };
-    return auto ? chooseBackend(bytes, start) : start(providers, early.started);
+    const session = await (auto ? chooseBackend(bytes, start) : start(providers, early.started));
+    if (telemetry && options.telemetry) {
+      const fetchMs = loaded.timings.fetchMs;
+      await session.startTelemetry(telemetry, options, { fetch: fetchMs, parse: parsedAt - createStarted - fetchMs, total: performance.now() - createStarted });
+    }
+    return session;
   }
+
+  /** latency and drift measured for this session (docs/telemetry.md); `enabled` is false without options.telemetry */
+  get telemetry(): SessionTelemetry {
+    return this.telemetryImpl ?? (this.telemetryOff ??= new DisabledTelemetry());
+  }
+
+  private async startTelemetry(module: typeof import('../telemetry/session-telemetry.ts'), options: SessionOptions, coldStart: { fetch: number; parse: number; total: number }): Promise<void> {
+    const meta = this.spec?.metadata;
+    try {
+      this.telemetryImpl = await module.ActiveTelemetry.create(options.telemetry || {}, {
+        ...(meta?.name !== undefined ? { modelName: meta.name } : {}),
+        ...(meta?.version !== undefined ? { modelVersion: meta.version } : {}),
+        ...(meta?.drift ? { driftReference: meta.drift } : {}),
+        backend: () => ({ name: this.backend.name, adapter: this.backend.adapterInfo }),
+        ...(options.onDriftAlert ? { onDriftAlert: options.onDriftAlert } : {}),
+      });
+    } catch (e) {
+      await this.release();
+      throw e;
+    }
+    // Precompiled at create: upload and compile are known now; otherwise they come with the first run.
+    const timings = this.lastPreparedTimings;
+    this.telemetryImpl.recordColdStart({ ...coldStart, ...(timings ? { upload: timings.uploadMs, compile: timings.compileMs } : {}) });
+    this.firstRunPending = true;
+  }
+
+  /** the first prepared plan's upload and compile times */
+  private lastPreparedTimings: PreparedPlan['timings'];
 
   get inputNames(): string[] {
     return this.graph.graph.inputs.map((i) => i.name);
@@ -152,7 +203,8 @@ export class InferenceSession {
 
   /** Runs the model. Runs are serialized per session; feeds are validated before any work. */
   run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
-    const result = this.queue.then(() => this.runNow(feeds, fetches));
+    const calledAt = this.telemetryImpl ? performance.now() : 0;
+    const result = this.queue.then(() => (this.telemetryImpl ? this.runMeasured(feeds, fetches, calledAt) : this.runNow(feeds, fetches)));
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -164,9 +216,33 @@ export class InferenceSession {
     for (const p of this.planCache.values()) (await p.catch(() => undefined))?.prepared.release();
     this.planCache.clear();
     this.backend.release();
+    await this.telemetryImpl?.release(); // a last batch, queued durably where it cannot go now
   }
 
-  private async runNow(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
+  /** runNow with telemetry: latency by phase, errors by code, the drift monitor, cold start's first run. */
+  private async runMeasured(feeds: FeedsType, fetches: readonly string[] | undefined, calledAt: number): Promise<ReturnType> {
+    const t = this.telemetryImpl!;
+    const startedAt = performance.now();
+    const timing = newRunTiming();
+    let out: ReturnType;
+    try {
+      out = await this.runNow(feeds, fetches, timing);
+    } catch (e) {
+      t.recordError(typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : 'UNKNOWN');
+      throw e;
+    }
+    const endedAt = performance.now();
+    t.recordRun(calledAt, startedAt, endedAt, timing);
+    if (this.firstRunPending) {
+      this.firstRunPending = false;
+      const p = this.lastPreparedTimings;
+      t.recordColdStart({ first_run: endedAt - calledAt, ...(p ? { upload: p.uploadMs, compile: p.compileMs } : {}) });
+    }
+    t.observe(feeds, out);
+    return out;
+  }
+
+  private async runNow(feeds: FeedsType, fetches?: readonly string[], timing?: RunTiming): Promise<ReturnType> {
     if (this.released) fail('RELEASED', 'this session was released');
     const metas = this.validateFeeds(feeds);
     const outputs = fetches ?? this.outputNames;
@@ -176,7 +252,7 @@ export class InferenceSession {
     const plan = prepared.plan;
     for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input') ids.set(id, feeds[name]!);
     this.lastPrepared = prepared.prepared;
-    const results = await prepared.prepared.run(ids);
+    const results = await prepared.prepared.run(ids, timing);
     // Constant outputs are the plan's own tensors: hand out copies so callers (and the worker's
     // zero-copy transfer) cannot change what later runs return.
     const fresh = (t: AnyTensor, i: number): AnyTensor => (plan.values[plan.outputIds[i]!]!.kind === 'const' ? new Tensor(t.type, t.data.slice(), t.dims) : t);
@@ -227,7 +303,10 @@ export class InferenceSession {
         for (const s of sources) this.hostFedInputs.add(s);
         continue;
       }
-      const entry = this.backend.prepare(plan).then((prepared) => ({ plan, prepared }));
+      const entry = this.backend.prepare(plan).then((prepared) => {
+        this.lastPreparedTimings ??= prepared.timings;
+        return { plan, prepared };
+      });
       this.planCache.set(key, entry);
       entry.catch(() => this.planCache.delete(key));
       return entry;

@@ -1,12 +1,15 @@
 import type { AnyTensor } from '../api/tensor.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
+import type { RunTiming } from '../telemetry/latency/run-timing.ts';
 
 export type BackendName = 'webgpu' | 'cpu';
 
 /** A plan made ready for one backend: buffers sized, pipelines compiled, constants resident. */
 export interface PreparedPlan {
-  /** feeds by value id; resolves with the plan's outputs in `outputIds` order */
-  run(feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]>;
+  /** feeds by value id; resolves with the plan's outputs in `outputIds` order. `timing` (telemetry) is filled in when given. */
+  run(feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]>;
+  /** how long preparing took, for cold-start telemetry (backends with device memory) */
+  readonly timings?: { readonly uploadMs: number; readonly compileMs: number };
   /** how many steps run on which device, for diagnostics */
   readonly placement: { readonly gpu: number; readonly cpu: number };
   release(): void;

@@ -22,20 +22,25 @@ export interface LoadedModel {
   readonly bytes: Uint8Array;
   /** present for .kiln bundles */
   readonly bundle?: KilnBundle;
+  /** cold-start telemetry: getting the bytes (a streamed .kiln is checked meanwhile), then reading them */
+  readonly timings: { readonly fetchMs: number; readonly parseMs: number };
 }
 
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   let streamed: KilnStreamReader | undefined;
   const sink = (total: number) => sniffingSink(total, () => (streamed = new KilnStreamReader(options, options.kilnEvents)));
+  const started = performance.now();
   const bytes = await loadModelBytes(source, { ...options, sink });
+  const fetched = performance.now();
+  const timings = (): LoadedModel['timings'] => ({ fetchMs: fetched - started, parseMs: performance.now() - fetched });
   if (streamed || hasKilnMagic(bytes)) {
     // Bytes (a path, a cache hit, a caller's buffer) are read whole, with the same events.
     const bundle = streamed ? await streamed.end() : await readKilnBundle(bytes, options, options.kilnEvents);
-    return { model: bundle.model, bytes, bundle };
+    return { model: bundle.model, bytes, bundle, timings: timings() };
   }
   // ONNX files carry no signature: an app that requires one must not silently accept them.
   if (options.requireSignature) fail('INTEGRITY', 'a signature is required, but this is an ONNX model (only .kiln bundles are signed)');
   const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
   const model = await readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
-  return { model, bytes };
+  return { model, bytes, timings: timings() };
 }

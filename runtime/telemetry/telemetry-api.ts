@@ -103,7 +103,10 @@ export interface ExportState {
   readonly active: boolean;
   readonly sentBatches: number;
   readonly queuedBatches: number;
+  /** batches dropped because the offline queue was full (reported as kiln.telemetry.dropped) */
   readonly droppedBatches: number;
+  /** batches the collector refused for good (4xx other than 408/429, or too many retries) */
+  readonly rejectedBatches: number;
   readonly lastError?: string;
 }
 
@@ -138,6 +141,6 @@ export interface SessionTelemetry extends EventTarget {
   /** false when the session was created without `options.telemetry` */
   readonly enabled: boolean;
   snapshot(): Promise<TelemetrySnapshot>;
-  /** sends what was measured so far now (queued durably when offline) */
-  flush(): Promise<FlushResult>;
+  /** sends what was measured so far now (queued durably when offline); keepalive: the page is unloading */
+  flush(options?: { readonly keepalive?: boolean }): Promise<FlushResult>;
 }

@@ -11,6 +11,8 @@ import { Tensor, type AnyTensor } from '../api/tensor.ts';
 import { KilnError, fail } from '../core/errors.ts';
 import { absoluteUrl } from '../loading/fetch-model.ts';
 import { connectionFor, workersByDefault, type WorkerConnection } from './client.ts';
+import { RemoteTelemetry } from './page-telemetry.ts';
+import type { SessionTelemetry } from '../telemetry/telemetry-api.ts';
 import { reviveError, serializeError, toWire, transferList, type HostApi, type SessionInfo, type SessionState, type WireOptions, type WireTensors } from './protocol.ts';
 
 type CoreModule = typeof import('./core-entry.ts');
@@ -38,6 +40,7 @@ function ownError(e: unknown): unknown {
 
 interface Handle {
   readonly info: SessionInfo;
+  readonly telemetry: SessionTelemetry;
   state(): SessionState;
   run(feeds: FeedsType, fetches: readonly string[] | undefined): Promise<ReturnType>;
   release(): Promise<void>;
@@ -93,6 +96,11 @@ export class InferenceSession implements PublicSession {
     return this.handle.info.modelMetadata;
   }
 
+  /** latency and drift of this session (docs/telemetry.md); forwards to the worker when it lives there */
+  get telemetry(): SessionTelemetry {
+    return this.handle.telemetry;
+  }
+
   get bundle(): SessionInfo['bundle'] {
     return this.handle.info.bundle;
   }
@@ -122,7 +130,8 @@ async function localHandle(source: ModelSource, options: SessionOptions): Promis
   }
   const state = (): SessionState => ({ executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, placement: session.lastPlacement });
   return {
-    info: { id: 0, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata, executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, modelMetadata: session.modelMetadata, backendChoice: session.backendChoice, bundle: session.bundle },
+    info: { id: 0, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata, executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, modelMetadata: session.modelMetadata, backendChoice: session.backendChoice, bundle: session.bundle, telemetryEnabled: session.telemetry.enabled },
+    telemetry: session.telemetry,
     state,
     async run(feeds, fetches) {
       try {
@@ -141,7 +150,8 @@ async function localHandle(source: ModelSource, options: SessionOptions): Promis
 let nextRequest = 1;
 
 async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, source: ModelSource, options: SessionOptions): Promise<Handle> {
-  const { signal, onProgress, onDeviceLost, worker: _worker, ...data } = options;
+  const { signal, onProgress, onDeviceLost, onDriftAlert, worker: _worker, ...data } = options;
+  const telemetry = new RemoteTelemetry(Boolean(options.telemetry), onDriftAlert);
   signal?.throwIfAborted();
   const requestId = nextRequest++;
   let state: SessionState | undefined;
@@ -152,7 +162,8 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
   };
   // Strings are resolved here: in the worker, relative URLs would be relative to its script.
   const request = { requestId, source: typeof source === 'string' ? absoluteUrl(source) : source, options: data as WireOptions };
-  const created = connection.call((api) => api.create(request, onProgress && proxy(onProgress), proxy(lost)));
+  const events = options.telemetry ? proxy((type: string, detail: unknown) => telemetry.receive(type, detail)) : undefined;
+  const created = connection.call((api) => api.create(request, onProgress && proxy(onProgress), proxy(lost), events));
   let info: SessionInfo;
   try {
     info = await (signal ? untilAborted(created, signal, () => void connection.call((api) => api.abort(requestId)).catch(() => undefined)) : created);
@@ -164,8 +175,13 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
   state = { executionProvider: info.executionProvider, adapterInfo: info.adapterInfo, placement: undefined };
   const id = info.id;
   let released = false;
+  telemetry.attach({
+    snapshot: () => connection.call((api) => api.telemetrySnapshot(id)),
+    flush: (keepalive) => connection.call((api) => api.telemetryFlush(id, keepalive)),
+  });
   return {
     info,
+    telemetry,
     state: () => state!,
     async run(feeds, fetches) {
       if (released) fail('RELEASED', 'this session was released');
@@ -180,6 +196,7 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
     async release() {
       if (released) return;
       released = true;
+      telemetry.detach();
       await connection.call((api: Remote<HostApi>) => api.release(id)).catch(() => undefined); // a dead worker holds nothing
       if (ownWorker) connection.close();
     },

@@ -4,14 +4,16 @@ import { expose, releaseProxy, transfer, type Endpoint, type Remote } from 'coml
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import { InferenceSession, type SessionOptions } from '../api/inference-session.ts';
 import { Tensor, type AnyTensor } from '../api/tensor.ts';
-import { KilnError } from '../core/errors.ts';
-import { installErrorTransfer, serializeError, toWire, transferList, type HostApi, type RunReply, type SessionInfo, type WireTensors } from './protocol.ts';
+import { KilnError, fail } from '../core/errors.ts';
+import { TELEMETRY_EVENTS } from '../telemetry/telemetry-api.ts';
+import { installErrorTransfer, serializeError, toWire, transferList, type HostApi, type RunReply, type SessionInfo, type TelemetryEventListener, type WireTensors } from './protocol.ts';
 
 type Callback<A extends unknown[]> = Remote<(...args: A) => void>;
 
 interface Hosted {
   readonly session: InferenceSession;
   readonly onDeviceLost?: Callback<[DeviceLostEvent]>;
+  readonly onTelemetryEvent?: Callback<Parameters<TelemetryEventListener>>;
 }
 
 export function exposeHost(endpoint: Endpoint): void {
@@ -21,12 +23,13 @@ export function exposeHost(endpoint: Endpoint): void {
   let nextId = 1;
 
   const api: HostApi = {
-    async create(request, onProgress, onDeviceLost) {
+    async create(request, onProgress, onDeviceLost, onTelemetryEvent) {
       const abort = new AbortController();
       loads.set(request.requestId, abort);
       // Remote callbacks: fire and forget; a page that went away must not fail the load.
       const progress = onProgress as Callback<[number, number]> | undefined;
       const lost = onDeviceLost as Callback<[DeviceLostEvent]> | undefined;
+      const telemetryEvents = onTelemetryEvent as Callback<Parameters<TelemetryEventListener>> | undefined;
       const options: SessionOptions = {
         ...request.options,
         executionProviders: request.options.executionProviders as SessionOptions['executionProviders'],
@@ -42,13 +45,20 @@ export function exposeHost(endpoint: Endpoint): void {
       } catch (e) {
         await session?.release();
         lost?.[releaseProxy]();
+        telemetryEvents?.[releaseProxy]();
         throw e;
       } finally {
         loads.delete(request.requestId);
         progress?.[releaseProxy]();
       }
       const id = nextId++;
-      sessions.set(id, { session, ...(lost ? { onDeviceLost: lost } : {}) });
+      sessions.set(id, { session, ...(lost ? { onDeviceLost: lost } : {}), ...(telemetryEvents ? { onTelemetryEvent: telemetryEvents } : {}) });
+      if (telemetryEvents) {
+        // Drift windows and alerts go to the page, where session.telemetry re-dispatches them.
+        for (const type of Object.values(TELEMETRY_EVENTS)) {
+          session.telemetry.addEventListener(type, (ev) => void telemetryEvents(type, (ev as CustomEvent<unknown>).detail).catch(() => undefined));
+        }
+      }
       return infoOf(id, session);
     },
 
@@ -78,7 +88,18 @@ export function exposeHost(endpoint: Endpoint): void {
       const hosted = sessions.get(id);
       sessions.delete(id);
       hosted?.onDeviceLost?.[releaseProxy]();
+      hosted?.onTelemetryEvent?.[releaseProxy]();
       await hosted?.session.release();
+    },
+
+    async telemetrySnapshot(id) {
+      const hosted = sessions.get(id) ?? fail('RELEASED', 'this session was released');
+      return hosted.session.telemetry.snapshot();
+    },
+
+    async telemetryFlush(id, keepalive) {
+      const hosted = sessions.get(id) ?? fail('RELEASED', 'this session was released');
+      return hosted.session.telemetry.flush({ keepalive });
     },
 
     abort(requestId) {
@@ -100,5 +121,6 @@ function infoOf(id: number, s: InferenceSession): SessionInfo {
     modelMetadata: s.modelMetadata,
     backendChoice: s.backendChoice,
     bundle: s.bundle,
+    telemetryEnabled: s.telemetry.enabled,
   };
 }

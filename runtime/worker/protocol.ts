@@ -8,6 +8,7 @@ import { KilnError, type KilnErrorCode } from '../core/errors.ts';
 import type { BackendChoice } from '../api/backend-choice.ts';
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import type { ModelSource } from '../api/model-source.ts';
+import type { FlushResult, TelemetrySnapshot } from '../telemetry/telemetry-api.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 
 /** Workers Kiln starts carry this name; a script that sees it in `self.name` serves HostApi. */
@@ -61,6 +62,8 @@ export interface SessionInfo {
   readonly backendChoice: BackendChoice;
   /** a .kiln bundle's spec (plain JSON data), undefined for ONNX */
   readonly bundle: BundleSpec | undefined;
+  /** the session was created with options.telemetry */
+  readonly telemetryEnabled: boolean;
 }
 
 /** run() answers with the outputs or the error, and always with the caller's input buffers. */
@@ -77,9 +80,15 @@ export interface SessionState {
   readonly placement: { readonly gpu: number; readonly cpu: number } | undefined;
 }
 
+/** A session.telemetry event (TELEMETRY_EVENTS) raised in the worker, re-dispatched in the page. */
+export type TelemetryEventListener = (type: string, detail: unknown) => void;
+
 /** The worker's side of the conversation. Callback arguments arrive as comlink proxies. */
 export interface HostApi {
-  create(request: CreateRequest, onProgress?: (loaded: number, total: number) => void, onDeviceLost?: (event: DeviceLostEvent) => void): Promise<SessionInfo>;
+  create(request: CreateRequest, onProgress?: (loaded: number, total: number) => void, onDeviceLost?: (event: DeviceLostEvent) => void, onTelemetryEvent?: TelemetryEventListener): Promise<SessionInfo>;
+  telemetrySnapshot(id: number): Promise<TelemetrySnapshot>;
+  /** keepalive: the page is being hidden or unloaded (fetch keepalive, small bodies) */
+  telemetryFlush(id: number, keepalive: boolean): Promise<FlushResult>;
   run(id: number, feeds: WireTensors, fetches: readonly string[] | undefined): Promise<RunReply>;
   release(id: number): Promise<void>;
   /** cancels the create() with this requestId */

@@ -9,6 +9,7 @@ import { BufferAssigner } from './buffer-assignment.ts';
 import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { fromGpuWords, toGpuWords, toPackedWords, type GpuUpload } from './transfer.ts';
+import type { RunTiming } from '../../telemetry/latency/run-timing.ts';
 
 function poisonRequested(): boolean {
   const g = globalThis as { KILN_POISON_BUFFERS?: boolean; process?: { env?: Record<string, string | undefined> } };
@@ -98,6 +99,7 @@ export class WebGpuBackend implements Backend {
     }
 
     // 3. Buffers: constants once per session, inputs per plan, intermediates by lifetime.
+    const uploadStart = performance.now();
     const buffers = new Map<number, GPUBuffer>();
     const assigner = new BufferAssigner(device, 'kiln-tensor');
     for (const id of needsGpu) {
@@ -114,6 +116,7 @@ export class WebGpuBackend implements Backend {
       this.constants.delete(t);
     }
     this.preloaded.clear();
+    const uploadMs = performance.now() - uploadStart;
     const temps: GPUBuffer[][] = [];
     plan.steps.forEach((step, i) => {
       const low = lowerings[i];
@@ -147,7 +150,9 @@ export class WebGpuBackend implements Backend {
     }
     const uniformBuffer = device.createBuffer({ label: 'kiln-uniforms', size: Math.max(16, uniformBytes), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const readOnlyOf = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');
+    const compileStart = performance.now();
     const compiled = await Promise.all(programs.map(({ program }) => this.pipelines.get(program, this.pipelines.layoutFor(readOnlyOf(program)))));
+    const compileMs = performance.now() - compileStart;
     const execs: StepExec[] = plan.steps.map((step) => ({ kind: 'cpu', step }));
     programs.forEach(({ step, program }, i) => {
       const s = plan.steps[step]!;
@@ -190,12 +195,13 @@ export class WebGpuBackend implements Backend {
     const poison = poisonRequested() ? (): void => {
       for (const b of assigner.all) device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN));
     } : undefined;
-    const run = (feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> => {
+    const run = (feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]> => {
       poison?.();
-      return this.execute(plan, execs, buffers, staging, feeds);
+      return this.execute(plan, execs, buffers, staging, feeds, timing);
     };
     return {
       placement,
+      timings: { uploadMs, compileMs },
       run,
       release: () => {
         assigner.destroy();
@@ -205,7 +211,7 @@ export class WebGpuBackend implements Backend {
     };
   }
 
-  private async execute(plan: ExecutionPlan, execs: readonly StepExec[], buffers: ReadonlyMap<number, GPUBuffer>, staging: ReadonlyMap<number, GPUBuffer>, feeds: ReadonlyMap<number, AnyTensor>): Promise<AnyTensor[]> {
+  private async execute(plan: ExecutionPlan, execs: readonly StepExec[], buffers: ReadonlyMap<number, GPUBuffer>, staging: ReadonlyMap<number, GPUBuffer>, feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]> {
     checkNotLost(this.gpu);
     const { device } = this.gpu;
     const host = new Map<number, AnyTensor>(feeds);
@@ -221,9 +227,13 @@ export class WebGpuBackend implements Backend {
       pass = undefined;
       const gpuIds = ids.filter((id) => staging.has(id) && !host.has(id));
       for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
+      const submitted = timing ? performance.now() : 0;
       device.queue.submit([encoder.finish()]);
+      // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out.
+      const workDone = timing ? device.queue.onSubmittedWorkDone().then(() => performance.now()) : undefined;
       encoder = device.createCommandEncoder({ label: 'kiln-run' });
       await Promise.all(gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ)));
+      const mapped = timing ? performance.now() : 0;
       for (const id of gpuIds) {
         const v = plan.values[id]!;
         const buf = staging.get(id)!;
@@ -231,6 +241,13 @@ export class WebGpuBackend implements Backend {
         buf.unmap();
       }
       checkNotLost(this.gpu);
+      if (timing && workDone) {
+        const doneAt = Math.min(await workDone, mapped);
+        timing.firstSubmitAt ??= submitted;
+        timing.gpuMs += doneAt - submitted;
+        timing.readbackMs += performance.now() - doneAt;
+        timing.gpuSource = 'submit-to-done';
+      }
     };
     for (const exec of execs) {
       if (exec.kind === 'gpu') {
