@@ -2,7 +2,7 @@
 // (onnxruntime/python/tools/quantization/qdq_quantizer.py, quantize_static with QuantFormat.QDQ)
 // does, so onnxruntime-web runs it with its integer kernels and Kiln lowers it
 // (runtime/graph/passes/qdq-*.ts):
-// - weight W: initializer `W_quantized` (+ `W_scale`) -> DequantizeLinear -> the layer;
+// - weight W: initializers `W_q` (integers) and `W_s` (scales) -> DequantizeLinear -> the layer;
 // - int8 mode: bias B of Conv/Gemm as int32 `B_quantized` with scale x_scale * w_scale[c], zero
 //   point 0 -> DequantizeLinear (per channel, axis 0); each activation tensor T on a layer's input or
 //   output gets T -> QuantizeLinear -> DequantizeLinear (uint8, asymmetric) and every consumer reads
@@ -49,6 +49,14 @@ export function quantizeLayerWeight(layer: Layer, w: AnyTensor, s: QdqSettings):
 export function buildQdqModel(m: WriterModel, layers: readonly Layer[], ranges: RangeCollector | undefined, s: QdqSettings): { model: WriterModel; schemes: LayerScheme[] } {
   const inits = initializerMap(m);
   const out = new Map(inits);
+  // short generated names: the .kiln header stores every name as JSON
+  const taken = new Set([...inits.keys(), ...m.inputs.map((i) => i.name), ...m.nodes.flatMap((n) => [...n.outputs, n.name ?? ''])]);
+  const fresh = (name: string): string => {
+    let n = name;
+    for (let k = 1; taken.has(n); k++) n = `${name}_${k}`;
+    taken.add(n);
+    return n;
+  };
   const schemes: LayerScheme[] = [];
   const replaced = new Map<WriterNode, WriterNode>();
   const weightNodes = new Map<WriterNode, WriterNode[]>();
@@ -63,16 +71,23 @@ export function buildQdqModel(m: WriterModel, layers: readonly Layer[], ranges: 
     activations.set(name, p);
     return p;
   };
+  /** initializer q (+ scale) -> DequantizeLinear; returns the node and its output */
+  const dequantize = (base: string, q: AnyTensor, scale: AnyTensor, attrs: Readonly<Record<string, number>>): { node: WriterNode; output: string } => {
+    const qName = fresh(`${base}_q`);
+    const sName = fresh(`${base}_s`);
+    const output = fresh(`${base}_dq`);
+    out.set(qName, q);
+    out.set(sName, scale);
+    return { node: { opType: 'DequantizeLinear', name: output, inputs: [qName, sName], outputs: [output], attrs }, output };
+  };
   for (const layer of layers) {
     const w = inits.get(layer.weight)!;
     const { qw, scheme } = quantizeLayerWeight(layer, w, s);
     schemes.push({ layer: layer.name, scheme });
-    const base = `${layer.name}/${layer.weight}`;
-    out.set(`${base}_quantized`, qw.q);
-    out.set(`${base}_scale`, qw.scale);
-    const extra: WriterNode[] = [{ opType: 'DequantizeLinear', name: `${base}_DequantizeLinear`, inputs: [`${base}_quantized`, `${base}_scale`], outputs: [`${base}_DequantizeLinear_Output`], attrs: qw.attrs }];
+    const wdq = dequantize(layer.weight, qw.q, qw.scale, qw.attrs);
+    const extra: WriterNode[] = [wdq.node];
     const inputs = [...layer.node.inputs];
-    inputs[1] = `${base}_DequantizeLinear_Output`;
+    inputs[1] = wdq.output;
     const x = quantizeActivation(layer.input);
     quantizeActivation(layer.output);
     if (layer.bias && x && qw.channelScales) {
@@ -80,10 +95,9 @@ export function buildQdqModel(m: WriterModel, layers: readonly Layer[], ranges: 
       const bs = Float32Array.from(qw.channelScales, (ws) => Math.fround(x.scale * ws));
       const bq = Array.from(b, (v, c) => Math.round(v / bs[bs.length === 1 ? 0 : c]!));
       if (bs.length === b.length && bq.every((v) => Math.abs(v) <= INT32_MAX)) {
-        out.set(`${layer.name}/${layer.bias}_quantized`, new Tensor('int32', Int32Array.from(bq), [b.length]));
-        out.set(`${layer.name}/${layer.bias}_scale`, new Tensor('float32', bs, [b.length]));
-        extra.push({ opType: 'DequantizeLinear', name: `${layer.name}/${layer.bias}_DequantizeLinear`, inputs: [`${layer.name}/${layer.bias}_quantized`, `${layer.name}/${layer.bias}_scale`], outputs: [`${layer.name}/${layer.bias}_DequantizeLinear_Output`], attrs: { axis: 0 } });
-        inputs[2] = `${layer.name}/${layer.bias}_DequantizeLinear_Output`;
+        const bdq = dequantize(layer.bias, new Tensor('int32', Int32Array.from(bq), [b.length]), new Tensor('float32', bs, [b.length]), { axis: 0 });
+        extra.push(bdq.node);
+        inputs[2] = bdq.output;
       }
     }
     weightNodes.set(layer.node, extra);
@@ -91,17 +105,21 @@ export function buildQdqModel(m: WriterModel, layers: readonly Layer[], ranges: 
   }
 
   // activation Q -> DQ pairs, right after each tensor's producer (graph inputs first)
-  const dqName = (t: string): string => `${t}_DequantizeLinear_Output`;
+  const dqOf = new Map<string, string>();
   const pair = (t: string): WriterNode[] => {
     const p = activations.get(t)!;
-    out.set(`${t}_scale`, new Tensor('float32', new Float32Array([p.scale]), []));
-    out.set(`${t}_zero_point`, new Tensor('uint8', new Uint8Array([p.zeroPoint]), []));
+    const sName = fresh(`${t}_s`);
+    const zName = fresh(`${t}_zp`);
+    const qName = fresh(`${t}_q`);
+    out.set(sName, new Tensor('float32', new Float32Array([p.scale]), []));
+    out.set(zName, new Tensor('uint8', new Uint8Array([p.zeroPoint]), []));
     return [
-      { opType: 'QuantizeLinear', name: `${t}_QuantizeLinear`, inputs: [t, `${t}_scale`, `${t}_zero_point`], outputs: [`${t}_QuantizeLinear_Output`] },
-      { opType: 'DequantizeLinear', name: `${t}_DequantizeLinear`, inputs: [`${t}_QuantizeLinear_Output`, `${t}_scale`, `${t}_zero_point`], outputs: [dqName(t)] },
+      { opType: 'QuantizeLinear', name: qName, inputs: [t, sName, zName], outputs: [qName] },
+      { opType: 'DequantizeLinear', name: dqOf.get(t)!, inputs: [qName, sName, zName], outputs: [dqOf.get(t)!] },
     ];
   };
-  const rewire = (n: WriterNode): WriterNode => (n.inputs.some((i) => activations.has(i)) ? { ...n, inputs: n.inputs.map((i) => (activations.has(i) ? dqName(i) : i)) } : n);
+  for (const t of activations.keys()) dqOf.set(t, fresh(`${t}_dq`));
+  const rewire = (n: WriterNode): WriterNode => (n.inputs.some((i) => dqOf.has(i)) ? { ...n, inputs: n.inputs.map((i) => dqOf.get(i) ?? i) } : n);
   const nodes: WriterNode[] = [];
   for (const input of m.inputs) if (activations.has(input.name)) nodes.push(...pair(input.name));
   for (const n of m.nodes) {
