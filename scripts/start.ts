@@ -24,8 +24,9 @@ function port(name: string, fallback: number): number {
 const demoPort = port('PORT', 5173);
 const collectorPort = port('COLLECTOR_PORT', 4318);
 const apiKey = process.env.KILN_API_KEY ?? 'kiln-demo-write-key';
-const modelsDir = join(demoRoot, 'models');
-const outDir = join(demoRoot, 'dist');
+// KILN_DEMO_MODELS: another folder of bundles + manifest.json (e.g. models trained with other settings)
+const modelsDir = process.env.KILN_DEMO_MODELS ?? join(demoRoot, 'models');
+const outDir = process.env.KILN_DEMO_MODELS ? join(demoRoot, 'dist', '.custom-models') : join(demoRoot, 'dist');
 const log = (line: string): void => console.log(`[start] ${line}`);
 
 const models = ensureDemoModels(modelsDir, log);

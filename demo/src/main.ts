@@ -1,6 +1,6 @@
 // The demo page: wires the offline pieces (service worker, model store), the two model cards and the
 // telemetry panel. State the tests read is on `window.kilnDemo` and `body[data-state]`.
-import type { TelemetryOptions, TelemetrySnapshot } from '../../runtime/telemetry/telemetry-api.ts';
+import type { DriftAlert, DriftWindowResult, TelemetryOptions, TelemetrySnapshot } from '../../runtime/telemetry/telemetry-api.ts';
 import { loadDemoConfig } from './app-config.ts';
 import { DigitPanel } from './digits/digit-panel.ts';
 import { openDemoModel, type BackendPreference, type DemoModel } from './models/demo-model.ts';
@@ -54,9 +54,11 @@ void requestPersistentStorage().then((state) => {
 // --- models --------------------------------------------------------------------------------------
 const manifestUrl = new URL('./models/manifest.json', location.href).href;
 const store = new ModelStore(manifestUrl);
-const digits = new DigitPanel({ canvas: $<HTMLCanvasElement>('pad'), clear: $('pad-clear'), guess: $('digit-guess'), confidence: $('digit-confidence'), bars: $('digit-bars') });
+const digits = new DigitPanel({ canvas: $<HTMLCanvasElement>('pad'), clear: $('pad-clear'), guess: $('digit-guess'), confidence: $('digit-confidence'), bars: $('digit-bars') }, showError);
 const tabular = new TabularPanel({ sliders: $('sliders'), guess: $('tab-guess'), bars: $('tab-bars'), traffic: $<HTMLInputElement>('traffic-on'), shift: $<HTMLInputElement>('shift'), shiftValue: $('shift-value') });
 const models = new Map<string, DemoModel>();
+/** background model downloads started by this page (settled, never rejected) */
+const updates: Promise<unknown>[] = [];
 let backend: BackendPreference = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu';
 
 const config = await loadDemoConfig();
@@ -100,14 +102,21 @@ async function open(slot: 'digits' | 'tabular', entry: ModelEntry): Promise<Demo
   models.set(slot, model);
   $(line).textContent = describe(model);
   showBackend(slot === 'digits' ? 'digit-backend' : 'tab-backend', model);
-  panel.track(slot, `${model.loaded.entry.label}`, model.session);
+  panel.track(slot, `${slot === 'digits' ? 'MNIST' : 'Iris'} ${model.loaded.entry.label}`, model.session);
   if (model.loaded.notStored) showError(model.loaded.notStored);
+  if (model.loaded.update) updates.push(model.loaded.update.catch(() => undefined));
   model.loaded.update?.then(
     (next) => show('banner-model', `${next.name} v${next.version} is downloaded and verified; it will be used the next time you open the app.`),
     (e: unknown) => console.warn(`Kiln demo: background update of ${entry.name} failed`, e),
   );
-  telemetryOf(model.session)?.addEventListener('driftalert', () => {
+  const tel = telemetryOf(model.session);
+  tel?.addEventListener('driftalert', (e) => {
+    const alert = (e as CustomEvent<DriftAlert>).detail;
     document.body.dataset.driftAlert = 'true';
+    show('drift-alert', `Drift detected (${slot === 'tabular' ? 'Iris' : 'digits'}): ${alert.features.slice(0, 3).join(', ').replace(/_/g, ' ')}`);
+  });
+  tel?.addEventListener('driftwindow', (e) => {
+    if (!(e as CustomEvent<DriftWindowResult>).detail.alert) $('drift-alert').hidden = true;
   });
   return model;
 }
@@ -134,6 +143,22 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('#digits .segm
   });
 }
 
+function pressBackend(): void {
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#backend-switch button')) b.setAttribute('aria-pressed', String(b.dataset.backend === backend));
+}
+
+async function switchBackend(next: BackendPreference): Promise<void> {
+  if (next === backend && models.size > 0) return;
+  backend = next;
+  pressBackend();
+  await Promise.all([openDigits(), openTabular()]);
+}
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('#backend-switch button')) {
+  button.addEventListener('click', () => switchBackend(button.dataset.backend === 'cpu' ? 'cpu' : 'webgpu').catch(showError));
+}
+pressBackend();
+
 async function start(): Promise<void> {
   const { manifest } = await loadManifest(manifestUrl);
   manifestEntries = manifest.models;
@@ -154,9 +179,10 @@ const api = {
     showError(e);
     throw e;
   }),
-  async setBackend(next: BackendPreference): Promise<void> {
-    backend = next;
-    await Promise.all([openDigits(), openTabular()]);
+  setBackend: switchBackend,
+  /** resolves when every background model download this page started has finished or failed */
+  async updatesSettled(): Promise<void> {
+    await Promise.all(updates);
   },
   async flushTelemetry(): Promise<void> {
     await Promise.all([...models.values()].map((m) => telemetryOf(m.session)?.flush()));

@@ -30,7 +30,7 @@ export function featuresOf(count: number, spec: InputSpec | undefined, tensor: s
   return Array.from({ length: count }, (_, i): FeatureInfo => {
     const reference = columnReference(refs, tensor, i);
     const iris = count === IRIS.length ? IRIS[i] : undefined;
-    const name = spec?.featureNames?.[i] ?? reference?.name ?? iris?.name ?? `feature ${i + 1}`;
+    const name = (spec?.featureNames?.[i] ?? reference?.name ?? iris?.name ?? `feature ${i + 1}`).replace(/_/g, ' ');
     if (reference) {
       const lo = unpreprocess(reference.min, i, spec?.preprocessing);
       const hi = unpreprocess(reference.max, i, spec?.preprocessing);

@@ -71,7 +71,7 @@ export class TelemetryPanel {
     const notes: string[] = [];
     for (const { label, snap } of withDrift) {
       const d = snap.drift!;
-      notes.push(`${label}: ${d.samplesInWindow}/${d.windowSize} samples in window, ${d.windows} window${d.windows === 1 ? '' : 's'}, ${d.alerts} alert${d.alerts === 1 ? '' : 's'}`);
+      notes.push(`${label}: window ${d.windows + 1} at ${d.samplesInWindow}/${d.windowSize}, ${d.alerts} alert${d.alerts === 1 ? '' : 's'}`);
       for (const f of d.last?.features ?? []) gauges.push(gauge(label, f));
     }
     this.els.driftNote.textContent = notes.join(' · ');
@@ -105,7 +105,7 @@ function gauge(model: string, f: FeatureDrift): HTMLElement {
   // The meter shows Jensen-Shannon distance with its alert threshold at the middle.
   const level = Math.min(1, f.js / (2 * JS_LIMIT));
   el.innerHTML = '<span class="name"></span><span class="meter"><span class="level"></span><span class="limit"></span></span><span class="score"><span class="js"></span><span class="psi"></span></span>';
-  (el.querySelector('.name') as HTMLElement).textContent = f.name;
+  (el.querySelector('.name') as HTMLElement).textContent = f.name.replace(/_/g, ' ');
   (el.querySelector('.name') as HTMLElement).title = `${model}: ${f.name}${f.drifted ? ' — drifted' : ''}`;
   (el.querySelector('.level') as HTMLElement).style.width = `${(level * 100).toFixed(1)}%`;
   (el.querySelector('.limit') as HTMLElement).style.left = '50%';

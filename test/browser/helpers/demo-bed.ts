@@ -58,9 +58,10 @@ function realModelsPresent(dir: string): boolean {
 
 export async function openDemoBed(): Promise<DemoBed> {
   if (!chromiumAvailable()) throw new Error(`no Chromium at ${CHROMIUM_PATH}: run \`node scripts/setup.mjs\` or set CHROMIUM_PATH`);
-  const real = join(demoRoot, 'models');
+  // KILN_DEMO_MODELS: test against another folder of bundles + manifest.json (as `npm start` accepts)
+  const real = process.env.KILN_DEMO_MODELS ?? join(demoRoot, 'models');
   const modelsDir = realModelsPresent(real) ? real : standinModels();
-  const buildDir = join(tmpdir(), modelsDir === real ? 'kiln-demo-test-build' : 'kiln-demo-test-build-standins');
+  const buildDir = join(tmpdir(), `kiln-demo-test-build-${Buffer.from(modelsDir === real ? real : 'standins').toString('base64url').slice(-24)}`);
   console.log(`# ${await ensureDemoBuild({ outDir: buildDir, modelsDir })}`);
   const siteDir = mkdtempSync(join(tmpdir(), 'kiln-demo-site-'));
   cpSync(buildDir, siteDir, { recursive: true });
