@@ -21,7 +21,7 @@ export interface IngestDeps {
   readonly options: ResolvedOptions;
   readonly keys: KeyCheck;
   readonly limiter: RateLimiter;
-  readonly store: (batch: IncomingBatch) => StoreOutcome;
+  readonly store: (batch: IncomingBatch) => Promise<StoreOutcome>;
   /** after a batch is stored (wakes the forwarder) */
   readonly onStored: (points: number) => void;
 }
@@ -88,7 +88,7 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
   const forward = options.forwardUrl ? { body: req.headers['content-encoding'] === 'gzip' ? raw : gzipSync(raw), batchId: batchId ?? randomUUID() } : undefined;
   let outcome: StoreOutcome;
   try {
-    outcome = deps.store({ keyId, batchId, receivedMs: options.now(), bytes: raw.length, points, ...(forward ? { forward } : {}) });
+    outcome = await deps.store({ keyId, batchId, receivedMs: options.now(), bytes: raw.length, points, ...(forward ? { forward } : {}) });
   } catch (e) {
     // The disk is full or the database is locked: nothing was stored, so the client should retry.
     options.log(`storing a batch failed: ${e instanceof Error ? e.message : String(e)}`);

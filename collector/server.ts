@@ -15,6 +15,7 @@ import { renderPrometheus } from './prometheus.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { createBatchWriter } from './store/batch-writer.ts';
 import { openDatabase } from './store/database.ts';
+import { groupCommit } from './store/group-commit.ts';
 import { createRetention, type RetentionResult } from './store/retention.ts';
 import { CollectorStats } from './stats.ts';
 
@@ -47,7 +48,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     options: o,
     keys,
     limiter: rateLimiter(o.rateLimitPerSecond),
-    store: createBatchWriter(db),
+    store: groupCommit(db, createBatchWriter(db)),
     onStored: (points) => {
       stats.pointsStored += points;
       forwarder?.wake();

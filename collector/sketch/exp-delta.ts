@@ -25,7 +25,9 @@ export function subtractExp(cur: ExpHistogramInput, prev: ExpHistogramInput): Ex
   const scale = Math.min(cur.scale, prev.scale);
   const diff = (a: ExpHistogramInput['positive'], b: ExpHistogramInput['positive']): ExpHistogramInput['positive'] => {
     const m = toMap(a, cur.scale - scale);
-    for (const [k, c] of toMap(b, prev.scale - scale)) m.set(k, Math.max(0, (m.get(k) ?? 0) - c));
+    // Only buckets the newer snapshot has: the result never spans more than its input (a hostile
+    // earlier point far away cannot make a huge array).
+    for (const [k, c] of toMap(b, prev.scale - scale)) if (m.has(k)) m.set(k, Math.max(0, m.get(k)! - c));
     return fromMap(m);
   };
   const positive = diff(cur.positive, prev.positive);

@@ -85,13 +85,16 @@ export class ExpHistogramMerger {
   quantile(q: number): number | undefined {
     if (this.count === 0) return undefined;
     const rank = Math.round(Math.min(1, Math.max(0, q)) * (this.count - 1));
+    // The extremes are known exactly when the senders gave min and max.
+    if (rank === 0 && Number.isFinite(this.min)) return this.min;
+    if (rank === this.count - 1 && Number.isFinite(this.max)) return this.max;
     const base = 2 ** (2 ** -this.scale);
     const point = (i: number): number => {
       const lo = base ** i;
       const hi = lo * base;
       return (2 * lo * hi) / (lo + hi);
     };
-    // min/max are optional in OTLP; when sent they bound the estimate (and fix the extremes exactly).
+    // min/max are optional in OTLP; when sent they bound the estimate.
     const clamp = (v: number): number => Math.min(Math.max(v, Number.isFinite(this.min) ? this.min : -Infinity), Number.isFinite(this.max) ? this.max : Infinity);
     let seen = 0;
     // Most negative first: larger negative index = larger magnitude.
