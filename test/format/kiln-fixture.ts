@@ -47,6 +47,32 @@ export function quantizedModel(hidden = 16): WriterModel {
   };
 }
 
+/** ~700 KiB of weights in 11 layers: float32 MatMuls and a final int8 QDQ MatMul. */
+export function layeredMlp(opType = 'Relu'): WriterModel {
+  const layers = 10;
+  const initializers: Record<string, AnyTensor> = {
+    wq: randomTensor({ dtype: 'int8', dims: [128, 128], range: [-128, 128] }),
+    ws: new Tensor('float32', [0.003], []),
+  };
+  const nodes: WriterModel['nodes'][number][] = [];
+  let x = 'x';
+  for (let i = 0; i < layers; i++) {
+    initializers[`w${i}`] = randomTensor({ dtype: 'float32', dims: [128, 128], range: [-0.15, 0.15] });
+    nodes.push({ name: `fc${i}`, opType: 'MatMul', inputs: [x, `w${i}`], outputs: [`h${i}`] });
+    nodes.push({ name: `act${i}`, opType: i === 5 ? opType : 'Relu', inputs: [`h${i}`], outputs: [`a${i}`] });
+    x = `a${i}`;
+  }
+  nodes.push({ name: 'dq', opType: 'DequantizeLinear', inputs: ['wq', 'ws'], outputs: ['w'] });
+  nodes.push({ name: 'out', opType: 'MatMul', inputs: [x, 'w'], outputs: ['y'] });
+  return {
+    opsets: { '': 21 },
+    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 128] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [2, 128] }],
+    initializers,
+    nodes,
+  };
+}
+
 export function bundleSpec(hidden = 16): BundleSpec {
   return {
     inputs: [{ name: 'x', layout: 'NCHW', preprocessing: { kind: 'affine', scale: 1 / 255, offset: 0, rawRange: [0, 255] } }],

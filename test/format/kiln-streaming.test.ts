@@ -7,42 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../runtime/api/tensor.ts';
 import { WebGpuBackend } from '../../runtime/backends/webgpu/webgpu-backend.ts';
 import { KilnStreamReader, readKilnBundle } from '../../runtime/format/kiln/kiln-reader.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { PREAMBLE_BYTES, alignUp } from '../../runtime/format/kiln/kiln-layout.ts';
-import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession, KilnError } from '../../runtime/node.ts';
 import { startCountingServer, type CountingServer } from '../browser/helpers/counting-server.ts';
 import { randomTensor } from '../ops/op-harness.ts';
-import { ed25519Pair } from './kiln-fixture.ts';
-
-/** ~700 KiB of weights in 11 layers: float32 MatMuls and a final int8 QDQ MatMul. */
-function mlp(opType = 'Relu'): WriterModel {
-  const layers = 10;
-  const initializers: Record<string, AnyTensor> = {
-    wq: randomTensor({ dtype: 'int8', dims: [128, 128], range: [-128, 128] }),
-    ws: new Tensor('float32', [0.003], []),
-  };
-  const nodes: WriterModel['nodes'][number][] = [];
-  let x = 'x';
-  for (let i = 0; i < layers; i++) {
-    initializers[`w${i}`] = randomTensor({ dtype: 'float32', dims: [128, 128], range: [-0.15, 0.15] });
-    nodes.push({ name: `fc${i}`, opType: 'MatMul', inputs: [x, `w${i}`], outputs: [`h${i}`] });
-    nodes.push({ name: `act${i}`, opType: i === 5 ? opType : 'Relu', inputs: [`h${i}`], outputs: [`a${i}`] });
-    x = `a${i}`;
-  }
-  nodes.push({ name: 'dq', opType: 'DequantizeLinear', inputs: ['wq', 'ws'], outputs: ['w'] });
-  nodes.push({ name: 'out', opType: 'MatMul', inputs: [x, 'w'], outputs: ['y'] });
-  return {
-    opsets: { '': 21 },
-    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 128] }],
-    outputs: [{ name: 'y', dtype: 'float32', dims: [2, 128] }],
-    initializers,
-    nodes,
-  };
-}
+import { ed25519Pair, layeredMlp } from './kiln-fixture.ts';
 
 const dataStartOf = (b: Uint8Array): number => {
   const v = new DataView(b.buffer, b.byteOffset);
@@ -50,7 +24,7 @@ const dataStartOf = (b: Uint8Array): number => {
 };
 
 test('the stream reader checks the header first and verifies each section as soon as it is complete', async () => {
-  const bytes = await encodeKilnBundle(mlp(), {}, { sectionBytes: 64 << 10 });
+  const bytes = await encodeKilnBundle(layeredMlp(), {}, { sectionBytes: 64 << 10 });
   const events: string[] = [];
   let fed = 0;
   const reader = new KilnStreamReader({}, {
@@ -85,7 +59,7 @@ test('the stream reader checks the header first and verifies each section as soo
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-stream-'));
 let server: CountingServer | undefined;
-const model = mlp();
+const model = layeredMlp();
 let keys: CryptoKeyPair;
 
 before(async () => {
@@ -96,7 +70,7 @@ before(async () => {
   const s3 = dataStartOf(signed) + (await readKilnBundle(signed)).header.sections[3]!.offset;
   corrupt[s3 + 10]! ^= 0x40;
   writeFileSync(join(dir, 'corrupt.kiln'), corrupt);
-  writeFileSync(join(dir, 'unsupported.kiln'), await encodeKilnBundle(mlp('NoSuchOp'), {}, { sectionBytes: 64 << 10 }));
+  writeFileSync(join(dir, 'unsupported.kiln'), await encodeKilnBundle(layeredMlp('NoSuchOp'), {}, { sectionBytes: 64 << 10 }));
   server = await startCountingServer({ mounts: { '/slow/': dir }, cors: true, slow: /^\/slow\// });
 });
 
