@@ -2,7 +2,7 @@
 // leaves nothing behind, pruning reaches its sparsity and shrinks the bundle.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,6 +11,7 @@ import { loadIris } from '../../trainer-node/data/iris.ts';
 import { loadMnist } from '../../trainer-node/data/mnist.ts';
 import { runTraining } from '../../trainer-node/train/pipeline.ts';
 import { twoFourMask } from '../../trainer-node/train/prune.ts';
+import { kilnLogits } from '../../trainer-node/export/evaluate.ts';
 import { initTf } from '../../trainer-node/train/tf-backend.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
@@ -77,4 +78,18 @@ test('gradual magnitude pruning reaches its sparsity and entropy coding makes th
   assert.ok(Math.abs(pruned.report.sparsity - expected) < 0.01, `sparsity ${pruned.report.sparsity}, expected about ${expected}`);
   assert.ok(pruned.report.bytes.kiln < 0.8 * dense.report.bytes.kiln, `pruned bundle ${pruned.report.bytes.kiln} B vs ${dense.report.bytes.kiln} B unpruned`);
   assert.ok(pruned.report.distill);
+});
+
+test('the TF.js export (model.json + weights.bin) loads with tf.loadLayersModel and computes what Kiln computes on the ONNX', async () => {
+  const iris = loadIris(5);
+  const tfjsDir = join(dir, 'tfjs');
+  const r = await runTraining({ dataset: iris, arch: 'mlp', bits: 32, distill: false, seed: 5, epochs: 5, out: join(dir, 'float', 'model.kiln'), tfjsDir, commandLine: 'test', progress: false });
+  const json = JSON.parse(readFileSync(join(tfjsDir, 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+  const weights = new Uint8Array(readFileSync(join(tfjsDir, 'weights.bin')));
+  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }));
+  const fromTf = tf.tidy(() => (model.predict(tf.tensor2d(iris.test.x, [iris.test.n, 4])) as tf.Tensor).dataSync());
+  model.dispose();
+  const fromKiln = await kilnLogits(r.onnx, iris, iris.test);
+  assert.equal(fromTf.length, fromKiln.length);
+  for (let i = 0; i < fromKiln.length; i++) assert.ok(Math.abs(fromTf[i]! - fromKiln[i]!) <= 1e-4 * (1 + Math.abs(fromKiln[i]!)), `logit ${i}: TF.js ${fromTf[i]} vs Kiln ${fromKiln[i]}`);
 });

@@ -68,10 +68,17 @@ function createdAt(): string {
   return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000).toISOString() : new Date().toISOString();
 }
 
+/** CPU time of this process since `start`: on a shared machine, closer to what an idle one takes than wall time. */
+const cpuSeconds = (start: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(start);
+  return (u.user + u.system) / 1e6;
+};
+
 export const siblingPath = (out: string, ext: string): string => out.replace(/\.kiln$/i, '') + ext;
 
 export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
   const started = Date.now();
+  const cpuStart = process.cpuUsage();
   const backend = await initTf();
   const data = opts.dataset;
   const size = sampleSize(data);
@@ -182,7 +189,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       sparsity: sparsity.sparsity,
       ...(opts.prune ? { prune: opts.prune } : {}),
       distill: opts.distill,
-      seconds: { float: floatPhase.seconds, qat: qatPhase?.seconds ?? 0, total: trainingSeconds },
+      seconds: { float: floatPhase.seconds, qat: qatPhase?.seconds ?? 0, total: trainingSeconds, cpu: cpuSeconds(cpuStart) },
       layers: paramLayers(net).map((l) => ({ name: l.name, kind: l.kind, shape: l.w.shape, scheme: describeScheme(quantized ? l.scheme : undefined) })),
     };
     staged.stage(opts.out, kiln);

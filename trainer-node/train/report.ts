@@ -16,7 +16,8 @@ export interface TrainReport {
   readonly sparsity: number;
   readonly prune?: PruneConfig;
   readonly distill: boolean;
-  readonly seconds: { readonly float: number; readonly qat: number; readonly total: number };
+  /** wall-clock seconds of the phases and the whole run (training, evaluation, export), and CPU seconds of the run */
+  readonly seconds: { readonly float: number; readonly qat: number; readonly total: number; readonly cpu?: number };
   readonly layers: readonly { readonly name: string; readonly kind: string; readonly shape: readonly number[]; readonly scheme: string }[];
 }
 
@@ -33,7 +34,7 @@ export function formatReport(r: TrainReport): string {
     ['.kiln bundle', `${kb(r.bytes.kiln)} (${r.bytes.kilnVsFloatOnnx.toFixed(3)}x the float ONNX, ${kb(r.bytes.floatOnnx)})`],
     ['ONNX (QDQ)', kb(r.bytes.onnx)],
     ['weight sparsity', `${pct(r.sparsity)}${r.prune ? ` (${r.prune.kind === '2:4' ? '2:4 structured' : `magnitude, target ${pct(r.prune.sparsity)}`})` : ''}`],
-    ['training time', `${r.seconds.total.toFixed(0)} s (float ${r.epochs.float} epochs ${r.seconds.float.toFixed(0)} s, QAT ${r.epochs.qat} epochs ${r.seconds.qat.toFixed(0)} s; TF.js ${r.backend})`],
+    ['training time', `${r.seconds.total.toFixed(0)} s wall${r.seconds.cpu !== undefined ? `, ${r.seconds.cpu.toFixed(0)} s CPU` : ''} (float ${r.epochs.float} epochs ${r.seconds.float.toFixed(0)} s, QAT ${r.epochs.qat} epochs ${r.seconds.qat.toFixed(0)} s; TF.js ${r.backend})`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
