@@ -70,7 +70,11 @@ function rowNormCpu(x: AnyTensor, params: readonly MaybeTensor[], plan: RowNorm,
   return { y, mean, inv };
 }
 
-/** Rows shorter than this get one invocation each; longer rows get a workgroup. */
+/**
+ * Rows shorter than this get one invocation each; longer rows get a workgroup. Software adapters
+ * always take one invocation per row: a workgroup runs on one CPU thread there and its barriers
+ * cost a fiber switch per invocation (see kernels/reduce.ts).
+ */
 const WORKGROUP_ROW_MIN = 64;
 
 function rowNormGpu(label: string, inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], plan: RowNorm, ctx: GpuKernelContext): GpuLowering | undefined {
@@ -98,7 +102,7 @@ function rowNormGpu(label: string, inputs: readonly MaybeMeta[], outputs: readon
   const L = b.uniform('len', 'u32', len);
   const eps = b.uniform('eps', 'f32', plan.epsilon);
   const write = `{ let f = base + j; ${Y.set('f', `(${X.get('f')} - mean) * inv * ${s} + ${bias}`)} }`;
-  const wgMode = len >= WORKGROUP_ROW_MIN;
+  const wgMode = len >= WORKGROUP_ROW_MIN && !ctx.caps.software;
   const wg = wgMode ? rowWorkgroupSize(len, ctx.caps) : 64;
   const sum = wgMode ? workgroupReduce(b, 'sum', 'f32', wg) : '';
   const loop = wgMode ? `for (var j = local_idx; j < ${L}; j += ${wg}u)` : `for (var j = 0u; j < ${L}; j++)`;

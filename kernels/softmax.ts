@@ -69,7 +69,11 @@ function cpuRows(kind: Kind, xv: Float64Array, { rows, len, inner }: Rows): Floa
   return out;
 }
 
-/** Rows shorter than this get one invocation each; longer rows get a workgroup. */
+/**
+ * Rows shorter than this get one invocation each; longer rows get a workgroup. Software adapters
+ * always take one invocation per row: a workgroup runs on one CPU thread there and its barriers
+ * cost a fiber switch per invocation (see kernels/reduce.ts).
+ */
 const WORKGROUP_ROW_MIN = 64;
 
 function makeKernel(kind: Kind): OpKernel {
@@ -97,7 +101,7 @@ function makeKernel(kind: Kind): OpKernel {
       const at = (j: string): string => `base + ${j} * ${inn}`;
       const write = (j: string): string =>
         kind === 'Softmax' ? Y.set(at(j), `exp(${X.get(at(j))} - mx) / sum`) : kind === 'LogSoftmax' ? Y.set(at(j), `${X.get(at(j))} - mx - log(sum)`) : Y.set(at(j), `select(0.0, 1.0, ${j} == best)`);
-      if (len < WORKGROUP_ROW_MIN) {
+      if (len < WORKGROUP_ROW_MIN || ctx.caps.software) {
         const body = [
           `  if (global_idx >= ${nRows}) { return; }`,
           `  let base = ${baseOf('global_idx')};`,

@@ -4,6 +4,7 @@ import { topoSort } from '../topo-sort.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
+import { liftConstants } from './lift-constants.ts';
 import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
@@ -16,6 +17,7 @@ export function optimizeGraph(model: Model): Graph {
   const src = model.graph;
   const graph: Graph = { ...src, initializers: new Map(src.initializers), nodes: topoSort(src.nodes, (n) => n, src) };
   removeIdentities(graph);
+  liftConstants(graph);
   foldBatchNorm(graph);
   lowerQdq(graph, opsetOf(model, ''), 'before-fusion');
   fuseBias(graph);
