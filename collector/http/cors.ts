@@ -7,7 +7,7 @@ import { BATCH_ID_HEADER } from '../../runtime/telemetry/otlp-schema.ts';
 export function corsHeaders(origin: string): Record<string, string> {
   return {
     'Access-Control-Allow-Origin': origin,
-    'Access-Control-Expose-Headers': 'Retry-After',
+    'Access-Control-Expose-Headers': 'Retry-After, Kiln-Batch',
     ...(origin === '*' ? {} : { Vary: 'Origin' }),
   };
 }
