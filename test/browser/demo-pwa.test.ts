@@ -66,6 +66,13 @@ test('install and first visit: the service worker is active and has precached th
   assert.deepEqual([...new Set(sw.urls.map((u) => u.replace(/\?.*$/, '')))].sort(), [...new Set(expected)].sort());
   assert.ok(!sw.urls.some((u) => u.startsWith('/models/')), 'models are not in the precache');
 
+  // Chromium's own installability check (web manifest, icons, service worker with a fetch handler).
+  const cdp = await visit.context.newCDPSession(page);
+  const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+  // Playwright's contexts are incognito profiles, where Chromium never offers installation.
+  assert.deepEqual(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito'), [], 'the demo is installable');
+  await cdp.detach();
+
   const digit = await classifyDrawing(visit);
   assertDistribution(digit.probabilities, 10);
   // The trained CNN reads the mouse-drawn 7 (stand-in models have random weights: no claim).
@@ -159,6 +166,33 @@ test('model update: a new manifest version downloads in the background and is us
   assert.equal(kept.modelVersion, v2.version, 'a download that fails its SHA-256 check is never swapped in');
   assert.deepEqual((await readStore()).pointer, { active: v2.version });
   writeFileSync(manifestPath, JSON.stringify(manifest));
+});
+
+test('app update: a new build waits until the visitor accepts "a new version is ready", then takes over', { timeout: 60_000 }, async () => {
+  assert.ok(bed && visit);
+  const { page } = visit;
+  const swPath = join(bed.siteDir, 'sw.js');
+  const original = readFileSync(swPath, 'utf8');
+  const scriptUrl = (): Promise<string | undefined> => page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.scriptURL);
+  try {
+    // A new deployment: the service worker's bytes change (as any rebuild with changed files does).
+    writeFileSync(swPath, `${original}\n// build 2\n`);
+    await page.reload();
+    await waitReady(page);
+    await page.locator('#banner-app').waitFor({ state: 'visible', timeout: 30_000 });
+    const waiting = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting?.state);
+    assert.equal(waiting, 'installed', 'the new worker waits instead of taking over by itself');
+    assert.ok(await scriptUrl());
+    await Promise.all([page.waitForEvent('load', { timeout: 30_000 }), page.locator('#banner-app-reload').click()]);
+    await waitReady(page);
+    const after = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      return { waiting: reg?.waiting ?? null, banner: document.getElementById('banner-app')!.hidden };
+    });
+    assert.deepEqual(after, { waiting: null, banner: true }, 'after Reload the new worker controls the page');
+  } finally {
+    writeFileSync(swPath, original);
+  }
 });
 
 test('a full disk: the models still run, and the page says how much space keeping them offline needs', { timeout: 60_000 }, async () => {
