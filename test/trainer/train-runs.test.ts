@@ -92,4 +92,13 @@ test('the TF.js export (model.json + weights.bin) loads with tf.loadLayersModel 
   const fromKiln = await kilnLogits(r.onnx, iris, iris.test);
   assert.equal(fromTf.length, fromKiln.length);
   for (let i = 0; i < fromKiln.length; i++) assert.ok(Math.abs(fromTf[i]! - fromKiln[i]!) <= 1e-4 * (1 + Math.abs(fromKiln[i]!)), `logit ${i}: TF.js ${fromTf[i]} vs Kiln ${fromKiln[i]}`);
+
+  // The same folder serves as a given float teacher for a distilled int8 student.
+  const student = await runTraining({ dataset: iris, arch: 'mlp', bits: 8, distill: true, teacherDir: tfjsDir, seed: 5, epochs: 3, out: join(dir, 'student', 'model.kiln'), commandLine: 'test', progress: false });
+  assert.ok(student.report.distill && student.report.accuracy.quantizedKiln > 0);
+  await assert.rejects(
+    runTraining({ dataset: loadMnist(), arch: 'mlp', bits: 8, distill: true, teacherDir: tfjsDir, seed: 5, epochs: 1, trainLimit: 64, testLimit: 10, out: join(dir, 'bad', 'model.kiln'), commandLine: 'test', progress: false }),
+    /teacher .* maps \[4\] to \[3\]; the data needs \[28,28,1\] to \[10\]/,
+  );
+  assert.deepEqual(readdirSync(dir).includes('bad') ? readdirSync(join(dir, 'bad')) : [], []);
 });

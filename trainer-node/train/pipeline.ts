@@ -13,7 +13,9 @@ import { StagedFiles } from '../export/atomic-write.ts';
 import { kilnLogits } from '../export/evaluate.ts';
 import { INPUT_NAME, netToOnnx, OUTPUT_NAME, toNchw } from '../export/onnx-graph.ts';
 import { tfjsModelArtifacts } from '../export/tfjs-model.ts';
-import { buildNet, cloneNet, disposeNet, foldBatchNorm, paramLayers, type Net } from './net.ts';
+import * as tf from '@tensorflow/tfjs';
+import { buildNet, cloneNet, disposeNet, foldBatchNorm, forward, paramLayers, type Net } from './net.ts';
+import { loadTfjsTeacher } from './teacher.ts';
 import { ProgressBar } from './progress.ts';
 import { measureSparsity, type PruneConfig } from './prune.ts';
 import { assignSchemes, describeScheme, type Bits } from './qat.ts';
@@ -28,6 +30,8 @@ export interface TrainOptions {
   readonly bits: Bits;
   readonly prune?: PruneConfig;
   readonly distill: boolean;
+  /** a float teacher exported earlier with --tfjs (folder with model.json); default: the float warm-up model */
+  readonly teacherDir?: string;
   readonly epochs?: number;
   readonly batchSize?: number;
   readonly learningRate?: number;
@@ -97,6 +101,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
 
   const net = buildNet(data.sampleShape, layersFor(opts.arch, data.kind, classes), opts.seed);
   let teacher: Net | undefined;
+  let givenTeacher: tf.LayersModel | undefined;
   const staged = new StagedFiles();
   try {
     const floatPhase = await trainPhase(net, train, classes, {
@@ -112,13 +117,19 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
 
     let qatPhase: Awaited<ReturnType<typeof trainPhase>> | undefined;
     if (quantized) {
-      if (opts.distill) teacher = cloneNet(net);
+      if (opts.distill && opts.teacherDir) givenTeacher = await loadTfjsTeacher(opts.teacherDir, data.sampleShape, classes);
+      else if (opts.distill) teacher = cloneNet(net);
+      const teacherFn = givenTeacher
+        ? (x: tf.Tensor) => givenTeacher!.predict(x) as tf.Tensor
+        : teacher
+          ? (x: tf.Tensor) => forward(teacher!, x, { training: false })
+          : undefined;
       assignSchemes(net, opts.bits);
       net.quantized = true;
       qatPhase = await trainPhase(net, train, classes, {
         name: `int${opts.bits} QAT`, epochs: split.qat, batchSize, learningRate: lr / 10, rng, onProgress,
         ...(opts.checkInterrupt ? { checkInterrupt: opts.checkInterrupt } : {}),
-        ...(teacher ? { distill: { teacher, temperature: 4, alpha: 0.5 } } : {}),
+        ...(teacherFn ? { distill: { teacher: teacherFn, temperature: 4, alpha: 0.5 } } : {}),
       });
     } else if (opts.distill) {
       throw new Error('unreachable: --distill without quantization is rejected by the CLI');
@@ -169,7 +180,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
           tool: 'kiln train', toolVersion: TOOL_VERSION, createdAt: createdAt(),
           command: opts.commandLine, seed: opts.seed, dataset: data.name, arch: opts.arch,
           epochs: { float: split.float, qat: split.qat }, batchSize, learningRate: lr, trainSamples: train.n,
-          ...(opts.prune ? { prune: opts.prune } : {}), distill: opts.distill,
+          ...(opts.prune ? { prune: opts.prune } : {}), distill: opts.distill, ...(opts.teacherDir ? { teacher: opts.teacherDir } : {}),
           weightSchemes: Object.fromEntries(paramLayers(net).map((l) => [l.name, describeScheme(quantized ? l.scheme : undefined)])),
         },
         metrics,
@@ -207,5 +218,6 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     staged.discard();
     disposeNet(net);
     if (teacher) disposeNet(teacher);
+    givenTeacher?.dispose();
   }
 }

@@ -9,7 +9,8 @@ import type { EpochProgress } from './progress.ts';
 import { applyPruning, reapplyMasks, scheduledSparsity, type PruneConfig } from './prune.ts';
 
 export interface Distillation {
-  readonly teacher: Net;
+  /** the teacher's logits for a batch (inference mode, no gradient needed) */
+  readonly teacher: (x: tf.Tensor) => tf.Tensor;
   /** softmax temperature for the soft targets */
   readonly temperature: number;
   /** weight of the soft-target loss (1 - alpha on the labels) */
@@ -55,7 +56,7 @@ function lossOf(net: Net, x: tf.Tensor, y: tf.Tensor, opts: ForwardOptions, dist
     const T = distill.temperature;
     // Soft targets: cross-entropy against the teacher's softened distribution has the same gradient
     // as the KL divergence; T^2 keeps its scale comparable to the label loss (Hinton et al.).
-    const soft = tf.softmax(tf.div(forward(distill.teacher, x, { training: false }), T));
+    const soft = tf.softmax(tf.div(distill.teacher(x), T));
     const softLoss = tf.mul(tf.losses.softmaxCrossEntropy(soft, tf.div(logits, T)), T * T);
     loss = tf.add(tf.mul(loss, 1 - distill.alpha), tf.mul(softLoss, distill.alpha)) as tf.Scalar;
   }

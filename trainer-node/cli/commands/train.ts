@@ -19,6 +19,8 @@ model and training:
   --bits 32|8|4            weight precision (default 8); 8 and 4 use QAT after a float warm-up
   --prune S|2:4            gradual magnitude pruning to sparsity S (0 < S < 1), or 2:4 structured
   --distill                the quantized student learns from the float model's soft targets
+  --teacher DIR            with --distill: a float TF.js model (e.g. from --bits 32 --tfjs DIR)
+                           as the teacher instead of the student's own float warm-up
   --epochs N               total epochs (the last third is QAT); default per recipe
   --batch-size N, --lr X   optimizer settings; default per recipe
   --seed N                 default 42; the same seed gives the same bundle bytes
@@ -56,6 +58,7 @@ export interface ParsedTrainArgs {
   readonly seed: number;
   readonly out: string;
   readonly tfjsDir?: string;
+  readonly teacherDir?: string;
   readonly limit?: number;
   readonly testLimit?: number;
   readonly entropyCoding: boolean;
@@ -73,7 +76,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
         dataset: { type: 'string' }, csv: { type: 'string' }, label: { type: 'string' }, images: { type: 'string' },
         arch: { type: 'string' }, bits: { type: 'string' }, prune: { type: 'string' }, distill: { type: 'boolean' },
         epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
-        out: { type: 'string' }, tfjs: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
+        out: { type: 'string' }, tfjs: { type: 'string' }, teacher: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
         'no-entropy-coding': { type: 'boolean' }, quiet: { type: 'boolean' },
       },
     }));
@@ -102,6 +105,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
     if (!(s > 0 && s < 1)) throw new CliUsageError(`--prune must be a sparsity between 0 and 1 (e.g. 0.5) or 2:4, got '${values.prune}'`);
     prune = { kind: 'magnitude', sparsity: s };
   }
+  if (values.teacher !== undefined && !values.distill) throw new CliUsageError('--teacher only applies with --distill');
   if (values.distill && bits === 32) throw new CliUsageError('--distill teaches a quantized student: use it with --bits 8 or 4');
   const out = values.out ?? 'model.kiln';
   if (!out.toLowerCase().endsWith('.kiln')) throw new CliUsageError(`--out must name a .kiln file, got '${out}'`);
@@ -115,7 +119,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
     source, bits, distill: values.distill ?? false, seed: int('seed', values.seed, 0) ?? 42, out,
     entropyCoding: !values['no-entropy-coding'], quiet: values.quiet ?? false,
     ...(values.arch ? { arch: values.arch } : {}), ...(prune ? { prune } : {}), ...(epochs ? { epochs } : {}),
-    ...(batchSize ? { batchSize } : {}), ...(lr ? { learningRate: lr } : {}), ...(values.tfjs ? { tfjsDir: values.tfjs } : {}),
+    ...(batchSize ? { batchSize } : {}), ...(lr ? { learningRate: lr } : {}), ...(values.tfjs ? { tfjsDir: values.tfjs } : {}), ...(values.teacher ? { teacherDir: values.teacher } : {}),
     ...(limit ? { limit } : {}), ...(testLimit ? { testLimit } : {}),
   };
 }
@@ -152,7 +156,7 @@ export const trainCommand: Command = {
         arch: args.arch ?? (dataset.kind === 'image' ? 'cnn' : 'mlp'),
         ...(args.prune ? { prune: args.prune } : {}), ...(args.epochs ? { epochs: args.epochs } : {}),
         ...(args.batchSize ? { batchSize: args.batchSize } : {}), ...(args.learningRate ? { learningRate: args.learningRate } : {}),
-        ...(args.tfjsDir ? { tfjsDir: args.tfjsDir } : {}), ...(args.limit ? { trainLimit: args.limit } : {}),
+        ...(args.tfjsDir ? { tfjsDir: args.tfjsDir } : {}), ...(args.teacherDir ? { teacherDir: args.teacherDir } : {}), ...(args.limit ? { trainLimit: args.limit } : {}),
         ...(args.testLimit ? { testLimit: args.testLimit } : {}),
         entropyCoding: args.entropyCoding,
         commandLine: ['kiln', 'train', ...argv].join(' '),
