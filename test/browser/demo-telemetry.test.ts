@@ -113,3 +113,23 @@ test('telemetry produced offline is delivered after reconnecting, nothing lost, 
   assert.equal(stored.batches, stored.batchIds, 'one stored batch per idempotency id');
   await context.close();
 });
+
+test('"Shift the inputs" raises drift in the page and on the collector\'s dashboard', { timeout: 120_000 }, async () => {
+  assert.ok(bed);
+  const { page, context } = await bed.open();
+  await page.locator('#shift').fill('2');
+  // Two windows of shifted traffic (the page's windows hold 100 samples).
+  await page.evaluate(() => (globalThis as { kilnDemo?: { tabular: { simulate(n: number): Promise<void> } } }).kilnDemo!.tabular.simulate(200));
+  await page.locator('#drift-gauges .gauge.alert').first().waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator('#drift-alert').isVisible(), true, 'the alert is shown in the page');
+  assert.match((await page.locator('#drift-alert').textContent()) ?? '', /Drift detected \(Iris\)/);
+
+  await page.evaluate(() => (globalThis as { kilnDemo?: { flushTelemetry(): Promise<void> } }).kilnDemo!.flushTelemetry());
+  const model = await page.evaluate(() => (globalThis as { kilnDemo?: { models: Map<string, { loaded: { entry: { name: string } } }> } }).kilnDemo!.models.get('tabular')!.loaded.entry.name);
+  // What the collector's dashboard draws its drift panel from.
+  const report = (await (await fetch(`${bed.collector.url}/api/drift?model=${encodeURIComponent(model)}`)).json()) as { alerts: { feature: string; model: string | null }[]; features: { feature: string; alerts: number }[] };
+  assert.ok(report.alerts.length > 0, `the dashboard lists drift alerts for ${model}: ${JSON.stringify(report).slice(0, 400)}`);
+  assert.ok(report.alerts.every((a) => a.model === model));
+  assert.ok(report.features.some((f) => f.alerts > 0));
+  await context.close();
+});
