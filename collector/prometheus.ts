@@ -36,21 +36,46 @@ class Exposition {
   }
 }
 
+interface CountRow {
+  model: string;
+  version: string;
+  backend: string;
+  device_class: string;
+  phase: string;
+  n: number;
+  s: number;
+}
+
+/** _count and _sum over all retained data, from the stored columns (no bucket decoding per scrape). */
+function latencyTotals(db: Db, metric: string): CountRow[] {
+  const dims = "COALESCE(model,'') AS model, COALESCE(version,'') AS version, COALESCE(backend,'') AS backend, COALESCE(device_class,'') AS device_class, COALESCE(phase,'') AS phase";
+  const group = 'GROUP BY model, version, backend, device_class, phase';
+  return db.prepare(`
+    SELECT ${dims}, SUM(count) AS n, SUM(COALESCE(sum, 0)) AS s FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality != 2 ${group}
+    UNION ALL
+    SELECT model, version, backend, device_class, phase, SUM(count) AS n, SUM(COALESCE(sum, 0)) AS s FROM (
+      SELECT ${dims}, count, sum, ROW_NUMBER() OVER (PARTITION BY series, start_ms ORDER BY time_ms DESC) AS rn
+      FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality = 2
+    ) WHERE rn = 1 ${group}`).all(metric, metric) as CountRow[];
+}
+
 function latencySummary(out: Exposition, db: Db, metric: string, promName: string, help: string, nowMs: number, windowMs: number): void {
-  const points = latencyDeltas(db, metric, undefined, {});
-  if (points.length === 0) return;
-  const recent = new Map<string, { labels: Record<string, string>; window: ExpHistogramMerger; count: number; sum: number }>();
-  for (const pt of points) {
-    const l: Record<string, string> = { ...pt.dims };
+  const series = new Map<string, { labels: Record<string, string>; window: ExpHistogramMerger; count: number; sum: number }>();
+  const entry = (l: Record<string, string>): { labels: Record<string, string>; window: ExpHistogramMerger; count: number; sum: number } => {
     const key = JSON.stringify(l);
-    let s = recent.get(key);
-    if (!s) recent.set(key, (s = { labels: l, window: new ExpHistogramMerger(), count: 0, sum: 0 }));
-    s.count += pt.h.count;
-    s.sum += pt.h.sum ?? 0;
-    if (pt.time >= nowMs - windowMs) s.window.add(pt.h);
+    let s = series.get(key);
+    if (!s) series.set(key, (s = { labels: l, window: new ExpHistogramMerger(), count: 0, sum: 0 }));
+    return s;
+  };
+  for (const r of latencyTotals(db, metric)) {
+    const s = entry({ model: r.model, version: r.version, backend: r.backend, device_class: r.device_class, phase: r.phase });
+    s.count += r.n;
+    s.sum += r.s;
   }
+  if (series.size === 0) return;
+  for (const pt of latencyDeltas(db, metric, undefined, { from: nowMs - windowMs })) entry({ ...pt.dims }).window.add(pt.h);
   out.family(promName, 'summary', help);
-  for (const s of recent.values()) {
+  for (const s of series.values()) {
     for (const q of [0.5, 0.9, 0.99]) {
       const v = s.window.quantile(q);
       if (v !== undefined) out.sample(promName, { ...s.labels, quantile: String(q) }, v);

@@ -190,7 +190,7 @@ const BODY = String.raw`
     <label>Version<select id="version"></select></label>
     <label>Backend<select id="backend"></select></label>
     <label>Device class<select id="device"></select></label>
-    <label>Time range<select id="range"><option value="15m">Last 15 minutes</option><option value="1h">Last hour</option><option value="6h">Last 6 hours</option><option value="24h">Last 24 hours</option><option value="7d">Last 7 days</option><option value="all" selected>All data</option></select></label>
+    <label>Time range<select id="range"><option value="15m">Last 15 minutes</option><option value="1h">Last hour</option><option value="6h">Last 6 hours</option><option value="24h" selected>Last 24 hours</option><option value="7d">Last 7 days</option><option value="all">All data</option></select></label>
   </div>
   <div class="cards">
     <div class="card"><div class="k">Runs</div><div class="v" id="c-runs">–</div></div>

@@ -78,6 +78,13 @@ export function latencyDeltas(db: Db, metric: string, phase: string | undefined,
   const w = whereClause(f, base);
   const rows = db.prepare(`SELECT time_ms, start_ms, temporality, series, count, sum, min, max, data, model, version, backend, device_class, phase FROM points ${w.sql} ORDER BY time_ms`).all(...w.params) as Row[];
   const last = new Map<string, { start: number; h: ExpHistogramInput }>();
+  if (f.from !== undefined && rows.some((r) => r.temporality === 2)) {
+    // A cumulative stream's first point in the range is measured against its last point before it.
+    const wp = whereClause({ ...f, from: undefined, to: f.from }, [...base, ['temporality = 2']]);
+    const before = db.prepare(`SELECT * FROM (SELECT time_ms, start_ms, temporality, series, count, sum, min, max, data,
+        ROW_NUMBER() OVER (PARTITION BY series ORDER BY time_ms DESC) AS rn FROM points ${wp.sql}) WHERE rn = 1`).all(...wp.params) as Row[];
+    for (const r of before) last.set(r.series, { start: r.start_ms, h: decode(r) });
+  }
   const out: DeltaPoint[] = [];
   for (const r of rows) {
     const h = decode(r);

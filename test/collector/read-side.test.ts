@@ -96,6 +96,10 @@ test('cumulative histograms are charted as differences', async () => {
   assert.equal(lat.buckets[0]!.count, 200);
   assert.equal(lat.buckets[1]!.count, 200);
   for (const q of [0.5, 0.9] as const) assertQuantile(lat.buckets[1]![`p${q * 100}` as 'p50'], cumulative.second, q, 5, 'second window');
+  // A range starting between the two points still measures the second against the first.
+  const later = await getJson<LatencyJson>(`/api/latency?version=2&from=${T0 + 60_000}`);
+  assert.equal(later.overall.count, 200);
+  assertQuantile(later.overall.p50, cumulative.second, 0.5, 5, 'range after the first point');
   const o = await getJson<{ runs: number }>('/api/overview?version=2');
   assert.equal(o.runs, 400); // the latest cumulative value, not 200 + 400
 });
@@ -164,6 +168,7 @@ test('/metrics: Prometheus text parses back to the stored numbers', async () => 
   const find = (name: string, l: Record<string, string>): number[] => samples.filter((s) => s.name === name && Object.entries(l).every(([k, v]) => s.labels[k] === v)).map((s) => s.value);
   assert.deepEqual(find('kiln_runs_total', { model: 'iris-mlp', version: '1', backend: 'webgpu', device_class: 'gpu-discrete' }), [samplesA[0]!.length + samplesA[1]!.length]);
   assert.deepEqual(find('kiln_runs_total', { version: '2' }), [400]);
+  assert.deepEqual(find('kiln_run_duration_milliseconds_count', { version: '2' }), [400]); // latest cumulative
   const v1 = { model: 'iris-mlp', version: '1', phase: 'total' };
   assert.deepEqual(find('kiln_run_duration_milliseconds_count', v1), [samplesA[0]!.length + samplesA[1]!.length]);
   const sumExpected = [...samplesA[0]!, ...samplesA[1]!].reduce((a, b) => a + b, 0);
