@@ -11,7 +11,7 @@ import { readManifest, refreshManifest, type ManifestRefresh } from './manifest-
 /** The `kiln train ...` lines of the README's shell blocks, continuation lines joined. */
 export function trainCommands(readme: string): string[] {
   const blocks = [...readme.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  const lines = blocks.flatMap((b) => b.replace(/\\\n\s*/g, ' ').split('\n')).map((l) => l.trim());
+  const lines = blocks.flatMap((b) => b.replace(/\s*\\\n\s*/g, ' ').split('\n')).map((l) => l.trim());
   return lines.filter((l) => /(^|\s)kiln(\.ts)?\s+train\s/.test(l) || /^npx kiln train\s/.test(l));
 }
 
