@@ -60,7 +60,7 @@ export async function trainedWorkloads(dir: string, files: readonly string[], lo
   for (const stem of stems) {
     const { name, shape } = await describe(await load(`${dir}${stem}.onnx`));
     const precision = precisionOf(stem);
-    const floatStem = precision === 'float' ? undefined : floatCandidates(stem, precision).find((s) => stems.includes(s));
+    const floatStem = precision === 'float' ? undefined : floatCandidates(stem, precision).find((s) => s !== stem && stems.includes(s));
     const source = (ext: string): ModelSource => ({ url: `${dir}${stem}${ext}` });
     out.push({
       name: stem,
