@@ -44,8 +44,8 @@ interface Row {
 export function driftReport(db: Db, f: Filters, targetBuckets = 60, maxAlerts = 50): DriftReport {
   const w = whereClause(f, [['metric = ?', METRIC.driftScore], ['feature IS NOT NULL']]);
   const rows = db.prepare(`SELECT time_ms, feature, drift_test, value, alert, model, version, backend, device_class FROM points ${w.sql} ORDER BY time_ms`).all(...w.params) as Row[];
-  const from = f.from ?? rows[0]?.time_ms ?? 0;
-  const to = f.to ?? (rows.length ? rows[rows.length - 1]!.time_ms + 1 : from + 1);
+  const from = rows[0]?.time_ms ?? f.from ?? 0; // buckets follow the data in the range
+  const to = rows.length ? rows[rows.length - 1]!.time_ms + 1 : (f.to ?? from + 1);
   const bucketMs = niceBucketMs(to - from, targetBuckets);
   const series = new Map<string, { feature: string; test: string; buckets: Map<number, { score: number; alert: boolean }>; alerts: number; last: { t: number; score: number; alert: boolean } }>();
   const alerts: DriftAlert[] = [];

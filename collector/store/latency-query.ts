@@ -106,8 +106,10 @@ function summarize(m: ExpHistogramMerger): Omit<LatencyBucket, 't'> {
 
 export function latencySeries(db: Db, metric: string, phase: string | undefined, f: Filters, targetBuckets = 60): LatencySeries {
   const points = latencyDeltas(db, metric, phase, f);
-  const from = f.from ?? points[0]?.time ?? 0;
-  const to = f.to ?? (points.length ? points[points.length - 1]!.time + 1 : from + 1);
+  // Buckets follow the data actually in the range, so ten minutes of data in a 24-hour view still
+  // get minute buckets.
+  const from = points[0]?.time ?? f.from ?? 0;
+  const to = points.length ? points[points.length - 1]!.time + 1 : (f.to ?? from + 1);
   const bucketMs = niceBucketMs(to - from, targetBuckets);
   const byBucket = new Map<number, ExpHistogramMerger>();
   const all = new ExpHistogramMerger();
