@@ -77,7 +77,11 @@ export function browserConfig(which: BrowserBuild = 'esm'): InlineConfig {
         },
         // Vite leaves ES library output unminified (for consumers' bundlers); these files are also
         // loaded as they are by pages and workers, so they are minified like the IIFE.
-        output: { minify: true },
+        // Telemetry is loaded only when a session asks for it: in the ESM core and worker builds it is
+        // one extra file (kiln.<build>-session-telemetry.mjs) importing what it shares from its entry, which
+        // may therefore export more than its API; the IIFE (one file by design) and kiln.mjs inline it.
+        output: { minify: true, ...(which === 'core' || which === 'worker' ? { chunkFileNames: `kiln.${which}-[name].mjs` } : { inlineDynamicImports: true }) },
+        preserveEntrySignatures: 'allow-extension',
       },
     },
   };

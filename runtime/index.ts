@@ -6,3 +6,5 @@ export type { Dims, AnyTensor } from './api/tensor.ts';
 export type { DataType } from './core/dtype.ts';
 export { KilnError } from './core/errors.ts';
 export type { KilnErrorCode } from './core/errors.ts';
+export type { TelemetryOptions, DriftOptions, SessionTelemetry, TelemetrySnapshot, Percentiles, DriftAlert, DriftWindowResult, FeatureDrift, DriftState, ExportState, FlushResult } from './telemetry/telemetry-api.ts';
+export type { DriftReference, FeatureReference } from './telemetry/drift/drift-reference.ts';

@@ -19,7 +19,9 @@ const started = Date.now();
 
 // Only our outputs: other parts (e.g. the CLI) may build into dist/ too.
 const BROWSER_FILES = ['kiln.mjs', 'kiln.core.mjs', 'kiln.worker.mjs', 'kiln.iife.js'];
-for (const p of [...BROWSER_FILES.flatMap((f) => [f, `${f}.map`]), 'node', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
+// Loaded only by sessions created with options.telemetry (vite.config.ts); the IIFE inlines it.
+const TELEMETRY_CHUNKS = ['kiln.core-session-telemetry.mjs', 'kiln.worker-session-telemetry.mjs'];
+for (const p of [...[...BROWSER_FILES, ...TELEMETRY_CHUNKS].flatMap((f) => [f, `${f}.map`]), 'node', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
 
 for (const mode of ['production', 'core', 'worker', 'iife', 'node']) await build({ root, configFile, mode, logLevel: 'warn' });
 
@@ -33,7 +35,7 @@ try {
 }
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-const sizes = Object.fromEntries(BROWSER_FILES.map((f) => {
+const sizes = Object.fromEntries([...BROWSER_FILES, ...TELEMETRY_CHUNKS].map((f) => {
   const bytes = readFileSync(join(root, 'dist', f));
   return [f, { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }];
 }));
@@ -50,4 +52,5 @@ for (const [what, files] of paths) {
   const total = files.reduce((n, f) => n + sizes[f].gzip, 0);
   console.log(`  ${what.padEnd(56)} ${kb(total).padStart(9)}${total > BUDGET ? `   over the ${kb(BUDGET)} aim` : ''}`);
 }
+console.log(`  + telemetry, only when a session enables it (ESM): ${kb(sizes[TELEMETRY_CHUNKS[1]].gzip)} (inlined in kiln.iife.js)`);
 console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -65,7 +65,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
   private pendingWindows: DriftWindowResult[] = [];
   private interval: ReturnType<typeof setInterval> | undefined;
   private released = false;
-  private unwatchPage: (() => void) | undefined;
+  private unwatch: (() => void) | undefined;
 
   private constructor(
     private readonly options: TelemetryOptions,
@@ -78,10 +78,15 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
     if (exporter) {
       this.interval = setInterval(() => void this.flush().catch(() => undefined), options.exportIntervalMs ?? TELEMETRY_DEFAULTS.exportIntervalMs);
       (this.interval as { unref?: () => void }).unref?.();
-      void exporter.deliver().catch(() => undefined); // batches left by an earlier page (offline, closed)
-      const g = globalThis as { addEventListener?: (type: string, fn: () => void) => void };
-      g.addEventListener?.('online', () => void exporter.deliver().catch(() => undefined));
-      this.unwatchPage = onPageHidden(() => void this.flush({ keepalive: true }).catch(() => undefined));
+      void exporter.deliver({ retryOffline: true }).catch(() => undefined); // batches left by an earlier page (offline, closed)
+      const g = globalThis as { addEventListener?: (type: string, fn: () => void) => void; removeEventListener?: (type: string, fn: () => void) => void };
+      const online = (): void => void exporter.deliver({ retryOffline: true }).catch(() => undefined);
+      g.addEventListener?.('online', online);
+      const unwatchPage = onPageHidden(() => void this.flush({ keepalive: true }).catch(() => undefined));
+      this.unwatch = () => {
+        g.removeEventListener?.('online', online);
+        unwatchPage();
+      };
     }
   }
 
@@ -171,7 +176,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
     if (this.released) return;
     this.released = true;
     if (this.interval !== undefined) clearInterval(this.interval);
-    this.unwatchPage?.();
+    this.unwatch?.();
     // What cannot go within a few seconds stays queued (durably in browsers) for a later session.
     await Promise.race([this.flush().catch(() => undefined), new Promise((r) => setTimeout(r, RELEASE_FLUSH_WAIT_MS))]);
     this.exporter?.close();

@@ -14,6 +14,8 @@ export interface QueuedBatch {
   attempts: number;
   /** earliest time (ms since epoch) the next attempt may happen (Retry-After, backoff) */
   notBefore: number;
+  /** the last attempt failed on the network (no answer), so a new page or 'online' may retry early */
+  offline?: boolean;
 }
 
 export interface BatchQueue {

@@ -82,10 +82,14 @@ export class OtlpExporter {
     return (await this.options.queue.list(this.options.endpoint)).length;
   }
 
-  /** Sends every batch that is due, oldest first; one delivery at a time. */
-  deliver(opts: { keepalive?: boolean } = {}): Promise<DeliveryResult> {
+  /**
+   * Sends every batch that is due, oldest first; one delivery at a time. `retryOffline`: batches
+   * waiting only because the network failed go now (a new page, the browser back online); a
+   * server's Retry-After is always honoured.
+   */
+  deliver(opts: { keepalive?: boolean; retryOffline?: boolean } = {}): Promise<DeliveryResult> {
     const previous = this.running ?? Promise.resolve(undefined);
-    const next = previous.catch(() => undefined).then(() => this.deliverNow(opts.keepalive ?? false));
+    const next = previous.catch(() => undefined).then(() => this.deliverNow(opts.keepalive ?? false, opts.retryOffline ?? false));
     this.running = next;
     return next;
   }
@@ -96,13 +100,14 @@ export class OtlpExporter {
     this.timer = undefined;
   }
 
-  private async deliverNow(keepalive: boolean): Promise<DeliveryResult> {
+  private async deliverNow(keepalive: boolean, retryOffline: boolean): Promise<DeliveryResult> {
     let sent = 0;
     const batches = await this.options.queue.list(this.options.endpoint);
     let remaining = batches.length;
     for (const batch of batches) {
       if (this.closed && !keepalive) break;
-      if (batch.notBefore > Date.now()) break; // keep order: nothing overtakes a waiting batch
+      const waiting = batch.notBefore > Date.now() && !(retryOffline && batch.offline === true);
+      if (waiting) break; // keep order: nothing overtakes a waiting batch
       const outcome = await this.send(batch, keepalive);
       if (outcome === 'sent' || outcome === 'rejected') {
         await this.options.queue.remove(batch.id);
@@ -147,6 +152,7 @@ export class OtlpExporter {
       // Offline or refused: wait and try again, however long it takes (the queue cap bounds storage).
       this.lastError = `network: ${e instanceof Error ? e.message : String(e)}`;
       batch.notBefore = Date.now() + this.backoff(Math.min(batch.attempts, 9));
+      batch.offline = true;
       return 'retry';
     }
     await response.body?.cancel().catch(() => undefined);
@@ -162,6 +168,7 @@ export class OtlpExporter {
       return 'rejected';
     }
     batch.notBefore = Date.now() + (retryAfterMs(response.headers.get('Retry-After'), Date.now()) ?? this.backoff(batch.attempts));
+    batch.offline = false;
     return 'retry';
   }
 }
