@@ -1,12 +1,12 @@
 // A download sink that looks at the first bytes: a .kiln bundle (by its magic, never by the URL's
 // extension) is handed to a KilnStreamReader chunk by chunk, so its header is checked and each
 // section verified while the rest is still downloading; anything else is buffered as usual.
-import { hasKilnMagic } from '../format/kiln/kiln-header.ts';
 import type { KilnStreamReader } from '../format/kiln/kiln-reader.ts';
-import { KILN_MAGIC } from '../format/kiln/kiln-layout.ts';
+import { KILN_MAGIC, hasKilnMagic } from '../format/kiln/kiln-layout.ts';
 import { bufferSink, type DownloadSink } from './fetch-model.ts';
 
-export function sniffingSink(total: number, startKiln: () => KilnStreamReader): DownloadSink {
+/** `startKiln` may load the reader on demand (it is a separate chunk in the ESM builds). */
+export function sniffingSink(total: number, startKiln: () => Promise<KilnStreamReader>): DownloadSink {
   const plain = bufferSink(total);
   let head = new Uint8Array(0);
   let kiln: KilnStreamReader | undefined;
@@ -25,8 +25,9 @@ export function sniffingSink(total: number, startKiln: () => KilnStreamReader): 
       }
       decided = true;
       if (hasKilnMagic(joined)) {
-        kiln = startKiln();
-        return kiln.write(joined);
+        const reader = await startKiln();
+        kiln = reader;
+        return reader.write(joined);
       }
       return plain.write(joined);
     },

@@ -2,8 +2,8 @@
 // extension) and read with their hashes and signature checked (while they stream, for URLs);
 // anything else goes to the ONNX reader (with its external-data files).
 import { fail } from '../core/errors.ts';
-import { hasKilnMagic } from '../format/kiln/kiln-header.ts';
-import { KilnStreamReader, readKilnBundle, type KilnBundle, type KilnReadOptions, type KilnStreamEvents } from '../format/kiln/kiln-reader.ts';
+import { hasKilnMagic } from '../format/kiln/kiln-layout.ts';
+import type { KilnBundle, KilnReadOptions, KilnStreamEvents, KilnStreamReader } from '../format/kiln/kiln-reader.ts';
 import { readOnnxModelWithExternalData } from '../format/onnx/onnx-reader.ts';
 import type { Model } from '../graph/ir.ts';
 import { loadModelBytes, loadSibling, type ModelSource } from '../api/model-source.ts';
@@ -26,16 +26,19 @@ export interface LoadedModel {
   readonly timings: { readonly fetchMs: number; readonly parseMs: number };
 }
 
+/** The .kiln reader is loaded when a bundle shows up: ONNX-only pages never download it (ESM builds). */
+const kilnReader = () => import('../format/kiln/kiln-reader.ts');
+
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   let streamed: KilnStreamReader | undefined;
-  const sink = (total: number) => sniffingSink(total, () => (streamed = new KilnStreamReader(options, options.kilnEvents)));
+  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)));
   const started = performance.now();
   const bytes = await loadModelBytes(source, { ...options, sink });
   const fetched = performance.now();
   const timings = (): LoadedModel['timings'] => ({ fetchMs: fetched - started, parseMs: performance.now() - fetched });
   if (streamed || hasKilnMagic(bytes)) {
     // Bytes (a path, a cache hit, a caller's buffer) are read whole, with the same events.
-    const bundle = streamed ? await streamed.end() : await readKilnBundle(bytes, options, options.kilnEvents);
+    const bundle = streamed ? await streamed.end() : await (await kilnReader()).readKilnBundle(bytes, options, options.kilnEvents);
     return { model: bundle.model, bytes, bundle, timings: timings() };
   }
   // ONNX files carry no signature: an app that requires one must not silently accept them.

@@ -31,6 +31,8 @@ before(async () => {
   size = signed.length;
   mkdirSync(join(dir, 'slow'));
   writeFileSync(join(dir, 'slow', 'mlp.kiln'), signed); // under /slow/: sent in 64 KiB pieces 50 ms apart
+  writeFileSync(join(dir, 'mlp.kiln'), signed);
+  writeFileSync(join(dir, 'esm.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module">import * as kiln from "/dist/kiln.mjs"; window.kiln = kiln;</script>');
   writeFileSync(join(dir, 'mlp.onnx'), encodeOnnxModel(model));
   const { header } = await readKilnBundle(signed);
   const corrupt = signed.slice();
@@ -113,4 +115,22 @@ test('a .kiln URL with a corrupted section fails with INTEGRITY naming it, and i
   assert.deepEqual([r.ok, r.isKilnError, r.code], [false, true, 'INTEGRITY']);
   assert.match(r.message!, /section 2 failed its SHA-256 check/);
   assert.equal(r.cached, false);
+});
+
+test('ESM build: ONNX pages never fetch the .kiln reader; the worker loads it when a bundle arrives', { timeout: TIMEOUT }, async () => {
+  const { page } = await bed!.open('/kiln/esm.html');
+  await page.waitForFunction(() => 'kiln' in globalThis);
+  const chunk = /kiln\.worker-kiln-reader\.mjs$/;
+  const onnx = await page.evaluate(async () => {
+    const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    const s = await kiln.InferenceSession.create('/kiln/mlp.onnx', { executionProviders: ['cpu'] });
+    await s.release();
+    return s.inputNames;
+  });
+  assert.deepEqual(onnx, ['x']);
+  assert.equal(bed!.server.count(chunk), 0, 'an ONNX load does not download the .kiln reader');
+  const r = await load(page, '/kiln/mlp.kiln', rawKey);
+  assert.equal(r.ok, true, r.message);
+  assert.deepEqual(r.bundle, { outputs: [{ name: 'y', labels: ['a', 'b'] }], metadata: { name: 'mlp' } });
+  assert.equal(bed!.server.count(chunk), 1, 'the reader chunk was fetched for the bundle');
 });

@@ -3,14 +3,12 @@
 // dims, known dtypes and encodings) is checked here, before any tensor byte is touched.
 import { KilnError, fail } from '../../core/errors.ts';
 import {
-  KILN_ALIGN, KILN_MAGIC, KILN_MAJOR, MAX_HEADER_BYTES, PREAMBLE_BYTES, SIGNATURE_BYTES,
-  isStoredDtype, layoutFor, storedByteLength,
+  KILN_ALIGN, KILN_MAJOR, MAX_HEADER_BYTES, PREAMBLE_BYTES, SIGNATURE_BYTES,
+  hasKilnMagic, isStoredDtype, layoutFor, storedByteLength,
   type HeaderSection, type HeaderTensor, type KilnHeader, type KilnLayout,
 } from './kiln-layout.ts';
 
 const bad = (what: string): never => fail('INVALID_MODEL', `.kiln: ${what}`);
-
-export const hasKilnMagic = (bytes: Uint8Array): boolean => bytes.length >= 4 && KILN_MAGIC.every((b, i) => bytes[i] === b);
 
 /** The preamble, once 16 bytes are there. */
 export function readPreamble(bytes: Uint8Array): KilnLayout {

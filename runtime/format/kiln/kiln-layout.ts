@@ -5,6 +5,8 @@ import type { BundleSpec } from './bundle-spec.ts';
 
 /** "KILN" */
 export const KILN_MAGIC = Uint8Array.of(0x4b, 0x49, 0x4c, 0x4e);
+/** Content detection (never the file extension); cheap, so loaders can decide before importing the reader. */
+export const hasKilnMagic = (bytes: Uint8Array): boolean => bytes.length >= 4 && KILN_MAGIC.every((b, i) => bytes[i] === b);
 export const KILN_MAJOR = 1;
 export const KILN_MINOR = 0;
 /** magic(4) major(u16) minor(u16) headerLength(u32) signatureLength(u32), little-endian */
