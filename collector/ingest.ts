@@ -64,9 +64,10 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
 
   let body: unknown;
   let raw: Buffer;
+  let decoded: Buffer;
   try {
     raw = await readBody(req, options.maxBodyBytes);
-    const decoded = await decodeBody(raw, req.headers['content-encoding'], options.maxDecodedBytes);
+    decoded = await decodeBody(raw, req.headers['content-encoding'], options.maxDecodedBytes);
     try {
       body = JSON.parse(decoded.toString('utf8'));
     } catch (e) {
@@ -85,7 +86,8 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
     throw e;
   }
 
-  const forward = options.forwardUrl ? { body: req.headers['content-encoding'] === 'gzip' ? raw : gzipSync(raw), batchId: batchId ?? randomUUID() } : undefined;
+  // Forwarded as gzip: the bytes as received when they were gzip already.
+  const forward = options.forwardUrl ? { body: decoded === raw ? gzipSync(raw) : raw, batchId: batchId ?? randomUUID() } : undefined;
   let outcome: StoreOutcome;
   try {
     outcome = await deps.store({ keyId, batchId, receivedMs: options.now(), bytes: raw.length, points, ...(forward ? { forward } : {}) });

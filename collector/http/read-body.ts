@@ -35,10 +35,16 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       }
       chunks.push(chunk);
     });
+    let ended = false;
     req.on('end', () => {
+      ended = true;
       if (!over) resolve(Buffer.concat(chunks, size));
     });
     req.on('error', (e) => reject(e));
+    // A client that disappears mid-body (or is cut off at shutdown) must not leave us waiting.
+    req.on('close', () => {
+      if (!ended) reject(new BodyError(400, 'the connection closed before the body was complete'));
+    });
   });
 }
 

@@ -222,3 +222,15 @@ test('405 and 404 are clear', async () => {
   assert.equal(traces.status, 404);
   assert.match(((await traces.json()) as { message: string }).message, /metrics only/);
 });
+
+test('close() does not wait forever for a client stalled mid-body', { timeout: 30_000 }, async () => {
+  const sc = await start();
+  const { connect } = await import('node:net');
+  const sock = connect(sc.port, '127.0.0.1');
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  sock.write('POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resourceMetrics":');
+  await new Promise((r) => setTimeout(r, 100)); // the request is now in flight, waiting for its body
+  sock.on('error', () => {});
+  await sc.close(); // resolves once the grace period cuts the stalled connection
+  assert.ok(sock.destroyed || sock.readableEnded || (await new Promise((r) => sock.once('close', () => r(true)))));
+});

@@ -46,6 +46,7 @@ function bytes(flag: string, v: string): number {
 
 export function parseCollectArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CollectorOptions {
   const apiKeys = (env.KILN_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  // Built up flag by flag, hence mutable here; handed out as the readonly CollectorOptions.
   let o: { -readonly [K in keyof CollectorOptions]: CollectorOptions[K] } = { dbPath: 'kiln-telemetry.db', ...(env.KILN_READ_KEY ? { readKey: env.KILN_READ_KEY } : {}) };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -55,20 +56,37 @@ export function parseCollectArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       return value(argv, i++, name);
     };
     switch (name) {
-      case '--port': o.port = integer(name, v(), 0); if (o.port > 65535) throw new CliUsageError(`--port must be <= 65535`); break;
-      case '--host': o.host = v(); break;
-      case '--db': o.dbPath = v(); break;
-      case '--api-key': apiKeys.push(v()); break;
-      case '--read-key': o.readKey = v(); break;
+      case '--port':
+        o.port = integer(name, v(), 0);
+        if (o.port > 65535) throw new CliUsageError('--port must be <= 65535');
+        break;
+      case '--host':
+        o.host = v();
+        break;
+      case '--db':
+        o.dbPath = v();
+        break;
+      case '--api-key':
+        apiKeys.push(v());
+        break;
+      case '--read-key':
+        o.readKey = v();
+        break;
       case '--retention-days': {
         const d = Number(v());
         if (!(d > 0)) throw new CliUsageError(`--retention-days must be a positive number`);
         o.retentionDays = d;
         break;
       }
-      case '--forward': o.forwardUrl = v(); break;
-      case '--forward-key': o.forwardKey = v(); break;
-      case '--max-body': o.maxBodyBytes = bytes(name, v()); break;
+      case '--forward':
+        o.forwardUrl = v();
+        break;
+      case '--forward-key':
+        o.forwardKey = v();
+        break;
+      case '--max-body':
+        o.maxBodyBytes = bytes(name, v());
+        break;
       case '--rate-limit': {
         const r = v();
         const m = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(r);
@@ -76,7 +94,9 @@ export function parseCollectArgs(argv: readonly string[], env: NodeJS.ProcessEnv
         o.rateLimitPerSecond = Number(m[1]);
         break;
       }
-      case '--cors-origin': o.corsOrigin = v(); break;
+      case '--cors-origin':
+        o.corsOrigin = v();
+        break;
       case '--durability': {
         const d = v();
         if (d !== 'full' && d !== 'normal') throw new CliUsageError(`--durability must be full or normal, got '${d}'`);
