@@ -57,7 +57,9 @@ if (node) {
 const report: BenchReport = { machine, date: new Date().toISOString(), ...page, loadAverage: { start: loadStart, end: loadavg()[0]! }, notes };
 mkdirSync(outDir, { recursive: true });
 const adapterTag = /swiftshader/i.test(report.adapter) ? 'swiftshader' : report.adapter.split(' ')[0]?.toLowerCase() || 'gpu';
-const stem = join(outDir, `${quick ? 'quick-' : ''}${report.date.slice(0, 10)}-${node ? 'node' : 'chromium'}-${adapterTag}`);
+// A run over a subset never overwrites the full run of the day.
+const subset = workloads || runtimes ? '-subset' : '';
+const stem = join(outDir, `${quick ? 'quick-' : ''}${report.date.slice(0, 10)}-${node ? 'node' : 'chromium'}-${adapterTag}${subset}`);
 writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 1)}\n`);
 writeFileSync(`${stem}.md`, renderMarkdown(report));
 console.log(`\n${renderMarkdown(report)}\nwrote ${stem}.json`);

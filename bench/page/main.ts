@@ -5,6 +5,7 @@ import type { BenchResult, MeasureEnv } from './measure.ts';
 import { measureOptions, runBench, workloadsFor } from './plan.ts';
 import { profileWorkloads, type ProfileResult } from './profile-run.ts';
 import { RUNTIMES, type OrtModule, type RuntimeName } from './runtimes.ts';
+import type { TelemetryOverhead } from './telemetry-overhead.ts';
 import type { Tf } from './workload.ts';
 
 const params = new URLSearchParams(location.search);
@@ -71,6 +72,7 @@ interface PageResult {
   quick: boolean;
   runtimeSizes: Record<string, number>;
   results: BenchResult[];
+  telemetryOverhead?: TelemetryOverhead[];
   profiles?: ProfileResult[];
 }
 
@@ -105,9 +107,9 @@ async function main(): Promise<PageResult> {
     return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results: [], profiles };
   }
   log(`runtimes: ${runtimes.join(', ')}; workloads: ${workloads.map((w) => w.name).join(', ')}; cross-origin isolated: ${crossOriginIsolated}`);
-  const results = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
+  const { results, telemetryOverhead } = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
   chartsEl.insertAdjacentHTML('beforeend', sizeAccuracyChart(results));
-  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results };
+  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results, telemetryOverhead };
 }
 
 const done = main().catch((e: unknown) => ({ error: String((e as Error).stack ?? e) }));

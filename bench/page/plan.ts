@@ -2,6 +2,7 @@
 import { ocrWorkloads, trainedWorkloads, type DescribeInput } from './file-workloads.ts';
 import { measureWorkload, type BenchResult, type MeasureEnv, type MeasureOptions, type References } from './measure.ts';
 import type { RuntimeName } from './runtimes.ts';
+import { measureTelemetryOverhead, type TelemetryOverhead } from './telemetry-overhead.ts';
 import { BERT_SMALL, BERT_TINY, encoderWorkload } from './transformer.ts';
 import { microWorkloads } from './workloads.ts';
 import type { Workload } from './workload.ts';
@@ -22,7 +23,7 @@ export async function workloadsFor(quick: boolean, trainedFiles: readonly string
   return [...microWorkloads(quick), ...trained, encoderWorkload(quick ? BERT_TINY : BERT_SMALL), ...ocrWorkloads(quick)];
 }
 
-export async function runBench(workloads: readonly Workload[], runtimes: readonly RuntimeName[], env: MeasureEnv, o: MeasureOptions, onResults?: (w: Workload, r: BenchResult[]) => void): Promise<BenchResult[]> {
+export async function runBench(workloads: readonly Workload[], runtimes: readonly RuntimeName[], env: MeasureEnv, o: MeasureOptions, onResults?: (w: Workload, r: BenchResult[]) => void): Promise<{ results: BenchResult[]; telemetryOverhead: TelemetryOverhead[] }> {
   const refs: References = new Map();
   const results: BenchResult[] = [];
   for (const w of workloads) {
@@ -31,5 +32,15 @@ export async function runBench(workloads: readonly Workload[], runtimes: readonl
     results.push(...r);
     onResults?.(w, r);
   }
-  return results;
+  // Telemetry on vs off, on the whole-model workloads Kiln ran.
+  const telemetryOverhead: TelemetryOverhead[] = [];
+  for (const w of workloads.filter((x) => x.kind === 'model')) {
+    for (const rt of (['kiln-webgpu', 'kiln-cpu'] as const).filter((k) => runtimes.includes(k))) {
+      if (!results.some((x) => x.workload === w.name && x.runtime === rt && x.status === 'ok')) continue;
+      const t = await measureTelemetryOverhead(w, rt, env, o.maxRuns > 3 ? 15 : 3).catch((e: unknown) => ({ workload: w.name, runtime: rt, p50OffMs: NaN, p50OnMs: NaN, overheadPct: NaN, runs: 0, error: (e as Error).message }));
+      o.log(`${w.name} ${rt}: telemetry off ${t.p50OffMs.toFixed(2)} ms, on ${t.p50OnMs.toFixed(2)} ms (${t.overheadPct.toFixed(1)}%)${t.error ? ` ${t.error}` : ''}`);
+      telemetryOverhead.push(t);
+    }
+  }
+  return { results, telemetryOverhead };
 }

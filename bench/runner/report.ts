@@ -1,5 +1,6 @@
 // The report written to bench/results/: JSON in the issue's schema (extra fields allowed) and Markdown.
 import type { BenchResult } from '../page/measure.ts';
+import type { TelemetryOverhead } from '../page/telemetry-overhead.ts';
 import { downloadRatio, speedRatios } from './ratios.ts';
 
 export interface BenchReport {
@@ -8,6 +9,8 @@ export interface BenchReport {
   adapter: string;
   date: string;
   results: BenchResult[];
+  /** Kiln sessions with telemetry on vs off (absent in reports from before it existed) */
+  telemetryOverhead?: TelemetryOverhead[];
   quick: boolean;
   crossOriginIsolated: boolean;
   /** gzip bytes of each runtime's code */
@@ -54,6 +57,10 @@ export function renderMarkdown(r: BenchReport): string {
   if (d) {
     const k = r.runtimeSizes['kiln-webgpu']!;
     lines.push('', `Runtime code (gzip): Kiln ${kb(k)} KB; onnxruntime-web WebGPU ${kb(r.runtimeSizes['ort-webgpu'] ?? null)} KB (${d.ortWebgpu.toFixed(1)}x Kiln), wasm ${kb(r.runtimeSizes['ort-wasm'] ?? null)} KB (${d.ortWasm.toFixed(1)}x); TF.js WebGPU ${kb(r.runtimeSizes['tfjs-webgpu'] ?? null)} KB (${d.tfjs.toFixed(1)}x). Target: onnxruntime-web >= 10x Kiln: ${d.ortWebgpu >= 10 && d.ortWasm >= 10 ? 'met' : 'not met'}.`);
+  }
+  if (r.telemetryOverhead?.length) {
+    lines.push('', '## Telemetry overhead (Kiln, telemetry on vs off, interleaved runs, no endpoint)', '', '| workload | runtime | p50 off ms | p50 on ms | overhead | runs |', '|---|---|---|---|---|---|');
+    for (const t of r.telemetryOverhead) lines.push(`| ${t.workload} | ${t.runtime} | ${fmt(t.p50OffMs)} | ${fmt(t.p50OnMs)} | ${t.error ? `error: ${cell(t.error)}` : `${fmt(t.overheadPct, 1)}%`} | ${t.runs} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -76,6 +76,13 @@ test('the quick bench writes a well-formed report with every runtime on every wo
   }
   assert.deepEqual(failures, []);
 
+  // Telemetry on vs off (the telemetry part's overhead figure) on the whole-model workload, per Kiln backend.
+  const tel = report.telemetryOverhead ?? [];
+  for (const rt of ['kiln-webgpu', 'kiln-cpu'] as const) {
+    const t = tel.find((x) => x.workload.startsWith('bert') && x.runtime === rt);
+    assert.ok(t && !t.error && finiteAtLeast(t.p50OffMs, 0) && finiteAtLeast(t.p50OnMs, 0) && t.runs > 0, `telemetry overhead for ${rt}: ${JSON.stringify(t)}`);
+  }
+
   const md = readFileSync(jsonPath.replace(/\.json$/, '.md'), 'utf8');
   for (const k of [report.machine, report.adapter]) assert.ok(md.includes(k), `the Markdown should name ${k}`);
   for (const r of report.results) assert.ok(md.includes(`| ${r.workload} | ${r.runtime} |`), `the Markdown should have a row for ${r.workload} ${r.runtime}`);
