@@ -92,14 +92,17 @@ function showBackend(id: string, model: DemoModel): void {
   el.title = provider === 'webgpu' ? model.session.adapterInfo : backend === 'webgpu' ? 'WebGPU is not available here: running on the CPU' : 'CPU backend';
 }
 
-async function open(slot: 'digits' | 'tabular', entry: ModelEntry): Promise<DemoModel> {
+/** Opens `entry` for a card; the card switches to it before the previous session is released. */
+async function open(slot: 'digits' | 'tabular', entry: ModelEntry, use: (model: DemoModel) => void): Promise<DemoModel> {
   const line = slot === 'digits' ? 'digit-model' : 'tab-model';
   $(line).textContent = `Loading ${entry.name}…`;
   const model = await openDemoModel(store, entry, backend, telemetry, (loaded, total) => {
     $(line).textContent = `Downloading ${entry.name}… ${total > 0 ? `${Math.round((loaded / total) * 100)}%` : formatBytes(loaded)}`;
   });
-  await models.get(slot)?.session.release();
+  const previous = models.get(slot);
   models.set(slot, model);
+  use(model);
+  await previous?.session.release();
   $(line).textContent = describe(model);
   showBackend(slot === 'digits' ? 'digit-backend' : 'tab-backend', model);
   panel.track(slot, `${slot === 'digits' ? 'MNIST' : 'Iris'} ${model.loaded.entry.label}`, model.session);
@@ -126,12 +129,12 @@ let digitVariant = 'int8';
 
 async function openDigits(): Promise<void> {
   const entry = manifestEntries.find((m) => m.role === 'digits' && m.label === digitVariant) ?? manifestEntries.find((m) => m.role === 'digits');
-  if (entry) digits.use(await open('digits', entry));
+  if (entry) await open('digits', entry, (m) => digits.use(m));
 }
 
 async function openTabular(): Promise<void> {
   const entry = manifestEntries.find((m) => m.role === 'tabular');
-  if (entry) tabular.use(await open('tabular', entry));
+  if (entry) await open('tabular', entry, (m) => tabular.use(m));
 }
 
 for (const button of document.querySelectorAll<HTMLButtonElement>('#digits .segmented button')) {

@@ -80,6 +80,27 @@ test('install and first visit: the service worker is active and has precached th
   assert.equal(await page.locator('#digit-guess').textContent(), digit.digit);
   assert.match((await page.locator('#digit-backend').textContent()) ?? '', /^(WebGPU|CPU)$/);
   assert.match((await page.locator('#digit-model').textContent()) ?? '', /downloaded/);
+
+  // The same drawing on the CPU backend (the reference for the WebGPU kernels) gives the same answer.
+  if ((await page.locator('#digit-backend').textContent()) === 'WebGPU') {
+    await page.locator('#backend-switch button[data-backend="cpu"]').click();
+    await page.waitForFunction(() => document.getElementById('digit-backend')!.textContent === 'CPU' && document.getElementById('tab-backend')!.textContent === 'CPU');
+    const cpu = await page.evaluate(() => (globalThis as { kilnDemo?: { digits: { classify(): Promise<DigitState | undefined> } } }).kilnDemo!.digits.classify());
+    assert.ok(cpu);
+    cpu.probabilities.forEach((p, i) => assert.ok(Math.abs(p - digit.probabilities[i]!) < 2e-3, `class ${i}: CPU ${p} vs WebGPU ${digit.probabilities[i]}`));
+    await page.locator('#backend-switch button[data-backend="webgpu"]').click();
+    await page.waitForFunction(() => document.getElementById('digit-backend')!.textContent === 'WebGPU');
+  }
+
+  // int4: the other bundle answers too (downloaded and stored on first use).
+  await page.locator('#digits .segmented button[data-variant="int4"]').click();
+  await page.waitForFunction(() => /int4/.test(document.getElementById('digit-model')!.textContent ?? ''));
+  const int4 = await classifyDrawing(visit);
+  assertDistribution(int4.probabilities, 10);
+  if (bed.realModels) assert.equal(int4.digit, '7', `the int4 CNN's answer for a drawn 7: ${int4.probabilities.map((p) => p.toFixed(2)).join(' ')}`);
+  await page.locator('#digits .segmented button[data-variant="int8"]').click();
+  await page.waitForFunction(() => /int8/.test(document.getElementById('digit-model')!.textContent ?? ''));
+
   const storage = await page.evaluate(() => document.body.dataset.storage);
   assert.ok(storage === 'persisted' || storage === 'best-effort', `navigator.storage.persist() was asked (${storage})`);
   assert.deepEqual(visit.errors, []);
