@@ -1,17 +1,20 @@
 // Thousands of mutated .kiln bundles (truncations, byte flips, inserted or deleted bytes, and
 // structured edits of the header JSON with consistent lengths) thrown at the whole-file and the
 // streaming reader: each must load a complete model or fail with a KilnError, never crash, hang
-// or throw anything untyped. Prints the outcome counts.
+// or throw anything untyped; what loads is also run in a CPU session (again: result or KilnError).
+// Prints the outcome counts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sizeOf } from '../../runtime/api/tensor.ts';
 import { KilnError } from '../../runtime/core/errors.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { randomTensor } from '../ops/op-harness.ts';
 import { KilnStreamReader, readKilnBundle, type KilnBundle, type KilnReadOptions } from '../../runtime/format/kiln/kiln-reader.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { bundleSpec, ed25519Pair, quantizedModel } from './kiln-fixture.ts';
 import { joinKiln, splitKiln } from './kiln-surgery.ts';
 
-const ITERATIONS = 3000;
+const ITERATIONS = Number(process.env.KILN_FUZZ_ITERATIONS ?? 3000);
 const rnd = (n: number): number => Math.floor(Math.random() * n);
 const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
 
@@ -28,7 +31,7 @@ function mutateJson(root: Record<string, unknown>): void {
     const child = container[key];
     if (typeof child !== 'object' || child === null || Math.random() < 0.25) {
       if (Math.random() < 0.15 && !Array.isArray(node)) delete container[key];
-      else container[key] = typeof child === 'number' && Math.random() < 0.5 ? child + pick([-64, -1, 1, 64, 4096]) : pick(WILD);
+      else container[key] = typeof child === 'number' && Math.random() < 0.5 ? child + pick([-64, -1, 1, 64, 4096]) : structuredClone(pick(WILD)); // a copy: the same array inserted twice could come to contain itself
       return;
     }
     node = child;
@@ -73,6 +76,16 @@ async function readStreamed(bytes: Uint8Array, options: KilnReadOptions): Promis
   return reader.end();
 }
 
+async function runOnCpu(bytes: Uint8Array, options: KilnReadOptions): Promise<void> {
+  const s = await InferenceSession.create(bytes, { executionProviders: ['cpu'], ...options });
+  try {
+    const feeds = Object.fromEntries(s.inputMetadata.map((m) => [m.name, randomTensor({ dtype: m.type, dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 2)) })]));
+    await s.run(feeds);
+  } finally {
+    await s.release();
+  }
+}
+
 /** A model that loaded must be whole: every initializer present with data matching its dims. */
 function assertComplete(b: KilnBundle): void {
   for (const t of b.header.tensors) {
@@ -102,6 +115,11 @@ test(`${ITERATIONS} mutated .kiln bundles load whole or fail with a typed error`
       const bundle = await Promise.race([streamed ? readStreamed(bytes, seed.options) : readKilnBundle(bytes, seed.options), hang]);
       assertComplete(bundle);
       outcome = 'loaded';
+      // What the reader accepted must also plan and run, or fail typed (never a TypeError deep inside).
+      outcome = await runOnCpu(bytes, seed.options).then(() => 'loaded and ran', (e: unknown) => {
+        if (!(e instanceof KilnError)) assert.fail(`case ${i}: session on an accepted bundle threw untyped ${e instanceof Error ? e.stack : String(e)}`);
+        return `loaded, session ${e.code}`;
+      });
     } catch (e) {
       if (!(e instanceof KilnError)) assert.fail(`case ${i}: untyped error ${e instanceof Error ? e.stack : String(e)}`);
       assert.ok(['INVALID_MODEL', 'INTEGRITY'].includes(e.code), `case ${i}: ${e.message}`);
