@@ -32,6 +32,7 @@ import { kernels as convInteger } from './conv-integer.ts';
 import { kernels as qlinearConv } from './qlinear-conv.ts';
 import { kernels as matmulNBits } from './matmul-nbits.ts';
 import { kernels as dequantConv } from './dequant-conv.ts';
+import { kernels as quantizeDequantize } from './quantize-dequantize.ts';
 
 export const kernels: readonly OpKernel[] = [
   ...elementwiseBinary,
@@ -66,4 +67,5 @@ export const kernels: readonly OpKernel[] = [
   ...qlinearConv,
   ...matmulNBits,
   ...dequantConv,
+  ...quantizeDequantize,
 ];

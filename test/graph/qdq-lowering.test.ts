@@ -46,7 +46,7 @@ function convCase(): Case {
     name: 'Conv: int8 per-channel + int32 bias + Relu, uint8 asymmetric per-tensor 1x1 (opset 13)',
     model: { nodes, inputs: [input('x', [1, 4, 10, 12])], outputs: [input('y', [1, 6, 10, 12])], initializers: inits, opsets: { '': 13 } },
     feeds: { x: feed([1, 4, 10, 12]) },
-    lowered: ['DequantConv', 'DequantConv'],
+    lowered: ['DequantConv', 'DequantConv', 'QuantizeDequantize'],
     innerQdq: { step: 4 / 255 },
   };
 }
@@ -113,7 +113,44 @@ function int4MatMulCase(dtype: 'int4' | 'uint4', block: number): Case {
   };
 }
 
-const cases = (): Case[] => [convCase(), depthwiseInt4Case(), matmulCase(), gemmCase(), int4MatMulCase('int4', 32), int4MatMulCase('uint4', 16)];
+/**
+ * PyTorch's export of a fake-quantized (QAT) model: float weights pass through QuantizeLinear ->
+ * DequantizeLinear (int8 per-channel, zero point 0, axis 0), activations through quint8 pairs.
+ */
+function pytorchFakeQuantCase(): Case {
+  const inits = new Map<string, AnyTensor>();
+  const a = activationQdq('x', 'x', 1 / 64, 128, inits);
+  const fq = (name: string, w: Float32Array, dims: number[]): WriterNode[] => {
+    const q = quantizeWeight(w, dims, 'int8', 0);
+    inits.set(`${name}_f`, new Tensor('float32', w, dims));
+    inits.set(`${name}_s`, q.scale);
+    inits.set(`${name}_z`, new Tensor('int8', new Int8Array(dims[0]!), [dims[0]!]));
+    return [
+      { opType: 'QuantizeLinear', name: `${name}_Q`, inputs: [`${name}_f`, `${name}_s`, `${name}_z`], outputs: [`${name}_wq`], attrs: { axis: 0 } },
+      { opType: 'DequantizeLinear', name: `${name}_DQ`, inputs: [`${name}_wq`, `${name}_s`, `${name}_z`], outputs: [`${name}_w`], attrs: { axis: 0 } },
+    ];
+  };
+  inits.set('fc_b', new Tensor('float32', randn(10), [10]));
+  const a2 = activationQdq('h', 'pooled', 1 / 32, 0, inits);
+  const nodes: WriterNode[] = [
+    ...a.nodes, ...fq('conv', randn(16 * 3 * 9, 0.4), [16, 3, 3, 3]),
+    { opType: 'Conv', name: 'conv', inputs: [a.output, 'conv_w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+    { opType: 'Relu', name: 'relu', inputs: ['c'], outputs: ['r'] },
+    { opType: 'GlobalAveragePool', name: 'gap', inputs: ['r'], outputs: ['g'] },
+    { opType: 'Flatten', name: 'flat', inputs: ['g'], outputs: ['pooled'] },
+    ...a2.nodes, ...fq('fc', randn(10 * 16, 0.4), [10, 16]),
+    { opType: 'Gemm', name: 'fc', inputs: [a2.output, 'fc_w', 'fc_b'], outputs: ['y'], attrs: { transB: 1 } },
+  ];
+  return {
+    name: 'PyTorch fake-quant export: float W -> Q -> DQ -> Conv / Gemm, quint8 activations (opset 13)',
+    model: { nodes, inputs: [input('x', [2, 3, 8, 8])], outputs: [input('y', [2, 10])], initializers: inits, opsets: { '': 13 } },
+    feeds: { x: feed([2, 3, 8, 8]) },
+    lowered: ['DequantConv', 'MatMulNBits', 'QuantizeDequantize'],
+    innerQdq: { step: 1 / 32 },
+  };
+}
+
+const cases = (): Case[] => [convCase(), depthwiseInt4Case(), matmulCase(), gemmCase(), int4MatMulCase('int4', 32), int4MatMulCase('uint4', 16), pytorchFakeQuantCase()];
 
 /** Worst |got - want| and how many elements differ by more than atol + rtol * |want|. */
 function differences(got: AnyTensor, want: AnyTensor): { max: number; over: number; n: number } {

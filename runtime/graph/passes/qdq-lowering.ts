@@ -1,19 +1,27 @@
 import type { Graph } from '../ir.ts';
+import { fuseActivationQdq } from './qdq-activation.ts';
 import { lowerQdqConv } from './qdq-conv.ts';
+import { foldConstantQuantize } from './qdq-fold-weights.ts';
 import { lowerQdqMatMul } from './qdq-matmul.ts';
 
 /**
  * QDQ lowering, in two steps because of the fusion passes between them (see optimize.ts):
- * - `before-fusion`: MatMul/Gemm over a constant DequantizeLinear become MatMulNBits (which has a
+ * - `before-fusion`: QuantizeLinear of constant float weights is folded into integer initializers
+ *   (PyTorch's fake-quant export); MatMul/Gemm over a constant DequantizeLinear become MatMulNBits (which has a
  *   bias input but no activation epilogue, so it must claim its bias Add before fuseBias and stay
  *   clear of fuseActivations);
  * - `after-fusion`: Conv over a constant DequantizeLinear becomes kiln.DequantConv, keeping the
  *   activation fuseActivations gave the Conv.
- * Activation QuantizeLinear -> DequantizeLinear pairs are kept as they are: they round
- * activations to the quantization grid exactly as onnxruntime's integer kernels do, which is what
- * makes results match onnxruntime on the same QDQ model (docs/quantization.md).
+ * Activation QuantizeLinear -> DequantizeLinear pairs keep their meaning (they round activations to
+ * the quantization grid exactly as onnxruntime's integer kernels do, which is what makes results
+ * match onnxruntime on the same QDQ model, docs/quantization.md) but run as one fused node.
  */
 export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | 'after-fusion'): void {
-  if (stage === 'before-fusion') lowerQdqMatMul(graph, opset);
-  else lowerQdqConv(graph, opset);
+  if (stage === 'before-fusion') {
+    foldConstantQuantize(graph, opset);
+    lowerQdqMatMul(graph, opset);
+  } else {
+    lowerQdqConv(graph, opset);
+    fuseActivationQdq(graph, opset);
+  }
 }

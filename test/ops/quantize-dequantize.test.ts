@@ -1,0 +1,33 @@
+// kiln.QuantizeDequantize (the QDQ lowering's fused activation pair): WebGPU vs the CPU reference,
+// which is QuantizeLinear's reference followed by DequantizeLinear's.
+import { runOpCases, type OpCase } from './op-harness.ts';
+
+const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo + 1)));
+// x / scale lands on exact halves sometimes: values on the 0.5 grid of the scale exercise round-half-even
+const halves = (n: number, s: number): number[] => Array.from({ length: n }, () => (Math.floor(Math.random() * 80) - 40 + 0.5) * s);
+
+const cases: OpCase[] = [
+  {
+    name: 'uint8 per-tensor with zero point, saturating',
+    op: 'QuantizeDequantize', domain: 'kiln',
+    inputs: [{ dtype: 'float32', dims: [3, 5, 7], range: [-3, 3] }, { dtype: 'float32', dims: [], values: floats(1, 0.01, 0.02) }, { dtype: 'uint8', dims: [], values: ints(1, 60, 190) }],
+  },
+  {
+    name: 'uint8 without zero point (default type), ties to even',
+    op: 'QuantizeDequantize', domain: 'kiln',
+    inputs: [{ dtype: 'float32', dims: [64], values: halves(64, 0.0625), feed: true }, { dtype: 'float32', dims: [], values: [0.0625] }],
+  },
+  {
+    name: 'int8 per-axis (axis 1)',
+    op: 'QuantizeDequantize', domain: 'kiln', attrs: { axis: 1, kiln_opset: 13 },
+    inputs: [{ dtype: 'float32', dims: [2, 4, 6] }, { dtype: 'float32', dims: [4], values: floats(4, 0.005, 0.03) }, { dtype: 'int8', dims: [4], values: ints(4, -20, 20) }],
+  },
+  {
+    name: 'int4 blocked (opset 21)',
+    op: 'QuantizeDequantize', domain: 'kiln', attrs: { axis: 1, block_size: 4, kiln_opset: 21 },
+    inputs: [{ dtype: 'float32', dims: [3, 10] }, { dtype: 'float32', dims: [3, 3], values: floats(9, 0.1, 0.4) }, { dtype: 'int4', dims: [3, 3], values: ints(9, -3, 3) }],
+  },
+];
+
+runOpCases('quantize-dequantize', cases);
