@@ -37,6 +37,7 @@ svg text { fill:var(--muted); font-size:11px; }
 .feature { border:1px solid var(--line); border-radius:9px; padding:10px 12px; }
 .feature.alerting { border-color:var(--alert); background:rgba(255,77,94,.06); }
 .feature .top { display:flex; justify-content:space-between; align-items:baseline; gap:8px; }
+.feature .scores { display:flex; gap:6px; flex-wrap:wrap; margin:4px 0 2px; }
 .feature .name { font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .badge { font-size:11px; padding:1px 7px; border-radius:99px; background:#22303c; color:var(--muted); white-space:nowrap; }
 .badge.alert { background:var(--alert); color:#fff; font-weight:600; }
@@ -52,6 +53,7 @@ const SCRIPT = String.raw`
 const $ = (id) => document.getElementById(id);
 const NS = 'http://www.w3.org/2000/svg';
 let readKey = new URLSearchParams(location.hash.slice(1)).get('key') || sessionStorage.getItem('kiln-read-key') || '';
+const TEST_COLORS = { psi: 'var(--accent)', js: 'var(--p50)', wasserstein: '#b388ff' };
 const RANGES = { '15m': 9e5, '1h': 36e5, '6h': 216e5, '24h': 864e5, '7d': 6048e5, 'all': 0 };
 
 async function api(path, params) {
@@ -142,7 +144,7 @@ async function refresh() {
     $('c-err').textContent = ov.runs ? (100 * ov.runErrors / Math.max(1, ov.runs + ov.runErrors)).toFixed(2) + '%' : '–';
     $('c-p99').textContent = fmtMs(lat.overall.p99);
     $('c-p50').textContent = fmtMs(lat.overall.p50);
-    const totalAlerts = drift.features.reduce((a, x) => a + x.alerts, 0);
+    const totalAlerts = drift.alertCount;
     $('c-alerts').textContent = fmtN(totalAlerts);
     $('card-alerts').classList.toggle('alert', drift.alerts.length > 0);
     $('c-batches').textContent = fmtN(ov.batches);
@@ -155,13 +157,14 @@ async function refresh() {
     if (!drift.features.length) fx.innerHTML = '<div class="empty">No drift scores for these filters yet.</div>';
     for (const ft of drift.features) {
       const box = document.createElement('div');
-      box.className = 'feature' + (ft.last.alert ? ' alerting' : '');
-      box.innerHTML = '<div class="top"><span class="name" title="' + esc(ft.feature) + '">' + esc(ft.feature) + '</span><span class="badge' + (ft.last.alert ? ' alert' : '') + '">' + (ft.last.alert ? 'ALERT · ' : '') + esc(ft.test || 'score') + ' ' + ft.last.score.toFixed(3) + '</span></div><div class="mini"></div><div class="sub" style="color:var(--muted);font-size:12px">' + (ft.alerts ? ft.alerts + ' alerting window' + (ft.alerts > 1 ? 's' : '') : 'no alerts') + '</div>';
+      box.className = 'feature' + (ft.alerting ? ' alerting' : '');
+      const scores = ft.tests.map((ts) => '<span class="badge">' + esc(ts.test) + ' ' + ts.last.score.toFixed(3) + '</span>').join(' ');
+      box.innerHTML = '<div class="top"><span class="name" title="' + esc(ft.feature) + '">' + esc(ft.feature) + '</span>' + (ft.alerting ? '<span class="badge alert">ALERT</span>' : '') + '</div><div class="scores">' + scores + '</div><div class="mini"></div><div class="sub" style="color:var(--muted);font-size:12px">' + (ft.alerts ? ft.alerts + ' alerting window' + (ft.alerts > 1 ? 's' : '') : 'no alerts') + '</div>';
       fx.appendChild(box);
-      chart(box.querySelector('.mini'), [{ name: ft.feature, color: 'var(--accent)', points: ft.points.map((q) => ({ t: q.t, v: q.score, alert: q.alert })) }], { fmt: (v) => v.toFixed(2), height: 120, left: 40, empty: '' });
+      chart(box.querySelector('.mini'), ft.tests.map((ts) => ({ name: ts.test, color: TEST_COLORS[ts.test] || 'var(--p90)', points: ts.points.map((q) => ({ t: q.t, v: q.score, alert: q.alert })) })), { fmt: (v) => v.toFixed(2), height: 120, left: 40, empty: '' });
     }
     $('alerts').innerHTML = drift.alerts.length
-      ? '<table><tr><th>Time</th><th>Feature</th><th>Test</th><th>Score</th><th>Model</th><th>Version</th><th>Backend</th><th>Device class</th></tr>' + drift.alerts.slice(0, 12).map((a) => '<tr><td>' + new Date(a.t).toLocaleString() + '</td><td>' + esc(a.feature) + '</td><td>' + esc(a.test) + '</td><td class="num" style="color:var(--alert)">' + a.score.toFixed(3) + '</td><td>' + esc(a.model) + '</td><td>' + esc(a.version) + '</td><td>' + esc(a.backend) + '</td><td>' + esc(a.deviceClass) + '</td></tr>').join('') + '</table>' + (totalAlerts > 12 ? '<div class="empty" style="padding:10px 0 0">and ' + fmtN(totalAlerts - 12) + ' earlier alerting windows in this range</div>' : '')
+      ? '<table><tr><th>Time</th><th>Feature</th><th>Scores</th><th>Model</th><th>Version</th><th>Backend</th><th>Device class</th></tr>' + drift.alerts.slice(0, 12).map((a) => '<tr><td>' + new Date(a.t).toLocaleString() + '</td><td>' + esc(a.feature) + '</td><td class="num" style="color:var(--alert)">' + Object.entries(a.scores).map((e) => esc(e[0]) + ' ' + e[1].toFixed(3)).join(' · ') + '</td><td>' + esc(a.model) + '</td><td>' + esc(a.version) + '</td><td>' + esc(a.backend) + '</td><td>' + esc(a.deviceClass) + '</td></tr>').join('') + '</table>' + (totalAlerts > 12 ? '<div class="empty" style="padding:10px 0 0">and ' + fmtN(totalAlerts - 12) + ' earlier alerting windows in this range</div>' : '')
       : '<div class="empty">No drift alerts. </div>';
     $('status').innerHTML = '<span class="dot"></span>updated ' + new Date().toLocaleTimeString();
   } catch (e) {
@@ -210,7 +213,7 @@ const BODY = String.raw`
     <div id="latency"></div>
   </section>
   <section class="panel">
-    <h2>Drift per feature <span class="legend"><span><i style="background:var(--accent)"></i>highest score per interval</span><span><i style="background:var(--alert);height:8px;width:8px;border-radius:50%"></i>alerting window</span></span></h2>
+    <h2>Drift per feature <span class="legend"><span><i style="background:var(--accent)"></i>PSI</span><span><i style="background:var(--p50)"></i>Jensen-Shannon</span><span><i style="background:#b388ff"></i>Wasserstein</span><span>highest score per interval</span><span><i style="background:var(--alert);height:8px;width:8px;border-radius:50%"></i>alerting window</span></span></h2>
     <div class="features" id="features"></div>
   </section>
   <section class="panel">

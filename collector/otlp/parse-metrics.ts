@@ -86,8 +86,9 @@ function pointCommon(o: JsonObject, p: string, ctx: MetricContext): { attrs: Att
   const attrs: Record<string, AttrValue> = { ...ctx.base };
   attributes(o.attributes, `${p}.attributes`, attrs);
   const timeMs = asUnixNanoMs(o.timeUnixNano, `${p}.timeUnixNano`, false);
+  // A start after the end is not refused: for delta points it only describes the interval, and
+  // senders differ in how they set it (Kiln's drift alerts start at the last flush).
   const startMs = asUnixNanoMs(o.startTimeUnixNano, `${p}.startTimeUnixNano`, true);
-  if (startMs > timeMs) bad(`${p}.startTimeUnixNano`, 'is after timeUnixNano');
   return { attrs, timeMs, startMs };
 }
 

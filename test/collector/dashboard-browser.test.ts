@@ -40,7 +40,8 @@ test('the dashboard shows latency, drift per feature and the alert', { timeout: 
   assert.equal(await page.textContent('#c-runs'), '1000');
   const alerting = await page.locator('.feature.alerting .name').allTextContents();
   assert.deepEqual(alerting, ['pixel_mean']);
-  assert.match((await page.textContent('.feature.alerting .badge')) ?? '', /ALERT/);
+  assert.match((await page.textContent('.feature.alerting .badge.alert')) ?? '', /ALERT/);
+  assert.equal(await page.textContent('#c-alerts'), '3');
   assert.equal(await page.locator('.feature.alerting circle[fill="var(--alert)"]').count(), 3);
   assert.equal(await page.locator('#alerts tr').count(), 1 + 3);
   assert.ok(await page.locator('#card-alerts.alert').count());

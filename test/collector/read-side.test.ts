@@ -70,8 +70,8 @@ before(async () => {
   await post(c.url, request(B, [cumMetric(cumulative.first, T0 + 5_000), cumRuns(200, T0 + 5_000)]), { key: WRITE_KEY, batchId: randomUUID() });
   await post(c.url, request(B, [cumMetric(samplesB, T0 + 65_000), cumRuns(400, T0 + 65_000)]), { key: WRITE_KEY, batchId: randomUUID() });
   // Drift: feature f0 fine, f1 alerts in its second window.
-  await post(c.url, request(A, [driftMetric([{ feature: 'f0', score: 0.02, alert: false }, { feature: 'f1', score: 0.05, alert: false }], T0 + 30_000)]), { key: WRITE_KEY, batchId: randomUUID() });
-  await post(c.url, request(A, [driftMetric([{ feature: 'f0', score: 0.03, alert: false }, { feature: 'f1', score: 0.41, alert: true }], T0 + 90_000), sumMetric(METRIC.driftAlerts, 1, T0 + 90_000, [kv(ATTR.feature, 'f1')])]), { key: WRITE_KEY, batchId: randomUUID() });
+  await post(c.url, request(A, [driftMetric([{ feature: 'f0', score: 0.02, alert: false }, { feature: 'f1', score: 0.05, alert: false }, { feature: 'f1', score: 0.01, alert: false, test: 'js' }], T0 + 30_000)]), { key: WRITE_KEY, batchId: randomUUID() });
+  await post(c.url, request(A, [driftMetric([{ feature: 'f0', score: 0.03, alert: false }, { feature: 'f1', score: 0.41, alert: true }, { feature: 'f1', score: 0.22, alert: true, test: 'js' }], T0 + 90_000), sumMetric(METRIC.driftAlerts, 1, T0 + 90_000, [kv(ATTR.feature, 'f1')])]), { key: WRITE_KEY, batchId: randomUUID() });
 });
 after(() => c.close());
 
@@ -120,16 +120,19 @@ test('filters list what was reported; overview totals follow the filters', async
 });
 
 test('drift per feature over time, alerts listed newest first', async () => {
-  const d = await getJson<{ features: { feature: string; test: string; alerts: number; last: { score: number; alert: boolean }; points: { score: number; alert: boolean }[] }[]; alerts: { feature: string; score: number; version: string }[] }>(`/api/drift?model=iris-mlp&from=${T0}&to=${T0 + 120_000}&buckets=2`);
+  type Report = { alertCount: number; features: { feature: string; alerts: number; alerting: boolean; tests: { test: string; last: { t: number; score: number; alert: boolean }; points: { score: number; alert: boolean }[] }[] }[]; alerts: { feature: string; scores: Record<string, number>; version: string }[] };
+  const d = await getJson<Report>(`/api/drift?model=iris-mlp&from=${T0}&to=${T0 + 120_000}&buckets=2`);
   assert.deepEqual(d.features.map((x) => x.feature), ['f1', 'f0']); // alerting features first
   const f1 = d.features[0]!;
-  assert.equal(f1.test, 'psi');
-  assert.equal(f1.alerts, 1);
-  assert.deepEqual(f1.last, { t: T0 + 90_000, score: 0.41, alert: true });
-  assert.deepEqual(f1.points.map((p) => [p.score, p.alert]), [[0.05, false], [0.41, true]]);
-  assert.equal(d.alerts.length, 1);
-  assert.equal(d.alerts[0]!.feature, 'f1');
-  assert.equal(d.alerts[0]!.version, '1');
+  assert.equal(f1.alerting, true);
+  assert.equal(f1.alerts, 1); // one window, though it has two tests
+  assert.deepEqual(f1.tests.map((t) => t.test), ['js', 'psi']);
+  const psi = f1.tests[1]!;
+  assert.deepEqual(psi.last, { t: T0 + 90_000, score: 0.41, alert: true });
+  assert.deepEqual(psi.points.map((p) => [p.score, p.alert]), [[0.05, false], [0.41, true]]);
+  assert.equal(d.features[1]!.alerting, false);
+  assert.equal(d.alertCount, 1);
+  assert.deepEqual(d.alerts.map((a) => [a.feature, a.scores, a.version]), [['f1', { psi: 0.41, js: 0.22 }, '1']]);
   const none = await getJson<{ features: unknown[] }>('/api/drift?version=2');
   assert.equal(none.features.length, 0);
 });
@@ -175,7 +178,7 @@ test('/metrics: Prometheus text parses back to the stored numbers', async () => 
   assert.ok(Math.abs(find('kiln_run_duration_milliseconds_sum', v1)[0]! - sumExpected) < 1e-6 * sumExpected);
   assertQuantile(find('kiln_run_duration_milliseconds', { ...v1, quantile: '0.99' })[0], [...samplesA[0]!, ...samplesA[1]!], 0.99, 3, '/metrics p99');
   assert.deepEqual(find('kiln_drift_score', { feature: 'f1', test: 'psi' }), [0.41]);
-  assert.deepEqual(find('kiln_drift_alert', { feature: 'f1' }), [1]);
+  assert.deepEqual(find('kiln_drift_alert', { feature: 'f1' }), [1, 1]); // psi and js
   assert.deepEqual(find('kiln_drift_alert', { feature: 'f0' }), [0]);
   assert.deepEqual(find('kiln_drift_alerts_total', { feature: 'f1' }), [1]);
   assert.deepEqual(find('kiln_collector_requests_total', { status: '200' }), [c.stats.ingestByStatus.get(200)]);
