@@ -118,3 +118,33 @@ test('a streamed load stops early on unsupported ops, a corrupt section or a wro
   const other = await ed25519Pair();
   await stoppedEarly('mlp.bin', { publicKey: other.publicKey }, (e) => e.code === 'INTEGRITY' && /signature/.test(e.message));
 });
+
+test('aborting a streamed .kiln load rejects with the signal reason and gives the early backend back', async () => {
+  const controller = new AbortController();
+  const proto = WebGpuBackend.prototype;
+  const release = proto.release;
+  let released = 0;
+  proto.release = function (this: WebGpuBackend) {
+    released++;
+    release.call(this);
+  };
+  let started = false;
+  try {
+    const load = InferenceSession.create(`${server!.url}/slow/mlp.bin`, {
+      executionProviders: ['webgpu'],
+      signal: controller.signal,
+      // Abort once a few sections are in: the backend was started from the header by then.
+      onProgress: (loaded) => {
+        if (loaded >= 200_000 && !started) {
+          started = true;
+          controller.abort();
+        }
+      },
+    });
+    await assert.rejects(load, (e: unknown) => e instanceof Error && e.name === 'AbortError');
+  } finally {
+    proto.release = release;
+  }
+  assert.ok(started);
+  assert.equal(released, 1, 'the backend started during the download was released');
+});
