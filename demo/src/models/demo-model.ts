@@ -14,17 +14,14 @@ export interface DemoModel {
   readonly spec: BundleSpec;
 }
 
-/** session.bundle when the runtime read a .kiln bundle (absent for plain ONNX). */
+/** The bundle's input/output contract (a plain ONNX model has none: the page's defaults apply). */
 export function bundleSpecOf(session: InferenceSession): BundleSpec {
-  const bundle = (session as { bundle?: unknown }).bundle;
-  return typeof bundle === 'object' && bundle !== null ? (bundle as BundleSpec) : {};
+  return session.bundle ?? {};
 }
 
 export async function openDemoModel(store: ModelStore, entry: ModelEntry, backend: BackendPreference, telemetry: TelemetryOptions | undefined, onProgress?: (loaded: number, total: number) => void): Promise<DemoModel> {
   const loaded = await store.load(entry, onProgress ? { onProgress } : {});
-  // `telemetry` is the runtime's option (docs/telemetry.md); passed through a variable so this file
-  // also compiles against a runtime that does not know it yet.
-  const options: SessionOptions & { telemetry?: TelemetryOptions } = {
+  const options: SessionOptions = {
     executionProviders: backend === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'],
     ...(telemetry ? { telemetry: { ...telemetry, modelName: loaded.entry.name, modelVersion: loaded.entry.version } } : {}),
   };

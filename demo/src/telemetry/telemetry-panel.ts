@@ -7,9 +7,9 @@ import type { InferenceSession } from '../../../runtime/worker/browser-entry.ts'
 const JS_LIMIT = 0.1;
 const PSI_LIMIT = 0.2;
 
+/** The session's telemetry when it measures (created with the `telemetry` option). */
 export function telemetryOf(session: InferenceSession): SessionTelemetry | undefined {
-  const t = (session as { telemetry?: unknown }).telemetry;
-  return typeof t === 'object' && t !== null && typeof (t as SessionTelemetry).snapshot === 'function' ? (t as SessionTelemetry) : undefined;
+  return session.telemetry.enabled ? session.telemetry : undefined;
 }
 
 interface Tracked {
