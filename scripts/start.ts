@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCollector } from '../collector/index.ts';
+import { KilnError } from '../runtime/core/errors.ts';
 import { ensureDemoBuild } from '../demo/scripts/build-demo.ts';
 import { ensureDemoModels } from '../demo/scripts/demo-models.ts';
 import { demoRoot } from '../demo/vite.config.ts';
@@ -29,7 +30,14 @@ const modelsDir = process.env.KILN_DEMO_MODELS ?? join(demoRoot, 'models');
 const outDir = process.env.KILN_DEMO_MODELS ? join(demoRoot, 'dist', '.custom-models') : join(demoRoot, 'dist');
 const log = (line: string): void => console.log(`[start] ${line}`);
 
-const models = ensureDemoModels(modelsDir, log);
+let models: ReturnType<typeof ensureDemoModels>;
+try {
+  models = ensureDemoModels(modelsDir, log);
+} catch (e) {
+  if (!(e instanceof KilnError)) throw e;
+  console.error(`npm start: ${e.message}`);
+  process.exit(1);
+}
 if (models.changed.length > 0) log(`model bundles changed, new versions in demo/models/manifest.json: ${models.changed.join(', ')}`);
 log(await ensureDemoBuild({ outDir, modelsDir }));
 
