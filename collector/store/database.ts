@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS points (
 );
 CREATE INDEX IF NOT EXISTS points_metric_time ON points (metric, time_ms);
 CREATE INDEX IF NOT EXISTS points_batch ON points (batch);
+CREATE INDEX IF NOT EXISTS points_time ON points (time_ms);  -- retention deletes by age across metrics
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY,
   batch_id TEXT NOT NULL,        -- sent upstream as the idempotency id, so upstream dedups our retries
