@@ -1,4 +1,4 @@
-// Telemetry the demo produces while offline is queued and reaches the collector after reconnection:
+// Telemetry the demo produces while offline is queued (across a reload) and reaches the collector after reconnection:
 // nothing lost (the collector's run total equals what the page's sessions counted) and nothing
 // counted twice (the first delivery's response is cut off after the collector stored it, so the
 // exporter retries the same batch; the collector must keep it once). Checked in the collector's
@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { after, before, test } from 'node:test';
 import type { TelemetrySnapshot } from '../../runtime/telemetry/telemetry-api.ts';
 import { METRIC } from '../../runtime/telemetry/otlp-schema.ts';
-import { openDemoBed, type DemoBed } from './helpers/demo-bed.ts';
+import { openDemoBed, waitReady, type DemoBed } from './helpers/demo-bed.ts';
 
 let bed: DemoBed | undefined;
 
@@ -83,7 +83,15 @@ test('telemetry produced offline is delivered after reconnecting, nothing lost, 
   await demo.flush();
   const offline = await demo.snapshots();
   assert.ok(sum(offline, (s) => s.export.queuedBatches) >= 1, `batches are queued while offline: ${JSON.stringify(Object.values(offline).map((s) => s?.export))}`);
+  const firstPageRuns = sum(offline, (s) => s.runs);
   const before = storedRuns(bed.collectorDb);
+
+  // Still offline, the visitor reloads (the service worker serves the app): the queue is durable
+  // (IndexedDB), and the new page's sessions produce and queue more.
+  await page.reload();
+  await waitReady(page);
+  await demo.simulate(15);
+  await demo.flush();
 
   // Back online, but the first delivery's answer is lost after the collector stored the batch.
   let cut = 0;
@@ -100,7 +108,7 @@ test('telemetry produced offline is delivered after reconnecting, nothing lost, 
   for (let i = 0; i < 20; i++) {
     await demo.flush().catch(() => undefined);
     const s = await demo.snapshots();
-    if (sum(s, (x) => x.export.queuedBatches) === 0 && storedRuns(bed.collectorDb).total >= sum(s, (x) => x.runs)) break;
+    if (sum(s, (x) => x.export.queuedBatches) === 0 && storedRuns(bed.collectorDb).total >= firstPageRuns + sum(s, (x) => x.runs)) break;
     await page.waitForTimeout(500);
   }
   const final = await demo.snapshots();
@@ -108,7 +116,7 @@ test('telemetry produced offline is delivered after reconnecting, nothing lost, 
   assert.equal(cut, 1, 'one delivery had its response cut off');
   assert.equal(sum(final, (s) => s.export.queuedBatches), 0, 'the queue drained');
   assert.ok(stored.total > before.total, 'the offline runs reached the collector');
-  assert.equal(stored.total, sum(final, (s) => s.runs), 'every run the page counted is in the collector, once');
+  assert.equal(stored.total, firstPageRuns + sum(final, (s) => s.runs), 'every run both pages counted is in the collector, once');
   assert.equal(stored.duplicates, 0, 'no data point stored twice');
   assert.equal(stored.batches, stored.batchIds, 'one stored batch per idempotency id');
   await context.close();
