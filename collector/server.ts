@@ -124,14 +124,12 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     if (o.readKey === undefined) o.log(`listening on ${o.host} without --read-key: anyone who can reach port ${port} can read the dashboard and /metrics`);
   }
 
-  retention(o.now());
-  const retentionTimer = setInterval(() => {
-    try {
-      retention(o.now());
-    } catch (e) {
-      o.log(`retention failed: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }, RETENTION_EVERY_MS);
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = (): void => {
+    sweeping = retention.sweep(o.now()).catch((e: unknown) => o.log(`retention failed: ${e instanceof Error ? e.message : String(e)}`));
+  };
+  sweep();
+  const retentionTimer = setInterval(sweep, RETENTION_EVERY_MS);
   retentionTimer.unref();
   forwarder?.wake(); // what a previous run left in the outbox
 
@@ -141,10 +139,11 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     url: `http://${host}:${port}`,
     port,
     stats,
-    runRetention: () => retention(o.now()),
+    runRetention: () => retention.all(o.now()),
     close() {
       closing ??= (async () => {
         clearInterval(retentionTimer);
+        await sweeping; // a chunked sweep must not touch a closed database
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);

@@ -1,5 +1,6 @@
 // Deletes what is older than the retention period: data points by their own time, dedup records
 // by arrival (so a batch retried after the retention period would be stored again; documented).
+// Deletes go in chunks so a large sweep never holds the event loop (and ingest) for long.
 import type { Db } from './database.ts';
 
 export interface RetentionResult {
@@ -7,11 +8,47 @@ export interface RetentionResult {
   readonly batches: number;
 }
 
-export function createRetention(db: Db, retentionDays: number): (nowMs: number) => RetentionResult {
-  const delPoints = db.prepare('DELETE FROM points WHERE time_ms < ?');
-  const delBatches = db.prepare('DELETE FROM batches WHERE received_ms < ?');
-  return db.transaction((nowMs: number): RetentionResult => {
+const CHUNK = 5000;
+
+export interface Retention {
+  /** one chunk of at most `CHUNK` rows per table; a result below CHUNK in both means done */
+  chunk(nowMs: number): RetentionResult;
+  /** everything, synchronously */
+  all(nowMs: number): RetentionResult;
+  /** everything, a chunk per event-loop turn */
+  sweep(nowMs: number): Promise<RetentionResult>;
+}
+
+export function createRetention(db: Db, retentionDays: number): Retention {
+  const delPoints = db.prepare(`DELETE FROM points WHERE id IN (SELECT id FROM points WHERE time_ms < ? LIMIT ${CHUNK})`);
+  const delBatches = db.prepare(`DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE received_ms < ? LIMIT ${CHUNK})`);
+  const chunk = db.transaction((nowMs: number): RetentionResult => {
     const cutoff = Math.floor(nowMs - retentionDays * 86_400_000);
     return { points: delPoints.run(cutoff).changes, batches: delBatches.run(cutoff).changes };
   });
+  const sweep = async (nowMs: number): Promise<RetentionResult> => {
+    let points = 0;
+    let batches = 0;
+    for (;;) {
+      const r = chunk(nowMs);
+      points += r.points;
+      batches += r.batches;
+      if (r.points < CHUNK && r.batches < CHUNK) return { points, batches };
+      await new Promise((res) => setImmediate(res));
+    }
+  };
+  return {
+    chunk,
+    all(nowMs) {
+      let points = 0;
+      let batches = 0;
+      for (;;) {
+        const r = chunk(nowMs);
+        points += r.points;
+        batches += r.batches;
+        if (r.points < CHUNK && r.batches < CHUNK) return { points, batches };
+      }
+    },
+    sweep,
+  };
 }

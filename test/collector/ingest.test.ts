@@ -234,3 +234,36 @@ test('close() does not wait forever for a client stalled mid-body', { timeout: 3
   await sc.close(); // resolves once the grace period cuts the stalled connection
   assert.ok(sock.destroyed || sock.readableEnded || (await new Promise((r) => sock.once('close', () => r(true)))));
 });
+
+test('retention in chunks: a large backlog is swept at start, in pieces', { timeout: 60_000 }, async () => {
+  const day = 86_400_000;
+  let now = Date.UTC(2026, 10, 24);
+  const dbPath = tempDbPath();
+  const first = await start({ dbPath, retentionDays: 7, now: () => now });
+  const old = now - 10 * day;
+  const features = (n: number, k: number): { feature: string; score: number; alert: boolean }[] => Array.from({ length: n }, (_, i) => ({ feature: `f${k}-${i}`, score: Math.random(), alert: false }));
+  const big = request(who, [driftMetric(features(6000, 0), old), driftMetric(features(6000, 1), old), sumMetric(METRIC.runs, 5, now)]);
+  assert.equal((await post(first.url, big, { batchId: 'big' })).status, 200);
+  await first.close();
+  now += 1000;
+  const second = await start({ dbPath, retentionDays: 7, now: () => now });
+  try {
+    const points = async (): Promise<number> => ((await (await fetch(`${second.url}/api/overview`)).json()) as { points: number }).points;
+    const end = Date.now() + 30_000;
+    while ((await points()) > 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await points(), 1); // the 12 000 old drift points went, the fresh run count stayed
+  } finally {
+    await second.close();
+  }
+});
+
+test('API keys are never written to the database', async () => {
+  const dbPath = tempDbPath();
+  const kc = await start({ dbPath, apiKeys: [WRITE_KEY], durability: 'full' });
+  assert.equal((await post(kc.url, goodBatch(3), { key: WRITE_KEY, batchId: randomUUID() })).status, 200);
+  const { readFileSync, existsSync } = await import('node:fs');
+  const files = [dbPath, `${dbPath}-wal`].filter((f) => existsSync(f));
+  for (const f of files) assert.equal(readFileSync(f).includes(WRITE_KEY), false, f);
+  await kc.close();
+  assert.equal(readFileSync(dbPath).includes(WRITE_KEY), false);
+});
