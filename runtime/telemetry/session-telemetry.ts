@@ -16,6 +16,44 @@ import { onPageHidden } from './page-lifecycle.ts';
 import { TELEMETRY_EVENTS, type ColdStartPhase, type DriftAlert, type DriftWindowResult, type FlushResult, type SessionTelemetry, type TelemetryOptions, type TelemetrySnapshot } from './telemetry-api.ts';
 
 export const TELEMETRY_DEFAULTS = { sampleRate: 1, serviceName: 'kiln', exportIntervalMs: 60_000, maxQueuedBatches: 200 } as const;
+/**
+ * Decides which runs the drift monitor sees: every run while that costs under `share` of the mean
+ * run time, else a random subset sized to fit. Random, so the sampled runs represent all of them.
+ */
+class CostBudget {
+  private runMs = 0;
+  private costMs = 0;
+
+  constructor(private readonly share: number) {}
+
+  ran(ms: number): void {
+    this.runMs = this.runMs === 0 ? ms : 0.9 * this.runMs + 0.1 * ms;
+  }
+
+  private pendingMs = 0;
+
+  /** the cost of observing one run (plus any scoring charged since the last one) */
+  spent(ms: number): void {
+    const cost = ms + this.pendingMs;
+    this.pendingMs = 0;
+    this.costMs = this.costMs === 0 ? cost : 0.9 * this.costMs + 0.1 * cost;
+  }
+
+  /** work done later on behalf of observed runs (scoring a full window) */
+  charge(ms: number): void {
+    this.pendingMs += ms;
+  }
+
+  /** the probability that a run is observed now */
+  get rate(): number {
+    return this.costMs === 0 || this.share >= 1 ? 1 : Math.min(1, (this.share * this.runMs) / this.costMs);
+  }
+
+  take(): boolean {
+    return Math.random() < this.rate;
+  }
+}
+
 /** How long release() waits for its last delivery. */
 const RELEASE_FLUSH_WAIT_MS = 3000;
 /** Upper bound of one request body before gzip. */
@@ -65,6 +103,8 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
   private pendingWindows: DriftWindowResult[] = [];
   private interval: ReturnType<typeof setInterval> | undefined;
   private released = false;
+  private scoring = false;
+  private readonly costBudget: CostBudget;
   private unwatch: (() => void) | undefined;
 
   private constructor(
@@ -75,6 +115,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
     super();
     const reference = options.driftReference === false ? undefined : (options.driftReference ?? ctx.driftReference);
     this.drift = reference ? new DriftMonitor(reference, options.drift) : undefined;
+    this.costBudget = new CostBudget(this.drift?.options.maxOverhead ?? 1);
     if (exporter) {
       this.interval = setInterval(() => void this.flush().catch(() => undefined), options.exportIntervalMs ?? TELEMETRY_DEFAULTS.exportIntervalMs);
       (this.interval as { unref?: () => void }).unref?.();
@@ -107,16 +148,38 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
 
   recordRun(calledAt: number, startedAt: number, endedAt: number, timing: RunTiming | undefined): void {
     this.latency.recordRun(calledAt, startedAt, endedAt, timing);
+    this.costBudget.ran(endedAt - startedAt);
   }
 
   recordError(code: string): void {
     this.latency.recordError(code);
   }
 
-  /** Feeds one run's inputs and outputs to the drift monitor; fires alerts for windows that drifted. */
+  /**
+   * Feeds one run's inputs and outputs to the drift monitor (features only: cheap, and before the
+   * tensors can be transferred away). Full windows are scored once the run has answered.
+   */
   observe(inputs: Readonly<Record<string, TensorView>>, outputs: Readonly<Record<string, TensorView>>): void {
+    if (!this.drift || !this.costBudget.take()) return;
+    const started = performance.now();
+    const full = this.drift.collect(inputs, outputs);
+    this.costBudget.spent(performance.now() - started);
+    if (full && !this.scoring) {
+      this.scoring = true;
+      setTimeout(() => {
+        this.scoring = false;
+        this.scoreWindows();
+      }, 0);
+    }
+  }
+
+  /** Scores full windows now (also done by snapshot and flush, so they never miss a window). */
+  private scoreWindows(): void {
     if (!this.drift) return;
-    for (const w of this.drift.observe(inputs, outputs)) {
+    const started = performance.now();
+    const windows = this.drift.scoreSealed();
+    if (windows.length > 0) this.costBudget.charge(performance.now() - started);
+    for (const w of windows) {
       this.pendingWindows.push(w);
       if (this.pendingWindows.length > MAX_PENDING_WINDOWS) this.pendingWindows.shift();
       this.dispatchEvent(new CustomEvent(TELEMETRY_EVENTS.window, { detail: w }));
@@ -134,6 +197,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
   }
 
   async snapshot(): Promise<TelemetrySnapshot> {
+    this.scoreWindows();
     const { latency, coldStart } = this.latency.summary();
     const e = this.exporter;
     return {
@@ -142,7 +206,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
       errors: this.latency.errors,
       latency,
       coldStart,
-      ...(this.drift ? { drift: this.drift.state() } : {}),
+      ...(this.drift ? { drift: { ...this.drift.state(), sampling: this.costBudget.rate } } : {}),
       export: {
         active: e !== undefined,
         sentBatches: e?.sentBatches ?? 0,
@@ -156,6 +220,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
 
   /** Everything measured since the last export as request bodies (empty when nothing happened). */
   takeBatches(): string[] {
+    this.scoreWindows();
     const latency = this.latency.takePending();
     const windows = this.pendingWindows;
     this.pendingWindows = [];

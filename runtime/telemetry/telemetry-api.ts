@@ -15,6 +15,11 @@ export interface DriftOptions {
   readonly js?: number;
   /** numeric features, in reference standard deviations; default 0.2 */
   readonly wasserstein?: number;
+  /**
+   * most the drift features may cost, as a share of the mean run time; runs are sampled at random
+   * to stay under it (fast models see fewer runs monitored); default 0.005, 1 = every run
+   */
+  readonly maxOverhead?: number;
 }
 
 export interface TelemetryOptions {
@@ -95,6 +100,8 @@ export interface DriftState {
   readonly windows: number;
   readonly alerts: number;
   readonly features: number;
+  /** share of runs whose samples the monitor sees (below 1 when features would cost over 0.5% of run time) */
+  readonly sampling?: number;
   readonly last?: DriftWindowResult;
 }
 

@@ -73,7 +73,7 @@ test('offline batches wait in IndexedDB and are delivered by the next page load;
     const res = await fetch('/models/square.onnx');
     const model = new Uint8Array(await res.arrayBuffer());
     const alerts: string[][] = [];
-    const session = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint, apiKey: 'k', driftReference, drift: { windowSize: 50 } }, onDriftAlert: (a) => alerts.push([...a.features]) });
+    const session = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint, apiKey: 'k', driftReference, drift: { windowSize: 50, maxOverhead: 1 } }, onDriftAlert: (a) => alerts.push([...a.features]) });
     const events: number[] = [];
     session.telemetry.addEventListener('driftalert', (e) => events.push((e as CustomEvent<{ window: number }>).detail.window));
     for (let i = 0; i < 5; i++) await session.run({ x: new kiln.Tensor('float32', rows(10, 0), [10, 3]) });

@@ -58,7 +58,7 @@ test(`cpu: percentiles, cold start, a drift alert on shifted input (callback + e
   const alerts: DriftAlert[] = [];
   const session = await InferenceSession.create(model, {
     executionProviders: ['cpu'],
-    telemetry: { endpoint: srv.url, apiKey: 'k', driftReference, drift: { windowSize: 100 }, modelName: 'linear', modelVersion: '7' },
+    telemetry: { endpoint: srv.url, apiKey: 'k', driftReference, drift: { windowSize: 100, maxOverhead: 1 }, modelName: 'linear', modelVersion: '7' },
     onDriftAlert: (a) => alerts.push(a),
   });
   try {
@@ -76,7 +76,10 @@ test(`cpu: percentiles, cold start, a drift alert on shifted input (callback + e
     assert.ok(snap.coldStart.fetch! >= 0 && snap.coldStart.parse! >= 0 && snap.coldStart.total! >= snap.coldStart.parse! && snap.coldStart.first_run! > 0);
     assert.equal(snap.drift!.windows, 1);
     // A 2-std shift of feature 0 (and the logits it drives) alarms within two windows.
-    for (let i = 0; i < 20 && alerts.length === 0; i++) await session.run({ x: rows(10, 2) });
+    for (let i = 0; i < 20 && alerts.length === 0; i++) {
+      await session.run({ x: rows(10, 2) });
+      await new Promise((r) => setTimeout(r, 0)); // full windows are scored after the run answers
+    }
     assert.equal(alerts.length, 1);
     assert.deepEqual(events, alerts);
     assert.ok(alerts[0]!.features.includes('x[0]'), alerts[0]!.features.join());

@@ -229,8 +229,11 @@ export class WebGpuBackend implements Backend {
       for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
       const submitted = timing ? performance.now() : 0;
       device.queue.submit([encoder.finish()]);
-      // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out.
-      const workDone = timing ? device.queue.onSubmittedWorkDone().then(() => performance.now()) : undefined;
+      // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out. The
+      // run never waits for onSubmittedWorkDone: when it has not fired by the time the outputs are
+      // mapped, the mapping time counts as the end of GPU work.
+      let workDoneAt: number | undefined;
+      if (timing) void device.queue.onSubmittedWorkDone().then(() => (workDoneAt ??= performance.now()), () => undefined);
       encoder = device.createCommandEncoder({ label: 'kiln-run' });
       await Promise.all(gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ)));
       const mapped = timing ? performance.now() : 0;
@@ -241,8 +244,8 @@ export class WebGpuBackend implements Backend {
         buf.unmap();
       }
       checkNotLost(this.gpu);
-      if (timing && workDone) {
-        const doneAt = Math.min(await workDone, mapped);
+      if (timing) {
+        const doneAt = Math.min(workDoneAt ?? mapped, mapped);
         timing.firstSubmitAt ??= submitted;
         timing.gpuMs += doneAt - submitted;
         timing.readbackMs += performance.now() - doneAt;

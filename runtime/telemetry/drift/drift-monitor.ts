@@ -10,11 +10,11 @@ import type { DriftOptions, DriftState, DriftWindowResult, FeatureDrift } from '
 import { homogeneityPValue } from './chi-square.ts';
 import type { DriftReference, FeatureReference, NumericFeatureReference } from './drift-reference.ts';
 import { jsDistance, normalizedWasserstein, psi, referenceQuantiles } from './drift-scores.ts';
-import { extractFeature } from './extract-features.ts';
+import { checkFeature, featureAt } from './extract-features.ts';
 import { binCounts, sortedFinite } from './histogram.ts';
-import { sampleCount, type TensorView } from './tensor-values.ts';
+import { sampleCount, type ElementReader, type TensorView } from './tensor-values.ts';
 
-export const DRIFT_DEFAULTS: Required<DriftOptions> = { windowSize: 200, alpha: 0.01, psi: 0.2, js: 0.1, wasserstein: 0.2 };
+export const DRIFT_DEFAULTS: Required<DriftOptions> = { windowSize: 200, alpha: 0.01, psi: 0.2, js: 0.1, wasserstein: 0.2, maxOverhead: 0.005 };
 
 /** Below this many finite values in a window a feature is not tested (too little evidence). */
 export const MIN_FEATURE_SAMPLES = 30;
@@ -22,15 +22,21 @@ export const MIN_FEATURE_SAMPLES = 30;
 interface Tracked {
   readonly ref: FeatureReference;
   readonly group: 'inputs' | 'outputs';
-  readonly values: Float64Array;
+  /** the open window's values (swapped for a fresh buffer when the window is sealed) */
+  values: Float64Array;
   readonly quantiles?: ReturnType<typeof referenceQuantiles>;
   warned: boolean;
+  /** this run's tensor and reader (undefined: the run does not give this feature) */
+  tensor: TensorView | undefined;
+  read: ElementReader | undefined;
+  per: number;
 }
 
 function checkDriftOptions(options: DriftOptions): Required<DriftOptions> {
   const o = { ...DRIFT_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
   if (!Number.isInteger(o.windowSize) || o.windowSize < MIN_FEATURE_SAMPLES || o.windowSize > 1_000_000) fail('INVALID_ARGUMENT', `telemetry.drift.windowSize must be an integer in ${MIN_FEATURE_SAMPLES}..1000000, got ${o.windowSize}`);
   if (!(o.alpha > 0 && o.alpha < 1)) fail('INVALID_ARGUMENT', `telemetry.drift.alpha must be in (0, 1), got ${o.alpha}`);
+  if (!(o.maxOverhead > 0 && o.maxOverhead <= 1)) fail('INVALID_ARGUMENT', `telemetry.drift.maxOverhead must be in (0, 1], got ${o.maxOverhead}`);
   for (const k of ['psi', 'js', 'wasserstein'] as const) if (!(o[k] >= 0)) fail('INVALID_ARGUMENT', `telemetry.drift.${k} must be a number >= 0, got ${o[k]}`);
   return o;
 }
@@ -49,6 +55,8 @@ export class DriftMonitor {
   readonly options: Required<DriftOptions>;
   private readonly tracked: Tracked[];
   private filled = 0;
+  /** full windows' values per feature, waiting for scoreSealed */
+  private sealed: Float64Array[][] = [];
   private windows = 0;
   private alerts = 0;
   private last: DriftWindowResult | undefined;
@@ -62,6 +70,9 @@ export class DriftMonitor {
       values: new Float64Array(this.options.windowSize),
       ...(ref.type === 'numeric' ? { quantiles: referenceQuantiles(ref) } : {}),
       warned: false,
+      tensor: undefined,
+      read: undefined,
+      per: 0,
     });
     this.tracked = [...reference.inputs.map(track('inputs')), ...reference.outputs.map(track('outputs'))];
   }
@@ -70,48 +81,69 @@ export class DriftMonitor {
     return this.tracked.length;
   }
 
-  /** Adds one run's samples; returns the windows that closed (usually none or one). */
+  /** Adds one run's samples; returns the windows that closed (usually none or one), scored. */
   observe(inputs: Readonly<Record<string, TensorView>>, outputs: Readonly<Record<string, TensorView>>): DriftWindowResult[] {
-    if (this.tracked.length === 0) return [];
+    this.collect(inputs, outputs);
+    return this.scoreSealed();
+  }
+
+  /**
+   * Adds one run's samples without scoring the windows it fills: the session scores them after
+   * the run has answered (scoreSealed), so the comparison never adds to a run's latency.
+   * Returns whether windows wait to be scored.
+   */
+  collect(inputs: Readonly<Record<string, TensorView>>, outputs: Readonly<Record<string, TensorView>>): boolean {
     const first = Object.values(inputs)[0] ?? Object.values(outputs)[0];
-    if (!first) return [];
+    if (this.tracked.length === 0 || !first) return this.sealed.length > 0;
     const n = sampleCount(first);
-    const columns = this.tracked.map((t) => this.valuesOf(t, t.group === 'inputs' ? inputs : outputs, n));
-    const closed: DriftWindowResult[] = [];
-    for (let s = 0; s < n; ) {
-      const take = Math.min(n - s, this.options.windowSize - this.filled);
-      this.tracked.forEach((t, f) => t.values.set(columns[f]!.subarray(s, s + take), this.filled));
-      this.filled += take;
-      s += take;
-      if (this.filled === this.options.windowSize) closed.push(this.closeWindow());
+    for (const t of this.tracked) this.bind(t, t.group === 'inputs' ? inputs : outputs, n);
+    // Sample by sample, straight into the window buffers: no per-feature arrays on the run's path.
+    for (let s = 0; s < n; s++) {
+      for (const t of this.tracked) t.values[this.filled] = t.read ? featureAt(t.ref.source, t.tensor!, t.read, t.per, s) : NaN;
+      if (++this.filled === this.options.windowSize) this.seal();
     }
-    return closed;
+    for (const t of this.tracked) t.tensor = t.read = undefined; // the run's tensors may be transferred away next
+    return this.sealed.length > 0;
+  }
+
+  /** Scores the windows collect() filled, oldest first. */
+  scoreSealed(): DriftWindowResult[] {
+    const windows = this.sealed;
+    this.sealed = [];
+    return windows.map((values) => this.score(values));
   }
 
   state(): DriftState {
     return { windowSize: this.options.windowSize, samplesInWindow: this.filled, windows: this.windows, alerts: this.alerts, features: this.tracked.length, ...(this.last ? { last: this.last } : {}) };
   }
 
-  /** The feature's values for this run's n samples; NaN where the run did not produce them. */
-  private valuesOf(t: Tracked, group: Readonly<Record<string, TensorView>>, n: number): Float64Array {
+  /** Points the feature at this run's tensor, or at nothing (NaN values) when the run lacks or misfits it. */
+  private bind(t: Tracked, group: Readonly<Record<string, TensorView>>, n: number): void {
+    t.tensor = t.read = undefined;
     const tensor = group[t.ref.source.tensor];
-    if (tensor && sampleCount(tensor) === n) {
-      try {
-        return extractFeature(t.ref.source, tensor);
-      } catch (e) {
-        // A reference that does not fit the live tensor must not fail inference: say so once.
-        if (!t.warned) console.warn(`kiln: drift feature '${t.ref.name}' cannot be read from '${t.ref.source.tensor}': ${(e as Error).message}`);
-        t.warned = true;
-      }
+    if (!tensor || sampleCount(tensor) !== n) return;
+    try {
+      const { read, per } = checkFeature(t.ref.source, tensor);
+      t.tensor = tensor;
+      t.read = read;
+      t.per = per;
+    } catch (e) {
+      // A reference that does not fit the live tensor must not fail inference: say so once.
+      if (!t.warned) console.warn(`kiln: drift feature '${t.ref.name}' cannot be read from '${t.ref.source.tensor}': ${(e as Error).message}`);
+      t.warned = true;
     }
-    return new Float64Array(n).fill(NaN);
   }
 
-  private closeWindow(): DriftWindowResult {
+  private seal(): void {
+    this.sealed.push(this.tracked.map((t) => t.values));
+    for (const t of this.tracked) t.values = new Float64Array(this.options.windowSize);
+    this.filled = 0;
+  }
+
+  private score(values: readonly Float64Array[]): DriftWindowResult {
     const o = this.options;
     const threshold = o.alpha / this.tracked.length;
-    const features: FeatureDrift[] = this.tracked.map((t) => scoreFeature(t, o, threshold));
-    this.filled = 0;
+    const features: FeatureDrift[] = this.tracked.map((t, f) => scoreFeature(t, values[f]!, o, threshold));
     this.windows++;
     const alert = features.some((f) => f.drifted);
     if (alert) this.alerts++;
@@ -120,9 +152,9 @@ export class DriftMonitor {
   }
 }
 
-function scoreFeature(t: Tracked, o: Required<DriftOptions>, threshold: number): FeatureDrift {
+function scoreFeature(t: Tracked, values: Float64Array, o: Required<DriftOptions>, threshold: number): FeatureDrift {
   const ref = t.ref;
-  const sorted = sortedFinite(t.values);
+  const sorted = sortedFinite(values);
   let counts: number[];
   if (ref.type === 'numeric') counts = binCounts(ref.edges, sorted);
   else {

@@ -3,7 +3,7 @@
 // drift monitor), so a reference and a window can never disagree on what a feature means.
 import { fail } from '../../core/errors.ts';
 import type { FeatureSource } from './drift-reference.ts';
-import { elementReader, sampleCount, sampleSize, type TensorView } from './tensor-values.ts';
+import { elementReader, sampleCount, sampleSize, type ElementReader, type TensorView } from './tensor-values.ts';
 
 /**
  * Image summaries read at most this many pixels per channel (a fixed low-discrepancy subset), so a
@@ -37,59 +37,75 @@ export function imageGeometry(dims: readonly number[], layout: 'NCHW' | 'NHWC'):
 }
 
 /**
- * The feature's value for every sample of `tensor` (NaN where a sample has no finite value).
- * Fails with INVALID_ARGUMENT when the tensor cannot carry the feature (a column past its width,
- * a channel it does not have, a string tensor).
+ * Fails with INVALID_ARGUMENT when `tensor` cannot carry the feature (a column past its width, a
+ * channel it does not have, a string tensor); returns the reader and sample size featureAt needs.
  */
-export function extractFeature(source: FeatureSource, tensor: TensorView): Float64Array {
+export function checkFeature(source: FeatureSource, tensor: TensorView): { read: ElementReader; per: number } {
   const read = elementReader(tensor) ?? fail('INVALID_ARGUMENT', `drift feature on '${source.tensor}': a ${tensor.type} tensor has no numeric values`);
-  const n = sampleCount(tensor);
   const per = sampleSize(tensor);
-  const out = new Float64Array(n);
   switch (source.kind) {
-    case 'column': {
+    case 'column':
       if (source.index < 0 || source.index >= per) fail('INVALID_ARGUMENT', `drift feature '${source.tensor}[${source.index}]': samples have ${per} values`);
-      for (let s = 0; s < n; s++) out[s] = read(s * per + source.index);
-      return out;
-    }
+      break;
     case 'channel-mean':
     case 'channel-contrast': {
-      const { channels, pixels } = imageGeometry(tensor.dims, source.layout);
+      const { channels } = imageGeometry(tensor.dims, source.layout);
       if (source.channel < 0 || source.channel >= channels) fail('INVALID_ARGUMENT', `drift feature on '${source.tensor}': channel ${source.channel} of ${channels}`);
+      break;
+    }
+    case 'argmax':
+    case 'max':
+      if (per === 0) fail('INVALID_ARGUMENT', `drift feature on '${source.tensor}': samples are empty`);
+  }
+  return { read, per };
+}
+
+/** The feature's value for sample `s` of a tensor checkFeature accepted (NaN when it has none). */
+export function featureAt(source: FeatureSource, tensor: TensorView, read: ElementReader, per: number, s: number): number {
+  switch (source.kind) {
+    case 'column':
+      return read(s * per + source.index);
+    case 'channel-mean':
+    case 'channel-contrast': {
+      const channels = source.layout === 'NCHW' ? tensor.dims[1]! : tensor.dims[3]!;
+      const pixels = per / channels;
       const subset = pixelSubset(pixels);
       // NCHW: a channel is a contiguous plane; NHWC: channels interleave.
       const stride = source.layout === 'NCHW' ? 1 : channels;
-      const planeStart = source.layout === 'NCHW' ? source.channel * pixels : source.channel;
-      for (let s = 0; s < n; s++) {
-        const base = s * per + planeStart;
-        let sum = 0;
-        let sumSq = 0;
-        for (let i = 0; i < subset.length; i++) {
-          const v = read(base + subset[i]! * stride);
-          sum += v;
-          sumSq += v * v;
-        }
-        const mean = sum / subset.length;
-        out[s] = source.kind === 'channel-mean' ? mean : Math.sqrt(Math.max(0, sumSq / subset.length - mean * mean));
+      const base = s * per + (source.layout === 'NCHW' ? source.channel * pixels : source.channel);
+      let sum = 0;
+      let sumSq = 0;
+      for (let i = 0; i < subset.length; i++) {
+        const v = read(base + subset[i]! * stride);
+        sum += v;
+        sumSq += v * v;
       }
-      return out;
+      const mean = sum / subset.length;
+      return source.kind === 'channel-mean' ? mean : Math.sqrt(Math.max(0, sumSq / subset.length - mean * mean));
     }
     case 'argmax':
     case 'max': {
-      if (per === 0) fail('INVALID_ARGUMENT', `drift feature on '${source.tensor}': samples are empty`);
-      for (let s = 0; s < n; s++) {
-        let best = -Infinity;
-        let at = -1;
-        for (let j = 0; j < per; j++) {
-          const v = read(s * per + j);
-          if (v > best) {
-            best = v;
-            at = j;
-          }
+      let best = -Infinity;
+      let at = -1;
+      for (let j = 0; j < per; j++) {
+        const v = read(s * per + j);
+        if (v > best) {
+          best = v;
+          at = j;
         }
-        out[s] = at < 0 ? NaN : source.kind === 'argmax' ? at : best;
       }
-      return out;
+      return at < 0 ? NaN : source.kind === 'argmax' ? at : best;
     }
   }
+}
+
+/**
+ * The feature's value for every sample of `tensor` (NaN where a sample has no finite value).
+ * Fails with INVALID_ARGUMENT when the tensor cannot carry the feature (see checkFeature).
+ */
+export function extractFeature(source: FeatureSource, tensor: TensorView): Float64Array {
+  const { read, per } = checkFeature(source, tensor);
+  const out = new Float64Array(sampleCount(tensor));
+  for (let s = 0; s < out.length; s++) out[s] = featureAt(source, tensor, read, per, s);
+  return out;
 }
