@@ -36,7 +36,14 @@ function anyValue(v: unknown, path: string): AttrValue {
   if ('intValue' in o) return asInt64(o.intValue, `${path}.intValue`);
   if ('doubleValue' in o) return asDouble(o.doubleValue, `${path}.doubleValue`, false);
   // Arrays, key-value lists and bytes are legal OTLP; Kiln keeps them as their JSON text.
-  for (const k of ['arrayValue', 'kvlistValue', 'bytesValue']) if (k in o) return JSON.stringify(o[k]).slice(0, 4096);
+  for (const k of ['arrayValue', 'kvlistValue', 'bytesValue']) {
+    if (!(k in o)) continue;
+    try {
+      return (JSON.stringify(o[k]) ?? '').slice(0, 4096);
+    } catch {
+      return bad(`${path}.${k}`, 'is nested too deeply');
+    }
+  }
   if (Object.keys(o).length === 0) return ''; // an empty AnyValue is allowed by the spec
   return bad(path, `has none of stringValue, boolValue, intValue, doubleValue, arrayValue, kvlistValue, bytesValue`);
 }
