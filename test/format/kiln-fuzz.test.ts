@@ -12,7 +12,7 @@ import { randomTensor } from '../ops/op-harness.ts';
 import { KilnStreamReader, readKilnBundle, type KilnBundle, type KilnReadOptions } from '../../runtime/format/kiln/kiln-reader.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { bundleSpec, ed25519Pair, quantizedModel } from './kiln-fixture.ts';
-import { joinKiln, splitKiln } from './kiln-surgery.ts';
+import { joinKiln, splitKiln, storedHeaderLength } from './kiln-surgery.ts';
 
 const ITERATIONS = Number(process.env.KILN_FUZZ_ITERATIONS ?? 3000);
 const rnd = (n: number): number => Math.floor(Math.random() * n);
@@ -52,9 +52,9 @@ function mutate(src: Uint8Array): Uint8Array {
       if (Math.random() < 0.5) return Uint8Array.from([...src.subarray(0, at), ...src.subarray(Math.min(src.length, at + n))]);
       return Uint8Array.from([...src.subarray(0, at), ...Array.from({ length: n }, () => rnd(256)), ...src.subarray(at)]);
     }
-    case 3: { // flip bytes inside the header text (digits stay JSON; offsets and lengths change)
+    case 3: { // flip bytes inside the stored header (plain JSON: digits stay JSON, offsets and lengths change)
       const out = src.slice();
-      const h = new DataView(out.buffer).getUint32(8, true);
+      const h = storedHeaderLength(out);
       for (let i = 0, n = 1 + rnd(3); i < n; i++) out[16 + rnd(h)] = pick([0x30 + rnd(10), rnd(256)]);
       return out;
     }
@@ -79,8 +79,10 @@ async function readStreamed(bytes: Uint8Array, options: KilnReadOptions): Promis
 async function runOnCpu(bytes: Uint8Array, options: KilnReadOptions): Promise<void> {
   const s = await InferenceSession.create(bytes, { executionProviders: ['cpu'], ...options });
   try {
-    const feeds = Object.fromEntries(s.inputMetadata.map((m) => [m.name, randomTensor({ dtype: m.type, dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 2)) })]));
-    await s.run(feeds);
+    const inputs = s.inputMetadata.map((m) => ({ name: m.name, dtype: m.type, dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 2)) }));
+    // A mutated input shape can ask for more elements than a test should allocate: create only, then.
+    if (inputs.some((i) => i.dtype === 'string' || i.dims.reduce((a, b) => a * b, 1) > 1 << 16)) return;
+    await s.run(Object.fromEntries(inputs.map((i) => [i.name, randomTensor(i)])));
   } finally {
     await s.release();
   }
@@ -99,7 +101,7 @@ function assertComplete(b: KilnBundle): void {
 test(`${ITERATIONS} mutated .kiln bundles load whole or fail with a typed error`, async () => {
   const keys = await ed25519Pair();
   const seeds = [
-    { bytes: await encodeKilnBundle(quantizedModel(), bundleSpec(), { sectionBytes: 256 }), options: {} },
+    { bytes: await encodeKilnBundle(quantizedModel(), bundleSpec(), { sectionBytes: 256, compressHeader: false }), options: {} },
     { bytes: await encodeKilnBundle(quantizedModel(32), bundleSpec(32), { entropyCoding: true, sectionBytes: 1024 }), options: {} },
     { bytes: await encodeKilnBundle(quantizedModel(), bundleSpec(), { signingKey: keys.privateKey }), options: { publicKey: keys.publicKey } },
   ];

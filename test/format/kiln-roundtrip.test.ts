@@ -12,6 +12,7 @@ import type { Model } from '../../runtime/graph/ir.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { randomTensor } from '../ops/op-harness.ts';
 import { bundleSpec, ed25519Pair, quantizedModel } from './kiln-fixture.ts';
+import { storedHeaderLength } from './kiln-surgery.ts';
 
 const bits = (t: AnyTensor): string => `${t.type}[${t.dims.join(',')}]:${Array.isArray(t.data) ? t.data.join(',') : Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('hex')}`;
 
@@ -56,23 +57,24 @@ test('the tensor table lists weights in execution order, 64-byte aligned, with q
   assert.deepEqual(header.tensors.map((t) => t.name), ['w_q', 'w_scale', 'w_zp', 'bias', 'shape', 'm_q', 'm_scale', 'm_zp', 'offset.value', 'h16']);
   assert.ok(header.sections.length > 1, 'small sections split the data');
   const view = new DataView(bytes.buffer, bytes.byteOffset);
-  const dataStart = alignUp(PREAMBLE_BYTES + view.getUint32(8, true) + view.getUint32(12, true));
+  const dataStart = alignUp(PREAMBLE_BYTES + storedHeaderLength(bytes) + view.getUint32(12, true));
   for (const t of header.tensors) assert.equal((dataStart + header.sections[t.section]!.offset + t.offset) % KILN_ALIGN, 0, t.name);
   const notes = Object.fromEntries(header.tensors.filter((t) => t.quantization).map((t) => [t.name, t.quantization]));
   assert.deepEqual(notes, { w_q: 'int8 per-channel axis 0', m_q: 'int4 block 16' });
   assert.equal(header.tensors.find((t) => t.name === 'm_q')!.byteLength, (144 * 16) / 2, 'int4 packed two per byte');
 });
 
-test('entropy coding, small sections and a signature change the bytes, not the model', async () => {
+test('entropy coding, header compression, small sections and a signature change the bytes, not the model', async () => {
   const model = quantizedModel(32);
   const keys = await ed25519Pair();
-  const plain = await encodeKilnBundle(model, bundleSpec(32));
+  const plain = await encodeKilnBundle(model, bundleSpec(32), { compressHeader: false });
   const packed = await encodeKilnBundle(model, bundleSpec(32), { entropyCoding: true, signingKey: keys.privateKey, sectionBytes: 512 });
   const read = await readKilnBundle(packed, { publicKey: keys.publicKey, requireSignature: true });
   assert.equal(read.signature, 'valid');
   assert.ok(read.header.sections.some((s) => s.encoding === 'deflate-raw'), 'int4/int8 sections shrink under deflate');
   assert.ok(read.header.sections.every((s) => s.encoding === 'none' || s.byteLength < s.rawLength));
   assertSameModel(read.model, (await readKilnBundle(plain)).model);
+  assert.ok(storedHeaderLength(packed) < storedHeaderLength(plain) / 2, 'the header is stored compressed by default');
   assert.equal((await readKilnBundle(packed)).signature, 'unverified');
 });
 

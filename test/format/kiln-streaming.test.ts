@@ -17,10 +17,11 @@ import { InferenceSession, KilnError } from '../../runtime/node.ts';
 import { startCountingServer, type CountingServer } from '../browser/helpers/counting-server.ts';
 import { randomTensor } from '../ops/op-harness.ts';
 import { ed25519Pair, layeredMlp } from './kiln-fixture.ts';
+import { storedHeaderLength } from './kiln-surgery.ts';
 
 const dataStartOf = (b: Uint8Array): number => {
   const v = new DataView(b.buffer, b.byteOffset);
-  return alignUp(PREAMBLE_BYTES + v.getUint32(8, true) + v.getUint32(12, true));
+  return alignUp(PREAMBLE_BYTES + storedHeaderLength(b) + v.getUint32(12, true));
 };
 
 test('the stream reader checks the header first and verifies each section as soon as it is complete', async () => {

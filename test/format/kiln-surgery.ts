@@ -1,6 +1,10 @@
 // Take a .kiln file apart and put it back together with a changed header, preamble or data, so
 // the bad-input and fuzz tests can forge exactly the damage they mean (lengths stay consistent).
-import { KILN_MAGIC, PREAMBLE_BYTES, alignUp } from '../../runtime/format/kiln/kiln-layout.ts';
+import { inflateRawSync } from 'node:zlib';
+import { HEADER_DEFLATED, KILN_MAGIC, PREAMBLE_BYTES, alignUp } from '../../runtime/format/kiln/kiln-layout.ts';
+
+/** Stored header length (without the compressed-header flag). */
+export const storedHeaderLength = (bytes: Uint8Array): number => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true) & ~HEADER_DEFLATED;
 
 export interface KilnParts {
   major: number;
@@ -12,19 +16,21 @@ export interface KilnParts {
 
 export function splitKiln(bytes: Uint8Array): KilnParts {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const h = v.getUint32(8, true);
+  const field = v.getUint32(8, true);
+  const h = field & ~HEADER_DEFLATED;
   const s = v.getUint32(12, true);
+  const stored = bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h);
   const dataStart = alignUp(PREAMBLE_BYTES + h + s);
   return {
     major: v.getUint16(4, true),
     minor: v.getUint16(6, true),
-    header: JSON.parse(new TextDecoder().decode(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + h))) as Record<string, unknown>,
+    header: JSON.parse(new TextDecoder().decode(field & HEADER_DEFLATED ? inflateRawSync(stored) : stored)) as Record<string, unknown>,
     signature: bytes.slice(PREAMBLE_BYTES + h, PREAMBLE_BYTES + h + s),
     data: bytes.slice(dataStart),
   };
 }
 
-/** headerText overrides the JSON (for malformed headers). */
+/** Writes the header uncompressed; headerText overrides the JSON (for malformed headers). */
 export function joinKiln(p: KilnParts, headerText?: string): Uint8Array {
   const header = new TextEncoder().encode(headerText ?? JSON.stringify(p.header));
   const dataStart = alignUp(PREAMBLE_BYTES + header.length + p.signature.length);

@@ -40,6 +40,11 @@ export function deflateRaw(bytes: Uint8Array): Promise<Uint8Array> {
   return pipeThrough(bytes, new CompressionStream('deflate-raw'), Number.MAX_SAFE_INTEGER, 'data');
 }
 
+/** Decodes at most `limit` bytes (more is an error naming `what`). */
+export function inflateRawUpTo(bytes: Uint8Array, limit: number, what: string): Promise<Uint8Array> {
+  return pipeThrough(bytes, new DecompressionStream('deflate-raw'), limit, what);
+}
+
 /** Decodes exactly `rawLength` bytes, or fails naming `what`. */
 export async function inflateRaw(bytes: Uint8Array, rawLength: number, what: string): Promise<Uint8Array> {
   const out = await pipeThrough(bytes, new DecompressionStream('deflate-raw'), rawLength, what);

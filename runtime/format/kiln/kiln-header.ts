@@ -2,8 +2,9 @@
 // relies on (offsets inside the file, alignment, no overlaps, byte lengths that match dtype and
 // dims, known dtypes and encodings) is checked here, before any tensor byte is touched.
 import { KilnError, fail } from '../../core/errors.ts';
+import { inflateRawUpTo } from './kiln-codec.ts';
 import {
-  KILN_ALIGN, KILN_MAJOR, MAX_HEADER_BYTES, PREAMBLE_BYTES, SIGNATURE_BYTES,
+  HEADER_DEFLATED, KILN_ALIGN, KILN_MAJOR, MAX_HEADER_BYTES, PREAMBLE_BYTES, SIGNATURE_BYTES,
   hasKilnMagic, isStoredDtype, layoutFor, storedByteLength,
   type HeaderSection, type HeaderTensor, type KilnHeader, type KilnLayout,
 } from './kiln-layout.ts';
@@ -20,20 +21,23 @@ export function readPreamble(bytes: Uint8Array): KilnLayout {
   if (major !== KILN_MAJOR) {
     fail('INVALID_MODEL', `.kiln: this bundle is format version ${major}.${minor}; this Kiln reads version ${KILN_MAJOR}.x${major > KILN_MAJOR ? ' (update Kiln to read it)' : ''}`, { fileVersion: `${major}.${minor}`, readerVersion: `${KILN_MAJOR}` });
   }
-  const headerLength = view.getUint32(8, true);
+  const field = view.getUint32(8, true);
+  const headerDeflated = (field & HEADER_DEFLATED) !== 0;
+  const headerLength = field & ~HEADER_DEFLATED;
   const signatureLength = view.getUint32(12, true);
   if (headerLength === 0) bad('the header is empty');
   if (headerLength > MAX_HEADER_BYTES) bad(`the header claims ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}`);
   if (signatureLength !== 0 && signatureLength !== SIGNATURE_BYTES) bad(`signature length ${signatureLength}; an Ed25519 signature is ${SIGNATURE_BYTES} bytes (or 0 for unsigned)`);
-  return layoutFor(headerLength, signatureLength, major, minor);
+  return layoutFor(headerLength, signatureLength, major, minor, headerDeflated);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonNegInt = (v: unknown, where: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : bad(`${where} must be a non-negative integer (got ${JSON.stringify(v)})`));
 
 /** Parses the header JSON and checks the tensor table and sections against each other. */
-export function parseHeader(bytes: Uint8Array, layout: KilnLayout): KilnHeader {
-  const text = bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + layout.headerLength);
+export async function parseHeader(bytes: Uint8Array, layout: KilnLayout): Promise<KilnHeader> {
+  const stored = bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + layout.headerLength);
+  const text = layout.headerDeflated ? await inflateRawUpTo(stored, MAX_HEADER_BYTES, '.kiln header') : stored;
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(text));

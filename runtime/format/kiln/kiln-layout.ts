@@ -15,8 +15,10 @@ export const PREAMBLE_BYTES = 16;
 export const KILN_ALIGN = 64;
 /** Ed25519 signatures are 64 bytes; 0 means unsigned */
 export const SIGNATURE_BYTES = 64;
-/** A header larger than this is refused before it is read (a graph plus sketches is far smaller). */
+/** A header larger than this (stored or decoded) is refused (a graph plus sketches is far smaller). */
 export const MAX_HEADER_BYTES = 16 << 20;
+/** Bit 31 of the header-length field: the header is stored deflate-raw compressed (JSON repeats itself a lot). */
+export const HEADER_DEFLATED = 0x80000000;
 
 /** Dtypes a tensor section may hold, with the bytes per element as stored (4-bit types: two per byte). */
 export const STORED_DTYPES = {
@@ -111,12 +113,15 @@ export interface KilnHeader {
 export interface KilnLayout {
   readonly major: number;
   readonly minor: number;
+  /** stored bytes of the header */
   readonly headerLength: number;
+  /** the stored header is deflate-raw compressed JSON */
+  readonly headerDeflated: boolean;
   readonly signatureLength: number;
   /** first byte of the data area */
   readonly dataStart: number;
 }
 
-export function layoutFor(headerLength: number, signatureLength: number, major = KILN_MAJOR, minor = KILN_MINOR): KilnLayout {
-  return { major, minor, headerLength, signatureLength, dataStart: alignUp(PREAMBLE_BYTES + headerLength + signatureLength) };
+export function layoutFor(headerLength: number, signatureLength: number, major = KILN_MAJOR, minor = KILN_MINOR, headerDeflated = false): KilnLayout {
+  return { major, minor, headerLength, headerDeflated, signatureLength, dataStart: alignUp(PREAMBLE_BYTES + headerLength + signatureLength) };
 }

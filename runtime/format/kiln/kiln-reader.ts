@@ -151,7 +151,7 @@ export class KilnStreamReader {
     const layout = this.layout;
     if (!this.header) {
       if (this.filled < layout.dataStart) return;
-      const header = parseHeader(this.buf, layout);
+      const header = await parseHeader(this.buf, layout);
       this.signature = await this.checkSignature(layout);
       this.header = header;
       const total = layout.dataStart + header.dataLength;

@@ -62,7 +62,7 @@ function reportOnnx(bytes: Uint8Array): ModelReport {
 async function reportKiln(bytes: Uint8Array, publicKey?: CryptoKey): Promise<ModelReport> {
   const layout = readPreamble(bytes);
   if (bytes.length < layout.dataStart) fail('INVALID_MODEL', `.kiln: the file is truncated inside its header (${bytes.length} of ${layout.dataStart} bytes)`);
-  const header = parseHeader(bytes, layout);
+  const header = await parseHeader(bytes, layout);
   const headerEnd = PREAMBLE_BYTES + layout.headerLength;
   let signature: ModelReport['signature'] = 'none';
   if (layout.signatureLength > 0) {
