@@ -5,7 +5,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { allocData } from '../../runtime/core/dtype.ts';
 import { fail } from '../../runtime/core/errors.ts';
 import type { ValueInfo } from '../../runtime/graph/ir.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
@@ -61,7 +60,7 @@ function sampleOf(t: AnyTensor, i: number): AnyTensor {
   return new Tensor(t.type, slice as typeof data, [1, ...t.dims.slice(1)]);
 }
 
-/** Uniform [-1, 1) inputs (symbolic dims: batch 1, others `freeDim`); integer inputs get zeros... never: small ints. */
+/** Uniform [-1, 1) float inputs, small non-negative integers for integer inputs; symbolic dims: batch 1, others `freeDim`. */
 export function syntheticCalibration(inputs: readonly ValueInfo[], count: number, freeDim: number): CalibrationSet {
   const shapes = inputs.map((input) => (input.dims ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : freeDim)));
   const samples: Feed[] = [];
@@ -71,7 +70,6 @@ export function syntheticCalibration(inputs: readonly ValueInfo[], count: number
       const n = dims.reduce((a, b) => a * b, 1);
       if (input.dtype === 'float32') return [input.name, new Tensor('float32', Float32Array.from({ length: n }, () => Math.random() * 2 - 1), dims)];
       if (input.dtype === 'string') return fail('UNSUPPORTED_FEATURE', `input '${input.name}' is a string tensor: pass --calib`);
-      allocData(input.dtype, 0); // throws for unknown types
       return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, () => Math.floor(Math.random() * 4)))];
     })));
   }

@@ -4,7 +4,6 @@
 // every layer not kept in float, and measure the result against the float model.
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
 import { fail } from '../../runtime/core/errors.ts';
 import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
@@ -18,10 +17,10 @@ import { buildDriftReference } from '../../runtime/telemetry/drift/build-referen
 import type { DriftReference } from '../../runtime/telemetry/drift/drift-reference.ts';
 import { RangeCollector, type CalibrationMethod } from './activation-ranges.ts';
 import { loadCalibration, syntheticCalibration, type CalibrationSet } from './calibration-data.ts';
-import { findLayers, type Layer } from './layers.ts';
+import { findLayers } from './layers.ts';
 import { prepareFloatModel } from './prepare-model.ts';
 import { Progress } from './progress.ts';
-import { buildQdqModel, quantizeLayerWeight, type LayerScheme } from './qdq-model.ts';
+import { buildQdqModel, type LayerScheme } from './qdq-model.ts';
 import { outputError, runModel, type OutputError, type Outputs } from './run-model.ts';
 
 export interface CompressOptions {
@@ -136,9 +135,9 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
     const bar = new Progress('sensitivity', layers.length, o.progress);
     const sub = calibration.samples.slice(0, nSens);
     for (const [i, layer] of layers.entries()) {
-      const { model } = buildQdqModel(float, [layer], ranges, o);
+      const { model, schemes: [only] } = buildQdqModel(float, [layer], ranges, o);
       const got = await runModel(model, sub);
-      sensitivity.push({ layer: layer.name, opType: layer.opType, scheme: quantizeLayerWeight(layer, initializer(float, layer.weight), o).scheme, error: outputError(reference.slice(0, nSens), got) });
+      sensitivity.push({ layer: layer.name, opType: layer.opType, scheme: only!.scheme, error: outputError(reference.slice(0, nSens), got) });
       bar.tick(i + 1, layer.name);
     }
     sensitivity.sort((a, b) => b.error.meanAbs - a.error.meanAbs);
@@ -186,11 +185,6 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   return { layers: layers.length, quantized: chosen.length, kept: o.keep, schemes, sensitivity, error, sizes, calibration, qdq, sourceSha256 };
 }
 
-function initializer(m: WriterModel, name: string): AnyTensor {
-  const inits = m.initializers instanceof Map ? m.initializers : new Map(Object.entries(m.initializers ?? {}));
-  return inits.get(name) ?? fail('INTERNAL', `initializer '${name}' vanished`);
-}
-
 /**
  * The prepared float model (folded, opset raised) must compute what the source computes: checked
  * on the first sample, so an opset rewrite that changed meaning stops here instead of shipping.
@@ -216,5 +210,3 @@ function driftReference(calibration: CalibrationSet, reference: readonly Outputs
   const batches = calibration.samples.map((feed, i) => ({ inputs: feed, outputs: reference[i]! }));
   return buildDriftReference(batches, { origin: `kiln compress calibration: ${calibration.origin}` });
 }
-
-export type { Layer };
