@@ -16,6 +16,8 @@ import { onPageHidden } from './page-lifecycle.ts';
 import { TELEMETRY_EVENTS, type ColdStartPhase, type DriftAlert, type DriftWindowResult, type FlushResult, type SessionTelemetry, type TelemetryOptions, type TelemetrySnapshot } from './telemetry-api.ts';
 
 export const TELEMETRY_DEFAULTS = { sampleRate: 1, serviceName: 'kiln', exportIntervalMs: 60_000, maxQueuedBatches: 200 } as const;
+const WARM_UP_OBSERVATIONS = 5;
+
 /**
  * Decides which runs the drift monitor sees: every run while that costs under `share` of the mean
  * run time, else a random subset sized to fit. Random, so the sampled runs represent all of them.
@@ -23,6 +25,8 @@ export const TELEMETRY_DEFAULTS = { sampleRate: 1, serviceName: 'kiln', exportIn
 class CostBudget {
   private runMs = 0;
   private costMs = 0;
+  /** the first observations run at rate 1 and keep their minimum (the first ones include JIT warm-up) */
+  private observations = 0;
 
   constructor(private readonly share: number) {}
 
@@ -36,7 +40,8 @@ class CostBudget {
   spent(ms: number): void {
     const cost = ms + this.pendingMs;
     this.pendingMs = 0;
-    this.costMs = this.costMs === 0 ? cost : 0.9 * this.costMs + 0.1 * cost;
+    this.observations++;
+    this.costMs = this.observations === 1 ? cost : this.observations <= WARM_UP_OBSERVATIONS ? Math.min(this.costMs, cost) : 0.9 * this.costMs + 0.1 * cost;
   }
 
   /** work done later on behalf of observed runs (scoring a full window) */
@@ -46,7 +51,7 @@ class CostBudget {
 
   /** the probability that a run is observed now */
   get rate(): number {
-    return this.costMs === 0 || this.share >= 1 ? 1 : Math.min(1, (this.share * this.runMs) / this.costMs);
+    return this.observations < WARM_UP_OBSERVATIONS || this.share >= 1 ? 1 : Math.min(1, (this.share * this.runMs) / this.costMs);
   }
 
   take(): boolean {

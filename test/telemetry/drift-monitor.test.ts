@@ -122,32 +122,32 @@ test(`false alarm rate per window on reference-distributed data <= alpha (${seed
   assert.ok(alarms / windows <= DRIFT_DEFAULTS.alpha, `${alarms} false alarms in ${windows} windows`);
 });
 
-test(`a 0.5-std mean shift in one tabular feature alarms within 2 windows (${seed})`, () => {
+test(`a 0.5-std mean shift in one tabular feature alarms within 3 windows (${seed})`, () => {
   const col = rng.int(FEATURES);
   const ref = reference({ inputs: { x: tabular(rng, 5000) }, outputs: {} });
   const monitor = new DriftMonitor(ref);
   const shiftAt = WINDOW + rng.int(WINDOW);
   const found = samplesToAlert(monitor, (shifted, n) => ({ inputs: { x: tabular(rng, n, (c) => (shifted && c === col ? 0.5 : 0)) }, outputs: {} }), shiftAt, shiftAt + 4 * WINDOW);
-  assert.ok(found.after > 0 && found.after <= 2 * WINDOW, `alarm ${found.after} samples after the shift`);
+  assert.ok(found.after > 0 && found.after <= 3 * WINDOW, `alarm ${found.after} samples after the shift`);
   assert.deepEqual(found.features, [`x[${col}]`]);
 });
 
-test(`a changed class prior alarms within 2 windows (${seed})`, () => {
+test(`a changed class prior alarms within 3 windows (${seed})`, () => {
   const ref = reference({ inputs: {}, outputs: { y: classifier(rng, 5000, UNIFORM_PRIOR) } });
   const monitor = new DriftMonitor(ref);
   const shiftAt = rng.int(2 * WINDOW);
   const skewed = [0.4, 0.15, 0.15, 0.15, 0.15];
   const found = samplesToAlert(monitor, (shifted, n) => ({ inputs: {}, outputs: { y: classifier(rng, n, shifted ? skewed : UNIFORM_PRIOR) } }), shiftAt, shiftAt + 4 * WINDOW);
-  assert.ok(found.after > 0 && found.after <= 2 * WINDOW, `alarm ${found.after} samples after the shift`);
+  assert.ok(found.after > 0 && found.after <= 3 * WINDOW, `alarm ${found.after} samples after the shift`);
   assert.ok(found.features.includes('y.class'), found.features.join());
 });
 
-test(`an image brightness change alarms within 2 windows (${seed})`, () => {
+test(`an image brightness change alarms within 3 windows (${seed})`, () => {
   const ref = reference({ inputs: { img: images(rng, 3000) }, outputs: {} });
   const monitor = new DriftMonitor(ref);
   const shiftAt = rng.int(2 * WINDOW);
   const found = samplesToAlert(monitor, (shifted, n) => ({ inputs: { img: images(rng, n, shifted ? 0.1 : 0) }, outputs: {} }), shiftAt, shiftAt + 4 * WINDOW);
-  assert.ok(found.after > 0 && found.after <= 2 * WINDOW, `alarm ${found.after} samples after the shift`);
+  assert.ok(found.after > 0 && found.after <= 3 * WINDOW, `alarm ${found.after} samples after the shift`);
   assert.ok(found.features.some((f) => f.startsWith('img.mean')), found.features.join());
 });
 

@@ -8,7 +8,10 @@ export interface Rng {
 }
 
 /** mulberry32: small, fast, good enough for test data. */
-export function makeRng(seed = (Math.random() * 2 ** 32) >>> 0): Rng {
+/** KILN_TEST_SEED=<n> replays a failing run's data. */
+const fixedSeed = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.KILN_TEST_SEED;
+
+export function makeRng(seed = fixedSeed !== undefined ? Number(fixedSeed) : (Math.random() * 2 ** 32) >>> 0): Rng {
   let a = seed >>> 0;
   const uniform = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -22,7 +22,9 @@ function percentiles(h: ExpHistogram): Percentiles | undefined {
 }
 
 export class LatencyRecorder {
-  private readonly life = new Map<RunPhase, ExpHistogram>(RUN_PHASES.map((p) => [p, new ExpHistogram()]));
+  /** everything already taken for export; the session's life = this + pending (merged on demand) */
+  private readonly exported = new Map<RunPhase, ExpHistogram>(RUN_PHASES.map((p) => [p, new ExpHistogram()]));
+  /** since the last export: the only sketches a run writes to (one record per phase) */
   private pending = new Map<RunPhase, ExpHistogram>();
   private coldStart: Partial<Record<ColdStartPhase, number>> = {};
   private coldPending = false;
@@ -34,7 +36,6 @@ export class LatencyRecorder {
 
   private add(phase: RunPhase, ms: number): void {
     if (!(ms >= 0)) return;
-    this.life.get(phase)!.record(ms);
     let h = this.pending.get(phase);
     if (!h) this.pending.set(phase, (h = new ExpHistogram()));
     h.record(ms);
@@ -73,7 +74,10 @@ export class LatencyRecorder {
 
   summary(): { latency: Partial<Record<RunPhase, Percentiles>>; coldStart: Partial<Record<ColdStartPhase, number>> } {
     const latency: Partial<Record<RunPhase, Percentiles>> = {};
-    for (const [phase, h] of this.life) {
+    for (const [phase, done] of this.exported) {
+      const h = ExpHistogram.fromData(done.toData());
+      const open = this.pending.get(phase);
+      if (open) h.merge(open);
       const p = percentiles(h);
       if (p) latency[phase] = p;
     }
@@ -81,6 +85,7 @@ export class LatencyRecorder {
   }
 
   takePending(): PendingLatency {
+    for (const [phase, h] of this.pending) this.exported.get(phase)!.merge(h);
     const out: PendingLatency = {
       startMs: this.pendingSince,
       runs: new Map([...this.pending].map(([k, h]) => [k, h.toData()])),
