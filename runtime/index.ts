@@ -8,3 +8,4 @@ export { KilnError } from './core/errors.ts';
 export type { KilnErrorCode } from './core/errors.ts';
 export type { TelemetryOptions, DriftOptions, SessionTelemetry, TelemetrySnapshot, Percentiles, DriftAlert, DriftWindowResult, FeatureDrift, DriftState, ExportState, FlushResult } from './telemetry/telemetry-api.ts';
 export type { DriftReference, FeatureReference } from './telemetry/drift/drift-reference.ts';
+export type { BundleSpec, BundleMetadata, InputSpec, OutputSpec, Preprocessing, Provenance } from './format/kiln/bundle-spec.ts';
