@@ -5,6 +5,9 @@ import { setFileReader } from './api/model-source.ts';
 import { setGpuProvider } from './backends/webgpu/gpu-provider.ts';
 
 export * from './index.ts';
+// Drift references are built offline (trainer, `kiln compress`, or an app's own calibration script).
+export { buildDriftReference } from './telemetry/drift/build-reference.ts';
+export type { DriftSamples, DriftReferenceOptions } from './telemetry/drift/build-reference.ts';
 
 let gpu: GPU | undefined;
 let tried = false;
