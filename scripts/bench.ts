@@ -40,7 +40,7 @@ if (profile) {
   const r = await runBrowserBench({ quick, profile: true, workloads, runtimes });
   const p = { date: new Date().toISOString(), machine, browser: r.browser, adapter: r.adapter, profiles: r.profiles ?? [] };
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `${p.date.slice(0, 10)}-profile-chromium.md`);
+  const file = join(outDir, `${p.date.slice(0, 10)}-profile-chromium-${(runtimes ?? 'webgpu-runtimes').replace(/,/g, '+')}.md`);
   writeFileSync(file, renderProfile(p));
   writeFileSync(file.replace(/\.md$/, '.json'), `${JSON.stringify(p, null, 1)}\n`);
   console.log(`\n${renderProfile(p)}\nwrote ${file}`);
