@@ -1,6 +1,11 @@
 // kiln.QuantizeDequantize (the QDQ lowering's fused activation pair): WebGPU vs the CPU reference,
 // which is QuantizeLinear's reference followed by DequantizeLinear's.
-import { runOpCases, type OpCase } from './op-harness.ts';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fromNumbers } from '../../kernels/common/values.ts';
+import { resolveKernel } from '../../kernels/registry.ts';
+import { Attributes } from '../../runtime/graph/attributes.ts';
+import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
 
 const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
 const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo + 1)));
@@ -31,3 +36,19 @@ const cases: OpCase[] = [
 ];
 
 runOpCases('quantize-dequantize', cases);
+
+test('the CPU fast path equals QuantizeLinear then DequantizeLinear, bit for bit', () => {
+  const q = resolveKernel('', 'QuantizeLinear')!;
+  const dq = resolveKernel('', 'DequantizeLinear')!;
+  const fused = resolveKernel('kiln', 'QuantizeDequantize')!;
+  const ctx = { attrs: Attributes.empty(), opset: 13, node: 'n', host: [] };
+  for (const [type, zp] of [['uint8', 131], ['int8', -7]] as const) {
+    const s = 0.01 + Math.random() * 0.05;
+    const x = new Tensor('float32', Float32Array.from([...halves(200, s), ...floats(200, -5, 5), NaN, -0]), [402]);
+    const scale = new Tensor('float32', new Float32Array([s]), []);
+    const z = fromNumbers(type, [], [zp]);
+    const want = dq.cpu([q.cpu([x, scale, z], ctx)[0], scale, z], ctx)[0]!;
+    const got = fused.cpu([x, scale, z], ctx)[0]!;
+    assert.deepEqual(Array.from(got.data as Float32Array), Array.from(want.data as Float32Array), type);
+  }
+});
