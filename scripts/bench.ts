@@ -58,7 +58,7 @@ const report: BenchReport = { machine, date: new Date().toISOString(), ...page, 
 mkdirSync(outDir, { recursive: true });
 const adapterTag = /swiftshader/i.test(report.adapter) ? 'swiftshader' : report.adapter.split(' ')[0]?.toLowerCase() || 'gpu';
 // A run over a subset never overwrites the full run of the day.
-const subset = workloads || runtimes ? '-subset' : '';
+const subset = workloads || runtimes ? `-subset${workloads ? `-${workloads.split(',')[0]}` : ''}` : '';
 const stem = join(outDir, `${quick ? 'quick-' : ''}${report.date.slice(0, 10)}-${node ? 'node' : 'chromium'}-${adapterTag}${subset}`);
 writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 1)}\n`);
 writeFileSync(`${stem}.md`, renderMarkdown(report));
