@@ -59,6 +59,10 @@ class CostBudget {
   }
 }
 
+/** How often a draft of the next batch is stored while runs happen (durable queues only). */
+const CHECKPOINT_MS = 2000;
+/** A draft not refreshed for this long belongs to a session that is gone: anyone may send it. */
+const DRAFT_HOLD_MS = 3 * CHECKPOINT_MS;
 /** How long release() waits for its last delivery. */
 const RELEASE_FLUSH_WAIT_MS = 3000;
 /** Upper bound of one request body before gzip. */
@@ -109,6 +113,19 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
   private interval: ReturnType<typeof setInterval> | undefined;
   private released = false;
   private scoring = false;
+  /** measured since the last checkpoint */
+  private dirty = false;
+  /** ids of the stored draft of the next batch */
+  private draftIds: string[] = [];
+  private checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  /** checkpoints and flushes one at a time, so a draft never outlives the batch that replaced it */
+  private queueWork: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queueWork.catch(() => undefined).then(work);
+    this.queueWork = next;
+    return next;
+  }
   private readonly costBudget: CostBudget;
   private unwatch: (() => void) | undefined;
 
@@ -124,6 +141,12 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
     if (exporter) {
       this.interval = setInterval(() => void this.flush().catch(() => undefined), options.exportIntervalMs ?? TELEMETRY_DEFAULTS.exportIntervalMs);
       (this.interval as { unref?: () => void }).unref?.();
+      if (exporter.durable) {
+        // A page can be closed at any moment, and a worker dies with it before it can send: keep
+        // a draft of the next batch in the durable queue, so at most CHECKPOINT_MS of data is lost.
+        this.checkpointTimer = setInterval(() => void this.serial(() => this.checkpoint()).catch(() => undefined), CHECKPOINT_MS);
+        (this.checkpointTimer as { unref?: () => void }).unref?.();
+      }
       void exporter.deliver({ retryOffline: true }).catch(() => undefined); // batches left by an earlier page (offline, closed)
       const g = globalThis as { addEventListener?: (type: string, fn: () => void) => void; removeEventListener?: (type: string, fn: () => void) => void };
       const online = (): void => void exporter.deliver({ retryOffline: true }).catch(() => undefined);
@@ -154,9 +177,11 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
   recordRun(calledAt: number, startedAt: number, endedAt: number, timing: RunTiming | undefined): void {
     this.latency.recordRun(calledAt, startedAt, endedAt, timing);
     this.costBudget.ran(endedAt - startedAt);
+    this.dirty = true;
   }
 
   recordError(code: string): void {
+    this.dirty = true;
     this.latency.recordError(code);
   }
 
@@ -226,6 +251,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
   /** Everything measured since the last export as request bodies (empty when nothing happened). */
   takeBatches(): string[] {
     this.scoreWindows();
+    this.dirty = false;
     const latency = this.latency.takePending();
     const windows = this.pendingWindows;
     this.pendingWindows = [];
@@ -234,10 +260,25 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
     return packRequests(this.resource(), metrics, MAX_BATCH_BYTES);
   }
 
+  /** Stores (or refreshes) the draft of the next batch; it is sent only if this session stops refreshing it. */
+  private async checkpoint(): Promise<void> {
+    const e = this.exporter;
+    if (!e || !this.dirty) return;
+    this.dirty = false;
+    this.scoreWindows();
+    const metrics = encodeMetrics({ latency: this.latency.peekPending(), windows: this.pendingWindows, dropped: 0, endMs: Date.now() });
+    const bodies = metrics.length > 0 ? packRequests(this.resource(), metrics, MAX_BATCH_BYTES) : [];
+    this.draftIds = await e.enqueue(bodies, this.draftIds, Date.now() + DRAFT_HOLD_MS);
+  }
+
   async flush(opts: { keepalive?: boolean } = {}): Promise<FlushResult> {
     const e = this.exporter;
     if (!e) return { sent: 0, queued: 0, dropped: 0 };
-    await e.enqueue(this.takeBatches());
+    await this.serial(async () => {
+      const drafts = this.draftIds;
+      this.draftIds = [];
+      await e.enqueue(this.takeBatches(), drafts); // the draft becomes this batch (same id)
+    });
     const r = await e.deliver(opts);
     return { sent: r.sent, queued: r.queued, dropped: e.droppedBatches };
   }
@@ -246,6 +287,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
     if (this.released) return;
     this.released = true;
     if (this.interval !== undefined) clearInterval(this.interval);
+    if (this.checkpointTimer !== undefined) clearInterval(this.checkpointTimer);
     this.unwatch?.();
     // What cannot go within a few seconds stays queued (durably in browsers) for a later session.
     await Promise.race([this.flush().catch(() => undefined), new Promise((r) => setTimeout(r, RELEASE_FLUSH_WAIT_MS))]);

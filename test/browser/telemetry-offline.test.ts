@@ -17,12 +17,15 @@ interface Got {
 }
 
 /** An OTLP receiver with browser CORS; `listen(port)` brings it (back) up on a fixed port. */
-function receiver(): { got: Got[]; listen(port?: number): Promise<number>; stop(): Promise<void> } {
+function receiver(): { got: Got[]; readonly up: boolean; listen(port?: number): Promise<number>; stop(): Promise<void> } {
   const got: Got[] = [];
   let server: Server | undefined;
   const cors = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Allow-Headers': `content-type, content-encoding, authorization, ${BATCH_ID_HEADER}`, 'Access-Control-Expose-Headers': 'Retry-After' };
   return {
     got,
+    get up() {
+      return server?.listening === true;
+    },
     async listen(port = 0) {
       server = createServer((req, res) => {
         if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
@@ -124,4 +127,30 @@ test('offline batches wait in IndexedDB and are delivered by the next page load;
   const runs = collector.got.flatMap((g) => g.json.resourceMetrics[0]!.scopeMetrics[0]!.metrics).filter((m) => m.name === METRIC.runs).reduce((n, m) => n + Number(m.sum!.dataPoints[0]!.asInt), 0);
   assert.equal(runs, 15, 'every run of the offline page counted once');
   assert.deepEqual(errors, []);
+});
+
+test('a page closed without release(): the draft batch of its worker session is delivered by the next page', { timeout: 60_000 }, async () => {
+  if (!collector.up) await collector.listen(port); // whatever the previous test left
+  const { page } = await bed!.open('/pages/script-tag.html');
+  const endpoint = `http://127.0.0.1:${port}/v1/metrics`;
+  const before = collector.got.length;
+  await page.evaluate(async (endpoint) => {
+    const { kiln } = globalThis as unknown as KilnGlobal;
+    const model = new Uint8Array(await (await fetch('/models/square.onnx')).arrayBuffer());
+    const session = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint } });
+    for (let i = 0; i < 7; i++) await session.run({ x: new kiln.Tensor('float32', Float32Array.from({ length: 6 }, () => Math.random()), [2, 3]) });
+    (globalThis as { keep?: unknown }).keep = session; // not released: the page just goes away
+    await new Promise((r) => setTimeout(r, 2500)); // one draft checkpoint (every 2 s)
+  }, endpoint);
+  await page.goto('about:blank');
+  // The user comes back later: that page's session sends the dead session's draft once it is stale.
+  await page.goto(`${bed!.server.url}/pages/script-tag.html`);
+  await page.evaluate(async (endpoint) => {
+    const { kiln } = globalThis as unknown as KilnGlobal;
+    const model = new Uint8Array(await (await fetch('/models/square.onnx')).arrayBuffer());
+    (globalThis as { keep?: unknown }).keep = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint } });
+  }, endpoint);
+  for (let i = 0; i < 150 && collector.got.length === before; i++) await new Promise((r) => setTimeout(r, 100));
+  const runs = collector.got.slice(before).flatMap((g) => g.json.resourceMetrics[0]!.scopeMetrics[0]!.metrics).filter((m) => m.name === METRIC.runs).reduce((n, m) => n + Number(m.sum!.dataPoints[0]!.asInt), 0);
+  assert.equal(runs, 7);
 });

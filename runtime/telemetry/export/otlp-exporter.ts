@@ -61,14 +61,22 @@ export class OtlpExporter {
     return this.options.queue.durable;
   }
 
-  /** Queues request bodies as batches, each with its own idempotency id. */
-  async enqueue(bodies: readonly string[]): Promise<void> {
-    for (const body of bodies) {
-      const batch: QueuedBatch = { id: batchId(), endpoint: this.options.endpoint, body, seq: Date.now() * 1000 + (seqCounter++ % 1000), attempts: 0, notBefore: 0 };
+  /**
+   * Queues request bodies as batches, each with its own idempotency id: `ids[i]` when given (a
+   * draft becoming final keeps its id), else a new one. Drafts (`holdUntil`) wait until then: their
+   * session refreshes them while it lives; when it dies, whoever delivers next sends them.
+   */
+  async enqueue(bodies: readonly string[], ids: readonly string[] = [], holdUntil = 0): Promise<string[]> {
+    const used: string[] = [];
+    for (const [i, body] of bodies.entries()) {
+      const batch: QueuedBatch = { id: ids[i] ?? batchId(), endpoint: this.options.endpoint, body, seq: Date.now() * 1000 + (seqCounter++ % 1000), attempts: 0, notBefore: holdUntil };
       const dropped = await this.options.queue.push(batch, this.options.maxQueuedBatches);
       this.droppedBatches += dropped;
       this.unreportedDrops += dropped;
+      used.push(batch.id);
     }
+    for (const id of ids.slice(bodies.length)) await this.options.queue.remove(id); // a draft part no longer needed
+    return used;
   }
 
   /** Drops not yet reported in a batch (reported as kiln.telemetry.dropped, then reset). */

@@ -84,6 +84,17 @@ export class LatencyRecorder {
     return { latency, coldStart: { ...this.coldStart } };
   }
 
+  /** What takePending would return, without taking it (drafts of the next batch). */
+  peekPending(): PendingLatency {
+    return {
+      startMs: this.pendingSince,
+      runs: new Map([...this.pending].map(([k, h]) => [k, h.toData()])),
+      coldStart: this.coldPending ? { ...this.coldStart } : {},
+      runCount: this.pendingRuns,
+      errors: new Map(this.pendingErrors),
+    };
+  }
+
   takePending(): PendingLatency {
     for (const [phase, h] of this.pending) this.exported.get(phase)!.merge(h);
     const out: PendingLatency = {
