@@ -2,11 +2,13 @@
 // leaves nothing behind, pruning reaches its sparsity and shrinks the bundle.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
+import { loadImageFolder } from '../../trainer-node/data/image-folder.ts';
 import { loadIris } from '../../trainer-node/data/iris.ts';
 import { loadMnist } from '../../trainer-node/data/mnist.ts';
 import { runTraining } from '../../trainer-node/train/pipeline.ts';
@@ -101,4 +103,26 @@ test('the TF.js export (model.json + weights.bin) loads with tf.loadLayersModel 
     /teacher .* maps \[4\] to \[3\]; the data needs \[28,28,1\] to \[10\]/,
   );
   assert.deepEqual(readdirSync(dir).includes('bad') ? readdirSync(join(dir, 'bad')) : [], []);
+});
+
+test('an RGB image folder trains a CNN whose NCHW export (Transpose before Flatten) computes what TF.js computed', async () => {
+  const images = join(dir, 'rgb');
+  ['reddish', 'bluish'].forEach((c, ci) => {
+    mkdirSync(join(images, c), { recursive: true });
+    for (let i = 0; i < 12; i++) {
+      const p = new PNG({ width: 8, height: 6 });
+      for (let k = 0; k < 48; k++) {
+        p.data[k * 4] = ci === 0 ? 150 + Math.random() * 100 : Math.random() * 100;
+        p.data[k * 4 + 1] = Math.random() * 255;
+        p.data[k * 4 + 2] = ci === 1 ? 150 + Math.random() * 100 : Math.random() * 100;
+        p.data[k * 4 + 3] = 255;
+      }
+      writeFileSync(join(images, c, `${i}.png`), PNG.sync.write(p));
+    }
+  });
+  const data = loadImageFolder(images, 1);
+  assert.deepEqual(data.sampleShape, [6, 8, 3]);
+  const r = await runTraining({ dataset: data, arch: 'cnn', bits: 8, distill: false, seed: 1, epochs: 2, batchSize: 8, out: join(dir, 'rgb-out', 'model.kiln'), commandLine: 'test', progress: false });
+  const fromKiln = await kilnLogits(r.kiln, data, data.test);
+  for (let i = 0; i < fromKiln.length; i++) assert.ok(Math.abs(fromKiln[i]! - r.tfjsTestLogits[i]!) <= 1e-3 * (1 + Math.abs(fromKiln[i]!)), `logit ${i}: Kiln ${fromKiln[i]} vs TF.js ${r.tfjsTestLogits[i]}`);
 });
