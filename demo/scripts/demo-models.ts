@@ -8,11 +8,42 @@ import { fail } from '../../runtime/core/errors.ts';
 import { repoRoot } from '../../test/helpers/paths.ts';
 import { readManifest, refreshManifest, type ManifestRefresh } from './manifest-file.ts';
 
-/** The `kiln train ...` lines of the README's shell blocks, continuation lines joined. */
+const isTrain = (c: string): boolean => /(^|[\s/])kiln(\.ts|\.js)?\s+train\s/.test(c);
+
+/** `base` with the flags given in `override` replaced (or added), e.g. `--bits 4 --out other.kiln`. */
+function withFlags(base: string, override: string): string {
+  const tokens = base.split(/\s+/);
+  const extra = override.trim().split(/\s+/);
+  for (let i = 0; i < extra.length; i++) {
+    const flag = extra[i]!;
+    if (!flag.startsWith('--')) continue;
+    const value = extra[i + 1] !== undefined && !extra[i + 1]!.startsWith('--') ? extra[++i] : undefined;
+    const at = tokens.indexOf(flag);
+    if (at < 0) tokens.push(flag, ...(value === undefined ? [] : [value]));
+    else if (value !== undefined && tokens[at + 1] !== undefined && !tokens[at + 1]!.startsWith('--')) tokens[at + 1] = value;
+    else if (value !== undefined) tokens.splice(at + 1, 0, value);
+  }
+  return tokens.join(' ');
+}
+
+/**
+ * The `kiln train` commands the README documents, in order: lines of its shell blocks (continuation
+ * lines joined) and inline code spans; "same with `--flag value ...`" means the previous command
+ * with those flags replaced.
+ */
 export function trainCommands(readme: string): string[] {
+  const out: string[] = [];
   const blocks = [...readme.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  const lines = blocks.flatMap((b) => b.replace(/\s*\\\n\s*/g, ' ').split('\n')).map((l) => l.trim());
-  return lines.filter((l) => /(^|\s)kiln(\.ts)?\s+train\s/.test(l) || /^npx kiln train\s/.test(l));
+  for (const line of blocks.flatMap((b) => b.replace(/\s*\\\n\s*/g, ' ').split('\n')).map((l) => l.trim())) if (isTrain(line)) out.push(line);
+  const prose = readme.replace(/```[\s\S]*?```/g, '');
+  for (const line of prose.split('\n')) {
+    for (const m of line.matchAll(/(same with\s+)?`([^`]+)`/g)) {
+      const span = m[2]!.trim();
+      if (isTrain(span)) out.push(span);
+      else if (m[1] && out.length > 0 && span.includes('--')) out.push(withFlags(out[out.length - 1]!, span));
+    }
+  }
+  return out;
 }
 
 export function ensureDemoModels(modelsDir: string, log: (line: string) => void): ManifestRefresh {

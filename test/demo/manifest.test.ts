@@ -79,6 +79,12 @@ test('demo/models/manifest.json matches the bundles kept beside it', () => {
 test('npm start finds the `kiln train` line for each bundle in demo/models/README.md', () => {
   const readme = ['# Demo models', '', '```sh', 'kiln train --dataset mnist --bits 8 \\', '  --out demo/models/mnist-cnn-int8.kiln', 'npx kiln train --dataset iris --out demo/models/iris-mlp-int8.kiln', 'echo done', '```'].join('\n');
   assert.deepEqual(trainCommands(readme), ['kiln train --dataset mnist --bits 8 --out demo/models/mnist-cnn-int8.kiln', 'npx kiln train --dataset iris --out demo/models/iris-mlp-int8.kiln']);
+  // The table form: a command in a code span, and "same with `flags`" for a variant of the previous one.
+  const table = ['| bundle | command |', '|---|---|', '| a | `X=1 node --import tsx trainer-node/cli/kiln.ts train --bits 8 --seed 42 --out demo/models/a.kiln` |', '| b | same with `--bits 4 --out demo/models/b.kiln --distill` |'].join('\n');
+  assert.deepEqual(trainCommands(table), [
+    'X=1 node --import tsx trainer-node/cli/kiln.ts train --bits 8 --seed 42 --out demo/models/a.kiln',
+    'X=1 node --import tsx trainer-node/cli/kiln.ts train --bits 4 --seed 42 --out demo/models/b.kiln --distill',
+  ]);
   const real = join(demoRoot, 'models', 'README.md');
   if (!existsSync(real)) return;
   const commands = trainCommands(readFileSync(real, 'utf8'));
