@@ -9,6 +9,7 @@ import { InferenceSession, Tensor } from '../../runtime/node.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import { newRunTiming } from '../../runtime/telemetry/latency/run-timing.ts';
 import { ActiveTelemetry } from '../../runtime/telemetry/session-telemetry.ts';
+import { DRIFT_DEFAULTS } from '../../runtime/telemetry/drift/drift-monitor.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 300;
@@ -28,24 +29,30 @@ const cpuMs = (): number => {
 async function telemetryWorkUs(inputs: Record<string, Tensor<'float32'>>, outputs: Record<string, Tensor<'float32'>>, reference: Parameters<typeof buildDriftReference>[0], runMs = 1, maxOverhead = 1): Promise<{ path: number; all: number }> {
   const driftReference = buildDriftReference(reference, { origin: 'bench' });
   const t = await ActiveTelemetry.create({ driftReference, drift: { maxOverhead } }, { backend: () => ({ name: 'cpu', adapter: 'cpu' }) });
-  const calls = 2000;
+  const calls = 1000;
   for (let i = 0; i < 200; i++) {
     t.recordRun(0, 0, runMs, newRunTiming());
     t.observe(inputs, outputs); // warm up the JIT (and the sampling's cost estimate)
   }
   await t.snapshot(); // scores the warm-up windows outside the measurement
-  const start = cpuMs();
-  for (let i = 0; i < calls; i++) {
-    const timing = newRunTiming();
-    t.recordRun(0, 0, runMs, timing);
-    t.observe(inputs, outputs);
+  // Best of 5 rounds: process CPU time also counts other threads (Dawn's, after WebGPU sessions)
+  // and this machine is shared, so the least disturbed round is the measurement.
+  let best = Infinity;
+  let scoringMs = 0;
+  for (let round = 0; round < 5; round++) {
+    const start = cpuMs();
+    for (let i = 0; i < calls; i++) {
+      const timing = newRunTiming();
+      t.recordRun(0, 0, runMs, timing);
+      t.observe(inputs, outputs);
+    }
+    best = Math.min(best, cpuMs() - start);
+    const scoring = cpuMs();
+    await t.snapshot(); // scores the windows those runs filled
+    scoringMs += cpuMs() - scoring;
   }
-  const pathMs = cpuMs() - start;
-  const scoring = cpuMs();
-  await t.snapshot(); // scores the windows those runs filled
-  const allMs = pathMs + cpuMs() - scoring;
   await t.release();
-  return { path: (pathMs / calls) * 1000, all: (allMs / calls) * 1000 };
+  return { path: (best / calls) * 1000, all: ((best + scoringMs / 5) / calls) * 1000 };
 }
 
 async function main(): Promise<void> {
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
     const mOff = median(off);
     const mOn = median(on);
     // The per-run telemetry work with the default drift sampling, for runs as long as this model's.
-    const sampled = await telemetryWorkUs({ x: feedsX }, { logits: new Tensor('float32', randn(10), [1, 10]) }, { inputs: { x: refX }, outputs: { logits: refLogits } }, mOff, 0.005);
+    const sampled = await telemetryWorkUs({ x: feedsX }, { logits: new Tensor('float32', randn(10), [1, 10]) }, { inputs: { x: refX }, outputs: { logits: refLogits } }, mOff, DRIFT_DEFAULTS.maxOverhead);
     console.log(`${backend}: telemetry with default drift sampling costs ${sampled.all.toFixed(1)} us per run = ${((sampled.all / 1000 / mOff) * 100).toFixed(2)}% of the median run (${mOff.toFixed(3)} ms)`);
     console.log(`${backend}: median run ${mOff.toFixed(3)} ms without telemetry, ${mOn.toFixed(3)} ms with (${(((mOn - mOff) / mOff) * 100).toFixed(2)}%, noise included); unsampled drift work would be ${((mnistUs.all / 1000 / mOff) * 100).toFixed(2)}% of the run; sampled share of runs ${(((await measured.telemetry.snapshot()).drift?.sampling ?? 1) * 100).toFixed(1)}%`);
     await plain.release();

@@ -17,7 +17,7 @@ export interface DriftOptions {
   readonly wasserstein?: number;
   /**
    * most the drift features may cost, as a share of the mean run time; runs are sampled at random
-   * to stay under it (fast models see fewer runs monitored); default 0.005, 1 = every run
+   * to stay under it (fast models see fewer runs monitored); default 0.0025, 1 = every run
    */
   readonly maxOverhead?: number;
 }
@@ -100,7 +100,7 @@ export interface DriftState {
   readonly windows: number;
   readonly alerts: number;
   readonly features: number;
-  /** share of runs whose samples the monitor sees (below 1 when features would cost over 0.5% of run time) */
+  /** share of runs whose samples the monitor sees (below 1 when features would cost over maxOverhead of run time) */
   readonly sampling?: number;
   readonly last?: DriftWindowResult;
 }

@@ -14,7 +14,7 @@ import { checkFeature, featureAt } from './extract-features.ts';
 import { binCounts, sortedFinite } from './histogram.ts';
 import { sampleCount, type ElementReader, type TensorView } from './tensor-values.ts';
 
-export const DRIFT_DEFAULTS: Required<DriftOptions> = { windowSize: 200, alpha: 0.01, psi: 0.2, js: 0.1, wasserstein: 0.2, maxOverhead: 0.005 };
+export const DRIFT_DEFAULTS: Required<DriftOptions> = { windowSize: 200, alpha: 0.01, psi: 0.2, js: 0.1, wasserstein: 0.2, maxOverhead: 0.0025 };
 
 /** Below this many finite values in a window a feature is not tested (too little evidence). */
 export const MIN_FEATURE_SAMPLES = 30;
