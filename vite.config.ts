@@ -5,6 +5,7 @@
 //   --mode worker  dist/kiln.worker.mjs  the module worker hosting sessions (self-contained)
 //   --mode iife    dist/kiln.iife.js     script tag, global `kiln`; also its own worker script
 //   --mode node    dist/node/index.js    the Node entry, with its npm dependencies left as imports
+//   --mode cli     dist/cli/kiln.js      the `kiln` command (package.json "bin"), one chunk per subcommand
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type InlineConfig, type Plugin } from 'vite';
 
@@ -109,7 +110,31 @@ export function nodeConfig(): InlineConfig {
   };
 }
 
+/** The `kiln` CLI: every bare import (npm packages, node: built-ins) stays an import. */
+export function cliConfig(): InlineConfig {
+  return {
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    publicDir: false,
+    build: {
+      outDir: 'dist/cli',
+      emptyOutDir: false,
+      target: 'node20',
+      sourcemap: true,
+      minify: false,
+      lib: {
+        entry: 'trainer-node/cli/kiln.ts',
+        formats: ['es'],
+        fileName: () => 'kiln.js',
+      },
+      rolldownOptions: { external: (id) => !id.startsWith('.') && !id.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(id), output: { chunkFileNames: '[name]-[hash].js' } },
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => {
   if (mode === 'node') return nodeConfig();
+  if (mode === 'cli') return cliConfig();
   return browserConfig(mode === 'core' || mode === 'worker' || mode === 'iife' ? mode : 'esm');
 });

@@ -3,6 +3,7 @@
 //   dist/kiln.mjs (+ kiln.worker.mjs, kiln.core.mjs)   ESM browser build (vite.config.ts modes)
 //   dist/kiln.iife.js                                  script tag, and its own worker script
 //   dist/node/index.js                                 Node entry (vite.config.ts, mode "node")
+//   dist/cli/kiln.js                                   the `kiln` command (mode "cli")
 //   dist/types/**                                      declarations (tsc -p tsconfig.build.json)
 // Then prints the gzipped sizes of what a page downloads for each way of loading Kiln.
 import { execFileSync } from 'node:child_process';
@@ -21,9 +22,9 @@ const started = Date.now();
 const BROWSER_FILES = ['kiln.mjs', 'kiln.core.mjs', 'kiln.worker.mjs', 'kiln.iife.js'];
 // Loaded only by sessions created with options.telemetry (vite.config.ts); the IIFE inlines it.
 const TELEMETRY_CHUNKS = ['kiln.core-session-telemetry.mjs', 'kiln.worker-session-telemetry.mjs'];
-for (const p of [...[...BROWSER_FILES, ...TELEMETRY_CHUNKS].flatMap((f) => [f, `${f}.map`]), 'node', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
+for (const p of [...[...BROWSER_FILES, ...TELEMETRY_CHUNKS].flatMap((f) => [f, `${f}.map`]), 'node', 'cli', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
 
-for (const mode of ['production', 'core', 'worker', 'iife', 'node']) await build({ root, configFile, mode, logLevel: 'warn' });
+for (const mode of ['production', 'core', 'worker', 'iife', 'node', 'cli']) await build({ root, configFile, mode, logLevel: 'warn' });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 try {

@@ -133,3 +133,20 @@ test('declarations in dist/types type-check a consumer through "exports"', async
     }),
   );
 });
+
+test('the "bin" entry dist/cli/kiln.js runs: help, and kiln inspect on a .kiln bundle', async () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  const cli = join(repoRoot, pkg.bin.kiln!);
+  const help = await promisify(execFile)(process.execPath, [cli, '--help'], { cwd: repoRoot });
+  for (const command of ['train', 'compress', 'inspect', 'collect']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+  const bundle = join(repoRoot, 'demo/models/iris-mlp-int8.kiln');
+  const inspected = await promisify(execFile)(process.execPath, [cli, 'inspect', bundle, '--json'], { cwd: repoRoot });
+  const report = JSON.parse(inspected.stdout) as Record<string, unknown>;
+  assert.ok(JSON.stringify(report).includes('DequantizeLinear'), 'the bundle is quantized: its report names DequantizeLinear');
+  const unknown = await promisify(execFile)(process.execPath, [cli, 'bake']).then(
+    () => undefined,
+    (e: { code?: number; stderr?: string }) => e,
+  );
+  assert.equal(unknown?.code, 2, 'an unknown command is a usage error');
+  assert.match(unknown?.stderr ?? '', /unknown command 'bake'/);
+});

