@@ -8,6 +8,7 @@ import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts'
 import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
+import type { KernelTuning } from '../backends/webgpu/gpu-device.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import { fail } from '../core/errors.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
@@ -32,8 +33,12 @@ export class RecoveringBackend implements Backend {
   private released = false;
   private readonly plans = new Set<LivePlan>();
 
+  /** replacement devices are created with the kernel tuning the first one was asked for */
+  private readonly tuning: KernelTuning;
+
   constructor(first: WebGpuBackend, private readonly listener?: DeviceLostListener) {
     this.current = first;
+    this.tuning = first.tuning;
     this.watch(first);
   }
 
@@ -138,7 +143,7 @@ export class RecoveringBackend implements Backend {
     if (this.losses <= MAX_GPU_RECOVERIES) {
       let gpu: WebGpuBackend | undefined;
       try {
-        gpu = await WebGpuBackend.create();
+        gpu = await WebGpuBackend.create(this.tuning);
         await this.prepareAll(gpu);
         next = gpu;
       } catch {

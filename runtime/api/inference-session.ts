@@ -1,6 +1,7 @@
 import type { TensorMeta } from '../../kernels/types.ts';
 import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
+import type { KernelTuning } from '../backends/webgpu/gpu-device.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import type { DataType } from '../core/dtype.ts';
 import { fail } from '../core/errors.ts';
@@ -23,7 +24,15 @@ import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
 import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
 
 /** 'auto' times webgpu and cpu on the model once and remembers the faster per adapter. */
-export type ExecutionProvider = BackendName | 'wasm' | 'auto' | { name: BackendName | 'wasm' | 'auto' };
+export type ExecutionProvider =
+  | BackendName
+  | 'wasm'
+  | 'auto'
+  | {
+      name: BackendName | 'wasm' | 'auto';
+      /** webgpu: kernel forms for a software or a hardware adapter; 'auto' (default) detects it */
+      kernelTuning?: KernelTuning;
+    };
 
 export interface SessionOptions {
   /** tried in order; the first that starts wins. 'wasm' is accepted as an alias of 'cpu'. */
@@ -369,7 +378,7 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
     const name = typeof p === 'string' ? p : p.name;
     try {
       if (name === 'cpu' || name === 'wasm') return new CpuBackend();
-      if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(), onDeviceLost);
+      if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(typeof p === 'string' ? 'auto' : p.kernelTuning), onDeviceLost);
       reasons.push(`${String(name)}: unknown execution provider`);
     } catch (e) {
       reasons.push(`${name}: ${(e as Error).message}`);

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
 import type { DataType } from '../../runtime/core/dtype.ts';
 import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
+import type { KernelTuning } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
 import { compareTensors, type Tolerance } from '../helpers/compare.ts';
@@ -37,6 +38,16 @@ export interface OpCase {
   readonly tolerance?: Tolerance;
   /** the case must run on the GPU (default true): catches silent CPU fallback */
   readonly gpu?: boolean;
+  /** WebGPU kernel forms to use; 'auto' (default) picks the software-adapter forms on SwiftShader */
+  readonly kernelTuning?: KernelTuning;
+}
+
+/**
+ * The same cases run with the kernel forms chosen for hardware GPUs (e.g. a workgroup per row for
+ * long reductions), which 'auto' never picks on this machine's software adapter.
+ */
+export function withHardwareTuning(cases: readonly OpCase[]): OpCase[] {
+  return cases.map((c) => ({ ...c, name: `${c.name} [hardware kernel forms]`, kernelTuning: 'hardware' }));
 }
 
 const isInt = (t: DataType): boolean => !['float32', 'float16', 'float64'].includes(t);
@@ -90,7 +101,7 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
       test(id, { skip: knownFailure('webgpu', `ops/${id}`) }, async () => {
         const { bytes, feeds } = buildCaseModel(c);
         const cpu = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
-        const gpu = await InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+        const gpu = await InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', kernelTuning: c.kernelTuning ?? 'auto' }] });
         try {
           const want = await cpu.run(feeds);
           const got = await gpu.run(feeds);

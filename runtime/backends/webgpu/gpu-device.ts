@@ -10,8 +10,15 @@ export interface GpuDeviceContext {
   lost: GPUDeviceLostInfo | undefined;
 }
 
+/**
+ * Which kernel forms to pick: 'auto' detects software adapters (SwiftShader, llvmpipe), where one
+ * workgroup runs on one CPU thread and fewer, larger dispatches win; 'hardware' / 'software' force
+ * one side (tests use 'hardware' to exercise the workgroup forms on a software adapter).
+ */
+export type KernelTuning = 'auto' | 'hardware' | 'software';
+
 /** Requests an adapter and a device with the limits Kiln uses, or fails with DEVICE_UNAVAILABLE. */
-export async function createGpuDevice(): Promise<GpuDeviceContext> {
+export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<GpuDeviceContext> {
   const gpu = getGpu();
   if (!gpu) fail('DEVICE_UNAVAILABLE', 'WebGPU is not available here (no navigator.gpu; in Node, import kilnjs so the webgpu package is registered)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -31,10 +38,11 @@ export async function createGpuDevice(): Promise<GpuDeviceContext> {
     },
   });
   const info = adapter.info;
-  const software = info.architecture === 'swiftshader' || info.vendor === 'google' && info.architecture === '' || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${info.description} ${info.device}`);
+  const detectedSoftware = info.architecture === 'swiftshader' || info.vendor === 'google' && info.architecture === '' || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${info.description} ${info.device}`);
+  const software = tuning === 'auto' ? detectedSoftware : tuning === 'software';
   const ctx: GpuDeviceContext = {
     device,
-    info: `${info.vendor || 'unknown vendor'} ${info.architecture || ''} ${info.description || info.device || ''}`.replace(/\s+/g, ' ').trim() + (software ? ' (software)' : ''),
+    info: `${info.vendor || 'unknown vendor'} ${info.architecture || ''} ${info.description || info.device || ''}`.replace(/\s+/g, ' ').trim() + (detectedSoftware ? ' (software)' : ''),
     caps: {
       maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
       maxInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,

@@ -6,7 +6,7 @@ import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 import type { Backend, PreparedPlan } from '../backend.ts';
 import { runStepOnCpu } from '../cpu/run-step.ts';
 import { BufferAssigner } from './buffer-assignment.ts';
-import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
+import { checkNotLost, createGpuDevice, type GpuDeviceContext, type KernelTuning } from './gpu-device.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { fromGpuWords, toGpuWords, toPackedWords, type GpuUpload } from './transfer.ts';
 import type { RunTiming } from '../../telemetry/latency/run-timing.ts';
@@ -39,9 +39,14 @@ export class WebGpuBackend implements Backend {
     this.pipelines = new PipelineCache(gpu.device);
   }
 
-  static async create(): Promise<WebGpuBackend> {
-    return new WebGpuBackend(await createGpuDevice());
+  static async create(tuning: KernelTuning = 'auto'): Promise<WebGpuBackend> {
+    const backend = new WebGpuBackend(await createGpuDevice(tuning));
+    backend.tuning = tuning;
+    return backend;
   }
+
+  /** what create() was asked for; a replacement device after a loss is created the same way */
+  tuning: KernelTuning = 'auto';
 
   get adapterInfo(): string {
     return this.gpu.info;
