@@ -19,26 +19,13 @@ import { RangeCollector, type CalibrationMethod } from './activation-ranges.ts';
 import { loadCalibration, syntheticCalibration, type CalibrationSet } from './calibration-data.ts';
 import { findLayers } from './layers.ts';
 import { prepareFloatModel } from './prepare-model.ts';
+import type { ParsedCompressArgs } from './options.ts';
 import { Progress } from './progress.ts';
 import { buildQdqModel, type LayerScheme } from './qdq-model.ts';
 import { outputError, runModel, type OutputError, type Outputs } from './run-model.ts';
 
-export interface CompressOptions {
-  readonly input: string;
-  readonly bits: 8 | 4;
-  readonly calib?: string;
-  readonly method: CalibrationMethod;
-  readonly percentile: number;
-  readonly block: number;
-  readonly keep: readonly string[];
-  readonly out: string;
-  readonly onnxOut?: string;
-  /** calibration samples used at most */
-  readonly samples: number;
-  /** samples per layer in the sensitivity report (0: no report) */
-  readonly sensitivitySamples: number;
-  /** synthetic inputs: size of symbolic dims other than the batch */
-  readonly freeDim: number;
+/** The parsed command line plus what the caller provides (provenance, where progress goes). */
+export interface CompressOptions extends ParsedCompressArgs {
   /** recorded in the provenance */
   readonly commandLine: string;
   /** progress bars go here (process.stderr in the CLI) */

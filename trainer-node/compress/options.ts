@@ -12,8 +12,11 @@ export interface ParsedCompressArgs {
   readonly keep: readonly string[];
   readonly out: string;
   readonly onnxOut?: string;
+  /** calibration samples used at most */
   readonly samples: number;
+  /** samples per layer in the sensitivity report (0: no report) */
   readonly sensitivitySamples: number;
+  /** synthetic inputs: size of symbolic dims other than the batch */
   readonly freeDim: number;
 }
 
