@@ -228,7 +228,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
 
   async snapshot(): Promise<TelemetrySnapshot> {
     this.scoreWindows();
-    const { latency, coldStart } = this.latency.summary();
+    const { latency, coldStart, gpuTiming } = this.latency.summary();
     const e = this.exporter;
     return {
       enabled: true,
@@ -236,6 +236,7 @@ export class ActiveTelemetry extends EventTarget implements SessionTelemetry {
       errors: this.latency.errors,
       latency,
       coldStart,
+      ...(gpuTiming ? { gpuTiming } : {}),
       ...(this.drift ? { drift: { ...this.drift.state(), sampling: this.costBudget.rate } } : {}),
       export: {
         active: e !== undefined,

@@ -125,6 +125,12 @@ export interface TelemetrySnapshot {
   readonly latency: Readonly<Partial<Record<RunPhase, Percentiles>>>;
   /** cold start phases of this session (milliseconds) */
   readonly coldStart: Readonly<Partial<Record<ColdStartPhase, number>>>;
+  /**
+   * how latency.gpu was measured by the latest GPU run: 'timestamp-query' (the passes' execution
+   * time, where the device has the feature) or 'submit-to-done' (submit until the queue reports
+   * the work done, which includes queueing on the GPU); absent before a GPU run
+   */
+  readonly gpuTiming?: 'timestamp-query' | 'submit-to-done';
   /** undefined when there is no drift reference */
   readonly drift?: DriftState;
   readonly export: ExportState;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { getGpu } from '../../runtime/backends/webgpu/gpu-provider.ts';
 import { InferenceSession, KilnError, Tensor } from '../../runtime/node.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import { ATTR, METRIC } from '../../runtime/telemetry/otlp-schema.ts';
@@ -114,6 +115,10 @@ test('webgpu: runs are split into queue, gpu and readback; cold start has upload
     const snap = await session.telemetry.snapshot();
     for (const phase of ['total', 'queue', 'gpu', 'readback'] as const) assert.equal(snap.latency[phase]?.count, 3, phase);
     assert.ok(snap.latency.gpu!.p50 <= snap.latency.total!.max);
+    // Timestamp queries wherever the adapter offers them (SwiftShader in Dawn does).
+    const adapter = await getGpu()!.requestAdapter({ powerPreference: 'high-performance' });
+    assert.equal(snap.gpuTiming, adapter?.features.has('timestamp-query') ? 'timestamp-query' : 'submit-to-done');
+    assert.ok(snap.latency.gpu!.max > 0, 'the passes took some time');
     assert.ok(snap.coldStart.upload! >= 0 && snap.coldStart.compile! >= 0, JSON.stringify(snap.coldStart));
     assert.equal(snap.export.active, false); // no endpoint: nothing leaves the device
     assert.equal(snap.drift, undefined); // an ONNX model without a reference

@@ -10,6 +10,7 @@ import { checkNotLost, createGpuDevice, type GpuDeviceContext, type KernelTuning
 import { PipelineCache } from './pipeline-cache.ts';
 import { fromGpuWords, toGpuWords, toPackedWords, type GpuUpload } from './transfer.ts';
 import type { RunTiming } from '../../telemetry/latency/run-timing.ts';
+import { PassTimestamps } from './pass-timestamps.ts';
 
 function poisonRequested(): boolean {
   const g = globalThis as { KILN_POISON_BUFFERS?: boolean; process?: { env?: Record<string, string | undefined> } };
@@ -200,9 +201,12 @@ export class WebGpuBackend implements Backend {
     const poison = poisonRequested() ? (): void => {
       for (const b of assigner.all) device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN));
     } : undefined;
+    // Timestamp queries for the telemetry's GPU phase, created by the first timed run.
+    let timestamps: PassTimestamps | undefined;
     const run = (feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]> => {
       poison?.();
-      return this.execute(plan, execs, buffers, staging, feeds, timing);
+      if (timing && !timestamps && device.features.has('timestamp-query')) timestamps = new PassTimestamps(device);
+      return this.execute(plan, execs, buffers, staging, feeds, timing, timing ? timestamps : undefined);
     };
     return {
       placement,
@@ -212,11 +216,12 @@ export class WebGpuBackend implements Backend {
         assigner.destroy();
         uniformBuffer.destroy();
         for (const b of staging.values()) b.destroy();
+        timestamps?.destroy();
       },
     };
   }
 
-  private async execute(plan: ExecutionPlan, execs: readonly StepExec[], buffers: ReadonlyMap<number, GPUBuffer>, staging: ReadonlyMap<number, GPUBuffer>, feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]> {
+  private async execute(plan: ExecutionPlan, execs: readonly StepExec[], buffers: ReadonlyMap<number, GPUBuffer>, staging: ReadonlyMap<number, GPUBuffer>, feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming, timestamps?: PassTimestamps): Promise<AnyTensor[]> {
     checkNotLost(this.gpu);
     const { device } = this.gpu;
     const host = new Map<number, AnyTensor>(feeds);
@@ -232,6 +237,7 @@ export class WebGpuBackend implements Backend {
       pass = undefined;
       const gpuIds = ids.filter((id) => staging.has(id) && !host.has(id));
       for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
+      const timed = timestamps?.resolve(encoder) ?? false;
       const submitted = timing ? performance.now() : 0;
       device.queue.submit([encoder.finish()]);
       // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out. The
@@ -240,7 +246,7 @@ export class WebGpuBackend implements Backend {
       let workDoneAt: number | undefined;
       if (timing) void device.queue.onSubmittedWorkDone().then(() => (workDoneAt ??= performance.now()), () => undefined);
       encoder = device.createCommandEncoder({ label: 'kiln-run' });
-      await Promise.all(gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ)));
+      const [queried] = await Promise.all([timed ? timestamps!.read() : undefined, ...gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ))]);
       const mapped = timing ? performance.now() : 0;
       for (const id of gpuIds) {
         const v = plan.values[id]!;
@@ -252,15 +258,18 @@ export class WebGpuBackend implements Backend {
       if (timing) {
         const doneAt = Math.min(workDoneAt ?? mapped, mapped);
         timing.firstSubmitAt ??= submitted;
-        timing.gpuMs += doneAt - submitted;
+        // With timestamp queries the GPU phase is the passes' own execution time; a run split into
+        // several submissions (CPU-placed steps) counts as queried only if every part was.
+        const queriedAll = queried !== undefined && timing.gpuSource !== 'submit-to-done';
+        timing.gpuMs += queried ?? doneAt - submitted;
         timing.readbackMs += performance.now() - doneAt;
-        timing.gpuSource = 'submit-to-done';
+        timing.gpuSource = queriedAll ? 'timestamp-query' : 'submit-to-done';
       }
     };
     for (const exec of execs) {
       if (exec.kind === 'gpu') {
         for (const p of exec.programs) {
-          pass ??= encoder.beginComputePass({ label: 'kiln-pass' });
+          pass ??= encoder.beginComputePass(timestamps ? timestamps.pass('kiln-pass') : { label: 'kiln-pass' });
           pass.setPipeline(p.pipeline);
           pass.setBindGroup(0, p.bindGroup);
           pass.dispatchWorkgroups(p.dispatch[0], p.dispatch[1], p.dispatch[2]);

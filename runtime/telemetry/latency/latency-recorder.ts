@@ -33,6 +33,8 @@ export class LatencyRecorder {
   private errorCount = 0;
   private pendingErrors = new Map<string, number>();
   private pendingSince = Date.now();
+  /** how the most recent run's GPU phase was measured */
+  private gpuTiming: RunTiming['gpuSource'];
 
   private add(phase: RunPhase, ms: number): void {
     if (!(ms >= 0)) return;
@@ -48,6 +50,7 @@ export class LatencyRecorder {
     this.add('total', endedAt - calledAt);
     this.add('queue', (timing?.firstSubmitAt ?? startedAt) - calledAt);
     if (timing?.firstSubmitAt !== undefined) {
+      this.gpuTiming = timing.gpuSource;
       this.add('gpu', timing.gpuMs);
       this.add('readback', timing.readbackMs);
     }
@@ -72,7 +75,7 @@ export class LatencyRecorder {
     return this.errorCount;
   }
 
-  summary(): { latency: Partial<Record<RunPhase, Percentiles>>; coldStart: Partial<Record<ColdStartPhase, number>> } {
+  summary(): { latency: Partial<Record<RunPhase, Percentiles>>; coldStart: Partial<Record<ColdStartPhase, number>>; gpuTiming: RunTiming['gpuSource'] } {
     const latency: Partial<Record<RunPhase, Percentiles>> = {};
     for (const [phase, done] of this.exported) {
       const h = ExpHistogram.fromData(done.toData());
@@ -81,7 +84,7 @@ export class LatencyRecorder {
       const p = percentiles(h);
       if (p) latency[phase] = p;
     }
-    return { latency, coldStart: { ...this.coldStart } };
+    return { latency, coldStart: { ...this.coldStart }, gpuTiming: this.gpuTiming };
   }
 
   /** What takePending would return, without taking it (drafts of the next batch). */
