@@ -18,6 +18,8 @@ export interface BenchResult {
   bytesDownloaded: number | null;
   /** max |output - float reference| over the first output */
   maxError: number | null;
+  /** max |reference output|: the scale maxError is read against */
+  referenceMaxAbs: number | null;
   fetchMs: number | null;
   createMs: number | null;
   firstRunMs: number | null;
@@ -62,7 +64,7 @@ export const quantile = (xs: readonly number[], q: number): number => {
 };
 
 const empty = (w: Workload, runtime: RuntimeName, status: 'n/a' | 'error', note: string): BenchResult => ({
-  workload: w.name, runtime, status, coldStartMs: null, warmP50Ms: null, warmP95Ms: null, bytesDownloaded: null, maxError: null,
+  workload: w.name, runtime, status, coldStartMs: null, warmP50Ms: null, warmP95Ms: null, bytesDownloaded: null, maxError: null, referenceMaxAbs: null,
   fetchMs: null, createMs: null, firstRunMs: null, throughputBatch1: null, throughputBatch32: null, peakGpuBytes: null,
   runtimeBytes: null, modelBytes: null, gflops: null, runs: 0, samplesMs: [], reference: '', note,
 });
@@ -187,6 +189,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
       let m = 0;
       for (let i = 0; i < l.first.length; i++) m = Math.max(m, Math.abs(l.first[i]! - ref.output[i]!));
       r.maxError = m;
+      r.referenceMaxAbs = ref.output.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
       r.reference = ref.runtime;
     } else if (ref) r.note = [r.note, `output has ${l.first.length} values, reference ${ref.output.length}`].join('; ');
     r.peakGpuBytes = r.runtime.endsWith('webgpu') ? (peakGpuBytes(l.key) ?? null) : null;

@@ -70,8 +70,14 @@ test('the quick bench writes a well-formed report with every runtime on every wo
       if (Math.abs((r.fetchMs ?? NaN) + (r.createMs ?? NaN) + (r.firstRunMs ?? NaN) - r.coldStartMs!) > 1e-6) failures.push(`${w} ${rt}: cold start is not fetch + create + first run`);
       if (!Number.isInteger(r.bytesDownloaded) || r.bytesDownloaded! <= 0) failures.push(`${w} ${rt}: bytesDownloaded ${r.bytesDownloaded}`);
       if (r.runs < 1 || r.samplesMs.length !== r.runs) failures.push(`${w} ${rt}: ${r.runs} runs, ${r.samplesMs.length} samples`);
-      // Float workloads: every runtime computes the same function of the same inputs.
-      if (!finiteAtLeast(r.maxError, 0) || r.maxError! > 1e-3) failures.push(`${w} ${rt}: max error ${r.maxError} vs ${r.reference}`);
+      // Float workloads: every runtime computes the same function of the same inputs. A quantized
+      // model without a float variant is compared with onnxruntime running the same QDQ model with
+      // integer kernels, where Kiln accumulates in f32: an activation within f32 rounding of a
+      // rounding boundary lands one 8-bit step (1/255 of its range) away, and a few such flips reach
+      // the outputs (docs/quantization.md), so there the bound is 2% of the output's magnitude.
+      const quantizedVsQuantized = /same quantized model/.test(r.reference);
+      const bound = quantizedVsQuantized ? 0.02 * (r.referenceMaxAbs ?? NaN) : 1e-3;
+      if (!finiteAtLeast(r.maxError, 0) || !(r.maxError! <= bound)) failures.push(`${w} ${rt}: max error ${r.maxError} vs ${r.reference} (bound ${bound})`);
     }
   }
   assert.deepEqual(failures, []);
