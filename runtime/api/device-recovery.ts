@@ -8,7 +8,7 @@ import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts'
 import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
-import type { KernelTuning } from '../backends/webgpu/gpu-device.ts';
+import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import { fail } from '../core/errors.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';

@@ -1,7 +1,7 @@
 import type { TensorMeta } from '../../kernels/types.ts';
 import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
-import type { KernelTuning } from '../backends/webgpu/gpu-device.ts';
+import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import type { DataType } from '../core/dtype.ts';
 import { fail } from '../core/errors.ts';

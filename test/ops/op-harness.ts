@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
 import type { DataType } from '../../runtime/core/dtype.ts';
 import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
-import type { KernelTuning } from '../../runtime/backends/webgpu/gpu-device.ts';
+import type { KernelTuning } from '../../runtime/backends/webgpu/kernel-tuning.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
 import { compareTensors, type Tolerance } from '../helpers/compare.ts';

@@ -1,6 +1,7 @@
 import type { GpuCaps } from '../../../kernels/types.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import { getGpu } from './gpu-provider.ts';
+import type { KernelTuning } from './kernel-tuning.ts';
 
 export interface GpuDeviceContext {
   readonly device: GPUDevice;
@@ -10,12 +11,6 @@ export interface GpuDeviceContext {
   lost: GPUDeviceLostInfo | undefined;
 }
 
-/**
- * Which kernel forms to pick: 'auto' detects software adapters (SwiftShader, llvmpipe), where one
- * workgroup runs on one CPU thread and fewer, larger dispatches win; 'hardware' / 'software' force
- * one side (tests use 'hardware' to exercise the workgroup forms on a software adapter).
- */
-export type KernelTuning = 'auto' | 'hardware' | 'software';
 
 /** Requests an adapter and a device with the limits Kiln uses, or fails with DEVICE_UNAVAILABLE. */
 export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<GpuDeviceContext> {
