@@ -22,6 +22,8 @@ export interface LoadedCase {
 }
 
 export function listCases(): ConformanceCase[] {
+  // Without the data every conformance test would silently not exist: fail loudly instead.
+  if (!existsSync(conformanceDir)) throw new Error(`the ONNX conformance data is missing: expected ${conformanceDir} (shared/conformance/onnx beside or inside the checkout)`);
   const cases: ConformanceCase[] = [];
   for (const suite of SUITES) {
     const root = join(conformanceDir, suite);
