@@ -17,28 +17,37 @@ ort.env.wasm.numThreads = 1;
 const summary: string[] = [];
 after(() => console.log(summary.join('\n')));
 
-interface Stats { max: number; mean: number; top1: number }
+interface Stats { max: number; p999: number; mean: number; top1: number }
 
 function compare(got: Float32Array, want: Float32Array, classes: number): Stats {
   let max = 0, sum = 0, agree = 0;
+  const diffs = new Float32Array(want.length);
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i]! - want[i]!);
+    diffs[i] = d;
     max = Math.max(max, d);
     sum += d;
   }
+  diffs.sort();
+  const p999 = diffs[Math.min(diffs.length - 1, Math.floor(0.999 * diffs.length))]!;
   const rows = want.length / classes;
   for (let r = 0; r < rows; r++) {
     const row = (a: Float32Array) => a.subarray(r * classes, (r + 1) * classes);
     const am = (a: Float32Array) => a.indexOf(Math.max(...a));
     if (am(row(got)) === am(row(want))) agree++;
   }
-  return { max, mean: sum / want.length, top1: agree / rows };
+  return { max, p999, mean: sum / want.length, top1: agree / rows };
 }
 
 const MODELS = [
   // tolerances: see docs/quantization.md ("Kiln vs onnxruntime on QDQ models")
-  { name: 'PaddleOCR v2 direction classifier', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', dims: [1, 3, 48, 192], bits: [8, 4] as const, int8: { max: 0.02, mean: 1e-2, top1: 1 } },
-  { name: 'PaddleOCR v4 recognition', file: 'ch_PP-OCRv4_rec_infer.onnx', dims: [1, 3, 48, 80], bits: [8] as const, int8: { max: 0.25, mean: 1e-4, top1: 0.95 } },
+  { name: 'PaddleOCR v2 direction classifier', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', dims: [1, 3, 48, 192], bits: [8, 4] as const, int8: { max: 0.02, p999: 0.02, mean: 1e-2, top1: 1 } },
+  // rec's outputs are per-step probabilities over 6625 characters after ~40 requantized
+  // activations: boundary flips (integer vs f32 accumulation) compound, and where two characters
+  // nearly tie at a step the probability mass between them swings (0.23-0.33 seen on fresh inputs,
+  // with argmax still 100%). So: every value but the rarest 0.1% within 0.01 (1.2e-3 seen), argmax and the mean
+  // tight, and the single worst value below half a probability unit.
+  { name: 'PaddleOCR v4 recognition', file: 'ch_PP-OCRv4_rec_infer.onnx', dims: [1, 3, 48, 80], bits: [8] as const, int8: { max: 0.5, p999: 0.01, mean: 1e-4, top1: 0.95 } },
 ];
 
 for (const m of MODELS) {
@@ -64,10 +73,10 @@ for (const m of MODELS) {
         if (ep === 'webgpu') assert.equal(s.lastPlacement?.cpu, 0, 'a step fell back to the CPU');
         await s.release();
         const st = compare(got, want, classes);
-        summary.push(`${m.name} int${bits} ${ep} vs onnxruntime-web: max |diff| ${st.max.toExponential(2)}, mean ${st.mean.toExponential(2)}, argmax agreement ${(st.top1 * 100).toFixed(1)}% (quantized vs float on calibration: max ${r.error.maxAbs.toExponential(2)})`);
+        summary.push(`${m.name} int${bits} ${ep} vs onnxruntime-web: max |diff| ${st.max.toExponential(2)}, p99.9 ${st.p999.toExponential(2)}, mean ${st.mean.toExponential(2)}, argmax agreement ${(st.top1 * 100).toFixed(1)}% (quantized vs float on calibration: max ${r.error.maxAbs.toExponential(2)})`);
         // weight-only int4 keeps float activations: only f32 summation order differs
-        const tol = bits === 8 ? m.int8 : { max: 1e-4, mean: 1e-5, top1: 1 };
-        assert.ok(st.max <= tol.max && st.mean <= tol.mean && st.top1 >= tol.top1, `${ep}: ${JSON.stringify(st)} exceeds ${JSON.stringify(tol)}`);
+        const tol = bits === 8 ? m.int8 : { max: 1e-4, p999: 1e-4, mean: 1e-5, top1: 1 };
+        assert.ok(st.max <= tol.max && st.p999 <= tol.p999 && st.mean <= tol.mean && st.top1 >= tol.top1, `${ep}: ${JSON.stringify(st)} exceeds ${JSON.stringify(tol)}`);
       }
     });
   }
