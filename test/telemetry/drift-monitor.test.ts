@@ -104,6 +104,19 @@ test(`normalized Wasserstein of a 0.5-std shift is 0.5 (${seed})`, () => {
 
 // --- false alarms and detection -----------------------------------------------------------------
 
+/** The smallest k with P(X <= k) >= q for X ~ Binomial(n, p). */
+function binomialUpperQuantile(n: number, p: number, q: number): number {
+  let term = (1 - p) ** n; // P(X = 0)
+  let cdf = term;
+  let k = 0;
+  while (cdf < q && k < n) {
+    term *= ((n - k) / (k + 1)) * (p / (1 - p));
+    k++;
+    cdf += term;
+  }
+  return k;
+}
+
 test(`false alarm rate per window on reference-distributed data <= alpha (${seed})`, () => {
   const ref = reference({ inputs: { x: tabular(rng, 3000), img: images(rng, 3000) }, outputs: { y: classifier(rng, 3000, UNIFORM_PRIOR) } });
   assert.equal(ref.inputs.length, FEATURES + 6);
@@ -118,8 +131,12 @@ test(`false alarm rate per window on reference-distributed data <= alpha (${seed
       assert.equal(w.threshold, DRIFT_DEFAULTS.alpha / monitor.featureCount);
     }
   }
-  // The documented rate is alpha = 1% per window; allow no more than that fraction.
-  assert.ok(alarms / windows <= DRIFT_DEFAULTS.alpha, `${alarms} false alarms in ${windows} windows`);
+  // The documented rate is at most alpha = 1% per window. A count over finitely many windows
+  // scatters around the rate, so the test is a binomial one: fail when the count would occur less
+  // than 0.1% of the time if the true rate were alpha (the count itself is printed for the record).
+  const limit = binomialUpperQuantile(windows, DRIFT_DEFAULTS.alpha, 0.999);
+  console.log(`# false alarms: ${alarms} in ${windows} windows (limit ${limit} at rate ${DRIFT_DEFAULTS.alpha})`);
+  assert.ok(alarms <= limit, `${alarms} false alarms in ${windows} windows: more than ${limit}, the 99.9% quantile at rate ${DRIFT_DEFAULTS.alpha}`);
 });
 
 test(`a 0.5-std mean shift in one tabular feature alarms within 3 windows (${seed})`, () => {
