@@ -88,49 +88,33 @@ export function browserConfig(which: BrowserBuild = 'esm'): InlineConfig {
   };
 }
 
-export function nodeConfig(): InlineConfig {
+/** A Node build of one entry: unminified ES module with source maps, the given imports left external. */
+function nodeLibConfig(entry: string, outDir: string, fileName: string, external: (id: string) => boolean, chunkFileNames?: string): InlineConfig {
   return {
     root,
     configFile: false,
     logLevel: 'warn',
     publicDir: false,
     build: {
-      outDir: 'dist/node',
+      outDir,
       emptyOutDir: false,
       target: 'node20',
       sourcemap: true,
       minify: false,
-      lib: {
-        entry: 'runtime/node.ts',
-        formats: ['es'],
-        fileName: () => 'index.js',
-      },
-      rolldownOptions: { external: (id) => NODE_EXTERNAL.test(id) },
+      lib: { entry, formats: ['es'], fileName: () => fileName },
+      rolldownOptions: { external, ...(chunkFileNames ? { output: { chunkFileNames } } : {}) },
     },
   };
 }
 
+export function nodeConfig(): InlineConfig {
+  return nodeLibConfig('runtime/node.ts', 'dist/node', 'index.js', (id) => NODE_EXTERNAL.test(id));
+}
+
 /** The `kiln` CLI: every bare import (npm packages, node: built-ins) stays an import. */
 export function cliConfig(): InlineConfig {
-  return {
-    root,
-    configFile: false,
-    logLevel: 'warn',
-    publicDir: false,
-    build: {
-      outDir: 'dist/cli',
-      emptyOutDir: false,
-      target: 'node20',
-      sourcemap: true,
-      minify: false,
-      lib: {
-        entry: 'trainer-node/cli/kiln.ts',
-        formats: ['es'],
-        fileName: () => 'kiln.js',
-      },
-      rolldownOptions: { external: (id) => !id.startsWith('.') && !id.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(id), output: { chunkFileNames: '[name]-[hash].js' } },
-    },
-  };
+  const bare = (id: string): boolean => !id.startsWith('.') && !id.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(id);
+  return nodeLibConfig('trainer-node/cli/kiln.ts', 'dist/cli', 'kiln.js', bare, '[name]-[hash].js');
 }
 
 export default defineConfig(({ mode }) => {

@@ -1,17 +1,8 @@
 // Deterministic random numbers: the transformer's weights are the same in every runtime and every
 // run (built from a seed); inputs are fresh per bench run but shared by the variants of one model.
 
-/** mulberry32: small, fast, good enough for weights and test inputs (not for cryptography). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The trainer's mulberry32 (small, fast, not for cryptography), under the name the bench uses. */
+export { createRng as seededRandom } from '../../trainer-node/data/rng.ts';
 
 /** n values uniform in [-scale, scale). */
 export function uniform(rand: () => number, n: number, scale = 1): Float32Array {

@@ -43,7 +43,7 @@ export async function runNodeBench(o: { quick: boolean; workloads?: string[] | u
     ort: (rt) => {
       if (rt === 'ort-webgpu') return Promise.reject(new Error(NOT_IN_NODE['ort-webgpu']));
       ort ??= import('onnxruntime-web').then((m) => {
-        const mod = m as unknown as OrtModule;
+        const mod: OrtModule = m;
         mod.env.wasm.numThreads = 1; // its Node build runs wasm on the calling thread
         return mod;
       });

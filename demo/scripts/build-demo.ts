@@ -1,23 +1,13 @@
 // Builds the demo PWA (demo/vite.config.ts) when its output is missing or older than its sources
 // (the demo, the runtime it bundles, the models). One build at a time across processes.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'vite';
+import { newestMtime, withBuildLock } from '../../scripts/browser/ensure-build.ts';
 import { repoRoot } from '../../test/helpers/paths.ts';
 import { demoConfig, demoRoot, type DemoBuildOptions } from '../vite.config.ts';
 
 const INPUTS = ['demo/index.html', 'demo/src', 'demo/public', 'demo/models', 'demo/vite.config.ts', 'runtime', 'kernels'];
-const LOCK_STALE_MS = 5 * 60_000;
-
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  let newest = s.mtimeMs;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-  return newest;
-}
 
 /** Why `outDir` needs a build, or undefined when it is up to date. */
 export function demoStaleReason(outDir: string, modelsDir: string): string | undefined {
@@ -30,26 +20,14 @@ export function demoStaleReason(outDir: string, modelsDir: string): string | und
 }
 
 /** Builds the demo if needed; returns what it did. */
-export async function ensureDemoBuild(options: DemoBuildOptions = {}): Promise<string> {
+export function ensureDemoBuild(options: DemoBuildOptions = {}): Promise<string> {
   const outDir = options.outDir ?? join(demoRoot, 'dist');
   const modelsDir = options.modelsDir ?? join(demoRoot, 'models');
-  const lock = join(tmpdir(), `kiln-demo-build-${Buffer.from(outDir).toString('base64url').slice(-40)}.lock`);
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
+  return withBuildLock(`kiln-demo-build-${Buffer.from(outDir).toString('base64url').slice(-40)}`, async () => {
     const reason = demoStaleReason(outDir, modelsDir);
     if (reason === undefined) return 'demo build is up to date';
     const started = Date.now();
     await build(demoConfig({ outDir, modelsDir }));
     return `built the demo in ${((Date.now() - started) / 1000).toFixed(1)} s (${reason})`;
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  });
 }

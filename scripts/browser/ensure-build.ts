@@ -11,7 +11,8 @@ export const BUILD_OUTPUTS = ['dist/kiln.mjs', 'dist/kiln.worker.mjs', 'dist/kil
 const BUILD_INPUTS = ['runtime', 'kernels', 'trainer-node', 'collector', 'vite.config.ts', 'scripts/build.mjs', 'tsconfig.build.json', 'tsconfig.json', 'package.json'];
 const LOCK_STALE_MS = 5 * 60_000;
 
-function newestMtime(path: string): number {
+/** The newest modification time of a file or anything below a folder (0 when missing). */
+export function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
   const s = statSync(path);
   if (!s.isDirectory()) return s.mtimeMs;
@@ -40,25 +41,34 @@ function runBuild(): Promise<void> {
   });
 }
 
-/** Builds dist/ if needed; returns what it did, for the test log. */
-export async function ensureBuild(): Promise<string> {
-  const lock = join(tmpdir(), `kiln-build-${createHash('sha1').update(repoRoot).digest('hex').slice(0, 12)}.lock`);
+/**
+ * Runs `work` holding a lock folder named `name` in the temp dir, one process at a time (test files
+ * run in parallel); a lock left by a killed process expires.
+ */
+export async function withBuildLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const lock = join(tmpdir(), `${name}.lock`);
   for (;;) {
     try {
       mkdirSync(lock);
       break;
     } catch {
-      // Another test process is building; a lock left by a killed process expires.
       if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 250));
     }
   }
   try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Builds dist/ if needed; returns what it did, for the test log. */
+export function ensureBuild(): Promise<string> {
+  return withBuildLock(`kiln-build-${createHash('sha1').update(repoRoot).digest('hex').slice(0, 12)}`, async () => {
     const reason = staleReason();
     if (reason === undefined) return 'dist/ is up to date';
     await runBuild();
     return `built dist/ (${reason})`;
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  });
 }

@@ -67,7 +67,7 @@ test('offline batches wait in IndexedDB and are delivered by the next page load;
   const { page, errors } = await bed!.open('/pages/script-tag.html');
   const endpoint = `http://127.0.0.1:${port}/v1/metrics`;
   const first = await page.evaluate(async (endpoint) => {
-    const { kiln } = globalThis as unknown as KilnGlobal;
+    const { kiln } = globalThis as typeof globalThis & KilnGlobal;
     // A reference from 200 samples of x ~ N(0, 1) per column (what buildDriftReference would give).
     const rows = (n: number, shift: number): Float32Array => Float32Array.from({ length: n * 3 }, () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random()) + shift);
     const edges = [-1.2816, -0.8416, -0.5244, -0.2533, 0, 0.2533, 0.5244, 0.8416, 1.2816];
@@ -110,7 +110,7 @@ test('offline batches wait in IndexedDB and are delivered by the next page load;
   await collector.listen(port);
   await page.reload();
   const second = await page.evaluate(async (endpoint) => {
-    const { kiln } = globalThis as unknown as KilnGlobal;
+    const { kiln } = globalThis as typeof globalThis & KilnGlobal;
     const model = new Uint8Array(await (await fetch('/models/square.onnx')).arrayBuffer());
     const session = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint } });
     for (let i = 0; i < 50; i++) {
@@ -135,7 +135,7 @@ test('a page closed without release(): the draft batch of its worker session is 
   const endpoint = `http://127.0.0.1:${port}/v1/metrics`;
   const before = collector.got.length;
   await page.evaluate(async (endpoint) => {
-    const { kiln } = globalThis as unknown as KilnGlobal;
+    const { kiln } = globalThis as typeof globalThis & KilnGlobal;
     const model = new Uint8Array(await (await fetch('/models/square.onnx')).arrayBuffer());
     const session = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint } });
     for (let i = 0; i < 7; i++) await session.run({ x: new kiln.Tensor('float32', Float32Array.from({ length: 6 }, () => Math.random()), [2, 3]) });
@@ -146,7 +146,7 @@ test('a page closed without release(): the draft batch of its worker session is 
   // The user comes back later: that page's session sends the dead session's draft once it is stale.
   await page.goto(`${bed!.server.url}/pages/script-tag.html`);
   await page.evaluate(async (endpoint) => {
-    const { kiln } = globalThis as unknown as KilnGlobal;
+    const { kiln } = globalThis as typeof globalThis & KilnGlobal;
     const model = new Uint8Array(await (await fetch('/models/square.onnx')).arrayBuffer());
     (globalThis as { keep?: unknown }).keep = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint } });
   }, endpoint);

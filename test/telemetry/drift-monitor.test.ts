@@ -174,6 +174,7 @@ test('bad drift options and references are refused; a reference that does not fi
   invalid(() => new DriftMonitor(ref, { windowSize: 5 }), /windowSize/);
   invalid(() => new DriftMonitor(ref, { alpha: 2 }), /alpha/);
   invalid(() => new DriftMonitor(ref, { psi: -1 }), /psi/);
+  // The cast passes a version the type forbids: what a newer bundle would carry.
   invalid(() => new DriftMonitor({ ...ref, version: 2 } as unknown as typeof ref), /version-1/);
   invalid(() => new DriftMonitor({ ...ref, inputs: [{ ...ref.inputs[0]!, counts: [1] }] }), /counts/);
   const monitor = new DriftMonitor(ref, { windowSize: 40 });

@@ -83,6 +83,8 @@ export function registerWasmConv2dBackpropFilter(): void {
     // Ops called inside a kernel are not taped (the engine's kernel depth is > 0), so this is safe
     // during backprop; tidy keeps only the result.
     kernelFunc: ({ inputs, attrs }) => {
+      // Casts with a reason: TF.js types kernel inputs as TensorInfo and attrs as a generic map;
+      // Conv2DBackpropFilter's are always 4-D x/dy and the conv attributes its op passes.
       const { x, dy } = inputs as unknown as { x: tf.Tensor4D; dy: tf.Tensor4D };
       return conv2dBackpropFilterComposed(x, dy, attrs as unknown as BackpropFilterAttrs);
     },

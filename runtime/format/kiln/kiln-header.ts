@@ -64,13 +64,20 @@ export async function parseHeader(bytes: Uint8Array, layout: KilnLayout): Promis
   }
   // Overlapping tensors would alias one another's weights.
   const bySection = new Map<number, HeaderTensor[]>();
-  for (const t of tensors) bySection.set(t.section, [...(bySection.get(t.section) ?? []), t]);
+  for (const t of tensors) {
+    const list = bySection.get(t.section);
+    if (list) list.push(t);
+    else bySection.set(t.section, [t]);
+  }
   for (const [s, list] of bySection) {
     list.sort((a, b) => a.offset - b.offset);
     for (let i = 1; i < list.length; i++) {
       if (list[i]!.offset < list[i - 1]!.offset + list[i - 1]!.byteLength) bad(`tensors '${list[i - 1]!.name}' and '${list[i]!.name}' overlap in section ${s}`);
     }
   }
+  // Cast with a reason: tensors, sections and dataLength are the checked values above; graph, opsets
+  // and spec are checked field by field where they become the IR and the BundleSpec (kiln-reader.ts),
+  // which reports their problems as INVALID_MODEL too.
   return { ...(json as unknown as KilnHeader), sections, tensors, dataLength };
 }
 

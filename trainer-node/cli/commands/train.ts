@@ -1,4 +1,5 @@
 // `kiln train`: options -> dataset -> runTraining (trainer-node/train/pipeline.ts) -> report table.
+import type { TrainOptions } from '../../train/pipeline.ts';
 import { parseArgs } from 'node:util';
 import { KilnError } from '../../../runtime/core/errors.ts';
 import type { Dataset } from '../../data/dataset.ts';
@@ -46,21 +47,12 @@ function int(name: string, v: string | undefined, min: number): number | undefin
   return n;
 }
 
-export interface ParsedTrainArgs {
+/** The pipeline's options as the command line gives them, plus where the data comes from. */
+export interface ParsedTrainArgs extends Pick<TrainOptions, 'bits' | 'prune' | 'distill' | 'epochs' | 'batchSize' | 'learningRate' | 'seed' | 'out' | 'tfjsDir' | 'teacherDir' | 'testLimit'> {
   readonly source: { kind: 'mnist' } | { kind: 'iris' } | { kind: 'csv'; file: string; label: string } | { kind: 'images'; dir: string };
-  readonly arch?: 'mlp' | 'cnn';
-  readonly bits: 32 | 8 | 4;
-  readonly prune?: { kind: 'magnitude'; sparsity: number } | { kind: '2:4' };
-  readonly distill: boolean;
-  readonly epochs?: number;
-  readonly batchSize?: number;
-  readonly learningRate?: number;
-  readonly seed: number;
-  readonly out: string;
-  readonly tfjsDir?: string;
-  readonly teacherDir?: string;
+  readonly arch?: TrainOptions['arch'];
+  /** training rows used (TrainOptions.trainLimit) */
   readonly limit?: number;
-  readonly testLimit?: number;
   readonly entropyCoding: boolean;
   readonly quiet: boolean;
 }
