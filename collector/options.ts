@@ -1,6 +1,6 @@
 // What `startCollector` accepts, the defaults, and the checks that turn bad values into typed
 // errors before anything listens. `kiln collect` maps its flags onto these one to one.
-import { fail } from '../runtime/core/errors.ts';
+import { fail } from '../core/errors.ts';
 
 export interface CollectorOptions {
   /** TCP port; 0 picks a free one. Default 4318 (the OTLP/HTTP port). */

@@ -2,7 +2,7 @@
 // routes requests. Write side: POST /v1/metrics (API keys). Read side: the dashboard (/), its
 // JSON (/api/*) and Prometheus (/metrics), open unless a read key is set.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { fail } from '../runtime/core/errors.ts';
+import { fail } from '../core/errors.ts';
 import { bearerToken, keyChecker } from './auth.ts';
 import { handleApi } from './dashboard/api.ts';
 import { dashboardHtml } from './dashboard/page.ts';

@@ -1,6 +1,6 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { allocData } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { allocData } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import { normalizeAxis, product } from './common/shape.ts';
 import { copyCells } from './common/strided.ts';
 import { ShaderBuilder } from './shader/builder.ts';

@@ -1,6 +1,6 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { dataTypeFromOnnx, type DataType } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { dataTypeFromOnnx, type DataType } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import { requireInput, requireRank, requireType } from './common/shape.ts';
 import { cellValue, filled } from './common/strided.ts';
 import { fromNumbers, hostFloats, hostInts } from './common/values.ts';

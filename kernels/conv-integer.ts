@@ -1,5 +1,5 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from './common/conv-attributes.ts';
 import { EIGHT_BIT_TYPES } from './common/quant.ts';
 import { product, requireInput, requireType } from './common/shape.ts';

@@ -40,7 +40,7 @@
  * x stride/dilation (rows, trows forms), and for depthwise the kernel size, strides and dilations:
  * one pipeline per kernel pattern, never per tensor shape.
  */
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
 import { activationOf, applyActivation, wgslActivation, type ActivationSpec } from './common/activation.ts';
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from './common/conv-attributes.ts';
 import { product } from './common/shape.ts';

@@ -1,6 +1,6 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
-import { Attributes } from '../runtime/graph/attributes.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
+import { Attributes } from '../core/attributes.ts';
 import { paramIndexMap, quantParamLayout, wgslParamIndex, type QuantParamLayout } from './common/quant.ts';
 import { requireInput, requireType } from './common/shape.ts';
 import { metaOf, toNumbers } from './common/values.ts';

@@ -1,6 +1,6 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import type { DataType } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import type { DataType } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import { FLOAT_TYPES, NUMERIC_TYPES, requireInput, requireType } from './common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
 import { ShaderBuilder } from './shader/builder.ts';

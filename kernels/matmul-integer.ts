@@ -1,5 +1,5 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import { EIGHT_BIT_TYPES } from './common/quant.ts';
 import { broadcastShapes, requireInput, requireType } from './common/shape.ts';
 import { metaOf, toNumbers } from './common/values.ts';

@@ -1,5 +1,5 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import { FLOAT_TYPES, product, requireInput, requireType } from './common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
 import { gpuMeta } from './matmul-integer.ts';

@@ -1,5 +1,5 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import type { AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import { activationOf } from './common/activation.ts';
 import { matmulCpu, numericData, type CpuMatmulOperand } from './common/matmul-cpu.ts';
 import { broadcastShapes, requireInput, requireType } from './common/shape.ts';

@@ -1,5 +1,5 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import type { AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import { broadcastIndexMap, FLOAT_TYPES, normalizeAxis, product, requireInput, requireType } from './common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
 import { rowWorkgroupSize, workgroupReduce } from './common/wg-reduce.ts';

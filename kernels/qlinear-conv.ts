@@ -1,5 +1,5 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import type { AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import type { ConvGeometry } from './common/conv-attributes.ts';
 import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, quantRange, requantMultiplier, wgslDivExact, wgslRequant } from './common/quant.ts';
 import { requireInput, requireType } from './common/shape.ts';

@@ -1,10 +1,10 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { dataTypeFromOnnx, type DataType } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { dataTypeFromOnnx, type DataType } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import { precisionOf, QUANT_TYPES, quantizeValue, quantParamLayout, quantRange, widerPrecision, wgslParamIndex, wgslQuantRound, wgslRoundTo } from './common/quant.ts';
 import { FLOAT_TYPES, requireInput, requireType } from './common/shape.ts';
 import { metaOf } from './common/values.ts';
-import { Attributes } from '../runtime/graph/attributes.ts';
+import { Attributes } from '../core/attributes.ts';
 import { kernels as quantizeLinear } from './quantize-linear.ts';
 import { ShaderBuilder } from './shader/builder.ts';
 import type { KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';

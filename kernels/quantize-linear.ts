@@ -1,6 +1,6 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
-import { dataTypeFromOnnx, type DataType } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import type { AnyTensor } from '../core/tensor.ts';
+import { dataTypeFromOnnx, type DataType } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import {
   paramIndexMap,
   precisionOf,

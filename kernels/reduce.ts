@@ -1,6 +1,6 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
-import type { DataType } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import type { AnyTensor } from '../core/tensor.ts';
+import type { DataType } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import { NUMERIC_TYPES, normalizeAxis, product, requireInput, requireType } from './common/shape.ts';
 import { fromNumbers, hostInts, metaOf, toNumbers } from './common/values.ts';
 import { COMBINE, rowWorkgroupSize, workgroupArgReduce, workgroupReduce, wgslHighest, wgslLog, wgslLowest, type CombineOp } from './common/wg-reduce.ts';

@@ -1,5 +1,5 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import { normalizeAxis, product, requireInput } from './common/shape.ts';
 import { hostInts } from './common/values.ts';
 import type { KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';

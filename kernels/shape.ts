@@ -1,4 +1,4 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
 import { product, requireInput } from './common/shape.ts';
 import type { KernelContext, MaybeMeta, OpKernel, TensorMeta } from './types.ts';
 

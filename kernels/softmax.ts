@@ -1,4 +1,4 @@
-import { fail } from '../runtime/core/errors.ts';
+import { fail } from '../core/errors.ts';
 import { FLOAT_TYPES, normalizeAxis, product, requireInput, requireType } from './common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from './common/values.ts';
 import { rowWorkgroupSize, workgroupArgReduce, workgroupReduce, wgslLowest } from './common/wg-reduce.ts';

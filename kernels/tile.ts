@@ -1,5 +1,5 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
-import { fail } from '../runtime/core/errors.ts';
+import type { AnyTensor } from '../core/tensor.ts';
+import { fail } from '../core/errors.ts';
 import { product, requireInput } from './common/shape.ts';
 import { stridedCopy, stridedGatherProgram } from './common/strided.ts';
 import { hostInts } from './common/values.ts';

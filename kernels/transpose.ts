@@ -1,6 +1,6 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { allocData, type DataType, type TensorData } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { allocData, type DataType, type TensorData } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import { requireInput, requireRank } from './common/shape.ts';
 import { coalesce, stridedCopy, stridedGatherProgram } from './common/strided.ts';
 import { ShaderBuilder, stridesOf } from './shader/builder.ts';

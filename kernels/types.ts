@@ -1,6 +1,6 @@
-import type { AnyTensor } from '../runtime/api/tensor.ts';
-import type { DataType } from '../runtime/core/dtype.ts';
-import type { Attributes } from '../runtime/graph/attributes.ts';
+import type { AnyTensor } from '../core/tensor.ts';
+import type { DataType } from '../core/dtype.ts';
+import type { Attributes } from '../core/attributes.ts';
 
 /** What is known about a tensor at plan time: its element type and concrete shape. */
 export interface TensorMeta {

@@ -1,6 +1,6 @@
-import { Tensor, type AnyTensor } from '../runtime/api/tensor.ts';
-import { allocData } from '../runtime/core/dtype.ts';
-import { fail } from '../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../core/tensor.ts';
+import { allocData } from '../core/dtype.ts';
+import { fail } from '../core/errors.ts';
 import { broadcastIndexMap, broadcastShapes, requireInput, requireType } from './common/shape.ts';
 import { metaOf } from './common/values.ts';
 import { ShaderBuilder, type TensorVar } from './shader/builder.ts';

@@ -1,11 +1,11 @@
 // The public API: what `import { ... } from 'kilnjs'` gives, in browsers and in Node.
 export { InferenceSession } from './api/inference-session.ts';
 export type { SessionOptions, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from './api/inference-session.ts';
-export { Tensor } from './api/tensor.ts';
-export type { Dims, AnyTensor } from './api/tensor.ts';
-export type { DataType } from './core/dtype.ts';
-export { KilnError } from './core/errors.ts';
-export type { KilnErrorCode } from './core/errors.ts';
+export { Tensor } from '../core/tensor.ts';
+export type { Dims, AnyTensor } from '../core/tensor.ts';
+export type { DataType } from '../core/dtype.ts';
+export { KilnError } from '../core/errors.ts';
+export type { KilnErrorCode } from '../core/errors.ts';
 export type { TelemetryOptions, DriftOptions, SessionTelemetry, TelemetrySnapshot, Percentiles, DriftAlert, DriftWindowResult, FeatureDrift, DriftState, ExportState, FlushResult } from './telemetry/telemetry-api.ts';
 export type { DriftReference, FeatureReference } from './telemetry/drift/drift-reference.ts';
 export type { BundleSpec, BundleMetadata, InputSpec, OutputSpec, Preprocessing, Provenance } from './format/kiln/bundle-spec.ts';

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registeredOps } from '../kernels/registry.ts';
 import { readOnnxModel } from '../runtime/format/onnx/onnx-reader.ts';
-import { KilnError } from '../runtime/core/errors.ts';
+import { KilnError } from '../core/errors.ts';
 import { listCases } from '../test/conformance/conformance-cases.ts';
 import { knownFailures } from '../test/known-failures.ts';
 import { repoRoot } from '../test/helpers/paths.ts';

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCollector } from '../collector/index.ts';
-import { KilnError } from '../runtime/core/errors.ts';
+import { KilnError } from '../core/errors.ts';
 import { ensureDemoBuild } from '../demo/scripts/build-demo.ts';
 import { ensureDemoModels } from '../demo/scripts/demo-models.ts';
 import { demoRoot } from '../demo/vite.config.ts';

@@ -3,7 +3,7 @@
 // VK_ICD_FILENAMES points at it and no GPU exists) and Kiln CPU. Also a 1x1, a depthwise and a
 // 4x4 stride-2 ConvTranspose (upsampling) layer. Whole session runs: upload, kernel, readback.
 import { existsSync } from 'node:fs';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { readKilnBundle } from '../../runtime/format/kiln/kiln-reader.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';

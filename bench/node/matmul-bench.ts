@@ -9,7 +9,7 @@
 // 2 cores from SwiftShader's workers; the same kernels in Chromium (bench page) run ~2x faster.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { matmulWorkload, workloadInput } from '../page/workloads.ts';
 

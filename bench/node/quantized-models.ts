@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-web';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { writeNpy } from '../../trainer-node/common/npy.ts';
 import { compressModel } from '../../trainer-node/compress/compress.ts';

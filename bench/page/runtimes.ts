@@ -1,6 +1,6 @@
 // Each runtime behind one interface: create a session for a workload, run it on a float32 input.
 import type { InferenceSession as KilnSession } from '../../runtime/api/inference-session.ts';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import type { ModelSource, Tf, TfModel, Workload } from './workload.ts';
 
 export const RUNTIMES = ['kiln-webgpu', 'kiln-cpu', 'ort-webgpu', 'ort-wasm', 'tfjs-webgpu'] as const;

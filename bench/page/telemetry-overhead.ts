@@ -1,7 +1,7 @@
 // What Kiln's telemetry costs a run: the same model in two Kiln sessions, telemetry off and on
 // (latency sketches, plus drift sketches where the bundle carries a drift reference; no endpoint,
 // so nothing is sent), runs interleaved. Asked for by the telemetry part (M).
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import type { MeasureEnv } from './measure.ts';
 import { quantile } from './measure.ts';
 import { workloadInput } from './workloads.ts';

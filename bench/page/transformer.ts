@@ -4,7 +4,7 @@
 // with the same weights. Input: token embeddings [batch, seq, hidden] (no embedding lookup and no
 // attention mask: every token attends to every token).
 import type * as tfc from '@tensorflow/tfjs-core';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 import { hashString, seededRandom, uniform } from './seeded.ts';
 import type { Tf, TfModel, Workload } from './workload.ts';

@@ -1,6 +1,6 @@
 // Microbenchmarks as ONNX models built in the page (every ONNX runtime gets the same bytes) and
 // the same computation in TF.js with the same weights.
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { hashString, RUN_SEED, seededRandom, uniform } from './seeded.ts';
 import type { Tf, TfModel, Workload } from './workload.ts';

@@ -2,7 +2,7 @@
 // One file holds everything: accepted batches (for dedup), their data points, and the
 // forwarding outbox, so one transaction covers a whole batch and its forwarding duty.
 import Database from 'better-sqlite3';
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 
 export type Db = Database.Database;
 

@@ -7,7 +7,7 @@ import { newestMtime, withBuildLock } from '../../scripts/browser/ensure-build.t
 import { repoRoot } from '../../test/helpers/paths.ts';
 import { demoConfig, demoRoot, type DemoBuildOptions } from '../vite.config.ts';
 
-const INPUTS = ['demo/index.html', 'demo/src', 'demo/public', 'demo/models', 'demo/vite.config.ts', 'runtime', 'kernels'];
+const INPUTS = ['demo/index.html', 'demo/src', 'demo/public', 'demo/models', 'demo/vite.config.ts', 'core', 'runtime', 'kernels'];
 
 /** Why `outDir` needs a build, or undefined when it is up to date. */
 export function demoStaleReason(outDir: string, modelsDir: string): string | undefined {

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import { repoRoot } from '../../test/helpers/paths.ts';
 import { readManifest, refreshManifest, type ManifestRefresh } from './manifest-file.ts';
 

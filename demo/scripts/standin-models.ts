@@ -3,7 +3,7 @@
 // They answer, but not correctly: the real bundles come from `kiln train` (demo/models/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 
 const rand = (n: number, scale: number, seed: number): Float32Array => {

@@ -1,5 +1,5 @@
-import { fail } from '../../runtime/core/errors.ts';
-import type { Attributes } from '../../runtime/graph/attributes.ts';
+import { fail } from '../../core/errors.ts';
+import type { Attributes } from '../../core/attributes.ts';
 import type { ShaderBuilder } from '../shader/builder.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../types.ts';
 import { FLOAT_TYPES, requireInput, requireType } from './shape.ts';
 

@@ -1,4 +1,4 @@
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { applyActivation, type ActivationSpec } from './activation.ts';
 import { toNumbers } from './values.ts';
 

@@ -1,6 +1,6 @@
-import type { DataType } from '../../runtime/core/dtype.ts';
-import { fail } from '../../runtime/core/errors.ts';
-import { floatToHalf, halfToFloat } from '../../runtime/core/float16.ts';
+import type { DataType } from '../../core/dtype.ts';
+import { fail } from '../../core/errors.ts';
+import { floatToHalf, halfToFloat } from '../../core/float16.ts';
 import type { ShaderBuilder } from '../shader/builder.ts';
 import type { KernelContext, TensorMeta } from '../types.ts';
 import { normalizeAxis } from './shape.ts';

@@ -1,4 +1,4 @@
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../types.ts';
 
 export function broadcastShapes(shapes: readonly (readonly number[])[], ctx: KernelContext): number[] {

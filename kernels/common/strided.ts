@@ -1,5 +1,5 @@
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { allocData, type DataType, type TensorData } from '../../runtime/core/dtype.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { allocData, type DataType, type TensorData } from '../../core/dtype.ts';
 import { ShaderBuilder } from '../shader/builder.ts';
 import type { GpuKernelContext, GpuProgram, TensorMeta } from '../types.ts';
 import { product } from './shape.ts';

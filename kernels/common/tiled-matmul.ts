@@ -1,4 +1,4 @@
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import { ShaderBuilder } from '../shader/builder.ts';
 import type { GpuCaps, GpuProgram, TensorMeta } from '../types.ts';
 import { wgslActivation, type ActivationSpec } from './activation.ts';

@@ -1,7 +1,7 @@
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { allocData, type DataType } from '../../runtime/core/dtype.ts';
-import { fail } from '../../runtime/core/errors.ts';
-import { floatToHalf, halfToFloat } from '../../runtime/core/float16.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { allocData, type DataType } from '../../core/dtype.ts';
+import { fail } from '../../core/errors.ts';
+import { floatToHalf, halfToFloat } from '../../core/float16.ts';
 import type { KernelContext, TensorMeta } from '../types.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { BufferRef, GpuCaps, GpuProgram, TensorMeta } from '../types.ts';
 import { packedPerWord, storageType, type WgslType } from './storage.ts';
 

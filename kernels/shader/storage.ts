@@ -1,4 +1,4 @@
-import type { DataType } from '../../runtime/core/dtype.ts';
+import type { DataType } from '../../core/dtype.ts';
 
 export type WgslType = 'f32' | 'i32' | 'u32';
 

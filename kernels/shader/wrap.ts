@@ -1,4 +1,4 @@
-import type { DataType } from '../../runtime/core/dtype.ts';
+import type { DataType } from '../../core/dtype.ts';
 
 /**
  * Narrow integers live widened in 32-bit words (storage.ts), so a kernel whose result can leave

@@ -5,9 +5,9 @@
 // else localStorage, else this process only), so later sessions start only the winner.
 import type { BackendName } from '../backends/backend.ts';
 import { getGpu } from '../backends/webgpu/gpu-provider.ts';
-import { allocData, type DataType } from '../core/dtype.ts';
-import { sha256Hex } from '../loading/sha256.ts';
-import { Tensor, type AnyTensor } from './tensor.ts';
+import { allocData, type DataType } from '../../core/dtype.ts';
+import { sha256Hex } from '../../core/sha256.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 
 export interface BackendChoice {
   /** 'list': the first of executionProviders that started; 'auto': measured or remembered */

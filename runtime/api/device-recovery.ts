@@ -3,14 +3,14 @@
 // device and prepares every live plan on it again (re-uploading the weights), or, when that fails or
 // keeps happening, moves to the CPU backend; then it reports what happened through onDeviceLost.
 // A run in flight when the device goes is not left waiting on it: it is run again once recovered.
-import type { AnyTensor } from './tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
 import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
-import { fail } from '../core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
 import type { RunTiming } from '../telemetry/latency/run-timing.ts';
 

@@ -3,8 +3,8 @@ import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts'
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
-import type { DataType } from '../core/dtype.ts';
-import { fail } from '../core/errors.ts';
+import type { DataType } from '../../core/dtype.ts';
+import { fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Model } from '../graph/ir.ts';
 import { optimizeGraph } from '../graph/passes/optimize.ts';
@@ -17,7 +17,7 @@ import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
-import { Tensor, type AnyTensor } from './tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { DisabledTelemetry } from '../telemetry/disabled-telemetry.ts';
 import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts';
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';

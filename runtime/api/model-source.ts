@@ -1,4 +1,4 @@
-import { fail } from '../core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import { fetchModel, type FetchModelOptions } from '../loading/fetch-model.ts';
 
 export type ModelSource = Uint8Array | ArrayBuffer | string;

@@ -1,4 +1,4 @@
-import type { AnyTensor } from '../api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
 import type { RunTiming } from '../telemetry/latency/run-timing.ts';
 

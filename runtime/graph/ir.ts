@@ -1,6 +1,6 @@
-import type { AnyTensor } from '../api/tensor.ts';
-import type { DataType } from '../core/dtype.ts';
-import type { Attributes } from './attributes.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
+import type { DataType } from '../../core/dtype.ts';
+import type { Attributes } from '../../core/attributes.ts';
 
 /** A dimension is a number when known, a name when symbolic ("batch"), or undefined when unknown. */
 export type Dim = number | string | undefined;

@@ -1,4 +1,4 @@
-import { fail } from '../core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { Graph, Node } from './ir.ts';
 
 /** Orders items so every node comes after the producers of its inputs (ONNX files may not be sorted). */

@@ -3,8 +3,8 @@
 // checked against the SHA-256 stored with it; a copy that fails the check is evicted and fetched
 // again, never used. A download is only written to the cache once the session could read it
 // (commitModelCache), so a non-model file or a cut-off download never lands there.
-import { fail } from '../core/errors.ts';
-import { sha256Hex } from './sha256.ts';
+import { fail } from '../../core/errors.ts';
+import { sha256Hex } from '../../core/sha256.ts';
 
 export interface FetchModelOptions {
   signal?: AbortSignal;

@@ -1,7 +1,7 @@
 // From a model source to a Model: .kiln bundles are recognised by their magic (never by file
 // extension) and read with their hashes and signature checked (while they stream, for URLs);
 // anything else goes to the ONNX reader (with its external-data files).
-import { fail } from '../core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import { hasKilnMagic } from '../format/kiln/kiln-layout.ts';
 import type { KilnBundle, KilnReadOptions, KilnStreamEvents, KilnStreamReader } from '../format/kiln/kiln-reader.ts';
 import { readOnnxModelWithExternalData } from '../format/onnx/onnx-reader.ts';

@@ -1,6 +1,6 @@
-import type { AnyTensor } from '../api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../../kernels/types.ts';
-import { KilnError, fail } from '../core/errors.ts';
+import { KilnError, fail } from '../../core/errors.ts';
 import type { ExecutionPlan, PlannedStep, PlannedValue } from './execution-plan.ts';
 import type { ResolvedGraph } from './resolved-graph.ts';
 

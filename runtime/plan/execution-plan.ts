@@ -1,4 +1,4 @@
-import type { AnyTensor } from '../api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import type { KernelContext, OpKernel, TensorMeta } from '../../kernels/types.ts';
 import type { Node } from '../graph/ir.ts';
 

@@ -1,6 +1,6 @@
 import { resolveKernel } from '../../kernels/registry.ts';
 import type { OpKernel } from '../../kernels/types.ts';
-import { fail } from '../core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { Graph, Model, Node } from '../graph/ir.ts';
 import { opsetOf } from '../graph/ir.ts';
 import { topoSort } from '../graph/topo-sort.ts';

@@ -2,7 +2,7 @@
 // monitor, and (with an endpoint, for sampled sessions) the OTLP exporter. The session calls the
 // record* methods; pages read it through `session.telemetry`. Loaded by dynamic import, so pages
 // without telemetry never download it.
-import { fail } from '../core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { DriftReference } from './drift/drift-reference.ts';
 import { DriftMonitor } from './drift/drift-monitor.ts';
 import type { TensorView } from './drift/tensor-values.ts';

@@ -10,8 +10,8 @@ setWorkerFactory(() => new Worker(new URL('./worker-entry.ts', import.meta.url),
 
 export { InferenceSession } from './browser-session.ts';
 export type { SessionOptions, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from '../api/inference-session.ts';
-export { Tensor } from '../api/tensor.ts';
-export type { Dims, AnyTensor } from '../api/tensor.ts';
-export type { DataType } from '../core/dtype.ts';
-export { KilnError } from '../core/errors.ts';
-export type { KilnErrorCode } from '../core/errors.ts';
+export { Tensor } from '../../core/tensor.ts';
+export type { Dims, AnyTensor } from '../../core/tensor.ts';
+export type { DataType } from '../../core/dtype.ts';
+export { KilnError } from '../../core/errors.ts';
+export type { KilnErrorCode } from '../../core/errors.ts';

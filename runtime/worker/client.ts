@@ -1,7 +1,7 @@
 // The page's side of a Kiln worker: starting it, the comlink proxy, and never waiting forever on a
 // worker that failed to start or died (its pending calls reject with the reason).
 import { wrap, type Endpoint, type Remote } from 'comlink';
-import { KilnError, fail } from '../core/errors.ts';
+import { KilnError, fail } from '../../core/errors.ts';
 import { installErrorTransfer, WORKER_NAME, type HostApi } from './protocol.ts';
 
 /** How this bundle starts a worker: ESM next to kiln.mjs, the IIFE from its own script URL. */

@@ -3,8 +3,8 @@
 import { expose, releaseProxy, transfer, type Endpoint, type Remote } from 'comlink';
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import { InferenceSession, type SessionOptions } from '../api/inference-session.ts';
-import { Tensor, type AnyTensor } from '../api/tensor.ts';
-import { KilnError, fail } from '../core/errors.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { KilnError, fail } from '../../core/errors.ts';
 import { TELEMETRY_EVENTS } from '../telemetry/telemetry-api.ts';
 import { installErrorTransfer, serializeError, toWire, transferList, type HostApi, type RunReply, type SessionInfo, type TelemetryEventListener, type WireTensors } from './protocol.ts';
 

@@ -15,5 +15,5 @@ if (scriptUrl) setWorkerFactory(() => classicWorker(scriptUrl));
 if (isKilnWorker()) exposeHost(workerScopeEndpoint());
 
 export { InferenceSession } from './browser-session.ts';
-export { Tensor } from '../api/tensor.ts';
-export { KilnError } from '../core/errors.ts';
+export { Tensor } from '../../core/tensor.ts';
+export { KilnError } from '../../core/errors.ts';

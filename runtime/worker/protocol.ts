@@ -3,8 +3,8 @@
 // what is transferred rather than copied, and how errors keep their class, code, message and stack.
 import { transferHandlers } from 'comlink';
 import type { BackendName } from '../backends/backend.ts';
-import type { DataType, TensorData } from '../core/dtype.ts';
-import { KilnError, type KilnErrorCode } from '../core/errors.ts';
+import type { DataType, TensorData } from '../../core/dtype.ts';
+import { KilnError, type KilnErrorCode } from '../../core/errors.ts';
 import type { BackendChoice } from '../api/backend-choice.ts';
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import type { ModelSource } from '../api/model-source.ts';

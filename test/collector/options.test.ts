@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { start, tempDbPath, WRITE_KEY } from './collector-helpers.ts';
 
 async function refused(p: Promise<unknown>, pattern: RegExp): Promise<void> {

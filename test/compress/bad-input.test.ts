@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { main } from '../../trainer-node/cli/kiln.ts';
 import { writeNpy } from '../../trainer-node/common/npy.ts';

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { readKilnBundle } from '../../runtime/format/kiln/kiln-reader.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { InferenceSession } from '../../runtime/node.ts';

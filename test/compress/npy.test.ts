@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Tensor } from '../../runtime/api/tensor.ts';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { Tensor } from '../../core/tensor.ts';
+import { KilnError } from '../../core/errors.ts';
 import { readNpy, writeNpy } from '../../trainer-node/common/npy.ts';
 import { repoRoot } from '../helpers/paths.ts';
 

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { Tensor } from '../../runtime/api/tensor.ts';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { Tensor } from '../../core/tensor.ts';
+import { KilnError } from '../../core/errors.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { upgradeOpset } from '../../trainer-node/compress/opset-upgrade.ts';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { compressModel } from '../../trainer-node/compress/compress.ts';
 import { paddleOcrModel } from '../helpers/models.ts';

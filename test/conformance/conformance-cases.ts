@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { readOnnxModel, readOnnxTensor } from '../../runtime/format/onnx/onnx-reader.ts';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { resolveGraph } from '../../runtime/plan/resolved-graph.ts';
 import type { Model } from '../../runtime/graph/ir.ts';
 import { conformanceDir } from '../helpers/paths.ts';

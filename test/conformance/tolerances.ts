@@ -1,4 +1,4 @@
-import type { DataType } from '../../runtime/core/dtype.ts';
+import type { DataType } from '../../core/dtype.ts';
 import { ONNX_TOLERANCE, type Tolerance } from '../helpers/compare.ts';
 
 /**

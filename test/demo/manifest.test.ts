@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { trainCommands } from '../../demo/scripts/demo-models.ts';
 import { nextVersion, readManifest, refreshManifest } from '../../demo/scripts/manifest-file.ts';
 import { parseManifest } from '../../demo/src/offline/manifest.ts';

@@ -3,12 +3,12 @@
 // hash and signature failures, and a tensor table that disagrees with the graph.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { readKilnBundle, type KilnReadOptions } from '../../runtime/format/kiln/kiln-reader.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { MAX_HEADER_BYTES } from '../../runtime/format/kiln/kiln-layout.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
-import { sha256Hex } from '../../runtime/loading/sha256.ts';
+import { sha256Hex } from '../../core/sha256.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { bundleSpec, ed25519Pair, quantizedModel } from './kiln-fixture.ts';
 import { joinKiln, splitKiln, withHeader } from './kiln-surgery.ts';

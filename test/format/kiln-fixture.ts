@@ -1,8 +1,8 @@
 // A small quantized model (int8 per-channel QDQ Conv, int4 blocked QDQ MatMul, a float16 initializer,
 // a Constant node with a tensor attribute, a float attribute) with fresh random weights, and a
 // bundle spec with labels and a drift reference: what the .kiln tests write and read.
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { floatToHalf } from '../../runtime/core/float16.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { floatToHalf } from '../../core/float16.ts';
 import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
 import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { randomTensor } from '../ops/op-harness.ts';

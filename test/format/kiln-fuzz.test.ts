@@ -5,8 +5,8 @@
 // Prints the outcome counts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sizeOf } from '../../runtime/api/tensor.ts';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { sizeOf } from '../../core/tensor.ts';
+import { KilnError } from '../../core/errors.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { randomTensor } from '../ops/op-harness.ts';
 import { KilnStreamReader, readKilnBundle, type KilnBundle, type KilnReadOptions } from '../../runtime/format/kiln/kiln-reader.ts';

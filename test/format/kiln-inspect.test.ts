@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { readKilnBundle } from '../../runtime/format/kiln/kiln-reader.ts';
 import type { ModelReport } from '../../runtime/format/kiln/model-report.ts';

@@ -2,7 +2,7 @@
 // initializer bit for bit, int8/int4 still integer typed) and runs to exactly the same outputs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { readKilnBundle } from '../../runtime/format/kiln/kiln-reader.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { KILN_ALIGN, PREAMBLE_BYTES, alignUp } from '../../runtime/format/kiln/kiln-layout.ts';

@@ -1,7 +1,7 @@
 // QDQ models in the node patterns onnxruntime's quantizer (quantize_static, QuantFormat.QDQ) and
 // PyTorch's exporter emit, built by hand from random float weights (test data, not the compressor).
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import type { DataType } from '../../runtime/core/dtype.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { DataType } from '../../core/dtype.ts';
 import type { WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 
 export const randn = (n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * s);

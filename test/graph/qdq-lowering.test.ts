@@ -4,7 +4,7 @@
 // weights) on CPU and WebGPU, on fresh random weights and inputs.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { optimizeGraph } from '../../runtime/graph/passes/optimize.ts';

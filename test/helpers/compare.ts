@@ -1,4 +1,4 @@
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { toNumbers } from '../../kernels/common/values.ts';
 
 export interface Tolerance {

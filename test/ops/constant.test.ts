@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { Attributes, type AttributeValue } from '../../runtime/graph/attributes.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { Attributes, type AttributeValue } from '../../core/attributes.ts';
 import { resolveKernel } from '../../kernels/registry.ts';
 import type { KernelContext, MaybeTensor } from '../../kernels/types.ts';
 import { runBadInputCases } from './op-errors.ts';

@@ -2,8 +2,8 @@
 // (im2col + blocked GEMM in kernels/conv.ts) is checked against; the GPU is checked against the CPU.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Tensor } from '../../runtime/api/tensor.ts';
-import { Attributes, type AttributeValue } from '../../runtime/graph/attributes.ts';
+import { Tensor } from '../../core/tensor.ts';
+import { Attributes, type AttributeValue } from '../../core/attributes.ts';
 import { applyActivation, activationOf } from '../../kernels/common/activation.ts';
 import { convGeometry } from '../../kernels/common/conv-attributes.ts';
 import { kernels as convKernels } from '../../kernels/conv.ts';

@@ -2,7 +2,7 @@
 // against a float64 matmul with B dequantized here, independently; (2) WebGPU vs the CPU reference.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { toNumbers } from '../../kernels/common/values.ts';

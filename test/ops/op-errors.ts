@@ -1,7 +1,7 @@
 // Bad-input cases as data: each must fail while planning with a typed KilnError naming the node.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { buildCaseModel, type OpCase } from './op-harness.ts';
 

@@ -1,8 +1,8 @@
 // Runs op test cases (data, one file per op family) on every backend against the CPU reference.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import type { DataType } from '../../runtime/core/dtype.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { DataType } from '../../core/dtype.ts';
 import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { KernelTuning } from '../../runtime/backends/webgpu/kernel-tuning.ts';
 import { InferenceSession } from '../../runtime/node.ts';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromNumbers } from '../../kernels/common/values.ts';
 import { resolveKernel } from '../../kernels/registry.ts';
-import { Attributes } from '../../runtime/graph/attributes.ts';
+import { Attributes } from '../../core/attributes.ts';
 import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
 
 const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Attributes } from '../../runtime/graph/attributes.ts';
+import { Attributes } from '../../core/attributes.ts';
 import { resolveKernel } from '../../kernels/registry.ts';
 import type { KernelContext } from '../../kernels/types.ts';
 import { runOpCases, type OpCase } from './op-harness.ts';

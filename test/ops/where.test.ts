@@ -1,4 +1,4 @@
-import type { DataType } from '../../runtime/core/dtype.ts';
+import type { DataType } from '../../core/dtype.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 

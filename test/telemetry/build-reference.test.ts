@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tensor } from '../../runtime/api/tensor.ts';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { Tensor } from '../../core/tensor.ts';
+import { KilnError } from '../../core/errors.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import type { CategoricalFeatureReference, NumericFeatureReference } from '../../runtime/telemetry/drift/drift-reference.ts';
 import { makeRng } from './random.ts';

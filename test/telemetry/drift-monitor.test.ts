@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { buildDriftReference, type DriftSamples } from '../../runtime/telemetry/drift/build-reference.ts';
 import { chiSquarePValue, homogeneityPValue } from '../../runtime/telemetry/drift/chi-square.ts';
 import { DRIFT_DEFAULTS, DriftMonitor } from '../../runtime/telemetry/drift/drift-monitor.ts';
 import { jsDistance, normalizedWasserstein, psi } from '../../runtime/telemetry/drift/drift-scores.ts';
 import type { NumericFeatureReference } from '../../runtime/telemetry/drift/drift-reference.ts';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { makeRng, type Rng } from './random.ts';
 
 const rng = makeRng();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { ExpHistogram } from '../../runtime/telemetry/latency/exp-histogram.ts';
 import { makeRng } from './random.ts';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { main } from '../../trainer-node/cli/kiln.ts';
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { parseCsvDataset } from '../../trainer-node/data/csv.ts';
 import { loadImageFolder } from '../../trainer-node/data/image-folder.ts';
 import { parseIdx } from '../../trainer-node/data/mnist.ts';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `kiln` command: one subcommand per file under ./commands (and the collector's own), loaded
 // only when asked for, so `kiln inspect` never pays for TF.js and `kiln train` never for SQLite.
-import { KilnError } from '../../runtime/core/errors.ts';
+import { KilnError } from '../../core/errors.ts';
 import { CliUsageError, type Command } from './command.ts';
 
 interface CommandEntry {

@@ -1,9 +1,9 @@
 // NumPy .npy files (format versions 1.0 to 3.0): the way Python users hand arrays to `kiln compress`
 // (calibration data) and `kiln train`. Little-endian numeric types only, C order only; anything else
 // is named in a KilnError instead of being misread.
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import type { DataType } from '../../runtime/core/dtype.ts';
-import { fail } from '../../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { DataType } from '../../core/dtype.ts';
+import { fail } from '../../core/errors.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 

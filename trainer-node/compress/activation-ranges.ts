@@ -2,7 +2,7 @@
 // calibration samples. min-max keeps the extremes; percentile keeps a uniform random sample of each
 // tensor's values (reservoir of RESERVOIR values) and cuts the tails at the given percentile, so one
 // outlier pixel does not stretch the grid for every other value.
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { toNumbers } from '../../kernels/common/values.ts';
 
 export type CalibrationMethod = 'minmax' | 'percentile';

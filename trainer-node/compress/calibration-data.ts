@@ -4,8 +4,8 @@
 // [1, ...]. Without a folder, synthetic inputs (uniform in [-1, 1]) stand in, with a loud warning.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { fail } from '../../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { fail } from '../../core/errors.ts';
 import type { ValueInfo } from '../../runtime/graph/ir.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
 import { readNpy } from '../common/npy.ts';

@@ -4,12 +4,12 @@
 // every layer not kept in float, and measure the result against the float model.
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
-import { sha256Hex } from '../../runtime/loading/sha256.ts';
+import { sha256Hex } from '../../core/sha256.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { resolveGraph } from '../../runtime/plan/resolved-graph.ts';
 import { toNumbers } from '../../kernels/common/values.ts';

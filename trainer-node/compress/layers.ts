@@ -2,7 +2,7 @@
 // initializer. Each layer names the activation tensors that get Q -> DQ pairs in int8 mode: its
 // data input and its output, taken after a Relu/Clip that directly follows (onnxruntime's quantizer
 // does the same: the activation shares the layer's output quantization).
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import type { WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 
 export interface Layer {

@@ -3,8 +3,8 @@
 // whether a number was an INT or a FLOAT attribute, which onnxruntime checks (LeakyRelu alpha = 1.0
 // written as an INT is rejected), so the attribute types are read from the protobuf again.
 import protobuf from 'protobufjs/light.js';
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
-import { fail } from '../../runtime/core/errors.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
+import { fail } from '../../core/errors.ts';
 import { onnxSchema } from '../../runtime/format/onnx/onnx-schema.ts';
 import type { WriterAttribute, WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { Graph, Model } from '../../runtime/graph/ir.ts';

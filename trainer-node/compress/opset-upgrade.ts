@@ -3,8 +3,8 @@
 // (PaddleOCR's are opset 9 and 11). Each op whose signature changed between the model's opset and the
 // target is rewritten to the same computation at the target; an op that changed in a way not handled
 // here is named in an UNSUPPORTED_FEATURE error instead of silently changing meaning.
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
-import { fail } from '../../runtime/core/errors.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { fail } from '../../core/errors.ts';
 import type { WriterAttribute, WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 
 /** ai.onnx ops whose inputs, attributes and semantics are the same from opset 9 to 21. */

@@ -3,7 +3,7 @@
 // steps onnxruntime's quant_pre_process performs: a folded weight is what gets quantized, and a
 // Conv -> BN pair would otherwise need an activation QDQ between them), then raised to the opset
 // the quantization nodes need.
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { Graph, Model } from '../../runtime/graph/ir.ts';
 import { foldBatchNorm } from '../../runtime/graph/passes/fold-batchnorm.ts';

@@ -9,7 +9,7 @@
 //   the DequantizeLinear output (graph outputs keep the float value);
 // - int4 mode: weights only (blocked int4), activations and biases stay float, as onnxruntime's
 //   4-bit weight quantizer writes them.
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import type { WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { RangeCollector } from './activation-ranges.ts';
 import { uint8Params } from './activation-ranges.ts';

@@ -1,6 +1,6 @@
 // Runs a WriterModel over feeds with a Kiln session (CPU by default: exact and available everywhere)
 // and compares outputs: the measurements behind calibration, the sensitivity report and the table.
-import type { AnyTensor } from '../../runtime/api/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { toNumbers } from '../../kernels/common/values.ts';

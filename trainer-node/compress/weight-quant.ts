@@ -2,7 +2,7 @@
 // one scale per output channel (int8) or per block of `block` input values (int4), the forms
 // onnxruntime's quantizer writes (quantize_static per_channel with symmetric int8 weights, and the
 // 4-bit blocked weights of its MatMul 4-bit quantizer in QDQ format).
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 
 export interface QuantizedWeight {
   readonly q: AnyTensor;

@@ -2,7 +2,7 @@
 // names), every other column numeric. Missing or non-numeric cells are reported with their row
 // and column rather than turned into NaN or 0.
 import { readFileSync } from 'node:fs';
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import type { Dataset } from './dataset.ts';
 import { tabularDataset } from './tabular.ts';
 

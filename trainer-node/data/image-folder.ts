@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PNG } from 'pngjs';
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import { splitRows, type Dataset } from './dataset.ts';
 import { createRng } from './rng.ts';
 

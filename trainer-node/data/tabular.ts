@@ -1,6 +1,6 @@
 // Tabular rows -> a Dataset: seeded train/test split, then standardization with the training
 // rows' statistics (recorded as the bundle's preprocessing so a page can apply it).
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 import { splitRows, standardizeInPlace, type Dataset } from './dataset.ts';
 import { createRng } from './rng.ts';
 

@@ -5,7 +5,7 @@
 // trained NHWC, so conv weights are transposed and a Transpose restores NHWC order before Flatten
 // (which keeps dense weights, and their int4 blocks, exactly as trained).
 import * as tf from '@tensorflow/tfjs';
-import { Tensor, type AnyTensor } from '../../runtime/api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import type { WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 import { quantizeWeight } from '../train/fake-quant.ts';
 import type { Net, ParamLayer } from '../train/net.ts';

@@ -2,7 +2,7 @@
 // BatchNorm -> QAT fine-tuning (optionally distilled from the float model) -> QDQ export ->
 // accuracy through Kiln's runtime -> .kiln + ONNX (+ TF.js) + report, written atomically.
 import { basename } from 'node:path';
-import { Tensor } from '../../runtime/api/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';

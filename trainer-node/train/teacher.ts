@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { fail } from '../../runtime/core/errors.ts';
+import { fail } from '../../core/errors.ts';
 
 export async function loadTfjsTeacher(dir: string, sampleShape: readonly number[], classes: number): Promise<tf.LayersModel> {
   let model: tf.LayersModel;

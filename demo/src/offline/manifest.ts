@@ -1,7 +1,7 @@
 // The versioned list of model bundles the demo uses (demo/models/manifest.json). A model's bytes are
 // only ever used when their SHA-256 equals the one listed here; a new `version` of a name is
 // downloaded in the background and swapped in on the next load (see model-store.ts).
-import { fail } from '../../../runtime/core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 
 /** What the page does with a model. */
 export type ModelRole = 'digits' | 'tabular';

@@ -8,9 +8,9 @@
 //   first load:   download (foreground) -> verify -> store -> active = v1
 //   manifest v2:  use v1 now; download v2 in the background -> verify -> store -> pending = v2
 //   next load:    pending verifies -> active = v2 (one write) -> delete v1
-import { fail } from '../../../runtime/core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import { fetchModel } from '../../../runtime/loading/fetch-model.ts';
-import { sha256Hex } from '../../../runtime/loading/sha256.ts';
+import { sha256Hex } from '../../../core/sha256.ts';
 import type { ModelEntry } from './manifest.ts';
 import { StorageQuotaError, isQuotaError } from './storage-errors.ts';
 

@@ -1,5 +1,5 @@
-import type { AnyTensor } from '../../api/tensor.ts';
-import { fail } from '../../core/errors.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { fail } from '../../../core/errors.ts';
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 import type { Backend, PreparedPlan } from '../backend.ts';
 import { runStepOnCpu } from './run-step.ts';

@@ -1,5 +1,5 @@
-import type { AnyTensor } from '../../api/tensor.ts';
-import { KilnError, fail } from '../../core/errors.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { KilnError, fail } from '../../../core/errors.ts';
 import type { MaybeTensor } from '../../../kernels/types.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 

@@ -1,5 +1,5 @@
 import type { GpuCaps } from '../../../kernels/types.ts';
-import { KilnError, fail } from '../../core/errors.ts';
+import { KilnError, fail } from '../../../core/errors.ts';
 import { getGpu } from './gpu-provider.ts';
 import type { KernelTuning } from './kernel-tuning.ts';
 

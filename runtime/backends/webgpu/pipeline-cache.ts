@@ -1,4 +1,4 @@
-import { KilnError } from '../../core/errors.ts';
+import { KilnError } from '../../../core/errors.ts';
 import type { GpuProgram } from '../../../kernels/types.ts';
 
 /** Set `globalThis.KILN_PRINT_WGSL = 'MatMul'` (an op-type substring, or '*') to print generated shaders. */

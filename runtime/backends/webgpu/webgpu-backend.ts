@@ -1,5 +1,5 @@
-import type { AnyTensor } from '../../api/tensor.ts';
-import { fail } from '../../core/errors.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { fail } from '../../../core/errors.ts';
 import { packedPerWord, storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/shader/storage.ts';
 import type { GpuLowering, GpuProgram, TensorMeta } from '../../../kernels/types.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';

@@ -1,6 +1,6 @@
 // Optional entropy coding of sections: deflate-raw through the platform's CompressionStream /
 // DecompressionStream (browsers, workers and Node 20), so the reader ships no decoder of its own.
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import { plainBytes } from './plain-bytes.ts';
 
 async function pipeThrough(bytes: Uint8Array, stream: CompressionStream | DecompressionStream, limit: number, what: string): Promise<Uint8Array> {

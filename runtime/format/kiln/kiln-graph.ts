@@ -1,10 +1,10 @@
 // The header's graph JSON <-> the IR the ONNX reader produces. The mapping mirrors the ONNX writer
 // and reader exactly (float attributes rounded to float32, generated node names, opset defaults),
 // so a WriterModel runs the same whether it went through ONNX or .kiln.
-import type { AnyTensor } from '../../api/tensor.ts';
-import type { DataType } from '../../core/dtype.ts';
-import { fail } from '../../core/errors.ts';
-import { Attributes, type AttributeValue } from '../../graph/attributes.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import type { DataType } from '../../../core/dtype.ts';
+import { fail } from '../../../core/errors.ts';
+import { Attributes, type AttributeValue } from '../../../core/attributes.ts';
 import type { Dim, Graph, Model, Node, ValueInfo } from '../../graph/ir.ts';
 import type { WriterAttribute, WriterModel, WriterValue } from '../onnx/onnx-writer.ts';
 import type { HeaderAttribute, HeaderNode, HeaderValue, KilnHeader } from './kiln-layout.ts';

@@ -1,7 +1,7 @@
 // Reads and checks the preamble and the header JSON of a .kiln file. Everything a later step
 // relies on (offsets inside the file, alignment, no overlaps, byte lengths that match dtype and
 // dims, known dtypes and encodings) is checked here, before any tensor byte is touched.
-import { KilnError, fail } from '../../core/errors.ts';
+import { KilnError, fail } from '../../../core/errors.ts';
 import { inflateRawUpTo } from './kiln-codec.ts';
 import {
   HEADER_DEFLATED, KILN_ALIGN, KILN_MAJOR, MAX_HEADER_BYTES, PREAMBLE_BYTES, SIGNATURE_BYTES,

@@ -3,10 +3,10 @@
 // signature) as soon as it has arrived, and verifies and decodes each section the moment its last
 // byte lands, so callers can start work (and uploads) before the download ends. Tensors are views
 // into that buffer (decoded copies for entropy-coded sections).
-import type { AnyTensor } from '../../api/tensor.ts';
-import { KilnError, fail } from '../../core/errors.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { KilnError, fail } from '../../../core/errors.ts';
 import type { Model } from '../../graph/ir.ts';
-import { sha256Hex } from '../../loading/sha256.ts';
+import { sha256Hex } from '../../../core/sha256.ts';
 import type { BundleSpec } from './bundle-spec.ts';
 import { inflateRaw } from './kiln-codec.ts';
 import { modelFromHeader } from './kiln-graph.ts';

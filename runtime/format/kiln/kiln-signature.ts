@@ -1,6 +1,6 @@
 // Ed25519 signatures over the preamble and header (which carries every section's SHA-256), with
 // WebCrypto: crypto.subtle in browsers, workers and Node 20.
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import { plainBytes as plain } from './plain-bytes.ts';
 
 

@@ -1,9 +1,9 @@
 // Tensor values <-> the bytes a section stores: little-endian, as ONNX raw_data; int4/uint4 two per
 // byte, low nibble first. Decoding returns views into the section where alignment allows, so a
 // loaded model holds its weights once.
-import { Tensor, sizeOf, type AnyTensor } from '../../api/tensor.ts';
-import { allocData, type TensorData } from '../../core/dtype.ts';
-import { fail } from '../../core/errors.ts';
+import { Tensor, sizeOf, type AnyTensor } from '../../../core/tensor.ts';
+import { allocData, type TensorData } from '../../../core/dtype.ts';
+import { fail } from '../../../core/errors.ts';
 import { STORED_DTYPES, storedByteLength, type StoredDtype } from './kiln-layout.ts';
 
 export function tensorToBytes(t: AnyTensor, where: string): Uint8Array {

@@ -2,9 +2,9 @@
 // producer builds one model and writes both. Tensors keep their dtype (int8/int4 stay packed) and
 // are laid out in execution order, grouped into sections that the reader verifies (and uploads)
 // one at a time while the rest streams in.
-import type { AnyTensor } from '../../api/tensor.ts';
-import { fail } from '../../core/errors.ts';
-import { sha256Hex } from '../../loading/sha256.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { fail } from '../../../core/errors.ts';
+import { sha256Hex } from '../../../core/sha256.ts';
 import type { WriterAttribute, WriterModel } from '../onnx/onnx-writer.ts';
 import type { BundleSpec } from './bundle-spec.ts';
 import { deflateRaw } from './kiln-codec.ts';

@@ -1,10 +1,10 @@
 // What `kiln inspect` reports about a .kiln bundle or an ONNX model, as data (printed as text or
 // JSON by the command). Unlike loading, a failed hash or signature does not stop the report: it
 // says which section or what failed, and still describes the graph from the header.
-import type { AnyTensor } from '../../api/tensor.ts';
-import { KilnError, fail } from '../../core/errors.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { KilnError, fail } from '../../../core/errors.ts';
 import type { Dim, Model } from '../../graph/ir.ts';
-import { sha256Hex } from '../../loading/sha256.ts';
+import { sha256Hex } from '../../../core/sha256.ts';
 import { readOnnxModel } from '../onnx/onnx-reader.ts';
 import type { BundleSpec } from './bundle-spec.ts';
 import { parseHeader, readPreamble } from './kiln-header.ts';

@@ -1,4 +1,4 @@
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 
 /** protobufjs yields int64 fields as Long objects (with the `long` package) or plain numbers. */
 export type LongLike = number | { low: number; high: number; unsigned?: boolean };

@@ -1,8 +1,8 @@
 import protobuf from 'protobufjs/light.js';
-import type { AnyTensor } from '../../api/tensor.ts';
-import { dataTypeFromOnnx } from '../../core/dtype.ts';
-import { KilnError, fail } from '../../core/errors.ts';
-import { Attributes, type AttributeValue } from '../../graph/attributes.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { dataTypeFromOnnx } from '../../../core/dtype.ts';
+import { KilnError, fail } from '../../../core/errors.ts';
+import { Attributes, type AttributeValue } from '../../../core/attributes.ts';
 import type { Dim, Graph, Model, Node, ValueInfo } from '../../graph/ir.ts';
 import { longToNumber, type LongLike } from './long.ts';
 import { onnxSchema } from './onnx-schema.ts';

@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs/light.js';
-import type { AnyTensor } from '../../api/tensor.ts';
-import { onnxTypeCode, type DataType } from '../../core/dtype.ts';
-import { fail } from '../../core/errors.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { onnxTypeCode, type DataType } from '../../../core/dtype.ts';
+import { fail } from '../../../core/errors.ts';
 import { onnxSchema } from './onnx-schema.ts';
 
 const root = protobuf.Root.fromJSON(onnxSchema);

@@ -1,6 +1,6 @@
-import { Tensor, sizeOf, type AnyTensor } from '../../api/tensor.ts';
-import { allocData, dataTypeFromOnnx, type DataType } from '../../core/dtype.ts';
-import { fail } from '../../core/errors.ts';
+import { Tensor, sizeOf, type AnyTensor } from '../../../core/tensor.ts';
+import { allocData, dataTypeFromOnnx, type DataType } from '../../../core/dtype.ts';
+import { fail } from '../../../core/errors.ts';
 import { longToBigInt, longToNumber, type LongLike } from './long.ts';
 
 /** The decoded shape of onnx.TensorProto as protobufjs returns it. */

@@ -1,4 +1,4 @@
-import { Tensor, type AnyTensor } from '../../api/tensor.ts';
+import { Tensor, type AnyTensor } from '../../../core/tensor.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 

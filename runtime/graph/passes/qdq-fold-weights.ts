@@ -1,5 +1,5 @@
 import { resolveKernel } from '../../../kernels/registry.ts';
-import { KilnError } from '../../core/errors.ts';
+import { KilnError } from '../../../core/errors.ts';
 import type { Graph, Node } from '../ir.ts';
 import { rewriteNodes } from './graph-index.ts';
 

@@ -1,7 +1,7 @@
 import { paramIndexMap } from '../../../kernels/common/quant.ts';
 import { toNumbers } from '../../../kernels/common/values.ts';
-import { Tensor, type AnyTensor } from '../../api/tensor.ts';
-import { Attributes } from '../attributes.ts';
+import { Tensor, type AnyTensor } from '../../../core/tensor.ts';
+import { Attributes } from '../../../core/attributes.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { constDequant, constFloat, type ConstDequant } from './qdq-weights.ts';

@@ -1,7 +1,7 @@
 import { quantParamLayout, type QuantParamLayout } from '../../../kernels/common/quant.ts';
 import { resolveKernel } from '../../../kernels/registry.ts';
-import type { AnyTensor } from '../../api/tensor.ts';
-import { KilnError } from '../../core/errors.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { KilnError } from '../../../core/errors.ts';
 import type { Graph, Node } from '../ir.ts';
 import type { GraphIndex } from './graph-index.ts';
 

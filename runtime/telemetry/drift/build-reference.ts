@@ -1,7 +1,7 @@
 // Builds the drift reference a bundle carries, from samples of the model's inputs and outputs (the
 // training set for `kiln train`, the calibration data for `kiln compress`). Feature values come
 // from extractFeature, the same code the live monitor runs.
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import type { CategoricalFeatureReference, DriftReference, FeatureReference, NumericFeatureReference } from './drift-reference.ts';
 import { extractFeature } from './extract-features.ts';
 import { binCounts, moments, quantileEdges, sortedFinite } from './histogram.ts';

@@ -5,7 +5,7 @@
 // traffic, whatever the correlation between features) AND the shift is large enough to matter
 // (PSI, or Jensen-Shannon for categorical / normalized Wasserstein for numeric features, at or
 // above its threshold).
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import type { DriftOptions, DriftState, DriftWindowResult, FeatureDrift } from '../telemetry-api.ts';
 import { homogeneityPValue } from './chi-square.ts';
 import type { DriftReference, FeatureReference, NumericFeatureReference } from './drift-reference.ts';

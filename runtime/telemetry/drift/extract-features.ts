@@ -1,7 +1,7 @@
 // One scalar per sample from a model input or output, as a FeatureSource describes it. The same
 // function runs when the reference is built (trainer, `kiln compress`) and on live traffic (the
 // drift monitor), so a reference and a window can never disagree on what a feature means.
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import type { FeatureSource } from './drift-reference.ts';
 import { elementReader, sampleCount, sampleSize, type ElementReader, type TensorView } from './tensor-values.ts';
 

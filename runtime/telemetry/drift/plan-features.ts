@@ -1,6 +1,6 @@
 // Which drift features a model input or output gets, from its shape and what the caller says about
 // it. Only the reference builder decides this; the live monitor follows the reference's list.
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import type { FeatureSource } from './drift-reference.ts';
 
 /**

@@ -1,7 +1,7 @@
 // Reads any numeric tensor element as a JS number, so feature extraction works on every dtype a
 // model may take or give (float16 arrives as raw half bits, int64 as bigint).
-import type { DataType, TensorData } from '../../core/dtype.ts';
-import { halfToFloat } from '../../core/float16.ts';
+import type { DataType, TensorData } from '../../../core/dtype.ts';
+import { halfToFloat } from '../../../core/float16.ts';
 
 /** The part of a Tensor that drift code reads; a Kiln Tensor or an onnxruntime-web one fits. */
 export interface TensorView {

@@ -3,7 +3,7 @@
 // (base-1)/(base+1) = 1.08% of any value in it, so every quantile is within 1.1% of the exact one
 // (for the same rank). Mergeable (bucket-wise sums), so the collector can add sketches from many
 // clients, and small: a factor of 2 in latency spans 32 buckets.
-import { fail } from '../../core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 
 export const DEFAULT_SCALE = 5;
 /** Past this many buckets between the smallest and largest index, the sketch halves its resolution. */

@@ -1,4 +1,4 @@
-import { Tensor } from '../../../runtime/api/tensor.ts';
+import { Tensor } from '../../../core/tensor.ts';
 import { encodeOnnxModel } from '../../../runtime/format/onnx/onnx-writer.ts';
 
 /** y = x * x + bias, with a symbolic batch dimension (shared by the browser tests). */

@@ -1,5 +1,5 @@
 // `kiln compress model.onnx --bits 8|4 [--calib DIR] --out model.kiln`: see trainer-node/compress/ and docs/quantization.md.
-import { KilnError } from '../../../runtime/core/errors.ts';
+import { KilnError } from '../../../core/errors.ts';
 import { CliUsageError, type Command } from '../command.ts';
 import { compressModel } from '../../compress/compress.ts';
 import { parseCompressArgs } from '../../compress/options.ts';

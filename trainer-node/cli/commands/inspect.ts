@@ -1,7 +1,7 @@
 // `kiln inspect FILE [--json] [--public-key FILE]`: what is in a .kiln bundle or an ONNX model.
 // Exit code 1 when the file is damaged or its signature does not verify (after printing the report).
 import { readFile } from 'node:fs/promises';
-import { fail } from '../../../runtime/core/errors.ts';
+import { fail } from '../../../core/errors.ts';
 import { importKilnPublicKey } from '../../../runtime/format/kiln/kiln-signature.ts';
 import { reportModel, type ModelReport, type ValueSummary } from '../../../runtime/format/kiln/model-report.ts';
 import { CliUsageError, type Command } from '../command.ts';

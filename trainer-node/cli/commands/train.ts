@@ -1,7 +1,7 @@
 // `kiln train`: options -> dataset -> runTraining (trainer-node/train/pipeline.ts) -> report table.
 import type { TrainOptions } from '../../train/pipeline.ts';
 import { parseArgs } from 'node:util';
-import { KilnError } from '../../../runtime/core/errors.ts';
+import { KilnError } from '../../../core/errors.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { CliUsageError, type Command } from '../command.ts';
 

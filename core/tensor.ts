@@ -1,5 +1,5 @@
-import { allocData, dataMatchesType, type DataType, type TensorData, type TypedArrayOf } from '../core/dtype.ts';
-import { fail } from '../core/errors.ts';
+import { allocData, dataMatchesType, type DataType, type TensorData, type TypedArrayOf } from './dtype.ts';
+import { fail } from './errors.ts';
 
 export type Dims = readonly number[];
 

@@ -1,8 +1,15 @@
-import type { AnyTensor } from '../api/tensor.ts';
-import { fail } from '../core/errors.ts';
-import type { Graph } from './ir.ts';
+import type { AnyTensor } from './tensor.ts';
+import { fail } from './errors.ts';
 
-export type AttributeValue = number | string | AnyTensor | Graph | number[] | string[] | AnyTensor[] | Graph[];
+/**
+ * A graph-valued attribute (If/Loop/Scan bodies). core/ imports nothing of the runtime, so it is
+ * carried opaquely here; runtime/graph/ir.ts's Graph is what the ONNX reader stores.
+ */
+export interface SubgraphValue {
+  readonly nodes: readonly unknown[];
+}
+
+export type AttributeValue = number | string | AnyTensor | SubgraphValue | number[] | string[] | AnyTensor[] | SubgraphValue[];
 
 /** Typed read access to a node's attributes; a wrong-typed attribute is a clear model error. */
 export class Attributes {
