@@ -3,7 +3,7 @@
 // `node --import tsx scripts/op-coverage.ts` (add --check to fail when docs/ops.md is stale).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registeredOps } from '../kernels/registry.ts';
+import { registeredOps } from '../kernels/coverage.ts';
 import { readOnnxModel } from '../runtime/format/onnx/onnx-reader.ts';
 import { KilnError } from '../core/errors.ts';
 import { listCases } from '../test/conformance/conformance-cases.ts';

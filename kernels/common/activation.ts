@@ -1,6 +1,6 @@
 import { fail } from '../../core/errors.ts';
 import type { Attributes } from '../../core/attributes.ts';
-import type { ShaderBuilder } from '../shader/builder.ts';
+import type { ShaderBuilder } from '../webgpu/shader-builder.ts';
 
 /**
  * Activations that the fusion pass (runtime/graph/passes/fuse-activation.ts) folds into

@@ -1,5 +1,5 @@
 import { fail } from '../../core/errors.ts';
-import type { KernelContext, MaybeMeta, TensorMeta } from '../types.ts';
+import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import { FLOAT_TYPES, requireInput, requireType } from './shape.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
 import { floatToHalf, halfToFloat } from '../../core/float16.ts';
-import type { ShaderBuilder } from '../shader/builder.ts';
-import type { KernelContext, TensorMeta } from '../types.ts';
+import type { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import type { KernelContext, TensorMeta } from '../contract.ts';
 import { normalizeAxis } from './shape.ts';
 
 /**

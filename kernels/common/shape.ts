@@ -1,5 +1,5 @@
 import { fail } from '../../core/errors.ts';
-import type { KernelContext, MaybeMeta, TensorMeta } from '../types.ts';
+import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 
 export function broadcastShapes(shapes: readonly (readonly number[])[], ctx: KernelContext): number[] {
   const rank = Math.max(0, ...shapes.map((s) => s.length));

@@ -1,7 +1,8 @@
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { allocData, type DataType, type TensorData } from '../../core/dtype.ts';
-import { ShaderBuilder } from '../shader/builder.ts';
-import type { GpuKernelContext, GpuProgram, TensorMeta } from '../types.ts';
+import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import type { TensorMeta } from '../contract.ts';
+import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
 import { product } from './shape.ts';
 import { fromNumbers } from './values.ts';
 

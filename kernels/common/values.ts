@@ -2,7 +2,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { allocData, type DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
 import { floatToHalf, halfToFloat } from '../../core/float16.ts';
-import type { KernelContext, TensorMeta } from '../types.ts';
+import type { KernelContext, TensorMeta } from '../contract.ts';
 
 /**
  * CPU references compute in JS numbers (float64). These helpers move between tensor storage and

@@ -1,4 +1,4 @@
-import type { TensorMeta } from '../../kernels/types.ts';
+import type { TensorMeta } from '../../kernels/contract.ts';
 import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';

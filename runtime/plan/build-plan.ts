@@ -1,5 +1,6 @@
 import type { AnyTensor } from '../../core/tensor.ts';
-import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../../kernels/types.ts';
+import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../../kernels/contract.ts';
+import { jsKernelFor } from '../../kernels/js/kernels.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { ExecutionPlan, PlannedStep, PlannedValue } from './execution-plan.ts';
 import type { ResolvedGraph } from './resolved-graph.ts';
@@ -43,11 +44,11 @@ export function buildPlan(
   for (const [name, t] of rg.graph.initializers) if (!byName.has(name)) add({ name, meta: metaOf(t), kind: 'const', constValue: t, producer: -1 });
 
   const steps: PlannedStep[] = [];
-  for (const { node, kernel, opset } of rg.nodes) {
+  for (const { node, op, opset } of rg.nodes) {
     const inputIdList = node.inputs.map((n) => (n === '' ? undefined : byName.get(n)));
     const metas: MaybeMeta[] = inputIdList.map((id) => (id === undefined ? undefined : values[id]!.meta));
     const host: MaybeTensor[] = new Array(node.inputs.length).fill(undefined);
-    for (const slot of kernel.hostInputs ?? []) {
+    for (const slot of op.hostInputs ?? []) {
       const id = inputIdList[slot];
       if (id === undefined) continue;
       const v = values[id]!;
@@ -55,11 +56,11 @@ export function buildPlan(
       host[slot] = v.constValue;
     }
     const ctx: KernelContext = { attrs: node.attrs, opset, node: node.name, host, outputCount: node.outputs.length };
-    const outMetas = withNodeContext(node.name, node.opType, () => kernel.inferOutputs(metas, ctx));
+    const outMetas = withNodeContext(node.name, node.opType, () => op.inferOutputs(metas, ctx));
     const foldable = inputIdList.every((id) => id === undefined || values[id]!.kind === 'const');
     const folded = foldable
-      ? withNodeContext(node.name, node.opType, () => kernel.cpu(inputIdList.map((id) => (id === undefined ? undefined : values[id]!.constValue)), ctx))
-      : kernel.evalFromMeta?.(metas, ctx);
+      ? withNodeContext(node.name, node.opType, () => jsKernelFor(op)(inputIdList.map((id) => (id === undefined ? undefined : values[id]!.constValue)), ctx))
+      : op.evalFromMeta?.(metas, ctx);
     const outputIds: number[] = [];
     node.outputs.forEach((name, i) => {
       if (!name) return;
@@ -68,7 +69,7 @@ export function buildPlan(
       if (folded) add({ name, meta, kind: 'const', constValue: folded[i]!, producer: -1 });
       else outputIds.push(add({ name, meta, kind: 'intermediate', producer: steps.length }));
     });
-    if (!folded) steps.push({ index: steps.length, node, kernel, ctx, inputs: inputIdList, outputs: node.outputs.map((n) => (n ? byName.get(n)! : -1)) });
+    if (!folded) steps.push({ index: steps.length, node, op, ctx, inputs: inputIdList, outputs: node.outputs.map((n) => (n ? byName.get(n)! : -1)) });
   }
 
   const outputIds = outputNames.map((name) => {

@@ -1,5 +1,5 @@
 import type { AnyTensor } from '../../core/tensor.ts';
-import type { KernelContext, OpKernel, TensorMeta } from '../../kernels/types.ts';
+import type { KernelContext, OpDefinition, TensorMeta } from '../../kernels/contract.ts';
 import type { Node } from '../graph/ir.ts';
 
 /** A tensor in a plan: a graph input, a constant (initializer or folded), or a step's result. */
@@ -19,7 +19,7 @@ export interface PlannedValue {
 export interface PlannedStep {
   readonly index: number;
   readonly node: Node;
-  readonly kernel: OpKernel;
+  readonly op: OpDefinition;
   readonly ctx: KernelContext;
   /** value ids, undefined for omitted optional inputs */
   readonly inputs: readonly (number | undefined)[];

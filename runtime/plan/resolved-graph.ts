@@ -1,5 +1,5 @@
-import { resolveKernel } from '../../kernels/registry.ts';
-import type { OpKernel } from '../../kernels/types.ts';
+import type { OpDefinition } from '../../kernels/contract.ts';
+import { resolveDefinition } from '../../kernels/definitions.ts';
 import { fail } from '../../core/errors.ts';
 import type { Graph, Model, Node } from '../graph/ir.ts';
 import { opsetOf } from '../graph/ir.ts';
@@ -7,7 +7,7 @@ import { topoSort } from '../graph/topo-sort.ts';
 
 export interface ResolvedNode {
   readonly node: Node;
-  readonly kernel: OpKernel;
+  readonly op: OpDefinition;
   readonly opset: number;
 }
 
@@ -20,7 +20,7 @@ export interface ResolvedGraph {
 /** Binds kernels to nodes; names every unsupported op (type, domain, node names) in one error. */
 export function resolveGraph(model: Model, graph: Graph = model.graph): ResolvedGraph {
   checkOpsSupported(graph.nodes);
-  const resolved: ResolvedNode[] = graph.nodes.map((node) => ({ node, kernel: resolveKernel(node.domain, node.opType)!, opset: opsetOf(model, node.domain) }));
+  const resolved: ResolvedNode[] = graph.nodes.map((node) => ({ node, op: resolveDefinition(node.domain, node.opType)!, opset: opsetOf(model, node.domain) }));
   return { graph, nodes: topoSort(resolved, (r) => r.node, graph) };
 }
 
@@ -28,7 +28,7 @@ export function resolveGraph(model: Model, graph: Graph = model.graph): Resolved
 export function checkOpsSupported(nodes: readonly Pick<Node, 'name' | 'opType' | 'domain'>[]): void {
   const missing = new Map<string, string[]>();
   for (const node of nodes) {
-    if (resolveKernel(node.domain, node.opType)) continue;
+    if (resolveDefinition(node.domain, node.opType)) continue;
     const key = node.domain ? `${node.domain}.${node.opType}` : node.opType;
     missing.set(key, [...(missing.get(key) ?? []), node.name]);
   }

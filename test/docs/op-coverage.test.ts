@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { registeredOps } from '../../kernels/registry.ts';
+import { registeredOps } from '../../kernels/coverage.ts';
 import { renderOpCoverage } from '../../scripts/op-coverage.ts';
 import { repoRoot } from '../helpers/paths.ts';
 

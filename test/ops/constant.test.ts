@@ -2,19 +2,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { Attributes, type AttributeValue } from '../../core/attributes.ts';
-import { resolveKernel } from '../../kernels/registry.ts';
-import type { KernelContext, MaybeTensor } from '../../kernels/types.ts';
+import { resolveDefinition } from '../../kernels/definitions.ts';
+import type { KernelContext, MaybeTensor } from '../../kernels/contract.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 // These ops fold at plan time (their inputs are host values or shapes), so beside the backend
 // comparison their values are checked directly.
 function run(op: string, attrs: Record<string, AttributeValue>, inputs: MaybeTensor[] = [], opset = 19): AnyTensor {
-  const kernel = resolveKernel('', op)!;
+  const kernel = resolveDefinition('', op)!;
   const ctx: KernelContext = { attrs: new Attributes(new Map(Object.entries(attrs))), opset, node: op, host: inputs };
   const [meta] = kernel.inferOutputs(inputs.map((t) => t && { dtype: t.type, dims: t.dims }), ctx);
-  const [out] = kernel.cpu(inputs, ctx);
-  assert.deepEqual([out!.type, out!.dims], [meta!.dtype, meta!.dims], 'inferOutputs agrees with cpu()');
+  const [out] = kernel.reference(inputs, ctx);
+  assert.deepEqual([out!.type, out!.dims], [meta!.dtype, meta!.dims], 'inferOutputs agrees with reference()');
   return out!;
 }
 const values = (t: AnyTensor): unknown[] => Array.from(t.data as ArrayLike<unknown>);

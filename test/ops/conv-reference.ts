@@ -6,9 +6,9 @@ import { Tensor } from '../../core/tensor.ts';
 import { Attributes, type AttributeValue } from '../../core/attributes.ts';
 import { applyActivation, activationOf } from '../../kernels/common/activation.ts';
 import { convGeometry } from '../../kernels/common/conv-attributes.ts';
-import { kernels as convKernels } from '../../kernels/conv.ts';
-import { kernels as convTransposeKernels } from '../../kernels/conv-transpose.ts';
-import type { KernelContext } from '../../kernels/types.ts';
+import { kernels as convKernels } from '../../kernels/conv/legacy.ts';
+import { kernels as convTransposeKernels } from '../../kernels/conv-transpose/legacy.ts';
+import type { KernelContext } from '../../kernels/contract.ts';
 
 export interface RefCase {
   readonly name: string;

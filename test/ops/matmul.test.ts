@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { matmulCpu } from '../../kernels/common/matmul-cpu.ts';
-import { tiledMatmulProgram, type MatmulTiles } from '../../kernels/common/tiled-matmul.ts';
-import type { GpuProgram } from '../../kernels/types.ts';
+import { matmulCpu } from '../../kernels/js/gemm.ts';
+import { tiledMatmulProgram, type MatmulTiles } from '../../kernels/webgpu/tiled-matmul.ts';
+import type { GpuProgram } from '../../kernels/webgpu/contract.ts';
 import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { runOpCases, Tensor, type OpCase } from './op-harness.ts';

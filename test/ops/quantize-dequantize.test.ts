@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromNumbers } from '../../kernels/common/values.ts';
-import { resolveKernel } from '../../kernels/registry.ts';
+import { resolveDefinition } from '../../kernels/definitions.ts';
+import { jsKernelFor } from '../../kernels/js/kernels.ts';
 import { Attributes } from '../../core/attributes.ts';
 import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
 
@@ -38,17 +39,17 @@ const cases: OpCase[] = [
 runOpCases('quantize-dequantize', cases);
 
 test('the CPU fast path equals QuantizeLinear then DequantizeLinear, bit for bit', () => {
-  const q = resolveKernel('', 'QuantizeLinear')!;
-  const dq = resolveKernel('', 'DequantizeLinear')!;
-  const fused = resolveKernel('kiln', 'QuantizeDequantize')!;
+  const q = resolveDefinition('', 'QuantizeLinear')!;
+  const dq = resolveDefinition('', 'DequantizeLinear')!;
+  const fused = resolveDefinition('kiln', 'QuantizeDequantize')!;
   const ctx = { attrs: Attributes.empty(), opset: 13, node: 'n', host: [] };
   for (const [type, zp] of [['uint8', 131], ['int8', -7]] as const) {
     const s = 0.01 + Math.random() * 0.05;
     const x = new Tensor('float32', Float32Array.from([...halves(200, s), ...floats(200, -5, 5), NaN, -0]), [402]);
     const scale = new Tensor('float32', new Float32Array([s]), []);
     const z = fromNumbers(type, [], [zp]);
-    const want = dq.cpu([q.cpu([x, scale, z], ctx)[0], scale, z], ctx)[0]!;
-    const got = fused.cpu([x, scale, z], ctx)[0]!;
+    const want = dq.reference([q.reference([x, scale, z], ctx)[0], scale, z], ctx)[0]!;
+    const got = jsKernelFor(fused)([x, scale, z], ctx)[0]!;
     assert.deepEqual(Array.from(got.data as Float32Array), Array.from(want.data as Float32Array), type);
   }
 });

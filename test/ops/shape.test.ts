@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Attributes } from '../../core/attributes.ts';
-import { resolveKernel } from '../../kernels/registry.ts';
-import type { KernelContext } from '../../kernels/types.ts';
+import { resolveDefinition } from '../../kernels/definitions.ts';
+import type { KernelContext } from '../../kernels/contract.ts';
 import { runOpCases, type OpCase } from './op-harness.ts';
 
 // Shape and Size fold from metas at plan time: the values are checked directly, and a session
 // run on both backends checks that the plan folds them (no step runs, nothing falls back).
 function evalShape(op: string, dims: number[], attrs: Record<string, number> = {}): unknown[] {
-  const kernel = resolveKernel('', op)!;
+  const kernel = resolveDefinition('', op)!;
   const ctx: KernelContext = { attrs: new Attributes(new Map(Object.entries(attrs))), opset: 19, node: op, host: [] };
   const [t] = kernel.evalFromMeta!([{ dtype: 'float32', dims }], ctx);
   const [meta] = kernel.inferOutputs([{ dtype: 'float32', dims }], ctx);

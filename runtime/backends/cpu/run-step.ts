@@ -1,6 +1,7 @@
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { KilnError, fail } from '../../../core/errors.ts';
-import type { MaybeTensor } from '../../../kernels/types.ts';
+import type { MaybeTensor } from '../../../kernels/contract.ts';
+import { jsKernelFor } from '../../../kernels/js/kernels.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 
 /** Runs one step with its CPU reference, checking the result against the plan's shapes. */
@@ -8,7 +9,7 @@ export function runStepOnCpu(plan: ExecutionPlan, step: PlannedStep, read: (id: 
   const inputs: MaybeTensor[] = step.inputs.map((id) => (id === undefined ? undefined : read(id)));
   let outs: AnyTensor[];
   try {
-    outs = step.kernel.cpu(inputs, step.ctx);
+    outs = jsKernelFor(step.op)(inputs, step.ctx);
   } catch (e) {
     if (e instanceof KilnError) throw e;
     throw new KilnError('INTERNAL', `${step.node.opType} node '${step.node.name}' failed on the CPU: ${(e as Error).message}`);

@@ -1,4 +1,4 @@
-import type { GpuCaps } from '../../../kernels/types.ts';
+import type { GpuCaps } from '../../../kernels/webgpu/contract.ts';
 import { KilnError, fail } from '../../../core/errors.ts';
 import { getGpu } from './gpu-provider.ts';
 import type { KernelTuning } from './kernel-tuning.ts';

@@ -1,5 +1,5 @@
 import { KilnError } from '../../../core/errors.ts';
-import type { GpuProgram } from '../../../kernels/types.ts';
+import type { GpuProgram } from '../../../kernels/webgpu/contract.ts';
 
 /** Set `globalThis.KILN_PRINT_WGSL = 'MatMul'` (an op-type substring, or '*') to print generated shaders. */
 function maybePrint(program: GpuProgram): void {

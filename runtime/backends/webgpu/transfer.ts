@@ -2,7 +2,7 @@ import { Tensor, type AnyTensor } from '../../../core/tensor.ts';
 import { allocData, type DataType } from '../../../core/dtype.ts';
 import { fail } from '../../../core/errors.ts';
 import { floatToHalf, halfToFloat } from '../../../core/float16.ts';
-import { packedPerWord, storageType } from '../../../kernels/shader/storage.ts';
+import { packedPerWord, storageType } from '../../../kernels/webgpu/storage.ts';
 
 const I32_MIN = -(2n ** 31n);
 const I32_MAX = 2n ** 31n - 1n;

@@ -1,7 +1,9 @@
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { fail } from '../../../core/errors.ts';
-import { packedPerWord, storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/shader/storage.ts';
-import type { GpuLowering, GpuProgram, TensorMeta } from '../../../kernels/types.ts';
+import { packedPerWord, storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/webgpu/storage.ts';
+import type { TensorMeta } from '../../../kernels/contract.ts';
+import type { GpuLowering, GpuProgram } from '../../../kernels/webgpu/contract.ts';
+import { webgpuKernelFor } from '../../../kernels/webgpu/kernels.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 import type { Backend, PreparedPlan } from '../backend.ts';
 import { runStepOnCpu } from '../cpu/run-step.ts';
@@ -74,7 +76,8 @@ export class WebGpuBackend implements Backend {
       return v.kind === 'const' && packedPerWord(v.meta.dtype) !== undefined;
     };
     const lowerings: (GpuLowering | undefined)[] = plan.steps.map((step) => {
-      if (!step.kernel.webgpu) return undefined;
+      const lower = webgpuKernelFor(step.op);
+      if (!lower) return undefined;
       const metas = step.inputs.map((id) => (id === undefined ? undefined : packed(id) ? { ...plan.values[id]!.meta, packed: true } : plan.values[id]!.meta));
       const outs = step.outputs.map((id) => (id >= 0 ? plan.values[id]!.meta : { dtype: 'float32' as const, dims: [0] }));
       if ([...metas, ...outs].some((m) => m !== undefined && !storageType(m.dtype))) return undefined;
@@ -83,7 +86,7 @@ export class WebGpuBackend implements Backend {
           fail('DEVICE_LIMIT', `${step.node.opType} node '${step.node.name}': tensor #${i} needs ${sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT} bytes, over this device's ${caps.maxStorageBufferBindingSize}-byte binding limit`);
         }
       }
-      const low = step.kernel.webgpu(metas, outs, { ...step.ctx, caps });
+      const low = lower(metas, outs, { ...step.ctx, caps });
       if (low?.kind === 'view') root.set(step.outputs[0]!, rootOf(step.inputs[low.input]!));
       return low;
     });

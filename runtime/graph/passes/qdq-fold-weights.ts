@@ -1,4 +1,5 @@
-import { resolveKernel } from '../../../kernels/registry.ts';
+import { resolveDefinition } from '../../../kernels/definitions.ts';
+import { jsKernelFor } from '../../../kernels/js/kernels.ts';
 import { KilnError } from '../../../core/errors.ts';
 import type { Graph, Node } from '../ir.ts';
 import { rewriteNodes } from './graph-index.ts';
@@ -11,13 +12,13 @@ import { rewriteNodes } from './graph-index.ts';
  */
 export function foldConstantQuantize(graph: Graph, opset: number): void {
   const replace = new Map<Node, Node | undefined>();
-  const kernel = resolveKernel('', 'QuantizeLinear')!;
+  const quantize = jsKernelFor(resolveDefinition('', 'QuantizeLinear')!);
   for (const q of graph.nodes) {
     if (q.opType !== 'QuantizeLinear' || q.domain !== '' || !q.outputs[0]) continue;
     const parts = q.inputs.map((n) => (n ? graph.initializers.get(n) : undefined));
     if (parts.some((t, i) => q.inputs[i] && !t) || !parts[0]) continue;
     try {
-      graph.initializers.set(q.outputs[0], kernel.cpu(parts, { attrs: q.attrs, opset, node: q.name, host: [] })[0]!);
+      graph.initializers.set(q.outputs[0], quantize(parts, { attrs: q.attrs, opset, node: q.name, host: [] })[0]!);
       replace.set(q, undefined);
     } catch (e) {
       if (!(e instanceof KilnError)) throw e;

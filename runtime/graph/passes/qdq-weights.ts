@@ -1,5 +1,6 @@
 import { quantParamLayout, type QuantParamLayout } from '../../../kernels/common/quant.ts';
-import { resolveKernel } from '../../../kernels/registry.ts';
+import { resolveDefinition } from '../../../kernels/definitions.ts';
+import { jsKernelFor } from '../../../kernels/js/kernels.ts';
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { KilnError } from '../../../core/errors.ts';
 import type { Graph, Node } from '../ir.ts';
@@ -68,7 +69,7 @@ export function constFloat(graph: Graph, index: GraphIndex, name: string, opset:
   const parts = dq.inputs.map((n) => (n ? graph.initializers.get(n) : undefined));
   if (!parts[0] || !parts[1] || (dq.inputs[2] && !parts[2])) return undefined;
   try {
-    const out = resolveKernel('', 'DequantizeLinear')!.cpu(parts, { attrs: dq.attrs, opset, node: dq.name, host: [] })[0]!;
+    const out = jsKernelFor(resolveDefinition('', 'DequantizeLinear')!)(parts, { attrs: dq.attrs, opset, node: dq.name, host: [] })[0]!;
     return out.type === 'float32' ? out : undefined;
   } catch (e) {
     if (e instanceof KilnError) return undefined;

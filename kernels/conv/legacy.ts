@@ -1,0 +1,758 @@
+/**
+ * Conv (and, through the same code, ConvTranspose): CPU im2col + blocked GEMM, WGSL implicit GEMM.
+ *
+ * Measured on SwiftShader (Dawn via the `webgpu` package, 4-lane SIMD, `subgroups` present) on the
+ * 2-core shared dev machine, 3x3 Conv 64->64 on 56x56, kernel time only (bench/node/conv-bench.ts
+ * measures whole runs). The machine was loaded by other jobs, so wall times varied 2x run to run;
+ * ratios of CPU time per run are the solid numbers.
+ * - A storage load costs ~7 ns per lane whatever the index (constant, uniform, consecutive or
+ *   random): a 4-lane gather with a bounds check per lane. A multiply-add is ~1-2 ns and a
+ *   quadBroadcast ~3 ns. Loads per multiply-add decide the speed.
+ * - 4x4 outputs per invocation, weights loaded by every lane: 0.4 GFLOP/s.
+ * - Quad-shared weights (each lane loads 1/4 of the tile's weights, quadBroadcast hands them
+ *   around), 16 channels x 8 positions: 2.2 GFLOP/s wall, 1.0 GFLOP per CPU-second.
+ * - 'rows' form (8 consecutive positions of one output row per lane, each input value loaded
+ *   once per kernel row and reused for all kw taps): 1.3-1.5 GFLOP per CPU-second, 2.3-3.7 wall.
+ *   8 positions beat 12 or 16 (accumulator spills, 1-2.6 s JIT). 1 or 2 input channels per loop
+ *   iteration: same speed within noise, but 2 doubles the JIT time (0.3 -> 0.57 s), so 1 (the
+ *   taps form keeps 4: its per-tap loop is short). 16- vs 32-thread workgroups: no difference.
+ * - Depthwise: the rows form with one channel reached 0.1 GFLOP per CPU-second; 'dw' blocks of
+ *   4 rows x 8 positions reusing each input row for all kernel rows: 0.3 (64 channels at 56x56:
+ *   ~5 ms instead of 17-46 ms). Baking the depthwise strides lets strided layers use it too:
+ *   PP-OCRv4's 128-channel stride (1, 2) 3x3 layer went from 22 ms (generic form) to 4 ms.
+ * - Strided 2-D Conv in the rows form (x stride baked) instead of the generic taps form: a 3-channel
+ *   stride-2 first layer (96x128 -> 16 channels) 17.6 ms -> 2.5 ms; 3x3 stride 2 64->128 on 56x56:
+ *   3.1 GFLOP/s.
+ * - ConvTranspose 4x4 stride 2, 64 -> 32 channels, 56x56 -> 112x112: the generic gather form
+ *   (3/4 of the taps land between input pixels and are masked) 0.26-0.29 GFLOP per CPU-second;
+ *   'trows' (one column phase per invocation, loops over only the kernel rows/columns that feed
+ *   it) 1.0-1.1. An `if` around the inapplicable taps gained nothing: SwiftShader runs masked
+ *   branches anyway, so the skipping has to come from trip counts.
+ * - 1x1: 8 positions per lane beat 16 (1.0-1.1 vs 0.7-0.9 GFLOP per CPU-second).
+ * - WGSL '&&' chains in the bounds checks made SwiftShader's JIT take over 5 minutes on a 3-D
+ *   ConvTranspose shader (short-circuit branches); non-short-circuit '&' compiles in 0.12 s.
+ * CPU (V8, one thread): the 4x4 register-blocked GEMM reaches 2.2-3.6 GFLOP/s (4x2, 3x4 and f64
+ * panels measured no better beyond noise); ConvTranspose through col2im instead of gathering:
+ * 4x4 stride 2 64 -> 32 channels at 56x56 0.42 -> 1.3 GFLOP/s (useful flops); depthwise as a
+ * direct tap loop instead of a 1-row GEMM: ~3x.
+ * Shapes, strides, pads and dilations stay uniforms: loads dominate, and uniform reads are hoisted
+ * out of the loops. Baked are only what the unrolled reuse pattern depends on: the kernel width and
+ * x stride/dilation (rows, trows forms), and for depthwise the kernel size, strides and dilations:
+ * one pipeline per kernel pattern, never per tensor shape.
+ */
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { activationOf, applyActivation, wgslActivation, type ActivationSpec } from '../common/activation.ts';
+import { convGeometry, tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.ts';
+import { product } from '../common/shape.ts';
+import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
+import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
+import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
+import type { LegacyOpKernel } from '../legacy-adapter.ts';
+import type { GpuCaps, GpuKernelContext, GpuLowering } from '../webgpu/contract.ts';
+
+// ---------------------------------------------------------------------------------------------
+// CPU: im2col into a reused panel buffer + a 4x4 register-blocked GEMM: Y[co][n] = sum_k
+// W'[co][k] * col[k][n] with k = (ci, tap). ConvTranspose uses the same GEMM over input positions
+// followed by col2im (transposeCpu); one input channel per group (depthwise) a direct loop.
+// ---------------------------------------------------------------------------------------------
+
+type FloatArray = Float32Array | Float64Array;
+
+const MR = 4; // output channels per register block
+const NR = 4; // output positions per register block
+/** pixels per im2col chunk are chosen so a chunk's panels stay near this many floats (L2-sized) */
+const CHUNK_FLOATS = 1 << 16;
+
+let colScratch = new Float32Array(0);
+
+function floatData(t: AnyTensor): FloatArray {
+  if (t.type === 'float32') return t.data as Float32Array;
+  if (t.type === 'float64') return t.data as Float64Array;
+  return toNumbers(t);
+}
+
+/**
+ * For each tap and each output position (flat over the output spatial dims), the flat input
+ * spatial offset it reads, or -1 where it falls in padding (Conv) or between strides (ConvTranspose).
+ */
+function tapTable(g: ConvGeometry): Int32Array {
+  const s = g.inDims.length;
+  const S = product(g.outDims);
+  const T = product(g.kernel);
+  // per axis: [tap j][output o] -> input index or -1
+  const axis = g.inDims.map((inD, d) => {
+    const k = g.kernel[d]!;
+    const out = g.outDims[d]!;
+    const st = g.strides[d]!;
+    const dil = g.dilations[d]!;
+    const pad = g.padBegin[d]!;
+    const t = new Int32Array(k * out);
+    for (let j = 0; j < k; j++) {
+      for (let o = 0; o < out; o++) {
+        let pos: number;
+        if (g.transpose) {
+          const q = o + pad - j * dil;
+          pos = q >= 0 && q % st === 0 ? q / st : -1;
+        } else pos = o * st - pad + j * dil;
+        t[j * out + o] = pos >= 0 && pos < inD ? pos : -1;
+      }
+    }
+    return t;
+  });
+  const inStrides = new Array<number>(s);
+  for (let d = s - 1, acc = 1; d >= 0; d--) {
+    inStrides[d] = acc;
+    acc *= g.inDims[d]!;
+  }
+  const table = new Int32Array(T * S);
+  const j = new Array<number>(s).fill(0);
+  const o = new Array<number>(s).fill(0);
+  for (let tap = 0; tap < T; tap++) {
+    o.fill(0);
+    for (let n = 0; n < S; n++) {
+      let off = 0;
+      for (let d = 0; d < s; d++) {
+        const p = axis[d]![j[d]! * g.outDims[d]! + o[d]!]!;
+        if (p < 0) {
+          off = -1;
+          break;
+        }
+        off += p * inStrides[d]!;
+      }
+      table[tap * S + n] = off;
+      for (let d = s - 1; d >= 0 && ++o[d]! === g.outDims[d]!; d--) o[d] = 0;
+    }
+    for (let d = s - 1; d >= 0 && ++j[d]! === g.kernel[d]!; d--) j[d] = 0;
+  }
+  return table;
+}
+
+/** Weights as [group][co block][k][MR] (k = ci * taps + tap), zero rows past the group's channels. */
+function packWeights(w: FloatArray, g: ConvGeometry): Float32Array {
+  const T = product(g.kernel);
+  const K = g.cinG * T;
+  const blocks = Math.ceil(g.coutG / MR);
+  const out = new Float32Array(g.group * blocks * K * MR);
+  for (let grp = 0; grp < g.group; grp++) {
+    for (let co = 0; co < g.coutG; co++) {
+      const dst = ((grp * blocks + Math.floor(co / MR)) * K) * MR + (co % MR);
+      for (let ci = 0; ci < g.cinG; ci++) {
+        // Conv W: [Cout][Cin/g][taps]; ConvTranspose W: [Cin][Cout/g][taps]
+        const src = g.transpose ? ((grp * g.cinG + ci) * g.coutG + co) * T : ((grp * g.coutG + co) * g.cinG + ci) * T;
+        for (let t = 0; t < T; t++) out[dst + (ci * T + t) * MR] = w[src + t]!;
+      }
+    }
+  }
+  return out;
+}
+
+export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, transpose: boolean): AnyTensor[] {
+  const xt = inputs[0]!;
+  const wt = inputs[1]!;
+  const bt = inputs[2];
+  const { geo: g, out } = convGeometry([metaOf(xt), metaOf(wt), bt && metaOf(bt)], ctx, transpose);
+  const act = activationOf(ctx.attrs);
+  const x = floatData(xt);
+  const bias = bt ? floatData(bt) : undefined;
+  const S = product(g.outDims);
+  const inS = product(g.inDims);
+  const T = product(g.kernel);
+  const K = g.cinG * T;
+  const cout = g.coutG * g.group;
+  const y = out.dtype === 'float32' ? new Float32Array(g.batch * cout * S) : new Float64Array(g.batch * cout * S);
+  if (y.length === 0) return [finish(out, y)];
+  if (g.transpose && g.cinG > 1) {
+    transposeCpu(x, floatData(wt), bias, g, act, y);
+    return [finish(out, y)];
+  }
+  const taps = tapTable(g);
+  if (g.cinG === 1) {
+    depthwiseCpu(x, floatData(wt), bias, g, taps, act, y);
+    return [finish(out, y)];
+  }
+  const wp = packWeights(floatData(wt), g);
+  const blocks = Math.ceil(g.coutG / MR);
+  const chunk = Math.max(NR, Math.floor(CHUNK_FLOATS / Math.max(1, K) / NR) * NR);
+  const need = Math.min(chunk, Math.ceil(S / NR) * NR) * K;
+  if (colScratch.length < need) colScratch = new Float32Array(need);
+  const col = colScratch;
+  const acc = new Float64Array(MR * NR);
+  for (let n = 0; n < g.batch; n++) {
+    for (let grp = 0; grp < g.group; grp++) {
+      const xOff = (n * g.group + grp) * g.cinG * inS;
+      const yOff = (n * g.group + grp) * g.coutG * S;
+      for (let p0 = 0; p0 < S; p0 += chunk) {
+        const pn = Math.min(chunk, S - p0);
+        packCols(x, xOff, inS, taps, S, T, g.cinG, p0, pn, col);
+        for (let pb = 0; pb < pn; pb += NR) {
+          const cBase = (pb / NR) * K * NR;
+          for (let cb = 0; cb < blocks; cb++) {
+            microKernel(wp, (grp * blocks + cb) * K * MR, col, cBase, K, acc);
+            store(acc, y, yOff, S, p0 + pb, cb * MR, g.coutG, grp * g.coutG, bias, act);
+          }
+        }
+      }
+    }
+  }
+  return [finish(out, y)];
+}
+
+/**
+ * One input channel per group (depthwise): a GEMM would be 1 x taps x positions, all packing and
+ * no reuse, so accumulate tap by tap along the output row instead.
+ */
+function depthwiseCpu(x: FloatArray, w: FloatArray, bias: FloatArray | undefined, g: ConvGeometry, taps: Int32Array, act: ActivationSpec, y: FloatArray): void {
+  const S = product(g.outDims);
+  const inS = product(g.inDims);
+  const T = product(g.kernel);
+  const cout = g.group * g.coutG;
+  const acc = new Float64Array(S);
+  for (let n = 0; n < g.batch; n++) {
+    for (let co = 0; co < cout; co++) {
+      const xOff = (n * g.group + Math.floor(co / g.coutG)) * inS;
+      // Conv W is [Cout][1][taps] and ConvTranspose W [Cin = groups][Cout/group][taps]: co * T both
+      const wOff = co * T;
+      acc.fill(bias ? bias[co]! : 0);
+      for (let t = 0; t < T; t++) {
+        const wv = w[wOff + t]!;
+        const row = t * S;
+        for (let p = 0; p < S; p++) {
+          const off = taps[row + p]!;
+          if (off >= 0) acc[p] += wv * x[xOff + off]!;
+        }
+      }
+      const yOff = (n * cout + co) * S;
+      if (act.kind === 'none') for (let p = 0; p < S; p++) y[yOff + p] = acc[p]!;
+      else for (let p = 0; p < S; p++) y[yOff + p] = applyActivation(act, acc[p]!);
+    }
+  }
+}
+
+/** For each tap and input position: the flat output spatial offset it adds to, or -1 (ConvTranspose). */
+function scatterTable(g: ConvGeometry): Int32Array {
+  const s = g.inDims.length;
+  const inS = product(g.inDims);
+  const T = product(g.kernel);
+  const outStrides = new Array<number>(s);
+  for (let d = s - 1, acc = 1; d >= 0; d--) {
+    outStrides[d] = acc;
+    acc *= g.outDims[d]!;
+  }
+  const table = new Int32Array(T * inS);
+  const j = new Array<number>(s).fill(0);
+  const i = new Array<number>(s).fill(0);
+  for (let tap = 0; tap < T; tap++) {
+    i.fill(0);
+    for (let p = 0; p < inS; p++) {
+      let off = 0;
+      for (let d = 0; d < s; d++) {
+        const o = i[d]! * g.strides[d]! - g.padBegin[d]! + j[d]! * g.dilations[d]!;
+        if (o < 0 || o >= g.outDims[d]!) {
+          off = -1;
+          break;
+        }
+        off += o * outStrides[d]!;
+      }
+      table[tap * inS + p] = off;
+      for (let d = s - 1; d >= 0 && ++i[d]! === g.inDims[d]!; d--) i[d] = 0;
+    }
+    for (let d = s - 1; d >= 0 && ++j[d]! === g.kernel[d]!; d--) j[d] = 0;
+  }
+  return table;
+}
+
+/**
+ * ConvTranspose with several input channels per group, as a GEMM over input positions,
+ * C[(co, tap)][p] = sum_ci W[ci][co][tap] * X[ci][p], whose values are then added to output
+ * position p * stride - pad + tap * dilation (col2im). Gathering instead would multiply by the
+ * taps that fall between input pixels: (stride^2 - 1) / stride^2 of the work for 2-D stride 2.
+ */
+function transposeCpu(x: FloatArray, w: FloatArray, bias: FloatArray | undefined, g: ConvGeometry, act: ActivationSpec, y: FloatArray): void {
+  const S = product(g.outDims);
+  const inS = product(g.inDims);
+  const T = product(g.kernel);
+  const M = g.coutG * T;
+  const K = g.cinG;
+  const scatter = scatterTable(g);
+  const identity = Int32Array.from({ length: inS }, (_, p) => p);
+  // W[grp][ci][m = co * T + tap] packed as [grp][m block][ci][MR]
+  const blocks = Math.ceil(M / MR);
+  const wp = new Float32Array(g.group * blocks * K * MR);
+  for (let grp = 0; grp < g.group; grp++) {
+    for (let ci = 0; ci < K; ci++) {
+      const src = (grp * K + ci) * M;
+      for (let m = 0; m < M; m++) wp[((grp * blocks + Math.floor(m / MR)) * K + ci) * MR + (m % MR)] = w[src + m]!;
+    }
+  }
+  const chunk = Math.max(NR, Math.floor(CHUNK_FLOATS / K / NR) * NR);
+  const need = Math.min(chunk, Math.ceil(inS / NR) * NR) * K;
+  if (colScratch.length < need) colScratch = new Float32Array(need);
+  const col = colScratch;
+  const acc = new Float64Array(MR * NR);
+  const yacc = new Float64Array(g.coutG * S);
+  for (let n = 0; n < g.batch; n++) {
+    for (let grp = 0; grp < g.group; grp++) {
+      for (let co = 0; co < g.coutG; co++) yacc.fill(bias ? bias[grp * g.coutG + co]! : 0, co * S, (co + 1) * S);
+      const xOff = (n * g.group + grp) * K * inS;
+      for (let p0 = 0; p0 < inS; p0 += chunk) {
+        const pn = Math.min(chunk, inS - p0);
+        packCols(x, xOff, inS, identity, inS, 1, K, p0, pn, col);
+        for (let pb = 0; pb < pn; pb += NR) {
+          const cols = Math.min(NR, pn - pb);
+          for (let mb = 0; mb < blocks; mb++) {
+            microKernel(wp, (grp * blocks + mb) * K * MR, col, (pb / NR) * K * NR, K, acc);
+            for (let i = 0; i < MR; i++) {
+              const m = mb * MR + i;
+              if (m >= M) break;
+              const co = Math.floor(m / T);
+              const row = (m - co * T) * inS + p0 + pb;
+              const yb = co * S;
+              for (let jj = 0; jj < cols; jj++) {
+                const o = scatter[row + jj]!;
+                if (o >= 0) yacc[yb + o] += acc[i * NR + jj]!;
+              }
+            }
+          }
+        }
+      }
+      const yOff = (n * g.group + grp) * g.coutG * S;
+      if (act.kind === 'none') for (let i = 0; i < yacc.length; i++) y[yOff + i] = yacc[i]!;
+      else for (let i = 0; i < yacc.length; i++) y[yOff + i] = applyActivation(act, yacc[i]!);
+    }
+  }
+}
+
+function finish(out: TensorMeta, y: FloatArray): AnyTensor {
+  if (out.dtype === 'float32') return new Tensor('float32', y as Float32Array, out.dims);
+  return fromNumbers(out.dtype, out.dims, y);
+}
+
+/** im2col of output positions [p0, p0+pn) into panels [pos block][k][NR]; padding reads as 0. */
+function packCols(x: FloatArray, xOff: number, inS: number, taps: Int32Array, S: number, T: number, cinG: number, p0: number, pn: number, col: Float32Array): void {
+  const K = cinG * T;
+  const padded = Math.ceil(pn / NR) * NR;
+  for (let ci = 0; ci < cinG; ci++) {
+    const src = xOff + ci * inS;
+    for (let t = 0; t < T; t++) {
+      const k = ci * T + t;
+      const row = t * S + p0;
+      for (let q = 0; q < padded; q++) {
+        const off = q < pn ? taps[row + q]! : -1;
+        col[((q >> 2) * K + k) * NR + (q & 3)] = off >= 0 ? x[src + off]! : 0;
+      }
+    }
+  }
+}
+
+/** acc[i*NR+j] = sum_k wp[wOff + k*MR + i] * col[cOff + k*NR + j], sixteen accumulators in registers. */
+function microKernel(wp: Float32Array, wOff: number, col: Float32Array, cOff: number, K: number, acc: Float64Array): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  let wi = wOff;
+  let ci = cOff;
+  for (let k = 0; k < K; k++, wi += 4, ci += 4) {
+    const a0 = wp[wi]!, a1 = wp[wi + 1]!, a2 = wp[wi + 2]!, a3 = wp[wi + 3]!;
+    const b0 = col[ci]!, b1 = col[ci + 1]!, b2 = col[ci + 2]!, b3 = col[ci + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  acc[0] = c00; acc[1] = c01; acc[2] = c02; acc[3] = c03;
+  acc[4] = c10; acc[5] = c11; acc[6] = c12; acc[7] = c13;
+  acc[8] = c20; acc[9] = c21; acc[10] = c22; acc[11] = c23;
+  acc[12] = c30; acc[13] = c31; acc[14] = c32; acc[15] = c33;
+}
+
+function store(acc: Float64Array, y: FloatArray, yOff: number, S: number, p: number, co0: number, coutG: number, biasOff: number, bias: FloatArray | undefined, act: ActivationSpec): void {
+  const rows = Math.min(MR, coutG - co0);
+  const cols = Math.min(NR, S - p);
+  for (let i = 0; i < rows; i++) {
+    const b = bias ? bias[biasOff + co0 + i]! : 0;
+    const dst = yOff + (co0 + i) * S + p;
+    for (let j = 0; j < cols; j++) {
+      const v = acc[i * NR + j]! + b;
+      y[dst + j] = act.kind === 'none' ? v : applyActivation(act, v);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebGPU: implicit GEMM, Y[co][n] = sum over (ci, tap) of W[co][ci][tap] * X[ci][pos(n, tap)].
+// Each invocation keeps a TM x TN register tile: TM output channels of one group x TN output
+// positions, f32 accumulators in registers. Forms, by pattern:
+// - 'taps' form (any rank, ConvTranspose too): taps outer, input channels inner, so the bounds and
+//   stride checks of a (tap, position) are paid once per tap, not once per multiply-add.
+// - 'rows' form (2-D Conv): an invocation's TN positions are consecutive in one output row, so
+//   for each kernel row it loads each input column of the segment once ((TN-1)*sx + (kw-1)*dx + 1
+//   values at most) and reuses it for all kw taps (kw, x stride and x dilation are baked: one
+//   pipeline per kernel pattern, not per shape).
+// - 'dw' form (depthwise 2-D, small strides and dilations, baked): a ty x tn block per
+//   invocation, all weights of its channel loaded once, each input row of its footprint once.
+// - 'trows' form (2-D ConvTranspose): one output row and column phase per invocation; only the
+//   kernel rows and columns that feed it are visited.
+// Loads per multiply-add decide the speed on SwiftShader (measurements at the top of this file).
+// With `subgroups` the four lanes of a quad share their TM output channels: each lane loads every
+// fourth weight the step needs and quadBroadcast hands them around, so per input channel and tap a
+// quad issues TM/4 weight loads instead of TM (kernels/common/tiled-matmul.ts: same for MatMul).
+// On hardware GPUs (not measured here) small plain tiles keep the accumulators in registers.
+// ---------------------------------------------------------------------------------------------
+
+interface TileConfig {
+  readonly form: 'taps' | 'rows' | 'dw' | 'trows';
+  /** output rows per invocation ('dw' form; 1 otherwise) */
+  readonly ty: number;
+  /** output channels per invocation (shared by a quad when `quad`) */
+  readonly tm: number;
+  /** output positions per invocation */
+  readonly tn: number;
+  readonly wg: number;
+  readonly quad: boolean;
+  /** input channels per loop iteration (at most): longer straight-line bodies run faster */
+  readonly unroll: number;
+}
+
+const MAX_ROW_KERNEL = 7;
+/** strides and dilations up to this are baked into the 2-D forms' unrolled loads */
+const MAX_BAKED_STEP = 4;
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function tileFor(g: ConvGeometry, caps: GpuCaps): TileConfig {
+  const soft = caps.software;
+  const small = (v: number): boolean => v <= MAX_BAKED_STEP;
+  const rows = !g.transpose && g.inDims.length === 2 && small(g.strides[1]!) && small(g.dilations[1]!) && g.kernel[1]! <= MAX_ROW_KERNEL;
+  const dw = rows && g.cinG === 1 && g.kernel[0]! <= MAX_ROW_KERNEL && small(g.strides[0]!) && small(g.dilations[0]!);
+  const maxTm = soft && !dw ? 16 : 4;
+  const tm = g.coutG >= maxTm ? maxTm : g.coutG >= 8 ? 8 : g.coutG >= 4 ? 4 : g.coutG;
+  const quad = soft && caps.subgroups;
+  // measured on SwiftShader (see the top of this file); hardware GPUs get small plain tiles
+  // 2-D ConvTranspose: each invocation takes output columns of one phase (ox = p mod stride) so
+  // a kernel column either feeds all of them or none
+  if (g.transpose && g.inDims.length === 2 && g.kernel[1]! <= MAX_ROW_KERNEL && small(g.strides[1]!)) return { form: 'trows', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 1 };
+  if (dw) return { form: 'dw', ty: soft ? 4 : 2, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 1 };
+  return { form: rows ? 'rows' : 'taps', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: rows ? 1 : 4 };
+}
+
+/**
+ * How a dequant-fused Conv (kernels/dequant-conv.ts) reads packed integer weights: it declares its
+ * scale/zero-point buffers, `load` turns a flat weight index into an f32 value, and `channelScale`
+ * (when the scale depends only on the output channel) multiplies the accumulator in the epilogue
+ * instead of every weight load.
+ */
+export interface ConvWeightReader {
+  declare(b: ShaderBuilder): { load: (W: TensorVar, index: string) => string; channelScale?: (co: string) => string };
+}
+
+export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext, transpose: boolean, weights?: ConvWeightReader): GpuLowering | undefined {
+  // geometry checks W's type against X's: a quantized W is a float weight in disguise
+  const { geo: g } = convGeometry(weights ? [inputs[0], { ...inputs[1]!, dtype: inputs[0]!.dtype }, inputs[2]] : inputs, ctx, transpose);
+  const out = outputs[0]!;
+  const act = activationOf(ctx.attrs);
+  const op = transpose ? 'ConvTranspose' : 'Conv';
+  const { form, ty, tm, tn, wg, quad, unroll: maxUnroll } = tileFor(g, ctx.caps);
+  const s = g.inDims.length;
+  const S = product(g.outDims);
+  const T = product(g.kernel);
+  const checks = !tapsAlwaysInside(g);
+  const kw = g.kernel[s - 1]!;
+  const rows = form === 'rows';
+  const dw = form === 'dw';
+  const trows = form === 'trows';
+  // x stride and dilation of the 2-D forms: baked, they decide which input columns are loaded
+  const sx = g.strides[s - 1]!;
+  const dx = g.dilations[s - 1]!;
+  const kh = g.kernel[0]!;
+  const np = ty * tn; // output positions per invocation
+  const unroll = [4, 2, 1].find((u) => u <= maxUnroll && g.cinG % u === 0)!;
+
+  const b = new ShaderBuilder(ctx.caps);
+  if (quad) {
+    b.directive('enable subgroups;');
+    // quads never straddle the early exit (the invocation count is a multiple of 4)
+    b.directive('diagnostic(off, subgroup_uniformity);');
+  }
+  const X = b.input('X', inputs[0]!, 0);
+  const W = b.input('W', inputs[1]!, 1);
+  const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
+  const Y = b.output('Y', out);
+  const reader = weights?.declare(b);
+  const wload = (i: string): string => (reader ? reader.load(W, i) : `f32(${W.get(i)})`);
+  // Work items: tn output positions (taps), a row segment of tn positions (rows) or a ty x tn
+  // block (dw). Invocations come in quads: 4 consecutive ones share (group, channel block) and
+  // take 4 consecutive items.
+  // trows: per (batch, output row, column phase) a multiple of 4 tiles, so the lanes of a quad
+  // agree on which kernel rows and columns apply (their branches stay quad-uniform)
+  const tilesPerRow = trows ? Math.ceil(Math.ceil(g.outDims[1]! / sx) / tn / 4) * 4 : rows || dw ? Math.ceil(g.outDims[1]! / tn) : 0;
+  const rowTiles = dw ? Math.ceil(g.outDims[0]! / ty) : rows ? g.outDims[0]! : trows ? g.outDims[0]! * sx : 0;
+  const items = rows || dw || trows ? g.batch * rowTiles * tilesPerRow : Math.ceil((g.batch * S) / tn);
+  const nq = Math.ceil(items / 4);
+  const ncb = Math.ceil(g.coutG / tm);
+  const total = items === 0 ? 0 : 4 * g.group * ncb * nq;
+  const dims = b.uniformArray('conv_dims', 'u32', [total, nq, ncb, g.batch * S, g.cinG, g.coutG, T, transpose ? T : g.cinG * T, transpose ? g.coutG * T : T, items, tilesPerRow, rowTiles, g.strides[0]! / gcd(g.strides[0]!, g.dilations[0]!)]);
+  const strides = b.uniformArray('conv_strides', 'i32', g.strides);
+  const dil = b.uniformArray('conv_dil', 'i32', g.dilations);
+  const pads = b.uniformArray('conv_pads', 'i32', g.padBegin);
+  const L: string[] = [];
+  const line = (t: string): void => void L.push(`  ${t}`);
+  line(`if (global_idx >= ${dims}(0u)) { return; }`);
+  line(`let nq = ${dims}(1u); let ncb = ${dims}(2u); let npix = ${dims}(3u);`);
+  line(`let cin_g = ${dims}(4u); let cout_g = ${dims}(5u); let ntaps = ${dims}(6u); let w_co = ${dims}(7u); let w_ci = ${dims}(8u);`);
+  line('let lane = global_idx & 3u;');
+  line('let qd = global_idx >> 2u;');
+  line('let grp = (qd / nq) / ncb;');
+  line(`let co0 = ((qd / nq) % ncb) * ${tm}u;`);
+  line(`let item_raw = (qd % nq) * 4u + lane;`);
+  line(`let item = min(item_raw, ${dims}(9u) - 1u);`);
+  line(`let in_s = ${X.stride(1)};`);
+  line(`let out_s = ${Y.stride(1)};`);
+  line(`let xg = grp * cin_g * in_s;`);
+  for (let d = 0; d < s; d++) {
+    line(`let in${d} = ${X.shape(2 + d)}; let k${d} = ${W.shape(2 + d)}; let st${d} = ${strides}(${d}u); let ust${d} = u32(st${d}); let dl${d} = ${dil}(${d}u); let xs${d} = ${X.stride(2 + d)};`);
+  }
+  // Weights one (input channel, kernel row or tap) step needs: tm channels x wk taps, value
+  // v = i * wk + kx. With quad sharing lane l loads values l, l + 4, ... and broadcasts them.
+  // trows: nk kernel columns per step, chosen per lane (wc below), so no column offset in wr
+  const wk = dw ? kh * kw : rows ? kw : trows ? Math.ceil(kw / (sx / gcd(sx, dx))) : 1;
+  const wVals = quad ? Math.ceil((tm * wk) / 4) : tm * wk;
+  line('let wg0 = grp * cout_g * cin_g * ntaps;');
+  for (let t = 0; t < wVals; t++) {
+    const v = quad ? `min(${4 * t}u + lane, ${tm * wk - 1}u)` : `${t}u`;
+    line(`let wv${t} = ${v};`);
+    line(`let wr${t} = wg0 + min(co0 + wv${t} / ${wk}u, cout_g - 1u) * w_co${trows ? '' : ` + wv${t} % ${wk}u`};`);
+  }
+  // weight (channel co0 + i, tap kx) of the current step, in every lane
+  const wOf = (i: number, kx: number, name: (t: number) => string): string => {
+    const v = i * wk + kx;
+    return quad ? `quadBroadcast(${name(v >> 2)}, ${v & 3}u)` : name(v);
+  };
+  for (let i = 0; i < tm; i++) for (let j = 0; j < np; j++) line(`var acc${i}_${j} = 0.0;`);
+  const yb: string[] = [];
+  const valid: string[] = [];
+
+  if (dw) {
+    // One input channel: every weight loaded once; each input row and column of the block's
+    // footprint is read once and feeds every (output row, kernel row) and (position, tap) pair
+    // that lands on it. Strides and dilations are baked: they decide which loads exist.
+    const [sy, dy] = [g.strides[0]!, g.dilations[0]!];
+    line(`let out_w = ${Y.shape(3)};`);
+    line(`let rt = item / ${dims}(10u);`);
+    line(`let ox0 = (item % ${dims}(10u)) * ${tn}u;`);
+    line(`let oy0 = (rt % ${dims}(11u)) * ${ty}u;`);
+    line(`let bt = rt / ${dims}(11u);`);
+    line(`let xb = bt * ${X.stride(0)} + xg;`);
+    const usedCols = new Set<number>();
+    for (let j = 0; j < tn; j++) for (let kx = 0; kx < kw; kx++) usedCols.add(j * sx + kx * dx);
+    for (const m of usedCols) {
+      line(`let ix${m} = u32(i32(ox0 * ${sx}u + ${m}u) - ${pads}(1u));`);
+      line(`let cok${m} = ix${m} < in1;`);
+      line(`let cx${m} = select(0u, ix${m}, cok${m});`);
+    }
+    for (let t = 0; t < wVals; t++) line(`let a${t} = ${wload(`wr${t}`)};`);
+    for (let i = 0; i < tm; i++) for (let k = 0; k < kh * kw; k++) line(`let s${i}_${k} = ${wOf(i, k, (t) => `a${t}`)};`);
+    const footprint = (ty - 1) * sy + (kh - 1) * dy + 1;
+    for (let r = 0; r < footprint; r++) {
+      const pairs: [number, number][] = [];
+      for (let oyl = 0; oyl < ty; oyl++) for (let ky = 0; ky < kh; ky++) if (oyl * sy + ky * dy === r) pairs.push([oyl, ky]);
+      if (pairs.length === 0) continue;
+      line(`let iy${r} = u32(i32(oy0 * ${sy}u + ${r}u) - ${pads}(0u));`);
+      line(`let rok${r} = iy${r} < in0;`);
+      line(`let xo${r} = xb + select(0u, iy${r} * xs0, rok${r});`);
+      for (const m of usedCols) line(`let x${r}_${m} = select(0.0, f32(${X.get(`xo${r} + cx${m}`)}), rok${r} & cok${m});`);
+      for (const [oyl, ky] of pairs) {
+        for (let kx = 0; kx < kw; kx++) {
+          for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) line(`acc${i}_${oyl * tn + j} += s${i}_${ky * kw + kx} * x${r}_${j * sx + kx * dx};`);
+        }
+      }
+    }
+    for (let r = 0; r < ty; r++) {
+      for (let j = 0; j < tn; j++) {
+        yb.push(`bt * ${Y.stride(0)} + (oy0 + ${r}u) * out_w + ox0 + ${j}u`);
+        valid.push(`(oy0 + ${r}u < ${Y.shape(2)}) && (ox0 + ${j}u < out_w)`);
+      }
+    }
+  } else if (rows) {
+    const cols = new Set<number>();
+    for (let j = 0; j < tn; j++) for (let kx = 0; kx < kw; kx++) cols.add(j * sx + kx * dx);
+    line(`let out_w = ${Y.shape(3)};`);
+    line(`let row = item / ${dims}(10u);`);
+    line(`let ox0 = (item % ${dims}(10u)) * ${tn}u;`);
+    line(`let oy = row % ${Y.shape(2)};`);
+    line(`let bt = row / ${Y.shape(2)};`);
+    line(`let xb = bt * ${X.stride(0)} + xg;`);
+    // the input columns this segment reads (x stride and dilation baked), shared by every kernel
+    // row and channel
+    for (const m of cols) {
+      line(`let ix${m} = u32(i32(ox0 * ${sx}u + ${m}u) - ${pads}(1u));`);
+      line(`let cok${m} = ix${m} < in1;`);
+      line(`let cx${m} = select(0u, ix${m}, cok${m});`);
+    }
+    line('for (var ky = 0u; ky < k0; ky++) {');
+    line(`  let iy = u32(i32(oy) * st0 - ${pads}(0u) + i32(ky) * dl0);`);
+    line('  let rok = iy < in0;');
+    line('  var xo = xb + select(0u, iy * xs0, rok);');
+    for (const m of cols) line(`  let ok${m} = rok & cok${m};`);
+    line(`  var wo = ky * ${kw}u;`); // + ci * w_ci below
+    line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
+    for (let u = 0; u < unroll; u++) {
+      for (const m of cols) line(`    let x${u}_${m} = select(0.0, f32(${X.get(`xo + cx${m}`)}), ok${m});`);
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wo`)};`);
+      for (let kx = 0; kx < kw; kx++) {
+        for (let i = 0; i < tm; i++) {
+          line(`    let s${u}_${i}_${kx} = ${wOf(i, kx, (t) => `a${u}_${t}`)};`);
+          for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += s${u}_${i}_${kx} * x${u}_${j * sx + kx * dx};`);
+        }
+      }
+      line('    xo += in_s; wo += w_ci;');
+    }
+    line('  }');
+    line('}');
+    for (let j = 0; j < tn; j++) {
+      yb.push(`bt * ${Y.stride(0)} + oy * out_w + ox0 + ${j}u`);
+      valid.push(`ox0 + ${j}u < out_w`);
+    }
+  } else if (trows) {
+    // Positions ox = ox0 + j * sx of one output row and column phase. Kernel row ky feeds output
+    // row oy when (oy + pad - ky * dil) is a multiple of the stride: those ky are r0, r0 + stepY, ...
+    // (stepY = sy / gcd(sy, dy)), so the loop visits only them. Likewise only nk kernel columns
+    // c0, c0 + stepX, ... feed this phase, each reading input columns base + j. SwiftShader runs
+    // masked-off branches anyway, so skipping happens through trip counts, not ifs.
+    const stepX = sx / gcd(sx, dx);
+    const nk = Math.ceil(kw / stepX);
+    line(`let out_w = ${Y.shape(3)};`);
+    line(`let tile = item % ${dims}(10u);`);
+    line(`let r1 = item / ${dims}(10u);`);
+    line('let ph = r1 % ust1;');
+    line(`let oy = (r1 / ust1) % ${Y.shape(2)};`);
+    line(`let bt = (r1 / ust1) / ${Y.shape(2)};`);
+    line(`let xb = bt * ${X.stride(0)} + xg;`);
+    line(`let ox0 = ph + tile * ${tn}u * ust1;`);
+    line(`let qx = i32(ox0) + ${pads}(1u);`);
+    // first kernel column of this phase (kw = none)
+    line(`var c0 = ${kw};`);
+    for (let c = stepX - 1; c >= 0; c--) line(`c0 = select(c0, ${c}, ((qx - ${c} * dl1) % st1 + st1) % st1 == 0);`);
+    for (let n = 0; n < nk; n++) {
+      line(`let kv${n} = c0 + ${n * stepX} < ${kw};`);
+      line(`let kc${n} = u32(min(c0 + ${n * stepX}, ${kw - 1}));`);
+      line(`let cb${n} = (qx - i32(kc${n}) * dl1) / st1;`);
+      for (let j = 0; j < tn; j++) {
+        line(`let ix${n}_${j} = u32(cb${n} + ${j});`);
+        line(`let cok${n}_${j} = kv${n} & (ix${n}_${j} < in1);`);
+        line(`let cx${n}_${j} = select(0u, ix${n}_${j}, cok${n}_${j});`);
+      }
+    }
+    // this lane's weight columns: value v = i * nk + n is channel co0 + i, kernel column kc_n
+    for (let t = 0; t < wVals; t++) {
+      const n = quad ? `(wv${t} % ${nk}u)` : `${t % nk}u`;
+      line(`let wc${t} = u32(min(c0 + i32(${n}) * ${stepX}, ${kw - 1}));`);
+    }
+    line('let qy0 = i32(oy) + ' + pads + '(0u);');
+    line('var r0 = k0; // no kernel row feeds this output row');
+    line(`for (var t = ${dims}(12u); t > 0u; t--) { r0 = select(r0, t - 1u, ((qy0 - i32(t - 1u) * dl0) % st0 + st0) % st0 == 0); }`);
+    line(`for (var ky = r0; ky < k0; ky += ${dims}(12u)) {`);
+    line('  let qy = qy0 - i32(ky) * dl0;');
+    line('  let iy = u32(qy / st0);');
+    line('  let rok = (qy >= 0) & (iy < in0);');
+    line('  var xo = xb + select(0u, iy * xs0, rok);');
+    line(`  var wo = ky * ${kw}u;`);
+    line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
+    for (let u = 0; u < unroll; u++) {
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wc${t} + wo`)};`);
+      for (let n = 0; n < nk; n++) {
+        for (let j = 0; j < tn; j++) line(`    let x${u}_${n}_${j} = select(0.0, f32(${X.get(`xo + cx${n}_${j}`)}), rok & cok${n}_${j});`);
+        for (let i = 0; i < tm; i++) {
+          line(`    let s${u}_${n}_${i} = ${wOf(i, n, (t) => `a${u}_${t}`)};`);
+          for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += s${u}_${n}_${i} * x${u}_${n}_${j};`);
+        }
+      }
+      line('    xo += in_s; wo += w_ci;');
+    }
+    line('  }');
+    line('}');
+    for (let j = 0; j < tn; j++) {
+      yb.push(`bt * ${Y.stride(0)} + oy * out_w + ox0 + ${j}u * ust1`);
+      valid.push(`ox0 + ${j}u * ust1 < out_w`);
+    }
+  } else {
+    // per output position j: batch, spatial position, input base offset, per-axis origin
+    for (let j = 0; j < tn; j++) {
+      line(`let n${j} = min(item * ${tn}u + ${j}u, npix - 1u);`);
+      line(`var rest${j} = n${j} % out_s;`);
+      for (let d = s - 1; d >= 0; d--) {
+        line(`let o${j}_${d} = i32(rest${j} % ${Y.shape(2 + d)}); rest${j} = rest${j} / ${Y.shape(2 + d)};`);
+        line(transpose ? `let org${j}_${d} = o${j}_${d} + ${pads}(${d}u);` : `let org${j}_${d} = o${j}_${d} * st${d} - ${pads}(${d}u);`);
+      }
+      line(`let xb${j} = (n${j} / out_s) * ${X.stride(0)} + xg;`);
+      yb.push(`(n${j} / out_s) * ${Y.stride(0)} + n${j} % out_s`);
+      valid.push(`item * ${tn}u + ${j}u < npix`);
+    }
+    line('for (var tap = 0u; tap < ntaps; tap++) {');
+    line('  var trest = tap;');
+    for (let d = s - 1; d >= 0; d--) line(`  let kk${d} = i32(trest % k${d}); trest = trest / k${d};`);
+    for (let j = 0; j < tn; j++) {
+      const conds: string[] = [];
+      const offs: string[] = [];
+      for (let d = 0; d < s; d++) {
+        if (transpose) {
+          // a negative q wraps to a huge u32 whose quotient is never < in (stride * in < 2^32)
+          line(`  let q${j}_${d} = u32(org${j}_${d} - kk${d} * dl${d});`);
+          line(`  let p${j}_${d} = q${j}_${d} / ust${d};`);
+          conds.push(`(q${j}_${d} == p${j}_${d} * ust${d})`, `(p${j}_${d} < in${d})`);
+        } else {
+          line(`  let p${j}_${d} = u32(org${j}_${d} + kk${d} * dl${d});`);
+          conds.push(`(p${j}_${d} < in${d})`);
+        }
+        offs.push(`p${j}_${d} * xs${d}`);
+      }
+      if (checks) {
+        // non-short-circuit '&': '&&' chains become branches that SwiftShader compiles very slowly
+        line(`  let ok${j} = ${conds.join(' & ')};`);
+        line(`  var xo${j} = xb${j} + select(0u, ${offs.join(' + ')}, ok${j});`);
+      } else line(`  var xo${j} = xb${j} + ${offs.join(' + ')};`);
+    }
+    line('  var wo = tap;');
+    line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
+    for (let u = 0; u < unroll; u++) {
+      for (let j = 0; j < tn; j++) line(`    let x${u}_${j} = ${checks ? `select(0.0, f32(${X.get(`xo${j}`)}), ok${j})` : `f32(${X.get(`xo${j}`)})`}; xo${j} += in_s;`);
+      for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wo`)};`);
+      for (let i = 0; i < tm; i++) {
+        line(`    let s${u}_${i} = ${wOf(i, 0, (t) => `a${u}_${t}`)};`);
+        for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += s${u}_${i} * x${u}_${j};`);
+      }
+      line('    wo += w_ci;');
+    }
+    line('  }');
+    line('}');
+  }
+  // The epilogue indexes arrays with loop variables: unrolling it costs JIT time, not speed.
+  line(`var acc = array<f32, ${tm * np}>(${Array.from({ length: tm * np }, (_, k) => `acc${Math.floor(k / np)}_${k % np}`).join(', ')});`);
+  line(`let yb = array<u32, ${np}>(${yb.join(', ')});`);
+  line(`let yok = array<bool, ${np}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
+  b.helper('conv_act', `fn conv_act(v: f32) -> f32 { return ${wgslActivation(b, act, 'v')}; }`);
+  line(`for (var i = 0u; i < ${tm}u; i++) {`);
+  line('  let co = co0 + i;');
+  line('  if (co >= cout_g) { break; }');
+  line(`  let bias = ${B ? `f32(${B.get('grp * cout_g + co')})` : '0.0'};`);
+  if (reader?.channelScale) line(`  let wscale = ${reader.channelScale('grp * cout_g + co')};`);
+  line('  let yo = (grp * cout_g + co) * out_s;');
+  line(`  for (var j = 0u; j < ${np}u; j++) {`);
+  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${np}u + j]${reader?.channelScale ? ' * wscale' : ''} + bias)`)} }`);
+  line('  }');
+  line('}');
+  const program = b.build({ label: `${op}:${ctx.node}`, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });
+  return { kind: 'programs', programs: [program] };
+}
+
+function makeKernel(transpose: boolean): LegacyOpKernel {
+  return {
+    opType: transpose ? 'ConvTranspose' : 'Conv',
+    inferOutputs: (inputs, ctx) => [convGeometry(inputs, ctx, transpose).out],
+    cpu: (inputs, ctx) => convCpu(inputs, ctx, transpose),
+    webgpu: (inputs, outputs, ctx) => convWebgpu(inputs, outputs, ctx, transpose),
+  };
+}
+
+export const convKernel = makeKernel;
+export const kernels: readonly LegacyOpKernel[] = [makeKernel(false)];

@@ -1,0 +1,17 @@
+// The plain-TypeScript (js backend) implementations, by opKey: the fast paths of families that have
+// one. An op without one runs its reference, which is correct but written for clarity.
+import type { CpuKernel, ImplementationTable, OpDefinition } from '../contract.ts';
+import { opKey } from '../contract.ts';
+
+const tables: readonly ImplementationTable<CpuKernel>[] = [];
+
+const byKey = new Map<string, CpuKernel>();
+for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
+  if (byKey.has(key)) throw new Error(`js kernel ${key} registered twice`);
+  byKey.set(key, kernel);
+}
+
+/** What the js backend runs for an op: its fast path, or its reference. */
+export function jsKernelFor(op: OpDefinition): CpuKernel {
+  return byKey.get(opKey(op.domain, op.opType)) ?? op.reference;
+}

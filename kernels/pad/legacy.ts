@@ -1,0 +1,159 @@
+import type { AnyTensor } from '../../core/tensor.ts';
+import { fail } from '../../core/errors.ts';
+import { normalizeAxis, product, requireInput } from '../common/shape.ts';
+import { FILL, cellValue, gatherByTables } from '../common/strided.ts';
+import { hostFloats, hostInts } from '../common/values.ts';
+import { ShaderBuilder, stridesOf } from '../webgpu/shader-builder.ts';
+import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
+import type { LegacyOpKernel } from '../legacy-adapter.ts';
+import type { GpuLowering } from '../webgpu/contract.ts';
+
+/**
+ * Pad, modes constant / reflect / edge / wrap. Negative pads crop. Each output axis maps its
+ * index to an input index independently, so the CPU builds one table per axis and the GPU
+ * computes the same per-axis map in WGSL.
+ */
+type Mode = 'constant' | 'reflect' | 'edge' | 'wrap';
+const MODES: readonly string[] = ['constant', 'reflect', 'edge', 'wrap'];
+
+interface PadSpec {
+  readonly mode: Mode;
+  /** pads before each axis (negative crops) */
+  readonly begin: number[];
+  readonly end: number[];
+  readonly value: number;
+  /** constant_value of a string tensor */
+  readonly text: string;
+}
+
+function padSpec(x: TensorMeta, ctx: KernelContext): PadSpec {
+  const rank = x.dims.length;
+  const mode = ctx.attrs.string('mode', 'constant');
+  if (!MODES.includes(mode)) fail('INVALID_GRAPH', `node '${ctx.node}': Pad mode '${mode}' is not one of ${MODES.join(', ')}`);
+  // Pad-1: `paddings`+`value`; Pad-2: `pads`+`value`; Pad-11: inputs pads, constant_value; Pad-18: axes.
+  let pads: readonly number[] | undefined;
+  let value = 0;
+  let text = '';
+  let axes: readonly number[] | undefined;
+  if (ctx.opset < 11) {
+    pads = ctx.attrs.ints(ctx.opset < 2 ? 'paddings' : 'pads');
+    value = ctx.attrs.float('value', 0);
+  } else {
+    pads = hostInts(ctx, 1);
+    const v = ctx.host[2];
+    if (v?.type === 'string') text = (v.data as string[])[0] ?? '';
+    else value = hostFloats(ctx, 2)?.[0] ?? 0;
+    axes = hostInts(ctx, 3);
+  }
+  if (!pads) return fail('INVALID_GRAPH', `node '${ctx.node}': Pad needs pads`);
+  const list = (axes ?? Array.from({ length: rank }, (_, i) => i)).map((a) => normalizeAxis(a, rank, ctx));
+  if (pads.length !== 2 * list.length) fail('INVALID_GRAPH', `node '${ctx.node}': Pad has ${pads.length} pads for ${list.length} axes, expected ${2 * list.length}`);
+  const begin = new Array<number>(rank).fill(0);
+  const end = new Array<number>(rank).fill(0);
+  list.forEach((a, i) => {
+    begin[a] = pads[i]!;
+    end[a] = pads[i + list.length]!;
+  });
+  x.dims.forEach((d, a) => {
+    if (d + begin[a]! + end[a]! < 0) fail('INVALID_GRAPH', `node '${ctx.node}': Pad crops axis ${a} of size ${d} below zero`);
+    if (d === 0 && mode !== 'constant' && begin[a]! + end[a]! > 0) fail('INVALID_GRAPH', `node '${ctx.node}': Pad mode '${mode}' cannot pad the empty axis ${a}`);
+  });
+  return { mode: mode as Mode, begin, end, value, text };
+}
+
+const outDimsOf = (x: TensorMeta, p: PadSpec): number[] => x.dims.map((d, a) => d + p.begin[a]! + p.end[a]!);
+
+/** Input index for (possibly out-of-range) index i of an axis of size n, or -1 for "fill". */
+function mapIndex(mode: Mode, i: number, n: number): number {
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case 'constant': return -1;
+    case 'edge': return i < 0 ? 0 : n - 1;
+    case 'wrap': return ((i % n) + n) % n;
+    case 'reflect': {
+      // Reflection without repeating the edge has period 2(n-1); numpy repeats it for wide pads.
+      if (n === 1) return 0;
+      const p = 2 * (n - 1);
+      const m = ((i % p) + p) % p;
+      return m < n ? m : p - m;
+    }
+  }
+}
+
+/** WGSL for the same map on `i` (i32) against `len` (i32); the result is only used when in range. */
+function wgslMap(mode: Mode): string {
+  switch (mode) {
+    case 'constant': return 'i';
+    case 'edge': return 'clamp(i, 0, len - 1)';
+    case 'wrap': return '((i % len) + len) % len';
+    case 'reflect': return 'kiln_reflect(i, len)';
+  }
+}
+
+const REFLECT = `fn kiln_reflect(i: i32, n: i32) -> i32 {
+  if (n == 1) { return 0; }
+  let p = 2 * (n - 1);
+  let m = ((i % p) + p) % p;
+  return select(p - m, m, m < n);
+}`;
+
+export const kernels: readonly LegacyOpKernel[] = [
+  {
+    opType: 'Pad',
+    hostInputs: [1, 2, 3],
+    inferOutputs(inputs: readonly MaybeMeta[], ctx) {
+      const x = requireInput(inputs, 0, ctx);
+      return [{ dtype: x.dtype, dims: outDimsOf(x, padSpec(x, ctx)) }];
+    },
+    cpu(inputs, ctx): AnyTensor[] {
+      const x = inputs[0]!;
+      const meta = { dtype: x.type, dims: x.dims };
+      const p = padSpec(meta, ctx);
+      const outDims = outDimsOf(meta, p);
+      const strides = stridesOf(x.dims);
+      const tables = outDims.map((len, a) => {
+        const t = new Int32Array(len);
+        for (let o = 0; o < len; o++) {
+          const i = mapIndex(p.mode, o - p.begin[a]!, x.dims[a]!);
+          t[o] = i < 0 ? FILL : i * strides[a]!;
+        }
+        return t;
+      });
+      const fill = x.type === 'string' ? p.text : cellValue(x.type, p.value);
+      return [gatherByTables(x, outDims, tables, fill)];
+    },
+    webgpu(inputs, outputs, ctx): GpuLowering {
+      const x = inputs[0]!;
+      const p = padSpec(x, ctx);
+      const out = outputs[0]!;
+      const total = product(out.dims);
+      if (total === 0) return { kind: 'programs', programs: [] };
+      const b = new ShaderBuilder(ctx.caps);
+      const X = b.input('X', x, 0);
+      const Y = b.output('Y', { dtype: out.dtype, dims: out.dims.length ? out.dims : [1] });
+      const n = b.uniform('n', 'u32', total);
+      const begin = b.uniformArray('pad_begin', 'i32', p.begin.length ? p.begin : [0]);
+      const value = b.uniform('pad_value', X.type, X.type === 'f32' ? p.value : Math.trunc(p.value));
+      if (p.mode === 'reflect') b.helper('kiln_reflect', REFLECT);
+      const lines = [
+        `  if (global_idx >= ${n}) { return; }`,
+        `  let idx = ${Y.offsetToIndices('global_idx')};`,
+        '  var off = 0u;',
+        '  var inside = true;',
+      ];
+      for (let a = 0; a < x.dims.length; a++) {
+        lines.push(
+          '  {',
+          `    let len = i32(${X.shape(a)});`,
+          `    let i = i32(idx[${a}]) - ${begin}(${a}u);`,
+          `    let j = ${wgslMap(p.mode)};`,
+          '    if (j < 0 || j >= len) { inside = false; }',
+          `    off += u32(max(j, 0)) * ${X.stride(a)};`,
+          '  }',
+        );
+      }
+      lines.push(`  if (inside) { ${Y.set('global_idx', X.get('off'))} } else { ${Y.set('global_idx', value)} }`);
+      return { kind: 'programs', programs: [b.build({ label: `Pad:${ctx.node}`, body: lines.join('\n'), totalInvocations: total })] };
+    },
+  },
+];

@@ -1,0 +1,44 @@
+import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
+
+// The WebGPU backend's contract with the kernels: what a lowering may depend on and what it returns.
+
+/** Facts about the GPU a lowering may depend on; part of every pipeline's identity through its WGSL. */
+export interface GpuCaps {
+  readonly maxWorkgroupsPerDimension: number;
+  readonly maxInvocationsPerWorkgroup: number;
+  readonly maxWorkgroupStorageBytes: number;
+  readonly maxStorageBufferBindingSize: number;
+  readonly shaderF16: boolean;
+  readonly subgroups: boolean;
+  /** true on software adapters such as SwiftShader, where fewer, larger dispatches win */
+  readonly software: boolean;
+}
+
+export interface GpuKernelContext extends KernelContext {
+  readonly caps: GpuCaps;
+}
+
+/** Where a GPU program reads or writes: a node input, a node output, or a scratch tensor. */
+export interface BufferRef {
+  readonly kind: 'input' | 'output' | 'temp';
+  readonly index: number;
+}
+
+export interface GpuProgram {
+  /** label shown in GPU errors and captures: op type and node name */
+  readonly label: string;
+  /** WGSL source; also the pipeline cache key, so anything the shader depends on is in it by construction */
+  readonly shader: string;
+  /** storage buffers in binding order 0..n-1; the uniform buffer, if any, is binding n */
+  readonly bindings: readonly BufferRef[];
+  readonly uniforms: Uint32Array;
+  readonly dispatch: readonly [number, number, number];
+}
+
+export type GpuLowering =
+  /** output 0 shares input `input`'s buffer (Reshape, Squeeze, Identity...) */
+  | { readonly kind: 'view'; readonly input: number }
+  | { readonly kind: 'programs'; readonly programs: readonly GpuProgram[]; readonly temps?: readonly TensorMeta[] };
+
+/** A WebGPU implementation: returns undefined for cases it does not handle (those nodes run on the CPU). */
+export type WebGpuKernel = (inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext) => GpuLowering | undefined;

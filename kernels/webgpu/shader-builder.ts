@@ -1,0 +1,218 @@
+import { fail } from '../../core/errors.ts';
+import type { TensorMeta } from '../contract.ts';
+import type { BufferRef, GpuCaps, GpuProgram } from '../webgpu/contract.ts';
+import { packedPerWord, storageType, type WgslType } from './storage.ts';
+
+/**
+ * Builds one compute shader. It owns everything index-related so op code never writes stride
+ * arithmetic: shapes and strides travel as uniforms (one pipeline per rank/dtype pattern, not per
+ * shape), offset<->indices and broadcasting helpers are generated per tensor, and the entry point
+ * computes a flat `global_idx` across a 2-D dispatch so large tensors fit the per-dimension limit.
+ */
+export class ShaderBuilder {
+  private readonly storage: { name: string; type: WgslType; access: 'read' | 'read_write'; ref: BufferRef; atomic?: boolean }[] = [];
+  private readonly words: number[] = [];
+  private readonly accessors: string[] = [];
+  private readonly helperFns = new Map<string, string>();
+  private readonly directives = new Set<string>();
+  private readonly f32 = new Float32Array(1);
+  private readonly u32 = new Uint32Array(this.f32.buffer);
+
+  constructor(readonly caps: GpuCaps) {}
+
+  input(name: string, meta: TensorMeta, index: number): TensorVar {
+    return this.tensor(name, meta, { kind: 'input', index }, 'read');
+  }
+
+  output(name: string, meta: TensorMeta, index = 0): TensorVar {
+    return this.tensor(name, meta, { kind: 'output', index }, 'read_write');
+  }
+
+  temp(name: string, meta: TensorMeta, index: number, access: 'read' | 'read_write' = 'read_write'): TensorVar {
+    return this.tensor(name, meta, { kind: 'temp', index }, access);
+  }
+
+  /** A scalar uniform; returns the WGSL expression that reads it. */
+  uniform(name: string, type: WgslType, value: number): string {
+    this.uniformArray(name, type, [value]);
+    return `${name}(0u)`;
+  }
+
+  /** An array uniform; returns the accessor function name, called as `name(i)`. */
+  uniformArray(name: string, type: WgslType, values: readonly number[]): string {
+    const offset = this.words.length;
+    for (const v of values) this.words.push(this.encode(type, v));
+    if (values.length === 0) this.words.push(0);
+    const read = `kiln_u.w[(${offset}u + i) >> 2u][(${offset}u + i) & 3u]`;
+    const expr = type === 'u32' ? read : `bitcast<${type}>(${read})`;
+    this.accessors.push(`fn ${name}(i: u32) -> ${type} { return ${expr}; }`);
+    return name;
+  }
+
+  /** A global directive placed before every declaration, e.g. `enable subgroups;` (once each). */
+  directive(text: string): void {
+    this.directives.add(text);
+  }
+
+  /** Registers a helper function once (by name). */
+  helper(name: string, source: string): void {
+    this.helperFns.set(name, source);
+  }
+
+  /**
+   * Finishes the program. `body` runs once per invocation after `global_idx` is defined;
+   * `totalInvocations` sets the dispatch (split over x and y when over the per-dimension limit).
+   */
+  build(opts: { label: string; body: string; totalInvocations: number; workgroupSize?: number; preamble?: string; dispatch?: readonly [number, number, number] }): GpuProgram {
+    const wg = opts.workgroupSize ?? 64;
+    const dispatch = opts.dispatch ?? this.dispatchFor(opts.totalInvocations, wg);
+    const lines: string[] = [...this.directives];
+    if (this.words.length === 0) this.words.push(0);
+    this.storage.forEach((b, i) => {
+      const elem = b.atomic ? `atomic<${b.type}>` : b.type;
+      lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${elem}>;`);
+    });
+    const vec4s = Math.ceil(this.words.length / 4);
+    lines.push(`struct KilnUniforms { w: array<vec4<u32>, ${vec4s}> };`);
+    lines.push(`@group(0) @binding(${this.storage.length}) var<uniform> kiln_u: KilnUniforms;`);
+    lines.push(...this.accessors, ...this.helperFns.values());
+    if (opts.preamble) lines.push(opts.preamble);
+    lines.push(
+      `@compute @workgroup_size(${wg})`,
+      'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) local_idx: u32, @builtin(workgroup_id) wid: vec3<u32>) {',
+      `  let global_idx = gid.x + gid.y * nwg.x * ${wg}u;`,
+      `  let workgroup_idx = wid.x + wid.y * nwg.x;`,
+      opts.body,
+      '}',
+    );
+    const padded = new Uint32Array(vec4s * 4);
+    padded.set(this.words);
+    return { label: opts.label, shader: lines.join('\n'), bindings: this.storage.map((b) => b.ref), uniforms: padded, dispatch };
+  }
+
+  dispatchFor(invocations: number, workgroupSize: number): [number, number, number] {
+    const groups = Math.max(1, Math.ceil(invocations / workgroupSize));
+    const max = this.caps.maxWorkgroupsPerDimension;
+    if (groups <= max) return [groups, 1, 1];
+    const y = Math.ceil(groups / max);
+    if (y > max) fail('DEVICE_LIMIT', `${invocations} invocations exceed the device's dispatch limit (${max}^2 workgroups of ${workgroupSize})`);
+    return [Math.ceil(groups / y), y, 1];
+  }
+
+  private tensor(name: string, meta: TensorMeta, ref: BufferRef, access: 'read' | 'read_write'): TensorVar {
+    const type = storageType(meta.dtype);
+    if (!type) fail('INTERNAL', `tensor '${name}' of type ${meta.dtype} has no GPU storage type`);
+    const perWord = meta.packed ? packedPerWord(meta.dtype) : undefined;
+    if (meta.packed && (!perWord || access !== 'read')) fail('INTERNAL', `tensor '${name}': only 8/4-bit inputs can be packed`);
+    this.storage.push({ name, type: perWord ? 'u32' : type, access, ref });
+    if (perWord) this.helper(`${name}_at`, packedReader(name, perWord, type === 'i32'));
+    const dims = meta.dims.length === 0 ? [1] : meta.dims;
+    const strides = stridesOf(dims);
+    this.uniformArray(`${name}_shape`, 'u32', dims);
+    this.uniformArray(`${name}_strides`, 'u32', strides);
+    return new TensorVar(this, name, type, dims.length, dims.reduce((a, b) => a * b, 1), perWord);
+  }
+
+  /** Marks an already-declared buffer as atomic (for scatter-style accumulation). */
+  makeAtomic(name: string): void {
+    const b = this.storage.find((s) => s.name === name);
+    if (b) b.atomic = true;
+  }
+
+  private encode(type: WgslType, v: number): number {
+    if (type === 'f32') {
+      this.f32[0] = v;
+      return this.u32[0]!;
+    }
+    if (!Number.isInteger(v)) fail('INTERNAL', `uniform value ${v} is not an integer`);
+    return v >>> 0;
+  }
+}
+
+/** Little-endian element order inside each word, as ONNX packs int4 and as bytes lie in memory. */
+function packedReader(name: string, perWord: number, signed: boolean): string {
+  const bits = 32 / perWord;
+  const shift = perWord === 4 ? 2 : 3;
+  const word = `${name}[i >> ${shift}u]`;
+  const lane = `(i & ${perWord - 1}u) * ${bits}u`;
+  return signed
+    ? `fn ${name}_at(i: u32) -> i32 { return extractBits(bitcast<i32>(${word}), ${lane}, ${bits}u); }`
+    : `fn ${name}_at(i: u32) -> u32 { return extractBits(${word}, ${lane}, ${bits}u); }`;
+}
+
+export function stridesOf(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i]!;
+  }
+  return s;
+}
+
+/** A tensor as seen from WGSL; every method returns a WGSL expression or statement. */
+export class TensorVar {
+  constructor(
+    private readonly b: ShaderBuilder,
+    readonly name: string,
+    readonly type: WgslType,
+    readonly rank: number,
+    /** element count at build time; not baked into WGSL */
+    readonly size: number,
+    /** values per u32 word when the buffer is packed (8-bit: 4, 4-bit: 8) */
+    readonly packedPerWord?: number,
+  ) {}
+
+  get indicesType(): string {
+    return `array<u32, ${this.rank}>`;
+  }
+
+  shape(i: number | string): string {
+    return `${this.name}_shape(${typeof i === 'number' ? `${i}u` : i})`;
+  }
+
+  stride(i: number | string): string {
+    return `${this.name}_strides(${typeof i === 'number' ? `${i}u` : i})`;
+  }
+
+  /** The element at flat `offset`, in the compute type `this.type` (unpacked if stored packed). */
+  get(offset: string): string {
+    return this.packedPerWord ? `${this.name}_at(${offset})` : `${this.name}[${offset}]`;
+  }
+
+  set(offset: string, value: string): string {
+    return `${this.name}[${offset}] = ${value};`;
+  }
+
+  /** `array<u32, rank>` holding the indices of flat element `offset`. */
+  offsetToIndices(offset: string): string {
+    const fn = `${this.name}_o2i`;
+    const body = [`fn ${fn}(offset: u32) -> ${this.indicesType} {`, `  var idx: ${this.indicesType};`, '  var rest = offset;'];
+    for (let i = 0; i < this.rank; i++) {
+      body.push(`  idx[${i}] = rest / ${this.stride(i)};`, `  rest = rest % ${this.stride(i)};`);
+    }
+    body.push('  return idx;', '}');
+    this.b.helper(fn, body.join('\n'));
+    return `${fn}(${offset})`;
+  }
+
+  indicesToOffset(indices: string): string {
+    const fn = `${this.name}_i2o`;
+    const terms = Array.from({ length: this.rank }, (_, i) => `idx[${i}] * ${this.stride(i)}`).join(' + ');
+    this.b.helper(fn, `fn ${fn}(idx: ${this.indicesType}) -> u32 { return ${terms}; }`);
+    return `${fn}(${indices})`;
+  }
+
+  /**
+   * Offset into this tensor for the element at `indices` of a (larger-rank) tensor `of`, with
+   * numpy broadcasting: leading dims of `of` are dropped, size-1 dims of this tensor read index 0.
+   */
+  broadcastedOffset(of: TensorVar, indices: string): string {
+    const fn = `${this.name}_bcast_${of.name}`;
+    const shift = of.rank - this.rank;
+    if (shift < 0) fail('INTERNAL', `cannot broadcast rank ${this.rank} into rank ${of.rank}`);
+    const terms = Array.from({ length: this.rank }, (_, i) => `select(idx[${i + shift}], 0u, ${this.shape(i)} == 1u) * ${this.stride(i)}`);
+    this.b.helper(fn, `fn ${fn}(idx: ${of.indicesType}) -> u32 { return ${terms.join(' + ') || '0u'}; }`);
+    return `${fn}(${indices})`;
+  }
+}
