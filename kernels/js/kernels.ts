@@ -2,8 +2,9 @@
 // one. An op without one runs its reference, which is correct but written for clarity.
 import type { CpuKernel, ImplementationTable, OpDefinition } from '../contract.ts';
 import { opKey } from '../contract.ts';
+import { js as matmul } from '../matmul/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

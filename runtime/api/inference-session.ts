@@ -32,6 +32,11 @@ export type ExecutionProvider =
       name: BackendName | 'wasm' | 'auto';
       /** webgpu: kernel forms for a software or a hardware adapter; 'auto' (default) detects it */
       kernelTuning?: KernelTuning;
+      /**
+       * cpu: run every op's plain reference implementation instead of its fast path: slow, written
+       * for clarity; the oracle Kiln's tests compare every backend with, and a way to check a result.
+       */
+      reference?: boolean;
     };
 
 export interface SessionOptions {
@@ -377,7 +382,7 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
   for (const p of providers) {
     const name = typeof p === 'string' ? p : p.name;
     try {
-      if (name === 'cpu' || name === 'wasm') return new CpuBackend();
+      if (name === 'cpu' || name === 'wasm') return new CpuBackend(typeof p !== 'string' && p.reference === true ? 'reference' : 'fast');
       if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(typeof p === 'string' ? 'auto' : p.kernelTuning), onDeviceLost);
       reasons.push(`${String(name)}: unknown execution provider`);
     } catch (e) {

@@ -6,6 +6,8 @@ import type { DataType } from '../../core/dtype.ts';
 import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { KernelTuning } from '../../runtime/backends/webgpu/kernel-tuning.ts';
 import { InferenceSession } from '../../runtime/node.ts';
+import { resolveDefinition } from '../../kernels/definitions.ts';
+import { jsKernelFor } from '../../kernels/js/kernels.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
 import { compareTensors, type Tolerance } from '../helpers/compare.ts';
 import { knownFailure } from '../known-failures.ts';
@@ -34,8 +36,10 @@ export interface OpCase {
   readonly inputs: readonly InputSpec[];
   /** number of outputs the node has (default 1) */
   readonly outputs?: number;
-  /** GPU vs CPU reference tolerance; default rtol 1e-4, atol 1e-5 */
+  /** WebGPU vs the reference; default rtol 1e-4, atol 1e-5 */
   readonly tolerance?: Tolerance;
+  /** the js fast path vs the reference; default `tolerance` */
+  readonly jsTolerance?: Tolerance;
   /** the case must run on the GPU (default true): catches silent CPU fallback */
   readonly gpu?: boolean;
   /** WebGPU kernel forms to use; 'auto' (default) picks the software-adapter forms on SwiftShader */
@@ -93,29 +97,45 @@ export function buildCaseModel(c: OpCase): { bytes: Uint8Array; feeds: Record<st
   return { bytes, feeds };
 }
 
-/** Registers each case: WebGPU result vs the CPU reference, same shape, type and values. */
+/**
+ * Registers each case: the WebGPU result and the js fast path (where the op has one) against the
+ * op's plain reference, same shape, type and values.
+ */
 export function runOpCases(family: string, cases: readonly OpCase[]): void {
   describe(`ops: ${family}`, () => {
     for (const c of cases) {
       const id = `${family}/${c.name}`;
       test(id, { skip: knownFailure('webgpu', `ops/${id}`) }, async () => {
         const { bytes, feeds } = buildCaseModel(c);
-        const cpu = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+        const definition = resolveDefinition(c.domain ?? '', c.op);
+        assert.ok(definition, `${c.op} is not a registered op`);
+        const hasJsPath = jsKernelFor(definition) !== definition.reference;
+        const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'cpu', reference: true }] });
+        const js = hasJsPath ? await InferenceSession.create(bytes, { executionProviders: ['cpu'] }) : undefined;
         const gpu = await InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', kernelTuning: c.kernelTuning ?? 'auto' }] });
         try {
-          const want = await cpu.run(feeds);
+          const want = await reference.run(feeds);
           const got = await gpu.run(feeds);
           if (c.gpu !== false) {
             assert.ok((gpu.lastPlacement?.cpu ?? 1) === 0, `${c.op} fell back to the CPU on webgpu`);
             // A node whose inputs are all constants folds away at plan time: nothing ran on the GPU.
             assert.ok((gpu.lastPlacement?.gpu ?? 0) > 0, `${c.op} did not run on the GPU (folded at plan time? feed an input)`);
           }
+          const tolerance = c.tolerance ?? { rtol: 1e-4, atol: 1e-5 };
           for (const name of Object.keys(want)) {
-            const problem = compareTensors(got[name]!, want[name]!, c.tolerance ?? { rtol: 1e-4, atol: 1e-5 });
-            assert.equal(problem, undefined, `${name}: ${problem}`);
+            const problem = compareTensors(got[name]!, want[name]!, tolerance);
+            assert.equal(problem, undefined, `webgpu ${name}: ${problem}`);
+          }
+          if (js) {
+            const fast = await js.run(feeds);
+            for (const name of Object.keys(want)) {
+              const problem = compareTensors(fast[name]!, want[name]!, c.jsTolerance ?? tolerance);
+              assert.equal(problem, undefined, `js ${name}: ${problem}`);
+            }
           }
         } finally {
-          await cpu.release();
+          await reference.release();
+          await js?.release();
           await gpu.release();
         }
       });

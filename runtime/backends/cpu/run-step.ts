@@ -4,12 +4,15 @@ import type { MaybeTensor } from '../../../kernels/contract.ts';
 import { jsKernelFor } from '../../../kernels/js/kernels.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 
-/** Runs one step with its CPU reference, checking the result against the plan's shapes. */
-export function runStepOnCpu(plan: ExecutionPlan, step: PlannedStep, read: (id: number) => AnyTensor): AnyTensor[] {
+/** 'fast': each op's js implementation (its reference where it has none); 'reference': always the reference. */
+export type CpuKernels = 'fast' | 'reference';
+
+/** Runs one step on the CPU, checking the result against the plan's shapes. */
+export function runStepOnCpu(plan: ExecutionPlan, step: PlannedStep, read: (id: number) => AnyTensor, kernels: CpuKernels = 'fast'): AnyTensor[] {
   const inputs: MaybeTensor[] = step.inputs.map((id) => (id === undefined ? undefined : read(id)));
   let outs: AnyTensor[];
   try {
-    outs = jsKernelFor(step.op)(inputs, step.ctx);
+    outs = (kernels === 'reference' ? step.op.reference : jsKernelFor(step.op))(inputs, step.ctx);
   } catch (e) {
     if (e instanceof KilnError) throw e;
     throw new KilnError('INTERNAL', `${step.node.opType} node '${step.node.name}' failed on the CPU: ${(e as Error).message}`);
