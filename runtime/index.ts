@@ -6,6 +6,7 @@ export type { Dims, AnyTensor } from '../core/tensor.ts';
 export type { DataType } from '../core/dtype.ts';
 export { KilnError } from '../core/errors.ts';
 export type { KilnErrorCode } from '../core/errors.ts';
+export type { Placement, StepPlacement } from './backends/backend.ts';
 export type { TelemetryOptions, DriftOptions, SessionTelemetry, TelemetrySnapshot, Percentiles, DriftAlert, DriftWindowResult, FeatureDrift, DriftState, ExportState, FlushResult } from './telemetry/telemetry-api.ts';
 export type { DriftReference, FeatureReference } from './telemetry/drift/drift-reference.ts';
 export type { BundleSpec, BundleMetadata, InputSpec, OutputSpec, Preprocessing, Provenance } from './format/kiln/bundle-spec.ts';

@@ -1,5 +1,5 @@
 import type { TensorMeta } from '../../kernels/contract.ts';
-import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
+import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/backend.ts';
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
@@ -206,7 +206,7 @@ export class InferenceSession {
   }
 
   /** Diagnostics: where the steps of the most recent plan ran. */
-  get lastPlacement(): { readonly gpu: number; readonly cpu: number } | undefined {
+  get lastPlacement(): Placement | undefined {
     return this.lastPrepared?.placement;
   }
 

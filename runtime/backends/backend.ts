@@ -4,14 +4,34 @@ import type { RunTiming } from '../telemetry/latency/run-timing.ts';
 
 export type BackendName = 'webgpu' | 'cpu';
 
+/** Where one step of a plan runs, and why not on the accelerator when it does not. */
+export interface StepPlacement {
+  readonly node: string;
+  readonly opType: string;
+  readonly device: 'gpu' | 'cpu';
+  /**
+   * For steps on the CPU: 'backend' (a CPU backend runs every step), 'no-kernel' (the op has no
+   * implementation for this backend), 'dtype' (a tensor type the device cannot store), 'declined'
+   * (the op's implementation does not handle this case: an attribute or shape it leaves to the CPU).
+   */
+  readonly reason?: 'backend' | 'no-kernel' | 'dtype' | 'declined';
+}
+
+/** Where the steps of a prepared plan run. */
+export interface Placement {
+  readonly gpu: number;
+  readonly cpu: number;
+  readonly steps: readonly StepPlacement[];
+}
+
 /** A plan made ready for one backend: buffers sized, pipelines compiled, constants resident. */
 export interface PreparedPlan {
   /** feeds by value id; resolves with the plan's outputs in `outputIds` order. `timing` (telemetry) is filled in when given. */
   run(feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]>;
   /** how long preparing took, for cold-start telemetry (backends with device memory) */
   readonly timings?: { readonly uploadMs: number; readonly compileMs: number };
-  /** how many steps run on which device, for diagnostics */
-  readonly placement: { readonly gpu: number; readonly cpu: number };
+  /** where each step runs, for diagnostics */
+  readonly placement: Placement;
   release(): void;
 }
 

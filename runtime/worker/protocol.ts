@@ -2,7 +2,7 @@
 // worker answers (HostApi, made over comlink), the shape of tensors and session facts on the wire,
 // what is transferred rather than copied, and how errors keep their class, code, message and stack.
 import { transferHandlers } from 'comlink';
-import type { BackendName } from '../backends/backend.ts';
+import type { BackendName, Placement } from '../backends/backend.ts';
 import type { DataType, TensorData } from '../../core/dtype.ts';
 import { KilnError, type KilnErrorCode } from '../../core/errors.ts';
 import type { BackendChoice } from '../api/backend-choice.ts';
@@ -77,7 +77,7 @@ export interface RunReply {
 export interface SessionState {
   readonly executionProvider: BackendName;
   readonly adapterInfo: string;
-  readonly placement: { readonly gpu: number; readonly cpu: number } | undefined;
+  readonly placement: Placement | undefined;
 }
 
 /** A session.telemetry event (TELEMETRY_EVENTS) raised in the worker, re-dispatched in the page. */

@@ -5,7 +5,7 @@ import type { TensorMeta } from '../../../kernels/contract.ts';
 import type { GpuLowering, GpuProgram } from '../../../kernels/webgpu/contract.ts';
 import { webgpuKernelFor } from '../../../kernels/webgpu/kernels.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
-import type { Backend, PreparedPlan } from '../backend.ts';
+import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
 import { runStepOnCpu } from '../cpu/run-step.ts';
 import { BufferAssigner } from './buffer-assignment.ts';
 import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
@@ -75,12 +75,13 @@ export class WebGpuBackend implements Backend {
       const v = plan.values[rootOf(id)]!;
       return v.kind === 'const' && packedPerWord(v.meta.dtype) !== undefined;
     };
-    const lowerings: (GpuLowering | undefined)[] = plan.steps.map((step) => {
+    const cpuReasons: StepPlacement['reason'][] = plan.steps.map(() => undefined);
+    const lowerings: (GpuLowering | undefined)[] = plan.steps.map((step, i) => {
       const lower = webgpuKernelFor(step.op);
-      if (!lower) return undefined;
+      if (!lower) return ((cpuReasons[i] = 'no-kernel'), undefined);
       const metas = step.inputs.map((id) => (id === undefined ? undefined : packed(id) ? { ...plan.values[id]!.meta, packed: true } : plan.values[id]!.meta));
       const outs = step.outputs.map((id) => (id >= 0 ? plan.values[id]!.meta : { dtype: 'float32' as const, dims: [0] }));
-      if ([...metas, ...outs].some((m) => m !== undefined && !storageType(m.dtype))) return undefined;
+      if ([...metas, ...outs].some((m) => m !== undefined && !storageType(m.dtype))) return ((cpuReasons[i] = 'dtype'), undefined);
       for (const [i, m] of [...metas, ...outs].entries()) {
         if (m && sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT > caps.maxStorageBufferBindingSize) {
           fail('DEVICE_LIMIT', `${step.node.opType} node '${step.node.name}': tensor #${i} needs ${sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT} bytes, over this device's ${caps.maxStorageBufferBindingSize}-byte binding limit`);
@@ -88,6 +89,7 @@ export class WebGpuBackend implements Backend {
       }
       const low = lower(metas, outs, { ...step.ctx, caps });
       if (low?.kind === 'view') root.set(step.outputs[0]!, rootOf(step.inputs[low.input]!));
+      if (!low) cpuReasons[i] = 'declined';
       return low;
     });
 
@@ -200,7 +202,11 @@ export class WebGpuBackend implements Backend {
     if (oom) fail('DEVICE_LIMIT', `out of GPU memory while preparing the model: ${oom.message}`);
     if (invalid) fail('INTERNAL', `WebGPU rejected the prepared plan: ${invalid.message}`);
 
-    const placement = { gpu: execs.filter((e) => e.kind === 'gpu').length, cpu: execs.filter((e) => e.kind === 'cpu').length };
+    const steps: StepPlacement[] = plan.steps.map((s, i) => {
+      const where = { node: s.node.name, opType: s.node.opType };
+      return execs[i]!.kind === 'gpu' ? { ...where, device: 'gpu' } : { ...where, device: 'cpu', reason: cpuReasons[i] ?? 'declined' };
+    });
+    const placement: Placement = { gpu: execs.filter((e) => e.kind === 'gpu').length, cpu: execs.filter((e) => e.kind === 'cpu').length, steps };
     // Tests set KILN_POISON_BUFFERS so a kernel that skips an element reads back NaN, not stale data.
     const poison = poisonRequested() ? (): void => {
       for (const b of assigner.all) device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN));

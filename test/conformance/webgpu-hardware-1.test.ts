@@ -1,0 +1,4 @@
+import { registerConformance } from './register-conformance.ts';
+
+// The kernel forms real GPUs get (workgroup-per-row reductions, hardware GEMM and Conv tiles).
+registerConformance('webgpu', { index: 0, count: 2 }, 'hardware');
