@@ -57,10 +57,16 @@ export interface SessionOptions {
   sha256?: string;
   /** the GPU device was lost; the session moved to a new device or to the CPU (else console.warn) */
   onDeviceLost?: (event: DeviceLostEvent) => void;
-  /** .kiln: an Ed25519 public key; a signed bundle must verify against it (INTEGRITY otherwise) */
-  publicKey?: CryptoKey;
-  /** .kiln: refuse models without a signature that verifies against publicKey (ONNX included) */
+  /**
+   * .kiln: Ed25519 public key(s) (importKilnPublicKey makes one from 32 raw bytes). A key given
+   * means a signature is required: unsigned bundles, ONNX models and signatures no key verifies
+   * are INTEGRITY errors, unless allowUnsigned is set. session.verification says what was checked.
+   */
+  publicKey?: CryptoKey | readonly CryptoKey[];
+  /** .kiln: refuse models without a signature that verifies against publicKey (implied by publicKey) */
   requireSignature?: boolean;
+  /** with publicKey: still load unsigned bundles and ONNX models (a signed bundle must still verify) */
+  allowUnsigned?: boolean;
   /** latency and drift telemetry, reported to `endpoint` when given (docs/telemetry.md); off when absent */
   telemetry?: TelemetryOptions | false;
   /** a drift window alerted (needs `telemetry`); the same as the 'driftalert' event of session.telemetry */
@@ -73,6 +79,12 @@ export interface InputMetadata {
   readonly type: DataType;
   /** numbers for fixed dims, names for symbolic ones, -1 for unknown */
   readonly shape: readonly (number | string)[];
+}
+
+/** Whether the model's signature was checked, and by which key (keyIdOf: SHA-256 of the raw key, 16 hex digits). */
+export interface Verification {
+  readonly verified: boolean;
+  readonly keyId?: string;
 }
 
 export type FeedsType = Readonly<Record<string, AnyTensor>>;
@@ -95,6 +107,7 @@ export class InferenceSession {
     private readonly graph: ResolvedGraph,
     private readonly backend: Backend,
     private readonly spec: BundleSpec | undefined,
+    private readonly verified: Verification,
   ) {}
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -121,8 +134,9 @@ export class InferenceSession {
       throw e;
     }
     const { model, bytes, bundle } = loaded;
+    const verification: Verification = bundle?.signature === 'valid' ? { verified: true, ...(bundle.keyId ? { keyId: bundle.keyId } : {}) } : { verified: false };
     const start = async (providers: readonly ExecutionProvider[], backend?: Promise<Backend>): Promise<InferenceSession> => {
-      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec);
+      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec, verification);
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
         throw e;
@@ -184,6 +198,11 @@ export class InferenceSession {
   /** a .kiln bundle's input/output specs, labels and metadata; undefined for ONNX models */
   get bundle(): BundleSpec | undefined {
     return this.spec;
+  }
+
+  /** whether the model's signature verified against options.publicKey, and by which key */
+  get verification(): Verification {
+    return this.verified;
   }
 
   /** which backend runs this session: 'webgpu' or 'cpu' */
