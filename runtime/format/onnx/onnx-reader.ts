@@ -155,12 +155,12 @@ function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOpti
     case 1: return a.f ?? 0;
     case 2: return longToNumber(a.i ?? 0, where);
     case 3: return utf8(a.s);
-    case 4: return a.t ? tensorFromProto(a.t, options.externalData) : fail('INVALID_MODEL', `${where}: missing tensor`);
+    case 4: return a.t ? tensorFromProto(a.t, options.externalData, `${where} (tensor '${a.t.name ?? ''}')`) : fail('INVALID_MODEL', `${where}: missing tensor`);
     case 5: return a.g ? readGraph(a.g, options, where) : fail('INVALID_MODEL', `${where}: missing graph`);
     case 6: return a.floats ?? [];
     case 7: return (a.ints ?? []).map((v) => longToNumber(v, where));
     case 8: return (a.strings ?? []).map(utf8);
-    case 9: return (a.tensors ?? []).map((t) => tensorFromProto(t, options.externalData));
+    case 9: return (a.tensors ?? []).map((t, k) => tensorFromProto(t, options.externalData, `${where}[${k}] (tensor '${t.name ?? ''}')`));
     case 10: return (a.graphs ?? []).map((gg) => readGraph(gg, options, where));
     default: return fail('UNSUPPORTED_FEATURE', `${where}: attribute type ${a.type ?? 'missing'} is not supported`);
   }
