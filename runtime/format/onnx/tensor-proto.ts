@@ -1,6 +1,7 @@
 import { Tensor, type AnyTensor } from '../../api/tensor.ts';
 import { allocData, dataTypeFromOnnx, type DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
+import { checkExternalLocation } from './external-location.ts';
 import { longToBigInt, longToNumber, type LongLike } from './long.ts';
 
 /** The decoded shape of onnx.TensorProto as protobufjs returns it. */
@@ -71,15 +72,22 @@ function checkRawLength(dtype: DataType, length: number, size: number, dims: rea
   if (length % bytes !== 0 || length / bytes !== size) fail('INVALID_MODEL', `${where}: ${declared}, but raw data holds ${length} bytes (${length / bytes} elements)`);
 }
 
+/** External offsets and lengths are decimal byte counts; anything else ('1e3', '-1', '') is refused. */
+function byteCount(text: string, key: string, location: string, where: string): number {
+  const n = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(n) ? n : fail('INVALID_MODEL', `${where}: external data '${location}' has ${key} '${text}', not a byte count`, { location });
+}
+
 function readExternal(p: TensorProtoMessage, where: string, external?: ExternalDataResolver): Uint8Array {
   const entries = new Map((p.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
   if (!location) return fail('INVALID_MODEL', `${where}: external data without a location`);
+  checkExternalLocation(location, where);
   if (!external) return fail('INVALID_ARGUMENT', `${where}: stored in external file '${location}'; pass it in options.externalData`);
   const file = external(location);
-  const offset = Number(entries.get('offset') ?? 0);
-  const length = entries.has('length') ? Number(entries.get('length')) : file.length - offset;
-  if (!(offset >= 0 && length >= 0 && offset + length <= file.length)) {
+  const offset = byteCount(entries.get('offset') ?? '0', 'offset', location, where);
+  const length = entries.has('length') ? byteCount(entries.get('length')!, 'length', location, where) : file.length - offset;
+  if (!(length >= 0 && offset + length <= file.length)) {
     fail('INVALID_MODEL', `${where}: external range ${offset}+${length} is outside '${location}' (${file.length} bytes)`);
   }
   return file.subarray(offset, offset + length);
