@@ -3,8 +3,8 @@ import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts'
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
-import type { DataType } from '../core/dtype.ts';
-import { fail } from '../core/errors.ts';
+import type { DataType, TypedArrayOf } from '../core/dtype.ts';
+import { KilnError, fail } from '../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Model } from '../graph/ir.ts';
 import { optimizeGraph } from '../graph/passes/optimize.ts';
@@ -272,6 +272,7 @@ export class InferenceSession {
 
   private async runNow(feeds: FeedsType, fetches?: readonly string[], timing?: RunTiming): Promise<ReturnType> {
     if (this.released) fail('RELEASED', 'this session was released');
+    feeds = asKilnTensors(feeds);
     const metas = this.validateFeeds(feeds);
     const outputs = fetches ?? this.outputNames;
     for (const o of outputs) if (!this.outputNames.includes(o)) fail('INPUT_MISMATCH', `unknown output '${o}'; the model's outputs are ${this.outputNames.join(', ')}`);
@@ -405,3 +406,27 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
   }
   return fail('DEVICE_UNAVAILABLE', `no execution provider could start: ${reasons.join('; ')}`);
 }
+
+/**
+ * Feeds that are not Kiln Tensors (onnxruntime-web's, plain { type, data, dims } objects) go
+ * through the Tensor constructor: their data length is checked against dims, and packed
+ * int4/uint4 data is unpacked as onnxruntime-web packs it.
+ */
+function asKilnTensors(feeds: FeedsType): FeedsType {
+  if (typeof feeds !== 'object' || feeds === null) return feeds; // validateFeeds reports it
+  let out: Record<string, AnyTensor> | undefined;
+  // unknown: callers in plain JS pass anything; FeedsType only says what a well-typed caller gives.
+  for (const [name, t] of Object.entries(feeds as Readonly<Record<string, unknown>>)) {
+    if (t instanceof Tensor || !isTensorLike(t)) continue;
+    try {
+      (out ??= { ...feeds })[name] = new Tensor(t.type, t.data, t.dims);
+    } catch (e) {
+      if (e instanceof KilnError) fail('INPUT_MISMATCH', `input '${name}': ${e.message.replace(/^\[\w+\] /, '')}`, { input: name });
+      throw e;
+    }
+  }
+  return out ?? feeds;
+}
+
+const isTensorLike = (t: unknown): t is { type: DataType; data: TypedArrayOf[DataType]; dims: readonly number[] } =>
+  typeof t === 'object' && t !== null && 'dims' in t && 'type' in t && 'data' in t;

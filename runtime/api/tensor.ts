@@ -1,5 +1,6 @@
 import { allocData, dataMatchesType, type DataType, type TensorData, type TypedArrayOf } from '../core/dtype.ts';
 import { fail } from '../core/errors.ts';
+import { isPackedNibbles, unpackNibbles } from './int4-packing.ts';
 
 export type Dims = readonly number[];
 
@@ -67,7 +68,9 @@ export class Tensor<T extends DataType = DataType> {
       type = a;
       const given = b as TensorData | PlainData | undefined;
       if (given === undefined) fail('INVALID_ARGUMENT', `Tensor('${type}', ...) needs data`);
-      data = dataMatchesType(type, given) ? (given as TensorData) : Array.isArray(given) ? fromPlain(type, given as PlainData) : fail('INVALID_ARGUMENT', `data for a '${type}' tensor must be a ${allocData(type, 0).constructor.name} or a plain array`);
+      // onnxruntime-web's int4/uint4 tensors hold ceil(n/2) bytes, two values each: unpacked here.
+      const packed = (type === 'int4' || type === 'uint4') && c !== undefined && (checkDims(c), isPackedNibbles(given, sizeOf(c)));
+      data = packed ? unpackNibbles(type as 'int4' | 'uint4', given as Uint8Array, sizeOf(c!)) : dataMatchesType(type, given) ? (given as TensorData) : Array.isArray(given) ? fromPlain(type, given as PlainData) : fail('INVALID_ARGUMENT', `data for a '${type}' tensor must be a ${allocData(type, 0).constructor.name} or a plain array`);
       dims = c;
     } else {
       data = a as TensorData;
