@@ -16,6 +16,9 @@ function checkDims(dims: Dims): void {
   }
 }
 
+/** int4/uint4 data as onnxruntime-web holds it: ceil(n/2) bytes, two values each, low nibble first. */
+type PackedNibbles<T extends DataType> = T extends 'int4' | 'uint4' ? Uint8Array | Int8Array : never;
+
 type PlainData = readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[];
 
 function fromPlain(type: DataType, values: PlainData): TensorData {
@@ -58,9 +61,9 @@ export class Tensor<T extends DataType = DataType> {
   readonly data: TypedArrayOf[T];
   readonly size: number;
 
-  constructor(type: T, data: TypedArrayOf[T] | PlainData, dims?: Dims);
+  constructor(type: T, data: TypedArrayOf[T] | PlainData | PackedNibbles<T>, dims?: Dims);
   constructor(data: TypedArrayOf[T], dims?: Dims);
-  constructor(a: T | TypedArrayOf[T], b?: TypedArrayOf[T] | PlainData | Dims, c?: Dims) {
+  constructor(a: T | TypedArrayOf[T], b?: TypedArrayOf[T] | PlainData | PackedNibbles<T> | Dims, c?: Dims) {
     let type: DataType;
     let data: TensorData;
     let dims: Dims | undefined;
