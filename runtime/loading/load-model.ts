@@ -31,6 +31,7 @@ export interface LoadedModel {
 const kilnReader = () => import('../format/kiln/kiln-reader.ts');
 
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  signaturePolicy(options); // contradictory signature options fail before any download
   let streamed: KilnStreamReader | undefined;
   const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)));
   const started = performance.now();

@@ -53,6 +53,9 @@ test('allowUnsigned opts out, but a signed bundle must still verify', async () =
   assert.deepEqual(s.verification, { verified: false });
   await s.release();
   await assert.rejects(readKilnBundle(signed, { publicKey: keys.publicKey, requireSignature: true, allowUnsigned: true }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT');
+  // An empty key list (keys that failed to load) must not quietly mean "no signature needed".
+  await assert.rejects(readKilnBundle(unsigned, { publicKey: [] }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT' && /empty list/.test(e.message));
+  await assert.rejects(InferenceSession.create(onnx, { executionProviders: ['cpu'], publicKey: [] }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT');
 });
 
 test('the session says whether and by which key the model was verified', async () => {

@@ -17,6 +17,8 @@ export interface SignatureOptions {
  */
 export function signaturePolicy(o: SignatureOptions): { keys: readonly CryptoKey[]; required: boolean } {
   const keys = o.publicKey === undefined ? [] : Array.isArray(o.publicKey) ? (o.publicKey as readonly CryptoKey[]) : [o.publicKey as CryptoKey];
+  // An empty list is most likely keys that failed to load: loading unsigned models then would be silent.
+  if (o.publicKey !== undefined && keys.length === 0) fail('INVALID_ARGUMENT', 'publicKey is an empty list; pass at least one Ed25519 public key (or none)');
   if (o.requireSignature && keys.length === 0) fail('INVALID_ARGUMENT', 'requireSignature needs a publicKey to verify against');
   if (o.requireSignature && o.allowUnsigned) fail('INVALID_ARGUMENT', 'requireSignature and allowUnsigned contradict each other');
   return { keys, required: o.requireSignature === true || (keys.length > 0 && o.allowUnsigned !== true) };
