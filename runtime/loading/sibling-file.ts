@@ -16,5 +16,9 @@ export async function readSiblingFile(modelPath: string, location: string): Prom
   if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
     fail('INVALID_MODEL', `external data location '${location}' resolves to '${real}', outside the model's folder '${folder}'`, { location });
   }
-  return new Uint8Array(await readFile(real));
+  try {
+    return new Uint8Array(await readFile(real));
+  } catch (e) {
+    return fail('INVALID_MODEL', `external data '${location}' cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { location });
+  }
 }

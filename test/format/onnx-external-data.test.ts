@@ -94,6 +94,11 @@ test('a symlink inside the folder that resolves outside it is refused', async ()
   await refused('escape.bin', /resolves to .*secret\.bin', outside the model's folder/);
 });
 
+test('a missing file or a folder as location is a typed error naming the tensor', async () => {
+  await refused('missing.bin', /cannot be read: ENOENT/);
+  await refused('data', /cannot be read: EISDIR/);
+});
+
 test('offsets and lengths must be byte counts inside the file', async () => {
   assert.deepEqual(await runFromFolder('weights.bin', '0', '16'), Array.from(WEIGHTS));
   await refused('weights.bin', /external range 8\+16 is outside/, '8', '16');
