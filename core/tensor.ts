@@ -1,5 +1,6 @@
 import { allocData, dataMatchesType, type DataType, type TensorData, type TypedArrayOf } from './dtype.ts';
 import { fail } from './errors.ts';
+import { isPackedNibbles, unpackNibbles } from './int4-packing.ts';
 
 export type Dims = readonly number[];
 
@@ -14,6 +15,9 @@ function checkDims(dims: Dims): void {
     if (!Number.isInteger(d) || d < 0) fail('INVALID_ARGUMENT', `tensor dims must be non-negative integers, got [${dims.join(', ')}]`);
   }
 }
+
+/** int4/uint4 data as onnxruntime-web holds it: ceil(n/2) bytes, two values each, low nibble first. */
+type PackedNibbles<T extends DataType> = T extends 'int4' | 'uint4' ? Uint8Array | Int8Array : never;
 
 type PlainData = readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[];
 
@@ -57,9 +61,9 @@ export class Tensor<T extends DataType = DataType> {
   readonly data: TypedArrayOf[T];
   readonly size: number;
 
-  constructor(type: T, data: TypedArrayOf[T] | PlainData, dims?: Dims);
+  constructor(type: T, data: TypedArrayOf[T] | PlainData | PackedNibbles<T>, dims?: Dims);
   constructor(data: TypedArrayOf[T], dims?: Dims);
-  constructor(a: T | TypedArrayOf[T], b?: TypedArrayOf[T] | PlainData | Dims, c?: Dims) {
+  constructor(a: T | TypedArrayOf[T], b?: TypedArrayOf[T] | PlainData | PackedNibbles<T> | Dims, c?: Dims) {
     let type: DataType;
     let data: TensorData;
     let dims: Dims | undefined;
@@ -67,7 +71,9 @@ export class Tensor<T extends DataType = DataType> {
       type = a;
       const given = b as TensorData | PlainData | undefined;
       if (given === undefined) fail('INVALID_ARGUMENT', `Tensor('${type}', ...) needs data`);
-      data = dataMatchesType(type, given) ? (given as TensorData) : Array.isArray(given) ? fromPlain(type, given as PlainData) : fail('INVALID_ARGUMENT', `data for a '${type}' tensor must be a ${allocData(type, 0).constructor.name} or a plain array`);
+      // onnxruntime-web's int4/uint4 tensors hold ceil(n/2) bytes, two values each: unpacked here.
+      const packed = (type === 'int4' || type === 'uint4') && c !== undefined && (checkDims(c), isPackedNibbles(given, sizeOf(c)));
+      data = packed ? unpackNibbles(type as 'int4' | 'uint4', given as Uint8Array, sizeOf(c!)) : dataMatchesType(type, given) ? (given as TensorData) : Array.isArray(given) ? fromPlain(type, given as PlainData) : fail('INVALID_ARGUMENT', `data for a '${type}' tensor must be a ${allocData(type, 0).constructor.name} or a plain array`);
       dims = c;
     } else {
       data = a as TensorData;

@@ -1,10 +1,12 @@
 // The public API: what `import { ... } from 'kilnjs'` gives, in browsers and in Node.
 export { InferenceSession } from './api/inference-session.ts';
-export type { SessionOptions, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from './api/inference-session.ts';
+export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from './api/inference-session.ts';
 export { Tensor } from '../core/tensor.ts';
 export type { Dims, AnyTensor } from '../core/tensor.ts';
 export type { DataType } from '../core/dtype.ts';
 export { KilnError } from '../core/errors.ts';
+// Signature checks: a raw 32-byte Ed25519 key -> the CryptoKey SessionOptions.publicKey takes.
+export { importKilnPublicKey } from './format/kiln/kiln-signature.ts';
 export type { KilnErrorCode } from '../core/errors.ts';
 export type { Placement, StepPlacement } from './backends/backend.ts';
 export type { TelemetryOptions, DriftOptions, SessionTelemetry, TelemetrySnapshot, Percentiles, DriftAlert, DriftWindowResult, FeatureDrift, DriftState, ExportState, FlushResult } from './telemetry/telemetry-api.ts';

@@ -1,7 +1,8 @@
 // Node entry: the browser API plus WebGPU from the `webgpu` npm package (Dawn) and file paths.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { setFileReader } from './api/model-source.ts';
+import { setFileReader, setSiblingReader } from './api/model-source.ts';
+import { readSiblingFile } from './loading/sibling-file.ts';
 import { setGpuProvider } from './backends/webgpu/gpu-provider.ts';
 
 export * from './index.ts';
@@ -27,3 +28,4 @@ setGpuProvider(() => {
   return gpu;
 });
 setFileReader(async (path) => new Uint8Array(await readFile(path)));
+setSiblingReader(readSiblingFile);

@@ -3,8 +3,8 @@ import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
-import type { DataType } from '../../core/dtype.ts';
-import { fail } from '../../core/errors.ts';
+import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
+import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Model } from '../graph/ir.ts';
 import { optimizeGraph } from '../graph/passes/optimize.ts';
@@ -62,10 +62,16 @@ export interface SessionOptions {
   sha256?: string;
   /** the GPU device was lost; the session moved to a new device or to the CPU (else console.warn) */
   onDeviceLost?: (event: DeviceLostEvent) => void;
-  /** .kiln: an Ed25519 public key; a signed bundle must verify against it (INTEGRITY otherwise) */
-  publicKey?: CryptoKey;
-  /** .kiln: refuse models without a signature that verifies against publicKey (ONNX included) */
+  /**
+   * .kiln: Ed25519 public key(s) (importKilnPublicKey makes one from 32 raw bytes). A key given
+   * means a signature is required: unsigned bundles, ONNX models and signatures no key verifies
+   * are INTEGRITY errors, unless allowUnsigned is set. session.verification says what was checked.
+   */
+  publicKey?: CryptoKey | readonly CryptoKey[];
+  /** .kiln: refuse models without a signature that verifies against publicKey (implied by publicKey) */
   requireSignature?: boolean;
+  /** with publicKey: still load unsigned bundles and ONNX models (a signed bundle must still verify) */
+  allowUnsigned?: boolean;
   /** latency and drift telemetry, reported to `endpoint` when given (docs/telemetry.md); off when absent */
   telemetry?: TelemetryOptions | false;
   /** a drift window alerted (needs `telemetry`); the same as the 'driftalert' event of session.telemetry */
@@ -78,6 +84,12 @@ export interface InputMetadata {
   readonly type: DataType;
   /** numbers for fixed dims, names for symbolic ones, -1 for unknown */
   readonly shape: readonly (number | string)[];
+}
+
+/** Whether the model's signature was checked, and by which key (keyIdOf: SHA-256 of the raw key, 16 hex digits). */
+export interface Verification {
+  readonly verified: boolean;
+  readonly keyId?: string;
 }
 
 export type FeedsType = Readonly<Record<string, AnyTensor>>;
@@ -100,6 +112,7 @@ export class InferenceSession {
     private readonly graph: ResolvedGraph,
     private readonly backend: Backend,
     private readonly spec: BundleSpec | undefined,
+    private readonly verified: Verification,
   ) {}
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -126,8 +139,9 @@ export class InferenceSession {
       throw e;
     }
     const { model, bytes, bundle } = loaded;
+    const verification: Verification = bundle?.signature === 'valid' ? { verified: true, ...(bundle.keyId ? { keyId: bundle.keyId } : {}) } : { verified: false };
     const start = async (providers: readonly ExecutionProvider[], backend?: Promise<Backend>): Promise<InferenceSession> => {
-      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec);
+      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec, verification);
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
         throw e;
@@ -189,6 +203,11 @@ export class InferenceSession {
   /** a .kiln bundle's input/output specs, labels and metadata; undefined for ONNX models */
   get bundle(): BundleSpec | undefined {
     return this.spec;
+  }
+
+  /** whether the model's signature verified against options.publicKey, and by which key */
+  get verification(): Verification {
+    return this.verified;
   }
 
   /** which backend runs this session: 'webgpu' or 'cpu' */
@@ -258,6 +277,7 @@ export class InferenceSession {
 
   private async runNow(feeds: FeedsType, fetches?: readonly string[], timing?: RunTiming): Promise<ReturnType> {
     if (this.released) fail('RELEASED', 'this session was released');
+    feeds = asKilnTensors(feeds);
     const metas = this.validateFeeds(feeds);
     const outputs = fetches ?? this.outputNames;
     for (const o of outputs) if (!this.outputNames.includes(o)) fail('INPUT_MISMATCH', `unknown output '${o}'; the model's outputs are ${this.outputNames.join(', ')}`);
@@ -391,3 +411,27 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
   }
   return fail('DEVICE_UNAVAILABLE', `no execution provider could start: ${reasons.join('; ')}`);
 }
+
+/**
+ * Feeds that are not Kiln Tensors (onnxruntime-web's, plain { type, data, dims } objects) go
+ * through the Tensor constructor: their data length is checked against dims, and packed
+ * int4/uint4 data is unpacked as onnxruntime-web packs it.
+ */
+function asKilnTensors(feeds: FeedsType): FeedsType {
+  if (typeof feeds !== 'object' || feeds === null) return feeds; // validateFeeds reports it
+  let out: Record<string, AnyTensor> | undefined;
+  // unknown: callers in plain JS pass anything; FeedsType only says what a well-typed caller gives.
+  for (const [name, t] of Object.entries(feeds as Readonly<Record<string, unknown>>)) {
+    if (t instanceof Tensor || !isTensorLike(t)) continue;
+    try {
+      (out ??= { ...feeds })[name] = new Tensor(t.type, t.data, t.dims);
+    } catch (e) {
+      if (e instanceof KilnError) fail('INPUT_MISMATCH', `input '${name}': ${e.message.replace(/^\[\w+\] /, '')}`, { input: name });
+      throw e;
+    }
+  }
+  return out ?? feeds;
+}
+
+const isTensorLike = (t: unknown): t is { type: DataType; data: TypedArrayOf[DataType]; dims: readonly number[] } =>
+  typeof t === 'object' && t !== null && 'dims' in t && 'type' in t && 'data' in t;

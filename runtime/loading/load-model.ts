@@ -2,6 +2,7 @@
 // extension) and read with their hashes and signature checked (while they stream, for URLs);
 // anything else goes to the ONNX reader (with its external-data files).
 import { fail } from '../../core/errors.ts';
+import { signaturePolicy } from '../format/kiln/kiln-signature.ts';
 import { hasKilnMagic } from '../format/kiln/kiln-layout.ts';
 import type { KilnBundle, KilnReadOptions, KilnStreamEvents, KilnStreamReader } from '../format/kiln/kiln-reader.ts';
 import { readOnnxModelWithExternalData } from '../format/onnx/onnx-reader.ts';
@@ -30,6 +31,7 @@ export interface LoadedModel {
 const kilnReader = () => import('../format/kiln/kiln-reader.ts');
 
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  signaturePolicy(options); // contradictory signature options fail before any download
   let streamed: KilnStreamReader | undefined;
   const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)));
   const started = performance.now();
@@ -41,8 +43,8 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
     const bundle = streamed ? await streamed.end() : await (await kilnReader()).readKilnBundle(bytes, options, options.kilnEvents);
     return { model: bundle.model, bytes, bundle, timings: timings() };
   }
-  // ONNX files carry no signature: an app that requires one must not silently accept them.
-  if (options.requireSignature) fail('INTEGRITY', 'a signature is required, but this is an ONNX model (only .kiln bundles are signed)');
+  // ONNX files carry no signature: an app that requires one (or gave a key) must not silently accept them.
+  if (signaturePolicy(options).required) fail('INTEGRITY', 'a signature is required, but this is an ONNX model (only .kiln bundles are signed; allowUnsigned: true opts out)');
   const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
   const model = await readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
   return { model, bytes, timings: timings() };

@@ -105,6 +105,10 @@ export class InferenceSession implements PublicSession {
     return this.handle.info.bundle;
   }
 
+  get verification(): SessionInfo['verification'] {
+    return this.handle.info.verification;
+  }
+
   /** Runs the model; runs are serialized per session. In a worker, input buffers travel there and back. */
   run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
     const result = this.queue.then(() => this.handle.run(feeds, fetches));
@@ -130,7 +134,7 @@ async function localHandle(source: ModelSource, options: SessionOptions): Promis
   }
   const state = (): SessionState => ({ executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, placement: session.lastPlacement });
   return {
-    info: { id: 0, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata, executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, modelMetadata: session.modelMetadata, backendChoice: session.backendChoice, bundle: session.bundle, telemetryEnabled: session.telemetry.enabled },
+    info: { id: 0, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata, executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, modelMetadata: session.modelMetadata, backendChoice: session.backendChoice, bundle: session.bundle, verification: session.verification, telemetryEnabled: session.telemetry.enabled },
     telemetry: session.telemetry,
     state,
     async run(feeds, fetches) {

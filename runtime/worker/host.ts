@@ -121,6 +121,7 @@ function infoOf(id: number, s: InferenceSession): SessionInfo {
     modelMetadata: s.modelMetadata,
     backendChoice: s.backendChoice,
     bundle: s.bundle,
+    verification: s.verification,
     telemetryEnabled: s.telemetry.enabled,
   };
 }

@@ -17,3 +17,4 @@ if (isKilnWorker()) exposeHost(workerScopeEndpoint());
 export { InferenceSession } from './browser-session.ts';
 export { Tensor } from '../../core/tensor.ts';
 export { KilnError } from '../../core/errors.ts';
+export { importKilnPublicKey } from '../format/kiln/kiln-signature.ts';

@@ -10,6 +10,7 @@ import type { DeviceLostEvent } from '../api/device-events.ts';
 import type { ModelSource } from '../api/model-source.ts';
 import type { FlushResult, TelemetrySnapshot } from '../telemetry/telemetry-api.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
+import type { Verification } from '../api/inference-session.ts';
 
 /** Workers Kiln starts carry this name; a script that sees it in `self.name` serves HostApi. */
 export const WORKER_NAME = 'kiln-worker';
@@ -62,6 +63,7 @@ export interface SessionInfo {
   readonly backendChoice: BackendChoice;
   /** a .kiln bundle's spec (plain JSON data), undefined for ONNX */
   readonly bundle: BundleSpec | undefined;
+  readonly verification: Verification;
   /** the session was created with options.telemetry */
   readonly telemetryEnabled: boolean;
 }

@@ -56,6 +56,7 @@ interface LoadResult {
   progress: [number, number][];
   bundle?: unknown;
   provider?: string;
+  verified?: boolean;
   y?: number[];
   reference?: number[];
   cached: boolean;
@@ -65,12 +66,12 @@ interface LoadResult {
 function load(page: import('playwright-core').Page, url: string, key: number[], compare = false): Promise<LoadResult> {
   return page.evaluate(async ({ url, key, cacheName, compare }) => {
     const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
-    const publicKey = await crypto.subtle.importKey('raw', Uint8Array.from(key), 'Ed25519', true, ['verify']);
+    const publicKey = await kiln.importKilnPublicKey(Uint8Array.from(key));
     const progress: [number, number][] = [];
     const cached = async (): Promise<boolean> => (await (await caches.open(cacheName)).match(new URL(url, location.href).href)) !== undefined;
     try {
       const s = await kiln.InferenceSession.create(url, { executionProviders: ['webgpu'], publicKey, requireSignature: true, onProgress: (l, t) => progress.push([l, t]) });
-      const result: LoadResult = { ok: true, progress, bundle: s.bundle, provider: s.executionProvider, cached: await cached() };
+      const result: LoadResult = { ok: true, progress, bundle: s.bundle, verified: s.verification.verified, provider: s.executionProvider, cached: await cached() };
       if (compare) {
         const ref = await kiln.InferenceSession.create('/kiln/mlp.onnx', { executionProviders: ['webgpu'] });
         const data = Float32Array.from({ length: 2 * 128 }, () => Math.random() * 2 - 1);
@@ -93,6 +94,7 @@ test('a signed .kiln URL streams with progress, verifies in the worker, runs lik
   const first = await load(page, path, rawKey, true);
   assert.equal(first.ok, true, first.message);
   assert.equal(first.provider, 'webgpu');
+  assert.equal(first.verified, true, 'the worker front-end reports the verification');
   assert.deepEqual(first.bundle, { outputs: [{ name: 'y', labels: ['a', 'b'] }], metadata: { name: 'mlp' } });
   assert.ok(first.progress.length >= 5, `streamed in pieces (${first.progress.length} reports)`);
   assert.deepEqual(first.progress.at(-1), [size, size]);

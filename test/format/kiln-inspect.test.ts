@@ -2,6 +2,7 @@
 // parameter and byte counts (recomputed from the model independently), metadata, signature status
 // with keys in the usual file formats, damaged sections, ONNX input, and usage errors.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { bundleSpec, ed25519Pair, quantizedModel } from './kiln-fixture.ts';
 const dir = mkdtempSync(join(tmpdir(), 'kiln-inspect-'));
 const path = (name: string): string => join(dir, name);
 let model: WriterModel;
+/** the signing key's id as keyIdOf documents it, computed here with node:crypto */
+let keyId: string;
 
 before(async () => {
   model = quantizedModel();
@@ -26,6 +29,8 @@ before(async () => {
   writeFileSync(path('model.onnx'), encodeOnnxModel(model));
   const raw = new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey));
   writeFileSync(path('key.raw'), raw);
+  keyId = createHash('sha256').update(raw).digest('hex').slice(0, 16);
+  writeFileSync(path('unsigned.kiln'), await encodeKilnBundle(model, bundleSpec()));
   writeFileSync(path('key.hex'), `${Buffer.from(raw).toString('hex')}\n`);
   const spki = Buffer.from(await crypto.subtle.exportKey('spki', keys.publicKey)).toString('base64');
   writeFileSync(path('key.pem'), `-----BEGIN PUBLIC KEY-----\n${spki}\n-----END PUBLIC KEY-----\n`);
@@ -73,7 +78,7 @@ test('kiln inspect prints layers, quantization, metadata and a valid signature',
     const r = await kiln('inspect', path('model.kiln'), '--public-key', path(key));
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /\.kiln v1\.0/);
-    assert.match(r.out, /signature: valid \(Ed25519\)/);
+    assert.match(r.out, new RegExp(`signature: valid \\(Ed25519, key ${keyId}\\)`));
     assert.match(r.out, /all SHA-256 ok/);
   }
   const { out } = await kiln('inspect', path('model.kiln'));
@@ -96,6 +101,7 @@ test('kiln inspect --json counts parameters and bytes by dtype as the model does
   assert.equal(report.parameters, want.parameters);
   assert.deepEqual(Object.fromEntries(Object.entries(report.bytesByDtype).sort()), Object.fromEntries(Object.entries(want.bytes).sort()));
   assert.equal(report.signature, 'valid');
+  assert.equal(report.keyId, keyId);
   assert.equal(report.ops.DequantizeLinear, 2);
   assert.deepEqual(report.quantization.map((q) => `${q.layer}:${q.scheme}`), ['conv1:int8 per-channel axis 0', 'fc1:int4 block 16']);
   assert.ok(report.sections!.every((s) => s.hashOk));
@@ -104,6 +110,19 @@ test('kiln inspect --json counts parameters and bytes by dtype as the model does
   assert.equal(onnx.format, 'onnx');
   assert.equal(onnx.signature, 'none');
   for (const k of ['parameters', 'bytesByDtype', 'ops', 'quantization', 'inputs', 'outputs'] as const) assert.deepEqual(onnx[k], report[k], k);
+});
+
+test('kiln inspect --public-key exits 1 for an unsigned bundle or an ONNX model, so CI can gate on it', async () => {
+  const plain = await kiln('inspect', path('unsigned.kiln'));
+  assert.equal(plain.code, 0, 'without a key an unsigned bundle is fine');
+  assert.match(plain.out, /signature: none/);
+  for (const file of ['unsigned.kiln', 'model.onnx']) {
+    const r = await kiln('inspect', path(file), '--public-key', path('key.raw'));
+    assert.equal(r.code, 1, file);
+    assert.match(r.out, /signature: MISSING: the file is unsigned, and --public-key requires a signature/, file);
+    const json = JSON.parse((await kiln('inspect', path(file), '--json', '--public-key', path('key.hex'))).out) as ModelReport;
+    assert.equal(json.signature, 'missing', file);
+  }
 });
 
 test('kiln inspect flags a wrong key and a damaged section (exit 1) and rejects bad usage (exit 2)', async () => {

@@ -1,14 +1,17 @@
 // Calibration inputs for `kiln compress`: a folder holding one `<input name>.npy` per model input,
 // each a stack of samples along axis 0 (numpy: np.save('x.npy', np.stack(samples))). Sample i of
 // every input forms one feed, run with a batch of 1: a file of shape [S, ...] gives feeds of shape
-// [1, ...]. Without a folder, synthetic inputs (uniform in [-1, 1]) stand in, with a loud warning.
+// [1, ...]. Without a folder, synthetic inputs stand in, with a loud warning: uniform in [-1, 1) for
+// floats, and for integer inputs values the graph accepts (integer-inputs.ts) or a refusal.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import type { ValueInfo } from '../../runtime/graph/ir.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
+import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { readNpy } from '../common/npy.ts';
+import { integerFill, type IntegerFill } from './integer-inputs.ts';
 
 export type Feed = Record<string, AnyTensor>;
 
@@ -60,18 +63,27 @@ function sampleOf(t: AnyTensor, i: number): AnyTensor {
   return new Tensor(t.type, slice as typeof data, [1, ...t.dims.slice(1)]);
 }
 
-/** Uniform [-1, 1) float inputs, small non-negative integers for integer inputs; symbolic dims: batch 1, others `freeDim`. */
-export function syntheticCalibration(inputs: readonly ValueInfo[], count: number, freeDim: number): CalibrationSet {
+/** Uniform [-1, 1) float inputs; integer inputs as integerFill says; symbolic dims: batch 1, others `freeDim`. */
+export function syntheticCalibration(model: WriterModel, count: number, freeDim: number): CalibrationSet {
+  const inputs: readonly ValueInfo[] = model.inputs.map((i) => ({ name: i.name, dtype: i.dtype, dims: i.dims }));
   const shapes = inputs.map((input) => (input.dims ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : freeDim)));
+  // Decided (or refused) for every input before any sample is made.
+  const fills = new Map<string, IntegerFill>();
+  for (const input of inputs) {
+    if (input.dtype === 'string') fail('UNSUPPORTED_FEATURE', `input '${input.name}' is a string tensor: pass --calib`);
+    if (input.dtype !== 'float32' && !input.dtype.startsWith('float')) fills.set(input.name, integerFill(model, input.name));
+  }
   const samples: Feed[] = [];
   for (let s = 0; s < count; s++) {
     samples.push(Object.fromEntries(inputs.map((input, k) => {
       const dims = shapes[k]!;
       const n = dims.reduce((a, b) => a * b, 1);
-      if (input.dtype === 'float32') return [input.name, new Tensor('float32', Float32Array.from({ length: n }, () => Math.random() * 2 - 1), dims)];
-      if (input.dtype === 'string') return fail('UNSUPPORTED_FEATURE', `input '${input.name}' is a string tensor: pass --calib`);
-      return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, () => Math.floor(Math.random() * 4)))];
+      const fill = fills.get(input.name);
+      if (!fill) return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, () => Math.random() * 2 - 1))];
+      const value = fill.kind === 'ids' ? () => Math.floor(Math.random() * fill.rows) : fill.kind === 'ones' ? () => 1 : () => 0;
+      return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, value))];
     })));
   }
-  return { samples, synthetic: true, origin: `synthetic uniform [-1, 1) inputs, shapes ${shapes.map(dimsText).join(', ')}` };
+  const described = [...fills].map(([name, f]) => `${name}: ${f.kind === 'ids' ? `ids in [0, ${f.rows})` : `${f.kind} (${f.why})`}`);
+  return { samples, synthetic: true, origin: `synthetic inputs (floats uniform in [-1, 1)${described.length ? `; ${described.join('; ')}` : ''}), shapes ${shapes.map(dimsText).join(', ')}` };
 }

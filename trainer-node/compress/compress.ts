@@ -91,7 +91,7 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   }
   if (layers.length === 0) fail('UNSUPPORTED_FEATURE', 'the model has no Conv, MatMul or Gemm with a constant float32 weight: nothing to quantize');
 
-  const calibration = o.calib ? loadCalibration(o.calib, float.inputs.map((i) => ({ name: i.name, dtype: i.dtype, dims: i.dims })), o.samples) : syntheticCalibration(float.inputs.map((i) => ({ name: i.name, dtype: i.dtype, dims: i.dims })), Math.min(o.samples, 8), o.freeDim);
+  const calibration = o.calib ? loadCalibration(o.calib, float.inputs.map((i) => ({ name: i.name, dtype: i.dtype, dims: i.dims })), o.samples) : syntheticCalibration(float, Math.min(o.samples, 8), o.freeDim);
   if (calibration.synthetic) {
     o.warn?.([
       '*** WARNING: no --calib folder: calibrating on SYNTHETIC inputs. ***',

@@ -12,14 +12,19 @@ import { inflateRaw } from './kiln-codec.ts';
 import { modelFromHeader } from './kiln-graph.ts';
 import { parseHeader, readPreamble, typedModelError } from './kiln-header.ts';
 import { PREAMBLE_BYTES, type HeaderTensor, type KilnHeader, type KilnLayout, type StoredDtype } from './kiln-layout.ts';
-import { verifyKiln } from './kiln-signature.ts';
+import { keyIdOf, signaturePolicy, verifyKiln } from './kiln-signature.ts';
 import { tensorFromBytes } from './kiln-tensor-bytes.ts';
 
 export interface KilnReadOptions {
-  /** Ed25519 public key: a signed bundle is verified against it (a bad signature is INTEGRITY) */
-  publicKey?: CryptoKey;
-  /** refuse bundles without a signature that verifies against publicKey */
+  /**
+   * Ed25519 public key(s) (several while keys rotate). A key given means a signature is required:
+   * unsigned bundles and ONNX models are INTEGRITY, and so is a signature no given key verifies.
+   */
+  publicKey?: CryptoKey | readonly CryptoKey[];
+  /** refuse bundles without a signature that verifies against publicKey (implied by publicKey) */
   requireSignature?: boolean;
+  /** with publicKey: still load unsigned bundles (and ONNX); a signed bundle must still verify */
+  allowUnsigned?: boolean;
 }
 
 /** 'unverified': signed, but no public key was given to check it. */
@@ -31,6 +36,8 @@ export interface KilnBundle {
   readonly header: KilnHeader;
   readonly version: { readonly major: number; readonly minor: number };
   readonly signature: SignatureStatus;
+  /** signature 'valid': the id (keyIdOf) of the key that verified it */
+  readonly keyId?: string;
   /** total bytes of the file */
   readonly byteLength: number;
 }
@@ -54,8 +61,11 @@ export class KilnStreamReader {
   private layout: KilnLayout | undefined;
   private header: KilnHeader | undefined;
   private signature: SignatureStatus = 'none';
+  private keyId: string | undefined;
   private nextSection = 0;
   private readonly tensors: (AnyTensor | undefined)[] = [];
+  /** tensor-table indices per section, built once: scanning the table per section is quadratic */
+  private bySection: number[][] = [];
   /** serializes async steps so chunks are processed in order */
   private work: Promise<void> = Promise.resolve();
   private failed: KilnError | undefined;
@@ -120,7 +130,7 @@ export class KilnStreamReader {
         return this.tensors[index]!;
       });
       checkGraphAgainstTable(model, header);
-      return { model, spec: header.spec, header, version: { major: layout.major, minor: layout.minor }, signature: this.signature, byteLength: total };
+      return { model, spec: header.spec, header, version: { major: layout.major, minor: layout.minor }, signature: this.signature, ...(this.keyId ? { keyId: this.keyId } : {}), byteLength: total };
     } catch (e) {
       throw typedModelError(e);
     }
@@ -151,9 +161,12 @@ export class KilnStreamReader {
     const layout = this.layout;
     if (!this.header) {
       if (this.filled < layout.dataStart) return;
-      const header = await parseHeader(this.buf, layout);
+      // The signature covers the stored header bytes: check it before the (untrusted) JSON is
+      // decoded or parsed, so a required signature turns a forged header away at the cost of one verify.
       this.signature = await this.checkSignature(layout);
+      const header = await parseHeader(this.buf, layout);
       this.header = header;
+      this.bySection = tensorsBySection(header);
       const total = layout.dataStart + header.dataLength;
       if (this.filled > total) fail('INVALID_MODEL', `.kiln: the file is longer than the ${total} bytes its header describes`);
       // From here on the buffer has its final size: the one and only copy of the model.
@@ -175,30 +188,42 @@ export class KilnStreamReader {
       if (actual !== s.sha256) fail('INTEGRITY', `.kiln: section ${index} failed its SHA-256 check (header ${s.sha256}, data ${actual}): the file is corrupt or was tampered with`, { section: index });
       const raw = s.encoding === 'deflate-raw' ? await inflateRaw(stored, s.rawLength, `.kiln section ${index}`) : stored;
       const decoded = new Map<string, AnyTensor>();
-      header.tensors.forEach((t: HeaderTensor, i) => {
-        if (t.section !== index) return;
+      for (const i of this.bySection[index]!) {
+        const t: HeaderTensor = header.tensors[i]!;
         const tensor = tensorFromBytes(t.dtype as StoredDtype, t.dims, raw.subarray(t.offset, t.offset + t.byteLength));
         this.tensors[i] = tensor;
         if (t.role !== 'attribute') decoded.set(t.name, tensor);
-      });
+      }
       this.nextSection++;
       this.events.onSection?.(index, decoded);
     }
   }
 
   private async checkSignature(layout: KilnLayout): Promise<SignatureStatus> {
-    const { publicKey, requireSignature } = this.options;
-    if (requireSignature && !publicKey) fail('INVALID_ARGUMENT', 'requireSignature needs a publicKey to verify against');
+    const { keys, required } = signaturePolicy(this.options);
     if (layout.signatureLength === 0) {
-      if (requireSignature) fail('INTEGRITY', '.kiln: the bundle is not signed, and a signature is required');
+      if (required) fail('INTEGRITY', `.kiln: the bundle is not signed, and a signature is required${this.options.requireSignature ? '' : ' (a publicKey was given; pass allowUnsigned: true to load unsigned bundles)'}`);
       return 'none';
     }
-    if (!publicKey) return 'unverified';
+    if (keys.length === 0) return 'unverified';
     const end = PREAMBLE_BYTES + layout.headerLength;
-    const ok = await verifyKiln(this.buf.subarray(0, end), this.buf.subarray(end, end + layout.signatureLength), publicKey);
-    if (!ok) fail('INTEGRITY', '.kiln: the signature does not match the header (tampered, or signed with another key)');
-    return 'valid';
+    const message = this.buf.subarray(0, end);
+    const signature = this.buf.subarray(end, end + layout.signatureLength);
+    for (const key of keys) {
+      if (await verifyKiln(message, signature, key)) {
+        this.keyId = await keyIdOf(key);
+        return 'valid';
+      }
+    }
+    return fail('INTEGRITY', `.kiln: the signature does not match the header (tampered, or signed with ${keys.length > 1 ? 'none of the given keys' : 'another key'})`);
   }
+}
+
+/** Each section's tensor-table indices, in table order. */
+function tensorsBySection(header: KilnHeader): number[][] {
+  const lists = header.sections.map((): number[] => []);
+  header.tensors.forEach((t, i) => lists[t.section]!.push(i));
+  return lists;
 }
 
 /** The table and the graph must agree: every initializer a node reads exists, and no value is both an initializer and a node output. */

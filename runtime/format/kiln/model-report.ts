@@ -10,7 +10,7 @@ import type { BundleSpec } from './bundle-spec.ts';
 import { parseHeader, readPreamble } from './kiln-header.ts';
 import { PREAMBLE_BYTES, hasKilnMagic, storedByteLength, type KilnHeader, type StoredDtype } from './kiln-layout.ts';
 import { readKilnBundle } from './kiln-reader.ts';
-import { verifyKiln } from './kiln-signature.ts';
+import { keyIdOf, verifyKiln } from './kiln-signature.ts';
 import { quantizationNotes, type QuantNote } from './quantization-notes.ts';
 
 export interface ValueSummary {
@@ -42,8 +42,13 @@ export interface ModelReport {
   readonly modelMetadata: Readonly<Record<string, string>>;
   /** .kiln only */
   readonly spec?: BundleSpec;
-  /** 'invalid': signed, and the signature does not verify against the given key */
-  readonly signature: 'none' | 'valid' | 'invalid' | 'unverified';
+  /**
+   * 'invalid': signed, and the signature does not verify against the given key; 'missing': a key
+   * was given (so a signature is required) but the file is unsigned (ONNX files always are)
+   */
+  readonly signature: 'none' | 'valid' | 'invalid' | 'unverified' | 'missing';
+  /** signature 'valid': the id of the key that verified it (keyIdOf) */
+  readonly keyId?: string;
   /** .kiln only */
   readonly sections?: readonly { readonly index: number; readonly byteLength: number; readonly rawLength: number; readonly encoding: string; readonly hashOk: boolean }[];
   /** why the model's weights could not be read (a hash failure, a corrupt section), if so */
@@ -51,23 +56,24 @@ export interface ModelReport {
 }
 
 export async function reportModel(bytes: Uint8Array, publicKey?: CryptoKey): Promise<ModelReport> {
-  return hasKilnMagic(bytes) ? reportKiln(bytes, publicKey) : reportOnnx(bytes);
+  return hasKilnMagic(bytes) ? reportKiln(bytes, publicKey) : reportOnnx(bytes, publicKey);
 }
 
-function reportOnnx(bytes: Uint8Array): ModelReport {
+function reportOnnx(bytes: Uint8Array, publicKey?: CryptoKey): ModelReport {
   const model = readOnnxModel(bytes);
-  return { format: 'onnx', byteLength: bytes.length, ...describeModel(model), signature: 'none' };
+  return { format: 'onnx', byteLength: bytes.length, ...describeModel(model), signature: publicKey ? 'missing' : 'none' };
 }
 
 async function reportKiln(bytes: Uint8Array, publicKey?: CryptoKey): Promise<ModelReport> {
   const layout = readPreamble(bytes);
   if (bytes.length < layout.dataStart) fail('INVALID_MODEL', `.kiln: the file is truncated inside its header (${bytes.length} of ${layout.dataStart} bytes)`);
-  const header = await parseHeader(bytes, layout);
   const headerEnd = PREAMBLE_BYTES + layout.headerLength;
-  let signature: ModelReport['signature'] = 'none';
+  let signature: ModelReport['signature'] = publicKey ? 'missing' : 'none';
   if (layout.signatureLength > 0) {
     signature = publicKey ? ((await verifyKiln(bytes.subarray(0, headerEnd), bytes.subarray(headerEnd, headerEnd + layout.signatureLength), publicKey)) ? 'valid' : 'invalid') : 'unverified';
   }
+  const keyId = signature === 'valid' && publicKey ? await keyIdOf(publicKey) : undefined;
+  const header = await parseHeader(bytes, layout);
   const sections = await Promise.all(header.sections.map(async (s, index) => {
     const start = layout.dataStart + s.offset;
     const hashOk = start + s.byteLength <= bytes.length && (await sha256Hex(bytes.subarray(start, start + s.byteLength))) === s.sha256;
@@ -84,7 +90,7 @@ async function reportKiln(bytes: Uint8Array, publicKey?: CryptoKey): Promise<Mod
   const base = model ? describeModel(model) : describeHeader(header);
   return {
     format: 'kiln', byteLength: bytes.length, version: `${layout.major}.${layout.minor}`, ...base,
-    spec: header.spec, signature, sections, ...(problem ? { problem } : {}),
+    spec: header.spec, signature, ...(keyId ? { keyId } : {}), sections, ...(problem ? { problem } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { KilnError, fail } from '../../../core/errors.ts';
 import { Attributes, type AttributeValue } from '../../../core/attributes.ts';
 import type { Dim, Graph, Model, Node, ValueInfo } from '../../graph/ir.ts';
 import { longToNumber, type LongLike } from './long.ts';
+import { checkExternalLocation } from './external-location.ts';
 import { onnxSchema } from './onnx-schema.ts';
 import { tensorFromProto, type ExternalDataResolver, type TensorProtoMessage } from './tensor-proto.ts';
 
@@ -67,14 +68,25 @@ function typed<T>(f: () => T): T {
 export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (location: string) => Promise<Uint8Array>): Promise<Model> {
   const m = decodeModel(bytes);
   const files = new Map<string, Uint8Array>();
-  const visit = (t: TensorProtoMessage): void => {
+  /** location -> the first tensor naming it, for errors */
+  const wanted = new Map<string, string>();
+  const visit = (t: TensorProtoMessage, where: string): void => {
     if (t.dataLocation !== 1) return;
     const loc = t.externalData?.find((e) => e.key === 'location')?.value;
-    if (loc && !files.has(loc)) files.set(loc, new Uint8Array());
+    if (!loc || wanted.has(loc)) return;
+    checkExternalLocation(loc, where); // before anything is read on the model's behalf
+    wanted.set(loc, where);
   };
-  for (const t of m.graph?.initializer ?? []) visit(t);
-  for (const n of m.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) visit(a.t);
-  await Promise.all([...files.keys()].map(async (loc) => files.set(loc, await load(loc))));
+  for (const t of m.graph?.initializer ?? []) visit(t, `tensor '${t.name ?? ''}'`);
+  for (const n of m.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) visit(a.t, `node '${n.name ?? ''}' attribute '${a.name ?? ''}'`);
+  await Promise.all([...wanted].map(async ([loc, where]) => {
+    try {
+      files.set(loc, await load(loc));
+    } catch (e) {
+      if (e instanceof KilnError) throw new KilnError(e.code, `${where}: ${e.message.replace(/^\[\w+\] /, '')}`, { ...e.details, location: loc });
+      throw e;
+    }
+  }));
   return typed(() => modelFromMessage(m, { externalData: (loc) => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`) }));
 }
 
@@ -155,12 +167,12 @@ function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOpti
     case 1: return a.f ?? 0;
     case 2: return longToNumber(a.i ?? 0, where);
     case 3: return utf8(a.s);
-    case 4: return a.t ? tensorFromProto(a.t, options.externalData) : fail('INVALID_MODEL', `${where}: missing tensor`);
+    case 4: return a.t ? tensorFromProto(a.t, options.externalData, `${where} (tensor '${a.t.name ?? ''}')`) : fail('INVALID_MODEL', `${where}: missing tensor`);
     case 5: return a.g ? readGraph(a.g, options, where) : fail('INVALID_MODEL', `${where}: missing graph`);
     case 6: return a.floats ?? [];
     case 7: return (a.ints ?? []).map((v) => longToNumber(v, where));
     case 8: return (a.strings ?? []).map(utf8);
-    case 9: return (a.tensors ?? []).map((t) => tensorFromProto(t, options.externalData));
+    case 9: return (a.tensors ?? []).map((t, k) => tensorFromProto(t, options.externalData, `${where}[${k}] (tensor '${t.name ?? ''}')`));
     case 10: return (a.graphs ?? []).map((gg) => readGraph(gg, options, where));
     default: return fail('UNSUPPORTED_FEATURE', `${where}: attribute type ${a.type ?? 'missing'} is not supported`);
   }

@@ -1,5 +1,6 @@
 // `kiln inspect FILE [--json] [--public-key FILE]`: what is in a .kiln bundle or an ONNX model.
-// Exit code 1 when the file is damaged or its signature does not verify (after printing the report).
+// Exit code 1 when the file is damaged, or a key was given and the file is unsigned or its signature
+// does not verify (after printing the report), so CI can gate releases on it.
 import { readFile } from 'node:fs/promises';
 import { fail } from '../../../core/errors.ts';
 import { importKilnPublicKey } from '../../../runtime/format/kiln/kiln-signature.ts';
@@ -16,7 +17,8 @@ input/output spec, labels, drift reference), section hashes and signature status
   --public-key KEYFILE Ed25519 public key to verify the signature with: 32 raw bytes, 64 hex
                        characters, base64 of the 32 bytes, or a PEM "PUBLIC KEY" (SPKI)
 
-Exit codes: 0 ok, 1 unreadable or damaged file or a signature that does not verify, 2 bad usage.`;
+Exit codes: 0 ok, 1 unreadable or damaged file, or (with --public-key) a file that is unsigned or
+whose signature does not verify against the key, 2 bad usage.`;
 
 interface Args {
   file: string;
@@ -73,7 +75,9 @@ export const inspectCommand: Command = {
     const key = args.publicKey ? await loadPublicKey(await readInput(args.publicKey, 'public key')) : undefined;
     const report = await reportModel(await readInput(args.file, 'model'), key);
     console.log(args.json ? JSON.stringify(report, null, 2) : renderReport(args.file, report));
-    const damaged = report.problem !== undefined || report.signature === 'invalid' || (report.sections ?? []).some((s) => !s.hashOk);
+    // A key given means a signature is required, as when loading with { publicKey }.
+    const untrusted = key !== undefined && report.signature !== 'valid';
+    const damaged = report.problem !== undefined || untrusted || (report.sections ?? []).some((s) => !s.hashOk);
     return damaged ? 1 : 0;
   },
 };
@@ -112,7 +116,7 @@ export function renderReport(file: string, r: ModelReport): string {
     out(`drift reference: ${d.samples} samples from '${d.origin}'; inputs ${list(d.inputs.map((f) => f.name))}; outputs ${list(d.outputs.map((f) => f.name))}`);
   }
   if (Object.keys(r.modelMetadata).length > 0) out(`model metadata: ${Object.entries(r.modelMetadata).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  out(`signature: ${{ none: 'none', valid: 'valid (Ed25519)', invalid: 'INVALID: does not verify against the given key', unverified: 'present, not checked (pass --public-key)' }[r.signature]}`);
+  out(`signature: ${{ none: 'none', valid: `valid (Ed25519${r.keyId ? `, key ${r.keyId}` : ''})`, invalid: 'INVALID: does not verify against the given key', unverified: 'present, not checked (pass --public-key)', missing: 'MISSING: the file is unsigned, and --public-key requires a signature' }[r.signature]}`);
   if (r.sections) {
     const bad = r.sections.filter((s) => !s.hashOk).map((s) => s.index);
     const coded = r.sections.filter((s) => s.encoding !== 'none').length;
