@@ -5,7 +5,8 @@
 // with Debian's clang-19 + lld-19 (scripts/setup.mjs installs them; KILN_CLANG overrides the
 // compiler). clang 14 is not enough: it emits the pre-standard relaxed-SIMD opcodes that V8 rejects
 // (docs/decisions.md, "wasm toolchain"). `node scripts/build-wasm.mjs [--if-stale]`; setup.mjs and
-// `npm run build` call buildWasm().
+// `npm run build` call buildWasm(). `--bench-peak` builds bench/wasm/simd-peak.c (both ways) into
+// dist/wasm-bench/ for bench/node/wasm-gemm-bench.ts; it is never shipped.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -75,7 +76,9 @@ export function buildWasm() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  if (process.argv.includes('--if-stale') && !wasmBuildIsStale()) {
+  if (process.argv.includes('--bench-peak')) {
+    for (const b of WASM_BUILDS) compileWasm({ sources: [join(root, 'bench', 'wasm', 'simd-peak.c')], out: join(root, 'dist', 'wasm-bench', `simd-peak-${b.relaxed ? 'relaxed' : 'simd'}.wasm`), relaxed: b.relaxed, importMemory: false });
+  } else if (process.argv.includes('--if-stale') && !wasmBuildIsStale()) {
     console.log('[build-wasm] up to date');
   } else {
     for (const [file, s] of Object.entries(buildWasm())) console.log(`dist/wasm/${file.padEnd(18)} ${String(s.raw).padStart(7)} B   gzip ${String(s.gzip).padStart(6)} B`);
