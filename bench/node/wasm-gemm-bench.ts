@@ -93,7 +93,7 @@ async function ortRunner(ort: OrtModule, m: number, n: number, k: number, a: Flo
   });
   const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
   const feeds = { a: new ort.Tensor('float32', a, [m, k]) };
-  let last = new Float32Array(0);
+  let last: Float32Array = new Float32Array(0);
   return {
     name: 'ort-wasm-1t',
     run: async () => {
