@@ -21,15 +21,15 @@ import { repoRoot } from '../../test/helpers/paths.ts';
 import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
 
-// Node 20 has relaxed SIMD behind a flag (Node >= 22: on). Without dynamic tiering every wasm
-// function (Kiln's, ort's, the peak's) is compiled by the optimizing compiler up front, so no sample
-// runs baseline code. Both set before any module is compiled.
+// Node 20 has relaxed SIMD behind a flag (Node >= 22: on); set before any module is compiled.
+// (--no-wasm-dynamic-tiering was tried: it makes V8 optimise all of ort's large module in background
+// threads, whose CPU time then lands in the first shapes' samples.)
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-v8.setFlagsFromString('--no-wasm-dynamic-tiering');
 
 const runs = Math.max(3, Number(process.argv[2] ?? 7));
 const SHAPES: readonly (readonly [number, number, number])[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [3136, 64, 576], [1, 1000, 1280]];
 const SAMPLE_MS = 40;
+const WARMUP_SAMPLES = 3;
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Sample {
@@ -122,7 +122,6 @@ const builds = await Promise.all((['simd', 'relaxed'] as const).map((build) => l
 // Peak: 12 chains x 4 lanes x 2 FLOPs per iteration.
 const peaks = (['simd', 'relaxed'] as const).map((b) => ({ build: b, f: peakRunner(b) }));
 const PEAK_ITERS = 200_000;
-for (const p of peaks) p.f(PEAK_ITERS); // tier up
 
 const tables = { cpu: [] as string[], wall: [] as string[] };
 for (const [m, n, k] of SHAPES) {
@@ -130,7 +129,12 @@ for (const [m, n, k] of SHAPES) {
   const a = uniform(rand, m * k);
   const b = uniform(rand, k * n);
   const runners = [...builds.map((w) => kilnRunner(w, m, n, k, a, b)), await ortRunner(ortModule, m, n, k, a, b)];
-  for (const x of runners) await x.run(); // warm-up: JIT tier-up, ort's pre-packing
+  // Warm-up, not measured: V8 tiers hot wasm functions up to optimised code in the background,
+  // and ort pre-packs B on its first run.
+  for (let r = 0; r < WARMUP_SAMPLES; r++) {
+    for (const x of runners) await sample(2 * m * n * k, () => x.run());
+    for (const p of peaks) await sample(PEAK_ITERS * 96, () => void p.f(PEAK_ITERS));
+  }
   const outs = runners.map((x) => x.output());
   const maxDiff = Math.max(...outs.slice(1).map((o) => o.reduce((d, v, i) => Math.max(d, Math.abs(v - outs[0]![i]!)), 0)));
   const samples = [...runners, ...peaks].map(() => [] as Sample[]);
