@@ -13,9 +13,9 @@
 #include <wasm_simd128.h>
 
 #define NR 8
-#ifndef MR
+// 4 rows: 8 accumulators + 2 B vectors + 1 broadcast fit V8's 16 xmm registers with room to spare;
+// a 6x8 tile (15 live vectors) measured 36 GFLOP/s against 45 for 4x8 at 512^3 (docs/decisions.md).
 #define MR 4
-#endif
 #define PANEL_FLOATS(K) (((K) + 1) * NR)
 
 #define KILN_EXPORT(name) __attribute__((export_name(#name))) name
@@ -66,7 +66,7 @@ static inline __attribute__((always_inline)) void store_row(float *c, v128_t v0,
 }
 
 // One mr x 8 tile over the whole K. mr is a constant after inlining, so the row loops unroll and
-// the accumulators live in registers (6x8: 12 accumulators + 2 B vectors + 1 broadcast of A).
+// the accumulators live in registers.
 static inline __attribute__((always_inline)) void tile(const int mr, int K, const float *a, int lda, const float *panel,
                                                        float *c, int ldc, int nc, int flags, v128_t lo, v128_t hi) {
   v128_t acc0[MR], acc1[MR];
@@ -133,8 +133,6 @@ void KILN_EXPORT(kiln_gemm_f32)(const float *a, int lda, const float *b_packed, 
         const float *at = a + m * lda;
         float *ct = c + m * ldc + n0;
         switch (m1 - m < MR ? m1 - m : MR) {
-          case 6: tile(6, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
-          case 5: tile(5, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
           case 4: tile(4, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
           case 3: tile(3, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
           case 2: tile(2, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
