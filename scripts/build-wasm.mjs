@@ -6,7 +6,7 @@
 // compiler). clang 14 is not enough: it emits the pre-standard relaxed-SIMD opcodes that V8 rejects
 // (docs/decisions.md, "wasm toolchain"). `node scripts/build-wasm.mjs [--if-stale]`; setup.mjs and
 // `npm run build` call buildWasm(). `--bench-peak` builds bench/wasm/simd-peak.c (both ways) into
-// dist/wasm-bench/ for bench/node/wasm-gemm-bench.ts; it is never shipped.
+// .cache/wasm-bench/ (ignored, outside dist/ so npm never ships it) for bench/node/wasm-gemm-bench.ts.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -77,7 +77,7 @@ export function buildWasm() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (process.argv.includes('--bench-peak')) {
-    for (const b of WASM_BUILDS) compileWasm({ sources: [join(root, 'bench', 'wasm', 'simd-peak.c')], out: join(root, 'dist', 'wasm-bench', `simd-peak-${b.relaxed ? 'relaxed' : 'simd'}.wasm`), relaxed: b.relaxed, importMemory: false });
+    for (const b of WASM_BUILDS) compileWasm({ sources: [join(root, 'bench', 'wasm', 'simd-peak.c')], out: join(root, '.cache', 'wasm-bench', `simd-peak-${b.relaxed ? 'relaxed' : 'simd'}.wasm`), relaxed: b.relaxed, importMemory: false });
   } else if (process.argv.includes('--if-stale') && !wasmBuildIsStale()) {
     console.log('[build-wasm] up to date');
   } else {

@@ -106,7 +106,7 @@ async function ortRunner(ort: OrtModule, m: number, n: number, k: number, a: Flo
 }
 
 function peakRunner(build: WasmBuild): (iters: number) => number {
-  const bytes = readFileSync(join(repoRoot, 'dist', 'wasm-bench', `simd-peak-${build}.wasm`));
+  const bytes = readFileSync(join(repoRoot, '.cache', 'wasm-bench', `simd-peak-${build}.wasm`));
   const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
   const f = exports['kiln_simd_peak_f32'];
   if (typeof f !== 'function') throw new Error('simd-peak module lacks kiln_simd_peak_f32');
