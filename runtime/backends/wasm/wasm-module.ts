@@ -88,11 +88,25 @@ function kernelExports(e: WebAssembly.Exports): KernelExports {
   return e as unknown as KernelExports; // the shape was checked just above; Exports is an untyped record
 }
 
+/**
+ * The URL of the file this code ended up in, read once while it is first evaluated: import.meta.url
+ * in ES modules; in the IIFE build (a classic script, where the bundler turns import.meta into {})
+ * the running script's src, or in a classic worker its own location.
+ */
+const BUNDLE_URL: string | undefined = (() => {
+  const meta: string | undefined = import.meta.url;
+  if (meta) return meta;
+  if (typeof document !== 'undefined' && document.currentScript instanceof HTMLScriptElement) return document.currentScript.src;
+  if (typeof location !== 'undefined') return location.href;
+  return undefined;
+})();
+
 /** Default source in browsers: dist/wasm/ beside the bundle file (scripts/build.mjs puts it there). */
 function fetchBesideBundle(fileName: string): Promise<ArrayBuffer> {
+  if (BUNDLE_URL === undefined) fail('DEVICE_UNAVAILABLE', `wasm backend: cannot tell where ${fileName} is; pass options.source`);
   // Not a string literal, so bundlers leave the URL alone instead of inlining the module as base64.
   const dir = 'wasm/';
-  const url = new URL(dir + fileName, import.meta.url);
+  const url = new URL(dir + fileName, BUNDLE_URL);
   return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
 }
 
