@@ -173,10 +173,10 @@ for (const build of ['simd', 'relaxed'] as const) {
     assert.equal(cases, SIZES.length ** 3);
   });
 
-  test(`${build}: bench shapes, shrunk (conv-like 200x64x576, skinny 1x1000x1280, square 256) and K = 0 (C = bias); ${seed}`, async () => {
+  test(`${build}: bench shapes, shrunk (conv-like 200x64x576, skinny 1x1000x1280, square 256), K % 4 = 2 and K = 0 (C = bias); ${seed}`, async () => {
     const w = await loadBuild(build);
     const r = makeRng(rng.seed ^ 0xbe7c);
-    for (const [m, n, k] of [[200, 64, 576], [1, 1000, 1280], [256, 256, 256], [9, 11, 0]] as const) {
+    for (const [m, n, k] of [[200, 64, 576], [1, 1000, 1280], [256, 256, 256], [1, 7, 2], [5, 9, 6], [1, 20, 10], [9, 11, 0]] as const) {
       const problem = runCase(w, r, { ...randomCase(r, m, n, k), bias: true });
       assert.equal(problem, undefined, problem);
     }

@@ -109,6 +109,52 @@ static inline __attribute__((always_inline)) void tile(const int mr, int K, cons
   for (int i = 0; i < mr; i++) store_row(c + i * ldc, acc0[i], acc1[i], nc);
 }
 
+// The 1-row tile (M = 1: a matrix-vector product, or the M edge) has only two accumulators, so the
+// K loop would wait on the add (or FMA) latency; four k-interleaved pairs of accumulators hide it.
+// Measured with B in cache, 1x512x512, GFLOP/s: relaxed 17 -> 28, SIMD128 25 -> 26 (loads bound it).
+static inline __attribute__((always_inline)) void tile_row(int K, const float *a, const float *panel, float *c, int nc,
+                                                           int flags, v128_t lo, v128_t hi) {
+  v128_t s0 = wasm_v128_load(panel), s1 = wasm_v128_load(panel + 4);
+  v128_t t0 = wasm_f32x4_splat(0.0f), t1 = t0, u0 = t0, u1 = t0, w0 = t0, w1 = t0;
+  if (flags & GEMM_ACCUMULATE) {
+    v128_t c0, c1;
+    if (nc == NR) {
+      c0 = wasm_v128_load(c);
+      c1 = wasm_v128_load(c + 4);
+    } else {
+      load_row_partial(c, nc, &c0, &c1);
+    }
+    s0 = wasm_f32x4_add(s0, c0);
+    s1 = wasm_f32x4_add(s1, c1);
+  }
+  const float *bp = panel + NR;
+  int k = 0;
+  for (; k + 4 <= K; k += 4, bp += 4 * NR) {
+    const v128_t a0 = wasm_v128_load32_splat(a + k), a1 = wasm_v128_load32_splat(a + k + 1);
+    const v128_t a2 = wasm_v128_load32_splat(a + k + 2), a3 = wasm_v128_load32_splat(a + k + 3);
+    s0 = MADD(a0, wasm_v128_load(bp), s0);
+    s1 = MADD(a0, wasm_v128_load(bp + 4), s1);
+    t0 = MADD(a1, wasm_v128_load(bp + 8), t0);
+    t1 = MADD(a1, wasm_v128_load(bp + 12), t1);
+    u0 = MADD(a2, wasm_v128_load(bp + 16), u0);
+    u1 = MADD(a2, wasm_v128_load(bp + 20), u1);
+    w0 = MADD(a3, wasm_v128_load(bp + 24), w0);
+    w1 = MADD(a3, wasm_v128_load(bp + 28), w1);
+  }
+  for (; k < K; k++, bp += NR) {
+    const v128_t av = wasm_v128_load32_splat(a + k);
+    s0 = MADD(av, wasm_v128_load(bp), s0);
+    s1 = MADD(av, wasm_v128_load(bp + 4), s1);
+  }
+  s0 = wasm_f32x4_add(wasm_f32x4_add(s0, t0), wasm_f32x4_add(u0, w0));
+  s1 = wasm_f32x4_add(wasm_f32x4_add(s1, t1), wasm_f32x4_add(u1, w1));
+  if (flags & GEMM_CLAMP) {
+    s0 = wasm_f32x4_min(wasm_f32x4_max(s0, lo), hi);
+    s1 = wasm_f32x4_min(wasm_f32x4_max(s1, lo), hi);
+  }
+  store_row(c, s0, s1, nc);
+}
+
 // Rows of A per block: the block's rows (mb * K floats) stay in L2 while every B panel passes over it.
 static int rows_per_block(int K) {
   int rows = (128 * 1024 / 4) / (K > 0 ? K : 1);
@@ -136,7 +182,7 @@ void KILN_EXPORT(kiln_gemm_f32)(const float *a, int lda, const float *b_packed, 
           case 4: tile(4, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
           case 3: tile(3, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
           case 2: tile(2, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
-          default: tile(1, K, at, lda, panel, ct, ldc, nc, flags, lo, hi); break;
+          default: tile_row(K, at, panel, ct, nc, flags, lo, hi); break;
         }
       }
     }
