@@ -5,6 +5,8 @@
 //   dist/node/index.js                                 Node entry (vite.config.ts, mode "node")
 //   dist/cli/kiln.js                                   the `kiln` command (mode "cli")
 //   dist/types/**                                      declarations (tsc -p tsconfig.build.json)
+//   dist/wasm/kiln-{simd,relaxed}.wasm                 the wasm backend's kernels (scripts/build-wasm.mjs),
+//                                                      fetched beside the bundle only when that backend starts
 // Then prints the gzipped sizes of what a page downloads for each way of loading Kiln.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
+import { buildWasm } from './build-wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const configFile = join(root, 'vite.config.ts');
@@ -25,6 +28,7 @@ const TELEMETRY_CHUNKS = ['kiln.core-session-telemetry.mjs', 'kiln.worker-sessio
 for (const p of [...[...BROWSER_FILES, ...TELEMETRY_CHUNKS].flatMap((f) => [f, `${f}.map`]), 'node', 'cli', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
 
 for (const mode of ['production', 'core', 'worker', 'iife', 'node', 'cli']) await build({ root, configFile, mode, logLevel: 'warn' });
+const wasmSizes = buildWasm();
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 try {
@@ -54,4 +58,5 @@ for (const [what, files] of paths) {
   console.log(`  ${what.padEnd(56)} ${kb(total).padStart(9)}${total > BUDGET ? `   over the ${kb(BUDGET)} aim` : ''}`);
 }
 console.log(`  + telemetry, only when a session enables it (ESM): ${kb(sizes[TELEMETRY_CHUNKS[1]].gzip)} (inlined in kiln.iife.js)`);
+for (const [f, s] of Object.entries(wasmSizes)) console.log(`dist/wasm/${f.padEnd(18)} ${kb(s.raw).padStart(9)}   gzip ${kb(s.gzip).padStart(8)}   (wasm backend only)`);
 console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,0 +1,91 @@
+// The wasm backend's contract with the kernels. An op's wasm.ts lowers a node, at plan time, to a
+// step over byte offsets in one WebAssembly.Memory: the backend lays out the memory (persistent data
+// such as packed weights, then an arena planned from tensor lifetimes) and calls the step with the
+// offsets. Tensors in the arena are float32, contiguous, row-major.
+import type { AnyTensor } from '../../core/tensor.ts';
+import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
+
+export type GemmActivation = { readonly kind: 'none' } | { readonly kind: 'relu' } | { readonly kind: 'clip'; readonly min: number; readonly max: number };
+
+export interface GemmF32Args {
+  /** A: M x K floats at byte offset `a`, row stride lda (floats) */
+  readonly a: number;
+  readonly lda: number;
+  /** B packed by packBF32 for the same K and N */
+  readonly bPacked: number;
+  /** C: M x N floats, row stride ldc (floats); must not overlap A or B */
+  readonly c: number;
+  readonly ldc: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** add the product to C's current values instead of overwriting C */
+  readonly accumulate?: boolean;
+  readonly activation?: GemmActivation;
+}
+
+export interface PackBF32Args {
+  /** B: K x N floats with row stride ldb, or N x K when transB */
+  readonly b: number;
+  readonly ldb: number;
+  readonly k: number;
+  readonly n: number;
+  readonly transB?: boolean;
+  /** offset of N floats added to every row of the product, or undefined for none */
+  readonly bias?: number;
+  /** packedBBytes(k, n) bytes */
+  readonly out: number;
+}
+
+/** The kernel module's entry points (runtime/backends/wasm/wasm-module.ts loads it). */
+export interface WasmKernels {
+  readonly memory: WebAssembly.Memory;
+  gemmF32(args: GemmF32Args): void;
+  packBF32(args: PackBF32Args): void;
+}
+
+/** Width of a packed B panel (the GEMM microkernel's NR): keep in step with kernels/wasm/src. */
+const PANEL_WIDTH = 8;
+
+/** Bytes of B packed for the GEMM: ceil(n / 8) panels of (k + 1) rows of 8 floats (a bias row, then B). */
+export function packedBBytes(k: number, n: number): number {
+  return Math.ceil(n / PANEL_WIDTH) * (k + 1) * PANEL_WIDTH * 4;
+}
+
+export interface WasmKernelContext extends KernelContext {
+  /** the values of inputs that are constants of the plan (weights), by slot; undefined for the others */
+  readonly constants: readonly MaybeTensor[];
+}
+
+/** Where a step's tensors are: byte offsets into the memory. */
+export interface WasmStepAddresses {
+  /** one per input slot; -1 for omitted inputs and for constants the step consumed at prepare time */
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  /** `scratchBytes` bytes of the step's own, valid while it runs */
+  readonly scratch: number;
+  /** the regions `persistentBytes` asked for, in order; filled by `prepare` */
+  readonly persistent: readonly number[];
+}
+
+export interface PrepareContext {
+  readonly persistent: readonly number[];
+  /** copies a constant into a temporary region and returns its offset (valid during prepare only) */
+  stage(t: AnyTensor): number;
+}
+
+export interface WasmStep {
+  /**
+   * Input slots the step reads from memory at run time. Constant inputs it consumed in `prepare`
+   * (packed weights) are left out, so they take no arena space.
+   */
+  readonly reads: readonly number[];
+  readonly scratchBytes: number;
+  /** byte sizes of data computed once per session (packed weights) */
+  readonly persistentBytes: readonly number[];
+  prepare?(k: WasmKernels, at: PrepareContext): void;
+  run(k: WasmKernels, at: WasmStepAddresses): void;
+}
+
+/** A wasm implementation: undefined for cases it does not handle (those nodes run their js kernel). */
+export type WasmKernel = (inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: WasmKernelContext) => WasmStep | undefined;

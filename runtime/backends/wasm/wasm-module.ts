@@ -1,0 +1,177 @@
+// The wasm backend's kernel module (kernels/wasm/src, built by scripts/build-wasm.mjs into
+// dist/wasm/): picks the build the engine can run, instantiates it over one imported
+// WebAssembly.Memory, and exposes its kernels with arguments checked up front. Offsets are byte
+// offsets into that memory; the caller (the backend's arena, planned from tensor lifetimes) owns
+// the layout above `heapBase`. Loaded only when the wasm backend starts.
+import { fail, KilnError } from '../../../core/errors.ts';
+import { detectWasmFeatures } from './wasm-features.ts';
+
+export type WasmBuild = 'simd' | 'relaxed';
+
+export const WASM_BUILD_FILES: Readonly<Record<WasmBuild, string>> = { simd: 'kiln-simd.wasm', relaxed: 'kiln-relaxed.wasm' };
+
+/** Reads one built module by file name (see WASM_BUILD_FILES). */
+export type WasmSource = (fileName: string) => Promise<BufferSource>;
+
+export interface LoadWasmOptions {
+  /** 'auto' (default): relaxed-SIMD where the engine validates it, else SIMD128. */
+  build?: WasmBuild | 'auto';
+  /** Where the bytes come from. Default: fetch `wasm/<file>` beside the bundle (dist/wasm/). Node: nodeWasmSource(). */
+  source?: WasmSource;
+  /** The memory to import; default a new one. A shared memory needs a threads build (not made yet). */
+  memory?: WebAssembly.Memory;
+}
+
+export type GemmActivation = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number };
+
+export interface GemmF32Args {
+  /** A: M x K floats, row stride lda (floats) */
+  a: number;
+  lda: number;
+  /** B packed by packBF32 for the same K and N */
+  bPacked: number;
+  /** C: M x N floats, row stride ldc (floats); must not overlap A or B */
+  c: number;
+  ldc: number;
+  m: number;
+  n: number;
+  k: number;
+  /** add the product to C's current values (ONNX Gemm's C, a K split) instead of overwriting C */
+  accumulate?: boolean;
+  activation?: GemmActivation;
+}
+
+export interface PackBF32Args {
+  /** B: K x N floats with row stride ldb, or N x K when transB (ONNX Gemm's transB) */
+  b: number;
+  ldb: number;
+  k: number;
+  n: number;
+  transB?: boolean;
+  /** N floats added to every row of the product, or undefined for none */
+  bias?: number;
+  /** packedBBytes(k, n) bytes */
+  out: number;
+}
+
+export interface KilnWasm {
+  readonly build: WasmBuild;
+  readonly memory: WebAssembly.Memory;
+  /** First byte the module does not use (its stack is below): the arena starts here or above. */
+  readonly heapBase: number;
+  /** C = act(A B + bias) (+ C when accumulate). */
+  gemmF32(args: GemmF32Args): void;
+  packBF32(args: PackBF32Args): void;
+}
+
+/** Width of a packed B panel (the microkernel's NR). */
+const PANEL_WIDTH = 8;
+const FLAG_ACCUMULATE = 1;
+const FLAG_CLAMP = 2;
+
+/** Bytes of B packed for the GEMM: ceil(n / 8) panels of (k + 1) rows of 8 floats (a bias row, then B). */
+export function packedBBytes(k: number, n: number): number {
+  return Math.ceil(n / PANEL_WIDTH) * (k + 1) * PANEL_WIDTH * 4;
+}
+
+interface KernelExports {
+  kiln_gemm_f32(a: number, lda: number, bPacked: number, c: number, ldc: number, m: number, n: number, k: number, flags: number, lo: number, hi: number): void;
+  kiln_pack_b_f32(b: number, ldb: number, k: number, n: number, transB: number, bias: number, out: number): void;
+  __heap_base: WebAssembly.Global;
+}
+
+function kernelExports(e: WebAssembly.Exports): KernelExports {
+  const fn = (name: string): boolean => typeof e[name] === 'function';
+  if (!fn('kiln_gemm_f32') || !fn('kiln_pack_b_f32') || !(e['__heap_base'] instanceof WebAssembly.Global)) {
+    fail('INTERNAL', 'the wasm kernel module lacks kiln_gemm_f32, kiln_pack_b_f32 or __heap_base: rebuild it (node scripts/build-wasm.mjs)');
+  }
+  return e as unknown as KernelExports; // the shape was checked just above; Exports is an untyped record
+}
+
+/**
+ * The URL of the file this code ended up in, read once while it is first evaluated: import.meta.url
+ * in ES modules; in the IIFE build (a classic script, where the bundler turns import.meta into {})
+ * the running script's src, or in a classic worker its own location.
+ */
+const BUNDLE_URL: string | undefined = (() => {
+  const meta: string | undefined = import.meta.url;
+  if (meta) return meta;
+  if (typeof document !== 'undefined' && document.currentScript instanceof HTMLScriptElement) return document.currentScript.src;
+  if (typeof location !== 'undefined') return location.href;
+  return undefined;
+})();
+
+/** Default source in browsers: dist/wasm/ beside the bundle file (scripts/build.mjs puts it there). */
+function fetchBesideBundle(fileName: string): Promise<ArrayBuffer> {
+  if (BUNDLE_URL === undefined) fail('DEVICE_UNAVAILABLE', `wasm backend: cannot tell where ${fileName} is; pass options.source`);
+  // Not a string literal, so bundlers leave the URL alone instead of inlining the module as base64.
+  const dir = 'wasm/';
+  const url = new URL(dir + fileName, BUNDLE_URL);
+  return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
+}
+
+export function chooseWasmBuild(requested: WasmBuild | 'auto' = 'auto'): WasmBuild {
+  const f = detectWasmFeatures();
+  if (!f.simd) fail('DEVICE_UNAVAILABLE', 'wasm backend: this engine has no WebAssembly SIMD128 (use the js backend)', { ...f });
+  if (requested === 'relaxed' && !f.relaxedSimd) fail('DEVICE_UNAVAILABLE', 'wasm backend: relaxed-SIMD was requested but this engine does not validate it', { ...f });
+  return requested === 'auto' ? (f.relaxedSimd ? 'relaxed' : 'simd') : requested;
+}
+
+export async function loadKilnWasm(options: LoadWasmOptions = {}): Promise<KilnWasm> {
+  const build = chooseWasmBuild(options.build);
+  const fileName = WASM_BUILD_FILES[build];
+  const bytes = await (options.source ?? fetchBesideBundle)(fileName);
+  const memory = options.memory ?? new WebAssembly.Memory({ initial: 1 });
+  let instance: WebAssembly.Instance;
+  try {
+    ({ instance } = await WebAssembly.instantiate(bytes, { env: { memory } }));
+  } catch (e) {
+    if (e instanceof KilnError) throw e;
+    fail('DEVICE_UNAVAILABLE', `wasm backend: ${fileName} did not instantiate: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const x = kernelExports(instance.exports);
+  const heapBase = Number(x.__heap_base.value);
+
+  const checkInt = (name: string, v: number, min: number): void => {
+    if (!Number.isInteger(v) || v < min || v > 0x7fffffff) fail('INVALID_ARGUMENT', `wasm gemm: ${name} must be an integer >= ${min} (got ${v})`);
+  };
+  /** A region of rows x cols floats with row stride ld at byte offset off must lie in memory above the module's stack. */
+  const checkRegion = (name: string, off: number, rows: number, cols: number, ld: number): void => {
+    checkInt(`${name} offset`, off, heapBase);
+    if (off % 4 !== 0) fail('INVALID_ARGUMENT', `wasm gemm: ${name} offset ${off} is not 4-byte aligned`);
+    const end = rows === 0 || cols === 0 ? off : off + ((rows - 1) * ld + cols) * 4;
+    if (end > memory.buffer.byteLength) fail('INVALID_ARGUMENT', `wasm gemm: ${name} (${rows} x ${cols}, stride ${ld}) at byte ${off} ends at ${end}, past the memory's ${memory.buffer.byteLength} bytes`);
+  };
+
+  return {
+    build,
+    memory,
+    heapBase,
+    gemmF32(g) {
+      checkInt('m', g.m, 0);
+      checkInt('n', g.n, 0);
+      checkInt('k', g.k, 0);
+      checkInt('lda', g.lda, Math.max(1, g.k));
+      checkInt('ldc', g.ldc, Math.max(1, g.n));
+      checkRegion('A', g.a, g.m, g.k, g.lda);
+      checkRegion('C', g.c, g.m, g.n, g.ldc);
+      checkRegion('packed B', g.bPacked, 1, packedBBytes(g.k, g.n) / 4, 0);
+      const act = g.activation ?? { kind: 'none' };
+      const [lo, hi] = act.kind === 'relu' ? [0, Infinity] : act.kind === 'clip' ? [act.min, act.max] : [-Infinity, Infinity];
+      if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) fail('INVALID_ARGUMENT', `wasm gemm: clip bounds [${lo}, ${hi}] are not an interval`);
+      const flags = (g.accumulate ? FLAG_ACCUMULATE : 0) | (act.kind === 'none' ? 0 : FLAG_CLAMP);
+      if (g.m === 0 || g.n === 0) return;
+      x.kiln_gemm_f32(g.a, g.lda, g.bPacked, g.c, g.ldc, g.m, g.n, g.k, flags, lo, hi);
+    },
+    packBF32(p) {
+      checkInt('k', p.k, 0);
+      checkInt('n', p.n, 0);
+      const trans = p.transB ?? false;
+      checkInt('ldb', p.ldb, Math.max(1, trans ? p.k : p.n));
+      checkRegion('B', p.b, trans ? p.n : p.k, trans ? p.k : p.n, p.ldb);
+      if (p.bias !== undefined) checkRegion('bias', p.bias, 1, p.n, p.n);
+      checkRegion('packed B', p.out, 1, packedBBytes(p.k, p.n) / 4, 0);
+      x.kiln_pack_b_f32(p.b, p.ldb, p.k, p.n, trans ? 1 : 0, p.bias ?? 0, p.out);
+    },
+  };
+}

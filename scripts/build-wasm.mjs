@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// Builds the wasm backend's kernels (kernels/wasm/src/*.c) into one module, twice:
+//   dist/wasm/kiln-simd.wasm      SIMD128 (every engine with wasm SIMD)
+//   dist/wasm/kiln-relaxed.wasm   SIMD128 + relaxed-SIMD (FMA through f32x4.relaxed_madd)
+// with Debian's clang-19 + lld-19 (scripts/setup.mjs installs them; KILN_CLANG overrides the
+// compiler). clang 14 is not enough: it emits the pre-standard relaxed-SIMD opcodes that V8 rejects
+// (docs/decisions.md, "wasm toolchain"). `node scripts/build-wasm.mjs [--if-stale]`; setup.mjs and
+// `npm run build` call buildWasm(). `--bench-peak` builds bench/wasm/simd-peak.c (both ways) into
+// .cache/wasm-bench/ (ignored, outside dist/ so npm never ships it) for bench/node/wasm-gemm-bench.ts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const WASM_SOURCE_DIR = join(root, 'kernels', 'wasm', 'src');
+export const WASM_OUT_DIR = join(root, 'dist', 'wasm');
+/** The download budget of the wasm backend's module (gzip), per build. */
+const GZIP_BUDGET = 60 * 1024;
+
+export const WASM_BUILDS = /** @type {const} */ ([
+  { file: 'kiln-simd.wasm', relaxed: false },
+  { file: 'kiln-relaxed.wasm', relaxed: true },
+]);
+
+export function clangCommand() {
+  return process.env.KILN_CLANG ?? 'clang-19';
+}
+
+/**
+ * Compiles C sources into one wasm module. Memory is imported (env.memory) so the JS side owns the
+ * one arena (and can later pass a shared memory to worker threads); the module keeps only a small
+ * stack at the bottom of memory and exports __heap_base, where the arena may start.
+ */
+export function compileWasm({ sources, out, relaxed, importMemory = true }) {
+  const flags = [
+    '--target=wasm32', '-mcpu=mvp', '-msimd128', '-mbulk-memory', '-msign-ext', '-mnontrapping-fptoint',
+    ...(relaxed ? ['-mrelaxed-simd', '-DKILN_RELAXED'] : []),
+    '-O3', '-ffreestanding', '-nostdlib', '-Wall', '-Wextra', '-Werror',
+    '-Wl,--no-entry', '-Wl,--stack-first', '-Wl,-z,stack-size=16384', '-Wl,--export=__heap_base', '-Wl,--strip-all',
+    ...(importMemory ? ['-Wl,--import-memory'] : []),
+  ];
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.tmp`;
+  execFileSync(clangCommand(), [...flags, ...sources, '-o', tmp], { stdio: 'inherit' });
+  renameSync(tmp, out); // never leave a half-written module where the loader looks
+}
+
+function sources() {
+  return readdirSync(WASM_SOURCE_DIR).filter((f) => f.endsWith('.c') || f.endsWith('.h')).map((f) => join(WASM_SOURCE_DIR, f));
+}
+
+/** True when an output is missing or older than a source or this script. */
+export function wasmBuildIsStale() {
+  const inputs = [...sources(), fileURLToPath(import.meta.url)];
+  const newestInput = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  return WASM_BUILDS.some((b) => {
+    const out = join(WASM_OUT_DIR, b.file);
+    return !existsSync(out) || statSync(out).mtimeMs < newestInput;
+  });
+}
+
+/** Builds both modules; returns their sizes. Throws when a build fails or exceeds the gzip budget. */
+export function buildWasm() {
+  const cSources = sources().filter((f) => f.endsWith('.c'));
+  const sizes = {};
+  for (const b of WASM_BUILDS) {
+    const out = join(WASM_OUT_DIR, b.file);
+    compileWasm({ sources: cSources, out, relaxed: b.relaxed });
+    const bytes = readFileSync(out);
+    sizes[b.file] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+    if (sizes[b.file].gzip > GZIP_BUDGET) throw new Error(`${b.file} is ${sizes[b.file].gzip} bytes gzip, over the ${GZIP_BUDGET} budget`);
+  }
+  return sizes;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--bench-peak')) {
+    for (const b of WASM_BUILDS) compileWasm({ sources: [join(root, 'bench', 'wasm', 'simd-peak.c')], out: join(root, '.cache', 'wasm-bench', `simd-peak-${b.relaxed ? 'relaxed' : 'simd'}.wasm`), relaxed: b.relaxed, importMemory: false });
+  } else if (process.argv.includes('--if-stale') && !wasmBuildIsStale()) {
+    console.log('[build-wasm] up to date');
+  } else {
+    for (const [file, s] of Object.entries(buildWasm())) console.log(`dist/wasm/${file.padEnd(18)} ${String(s.raw).padStart(7)} B   gzip ${String(s.gzip).padStart(6)} B`);
+  }
+}
