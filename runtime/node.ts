@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { setFileReader, setSiblingReader } from './api/model-source.ts';
 import { readSiblingFile } from './loading/sibling-file.ts';
 import { setGpuProvider } from './backends/webgpu/gpu-provider.ts';
+import { setDefaultWasmSource } from './backends/wasm/wasm-backend.ts';
+import { nodeWasmSource } from './backends/wasm/node-wasm-source.ts';
 
 export * from './index.ts';
 // Drift references are built offline (trainer, `kiln compress`, or an app's own calibration script).
@@ -12,6 +14,8 @@ export type { DriftSamples, DriftReferenceOptions } from './telemetry/drift/buil
 
 let gpu: GPU | undefined;
 let tried = false;
+setDefaultWasmSource(nodeWasmSource());
+
 setGpuProvider(() => {
   if (!tried) {
     tried = true;

@@ -3,6 +3,7 @@ import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
+import { WasmBackend } from '../backends/wasm/wasm-backend.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
@@ -40,7 +41,7 @@ export type ExecutionProvider =
     };
 
 export interface SessionOptions {
-  /** tried in order; the first that starts wins. 'wasm' is accepted as an alias of 'cpu'. */
+  /** tried in order; the first that starts wins. 'wasm': WebAssembly SIMD kernels; 'cpu': plain TypeScript. */
   executionProviders?: readonly ExecutionProvider[];
   /** external-data files by the name the model uses, for models given as bytes */
   externalData?: readonly { path: string; data: Uint8Array | ArrayBuffer }[];
@@ -402,7 +403,8 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
   for (const p of providers) {
     const name = typeof p === 'string' ? p : p.name;
     try {
-      if (name === 'cpu' || name === 'wasm') return new CpuBackend(typeof p !== 'string' && p.reference === true ? 'reference' : 'fast');
+      if (name === 'wasm') return await WasmBackend.create();
+      if (name === 'cpu') return new CpuBackend(typeof p !== 'string' && p.reference === true ? 'reference' : 'fast');
       if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(typeof p === 'string' ? 'auto' : p.kernelTuning), onDeviceLost);
       reasons.push(`${String(name)}: unknown execution provider`);
     } catch (e) {

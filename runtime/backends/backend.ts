@@ -2,7 +2,8 @@ import type { AnyTensor } from '../../core/tensor.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
 import type { RunTiming } from '../telemetry/latency/run-timing.ts';
 
-export type BackendName = 'webgpu' | 'cpu';
+/** 'cpu' is the plain-TypeScript backend; 'wasm' the WebAssembly SIMD one (see docs/decisions.md). */
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
 /** Where one step of a plan runs, and why not on the accelerator when it does not. */
 export interface StepPlacement {
@@ -15,6 +16,8 @@ export interface StepPlacement {
    * (the op's implementation does not handle this case: an attribute or shape it leaves to the CPU).
    */
   readonly reason?: 'backend' | 'no-kernel' | 'dtype' | 'declined';
+  /** which kind of kernel ran it: the WebGPU lowering, a wasm kernel, or the op's js kernel */
+  readonly implementation?: 'webgpu' | 'wasm' | 'js';
 }
 
 /** Where the steps of a prepared plan run. */

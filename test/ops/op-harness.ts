@@ -8,6 +8,7 @@ import type { KernelTuning } from '../../runtime/backends/webgpu/kernel-tuning.t
 import { InferenceSession } from '../../runtime/node.ts';
 import { resolveDefinition } from '../../kernels/definitions.ts';
 import { jsKernelFor } from '../../kernels/js/kernels.ts';
+import { wasmKernelFor } from '../../kernels/wasm/kernels.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
 import { compareTensors, type Tolerance } from '../helpers/compare.ts';
 import { knownFailure } from '../known-failures.ts';
@@ -40,6 +41,8 @@ export interface OpCase {
   readonly tolerance?: Tolerance;
   /** the js fast path vs the reference; default `tolerance` */
   readonly jsTolerance?: Tolerance;
+  /** the wasm kernel vs the reference (where the op has one; cases it declines run js); default `tolerance` */
+  readonly wasmTolerance?: Tolerance;
   /** the case must run on the GPU (default true): catches silent CPU fallback */
   readonly gpu?: boolean;
   /** WebGPU kernel forms to use; 'auto' (default) picks the software-adapter forms on SwiftShader */
@@ -110,8 +113,10 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
         const definition = resolveDefinition(c.domain ?? '', c.op);
         assert.ok(definition, `${c.op} is not a registered op`);
         const hasJsPath = jsKernelFor(definition) !== definition.reference;
+        const hasWasm = wasmKernelFor(definition) !== undefined;
         const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'cpu', reference: true }] });
         const js = hasJsPath ? await InferenceSession.create(bytes, { executionProviders: ['cpu'] }) : undefined;
+        const wasm = hasWasm ? await InferenceSession.create(bytes, { executionProviders: ['wasm'] }) : undefined;
         const gpu = await InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', kernelTuning: c.kernelTuning ?? 'auto' }] });
         try {
           const want = await reference.run(feeds);
@@ -133,9 +138,17 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
               assert.equal(problem, undefined, `js ${name}: ${problem}`);
             }
           }
+          if (wasm) {
+            const simd = await wasm.run(feeds);
+            for (const name of Object.keys(want)) {
+              const problem = compareTensors(simd[name]!, want[name]!, c.wasmTolerance ?? tolerance);
+              assert.equal(problem, undefined, `wasm ${name}: ${problem}`);
+            }
+          }
         } finally {
           await reference.release();
           await js?.release();
+          await wasm?.release();
           await gpu.release();
         }
       });

@@ -16,7 +16,7 @@ export class CpuBackend implements Backend {
 
   async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
     return {
-      placement: { gpu: 0, cpu: plan.steps.length, steps: plan.steps.map((s) => ({ node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend' })) },
+      placement: { gpu: 0, cpu: plan.steps.length, steps: plan.steps.map((s) => ({ node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: 'js' })) },
       run: async (feeds) => runPlanOnCpu(plan, feeds, this.kernels),
       release: () => {},
     };

@@ -5,6 +5,13 @@
 // the layout above `heapBase`. Loaded only when the wasm backend starts.
 import { fail, KilnError } from '../../../core/errors.ts';
 import { detectWasmFeatures } from './wasm-features.ts';
+import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmKernels } from '../../../kernels/wasm/contract.ts';
+
+export type { GemmActivation, GemmF32Args, PackBF32Args } from '../../../kernels/wasm/contract.ts';
+export { packedBBytes } from '../../../kernels/wasm/contract.ts';
+
+const FLAG_ACCUMULATE = 1;
+const FLAG_CLAMP = 2;
 
 export type WasmBuild = 'simd' | 'relaxed';
 
@@ -22,39 +29,7 @@ export interface LoadWasmOptions {
   memory?: WebAssembly.Memory;
 }
 
-export type GemmActivation = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number };
-
-export interface GemmF32Args {
-  /** A: M x K floats, row stride lda (floats) */
-  a: number;
-  lda: number;
-  /** B packed by packBF32 for the same K and N */
-  bPacked: number;
-  /** C: M x N floats, row stride ldc (floats); must not overlap A or B */
-  c: number;
-  ldc: number;
-  m: number;
-  n: number;
-  k: number;
-  /** add the product to C's current values (ONNX Gemm's C, a K split) instead of overwriting C */
-  accumulate?: boolean;
-  activation?: GemmActivation;
-}
-
-export interface PackBF32Args {
-  /** B: K x N floats with row stride ldb, or N x K when transB (ONNX Gemm's transB) */
-  b: number;
-  ldb: number;
-  k: number;
-  n: number;
-  transB?: boolean;
-  /** N floats added to every row of the product, or undefined for none */
-  bias?: number;
-  /** packedBBytes(k, n) bytes */
-  out: number;
-}
-
-export interface KilnWasm {
+export interface KilnWasm extends WasmKernels {
   readonly build: WasmBuild;
   readonly memory: WebAssembly.Memory;
   /** First byte the module does not use (its stack is below): the arena starts here or above. */
@@ -62,16 +37,6 @@ export interface KilnWasm {
   /** C = act(A B + bias) (+ C when accumulate). */
   gemmF32(args: GemmF32Args): void;
   packBF32(args: PackBF32Args): void;
-}
-
-/** Width of a packed B panel (the microkernel's NR). */
-const PANEL_WIDTH = 8;
-const FLAG_ACCUMULATE = 1;
-const FLAG_CLAMP = 2;
-
-/** Bytes of B packed for the GEMM: ceil(n / 8) panels of (k + 1) rows of 8 floats (a bias row, then B). */
-export function packedBBytes(k: number, n: number): number {
-  return Math.ceil(n / PANEL_WIDTH) * (k + 1) * PANEL_WIDTH * 4;
 }
 
 interface KernelExports {

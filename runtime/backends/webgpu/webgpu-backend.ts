@@ -204,7 +204,7 @@ export class WebGpuBackend implements Backend {
 
     const steps: StepPlacement[] = plan.steps.map((s, i) => {
       const where = { node: s.node.name, opType: s.node.opType };
-      return execs[i]!.kind === 'gpu' ? { ...where, device: 'gpu' } : { ...where, device: 'cpu', reason: cpuReasons[i] ?? 'declined' };
+      return execs[i]!.kind === 'gpu' ? { ...where, device: 'gpu', implementation: 'webgpu' } : { ...where, device: 'cpu', reason: cpuReasons[i] ?? 'declined', implementation: 'js' };
     });
     const placement: Placement = { gpu: execs.filter((e) => e.kind === 'gpu').length, cpu: execs.filter((e) => e.kind === 'cpu').length, steps };
     // Tests set KILN_POISON_BUFFERS so a kernel that skips an element reads back NaN, not stale data.

@@ -1,0 +1,19 @@
+// The wasm implementations of every op family that has them, by opKey. Only the wasm backend
+// imports this table. Ops without one run their js kernel inside the wasm backend.
+import type { ImplementationTable, OpDefinition } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WasmKernel } from './contract.ts';
+import { wasm as matmul } from '../matmul/wasm.ts';
+
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul];
+
+const byKey = new Map<string, WasmKernel>();
+for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
+  if (byKey.has(key)) throw new Error(`wasm kernel ${key} registered twice`);
+  byKey.set(key, kernel);
+}
+
+/** The op's wasm implementation, or undefined when it has none (its nodes run their js kernel). */
+export function wasmKernelFor(op: Pick<OpDefinition, 'domain' | 'opType'>): WasmKernel | undefined {
+  return byKey.get(opKey(op.domain, op.opType));
+}

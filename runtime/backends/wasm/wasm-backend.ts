@@ -1,0 +1,204 @@
+// The wasm backend: steps whose op has a wasm kernel (kernels/*/wasm.ts) run in WebAssembly over
+// one memory; the others run their js kernel. Memory per prepared plan: the steps' persistent data
+// (weights packed once), copies of constants the steps read, then one arena where every tensor a
+// wasm step touches lives, placed by lifetime (runtime/plan/arena-plan.ts): a run allocates nothing,
+// two consecutive wasm steps pass tensors without a copy, and outputs are copied out once.
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { Tensor } from '../../../core/tensor.ts';
+import { fail } from '../../../core/errors.ts';
+import type { TensorMeta } from '../../../kernels/contract.ts';
+import type { WasmStep } from '../../../kernels/wasm/contract.ts';
+import { wasmKernelFor } from '../../../kernels/wasm/kernels.ts';
+import { ARENA_ALIGN, planArena, type ArenaBlock } from '../../plan/arena-plan.ts';
+import type { ExecutionPlan } from '../../plan/execution-plan.ts';
+import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
+import { runStepOnCpu } from '../cpu/run-step.ts';
+import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
+
+const PAGE = 65536;
+const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
+const elements = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
+
+let defaultSource: WasmSource | undefined;
+
+/** Node's entry sets where the built modules are read from (browsers fetch them beside the bundle). */
+export function setDefaultWasmSource(source: WasmSource): void {
+  defaultSource = source;
+}
+
+interface Layout {
+  /** byte offset of every value that lives in memory */
+  readonly at: ReadonlyMap<number, number>;
+  readonly scratch: readonly number[];
+  readonly persistent: readonly (readonly number[])[];
+  readonly end: number;
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  /** first free byte: each prepared plan takes the memory above it */
+  private top: number;
+
+  private constructor(private readonly k: KilnWasm) {
+    this.top = align(k.heapBase);
+  }
+
+  static async create(options: LoadWasmOptions = {}): Promise<WasmBackend> {
+    return new WasmBackend(await loadKilnWasm({ source: defaultSource, ...options }));
+  }
+
+  get adapterInfo(): string {
+    return `wasm (${this.k.build === 'relaxed' ? 'relaxed-SIMD' : 'SIMD128'}, 1 thread)`;
+  }
+
+  async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
+    const k = this.k;
+    // 1. Which steps run in wasm.
+    const steps: (WasmStep | undefined)[] = plan.steps.map((step) => {
+      const lower = wasmKernelFor(step.op);
+      if (!lower || step.outputs.some((id) => id < 0)) return undefined;
+      const metas = step.inputs.map((id) => (id === undefined ? undefined : plan.values[id]!.meta));
+      const outs = step.outputs.map((id) => plan.values[id]!.meta);
+      const constants = step.inputs.map((id) => (id === undefined ? undefined : plan.values[id]!.constValue));
+      return lower(metas, outs, { ...step.ctx, constants });
+    });
+
+    // 2. Values in memory: what wasm steps read at run time and write. Constants among them are
+    //    copied once; the rest share the arena by lifetime, with each step's scratch.
+    const inMemory = new Set<number>();
+    const constants: number[] = [];
+    plan.steps.forEach((step, i) => {
+      const w = steps[i];
+      if (!w) return;
+      for (const slot of w.reads) {
+        const id = step.inputs[slot];
+        if (id === undefined || inMemory.has(id)) continue;
+        const v = plan.values[id]!;
+        if (v.meta.dtype !== 'float32') fail('INTERNAL', `${step.node.opType} node '${step.node.name}': wasm reads ${v.meta.dtype} '${v.name}'`);
+        inMemory.add(id);
+        if (v.kind === 'const') constants.push(id);
+      }
+      for (const id of step.outputs) inMemory.add(id);
+    });
+    const blocks: ArenaBlock[] = [];
+    const owners: ({ kind: 'value'; id: number } | { kind: 'scratch'; step: number })[] = [];
+    for (const id of inMemory) {
+      const v = plan.values[id]!;
+      if (v.kind === 'const') continue;
+      blocks.push({ size: elements(v.meta) * 4, first: v.producer, last: v.lastUse });
+      owners.push({ kind: 'value', id });
+    }
+    steps.forEach((w, i) => {
+      if (!w || w.scratchBytes === 0) return;
+      blocks.push({ size: w.scratchBytes, first: i, last: i });
+      owners.push({ kind: 'scratch', step: i });
+    });
+    const arena = planArena(blocks);
+
+    // 3. Layout above `top`: persistent regions, constant copies, the arena.
+    const base = this.top;
+    let cursor = base;
+    const take = (bytes: number): number => {
+      const at = cursor;
+      cursor += align(bytes);
+      return at;
+    };
+    const persistent = steps.map((w) => (w ? w.persistentBytes.map(take) : []));
+    const at = new Map<number, number>();
+    for (const id of constants) at.set(id, take(elements(plan.values[id]!.meta) * 4));
+    const arenaBase = take(arena.size);
+    const scratch = plan.steps.map(() => -1);
+    owners.forEach((o, b) => {
+      if (o.kind === 'value') at.set(o.id, arenaBase + arena.offsets[b]!);
+      else scratch[o.step] = arenaBase + arena.offsets[b]!;
+    });
+    const layout: Layout = { at, scratch, persistent, end: cursor };
+    this.top = layout.end;
+
+    // 4. Fill what is fixed for the session: constant copies, then each step's packed data
+    //    (constants it consumes are staged above the layout, one step at a time).
+    this.ensureMemory(layout.end);
+    for (const id of constants) this.write(at.get(id)!, plan.values[id]!.constValue!);
+    steps.forEach((w, i) => {
+      if (!w?.prepare) return;
+      let stageTop = layout.end;
+      w.prepare(k, {
+        persistent: persistent[i]!,
+        stage: (t) => {
+          const off = stageTop;
+          stageTop += align(t.size * 4);
+          this.ensureMemory(stageTop);
+          this.write(off, t);
+          return off;
+        },
+      });
+    });
+
+    const placementSteps: StepPlacement[] = plan.steps.map((s, i) => ({ node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: steps[i] ? 'wasm' : 'js' }));
+    const placement: Placement = { gpu: 0, cpu: plan.steps.length, steps: placementSteps };
+    return {
+      placement,
+      run: async (feeds) => this.execute(plan, steps, layout, feeds),
+      release: () => {
+        // Memory only grows; the topmost plan's region is reused by the next plan prepared.
+        if (this.top === layout.end) this.top = base;
+      },
+    };
+  }
+
+  private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>): AnyTensor[] {
+    const host = new Map<number, AnyTensor>();
+    for (const [id, t] of feeds) {
+      const off = layout.at.get(id);
+      if (off !== undefined) this.write(off, t);
+      else host.set(id, t);
+    }
+    const read = (id: number): AnyTensor => {
+      const v = plan.values[id]!;
+      const known = v.constValue ?? host.get(id);
+      if (known) return known;
+      const off = layout.at.get(id) ?? fail('INTERNAL', `value '${v.name}' read before it was computed`);
+      const copy = new Tensor('float32', new Float32Array(this.k.memory.buffer, off, elements(v.meta)).slice(), v.meta.dims);
+      host.set(id, copy);
+      return copy;
+    };
+    plan.steps.forEach((step, i) => {
+      const w = steps[i];
+      if (w) {
+        w.run(this.k, {
+          inputs: step.inputs.map((id) => (id === undefined ? -1 : layout.at.get(id) ?? -1)),
+          outputs: step.outputs.map((id) => layout.at.get(id)!),
+          scratch: layout.scratch[i]!,
+          persistent: layout.persistent[i]!,
+        });
+        for (const id of step.outputs) host.delete(id); // a stale host copy from an earlier run
+        return;
+      }
+      const outs = runStepOnCpu(plan, step, read);
+      step.outputs.forEach((id, j) => {
+        if (id < 0) return;
+        host.set(id, outs[j]!);
+        const off = layout.at.get(id);
+        if (off !== undefined) this.write(off, outs[j]!);
+      });
+    });
+    return plan.outputIds.map(read);
+  }
+
+  private write(off: number, t: AnyTensor): void {
+    if (t.type !== 'float32') fail('INTERNAL', `wasm backend: ${t.type} tensors do not go into memory`);
+    new Float32Array(this.k.memory.buffer, off, t.size).set(t.data as Float32Array);
+  }
+
+  private ensureMemory(bytes: number): void {
+    const have = this.k.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    try {
+      this.k.memory.grow(Math.ceil((bytes - have) / PAGE));
+    } catch (e) {
+      fail('DEVICE_LIMIT', `wasm backend: cannot grow its memory to ${bytes} bytes: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  release(): void {}
+}
