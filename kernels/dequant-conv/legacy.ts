@@ -1,7 +1,8 @@
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { Attributes } from '../../core/attributes.ts';
-import { paramIndexMap, quantParamLayout, wgslParamIndex, type QuantParamLayout } from '../common/quant.ts';
+import { paramIndexMap, quantParamLayout, type QuantParamLayout } from '../common/quant.ts';
+import { wgslParamIndex } from '../webgpu/quant-wgsl.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { metaOf, toNumbers } from '../common/values.ts';
 import { convCpu, convWebgpu, type ConvWeightReader } from '../conv/legacy.ts';

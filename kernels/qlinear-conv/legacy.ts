@@ -1,7 +1,8 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import type { ConvGeometry } from '../common/conv-attributes.ts';
-import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, quantRange, requantMultiplier, wgslDivExact, wgslRequant } from '../common/quant.ts';
+import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, quantRange, requantMultiplier } from '../common/quant.ts';
+import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intConvCpu, intConvGeometry, intConvProgram, perChannel, requireScalar } from '../conv-integer/legacy.ts';

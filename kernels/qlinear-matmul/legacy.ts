@@ -1,6 +1,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
-import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, precisionOf, quantRange, requantMultiplier, wgslDivExact, wgslRequant, wgslRoundTo } from '../common/quant.ts';
+import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, precisionOf, quantRange, requantMultiplier } from '../common/quant.ts';
+import { wgslDivExact, wgslRequant, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { gpuMeta, intMatmulCpu, intMatmulProgram, intMatmulShape, paramAt, rowColParam, type IntMatmulShape, type RowColParam } from '../matmul-integer/legacy.ts';

@@ -1,7 +1,8 @@
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { dataTypeFromOnnx, type DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
-import { precisionOf, QUANT_TYPES, quantizeValue, quantParamLayout, quantRange, widerPrecision, wgslParamIndex, wgslQuantRound, wgslRoundTo } from '../common/quant.ts';
+import { precisionOf, QUANT_TYPES, quantizeValue, quantParamLayout, quantRange, widerPrecision } from '../common/quant.ts';
+import { wgslParamIndex, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { FLOAT_TYPES, requireInput, requireType } from '../common/shape.ts';
 import { metaOf } from '../common/values.ts';
 import { Attributes } from '../../core/attributes.ts';

@@ -1,24 +1,8 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { dataTypeFromOnnx, type DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
-import {
-  paramIndexMap,
-  precisionOf,
-  QUANT_TYPES,
-  quantizeValue,
-  quantParamLayout,
-  quantRange,
-  roundHalfEven,
-  roundTo,
-  widerPrecision,
-  wgslDivExact,
-  wgslParamIndex,
-  wgslQuantRound,
-  wgslRoundTo,
-  clampTo,
-  type FloatPrecision,
-  type QuantParamLayout,
-} from '../common/quant.ts';
+import { paramIndexMap, precisionOf, QUANT_TYPES, quantizeValue, quantParamLayout, quantRange, roundHalfEven, roundTo, widerPrecision, clampTo, type FloatPrecision, type QuantParamLayout } from '../common/quant.ts';
+import { wgslDivExact, wgslParamIndex, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { FLOAT_TYPES, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { workgroupReduce } from '../webgpu/wg-reduce.ts';

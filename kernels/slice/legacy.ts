@@ -1,7 +1,8 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { normalizeAxis, requireInput } from '../common/shape.ts';
-import { stridedCopy, stridedGatherProgram } from '../common/strided.ts';
+import { stridedCopy } from '../common/strided.ts';
+import { stridedGatherProgram } from '../webgpu/strided-gather.ts';
 import { hostInts } from '../common/values.ts';
 import { stridesOf } from '../webgpu/shader-builder.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
