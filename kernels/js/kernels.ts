@@ -4,8 +4,9 @@ import type { CpuKernel, ImplementationTable, OpDefinition } from '../contract.t
 import { opKey } from '../contract.ts';
 import { js as matmul } from '../matmul/js.ts';
 import { js as transpose } from '../transpose/js.ts';
+import { js as slice } from '../slice/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
