@@ -5,8 +5,10 @@ import { opKey } from '../contract.ts';
 import { js as matmul } from '../matmul/js.ts';
 import { js as transpose } from '../transpose/js.ts';
 import { js as slice } from '../slice/js.ts';
+import { js as expand } from '../expand/js.ts';
+import { js as tile } from '../tile/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice, expand, tile];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
