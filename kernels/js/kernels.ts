@@ -7,8 +7,9 @@ import { js as transpose } from '../transpose/js.ts';
 import { js as slice } from '../slice/js.ts';
 import { js as expand } from '../expand/js.ts';
 import { js as tile } from '../tile/js.ts';
+import { js as quantizeDequantize } from '../quantize-dequantize/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice, expand, tile];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice, expand, tile, quantizeDequantize];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
