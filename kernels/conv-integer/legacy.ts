@@ -4,7 +4,7 @@ import { convGeometry, tapsAlwaysInside, type ConvGeometry } from '../common/con
 import { EIGHT_BIT_TYPES } from '../common/quant.ts';
 import { product, requireInput, requireType } from '../common/shape.ts';
 import { metaOf, toNumbers } from '../common/values.ts';
-import { gpuMeta } from '../matmul-integer/legacy.ts';
+import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import type { LegacyOpKernel } from '../legacy-adapter.ts';

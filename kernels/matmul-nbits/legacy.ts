@@ -2,7 +2,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { FLOAT_TYPES, product, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
-import { gpuMeta } from '../matmul-integer/legacy.ts';
+import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import type { LegacyOpKernel } from '../legacy-adapter.ts';

@@ -6,7 +6,7 @@ import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intConvCpu, intConvGeometry, intConvProgram, perChannel, requireScalar } from '../conv-integer/legacy.ts';
-import { gpuMeta } from '../matmul-integer/legacy.ts';
+import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import type { LegacyOpKernel } from '../legacy-adapter.ts';
