@@ -8,8 +8,10 @@ import { js as slice } from '../slice/js.ts';
 import { js as expand } from '../expand/js.ts';
 import { js as tile } from '../tile/js.ts';
 import { js as quantizeDequantize } from '../quantize-dequantize/js.ts';
+import { js as convInteger } from '../conv-integer/js.ts';
+import { js as qlinearConv } from '../qlinear-conv/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice, expand, tile, quantizeDequantize];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice, expand, tile, quantizeDequantize, convInteger, qlinearConv];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
