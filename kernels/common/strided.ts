@@ -1,16 +1,24 @@
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { allocData, type DataType, type TensorData } from '../../core/dtype.ts';
-import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import type { TensorMeta } from '../contract.ts';
-import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
 import { product } from './shape.ts';
 import { fromNumbers } from './values.ts';
 
 /**
  * Data movement shared by the shape ops (Transpose, Slice, Expand, Tile, Pad, DepthToSpace...).
  * Each is "output element = one input element (or a fill value)", so they share one CPU copier
- * driven by per-axis offset tables and one GPU strided-gather program.
+ * driven by per-axis offset tables and one GPU strided-gather program (kernels/webgpu/strided-gather.ts).
  */
+
+/** Row-major element strides of `dims` (the last axis has stride 1). */
+export function rowMajorStrides(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length);
+  let acc = 1;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= dims[d]!;
+  }
+  return s;
+}
 
 /** Any tensor storage seen as indexable cells: lets one loop copy every dtype, strings included. */
 type Cells = { [i: number]: number | bigint | string; readonly length: number };
@@ -129,28 +137,4 @@ export function coalesce(dims: readonly number[], strides: readonly number[]): {
     }
   });
   return { dims: od, strides: os };
-}
-
-/**
- * One GPU program copying the affine view (dims, strides, base) of input `slot` into output
- * `outSlot` in row-major order. Strides are i32 uniforms: one pipeline per coalesced rank/type.
- */
-export function stridedGatherProgram(ctx: GpuKernelContext, label: string, input: TensorMeta, slot: number, dims: readonly number[], strides: readonly number[], base: number, outSlot = 0): GpuProgram {
-  const c = coalesce(dims, strides);
-  const viewDims = c.dims.length ? c.dims : [1];
-  const viewStrides = c.dims.length ? c.strides : [0];
-  const b = new ShaderBuilder(ctx.caps);
-  const X = b.input('X', input, slot);
-  const Y = b.output('Y', { dtype: input.dtype, dims: viewDims }, outSlot);
-  const n = b.uniform('n', 'u32', product(dims));
-  const st = b.uniformArray('src_step', 'i32', viewStrides);
-  const b0 = b.uniform('src_base', 'i32', base);
-  const terms = viewDims.map((_, d) => ` + i32(idx[${d}]) * ${st}(${d}u)`).join('');
-  const body = [
-    `  if (global_idx >= ${n}) { return; }`,
-    `  let idx = ${Y.offsetToIndices('global_idx')};`,
-    `  let off = ${b0}${terms};`,
-    `  ${Y.set('global_idx', X.get('u32(off)'))}`,
-  ].join('\n');
-  return b.build({ label, body, totalInvocations: product(dims) });
 }

@@ -1,5 +1,144 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import { product } from '../common/shape.ts';
+import { tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.ts';
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import { gpuMeta } from '../matmul-integer/webgpu.ts';
+import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
+import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
+import { convIntegerPlan, perChannel } from './op.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+// ---------------------------------------------------------------------------------------------
+// WebGPU core: implicit GEMM as in conv.ts, in i32. Each invocation owns TM output channels of
+// one group x TN output positions; taps outside, input channels inside, so the bounds checks of
+// a (tap, position) are paid once per tap.
+// ---------------------------------------------------------------------------------------------
+
+export interface IntConvGpuSpec {
+  readonly b: ShaderBuilder;
+  readonly X: TensorVar;
+  readonly W: TensorVar;
+  readonly Y: TensorVar;
+  readonly geo: ConvGeometry;
+  /** WGSL i32 expressions: the input zero point, the weight zero point of output channel `co` */
+  readonly xzp: string;
+  readonly wzp: (co: string) => string;
+  /** statements storing accumulator `acc` (i32) of output channel `co` at flat offset `o` */
+  readonly epilogue: (acc: string, co: string, o: string) => string;
+  readonly label: string;
+}
+
+const TN = 4;
+
+export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
+  const { b, X, W, Y, geo: g } = spec;
+  const tm = Math.min(4, g.coutG);
+  const s = g.inDims.length;
+  const S = product(g.outDims);
+  const N = g.batch * S;
+  const T = product(g.kernel);
+  const checks = !tapsAlwaysInside(g);
+  const npb = Math.ceil(N / TN);
+  const ncb = Math.ceil(g.coutG / tm);
+  const total = N === 0 || g.coutG === 0 ? 0 : g.group * ncb * npb;
+  const u = {
+    total: b.uniform('total', 'u32', total),
+    npb: b.uniform('npb', 'u32', npb),
+    ncb: b.uniform('ncb', 'u32', ncb),
+    n: b.uniform('npix', 'u32', N),
+    cinG: b.uniform('cin_g', 'u32', g.cinG),
+    coutG: b.uniform('cout_g', 'u32', g.coutG),
+    taps: b.uniform('taps', 'u32', T),
+  };
+  const strides = b.uniformArray('conv_strides', 'i32', g.strides);
+  const dil = b.uniformArray('conv_dil', 'i32', g.dilations);
+  const pads = b.uniformArray('conv_pads', 'i32', g.padBegin);
+  const L: string[] = [];
+  const line = (t: string): void => void L.push(`  ${t}`);
+  line(`if (global_idx >= ${u.total}) { return; }`);
+  line(`let pb = global_idx % ${u.npb};`);
+  line(`let grp = (global_idx / ${u.npb}) / ${u.ncb};`);
+  line(`let co0 = ((global_idx / ${u.npb}) % ${u.ncb}) * ${tm}u;`);
+  line(`let cin_g = ${u.cinG}; let cout_g = ${u.coutG}; let ntaps = ${u.taps};`);
+  line(`let in_s = ${X.stride(1)};`);
+  line(`let out_s = ${Y.stride(1)};`);
+  line(`let xzp = ${spec.xzp};`);
+  for (let d = 0; d < s; d++) line(`let in${d} = ${X.shape(2 + d)}; let k${d} = ${W.shape(2 + d)}; let st${d} = ${strides}(${d}u); let dl${d} = ${dil}(${d}u);`);
+  for (let j = 0; j < TN; j++) {
+    line(`let q${j} = min(pb * ${TN}u + ${j}u, ${u.n} - 1u);`);
+    line(`let bt${j} = q${j} / out_s;`);
+    line(`let sp${j} = q${j} % out_s;`);
+    line(`var rest${j} = sp${j};`);
+    for (let d = s - 1; d >= 0; d--) {
+      line(`let org${j}_${d} = i32(rest${j} % ${Y.shape(2 + d)}) * st${d} - ${pads}(${d}u); rest${j} = rest${j} / ${Y.shape(2 + d)};`);
+    }
+    line(`let xb${j} = bt${j} * ${X.stride(0)} + grp * cin_g * in_s;`);
+  }
+  for (let i = 0; i < tm; i++) {
+    line(`let ch${i} = grp * cout_g + min(co0 + ${i}u, cout_g - 1u);`);
+    line(`let wr${i} = ch${i} * cin_g * ntaps;`);
+    line(`let wz${i} = ${spec.wzp(`ch${i}`)};`);
+  }
+  for (let i = 0; i < tm; i++) for (let j = 0; j < TN; j++) line(`var acc${i}_${j} = 0;`);
+  line('for (var tap = 0u; tap < ntaps; tap++) {');
+  line('  var trest = tap;');
+  for (let d = s - 1; d >= 0; d--) line(`  let kk${d} = i32(trest % k${d}); trest = trest / k${d};`);
+  for (let j = 0; j < TN; j++) {
+    const conds: string[] = [];
+    const offs: string[] = [];
+    for (let d = 0; d < s; d++) {
+      line(`  let p${j}_${d} = org${j}_${d} + kk${d} * dl${d};`);
+      conds.push(`u32(p${j}_${d}) < in${d}`);
+      offs.push(`u32(p${j}_${d}) * ${X.stride(2 + d)}`);
+    }
+    if (checks) {
+      line(`  let ok${j} = ${conds.join(' && ')};`);
+      line(`  var xo${j} = xb${j} + select(0u, ${offs.join(' + ')}, ok${j});`);
+    } else line(`  var xo${j} = xb${j} + ${offs.join(' + ')};`);
+  }
+  line('  var wo = tap;');
+  line('  for (var ci = 0u; ci < cin_g; ci++) {');
+  for (let j = 0; j < TN; j++) {
+    const v = `i32(${X.get(`xo${j}`)}) - xzp`;
+    line(`    let x${j} = ${checks ? `select(0, ${v}, ok${j})` : v}; xo${j} += in_s;`);
+  }
+  for (let i = 0; i < tm; i++) line(`    let w${i} = i32(${W.get(`wr${i} + wo`)}) - wz${i};`);
+  for (let i = 0; i < tm; i++) for (let j = 0; j < TN; j++) line(`    acc${i}_${j} += w${i} * x${j};`);
+  line('    wo += ntaps;');
+  line('  }');
+  line('}');
+  // epilogue in a loop, not unrolled: requantization helpers are long and get inlined per call
+  const list = (xs: string[]): string => xs.join(', ');
+  line(`var accs = array<i32, ${tm * TN}>(${list(Array.from({ length: tm * TN }, (_, t) => `acc${Math.floor(t / TN)}_${t % TN}`))});`);
+  line(`var chs = array<u32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => `ch${i}`))});`);
+  line(`var outs = array<u32, ${TN}>(${list(Array.from({ length: TN }, (_, j) => `bt${j} * ${Y.stride(0)} + sp${j}`))});`);
+  line(`for (var t = 0u; t < ${tm * TN}u; t++) {`);
+  line(`  let ti = t / ${TN}u; let tj = t % ${TN}u;`);
+  line(`  if (co0 + ti >= cout_g || pb * ${TN}u + tj >= ${u.n}) { continue; }`);
+  line('  let co = chs[ti];');
+  line('  let o = outs[tj] + co * out_s;');
+  L.push(spec.epilogue('accs[t]', 'co', 'o').split('\n').map((t) => `    ${t}`).join('\n'));
+  line('}');
+  return b.build({ label: spec.label, body: L.join('\n'), totalInvocations: total });
+}
+
+const convInteger: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
+  const p = convIntegerPlan(inputs, ctx);
+  const b = new ShaderBuilder(ctx.caps);
+  const X = b.input('X', inputs[0]!, 0);
+  const W = b.input('W', inputs[1]!, 1);
+  const XZ = inputs[2] && b.input('XZ', gpuMeta(inputs[2]), 2);
+  const wz = inputs[3];
+  const WZ = wz && b.input('WZ', gpuMeta(wz), 3);
+  const wzPer = perChannel(wz, p.geo.coutG * p.geo.group, ctx, 'w_zero_point');
+  const Y = b.output('Y', outputs[0]!);
+  const program = intConvProgram({
+    b, X, W, Y, geo: p.geo,
+    xzp: XZ ? `i32(${XZ.get('0u')})` : '0',
+    wzp: (co) => (WZ ? `i32(${WZ.get(wzPer ? co : '0u')})` : '0'),
+    epilogue: (acc, _co, o) => Y.set(o, acc),
+    label: `ConvInteger:${ctx.node}`,
+  });
+  return { kind: 'programs', programs: [program] };
+};
+
+export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'ConvInteger')]: convInteger };

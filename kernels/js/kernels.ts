@@ -3,8 +3,17 @@
 import type { CpuKernel, ImplementationTable, OpDefinition } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { js as matmul } from '../matmul/js.ts';
+import { js as transpose } from '../transpose/js.ts';
+import { js as slice } from '../slice/js.ts';
+import { js as expand } from '../expand/js.ts';
+import { js as tile } from '../tile/js.ts';
+import { js as quantizeDequantize } from '../quantize-dequantize/js.ts';
+import { js as convInteger } from '../conv-integer/js.ts';
+import { js as qlinearConv } from '../qlinear-conv/js.ts';
+import { js as matmulNbits } from '../matmul-nbits/js.ts';
+import { js as dequantConv } from '../dequant-conv/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice, expand, tile, quantizeDequantize, convInteger, qlinearConv, matmulNbits, dequantConv];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

@@ -1,5 +1,94 @@
-// Transitional shim: the family's definitions from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyDefinitions } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
+import { fail } from '../../core/errors.ts';
+import type { ConvGeometry } from '../common/conv-attributes.ts';
+import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, quantRange, requantMultiplier } from '../common/quant.ts';
+import { requireInput, requireType } from '../common/shape.ts';
+import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
+import { intConvGeometry, intConvReference, perChannel, requireScalar } from '../conv-integer/op.ts';
+import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
 
-export const definitions = legacyDefinitions(kernels);
+/**
+ * QLinearConv: the exact int32 conv of conv-integer/ plus the int32 bias, requantized with
+ * multiplier x_scale * w_scale[co] / y_scale (float32 steps, as the ONNX reference) and rounded
+ * exactly, then offset by y_zero_point and saturated. w_scale / w_zero_point may be per output channel.
+ * The reference runs ConvInteger's plain reference core; js.ts its tap-table loop; both share the
+ * requantizing epilogue below.
+ */
+
+// inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
+export const X = 0, XS = 1, XZ = 2, W = 3, WS = 4, WZ = 5, YS = 6, YZ = 7, B = 8;
+
+export interface QLinearConvPlan {
+  readonly geo: ConvGeometry;
+  readonly out: TensorMeta;
+  readonly range: readonly [number, number];
+  readonly wsPer: boolean;
+  readonly wzPer: boolean;
+}
+
+export function qlinearConvPlan(inputs: readonly MaybeMeta[], ctx: KernelContext): QLinearConvPlan {
+  const x = requireInput(inputs, X, ctx);
+  const w = requireInput(inputs, W, ctx);
+  const { geo, dims } = intConvGeometry(x, w, ctx);
+  const cout = geo.coutG * geo.group;
+  for (const [slot, name] of [[XS, 'x_scale'], [WS, 'w_scale'], [YS, 'y_scale']] as const) requireType(requireInput(inputs, slot, ctx), ['float32'], ctx, name);
+  const xz = inputs[XZ];
+  const wz = inputs[WZ];
+  const yz = inputs[YZ];
+  if (xz && xz.dtype !== x.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': x_zero_point type ${xz.dtype} differs from x type ${x.dtype}`);
+  if (wz && wz.dtype !== w.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': w_zero_point type ${wz.dtype} differs from w type ${w.dtype}`);
+  if (yz) requireType(yz, EIGHT_BIT_TYPES, ctx, 'y_zero_point');
+  requireScalar(inputs[XS], ctx, 'x_scale');
+  requireScalar(xz, ctx, 'x_zero_point');
+  requireScalar(inputs[YS], ctx, 'y_scale');
+  requireScalar(yz, ctx, 'y_zero_point');
+  const bias = inputs[B];
+  if (bias) {
+    requireType(bias, ['int32'], ctx, 'B');
+    if (bias.dims.length !== 1 || bias.dims[0] !== cout) fail('INVALID_GRAPH', `node '${ctx.node}': B has shape [${bias.dims.join(', ')}], expected [${cout}]`);
+  }
+  const dtype = yz?.dtype ?? x.dtype;
+  return {
+    geo,
+    out: { dtype, dims },
+    range: quantRange(dtype, ctx, 'y'),
+    wsPer: perChannel(inputs[WS], cout, ctx, 'w_scale'),
+    wzPer: perChannel(wz, cout, ctx, 'w_zero_point'),
+  };
+}
+
+/** The integer conv core: (x, w, geometry, x zero point, w zero points, int32 bias) -> int32 accumulators. */
+export type IntConvCore = typeof intConvReference;
+
+/** QLinearConv on the CPU with a given integer core: accumulate, then requantize per output channel. */
+export function qlinearConvWith(core: IntConvCore, inputs: readonly MaybeTensor[], ctx: KernelContext): AnyTensor[] {
+  const p = qlinearConvPlan(inputs.map((t) => t && metaOf(t)), ctx);
+  const g = p.geo;
+  const num = (slot: number): Float64Array | undefined => {
+    const t = inputs[slot];
+    return t && toNumbers(t);
+  };
+  const [xs, ws, ys] = [num(XS)!, num(WS)!, num(YS)!];
+  const xz = num(XZ)?.[0] ?? 0;
+  const yz = num(YZ)?.[0] ?? 0;
+  const acc = core(inputs[X]!, inputs[W]!, g, xz, num(WZ), num(B));
+  const cout = g.coutG * g.group;
+  const S = acc.length / Math.max(1, g.batch * cout);
+  const [lo, hi] = p.range;
+  for (let co = 0; co < cout; co++) {
+    const m = requantMultiplier(xs[0]!, ws[p.wsPer ? co : 0]!, ys[0]!, 'float32');
+    for (let n = 0; n < g.batch; n++) {
+      const base = (n * cout + co) * S;
+      for (let i = base; i < base + S; i++) acc[i] = clampTo(mulRoundHalfEven(acc[i]!, m) + yz, lo, hi);
+    }
+  }
+  return [fromNumbers(p.out.dtype, p.out.dims, acc)];
+}
+
+export const definitions: readonly OpDefinition[] = [
+  {
+    opType: 'QLinearConv',
+    inferOutputs: (inputs, ctx) => [qlinearConvPlan(inputs, ctx).out],
+    reference: (inputs, ctx) => qlinearConvWith(intConvReference, inputs, ctx),
+  },
+];

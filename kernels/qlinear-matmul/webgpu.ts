@@ -1,5 +1,57 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import { precisionOf } from '../common/quant.ts';
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import { gpuMeta, intMatmulProgram } from '../matmul-integer/webgpu.ts';
+import type { RowColParam } from '../matmul-integer/op.ts';
+import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
+import { wgslDivExact, wgslRequant, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
+import { A, AS, AZ, B, BS, BZ, qlinearMatmulPlan, YS, YZ } from './op.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+interface GpuParam {
+  readonly v: TensorVar;
+  readonly p: RowColParam;
+}
+
+/** WGSL read of a row/column parameter for matrix `mat` (the owner's matrix index) and index i. */
+function paramExpr(x: GpuParam | undefined, mat: string, len: string, i: string): string {
+  if (!x) return '0';
+  return x.v.get(x.p.kind === 'scalar' ? '0u' : x.p.kind === 'vector' ? i : `${mat} * ${len} + ${i}`);
+}
+
+/** MatMulInteger's GPU core with the requantizing epilogue, in i32 and exact f32 steps. */
+const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
+  const p = qlinearMatmulPlan(inputs, ctx);
+  const b = new ShaderBuilder(ctx.caps);
+  const Av = b.input('A', inputs[A]!, A);
+  const Bv = b.input('B', inputs[B]!, B);
+  const param = (slot: number, name: string): GpuParam | undefined => {
+    const meta = inputs[slot];
+    const pp = p.params[slot];
+    return meta && pp ? { v: b.input(name, gpuMeta(meta), slot), p: pp } : undefined;
+  };
+  const as = param(AS, 'AS');
+  const az = param(AZ, 'AZ');
+  const bs = param(BS, 'BS');
+  const bz = param(BZ, 'BZ');
+  const ys = param(YS, 'YS');
+  const yz = param(YZ, 'YZ');
+  const Y = b.output('Y', gpuMeta(outputs[0]!));
+  const precision = precisionOf(inputs[AS]!.dtype);
+  const div = wgslDivExact(b);
+  const requant = wgslRequant(b);
+  const program = intMatmulProgram({
+    b, A: Av, B: Bv, bMeta: inputs[B]!, shape: p.shape, azp: az, bzp: bz,
+    // the output's own matrix index is its batch index `bi`
+    epilogue: (acc, m, n, o) => [
+      `let ab = ${wgslRoundTo(b, precision, `${paramExpr(as, 'amat', 'M', m)} * ${paramExpr(bs, 'bmat', 'N', n)}`)};`,
+      `let mult = ${wgslRoundTo(b, precision, `${div}(ab, ${paramExpr(ys, 'bi', 'M', m)})`)};`,
+      `let r = ${requant}(${acc}, mult) + ${yz ? `i32(${paramExpr(yz, 'bi', 'M', m)})` : '0'};`,
+      Y.set(o, `${Y.type}(clamp(r, ${p.range[0]}, ${p.range[1]}))`),
+    ].join('\n'),
+    label: `QLinearMatMul:${ctx.node}`,
+  });
+  return { kind: 'programs', programs: [program] };
+};
+
+export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'QLinearMatMul')]: qlinearMatmul };

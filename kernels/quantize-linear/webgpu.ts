@@ -1,5 +1,126 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import type { DataType } from '../../core/dtype.ts';
+import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
+import { wgslDivExact, wgslParamIndex, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { workgroupReduce } from '../webgpu/wg-reduce.ts';
+import { inferDynamic, planDequantize, planQuantize } from './op.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+const sizeOf = (d: readonly number[]): number => d.reduce((a, b) => a * b, 1);
+const gpuDims = (d: readonly number[]): readonly number[] => (d.length ? d : [1]);
+
+/** X, scale, optional zero point and Y, plus the element -> parameter index, for both directions. */
+function declareQuantIo(b: ShaderBuilder, inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], layout: Parameters<typeof wgslParamIndex>[1]) {
+  const X = b.input('X', { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) }, 0);
+  const S = b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1);
+  const Z = inputs[2] ? b.input('Z', { ...inputs[2], dims: gpuDims(inputs[2].dims) }, 2) : undefined;
+  const Y = b.output('Y', { ...outputs[0]!, dims: gpuDims(outputs[0]!.dims) });
+  const n = b.uniform('n', 'u32', sizeOf(outputs[0]!.dims));
+  return { X, S, Z, Y, n, param: wgslParamIndex(b, layout) };
+}
+
+function quantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): GpuProgram[] | undefined {
+  const p = planQuantize(inputs, ctx);
+  if (p.precision === 'float64') return undefined;
+  const b = new ShaderBuilder(ctx.caps);
+  const { X, S, Z, Y, n, param } = declareQuantIo(b, inputs, outputs, p.layout);
+  const body = [
+    `  if (global_idx >= ${n}) { return; }`,
+    `  let j = ${param}(global_idx);`,
+    `  let r = ${wgslQuantRound(b, p.precision)}(${wgslRoundTo(b, p.precision, `f32(${X.get('global_idx')})`)}, ${S.get('j')});`,
+    `  let zp = ${Z ? `f32(${Z.get('j')})` : '0.0'};`,
+    `  ${Y.set('global_idx', `${Y.type}(clamp(r + zp, ${p.range[0]}.0, ${p.range[1]}.0))`)}`,
+  ].join('\n');
+  return [b.build({ label: `QuantizeLinear:${ctx.node}`, body, totalInvocations: sizeOf(outputs[0]!.dims) })];
+}
+
+function dequantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): GpuProgram[] | undefined {
+  const p = planDequantize(inputs, ctx);
+  if (p.precision === 'float64') return undefined;
+  const b = new ShaderBuilder(ctx.caps);
+  const { X, S, Z, Y, n, param } = declareQuantIo(b, inputs, outputs, p.layout);
+  const body = [
+    `  if (global_idx >= ${n}) { return; }`,
+    `  let j = ${param}(global_idx);`,
+    `  let d = i32(${X.get('global_idx')})${Z ? ` - i32(${Z.get('j')})` : ''};`,
+    `  ${Y.set('global_idx', `f32(d) * ${S.get('j')}`)}`,
+  ].join('\n');
+  return [b.build({ label: `DequantizeLinear:${ctx.node}`, body, totalInvocations: sizeOf(outputs[0]!.dims) })];
+}
+
+/** Two programs: one workgroup reduces min/max and writes scale and zero point; then elementwise. */
+function dynamicWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): { programs: GpuProgram[]; temps: TensorMeta[] } {
+  inferDynamic(inputs, ctx);
+  const n = sizeOf(inputs[0]!.dims);
+  const x = { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) };
+  const temps: TensorMeta[] = [];
+  // an unused scale / zero-point output has no buffer: compute it into a scratch tensor instead
+  const param = (name: string, slot: number, dtype: DataType, b: ShaderBuilder) => {
+    const meta = { dtype, dims: [1] };
+    if (outputs[slot] && sizeOf(outputs[slot].dims) === 1) return b.output(name, meta, slot);
+    let t = temps.findIndex((m) => m.dtype === dtype);
+    if (t < 0) t = temps.push(meta) - 1;
+    return b.temp(name, meta, t);
+  };
+  const wg = Math.min(256, ctx.caps.maxInvocationsPerWorkgroup);
+  const r = new ShaderBuilder(ctx.caps);
+  const X1 = r.input('X', x, 0);
+  const S1 = param('S', 1, 'float32', r);
+  const Z1 = param('Z', 2, 'uint8', r);
+  const n1 = r.uniform('n', 'u32', n);
+  const wmin = workgroupReduce(r, 'min', 'f32', wg);
+  const wmax = workgroupReduce(r, 'max', 'f32', wg);
+  const reduce = [
+    '  var lo = 0.0;',
+    '  var hi = 0.0;',
+    `  for (var i = local_idx; i < ${n1}; i += ${wg}u) {`,
+    `    let v = ${X1.get('i')};`,
+    '    lo = min(lo, v);',
+    '    hi = max(hi, v);',
+    '  }',
+    `  let mn = ${wmin}(local_idx, lo);`,
+    `  let mx = ${wmax}(local_idx, hi);`,
+    '  if (local_idx == 0u) {',
+    `    let scale = select(${wgslDivExact(r)}(mx - mn, 255.0), 1.0, mx == mn);`,
+    `    ${S1.set('0u', 'scale')}`,
+    `    ${Z1.set('0u', `u32(round(clamp(-${wgslDivExact(r)}(mn, scale), 0.0, 255.0)))`)}`,
+    '  }',
+  ].join('\n');
+  const q = new ShaderBuilder(ctx.caps);
+  const X2 = q.input('X', x, 0);
+  const S2 = param('S', 1, 'float32', q);
+  const Z2 = param('Z', 2, 'uint8', q);
+  const Y = q.output('Y', { dtype: 'uint8', dims: x.dims }, 0);
+  const n2 = q.uniform('n', 'u32', n);
+  const quant = [
+    `  if (global_idx >= ${n2}) { return; }`,
+    `  let v = ${wgslQuantRound(q, 'float32')}(${X2.get('global_idx')}, ${S2.get('0u')}) + f32(${Z2.get('0u')});`,
+    `  ${Y.set('global_idx', 'u32(clamp(v, 0.0, 255.0))')}`,
+  ].join('\n');
+  return {
+    programs: [
+      r.build({ label: `DynamicQuantizeLinear:${ctx.node}:range`, body: reduce, totalInvocations: wg, workgroupSize: wg }),
+      q.build({ label: `DynamicQuantizeLinear:${ctx.node}`, body: quant, totalInvocations: n }),
+    ],
+    temps,
+  };
+}
+
+const quantize: WebGpuKernel = (inputs, outputs, ctx) => {
+  const programs = quantizeWebgpu(inputs, outputs, ctx);
+  return programs && { kind: 'programs', programs };
+};
+
+const dequantize: WebGpuKernel = (inputs, outputs, ctx) => {
+  const programs = dequantizeWebgpu(inputs, outputs, ctx);
+  return programs && { kind: 'programs', programs };
+};
+
+const dynamic: WebGpuKernel = (inputs, outputs, ctx) => ({ kind: 'programs', ...dynamicWebgpu(inputs, outputs, ctx) });
+
+export const webgpu: ImplementationTable<WebGpuKernel> = {
+  [opKey('', 'QuantizeLinear')]: quantize,
+  [opKey('', 'DequantizeLinear')]: dequantize,
+  [opKey('', 'DynamicQuantizeLinear')]: dynamic,
+};

@@ -1,5 +1,9 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WebGpuKernel } from '../webgpu/contract.ts';
+import { VIEW_OPS } from './op.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+/** The output is the input's buffer seen with other dims: no copy, no program. */
+const view: WebGpuKernel = () => ({ kind: 'view', input: 0 });
+
+export const webgpu: ImplementationTable<WebGpuKernel> = Object.fromEntries(VIEW_OPS.map((op) => [opKey('', op), view]));

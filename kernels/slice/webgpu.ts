@@ -1,5 +1,15 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WebGpuKernel } from '../webgpu/contract.ts';
+import { stridedGatherProgram } from '../webgpu/strided-gather.ts';
+import { sliceView } from './op.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+/** The slice's affine view as one strided gather. */
+const slice: WebGpuKernel = (inputs, _outputs, ctx) => {
+  const x = inputs[0]!;
+  const v = sliceView(x, ctx);
+  if (v.dims.includes(0)) return { kind: 'programs', programs: [] };
+  return { kind: 'programs', programs: [stridedGatherProgram(ctx, `Slice:${ctx.node}`, x, 0, v.dims, v.strides, v.base)] };
+};
+
+export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'Slice')]: slice };

@@ -1,5 +1,6 @@
 // The WebGPU implementations of every op family that has them, by opKey. Only the WebGPU backend
-// imports this table, so builds without it leave the WGSL out.
+// imports this table, so builds without it leave the WGSL out. Families whose ops always fold at
+// plan time (constant, shape) have no webgpu.ts.
 import type { ImplementationTable, OpDefinition } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from './contract.ts';
@@ -23,11 +24,9 @@ import { webgpu as split } from '../split/webgpu.ts';
 import { webgpu as slice } from '../slice/webgpu.ts';
 import { webgpu as gather } from '../gather/webgpu.ts';
 import { webgpu as expand } from '../expand/webgpu.ts';
-import { webgpu as constant } from '../constant/webgpu.ts';
 import { webgpu as pad } from '../pad/webgpu.ts';
 import { webgpu as resize } from '../resize/webgpu.ts';
 import { webgpu as tile } from '../tile/webgpu.ts';
-import { webgpu as shape } from '../shape/webgpu.ts';
 import { webgpu as quantizeLinear } from '../quantize-linear/webgpu.ts';
 import { webgpu as matmulInteger } from '../matmul-integer/webgpu.ts';
 import { webgpu as qlinearMatmul } from '../qlinear-matmul/webgpu.ts';
@@ -58,11 +57,9 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   slice,
   gather,
   expand,
-  constant,
   pad,
   resize,
   tile,
-  shape,
   quantizeLinear,
   matmulInteger,
   qlinearMatmul,
