@@ -51,9 +51,9 @@ function latencyTotals(db: Db, metric: string): CountRow[] {
   const dims = "COALESCE(model,'') AS model, COALESCE(version,'') AS version, COALESCE(backend,'') AS backend, COALESCE(device_class,'') AS device_class, COALESCE(phase,'') AS phase";
   const group = 'GROUP BY model, version, backend, device_class, phase';
   return db.prepare(`
-    SELECT ${dims}, SUM(count) AS n, SUM(COALESCE(sum, 0)) AS s FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality != 2 ${group}
+    SELECT ${dims}, TOTAL(count) AS n, TOTAL(sum) AS s FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality != 2 ${group}
     UNION ALL
-    SELECT model, version, backend, device_class, phase, SUM(count) AS n, SUM(COALESCE(sum, 0)) AS s FROM (
+    SELECT model, version, backend, device_class, phase, TOTAL(count) AS n, TOTAL(sum) AS s FROM (
       SELECT ${dims}, count, sum, ROW_NUMBER() OVER (PARTITION BY series, start_ms ORDER BY time_ms DESC) AS rn
       FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality = 2
     ) WHERE rn = 1 ${group}`).all(metric, metric) as CountRow[];

@@ -1,11 +1,14 @@
 // Turns cumulative exponential histograms (OTel's default in many SDKs) into per-interval deltas:
 // each point minus the previous point of the same stream, both brought to the coarser scale.
+// Index arithmetic is by division (coarserIndex), never a 32-bit shift: `>>` wraps indices near
+// 2^31 to negative ones and turned one crafted point into an array of 2^31 entries.
+import { coarserIndex, MAX_BUCKETS_PER_SIDE } from './exp-bounds.ts';
 import type { ExpHistogramInput } from './exp-histogram.ts';
 
 function toMap(side: ExpHistogramInput['positive'], shift: number): Map<number, number> {
   const m = new Map<number, number>();
   side.counts.forEach((c, k) => {
-    const j = (side.offset + k) >> shift;
+    const j = coarserIndex(side.offset + k, shift);
     m.set(j, (m.get(j) ?? 0) + c);
   });
   return m;
@@ -15,7 +18,10 @@ function fromMap(m: Map<number, number>): ExpHistogramInput['positive'] {
   if (m.size === 0) return { offset: 0, counts: [] };
   const keys = [...m.keys()];
   const lo = Math.min(...keys);
-  const counts = new Array<number>(Math.max(...keys) - lo + 1).fill(0);
+  const width = Math.max(...keys) - lo + 1;
+  // Keys come from one input side of at most MAX_BUCKETS_PER_SIDE buckets, coarsened: never wider.
+  if (!(width <= MAX_BUCKETS_PER_SIDE)) throw new RangeError(`a delta histogram would span ${width} buckets`);
+  const counts = new Array<number>(width).fill(0);
   for (const [k, c] of m) counts[k - lo] = c;
   return { offset: lo, counts };
 }
