@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { fail } from '../runtime/core/errors.ts';
 import { bearerToken, keyChecker } from './auth.ts';
 import { handleApi } from './dashboard/api.ts';
-import { dashboardHtml } from './dashboard/page.ts';
+import { DASHBOARD_HEADERS, dashboardHtml } from './dashboard/page.ts';
 import { Forwarder } from './forward/forwarder.ts';
 import { corsHeaders, sendPreflight } from './http/cors.ts';
 import { sendError, sendJson, sendText } from './http/respond.ts';
@@ -79,7 +79,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method ?? '?'} is not allowed on ${path}`, { Allow: 'GET' });
     if (path === '/healthz') return sendJson(res, 200, { ok: true });
-    if (path === '/' || path === '/dashboard') return sendText(res, 200, 'text/html; charset=utf-8', dashboardHtml());
+    if (path === '/' || path === '/dashboard') return sendText(res, 200, 'text/html; charset=utf-8', dashboardHtml(), DASHBOARD_HEADERS);
     if (path === '/metrics' || path.startsWith('/api/')) {
       if (!readAllowed(req)) {
         const why = bearerToken(req) !== undefined && keys.check(bearerToken(req)) !== undefined && !keys.open ? 'API keys are write-only; the read side needs the read key' : 'the read side needs the read key: Authorization: Bearer <read key>';

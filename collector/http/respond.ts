@@ -15,7 +15,7 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   sendJson(res, status, { code: RPC_CODE[status] ?? 2, message }, headers);
 }
 
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-store' });
+export function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-store', ...headers });
   res.end(text);
 }
