@@ -22,8 +22,8 @@ export interface IngestDeps {
   readonly keys: KeyCheck;
   readonly limiter: RateLimiter;
   readonly store: (batch: IncomingBatch) => Promise<StoreOutcome>;
-  /** after a batch is stored (wakes the forwarder) */
-  readonly onStored: (points: number) => void;
+  /** after a batch is stored (wakes the forwarder); forwardBytes: its body queued in the outbox */
+  readonly onStored: (points: number, forwardBytes: number) => void;
 }
 
 export interface IngestResult {
@@ -96,7 +96,7 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
     options.log(`storing a batch failed: ${e instanceof Error ? e.message : String(e)}`);
     return refuse(503, 'the collector could not store the batch; retry later', { 'Retry-After': '5' });
   }
-  if (outcome === 'stored') deps.onStored(points.length);
+  if (outcome === 'stored') deps.onStored(points.length, forward?.body.length ?? 0);
   sendJson(res, 200, {}, { ...extraHeaders, 'Kiln-Batch': outcome });
   return { status: 200, outcome };
 }

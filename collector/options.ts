@@ -19,6 +19,12 @@ export interface CollectorOptions {
   readonly forwardUrl?: string;
   /** Bearer key sent upstream with forwarded batches. */
   readonly forwardKey?: string;
+  /** Forwarding outbox cap in bytes (gzip bodies); the oldest batches are dropped beyond it. Default 256 MiB. */
+  readonly outboxMaxBytes?: number;
+  /** Batches waiting longer than this many hours are dropped unsent. Default 72. */
+  readonly outboxMaxAgeHours?: number;
+  /** How long a write waits for a lock held by another connection before answering 503 (ms). Default 5000. */
+  readonly busyTimeoutMs?: number;
   /** Largest request body on the wire, in bytes (413 above). Default 4 MiB. Decoded gzip may be 10x that. */
   readonly maxBodyBytes?: number;
   /** Batches per second allowed per API key (per client address when no keys are set); 0 = unlimited. Default 50. */
@@ -42,6 +48,9 @@ export interface ResolvedOptions {
   readonly retentionDays: number;
   readonly forwardUrl: URL | undefined;
   readonly forwardKey: string | undefined;
+  readonly outboxMaxBytes: number;
+  readonly outboxMaxAgeMs: number;
+  readonly busyTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly maxDecodedBytes: number;
   readonly rateLimitPerSecond: number;
@@ -82,6 +91,8 @@ export function resolveOptions(o: CollectorOptions): ResolvedOptions {
   const rate = o.rateLimitPerSecond ?? 50;
   if (!(Number.isFinite(rate) && rate >= 0)) fail('INVALID_ARGUMENT', `collector option rateLimitPerSecond must be >= 0, got ${String(rate)}`);
   const maxBodyBytes = positiveInt('maxBodyBytes', o.maxBodyBytes ?? 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  const outboxMaxAgeHours = o.outboxMaxAgeHours ?? 72;
+  if (!(Number.isFinite(outboxMaxAgeHours) && outboxMaxAgeHours > 0)) fail('INVALID_ARGUMENT', `collector option outboxMaxAgeHours must be a positive number, got ${String(outboxMaxAgeHours)}`);
   const durability = o.durability ?? 'full';
   if (durability !== 'full' && durability !== 'normal') fail('INVALID_ARGUMENT', `collector option durability must be 'full' or 'normal', got ${String(durability)}`);
   return {
@@ -93,6 +104,9 @@ export function resolveOptions(o: CollectorOptions): ResolvedOptions {
     retentionDays,
     forwardUrl,
     forwardKey: o.forwardKey === undefined ? undefined : checkKey('forwardKey', o.forwardKey),
+    outboxMaxBytes: positiveInt('outboxMaxBytes', o.outboxMaxBytes ?? 256 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    outboxMaxAgeMs: outboxMaxAgeHours * 3_600_000,
+    busyTimeoutMs: positiveInt('busyTimeoutMs', o.busyTimeoutMs ?? 5000, 0, 600_000),
     maxBodyBytes,
     maxDecodedBytes: maxBodyBytes * 10,
     rateLimitPerSecond: rate,

@@ -128,5 +128,8 @@ export function renderPrometheus(db: Db, stats: CollectorStats, nowMs: number, w
   out.sample('kiln_collector_forwarded_total', { result: 'ok' }, stats.forwarded);
   out.sample('kiln_collector_forwarded_total', { result: 'retry' }, stats.forwardFailures);
   out.sample('kiln_collector_forwarded_total', { result: 'dropped' }, stats.forwardDropped);
+  out.family('kiln_collector_outbox_dropped_total', 'counter', 'batches dropped from the forwarding outbox unsent, by reason (full: over the byte cap; expired: over the age cap)');
+  out.sample('kiln_collector_outbox_dropped_total', { reason: 'full' }, stats.outboxDroppedFull);
+  out.sample('kiln_collector_outbox_dropped_total', { reason: 'expired' }, stats.outboxDroppedExpired);
   return out.text();
 }

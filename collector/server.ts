@@ -39,19 +39,19 @@ function isLoopback(host: string): boolean {
 
 export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
   const o = resolveOptions(options);
-  const db = openDatabase(o.dbPath, o.durability);
+  const db = openDatabase(o.dbPath, o.durability, o.busyTimeoutMs);
   const stats = new CollectorStats(o.now());
   const retention = createRetention(db, o.retentionDays);
   const keys = keyChecker(o.apiKeys);
-  const forwarder = o.forwardUrl ? new Forwarder(db, { url: o.forwardUrl, key: o.forwardKey, now: o.now, log: o.log }, stats) : undefined;
+  const forwarder = o.forwardUrl ? new Forwarder(db, { url: o.forwardUrl, key: o.forwardKey, now: o.now, log: o.log, maxBytes: o.outboxMaxBytes, maxAgeMs: o.outboxMaxAgeMs }, stats) : undefined;
   const ingestDeps: IngestDeps = {
     options: o,
     keys,
     limiter: rateLimiter(o.rateLimitPerSecond),
     store: groupCommit(db, createBatchWriter(db)),
-    onStored: (points) => {
+    onStored: (points, forwardBytes) => {
       stats.pointsStored += points;
-      forwarder?.wake();
+      forwarder?.queued(forwardBytes);
     },
   };
   const cors = corsHeaders(o.corsOrigin);

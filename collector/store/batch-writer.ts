@@ -36,7 +36,7 @@ export function createBatchWriter(db: Db): (batch: IncomingBatch) => StoreOutcom
   const insertPoint = db.prepare(`INSERT INTO points (batch, metric, kind, temporality, time_ms, start_ms, service, model, version, backend, device_class,
     phase, feature, drift_test, alert, error_code, series, attrs, value, count, sum, min, max, data)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertOutbox = db.prepare('INSERT INTO outbox (batch_id, body, next_ms) VALUES (?, ?, ?)');
+  const insertOutbox = db.prepare('INSERT INTO outbox (batch_id, body, next_ms, created_ms) VALUES (?, ?, ?, ?)');
   return db.transaction((b: IncomingBatch): StoreOutcome => {
     const res = insertBatch.run(b.keyId, b.batchId ?? null, b.receivedMs, b.points.length, b.bytes);
     if (res.changes === 0) return 'duplicate';
@@ -54,7 +54,7 @@ export function createBatchWriter(db: Db): (batch: IncomingBatch) => StoreOutcom
         bucketData(p),
       );
     }
-    if (b.forward) insertOutbox.run(b.forward.batchId, b.forward.body, b.receivedMs);
+    if (b.forward) insertOutbox.run(b.forward.batchId, b.forward.body, b.receivedMs, b.receivedMs);
     return 'stored';
   });
 }
