@@ -1,6 +1,7 @@
 // What `startCollector` accepts, the defaults, and the checks that turn bad values into typed
 // errors before anything listens. `kiln collect` maps its flags onto these one to one.
 import { fail } from '../runtime/core/errors.ts';
+import { DEFAULT_SERIES_LIMITS, type SeriesLimits } from './store/series-gate.ts';
 
 export interface CollectorOptions {
   /** TCP port; 0 picks a free one. Default 4318 (the OTLP/HTTP port). */
@@ -25,6 +26,8 @@ export interface CollectorOptions {
   readonly outboxMaxAgeHours?: number;
   /** How long a write waits for a lock held by another connection before answering 503 (ms). Default 5000. */
   readonly busyTimeoutMs?: number;
+  /** Caps on distinct series, model names and label values (store/series-gate.ts has the defaults). */
+  readonly seriesLimits?: Partial<SeriesLimits>;
   /** Largest request body on the wire, in bytes (413 above). Default 4 MiB. Decoded gzip may be 10x that. */
   readonly maxBodyBytes?: number;
   /** Batches per second allowed per API key (per client address when no keys are set); 0 = unlimited. Default 50. */
@@ -51,6 +54,7 @@ export interface ResolvedOptions {
   readonly outboxMaxBytes: number;
   readonly outboxMaxAgeMs: number;
   readonly busyTimeoutMs: number;
+  readonly seriesLimits: SeriesLimits;
   readonly maxBodyBytes: number;
   readonly maxDecodedBytes: number;
   readonly rateLimitPerSecond: number;
@@ -107,6 +111,12 @@ export function resolveOptions(o: CollectorOptions): ResolvedOptions {
     outboxMaxBytes: positiveInt('outboxMaxBytes', o.outboxMaxBytes ?? 256 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
     outboxMaxAgeMs: outboxMaxAgeHours * 3_600_000,
     busyTimeoutMs: positiveInt('busyTimeoutMs', o.busyTimeoutMs ?? 5000, 0, 600_000),
+    seriesLimits: {
+      seriesTotal: positiveInt('seriesLimits.seriesTotal', o.seriesLimits?.seriesTotal ?? DEFAULT_SERIES_LIMITS.seriesTotal, 1, 10_000_000),
+      seriesPerModel: positiveInt('seriesLimits.seriesPerModel', o.seriesLimits?.seriesPerModel ?? DEFAULT_SERIES_LIMITS.seriesPerModel, 1, 10_000_000),
+      modelNames: positiveInt('seriesLimits.modelNames', o.seriesLimits?.modelNames ?? DEFAULT_SERIES_LIMITS.modelNames, 1, 10_000_000),
+      labelValues: positiveInt('seriesLimits.labelValues', o.seriesLimits?.labelValues ?? DEFAULT_SERIES_LIMITS.labelValues, 1, 10_000_000),
+    },
     maxBodyBytes,
     maxDecodedBytes: maxBodyBytes * 10,
     rateLimitPerSecond: rate,

@@ -10,6 +10,9 @@ export class CollectorStats {
   batchesStored = 0;
   batchesDuplicate = 0;
   pointsStored = 0;
+  /** valid points not stored: dated outside the accepted window, or of new series beyond the caps */
+  pointsRefusedTime = 0;
+  pointsRefusedSeries = 0;
   forwarded = 0;
   forwardFailures = 0;
   forwardDropped = 0;

@@ -25,8 +25,8 @@ export interface BucketSide {
 }
 
 /** Why a side cannot be used at `scale`, or undefined when it can. */
-export function bucketSideProblem(scale: number, side: BucketSide): string | undefined {
-  if (side.counts.length > MAX_BUCKETS_PER_SIDE) return `has ${side.counts.length} buckets, more than ${MAX_BUCKETS_PER_SIDE}`;
+export function bucketSideProblem(scale: number, side: BucketSide, maxBuckets = MAX_BUCKETS_PER_SIDE): string | undefined {
+  if (side.counts.length > maxBuckets) return `has ${side.counts.length} buckets, more than ${maxBuckets}`;
   if (side.counts.length === 0) return undefined;
   const limit = maxBucketIndex(scale);
   const last = side.offset + side.counts.length - 1;
@@ -47,13 +47,17 @@ export function coarserIndex(i: number, shift: number): number {
 
 const okCount = (c: number): boolean => Number.isSafeInteger(c) && c >= 0 && c <= MAX_POINT_COUNT;
 
-/** The same checks on a whole decoded histogram (scale, both sides, every count). */
+/**
+ * The checks that keep index arithmetic and counts sound, on a whole decoded histogram: scale,
+ * bucket indices, every count. (The bucket-count cap is ingest's: a long list already in memory
+ * costs the Map-based merge only its length.)
+ */
 export function expHistogramProblem(h: { readonly scale: number; readonly zeroCount: number; readonly count: number; readonly positive: BucketSide; readonly negative: BucketSide }): string | undefined {
   const s = scaleProblem(h.scale);
   if (s) return `scale ${s}`;
   for (const [name, side] of [['positive', h.positive], ['negative', h.negative]] as const) {
     if (!Array.isArray(side.counts)) return `${name} has no bucket list`;
-    const p = bucketSideProblem(h.scale, side);
+    const p = bucketSideProblem(h.scale, side, Infinity);
     if (p) return `${name} ${p}`;
     if (!side.counts.every(okCount)) return `${name} has a bucket count that is not an integer in [0, 2^40]`;
   }
