@@ -69,7 +69,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       req.resume();
       return sendError(res, 421, `this collector listens on loopback and answers only Host ${[...allowedHosts].join(', ')}`);
     }
-    const url = new URL(req.url ?? '/', 'http://collector');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://collector');
+    } catch {
+      req.resume();
+      return sendError(res, 400, 'not a valid request target');
+    }
     const path = url.pathname;
     if (path === '/v1/metrics') {
       if (req.method === 'OPTIONS') return sendPreflight(res, o.corsOrigin);
@@ -86,7 +92,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       req.resume();
       return sendError(res, 404, `this collector receives metrics only (${path} is not served)`, cors);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method ?? '?'} is not allowed on ${path}`, { Allow: 'GET' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method ?? '?'} is not allowed on ${path.slice(0, 200)}`, { Allow: 'GET' });
     if (path === '/healthz') return sendJson(res, 200, { ok: true });
     if (path === '/' || path === '/dashboard') return sendText(res, 200, 'text/html; charset=utf-8', dashboardHtml(), DASHBOARD_HEADERS);
     if (path === '/metrics' || path.startsWith('/api/')) {
@@ -97,7 +103,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       if (path === '/metrics') return sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderPrometheus(db, stats, o.now()));
       if (handleApi(db, path, url.searchParams, res)) return;
     }
-    sendError(res, 404, `no such path: ${path}`);
+    sendError(res, 404, `no such path: ${path.slice(0, 200)}`);
   }
 
   const server = createServer((req, res) => {

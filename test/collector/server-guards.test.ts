@@ -80,3 +80,17 @@ test('a database locked or failing under us answers 503 with Retry-After; the co
     await c.close();
   }
 });
+
+test('odd request targets get a 4xx, never a crash', async () => {
+  const c = await start();
+  try {
+    const host = `127.0.0.1:${c.port}`;
+    assert.equal(await getWithHost(c.port, `/${'a'.repeat(5000)}`, host), 404);
+    assert.equal(await getWithHost(c.port, '/index.html/x', host), 404);
+    assert.equal(await getWithHost(c.port, '/%E0%A4%A', host), 404);
+    assert.equal(await getWithHost(c.port, `/api/${'x'.repeat(5000)}`, host), 404);
+    assert.equal(await getWithHost(c.port, '/healthz', host), 200);
+  } finally {
+    await c.close();
+  }
+});
