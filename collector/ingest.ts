@@ -92,8 +92,6 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
     throw e;
   }
   const admission = admitPoints(parsed, options.now(), options.retentionDays * 86_400_000, deps.gate);
-  deps.stats.pointsRefusedTime += admission.refusedTime;
-  deps.stats.pointsRefusedSeries += admission.refusedSeries;
   const points = admission.points;
 
   // Forwarded as gzip: the bytes as received when they were gzip already.
@@ -106,7 +104,12 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
     options.log(`storing a batch failed: ${e instanceof Error ? e.message : String(e)}`);
     return refuse(503, 'the collector could not store the batch; retry later', { 'Retry-After': '5' });
   }
-  if (outcome === 'stored') deps.onStored(points.length, forward?.body.length ?? 0);
+  if (outcome === 'stored') {
+    // Counted once per stored batch: a retried duplicate refuses nothing new.
+    deps.stats.pointsRefusedTime += admission.refusedTime;
+    deps.stats.pointsRefusedSeries += admission.refusedSeries;
+    deps.onStored(points.length, forward?.body.length ?? 0);
+  }
   sendJson(res, 200, outcome === 'stored' ? exportResponse(admission) : {}, { ...extraHeaders, 'Kiln-Batch': outcome });
   return { status: 200, outcome };
 }
