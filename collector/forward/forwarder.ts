@@ -8,6 +8,7 @@
 import { BATCH_ID_HEADER } from '../../runtime/telemetry/otlp-schema.ts';
 import type { Db } from '../store/database.ts';
 import type { CollectorStats } from '../stats.ts';
+import { OutboxCap } from './outbox-cap.ts';
 
 export interface ForwarderConfig {
   readonly url: URL;
@@ -60,18 +61,14 @@ export class Forwarder {
   private readonly remove;
   private readonly reschedule;
   private readonly nextDue;
-  private readonly oldest;
-  private readonly totalBytes;
-  private readonly dropThrough;
-  /** bytes of bodies in the outbox: measured at start and after each trim, kept up to date between */
-  private bytes = 0;
+  private cap: OutboxCap | undefined;
   private readonly loggedStatus = new Set<number>();
   private lastDbError = '';
   /** set by a database error: the pump stops and the next attempt is DB_RETRY_MS later */
   private retryAfterDbError = false;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly config: ForwarderConfig,
     private readonly stats: CollectorStats,
   ) {
@@ -79,17 +76,19 @@ export class Forwarder {
     this.remove = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.reschedule = db.prepare('UPDATE outbox SET attempts = attempts + 1, next_ms = ?, last_error = ? WHERE id = ?');
     this.nextDue = db.prepare('SELECT MIN(next_ms) AS t FROM outbox');
-    this.oldest = db.prepare('SELECT id, created_ms, length(body) AS n FROM outbox ORDER BY id');
-    this.totalBytes = db.prepare('SELECT TOTAL(length(body)) AS n FROM outbox');
-    this.dropThrough = db.prepare('DELETE FROM outbox WHERE id <= ?');
-    this.guard('measuring the outbox', () => (this.bytes = this.measure()));
+    this.guard('measuring the outbox', () => this.trim());
   }
 
   /** A batch of `bytes` was queued (same transaction as its points): trim, then send. */
   queued(bytes: number): void {
-    this.bytes += bytes;
+    this.cap?.added(bytes);
     this.guard('trimming the outbox', () => this.trim());
     this.wake();
+  }
+
+  /** Measuring the outbox reads the database, so a failure there is retried on the next trim. */
+  private trim(): void {
+    (this.cap ??= new OutboxCap(this.db, this.config, this.stats)).trim();
   }
 
   /** Called after a batch is stored (and at start, for what a previous run left). */
@@ -103,38 +102,6 @@ export class Forwarder {
         this.running = undefined;
         this.scheduleNext();
       });
-  }
-
-  private measure(): number {
-    return (this.totalBytes.get() as { n: number }).n;
-  }
-
-  /** Drops what is too old, then the oldest until the outbox fits its byte cap; counts both. */
-  private trim(): void {
-    const cutoff = this.config.now() - this.config.maxAgeMs;
-    let expired = 0;
-    let full = 0;
-    let freed = 0;
-    let through = 0;
-    let over = this.bytes > this.config.maxBytes;
-    // Rows come oldest first (ids grow with arrival): stop at the first one we may keep, so a
-    // healthy outbox costs one row read.
-    for (const r of this.oldest.iterate() as IterableIterator<{ id: number; created_ms: number; n: number }>) {
-      const old = r.created_ms < cutoff;
-      if (!old && !over) break;
-      through = r.id;
-      freed += r.n;
-      if (old) expired++;
-      else full++;
-      over = this.bytes - freed > this.config.maxBytes;
-    }
-    if (through === 0) return;
-    this.dropThrough.run(through);
-    this.bytes = this.measure();
-    this.stats.outboxDroppedExpired += expired;
-    this.stats.outboxDroppedFull += full;
-    if (full) this.config.log(`forwarding outbox over its ${this.config.maxBytes}-byte cap: dropped the ${full} oldest batch(es) unsent`);
-    if (expired) this.config.log(`forwarding outbox: dropped ${expired} batch(es) older than ${Math.round(this.config.maxAgeMs / 3_600_000)} h unsent`);
   }
 
   /** Runs a database step; an error is logged (once per distinct message) and retried later, never thrown. */
@@ -155,7 +122,6 @@ export class Forwarder {
     this.lastDbError = msg;
     this.retryAfterDbError = true;
   }
-
 
   async close(): Promise<void> {
     this.closed = true;
@@ -191,7 +157,7 @@ export class Forwarder {
   }
 
   private removeRow(row: OutboxRow): void {
-    if (this.remove.run(row.id).changes > 0) this.bytes -= row.body.length;
+    if (this.remove.run(row.id).changes > 0) this.cap?.removed(row.body.length);
   }
 
   private async send(row: OutboxRow): Promise<void> {
