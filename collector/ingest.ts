@@ -13,6 +13,9 @@ import { OtlpFieldError } from './otlp/json-fields.ts';
 import { parseMetricsRequest } from './otlp/parse-metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { IncomingBatch, StoreOutcome } from './store/batch-writer.ts';
+import type { SeriesGate } from './store/series-gate.ts';
+import { admitPoints, exportResponse } from './admission.ts';
+import type { CollectorStats } from './stats.ts';
 
 const BATCH_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 const BATCH_ID = BATCH_ID_HEADER.toLowerCase();
@@ -21,9 +24,12 @@ export interface IngestDeps {
   readonly options: ResolvedOptions;
   readonly keys: KeyCheck;
   readonly limiter: RateLimiter;
+  /** caps on distinct series */
+  readonly gate: SeriesGate;
+  readonly stats: CollectorStats;
   readonly store: (batch: IncomingBatch) => Promise<StoreOutcome>;
-  /** after a batch is stored (wakes the forwarder) */
-  readonly onStored: (points: number) => void;
+  /** after a batch is stored (wakes the forwarder); forwardBytes: its body queued in the outbox */
+  readonly onStored: (points: number, forwardBytes: number) => void;
 }
 
 export interface IngestResult {
@@ -78,13 +84,15 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
     throw e;
   }
 
-  let points;
+  let parsed;
   try {
-    points = parseMetricsRequest(body);
+    parsed = parseMetricsRequest(body);
   } catch (e) {
     if (e instanceof OtlpFieldError) return refuse(400, `invalid OTLP metrics: ${e.message}`);
     throw e;
   }
+  const admission = admitPoints(parsed, options.now(), options.retentionDays * 86_400_000, deps.gate);
+  const points = admission.points;
 
   // Forwarded as gzip: the bytes as received when they were gzip already.
   const forward = options.forwardUrl ? { body: decoded === raw ? gzipSync(raw) : raw, batchId: batchId ?? randomUUID() } : undefined;
@@ -96,7 +104,12 @@ export async function handleIngest(req: IncomingMessage, res: ServerResponse, de
     options.log(`storing a batch failed: ${e instanceof Error ? e.message : String(e)}`);
     return refuse(503, 'the collector could not store the batch; retry later', { 'Retry-After': '5' });
   }
-  if (outcome === 'stored') deps.onStored(points.length);
-  sendJson(res, 200, {}, { ...extraHeaders, 'Kiln-Batch': outcome });
+  if (outcome === 'stored') {
+    // Counted once per stored batch: a retried duplicate refuses nothing new.
+    deps.stats.pointsRefusedTime += admission.refusedTime;
+    deps.stats.pointsRefusedSeries += admission.refusedSeries;
+    deps.onStored(points.length, forward?.body.length ?? 0);
+  }
+  sendJson(res, 200, outcome === 'stored' ? exportResponse(admission) : {}, { ...extraHeaders, 'Kiln-Batch': outcome });
   return { status: 200, outcome };
 }

@@ -1,6 +1,7 @@
 // What `startCollector` accepts, the defaults, and the checks that turn bad values into typed
 // errors before anything listens. `kiln collect` maps its flags onto these one to one.
 import { fail } from '../core/errors.ts';
+import { DEFAULT_SERIES_LIMITS, type SeriesLimits } from './store/series-gate.ts';
 
 export interface CollectorOptions {
   /** TCP port; 0 picks a free one. Default 4318 (the OTLP/HTTP port). */
@@ -19,6 +20,14 @@ export interface CollectorOptions {
   readonly forwardUrl?: string;
   /** Bearer key sent upstream with forwarded batches. */
   readonly forwardKey?: string;
+  /** Forwarding outbox cap in bytes (gzip bodies); the oldest batches are dropped beyond it. Default 256 MiB. */
+  readonly outboxMaxBytes?: number;
+  /** Batches waiting longer than this many hours are dropped unsent. Default 72. */
+  readonly outboxMaxAgeHours?: number;
+  /** How long a write waits for a lock held by another connection before answering 503 (ms). Default 5000. */
+  readonly busyTimeoutMs?: number;
+  /** Caps on distinct series, model names and label values (store/series-gate.ts has the defaults). */
+  readonly seriesLimits?: Partial<SeriesLimits>;
   /** Largest request body on the wire, in bytes (413 above). Default 4 MiB. Decoded gzip may be 10x that. */
   readonly maxBodyBytes?: number;
   /** Batches per second allowed per API key (per client address when no keys are set); 0 = unlimited. Default 50. */
@@ -42,6 +51,10 @@ export interface ResolvedOptions {
   readonly retentionDays: number;
   readonly forwardUrl: URL | undefined;
   readonly forwardKey: string | undefined;
+  readonly outboxMaxBytes: number;
+  readonly outboxMaxAgeMs: number;
+  readonly busyTimeoutMs: number;
+  readonly seriesLimits: SeriesLimits;
   readonly maxBodyBytes: number;
   readonly maxDecodedBytes: number;
   readonly rateLimitPerSecond: number;
@@ -82,6 +95,8 @@ export function resolveOptions(o: CollectorOptions): ResolvedOptions {
   const rate = o.rateLimitPerSecond ?? 50;
   if (!(Number.isFinite(rate) && rate >= 0)) fail('INVALID_ARGUMENT', `collector option rateLimitPerSecond must be >= 0, got ${String(rate)}`);
   const maxBodyBytes = positiveInt('maxBodyBytes', o.maxBodyBytes ?? 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  const outboxMaxAgeHours = o.outboxMaxAgeHours ?? 72;
+  if (!(Number.isFinite(outboxMaxAgeHours) && outboxMaxAgeHours > 0)) fail('INVALID_ARGUMENT', `collector option outboxMaxAgeHours must be a positive number, got ${String(outboxMaxAgeHours)}`);
   const durability = o.durability ?? 'full';
   if (durability !== 'full' && durability !== 'normal') fail('INVALID_ARGUMENT', `collector option durability must be 'full' or 'normal', got ${String(durability)}`);
   return {
@@ -93,6 +108,15 @@ export function resolveOptions(o: CollectorOptions): ResolvedOptions {
     retentionDays,
     forwardUrl,
     forwardKey: o.forwardKey === undefined ? undefined : checkKey('forwardKey', o.forwardKey),
+    outboxMaxBytes: positiveInt('outboxMaxBytes', o.outboxMaxBytes ?? 256 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    outboxMaxAgeMs: outboxMaxAgeHours * 3_600_000,
+    busyTimeoutMs: positiveInt('busyTimeoutMs', o.busyTimeoutMs ?? 5000, 0, 600_000),
+    seriesLimits: {
+      seriesTotal: positiveInt('seriesLimits.seriesTotal', o.seriesLimits?.seriesTotal ?? DEFAULT_SERIES_LIMITS.seriesTotal, 1, 10_000_000),
+      seriesPerModel: positiveInt('seriesLimits.seriesPerModel', o.seriesLimits?.seriesPerModel ?? DEFAULT_SERIES_LIMITS.seriesPerModel, 1, 10_000_000),
+      modelNames: positiveInt('seriesLimits.modelNames', o.seriesLimits?.modelNames ?? DEFAULT_SERIES_LIMITS.modelNames, 1, 10_000_000),
+      labelValues: positiveInt('seriesLimits.labelValues', o.seriesLimits?.labelValues ?? DEFAULT_SERIES_LIMITS.labelValues, 1, 10_000_000),
+    },
     maxBodyBytes,
     maxDecodedBytes: maxBodyBytes * 10,
     rateLimitPerSecond: rate,

@@ -11,6 +11,8 @@ import { latencyDeltas } from './store/latency-query.ts';
 import { sumTotals, type GroupColumn } from './store/totals-query.ts';
 
 const DIMS: readonly GroupColumn[] = ['model', 'version', 'backend', 'device_class'];
+/** Rows one scrape reads per query at most; the series caps keep real data well below. */
+const MAX_ROWS = 100_000;
 
 export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -51,12 +53,12 @@ function latencyTotals(db: Db, metric: string): CountRow[] {
   const dims = "COALESCE(model,'') AS model, COALESCE(version,'') AS version, COALESCE(backend,'') AS backend, COALESCE(device_class,'') AS device_class, COALESCE(phase,'') AS phase";
   const group = 'GROUP BY model, version, backend, device_class, phase';
   return db.prepare(`
-    SELECT ${dims}, SUM(count) AS n, SUM(COALESCE(sum, 0)) AS s FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality != 2 ${group}
+    SELECT ${dims}, TOTAL(count) AS n, TOTAL(sum) AS s FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality != 2 ${group}
     UNION ALL
-    SELECT model, version, backend, device_class, phase, SUM(count) AS n, SUM(COALESCE(sum, 0)) AS s FROM (
+    SELECT model, version, backend, device_class, phase, TOTAL(count) AS n, TOTAL(sum) AS s FROM (
       SELECT ${dims}, count, sum, ROW_NUMBER() OVER (PARTITION BY series, start_ms ORDER BY time_ms DESC) AS rn
       FROM points WHERE metric = ? AND kind = 'exponentialHistogram' AND temporality = 2
-    ) WHERE rn = 1 ${group}`).all(metric, metric) as CountRow[];
+    ) WHERE rn = 1 ${group} LIMIT ${MAX_ROWS}`).all(metric, metric) as CountRow[];
 }
 
 function latencySummary(out: Exposition, db: Db, metric: string, promName: string, help: string, nowMs: number, windowMs: number): void {
@@ -103,7 +105,7 @@ export function renderPrometheus(db: Db, stats: CollectorStats, nowMs: number, w
   const drift = db.prepare(`SELECT COALESCE(model,'') model, COALESCE(version,'') version, COALESCE(backend,'') backend, COALESCE(device_class,'') device_class,
       feature, COALESCE(drift_test,'') test, value, COALESCE(alert, 0) alert
     FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY model, version, backend, device_class, feature, drift_test ORDER BY time_ms DESC) rn FROM points WHERE metric = ? AND feature IS NOT NULL)
-    WHERE rn = 1`).all(METRIC.driftScore) as { model: string; version: string; backend: string; device_class: string; feature: string; test: string; value: number; alert: number }[];
+    WHERE rn = 1 LIMIT ${MAX_ROWS}`).all(METRIC.driftScore) as { model: string; version: string; backend: string; device_class: string; feature: string; test: string; value: number; alert: number }[];
   out.family('kiln_drift_score', 'gauge', 'latest drift score per feature');
   for (const d of drift) out.sample('kiln_drift_score', { model: d.model, version: d.version, backend: d.backend, device_class: d.device_class, feature: d.feature, test: d.test }, d.value);
   out.family('kiln_drift_alert', 'gauge', '1 when the latest window of a feature alerted');
@@ -116,6 +118,9 @@ export function renderPrometheus(db: Db, stats: CollectorStats, nowMs: number, w
   out.sample('kiln_collector_batches_total', { outcome: 'duplicate' }, stats.batchesDuplicate);
   out.family('kiln_collector_points_total', 'counter', 'data points stored');
   out.sample('kiln_collector_points_total', {}, stats.pointsStored);
+  out.family('kiln_collector_points_refused_total', 'counter', 'valid data points not stored, by reason (time: outside [now - retention, now + 10 min]; series_limit: a new series beyond the caps)');
+  out.sample('kiln_collector_points_refused_total', { reason: 'time' }, stats.pointsRefusedTime);
+  out.sample('kiln_collector_points_refused_total', { reason: 'series_limit' }, stats.pointsRefusedSeries);
   out.family('kiln_collector_ingest_duration_seconds', 'histogram', 'time from request to answer on /v1/metrics');
   INGEST_BUCKETS.forEach((b, i) => out.sample('kiln_collector_ingest_duration_seconds_bucket', { le: String(b) }, stats.ingestBucketCounts[i]!));
   out.sample('kiln_collector_ingest_duration_seconds_bucket', { le: '+Inf' }, stats.ingestCount);
@@ -128,5 +133,8 @@ export function renderPrometheus(db: Db, stats: CollectorStats, nowMs: number, w
   out.sample('kiln_collector_forwarded_total', { result: 'ok' }, stats.forwarded);
   out.sample('kiln_collector_forwarded_total', { result: 'retry' }, stats.forwardFailures);
   out.sample('kiln_collector_forwarded_total', { result: 'dropped' }, stats.forwardDropped);
+  out.family('kiln_collector_outbox_dropped_total', 'counter', 'batches dropped from the forwarding outbox unsent, by reason (full: over the byte cap; expired: over the age cap)');
+  out.sample('kiln_collector_outbox_dropped_total', { reason: 'full' }, stats.outboxDroppedFull);
+  out.sample('kiln_collector_outbox_dropped_total', { reason: 'expired' }, stats.outboxDroppedExpired);
   return out.text();
 }

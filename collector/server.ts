@@ -5,9 +5,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { fail } from '../core/errors.ts';
 import { bearerToken, keyChecker } from './auth.ts';
 import { handleApi } from './dashboard/api.ts';
-import { dashboardHtml } from './dashboard/page.ts';
+import { DASHBOARD_HEADERS, dashboardHtml } from './dashboard/page.ts';
 import { Forwarder } from './forward/forwarder.ts';
 import { corsHeaders, sendPreflight } from './http/cors.ts';
+import { hostAllowed, isLoopback, loopbackHostHeaders } from './http/host-check.ts';
 import { sendError, sendJson, sendText } from './http/respond.ts';
 import { handleIngest, type IngestDeps } from './ingest.ts';
 import { resolveOptions, type CollectorOptions } from './options.ts';
@@ -17,6 +18,7 @@ import { createBatchWriter } from './store/batch-writer.ts';
 import { openDatabase } from './store/database.ts';
 import { groupCommit } from './store/group-commit.ts';
 import { createRetention, type RetentionResult } from './store/retention.ts';
+import { SeriesGate } from './store/series-gate.ts';
 import { CollectorStats } from './stats.ts';
 
 export interface Collector {
@@ -33,34 +35,47 @@ export interface Collector {
 const RETENTION_EVERY_MS = 3_600_000;
 const CLOSE_GRACE_MS = 2_000;
 
-function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
-}
-
 export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
   const o = resolveOptions(options);
-  const db = openDatabase(o.dbPath, o.durability);
+  const db = openDatabase(o.dbPath, o.durability, o.busyTimeoutMs);
   const stats = new CollectorStats(o.now());
   const retention = createRetention(db, o.retentionDays);
   const keys = keyChecker(o.apiKeys);
-  const forwarder = o.forwardUrl ? new Forwarder(db, { url: o.forwardUrl, key: o.forwardKey, now: o.now, log: o.log }, stats) : undefined;
+  const gate = new SeriesGate(db, o.seriesLimits);
+  const forwarder = o.forwardUrl ? new Forwarder(db, { url: o.forwardUrl, key: o.forwardKey, now: o.now, log: o.log, maxBytes: o.outboxMaxBytes, maxAgeMs: o.outboxMaxAgeMs }, stats) : undefined;
   const ingestDeps: IngestDeps = {
     options: o,
     keys,
     limiter: rateLimiter(o.rateLimitPerSecond),
+    gate,
+    stats,
     store: groupCommit(db, createBatchWriter(db)),
-    onStored: (points) => {
+    onStored: (points, forwardBytes) => {
       stats.pointsStored += points;
-      forwarder?.wake();
+      forwarder?.queued(forwardBytes);
     },
   };
   const cors = corsHeaders(o.corsOrigin);
   let inFlight = 0;
 
-  const readAllowed = (req: IncomingMessage): boolean => o.readKey === undefined || bearerToken(req) === o.readKey;
+  // Compared through SHA-256 digests with timingSafeEqual, like the API keys.
+  const readKeys = o.readKey === undefined ? undefined : keyChecker([o.readKey]);
+  const readAllowed = (req: IncomingMessage): boolean => readKeys === undefined || readKeys.check(bearerToken(req)) !== undefined;
+  /** set once listening on a loopback interface: the Host values accepted (DNS rebinding) */
+  let allowedHosts: ReadonlySet<string> | undefined;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://collector');
+    if (allowedHosts && !hostAllowed(req.headers.host, allowedHosts)) {
+      req.resume();
+      return sendError(res, 421, `this collector listens on loopback and answers only Host ${[...allowedHosts].join(', ')}`);
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://collector');
+    } catch {
+      req.resume();
+      return sendError(res, 400, 'not a valid request target');
+    }
     const path = url.pathname;
     if (path === '/v1/metrics') {
       if (req.method === 'OPTIONS') return sendPreflight(res, o.corsOrigin);
@@ -77,9 +92,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       req.resume();
       return sendError(res, 404, `this collector receives metrics only (${path} is not served)`, cors);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method ?? '?'} is not allowed on ${path}`, { Allow: 'GET' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `${req.method ?? '?'} is not allowed on ${path.slice(0, 200)}`, { Allow: 'GET' });
     if (path === '/healthz') return sendJson(res, 200, { ok: true });
-    if (path === '/' || path === '/dashboard') return sendText(res, 200, 'text/html; charset=utf-8', dashboardHtml());
+    if (path === '/' || path === '/dashboard') return sendText(res, 200, 'text/html; charset=utf-8', dashboardHtml(), DASHBOARD_HEADERS);
     if (path === '/metrics' || path.startsWith('/api/')) {
       if (!readAllowed(req)) {
         const why = bearerToken(req) !== undefined && keys.check(bearerToken(req)) !== undefined && !keys.open ? 'API keys are write-only; the read side needs the read key' : 'the read side needs the read key: Authorization: Bearer <read key>';
@@ -88,16 +103,20 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       if (path === '/metrics') return sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderPrometheus(db, stats, o.now()));
       if (handleApi(db, path, url.searchParams, res)) return;
     }
-    sendError(res, 404, `no such path: ${path}`);
+    sendError(res, 404, `no such path: ${path.slice(0, 200)}`);
   }
 
   const server = createServer((req, res) => {
     inFlight++;
     route(req, res)
       .catch((e: unknown) => {
-        o.log(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        if (!res.headersSent) sendError(res, 500, 'internal collector error');
-        else res.destroy();
+        // A database that is locked by another process, full or failing is a 503 to retry later
+        // (the process stays up); anything else is our bug.
+        const dbError = typeof (e as { code?: unknown } | null)?.code === 'string' && (e as { code: string }).code.startsWith('SQLITE_');
+        o.log(`${dbError ? 'database' : 'internal'} error on ${req.method ?? '?'} ${req.url ?? '?'}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        if (res.headersSent) res.destroy();
+        else if (dbError) sendError(res, 503, 'the collector database is busy or failing; retry later', { 'Retry-After': '5' });
+        else sendError(res, 500, 'internal collector error');
       })
       .finally(() => inFlight--);
   });
@@ -119,14 +138,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
-  if (!isLoopback(o.host)) {
+  if (isLoopback(o.host)) allowedHosts = loopbackHostHeaders(port);
+  else {
     if (keys.open) o.log(`listening on ${o.host} without --api-key: anyone who can reach port ${port} can post telemetry`);
     if (o.readKey === undefined) o.log(`listening on ${o.host} without --read-key: anyone who can reach port ${port} can read the dashboard and /metrics`);
   }
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = (): void => {
-    sweeping = retention.sweep(o.now()).catch((e: unknown) => o.log(`retention failed: ${e instanceof Error ? e.message : String(e)}`));
+    sweeping = retention
+      .sweep(o.now())
+      .then((r) => r.series > 0 && gate.reload()) // series without data left no longer count against the caps
+      .catch((e: unknown) => o.log(`retention failed: ${e instanceof Error ? e.message : String(e)}`));
   };
   sweep();
   const retentionTimer = setInterval(sweep, RETENTION_EVERY_MS);
@@ -139,7 +162,11 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     url: `http://${host}:${port}`,
     port,
     stats,
-    runRetention: () => retention.all(o.now()),
+    runRetention: () => {
+      const r = retention.all(o.now());
+      if (r.series > 0) gate.reload();
+      return r;
+    },
     close() {
       closing ??= (async () => {
         clearInterval(retentionTimer);

@@ -10,9 +10,17 @@ export class CollectorStats {
   batchesStored = 0;
   batchesDuplicate = 0;
   pointsStored = 0;
+  /** valid points not stored: dated outside the accepted window, or of new series beyond the caps */
+  pointsRefusedTime = 0;
+  pointsRefusedSeries = 0;
   forwarded = 0;
   forwardFailures = 0;
   forwardDropped = 0;
+  /** outbox batches dropped unsent: over the byte cap (oldest first), or older than the age cap */
+  outboxDroppedFull = 0;
+  outboxDroppedExpired = 0;
+  /** forwarder steps that failed on the database (retried later) */
+  forwardDbErrors = 0;
   readonly ingestBucketCounts: number[] = INGEST_BUCKETS.map(() => 0);
   ingestCount = 0;
   ingestSumSeconds = 0;

@@ -13,9 +13,15 @@ function benchEndpoints(): Plugin {
     name: 'kiln-bench-endpoints',
     configureServer(server) {
       server.middlewares.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
-        if (req.url === '/__bench/sizes.json') send(res, runtimeDownloadSizes());
-        else if (req.url === '/__bench/trained-models.json') send(res, trainedModelFiles());
-        else next();
+        try {
+          if (req.url === '/__bench/sizes.json') send(res, runtimeDownloadSizes());
+          else if (req.url === '/__bench/trained-models.json') send(res, trainedModelFiles());
+          else next();
+        } catch (e) {
+          // A file that vanished mid-read: this request fails, the dev server stays up.
+          res.statusCode = 500;
+          send(res, { error: e instanceof Error ? e.message : String(e) });
+        }
       });
     },
   };
@@ -33,6 +39,9 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
       port: 5190,
       strictPort: false,
       headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+      // Vite's own defaults (it also checks Host against DNS rebinding), plus the collector's
+      // database that `npm start` keeps in .cache/ under this root.
+      fs: { deny: ['.env', '.env.*', '*.{crt,pem,key,p12,pfx,cer,der}', '.npmrc', '.yarnrc.yml', '**/.git/**', '**/.cache/**', '**/*.sqlite*'] },
       // A benchmark must not reload when a source file changes under it.
       hmr: false,
       watch: { ignored: ['**/*'] },

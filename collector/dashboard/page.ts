@@ -2,6 +2,9 @@
 // script reads the JSON endpoints and draws SVG charts. Kept as a string module so a bundled
 // `kiln` binary needs no extra files. The read key, when the collector has one, is taken from the
 // URL fragment (#key=..., never sent to the server or written to logs) or asked for once.
+// Served with a Content-Security-Policy that allows exactly this script and style (by hash) and
+// requests to this origin only, so even a string that slipped into markup could not run.
+import { createHash } from 'node:crypto';
 
 const STYLE = String.raw`
 :root { --bg:#0f1419; --panel:#171d24; --line:#26303b; --text:#e6edf3; --muted:#8b98a5; --accent:#ff7a45;
@@ -46,6 +49,14 @@ th, td { text-align:left; padding:7px 8px; border-bottom:1px solid var(--line); 
 th { color:var(--muted); font-weight:500; font-size:12px; }
 td.num { font-variant-numeric:tabular-nums; }
 .tip { position:fixed; pointer-events:none; background:#0b0f14; border:1px solid var(--line); border-radius:7px; padding:7px 9px; font-size:12px; display:none; z-index:5; }
+.narrow { min-width:0; }
+.push { margin-left:auto; }
+.alert-text { color:var(--alert); }
+.feature .note { color:var(--muted); font-size:12px; }
+.empty.more { padding:10px 0 0; }
+.k-p50 { background:var(--p50); } .k-p90 { background:var(--p90); } .k-p99 { background:var(--p99); }
+.k-psi { background:var(--accent); } .k-w { background:#b388ff; }
+.legend i.k-alert { background:var(--alert); height:8px; width:8px; border-radius:50%; }
 .keybox { display:none; gap:8px; align-items:center; margin-bottom:16px; padding:12px 14px; border:1px solid var(--accent); border-radius:9px; }
 `;
 
@@ -68,13 +79,17 @@ async function api(path, params) {
 function fmtMs(v) { return v === undefined || v === null ? '–' : v >= 1000 ? (v / 1000).toFixed(2) + ' s' : v >= 10 ? v.toFixed(1) + ' ms' : v.toFixed(2) + ' ms'; }
 function fmtN(v) { return v >= 1e6 ? (v / 1e6).toFixed(1) + 'M' : v >= 1e4 ? (v / 1e3).toFixed(1) + 'k' : String(Math.round(v)); }
 function fmtT(t, span) { const d = new Date(t); return span > 2 * 864e5 ? d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: span < 6e5 ? '2-digit' : undefined }); }
+// HTML is only ever built from elements and text nodes: every string that came from a client
+// (model, feature and test names, error messages) is set as textContent, never parsed as markup.
+function h(tag, cls, ...kids) { const e = document.createElement(tag); if (cls) e.className = cls; for (const k of kids) if (k !== null && k !== undefined) e.append(k); return e; }
+function empty(text) { return h('div', 'empty', text); }
 function el(tag, attrs, parent) { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
 
 // One SVG line chart; series = [{ name, color, points: [{ t, v, alert? }] }].
 function chart(host, series, opts) {
-  host.innerHTML = '';
+  host.replaceChildren();
   const all = series.flatMap((s) => s.points);
-  if (!all.length) { host.innerHTML = '<div class="empty">' + opts.empty + '</div>'; return; }
+  if (!all.length) { if (opts.empty) host.append(empty(opts.empty)); return; }
   const W = Math.max(280, host.clientWidth), H = opts.height || 260, L = opts.left || 58, R = 12, T = 10, B = 26;
   const t0 = Math.min(...all.map((p) => p.t)), t1 = Math.max(...all.map((p) => p.t), t0 + 1);
   let y1 = Math.max(...all.map((p) => p.v), opts.threshold || 0) * 1.1 || 1;
@@ -109,14 +124,23 @@ function chart(host, series, opts) {
     if (!at) return;
     cross.setAttribute('x1', x(at.t)); cross.setAttribute('x2', x(at.t)); cross.setAttribute('visibility', 'visible');
     tip.style.display = 'block'; tip.style.left = ev.clientX + 14 + 'px'; tip.style.top = ev.clientY + 10 + 'px';
-    tip.innerHTML = '<b>' + new Date(at.t).toLocaleString() + '</b>' + series.map((s, i) => near[i] ? '<br><span style="color:' + s.color + '">' + s.name + '</span> ' + opts.fmt(near[i].v) + (near[i].alert ? ' <b style="color:var(--alert)">ALERT</b>' : '') + (near[i].n !== undefined ? ' · ' + near[i].n + ' runs' : '') : '').join('');
+    tip.replaceChildren(h('b', '', new Date(at.t).toLocaleString()));
+    series.forEach((s, i) => {
+      const p = near[i];
+      if (!p) return;
+      const name = h('span', '', s.name);
+      name.style.color = s.color;
+      tip.append(h('br'), name, ' ' + opts.fmt(p.v), p.alert ? h('b', 'alert-text', ' ALERT') : null, p.n !== undefined ? ' · ' + p.n + ' runs' : null);
+    });
   });
   svg.addEventListener('mouseleave', () => { tip.style.display = 'none'; cross.setAttribute('visibility', 'hidden'); });
 }
 
 function fillSelect(sel, values, all) {
   const keep = sel.value;
-  sel.innerHTML = '<option value="">' + all + '</option>' + values.map((v) => '<option>' + v.replace(/[<&]/g, (c) => c === '<' ? '&lt;' : '&amp;') + '</option>').join('');
+  const first = h('option', '', all);
+  first.value = '';
+  sel.replaceChildren(first, ...values.map((v) => h('option', '', String(v))));
   if (values.includes(keep)) sel.value = keep;
 }
 
@@ -127,7 +151,7 @@ function params() {
   return p;
 }
 
-function esc(s) { return String(s === null || s === undefined ? '' : s).replace(/[<&"]/g, (c) => ({ '<': '&lt;', '&': '&amp;', '"': '&quot;' })[c]); }
+function txt(s) { return s === null || s === undefined ? '' : String(s); }
 
 async function refresh() {
   try {
@@ -153,22 +177,31 @@ async function refresh() {
       { fmt: fmtMs, empty: 'No latency data for these filters yet. Point a Kiln session\'s telemetry endpoint at ' + location.origin + '/v1/metrics.' });
     $('lat-note').textContent = lat.overall.count ? fmtN(lat.overall.count) + ' observations · bucket ' + (lat.bucketMs >= 6e4 ? lat.bucketMs / 6e4 + ' min' : lat.bucketMs / 1e3 + ' s') : '';
     const fx = $('features');
-    fx.innerHTML = '';
-    if (!drift.features.length) fx.innerHTML = '<div class="empty">No drift scores for these filters yet.</div>';
+    fx.replaceChildren();
+    if (!drift.features.length) fx.append(empty('No drift scores for these filters yet.'));
     for (const ft of drift.features) {
-      const box = document.createElement('div');
-      box.className = 'feature' + (ft.alerting ? ' alerting' : '');
-      const scores = ft.tests.map((ts) => '<span class="badge">' + esc(ts.test) + ' ' + ts.last.score.toFixed(3) + '</span>').join(' ');
-      box.innerHTML = '<div class="top"><span class="name" title="' + esc(ft.feature) + '">' + esc(ft.feature) + '</span>' + (ft.alerting ? '<span class="badge alert">ALERT</span>' : '') + '</div><div class="scores">' + scores + '</div><div class="mini"></div><div class="sub" style="color:var(--muted);font-size:12px">' + (ft.alerts ? ft.alerts + ' alerting window' + (ft.alerts > 1 ? 's' : '') : 'no alerts') + '</div>';
+      const name = h('span', 'name', txt(ft.feature));
+      name.title = txt(ft.feature);
+      const mini = h('div', 'mini');
+      const box = h('div', 'feature' + (ft.alerting ? ' alerting' : ''),
+        h('div', 'top', name, ft.alerting ? h('span', 'badge alert', 'ALERT') : null),
+        h('div', 'scores', ...ft.tests.map((ts) => h('span', 'badge', txt(ts.test) + ' ' + ts.last.score.toFixed(3)))),
+        mini,
+        h('div', 'note', ft.alerts ? ft.alerts + ' alerting window' + (ft.alerts > 1 ? 's' : '') : 'no alerts'));
       fx.appendChild(box);
-      chart(box.querySelector('.mini'), ft.tests.map((ts) => ({ name: ts.test, color: TEST_COLORS[ts.test] || 'var(--p90)', points: ts.points.map((q) => ({ t: q.t, v: q.score, alert: q.alert })) })), { fmt: (v) => v.toFixed(2), height: 120, left: 40, empty: '' });
+      chart(mini, ft.tests.map((ts) => ({ name: ts.test, color: TEST_COLORS[ts.test] || 'var(--p90)', points: ts.points.map((q) => ({ t: q.t, v: q.score, alert: q.alert })) })), { fmt: (v) => v.toFixed(2), height: 120, left: 40, empty: '' });
     }
-    $('alerts').innerHTML = drift.alerts.length
-      ? '<table><tr><th>Time</th><th>Feature</th><th>Scores</th><th>Model</th><th>Version</th><th>Backend</th><th>Device class</th></tr>' + drift.alerts.slice(0, 12).map((a) => '<tr><td>' + new Date(a.t).toLocaleString() + '</td><td>' + esc(a.feature) + '</td><td class="num" style="color:var(--alert)">' + Object.entries(a.scores).map((e) => esc(e[0]) + ' ' + e[1].toFixed(3)).join(' · ') + '</td><td>' + esc(a.model) + '</td><td>' + esc(a.version) + '</td><td>' + esc(a.backend) + '</td><td>' + esc(a.deviceClass) + '</td></tr>').join('') + '</table>' + (totalAlerts > 12 ? '<div class="empty" style="padding:10px 0 0">and ' + fmtN(totalAlerts - 12) + ' earlier alerting windows in this range</div>' : '')
-      : '<div class="empty">No drift alerts. </div>';
-    $('status').innerHTML = '<span class="dot"></span>updated ' + new Date().toLocaleTimeString();
+    const cell = (text, cls) => h('td', cls || '', text);
+    $('alerts').replaceChildren(...(drift.alerts.length
+      ? [h('table', '', h('tr', '', ...['Time', 'Feature', 'Scores', 'Model', 'Version', 'Backend', 'Device class'].map((t) => h('th', '', t))),
+          ...drift.alerts.slice(0, 12).map((a) => h('tr', '', cell(new Date(a.t).toLocaleString()), cell(txt(a.feature)),
+            cell(Object.entries(a.scores).map((e) => e[0] + ' ' + e[1].toFixed(3)).join(' · '), 'num alert-text'),
+            cell(txt(a.model)), cell(txt(a.version)), cell(txt(a.backend)), cell(txt(a.deviceClass))))),
+        totalAlerts > 12 ? h('div', 'empty more', 'and ' + fmtN(totalAlerts - 12) + ' earlier alerting windows in this range') : '']
+      : [empty('No drift alerts.')]));
+    $('status').replaceChildren(h('span', 'dot'), 'updated ' + new Date().toLocaleTimeString());
   } catch (e) {
-    $('status').innerHTML = '<span class="dot err"></span>' + esc(e.message);
+    $('status').replaceChildren(h('span', 'dot err'), txt(e && e.message));
   }
 }
 
@@ -184,7 +217,7 @@ const BODY = String.raw`
 <header>
   <div class="logo">K</div>
   <div><h1>Kiln telemetry</h1><div class="sub">latency and drift from your models in the field</div></div>
-  <div class="right"><span id="status">loading…</span><label><input type="checkbox" id="auto" checked style="min-width:0"> auto-refresh</label></div>
+  <div class="right"><span id="status">loading…</span><label><input type="checkbox" id="auto" checked class="narrow"> auto-refresh</label></div>
 </header>
 <main>
   <div class="keybox" id="keybox">This collector's read side needs its read key: <input id="keyin" type="password" placeholder="read key"><button id="keysave">Use key</button></div>
@@ -205,15 +238,15 @@ const BODY = String.raw`
   </div>
   <section class="panel">
     <h2>Latency
-      <select id="metric" style="min-width:0"><option value="run">per run</option><option value="coldStart">cold start</option></select>
-      <select id="phase" style="min-width:0"><option value="total">total</option><option value="queue">queue</option><option value="gpu">gpu</option><option value="readback">readback</option><option value="fetch">fetch</option><option value="parse">parse</option><option value="upload">upload</option><option value="compile">compile</option><option value="first_run">first run</option><option value="all">all phases</option></select>
-      <span class="legend"><span><i style="background:var(--p50)"></i>p50</span><span><i style="background:var(--p90)"></i>p90</span><span><i style="background:var(--p99)"></i>p99</span></span>
-      <span class="legend" id="lat-note" style="margin-left:auto"></span>
+      <select id="metric" class="narrow"><option value="run">per run</option><option value="coldStart">cold start</option></select>
+      <select id="phase" class="narrow"><option value="total">total</option><option value="queue">queue</option><option value="gpu">gpu</option><option value="readback">readback</option><option value="fetch">fetch</option><option value="parse">parse</option><option value="upload">upload</option><option value="compile">compile</option><option value="first_run">first run</option><option value="all">all phases</option></select>
+      <span class="legend"><span><i class="k-p50"></i>p50</span><span><i class="k-p90"></i>p90</span><span><i class="k-p99"></i>p99</span></span>
+      <span class="legend push" id="lat-note"></span>
     </h2>
     <div id="latency"></div>
   </section>
   <section class="panel">
-    <h2>Drift per feature <span class="legend"><span><i style="background:var(--accent)"></i>PSI</span><span><i style="background:var(--p50)"></i>Jensen-Shannon</span><span><i style="background:#b388ff"></i>Wasserstein</span><span>highest score per interval</span><span><i style="background:var(--alert);height:8px;width:8px;border-radius:50%"></i>alerting window</span></span></h2>
+    <h2>Drift per feature <span class="legend"><span><i class="k-psi"></i>PSI</span><span><i class="k-p50"></i>Jensen-Shannon</span><span><i class="k-w"></i>Wasserstein</span><span>highest score per interval</span><span><i class="k-alert"></i>alerting window</span></span></h2>
     <div class="features" id="features"></div>
   </section>
   <section class="panel">
@@ -230,11 +263,30 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Kiln telemetry</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>${BODY}<script>${SCRIPT}</script></body>
 </html>
 `;
+
+const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+/** Headers the page must be served with. */
+export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': [
+    "default-src 'none'",
+    `script-src ${sha256(SCRIPT)}`,
+    `style-src ${sha256(STYLE)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
 
 export function dashboardHtml(): string {
   return PAGE;

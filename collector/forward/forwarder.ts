@@ -2,9 +2,13 @@
 // the same transaction as the batch), so a batch accepted here reaches the upstream even across
 // restarts and upstream outages. Runs beside ingest, never in its path: ingest only wakes it.
 // Each batch keeps its idempotency id upstream, so a retry after a lost answer is deduplicated.
+// Bounded: the outbox is capped by bytes and by age (oldest dropped first, counted), refusals
+// that cannot change (401/403 included) drop the batch, and no error of its own (a locked or
+// full database included) escapes: it logs and tries again later.
 import { BATCH_ID_HEADER } from '../../runtime/telemetry/otlp-schema.ts';
 import type { Db } from '../store/database.ts';
 import type { CollectorStats } from '../stats.ts';
+import { OutboxCap } from './outbox-cap.ts';
 
 export interface ForwarderConfig {
   readonly url: URL;
@@ -15,11 +19,18 @@ export interface ForwarderConfig {
   readonly concurrency?: number;
   /** per-request timeout */
   readonly timeoutMs?: number;
+  /** outbox cap in bytes of stored (gzip) bodies; beyond it the oldest batches are dropped */
+  readonly maxBytes: number;
+  /** batches older than this (by arrival) are dropped unsent */
+  readonly maxAgeMs: number;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
-/** Statuses the upstream will answer the same way forever: drop the batch (and count it). */
-const PERMANENT = new Set([400, 404, 405, 413, 415]);
+/** Statuses the upstream will answer the same way forever: drop the batch (and count it). A bad
+ *  --forward-key (401/403) is an operator's error that retrying cannot fix: said once in the log. */
+const PERMANENT = new Set([400, 401, 403, 404, 405, 413, 415]);
+/** After an error of our own database (locked, disk full), try again this much later. */
+const DB_RETRY_MS = 5000;
 
 interface OutboxRow {
   id: number;
@@ -50,9 +61,14 @@ export class Forwarder {
   private readonly remove;
   private readonly reschedule;
   private readonly nextDue;
+  private cap: OutboxCap | undefined;
+  private readonly loggedStatus = new Set<number>();
+  private lastDbError = '';
+  /** set by a database error: the pump stops and the next attempt is DB_RETRY_MS later */
+  private retryAfterDbError = false;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly config: ForwarderConfig,
     private readonly stats: CollectorStats,
   ) {
@@ -60,6 +76,19 @@ export class Forwarder {
     this.remove = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.reschedule = db.prepare('UPDATE outbox SET attempts = attempts + 1, next_ms = ?, last_error = ? WHERE id = ?');
     this.nextDue = db.prepare('SELECT MIN(next_ms) AS t FROM outbox');
+    this.guard('measuring the outbox', () => this.trim());
+  }
+
+  /** A batch of `bytes` was queued (same transaction as its points): trim, then send. */
+  queued(bytes: number): void {
+    this.cap?.added(bytes);
+    this.guard('trimming the outbox', () => this.trim());
+    this.wake();
+  }
+
+  /** Measuring the outbox reads the database, so a failure there is retried on the next trim. */
+  private trim(): void {
+    (this.cap ??= new OutboxCap(this.db, this.config, this.stats)).trim();
   }
 
   /** Called after a batch is stored (and at start, for what a previous run left). */
@@ -67,10 +96,31 @@ export class Forwarder {
     if (this.closed || this.running) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.running = this.pump().finally(() => {
-      this.running = undefined;
-      this.scheduleNext();
-    });
+    this.running = this.pump()
+      .catch((e: unknown) => this.dbError('forwarding', e))
+      .finally(() => {
+        this.running = undefined;
+        this.scheduleNext();
+      });
+  }
+
+  /** Runs a database step; an error is logged (once per distinct message) and retried later, never thrown. */
+  private guard(what: string, step: () => void): boolean {
+    try {
+      step();
+      return true;
+    } catch (e) {
+      this.dbError(what, e);
+      return false;
+    }
+  }
+
+  private dbError(what: string, e: unknown): void {
+    this.stats.forwardDbErrors++;
+    const msg = e instanceof Error ? e.message : String(e);
+    if (msg !== this.lastDbError) this.config.log(`${what} failed on the database (${msg}); retrying in ${DB_RETRY_MS / 1000} s`);
+    this.lastDbError = msg;
+    this.retryAfterDbError = true;
   }
 
   async close(): Promise<void> {
@@ -82,20 +132,32 @@ export class Forwarder {
 
   private scheduleNext(): void {
     if (this.closed) return;
-    const t = (this.nextDue.get() as { t: number | null }).t;
-    if (t === null) return;
-    const delay = Math.max(0, t - this.config.now());
+    let delay: number | undefined;
+    if (this.retryAfterDbError) delay = DB_RETRY_MS;
+    else {
+      let t: number | null = null;
+      if (!this.guard('reading the outbox', () => (t = (this.nextDue.get() as { t: number | null }).t))) delay = DB_RETRY_MS;
+      else if (t !== null) delay = Math.max(0, t - this.config.now());
+    }
+    this.retryAfterDbError = false;
+    if (delay === undefined) return;
     this.timer = setTimeout(() => this.wake(), Math.min(delay, MAX_BACKOFF_MS));
     this.timer.unref();
   }
 
   private async pump(): Promise<void> {
     const limit = this.config.concurrency ?? 4;
-    while (!this.closed) {
-      const rows = this.due.all(this.config.now(), limit) as OutboxRow[];
+    while (!this.closed && !this.retryAfterDbError) {
+      if (!this.guard('trimming the outbox', () => this.trim())) return;
+      let rows: OutboxRow[] = [];
+      if (!this.guard('reading the outbox', () => (rows = this.due.all(this.config.now(), limit) as OutboxRow[]))) return;
       if (rows.length === 0) return;
       await Promise.all(rows.map((r) => this.send(r)));
     }
+  }
+
+  private removeRow(row: OutboxRow): void {
+    if (this.remove.run(row.id).changes > 0) this.cap?.removed(row.body.length);
   }
 
   private async send(row: OutboxRow): Promise<void> {
@@ -113,17 +175,22 @@ export class Forwarder {
       if (this.closed) return;
       error = e instanceof Error ? e.message : String(e);
     }
+    // The upstream answered; recording that is a write that can fail (a lock held elsewhere):
+    // then the row stays and is sent again later, which the upstream deduplicates by batch id.
     if (status >= 200 && status < 300) {
-      this.remove.run(row.id);
-      this.stats.forwarded++;
+      if (this.guard('removing a forwarded batch', () => this.removeRow(row))) this.stats.forwarded++;
     } else if (PERMANENT.has(status)) {
-      this.remove.run(row.id);
+      if (!this.guard('dropping a refused batch', () => this.removeRow(row))) return;
       this.stats.forwardDropped++;
-      this.config.log(`forwarding batch ${row.batch_id} refused for good by ${this.config.url.href} (${error}); dropped from the outbox`);
+      if (!this.loggedStatus.has(status)) {
+        this.loggedStatus.add(status);
+        const why = status === 401 || status === 403 ? 'check --forward-key; ' : '';
+        this.config.log(`forwarding to ${this.config.url.href} refused for good (${error}); ${why}such batches are dropped and counted in kiln_collector_forwarded_total{result="dropped"}, said once`);
+      }
     } else {
       this.stats.forwardFailures++;
       const wait = retryAfterMs(retryAfter, this.config.now()) ?? backoffMs(row.attempts);
-      this.reschedule.run(this.config.now() + wait, error, row.id);
+      if (!this.guard('rescheduling a batch', () => this.reschedule.run(this.config.now() + wait, error, row.id))) return;
       if (row.attempts === 0 || row.attempts % 10 === 9) this.config.log(`forwarding to ${this.config.url.href} failed (${error}); retrying in ${Math.round(wait / 1000)} s`);
     }
   }

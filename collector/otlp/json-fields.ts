@@ -47,7 +47,7 @@ export function optString(v: unknown, path: string, maxLength = 1024): string | 
 }
 
 /** A 64-bit integer as string or number; kept as a JS number only while it is exact. */
-export function asInt64(v: unknown, path: string, opts: { min?: number; optional?: boolean } = {}): number {
+export function asInt64(v: unknown, path: string, opts: { min?: number; max?: number; optional?: boolean } = {}): number {
   if (v === undefined || v === null) {
     if (opts.optional) return 0;
     bad(path, 'is required');
@@ -58,6 +58,7 @@ export function asInt64(v: unknown, path: string, opts: { min?: number; optional
   else bad(path, `expected an integer (number or decimal string), got ${describe(v)}`);
   if (!Number.isSafeInteger(n)) bad(path, `${String(v)} is not an integer Kiln can hold exactly (|n| <= 2^53)`);
   if (opts.min !== undefined && n < opts.min) bad(path, `must be >= ${opts.min}, got ${n}`);
+  if (opts.max !== undefined && n > opts.max) bad(path, `must be <= ${opts.max}, got ${n}`);
   return n;
 }
 

@@ -2,12 +2,13 @@
 // All or nothing: the first bad field rejects the whole batch with its path, so a client never
 // has half a batch stored and a developer sees exactly which field to fix.
 import { ATTR, METRIC } from '../../runtime/telemetry/otlp-schema.ts';
+import { bucketSideProblem, MAX_BUCKETS_PER_SIDE, MAX_POINT_COUNT, scaleProblem } from '../sketch/exp-bounds.ts';
 import { asArray, asDouble, asInt64, asObject, asUnixNanoMs, bad, describe, optString, type JsonObject } from './json-fields.ts';
 import type { AttrValue, Attributes, BucketRange, MetricPoint, PointKind, Temporality } from './points.ts';
 
-const LIMITS = { resources: 1000, scopes: 1000, metrics: 10_000, points: 10_000, totalPoints: 100_000, attributes: 128, buckets: 4096, bounds: 1024 } as const;
-/** OTel allows scales -10..20; a point outside is a broken sender, not a precision choice. */
-const SCALE_RANGE = [-10, 20] as const;
+const LIMITS = { resources: 1000, scopes: 1000, metrics: 10_000, points: 10_000, totalPoints: 100_000, attributes: 128, buckets: MAX_BUCKETS_PER_SIDE, bounds: 1024 } as const;
+/** Counts are bounded so that sums over a whole store stay exact (and SQLite's SUM cannot overflow). */
+const COUNT = { min: 0, max: MAX_POINT_COUNT } as const;
 
 /** Which data field each Kiln metric must use (docs/telemetry.md); other metric names pass as sent. */
 const KILN_KINDS: Readonly<Record<string, readonly PointKind[]>> = {
@@ -71,12 +72,14 @@ function temporality(v: unknown, path: string, required: boolean): Temporality {
   return t;
 }
 
-function buckets(v: unknown, path: string): BucketRange {
+/** One side of an exponential histogram at an already checked `scale`. */
+function buckets(v: unknown, path: string, scale: number): BucketRange {
   if (v === undefined || v === null) return { offset: 0, counts: [] };
   const o = asObject(v, path);
   const offset = asInt64(o.offset, `${path}.offset`, { optional: true });
-  if (Math.abs(offset) > 2 ** 31) bad(`${path}.offset`, 'must fit in a signed 32-bit integer');
-  const counts = asArray(o.bucketCounts, `${path}.bucketCounts`, LIMITS.buckets).map((c, i) => asInt64(c, `${path}.bucketCounts[${i}]`, { min: 0 }));
+  const counts = asArray(o.bucketCounts, `${path}.bucketCounts`, LIMITS.buckets).map((c, i) => asInt64(c, `${path}.bucketCounts[${i}]`, COUNT));
+  const problem = bucketSideProblem(scale, { offset, counts });
+  if (problem) bad(`${path}.offset`, problem);
   return { offset, counts };
 }
 
@@ -130,10 +133,10 @@ function histogramPoints(data: JsonObject, path: string, ctx: MetricContext): vo
     const p = `${path}.dataPoints[${i}]`;
     const o = asObject(dp, p);
     const common = pointCommon(o, p, ctx);
-    const count = asInt64(o.count, `${p}.count`, { min: 0, optional: true });
+    const count = asInt64(o.count, `${p}.count`, { ...COUNT, optional: true });
     const bounds = asArray(o.explicitBounds, `${p}.explicitBounds`, LIMITS.bounds).map((b, j) => asDouble(b, `${p}.explicitBounds[${j}]`, false));
     for (let j = 1; j < bounds.length; j++) if (!(bounds[j]! > bounds[j - 1]!)) bad(`${p}.explicitBounds[${j}]`, 'bounds must be strictly increasing');
-    const bucketCounts = asArray(o.bucketCounts, `${p}.bucketCounts`, LIMITS.bounds + 1).map((c, j) => asInt64(c, `${p}.bucketCounts[${j}]`, { min: 0 }));
+    const bucketCounts = asArray(o.bucketCounts, `${p}.bucketCounts`, LIMITS.bounds + 1).map((c, j) => asInt64(c, `${p}.bucketCounts[${j}]`, COUNT));
     if (bucketCounts.length !== 0 && bucketCounts.length !== bounds.length + 1) bad(`${p}.bucketCounts`, `has ${bucketCounts.length} entries; explicitBounds has ${bounds.length}, so it needs ${bounds.length + 1}`);
     if (bucketCounts.length !== 0 && total(bucketCounts) !== count) bad(`${p}.count`, `is ${count} but the buckets hold ${total(bucketCounts)}`);
     ctx.out.push({
@@ -150,11 +153,12 @@ function expHistogramPoints(data: JsonObject, path: string, ctx: MetricContext):
     const o = asObject(dp, p);
     const common = pointCommon(o, p, ctx);
     const scale = asInt64(o.scale, `${p}.scale`, { optional: true });
-    if (scale < SCALE_RANGE[0] || scale > SCALE_RANGE[1]) bad(`${p}.scale`, `must be in [${SCALE_RANGE[0]}, ${SCALE_RANGE[1]}], got ${scale}`);
-    const zeroCount = asInt64(o.zeroCount, `${p}.zeroCount`, { min: 0, optional: true });
-    const positive = buckets(o.positive, `${p}.positive`);
-    const negative = buckets(o.negative, `${p}.negative`);
-    const count = asInt64(o.count, `${p}.count`, { min: 0, optional: true });
+    const scaleBad = scaleProblem(scale);
+    if (scaleBad) bad(`${p}.scale`, scaleBad);
+    const zeroCount = asInt64(o.zeroCount, `${p}.zeroCount`, { ...COUNT, optional: true });
+    const positive = buckets(o.positive, `${p}.positive`, scale);
+    const negative = buckets(o.negative, `${p}.negative`, scale);
+    const count = asInt64(o.count, `${p}.count`, { ...COUNT, optional: true });
     const held = zeroCount + total(positive.counts) + total(negative.counts);
     if (held !== count) bad(`${p}.count`, `is ${count} but zeroCount and the buckets hold ${held}`);
     ctx.out.push({

@@ -1,21 +1,27 @@
 // Turns cumulative exponential histograms (OTel's default in many SDKs) into per-interval deltas:
 // each point minus the previous point of the same stream, both brought to the coarser scale.
+// Index arithmetic is by division (coarserIndex), never a 32-bit shift: `>>` wraps indices near
+// 2^31 to negative ones and turned one crafted point into an array of 2^31 entries.
+import { coarserIndex } from './exp-bounds.ts';
 import type { ExpHistogramInput } from './exp-histogram.ts';
 
 function toMap(side: ExpHistogramInput['positive'], shift: number): Map<number, number> {
   const m = new Map<number, number>();
   side.counts.forEach((c, k) => {
-    const j = (side.offset + k) >> shift;
+    const j = coarserIndex(side.offset + k, shift);
     m.set(j, (m.get(j) ?? 0) + c);
   });
   return m;
 }
 
-function fromMap(m: Map<number, number>): ExpHistogramInput['positive'] {
+function fromMap(m: Map<number, number>, maxWidth: number): ExpHistogramInput['positive'] {
   if (m.size === 0) return { offset: 0, counts: [] };
   const keys = [...m.keys()];
   const lo = Math.min(...keys);
-  const counts = new Array<number>(Math.max(...keys) - lo + 1).fill(0);
+  const width = Math.max(...keys) - lo + 1;
+  // Keys come from one input side, coarsened: never wider than it (the array is as big as its input).
+  if (!(width <= maxWidth)) throw new RangeError(`a delta histogram would span ${width} buckets, its input ${maxWidth}`);
+  const counts = new Array<number>(width).fill(0);
   for (const [k, c] of m) counts[k - lo] = c;
   return { offset: lo, counts };
 }
@@ -28,7 +34,7 @@ export function subtractExp(cur: ExpHistogramInput, prev: ExpHistogramInput): Ex
     // Only buckets the newer snapshot has: the result never spans more than its input (a hostile
     // earlier point far away cannot make a huge array).
     for (const [k, c] of toMap(b, prev.scale - scale)) if (m.has(k)) m.set(k, Math.max(0, m.get(k)! - c));
-    return fromMap(m);
+    return fromMap(m, a.counts.length);
   };
   const positive = diff(cur.positive, prev.positive);
   const negative = diff(cur.negative, prev.negative);

@@ -1,8 +1,10 @@
 // Merges OTel exponential histograms (any scales) and reads quantiles from the result. At scale s
 // bucket i holds values in (base^i, base^(i+1)] with base = 2^(2^-s); merging lowers every input
-// to the smallest scale seen (index >> shift), which is exact: each coarse bucket is a union of
+// to the smallest scale seen (floor(index / 2^shift)), which is exact: each coarse bucket is a union of
 // fine ones. Reading a quantile returns the point of its bucket with the smallest worst-case
 // relative error, 2*lo*hi/(lo+hi), so the error is at most (base-1)/(base+1): 1.1% at scale 5.
+// Inputs are checked first (exp-bounds.ts): one that could not come from real values is skipped.
+import { coarserIndex, expHistogramProblem, MIN_SCALE } from './exp-bounds.ts';
 
 export interface ExpHistogramInput {
   readonly scale: number;
@@ -22,7 +24,7 @@ function rescale(buckets: Map<number, number>, shift: number): Map<number, numbe
   if (shift === 0) return buckets;
   const out = new Map<number, number>();
   for (const [i, c] of buckets) {
-    const j = i >> shift; // arithmetic shift floors negative indices too, as the OTel spec requires
+    const j = coarserIndex(i, shift); // floors negative indices too, as the OTel spec requires
     out.set(j, (out.get(j) ?? 0) + c);
   }
   return out;
@@ -49,14 +51,22 @@ export class ExpHistogramMerger {
   min = Infinity;
   max = -Infinity;
 
-  add(h: ExpHistogramInput): void {
-    if (h.count === 0) return;
+  /** Inputs that fail the bounds of exp-bounds.ts (stored before they were checked) are skipped. */
+  skipped = 0;
+
+  /** Adds `h`; false (and counted in `skipped`) when it is not a histogram real values can make. */
+  add(h: ExpHistogramInput): boolean {
+    if (expHistogramProblem(h) !== undefined) {
+      this.skipped++;
+      return false;
+    }
+    if (h.count === 0) return true;
     if (h.scale < this.scale) this.lowerTo(h.scale);
     const shift = h.scale - this.scale;
     const addSide = (into: Map<number, number>, side: ExpHistogramInput['positive']): void => {
       side.counts.forEach((c, k) => {
         if (c === 0) return;
-        const j = (side.offset + k) >> shift;
+        const j = coarserIndex(side.offset + k, shift);
         into.set(j, (into.get(j) ?? 0) + c);
       });
     };
@@ -67,7 +77,8 @@ export class ExpHistogramMerger {
     this.sum += h.sum ?? 0;
     if (h.min !== undefined) this.min = Math.min(this.min, h.min);
     if (h.max !== undefined) this.max = Math.max(this.max, h.max);
-    while (Math.max(span(this.positive), span(this.negative)) > MAX_BUCKETS) this.lowerTo(this.scale - 1);
+    while (Math.max(span(this.positive), span(this.negative)) > MAX_BUCKETS && this.scale > MIN_SCALE) this.lowerTo(this.scale - 1);
+    return true;
   }
 
   get currentScale(): number {

@@ -6,7 +6,8 @@ import { fail } from '../../core/errors.ts';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 1;
+// 2: outbox.created_ms (the outbox is capped by age), the series table (caps on distinct series).
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,18 +46,39 @@ CREATE TABLE IF NOT EXISTS outbox (
   body BLOB NOT NULL,            -- gzip of the request JSON as received
   attempts INTEGER NOT NULL DEFAULT 0,
   next_ms INTEGER NOT NULL,
-  last_error TEXT
+  last_error TEXT,
+  created_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_ms);
+CREATE TABLE IF NOT EXISTS series (
+  series TEXT PRIMARY KEY,       -- points.series
+  model TEXT, version TEXT, backend TEXT, device_class TEXT, phase TEXT, feature TEXT, drift_test TEXT, error_code TEXT, service TEXT,
+  last_ms INTEGER NOT NULL       -- newest point's time: retention forgets series with no data left
+) WITHOUT ROWID;
 `;
 
-export function openDatabase(path: string, durability: 'full' | 'normal'): Db {
+/** Brings a version-1 file up to version 2 (one transaction; the file stays readable by nothing older). */
+function migrateFrom1(db: Db): void {
+  db.transaction(() => {
+    const cols = (db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('created_ms')) db.exec('ALTER TABLE outbox ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0');
+    db.exec('UPDATE outbox SET created_ms = next_ms WHERE created_ms = 0');
+    db.exec(`INSERT OR IGNORE INTO series SELECT series, model, version, backend, device_class, phase, feature, drift_test, error_code, service, MAX(time_ms)
+      FROM points GROUP BY series`);
+    db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema_version');
+  })();
+}
+
+/** How long a statement waits for another connection's lock before SQLITE_BUSY (it blocks the event loop meanwhile). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+export function openDatabase(path: string, durability: 'full' | 'normal', busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Db {
   let db: Db;
   try {
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     db.exec(SCHEMA);
   } catch (e) {
     fail('INVALID_ARGUMENT', `cannot open the collector database ${path}: ${e instanceof Error ? e.message : String(e)}`);
@@ -66,6 +88,6 @@ export function openDatabase(path: string, durability: 'full' | 'normal'): Db {
   else if (Number(row.value) > SCHEMA_VERSION) {
     db.close();
     fail('INVALID_ARGUMENT', `collector database ${path} has schema version ${row.value}; this Kiln reads up to ${SCHEMA_VERSION} (written by a newer Kiln?)`);
-  }
+  } else if (Number(row.value) === 1) migrateFrom1(db);
   return db;
 }

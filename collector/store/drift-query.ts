@@ -65,9 +65,12 @@ interface FeatureAcc {
   lastAlert: boolean;
 }
 
+/** Drift scores read per request at most (the newest): bounds one dashboard refresh. */
+export const MAX_DRIFT_ROWS = 200_000;
+
 export function driftReport(db: Db, f: Filters, targetBuckets = 60, maxAlerts = 50): DriftReport {
   const w = whereClause(f, [['metric = ?', METRIC.driftScore], ['feature IS NOT NULL']]);
-  const rows = db.prepare(`SELECT time_ms, feature, drift_test, value, alert, model, version, backend, device_class FROM points ${w.sql} ORDER BY time_ms`).all(...w.params) as Row[];
+  const rows = db.prepare(`SELECT time_ms, feature, drift_test, value, alert, model, version, backend, device_class FROM points ${w.sql} ORDER BY time_ms DESC LIMIT ${MAX_DRIFT_ROWS}`).all(...w.params).reverse() as Row[];
   const from = rows[0]?.time_ms ?? f.from ?? 0; // buckets follow the data in the range
   const to = rows.length ? rows[rows.length - 1]!.time_ms + 1 : (f.to ?? from + 1);
   const bucketMs = niceBucketMs(to - from, targetBuckets);

@@ -1,6 +1,7 @@
 // Latency percentiles over time: exponential-histogram points of one metric (and phase), merged
 // per time bucket. Cumulative streams are first turned into deltas, so every observation counts
 // once whichever temporality the client chose.
+import { expHistogramProblem } from '../sketch/exp-bounds.ts';
 import { subtractExp } from '../sketch/exp-delta.ts';
 import { ExpHistogramMerger, type ExpHistogramInput } from '../sketch/exp-histogram.ts';
 import type { Db } from './database.ts';
@@ -63,12 +64,30 @@ interface StoredExp {
   n: [number, number[]];
 }
 
-function decode(r: Row): ExpHistogramInput {
-  const d = JSON.parse(r.data) as StoredExp;
-  return {
-    scale: d.s, zeroCount: d.z, positive: { offset: d.p[0], counts: d.p[1] }, negative: { offset: d.n[0], counts: d.n[1] },
+/** Rows read per query: bounds the work (and memory) of one dashboard request or scrape. */
+export const MAX_LATENCY_ROWS = 200_000;
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+const side = (v: unknown): { offset: number; counts: number[] } =>
+  Array.isArray(v) && Array.isArray(v[1]) ? { offset: num(v[0]), counts: (v[1] as unknown[]).map(num) } : { offset: NaN, counts: [] };
+
+/**
+ * A stored point back as a histogram, or undefined when it is not one real values can make:
+ * points stored before ingest checked their bounds must not crash every later read.
+ */
+function decode(r: Row): ExpHistogramInput | undefined {
+  let d: Partial<StoredExp>;
+  try {
+    d = JSON.parse(r.data) as Partial<StoredExp>;
+  } catch {
+    return undefined;
+  }
+  if (typeof d !== 'object' || d === null) return undefined;
+  const h: ExpHistogramInput = {
+    scale: num(d.s), zeroCount: num(d.z), positive: side(d.p), negative: side(d.n),
     count: r.count, sum: r.sum ?? undefined, min: r.min ?? undefined, max: r.max ?? undefined,
   };
+  return expHistogramProblem(h) === undefined ? h : undefined;
 }
 
 /** Exponential-histogram points as deltas, oldest first. */
@@ -76,18 +95,22 @@ export function latencyDeltas(db: Db, metric: string, phase: string | undefined,
   const base: [string, ...(string | number)[]][] = [['metric = ?', metric], ["kind = 'exponentialHistogram'"]];
   if (phase !== undefined && phase !== '') base.push(['phase = ?', phase]);
   const w = whereClause(f, base);
-  const rows = db.prepare(`SELECT time_ms, start_ms, temporality, series, count, sum, min, max, data, model, version, backend, device_class, phase FROM points ${w.sql} ORDER BY time_ms`).all(...w.params) as Row[];
+  const rows = db.prepare(`SELECT time_ms, start_ms, temporality, series, count, sum, min, max, data, model, version, backend, device_class, phase FROM points ${w.sql} ORDER BY time_ms DESC LIMIT ${MAX_LATENCY_ROWS}`).all(...w.params).reverse() as Row[];
   const last = new Map<string, { start: number; h: ExpHistogramInput }>();
   if (f.from !== undefined && rows.some((r) => r.temporality === 2)) {
     // A cumulative stream's first point in the range is measured against its last point before it.
     const wp = whereClause({ ...f, from: undefined, to: f.from }, [...base, ['temporality = 2']]);
     const before = db.prepare(`SELECT * FROM (SELECT time_ms, start_ms, temporality, series, count, sum, min, max, data,
-        ROW_NUMBER() OVER (PARTITION BY series ORDER BY time_ms DESC) AS rn FROM points ${wp.sql}) WHERE rn = 1`).all(...wp.params) as Row[];
-    for (const r of before) last.set(r.series, { start: r.start_ms, h: decode(r) });
+        ROW_NUMBER() OVER (PARTITION BY series ORDER BY time_ms DESC) AS rn FROM points ${wp.sql}) WHERE rn = 1 LIMIT ${MAX_LATENCY_ROWS}`).all(...wp.params) as Row[];
+    for (const r of before) {
+      const h = decode(r);
+      if (h) last.set(r.series, { start: r.start_ms, h });
+    }
   }
   const out: DeltaPoint[] = [];
   for (const r of rows) {
     const h = decode(r);
+    if (!h) continue;
     const dims = { model: r.model ?? '', version: r.version ?? '', backend: r.backend ?? '', device_class: r.device_class ?? '', phase: r.phase ?? '' };
     if (r.temporality !== 2) {
       out.push({ time: r.time_ms, h, dims });

@@ -14,8 +14,9 @@ export interface FilterValues {
   readonly range: { from: number; to: number } | null;
 }
 
+// From the series table (one row per series, capped) rather than a scan of every point.
 const distinct = (db: Db, col: string): string[] =>
-  (db.prepare(`SELECT DISTINCT ${col} AS v FROM points WHERE ${col} IS NOT NULL ORDER BY ${col} LIMIT 500`).all() as { v: string }[]).map((r) => r.v);
+  (db.prepare(`SELECT DISTINCT ${col} AS v FROM series WHERE ${col} IS NOT NULL ORDER BY ${col} LIMIT 500`).all() as { v: string }[]).map((r) => r.v);
 
 export function filterValues(db: Db): FilterValues {
   const r = db.prepare('SELECT MIN(time_ms) AS lo, MAX(time_ms) AS hi FROM points').get() as { lo: number | null; hi: number | null };

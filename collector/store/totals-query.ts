@@ -1,6 +1,7 @@
 // Totals of OTLP sums (runs, errors, drift alerts, dropped batches) grouped by chosen columns.
 // Delta points add up; a cumulative stream contributes its latest value per start time, so a
-// client re-sending its running total is never counted twice.
+// client re-sending its running total is never counted twice. TOTAL (a float) rather than SUM:
+// SUM of integers throws "integer overflow" past 2^63, and one such row made every read answer 500.
 import type { Db } from './database.ts';
 import { whereClause, type Filters } from './filters.ts';
 
@@ -11,6 +12,9 @@ export interface Total {
   readonly value: number;
 }
 
+/** Groups one query may return (the series caps keep real data far below). */
+const MAX_TOTAL_GROUPS = 100_000;
+
 export function sumTotals(db: Db, metric: string, groupBy: readonly GroupColumn[], f: Filters = {}): Total[] {
   const names = groupBy.map((_, i) => `g${i}`);
   const select = groupBy.length ? groupBy.map((c, i) => `COALESCE(${c}, '') AS g${i}`).join(', ') : "'' AS g";
@@ -18,15 +22,15 @@ export function sumTotals(db: Db, metric: string, groupBy: readonly GroupColumn[
   const wd = whereClause(f, [['metric = ?', metric], ["kind = 'sum'"], ['temporality = 1']]);
   const wc = whereClause(f, [['metric = ?', metric], ["kind = 'sum'"], ['temporality = 2']]);
   const sql = `
-    SELECT ${names.length ? names.join(', ') + ',' : ''} SUM(value) AS v FROM (SELECT ${select}, value FROM points ${wd.sql}) ${groupSql}
+    SELECT ${names.length ? names.join(', ') + ',' : ''} TOTAL(value) AS v, COUNT(value) AS k FROM (SELECT ${select}, value FROM points ${wd.sql}) ${groupSql}
     UNION ALL
-    SELECT ${names.length ? names.join(', ') + ',' : ''} SUM(value) AS v FROM (
+    SELECT ${names.length ? names.join(', ') + ',' : ''} TOTAL(value) AS v, COUNT(value) AS k FROM (
       SELECT ${select}, value, ROW_NUMBER() OVER (PARTITION BY series, start_ms ORDER BY time_ms DESC) AS rn FROM points ${wc.sql}
-    ) WHERE rn = 1 ${groupSql}`;
+    ) WHERE rn = 1 ${groupSql} LIMIT ${MAX_TOTAL_GROUPS}`;
   const rows = db.prepare(sql).all(...wd.params, ...wc.params) as Record<string, string | number | null>[];
   const merged = new Map<string, Total>();
   for (const r of rows) {
-    if (r.v === null) continue;
+    if (!r.k) continue; // an aggregate without GROUP BY answers one row even when nothing matched
     const labels: Record<string, string> = {};
     groupBy.forEach((c, i) => (labels[c] = String(r[`g${i}`] ?? '')));
     const key = JSON.stringify(labels);

@@ -1,11 +1,14 @@
 // A small static file server for browser tests: the repo root, plus mounted folders (by default
 // /conformance/ -> the shared ONNX conformance data). Cross-origin isolated (COOP/COEP), so pages
-// get SharedArrayBuffer and WASM threads like a production deployment should.
-import { createReadStream, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+// get SharedArrayBuffer and WASM threads like a production deployment should. `npm start` serves
+// the demo with it, in the same process as the collector: no request may throw out of the handler
+// (each is answered 400/404/405/414/500), and served-file.ts decides what may be read at all.
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { conformanceDir, repoRoot } from '../../test/helpers/paths.ts';
+import { lookupFile, MAX_URL_LENGTH, type Mounts } from './served-file.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -39,26 +42,18 @@ export interface StaticServerOptions {
   routes?: Readonly<Record<string, () => { type: string; body: string }>>;
 }
 
-/** Maps a URL path to a file inside one of the served folders, or undefined (never escapes them). */
-function resolvePath(pathname: string, root: string, mounts: readonly (readonly [string, string])[]): string | undefined {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    return undefined;
-  }
-  if (decoded.includes('\0')) return undefined;
-  const [prefix, dir] = mounts.find(([p]) => decoded.startsWith(p)) ?? ['/', root];
-  const rel = normalize(decoded.slice(prefix.length));
-  if (rel.startsWith('..') || rel.split(sep).includes('..')) return undefined;
-  const file = join(dir, rel);
-  return file === dir || file.startsWith(dir.endsWith(sep) ? dir : dir + sep) ? file : undefined;
-}
-
 export async function startStaticServer(options: StaticServerOptions = {}): Promise<StaticServer> {
-  const root = options.root ?? repoRoot;
-  const mounts = Object.entries({ '/conformance/': conformanceDir, ...options.mounts }).sort((a, b) => b[0].length - a[0].length);
-  const server: Server = createServer((req, res) => {
+  const root = resolve(options.root ?? repoRoot);
+  const mounts: Mounts = [
+    ...Object.entries({ '/conformance/': conformanceDir, ...options.mounts })
+      .map(([p, d]) => [p, resolve(d)] as const)
+      .sort((a, b) => b[0].length - a[0].length),
+    ['/', root],
+  ];
+  const plain = (res: ServerResponse, status: number, text: string): void => {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
@@ -67,27 +62,37 @@ export async function startStaticServer(options: StaticServerOptions = {}): Prom
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const target = req.url ?? '/';
+    if (target.length > MAX_URL_LENGTH) return plain(res, 414, `the request target is longer than ${MAX_URL_LENGTH} characters`);
+    let pathname: string;
+    try {
+      pathname = new URL(target, 'http://localhost').pathname;
+    } catch {
+      return plain(res, 400, 'not a valid request target');
+    }
     const route = options.routes?.[pathname];
     if (route) {
       const { type, body } = route();
       res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    let file = resolvePath(pathname, root, mounts);
-    let stat = file === undefined ? undefined : statSync(file, { throwIfNoEntry: false });
-    if (file !== undefined && stat?.isDirectory()) {
-      file = join(file, 'index.html');
-      stat = statSync(file, { throwIfNoEntry: false });
-    }
-    if (file === undefined || !stat?.isFile()) {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`not found: ${pathname}`);
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': stat.size });
+    const found = lookupFile(pathname, mounts);
+    if ('status' in found) return plain(res, found.status, found.status === 404 ? `not found: ${pathname.slice(0, 200)}` : found.why);
+    res.writeHead(200, { 'Content-Type': TYPES[extname(found.file)] ?? 'application/octet-stream', 'Content-Length': found.size });
     if (req.method === 'HEAD') res.end();
-    else createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    else createReadStream(found.file).on('error', () => res.destroy()).pipe(res);
+  };
+  const server: Server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      // A bug of ours (or a route that threw): this request fails, the server and the process stay.
+      console.error(`static server: ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)}: ${e instanceof Error ? e.message : String(e)}`);
+      if (!res.headersSent) plain(res, 500, 'internal error');
+      else res.destroy();
+    }
   });
+  server.on('clientError', (_e, socket) => socket.destroy()); // malformed HTTP: drop that connection only
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);

@@ -18,7 +18,8 @@ test('options parse into startCollector options', () => {
   const o = parseCollectArgs(['--port', '9999', '--host', '0.0.0.0', '--db', 'x.db', '--api-key', 'k1-xxxxxxxx', '--api-key=k2-xxxxxxxx', '--read-key', 'r-xxxxxxxx', '--retention-days', '7', '--forward', 'http://up:4318/v1/metrics', '--max-body', '512k', '--rate-limit', '20/s'], {});
   assert.deepEqual(o, { dbPath: 'x.db', port: 9999, host: '0.0.0.0', apiKeys: ['k1-xxxxxxxx', 'k2-xxxxxxxx'], readKey: 'r-xxxxxxxx', retentionDays: 7, forwardUrl: 'http://up:4318/v1/metrics', maxBodyBytes: 512 * 1024, rateLimitPerSecond: 20 });
   assert.deepEqual(parseCollectArgs([], { KILN_API_KEYS: 'a-xxxxxxxx, b-xxxxxxxx', KILN_READ_KEY: 'r-xxxxxxxx' }), { dbPath: 'kiln-telemetry.db', readKey: 'r-xxxxxxxx', apiKeys: ['a-xxxxxxxx', 'b-xxxxxxxx'] });
-  for (const bad of [['--port', 'abc'], ['--port', '70000'], ['--max-body', '4 MB'], ['--rate-limit', 'fast'], ['--retention-days', '-1'], ['--bogus'], ['--db'], ['--durability', 'paranoid']]) {
+  assert.deepEqual(parseCollectArgs(['--outbox-max', '64m', '--outbox-max-age-hours', '12'], {}), { dbPath: 'kiln-telemetry.db', outboxMaxBytes: 64 * 1024 ** 2, outboxMaxAgeHours: 12 });
+  for (const bad of [['--outbox-max', 'lots'], ['--outbox-max-age-hours', '0'], ['--port', 'abc'], ['--port', '70000'], ['--max-body', '4 MB'], ['--rate-limit', 'fast'], ['--retention-days', '-1'], ['--bogus'], ['--db'], ['--durability', 'paranoid']]) {
     assert.throws(() => parseCollectArgs(bad, {}), CliUsageError, bad.join(' '));
   }
 });

@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { METRIC } from '../../runtime/telemetry/otlp-schema.ts';
 import type { Collector } from '../../collector/index.ts';
 import { start, tempDbPath, WRITE_KEY } from './collector-helpers.ts';
 import { driftMetric, expPoint, latencyMetric, post, randomLatencies, request, sumMetric, type Who } from './otlp-fixtures.ts';
+import { parsePrometheus } from './prom-parse.ts';
 
 const UP_KEY = 'upstream-key-987654321';
 const who: Who = { model: 'ocr-det', version: '7', backend: 'webgpu', deviceClass: 'gpu-software' };
@@ -106,5 +108,98 @@ test('a batch the upstream refuses for good is dropped and counted, not retried 
   } finally {
     await edge.close();
     await upstream.close();
+  }
+});
+
+test('401/403 from the upstream are final: dropped, counted, said once in the log', async () => {
+  const upstream = await start({ apiKeys: [UP_KEY] });
+  const lines: string[] = [];
+  const edge = await start({ forwardUrl: `${upstream.url}/v1/metrics`, forwardKey: 'not-the-upstream-key', log: (l) => lines.push(l) });
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await post(edge.url, batch(3), { batchId: randomUUID() })).status, 200);
+    await until('all five refusals', async () => edge.stats.forwardDropped === 5);
+    assert.equal((await runsAt(edge)).outboxPending, 0);
+    assert.equal(edge.stats.forwardFailures, 0, 'never retried');
+    assert.equal(lines.filter((l) => /refused for good \(HTTP 401/.test(l)).length, 1, lines.join('\n'));
+    assert.equal((await runsAt(upstream)).batches, 0);
+  } finally {
+    await edge.close();
+    await upstream.close();
+  }
+});
+
+test('the outbox is capped by bytes and by age: oldest dropped first, counted in stats and /metrics', async () => {
+  const downPort = await freePort(); // nothing listens: every post fails and the outbox only grows
+  let now = Date.now();
+  const dbPath = tempDbPath();
+  const cap = 4096;
+  const edge = await start({ dbPath, forwardUrl: `http://127.0.0.1:${downPort}/v1/metrics`, outboxMaxBytes: cap, outboxMaxAgeHours: 1, now: () => now });
+  const peek = new Database(dbPath, { readonly: true });
+  try {
+    // Random feature names hardly compress: each batch is about a kilobyte of gzip.
+    const features = (n: number): { feature: string; score: number; alert: boolean }[] => Array.from({ length: n }, (_, i) => ({ feature: randomUUID(), score: i / n, alert: false }));
+    const ids = Array.from({ length: 10 }, () => randomUUID());
+    for (const id of ids) {
+      assert.equal((await post(edge.url, request(who, [driftMetric(features(30), now)]), { batchId: id })).status, 200);
+      const bytes = (peek.prepare('SELECT TOTAL(length(body)) AS n FROM outbox').get() as { n: number }).n;
+      assert.ok(bytes <= cap, `outbox holds ${bytes} bytes after a post, cap ${cap}`);
+    }
+    const kept = (peek.prepare('SELECT batch_id FROM outbox ORDER BY id').all() as { batch_id: string }[]).map((r) => r.batch_id);
+    const full = edge.stats.outboxDroppedFull;
+    assert.ok(full > 0 && kept.length > 0);
+    assert.equal(full + kept.length, ids.length);
+    assert.deepEqual(kept, ids.slice(full), 'the oldest went first');
+    // Two hours later one more batch arrives: everything queued before it is too old.
+    now += 2 * 3_600_000;
+    assert.equal((await post(edge.url, request(who, [driftMetric(features(2), now)]), { batchId: 'late' })).status, 200);
+    assert.equal(edge.stats.outboxDroppedExpired, kept.length);
+    assert.deepEqual(peek.prepare('SELECT batch_id FROM outbox').all(), [{ batch_id: 'late' }]);
+    const prom = parsePrometheus(await (await fetch(`${edge.url}/metrics`)).text());
+    const dropped = (reason: string): number | undefined => prom.samples.find((s) => s.name === 'kiln_collector_outbox_dropped_total' && s.labels.reason === reason)?.value;
+    assert.equal(dropped('full'), full);
+    assert.equal(dropped('expired'), kept.length);
+  } finally {
+    peek.close();
+    await edge.close();
+  }
+});
+
+test('a database lock held elsewhere while a forward completes is retried, never a crash', async () => {
+  // An upstream that holds each post until the test lets it answer.
+  const held: (() => void)[] = [];
+  let received = 0;
+  const upstream: Server = createServer((req, res) => {
+    received++;
+    req.resume();
+    held.push(() => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const upPort = (upstream.address() as { port: number }).port;
+  const dbPath = tempDbPath();
+  const lines: string[] = [];
+  const edge = await start({ dbPath, forwardUrl: `http://127.0.0.1:${upPort}/v1/metrics`, busyTimeoutMs: 50, log: (l) => lines.push(l) });
+  const other = new Database(dbPath);
+  try {
+    assert.equal((await post(edge.url, batch(4), { batchId: randomUUID() })).status, 200);
+    await until('the post to reach the upstream', async () => held.length === 1);
+    other.exec('BEGIN IMMEDIATE'); // another process (a backup, the sqlite3 shell) holds the write lock
+    held.shift()!();
+    await until('the failed removal to be logged', async () => edge.stats.forwardDbErrors > 0);
+    assert.match(lines.join('\n'), /removing a forwarded batch failed on the database \(database is locked\)/);
+    assert.equal((await fetch(`${edge.url}/healthz`)).status, 200, 'still serving');
+    other.exec('ROLLBACK');
+    // The next batch wakes the forwarder: the first one goes again (the upstream dedups by id).
+    assert.equal((await post(edge.url, batch(2), { batchId: randomUUID() })).status, 200);
+    await until('both posts', async () => {
+      while (held.length) held.shift()!();
+      return (await runsAt(edge)).outboxPending === 0;
+    });
+    assert.equal(received, 3);
+    assert.equal(edge.stats.forwarded, 2);
+  } finally {
+    other.close();
+    await edge.close();
+    upstream.closeAllConnections();
+    await new Promise((r) => upstream.close(r));
   }
 });

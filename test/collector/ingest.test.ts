@@ -194,22 +194,28 @@ test('durable: batches and dedup records survive close + reopen of the same file
 });
 
 test('retention deletes points older than the period, keeps newer ones', async () => {
-  let now = Date.UTC(2026, 10, 24);
+  const end = Date.UTC(2026, 10, 24);
   const day = 86_400_000;
+  let now = end;
   const rc = await start({ retentionDays: 7, now: () => now });
   try {
-    const ages = [1, 3, 6, 8, 10, 20]; // days old at the end
-    for (const age of ages) assert.equal((await post(rc.url, goodBatch(age, now - age * day), { batchId: `b${age}` })).status, 200);
+    const ages = [20, 10, 8, 6, 3, 1]; // days old at the end
+    // Each batch arrives when it is fresh (points older than the retention period are refused at ingest).
+    for (const age of ages) {
+      now = end - age * day;
+      assert.equal((await post(rc.url, goodBatch(age, now), { batchId: `b${age}` })).status, 200);
+    }
+    now = end;
     const all = (await (await fetch(`${rc.url}/api/overview`)).json()) as { runs: number };
     assert.equal(all.runs, ages.reduce((a, b) => a + b, 0));
     const removed = rc.runRetention();
     assert.equal(removed.points, 3 * 2); // the 8-, 10- and 20-day-old batches, 2 points each
     const kept = (await (await fetch(`${rc.url}/api/overview`)).json()) as { runs: number };
     assert.equal(kept.runs, 1 + 3 + 6);
-    now += 2 * day; // dedup records go by arrival time
-    assert.equal(rc.runRetention().batches, 0);
+    now += 2 * day; // dedup records go by arrival time: the 6-day-old one is now 8 days old
+    assert.equal(rc.runRetention().batches, 1);
     now += 6 * day;
-    assert.equal(rc.runRetention().batches, ages.length);
+    assert.equal(rc.runRetention().batches, 2);
   } finally {
     await rc.close();
   }
@@ -228,7 +234,7 @@ test('close() does not wait forever for a client stalled mid-body', { timeout: 3
   const { connect } = await import('node:net');
   const sock = connect(sc.port, '127.0.0.1');
   await new Promise<void>((r) => sock.once('connect', () => r()));
-  sock.write('POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resourceMetrics":');
+  sock.write(`POST /v1/metrics HTTP/1.1\r\nHost: 127.0.0.1:${sc.port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resourceMetrics":`);
   await new Promise((r) => setTimeout(r, 100)); // the request is now in flight, waiting for its body
   sock.on('error', () => {});
   await sc.close(); // resolves once the grace period cuts the stalled connection
@@ -237,16 +243,20 @@ test('close() does not wait forever for a client stalled mid-body', { timeout: 3
 
 test('retention in chunks: a large backlog is swept at start, in pieces', { timeout: 60_000 }, async () => {
   const day = 86_400_000;
-  let now = Date.UTC(2026, 10, 24);
+  const end = Date.UTC(2026, 10, 24);
+  let now = end - 10 * day;
   const dbPath = tempDbPath();
-  const first = await start({ dbPath, retentionDays: 7, now: () => now });
-  const old = now - 10 * day;
+  // 12 000 distinct features: above the default cap on distinct label values, raised for this test.
+  const seriesLimits = { labelValues: 20_000 };
+  const first = await start({ dbPath, retentionDays: 7, now: () => now, seriesLimits });
   const features = (n: number, k: number): { feature: string; score: number; alert: boolean }[] => Array.from({ length: n }, (_, i) => ({ feature: `f${k}-${i}`, score: Math.random(), alert: false }));
-  const big = request(who, [driftMetric(features(6000, 0), old), driftMetric(features(6000, 1), old), sumMetric(METRIC.runs, 5, now)]);
+  const big = request(who, [driftMetric(features(6000, 0), now), driftMetric(features(6000, 1), now)]);
   assert.equal((await post(first.url, big, { batchId: 'big' })).status, 200);
+  now = end;
+  assert.equal((await post(first.url, request(who, [sumMetric(METRIC.runs, 5, now)]), { batchId: 'fresh' })).status, 200);
   await first.close();
   now += 1000;
-  const second = await start({ dbPath, retentionDays: 7, now: () => now });
+  const second = await start({ dbPath, retentionDays: 7, now: () => now, seriesLimits });
   try {
     const points = async (): Promise<number> => ((await (await fetch(`${second.url}/api/overview`)).json()) as { points: number }).points;
     const end = Date.now() + 30_000;

@@ -20,6 +20,8 @@ dashboard (/), its JSON (/api/*) and Prometheus text (/metrics).
   --forward URL        re-post every accepted batch to an upstream OTLP/HTTP endpoint
                        (e.g. http://otel-collector:4318/v1/metrics), retried from a durable outbox
   --forward-key KEY    bearer key sent upstream
+  --outbox-max BYTES   forwarding outbox cap, e.g. 256m (default); the oldest batches are dropped
+  --outbox-max-age-hours N  batches not forwarded within N hours are dropped (default 72)
   --max-body BYTES     largest request body, e.g. 4194304, 512k, 4m (default 4m; 413 above)
   --rate-limit N/s     batches per second per API key (default 50/s; 0 = unlimited; 429 above)
   --cors-origin O      Access-Control-Allow-Origin (default *)
@@ -87,6 +89,15 @@ export function parseCollectArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       case '--max-body':
         o.maxBodyBytes = bytes(name, v());
         break;
+      case '--outbox-max':
+        o.outboxMaxBytes = bytes(name, v());
+        break;
+      case '--outbox-max-age-hours': {
+        const h = Number(v());
+        if (!(h > 0)) throw new CliUsageError('--outbox-max-age-hours must be a positive number');
+        o.outboxMaxAgeHours = h;
+        break;
+      }
       case '--rate-limit': {
         const r = v();
         const m = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(r);
