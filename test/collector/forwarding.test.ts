@@ -8,6 +8,10 @@ import { METRIC } from '../../runtime/telemetry/otlp-schema.ts';
 import type { Collector } from '../../collector/index.ts';
 import { start, tempDbPath, WRITE_KEY } from './collector-helpers.ts';
 import { driftMetric, expPoint, latencyMetric, post, randomLatencies, request, sumMetric, type Who } from './otlp-fixtures.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const UP_KEY = 'upstream-key-987654321';
 const who: Who = { model: 'ocr-det', version: '7', backend: 'webgpu', deviceClass: 'gpu-software' };
@@ -41,7 +45,7 @@ test('accepted batches are forwarded once, with their ids (upstream dedups)', as
   const upstream = await start({ apiKeys: [UP_KEY] });
   const edge = await start({ apiKeys: [WRITE_KEY], forwardUrl: `${upstream.url}/v1/metrics`, forwardKey: UP_KEY });
   try {
-    const runs = Array.from({ length: 12 }, () => 1 + Math.floor(Math.random() * 30));
+    const runs = Array.from({ length: 12 }, () => 1 + Math.floor(rng.uniform() * 30));
     const ids = runs.map(() => randomUUID());
     await Promise.all(runs.map((r, i) => post(edge.url, batch(r), { key: WRITE_KEY, batchId: ids[i], gzip: i % 2 === 0 })));
     await post(edge.url, batch(runs[0]!), { key: WRITE_KEY, batchId: ids[0] }); // a retry: not forwarded twice
@@ -67,7 +71,7 @@ test('ingest keeps answering while the upstream hangs; the outbox survives a res
   const hangPort = (hang.address() as { port: number }).port;
   const dbPath = tempDbPath();
   const edge1 = await start({ dbPath, forwardUrl: `http://127.0.0.1:${hangPort}/v1/metrics` });
-  const runs = Array.from({ length: 20 }, () => 1 + Math.floor(Math.random() * 30));
+  const runs = Array.from({ length: 20 }, () => 1 + Math.floor(rng.uniform() * 30));
   for (const r of runs) assert.equal((await post(edge1.url, batch(r), { batchId: randomUUID() })).status, 200);
   assert.equal((await runsAt(edge1)).outboxPending, 20);
   await edge1.close(); // aborts the hung posts; they stay in the outbox
@@ -98,7 +102,7 @@ test('a batch the upstream refuses for good is dropped and counted, not retried 
   const upstream = await start({ apiKeys: [UP_KEY], maxBodyBytes: 1024 });
   const edge = await start({ forwardUrl: `${upstream.url}/v1/metrics`, forwardKey: UP_KEY });
   try {
-    const features = Array.from({ length: 100 }, () => ({ feature: randomUUID(), score: Math.random(), alert: false }));
+    const features = Array.from({ length: 100 }, () => ({ feature: randomUUID(), score: rng.uniform(), alert: false }));
     const big = request(who, [driftMetric(features, Date.now())]); // random names: > 1 KB even gzipped
     assert.equal((await post(edge.url, big, { batchId: randomUUID() })).status, 200);
     await until('the refusal', async () => edge.stats.forwardDropped === 1);

@@ -14,6 +14,10 @@ import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { compressModel, type CompressOptions } from '../../trainer-node/compress/compress.ts';
 import { TINY_INPUT, tinyWorkspace } from './tiny-model.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 ort.env.wasm.numThreads = 1;
 
@@ -27,7 +31,7 @@ const options = (ws: ReturnType<typeof tinyWorkspace>, extra: Partial<CompressOp
 });
 
 /** A fresh input from the calibration distribution (see tiny-model.ts). */
-const freshInput = (): Float32Array => Float32Array.from({ length: TINY_INPUT.reduce((a, b) => a * b, 1) }, (_, i) => (i % 12) / 12 + Math.random() * 0.5);
+const freshInput = (): Float32Array => Float32Array.from({ length: TINY_INPUT.reduce((a, b) => a * b, 1) }, (_, i) => (i % 12) / 12 + rng.uniform() * 0.5);
 const dims = [1, ...TINY_INPUT];
 
 async function ortRun(bytes: Uint8Array, x: Float32Array): Promise<Float32Array> {

@@ -6,8 +6,12 @@ import { floatToHalf } from '../../runtime/core/float16.ts';
 import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
 import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { randomTensor } from '../ops/op-harness.ts';
+import { testRng } from '../helpers/random.ts';
 
-const positive = (n: number, lo = 0.01, hi = 0.05): Float32Array => Float32Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
+
+const positive = (n: number, lo = 0.01, hi = 0.05): Float32Array => Float32Array.from({ length: n }, () => lo + rng.uniform() * (hi - lo));
 
 /** hidden: MatMul output width; k = 4*6*6 = 144 rows in blocks of 16 */
 export function quantizedModel(hidden = 16): WriterModel {
@@ -22,7 +26,7 @@ export function quantizedModel(hidden = 16): WriterModel {
     m_q: randomTensor({ dtype: 'int4', dims: [k, hidden], range: [-8, 8] }),
     m_scale: new Tensor('float32', positive(blocks * hidden), [blocks, hidden]),
     m_zp: randomTensor({ dtype: 'int4', dims: [blocks, hidden], range: [-2, 3] }),
-    h16: new Tensor('float16', Uint16Array.from({ length: hidden }, () => floatToHalf(Math.random() * 2 - 1)), [hidden]),
+    h16: new Tensor('float16', Uint16Array.from({ length: hidden }, () => floatToHalf(rng.uniform() * 2 - 1)), [hidden]),
   };
   return {
     opsets: { '': 21 },
@@ -80,7 +84,7 @@ export function bundleSpec(hidden = 16): BundleSpec {
     metadata: {
       name: 'kiln-fixture',
       version: '1.0.0',
-      provenance: { tool: 'kiln test', toolVersion: '0.1.0', createdAt: new Date().toISOString(), seed: Math.random() },
+      provenance: { tool: 'kiln test', toolVersion: '0.1.0', createdAt: new Date().toISOString(), seed: rng.uniform() },
       metrics: { accuracyFloat: 0.99, accuracyQuantized: 0.985 },
       drift: {
         version: 1,

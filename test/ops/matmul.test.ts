@@ -6,6 +6,10 @@ import type { GpuProgram } from '../../kernels/types.ts';
 import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const f32 = (...dims: number[]) => ({ dtype: 'float32' as const, dims });
 const mm = (name: string, a: number[], b: number[], extra: Partial<OpCase> = {}): OpCase => ({ name, op: 'MatMul', inputs: [f32(...a), f32(...b)], ...extra });
@@ -98,7 +102,7 @@ describe('tiled matmul variants', () => {
   }
 });
 
-const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 4 - 2);
+const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform() * 4 - 2);
 
 /** Runs one program with inputs by slot; output 0 is read back. Output buffer starts as NaN. */
 async function runProgram(device: GPUDevice, program: GpuProgram, inputs: readonly Float32Array[], outSize: number): Promise<Float32Array> {

@@ -7,9 +7,9 @@ import { DRIFT_DEFAULTS, DriftMonitor } from '../../runtime/telemetry/drift/drif
 import { jsDistance, normalizedWasserstein, psi } from '../../runtime/telemetry/drift/drift-scores.ts';
 import type { NumericFeatureReference } from '../../runtime/telemetry/drift/drift-reference.ts';
 import { KilnError } from '../../runtime/core/errors.ts';
-import { makeRng, type Rng } from './random.ts';
+import { testRng, type Rng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 const seed = `seed ${rng.seed}`;
 const WINDOW = DRIFT_DEFAULTS.windowSize;
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KilnError } from '../../runtime/core/errors.ts';
 import { ExpHistogram } from '../../runtime/telemetry/latency/exp-histogram.ts';
-import { makeRng } from './random.ts';
+import { testRng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 const seed = `seed ${rng.seed}`;
 
 const DISTRIBUTIONS: Record<string, () => number> = {

@@ -8,9 +8,9 @@ import { encodeMetrics, packRequests, attributes } from '../../runtime/telemetry
 import { OtlpExporter, retryAfterMs } from '../../runtime/telemetry/export/otlp-exporter.ts';
 import { LatencyRecorder } from '../../runtime/telemetry/latency/latency-recorder.ts';
 import { ATTR, BATCH_ID_HEADER, METRIC } from '../../runtime/telemetry/otlp-schema.ts';
-import { makeRng } from './random.ts';
+import { testRng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 
 interface Received {
   readonly at: number;

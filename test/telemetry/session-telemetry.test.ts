@@ -9,9 +9,9 @@ import { InferenceSession, KilnError, Tensor } from '../../runtime/node.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import { ATTR, METRIC } from '../../runtime/telemetry/otlp-schema.ts';
 import type { DriftAlert } from '../../runtime/telemetry/telemetry-api.ts';
-import { makeRng } from './random.ts';
+import { testRng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 const seed = `seed ${rng.seed}`;
 const F = 4;
 const C = 3;
