@@ -51,7 +51,7 @@ test('SIGINT during training: exit 130, no bundle and no temporary file left', a
   });
   assert.equal(code, 130, stderr.slice(-500));
   assert.match(stderr, /interrupted by SIGINT; no bundle written/);
-  let left: string[] = [];
+  let left: string[];
   try {
     left = readdirSync(out);
   } catch {

@@ -15,7 +15,7 @@ import { resolveGraph } from '../../runtime/plan/resolved-graph.ts';
 import { toNumbers } from '../../kernels/common/values.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import type { DriftReference } from '../../runtime/telemetry/drift/drift-reference.ts';
-import { RangeCollector, type CalibrationMethod } from './activation-ranges.ts';
+import { RangeCollector } from './activation-ranges.ts';
 import { loadCalibration, syntheticCalibration, type CalibrationSet } from './calibration-data.ts';
 import { findLayers } from './layers.ts';
 import { prepareFloatModel } from './prepare-model.ts';
