@@ -7,6 +7,7 @@ import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
 import { testRng } from '../helpers/random.ts';
+import { listedSkip } from '../known-failures.ts';
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
 const rng = testRng(import.meta.url);
@@ -75,9 +76,9 @@ describe('tiled matmul variants', () => {
   ];
   for (const tiles of variants) {
     for (const [M, N, K, batchDims, aBatch, bBatch, transA, transB, withC] of shapes) {
-      test(`${JSON.stringify(tiles)} ${M}x${N}x${K} batch [${batchDims}]${transA ? ' transA' : ''}${transB ? ' transB' : ''}${withC ? ' +C' : ''}`, async () => {
+      test(`${JSON.stringify(tiles)} ${M}x${N}x${K} batch [${batchDims}]${transA ? ' transA' : ''}${transB ? ' transB' : ''}${withC ? ' +C' : ''}`, async (t) => {
         const ctx = await createGpuDevice();
-        if (tiles.quad && !ctx.caps.subgroups) return;
+        if (tiles.quad && !ctx.caps.subgroups) return t.skip(listedSkip('webgpu:subgroups'));
         const size = (strides: number[], dims: number[], matrix: number): number => strides.reduce((m, s, i) => Math.max(m, s * dims[i]!), matrix);
         const aData = random(size(aBatch, batchDims, M * K));
         const bData = random(size(bBatch, batchDims, K * N));
