@@ -105,11 +105,12 @@ test('telemetry produced offline is delivered after reconnecting, nothing lost, 
     await route.continue();
   });
   await context.setOffline(false);
-  for (let i = 0; i < 20; i++) {
+  // Polls until the queue drained into the collector; the 60 s bound is only a hang guard.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     await demo.flush().catch(() => undefined);
     const s = await demo.snapshots();
     if (sum(s, (x) => x.export.queuedBatches) === 0 && storedRuns(bed.collectorDb).total >= firstPageRuns + sum(s, (x) => x.runs)) break;
-    await page.waitForTimeout(500);
+    await new Promise((r) => setTimeout(r, 250));
   }
   const final = await demo.snapshots();
   const stored = storedRuns(bed.collectorDb);

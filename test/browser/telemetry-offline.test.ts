@@ -160,7 +160,8 @@ test('offline batches wait in IndexedDB and are delivered by the next page load;
     const { kiln } = globalThis as typeof globalThis & KilnGlobal;
     const model = new Uint8Array(await (await fetch('/models/square.onnx')).arrayBuffer());
     const session = await kiln.InferenceSession.create(model, { executionProviders: ['cpu'], telemetry: { endpoint } });
-    for (let i = 0; i < 50; i++) {
+    // Polls until the queue is empty; the 60 s bound is only a hang guard.
+    for (const deadline = performance.now() + 60_000; performance.now() < deadline; ) {
       if ((await session.telemetry.snapshot()).export.queuedBatches === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
