@@ -1,7 +1,8 @@
 // Seeded random data for tests. The run has one base seed (scripts/run-tests.ts picks it fresh,
 // prints it, and passes it on as KILN_TEST_SEED); each test file, and each test where order could
 // vary, draws from its own stream derived from the base seed and a stable name. So one seed replays
-// the whole run, and a single file run alone with that seed draws the same values.
+// the whole run, and a single file run alone with that seed draws the same values. Browser tests
+// draw in Node and pass the values into page.evaluate, so pages need no generator of their own.
 import { randomInt } from 'node:crypto';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,10 +29,7 @@ export interface Rng {
   pick<T>(items: readonly T[]): T;
 }
 
-/**
- * mulberry32: small and fast, plenty for test data. Self-contained (no closure over this module),
- * so PAGE_RNG_SCRIPT can send its source to a browser page.
- */
+/** mulberry32: small and fast, plenty for test data. */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return (): number => {
@@ -59,15 +57,6 @@ export function makeRng(seed: number): Rng {
     pick: (items) => items[int(items.length)]!,
   };
 }
-
-/**
- * Defines `globalThis.kilnSeededRandom(seed): () => number` (the same mulberry32) in a browser
- * page: `await page.evaluate(PAGE_RNG_SCRIPT)`, then pass a seed from testRng into page.evaluate.
- */
-export const PAGE_RNG_SCRIPT = `globalThis.kilnSeededRandom = ${mulberry32.toString()};`;
-
-/** The type page code sees after PAGE_RNG_SCRIPT ran. */
-export type PageRngGlobal = { kilnSeededRandom: (seed: number) => () => number };
 
 let base: number | undefined;
 
