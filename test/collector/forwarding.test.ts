@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { METRIC } from '../../runtime/telemetry/otlp-schema.ts';
 import type { Collector } from '../../collector/index.ts';
 import { start, tempDbPath, WRITE_KEY } from './collector-helpers.ts';
+import { startTcpFront } from './tcp-front.ts';
 import { driftMetric, expPoint, latencyMetric, post, randomLatencies, request, sumMetric, type Who } from './otlp-fixtures.ts';
 import { testRng } from '../helpers/random.ts';
 
@@ -32,37 +32,6 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 20_
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/**
- * A TCP front on a port of its own that refuses (drops) every connection until `target` is set,
- * then passes them through to it: an upstream that comes up later without anyone listening again
- * on a closed port (which another process may have taken meanwhile).
- */
-async function lateFront(): Promise<{ port: number; target: number | undefined; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const front = {
-    port: 0,
-    target: undefined as number | undefined,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-  const server = createNetServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    if (front.target === undefined) return void client.destroy();
-    const upstream = connect(front.target, '127.0.0.1');
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  front.port = (server.address() as AddressInfo).port;
-  return front;
 }
 
 test('accepted batches are forwarded once, with their ids (upstream dedups)', async () => {
@@ -103,7 +72,7 @@ test('ingest keeps answering while the upstream hangs; the outbox survives a res
   await new Promise((r) => hang.close(r));
 
   // Restart pointing at a real upstream that is not up yet, then bring it up.
-  const front = await lateFront();
+  const front = await startTcpFront(); // the upstream comes up behind it later
   const edge2 = await start({ dbPath, forwardUrl: `http://127.0.0.1:${front.port}/v1/metrics` });
   try {
     await until('a failed attempt', async () => edge2.stats.forwardFailures > 0);
