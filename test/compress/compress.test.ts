@@ -27,6 +27,7 @@ after(() => console.log(summary.join('\n')));
 const options = (ws: ReturnType<typeof tinyWorkspace>, extra: Partial<CompressOptions>): CompressOptions => ({
   input: ws.model, bits: 8, calib: ws.calib, method: 'minmax', percentile: 99.99, block: 32, keep: [],
   out: join(ws.dir, 'model.kiln'), onnxOut: join(ws.dir, 'model.qdq.onnx'), samples: 12, sensitivitySamples: 2, freeDim: 8, commandLine: 'kiln compress (test)',
+  random: () => rng.uniform(), // the reservoir and synthetic inputs replay from the run's seed
   ...extra,
 });
 

@@ -84,7 +84,7 @@ export function bundleSpec(hidden = 16): BundleSpec {
     metadata: {
       name: 'kiln-fixture',
       version: '1.0.0',
-      provenance: { tool: 'kiln test', toolVersion: '0.1.0', createdAt: new Date().toISOString(), seed: rng.uniform() },
+      provenance: { tool: 'kiln test', toolVersion: '0.1.0', createdAt: '2026-12-01T00:00:00.000Z', seed: rng.uniform() } /* a fixed date: the header's bytes replay from the seed */,
       metrics: { accuracyFloat: 0.99, accuracyQuantized: 0.985 },
       drift: {
         version: 1,
@@ -97,6 +97,14 @@ export function bundleSpec(hidden = 16): BundleSpec {
   };
 }
 
+/** PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const PKCS8_ED25519_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/** A key pair from this file's random stream (not generateKey), so signed bundles replay from the run's seed. */
 export async function ed25519Pair(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey('Ed25519', true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  const pkcs8 = Uint8Array.from([...PKCS8_ED25519_PREFIX, ...rng.bytes(32)]);
+  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, 'Ed25519', true, ['sign']);
+  const { x } = await crypto.subtle.exportKey('jwk', privateKey);
+  const publicKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x }, 'Ed25519', true, ['verify']);
+  return { privateKey, publicKey };
 }

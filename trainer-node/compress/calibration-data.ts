@@ -61,16 +61,16 @@ function sampleOf(t: AnyTensor, i: number): AnyTensor {
 }
 
 /** Uniform [-1, 1) float inputs, small non-negative integers for integer inputs; symbolic dims: batch 1, others `freeDim`. */
-export function syntheticCalibration(inputs: readonly ValueInfo[], count: number, freeDim: number): CalibrationSet {
+export function syntheticCalibration(inputs: readonly ValueInfo[], count: number, freeDim: number, random: () => number = Math.random): CalibrationSet {
   const shapes = inputs.map((input) => (input.dims ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : freeDim)));
   const samples: Feed[] = [];
   for (let s = 0; s < count; s++) {
     samples.push(Object.fromEntries(inputs.map((input, k) => {
       const dims = shapes[k]!;
       const n = dims.reduce((a, b) => a * b, 1);
-      if (input.dtype === 'float32') return [input.name, new Tensor('float32', Float32Array.from({ length: n }, () => Math.random() * 2 - 1), dims)];
+      if (input.dtype === 'float32') return [input.name, new Tensor('float32', Float32Array.from({ length: n }, () => random() * 2 - 1), dims)];
       if (input.dtype === 'string') return fail('UNSUPPORTED_FEATURE', `input '${input.name}' is a string tensor: pass --calib`);
-      return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, () => Math.floor(Math.random() * 4)))];
+      return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, () => Math.floor(random() * 4)))];
     })));
   }
   return { samples, synthetic: true, origin: `synthetic uniform [-1, 1) inputs, shapes ${shapes.map(dimsText).join(', ')}` };
