@@ -7,7 +7,7 @@ import { registeredOps } from '../kernels/coverage.ts';
 import { readOnnxModel } from '../runtime/format/onnx/onnx-reader.ts';
 import { KilnError } from '../core/errors.ts';
 import { listCases } from '../test/conformance/conformance-cases.ts';
-import { cpuFallbacks, knownFailures } from '../test/known-failures.ts';
+import { capabilitySkips, cpuFallbacks, knownFailures } from '../test/known-failures.ts';
 import { repoRoot } from '../test/helpers/paths.ts';
 
 export function renderOpCoverage(): string {
@@ -58,6 +58,10 @@ export function renderOpCoverage(): string {
     '## Skipped tests (test/known-failures.ts)',
     '',
     ...(Object.keys(knownFailures).length === 0 ? ['None.'] : Object.entries(knownFailures).map(([id, why]) => `- \`${id}\`: ${why}`)),
+    '',
+    'Skipped where the machine lacks a capability (counted in the run\'s "N skipped"):',
+    '',
+    ...Object.entries(capabilitySkips).map(([id, why]) => `- \`${id}\`: ${why}`),
     '',
     '## WebGPU kernel gaps: nodes that run on the CPU under WebGPU (test/known-failures.ts)',
     '',

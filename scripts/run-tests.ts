@@ -1,5 +1,8 @@
 // Runs every test file (Node and browser) with node:test and ends with "N passed, N failed".
+// Random test data comes from one base seed (KILN_TEST_SEED, else a fresh one), printed first and
+// beside the counts, so any run can be replayed (see test/helpers/random.ts).
 import { spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +18,15 @@ function findTests(dir: string): string[] {
   return out.sort();
 }
 
+const given = process.env.KILN_TEST_SEED;
+if (given !== undefined && given !== '' && !(Number.isInteger(Number(given)) && Number(given) >= 0 && Number(given) < 2 ** 32)) {
+  console.error(`KILN_TEST_SEED must be an integer in 0..2^32-1, got '${given}'`);
+  process.exit(2);
+}
+const seed = given !== undefined && given !== '' ? Number(given) : randomInt(2 ** 32 - 1);
+const replay = `replay: KILN_TEST_SEED=${seed}`;
+console.log(`random test data seed ${seed} (${given ? 'given' : 'fresh'}); ${replay}`);
+
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test');
 const countsFile = join(mkdtempSync(join(tmpdir(), 'kiln-test-')), 'counts.json');
@@ -29,7 +41,7 @@ const result = spawnSync(
     '--test-reporter=./scripts/count-reporter.mjs', `--test-reporter-destination=${countsFile}`,
     ...files,
   ],
-  { stdio: 'inherit', env: testEnv() },
+  { stdio: 'inherit', env: { ...testEnv(), KILN_TEST_SEED: String(seed) } },
 );
 let counts = { passed: 0, failed: 0, skipped: 0 };
 try {
@@ -39,5 +51,5 @@ try {
 }
 if (result.status !== 0 && counts.failed === 0) counts.failed = 1; // a file crashed outside any test
 console.log(`\ntest files: ${files.length}, duration ${((Date.now() - started) / 1000).toFixed(0)} s`);
-console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped; ${replay}`);
 process.exit(counts.failed > 0 ? 1 : 0);

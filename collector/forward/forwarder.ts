@@ -165,7 +165,7 @@ export class Forwarder {
     if (this.config.key) headers.Authorization = `Bearer ${this.config.key}`;
     let status = 0;
     let retryAfter: string | null = null;
-    let error = '';
+    let error: string;
     try {
       const res = await fetch(this.config.url, { method: 'POST', headers, body: new Uint8Array(row.body), signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs ?? 10_000)]) });
       status = res.status;

@@ -75,7 +75,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     let backoff = 20;
     for (;;) {
       const t0 = performance.now();
-      let status = 0;
+      let status: number;
       let retryAfter: string | undefined;
       try {
         const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${key}`, [BATCH_ID_HEADER]: batchId, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) };

@@ -127,7 +127,7 @@ export class InferenceSession {
     const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost));
     let loaded: LoadedModel;
     let resolved: ResolvedGraph;
-    let parsedAt = 0;
+    let parsedAt: number;
     try {
       loaded = await loadModel(source, { ...options, kilnEvents: early.events });
       const graph = options.graphOptimizationLevel === 'disabled' ? loaded.model.graph : optimizeGraph(loaded.model);

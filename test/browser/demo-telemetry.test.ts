@@ -77,7 +77,11 @@ test('telemetry produced offline is delivered after reconnecting, nothing lost, 
   const online = await demo.snapshots();
   assert.ok(sum(online, (s) => s.export.sentBatches) >= 1, 'a batch was delivered while online');
 
-  // Offline: more runs; a flush queues them durably instead of losing them.
+  // Offline: more runs; a flush queues them durably instead of losing them. The reload below is
+  // served by the service worker, so it must have precached the app first (going offline before
+  // that is a race the test lost once here: the reload failed with ERR_INTERNET_DISCONNECTED; the
+  // 60 s bound is only a hang guard).
+  await page.waitForFunction(() => document.body.dataset.offlineReady === 'true', undefined, { timeout: 60_000 });
   await context.setOffline(true);
   await demo.simulate(40);
   await demo.flush();
@@ -105,11 +109,12 @@ test('telemetry produced offline is delivered after reconnecting, nothing lost, 
     await route.continue();
   });
   await context.setOffline(false);
-  for (let i = 0; i < 20; i++) {
+  // Polls until the queue drained into the collector; the 60 s bound is only a hang guard.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     await demo.flush().catch(() => undefined);
     const s = await demo.snapshots();
     if (sum(s, (x) => x.export.queuedBatches) === 0 && storedRuns(bed.collectorDb).total >= firstPageRuns + sum(s, (x) => x.runs)) break;
-    await page.waitForTimeout(500);
+    await new Promise((r) => setTimeout(r, 250));
   }
   const final = await demo.snapshots();
   const stored = storedRuns(bed.collectorDb);

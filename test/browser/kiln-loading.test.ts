@@ -14,6 +14,10 @@ import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { MODEL_CACHE_NAME } from '../../runtime/loading/fetch-model.ts';
 import { ed25519Pair, layeredMlp } from '../format/kiln-fixture.ts';
 import { openDeliveryBed, type DeliveryBed } from './helpers/delivery-bed.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 type KilnModule = typeof Kiln;
 const TIMEOUT = 90_000;
@@ -64,7 +68,8 @@ interface LoadResult {
 
 /** In the page: create a session on `url` with the key, run it and the ONNX reference on one random input. */
 function load(page: import('playwright-core').Page, url: string, key: number[], compare = false): Promise<LoadResult> {
-  return page.evaluate(async ({ url, key, cacheName, compare }) => {
+  const input = rng.floats(2 * 128, -1, 1); // drawn here, so the run's seed decides it
+  return page.evaluate(async ({ url, key, cacheName, compare, input }) => {
     const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
     const publicKey = await kiln.importKilnPublicKey(Uint8Array.from(key));
     const progress: [number, number][] = [];
@@ -74,7 +79,7 @@ function load(page: import('playwright-core').Page, url: string, key: number[], 
       const result: LoadResult = { ok: true, progress, bundle: s.bundle, verified: s.verification.verified, provider: s.executionProvider, cached: await cached() };
       if (compare) {
         const ref = await kiln.InferenceSession.create('/kiln/mlp.onnx', { executionProviders: ['webgpu'] });
-        const data = Float32Array.from({ length: 2 * 128 }, () => Math.random() * 2 - 1);
+        const data = Float32Array.from(input);
         result.y = Array.from((await s.run({ x: new kiln.Tensor('float32', data.slice(), [2, 128]) })).y!.data as Float32Array);
         result.reference = Array.from((await ref.run({ x: new kiln.Tensor('float32', data.slice(), [2, 128]) })).y!.data as Float32Array);
         await ref.release();
@@ -85,7 +90,7 @@ function load(page: import('playwright-core').Page, url: string, key: number[], 
       const err = e as Error & { code?: string };
       return { ok: false, code: err.code, message: err.message, isKilnError: e instanceof kiln.KilnError, progress, cached: await cached() };
     }
-  }, { url, key, cacheName: MODEL_CACHE_NAME, compare });
+  }, { url, key, cacheName: MODEL_CACHE_NAME, compare, input });
 }
 
 test('a signed .kiln URL streams with progress, verifies in the worker, runs like its ONNX, and is cached', { timeout: TIMEOUT }, async () => {

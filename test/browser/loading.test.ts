@@ -12,6 +12,10 @@ import type * as Kiln from '../../runtime/index.ts';
 import { MODEL_CACHE_NAME, MODEL_HASH_HEADER } from '../../runtime/loading/fetch-model.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { OCR_REC_MODEL, openDeliveryBed, type DeliveryBed, type PageHandle } from './helpers/delivery-bed.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 type KilnModule = typeof Kiln;
 const TIMEOUT = 60_000;
@@ -195,7 +199,7 @@ test('while a 10 MB model loads and runs in the worker, no task on the page\'s t
   const { page } = await scriptTagPage();
   const run = (worker: boolean, provider: 'webgpu' | 'cpu') =>
     page.evaluate(
-      async ({ url, worker, provider }) => {
+      async ({ url, worker, provider, pixels }) => {
         const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
         const long: number[] = [];
         const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => long.push(Math.round(e.duration))));
@@ -203,7 +207,7 @@ test('while a 10 MB model loads and runs in the worker, no task on the page\'s t
         const t0 = performance.now();
         let progress = 0;
         const session = await kiln.InferenceSession.create(url, { executionProviders: [provider], worker, cache: false, onProgress: () => progress++ });
-        const input = new kiln.Tensor('float32', Float32Array.from({ length: 3 * 48 * 160 }, () => Math.random()), [1, 3, 48, 160]);
+        const input = new kiln.Tensor('float32', Float32Array.from(pixels), [1, 3, 48, 160]);
         const out = await session.run({ [session.inputNames[0]!]: input });
         const ms = performance.now() - t0;
         await session.release();
@@ -212,7 +216,7 @@ test('while a 10 MB model loads and runs in the worker, no task on the page\'s t
         observer.disconnect();
         return { long, ms: Math.round(ms), progress, dims: [...out[session.outputNames[0]!]!.dims], provider: session.executionProvider };
       },
-      { url: `/ocr/${OCR_REC_MODEL}`, worker, provider },
+      { url: `/ocr/${OCR_REC_MODEL}`, worker, provider, pixels: rng.floats(3 * 48 * 160, 0, 1) }, // drawn here: the run's seed decides them
     );
   const inWorker = await run(true, 'webgpu');
   console.log(`# ${OCR_REC_MODEL} in the worker on ${inWorker.provider}: ${inWorker.ms} ms, ${inWorker.progress} progress reports, long tasks on the page: [${inWorker.long.join(', ')}]`);

@@ -11,6 +11,10 @@ import { CliUsageError } from '../../trainer-node/cli/command.ts';
 import { METRIC } from '../../runtime/telemetry/otlp-schema.ts';
 import { tempDbPath } from './collector-helpers.ts';
 import { post, request, sumMetric } from './otlp-fixtures.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const kiln = fileURLToPath(new URL('../../trainer-node/cli/kiln.ts', import.meta.url));
 
@@ -45,7 +49,7 @@ test('kiln collect serves, stores to --db and stops on SIGTERM', { timeout: 60_0
     });
     child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
   });
-  const runs = 1 + Math.floor(Math.random() * 100);
+  const runs = 1 + Math.floor(rng.uniform() * 100);
   const r = await post(url, request({ model: 'm', version: '1', backend: 'cpu', deviceClass: 'cpu' }, [sumMetric(METRIC.runs, runs, Date.now())]), { key: 'cli-key-12345678', batchId: randomUUID() });
   assert.equal(r.status, 200);
   assert.equal((await post(url, {}, {})).status, 401);

@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { subtractExp } from '../../collector/sketch/exp-delta.ts';
 import { ExpHistogramMerger, type ExpHistogramInput } from '../../collector/sketch/exp-histogram.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 function build(samples: readonly number[], scale: number): ExpHistogramInput {
   const pos = new Map<number, number>();
@@ -38,14 +42,14 @@ function check(m: ExpHistogramMerger, samples: readonly number[], what: string):
   }
 }
 
-const rnd = (lo: number, hi: number): number => Math.exp(Math.log(lo) + Math.random() * (Math.log(hi) - Math.log(lo)));
+const rnd = (lo: number, hi: number): number => Math.exp(Math.log(lo) + rng.uniform() * (Math.log(hi) - Math.log(lo)));
 
 test('merging histograms of different scales: quantiles within the coarsest bucket error', () => {
   for (let trial = 0; trial < 20; trial++) {
     const m = new ExpHistogramMerger();
     const all: number[] = [];
     for (const scale of [5, 2 + (trial % 6), 8, 0]) {
-      const xs = Array.from({ length: 50 + Math.floor(Math.random() * 200) }, () => rnd(0.01, 5000));
+      const xs = Array.from({ length: 50 + Math.floor(rng.uniform() * 200) }, () => rnd(0.01, 5000));
       all.push(...xs);
       m.add(build(xs, scale));
     }
@@ -56,7 +60,7 @@ test('merging histograms of different scales: quantiles within the coarsest buck
 });
 
 test('signed values and zeros', () => {
-  const xs = Array.from({ length: 400 }, (_, i) => (i % 10 === 0 ? 0 : (Math.random() < 0.3 ? -1 : 1) * rnd(0.5, 50)));
+  const xs = Array.from({ length: 400 }, (_, i) => (i % 10 === 0 ? 0 : (rng.uniform() < 0.3 ? -1 : 1) * rnd(0.5, 50)));
   const m = new ExpHistogramMerger();
   m.add(build(xs.slice(0, 200), 5));
   m.add(build(xs.slice(200), 4));

@@ -8,8 +8,13 @@ import Database from 'better-sqlite3';
 import { METRIC } from '../../runtime/telemetry/otlp-schema.ts';
 import type { Collector } from '../../collector/index.ts';
 import { start, tempDbPath, WRITE_KEY } from './collector-helpers.ts';
+import { startTcpFront } from './tcp-front.ts';
 import { driftMetric, expPoint, latencyMetric, post, randomLatencies, request, sumMetric, type Who } from './otlp-fixtures.ts';
 import { parsePrometheus } from './prom-parse.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const UP_KEY = 'upstream-key-987654321';
 const who: Who = { model: 'ocr-det', version: '7', backend: 'webgpu', deviceClass: 'gpu-software' };
@@ -31,19 +36,11 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 20_
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 test('accepted batches are forwarded once, with their ids (upstream dedups)', async () => {
   const upstream = await start({ apiKeys: [UP_KEY] });
   const edge = await start({ apiKeys: [WRITE_KEY], forwardUrl: `${upstream.url}/v1/metrics`, forwardKey: UP_KEY });
   try {
-    const runs = Array.from({ length: 12 }, () => 1 + Math.floor(Math.random() * 30));
+    const runs = Array.from({ length: 12 }, () => 1 + Math.floor(rng.uniform() * 30));
     const ids = runs.map(() => randomUUID());
     await Promise.all(runs.map((r, i) => post(edge.url, batch(r), { key: WRITE_KEY, batchId: ids[i], gzip: i % 2 === 0 })));
     await post(edge.url, batch(runs[0]!), { key: WRITE_KEY, batchId: ids[0] }); // a retry: not forwarded twice
@@ -69,7 +66,7 @@ test('ingest keeps answering while the upstream hangs; the outbox survives a res
   const hangPort = (hang.address() as { port: number }).port;
   const dbPath = tempDbPath();
   const edge1 = await start({ dbPath, forwardUrl: `http://127.0.0.1:${hangPort}/v1/metrics` });
-  const runs = Array.from({ length: 20 }, () => 1 + Math.floor(Math.random() * 30));
+  const runs = Array.from({ length: 20 }, () => 1 + Math.floor(rng.uniform() * 30));
   for (const r of runs) assert.equal((await post(edge1.url, batch(r), { batchId: randomUUID() })).status, 200);
   assert.equal((await runsAt(edge1)).outboxPending, 20);
   await edge1.close(); // aborts the hung posts; they stay in the outbox
@@ -77,11 +74,12 @@ test('ingest keeps answering while the upstream hangs; the outbox survives a res
   await new Promise((r) => hang.close(r));
 
   // Restart pointing at a real upstream that is not up yet, then bring it up.
-  const upPort = await freePort();
-  const edge2 = await start({ dbPath, forwardUrl: `http://127.0.0.1:${upPort}/v1/metrics` });
+  const front = await startTcpFront(); // the upstream comes up behind it later
+  const edge2 = await start({ dbPath, forwardUrl: `http://127.0.0.1:${front.port}/v1/metrics` });
   try {
     await until('a failed attempt', async () => edge2.stats.forwardFailures > 0);
-    const upstream = await start({ port: upPort });
+    const upstream = await start();
+    front.target = upstream.port;
     try {
       await until('the upstream to receive the backlog', async () => (await runsAt(upstream)).runs >= runs.reduce((a, b) => a + b, 0));
       await until('the outbox to drain', async () => (await runsAt(edge2)).outboxPending === 0);
@@ -93,6 +91,7 @@ test('ingest keeps answering while the upstream hangs; the outbox survives a res
     }
   } finally {
     await edge2.close();
+    await front.close();
   }
 });
 
@@ -100,7 +99,7 @@ test('a batch the upstream refuses for good is dropped and counted, not retried 
   const upstream = await start({ apiKeys: [UP_KEY], maxBodyBytes: 1024 });
   const edge = await start({ forwardUrl: `${upstream.url}/v1/metrics`, forwardKey: UP_KEY });
   try {
-    const features = Array.from({ length: 100 }, () => ({ feature: randomUUID(), score: Math.random(), alert: false }));
+    const features = Array.from({ length: 100 }, () => ({ feature: randomUUID(), score: rng.uniform(), alert: false }));
     const big = request(who, [driftMetric(features, Date.now())]); // random names: > 1 KB even gzipped
     assert.equal((await post(edge.url, big, { batchId: randomUUID() })).status, 200);
     await until('the refusal', async () => edge.stats.forwardDropped === 1);
@@ -129,7 +128,8 @@ test('401/403 from the upstream are final: dropped, counted, said once in the lo
 });
 
 test('the outbox is capped by bytes and by age: oldest dropped first, counted in stats and /metrics', async () => {
-  const downPort = await freePort(); // nothing listens: every post fails and the outbox only grows
+  const down = await startTcpFront(); // drops every connection: every post fails and the outbox only grows
+  const downPort = down.port;
   let now = Date.now();
   const dbPath = tempDbPath();
   const cap = 4096;
@@ -161,6 +161,7 @@ test('the outbox is capped by bytes and by age: oldest dropped first, counted in
   } finally {
     peek.close();
     await edge.close();
+    await down.close();
   }
 });
 

@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openDatabase } from '../../collector/store/database.ts';
 import { groupCommit } from '../../collector/store/group-commit.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 test('a failing batch in a group rolls back alone', async () => {
   const db = openDatabase(':memory:', 'normal');
@@ -18,7 +22,7 @@ test('a failing batch in a group rolls back alone', async () => {
       return b.id;
     });
     const write = groupCommit(db, writeOne);
-    const batches = Array.from({ length: 40 }, (_, id) => ({ id, parts: 1 + Math.floor(Math.random() * 5), ...(id % 7 === 3 ? { failAt: 1 } : {}) }));
+    const batches = Array.from({ length: 40 }, (_, id) => ({ id, parts: 1 + Math.floor(rng.uniform() * 5), ...(id % 7 === 3 ? { failAt: 1 } : {}) }));
     for (const b of batches) if (b.failAt !== undefined) b.parts = Math.max(b.parts, 2); // fail after writing a part
     const outcomes = await Promise.allSettled(batches.map((b) => write(b))); // all in one tick: one group
     for (const [i, o] of outcomes.entries()) {

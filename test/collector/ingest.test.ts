@@ -7,6 +7,10 @@ import { BATCH_ID_HEADER, METRIC } from '../../runtime/telemetry/otlp-schema.ts'
 import type { Collector } from '../../collector/index.ts';
 import { OTHER_KEY, READ_KEY, start, tempDbPath, WRITE_KEY } from './collector-helpers.ts';
 import { driftMetric, expPoint, latencyMetric, post, randomLatencies, request, sumMetric, type Who } from './otlp-fixtures.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const who: Who = { model: 'mnist-cnn', version: '3', backend: 'webgpu', deviceClass: 'gpu-integrated' };
 let c: Collector;
@@ -28,8 +32,8 @@ after(() => c.close());
 
 test('200: a valid batch, plain or gzip, is stored', async () => {
   const before = await overview(c);
-  const runsA = 1 + Math.floor(Math.random() * 50);
-  const runsB = 1 + Math.floor(Math.random() * 50);
+  const runsA = 1 + Math.floor(rng.uniform() * 50);
+  const runsB = 1 + Math.floor(rng.uniform() * 50);
   const a = await post(c.url, goodBatch(runsA), { key: WRITE_KEY, batchId: randomUUID() });
   assert.equal(a.status, 200, JSON.stringify(a.body));
   assert.deepEqual(a.body, {});
@@ -175,7 +179,7 @@ test('dedup: a retried batch id is stored once per key; another key may reuse th
 test('durable: batches and dedup records survive close + reopen of the same file', async () => {
   const dbPath = tempDbPath();
   const ids = Array.from({ length: 5 }, () => randomUUID());
-  const runs = ids.map(() => 1 + Math.floor(Math.random() * 20));
+  const runs = ids.map(() => 1 + Math.floor(rng.uniform() * 20));
   const first = await start({ dbPath, apiKeys: [WRITE_KEY] });
   for (let i = 0; i < ids.length; i++) assert.equal((await post(first.url, goodBatch(runs[i]!), { key: WRITE_KEY, batchId: ids[i] })).status, 200);
   await first.close();
@@ -249,7 +253,7 @@ test('retention in chunks: a large backlog is swept at start, in pieces', { time
   // 12 000 distinct features: above the default cap on distinct label values, raised for this test.
   const seriesLimits = { labelValues: 20_000 };
   const first = await start({ dbPath, retentionDays: 7, now: () => now, seriesLimits });
-  const features = (n: number, k: number): { feature: string; score: number; alert: boolean }[] => Array.from({ length: n }, (_, i) => ({ feature: `f${k}-${i}`, score: Math.random(), alert: false }));
+  const features = (n: number, k: number): { feature: string; score: number; alert: boolean }[] => Array.from({ length: n }, (_, i) => ({ feature: `f${k}-${i}`, score: rng.uniform(), alert: false }));
   const big = request(who, [driftMetric(features(6000, 0), now), driftMetric(features(6000, 1), now)]);
   assert.equal((await post(first.url, big, { batchId: 'big' })).status, 200);
   now = end;

@@ -3,6 +3,10 @@
 // bucket indices come from logarithms here, the collector merges them by bit shifts.
 import { gzipSync } from 'node:zlib';
 import { ATTR, BATCH_ID_HEADER, METRIC } from '../../runtime/telemetry/otlp-schema.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 export interface Who {
   readonly model: string;
@@ -101,8 +105,8 @@ export async function post(baseUrl: string, body: unknown, o: PostOptions = {}):
 /** Random positive latencies (log-normal), fresh each run. */
 export function randomLatencies(n: number, medianMs: number, spread = 0.6): number[] {
   return Array.from({ length: n }, () => {
-    const u = Math.max(1e-12, Math.random());
-    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * Math.random());
+    const u = Math.max(1e-12, rng.uniform());
+    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.uniform());
     return medianMs * Math.exp(spread * z);
   });
 }

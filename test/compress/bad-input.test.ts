@@ -9,6 +9,10 @@ import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { main } from '../../trainer-node/cli/kiln.ts';
 import { writeNpy } from '../../trainer-node/common/npy.ts';
 import { TINY_INPUT, tinyWorkspace } from './tiny-model.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 async function kiln(args: string[]): Promise<{ code: number; err: string }> {
   const lines: string[] = [];
@@ -31,7 +35,7 @@ const npyFolder = (name: string, files: Record<string, Tensor<'float32'> | Tenso
   for (const [f, t] of Object.entries(files)) writeFileSync(join(dir, f), writeNpy(t));
   return dir;
 };
-const sample = (n: number, dims: readonly number[] = TINY_INPUT) => new Tensor('float32', Float32Array.from({ length: n * dims.reduce((a, b) => a * b, 1) }, () => Math.random()), [n, ...dims]);
+const sample = (n: number, dims: readonly number[] = TINY_INPUT) => new Tensor('float32', Float32Array.from({ length: n * dims.reduce((a, b) => a * b, 1) }, () => rng.uniform()), [n, ...dims]);
 
 const cases: { name: string; args: string[]; code: number; message: RegExp }[] = [
   { name: '--bits 3', args: [...base, '--bits', '3'], code: 2, message: /--bits must be 8 or 4, got '3'/ },

@@ -14,6 +14,10 @@ import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { compressModel, type CompressOptions } from '../../trainer-node/compress/compress.ts';
 import { TINY_INPUT, tinyWorkspace } from './tiny-model.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 ort.env.wasm.numThreads = 1;
 
@@ -23,11 +27,12 @@ after(() => console.log(summary.join('\n')));
 const options = (ws: ReturnType<typeof tinyWorkspace>, extra: Partial<CompressOptions>): CompressOptions => ({
   input: ws.model, bits: 8, calib: ws.calib, method: 'minmax', percentile: 99.99, block: 32, keep: [],
   out: join(ws.dir, 'model.kiln'), onnxOut: join(ws.dir, 'model.qdq.onnx'), samples: 12, sensitivitySamples: 2, freeDim: 8, commandLine: 'kiln compress (test)',
+  random: () => rng.uniform(), // the reservoir and synthetic inputs replay from the run's seed
   ...extra,
 });
 
 /** A fresh input from the calibration distribution (see tiny-model.ts). */
-const freshInput = (): Float32Array => Float32Array.from({ length: TINY_INPUT.reduce((a, b) => a * b, 1) }, (_, i) => (i % 12) / 12 + Math.random() * 0.5);
+const freshInput = (): Float32Array => Float32Array.from({ length: TINY_INPUT.reduce((a, b) => a * b, 1) }, (_, i) => (i % 12) / 12 + rng.uniform() * 0.5);
 const dims = [1, ...TINY_INPUT];
 
 async function ortRun(bytes: Uint8Array, x: Float32Array): Promise<Float32Array> {
@@ -97,8 +102,22 @@ test('int8: .kiln and QDQ ONNX from calibration data; Kiln matches onnxruntime-w
       assert.ok(maxDiff(y, ortQdq) < 0.02, `${ep} vs onnxruntime on the QDQ model: ${maxDiff(y, ortQdq)}`);
       assert.ok(maxDiff(y, float) < 0.1, `${ep} quantized vs float: ${maxDiff(y, float)}`);
     }
-    assert.equal(argmax(ortQdq), argmax(float), 'int8 changed the predicted class');
   }
+  // The class is kept where the float model's choice is clear. This random model's top-2 softmax
+  // margin is often a near-tie (median 0.046 over 1000 draws, under 0.01 in 19%; a third of random
+  // models never exceed 0.05), where int8's ~2e-3 error flips argmax by chance. So: 20 fresh
+  // inputs, and every one whose float margin is at least 0.05 (25x the measured int8 error; the
+  // 0.1 bound on Kiln vs float above would still allow a flip there) must keep its class.
+  let clear = 0;
+  for (let i = 0; i < 20; i++) {
+    const x = freshInput();
+    const float = await ortRun(ws.modelBytes, x);
+    const [top, second] = [...float].sort((a, b) => b - a);
+    if (top! - second! < 0.05) continue;
+    clear++;
+    assert.equal(argmax(await ortRun(qdq, x)), argmax(float), `int8 changed the predicted class (float margin ${top! - second!})`);
+  }
+  summary.push(`int8: ${clear} of 20 inputs had a clear float class (margin >= 0.05); all kept it`);
 });
 
 test('int4 weights with --keep: the kept layer stays float, blocks only where a layer has enough inputs', async () => {

@@ -8,6 +8,10 @@ import { Tensor } from '../../core/tensor.ts';
 import { KilnError } from '../../core/errors.ts';
 import { readNpy, writeNpy } from '../../trainer-node/common/npy.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(repoRoot, 'test/compress/fixtures', name)));
 
@@ -36,11 +40,11 @@ test('writes byte for byte what numpy writes', () => {
 });
 
 test('round trip of random tensors', () => {
-  const data = Float32Array.from({ length: 24 }, () => Math.random() * 100 - 50);
+  const data = Float32Array.from({ length: 24 }, () => rng.uniform() * 100 - 50);
   const back = readNpy(writeNpy(new Tensor('float32', data, [2, 3, 4])));
   assert.deepEqual(back.dims, [2, 3, 4]);
   assert.deepEqual(back.data, data);
-  const ints = Int32Array.from({ length: 7 }, () => Math.floor(Math.random() * 2 ** 31));
+  const ints = Int32Array.from({ length: 7 }, () => Math.floor(rng.uniform() * 2 ** 31));
   assert.deepEqual(readNpy(writeNpy(new Tensor('int32', ints, [7]))).data, ints);
 });
 

@@ -8,6 +8,10 @@ import { Tensor } from '../../core/tensor.ts';
 import { KilnError } from '../../core/errors.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { upgradeOpset } from '../../trainer-node/compress/opset-upgrade.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 ort.env.wasm.numThreads = 1;
 
@@ -40,7 +44,7 @@ async function run(m: WriterModel, x: Float32Array): Promise<Record<string, Floa
 }
 
 test('opset 9 -> 13 and -> 21: onnxruntime-web gives identical results', async () => {
-  const x = Float32Array.from({ length: 144 }, () => Math.random() * 2 - 1);
+  const x = Float32Array.from({ length: 144 }, () => rng.uniform() * 2 - 1);
   const want = await run(opset9, x);
   for (const target of [13, 21]) {
     const up = upgradeOpset(opset9, target);

@@ -12,6 +12,10 @@ import { Tensor } from '../../core/tensor.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { compressModel } from '../../trainer-node/compress/compress.ts';
 import { paddleOcrModel } from '../helpers/models.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 ort.env.wasm.numThreads = 1;
 const summary: string[] = [];
@@ -57,11 +61,12 @@ for (const m of MODELS) {
       const r = await compressModel({
         input: paddleOcrModel(m.file), bits, method: 'minmax', percentile: 99.99, block: 32, keep: [],
         out: join(dir, 'm.kiln'), onnxOut: join(dir, 'm.onnx'), samples: 1, sensitivitySamples: 0, freeDim: m.dims[3]!, commandLine: 'test',
+        random: () => rng.uniform(), // synthetic calibration input from the run's seed
       });
       const qdq = new Uint8Array(readFileSync(join(dir, 'm.onnx')));
       const kiln = new Uint8Array(readFileSync(join(dir, 'm.kiln')));
       // normalized pixels in [-1, 1], fresh each run (the calibration sample was another draw)
-      const x = Float32Array.from({ length: m.dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1);
+      const x = Float32Array.from({ length: m.dims.reduce((a, b) => a * b, 1) }, () => rng.uniform() * 2 - 1);
       const o = await ort.InferenceSession.create(qdq, { executionProviders: ['wasm'] });
       const wantT = (await o.run({ x: new ort.Tensor('float32', x, m.dims) }))[o.outputNames[0]!]!;
       await o.release();

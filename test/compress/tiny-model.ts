@@ -7,8 +7,12 @@ import { join } from 'node:path';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { writeNpy } from '../../trainer-node/common/npy.ts';
+import { testRng } from '../helpers/random.ts';
 
-const rnd = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * s);
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
+
+const rnd = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, () => (rng.uniform() * 2 - 1) * s);
 const t = (data: Float32Array, dims: number[]): AnyTensor => new Tensor('float32', data, dims);
 
 export const TINY_INPUT = [3, 12, 12] as const;
@@ -17,10 +21,10 @@ export function tinyModel(): WriterModel {
   const inits = new Map<string, AnyTensor>([
     ['c1_w', t(rnd(32 * 3 * 9, 0.4), [32, 3, 3, 3])],
     ['c1_b', t(rnd(32, 0.1), [32])],
-    ['bn_scale', t(Float32Array.from({ length: 32 }, () => 0.5 + Math.random()), [32])],
+    ['bn_scale', t(Float32Array.from({ length: 32 }, () => 0.5 + rng.uniform()), [32])],
     ['bn_bias', t(rnd(32, 0.2), [32])],
     ['bn_mean', t(rnd(32, 0.2), [32])],
-    ['bn_var', t(Float32Array.from({ length: 32 }, () => 0.5 + Math.random()), [32])],
+    ['bn_var', t(Float32Array.from({ length: 32 }, () => 0.5 + rng.uniform()), [32])],
     ['c2_w', t(rnd(16 * 32 * 9, 0.15), [16, 32, 3, 3])],
     ['clip_min', t(new Float32Array([0]), [])],
     ['clip_max', t(new Float32Array([6]), [])],
@@ -59,7 +63,7 @@ export function tinyWorkspace(samples = 12, model: WriterModel = tinyModel()): {
   const calib = join(dir, 'calib');
   const n = samples * TINY_INPUT.reduce((a, b) => a * b, 1);
   // image-like: a smooth positive ramp plus noise, not centred (a real input distribution is not)
-  const x = Float32Array.from({ length: n }, (_, i) => ((i % 12) / 12) + Math.random() * 0.5);
+  const x = Float32Array.from({ length: n }, (_, i) => ((i % 12) / 12) + rng.uniform() * 0.5);
   mkdirSync(calib);
   writeFileSync(join(calib, 'x.npy'), writeNpy(new Tensor('float32', x, [samples, ...TINY_INPUT])));
   return { dir, model: join(dir, 'model.onnx'), calib, modelBytes };

@@ -3,7 +3,7 @@
 // demo/models/manifest.json matches the bundles beside it; `npm start` finds the `kiln train` line
 // for a missing bundle in demo/models/README.md.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,10 @@ import { trainCommands } from '../../demo/scripts/demo-models.ts';
 import { nextVersion, readManifest, refreshManifest } from '../../demo/scripts/manifest-file.ts';
 import { parseManifest } from '../../demo/src/offline/manifest.ts';
 import { demoRoot } from '../../demo/vite.config.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const entry = { name: 'm', version: '1', url: 'm.kiln', sha256: 'a'.repeat(64), bytes: 10, role: 'digits', label: 'int8' };
@@ -37,8 +41,8 @@ test('bad manifests are refused with INVALID_ARGUMENT naming the problem', () =>
 test('a bundle whose bytes change gets a new version; unchanged ones keep theirs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-manifest-'));
   try {
-    const a = randomBytes(100 + Math.floor(Math.random() * 100));
-    const b = randomBytes(50);
+    const a = Buffer.from(rng.bytes(100 + Math.floor(rng.uniform() * 100)));
+    const b = Buffer.from(rng.bytes(50));
     writeFileSync(join(dir, 'a.kiln'), a);
     writeFileSync(join(dir, 'b.kiln'), b);
     const models = [
@@ -49,7 +53,7 @@ test('a bundle whose bytes change gets a new version; unchanged ones keep theirs
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ manifestVersion: 1, models }));
     const same = refreshManifest(dir);
     assert.deepEqual([same.changed, same.missing], [[], ['c']]);
-    const b2 = randomBytes(60);
+    const b2 = Buffer.from(rng.bytes(60));
     writeFileSync(join(dir, 'b.kiln'), b2);
     const r = refreshManifest(dir);
     assert.deepEqual(r.changed, ['b']);
@@ -86,7 +90,7 @@ test('npm start finds the `kiln train` line for each bundle in demo/models/READM
     'X=1 node --import tsx trainer-node/cli/kiln.ts train --bits 4 --seed 42 --out demo/models/b.kiln --distill',
   ]);
   const real = join(demoRoot, 'models', 'README.md');
-  if (!existsSync(real)) return;
+  assert.ok(existsSync(real), `${real} is committed: it must be there`);
   const commands = trainCommands(readFileSync(real, 'utf8'));
   for (const m of readManifest(join(demoRoot, 'models')).models) assert.ok(commands.some((c) => c.includes(m.url)), `demo/models/README.md has a kiln train line writing ${m.url}`);
 });

@@ -6,8 +6,12 @@ import { floatToHalf } from '../../core/float16.ts';
 import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
 import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { randomTensor } from '../ops/op-harness.ts';
+import { testRng } from '../helpers/random.ts';
 
-const positive = (n: number, lo = 0.01, hi = 0.05): Float32Array => Float32Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
+
+const positive = (n: number, lo = 0.01, hi = 0.05): Float32Array => Float32Array.from({ length: n }, () => lo + rng.uniform() * (hi - lo));
 
 /** hidden: MatMul output width; k = 4*6*6 = 144 rows in blocks of 16 */
 export function quantizedModel(hidden = 16): WriterModel {
@@ -22,7 +26,7 @@ export function quantizedModel(hidden = 16): WriterModel {
     m_q: randomTensor({ dtype: 'int4', dims: [k, hidden], range: [-8, 8] }),
     m_scale: new Tensor('float32', positive(blocks * hidden), [blocks, hidden]),
     m_zp: randomTensor({ dtype: 'int4', dims: [blocks, hidden], range: [-2, 3] }),
-    h16: new Tensor('float16', Uint16Array.from({ length: hidden }, () => floatToHalf(Math.random() * 2 - 1)), [hidden]),
+    h16: new Tensor('float16', Uint16Array.from({ length: hidden }, () => floatToHalf(rng.uniform() * 2 - 1)), [hidden]),
   };
   return {
     opsets: { '': 21 },
@@ -80,7 +84,7 @@ export function bundleSpec(hidden = 16): BundleSpec {
     metadata: {
       name: 'kiln-fixture',
       version: '1.0.0',
-      provenance: { tool: 'kiln test', toolVersion: '0.1.0', createdAt: new Date().toISOString(), seed: Math.random() },
+      provenance: { tool: 'kiln test', toolVersion: '0.1.0', createdAt: '2026-12-01T00:00:00.000Z', seed: rng.uniform() } /* a fixed date: the header's bytes replay from the seed */,
       metrics: { accuracyFloat: 0.99, accuracyQuantized: 0.985 },
       drift: {
         version: 1,
@@ -93,6 +97,14 @@ export function bundleSpec(hidden = 16): BundleSpec {
   };
 }
 
+/** PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const PKCS8_ED25519_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/** A key pair from this file's random stream (not generateKey), so signed bundles replay from the run's seed. */
 export async function ed25519Pair(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey('Ed25519', true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  const pkcs8 = Uint8Array.from([...PKCS8_ED25519_PREFIX, ...rng.bytes(32)]);
+  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, 'Ed25519', true, ['sign']);
+  const { x } = await crypto.subtle.exportKey('jwk', privateKey);
+  const publicKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x }, 'Ed25519', true, ['verify']);
+  return { privateKey, publicKey };
 }

@@ -14,6 +14,10 @@ import type { ModelReport } from '../../runtime/format/kiln/model-report.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { main } from '../../trainer-node/cli/kiln.ts';
 import { bundleSpec, ed25519Pair, quantizedModel } from './kiln-fixture.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-inspect-'));
 const path = (name: string): string => join(dir, name);
@@ -40,7 +44,7 @@ before(async () => {
   const damaged = signed.slice();
   damaged[signed.length - header.dataLength + header.sections[1]!.offset + 2]! ^= 0x80;
   writeFileSync(path('damaged.kiln'), damaged);
-  writeFileSync(path('garbage.bin'), Uint8Array.from({ length: 300 }, () => Math.floor(Math.random() * 256)));
+  writeFileSync(path('garbage.bin'), Uint8Array.from({ length: 300 }, () => Math.floor(rng.uniform() * 256)));
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -18,6 +18,10 @@ import { startCountingServer, type CountingServer } from '../browser/helpers/cou
 import { randomTensor } from '../ops/op-harness.ts';
 import { ed25519Pair, layeredMlp } from './kiln-fixture.ts';
 import { storedHeaderLength } from './kiln-surgery.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const dataStartOf = (b: Uint8Array): number => {
   const v = new DataView(b.buffer, b.byteOffset);
@@ -34,7 +38,7 @@ test('the stream reader checks the header first and verifies each section as soo
   });
   // Odd chunk sizes, so boundaries never line up with sections.
   for (let at = 0; at < bytes.length; ) {
-    const n = Math.min(bytes.length - at, 1 + Math.floor(Math.random() * 40000));
+    const n = Math.min(bytes.length - at, 1 + Math.floor(rng.uniform() * 40000));
     fed = at + n;
     await reader.write(bytes.subarray(at, at + n));
     at += n;

@@ -3,8 +3,12 @@
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import type { DataType } from '../../core/dtype.ts';
 import type { WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
+import { testRng } from '../helpers/random.ts';
 
-export const randn = (n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * s);
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
+
+export const randn = (n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => (rng.uniform() * 2 - 1) * s);
 
 export interface QuantizedWeight {
   readonly q: AnyTensor;

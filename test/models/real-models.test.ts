@@ -7,6 +7,10 @@ import * as ort from 'onnxruntime-web';
 import { paddleOcrModel } from '../helpers/models.ts';
 import { InferenceSession, Tensor } from '../../runtime/node.ts';
 import { compareTensors, maxAbsDiff } from '../helpers/compare.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 ort.env.wasm.numThreads = 1;
 
@@ -25,7 +29,7 @@ for (const m of MODELS) {
   describe(m.name, () => {
     const bytes = new Uint8Array(readFileSync(paddleOcrModel(m.file)));
     // Image-like input: normalized pixels in [-1, 1], fresh each run.
-    const pixels = Float32Array.from({ length: m.dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1);
+    const pixels = Float32Array.from({ length: m.dims.reduce((a, b) => a * b, 1) }, () => rng.uniform() * 2 - 1);
     let reference: ort.InferenceSession.ReturnType | undefined;
     const referenceRun = async (): Promise<ort.InferenceSession.ReturnType> => {
       if (!reference) {

@@ -2,11 +2,15 @@
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import type { WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const EXACT = { rtol: 0, atol: 0 };
 const u8 = (dims: number[]): InputSpec => ({ dtype: 'uint8', dims, range: [0, 256] });
 const i8 = (dims: number[]): InputSpec => ({ dtype: 'int8', dims, range: [-128, 128] });
-const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo)));
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(rng.uniform() * (hi - lo)));
 const conv = (name: string, inputs: InputSpec[], attrs: Record<string, WriterAttribute> = {}): OpCase => ({ name, op: 'ConvInteger', opset: 10, inputs, attrs, tolerance: EXACT });
 
 const cases: OpCase[] = [

@@ -9,6 +9,10 @@ import { convGeometry } from '../../kernels/common/conv-attributes.ts';
 import { kernels as convKernels } from '../../kernels/conv/legacy.ts';
 import { kernels as convTransposeKernels } from '../../kernels/conv-transpose/legacy.ts';
 import type { KernelContext } from '../../kernels/contract.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 export interface RefCase {
   readonly name: string;
@@ -19,7 +23,7 @@ export interface RefCase {
   readonly attrs?: Readonly<Record<string, AttributeValue>>;
 }
 
-const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 4 - 2);
+const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform() * 4 - 2);
 
 function naive(c: RefCase, x: Float32Array, w: Float32Array, b: Float32Array | undefined, ctx: KernelContext): Float64Array {
   const { geo: g, out } = convGeometry([{ dtype: 'float32', dims: c.x }, { dtype: 'float32', dims: c.w }, b && { dtype: 'float32', dims: [b.length] }], ctx, c.transpose ?? false);

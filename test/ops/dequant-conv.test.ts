@@ -1,9 +1,13 @@
 // kiln.DequantConv (written by the QDQ lowering pass): packed 8/4-bit constant weights dequantized
 // as they are loaded, WebGPU vs the CPU reference (dequantize, then the float Conv).
 import { runOpCases, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
 
-const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo + 1)));
-const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
+
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(rng.uniform() * (hi - lo + 1)));
+const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + rng.uniform() * (hi - lo));
 const none = { dtype: 'float32', dims: [0], omit: true } as const;
 
 const cases: OpCase[] = [

@@ -8,6 +8,10 @@ import { InferenceSession } from '../../runtime/node.ts';
 import { toNumbers } from '../../kernels/common/values.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 interface Config {
   readonly name: string;
@@ -24,8 +28,8 @@ interface Config {
   readonly tolerance?: { rtol: number; atol: number };
 }
 
-const bytes = (n: number): number[] => Array.from({ length: n }, () => Math.floor(Math.random() * 256));
-const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+const bytes = (n: number): number[] => Array.from({ length: n }, () => Math.floor(rng.uniform() * 256));
+const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + rng.uniform() * (hi - lo));
 
 /** Inputs of a MatMulNBits node: A random and fed; B, scales, zero points, g_idx, bias constants. */
 function nbitsInputs(c: Config): InputSpec[] {
@@ -42,7 +46,7 @@ function nbitsInputs(c: Config): InputSpec[] {
   if (c.zp === 'packed') inputs.push({ dtype: 'uint8', dims: [c.N * Math.ceil((nBlocks * c.bits) / 8)], values: bytes(c.N * Math.ceil((nBlocks * c.bits) / 8)) });
   else if (c.zp === 'float') inputs.push({ dtype: ft, dims: [c.N * nBlocks], values: floats(c.N * nBlocks, 0, 2 ** c.bits) });
   else if (c.gIdx || c.bias) inputs.push({ dtype: 'uint8', dims: [0], omit: true });
-  if (c.gIdx) inputs.push({ dtype: 'int32', dims: [K], values: Array.from({ length: K }, () => Math.floor(Math.random() * nBlocks)) });
+  if (c.gIdx) inputs.push({ dtype: 'int32', dims: [K], values: Array.from({ length: K }, () => Math.floor(rng.uniform() * nBlocks)) });
   else if (c.bias) inputs.push({ dtype: 'int32', dims: [0], omit: true });
   if (c.bias) inputs.push({ dtype: ft, dims: [c.N], values: floats(c.N, -1, 1) });
   return inputs;

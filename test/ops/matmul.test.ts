@@ -6,6 +6,11 @@ import type { GpuProgram } from '../../kernels/webgpu/contract.ts';
 import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
+import { listedSkip } from '../known-failures.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const f32 = (...dims: number[]) => ({ dtype: 'float32' as const, dims });
 const mm = (name: string, a: number[], b: number[], extra: Partial<OpCase> = {}): OpCase => ({ name, op: 'MatMul', inputs: [f32(...a), f32(...b)], ...extra });
@@ -71,9 +76,9 @@ describe('tiled matmul variants', () => {
   ];
   for (const tiles of variants) {
     for (const [M, N, K, batchDims, aBatch, bBatch, transA, transB, withC] of shapes) {
-      test(`${JSON.stringify(tiles)} ${M}x${N}x${K} batch [${batchDims}]${transA ? ' transA' : ''}${transB ? ' transB' : ''}${withC ? ' +C' : ''}`, async () => {
+      test(`${JSON.stringify(tiles)} ${M}x${N}x${K} batch [${batchDims}]${transA ? ' transA' : ''}${transB ? ' transB' : ''}${withC ? ' +C' : ''}`, async (t) => {
         const ctx = await createGpuDevice();
-        if (tiles.quad && !ctx.caps.subgroups) return;
+        if (tiles.quad && !ctx.caps.subgroups) return t.skip(listedSkip('webgpu:subgroups'));
         const size = (strides: number[], dims: number[], matrix: number): number => strides.reduce((m, s, i) => Math.max(m, s * dims[i]!), matrix);
         const aData = random(size(aBatch, batchDims, M * K));
         const bData = random(size(bBatch, batchDims, K * N));
@@ -98,7 +103,7 @@ describe('tiled matmul variants', () => {
   }
 });
 
-const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 4 - 2);
+const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform() * 4 - 2);
 
 /** Runs one program with inputs by slot; output 0 is read back. Output buffer starts as NaN. */
 async function runProgram(device: GPUDevice, program: GpuProgram, inputs: readonly Float32Array[], outSize: number): Promise<Float32Array> {

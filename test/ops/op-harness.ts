@@ -12,6 +12,7 @@ import { wasmKernelFor } from '../../kernels/wasm/kernels.ts';
 import { fromNumbers } from '../../kernels/common/values.ts';
 import { compareTensors, type Tolerance } from '../helpers/compare.ts';
 import { knownFailure } from '../known-failures.ts';
+import { testRng, type Rng } from '../helpers/random.ts';
 
 process.env.KILN_POISON_BUFFERS = '1';
 
@@ -59,27 +60,30 @@ export function withHardwareTuning(cases: readonly OpCase[]): OpCase[] {
 
 const isInt = (t: DataType): boolean => !['float32', 'float16', 'float64'].includes(t);
 
-/** Fresh random data every run: never zeros, never a fixed seed. */
-export function randomTensor(spec: InputSpec): AnyTensor {
+/** the stream of callers that pass none (a test file's own calls, in its fixed order) */
+const defaultRng = testRng(import.meta.url);
+
+/** Fresh random data every run (the run's seed, see test/helpers/random.ts): never zeros. */
+export function randomTensor(spec: InputSpec, rng: Rng = defaultRng): AnyTensor {
   const n = spec.dims.reduce((a, b) => a * b, 1);
   if (spec.values) return fromNumbers(spec.dtype, spec.dims, spec.values);
-  if (spec.dtype === 'bool') return fromNumbers('bool', spec.dims, Array.from({ length: n }, () => (Math.random() < 0.5 ? 1 : 0)));
+  if (spec.dtype === 'bool') return fromNumbers('bool', spec.dims, Array.from({ length: n }, () => (rng.uniform() < 0.5 ? 1 : 0)));
   const [lo, hi] = spec.range ?? (isInt(spec.dtype) ? [-5, 6] : [-2, 2]);
   const vals = Array.from({ length: n }, () => {
-    const v = lo + Math.random() * (hi - lo);
+    const v = rng.range(lo, hi);
     return isInt(spec.dtype) ? Math.floor(v) : v;
   });
   return fromNumbers(spec.dtype, spec.dims, vals);
 }
 
-export function buildCaseModel(c: OpCase): { bytes: Uint8Array; feeds: Record<string, AnyTensor> } {
+export function buildCaseModel(c: OpCase, rng: Rng = defaultRng): { bytes: Uint8Array; feeds: Record<string, AnyTensor> } {
   const feeds: Record<string, AnyTensor> = {};
   const initializers: Record<string, AnyTensor> = {};
   const inputs: { name: string; dtype: DataType; dims: readonly number[] }[] = [];
   const names = c.inputs.map((spec, i) => {
     if (spec.omit) return '';
     const name = `in${i}`;
-    const t = randomTensor(spec);
+    const t = randomTensor(spec, rng);
     if (spec.values && !spec.feed) initializers[name] = t;
     else {
       feeds[name] = t;
@@ -109,7 +113,7 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
     for (const c of cases) {
       const id = `${family}/${c.name}`;
       test(id, { skip: knownFailure('webgpu', `ops/${id}`) }, async () => {
-        const { bytes, feeds } = buildCaseModel(c);
+        const { bytes, feeds } = buildCaseModel(c, testRng('ops', id)); // a stream per case: the same values whichever cases run
         const definition = resolveDefinition(c.domain ?? '', c.op);
         assert.ok(definition, `${c.op} is not a registered op`);
         const hasJsPath = jsKernelFor(definition) !== definition.reference;

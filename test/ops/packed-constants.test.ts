@@ -1,7 +1,11 @@
 // 8-bit constants live packed on the GPU (4 per word); kernels read them through TensorVar.get().
 import { runOpCases, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
 
-const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo)));
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
+
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(rng.uniform() * (hi - lo)));
 
 const cases: OpCase[] = [
   { name: 'Add int8 input + packed int8 constant (odd size)', op: 'Add', inputs: [{ dtype: 'int8', dims: [3, 7], range: [-50, 50] }, { dtype: 'int8', dims: [3, 7], values: ints(21, -60, 60) }] },

@@ -2,14 +2,18 @@
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import type { WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const EXACT = { rtol: 0, atol: 0 };
 const u8 = (dims: number[], range: [number, number] = [0, 256]): InputSpec => ({ dtype: 'uint8', dims, range });
 const i8 = (dims: number[], range: [number, number] = [-128, 128]): InputSpec => ({ dtype: 'int8', dims, range });
 const sc = (dims: number[], range: [number, number] = [0.01, 0.03]): InputSpec => ({ dtype: 'float32', dims, range });
 const c = (dtype: 'float32' | 'uint8' | 'int8' | 'int32', dims: number[], values: number[]): InputSpec => ({ dtype, dims, values });
-const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo)));
-const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.random() * (hi - lo));
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(rng.uniform() * (hi - lo)));
+const floats = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + rng.uniform() * (hi - lo));
 // inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
 const q = (name: string, inputs: InputSpec[], attrs: Record<string, WriterAttribute> = {}): OpCase => ({ name, op: 'QLinearConv', opset: 10, inputs, attrs, tolerance: EXACT });
 

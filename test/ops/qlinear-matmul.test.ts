@@ -4,6 +4,10 @@ import { test } from 'node:test';
 import { mulRoundHalfEven } from '../../kernels/common/quant.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const EXACT = { rtol: 0, atol: 0 };
 const u8 = (dims: number[], range: [number, number] = [0, 256]): InputSpec => ({ dtype: 'uint8', dims, range });
@@ -11,7 +15,7 @@ const i8 = (dims: number[], range: [number, number] = [-128, 128]): InputSpec =>
 const sc = (dims: number[], range: [number, number] = [0.01, 0.03]): InputSpec => ({ dtype: 'float32', dims, range });
 const h = (dims: number[], range: [number, number]): InputSpec => ({ dtype: 'float16', dims, range });
 const c = (dtype: 'float32' | 'uint8' | 'int8', dims: number[], values: number[]): InputSpec => ({ dtype, dims, values });
-const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo)));
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(rng.uniform() * (hi - lo)));
 // inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
 const q = (name: string, inputs: InputSpec[], opset = 10): OpCase => ({ name, op: 'QLinearMatMul', opset, inputs, tolerance: EXACT });
 
@@ -22,7 +26,7 @@ const cases: OpCase[] = [
   q('float16 scales (opset 21)', [u8([3, 24]), h([], [0.01, 0.03]), u8([]), u8([24, 5]), h([], [0.01, 0.03]), u8([]), h([], [0.3, 1]), u8([])], 21),
   q('per-column b, per-row a and y', [u8([7, 12]), sc([7]), u8([7]), u8([12, 10]), sc([10]), u8([10]), sc([7], [0.2, 0.6]), u8([7])]),
   // the usual quantized Linear: packed int8 weight, per-channel constant scales / zero points
-  q('packed int8 weight, per-column constants (word reads)', [u8([9, 40]), c('float32', [], [0.02]), c('uint8', [], [128]), { dtype: 'int8', dims: [40, 12], values: ints(480, -128, 128) }, c('float32', [12], Array.from({ length: 12 }, () => 0.005 + Math.random() * 0.01)), c('int8', [12], new Array<number>(12).fill(0)), c('float32', [], [0.15]), c('uint8', [], [120])]),
+  q('packed int8 weight, per-column constants (word reads)', [u8([9, 40]), c('float32', [], [0.02]), c('uint8', [], [128]), { dtype: 'int8', dims: [40, 12], values: ints(480, -128, 128) }, c('float32', [12], Array.from({ length: 12 }, () => 0.005 + rng.uniform() * 0.01)), c('int8', [12], new Array<number>(12).fill(0)), c('float32', [], [0.15]), c('uint8', [], [120])]),
   q('packed uint8 weight, N % 4 != 0', [u8([5, 30]), sc([]), u8([]), { dtype: 'uint8', dims: [30, 7], values: ints(210, 0, 256) }, sc([]), c('uint8', [], [127]), sc([], [0.3, 1]), u8([])]),
   q('3-D batch broadcast', [i8([2, 1, 4, 8]), sc([]), i8([]), i8([3, 8, 5]), sc([]), i8([]), sc([], [0.1, 0.3]), i8([])]),
   // power-of-two multiplier (0.5 * 0.25 / 1): acc * m lands on exact halves, which round to even
@@ -38,8 +42,8 @@ test('mulRoundHalfEven is exact beyond 2^29 (vs rational BigInt arithmetic)', ()
   const f32 = new Float32Array(1);
   const bits = new Uint32Array(f32.buffer);
   for (let t = 0; t < 2000; t++) {
-    const acc = (Math.random() < 0.5 ? -1 : 1) * Math.floor(2 ** 29 + Math.random() * (2 ** 31 - 2 ** 29));
-    f32[0] = t % 3 === 0 ? 2 ** -(20 + (t % 9)) * 3 : Math.random() * 1e-6;
+    const acc = (rng.uniform() < 0.5 ? -1 : 1) * Math.floor(2 ** 29 + rng.uniform() * (2 ** 31 - 2 ** 29));
+    f32[0] = t % 3 === 0 ? 2 ** -(20 + (t % 9)) * 3 : rng.uniform() * 1e-6;
     const m = f32[0]!;
     // m = sig * 2^e exactly; acc * m = acc * sig / 2^-e
     const ex = (bits[0]! >>> 23) & 0xff;

@@ -2,11 +2,15 @@
 // Integer outputs must match exactly (tolerance 0); constants of 8/4-bit types live packed on the GPU.
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const EXACT = { rtol: 0, atol: 0 };
 const f32 = (dims: number[], range: [number, number] = [-3, 3]): InputSpec => ({ dtype: 'float32', dims, range });
 const scales = (dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [0.01, 0.05] });
-const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(Math.random() * (hi - lo)));
+const ints = (n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + Math.floor(rng.uniform() * (hi - lo)));
 
 const quantize: OpCase[] = [
   { name: 'Q per-tensor uint8 with zero point', op: 'QuantizeLinear', opset: 10, inputs: [f32([4, 33]), scales([]), { dtype: 'uint8', dims: [], range: [100, 156] }], tolerance: EXACT },

@@ -4,9 +4,9 @@ import { Tensor } from '../../core/tensor.ts';
 import { KilnError } from '../../core/errors.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import type { CategoricalFeatureReference, NumericFeatureReference } from '../../runtime/telemetry/drift/drift-reference.ts';
-import { makeRng } from './random.ts';
+import { testRng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 const seed = `seed ${rng.seed}`;
 
 function tabular(n: number, f: number, gen: (row: number, col: number) => number): Tensor<'float32'> {

@@ -8,9 +8,9 @@ import { encodeMetrics, packRequests, attributes } from '../../runtime/telemetry
 import { OtlpExporter, retryAfterMs } from '../../runtime/telemetry/export/otlp-exporter.ts';
 import { LatencyRecorder } from '../../runtime/telemetry/latency/latency-recorder.ts';
 import { ATTR, BATCH_ID_HEADER, METRIC } from '../../runtime/telemetry/otlp-schema.ts';
-import { makeRng } from './random.ts';
+import { testRng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 
 interface Received {
   readonly at: number;
@@ -18,10 +18,15 @@ interface Received {
   readonly json: unknown;
 }
 
-/** A local OTLP receiver answering each request with the next scripted status (then 200). */
-async function receiver(script: { status: number; headers?: Record<string, string> }[]): Promise<{ url: string; got: Received[]; close(): Promise<void> }> {
+/**
+ * A local OTLP receiver answering each request with the next scripted status (then 200). While
+ * `down`, it drops every connection (the client sees a network error, as when nothing listens):
+ * the port is never closed and listened on again, where another process could take it meanwhile.
+ */
+async function receiver(script: { status: number; headers?: Record<string, string> }[]): Promise<{ url: string; got: Received[]; down: boolean; close(): Promise<void> }> {
   const got: Received[] = [];
   const server: Server = createServer((req, res) => {
+    if (handle.down) return void req.socket.destroy();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -33,9 +38,21 @@ async function receiver(script: { status: number; headers?: Record<string, strin
       res.end(step.status === 200 ? '{}' : '{"error":"scripted"}');
     });
   });
+  server.on('connection', (socket) => {
+    if (handle.down) socket.destroy();
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}/v1/metrics`, got, close: () => new Promise((r) => server.close(() => r())) };
+  const handle = {
+    url: `http://127.0.0.1:${port}/v1/metrics`,
+    got,
+    down: false,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  return handle;
 }
 
 function sampleBodies(): string[] {
@@ -46,7 +63,14 @@ function sampleBodies(): string[] {
   return packRequests(attributes({ [ATTR.serviceName]: 'test', [ATTR.modelName]: 'm' }), metrics, 256 * 1024);
 }
 
-const exporterFor = (url: string, queue = new MemoryQueue()): OtlpExporter => new OtlpExporter({ endpoint: url, apiKey: 'k1', maxQueuedBatches: 10, queue });
+/** A clock the test moves by hand: retry timing is checked without waiting out real backoffs. */
+function manualClock(): { now: () => number; advance(ms: number): void } {
+  let t = Date.UTC(2026, 11, 1);
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+const exporterFor = (url: string, queue = new MemoryQueue(), clock?: { now: () => number }): OtlpExporter =>
+  new OtlpExporter({ endpoint: url, apiKey: 'k1', maxQueuedBatches: 10, queue, random: () => rng.uniform(), ...(clock ? { now: clock.now } : {}) });
 
 test('a batch arrives gzipped as valid OTLP JSON with the schema names, the bearer key and an idempotency id', async () => {
   const srv = await receiver([]);
@@ -77,23 +101,26 @@ test('a batch arrives gzipped as valid OTLP JSON with the schema names, the bear
 test('5xx and 429 are retried with the same idempotency id; Retry-After is honoured; 400 is not retried', async () => {
   const srv = await receiver([{ status: 503 }, { status: 429, headers: { 'Retry-After': '1' } }, { status: 400 }]);
   try {
-    const ex = exporterFor(srv.url);
+    const clock = manualClock();
+    const ex = exporterFor(srv.url, new MemoryQueue(), clock);
     const [body] = sampleBodies();
     await ex.enqueue([body!]);
     // 503: kept, next attempt after a backoff (>= 500 ms with jitter): an immediate retry sends nothing.
     assert.deepEqual(await ex.deliver(), { sent: 0, queued: 1 });
     assert.deepEqual(await ex.deliver(), { sent: 0, queued: 1 });
     assert.equal(srv.got.length, 1);
-    await new Promise((r) => setTimeout(r, 1100)); // backoff for attempt 1 is at most 1 s
+    clock.advance(499);
+    await ex.deliver();
+    assert.equal(srv.got.length, 1, 'no retry before the shortest backoff (500 ms)');
+    clock.advance(501); // backoff for attempt 1 is at most 1 s
     assert.deepEqual(await ex.deliver(), { sent: 0, queued: 1 }); // 429 + Retry-After: 1
     assert.equal(srv.got.length, 2);
-    await new Promise((r) => setTimeout(r, 400));
+    clock.advance(999);
     await ex.deliver();
-    assert.equal(srv.got.length, 2, 'no retry before Retry-After');
-    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(srv.got.length, 2, 'no retry before Retry-After (1 s)');
+    clock.advance(1);
     assert.deepEqual(await ex.deliver(), { sent: 0, queued: 0 }); // 400: dropped for good
-    assert.equal(srv.got.length, 3);
-    assert.ok(srv.got[2]!.at - srv.got[1]!.at >= 1000, 'the third attempt waited for Retry-After');
+    assert.equal(srv.got.length, 3, 'the retry went once Retry-After had passed');
     const ids = new Set(srv.got.map((g) => g.headers[BATCH_ID_HEADER.toLowerCase()]));
     assert.equal(ids.size, 1, 'one idempotency id across retries');
     assert.equal(ex.rejectedBatches, 1);
@@ -109,7 +136,7 @@ test('5xx and 429 are retried with the same idempotency id; Retry-After is honou
 test('offline: batches wait in order; the cap drops the oldest and counts them; they replay when the collector is back', async () => {
   const srv = await receiver([]);
   const url = srv.url;
-  await srv.close(); // nothing listens: fetch fails like offline
+  srv.down = true; // every connection dropped: fetch fails like offline
   const queue = new MemoryQueue();
   const ex = new OtlpExporter({ endpoint: url, maxQueuedBatches: 3, queue });
   const bodies = [1, 2, 3, 4, 5].map((i) => JSON.stringify({ resourceMetrics: [], n: i }));
@@ -123,32 +150,17 @@ test('offline: batches wait in order; the cap drops the oldest and counts them; 
   // A later session (same queue, as IndexedDB would give it) delivers them, oldest first, with the ids they were made with.
   const ids = (await queue.list(url)).map((b) => b.id);
   for (const b of await queue.list(url)) await queue.update({ ...b, notBefore: 0 });
-  const back = await receiverOn(url);
+  srv.down = false; // the collector is back
   try {
     const later = new OtlpExporter({ endpoint: url, maxQueuedBatches: 3, queue });
     assert.deepEqual(await later.deliver(), { sent: 3, queued: 0 });
-    assert.deepEqual(back.got.map((g) => (g.json as { n: number }).n), [3, 4, 5]);
-    assert.deepEqual(back.got.map((g) => g.headers[BATCH_ID_HEADER.toLowerCase()]), ids);
+    assert.deepEqual(srv.got.map((g) => (g.json as { n: number }).n), [3, 4, 5]);
+    assert.deepEqual(srv.got.map((g) => g.headers[BATCH_ID_HEADER.toLowerCase()]), ids);
     later.close();
   } finally {
-    await back.close();
+    await srv.close();
   }
 });
-
-/** A 200 receiver on a given URL's port (the collector coming back). */
-async function receiverOn(url: string): Promise<{ got: Received[]; close(): Promise<void> }> {
-  const got: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      got.push({ at: Date.now(), headers: req.headers, json: JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as unknown });
-      res.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(Number(new URL(url).port), '127.0.0.1', r));
-  return { got, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 test('large exports are split into bounded request bodies; Retry-After dates parse', () => {
   const windows = Array.from({ length: 5 }, (_, w) => ({
@@ -168,6 +180,7 @@ test('large exports are split into bounded request bodies; Retry-After dates par
   assert.equal(points, 5 * 100 * 3, 'every drift score arrives exactly once');
   assert.ok(bodies.some((b) => b.includes(METRIC.droppedBatches)));
   assert.equal(retryAfterMs('120', 0), 120_000);
-  assert.equal(retryAfterMs(new Date(Date.now() + 5000).toUTCString(), Date.now())! > 3000, true);
+  const now = Date.UTC(2026, 11, 1, 12, 0, 0); // a whole second: the HTTP date keeps it exactly
+  assert.equal(retryAfterMs(new Date(now + 5000).toUTCString(), now), 5000);
   assert.equal(retryAfterMs('soon', 0), undefined);
 });

@@ -9,9 +9,9 @@ import { InferenceSession, KilnError, Tensor } from '../../runtime/node.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import { ATTR, METRIC } from '../../runtime/telemetry/otlp-schema.ts';
 import type { DriftAlert } from '../../runtime/telemetry/telemetry-api.ts';
-import { makeRng } from './random.ts';
+import { testRng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 const seed = `seed ${rng.seed}`;
 const F = 4;
 const C = 3;
@@ -76,14 +76,20 @@ test(`cpu: percentiles, cold start, a drift alert on shifted input (callback + e
     assert.ok(snap.latency.total!.p50 > 0 && snap.latency.total!.p50 <= snap.latency.total!.p99 && snap.latency.total!.p99 <= snap.latency.total!.max * 1.011);
     assert.ok(snap.coldStart.fetch! >= 0 && snap.coldStart.parse! >= 0 && snap.coldStart.total! >= snap.coldStart.parse! && snap.coldStart.first_run! > 0);
     assert.equal(snap.drift!.windows, 1);
-    // A 2-std shift of feature 0 (and the logits it drives) alarms within two windows.
-    for (let i = 0; i < 20 && alerts.length === 0; i++) {
+    // The reference-like first window false-alarms with probability <= alpha (1%): such an alert
+    // is allowed, and the shifted traffic's alert is the one after it.
+    await session.telemetry.snapshot(); // scores the first window now
+    const falseAlarms = alerts.length;
+    assert.ok(falseAlarms <= 1);
+    // A 2-std shift of feature 0 (and the logits it drives) alarms within two windows (a miss of a
+    // whole 100-sample window of it is far below 1e-6: its chi-square p-value is ~1e-20).
+    for (let i = 0; i < 20 && alerts.length === falseAlarms; i++) {
       await session.run({ x: rows(10, 2) });
-      await new Promise((r) => setTimeout(r, 0)); // full windows are scored after the run answers
+      await new Promise((r) => setTimeout(r, 0)); // full windows are scored after the run answers (a timer queued before this one)
     }
-    assert.equal(alerts.length, 1);
+    assert.equal(alerts.length, falseAlarms + 1);
     assert.deepEqual(events, alerts);
-    assert.ok(alerts[0]!.features.includes('x[0]'), alerts[0]!.features.join());
+    assert.ok(alerts[falseAlarms]!.features.includes('x[0]'), alerts[falseAlarms]!.features.join());
     await assert.rejects(session.run({ x: new Tensor('float32', new Float32Array(3), [1, 3]) }), /INPUT_MISMATCH/);
     snap = await session.telemetry.snapshot();
     assert.equal(snap.errors, 1);

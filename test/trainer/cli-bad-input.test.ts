@@ -11,6 +11,10 @@ import { KilnError } from '../../core/errors.ts';
 import { parseCsvDataset } from '../../trainer-node/data/csv.ts';
 import { loadImageFolder } from '../../trainer-node/data/image-folder.ts';
 import { parseIdx } from '../../trainer-node/data/mnist.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-train-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,7 +76,7 @@ test('an unreadable or malformed image folder is a clear error', async () => {
   for (const c of ['cat', 'dog']) mkdirSync(join(images, c), { recursive: true });
   const png = (w: number, h: number): Buffer => {
     const p = new PNG({ width: w, height: h });
-    p.data.fill(Math.floor(Math.random() * 255));
+    p.data.fill(Math.floor(rng.uniform() * 255));
     return PNG.sync.write(p);
   };
   writeFileSync(join(images, 'cat', 'a.png'), png(4, 4));

@@ -5,6 +5,10 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterPerTap } from '../../trainer-node/train/conv2d-backprop-filter.ts';
 import { initTf } from '../../trainer-node/train/tf-backend.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 interface Case {
   readonly x: [number, number, number, number];
@@ -22,7 +26,7 @@ const CASES: readonly Case[] = [
   { x: [4, 28, 28, 1], k: [3, 3, 1, 16], strides: 1, pad: 'same' },
 ];
 
-const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1);
 const size = (d: readonly number[]): number => d.reduce((a, b) => a * b, 1);
 
 function filterGrad(xs: Float32Array, ws: Float32Array, dys: Float32Array, c: Case): Float32Array {

@@ -6,8 +6,12 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { activationParams, fakeQuantActivation, fakeQuantWeight, quantizeWeight } from '../../trainer-node/train/fake-quant.ts';
 import { initTf } from '../../trainer-node/train/tf-backend.ts';
+import { testRng } from '../helpers/random.ts';
 
-const random = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
+
+const random = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => (rng.uniform() * 2 - 1) * scale);
 
 function roundHalfEven(v: number): number {
   const r = Math.round(v);

@@ -16,6 +16,10 @@ import { twoFourMask } from '../../trainer-node/train/prune.ts';
 import { kilnLogits } from '../../trainer-node/export/evaluate.ts';
 import { initTf } from '../../trainer-node/train/tf-backend.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { testRng } from '../helpers/random.ts';
+
+/** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
+const rng = testRng(import.meta.url);
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-train-runs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,7 +51,7 @@ test('SIGINT during training: exit 130, no bundle and no temporary file left', a
   });
   assert.equal(code, 130, stderr.slice(-500));
   assert.match(stderr, /interrupted by SIGINT; no bundle written/);
-  let left: string[] = [];
+  let left: string[];
   try {
     left = readdirSync(out);
   } catch {
@@ -112,9 +116,9 @@ test('an RGB image folder trains a CNN whose NCHW export (Transpose before Flatt
     for (let i = 0; i < 12; i++) {
       const p = new PNG({ width: 8, height: 6 });
       for (let k = 0; k < 48; k++) {
-        p.data[k * 4] = ci === 0 ? 150 + Math.random() * 100 : Math.random() * 100;
-        p.data[k * 4 + 1] = Math.random() * 255;
-        p.data[k * 4 + 2] = ci === 1 ? 150 + Math.random() * 100 : Math.random() * 100;
+        p.data[k * 4] = ci === 0 ? 150 + rng.uniform() * 100 : rng.uniform() * 100;
+        p.data[k * 4 + 1] = rng.uniform() * 255;
+        p.data[k * 4 + 2] = ci === 1 ? 150 + rng.uniform() * 100 : rng.uniform() * 100;
         p.data[k * 4 + 3] = 255;
       }
       writeFileSync(join(images, c, `${i}.png`), PNG.sync.write(p));

@@ -12,9 +12,9 @@ import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from '../../scripts/
 import { startStaticServer, type StaticServer } from '../../scripts/browser/static-server.ts';
 import { WASM_BUILD_FILES } from '../../runtime/backends/wasm/wasm-module.ts';
 import { repoRoot } from '../helpers/paths.ts';
-import { makeRng } from '../telemetry/random.ts';
+import { testRng } from '../helpers/random.ts';
 
-const seed = makeRng().seed;
+const seed = testRng(import.meta.url).seed;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-wasm-page-'));
 let server: StaticServer | undefined;
 let browser: Browser | undefined;

@@ -9,9 +9,9 @@ import { KilnError } from '../../core/errors.ts';
 import { nodeWasmSource } from '../../runtime/backends/wasm/node-wasm-source.ts';
 import { detectWasmFeatures, RELAXED_SIMD_PROBE, SIMD_PROBE } from '../../runtime/backends/wasm/wasm-features.ts';
 import { chooseWasmBuild, loadKilnWasm, packedBBytes, type GemmActivation, type KilnWasm, type WasmBuild } from '../../runtime/backends/wasm/wasm-module.ts';
-import { makeRng, type Rng } from '../telemetry/random.ts';
+import { makeRng, testRng, type Rng } from '../helpers/random.ts';
 
-const rng = makeRng();
+const rng = testRng(import.meta.url);
 const seed = `seed ${rng.seed}`;
 console.log(`wasm gemm tests: KILN_TEST_SEED=${rng.seed}`);
 

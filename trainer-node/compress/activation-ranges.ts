@@ -12,7 +12,12 @@ const RESERVOIR = 1 << 16;
 export class RangeCollector {
   private readonly stats = new Map<string, { min: number; max: number; seen: number; sample: Float32Array; filled: number }>();
 
-  constructor(private readonly method: CalibrationMethod, private readonly percentile = 99.99) {}
+  constructor(
+    private readonly method: CalibrationMethod,
+    private readonly percentile = 99.99,
+    /** the reservoir's random source (injectable so a test's ranges replay from its seed) */
+    private readonly random: () => number = Math.random,
+  ) {}
 
   add(name: string, t: AnyTensor): void {
     const v = t.type === 'float32' ? (t.data as Float32Array) : toNumbers(t);
@@ -29,7 +34,7 @@ export class RangeCollector {
       s.seen++;
       if (s.filled < RESERVOIR) s.sample[s.filled++] = x;
       else {
-        const j = Math.floor(Math.random() * s.seen);
+        const j = Math.floor(this.random() * s.seen);
         if (j < RESERVOIR) s.sample[j] = x;
       }
     }

@@ -64,7 +64,7 @@ function sampleOf(t: AnyTensor, i: number): AnyTensor {
 }
 
 /** Uniform [-1, 1) float inputs; integer inputs as integerFill says; symbolic dims: batch 1, others `freeDim`. */
-export function syntheticCalibration(model: WriterModel, count: number, freeDim: number): CalibrationSet {
+export function syntheticCalibration(model: WriterModel, count: number, freeDim: number, random: () => number = Math.random): CalibrationSet {
   const inputs: readonly ValueInfo[] = model.inputs.map((i) => ({ name: i.name, dtype: i.dtype, dims: i.dims }));
   const shapes = inputs.map((input) => (input.dims ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : freeDim)));
   // Decided (or refused) for every input before any sample is made.
@@ -79,8 +79,8 @@ export function syntheticCalibration(model: WriterModel, count: number, freeDim:
       const dims = shapes[k]!;
       const n = dims.reduce((a, b) => a * b, 1);
       const fill = fills.get(input.name);
-      if (!fill) return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, () => Math.random() * 2 - 1))];
-      const value = fill.kind === 'ids' ? () => Math.floor(Math.random() * fill.rows) : fill.kind === 'ones' ? () => 1 : () => 0;
+      if (!fill) return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, () => random() * 2 - 1))];
+      const value = fill.kind === 'ids' ? () => Math.floor(random() * fill.rows) : fill.kind === 'ones' ? () => 1 : () => 0;
       return [input.name, fromNumbers(input.dtype, dims, Array.from({ length: n }, value))];
     })));
   }

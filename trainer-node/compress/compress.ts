@@ -15,7 +15,7 @@ import { resolveGraph } from '../../runtime/plan/resolved-graph.ts';
 import { toNumbers } from '../../kernels/common/values.ts';
 import { buildDriftReference } from '../../runtime/telemetry/drift/build-reference.ts';
 import type { DriftReference } from '../../runtime/telemetry/drift/drift-reference.ts';
-import { RangeCollector, type CalibrationMethod } from './activation-ranges.ts';
+import { RangeCollector } from './activation-ranges.ts';
 import { loadCalibration, syntheticCalibration, type CalibrationSet } from './calibration-data.ts';
 import { findLayers } from './layers.ts';
 import { prepareFloatModel } from './prepare-model.ts';
@@ -31,6 +31,8 @@ export interface CompressOptions extends ParsedCompressArgs {
   /** progress bars go here (process.stderr in the CLI) */
   readonly progress?: NodeJS.WritableStream & { isTTY?: boolean };
   readonly warn?: (message: string) => void;
+  /** draws synthetic calibration inputs and the percentile reservoir (default Math.random); tests pass a seeded one */
+  readonly random?: () => number;
 }
 
 export interface SensitivityRow {
@@ -91,7 +93,7 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   }
   if (layers.length === 0) fail('UNSUPPORTED_FEATURE', 'the model has no Conv, MatMul or Gemm with a constant float32 weight: nothing to quantize');
 
-  const calibration = o.calib ? loadCalibration(o.calib, float.inputs.map((i) => ({ name: i.name, dtype: i.dtype, dims: i.dims })), o.samples) : syntheticCalibration(float, Math.min(o.samples, 8), o.freeDim);
+  const calibration = o.calib ? loadCalibration(o.calib, float.inputs.map((i) => ({ name: i.name, dtype: i.dtype, dims: i.dims })), o.samples) : syntheticCalibration(float, Math.min(o.samples, 8), o.freeDim, o.random);
   if (calibration.synthetic) {
     o.warn?.([
       '*** WARNING: no --calib folder: calibrating on SYNTHETIC inputs. ***',
@@ -100,7 +102,7 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   }
 
   // 1. float run: reference outputs and activation ranges
-  const ranges = new RangeCollector(o.method, o.percentile);
+  const ranges = new RangeCollector(o.method, o.percentile, o.random);
   const watched = o.bits === 8 ? [...new Set(layers.flatMap((l) => [l.input, l.output]))] : [];
   const calibBar = new Progress('calibrate', calibration.samples.length, o.progress);
   const reference = await runModel(float, calibration.samples, {

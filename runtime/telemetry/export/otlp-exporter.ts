@@ -19,7 +19,10 @@ export interface ExporterOptions {
   readonly apiKey?: string;
   readonly maxQueuedBatches: number;
   readonly queue: BatchQueue;
+  /** the backoff jitter's source (default Math.random); tests inject a seeded one */
   readonly random?: () => number;
+  /** the clock for retry times (default Date.now); tests inject one so they never wait out a backoff */
+  readonly now?: () => number;
 }
 
 export interface DeliveryResult {
@@ -52,9 +55,11 @@ export class OtlpExporter {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private readonly random: () => number;
+  private readonly now: () => number;
 
   constructor(private readonly options: ExporterOptions) {
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
   }
 
   get durable(): boolean {
@@ -114,7 +119,7 @@ export class OtlpExporter {
     let remaining = batches.length;
     for (const batch of batches) {
       if (this.closed && !keepalive) break;
-      const waiting = batch.notBefore > Date.now() && !(retryOffline && batch.offline === true);
+      const waiting = batch.notBefore > this.now() && !(retryOffline && batch.offline === true);
       if (waiting) break; // keep order: nothing overtakes a waiting batch
       const outcome = await this.send(batch, keepalive);
       if (outcome === 'sent' || outcome === 'rejected') {
@@ -134,7 +139,7 @@ export class OtlpExporter {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || batches.length === 0) return;
-    const wait = Math.max(100, batches[0]!.notBefore - Date.now());
+    const wait = Math.max(100, batches[0]!.notBefore - this.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.deliver().catch(() => undefined);
@@ -159,7 +164,7 @@ export class OtlpExporter {
     } catch (e) {
       // Offline or refused: wait and try again, however long it takes (the queue cap bounds storage).
       this.lastError = `network: ${e instanceof Error ? e.message : String(e)}`;
-      batch.notBefore = Date.now() + this.backoff(Math.min(batch.attempts, 9));
+      batch.notBefore = this.now() + this.backoff(Math.min(batch.attempts, 9));
       batch.offline = true;
       return 'retry';
     }
@@ -175,7 +180,7 @@ export class OtlpExporter {
       this.rejectedBatches++;
       return 'rejected';
     }
-    batch.notBefore = Date.now() + (retryAfterMs(response.headers.get('Retry-After'), Date.now()) ?? this.backoff(batch.attempts));
+    batch.notBefore = this.now() + (retryAfterMs(response.headers.get('Retry-After'), this.now()) ?? this.backoff(batch.attempts));
     batch.offline = false;
     return 'retry';
   }
