@@ -3,8 +3,9 @@
 import type { CpuKernel, ImplementationTable, OpDefinition } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { js as matmul } from '../matmul/js.ts';
+import { js as elementwiseBinary } from '../elementwise-binary/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
