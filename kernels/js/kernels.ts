@@ -4,8 +4,9 @@ import type { CpuKernel, ImplementationTable, OpDefinition } from '../contract.t
 import { opKey } from '../contract.ts';
 import { js as matmul } from '../matmul/js.ts';
 import { js as elementwiseBinary } from '../elementwise-binary/js.ts';
+import { js as elementwiseUnary } from '../elementwise-unary/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary, elementwiseUnary];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
