@@ -5,8 +5,9 @@ import { opKey } from '../contract.ts';
 import { js as matmul } from '../matmul/js.ts';
 import { js as elementwiseBinary } from '../elementwise-binary/js.ts';
 import { js as elementwiseUnary } from '../elementwise-unary/js.ts';
+import { js as gemm } from '../gemm/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary, elementwiseUnary];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary, elementwiseUnary, gemm];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
