@@ -6,8 +6,10 @@ import { js as matmul } from '../matmul/js.ts';
 import { js as elementwiseBinary } from '../elementwise-binary/js.ts';
 import { js as elementwiseUnary } from '../elementwise-unary/js.ts';
 import { js as gemm } from '../gemm/js.ts';
+import { js as conv } from '../conv/js.ts';
+import { js as convTranspose } from '../conv-transpose/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary, elementwiseUnary, gemm];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary, elementwiseUnary, gemm, conv, convTranspose];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
