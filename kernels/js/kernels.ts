@@ -8,8 +8,10 @@ import { js as elementwiseUnary } from '../elementwise-unary/js.ts';
 import { js as gemm } from '../gemm/js.ts';
 import { js as conv } from '../conv/js.ts';
 import { js as convTranspose } from '../conv-transpose/js.ts';
+import { js as reduce } from '../reduce/js.ts';
+import { js as pool } from '../pool/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary, elementwiseUnary, gemm, conv, convTranspose];
+const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, elementwiseBinary, elementwiseUnary, gemm, conv, convTranspose, reduce, pool];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
