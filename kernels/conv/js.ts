@@ -1,6 +1,6 @@
 /**
- * Conv and ConvTranspose on the CPU (V8, one thread): the 4x4 register-blocked GEMM reaches 2.2-3.6 GFLOP/s (4x2, 3x4 and f64
- * panels measured no better beyond noise); ConvTranspose through col2im instead of gathering:
+ * Conv and ConvTranspose on the CPU (V8, one thread): the 4x4 register-blocked GEMM reaches
+ * 2.2-3.6 GFLOP/s (4x2, 3x4 and f64 panels measured no better beyond noise); ConvTranspose through col2im instead of gathering:
  * 4x4 stride 2 64 -> 32 channels at 56x56 0.42 -> 1.3 GFLOP/s (useful flops); depthwise as a
  * direct tap loop instead of a 1-row GEMM: ~3x.
  */

@@ -23,11 +23,11 @@ function hotLoopF32(op: string, xs: Float32Array, ys: Float32Array): boolean {
   }
 }
 
-/** float32 in and out: straight from the Float32Array, no float64 round trip; else the reference. */
+/** float32 in and out (predicates, with bool out, have no fast path): straight from the Float32Array, no float64 round trip; else the reference. */
 function fastPath(spec: UnarySpec, definition: OpDefinition): CpuKernel {
   return (inputs, ctx): AnyTensor[] => {
     const x = inputs[0]!;
-    if (x.type !== 'float32' || spec.boolOut) return definition.reference(inputs, ctx);
+    if (x.type !== 'float32') return definition.reference(inputs, ctx);
     const p = spec.params?.(ctx) ?? [];
     const mode = spec.mode?.(ctx) ?? '';
     const xs = x.data as Float32Array;
@@ -38,5 +38,5 @@ function fastPath(spec: UnarySpec, definition: OpDefinition): CpuKernel {
 }
 
 export const js: ImplementationTable<CpuKernel> = Object.fromEntries(
-  UNARY_SPECS.filter((s) => s.types.includes('float32')).map((s) => [opKey('', s.opType), fastPath(s, definitions.find((d) => d.opType === s.opType && !d.domain)!)]),
+  UNARY_SPECS.filter((s) => s.types.includes('float32') && !s.boolOut).map((s) => [opKey('', s.opType), fastPath(s, definitions.find((d) => d.opType === s.opType && !d.domain)!)]),
 );
