@@ -1,5 +1,9 @@
-// Transitional shim: the family's definitions from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyDefinitions } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import type { OpDefinition } from '../contract.ts';
+import { convDefinition } from '../conv/op.ts';
 
-export const definitions = legacyDefinitions(kernels);
+/**
+ * ConvTranspose shares Conv's definition and reference, its CPU GEMM (col2im) and its WGSL
+ * implicit GEMM in gather form: output position o reads input (o + pad - k*dilation) / stride
+ * where that is a whole, in-range index.
+ */
+export const definitions: readonly OpDefinition[] = [convDefinition(true)];

@@ -1,5 +1,6 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WebGpuKernel } from '../webgpu/contract.ts';
+import { convWebgpu } from '../conv/webgpu-program.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'ConvTranspose')]: (inputs, outputs, ctx) => convWebgpu(inputs, outputs, ctx, true) };

@@ -4,7 +4,7 @@ import { metaOf } from '../common/values.ts';
 import type { CpuKernel, ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 // Conv's fast CPU path; conv/ is being split by another change, which moves it (repoint on merge).
-import { convCpu } from '../conv/legacy.ts';
+import { convCpu } from '../conv/js.ts';
 import { dequantizeWeight, floatInputs, IB, IS, IW, IX, IZ, layoutOf } from './op.ts';
 
 const cache = new WeakMap<AnyTensor, { scale: AnyTensor; zp: AnyTensor | undefined; w: AnyTensor }>();

@@ -2,7 +2,7 @@ import type { QuantParamLayout } from '../common/quant.ts';
 import type { ImplementationTable, MaybeMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 // Conv's WGSL generator; conv/ is being split by another change, which moves it (repoint on merge).
-import { convWebgpu, type ConvWeightReader } from '../conv/legacy.ts';
+import { convWebgpu, type ConvWeightReader } from '../conv/webgpu-program.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslParamIndex } from '../webgpu/quant-wgsl.ts';
 import { floatInputs, IS, IZ, layoutOf } from './op.ts';

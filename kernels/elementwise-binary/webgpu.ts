@@ -1,5 +1,38 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import type { ImplementationTable, TensorMeta } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WebGpuKernel } from '../webgpu/contract.ts';
+import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { wgslWrap } from '../webgpu/wrap.ts';
+import { BINARY_SPECS, POW_HELPER, modHelper, type BinarySpec } from './binary-math.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+/** One elementwise program over the output; operands of the output's shape skip the index math. */
+function lowering(spec: BinarySpec): WebGpuKernel {
+  return (inputs, outputs, ctx) => {
+    const out = outputs[0]!;
+    const b = new ShaderBuilder(ctx.caps);
+    const A = b.input('A', inputs[0]!, 0);
+    const bMeta = spec.alignB ? { dtype: inputs[1]!.dtype, dims: spec.alignB(inputs[0]!, inputs[1]!, ctx) } : inputs[1]!;
+    const B = b.input('B', bMeta, 1);
+    const Y = b.output('Y', { dtype: out.dtype, dims: out.dims.length ? out.dims : [1] });
+    const n = b.uniform('n', 'u32', A.size > 0 ? Y.size : 0);
+    const ct = A.type; // compute type
+    const mode = spec.mode?.(ctx) ?? '';
+    if (spec.opType === 'Pow') b.helper('kiln_pow', POW_HELPER);
+    if (spec.opType === 'Mod') b.helper(`kiln_mod_${ct}`, modHelper(ct));
+    const same = (m: TensorMeta): boolean => m.dims.length === out.dims.length && m.dims.every((d, i) => d === out.dims[i]);
+    // One pipeline serves every shape of a rank; the equal-shape case skips index math entirely.
+    const sameA = same(inputs[0]!);
+    const sameB = same(bMeta);
+    const needIdx = !sameA || !sameB;
+    const body = [
+      `  if (global_idx >= ${n}) { return; }`,
+      needIdx ? `  let idx = ${Y.offsetToIndices('global_idx')};` : '',
+      `  let a = ${ct}(${A.get(sameA ? 'global_idx' : A.broadcastedOffset(Y, 'idx'))});`,
+      `  let b = ${ct}(${B.get(sameB ? 'global_idx' : B.broadcastedOffset(Y, 'idx'))});`,
+      `  ${Y.set('global_idx', spec.comparison ? `select(0u, 1u, ${spec.wgsl(ct, mode)})` : spec.wraps ? wgslWrap(out.dtype, spec.wgsl(ct, mode)) : spec.wgsl(ct, mode))}`,
+    ].join('\n');
+    return { kind: 'programs', programs: [b.build({ label: `${spec.opType}:${ctx.node}`, body, totalInvocations: Y.size })] };
+  };
+}
+
+export const webgpu: ImplementationTable<WebGpuKernel> = Object.fromEntries(BINARY_SPECS.map((s) => [opKey('', s.opType), lowering(s)]));

@@ -1,5 +1,37 @@
-// Transitional shim: the family's WebGPU lowerings from legacy.ts until it is split (see kernels/legacy-adapter.ts).
-import { legacyWebgpu } from '../legacy-adapter.ts';
-import { kernels } from './legacy.ts';
+import { activationOf } from '../common/activation.ts';
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WebGpuKernel } from '../webgpu/contract.ts';
+import { tiledMatmulProgram } from '../webgpu/tiled-matmul.ts';
+import { layoutOf } from './op.ts';
 
-export const webgpu = legacyWebgpu(kernels);
+/** Gemm as one tiled GEMM program: transposes and C's broadcast are strides. */
+const gemm: WebGpuKernel = (inputs, outputs, ctx) => {
+  const [a, b, c] = [inputs[0]!, inputs[1]!, inputs[2]];
+  const l = layoutOf(a, b, c, ctx);
+  const act = activationOf(ctx.attrs);
+  // The integer kernel has no alpha/beta scaling or activation: such rare nodes run on the CPU.
+  const float = a.dtype === 'float32' || a.dtype === 'float16';
+  if (!float && (l.alpha !== 1 || (c && l.beta !== 1) || act.kind !== 'none')) return undefined;
+  if (l.M * l.N === 0) return { kind: 'programs', programs: [] };
+  const program = tiledMatmulProgram(
+    {
+      label: `Gemm:${ctx.node}`,
+      M: l.M,
+      N: l.N,
+      K: l.K,
+      batchDims: [],
+      a: { meta: a, slot: 0, batchStrides: [], ...l.a },
+      b: { meta: b, slot: 1, batchStrides: [], ...l.b },
+      c: c && { meta: c, slot: 2, batchStrides: [], ...l.c! },
+      alpha: l.alpha,
+      beta: l.beta,
+      activation: act,
+      out: outputs[0]!,
+    },
+    ctx.caps,
+  );
+  return { kind: 'programs', programs: [program] };
+};
+
+export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'Gemm')]: gemm };

@@ -13,7 +13,18 @@ import { js as qlinearConv } from '../qlinear-conv/js.ts';
 import { js as matmulNbits } from '../matmul-nbits/js.ts';
 import { js as dequantConv } from '../dequant-conv/js.ts';
 
-const tables: readonly ImplementationTable<CpuKernel>[] = [matmul, transpose, slice, expand, tile, quantizeDequantize, convInteger, qlinearConv, matmulNbits, dequantConv];
+import { js as elementwiseBinary } from '../elementwise-binary/js.ts';
+import { js as elementwiseUnary } from '../elementwise-unary/js.ts';
+import { js as gemm } from '../gemm/js.ts';
+import { js as conv } from '../conv/js.ts';
+import { js as convTranspose } from '../conv-transpose/js.ts';
+import { js as reduce } from '../reduce/js.ts';
+import { js as pool } from '../pool/js.ts';
+
+const tables: readonly ImplementationTable<CpuKernel>[] = [
+  elementwiseBinary, elementwiseUnary, matmul, gemm, conv, convTranspose, reduce, pool,
+  transpose, slice, expand, tile, quantizeDequantize, convInteger, qlinearConv, matmulNbits, dequantConv,
+];
 
 const byKey = new Map<string, CpuKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

@@ -4,7 +4,6 @@ import { activationOf, applyActivation } from '../common/activation.ts';
 import { broadcastShapes, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
-import type { LegacyOpKernel } from '../legacy-adapter.ts';
 
 /**
  * MatMul with numpy semantics: batch dims broadcast, a 1-D first operand is a row vector and a

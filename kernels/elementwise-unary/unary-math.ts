@@ -1,17 +1,18 @@
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import type { DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
-import { FLOAT_TYPES, NUMERIC_TYPES, requireInput, requireType } from '../common/shape.ts';
-import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
-import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { FLOAT_TYPES, NUMERIC_TYPES } from '../common/shape.ts';
+import type { KernelContext } from '../contract.ts';
+import type { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import type { WgslType } from '../webgpu/storage.ts';
 import { wgslWrap } from '../webgpu/wrap.ts';
-import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
-import type { LegacyOpKernel } from '../legacy-adapter.ts';
-import type { GpuKernelContext, GpuLowering } from '../webgpu/contract.ts';
 
-/** One-input, same-shape ops: activations, math functions, predicates (IsNaN...). */
-interface UnarySpec {
+/**
+ * One-input, same-shape ops: activations, math functions, predicates (IsNaN...). This is THE table
+ * of elementwise math: the standalone ops (op.ts reference, js.ts, webgpu.ts) and the activations
+ * fused into Conv/ConvTranspose/MatMul/Gemm epilogues (kernels/common/activation.ts) all read it,
+ * so an answer never depends on whether fusion ran.
+ */
+export interface UnarySpec {
   readonly opType: string;
   readonly domain?: string;
   readonly types: readonly DataType[];
@@ -52,11 +53,11 @@ export function erf(x: number): number {
   if (Math.abs(x) < 0.5) return erfSmall(x);
   return x > 0 ? 1 - erfcPositive(x) : erfcPositive(-x) - 1;
 }
-function erfc(x: number): number {
+export function erfc(x: number): number {
   if (Math.abs(x) < 0.5) return 1 - erfSmall(x);
   return x > 0 ? erfcPositive(x) : 2 - erfcPositive(-x);
 }
-const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 function roundHalfEven(x: number): number {
   const f = Math.floor(x);
@@ -168,7 +169,7 @@ const SQRT_2_OVER_PI = 0.7978845608028654;
 
 // ---- the table --------------------------------------------------------------------------------
 
-const SPECS: readonly UnarySpec[] = [
+export const UNARY_SPECS: readonly UnarySpec[] = [
   { opType: 'Relu', types: FLOAT_AND_SIGNED, cpu: (x) => (x < 0 ? 0 : x), wgsl: (t) => `max(x, ${t}(0))` },
   { opType: 'LeakyRelu', types: FLOAT_TYPES, params: attr('alpha', 0.01), cpu: (x, p) => (x >= 0 ? x : x * p[0]!), wgsl: (_, p) => `select(x * ${p(0)}, x, x >= 0.0)` },
   { opType: 'Sigmoid', types: FLOAT_TYPES, cpu: sigmoid, wgsl: () => 'kiln_sigmoid(x)', helpers: ['kiln_sigmoid'] },
@@ -232,164 +233,35 @@ function approximation(ctx: KernelContext): string {
   return a;
 }
 
-// ---- kernels ----------------------------------------------------------------------------------
+/**
+ * Clip's math: lower bound first, then the upper one, as numpy.clip does (so min > max yields max
+ * everywhere; NaN stays NaN). p(0), p(1) are the bounds: uniforms, GPU inputs or fused params.
+ */
+export const CLIP_MATH = {
+  cpu: (x: number, lo: number, hi: number): number => (lo > hi ? hi : x < lo ? lo : x > hi ? hi : x),
+  wgsl: (x: string, lo: string, hi: string): string => `min(max(${x}, ${lo}), ${hi})`,
+} as const;
 
-const BITWISE_64 = new Set<DataType>(['int64', 'uint64']);
-
-function makeKernel(spec: UnarySpec): LegacyOpKernel {
-  const infer = (inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta[] => {
-    const x = requireInput(inputs, 0, ctx);
-    requireType(x, spec.types, ctx);
-    spec.mode?.(ctx);
-    return [{ dtype: spec.boolOut ? 'bool' : x.dtype, dims: x.dims }];
-  };
-  return {
-    opType: spec.opType,
-    ...(spec.domain ? { domain: spec.domain } : {}),
-    inferOutputs: infer,
-    cpu(inputs, ctx): AnyTensor[] {
-      const x = inputs[0]!;
-      const [out] = infer([metaOf(x)], ctx);
-      const p = spec.params?.(ctx) ?? [];
-      const mode = spec.mode?.(ctx) ?? '';
-      if (spec.opType === 'BitwiseNot' && BITWISE_64.has(x.type)) return [bitwiseNot64(x)];
-      // float32 fast path: no float64 round trip
-      if (x.type === 'float32' && out!.dtype === 'float32') {
-        const xs = x.data as Float32Array;
-        const ys = new Float32Array(xs.length);
-        if (!hotLoopF32(spec.opType, xs, ys)) for (let i = 0; i < xs.length; i++) ys[i] = spec.cpu(xs[i]!, p, mode);
-        return [new Tensor('float32', ys, out!.dims)];
-      }
-      const xs = toNumbers(x);
-      const ys = new Float64Array(xs.length);
-      for (let i = 0; i < xs.length; i++) ys[i] = spec.cpu(xs[i]!, p, mode);
-      return [fromNumbers(out!.dtype, out!.dims, ys)];
-    },
-    webgpu(inputs, outputs, ctx) {
-      return unaryProgram(spec, inputs[0]!, outputs[0]!, ctx);
-    },
-  };
+export function unarySpecOf(opType: string): UnarySpec {
+  return UNARY_SPECS.find((s) => s.opType === opType) ?? fail('INTERNAL', `no elementwise math for ${opType}`);
 }
 
-// The call through spec.cpu is megamorphic (one call site for every op); the activations that
-// dominate CNN/transformer graphs get their own loops so V8 inlines the arithmetic.
-function hotLoopF32(op: string, xs: Float32Array, ys: Float32Array): boolean {
-  const n = xs.length;
-  switch (op) {
-    case 'Relu':
-      for (let i = 0; i < n; i++) { const v = xs[i]!; ys[i] = v < 0 ? 0 : v; }
-      return true;
-    case 'Sigmoid':
-      for (let i = 0; i < n; i++) { const v = xs[i]!; ys[i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)); }
-      return true;
-    case 'Tanh':
-      for (let i = 0; i < n; i++) ys[i] = Math.tanh(xs[i]!);
-      return true;
-    default:
-      return false;
-  }
-}
-
-function unaryProgram(spec: UnarySpec, xm: TensorMeta, out: TensorMeta, ctx: GpuKernelContext): GpuLowering {
-  const b = new ShaderBuilder(ctx.caps);
-  const X = b.input('X', xm, 0);
-  const Y = b.output('Y', out);
-  const n = b.uniform('n', 'u32', X.size);
-  const params = spec.params?.(ctx);
-  if (params) b.uniformArray('params', 'f32', params);
+/**
+ * The op's WGSL applied to the variable `x` of compute type `t`, with the NaN rule every
+ * standalone f32 op and fused activation shares: WGSL lets builtins return anything for NaN
+ * (SwiftShader's exp(NaN) is inf), so NaN passes through unless the op says otherwise.
+ */
+export function wgslUnaryExpr(b: ShaderBuilder, spec: UnarySpec, t: WgslType, p: (i: number) => string, mode: string, outDtype: DataType): string {
   addHelpers(b, spec.helpers ?? []);
-  const p = (i: number): string => `params(${i}u)`;
-  let expr = spec.wgsl(X.type, p, spec.mode?.(ctx) ?? '');
+  let expr = spec.wgsl(t, p, mode);
   if (spec.boolOut) expr = `select(0u, 1u, ${expr})`;
-  else if (spec.wraps) expr = wgslWrap(out.dtype, expr);
-  else if (X.type === 'f32' && !spec.nanToZero) {
-    // WGSL lets builtins return anything for NaN (SwiftShader's exp(NaN) is inf): pass NaN through.
-    addHelpers(b, ['kiln_is_nan']);
-    expr = `select(${expr}, x, kiln_is_nan(x))`;
-  }
-  const body = [`  if (global_idx >= ${n}) { return; }`, `  let x = ${X.get('global_idx')};`, `  ${Y.set('global_idx', expr)}`].join('\n');
-  return { kind: 'programs', programs: [b.build({ label: `${spec.opType}:${ctx.node}`, body, totalInvocations: X.size })] };
+  else if (spec.wraps) expr = wgslWrap(outDtype, expr);
+  else if (t === 'f32' && !spec.nanToZero) expr = wgslNanPassThrough(b, expr);
+  return expr;
 }
 
-function bitwiseNot64(x: AnyTensor): AnyTensor {
-  if (x.type === 'uint64') return new Tensor('uint64', (x.data as BigUint64Array).map((v) => BigInt.asUintN(64, ~v)), x.dims);
-  return new Tensor('int64', (x.data as BigInt64Array).map((v) => ~v), x.dims);
+/** `expr` where x is a number, x itself where x is NaN. */
+export function wgslNanPassThrough(b: ShaderBuilder, expr: string): string {
+  addHelpers(b, ['kiln_is_nan']);
+  return `select(${expr}, x, kiln_is_nan(x))`;
 }
-
-// ---- Clip: bounds from attributes (opset < 11) or optional scalar inputs ----------------------
-
-const FLT_MAX = 3.4028234663852886e38;
-
-function clipAttrBounds(ctx: KernelContext): [number, number] {
-  return [ctx.attrs.float('min', -FLT_MAX), ctx.attrs.float('max', FLT_MAX)];
-}
-
-function inferClip(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta[] {
-  const x = requireInput(inputs, 0, ctx);
-  requireType(x, ctx.opset < 12 ? FLOAT_TYPES : NUMERIC_TYPES, ctx);
-  for (const slot of [1, 2]) {
-    const m = inputs[slot];
-    if (!m) continue;
-    if (ctx.opset < 11) fail('INVALID_GRAPH', `node '${ctx.node}': Clip before opset 11 takes min/max as attributes, not inputs`);
-    if (m.dtype !== x.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': Clip ${slot === 1 ? 'min' : 'max'} has type ${m.dtype}, expected ${x.dtype}`);
-    if (m.dims.reduce((a, d) => a * d, 1) !== 1) fail('INVALID_GRAPH', `node '${ctx.node}': Clip ${slot === 1 ? 'min' : 'max'} must be a scalar, got shape [${m.dims.join(', ')}]`);
-  }
-  return [{ dtype: x.dtype, dims: x.dims }];
-}
-
-const clip: LegacyOpKernel = {
-  opType: 'Clip',
-  inferOutputs: inferClip,
-  cpu(inputs, ctx) {
-    const x = inputs[0]!;
-    const [out] = inferClip(inputs.map((t) => (t ? metaOf(t) : undefined)), ctx);
-    let [lo, hi] = ctx.opset < 11 ? clipAttrBounds(ctx) : [-Infinity, Infinity];
-    if (inputs[1]) lo = toNumbers(inputs[1])[0]!;
-    if (inputs[2]) hi = toNumbers(inputs[2])[0]!;
-    // numpy.clip order: max first, then min (so min > max yields max everywhere)
-    const xs = x.type === 'float32' ? (x.data as Float32Array) : toNumbers(x);
-    const ys = x.type === 'float32' ? new Float32Array(xs.length) : new Float64Array(xs.length);
-    for (let i = 0; i < xs.length; i++) {
-      const v = xs[i]!;
-      ys[i] = v < lo ? lo : v > hi ? hi : v;
-      if (lo > hi) ys[i] = hi;
-    }
-    return [ys instanceof Float32Array ? new Tensor('float32', ys, out!.dims) : fromNumbers(out!.dtype, out!.dims, ys)];
-  },
-  webgpu(inputs, outputs, ctx) {
-    const b = new ShaderBuilder(ctx.caps);
-    const X = b.input('X', inputs[0]!, 0);
-    const Y = b.output('Y', outputs[0]!);
-    const n = b.uniform('n', 'u32', X.size);
-    const lines = [`  if (global_idx >= ${n}) { return; }`, `  var y = ${X.get('global_idx')};`];
-    if (ctx.opset < 11) {
-      const [lo, hi] = clipAttrBounds(ctx);
-      b.uniformArray('bounds', 'f32', [lo, hi]);
-      lines.push('  y = min(max(y, bounds(0u)), bounds(1u));');
-    } else {
-      // Bounds stay on the GPU as one-element inputs, so runtime-computed bounds work too.
-      if (inputs[1]) lines.push(`  y = max(y, ${b.input('MIN', inputs[1], 1).get('0u')});`);
-      if (inputs[2]) lines.push(`  y = min(y, ${b.input('MAX', inputs[2], 2).get('0u')});`);
-    }
-    lines.push(`  ${Y.set('global_idx', 'y')}`);
-    return { kind: 'programs', programs: [b.build({ label: `Clip:${ctx.node}`, body: lines.join('\n'), totalInvocations: X.size })] };
-  },
-};
-
-// ---- Identity: the output is the input (a view on the GPU) ------------------------------------
-
-const identity: LegacyOpKernel = {
-  opType: 'Identity',
-  inferOutputs(inputs, ctx) {
-    const x = requireInput(inputs, 0, ctx);
-    return [{ dtype: x.dtype, dims: x.dims }];
-  },
-  cpu: (inputs) => [inputs[0]!],
-  webgpu: () => ({ kind: 'view', input: 0 }),
-};
-
-// onnxruntime's transformer optimizer emits com.microsoft Gelu (exact form) in exported models.
-const GELU = SPECS.find((s) => s.opType === 'Gelu')!;
-const CONTRIB: readonly UnarySpec[] = [{ ...GELU, domain: 'com.microsoft', mode: () => 'none' }];
-
-export const kernels: readonly LegacyOpKernel[] = [...SPECS.map(makeKernel), ...CONTRIB.map(makeKernel), clip, identity];

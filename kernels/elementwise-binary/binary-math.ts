@@ -1,15 +1,13 @@
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import type { DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
-import { broadcastIndexMap, broadcastShapes, NUMERIC_TYPES, requireInput, requireType } from '../common/shape.ts';
-import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
-import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { wgslWrap } from '../webgpu/wrap.ts';
-import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
-import type { LegacyOpKernel } from '../legacy-adapter.ts';
+import { NUMERIC_TYPES } from '../common/shape.ts';
+import type { KernelContext, TensorMeta } from '../contract.ts';
+
+// The math of every broadcasting binary op, the CPU and WGSL forms side by side: the reference
+// (op.ts) and the WebGPU lowering (webgpu.ts) both read this table.
 
 /** Broadcasting binary ops: arithmetic (output keeps the input type) and comparisons (output bool). */
-interface BinarySpec {
+export interface BinarySpec {
   readonly opType: string;
   readonly types: readonly DataType[];
   readonly comparison?: boolean;
@@ -50,7 +48,7 @@ function modBig(a: bigint, b: bigint, m: string): bigint {
   const r = a % b;
   return m === 'fmod' || r === 0n || r < 0n === b < 0n ? r : r + b;
 }
-const modHelper = (t: string): string => `fn kiln_mod_${t}(a: ${t}, b: ${t}) -> ${t} {
+export const modHelper = (t: string): string => `fn kiln_mod_${t}(a: ${t}, b: ${t}) -> ${t} {
   let r = a % b;
   return select(r, r + b, r != ${t}(0) && ((r < ${t}(0)) != (b < ${t}(0))));
 }`;
@@ -76,13 +74,13 @@ function preluSlopeDims(x: TensorMeta, slope: TensorMeta, ctx: KernelContext): r
   return [slope.dims[0]!, ...new Array<number>(x.dims.length - 2).fill(1)];
 }
 
-const BITS: Partial<Record<DataType, number>> = { uint8: 8, uint16: 16, uint32: 32 };
+export const BITS: Partial<Record<DataType, number>> = { uint8: 8, uint16: 16, uint32: 32 };
 
 // ONNX Pow follows C pow(): a negative base with an integral exponent is defined, with a fractional
 // one it is NaN. WGSL pow() is undefined for x <= 0 (SwiftShader returns pow(|x|, y) and a finite
 // log(0)), so those cases are spelled out. Infinity and NaN are built from a runtime value because
 // WGSL rejects them as constants.
-const POW_HELPER = `fn kiln_pow(a: f32, b: f32) -> f32 {
+export const POW_HELPER = `fn kiln_pow(a: f32, b: f32) -> f32 {
   let zero_bits = bitcast<u32>(b) & 0u;
   if (b == 0.0) { return 1.0; }
   if (a == 0.0) { return select(0.0, bitcast<f32>(0x7f800000u | zero_bits), b < 0.0); }
@@ -92,7 +90,7 @@ const POW_HELPER = `fn kiln_pow(a: f32, b: f32) -> f32 {
   return select(m, -m, (i32(b) & 1) == 1);
 }`;
 
-const SPECS: readonly BinarySpec[] = [
+export const BINARY_SPECS: readonly BinarySpec[] = [
   { opType: 'Add', types: NUMERIC_TYPES, cpu: (a, b) => a + b, wgsl: () => 'a + b' },
   { opType: 'Sub', types: NUMERIC_TYPES, cpu: (a, b) => a - b, wgsl: () => 'a - b' },
   { opType: 'Mul', types: NUMERIC_TYPES, cpu: (a, b) => a * b, wgsl: () => 'a * b' },
@@ -116,108 +114,6 @@ const SPECS: readonly BinarySpec[] = [
   { opType: 'BitwiseXor', types: INT_TYPES, cpu: (a, b) => a ^ b, cpuBig: (a, b) => a ^ b, wgsl: () => 'a ^ b' },
 ];
 
-/**
- * float32 Add/Sub/Mul/Div without the float64 round trip, one loop per op so V8 inlines the
- * arithmetic (the generic path calls spec.cpu through one megamorphic site).
- */
-function arithF32(op: string, as: Float32Array, bs: Float32Array, am: Int32Array | undefined, bm: Int32Array | undefined, res: Float32Array): boolean {
-  const n = res.length;
-  if (!am && !bm) {
-    switch (op) {
-      case 'Add': for (let i = 0; i < n; i++) res[i] = as[i]! + bs[i]!; return true;
-      case 'Sub': for (let i = 0; i < n; i++) res[i] = as[i]! - bs[i]!; return true;
-      case 'Mul': for (let i = 0; i < n; i++) res[i] = as[i]! * bs[i]!; return true;
-      case 'Div': for (let i = 0; i < n; i++) res[i] = as[i]! / bs[i]!; return true;
-      default: return false;
-    }
-  }
-  switch (op) {
-    case 'Add': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! + bs[bm ? bm[i]! : i]!; return true;
-    case 'Sub': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! - bs[bm ? bm[i]! : i]!; return true;
-    case 'Mul': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! * bs[bm ? bm[i]! : i]!; return true;
-    case 'Div': for (let i = 0; i < n; i++) res[i] = as[am ? am[i]! : i]! / bs[bm ? bm[i]! : i]!; return true;
-    default: return false;
-  }
-}
-
-function isIntegral(t: DataType): boolean {
+export function isIntegral(t: DataType): boolean {
   return t !== 'float32' && t !== 'float16' && t !== 'float64';
 }
-
-function makeKernel(spec: BinarySpec): LegacyOpKernel {
-  const infer = (inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta[] => {
-    const a = requireInput(inputs, 0, ctx);
-    const b = requireInput(inputs, 1, ctx);
-    requireType(a, spec.types, ctx, 'first input');
-    requireType(b, spec.types, ctx, 'second input');
-    if (!spec.mixedTypes && a.dtype !== b.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': ${spec.opType} inputs have different types (${a.dtype}, ${b.dtype})`);
-    const bDims = spec.alignB ? spec.alignB(a, b, ctx) : b.dims;
-    return [{ dtype: spec.comparison ? 'bool' : a.dtype, dims: broadcastShapes([a.dims, bDims], ctx) }];
-  };
-  return {
-    opType: spec.opType,
-    inferOutputs: infer,
-    cpu(inputs, ctx): AnyTensor[] {
-      const a = inputs[0]!;
-      const b = inputs[1]!;
-      const [out] = infer([metaOf(a), metaOf(b)], ctx);
-      const am = broadcastIndexMap(out!.dims, a.dims);
-      const bm = broadcastIndexMap(out!.dims, spec.alignB ? spec.alignB(metaOf(a), metaOf(b), ctx) : b.dims);
-      const size = am?.length ?? bm?.length ?? a.size;
-      const mode = spec.mode?.(ctx) ?? '';
-      if (a.type === 'string') {
-        const as = a.data as string[];
-        const bs = b.data as string[];
-        const res = new Uint8Array(size);
-        for (let i = 0; i < size; i++) res[i] = +(as[am ? am[i]! : i] === bs[bm ? bm[i]! : i]);
-        return [new Tensor('bool', res, out!.dims)];
-      }
-      if (spec.cpuBig && (a.type === 'int64' || a.type === 'uint64')) {
-        const as = a.data as BigInt64Array;
-        const bs = b.data as BigInt64Array;
-        const res = a.type === 'int64' ? new BigInt64Array(size) : new BigUint64Array(size);
-        for (let i = 0; i < size; i++) res[i] = spec.cpuBig(as[am ? am[i]! : i]!, bs[bm ? bm[i]! : i]!, mode);
-        return [res instanceof BigInt64Array ? new Tensor('int64', res, out!.dims) : new Tensor('uint64', res, out!.dims)];
-      }
-      if (a.type === 'float32' && b.type === 'float32' && out!.dtype === 'float32') {
-        const res = new Float32Array(size);
-        if (arithF32(spec.opType, a.data as Float32Array, b.data as Float32Array, am, bm, res)) return [new Tensor('float32', res, out!.dims)];
-      }
-      const av = toNumbers(a);
-      const bv = toNumbers(b);
-      const integer = isIntegral(a.type);
-      const bits = BITS[a.type] ?? 64;
-      const res = new Float64Array(size);
-      for (let i = 0; i < size; i++) res[i] = spec.cpu(av[am ? am[i]! : i]!, bv[bm ? bm[i]! : i]!, integer, mode, bits);
-      return [fromNumbers(out!.dtype, out!.dims, res)];
-    },
-    webgpu(inputs, outputs, ctx) {
-      const out = outputs[0]!;
-      const b = new ShaderBuilder(ctx.caps);
-      const A = b.input('A', inputs[0]!, 0);
-      const bMeta = spec.alignB ? { dtype: inputs[1]!.dtype, dims: spec.alignB(inputs[0]!, inputs[1]!, ctx) } : inputs[1]!;
-      const B = b.input('B', bMeta, 1);
-      const Y = b.output('Y', { dtype: out.dtype, dims: out.dims.length ? out.dims : [1] });
-      const n = b.uniform('n', 'u32', A.size > 0 ? Y.size : 0);
-      const ct = A.type; // compute type
-      const mode = spec.mode?.(ctx) ?? '';
-      if (spec.opType === 'Pow') b.helper('kiln_pow', POW_HELPER);
-      if (spec.opType === 'Mod') b.helper(`kiln_mod_${ct}`, modHelper(ct));
-      const same = (m: TensorMeta): boolean => m.dims.length === out.dims.length && m.dims.every((d, i) => d === out.dims[i]);
-      // One pipeline serves every shape of a rank; the equal-shape case skips index math entirely.
-      const sameA = same(inputs[0]!);
-      const sameB = same(bMeta);
-      const needIdx = !sameA || !sameB;
-      const body = [
-        `  if (global_idx >= ${n}) { return; }`,
-        needIdx ? `  let idx = ${Y.offsetToIndices('global_idx')};` : '',
-        `  let a = ${ct}(${A.get(sameA ? 'global_idx' : A.broadcastedOffset(Y, 'idx'))});`,
-        `  let b = ${ct}(${B.get(sameB ? 'global_idx' : B.broadcastedOffset(Y, 'idx'))});`,
-        `  ${Y.set('global_idx', spec.comparison ? `select(0u, 1u, ${spec.wgsl(ct, mode)})` : spec.wraps ? wgslWrap(out.dtype, spec.wgsl(ct, mode)) : spec.wgsl(ct, mode))}`,
-      ].join('\n');
-      return { kind: 'programs', programs: [b.build({ label: `${spec.opType}:${ctx.node}`, body, totalInvocations: Y.size })] };
-    },
-  };
-}
-
-export const kernels: readonly LegacyOpKernel[] = SPECS.map(makeKernel);
