@@ -37,11 +37,20 @@ export interface PackBF32Args {
   readonly out: number;
 }
 
+/** A raw export of the kernel module: i32 offsets and sizes, f32 parameters. */
+export type WasmExport = (...args: number[]) => number | undefined;
+
 /** The kernel module's entry points (runtime/backends/wasm/wasm-module.ts loads it). */
 export interface WasmKernels {
   readonly memory: WebAssembly.Memory;
+  /** the GEMM, with its arguments checked */
   gemmF32(args: GemmF32Args): void;
   packBF32(args: PackBF32Args): void;
+  /**
+   * Any other export by name (kernels/wasm/src/*.c, `KILN_EXPORT(kiln_...)`): an op's wasm.ts
+   * looks up what it calls when it lowers a node, so a missing export fails at session creation.
+   */
+  fn(name: string): WasmExport;
 }
 
 /** Width of a packed B panel (the GEMM microkernel's NR): keep in step with kernels/wasm/src. */

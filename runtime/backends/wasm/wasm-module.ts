@@ -5,7 +5,7 @@
 // the layout above `heapBase`. Loaded only when the wasm backend starts.
 import { fail, KilnError } from '../../../core/errors.ts';
 import { detectWasmFeatures } from './wasm-features.ts';
-import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmKernels } from '../../../kernels/wasm/contract.ts';
+import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmExport, type WasmKernels } from '../../../kernels/wasm/contract.ts';
 
 export type { GemmActivation, GemmF32Args, PackBF32Args } from '../../../kernels/wasm/contract.ts';
 export { packedBBytes } from '../../../kernels/wasm/contract.ts';
@@ -108,10 +108,16 @@ export async function loadKilnWasm(options: LoadWasmOptions = {}): Promise<KilnW
     if (end > memory.buffer.byteLength) fail('INVALID_ARGUMENT', `wasm gemm: ${name} (${rows} x ${cols}, stride ${ld}) at byte ${off} ends at ${end}, past the memory's ${memory.buffer.byteLength} bytes`);
   };
 
+  const all = instance.exports;
   return {
     build,
     memory,
     heapBase,
+    fn(name) {
+      const f = all[name];
+      if (typeof f !== 'function') fail('INTERNAL', `the wasm kernel module has no export '${name}': rebuild it (node scripts/build-wasm.mjs)`);
+      return f as WasmExport; // checked to be a function just above; wasm exports take and return numbers
+    },
     gemmF32(g) {
       checkInt('m', g.m, 0);
       checkInt('n', g.n, 0);
