@@ -33,7 +33,7 @@ function matmulNBitsProgram(inputs: readonly MaybeMeta[], outputs: readonly Tens
   const ks = splitK(p, ctx);
   const b = new ShaderBuilder(ctx.caps);
   const A = b.input('A', inputs[IA]!, IA);
-  const B = b.input('B', inputs[IB]!, IB);
+  b.input('B', inputs[IB]!, IB); // declares the binding; the shader text names B itself
   const S = b.input('S', inputs[IS]!, IS);
   const Z = inputs[IZ] && b.input('Z', gpuMeta(inputs[IZ]), IZ);
   const BIAS = inputs[IBIAS] && b.input('BIAS', inputs[IBIAS], IBIAS);
