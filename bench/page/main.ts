@@ -4,7 +4,7 @@ import { latencyChart, sizeAccuracyChart } from './charts.ts';
 import type { BenchResult, MeasureEnv } from './measure.ts';
 import { measureOptions, runBench, workloadsFor } from './plan.ts';
 import { profileWorkloads, type ProfileResult } from './profile-run.ts';
-import { RUNTIMES, type OrtModule, type RuntimeName } from './runtimes.ts';
+import { RUNTIMES, type OrtModule, type RuntimeName, type TfjsBackend } from './runtimes.ts';
 import type { TelemetryOverhead } from './telemetry-overhead.ts';
 import type { Tf } from './workload.ts';
 
@@ -38,16 +38,23 @@ function loadOrt(runtime: 'ort-webgpu' | 'ort-wasm'): Promise<OrtModule> {
   return m;
 }
 
-let tfjs: Promise<Tf> | undefined;
-function loadTfjs(): Promise<Tf> {
-  tfjs ??= (async () => {
-    const tf = await import('@tensorflow/tfjs-core');
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not start its WebGPU backend');
-    await tf.ready();
-    return tf;
-  })();
-  return tfjs;
+const TFJS_WASM_DIST = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
+let tfjsCore: Promise<Tf> | undefined;
+const tfjsBackends = new Map<TfjsBackend, Promise<unknown>>();
+/** TF.js core with `backend` registered (once) and made the active one. */
+async function loadTfjs(backend: TfjsBackend): Promise<Tf> {
+  tfjsCore ??= import('@tensorflow/tfjs-core');
+  const tf = await tfjsCore;
+  let registered = tfjsBackends.get(backend);
+  if (!registered) {
+    // TF.js's wasm backend fetches its SIMD (and, when cross-origin isolated, threaded) binary from here.
+    registered = backend === 'webgpu' ? import('@tensorflow/tfjs-backend-webgpu') : import('@tensorflow/tfjs-backend-wasm').then((w) => w.setWasmPaths(TFJS_WASM_DIST));
+    tfjsBackends.set(backend, registered);
+  }
+  await registered;
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js could not start its ${backend} backend`);
+  await tf.ready();
+  return tf;
 }
 
 async function gzipSize(bytes: Uint8Array): Promise<number> {
@@ -90,6 +97,8 @@ async function main(): Promise<PageResult> {
     },
     ort: loadOrt,
     tfjs: loadTfjs,
+    // The dev server serves Kiln's sources; its wasm modules are built into dist/wasm/ (setup).
+    wasmPaths: '/dist/wasm/',
     unavailable: (rt) => (rt.endsWith('webgpu') && !navigator.gpu ? 'no WebGPU in this browser' : undefined),
     gzipSize,
     runtimeBytes: (rt) => sizes[rt],

@@ -96,7 +96,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
   const live: Live[] = [];
   const results: BenchResult[] = [];
   for (const rt of runtimes) {
-    if (rt === 'tfjs-webgpu' && typeof w.tfjs !== 'function') {
+    if (rt.startsWith('tfjs') && typeof w.tfjs !== 'function') {
       results.push(empty(w, rt, 'n/a', w.tfjs.unavailable));
       continue;
     }

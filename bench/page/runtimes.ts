@@ -3,7 +3,9 @@ import type { InferenceSession as KilnSession } from '../../runtime/api/inferenc
 import { Tensor } from '../../core/tensor.ts';
 import type { ModelSource, Tf, TfModel, Workload } from './workload.ts';
 
-export const RUNTIMES = ['kiln-webgpu', 'kiln-cpu', 'ort-webgpu', 'ort-wasm', 'tfjs-webgpu'] as const;
+export const RUNTIMES = ['kiln-webgpu', 'kiln-wasm', 'kiln-cpu', 'ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm'] as const;
+export type KilnRuntime = 'kiln-webgpu' | 'kiln-wasm' | 'kiln-cpu';
+export type TfjsBackend = 'webgpu' | 'wasm';
 export type RuntimeName = (typeof RUNTIMES)[number];
 
 /** An input already in the runtime's layout (converted once, outside the timed runs). */
@@ -36,7 +38,10 @@ export interface RuntimeHost {
   /** loads a URL's bytes without any cache */
   load(url: string): Promise<Uint8Array>;
   ort(runtime: 'ort-webgpu' | 'ort-wasm'): Promise<OrtModule>;
-  tfjs(): Promise<Tf>;
+  /** TF.js with the given backend active (its backends are global: one at a time) */
+  tfjs(backend: TfjsBackend): Promise<Tf>;
+  /** where Kiln's wasm modules are served when not beside the bundle (the dev server serves sources) */
+  readonly wasmPaths?: string;
   /** why a runtime cannot run here at all (e.g. no browser), or undefined */
   unavailable(runtime: RuntimeName): string | undefined;
 }
@@ -62,18 +67,23 @@ async function bytesOf(src: ModelSource, host: RuntimeHost): Promise<{ bytes: Ui
   return { bytes, fetchMs: performance.now() - t0 };
 }
 
-async function createKiln(runtime: 'kiln-webgpu' | 'kiln-cpu', w: Workload, host: RuntimeHost): Promise<Created> {
+const KILN_PROVIDER: Record<KilnRuntime, 'webgpu' | 'wasm' | 'cpu'> = { 'kiln-webgpu': 'webgpu', 'kiln-wasm': 'wasm', 'kiln-cpu': 'cpu' };
+
+async function createKiln(runtime: KilnRuntime, w: Workload, host: RuntimeHost): Promise<Created> {
   const { bytes, fetchMs } = await bytesOf(w.kiln ?? w.onnx, host);
   const t0 = performance.now();
-  const s = await host.kiln.create(bytes, { executionProviders: [runtime === 'kiln-webgpu' ? 'webgpu' : 'cpu'] });
+  const provider = KILN_PROVIDER[runtime];
+  const s = await host.kiln.create(bytes, { executionProviders: [provider === 'wasm' && host.wasmPaths ? { name: provider, wasmPaths: host.wasmPaths } : provider] });
   const createMs = performance.now() - t0;
-  if (runtime === 'kiln-webgpu' && s.executionProvider !== 'webgpu') throw new Error(`Kiln started on ${s.executionProvider}, not WebGPU`);
+  if (s.executionProvider !== KILN_PROVIDER[runtime]) throw new Error(`Kiln started on ${s.executionProvider}, not ${KILN_PROVIDER[runtime]}`);
   const out = s.outputNames[0]!;
   const session: BenchSession = {
     ...identity,
     get note(): string {
       const p = s.lastPlacement;
-      return `${s.adapterInfo}${w.kiln ? ', .kiln' : ''}${runtime === 'kiln-webgpu' && p && p.cpu > 0 ? `, ${p.cpu} of ${p.gpu + p.cpu} steps on the CPU` : ''}`;
+      const inWasm = p?.steps.filter((x) => x.implementation === 'wasm').length ?? 0;
+      const where = runtime === 'kiln-webgpu' && p && p.cpu > 0 ? `, ${p.cpu} of ${p.gpu + p.cpu} steps on the CPU` : runtime === 'kiln-wasm' && p ? `, ${inWasm} of ${p.steps.length} steps in wasm kernels` : '';
+      return `${s.adapterInfo}${w.kiln ? ', .kiln' : ''}${where}`;
     },
     run: async (f) => (await s.run({ [w.inputName]: new Tensor('float32', f.data, f.dims) }))[out]!.data as Float32Array,
     release: () => s.release(),
@@ -97,9 +107,9 @@ async function createOrt(runtime: 'ort-webgpu' | 'ort-wasm', w: Workload, host: 
   return { session, fetchMs, createMs };
 }
 
-async function createTfjs(w: Workload, host: RuntimeHost): Promise<Created> {
+async function createTfjs(backend: TfjsBackend, w: Workload, host: RuntimeHost): Promise<Created> {
   if (typeof w.tfjs !== 'function') throw new Error(w.tfjs.unavailable);
-  const tf = await host.tfjs();
+  const tf = await host.tfjs(backend);
   const t0 = performance.now();
   const model: TfModel = w.tfjs(tf);
   const createMs = performance.now() - t0; // weights uploaded; TF.js compiles shaders at the first run
@@ -108,6 +118,8 @@ async function createTfjs(w: Workload, host: RuntimeHost): Promise<Created> {
     feed: (x, dims) => model.toTfInput?.(x, dims) ?? { data: x, dims },
     toOnnxLayout: (y) => model.fromTfOutput?.(y) ?? y,
     run: async (f) => {
+      // Both TF.js rows may be live at once (interleaved runs): make this one's backend active.
+      if (tf.getBackend() !== backend) await host.tfjs(backend);
       const x = tf.tensor(f.data, [...f.dims]);
       const y = model.run(tf, x);
       try {
@@ -126,12 +138,15 @@ export function createBenchSession(runtime: RuntimeName, w: Workload, host: Runt
   if (why) return Promise.reject(new Error(why));
   switch (runtime) {
     case 'kiln-webgpu':
+    case 'kiln-wasm':
     case 'kiln-cpu':
       return createKiln(runtime, w, host);
     case 'ort-webgpu':
     case 'ort-wasm':
       return createOrt(runtime, w, host);
     case 'tfjs-webgpu':
-      return createTfjs(w, host);
+      return createTfjs('webgpu', w, host);
+    case 'tfjs-wasm':
+      return createTfjs('wasm', w, host);
   }
 }

@@ -47,7 +47,7 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
       watch: { ignored: ['**/*'] },
     },
     // Pre-bundled at start: a dependency discovered mid-run would make Vite reload the page.
-    optimizeDeps: { entries: ['bench/index.html'], include: ['protobufjs/light.js', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
+    optimizeDeps: { entries: ['bench/index.html'], include: ['protobufjs/light.js', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm'] },
   });
   await server.listen();
   const address = server.httpServer?.address();

@@ -49,7 +49,15 @@ export async function runNodeBench(o: { quick: boolean; workloads?: string[] | u
       });
       return ort;
     },
-    tfjs: () => Promise.reject(new Error(NOT_IN_NODE['tfjs-webgpu'])),
+    tfjs: async (backend) => {
+      if (backend === 'webgpu') throw new Error(NOT_IN_NODE['tfjs-webgpu']);
+      // The package's Node entry finds its .wasm files itself; XNNPACK runs on the calling thread.
+      const tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-wasm');
+      if (!(await tf.setBackend('wasm'))) throw new Error('TF.js could not start its wasm backend');
+      await tf.ready();
+      return tf;
+    },
     unavailable: (rt) => NOT_IN_NODE[rt],
     gzipSize: async (bytes) => gzipSync(bytes).byteLength,
     runtimeBytes: (rt) => sizes[rt],

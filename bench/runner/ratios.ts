@@ -27,6 +27,8 @@ export function speedRatios(results: readonly BenchResult[]): Ratio[] {
     const pairs: [RuntimeName, RuntimeName, number | undefined][] = [
       ['kiln-webgpu', 'ort-webgpu', kind === 'micro' ? 6 : 4],
       ['kiln-webgpu', 'tfjs-webgpu', kind === 'micro' ? 6 : 4],
+      ['kiln-wasm', 'ort-wasm', 1],
+      ['kiln-wasm', 'tfjs-wasm', undefined],
       ['kiln-cpu', 'ort-wasm', undefined],
     ];
     for (const [ours, theirs, target] of pairs) {

@@ -4,6 +4,7 @@ import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import { WasmBackend } from '../backends/wasm/wasm-backend.ts';
+import { urlWasmSource } from '../backends/wasm/wasm-module.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
@@ -38,6 +39,11 @@ export type ExecutionProvider =
        * for clarity; the oracle Kiln's tests compare every backend with, and a way to check a result.
        */
       reference?: boolean;
+      /**
+       * wasm: the URL prefix the kernel modules (kiln-simd.wasm, kiln-relaxed.wasm) are fetched from,
+       * like onnxruntime-web's env.wasm.wasmPaths; default: `wasm/` beside the Kiln bundle.
+       */
+      wasmPaths?: string;
     };
 
 export interface SessionOptions {
@@ -403,7 +409,7 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
   for (const p of providers) {
     const name = typeof p === 'string' ? p : p.name;
     try {
-      if (name === 'wasm') return await WasmBackend.create();
+      if (name === 'wasm') return await WasmBackend.create(typeof p !== 'string' && p.wasmPaths !== undefined ? { source: urlWasmSource(p.wasmPaths) } : {});
       if (name === 'cpu') return new CpuBackend(typeof p !== 'string' && p.reference === true ? 'reference' : 'fast');
       if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(typeof p === 'string' ? 'auto' : p.kernelTuning), onDeviceLost);
       reasons.push(`${String(name)}: unknown execution provider`);

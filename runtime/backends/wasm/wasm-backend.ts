@@ -44,7 +44,7 @@ export class WasmBackend implements Backend {
   }
 
   static async create(options: LoadWasmOptions = {}): Promise<WasmBackend> {
-    return new WasmBackend(await loadKilnWasm({ source: defaultSource, ...options }));
+    return new WasmBackend(await loadKilnWasm({ ...options, source: options.source ?? defaultSource }));
   }
 
   get adapterInfo(): string {

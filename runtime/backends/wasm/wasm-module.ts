@@ -75,6 +75,14 @@ function fetchBesideBundle(fileName: string): Promise<ArrayBuffer> {
   return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
 }
 
+/** A source fetching the modules from a URL prefix (onnxruntime-web's `env.wasm.wasmPaths`, as a string). */
+export function urlWasmSource(prefix: string): WasmSource {
+  return (fileName) => {
+    const url = new URL(fileName, new URL(prefix.endsWith('/') ? prefix : `${prefix}/`, BUNDLE_URL ?? globalThis.location?.href));
+    return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
+  };
+}
+
 export function chooseWasmBuild(requested: WasmBuild | 'auto' = 'auto'): WasmBuild {
   const f = detectWasmFeatures();
   if (!f.simd) fail('DEVICE_UNAVAILABLE', 'wasm backend: this engine has no WebAssembly SIMD128 (use the js backend)', { ...f });
