@@ -164,7 +164,8 @@ export interface BatchNormSetup {
 export function batchNormSetup(inputs: readonly MaybeMeta[], ctx: KernelContext): BatchNormSetup {
   const x = requireInput(inputs, 0, ctx);
   requireFloat(x, ctx, 'X');
-  const { c, spatial } = channelsOf(x, ctx, 'BatchNormalization');
+  // A rank-1 X is [N] with one channel, as onnxruntime reads it (the ONNX shape rules leave it open).
+  const { c, spatial } = x.dims.length === 1 ? { c: 1, spatial: 1 } : channelsOf(x, ctx, 'BatchNormalization');
   const perElement = ctx.opset < 9 && ctx.attrs.int('spatial', 1) === 0;
   const size = perElement ? c * spatial : c;
   const names = ['scale', 'B', 'input_mean', 'input_var'];

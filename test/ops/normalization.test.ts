@@ -8,6 +8,7 @@ const cases: OpCase[] = [
   // BatchNormalization (inference)
   { name: 'BatchNorm NCHW', op: 'BatchNormalization', attrs: { epsilon: 1e-3 }, inputs: [f32([2, 3, 4, 5]), f32([3]), f32([3]), f32([3]), positive([3])] },
   { name: 'BatchNorm NC (rank 2)', op: 'BatchNormalization', inputs: [f32([4, 6]), f32([6]), f32([6]), f32([6]), positive([6])] },
+  { name: 'BatchNorm rank 1 ([N], one channel)', op: 'BatchNormalization', inputs: [f32([7]), f32([1]), f32([1]), f32([1]), positive([1])] },
   { name: 'BatchNorm 3-D spatial', op: 'BatchNormalization', inputs: [f32([1, 2, 3, 4, 5]), f32([2]), f32([2]), f32([2]), positive([2])] },
   { name: 'BatchNorm opset 7 spatial=0', op: 'BatchNormalization', opset: 7, attrs: { spatial: 0 }, inputs: [f32([2, 3, 4]), f32([3, 4]), f32([3, 4]), f32([3, 4]), positive([3, 4])] },
   { name: 'BatchNorm float16', op: 'BatchNormalization', inputs: [{ dtype: 'float16', dims: [2, 3, 4] }, { dtype: 'float16', dims: [3] }, { dtype: 'float16', dims: [3] }, { dtype: 'float16', dims: [3] }, { dtype: 'float16', dims: [3], range: [0.5, 2] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
