@@ -34,7 +34,6 @@ export const knownFailures: Readonly<Record<string, string>> = KNOWN;
  * Each is a kernel gap to close (docs/ops.md lists them), by conformance case id prefix.
  */
 const CPU_FALLBACKS: Record<string, string> = {
-  'node/test_reduce_': 'reductions over an empty axis (the *_empty_set cases): the WebGPU reduce kernels do not yet write the identity for a zero-size input',
   'node/test_batchnorm_': 'BatchNormalization in training mode (running mean/var outputs) has no WebGPU kernel yet',
   'node/test_resize_': 'Resize with antialias has no WebGPU kernel yet',
 };
@@ -45,6 +44,6 @@ export const cpuFallbacks: Readonly<Record<string, string>> = CPU_FALLBACKS;
 export function knownCpuFallback(caseId: string, declined: readonly string[]): string | undefined {
   const [prefix, reason] = Object.entries(CPU_FALLBACKS).find(([p]) => caseId.startsWith(p)) ?? [];
   if (!prefix) return undefined;
-  const op = { 'node/test_reduce_': /^Reduce/, 'node/test_batchnorm_': /^BatchNormalization /, 'node/test_resize_': /^Resize / }[prefix]!;
+  const op = { 'node/test_batchnorm_': /^BatchNormalization /, 'node/test_resize_': /^Resize / }[prefix]!;
   return declined.every((d) => op.test(d)) ? reason : undefined;
 }

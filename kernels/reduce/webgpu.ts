@@ -5,7 +5,7 @@ import type { GpuKernelContext, GpuLowering, WebGpuKernel } from '../webgpu/cont
 import { COMBINE, rowWorkgroupSize, workgroupArgReduce, workgroupReduce, wgslHighest, wgslLog, wgslLowest } from '../webgpu/wg-reduce.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import type { WgslType } from '../webgpu/storage.ts';
-import { IDENTITY_ALONE, REDUCE_SPECS, reduceLayout, resolveArg, resolveReduce, type ReduceSpec } from './op.ts';
+import { IDENTITY, IDENTITY_ALONE, REDUCE_SPECS, reduceLayout, resolveArg, resolveReduce, type ReduceSpec } from './op.ts';
 
 /** WGSL: flat offset of element `i` of a coalesced sub-space whose dims/strides are uniform arrays. */
 function offsetHelper(b: ShaderBuilder, fn: string, dims: readonly number[], strides: readonly number[]): void {
@@ -27,12 +27,14 @@ function offsetHelper(b: ShaderBuilder, fn: string, dims: readonly number[], str
 const WORKGROUP_ROW_MIN = 64;
 
 export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: ReadonlySet<number>, ctx: GpuKernelContext): GpuLowering | undefined {
-  if (product(x.dims) === 0 || product(y.dims) === 0) return undefined; // nothing to bind; the CPU writes identities
+  if (product(y.dims) === 0) return { kind: 'programs', programs: [] };
   const lay = reduceLayout(x.dims, axes);
   const b = new ShaderBuilder(ctx.caps);
-  const X = b.input('X', x, 0);
+  // An empty reduction (a zero-size reduced axis) reads nothing: every output is post(identity).
+  const empty = product(x.dims) === 0;
+  const X = empty ? undefined : b.input('X', x, 0);
   const Y = b.output('Y', { dtype: y.dtype, dims: [lay.outputs] });
-  const st = X.type;
+  const st = Y.type;
   const ct: WgslType = spec.float ? 'f32' : st;
   const nOut = b.uniform('n_out', 'u32', lay.outputs);
   const R = b.uniform('n_red', 'u32', lay.reduced);
@@ -41,7 +43,7 @@ export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: 
   const lowest = spec.combine === 'max' || spec.shiftByMax ? wgslLowest(b, ct) : '';
   if (spec.float) wgslLog(b);
   const init = spec.combine === 'sum' ? `${ct}(0)` : spec.combine === 'prod' ? `${ct}(1)` : spec.combine === 'max' ? lowest : wgslHighest(b, ct);
-  const load = (r: string): string => `${ct}(${X.get(`base + red_off(${r})`)})`;
+  const load = (r: string): string => `${ct}(${X!.get(`base + red_off(${r})`)})`;
   const pre = (v: string): string => (spec.wgslPre ? spec.wgslPre(v, ct) : v);
   // LogSumExp: `sh` is the row maximum, or 0 when that is -inf (empty or all -inf rows)
   const post = (acc: string): string => {
@@ -49,6 +51,14 @@ export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: 
     return `${st}(${spec.shiftByMax ? `${p} + sh` : p})`;
   };
   const label = `${spec.opType}:${ctx.node}`;
+  if (empty) {
+    // The value over nothing, computed as the reference does (0/0 is NaN for ReduceMean; WGSL leaves
+    // a float division by zero to the adapter); integer outputs take the WGSL identity.
+    const isFloat = st === 'f32';
+    const value = isFloat ? `${st}(${b.uniform('empty_value', 'f32', spec.cpuPost ? spec.cpuPost(IDENTITY[spec.combine], 0) : IDENTITY[spec.combine])})` : post(init);
+    const body = [`  if (global_idx >= ${nOut}) { return; }`, `  ${Y.set('global_idx', value)}`].join('\n');
+    return { kind: 'programs', programs: [b.build({ label, body, totalInvocations: lay.outputs })] };
+  }
   if (lay.reduced < WORKGROUP_ROW_MIN || ctx.caps.software) {
     const body = [
       `  if (global_idx >= ${nOut}) { return; }`,

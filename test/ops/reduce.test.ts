@@ -22,6 +22,8 @@ const cases: OpCase[] = [
       // opset 13 (ReduceSum excepted): axes as an attribute
       { name: `${op} opset 13 attribute axes`, op, opset: 13, attrs: op === 'ReduceSum' ? {} : { axes: [0, -1] }, inputs: op === 'ReduceSum' ? [f32([4, 3, 2], r), axesIn([0, -1])] : [f32([4, 3, 2], r)] },
       { name: `${op} rank 1`, op, opset: 18, inputs: [f32([9], r), axesIn([0])] },
+      // an empty reduced axis: every output is the op's value over nothing (0, -inf, 1, NaN for Mean...)
+      { name: `${op} empty reduced axis`, op, opset: 18, inputs: [f32([2, 0, 3], r), axesIn([1])] },
     ];
   }),
   { name: 'ReduceSum rank 0', op: 'ReduceSum', opset: 18, inputs: [f32([])] },
