@@ -3,6 +3,7 @@ import { fuseActivationQdq } from './qdq-activation.ts';
 import { lowerQdqConv } from './qdq-conv.ts';
 import { foldConstantQuantize } from './qdq-fold-weights.ts';
 import { lowerQdqMatMul } from './qdq-matmul.ts';
+import { lowerQdqConvToQLinear } from './qdq-qlinear-conv.ts';
 
 /**
  * QDQ lowering, in two steps because of the fusion passes between them (see optimize.ts):
@@ -19,6 +20,7 @@ import { lowerQdqMatMul } from './qdq-matmul.ts';
 export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | 'after-fusion'): void {
   if (stage === 'before-fusion') {
     foldConstantQuantize(graph, opset);
+    lowerQdqConvToQLinear(graph, opset);
     lowerQdqMatMul(graph, opset);
   } else {
     lowerQdqConv(graph, opset);

@@ -1,0 +1,64 @@
+import type { AnyTensor } from '../../../core/tensor.ts';
+import type { Graph, Node } from '../ir.ts';
+import { GraphIndex, rewriteNodes } from './graph-index.ts';
+import { ORT_REQUANT_ATTR } from '../../../kernels/qlinear-conv/op.ts';
+import { constDequant } from './qdq-weights.ts';
+
+const EIGHT_BIT = new Set(['uint8', 'int8']);
+
+/**
+ * The node group onnxruntime's QDQ transformer turns into one integer kernel
+ * (qdq_selector_action_transformer.cc, ConvNodeGroupSelector + QDQ::ReplaceWithQLinear):
+ *
+ *   DequantizeLinear(xq, xs, xz) ─┐
+ *   DequantizeLinear(Wq, ws [,wz]) ─ Conv ─ QuantizeLinear(ys, yz) -> yq
+ *   DequantizeLinear(Bq int32, bs) ─┘
+ *     ->  QLinearConv(xq, xs, xz, Wq, ws, wz, ys, yz, Bq) -> yq
+ *
+ * with 8-bit activations and weights, scalar activation parameters, per-tensor or per-output-channel
+ * weight scales, an int32 bias (used as is: onnxruntime ignores the bias DequantizeLinear's scale,
+ * which the quantizer writes as xs * ws) and a Conv output read by that QuantizeLinear alone.
+ * Products then accumulate in int32 and are requantized the way MLAS does (ORT_REQUANT_ATTR), so
+ * the integer result is onnxruntime's. The DequantizeLinear / QuantizeLinear nodes are left for
+ * dead-node removal (the activation DequantizeLinear may feed other nodes).
+ */
+export function lowerQdqConvToQLinear(graph: Graph, opset: number): void {
+  if (opset < 10) return;
+  const index = new GraphIndex(graph);
+  const replace = new Map<Node, Node | undefined>();
+  const scalarConst = (name: string | undefined): AnyTensor | undefined => {
+    const t = name ? graph.initializers.get(name) : undefined;
+    return t && t.size === 1 ? t : undefined;
+  };
+  /** DequantizeLinear / QuantizeLinear parameters: constant scalar float32 scale, constant 8-bit zero point. */
+  const scalarParams = (n: Node): boolean => {
+    const s = scalarConst(n.inputs[1]);
+    const z = scalarConst(n.inputs[2]);
+    return !!s && s.type === 'float32' && !!z && EIGHT_BIT.has(z.type) && n.attrs.int('block_size', 0) === 0 && n.attrs.int('output_dtype', 0) === 0;
+  };
+  for (const conv of graph.nodes) {
+    if (conv.opType !== 'Conv' || conv.domain !== '' || conv.outputs.length !== 1 || !conv.inputs[0] || !conv.inputs[1]) continue;
+    const dqx = index.producer.get(conv.inputs[0]);
+    if (!dqx || dqx.opType !== 'DequantizeLinear' || dqx.domain !== '' || !dqx.inputs[0] || !scalarParams(dqx)) continue;
+    const q = index.onlyConsumer(conv.outputs[0]!);
+    if (!q || q.opType !== 'QuantizeLinear' || q.domain !== '' || q.inputs[0] !== conv.outputs[0] || !scalarParams(q) || q.attrs.int('saturate', 1) !== 1) continue;
+    const w = constDequant(graph, index, conv.inputs[1], opset);
+    if (!w || w.bits !== 8 || w.q.dims.length < 3 || w.layout.kind === 'blocked' || (w.layout.kind === 'axis' && w.layout.axis !== 0)) continue;
+    let bias = '';
+    if (conv.inputs[2]) {
+      const dqb = index.producer.get(conv.inputs[2]);
+      const bq = dqb?.opType === 'DequantizeLinear' && dqb.domain === '' && dqb.inputs[0] ? graph.initializers.get(dqb.inputs[0]) : undefined;
+      if (!bq || bq.type !== 'int32') continue;
+      bias = dqb!.inputs[0]!;
+    }
+    replace.set(conv, {
+      ...conv,
+      opType: 'QLinearConv',
+      inputs: [dqx.inputs[0], dqx.inputs[1]!, dqx.inputs[2]!, w.qName, w.scaleName, w.zpName ?? '', q.inputs[1]!, q.inputs[2]!, bias],
+      outputs: [q.outputs[0]!],
+      attrs: conv.attrs.with(ORT_REQUANT_ATTR, 1),
+    });
+    replace.set(q, undefined);
+  }
+  if (replace.size > 0) rewriteNodes(graph, replace);
+}

@@ -1,0 +1,44 @@
+// One QDQ Conv (and a QDQ Gemm) built so that requantization lands exactly on or next to halves
+// often: scales of 1/3 (inexact in float32) and integer-valued sums make x * w / y hit k + 0.5
+// up to float32 rounding. A float32 lowering (dequantize, f32 conv, quantize) then rounds those the
+// other way from onnxruntime's integer kernel, which a random model almost never shows.
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { encodeOnnxModel, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
+import { createRng } from '../../trainer-node/data/rng.ts';
+
+export const TIE_C = 64, TIE_H = 16, TIE_CO = 32;
+export const TIE_Y_SCALE = Math.fround((2 / 9) * 64);
+
+export function tieModel(op: 'Conv' | 'Gemm', seed: number): { model: Uint8Array; dims: number[]; input: Float32Array } {
+  const rng = createRng(seed);
+  const third = Math.fround(1 / 3);
+  const inits: Record<string, AnyTensor> = {
+    xs: new Tensor('float32', Float32Array.of(third), []),
+    xz: new Tensor('uint8', Uint8Array.of(0), []),
+    ws: new Tensor('float32', new Float32Array(TIE_CO).fill(third), [TIE_CO]),
+    ys: new Tensor('float32', Float32Array.of(TIE_Y_SCALE), []),
+    yz: new Tensor('uint8', Uint8Array.of(128), []),
+    bq: new Tensor('int32', Int32Array.from({ length: TIE_CO }, () => Math.floor(rng() * 64) - 32), [TIE_CO]),
+    bs: new Tensor('float32', new Float32Array(TIE_CO).fill(Math.fround(third * third)), [TIE_CO]),
+    wq: op === 'Conv'
+      ? new Tensor('int8', Int8Array.from({ length: TIE_CO * TIE_C * 9 }, () => Math.floor(rng() * 9) - 4), [TIE_CO, TIE_C, 3, 3])
+      : new Tensor('int8', Int8Array.from({ length: TIE_CO * TIE_C }, () => Math.floor(rng() * 9) - 4), [TIE_CO, TIE_C]),
+  };
+  const dims = op === 'Conv' ? [1, TIE_C, TIE_H, TIE_H] : [TIE_H * TIE_H, TIE_C];
+  const layer: WriterNode = op === 'Conv'
+    ? { opType: 'Conv', inputs: ['xd', 'wd', 'bd'], outputs: ['y'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }
+    : { opType: 'Gemm', inputs: ['xd', 'wd', 'bd'], outputs: ['y'], attrs: { transB: 1 } };
+  const nodes: WriterNode[] = [
+    { opType: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+    { opType: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
+    { opType: 'DequantizeLinear', inputs: ['wq', 'ws'], outputs: ['wd'], attrs: { axis: 0 } },
+    { opType: 'DequantizeLinear', inputs: ['bq', 'bs'], outputs: ['bd'], attrs: { axis: 0 } },
+    layer,
+    { opType: 'QuantizeLinear', inputs: ['y', 'ys', 'yz'], outputs: ['yq'] },
+    { opType: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['out'] },
+  ];
+  const model = encodeOnnxModel({ nodes, inputs: [{ name: 'x', dtype: 'float32', dims }], outputs: [{ name: 'out', dtype: 'float32' }], initializers: inits, opsets: { '': 17 } });
+  // integer multiples of the input scale, so x quantizes exactly
+  const input = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.fround(Math.floor(rng() * 8) * third));
+  return { model, dims, input };
+}
