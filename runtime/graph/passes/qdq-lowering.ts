@@ -4,6 +4,7 @@ import { lowerQdqConv } from './qdq-conv.ts';
 import { foldConstantQuantize } from './qdq-fold-weights.ts';
 import { lowerQdqMatMul } from './qdq-matmul.ts';
 import { lowerQdqConvToQLinear } from './qdq-qlinear-conv.ts';
+import { lowerQdqMatMulToQLinear } from './qdq-qlinear-matmul.ts';
 
 /**
  * QDQ lowering, in two steps because of the fusion passes between them (see optimize.ts):
@@ -21,6 +22,7 @@ export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | '
   if (stage === 'before-fusion') {
     foldConstantQuantize(graph, opset);
     lowerQdqConvToQLinear(graph, opset);
+    lowerQdqMatMulToQLinear(graph, opset);
     lowerQdqMatMul(graph, opset);
   } else {
     lowerQdqConv(graph, opset);

@@ -7,6 +7,32 @@ import { constDequant } from './qdq-weights.ts';
 const EIGHT_BIT = new Set(['uint8', 'int8']);
 
 /**
+ * A DequantizeLinear / QuantizeLinear node whose parameters onnxruntime's QDQ selectors accept for
+ * an activation: a constant scalar float32 scale and a constant 8-bit scalar zero point.
+ */
+export function scalarQuantParams(graph: Graph, n: Node): boolean {
+  const scalarConst = (name: string | undefined): AnyTensor | undefined => {
+    const t = name ? graph.initializers.get(name) : undefined;
+    return t && t.size === 1 ? t : undefined;
+  };
+  const s = scalarConst(n.inputs[1]);
+  const z = scalarConst(n.inputs[2]);
+  return !!s && s.type === 'float32' && !!z && EIGHT_BIT.has(z.type) && n.attrs.int('block_size', 0) === 0 && n.attrs.int('output_dtype', 0) === 0;
+}
+
+/** `value`'s producer when it is an activation DequantizeLinear with scalar parameters. */
+export function activationDequant(graph: Graph, index: GraphIndex, value: string): Node | undefined {
+  const dq = index.producer.get(value);
+  return dq && dq.opType === 'DequantizeLinear' && dq.domain === '' && dq.inputs[0] && scalarQuantParams(graph, dq) ? dq : undefined;
+}
+
+/** The QuantizeLinear (scalar parameters) that alone reads `value`, a node's output. */
+export function soleQuantize(graph: Graph, index: GraphIndex, value: string): Node | undefined {
+  const q = index.onlyConsumer(value);
+  return q && q.opType === 'QuantizeLinear' && q.domain === '' && q.inputs[0] === value && scalarQuantParams(graph, q) && q.attrs.int('saturate', 1) === 1 ? q : undefined;
+}
+
+/**
  * The node group onnxruntime's QDQ transformer turns into one integer kernel
  * (qdq_selector_action_transformer.cc, ConvNodeGroupSelector + QDQ::ReplaceWithQLinear):
  *
@@ -26,22 +52,11 @@ export function lowerQdqConvToQLinear(graph: Graph, opset: number): void {
   if (opset < 10) return;
   const index = new GraphIndex(graph);
   const replace = new Map<Node, Node | undefined>();
-  const scalarConst = (name: string | undefined): AnyTensor | undefined => {
-    const t = name ? graph.initializers.get(name) : undefined;
-    return t && t.size === 1 ? t : undefined;
-  };
-  /** DequantizeLinear / QuantizeLinear parameters: constant scalar float32 scale, constant 8-bit zero point. */
-  const scalarParams = (n: Node): boolean => {
-    const s = scalarConst(n.inputs[1]);
-    const z = scalarConst(n.inputs[2]);
-    return !!s && s.type === 'float32' && !!z && EIGHT_BIT.has(z.type) && n.attrs.int('block_size', 0) === 0 && n.attrs.int('output_dtype', 0) === 0;
-  };
   for (const conv of graph.nodes) {
     if (conv.opType !== 'Conv' || conv.domain !== '' || conv.outputs.length !== 1 || !conv.inputs[0] || !conv.inputs[1]) continue;
-    const dqx = index.producer.get(conv.inputs[0]);
-    if (!dqx || dqx.opType !== 'DequantizeLinear' || dqx.domain !== '' || !dqx.inputs[0] || !scalarParams(dqx)) continue;
-    const q = index.onlyConsumer(conv.outputs[0]!);
-    if (!q || q.opType !== 'QuantizeLinear' || q.domain !== '' || q.inputs[0] !== conv.outputs[0] || !scalarParams(q) || q.attrs.int('saturate', 1) !== 1) continue;
+    const dqx = activationDequant(graph, index, conv.inputs[0]);
+    const q = soleQuantize(graph, index, conv.outputs[0]!);
+    if (!dqx || !q) continue;
     const w = constDequant(graph, index, conv.inputs[1], opset);
     if (!w || w.bits !== 8 || w.q.dims.length < 3 || w.layout.kind === 'blocked' || (w.layout.kind === 'axis' && w.layout.axis !== 0)) continue;
     let bias = '';
@@ -54,7 +69,7 @@ export function lowerQdqConvToQLinear(graph: Graph, opset: number): void {
     replace.set(conv, {
       ...conv,
       opType: 'QLinearConv',
-      inputs: [dqx.inputs[0], dqx.inputs[1]!, dqx.inputs[2]!, w.qName, w.scaleName, w.zpName ?? '', q.inputs[1]!, q.inputs[2]!, bias],
+      inputs: [dqx.inputs[0]!, dqx.inputs[1]!, dqx.inputs[2]!, w.qName, w.scaleName, w.zpName ?? '', q.inputs[1]!, q.inputs[2]!, bias],
       outputs: [q.outputs[0]!],
       attrs: conv.attrs.with(ORT_REQUANT_ATTR, 1),
     });
