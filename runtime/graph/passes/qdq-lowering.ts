@@ -3,6 +3,7 @@ import { fuseActivationQdq } from './qdq-activation.ts';
 import { lowerQdqConv } from './qdq-conv.ts';
 import { foldConstantQuantize } from './qdq-fold-weights.ts';
 import { lowerQdqMatMul } from './qdq-matmul.ts';
+import { lowerQdqAddToQLinear } from './qdq-qlinear-binary.ts';
 import { lowerQdqConvToQLinear } from './qdq-qlinear-conv.ts';
 import { lowerQdqMatMulToQLinear } from './qdq-qlinear-matmul.ts';
 
@@ -23,6 +24,7 @@ export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | '
     foldConstantQuantize(graph, opset);
     lowerQdqConvToQLinear(graph, opset);
     lowerQdqMatMulToQLinear(graph, opset);
+    lowerQdqAddToQLinear(graph);
     lowerQdqMatMul(graph, opset);
   } else {
     lowerQdqConv(graph, opset);
