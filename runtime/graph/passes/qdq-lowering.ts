@@ -6,6 +6,7 @@ import { lowerQdqMatMul } from './qdq-matmul.ts';
 import { lowerQdqAddToQLinear } from './qdq-qlinear-binary.ts';
 import { lowerQdqConvToQLinear } from './qdq-qlinear-conv.ts';
 import { lowerQdqMatMulToQLinear } from './qdq-qlinear-matmul.ts';
+import { dropReluBeforeQuantize } from './qdq-relu.ts';
 
 /**
  * QDQ lowering, in two steps because of the fusion passes between them (see optimize.ts):
@@ -22,6 +23,7 @@ import { lowerQdqMatMulToQLinear } from './qdq-qlinear-matmul.ts';
 export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | 'after-fusion'): void {
   if (stage === 'before-fusion') {
     foldConstantQuantize(graph, opset);
+    dropReluBeforeQuantize(graph);
     lowerQdqConvToQLinear(graph, opset);
     lowerQdqMatMulToQLinear(graph, opset);
     lowerQdqAddToQLinear(graph);

@@ -2,6 +2,7 @@ import type { AnyTensor } from '../../../core/tensor.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { ORT_REQUANT_ATTR } from '../../../kernels/qlinear-conv/op.ts';
+import { toNumbers } from '../../../kernels/common/values.ts';
 import { constDequant } from './qdq-weights.ts';
 
 const EIGHT_BIT = new Set(['uint8', 'int8']);
@@ -33,6 +34,33 @@ export function soleQuantize(graph: Graph, index: GraphIndex, value: string): No
 }
 
 /**
+ * The int32 initializer behind a bias DequantizeLinear whose scale is x_scale * w_scale[c] (float32,
+ * one per output channel or one for all) with a zero point of 0: what onnxruntime's quantizer writes
+ * and what QLinearConv's int32 bias means. onnxruntime takes any int32 bias as that; a bias with
+ * another scale is left to the float path so its ONNX meaning holds (docs/decisions.md).
+ */
+function int32Bias(graph: Graph, index: GraphIndex, value: string, dqx: Node, wScale: AnyTensor): string | undefined {
+  const dqb = index.producer.get(value);
+  if (!dqb || dqb.opType !== 'DequantizeLinear' || dqb.domain !== '' || !dqb.inputs[0]) return undefined;
+  const bq = graph.initializers.get(dqb.inputs[0]);
+  const bs = dqb.inputs[1] ? graph.initializers.get(dqb.inputs[1]) : undefined;
+  const bz = dqb.inputs[2] ? graph.initializers.get(dqb.inputs[2]) : undefined;
+  const xs = graph.initializers.get(dqx.inputs[1]!);
+  if (!bq || bq.type !== 'int32' || !bs || bs.type !== 'float32' || !xs || (dqb.inputs[2] && (!bz || toNumbers(bz).some((v) => v !== 0)))) return undefined;
+  const cout = bq.size;
+  const ws = toNumbers(wScale);
+  const scales = toNumbers(bs);
+  const x = toNumbers(xs)[0]!;
+  if (scales.length !== 1 && scales.length !== cout) return undefined;
+  for (let c = 0; c < cout; c++) {
+    const want = Math.fround(x * ws[ws.length === 1 ? 0 : c]!);
+    const got = scales[scales.length === 1 ? 0 : c]!;
+    if (Math.abs(got - want) > 1e-6 * Math.abs(want)) return undefined;
+  }
+  return dqb.inputs[0];
+}
+
+/**
  * The node group onnxruntime's QDQ transformer turns into one integer kernel
  * (qdq_selector_action_transformer.cc, ConvNodeGroupSelector + QDQ::ReplaceWithQLinear):
  *
@@ -42,8 +70,8 @@ export function soleQuantize(graph: Graph, index: GraphIndex, value: string): No
  *     ->  QLinearConv(xq, xs, xz, Wq, ws, wz, ys, yz, Bq) -> yq
  *
  * with 8-bit activations and weights, scalar activation parameters, per-tensor or per-output-channel
- * weight scales, an int32 bias (used as is: onnxruntime ignores the bias DequantizeLinear's scale,
- * which the quantizer writes as xs * ws) and a Conv output read by that QuantizeLinear alone.
+ * weight scales, an int32 bias of scale xs * ws[c] (int32Bias) and a Conv output read by that
+ * QuantizeLinear alone.
  * Products then accumulate in int32 and are requantized the way MLAS does (ORT_REQUANT_ATTR), so
  * the integer result is onnxruntime's. The DequantizeLinear / QuantizeLinear nodes are left for
  * dead-node removal (the activation DequantizeLinear may feed other nodes).
@@ -61,10 +89,9 @@ export function lowerQdqConvToQLinear(graph: Graph, opset: number): void {
     if (!w || w.bits !== 8 || w.q.dims.length < 3 || w.layout.kind === 'blocked' || (w.layout.kind === 'axis' && w.layout.axis !== 0)) continue;
     let bias = '';
     if (conv.inputs[2]) {
-      const dqb = index.producer.get(conv.inputs[2]);
-      const bq = dqb?.opType === 'DequantizeLinear' && dqb.domain === '' && dqb.inputs[0] ? graph.initializers.get(dqb.inputs[0]) : undefined;
-      if (!bq || bq.type !== 'int32') continue;
-      bias = dqb!.inputs[0]!;
+      const b = int32Bias(graph, index, conv.inputs[2], dqx, w.scale);
+      if (!b) continue;
+      bias = b;
     }
     replace.set(conv, {
       ...conv,
