@@ -2,8 +2,7 @@
 // onnxruntime-web wasm on the QDQ MobileNetV3-like network (test/helpers/mobilenet-qdq.ts) and on
 // seeded inputs: max |diff| in output quantization steps, relative error, top-5 agreement.
 import { existsSync } from 'node:fs';
-import { createRng } from '../../trainer-node/data/rng.ts';
-import { agreement, buildParityModel, describe, runKiln, runOrt, sampleInput } from '../../test/helpers/qdq-parity.ts';
+import { agreement, buildParityModel, describe, parityInputs, runKiln, runOrt } from '../../test/helpers/qdq-parity.ts';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
@@ -13,8 +12,7 @@ const seed = Number(process.argv[2] ?? 1);
 const count = Number(process.argv[3] ?? 16);
 const eps = process.argv.slice(4).length ? (process.argv.slice(4) as ('cpu' | 'webgpu')[]) : (['cpu', 'webgpu'] as const);
 const m = await buildParityModel(seed);
-const rng = createRng(seed * 7919 + 1);
-const inputs = Array.from({ length: count }, () => sampleInput(rng));
+const inputs = parityInputs(seed, count);
 const want = await runOrt(m.qdq, inputs);
 console.log(`seed ${seed}, ${count} inputs, output step ${m.step.toExponential(3)}, QDQ model ${m.qdq.length} bytes`);
 for (const ep of eps) {

@@ -14,28 +14,28 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { Tensor } from '../../core/tensor.ts';
 import { InferenceSession } from '../../runtime/node.ts';
-import { createRng } from '../../trainer-node/data/rng.ts';
-import { agreement, buildParityModel, describe, runKiln, runOrt, sampleInput } from '../helpers/qdq-parity.ts';
+import { agreement, buildParityModel, describe, parityInputs, runKiln, runOrt } from '../helpers/qdq-parity.ts';
 import { tieModel, type TieOp } from '../helpers/qdq-tie-conv.ts';
 
 const freshSeed = (): number => (Math.random() * 2 ** 31) >>> 0;
 
-test('QDQ MobileNetV3-like: Kiln CPU and WebGPU within one output step of onnxruntime-web, same top-5', async () => {
-  const seed = freshSeed();
-  console.log(`mobilenet parity seed ${seed}`);
-  const m = await buildParityModel(seed);
-  const rng = createRng(seed + 1);
-  const inputs = Array.from({ length: 6 }, () => sampleInput(rng));
-  const want = await runOrt(m.qdq, inputs);
-  for (const ep of ['cpu', 'webgpu'] as const) {
-    const got = await runKiln(m.qdq, ep, inputs);
-    if (ep === 'webgpu') assert.equal(got.cpuSteps, 0, 'a step fell back to the CPU');
-    const a = agreement(got.out, want, m.step);
-    console.log(`mobilenet ${ep}: ${describe(a)}`);
-    assert.ok(a.maxSteps <= 1 + 1e-6, `${ep}, seed ${seed}: ${describe(a)}`);
-    assert.equal(a.top5Same, a.rows, `${ep}, seed ${seed}: ${describe(a)}`);
-  }
-});
+// seed 5 is pinned because the float32 lowering this replaced failed it (3 steps off, top-5
+// reordered on 2 of 16 inputs); the second model is new every run
+for (const seed of [5, freshSeed()]) {
+  test(`QDQ MobileNetV3-like (seed ${seed}): Kiln CPU and WebGPU within one output step of onnxruntime-web, same top-5`, async () => {
+    const m = await buildParityModel(seed);
+    const inputs = parityInputs(seed, 16);
+    const want = await runOrt(m.qdq, inputs);
+    for (const ep of ['cpu', 'webgpu'] as const) {
+      const got = await runKiln(m.qdq, ep, inputs);
+      if (ep === 'webgpu') assert.equal(got.cpuSteps, 0, 'a step fell back to the CPU');
+      const a = agreement(got.out, want, m.step);
+      console.log(`mobilenet seed ${seed} ${ep}: ${describe(a)}`);
+      assert.ok(a.maxSteps <= 1 + 1e-6, `${ep}, seed ${seed}: ${describe(a)}`);
+      assert.equal(a.top5Same, a.rows, `${ep}, seed ${seed}: ${describe(a)}`);
+    }
+  });
+}
 
 for (const op of ['Conv', 'MatMul', 'Add'] as const satisfies readonly TieOp[]) {
   test(`QDQ ${op} on requantization near-ties: Kiln gives onnxruntime-web's integers exactly`, async () => {

@@ -21,6 +21,12 @@ export function sampleInput(rng: Rng): Float32Array {
   return out;
 }
 
+/** `count` inputs drawn from `seed` (the bench and the test draw the same ones for a seed). */
+export function parityInputs(seed: number, count: number): Float32Array[] {
+  const rng = createRng(seed * 7919 + 1);
+  return Array.from({ length: count }, () => sampleInput(rng));
+}
+
 export interface ParityModel {
   readonly qdq: Uint8Array;
   readonly params: ReadonlyMap<string, ActivationParams>;
