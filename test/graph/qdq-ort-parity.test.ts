@@ -37,7 +37,7 @@ for (const seed of [5, freshSeed()]) {
   });
 }
 
-for (const op of ['Conv', 'MatMul', 'Add'] as const satisfies readonly TieOp[]) {
+for (const op of ['Conv', 'ConvRelu', 'MatMul', 'Add'] as const satisfies readonly TieOp[]) {
   test(`QDQ ${op} on requantization near-ties: Kiln gives onnxruntime-web's integers exactly`, async () => {
     const seed = freshSeed();
     const { model, dims, input } = tieModel(op, seed);

@@ -10,7 +10,7 @@ export const TIE_C = 64, TIE_H = 16, TIE_CO = 32;
 export const TIE_Y_SCALE = Math.fround((2 / 9) * 64);
 
 
-export type TieOp = 'Conv' | 'Gemm' | 'MatMul' | 'Add' | 'Mul' | 'GlobalAveragePool';
+export type TieOp = 'Conv' | 'ConvRelu' | 'Gemm' | 'MatMul' | 'Add' | 'Mul' | 'GlobalAveragePool';
 
 export function tieModel(op: TieOp, seed: number): { model: Uint8Array; dims: number[]; input: Float32Array; step: number } {
   const rng = createRng(seed);
@@ -23,17 +23,20 @@ export function tieModel(op: TieOp, seed: number): { model: Uint8Array; dims: nu
     yz: new Tensor('uint8', Uint8Array.of(128), []),
     bq: new Tensor('int32', Int32Array.from({ length: TIE_CO }, () => Math.floor(rng() * 64) - 32), [TIE_CO]),
     bs: new Tensor('float32', new Float32Array(TIE_CO).fill(Math.fround(third * third)), [TIE_CO]),
+    // PyTorch's Conv + ReLU export: Relu between the Conv and a QuantizeLinear of zero point 0
+    ...(op === 'ConvRelu' ? { yz: new Tensor('uint8', Uint8Array.of(0), []) } : {}),
     wq: op === 'MatMul'
       ? new Tensor('int8', Int8Array.from({ length: TIE_CO * TIE_C }, () => Math.floor(rng() * 9) - 4), [TIE_C, TIE_CO])
-      : op === 'Conv'
+      : op === 'Conv' || op === 'ConvRelu'
       ? new Tensor('int8', Int8Array.from({ length: TIE_CO * TIE_C * 9 }, () => Math.floor(rng() * 9) - 4), [TIE_CO, TIE_C, 3, 3])
       : new Tensor('int8', Int8Array.from({ length: TIE_CO * TIE_C }, () => Math.floor(rng() * 9) - 4), [TIE_CO, TIE_C]),
   };
-  const dims = op === 'Conv' || op === 'GlobalAveragePool' ? [1, TIE_C, TIE_H, TIE_H] : [TIE_H * TIE_H, TIE_C];
+  const dims = op === 'Conv' || op === 'ConvRelu' || op === 'GlobalAveragePool' ? [1, TIE_C, TIE_H, TIE_H] : [TIE_H * TIE_H, TIE_C];
   // Add / Mul: x with itself reversed through a second Q -> DQ of another scale (2/3)
   inits.x2s = new Tensor('float32', Float32Array.of(Math.fround(2 / 3)), []);
   const layer: WriterNode = op === 'Conv'
     ? { opType: 'Conv', inputs: ['xd', 'wd', 'bd'], outputs: ['y'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }
+    : op === 'ConvRelu' ? { opType: 'Conv', inputs: ['xd', 'wd', 'bd'], outputs: ['y_pre'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }
     : op === 'Gemm' ? { opType: 'Gemm', inputs: ['xd', 'wd', 'bd'], outputs: ['y'], attrs: { transB: 1 } }
     : op === 'MatMul' ? { opType: 'MatMul', inputs: ['xd', 'wd'], outputs: ['y'] }
     : op === 'GlobalAveragePool' ? { opType: 'GlobalAveragePool', inputs: ['xd'], outputs: ['y'] }
@@ -47,6 +50,7 @@ export function tieModel(op: TieOp, seed: number): { model: Uint8Array; dims: nu
     { opType: 'DequantizeLinear', inputs: ['wq', 'ws'], outputs: ['wd'], attrs: { axis: op === 'MatMul' ? 1 : 0 } },
     { opType: 'DequantizeLinear', inputs: ['bq', 'bs'], outputs: ['bd'], attrs: { axis: 0 } },
     layer,
+    ...(op === 'ConvRelu' ? [{ opType: 'Relu', inputs: ['y_pre'], outputs: ['y'] }] : []),
     { opType: 'QuantizeLinear', inputs: ['y', 'ys', 'yz'], outputs: ['yq'] },
     { opType: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['out'] },
   ];
