@@ -41,7 +41,7 @@ export function tieModel(op: TieOp, seed: number): { model: Uint8Array; dims: nu
     : op === 'MatMul' ? { opType: 'MatMul', inputs: ['xd', 'wd'], outputs: ['y'] }
     : op === 'GlobalAveragePool' ? { opType: 'GlobalAveragePool', inputs: ['xd'], outputs: ['y'] }
     : { opType: op, inputs: ['xd', 'x2d'], outputs: ['y'] };
-  if (op === 'Add' || op === 'Mul' || op === 'GlobalAveragePool') inits.ys = new Tensor('float32', Float32Array.of(Math.fround(op === 'Mul' ? 4 / 27 : 2 / 9)), []);
+  if (op === 'Add' || op === 'Mul' || op === 'GlobalAveragePool') inits.ys = new Tensor('float32', Float32Array.of(Math.fround(op === 'Mul' ? 4 / 27 : op === 'GlobalAveragePool' ? 2 / (3 * TIE_H * TIE_H) : 2 / 9)), []);
   const nodes: WriterNode[] = [
     { opType: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
     { opType: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
