@@ -1,6 +1,6 @@
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
-import { activationDequant, soleQuantize } from './qdq-qlinear-conv.ts';
+import { activationDequant, soleQuantize } from './qdq-groups.ts';
 
 /**
  * onnxruntime's Add node group (BinaryNodeGroupSelector + QDQ::BinaryReplaceWithQLinear):

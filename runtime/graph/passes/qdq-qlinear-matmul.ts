@@ -1,7 +1,7 @@
 import { ORT_REQUANT_ATTR } from '../../../kernels/qlinear-matmul/op.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
-import { activationDequant, soleQuantize } from './qdq-qlinear-conv.ts';
+import { activationDequant, soleQuantize } from './qdq-groups.ts';
 import { constDequant } from './qdq-weights.ts';
 
 /**
