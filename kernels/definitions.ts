@@ -33,6 +33,7 @@ import { definitions as matmulInteger } from './matmul-integer/op.ts';
 import { definitions as qlinearMatmul } from './qlinear-matmul/op.ts';
 import { definitions as convInteger } from './conv-integer/op.ts';
 import { definitions as qlinearConv } from './qlinear-conv/op.ts';
+import { definitions as qlinearBinary } from './qlinear-binary/op.ts';
 import { definitions as matmulNbits } from './matmul-nbits/op.ts';
 import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
@@ -68,6 +69,7 @@ export const definitions: readonly OpDefinition[] = [
   ...qlinearMatmul,
   ...convInteger,
   ...qlinearConv,
+  ...qlinearBinary,
   ...matmulNbits,
   ...dequantConv,
   ...quantizeDequantize,

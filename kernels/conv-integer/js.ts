@@ -11,6 +11,26 @@ import { convIntegerPlan } from './op.ts';
 // table of input offsets (-1 in padding). Sums are exact in float64 and wrapped to int32 once.
 // ---------------------------------------------------------------------------------------------
 
+// Tap tables depend on the geometry only: built once per geometry, not per run.
+const tapTables = new Map<string, Int32Array>();
+const TAP_TABLE_CACHE = 64;
+
+function cachedTapTable(g: ConvGeometry): Int32Array {
+  const key = JSON.stringify([g.inDims, g.outDims, g.kernel, g.strides, g.padBegin, g.dilations]);
+  let t = tapTables.get(key);
+  if (!t) {
+    if (tapTables.size >= TAP_TABLE_CACHE) tapTables.delete(tapTables.keys().next().value!);
+    t = tapTable(g);
+    tapTables.set(key, t);
+  }
+  return t;
+}
+
+/** One tap whose offsets are the identity: a 1x1 conv with stride 1 and no padding. */
+function table0(g: ConvGeometry): boolean {
+  return g.strides.every((v) => v === 1) && g.padBegin.every((v) => v === 0) && g.inDims.every((d, i) => d === g.outDims[i]);
+}
+
 function tapTable(g: ConvGeometry): Int32Array {
   const s = g.inDims.length;
   const S = product(g.outDims);
@@ -49,7 +69,8 @@ export function intConvCpu(x: AnyTensor, w: AnyTensor, g: ConvGeometry, xzp: num
   const cout = g.coutG * g.group;
   const out = new Float64Array(g.batch * cout * S);
   if (out.length === 0) return out;
-  const table = tapTable(g);
+  const pointwise = T === 1 && S === inS && table0(g);
+  const table = pointwise ? new Int32Array(0) : cachedTapTable(g);
   for (let n = 0; n < g.batch; n++) {
     for (let co = 0; co < cout; co++) {
       const grp = Math.floor(co / g.coutG);
@@ -58,6 +79,12 @@ export function intConvCpu(x: AnyTensor, w: AnyTensor, g: ConvGeometry, xzp: num
       for (let ci = 0; ci < g.cinG; ci++) {
         const xBase = (n * g.group * g.cinG + grp * g.cinG + ci) * inS;
         const wBase = (co * g.cinG + ci) * T;
+        if (pointwise) {
+          // 1x1, stride 1, no padding: output position p reads input position p
+          const wt = wv[wBase]! - z;
+          if (wt !== 0) for (let p = 0; p < S; p++) acc[p]! += wt * xs[xBase + p]!;
+          continue;
+        }
         for (let t = 0; t < T; t++) {
           const wt = wv[wBase + t]! - z;
           if (wt === 0) continue;

@@ -10,6 +10,7 @@ import { js as tile } from '../tile/js.ts';
 import { js as quantizeDequantize } from '../quantize-dequantize/js.ts';
 import { js as convInteger } from '../conv-integer/js.ts';
 import { js as qlinearConv } from '../qlinear-conv/js.ts';
+import { js as quantizeLinear } from '../quantize-linear/js.ts';
 import { js as matmulNbits } from '../matmul-nbits/js.ts';
 import { js as dequantConv } from '../dequant-conv/js.ts';
 
@@ -23,7 +24,7 @@ import { js as pool } from '../pool/js.ts';
 
 const tables: readonly ImplementationTable<CpuKernel>[] = [
   elementwiseBinary, elementwiseUnary, matmul, gemm, conv, convTranspose, reduce, pool,
-  transpose, slice, expand, tile, quantizeDequantize, convInteger, qlinearConv, matmulNbits, dequantConv,
+  transpose, slice, expand, tile, quantizeDequantize, quantizeLinear, convInteger, qlinearConv, matmulNbits, dequantConv,
 ];
 
 const byKey = new Map<string, CpuKernel>();

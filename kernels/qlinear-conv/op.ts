@@ -1,7 +1,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import type { ConvGeometry } from '../common/conv-attributes.ts';
-import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, quantRange, requantMultiplier } from '../common/quant.ts';
+import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, quantRange, requantMultiplier, roundHalfEven } from '../common/quant.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intConvGeometry, intConvReference, perChannel, requireScalar } from '../conv-integer/op.ts';
@@ -14,6 +14,14 @@ import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } 
  * The reference runs ConvInteger's plain reference core; js.ts its tap-table loop; both share the
  * requantizing epilogue below.
  */
+
+/**
+ * Set (to 1) by the QDQ lowering (runtime/graph/passes/qdq-qlinear-conv.ts): requantize as
+ * onnxruntime's MLAS does (MlasRequantizeOutput: float32(acc) * multiplier rounded to float32, then
+ * round half to even), not exactly as the ONNX reference; the two differ only when the product
+ * lies within a float32 rounding of a half, and then MLAS's answer is the one QDQ models expect.
+ */
+export const ORT_REQUANT_ATTR = 'kiln_ort_requant';
 
 // inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
 export const X = 0, XS = 1, XZ = 2, W = 3, WS = 4, WZ = 5, YS = 6, YZ = 7, B = 8;
@@ -75,11 +83,13 @@ export function qlinearConvWith(core: IntConvCore, inputs: readonly MaybeTensor[
   const cout = g.coutG * g.group;
   const S = acc.length / Math.max(1, g.batch * cout);
   const [lo, hi] = p.range;
+  const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
   for (let co = 0; co < cout; co++) {
     const m = requantMultiplier(xs[0]!, ws[p.wsPer ? co : 0]!, ys[0]!, 'float32');
     for (let n = 0; n < g.batch; n++) {
       const base = (n * cout + co) * S;
-      for (let i = base; i < base + S; i++) acc[i] = clampTo(mulRoundHalfEven(acc[i]!, m) + yz, lo, hi);
+      if (mlas) for (let i = base; i < base + S; i++) acc[i] = clampTo(roundHalfEven(Math.fround(Math.fround(acc[i]!) * m)) + yz, lo, hi);
+      else for (let i = base; i < base + S; i++) acc[i] = clampTo(mulRoundHalfEven(acc[i]!, m) + yz, lo, hi);
     }
   }
   return [fromNumbers(p.out.dtype, p.out.dims, acc)];

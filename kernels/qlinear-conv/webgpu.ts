@@ -5,7 +5,7 @@ import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { B, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
+import { B, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
 
 /** ConvInteger's GPU core with the requantizing epilogue (exact division and requantization). */
 const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
@@ -26,14 +26,17 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const bias = opt(B, 'BIAS');
   const Y = b.output('Y', outputs[0]!);
   const div = wgslDivExact(b);
-  const requant = wgslRequant(b);
+  // MLAS: f32(acc) * multiplier in f32, WGSL round() is half-to-even; else the exact product
+  const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
+  const requant = mlas ? '' : wgslRequant(b);
+  const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
   const program = intConvProgram({
     b, X: Xv, W: Wv, Y, geo: p.geo,
     xzp: xz ? `i32(${xz.get('0u')})` : '0',
     wzp: (co) => (wz ? `i32(${wz.get(p.wzPer ? co : '0u')})` : '0'),
     epilogue: (acc, co, o) => [
       `let mult = ${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')});`,
-      `let r = ${requant}(${bias ? `${acc} + ${bias.get(co)}` : acc}, mult) + ${yz ? `i32(${yz.get('0u')})` : '0'};`,
+      `let r = ${requantExpr(bias ? `${acc} + ${bias.get(co)}` : acc)} + ${yz ? `i32(${yz.get('0u')})` : '0'};`,
       Y.set(o, `${Y.type}(clamp(r, ${p.range[0]}, ${p.range[1]}))`),
     ].join('\n'),
     label: `QLinearConv:${ctx.node}`,

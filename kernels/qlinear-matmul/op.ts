@@ -1,6 +1,6 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
-import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, precisionOf, quantRange, requantMultiplier } from '../common/quant.ts';
+import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, precisionOf, quantRange, requantMultiplier, roundHalfEven } from '../common/quant.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intMatmulReference, intMatmulShape, paramAt, rowColParam, type IntMatmulShape, type RowColParam } from '../matmul-integer/op.ts';
@@ -14,6 +14,13 @@ import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../cont
  * a and y parameters may vary per row, b parameters per column. The CPU code is MatMulInteger's
  * plain loop plus a per-element epilogue, so it is the reference (no js.ts).
  */
+
+/**
+ * Set (to 1) by the QDQ lowering (runtime/graph/passes/qdq-qlinear-matmul.ts): requantize as
+ * onnxruntime's MLAS does (float32(acc) * multiplier rounded to float32, then half to even)
+ * instead of exactly; see qlinear-conv/op.ts.
+ */
+export const ORT_REQUANT_ATTR = 'kiln_ort_requant';
 
 const SCALE_TYPES = ['float32', 'float16'] as const;
 // inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
@@ -68,6 +75,8 @@ function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContex
   const acc = intMatmulReference(inputs[A]!, inputs[B]!, p.shape, zp(AZ), zp(BZ));
   const precision = precisionOf(inputs[AS]!.type);
   const [lo, hi] = p.range;
+  const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
+  const requant = (acc: number, m: number): number => (mlas ? roundHalfEven(Math.fround(Math.fround(acc) * m)) : mulRoundHalfEven(acc, m));
   const idx = new Array<number>(p.shape.batchDims.length).fill(0);
   const at = (slot: number, len: number, mat: number, i: number): number => paramAt(p.params[slot]!, v[slot], len, mat, i);
   for (let bi = 0; bi < batch; bi++) {
@@ -86,7 +95,7 @@ function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContex
       for (let n = 0; n < N; n++) {
         const o = (bi * M + m) * N + n;
         const mult = requantMultiplier(as, at(BS, N, bmat, n), ys, precision);
-        acc[o] = clampTo(mulRoundHalfEven(acc[o]!, mult) + yz, lo, hi);
+        acc[o] = clampTo(requant(acc[o]!, mult) + yz, lo, hi);
       }
     }
     for (let d = idx.length - 1; d >= 0 && ++idx[d]! === p.shape.batchDims[d]!; d--) idx[d] = 0;

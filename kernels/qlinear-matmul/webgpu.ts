@@ -6,7 +6,7 @@ import type { RowColParam } from '../matmul-integer/op.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
-import { A, AS, AZ, B, BS, BZ, qlinearMatmulPlan, YS, YZ } from './op.ts';
+import { A, AS, AZ, B, BS, BZ, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
 
 interface GpuParam {
   readonly v: TensorVar;
@@ -39,14 +39,17 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   const Y = b.output('Y', gpuMeta(outputs[0]!));
   const precision = precisionOf(inputs[AS]!.dtype);
   const div = wgslDivExact(b);
-  const requant = wgslRequant(b);
+  // MLAS: f32(acc) * multiplier in f32, WGSL round() is half-to-even; else the exact product
+  const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
+  const requant = mlas ? '' : wgslRequant(b);
+  const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
   const program = intMatmulProgram({
     b, A: Av, B: Bv, bMeta: inputs[B]!, shape: p.shape, azp: az, bzp: bz,
     // the output's own matrix index is its batch index `bi`
     epilogue: (acc, m, n, o) => [
       `let ab = ${wgslRoundTo(b, precision, `${paramExpr(as, 'amat', 'M', m)} * ${paramExpr(bs, 'bmat', 'N', n)}`)};`,
       `let mult = ${wgslRoundTo(b, precision, `${div}(ab, ${paramExpr(ys, 'bi', 'M', m)})`)};`,
-      `let r = ${requant}(${acc}, mult) + ${yz ? `i32(${paramExpr(yz, 'bi', 'M', m)})` : '0'};`,
+      `let r = ${requantExpr(acc)} + ${yz ? `i32(${paramExpr(yz, 'bi', 'M', m)})` : '0'};`,
       Y.set(o, `${Y.type}(clamp(r, ${p.range[0]}, ${p.range[1]}))`),
     ].join('\n'),
     label: `QLinearMatMul:${ctx.node}`,

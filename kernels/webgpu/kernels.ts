@@ -32,6 +32,7 @@ import { webgpu as matmulInteger } from '../matmul-integer/webgpu.ts';
 import { webgpu as qlinearMatmul } from '../qlinear-matmul/webgpu.ts';
 import { webgpu as convInteger } from '../conv-integer/webgpu.ts';
 import { webgpu as qlinearConv } from '../qlinear-conv/webgpu.ts';
+import { webgpu as qlinearBinary } from '../qlinear-binary/webgpu.ts';
 import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
 import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
@@ -65,6 +66,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   qlinearMatmul,
   convInteger,
   qlinearConv,
+  qlinearBinary,
   matmulNbits,
   dequantConv,
   quantizeDequantize,

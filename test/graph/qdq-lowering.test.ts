@@ -46,6 +46,8 @@ function convCase(): Case {
     name: 'Conv: int8 per-channel + int32 bias + Relu, uint8 asymmetric per-tensor 1x1 (opset 13)',
     model: { nodes, inputs: [input('x', [1, 4, 10, 12])], outputs: [input('y', [1, 6, 10, 12])], initializers: inits, opsets: { '': 13 } },
     feeds: { x: feed([1, 4, 10, 12]) },
+    // the bias scale is channel 0's x_scale * w_scale for every channel, not QLinearConv's int32 bias
+    // (x_scale * w_scale[c]): the group keeps the float path (qdq-qlinear-conv.ts, docs/decisions.md)
     lowered: ['DequantConv', 'DequantConv', 'QuantizeDequantize'],
     innerQdq: { step: 4 / 255 },
   };

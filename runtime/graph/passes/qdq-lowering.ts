@@ -3,13 +3,20 @@ import { fuseActivationQdq } from './qdq-activation.ts';
 import { lowerQdqConv } from './qdq-conv.ts';
 import { foldConstantQuantize } from './qdq-fold-weights.ts';
 import { lowerQdqMatMul } from './qdq-matmul.ts';
+import { lowerQdqAddToQLinear } from './qdq-qlinear-binary.ts';
+import { lowerQdqConvToQLinear } from './qdq-qlinear-conv.ts';
+import { lowerQdqMatMulToQLinear } from './qdq-qlinear-matmul.ts';
+import { dropReluBeforeQuantize } from './qdq-relu.ts';
 
 /**
  * QDQ lowering, in two steps because of the fusion passes between them (see optimize.ts):
  * - `before-fusion`: QuantizeLinear of constant float weights is folded into integer initializers
- *   (PyTorch's fake-quant export); MatMul/Gemm over a constant DequantizeLinear become MatMulNBits (which has a
- *   bias input but no activation epilogue, so it must claim its bias Add before fuseBias and stay
- *   clear of fuseActivations);
+ *   (PyTorch's fake-quant export); then the node groups onnxruntime runs as integer kernels become
+ *   those kernels (a Relu before a QuantizeLinear of zero point = type minimum drops; DQ ->
+ *   Conv/MatMul/Add -> Q become QLinearConv/QLinearMatMul/QLinearAdd with MLAS's rounding:
+ *   docs/quantization.md, issue 12); then MatMul/Gemm left over a constant DequantizeLinear become
+ *   MatMulNBits (which has a bias input but no activation epilogue, so it must claim its bias Add
+ *   before fuseBias and stay clear of fuseActivations);
  * - `after-fusion`: Conv over a constant DequantizeLinear becomes kiln.DequantConv, keeping the
  *   activation fuseActivations gave the Conv.
  * Activation QuantizeLinear -> DequantizeLinear pairs keep their meaning (they round activations to
@@ -19,6 +26,10 @@ import { lowerQdqMatMul } from './qdq-matmul.ts';
 export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | 'after-fusion'): void {
   if (stage === 'before-fusion') {
     foldConstantQuantize(graph, opset);
+    dropReluBeforeQuantize(graph);
+    lowerQdqConvToQLinear(graph, opset);
+    lowerQdqMatMulToQLinear(graph, opset);
+    lowerQdqAddToQLinear(graph);
     lowerQdqMatMul(graph, opset);
   } else {
     lowerQdqConv(graph, opset);
