@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-web';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
+import { testRng } from '../helpers/random.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
@@ -28,10 +29,10 @@ runOpCases('qlinear-add', [
 ]);
 
 test('QLinearAdd matches onnxruntime-web bit for bit on seeded random inputs', async () => {
-  const seed = (Math.random() * 2 ** 32) >>> 0;
+  const rng = testRng(import.meta.url, 'vs onnxruntime-web');
+  const seed = rng.seed;
   console.log(`QLinearAdd vs onnxruntime-web: seed ${seed}`);
-  let s = seed;
-  const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = (): number => rng.uniform();
   for (const [type, dimsA, dimsB] of [['uint8', [2, 16, 7, 7], [2, 16, 7, 7]], ['int8', [1, 8, 6, 6], [8, 1, 1]]] as const) {
     const signed = type === 'int8';
     const q = (dims: readonly number[]): AnyTensor => {
