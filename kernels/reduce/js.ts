@@ -3,7 +3,7 @@ import { product } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import { IDENTITY, REDUCE_SPECS, reduceLayout, resolveReduce, type ReduceSpec } from './op.ts';
+import { IDENTITY, REDUCE_SPECS, reduceLayout, reduceReference, resolveReduce, type ReduceSpec } from './op.ts';
 
 /** Offsets of each element of a (dims, strides) sub-space, in row-major order. */
 function offsetsOf(dims: readonly number[], strides: readonly number[]): Int32Array {
@@ -29,19 +29,11 @@ function offsetsOf(dims: readonly number[], strides: readonly number[]): Int32Ar
  * (reduceLayout), each output's elements read through precomputed offset tables.
  */
 export function reduceCpu(spec: ReduceSpec, x: AnyTensor, axes: ReadonlySet<number> | undefined, outDims: readonly number[]): AnyTensor {
+  // Reducing over no axes is element-wise: the reference's one loop is all there is to it.
+  if (!axes) return reduceReference(spec, x, axes, outDims);
   const xv = toNumbers(x);
   const pre = spec.cpuPre;
   const post = spec.cpuPost;
-  if (!axes) {
-    // Reducing over no axes reduces each element alone: the element-wise part of the op still applies.
-    const out = new Float64Array(xv.length);
-    for (let i = 0; i < xv.length; i++) {
-      const shift = spec.shiftByMax ? xv[i]! : 0;
-      const p = pre ? pre(xv[i]! - shift) : xv[i]!;
-      out[i] = (post ? post(p, 1) : p) + shift;
-    }
-    return fromNumbers(x.type, outDims, out);
-  }
   const lay = reduceLayout(x.dims, axes);
   const redOff = offsetsOf(lay.redDims, lay.redStrides);
   const keptOff = offsetsOf(lay.keptDims, lay.keptStrides);
