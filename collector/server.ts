@@ -8,7 +8,7 @@ import { handleApi } from './dashboard/api.ts';
 import { DASHBOARD_HEADERS, dashboardHtml } from './dashboard/page.ts';
 import { Forwarder } from './forward/forwarder.ts';
 import { corsHeaders, sendPreflight } from './http/cors.ts';
-import { hostAllowed, isLoopback, loopbackHostHeaders } from './http/host-check.ts';
+import { hostAllowed, isLoopback, LOOPBACK_HOST_NAMES } from './http/host-check.ts';
 import { sendError, sendJson, sendText } from './http/respond.ts';
 import { handleIngest, type IngestDeps } from './ingest.ts';
 import { resolveOptions, type CollectorOptions } from './options.ts';
@@ -138,7 +138,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
-  if (isLoopback(o.host)) allowedHosts = loopbackHostHeaders(port);
+  if (isLoopback(o.host)) allowedHosts = LOOPBACK_HOST_NAMES;
   else {
     if (keys.open) o.log(`listening on ${o.host} without --api-key: anyone who can reach port ${port} can post telemetry`);
     if (o.readKey === undefined) o.log(`listening on ${o.host} without --read-key: anyone who can reach port ${port} can read the dashboard and /metrics`);
