@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // build outputs and installed code; everything else that git tracks is linted
-  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'coverage/**'] },
+  // What git ignores is not the project's code (a developer's scratch files, caches, build output).
+  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'coverage/**', 'scratch/**', '.cache/**', 'test-results/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
