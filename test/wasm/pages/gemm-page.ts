@@ -2,7 +2,7 @@
 // wasm kernels the way a Kiln bundle does (fetching wasm/ beside the bundle file) and checks a few
 // odd-sized GEMMs against a float64 loop with the same bound as test/wasm/gemm.test.ts.
 import { loadKilnWasm, packedBBytes } from '../../../runtime/backends/wasm/wasm-module.ts';
-import { makeRng } from '../../helpers/random.ts';
+import { makeRng } from '../../helpers/rng-core.ts';
 
 async function probe(seed: number): Promise<{ build: string; problems: string[] }> {
   const w = await loadKilnWasm();
