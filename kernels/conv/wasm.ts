@@ -2,14 +2,15 @@ import { activationOf } from '../common/activation.ts';
 import { convGeometry, type ConvGeometry } from '../common/conv-attributes.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import { packedBBytes, type GemmActivation, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
-import { gemmActivation } from '../wasm/gemm-activation.ts';
+import { packedBBytes, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
+import { wasmEpilogue } from '../wasm/epilogue.ts';
 
 /**
  * Conv on float32, 1-D and 2-D, in wasm (kernels/wasm/src/conv-f32.c): im2col straight into the
  * GEMM's packed panels, a chunk of output positions at a time, W read in place as the GEMM's A;
  * depthwise (one input and one output channel per group) as a direct SIMD kernel. Fused Relu/Clip
- * run in the epilogue; other activations, 3-D convs and other dtypes decline (they run js).
+ * run in the kernel's clamp, the other activations in a pass after it (kernels/wasm/epilogue.ts);
+ * 3-D convs and other dtypes decline (they run js).
  */
 
 /** Packed col floats per chunk: ~128 KB, so a chunk stays in L2 between the im2col and the GEMM. */
@@ -29,24 +30,18 @@ function as2d(g: ConvGeometry): number[] | undefined {
   return undefined;
 }
 
-export function clampArgs(act: GemmActivation): [number, number, number] {
-  if (act.kind === 'relu') return [2, 0, Infinity];
-  if (act.kind === 'clip') return [2, act.min, act.max];
-  return [0, -Infinity, Infinity];
-}
-
 const conv: WasmKernel = (inputs, outputs, ctx) => {
   const [x, w, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (x.dtype !== 'float32' || w.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
-  const activation = gemmActivation(activationOf(ctx.attrs));
-  if (!activation) return undefined;
+  const epilogue = wasmEpilogue(activationOf(ctx.attrs));
   const { geo: g } = convGeometry(inputs, ctx, false);
   const dims = as2d(g);
   if (!dims) return undefined;
   const out = outputs[0]!;
   if (out.dims.reduce((a, d) => a * d, 1) === 0) return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
   const [ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw] = dims as [number, number, number, number, number, number, number, number, number, number, number, number];
-  const [flags, lo, hi] = clampArgs(activation);
+  const [flags, lo, hi] = epilogue.clamp;
+  const outFloats = out.dims.reduce((a, d) => a * d, 1);
   const reads = bias ? [0, 1, 2] : [0, 1];
   const biasAt = (at: readonly number[]): number => (bias ? at[2]! : 0);
 
@@ -59,6 +54,7 @@ const conv: WasmKernel = (inputs, outputs, ctx) => {
       persistentBytes: [],
       run(k, at) {
         k.fn('kiln_conv_depthwise_f32')(at.inputs[0]!, at.inputs[1]!, biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi);
+        epilogue.after(k, at.outputs[0]!, outFloats);
       },
     };
     return step;
@@ -71,6 +67,7 @@ const conv: WasmKernel = (inputs, outputs, ctx) => {
     persistentBytes: [],
     run(k, at) {
       k.fn('kiln_conv_f32')(at.inputs[0]!, at.inputs[1]!, biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi);
+      epilogue.after(k, at.outputs[0]!, outFloats);
     },
   };
 };

@@ -39,14 +39,13 @@ const shapes: Shape[] = [
   ['3-D stride 2 dilation 2 groups 2', [1, 4, 8, 7, 9], [4, 2, 2, 3, 2], { strides: [2, 1, 2], dilations: [2, 1, 1], group: 2, pads: [0, 1, 1, 1, 0, 1] }, true],
 ];
 
-// The wasm kernel takes 1-D and 2-D float32 convs with no activation, Relu or Clip; the rest run js.
-const WASM_ACTIVATIONS = [undefined, 'Relu', 'Clip'];
+// The wasm kernel takes 1-D and 2-D float32 convs, with every fusable activation; 3-D runs js.
 const convCase = ([name, x, w, attrs, bias]: Shape, extra: OpCase['attrs'] = {}, suffix = ''): OpCase => ({
   name: `${name}${suffix}`,
   op: 'Conv',
   attrs: { ...attrs, ...extra },
   inputs: [f32(x), f32(w), ...(bias ? [f32([w[0]!])] : [])],
-  wasmKernel: x.length <= 4 && WASM_ACTIVATIONS.includes(extra['kiln_activation'] as string | undefined),
+  wasmKernel: x.length <= 4,
 });
 
 // Paths of the wasm kernel (kernels/wasm/src/conv-f32.c) the shapes above do not reach.
@@ -70,6 +69,12 @@ const cases: OpCase[] = [
   convCase(wasmShapes[4]!, clip, ', fused Clip'),
   convCase(wasmShapes[5]!, relu, ', fused Relu'),
   convCase(wasmShapes[0]!, { kiln_activation: 'Clip', kiln_activation_params: { floats: [0, 6] } }, ', fused Clip 0..6'),
+  // element counts odd (not a multiple of 4): the epilogue pass's tail
+  convCase(wasmShapes[3]!, { kiln_activation: 'HardSwish' }, ', fused HardSwish'),
+  convCase(wasmShapes[4]!, { kiln_activation: 'HardSigmoid', kiln_activation_params: { floats: [0.3, 0.4] } }, ', fused HardSigmoid'),
+  convCase(wasmShapes[8]!, { kiln_activation: 'LeakyRelu', kiln_activation_params: { floats: [0.1] } }, ', fused LeakyRelu'),
+  convCase(wasmShapes[0]!, { kiln_activation: 'Sigmoid' }, ', fused Sigmoid'),
+  convCase(wasmShapes[5]!, { kiln_activation: 'Tanh' }, ', fused Tanh'),
   convCase(shapes[0]!, relu, ', fused Relu'),
   convCase(shapes[2]!, clip, ', fused Clip'),
   convCase(shapes[7]!, relu, ', fused Relu'),
