@@ -5,8 +5,9 @@ import { opKey } from '../contract.ts';
 import type { WasmKernel } from './contract.ts';
 import { wasm as matmul } from '../matmul/wasm.ts';
 import { wasm as conv } from '../conv/wasm.ts';
+import { wasm as gemm } from '../gemm/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, conv];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, conv, gemm];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
