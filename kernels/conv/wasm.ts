@@ -45,7 +45,8 @@ const conv: WasmKernel = (inputs, outputs, ctx) => {
   const reads = bias ? [0, 1, 2] : [0, 1];
   const biasAt = (at: readonly number[]): number => (bias ? at[2]! : 0);
 
-  if (g.cinG === 1 && g.coutG === 1) {
+  // kernels/wasm/src/conv-f32.c holds at most 49 taps splatted (MAX_DEPTHWISE_TAPS)
+  if (g.cinG === 1 && g.coutG === 1 && kh * kw <= 49) {
     const ow8 = Math.ceil(ow / 8) * 8;
     const scratchFloats = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8);
     const step: WasmStep = {

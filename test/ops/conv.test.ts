@@ -59,6 +59,7 @@ const wasmShapes: Shape[] = [
   ['wasm: depthwise 3x3 stride 2 dilation 2 asymmetric pads', [1, 3, 20, 21], [3, 1, 3, 3], { group: 3, strides: [2, 2], dilations: [2, 2], pads: [0, 3, 2, 1] }, false],
   ['wasm: depthwise 1x7 (generic taps), stride 3', [1, 2, 5, 40], [2, 1, 1, 7], { group: 2, strides: [1, 3], pads: [0, 3, 0, 3] }, true],
   ['wasm: depthwise 1-D', [2, 5, 37], [5, 1, 3], { group: 5, pads: [1, 1] }, true],
+  ['wasm: depthwise 8x7 (56 taps: over the direct kernel\'s 49, the GEMM path)', [1, 3, 12, 13], [3, 1, 8, 7], { group: 3, pads: [3, 3, 4, 3] }, true],
 ];
 
 const cases: OpCase[] = [

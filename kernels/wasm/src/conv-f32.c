@@ -138,15 +138,18 @@ void KILN_EXPORT(kiln_conv_f32)(const float *x, const float *w, const float *bia
   }
 }
 
+// Taps a depthwise kernel holds splatted (7x7); bigger kernels go through the GEMM path (kernels/conv/wasm.ts).
+#define MAX_DEPTHWISE_TAPS 49
+
 // 8 outputs of one row of a depthwise conv, KH x KW taps (constants after inlining for 3x3 and 5x5).
-static inline __attribute__((always_inline)) void depthwise_8(const float *plane, int wp, const float *w, int kh, int kw,
+static inline __attribute__((always_inline)) void depthwise_8(const float *plane, int wp, const v128_t *w, int kh, int kw,
                                                               int sw, int dh, int dw, int iy0, int ix0, v128_t *o0,
                                                               v128_t *o1) {
   v128_t acc0 = *o0, acc1 = *o1;
   for (int ky = 0; ky < kh; ky++) {
     const float *row = plane + (iy0 + ky * dh) * wp + ix0;
     for (int kx = 0; kx < kw; kx++) {
-      const v128_t wv = wasm_v128_load32_splat(w + ky * kw + kx);
+      const v128_t wv = w[ky * kw + kx];
       const float *r = row + kx * dw;
       v128_t v0, v1;
       if (sw == 1) {
@@ -171,11 +174,15 @@ static inline __attribute__((always_inline)) void depthwise_rows(const float *pl
                                                                  int oh, int ow, int kh, int kw, int sh, int sw, int dh,
                                                                  int dw, float b, int clamp, v128_t lo, v128_t hi) {
   const v128_t bv = wasm_f32x4_splat(b);
+  // the taps splatted once per channel (registers for 3x3: the compiler cannot hoist loads past the
+  // stores to y, which might alias w)
+  v128_t wv[MAX_DEPTHWISE_TAPS];
+  for (int t = 0; t < kh * kw; t++) wv[t] = wasm_v128_load32_splat(w + t);
   for (int oy = 0; oy < oh; oy++) {
     float *out = yc + oy * ow;
     for (int ox = 0; ox < ow; ox += 8) {
       v128_t acc0 = bv, acc1 = bv;
-      depthwise_8(plane, wp, w, kh, kw, sw, dh, dw, oy * sh, ox * sw, &acc0, &acc1);
+      depthwise_8(plane, wp, wv, kh, kw, sw, dh, dw, oy * sh, ox * sw, &acc0, &acc1);
       if (clamp) {
         acc0 = wasm_f32x4_min(wasm_f32x4_max(acc0, lo), hi);
         acc1 = wasm_f32x4_min(wasm_f32x4_max(acc1, lo), hi);
