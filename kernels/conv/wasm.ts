@@ -1,8 +1,10 @@
 import { activationOf } from '../common/activation.ts';
 import { convGeometry, type ConvGeometry } from '../common/conv-attributes.ts';
-import type { ImplementationTable } from '../contract.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
+import { toNumbers } from '../common/values.ts';
+import type { ImplementationTable, KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import { packedBBytes, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
+import { packedBBytes, type PrepareContext, type WasmKernel, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
 import { wasmEpilogue } from '../wasm/epilogue.ts';
 
 /**
@@ -30,7 +32,11 @@ function as2d(g: ConvGeometry): number[] | undefined {
   return undefined;
 }
 
-const conv: WasmKernel = (inputs, outputs, ctx) => {
+/**
+ * The step for X, W, B (slots 0, 1, 2). `weight`: W's float32 values computed at plan time (a
+ * dequantized kiln.DequantConv weight): written once into persistent memory, slot 1 not read.
+ */
+export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: KernelContext, weight?: AnyTensor): WasmStep | undefined {
   const [x, w, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (x.dtype !== 'float32' || w.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
   const epilogue = wasmEpilogue(activationOf(ctx.attrs));
@@ -42,8 +48,13 @@ const conv: WasmKernel = (inputs, outputs, ctx) => {
   const [ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw] = dims as [number, number, number, number, number, number, number, number, number, number, number, number];
   const [flags, lo, hi] = epilogue.clamp;
   const outFloats = out.dims.reduce((a, d) => a * d, 1);
-  const reads = bias ? [0, 1, 2] : [0, 1];
+  const reads = [0, ...(weight ? [] : [1]), ...(bias ? [2] : [])];
   const biasAt = (at: readonly number[]): number => (bias ? at[2]! : 0);
+  const persistentBytes = weight ? [weight.size * 4] : [];
+  const prepare = weight
+    ? (k: WasmKernels, at: PrepareContext): void => new Float32Array(k.memory.buffer, at.persistent[0]!, weight.size).set(toNumbers(weight))
+    : undefined;
+  const weightAt = (at: WasmStepAddresses): number => (weight ? at.persistent[0]! : at.inputs[1]!);
 
   // kernels/wasm/src/conv-f32.c holds at most 49 taps splatted (MAX_DEPTHWISE_TAPS)
   if (g.cinG === 1 && g.coutG === 1 && kh * kw <= 49) {
@@ -52,9 +63,10 @@ const conv: WasmKernel = (inputs, outputs, ctx) => {
     const step: WasmStep = {
       reads,
       scratchBytes: scratchFloats * 4,
-      persistentBytes: [],
+      persistentBytes,
+      prepare,
       run(k, at) {
-        k.fn('kiln_conv_depthwise_f32')(at.inputs[0]!, at.inputs[1]!, biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi);
+        k.fn('kiln_conv_depthwise_f32')(at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi);
         epilogue.after(k, at.outputs[0]!, outFloats);
       },
     };
@@ -65,12 +77,15 @@ const conv: WasmKernel = (inputs, outputs, ctx) => {
   return {
     reads,
     scratchBytes: packedBBytes(K, chunk),
-    persistentBytes: [],
+    persistentBytes,
+    prepare,
     run(k, at) {
-      k.fn('kiln_conv_f32')(at.inputs[0]!, at.inputs[1]!, biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi);
+      k.fn('kiln_conv_f32')(at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi);
       epilogue.after(k, at.outputs[0]!, outFloats);
     },
   };
 };
+
+const conv: WasmKernel = (inputs, outputs, ctx) => lowerConvF32(inputs, outputs, ctx);
 
 export const wasm: ImplementationTable<WasmKernel> = { [opKey('', 'Conv')]: conv };

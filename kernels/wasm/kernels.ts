@@ -6,8 +6,9 @@ import type { WasmKernel } from './contract.ts';
 import { wasm as matmul } from '../matmul/wasm.ts';
 import { wasm as conv } from '../conv/wasm.ts';
 import { wasm as gemm } from '../gemm/wasm.ts';
+import { wasm as dequantConv } from '../dequant-conv/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, conv, gemm];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, conv, gemm, dequantConv];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
