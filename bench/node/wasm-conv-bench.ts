@@ -8,11 +8,13 @@
 // not inflate as they do wall time; the load average is printed too.
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterAttribute, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { paddleOcrModel } from '../../test/helpers/models.ts';
+import { repoRoot } from '../../test/helpers/paths.ts';
 import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
 
@@ -85,6 +87,8 @@ const workloads: Workload[] = [
   graph('depthwise 3x3 s2 64ch 112x112', [1, 64, 112, 112], (x) => [convLayer('c', x, 64, 64, 3, { group: 64, stride: 2 })]),
   mobilenetChain(),
 ];
+// the trainer's MNIST CNN, QDQ int8 (Kiln lowers its convs to kiln.DequantConv)
+workloads.push({ name: 'MNIST CNN int8 QDQ (demo/models)', bytes: readFileSync(join(repoRoot, 'demo/models/mnist-cnn-int8.onnx')), dims: [1, 1, 28, 28] });
 for (const [file, dims] of [['ch_ppocr_mobile_v2.0_cls_infer.onnx', [1, 3, 48, 192]], ['ch_PP-OCRv4_det_infer.onnx', [1, 3, 320, 320]], ['ch_PP-OCRv4_rec_infer.onnx', [1, 3, 48, 320]]] as const) {
   const path = paddleOcrModel(file);
   if (existsSync(path)) workloads.push({ name: `PaddleOCR ${file.replace(/_infer\.onnx$/, '')} ${dims.slice(2).join('x')}`, bytes: readFileSync(path), dims });
