@@ -250,3 +250,46 @@ void KILN_EXPORT(kiln_conv_depthwise_f32)(const float *x, const float *w, const 
     }
   }
 }
+
+/**
+ * ConvTranspose's second half, as MLAS does it: col [cout * KH * KW, IH * IW] (W^T x X for one image
+ * and group, from kiln_gemm_f32) scattered into Y [cout, OH, OW]: output (iy * sh - ph + ky * dh,
+ * ix * sw - pw + kx * dw) gets col[(co, ky, kx), (iy, ix)]. Y starts as the bias (or zeros) and
+ * ends clamped to [lo, hi] when flags & GEMM_CLAMP. The in-range ix of each tap row are computed
+ * once, so the inner loop has no bounds checks.
+ */
+void KILN_EXPORT(kiln_col2im_f32)(const float *col, const float *bias, float *y, int cout, int ih, int iw, int oh,
+                                  int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int flags,
+                                  float lo, float hi) {
+  const int S = oh * ow, in = ih * iw;
+  for (int co = 0; co < cout; co++) {
+    float *yc = y + co * S;
+    const float b = bias ? bias[co] : 0.0f;
+    for (int p = 0; p < S; p++) yc[p] = b;
+    for (int ky = 0; ky < kh; ky++) {
+      for (int kx = 0; kx < kw; kx++) {
+        const float *row = col + ((co * kh + ky) * kw + kx) * in;
+        // ix with 0 <= ix * sw - pw + kx * dw < ow
+        const int off = kx * dw - pw;
+        int ix0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        int ix1 = ow - 1 - off < 0 ? 0 : (ow - 1 - off) / sw + 1;
+        if (ix1 > iw) ix1 = iw;
+        if (ix0 >= ix1) continue;
+        for (int iy = 0; iy < ih; iy++) {
+          const int oy = iy * sh - ph + ky * dh;
+          if (oy < 0 || oy >= oh) continue;
+          float *yr = yc + oy * ow;
+          const float *cr = row + iy * iw;
+          if (sw == 1) {
+            for (int ix = ix0; ix < ix1; ix++) yr[ix + off] += cr[ix];
+          } else {
+            for (int ix = ix0; ix < ix1; ix++) yr[ix * sw + off] += cr[ix];
+          }
+        }
+      }
+    }
+    if (flags & GEMM_CLAMP) {
+      for (int p = 0; p < S; p++) yc[p] = yc[p] < lo ? lo : yc[p] > hi ? hi : yc[p];
+    }
+  }
+}
