@@ -13,13 +13,14 @@ import { layoutOf } from './op.ts';
  * that is one row ([N], [1, N], a scalar) folded, times beta, into the panels' bias row. A B
  * computed at run time is packed per run into scratch. Any other C (per row, full matrix, or
  * computed at run time) is written as beta * C into Y first and the GEMM accumulates onto it.
- * Declines: transA (the GEMM reads A row-major in place; a transposing pack of A is not written
- * yet), alpha != 1 with a B computed at run time, and types other than float32.
+ * The GEMM reads A row-major in place; with transA (rare: exporters write transB), or alpha != 1
+ * and a B computed at run time, A' (times alpha) is first copied row-major into scratch by a JS
+ * loop. Declines types other than float32.
  */
 const gemm: WasmKernel = (inputs, outputs, ctx) => {
   const [a, b, c] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (c && c.dtype !== 'float32')) return undefined;
-  if (ctx.attrs.int('transA', 0) !== 0) return undefined;
+  const transA = ctx.attrs.int('transA', 0) !== 0;
   const transB = ctx.attrs.int('transB', 0) !== 0;
   const l = layoutOf(a, b, c, ctx);
   const { M, N, K, alpha, beta } = l;
@@ -32,6 +33,19 @@ const gemm: WasmKernel = (inputs, outputs, ctx) => {
   const cIsRow = c !== undefined && l.c!.rowStride === 0;
   const ldb = Math.max(1, transB ? K : N);
   const panel = packedBBytes(K, N);
+  // alpha goes into a constant B's packed values, else into the copy of A
+  const aScale = bConst ? 1 : alpha;
+  const copyA = transA || aScale !== 1;
+  const aCopyBytes = copyA ? M * K * 4 : 0;
+  /** A as the GEMM reads it (row-major M x K): in place, or copied (transposed, scaled) to `to`. */
+  const aFor = (k: WasmKernels, aAt: number, to: number): number => {
+    if (!copyA) return aAt;
+    const src = new Float32Array(k.memory.buffer, aAt, M * K);
+    const dst = new Float32Array(k.memory.buffer, to, M * K);
+    const { rowStride, colStride } = l.a;
+    for (let m = 0; m < M; m++) for (let kk = 0; kk < K; kk++) dst[m * K + kk] = aScale * src[m * rowStride + kk * colStride]!;
+    return to;
+  };
 
   /** Y = beta * C broadcast, before a GEMM that accumulates onto it. */
   const prefill = (k: WasmKernels, cAt: number, yAt: number): void => {
@@ -47,7 +61,7 @@ const gemm: WasmKernel = (inputs, outputs, ctx) => {
     const needsPrefill = c !== undefined && !biasInPanel;
     const step: WasmStep = {
       reads: needsPrefill ? [0, 2] : [0],
-      scratchBytes: 0,
+      scratchBytes: aCopyBytes,
       persistentBytes: [panel],
       prepare(k, at) {
         const bv = alpha === 1 ? bConst : new Tensor('float32', Float32Array.from(toNumbers(bConst), (v) => alpha * v), bConst.dims);
@@ -61,24 +75,23 @@ const gemm: WasmKernel = (inputs, outputs, ctx) => {
       },
       run(k, at) {
         if (needsPrefill) prefill(k, at.inputs[2]!, at.outputs[0]!);
-        k.gemmF32({ a: at.inputs[0]!, lda: Math.max(1, K), bPacked: at.persistent[0]!, c: at.outputs[0]!, ldc: N, m: M, n: N, k: K, accumulate: needsPrefill, activation });
+        k.gemmF32({ a: aFor(k, at.inputs[0]!, at.scratch), lda: Math.max(1, K), bPacked: at.persistent[0]!, c: at.outputs[0]!, ldc: N, m: M, n: N, k: K, accumulate: needsPrefill, activation });
         epilogue.after(k, at.outputs[0]!, M * N);
       },
     };
     return step;
   }
-  if (alpha !== 1) return undefined;
   // a C of N values, beta 1: the packer's bias row reads it in place
   const biasInPanel = c !== undefined && cIsRow && l.c!.colStride === 1 && beta === 1;
   const needsPrefill = c !== undefined && !biasInPanel;
   return {
     reads: c ? [0, 1, 2] : [0, 1],
-    scratchBytes: panel,
+    scratchBytes: panel + aCopyBytes,
     persistentBytes: [],
     run(k, at) {
       k.packBF32({ b: at.inputs[1]!, ldb, k: K, n: N, transB, bias: biasInPanel ? at.inputs[2] : undefined, out: at.scratch });
       if (needsPrefill) prefill(k, at.inputs[2]!, at.outputs[0]!);
-      k.gemmF32({ a: at.inputs[0]!, lda: Math.max(1, K), bPacked: at.scratch, c: at.outputs[0]!, ldc: N, m: M, n: N, k: K, accumulate: needsPrefill, activation });
+      k.gemmF32({ a: aFor(k, at.inputs[0]!, at.scratch + panel), lda: Math.max(1, K), bPacked: at.scratch, c: at.outputs[0]!, ldc: N, m: M, n: N, k: K, accumulate: needsPrefill, activation });
       epilogue.after(k, at.outputs[0]!, M * N);
     },
   };

@@ -30,10 +30,8 @@ const cases: OpCase[] = [
   gemm('large 1100x8x1000 transB', [f32(1100, 8), f32(1000, 8), f32(1000)], { transB: 1 }),
 ];
 
-// The wasm kernel (kernels/gemm/wasm.ts) runs every float32 case above but transA and alpha with a B
-// fed at run time; these must not fall back to js.
-const declinedByWasm = (c: OpCase): boolean => c.inputs[0]!.dtype !== 'float32' || c.attrs?.['transA'] === 1 || (c.attrs?.['alpha'] !== undefined);
-const fed = cases.map((c) => ({ ...c, wasmKernel: !declinedByWasm(c) }));
+// The wasm kernel (kernels/gemm/wasm.ts) runs every float32 case above; these must not fall back to js.
+const fed = cases.map((c) => ({ ...c, wasmKernel: c.inputs[0]!.dtype === 'float32' }));
 
 // B (and C) as initializers: the wasm kernel packs B once with alpha folded in and, for a C that is
 // one row, beta * C in the panels' bias row; a C per row or a full matrix is written into Y first.
@@ -50,6 +48,7 @@ const initializerCases: OpCase[] = [
   wasmConst('M=1 HardSwish', [f32(1, 64), init(64, 30), init(30)], { kiln_activation: 'HardSwish' }),
   wasmConst('Sigmoid, no C', [f32(4, 5), init(5, 3)], { kiln_activation: 'Sigmoid' }),
   wasmConst('Clip, N tail', [f32(33, 20), init(20, 13), init(13)], { kiln_activation: 'Clip', kiln_activation_params: { floats: [-0.5, 0.7] } }),
+  wasmConst('transA + transB, alpha, C [M, N]', [f32(19, 11), init(7, 19), init(11, 7)], { transA: 1, transB: 1, alpha: 0.3, beta: 0.6 }),
 ];
 
 runOpCases('gemm', [...fed, ...initializerCases]);
