@@ -18,7 +18,9 @@ import { repoRoot } from '../../test/helpers/paths.ts';
 import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
 
-v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20: relaxed SIMD behind a flag
+// Node 20 has relaxed SIMD behind a flag; KILN_BENCH_SIMD128=1 leaves it off, so Kiln runs its
+// SIMD128 build (what engines without relaxed SIMD get).
+if (process.env.KILN_BENCH_SIMD128 !== '1') v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const rounds = Math.max(3, Number(process.argv[2] ?? 7));
 const filter = process.argv[3];
@@ -145,7 +147,7 @@ async function ortRunner(ort: OrtModule, w: Workload, x: Float32Array, input: st
 
 const ort: OrtModule = await import('onnxruntime-web');
 ort.env.wasm.numThreads = 1;
-console.log(`rounds ${rounds}, load average before ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log(`Kiln build: ${process.env.KILN_BENCH_SIMD128 === '1' ? 'SIMD128' : 'relaxed-SIMD'}; rounds ${rounds}, load average before ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 console.log('| model | kiln wasm CPU ms | kiln js CPU ms | ort wasm 1t CPU ms | ort / kiln wasm | max |diff| wasm vs ort |');
 console.log('|---|---|---|---|---|---|');
 for (const w of workloads) {
