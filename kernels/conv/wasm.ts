@@ -24,12 +24,20 @@ export function chunkPositions(k: number, positions: number): number {
   return Math.min(fit, Math.ceil(positions / 8) * 8);
 }
 
-/** The conv as 2-D (a 1-D conv is a 2-D one with height 1): [ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw]. */
-function as2d(g: ConvGeometry): number[] | undefined {
+interface Conv2d {
+  readonly ih: number; readonly iw: number; readonly oh: number; readonly ow: number;
+  readonly kh: number; readonly kw: number; readonly sh: number; readonly sw: number;
+  readonly ph: number; readonly pw: number; readonly dh: number; readonly dw: number;
+}
+
+/** The conv as 2-D (a 1-D conv is a 2-D one with height 1); undefined for 3-D and up. */
+function as2d(g: ConvGeometry): Conv2d | undefined {
   const s = g.inDims.length;
-  if (s === 2) return [g.inDims[0]!, g.inDims[1]!, g.outDims[0]!, g.outDims[1]!, g.kernel[0]!, g.kernel[1]!, g.strides[0]!, g.strides[1]!, g.padBegin[0]!, g.padBegin[1]!, g.dilations[0]!, g.dilations[1]!];
-  if (s === 1) return [1, g.inDims[0]!, 1, g.outDims[0]!, 1, g.kernel[0]!, 1, g.strides[0]!, 0, g.padBegin[0]!, 1, g.dilations[0]!];
-  return undefined;
+  if (s !== 1 && s !== 2) return undefined;
+  const pick = (v: readonly number[], one: number): [number, number] => (s === 2 ? [v[0]!, v[1]!] : [one, v[0]!]);
+  const [[ih, iw], [oh, ow], [kh, kw]] = [pick(g.inDims, 1), pick(g.outDims, 1), pick(g.kernel, 1)];
+  const [[sh, sw], [ph, pw], [dh, dw]] = [pick(g.strides, 1), pick(g.padBegin, 0), pick(g.dilations, 1)];
+  return { ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw };
 }
 
 /**
@@ -41,11 +49,11 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
   if (x.dtype !== 'float32' || w.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
   const epilogue = wasmEpilogue(activationOf(ctx.attrs));
   const { geo: g } = convGeometry(inputs, ctx, false);
-  const dims = as2d(g);
-  if (!dims) return undefined;
+  const d = as2d(g);
+  if (!d) return undefined;
   const out = outputs[0]!;
   if (out.dims.reduce((a, d) => a * d, 1) === 0) return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
-  const [ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw] = dims as [number, number, number, number, number, number, number, number, number, number, number, number];
+  const { ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw } = d;
   const [flags, lo, hi] = epilogue.clamp;
   const outFloats = out.dims.reduce((a, d) => a * d, 1);
   const reads = [0, ...(weight ? [] : [1]), ...(bias ? [2] : [])];
@@ -84,7 +92,7 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
       epilogue.after(k, at.outputs[0]!, outFloats);
     },
   };
-};
+}
 
 const conv: WasmKernel = (inputs, outputs, ctx) => lowerConvF32(inputs, outputs, ctx);
 

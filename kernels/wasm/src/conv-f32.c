@@ -200,18 +200,11 @@ static inline __attribute__((always_inline)) void depthwise_rows(const float *pl
   }
 }
 
-/** Floats of scratch kiln_conv_depthwise_f32 needs: the zero-padded input plane. */
-int KILN_EXPORT(kiln_conv_depthwise_scratch_floats)(int oh, int ow, int kh, int kw, int sh, int sw, int dh, int dw) {
-  const int ow8 = (ow + 7) / 8 * 8;
-  const int hp = (oh - 1) * sh + (kh - 1) * dh + 1;
-  const int wp = ow8 * sw + (kw - 1) * dw + 8;
-  return hp * wp;
-}
-
 /**
  * Depthwise conv: X [batch, C, IH, IW], W [C, 1, KH, KW], bias [C] or null, one output channel per
  * input channel. Each channel's plane is copied into scratch with its padding as zeros (and room
- * for the last 8-wide vector), then every output row is 8 lanes at a time.
+ * for the last 8-wide vector: hp * wp floats, computed alike in kernels/conv/wasm.ts), then every
+ * output row is 8 lanes at a time.
  */
 void KILN_EXPORT(kiln_conv_depthwise_f32)(const float *x, const float *w, const float *bias, float *y, float *scratch,
                                           int batch, int channels, int ih, int iw, int oh, int ow, int kh, int kw,
