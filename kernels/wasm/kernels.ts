@@ -4,8 +4,12 @@ import type { ImplementationTable, OpDefinition } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmKernel } from './contract.ts';
 import { wasm as matmul } from '../matmul/wasm.ts';
+import { wasm as conv } from '../conv/wasm.ts';
+import { wasm as gemm } from '../gemm/wasm.ts';
+import { wasm as dequantConv } from '../dequant-conv/wasm.ts';
+import { wasm as convTranspose } from '../conv-transpose/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, conv, gemm, dequantConv, convTranspose];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

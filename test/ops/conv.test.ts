@@ -39,15 +39,43 @@ const shapes: Shape[] = [
   ['3-D stride 2 dilation 2 groups 2', [1, 4, 8, 7, 9], [4, 2, 2, 3, 2], { strides: [2, 1, 2], dilations: [2, 1, 1], group: 2, pads: [0, 1, 1, 1, 0, 1] }, true],
 ];
 
+// The wasm kernel takes 1-D and 2-D float32 convs, with every fusable activation; 3-D runs js.
 const convCase = ([name, x, w, attrs, bias]: Shape, extra: OpCase['attrs'] = {}, suffix = ''): OpCase => ({
   name: `${name}${suffix}`,
   op: 'Conv',
   attrs: { ...attrs, ...extra },
   inputs: [f32(x), f32(w), ...(bias ? [f32([w[0]!])] : [])],
+  wasmKernel: x.length <= 4,
 });
+
+// Paths of the wasm kernel (kernels/wasm/src/conv-f32.c) the shapes above do not reach.
+const wasmShapes: Shape[] = [
+  ['wasm: 1x1 stride 1 unpadded (X packed directly), positions not a multiple of 8', [2, 19, 5, 7], [13, 19, 1, 1], {}, true],
+  ['wasm: 3x3 64->24, several chunks with a tail', [1, 64, 14, 15], [24, 64, 3, 3], { pads: [1, 1, 1, 1] }, true],
+  ['wasm: stride 2 over wide rows (strided vector im2col)', [1, 5, 9, 41], [6, 5, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, true],
+  ['wasm: groups 3 batch 2 wide rows', [2, 9, 6, 23], [6, 3, 3, 3], { group: 3, pads: [1, 2, 0, 1] }, true],
+  ['wasm: depthwise 3x3 wide, width tail of 5', [1, 3, 17, 29], [3, 1, 3, 3], { group: 3, pads: [1, 1, 1, 1] }, true],
+  ['wasm: depthwise 5x5 stride 2, width tail', [2, 4, 23, 27], [4, 1, 5, 5], { group: 4, strides: [2, 2], pads: [2, 2, 2, 2] }, true],
+  ['wasm: depthwise 3x3 stride 2 dilation 2 asymmetric pads', [1, 3, 20, 21], [3, 1, 3, 3], { group: 3, strides: [2, 2], dilations: [2, 2], pads: [0, 3, 2, 1] }, false],
+  ['wasm: depthwise 1x7 (generic taps), stride 3', [1, 2, 5, 40], [2, 1, 1, 7], { group: 2, strides: [1, 3], pads: [0, 3, 0, 3] }, true],
+  ['wasm: depthwise 1-D', [2, 5, 37], [5, 1, 3], { group: 5, pads: [1, 1] }, true],
+  ['wasm: depthwise 8x7 (56 taps: over the direct kernel\'s 49, the GEMM path)', [1, 3, 12, 13], [3, 1, 8, 7], { group: 3, pads: [3, 3, 4, 3] }, true],
+];
 
 const cases: OpCase[] = [
   ...shapes.map((s) => convCase(s)),
+  // K = 576 float32 products per output: summation order alone moves results by ~1e-5 (as ResNet-like below)
+  ...wasmShapes.map((s, i) => ({ ...convCase(s), ...(i === 1 ? { tolerance: { rtol: 1e-4, atol: 1e-4 } } : {}) })),
+  { ...convCase(wasmShapes[1]!, relu, ', fused Relu'), tolerance: { rtol: 1e-4, atol: 1e-4 } },
+  convCase(wasmShapes[4]!, clip, ', fused Clip'),
+  convCase(wasmShapes[5]!, relu, ', fused Relu'),
+  convCase(wasmShapes[0]!, { kiln_activation: 'Clip', kiln_activation_params: { floats: [0, 6] } }, ', fused Clip 0..6'),
+  // element counts odd (not a multiple of 4): the epilogue pass's tail
+  convCase(wasmShapes[3]!, { kiln_activation: 'HardSwish' }, ', fused HardSwish'),
+  convCase(wasmShapes[4]!, { kiln_activation: 'HardSigmoid', kiln_activation_params: { floats: [0.3, 0.4] } }, ', fused HardSigmoid'),
+  convCase(wasmShapes[8]!, { kiln_activation: 'LeakyRelu', kiln_activation_params: { floats: [0.1] } }, ', fused LeakyRelu'),
+  convCase(wasmShapes[0]!, { kiln_activation: 'Sigmoid' }, ', fused Sigmoid'),
+  convCase(wasmShapes[5]!, { kiln_activation: 'Tanh' }, ', fused Tanh'),
   convCase(shapes[0]!, relu, ', fused Relu'),
   convCase(shapes[2]!, clip, ', fused Clip'),
   convCase(shapes[7]!, relu, ', fused Relu'),
@@ -57,9 +85,9 @@ const cases: OpCase[] = [
   { name: 'float16', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [{ dtype: 'float16', dims: [1, 3, 6, 6] }, { dtype: 'float16', dims: [4, 3, 3, 3] }, { dtype: 'float16', dims: [4] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
   // Each invocation computes up to 128 outputs, so a 2-D dispatch (over 65535 workgroups of 32)
   // needs outputs of ~2^28 elements, too slow for SwiftShader; the builder's split is generic.
-  { name: 'large', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [f32([8, 2, 260, 260]), f32([64, 2, 3, 3]), f32([64])], tolerance: { rtol: 1e-4, atol: 1e-4 } },
-  { name: 'MobileNet-like depthwise 3x3, 32 channels', op: 'Conv', attrs: { group: 32, pads: [1, 1, 1, 1], kiln_activation: 'Clip', kiln_activation_params: { floats: [0, 6] } }, inputs: [f32([1, 32, 28, 28]), f32([32, 1, 3, 3]), f32([32])] },
-  { name: 'ResNet-like 3x3 32->32', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [f32([1, 32, 14, 14]), f32([32, 32, 3, 3]), f32([32])], tolerance: { rtol: 1e-4, atol: 1e-4 } },
+  { name: 'large', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [f32([8, 2, 260, 260]), f32([64, 2, 3, 3]), f32([64])], tolerance: { rtol: 1e-4, atol: 1e-4 }, wasmKernel: true },
+  { name: 'MobileNet-like depthwise 3x3, 32 channels', op: 'Conv', attrs: { group: 32, pads: [1, 1, 1, 1], kiln_activation: 'Clip', kiln_activation_params: { floats: [0, 6] } }, inputs: [f32([1, 32, 28, 28]), f32([32, 1, 3, 3]), f32([32])], wasmKernel: true },
+  { name: 'ResNet-like 3x3 32->32', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [f32([1, 32, 14, 14]), f32([32, 32, 3, 3]), f32([32])], tolerance: { rtol: 1e-4, atol: 1e-4 }, wasmKernel: true },
   // float64 has no GPU storage: the node runs on the CPU by design
   { name: 'float64 (CPU)', op: 'Conv', attrs: { pads: [1, 1, 1, 1] }, inputs: [{ dtype: 'float64', dims: [1, 2, 5, 5] }, { dtype: 'float64', dims: [3, 2, 3, 3] }], gpu: false },
 ];

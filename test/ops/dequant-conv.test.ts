@@ -61,4 +61,5 @@ const cases: OpCase[] = [
   },
 ];
 
-runOpCases('dequant-conv', cases);
+// every case is a 2-D float conv once dequantized: the wasm kernel (dequant-conv/wasm.ts) must run it
+runOpCases('dequant-conv', cases.map((c) => ({ ...c, wasmKernel: true })));

@@ -1,4 +1,5 @@
-import { runOpCases, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (...dims: number[]) => ({ dtype: 'float32' as const, dims });
 const gemm = (name: string, inputs: OpCase['inputs'], attrs: OpCase['attrs'] = {}, extra: Partial<OpCase> = {}): OpCase => ({ name, op: 'Gemm', inputs, attrs, ...extra });
@@ -29,4 +30,25 @@ const cases: OpCase[] = [
   gemm('large 1100x8x1000 transB', [f32(1100, 8), f32(1000, 8), f32(1000)], { transB: 1 }),
 ];
 
-runOpCases('gemm', cases);
+// The wasm kernel (kernels/gemm/wasm.ts) runs every float32 case above; these must not fall back to js.
+const fed = cases.map((c) => ({ ...c, wasmKernel: c.inputs[0]!.dtype === 'float32' }));
+
+// B (and C) as initializers: the wasm kernel packs B once with alpha folded in and, for a C that is
+// one row, beta * C in the panels' bias row; a C per row or a full matrix is written into Y first.
+// Values come from the run's seeded stream (KILN_TEST_SEED replays them).
+const rng = testRng('ops', 'gemm', 'initializers');
+const init = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, values: Array.from({ length: dims.reduce((x, d) => x * d, 1) }, () => rng.range(-2, 2)) });
+const wasmConst = (name: string, inputs: OpCase['inputs'], attrs: OpCase['attrs'] = {}): OpCase => ({ ...gemm(`initializers: ${name}`, inputs, attrs, { tolerance: tol }), wasmKernel: true });
+const initializerCases: OpCase[] = [
+  wasmConst('Linear transB + bias [N]', [f32(13, 37), init(21, 37), init(21)], { transB: 1 }),
+  wasmConst('alpha, beta, C [1, N]', [f32(9, 17), init(17, 11), init(1, 11)], { alpha: 0.5, beta: { float: 1.5 } }),
+  wasmConst('C scalar, alpha', [f32(5, 8), init(8, 6), init(1)], { alpha: { float: 3 }, beta: 0.25 }),
+  wasmConst('C [M, 1], beta', [f32(7, 9), init(9, 10), init(7, 1)], { beta: 2 }),
+  wasmConst('C [M, N] matrix, transB, Relu', [f32(6, 10), init(12, 10), init(6, 12)], { transB: 1, kiln_activation: 'Relu' }),
+  wasmConst('M=1 HardSwish', [f32(1, 64), init(64, 30), init(30)], { kiln_activation: 'HardSwish' }),
+  wasmConst('Sigmoid, no C', [f32(4, 5), init(5, 3)], { kiln_activation: 'Sigmoid' }),
+  wasmConst('Clip, N tail', [f32(33, 20), init(20, 13), init(13)], { kiln_activation: 'Clip', kiln_activation_params: { floats: [-0.5, 0.7] } }),
+  wasmConst('transA + transB, alpha, C [M, N]', [f32(19, 11), init(7, 19), init(11, 7)], { transA: 1, transB: 1, alpha: 0.3, beta: 0.6 }),
+];
+
+runOpCases('gemm', [...fed, ...initializerCases]);

@@ -1,0 +1,99 @@
+import { activationOf } from '../common/activation.ts';
+import { convGeometry, type ConvGeometry } from '../common/conv-attributes.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
+import { toNumbers } from '../common/values.ts';
+import type { ImplementationTable, KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import { packedBBytes, type PrepareContext, type WasmKernel, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
+import { wasmEpilogue } from '../wasm/epilogue.ts';
+
+/**
+ * Conv on float32, 1-D and 2-D, in wasm (kernels/wasm/src/conv-f32.c): im2col straight into the
+ * GEMM's packed panels, a chunk of output positions at a time, W read in place as the GEMM's A;
+ * depthwise (one input and one output channel per group) as a direct SIMD kernel. Fused Relu/Clip
+ * run in the kernel's clamp, the other activations in a pass after it (kernels/wasm/epilogue.ts);
+ * 3-D convs and other dtypes decline (they run js).
+ */
+
+/** Packed col floats per chunk: ~128 KB, so a chunk stays in L2 between the im2col and the GEMM. */
+const CHUNK_FLOATS = 32 * 1024;
+
+/** Output positions per chunk: a multiple of 8 (the GEMM's panel width), at least one panel. */
+export function chunkPositions(k: number, positions: number): number {
+  const fit = Math.max(8, Math.floor(CHUNK_FLOATS / (k + 1) / 8) * 8);
+  return Math.min(fit, Math.ceil(positions / 8) * 8);
+}
+
+interface Conv2d {
+  readonly ih: number; readonly iw: number; readonly oh: number; readonly ow: number;
+  readonly kh: number; readonly kw: number; readonly sh: number; readonly sw: number;
+  readonly ph: number; readonly pw: number; readonly dh: number; readonly dw: number;
+}
+
+/** The conv as 2-D (a 1-D conv is a 2-D one with height 1); undefined for 3-D and up. */
+function as2d(g: ConvGeometry): Conv2d | undefined {
+  const s = g.inDims.length;
+  if (s !== 1 && s !== 2) return undefined;
+  const pick = (v: readonly number[], one: number): [number, number] => (s === 2 ? [v[0]!, v[1]!] : [one, v[0]!]);
+  const [[ih, iw], [oh, ow], [kh, kw]] = [pick(g.inDims, 1), pick(g.outDims, 1), pick(g.kernel, 1)];
+  const [[sh, sw], [ph, pw], [dh, dw]] = [pick(g.strides, 1), pick(g.padBegin, 0), pick(g.dilations, 1)];
+  return { ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw };
+}
+
+/**
+ * The step for X, W, B (slots 0, 1, 2). `weight`: W's float32 values computed at plan time (a
+ * dequantized kiln.DequantConv weight): written once into persistent memory, slot 1 not read.
+ */
+export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: KernelContext, weight?: AnyTensor): WasmStep | undefined {
+  const [x, w, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
+  if (x.dtype !== 'float32' || w.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
+  const epilogue = wasmEpilogue(activationOf(ctx.attrs));
+  const { geo: g } = convGeometry(inputs, ctx, false);
+  const d = as2d(g);
+  if (!d) return undefined;
+  const out = outputs[0]!;
+  if (out.dims.reduce((a, d) => a * d, 1) === 0) return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
+  const { ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw } = d;
+  const [flags, lo, hi] = epilogue.clamp;
+  const outFloats = out.dims.reduce((a, d) => a * d, 1);
+  const reads = [0, ...(weight ? [] : [1]), ...(bias ? [2] : [])];
+  const biasAt = (at: readonly number[]): number => (bias ? at[2]! : 0);
+  const persistentBytes = weight ? [weight.size * 4] : [];
+  const prepare = weight
+    ? (k: WasmKernels, at: PrepareContext): void => new Float32Array(k.memory.buffer, at.persistent[0]!, weight.size).set(toNumbers(weight))
+    : undefined;
+  const weightAt = (at: WasmStepAddresses): number => (weight ? at.persistent[0]! : at.inputs[1]!);
+
+  // kernels/wasm/src/conv-f32.c holds at most 49 taps splatted (MAX_DEPTHWISE_TAPS)
+  if (g.cinG === 1 && g.coutG === 1 && kh * kw <= 49) {
+    const ow8 = Math.ceil(ow / 8) * 8;
+    const scratchFloats = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8);
+    const step: WasmStep = {
+      reads,
+      scratchBytes: scratchFloats * 4,
+      persistentBytes,
+      prepare,
+      run(k, at) {
+        k.fn('kiln_conv_depthwise_f32')(at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi);
+        epilogue.after(k, at.outputs[0]!, outFloats);
+      },
+    };
+    return step;
+  }
+  const K = g.cinG * kh * kw;
+  const chunk = chunkPositions(K, oh * ow);
+  return {
+    reads,
+    scratchBytes: packedBBytes(K, chunk),
+    persistentBytes,
+    prepare,
+    run(k, at) {
+      k.fn('kiln_conv_f32')(at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi);
+      epilogue.after(k, at.outputs[0]!, outFloats);
+    },
+  };
+}
+
+const conv: WasmKernel = (inputs, outputs, ctx) => lowerConvF32(inputs, outputs, ctx);
+
+export const wasm: ImplementationTable<WasmKernel> = { [opKey('', 'Conv')]: conv };
