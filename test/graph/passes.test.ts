@@ -81,3 +81,44 @@ test('a Conv whose output is also a graph output is not fused', () => {
   };
   assert.deepEqual(opTypes(model), ['Conv', 'Relu']);
 });
+
+/** x * Clip(x + 3, 0, 6) / 6 on `x`, as PaddlePaddle exports HardSwish (opset 11+: Clip bounds as inputs). */
+const decomposedHardSwish = (x: string, y: string, scale: 'div' | 'mul' = 'div', hi = 'six'): WriterModel['nodes'] => [
+  { opType: 'Add', inputs: [x, 'three'], outputs: [`${y}/add`] },
+  { opType: 'Clip', inputs: [`${y}/add`, 'zero', hi], outputs: [`${y}/clip`] },
+  { opType: 'Mul', inputs: [x, `${y}/clip`], outputs: [`${y}/mul`] },
+  scale === 'div' ? { opType: 'Div', inputs: [`${y}/mul`, 'six'], outputs: [y] } : { opType: 'Mul', inputs: [`${y}/mul`, 'sixth'], outputs: [y] },
+];
+const hardSwishConstants = { three: scalarF32(3), zero: scalarF32(0), six: scalarF32(6), five: scalarF32(5), sixth: scalarF32(1 / 6) };
+function scalarF32(v: number): ReturnType<typeof rnd> {
+  const t = rnd([1]);
+  (t.data as Float32Array)[0] = v;
+  return t.reshape([]);
+}
+
+test('decomposed HardSwish (Add 3, Clip 0..6, Mul, Div 6 or Mul 1/6) becomes HardSwish, fused into the Conv before it', async () => {
+  const conv: WriterModel = {
+    nodes: [{ opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } }, ...decomposedHardSwish('c', 'y')],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3, 8, 8] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: { w: rnd([4, 3, 3, 3]), ...hardSwishConstants },
+  };
+  assert.deepEqual(opTypes(conv), ['Conv']);
+  await sameResults(conv, { x: rnd([1, 3, 8, 8], [-4, 4]) });
+  const alone: WriterModel = {
+    nodes: decomposedHardSwish('x', 'y', 'mul'),
+    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 50] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: hardSwishConstants,
+  };
+  assert.deepEqual(opTypes(alone), ['HardSwish']);
+  await sameResults(alone, { x: rnd([2, 50], [-5, 5]) });
+});
+
+test('look-alikes of HardSwish stay as they are', () => {
+  const base = { inputs: [{ name: 'x', dtype: 'float32' as const, dims: [2, 50] }], initializers: hardSwishConstants };
+  // Clip to 5, not 6
+  assert.deepEqual(opTypes({ ...base, nodes: decomposedHardSwish('x', 'y', 'div', 'five'), outputs: [{ name: 'y', dtype: 'float32' }] }), ['Add', 'Clip', 'Mul', 'Div']);
+  // the clipped value is also an output: it must stay computed
+  assert.deepEqual(opTypes({ ...base, nodes: decomposedHardSwish('x', 'y'), outputs: [{ name: 'y', dtype: 'float32' }, { name: 'y/clip', dtype: 'float32' }] }), ['Add', 'Clip', 'Mul', 'Div']);
+});

@@ -5,6 +5,7 @@ import { foldBatchNorm } from './fold-batchnorm.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
 import { liftConstants } from './lift-constants.ts';
+import { recognizeHardSwish } from './recognize-hardswish.ts';
 import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
@@ -19,6 +20,7 @@ export function optimizeGraph(model: Model): Graph {
   removeIdentities(graph);
   liftConstants(graph);
   foldBatchNorm(graph);
+  recognizeHardSwish(graph, opsetOf(model, ''));
   lowerQdq(graph, opsetOf(model, ''), 'before-fusion');
   fuseBias(graph);
   fuseActivations(graph, opsetOf(model, ''));
