@@ -14,7 +14,7 @@ export interface ThreadHandle {
   terminate(): Promise<void>;
 }
 
-export type ThreadSpawner = () => ThreadHandle;
+export type ThreadSpawner = () => ThreadHandle | Promise<ThreadHandle>;
 
 /**
  * Below this many multiply-adds a GEMM stays on the calling thread: waking a worker and waiting for
@@ -73,7 +73,7 @@ export class ThreadPool {
     const workers: ThreadHandle[] = [];
     try {
       for (const [i, stackTop] of stackTops.entries()) {
-        const w = spawn();
+        const w = await spawn();
         live++;
         workers.push(w);
         w.post({ module, memory, control, index: i + 1, stackTop });

@@ -1,26 +1,40 @@
 // Node's pool workers: worker_threads running thread-worker-node.ts (under tsx in the source tree,
 // where the parent's --import tsx is inherited) or dist/node/thread-worker.js (the package build).
 // Kept apart from thread-pool.ts because browser builds must not import node: modules.
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ThreadHandle, ThreadSpawner } from './thread-pool.ts';
 import type { ThreadInit, ThreadReply } from './thread-job.ts';
 
+interface EsbuildLike {
+  buildSync(o: { entryPoints: string[]; bundle: boolean; format: 'esm'; platform: 'node'; write: false; logLevel: 'silent' }): { outputFiles: { text: string }[] };
+}
+
+let sourceTreeWorker: URL | undefined;
+
 /**
- * The worker's script. In the source tree a worker does not get the parent's tsx loader (Node 20
- * runs --import hooks per thread, and tsx's do not reach a Worker's entry), so a small ES module
- * registers tsx first, then imports the TypeScript entry.
+ * The worker's script: dist/node/thread-worker.js in the package. In the source tree (tests, benches
+ * under tsx) a Worker does not inherit tsx's loader, and registering tsx inside each worker costs
+ * ~200 ms per worker on this machine; instead the entry is bundled once per process with esbuild
+ * (tsx's own dependency, present wherever tsx is) into a data: URL (~25 ms per worker after that).
  */
-function workerUrl(): URL {
+async function workerUrl(): Promise<URL> {
   if (!import.meta.url.endsWith('.ts')) return new URL('./thread-worker.js', import.meta.url);
-  const entry = new URL('./thread-worker-node.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+  if (sourceTreeWorker) return sourceTreeWorker;
+  const name = 'esbuild'; // not a literal: the package build must not bundle esbuild (this branch never runs there)
+  const esbuild = (await import(name)) as EsbuildLike; // a dev dependency's API, typed by hand to what is used
+  const entry = fileURLToPath(new URL('./thread-worker-node.ts', import.meta.url));
+  const code = esbuild.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' }).outputFiles[0]!.text;
+  sourceTreeWorker = new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+  return sourceTreeWorker;
 }
 
 export function nodeThreadSpawner(): ThreadSpawner {
-  return () => {
-    const worker = new Worker(workerUrl());
+  return async () => {
+    const url = await workerUrl();
+    // The bundled source-tree entry is plain JS: without the parent's `--import tsx` (inherited by
+    // default) a worker starts in ~25 ms instead of ~100+ (V8 flags are per process and still apply).
+    const worker = new Worker(url, url.protocol === 'data:' ? { execArgv: [] } : {});
     worker.unref(); // a session the app forgets to release must not keep the process alive
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const started = new Promise<ThreadReply>((resolve, reject) => {
