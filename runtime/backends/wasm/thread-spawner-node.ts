@@ -6,10 +6,6 @@ import { Worker } from 'node:worker_threads';
 import type { ThreadHandle, ThreadSpawner } from './thread-pool.ts';
 import type { ThreadInit, ThreadReply } from './thread-job.ts';
 
-interface EsbuildLike {
-  buildSync(o: { entryPoints: string[]; bundle: boolean; format: 'esm'; platform: 'node'; write: false; logLevel: 'silent' }): { outputFiles: { text: string }[] };
-}
-
 let sourceTreeWorker: URL | undefined;
 
 /**
@@ -19,10 +15,9 @@ let sourceTreeWorker: URL | undefined;
  * (tsx's own dependency, present wherever tsx is) into a data: URL (~25 ms per worker after that).
  */
 async function workerUrl(): Promise<URL> {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./thread-worker.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return new URL(/* @vite-ignore */ './thread-worker.js', import.meta.url); // dist/node/thread-worker.js, a second entry of the Node build
   if (sourceTreeWorker) return sourceTreeWorker;
-  const name = 'esbuild'; // not a literal: the package build must not bundle esbuild (this branch never runs there)
-  const esbuild = (await import(name)) as EsbuildLike; // a dev dependency's API, typed by hand to what is used
+  const esbuild = await import('esbuild'); // a dev dependency, left external by vite.config.ts
   const entry = fileURLToPath(new URL('./thread-worker-node.ts', import.meta.url));
   const code = esbuild.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' }).outputFiles[0]!.text;
   sourceTreeWorker = new URL(`data:text/javascript,${encodeURIComponent(code)}`);
