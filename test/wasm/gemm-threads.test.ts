@@ -45,19 +45,19 @@ function run(w: KilnWasm, c: Case, data: { a: Float32Array; b: Float32Array; c0:
 }
 
 const source = nodeWasmSource();
-// Shapes above MIN_PARALLEL_MACS (so they split), with M and N tails that are not multiples of 4 or 8:
-// rows split (more row tiles than panels) and columns split (more panels).
-const SHAPES: readonly (readonly [number, number, number])[] = [[130, 67, 33], [257, 9, 120], [13, 300, 70], [7, 1001, 40], [64, 64, 64], [99, 130, 29]];
+// Shapes with M and N tails that are not multiples of 4 or 8: rows split (more row tiles than panels)
+// and columns split (more panels). The pools split every GEMM (minParallelMacs 0) so small odd shapes
+// run split; the last shape is above the default threshold.
+const SHAPES: readonly (readonly [number, number, number])[] = [[130, 67, 33], [257, 9, 120], [13, 300, 70], [7, 1001, 40], [5, 11, 3], [99, 130, 29], [131, 129, 127]];
 
 for (const build of ['simd', 'relaxed'] as WasmBuild[]) {
   test(`${build}: 2 and 3 threads give the single-threaded results bit for bit, rows and columns splits, tails, +C, relu/clip (seed ${rng.seed})`, async () => {
     const single = await loadKilnWasm({ build, source });
-    const pools = [await loadKilnWasm({ build, source, numThreads: 2, spawner: nodeThreadSpawner() }), await loadKilnWasm({ build, source, numThreads: 3, spawner: nodeThreadSpawner() })];
+    const pools = [await loadKilnWasm({ build, source, numThreads: 2, spawner: nodeThreadSpawner(), minParallelMacs: 0 }), await loadKilnWasm({ build, source, numThreads: 3, spawner: nodeThreadSpawner(), minParallelMacs: 0 })];
     try {
       assert.deepEqual(pools.map((p) => p.threads), [2, 3]);
       const activations: GemmActivation[] = [{ kind: 'none' }, { kind: 'relu' }, { kind: 'clip', min: -0.5, max: 0.75 }];
       for (const [m, n, k] of SHAPES) {
-        assert.ok(m * n * k >= MIN_PARALLEL_MACS);
         const c: Case = { m, n, k, accumulate: rng.uniform() < 0.5, activation: rng.pick(activations) };
         const data = { a: Float32Array.from(rng.floats(m * k, -1, 1)), b: Float32Array.from(rng.floats(k * n, -1, 1)), c0: Float32Array.from(rng.floats(m * n, -1, 1)) };
         const want = run(single, c, data);
@@ -70,12 +70,22 @@ for (const build of ['simd', 'relaxed'] as WasmBuild[]) {
           assert.ok(got.c.every((x, i) => x === want.c[i]), `${m}x${n}x${k} ${JSON.stringify(c)} on ${p.threads} threads differs from 1 thread`);
         }
       }
-      // A tiny GEMM stays on the calling thread.
-      const before = pools[0]!.parallelGemms;
-      run(pools[0]!, { m: 8, n: 8, k: 8, accumulate: false, activation: { kind: 'none' } }, { a: new Float32Array(64).fill(1), b: new Float32Array(64).fill(1), c0: new Float32Array(64) });
-      assert.equal(pools[0]!.parallelGemms, before);
     } finally {
       await Promise.all(pools.map((p) => p.release()));
+    }
+    // With the default threshold, a GEMM below MIN_PARALLEL_MACS stays on the calling thread and one above splits.
+    const pool = await loadKilnWasm({ build, source, numThreads: 2, spawner: nodeThreadSpawner() });
+    try {
+      const ones = (n: number): Float32Array => new Float32Array(n).fill(1);
+      run(pool, { m: 64, n: 64, k: 64, accumulate: false, activation: { kind: 'none' } }, { a: ones(64 * 64), b: ones(64 * 64), c0: ones(64 * 64) });
+      assert.ok(64 ** 3 < MIN_PARALLEL_MACS);
+      assert.equal(pool.parallelGemms, 0);
+      const big = run(pool, { m: 129, n: 129, k: 129, accumulate: false, activation: { kind: 'none' } }, { a: ones(129 * 129), b: ones(129 * 129), c0: ones(129 * 129) });
+      assert.equal(pool.parallelGemms, 1);
+      assert.ok(big.padIntact);
+      assert.ok(new Float32Array(big.c.buffer).every((x, i) => i % 132 >= 129 || x === 129), 'all-ones 129^3 gives 129 everywhere');
+    } finally {
+      await pool.release();
     }
     await whenNoThreadWorkers();
     assert.equal(liveThreadWorkers(), 0);

@@ -16,7 +16,7 @@ import { testRng } from '../helpers/random.ts';
 const rng = testRng(import.meta.url);
 console.log(`wasm threads session tests: KILN_TEST_SEED=${rng.seed}`);
 
-const [M, K, N] = [101, 67, 75]; // 101 * 75 * 67 MACs: above the pool's threshold; M % 4 = 1, N % 8 = 3
+const [M, K, N] = [261, 131, 75]; // 2.6M MACs: above the pool's threshold (128^3); M % 4 = 1, N % 8 = 3
 const b = new Tensor('float32', Float32Array.from(rng.floats(K * N, -1, 1)), [K, N]);
 const model = encodeOnnxModel({
   nodes: [
@@ -46,7 +46,7 @@ test(`MatMul + Relu on 1, 2, 3 threads: same bits, ran in wasm, threads visible 
   assert.match(one.info, /1 thread\)/);
   assert.ok(one.impl.includes('wasm'), `placement ${one.impl.join(',')}`);
   // a float64 check of a few entries, so the single-threaded run is no oracle of itself
-  for (const [i, j] of [[0, 0], [M - 1, N - 1], [50, 37]] as const) {
+  for (const [i, j] of [[0, 0], [M - 1, N - 1], [150, 37]] as const) {
     let s = 0;
     for (let k = 0; k < K; k++) s += (a.data as Float32Array)[i * K + k]! * (b.data as Float32Array)[k * N + j]!;
     assert.ok(Math.abs(one.y[i * N + j]! - Math.max(0, s)) <= 1e-4, `y[${i},${j}]`);

@@ -18,9 +18,10 @@ export type ThreadSpawner = () => ThreadHandle | Promise<ThreadHandle>;
 
 /**
  * Below this many multiply-adds a GEMM stays on the calling thread: waking a worker and waiting for
- * it costs more than the work (bench/node/wasm-threads-bench.ts; docs/decisions.md).
+ * it costs more than the work. Measured (bench/node/wasm-threads-bench.ts, docs/decisions.md): 2
+ * threads lost at 64^3 (~12 us of work) in 6 of 7 runs and won at 128^3 in 4 of 7.
  */
-export const MIN_PARALLEL_MACS = 64 * 64 * 64;
+export const MIN_PARALLEL_MACS = 128 * 128 * 128;
 
 let live = 0;
 const drained: (() => void)[] = [];
@@ -54,6 +55,7 @@ export class ThreadPool {
     private readonly gemmExport: GemmExport,
     /** false on a browser's main thread, where Atomics.wait throws: the caller spins instead */
     private readonly canBlock: boolean,
+    private readonly minParallelMacs: number,
   ) {
     this.ctl = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
     this.f32 = new Float32Array(memory.buffer, control, CONTROL_BYTES / 4);
@@ -68,7 +70,7 @@ export class ThreadPool {
    * Starts `stackTops.length` workers over `memory` (shared). Rejects, with every started worker
    * terminated, when one fails to start.
    */
-  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport): Promise<ThreadPool> {
+  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CONTROL_BYTES / 4).fill(0);
     const workers: ThreadHandle[] = [];
     try {
@@ -91,7 +93,7 @@ export class ThreadPool {
     } catch {
       canBlock = false;
     }
-    return new ThreadPool(memory, control, workers, gemmExport, canBlock);
+    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs);
   }
 
   /** kiln_gemm_f32 split across the pool; arguments are checked by the caller. */
@@ -101,7 +103,7 @@ export class ThreadPool {
     const rowTiles = Math.ceil(g.m / ROW_TILE);
     const split = rowTiles >= panels ? Split.Rows : Split.Columns;
     const parts = Math.min(this.threads, split === Split.Rows ? rowTiles : panels);
-    if (parts <= 1 || g.m * g.n * g.k < MIN_PARALLEL_MACS) {
+    if (parts <= 1 || g.m * g.n * g.k < this.minParallelMacs) {
       callGemm(this.gemmExport, g);
       return;
     }

@@ -46,6 +46,8 @@ export interface LoadWasmOptions {
   numThreads?: number;
   /** starts one pool worker (Node: nodeThreadSpawner()); without one the module runs single-threaded */
   spawner?: ThreadSpawner;
+  /** GEMMs below this many multiply-adds stay on the calling thread; default MIN_PARALLEL_MACS (benches lower it to find it) */
+  minParallelMacs?: number;
 }
 
 /** A clear error for a numThreads that is not an integer in 1..MAX_WASM_THREADS. */
@@ -172,7 +174,7 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
     heapBase = control + CONTROL_BYTES + (threads - 1) * WORKER_STACK_BYTES;
     if (heapBase > memory.buffer.byteLength) memory.grow(Math.ceil((heapBase - memory.buffer.byteLength) / 65536));
     try {
-      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32); // threads > 1 only with a spawner (loadKilnWasm)
+      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs); // threads > 1 only with a spawner (loadKilnWasm)
     } catch (e) {
       fail('DEVICE_UNAVAILABLE', `wasm backend: ${e instanceof Error ? e.message : String(e)}`);
     }
