@@ -60,8 +60,9 @@ export function checkNumThreads(n: unknown): number {
 
 /** Why a pool cannot start here, or undefined when it can. */
 function threadsUnavailable(spawner: ThreadSpawner | undefined): string | undefined {
-  if (typeof SharedArrayBuffer === 'undefined') return 'no SharedArrayBuffer';
+  // Browsers hide SharedArrayBuffer from pages that are not isolated: name the cause the page can fix.
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return 'the page is not cross-origin isolated'; // absent in Node
+  if (typeof SharedArrayBuffer === 'undefined') return 'no SharedArrayBuffer';
   if (!spawner) return 'no worker spawner on this platform';
   return undefined;
 }
