@@ -4,6 +4,7 @@
 //   --mode core    dist/kiln.core.mjs    the runtime for sessions in the calling thread (ESM)
 //   --mode worker  dist/kiln.worker.mjs  the module worker hosting sessions (self-contained)
 //   --mode iife    dist/kiln.iife.js     script tag, global `kiln`; also its own worker script
+//   --mode thread  dist/kiln.thread-worker.mjs  the wasm backend's pool worker (module Worker), found beside the bundle
 //   --mode node    dist/node/index.js    the Node entry, with its npm dependencies left as imports;
 //                  dist/node/thread-worker.js   the wasm backend's pool worker (worker_threads) beside it
 //   --mode cli     dist/cli/kiln.js      the `kiln` command (package.json "bin"), one chunk per subcommand
@@ -19,13 +20,14 @@ const root = fileURLToPath(new URL('.', import.meta.url));
  */
 const NODE_EXTERNAL = /^(node:|webgpu$|webgpu\/|protobufjs$|protobufjs\/|long$|long\/|esbuild$)/;
 
-export type BrowserBuild = 'esm' | 'core' | 'worker' | 'iife';
+export type BrowserBuild = 'esm' | 'core' | 'worker' | 'iife' | 'thread';
 
 const BROWSER_BUILDS: Record<BrowserBuild, { entry: string; fileName: string; format: 'es' | 'iife' }> = {
   esm: { entry: 'runtime/worker/browser-entry.ts', fileName: 'kiln.mjs', format: 'es' },
   core: { entry: 'runtime/worker/core-entry.ts', fileName: 'kiln.core.mjs', format: 'es' },
   worker: { entry: 'runtime/worker/worker-entry.ts', fileName: 'kiln.worker.mjs', format: 'es' },
   iife: { entry: 'runtime/worker/iife-entry.ts', fileName: 'kiln.iife.js', format: 'iife' },
+  thread: { entry: 'runtime/backends/wasm/thread-worker-browser.ts', fileName: 'kiln.thread-worker.mjs', format: 'es' },
 };
 
 /**
@@ -126,5 +128,5 @@ export function cliConfig(): InlineConfig {
 export default defineConfig(({ mode }) => {
   if (mode === 'node') return nodeConfig();
   if (mode === 'cli') return cliConfig();
-  return browserConfig(mode === 'core' || mode === 'worker' || mode === 'iife' ? mode : 'esm');
+  return browserConfig(mode === 'core' || mode === 'worker' || mode === 'iife' || mode === 'thread' ? mode : 'esm');
 });

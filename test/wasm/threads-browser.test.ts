@@ -43,6 +43,9 @@ function startPlainServer(): Promise<string> {
 before(async () => {
   if (!chromiumAvailable()) throw new Error(`no Chromium at ${CHROMIUM_PATH}: run node scripts/setup.mjs`);
   const file = await bundlePageEntry(join(repoRoot, 'test/wasm/pages/threads-page.ts'), dir);
+  const workerDir = mkdtempSync(join(tmpdir(), 'kiln-threads-worker-')); // bundlePageEntry empties its folder
+  copyFileSync(join(workerDir, await bundlePageEntry(join(repoRoot, 'runtime/backends/wasm/thread-worker-browser.ts'), workerDir)), join(dir, 'thread-worker-browser.js'));
+  rmSync(workerDir, { recursive: true, force: true });
   mkdirSync(join(dir, 'wasm'));
   for (const f of [...Object.values(WASM_BUILD_FILES), ...Object.values(WASM_THREADS_BUILD_FILES)]) copyFileSync(join(repoRoot, 'dist/wasm', f), join(dir, 'wasm', f));
   writeFileSync(join(dir, 'index.html'), `<!doctype html><script type="module" src="${file}"></script>`);

@@ -15,6 +15,7 @@ import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend
 import { runStepOnCpu } from '../cpu/run-step.ts';
 import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
 import type { ThreadSpawner } from './thread-pool.ts';
+import { browserThreadSpawner } from './thread-spawner-browser.ts';
 
 const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
@@ -61,7 +62,8 @@ export class WasmBackend implements Backend {
   }
 
   static async create(options: LoadWasmOptions = {}): Promise<WasmBackend> {
-    const spawner = options.spawner ?? defaultSpawner;
+    // Browsers: module Workers (started only where the page is cross-origin isolated). Node's entry sets worker_threads.
+    const spawner = options.spawner ?? defaultSpawner ?? (typeof Worker === 'function' ? browserThreadSpawner() : undefined);
     return new WasmBackend(await loadKilnWasm({ ...options, source: options.source ?? defaultSource, numThreads: options.numThreads ?? defaultWasmThreads(), ...(spawner ? { spawner } : {}) }));
   }
 

@@ -121,6 +121,11 @@ function fetchBesideBundle(fileName: string): Promise<ArrayBuffer> {
   return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
 }
 
+/** A file beside the bundle (the pool's worker script, dist/kiln.thread-worker.mjs), or undefined where that cannot be told. */
+export function besideBundle(fileName: string): URL | undefined {
+  return BUNDLE_URL === undefined ? undefined : new URL(fileName, BUNDLE_URL);
+}
+
 /** A source fetching the modules from a URL prefix (onnxruntime-web's `env.wasm.wasmPaths`, as a string). */
 export function urlWasmSource(prefix: string): WasmSource {
   return (fileName) => {

@@ -35,7 +35,7 @@ async function probe(seed: number): Promise<{ isolated: boolean; threads: number
   const a = Float32Array.from({ length: m * k }, () => r.uniform() * 2 - 1);
   const b = Float32Array.from({ length: k * n }, () => r.uniform() * 2 - 1);
   const one = await loadKilnWasm();
-  const pool = await loadKilnWasm({ numThreads: 2, spawner: browserThreadSpawner() });
+  const pool = await loadKilnWasm({ numThreads: 2, spawner: browserThreadSpawner(new URL('thread-worker-browser.js', location.href)) }); // bundled beside the page by the test
   const want = gemm(one, m, n, k, a, b);
   const got = gemm(pool, m, n, k, a, b);
   const result = { isolated: globalThis.crossOriginIsolated, threads: pool.threads, note: pool.threadsNote ?? null, parallel: pool.parallelGemms, same: got.every((x, i) => Object.is(x, want[i])), liveAfterRelease: -1 };
