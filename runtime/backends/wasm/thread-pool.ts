@@ -49,7 +49,7 @@ export class ThreadPool {
   parallelCalls = 0;
 
   private constructor(
-    private readonly memory: WebAssembly.Memory,
+    memory: WebAssembly.Memory,
     control: number,
     private readonly workers: readonly ThreadHandle[],
     private readonly gemmExport: GemmExport,
@@ -132,10 +132,5 @@ export class ThreadPool {
     Atomics.add(this.ctl, Slot.Generation, 1);
     Atomics.notify(this.ctl, Slot.Generation);
     return Promise.all(this.workers.map((w) => w.terminate().finally(workerGone))).then(() => undefined);
-  }
-
-  /** The memory the pool works on (shared). */
-  get sharedMemory(): WebAssembly.Memory {
-    return this.memory;
   }
 }
