@@ -4,23 +4,30 @@
 //   --mode core    dist/kiln.core.mjs    the runtime for sessions in the calling thread (ESM)
 //   --mode worker  dist/kiln.worker.mjs  the module worker hosting sessions (self-contained)
 //   --mode iife    dist/kiln.iife.js     script tag, global `kiln`; also its own worker script
-//   --mode node    dist/node/index.js    the Node entry, with its npm dependencies left as imports
+//   --mode thread  dist/kiln.thread-worker.mjs  the wasm backend's pool worker (module Worker), found beside the bundle
+//   --mode node    dist/node/index.js    the Node entry, with its npm dependencies left as imports;
+//                  dist/node/thread-worker.js   the wasm backend's pool worker (worker_threads) beside it
 //   --mode cli     dist/cli/kiln.js      the `kiln` command (package.json "bin"), one chunk per subcommand
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type InlineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-/** Node built-ins and the runtime's npm dependencies stay imports in the Node build (installed with the package). */
-const NODE_EXTERNAL = /^(node:|webgpu$|webgpu\/|protobufjs$|protobufjs\/|long$|long\/)/;
+/**
+ * Node built-ins and the runtime's npm dependencies stay imports in the Node build (installed with the
+ * package). esbuild too: runtime/backends/wasm/thread-spawner-node.ts imports it only when running from
+ * the TypeScript sources (tests), a branch the built package never takes.
+ */
+const NODE_EXTERNAL = /^(node:|webgpu$|webgpu\/|protobufjs$|protobufjs\/|long$|long\/|esbuild$)/;
 
-export type BrowserBuild = 'esm' | 'core' | 'worker' | 'iife';
+export type BrowserBuild = 'esm' | 'core' | 'worker' | 'iife' | 'thread';
 
 const BROWSER_BUILDS: Record<BrowserBuild, { entry: string; fileName: string; format: 'es' | 'iife' }> = {
   esm: { entry: 'runtime/worker/browser-entry.ts', fileName: 'kiln.mjs', format: 'es' },
   core: { entry: 'runtime/worker/core-entry.ts', fileName: 'kiln.core.mjs', format: 'es' },
   worker: { entry: 'runtime/worker/worker-entry.ts', fileName: 'kiln.worker.mjs', format: 'es' },
   iife: { entry: 'runtime/worker/iife-entry.ts', fileName: 'kiln.iife.js', format: 'iife' },
+  thread: { entry: 'runtime/backends/wasm/thread-worker-browser.ts', fileName: 'kiln.thread-worker.mjs', format: 'es' },
 };
 
 /**
@@ -88,8 +95,8 @@ export function browserConfig(which: BrowserBuild = 'esm'): InlineConfig {
   };
 }
 
-/** A Node build of one entry: unminified ES module with source maps, the given imports left external. */
-function nodeLibConfig(entry: string, outDir: string, fileName: string, external: (id: string) => boolean, chunkFileNames?: string): InlineConfig {
+/** A Node build of one entry (or several, each named `<name>.js`): unminified ES modules with source maps, the given imports left external. */
+function nodeLibConfig(entry: string | Record<string, string>, outDir: string, fileName: string, external: (id: string) => boolean, chunkFileNames?: string): InlineConfig {
   return {
     root,
     configFile: false,
@@ -101,14 +108,15 @@ function nodeLibConfig(entry: string, outDir: string, fileName: string, external
       target: 'node20',
       sourcemap: true,
       minify: false,
-      lib: { entry, formats: ['es'], fileName: () => fileName },
+      lib: { entry, formats: ['es'], fileName: (_format, name) => (typeof entry === 'string' ? fileName : `${name}.js`) },
       rolldownOptions: { external, ...(chunkFileNames ? { output: { chunkFileNames } } : {}) },
     },
   };
 }
 
 export function nodeConfig(): InlineConfig {
-  return nodeLibConfig('runtime/node.ts', 'dist/node', 'index.js', (id) => NODE_EXTERNAL.test(id));
+  // The pool worker is a second entry: thread-spawner-node.ts starts `./thread-worker.js` beside index.js.
+  return nodeLibConfig({ index: 'runtime/node.ts', 'thread-worker': 'runtime/backends/wasm/thread-worker-node.ts' }, 'dist/node', 'index.js', (id) => NODE_EXTERNAL.test(id), 'chunk-[name]-[hash].js');
 }
 
 /** The `kiln` CLI: every bare import (npm packages, node: built-ins) stays an import. */
@@ -120,5 +128,5 @@ export function cliConfig(): InlineConfig {
 export default defineConfig(({ mode }) => {
   if (mode === 'node') return nodeConfig();
   if (mode === 'cli') return cliConfig();
-  return browserConfig(mode === 'core' || mode === 'worker' || mode === 'iife' ? mode : 'esm');
+  return browserConfig(mode === 'core' || mode === 'worker' || mode === 'iife' || mode === 'thread' ? mode : 'esm');
 });

@@ -4,8 +4,10 @@ import { createRequire } from 'node:module';
 import { setFileReader, setSiblingReader } from './api/model-source.ts';
 import { readSiblingFile } from './loading/sibling-file.ts';
 import { setGpuProvider } from './backends/webgpu/gpu-provider.ts';
-import { setDefaultWasmSource } from './backends/wasm/wasm-backend.ts';
+import { availableParallelism } from 'node:os';
+import { setDefaultThreading, setDefaultWasmSource } from './backends/wasm/wasm-backend.ts';
 import { nodeWasmSource } from './backends/wasm/node-wasm-source.ts';
+import { nodeThreadSpawner } from './backends/wasm/thread-spawner-node.ts';
 
 export * from './index.ts';
 // Drift references are built offline (trainer, `kiln compress`, or an app's own calibration script).
@@ -15,6 +17,7 @@ export type { DriftSamples, DriftReferenceOptions } from './telemetry/drift/buil
 let gpu: GPU | undefined;
 let tried = false;
 setDefaultWasmSource(nodeWasmSource());
+setDefaultThreading(nodeThreadSpawner(), availableParallelism);
 
 setGpuProvider(() => {
   if (!tried) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Builds the wasm backend's kernels (kernels/wasm/src/*.c) into one module, twice:
-//   dist/wasm/kiln-simd.wasm      SIMD128 (every engine with wasm SIMD)
-//   dist/wasm/kiln-relaxed.wasm   SIMD128 + relaxed-SIMD (FMA through f32x4.relaxed_madd)
+// Builds the wasm backend's kernels (kernels/wasm/src/*.c) into one module, four ways:
+//   dist/wasm/kiln-simd.wasm              SIMD128 (every engine with wasm SIMD)
+//   dist/wasm/kiln-relaxed.wasm           SIMD128 + relaxed-SIMD (FMA through f32x4.relaxed_madd)
+//   dist/wasm/kiln-threads.wasm           SIMD128 over a shared memory (atomics), for the thread pool
+//   dist/wasm/kiln-threads-relaxed.wasm   the same with relaxed-SIMD
 // with Debian's clang-19 + lld-19 (scripts/setup.mjs installs them; KILN_CLANG overrides the
 // compiler). clang 14 is not enough: it emits the pre-standard relaxed-SIMD opcodes that V8 rejects
 // (docs/decisions.md, "wasm toolchain"). `node scripts/build-wasm.mjs [--if-stale]`; setup.mjs and
@@ -18,10 +20,17 @@ export const WASM_SOURCE_DIR = join(root, 'kernels', 'wasm', 'src');
 export const WASM_OUT_DIR = join(root, 'dist', 'wasm');
 /** The download budget of the wasm backend's module (gzip), per build. */
 const GZIP_BUDGET = 60 * 1024;
+/**
+ * The threads builds declare a shared memory with this maximum (bytes); the loader
+ * (runtime/backends/wasm/wasm-module.ts, THREADS_MAX_PAGES) creates its memory with the same one.
+ */
+export const THREADS_MAX_MEMORY = 2 * 1024 * 1024 * 1024;
 
 export const WASM_BUILDS = /** @type {const} */ ([
-  { file: 'kiln-simd.wasm', relaxed: false },
-  { file: 'kiln-relaxed.wasm', relaxed: true },
+  { file: 'kiln-simd.wasm', relaxed: false, threads: false },
+  { file: 'kiln-relaxed.wasm', relaxed: true, threads: false },
+  { file: 'kiln-threads.wasm', relaxed: false, threads: true },
+  { file: 'kiln-threads-relaxed.wasm', relaxed: true, threads: true },
 ]);
 
 export function clangCommand() {
@@ -33,13 +42,20 @@ export function clangCommand() {
  * one arena (and can later pass a shared memory to worker threads); the module keeps only a small
  * stack at the bottom of memory and exports __heap_base, where the arena may start.
  */
-export function compileWasm({ sources, out, relaxed, importMemory = true }) {
+/**
+ * threads: the memory is shared (-matomics, --shared-memory). Every instance (one per thread) keeps
+ * the module's globals to itself, so each thread's loader points its exported __stack_pointer at a
+ * stack region of its own; passive data segments, if a source ever has some, are initialized once by
+ * wasm-ld's __wasm_init_memory (an atomic flag in memory).
+ */
+export function compileWasm({ sources, out, relaxed, threads = false, importMemory = true }) {
   const flags = [
     '--target=wasm32', '-mcpu=mvp', '-msimd128', '-mbulk-memory', '-msign-ext', '-mnontrapping-fptoint',
     ...(relaxed ? ['-mrelaxed-simd', '-DKILN_RELAXED'] : []),
     '-O3', '-ffreestanding', '-nostdlib', '-Wall', '-Wextra', '-Werror',
     '-Wl,--no-entry', '-Wl,--stack-first', '-Wl,-z,stack-size=16384', '-Wl,--export=__heap_base', '-Wl,--strip-all',
     ...(importMemory ? ['-Wl,--import-memory'] : []),
+    ...(threads ? ['-matomics', '-mmutable-globals', '-Wl,--shared-memory', `-Wl,--max-memory=${THREADS_MAX_MEMORY}`, '-Wl,--export=__stack_pointer'] : []),
   ];
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.tmp`;
@@ -61,13 +77,13 @@ export function wasmBuildIsStale() {
   });
 }
 
-/** Builds both modules; returns their sizes. Throws when a build fails or exceeds the gzip budget. */
+/** Builds every module; returns their sizes. Throws when a build fails or exceeds the gzip budget. */
 export function buildWasm() {
   const cSources = sources().filter((f) => f.endsWith('.c'));
   const sizes = {};
   for (const b of WASM_BUILDS) {
     const out = join(WASM_OUT_DIR, b.file);
-    compileWasm({ sources: cSources, out, relaxed: b.relaxed });
+    compileWasm({ sources: cSources, out, relaxed: b.relaxed, threads: b.threads });
     const bytes = readFileSync(out);
     sizes[b.file] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
     if (sizes[b.file].gzip > GZIP_BUDGET) throw new Error(`${b.file} is ${sizes[b.file].gzip} bytes gzip, over the ${GZIP_BUDGET} budget`);

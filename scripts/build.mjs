@@ -2,6 +2,7 @@
 // `npm run build`: the published files under dist/ (see package.json "exports").
 //   dist/kiln.mjs (+ kiln.worker.mjs, kiln.core.mjs)   ESM browser build (vite.config.ts modes)
 //   dist/kiln.iife.js                                  script tag, and its own worker script
+//   dist/kiln.thread-worker.mjs                        the wasm backend's pool worker, started from beside the bundle
 //   dist/node/index.js                                 Node entry (vite.config.ts, mode "node")
 //   dist/cli/kiln.js                                   the `kiln` command (mode "cli")
 //   dist/types/**                                      declarations (tsc -p tsconfig.build.json)
@@ -22,12 +23,12 @@ const configFile = join(root, 'vite.config.ts');
 const started = Date.now();
 
 // Only our outputs: other parts (e.g. the CLI) may build into dist/ too.
-const BROWSER_FILES = ['kiln.mjs', 'kiln.core.mjs', 'kiln.worker.mjs', 'kiln.iife.js'];
+const BROWSER_FILES = ['kiln.mjs', 'kiln.core.mjs', 'kiln.worker.mjs', 'kiln.iife.js', 'kiln.thread-worker.mjs'];
 // Loaded only by sessions created with options.telemetry (vite.config.ts); the IIFE inlines it.
 const TELEMETRY_CHUNKS = ['kiln.core-session-telemetry.mjs', 'kiln.worker-session-telemetry.mjs'];
 for (const p of [...[...BROWSER_FILES, ...TELEMETRY_CHUNKS].flatMap((f) => [f, `${f}.map`]), 'node', 'cli', 'types']) rmSync(join(root, 'dist', p), { recursive: true, force: true });
 
-for (const mode of ['production', 'core', 'worker', 'iife', 'node', 'cli']) await build({ root, configFile, mode, logLevel: 'warn' });
+for (const mode of ['production', 'core', 'worker', 'iife', 'thread', 'node', 'cli']) await build({ root, configFile, mode, logLevel: 'warn' });
 const wasmSizes = buildWasm();
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

@@ -44,6 +44,13 @@ export type ExecutionProvider =
        * like onnxruntime-web's env.wasm.wasmPaths; default: `wasm/` beside the Kiln bundle.
        */
       wasmPaths?: string;
+      /**
+       * wasm: threads for the GEMM, the calling one included (onnxruntime-web's env.wasm.numThreads,
+       * per session). Default: the machine's cores, at most 4. More than 1 needs SharedArrayBuffer
+       * (browsers: a cross-origin isolated page); elsewhere the session runs on 1 thread and
+       * adapterInfo says why. lastPlacement.threads says how many run.
+       */
+      numThreads?: number;
     };
 
 export interface SessionOptions {
@@ -409,11 +416,15 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
   for (const p of providers) {
     const name = typeof p === 'string' ? p : p.name;
     try {
-      if (name === 'wasm') return await WasmBackend.create(typeof p !== 'string' && p.wasmPaths !== undefined ? { source: urlWasmSource(p.wasmPaths) } : {});
+      if (name === 'wasm') {
+        const numThreads = typeof p !== 'string' && p.numThreads !== undefined ? p.numThreads : undefined;
+        return await WasmBackend.create({ ...(typeof p !== 'string' && p.wasmPaths !== undefined ? { source: urlWasmSource(p.wasmPaths) } : {}), ...(numThreads !== undefined ? { numThreads } : {}) });
+      }
       if (name === 'cpu') return new CpuBackend(typeof p !== 'string' && p.reference === true ? 'reference' : 'fast');
       if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(typeof p === 'string' ? 'auto' : p.kernelTuning), onDeviceLost);
       reasons.push(`${String(name)}: unknown execution provider`);
     } catch (e) {
+      if (e instanceof KilnError && e.code === 'INVALID_ARGUMENT') throw e; // a bad option (numThreads) is the caller's error, not a backend that cannot start
       reasons.push(`${name}: ${(e as Error).message}`);
     }
   }

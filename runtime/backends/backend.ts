@@ -25,6 +25,8 @@ export interface Placement {
   readonly gpu: number;
   readonly cpu: number;
   readonly steps: readonly StepPlacement[];
+  /** wasm backend: threads its GEMMs run on, the calling one included (absent on other backends) */
+  readonly threads?: number;
 }
 
 /** A plan made ready for one backend: buffers sized, pipelines compiled, constants resident. */

@@ -14,6 +14,8 @@ import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
 import { runStepOnCpu } from '../cpu/run-step.ts';
 import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
+import type { ThreadSpawner } from './thread-pool.ts';
+import { browserThreadSpawner } from './thread-spawner-browser.ts';
 
 const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
@@ -24,6 +26,22 @@ let defaultSource: WasmSource | undefined;
 /** Node's entry sets where the built modules are read from (browsers fetch them beside the bundle). */
 export function setDefaultWasmSource(source: WasmSource): void {
   defaultSource = source;
+}
+
+/** The default numThreads never exceeds this (onnxruntime-web caps its default at 4 too). */
+export const DEFAULT_MAX_WASM_THREADS = 4;
+let defaultSpawner: ThreadSpawner | undefined;
+let machineThreads: () => number = () => (typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1);
+
+/** Node's entry sets how pool workers start and what the machine offers (os.availableParallelism). */
+export function setDefaultThreading(spawner: ThreadSpawner, parallelism?: () => number): void {
+  defaultSpawner = spawner;
+  if (parallelism) machineThreads = parallelism;
+}
+
+/** numThreads when a session does not say: the machine's cores, at most DEFAULT_MAX_WASM_THREADS. */
+export function defaultWasmThreads(): number {
+  return Math.max(1, Math.min(DEFAULT_MAX_WASM_THREADS, Math.floor(machineThreads())));
 }
 
 interface Layout {
@@ -44,11 +62,19 @@ export class WasmBackend implements Backend {
   }
 
   static async create(options: LoadWasmOptions = {}): Promise<WasmBackend> {
-    return new WasmBackend(await loadKilnWasm({ ...options, source: options.source ?? defaultSource }));
+    // Browsers: module Workers (started only where the page is cross-origin isolated). Node's entry sets worker_threads.
+    const spawner = options.spawner ?? defaultSpawner ?? (typeof Worker === 'function' ? browserThreadSpawner() : undefined);
+    return new WasmBackend(await loadKilnWasm({ ...options, source: options.source ?? defaultSource, numThreads: options.numThreads ?? defaultWasmThreads(), ...(spawner ? { spawner } : {}) }));
+  }
+
+  /** Threads the GEMM runs on, the calling one included. */
+  get threads(): number {
+    return this.k.threads;
   }
 
   get adapterInfo(): string {
-    return `wasm (${this.k.build === 'relaxed' ? 'relaxed-SIMD' : 'SIMD128'}, 1 thread)`;
+    const threads = this.k.threads === 1 ? `1 thread${this.k.threadsNote !== undefined ? `: ${this.k.threadsNote}` : ''}` : `${this.k.threads} threads`;
+    return `wasm (${this.k.build === 'relaxed' ? 'relaxed-SIMD' : 'SIMD128'}, ${threads})`;
   }
 
   async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
@@ -135,7 +161,7 @@ export class WasmBackend implements Backend {
     });
 
     const placementSteps: StepPlacement[] = plan.steps.map((s, i) => ({ node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: steps[i] ? 'wasm' : 'js' }));
-    const placement: Placement = { gpu: 0, cpu: plan.steps.length, steps: placementSteps };
+    const placement: Placement = { gpu: 0, cpu: plan.steps.length, steps: placementSteps, threads: this.k.threads };
     return {
       placement,
       run: async (feeds) => this.execute(plan, steps, layout, feeds),
@@ -200,5 +226,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  release(): void {}
+  release(): void {
+    void this.k.release(); // the workers are told to exit at once; terminating them finishes in the background
+  }
 }

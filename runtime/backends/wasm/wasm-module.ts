@@ -5,6 +5,8 @@
 // the layout above `heapBase`. Loaded only when the wasm backend starts.
 import { fail, KilnError } from '../../../core/errors.ts';
 import { detectWasmFeatures } from './wasm-features.ts';
+import { ThreadPool, type ThreadSpawner } from './thread-pool.ts';
+import { callGemm, CONTROL_BYTES } from './thread-job.ts';
 import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmExport, type WasmKernels } from '../../../kernels/wasm/contract.ts';
 
 export type { GemmActivation, GemmF32Args, PackBF32Args } from '../../../kernels/wasm/contract.ts';
@@ -16,6 +18,14 @@ const FLAG_CLAMP = 2;
 export type WasmBuild = 'simd' | 'relaxed';
 
 export const WASM_BUILD_FILES: Readonly<Record<WasmBuild, string>> = { simd: 'kiln-simd.wasm', relaxed: 'kiln-relaxed.wasm' };
+/** The same kernels over a shared memory (scripts/build-wasm.mjs, threads builds). */
+export const WASM_THREADS_BUILD_FILES: Readonly<Record<WasmBuild, string>> = { simd: 'kiln-threads.wasm', relaxed: 'kiln-threads-relaxed.wasm' };
+/** The threads builds' declared maximum (scripts/build-wasm.mjs THREADS_MAX_MEMORY, 2 GiB), in pages. */
+export const THREADS_MAX_PAGES = 32768;
+/** Each pool worker's stack, above the module's own (the calling thread's): the build's stack size. */
+const WORKER_STACK_BYTES = 16384;
+/** The most threads numThreads may ask for. */
+export const MAX_WASM_THREADS = 64;
 
 /** Reads one built module by file name (see WASM_BUILD_FILES). */
 export type WasmSource = (fileName: string) => Promise<BufferSource>;
@@ -25,12 +35,48 @@ export interface LoadWasmOptions {
   build?: WasmBuild | 'auto';
   /** Where the bytes come from. Default: fetch `wasm/<file>` beside the bundle (dist/wasm/). Node: nodeWasmSource(). */
   source?: WasmSource;
-  /** The memory to import; default a new one. A shared memory needs a threads build (not made yet). */
+  /** The memory to import (single-threaded only); default a new one. */
   memory?: WebAssembly.Memory;
+  /**
+   * Threads for the GEMM, the calling one included: 1 (default) loads the single-threaded build;
+   * more starts a pool of numThreads - 1 workers over a shared memory where the platform allows it
+   * (SharedArrayBuffer, cross-origin isolated in browsers, a `spawner`), else runs on one thread
+   * and says why in `threadsNote`.
+   */
+  numThreads?: number;
+  /** starts one pool worker (Node: nodeThreadSpawner()); without one the module runs single-threaded */
+  spawner?: ThreadSpawner;
+  /** GEMMs below this many multiply-adds stay on the calling thread; default MIN_PARALLEL_MACS (benches lower it to find it) */
+  minParallelMacs?: number;
+}
+
+/** A clear error for a numThreads that is not an integer in 1..MAX_WASM_THREADS. */
+export function checkNumThreads(n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+    fail('INVALID_ARGUMENT', `wasm backend: numThreads must be an integer from 1 to ${MAX_WASM_THREADS} (got ${typeof n === 'number' ? n : typeof n})`);
+  }
+  return n;
+}
+
+/** Why a pool cannot start here, or undefined when it can. */
+function threadsUnavailable(spawner: ThreadSpawner | undefined): string | undefined {
+  // Browsers hide SharedArrayBuffer from pages that are not isolated: name the cause the page can fix.
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return 'the page is not cross-origin isolated'; // absent in Node
+  if (typeof SharedArrayBuffer === 'undefined') return 'no SharedArrayBuffer';
+  if (!spawner) return 'no worker spawner on this platform';
+  return undefined;
 }
 
 export interface KilnWasm extends WasmKernels {
   readonly build: WasmBuild;
+  /** threads the GEMM runs on, the calling one included (1: no pool) */
+  readonly threads: number;
+  /** why fewer threads run than were asked for, if so */
+  readonly threadsNote?: string;
+  /** GEMM calls split across the pool so far (0 without one) */
+  readonly parallelGemms: number;
+  /** terminates the pool's workers (nothing to do single-threaded); the module is unusable after */
+  release(): Promise<void>;
   readonly memory: WebAssembly.Memory;
   /** First byte the module does not use (its stack is below): the arena starts here or above. */
   readonly heapBase: number;
@@ -75,6 +121,11 @@ function fetchBesideBundle(fileName: string): Promise<ArrayBuffer> {
   return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
 }
 
+/** A file beside the bundle (the pool's worker script, dist/kiln.thread-worker.mjs), or undefined where that cannot be told. */
+export function besideBundle(fileName: string): URL | undefined {
+  return BUNDLE_URL === undefined ? undefined : new URL(fileName, BUNDLE_URL);
+}
+
 /** A source fetching the modules from a URL prefix (onnxruntime-web's `env.wasm.wasmPaths`, as a string). */
 export function urlWasmSource(prefix: string): WasmSource {
   return (fileName) => {
@@ -92,18 +143,48 @@ export function chooseWasmBuild(requested: WasmBuild | 'auto' = 'auto'): WasmBui
 
 export async function loadKilnWasm(options: LoadWasmOptions = {}): Promise<KilnWasm> {
   const build = chooseWasmBuild(options.build);
-  const fileName = WASM_BUILD_FILES[build];
+  const asked = checkNumThreads(options.numThreads ?? 1);
+  const why = asked > 1 ? (options.memory ? 'a memory was given' : threadsUnavailable(options.spawner)) : undefined;
+  if (asked > 1 && why === undefined) {
+    try {
+      return await instantiate(build, options, asked);
+    } catch (e) {
+      if (e instanceof KilnError && e.code !== 'DEVICE_UNAVAILABLE') throw e;
+      return instantiate(build, options, 1, `the pool did not start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return instantiate(build, options, 1, why);
+}
+
+async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: number, threadsNote?: string): Promise<KilnWasm> {
+  const fileName = (threads > 1 ? WASM_THREADS_BUILD_FILES : WASM_BUILD_FILES)[build];
   const bytes = await (options.source ?? fetchBesideBundle)(fileName);
-  const memory = options.memory ?? new WebAssembly.Memory({ initial: 1 });
+  const memory = threads > 1 ? new WebAssembly.Memory({ initial: 1, maximum: THREADS_MAX_PAGES, shared: true }) : options.memory ?? new WebAssembly.Memory({ initial: 1 });
   let instance: WebAssembly.Instance;
+  let module: WebAssembly.Module;
   try {
-    ({ instance } = await WebAssembly.instantiate(bytes, { env: { memory } }));
+    module = await WebAssembly.compile(bytes);
+    instance = await WebAssembly.instantiate(module, { env: { memory } });
   } catch (e) {
     if (e instanceof KilnError) throw e;
     fail('DEVICE_UNAVAILABLE', `wasm backend: ${fileName} did not instantiate: ${e instanceof Error ? e.message : String(e)}`);
   }
   const x = kernelExports(instance.exports);
-  const heapBase = Number(x.__heap_base.value);
+  let heapBase = Number(x.__heap_base.value);
+  let pool: ThreadPool | undefined;
+  if (threads > 1) {
+    // Above the module's own stack and data: the control block, then one stack per worker. The
+    // arena starts above them (heapBase), so no kernel argument can reach them.
+    const control = Math.ceil(heapBase / 16) * 16;
+    const stackTops = Array.from({ length: threads - 1 }, (_, i) => control + CONTROL_BYTES + (i + 1) * WORKER_STACK_BYTES);
+    heapBase = control + CONTROL_BYTES + (threads - 1) * WORKER_STACK_BYTES;
+    if (heapBase > memory.buffer.byteLength) memory.grow(Math.ceil((heapBase - memory.buffer.byteLength) / 65536));
+    try {
+      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs); // threads > 1 only with a spawner (loadKilnWasm)
+    } catch (e) {
+      fail('DEVICE_UNAVAILABLE', `wasm backend: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 
   const checkInt = (name: string, v: number, min: number): void => {
     if (!Number.isInteger(v) || v < min || v > 0x7fffffff) fail('INVALID_ARGUMENT', `wasm gemm: ${name} must be an integer >= ${min} (got ${v})`);
@@ -121,6 +202,12 @@ export async function loadKilnWasm(options: LoadWasmOptions = {}): Promise<KilnW
     build,
     memory,
     heapBase,
+    threads,
+    get parallelGemms() {
+      return pool?.parallelCalls ?? 0;
+    },
+    ...(threadsNote !== undefined ? { threadsNote } : {}),
+    release: () => pool?.release() ?? Promise.resolve(),
     fn(name) {
       const f = all[name];
       if (typeof f !== 'function') fail('INTERNAL', `the wasm kernel module has no export '${name}': rebuild it (node scripts/build-wasm.mjs)`);
@@ -140,7 +227,9 @@ export async function loadKilnWasm(options: LoadWasmOptions = {}): Promise<KilnW
       if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) fail('INVALID_ARGUMENT', `wasm gemm: clip bounds [${lo}, ${hi}] are not an interval`);
       const flags = (g.accumulate ? FLAG_ACCUMULATE : 0) | (act.kind === 'none' ? 0 : FLAG_CLAMP);
       if (g.m === 0 || g.n === 0) return;
-      x.kiln_gemm_f32(g.a, g.lda, g.bPacked, g.c, g.ldc, g.m, g.n, g.k, flags, lo, hi);
+      const call = { a: g.a, lda: g.lda, bPacked: g.bPacked, c: g.c, ldc: g.ldc, m: g.m, n: g.n, k: g.k, flags, lo, hi };
+      if (pool) pool.gemm(call);
+      else callGemm(x.kiln_gemm_f32, call);
     },
     packBF32(p) {
       checkInt('k', p.k, 0);

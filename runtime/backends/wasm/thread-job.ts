@@ -1,0 +1,122 @@
+// What the calling thread and the pool's workers agree on: the control block's layout in the shared
+// memory and how a GEMM is split into parts. Imported by both sides (thread-pool.ts and
+// thread-worker-loop.ts), so it imports nothing that a worker cannot load.
+
+/** Int32 slots of the control block (CONTROL_BYTES at a fixed offset of the shared memory). */
+export const Slot = {
+  /** bumped once per job; workers Atomics.wait on it */
+  Generation: 0,
+  /** workers still working on the current job; the caller waits on it */
+  Pending: 1,
+  /** JobKind */
+  Kind: 2,
+  /** parts the job is split into: the caller takes part 0, worker i part i (i < parts) */
+  Parts: 3,
+  /** Split */
+  SplitBy: 4,
+  /** kiln_gemm_f32's arguments, in order (lo and hi as f32 bits) */
+  Args: 5,
+  /** always 0: Atomics.wait(.., Probe, 1, 0) tells whether this thread may block */
+  Probe: 16,
+  /** set by a worker whose part threw (the caller reports it instead of waiting forever) */
+  Failed: 17,
+} as const;
+export const CONTROL_BYTES = 128;
+
+export const JobKind = { Gemm: 0, Exit: 1 } as const;
+
+export const Split = {
+  /** whole packed panels of B (8 columns) per part */
+  Columns: 0,
+  /** whole 4-row tiles of A and C per part */
+  Rows: 1,
+} as const;
+export type Split = (typeof Split)[keyof typeof Split];
+
+/** Keep in step with kernels/wasm/src/gemm-f32.c (NR, MR). */
+export const PANEL_WIDTH = 8;
+export const ROW_TILE = 4;
+
+export interface GemmCall {
+  a: number;
+  lda: number;
+  bPacked: number;
+  c: number;
+  ldc: number;
+  m: number;
+  n: number;
+  k: number;
+  flags: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Splits `units` units into `parts` contiguous ranges differing by at most one unit; part `index`
+ * gets [begin, end). Both sides compute it, so only the part count travels.
+ */
+export function partRange(units: number, parts: number, index: number): readonly [number, number] {
+  const base = Math.floor(units / parts);
+  const extra = units % parts;
+  const begin = index * base + Math.min(index, extra);
+  return [begin, begin + base + (index < extra ? 1 : 0)];
+}
+
+/**
+ * The sub-GEMM of one part. Splits fall on whole panels (columns) or whole 4-row tiles (rows), so
+ * every output element is computed by the same microkernel tile with the same summation order as
+ * in one single-threaded call: results are bit-identical whatever the thread count.
+ */
+export function gemmPart(g: GemmCall, split: Split, parts: number, index: number): GemmCall | undefined {
+  if (split === Split.Columns) {
+    const [p0, p1] = partRange(Math.ceil(g.n / PANEL_WIDTH), parts, index);
+    if (p1 <= p0) return undefined;
+    const n0 = p0 * PANEL_WIDTH;
+    const n1 = Math.min(g.n, p1 * PANEL_WIDTH);
+    return { ...g, bPacked: g.bPacked + p0 * (g.k + 1) * PANEL_WIDTH * 4, c: g.c + n0 * 4, n: n1 - n0 };
+  }
+  const [t0, t1] = partRange(Math.ceil(g.m / ROW_TILE), parts, index);
+  if (t1 <= t0) return undefined;
+  const m0 = t0 * ROW_TILE;
+  const m1 = Math.min(g.m, t1 * ROW_TILE);
+  return { ...g, a: g.a + m0 * g.lda * 4, c: g.c + m0 * g.ldc * 4, m: m1 - m0 };
+}
+
+export function writeGemmArgs(ctl: Int32Array, f32: Float32Array, g: GemmCall): void {
+  const at = Slot.Args;
+  ctl[at] = g.a;
+  ctl[at + 1] = g.lda;
+  ctl[at + 2] = g.bPacked;
+  ctl[at + 3] = g.c;
+  ctl[at + 4] = g.ldc;
+  ctl[at + 5] = g.m;
+  ctl[at + 6] = g.n;
+  ctl[at + 7] = g.k;
+  ctl[at + 8] = g.flags;
+  f32[at + 9] = g.lo;
+  f32[at + 10] = g.hi;
+}
+
+export function readGemmArgs(ctl: Int32Array, f32: Float32Array): GemmCall {
+  const at = Slot.Args;
+  return { a: ctl[at]!, lda: ctl[at + 1]!, bPacked: ctl[at + 2]!, c: ctl[at + 3]!, ldc: ctl[at + 4]!, m: ctl[at + 5]!, n: ctl[at + 6]!, k: ctl[at + 7]!, flags: ctl[at + 8]!, lo: f32[at + 9]!, hi: f32[at + 10]! };
+}
+
+/** The message a worker gets once: the compiled module, the shared memory, where its stack and the control block are. */
+export interface ThreadInit {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly control: number;
+  /** the worker's part index (1..threads-1) */
+  readonly index: number;
+  /** top of this worker's own stack region (the stack grows down) */
+  readonly stackTop: number;
+}
+
+export type ThreadReply = { readonly kind: 'ready' } | { readonly kind: 'failed'; readonly message: string };
+
+export type GemmExport = (a: number, lda: number, bPacked: number, c: number, ldc: number, m: number, n: number, k: number, flags: number, lo: number, hi: number) => void;
+
+export function callGemm(f: GemmExport, g: GemmCall): void {
+  f(g.a, g.lda, g.bPacked, g.c, g.ldc, g.m, g.n, g.k, g.flags, g.lo, g.hi);
+}
