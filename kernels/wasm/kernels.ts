@@ -4,8 +4,12 @@ import type { ImplementationTable, OpDefinition } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmKernel } from './contract.ts';
 import { wasm as matmul } from '../matmul/wasm.ts';
+import { wasm as elementwiseUnary } from '../elementwise-unary/wasm.ts';
+import { wasm as elementwiseBinary } from '../elementwise-binary/wasm.ts';
+import { wasm as softmax } from '../softmax/wasm.ts';
+import { wasm as normalization } from '../normalization/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

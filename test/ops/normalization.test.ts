@@ -35,6 +35,13 @@ const cases: OpCase[] = [
   // LpNormalization
   { name: 'LpNorm p=2 last axis', op: 'LpNormalization', inputs: [f32([3, 4, 5])] },
   { name: 'LpNorm p=1 axis 0', op: 'LpNormalization', attrs: { p: 1, axis: 0 }, inputs: [f32([3, 4, 5])] },
+  // The wasm kernels (kernels/wasm/src/normalization.c): rows with tails, no bias, trailing axes
+  { name: 'LayerNorm wasm odd rows', op: 'LayerNormalization', inputs: [f32([3, 7, 13]), f32([13]), f32([13])], wasmKernel: true },
+  { name: 'LayerNorm wasm no bias, two axes', op: 'LayerNormalization', attrs: { axis: -2, epsilon: 0.01 }, inputs: [f32([4, 3, 5]), f32([3, 5])], wasmKernel: true },
+  { name: 'LayerNorm wasm BERT row', op: 'LayerNormalization', inputs: [f32([2, 5, 768], [-3, 5]), f32([768]), f32([768])], wasmKernel: true },
+  { name: 'LayerNorm wasm offset rows', op: 'LayerNormalization', inputs: [f32([6, 33], [10, 11]), f32([33]), f32([33])], wasmKernel: true },
+  { name: 'InstanceNorm wasm odd spatial', op: 'InstanceNormalization', inputs: [f32([2, 3, 5, 3]), f32([3]), f32([3])], wasmKernel: true },
+  { name: 'InstanceNorm wasm rank 3', op: 'InstanceNormalization', attrs: { epsilon: 0.1 }, inputs: [f32([2, 5, 2]), f32([5]), f32([5])], wasmKernel: true },
 ];
 
 runOpCases('normalization', cases);

@@ -44,6 +44,8 @@ export interface OpCase {
   readonly jsTolerance?: Tolerance;
   /** the wasm kernel vs the reference (where the op has one; cases it declines run js); default `tolerance` */
   readonly wasmTolerance?: Tolerance;
+  /** the op's wasm kernel must run this case (not decline it to js): checked through placement */
+  readonly wasmKernel?: boolean;
   /** the case must run on the GPU (default true): catches silent CPU fallback */
   readonly gpu?: boolean;
   /** WebGPU kernel forms to use; 'auto' (default) picks the software-adapter forms on SwiftShader */
@@ -144,6 +146,7 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
           }
           if (wasm) {
             const simd = await wasm.run(feeds);
+            if (c.wasmKernel) assert.ok(wasm.lastPlacement?.steps.every((st) => st.implementation === 'wasm'), `${c.op} did not run on its wasm kernel: ${JSON.stringify(wasm.lastPlacement?.steps)}`);
             for (const name of Object.keys(want)) {
               const problem = compareTensors(simd[name]!, want[name]!, c.wasmTolerance ?? tolerance);
               assert.equal(problem, undefined, `wasm ${name}: ${problem}`);
