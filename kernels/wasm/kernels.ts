@@ -8,8 +8,9 @@ import { wasm as elementwiseUnary } from '../elementwise-unary/wasm.ts';
 import { wasm as elementwiseBinary } from '../elementwise-binary/wasm.ts';
 import { wasm as softmax } from '../softmax/wasm.ts';
 import { wasm as normalization } from '../normalization/wasm.ts';
+import { wasm as transpose } from '../transpose/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
