@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel, WasmStep } from '../wasm/contract.ts';
+import { viewStep } from '../reshape/wasm.ts';
 import { clipAttrBounds } from './op.ts';
 import { unarySpecOf } from './unary-math.ts';
 
@@ -60,4 +61,6 @@ export const wasm: ImplementationTable<WasmKernel> = {
   ...Object.fromEntries(Object.keys(UNARY_CODES).filter((op) => op !== 'Clip').map((op) => [opKey('', op), lowerUnary(op, false)])),
   [opKey('com.microsoft', 'Gelu')]: lowerUnary('Gelu', true),
   [opKey('', 'Clip')]: clip,
+  // Identity's output is its input: a view, as on the GPU
+  [opKey('', 'Identity')]: (inputs) => (inputs[0]?.dtype === 'float32' ? viewStep : undefined),
 };

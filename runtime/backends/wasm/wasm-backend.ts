@@ -80,12 +80,25 @@ export class WasmBackend implements Backend {
       }
       for (const id of step.outputs) inMemory.add(id);
     });
+    // Views (Reshape...): the output shares the bytes of the value it views (its root, through
+    // chains of views), which then lives until the last use of any of its views.
+    const viewRoot = new Map<number, number>();
+    const lastUse = new Map<number, number>();
+    plan.steps.forEach((step, i) => {
+      const slot = steps[i]?.viewOf;
+      if (slot === undefined) return;
+      const src = step.inputs[slot]!;
+      const root = viewRoot.get(src) ?? src;
+      const out = step.outputs[0]!;
+      viewRoot.set(out, root);
+      lastUse.set(root, Math.max(lastUse.get(root) ?? plan.values[root]!.lastUse, plan.values[out]!.lastUse));
+    });
     const blocks: ArenaBlock[] = [];
     const owners: ({ kind: 'value'; id: number } | { kind: 'scratch'; step: number })[] = [];
     for (const id of inMemory) {
       const v = plan.values[id]!;
-      if (v.kind === 'const') continue;
-      blocks.push({ size: elements(v.meta) * 4, first: v.producer, last: v.lastUse });
+      if (v.kind === 'const' || viewRoot.has(id)) continue;
+      blocks.push({ size: elements(v.meta) * 4, first: v.producer, last: lastUse.get(id) ?? v.lastUse });
       owners.push({ kind: 'value', id });
     }
     steps.forEach((w, i) => {
@@ -112,6 +125,7 @@ export class WasmBackend implements Backend {
       if (o.kind === 'value') at.set(o.id, arenaBase + arena.offsets[b]!);
       else scratch[o.step] = arenaBase + arena.offsets[b]!;
     });
+    for (const [view, root] of viewRoot) at.set(view, at.get(root)!);
     const layout: Layout = { at, scratch, persistent, end: cursor };
     this.top = layout.end;
 
