@@ -10,8 +10,9 @@ import { wasm as softmax } from '../softmax/wasm.ts';
 import { wasm as normalization } from '../normalization/wasm.ts';
 import { wasm as transpose } from '../transpose/wasm.ts';
 import { wasm as reshape } from '../reshape/wasm.ts';
+import { wasm as pool } from '../pool/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

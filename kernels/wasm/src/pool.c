@@ -1,0 +1,90 @@
+// Pooling on NCHW f32 for the wasm backend.
+//   kiln_global_pool_f32: GlobalAveragePool / GlobalMaxPool, one row of H*W per (n, c), 4 lanes.
+//   kiln_pool2d_f32: MaxPool / AveragePool over 2 spatial axes with strides, dilations, pads and
+//   count_include_pad, as the reference walks it: taps outside the input are skipped, MaxPool takes
+//   the first tap then any greater one, AveragePool divides by the taps inside [lo, hi) per axis
+//   (the input, or the padded extent with count_include_pad). Windows are clipped once per output
+//   row and column, so the tap loops carry no bounds checks. Scalar: windows are small and strided;
+//   the per-element work is a compare or an add.
+#include "vmath.h"
+
+void KILN_EXPORT(kiln_global_pool_f32)(const float *x, float *y, int rows, int len, int max) {
+  for (int r = 0; r < rows; r++, x += len) {
+    int j = 0;
+    if (max) {
+      v128_t m = SPLAT(-__builtin_inff());
+      for (; j + 4 <= len; j += 4) m = wasm_f32x4_max(m, wasm_v128_load(x + j));
+      // NaN propagates, as Math.max does in the reference
+      v128_t m2 = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+      m2 = wasm_f32x4_max(m2, wasm_i32x4_shuffle(m2, m2, 1, 0, 3, 2));
+      float v = wasm_f32x4_extract_lane(m2, 0);
+      for (; j < len; j++) v = v != v ? v : (x[j] != x[j] || x[j] > v ? x[j] : v);
+      y[r] = v;
+    } else {
+      v128_t s = SPLAT(0.0f);
+      for (; j + 4 <= len; j += 4) s = wasm_f32x4_add(s, wasm_v128_load(x + j));
+      float v = (wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1)) + (wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3));
+      for (; j < len; j++) v += x[j];
+      y[r] = v / (float)len;
+    }
+  }
+}
+
+// geometry: ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw, loH, hiH, loW, hiW (the count range)
+enum { IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, LOH, HIH, LOW, HIW };
+
+/** first and one-past-last tap index of a window starting at `start` whose taps land in [0, n) */
+INLINE void clip(int start, int k, int d, int n, int *t0, int *t1) {
+  int a = 0, b = k;
+  while (a < b && start + a * d < 0) a++;
+  while (b > a && start + (b - 1) * d >= n) b--;
+  *t0 = a;
+  *t1 = b;
+}
+
+/** taps of a window at `start` inside [lo, hi) */
+INLINE int count(int start, int k, int d, int lo, int hi) {
+  int c = 0;
+  for (int j = 0; j < k; j++) {
+    int p = start + j * d;
+    c += p >= lo && p < hi;
+  }
+  return c;
+}
+
+void KILN_EXPORT(kiln_pool2d_f32)(const float *x, float *y, int nc, const int *g, int max) {
+  const int ih = g[IH], iw = g[IW], oh = g[OH], ow = g[OW];
+  for (int c = 0; c < nc; c++, x += ih * iw) {
+    for (int oy = 0; oy < oh; oy++) {
+      const int y0 = oy * g[SH] - g[PH];
+      int ty0, ty1;
+      clip(y0, g[KH], g[DH], ih, &ty0, &ty1);
+      const int cy = max ? 1 : count(y0, g[KH], g[DH], g[LOH], g[HIH]);
+      for (int ox = 0; ox < ow; ox++, y++) {
+        const int x0 = ox * g[SW] - g[PW];
+        int tx0, tx1;
+        clip(x0, g[KW], g[DW], iw, &tx0, &tx1);
+        if (max) {
+          float best = -__builtin_inff();
+          int first = 1;
+          for (int ty = ty0; ty < ty1; ty++) {
+            const float *row = x + (y0 + ty * g[DH]) * iw + x0;
+            for (int tx = tx0; tx < tx1; tx++) {
+              float v = row[tx * g[DW]];
+              if (first || v > best) best = v;
+              first = 0;
+            }
+          }
+          *y = best;
+        } else {
+          float acc = 0.0f;
+          for (int ty = ty0; ty < ty1; ty++) {
+            const float *row = x + (y0 + ty * g[DH]) * iw + x0;
+            for (int tx = tx0; tx < tx1; tx++) acc += row[tx * g[DW]];
+          }
+          *y = acc / (float)(cy * count(x0, g[KW], g[DW], g[LOW], g[HIW]));
+        }
+      }
+    }
+  }
+}
