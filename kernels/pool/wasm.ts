@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import { REDUCE_MODE } from '../reduce/wasm.ts';
 import { countRange, setupGlobal, setupPool, GLOBAL_POOLS, type PoolKind } from './op.ts';
 
 /** GlobalAveragePool / GlobalMaxPool: one reduction per (n, c) row of the spatial extent. */
@@ -18,11 +19,11 @@ function lowerGlobal(opType: string): WasmKernel {
       scratchBytes: 0,
       persistentBytes: [],
       prepare(k) {
-        f = k.fn('kiln_global_pool_f32');
+        f = k.fn('kiln_reduce_rows_f32');
       },
       run(k, at) {
-        f ??= k.fn('kiln_global_pool_f32');
-        f(at.inputs[0]!, at.outputs[0]!, rows, len, opType === 'GlobalMaxPool' ? 1 : 0);
+        f ??= k.fn('kiln_reduce_rows_f32');
+        f(at.inputs[0]!, at.outputs[0]!, rows, len, opType === 'GlobalMaxPool' ? REDUCE_MODE.max : REDUCE_MODE.mean);
       },
     };
   };

@@ -11,8 +11,9 @@ import { wasm as normalization } from '../normalization/wasm.ts';
 import { wasm as transpose } from '../transpose/wasm.ts';
 import { wasm as reshape } from '../reshape/wasm.ts';
 import { wasm as pool } from '../pool/wasm.ts';
+import { wasm as reduce } from '../reduce/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

@@ -1,5 +1,6 @@
 // Pooling on NCHW f32 for the wasm backend.
-//   kiln_global_pool_f32: GlobalAveragePool / GlobalMaxPool, one row of H*W per (n, c), 4 lanes.
+//   kiln_reduce_rows_f32: the mean, max or sum of each contiguous row, 4 lanes: GlobalAveragePool /
+//   GlobalMaxPool (a row of H*W per (n, c)) and ReduceMean/Max/Sum over trailing axes.
 //   kiln_pool2d_f32: MaxPool / AveragePool over 2 spatial axes with strides, dilations, pads and
 //   count_include_pad, as the reference walks it: taps outside the input are skipped, MaxPool takes
 //   the first tap then any greater one, AveragePool divides by the taps inside [lo, hi) per axis
@@ -8,10 +9,12 @@
 //   the per-element work is a compare or an add.
 #include "vmath.h"
 
-void KILN_EXPORT(kiln_global_pool_f32)(const float *x, float *y, int rows, int len, int max) {
+enum { R_MEAN, R_MAX, R_SUM };
+
+void KILN_EXPORT(kiln_reduce_rows_f32)(const float *x, float *y, int rows, int len, int mode) {
   for (int r = 0; r < rows; r++, x += len) {
     int j = 0;
-    if (max) {
+    if (mode == R_MAX) {
       v128_t m = SPLAT(-__builtin_inff());
       for (; j + 4 <= len; j += 4) m = wasm_f32x4_max(m, wasm_v128_load(x + j));
       // NaN propagates, as Math.max does in the reference
@@ -25,7 +28,7 @@ void KILN_EXPORT(kiln_global_pool_f32)(const float *x, float *y, int rows, int l
       for (; j + 4 <= len; j += 4) s = wasm_f32x4_add(s, wasm_v128_load(x + j));
       float v = (wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1)) + (wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3));
       for (; j < len; j++) v += x[j];
-      y[r] = v / (float)len;
+      y[r] = mode == R_MEAN ? v / (float)len : v;
     }
   }
 }
