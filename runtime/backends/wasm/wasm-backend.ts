@@ -7,7 +7,7 @@ import type { AnyTensor } from '../../../core/tensor.ts';
 import { Tensor } from '../../../core/tensor.ts';
 import { fail } from '../../../core/errors.ts';
 import type { TensorMeta } from '../../../kernels/contract.ts';
-import type { WasmStep } from '../../../kernels/wasm/contract.ts';
+import type { WasmStep, WasmStepAddresses } from '../../../kernels/wasm/contract.ts';
 import { wasmKernelFor } from '../../../kernels/wasm/kernels.ts';
 import { ARENA_ALIGN, planArena, type ArenaBlock } from '../../plan/arena-plan.ts';
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
@@ -32,6 +32,8 @@ interface Layout {
   readonly scratch: readonly number[];
   readonly persistent: readonly (readonly number[])[];
   readonly end: number;
+  /** each wasm step's offsets, fixed for the session: a run allocates none */
+  readonly addresses: readonly (WasmStepAddresses | undefined)[];
 }
 
 export class WasmBackend implements Backend {
@@ -126,7 +128,17 @@ export class WasmBackend implements Backend {
       else scratch[o.step] = arenaBase + arena.offsets[b]!;
     });
     for (const [view, root] of viewRoot) at.set(view, at.get(root)!);
-    const layout: Layout = { at, scratch, persistent, end: cursor };
+    const addresses = plan.steps.map((step, i): WasmStepAddresses | undefined =>
+      steps[i]
+        ? {
+            inputs: step.inputs.map((id) => (id === undefined ? -1 : at.get(id) ?? -1)),
+            outputs: step.outputs.map((id) => at.get(id)!),
+            scratch: scratch[i]!,
+            persistent: persistent[i]!,
+          }
+        : undefined,
+    );
+    const layout: Layout = { at, scratch, persistent, end: cursor, addresses };
     this.top = layout.end;
 
     // 4. Fill what is fixed for the session: constant copies, then each step's packed data
@@ -179,12 +191,7 @@ export class WasmBackend implements Backend {
     plan.steps.forEach((step, i) => {
       const w = steps[i];
       if (w) {
-        w.run(this.k, {
-          inputs: step.inputs.map((id) => (id === undefined ? -1 : layout.at.get(id) ?? -1)),
-          outputs: step.outputs.map((id) => layout.at.get(id)!),
-          scratch: layout.scratch[i]!,
-          persistent: layout.persistent[i]!,
-        });
+        w.run(this.k, layout.addresses[i]!);
         for (const id of step.outputs) host.delete(id); // a stale host copy from an earlier run
         return;
       }
