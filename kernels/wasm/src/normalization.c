@@ -55,3 +55,18 @@ void KILN_EXPORT(kiln_instancenorm_f32)(const float *x, const float *scale, cons
     for (; j < len; j++) y[j] = (x[j] - m) * inv * scale[c] + bias[c];
   }
 }
+
+/**
+ * BatchNormalization (inference) folded per channel at session start into y = x * a[m] + b[m], the
+ * output viewed as [outer, mid, inner] (mid: channels, or C x D1 x ... with spatial = 0).
+ */
+void KILN_EXPORT(kiln_channel_affine_f32)(const float *x, const float *a, const float *b, float *y, int outer, int mid, int inner) {
+  for (int o = 0; o < outer; o++) {
+    for (int m = 0; m < mid; m++, x += inner, y += inner) {
+      v128_t av = SPLAT(a[m]), bv = SPLAT(b[m]);
+      int j = 0;
+      for (; j + 4 <= inner; j += 4) wasm_v128_store(y + j, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + j), av), bv));
+      for (; j < inner; j++) y[j] = x[j] * a[m] + b[m];
+    }
+  }
+}
