@@ -12,8 +12,10 @@ import { wasm as transpose } from '../transpose/wasm.ts';
 import { wasm as reshape } from '../reshape/wasm.ts';
 import { wasm as pool } from '../pool/wasm.ts';
 import { wasm as reduce } from '../reduce/wasm.ts';
+import { wasm as slice } from '../slice/wasm.ts';
+import { wasm as concat } from '../concat/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

@@ -1,4 +1,5 @@
-// Permuted copies (Transpose, DepthToSpace, SpaceToDepth) on 32-bit elements for the wasm backend.
+// Permuted and strided copies (Transpose, DepthToSpace, SpaceToDepth, Slice: any walk of the input
+// with a stride per output axis, negative ones included) on 32-bit elements for the wasm backend.
 // The caller (kernels/transpose/wasm.ts) merges axes that stay adjacent and drops size-1 axes, then
 // describes the output as `rank` dims with the input's element stride along each (desc: rank,
 // dims[rank], strides[rank], i32). The last output axis is the inner loop: a straight copy where
@@ -71,4 +72,9 @@ int KILN_EXPORT(kiln_transpose_f32)(const float *x, float *y, const int *desc) {
     }
   }
   return 0;
+}
+
+/** rows x len floats from src (row stride srcStride) to dst (row stride dstStride): Concat's and Split's copies. */
+void KILN_EXPORT(kiln_copy_rows_f32)(const float *src, int srcStride, float *dst, int dstStride, int rows, int len) {
+  for (int r = 0; r < rows; r++, src += srcStride, dst += dstStride) copy(src, dst, len);
 }
