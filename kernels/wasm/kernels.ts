@@ -14,8 +14,9 @@ import { wasm as pool } from '../pool/wasm.ts';
 import { wasm as reduce } from '../reduce/wasm.ts';
 import { wasm as slice } from '../slice/wasm.ts';
 import { wasm as concat } from '../concat/wasm.ts';
+import { wasm as split } from '../split/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat];
+const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
