@@ -38,12 +38,13 @@ void KILN_EXPORT(kiln_softmax_f32)(const float *x, float *y, int rows, int len, 
   for (int r = 0; r < rows; r++, x += len, y += len) {
     float max = row_max(x, len);
     if (log) {
-      float shift = max + s_log(exp_sum(x, 0, len, max));
-      v128_t sv = SPLAT(max), lv = SPLAT(shift - max);
+      // (x - max) - log(sum), as the reference orders it: never max + log(sum) first, which rounds
+      // log(sum) to the ulp of max (6e-5 at 1000)
+      float logSum = s_log(exp_sum(x, 0, len, max));
+      v128_t sv = SPLAT(max), lv = SPLAT(logSum);
       int j = 0;
-      // (x - max) - log(sum), as the reference orders it
       for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(x + j), sv), lv));
-      for (; j < len; j++) y[j] = (x[j] - max) - (shift - max);
+      for (; j < len; j++) y[j] = (x[j] - max) - logSum;
       continue;
     }
     float inv = 1.0f / exp_sum(x, y, len, max);
