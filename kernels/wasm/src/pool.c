@@ -5,8 +5,8 @@
 //   count_include_pad, as the reference walks it: taps outside the input are skipped, MaxPool takes
 //   the first tap then any greater one, AveragePool divides by the taps inside [lo, hi) per axis
 //   (the input, or the padded extent with count_include_pad). Windows are clipped once per output
-//   row and column, so the tap loops carry no bounds checks. Scalar: windows are small and strided;
-//   the per-element work is a compare or an add.
+//   row and column, so the tap loops carry no bounds checks. Interior columns with stride 1 or 2
+//   across take 4 outputs per vector (stride 2: even lanes of two loads); edges stay scalar.
 #include "vmath.h"
 
 enum { R_MEAN, R_MAX, R_SUM };
@@ -55,6 +55,37 @@ INLINE int count(int start, int k, int d, int lo, int hi) {
   return c;
 }
 
+/**
+ * Whether outputs ox..ox+3 can take the vector path: stride 1 or 2 across, every window fully inside
+ * its row (interior columns: no clipping, and the AveragePool divisor is rows x kw there), stride 2
+ * also reading one float past the last tap (kept inside the row), and at least one row of taps.
+ */
+INLINE int vector_ok(const int *g, int ox, int ty0, int ty1) {
+  const int sw = g[SW];
+  if ((sw != 1 && sw != 2) || ox + 3 >= g[OW] || ty0 >= ty1) return 0;
+  const int first = ox * sw - g[PW], last = (ox + 3) * sw - g[PW] + (g[KW] - 1) * g[DW] + (sw == 2);
+  return first >= 0 && last < g[IW];
+}
+
+/** 4 consecutive outputs of one output row, vectorized across them: the same tap order and rules as the scalar path. */
+INLINE void pool4(const float *x, float *y, const int *g, int y0, int ty0, int ty1, int x0, int max, int cy) {
+  const int iw = g[IW], sw = g[SW];
+  v128_t acc = SPLAT(0.0f);
+  int first = 1;
+  for (int ty = ty0; ty < ty1; ty++) {
+    const float *row = x + (y0 + ty * g[DH]) * iw + x0;
+    for (int tx = 0; tx < g[KW]; tx++) {
+      const float *p = row + tx * g[DW];
+      v128_t v = sw == 1 ? wasm_v128_load(p) : wasm_i32x4_shuffle(wasm_v128_load(p), wasm_v128_load(p + 4), 0, 2, 4, 6);
+      if (max) acc = first ? v : wasm_v128_bitselect(v, acc, wasm_f32x4_gt(v, acc));
+      else acc = wasm_f32x4_add(acc, v);
+      first = 0;
+    }
+  }
+  if (!max) acc = wasm_f32x4_div(acc, SPLAT((float)(cy * g[KW])));
+  wasm_v128_store(y, acc);
+}
+
 void KILN_EXPORT(kiln_pool2d_f32)(const float *x, float *y, int nc, const int *g, int max) {
   const int ih = g[IH], iw = g[IW], oh = g[OH], ow = g[OW];
   for (int c = 0; c < nc; c++, x += ih * iw) {
@@ -64,6 +95,13 @@ void KILN_EXPORT(kiln_pool2d_f32)(const float *x, float *y, int nc, const int *g
       clip(y0, g[KH], g[DH], ih, &ty0, &ty1);
       const int cy = max ? 1 : count(y0, g[KH], g[DH], g[LOH], g[HIH]);
       for (int ox = 0; ox < ow; ox++, y++) {
+        if (vector_ok(g, ox, ty0, ty1)) {
+          // 4 outputs at once; the loop's own increment adds the 4th
+          pool4(x, y, g, y0, ty0, ty1, ox * g[SW] - g[PW], max, cy);
+          ox += 3;
+          y += 3;
+          continue;
+        }
         const int x0 = ox * g[SW] - g[PW];
         int tx0, tx1;
         clip(x0, g[KW], g[DW], iw, &tx0, &tx1);
