@@ -90,6 +90,12 @@ export interface WasmStep {
    */
   readonly reads: readonly number[];
   readonly scratchBytes: number;
+  /**
+   * Set by reshape-like ops: output 0 is the bytes of this input slot under new dims. The backend
+   * gives both the same arena bytes (the input's lifetime stretched to the output's) and `run`
+   * does nothing: a view costs no copy.
+   */
+  readonly viewOf?: number;
   /** byte sizes of data computed once per session (packed weights) */
   readonly persistentBytes: readonly number[];
   prepare?(k: WasmKernels, at: PrepareContext): void;

@@ -8,8 +8,22 @@ import { wasm as conv } from '../conv/wasm.ts';
 import { wasm as gemm } from '../gemm/wasm.ts';
 import { wasm as dequantConv } from '../dequant-conv/wasm.ts';
 import { wasm as convTranspose } from '../conv-transpose/wasm.ts';
+import { wasm as elementwiseUnary } from '../elementwise-unary/wasm.ts';
+import { wasm as elementwiseBinary } from '../elementwise-binary/wasm.ts';
+import { wasm as softmax } from '../softmax/wasm.ts';
+import { wasm as normalization } from '../normalization/wasm.ts';
+import { wasm as transpose } from '../transpose/wasm.ts';
+import { wasm as reshape } from '../reshape/wasm.ts';
+import { wasm as pool } from '../pool/wasm.ts';
+import { wasm as reduce } from '../reduce/wasm.ts';
+import { wasm as slice } from '../slice/wasm.ts';
+import { wasm as concat } from '../concat/wasm.ts';
+import { wasm as split } from '../split/wasm.ts';
 
-const tables: readonly ImplementationTable<WasmKernel>[] = [matmul, conv, gemm, dequantConv, convTranspose];
+const tables: readonly ImplementationTable<WasmKernel>[] = [
+  matmul, conv, gemm, dequantConv, convTranspose,
+  elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split,
+];
 
 const byKey = new Map<string, WasmKernel>();
 for (const table of tables) for (const [key, kernel] of Object.entries(table)) {

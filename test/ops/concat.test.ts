@@ -4,14 +4,14 @@ import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 
 const cases: OpCase[] = [
-  { name: 'Concat axis 0', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 3]), f32([4, 3])] },
-  { name: 'Concat axis 1 of three', op: 'Concat', attrs: { axis: 1 }, inputs: [f32([2, 1, 4]), f32([2, 5, 4]), f32([2, 2, 4])] },
-  { name: 'Concat negative axis', op: 'Concat', attrs: { axis: -1 }, inputs: [f32([2, 3, 4]), f32([2, 3, 1])] },
-  { name: 'Concat rank 1', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([5]), f32([1]), f32([3])] },
-  { name: 'Concat single input', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([4, 2])] },
-  { name: 'Concat zero-size input', op: 'Concat', attrs: { axis: 1 }, inputs: [f32([2, 3]), f32([2, 0]), f32([2, 2])] },
-  { name: 'Concat nine inputs (two programs)', op: 'Concat', attrs: { axis: 1 }, inputs: Array.from({ length: 9 }, (_, i) => f32([3, i + 1, 2])) },
-  { name: 'Concat with a constant', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 2]), { dtype: 'float32', dims: [1, 2], values: [7, 8] }] },
+  { name: 'Concat axis 0', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 3]), f32([4, 3])], wasmKernel: true },
+  { name: 'Concat axis 1 of three', op: 'Concat', attrs: { axis: 1 }, inputs: [f32([2, 1, 4]), f32([2, 5, 4]), f32([2, 2, 4])], wasmKernel: true },
+  { name: 'Concat negative axis', op: 'Concat', attrs: { axis: -1 }, inputs: [f32([2, 3, 4]), f32([2, 3, 1])], wasmKernel: true },
+  { name: 'Concat rank 1', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([5]), f32([1]), f32([3])], wasmKernel: true },
+  { name: 'Concat single input', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([4, 2])], wasmKernel: true },
+  { name: 'Concat zero-size input', op: 'Concat', attrs: { axis: 1 }, inputs: [f32([2, 3]), f32([2, 0]), f32([2, 2])], wasmKernel: true },
+  { name: 'Concat nine inputs (two programs)', op: 'Concat', attrs: { axis: 1 }, inputs: Array.from({ length: 9 }, (_, i) => f32([3, i + 1, 2])), wasmKernel: true },
+  { name: 'Concat with a constant', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 2]), { dtype: 'float32', dims: [1, 2], values: [7, 8] }], wasmKernel: true },
   { name: 'Concat int64', op: 'Concat', attrs: { axis: 0 }, inputs: [{ dtype: 'int64', dims: [3] }, { dtype: 'int64', dims: [2] }] },
   { name: 'Concat bool', op: 'Concat', attrs: { axis: 1 }, inputs: [{ dtype: 'bool', dims: [2, 3] }, { dtype: 'bool', dims: [2, 5] }] },
   { name: 'Concat large (2-D dispatch)', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2100, 1024]), f32([2100, 1024])] },

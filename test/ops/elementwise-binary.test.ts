@@ -41,6 +41,19 @@ const cases: OpCase[] = [
     { name: `${op} int16`, op, opset: 18, inputs: [typed('int16', [40], [-30000, 30000]), typed('int16', [40], [-30000, 30000])] },
     { name: `${op} uint32`, op, opset: 18, inputs: [typed('uint32', [40], [0, 4e9]), typed('uint32', [40], [0, 4e9])] },
   ]),
+  // The wasm kernel's forms (kernels/wasm/src/eltwise-binary.c), both operand orders, tails that are
+  // not a multiple of 4, and the broadcasts it declines (both operands broadcast: js).
+  ...['Add', 'Sub', 'Mul', 'Div'].flatMap((op): OpCase[] => [
+    { name: `${op} wasm same shape odd`, op, inputs: [f32([3, 7]), { ...f32([3, 7]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm row vector`, op, inputs: [f32([5, 7]), { ...f32([7]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm row vector first`, op, inputs: [{ ...f32([1, 7]), range: [0.5, 2] }, { ...f32([5, 7]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm per channel`, op, inputs: [f32([2, 3, 5, 3]), { ...f32([3, 1, 1]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm per channel first`, op, inputs: [{ ...f32([1, 3, 1, 1]), range: [0.5, 2] }, { ...f32([2, 3, 5, 3]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm scalar`, op, inputs: [f32([9, 3]), { ...f32([1]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm scalar first`, op, inputs: [{ ...f32([]), range: [0.5, 2] }, { ...f32([9, 3]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm middle block`, op, inputs: [f32([2, 4, 3, 5]), { ...f32([4, 3, 1]), range: [0.5, 2] }], wasmKernel: true },
+    { name: `${op} wasm declines a split broadcast`, op, inputs: [f32([2, 4, 3]), { ...f32([2, 1, 3]), range: [0.5, 2] }] },
+  ]),
 ];
 
 runOpCases('elementwise-binary', cases);

@@ -64,6 +64,25 @@ const cases: OpCase[] = [
   { name: 'Clip int32', op: 'Clip', inputs: [t('int32', [20]), { dtype: 'int32', dims: [], values: [-2] }, { dtype: 'int32', dims: [], values: [3] }] },
   { name: 'Identity', op: 'Identity', inputs: [f32([3, 4])] },
   { name: 'Identity int64', op: 'Identity', inputs: [t('int64', [7])] },
+  // The wasm kernels (kernels/wasm/src/eltwise-unary.c): 4 lanes then a scalar tail (21 = 5 x 4 + 1,
+  // 2 < 4: tail only), and the vector exp across its whole range (overflow, denormals, underflow).
+  ...['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Gelu', 'Erf', 'Exp', 'Neg', 'Abs', 'HardSigmoid', 'HardSwish', 'Softsign'].flatMap((op): OpCase[] => [
+    { name: `${op} wasm odd size`, op, inputs: [f32([7, 3], [-6, 6])], wasmKernel: true },
+    { name: `${op} wasm tail only`, op, inputs: [f32([2], [-6, 6])], wasmKernel: true },
+  ]),
+  { name: 'Sqrt wasm odd size', op: 'Sqrt', inputs: [f32([7, 3], [0, 9])], wasmKernel: true },
+  { name: 'Reciprocal wasm odd size', op: 'Reciprocal', inputs: [f32([7, 3], [0.2, 4])], wasmKernel: true },
+  // The vector exp's documented bound (vmath.h: <= 2e-7 relative for normal results), held tighter
+  // than the op tolerance so a drifting coefficient shows (a 2e-4 change in one did not fail 1e-4).
+  { name: 'Exp wasm full range', op: 'Exp', inputs: [f32([4099], [-106, 89])], wasmTolerance: { rtol: 1e-6, atol: 1e-37 }, wasmKernel: true },
+  { name: 'Sigmoid wasm saturating', op: 'Sigmoid', inputs: [f32([1001], [-100, 100])], wasmTolerance: { rtol: 1e-6, atol: 1e-37 }, wasmKernel: true },
+  { name: 'Tanh wasm around the series switch', op: 'Tanh', inputs: [f32([1001], [-0.2, 0.2])], tolerance: { rtol: 1e-4, atol: 1e-9 }, wasmTolerance: { rtol: 1e-6, atol: 1e-9 }, wasmKernel: true },
+  { name: 'Erf wasm around the series switch', op: 'Erf', inputs: [f32([1001], [-0.7, 0.7])], tolerance: { rtol: 1e-4, atol: 1e-9 }, wasmTolerance: { rtol: 1e-6, atol: 1e-9 }, wasmKernel: true },
+  { name: 'Gelu tanh wasm', op: 'Gelu', opset: 20, attrs: { approximate: 'tanh' }, inputs: [f32([5, 41], [-8, 8])], wasmKernel: true },
+  { name: 'Gelu contrib wasm', op: 'Gelu', domain: 'com.microsoft', inputs: [f32([5, 41], [-8, 8])], wasmKernel: true },
+  { name: 'Clip constant bounds wasm', op: 'Clip', inputs: [f32([7, 9], [-3, 3]), { dtype: 'float32', dims: [], values: [-1] }, { dtype: 'float32', dims: [], values: [0.5] }], wasmKernel: true },
+  { name: 'Clip opset 6 attributes wasm', op: 'Clip', opset: 6, attrs: { min: -0.5, max: 2 }, inputs: [f32([33], [-3, 3])], wasmKernel: true },
+  { name: 'Clip no bounds wasm', op: 'Clip', inputs: [f32([33], [-3, 3])], wasmKernel: true },
 ];
 
 runOpCases('elementwise-unary', cases);

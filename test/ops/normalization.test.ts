@@ -3,6 +3,7 @@ import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './o
 
 const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
 const positive = (dims: number[]): InputSpec => f32(dims, [0.1, 2]);
+const cst = (values: number[], dims = [values.length]): InputSpec => ({ dtype: 'float32', dims, values });
 
 const cases: OpCase[] = [
   // BatchNormalization (inference)
@@ -36,6 +37,17 @@ const cases: OpCase[] = [
   // LpNormalization
   { name: 'LpNorm p=2 last axis', op: 'LpNormalization', inputs: [f32([3, 4, 5])] },
   { name: 'LpNorm p=1 axis 0', op: 'LpNormalization', attrs: { p: 1, axis: 0 }, inputs: [f32([3, 4, 5])] },
+  // The wasm kernels (kernels/wasm/src/normalization.c): rows with tails, no bias, trailing axes
+  { name: 'LayerNorm wasm odd rows', op: 'LayerNormalization', inputs: [f32([3, 7, 13]), f32([13]), f32([13])], wasmKernel: true },
+  { name: 'LayerNorm wasm no bias, two axes', op: 'LayerNormalization', attrs: { axis: -2, epsilon: 0.01 }, inputs: [f32([4, 3, 5]), f32([3, 5])], wasmKernel: true },
+  { name: 'LayerNorm wasm BERT row', op: 'LayerNormalization', inputs: [f32([2, 5, 768], [-3, 5]), f32([768]), f32([768])], wasmKernel: true },
+  { name: 'LayerNorm wasm offset rows', op: 'LayerNormalization', inputs: [f32([6, 33], [10, 11]), f32([33]), f32([33])], wasmKernel: true },
+  // BatchNorm with constant statistics (initializers), folded to a per-channel multiply-add on wasm
+  { name: 'BatchNorm wasm NCHW odd spatial', op: 'BatchNormalization', attrs: { epsilon: 1e-3 }, inputs: [f32([2, 3, 5, 3]), cst([0.5, -1.5, 2]), cst([0.1, 0, -0.3]), cst([0.2, -0.4, 1.5]), cst([0.3, 1.7, 0.05])], wasmKernel: true },
+  { name: 'BatchNorm wasm rank 2', op: 'BatchNormalization', inputs: [f32([5, 3]), cst([1, 2, 3]), cst([0, 1, 0]), cst([1, 0, -1]), cst([0.5, 2, 4])], wasmKernel: true },
+  { name: 'BatchNorm wasm opset 7 spatial=0', op: 'BatchNormalization', opset: 7, attrs: { spatial: 0 }, inputs: [f32([2, 2, 3]), cst([1, 2, 3, 4, 5, 6], [2, 3]), cst([0, 1, 0, 1, 0, 1], [2, 3]), cst([1, 0, -1, 2, 0, 1], [2, 3]), cst([0.5, 2, 4, 1, 1, 3], [2, 3])], wasmKernel: true },
+  { name: 'InstanceNorm wasm odd spatial', op: 'InstanceNormalization', inputs: [f32([2, 3, 5, 3]), f32([3]), f32([3])], wasmKernel: true },
+  { name: 'InstanceNorm wasm rank 3', op: 'InstanceNormalization', attrs: { epsilon: 0.1 }, inputs: [f32([2, 5, 2]), f32([5]), f32([5])], wasmKernel: true },
 ];
 
 runOpCases('normalization', cases);

@@ -27,6 +27,17 @@ const cases: OpCase[] = [
   { name: 'GlobalAveragePool 1-D spatial', op: 'GlobalAveragePool', inputs: [f32([2, 3, 7])] },
   { name: 'GlobalMaxPool', op: 'GlobalMaxPool', inputs: [f32([2, 3, 4, 5])] },
   { name: 'GlobalMaxPool long', op: 'GlobalMaxPool', inputs: [f32([1, 3, 20, 20, 3])] },
+  // The wasm kernels (kernels/wasm/src/pool.c): every 2-D geometry above must run there, plus odd rows
+  ...['MaxPool', 'AveragePool'].flatMap((op): OpCase[] => [
+    { name: `${op} wasm pads strides`, op, attrs: { kernel_shape: [3, 3], pads: [1, 0, 2, 1], strides: [2, 1] }, inputs: [f32([1, 2, 9, 8])], wasmKernel: true },
+    { name: `${op} wasm dilations ceil_mode`, op, opset: 19, attrs: { kernel_shape: [2, 3], dilations: [2, 2], strides: [2, 2], ceil_mode: 1 }, inputs: [f32([1, 3, 10, 11])], wasmKernel: true },
+    { name: `${op} wasm SAME_UPPER`, op, attrs: { kernel_shape: [3, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }, inputs: [f32([2, 2, 7, 8])], wasmKernel: true },
+    { name: `${op} wasm 2x2 stride 2 (MNIST)`, op, attrs: { kernel_shape: [2, 2], strides: [2, 2] }, inputs: [f32([1, 16, 28, 28])], wasmKernel: true },
+  ]),
+  { name: 'AveragePool wasm count_include_pad ceil_mode', op: 'AveragePool', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2], count_include_pad: 1, ceil_mode: 1 }, inputs: [f32([1, 2, 6, 6])], wasmKernel: true },
+  { name: 'GlobalAveragePool wasm odd spatial', op: 'GlobalAveragePool', inputs: [f32([2, 3, 5, 3])], wasmKernel: true },
+  { name: 'GlobalMaxPool wasm odd spatial', op: 'GlobalMaxPool', inputs: [f32([2, 3, 7, 3])], wasmKernel: true },
+  { name: 'GlobalMaxPool wasm infinities and negatives', op: 'GlobalMaxPool', inputs: [{ dtype: 'float32', dims: [1, 3, 5], values: [1, -9, 2, 3, 4, -Infinity, -1, -2, -3, -5, 5, 6, 7, 8, Infinity], feed: true }], wasmKernel: true },
 ];
 
 runOpCases('pool', cases);

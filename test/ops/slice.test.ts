@@ -8,13 +8,13 @@ const BIG = 2 ** 52;
 const INT64_MIN = -(2 ** 63);
 
 const cases: OpCase[] = [
-  { name: 'Slice basic', op: 'Slice', inputs: [f32([5, 6]), i64([1, 2]), i64([4, 5])] },
-  { name: 'Slice axes and steps', op: 'Slice', inputs: [f32([5, 6, 7]), i64([0, 1]), i64([7, 6]), i64([2, 0]), i64([2, 3])] },
-  { name: 'Slice negative axes and starts', op: 'Slice', inputs: [f32([5, 6]), i64([-3]), i64([-1]), i64([-1])] },
-  { name: 'Slice negative step', op: 'Slice', inputs: [f32([5, 6]), i64([4, -1]), i64([0, INT64_MIN]), i64([0, 1]), i64([-1, -2])] },
-  { name: 'Slice huge end clamps', op: 'Slice', inputs: [f32([5, 6]), i64([2]), i64([BIG]), i64([1])] },
-  { name: 'Slice out-of-bounds start is empty', op: 'Slice', inputs: [f32([5, 6]), i64([10]), i64([12]), i64([0])] },
-  { name: 'Slice attributes (opset 9)', op: 'Slice', opset: 9, attrs: { starts: [1, 0], ends: [3, -1], axes: [0, 1] }, inputs: [f32([4, 5])] },
+  { name: 'Slice basic', op: 'Slice', inputs: [f32([5, 6]), i64([1, 2]), i64([4, 5])], wasmKernel: true },
+  { name: 'Slice axes and steps', op: 'Slice', inputs: [f32([5, 6, 7]), i64([0, 1]), i64([7, 6]), i64([2, 0]), i64([2, 3])], wasmKernel: true },
+  { name: 'Slice negative axes and starts', op: 'Slice', inputs: [f32([5, 6]), i64([-3]), i64([-1]), i64([-1])], wasmKernel: true },
+  { name: 'Slice negative step', op: 'Slice', inputs: [f32([5, 6]), i64([4, -1]), i64([0, INT64_MIN]), i64([0, 1]), i64([-1, -2])], wasmKernel: true },
+  { name: 'Slice huge end clamps', op: 'Slice', inputs: [f32([5, 6]), i64([2]), i64([BIG]), i64([1])], wasmKernel: true },
+  { name: 'Slice out-of-bounds start is empty', op: 'Slice', inputs: [f32([5, 6]), i64([10]), i64([12]), i64([0])], wasmKernel: true },
+  { name: 'Slice attributes (opset 9)', op: 'Slice', opset: 9, attrs: { starts: [1, 0], ends: [3, -1], axes: [0, 1] }, inputs: [f32([4, 5])], wasmKernel: true },
   { name: 'Slice int64', op: 'Slice', inputs: [{ dtype: 'int64', dims: [8] }, i64([1]), i64([7]), i64([0]), i64([3])] },
   { name: 'Slice bool', op: 'Slice', inputs: [{ dtype: 'bool', dims: [4, 4] }, i64([1]), i64([3]), i64([1])] },
   { name: 'Slice large (2-D dispatch)', op: 'Slice', inputs: [f32([2200, 2050]), i64([1]), i64([2049]), i64([1])] },

@@ -21,6 +21,15 @@ const cases: OpCase[] = [
   { name: 'Hardmax ties pick the first, long rows', op: 'Hardmax', inputs: [{ dtype: 'float16', dims: [3, 500], range: [1, 1.01] }] },
   { name: 'Softmax many long rows (2-D dispatch)', op: 'Softmax', inputs: [f32([70000, 64])] },
   { name: 'Softmax many short rows (2-D dispatch)', op: 'Softmax', inputs: [f32([4200000, 2])] },
+  // The wasm kernel: contiguous rows with tails (len 7, 1, 4099), large and special values.
+  ...['Softmax', 'LogSoftmax'].flatMap((op): OpCase[] => [
+    { name: `${op} wasm odd rows`, op, inputs: [f32([5, 7], [-20, 20])], wasmKernel: true },
+    { name: `${op} wasm rows of one`, op, inputs: [f32([6, 1])], wasmKernel: true },
+    { name: `${op} wasm long rows`, op, inputs: [f32([3, 4099], [-30, 30])], wasmKernel: true },
+    { name: `${op} wasm opset 11 coerced`, op, opset: 11, attrs: { axis: 1 }, inputs: [f32([2, 3, 5])], wasmKernel: true },
+    { name: `${op} wasm large values`, op, inputs: [f32([4, 9], [1000, 1010])], wasmKernel: true },
+    { name: `${op} wasm special values`, op, inputs: [{ dtype: 'float32', dims: [3, 3], values: [0, -Infinity, 1, 3, 1, 2, -100, 100, 0], feed: true }], wasmKernel: true },
+  ]),
 ];
 
 runOpCases('softmax', cases);

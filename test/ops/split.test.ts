@@ -5,12 +5,12 @@ const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 const i64 = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
 
 const cases: OpCase[] = [
-  { name: 'Split equal parts (opset 13)', op: 'Split', outputs: 3, inputs: [f32([6, 4])] },
-  { name: 'Split equal parts, axis 1', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [f32([3, 8, 2])] },
-  { name: 'Split input lengths', op: 'Split', outputs: 3, attrs: { axis: -1 }, inputs: [f32([2, 6]), i64([2, 3, 1])] },
-  { name: 'Split attribute (opset 11)', op: 'Split', opset: 11, outputs: 2, attrs: { axis: 0, split: [1, 4] }, inputs: [f32([5, 3])] },
-  { name: 'Split num_outputs uneven (opset 18)', op: 'Split', opset: 18, outputs: 3, attrs: { num_outputs: 3 }, inputs: [f32([7, 2])] },
-  { name: 'Split with a zero-size part', op: 'Split', outputs: 3, inputs: [f32([4, 3]), i64([2, 0, 2])] },
+  { name: 'Split equal parts (opset 13)', op: 'Split', outputs: 3, inputs: [f32([6, 4])], wasmKernel: true },
+  { name: 'Split equal parts, axis 1', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [f32([3, 8, 2])], wasmKernel: true },
+  { name: 'Split input lengths', op: 'Split', outputs: 3, attrs: { axis: -1 }, inputs: [f32([2, 6]), i64([2, 3, 1])], wasmKernel: true },
+  { name: 'Split attribute (opset 11)', op: 'Split', opset: 11, outputs: 2, attrs: { axis: 0, split: [1, 4] }, inputs: [f32([5, 3])], wasmKernel: true },
+  { name: 'Split num_outputs uneven (opset 18)', op: 'Split', opset: 18, outputs: 3, attrs: { num_outputs: 3 }, inputs: [f32([7, 2])], wasmKernel: true },
+  { name: 'Split with a zero-size part', op: 'Split', outputs: 3, inputs: [f32([4, 3]), i64([2, 0, 2])], wasmKernel: true },
   { name: 'Split int64', op: 'Split', outputs: 2, inputs: [{ dtype: 'int64', dims: [4] }] },
   { name: 'Split large (2-D dispatch)', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [f32([1100, 8192])] },
 ];

@@ -24,6 +24,15 @@ const cases: OpCase[] = [
   { name: 'DepthToSpace blocksize 3', op: 'DepthToSpace', attrs: { blocksize: 3 }, inputs: [f32([1, 18, 2, 2])] },
   { name: 'SpaceToDepth', op: 'SpaceToDepth', attrs: { blocksize: 2 }, inputs: [f32([2, 3, 4, 6])] },
   { name: 'SpaceToDepth int32', op: 'SpaceToDepth', attrs: { blocksize: 3 }, inputs: [{ dtype: 'int32', dims: [1, 2, 6, 3] }] },
+  // The wasm kernel (kernels/wasm/src/transpose.c): each inner-loop form, with tails
+  { name: 'Transpose wasm heads split (contiguous rows)', op: 'Transpose', attrs: { perm: [0, 2, 1, 3] }, inputs: [f32([1, 7, 3, 13])], wasmKernel: true },
+  { name: 'Transpose wasm keys (4x4 tiles, ragged edges)', op: 'Transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [f32([1, 9, 3, 11])], wasmKernel: true },
+  { name: 'Transpose wasm 2-D tiles', op: 'Transpose', inputs: [f32([37, 53])], wasmKernel: true },
+  { name: 'Transpose wasm gather (no contiguous axis inside)', op: 'Transpose', attrs: { perm: [1, 3, 0, 2] }, inputs: [f32([2, 3, 4, 5])], wasmKernel: true },
+  { name: 'Transpose wasm scalar', op: 'Transpose', inputs: [f32([])], wasmKernel: true },
+  { name: 'Transpose wasm size-1 axes', op: 'Transpose', attrs: { perm: [3, 1, 2, 0] }, inputs: [f32([1, 5, 1, 6])], wasmKernel: true },
+  { name: 'DepthToSpace wasm (rank 6 walk)', op: 'DepthToSpace', attrs: { blocksize: 2 }, inputs: [f32([2, 8, 3, 5])], wasmKernel: true },
+  { name: 'SpaceToDepth wasm', op: 'SpaceToDepth', attrs: { blocksize: 2 }, inputs: [f32([1, 3, 6, 10])], wasmKernel: true },
 ];
 
 runOpCases('transpose', cases);

@@ -7,7 +7,7 @@ import type { AnyTensor } from '../../../core/tensor.ts';
 import { Tensor } from '../../../core/tensor.ts';
 import { fail } from '../../../core/errors.ts';
 import type { TensorMeta } from '../../../kernels/contract.ts';
-import type { WasmStep } from '../../../kernels/wasm/contract.ts';
+import type { WasmStep, WasmStepAddresses } from '../../../kernels/wasm/contract.ts';
 import { wasmKernelFor } from '../../../kernels/wasm/kernels.ts';
 import { ARENA_ALIGN, planArena, type ArenaBlock } from '../../plan/arena-plan.ts';
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
@@ -50,6 +50,8 @@ interface Layout {
   readonly scratch: readonly number[];
   readonly persistent: readonly (readonly number[])[];
   readonly end: number;
+  /** each wasm step's offsets, fixed for the session: a run allocates none */
+  readonly addresses: readonly (WasmStepAddresses | undefined)[];
 }
 
 export class WasmBackend implements Backend {
@@ -106,12 +108,25 @@ export class WasmBackend implements Backend {
       }
       for (const id of step.outputs) inMemory.add(id);
     });
+    // Views (Reshape...): the output shares the bytes of the value it views (its root, through
+    // chains of views), which then lives until the last use of any of its views.
+    const viewRoot = new Map<number, number>();
+    const lastUse = new Map<number, number>();
+    plan.steps.forEach((step, i) => {
+      const slot = steps[i]?.viewOf;
+      if (slot === undefined) return;
+      const src = step.inputs[slot]!;
+      const root = viewRoot.get(src) ?? src;
+      const out = step.outputs[0]!;
+      viewRoot.set(out, root);
+      lastUse.set(root, Math.max(lastUse.get(root) ?? plan.values[root]!.lastUse, plan.values[out]!.lastUse));
+    });
     const blocks: ArenaBlock[] = [];
     const owners: ({ kind: 'value'; id: number } | { kind: 'scratch'; step: number })[] = [];
     for (const id of inMemory) {
       const v = plan.values[id]!;
-      if (v.kind === 'const') continue;
-      blocks.push({ size: elements(v.meta) * 4, first: v.producer, last: v.lastUse });
+      if (v.kind === 'const' || viewRoot.has(id)) continue;
+      blocks.push({ size: elements(v.meta) * 4, first: v.producer, last: lastUse.get(id) ?? v.lastUse });
       owners.push({ kind: 'value', id });
     }
     steps.forEach((w, i) => {
@@ -138,7 +153,18 @@ export class WasmBackend implements Backend {
       if (o.kind === 'value') at.set(o.id, arenaBase + arena.offsets[b]!);
       else scratch[o.step] = arenaBase + arena.offsets[b]!;
     });
-    const layout: Layout = { at, scratch, persistent, end: cursor };
+    for (const [view, root] of viewRoot) at.set(view, at.get(root)!);
+    const addresses = plan.steps.map((step, i): WasmStepAddresses | undefined =>
+      steps[i]
+        ? {
+            inputs: step.inputs.map((id) => (id === undefined ? -1 : at.get(id) ?? -1)),
+            outputs: step.outputs.map((id) => at.get(id)!),
+            scratch: scratch[i]!,
+            persistent: persistent[i]!,
+          }
+        : undefined,
+    );
+    const layout: Layout = { at, scratch, persistent, end: cursor, addresses };
     this.top = layout.end;
 
     // 4. Fill what is fixed for the session: constant copies, then each step's packed data
@@ -191,12 +217,7 @@ export class WasmBackend implements Backend {
     plan.steps.forEach((step, i) => {
       const w = steps[i];
       if (w) {
-        w.run(this.k, {
-          inputs: step.inputs.map((id) => (id === undefined ? -1 : layout.at.get(id) ?? -1)),
-          outputs: step.outputs.map((id) => layout.at.get(id)!),
-          scratch: layout.scratch[i]!,
-          persistent: layout.persistent[i]!,
-        });
+        w.run(this.k, layout.addresses[i]!);
         for (const id of step.outputs) host.delete(id); // a stale host copy from an earlier run
         return;
       }

@@ -1,0 +1,168 @@
+// `node --import tsx bench/node/wasm-models-bench.ts [samples]`: whole models on Kiln's wasm
+// backend, Kiln's js backend and onnxruntime-web's wasm EP on one thread, same bytes, same inputs.
+// Models: the trainer's demo models (demo/models/*.onnx, int8/int4 QDQ), a float32 iris-sized MLP
+// (4-16-3, Relu, Softmax: per-run overhead), and a BERT-like encoder block written here with the
+// ONNX writer (LayerNormalization, MatMul + Add, Reshape/Transpose heads, Softmax attention, Erf
+// GELU, residuals). Each sample runs one runner until ~30 ms of wall time pass; samples of the
+// three runners are interleaved so machine noise hits all of them; the table shows medians (ms per
+// run) and the load average. Everything runs on this thread.
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Tensor } from '../../core/tensor.ts';
+import { encodeOnnxModel, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { repoRoot } from '../../test/helpers/paths.ts';
+import type { OrtModule } from '../page/runtimes.ts';
+import { seededRandom, uniform } from '../page/seeded.ts';
+
+const SAMPLES = Math.max(3, Number(process.argv[2] ?? 9));
+const SAMPLE_MS = 30;
+const SEED = 20261203;
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rand = seededRandom(SEED);
+const f32 = (dims: number[], scale = 1): Tensor<'float32'> => new Tensor('float32', uniform(rand, dims.reduce((a, d) => a * d, 1), scale), dims);
+
+interface Model {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+function mlpF32(): Model {
+  const bytes = encodeOnnxModel({
+    nodes: [
+      { opType: 'MatMul', inputs: ['x', 'w1'], outputs: ['h0'] },
+      { opType: 'Add', inputs: ['h0', 'b1'], outputs: ['h1'] },
+      { opType: 'Relu', inputs: ['h1'], outputs: ['h2'] },
+      { opType: 'MatMul', inputs: ['h2', 'w2'], outputs: ['o0'] },
+      { opType: 'Add', inputs: ['o0', 'b2'], outputs: ['o1'] },
+      { opType: 'Softmax', inputs: ['o1'], outputs: ['y'] },
+    ],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 4] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [1, 3] }],
+    initializers: { w1: f32([4, 16]), b1: f32([16]), w2: f32([16, 3]), b2: f32([3]) },
+  });
+  return { name: 'iris-sized MLP f32 (4-16-3)', bytes };
+}
+
+/** One encoder layer: seq S, hidden H, `heads` heads, FFN 4H; weights scaled so activations stay O(1). */
+function bertBlock(S: number, H: number, heads: number): Model {
+  const D = H / heads;
+  const F = 4 * H;
+  const w = (r: number, c: number): Tensor<'float32'> => f32([r, c], 1 / Math.sqrt(r));
+  const nodes: WriterNode[] = [];
+  const n = (opType: string, inputs: string[], outputs: string[], attrs?: WriterNode['attrs']): void => {
+    nodes.push({ opType, inputs, outputs, ...(attrs ? { attrs } : {}) });
+  };
+  n('LayerNormalization', ['x', 'ln1_s', 'ln1_b'], ['ln1'], { axis: -1, epsilon: 1e-12 });
+  for (const p of ['q', 'k', 'v']) {
+    n('MatMul', ['ln1', `w${p}`], [`${p}0`]);
+    n('Add', [`${p}0`, `b${p}`], [`${p}1`]);
+    n('Reshape', [`${p}1`, 'heads_shape'], [`${p}2`]);
+  }
+  n('Transpose', ['q2'], ['qh'], { perm: [0, 2, 1, 3] });
+  n('Transpose', ['k2'], ['kt'], { perm: [0, 2, 3, 1] });
+  n('Transpose', ['v2'], ['vh'], { perm: [0, 2, 1, 3] });
+  n('MatMul', ['qh', 'kt'], ['s0']);
+  n('Mul', ['s0', 'scale'], ['s1']);
+  n('Softmax', ['s1'], ['p'], { axis: -1 });
+  n('MatMul', ['p', 'vh'], ['c0']);
+  n('Transpose', ['c0'], ['c1'], { perm: [0, 2, 1, 3] });
+  n('Reshape', ['c1', 'hidden_shape'], ['c2']);
+  n('MatMul', ['c2', 'wo'], ['o0']);
+  n('Add', ['o0', 'bo'], ['o1']);
+  n('Add', ['o1', 'x'], ['r1']);
+  n('LayerNormalization', ['r1', 'ln2_s', 'ln2_b'], ['ln2'], { axis: -1, epsilon: 1e-12 });
+  n('MatMul', ['ln2', 'wf1'], ['f0']);
+  n('Add', ['f0', 'bf1'], ['f1']);
+  // GELU as exported BERTs write it: 0.5 x (1 + erf(x / sqrt 2))
+  n('Div', ['f1', 'sqrt2'], ['g0']);
+  n('Erf', ['g0'], ['g1']);
+  n('Add', ['g1', 'one'], ['g2']);
+  n('Mul', ['f1', 'g2'], ['g3']);
+  n('Mul', ['g3', 'half'], ['g4']);
+  n('MatMul', ['g4', 'wf2'], ['f2']);
+  n('Add', ['f2', 'bf2'], ['f3']);
+  n('Add', ['f3', 'r1'], ['y']);
+  const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', new Float32Array([v]), []);
+  const bytes = encodeOnnxModel({
+    nodes,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, S, H] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [1, S, H] }],
+    initializers: {
+      ln1_s: f32([H]), ln1_b: f32([H]), ln2_s: f32([H]), ln2_b: f32([H]),
+      wq: w(H, H), bq: f32([H]), wk: w(H, H), bk: f32([H]), wv: w(H, H), bv: f32([H]), wo: w(H, H), bo: f32([H]),
+      wf1: w(H, F), bf1: f32([F]), wf2: w(F, H), bf2: f32([H]),
+      heads_shape: new Tensor('int64', BigInt64Array.from([1n, BigInt(S), BigInt(heads), BigInt(D)]), [4]),
+      hidden_shape: new Tensor('int64', BigInt64Array.from([1n, BigInt(S), BigInt(H)]), [3]),
+      scale: scalar(1 / Math.sqrt(D)), sqrt2: scalar(Math.SQRT2), one: scalar(1), half: scalar(0.5),
+    },
+  });
+  return { name: `BERT-like block f32 (S=${S}, H=${H}, ${heads} heads)`, bytes };
+}
+
+const demo = (file: string): Model => ({ name: `demo ${file}`, bytes: new Uint8Array(readFileSync(join(repoRoot, 'demo', 'models', file))) });
+
+type Run = () => Promise<Float32Array>;
+interface Runner {
+  readonly name: string;
+  readonly run: Run;
+  readonly note?: string;
+}
+
+async function kilnRunner(name: string, provider: 'wasm' | 'cpu', m: Model, feeds: Record<string, Tensor<'float32'>>): Promise<Runner> {
+  const s = await InferenceSession.create(m.bytes, { executionProviders: [provider] });
+  const out = s.outputNames[0]!;
+  const run: Run = async () => (await s.run(feeds))[out]!.data as Float32Array;
+  await run();
+  const steps = s.lastPlacement?.steps ?? [];
+  const wasm = steps.filter((st) => st.implementation === 'wasm').length;
+  return { name, run, note: provider === 'wasm' ? `${wasm}/${steps.length} steps in wasm; js: ${[...new Set(steps.filter((st) => st.implementation !== 'wasm').map((st) => st.opType))].join(' ') || '-'}` : '' };
+}
+
+async function ortRunner(ort: OrtModule, m: Model, feeds: Record<string, Tensor<'float32'>>): Promise<Runner> {
+  const s = await ort.InferenceSession.create(m.bytes, { executionProviders: ['wasm'] });
+  const of = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('float32', t.data, [...t.dims])]));
+  const run: Run = async () => (await s.run(of))[s.outputNames[0]!]!.data as Float32Array;
+  return { name: 'ort-wasm-1t', run };
+}
+
+async function sample(run: Run): Promise<number> {
+  let calls = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < SAMPLE_MS) {
+    await run();
+    calls++;
+    t = performance.now();
+  }
+  return (t - t0) / calls;
+}
+
+const ort: OrtModule = await import('onnxruntime-web');
+ort.env.wasm.numThreads = 1;
+
+const models: Model[] = [mlpF32(), demo('iris-mlp-int8.onnx'), demo('mnist-cnn-int8.onnx'), bertBlock(64, 256, 4), bertBlock(128, 256, 4)];
+const rows: string[] = [];
+const notes: string[] = [];
+const load0 = loadavg()[0]!;
+for (const m of models) {
+  const probe = await InferenceSession.create(m.bytes, { executionProviders: ['cpu'] });
+  const meta = probe.inputMetadata[0]!;
+  const feeds = { [meta.name]: f32(meta.shape.map((d) => (typeof d === 'number' ? d : 1)), 2) };
+  await probe.release();
+  const runners = [await kilnRunner('kiln-wasm', 'wasm', m, feeds), await kilnRunner('kiln-js', 'cpu', m, feeds), await ortRunner(ort, m, feeds)];
+  const ref = await runners[2]!.run();
+  const diffs = await Promise.all(runners.slice(0, 2).map(async (r) => (await r.run()).reduce((mx, v, i) => Math.max(mx, Math.abs(v - ref[i]!)), 0)));
+  for (const r of runners) for (let i = 0; i < 3; i++) await r.run(); // warm-up
+  const times: number[][] = runners.map(() => []);
+  for (let s = 0; s < SAMPLES; s++) for (const [i, r] of runners.entries()) times[i]!.push(await sample(r.run));
+  const [w, j, o] = times.map(median) as [number, number, number];
+  rows.push(`| ${m.name} | ${w.toFixed(3)} | ${j.toFixed(3)} | ${o.toFixed(3)} | ${(o / w).toFixed(2)}x | ${diffs.map((d) => d.toExponential(1)).join(' / ')} |`);
+  notes.push(`${m.name}: ${runners[0]!.note}`);
+}
+console.log(`samples ${SAMPLES} x ~${SAMPLE_MS} ms per runner, interleaved; load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (2 cores shared); seed ${SEED}`);
+console.log('| model | kiln wasm ms | kiln js ms | ort wasm 1t ms | ort / kiln wasm | max |diff| vs ort (wasm / js) |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);
+for (const n of notes) console.log(n);

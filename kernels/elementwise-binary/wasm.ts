@@ -1,0 +1,64 @@
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+
+/** Op and form codes of kiln_binary_f32 (kernels/wasm/src/eltwise-binary.c): keep in step with its enums. */
+const BINARY_CODES: Readonly<Record<string, number>> = { Add: 0, Sub: 1, Mul: 2, Div: 3 };
+const FORM = { same: 0, bMid: 1, aMid: 2 } as const;
+
+const count = (dims: readonly number[]): number => dims.reduce((a, d) => a * d, 1);
+
+export interface MidView {
+  readonly outer: number;
+  readonly mid: number;
+  readonly inner: number;
+}
+
+/**
+ * How an operand that broadcasts to `out` reads as [outer, mid, inner] with its values along mid:
+ * its non-1 dims (right-aligned) must be one contiguous run equal to the output's there (a
+ * scalar, a row vector, a per-channel [C,1,1]...). Undefined for other broadcasts.
+ */
+export function midView(out: readonly number[], small: readonly number[]): MidView | undefined {
+  const padded = [...Array<number>(out.length - small.length).fill(1), ...small];
+  const total = count(out);
+  const big = padded.flatMap((d, i) => (d !== 1 ? [i] : []));
+  if (big.length === 0) return { outer: 1, mid: 1, inner: total };
+  const [p, q] = [big[0]!, big[big.length - 1]!];
+  for (let i = p; i <= q; i++) if (padded[i] !== out[i]) return undefined;
+  return { outer: count(out.slice(0, p)), mid: count(out.slice(p, q + 1)), inner: count(out.slice(q + 1)) };
+}
+
+function lowerBinary(opType: string): WasmKernel {
+  const code = BINARY_CODES[opType]!;
+  return (inputs, outputs) => {
+    const [a, b] = [inputs[0], inputs[1]];
+    if (a?.dtype !== 'float32' || b?.dtype !== 'float32') return undefined;
+    const out = outputs[0]!.dims;
+    const n = count(out);
+    const [na, nb] = [count(a.dims), count(b.dims)];
+    let form: number;
+    let view: MidView | undefined;
+    if (na === n && nb === n) [form, view] = [FORM.same, { outer: 1, mid: 1, inner: n }];
+    else if (na === n) [form, view] = [FORM.bMid, midView(out, b.dims)];
+    else if (nb === n) [form, view] = [FORM.aMid, midView(out, a.dims)];
+    else return undefined; // both operands broadcast: the js kernel
+    if (!view) return undefined;
+    const { outer, mid, inner } = view;
+    let f: WasmExport | undefined;
+    return {
+      reads: [0, 1],
+      scratchBytes: 0,
+      persistentBytes: [],
+      prepare(k) {
+        f = k.fn('kiln_binary_f32');
+      },
+      run(k, at) {
+        f ??= k.fn('kiln_binary_f32');
+        f(code, form, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, outer, mid, inner);
+      },
+    };
+  };
+}
+
+export const wasm: ImplementationTable<WasmKernel> = Object.fromEntries(Object.keys(BINARY_CODES).map((op) => [opKey('', op), lowerBinary(op)]));

@@ -1,0 +1,66 @@
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WasmExport, WasmKernel, WasmStep } from '../wasm/contract.ts';
+import { viewStep } from '../reshape/wasm.ts';
+import { clipAttrBounds } from './op.ts';
+import { unarySpecOf } from './unary-math.ts';
+
+/** Op codes of kiln_unary_f32 (kernels/wasm/src/eltwise-unary.c): keep in step with its enum. */
+const UNARY_CODES: Readonly<Record<string, number>> = {
+  Relu: 0, LeakyRelu: 1, Sigmoid: 2, Tanh: 3, Gelu: 4, Erf: 6, Exp: 7, Neg: 8, Abs: 9,
+  Sqrt: 10, Reciprocal: 11, HardSigmoid: 12, HardSwish: 13, Clip: 14, Softsign: 15,
+};
+const GELU_TANH = 5;
+
+/** One pass over the tensor; the export is looked up at session start, so a stale module fails there. */
+export function unaryStep(code: number, n: number, params: readonly number[]): WasmStep {
+  let f: WasmExport | undefined;
+  return {
+    reads: [0],
+    scratchBytes: 0,
+    persistentBytes: [],
+    prepare(k) {
+      f = k.fn('kiln_unary_f32');
+    },
+    run(k, at) {
+      f ??= k.fn('kiln_unary_f32');
+      f(code, at.inputs[0]!, at.outputs[0]!, n, params[0] ?? 0, params[1] ?? 0);
+    },
+  };
+}
+
+const count = (dims: readonly number[]): number => dims.reduce((a, d) => a * d, 1);
+
+function lowerUnary(opType: string, contrib: boolean): WasmKernel {
+  const spec = unarySpecOf(opType);
+  return (inputs, outputs, ctx) => {
+    if (inputs[0]?.dtype !== 'float32') return undefined;
+    const mode = contrib ? 'none' : (spec.mode?.(ctx) ?? '');
+    const code = opType === 'Gelu' && mode === 'tanh' ? GELU_TANH : UNARY_CODES[opType]!;
+    return unaryStep(code, count(outputs[0]!.dims), spec.params?.(ctx) ?? []);
+  };
+}
+
+/** Clip with bounds from attributes or constant scalar inputs; run-time bounds (and min > max, whose NaN rule differs) decline. */
+const clip: WasmKernel = (inputs, outputs, ctx) => {
+  if (inputs[0]?.dtype !== 'float32') return undefined;
+  let [lo, hi] = ctx.opset < 11 ? clipAttrBounds(ctx) : [-Infinity, Infinity];
+  for (const slot of [1, 2]) {
+    if (!inputs[slot]) continue;
+    const c = ctx.constants[slot];
+    if (!c || c.type !== 'float32') return undefined;
+    const v = (c.data as Float32Array)[0]!;
+    if (slot === 1) lo = v;
+    else hi = v;
+  }
+  if (!(lo <= hi)) return undefined;
+  return unaryStep(UNARY_CODES.Clip!, count(outputs[0]!.dims), [lo, hi]);
+};
+
+export const wasm: ImplementationTable<WasmKernel> = {
+  ...Object.fromEntries(Object.keys(UNARY_CODES).filter((op) => op !== 'Clip').map((op) => [opKey('', op), lowerUnary(op, false)])),
+  [opKey('com.microsoft', 'Gelu')]: lowerUnary('Gelu', true),
+  [opKey('', 'Clip')]: clip,
+  // Identity's output is its input: a view, as on the GPU
+  [opKey('', 'Identity')]: (inputs) => (inputs[0]?.dtype === 'float32' ? viewStep : undefined),
+};

@@ -1,0 +1,68 @@
+import type { ImplementationTable } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import { REDUCE_MODE } from '../reduce/wasm.ts';
+import { countRange, setupGlobal, setupPool, GLOBAL_POOLS, type PoolKind } from './op.ts';
+
+/** GlobalAveragePool / GlobalMaxPool: one reduction per (n, c) row of the spatial extent. */
+function lowerGlobal(opType: string): WasmKernel {
+  const { types } = GLOBAL_POOLS.find((p) => p.opType === opType)!;
+  return (inputs, _outputs, ctx) => {
+    if (inputs[0]?.dtype !== 'float32') return undefined;
+    const { x } = setupGlobal(opType, types, inputs, ctx);
+    const rows = x.dims[0]! * x.dims[1]!;
+    const len = x.dims.slice(2).reduce((a, d) => a * d, 1);
+    if (len === 0) return undefined; // the mean of nothing: the reference's NaN rule, on js
+    let f: WasmExport | undefined;
+    return {
+      reads: [0],
+      scratchBytes: 0,
+      persistentBytes: [],
+      prepare(k) {
+        f = k.fn('kiln_reduce_rows_f32');
+      },
+      run(k, at) {
+        f ??= k.fn('kiln_reduce_rows_f32');
+        f(at.inputs[0]!, at.outputs[0]!, rows, len, opType === 'GlobalMaxPool' ? REDUCE_MODE.max : REDUCE_MODE.mean);
+      },
+    };
+  };
+}
+
+/**
+ * MaxPool (without its Indices output) and AveragePool over 2 spatial axes; the geometry is the
+ * op's (pads, auto_pad, ceil_mode resolved), written once into persistent memory for the kernel.
+ */
+function lowerPool2d(op: PoolKind): WasmKernel {
+  return (inputs, outputs, ctx) => {
+    if (inputs[0]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
+    const { g } = setupPool(inputs, ctx, op);
+    if (g.inDims.length !== 2 || g.outDims.includes(0) || g.inDims.includes(0)) return undefined;
+    const range = countRange(g, ctx.attrs.int('count_include_pad', 0) !== 0);
+    const geometry = Int32Array.from([
+      g.inDims[0]!, g.inDims[1]!, g.outDims[0]!, g.outDims[1]!, g.kernel[0]!, g.kernel[1]!, g.strides[0]!, g.strides[1]!,
+      g.dilations[0]!, g.dilations[1]!, g.padBegin[0]!, g.padBegin[1]!, range.lo[0]!, range.hi[0]!, range.lo[1]!, range.hi[1]!,
+    ]);
+    let f: WasmExport | undefined;
+    return {
+      reads: [0],
+      scratchBytes: 0,
+      persistentBytes: [geometry.byteLength],
+      prepare(k, at) {
+        f = k.fn('kiln_pool2d_f32');
+        new Int32Array(k.memory.buffer, at.persistent[0]!, geometry.length).set(geometry);
+      },
+      run(k, at) {
+        f ??= k.fn('kiln_pool2d_f32');
+        f(at.inputs[0]!, at.outputs[0]!, g.nc, at.persistent[0]!, op === 'MaxPool' ? 1 : 0);
+      },
+    };
+  };
+}
+
+export const wasm: ImplementationTable<WasmKernel> = {
+  [opKey('', 'MaxPool')]: lowerPool2d('MaxPool'),
+  [opKey('', 'AveragePool')]: lowerPool2d('AveragePool'),
+  [opKey('', 'GlobalAveragePool')]: lowerGlobal('GlobalAveragePool'),
+  [opKey('', 'GlobalMaxPool')]: lowerGlobal('GlobalMaxPool'),
+};

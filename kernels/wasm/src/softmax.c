@@ -1,0 +1,56 @@
+// Softmax / LogSoftmax over contiguous rows (the last axis, or the opset < 13 2-D coercion) for
+// the wasm backend, in the reference's three passes: the row max, exp(x - max) and its sum, then
+// the scale (Softmax: times 1 / sum) or the shift (LogSoftmax: x - max - log(sum)).
+#include "vmath.h"
+
+INLINE float row_max(const float *x, int len) {
+  v128_t m = SPLAT(-__builtin_inff());
+  int j = 0;
+  for (; j + 4 <= len; j += 4) m = wasm_f32x4_max(m, wasm_v128_load(x + j));
+  float r = wasm_f32x4_extract_lane(m, 0);
+  float l1 = wasm_f32x4_extract_lane(m, 1), l2 = wasm_f32x4_extract_lane(m, 2), l3 = wasm_f32x4_extract_lane(m, 3);
+  r = r > l1 || r != r ? r : l1;
+  r = r > l2 || r != r ? r : l2;
+  r = r > l3 || r != r ? r : l3;
+  for (; j < len; j++) r = r > x[j] || r != r ? r : x[j];
+  return r;
+}
+
+/** Writes exp(x - max) to y (Softmax) or nowhere (y null); returns the sum. */
+INLINE float exp_sum(const float *x, float *y, int len, float max) {
+  v128_t mv = SPLAT(max), s = SPLAT(0.0f);
+  int j = 0;
+  for (; j + 4 <= len; j += 4) {
+    v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(x + j), mv));
+    if (y) wasm_v128_store(y + j, e);
+    s = wasm_f32x4_add(s, e);
+  }
+  float sum = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) + wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3);
+  for (; j < len; j++) {
+    float e = wasm_f32x4_extract_lane(v_exp(SPLAT(x[j] - max)), 0);
+    if (y) y[j] = e;
+    sum += e;
+  }
+  return sum;
+}
+
+void KILN_EXPORT(kiln_softmax_f32)(const float *x, float *y, int rows, int len, int log) {
+  for (int r = 0; r < rows; r++, x += len, y += len) {
+    float max = row_max(x, len);
+    if (log) {
+      // (x - max) - log(sum), as the reference orders it: never max + log(sum) first, which rounds
+      // log(sum) to the ulp of max (6e-5 at 1000)
+      float logSum = s_log(exp_sum(x, 0, len, max));
+      v128_t sv = SPLAT(max), lv = SPLAT(logSum);
+      int j = 0;
+      for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(x + j), sv), lv));
+      for (; j < len; j++) y[j] = (x[j] - max) - logSum;
+      continue;
+    }
+    float inv = 1.0f / exp_sum(x, y, len, max);
+    v128_t iv = SPLAT(inv);
+    int j = 0;
+    for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, wasm_f32x4_mul(wasm_v128_load(y + j), iv));
+    for (; j < len; j++) y[j] *= inv;
+  }
+}

@@ -1,0 +1,124 @@
+// Vector (f32x4) forms of the elementwise table's transcendentals (kernels/elementwise-unary/
+// unary-math.ts), shared by the memory-bound kernels. Each follows the table's formula (same
+// branches, same erfc polynomial); only exp and log are new approximations:
+//   v_exp: Cephes expf (range reduction by ln2 in two parts, degree-6 polynomial on |r| <= ln2/2),
+//          2^n applied as two exact power-of-two factors so denormal results and x up to
+//          88.72 (FLT_MAX) come out right. Relative error <= 2e-7 for normal results (Cephes'
+//          stated bound for expf); 0 below -103.97, +inf above 88.7228, NaN passes.
+//   s_log: Cephes logf on [sqrt(1/2), sqrt(2)), relative error <= 2e-7; only used on a row's sum
+//          (>= 1) in LogSoftmax.
+#ifndef KILN_VMATH_H
+#define KILN_VMATH_H
+#include <wasm_simd128.h>
+
+#define KILN_EXPORT(name) __attribute__((export_name(#name))) name
+#define INLINE static inline __attribute__((always_inline))
+#define SPLAT(c) wasm_f32x4_splat(c)
+
+INLINE v128_t v_exp(v128_t x) {
+  const v128_t hi = SPLAT(88.72283935546875f), lo = SPLAT(-103.97208f);
+  v128_t over = wasm_f32x4_gt(x, hi), under = wasm_f32x4_lt(x, lo);
+  v128_t xc = wasm_f32x4_pmin(wasm_f32x4_pmax(x, lo), hi); // NaN stays NaN
+  // round to nearest by adding 1.5 * 2^23: n's integer sits in t's low mantissa bits (cheaper in
+  // V8 than f32x4.nearest + i32x4.trunc_sat, which lower to several x64 instructions each)
+  const v128_t magic = SPLAT(12582912.0f);
+  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(xc, SPLAT(1.44269504088896341f)), magic);
+  v128_t n = wasm_f32x4_sub(t, magic);
+  v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(n, SPLAT(0.693359375f)));
+  r = wasm_f32x4_add(r, wasm_f32x4_mul(n, SPLAT(2.12194440e-4f)));
+  v128_t p = SPLAT(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(5.0000001201e-1f));
+  v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
+  // n in [-150, 128]: split in two halves, each a normal power of two
+  v128_t ni = wasm_i32x4_sub(t, magic);
+  v128_t n1 = wasm_i32x4_shr(ni, 1), n2 = wasm_i32x4_sub(ni, n1);
+  v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(n1, wasm_i32x4_splat(127)), 23);
+  v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(n2, wasm_i32x4_splat(127)), 23);
+  y = wasm_f32x4_mul(wasm_f32x4_mul(y, s1), s2);
+  y = wasm_v128_bitselect(SPLAT(__builtin_inff()), y, over);
+  return wasm_v128_andnot(y, under);
+}
+
+/** 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: the table's sigmoid. */
+INLINE v128_t v_sigmoid(v128_t x) {
+  v128_t e = v_exp(wasm_f32x4_neg(wasm_f32x4_abs(x)));
+  v128_t d = wasm_f32x4_add(SPLAT(1.0f), e);
+  v128_t pos = wasm_f32x4_ge(x, SPLAT(0.0f));
+  return wasm_f32x4_div(wasm_v128_bitselect(SPLAT(1.0f), e, pos), d);
+}
+
+/** tanh: an odd series below |x| < 0.1 (no 1 - t cancellation), (1 - t) / (1 + t), t = e^-2|x|, above. */
+INLINE v128_t v_tanh(v128_t x) {
+  v128_t a = wasm_f32x4_abs(x);
+  v128_t x2 = wasm_f32x4_mul(x, x);
+  v128_t s = wasm_f32x4_add(SPLAT(0.133333333f), wasm_f32x4_mul(x2, SPLAT(-0.053968254f)));
+  s = wasm_f32x4_add(SPLAT(-0.333333333f), wasm_f32x4_mul(x2, s));
+  s = wasm_f32x4_mul(x, wasm_f32x4_add(SPLAT(1.0f), wasm_f32x4_mul(x2, s)));
+  v128_t t = v_exp(wasm_f32x4_mul(a, SPLAT(-2.0f)));
+  v128_t l = wasm_f32x4_div(wasm_f32x4_sub(SPLAT(1.0f), t), wasm_f32x4_add(SPLAT(1.0f), t));
+  l = wasm_v128_or(l, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000))); // sign of x
+  return wasm_v128_bitselect(s, l, wasm_f32x4_lt(a, SPLAT(0.1f)));
+}
+
+/** The table's erf series for |x| < 0.5. */
+INLINE v128_t v_erf_small(v128_t x) {
+  v128_t x2 = wasm_f32x4_mul(x, x);
+  v128_t p = wasm_f32x4_add(SPLAT(0.00462962963f), wasm_f32x4_mul(x2, SPLAT(-0.000757575758f)));
+  p = wasm_f32x4_add(SPLAT(-0.0238095238f), wasm_f32x4_mul(x2, p));
+  p = wasm_f32x4_add(SPLAT(0.1f), wasm_f32x4_mul(x2, p));
+  p = wasm_f32x4_add(SPLAT(-0.333333333f), wasm_f32x4_mul(x2, p));
+  p = wasm_f32x4_add(SPLAT(1.0f), wasm_f32x4_mul(x2, p));
+  return wasm_f32x4_mul(wasm_f32x4_mul(SPLAT(1.1283791671f), x), p);
+}
+
+/** The table's erfc for z >= 0.5 (Numerical Recipes' Chebyshev form, relative error < 1.2e-7). */
+INLINE v128_t v_erfc_pos(v128_t z) {
+  v128_t t = wasm_f32x4_div(SPLAT(1.0f), wasm_f32x4_add(SPLAT(1.0f), wasm_f32x4_mul(SPLAT(0.5f), z)));
+  static const float c[] = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f};
+  v128_t p = SPLAT(c[0]);
+  for (int i = 1; i < 9; i++) p = wasm_f32x4_add(SPLAT(c[i]), wasm_f32x4_mul(t, p));
+  v128_t e = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_neg(wasm_f32x4_mul(z, z)), SPLAT(1.26551223f)), wasm_f32x4_mul(t, p));
+  return wasm_f32x4_mul(t, v_exp(e));
+}
+
+INLINE v128_t v_erf(v128_t x) {
+  v128_t a = wasm_f32x4_abs(x);
+  v128_t c = v_erfc_pos(a);
+  v128_t big = wasm_v128_bitselect(wasm_f32x4_sub(SPLAT(1.0f), c), wasm_f32x4_sub(c, SPLAT(1.0f)), wasm_f32x4_gt(x, SPLAT(0.0f)));
+  return wasm_v128_bitselect(v_erf_small(x), big, wasm_f32x4_lt(a, SPLAT(0.5f)));
+}
+
+INLINE v128_t v_erfc(v128_t x) {
+  v128_t a = wasm_f32x4_abs(x);
+  v128_t c = v_erfc_pos(a);
+  v128_t big = wasm_v128_bitselect(c, wasm_f32x4_sub(SPLAT(2.0f), c), wasm_f32x4_gt(x, SPLAT(0.0f)));
+  return wasm_v128_bitselect(wasm_f32x4_sub(SPLAT(1.0f), v_erf_small(x)), big, wasm_f32x4_lt(a, SPLAT(0.5f)));
+}
+
+/** Normal x only (denormals are not reduced): a softmax row sum is >= 1. */
+INLINE float s_log(float x) {
+  if (x != x || x == __builtin_inff()) return x;
+  if (x == 0.0f) return -__builtin_inff();
+  if (x < 0.0f) return __builtin_nanf("");
+  unsigned bits = __builtin_bit_cast(unsigned, x);
+  int e = (int)((bits >> 23) & 0xff) - 126;
+  float m = __builtin_bit_cast(float, (bits & 0x807fffffu) | 0x3f000000u); // [0.5, 1)
+  if (m < 0.707106781186547524f) {
+    e -= 1;
+    m = m + m - 1.0f;
+  } else {
+    m = m - 1.0f;
+  }
+  float z = m * m;
+  float y = ((((((((7.0376836292e-2f * m - 1.1514610310e-1f) * m + 1.1676998740e-1f) * m - 1.2420140846e-1f) * m + 1.4249322787e-1f) * m - 1.6668057665e-1f) * m + 2.0000714765e-1f) * m - 2.4999993993e-1f) * m + 3.3333331174e-1f) * m * z;
+  float fe = (float)e;
+  y += -2.12194440e-4f * fe;
+  y += -0.5f * z;
+  return m + y + 0.693359375f * fe;
+}
+
+#endif
