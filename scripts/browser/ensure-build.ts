@@ -2,7 +2,7 @@
 // missing or older than its sources, one process at a time (test files run in parallel).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../test/helpers/paths.ts';
@@ -41,18 +41,32 @@ function runBuild(): Promise<void> {
   });
 }
 
+/** Whether the process that took a lock is gone (its pid file names it); unreadable: not known to be gone. */
+function holderGone(lock: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0); // throws ESRCH when no such process exists
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /**
  * Runs `work` holding a lock folder named `name` in the temp dir, one process at a time (test files
- * run in parallel); a lock left by a killed process expires.
+ * run in parallel). A lock whose holder was killed is taken over at once (its pid file names a
+ * process that no longer exists), or after LOCK_STALE_MS when that cannot be told.
  */
 export async function withBuildLock<T>(name: string, work: () => Promise<T>): Promise<T> {
   const lock = join(tmpdir(), `${name}.lock`);
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch {
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+      if (existsSync(lock) && (holderGone(lock) || Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS)) rmSync(lock, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 250));
     }
   }
