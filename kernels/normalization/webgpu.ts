@@ -37,7 +37,7 @@ function rowNormGpu(label: string, inputs: readonly MaybeMeta[], outputs: readon
   const nRows = b.uniform('n_rows', 'u32', rows);
   const L = b.uniform('len', 'u32', len);
   const eps = b.uniform('eps', 'f32', plan.epsilon);
-  const write = `{ let f = base + j; ${Y.set('f', `(${X.get('f')} - mean) * inv * ${s} + ${bias}`)} }`;
+  const write = `{ let f = base + j; ${Y.set('f', `((${X.get('f')} - x0) - shifted_mean) * inv * ${s} + ${bias}`)} }`;
   const wgMode = len >= WORKGROUP_ROW_MIN && !ctx.caps.software;
   const wg = wgMode ? rowWorkgroupSize(len, ctx.caps) : 64;
   const sum = wgMode ? workgroupReduce(b, 'sum', 'f32', wg) : '';
@@ -47,11 +47,15 @@ function rowNormGpu(label: string, inputs: readonly MaybeMeta[], outputs: readon
     wgMode ? '  let row = workgroup_idx;' : '  let row = global_idx;',
     `  if (row >= ${nRows}) { return; }`,
     `  let base = row * ${L};`,
+    // Everything relative to x0, the row's first value: for rows offset far from 0 (values near
+    // 100 that vary by 1) x - x0 is exact (Sterbenz) where x - mean and a sum of x are not.
+    `  let x0 = ${X.get('base')};`,
     '  var s = 0.0;',
-    `  ${loop} { s += ${X.get('base + j')}; }`,
-    `  let mean = ${total('s')} / f32(${L});`,
+    `  ${loop} { s += ${X.get('base + j')} - x0; }`,
+    `  let shifted_mean = ${total('s')} / f32(${L});`,
+    '  let mean = x0 + shifted_mean;',
     '  var q = 0.0;',
-    `  ${loop} { let d = ${X.get('base + j')} - mean; q += d * d; }`,
+    `  ${loop} { let d = (${X.get('base + j')} - x0) - shifted_mean; q += d * d; }`,
     `  let inv = 1.0 / sqrt(${total('q')} / f32(${L}) + ${eps});`,
     `  ${loop} ${write}`,
     stats.length ? `  if (${wgMode ? 'local_idx == 0u' : 'true'}) { ${stats.join(' ')} }` : '',

@@ -42,6 +42,10 @@ const cases: OpCase[] = [
   { name: 'LayerNorm wasm no bias, two axes', op: 'LayerNormalization', attrs: { axis: -2, epsilon: 0.01 }, inputs: [f32([4, 3, 5]), f32([3, 5])], wasmKernel: true },
   { name: 'LayerNorm wasm BERT row', op: 'LayerNormalization', inputs: [f32([2, 5, 768], [-3, 5]), f32([768]), f32([768])], wasmKernel: true },
   { name: 'LayerNorm wasm offset rows', op: 'LayerNormalization', inputs: [f32([6, 33], [10, 11]), f32([33]), f32([33])], wasmKernel: true },
+  // rows far from 0 (values in [100, 101)): the GPU once lost their variation to f32 rounding of x - mean (1.5e-3 relative)
+  { name: 'LayerNorm rows far from 0', op: 'LayerNormalization', inputs: [f32([6, 33], [100, 101]), f32([33]), f32([33])] },
+  { name: 'LayerNorm long rows far from 0', op: 'LayerNormalization', inputs: [f32([4, 300], [100, 101]), f32([300]), f32([300])] },
+  { name: 'InstanceNorm far from 0', op: 'InstanceNormalization', inputs: [f32([2, 3, 40], [100, 101]), f32([3]), f32([3])] },
   // BatchNorm with constant statistics (initializers), folded to a per-channel multiply-add on wasm
   { name: 'BatchNorm wasm NCHW odd spatial', op: 'BatchNormalization', attrs: { epsilon: 1e-3 }, inputs: [f32([2, 3, 5, 3]), cst([0.5, -1.5, 2]), cst([0.1, 0, -0.3]), cst([0.2, -0.4, 1.5]), cst([0.3, 1.7, 0.05])], wasmKernel: true },
   { name: 'BatchNorm wasm rank 2', op: 'BatchNormalization', inputs: [f32([5, 3]), cst([1, 2, 3]), cst([0, 1, 0]), cst([1, 0, -1]), cst([0.5, 2, 4])], wasmKernel: true },
