@@ -47,12 +47,13 @@ export function renderOpCoverage(): string {
     'nodes run on the CPU inside a WebGPU session). float64, uint64 and string tensors have no GPU',
     'storage, so nodes touching them run on the CPU in WebGPU sessions too.',
     '',
-    '| op | supported | WebGPU kernel | conformance cases | runnable cases |',
-    '|---|---|---|---|---|',
+    '| op | supported | WebGPU kernel | wasm kernel | js fast path | conformance cases | runnable cases |',
+    '|---|---|---|---|---|---|---|',
     ...allOps.map((o) => {
       const r = registered.get(o);
       const u = usage.get(o) ?? { cases: 0, runnable: 0 };
-      return `| ${o} | ${r ? 'yes' : 'no'} | ${r ? (r.gpu ? 'yes' : 'no') : '—'} | ${u.cases} | ${u.runnable} |`;
+      const has = (b: boolean | undefined): string => (r ? (b ? 'yes' : 'no') : '—');
+      return `| ${o} | ${r ? 'yes' : 'no'} | ${has(r?.gpu)} | ${has(r?.wasm)} | ${has(r?.js)} | ${u.cases} | ${u.runnable} |`;
     }),
     '',
     '## Skipped tests (test/known-failures.ts)',
