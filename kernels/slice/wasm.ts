@@ -1,36 +1,15 @@
-import { coalesce } from '../common/strided.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { stridedCopyStep } from '../wasm/strided-copy.ts';
 import { sliceView } from './op.ts';
-
-/** kiln_transpose_f32's limit on axes left after merging (kernels/wasm/src/transpose.c). */
-const MAX_RANK = 8;
 
 /** Slice as the strided copy Transpose uses: the affine view (strides, negative steps included) from its base offset. */
 const slice: WasmKernel = (inputs, outputs, ctx) => {
   const x = inputs[0];
   if (x?.dtype !== 'float32') return undefined;
   const v = sliceView(x, ctx);
-  const c = coalesce(v.dims, v.strides);
-  if (c.dims.length > MAX_RANK) return undefined;
-  const empty = outputs[0]!.dims.includes(0);
-  const desc = Int32Array.from([c.dims.length, ...c.dims, ...c.strides]);
-  let f: WasmExport | undefined;
-  return {
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [desc.byteLength],
-    prepare(k, at) {
-      f = k.fn('kiln_transpose_f32');
-      new Int32Array(k.memory.buffer, at.persistent[0]!, desc.length).set(desc);
-    },
-    run(k, at) {
-      if (empty) return;
-      f ??= k.fn('kiln_transpose_f32');
-      f(at.inputs[0]! + v.base * 4, at.outputs[0]!, at.persistent[0]!);
-    },
-  };
+  return stridedCopyStep(v.dims, v.strides, v.base, outputs[0]!.dims.includes(0));
 };
 
 export const wasm: ImplementationTable<WasmKernel> = { [opKey('', 'Slice')]: slice };

@@ -1,0 +1,32 @@
+import { coalesce } from '../common/strided.ts';
+import type { WasmExport, WasmStep } from './contract.ts';
+
+/** kiln_transpose_f32's limit on axes left after merging (kernels/wasm/src/transpose.c). */
+const MAX_RANK = 8;
+
+/**
+ * A step copying a strided view of input 0 (element strides per output axis, from element `base`)
+ * into the contiguous output, through kiln_transpose_f32: Transpose-like ops and Slice. The merged
+ * walk goes into the step's persistent memory once, at session start, as an i32 descriptor.
+ * Undefined when more axes than the kernel takes are left after merging.
+ */
+export function stridedCopyStep(dims: readonly number[], strides: readonly number[], base: number, outputEmpty: boolean): WasmStep | undefined {
+  const c = coalesce(dims, strides);
+  if (c.dims.length > MAX_RANK) return undefined;
+  const desc = Int32Array.from([c.dims.length, ...c.dims, ...c.strides]);
+  let f: WasmExport | undefined;
+  return {
+    reads: [0],
+    scratchBytes: 0,
+    persistentBytes: [desc.byteLength],
+    prepare(k, at) {
+      f = k.fn('kiln_transpose_f32');
+      new Int32Array(k.memory.buffer, at.persistent[0]!, desc.length).set(desc);
+    },
+    run(k, at) {
+      if (outputEmpty) return;
+      f ??= k.fn('kiln_transpose_f32');
+      f(at.inputs[0]! + base * 4, at.outputs[0]!, at.persistent[0]!);
+    },
+  };
+}
