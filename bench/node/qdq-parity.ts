@@ -10,7 +10,7 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const seed = Number(process.argv[2] ?? 1);
 const count = Number(process.argv[3] ?? 16);
-const eps = process.argv.slice(4).length ? (process.argv.slice(4) as ('cpu' | 'webgpu')[]) : (['cpu', 'webgpu'] as const);
+const eps = process.argv.slice(4).length ? (process.argv.slice(4) as ('js' | 'wasm' | 'webgpu')[]) : (['js', 'wasm', 'webgpu'] as const);
 const m = await buildParityModel(seed);
 const inputs = parityInputs(seed, count);
 const want = await runOrt(m.qdq, inputs);

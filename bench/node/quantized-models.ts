@@ -83,8 +83,8 @@ async function timeAll(sessions: readonly Timed[]): Promise<number[]> {
 }
 
 async function agreement(floatBytes: Uint8Array, qBytes: Uint8Array, dims: number[], n: number): Promise<{ max: number; mean: number; top1: number }> {
-  const f = await InferenceSession.create(floatBytes, { executionProviders: ['cpu'] });
-  const q = await InferenceSession.create(qBytes, { executionProviders: ['cpu'] });
+  const f = await InferenceSession.create(floatBytes, { executionProviders: ['js'] });
+  const q = await InferenceSession.create(qBytes, { executionProviders: ['js'] });
   let max = 0, sum = 0, count = 0, rows = 0, agree = 0;
   for (let i = 0; i < n; i++) {
     const x = new Tensor('float32', input(dims), dims);

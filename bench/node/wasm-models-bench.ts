@@ -147,7 +147,7 @@ const rows: string[] = [];
 const notes: string[] = [];
 const load0 = loadavg()[0]!;
 for (const m of models) {
-  const probe = await InferenceSession.create(m.bytes, { executionProviders: ['cpu'] });
+  const probe = await InferenceSession.create(m.bytes, { executionProviders: ['js'] });
   const meta = probe.inputMetadata[0]!;
   const feeds = { [meta.name]: f32(meta.shape.map((d) => (typeof d === 'number' ? d : 1)), 2) };
   await probe.release();

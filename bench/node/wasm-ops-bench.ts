@@ -66,7 +66,7 @@ for (const op of OPS) {
   });
   const x = f32(op.x);
   const wasm = await InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-  const js = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+  const js = await InferenceSession.create(bytes, { executionProviders: ['js'] });
   const o = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   const ox = { x: new ort.Tensor('float32', x.data, op.x) };
   const runs = [() => wasm.run({ x }), () => js.run({ x }), () => o.run(ox)];

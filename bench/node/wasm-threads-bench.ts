@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     });
     const kiln1 = await InferenceSession.create(model, { executionProviders: [{ name: 'wasm', numThreads: 1 }] });
     const kiln2 = await InferenceSession.create(model, { executionProviders: [{ name: 'wasm', numThreads: 2 }] });
-    const js = await InferenceSession.create(model, { executionProviders: ['cpu'] });
+    const js = await InferenceSession.create(model, { executionProviders: ['js'] });
     const o = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
     const feed = new Tensor('float32', a, [m, k]);
     const ortFeed = { a: new ort.Tensor('float32', a, [m, k]) };

@@ -165,7 +165,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
   // else Kiln CPU's; a peer's output, not the runtime under test, wherever ort-wasm ran.
   const refKey = w.floatReference ?? w.name;
   if (!w.floatReference) {
-    const ref = live.find((l) => l.row.runtime === 'ort-wasm') ?? live.find((l) => l.row.runtime === 'kiln-cpu') ?? live[0];
+    const ref = live.find((l) => l.row.runtime === 'ort-wasm') ?? live.find((l) => l.row.runtime === 'kiln-js') ?? live[0];
     // A quantized model without a float variant beside it can only be compared with a peer running it.
     const what = /int[48]/.test(w.name) ? ' (same quantized model: no float variant found)' : '';
     if (ref) refs.set(refKey, { runtime: `${ref.row.runtime} on ${w.name}${what}`, output: ref.first });

@@ -35,7 +35,7 @@ export async function runBench(workloads: readonly Workload[], runtimes: readonl
   // Telemetry on vs off, on the whole-model workloads Kiln ran.
   const telemetryOverhead: TelemetryOverhead[] = [];
   for (const w of workloads.filter((x) => x.kind === 'model')) {
-    for (const rt of (['kiln-webgpu', 'kiln-cpu'] as const).filter((k) => runtimes.includes(k))) {
+    for (const rt of (['kiln-webgpu', 'kiln-js'] as const).filter((k) => runtimes.includes(k))) {
       if (!results.some((x) => x.workload === w.name && x.runtime === rt && x.status === 'ok')) continue;
       const t = await measureTelemetryOverhead(w, rt, env, o.maxRuns > 3 ? 15 : 3).catch((e: unknown) => ({ workload: w.name, runtime: rt, p50OffMs: NaN, p50OnMs: NaN, overheadPct: NaN, runs: 0, error: (e as Error).message }));
       o.log(`${w.name} ${rt}: telemetry off ${t.p50OffMs.toFixed(2)} ms, on ${t.p50OnMs.toFixed(2)} ms (${t.overheadPct.toFixed(1)}%)${t.error ? ` ${t.error}` : ''}`);

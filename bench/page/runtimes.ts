@@ -3,8 +3,8 @@ import type { InferenceSession as KilnSession } from '../../runtime/api/inferenc
 import { Tensor } from '../../core/tensor.ts';
 import type { ModelSource, Tf, TfModel, Workload } from './workload.ts';
 
-export const RUNTIMES = ['kiln-webgpu', 'kiln-wasm', 'kiln-cpu', 'ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm'] as const;
-export type KilnRuntime = 'kiln-webgpu' | 'kiln-wasm' | 'kiln-cpu';
+export const RUNTIMES = ['kiln-webgpu', 'kiln-wasm', 'kiln-js', 'ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm'] as const;
+export type KilnRuntime = 'kiln-webgpu' | 'kiln-wasm' | 'kiln-js';
 export type TfjsBackend = 'webgpu' | 'wasm';
 export type RuntimeName = (typeof RUNTIMES)[number];
 
@@ -67,7 +67,7 @@ async function bytesOf(src: ModelSource, host: RuntimeHost): Promise<{ bytes: Ui
   return { bytes, fetchMs: performance.now() - t0 };
 }
 
-const KILN_PROVIDER: Record<KilnRuntime, 'webgpu' | 'wasm' | 'cpu'> = { 'kiln-webgpu': 'webgpu', 'kiln-wasm': 'wasm', 'kiln-cpu': 'cpu' };
+const KILN_PROVIDER: Record<KilnRuntime, 'webgpu' | 'wasm' | 'js'> = { 'kiln-webgpu': 'webgpu', 'kiln-wasm': 'wasm', 'kiln-js': 'js' };
 
 async function createKiln(runtime: KilnRuntime, w: Workload, host: RuntimeHost): Promise<Created> {
   const { bytes, fetchMs } = await bytesOf(w.kiln ?? w.onnx, host);
@@ -139,7 +139,7 @@ export function createBenchSession(runtime: RuntimeName, w: Workload, host: Runt
   switch (runtime) {
     case 'kiln-webgpu':
     case 'kiln-wasm':
-    case 'kiln-cpu':
+    case 'kiln-js':
       return createKiln(runtime, w, host);
     case 'ort-webgpu':
     case 'ort-wasm':

@@ -17,7 +17,7 @@ const KILN = ['dist/kiln.mjs', 'dist/kiln.worker.mjs'];
 export const RUNTIME_FILES: Record<RuntimeName, readonly string[]> = {
   'kiln-webgpu': KILN,
   'kiln-wasm': [...KILN, 'dist/wasm/kiln-relaxed.wasm'],
-  'kiln-cpu': KILN,
+  'kiln-js': KILN,
   'ort-webgpu': [`${ORT}ort.webgpu.min.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.wasm`],
   'ort-wasm': [`${ORT}ort.wasm.min.mjs`, `${ORT}ort-wasm-simd-threaded.mjs`, `${ORT}ort-wasm-simd-threaded.wasm`],
   'tfjs-webgpu': ['node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js', 'node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js'],

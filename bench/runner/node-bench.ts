@@ -63,7 +63,7 @@ export async function runNodeBench(o: { quick: boolean; workloads?: string[] | u
     runtimeBytes: (rt) => sizes[rt],
   };
   const describe = async (bytes: Uint8Array): Promise<{ name: string; shape: number[] }> => {
-    const s = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+    const s = await InferenceSession.create(bytes, { executionProviders: ['js'] });
     const m = s.inputMetadata[0]!;
     await s.release();
     return { name: m.name, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)) };

@@ -29,7 +29,7 @@ export function speedRatios(results: readonly BenchResult[]): Ratio[] {
       ['kiln-webgpu', 'tfjs-webgpu', kind === 'micro' ? 6 : 4],
       ['kiln-wasm', 'ort-wasm', 1],
       ['kiln-wasm', 'tfjs-wasm', undefined],
-      ['kiln-cpu', 'ort-wasm', undefined],
+      ['kiln-js', 'ort-wasm', undefined],
     ];
     for (const [ours, theirs, target] of pairs) {
       const a = p50(results, workload, ours);

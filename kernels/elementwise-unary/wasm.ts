@@ -6,7 +6,7 @@ import { clipAttrBounds } from './op.ts';
 import { unarySpecOf } from './unary-math.ts';
 
 /** Op codes of kiln_unary_f32 (kernels/wasm/src/eltwise-unary.c): keep in step with its enum. */
-const UNARY_CODES: Readonly<Record<string, number>> = {
+export const UNARY_CODES: Readonly<Record<string, number>> = {
   Relu: 0, LeakyRelu: 1, Sigmoid: 2, Tanh: 3, Gelu: 4, Erf: 6, Exp: 7, Neg: 8, Abs: 9,
   Sqrt: 10, Reciprocal: 11, HardSigmoid: 12, HardSwish: 13, Clip: 14, Softsign: 15,
 };

@@ -2,7 +2,7 @@ import { activationOf } from '../common/activation.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { packedBBytes, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
-import { gemmActivation } from '../wasm/gemm-activation.ts';
+import { wasmEpilogue } from '../wasm/epilogue.ts';
 import { problemOf } from './op.ts';
 
 /** Row-major multi-index of batch z, dotted with per-dim element strides. */
@@ -18,13 +18,15 @@ function batchOffset(z: number, dims: readonly number[], strides: readonly numbe
 /**
  * MatMul on float32 as one wasm GEMM per batch matrix. A constant B (weights) is packed once at
  * session start, with the fused bias in its bias row; a B computed at run time is packed per run
- * into scratch. Fused Relu/Clip run in the GEMM's epilogue; other activations decline for now.
+ * into scratch. Fused Relu/Clip are the GEMM's clamp; other activations one pass over each output
+ * matrix while it is in cache (kernels/wasm/epilogue.ts).
  */
 const matmul: WasmKernel = (inputs, outputs, ctx) => {
   const [a, b, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
-  const activation = gemmActivation(activationOf(ctx.attrs));
-  if (!activation) return undefined;
+  const epilogue = wasmEpilogue(activationOf(ctx.attrs));
+  const [flags, lo, hi] = epilogue.clamp;
+  const activation = flags === 0 ? ({ kind: 'none' } as const) : ({ kind: 'clip', min: lo, max: hi } as const);
   const p = problemOf(a, b, bias, ctx);
   if (bias && p.biasColStride === 0) return undefined; // a single broadcast bias value: not in the packed layout
   const { M, N, K } = p;
@@ -53,6 +55,7 @@ const matmul: WasmKernel = (inputs, outputs, ctx) => {
         for (let z = 0; z < batch; z++) {
           const packed = at.persistent[0]! + distinct.indexOf(bOffsets[z]!) * panel;
           k.gemmF32({ a: at.inputs[0]! + aOffsets[z]!, lda: Math.max(1, K), bPacked: packed, c: at.outputs[0]! + z * M * N * 4, ldc: N, m: M, n: N, k: K, activation });
+          epilogue.after(k, at.outputs[0]! + z * M * N * 4, M * N);
         }
       },
     };
@@ -70,6 +73,7 @@ const matmul: WasmKernel = (inputs, outputs, ctx) => {
           packedFrom = bOffsets[z]!;
         }
         k.gemmF32({ a: at.inputs[0]! + aOffsets[z]!, lda: Math.max(1, K), bPacked: at.scratch, c: at.outputs[0]! + z * M * N * 4, ldc: N, m: M, n: N, k: K, activation });
+        epilogue.after(k, at.outputs[0]! + z * M * N * 4, M * N);
       }
     },
   };

@@ -22,6 +22,7 @@ export interface BackendChoice {
 
 /** What 'auto' needs of a session (InferenceSession, kept structural to avoid an import cycle). */
 export interface MeasurableSession {
+  readonly executionProvider: BackendName;
   readonly inputMetadata: readonly { readonly name: string; readonly type: DataType; readonly shape: readonly (number | string)[] }[];
   run(feeds: Readonly<Record<string, AnyTensor>>): Promise<unknown>;
   release(): Promise<void>;
@@ -33,6 +34,8 @@ export function choiceOf(session: object): BackendChoice | undefined {
   return choices.get(session);
 }
 
+const backendOf = (s: MeasurableSession): BackendName => s.executionProvider;
+
 /** Per backend: at most this many timed runs, and no more once this much time went by. */
 const MAX_RUNS = 5;
 const BUDGET_MS = 1500;
@@ -40,23 +43,28 @@ const BUDGET_MS = 1500;
 export async function chooseBackend<S extends MeasurableSession>(modelBytes: Uint8Array, start: (providers: readonly BackendName[]) => Promise<S>): Promise<S> {
   const adapter = await adapterKey();
   const done = (s: S, choice: BackendChoice): S => (choices.set(s, choice), s);
-  if (!adapter) return done(await start(['cpu']), { mode: 'auto', chosen: 'cpu', reason: 'no-webgpu' });
+  const cpu = async (): Promise<S> => start(['wasm', 'js']); // plain TypeScript only where WebAssembly cannot run
+  if (!adapter) {
+    const session = await cpu();
+    return done(session, { mode: 'auto', chosen: backendOf(session), reason: 'no-webgpu' });
+  }
   const key = `${adapter}|${await sha256Hex(modelBytes)}`;
   const known = await recall(key);
-  if (known === 'webgpu' || known === 'cpu') {
-    const session = await start([known, known === 'webgpu' ? 'cpu' : 'webgpu']);
-    return done(session, { mode: 'auto', chosen: known, reason: 'remembered', adapter });
+  if (known === 'webgpu' || known === 'wasm') {
+    const session = await start(known === 'webgpu' ? ['webgpu', 'wasm', 'js'] : ['wasm', 'js', 'webgpu']);
+    return done(session, { mode: 'auto', chosen: backendOf(session), reason: 'remembered', adapter });
   }
   const medianMs: Partial<Record<BackendName, number>> = {};
   const started: [BackendName, S][] = [];
-  for (const name of ['webgpu', 'cpu'] as const) {
-    const session = await start([name]).catch(() => undefined);
+  for (const providers of [['webgpu'], ['wasm', 'js']] as const) {
+    const session = await start(providers).catch(() => undefined);
     if (!session) continue;
+    const name = backendOf(session);
     started.push([name, session]);
     medianMs[name] = await medianRunMs(session).catch(() => undefined);
   }
   const timed = started.filter(([name]) => medianMs[name] !== undefined).sort(([a], [b]) => medianMs[a]! - medianMs[b]!);
-  const [chosen, session] = timed[0] ?? started[0] ?? (await start(['cpu']).then((s): [BackendName, S] => ['cpu', s]));
+  const [chosen, session] = timed[0] ?? started[0] ?? (await cpu().then((s): [BackendName, S] => [backendOf(s), s]));
   for (const [, other] of started) if (other !== session) await other.release();
   if (timed.length === 0) return done(session, { mode: 'auto', chosen, reason: 'measurement-failed', medianMs, adapter });
   await remember(key, chosen);

@@ -6,7 +6,7 @@ export interface DeviceLostEvent {
   /** GPUDeviceLostInfo.reason: 'destroyed' or 'unknown' */
   readonly reason: string;
   readonly message: string;
-  /** where the session runs now: 'webgpu' on a new device, or 'cpu' */
+  /** where the session runs now: 'webgpu' on a new device, else 'wasm' (or 'js' where WebAssembly cannot run) */
   readonly executionProvider: BackendName;
   readonly adapterInfo: string;
 }

@@ -6,7 +6,8 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
 import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
-import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
+import { JsBackend } from '../backends/js/js-backend.ts';
+import { WasmBackend } from '../backends/wasm/wasm-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
@@ -152,7 +153,7 @@ export class RecoveringBackend implements Backend {
     }
     if (!next) {
       this.generation++; // plans prepared on the failed device are stale too
-      next = new CpuBackend();
+      next = await WasmBackend.create().catch((e: unknown) => new JsBackend('fast', `wasm could not start: ${(e as Error).message}`));
       await this.prepareAll(next).catch(() => undefined); // plans that still fail are prepared again at their next run
     }
     this.current = next;

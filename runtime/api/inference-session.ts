@@ -1,6 +1,6 @@
 import type { TensorMeta } from '../../kernels/contract.ts';
 import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/backend.ts';
-import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
+import { JsBackend } from '../backends/js/js-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import { WasmBackend } from '../backends/wasm/wasm-backend.ts';
@@ -25,18 +25,23 @@ import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
 import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
 
-/** 'auto' times webgpu and cpu on the model once and remembers the faster per adapter. */
+/**
+ * 'webgpu', 'wasm' (WebAssembly SIMD kernels), 'js' (plain TypeScript, for pages whose CSP forbids
+ * WebAssembly), 'cpu' (onnxruntime-web's alias of 'wasm'), or 'auto': times webgpu and wasm on the
+ * model once and remembers the faster per adapter.
+ */
 export type ExecutionProvider =
   | BackendName
-  | 'wasm'
+  | 'cpu'
   | 'auto'
   | {
-      name: BackendName | 'wasm' | 'auto';
+      name: BackendName | 'cpu' | 'auto';
       /** webgpu: kernel forms for a software or a hardware adapter; 'auto' (default) detects it */
       kernelTuning?: KernelTuning;
       /**
-       * cpu: run every op's plain reference implementation instead of its fast path: slow, written
-       * for clarity; the oracle Kiln's tests compare every backend with, and a way to check a result.
+       * js (or cpu): run every op's plain reference implementation in TypeScript instead of a fast
+       * path: slow, written for clarity; the oracle Kiln's tests compare every backend with, and a
+       * way to check a result.
        */
       reference?: boolean;
       /**
@@ -54,7 +59,10 @@ export type ExecutionProvider =
     };
 
 export interface SessionOptions {
-  /** tried in order; the first that starts wins. 'wasm': WebAssembly SIMD kernels; 'cpu': plain TypeScript. */
+  /**
+   * tried in order; the first that starts wins. Default ['webgpu', 'wasm', 'js']: WebGPU, else the
+   * WebAssembly SIMD CPU backend, else plain TypeScript (a CSP without 'wasm-unsafe-eval').
+   */
   executionProviders?: readonly ExecutionProvider[];
   /** external-data files by the name the model uses, for models given as bytes */
   externalData?: readonly { path: string; data: Uint8Array | ArrayBuffer }[];
@@ -134,7 +142,7 @@ export class InferenceSession {
     // Loaded only when asked for (pages without telemetry never download it); options checked before any download.
     const telemetry = options.telemetry ? await import('../telemetry/session-telemetry.ts') : undefined;
     if (telemetry && options.telemetry) telemetry.checkTelemetryOptions(options.telemetry);
-    const providers = options.executionProviders ?? ['webgpu', 'cpu'];
+    const providers = options.executionProviders ?? DEFAULT_PROVIDERS;
     const auto = providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto');
     // .kiln: the backend starts (and takes weights) while the bundle streams; 'auto' decides after.
     const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost));
@@ -224,7 +232,7 @@ export class InferenceSession {
     return this.verified;
   }
 
-  /** which backend runs this session: 'webgpu' or 'cpu' */
+  /** which backend runs this session: 'webgpu', 'wasm' or 'js' ('cpu' in the options starts 'wasm') */
   get executionProvider(): BackendName {
     return this.backend.name;
   }
@@ -411,16 +419,23 @@ function describeInfo(dtype: DataType, dims: readonly Dim[] | undefined): string
   return `${dtype}[${(dims ?? []).map((d) => d ?? '?').join(', ')}]`;
 }
 
+/** WebGPU where it starts, else the wasm CPU backend, else plain TypeScript. */
+const DEFAULT_PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm', 'js'];
+
 async function startBackend(providers: readonly ExecutionProvider[], onDeviceLost?: (event: DeviceLostEvent) => void): Promise<Backend> {
   const reasons: string[] = [];
   for (const p of providers) {
     const name = typeof p === 'string' ? p : p.name;
+    const reference = typeof p !== 'string' && p.reference === true;
     try {
-      if (name === 'wasm') {
+      // The reference kernels are TypeScript: { name: 'cpu', reference: true } keeps meaning them.
+      if (name === 'js' || (name === 'cpu' && reference)) return new JsBackend(reference ? 'reference' : 'fast');
+      if (name === 'wasm' || name === 'cpu') {
         const numThreads = typeof p !== 'string' && p.numThreads !== undefined ? p.numThreads : undefined;
-        return await WasmBackend.create({ ...(typeof p !== 'string' && p.wasmPaths !== undefined ? { source: urlWasmSource(p.wasmPaths) } : {}), ...(numThreads !== undefined ? { numThreads } : {}) });
+        const started = WasmBackend.create({ ...(typeof p !== 'string' && p.wasmPaths !== undefined ? { source: urlWasmSource(p.wasmPaths) } : {}), ...(numThreads !== undefined ? { numThreads } : {}) });
+        // 'cpu' asks for the CPU, not for WebAssembly: where the module cannot run, plain TypeScript does.
+        return name === 'cpu' ? await started.catch((e: unknown) => (e instanceof KilnError && e.code === 'INVALID_ARGUMENT' ? Promise.reject(e) : new JsBackend('fast', `wasm could not start: ${(e as Error).message}`))) : await started;
       }
-      if (name === 'cpu') return new CpuBackend(typeof p !== 'string' && p.reference === true ? 'reference' : 'fast');
       if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(typeof p === 'string' ? 'auto' : p.kernelTuning), onDeviceLost);
       reasons.push(`${String(name)}: unknown execution provider`);
     } catch (e) {

@@ -2,8 +2,11 @@ import type { AnyTensor } from '../../core/tensor.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
 import type { RunTiming } from '../telemetry/latency/run-timing.ts';
 
-/** 'cpu' is the plain-TypeScript backend; 'wasm' the WebAssembly SIMD one (see docs/decisions.md). */
-export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+/**
+ * 'wasm': the WebAssembly SIMD CPU backend; 'js': plain TypeScript, where WebAssembly cannot run.
+ * 'cpu' is accepted in executionProviders as onnxruntime-web's alias of 'wasm' (docs/decisions.md).
+ */
+export type BackendName = 'webgpu' | 'wasm' | 'js';
 
 /** Where one step of a plan runs, and why not on the accelerator when it does not. */
 export interface StepPlacement {

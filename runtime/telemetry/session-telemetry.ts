@@ -82,7 +82,7 @@ export interface TelemetryContext {
 
 /** gpu-discrete | gpu-integrated | gpu-software | cpu | unknown, from what the adapter says of itself. */
 export function deviceClass(backend: string, adapter: string): string {
-  if (backend === 'cpu') return 'cpu';
+  if (backend === 'wasm' || backend === 'js' || backend === 'cpu') return 'cpu'; // 'cpu': sessions before the wasm backend
   if (backend !== 'webgpu') return 'unknown';
   const a = adapter.toLowerCase();
   if (/\(software\)|swiftshader|llvmpipe|lavapipe|warp/.test(a)) return 'gpu-software';

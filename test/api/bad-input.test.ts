@@ -21,7 +21,7 @@ async function rejectsWith(p: Promise<unknown>, code: string, pattern: RegExp): 
   });
 }
 
-for (const backend of ['cpu', 'webgpu'] as const) {
+for (const backend of ['js', 'wasm', 'webgpu'] as const) {
   test(`${backend}: truncated models are rejected at every cut point`, async () => {
     // Every prefix of a valid model must fail cleanly (or, rarely, parse into a smaller valid model).
     for (let cut = 0; cut < addBytes.length; cut++) {

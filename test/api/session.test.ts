@@ -28,7 +28,7 @@ function expected(x: Float32Array): { y: number[]; z: number[] } {
   return { y, z: y.map((v, i) => Math.fround(v - x[i]!)) };
 }
 
-for (const backend of ['cpu', 'webgpu'] as const) {
+for (const backend of ['js', 'wasm', 'webgpu'] as const) {
   test(`${backend}: symbolic batch dims re-plan per shape and give right answers`, async () => {
     const s = await InferenceSession.create(chain, { executionProviders: [backend] });
     for (const n of [1, 7, 3, 7]) {

@@ -16,7 +16,7 @@ import { knownFailure } from '../known-failures.ts';
 import type { BrowserCase, BrowserCaseResult, ConformanceHarness } from './pages/conformance-entry.ts';
 
 const SAMPLE_SIZE = Number(process.env.KILN_BROWSER_SAMPLE ?? 40);
-const BACKENDS = ['webgpu', 'cpu'] as const;
+const BACKENDS = ['webgpu', 'wasm', 'js'] as const;
 const filter = process.env.KILN_CONFORMANCE_FILTER ? new RegExp(process.env.KILN_CONFORMANCE_FILTER) : undefined;
 
 /**

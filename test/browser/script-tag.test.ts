@@ -34,7 +34,7 @@ test('window.kiln exposes InferenceSession, Tensor and KilnError', async () => {
   assert.deepEqual(names, ['InferenceSession', 'KilnError', 'Tensor', 'importKilnPublicKey']);
 });
 
-for (const backend of ['webgpu', 'cpu'] as const) {
+for (const backend of ['webgpu', 'wasm', 'js'] as const) {
   test(`window.kiln runs a model on ${backend}`, async () => {
     assert.ok(page);
     const r = await page.evaluate(

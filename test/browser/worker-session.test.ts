@@ -263,11 +263,11 @@ test('in the page thread: a run in flight survives a device loss; with no new de
   assert.deepEqual(r.first, squareExpected);
   assert.deepEqual(r.second, squareExpected);
   assert.equal(r.afterFirst, 'webgpu');
-  assert.equal(r.afterSecond, 'cpu');
-  assert.deepEqual(r.events, ['destroyed->webgpu', 'destroyed->cpu']);
+  assert.equal(r.afterSecond, 'wasm');
+  assert.deepEqual(r.events, ['destroyed->webgpu', 'destroyed->wasm']);
 });
 
-test("'auto' times webgpu and cpu once on the model, keeps the faster, and remembers it for the adapter", { timeout: TIMEOUT }, async () => {
+test("'auto' times webgpu and wasm once on the model, keeps the faster, and remembers it for the adapter", { timeout: TIMEOUT }, async () => {
   const page = await scriptTagPage();
   const r = await page.evaluate(async (bytes) => {
     const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
@@ -282,14 +282,14 @@ test("'auto' times webgpu and cpu once on the model, keeps the faster, and remem
   const { a, b } = r;
   assert.equal(a.choice.mode, 'auto');
   assert.equal(a.choice.reason, 'measured');
-  const { webgpu, cpu } = a.choice.medianMs ?? {};
-  assert.ok(webgpu !== undefined && cpu !== undefined && webgpu >= 0 && cpu >= 0, `both backends were timed: ${JSON.stringify(a.choice.medianMs)}`);
-  assert.equal(a.choice.chosen, webgpu < cpu ? 'webgpu' : 'cpu', 'the faster one is chosen');
+  const { webgpu, wasm } = a.choice.medianMs ?? {};
+  assert.ok(webgpu !== undefined && wasm !== undefined && webgpu >= 0 && wasm >= 0, `both backends were timed: ${JSON.stringify(a.choice.medianMs)}`);
+  assert.equal(a.choice.chosen, webgpu < wasm ? 'webgpu' : 'wasm', 'the faster one is chosen');
   assert.equal(a.provider, a.choice.chosen);
   assert.match(a.choice.adapter ?? '', /swiftshader/);
   assert.deepEqual({ ...b.choice }, { mode: 'auto', chosen: a.choice.chosen, reason: 'remembered', adapter: a.choice.adapter }, 'the second session starts only the remembered backend');
   assert.equal(b.provider, a.choice.chosen);
-  console.log(`# auto on SwiftShader: webgpu ${webgpu.toFixed(2)} ms, cpu ${cpu.toFixed(2)} ms -> ${a.choice.chosen}`);
+  console.log(`# auto on SwiftShader: webgpu ${webgpu.toFixed(2)} ms, wasm ${wasm.toFixed(2)} ms -> ${a.choice.chosen}`);
 });
 
 test('no uncaught errors in the pages', () => {

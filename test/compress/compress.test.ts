@@ -42,7 +42,7 @@ async function ortRun(bytes: Uint8Array, x: Float32Array): Promise<Float32Array>
   return out.y!.data as Float32Array;
 }
 
-async function kilnRun(bytes: Uint8Array, x: Float32Array, ep: 'cpu' | 'webgpu'): Promise<{ y: Float32Array; session: { bundle: unknown } }> {
+async function kilnRun(bytes: Uint8Array, x: Float32Array, ep: 'js' | 'wasm' | 'webgpu'): Promise<{ y: Float32Array; session: { bundle: unknown } }> {
   const s = await InferenceSession.create(bytes, { executionProviders: [ep] });
   const out = await s.run({ x: new Tensor('float32', x, dims) });
   if (ep === 'webgpu') assert.equal(s.lastPlacement?.cpu, 0, 'a step fell back to the CPU');
@@ -93,7 +93,7 @@ test('int8: .kiln and QDQ ONNX from calibration data; Kiln matches onnxruntime-w
     const x = freshInput();
     const float = await ortRun(ws.modelBytes, x);
     const ortQdq = await ortRun(qdq, x);
-    for (const ep of ['cpu', 'webgpu'] as const) {
+    for (const ep of ['js', 'wasm', 'webgpu'] as const) {
       const { y } = await kilnRun(kiln, x, ep);
       // onnxruntime runs this QDQ model with integer kernels (QLinearConv, QLinearMatMul); Kiln
       // dequantizes and accumulates in f32. They agree except where a value sits within f32
@@ -133,7 +133,7 @@ test('int4 weights with --keep: the kept layer stays float, blocks only where a 
     const x = freshInput();
     const ortQdq = await ortRun(qdq, x);
     const float = await ortRun(ws.modelBytes, x);
-    for (const ep of ['cpu', 'webgpu'] as const) {
+    for (const ep of ['js', 'wasm', 'webgpu'] as const) {
       const { y } = await kilnRun(kiln, x, ep);
       // weight-only: float activations, so only f32 summation order differs
       summary.push(`int4 ${ep}: vs onnxruntime QDQ ${maxDiff(y, ortQdq).toExponential(2)}, vs float ${maxDiff(y, float).toExponential(2)}`);

@@ -77,7 +77,7 @@ for (const m of MODELS) {
       await o.release();
       const want = wantT.data as Float32Array;
       const classes = wantT.dims[wantT.dims.length - 1]!;
-      for (const ep of ['cpu', 'webgpu'] as const) {
+      for (const ep of ['js', 'wasm', 'webgpu'] as const) {
         const s = await InferenceSession.create(kiln, { executionProviders: [ep] });
         const got = (await s.run({ x: new Tensor('float32', x, m.dims) }))[s.outputNames[0]!]!.data as Float32Array;
         if (ep === 'webgpu') assert.equal(s.lastPlacement?.cpu, 0, 'a step fell back to the CPU');

@@ -37,7 +37,7 @@ function usesTunedOps(c: ConformanceCase): boolean {
  * fallback and fails the case, unless test/known-failures.ts lists it (knownCpuFallback).
  * `tuning: 'hardware'` runs the kernel forms real GPUs get, which SwiftShader's 'auto' never picks.
  */
-export function registerConformance(backend: 'cpu' | 'wasm' | 'webgpu', shard = { index: 0, count: 1 }, tuning: KernelTuning = 'auto'): void {
+export function registerConformance(backend: 'js' | 'wasm' | 'webgpu', shard = { index: 0, count: 1 }, tuning: KernelTuning = 'auto'): void {
   const filter = process.env.KILN_CONFORMANCE_FILTER ? new RegExp(process.env.KILN_CONFORMANCE_FILTER) : undefined;
   const cases = listCases().filter((c) => !filter || filter.test(`${c.suite}/${c.name}`));
   const runnable = cases.filter((c) => unsupportedReason(c) === undefined && (tuning !== 'hardware' || usesTunedOps(c)));

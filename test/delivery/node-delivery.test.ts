@@ -62,7 +62,7 @@ function trackDevices(): { devices: GPUDevice[]; refuse: boolean } {
   return state;
 }
 
-test('device loss on Dawn: a new device first, the CPU when no device can be had, one event each', { timeout: 60_000 }, async () => {
+test('device loss on Dawn: a new device first, the wasm CPU backend when no device can be had, one event each', { timeout: 60_000 }, async () => {
   const tracked = trackDevices();
   const events: string[] = [];
   const s = await InferenceSession.create(squareModel, { executionProviders: ['webgpu'], onDeviceLost: (e) => events.push(`${e.reason}->${e.executionProvider}`) });
@@ -73,8 +73,8 @@ test('device loss on Dawn: a new device first, the CPU when no device can be had
   tracked.refuse = true;
   tracked.devices.shift()!.destroy();
   assert.deepEqual(Array.from((await s.run(feeds())).y!.data as Float32Array), squareExpected);
-  assert.equal(s.executionProvider, 'cpu');
-  assert.deepEqual(events, ['destroyed->webgpu', 'destroyed->cpu']);
+  assert.equal(s.executionProvider, 'wasm', 'the wasm CPU backend takes over');
+  assert.deepEqual(events, ['destroyed->webgpu', 'destroyed->wasm']);
   await s.release();
   tracked.refuse = false;
 });
@@ -83,8 +83,8 @@ test("'auto' measures both backends once, then remembers the choice for this ada
   const first = await InferenceSession.create(squareModel, { executionProviders: ['auto'] });
   const choice = first.backendChoice;
   assert.equal(choice.reason, 'measured');
-  assert.ok(choice.medianMs?.webgpu !== undefined && choice.medianMs.cpu !== undefined);
-  assert.equal(choice.chosen, choice.medianMs.webgpu < choice.medianMs.cpu ? 'webgpu' : 'cpu');
+  assert.ok(choice.medianMs?.webgpu !== undefined && choice.medianMs.wasm !== undefined);
+  assert.equal(choice.chosen, choice.medianMs.webgpu < choice.medianMs.wasm ? 'webgpu' : 'wasm');
   assert.deepEqual(Array.from((await first.run(feeds())).y!.data as Float32Array), squareExpected);
   await first.release();
   const second = await InferenceSession.create(squareModel, { executionProviders: ['auto'] });
@@ -92,6 +92,6 @@ test("'auto' measures both backends once, then remembers the choice for this ada
   assert.equal(second.executionProvider, choice.chosen);
   await second.release();
   const listed = await InferenceSession.create(squareModel, { executionProviders: ['cpu'] });
-  assert.deepEqual(listed.backendChoice, { mode: 'list', chosen: 'cpu', reason: 'first-that-started' });
+  assert.deepEqual(listed.backendChoice, { mode: 'list', chosen: 'wasm', reason: 'first-that-started' });
   await listed.release();
 });

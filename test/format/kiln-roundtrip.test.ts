@@ -78,7 +78,7 @@ test('entropy coding, header compression, small sections and a signature change 
   assert.equal((await readKilnBundle(packed)).signature, 'unverified');
 });
 
-for (const backend of ['cpu', 'webgpu'] as const) {
+for (const backend of ['js', 'wasm', 'webgpu'] as const) {
   test(`${backend}: a session on the .kiln bundle gives exactly the ONNX session's outputs`, async () => {
     const model = quantizedModel();
     const spec = bundleSpec();

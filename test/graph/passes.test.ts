@@ -12,8 +12,8 @@ const rnd = (dims: number[], range: [number, number] = [-1, 1]) => randomTensor(
 
 async function sameResults(model: WriterModel, feeds: Record<string, ReturnType<typeof rnd>>): Promise<void> {
   const bytes = encodeOnnxModel(model);
-  for (const backend of ['cpu', 'webgpu'] as const) {
-    const plain = await InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
+  for (const backend of ['js', 'wasm', 'webgpu'] as const) {
+    const plain = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }], graphOptimizationLevel: 'disabled' });
     const opt = await InferenceSession.create(bytes, { executionProviders: [backend] });
     const want = await plain.run(feeds);
     const got = await opt.run(feeds);

@@ -176,10 +176,10 @@ describe('QDQ lowering', () => {
       const ops = optimizeGraph(readOnnxModel(bytes)).nodes.map((n) => n.opType);
       for (const op of c.lowered) assert.ok(ops.includes(op), `lowered graph ${ops.join(', ')} lacks ${op}`);
       assert.equal(ops.filter((o) => o === 'MatMul' || o === 'Gemm' || o === 'Conv').length, 0, `unlowered ops left: ${ops.join(', ')}`);
-      const reference = await InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
+      const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }], graphOptimizationLevel: 'disabled' });
       const want = await reference.run(c.feeds);
       await reference.release();
-      for (const backend of ['cpu', 'webgpu'] as const) {
+      for (const backend of ['js', 'wasm', 'webgpu'] as const) {
         const s = await InferenceSession.create(bytes, { executionProviders: [backend] });
         const got = await s.run(c.feeds);
         if (backend === 'webgpu') assert.equal(s.lastPlacement?.cpu, 0, 'a step fell back to the CPU');

@@ -39,7 +39,7 @@ for (const m of MODELS) {
       }
       return reference;
     };
-    for (const backend of ['cpu', 'webgpu', 'wasm'] as const) {
+    for (const backend of ['js', 'wasm', 'webgpu'] as const) {
       test(`${backend} matches onnxruntime-web`, async () => {
         const want = await referenceRun();
         const session = await InferenceSession.create(bytes, { executionProviders: [backend] });

@@ -72,8 +72,9 @@ async function runOn(provider: ExecutionProvider, bytes: Uint8Array, x: AnyTenso
 }
 
 const PROVIDERS: readonly [string, ExecutionProvider][] = [
-  ['cpu reference', { name: 'cpu', reference: true }],
-  ['cpu js', 'cpu'],
+  ['js reference', { name: 'js', reference: true }],
+  ['js', 'js'],
+  ['wasm', 'wasm'],
   ['webgpu', 'webgpu'],
 ];
 

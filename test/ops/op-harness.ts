@@ -120,8 +120,8 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
         assert.ok(definition, `${c.op} is not a registered op`);
         const hasJsPath = jsKernelFor(definition) !== definition.reference;
         const hasWasm = wasmKernelFor(definition) !== undefined;
-        const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'cpu', reference: true }] });
-        const js = hasJsPath ? await InferenceSession.create(bytes, { executionProviders: ['cpu'] }) : undefined;
+        const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }] });
+        const js = hasJsPath ? await InferenceSession.create(bytes, { executionProviders: ['js'] }) : undefined;
         const wasm = hasWasm ? await InferenceSession.create(bytes, { executionProviders: ['wasm'] }) : undefined;
         const gpu = await InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', kernelTuning: c.kernelTuning ?? 'auto' }] });
         try {

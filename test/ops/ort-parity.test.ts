@@ -21,7 +21,7 @@ async function matchesOrt(name: string, model: WriterModel, dims: readonly numbe
   const theirs = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   const want = (await theirs.run({ x: new ort.Tensor('float32', x, [...dims]) })).y!;
   await theirs.release();
-  for (const provider of ['cpu', 'wasm', 'webgpu'] as const) {
+  for (const provider of ['js', 'wasm', 'webgpu'] as const) {
     const s = await InferenceSession.create(bytes, { executionProviders: [provider] });
     try {
       const got = (await s.run({ x: new Tensor('float32', x, dims) })).y!;

@@ -58,7 +58,7 @@ test('QLinearAdd matches onnxruntime-web bit for bit on seeded random inputs', a
     const o = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
     const want = (await o.run({ a: new ort.Tensor(type, a.data as Uint8Array, [...dimsA]), b: new ort.Tensor(type, b.data as Uint8Array, [...dimsB]) })).c!.data as Uint8Array | Int8Array;
     await o.release();
-    for (const ep of ['cpu', 'webgpu'] as const) {
+    for (const ep of ['js', 'wasm', 'webgpu'] as const) {
       const k = await InferenceSession.create(model, { executionProviders: [ep] });
       const got = (await k.run({ a, b })).c!.data as Uint8Array | Int8Array;
       await k.release();

@@ -104,7 +104,7 @@ test(`cpu: percentiles, cold start, a drift alert on shifted input (callback + e
     const attr = (k: string): string | undefined => resource.find((a) => a.key === k)?.value.stringValue;
     assert.equal(attr(ATTR.modelName), 'linear');
     assert.equal(attr(ATTR.modelVersion), '7');
-    assert.equal(attr(ATTR.backend), 'cpu');
+    assert.equal(attr(ATTR.backend), 'wasm', "'cpu' in executionProviders starts the wasm backend");
     assert.equal(attr(ATTR.deviceClass), 'cpu');
     const runs = metrics.filter((m) => m.name === METRIC.runs).reduce((n, m) => n + Number(m.sum!.dataPoints[0]!.asInt), 0);
     assert.equal(runs, snap.runs, 'delta sums add up to the runs made');

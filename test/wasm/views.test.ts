@@ -25,7 +25,7 @@ async function compareOnWasm(nodes: WriterNode[], outputs: string[], inits: Reco
     initializers: inits,
   });
   const feeds = { x: new Tensor('float32', Float32Array.from(rng.floats(12, -2, 2)), [2, 6]) };
-  const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'cpu', reference: true }] });
+  const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }] });
   const wasm = await InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   try {
     const want = await reference.run(feeds);

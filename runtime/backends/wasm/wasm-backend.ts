@@ -12,7 +12,7 @@ import { wasmKernelFor } from '../../../kernels/wasm/kernels.ts';
 import { ARENA_ALIGN, planArena, type ArenaBlock } from '../../plan/arena-plan.ts';
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
-import { runStepOnCpu } from '../cpu/run-step.ts';
+import { runStepOnCpu } from '../js/run-step.ts';
 import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
 import type { ThreadSpawner } from './thread-pool.ts';
 import { browserThreadSpawner } from './thread-spawner-browser.ts';

@@ -6,7 +6,7 @@ import type { GpuLowering, GpuProgram } from '../../../kernels/webgpu/contract.t
 import { webgpuKernelFor } from '../../../kernels/webgpu/kernels.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
-import { runStepOnCpu } from '../cpu/run-step.ts';
+import { runStepOnCpu } from '../js/run-step.ts';
 import { BufferAssigner } from './buffer-assignment.ts';
 import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
 import type { KernelTuning } from './kernel-tuning.ts';

@@ -30,7 +30,7 @@ export interface BrowserCaseResult {
 }
 
 export interface ConformanceHarness {
-  runCase(c: BrowserCase, backend: 'cpu' | 'webgpu'): Promise<BrowserCaseResult>;
+  runCase(c: BrowserCase, backend: 'js' | 'wasm' | 'webgpu'): Promise<BrowserCaseResult>;
 }
 
 async function fetchBytes(url: string): Promise<Uint8Array> {

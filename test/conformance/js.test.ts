@@ -1,3 +1,3 @@
 import { registerConformance } from './register-conformance.ts';
 
-registerConformance('cpu');
+registerConformance('js');

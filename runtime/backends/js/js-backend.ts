@@ -4,14 +4,19 @@ import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 import type { Backend, PreparedPlan } from '../backend.ts';
 import { runStepOnCpu, type CpuKernels } from './run-step.ts';
 
-/** Runs every step with the kernels' CPU implementations; values are dropped after their last use. */
-export class CpuBackend implements Backend {
-  readonly name = 'cpu' as const;
+/**
+ * The plain-TypeScript CPU backend: every step runs its op's js fast path (or its reference);
+ * values are dropped after their last use. It runs where WebAssembly cannot (a CSP without
+ * 'wasm-unsafe-eval') and is what the wasm backend falls back to per op.
+ */
+export class JsBackend implements Backend {
+  readonly name = 'js' as const;
   readonly adapterInfo: string;
 
   /** 'reference' runs each op's plain reference instead of its fast path (tests, checking a result). */
-  constructor(private readonly kernels: CpuKernels = 'fast') {
-    this.adapterInfo = kernels === 'reference' ? 'cpu (reference kernels)' : 'cpu';
+  /** `why`: said in adapterInfo when this backend stands in for one that could not start. */
+  constructor(private readonly kernels: CpuKernels = 'fast', why?: string) {
+    this.adapterInfo = (kernels === 'reference' ? 'js (reference kernels)' : 'js') + (why ? ` (${why})` : '');
   }
 
   async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
