@@ -38,6 +38,10 @@ export interface StaticServerOptions {
   port?: number;
   /** default 127.0.0.1 */
   host?: string;
+  /** default true: COOP/COEP headers, so pages are cross-origin isolated (SharedArrayBuffer, wasm threads) */
+  isolated?: boolean;
+  /** extra headers on every response (e.g. a Content-Security-Policy) */
+  headers?: Readonly<Record<string, string>>;
   /** exact paths answered by a function instead of a file (e.g. a generated JSON config) */
   routes?: Readonly<Record<string, () => { type: string; body: string }>>;
 }
@@ -54,10 +58,13 @@ export async function startStaticServer(options: StaticServerOptions = {}): Prom
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    if (options.isolated !== false) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    }
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Cache-Control', 'no-store');
+    for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;

@@ -3,7 +3,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './chromium.ts';
 import { ensureBuild } from './ensure-build.ts';
-import { startStaticServer, type StaticServer } from './static-server.ts';
+import { startStaticServer, type StaticServer, type StaticServerOptions } from './static-server.ts';
 
 export interface TestBed {
   readonly browser: Browser;
@@ -16,10 +16,14 @@ export interface TestBed {
   close(): Promise<void>;
 }
 
-export async function openTestBed(mounts: Readonly<Record<string, string>> = {}): Promise<TestBed> {
+/** `server`: how the static server answers (cross-origin isolation, extra headers such as a CSP). */
+export async function openTestBed(mounts: Readonly<Record<string, string>> = {}, server: Pick<StaticServerOptions, 'isolated' | 'headers'> = {}): Promise<TestBed> {
   if (!chromiumAvailable()) throw new Error(`no Chromium at ${CHROMIUM_PATH}: run \`node scripts/setup.mjs\` (apt-get install chromium) or set CHROMIUM_PATH`);
   console.log(`# ${await ensureBuild()}`);
-  const server = await startStaticServer({ mounts });
+  return openBed(await startStaticServer({ ...server, mounts }));
+}
+
+async function openBed(server: StaticServer): Promise<TestBed> {
   let browser: Browser | undefined;
   try {
     browser = await launchChromium();
