@@ -3,7 +3,7 @@
 // to precache (see docs/demo.md). Model bundles are copied to dist/models/ but NOT precached: the
 // page keeps them itself, versioned and hash-checked (src/offline/model-store.ts), so a new model
 // does not need a new app build and a half-downloaded one is never used.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InlineConfig, Plugin } from 'vite';
@@ -32,6 +32,23 @@ function modelBundles(modelsDir: string): Plugin {
   };
 }
 
+/**
+ * The wasm backend's modules (scripts/build-wasm.mjs -> dist/wasm/), emitted where the runtime looks
+ * for them: `wasm/` beside the chunk that loads them (assets/). Precached with the app, so the CPU
+ * path is WebAssembly offline too. Without them (not built) the session's 'cpu' runs plain TypeScript.
+ */
+function wasmModules(): Plugin {
+  return {
+    name: 'kiln-demo-wasm',
+    apply: 'build',
+    generateBundle() {
+      const dir = join(demoRoot, '..', 'dist', 'wasm');
+      if (!existsSync(dir)) return this.warn(`${dir} is missing (node scripts/build-wasm.mjs): the demo's CPU path will run plain TypeScript`);
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.wasm'))) this.emitFile({ type: 'asset', fileName: `assets/wasm/${f}`, source: readFileSync(join(dir, f)) });
+    },
+  };
+}
+
 export function demoConfig(options: DemoBuildOptions = {}): InlineConfig {
   const modelsDir = options.modelsDir ?? join(demoRoot, 'models');
   return {
@@ -51,6 +68,7 @@ export function demoConfig(options: DemoBuildOptions = {}): InlineConfig {
     },
     plugins: [
       modelBundles(modelsDir),
+      wasmModules(),
       VitePWA({
         strategies: 'generateSW',
         registerType: 'prompt', // the page asks before switching to a new app version
@@ -74,7 +92,7 @@ export function demoConfig(options: DemoBuildOptions = {}): InlineConfig {
           ],
         },
         workbox: {
-          globPatterns: ['**/*.{js,mjs,css,html,svg,png,webmanifest}'],
+          globPatterns: ['**/*.{js,mjs,css,html,svg,png,webmanifest,wasm}'],
           globIgnores: ['models/**'],
           navigateFallback: 'index.html',
           navigateFallbackDenylist: [/^\/models\//, /^\/demo-config\.json/],

@@ -90,8 +90,9 @@ function showBackend(id: string, model: DemoModel): void {
   const provider = model.session.executionProvider;
   const el = $(id);
   el.textContent = provider === 'webgpu' ? 'WebGPU' : 'CPU';
-  el.className = `backend ${provider}`;
-  el.title = provider === 'webgpu' ? model.session.adapterInfo : backend === 'webgpu' ? 'WebGPU is not available here: running on the CPU' : 'CPU backend';
+  el.className = `backend ${provider === 'webgpu' ? 'webgpu' : 'cpu'}`;
+  // adapterInfo names the CPU backend too: wasm (SIMD128 or relaxed-SIMD, threads) or js and why
+  el.title = provider !== 'webgpu' && backend === 'webgpu' ? `WebGPU is not available here: ${model.session.adapterInfo}` : model.session.adapterInfo;
 }
 
 /** Opens `entry` for a card; the card switches to it before the previous session is released. */
