@@ -3,7 +3,7 @@
 import type { BenchResult } from './measure.ts';
 import { RUNTIMES, type RuntimeName } from './runtimes.ts';
 
-const COLORS: Record<RuntimeName, string> = { 'kiln-webgpu': '#d9480f', 'kiln-js': '#f59f00', 'ort-webgpu': '#1c7ed6', 'ort-wasm': '#74c0fc', 'tfjs-webgpu': '#37b24d', 'kiln-wasm': '#e8590c', 'tfjs-wasm': '#8ce99a' };
+const COLORS: Record<RuntimeName, string> = { 'kiln-webgpu': '#d9480f', 'kiln-js': '#f59f00', 'ort-webgpu': '#1c7ed6', 'ort-wasm': '#74c0fc', 'tfjs-webgpu': '#37b24d', 'kiln-wasm': '#e8590c', 'kiln-wasm-1t': '#ff922b', 'ort-wasm-1t': '#a5d8ff', 'tfjs-wasm': '#8ce99a' };
 const W = 640;
 const LEFT = 110;
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);

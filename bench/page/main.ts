@@ -4,7 +4,7 @@ import { latencyChart, sizeAccuracyChart } from './charts.ts';
 import type { BenchResult, MeasureEnv } from './measure.ts';
 import { measureOptions, runBench, workloadsFor } from './plan.ts';
 import { profileWorkloads, type ProfileResult } from './profile-run.ts';
-import { RUNTIMES, type OrtModule, type RuntimeName, type TfjsBackend } from './runtimes.ts';
+import { RUNTIMES, type OrtModule, type OrtRuntime, type RuntimeName, type TfjsBackend } from './runtimes.ts';
 import type { TelemetryOverhead } from './telemetry-overhead.ts';
 import type { Tf } from './workload.ts';
 
@@ -23,14 +23,15 @@ const ORT_DIST = '/node_modules/onnxruntime-web/dist/';
 const ortModules = new Map<string, Promise<OrtModule>>();
 /** onnxruntime-web's own ESM builds, loaded as published (not re-bundled by Vite): the WebGPU build
  *  (`onnxruntime-web/webgpu`) and the wasm-only build (`onnxruntime-web/wasm`), as an app imports them. */
-function loadOrt(runtime: 'ort-webgpu' | 'ort-wasm'): Promise<OrtModule> {
-  const file = runtime === 'ort-webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs';
+function loadOrt(runtime: OrtRuntime): Promise<OrtModule> {
+  // ort-wasm-1t: a second instance of the module (another URL), since numThreads is global to one.
+  const file = runtime === 'ort-webgpu' ? 'ort.webgpu.min.mjs' : runtime === 'ort-wasm' ? 'ort.wasm.min.mjs' : 'ort.wasm.min.mjs?one-thread';
   let m = ortModules.get(file);
   if (!m) {
     m = (import(/* @vite-ignore */ `${ORT_DIST}${file}`) as Promise<OrtModule>).then((ort) => {
       ort.env.wasm.wasmPaths = ORT_DIST;
       // Threads need SharedArrayBuffer, i.e. cross-origin isolation (the bench server sends COOP/COEP).
-      ort.env.wasm.numThreads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
+      ort.env.wasm.numThreads = runtime === 'ort-wasm' && crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
       return ort;
     });
     ortModules.set(file, m);

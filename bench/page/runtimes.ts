@@ -3,8 +3,14 @@ import type { InferenceSession as KilnSession } from '../../runtime/api/inferenc
 import { Tensor } from '../../core/tensor.ts';
 import type { ModelSource, Tf, TfModel, Workload } from './workload.ts';
 
-export const RUNTIMES = ['kiln-webgpu', 'kiln-wasm', 'kiln-js', 'ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm'] as const;
-export type KilnRuntime = 'kiln-webgpu' | 'kiln-wasm' | 'kiln-js';
+/**
+ * kiln-wasm and ort-wasm use the threads their defaults give (browsers: as many as the machine offers
+ * when cross-origin isolated; onnxruntime-web's Node build: 1); the -1t rows pin one thread, so both
+ * thread counts are compared side by side in one run.
+ */
+export const RUNTIMES = ['kiln-webgpu', 'kiln-wasm', 'kiln-wasm-1t', 'kiln-js', 'ort-webgpu', 'ort-wasm', 'ort-wasm-1t', 'tfjs-webgpu', 'tfjs-wasm'] as const;
+export type KilnRuntime = 'kiln-webgpu' | 'kiln-wasm' | 'kiln-wasm-1t' | 'kiln-js';
+export type OrtRuntime = 'ort-webgpu' | 'ort-wasm' | 'ort-wasm-1t';
 export type TfjsBackend = 'webgpu' | 'wasm';
 export type RuntimeName = (typeof RUNTIMES)[number];
 
@@ -37,7 +43,7 @@ export interface RuntimeHost {
   readonly kiln: typeof KilnSession;
   /** loads a URL's bytes without any cache */
   load(url: string): Promise<Uint8Array>;
-  ort(runtime: 'ort-webgpu' | 'ort-wasm'): Promise<OrtModule>;
+  ort(runtime: OrtRuntime): Promise<OrtModule>;
   /** TF.js with the given backend active (its backends are global: one at a time) */
   tfjs(backend: TfjsBackend): Promise<Tf>;
   /** where Kiln's wasm modules are served when not beside the bundle (the dev server serves sources) */
@@ -67,13 +73,14 @@ async function bytesOf(src: ModelSource, host: RuntimeHost): Promise<{ bytes: Ui
   return { bytes, fetchMs: performance.now() - t0 };
 }
 
-const KILN_PROVIDER: Record<KilnRuntime, 'webgpu' | 'wasm' | 'js'> = { 'kiln-webgpu': 'webgpu', 'kiln-wasm': 'wasm', 'kiln-js': 'js' };
+const KILN_PROVIDER: Record<KilnRuntime, 'webgpu' | 'wasm' | 'js'> = { 'kiln-webgpu': 'webgpu', 'kiln-wasm': 'wasm', 'kiln-wasm-1t': 'wasm', 'kiln-js': 'js' };
 
 async function createKiln(runtime: KilnRuntime, w: Workload, host: RuntimeHost): Promise<Created> {
   const { bytes, fetchMs } = await bytesOf(w.kiln ?? w.onnx, host);
   const t0 = performance.now();
   const provider = KILN_PROVIDER[runtime];
-  const s = await host.kiln.create(bytes, { executionProviders: [provider === 'wasm' && host.wasmPaths ? { name: provider, wasmPaths: host.wasmPaths } : provider] });
+  const wasmOptions = { ...(host.wasmPaths ? { wasmPaths: host.wasmPaths } : {}), ...(runtime === 'kiln-wasm-1t' ? { numThreads: 1 } : {}) };
+  const s = await host.kiln.create(bytes, { executionProviders: [provider === 'wasm' ? { name: provider, ...wasmOptions } : provider] });
   const createMs = performance.now() - t0;
   if (s.executionProvider !== KILN_PROVIDER[runtime]) throw new Error(`Kiln started on ${s.executionProvider}, not ${KILN_PROVIDER[runtime]}`);
   const out = s.outputNames[0]!;
@@ -82,7 +89,7 @@ async function createKiln(runtime: KilnRuntime, w: Workload, host: RuntimeHost):
     get note(): string {
       const p = s.lastPlacement;
       const inWasm = p?.steps.filter((x) => x.implementation === 'wasm').length ?? 0;
-      const where = runtime === 'kiln-webgpu' && p && p.cpu > 0 ? `, ${p.cpu} of ${p.gpu + p.cpu} steps on the CPU` : runtime === 'kiln-wasm' && p ? `, ${inWasm} of ${p.steps.length} steps in wasm kernels` : '';
+      const where = runtime === 'kiln-webgpu' && p && p.cpu > 0 ? `, ${p.cpu} of ${p.gpu + p.cpu} steps on the CPU` : provider === 'wasm' && p ? `, ${inWasm} of ${p.steps.length} steps in wasm kernels` : '';
       return `${s.adapterInfo}${w.kiln ? ', .kiln' : ''}${where}`;
     },
     run: async (f) => (await s.run({ [w.inputName]: new Tensor('float32', f.data, f.dims) }))[out]!.data as Float32Array,
@@ -91,7 +98,7 @@ async function createKiln(runtime: KilnRuntime, w: Workload, host: RuntimeHost):
   return { session, fetchMs, createMs };
 }
 
-async function createOrt(runtime: 'ort-webgpu' | 'ort-wasm', w: Workload, host: RuntimeHost): Promise<Created> {
+async function createOrt(runtime: OrtRuntime, w: Workload, host: RuntimeHost): Promise<Created> {
   const ort = await host.ort(runtime);
   const { bytes, fetchMs } = await bytesOf(w.onnx, host);
   const t0 = performance.now();
@@ -100,7 +107,7 @@ async function createOrt(runtime: 'ort-webgpu' | 'ort-wasm', w: Workload, host: 
   const out = s.outputNames[0]!;
   const session: BenchSession = {
     ...identity,
-    note: runtime === 'ort-wasm' ? `${ort.env.wasm.numThreads ?? 1} thread(s)` : 'webgpu EP',
+    note: runtime === 'ort-webgpu' ? 'webgpu EP' : `${ort.env.wasm.numThreads ?? 1} thread(s)`,
     run: async (f) => (await s.run({ [w.inputName]: new ort.Tensor('float32', f.data, f.dims) }))[out]!.data as Float32Array,
     release: () => s.release(),
   };
@@ -139,10 +146,12 @@ export function createBenchSession(runtime: RuntimeName, w: Workload, host: Runt
   switch (runtime) {
     case 'kiln-webgpu':
     case 'kiln-wasm':
+    case 'kiln-wasm-1t':
     case 'kiln-js':
       return createKiln(runtime, w, host);
     case 'ort-webgpu':
     case 'ort-wasm':
+    case 'ort-wasm-1t':
       return createOrt(runtime, w, host);
     case 'tfjs-webgpu':
       return createTfjs('webgpu', w, host);

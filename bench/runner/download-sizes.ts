@@ -17,9 +17,11 @@ const KILN = ['dist/kiln.mjs', 'dist/kiln.worker.mjs'];
 export const RUNTIME_FILES: Record<RuntimeName, readonly string[]> = {
   'kiln-webgpu': KILN,
   'kiln-wasm': [...KILN, 'dist/wasm/kiln-relaxed.wasm'],
+  'kiln-wasm-1t': [...KILN, 'dist/wasm/kiln-relaxed.wasm'],
   'kiln-js': KILN,
   'ort-webgpu': [`${ORT}ort.webgpu.min.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.wasm`],
   'ort-wasm': [`${ORT}ort.wasm.min.mjs`, `${ORT}ort-wasm-simd-threaded.mjs`, `${ORT}ort-wasm-simd-threaded.wasm`],
+  'ort-wasm-1t': [`${ORT}ort.wasm.min.mjs`, `${ORT}ort-wasm-simd-threaded.mjs`, `${ORT}ort-wasm-simd-threaded.wasm`],
   'tfjs-webgpu': ['node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js', 'node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js'],
   'tfjs-wasm': ['node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js', 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js', 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'],
 };

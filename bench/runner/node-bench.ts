@@ -20,6 +20,7 @@ const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const NOT_IN_NODE: Partial<Record<RuntimeName, string>> = {
   'ort-webgpu': "onnxruntime-web's WebGPU EP needs a browser (its Node build has the wasm EP only)",
   'tfjs-webgpu': "TF.js's WebGPU backend needs a browser's navigator.gpu",
+  'ort-wasm-1t': "onnxruntime-web's Node build runs 1 thread: that is the ort-wasm row here",
 };
 
 async function adapterDescription(): Promise<string> {
@@ -41,7 +42,7 @@ export async function runNodeBench(o: { quick: boolean; workloads?: string[] | u
     kiln: InferenceSession,
     load: async (url) => new Uint8Array(readFileSync(join(repoRoot, url))),
     ort: (rt) => {
-      if (rt === 'ort-webgpu') return Promise.reject(new Error(NOT_IN_NODE['ort-webgpu']));
+      if (rt !== 'ort-wasm') return Promise.reject(new Error(NOT_IN_NODE[rt]));
       ort ??= import('onnxruntime-web').then((m) => {
         const mod: OrtModule = m;
         mod.env.wasm.numThreads = 1; // its Node build runs wasm on the calling thread

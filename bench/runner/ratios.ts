@@ -28,9 +28,12 @@ export function speedRatios(results: readonly BenchResult[]): Ratio[] {
       ['kiln-webgpu', 'ort-webgpu', kind === 'micro' ? 6 : 4],
       ['kiln-webgpu', 'tfjs-webgpu', kind === 'micro' ? 6 : 4],
       ['kiln-wasm', 'ort-wasm', 1],
+      ['kiln-wasm-1t', 'ort-wasm-1t', 1],
       ['kiln-wasm', 'tfjs-wasm', undefined],
       ['kiln-js', 'ort-wasm', undefined],
     ];
+    // Node has one onnxruntime-web row, on 1 thread: Kiln's 1-thread row is compared with it.
+    if (p50(results, workload, 'ort-wasm-1t') === undefined) pairs.push(['kiln-wasm-1t', 'ort-wasm', 1]);
     for (const [ours, theirs, target] of pairs) {
       const a = p50(results, workload, ours);
       const b = p50(results, workload, theirs);
