@@ -1,5 +1,5 @@
 import { runBadInputCases } from './op-errors.ts';
-import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './op-harness.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
 const positive = (dims: number[]): InputSpec => f32(dims, [0.1, 2]);
@@ -56,7 +56,6 @@ const cases: OpCase[] = [
 
 runOpCases('normalization', cases);
 // Rows of 64 or more take the workgroup-per-row form on hardware GPUs.
-runOpCases('normalization (hardware kernel forms)', withHardwareTuning(cases.filter((c) => /long|LayerNorm last axis|InstanceNorm large|GroupNorm/.test(c.name) && !/2-D dispatch/.test(c.name))));
 
 runBadInputCases('normalization', [
   { name: 'BatchNorm wrong scale size', op: 'BatchNormalization', inputs: [f32([2, 3, 4]), f32([4]), f32([3]), f32([3]), f32([3])], error: /scale has shape \[4\], expected 3/ },

@@ -52,14 +52,6 @@ export interface OpCase {
   readonly kernelTuning?: KernelTuning;
 }
 
-/**
- * The same cases run with the kernel forms chosen for hardware GPUs (e.g. a workgroup per row for
- * long reductions), which 'auto' never picks on this machine's software adapter.
- */
-export function withHardwareTuning(cases: readonly OpCase[]): OpCase[] {
-  return cases.map((c) => ({ ...c, name: `${c.name} [hardware kernel forms]`, kernelTuning: 'hardware' }));
-}
-
 const isInt = (t: DataType): boolean => !['float32', 'float16', 'float64'].includes(t);
 
 /** the stream of callers that pass none (a test file's own calls, in its fixed order) */
@@ -123,19 +115,25 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
         const reference = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }] });
         const js = hasJsPath ? await InferenceSession.create(bytes, { executionProviders: ['js'] }) : undefined;
         const wasm = hasWasm ? await InferenceSession.create(bytes, { executionProviders: ['wasm'] }) : undefined;
-        const gpu = await InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', kernelTuning: c.kernelTuning ?? 'auto' }] });
+        // Every case also runs the kernel forms chosen for hardware GPUs, which 'auto' never picks
+        // on this machine's software adapter (issue 14: the real-GPU forms are tested too).
+        const forms: readonly KernelTuning[] = c.kernelTuning ? [c.kernelTuning] : ['auto', 'hardware'];
+        const gpus: InferenceSession[] = [];
+        for (const kernelTuning of forms) gpus.push(await InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', kernelTuning }] }));
         try {
           const want = await reference.run(feeds);
-          const got = await gpu.run(feeds);
-          if (c.gpu !== false) {
-            assert.ok((gpu.lastPlacement?.cpu ?? 1) === 0, `${c.op} fell back to the CPU on webgpu`);
-            // A node whose inputs are all constants folds away at plan time: nothing ran on the GPU.
-            assert.ok((gpu.lastPlacement?.gpu ?? 0) > 0, `${c.op} did not run on the GPU (folded at plan time? feed an input)`);
-          }
           const tolerance = c.tolerance ?? { rtol: 1e-4, atol: 1e-5 };
-          for (const name of Object.keys(want)) {
-            const problem = compareTensors(got[name]!, want[name]!, tolerance);
-            assert.equal(problem, undefined, `webgpu ${name}: ${problem}`);
+          for (const [i, gpu] of gpus.entries()) {
+            const got = await gpu.run(feeds);
+            if (c.gpu !== false) {
+              assert.ok((gpu.lastPlacement?.cpu ?? 1) === 0, `${c.op} fell back to the CPU on webgpu (${forms[i]} kernel forms)`);
+              // A node whose inputs are all constants folds away at plan time: nothing ran on the GPU.
+              assert.ok((gpu.lastPlacement?.gpu ?? 0) > 0, `${c.op} did not run on the GPU (folded at plan time? feed an input)`);
+            }
+            for (const name of Object.keys(want)) {
+              const problem = compareTensors(got[name]!, want[name]!, tolerance);
+              assert.equal(problem, undefined, `webgpu (${forms[i]} kernel forms) ${name}: ${problem}`);
+            }
           }
           if (js) {
             const fast = await js.run(feeds);
@@ -159,7 +157,7 @@ export function runOpCases(family: string, cases: readonly OpCase[]): void {
           await reference.release();
           await js?.release();
           await wasm?.release();
-          await gpu.release();
+          for (const gpu of gpus) await gpu.release();
         }
       });
     }

@@ -1,5 +1,5 @@
 import { runBadInputCases } from './op-errors.ts';
-import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './op-harness.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
 
@@ -34,7 +34,6 @@ const cases: OpCase[] = [
 
 runOpCases('softmax', cases);
 // Rows of 64 or more take the workgroup-per-row form on hardware GPUs.
-runOpCases('softmax (hardware kernel forms)', withHardwareTuning(cases.filter((c) => /long/.test(c.name) && !/2-D dispatch/.test(c.name))));
 
 runBadInputCases('softmax', [
   { name: 'integer input', op: 'Softmax', inputs: [{ dtype: 'int32', dims: [3] }], error: /type int32 is not one of float32/ },

@@ -13,13 +13,13 @@ import type { Net, ParamLayer } from '../train/net.ts';
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'logits';
 
-interface Builder {
+export interface Builder {
   nodes: WriterNode[];
   inits: Map<string, AnyTensor>;
   n: number;
 }
 
-function fresh(b: Builder, base: string): string {
+export function fresh(b: Builder, base: string): string {
   return `${base}_${b.n++}`;
 }
 
@@ -32,7 +32,7 @@ function onnxLayout(t: tf.Tensor, kind: ParamLayer['kind']): { data: Float32Arra
 }
 
 /** The weight input of a conv/dense node: a float initializer, or DequantizeLinear of packed integers. */
-function weightInput(b: Builder, l: ParamLayer, quantized: boolean): string {
+export function weightInput(b: Builder, l: ParamLayer, quantized: boolean): string {
   const name = `${l.name}.weight`;
   const w = l.mask ? tf.mul(l.w, l.mask) : l.w;
   try {

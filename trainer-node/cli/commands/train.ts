@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { KilnError } from '../../../core/errors.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { CliUsageError, type Command } from '../command.ts';
+import { GPT_HELP } from './train-gpt.ts';
 
 const HELP = `usage: kiln train [options]
 
@@ -33,7 +34,8 @@ output:
   --out FILE.kiln          default model.kiln (also FILE.onnx, FILE.report.json)
   --tfjs DIR               also write a TF.js model (model.json + weights.bin)
   --no-entropy-coding      store sections uncompressed
-  --quiet                  no progress bars`;
+  --quiet                  no progress bars
+${GPT_HELP}`;
 
 /** A SIGINT/SIGTERM arrived: the run stops between batches and writes nothing. */
 export class TrainingInterrupted extends Error {
@@ -88,7 +90,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
 
   const bits = values.bits === undefined ? 8 : Number(values.bits);
   if (bits !== 32 && bits !== 8 && bits !== 4) throw new CliUsageError(`--bits must be 32, 8 or 4, got '${values.bits}'`);
-  if (values.arch !== undefined && values.arch !== 'mlp' && values.arch !== 'cnn') throw new CliUsageError(`--arch must be mlp or cnn, got '${values.arch}'`);
+  if (values.arch !== undefined && values.arch !== 'mlp' && values.arch !== 'cnn') throw new CliUsageError(`--arch must be mlp, cnn or gpt, got '${values.arch}'`);
   if (values.arch === 'cnn' && (source.kind === 'iris' || source.kind === 'csv')) throw new CliUsageError('--arch cnn needs image data (--dataset mnist or --images)');
   let prune: ParsedTrainArgs['prune'];
   if (values.prune === '2:4') prune = { kind: '2:4' };
@@ -132,17 +134,26 @@ export async function loadSource(source: ParsedTrainArgs['source'], seed: number
 export const trainCommand: Command = {
   help: HELP,
   run: async (argv) => {
-    const args = parseTrainArgs(argv);
-    const dataset = await loadSource(args.source, args.seed);
-    const { runTraining } = await import('../../train/pipeline.ts');
-    const { formatReport } = await import('../../train/report.ts');
+    const gpt = argv.some((a, i) => a === '--arch=gpt' || (a === '--arch' && argv[i + 1] === 'gpt'));
     let interrupted: string | undefined;
     const onSignal = (signal: NodeJS.Signals): void => {
       interrupted = signal;
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const checkInterrupt = (): void => {
+      if (interrupted) throw new TrainingInterrupted(`interrupted by ${interrupted}`);
+    };
     try {
+      if (gpt) {
+        const { runGptCommand } = await import('./train-gpt.ts');
+        console.log(`wrote ${(await runGptCommand(argv, checkInterrupt)).join(', ')}`);
+        return 0;
+      }
+      const args = parseTrainArgs(argv);
+      const dataset = await loadSource(args.source, args.seed);
+      const { runTraining } = await import('../../train/pipeline.ts');
+      const { formatReport } = await import('../../train/report.ts');
       const result = await runTraining({
         dataset, bits: args.bits, distill: args.distill, seed: args.seed, out: args.out,
         arch: args.arch ?? (dataset.kind === 'image' ? 'cnn' : 'mlp'),
@@ -153,9 +164,7 @@ export const trainCommand: Command = {
         entropyCoding: args.entropyCoding,
         commandLine: ['kiln', 'train', ...argv].join(' '),
         ...(args.quiet ? { progress: false as const } : {}),
-        checkInterrupt: () => {
-          if (interrupted) throw new TrainingInterrupted(`interrupted by ${interrupted}`);
-        },
+        checkInterrupt,
       });
       console.log(formatReport(result.report));
       console.log(`wrote ${result.files.join(', ')}`);
