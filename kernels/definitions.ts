@@ -38,6 +38,7 @@ import { definitions as matmulNbits } from './matmul-nbits/op.ts';
 import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
 import { definitions as fusedNorm } from './fused-norm/op.ts';
+import { definitions as biasActivation } from './bias-activation/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -75,6 +76,7 @@ export const definitions: readonly OpDefinition[] = [
   ...dequantConv,
   ...quantizeDequantize,
   ...fusedNorm,
+  ...biasActivation,
 ];
 
 const byKey = new Map<string, OpDefinition>();

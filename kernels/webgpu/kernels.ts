@@ -37,6 +37,7 @@ import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
 import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
 import { webgpu as fusedNorm } from '../fused-norm/webgpu.ts';
+import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -72,6 +73,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   dequantConv,
   quantizeDequantize,
   fusedNorm,
+  biasActivation,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
