@@ -39,6 +39,7 @@ import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
 import { definitions as fusedNorm } from './fused-norm/op.ts';
 import { definitions as biasActivation } from './bias-activation/op.ts';
+import { definitions as embedLayerNorm } from './embed-layer-norm/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -77,6 +78,7 @@ export const definitions: readonly OpDefinition[] = [
   ...quantizeDequantize,
   ...fusedNorm,
   ...biasActivation,
+  ...embedLayerNorm,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -38,6 +38,7 @@ import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
 import { webgpu as fusedNorm } from '../fused-norm/webgpu.ts';
 import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
+import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -74,6 +75,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   quantizeDequantize,
   fusedNorm,
   biasActivation,
+  embedLayerNorm,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
