@@ -40,6 +40,7 @@ import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
 import { definitions as fusedNorm } from './fused-norm/op.ts';
 import { definitions as biasActivation } from './bias-activation/op.ts';
 import { definitions as embedLayerNorm } from './embed-layer-norm/op.ts';
+import { definitions as gatherBlockQuantized } from './gather-block-quantized/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -79,6 +80,7 @@ export const definitions: readonly OpDefinition[] = [
   ...fusedNorm,
   ...biasActivation,
   ...embedLayerNorm,
+  ...gatherBlockQuantized,
 ];
 
 const byKey = new Map<string, OpDefinition>();

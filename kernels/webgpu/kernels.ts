@@ -39,6 +39,7 @@ import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
 import { webgpu as fusedNorm } from '../fused-norm/webgpu.ts';
 import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
 import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
+import { webgpu as gatherBlockQuantized } from '../gather-block-quantized/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -76,6 +77,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   fusedNorm,
   biasActivation,
   embedLayerNorm,
+  gatherBlockQuantized,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
