@@ -41,6 +41,7 @@ import { definitions as fusedNorm } from './fused-norm/op.ts';
 import { definitions as biasActivation } from './bias-activation/op.ts';
 import { definitions as embedLayerNorm } from './embed-layer-norm/op.ts';
 import { definitions as gatherBlockQuantized } from './gather-block-quantized/op.ts';
+import { definitions as rotaryEmbedding } from './rotary-embedding/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -81,6 +82,7 @@ export const definitions: readonly OpDefinition[] = [
   ...biasActivation,
   ...embedLayerNorm,
   ...gatherBlockQuantized,
+  ...rotaryEmbedding,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -40,6 +40,7 @@ import { webgpu as fusedNorm } from '../fused-norm/webgpu.ts';
 import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
 import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
 import { webgpu as gatherBlockQuantized } from '../gather-block-quantized/webgpu.ts';
+import { webgpu as rotaryEmbedding } from '../rotary-embedding/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -78,6 +79,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   biasActivation,
   embedLayerNorm,
   gatherBlockQuantized,
+  rotaryEmbedding,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
