@@ -9,7 +9,7 @@ import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../cont
  * `quantize_axis`. int4/uint4 data (one value per element in Kiln, see core/int4-packing.ts; zero
  * point 0 by default) or uint8 data in MatMulNBits' layout: `bits` 2/4/8, 8/bits values per byte
  * along the last axis, low bits first, default zero point 2^(bits-1), zero points packed alike.
- * Indices out of range give 0s, as onnxruntime's CPU kernel writes them.
+ * An index outside [-dim, dim) is an error, as in onnxruntime-web (1.30).
  */
 
 export interface GbqPlan {
@@ -99,7 +99,7 @@ const reference: OpDefinition['reference'] = (inputs, ctx) => {
     const blk = Math.floor(o / p.gatherBlock);
     const m = Math.floor(blk / p.gatherN);
     let idx = indices[blk % p.gatherN]!;
-    if (idx < -p.gatherAxisDim || idx >= p.gatherAxisDim) continue; // stays 0
+    if (idx < -p.gatherAxisDim || idx >= p.gatherAxisDim) fail('INVALID_ARGUMENT', `node '${ctx.node}': indices element ${idx} is out of data bounds [${-p.gatherAxisDim}, ${p.gatherAxisDim - 1}]`);
     if (idx < 0) idx += p.gatherAxisDim;
     const d = (m * p.gatherAxisDim + idx) * p.gatherBlock + (o % p.gatherBlock);
     const value = p.packedUint8 && p.bits < 8 ? subByte(data, d, p.bits) : data[d]!;

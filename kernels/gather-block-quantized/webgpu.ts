@@ -5,7 +5,10 @@ import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { gbqPlan } from './op.ts';
 
-/** One invocation per output value; data stays as stored (packed constants unpack through TensorVar.get). */
+/**
+ * One invocation per output value; data stays as stored (packed constants unpack through
+ * TensorVar.get). WGSL cannot throw: an index out of range (an error on the CPU) writes 0s here.
+ */
 const gatherBlockQuantized: WebGpuKernel = (inputs, outputs, ctx) => {
   const p = gbqPlan(inputs, ctx);
   const n = product(p.out.dims);
