@@ -172,6 +172,14 @@ export function fusedNormReference(inputs: readonly MaybeTensor[], plan: FusedNo
   });
 }
 
+/** gamma read at j % size is right when its non-1 dims are a suffix of the row shape (the GPU and js paths need it). */
+export function gammaIsSuffix(plan: FusedNormPlan): boolean {
+  const dims = [...plan.gamma.dims];
+  while (dims.length && dims[0] === 1) dims.shift();
+  const tail = plan.normDims.slice(plan.normDims.length - dims.length);
+  return dims.length <= plan.normDims.length && dims.every((d, i) => d === tail[i]);
+}
+
 function definition(opType: string, planOf: (inputs: readonly MaybeMeta[], ctx: KernelContext) => FusedNormPlan, domain?: string): OpDefinition {
   return {
     opType,

@@ -3,15 +3,7 @@ import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts'
 import { opKey } from '../contract.ts';
 import type { GpuKernelContext, GpuLowering, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { FUSED_NORM_PLANS, type FusedNormPlan } from './op.ts';
-
-/** On the GPU gamma is read at j % size: right when its non-1 dims are a suffix of the row shape. */
-function gammaIsSuffix(plan: FusedNormPlan): boolean {
-  const dims = [...plan.gamma.dims];
-  while (dims.length && dims[0] === 1) dims.shift();
-  const tail = plan.normDims.slice(plan.normDims.length - dims.length);
-  return dims.length <= plan.normDims.length && dims.every((d, i) => d === tail[i]);
-}
+import { FUSED_NORM_PLANS, gammaIsSuffix, type FusedNormPlan } from './op.ts';
 
 /**
  * One invocation per row (the form software adapters want; rows of a transformer are a few hundred
