@@ -1,5 +1,5 @@
 import { runBadInputCases } from './op-errors.ts';
-import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[], range?: [number, number]): InputSpec => ({ dtype: 'float32', dims, ...(range ? { range } : {}) });
 const f16 = (dims: number[]): InputSpec => ({ dtype: 'float16', dims });
@@ -34,9 +34,14 @@ const cases: OpCase[] = [
   { name: 'RMSNorm float16', op: 'RMSNormalization', opset: 23, inputs: [f16([5, 12]), f16([12])], tolerance: F16_TOL },
   // a scale that broadcasts along an inner axis: the GPU declines it, the CPU runs it
   { name: 'RMSNorm scale [3, 1] (CPU path)', op: 'RMSNormalization', opset: 23, attrs: { axis: 1 }, inputs: [f32([2, 3, 4]), f32([3, 1])], gpu: false },
+  // long rows: a workgroup per row on hardware GPUs (below, with the hardware kernel forms)
+  { name: 'SkipSimplifiedLayerNorm long rows', op: 'SkipSimplifiedLayerNormalization', domain: MS, outputs: 4, inputs: [f32([2, 3, 100]), f32([3, 100]), f32([100]), f32([100])] },
+  { name: 'SimplifiedLayerNorm long rows with inv_std_var', op: 'SimplifiedLayerNormalization', outputs: 2, inputs: [f32([3, 130]), f32([130])] },
+  { name: 'RMSNorm long rows', op: 'RMSNormalization', opset: 23, inputs: [f32([4, 257]), f32([257])] },
 ];
 
 runOpCases('fused-norm', cases);
+runOpCases('fused-norm (hardware kernel forms)', withHardwareTuning(cases.filter((c) => /768|long rows/.test(c.name))));
 
 runBadInputCases('fused-norm', [
   { name: 'SkipLayerNorm gamma of the wrong size', op: 'SkipLayerNormalization', domain: MS, inputs: [f32([2, 3, 8]), f32([2, 3, 8]), f32([7])], error: /gamma must have shape \[8\]/ },
