@@ -7,7 +7,8 @@ import { contribRotaryPlan, onnxRotaryPlan, type RotaryPlan } from './op.ts';
 
 /**
  * One invocation per output value: it finds its (b, s, n, h), its pair partner and the cache row.
- * A position outside the caches is clamped into them here (WGSL cannot throw; the reference rejects it).
+ * WGSL cannot throw: a position outside the caches (INVALID_ARGUMENT on the CPU) passes the input
+ * through, as onnxruntime's WebGPU kernel does.
  */
 const rotary = (opType: string, planOf: (inputs: readonly MaybeMeta[], ctx: KernelContext) => RotaryPlan): WebGpuKernel => (inputs, outputs, ctx) => {
   const p = planOf(inputs, ctx);
@@ -36,7 +37,9 @@ const rotary = (opType: string, planOf: (inputs: readonly MaybeMeta[], ctx: Kern
     `  if (h >= ${rot}) { ${Y.set('f', X.get('f'))} return; }`,
     `  let s = (f / ${sS}) % ${seq};`,
     `  let bi = f / ${sB};`,
-    `  let row = u32(clamp(${rowExpr}, 0, i32(${rows}) - 1));`,
+    `  let raw = ${rowExpr};`,
+    `  if (raw < 0 || raw >= i32(${rows})) { ${Y.set('f', X.get('f'))} return; }`,
+    '  let row = u32(raw);',
     ...pair,
     `  let cs = ${C.get(`row * ${width} + c`)};`,
     `  let sn = ${S.get(`row * ${width} + c`)};`,

@@ -1,3 +1,9 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KilnError } from '../../core/errors.ts';
+import { Tensor } from '../../core/tensor.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
@@ -41,3 +47,23 @@ runBadInputCases('rotary-embedding', [
   { name: 'onnx 3-D without num_heads', op: ROPE, opset: 23, inputs: [f32([1, 2, 8]), cache([3, 4]), cache([3, 4]), pos([1, 2], 3)], error: /num_heads is required/ },
   { name: 'onnx cache width', op: ROPE, opset: 23, inputs: [f32([1, 2, 3, 8]), cache([3, 3]), cache([3, 3]), pos([1, 3], 3)], error: /cos_cache width 3 must be rotary_embedding_dim \/ 2 = 4/ },
 ]);
+
+test('a position outside the caches: INVALID_ARGUMENT on the CPU, the input passed through on WebGPU (as onnxruntime\'s WebGPU kernel)', async () => {
+  const bytes = encodeOnnxModel({
+    nodes: [{ opType: ROPE, domain: MS, inputs: ['x', 'pos', 'cos', 'sin'], outputs: ['y'], attrs: {} }],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 2, 8] }, { name: 'pos', dtype: 'int64', dims: [1, 2] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: { cos: new Tensor('float32', new Float32Array(16).fill(0.5), [4, 4]), sin: new Tensor('float32', new Float32Array(16).fill(0.866), [4, 4]) },
+    opsets: { '': 17, [MS]: 1 },
+  });
+  const x = new Tensor('float32', Float32Array.from({ length: 16 }, (_, i) => i + 1), [1, 2, 8]);
+  const pos = new Tensor('int64', BigInt64Array.from([999n, -5n]), [1, 2]);
+  const cpu = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+  await assert.rejects(cpu.run({ x, pos }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT' && /position 999 is outside the cos\/sin caches \(4 rows\)/.test(e.message));
+  await cpu.release();
+  const gpu = await InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+  const y = (await gpu.run({ x, pos })).y!;
+  assert.equal(gpu.lastPlacement?.cpu, 0);
+  assert.deepEqual(Array.from(y.data as Float32Array), Array.from(x.data));
+  await gpu.release();
+});
