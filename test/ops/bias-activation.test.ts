@@ -7,13 +7,13 @@ const MS = 'com.microsoft';
 const F16_TOL = { rtol: 2e-3, atol: 2e-3 };
 
 const cases: OpCase[] = [
-  { name: 'FastGelu with bias', op: 'FastGelu', domain: MS, inputs: [f32([2, 3, 7], [-5, 5]), f32([7])] },
-  { name: 'FastGelu without bias, rank 1', op: 'FastGelu', domain: MS, inputs: [f32([33], [-6, 6])] },
+  { name: 'FastGelu with bias', op: 'FastGelu', domain: MS, inputs: [f32([2, 3, 7], [-5, 5]), f32([7])] , wasmKernel: true },
+  { name: 'FastGelu without bias, rank 1', op: 'FastGelu', domain: MS, inputs: [f32([33], [-6, 6])] , wasmKernel: true },
   { name: 'FastGelu float16', op: 'FastGelu', domain: MS, inputs: [f16([4, 10]), f16([10])], tolerance: F16_TOL },
-  { name: 'BiasGelu', op: 'BiasGelu', domain: MS, inputs: [f32([3, 5, 9], [-5, 5]), f32([9])] },
+  { name: 'BiasGelu', op: 'BiasGelu', domain: MS, inputs: [f32([3, 5, 9], [-5, 5]), f32([9])] , wasmKernel: true },
   { name: 'BiasGelu float16', op: 'BiasGelu', domain: MS, inputs: [f16([2, 12]), f16([12])], tolerance: F16_TOL },
-  { name: 'QuickGelu default alpha', op: 'QuickGelu', domain: MS, inputs: [f32([4, 11], [-8, 8])] },
-  { name: 'QuickGelu alpha 1.0', op: 'QuickGelu', domain: MS, attrs: { alpha: 1.0 }, inputs: [f32([2, 3, 5], [-8, 8])] },
+  { name: 'QuickGelu default alpha', op: 'QuickGelu', domain: MS, inputs: [f32([4, 11], [-8, 8])] , wasmKernel: true },
+  { name: 'QuickGelu alpha 1.0', op: 'QuickGelu', domain: MS, attrs: { alpha: 1.0 }, inputs: [f32([2, 3, 5], [-8, 8])] , wasmKernel: true },
   { name: 'QuickGelu float16', op: 'QuickGelu', domain: MS, inputs: [f16([3, 8])], tolerance: F16_TOL },
   { name: 'BiasAdd', op: 'BiasAdd', domain: MS, inputs: [f32([2, 3, 32]), f32([32]), f32([2, 3, 32])] },
   { name: 'BiasAdd odd channels', op: 'BiasAdd', domain: MS, inputs: [f32([1, 5, 13]), f32([13]), f32([1, 5, 13])] },
