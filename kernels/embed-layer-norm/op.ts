@@ -1,6 +1,7 @@
 import { fail } from '../../core/errors.ts';
 import { FLOAT_TYPES, requireInput, requireType } from '../common/shape.ts';
-import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
+import { fromNumbers, metaOf } from '../common/values.ts';
+import { elementReader } from '../common/element-reader.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 
 /*
@@ -94,14 +95,9 @@ export function embedPlan(inputs: readonly MaybeMeta[], ctx: KernelContext): Emb
 const reference: OpDefinition['reference'] = (inputs, ctx) => {
   const p = embedPlan(inputs.map((t) => t && metaOf(t)), ctx);
   const { batch, seq, hidden: H } = p;
-  const ids = toNumbers(inputs[0]!);
-  const segIds = inputs[1] ? toNumbers(inputs[1]) : undefined;
-  const [word, position] = [toNumbers(inputs[2]!), toNumbers(inputs[3]!)];
-  const segment = inputs[4] ? toNumbers(inputs[4]) : undefined;
-  const gamma = toNumbers(inputs[5]!);
-  const beta = inputs[6] ? toNumbers(inputs[6]) : undefined;
-  const mask = inputs[7] ? toNumbers(inputs[7]) : undefined;
-  const posIds = inputs[8] ? toNumbers(inputs[8]) : undefined;
+  // element readers: only the gathered rows of the (large) tables are read
+  const read = (slot: number): ((i: number) => number) | undefined => (inputs[slot] ? elementReader(inputs[slot]) : undefined);
+  const [ids, segIds, word, position, segment, gamma, beta, mask, posIds] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(read);
   const row = (v: number, rows: number, what: string): number => {
     if (!(v >= 0 && v < rows)) fail('INVALID_ARGUMENT', `node '${ctx.node}': ${what} ${v} is out of range [0, ${rows})`);
     return v;
@@ -110,13 +106,13 @@ const reference: OpDefinition['reference'] = (inputs, ctx) => {
   const y = new Float64Array(sum.length);
   for (let t = 0; t < batch * seq; t++) {
     const s = t % seq;
-    const w = row(ids[t]!, p.rows.word, 'input_ids value');
-    const pos = row(posIds ? posIds[p.positionIds === 'per-batch' ? t : s]! : s, p.rows.position, 'position');
-    const g = segIds ? row(segIds[t]!, p.rows.segment, 'segment_ids value') : 0;
+    const w = row(ids!(t), p.rows.word, 'input_ids value');
+    const pos = row(posIds ? posIds(p.positionIds === 'per-batch' ? t : s) : s, p.rows.position, 'position');
+    const g = segIds ? row(segIds(t), p.rows.segment, 'segment_ids value') : 0;
     const base = t * H;
     let total = 0;
     for (let j = 0; j < H; j++) {
-      const v = word[w * H + j]! + position[pos * H + j]! + (segment ? segment[g * H + j]! : 0);
+      const v = word!(w * H + j) + position!(pos * H + j) + (segment ? segment(g * H + j) : 0);
       sum[base + j] = v;
       total += v;
     }
@@ -124,11 +120,11 @@ const reference: OpDefinition['reference'] = (inputs, ctx) => {
     let q = 0;
     for (let j = 0; j < H; j++) q += (sum[base + j]! - mean) ** 2;
     const inv = 1 / Math.sqrt(q / H + p.epsilon);
-    for (let j = 0; j < H; j++) y[base + j] = (sum[base + j]! - mean) * inv * gamma[j]! + (beta ? beta[j]! : 0);
+    for (let j = 0; j < H; j++) y[base + j] = (sum[base + j]! - mean) * inv * gamma!(j) + (beta ? beta(j) : 0);
   }
   const maskIndex = Array.from({ length: batch }, (_, b) => {
     let n = 0;
-    if (mask) for (let s = 0; s < seq; s++) if (mask[b * seq + s] === 1) n++;
+    if (mask) for (let s = 0; s < seq; s++) if (mask(b * seq + s) === 1) n++;
     return n;
   });
   return [fromNumbers(p.outs[0]!.dtype, p.outs[0]!.dims, y), fromNumbers('int32', [batch], maskIndex), fromNumbers(p.outs[2]!.dtype, p.outs[2]!.dims, sum)];

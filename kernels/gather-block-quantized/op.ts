@@ -1,6 +1,7 @@
 import { fail } from '../../core/errors.ts';
 import { normalizeAxis, product, requireInput, requireType } from '../common/shape.ts';
-import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
+import { fromNumbers, metaOf } from '../common/values.ts';
+import { elementReader } from '../common/element-reader.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 
 /*
@@ -81,44 +82,45 @@ export function gbqPlan(inputs: readonly MaybeMeta[], ctx: KernelContext): GbqPl
 }
 
 /** The `bits`-wide value at logical index i of uint8 storage (low bits first). */
-const subByte = (bytes: Float64Array, i: number, bits: number): number => {
+const subByte = (bytes: (i: number) => number, i: number, bits: number): number => {
   const per = 8 / bits;
-  return (bytes[Math.floor(i / per)]! >> ((i % per) * bits)) & ((1 << bits) - 1);
+  return (bytes(Math.floor(i / per)) >> ((i % per) * bits)) & ((1 << bits) - 1);
 };
 
 const reference: OpDefinition['reference'] = (inputs, ctx) => {
   const p = gbqPlan(inputs.map((t) => t && metaOf(t)), ctx);
-  const data = toNumbers(inputs[0]!);
-  const indices = toNumbers(inputs[1]!);
-  const scales = toNumbers(inputs[2]!);
-  const zps = inputs[3] ? toNumbers(inputs[3]) : undefined;
+  // element readers: only the gathered rows of the (large) table are read
+  const data = elementReader(inputs[0]!);
+  const indices = elementReader(inputs[1]!);
+  const scales = elementReader(inputs[2]!);
+  const zps = inputs[3] ? elementReader(inputs[3]) : undefined;
   const n = product(p.out.dims);
   const y = new Float64Array(n);
   const qFull = p.quantizeAxisDim * p.quantizeN;
   for (let o = 0; o < n; o++) {
     const blk = Math.floor(o / p.gatherBlock);
     const m = Math.floor(blk / p.gatherN);
-    let idx = indices[blk % p.gatherN]!;
+    let idx = indices(blk % p.gatherN);
     if (idx < -p.gatherAxisDim || idx >= p.gatherAxisDim) fail('INVALID_ARGUMENT', `node '${ctx.node}': indices element ${idx} is out of data bounds [${-p.gatherAxisDim}, ${p.gatherAxisDim - 1}]`);
     if (idx < 0) idx += p.gatherAxisDim;
     const d = (m * p.gatherAxisDim + idx) * p.gatherBlock + (o % p.gatherBlock);
-    const value = p.packedUint8 && p.bits < 8 ? subByte(data, d, p.bits) : data[d]!;
+    const value = p.packedUint8 && p.bits < 8 ? subByte(data, d, p.bits) : data(d);
     const x = Math.floor(d / qFull);
     const yq = Math.floor((d % qFull) / p.quantizeN);
     const s = x * p.scaleFull + Math.floor(yq / p.blockSize) * p.quantizeN + (d % p.quantizeN);
     let zp = 0;
     if (p.packedUint8) {
       if (!zps) zp = 1 << (p.bits - 1);
-      else if (p.bits === 8) zp = zps[s]!;
+      else if (p.bits === 8) zp = zps(s);
       else {
         // packed along each row of scales: row r holds ceil(scaleFull / per) bytes
         const per = 8 / p.bits;
         const row = Math.floor(s / p.scaleFull);
         const inRow = s % p.scaleFull;
-        zp = (zps[row * Math.ceil(p.scaleFull / per) + Math.floor(inRow / per)]! >> ((inRow % per) * p.bits)) & ((1 << p.bits) - 1);
+        zp = subByte(zps, row * Math.ceil(p.scaleFull / per) * per + inRow, p.bits);
       }
-    } else if (zps) zp = zps[s]!;
-    y[o] = (value - zp) * scales[s]!;
+    } else if (zps) zp = zps(s);
+    y[o] = (value - zp) * scales(s);
   }
   return [fromNumbers(p.out.dtype, p.out.dims, y)];
 };

@@ -1,6 +1,7 @@
 import { fail } from '../../core/errors.ts';
 import { FLOAT_TYPES, product, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
+import { elementReader } from '../common/element-reader.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 
 /*
@@ -141,8 +142,9 @@ function rotaryReference(planOf: (inputs: readonly MaybeMeta[], ctx: KernelConte
   return (inputs, ctx) => {
     const p = planOf(inputs.map((t) => t && metaOf(t)), ctx);
     const x = toNumbers(inputs[0]!);
-    const cos = toNumbers(inputs[p.cosSlot]!);
-    const sin = toNumbers(inputs[p.sinSlot]!);
+    // the caches hold every position (thousands of rows): read only the rows the tokens use
+    const cos = elementReader(inputs[p.cosSlot]!);
+    const sin = elementReader(inputs[p.sinSlot]!);
     const pos = p.positionSlot !== undefined ? toNumbers(inputs[p.positionSlot]!) : undefined;
     const y = Float64Array.from(x); // the values past rotary_dim pass through
     const half = p.rotaryDim / 2;
@@ -153,8 +155,8 @@ function rotaryReference(planOf: (inputs: readonly MaybeMeta[], ctx: KernelConte
         for (let n = 0; n < p.heads; n++) {
           const base = b * p.strideB + s * p.strideS + n * p.strideN;
           for (let i = 0; i < half; i++) {
-            const c = cos[row * p.cacheWidth + i]!;
-            const sn = sin[row * p.cacheWidth + i]!;
+            const c = cos(row * p.cacheWidth + i);
+            const sn = sin(row * p.cacheWidth + i);
             const [i1, i2] = p.interleaved ? [2 * i, 2 * i + 1] : [i, i + half];
             const x1 = x[base + i1]!;
             const x2 = x[base + i2]!;
