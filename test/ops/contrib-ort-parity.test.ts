@@ -152,6 +152,8 @@ test('GatherBlockQuantized: int4, uint4 and uint8 (MatMulNBits layout) tables', 
   await matchesOrt('gbq uint8 bits 4 default zp', { op: GBQ, domain: MS, attrs: { block_size: 16, bits: 4 }, inputs: [int('uint8', [5, 16], 0, 256, true), idx([3], 0, 5), sc(5, 2)], outputs: ['float32'] });
   await matchesOrt('gbq uint8 bits 4 packed zp', { op: GBQ, domain: MS, attrs: { block_size: 16, bits: 4 }, inputs: [int('uint8', [4, 24], 0, 256, true), idx([2, 2], 0, 4), sc(4, 3), int('uint8', [4, 2], 0, 256, true)], outputs: ['float32'] });
   await matchesOrt('gbq uint8 bits 8 zp', { op: GBQ, domain: MS, attrs: { block_size: 16, bits: 8 }, inputs: [int('uint8', [4, 32], 0, 256, true), idx([3], 0, 4), sc(4, 2), int('uint8', [4, 2], 0, 256, true)], outputs: ['float32'] });
+  await matchesOrt('gbq int4 f16 scales', { op: GBQ, domain: MS, attrs: { block_size: 16 }, inputs: [int('int4', [6, 32], -8, 8, true), idx([3], 0, 6), { dtype: 'float16', dims: [6, 2], range: [0.01, 0.5], init: true }], outputs: ['float16'], tolerance: F16_TOL });
+  await matchesOrt('gbq int4 rank 3 quantize axis 2 zp', { op: GBQ, domain: MS, attrs: { block_size: 16, quantize_axis: 2 }, inputs: [int('int4', [4, 3, 32], -8, 8, true), idx([2, 2], 0, 4), sc(4, 3, 2), int('int4', [4, 3, 2], -8, 8, true)], outputs: ['float32'] });
   await matchesOrt('gbq negative indices', { op: GBQ, domain: MS, attrs: { block_size: 16 }, inputs: [int('int4', [3, 16], -8, 8, true), { dtype: 'int64', dims: [4], values: [0, -3, 2, -1] }, sc(3, 1)], outputs: ['float32'] });
 });
 
