@@ -3,12 +3,17 @@ import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { rowWorkgroupSize, workgroupReduce } from '../webgpu/wg-reduce.ts';
 import { embedPlan } from './op.ts';
 
+/** Hidden sizes at least this long get a workgroup per token on hardware GPUs. */
+const WORKGROUP_ROW_MIN = 64;
+
 /**
- * One invocation per token: gather the three embedding rows, two-pass LayerNorm in f32; the
- * token at s = 0 of each batch also counts its mask. WGSL cannot throw, so an id out of range is
- * clamped into the table here (the CPU reference rejects it).
+ * One invocation per token on software adapters, one workgroup per token of a long row on hardware
+ * GPUs: gather the three embedding rows, two-pass LayerNorm in f32; the token at s = 0 of each
+ * batch also counts its mask. WGSL cannot throw, so an id out of range is clamped into the table
+ * here (the CPU reference rejects it).
  */
 const embedLayerNorm: WebGpuKernel = (inputs, outputs, ctx) => {
   const p = embedPlan(inputs, ctx);
@@ -39,26 +44,34 @@ const embedLayerNorm: WebGpuKernel = (inputs, outputs, ctx) => {
     'embed_value',
     `fn embed_value(w: u32, p: u32, g: u32, j: u32) -> f32 { return ${word.get(`w * ${H} + j`)} + ${position.get(`p * ${H} + j`)}${segment ? ` + ${segment.get(`g * ${H} + j`)}` : ''}; }`,
   );
+  const wgMode = p.hidden >= WORKGROUP_ROW_MIN && !ctx.caps.software;
+  const wg = wgMode ? rowWorkgroupSize(p.hidden, ctx.caps) : 64;
+  const sum = wgMode ? workgroupReduce(b, 'sum', 'f32', wg) : '';
+  const loop = wgMode ? `for (var j = local_idx; j < ${H}; j += ${wg}u)` : `for (var j = 0u; j < ${H}; j++)`;
+  const total = (v: string): string => (wgMode ? `${sum}(local_idx, ${v})` : v);
   const body = [
-    '  let t = global_idx;',
+    wgMode ? '  let t = workgroup_idx;' : '  let t = global_idx;',
     `  if (t >= ${nTokens}) { return; }`,
     `  let s = t % ${S};`,
     `  let w = ${clampRow(ids.get('t'), 0)};`,
     `  let p = ${clampRow(posExpr, 1)};`,
     `  let g = ${segIds ? clampRow(segIds.get('t'), 2) : '0u'};`,
     `  let base = t * ${H};`,
-    '  var total = 0.0;',
-    `  for (var j = 0u; j < ${H}; j++) { let v = embed_value(w, p, g, j); total += v;${sumOut ? ` ${sumOut.set('base + j', 'v')}` : ''} }`,
-    `  let mean = total / f32(${H});`,
+    '  var partial = 0.0;',
+    `  ${loop} { let v = embed_value(w, p, g, j); partial += v;${sumOut ? ` ${sumOut.set('base + j', 'v')}` : ''} }`,
+    `  let mean = ${total('partial')} / f32(${H});`,
     '  var q = 0.0;',
-    `  for (var j = 0u; j < ${H}; j++) { let d = embed_value(w, p, g, j) - mean; q += d * d; }`,
-    `  let inv = 1.0 / sqrt(q / f32(${H}) + ${eps});`,
-    `  for (var j = 0u; j < ${H}; j++) { ${Y.set('base + j', `(embed_value(w, p, g, j) - mean) * inv * ${gamma.get('j')}${beta ? ` + ${beta.get('j')}` : ''}`)} }`,
+    `  ${loop} { let d = embed_value(w, p, g, j) - mean; q += d * d; }`,
+    `  let inv = 1.0 / sqrt(${total('q')} / f32(${H}) + ${eps});`,
+    `  ${loop} { ${Y.set('base + j', `(embed_value(w, p, g, j) - mean) * inv * ${gamma.get('j')}${beta ? ` + ${beta.get('j')}` : ''}`)} }`,
     maskOut
-      ? `  if (s == 0u) { var n = 0; ${mask ? `for (var k = 0u; k < ${S}; k++) { if (${mask.get('t + k')} == 1) { n++; } }` : ''} ${maskOut.set(`t / ${S}`, 'n')} }`
+      ? `  if (s == 0u${wgMode ? ' && local_idx == 0u' : ''}) { var n = 0; ${mask ? `for (var k = 0u; k < ${S}; k++) { if (${mask.get('t + k')} == 1) { n++; } }` : ''} ${maskOut.set(`t / ${S}`, 'n')} }`
       : '',
   ].join('\n');
-  return { kind: 'programs', programs: [b.build({ label: `EmbedLayerNormalization:${ctx.node}`, body, totalInvocations: tokens })] };
+  const program = wgMode
+    ? b.build({ label: `EmbedLayerNormalization:${ctx.node}`, body, totalInvocations: tokens * wg, workgroupSize: wg })
+    : b.build({ label: `EmbedLayerNormalization:${ctx.node}`, body, totalInvocations: tokens });
+  return { kind: 'programs', programs: [program] };
 };
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('com.microsoft', 'EmbedLayerNormalization')]: embedLayerNorm };

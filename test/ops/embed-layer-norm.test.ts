@@ -1,5 +1,5 @@
 import { runBadInputCases } from './op-errors.ts';
-import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 const f16 = (dims: number[]): InputSpec => ({ dtype: 'float16', dims });
@@ -15,9 +15,12 @@ const cases: OpCase[] = [
   { name: 'position_ids (1, S) shared by the batch', op: 'EmbedLayerNormalization', domain: MS, inputs: [ids([3, 4], 10), omit, f32([10, 8]), f32([12, 8]), omit, f32([8]), f32([8]), omit, ids([1, 4], 12)] },
   { name: 'int64 ids, no beta, hidden 64', op: 'EmbedLayerNormalization', domain: MS, inputs: [ids([1, 7], 50, 'int64'), ids([1, 7], 2, 'int64'), f32([50, 64]), f32([7, 64]), f32([2, 64]), f32([64])] },
   { name: 'float16 tables', op: 'EmbedLayerNormalization', domain: MS, outputs: 3, inputs: [ids([2, 3], 10), ids([2, 3], 2), f16([10, 16]), f16([3, 16]), f16([2, 16]), f16([16]), f16([16]), ids([2, 3], 2)], tolerance: { rtol: 2e-3, atol: 2e-3 } },
+  { name: 'hidden 96 with mask, all outputs', op: 'EmbedLayerNormalization', domain: MS, outputs: 3, inputs: [ids([2, 4], 40), ids([2, 4], 2), f32([40, 96]), f32([4, 96]), f32([2, 96]), f32([96]), f32([96]), ids([2, 4], 2)] },
 ];
 
 runOpCases('embed-layer-norm', cases);
+// hidden >= 64: a workgroup per token on hardware GPUs
+runOpCases('embed-layer-norm (hardware kernel forms)', withHardwareTuning(cases.filter((c) => /hidden (64|96)/.test(c.name))));
 
 runBadInputCases('embed-layer-norm', [
   { name: 'hidden sizes differ', op: 'EmbedLayerNormalization', domain: MS, inputs: [ids([1, 2], 4), omit, f32([4, 8]), f32([2, 6]), omit, f32([8])], error: /position_embedding hidden size 6 differs from word_embedding's 8/ },
