@@ -33,7 +33,7 @@ const kernel = (opType: string): WebGpuKernel => (inputs, outputs, ctx) => {
     BiasSplitGelu: `biased(base) * ${GELU_ERF('g')}`,
   }[opType];
   const body = [
-    `  if (global_idx >= ${n === 0 ? '0u' : total}) { return; }`,
+    `  if (global_idx >= ${total}) { return; }`,
     opType === 'BiasSplitGelu'
       ? `  let half = ${C} / 2u;\n  let base = (global_idx / half) * ${C} + global_idx % half;\n  let g = biased(base + half);`
       : '  let v = biased(global_idx);',

@@ -25,6 +25,8 @@ const gatherBlockQuantized: WebGpuKernel = (inputs, outputs, ctx) => {
     u('quantize_n', p.quantizeN), u('quantize_full', p.quantizeAxisDim * p.quantizeN), u('block_size', p.blockSize), u('scale_full', p.scaleFull),
   ];
   const per = p.components;
+  // zero points of uint8 data: each row of scales packs into ceil(scale_full / per) bytes
+  const zpRow = b.uniform('zp_row', 'u32', Math.ceil(p.scaleFull / per) * per);
   const mask = (1 << p.bits) - 1;
   const sub = (T: typeof D, i: string): string => `i32((u32(${T.get(`(${i}) / ${per}u`)}) >> (((${i}) % ${per}u) * ${p.bits}u)) & ${mask}u)`;
   const value = p.packedUint8 && p.bits < 8 ? sub(D, 'd') : `i32(${D.get('d')})`;
@@ -32,7 +34,7 @@ const gatherBlockQuantized: WebGpuKernel = (inputs, outputs, ctx) => {
   if (p.packedUint8) {
     if (!Z) zp = `${1 << (p.bits - 1)}`;
     else if (p.bits === 8) zp = `i32(${Z.get('s')})`;
-    else zp = sub(Z, `(s / ${sFull}) * ${Math.ceil(p.scaleFull / per)}u * ${per}u + s % ${sFull}`);
+    else zp = sub(Z, `(s / ${sFull}) * ${zpRow} + s % ${sFull}`);
   } else if (Z) zp = `i32(${Z.get('s')})`;
   const body = [
     `  if (global_idx >= ${total}) { return; }`,
