@@ -34,6 +34,7 @@ function biasOf(inputs: readonly MaybeMeta[], slot: number, channels: number, ct
     fail('INVALID_GRAPH', `node '${ctx.node}': required input bias (#${slot}) is missing`);
   }
   requireType(m, FLOAT_TYPES, ctx, 'bias');
+  if (m.dtype !== inputs[0]!.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': bias type ${m.dtype} differs from the input type ${inputs[0]!.dtype}`);
   if (m.dims.length !== 1 || m.dims[0] !== channels) fail('INVALID_GRAPH', `node '${ctx.node}': bias must be 1-D with the input's last dimension (${channels}), got [${m.dims.join(', ')}]`);
   return slot;
 }
@@ -57,6 +58,7 @@ export function biasActivationPlan(opType: string, inputs: readonly MaybeMeta[],
       const bias = biasOf(inputs, 1, channels, ctx, false)!;
       const skip = requireInput(inputs, 2, ctx);
       requireType(skip, FLOAT_TYPES, ctx, 'skip');
+      if (skip.dtype !== x.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': skip type ${skip.dtype} differs from the input type ${x.dtype}`);
       if (skip.dims.length !== 3 || skip.dims.some((d, i) => d !== x.dims[i])) fail('INVALID_GRAPH', `node '${ctx.node}': BiasAdd skip must have the input's shape [${x.dims.join(', ')}], got [${skip.dims.join(', ')}]`);
       return { x, out: { dtype: x.dtype, dims: x.dims }, bias, skip: 2, channels, alpha };
     }

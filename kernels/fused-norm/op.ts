@@ -77,6 +77,11 @@ export function skipNormPlan(inputs: readonly MaybeMeta[], ctx: KernelContext, s
   const bias = requireVector(inputs, simplified ? 3 : 4, len, ctx, 'bias', true);
   const epsilon = ctx.attrs.float('epsilon', DEFAULT_SKIP_EPSILON);
   if (!(epsilon >= 0)) fail('INVALID_GRAPH', `node '${ctx.node}': epsilon must be >= 0, got ${epsilon}`);
+  // one type T for every tensor input, as onnxruntime's schema binds them
+  for (const [slot, what] of [[1, 'skip'], [2, 'gamma'], [beta, 'beta'], [bias, 'bias']] as const) {
+    const m = slot === undefined ? undefined : inputs[slot];
+    if (m && m.dtype !== x.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': ${what} type ${m.dtype} differs from the input type ${x.dtype}`);
+  }
   const statDims = [...x.dims.slice(0, -1), 1];
   return {
     rows: len === 0 ? 0 : product(x.dims) / len,

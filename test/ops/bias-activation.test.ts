@@ -25,6 +25,7 @@ runOpCases('bias-activation', cases);
 
 runBadInputCases('bias-activation', [
   { name: 'FastGelu bias of the wrong size', op: 'FastGelu', domain: MS, inputs: [f32([2, 6]), f32([5])], error: /bias must be 1-D with the input's last dimension \(6\)/ },
+  { name: 'FastGelu bias of another type', op: 'FastGelu', domain: MS, inputs: [f32([2, 6]), f16([6])], error: /bias type float16 differs from the input type float32/ },
   { name: 'BiasGelu without bias', op: 'BiasGelu', domain: MS, inputs: [f32([2, 6])], error: /required input bias/ },
   { name: 'BiasSplitGelu odd last dimension', op: 'BiasSplitGelu', domain: MS, inputs: [f32([1, 2, 5]), f32([5])], error: /even last dimension/ },
   { name: 'BiasAdd skip shape', op: 'BiasAdd', domain: MS, inputs: [f32([1, 2, 4]), f32([4]), f32([2, 2, 4])], error: /skip must have the input's shape/ },

@@ -46,6 +46,7 @@ runOpCases('fused-norm (hardware kernel forms)', withHardwareTuning(cases.filter
 runBadInputCases('fused-norm', [
   { name: 'SkipLayerNorm gamma of the wrong size', op: 'SkipLayerNormalization', domain: MS, inputs: [f32([2, 3, 8]), f32([2, 3, 8]), f32([7])], error: /gamma must have shape \[8\]/ },
   { name: 'SkipLayerNorm skip that does not broadcast', op: 'SkipLayerNormalization', domain: MS, inputs: [f32([2, 3, 8]), f32([2, 1, 8]), f32([8])], error: /skip shape \[2, 1, 8\] must equal the input shape/ },
+  { name: 'SkipLayerNorm skip of another type', op: 'SkipLayerNormalization', domain: MS, inputs: [f32([2, 8]), f16([2, 8]), f32([8])], error: /skip type float16 differs from the input type float32/ },
   { name: 'SkipLayerNorm rank 4 input', op: 'SkipLayerNormalization', domain: MS, inputs: [f32([1, 2, 3, 8]), f32([1, 2, 3, 8]), f32([8])], error: /rank 2 or 3/ },
   { name: 'RMSNorm scale that does not broadcast', op: 'RMSNormalization', opset: 23, inputs: [f32([2, 6]), f32([4])], error: /scale shape \[4\] does not broadcast/ },
   { name: 'RMSNorm stash_type 0', op: 'RMSNormalization', opset: 23, attrs: { stash_type: 0 }, inputs: [f32([2, 6]), f32([6])], error: /stash_type 0 is not supported/ },
