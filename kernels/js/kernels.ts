@@ -24,11 +24,12 @@ import { js as pool } from '../pool/js.ts';
 import { js as fusedNorm } from '../fused-norm/js.ts';
 import { js as biasActivation } from '../bias-activation/js.ts';
 import { js as rotaryEmbedding } from '../rotary-embedding/js.ts';
+import { js as embedLayerNorm } from '../embed-layer-norm/js.ts';
 
 const tables: readonly ImplementationTable<CpuKernel>[] = [
   elementwiseBinary, elementwiseUnary, matmul, gemm, conv, convTranspose, reduce, pool,
   transpose, slice, expand, tile, quantizeDequantize, quantizeLinear, convInteger, qlinearConv, matmulNbits, dequantConv,
-  fusedNorm, biasActivation, rotaryEmbedding,
+  fusedNorm, biasActivation, rotaryEmbedding, embedLayerNorm,
 ];
 
 const byKey = new Map<string, CpuKernel>();
