@@ -28,6 +28,8 @@ export interface GbqPlan {
   /** scales per quantize-axis row: ceil(quantizeAxisDim / blockSize) * quantizeN */
   readonly scaleFull: number;
   readonly hasZeroPoints: boolean;
+  readonly gatherAxis: number;
+  readonly quantizeAxis: number;
 }
 
 const DATA_TYPES = ['int4', 'uint4', 'uint8'] as const;
@@ -78,6 +80,8 @@ export function gbqPlan(inputs: readonly MaybeMeta[], ctx: KernelContext): GbqPl
     blockSize,
     scaleFull: Math.ceil(quantizeAxisDim / blockSize) * quantizeN,
     hasZeroPoints: !!zp,
+    gatherAxis: g,
+    quantizeAxis: q,
   };
 }
 
@@ -87,13 +91,23 @@ const subByte = (bytes: (i: number) => number, i: number, bits: number): number 
   return (bytes(Math.floor(i / per)) >> ((i % per) * bits)) & ((1 << bits) - 1);
 };
 
+/** The zero point of scale index s: stored (packed 8 / bits per byte along each scales row for uint8 data) or the default. */
+export function zeroPointReader(p: GbqPlan, zps: ((i: number) => number) | undefined): (s: number) => number {
+  if (!p.packedUint8) return zps ?? (() => 0);
+  if (!zps) return () => 1 << (p.bits - 1);
+  if (p.bits === 8) return zps;
+  const per = 8 / p.bits;
+  const rowBytes = Math.ceil(p.scaleFull / per);
+  return (s) => subByte(zps, Math.floor(s / p.scaleFull) * rowBytes * per + (s % p.scaleFull), p.bits);
+}
+
 const reference: OpDefinition['reference'] = (inputs, ctx) => {
   const p = gbqPlan(inputs.map((t) => t && metaOf(t)), ctx);
   // element readers: only the gathered rows of the (large) table are read
   const data = elementReader(inputs[0]!);
   const indices = elementReader(inputs[1]!);
   const scales = elementReader(inputs[2]!);
-  const zps = inputs[3] ? elementReader(inputs[3]) : undefined;
+  const zeroPoint = zeroPointReader(p, inputs[3] ? elementReader(inputs[3]) : undefined);
   const n = product(p.out.dims);
   const y = new Float64Array(n);
   const qFull = p.quantizeAxisDim * p.quantizeN;
@@ -108,19 +122,7 @@ const reference: OpDefinition['reference'] = (inputs, ctx) => {
     const x = Math.floor(d / qFull);
     const yq = Math.floor((d % qFull) / p.quantizeN);
     const s = x * p.scaleFull + Math.floor(yq / p.blockSize) * p.quantizeN + (d % p.quantizeN);
-    let zp = 0;
-    if (p.packedUint8) {
-      if (!zps) zp = 1 << (p.bits - 1);
-      else if (p.bits === 8) zp = zps(s);
-      else {
-        // packed along each row of scales: row r holds ceil(scaleFull / per) bytes
-        const per = 8 / p.bits;
-        const row = Math.floor(s / p.scaleFull);
-        const inRow = s % p.scaleFull;
-        zp = subByte(zps, row * Math.ceil(p.scaleFull / per) * per + inRow, p.bits);
-      }
-    } else if (zps) zp = zps(s);
-    y[o] = (value - zp) * scales(s);
+    y[o] = (value - zeroPoint(s)) * scales(s);
   }
   return [fromNumbers(p.out.dtype, p.out.dims, y)];
 };

@@ -25,11 +25,12 @@ import { js as fusedNorm } from '../fused-norm/js.ts';
 import { js as biasActivation } from '../bias-activation/js.ts';
 import { js as rotaryEmbedding } from '../rotary-embedding/js.ts';
 import { js as embedLayerNorm } from '../embed-layer-norm/js.ts';
+import { js as gatherBlockQuantized } from '../gather-block-quantized/js.ts';
 
 const tables: readonly ImplementationTable<CpuKernel>[] = [
   elementwiseBinary, elementwiseUnary, matmul, gemm, conv, convTranspose, reduce, pool,
   transpose, slice, expand, tile, quantizeDequantize, quantizeLinear, convInteger, qlinearConv, matmulNbits, dequantConv,
-  fusedNorm, biasActivation, rotaryEmbedding, embedLayerNorm,
+  fusedNorm, biasActivation, rotaryEmbedding, embedLayerNorm, gatherBlockQuantized,
 ];
 
 const byKey = new Map<string, CpuKernel>();
