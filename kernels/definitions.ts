@@ -37,6 +37,11 @@ import { definitions as qlinearBinary } from './qlinear-binary/op.ts';
 import { definitions as matmulNbits } from './matmul-nbits/op.ts';
 import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
+import { definitions as fusedNorm } from './fused-norm/op.ts';
+import { definitions as biasActivation } from './bias-activation/op.ts';
+import { definitions as embedLayerNorm } from './embed-layer-norm/op.ts';
+import { definitions as gatherBlockQuantized } from './gather-block-quantized/op.ts';
+import { definitions as rotaryEmbedding } from './rotary-embedding/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -73,6 +78,11 @@ export const definitions: readonly OpDefinition[] = [
   ...matmulNbits,
   ...dequantConv,
   ...quantizeDequantize,
+  ...fusedNorm,
+  ...biasActivation,
+  ...embedLayerNorm,
+  ...gatherBlockQuantized,
+  ...rotaryEmbedding,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -21,10 +21,16 @@ import { js as conv } from '../conv/js.ts';
 import { js as convTranspose } from '../conv-transpose/js.ts';
 import { js as reduce } from '../reduce/js.ts';
 import { js as pool } from '../pool/js.ts';
+import { js as fusedNorm } from '../fused-norm/js.ts';
+import { js as biasActivation } from '../bias-activation/js.ts';
+import { js as rotaryEmbedding } from '../rotary-embedding/js.ts';
+import { js as embedLayerNorm } from '../embed-layer-norm/js.ts';
+import { js as gatherBlockQuantized } from '../gather-block-quantized/js.ts';
 
 const tables: readonly ImplementationTable<CpuKernel>[] = [
   elementwiseBinary, elementwiseUnary, matmul, gemm, conv, convTranspose, reduce, pool,
   transpose, slice, expand, tile, quantizeDequantize, quantizeLinear, convInteger, qlinearConv, matmulNbits, dequantConv,
+  fusedNorm, biasActivation, rotaryEmbedding, embedLayerNorm, gatherBlockQuantized,
 ];
 
 const byKey = new Map<string, CpuKernel>();

@@ -36,6 +36,11 @@ import { webgpu as qlinearBinary } from '../qlinear-binary/webgpu.ts';
 import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
 import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
+import { webgpu as fusedNorm } from '../fused-norm/webgpu.ts';
+import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
+import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
+import { webgpu as gatherBlockQuantized } from '../gather-block-quantized/webgpu.ts';
+import { webgpu as rotaryEmbedding } from '../rotary-embedding/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -70,6 +75,11 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   matmulNbits,
   dequantConv,
   quantizeDequantize,
+  fusedNorm,
+  biasActivation,
+  embedLayerNorm,
+  gatherBlockQuantized,
+  rotaryEmbedding,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
