@@ -61,7 +61,7 @@ test("import('kilnjs') resolves to the Node build", () => {
   assert.equal(resolved, join(repoRoot, 'dist/node/index.js'));
   const code = readFileSync(resolved, 'utf8');
   // Its dependencies stay imports: installed beside it, never inlined.
-  assert.ok(/from "protobufjs\/light\.js"/.test(code), 'protobufjs is imported, not bundled');
+  assert.ok(/from "protobufjs\/minimal\.js"/.test(code), 'protobufjs is imported, not bundled');
   assert.ok(/\(\s*["']webgpu["']\s*\)/.test(code), 'webgpu is required at run time, not bundled');
   assert.ok(!/class GPUAdapter|dawn\.node/.test(code), 'no trace of the webgpu package inside');
 });
