@@ -3,8 +3,6 @@ import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/
 import { CpuBackend } from '../backends/cpu/cpu-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
-import { WasmBackend } from '../backends/wasm/wasm-backend.ts';
-import { urlWasmSource } from '../backends/wasm/wasm-module.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
@@ -417,8 +415,9 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
     const name = typeof p === 'string' ? p : p.name;
     try {
       if (name === 'wasm') {
-        const numThreads = typeof p !== 'string' && p.numThreads !== undefined ? p.numThreads : undefined;
-        return await WasmBackend.create({ ...(typeof p !== 'string' && p.wasmPaths !== undefined ? { source: urlWasmSource(p.wasmPaths) } : {}), ...(numThreads !== undefined ? { numThreads } : {}) });
+        // Loaded when this backend starts: the WebGPU path's download does not carry it (docs/decisions.md, bundle).
+        const { startWasmBackend } = await import('../backends/wasm/start-wasm.ts');
+        return await startWasmBackend(typeof p === 'string' ? {} : { wasmPaths: p.wasmPaths, numThreads: p.numThreads });
       }
       if (name === 'cpu') return new CpuBackend(typeof p !== 'string' && p.reference === true ? 'reference' : 'fast');
       if (name === 'webgpu') return new RecoveringBackend(await WebGpuBackend.create(typeof p === 'string' ? 'auto' : p.kernelTuning), onDeviceLost);

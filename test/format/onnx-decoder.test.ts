@@ -112,7 +112,7 @@ test('random models decode as protobufjs reflection decodes them (int64 edges, n
 
 test('unpacked repeated numbers and unknown fields of every wire type decode as protobufjs decodes them', () => {
   const w = protobuf.Writer.create();
-  // TensorProto: dims (1) unpacked twice, an unknown varint (30), fixed64 (31), bytes (32), fixed32 (33),
+  // TensorProto: dims (1) unpacked twice, an unknown varint (30), fixed64 (31), bytes (32), fixed32 (33), group (34),
   // float_data (4) unpacked, int64_data (7) packed, name (8).
   w.uint32((1 << 3) | 0).int64('9223372036854775807');
   w.uint32((1 << 3) | 0).int64(-3);
@@ -120,6 +120,7 @@ test('unpacked repeated numbers and unknown fields of every wire type decode as 
   w.uint32((31 << 3) | 1).fixed64(5);
   w.uint32((32 << 3) | 2).bytes(new Uint8Array([1, 2, 3]));
   w.uint32((33 << 3) | 5).fixed32(9);
+  w.uint32((34 << 3) | 3).uint32((1 << 3) | 0).uint32(5).uint32((2 << 3) | 2).string('in a group').uint32((34 << 3) | 4); // a group (wire types 3/4)
   w.uint32((4 << 3) | 5).float(1.5);
   w.uint32((4 << 3) | 5).float(-2.25);
   w.uint32((7 << 3) | 2).fork().int64(1).int64('-9223372036854775808').int64(300).ldelim();
