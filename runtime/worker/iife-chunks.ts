@@ -8,12 +8,15 @@
 // and one Tensor class.
 import { KilnError } from '../../core/errors.ts';
 
-interface ChunkScope { __kilnChunks?: Record<string, unknown> }
+interface ChunkScope { __kilnChunks?: Record<string, unknown>; __kilnScriptUrl?: string }
 
-/** Where kiln.iife.js was loaded from, read while it is first evaluated (only then does currentScript name it). */
+/**
+ * Where kiln.iife.js was loaded from, read while it is first evaluated (only then does currentScript
+ * name it); in a worker, its location, or the URL a blob worker's bootstrap left (client.ts, classicWorker).
+ */
 const SCRIPT_URL: string | undefined = typeof document !== 'undefined' && document.currentScript instanceof HTMLScriptElement
   ? document.currentScript.src
-  : typeof location !== 'undefined' ? location.href : undefined;
+  : (globalThis as ChunkScope).__kilnScriptUrl ?? (typeof location !== 'undefined' ? location.href : undefined);
 
 const loading = new Map<string, Promise<unknown>>();
 
