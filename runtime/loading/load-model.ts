@@ -34,7 +34,8 @@ const onnxReader = () => import('../format/onnx/onnx-reader.ts');
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   signaturePolicy(options); // contradictory signature options fail before any download
   let streamed: KilnStreamReader | undefined;
-  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)));
+  // An ONNX download starts loading its reader at its first bytes, so the reader is there when the last byte is.
+  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), () => void onnxReader().catch(() => undefined));
   const started = performance.now();
   const bytes = await loadModelBytes(source, { ...options, sink });
   const fetched = performance.now();
