@@ -81,6 +81,28 @@ for (const worker of [true, false]) {
   });
 }
 
+// Telemetry is a lazy part too (dist/kiln.iife-telemetry.js): a session that asks for it gets it.
+for (const worker of [true, false]) {
+  test(`window.kiln loads telemetry for a session that asks for it (${worker ? 'in its worker' : 'in the page'})`, async () => {
+    assert.ok(page);
+    const r = await page.evaluate(
+      async ({ bytes, x, worker }) => {
+        const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+        const session = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: ['cpu'], worker, telemetry: {} });
+        try {
+          await session.run({ x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) });
+          const snap = await session.telemetry.snapshot();
+          return { enabled: snap.enabled, runs: snap.runs, hasRunLatency: Object.keys(snap.latency).length > 0, coldStart: Object.keys(snap.coldStart).length > 0 };
+        } finally {
+          await session.release();
+        }
+      },
+      { bytes: Array.from(model), x, worker },
+    );
+    assert.deepEqual(r, { enabled: true, runs: 1, hasRunLatency: true, coldStart: true });
+  });
+}
+
 test('window.kiln reports a bad model as a KilnError with a code', async () => {
   assert.ok(page);
   const r = await page.evaluate(async () => {
