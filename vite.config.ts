@@ -8,8 +8,9 @@
 //   --mode node    dist/node/index.js    the Node entry, with its npm dependencies left as imports;
 //                  dist/node/thread-worker.js   the wasm backend's pool worker (worker_threads) beside it
 //   --mode cli     dist/cli/kiln.js      the `kiln` command (package.json "bin"), one chunk per subcommand
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type InlineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type InlineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -58,19 +59,126 @@ function esmEntry(): Plugin {
   };
 }
 
-export function browserConfig(which: BrowserBuild = 'esm'): InlineConfig {
+/**
+ * The script tag's lazy parts (runtime/worker/iife-chunks.ts): the module a dynamic `import()` names ->
+ * dist/kiln.iife-<name>.js. None of them runs on the WebGPU path; the ESM builds split the same
+ * imports into chunks of their own.
+ */
+export const IIFE_CHUNKS: Readonly<Record<string, string>> = {
+  wasm: 'runtime/backends/wasm/start-wasm.ts',
+  telemetry: 'runtime/telemetry/session-telemetry.ts',
+  'kiln-reader': 'runtime/format/kiln/kiln-reader.ts',
+  'onnx-reader': 'runtime/format/onnx/onnx-reader.ts',
+};
+const IIFE_LOADER = resolve(root, 'runtime/worker/iife-chunks.ts');
+const IIFE_ENTRY = resolve(root, BROWSER_BUILDS.iife.entry);
+const posix = (p: string): string => p.replace(/\\/g, '/');
+/** The global a module shared between kiln.iife.js and its chunks is reached by: globalThis.__kilnShared.<name>. */
+const sharedGlobal = (id: string): string => `__kilnShared.${posix(relative(root, id)).replace(/\W/g, '_')}`;
+
+/** `import('./x.ts')` of a lazy part -> loadIifeChunk('<name>') (the text stays on its line, so source maps hold). */
+function iifeLazyImports(): Plugin {
+  const chunkOf = new Map(Object.entries(IIFE_CHUNKS).map(([name, file]) => [resolve(root, file), name]));
+  return {
+    name: 'kiln-iife-lazy-imports',
+    transform(code, id) {
+      if (id.includes('node_modules') || !/\.ts$/.test(id)) return null;
+      let used = false;
+      const out = code.replace(/(?<!typeof\s+)\bimport\(\s*(['"])(\.{1,2}\/[^'"]+)\1\s*\)/g, (all, _q: string, spec: string) => {
+        const name = chunkOf.get(resolve(dirname(id), spec));
+        if (name === undefined) return all;
+        used = true;
+        return `__kilnLoadIifeChunk(${JSON.stringify(name)})`;
+      });
+      if (!used) return null;
+      return { code: `${out}\nimport { loadIifeChunk as __kilnLoadIifeChunk } from ${JSON.stringify(posix(IIFE_LOADER))};\n`, map: null };
+    },
+  };
+}
+
+/**
+ * The main script-tag build: before it, builds each lazy part as its own classic script, with every
+ * module that kiln.iife.js also holds left out and read from globalThis.__kilnShared instead (one
+ * KilnError class, one Tensor class, one copy of each module's state); then kiln.iife.js fills
+ * __kilnShared with exactly the modules the parts asked for.
+ */
+function iifeChunks(): Plugin {
+  const shared = new Set<string>();
+  return {
+    name: 'kiln-iife-chunks',
+    async buildStart() {
+      const scan = await build({ ...browserConfig('iife', { scan: true }), logLevel: 'silent' });
+      const outputs = Array.isArray(scan) ? scan : [scan];
+      const inMain = new Set<string>();
+      for (const o of outputs) {
+        if (!('output' in o)) throw new Error('vite.config.ts: the script-tag scan build returned a watcher');
+        for (const c of o.output) if (c.type === 'chunk') for (const m of c.moduleIds) inMain.add(m);
+      }
+      for (const name of Object.keys(IIFE_CHUNKS)) await build(iifeChunkConfig(name, inMain, shared));
+    },
+    transform(code, id) {
+      if (id !== IIFE_ENTRY) return null;
+      const ids = [...shared].sort();
+      const imports = ids.map((m, i) => `import * as __kilnShared${i} from ${JSON.stringify(posix(m))};`).join('');
+      const fill = ids.map((m, i) => `${JSON.stringify(sharedGlobal(m).slice('__kilnShared.'.length))}: __kilnShared${i}`).join(', ');
+      return { code: `${code}\n${imports}globalThis["__kilnShared"] = { ${fill} };\n`, map: null };
+    },
+  };
+}
+
+/** One lazy part of the script tag: dist/kiln.iife-<name>.js, registering its exports as globalThis.__kilnChunks[name]. */
+function iifeChunkConfig(name: string, inMain: ReadonlySet<string>, shared: Set<string>): InlineConfig {
+  const entry = resolve(root, IIFE_CHUNKS[name]!);
+  return {
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    publicDir: false,
+    plugins: [
+      iifeLazyImports(),
+      {
+        name: 'kiln-iife-chunk-shared',
+        enforce: 'pre',
+        resolveId(source, importer) {
+          if (!importer || !/^\.{1,2}\//.test(source)) return null;
+          const id = resolve(dirname(importer), source);
+          if (id === entry || !inMain.has(id)) return null;
+          shared.add(id);
+          return { id, external: true };
+        },
+      },
+    ],
+    build: {
+      outDir: 'dist',
+      emptyOutDir: false,
+      target: 'es2022',
+      sourcemap: true,
+      lib: { entry, name: `__kilnChunks.${name}`, formats: ['iife'], fileName: () => `kiln.iife-${name}.js` },
+      rolldownOptions: {
+        external: (id) => {
+          if (id.startsWith('node:') || id === 'webgpu') throw new Error(`browser build imports '${id}': only runtime/node.ts may`);
+          return false;
+        },
+        output: { minify: true, extend: true, globals: (id: string) => sharedGlobal(id), inlineDynamicImports: true },
+      },
+    },
+  };
+}
+
+export function browserConfig(which: BrowserBuild = 'esm', options: { scan?: boolean } = {}): InlineConfig {
   const b = BROWSER_BUILDS[which];
   return {
     root,
     configFile: false,
     logLevel: 'warn',
     publicDir: false,
-    plugins: which === 'esm' ? [esmEntry()] : [],
+    plugins: which === 'esm' ? [esmEntry()] : which === 'iife' ? (options.scan ? [iifeLazyImports()] : [iifeLazyImports(), iifeChunks()]) : [],
     build: {
       outDir: 'dist',
       emptyOutDir: false,
       target: 'es2022',
       sourcemap: true,
+      ...(options.scan ? { write: false } : {}),
       lib: {
         entry: b.entry,
         name: 'kiln',

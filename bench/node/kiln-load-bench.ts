@@ -81,12 +81,19 @@ for (const [name, bytes] of [['ONNX', onnx], ['.kiln', kiln]] as const) {
 
 const server = await throttledServer({ '/m.onnx': onnx, '/m.kiln': kiln });
 try {
-  for (const [name, path] of [['ONNX', '/m.onnx'], ['.kiln', '/m.kiln']] as const) {
+  for (const [name, path, bytes] of [['ONNX', '/m.onnx', onnx], ['.kiln', '/m.kiln', kiln]] as const) {
+    // Issue 14 item 4 aims at ready within 1.1x of the download: the download is measured through the
+    // same server (its pacing has overhead), and the work left if nothing overlapped it is a session from memory.
+    const download = await time(async () => new Uint8Array(await (await fetch(`${server.url}${path}`)).arrayBuffer()));
+    const fromMemory = await time(async () => {
+      const s = await InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+      await s.release();
+    });
     const ms = await time(async () => {
       const s = await InferenceSession.create(`${server.url}${path}`, { executionProviders: ['webgpu'] });
       await s.release();
     });
-    console.log(`cold start from http at ${rate / 1e6} MB/s (download alone ${((kiln.length / rate) * 1000).toFixed(0)} ms), WebGPU session ready: ${name} ${ms.toFixed(0)} ms`);
+    console.log(`cold start from http at ${rate / 1e6} MB/s, ${name}: download alone ${download.toFixed(0)} ms (nominal ${((bytes.length / rate) * 1000).toFixed(0)}), session from memory ${fromMemory.toFixed(0)} ms, WebGPU session ready from the URL ${ms.toFixed(0)} ms = ${(ms / download).toFixed(2)}x the download`);
   }
 } finally {
   server.close();

@@ -7,18 +7,25 @@ import { repoRoot } from '../../test/helpers/paths.ts';
 import type { RuntimeName } from '../page/runtimes.ts';
 
 const ORT = 'node_modules/onnxruntime-web/dist/';
-const KILN = ['dist/kiln.mjs', 'dist/kiln.worker.mjs'];
+/** The npm path for an ONNX model: the API, its worker, and the worker's ONNX reader part (loaded on demand). */
+const KILN = ['dist/kiln.mjs', 'dist/kiln.worker.mjs', 'dist/kiln.worker-onnx-reader.mjs'];
 
 /**
- * Kiln: the npm import path (kiln.mjs starts kiln.worker.mjs, which is self-contained).
+ * Kiln: the npm import path (kiln.mjs starts kiln.worker.mjs, which loads its ONNX reader and, for
+ * 'kiln-wasm', the wasm backend as parts of their own; scripts/bundle-sizes.mjs).
  * onnxruntime-web: `onnxruntime-web/webgpu` loads the asyncify build of its wasm; `onnxruntime-web/wasm`
  * the plain SIMD-threaded one (checked: the file names in each .min.mjs). TF.js: core + WebGPU backend.
  */
 export const RUNTIME_FILES: Record<RuntimeName, readonly string[]> = {
   'kiln-webgpu': KILN,
+<<<<<<< HEAD
   'kiln-wasm': [...KILN, 'dist/wasm/kiln-relaxed.wasm'],
   'kiln-wasm-1t': [...KILN, 'dist/wasm/kiln-relaxed.wasm'],
   'kiln-js': KILN,
+=======
+  'kiln-wasm': [...KILN, 'dist/kiln.worker-start-wasm.mjs', 'dist/wasm/kiln-relaxed.wasm'],
+  'kiln-cpu': KILN,
+>>>>>>> bundle
   'ort-webgpu': [`${ORT}ort.webgpu.min.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.wasm`],
   'ort-wasm': [`${ORT}ort.wasm.min.mjs`, `${ORT}ort-wasm-simd-threaded.mjs`, `${ORT}ort-wasm-simd-threaded.wasm`],
   'ort-wasm-1t': [`${ORT}ort.wasm.min.mjs`, `${ORT}ort-wasm-simd-threaded.mjs`, `${ORT}ort-wasm-simd-threaded.wasm`],

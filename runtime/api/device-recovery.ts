@@ -7,7 +7,6 @@ import type { AnyTensor } from '../../core/tensor.ts';
 import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
 import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
 import { JsBackend } from '../backends/js/js-backend.ts';
-import { WasmBackend } from '../backends/wasm/wasm-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
@@ -153,7 +152,8 @@ export class RecoveringBackend implements Backend {
     }
     if (!next) {
       this.generation++; // plans prepared on the failed device are stale too
-      next = await WasmBackend.create().catch((e: unknown) => new JsBackend('fast', `wasm could not start: ${(e as Error).message}`));
+      // loaded only now: pages on the WebGPU path do not download the wasm backend up front
+      next = await import('../backends/wasm/start-wasm.ts').then(({ startWasmBackend }) => startWasmBackend({})).catch((e: unknown) => new JsBackend('fast', `wasm could not start: ${(e as Error).message}`));
       await this.prepareAll(next).catch(() => undefined); // plans that still fail are prepared again at their next run
     }
     this.current = next;

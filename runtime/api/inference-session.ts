@@ -3,8 +3,6 @@ import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/
 import { JsBackend } from '../backends/js/js-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
-import { WasmBackend } from '../backends/wasm/wasm-backend.ts';
-import { urlWasmSource } from '../backends/wasm/wasm-module.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
@@ -431,8 +429,8 @@ async function startBackend(providers: readonly ExecutionProvider[], onDeviceLos
       // The reference kernels are TypeScript: { name: 'cpu', reference: true } keeps meaning them.
       if (name === 'js' || (name === 'cpu' && reference)) return new JsBackend(reference ? 'reference' : 'fast');
       if (name === 'wasm' || name === 'cpu') {
-        const numThreads = typeof p !== 'string' && p.numThreads !== undefined ? p.numThreads : undefined;
-        const started = WasmBackend.create({ ...(typeof p !== 'string' && p.wasmPaths !== undefined ? { source: urlWasmSource(p.wasmPaths) } : {}), ...(numThreads !== undefined ? { numThreads } : {}) });
+        // Loaded when this backend starts: the WebGPU path's download does not carry it (docs/decisions.md, bundle).
+        const started = import('../backends/wasm/start-wasm.ts').then(({ startWasmBackend }) => startWasmBackend(typeof p === 'string' ? {} : { wasmPaths: p.wasmPaths, numThreads: p.numThreads }));
         // 'cpu' asks for the CPU, not for WebAssembly: where the module cannot run, plain TypeScript does.
         return name === 'cpu' ? await started.catch((e: unknown) => (e instanceof KilnError && e.code === 'INVALID_ARGUMENT' ? Promise.reject(e) : new JsBackend('fast', `wasm could not start: ${(e as Error).message}`))) : await started;
       }

@@ -5,8 +5,11 @@ import type { KilnStreamReader } from '../format/kiln/kiln-reader.ts';
 import { KILN_MAGIC, hasKilnMagic } from '../format/kiln/kiln-layout.ts';
 import { bufferSink, type DownloadSink } from './fetch-model.ts';
 
-/** `startKiln` may load the reader on demand (it is a separate chunk in the ESM builds). */
-export function sniffingSink(total: number, startKiln: () => Promise<KilnStreamReader>): DownloadSink {
+/**
+ * `startKiln` may load the reader on demand (a lazy part of the browser builds); `onOther` is told as
+ * soon as the first bytes show another format, so its reader can load while the rest downloads.
+ */
+export function sniffingSink(total: number, startKiln: () => Promise<KilnStreamReader>, onOther?: () => void): DownloadSink {
   const plain = bufferSink(total);
   let head = new Uint8Array(0);
   let kiln: KilnStreamReader | undefined;
@@ -29,6 +32,7 @@ export function sniffingSink(total: number, startKiln: () => Promise<KilnStreamR
         kiln = reader;
         return reader.write(joined);
       }
+      onOther?.();
       return plain.write(joined);
     },
     bytes: () => (kiln ? kiln.bytes : decided ? plain.bytes() : head),

@@ -5,7 +5,6 @@ import { fail } from '../../core/errors.ts';
 import { signaturePolicy } from '../format/kiln/kiln-signature.ts';
 import { hasKilnMagic } from '../format/kiln/kiln-layout.ts';
 import type { KilnBundle, KilnReadOptions, KilnStreamEvents, KilnStreamReader } from '../format/kiln/kiln-reader.ts';
-import { readOnnxModelWithExternalData } from '../format/onnx/onnx-reader.ts';
 import type { Model } from '../graph/ir.ts';
 import { loadModelBytes, loadSibling, type ModelSource } from '../api/model-source.ts';
 import type { FetchModelOptions } from './fetch-model.ts';
@@ -27,13 +26,16 @@ export interface LoadedModel {
   readonly timings: { readonly fetchMs: number; readonly parseMs: number };
 }
 
-/** The .kiln reader is loaded when a bundle shows up: ONNX-only pages never download it (ESM builds). */
+/** The .kiln reader is loaded when a bundle shows up: ONNX-only pages never download it (lazy chunks, docs/decisions.md "bundle"). */
 const kilnReader = () => import('../format/kiln/kiln-reader.ts');
+/** Likewise the ONNX reader (with its protobuf decoder): .kiln pages never download it. */
+const onnxReader = () => import('../format/onnx/onnx-reader.ts');
 
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   signaturePolicy(options); // contradictory signature options fail before any download
   let streamed: KilnStreamReader | undefined;
-  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)));
+  // An ONNX download starts loading its reader at its first bytes, so the reader is there when the last byte is.
+  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), () => void onnxReader().catch(() => undefined));
   const started = performance.now();
   const bytes = await loadModelBytes(source, { ...options, sink });
   const fetched = performance.now();
@@ -46,6 +48,6 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   // ONNX files carry no signature: an app that requires one (or gave a key) must not silently accept them.
   if (signaturePolicy(options).required) fail('INTEGRITY', 'a signature is required, but this is an ONNX model (only .kiln bundles are signed; allowUnsigned: true opts out)');
   const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
-  const model = await readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
+  const model = await (await onnxReader()).readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
   return { model, bytes, timings: timings() };
 }

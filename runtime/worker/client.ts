@@ -95,6 +95,7 @@ export function connectionFor(worker: true | 'own' | Worker): WorkerConnection {
 export function classicWorker(scriptUrl: string): Worker {
   const sameOrigin = typeof location !== 'undefined' && new URL(scriptUrl, location.href).origin === location.origin;
   if (sameOrigin) return new Worker(scriptUrl, { name: WORKER_NAME });
-  const bootstrap = new Blob([`importScripts(${JSON.stringify(scriptUrl)});`], { type: 'text/javascript' });
+  // The script's own URL goes first: a blob worker's location names the blob, and kiln.iife.js finds its lazy parts beside itself (iife-chunks.ts).
+  const bootstrap = new Blob([`self.__kilnScriptUrl = ${JSON.stringify(scriptUrl)}; importScripts(self.__kilnScriptUrl);`], { type: 'text/javascript' });
   return new Worker(URL.createObjectURL(bootstrap), { name: WORKER_NAME });
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../test/helpers/paths.ts';
 
-export const BUILD_OUTPUTS = ['dist/kiln.mjs', 'dist/kiln.worker.mjs', 'dist/kiln.core.mjs', 'dist/kiln.iife.js', 'dist/node/index.js', 'dist/cli/kiln.js', 'dist/types/runtime/index.d.ts'] as const;
+export const BUILD_OUTPUTS = ['dist/kiln.mjs', 'dist/kiln.worker.mjs', 'dist/kiln.core.mjs', 'dist/kiln.iife.js', 'dist/kiln.iife-onnx-reader.js', 'dist/kiln.worker-onnx-reader.mjs', 'dist/node/index.js', 'dist/cli/kiln.js', 'dist/types/runtime/index.d.ts'] as const;
 const BUILD_INPUTS = ['core', 'runtime', 'kernels', 'trainer-node', 'collector', 'vite.config.ts', 'scripts/build.mjs', 'tsconfig.build.json', 'tsconfig.json', 'package.json'];
 const LOCK_STALE_MS = 5 * 60_000;
 

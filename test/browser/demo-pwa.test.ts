@@ -2,7 +2,7 @@
 // `npm start` serves: install and first visit (service worker active, precache filled), offline
 // reload with inference, a model update swapped in on the next load, and a screenshot.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -64,6 +64,10 @@ test('install and first visit: the service worker is active and has precached th
   const expected = [...readFileSync(join(bed.siteDir, 'sw.js'), 'utf8').matchAll(/url:"([^"]+)"/g)].map((m) => `/${m[1]}`);
   assert.ok(expected.includes('/index.html') && expected.some((u) => /\/assets\/worker-entry-.*\.js$/.test(u)), `the precache list names the page and the runtime's worker: ${expected.join(', ')}`);
   assert.deepEqual([...new Set(sw.urls.map((u) => u.replace(/\?.*$/, '')))].sort(), [...new Set(expected)].sort());
+  // The runtime's lazy parts (model readers, wasm backend, telemetry: chunks loaded on first use) work offline too.
+  const scripts = readdirSync(join(bed.siteDir, 'assets')).filter((f) => /\.m?js$/.test(f)).map((f) => `/assets/${f}`);
+  for (const part of ['onnx-reader', 'kiln-reader', 'start-wasm', 'session-telemetry']) assert.ok(scripts.some((f) => f.includes(part)), `a ${part} chunk in ${scripts.join(', ')}`);
+  assert.deepEqual(scripts.filter((f) => !expected.includes(f)), [], 'every script of the build is precached');
   assert.ok(!sw.urls.some((u) => u.startsWith('/models/')), 'models are not in the precache');
 
   // Chromium's own installability check (web manifest, icons, service worker with a fetch handler).

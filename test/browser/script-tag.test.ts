@@ -55,6 +55,54 @@ for (const backend of ['webgpu', 'wasm', 'js'] as const) {
   });
 }
 
+// The wasm backend is a lazy part (dist/kiln.iife-wasm.js): loaded by importScripts in the worker,
+// by a <script> element in the page. Its errors are the page's own KilnError class (one class, shared).
+for (const worker of [true, false]) {
+  test(`window.kiln loads the wasm backend on first use and runs a model on it (${worker ? 'in its worker' : 'in the page'})`, async () => {
+    assert.ok(page);
+    const r = await page.evaluate(
+      async ({ bytes, x, worker }) => {
+        const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+        const badThreads = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: [{ name: 'wasm', numThreads: 0 }], worker })
+          .then(() => 'no error', (e: unknown) => (e instanceof kiln.KilnError ? e.code : `not a KilnError: ${String(e)}`));
+        const session = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: ['wasm'], worker });
+        try {
+          const out = await session.run({ x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) });
+          const y = out.y!;
+          const parts = performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('kiln.iife-wasm.js'));
+          return { provider: session.executionProvider, dims: [...y.dims], data: Array.from(y.data as Float32Array), badThreads, pageLoadedPart: parts.length > 0 };
+        } finally {
+          await session.release();
+        }
+      },
+      { bytes: Array.from(model), x, worker },
+    );
+    assert.deepEqual(r, { provider: 'wasm', dims: [2, 3], data: expected, badThreads: 'INVALID_ARGUMENT', pageLoadedPart: !worker });
+  });
+}
+
+// Telemetry is a lazy part too (dist/kiln.iife-telemetry.js): a session that asks for it gets it.
+for (const worker of [true, false]) {
+  test(`window.kiln loads telemetry for a session that asks for it (${worker ? 'in its worker' : 'in the page'})`, async () => {
+    assert.ok(page);
+    const r = await page.evaluate(
+      async ({ bytes, x, worker }) => {
+        const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+        const session = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: ['cpu'], worker, telemetry: {} });
+        try {
+          await session.run({ x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) });
+          const snap = await session.telemetry.snapshot();
+          return { enabled: snap.enabled, runs: snap.runs, hasRunLatency: Object.keys(snap.latency).length > 0, coldStart: Object.keys(snap.coldStart).length > 0 };
+        } finally {
+          await session.release();
+        }
+      },
+      { bytes: Array.from(model), x, worker },
+    );
+    assert.deepEqual(r, { enabled: true, runs: 1, hasRunLatency: true, coldStart: true });
+  });
+}
+
 test('window.kiln reports a bad model as a KilnError with a code', async () => {
   assert.ok(page);
   const r = await page.evaluate(async () => {

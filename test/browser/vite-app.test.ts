@@ -80,8 +80,11 @@ test('with { worker: false } the app loads the runtime chunk on demand and runs 
   }, squareInput);
   assert.deepEqual({ ...r, progress: undefined }, { provider: 'webgpu', dims: [2, 3], data: squareExpected, isTensor: true, progress: undefined });
   const fetched = bed.server.requests.slice(before).filter((p) => p.startsWith('/app/assets/'));
-  assert.equal(fetched.length, 1, `one lazy chunk (got ${fetched.join(', ')})`);
-  assert.doesNotMatch(fetched[0]!, /worker/);
+  // The runtime chunk, and the ONNX reader it loads for this model (an app serving .kiln bundles fetches the .kiln reader instead).
+  assert.equal(fetched.length, 2, `the runtime chunk and the ONNX reader (got ${fetched.join(', ')})`);
+  assert.ok(fetched.some((f) => /\/kiln\.core-[\w-]+\.js$/.test(f) && !f.includes('reader')), `the runtime chunk (got ${fetched.join(', ')})`);
+  assert.ok(fetched.some((f) => f.includes('onnx-reader')), `the ONNX reader (got ${fetched.join(', ')})`);
+  for (const f of fetched) assert.doesNotMatch(f, /worker|wasm|telemetry/);
 });
 
 test('no uncaught errors in the app', () => {

@@ -4,7 +4,7 @@
 // share the page's worker or get their own, { worker: false } stays in the page, a lost GPU device
 // is recovered (new device or CPU) with an event, and 'auto' measures once and then remembers.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -102,9 +102,9 @@ test('the script tag loaded from another origin (a CDN) starts its worker throug
 
 test('ESM build: { worker: false } loads kiln.core.mjs; a missing worker script is a clear error, not a hang', { timeout: TIMEOUT }, async () => {
   assert.ok(bed);
-  // A deployment that forgot kiln.worker.mjs: kiln.mjs and kiln.core.mjs only.
+  // A deployment that forgot kiln.worker.mjs: kiln.mjs and kiln.core.mjs (with its lazy parts) only.
   mkdirSync(join(bed.modelDir, 'partial'));
-  for (const f of ['kiln.mjs', 'kiln.core.mjs']) copyFileSync(join(repoRoot, 'dist', f), join(bed.modelDir, 'partial', f));
+  for (const f of ['kiln.mjs', ...readdirSync(join(repoRoot, 'dist')).filter((n) => /^kiln\.core(-[\w-]+)?\.mjs$/.test(n))]) copyFileSync(join(repoRoot, 'dist', f), join(bed.modelDir, 'partial', f));
   writeFileSync(join(bed.modelDir, 'partial/index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module">import * as kiln from "./kiln.mjs"; window.kiln = kiln;</script>');
   const handle = await bed.open('/models/partial/index.html');
   pages.push(handle);

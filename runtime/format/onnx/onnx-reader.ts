@@ -1,4 +1,3 @@
-import protobuf from 'protobufjs/light.js';
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { dataTypeFromOnnx } from '../../../core/dtype.ts';
 import { KilnError, fail } from '../../../core/errors.ts';
@@ -6,12 +5,8 @@ import { Attributes, type AttributeValue } from '../../../core/attributes.ts';
 import type { Dim, Graph, Model, Node, ValueInfo } from '../../graph/ir.ts';
 import { longToNumber, type LongLike } from './long.ts';
 import { checkExternalLocation } from './external-location.ts';
-import { onnxSchema } from './onnx-schema.ts';
+import { decodeOnnxMessage } from './onnx-decoder.ts';
 import { tensorFromProto, type ExternalDataResolver, type TensorProtoMessage } from './tensor-proto.ts';
-
-const root = protobuf.Root.fromJSON(onnxSchema);
-const ModelProto = root.lookupType('onnx.ModelProto');
-const TensorProto = root.lookupType('onnx.TensorProto');
 
 interface AttributeMessage {
   name?: string; type?: number; f?: number; i?: LongLike; s?: Uint8Array | number[]; t?: TensorProtoMessage;
@@ -37,13 +32,13 @@ export interface OnnxReadOptions {
 }
 
 const td = new TextDecoder();
-/** protobufjs gives bytes fields as Uint8Array, or as a plain array for an absent field's default. */
+/** Bytes fields are Uint8Array views (a plain array is accepted too, as protobufjs' reflection gave for defaults). */
 const utf8 = (v: Uint8Array | number[] | undefined): string => (v === undefined ? '' : td.decode(v instanceof Uint8Array ? v : Uint8Array.from(v)));
 
-function decode<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
+function decode<T>(type: 'ModelProto' | 'TensorProto', bytes: Uint8Array, what: string): T {
   try {
-    // protobufjs' reflection API returns an untyped Message; the interfaces above mirror onnx-schema.ts.
-    return type.decode(bytes) as unknown as T;
+    // The decoder returns untyped records; the interfaces above mirror onnx-schema.ts.
+    return decodeOnnxMessage(type, bytes) as unknown as T;
   } catch (e) {
     // protobufjs throws RangeError/Error with offsets for truncated or garbage input.
     return fail('INVALID_MODEL', `${what} is not valid protobuf (truncated or corrupt): ${(e as Error).message}`);
@@ -92,7 +87,7 @@ export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (lo
 
 function decodeModel(bytes: Uint8Array): ModelMessage {
   if (bytes.length === 0) fail('INVALID_MODEL', 'the model file is empty');
-  const m = decode<ModelMessage>(ModelProto, bytes, 'the ONNX model');
+  const m = decode<ModelMessage>('ModelProto', bytes, 'the ONNX model');
   if (!m.graph) fail('INVALID_MODEL', 'not an ONNX model: no graph (is this the right file?)');
   return m;
 }
@@ -113,7 +108,7 @@ function modelFromMessage(m: ModelMessage, options: OnnxReadOptions): Model {
 }
 
 export function readOnnxTensor(bytes: Uint8Array): AnyTensor {
-  return typed(() => tensorFromProto(decode<TensorProtoMessage>(TensorProto, bytes, 'the tensor file')));
+  return typed(() => tensorFromProto(decode<TensorProtoMessage>('TensorProto', bytes, 'the tensor file')));
 }
 
 function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string): Graph {

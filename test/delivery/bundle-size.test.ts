@@ -1,0 +1,32 @@
+// Issue 14 item 5: what a page downloads to run a model on WebGPU is at most 100 KB gzip, for the
+// script tag and for the ESM entry + worker (scripts/bundle-sizes.mjs says which files each path
+// loads). Sizes of a build are deterministic: this is a byte count, not a timing.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { ensureBuild } from '../../scripts/browser/ensure-build.ts';
+import { BUDGET, DOWNLOAD_PATHS, measurePaths, staticClosure } from '../../scripts/bundle-sizes.mjs';
+import { repoRoot } from '../helpers/paths.ts';
+
+const dist = join(repoRoot, 'dist');
+const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
+
+before(async () => {
+  console.log(`# ${await ensureBuild()}`);
+});
+
+test('every WebGPU download path is within 100 KB gzip', () => {
+  const paths = measurePaths(dist);
+  assert.equal(paths.length, DOWNLOAD_PATHS.length);
+  for (const p of paths) console.log(`# ${p.what}: ${kb(p.gzip)} (${kb(BUDGET - p.gzip)} left) = ${p.files.join(' + ')}`);
+  const over = paths.filter((p) => p.gzip > BUDGET).map((p) => `${p.what}: ${kb(p.gzip)}`);
+  assert.deepEqual(over, [], `over the ${kb(BUDGET)} budget (scripts/bundle-breakdown.mjs shows where the bytes are)`);
+});
+
+test('the lazy parts stay out of the entry files', () => {
+  // A static import of a lazy part would put it back on every path (and in this count).
+  for (const entry of ['kiln.worker.mjs', 'kiln.core.mjs']) {
+    const files = [...staticClosure(dist, entry)];
+    assert.deepEqual(files.filter((f) => /(start-wasm|session-telemetry|kiln-reader|onnx-reader)/.test(f)), [], `${entry} imports statically: ${files.join(', ')}`);
+  }
+});
