@@ -18,14 +18,9 @@ const KILN = ['dist/kiln.mjs', 'dist/kiln.worker.mjs', 'dist/kiln.worker-onnx-re
  */
 export const RUNTIME_FILES: Record<RuntimeName, readonly string[]> = {
   'kiln-webgpu': KILN,
-<<<<<<< HEAD
-  'kiln-wasm': [...KILN, 'dist/wasm/kiln-relaxed.wasm'],
-  'kiln-wasm-1t': [...KILN, 'dist/wasm/kiln-relaxed.wasm'],
-  'kiln-js': KILN,
-=======
   'kiln-wasm': [...KILN, 'dist/kiln.worker-start-wasm.mjs', 'dist/wasm/kiln-relaxed.wasm'],
-  'kiln-cpu': KILN,
->>>>>>> bundle
+  'kiln-wasm-1t': [...KILN, 'dist/kiln.worker-start-wasm.mjs', 'dist/wasm/kiln-relaxed.wasm'],
+  'kiln-js': KILN,
   'ort-webgpu': [`${ORT}ort.webgpu.min.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.mjs`, `${ORT}ort-wasm-simd-threaded.asyncify.wasm`],
   'ort-wasm': [`${ORT}ort.wasm.min.mjs`, `${ORT}ort-wasm-simd-threaded.mjs`, `${ORT}ort-wasm-simd-threaded.wasm`],
   'ort-wasm-1t': [`${ORT}ort.wasm.min.mjs`, `${ORT}ort-wasm-simd-threaded.mjs`, `${ORT}ort-wasm-simd-threaded.wasm`],
