@@ -20,11 +20,15 @@ import { wasm as slice } from '../slice/wasm.ts';
 import { wasm as concat } from '../concat/wasm.ts';
 import { wasm as split } from '../split/wasm.ts';
 import { wasm as quantizeLinear } from '../quantize-linear/wasm.ts';
+import { wasm as matmulInteger } from '../matmul-integer/wasm.ts';
+import { wasm as qlinearMatmul } from '../qlinear-matmul/wasm.ts';
+import { wasm as convInteger } from '../conv-integer/wasm.ts';
+import { wasm as qlinearConv } from '../qlinear-conv/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
   elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split,
-  quantizeLinear,
+  quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv,
 ];
 
 const byKey = new Map<string, WasmKernel>();

@@ -32,7 +32,7 @@ for (const seed of [PINNED, freshSeed()]) {
     const m = await buildParityModel(seed);
     const inputs = parityInputs(seed, 16);
     const want = await runOrt(m.qdq, inputs);
-    for (const ep of ['cpu', 'webgpu'] as const) {
+    for (const ep of ['cpu', 'wasm', 'webgpu'] as const) {
       const got = await runKiln(m.qdq, ep, inputs);
       if (ep === 'webgpu') assert.equal(got.cpuSteps, 0, 'a step fell back to the CPU');
       const a = agreement(got.out, want, m.step);
@@ -63,9 +63,11 @@ for (const op of ['Conv', 'ConvRelu', 'MatMul', 'Add'] as const satisfies readon
     for (let tries = 1; d.ties === 0 && tries < 4; tries++) d = await drawTies();
     const { seed, model, dims, input, want, ties } = d;
     assert.ok(ties > 0, `seed ${seed}: the ${op} model has no near-ties in 4 draws`);
-    for (const ep of ['cpu', 'webgpu'] as const) {
+    for (const ep of ['cpu', 'wasm', 'webgpu'] as const) {
       const s = await InferenceSession.create(model, { executionProviders: [ep] });
       const got = (await s.run({ x: new Tensor('float32', input, dims) })).out!.data as Float32Array;
+      // the integer ops must have run their wasm kernels (kernels/wasm/gemm-s8.ts), not js
+      if (ep === 'wasm') for (const st of s.lastPlacement?.steps ?? []) if (st.opType.startsWith('QLinear') && st.opType !== 'QLinearAdd') assert.equal(st.implementation, 'wasm', `${st.opType} ran ${st.implementation}`);
       await s.release();
       const differ = got.filter((v, i) => v !== want[i]).length;
       assert.equal(differ, 0, `${op} on ${ep}, seed ${seed}: ${differ}/${want.length} values differ from onnxruntime (${ties} near-ties)`);

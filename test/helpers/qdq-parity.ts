@@ -67,7 +67,7 @@ export async function runOrt(model: Uint8Array, inputs: readonly Float32Array[])
   return out;
 }
 
-export async function runKiln(model: Uint8Array, ep: 'cpu' | 'webgpu', inputs: readonly Float32Array[]): Promise<{ out: Float32Array[]; cpuSteps: number }> {
+export async function runKiln(model: Uint8Array, ep: 'cpu' | 'wasm' | 'webgpu', inputs: readonly Float32Array[]): Promise<{ out: Float32Array[]; cpuSteps: number }> {
   const s = await InferenceSession.create(model, { executionProviders: [ep] });
   const out: Float32Array[] = [];
   for (const x of inputs) out.push((await s.run({ x: new Tensor('float32', x, [...MOBILENET_INPUT]) }))[s.outputNames[0]!]!.data as Float32Array);
