@@ -24,11 +24,13 @@ import { wasm as matmulInteger } from '../matmul-integer/wasm.ts';
 import { wasm as qlinearMatmul } from '../qlinear-matmul/wasm.ts';
 import { wasm as convInteger } from '../conv-integer/wasm.ts';
 import { wasm as qlinearConv } from '../qlinear-conv/wasm.ts';
+import { wasm as qlinearBinary } from '../qlinear-binary/wasm.ts';
+import { wasm as quantizeDequantize } from '../quantize-dequantize/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
   elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split,
-  quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv,
+  quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize,
 ];
 
 const byKey = new Map<string, WasmKernel>();
