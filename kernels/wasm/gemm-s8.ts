@@ -177,7 +177,8 @@ export interface IntConvSlots {
 
 /**
  * Per image and group: im2col of x - xz into the GEMM's panels, then (W - wz) (widened once when
- * constant) times it, so the output comes out in NCHW order. 1-D and 2-D convs; 3-D declines.
+ * constant) times it, so the output comes out in NCHW order; depthwise convs (one channel per
+ * group) run a direct kernel instead. 1-D and 2-D convs; 3-D declines.
  */
 export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: WasmKernelContext, slots: IntConvSlots, g: ConvGeometry, requant?: Requant): WasmStep | undefined {
   const [x, w, xz, wz] = [inputs[slots.x], inputs[slots.w], inputs[slots.xz], inputs[slots.wz]];
@@ -193,16 +194,22 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
   const [[ih, iw], [oh, ow], [kh, kw]] = [pick(g.inDims, 1), pick(g.outDims, 1), pick(g.kernel, 1)];
   const [[sh, sw], [ph, pw], [dh, dw]] = [pick(g.strides, 1), pick(g.padBegin, 0), pick(g.dilations, 1)];
   const K = g.cinG * kh * kw;
-  const kp = evenK(K);
+  // depthwise runs a direct kernel with W rows of kh * kw taps; the GEMM wants them even
+  const depthwise = g.cinG === 1 && g.coutG === 1;
+  const kp = depthwise ? K : evenK(K);
   const S = oh * ow;
   const xSigned = x.dtype === 'int8' ? 1 : 0;
   const wSigned = w.dtype === 'int8' ? 1 : 0;
   const wzPerRow = !!wz && !isScalar(wz);
   const constW = ctx.constants[slots.w] !== undefined && (!wz || ctx.constants[slots.wz] !== undefined);
   const wBytes = A16(cout * kp * 2);
-  const colBytes = A16(packedBytes(K, S));
+  const ow8 = Math.ceil(ow / 8) * 8;
+  const dwPlane = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8) * 2;
+  const colBytes = depthwise ? A16(dwPlane + 16 + ow8 * 4) : A16(packedBytes(K, S));
   const outBytes = rq ? 1 : 4;
-  const fns = exportsOf(['kiln_widen_a_s16', 'kiln_im2col_s16', 'kiln_gemm_s16']);
+  // 1x1, stride 1, no padding: x's channels are B's rows as they are (packed without im2col)
+  const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && oh === ih && ow === iw;
+  const fns = exportsOf(['kiln_widen_a_s16', 'kiln_im2col_s16', 'kiln_gemm_s16', 'kiln_dwconv_s16', 'kiln_pack_b_s16']);
   const widenW = (k: WasmKernels, src: number, zp: number, out: number): void => void fns.get(k, 0)(src, K, cout, K, wSigned, zp, wzPerRow ? 1 : 0, out, kp);
   const persistent: number[] = [];
   const P_W = constW ? persistent.push(wBytes) - 1 : -1;
@@ -233,10 +240,15 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
       const [lo, hi] = rq?.range ?? [0, 0];
       const xzv = xz ? paramValues(k, at, ctx, inputs, slots.xz)[0]! : 0;
       const biasAt = bias ? at.inputs[slots.bias!]! : 0;
+      if (depthwise) {
+        fns.get(k, 3)(at.inputs[slots.x]!, xSigned, xzv, wWide, at.outputs[0]!, g.batch, cout, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, rq?.mode ?? OUT_I32, biasAt, mult, zp, lo, hi, col);
+        return;
+      }
       for (let n = 0; n < g.batch; n++) {
         for (let grp = 0; grp < g.group; grp++) {
           const xAt = at.inputs[slots.x]! + (n * g.group + grp) * g.cinG * ih * iw;
-          fns.get(k, 1)(xAt, xSigned, xzv, g.cinG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, col);
+          if (pointwise) fns.get(k, 4)(xAt, S, g.cinG, S, 0, xSigned, xz ? at.inputs[slots.xz]! : 0, 0, col);
+          else fns.get(k, 1)(xAt, xSigned, xzv, g.cinG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, col);
           const row0 = grp * g.coutG;
           const yAt = at.outputs[0]! + (n * cout + row0) * S * outBytes;
           fns.get(k, 2)(wWide + row0 * kp * 2, kp, col, yAt, S, g.coutG, S, kp, rq?.mode ?? OUT_I32, bias ? biasAt + row0 * 4 : 0, 1, mult ? mult + row0 * 4 : 0, 1, zp, lo, hi);

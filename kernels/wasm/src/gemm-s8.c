@@ -45,7 +45,23 @@ void KILN_EXPORT(kiln_widen_a_s16)(const void *a, int lda, int m, int k, int is_
 void KILN_EXPORT(kiln_pack_b_s16)(const void *b, int ldb, int k, int n, int trans, int is_signed, const void *zp, int zp_per_col, int16_t *out) {
   const int kp = (k + 1) & ~1;
   const int panels = (n + NR - 1) / NR;
-  for (int p = 0; p < panels; p++) {
+  int full = 0;
+  if (!trans && !zp_per_col) {
+    // whole panels, two rows at a time: 8 bytes of each widened, shifted and interleaved
+    const v128_t z = wasm_i16x8_splat((int16_t)(zp ? load8(zp, 0, is_signed) : 0));
+    full = n / NR;
+    for (int p = 0; p < full; p++) {
+      int16_t *o = out + (long)p * kp * NR;
+      for (int kk = 0; kk < kp; kk += 2, o += 2 * NR) {
+        const uint8_t *r0 = (const uint8_t *)b + (long)kk * ldb + p * NR;
+        const v128_t v0 = wasm_i16x8_sub(is_signed ? wasm_i16x8_load8x8(r0) : wasm_u16x8_load8x8(r0), z);
+        const v128_t v1 = kk + 1 < k ? wasm_i16x8_sub(is_signed ? wasm_i16x8_load8x8(r0 + ldb) : wasm_u16x8_load8x8(r0 + ldb), z) : wasm_i16x8_splat(0);
+        wasm_v128_store(o, wasm_i16x8_shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+        wasm_v128_store(o + 8, wasm_i16x8_shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15));
+      }
+    }
+  }
+  for (int p = full; p < panels; p++) {
     int16_t *o = out + (long)p * kp * NR;
     for (int kk = 0; kk < kp; kk++) {
       for (int j = 0; j < NR; j++) {
@@ -269,6 +285,74 @@ void KILN_EXPORT(kiln_dequantize_f32)(const void *x, int is_signed, float *y, in
         wasm_v128_store(y + i + 4, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hi), vs));
       }
       for (; j < inner; j++, i++) y[i] = (float)(load8(x, i, is_signed) - z) * s;
+    }
+  }
+}
+
+// Depthwise conv (one input and one output channel per group), direct: per channel the input plane
+// minus its zero point is copied into an int16 plane with the padding as 0 (scratch), then each
+// output row accumulates tap by tap over 8 outputs at a time (i32x4.extmul of int16), and the
+// row goes through the GEMM's epilogue (bias, multiplier and zero point per channel).
+// w: channels x (kh * kw) int16, already minus the weight zero points.
+void KILN_EXPORT(kiln_dwconv_s16)(const void *x, int is_signed, int xz, const int16_t *w, void *y, int batch, int channels, int ih, int iw, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int mode, const int32_t *bias, const float *mult, int zp, int lo, int hi, int16_t *scratch) {
+  const int ow8 = (ow + 7) & ~7;
+  const int PH = (oh - 1) * sh + (kh - 1) * dh + 1;
+  const int PW = ow8 * sw + (kw - 1) * dw + 8;
+  int16_t *plane = scratch;
+  int32_t *acc = (int32_t *)(((uintptr_t)(scratch + (long)PH * PW) + 15) & ~(uintptr_t)15);
+  const Epilogue e = { mode, zp, lo, hi, bias, 1, mult, 1 };
+  const int taps = kh * kw;
+  for (int n = 0; n < batch; n++) {
+    for (int c = 0; c < channels; c++) {
+      const long in0 = ((long)n * channels + c) * ih * iw;
+      const v128_t vz = wasm_i16x8_splat((int16_t)xz);
+      for (int r = 0; r < PH; r++) {
+        const int iy = r - ph;
+        int16_t *o = plane + (long)r * PW;
+        if (iy < 0 || iy >= ih) {
+          for (int q = 0; q < PW; q++) o[q] = 0;
+          continue;
+        }
+        // zeros left of the row, the row minus the zero point (8 at a time), zeros right of it
+        const int x0 = pw < PW ? pw : PW, x1 = pw + iw < PW ? pw + iw : PW;
+        for (int q = 0; q < x0; q++) o[q] = 0;
+        const uint8_t *src = (const uint8_t *)x + in0 + (long)iy * iw - pw;
+        int q = x0;
+        for (; q + 8 <= x1; q += 8) wasm_v128_store(o + q, wasm_i16x8_sub(is_signed ? wasm_i16x8_load8x8(src + q) : wasm_u16x8_load8x8(src + q), vz));
+        for (; q < x1; q++) o[q] = (int16_t)(load8(src, q, is_signed) - xz);
+        for (q = x1; q < PW; q++) o[q] = 0;
+      }
+      const int16_t *wc = w + (long)c * taps;
+      const long out0 = ((long)n * channels + c) * oh * ow;
+      for (int yo = 0; yo < oh; yo++) {
+        for (int q = 0; q < ow8; q += 4) wasm_v128_store(acc + q, wasm_i32x4_splat(0));
+        for (int ky = 0; ky < kh; ky++) {
+          for (int kx = 0; kx < kw; kx++) {
+            const int16_t *row = plane + (long)(yo * sh + ky * dh) * PW + kx * dw;
+            const int16_t wt = wc[ky * kw + kx];
+            const v128_t vw = wasm_i16x8_splat(wt);
+            if (sw == 1) {
+              for (int q = 0; q < ow8; q += 8) {
+                const v128_t v = wasm_v128_load(row + q);
+                wasm_v128_store(acc + q, wasm_i32x4_add(wasm_v128_load(acc + q), wasm_i32x4_extmul_low_i16x8(v, vw)));
+                wasm_v128_store(acc + q + 4, wasm_i32x4_add(wasm_v128_load(acc + q + 4), wasm_i32x4_extmul_high_i16x8(v, vw)));
+              }
+            } else if (sw == 2) {
+              for (int q = 0; q < ow8; q += 8) {
+                const v128_t v = wasm_i16x8_shuffle(wasm_v128_load(row + 2 * q), wasm_v128_load(row + 2 * q + 8), 0, 2, 4, 6, 8, 10, 12, 14);
+                wasm_v128_store(acc + q, wasm_i32x4_add(wasm_v128_load(acc + q), wasm_i32x4_extmul_low_i16x8(v, vw)));
+                wasm_v128_store(acc + q + 4, wasm_i32x4_add(wasm_v128_load(acc + q + 4), wasm_i32x4_extmul_high_i16x8(v, vw)));
+              }
+            } else {
+              for (int q = 0; q < ow; q++) acc[q] += (int32_t)wt * row[q * sw];
+            }
+          }
+        }
+        for (int q = 0; q < ow; q += 8) {
+          const int nc = ow - q < 8 ? ow - q : 8;
+          store_tile_row(&e, y, out0 + (long)yo * ow, c, q, nc, wasm_v128_load(acc + q), wasm_v128_load(acc + q + 4));
+        }
+      }
     }
   }
 }
