@@ -26,11 +26,12 @@ import { wasm as convInteger } from '../conv-integer/wasm.ts';
 import { wasm as qlinearConv } from '../qlinear-conv/wasm.ts';
 import { wasm as qlinearBinary } from '../qlinear-binary/wasm.ts';
 import { wasm as quantizeDequantize } from '../quantize-dequantize/wasm.ts';
+import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
   elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split,
-  quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize,
+  quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize, matmulNBits,
 ];
 
 const byKey = new Map<string, WasmKernel>();

@@ -61,6 +61,8 @@ const caseOf = (c: Config): OpCase => ({
   tolerance: c.tolerance ?? { rtol: 1e-4, atol: 1e-5 },
   // g_idx (deprecated: a block index per k) is lowered on the CPU only
   gpu: !c.gIdx,
+  // the wasm kernel (kernels/matmul-nbits/wasm.ts) must run every 4/8-bit case with constant weights
+  wasmKernel: c.bits !== 2 && !c.gIdx && !c.fedB && !c.float16,
 });
 
 const configs: Config[] = [
@@ -76,6 +78,8 @@ const configs: Config[] = [
   { name: '4-bit, float16 A and scales', aDims: [2, 64], N: 8, bits: 4, blockSize: 32, zp: 'float', float16: true, bias: true, tolerance: { rtol: 2e-3, atol: 2e-3 } },
   { name: '4-bit, K=4096 block 128 (split-K reduction)', aDims: [1, 4096], N: 64, bits: 4, blockSize: 128, zp: 'packed', tolerance: { rtol: 1e-3, atol: 1e-4 } },
   { name: '4-bit, prefill M=33, K=1024', aDims: [33, 1024], N: 40, bits: 4, blockSize: 32, tolerance: { rtol: 1e-3, atol: 1e-4 } },
+  { name: '4-bit, block 16, M=4, packed zero points', aDims: [4, 128], N: 11, bits: 4, blockSize: 16, zp: 'packed' },
+  { name: '8-bit, block 16, float zero points, bias', aDims: [3, 48], N: 5, bits: 8, blockSize: 16, zp: 'float', bias: true },
   { name: 'g_idx (CPU)', aDims: [3, 64], N: 6, bits: 4, blockSize: 16, gIdx: true, zp: 'packed' },
 ];
 
