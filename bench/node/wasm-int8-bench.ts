@@ -93,6 +93,38 @@ function nbitsPair(K: number, N: number): [Model, Model] {
   return [{ name: `MatMul f32 1x${K}x${N}`, bytes: f32, dims: [1, K] }, { name: `MatMulNBits int4 1x${K}x${N}`, bytes: nbits, dims: [1, K] }];
 }
 
+/** MatMul f32 (x fed, W constant) and its QDQ twin (uint8 x, int8 per-column W, uint8 y), which both runtimes lower to QLinearMatMul. */
+function matmulPair(M: number, K: number, N: number): [Model, Model] {
+  const w = Float32Array.from({ length: K * N }, () => (rand() * 2 - 1) / Math.sqrt(K));
+  const f32 = encodeOnnxModel({
+    nodes: [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [M, K] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: { w: new Tensor('float32', w, [K, N]) },
+  });
+  const ws = Float32Array.from({ length: N }, (_, n) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(w[k * N + n]!))) / 127);
+  const wq = Int8Array.from({ length: K * N }, (_, i) => Math.round(w[i]! / ws[i % N]!));
+  const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', Float32Array.of(v), []);
+  const qdq = encodeOnnxModel({
+    nodes: [
+      { opType: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+      { opType: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
+      { opType: 'DequantizeLinear', inputs: ['wq', 'ws', 'wz'], outputs: ['wd'], attrs: { axis: 1 } },
+      { opType: 'MatMul', inputs: ['xd', 'wd'], outputs: ['y0'] },
+      { opType: 'QuantizeLinear', inputs: ['y0', 'ys', 'yz'], outputs: ['yq'] },
+      { opType: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [M, K] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: {
+      xs: scalar(2 / 255), xz: new Tensor('uint8', Uint8Array.of(128), []), ws: new Tensor('float32', ws, [N]), wz: new Tensor('int8', new Int8Array(N), [N]), wq: new Tensor('int8', wq, [K, N]),
+      ys: scalar(8 / 255), yz: new Tensor('uint8', Uint8Array.of(128), []),
+    },
+    opsets: { '': 13 },
+  });
+  return [{ name: `MatMul f32 ${M}x${K}x${N}`, bytes: f32, dims: [M, K] }, { name: `MatMul int8 QDQ ${M}x${K}x${N}`, bytes: qdq, dims: [M, K] }];
+}
+
 const ort: OrtModule = await import('onnxruntime-web');
 ort.env.wasm.numThreads = 1;
 
@@ -104,6 +136,7 @@ const groups: Model[][] = [
     { name: 'MobileNetV3-like int8 QDQ', bytes: mobile.qdq, dims: MOBILENET_INPUT },
   ],
   [{ name: 'demo MNIST CNN int8 QDQ', bytes: new Uint8Array(readFileSync(join(repoRoot, 'demo', 'models', 'mnist-cnn-int8.onnx'))), dims: [1, 1, 28, 28] }],
+  matmulPair(256, 512, 512),
   nbitsPair(4096, 4096),
 ];
 const only = process.env.KILN_BENCH_ONLY;

@@ -215,6 +215,8 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
   const P_W = constW ? persistent.push(wBytes) - 1 : -1;
   const P_M = rq?.constScales ? persistent.push(rq.bytes) - 1 : -1;
   const mScratch = rq && !rq.constScales ? rq.bytes : 0;
+  const xzConst = ctx.constants[slots.xz];
+  const constXz = !xz ? 0 : xzConst ? toNumbers(xzConst)[0]! : undefined;
   const reads = [slots.x, ...(xz ? [slots.xz] : []), ...(constW ? [] : [slots.w, ...(wz ? [slots.wz] : [])]), ...(bias ? [slots.bias!] : []), ...(rq?.reads ?? [])];
   let constZp = 0;
   return {
@@ -238,7 +240,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
       }
       const zp = rq ? (rq.constZp ? constZp : rq.zeroPoint(k, at)) : 0;
       const [lo, hi] = rq?.range ?? [0, 0];
-      const xzv = xz ? paramValues(k, at, ctx, inputs, slots.xz)[0]! : 0;
+      const xzv = constXz ?? (xz ? paramValues(k, at, ctx, inputs, slots.xz)[0]! : 0);
       const biasAt = bias ? at.inputs[slots.bias!]! : 0;
       if (depthwise) {
         fns.get(k, 3)(at.inputs[slots.x]!, xSigned, xzv, wWide, at.outputs[0]!, g.batch, cout, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, rq?.mode ?? OUT_I32, biasAt, mult, zp, lo, hi, col);
