@@ -205,7 +205,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
   const wBytes = A16(cout * kp * 2);
   const ow8 = Math.ceil(ow / 8) * 8;
   const dwPlane = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8) * 2;
-  const colBytes = depthwise ? A16(dwPlane + 16 + ow8 * 4) : A16(packedBytes(K, S));
+  const colBytes = depthwise ? A16(dwPlane) : A16(packedBytes(K, S));
   const outBytes = rq ? 1 : 4;
   // 1x1, stride 1, no padding: x's channels are B's rows as they are (packed without im2col)
   const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && oh === ih && ow === iw;

@@ -290,16 +290,15 @@ void KILN_EXPORT(kiln_dequantize_f32)(const void *x, int is_signed, float *y, in
 }
 
 // Depthwise conv (one input and one output channel per group), direct: per channel the input plane
-// minus its zero point is copied into an int16 plane with the padding as 0 (scratch), then each
-// output row accumulates tap by tap over 8 outputs at a time (i32x4.extmul of int16), and the
-// row goes through the GEMM's epilogue (bias, multiplier and zero point per channel).
+// minus its zero point is copied into an int16 plane with the padding as 0 (scratch), then 8
+// outputs of a row at a time accumulate every tap in registers (i32x4.extmul of int16) and go
+// through the GEMM's epilogue (bias, multiplier and zero point per channel).
 // w: channels x (kh * kw) int16, already minus the weight zero points.
 void KILN_EXPORT(kiln_dwconv_s16)(const void *x, int is_signed, int xz, const int16_t *w, void *y, int batch, int channels, int ih, int iw, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int mode, const int32_t *bias, const float *mult, int zp, int lo, int hi, int16_t *scratch) {
   const int ow8 = (ow + 7) & ~7;
   const int PH = (oh - 1) * sh + (kh - 1) * dh + 1;
   const int PW = ow8 * sw + (kw - 1) * dw + 8;
   int16_t *plane = scratch;
-  int32_t *acc = (int32_t *)(((uintptr_t)(scratch + (long)PH * PW) + 15) & ~(uintptr_t)15);
   const Epilogue e = { mode, zp, lo, hi, bias, 1, mult, 1 };
   const int taps = kh * kw;
   for (int n = 0; n < batch; n++) {
@@ -325,32 +324,28 @@ void KILN_EXPORT(kiln_dwconv_s16)(const void *x, int is_signed, int xz, const in
       const int16_t *wc = w + (long)c * taps;
       const long out0 = ((long)n * channels + c) * oh * ow;
       for (int yo = 0; yo < oh; yo++) {
-        for (int q = 0; q < ow8; q += 4) wasm_v128_store(acc + q, wasm_i32x4_splat(0));
-        for (int ky = 0; ky < kh; ky++) {
-          for (int kx = 0; kx < kw; kx++) {
-            const int16_t *row = plane + (long)(yo * sh + ky * dh) * PW + kx * dw;
-            const int16_t wt = wc[ky * kw + kx];
-            const v128_t vw = wasm_i16x8_splat(wt);
-            if (sw == 1) {
-              for (int q = 0; q < ow8; q += 8) {
-                const v128_t v = wasm_v128_load(row + q);
-                wasm_v128_store(acc + q, wasm_i32x4_add(wasm_v128_load(acc + q), wasm_i32x4_extmul_low_i16x8(v, vw)));
-                wasm_v128_store(acc + q + 4, wasm_i32x4_add(wasm_v128_load(acc + q + 4), wasm_i32x4_extmul_high_i16x8(v, vw)));
+        const int16_t *top = plane + (long)yo * sh * PW;
+        // 8 outputs at a time, every tap accumulated in registers, then the epilogue
+        for (int q = 0; q < ow; q += 8) {
+          v128_t a0 = wasm_i32x4_splat(0), a1 = a0;
+          for (int ky = 0; ky < kh; ky++) {
+            const int16_t *row = top + (long)ky * dh * PW + q * sw;
+            for (int kx = 0; kx < kw; kx++) {
+              const int16_t *at = row + kx * dw;
+              v128_t v;
+              if (sw == 1) v = wasm_v128_load(at);
+              else if (sw == 2) v = wasm_i16x8_shuffle(wasm_v128_load(at), wasm_v128_load(at + 8), 0, 2, 4, 6, 8, 10, 12, 14);
+              else {
+                int16_t t[8];
+                for (int j = 0; j < 8; j++) t[j] = at[j * sw];
+                v = wasm_v128_load(t);
               }
-            } else if (sw == 2) {
-              for (int q = 0; q < ow8; q += 8) {
-                const v128_t v = wasm_i16x8_shuffle(wasm_v128_load(row + 2 * q), wasm_v128_load(row + 2 * q + 8), 0, 2, 4, 6, 8, 10, 12, 14);
-                wasm_v128_store(acc + q, wasm_i32x4_add(wasm_v128_load(acc + q), wasm_i32x4_extmul_low_i16x8(v, vw)));
-                wasm_v128_store(acc + q + 4, wasm_i32x4_add(wasm_v128_load(acc + q + 4), wasm_i32x4_extmul_high_i16x8(v, vw)));
-              }
-            } else {
-              for (int q = 0; q < ow; q++) acc[q] += (int32_t)wt * row[q * sw];
+              const v128_t vw = wasm_i16x8_splat(wc[ky * kw + kx]);
+              a0 = wasm_i32x4_add(a0, wasm_i32x4_extmul_low_i16x8(v, vw));
+              a1 = wasm_i32x4_add(a1, wasm_i32x4_extmul_high_i16x8(v, vw));
             }
           }
-        }
-        for (int q = 0; q < ow; q += 8) {
-          const int nc = ow - q < 8 ? ow - q : 8;
-          store_tile_row(&e, y, out0 + (long)yo * ow, c, q, nc, wasm_v128_load(acc + q), wasm_v128_load(acc + q + 4));
+          store_tile_row(&e, y, out0 + (long)yo * ow, c, q, ow - q < 8 ? ow - q : 8, a0, a1);
         }
       }
     }
