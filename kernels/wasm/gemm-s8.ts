@@ -86,13 +86,16 @@ export interface IntMatmulSlots {
 }
 
 /**
- * (A - az)(B - bz) per batch matrix, then the requantization or int32. Declines a or output
- * parameters that vary per row (they run js) and per-matrix weight parameters.
+ * (A - az)(B - bz) per batch matrix, then the requantization or int32. a's zero point may vary
+ * per row; scales of a or y that vary per row and per-matrix parameters decline (they run js).
  */
 export function lowerIntMatmul(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: WasmKernelContext, slots: IntMatmulSlots, s: IntMatmulShape, requant?: Requant): WasmStep | undefined {
   const [a, b, az, bz] = [inputs[slots.a], inputs[slots.b], inputs[slots.az], inputs[slots.bz]];
-  if (!a || !b || !EIGHT_BIT.has(a.dtype) || !EIGHT_BIT.has(b.dtype) || !isScalar(az)) return undefined;
+  if (!a || !b || !EIGHT_BIT.has(a.dtype) || !EIGHT_BIT.has(b.dtype)) return undefined;
   const { M, K, N } = s;
+  // a's zero point: one, or one per row of A (shape [M]); one per matrix declines
+  const azPerRow = !!az && !isScalar(az);
+  if (azPerRow && (az.dims.length !== 1 || az.dims[0] !== M)) return undefined;
   const bzPerCol = !!bz && !isScalar(bz);
   if (bzPerCol && (bz.dims.length !== 1 || bz.dims[0] !== N)) return undefined;
   if (requant) {
@@ -154,7 +157,7 @@ export function lowerIntMatmul(inputs: readonly MaybeMeta[], outputs: readonly T
       const azAt = az ? at.inputs[slots.az]! : 0;
       let widened = -1;
       pairs.forEach(([ao, bm], bi) => {
-        if (ao !== widened) fns.get(k, 0)(at.inputs[slots.a]! + ao, K, M, K, aSigned, azAt, 0, aWide, kp);
+        if (ao !== widened) fns.get(k, 0)(at.inputs[slots.a]! + ao, K, M, K, aSigned, azAt, azPerRow ? 1 : 0, aWide, kp);
         widened = ao;
         fns.get(k, 2)(aWide, kp, bPacked + bm * packed, at.outputs[0]! + bi * M * N * outBytes, N, M, N, kp, rq?.mode ?? OUT_I32, 0, 0, mult, 0, zp, lo, hi);
       });
