@@ -54,10 +54,17 @@ function requantPlan(r: Requant | undefined, inputs: readonly MaybeMeta[], ctx: 
   const constZp = r.zeroPoint === undefined || !inputs[r.zeroPoint] || ctx.constants[r.zeroPoint] !== undefined;
   const padded = Math.ceil(channels / NR) * NR;
   const reads = [...(constScales ? [] : r.scales), ...(constZp || r.zeroPoint === undefined ? [] : [r.zeroPoint])];
-  const write = (k: WasmKernels, at: WasmStepAddresses | undefined, off: number): void => {
-    const [x, w, y] = r.scales.map((s) => paramValues(k, at, ctx, inputs, s));
-    const m = new Float32Array(k.memory.buffer, off, padded);
+  const multipliers = (values: readonly ArrayLike<number>[]): Float32Array => {
+    const [x, w, y] = values;
+    const m = new Float32Array(padded);
     for (let c = 0; c < channels; c++) m[c] = requantMultiplier(x![0]!, w![w!.length === 1 ? 0 : c]!, y![0]!, 'float32');
+    return m;
+  };
+  // constant scales whose multiplier is not finite (a zero y_scale) decline: the js path's NaN/Infinity handling is its own
+  const fixed = constScales ? multipliers(r.scales.map((s) => toNumbers(ctx.constants[s]!))) : undefined;
+  if (fixed && !fixed.every(Number.isFinite)) return undefined;
+  const write = (k: WasmKernels, at: WasmStepAddresses | undefined, off: number): void => {
+    new Float32Array(k.memory.buffer, off, padded).set(fixed ?? multipliers(r.scales.map((s) => paramValues(k, at, ctx, inputs, s))));
   };
   const zeroPoint = (k: WasmKernels, at: WasmStepAddresses | undefined): number => (r.zeroPoint === undefined || !inputs[r.zeroPoint] ? 0 : paramValues(k, at, ctx, inputs, r.zeroPoint)[0]!);
   return { constScales, constZp, bytes: padded * 4, reads, write, zeroPoint, mode: r.mlas ? OUT_MLAS : OUT_EXACT, range: r.range };
