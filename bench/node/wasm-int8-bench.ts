@@ -2,16 +2,19 @@
 // twins on Kiln's wasm backend and onnxruntime-web's wasm EP (1 thread), same bytes, same inputs.
 // Models: the QDQ MobileNetV3-like network of test/helpers/mobilenet-qdq.ts (int8 weights, uint8
 // activations, calibrated on onnxruntime-web) beside its float model; the demo MNIST CNN int8 QDQ
-// (demo/models; its float twin is not shipped); MatMulNBits int4 (block 32) beside MatMul f32 at
+// (demo/models; its float twin is not shipped); PaddleOCR's direction classifier (npm) and its int8
+// QDQ twin written by `kiln compress`; a QDQ MatMul 256x512x512 and its float twin; MatMulNBits int4 (block 32) beside MatMul f32 at
 // 1 x 4096 x 4096. Each sample runs one runner for ~30 ms; samples of all runners of a model are
 // interleaved; the table shows medians (ms per run) and the load average (2 shared cores).
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { repoRoot } from '../../test/helpers/paths.ts';
+import { paddleOcrModel } from '../../test/helpers/models.ts';
+import { compressModel } from '../../trainer-node/compress/compress.ts';
 import { buildMobileNet, floatModel, MOBILENET_INPUT } from '../../test/helpers/mobilenet-qdq.ts';
 import { buildParityModel } from '../../test/helpers/qdq-parity.ts';
 import type { OrtModule } from '../page/runtimes.ts';
@@ -139,6 +142,22 @@ const groups: Model[][] = [
   matmulPair(256, 512, 512),
   nbitsPair(4096, 4096),
 ];
+/** PaddleOCR's direction classifier (float, from npm) and its int8 QDQ twin written by `kiln compress` (minmax calibration on one seeded input). */
+async function paddleClsPair(): Promise<[Model, Model]> {
+  const dims = [1, 3, 48, 192];
+  const file = paddleOcrModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-'));
+  await compressModel({
+    input: file, bits: 8, method: 'minmax', percentile: 99.99, block: 32, keep: [], out: join(dir, 'm.kiln'), onnxOut: join(dir, 'm.onnx'),
+    samples: 1, sensitivitySamples: 0, freeDim: dims[3]!, commandLine: 'bench', random: rand,
+  });
+  return [
+    { name: 'PaddleOCR cls f32', bytes: new Uint8Array(readFileSync(file)), dims },
+    { name: 'PaddleOCR cls int8 QDQ', bytes: new Uint8Array(readFileSync(join(dir, 'm.onnx'))), dims },
+  ];
+}
+if (!process.env.KILN_BENCH_ONLY || 'PaddleOCR'.includes(process.env.KILN_BENCH_ONLY)) groups.splice(1, 0, await paddleClsPair());
+
 const only = process.env.KILN_BENCH_ONLY;
 const load0 = loadavg()[0]!;
 const rows: string[] = [];
