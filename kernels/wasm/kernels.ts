@@ -21,11 +21,20 @@ import { wasm as concat } from '../concat/wasm.ts';
 import { wasm as split } from '../split/wasm.ts';
 import { wasm as fusedNorm } from '../fused-norm/wasm.ts';
 import { wasm as biasActivation } from '../bias-activation/wasm.ts';
+import { wasm as quantizeLinear } from '../quantize-linear/wasm.ts';
+import { wasm as matmulInteger } from '../matmul-integer/wasm.ts';
+import { wasm as qlinearMatmul } from '../qlinear-matmul/wasm.ts';
+import { wasm as convInteger } from '../conv-integer/wasm.ts';
+import { wasm as qlinearConv } from '../qlinear-conv/wasm.ts';
+import { wasm as qlinearBinary } from '../qlinear-binary/wasm.ts';
+import { wasm as quantizeDequantize } from '../quantize-dequantize/wasm.ts';
+import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
   elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split,
   fusedNorm, biasActivation,
+  quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize, matmulNBits,
 ];
 
 const byKey = new Map<string, WasmKernel>();

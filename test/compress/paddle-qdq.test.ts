@@ -60,7 +60,7 @@ const MODELS = [
 
 for (const m of MODELS) {
   for (const bits of m.bits) {
-    test(`${m.name} int${bits} QDQ: Kiln CPU and WebGPU match onnxruntime-web`, async () => {
+    test(`${m.name} int${bits} QDQ: Kiln CPU, wasm and WebGPU match onnxruntime-web`, async () => {
       const rng: Rng = 'pinnedSeed' in m && m.pinnedSeed !== undefined ? makeRng(m.pinnedSeed) : fileRng;
       const dir = mkdtempSync(join(tmpdir(), 'kiln-paddle-'));
       const r = await compressModel({
@@ -81,6 +81,8 @@ for (const m of MODELS) {
         const s = await InferenceSession.create(kiln, { executionProviders: [ep] });
         const got = (await s.run({ x: new Tensor('float32', x, m.dims) }))[s.outputNames[0]!]!.data as Float32Array;
         if (ep === 'webgpu') assert.equal(s.lastPlacement?.cpu, 0, 'a step fell back to the CPU');
+        // the quantized ops run their wasm kernels (kernels/wasm/gemm-s8.ts, matmul-nbits...), not js
+        if (ep === 'wasm') for (const st of s.lastPlacement?.steps ?? []) if (/^(QLinear|QuantizeLinear|DequantizeLinear|MatMulNBits)/.test(st.opType)) assert.equal(st.implementation, 'wasm', `${st.opType} '${st.node}' ran ${st.implementation}`);
         await s.release();
         const st = compare(got, want, classes);
         summary.push(`${m.name} int${bits} ${ep} vs onnxruntime-web: max |diff| ${st.max.toExponential(2)}, p99.9 ${st.p999.toExponential(2)}, mean ${st.mean.toExponential(2)}, argmax agreement ${(st.top1 * 100).toFixed(1)}% (quantized vs float on calibration: max ${r.error.maxAbs.toExponential(2)})`);

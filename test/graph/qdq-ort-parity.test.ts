@@ -66,6 +66,8 @@ for (const op of ['Conv', 'ConvRelu', 'MatMul', 'Add'] as const satisfies readon
     for (const ep of ['js', 'wasm', 'webgpu'] as const) {
       const s = await InferenceSession.create(model, { executionProviders: [ep] });
       const got = (await s.run({ x: new Tensor('float32', input, dims) })).out!.data as Float32Array;
+      // the integer ops must have run their wasm kernels (kernels/wasm/gemm-s8.ts), not js
+      if (ep === 'wasm') for (const st of s.lastPlacement?.steps ?? []) if (st.opType.startsWith('QLinear') && st.opType !== 'QLinearAdd') assert.equal(st.implementation, 'wasm', `${st.opType} ran ${st.implementation}`);
       await s.release();
       const differ = got.filter((v, i) => v !== want[i]).length;
       assert.equal(differ, 0, `${op} on ${ep}, seed ${seed}: ${differ}/${want.length} values differ from onnxruntime (${ties} near-ties)`);

@@ -97,8 +97,8 @@ export function activationNames(net: MobileNet): string[] {
   return ['x', ...net.ops.map((o) => o.y)];
 }
 
-/** The float model; every activation is also an output so one run calibrates all of them. */
-export function floatModel(net: MobileNet): Uint8Array {
+/** The float model; every activation is also an output so one run calibrates all of them (unless `allOutputs` is false: logits only, for benches). */
+export function floatModel(net: MobileNet, allOutputs = true): Uint8Array {
   const nodes: WriterNode[] = [];
   for (const o of net.ops) {
     if (o.kind === 'conv') {
@@ -116,7 +116,7 @@ export function floatModel(net: MobileNet): Uint8Array {
   return encodeOnnxModel({
     nodes,
     inputs: [{ name: 'x', dtype: 'float32', dims: [...MOBILENET_INPUT] }],
-    outputs: activationNames(net).slice(1).map((name) => ({ name, dtype: 'float32' })),
+    outputs: (allOutputs ? activationNames(net).slice(1) : ['logits']).map((name) => ({ name, dtype: 'float32' })),
     initializers: inits,
     opsets: OPSETS,
   });

@@ -61,6 +61,8 @@ const caseOf = (c: Config): OpCase => ({
   tolerance: c.tolerance ?? { rtol: 1e-4, atol: 1e-5 },
   // g_idx (deprecated: a block index per k) is lowered on the CPU only
   gpu: !c.gIdx,
+  // the wasm kernel (kernels/matmul-nbits/wasm.ts) must run every 4/8-bit case with constant weights
+  wasmKernel: c.bits !== 2 && !c.gIdx && !c.fedB && !c.float16,
 });
 
 const configs: Config[] = [
@@ -76,6 +78,8 @@ const configs: Config[] = [
   { name: '4-bit, float16 A and scales', aDims: [2, 64], N: 8, bits: 4, blockSize: 32, zp: 'float', float16: true, bias: true, tolerance: { rtol: 2e-3, atol: 2e-3 } },
   { name: '4-bit, K=4096 block 128 (split-K reduction)', aDims: [1, 4096], N: 64, bits: 4, blockSize: 128, zp: 'packed', tolerance: { rtol: 1e-3, atol: 1e-4 } },
   { name: '4-bit, prefill M=33, K=1024', aDims: [33, 1024], N: 40, bits: 4, blockSize: 32, tolerance: { rtol: 1e-3, atol: 1e-4 } },
+  { name: '4-bit, block 16, M=4, packed zero points', aDims: [4, 128], N: 11, bits: 4, blockSize: 16, zp: 'packed' },
+  { name: '8-bit, block 16, float zero points, bias', aDims: [3, 48], N: 5, bits: 8, blockSize: 16, zp: 'float', bias: true },
   { name: 'g_idx (CPU)', aDims: [3, 64], N: 6, bits: 4, blockSize: 16, gIdx: true, zp: 'packed' },
 ];
 
@@ -175,3 +179,37 @@ runBadInputCases('matmul-nbits', [
   bad('block_size not a power of 2', { K: 48, N: 4, bits: 4, block_size: 24 }, [a([1, 48]), u8([4, 2, 12]), sc(8)], /block_size must be a power of 2 >= 16, got 24/),
   bad('scales of the wrong size', { K: 64, N: 4, bits: 4, block_size: 32 }, [a([1, 64]), u8([4, 2, 16]), sc(4)], /expected 8 values/),
 ]);
+
+// ---------------------------------------------------------------------------------------------
+// The wasm kernel against onnxruntime-web's wasm MatMulNBits (1 thread) on the same bytes.
+// ---------------------------------------------------------------------------------------------
+
+test('MatMulNBits on the wasm backend matches onnxruntime-web (4-bit and 8-bit, packed zero points, partial block)', async () => {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  for (const c of [
+    { aDims: [3, 256], N: 24, bits: 4, blockSize: 32 },
+    { aDims: [2, 200], N: 9, bits: 4, blockSize: 64 },
+    { aDims: [4, 128], N: 16, bits: 8, blockSize: 32 },
+  ] as const) {
+    const config: Config = { name: 'vs ort', aDims: [...c.aDims], N: c.N, bits: c.bits, blockSize: c.blockSize, zp: 'packed' };
+    const specs = nbitsInputs(config);
+    const tensors = specs.map((s) => new Tensor(s.dtype === 'float32' ? 'float32' : 'uint8', s.dtype === 'float32' ? Float32Array.from(s.values ?? floats(s.dims.reduce((p, q) => p * q, 1), -1, 1)) : Uint8Array.from(s.values!), s.dims) as AnyTensor);
+    const model = encodeOnnxModel({
+      nodes: [{ opType: 'MatMulNBits', domain: 'com.microsoft', inputs: ['a', 'b', 's', 'z'], outputs: ['y'], attrs: caseOf(config).attrs ?? {} }],
+      inputs: [{ name: 'a', dtype: 'float32', dims: config.aDims }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: { b: tensors[1]!, s: tensors[2]!, z: tensors[3]! },
+      opsets: { '': 17, 'com.microsoft': 1 },
+    });
+    const o = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const want = (await o.run({ a: new ort.Tensor('float32', tensors[0]!.data as Float32Array, config.aDims) })).y!.data as Float32Array;
+    await o.release();
+    const k = await InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const got = (await k.run({ a: tensors[0]! })).y!.data as Float32Array;
+    assert.equal(k.lastPlacement?.steps[0]?.implementation, 'wasm');
+    await k.release();
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 + 1e-4 * Math.abs(want[i]!), `${c.bits}-bit K=${c.aDims[1]}: element ${i}: ${got[i]} vs onnxruntime ${want[i]}`);
+  }
+});

@@ -17,7 +17,8 @@ const i8 = (dims: number[], range: [number, number] = [-128, 128]): InputSpec =>
 const sc = (dims: number[], range: [number, number] = [0.01, 0.05]): InputSpec => ({ dtype: 'float32', dims, range });
 const c = (dtype: 'float32' | 'uint8' | 'int8', dims: number[], values: number[]): InputSpec => ({ dtype, dims, values });
 // inputs: A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point
-const add = (name: string, inputs: InputSpec[]): OpCase => ({ name, op: 'QLinearAdd', domain: 'com.microsoft', inputs, tolerance: EXACT });
+// every case must run the wasm kernel itself (kernels/qlinear-binary/wasm.ts)
+const add = (name: string, inputs: InputSpec[]): OpCase => ({ name, op: 'QLinearAdd', domain: 'com.microsoft', inputs, tolerance: EXACT, wasmKernel: true });
 
 runOpCases('qlinear-add', [
   add('uint8, same shapes', [u8([2, 8, 5, 5]), sc([]), u8([]), u8([2, 8, 5, 5]), sc([]), u8([]), sc([], [0.02, 0.08]), u8([])]),
@@ -25,6 +26,8 @@ runOpCases('qlinear-add', [
   add('uint8, [1]-shaped parameters, scalar B', [u8([33]), sc([1]), u8([1]), u8([]), sc([1]), u8([1]), sc([1], [0.02, 0.08]), u8([1])]),
   // scales of 1/3 and 2/3 over 2/9: (va + vb) / sc sits on halves up to float32 rounding, where adding the zero point first decides
   add('near-ties', [u8([4, 64], [0, 40]), c('float32', [], [1 / 3]), c('uint8', [], [0]), u8([4, 64], [0, 40]), c('float32', [], [2 / 3]), c('uint8', [], [0]), c('float32', [], [2 / 9]), c('uint8', [], [128])]),
+  add('int8, A broadcast along a row, odd inner', [i8([5]), sc([]), i8([]), i8([3, 5]), sc([]), i8([]), sc([], [0.02, 0.08]), i8([])]),
+  add('uint8, A per channel, fed constants', [u8([1, 7, 1, 1]), c('float32', [], [0.03]), c('uint8', [], [100]), u8([2, 7, 3, 5]), c('float32', [], [0.02]), c('uint8', [], [128]), c('float32', [], [0.04]), c('uint8', [], [120])]),
   add('saturating output', [u8([50]), c('float32', [], [0.5]), c('uint8', [], [10]), u8([50]), c('float32', [], [0.5]), c('uint8', [], [10]), c('float32', [], [0.1]), c('uint8', [], [5])]),
 ]);
 
@@ -61,6 +64,7 @@ test('QLinearAdd matches onnxruntime-web bit for bit on seeded random inputs', a
     for (const ep of ['js', 'wasm', 'webgpu'] as const) {
       const k = await InferenceSession.create(model, { executionProviders: [ep] });
       const got = (await k.run({ a, b })).c!.data as Uint8Array | Int8Array;
+      if (ep === 'wasm') assert.equal(k.lastPlacement?.steps[0]?.implementation, 'wasm');
       await k.release();
       assert.deepEqual(Array.from(got), Array.from(want), `${type} on ${ep}, seed ${seed}`);
     }

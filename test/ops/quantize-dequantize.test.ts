@@ -40,7 +40,18 @@ const cases: OpCase[] = [
   },
 ];
 
-runOpCases('quantize-dequantize', cases);
+// the per-tensor float32 cases must run the wasm kernel (kernels/quantize-dequantize/wasm.ts)
+const wasmCases: OpCase[] = [
+  { ...cases[0]!, name: `${cases[0]!.name} [wasm]`, wasmKernel: true, tolerance: { rtol: 0, atol: 0 } },
+  { ...cases[1]!, name: `${cases[1]!.name} [wasm]`, wasmKernel: true, tolerance: { rtol: 0, atol: 0 } },
+  {
+    name: 'int8 per-tensor, odd size [wasm]',
+    op: 'QuantizeDequantize', domain: 'kiln', wasmKernel: true, tolerance: { rtol: 0, atol: 0 },
+    inputs: [{ dtype: 'float32', dims: [67], range: [-5, 5] }, { dtype: 'float32', dims: [], values: floats(1, 0.01, 0.05) }, { dtype: 'int8', dims: [], values: ints(1, -20, 20) }],
+  },
+];
+
+runOpCases('quantize-dequantize', [...cases, ...wasmCases]);
 
 test('the CPU fast path equals QuantizeLinear then DequantizeLinear, bit for bit', () => {
   const q = resolveDefinition('', 'QuantizeLinear')!;

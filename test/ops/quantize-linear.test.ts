@@ -1,7 +1,14 @@
 // QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear: WebGPU vs the CPU reference.
 // Integer outputs must match exactly (tolerance 0); constants of 8/4-bit types live packed on the GPU.
 import { runBadInputCases } from './op-errors.ts';
-import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildCaseModel, runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { quantizeReference } from '../../kernels/quantize-linear/op.ts';
+import { fromNumbers } from '../../kernels/common/values.ts';
+import { Attributes } from '../../core/attributes.ts';
+import type { KernelContext } from '../../kernels/contract.ts';
 import { testRng } from '../helpers/random.ts';
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
@@ -62,7 +69,22 @@ const dynamic: OpCase[] = [
   { name: 'DynamicQ only y used', op: 'DynamicQuantizeLinear', opset: 11, outputs: 1, inputs: [f32([40])], tolerance: EXACT },
 ];
 
-runOpCases('quantize-linear', [...quantize, ...dequantize, ...dynamic]);
+// The wasm kernels (kernels/quantize-linear/wasm.ts) must run these themselves: odd sizes (SIMD tails), per
+// axis, fed and constant parameters, ties, NaN and saturation.
+// (NaN is checked on wasm alone below: WGSL leaves NaN's behaviour to the implementation)
+const TIES = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 1e9, -1e9, Infinity, -Infinity, 126.5, 127.5, -128.5, -127.5, 3.49, 0, -0, 200.5, 254.5, 255.5];
+const wasmCases: OpCase[] = [
+  { name: 'wasm Q uint8 per-tensor, odd size', op: 'QuantizeLinear', opset: 13, inputs: [f32([3, 37]), scales([]), { dtype: 'uint8', dims: [], range: [100, 156] }], tolerance: EXACT, wasmKernel: true },
+  { name: 'wasm Q int8 ties, NaN, saturation', op: 'QuantizeLinear', opset: 13, inputs: [{ dtype: 'float32', dims: [TIES.length], values: TIES, feed: true }, { dtype: 'float32', dims: [], values: [1] }, { dtype: 'int8', dims: [], values: [0] }], tolerance: EXACT, wasmKernel: true },
+  { name: 'wasm Q uint8 ties, NaN, saturation, zero point 3', op: 'QuantizeLinear', opset: 13, inputs: [{ dtype: 'float32', dims: [TIES.length], values: TIES, feed: true }, { dtype: 'float32', dims: [], values: [1] }, { dtype: 'uint8', dims: [], values: [3] }], tolerance: EXACT, wasmKernel: true },
+  { name: 'wasm Q int8 per-axis, constant parameters', op: 'QuantizeLinear', opset: 13, attrs: { axis: 1 }, inputs: [f32([2, 5, 19]), { dtype: 'float32', dims: [5], values: [0.01, 0.02, 0.03, 0.015, 0.05] }, { dtype: 'int8', dims: [5], values: ints(5, -30, 30) }], tolerance: EXACT, wasmKernel: true },
+  { name: 'wasm Q default zero point', op: 'QuantizeLinear', opset: 13, inputs: [f32([45], [-1, 4]), scales([])], tolerance: EXACT, wasmKernel: true },
+  { name: 'wasm DQ uint8 per-tensor, odd size', op: 'DequantizeLinear', opset: 13, inputs: [{ dtype: 'uint8', dims: [5, 21], range: [0, 256] }, scales([]), { dtype: 'uint8', dims: [], range: [0, 256] }], tolerance: EXACT, wasmKernel: true },
+  { name: 'wasm DQ int8 per-axis axis=0', op: 'DequantizeLinear', opset: 13, attrs: { axis: 0 }, inputs: [{ dtype: 'int8', dims: [4, 3, 11], range: [-128, 128] }, scales([4]), { dtype: 'int8', dims: [4], range: [-20, 20] }], tolerance: EXACT, wasmKernel: true },
+  { name: 'wasm DQ int8 no zero point', op: 'DequantizeLinear', opset: 13, inputs: [{ dtype: 'int8', dims: [33], range: [-128, 128] }, scales([])], tolerance: EXACT, wasmKernel: true },
+];
+
+runOpCases('quantize-linear', [...quantize, ...dequantize, ...dynamic, ...wasmCases]);
 
 runBadInputCases('quantize-linear', [
   { name: 'per-axis scale of the wrong length', op: 'QuantizeLinear', opset: 13, inputs: [f32([2, 3]), scales([4])], error: /expected a scalar or \[3\]/ },
@@ -74,3 +96,18 @@ runBadInputCases('quantize-linear', [
   { name: 'DQ float x', op: 'DequantizeLinear', inputs: [f32([4]), scales([])], error: /x type float32 is not one of/ },
   { name: 'DynamicQ float16 x', op: 'DynamicQuantizeLinear', opset: 11, outputs: 3, inputs: [{ dtype: 'float16', dims: [4], range: [-1, 1] }], error: /x type float16 is not one of float32/ },
 ]);
+
+test('wasm QuantizeLinear: NaN gives the zero point, as the reference', async () => {
+  const ctx: KernelContext = { attrs: Attributes.empty(), opset: 13, node: 'q', host: [] };
+  for (const zpType of ['int8', 'uint8'] as const) {
+    const c: OpCase = { name: 'NaN', op: 'QuantizeLinear', opset: 13, inputs: [{ dtype: 'float32', dims: [19], values: [NaN, 1, NaN, ...TIES.slice(0, 16)], feed: true }, { dtype: 'float32', dims: [], values: [0.5] }, { dtype: zpType, dims: [], values: [7] }] };
+    const { bytes, feeds } = buildCaseModel(c);
+    const session = await InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    const got = (await session.run(feeds)).out0!;
+    assert.equal(session.lastPlacement?.steps[0]?.implementation, 'wasm');
+    const want = quantizeReference([feeds.in0!, fromNumbers('float32', [], [0.5]), fromNumbers(zpType, [], [7])], ctx);
+    assert.deepEqual(Array.from(got.data as Int8Array), Array.from(want[0]!.data as Int8Array));
+    assert.equal((got.data as Int8Array)[0], 7);
+    await session.release();
+  }
+});

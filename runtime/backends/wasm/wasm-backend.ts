@@ -20,6 +20,19 @@ import { browserThreadSpawner } from './thread-spawner-browser.ts';
 const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 const elements = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
+/** The dtypes a tensor in memory may have (integer ones for the quantized kernels), and their bytes per element. */
+const MEMORY_DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, int8: 1, uint8: 1 };
+const bytesOf = (m: TensorMeta): number => elements(m) * MEMORY_DTYPE_BYTES[m.dtype]!;
+/** A view of n elements of a memory dtype at byte offset off. */
+function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: number): Float32Array | Int32Array | Int8Array | Uint8Array {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buffer, off, n);
+    case 'int32': return new Int32Array(buffer, off, n);
+    case 'int8': return new Int8Array(buffer, off, n);
+    case 'uint8': return new Uint8Array(buffer, off, n);
+    default: return fail('INTERNAL', `wasm backend: ${dtype} tensors do not go into memory`);
+  }
+}
 
 let defaultSource: WasmSource | undefined;
 
@@ -102,7 +115,7 @@ export class WasmBackend implements Backend {
         const id = step.inputs[slot];
         if (id === undefined || inMemory.has(id)) continue;
         const v = plan.values[id]!;
-        if (v.meta.dtype !== 'float32') fail('INTERNAL', `${step.node.opType} node '${step.node.name}': wasm reads ${v.meta.dtype} '${v.name}'`);
+        if (MEMORY_DTYPE_BYTES[v.meta.dtype] === undefined) fail('INTERNAL', `${step.node.opType} node '${step.node.name}': wasm reads ${v.meta.dtype} '${v.name}'`);
         inMemory.add(id);
         if (v.kind === 'const') constants.push(id);
       }
@@ -126,7 +139,7 @@ export class WasmBackend implements Backend {
     for (const id of inMemory) {
       const v = plan.values[id]!;
       if (v.kind === 'const' || viewRoot.has(id)) continue;
-      blocks.push({ size: elements(v.meta) * 4, first: v.producer, last: lastUse.get(id) ?? v.lastUse });
+      blocks.push({ size: bytesOf(v.meta), first: v.producer, last: lastUse.get(id) ?? v.lastUse });
       owners.push({ kind: 'value', id });
     }
     steps.forEach((w, i) => {
@@ -146,7 +159,7 @@ export class WasmBackend implements Backend {
     };
     const persistent = steps.map((w) => (w ? w.persistentBytes.map(take) : []));
     const at = new Map<number, number>();
-    for (const id of constants) at.set(id, take(elements(plan.values[id]!.meta) * 4));
+    for (const id of constants) at.set(id, take(bytesOf(plan.values[id]!.meta)));
     const arenaBase = take(arena.size);
     const scratch = plan.steps.map(() => -1);
     owners.forEach((o, b) => {
@@ -178,7 +191,7 @@ export class WasmBackend implements Backend {
         persistent: persistent[i]!,
         stage: (t) => {
           const off = stageTop;
-          stageTop += align(t.size * 4);
+          stageTop += align(t.size * (MEMORY_DTYPE_BYTES[t.type] ?? 4));
           this.ensureMemory(stageTop);
           this.write(off, t);
           return off;
@@ -210,7 +223,7 @@ export class WasmBackend implements Backend {
       const known = v.constValue ?? host.get(id);
       if (known) return known;
       const off = layout.at.get(id) ?? fail('INTERNAL', `value '${v.name}' read before it was computed`);
-      const copy = new Tensor('float32', new Float32Array(this.k.memory.buffer, off, elements(v.meta)).slice(), v.meta.dims);
+      const copy = new Tensor(v.meta.dtype, memoryView(this.k.memory.buffer, v.meta.dtype, off, elements(v.meta)).slice(), v.meta.dims);
       host.set(id, copy);
       return copy;
     };
@@ -233,8 +246,7 @@ export class WasmBackend implements Backend {
   }
 
   private write(off: number, t: AnyTensor): void {
-    if (t.type !== 'float32') fail('INTERNAL', `wasm backend: ${t.type} tensors do not go into memory`);
-    new Float32Array(this.k.memory.buffer, off, t.size).set(t.data as Float32Array);
+    memoryView(this.k.memory.buffer, t.type, off, t.size).set(t.data as Float32Array | Int32Array | Int8Array | Uint8Array); // memoryView checked the type
   }
 
   private ensureMemory(bytes: number): void {
