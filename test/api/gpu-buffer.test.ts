@@ -33,7 +33,7 @@ test('gpu-buffer outputs stay on the GPU, download on getData(), and feed back w
   const s = await InferenceSession.create(model, { executionProviders: ['webgpu'], preferredOutputLocation: { y: 'gpu-buffer' } });
   try {
     let x: Tensor = new Tensor('float32', x0, [2, 4]);
-    let host = x0;
+    let host: Float32Array = x0;
     for (let i = 0; i < 3; i++) {
       const out = await s.run({ x });
       const want = step(host);
