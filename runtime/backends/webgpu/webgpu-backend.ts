@@ -279,10 +279,21 @@ export class WebGpuBackend implements Backend {
     const { plan, execs, staging } = layout;
     const { device } = this.gpu;
     const { feeds, bound } = await this.bindGpuFeeds(layout, allFeeds);
+    const callerBuffers = bound.size;
+    // gpu-buffer outputs that own their buffer in the plan are written straight into a pooled buffer
+    // the caller receives (bound like a fed buffer); views of other values are copied at the end.
+    const direct = new Map<number, GPUBuffer>();
+    for (const i of io?.gpuOutputs ?? []) {
+      const id = plan.outputIds[i];
+      if (id === undefined || direct.has(id) || bound.has(id) || layout.rootOf(id) !== id || !layout.buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue;
+      const out = this.outputPool.take(sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT);
+      direct.set(id, out);
+      bound.set(id, out);
+    }
     const buffers: ReadonlyMap<number, GPUBuffer> = bound.size === 0 ? layout.buffers : new Map([...layout.buffers].map(([id, b]) => [id, bound.get(layout.rootOf(id)) ?? b]));
     // A caller's buffer that is destroyed, or of another device, fails validation at bind or submit:
     // caught here so the run fails with a typed error instead of returning stale outputs.
-    if (bound.size > 0) device.pushErrorScope('validation');
+    if (callerBuffers > 0) device.pushErrorScope('validation');
     const host = new Map<number, AnyTensor>(feeds);
     for (const [id, t] of feeds) {
       const buf = buffers.get(id);
@@ -349,7 +360,7 @@ export class WebGpuBackend implements Backend {
     // buffer is overwritten by the next run), so they never come back to the host.
     pass?.end();
     pass = undefined;
-    const onGpu = new Map<number, GPUBuffer>();
+    const onGpu = new Map<number, GPUBuffer>(direct);
     for (const i of io?.gpuOutputs ?? []) {
       const id = plan.outputIds[i];
       if (id === undefined || onGpu.has(id) || !buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue; // inputs and constants come back on the CPU
@@ -359,7 +370,7 @@ export class WebGpuBackend implements Backend {
       onGpu.set(id, out);
     }
     await download(plan.outputIds.filter((id) => !onGpu.has(id)));
-    if (bound.size > 0) {
+    if (callerBuffers > 0) {
       const invalid = await device.popErrorScope();
       if (invalid) {
         for (const b of onGpu.values()) this.outputPool.give(b);
