@@ -8,6 +8,7 @@
 import { allocData, type DataType, type TensorData } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
 import { Tensor, gpuBufferTensor, type AnyTensor } from '../../core/tensor.ts';
+import { bufferDevices } from '../backends/webgpu/gpu-buffer-pool.ts';
 
 /** Kiln's GPU layout: one 32-bit word per element, whatever the type */
 const GPU_WORD = 4;
@@ -62,6 +63,7 @@ export class KvWindow {
         const bytes = Math.max(16, this.heads * this.slots * D * GPU_WORD);
         // Zeroed by WebGPU: empty slots hold finite values, so masked-out products stay 0, never NaN.
         const buffer = this.device.createBuffer({ label: 'kiln-kv-window', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+        bufferDevices.set(buffer, this.device); // Kiln's own: the session binds it without a validation round trip
         this.gpu = { buffer, tensor: gpuBufferTensor(buffer, { dataType: this.dtype, dims: [1, this.heads, this.slots, D] }) };
       }
       const e = encoder();

@@ -279,7 +279,9 @@ export class WebGpuBackend implements Backend {
     const { plan, execs, staging } = layout;
     const { device } = this.gpu;
     const { feeds, bound } = await this.bindGpuFeeds(layout, allFeeds);
-    const callerBuffers = bound.size;
+    // Buffers made outside Kiln are checked by WebGPU's validation (an error scope costs a round
+    // trip per run); Kiln's own (pooled outputs, generate()'s cache) are known to be this device's and alive.
+    const callerBuffers = [...bound.values()].filter((b) => bufferDevices.get(b) !== this.gpu.device).length;
     // gpu-buffer outputs that own their buffer in the plan are written straight into a pooled buffer
     // the caller receives (bound like a fed buffer); views of other values are copied at the end.
     const direct = new Map<number, GPUBuffer>();
@@ -294,93 +296,103 @@ export class WebGpuBackend implements Backend {
     // A caller's buffer that is destroyed, or of another device, fails validation at bind or submit:
     // caught here so the run fails with a typed error instead of returning stale outputs.
     if (callerBuffers > 0) device.pushErrorScope('validation');
-    const host = new Map<number, AnyTensor>(feeds);
-    for (const [id, t] of feeds) {
-      const buf = buffers.get(id);
-      if (buf && t.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(t, plan.values[id]!.name));
-    }
-    const readHost = (id: number): AnyTensor => plan.values[id]!.constValue ?? host.get(id) ?? fail('INTERNAL', `value '${plan.values[id]!.name}' is not on the host`);
-    let encoder = device.createCommandEncoder({ label: 'kiln-run' });
-    let pass: GPUComputePassEncoder | undefined;
-    const download = async (ids: number[]): Promise<void> => {
+    // Pooled output buffers go back, and the error scope is closed, whatever fails on the way.
+    const taken: GPUBuffer[] = [...direct.values()];
+    let scopeOpen = callerBuffers > 0;
+    try {
+      const host = new Map<number, AnyTensor>(feeds);
+      for (const [id, t] of feeds) {
+        const buf = buffers.get(id);
+        if (buf && t.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(t, plan.values[id]!.name));
+      }
+      const readHost = (id: number): AnyTensor => plan.values[id]!.constValue ?? host.get(id) ?? fail('INTERNAL', `value '${plan.values[id]!.name}' is not on the host`);
+      let encoder = device.createCommandEncoder({ label: 'kiln-run' });
+      let pass: GPUComputePassEncoder | undefined;
+      const download = async (ids: number[]): Promise<void> => {
+        pass?.end();
+        pass = undefined;
+        const gpuIds = ids.filter((id) => staging.has(id) && !host.has(id));
+        for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
+        const timed = timestamps?.resolve(encoder) ?? false;
+        const submitted = timing ? performance.now() : 0;
+        device.queue.submit([encoder.finish()]);
+        // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out. The
+        // run never waits for onSubmittedWorkDone: when it has not fired by the time the outputs are
+        // mapped, the mapping time counts as the end of GPU work.
+        let workDoneAt: number | undefined;
+        if (timing) void device.queue.onSubmittedWorkDone().then(() => (workDoneAt ??= performance.now()), () => undefined);
+        encoder = device.createCommandEncoder({ label: 'kiln-run' });
+        const [queried] = await Promise.all([timed ? timestamps!.read() : undefined, ...gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ))]);
+        const mapped = timing ? performance.now() : 0;
+        for (const id of gpuIds) {
+          const v = plan.values[id]!;
+          const buf = staging.get(id)!;
+          host.set(id, fromGpuWords(v.meta.dtype, v.meta.dims, buf.getMappedRange(), sizeOfMeta(v.meta)));
+          buf.unmap();
+        }
+        checkNotLost(this.gpu);
+        if (timing) {
+          const doneAt = Math.min(workDoneAt ?? mapped, mapped);
+          timing.firstSubmitAt ??= submitted;
+          // With timestamp queries the GPU phase is the passes' own execution time; a run split into
+          // several submissions (CPU-placed steps) counts as queried only if every part was.
+          const queriedAll = queried !== undefined && timing.gpuSource !== 'submit-to-done';
+          timing.gpuMs += queried ?? doneAt - submitted;
+          timing.readbackMs += performance.now() - doneAt;
+          timing.gpuSource = queriedAll ? 'timestamp-query' : 'submit-to-done';
+        }
+      };
+      for (const exec of execs) {
+        if (exec.kind === 'gpu') {
+          for (const p of exec.programs) {
+            pass ??= encoder.beginComputePass(timestamps ? timestamps.pass('kiln-pass') : { label: 'kiln-pass' });
+            pass.setPipeline(p.pipeline);
+            pass.setBindGroup(0, bound.size === 0 ? p.bindGroup : this.rebind(p, bound));
+            pass.dispatchWorkgroups(p.dispatch[0], p.dispatch[1], p.dispatch[2]);
+          }
+          continue;
+        }
+        // A CPU step: finish pending GPU work (its buffers may be reused by what we upload next).
+        await download(exec.step.inputs.filter((id): id is number => id !== undefined));
+        const outs = runStepOnCpu(plan, exec.step, readHost);
+        exec.step.outputs.forEach((id, i) => {
+          if (id < 0) return;
+          host.set(id, outs[i]!);
+          const buf = buffers.get(id);
+          if (buf && outs[i]!.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(outs[i]!, plan.values[id]!.name));
+        });
+      }
+      // gpu-buffer outputs: copied on the GPU into a pooled buffer the caller owns (the plan's own
+      // buffer is overwritten by the next run), so they never come back to the host.
       pass?.end();
       pass = undefined;
-      const gpuIds = ids.filter((id) => staging.has(id) && !host.has(id));
-      for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
-      const timed = timestamps?.resolve(encoder) ?? false;
-      const submitted = timing ? performance.now() : 0;
-      device.queue.submit([encoder.finish()]);
-      // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out. The
-      // run never waits for onSubmittedWorkDone: when it has not fired by the time the outputs are
-      // mapped, the mapping time counts as the end of GPU work.
-      let workDoneAt: number | undefined;
-      if (timing) void device.queue.onSubmittedWorkDone().then(() => (workDoneAt ??= performance.now()), () => undefined);
-      encoder = device.createCommandEncoder({ label: 'kiln-run' });
-      const [queried] = await Promise.all([timed ? timestamps!.read() : undefined, ...gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ))]);
-      const mapped = timing ? performance.now() : 0;
-      for (const id of gpuIds) {
-        const v = plan.values[id]!;
-        const buf = staging.get(id)!;
-        host.set(id, fromGpuWords(v.meta.dtype, v.meta.dims, buf.getMappedRange(), sizeOfMeta(v.meta)));
-        buf.unmap();
+      const onGpu = new Map<number, GPUBuffer>(direct);
+      for (const i of io?.gpuOutputs ?? []) {
+        const id = plan.outputIds[i];
+        if (id === undefined || onGpu.has(id) || !buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue; // inputs and constants come back on the CPU
+        const bytes = sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT;
+        const out = this.outputPool.take(bytes);
+        taken.push(out);
+        if (bytes > 0) encoder.copyBufferToBuffer(buffers.get(id)!, 0, out, 0, bytes);
+        onGpu.set(id, out);
       }
-      checkNotLost(this.gpu);
-      if (timing) {
-        const doneAt = Math.min(workDoneAt ?? mapped, mapped);
-        timing.firstSubmitAt ??= submitted;
-        // With timestamp queries the GPU phase is the passes' own execution time; a run split into
-        // several submissions (CPU-placed steps) counts as queried only if every part was.
-        const queriedAll = queried !== undefined && timing.gpuSource !== 'submit-to-done';
-        timing.gpuMs += queried ?? doneAt - submitted;
-        timing.readbackMs += performance.now() - doneAt;
-        timing.gpuSource = queriedAll ? 'timestamp-query' : 'submit-to-done';
-      }
-    };
-    for (const exec of execs) {
-      if (exec.kind === 'gpu') {
-        for (const p of exec.programs) {
-          pass ??= encoder.beginComputePass(timestamps ? timestamps.pass('kiln-pass') : { label: 'kiln-pass' });
-          pass.setPipeline(p.pipeline);
-          pass.setBindGroup(0, bound.size === 0 ? p.bindGroup : this.rebind(p, bound));
-          pass.dispatchWorkgroups(p.dispatch[0], p.dispatch[1], p.dispatch[2]);
+      await download(plan.outputIds.filter((id) => !onGpu.has(id)));
+      if (scopeOpen) {
+        scopeOpen = false;
+        const invalid = await device.popErrorScope();
+        if (invalid) {
+          fail('INPUT_MISMATCH', `a gpu-buffer input could not be used (a buffer of another GPUDevice, or destroyed?): ${invalid.message}`);
         }
-        continue;
       }
-      // A CPU step: finish pending GPU work (its buffers may be reused by what we upload next).
-      await download(exec.step.inputs.filter((id): id is number => id !== undefined));
-      const outs = runStepOnCpu(plan, exec.step, readHost);
-      exec.step.outputs.forEach((id, i) => {
-        if (id < 0) return;
-        host.set(id, outs[i]!);
-        const buf = buffers.get(id);
-        if (buf && outs[i]!.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(outs[i]!, plan.values[id]!.name));
+      return plan.outputIds.map((id) => {
+        const buf = onGpu.get(id);
+        return buf ? this.gpuOutput(buf, plan.values[id]!.meta) : readHost(id);
       });
+    } catch (e) {
+      if (scopeOpen) await device.popErrorScope().catch(() => undefined);
+      for (const b of taken) this.outputPool.give(b);
+      throw e;
     }
-    // gpu-buffer outputs: copied on the GPU into a pooled buffer the caller owns (the plan's own
-    // buffer is overwritten by the next run), so they never come back to the host.
-    pass?.end();
-    pass = undefined;
-    const onGpu = new Map<number, GPUBuffer>(direct);
-    for (const i of io?.gpuOutputs ?? []) {
-      const id = plan.outputIds[i];
-      if (id === undefined || onGpu.has(id) || !buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue; // inputs and constants come back on the CPU
-      const bytes = sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT;
-      const out = this.outputPool.take(bytes);
-      if (bytes > 0) encoder.copyBufferToBuffer(buffers.get(id)!, 0, out, 0, bytes);
-      onGpu.set(id, out);
-    }
-    await download(plan.outputIds.filter((id) => !onGpu.has(id)));
-    if (callerBuffers > 0) {
-      const invalid = await device.popErrorScope();
-      if (invalid) {
-        for (const b of onGpu.values()) this.outputPool.give(b);
-        fail('INPUT_MISMATCH', `a gpu-buffer input could not be used (a buffer of another GPUDevice, or destroyed?): ${invalid.message}`);
-      }
-    }
-    return plan.outputIds.map((id) => {
-      const buf = onGpu.get(id);
-      return buf ? this.gpuOutput(buf, plan.values[id]!.meta) : readHost(id);
-    });
   }
 
   /**
