@@ -97,7 +97,7 @@ export class Tensor<T extends DataType = DataType> {
    * float32, int32 or uint32 only (sessions' own gpu-buffer outputs may be of any type they store).
    * `download` serves getData(); `dispose` runs once, at dispose().
    */
-  static fromGpuBuffer<T extends GpuBufferDataType>(buffer: GPUBuffer, options: GpuBufferTensorOptions<T>): Tensor<T> {
+  static fromGpuBuffer<T extends GpuBufferDataType>(buffer: GpuBuffer, options: GpuBufferTensorOptions<T>): Tensor<T> {
     if (!options || !(GPU_BUFFER_TYPES as readonly string[]).includes(options.dataType)) {
       fail('INVALID_ARGUMENT', `Tensor.fromGpuBuffer: dataType must be one of ${GPU_BUFFER_TYPES.join(', ')} (Kiln stores every GPU element as a 32-bit word), got ${String(options?.dataType)}`);
     }
@@ -111,7 +111,7 @@ export class Tensor<T extends DataType = DataType> {
   }
 
   /** the GPUBuffer of a 'gpu-buffer' tensor */
-  get gpuBuffer(): GPUBuffer {
+  get gpuBuffer(): GpuBuffer {
     const g = gpuStates.get(this);
     if (!g) return fail('INVALID_ARGUMENT', 'this tensor holds its data on the CPU; it has no gpuBuffer');
     if (g.disposed) return fail('RELEASED', 'this GPU tensor was disposed');
@@ -155,6 +155,14 @@ export class Tensor<T extends DataType = DataType> {
 
 export type TensorLocation = 'cpu' | 'gpu-buffer' | 'none';
 
+/**
+ * WebGPU's GPUBuffer and GPUDevice where the program has their types (@webgpu/types, or a lib with
+ * WebGPU); otherwise the members Kiln reads, so Kiln's declarations need no @webgpu/types (as
+ * onnxruntime-common's GpuBufferType).
+ */
+export type GpuBuffer = typeof globalThis extends { GPUBuffer: { prototype: infer B } } ? B : { readonly size: number; readonly usage: number; destroy(): void };
+export type GpuDevice = typeof globalThis extends { GPUDevice: { prototype: infer D } } ? D : { createBuffer(descriptor: { size: number; usage: number }): GpuBuffer };
+
 /** the types a GPU buffer made outside Kiln may hold: Kiln's GPU layout is one 32-bit word per element */
 export const GPU_BUFFER_TYPES = ['float32', 'int32', 'uint32'] as const;
 export type GpuBufferDataType = (typeof GPU_BUFFER_TYPES)[number];
@@ -169,7 +177,7 @@ export interface GpuBufferTensorOptions<T extends DataType> {
 }
 
 interface GpuState {
-  readonly buffer: GPUBuffer;
+  readonly buffer: GpuBuffer;
   readonly download: (() => Promise<TensorData>) | undefined;
   readonly dispose: (() => void) | undefined;
   disposed: boolean;
@@ -186,7 +194,7 @@ export const gpuBytesFor = (dims: Dims): number => sizeOf(dims) * 4;
  * A 'gpu-buffer' tensor of any type, in Kiln's GPU layout: what backends hand out. Users reach it
  * through Tensor.fromGpuBuffer, which limits the types to those whose layout is the natural one.
  */
-export function gpuBufferTensor<T extends DataType>(buffer: GPUBuffer, options: GpuBufferTensorOptions<T>, view = false): Tensor<T> {
+export function gpuBufferTensor<T extends DataType>(buffer: GpuBuffer, options: GpuBufferTensorOptions<T>, view = false): Tensor<T> {
   const { dataType, dims } = options;
   if (typeof buffer !== 'object' || buffer === null || typeof buffer.size !== 'number' || typeof buffer.usage !== 'number') fail('INVALID_ARGUMENT', 'Tensor.fromGpuBuffer needs a GPUBuffer');
   if (!Array.isArray(dims)) fail('INVALID_ARGUMENT', 'Tensor.fromGpuBuffer: dims must be an array');

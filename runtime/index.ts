@@ -2,7 +2,7 @@
 export { InferenceSession } from './api/inference-session.ts';
 export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider, OutputLocation } from './api/inference-session.ts';
 export { Tensor } from '../core/tensor.ts';
-export type { Dims, AnyTensor, TensorLocation, GpuBufferDataType, GpuBufferTensorOptions } from '../core/tensor.ts';
+export type { Dims, AnyTensor, TensorLocation, GpuBufferDataType, GpuBufferTensorOptions, GpuBuffer, GpuDevice } from '../core/tensor.ts';
 export { generate } from './generate/generate.ts';
 export type { GenerateOptions, GenerateResult, GenerateSession } from './generate/generate.ts';
 export type { DataType } from '../core/dtype.ts';

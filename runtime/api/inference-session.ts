@@ -19,7 +19,7 @@ import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
-import { Tensor, gpuBufferTensor, type AnyTensor } from '../../core/tensor.ts';
+import { Tensor, gpuBufferTensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
 import { DisabledTelemetry } from '../telemetry/disabled-telemetry.ts';
 import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts';
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
@@ -252,7 +252,7 @@ export class InferenceSession {
   }
 
   /** The GPUDevice of a WebGPU session (undefined elsewhere): make buffers for Tensor.fromGpuBuffer on it. */
-  get gpuDevice(): GPUDevice | undefined {
+  get gpuDevice(): GpuDevice | undefined {
     return this.backend instanceof RecoveringBackend ? this.backend.gpu?.device : undefined;
   }
 

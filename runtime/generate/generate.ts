@@ -6,7 +6,7 @@
 // never leaves the GPU. Works with any session that has run(): in this thread or in a worker.
 import { halfToFloat } from '../../core/float16.ts';
 import { fail } from '../../core/errors.ts';
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { Tensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
 import type { FeedsType, InputMetadata, ReturnType } from '../api/inference-session.ts';
 import { findKvPairs, type KvPair } from './kv-names.ts';
 import { KvWindow } from './kv-window.ts';
@@ -16,7 +16,7 @@ import { pickToken, seededUniform, type SamplingOptions } from './sampling.ts';
 export interface GenerateSession {
   readonly inputMetadata: readonly InputMetadata[];
   readonly outputNames: readonly string[];
-  readonly gpuDevice?: GPUDevice | undefined;
+  readonly gpuDevice?: GpuDevice | undefined;
   run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType>;
 }
 

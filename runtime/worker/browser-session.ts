@@ -7,7 +7,7 @@ import type { BackendChoice } from '../api/backend-choice.ts';
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import type { FeedsType, InferenceSession as CoreSession, InputMetadata, ReturnType, SessionOptions } from '../api/inference-session.ts';
 import type { ModelSource } from '../api/model-source.ts';
-import { Tensor, gpuBufferTensor, type AnyTensor } from '../../core/tensor.ts';
+import { Tensor, gpuBufferTensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import { absoluteUrl } from '../loading/fetch-model.ts';
 import { connectionFor, workersByDefault, type WorkerConnection } from './client.ts';
@@ -46,7 +46,7 @@ interface Handle {
   readonly telemetry: SessionTelemetry;
   state(): SessionState;
   /** a session in this thread on WebGPU: its device and allocation counts; none in a worker */
-  gpu(): { device: GPUDevice | undefined; allocations: CoreSession['gpuAllocations'] };
+  gpu(): { device: GpuDevice | undefined; allocations: CoreSession['gpuAllocations'] };
   run(feeds: FeedsType, fetches: readonly string[] | undefined): Promise<ReturnType>;
   release(): Promise<void>;
 }
@@ -98,7 +98,7 @@ export class InferenceSession implements PublicSession {
   }
 
   /** on WebGPU in this thread ({ worker: false }): the session's device; undefined in a worker, where buffers cannot come from */
-  get gpuDevice(): GPUDevice | undefined {
+  get gpuDevice(): GpuDevice | undefined {
     return this.handle.gpu().device;
   }
 
