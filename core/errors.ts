@@ -14,6 +14,7 @@ export type KilnErrorCode =
   | 'DEVICE_LIMIT' // a tensor or dispatch is larger than the device allows
   | 'DEVICE_LOST' // the GPU device went away while in use
   | 'RELEASED' // the session was released
+  | 'ABORTED' // the caller's AbortSignal stopped the work (generate)
   | 'INTERNAL'; // a bug in Kiln: please report
 
 export class KilnError extends Error {

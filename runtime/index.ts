@@ -1,8 +1,10 @@
 // The public API: what `import { ... } from 'kilnjs'` gives, in browsers and in Node.
 export { InferenceSession } from './api/inference-session.ts';
-export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from './api/inference-session.ts';
+export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider, OutputLocation } from './api/inference-session.ts';
 export { Tensor } from '../core/tensor.ts';
-export type { Dims, AnyTensor } from '../core/tensor.ts';
+export type { Dims, AnyTensor, TensorLocation, GpuBufferDataType, GpuBufferTensorOptions, GpuBuffer, GpuDevice } from '../core/tensor.ts';
+export { generate } from './generate/generate.ts';
+export type { GenerateOptions, GenerateResult, GenerateSession } from './generate/generate.ts';
 export type { DataType } from '../core/dtype.ts';
 export { KilnError } from '../core/errors.ts';
 // Signature checks: a raw 32-byte Ed25519 key -> the CryptoKey SessionOptions.publicKey takes.

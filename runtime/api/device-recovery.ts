@@ -4,7 +4,7 @@
 // keeps happening, moves to the CPU backend; then it reports what happened through onDeviceLost.
 // A run in flight when the device goes is not left waiting on it: it is run again once recovered.
 import type { AnyTensor } from '../../core/tensor.ts';
-import type { Backend, BackendName, PreparedPlan } from '../backends/backend.ts';
+import type { Backend, BackendName, PreparedPlan, RunIo } from '../backends/backend.ts';
 import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
 import { JsBackend } from '../backends/js/js-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
@@ -70,7 +70,7 @@ export class RecoveringBackend implements Backend {
       get timings() {
         return ready.inner.timings;
       },
-      run: (feeds, timing) => this.run(ready, feeds, timing),
+      run: (feeds, timing, io) => this.run(ready, feeds, timing, io),
       release: () => {
         this.plans.delete(ready);
         ready.inner.release();
@@ -88,13 +88,13 @@ export class RecoveringBackend implements Backend {
     this.current.release();
   }
 
-  private run(live: LivePlan, feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]> {
+  private run(live: LivePlan, feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming, io?: RunIo): Promise<AnyTensor[]> {
     return this.retrying(async (backend, generation) => {
       if (live.generation !== generation) {
         live.inner = await backend.prepare(live.plan); // recovery could not prepare it: now
         live.generation = generation;
       }
-      return live.inner.run(feeds, timing);
+      return live.inner.run(feeds, timing, io);
     });
   }
 

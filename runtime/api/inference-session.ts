@@ -17,7 +17,7 @@ import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { Tensor, gpuBufferTensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
 import { DisabledTelemetry } from '../telemetry/disabled-telemetry.ts';
 import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts';
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
@@ -96,7 +96,17 @@ export interface SessionOptions {
   telemetry?: TelemetryOptions | false;
   /** a drift window alerted (needs `telemetry`); the same as the 'driftalert' event of session.telemetry */
   onDriftAlert?: (alert: DriftAlert) => void;
+  /**
+   * Where run() leaves outputs (onnxruntime-web's option): 'cpu' (default), 'gpu-buffer' (a tensor
+   * whose data stays in a GPUBuffer: getData() downloads it, dispose() frees it; feeding it back to
+   * this session binds it with no copy), or per output name. Honoured on WebGPU; on other backends
+   * (a fallback from WebGPU included) outputs come back on the CPU: check tensor.location. Sessions in
+   * a worker refuse 'gpu-buffer': GPU buffers cannot cross to the page (docs/decisions.md).
+   */
+  preferredOutputLocation?: OutputLocation | Readonly<Record<string, OutputLocation>>;
 }
+
+export type OutputLocation = 'cpu' | 'gpu-buffer';
 
 export interface InputMetadata {
   readonly name: string;
@@ -133,6 +143,7 @@ export class InferenceSession {
     private readonly backend: Backend,
     private readonly spec: BundleSpec | undefined,
     private readonly verified: Verification,
+    private readonly outputLocation: SessionOptions['preferredOutputLocation'],
   ) {}
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -141,6 +152,7 @@ export class InferenceSession {
     const telemetry = options.telemetry ? await import('../telemetry/session-telemetry.ts') : undefined;
     if (telemetry && options.telemetry) telemetry.checkTelemetryOptions(options.telemetry);
     const providers = options.executionProviders ?? DEFAULT_PROVIDERS;
+    checkOutputLocation(options.preferredOutputLocation);
     const auto = providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto');
     // .kiln: the backend starts (and takes weights) while the bundle streams; 'auto' decides after.
     const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost));
@@ -161,7 +173,8 @@ export class InferenceSession {
     const { model, bytes, bundle } = loaded;
     const verification: Verification = bundle?.signature === 'valid' ? { verified: true, ...(bundle.keyId ? { keyId: bundle.keyId } : {}) } : { verified: false };
     const start = async (providers: readonly ExecutionProvider[], backend?: Promise<Backend>): Promise<InferenceSession> => {
-      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec, verification);
+      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec, verification, options.preferredOutputLocation);
+      session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
         throw e;
@@ -244,6 +257,31 @@ export class InferenceSession {
     return choiceOf(this) ?? { mode: 'list', chosen: this.backend.name, reason: 'first-that-started' };
   }
 
+  /** The GPUDevice of a WebGPU session (undefined elsewhere): make buffers for Tensor.fromGpuBuffer on it. */
+  get gpuDevice(): GpuDevice | undefined {
+    return this.backend instanceof RecoveringBackend ? this.backend.gpu?.device : undefined;
+  }
+
+  /** Diagnostics on WebGPU: GPUBuffers (and their bytes) this session's device has had created so far. */
+  get gpuAllocations(): { readonly buffers: number; readonly bytes: number } | undefined {
+    const gpu = this.backend instanceof RecoveringBackend ? this.backend.gpu : undefined;
+    return gpu ? { ...gpu.allocations } : undefined;
+  }
+
+  private checkOutputNames(): void {
+    const where = this.outputLocation;
+    if (typeof where !== 'object' || where === null) return;
+    for (const name of Object.keys(where)) if (!this.outputNames.includes(name)) fail('INVALID_ARGUMENT', `preferredOutputLocation names '${name}', which is not an output; the model's outputs are ${this.outputNames.join(', ')}`);
+  }
+
+  /** indices into `outputs` to leave on the GPU, when this session runs on WebGPU */
+  private gpuOutputsOf(outputs: readonly string[]): Set<number> | undefined {
+    const where = this.outputLocation;
+    if (!where || this.backend.name !== 'webgpu') return undefined;
+    const picked = outputs.flatMap((name, i) => ((typeof where === 'string' ? where : where[name]) === 'gpu-buffer' ? [i] : []));
+    return picked.length > 0 ? new Set(picked) : undefined;
+  }
+
   /** Diagnostics: where the steps of the most recent plan ran. */
   get lastPlacement(): Placement | undefined {
     return this.lastPrepared?.placement;
@@ -291,7 +329,7 @@ export class InferenceSession {
       const p = this.lastPreparedTimings;
       t.recordColdStart({ first_run: endedAt - calledAt, ...(p ? { upload: p.uploadMs, compile: p.compileMs } : {}) });
     }
-    t.observe(feeds, out);
+    if (Object.values(out).every((o) => o.location === 'cpu') && Object.values(feeds).every((f) => f.location === 'cpu')) t.observe(feeds, out); // drift reads host data only
     return out;
   }
 
@@ -306,7 +344,8 @@ export class InferenceSession {
     const plan = prepared.plan;
     for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input') ids.set(id, feeds[name]!);
     this.lastPrepared = prepared.prepared;
-    const results = await prepared.prepared.run(ids, timing);
+    const gpuOutputs = this.gpuOutputsOf(outputs);
+    const results = await prepared.prepared.run(ids, timing, gpuOutputs ? { gpuOutputs } : undefined);
     // Constant outputs are the plan's own tensors: hand out copies so callers (and the worker's
     // zero-copy transfer) cannot change what later runs return.
     const fresh = (t: AnyTensor, i: number): AnyTensor => (plan.values[plan.outputIds[i]!]!.kind === 'const' ? new Tensor(t.type, t.data.slice(), t.dims) : t);
@@ -323,6 +362,8 @@ export class InferenceSession {
       const t = feeds[info.name];
       if (!t) fail('INPUT_MISMATCH', `missing input '${info.name}' (${describeInfo(info.dtype, info.dims)})`);
       if (typeof t !== 'object' || !('dims' in t) || !('type' in t) || !('data' in t)) fail('INPUT_MISMATCH', `input '${info.name}' is not a Tensor`);
+      if (t.location === 'none') fail('INPUT_MISMATCH', `input '${info.name}': this GPU tensor was disposed`, { input: info.name });
+      if (t.location === 'gpu-buffer' && this.backend.name !== 'webgpu') fail('INPUT_MISMATCH', `input '${info.name}' is a gpu-buffer tensor but this session runs on ${this.backend.name}; await tensor.getData() and feed a CPU tensor`, { input: info.name });
       if (t.type !== info.dtype) fail('INPUT_MISMATCH', `input '${info.name}': expected ${info.dtype}, given ${t.type}`, { input: info.name, expected: info.dtype, given: t.type });
       if (info.dims) {
         const ok = t.dims.length === info.dims.length && info.dims.every((d, i) => typeof d !== 'number' || d === t.dims[i]);
@@ -403,6 +444,13 @@ export class InferenceSession {
   }
 }
 
+function checkOutputLocation(where: unknown): void {
+  if (where === undefined) return;
+  const ok = (v: unknown): boolean => v === 'cpu' || v === 'gpu-buffer';
+  if (typeof where === 'string' ? ok(where) : typeof where === 'object' && where !== null && Object.values(where).every(ok)) return;
+  fail('INVALID_ARGUMENT', `preferredOutputLocation must be 'cpu', 'gpu-buffer' or a record of output names to those, got ${JSON.stringify(where)}`);
+}
+
 type ReturnType_<F> = F extends (...args: never[]) => infer R ? R : never;
 
 function planKey(metas: ReadonlyMap<string, TensorMeta>, hostFeeds: ReadonlyMap<string, AnyTensor>, outputs: readonly string[]): string {
@@ -455,6 +503,11 @@ function asKilnTensors(feeds: FeedsType): FeedsType {
   // unknown: callers in plain JS pass anything; FeedsType only says what a well-typed caller gives.
   for (const [name, t] of Object.entries(feeds as Readonly<Record<string, unknown>>)) {
     if (t instanceof Tensor || !isTensorLike(t)) continue;
+    if (isGpuTensorLike(t)) {
+      // another bundle's gpu-buffer tensor (kiln.core.mjs beside kiln.mjs): its buffer, wrapped
+      (out ??= { ...feeds })[name] = gpuBufferTensor(t.gpuBuffer, { dataType: t.type, dims: t.dims, download: () => t.getData(), dispose: () => t.dispose() });
+      continue;
+    }
     try {
       (out ??= { ...feeds })[name] = new Tensor(t.type, t.data, t.dims);
     } catch (e) {
@@ -464,6 +517,8 @@ function asKilnTensors(feeds: FeedsType): FeedsType {
   }
   return out ?? feeds;
 }
+
+const isGpuTensorLike = (t: object): t is AnyTensor => 'location' in t && t.location === 'gpu-buffer' && 'gpuBuffer' in t;
 
 const isTensorLike = (t: unknown): t is { type: DataType; data: TypedArrayOf[DataType]; dims: readonly number[] } =>
   typeof t === 'object' && t !== null && 'dims' in t && 'type' in t && 'data' in t;

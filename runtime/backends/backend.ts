@@ -32,10 +32,16 @@ export interface Placement {
   readonly threads?: number;
 }
 
+/** Where a run's outputs go. Backends without device memory return every output on the CPU. */
+export interface RunIo {
+  /** indices into the plan's outputs to leave in GPU buffers ('gpu-buffer' tensors the caller disposes) */
+  readonly gpuOutputs?: ReadonlySet<number>;
+}
+
 /** A plan made ready for one backend: buffers sized, pipelines compiled, constants resident. */
 export interface PreparedPlan {
   /** feeds by value id; resolves with the plan's outputs in `outputIds` order. `timing` (telemetry) is filled in when given. */
-  run(feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]>;
+  run(feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming, io?: RunIo): Promise<AnyTensor[]>;
   /** how long preparing took, for cold-start telemetry (backends with device memory) */
   readonly timings?: { readonly uploadMs: number; readonly compileMs: number };
   /** where each step runs, for diagnostics */

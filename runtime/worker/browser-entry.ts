@@ -9,9 +9,11 @@ import { setWorkerFactory } from './client.ts';
 setWorkerFactory(() => new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module', name: 'kiln-worker' }));
 
 export { InferenceSession } from './browser-session.ts';
-export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider } from '../api/inference-session.ts';
+export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider, OutputLocation } from '../api/inference-session.ts';
 export { Tensor } from '../../core/tensor.ts';
-export type { Dims, AnyTensor } from '../../core/tensor.ts';
+export type { Dims, AnyTensor, TensorLocation, GpuBufferDataType, GpuBufferTensorOptions, GpuBuffer, GpuDevice } from '../../core/tensor.ts';
+export { generate } from '../generate/generate.ts';
+export type { GenerateOptions, GenerateResult, GenerateSession } from '../generate/generate.ts';
 export type { DataType } from '../../core/dtype.ts';
 export { KilnError } from '../../core/errors.ts';
 export { importKilnPublicKey } from '../format/kiln/kiln-signature.ts';

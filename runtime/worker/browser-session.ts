@@ -7,7 +7,7 @@ import type { BackendChoice } from '../api/backend-choice.ts';
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import type { FeedsType, InferenceSession as CoreSession, InputMetadata, ReturnType, SessionOptions } from '../api/inference-session.ts';
 import type { ModelSource } from '../api/model-source.ts';
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { Tensor, gpuBufferTensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import { absoluteUrl } from '../loading/fetch-model.ts';
 import { connectionFor, workersByDefault, type WorkerConnection } from './client.ts';
@@ -30,8 +30,11 @@ async function loadCore(): Promise<CoreModule> {
 }
 
 /** The other bundle's classes (kiln.core.mjs) become this bundle's, so instanceof works for callers. */
-function ownTensor(t: Pick<AnyTensor, 'type' | 'data' | 'dims'>): AnyTensor {
-  return t instanceof Tensor ? t : new Tensor(t.type, t.data, t.dims);
+function ownTensor(t: Pick<AnyTensor, 'type' | 'data' | 'dims' | 'location' | 'gpuBuffer' | 'getData' | 'dispose'>): AnyTensor {
+  if (t instanceof Tensor) return t;
+  // A gpu-buffer output keeps its buffer; downloading and disposing go to the original.
+  if (t.location === 'gpu-buffer') return gpuBufferTensor(t.gpuBuffer, { dataType: t.type, dims: t.dims, download: () => t.getData(), dispose: () => t.dispose() });
+  return new Tensor(t.type, t.data, t.dims);
 }
 
 function ownError(e: unknown): unknown {
@@ -42,6 +45,8 @@ interface Handle {
   readonly info: SessionInfo;
   readonly telemetry: SessionTelemetry;
   state(): SessionState;
+  /** a session in this thread on WebGPU: its device and allocation counts; none in a worker */
+  gpu(): { device: GpuDevice | undefined; allocations: CoreSession['gpuAllocations'] };
   run(feeds: FeedsType, fetches: readonly string[] | undefined): Promise<ReturnType>;
   release(): Promise<void>;
 }
@@ -92,6 +97,15 @@ export class InferenceSession implements PublicSession {
     return this.handle.state().placement;
   }
 
+  /** on WebGPU in this thread ({ worker: false }): the session's device; undefined in a worker, where buffers cannot come from */
+  get gpuDevice(): GpuDevice | undefined {
+    return this.handle.gpu().device;
+  }
+
+  get gpuAllocations(): CoreSession['gpuAllocations'] {
+    return this.handle.gpu().allocations;
+  }
+
   get modelMetadata(): SessionInfo['modelMetadata'] {
     return this.handle.info.modelMetadata;
   }
@@ -137,6 +151,7 @@ async function localHandle(source: ModelSource, options: SessionOptions): Promis
     info: { id: 0, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata, executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, modelMetadata: session.modelMetadata, backendChoice: session.backendChoice, bundle: session.bundle, verification: session.verification, telemetryEnabled: session.telemetry.enabled },
     telemetry: session.telemetry,
     state,
+    gpu: () => ({ device: session.gpuDevice, allocations: session.gpuAllocations }),
     async run(feeds, fetches) {
       try {
         const out = await session.run(feeds, fetches);
@@ -155,6 +170,10 @@ let nextRequest = 1;
 
 async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, source: ModelSource, options: SessionOptions): Promise<Handle> {
   const { signal, onProgress, onDeviceLost, onDriftAlert, worker: _worker, ...data } = options;
+  const where = options.preferredOutputLocation;
+  if (where === 'gpu-buffer' || (typeof where === 'object' && Object.values(where).includes('gpu-buffer'))) {
+    fail('INVALID_ARGUMENT', "preferredOutputLocation 'gpu-buffer' needs the session on this thread (worker: false): GPU buffers cannot cross from a worker to the page");
+  }
   const telemetry = new RemoteTelemetry(Boolean(options.telemetry), onDriftAlert);
   signal?.throwIfAborted();
   const requestId = nextRequest++;
@@ -187,6 +206,7 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
     info,
     telemetry,
     state: () => state!,
+    gpu: () => ({ device: undefined, allocations: undefined }),
     async run(feeds, fetches) {
       if (released) fail('RELEASED', 'this session was released');
       const { wire, mine } = feedsToWire(feeds);
@@ -230,6 +250,7 @@ function feedsToWire(feeds: FeedsType): { wire: WireTensors; mine: [string, AnyT
   const mine: [string, AnyTensor][] = [];
   for (const [name, t] of Object.entries(feeds)) {
     if (typeof t !== 'object' || t === null || !('dims' in t) || !('type' in t) || !('data' in t)) fail('INPUT_MISMATCH', `input '${name}' is not a Tensor`);
+    if ((t as { location?: unknown }).location === 'gpu-buffer') fail('INPUT_MISMATCH', `input '${name}' is a gpu-buffer tensor: GPU buffers cannot cross to the worker; await tensor.getData() and feed a CPU tensor, or create the session with worker: false`, { input: name });
     const d = t.data;
     // A buffer moved to the worker by a run of another session that has not returned yet.
     if (!Array.isArray(d) && d.buffer.byteLength === 0 && t.dims.every((n) => n > 0)) fail('INPUT_MISMATCH', `input '${name}': its data is in the worker for another session's run (inputs travel there and back); await that run or pass a copy`);

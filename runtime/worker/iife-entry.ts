@@ -18,3 +18,4 @@ export { InferenceSession } from './browser-session.ts';
 export { Tensor } from '../../core/tensor.ts';
 export { KilnError } from '../../core/errors.ts';
 export { importKilnPublicKey } from '../format/kiln/kiln-signature.ts';
+export { generate } from '../generate/generate.ts';

@@ -1,3 +1,5 @@
+import { createCountedBuffer, newAllocationStats, type GpuAllocationStats } from './gpu-buffer-pool.ts';
+
 /**
  * Assigns GPU buffers to tensors by lifetime: a buffer whose last reader has run is reused by the
  * next tensor that fits (best fit). After a plan's first run nothing new is allocated.
@@ -9,6 +11,7 @@ export class BufferAssigner {
   constructor(
     private readonly device: GPUDevice,
     private readonly label: string,
+    private readonly stats: GpuAllocationStats = newAllocationStats(),
   ) {}
 
   take(bytes: number): GPUBuffer {
@@ -20,7 +23,7 @@ export class BufferAssigner {
       if (size >= need && size <= need * 4 && (best < 0 || size < this.free[best]!.size)) best = i;
     }
     if (best >= 0) return this.free.splice(best, 1)[0]!;
-    const buf = this.device.createBuffer({
+    const buf = createCountedBuffer(this.device, this.stats, {
       label: `${this.label}#${this.all.length}`,
       size: need,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,

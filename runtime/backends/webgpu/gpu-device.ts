@@ -1,6 +1,7 @@
 import type { GpuCaps } from '../../../kernels/webgpu/contract.ts';
 import { KilnError, fail } from '../../../core/errors.ts';
 import { getGpu } from './gpu-provider.ts';
+import { newAllocationStats, type GpuAllocationStats } from './gpu-buffer-pool.ts';
 import type { KernelTuning } from './kernel-tuning.ts';
 
 export interface GpuDeviceContext {
@@ -9,6 +10,8 @@ export interface GpuDeviceContext {
   readonly info: string;
   /** set once the device is lost; every later use fails with DEVICE_LOST */
   lost: GPUDeviceLostInfo | undefined;
+  /** every GPUBuffer Kiln created on this device, counted */
+  readonly allocations: GpuAllocationStats;
 }
 
 
@@ -48,6 +51,7 @@ export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<Gp
       software,
     },
     lost: undefined,
+    allocations: newAllocationStats(),
   };
   void device.lost.then((lostInfo) => {
     ctx.lost = lostInfo;

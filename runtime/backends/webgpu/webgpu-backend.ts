@@ -1,11 +1,12 @@
-import type { AnyTensor } from '../../../core/tensor.ts';
+import { Tensor, gpuBufferTensor, type AnyTensor } from '../../../core/tensor.ts';
 import { fail } from '../../../core/errors.ts';
 import { packedPerWord, storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/webgpu/storage.ts';
 import type { TensorMeta } from '../../../kernels/contract.ts';
 import type { GpuLowering, GpuProgram } from '../../../kernels/webgpu/contract.ts';
 import { webgpuKernelFor } from '../../../kernels/webgpu/kernels.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
-import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
+import type { Backend, Placement, PreparedPlan, RunIo, StepPlacement } from '../backend.ts';
+import { GpuBufferPool, bufferDevices, createCountedBuffer } from './gpu-buffer-pool.ts';
 import { runStepOnCpu } from '../js/run-step.ts';
 import { BufferAssigner } from './buffer-assignment.ts';
 import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
@@ -27,6 +28,32 @@ interface EncodedProgram {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly dispatch: readonly [number, number, number];
+  /** to bind a caller's GPU buffers in place of the plan's: the layout, entries and the value (root id) each binds */
+  readonly layout: GPUBindGroupLayout;
+  readonly entries: readonly GPUBindGroupEntry[];
+  readonly roots: readonly (number | undefined)[];
+  /** bind groups made for callers' buffers, by their identities */
+  readonly rebound: Map<string, GPUBindGroup>;
+}
+
+/** Most bind groups kept per program for callers' buffers (a decode loop alternates a few). */
+const MAX_REBOUND = 16;
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+const bufferId = (b: GPUBuffer): number => {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+};
+
+/** What a prepared plan's runs need. */
+interface PlanLayout {
+  readonly plan: ExecutionPlan;
+  readonly execs: readonly StepExec[];
+  readonly buffers: ReadonlyMap<number, GPUBuffer>;
+  readonly staging: ReadonlyMap<number, GPUBuffer>;
+  readonly readOnHost: ReadonlySet<number>;
+  readonly rootOf: (id: number) => number;
 }
 
 type StepExec = { readonly kind: 'gpu'; readonly programs: EncodedProgram[] } | { readonly kind: 'cpu'; readonly step: PlannedStep };
@@ -39,8 +66,15 @@ export class WebGpuBackend implements Backend {
   /** constants uploaded by preload() that no prepared plan has claimed yet */
   private readonly preloaded = new Set<AnyTensor>();
 
+  /** buffers of gpu-buffer outputs, back here when their tensors are disposed */
+  private readonly outputPool: GpuBufferPool;
+  /** staging for getData() of gpu-buffer outputs */
+  private readonly stagingPool: GpuBufferPool;
+
   private constructor(readonly gpu: GpuDeviceContext) {
     this.pipelines = new PipelineCache(gpu.device);
+    this.outputPool = new GpuBufferPool(gpu.device, gpu.allocations, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'kiln-output');
+    this.stagingPool = new GpuBufferPool(gpu.device, gpu.allocations, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'kiln-download');
   }
 
   static async create(tuning: KernelTuning = 'auto'): Promise<WebGpuBackend> {
@@ -113,7 +147,7 @@ export class WebGpuBackend implements Backend {
     // 3. Buffers: constants once per session, inputs per plan, intermediates by lifetime.
     const uploadStart = performance.now();
     const buffers = new Map<number, GPUBuffer>();
-    const assigner = new BufferAssigner(device, 'kiln-tensor');
+    const assigner = new BufferAssigner(device, 'kiln-tensor', this.gpu.allocations);
     for (const id of needsGpu) {
       const v = plan.values[id]!;
       if (v.kind === 'const' && !root.has(id)) {
@@ -160,7 +194,7 @@ export class WebGpuBackend implements Backend {
       uniformOffsets.push(uniformBytes);
       uniformBytes += Math.ceil(Math.max(16, program.uniforms.byteLength) / UNIFORM_ALIGN) * UNIFORM_ALIGN;
     }
-    const uniformBuffer = device.createBuffer({ label: 'kiln-uniforms', size: Math.max(16, uniformBytes), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const uniformBuffer = createCountedBuffer(device, this.gpu.allocations, { label: 'kiln-uniforms', size: Math.max(16, uniformBytes), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const readOnlyOf = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');
     const compileStart = performance.now();
     const compiled = await Promise.all(programs.map(({ program }) => this.pipelines.get(program, this.pipelines.layoutFor(readOnlyOf(program)))));
@@ -178,10 +212,15 @@ export class WebGpuBackend implements Backend {
       };
       const entries: GPUBindGroupEntry[] = program.bindings.map((ref, binding) => ({ binding, resource: { buffer: bufferFor(ref) } }));
       entries.push({ binding: program.bindings.length, resource: { buffer: uniformBuffer, offset: uniformOffsets[i]!, size: Math.max(16, program.uniforms.byteLength) } });
-      const bindGroup = device.createBindGroup({ label: program.label, layout: this.pipelines.layoutFor(readOnlyOf(program)), entries });
+      const layout = this.pipelines.layoutFor(readOnlyOf(program));
+      const bindGroup = device.createBindGroup({ label: program.label, layout, entries });
+      const roots = program.bindings.map((ref) => {
+        const id = ref.kind === 'temp' ? undefined : ref.kind === 'input' ? s.inputs[ref.index] : s.outputs[ref.index];
+        return id === undefined || id < 0 ? undefined : rootOf(id);
+      });
       const prev = execs[step]!;
       const list = prev.kind === 'gpu' ? prev.programs : [];
-      list.push({ pipeline: compiled[i]!, bindGroup, dispatch: program.dispatch });
+      list.push({ pipeline: compiled[i]!, bindGroup, dispatch: program.dispatch, layout, entries, roots, rebound: new Map() });
       execs[step] = { kind: 'gpu', programs: list };
     });
     lowerings.forEach((low, i) => {
@@ -195,7 +234,7 @@ export class WebGpuBackend implements Backend {
     for (const id of needsHost) {
       if (!buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue;
       const bytes = Math.max(16, sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT);
-      staging.set(id, device.createBuffer({ label: `kiln-readback-${plan.values[id]!.name}`, size: Math.ceil(bytes / 16) * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+      staging.set(id, createCountedBuffer(device, this.gpu.allocations, { label: `kiln-readback-${plan.values[id]!.name}`, size: Math.ceil(bytes / 16) * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
     }
     const oom = await device.popErrorScope();
     const invalid = await device.popErrorScope();
@@ -213,10 +252,14 @@ export class WebGpuBackend implements Backend {
     } : undefined;
     // Timestamp queries for the telemetry's GPU phase, created by the first timed run.
     let timestamps: PassTimestamps | undefined;
-    const run = (feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming): Promise<AnyTensor[]> => {
+    // Values a CPU step reads: a gpu-buffer feed among them is downloaded rather than bound.
+    const readOnHost = new Set<number>();
+    plan.steps.forEach((s, i) => execs[i]!.kind === 'cpu' && s.inputs.forEach((id) => id !== undefined && readOnHost.add(id)));
+    const layout: PlanLayout = { plan, execs, buffers, staging, readOnHost, rootOf };
+    const run = (feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming, io?: RunIo): Promise<AnyTensor[]> => {
       poison?.();
       if (timing && !timestamps && device.features.has('timestamp-query')) timestamps = new PassTimestamps(device);
-      return this.execute(plan, execs, buffers, staging, feeds, timing, timing ? timestamps : undefined);
+      return this.execute(layout, feeds, io, timing, timing ? timestamps : undefined);
     };
     return {
       placement,
@@ -231,73 +274,201 @@ export class WebGpuBackend implements Backend {
     };
   }
 
-  private async execute(plan: ExecutionPlan, execs: readonly StepExec[], buffers: ReadonlyMap<number, GPUBuffer>, staging: ReadonlyMap<number, GPUBuffer>, feeds: ReadonlyMap<number, AnyTensor>, timing?: RunTiming, timestamps?: PassTimestamps): Promise<AnyTensor[]> {
+  private async execute(layout: PlanLayout, allFeeds: ReadonlyMap<number, AnyTensor>, io: RunIo | undefined, timing?: RunTiming, timestamps?: PassTimestamps): Promise<AnyTensor[]> {
     checkNotLost(this.gpu);
+    const { plan, execs, staging } = layout;
     const { device } = this.gpu;
-    const host = new Map<number, AnyTensor>(feeds);
-    for (const [id, t] of feeds) {
-      const buf = buffers.get(id);
-      if (buf && t.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(t, plan.values[id]!.name));
+    const { feeds, bound } = await this.bindGpuFeeds(layout, allFeeds);
+    // Buffers made outside Kiln are checked by WebGPU's validation (an error scope costs a round
+    // trip per run); Kiln's own (pooled outputs, generate()'s cache) are known to be this device's and alive.
+    const callerBuffers = [...bound.values()].filter((b) => bufferDevices.get(b) !== this.gpu.device).length;
+    // gpu-buffer outputs that own their buffer in the plan are written straight into a pooled buffer
+    // the caller receives (bound like a fed buffer); views of other values are copied at the end.
+    const direct = new Map<number, GPUBuffer>();
+    for (const i of io?.gpuOutputs ?? []) {
+      const id = plan.outputIds[i];
+      if (id === undefined || direct.has(id) || bound.has(id) || layout.rootOf(id) !== id || !layout.buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue;
+      const out = this.outputPool.take(sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT);
+      direct.set(id, out);
+      bound.set(id, out);
     }
-    const readHost = (id: number): AnyTensor => plan.values[id]!.constValue ?? host.get(id) ?? fail('INTERNAL', `value '${plan.values[id]!.name}' is not on the host`);
-    let encoder = device.createCommandEncoder({ label: 'kiln-run' });
-    let pass: GPUComputePassEncoder | undefined;
-    const download = async (ids: number[]): Promise<void> => {
+    const buffers: ReadonlyMap<number, GPUBuffer> = bound.size === 0 ? layout.buffers : new Map([...layout.buffers].map(([id, b]) => [id, bound.get(layout.rootOf(id)) ?? b]));
+    // A caller's buffer that is destroyed, or of another device, fails validation at bind or submit:
+    // caught here so the run fails with a typed error instead of returning stale outputs.
+    if (callerBuffers > 0) device.pushErrorScope('validation');
+    // Pooled output buffers go back, and the error scope is closed, whatever fails on the way.
+    const taken: GPUBuffer[] = [...direct.values()];
+    let scopeOpen = callerBuffers > 0;
+    try {
+      const host = new Map<number, AnyTensor>(feeds);
+      for (const [id, t] of feeds) {
+        const buf = buffers.get(id);
+        if (buf && t.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(t, plan.values[id]!.name));
+      }
+      const readHost = (id: number): AnyTensor => plan.values[id]!.constValue ?? host.get(id) ?? fail('INTERNAL', `value '${plan.values[id]!.name}' is not on the host`);
+      let encoder = device.createCommandEncoder({ label: 'kiln-run' });
+      let pass: GPUComputePassEncoder | undefined;
+      const download = async (ids: number[]): Promise<void> => {
+        pass?.end();
+        pass = undefined;
+        const gpuIds = ids.filter((id) => staging.has(id) && !host.has(id));
+        for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
+        const timed = timestamps?.resolve(encoder) ?? false;
+        const submitted = timing ? performance.now() : 0;
+        device.queue.submit([encoder.finish()]);
+        // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out. The
+        // run never waits for onSubmittedWorkDone: when it has not fired by the time the outputs are
+        // mapped, the mapping time counts as the end of GPU work.
+        let workDoneAt: number | undefined;
+        if (timing) void device.queue.onSubmittedWorkDone().then(() => (workDoneAt ??= performance.now()), () => undefined);
+        encoder = device.createCommandEncoder({ label: 'kiln-run' });
+        const [queried] = await Promise.all([timed ? timestamps!.read() : undefined, ...gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ))]);
+        const mapped = timing ? performance.now() : 0;
+        for (const id of gpuIds) {
+          const v = plan.values[id]!;
+          const buf = staging.get(id)!;
+          host.set(id, fromGpuWords(v.meta.dtype, v.meta.dims, buf.getMappedRange(), sizeOfMeta(v.meta)));
+          buf.unmap();
+        }
+        checkNotLost(this.gpu);
+        if (timing) {
+          const doneAt = Math.min(workDoneAt ?? mapped, mapped);
+          timing.firstSubmitAt ??= submitted;
+          // With timestamp queries the GPU phase is the passes' own execution time; a run split into
+          // several submissions (CPU-placed steps) counts as queried only if every part was.
+          const queriedAll = queried !== undefined && timing.gpuSource !== 'submit-to-done';
+          timing.gpuMs += queried ?? doneAt - submitted;
+          timing.readbackMs += performance.now() - doneAt;
+          timing.gpuSource = queriedAll ? 'timestamp-query' : 'submit-to-done';
+        }
+      };
+      for (const exec of execs) {
+        if (exec.kind === 'gpu') {
+          for (const p of exec.programs) {
+            pass ??= encoder.beginComputePass(timestamps ? timestamps.pass('kiln-pass') : { label: 'kiln-pass' });
+            pass.setPipeline(p.pipeline);
+            pass.setBindGroup(0, bound.size === 0 ? p.bindGroup : this.rebind(p, bound));
+            pass.dispatchWorkgroups(p.dispatch[0], p.dispatch[1], p.dispatch[2]);
+          }
+          continue;
+        }
+        // A CPU step: finish pending GPU work (its buffers may be reused by what we upload next).
+        await download(exec.step.inputs.filter((id): id is number => id !== undefined));
+        const outs = runStepOnCpu(plan, exec.step, readHost);
+        exec.step.outputs.forEach((id, i) => {
+          if (id < 0) return;
+          host.set(id, outs[i]!);
+          const buf = buffers.get(id);
+          if (buf && outs[i]!.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(outs[i]!, plan.values[id]!.name));
+        });
+      }
+      // gpu-buffer outputs: copied on the GPU into a pooled buffer the caller owns (the plan's own
+      // buffer is overwritten by the next run), so they never come back to the host.
       pass?.end();
       pass = undefined;
-      const gpuIds = ids.filter((id) => staging.has(id) && !host.has(id));
-      for (const id of gpuIds) encoder.copyBufferToBuffer(buffers.get(id)!, 0, staging.get(id)!, 0, staging.get(id)!.size);
-      const timed = timestamps?.resolve(encoder) ?? false;
-      const submitted = timing ? performance.now() : 0;
-      device.queue.submit([encoder.finish()]);
-      // Telemetry: GPU time = submit -> work done; readback = work done -> outputs copied out. The
-      // run never waits for onSubmittedWorkDone: when it has not fired by the time the outputs are
-      // mapped, the mapping time counts as the end of GPU work.
-      let workDoneAt: number | undefined;
-      if (timing) void device.queue.onSubmittedWorkDone().then(() => (workDoneAt ??= performance.now()), () => undefined);
-      encoder = device.createCommandEncoder({ label: 'kiln-run' });
-      const [queried] = await Promise.all([timed ? timestamps!.read() : undefined, ...gpuIds.map((id) => staging.get(id)!.mapAsync(GPUMapMode.READ))]);
-      const mapped = timing ? performance.now() : 0;
-      for (const id of gpuIds) {
-        const v = plan.values[id]!;
-        const buf = staging.get(id)!;
-        host.set(id, fromGpuWords(v.meta.dtype, v.meta.dims, buf.getMappedRange(), sizeOfMeta(v.meta)));
-        buf.unmap();
+      const onGpu = new Map<number, GPUBuffer>(direct);
+      for (const i of io?.gpuOutputs ?? []) {
+        const id = plan.outputIds[i];
+        if (id === undefined || onGpu.has(id) || !buffers.has(id) || plan.values[id]!.kind !== 'intermediate') continue; // inputs and constants come back on the CPU
+        const bytes = sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT;
+        const out = this.outputPool.take(bytes);
+        taken.push(out);
+        if (bytes > 0) encoder.copyBufferToBuffer(buffers.get(id)!, 0, out, 0, bytes);
+        onGpu.set(id, out);
       }
-      checkNotLost(this.gpu);
-      if (timing) {
-        const doneAt = Math.min(workDoneAt ?? mapped, mapped);
-        timing.firstSubmitAt ??= submitted;
-        // With timestamp queries the GPU phase is the passes' own execution time; a run split into
-        // several submissions (CPU-placed steps) counts as queried only if every part was.
-        const queriedAll = queried !== undefined && timing.gpuSource !== 'submit-to-done';
-        timing.gpuMs += queried ?? doneAt - submitted;
-        timing.readbackMs += performance.now() - doneAt;
-        timing.gpuSource = queriedAll ? 'timestamp-query' : 'submit-to-done';
-      }
-    };
-    for (const exec of execs) {
-      if (exec.kind === 'gpu') {
-        for (const p of exec.programs) {
-          pass ??= encoder.beginComputePass(timestamps ? timestamps.pass('kiln-pass') : { label: 'kiln-pass' });
-          pass.setPipeline(p.pipeline);
-          pass.setBindGroup(0, p.bindGroup);
-          pass.dispatchWorkgroups(p.dispatch[0], p.dispatch[1], p.dispatch[2]);
+      await download(plan.outputIds.filter((id) => !onGpu.has(id)));
+      if (scopeOpen) {
+        scopeOpen = false;
+        const invalid = await device.popErrorScope();
+        if (invalid) {
+          fail('INPUT_MISMATCH', `a gpu-buffer input could not be used (a buffer of another GPUDevice, or destroyed?): ${invalid.message}`);
         }
+      }
+      return plan.outputIds.map((id) => {
+        const buf = onGpu.get(id);
+        return buf ? this.gpuOutput(buf, plan.values[id]!.meta) : readHost(id);
+      });
+    } catch (e) {
+      if (scopeOpen) await device.popErrorScope().catch(() => undefined);
+      for (const b of taken) this.outputPool.give(b);
+      throw e;
+    }
+  }
+
+  /**
+   * Splits feeds into host tensors (uploaded as before) and gpu-buffer tensors bound in place of
+   * the plan's input buffers. A gpu-buffer feed a CPU step reads, or that no GPU step binds, is
+   * downloaded instead.
+   */
+  private async bindGpuFeeds(layout: PlanLayout, feeds: ReadonlyMap<number, AnyTensor>): Promise<{ feeds: Map<number, AnyTensor>; bound: Map<number, GPUBuffer> }> {
+    const host = new Map<number, AnyTensor>();
+    const bound = new Map<number, GPUBuffer>();
+    for (const [id, t] of feeds) {
+      if (t.location !== 'gpu-buffer') {
+        host.set(id, t);
         continue;
       }
-      // A CPU step: finish pending GPU work (its buffers may be reused by what we upload next).
-      await download(exec.step.inputs.filter((id): id is number => id !== undefined));
-      const outs = runStepOnCpu(plan, exec.step, readHost);
-      exec.step.outputs.forEach((id, i) => {
-        if (id < 0) return;
-        host.set(id, outs[i]!);
-        const buf = buffers.get(id);
-        if (buf && outs[i]!.size > 0) device.queue.writeBuffer(buf, 0, toGpuWords(outs[i]!, plan.values[id]!.name));
-      });
+      const name = layout.plan.values[id]!.name;
+      const buffer = t.gpuBuffer;
+      const owner = bufferDevices.get(buffer);
+      if (owner && owner !== this.gpu.device) fail('INPUT_MISMATCH', `input '${name}': its GPU buffer belongs to another GPUDevice (another session's?); feed a CPU tensor or one made on session.gpuDevice`, { input: name });
+      if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) fail('INPUT_MISMATCH', `input '${name}': a GPU buffer fed to Kiln needs STORAGE usage`, { input: name });
+      if (buffer.size < t.size * BYTES_PER_GPU_ELEMENT) fail('INPUT_MISMATCH', `input '${name}': the GPU buffer has ${buffer.size} bytes, the tensor needs ${t.size * BYTES_PER_GPU_ELEMENT}`, { input: name });
+      if (!layout.buffers.has(id) || layout.readOnHost.has(id)) host.set(id, new Tensor(t.type, await t.getData(), t.dims));
+      else bound.set(id, buffer);
     }
-    await download([...plan.outputIds]);
-    return plan.outputIds.map(readHost);
+    return { feeds: host, bound };
+  }
+
+  /** The program's bind group with callers' buffers in place of the plan's, made once per combination. */
+  private rebind(p: EncodedProgram, bound: ReadonlyMap<number, GPUBuffer>): GPUBindGroup {
+    const swaps = p.roots.map((r) => (r === undefined ? undefined : bound.get(r)));
+    if (swaps.every((b) => b === undefined)) return p.bindGroup;
+    const key = swaps.map((b) => (b ? bufferId(b) : 0)).join(',');
+    let group = p.rebound.get(key);
+    if (!group) {
+      const entries = p.entries.map((e, i) => (swaps[i] ? { binding: e.binding, resource: { buffer: swaps[i] } } : e));
+      group = this.gpu.device.createBindGroup({ label: 'kiln-rebound', layout: p.layout, entries });
+      if (p.rebound.size >= MAX_REBOUND) p.rebound.clear();
+      p.rebound.set(key, group);
+    }
+    return group;
+  }
+
+  /** A pooled output buffer as a 'gpu-buffer' tensor: getData() downloads it, dispose() gives it back. */
+  private gpuOutput(buffer: GPUBuffer, meta: TensorMeta): AnyTensor {
+    const { device } = this.gpu;
+    const count = sizeOfMeta(meta);
+    let disposed = false;
+    return gpuBufferTensor(buffer, {
+      dataType: meta.dtype,
+      dims: meta.dims,
+      download: async () => {
+        checkNotLost(this.gpu);
+        const staging = this.stagingPool.take(count * BYTES_PER_GPU_ELEMENT);
+        try {
+          const encoder = device.createCommandEncoder({ label: 'kiln-download' });
+          if (count > 0) encoder.copyBufferToBuffer(buffer, 0, staging, 0, count * BYTES_PER_GPU_ELEMENT);
+          device.queue.submit([encoder.finish()]);
+          await staging.mapAsync(GPUMapMode.READ);
+          const t = fromGpuWords(meta.dtype, meta.dims, staging.getMappedRange(), count);
+          staging.unmap();
+          return t.data;
+        } finally {
+          this.stagingPool.give(staging);
+        }
+      },
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        if (!this.gpu.lost) this.outputPool.give(buffer);
+      },
+    });
+  }
+
+  /** What this device has allocated (buffers and bytes), for tests that check a loop allocates nothing. */
+  get allocations(): { readonly buffers: number; readonly bytes: number } {
+    return { ...this.gpu.allocations };
   }
 
   preload(t: AnyTensor, name: string): void {
@@ -310,7 +481,7 @@ export class WebGpuBackend implements Backend {
     let buf = this.constants.get(t);
     if (!buf) {
       const words = packedPerWord(t.type) ? toPackedWords(t) : toGpuWords(t, name);
-      buf = this.gpu.device.createBuffer({ label: `kiln-const-${name}`, size: Math.max(16, Math.ceil(words.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+      buf = createCountedBuffer(this.gpu.device, this.gpu.allocations, { label: `kiln-const-${name}`, size: Math.max(16, Math.ceil(words.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
       if (words.byteLength > 0) this.gpu.device.queue.writeBuffer(buf, 0, words);
       this.constants.set(t, buf);
     }
@@ -320,6 +491,8 @@ export class WebGpuBackend implements Backend {
   release(): void {
     for (const b of this.constants.values()) b.destroy();
     this.constants.clear();
+    this.outputPool.destroy();
+    this.stagingPool.destroy();
     this.gpu.device.destroy();
   }
 }

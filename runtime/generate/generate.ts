@@ -1,0 +1,163 @@
+// Text generation for decoder-only ONNX models with past key/values (Optimum and onnxruntime-genai
+// naming): one prefill run over the prompt, then one run per new token. The cache is a fixed window
+// (kv-window.ts) when the model takes attention_mask and position_ids, so every decode step runs
+// one plan; otherwise each present is fed back as the next past (a plan per length). On a WebGPU
+// session created with preferredOutputLocation 'gpu-buffer' (for the presents at least) the cache
+// never leaves the GPU. Works with any session that has run(): in this thread or in a worker.
+import { halfToFloat } from '../../core/float16.ts';
+import { fail } from '../../core/errors.ts';
+import { Tensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
+import type { FeedsType, InputMetadata, ReturnType } from '../api/inference-session.ts';
+import { findKvPairs, type KvPair } from './kv-names.ts';
+import { KvWindow } from './kv-window.ts';
+import { pickToken, seededUniform, type SamplingOptions } from './sampling.ts';
+
+/** What generate() needs of a session: the core one, the browser one (worker or not) both fit. */
+export interface GenerateSession {
+  readonly inputMetadata: readonly InputMetadata[];
+  readonly outputNames: readonly string[];
+  readonly gpuDevice?: GpuDevice | undefined;
+  run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType>;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** the prompt's token ids */
+  readonly inputIds: readonly number[];
+  readonly maxNewTokens: number;
+  /** sampling's seed (default: a random one); the same seed gives the same tokens */
+  readonly seed?: number;
+  /** called with each new token as soon as it is chosen (awaited when it returns a promise) */
+  readonly onToken?: (token: number, index: number) => void | Promise<void>;
+  /** stops generation; generate() rejects with KilnError 'ABORTED' (its details hold the tokens so far) */
+  readonly signal?: AbortSignal;
+  /** generation stops after any of these (it is included in the tokens) */
+  readonly eosTokenId?: number | readonly number[];
+}
+
+export interface GenerateResult {
+  /** the new tokens */
+  readonly tokens: number[];
+  /** prompt and new tokens */
+  readonly sequence: number[];
+  readonly finishReason: 'eos' | 'length';
+  /** 'window': fixed-size cache, one plan for every decode step; 'grow': presents fed back as pasts; 'none': the model has no past inputs, so each step recomputes the sequence */
+  readonly cache: 'window' | 'grow' | 'none';
+}
+
+export async function generate(session: GenerateSession, options: GenerateOptions): Promise<GenerateResult> {
+  checkOptions(options);
+  const { inputIds, maxNewTokens, signal } = options;
+  const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const ids = inputs.get('input_ids') ?? fail('INVALID_MODEL', `generate: the model has no 'input_ids' input; its inputs are ${[...inputs.keys()].join(', ')}`);
+  if (!session.outputNames.includes('logits')) fail('INVALID_MODEL', `generate: the model has no 'logits' output; its outputs are ${session.outputNames.join(', ')}`);
+  const pairs = findKvPairs([...inputs.keys()], session.outputNames);
+  const mask = inputs.get('attention_mask');
+  const positions = inputs.get('position_ids');
+  const others = [...inputs.keys()].filter((n) => n !== 'input_ids' && n !== mask?.name && n !== positions?.name && !pairs.some((p) => p.past === n));
+  if (others.length > 0) fail('UNSUPPORTED_FEATURE', `generate: the model also takes ${others.join(', ')}, which generate() does not know how to feed`);
+  const cache: GenerateResult['cache'] = pairs.length === 0 ? 'none' : mask && positions ? 'window' : 'grow';
+  const shapes = new Map(pairs.map((p) => [p.past, pastShape(inputs.get(p.past)!)]));
+  const intTensor = (name: string, values: readonly number[], dims: readonly number[]): AnyTensor => {
+    const type = inputs.get(name)!.type;
+    if (type === 'int64') return new Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+    if (type === 'int32') return new Tensor('int32', Int32Array.from(values), dims);
+    return fail('UNSUPPORTED_FEATURE', `generate: input '${name}' is ${type}; generate() feeds int64 or int32`);
+  };
+  const emptyPast = (p: KvPair): AnyTensor => {
+    const { heads, headDim, type } = shapes.get(p.past)!;
+    return new Tensor(type, type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, heads, 0, headDim]);
+  };
+
+  const uniform = seededUniform(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const eos = new Set(options.eosTokenId === undefined ? [] : typeof options.eosTokenId === 'number' ? [options.eosTokenId] : options.eosTokenId);
+  const sequence = [...inputIds];
+  const tokens: number[] = [];
+  const fetches = ['logits', ...pairs.map((p) => p.present)];
+  const slots = inputIds.length + maxNewTokens - 1;
+  const windows = new Map<string, KvWindow>(cache === 'window' ? pairs.map((p) => [p.past, new KvWindow(shapes.get(p.past)!.type, shapes.get(p.past)!.heads, shapes.get(p.past)!.headDim, slots, session.gpuDevice)]) : []);
+  let grown = new Map<string, AnyTensor>(); // 'grow': the presents fed back
+  let encoder: GPUCommandEncoder | undefined;
+  const takeEncoder = (): GPUCommandEncoder => (encoder ??= session.gpuDevice!.createCommandEncoder({ label: 'kiln-kv-window' }));
+  const aborted = (): never => fail('ABORTED', 'generation was aborted', { tokens: [...tokens], reason: String(signal?.reason) });
+  let finishReason: GenerateResult['finishReason'] = 'length';
+  try {
+    for (let step = 0; step < maxNewTokens; step++) {
+      if (signal?.aborted) aborted();
+      const first = step === 0 || cache === 'none';
+      const newIds = first ? sequence : [sequence[sequence.length - 1]!];
+      const start = sequence.length - newIds.length; // absolute position of the first new token
+      const feeds: Record<string, AnyTensor> = { input_ids: intTensor(ids.name, newIds, [1, newIds.length]) };
+      // The window holds `slots` entries, the last `start` of them real; the new tokens follow.
+      const total = cache === 'window' && !first ? slots + newIds.length : sequence.length;
+      const real = sequence.length;
+      if (mask) feeds[mask.name] = intTensor(mask.name, Array.from({ length: total }, (_, i) => (i >= total - real ? 1 : 0)), [1, total]);
+      if (positions) feeds[positions.name] = intTensor(positions.name, newIds.map((_, i) => start + i), [1, newIds.length]);
+      for (const p of pairs) feeds[p.past] = first ? emptyPast(p) : cache === 'window' ? windows.get(p.past)!.past : grown.get(p.past)!;
+      const out = await session.run(feeds, fetches);
+      const presents = pairs.map((p) => out[p.present]!);
+      try {
+        const logits = out.logits!;
+        const row = await lastRow(logits);
+        const token = pickToken(row, options, uniform);
+        if (cache === 'window' && step + 1 < maxNewTokens) {
+          for (const [i, p] of pairs.entries()) {
+            const w = windows.get(p.past)!;
+            await (first ? w.fill(presents[i]!, sequence.length, takeEncoder) : w.shift(presents[i]!, takeEncoder));
+          }
+          if (encoder) session.gpuDevice!.queue.submit([encoder.finish()]);
+          encoder = undefined;
+        }
+        if (cache === 'grow') {
+          for (const t of grown.values()) t.dispose();
+          grown = new Map(pairs.map((p, i) => [p.past, presents[i]!]));
+        }
+        logits.dispose();
+        sequence.push(token);
+        tokens.push(token);
+        await options.onToken?.(token, tokens.length - 1);
+        if (eos.has(token)) {
+          finishReason = 'eos';
+          break;
+        }
+      } finally {
+        if (cache !== 'grow') for (const t of presents) t.dispose(); // GPU presents go back to the session's pool
+      }
+    }
+  } finally {
+    for (const w of windows.values()) w.release();
+    for (const t of grown.values()) t.dispose();
+  }
+  return { tokens, sequence, finishReason, cache };
+}
+
+/** The last position's logits ([1, S, V] or [1, V]) as numbers. */
+async function lastRow(logits: AnyTensor): Promise<ArrayLike<number>> {
+  const v = logits.dims[logits.dims.length - 1]!;
+  if (logits.dims[0] !== 1 || v === 0) fail('UNSUPPORTED_FEATURE', `generate: logits of dims [${logits.dims.join(', ')}]; generate() handles one sequence (batch 1)`);
+  const data = await logits.getData();
+  const from = data.length - v;
+  if (logits.type === 'float32') return (data as Float32Array).subarray(from);
+  if (logits.type === 'float16') return Array.from((data as Uint16Array).subarray(from), halfToFloat);
+  return fail('UNSUPPORTED_FEATURE', `generate: logits are ${logits.type}; generate() reads float32 or float16`);
+}
+
+function pastShape(m: InputMetadata): { heads: number; headDim: number; type: 'float32' | 'float16' } {
+  const [, heads, , headDim] = m.shape;
+  if (m.shape.length !== 4 || typeof heads !== 'number' || typeof headDim !== 'number' || heads < 1 || headDim < 1) {
+    fail('UNSUPPORTED_FEATURE', `generate: past input '${m.name}' has shape [${m.shape.join(', ')}]; generate() needs [batch, heads, sequence, head size] with heads and head size fixed in the model`);
+  }
+  if (m.type !== 'float32' && m.type !== 'float16') fail('UNSUPPORTED_FEATURE', `generate: past input '${m.name}' is ${m.type}; generate() handles float32 or float16 caches`);
+  return { heads, headDim, type: m.type };
+}
+
+function checkOptions(o: GenerateOptions): void {
+  const bad = (what: string): never => fail('INVALID_ARGUMENT', `generate: ${what}`);
+  if (typeof o !== 'object' || o === null) bad('options are required');
+  if (!Array.isArray(o.inputIds) || o.inputIds.length === 0 || !o.inputIds.every((t) => Number.isInteger(t) && t >= 0)) bad('inputIds must be a non-empty array of non-negative integer token ids');
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) bad(`maxNewTokens must be a positive integer, got ${String(o.maxNewTokens)}`);
+  if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature))) bad(`temperature must be a finite number >= 0, got ${String(o.temperature)}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) bad(`topK must be an integer >= 0, got ${String(o.topK)}`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad(`topP must be in (0, 1], got ${String(o.topP)}`);
+  if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0 && o.seed < 2 ** 32)) bad(`seed must be an integer in [0, 2^32), got ${String(o.seed)}`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) bad('signal must be an AbortSignal');
+}

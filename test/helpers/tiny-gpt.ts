@@ -1,0 +1,108 @@
+// A GPT-2-like decoder written with plain ONNX ops, with past state as Optimum exports it:
+// input_ids, attention_mask, position_ids, past_key_values.N.key/value -> logits, present.N.key/value
+// (or onnxruntime-genai's past_key_N / present_key_N naming). Each layer concatenates past and new
+// K/V on the sequence axis, masks by causality and attention_mask, and has a SiLU MLP. Weights are
+// seeded random, scaled so that logits differ clearly between tokens. Tests and bench/ use it.
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
+import type { Rng } from './rng-core.ts';
+
+export interface TinyGptConfig {
+  readonly vocab: number;
+  readonly embed: number;
+  readonly heads: number;
+  readonly layers: number;
+  /** learned positions: the longest sequence the model takes */
+  readonly maxPositions: number;
+  readonly naming?: 'optimum' | 'genai-split';
+  /** 'ids-only': no attention_mask or position_ids inputs; positions follow the past's length */
+  readonly inputs?: 'full' | 'ids-only';
+}
+
+export function kvName(kind: 'past' | 'present', naming: TinyGptConfig['naming'], layer: number, kv: 'key' | 'value'): string {
+  if (naming === 'genai-split') return `${kind}_${kv}_${layer}`;
+  return kind === 'past' ? `past_key_values.${layer}.${kv}` : `present.${layer}.${kv}`;
+}
+
+export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
+  const { vocab, embed: E, heads: H, layers, maxPositions } = cfg;
+  const D = E / H;
+  const inits: Record<string, AnyTensor> = {};
+  const weight = (name: string, dims: number[], scale: number): string => {
+    const n = dims.reduce((a, b) => a * b, 1);
+    inits[name] = new Tensor('float32', Float32Array.from({ length: n }, () => rng.range(-scale, scale)), dims);
+    return name;
+  };
+  const ints = (name: string, v: number[]): string => {
+    inits[name] = new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [v.length]);
+    return name;
+  };
+  const scalar = (name: string, v: number): string => {
+    inits[name] = new Tensor('float32', Float32Array.from([v]), []);
+    return name;
+  };
+  const nodes: WriterNode[] = [];
+  const node = (opType: string, inputs: string[], output: string, attrs?: WriterNode['attrs']): string => {
+    nodes.push({ opType, inputs, outputs: [output], name: output, ...(attrs ? { attrs } : {}) });
+    return output;
+  };
+  weight('wte', [vocab, E], 1);
+  weight('wpe', [maxPositions, E], 0.5);
+  ints('to_heads', [1, -1, H, D]);
+  ints('to_embed', [1, -1, E]);
+  ints('axis0', [0]);
+  ints('axis1', [1]);
+  ints('axes12', [1, 2]);
+  ints('idx1', [1]);
+  ints('idx2', [2]);
+  ints('one', [1]);
+  scalar('scale', 1 / Math.sqrt(D));
+  scalar('masked', -1e9);
+  // Causal mask from shapes: query i (absolute T - S + i) sees keys j <= T - S + i, and only where attention_mask is 1.
+  const S = node('Gather', [node('Shape', ['input_ids'], 'ids_shape'), 'idx1'], 'S', { axis: 0 });
+  const idsOnly = cfg.inputs === 'ids-only';
+  const Tlen = idsOnly
+    ? node('Add', [node('Gather', [node('Shape', [kvName('past', cfg.naming, 0, 'key')], 'past_shape'), 'idx2'], 'P', { axis: 0 }), S], 'T')
+    : node('Gather', [node('Shape', ['attention_mask'], 'mask_shape'), 'idx1'], 'T', { axis: 0 });
+  const rows = node('Range', [node('Squeeze', [node('Sub', [Tlen, S], 'T_minus_S'), 'axis0'], 'row0'), node('Squeeze', [Tlen, 'axis0'], 'T_scalar'), node('Squeeze', ['one', 'axis0'], 'step')], 'rows');
+  const cols = node('Range', [node('Squeeze', [node('Sub', [Tlen, Tlen], 'zero'), 'axis0'], 'zero_scalar'), 'T_scalar', 'step'], 'cols');
+  const causal = node('LessOrEqual', [node('Unsqueeze', [cols, 'axis0'], 'cols_row'), node('Unsqueeze', [rows, 'axis1'], 'rows_col')], 'causal');
+  const allowed = idsOnly ? causal : node('And', [causal, node('Unsqueeze', [node('Cast', ['attention_mask'], 'mask_bool', { to: 9 }), 'axes12'], 'key_mask')], 'allowed');
+  const positions = idsOnly ? node('Unsqueeze', [rows, 'axis0'], 'positions') : 'position_ids';
+  let x = node('Add', [node('Gather', ['wte', 'input_ids'], 'tok_emb', { axis: 0 }), node('Gather', ['wpe', positions], 'pos_emb', { axis: 0 })], 'x0');
+  const presents: string[] = [];
+  for (let l = 0; l < layers; l++) {
+    const p = `l${l}_`;
+    const ln = (name: string, input: string): string => node('LayerNormalization', [input, weight(`${name}_g`, [E], 1.5), weight(`${name}_b`, [E], 0.1)], name, { axis: -1, epsilon: 1e-5 });
+    const h = ln(`${p}ln1`, x);
+    const qkv = node('Add', [node('MatMul', [h, weight(`${p}wqkv`, [E, 3 * E], 0.6)], `${p}qkv_mm`), weight(`${p}bqkv`, [3 * E], 0.1)], `${p}qkv`);
+    nodes.push({ opType: 'Split', inputs: [qkv, ints(`${p}split`, [E, E, E])], outputs: [`${p}q`, `${p}k`, `${p}v`], name: `${p}split`, attrs: { axis: 2 } });
+    const heads = (t: string): string => node('Transpose', [node('Reshape', [t, 'to_heads'], `${t}_4d`)], `${t}_heads`, { perm: [0, 2, 1, 3] });
+    const q = heads(`${p}q`);
+    const kNew = heads(`${p}k`);
+    const vNew = heads(`${p}v`);
+    const k = node('Concat', [kvName('past', cfg.naming, l, 'key'), kNew], kvName('present', cfg.naming, l, 'key'), { axis: 2 });
+    const v = node('Concat', [kvName('past', cfg.naming, l, 'value'), vNew], kvName('present', cfg.naming, l, 'value'), { axis: 2 });
+    presents.push(k, v);
+    const scores = node('Mul', [node('MatMul', [q, node('Transpose', [k], `${p}kT`, { perm: [0, 1, 3, 2] })], `${p}qk`), 'scale'], `${p}scores`);
+    const probs = node('Softmax', [node('Where', [allowed, scores, 'masked'], `${p}masked`)], `${p}probs`, { axis: -1 });
+    const ctx = node('Reshape', [node('Transpose', [node('MatMul', [probs, v], `${p}ctx_heads`)], `${p}ctx_t`, { perm: [0, 2, 1, 3] }), 'to_embed'], `${p}ctx`);
+    x = node('Add', [x, node('Add', [node('MatMul', [ctx, weight(`${p}wo`, [E, E], 0.4)], `${p}attn_mm`), weight(`${p}bo`, [E], 0.1)], `${p}attn`)], `${p}x1`);
+    const m = node('Add', [node('MatMul', [ln(`${p}ln2`, x), weight(`${p}w1`, [E, 2 * E], 0.5)], `${p}fc_mm`), weight(`${p}b1`, [2 * E], 0.1)], `${p}fc`);
+    const act = node('Mul', [m, node('Sigmoid', [m], `${p}sig`)], `${p}silu`);
+    x = node('Add', [x, node('MatMul', [act, weight(`${p}w2`, [2 * E, E], 0.3)], `${p}mlp`)], `${p}x2`);
+  }
+  const logits = node('MatMul', [node('LayerNormalization', [x, weight('lnf_g', [E], 1), weight('lnf_b', [E], 0.1)], 'lnf', { axis: -1, epsilon: 1e-5 }), weight('head', [E, vocab], 0.8)], 'logits');
+  const pastDims = ['batch', H, 'past_sequence', D];
+  return {
+    nodes,
+    initializers: inits,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', dims: ['batch', 'sequence'] },
+      ...(idsOnly ? [] : [{ name: 'attention_mask', dtype: 'int64' as const, dims: ['batch', 'total_sequence'] }, { name: 'position_ids', dtype: 'int64' as const, dims: ['batch', 'sequence'] }]),
+      ...Array.from({ length: layers }, (_, l) => (['key', 'value'] as const).map((kv) => ({ name: kvName('past', cfg.naming, l, kv), dtype: 'float32' as const, dims: pastDims }))).flat(),
+    ],
+    outputs: [{ name: logits, dtype: 'float32', dims: ['batch', 'sequence', vocab] }, ...presents.map((name) => ({ name, dtype: 'float32' as const, dims: ['batch', H, 'total_sequence', D] }))],
+    opsets: { '': 17 },
+  };
+}
