@@ -36,8 +36,10 @@ import { webgpu as qlinearBinary } from '../qlinear-binary/webgpu.ts';
 import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
 import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
+import { webgpu as attention } from '../attention/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
+  attention,
   elementwiseBinary,
   elementwiseUnary,
   cast,

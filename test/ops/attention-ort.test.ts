@@ -68,7 +68,7 @@ export async function matchesOrt(c: OrtCase): Promise<void> {
   for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, [...t.dims]);
   const want = await theirs.run(ortFeeds);
   await theirs.release();
-  const providers: ExecutionProvider[] = [{ name: 'cpu', reference: true }, 'cpu', ...(c.gpu === true ? ['webgpu' as const] : [])];
+  const providers: ExecutionProvider[] = [{ name: 'cpu', reference: true }, 'cpu', ...(c.gpu === false ? [] : ['webgpu' as const])];
   for (const provider of providers) {
     const s = await InferenceSession.create(bytes, { executionProviders: [provider] });
     const label = typeof provider === 'string' ? provider : 'reference';
@@ -78,6 +78,7 @@ export async function matchesOrt(c: OrtCase): Promise<void> {
       for (const name of outs) {
         const w = want[name]!;
         const problem = compareTensors(got[name]!, new Tensor('float32', w.data as Float32Array, w.dims), { rtol: 2e-4, atol: 2e-5 });
+        if (problem && process.env.ATT_DEBUG) console.log(name, Array.from(got[name]!.data as Float32Array).map((x) => x.toFixed(3)).join(' '), '\n', Array.from(w.data as Float32Array).map((x) => x.toFixed(3)).join(' '));
         assert.equal(problem, undefined, `${c.name} ${name} on ${label} (seed ${rng.seed}): ${problem}`);
       }
     } finally {
