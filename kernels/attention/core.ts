@@ -58,11 +58,14 @@ export function attendReference(p: Problem): Float64Array {
           let x = dot * p.scale;
           if (p.softcap > 0 && p.softcapFirst) x = p.softcap * Math.tanh(x / p.softcap);
           if (p.add) x += p.add(b, n, s, t);
-          if (p.softcap > 0 && !p.softcapFirst) x = p.softcap * Math.tanh(x / p.softcap);
+          // a key masked with -inf stays masked through the softcap
+          if (p.softcap > 0 && !p.softcapFirst && x !== -Infinity) x = p.softcap * Math.tanh(x / p.softcap);
           scores.push(x);
         }
         const sink = p.sink?.(n);
         const max = Math.max(...scores, sink ?? -Infinity);
+        // every key masked with -inf: the row attends to nothing and is zeros
+        if (max === -Infinity) continue;
         const weights = scores.map((x) => Math.exp(x - max));
         const sum = weights.reduce((a, w) => a + w, sink === undefined ? 0 : Math.exp(sink - max));
         const oRow = ((b * N + n) * S + s) * Hv;
@@ -104,8 +107,8 @@ export function attendFast(p: Problem): Float32Array {
           let x = dot * scale;
           if (softcap > 0 && softcapFirst) x = softcap * Math.tanh(x / softcap);
           if (add) x += add(b, n, s, t);
-          if (softcap > 0 && !softcapFirst) x = softcap * Math.tanh(x / softcap);
           if (x === -Infinity) continue;
+          if (softcap > 0 && !softcapFirst) x = softcap * Math.tanh(x / softcap);
           const vRow = (kvBase + t) * Hv;
           if (x > max) {
             const c = Math.exp(max - x);

@@ -125,6 +125,8 @@ export interface MaskSpec {
   readonly attnBias?: Src;
   /** GroupQueryAttention: keys [lo, past + s + 1) */
   readonly gqa?: { readonly pastLen: GatherSpec['pastLen']; readonly window: number };
+  /** ai.onnx Attention: attn_mask (dims right-aligned to 4, last dim maybe short), is_causal, nonpad_kv_seqlen */
+  readonly onnx?: { readonly mask?: Src; readonly maskDims?: readonly number[]; readonly bool: boolean; readonly causal: boolean; readonly nonpad?: Src };
   /** past rows (contrib causal and Megatron masks) */
   readonly past: number;
 }
@@ -145,6 +147,8 @@ export interface FlashSpec {
   readonly v: Src;
   readonly vBase: number;
   readonly out: Src;
+  /** output [B, N, S, Hv] (ai.onnx 4-D) instead of [B, S, N, Hv] */
+  readonly outBnsh?: boolean;
   readonly scale: number;
   readonly softcap: number;
   readonly smooth: boolean;
@@ -183,6 +187,23 @@ function maskFunctions(b: ShaderBuilder, f: FlashSpec): void {
     b.helper('att_mask', `fn att_mask(b: u32, s: u32, t: u32) -> f32 { return select(0.0, f32(${c.filter}), ${future}!(${visible})); }`);
     terms.push('att_mask(b, s, t)');
   }
+  if (m.onnx) {
+    const o = m.onnx;
+    const MK = o.mask && bind(b, 'AMASK', o.mask);
+    const NP = o.nonpad && bind(b, 'NONPAD', o.nonpad);
+    const lines = ['fn att_onnx(b: u32, n: u32, s: u32, t: u32) -> f32 {'];
+    if (o.causal) lines.push(`  if (i32(t) > ${NP ? `${NP.get('b')} - ${S}` : `${m.past}`} + i32(s)) { return ${LOWEST}; }`);
+    if (NP) lines.push(`  if (i32(t) >= ${NP.get('b')}) { return ${LOWEST}; }`);
+    if (MK && o.maskDims) {
+      const [d0, d1, d2, d3] = o.maskDims as [number, number, number, number];
+      lines.push(`  if (t >= ${d3}u) { return ${LOWEST}; }`);
+      const idx = `((${d0 === 1 ? '0u' : 'b'} * ${d1}u + ${d1 === 1 ? '0u' : 'n'}) * ${d2}u + ${d2 === 1 ? '0u' : 's'}) * ${d3}u + t`;
+      lines.push(o.bool ? `  if (${MK.get(idx)} == 0u) { return ${LOWEST}; }` : `  return ${MK.get(idx)};`);
+    }
+    lines.push('  return 0.0;', '}');
+    b.helper('att_onnx', lines.join('\n'));
+    terms.push('att_onnx(b, n, s, t)');
+  }
   if (m.attnBias) {
     const A = bind(b, 'ABIAS', m.attnBias);
     const [db, dn] = m.attnBias.meta.dims as number[];
@@ -193,11 +214,18 @@ function maskFunctions(b: ShaderBuilder, f: FlashSpec): void {
   b.helper('att_add', `fn att_add(b: u32, n: u32, s: u32, t: u32) -> f32 { return ${terms.length ? terms.join(' + ') : '0.0'}; }`);
 }
 
-/** score for one key: scale, softcap (before the additive terms, as GroupQueryAttention does), add */
+/** float32's lowest value: a masked key's score (scores at or below MASKED leave the softmax) */
+const LOWEST = '-3.402823e38';
+const MASKED = '-3.0e38';
+
+/**
+ * score for one key: scale, softcap (before the additive terms, as GroupQueryAttention and the
+ * ONNX conformance data do), add; clamped to LOWEST so -inf masks never meet inf - inf.
+ */
 function scoreExpr(f: FlashSpec, dot: string): string {
   const scaled = `(${dot}) * ${f32(f.scale)}`;
   const capped = f.softcap > 0 ? `${f32(f.softcap)} * tanh(${scaled} / ${f32(f.softcap)})` : scaled;
-  return `${capped} + att_add(b, n, s, t)`;
+  return `max(${capped} + att_add(b, n, s, t), ${LOWEST})`;
 }
 
 const f32 = (x: number): string => {
@@ -280,6 +308,7 @@ export function flashProgram(f: FlashSpec, caps: GpuCaps): GpuProgram {
   line('    var dot = 0.0;');
   line(`    for (var h = 0u; h < ${H}u; h++) { dot += q[h] * kt[j * ${H}u + h]; }`);
   line(`    let x = ${scoreExpr(f, 'dot')};`);
+  line(`    if (x <= ${MASKED}) { continue; }`);
   line('    if (l == 0.0) {');
   line(`      m = x; l = 1.0; for (var h = 0u; h < ${Hv}u; h++) { acc[h] = vt[j * ${Hv}u + h]; }`);
   line('    } else if (x > m) {');
@@ -298,7 +327,7 @@ export function flashProgram(f: FlashSpec, caps: GpuCaps): GpuProgram {
     line(`for (var h = 0u; h < ${Hv}u; h++) { acc[h] *= cc; }`);
   }
   line('let inv = select(0.0, 1.0 / l, l > 0.0);');
-  line(`let o = ((b * ${S}u + s) * ${N}u + n) * ${Hv}u;`);
+  line(f.outBnsh ? `let o = ((b * ${N}u + n) * ${S}u + s) * ${Hv}u;` : `let o = ((b * ${S}u + s) * ${N}u + n) * ${Hv}u;`);
   line(`for (var h = 0u; h < ${Hv}u; h++) { ${O.set('o + h', 'acc[h] * inv')} }`);
   const groups = f.B * N * qTiles;
   return b.build({ label: f.label, body: L.join('\n'), totalInvocations: groups * BR, workgroupSize: BR });
@@ -358,7 +387,7 @@ export function decodeProgram(f: FlashSpec, partials: Src, caps: GpuCaps): GpuPr
   line('    let mnew = select(mx, max(m, mx), l > 0.0);');
   line('    let c = select(0.0, exp(m - mnew), l > 0.0);');
   line('    var sum = 0.0;');
-  line('    for (var j = 0u; j < cnt; j++) { let e = exp(w[j] - mnew); w[j] = e; sum += e; }');
+  line(`    for (var j = 0u; j < cnt; j++) { let e = select(exp(w[j] - mnew), 0.0, w[j] <= ${MASKED}); w[j] = e; sum += e; }`);
   line('    stat[0] = mnew; stat[1] = c; stat[2] = l * c + sum;');
   line('  }');
   line('  workgroupBarrier();');

@@ -6,6 +6,7 @@ import { attentionPlan, attentionProblem } from './attention-op.ts';
 import { attendFast, bnshToBsd } from './core.ts';
 import { gqaPlan, gqaProblem } from './group-query-op.ts';
 import { finishOutputs, mhaPlan, mhaProblem } from './multi-head-op.ts';
+import { onnxAttention as onnxAttentionDefinition, onnxAttentionPlan, onnxAttentionProblem, outputLayout } from './onnx-attention-op.ts';
 
 // ---------------------------------------------------------------------------------------------
 // CPU fast path: the same input forms as the references, gathered into float32, then one pass per
@@ -36,7 +37,16 @@ const groupQuery: CpuKernel = (inputs, ctx) => {
   return finishOutputs(p.outputs[0]!.dtype, p.outputs, [out, presentK, presentV], ctx.outputCount);
 };
 
+const onnxAttention: CpuKernel = (inputs, ctx) => {
+  const p = onnxAttentionPlan(metas(inputs), ctx);
+  // qk_matmul_output is an S x T matrix by definition: the reference computes it
+  if (p.outputs.length > 3) return onnxAttentionDefinition.reference(inputs, ctx);
+  const { problem, presentK, presentV } = onnxAttentionProblem(inputs, p, f32);
+  return finishOutputs(p.outputs[0]!.dtype, p.outputs, [outputLayout(attendFast(problem), p), presentK, presentV], p.outputs.length);
+};
+
 export const js: ImplementationTable<CpuKernel> = {
+  [opKey('', 'Attention')]: onnxAttention,
   [opKey('com.microsoft', 'MultiHeadAttention')]: multiHead,
   [opKey('com.microsoft', 'Attention')]: attention,
   [opKey('com.microsoft', 'GroupQueryAttention')]: groupQuery,

@@ -7,6 +7,7 @@ import { bsdLayout } from './core.ts';
 import { combineProgram, decodeProgram, decodeSplits, flashProgram, gatherProgram, type FlashSpec, type Src } from './flash-wgsl.ts';
 import * as G from './group-query-op.ts';
 import * as M from './multi-head-op.ts';
+import * as O from './onnx-attention-op.ts';
 
 // ---------------------------------------------------------------------------------------------
 // WebGPU: each op gathers Q, K and V into [B, heads, T, H] buffers (K and V are present_key and
@@ -154,7 +155,36 @@ const groupQuery: WebGpuKernel = (inputs, outputs, ctx) => {
   return { kind: 'programs', programs: r.programs, temps: r.temps };
 };
 
+const onnxAttention: WebGpuKernel = (inputs, outputs, ctx) => {
+  const p = O.onnxAttentionPlan(inputs, ctx);
+  const { B, S, L, N, Nkv, P, T, H, Hv } = p;
+  // qk_matmul_output is an S x T matrix by definition: the CPU computes it
+  if (H > MAX_HEAD || Hv > MAX_HEAD || p.outputs.length > 3) return undefined;
+  const r = new Resources(inputs, outputs);
+  const label = `Attention:${ctx.node}`;
+  const q = r.temp([B, N, S, H]);
+  const k = r.outputOr(1, [B, Nkv, T, H]);
+  const v = r.outputOr(2, [B, Nkv, T, Hv]);
+  const none = { kind: 'const', value: 0 } as const;
+  const past = { kind: 'const', value: P } as const;
+  const pk = r.maybeInput(O.PAST_K), pv = r.maybeInput(O.PAST_V);
+  r.programs.push(
+    gatherProgram({ label: `${label}:q`, dst: q, dstBase: 0, B, heads: N, Tbuf: S, hd: H, src: r.input(O.Q), layout: p.q, L: S, afterPast: false, pastLen: none }, ctx.caps),
+    gatherProgram({ label: `${label}:k`, dst: k, dstBase: 0, B, heads: Nkv, Tbuf: T, hd: H, src: r.input(O.K), layout: p.k, L, afterPast: true, pastLen: past, past: pk && { src: pk, rowsPerHead: P } }, ctx.caps),
+    gatherProgram({ label: `${label}:v`, dst: v, dstBase: 0, B, heads: Nkv, Tbuf: T, hd: Hv, src: r.input(O.V), layout: p.v, L, afterPast: true, pastLen: past, past: pv && { src: pv, rowsPerHead: P } }, ctx.caps),
+  );
+  r.attend({
+    label, B, N, Nkv, S, T, Tbuf: T, H, Hv, q, k, kBase: 0, v, vBase: 0,
+    out: { ref: { kind: 'output', index: 0 }, meta: outputs[0]! },
+    outBnsh: p.rank === 4,
+    scale: p.scale, softcap: p.softcap, smooth: false,
+    mask: { onnx: { mask: r.maybeInput(O.MASK), maskDims: p.maskDims, bool: p.maskBool, causal: p.causal, nonpad: r.maybeInput(O.NONPAD) }, past: P },
+  }, ctx.caps);
+  return { kind: 'programs', programs: r.programs, temps: r.temps };
+};
+
 export const webgpu: ImplementationTable<WebGpuKernel> = {
+  [opKey('', 'Attention')]: onnxAttention,
   [opKey('com.microsoft', 'MultiHeadAttention')]: multiHead,
   [opKey('com.microsoft', 'Attention')]: attention,
   [opKey('com.microsoft', 'GroupQueryAttention')]: groupQuery,
