@@ -3,7 +3,7 @@ import { fail } from '../../core/errors.ts';
 import { FLOAT_TYPES, requireInput, requireType } from '../common/shape.ts';
 import { metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
-import { contribMask, contribMaskKind, type ContribMaskKind } from './contrib-mask.ts';
+import { causalSkipEnd, contribMask, contribMaskKind, type ContribMaskKind } from './contrib-mask.ts';
 import { attendReference, bsdLayout, bnshToBsd, gatherHeads, type Alloc, type Floats, type Problem } from './core.ts';
 import { attentionBiasReader, finishOutputs } from './multi-head-op.ts';
 
@@ -106,7 +106,7 @@ export function projectQkv(inputs: readonly MaybeTensor[], p: AttentionPlan, all
   return out;
 }
 
-export function attentionProblem(inputs: readonly MaybeTensor[], p: AttentionPlan, alloc: Alloc): { problem: Problem; present?: Floats } {
+export function attentionProblem(inputs: readonly MaybeTensor[], p: AttentionPlan, alloc: Alloc, fast = false): { problem: Problem; present?: Floats } {
   const { B, S, N, P, T, H, Hv } = p;
   const qkv = projectQkv(inputs, p, alloc);
   const past = inputs[PAST] ? toNumbers(inputs[PAST]) : undefined;
@@ -117,11 +117,14 @@ export function attentionProblem(inputs: readonly MaybeTensor[], p: AttentionPla
   const vb = gatherHeads(alloc, { B, heads: N, L: S, hd: Hv, Tbuf: T }, qkv, bsdLayout(S, p.Dtot, Hv, 2 * p.Dq), pastV && { data: pastV, len: P, rowsPerHead: P, at: () => P });
   const mask = contribMask(p.mask, inputs[MASK]?.data as Int32Array | undefined, { B, S, T, past: P, megatronSize: p.megatronSize }, p.causal, p.filter);
   const bias = attentionBiasReader(inputs[ATTN_BIAS], N, S, T);
+  // the fast path leaves out keys whose weight is exactly 0 (contrib-mask.ts causalSkipEnd)
+  const skipEnd = fast ? causalSkipEnd(p.mask, p.causal, S, p.filter, !!inputs[ATTN_BIAS]) : undefined;
   const problem: Problem = {
     B, N, Nkv: N, S, Tbuf: T, H, Hv, q: qb, k: kb, v: vb,
     scale: p.scale, softcap: 0, softcapFirst: false,
-    window: () => [0, T],
-    add: mask || bias ? (b, n, s, t) => (mask ? mask(b, s, t) : 0) + (bias ? bias(b, n, s, t) : 0) : undefined,
+    window: skipEnd ? (_b, s) => [0, P + skipEnd(s)] : () => [0, T],
+    // with the future skipped, the causal mask adds nothing to the keys left
+    add: skipEnd ? undefined : mask || bias ? (b, n, s, t) => (mask ? mask(b, s, t) : 0) + (bias ? bias(b, n, s, t) : 0) : undefined,
   };
   let present: Floats | undefined;
   if (p.outputs.length > 1) {

@@ -77,3 +77,13 @@ export function contribMask(
   };
   return (b, s, t) => ((masksFuture && t > past + s) || !visible(b, s, t) ? filter : 0);
 }
+
+/**
+ * The keys a fast path may skip for query s: with only the causal mask (no padding mask, no
+ * attention bias) and mask_filter_value <= -1000, a key past the diagonal scores at least ~900
+ * below the row's first key (never masked), so its softmax weight is exactly 0 in float32 (e^-104
+ * underflows), as it is in onnxruntime's kernel. Returns the window's end, or undefined for all keys.
+ */
+export function causalSkipEnd(kind: ContribMaskKind, causal: boolean, S: number, filter: number, hasBias: boolean): ((s: number) => number) | undefined {
+  return kind === 'none' && causal && S > 1 && filter <= -1000 && !hasBias ? (s) => s + 1 : undefined;
+}

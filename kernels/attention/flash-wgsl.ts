@@ -1,7 +1,7 @@
 import type { TensorMeta } from '../contract.ts';
 import type { BufferRef, GpuCaps, GpuProgram } from '../webgpu/contract.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
-import type { ContribMaskKind } from './contrib-mask.ts';
+import { causalSkipEnd, type ContribMaskKind } from './contrib-mask.ts';
 import type { HeadLayout } from './core.ts';
 
 /**
@@ -168,6 +168,9 @@ function maskFunctions(b: ShaderBuilder, f: FlashSpec): void {
       w >= 0 ? `  return vec2<u32>(select(0u, hi - ${w + 1}u, hi > ${w + 1}u), min(hi, ${f.Tbuf}u));` : `  return vec2<u32>(0u, min(hi, ${f.Tbuf}u));`,
       '}',
     ].join('\n'));
+  } else if (m.contrib && causalSkipEnd(m.contrib.kind, m.contrib.causal, S, m.contrib.filter, !!m.attnBias)) {
+    // keys past the diagonal have weight exactly 0 (contrib-mask.ts causalSkipEnd): skip them
+    b.helper('att_window', `fn att_window(b: u32, s: u32) -> vec2<u32> { return vec2<u32>(0u, min(${T}u, ${m.past}u + s + 1u)); }`);
   } else b.helper('att_window', `fn att_window(b: u32, s: u32) -> vec2<u32> { return vec2<u32>(0u, ${T}u); }`);
   const terms: string[] = [];
   const c = m.contrib;

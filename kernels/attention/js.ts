@@ -18,14 +18,14 @@ const metas = (inputs: readonly MaybeTensor[]) => inputs.map((t) => t && metaOf(
 
 const multiHead: CpuKernel = (inputs, ctx: KernelContext): AnyTensor[] => {
   const p = mhaPlan(metas(inputs), ctx);
-  const { problem, presentK, presentV } = mhaProblem(inputs, p, f32);
+  const { problem, presentK, presentV } = mhaProblem(inputs, p, f32, true);
   const out = bnshToBsd(attendFast(problem), p.B, p.N, p.S, p.Hv);
   return finishOutputs(p.outputs[0]!.dtype, p.outputs, [out, presentK, presentV], ctx.outputCount);
 };
 
 const attention: CpuKernel = (inputs, ctx) => {
   const p = attentionPlan(metas(inputs), ctx);
-  const { problem, present } = attentionProblem(inputs, p, f32);
+  const { problem, present } = attentionProblem(inputs, p, f32, true);
   const out = bnshToBsd(attendFast(problem), p.B, p.N, p.S, p.Hv);
   return finishOutputs(p.outputs[0]!.dtype, p.outputs, present ? [out, present] : [out], p.outputs.length);
 };

@@ -3,7 +3,7 @@ import { fail } from '../../core/errors.ts';
 import { FLOAT_TYPES, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
-import { contribMask, contribMaskKind, type ContribMaskKind } from './contrib-mask.ts';
+import { causalSkipEnd, contribMask, contribMaskKind, type ContribMaskKind } from './contrib-mask.ts';
 import { attendReference, bnshLayout, bnshToBsd, bsdLayout, gatherHeads, type Alloc, type Floats, type HeadLayout, type Problem } from './core.ts';
 
 /**
@@ -140,7 +140,7 @@ export function attentionBiasReader(t: MaybeTensor, N: number, S: number, T: num
 }
 
 /** The canonical problem and the present tensors, built with `alloc` (float64 for the reference, float32 for the fast path). */
-export function mhaProblem(inputs: readonly MaybeTensor[], p: MhaPlan, alloc: Alloc): { problem: Problem; presentK: Floats; presentV: Floats } {
+export function mhaProblem(inputs: readonly MaybeTensor[], p: MhaPlan, alloc: Alloc, fast = false): { problem: Problem; presentK: Floats; presentV: Floats } {
   const { B, S, N, L, P, T, H, Hv } = p;
   const num = (i: number): Floats | undefined => (inputs[i] ? toNumbers(inputs[i]) : undefined);
   const query = num(Q)!;
@@ -156,11 +156,14 @@ export function mhaProblem(inputs: readonly MaybeTensor[], p: MhaPlan, alloc: Al
   const mask = contribMask(p.mask, maskData, { B, S, T, past: P }, p.causal, p.filter);
   const bias = attentionBiasReader(inputs[ATTN_BIAS], N, S, T);
   const add = mask || bias ? (b: number, n: number, s: number, t: number): number => (mask ? mask(b, s, t) : 0) + (bias ? bias(b, n, s, t) : 0) : undefined;
+  // the fast path leaves out keys whose weight is exactly 0 (contrib-mask.ts causalSkipEnd)
+  const skipEnd = fast ? causalSkipEnd(p.mask, p.causal, S, p.filter, !!inputs[ATTN_BIAS]) : undefined;
   const problem: Problem = {
     B, N, Nkv: N, S, Tbuf: T, H, Hv, q: qb, k: kb, v: vb,
     scale: p.scale, softcap: 0, softcapFirst: false,
-    window: () => [0, T],
-    add,
+    window: skipEnd ? (_b, s) => [0, P + skipEnd(s)] : () => [0, T],
+    // with the future skipped, the causal mask adds nothing to the keys left
+    add: skipEnd ? undefined : add,
   };
   return { problem, presentK: kb, presentV: vb };
 }
