@@ -2,6 +2,7 @@
 // against the plain reference over the input forms, mask formats and attributes, including the
 // ones onnxruntime-web's CPU kernels do not run (packed QKV/KV, Megatron masks, rotary GQA,
 // smooth softmax); attention-ort.test.ts ties the reference to onnxruntime-web.
+import { runBadInputCases, type BadInputCase } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1, 1] });
@@ -91,3 +92,16 @@ const groupQuery: OpCase[] = [
 runOpCases('attention/MultiHeadAttention', multiHead);
 runOpCases('attention/Attention', contribAttention);
 runOpCases('attention/GroupQueryAttention', groupQuery);
+
+const bad = (c: OpCase, error: RegExp): BadInputCase => ({ ...c, error });
+runBadInputCases('attention', [
+  bad(mha('key width differs from query', [f(B, S, D), f(B, S, D + 1), f(B, S, D)]), /key has shape \[2, 6, 17\], expected \[2, L, 16\]/),
+  bad(mha('key padding mask of the wrong length', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([3], [1, 2, 3])]), /key_padding_mask has shape \[3\]/),
+  bad(mha('cumulative-lengths mask [3B + 2]', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([3 * B + 2], [0, 1, 2, 3, 4, 5, 6, 7])]), /3 \* batch \+ 2/),
+  bad(mha('attention_bias of the wrong length', [f(B, S, D), f(B, S, D), f(B, S, D), none, none, f(B, N, S, S + 1)]), /attention_bias has shape/),
+  bad(att('do_rotary refused at load', [f(B, S, Din), w(3 * D), f(3 * D)], { do_rotary: 1 }), /do_rotary=1 is not supported/),
+  bad(att('qkv_hidden_sizes that do not sum to the weights', [f(B, S, Din), w(3 * D), f(3 * D)], { qkv_hidden_sizes: [D, D, D / 2] }), /qkv_hidden_sizes/),
+  bad(gqa('kv heads that do not divide q heads', { s: S, past: 0, total: S, attrs: { kv_num_heads: 3 } }), /multiple of kv_num_heads/),
+  bad(gqa('total_sequence_length below the sequence length', { s: S, past: 0, total: S - 2 }), /total_sequence_length 4 is less than the sequence length 6/),
+  bad(gqa('do_rotary without caches', { s: S, past: 0, total: S, attrs: { do_rotary: 1 } }), /cos_cache and sin_cache/),
+]);
