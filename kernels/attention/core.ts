@@ -80,16 +80,18 @@ export function attendReference(p: Problem): Float64Array {
 }
 
 /**
- * The CPU fast path: float32 storage, one pass over each row's keys with a running max and sum
- * (the online softmax the GPU kernel uses), so memory stays O(Hv) per row and no S x T matrix
- * exists. Output [B, N, S, Hv].
+ * The CPU fast path: float32 storage, two passes over one query row's keys (scores into a scratch
+ * row of Tbuf, then the weighted sum of V), so memory stays O(T + Hv) per row and no S x T matrix
+ * exists. Dot products run four lanes at a time. Output [B, N, S, Hv].
  */
 export function attendFast(p: Problem): Float32Array {
   const { B, N, Nkv, S, Tbuf, H, Hv, q, k, v, scale, softcap, softcapFirst } = p;
   const out = new Float32Array(B * N * S * Hv);
   const acc = new Float64Array(Hv);
+  const scores = new Float64Array(Tbuf);
   const group = N / Nkv;
   const add = p.add;
+  const H4 = H - (H % 4);
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) {
       const kvBase = (b * Nkv + Math.floor(n / group)) * Tbuf;
@@ -97,39 +99,40 @@ export function attendFast(p: Problem): Float32Array {
         const [lo, hi] = p.window(b, s);
         if (hi <= lo) continue;
         const qRow = ((b * N + n) * S + s) * H;
-        acc.fill(0);
         let max = -Infinity;
-        let sum = 0;
         for (let t = lo; t < hi; t++) {
           const kRow = (kvBase + t) * H;
-          let dot = 0;
-          for (let h = 0; h < H; h++) dot += q[qRow + h]! * k[kRow + h]!;
-          let x = dot * scale;
+          let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+          let h = 0;
+          for (; h < H4; h += 4) {
+            d0 += q[qRow + h]! * k[kRow + h]!;
+            d1 += q[qRow + h + 1]! * k[kRow + h + 1]!;
+            d2 += q[qRow + h + 2]! * k[kRow + h + 2]!;
+            d3 += q[qRow + h + 3]! * k[kRow + h + 3]!;
+          }
+          for (; h < H; h++) d0 += q[qRow + h]! * k[kRow + h]!;
+          let x = (d0 + d1 + d2 + d3) * scale;
           if (softcap > 0 && softcapFirst) x = softcap * Math.tanh(x / softcap);
           if (add) x += add(b, n, s, t);
-          if (x === -Infinity) continue;
-          if (softcap > 0 && !softcapFirst) x = softcap * Math.tanh(x / softcap);
-          const vRow = (kvBase + t) * Hv;
-          if (x > max) {
-            const c = Math.exp(max - x);
-            sum = sum * c + 1;
-            for (let h = 0; h < Hv; h++) acc[h] = acc[h]! * c + v[vRow + h]!;
-            max = x;
-          } else {
-            const w = Math.exp(x - max);
-            sum += w;
-            for (let h = 0; h < Hv; h++) acc[h] += w * v[vRow + h]!;
-          }
+          if (softcap > 0 && !softcapFirst && x !== -Infinity) x = softcap * Math.tanh(x / softcap);
+          scores[t - lo] = x;
+          if (x > max) max = x;
         }
         const sink = p.sink?.(n);
-        if (sink !== undefined) {
-          const m = Math.max(max, sink);
-          sum = sum * Math.exp(max - m) + Math.exp(sink - m);
-          const c = Math.exp(max - m);
-          for (let h = 0; h < Hv; h++) acc[h] = acc[h]! * c;
+        if (sink !== undefined && sink > max) max = sink;
+        // every key masked with -inf: the row attends to nothing and is zeros
+        if (max === -Infinity) continue;
+        acc.fill(0);
+        let sum = sink === undefined ? 0 : Math.exp(sink - max);
+        for (let t = lo; t < hi; t++) {
+          const w = Math.exp(scores[t - lo]! - max);
+          if (w === 0) continue;
+          sum += w;
+          const vRow = (kvBase + t) * Hv;
+          for (let h = 0; h < Hv; h++) acc[h] += w * v[vRow + h]!;
         }
         const oRow = ((b * N + n) * S + s) * Hv;
-        for (let h = 0; h < Hv; h++) out[oRow + h] = sum > 0 ? acc[h]! / sum : 0;
+        for (let h = 0; h < Hv; h++) out[oRow + h] = acc[h]! / sum;
       }
     }
   }
