@@ -6,6 +6,7 @@ import { runBadInputCases, type BadInputCase } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1, 1] });
+const h16 = (...dims: number[]): InputSpec => ({ dtype: 'float16', dims, range: [-1, 1] });
 const none: InputSpec = { dtype: 'float32', dims: [0], omit: true };
 const i32 = (dims: number[], values: number[]): InputSpec => ({ dtype: 'int32', dims, values });
 const tol = { rtol: 2e-4, atol: 2e-5 };
@@ -32,6 +33,8 @@ const multiHead: OpCase[] = [
   mha('decode step: one query row against a past of 300', [f(1, 1, D), f(1, 1, D), f(1, 1, D), f(3 * D), none, none, f(1, N, 300, H), f(1, N, 300, H)], {}, 3),
   mha('decode step with 1-D key lengths', [f(B, 1, D), f(B, 1, D), f(B, 1, D), none, i32([B], [200, 301]), none, f(B, N, 300, H), f(B, N, 300, H)]),
   mha('long sequence: 520 queries x 520 keys, causal (flash tiling)', [f(1, 520, D), f(1, 520, D), f(1, 520, D)], { unidirectional: 1 }),
+  // outputs round to float16: results computed in f32 and f64 may land one f16 ulp (2^-10) apart
+  { ...mha('float16 inputs with past (f32 accumulation)', [h16(B, S, D), h16(B, S, D), h16(B, S, D), h16(3 * D), none, none, h16(B, N, P, H), h16(B, N, P, H)], {}, 3), tolerance: { rtol: 2e-3, atol: 1e-3 } },
   mha('long sequence, head size 64', [f(1, 300, 2 * 64), f(1, 300, 2 * 64), f(1, 300, 2 * 64)]),
 ];
 
