@@ -31,6 +31,7 @@ const multiHead: OpCase[] = [
   mha('3-D mask, scale, mask_filter_value', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([B, S, S], keys(B * S, S, (r, t) => (r + t) % 3 !== 0))], { scale: { float: 0.2 }, mask_filter_value: { float: -50 } }),
   mha('attention_bias [B, 1, S, T] with causal', [f(B, S, D), f(B, S, D), f(B, S, D), none, none, f(B, 1, S, T), f(B, N, P, H), f(B, N, P, H)], { unidirectional: 1 }, 3),
   mha('decode step: one query row against a past of 300', [f(1, 1, D), f(1, 1, D), f(1, 1, D), f(3 * D), none, none, f(1, N, 300, H), f(1, N, 300, H)], {}, 3),
+  mha('decode step against a past of 2000 (16 workgroups split the keys)', [f(1, 1, D), f(1, 1, D), f(1, 1, D), none, none, none, f(1, N, 2000, H), f(1, N, 2000, H)], {}, 3),
   mha('decode step with 1-D key lengths', [f(B, 1, D), f(B, 1, D), f(B, 1, D), none, i32([B], [200, 301]), none, f(B, N, 300, H), f(B, N, 300, H)]),
   mha('long sequence: 520 queries x 520 keys, causal (flash tiling)', [f(1, 520, D), f(1, 520, D), f(1, 520, D)], { unidirectional: 1 }),
   // outputs round to float16: results computed in f32 and f64 may land one f16 ulp (2^-10) apart
