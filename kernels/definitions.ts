@@ -42,6 +42,7 @@ import { definitions as biasActivation } from './bias-activation/op.ts';
 import { definitions as embedLayerNorm } from './embed-layer-norm/op.ts';
 import { definitions as gatherBlockQuantized } from './gather-block-quantized/op.ts';
 import { definitions as rotaryEmbedding } from './rotary-embedding/op.ts';
+import { definitions as attention } from './attention/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -83,6 +84,7 @@ export const definitions: readonly OpDefinition[] = [
   ...embedLayerNorm,
   ...gatherBlockQuantized,
   ...rotaryEmbedding,
+  ...attention,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -36,6 +36,12 @@ export const knownFailures: Readonly<Record<string, string>> = KNOWN;
 const CPU_FALLBACKS: Record<string, string> = {
   'node/test_batchnorm_': 'BatchNormalization in training mode (running mean/var outputs) has no WebGPU kernel yet',
   'node/test_resize_': 'Resize with antialias has no WebGPU kernel yet',
+  'node/test_attention_3d_with_past_and_present_qk_matmul': 'Attention with qk_matmul_output (an S x T matrix by definition) runs on the CPU',
+  'node/test_attention_4d_with_past_and_present_qk_matmul': 'Attention with qk_matmul_output (an S x T matrix by definition) runs on the CPU',
+  'node/test_attention_4d_with_qk_matmul': 'Attention with qk_matmul_output (an S x T matrix by definition) runs on the CPU',
+  'node/test_attention_23_fullymasked_qk_matmul_output': 'Attention with qk_matmul_output (an S x T matrix by definition) runs on the CPU',
+  'node/test_attention_24_fullymasked_qk_matmul_output': 'Attention with qk_matmul_output (an S x T matrix by definition) runs on the CPU',
+  'node/test_attention_24_qk_matmul_output': 'Attention with qk_matmul_output (an S x T matrix by definition) runs on the CPU',
 };
 
 export const cpuFallbacks: Readonly<Record<string, string>> = CPU_FALLBACKS;
@@ -44,6 +50,6 @@ export const cpuFallbacks: Readonly<Record<string, string>> = CPU_FALLBACKS;
 export function knownCpuFallback(caseId: string, declined: readonly string[]): string | undefined {
   const [prefix, reason] = Object.entries(CPU_FALLBACKS).find(([p]) => caseId.startsWith(p)) ?? [];
   if (!prefix) return undefined;
-  const op = { 'node/test_batchnorm_': /^BatchNormalization /, 'node/test_resize_': /^Resize / }[prefix]!;
+  const op = prefix.startsWith('node/test_attention_') ? /^Attention / : { 'node/test_batchnorm_': /^BatchNormalization /, 'node/test_resize_': /^Resize / }[prefix]!;
   return declined.every((d) => op.test(d)) ? reason : undefined;
 }

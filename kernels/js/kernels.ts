@@ -13,7 +13,7 @@ import { js as qlinearConv } from '../qlinear-conv/js.ts';
 import { js as quantizeLinear } from '../quantize-linear/js.ts';
 import { js as matmulNbits } from '../matmul-nbits/js.ts';
 import { js as dequantConv } from '../dequant-conv/js.ts';
-
+import { js as attention } from '../attention/js.ts';
 import { js as elementwiseBinary } from '../elementwise-binary/js.ts';
 import { js as elementwiseUnary } from '../elementwise-unary/js.ts';
 import { js as gemm } from '../gemm/js.ts';
@@ -31,6 +31,7 @@ const tables: readonly ImplementationTable<CpuKernel>[] = [
   elementwiseBinary, elementwiseUnary, matmul, gemm, conv, convTranspose, reduce, pool,
   transpose, slice, expand, tile, quantizeDequantize, quantizeLinear, convInteger, qlinearConv, matmulNbits, dequantConv,
   fusedNorm, biasActivation, rotaryEmbedding, embedLayerNorm, gatherBlockQuantized,
+  attention,
 ];
 
 const byKey = new Map<string, CpuKernel>();

@@ -41,8 +41,10 @@ import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
 import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
 import { webgpu as gatherBlockQuantized } from '../gather-block-quantized/webgpu.ts';
 import { webgpu as rotaryEmbedding } from '../rotary-embedding/webgpu.ts';
+import { webgpu as attention } from '../attention/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
+  attention,
   elementwiseBinary,
   elementwiseUnary,
   cast,

@@ -1,0 +1,111 @@
+// The fused attention ops: every implementation (js fast path, WebGPU flash and decode kernels)
+// against the plain reference over the input forms, mask formats and attributes, including the
+// ones onnxruntime-web's CPU kernels do not run (packed QKV/KV, Megatron masks, rotary GQA,
+// smooth softmax); attention-ort.test.ts ties the reference to onnxruntime-web.
+import { runBadInputCases, type BadInputCase } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1, 1] });
+const h16 = (...dims: number[]): InputSpec => ({ dtype: 'float16', dims, range: [-1, 1] });
+const none: InputSpec = { dtype: 'float32', dims: [0], omit: true };
+const i32 = (dims: number[], values: number[]): InputSpec => ({ dtype: 'int32', dims, values });
+const tol = { rtol: 2e-4, atol: 2e-5 };
+
+const B = 2, S = 6, N = 2, H = 8, D = N * H, P = 4, T = P + S;
+const keys = (b: number, t: number, fn: (b: number, t: number) => boolean): number[] =>
+  Array.from({ length: b * t }, (_, i) => (fn(Math.floor(i / t), i % t) ? 1 : 0));
+
+const mha = (name: string, inputs: InputSpec[], attrs: OpCase['attrs'] = {}, outputs = 1): OpCase => ({
+  name, op: 'MultiHeadAttention', domain: 'com.microsoft', attrs: { num_heads: N, ...attrs }, inputs, outputs, tolerance: tol,
+});
+
+const multiHead: OpCase[] = [
+  mha('separate Q/K/V, bias, past, present', [f(B, S, D), f(B, S, D), f(B, S, D), f(3 * D), none, none, f(B, N, P, H), f(B, N, P, H)], {}, 3),
+  mha('packed QKV [B, S, N, 3, H] with bias', [f(B, S, N, 3, H), none, none, f(3 * D)]),
+  mha('packed KV [B, L, N, 2, H], cross lengths', [f(B, S, D), f(B, 9, N, 2, H)]),
+  mha('value head size differs', [f(B, S, D), f(B, 7, D), f(B, 7, 3 * N), f(2 * D + 3 * N)]),
+  mha('causal with past', [f(B, S, D), f(B, S, D), f(B, S, D), none, none, none, f(B, N, P, H), f(B, N, P, H)], { unidirectional: 1 }, 3),
+  mha('1-D key lengths', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([B], [3, 6])]),
+  mha('1-D ends and starts', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([2 * B], [5, 6, 1, 2])]),
+  mha('2-D key padding mask with past', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([B, T], keys(B, T, (b, t) => t !== b + 2)), none, f(B, N, P, H), f(B, N, P, H)], {}, 3),
+  mha('3-D mask, scale, mask_filter_value', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([B, S, S], keys(B * S, S, (r, t) => (r + t) % 3 !== 0))], { scale: { float: 0.2 }, mask_filter_value: { float: -50 } }),
+  mha('attention_bias [B, 1, S, T] with causal', [f(B, S, D), f(B, S, D), f(B, S, D), none, none, f(B, 1, S, T), f(B, N, P, H), f(B, N, P, H)], { unidirectional: 1 }, 3),
+  mha('decode step: one query row against a past of 300', [f(1, 1, D), f(1, 1, D), f(1, 1, D), f(3 * D), none, none, f(1, N, 300, H), f(1, N, 300, H)], {}, 3),
+  mha('decode step against a past of 2000 (16 workgroups split the keys)', [f(1, 1, D), f(1, 1, D), f(1, 1, D), none, none, none, f(1, N, 2000, H), f(1, N, 2000, H)], {}, 3),
+  mha('decode step with 1-D key lengths', [f(B, 1, D), f(B, 1, D), f(B, 1, D), none, i32([B], [200, 301]), none, f(B, N, 300, H), f(B, N, 300, H)]),
+  mha('long sequence: 520 queries x 520 keys, causal (flash tiling)', [f(1, 520, D), f(1, 520, D), f(1, 520, D)], { unidirectional: 1 }),
+  // outputs round to float16: results computed in f32 and f64 may land one f16 ulp (2^-10) apart
+  { ...mha('float16 inputs with past (f32 accumulation)', [h16(B, S, D), h16(B, S, D), h16(B, S, D), h16(3 * D), none, none, h16(B, N, P, H), h16(B, N, P, H)], {}, 3), tolerance: { rtol: 2e-3, atol: 1e-3 } },
+  mha('long sequence, head size 64', [f(1, 300, 2 * 64), f(1, 300, 2 * 64), f(1, 300, 2 * 64)]),
+];
+
+const Din = 12;
+const att = (name: string, inputs: InputSpec[], attrs: OpCase['attrs'] = {}, outputs = 1): OpCase => ({
+  name, op: 'Attention', domain: 'com.microsoft', attrs: { num_heads: N, ...attrs }, inputs, outputs, tolerance: tol,
+});
+const w = (cols: number): InputSpec => ({ dtype: 'float32', dims: [Din, cols], range: [-0.5, 0.5] });
+const M = 12;
+
+const contribAttention: OpCase[] = [
+  att('plain, bias', [f(B, S, Din), w(3 * D), f(3 * D)]),
+  att('no bias, qkv_hidden_sizes with a wider V', [f(B, S, Din), w(4 * D), none], { qkv_hidden_sizes: [D, D, 2 * D] }),
+  att('past and present, unidirectional', [f(B, S, Din), w(3 * D), f(3 * D), none, f(2, B, N, P, H)], { unidirectional: 1 }, 2),
+  att('1-D ends with past', [f(B, S, Din), w(3 * D), f(3 * D), i32([B], [7, 10]), f(2, B, N, P, H)], {}, 2),
+  att('3-D mask', [f(B, S, Din), w(3 * D), f(3 * D), i32([B, S, S], keys(B * S, S, (r, t) => r % S >= t))]),
+  att('Megatron 4-D mask with past', [f(B, S, Din), w(3 * D), f(3 * D), i32([B, 1, M, M], keys(B * M, M, (r, t) => t <= r % M)), f(2, B, N, P, H)], {}, 2),
+  att('attention_bias and a mask', [f(B, S, Din), w(3 * D), f(3 * D), i32([B, S], keys(B, S, (b, t) => t < 4 + b)), none, f(1, N, S, S)]),
+  att('decode step with past 300', [f(1, 1, Din), w(3 * D), f(3 * D), none, f(2, 1, N, 300, H)], { unidirectional: 1 }, 2),
+];
+
+const Nq = 4, Nkv = 2, Hg = 8;
+const gqa = (name: string, o: { s: number; past: number; total: number; b?: number; attrs?: OpCase['attrs']; extra?: InputSpec[]; packed?: boolean }): OpCase => {
+  const b = o.b ?? B;
+  const qkv: InputSpec[] = o.packed
+    ? [f(b, o.s, (Nq + 2 * Nkv) * Hg), none, none]
+    : [f(b, o.s, Nq * Hg), f(b, o.s, Nkv * Hg), f(b, o.s, Nkv * Hg)];
+  const past: InputSpec[] = o.past > 0 ? [f(b, Nkv, o.past, Hg), f(b, Nkv, o.past, Hg)] : [none, none];
+  return {
+    name, op: 'GroupQueryAttention', domain: 'com.microsoft',
+    attrs: { num_heads: Nq, kv_num_heads: Nkv, ...o.attrs },
+    inputs: [...qkv, ...past, i32([b], Array.from({ length: b }, () => o.total - 1)), i32([], [o.total]), ...(o.extra ?? [])],
+    outputs: 3,
+    tolerance: tol,
+  };
+};
+const maxPos = 64;
+const caches = (rotaryDim: number): InputSpec[] => [f(maxPos, rotaryDim / 2), f(maxPos, rotaryDim / 2)];
+
+const groupQuery: OpCase[] = [
+  gqa('prompt', { s: S, past: 0, total: S }),
+  gqa('packed QKV prompt', { s: S, past: 0, total: S, packed: true }),
+  gqa('decode with past', { s: 1, past: 9, total: 10 }),
+  gqa('decode into a longer shared buffer (present keeps its length)', { s: 1, past: 16, total: 10 }),
+  gqa('chunk after a past', { s: 3, past: 6, total: 9, b: 1 }),
+  gqa('local window, softcap', { s: S, past: 0, total: S, attrs: { local_window_size: 2, softcap: { float: 1.5 } } }),
+  gqa('decode with local window', { s: 1, past: 40, total: 41, attrs: { local_window_size: 8 } }),
+  gqa('smooth softmax, scale', { s: S, past: 0, total: S, attrs: { smooth_softmax: 1, scale: { float: 0.7 } } }),
+  gqa('decode with smooth softmax', { s: 1, past: 9, total: 10, attrs: { smooth_softmax: 1 } }),
+  gqa('rotary, half split', { s: S, past: 0, total: S, attrs: { do_rotary: 1 }, extra: caches(Hg) }),
+  gqa('rotary interleaved, partial rotary dim, decode', { s: 1, past: 9, total: 10, attrs: { do_rotary: 1, rotary_interleaved: 1 }, extra: caches(4) }),
+  gqa('rotary with position_ids', { s: S, past: 0, total: S, attrs: { do_rotary: 1 }, extra: [...caches(Hg), { dtype: 'int64', dims: [B, S], values: [3, 4, 5, 6, 7, 8, 0, 1, 2, 9, 10, 11] }] }),
+  gqa('attention_bias', { s: S, past: 0, total: S, extra: [none, none, none, f(1, Nq, S, S)] }),
+  { ...gqa('head_sink (CPU)', { s: S, past: 0, total: S, extra: [none, none, none, none, f(Nq)] }), gpu: false },
+  gqa('long prompt 512 (flash tiling over many key tiles)', { s: 512, past: 0, total: 512, b: 1 }),
+];
+
+runOpCases('attention/MultiHeadAttention', multiHead);
+runOpCases('attention/Attention', contribAttention);
+runOpCases('attention/GroupQueryAttention', groupQuery);
+
+const bad = (c: OpCase, error: RegExp): BadInputCase => ({ ...c, error });
+runBadInputCases('attention', [
+  bad(mha('key width differs from query', [f(B, S, D), f(B, S, D + 1), f(B, S, D)]), /key has shape \[2, 6, 17\], expected \[2, L, 16\]/),
+  bad(mha('key padding mask of the wrong length', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([3], [1, 2, 3])]), /key_padding_mask has shape \[3\]/),
+  bad(mha('cumulative-lengths mask [3B + 2]', [f(B, S, D), f(B, S, D), f(B, S, D), none, i32([3 * B + 2], [0, 1, 2, 3, 4, 5, 6, 7])]), /3 \* batch \+ 2/),
+  bad(mha('attention_bias of the wrong length', [f(B, S, D), f(B, S, D), f(B, S, D), none, none, f(B, N, S, S + 1)]), /attention_bias has shape/),
+  bad(att('do_rotary refused at load', [f(B, S, Din), w(3 * D), f(3 * D)], { do_rotary: 1 }), /do_rotary=1 is not supported/),
+  bad(att('qkv_hidden_sizes that do not sum to the weights', [f(B, S, Din), w(3 * D), f(3 * D)], { qkv_hidden_sizes: [D, D, D / 2] }), /qkv_hidden_sizes/),
+  bad(gqa('kv heads that do not divide q heads', { s: S, past: 0, total: S, attrs: { kv_num_heads: 3 } }), /multiple of kv_num_heads/),
+  bad(gqa('total_sequence_length below the sequence length', { s: S, past: 0, total: S - 2 }), /total_sequence_length 4 is less than the sequence length 6/),
+  bad(gqa('do_rotary without caches', { s: S, past: 0, total: S, attrs: { do_rotary: 1 } }), /cos_cache and sin_cache/),
+]);
