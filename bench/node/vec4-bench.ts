@@ -1,4 +1,4 @@
-// `node --import tsx bench/node/vec4-bench.ts [reps]`: the scalar and vec4 forms of the same
+// `node --import tsx bench/node/vec4-bench.ts [reps] [add sizes] [matmul sizes]`: the scalar and vec4 forms of the same
 // kernels side by side on this machine's WebGPU adapter (SwiftShader when VK_ICD_FILENAMES points at
 // it): an elementwise Add (ShaderBuilder.elementwise) and the tiled MatMul with hardware tiles.
 // Each rep encodes `DISPATCHES` dispatches of one program in one pass and waits for the queue; forms
@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import '../../runtime/node.ts'; // registers the webgpu package's navigator.gpu
 import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { ShaderBuilder } from '../../kernels/webgpu/shader-builder.ts';
-import { tiledMatmulProgram } from '../../kernels/webgpu/tiled-matmul.ts';
+import { chooseTiles, tiledMatmulProgram, type MatmulTiles } from '../../kernels/webgpu/tiled-matmul.ts';
 import type { GpuCaps, GpuProgram } from '../../kernels/webgpu/contract.ts';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -32,9 +32,9 @@ function addProgram(n: number, vec4: boolean, c: GpuCaps): GpuProgram {
   return b.build({ label: `add${vec4 ? '/vec4' : ''}`, body: ew.body, totalInvocations: ew.invocations });
 }
 
-function matmulProgram(n: number, vec4: boolean, c: GpuCaps): GpuProgram {
+function matmulProgram(n: number, vec4: boolean, c: GpuCaps, tiles: MatmulTiles = { tm: 4, tn: 4, threads: 64, quad: false }): GpuProgram {
   const op = (slot: number) => ({ meta: { dtype: 'float32' as const, dims: [n, n] }, slot, batchStrides: [], rowStride: n, colStride: 1 });
-  return tiledMatmulProgram({ label: 'mm', M: n, N: n, K: n, batchDims: [], a: op(0), b: op(1), out: { dtype: 'float32', dims: [n, n] }, allowVec4: vec4 }, c, { tm: 4, tn: 4, threads: 64, quad: false });
+  return tiledMatmulProgram({ label: 'mm', M: n, N: n, K: n, batchDims: [], a: op(0), b: op(1), out: { dtype: 'float32', dims: [n, n] }, allowVec4: vec4 }, c, tiles);
 }
 
 /** Pipeline and bind group for a program whose bindings are inputs 0..k-1 then output 0, each `bytes` long. */
@@ -66,12 +66,19 @@ async function time(record: (pass: GPUComputePassEncoder) => void): Promise<numb
 
 interface Workload { name: string; bytes: number; flops?: number; forms: Record<'scalar' | 'vec4', GpuProgram>; bufferBytes: number }
 const workloads: Workload[] = [];
-for (const n of [1 << 20, 1 << 22]) {
+for (const n of (process.argv[3] ?? '1048576,4194304').split(',').map(Number)) {
   workloads.push({ name: `Add ${n} f32`, bytes: 3 * 4 * n, bufferBytes: 4 * n, forms: { scalar: addProgram(n, false, caps), vec4: addProgram(n, true, caps) } });
 }
-for (const n of [256, 512]) {
+for (const n of (process.argv[4] ?? '256,512').split(',').map(Number)) {
   // bytes: A and B read once each and Y written once (the minimum; tiles re-read from caches)
   workloads.push({ name: `MatMul ${n}^3 f32 (4x4 hardware tiles)`, bytes: 3 * 4 * n * n, flops: 2 * n ** 3, bufferBytes: 4 * n * n, forms: { scalar: matmulProgram(n, false, caps), vec4: matmulProgram(n, true, caps) } });
+}
+
+// What 'auto' picks on this adapter (SwiftShader: quad-shared 16x8 tiles, scalar loads) against the
+// vec4 form with the same 16x8 tiles per thread and no quad sharing ("scalar" row = the auto form).
+if (caps.software && caps.subgroups) {
+  const n = 512;
+  workloads.push({ name: `MatMul ${n}^3 auto quad vs vec4 16x8`, bytes: 3 * 4 * n * n, flops: 2 * n ** 3, bufferBytes: 4 * n * n, forms: { scalar: matmulProgram(n, true, caps, chooseTiles(n, n, caps)), vec4: matmulProgram(n, true, caps, { ...chooseTiles(n, n, caps), quad: false }) } });
 }
 
 console.log(`adapter: ${ctx.info}; ${DISPATCHES} dispatches per rep, ${reps} reps, medians per dispatch`);
