@@ -7,6 +7,10 @@ import type { GpuCaps, GpuProgram } from '../../kernels/webgpu/contract.ts';
 import '../../runtime/node.ts'; // registers the webgpu package's navigator.gpu in Node
 import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { runProgram } from '../helpers/run-gpu-program.ts';
+import { webgpuKernelFor } from '../../kernels/webgpu/kernels.ts';
+import { Attributes } from '../../core/attributes.ts';
+import type { DataType } from '../../core/dtype.ts';
+import type { TensorMeta } from '../../kernels/contract.ts';
 import { testRng } from '../helpers/random.ts';
 
 const rng = testRng(import.meta.url);
@@ -60,5 +64,36 @@ describe('ShaderBuilder.elementwise forms', () => {
         ctx.device.destroy();
       });
     }
+  }
+});
+
+// The ops that go through ShaderBuilder.elementwise pick the vec4 form for the shapes their
+// "vec4 form" op cases use (those cases check the answers), and the scalar form for the others.
+describe('elementwise ops: which form', () => {
+  const m = (dtype: DataType, dims: number[]): TensorMeta => ({ dtype, dims });
+  const ctx = { attrs: Attributes.empty(), opset: 17, node: 'n', host: [], caps };
+  const labels = (opType: string, inputs: TensorMeta[], out: TensorMeta, attrs = Attributes.empty()): string[] => {
+    const low = webgpuKernelFor({ domain: '', opType })!(inputs, [out], { ...ctx, attrs });
+    assert.equal(low?.kind, 'programs');
+    return low.kind === 'programs' ? low.programs.map((p) => p.label) : [];
+  };
+  const f = (...dims: number[]): TensorMeta => m('float32', dims);
+  const cases: [string, string[], boolean][] = [
+    ['Relu [3,4]', labels('Relu', [f(3, 4)], f(3, 4)), true],
+    ['Relu [3,17,5]', labels('Relu', [f(3, 17, 5)], f(3, 17, 5)), false],
+    ['Clip [4,16] with fed bounds', labels('Clip', [f(4, 16), f(), f()], f(4, 16)), true],
+    ['Add [4,8] + []', labels('Add', [f(4, 8), f()], f(4, 8)), true],
+    ['Add [7,9] + []', labels('Add', [f(7, 9), f()], f(7, 9)), false],
+    ['Add [2,3,4] + [4] (broadcast)', labels('Add', [f(2, 3, 4), f(4)], f(2, 3, 4)), false],
+    ['Less [2,16]', labels('Less', [f(2, 16), f(2, 16)], m('bool', [2, 16])), true],
+    ['Cast float32 -> float16 [4,16]', labels('Cast', [f(4, 16)], m('float16', [4, 16]), new Attributes(new Map([['to', 10]]))), true],
+    ['Where [] ? [8] : [8]', labels('Where', [m('bool', []), f(8), f(8)], f(8)), true],
+    ['Where [4,1] ? [4,6] : [4,6] (broadcast)', labels('Where', [m('bool', [4, 1]), f(4, 6), f(4, 6)], f(4, 6)), false],
+  ];
+  for (const [name, got, vec4] of cases) {
+    test(`${name}: ${vec4 ? 'vec4' : 'scalar'}`, () => {
+      assert.equal(got.length, 1, 'one dispatch in either form');
+      assert.equal(got[0]!.includes('/vec4'), vec4, got[0]);
+    });
   }
 });
