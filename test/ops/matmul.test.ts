@@ -63,6 +63,7 @@ const cases: OpCase[] = [
     mm('vec4 B broadcast batch', [3, 5, 8], [3, 8, 12]),
     { name: 'vec4 int32', op: 'MatMul', inputs: [{ dtype: 'int32', dims: [5, 8] }, { dtype: 'int32', dims: [8, 12] }] },
     { name: 'vec4 bias + HardSwish', op: 'MatMul', inputs: [f32(19, 12), f32(12, 36), f32(36)], attrs: { kiln_activation: 'HardSwish' } },
+    { name: 'vec4 float16', op: 'MatMul', inputs: [{ dtype: 'float16', dims: [6, 8] }, { dtype: 'float16', dims: [8, 12] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
     mm('not vec4 (N=35)', [19, 12], [12, 35]),
   ]),
 ];
