@@ -36,8 +36,8 @@ function castProgram(xm: TensorMeta, out: TensorMeta, ctx: GpuKernelContext, lab
     const conv = from === 'f32' ? 'select(u32(i32(x)), u32(x), x >= 2147483648.0)' : from === 'i32' ? 'u32(x)' : 'x';
     expr = wgslWrap(out.dtype, conv);
   }
-  const body = [`  if (global_idx >= ${n}) { return; }`, `  let x = ${X.get('global_idx')};`, `  ${Y.set('global_idx', expr)}`].join('\n');
-  return { kind: 'programs', programs: [b.build({ label, body, totalInvocations: X.size })] };
+  const { body, invocations, vec4 } = b.elementwise({ out: Y, count: X.size, operands: [{ name: 'x', tensor: X }], value: expr, countUniform: n });
+  return { kind: 'programs', programs: [b.build({ label: vec4 ? `${label}/vec4` : label, body, totalInvocations: invocations })] };
 }
 
 function gpuCast(xm: TensorMeta, out: TensorMeta, ctx: GpuKernelContext, label: string): GpuLowering | undefined {

@@ -24,12 +24,19 @@ function lowering(spec: BinarySpec): WebGpuKernel {
     const sameA = same(inputs[0]!);
     const sameB = same(bMeta);
     const needIdx = !sameA || !sameB;
+    const value = spec.comparison ? `select(0u, 1u, ${spec.wgsl(ct, mode)})` : spec.wraps ? wgslWrap(out.dtype, spec.wgsl(ct, mode)) : spec.wgsl(ct, mode);
+    // Same-shape operands and one-element ones: the builder's elementwise form (vec4 when it can).
+    if ((sameA || A.size === 1) && (sameB || B.size === 1) && A.size > 0 && B.size > 0) {
+      const cast = (v: string): string => `${ct}(${v})`;
+      const ew = b.elementwise({ out: Y, count: Y.size, operands: [{ name: 'a', tensor: A, wrap: cast }, { name: 'b', tensor: B, wrap: cast }], value, countUniform: n });
+      return { kind: 'programs', programs: [b.build({ label: `${spec.opType}${ew.vec4 ? '/vec4' : ''}:${ctx.node}`, body: ew.body, totalInvocations: ew.invocations })] };
+    }
     const body = [
       `  if (global_idx >= ${n}) { return; }`,
       needIdx ? `  let idx = ${Y.offsetToIndices('global_idx')};` : '',
       `  let a = ${ct}(${A.get(sameA ? 'global_idx' : A.broadcastedOffset(Y, 'idx'))});`,
       `  let b = ${ct}(${B.get(sameB ? 'global_idx' : B.broadcastedOffset(Y, 'idx'))});`,
-      `  ${Y.set('global_idx', spec.comparison ? `select(0u, 1u, ${spec.wgsl(ct, mode)})` : spec.wraps ? wgslWrap(out.dtype, spec.wgsl(ct, mode)) : spec.wgsl(ct, mode))}`,
+      `  ${Y.set('global_idx', value)}`,
     ].join('\n');
     return { kind: 'programs', programs: [b.build({ label: `${spec.opType}:${ctx.node}`, body, totalInvocations: Y.size })] };
   };

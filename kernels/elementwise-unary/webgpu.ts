@@ -13,8 +13,8 @@ function unaryProgram(spec: UnarySpec, xm: TensorMeta, out: TensorMeta, ctx: Gpu
   const params = spec.params?.(ctx);
   if (params) b.uniformArray('params', 'f32', params);
   const expr = wgslUnaryExpr(b, spec, X.type, (i) => `params(${i}u)`, spec.mode?.(ctx) ?? '', out.dtype);
-  const body = [`  if (global_idx >= ${n}) { return; }`, `  let x = ${X.get('global_idx')};`, `  ${Y.set('global_idx', expr)}`].join('\n');
-  return { kind: 'programs', programs: [b.build({ label: `${spec.opType}:${ctx.node}`, body, totalInvocations: X.size })] };
+  const { body, invocations, vec4 } = b.elementwise({ out: Y, count: X.size, operands: [{ name: 'x', tensor: X }], value: expr, countUniform: n });
+  return { kind: 'programs', programs: [b.build({ label: `${spec.opType}${vec4 ? '/vec4' : ''}:${ctx.node}`, body, totalInvocations: invocations })] };
 }
 
 const clip: WebGpuKernel = (inputs, outputs, ctx) => {
@@ -36,8 +36,8 @@ const clip: WebGpuKernel = (inputs, outputs, ctx) => {
   if (lo && hi) expr = CLIP_MATH.wgsl('x', lo, hi);
   else if (hi) expr = `min(x, ${hi})`;
   if (X.type === 'f32') expr = wgslNanPassThrough(b, expr);
-  const lines = [`  if (global_idx >= ${n}) { return; }`, `  let x = ${X.get('global_idx')};`, `  ${Y.set('global_idx', expr)}`];
-  return { kind: 'programs', programs: [b.build({ label: `Clip:${ctx.node}`, body: lines.join('\n'), totalInvocations: X.size })] };
+  const { body, invocations, vec4 } = b.elementwise({ out: Y, count: X.size, operands: [{ name: 'x', tensor: X }], value: expr, countUniform: n });
+  return { kind: 'programs', programs: [b.build({ label: `Clip${vec4 ? '/vec4' : ''}:${ctx.node}`, body, totalInvocations: invocations })] };
 };
 
 const lowering = (spec: UnarySpec): WebGpuKernel => (inputs, outputs, ctx) => unaryProgram(spec, inputs[0]!, outputs[0]!, ctx);

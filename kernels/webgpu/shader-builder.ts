@@ -10,7 +10,7 @@ import { packedPerWord, storageType, type WgslType } from './storage.ts';
  * computes a flat `global_idx` across a 2-D dispatch so large tensors fit the per-dimension limit.
  */
 export class ShaderBuilder {
-  private readonly storage: { name: string; type: WgslType; access: 'read' | 'read_write'; ref: BufferRef; atomic?: boolean }[] = [];
+  private readonly storage: { name: string; type: WgslType; access: 'read' | 'read_write'; ref: BufferRef; atomic?: boolean; vec4?: boolean }[] = [];
   private readonly words: number[] = [];
   private readonly accessors: string[] = [];
   private readonly helperFns = new Map<string, string>();
@@ -69,7 +69,7 @@ export class ShaderBuilder {
     const lines: string[] = [...this.directives];
     if (this.words.length === 0) this.words.push(0);
     this.storage.forEach((b, i) => {
-      const elem = b.atomic ? `atomic<${b.type}>` : b.type;
+      const elem = b.atomic ? `atomic<${b.type}>` : b.vec4 ? `vec4<${b.type}>` : b.type;
       lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${elem}>;`);
     });
     const vec4s = Math.ceil(this.words.length / 4);
@@ -113,6 +113,51 @@ export class ShaderBuilder {
     return new TensorVar(this, name, type, dims.length, dims.reduce((a, b) => a * b, 1), perWord);
   }
 
+  /**
+   * The body of a same-shape elementwise kernel over `count` elements of `out`: binds each operand's
+   * value to a `let` and stores `value` (a scalar WGSL expression over those names) into `out`.
+   * Operands either have `count` elements laid out like `out` (read at the same flat offset) or one
+   * element (read at 0). When `count % 4 == 0` and no operand is packed, the tensors of `count`
+   * elements are declared as `array<vec4<T>>`: each invocation loads one vec4 per operand, runs the
+   * scalar math once per lane (so every op's math string works unchanged) and stores one vec4.
+   * Otherwise (tails, packed inputs) the scalar form. The form is in the WGSL, hence in the pipeline
+   * cache key; `invocations` is what `build` must be given.
+   */
+  elementwise(opts: { out: TensorVar; count: number; operands: readonly ElementwiseOperand[]; value: string; countUniform?: string; allowVec4?: boolean }): { body: string; invocations: number; vec4: boolean } {
+    const { out, count, operands, value } = opts;
+    const full = operands.filter((o) => o.tensor.size === count || o.tensor.size !== 1);
+    for (const o of full) if (o.tensor.size !== count) fail('INTERNAL', `elementwise operand '${o.tensor.name}' has ${o.tensor.size} elements, not ${count} or 1`);
+    const n = opts.countUniform ?? this.uniform('n', 'u32', count);
+    const vec4 = (opts.allowVec4 ?? true) && count % 4 === 0 && count > 0 && !out.packedPerWord && full.every((o) => !o.tensor.packedPerWord);
+    const wrap = (o: ElementwiseOperand, v: string): string => (o.wrap ? o.wrap(v) : v);
+    if (!vec4) {
+      const lines = [`  if (global_idx >= ${n}) { return; }`];
+      for (const o of operands) lines.push(`  let ${o.name} = ${wrap(o, o.tensor.get(o.tensor.size === count ? 'global_idx' : '0u'))};`);
+      lines.push(`  ${out.set('global_idx', value)}`);
+      return { body: lines.join('\n'), invocations: count, vec4: false };
+    }
+    for (const t of new Set([out, ...full.map((o) => o.tensor)])) this.declareVec4(t.name);
+    const lines = [`  if (global_idx >= (${n} >> 2u)) { return; }`];
+    for (const o of operands) lines.push(o.tensor.size === count ? `  let ${o.name}_v4 = ${o.tensor.name}[global_idx];` : `  let ${o.name} = ${wrap(o, o.tensor.get('0u'))};`);
+    lines.push(`  var kiln_r: vec4<${out.type}>;`);
+    for (let l = 0; l < 4; l++) {
+      const lets = full.map((o) => `let ${o.name} = ${wrap(o, `${o.name}_v4[${l}]`)};`).join(' ');
+      lines.push(`  { ${lets} kiln_r[${l}] = ${value}; }`);
+    }
+    lines.push(`  ${out.name}[global_idx] = kiln_r;`);
+    return { body: lines.join('\n'), invocations: count / 4, vec4: true };
+  }
+
+  /**
+   * Declares a buffer's elements as vec4: the caller then indexes it in vec4 units (`name[i]`, not
+   * `get`), and must only do so where the tensor's element count and offsets are multiples of 4.
+   */
+  declareVec4(name: string): void {
+    const b = this.storage.find((s) => s.name === name);
+    if (!b || b.atomic) fail('INTERNAL', `cannot vectorize buffer '${name}'`);
+    b.vec4 = true;
+  }
+
   /** Marks an already-declared buffer as atomic (for scatter-style accumulation). */
   makeAtomic(name: string): void {
     const b = this.storage.find((s) => s.name === name);
@@ -127,6 +172,14 @@ export class ShaderBuilder {
     if (!Number.isInteger(v)) fail('INTERNAL', `uniform value ${v} is not an integer`);
     return v >>> 0;
   }
+}
+
+/** One operand of `ShaderBuilder.elementwise`: the `let` name the value expression uses. */
+export interface ElementwiseOperand {
+  readonly name: string;
+  readonly tensor: TensorVar;
+  /** converts the loaded element, e.g. to the compute type */
+  readonly wrap?: (value: string) => string;
 }
 
 /** Little-endian element order inside each word, as ONNX packs int4 and as bytes lie in memory. */

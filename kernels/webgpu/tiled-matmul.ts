@@ -3,6 +3,7 @@ import { ShaderBuilder } from './shader-builder.ts';
 import type { TensorMeta } from '../contract.ts';
 import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
 import { wgslActivation, type ActivationSpec } from '../common/activation.ts';
+import { tiledMatmulVec4Program, vec4Operands } from './tiled-matmul-vec4.ts';
 
 /**
  * Register-tiled matrix product for WebGPU, shared by MatMul and Gemm (and usable by Conv as an
@@ -71,6 +72,8 @@ export interface TiledMatmulSpec {
   readonly activation?: ActivationSpec;
   /** the output tensor (output slot 0); its element type sets the compute type */
   readonly out: TensorMeta;
+  /** false keeps the scalar form even where the vec4 form applies (bench/node/vec4-bench.ts) */
+  readonly allowVec4?: boolean;
 }
 
 export interface MatmulTiles {
@@ -109,6 +112,8 @@ export function chooseTiles(M: number, N: number, caps: GpuCaps): MatmulTiles {
 }
 
 export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles = chooseTiles(spec.M, spec.N, caps)): GpuProgram {
+  // Where B's rows are whole aligned vec4s, the vec4 form (not with quad sharing: see its file).
+  if (!tiles.quad && spec.allowVec4 !== false && vec4Operands(spec).b) return tiledMatmulVec4Program(spec, caps, tiles);
   const { M, N, K, batchDims } = spec;
   const { tm, tn, threads, quad } = tiles;
   const rank = batchDims.length;

@@ -14,6 +14,13 @@ const where: WebGpuKernel = (inputs, outputs, ctx) => {
   const n = b.uniform('n', 'u32', O.size);
   const same = (m: TensorMeta): boolean => m.dims.length === out.dims.length && m.dims.every((d, i) => d === out.dims[i]);
   const metas = [inputs[0]!, inputs[1]!, inputs[2]!];
+  const vars = [C, X, Y];
+  // same-shape and one-element operands: the builder's elementwise form (vec4 when it can)
+  if (O.size > 0 && vars.every((v, i) => same(metas[i]!) || v.size === 1)) {
+    const operands = [{ name: 'c', tensor: C }, { name: 'x', tensor: X }, { name: 'y', tensor: Y }];
+    const ew = b.elementwise({ out: O, count: O.size, operands, value: 'select(y, x, c != 0u)', countUniform: n });
+    return { kind: 'programs', programs: [b.build({ label: `Where${ew.vec4 ? '/vec4' : ''}:${ctx.node}`, body: ew.body, totalInvocations: ew.invocations })] };
+  }
   const needIdx = !metas.every(same);
   // equal-shape operands read at global_idx; others through the broadcast helper (rank-generic)
   const at = (v: TensorVar, m: TensorMeta): string => v.get(same(m) ? 'global_idx' : v.broadcastedOffset(O, 'idx'));

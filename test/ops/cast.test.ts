@@ -19,7 +19,14 @@ const pairs = GPU_TYPES.flatMap((from) => GPU_TYPES.filter((to) => to !== from).
   inputs: [t(from, [5, 13], RANGE[from])],
 })));
 
+// the vec4 form (element count % 4 == 0): a sample of pairs, and the specials below
+const vec4Pairs = ([['float32', 'float16'], ['float32', 'uint8'], ['float32', 'bool'], ['int8', 'float32'], ['float16', 'int32'], ['uint32', 'int8']] as const).map(([from, to]): OpCase => ({
+  name: `${from} -> ${to} vec4 form`, op: 'Cast', attrs: { to: onnxTypeCode(to) }, inputs: [t(from, [4, 16], RANGE[from])],
+}));
+
 const cases: OpCase[] = [
+  ...vec4Pairs,
+  { name: 'float32 -> float16 overflow and specials vec4 form', op: 'Cast', attrs: { to: onnxTypeCode('float16') }, inputs: [{ dtype: 'float32', dims: [8], values: [70000, -70000, 65519, 1e-8, NaN, 0.1, -0, 65504], feed: true }] },
   ...pairs,
   { name: 'float32 -> float16 overflow and specials', op: 'Cast', attrs: { to: onnxTypeCode('float16') }, inputs: [{ dtype: 'float32', dims: [6], values: [70000, -70000, 65519, 1e-8, NaN, 0.1], feed: true }] },
   { name: 'float32 -> int32 negative fractions', op: 'Cast', attrs: { to: onnxTypeCode('int32') }, inputs: [{ dtype: 'float32', dims: [4], values: [-0.5, -1.9, 2.9, 0], feed: true }] },

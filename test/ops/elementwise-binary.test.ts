@@ -14,6 +14,18 @@ const cases: OpCase[] = [
     { name: `${op} scalar`, op, inputs: [f32([7, 9]), { ...f32([]), range: [0.5, 2] }] },
     { name: `${op} int32`, op, inputs: [i32([5, 6]), { ...i32([6]), range: [1, 9] }] },
   ]),
+  // the vec4 form (element count % 4 == 0) with a one-element operand on either side, and its outputs
+  // of other types (bool from a comparison, wrapped int8)
+  ...['Add', 'Sub', 'Div'].flatMap((op): OpCase[] => [
+    { name: `${op} vec4 form scalar first`, op, inputs: [{ ...f32([]), range: [0.5, 2] }, { ...f32([4, 8]), range: [0.5, 2] }] },
+    { name: `${op} vec4 form scalar second`, op, inputs: [f32([4, 8]), { ...f32([1]), range: [0.5, 2] }] },
+  ]),
+  // float16 (stored widened to f32 today; rounded to half on the way out): both forms. One half ulp
+  // is 2^-10 relative (~9.8e-4) at worst, so rtol 2e-3 allows a one-ulp rounding difference.
+  { name: 'Mul float16 vec4 form', op: 'Mul', inputs: [typed('float16', [4, 8]), typed('float16', [4, 8])], tolerance: { rtol: 2e-3, atol: 1e-3 } },
+  { name: 'Add float16 scalar form', op: 'Add', inputs: [typed('float16', [3, 5]), typed('float16', [])], tolerance: { rtol: 2e-3, atol: 1e-3 } },
+  { name: 'Less vec4 form', op: 'Less', inputs: [f32([2, 16]), f32([2, 16])] },
+  { name: 'Mul int8 vec4 form wraps', op: 'Mul', inputs: [typed('int8', [32], [-128, 128]), typed('int8', [32], [-128, 128])] },
   { name: 'Pow negative base, integral exponent', op: 'Pow', inputs: [f32([4, 4]), { dtype: 'float32', dims: [4], values: [2, 3, -1, 0] }] },
   { name: 'Pow positive base', op: 'Pow', inputs: [{ ...f32([4, 4]), range: [0.1, 3] }, f32([4, 4])] },
   { name: 'Greater broadcast', op: 'Greater', inputs: [f32([3, 4]), f32([4])] },

@@ -25,6 +25,13 @@ const cases: OpCase[] = [
   ...FLOAT_OPS.map(([op]): OpCase => ({
     name: `${op} special values`, op, inputs: [{ dtype: 'float32', dims: [9], values: [0, -0, -1, Infinity, -Infinity, NaN, 100, -100, 1], feed: true }],
   })),
+  // the same special values in the vec4 form (12 elements: three vec4 loads, each lane's math)
+  ...FLOAT_OPS.map(([op]): OpCase => ({
+    name: `${op} special values vec4 form`, op, inputs: [{ dtype: 'float32', dims: [3, 4], values: [0, -0, -1, Infinity, -Infinity, NaN, 100, -100, 1, 0.5, -2.5, 3], feed: true }],
+  })),
+  { name: 'Clip fed bounds vec4 form', op: 'Clip', inputs: [f32([4, 16]), f32([]), f32([], [1, 2])] },
+  { name: 'Not vec4 form', op: 'Not', inputs: [t('bool', [4, 8])] },
+  { name: 'Neg int8 vec4 form wraps -128', op: 'Neg', inputs: [{ dtype: 'int8', dims: [4], values: [-128, 127, 0, -5], feed: true }] },
   { name: 'Relu rank 0', op: 'Relu', inputs: [f32([])] },
   { name: 'Exp rank 1', op: 'Exp', inputs: [f32([1])] },
   { name: 'Sigmoid float16', op: 'Sigmoid', inputs: [t('float16', [4, 33], [-6, 6])], tolerance: { rtol: 2e-3, atol: 1e-3 } },

@@ -1,5 +1,5 @@
 import { testRng } from '../helpers/random.ts';
-import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (...dims: number[]) => ({ dtype: 'float32' as const, dims });
 const gemm = (name: string, inputs: OpCase['inputs'], attrs: OpCase['attrs'] = {}, extra: Partial<OpCase> = {}): OpCase => ({ name, op: 'Gemm', inputs, attrs, ...extra });
@@ -28,6 +28,11 @@ const cases: OpCase[] = [
   // The integer GPU kernel has no scaling: alpha != 1 on ints runs on the CPU by design.
   gemm('int32 with alpha (CPU fallback)', [{ dtype: 'int32', dims: [7, 5] }, { dtype: 'int32', dims: [5, 6] }], { alpha: { float: 2 } }, { gpu: false }),
   gemm('large 1100x8x1000 transB', [f32(1100, 8), f32(1000, 8), f32(1000)], { transB: 1 }),
+  // the vec4 form of the tiled product (hardware tiles, B's rows whole vec4s), matrix C and epilogue
+  ...withHardwareTuning([
+    gemm('vec4 alpha, beta, matrix C, LeakyRelu', [f32(30, 20), f32(20, 40), f32(30, 40)], { alpha: 0.5, beta: 0.5, kiln_activation: 'LeakyRelu', kiln_activation_params: { floats: [0.2] } }),
+    gemm('vec4 transA, C [N]', [f32(20, 30), f32(20, 40), f32(40)], { transA: 1 }),
+  ]),
 ];
 
 // The wasm kernel (kernels/gemm/wasm.ts) runs every float32 case above; these must not fall back to js.

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { matmulCpu } from '../../kernels/js/gemm.ts';
 import { tiledMatmulProgram, type MatmulTiles } from '../../kernels/webgpu/tiled-matmul.ts';
-import type { GpuProgram } from '../../kernels/webgpu/contract.ts';
+import { runProgram } from '../helpers/run-gpu-program.ts';
 import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { compareTensors } from '../helpers/compare.ts';
-import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
+import { runOpCases, Tensor, withHardwareTuning, type OpCase } from './op-harness.ts';
 import { testRng } from '../helpers/random.ts';
 import { listedSkip } from '../known-failures.ts';
 
@@ -56,6 +56,16 @@ const cases: OpCase[] = [
   // Dispatch limits: 66000 workgroups need the 2-D split; 4.4M outputs > 65535 * 64.
   mm('66000 batches (2-D dispatch)', [66000, 2, 3], [3, 2]),
   mm('2100x4x2100 (4.4M outputs)', [2100, 4], [4, 2100]),
+  // The vec4 form (picked with hardware tiles where B's rows are whole vec4s), through the session.
+  ...withHardwareTuning([
+    mm('vec4 A and B 33x20x64', [33, 20], [20, 64], { tolerance: tol }),
+    mm('vec4 B, scalar A (K=7) batched', [2, 9, 7], [7, 36]),
+    mm('vec4 B broadcast batch', [3, 5, 8], [3, 8, 12]),
+    { name: 'vec4 int32', op: 'MatMul', inputs: [{ dtype: 'int32', dims: [5, 8] }, { dtype: 'int32', dims: [8, 12] }] },
+    { name: 'vec4 bias + HardSwish', op: 'MatMul', inputs: [f32(19, 12), f32(12, 36), f32(36)], attrs: { kiln_activation: 'HardSwish' } },
+    { name: 'vec4 float16', op: 'MatMul', inputs: [{ dtype: 'float16', dims: [6, 8] }, { dtype: 'float16', dims: [8, 12] }], tolerance: { rtol: 2e-3, atol: 2e-3 } },
+    mm('not vec4 (N=35)', [19, 12], [12, 35]),
+  ]),
 ];
 
 runOpCases('matmul', cases);
@@ -73,6 +83,11 @@ describe('tiled matmul variants', () => {
     [37, 45, 19, [], [], [], false, false, false],
     [70, 9, 33, [3], [70 * 33], [0], false, true, true],
     [5, 130, 8, [2, 2], [0, 5 * 8], [2 * 8 * 130, 8 * 130], true, false, true],
+    // the vec4 form (non-quad tiles): B rows whole vec4s; A vec4 too (K % 4 == 0), or scalar A (K = 7, transA)
+    [33, 64, 20, [], [], [], false, false, true],
+    [9, 36, 7, [2], [9 * 7], [7 * 36], false, false, false],
+    [6, 40, 12, [2], [0], [12 * 40], true, false, true],
+    [3, 260, 8, [], [], [], false, false, true],
   ];
   for (const tiles of variants) {
     for (const [M, N, K, batchDims, aBatch, bBatch, transA, transB, withC] of shapes) {
@@ -94,6 +109,10 @@ describe('tiled matmul variants', () => {
           ctx.caps,
           tiles,
         );
+        // the vec4 form exactly where B's rows are whole aligned vec4s (and no quad sharing)
+        const vec4 = !tiles.quad && !transB && N % 4 === 0 && bBatch.every((s) => s % 4 === 0);
+        assert.equal(program.label.endsWith('/vec4'), vec4, `vec4 form expected: ${vec4}`);
+        assert.equal(/array<vec4<f32>>/.test(program.shader), vec4);
         const got = await runProgram(ctx.device, program, [aData, bData, cData], want.length);
         const problem = compareTensors(new Tensor('float32', got, [got.length]), new Tensor('float32', Float32Array.from(want), [want.length]), { rtol: 1e-4, atol: 1e-4 });
         assert.equal(problem, undefined, problem);
@@ -104,32 +123,3 @@ describe('tiled matmul variants', () => {
 });
 
 const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform() * 4 - 2);
-
-/** Runs one program with inputs by slot; output 0 is read back. Output buffer starts as NaN. */
-async function runProgram(device: GPUDevice, program: GpuProgram, inputs: readonly Float32Array[], outSize: number): Promise<Float32Array> {
-  const make = (data: Float32Array, usage: number): GPUBuffer => {
-    const buf = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
-    device.queue.writeBuffer(buf, 0, new Float32Array(data));
-    return buf;
-  };
-  const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-  const out = make(new Float32Array(outSize).fill(NaN), storage);
-  const buffers = program.bindings.map((ref) => (ref.kind === 'output' ? out : make(inputs[ref.index]!, storage)));
-  const uniforms = device.createBuffer({ size: program.uniforms.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(uniforms, 0, new Uint32Array(program.uniforms));
-  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: program.shader }), entryPoint: 'main' } });
-  const entries = [...buffers, uniforms].map((buffer, binding) => ({ binding, resource: { buffer } }));
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-  pass.dispatchWorkgroups(...program.dispatch);
-  pass.end();
-  const staging = device.createBuffer({ size: out.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  encoder.copyBufferToBuffer(out, 0, staging, 0, out.size);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const result = new Float32Array(staging.getMappedRange().slice(0, outSize * 4));
-  staging.unmap();
-  return result;
-}

@@ -17,6 +17,11 @@ const cases: OpCase[] = [
   { name: 'bool', op: 'Where', inputs: [cond([10]), cond([10]), cond([10])] },
   { name: 'float16', op: 'Where', inputs: [cond([2, 9]), t('float16', [9]), t('float16', [2, 1])] },
   { name: 'large (2-D dispatch)', op: 'Where', inputs: [cond([2048]), t('float32', [2100, 2048]), t('float32', [2100, 1])] },
+  // the vec4 form (element count % 4 == 0) with one-element operands in each position
+  { name: 'vec4 form scalar branch', op: 'Where', inputs: [cond([4, 4]), t('float32', [4, 4]), t('float32', [])] },
+  { name: 'vec4 form one-element condition', op: 'Where', inputs: [cond([]), t('float32', [8]), t('float32', [8])] },
+  { name: 'vec4 form bool', op: 'Where', inputs: [cond([12]), cond([12]), cond([1])] },
+  { name: 'vec4 form int8', op: 'Where', inputs: [cond([16]), t('int8', [16]), t('int8', [16])] },
   // float64 has no GPU storage: runs on the CPU by design
   { name: 'float64', op: 'Where', inputs: [cond([5]), t('float64', [5]), t('float64', [5])], gpu: false },
 ];
