@@ -15,6 +15,10 @@
 
 #define TILE 1024
 #define WORDS 8
+// the loops below are explicit SIMD over short tiles: clang's own vectorizing and unrolling of them
+// only adds alias checks and loop versions whose setup, paid per tile and instruction, cost more
+// than the tile's work (measured: the chain was ~2x slower than the ops one by one with it)
+#define PLAIN _Pragma("clang loop vectorize(disable) unroll(disable)")
 
 INLINE v128_t bin4(int op, int swap, v128_t c, v128_t o) {
   return swap ? op4(op, o, c) : op4(op, c, o);
@@ -26,20 +30,35 @@ INLINE float bin1(int op, int swap, float c, float o) {
 // y[j] = op(src[j], o[j]) over len floats, the chained value first unless swap
 INLINE void bin_run(int op, int swap, const float *src, const float *o, float *y, int len) {
   int j = 0;
-  for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, bin4(op, swap, wasm_v128_load(src + j), wasm_v128_load(o + j)));
-  for (; j < len; j++) y[j] = bin1(op, swap, src[j], o[j]);
+  PLAIN for (; j + 16 <= len; j += 16) {
+    v128_t a0 = wasm_v128_load(src + j), a1 = wasm_v128_load(src + j + 4), a2 = wasm_v128_load(src + j + 8), a3 = wasm_v128_load(src + j + 12);
+    wasm_v128_store(y + j, bin4(op, swap, a0, wasm_v128_load(o + j)));
+    wasm_v128_store(y + j + 4, bin4(op, swap, a1, wasm_v128_load(o + j + 4)));
+    wasm_v128_store(y + j + 8, bin4(op, swap, a2, wasm_v128_load(o + j + 8)));
+    wasm_v128_store(y + j + 12, bin4(op, swap, a3, wasm_v128_load(o + j + 12)));
+  }
+  PLAIN for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, bin4(op, swap, wasm_v128_load(src + j), wasm_v128_load(o + j)));
+  PLAIN for (; j < len; j++) y[j] = bin1(op, swap, src[j], o[j]);
 }
 INLINE void bin_splat(int op, int swap, const float *src, float s, float *y, int len) {
   const v128_t sv = SPLAT(s);
   int j = 0;
-  for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, bin4(op, swap, wasm_v128_load(src + j), sv));
-  for (; j < len; j++) y[j] = bin1(op, swap, src[j], s);
+  PLAIN for (; j + 16 <= len; j += 16) {
+    v128_t a0 = wasm_v128_load(src + j), a1 = wasm_v128_load(src + j + 4), a2 = wasm_v128_load(src + j + 8), a3 = wasm_v128_load(src + j + 12);
+    wasm_v128_store(y + j, bin4(op, swap, a0, sv));
+    wasm_v128_store(y + j + 4, bin4(op, swap, a1, sv));
+    wasm_v128_store(y + j + 8, bin4(op, swap, a2, sv));
+    wasm_v128_store(y + j + 12, bin4(op, swap, a3, sv));
+  }
+  PLAIN for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, bin4(op, swap, wasm_v128_load(src + j), sv));
+  PLAIN for (; j < len; j++) y[j] = bin1(op, swap, src[j], s);
 }
 
-// elements [s, e) of the output of one binary instruction
-static void binary_range(int op, const int *ins, const float *src, float *y, int s, int e) {
+// elements [s, e) of the output of one binary instruction; op and swap are constants where
+// binary_range below calls it, so each of its loops is specialized (no dispatch per vector)
+INLINE void binary_range_of(int op, int swap, const int *ins, const float *src, float *y, int s, int e) {
   const float *o = (const float *)ins[2];
-  const int swap = ins[4], mid = ins[5], inner = ins[6];
+  const int mid = ins[5], inner = ins[6];
   if (ins[3] == 0) {
     bin_run(op, swap, src, o + s, y, e - s);
     return;
@@ -59,11 +78,32 @@ static void binary_range(int op, const int *ins, const float *src, float *y, int
   }
 }
 
+#define BINARY_CASE(OP)                                                   \
+  case OP:                                                                \
+    if (ins[4]) binary_range_of(OP, 1, ins, src, y, s, e);                \
+    else binary_range_of(OP, 0, ins, src, y, s, e);                       \
+    return;
+
+static void binary_range(int op, const int *ins, const float *src, float *y, int s, int e) {
+  switch (op) {
+    BINARY_CASE(B_ADD) BINARY_CASE(B_SUB) BINARY_CASE(B_MUL) BINARY_CASE(B_DIV)
+    default: return;
+  }
+}
+
 #define UNARY_CASE(OP)                                                                          \
   case OP: {                                                                                    \
     int j = 0;                                                                                  \
-    for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, unary4(OP, wasm_v128_load(src + j), p0, p1)); \
-    for (; j < len; j++) y[j] = wasm_f32x4_extract_lane(unary4(OP, SPLAT(src[j]), p0, p1), 0); \
+    PLAIN for (; j + 16 <= len; j += 16) {                                                     \
+      v128_t a0 = wasm_v128_load(src + j), a1 = wasm_v128_load(src + j + 4);                    \
+      v128_t a2 = wasm_v128_load(src + j + 8), a3 = wasm_v128_load(src + j + 12);               \
+      wasm_v128_store(y + j, unary4(OP, a0, p0, p1));                                           \
+      wasm_v128_store(y + j + 4, unary4(OP, a1, p0, p1));                                       \
+      wasm_v128_store(y + j + 8, unary4(OP, a2, p0, p1));                                       \
+      wasm_v128_store(y + j + 12, unary4(OP, a3, p0, p1));                                      \
+    }                                                                                           \
+    PLAIN for (; j + 4 <= len; j += 4) wasm_v128_store(y + j, unary4(OP, wasm_v128_load(src + j), p0, p1)); \
+    PLAIN for (; j < len; j++) y[j] = wasm_f32x4_extract_lane(unary4(OP, SPLAT(src[j]), p0, p1), 0); \
     return;                                                                                     \
   }
 
