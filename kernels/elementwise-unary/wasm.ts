@@ -9,6 +9,7 @@ import { unarySpecOf } from './unary-math.ts';
 const UNARY_CODES: Readonly<Record<string, number>> = {
   Relu: 0, LeakyRelu: 1, Sigmoid: 2, Tanh: 3, Gelu: 4, Erf: 6, Exp: 7, Neg: 8, Abs: 9,
   Sqrt: 10, Reciprocal: 11, HardSigmoid: 12, HardSwish: 13, Clip: 14, Softsign: 15,
+  Floor: 18, Ceil: 19, Round: 20, ThresholdedRelu: 21, Log: 22,
 };
 /** Pow with a constant exponent of 2 or 3 (kernels/elementwise-binary/wasm.ts) */
 export const SQUARE_CODE = 16;

@@ -10,6 +10,7 @@
 enum {
   U_RELU, U_LEAKY_RELU, U_SIGMOID, U_TANH, U_GELU, U_GELU_TANH, U_ERF, U_EXP, U_NEG, U_ABS,
   U_SQRT, U_RECIPROCAL, U_HARD_SIGMOID, U_HARD_SWISH, U_CLIP, U_SOFTSIGN, U_SQUARE, U_CUBE,
+  U_FLOOR, U_CEIL, U_ROUND, U_THRESHOLDED_RELU, U_LOG,
 };
 
 INLINE v128_t unary4(int op, v128_t x, v128_t p0, v128_t p1) {
@@ -38,6 +39,11 @@ INLINE v128_t unary4(int op, v128_t x, v128_t p0, v128_t p1) {
     // Pow with a constant exponent of 2 or 3 (x * x is exact in f64, so it is pow's f32 result)
     case U_SQUARE: return wasm_f32x4_mul(x, x);
     case U_CUBE: return wasm_f32x4_mul(wasm_f32x4_mul(x, x), x);
+    case U_FLOOR: return wasm_f32x4_floor(x);
+    case U_CEIL: return wasm_f32x4_ceil(x);
+    case U_ROUND: return wasm_f32x4_nearest(x); // half to even, as ONNX's Round
+    case U_THRESHOLDED_RELU: return wasm_v128_and(x, wasm_f32x4_gt(x, p0)); // NaN -> 0, as the table
+    case U_LOG: return v_log(x);
     default: return x;
   }
 }
