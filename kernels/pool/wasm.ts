@@ -30,18 +30,22 @@ function lowerGlobal(opType: string): WasmKernel {
 }
 
 /**
- * MaxPool (without its Indices output) and AveragePool over 2 spatial axes; the geometry is the
+ * MaxPool (without its Indices output) and AveragePool over 1 or 2 spatial axes; the geometry is the
  * op's (pads, auto_pad, ceil_mode resolved), written once into persistent memory for the kernel.
  */
 function lowerPool2d(op: PoolKind): WasmKernel {
   return (inputs, outputs, ctx) => {
     if (inputs[0]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
     const { g } = setupPool(inputs, ctx, op);
-    if (g.inDims.length !== 2 || g.outDims.includes(0) || g.inDims.includes(0)) return undefined;
+    if (g.inDims.length > 2 || g.outDims.includes(0) || g.inDims.includes(0)) return undefined;
     const range = countRange(g, ctx.attrs.int('count_include_pad', 0) !== 0);
+    // 1-D pools are 2-D ones over a height of 1: one tap, no pad, the count range [0, 1)
+    const h = g.inDims.length === 1 ? -1 : 0;
+    const at = <T>(v: readonly T[], i: number, one: T): T => (i < 0 ? one : v[i]!);
+    const w = h + 1;
     const geometry = Int32Array.from([
-      g.inDims[0]!, g.inDims[1]!, g.outDims[0]!, g.outDims[1]!, g.kernel[0]!, g.kernel[1]!, g.strides[0]!, g.strides[1]!,
-      g.dilations[0]!, g.dilations[1]!, g.padBegin[0]!, g.padBegin[1]!, range.lo[0]!, range.hi[0]!, range.lo[1]!, range.hi[1]!,
+      at(g.inDims, h, 1), g.inDims[w]!, at(g.outDims, h, 1), g.outDims[w]!, at(g.kernel, h, 1), g.kernel[w]!, at(g.strides, h, 1), g.strides[w]!,
+      at(g.dilations, h, 1), g.dilations[w]!, at(g.padBegin, h, 0), g.padBegin[w]!, at(range.lo, h, 0), at(range.hi, h, 1), range.lo[w]!, range.hi[w]!,
     ]);
     let f: WasmExport | undefined;
     return {
