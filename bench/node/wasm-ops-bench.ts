@@ -46,6 +46,13 @@ const OPS: OpModel[] = [
   { name: `LayerNorm [1,${S},${H}]`, node: { opType: 'LayerNormalization', inputs: ['x', 's', 'b'], outputs: ['y'], attrs: { axis: -1 } }, x: [1, S, H], inits: { s: f32([H]), b: f32([H]) } },
   { name: `Transpose [1,${S},4,64] perm 0213`, node: { opType: 'Transpose', inputs: ['x'], outputs: ['y'], attrs: { perm: [0, 2, 1, 3] } }, x: [1, S, 4, 64] },
   { name: `Transpose [1,${S},4,64] perm 0231`, node: { opType: 'Transpose', inputs: ['x'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } }, x: [1, S, 4, 64] },
+  { name: `Log [${S},${F}]`, node: { opType: 'Log', inputs: ['x'], outputs: ['y'] }, x: [S, F] },
+  { name: `Pow 2 [${S},${F}]`, node: { opType: 'Pow', inputs: ['x', 'e'], outputs: ['y'] }, x: [S, F], inits: { e: new Tensor('float32', Float32Array.of(2), []) } },
+  { name: 'Resize nearest 2x [1,32,40,40]', node: { opType: 'Resize', inputs: ['x', '', 's'], outputs: ['y'], attrs: { mode: 'nearest' } }, x: [1, 32, 40, 40], inits: { s: new Tensor('float32', Float32Array.of(1, 1, 2, 2), [4]) } },
+  { name: 'Resize linear 2x [1,32,40,40]', node: { opType: 'Resize', inputs: ['x', '', 's'], outputs: ['y'], attrs: { mode: 'linear' } }, x: [1, 32, 40, 40], inits: { s: new Tensor('float32', Float32Array.of(1, 1, 2, 2), [4]) } },
+  { name: 'ReduceMean channel axis [1,64,56,56]', node: { opType: 'ReduceMean', inputs: ['x'], outputs: ['y'], attrs: { axes: [1] } }, x: [1, 64, 56, 56] },
+  { name: 'Softmax axis 1 [1,16,64,64]', node: { opType: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: 1 } }, x: [1, 16, 64, 64] },
+  { name: 'MaxPool 1-D k3 s2 [1,64,1001]', node: { opType: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3], strides: [2] } }, x: [1, 64, 1001] },
   { name: 'chain: HardSwish as Add,Clip,Div,Mul [1,32,56,56]', node: hardSwish('x', 'y'), x: [1, 32, 56, 56], inits: hsConsts },
   {
     name: 'chain: SE gate x*g[C,1,1] then HardSwish [1,48,40,40]',
