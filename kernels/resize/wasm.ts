@@ -50,7 +50,9 @@ function lowerResize(opType: string): WasmKernel {
     const [inH, outH] = hAxis >= 0 ? [x.dims[hAxis]!, out[hAxis]!] : [1, 1];
     const [inW, outW] = [x.dims[rank - 1]!, out[rank - 1]!];
     const planes = x.dims.slice(0, Math.max(0, hAxis)).reduce((a, b) => a * b, 1);
-    const nearest = p.mode === 'nearest' ? 1 : 0;
+    // a nearest 2x upscale of each row (FPN upsampling) duplicates lanes instead of gathering
+    const doubles = outW === 2 * inW && Array.from({ length: outW }, (_, o) => tabW[o] === o >> 1).every(Boolean);
+    const nearest = p.mode !== 'nearest' ? 0 : doubles ? 2 : 1;
     let f: WasmExport | undefined;
     return {
       reads: [0],

@@ -50,6 +50,7 @@ const cases: OpCase[] = [
     { name: `wasm linear ${coordinate_transformation_mode} odd up/down`, op: 'Resize', opset: 19, attrs: { mode: 'linear', coordinate_transformation_mode }, inputs: [f32([2, 3, 7, 9]), none, scales([1, 1, 1.7, 0.6])], wasmKernel: true },
     { name: `wasm nearest ${coordinate_transformation_mode} odd up/down`, op: 'Resize', opset: 19, attrs: { mode: 'nearest', coordinate_transformation_mode }, inputs: [f32([1, 3, 7, 5]), none, scales([1, 1, 0.6, 2.2])], wasmKernel: true },
   ]),
+  { name: 'wasm nearest 2x half_pixel, rows of 4 and a tail of 3 (lanes doubled)', op: 'Resize', attrs: { mode: 'nearest' }, inputs: [f32([1, 3, 5, 11]), none, scales([1, 1, 2, 2])], wasmKernel: true },
   { name: 'wasm nearest 2x asymmetric floor (FPN upsample)', op: 'Resize', attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, inputs: [f32([1, 5, 9, 11]), none, scales([1, 1, 2, 2])], wasmKernel: true },
   { name: 'wasm linear sizes 3-D', op: 'Resize', attrs: { mode: 'linear' }, inputs: [f32([2, 5, 7]), none, none, sizes([2, 9, 3])], wasmKernel: true },
   { name: 'wasm linear 1-D', op: 'Resize', attrs: { mode: 'linear' }, inputs: [f32([13]), none, scales([2.5])], wasmKernel: true },

@@ -21,6 +21,18 @@ static void gather_row(const float *r, const int *iw, float *y, int outW) {
   for (int o = 0; o < outW; o++) y[o] = r[iw[o]];
 }
 
+// nearest, each source column twice (a 2x upscale whose table is iw[o] = o / 2): lanes duplicated
+static void double_row(const float *r, float *y, int inW) {
+  int i = 0;
+  for (; i + 4 <= inW; i += 4) {
+    v128_t v = wasm_v128_load(r + i);
+    wasm_v128_store(y + 2 * i, wasm_i32x4_shuffle(v, v, 0, 0, 1, 1));
+    wasm_v128_store(y + 2 * i + 4, wasm_i32x4_shuffle(v, v, 2, 2, 3, 3));
+  }
+  for (; i < inW; i++) y[2 * i] = y[2 * i + 1] = r[i];
+}
+
+// nearest: 1 = a gather by the table, 2 = the table is o / 2 with outW = 2 inW (double_row)
 int KILN_EXPORT(kiln_resize2d_f32)(const float *x, float *y, int planes, int inH, int inW, int outH, int outW,
                                     const int *tabH, const int *tabW, int nearest) {
   const int *ih0 = tabH, *ih1 = tabH + outH;
@@ -35,6 +47,7 @@ int KILN_EXPORT(kiln_resize2d_f32)(const float *x, float *y, int planes, int inH
       if (nearest) {
         // rows that read the same source row (an integer upscale) copy the row just made
         if (oh > 0 && ih0[oh] == ih0[oh - 1]) __builtin_memcpy(yr, yr - outW, (unsigned long)outW * 4);
+        else if (nearest == 2) double_row(xp + ih0[oh] * inW, yr, inW);
         else gather_row(xp + ih0[oh] * inW, iw0, yr, outW);
       } else {
         resize_row(xp + ih0[oh] * inW, xp + ih1[oh] * inW, wh0[oh], wh1[oh], iw0, iw1, ww0, ww1, yr, outW);
