@@ -20,11 +20,12 @@ import { wasm as slice } from '../slice/wasm.ts';
 import { wasm as concat } from '../concat/wasm.ts';
 import { wasm as split } from '../split/wasm.ts';
 import { wasm as resize } from '../resize/wasm.ts';
+import { wasm as expand } from '../expand/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
   elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split,
-  resize,
+  resize, expand,
 ];
 
 const byKey = new Map<string, WasmKernel>();
