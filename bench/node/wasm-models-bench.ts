@@ -1,9 +1,11 @@
-// `node --import tsx bench/node/wasm-models-bench.ts [samples]`: whole models on Kiln's wasm
+// `node --import tsx bench/node/wasm-models-bench.ts [samples] [name filter]`: whole models on Kiln's wasm
 // backend, Kiln's js backend and onnxruntime-web's wasm EP on one thread, same bytes, same inputs.
 // Models: the trainer's demo models (demo/models/*.onnx, int8/int4 QDQ), a float32 iris-sized MLP
 // (4-16-3, Relu, Softmax: per-run overhead), and a BERT-like encoder block written here with the
 // ONNX writer (LayerNormalization, MatMul + Add, Reshape/Transpose heads, Softmax attention, Erf
-// GELU, residuals). Each sample runs one runner until ~30 ms of wall time pass; samples of the
+// GELU, residuals), and a PaddleOCR-like MobileNetV3 block (Conv, HardSwish written as
+// Add/Clip/Div/Mul as exporters before opset 14 do, depthwise Conv, an SE gate, a residual, a
+// nearest 2x Resize as in the detector's FPN). Each sample runs one runner until ~30 ms of wall time pass; samples of the
 // three runners are interleaved so machine noise hits all of them; the table shows medians (ms per
 // run) and the load average. Everything runs on this thread.
 import { readFileSync } from 'node:fs';
@@ -101,6 +103,46 @@ function bertBlock(S: number, H: number, heads: number): Model {
   return { name: `BERT-like block f32 (S=${S}, H=${H}, ${heads} heads)`, bytes };
 }
 
+/** MobileNetV3-style block as PaddleOCR exports it, then the FPN's nearest 2x upsample. */
+function paddleBlock(C: number, HW: number): Model {
+  const E = 2 * C;
+  const w = (o: number, i: number, k: number): Tensor<'float32'> => f32([o, i, k, k], 1 / Math.sqrt(i * k * k));
+  const nodes: WriterNode[] = [];
+  const n = (opType: string, inputs: string[], outputs: string[], attrs?: WriterNode['attrs']): void => {
+    nodes.push({ opType, inputs, outputs, ...(attrs ? { attrs } : {}) });
+  };
+  const hardSwish = (x: string, y: string): void => {
+    n('Add', [x, 'three'], [`${y}_a`]);
+    n('Clip', [`${y}_a`, 'zero', 'six'], [`${y}_c`]);
+    n('Div', [`${y}_c`, 'six'], [`${y}_d`]);
+    n('Mul', [x, `${y}_d`], [y]);
+  };
+  n('Conv', ['x', 'w1', 'b1'], ['c1'], { kernel_shape: [1, 1] });
+  hardSwish('c1', 'h1');
+  n('Conv', ['h1', 'wd', 'bd'], ['c2'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: E });
+  hardSwish('c2', 'h2');
+  n('GlobalAveragePool', ['h2'], ['se0']);
+  n('Conv', ['se0', 'ws1', 'bs1'], ['se1'], { kernel_shape: [1, 1] });
+  n('Relu', ['se1'], ['se2']);
+  n('Conv', ['se2', 'ws2', 'bs2'], ['se3'], { kernel_shape: [1, 1] });
+  n('HardSigmoid', ['se3'], ['se4'], { alpha: 0.2, beta: 0.5 });
+  n('Mul', ['h2', 'se4'], ['g']);
+  n('Conv', ['g', 'w3', 'b3'], ['c3'], { kernel_shape: [1, 1] });
+  n('Add', ['c3', 'x'], ['r']);
+  n('Resize', ['r', '', 'scales'], ['y'], { mode: 'nearest' });
+  const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', new Float32Array([v]), []);
+  const bytes = encodeOnnxModel({
+    nodes,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, C, HW, HW] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [1, C, 2 * HW, 2 * HW] }],
+    initializers: {
+      w1: w(E, C, 1), b1: f32([E]), wd: w(E, 1, 3), bd: f32([E]), ws1: w(E / 4, E, 1), bs1: f32([E / 4]), ws2: w(E, E / 4, 1), bs2: f32([E]),
+      w3: w(C, E, 1), b3: f32([C]), three: scalar(3), zero: scalar(0), six: scalar(6), scales: new Tensor('float32', Float32Array.of(1, 1, 2, 2), [4]),
+    },
+  });
+  return { name: `PaddleOCR-like block f32 (C=${C}, ${HW}x${HW}, HardSwish as 4 ops, SE, Resize 2x)`, bytes };
+}
+
 const demo = (file: string): Model => ({ name: `demo ${file}`, bytes: new Uint8Array(readFileSync(join(repoRoot, 'demo', 'models', file))) });
 
 type Run = () => Promise<Float32Array>;
@@ -142,7 +184,8 @@ async function sample(run: Run): Promise<number> {
 const ort: OrtModule = await import('onnxruntime-web');
 ort.env.wasm.numThreads = 1;
 
-const models: Model[] = [mlpF32(), demo('iris-mlp-int8.onnx'), demo('mnist-cnn-int8.onnx'), bertBlock(64, 256, 4), bertBlock(128, 256, 4)];
+const FILTER = process.argv[3];
+const models: Model[] = [mlpF32(), demo('iris-mlp-int8.onnx'), demo('mnist-cnn-int8.onnx'), bertBlock(64, 256, 4), bertBlock(128, 256, 4), paddleBlock(16, 40), paddleBlock(24, 80)].filter((m) => FILTER === undefined || m.name.includes(FILTER));
 const rows: string[] = [];
 const notes: string[] = [];
 const load0 = loadavg()[0]!;

@@ -1,8 +1,9 @@
-// `node --import tsx bench/node/wasm-ops-bench.ts [samples]`: the memory-bound ops one at a time, at
+// `node --import tsx bench/node/wasm-ops-bench.ts [samples] [name filter]`: the memory-bound ops one at a time, at
 // the shapes of bench/node/wasm-models-bench.ts's BERT-like block (S=128, H=256, 4 heads) and a
 // small CNN, on Kiln's wasm backend, Kiln's js backend and onnxruntime-web's wasm EP (1 thread).
 // Each model is a single node with its input fed at run time, so a run also copies the input in
-// and the output out on every runtime. Medians of interleaved ~30 ms samples, in microseconds.
+// and the output out on every runtime. The chains (decomposed HardSwish, an SE gate, exact GELU) are
+// small graphs that Kiln's wasm backend runs as one fused pass. Medians of interleaved ~30 ms samples, in microseconds.
 import { loadavg } from 'node:os';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
@@ -19,12 +20,18 @@ const f32 = (dims: number[]): Tensor<'float32'> => new Tensor('float32', uniform
 
 interface OpModel {
   readonly name: string;
-  readonly node: WriterNode;
+  /** one node, or a chain: the graph reads x and writes y */
+  readonly node: WriterNode | readonly WriterNode[];
   readonly x: number[];
   readonly inits?: Record<string, AnyTensor>;
 }
 
 const S = 128, H = 256, F = 1024;
+const n = (opType: string, inputs: string[], output: string): WriterNode => ({ opType, inputs, outputs: [output] });
+const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', Float32Array.of(v), []);
+/** x * clip(x + 3, 0, 6) / 6 as exporters write HardSwish before opset 14 (PaddleOCR's MobileNetV3) */
+const hardSwish = (x: string, y: string): WriterNode[] => [n('Add', [x, 'three'], `${y}_a`), n('Clip', [`${y}_a`, 'zero', 'six'], `${y}_c`), n('Div', [`${y}_c`, 'six'], `${y}_d`), n('Mul', [x, `${y}_d`], y)];
+const hsConsts = { three: scalar(3), zero: scalar(0), six: scalar(6) };
 const OPS: OpModel[] = [
   { name: `Erf [${S},${F}]`, node: { opType: 'Erf', inputs: ['x'], outputs: ['y'] }, x: [S, F] },
   { name: `Sigmoid [${S},${F}]`, node: { opType: 'Sigmoid', inputs: ['x'], outputs: ['y'] }, x: [S, F] },
@@ -39,7 +46,28 @@ const OPS: OpModel[] = [
   { name: `LayerNorm [1,${S},${H}]`, node: { opType: 'LayerNormalization', inputs: ['x', 's', 'b'], outputs: ['y'], attrs: { axis: -1 } }, x: [1, S, H], inits: { s: f32([H]), b: f32([H]) } },
   { name: `Transpose [1,${S},4,64] perm 0213`, node: { opType: 'Transpose', inputs: ['x'], outputs: ['y'], attrs: { perm: [0, 2, 1, 3] } }, x: [1, S, 4, 64] },
   { name: `Transpose [1,${S},4,64] perm 0231`, node: { opType: 'Transpose', inputs: ['x'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } }, x: [1, S, 4, 64] },
+  { name: `Log [${S},${F}]`, node: { opType: 'Log', inputs: ['x'], outputs: ['y'] }, x: [S, F] },
+  { name: `Pow 2 [${S},${F}]`, node: { opType: 'Pow', inputs: ['x', 'e'], outputs: ['y'] }, x: [S, F], inits: { e: new Tensor('float32', Float32Array.of(2), []) } },
+  { name: 'Resize nearest 2x [1,32,40,40]', node: { opType: 'Resize', inputs: ['x', '', 's'], outputs: ['y'], attrs: { mode: 'nearest' } }, x: [1, 32, 40, 40], inits: { s: new Tensor('float32', Float32Array.of(1, 1, 2, 2), [4]) } },
+  { name: 'Resize linear 2x [1,32,40,40]', node: { opType: 'Resize', inputs: ['x', '', 's'], outputs: ['y'], attrs: { mode: 'linear' } }, x: [1, 32, 40, 40], inits: { s: new Tensor('float32', Float32Array.of(1, 1, 2, 2), [4]) } },
+  { name: 'ReduceMean channel axis [1,64,56,56]', node: { opType: 'ReduceMean', inputs: ['x'], outputs: ['y'], attrs: { axes: [1] } }, x: [1, 64, 56, 56] },
+  { name: 'Softmax axis 1 [1,16,64,64]', node: { opType: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: 1 } }, x: [1, 16, 64, 64] },
+  { name: 'MaxPool 1-D k3 s2 [1,64,1001]', node: { opType: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3], strides: [2] } }, x: [1, 64, 1001] },
+  { name: 'chain: HardSwish as Add,Clip,Div,Mul [1,32,56,56]', node: hardSwish('x', 'y'), x: [1, 32, 56, 56], inits: hsConsts },
+  {
+    name: 'chain: SE gate x*g[C,1,1] then HardSwish [1,48,40,40]',
+    node: [n('Mul', ['x', 'g'], 'm'), ...hardSwish('m', 'y')],
+    x: [1, 48, 40, 40],
+    inits: { ...hsConsts, g: f32([48, 1, 1]) },
+  },
+  {
+    name: `chain: GELU as Div,Erf,Add,Mul,Mul [${S},${F}]`,
+    node: [n('Div', ['x', 'r2'], 'd'), n('Erf', ['d'], 'e'), n('Add', ['e', 'one'], 'f'), n('Mul', ['x', 'f'], 'g'), n('Mul', ['g', 'half'], 'y')],
+    x: [S, F],
+    inits: { r2: scalar(Math.SQRT2), one: scalar(1), half: scalar(0.5) },
+  },
 ];
+const FILTER = process.argv[3];
 
 async function sample(run: () => Promise<unknown>): Promise<number> {
   let calls = 0;
@@ -57,9 +85,9 @@ const ort: OrtModule = await import('onnxruntime-web');
 ort.env.wasm.numThreads = 1;
 const load0 = loadavg()[0]!;
 const rows: string[] = [];
-for (const op of OPS) {
+for (const op of OPS.filter((o) => FILTER === undefined || o.name.includes(FILTER))) {
   const bytes = encodeOnnxModel({
-    nodes: [op.node],
+    nodes: Array.isArray(op.node) ? op.node : [op.node],
     inputs: [{ name: 'x', dtype: 'float32', dims: op.x }],
     outputs: [{ name: 'y', dtype: 'float32' }],
     initializers: op.inits ?? {},

@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import { CUBE_CODE, SQUARE_CODE, unaryStep } from '../elementwise-unary/wasm.ts';
 
 /** Op and form codes of kiln_binary_f32 (kernels/wasm/src/eltwise-binary.c): keep in step with its enums. */
 const BINARY_CODES: Readonly<Record<string, number>> = { Add: 0, Sub: 1, Mul: 2, Div: 3 };
@@ -47,6 +48,7 @@ function lowerBinary(opType: string): WasmKernel {
     const { outer, mid, inner } = view;
     let f: WasmExport | undefined;
     return {
+      elementwise: { kind: 'binary', code, full: form === FORM.same ? [0, 1] : form === FORM.bMid ? [0] : [1], mid, inner },
       reads: [0, 1],
       scratchBytes: 0,
       persistentBytes: [],
@@ -61,4 +63,17 @@ function lowerBinary(opType: string): WasmKernel {
   };
 }
 
-export const wasm: ImplementationTable<WasmKernel> = Object.fromEntries(Object.keys(BINARY_CODES).map((op) => [opKey('', op), lowerBinary(op)]));
+/** Pow with a constant scalar exponent of 2 or 3 (x^2 in LayerNorm and GELU decompositions): a unary pass; other exponents run js. */
+const pow: WasmKernel = (inputs, outputs, ctx) => {
+  const e = ctx.constants[1];
+  // float16 data holds bits and int4 packs two values a byte: only types whose element is the value
+  if (inputs[0]?.dtype !== 'float32' || !e || e.size !== 1 || !['float32', 'float64', 'int32', 'int64'].includes(e.type)) return undefined;
+  const exponent = Number(e.data[0]);
+  const code = exponent === 2 ? SQUARE_CODE : exponent === 3 ? CUBE_CODE : undefined;
+  return code === undefined ? undefined : unaryStep(code, count(outputs[0]!.dims), []);
+};
+
+export const wasm: ImplementationTable<WasmKernel> = {
+  ...Object.fromEntries(Object.keys(BINARY_CODES).map((op) => [opKey('', op), lowerBinary(op)])),
+  [opKey('', 'Pow')]: pow,
+};

@@ -9,13 +9,18 @@ import { unarySpecOf } from './unary-math.ts';
 export const UNARY_CODES: Readonly<Record<string, number>> = {
   Relu: 0, LeakyRelu: 1, Sigmoid: 2, Tanh: 3, Gelu: 4, Erf: 6, Exp: 7, Neg: 8, Abs: 9,
   Sqrt: 10, Reciprocal: 11, HardSigmoid: 12, HardSwish: 13, Clip: 14, Softsign: 15,
+  Floor: 18, Ceil: 19, Round: 20, ThresholdedRelu: 21, Log: 22,
 };
+/** Pow with a constant exponent of 2 or 3 (kernels/elementwise-binary/wasm.ts) */
+export const SQUARE_CODE = 16;
+export const CUBE_CODE = 17;
 const GELU_TANH = 5;
 
 /** One pass over the tensor; the export is looked up at session start, so a stale module fails there. */
 export function unaryStep(code: number, n: number, params: readonly number[]): WasmStep {
   let f: WasmExport | undefined;
   return {
+    elementwise: { kind: 'unary', code, params: [params[0] ?? 0, params[1] ?? 0] },
     reads: [0],
     scratchBytes: 0,
     persistentBytes: [],

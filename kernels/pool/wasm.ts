@@ -1,6 +1,6 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmExport, WasmKernel, WasmStep } from '../wasm/contract.ts';
 import { REDUCE_MODE } from '../reduce/wasm.ts';
 import { countRange, setupGlobal, setupPool, GLOBAL_POOLS, type PoolKind } from './op.ts';
 
@@ -29,20 +29,44 @@ function lowerGlobal(opType: string): WasmKernel {
   };
 }
 
+/** MaxPool 2x2 stride 2 with every window inside the input (CNN downsampling): its own kernel. */
+function maxPool2x2(nc: number, ih: number, iw: number, oh: number, ow: number): WasmStep {
+  let f: WasmExport | undefined;
+  return {
+    reads: [0],
+    scratchBytes: 0,
+    persistentBytes: [],
+    prepare(k) {
+      f = k.fn('kiln_maxpool2x2_f32');
+    },
+    run(k, at) {
+      f ??= k.fn('kiln_maxpool2x2_f32');
+      f(at.inputs[0]!, at.outputs[0]!, nc, ih, iw, oh, ow);
+    },
+  };
+}
+
 /**
- * MaxPool (without its Indices output) and AveragePool over 2 spatial axes; the geometry is the
+ * MaxPool (without its Indices output) and AveragePool over 1 or 2 spatial axes; the geometry is the
  * op's (pads, auto_pad, ceil_mode resolved), written once into persistent memory for the kernel.
  */
 function lowerPool2d(op: PoolKind): WasmKernel {
   return (inputs, outputs, ctx) => {
     if (inputs[0]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
     const { g } = setupPool(inputs, ctx, op);
-    if (g.inDims.length !== 2 || g.outDims.includes(0) || g.inDims.includes(0)) return undefined;
+    if (g.inDims.length > 2 || g.outDims.includes(0) || g.inDims.includes(0)) return undefined;
     const range = countRange(g, ctx.attrs.int('count_include_pad', 0) !== 0);
+    // 1-D pools are 2-D ones over a height of 1: one tap, no pad, the count range [0, 1)
+    const h = g.inDims.length === 1 ? -1 : 0;
+    const at = <T>(v: readonly T[], i: number, one: T): T => (i < 0 ? one : v[i]!);
+    const w = h + 1;
     const geometry = Int32Array.from([
-      g.inDims[0]!, g.inDims[1]!, g.outDims[0]!, g.outDims[1]!, g.kernel[0]!, g.kernel[1]!, g.strides[0]!, g.strides[1]!,
-      g.dilations[0]!, g.dilations[1]!, g.padBegin[0]!, g.padBegin[1]!, range.lo[0]!, range.hi[0]!, range.lo[1]!, range.hi[1]!,
+      at(g.inDims, h, 1), g.inDims[w]!, at(g.outDims, h, 1), g.outDims[w]!, at(g.kernel, h, 1), g.kernel[w]!, at(g.strides, h, 1), g.strides[w]!,
+      at(g.dilations, h, 1), g.dilations[w]!, at(g.padBegin, h, 0), g.padBegin[w]!, at(range.lo, h, 0), at(range.hi, h, 1), range.lo[w]!, range.hi[w]!,
     ]);
+    const [ih, iw, oh, ow] = [geometry[0]!, geometry[1]!, geometry[2]!, geometry[3]!];
+    const is2x2 = op === 'MaxPool' && [2, 2, 2, 2, 1, 1, 0, 0].every((v, i) => geometry[4 + i] === v) && 2 * oh <= ih && 2 * ow <= iw;
+    if (is2x2) return maxPool2x2(g.nc, ih, iw, oh, ow);
     let f: WasmExport | undefined;
     return {
       reads: [0],

@@ -3,13 +3,19 @@ import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
 import { REDUCE_SPECS, resolveReduce } from './op.ts';
 
-/** Modes of kiln_reduce_rows_f32 (kernels/wasm/src/pool.c): keep in step with its enum. */
-export const REDUCE_MODE = { mean: 0, max: 1, sum: 2 } as const;
-const MODES: Readonly<Record<string, number>> = { ReduceMean: REDUCE_MODE.mean, ReduceMax: REDUCE_MODE.max, ReduceSum: REDUCE_MODE.sum };
+/** Modes of kiln_reduce_rows_f32 (pool.c: the first three) and kiln_reduce_mid_f32 (reduce.c): keep in step with their enums. */
+export const REDUCE_MODE = { mean: 0, max: 1, sum: 2, min: 3, sumSquare: 4, l1: 5, l2: 6 } as const;
+const MODES: Readonly<Record<string, number>> = {
+  ReduceMean: REDUCE_MODE.mean, ReduceMax: REDUCE_MODE.max, ReduceSum: REDUCE_MODE.sum, ReduceMin: REDUCE_MODE.min,
+  ReduceSumSquare: REDUCE_MODE.sumSquare, ReduceL1: REDUCE_MODE.l1, ReduceL2: REDUCE_MODE.l2,
+};
+const ROWS_MODES: readonly number[] = [REDUCE_MODE.mean, REDUCE_MODE.max, REDUCE_MODE.sum];
 
 /**
- * ReduceMean/Max/Sum over trailing axes (size-1 axes may sit anywhere): each output is one
- * contiguous row of the input. Other axis sets, and reductions over nothing, run on js.
+ * Reduce* where the reduced axes, size-1 axes aside, are one contiguous block: the input is
+ * [outer, len, inner] and each output reduces len values at stride inner (trailing axes: inner = 1,
+ * one contiguous row each; leading or middle axes: vectorized along inner). Split axis sets and
+ * reductions over nothing run on js.
  */
 function lowerReduce(opType: string): WasmKernel {
   const spec = REDUCE_SPECS.find((s) => s.opType === opType)!;
@@ -17,24 +23,29 @@ function lowerReduce(opType: string): WasmKernel {
     if (inputs[0]?.dtype !== 'float32') return undefined;
     const { x, axes } = resolveReduce(spec, inputs, ctx);
     if (!axes) return undefined;
-    const first = x.dims.findIndex((d, i) => axes.has(i) && d !== 1);
-    if (first < 0) return undefined;
-    if (x.dims.some((d, i) => i >= first && d !== 1 && !axes.has(i))) return undefined;
-    const len = x.dims.reduce((a, d, i) => (axes.has(i) ? a * d : a), 1);
-    const rows = x.dims.reduce((a, d, i) => (axes.has(i) ? a : a * d), 1);
+    const big = x.dims.flatMap((d, i) => (d !== 1 ? [i] : []));
+    const reduced = big.filter((i) => axes.has(i));
+    if (reduced.length === 0) return undefined;
+    const [p, q] = [reduced[0]!, reduced[reduced.length - 1]!];
+    if (big.some((i) => i > p && i < q && !axes.has(i))) return undefined; // two separate blocks
+    const prod = (from: number, to: number): number => x.dims.slice(from, to).reduce((a, d) => a * d, 1);
+    const [outer, len, inner] = [prod(0, p), prod(p, q + 1), prod(q + 1, x.dims.length)];
     if (len === 0) return undefined;
     const mode = MODES[opType]!;
+    const rows = inner === 1 && ROWS_MODES.includes(mode);
+    const name = rows ? 'kiln_reduce_rows_f32' : 'kiln_reduce_mid_f32';
     let f: WasmExport | undefined;
     return {
       reads: [0],
       scratchBytes: 0,
       persistentBytes: [],
       prepare(k) {
-        f = k.fn('kiln_reduce_rows_f32');
+        f = k.fn(name);
       },
       run(k, at) {
-        f ??= k.fn('kiln_reduce_rows_f32');
-        f(at.inputs[0]!, at.outputs[0]!, rows, len, mode);
+        f ??= k.fn(name);
+        if (rows) f(at.inputs[0]!, at.outputs[0]!, outer, len, mode);
+        else f(at.inputs[0]!, at.outputs[0]!, outer, len, inner, mode);
       },
     };
   };

@@ -193,14 +193,14 @@ function nearestIndex(p: ResizePlan, d: number, x: number): number {
   }
 }
 
-interface Taps {
+export interface Taps {
   /** first tap index (unclamped); tap j reads clamp(first + j) */
   first: number;
   weights: number[];
 }
 
-/** Taps of output index o on axis d, or undefined where tf_crop_and_resize extrapolates. */
-function tapsOf(p: ResizePlan, d: number, o: number): Taps | undefined {
+/** Taps of output index o on axis d, or undefined where tf_crop_and_resize extrapolates (the wasm kernel tabulates them too). */
+export function tapsOf(p: ResizePlan, d: number, o: number): Taps | undefined {
   const n = p.inDims[d]!;
   const x = sourceCoord(p, d, o);
   if (p.coord === 'tf_crop_and_resize' && (x < 0 || x > n - 1)) return undefined;

@@ -3,24 +3,29 @@ import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
 import { rowsOf, type Kind } from './op.ts';
 
-/** Softmax / LogSoftmax over contiguous rows (the last axis; opset < 13's 2-D coercion); strided rows decline. */
+/**
+ * Softmax / LogSoftmax over contiguous rows (the last axis; opset < 13's 2-D coercion), or over a
+ * strided axis (inner > 1: a channel axis of NCHW), 4 columns per vector.
+ */
 function lowerSoftmax(kind: Kind): WasmKernel {
   return (inputs, _outputs, ctx) => {
     const x = inputs[0];
     if (x?.dtype !== 'float32') return undefined;
     const { rows, len, inner } = rowsOf(x, ctx, kind);
-    if (inner !== 1) return undefined;
+    const log = kind === 'LogSoftmax' ? 1 : 0;
+    const name = inner === 1 ? 'kiln_softmax_f32' : 'kiln_softmax_strided_f32';
     let f: WasmExport | undefined;
     return {
       reads: [0],
       scratchBytes: 0,
       persistentBytes: [],
       prepare(k) {
-        f = k.fn('kiln_softmax_f32');
+        f = k.fn(name);
       },
       run(k, at) {
-        f ??= k.fn('kiln_softmax_f32');
-        f(at.inputs[0]!, at.outputs[0]!, rows, len, kind === 'LogSoftmax' ? 1 : 0);
+        f ??= k.fn(name);
+        if (inner === 1) f(at.inputs[0]!, at.outputs[0]!, rows, len, log);
+        else f(at.inputs[0]!, at.outputs[0]!, rows / inner, len, inner, log); // rows counts every column: outer * inner
       },
     };
   };

@@ -83,7 +83,20 @@ export interface PrepareContext {
   stage(t: AnyTensor): number;
 }
 
+/**
+ * What an elementwise step computes per element, so the backend can run a chain of such steps as
+ * one pass (runtime/backends/wasm/elementwise-chains.ts, kernels/wasm/src/eltwise-chain.c).
+ * unary: y = op(input 0). binary: `full` lists the input slots with the output's shape (either may
+ * carry the chain); a slot not in `full` is read as `mid` values along the middle axis of the
+ * output viewed as [outer, mid, inner] (a scalar, a row vector, a per-channel [C,1,1]).
+ */
+export type ElementwiseStage =
+  | { readonly kind: 'unary'; readonly code: number; readonly params: readonly [number, number] }
+  | { readonly kind: 'binary'; readonly code: number; readonly full: readonly number[]; readonly mid: number; readonly inner: number };
+
 export interface WasmStep {
+  /** set by elementwise steps that a fused chain may take in */
+  readonly elementwise?: ElementwiseStage;
   /**
    * Input slots the step reads from memory at run time. Constant inputs it consumed in `prepare`
    * (packed weights) are left out, so they take no arena space.

@@ -29,12 +29,15 @@ import { wasm as qlinearConv } from '../qlinear-conv/wasm.ts';
 import { wasm as qlinearBinary } from '../qlinear-binary/wasm.ts';
 import { wasm as quantizeDequantize } from '../quantize-dequantize/wasm.ts';
 import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
+import { wasm as resize } from '../resize/wasm.ts';
+import { wasm as expand } from '../expand/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
   elementwiseUnary, elementwiseBinary, softmax, normalization, transpose, reshape, pool, reduce, slice, concat, split,
   fusedNorm, biasActivation,
   quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize, matmulNBits,
+  resize, expand,
 ];
 
 const byKey = new Map<string, WasmKernel>();

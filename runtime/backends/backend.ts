@@ -21,6 +21,8 @@ export interface StepPlacement {
   readonly reason?: 'backend' | 'no-kernel' | 'dtype' | 'declined';
   /** which kind of kernel ran it: the WebGPU lowering, a wasm kernel, or the op's js kernel */
   readonly implementation?: 'webgpu' | 'wasm' | 'js';
+  /** wasm backend: the node whose one pass over the data also computed this elementwise step (a fused chain) */
+  readonly fusedInto?: string;
 }
 
 /** Where the steps of a prepared plan run. */

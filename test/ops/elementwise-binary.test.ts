@@ -66,6 +66,10 @@ const cases: OpCase[] = [
     { name: `${op} wasm middle block`, op, inputs: [f32([2, 4, 3, 5]), { ...f32([4, 3, 1]), range: [0.5, 2] }], wasmKernel: true },
     { name: `${op} wasm declines a split broadcast`, op, inputs: [f32([2, 4, 3]), { ...f32([2, 1, 3]), range: [0.5, 2] }] },
   ]),
+  // Pow by a constant 2 or 3 runs as a unary pass in wasm (odd sizes, a tail of 3); other exponents decline to js
+  { name: 'Pow wasm square odd', op: 'Pow', inputs: [f32([5, 7]), { dtype: 'float32', dims: [], values: [2] }], wasmKernel: true },
+  { name: 'Pow wasm cube int64 exponent', op: 'Pow', inputs: [f32([3, 11]), { dtype: 'int64', dims: [1], values: [3] }], wasmKernel: true },
+  { name: 'Pow wasm declines exponent 0.5', op: 'Pow', inputs: [{ ...f32([3, 5]), range: [0.1, 3] }, { dtype: 'float32', dims: [], values: [0.5] }] },
 ];
 
 runOpCases('elementwise-binary', cases);

@@ -78,6 +78,16 @@ const cases: OpCase[] = [
     { name: `${op} wasm tail only`, op, inputs: [f32([2], [-6, 6])], wasmKernel: true },
   ]),
   { name: 'Sqrt wasm odd size', op: 'Sqrt', inputs: [f32([7, 3], [0, 9])], wasmKernel: true },
+  // Floor/Ceil/Round on values with .5 ties; ThresholdedRelu; Log over its whole range (no denormal:
+  // SwiftShader gives NaN for log(1e-40) on WebGPU; the wasm one scales them up, unchecked here;
+  // values near 1 where only the m + y form keeps the error relative), held to 1e-6 relative
+  ...['Floor', 'Ceil', 'Round'].map((op): OpCase => ({ name: `${op} wasm halves`, op, inputs: [{ dtype: 'float32', dims: [11], values: [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.49, 0.51, 3.7, -3.7, 1e7 + 1], feed: true }], wasmKernel: true })),
+  ...['Floor', 'Ceil', 'Round'].map((op): OpCase => ({ name: `${op} wasm odd size`, op, inputs: [f32([7, 3], [-6, 6])], wasmKernel: true })),
+  { name: 'ThresholdedRelu wasm', op: 'ThresholdedRelu', opset: 10, attrs: { alpha: 0.3 }, inputs: [f32([7, 3], [-2, 2])], wasmKernel: true },
+  { name: 'Log wasm odd size', op: 'Log', inputs: [f32([7, 3], [0.01, 50])], wasmKernel: true },
+  { name: 'Log wasm near 1', op: 'Log', inputs: [f32([1001], [0.9, 1.1])], wasmTolerance: { rtol: 1e-6, atol: 1e-12 }, wasmKernel: true },
+  { name: 'Log wasm special values', op: 'Log', inputs: [{ dtype: 'float32', dims: [9], values: [0, -0, -1, Infinity, NaN, 2e-38, 1.2e-38, 3.4e38, 1], feed: true }], wasmTolerance: { rtol: 1e-6, atol: 0 }, wasmKernel: true },
+  { name: 'Log wasm wide range', op: 'Log', inputs: [f32([2001], [1e-6, 1e6])], wasmTolerance: { rtol: 1e-6, atol: 1e-12 }, wasmKernel: true },
   { name: 'Reciprocal wasm odd size', op: 'Reciprocal', inputs: [f32([7, 3], [0.2, 4])], wasmKernel: true },
   // The vector exp's documented bound (vmath.h: <= 2e-7 relative for normal results), held tighter
   // than the op tolerance so a drifting coefficient shows (a 2e-4 change in one did not fail 1e-4).

@@ -10,6 +10,11 @@ const cases: OpCase[] = [
   { name: 'Expand shape with 1s keeps input dims', op: 'Expand', inputs: [f32([2, 1, 4]), i64([1, 5, 1])] },
   { name: 'Expand scalar', op: 'Expand', inputs: [f32([]), i64([4, 5])] },
   { name: 'Expand identity', op: 'Expand', inputs: [f32([2, 3]), i64([2, 3])] },
+  // wasm: the strided copy with stride 0 on broadcast axes (odd sizes, a broadcast inner axis, a new leading one)
+  { name: 'Expand wasm row to matrix', op: 'Expand', inputs: [f32([1, 7]), i64([5, 7])], wasmKernel: true },
+  { name: 'Expand wasm column (inner axis broadcast)', op: 'Expand', inputs: [f32([3, 1]), i64([2, 3, 9])], wasmKernel: true },
+  { name: 'Expand wasm per-channel to NCHW', op: 'Expand', inputs: [f32([1, 3, 1, 1]), i64([2, 3, 5, 7])], wasmKernel: true },
+  { name: 'Expand wasm middle axis', op: 'Expand', inputs: [f32([2, 1, 5]), i64([2, 3, 5])], wasmKernel: true },
   { name: 'Expand int64', op: 'Expand', inputs: [{ dtype: 'int64', dims: [1, 3] }, i64([4, 3])] },
   { name: 'Expand bool', op: 'Expand', inputs: [{ dtype: 'bool', dims: [3] }, i64([2, 3])] },
   { name: 'Expand large (2-D dispatch)', op: 'Expand', inputs: [f32([1, 4096]), i64([1100, 4096])] },

@@ -52,6 +52,11 @@ export interface OpCase {
   readonly kernelTuning?: KernelTuning;
 }
 
+/** Cases that run only the kernel forms chosen for hardware GPUs (every other case runs both forms). */
+export function withHardwareTuning(cases: readonly OpCase[]): OpCase[] {
+  return cases.map((c) => ({ ...c, name: `${c.name} [hardware kernel forms]`, kernelTuning: 'hardware' }));
+}
+
 const isInt = (t: DataType): boolean => !['float32', 'float16', 'float64'].includes(t);
 
 /** the stream of callers that pass none (a test file's own calls, in its fixed order) */

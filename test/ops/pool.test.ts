@@ -35,6 +35,17 @@ const cases: OpCase[] = [
     { name: `${op} wasm 2x2 stride 2 (MNIST)`, op, attrs: { kernel_shape: [2, 2], strides: [2, 2] }, inputs: [f32([1, 16, 28, 28])], wasmKernel: true },
   ]),
   { name: 'AveragePool wasm count_include_pad ceil_mode', op: 'AveragePool', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2], count_include_pad: 1, ceil_mode: 1 }, inputs: [f32([1, 2, 6, 6])], wasmKernel: true },
+  // MaxPool 2x2 stride 2 has its own kernel (kiln_maxpool2x2_f32): odd inputs (last row and column
+  // unread), 4 outputs a vector and a tail, infinities; ceil_mode's partial windows go to the general one
+  { name: 'MaxPool wasm 2x2 odd input', op: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2] }, inputs: [f32([2, 3, 9, 11])], wasmKernel: true },
+  { name: 'MaxPool wasm 2x2 ceil_mode partial windows', op: 'MaxPool', opset: 19, attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, inputs: [f32([1, 2, 7, 9])], wasmKernel: true },
+  { name: 'MaxPool wasm 2x2 infinities', op: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2] }, inputs: [{ dtype: 'float32', dims: [1, 1, 2, 10], values: [-Infinity, -Infinity, 1, -1, Infinity, 0, -3, -2, 5, 5, -Infinity, -Infinity, -1, 2, 0, 1, -4, -5, 5, 4], feed: true }], wasmKernel: true },
+  // 1-D pools run as 2-D ones over a height of 1
+  ...['MaxPool', 'AveragePool'].flatMap((op): OpCase[] => [
+    { name: `${op} wasm 1-D pads strides`, op, attrs: { kernel_shape: [3], pads: [1, 2], strides: [2] }, inputs: [f32([2, 3, 17])], wasmKernel: true },
+    { name: `${op} wasm 1-D dilation ceil_mode`, op, opset: 19, attrs: { kernel_shape: [2], dilations: [2], strides: [2], ceil_mode: 1 }, inputs: [f32([1, 2, 13])], wasmKernel: true },
+  ]),
+  { name: 'AveragePool wasm 1-D count_include_pad', op: 'AveragePool', attrs: { kernel_shape: [4], pads: [2, 1], count_include_pad: 1 }, inputs: [f32([1, 3, 9])], wasmKernel: true },
   { name: 'GlobalAveragePool wasm odd spatial', op: 'GlobalAveragePool', inputs: [f32([2, 3, 5, 3])], wasmKernel: true },
   { name: 'GlobalMaxPool wasm odd spatial', op: 'GlobalMaxPool', inputs: [f32([2, 3, 7, 3])], wasmKernel: true },
   { name: 'GlobalMaxPool wasm infinities and negatives', op: 'GlobalMaxPool', inputs: [{ dtype: 'float32', dims: [1, 3, 5], values: [1, -9, 2, 3, 4, -Infinity, -1, -2, -3, -5, 5, 6, 7, 8, Infinity], feed: true }], wasmKernel: true },

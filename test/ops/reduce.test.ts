@@ -51,13 +51,17 @@ const cases: OpCase[] = [
     { name: `${op} long rows ties last`, op, attrs: { axis: 0, select_last_index: 1 }, inputs: [{ dtype: 'int32', dims: [300, 3], range: [0, 4] }] },
     { name: `${op} rank 1`, op, inputs: [f32([17])] },
   ]),
-  // The wasm kernel (kernels/wasm/src/pool.c, rows): trailing axes, odd lengths, keepdims off
-  ...['ReduceSum', 'ReduceMean', 'ReduceMax'].flatMap((op): OpCase[] => [
+  // The wasm kernels (kernels/wasm/src/pool.c rows: trailing axes; reduce.c: a leading or middle
+  // block, vectorized along the inner axis by 16, 4 and a tail): odd lengths, keepdims off
+  ...['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2'].flatMap((op): OpCase[] => [
     { name: `${op} wasm last axis odd`, op, opset: 18, inputs: [f32([5, 7]), axesIn([-1])], wasmKernel: true },
     { name: `${op} wasm two trailing axes, keepdims 0`, op, opset: 18, attrs: { keepdims: 0 }, inputs: [f32([3, 5, 3]), axesIn([1, 2])], wasmKernel: true },
     { name: `${op} wasm all axes (none given)`, op, opset: 18, inputs: [f32([3, 11])], wasmKernel: true },
     { name: `${op} wasm size-1 axis between`, op, opset: 13, attrs: { axes: [1, 3] }, inputs: [f32([2, 5, 1, 6])], wasmKernel: true },
-    { name: `${op} wasm declines a leading axis`, op, opset: 18, inputs: [f32([5, 6]), axesIn([0])] },
+    { name: `${op} wasm leading axis, inner 23`, op, opset: 18, inputs: [f32([5, 23]), axesIn([0])], wasmKernel: true },
+    { name: `${op} wasm middle axes, inner 3`, op, opset: 18, attrs: { keepdims: 0 }, inputs: [f32([2, 3, 5, 3]), axesIn([1, 2])], wasmKernel: true },
+    { name: `${op} wasm channel axis of NCHW (inner 37)`, op, opset: 18, inputs: [f32([2, 6, 37]), axesIn([1])], wasmKernel: true },
+    { name: `${op} wasm declines two separate blocks`, op, opset: 18, inputs: [f32([3, 4, 5]), axesIn([0, 2])] },
   ]),
 ];
 

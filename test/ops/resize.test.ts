@@ -44,6 +44,20 @@ const cases: OpCase[] = [
   { name: 'Upsample-9 linear', op: 'Upsample', opset: 9, attrs: { mode: 'linear' }, inputs: [X, scales([1, 1, 2, 1.5])] },
   { name: 'Upsample-7 scales attribute', op: 'Upsample', opset: 7, attrs: { mode: 'nearest', scales: { floats: [1, 1, 2, 2] } }, inputs: [X] },
   { name: 'linear large (2-D dispatch)', op: 'Resize', attrs: { mode: 'linear' }, inputs: [f32([1, 4, 520, 520]), none, scales([1, 1, 2, 2])] },
+  // The wasm kernel (kernels/wasm/src/resize.c): nearest and linear over the last two axes with
+  // tables from the op's own taps; odd sizes, up and down, every coordinate mode, 1-D to 4-D.
+  ...['half_pixel', 'asymmetric', 'align_corners', 'pytorch_half_pixel', 'half_pixel_symmetric', 'tf_half_pixel_for_nn'].flatMap((coordinate_transformation_mode): OpCase[] => [
+    { name: `wasm linear ${coordinate_transformation_mode} odd up/down`, op: 'Resize', opset: 19, attrs: { mode: 'linear', coordinate_transformation_mode }, inputs: [f32([2, 3, 7, 9]), none, scales([1, 1, 1.7, 0.6])], wasmKernel: true },
+    { name: `wasm nearest ${coordinate_transformation_mode} odd up/down`, op: 'Resize', opset: 19, attrs: { mode: 'nearest', coordinate_transformation_mode }, inputs: [f32([1, 3, 7, 5]), none, scales([1, 1, 0.6, 2.2])], wasmKernel: true },
+  ]),
+  { name: 'wasm nearest 2x half_pixel, rows of 4 and a tail of 3 (lanes doubled)', op: 'Resize', attrs: { mode: 'nearest' }, inputs: [f32([1, 3, 5, 11]), none, scales([1, 1, 2, 2])], wasmKernel: true },
+  { name: 'wasm nearest 2x asymmetric floor (FPN upsample)', op: 'Resize', attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, inputs: [f32([1, 5, 9, 11]), none, scales([1, 1, 2, 2])], wasmKernel: true },
+  { name: 'wasm linear sizes 3-D', op: 'Resize', attrs: { mode: 'linear' }, inputs: [f32([2, 5, 7]), none, none, sizes([2, 9, 3])], wasmKernel: true },
+  { name: 'wasm linear 1-D', op: 'Resize', attrs: { mode: 'linear' }, inputs: [f32([13]), none, scales([2.5])], wasmKernel: true },
+  { name: 'wasm nearest rows only', op: 'Resize', attrs: { mode: 'nearest' }, inputs: [f32([3, 11]), none, scales([1, 1.6])], wasmKernel: true },
+  { name: 'wasm linear exclude_outside', op: 'Resize', attrs: { mode: 'linear', exclude_outside: 1 }, inputs: [f32([1, 2, 5, 6]), none, scales([1, 1, 1.5, 0.7])], wasmKernel: true },
+  { name: 'wasm Resize-10 linear', op: 'Resize', opset: 10, attrs: { mode: 'linear' }, inputs: [f32([1, 3, 5, 6]), scales([1, 1, 2, 0.5])], wasmKernel: true },
+  { name: 'wasm Upsample-7 nearest', op: 'Upsample', opset: 7, attrs: { mode: 'nearest', scales: { floats: [1, 1, 2, 3] } }, inputs: [f32([1, 3, 5, 6])], wasmKernel: true },
 ];
 
 runOpCases('resize', cases);

@@ -29,6 +29,11 @@ const cases: OpCase[] = [
     { name: `${op} wasm opset 11 coerced`, op, opset: 11, attrs: { axis: 1 }, inputs: [f32([2, 3, 5])], wasmKernel: true },
     { name: `${op} wasm large values`, op, inputs: [f32([4, 9], [1000, 1010])], wasmKernel: true },
     { name: `${op} wasm special values`, op, inputs: [{ dtype: 'float32', dims: [3, 3], values: [0, -Infinity, 1, 3, 1, 2, -100, 100, 0], feed: true }], wasmKernel: true },
+    // strided axes (kernels/wasm/src/softmax.c, kiln_softmax_strided_f32): 4 columns a vector and a tail of 1-3
+    { name: `${op} wasm channel axis of NCHW`, op, attrs: { axis: 1 }, inputs: [f32([2, 5, 3, 7], [-20, 20])], wasmKernel: true },
+    { name: `${op} wasm leading axis, inner 8`, op, attrs: { axis: 0 }, inputs: [f32([9, 8], [-20, 20])], wasmKernel: true },
+    { name: `${op} wasm middle axis large values`, op, attrs: { axis: -2 }, inputs: [f32([3, 6, 5], [1000, 1010])], wasmKernel: true },
+    { name: `${op} wasm strided special values`, op, attrs: { axis: 0 }, inputs: [{ dtype: 'float32', dims: [3, 5], values: [0, -Infinity, 1, 3, 7, 3, 1, 2, -100, 0, -100, 100, 0, 5, 1], feed: true }], wasmKernel: true },
   ]),
 ];
 

@@ -5,27 +5,9 @@
 //           a row vector: inner = 1; a per-channel [C,1,1]: inner = H*W)
 //   A_MID:  the same with the roles swapped (order still matters for Sub and Div)
 // kernels/elementwise-binary/wasm.ts finds the view or declines. y may alias a full operand.
-#include "vmath.h"
+#include "eltwise-math.h"
 
-enum { B_ADD, B_SUB, B_MUL, B_DIV };
 enum { F_SAME, F_B_MID, F_A_MID };
-
-INLINE v128_t op4(int op, v128_t a, v128_t b) {
-  switch (op) {
-    case B_ADD: return wasm_f32x4_add(a, b);
-    case B_SUB: return wasm_f32x4_sub(a, b);
-    case B_MUL: return wasm_f32x4_mul(a, b);
-    default: return wasm_f32x4_div(a, b);
-  }
-}
-INLINE float op1(int op, float a, float b) {
-  switch (op) {
-    case B_ADD: return a + b;
-    case B_SUB: return a - b;
-    case B_MUL: return a * b;
-    default: return a / b;
-  }
-}
 
 INLINE void run(int op, int form, const float *a, const float *b, float *y, int outer, int mid, int inner) {
   if (form == F_SAME) {

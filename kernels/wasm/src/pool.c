@@ -129,3 +129,33 @@ void KILN_EXPORT(kiln_pool2d_f32)(const float *x, float *y, int nc, const int *g
     }
   }
 }
+
+/**
+ * MaxPool 2x2, stride 2, no pads or dilation, every window inside the input (kernels/pool/wasm.ts
+ * checks): per 4 outputs two loads from each of the two rows, the even and odd lanes split by
+ * shuffles and combined in the reference's tap order (t00, t01, t10, t11; a later tap replaces the
+ * running max only when greater, which is what pmax does: a NaN first tap stays, a later one never wins).
+ */
+void KILN_EXPORT(kiln_maxpool2x2_f32)(const float *x, float *y, int nc, int ih, int iw, int oh, int ow) {
+  for (int c = 0; c < nc; c++, x += ih * iw) {
+    for (int oy = 0; oy < oh; oy++, y += ow) {
+      const float *r0 = x + 2 * oy * iw, *r1 = r0 + iw;
+      int ox = 0;
+      for (; ox + 4 <= ow; ox += 4) {
+        v128_t a0 = wasm_v128_load(r0 + 2 * ox), a1 = wasm_v128_load(r0 + 2 * ox + 4);
+        v128_t b0 = wasm_v128_load(r1 + 2 * ox), b1 = wasm_v128_load(r1 + 2 * ox + 4);
+        v128_t m = wasm_f32x4_pmax(wasm_i32x4_shuffle(a0, a1, 0, 2, 4, 6), wasm_i32x4_shuffle(a0, a1, 1, 3, 5, 7));
+        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(b0, b1, 0, 2, 4, 6));
+        wasm_v128_store(y + ox, wasm_f32x4_pmax(m, wasm_i32x4_shuffle(b0, b1, 1, 3, 5, 7)));
+      }
+      for (; ox < ow; ox++) {
+        const float *p = r0 + 2 * ox, *q = r1 + 2 * ox;
+        float m = p[0];
+        if (p[1] > m) m = p[1];
+        if (q[0] > m) m = q[0];
+        if (q[1] > m) m = q[1];
+        y[ox] = m;
+      }
+    }
+  }
+}

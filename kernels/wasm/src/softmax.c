@@ -54,3 +54,41 @@ void KILN_EXPORT(kiln_softmax_f32)(const float *x, float *y, int rows, int len, 
     for (; j < len; j++) y[j] *= inv;
   }
 }
+
+// Softmax / LogSoftmax over a strided axis (opset >= 13, axis not last): [outer, len, inner], each
+// of the inner columns its own row at stride inner, 4 columns per vector (the tail one column on a
+// splat, one lane kept). Same three passes and the same math as the contiguous rows above; the
+// max propagates NaN (f32x4.max does, as row_max), log(sum) is v_log (s_log's polynomial).
+INLINE v128_t ld(const float *p, int one) { return one ? SPLAT(*p) : wasm_v128_load(p); }
+INLINE void st(float *p, v128_t v, int one) {
+  if (one) *p = wasm_f32x4_extract_lane(v, 0);
+  else wasm_v128_store(p, v);
+}
+
+INLINE void softmax_columns(const float *x, float *y, int len, int inner, int log, int one) {
+  v128_t m = ld(x, one);
+  for (int l = 1; l < len; l++) m = wasm_f32x4_max(m, ld(x + (long)l * inner, one));
+  v128_t s = SPLAT(0.0f);
+  for (int l = 0; l < len; l++) {
+    v128_t e = v_exp(wasm_f32x4_sub(ld(x + (long)l * inner, one), m));
+    if (!log) st(y + (long)l * inner, e, one);
+    s = wasm_f32x4_add(s, e);
+  }
+  if (log) {
+    v128_t ls = v_log(s);
+    for (int l = 0; l < len; l++) st(y + (long)l * inner, wasm_f32x4_sub(wasm_f32x4_sub(ld(x + (long)l * inner, one), m), ls), one);
+    return;
+  }
+  v128_t inv = wasm_f32x4_div(SPLAT(1.0f), s);
+  for (int l = 0; l < len; l++) st(y + (long)l * inner, wasm_f32x4_mul(ld(y + (long)l * inner, one), inv), one);
+}
+
+void KILN_EXPORT(kiln_softmax_strided_f32)(const float *x, float *y, int outer, int len, int inner, int log) {
+  for (int o = 0; o < outer; o++) {
+    const float *xo = x + (long)o * len * inner;
+    float *yo = y + (long)o * len * inner;
+    int i = 0;
+    for (; i + 4 <= inner; i += 4) softmax_columns(xo + i, yo + i, len, inner, log, 0);
+    for (; i < inner; i++) softmax_columns(xo + i, yo + i, len, inner, log, 1);
+  }
+}

@@ -99,6 +99,42 @@ INLINE v128_t v_erfc(v128_t x) {
   return wasm_v128_bitselect(wasm_f32x4_sub(SPLAT(1.0f), v_erf_small(x)), big, wasm_f32x4_lt(a, SPLAT(0.5f)));
 }
 
+/**
+ * Cephes logf on vectors (the same reduction and polynomial as s_log below), with denormals scaled
+ * up by 2^25 first; 0 -> -inf, negative -> NaN, +inf and NaN pass. Relative error <= 2e-7 away from
+ * x = 1, where the m + y form keeps it relative too.
+ */
+INLINE v128_t v_log(v128_t x) {
+  v128_t tiny = wasm_f32x4_lt(x, SPLAT(1.17549435e-38f));
+  v128_t xs = wasm_v128_bitselect(wasm_f32x4_mul(x, SPLAT(33554432.0f)), x, tiny);
+  v128_t e = wasm_i32x4_sub(wasm_v128_and(wasm_u32x4_shr(xs, 23), wasm_i32x4_splat(0xff)), wasm_i32x4_splat(126));
+  e = wasm_i32x4_sub(e, wasm_v128_and(tiny, wasm_i32x4_splat(25)));
+  v128_t m = wasm_v128_or(wasm_v128_and(xs, wasm_i32x4_splat((int)0x807fffff)), wasm_i32x4_splat(0x3f000000)); // [0.5, 1)
+  v128_t small = wasm_f32x4_lt(m, SPLAT(0.707106781186547524f));
+  e = wasm_i32x4_add(e, small); // small is -1 (all bits) where true
+  m = wasm_f32x4_sub(wasm_v128_bitselect(wasm_f32x4_add(m, m), m, small), SPLAT(1.0f));
+  v128_t z = wasm_f32x4_mul(m, m);
+  v128_t y = SPLAT(7.0376836292e-2f);
+  y = wasm_f32x4_sub(wasm_f32x4_mul(y, m), SPLAT(1.1514610310e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, m), SPLAT(1.1676998740e-1f));
+  y = wasm_f32x4_sub(wasm_f32x4_mul(y, m), SPLAT(1.2420140846e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, m), SPLAT(1.4249322787e-1f));
+  y = wasm_f32x4_sub(wasm_f32x4_mul(y, m), SPLAT(1.6668057665e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, m), SPLAT(2.0000714765e-1f));
+  y = wasm_f32x4_sub(wasm_f32x4_mul(y, m), SPLAT(2.4999993993e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, m), SPLAT(3.3333331174e-1f));
+  y = wasm_f32x4_mul(wasm_f32x4_mul(y, m), z);
+  v128_t fe = wasm_f32x4_convert_i32x4(e);
+  y = wasm_f32x4_add(y, wasm_f32x4_mul(SPLAT(-2.12194440e-4f), fe));
+  y = wasm_f32x4_add(y, wasm_f32x4_mul(SPLAT(-0.5f), z));
+  v128_t r = wasm_f32x4_add(wasm_f32x4_add(m, y), wasm_f32x4_mul(SPLAT(0.693359375f), fe));
+  r = wasm_v128_bitselect(SPLAT(-__builtin_inff()), r, wasm_f32x4_eq(x, SPLAT(0.0f)));
+  r = wasm_v128_bitselect(SPLAT(__builtin_nanf("")), r, wasm_f32x4_lt(x, SPLAT(0.0f)));
+  // +inf and NaN pass through (x != x, or x == inf)
+  v128_t pass = wasm_v128_or(wasm_f32x4_ne(x, x), wasm_f32x4_eq(x, SPLAT(__builtin_inff())));
+  return wasm_v128_bitselect(x, r, pass);
+}
+
 /** Normal x only (denormals are not reduced): a softmax row sum is >= 1. */
 INLINE float s_log(float x) {
   if (x != x || x == __builtin_inff()) return x;

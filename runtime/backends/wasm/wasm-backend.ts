@@ -13,6 +13,7 @@ import { ARENA_ALIGN, planArena, type ArenaBlock } from '../../plan/arena-plan.t
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
 import { runStepOnCpu } from '../js/run-step.ts';
+import { chainProgram, CHAIN_WORDS, findElementwiseChains, type ElementwiseChain } from './elementwise-chains.ts';
 import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
 import type { ThreadSpawner } from './thread-pool.ts';
 import { browserThreadSpawner } from './thread-spawner-browser.ts';
@@ -55,6 +56,15 @@ export function setDefaultThreading(spawner: ThreadSpawner, parallelism?: () => 
 /** numThreads when a session does not say: the machine's cores, at most DEFAULT_MAX_WASM_THREADS. */
 export function defaultWasmThreads(): number {
   return Math.max(1, Math.min(DEFAULT_MAX_WASM_THREADS, Math.floor(machineThreads())));
+}
+
+/** A chain member that is not the last: the last one's pass computes it. */
+const NO_RUN: WasmStep = { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
+
+function chainStep(k: KilnWasm, c: ElementwiseChain, program: number, at: ReadonlyMap<number, number>): WasmStep {
+  const [x, y] = [at.get(c.input)!, at.get(c.output)!];
+  const f = k.fn('kiln_chain_f32');
+  return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => void f(program, c.links.length, x, y, c.n) };
 }
 
 interface Layout {
@@ -104,6 +114,19 @@ export class WasmBackend implements Backend {
       return lower(metas, outs, { ...step.ctx, constants });
     });
 
+    // Chains of elementwise steps run as one pass at their last step; their intermediates never
+    // exist in memory (elementwise-chains.ts).
+    const chains = findElementwiseChains(plan, steps);
+    const fusedValues = new Set<number>();
+    const fusedInto = new Map<number, string>();
+    for (const c of chains) {
+      const last = plan.steps[c.steps[c.steps.length - 1]!]!.node.name;
+      for (const i of c.steps.slice(0, -1)) {
+        fusedValues.add(plan.steps[i]!.outputs[0]!);
+        fusedInto.set(i, last);
+      }
+    }
+
     // 2. Values in memory: what wasm steps read at run time and write. Constants among them are
     //    copied once; the rest share the arena by lifetime, with each step's scratch.
     const inMemory = new Set<number>();
@@ -113,13 +136,13 @@ export class WasmBackend implements Backend {
       if (!w) return;
       for (const slot of w.reads) {
         const id = step.inputs[slot];
-        if (id === undefined || inMemory.has(id)) continue;
+        if (id === undefined || inMemory.has(id) || fusedValues.has(id)) continue;
         const v = plan.values[id]!;
         if (MEMORY_DTYPE_BYTES[v.meta.dtype] === undefined) fail('INTERNAL', `${step.node.opType} node '${step.node.name}': wasm reads ${v.meta.dtype} '${v.name}'`);
         inMemory.add(id);
         if (v.kind === 'const') constants.push(id);
       }
-      for (const id of step.outputs) inMemory.add(id);
+      for (const id of step.outputs) if (!fusedValues.has(id)) inMemory.add(id);
     });
     // Views (Reshape...): the output shares the bytes of the value it views (its root, through
     // chains of views), which then lives until the last use of any of its views.
@@ -134,6 +157,14 @@ export class WasmBackend implements Backend {
       viewRoot.set(out, root);
       lastUse.set(root, Math.max(lastUse.get(root) ?? plan.values[root]!.lastUse, plan.values[out]!.lastUse));
     });
+    // A chain reads its input and operands when its last step runs: they live until then.
+    for (const c of chains) {
+      const end = c.steps[c.steps.length - 1]!;
+      for (const id of [c.input, ...c.links.flatMap((l) => (l.operand === undefined ? [] : [l.operand]))]) {
+        const root = viewRoot.get(id) ?? id;
+        lastUse.set(root, Math.max(lastUse.get(root) ?? plan.values[root]!.lastUse, end));
+      }
+    }
     const blocks: ArenaBlock[] = [];
     const owners: ({ kind: 'value'; id: number } | { kind: 'scratch'; step: number })[] = [];
     for (const id of inMemory) {
@@ -160,6 +191,7 @@ export class WasmBackend implements Backend {
     const persistent = steps.map((w) => (w ? w.persistentBytes.map(take) : []));
     const at = new Map<number, number>();
     for (const id of constants) at.set(id, take(bytesOf(plan.values[id]!.meta)));
+    const programs = chains.map((c) => take(c.links.length * CHAIN_WORDS * 4));
     const arenaBase = take(arena.size);
     const scratch = plan.steps.map(() => -1);
     owners.forEach((o, b) => {
@@ -171,7 +203,7 @@ export class WasmBackend implements Backend {
       steps[i]
         ? {
             inputs: step.inputs.map((id) => (id === undefined ? -1 : at.get(id) ?? -1)),
-            outputs: step.outputs.map((id) => at.get(id)!),
+            outputs: step.outputs.map((id) => at.get(id) ?? -1), // -1: a chain's intermediate
             scratch: scratch[i]!,
             persistent: persistent[i]!,
           }
@@ -199,11 +231,22 @@ export class WasmBackend implements Backend {
       });
     });
 
-    const placementSteps: StepPlacement[] = plan.steps.map((s, i) => ({ node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: steps[i] ? 'wasm' : 'js' }));
+    // The chains' programs (operand offsets are fixed now); their members run nothing, the last one the chain.
+    const running: (WasmStep | undefined)[] = [...steps];
+    chains.forEach((c, j) => {
+      new Int32Array(k.memory.buffer, programs[j]!, c.links.length * CHAIN_WORDS).set(chainProgram(c, (id) => at.get(id)!));
+      for (const i of c.steps) running[i] = NO_RUN;
+      running[c.steps[c.steps.length - 1]!] = chainStep(k, c, programs[j]!, at);
+    });
+
+    const placementSteps: StepPlacement[] = plan.steps.map((s, i) => {
+      const into = fusedInto.get(i);
+      return { node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: steps[i] ? 'wasm' : 'js', ...(into !== undefined ? { fusedInto: into } : {}) };
+    });
     const placement: Placement = { gpu: 0, cpu: plan.steps.length, steps: placementSteps, threads: this.k.threads };
     return {
       placement,
-      run: async (feeds) => this.execute(plan, steps, layout, feeds),
+      run: async (feeds) => this.execute(plan, running, layout, feeds),
       release: () => {
         // Memory only grows; the topmost plan's region is reused by the next plan prepared.
         if (this.top === layout.end) this.top = base;
