@@ -37,6 +37,8 @@ import { definitions as qlinearBinary } from './qlinear-binary/op.ts';
 import { definitions as matmulNbits } from './matmul-nbits/op.ts';
 import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
+import { definitions as cumsum } from './cumsum/op.ts';
+import { definitions as trilu } from './trilu/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -73,6 +75,8 @@ export const definitions: readonly OpDefinition[] = [
   ...matmulNbits,
   ...dequantConv,
   ...quantizeDequantize,
+  ...cumsum,
+  ...trilu,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -36,6 +36,8 @@ import { webgpu as qlinearBinary } from '../qlinear-binary/webgpu.ts';
 import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
 import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
+import { webgpu as cumsum } from '../cumsum/webgpu.ts';
+import { webgpu as trilu } from '../trilu/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -70,6 +72,8 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   matmulNbits,
   dequantConv,
   quantizeDequantize,
+  cumsum,
+  trilu,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
