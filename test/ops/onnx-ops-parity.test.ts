@@ -1,0 +1,91 @@
+// The ai.onnx ops added for transformer and audio exports (CumSum, Trilu, ScatterND, ...), each run
+// by onnxruntime-web and by every Kiln backend on the same seeded inputs: Kiln must give its answer.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-web';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { DataType } from '../../core/dtype.ts';
+import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { compareTensors, type Tolerance } from '../helpers/compare.ts';
+import { testRng } from '../helpers/random.ts';
+import { randomTensor, type InputSpec } from './op-harness.ts';
+
+ort.env.wasm.numThreads = 1;
+
+interface ParityCase {
+  readonly op: string;
+  readonly opset?: number;
+  readonly attrs?: Readonly<Record<string, WriterAttribute>>;
+  /** every input is fed at run time (none folds at plan time); `values` fixes one */
+  readonly inputs: readonly (InputSpec | 'omit')[];
+  readonly outputs?: number;
+  /** declared output types (onnxruntime checks them); default: the first input's */
+  readonly outputTypes?: readonly DataType[];
+  readonly tolerance?: Tolerance;
+}
+
+const ORT_TYPES: Partial<Record<DataType, ort.Tensor.Type>> = { float32: 'float32', int32: 'int32', int64: 'int64', bool: 'bool', float64: 'float64' };
+
+function toOrt(t: AnyTensor): ort.Tensor {
+  const type = ORT_TYPES[t.type];
+  assert.ok(type, `no onnxruntime-web tensor type for ${t.type}`);
+  return new ort.Tensor(type, t.data as Float32Array, [...t.dims]);
+}
+
+function fromOrt(t: ort.Tensor): AnyTensor {
+  const type = Object.entries(ORT_TYPES).find(([, v]) => v === t.type)?.[0] as DataType | undefined;
+  assert.ok(type, `unexpected onnxruntime-web output type ${t.type}`);
+  return new Tensor(type, t.data as Float32Array, t.dims);
+}
+
+export async function matchesOrt(name: string, c: ParityCase): Promise<void> {
+  const rng = testRng(import.meta.url, name);
+  const feeds: Record<string, AnyTensor> = {};
+  const names = c.inputs.map((spec, i) => {
+    if (spec === 'omit') return '';
+    feeds[`in${i}`] = randomTensor(spec, rng);
+    return `in${i}`;
+  });
+  const outs = Array.from({ length: c.outputs ?? 1 }, (_, i) => `out${i}`);
+  const bytes = encodeOnnxModel({
+    nodes: [{ opType: c.op, inputs: names, outputs: outs, attrs: c.attrs ?? {} }],
+    inputs: Object.entries(feeds).map(([n, t]) => ({ name: n, dtype: t.type, dims: t.dims })),
+    outputs: outs.map((n, i) => ({ name: n, dtype: c.outputTypes?.[i] ?? Object.values(feeds)[0]!.type })),
+    initializers: {},
+    opsets: { '': c.opset ?? 18 },
+  });
+  const theirs = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  const want = await theirs.run(Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, toOrt(t)])));
+  await theirs.release();
+  for (const provider of ['cpu', 'wasm', 'webgpu'] as const) {
+    const s = await InferenceSession.create(bytes, { executionProviders: [provider] });
+    try {
+      const got = await s.run(feeds);
+      for (const out of outs) {
+        const problem = compareTensors(got[out]!, fromOrt(want[out]!), c.tolerance ?? { rtol: 1e-5, atol: 1e-5 });
+        assert.equal(problem, undefined, `${name} ${out} on ${provider} (seed ${rng.seed}): ${problem}`);
+      }
+    } finally {
+      await s.release();
+    }
+  }
+}
+
+const scalar = (dtype: DataType, v: number): InputSpec => ({ dtype, dims: [], values: [v] });
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+
+test('CumSum matches onnxruntime-web over axis, exclusive, reverse and types', async () => {
+  for (const [exclusive, reverse] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+    await matchesOrt(`cumsum e${exclusive} r${reverse}`, { op: 'CumSum', attrs: { exclusive, reverse }, inputs: [f32([3, 5, 4]), scalar('int64', -2)] });
+  }
+  await matchesOrt('cumsum int32 axis 0', { op: 'CumSum', inputs: [{ dtype: 'int32', dims: [6, 3] }, scalar('int32', 0)] });
+  await matchesOrt('cumsum int64 axis 1', { op: 'CumSum', attrs: { reverse: 1 }, inputs: [{ dtype: 'int64', dims: [2, 9] }, scalar('int64', 1)] });
+});
+
+test('Trilu matches onnxruntime-web for upper and lower and k', async () => {
+  for (const upper of [0, 1]) {
+    for (const k of [-2, 0, 3]) await matchesOrt(`trilu upper ${upper} k ${k}`, { op: 'Trilu', attrs: { upper }, inputs: [f32([2, 5, 6]), scalar('int64', k)] });
+  }
+  await matchesOrt('trilu no k', { op: 'Trilu', inputs: [{ dtype: 'int64', dims: [4, 3] }] });
+});
