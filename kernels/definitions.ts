@@ -39,6 +39,7 @@ import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
 import { definitions as cumsum } from './cumsum/op.ts';
 import { definitions as trilu } from './trilu/op.ts';
+import { definitions as scatter } from './scatter/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -77,6 +78,7 @@ export const definitions: readonly OpDefinition[] = [
   ...quantizeDequantize,
   ...cumsum,
   ...trilu,
+  ...scatter,
 ];
 
 const byKey = new Map<string, OpDefinition>();

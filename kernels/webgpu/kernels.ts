@@ -38,6 +38,7 @@ import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
 import { webgpu as cumsum } from '../cumsum/webgpu.ts';
 import { webgpu as trilu } from '../trilu/webgpu.ts';
+import { webgpu as scatter } from '../scatter/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -74,6 +75,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   quantizeDequantize,
   cumsum,
   trilu,
+  scatter,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

@@ -89,3 +89,16 @@ test('Trilu matches onnxruntime-web for upper and lower and k', async () => {
   }
   await matchesOrt('trilu no k', { op: 'Trilu', inputs: [{ dtype: 'int64', dims: [4, 3] }] });
 });
+
+test('ScatterND and ScatterElements match onnxruntime-web for every reduction, duplicates and negative indices included', async () => {
+  const ints = (dims: number[], values: number[]): InputSpec => ({ dtype: 'int64', dims, values });
+  for (const reduction of ['none', 'add', 'mul', 'max', 'min']) {
+    // onnxruntime applies duplicate indices in order for every reduction but 'none', where duplicates are undefined: keep them unique there
+    const ndIdx = reduction === 'none' ? ints([3, 1], [0, -1, 2]) : ints([4, 1], [0, -1, 0, 2]);
+    const n = ndIdx.dims[0]!;
+    await matchesOrt(`scatternd ${reduction}`, { op: 'ScatterND', attrs: { reduction }, inputs: [f32([5, 4]), ndIdx, f32([n, 4])] });
+    const elIdx = reduction === 'none' ? ints([2, 3], [0, -1, 2, 3, 1, -3]) : { dtype: 'int64' as const, dims: [3, 5], range: [-4, 4] as const };
+    const dims = [...elIdx.dims];
+    await matchesOrt(`scatterelements ${reduction}`, { op: 'ScatterElements', attrs: { axis: 1, reduction }, inputs: [f32([3, 4]), elIdx, f32(dims)] });
+  }
+});
