@@ -40,6 +40,7 @@ import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
 import { definitions as cumsum } from './cumsum/op.ts';
 import { definitions as trilu } from './trilu/op.ts';
 import { definitions as scatter } from './scatter/op.ts';
+import { definitions as einsum } from './einsum/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -79,6 +80,7 @@ export const definitions: readonly OpDefinition[] = [
   ...cumsum,
   ...trilu,
   ...scatter,
+  ...einsum,
 ];
 
 const byKey = new Map<string, OpDefinition>();

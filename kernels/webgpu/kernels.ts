@@ -39,6 +39,7 @@ import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
 import { webgpu as cumsum } from '../cumsum/webgpu.ts';
 import { webgpu as trilu } from '../trilu/webgpu.ts';
 import { webgpu as scatter } from '../scatter/webgpu.ts';
+import { webgpu as einsum } from '../einsum/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -76,6 +77,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   cumsum,
   trilu,
   scatter,
+  einsum,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

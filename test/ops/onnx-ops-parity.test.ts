@@ -102,3 +102,20 @@ test('ScatterND and ScatterElements match onnxruntime-web for every reduction, d
     await matchesOrt(`scatterelements ${reduction}`, { op: 'ScatterElements', attrs: { axis: 1, reduction }, inputs: [f32([3, 4]), elIdx, f32(dims)] });
   }
 });
+
+test('Einsum matches onnxruntime-web: contractions, transposes, diagonals, sums, ellipsis', async () => {
+  const es = (equation: string, ...shapes: number[][]): Promise<void> =>
+    matchesOrt(`einsum ${equation}`, { op: 'Einsum', opset: 12, attrs: { equation }, inputs: shapes.map((s) => f32(s)), tolerance: { rtol: 1e-5, atol: 1e-4 } });
+  await es('bij,bjk->bik', [2, 3, 5], [2, 5, 4]);
+  await es('bhqd,bhkd->bhqk', [1, 2, 5, 8], [1, 2, 6, 8]);
+  await es('ij,jk', [3, 4], [4, 5]);
+  await es('ba', [3, 5]);
+  await es('ii->i', [4, 4]);
+  await es('ii', [5, 5]);
+  await es('...ii->...i', [2, 3, 3]);
+  await es('ij->', [3, 7]);
+  await es('i,j->ij', [3], [4]);
+  await es('...ij,...jk->...ik', [2, 3, 4], [2, 4, 3]);
+  await es('ij,jk,kl->il', [2, 3], [3, 4], [4, 2]);
+  await matchesOrt('einsum int32', { op: 'Einsum', opset: 12, attrs: { equation: 'ij,jk->ik' }, inputs: [{ dtype: 'int32', dims: [3, 4] }, { dtype: 'int32', dims: [4, 2] }] });
+});
