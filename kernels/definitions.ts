@@ -41,6 +41,7 @@ import { definitions as cumsum } from './cumsum/op.ts';
 import { definitions as trilu } from './trilu/op.ts';
 import { definitions as scatter } from './scatter/op.ts';
 import { definitions as einsum } from './einsum/op.ts';
+import { definitions as signal } from './signal/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -81,6 +82,7 @@ export const definitions: readonly OpDefinition[] = [
   ...trilu,
   ...scatter,
   ...einsum,
+  ...signal,
 ];
 
 const byKey = new Map<string, OpDefinition>();

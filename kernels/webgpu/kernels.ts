@@ -40,6 +40,7 @@ import { webgpu as cumsum } from '../cumsum/webgpu.ts';
 import { webgpu as trilu } from '../trilu/webgpu.ts';
 import { webgpu as scatter } from '../scatter/webgpu.ts';
 import { webgpu as einsum } from '../einsum/webgpu.ts';
+import { webgpu as signal } from '../signal/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -78,6 +79,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   trilu,
   scatter,
   einsum,
+  signal,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

@@ -119,3 +119,25 @@ test('Einsum matches onnxruntime-web: contractions, transposes, diagonals, sums,
   await es('ij,jk,kl->il', [2, 3], [3, 4], [4, 2]);
   await matchesOrt('einsum int32', { op: 'Einsum', opset: 12, attrs: { equation: 'ij,jk->ik' }, inputs: [{ dtype: 'int32', dims: [3, 4] }, { dtype: 'int32', dims: [4, 2] }] });
 });
+
+test('DFT, STFT, the windows and MelWeightMatrix match onnxruntime-web', async () => {
+  const spectral = { rtol: 1e-4, atol: 2e-4 };
+  const none = 'omit' as const;
+  await matchesOrt('dft real opset 17', { op: 'DFT', opset: 17, inputs: [f32([2, 12, 1])], tolerance: spectral });
+  await matchesOrt('dft complex axis 2 opset 17', { op: 'DFT', opset: 17, attrs: { axis: 2 }, inputs: [f32([2, 3, 10, 2])], tolerance: spectral });
+  await matchesOrt('dft inverse opset 17', { op: 'DFT', opset: 17, attrs: { inverse: 1 }, inputs: [f32([3, 8, 2])], tolerance: spectral });
+  await matchesOrt('dft onesided dft_length opset 17', { op: 'DFT', opset: 17, attrs: { onesided: 1 }, inputs: [f32([2, 9, 1]), scalar('int64', 12)], tolerance: spectral });
+  await matchesOrt('dft opset 20 axis input', { op: 'DFT', opset: 20, inputs: [f32([2, 7, 3, 2]), none, scalar('int64', 1)], tolerance: spectral });
+  await matchesOrt('dft irfft opset 20', { op: 'DFT', opset: 20, attrs: { inverse: 1, onesided: 1 }, inputs: [f32([2, 6, 2])], tolerance: spectral });
+  await matchesOrt('stft window onesided', { op: 'STFT', opset: 17, inputs: [f32([2, 64, 1]), scalar('int64', 8), f32([16])], tolerance: spectral });
+  await matchesOrt('stft frame_length', { op: 'STFT', opset: 17, attrs: { onesided: 0 }, inputs: [f32([1, 40, 1]), scalar('int64', 5), none, scalar('int64', 10)], tolerance: spectral });
+  for (const op of ['HannWindow', 'HammingWindow', 'BlackmanWindow']) {
+    for (const periodic of [0, 1]) await matchesOrt(`${op} periodic ${periodic}`, { op, opset: 17, attrs: { periodic }, inputs: [scalar('int64', 11)], outputTypes: ['float32'], tolerance: { rtol: 1e-5, atol: 1e-6 } });
+  }
+  await matchesOrt('melweightmatrix', {
+    op: 'MelWeightMatrix',
+    opset: 17,
+    inputs: [scalar('int64', 10), scalar('int64', 64), scalar('int64', 16000), { dtype: 'float32', dims: [], values: [20] }, { dtype: 'float32', dims: [], values: [7600] }],
+    outputTypes: ['float32'],
+  });
+});
