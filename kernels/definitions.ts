@@ -42,6 +42,7 @@ import { definitions as trilu } from './trilu/op.ts';
 import { definitions as scatter } from './scatter/op.ts';
 import { definitions as einsum } from './einsum/op.ts';
 import { definitions as signal } from './signal/op.ts';
+import { definitions as topk } from './topk/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -83,6 +84,7 @@ export const definitions: readonly OpDefinition[] = [
   ...scatter,
   ...einsum,
   ...signal,
+  ...topk,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -41,6 +41,7 @@ import { webgpu as trilu } from '../trilu/webgpu.ts';
 import { webgpu as scatter } from '../scatter/webgpu.ts';
 import { webgpu as einsum } from '../einsum/webgpu.ts';
 import { webgpu as signal } from '../signal/webgpu.ts';
+import { webgpu as topk } from '../topk/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -80,6 +81,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   scatter,
   einsum,
   signal,
+  topk,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

@@ -141,3 +141,13 @@ test('DFT, STFT, the windows and MelWeightMatrix match onnxruntime-web', async (
     outputTypes: ['float32'],
   });
 });
+
+test('TopK matches onnxruntime-web: largest and smallest, any axis, ties in index order', async () => {
+  const kk = (v: number): InputSpec => ({ dtype: 'int64', dims: [1], values: [v] });
+  const both: readonly DataType[] = ['float32', 'int64'];
+  for (const largest of [1, 0]) {
+    await matchesOrt(`topk largest ${largest}`, { op: 'TopK', attrs: { largest, axis: 1 }, inputs: [f32([3, 17, 2]), kk(5)], outputs: 2, outputTypes: both });
+    await matchesOrt(`topk ties largest ${largest}`, { op: 'TopK', attrs: { largest }, inputs: [{ dtype: 'int32', dims: [4, 12], range: [0, 3] }, kk(7)], outputs: 2, outputTypes: ['int32', 'int64'] });
+  }
+  await matchesOrt('topk long row', { op: 'TopK', inputs: [f32([1, 3000]), kk(50)], outputs: 2, outputTypes: both });
+});
