@@ -43,6 +43,7 @@ import { definitions as scatter } from './scatter/op.ts';
 import { definitions as einsum } from './einsum/op.ts';
 import { definitions as signal } from './signal/op.ts';
 import { definitions as topk } from './topk/op.ts';
+import { definitions as oneHot } from './one-hot/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -85,6 +86,7 @@ export const definitions: readonly OpDefinition[] = [
   ...einsum,
   ...signal,
   ...topk,
+  ...oneHot,
 ];
 
 const byKey = new Map<string, OpDefinition>();

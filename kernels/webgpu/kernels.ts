@@ -42,6 +42,7 @@ import { webgpu as scatter } from '../scatter/webgpu.ts';
 import { webgpu as einsum } from '../einsum/webgpu.ts';
 import { webgpu as signal } from '../signal/webgpu.ts';
 import { webgpu as topk } from '../topk/webgpu.ts';
+import { webgpu as oneHot } from '../one-hot/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -82,6 +83,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   einsum,
   signal,
   topk,
+  oneHot,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

@@ -151,3 +151,10 @@ test('TopK matches onnxruntime-web: largest and smallest, any axis, ties in inde
   }
   await matchesOrt('topk long row', { op: 'TopK', inputs: [f32([1, 3000]), kk(50)], outputs: 2, outputTypes: both });
 });
+
+test('OneHot matches onnxruntime-web, negative and out-of-range indices included', async () => {
+  const onOff: InputSpec = { dtype: 'float32', dims: [2], values: [0.25, 2] };
+  for (const axis of [-1, 0, 1]) {
+    await matchesOrt(`onehot axis ${axis}`, { op: 'OneHot', attrs: { axis }, inputs: [{ dtype: 'int64', dims: [3, 4], range: [-9, 9] }, { dtype: 'int64', dims: [], values: [6] }, onOff], outputTypes: ['float32'] });
+  }
+});
