@@ -158,3 +158,8 @@ test('OneHot matches onnxruntime-web, negative and out-of-range indices included
     await matchesOrt(`onehot axis ${axis}`, { op: 'OneHot', attrs: { axis }, inputs: [{ dtype: 'int64', dims: [3, 4], range: [-9, 9] }, { dtype: 'int64', dims: [], values: [6] }, onOff], outputTypes: ['float32'] });
   }
 });
+
+test('Shrink matches onnxruntime-web, hard and soft', async () => {
+  await matchesOrt('shrink hard', { op: 'Shrink', inputs: [{ dtype: 'float32', dims: [5, 9], range: [-2, 2] }] });
+  await matchesOrt('shrink soft', { op: 'Shrink', attrs: { lambd: { float: 0.75 }, bias: { float: 0.75 } }, inputs: [{ dtype: 'float32', dims: [5, 9], range: [-2, 2] }] });
+});
