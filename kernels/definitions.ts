@@ -44,6 +44,7 @@ import { definitions as einsum } from './einsum/op.ts';
 import { definitions as signal } from './signal/op.ts';
 import { definitions as topk } from './topk/op.ts';
 import { definitions as oneHot } from './one-hot/op.ts';
+import { definitions as dropout } from './dropout/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -87,6 +88,7 @@ export const definitions: readonly OpDefinition[] = [
   ...signal,
   ...topk,
   ...oneHot,
+  ...dropout,
 ];
 
 const byKey = new Map<string, OpDefinition>();

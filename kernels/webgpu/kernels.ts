@@ -43,6 +43,7 @@ import { webgpu as einsum } from '../einsum/webgpu.ts';
 import { webgpu as signal } from '../signal/webgpu.ts';
 import { webgpu as topk } from '../topk/webgpu.ts';
 import { webgpu as oneHot } from '../one-hot/webgpu.ts';
+import { webgpu as dropout } from '../dropout/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -84,6 +85,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   signal,
   topk,
   oneHot,
+  dropout,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
