@@ -45,6 +45,7 @@ import { definitions as signal } from './signal/op.ts';
 import { definitions as topk } from './topk/op.ts';
 import { definitions as oneHot } from './one-hot/op.ts';
 import { definitions as dropout } from './dropout/op.ts';
+import { definitions as dynamicShape } from './dynamic-shape/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -89,6 +90,7 @@ export const definitions: readonly OpDefinition[] = [
   ...topk,
   ...oneHot,
   ...dropout,
+  ...dynamicShape,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -163,3 +163,14 @@ test('Shrink matches onnxruntime-web, hard and soft', async () => {
   await matchesOrt('shrink hard', { op: 'Shrink', inputs: [{ dtype: 'float32', dims: [5, 9], range: [-2, 2] }] });
   await matchesOrt('shrink soft', { op: 'Shrink', attrs: { lambd: { float: 0.75 }, bias: { float: 0.75 } }, inputs: [{ dtype: 'float32', dims: [5, 9], range: [-2, 2] }] });
 });
+
+test('NonZero, Compress and Unique match onnxruntime-web', async () => {
+  await matchesOrt('nonzero', { op: 'NonZero', inputs: [{ dtype: 'int32', dims: [3, 5], range: [-1, 2] }], outputTypes: ['int64'] });
+  await matchesOrt('compress axis 1', { op: 'Compress', attrs: { axis: 1 }, inputs: [f32([2, 5, 3]), { dtype: 'bool', dims: [5], values: [1, 0, 1, 1, 0] }] });
+  await matchesOrt('compress flat', { op: 'Compress', inputs: [f32([3, 3]), { dtype: 'bool', dims: [6], values: [0, 1, 1, 0, 0, 1] }] });
+  const uniqueTypes: readonly DataType[] = ['float32', 'int64', 'int64', 'int64'];
+  const x: InputSpec = { dtype: 'float32', dims: [4, 3], values: [2, 1, 2, 0, 1, 0, 2, 1, 2, 3, 3, 1] };
+  await matchesOrt('unique sorted', { op: 'Unique', inputs: [x], outputs: 4, outputTypes: uniqueTypes });
+  await matchesOrt('unique unsorted', { op: 'Unique', attrs: { sorted: 0 }, inputs: [x], outputs: 4, outputTypes: uniqueTypes });
+  await matchesOrt('unique rows', { op: 'Unique', attrs: { axis: 0 }, inputs: [x], outputs: 4, outputTypes: uniqueTypes });
+});
