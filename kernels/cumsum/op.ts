@@ -5,9 +5,12 @@ import { fromNumbers, hostInts, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 
 /**
- * CumSum: running sums along one axis (given as a scalar input), optionally exclusive (each sum
- * leaves its own element out) and reverse (sums run from the end). The reference is the plain scan.
+ * CumSum and CumProd: running sums (products) along one axis (given as a scalar input), optionally
+ * exclusive (each result leaves its own element out) and reverse (from the end). The reference is
+ * the plain scan.
  */
+
+export type ScanOp = 'CumSum' | 'CumProd';
 
 export const CUMSUM_TYPES = ['float32', 'float16', 'float64', 'int32', 'int64', 'uint32', 'uint64'];
 
@@ -22,15 +25,15 @@ export interface ScanLayout {
   readonly reverse: boolean;
 }
 
-export function scanLayout(inputs: readonly MaybeMeta[], ctx: KernelContext): ScanLayout {
+export function scanLayout(inputs: readonly MaybeMeta[], ctx: KernelContext, op: ScanOp = 'CumSum'): ScanLayout {
   const x = requireInput(inputs, 0, ctx);
   requireType(x, CUMSUM_TYPES, ctx, 'x');
   const axisMeta = requireInput(inputs, 1, ctx);
   requireType(axisMeta, ['int32', 'int64'], ctx, 'axis');
-  if (product(axisMeta.dims) !== 1 || axisMeta.dims.length > 1) fail('INVALID_GRAPH', `node '${ctx.node}': CumSum axis must be a scalar (or one value), got dims [${axisMeta.dims.join(', ')}]`);
-  if (x.dims.length === 0) fail('INVALID_GRAPH', `node '${ctx.node}': CumSum needs an input of rank >= 1, got a scalar`);
+  if (product(axisMeta.dims) !== 1 || axisMeta.dims.length > 1) fail('INVALID_GRAPH', `node '${ctx.node}': ${op} axis must be a scalar (or one value), got dims [${axisMeta.dims.join(', ')}]`);
+  if (x.dims.length === 0) fail('INVALID_GRAPH', `node '${ctx.node}': ${op} needs an input of rank >= 1, got a scalar`);
   const raw = hostInts(ctx, 1);
-  if (!raw) return fail('INVALID_GRAPH', `node '${ctx.node}': CumSum needs its axis input`);
+  if (!raw) return fail('INVALID_GRAPH', `node '${ctx.node}': ${op} needs its axis input`);
   const axis = normalizeAxis(raw[0]!, x.dims.length, ctx);
   return {
     out: { dtype: x.dtype, dims: x.dims },
@@ -43,30 +46,34 @@ export function scanLayout(inputs: readonly MaybeMeta[], ctx: KernelContext): Sc
   };
 }
 
-function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContext): AnyTensor[] {
-  const x = inputs[0]!;
-  const L = scanLayout([metaOf(x), metaOf(inputs[1]!)], ctx);
-  const v = toNumbers(x);
-  const res = new Float64Array(v.length);
-  for (let o = 0; o < L.outer; o++) {
-    for (let i = 0; i < L.inner; i++) {
-      let sum = 0;
-      for (let step = 0; step < L.len; step++) {
-        const j = L.reverse ? L.len - 1 - step : step;
-        const at = (o * L.len + j) * L.inner + i;
-        if (L.exclusive) {
-          res[at] = sum;
-          sum += v[at]!;
-        } else {
-          sum += v[at]!;
-          res[at] = sum;
+function scanReference(op: ScanOp) {
+  return (inputs: readonly (AnyTensor | undefined)[], ctx: KernelContext): AnyTensor[] => {
+    const x = inputs[0]!;
+    const L = scanLayout([metaOf(x), metaOf(inputs[1]!)], ctx, op);
+    const v = toNumbers(x);
+    const res = new Float64Array(v.length);
+    const [start, step] = op === 'CumSum' ? [0, (a: number, b: number) => a + b] : [1, (a: number, b: number) => a * b];
+    for (let o = 0; o < L.outer; o++) {
+      for (let i = 0; i < L.inner; i++) {
+        let acc = start;
+        for (let k = 0; k < L.len; k++) {
+          const j = L.reverse ? L.len - 1 - k : k;
+          const at = (o * L.len + j) * L.inner + i;
+          if (L.exclusive) {
+            res[at] = acc;
+            acc = step(acc, v[at]!);
+          } else {
+            acc = step(acc, v[at]!);
+            res[at] = acc;
+          }
         }
       }
     }
-  }
-  return [fromNumbers(x.type, x.dims, res)];
+    return [fromNumbers(x.type, x.dims, res)];
+  };
 }
 
 export const definitions: readonly OpDefinition[] = [
-  { opType: 'CumSum', hostInputs: [1], inferOutputs: (inputs, ctx) => [scanLayout(inputs, ctx).out], reference },
+  { opType: 'CumSum', hostInputs: [1], inferOutputs: (inputs, ctx) => [scanLayout(inputs, ctx).out], reference: scanReference('CumSum') },
+  { opType: 'CumProd', hostInputs: [1], inferOutputs: (inputs, ctx) => [scanLayout(inputs, ctx, 'CumProd').out], reference: scanReference('CumProd') },
 ];
