@@ -46,6 +46,7 @@ import { definitions as topk } from './topk/op.ts';
 import { definitions as oneHot } from './one-hot/op.ts';
 import { definitions as dropout } from './dropout/op.ts';
 import { definitions as dynamicShape } from './dynamic-shape/op.ts';
+import { definitions as gridSample } from './grid-sample/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -91,6 +92,7 @@ export const definitions: readonly OpDefinition[] = [
   ...oneHot,
   ...dropout,
   ...dynamicShape,
+  ...gridSample,
 ];
 
 const byKey = new Map<string, OpDefinition>();

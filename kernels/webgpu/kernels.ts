@@ -44,6 +44,7 @@ import { webgpu as signal } from '../signal/webgpu.ts';
 import { webgpu as topk } from '../topk/webgpu.ts';
 import { webgpu as oneHot } from '../one-hot/webgpu.ts';
 import { webgpu as dropout } from '../dropout/webgpu.ts';
+import { webgpu as gridSample } from '../grid-sample/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -86,6 +87,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   topk,
   oneHot,
   dropout,
+  gridSample,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

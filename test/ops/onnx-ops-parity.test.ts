@@ -174,3 +174,15 @@ test('NonZero, Compress and Unique match onnxruntime-web', async () => {
   await matchesOrt('unique unsorted', { op: 'Unique', attrs: { sorted: 0 }, inputs: [x], outputs: 4, outputTypes: uniqueTypes });
   await matchesOrt('unique rows', { op: 'Unique', attrs: { axis: 0 }, inputs: [x], outputs: 4, outputTypes: uniqueTypes });
 });
+
+test('GridSample matches onnxruntime-web: every mode, padding mode and align_corners, 2-D and 3-D', async () => {
+  const grid = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1.4, 1.4] });
+  for (const mode of ['bilinear', 'nearest', 'bicubic']) {
+    for (const padding_mode of ['zeros', 'border', 'reflection']) {
+      for (const align_corners of [0, 1]) {
+        await matchesOrt(`gridsample ${mode} ${padding_mode} ${align_corners}`, { op: 'GridSample', opset: 16, attrs: { mode, padding_mode, align_corners }, inputs: [f32([2, 3, 5, 6]), grid(2, 4, 3, 2)], tolerance: { rtol: 1e-4, atol: 1e-4 } });
+      }
+    }
+  }
+  await matchesOrt('gridsample 3-D linear', { op: 'GridSample', opset: 20, attrs: { padding_mode: 'border' }, inputs: [f32([1, 2, 3, 4, 5]), grid(1, 2, 3, 2, 3)], tolerance: { rtol: 1e-4, atol: 1e-4 } });
+});
