@@ -47,6 +47,7 @@ import { definitions as oneHot } from './one-hot/op.ts';
 import { definitions as dropout } from './dropout/op.ts';
 import { definitions as dynamicShape } from './dynamic-shape/op.ts';
 import { definitions as gridSample } from './grid-sample/op.ts';
+import { definitions as lrn } from './lrn/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -93,6 +94,7 @@ export const definitions: readonly OpDefinition[] = [
   ...dropout,
   ...dynamicShape,
   ...gridSample,
+  ...lrn,
 ];
 
 const byKey = new Map<string, OpDefinition>();

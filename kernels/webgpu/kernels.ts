@@ -45,6 +45,7 @@ import { webgpu as topk } from '../topk/webgpu.ts';
 import { webgpu as oneHot } from '../one-hot/webgpu.ts';
 import { webgpu as dropout } from '../dropout/webgpu.ts';
 import { webgpu as gridSample } from '../grid-sample/webgpu.ts';
+import { webgpu as lrn } from '../lrn/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -88,6 +89,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   oneHot,
   dropout,
   gridSample,
+  lrn,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

@@ -186,3 +186,10 @@ test('GridSample matches onnxruntime-web: every mode, padding mode and align_cor
   }
   await matchesOrt('gridsample 3-D linear', { op: 'GridSample', opset: 20, attrs: { padding_mode: 'border' }, inputs: [f32([1, 2, 3, 4, 5]), grid(1, 2, 3, 2, 3)], tolerance: { rtol: 1e-4, atol: 1e-4 } });
 });
+
+test('LRN and MeanVarianceNormalization match onnxruntime-web', async () => {
+  await matchesOrt('lrn size 3', { op: 'LRN', attrs: { size: 3 }, inputs: [f32([2, 7, 3, 4])] });
+  await matchesOrt('lrn size 5 (onnxruntime takes odd sizes only)', { op: 'LRN', attrs: { size: 5, alpha: { float: 0.5 }, beta: { float: 0.6 }, bias: { float: 2 } }, inputs: [f32([1, 6, 5, 5])] });
+  await matchesOrt('mvn default axes', { op: 'MeanVarianceNormalization', inputs: [f32([2, 3, 4, 5])], tolerance: { rtol: 1e-4, atol: 1e-5 } });
+  await matchesOrt('mvn axes', { op: 'MeanVarianceNormalization', attrs: { axes: [1, 2] }, inputs: [f32([2, 3, 4])], tolerance: { rtol: 1e-4, atol: 1e-5 } });
+});
