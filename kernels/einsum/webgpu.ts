@@ -3,10 +3,13 @@ import type { ImplementationTable, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { GpuLowering, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { tiledMatmulProgram } from '../webgpu/tiled-matmul.ts';
+import { einsumAsMatmul } from './as-matmul.ts';
 import { einsumPlan, labelStrides } from './op.ts';
 
 /**
- * One invocation per output element, looping over every assignment of the summed labels. The
+ * Matrix-product equations (kernels/einsum/as-matmul.ts) run as one tiled GEMM program reading the
+ * inputs through their strides. Every other equation: one invocation per output element, looping over every assignment of the summed labels. The
  * equation's structure (which label feeds which input) is baked into the WGSL; label sizes and
  * strides travel as uniforms, so one pipeline serves an equation at every shape. f32 inputs
  * accumulate in f32, integer ones in 32-bit integers (wrapping as onnxruntime's int32 does).
@@ -17,11 +20,28 @@ const einsum: WebGpuKernel = (inputs, outputs, ctx): GpuLowering | undefined => 
   const out = outputs[0]!;
   const total = product(out.dims);
   if (total === 0) return { kind: 'programs', programs: [] };
+  const strides = labelStrides(plan, metas.map((m) => m.dims));
+  const mm = metas[0]!.dtype === 'float32' || metas[0]!.dtype === 'float16' ? einsumAsMatmul(plan, strides) : undefined;
+  if (mm) {
+    const program = tiledMatmulProgram(
+      {
+        label: `Einsum-MatMul:${ctx.node}`,
+        M: mm.M,
+        N: mm.N,
+        K: mm.K,
+        batchDims: mm.batchDims,
+        a: { meta: metas[mm.aSlot]!, slot: mm.aSlot, ...mm.a },
+        b: { meta: metas[1 - mm.aSlot]!, slot: 1 - mm.aSlot, ...mm.b },
+        out,
+      },
+      ctx.caps,
+    );
+    return { kind: 'programs', programs: [program] };
+  }
   const b = new ShaderBuilder(ctx.caps);
   const X = metas.map((m, i) => b.input(`X${i}`, m.dims.length ? m : { ...m, dims: [1] }, i));
   const Y = b.output('Y', { dtype: out.dtype, dims: out.dims.length ? out.dims : [1] });
   const n = b.uniform('n', 'u32', total);
-  const strides = labelStrides(plan, metas.map((m) => m.dims));
   const labels = [...plan.output, ...plan.reduced];
   const name = (l: number): string => `l${l}`;
   const size = new Map(labels.map((l) => [l, b.uniform(`size_${l}`, 'u32', plan.sizes.get(l)!)]));

@@ -26,6 +26,11 @@ const cases: OpCase[] = [
   es('int32', 'ij,jk->ik', [{ dtype: 'int32', dims: [3, 4] }, { dtype: 'int32', dims: [4, 5] }]),
   es('int64 sum', 'ijk->ik', [{ dtype: 'int64', dims: [3, 4, 2] }]),
   es('scalar input', ',ij->ij', [f32(), f32(2, 3)]),
+  es('GEMM with swapped operands (output [N, M])', 'ij,jk->ki', [f32(3, 5), f32(5, 4)]),
+  es('attention values', 'bhqk,bhkd->bhqd', [f32(2, 2, 5, 7), f32(2, 2, 7, 8)]),
+  es('GEMM over a broadcast ellipsis', '...ij,...jk->...ik', [f32(1, 3, 4), f32(5, 4, 2)]),
+  es('matrix-vector', 'ij,j->i', [f32(6, 9), f32(9)]),
+  es('float16 GEMM', 'bij,bjk->bik', [{ dtype: 'float16', dims: [2, 3, 8] }, { dtype: 'float16', dims: [2, 8, 4] }], { tolerance: { rtol: 2e-3, atol: 2e-3 } }),
   es('larger (dispatch over many groups)', 'bij,bjk->bik', [f32(4, 33, 65), f32(4, 65, 31)], { tolerance: { rtol: 1e-4, atol: 1e-4 } }),
 ];
 
