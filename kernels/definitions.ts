@@ -48,6 +48,7 @@ import { definitions as dropout } from './dropout/op.ts';
 import { definitions as dynamicShape } from './dynamic-shape/op.ts';
 import { definitions as gridSample } from './grid-sample/op.ts';
 import { definitions as lrn } from './lrn/op.ts';
+import { definitions as nonMaxSuppression } from './non-max-suppression/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -95,6 +96,7 @@ export const definitions: readonly OpDefinition[] = [
   ...dynamicShape,
   ...gridSample,
   ...lrn,
+  ...nonMaxSuppression,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -193,3 +193,20 @@ test('LRN and MeanVarianceNormalization match onnxruntime-web', async () => {
   await matchesOrt('mvn default axes', { op: 'MeanVarianceNormalization', inputs: [f32([2, 3, 4, 5])], tolerance: { rtol: 1e-4, atol: 1e-5 } });
   await matchesOrt('mvn axes', { op: 'MeanVarianceNormalization', attrs: { axes: [1, 2] }, inputs: [f32([2, 3, 4])], tolerance: { rtol: 1e-4, atol: 1e-5 } });
 });
+
+test('NonMaxSuppression matches onnxruntime-web on random overlapping boxes', async () => {
+  const boxes = (b: number, n: number): InputSpec => ({ dtype: 'float32', dims: [b, n, 4], range: [0, 1] });
+  const scores = (b: number, c: number, n: number): InputSpec => ({ dtype: 'float32', dims: [b, c, n], range: [0, 1] });
+  const scalar1 = (dtype: DataType, v: number): InputSpec => ({ dtype, dims: [1], values: [v] });
+  const int64: readonly DataType[] = ['int64'];
+  for (const center_point_box of [0, 1]) {
+    for (const iou of [0, 0.3, 0.7]) {
+      await matchesOrt(`nms center ${center_point_box} iou ${iou}`, {
+        op: 'NonMaxSuppression',
+        attrs: { center_point_box },
+        inputs: [boxes(2, 16), scores(2, 3, 16), scalar1('int64', 5), scalar1('float32', iou), scalar1('float32', 0.25)],
+        outputTypes: int64,
+      });
+    }
+  }
+});
