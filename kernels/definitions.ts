@@ -49,6 +49,7 @@ import { definitions as dynamicShape } from './dynamic-shape/op.ts';
 import { definitions as gridSample } from './grid-sample/op.ts';
 import { definitions as lrn } from './lrn/op.ts';
 import { definitions as nonMaxSuppression } from './non-max-suppression/op.ts';
+import { definitions as roiAlign } from './roi-align/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -97,6 +98,7 @@ export const definitions: readonly OpDefinition[] = [
   ...gridSample,
   ...lrn,
   ...nonMaxSuppression,
+  ...roiAlign,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -46,6 +46,7 @@ import { webgpu as oneHot } from '../one-hot/webgpu.ts';
 import { webgpu as dropout } from '../dropout/webgpu.ts';
 import { webgpu as gridSample } from '../grid-sample/webgpu.ts';
 import { webgpu as lrn } from '../lrn/webgpu.ts';
+import { webgpu as roiAlign } from '../roi-align/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -90,6 +91,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   dropout,
   gridSample,
   lrn,
+  roiAlign,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

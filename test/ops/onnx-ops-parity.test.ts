@@ -210,3 +210,13 @@ test('NonMaxSuppression matches onnxruntime-web on random overlapping boxes', as
     }
   }
 });
+
+test('RoiAlign matches onnxruntime-web: avg and max, both coordinate modes', async () => {
+  const rois: InputSpec = { dtype: 'float32', dims: [4, 4], values: [0, 0, 9, 9, 2.5, 1.2, 7.7, 8.9, -3, -2, 5, 4, 6, 5, 14, 13] };
+  const batch: InputSpec = { dtype: 'int64', dims: [4], values: [0, 1, 1, 0] };
+  for (const mode of ['avg', 'max']) {
+    for (const ctm of ['half_pixel', 'output_half_pixel']) {
+      await matchesOrt(`roialign ${mode} ${ctm}`, { op: 'RoiAlign', opset: 16, attrs: { mode, coordinate_transformation_mode: ctm, output_height: 3, output_width: 4 }, inputs: [f32([2, 3, 10, 12]), rois, batch], tolerance: { rtol: 1e-4, atol: 1e-5 } });
+    }
+  }
+});
