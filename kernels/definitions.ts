@@ -50,6 +50,7 @@ import { definitions as gridSample } from './grid-sample/op.ts';
 import { definitions as lrn } from './lrn/op.ts';
 import { definitions as nonMaxSuppression } from './non-max-suppression/op.ts';
 import { definitions as roiAlign } from './roi-align/op.ts';
+import { definitions as rnn } from './rnn/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -99,6 +100,7 @@ export const definitions: readonly OpDefinition[] = [
   ...lrn,
   ...nonMaxSuppression,
   ...roiAlign,
+  ...rnn,
 ];
 
 const byKey = new Map<string, OpDefinition>();

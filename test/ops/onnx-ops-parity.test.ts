@@ -220,3 +220,20 @@ test('RoiAlign matches onnxruntime-web: avg and max, both coordinate modes', asy
     }
   }
 });
+
+test('RNN, GRU and LSTM match onnxruntime-web: directions, sequence_lens, initial states, peepholes, clip, activations', async () => {
+  const w = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-0.6, 0.6] });
+  const lens: InputSpec = { dtype: 'int32', dims: [3], values: [5, 2, 4] };
+  const tol = { rtol: 1e-4, atol: 1e-5 };
+  for (const direction of ['forward', 'reverse', 'bidirectional']) {
+    const d = direction === 'bidirectional' ? 2 : 1;
+    await matchesOrt(`rnn ${direction}`, { op: 'RNN', attrs: { hidden_size: 4, direction }, inputs: [w(5, 3, 6), w(d, 4, 6), w(d, 4, 4), w(d, 8), lens, w(d, 3, 4)], outputs: 2, tolerance: tol });
+    for (const linear_before_reset of [0, 1]) {
+      await matchesOrt(`gru ${direction} lbr ${linear_before_reset}`, { op: 'GRU', attrs: { hidden_size: 4, direction, linear_before_reset }, inputs: [w(5, 3, 6), w(d, 12, 6), w(d, 12, 4), w(d, 24), lens, w(d, 3, 4)], outputs: 2, tolerance: tol });
+    }
+    await matchesOrt(`lstm ${direction} peepholes`, { op: 'LSTM', attrs: { hidden_size: 4, direction }, inputs: [w(5, 3, 6), w(d, 16, 6), w(d, 16, 4), w(d, 32), lens, w(d, 3, 4), w(d, 3, 4), w(d, 12)], outputs: 3, tolerance: tol });
+  }
+  await matchesOrt('lstm clip, no bias', { op: 'LSTM', attrs: { hidden_size: 3, clip: { float: 0.5 } }, inputs: [w(4, 2, 5), w(1, 12, 5), w(1, 12, 3)], outputs: 3, tolerance: tol });
+  await matchesOrt('rnn relu activation', { op: 'RNN', attrs: { hidden_size: 3, activations: ['Relu'] }, inputs: [w(4, 2, 5), w(1, 3, 5), w(1, 3, 3)], outputs: 2, tolerance: tol });
+  await matchesOrt('gru hardsigmoid/leakyrelu with alphas', { op: 'GRU', attrs: { hidden_size: 3, activations: ['HardSigmoid', 'LeakyRelu'], activation_alpha: { floats: [0.3, 0.05] }, activation_beta: { floats: [0.4] } }, inputs: [w(4, 2, 5), w(1, 9, 5), w(1, 9, 3)], outputs: 2, tolerance: tol });
+});
