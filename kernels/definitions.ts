@@ -51,6 +51,7 @@ import { definitions as lrn } from './lrn/op.ts';
 import { definitions as nonMaxSuppression } from './non-max-suppression/op.ts';
 import { definitions as roiAlign } from './roi-align/op.ts';
 import { definitions as rnn } from './rnn/op.ts';
+import { definitions as tensorScatter } from './tensor-scatter/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -101,6 +102,7 @@ export const definitions: readonly OpDefinition[] = [
   ...nonMaxSuppression,
   ...roiAlign,
   ...rnn,
+  ...tensorScatter,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -47,6 +47,7 @@ import { webgpu as dropout } from '../dropout/webgpu.ts';
 import { webgpu as gridSample } from '../grid-sample/webgpu.ts';
 import { webgpu as lrn } from '../lrn/webgpu.ts';
 import { webgpu as roiAlign } from '../roi-align/webgpu.ts';
+import { webgpu as tensorScatter } from '../tensor-scatter/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -92,6 +93,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   gridSample,
   lrn,
   roiAlign,
+  tensorScatter,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();
