@@ -52,6 +52,7 @@ import { definitions as nonMaxSuppression } from './non-max-suppression/op.ts';
 import { definitions as roiAlign } from './roi-align/op.ts';
 import { definitions as rnn } from './rnn/op.ts';
 import { definitions as tensorScatter } from './tensor-scatter/op.ts';
+import { definitions as centerCropPad } from './center-crop-pad/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -103,6 +104,7 @@ export const definitions: readonly OpDefinition[] = [
   ...roiAlign,
   ...rnn,
   ...tensorScatter,
+  ...centerCropPad,
 ];
 
 const byKey = new Map<string, OpDefinition>();

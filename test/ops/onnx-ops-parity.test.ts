@@ -237,3 +237,9 @@ test('RNN, GRU and LSTM match onnxruntime-web: directions, sequence_lens, initia
   await matchesOrt('rnn relu activation', { op: 'RNN', attrs: { hidden_size: 3, activations: ['Relu'] }, inputs: [w(4, 2, 5), w(1, 3, 5), w(1, 3, 3)], outputs: 2, tolerance: tol });
   await matchesOrt('gru hardsigmoid/leakyrelu with alphas', { op: 'GRU', attrs: { hidden_size: 3, activations: ['HardSigmoid', 'LeakyRelu'], activation_alpha: { floats: [0.3, 0.05] }, activation_beta: { floats: [0.4] } }, inputs: [w(4, 2, 5), w(1, 9, 5), w(1, 9, 3)], outputs: 2, tolerance: tol });
 });
+
+test('CenterCropPad matches onnxruntime-web (crop and pad, odd and even differences)', async () => {
+  const shape = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
+  await matchesOrt('centercroppad mixed', { op: 'CenterCropPad', opset: 18, inputs: [f32([9, 4, 3]), shape([6, 7, 3])] });
+  await matchesOrt('centercroppad axes', { op: 'CenterCropPad', opset: 18, attrs: { axes: [0, 2] }, inputs: [f32([5, 2, 8]), shape([8, 3])] });
+});
