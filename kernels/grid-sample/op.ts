@@ -3,6 +3,7 @@ import { fail } from '../../core/errors.ts';
 import { FLOAT_TYPES, product, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
+import { definitions as affineGrid } from './affine-grid.ts';
 
 /**
  * GridSample (opsets 16, 20, 22): samples X [N, C, D1..Dr] at the normalized coordinates of grid
@@ -156,4 +157,5 @@ function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContex
 
 export const definitions: readonly OpDefinition[] = [
   { opType: 'GridSample', inferOutputs: (inputs, ctx) => [gridLayout(inputs, ctx).out], reference },
+  ...affineGrid,
 ];

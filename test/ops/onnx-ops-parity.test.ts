@@ -243,3 +243,11 @@ test('CenterCropPad matches onnxruntime-web (crop and pad, odd and even differen
   await matchesOrt('centercroppad mixed', { op: 'CenterCropPad', opset: 18, inputs: [f32([9, 4, 3]), shape([6, 7, 3])] });
   await matchesOrt('centercroppad axes', { op: 'CenterCropPad', opset: 18, attrs: { axes: [0, 2] }, inputs: [f32([5, 2, 8]), shape([8, 3])] });
 });
+
+test('AffineGrid matches onnxruntime-web, 2-D and 3-D, both align_corners', async () => {
+  const size = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
+  for (const align_corners of [0, 1]) {
+    await matchesOrt(`affinegrid 2d ${align_corners}`, { op: 'AffineGrid', opset: 20, attrs: { align_corners }, inputs: [f32([2, 2, 3]), size([2, 3, 4, 5])] });
+    await matchesOrt(`affinegrid 3d ${align_corners}`, { op: 'AffineGrid', opset: 20, attrs: { align_corners }, inputs: [f32([1, 3, 4]), size([1, 1, 3, 2, 4])] });
+  }
+});
