@@ -53,6 +53,7 @@ import { definitions as roiAlign } from './roi-align/op.ts';
 import { definitions as rnn } from './rnn/op.ts';
 import { definitions as tensorScatter } from './tensor-scatter/op.ts';
 import { definitions as centerCropPad } from './center-crop-pad/op.ts';
+import { definitions as reverseSequence } from './reverse-sequence/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -105,6 +106,7 @@ export const definitions: readonly OpDefinition[] = [
   ...rnn,
   ...tensorScatter,
   ...centerCropPad,
+  ...reverseSequence,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -251,3 +251,9 @@ test('AffineGrid matches onnxruntime-web, 2-D and 3-D, both align_corners', asyn
     await matchesOrt(`affinegrid 3d ${align_corners}`, { op: 'AffineGrid', opset: 20, attrs: { align_corners }, inputs: [f32([1, 3, 4]), size([1, 1, 3, 2, 4])] });
   }
 });
+
+test('ReverseSequence matches onnxruntime-web, time- and batch-major', async () => {
+  const lens = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
+  await matchesOrt('reversesequence time-major', { op: 'ReverseSequence', inputs: [f32([5, 3, 2]), lens([5, 1, 3])] });
+  await matchesOrt('reversesequence batch-major', { op: 'ReverseSequence', attrs: { time_axis: 1, batch_axis: 0 }, inputs: [f32([3, 6, 2]), lens([2, 6, 4])] });
+});
