@@ -1,5 +1,9 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KilnError } from '../../core/errors.ts';
+import { InferenceSession } from '../../runtime/node.ts';
 import { runBadInputCases } from './op-errors.ts';
-import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { buildCaseModel, runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 const ints = (dims: number[], values: number[], dtype: 'int64' | 'int32' = 'int64'): InputSpec => ({ dtype, dims, values, feed: true });
@@ -51,3 +55,16 @@ runBadInputCases('scatter', [
   { name: 'ScatterElements updates dims', op: 'ScatterElements', inputs: [f32([3, 2]), ints([1, 2], [0, 1]), f32([2, 1])], error: /updates dims \[2, 1\] differ/ },
   { name: 'ScatterElements float indices', op: 'ScatterElements', inputs: [f32([3]), f32([1]), f32([1])], error: /indices type float32/ },
 ]);
+
+test('an index out of range at run time is a typed error on the CPU, not a crash or a silent write', async () => {
+  for (const [op, dims] of [['ScatterND', [1, 1]], ['ScatterElements', [3]]] as const) {
+    const c: OpCase = { name: op, op, inputs: [f32([3]), { dtype: 'int64', dims: [...dims], values: dims.length === 2 ? [3] : [0, -4, 1], feed: true }, f32(dims.length === 2 ? [1] : [3])] };
+    const { bytes, feeds } = buildCaseModel(c);
+    const s = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+    try {
+      await assert.rejects(s.run(feeds), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT' && /index (3|-4) is out of range for a dimension of size 3/.test(e.message));
+    } finally {
+      await s.release();
+    }
+  }
+});
