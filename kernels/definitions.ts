@@ -43,6 +43,23 @@ import { definitions as embedLayerNorm } from './embed-layer-norm/op.ts';
 import { definitions as gatherBlockQuantized } from './gather-block-quantized/op.ts';
 import { definitions as rotaryEmbedding } from './rotary-embedding/op.ts';
 import { definitions as attention } from './attention/op.ts';
+import { definitions as cumsum } from './cumsum/op.ts';
+import { definitions as trilu } from './trilu/op.ts';
+import { definitions as scatter } from './scatter/op.ts';
+import { definitions as einsum } from './einsum/op.ts';
+import { definitions as signal } from './signal/op.ts';
+import { definitions as topk } from './topk/op.ts';
+import { definitions as oneHot } from './one-hot/op.ts';
+import { definitions as dropout } from './dropout/op.ts';
+import { definitions as dynamicShape } from './dynamic-shape/op.ts';
+import { definitions as gridSample } from './grid-sample/op.ts';
+import { definitions as lrn } from './lrn/op.ts';
+import { definitions as nonMaxSuppression } from './non-max-suppression/op.ts';
+import { definitions as roiAlign } from './roi-align/op.ts';
+import { definitions as rnn } from './rnn/op.ts';
+import { definitions as tensorScatter } from './tensor-scatter/op.ts';
+import { definitions as centerCropPad } from './center-crop-pad/op.ts';
+import { definitions as reverseSequence } from './reverse-sequence/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -85,6 +102,23 @@ export const definitions: readonly OpDefinition[] = [
   ...gatherBlockQuantized,
   ...rotaryEmbedding,
   ...attention,
+  ...cumsum,
+  ...trilu,
+  ...scatter,
+  ...einsum,
+  ...signal,
+  ...topk,
+  ...oneHot,
+  ...dropout,
+  ...dynamicShape,
+  ...gridSample,
+  ...lrn,
+  ...nonMaxSuppression,
+  ...roiAlign,
+  ...rnn,
+  ...tensorScatter,
+  ...centerCropPad,
+  ...reverseSequence,
 ];
 
 const byKey = new Map<string, OpDefinition>();

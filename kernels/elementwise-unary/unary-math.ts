@@ -189,6 +189,15 @@ export const UNARY_SPECS: readonly UnarySpec[] = [
   { opType: 'Neg', types: FLOAT_AND_SIGNED, cpu: (x) => -x, wgsl: () => '-x', wraps: true },
   { opType: 'HardSigmoid', types: FLOAT_TYPES, params: (ctx) => [ctx.attrs.float('alpha', 0.2), ctx.attrs.float('beta', 0.5)], cpu: (x, p) => Math.max(0, Math.min(1, p[0]! * x + p[1]!)), wgsl: (_, p) => `clamp(${p(0)} * x + ${p(1)}, 0.0, 1.0)` },
   { opType: 'HardSwish', types: FLOAT_TYPES, cpu: (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), wgsl: () => 'x * clamp(x / 6.0 + 0.5, 0.0, 1.0)' },
+  { opType: 'Swish', types: FLOAT_TYPES, params: attr('alpha', 1), cpu: (x, p) => x * sigmoid(p[0]! * x), wgsl: (_, p) => `x * kiln_sigmoid(${p(0)} * x)`, helpers: ['kiln_sigmoid'] },
+  {
+    opType: 'Shrink', types: FLOAT_TYPES, params: (ctx) => [ctx.attrs.float('lambd', 0.5), ctx.attrs.float('bias', 0)],
+    cpu: (x, p) => (x < -p[0]! ? x + p[1]! : x > p[0]! ? x - p[1]! : 0),
+    // NaN fails both comparisons: 0, as in onnxruntime
+    wgsl: (_, p) => `select(select(select(0.0, x - ${p(1)}, x > ${p(0)}), x + ${p(1)}, x < -${p(0)}), 0.0, kiln_is_nan(x))`,
+    helpers: ['kiln_is_nan'],
+    nanToZero: true,
+  },
   { opType: 'Reciprocal', types: FLOAT_TYPES, cpu: (x) => 1 / x, wgsl: () => '1.0 / x' },
   { opType: 'Floor', types: FLOAT_TYPES, cpu: Math.floor, wgsl: () => 'floor(x)' },
   { opType: 'Ceil', types: FLOAT_TYPES, cpu: Math.ceil, wgsl: () => 'ceil(x)' },

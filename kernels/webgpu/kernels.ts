@@ -42,6 +42,18 @@ import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
 import { webgpu as gatherBlockQuantized } from '../gather-block-quantized/webgpu.ts';
 import { webgpu as rotaryEmbedding } from '../rotary-embedding/webgpu.ts';
 import { webgpu as attention } from '../attention/webgpu.ts';
+import { webgpu as cumsum } from '../cumsum/webgpu.ts';
+import { webgpu as trilu } from '../trilu/webgpu.ts';
+import { webgpu as scatter } from '../scatter/webgpu.ts';
+import { webgpu as einsum } from '../einsum/webgpu.ts';
+import { webgpu as signal } from '../signal/webgpu.ts';
+import { webgpu as topk } from '../topk/webgpu.ts';
+import { webgpu as oneHot } from '../one-hot/webgpu.ts';
+import { webgpu as dropout } from '../dropout/webgpu.ts';
+import { webgpu as gridSample } from '../grid-sample/webgpu.ts';
+import { webgpu as lrn } from '../lrn/webgpu.ts';
+import { webgpu as roiAlign } from '../roi-align/webgpu.ts';
+import { webgpu as tensorScatter } from '../tensor-scatter/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   attention,
@@ -82,6 +94,18 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   embedLayerNorm,
   gatherBlockQuantized,
   rotaryEmbedding,
+  cumsum,
+  trilu,
+  scatter,
+  einsum,
+  signal,
+  topk,
+  oneHot,
+  dropout,
+  gridSample,
+  lrn,
+  roiAlign,
+  tensorScatter,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

@@ -57,6 +57,7 @@ test('EyeLike diagonals and dtype', () => {
 
 const shape = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
 const scalar = (dtype: 'float32' | 'int64', v: number): InputSpec => ({ dtype, dims: [], values: [v] });
+const fed = (dtype: 'int32', v: number): InputSpec => ({ dtype, dims: [], values: [v], feed: true });
 // These ops depend only on shapes or constants, so they always fold at plan time (gpu: false):
 // the comparison checks the folded CPU value, and no GPU kernel exists to run.
 const cases: OpCase[] = [
@@ -64,6 +65,8 @@ const cases: OpCase[] = [
   { name: 'ConstantOfShape', gpu: false, op: 'ConstantOfShape', attrs: { value: new Tensor('float32', Float32Array.of(0.5), [1]) }, inputs: [shape([2, 4])] },
   { name: 'Range float', gpu: false, op: 'Range', inputs: [scalar('float32', -1), scalar('float32', 3), scalar('float32', 0.5)] },
   { name: 'Range int64', gpu: false, op: 'Range', inputs: [scalar('int64', 10), scalar('int64', 0), scalar('int64', -3)] },
+  // Range's output shape depends on all three values, so they are host inputs: fed ones fold too
+  { name: 'Range int32 fed at run time', gpu: false, op: 'Range', inputs: [fed('int32', 10), fed('int32', -7), fed('int32', -3)] },
   { name: 'EyeLike of a fed input', gpu: false, op: 'EyeLike', attrs: { k: -1 }, inputs: [{ dtype: 'float32', dims: [4, 3] }] },
 ];
 
