@@ -58,7 +58,7 @@ export async function matchesOrt(name: string, c: ParityCase): Promise<void> {
   const theirs = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   const want = await theirs.run(Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, toOrt(t)])));
   await theirs.release();
-  for (const provider of ['cpu', 'wasm', 'webgpu'] as const) {
+  for (const provider of ['js', 'wasm', 'webgpu'] as const) {
     const s = await InferenceSession.create(bytes, { executionProviders: [provider] });
     try {
       const got = await s.run(feeds);
