@@ -31,7 +31,7 @@ test('window.kiln exposes InferenceSession, Tensor and KilnError', async () => {
     const kiln = (globalThis as { kiln?: Record<string, unknown> }).kiln;
     return kiln ? Object.keys(kiln).filter((k) => typeof kiln[k] === 'function').sort() : [];
   });
-  assert.deepEqual(names, ['InferenceSession', 'KilnError', 'Tensor', 'importKilnPublicKey']);
+  assert.deepEqual(names, ['InferenceSession', 'KilnError', 'Tensor', 'generate', 'importKilnPublicKey']);
 });
 
 for (const backend of ['webgpu', 'wasm', 'js'] as const) {
