@@ -5,7 +5,9 @@ import { foldBatchNorm } from './fold-batchnorm.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
 import { liftConstants } from './lift-constants.ts';
+import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
+import { recognizeLayerNorm } from './recognize-layernorm.ts';
 import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
@@ -21,6 +23,8 @@ export function optimizeGraph(model: Model): Graph {
   liftConstants(graph);
   foldBatchNorm(graph);
   recognizeHardSwish(graph, opsetOf(model, ''));
+  recognizeLayerNorm(graph, opsetOf(model, ''));
+  recognizeGelu(graph);
   lowerQdq(graph, opsetOf(model, ''), 'before-fusion');
   fuseBias(graph);
   fuseActivations(graph, opsetOf(model, ''));
