@@ -37,6 +37,7 @@ import { definitions as qlinearBinary } from './qlinear-binary/op.ts';
 import { definitions as matmulNbits } from './matmul-nbits/op.ts';
 import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
+import { definitions as fusedElementwise } from './fused-elementwise/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -73,6 +74,7 @@ export const definitions: readonly OpDefinition[] = [
   ...matmulNbits,
   ...dequantConv,
   ...quantizeDequantize,
+  ...fusedElementwise,
 ];
 
 const byKey = new Map<string, OpDefinition>();

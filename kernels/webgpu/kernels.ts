@@ -36,6 +36,7 @@ import { webgpu as qlinearBinary } from '../qlinear-binary/webgpu.ts';
 import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
 import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
+import { webgpu as fusedElementwise } from '../fused-elementwise/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   elementwiseBinary,
@@ -70,6 +71,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   matmulNbits,
   dequantConv,
   quantizeDequantize,
+  fusedElementwise,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

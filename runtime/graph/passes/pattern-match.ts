@@ -22,7 +22,8 @@ const isFloat = (t: AnyTensor | undefined): t is AnyTensor => t !== undefined &&
  * exporter seen, so [1] is accepted (docs/decisions.md, gpu-fusion).
  */
 export function scalarConstant(graph: Graph, name: string | undefined): number | undefined {
-  const t = name ? graph.initializers.get(name) : undefined;
+  // an initializer that is also a graph input is a default a feed may override: not a constant
+  const t = name && !graph.inputs.some((i) => i.name === name) ? graph.initializers.get(name) : undefined;
   return isFloat(t) && t.size === 1 && t.dims.length <= 1 ? toNumbers(t)[0] : undefined;
 }
 

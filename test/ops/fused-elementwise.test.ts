@@ -1,0 +1,37 @@
+// kiln.FusedElementwise (written by the elementwise fusion pass): one generated kernel for a chain
+// or small DAG of elementwise ops. Program format: kernels/fused-elementwise/program.ts.
+import type { DataType } from '../../core/dtype.ts';
+import { runBadInputCases } from './op-errors.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const t = (dtype: DataType, dims: number[], range?: [number, number]): InputSpec => ({ dtype, dims, ...(range ? { range } : {}) });
+const f = (dims: number[], range?: [number, number]): InputSpec => t('float32', dims, range);
+const fused = (name: string, steps: string[], constants: number[], inputs: InputSpec[]): OpCase => ({
+  name, op: 'FusedElementwise', domain: 'kiln', attrs: { steps, constants: { floats: constants }, opset: 17 }, inputs,
+});
+
+const cases: OpCase[] = [
+  // PaddleOCR v4's learnable affine blocks around HardSwish
+  fused('affine HardSwish affine', ['Mul i0 k0', 'Add s0 k1', 'HardSwish s1', 'Mul k2 s2', 'Add s3 k3'], [1.384, 0.586, 0.1675, 3.47e-5], [f([1, 16, 12, 40], [-6, 6])]),
+  fused('Swish as a DAG (x * Sigmoid(x))', ['Sigmoid i0', 'Mul i0 s0'], [], [f([3, 5, 7])]),
+  fused('per-channel broadcast', ['Mul i0 i1', 'Add s0 i2', 'Relu s1'], [], [f([2, 4, 3, 3]), f([4, 1, 1]), f([1, 4, 1, 1])]),
+  fused('three-way broadcast, rank 0', ['Sub i0 i1', 'Div s0 i2', 'Tanh s1'], [], [f([3, 1, 5]), f([4, 1]), f([], [0.5, 2])]),
+  fused('Clip, LeakyRelu, HardSigmoid params', ['Clip i0 k0 k1', 'LeakyRelu s0 k2', 'HardSigmoid s1 k3 k4'], [-1.5, 2.5, 0.07, 0.3, 0.4], [f([50], [-4, 4])]),
+  fused('Where with a bool condition', ['Mul i1 k0', 'Where i0 s0 i2', 'Exp s1'], [0.5], [t('bool', [4, 6]), f([4, 6]), f([6])]),
+  fused('Cast int32 and bool inputs', ['Cast i0', 'Cast i1', 'Add s0 s1', 'Mul s2 i2'], [], [t('int32', [2, 8], [-5, 6]), t('bool', [8]), f([2, 8])]),
+  fused('Pow, PRelu, Gelu tanh and exact', ['Pow i0 k0', 'PRelu s0 i1', 'Gelu:tanh s1', 'Gelu:none s2'], [2], [f([2, 3, 4]), f([3, 1], [0.1, 0.3])]),
+  fused('NaN passes through', ['Sqrt i0', 'Clip s0 k0 k1'], [0, 1], [f([64], [-1, 1])]),
+  fused('large (2-D dispatch)', ['Mul i0 k0', 'Add s0 i1'], [2], [f([2100, 2048]), f([2048])]),
+];
+
+runOpCases('fused-elementwise', cases);
+
+const bad = (name: string, steps: string[], inputs: InputSpec[], error: RegExp) => ({ ...fused(name, steps, [1], inputs), error });
+runBadInputCases('fused-elementwise', [
+  bad('an input of the wrong type', ['Relu i0'], [t('int32', [3])], /input 0 \(read as float\) has type int32/),
+  bad('a ref to a later step', ['Relu s0'], [f([3])], /s0 refers past the earlier steps/),
+  bad('an op it cannot run', ['Softmax i0'], [f([3])], /'Softmax' is not an op it can run/),
+  bad('a param that is not a constant', ['LeakyRelu i0 i1'], [f([3]), f([3])], /ref 1 must be a constant/),
+  bad('an unused input', ['Relu i0'], [f([3]), f([3])], /never reads input 1/),
+  bad('shapes that do not broadcast', ['Add i0 i1'], [f([3]), f([4])], /do not broadcast/),
+]);
