@@ -45,7 +45,7 @@ async function sameResults(model: WriterModel, feeds: Record<string, AnyTensor>)
   return gpuSteps;
 }
 
-test("PaddleOCR v4's Conv -> Mul -> Add -> HardSwish (decomposed) -> Mul -> Add runs as Conv + one FusedElementwise", async () => {
+test("PaddleOCR v4's Conv -> Mul -> Add -> HardSwish (decomposed) -> Mul -> Add runs as one Conv with an epilogue", async () => {
   const model: WriterModel = {
     nodes: [
       { opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
@@ -65,8 +65,13 @@ test("PaddleOCR v4's Conv -> Mul -> Add -> HardSwish (decomposed) -> Mul -> Add 
       three: scalar(3, []), zero: scalar(0, []), six: scalar(6, []),
     },
   };
-  assert.deepEqual(gpuOpTypes(model), ['Conv', 'FusedElementwise']);
-  assert.deepEqual(await sameResults(model, { x: rnd([1, 3, 8, 10], [-3, 3]) }), ['Conv', 'FusedElementwise']);
+  // the whole tail runs in the Conv's epilogue: one dispatch
+  assert.deepEqual(gpuOpTypes(model), ['Conv']);
+  assert.deepEqual(await sameResults(model, { x: rnd([1, 3, 8, 10], [-3, 3]) }), ['Conv']);
+  // the Conv's output also read elsewhere: the tail is a FusedElementwise node of its own
+  const shared = { ...model, outputs: [...model.outputs, { name: 'c', dtype: 'float32' as const }] };
+  assert.deepEqual(gpuOpTypes(shared), ['Conv', 'FusedElementwise']);
+  assert.deepEqual(await sameResults(shared, { x: rnd([1, 3, 8, 10], [-3, 3]) }), ['Conv', 'FusedElementwise']);
 });
 
 test('a DAG with broadcasting, Where and Cast becomes one FusedElementwise node', async () => {
@@ -120,10 +125,10 @@ test('values read outside the group, values of unknown type and runtime Clip bou
 
 // Dispatches per run on WebGPU (deterministic): `before` measured at commit 54f4438, before this
 // pass and the LayerNorm/Gelu recognition, with bench/node/webgpu-dispatches.ts; `atMost` is what
-// they are now. A change that adds dispatches to these models shows here.
+// they are now (the target was half of `before`). A change that adds dispatches shows here.
 const MODELS = {
-  'ch_PP-OCRv4_rec_infer.onnx': { dims: [1, 3, 48, 160], before: 287, atMost: 121 },
-  'ch_PP-OCRv4_det_infer.onnx': { dims: [1, 3, 96, 128], before: 235, atMost: 123 },
+  'ch_PP-OCRv4_rec_infer.onnx': { dims: [1, 3, 48, 160], before: 287, atMost: 88 },
+  'ch_PP-OCRv4_det_infer.onnx': { dims: [1, 3, 96, 128], before: 235, atMost: 95 },
 };
 
 for (const [file, { dims, before, atMost }] of Object.entries(MODELS)) {
@@ -134,7 +139,6 @@ for (const [file, { dims, before, atMost }] of Object.entries(MODELS)) {
       const p = session.lastPlacement!;
       assert.equal(p.cpu, 0);
       assert.ok(p.dispatches !== undefined && p.dispatches <= atMost, `${p.dispatches} dispatches per run`);
-      assert.ok(p.steps.filter((s) => s.opType === 'FusedElementwise').length > 0);
     } finally {
       await session.release();
     }

@@ -24,6 +24,17 @@ const cases: OpCase[] = [
   fused('large (2-D dispatch)', ['Mul i0 k0', 'Add s0 i1'], [2], [f([2100, 2048]), f([2048])]),
 ];
 
+// The same programs folded into a Conv's epilogue (kiln_epilogue_*: i0 is the Conv's value after
+// bias and activation), in the Conv kernel's generic, row and depthwise forms.
+const epilogue = (steps: string[], constants: number[]) => ({ kiln_epilogue_steps: steps, kiln_epilogue_constants: { floats: constants } });
+const affineHardSwish = epilogue(['Mul i0 k0', 'Add s0 k1', 'HardSwish s1', 'Mul k2 s2', 'Add s3 k3'], [1.384, 0.586, 0.1675, 3.47e-5]);
+cases.push(
+  { name: 'Conv 3x3 epilogue, after Relu', op: 'Conv', attrs: { pads: [1, 1, 1, 1], kiln_activation: 'Relu', ...epilogue(['Sigmoid i0', 'Mul i0 s0'], []) }, inputs: [f([1, 4, 9, 11]), f([6, 4, 3, 3]), f([6])] },
+  { name: 'Conv 1x1 epilogue', op: 'Conv', attrs: affineHardSwish, inputs: [f([1, 8, 6, 20]), f([16, 8, 1, 1]), f([16])] },
+  { name: 'depthwise Conv epilogue', op: 'Conv', attrs: { group: 8, pads: [1, 1, 1, 1], ...affineHardSwish }, inputs: [f([1, 8, 12, 16]), f([8, 1, 3, 3]), f([8])] },
+  { name: '3-D Conv epilogue (generic form)', op: 'Conv', attrs: epilogue(['Clip i0 k0 k1'], [-0.5, 0.5]), inputs: [f([1, 2, 4, 5, 6]), f([3, 2, 2, 2, 2])] },
+);
+
 runOpCases('fused-elementwise', cases);
 
 const bad = (name: string, steps: string[], inputs: InputSpec[], error: RegExp) => ({ ...fused(name, steps, [1], inputs), error });

@@ -123,10 +123,25 @@ function fusedNode(root: Node, members: readonly Node[], graph: Graph, opset: nu
 }
 
 /**
+ * The Conv whose epilogue can run the fused program instead: the program reads only that Conv's
+ * float32 output (and constants), which nothing outside the group reads, and the Conv has no
+ * epilogue yet. min_rank <= 3 cannot raise a Conv output's rank (>= 3).
+ */
+function epilogueHost(fused: Node, group: ReadonlySet<Node>, index: GraphIndex, types: ReadonlyMap<string, DataType>): Node | undefined {
+  if (fused.inputs.length !== 1 || fused.attrs.int('min_rank', 0) > 3) return undefined;
+  const v = fused.inputs[0]!;
+  const conv = index.producer.get(v);
+  if (!conv || conv.opType !== 'Conv' || conv.domain !== '' || conv.outputs.length !== 1 || types.get(v) !== 'float32') return undefined;
+  if (conv.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v)) return undefined;
+  return (index.consumers.get(v) ?? []).every((c) => group.has(c)) ? conv : undefined;
+}
+
+/**
  * Chains and small DAGs of float32 elementwise ops (the table's unary ops, Add/Sub/Mul/Div/Pow/
  * PRelu with broadcasting, Clip with constant bounds, Where, Cast to float32) whose intermediate
  * values feed nothing outside become one kiln.FusedElementwise node: one dispatch instead of one
- * per op. Runs after the producer-epilogue fusions (a Conv keeps its bias and activation) and the
+ * per op; a group that reads only a Conv's output runs in that Conv's epilogue instead (after its
+ * bias and activation: kernels/fused-elementwise/epilogue.ts). Runs after the producer-epilogue fusions and the
  * QDQ lowering (whose patterns read the single ops). Value types come from the graph alone
  * (value-types.ts); a value of unknown type is never fused.
  */
@@ -141,13 +156,21 @@ export function fuseElementwise(graph: Graph, opset: number): void {
     const root = graph.nodes[i]!;
     if (taken.has(root) || !ok(root)) continue;
     const group = growGroup(root, (n) => !taken.has(n) && ok(n), index, graph);
-    if (group.size < 2) continue;
     const members = [...group].sort((a, b) => order.get(a)! - order.get(b)!);
+    const fused = fusedNode(root, members, graph, opset);
+    const conv = epilogueHost(fused, group, index, types);
+    if (group.size < 2 && !conv) continue;
     for (const m of members) {
       taken.add(m);
       replace.set(m, undefined);
     }
-    replace.set(root, fusedNode(root, members, graph, opset));
+    if (!conv) {
+      replace.set(root, fused);
+      continue;
+    }
+    // the Conv computes the whole tail in its epilogue and writes the group's output
+    const attrs = conv.attrs.with('kiln_epilogue_steps', fused.attrs.strings('steps')!.slice()).with('kiln_epilogue_constants', fused.attrs.floats('constants', []).slice());
+    replace.set(conv, { ...conv, attrs, outputs: [fused.outputs[0]!] });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
 }
