@@ -2,7 +2,7 @@
 // or small DAG of elementwise ops. Program format: kernels/fused-elementwise/program.ts.
 import type { DataType } from '../../core/dtype.ts';
 import { runBadInputCases } from './op-errors.ts';
-import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './op-harness.ts';
 
 const t = (dtype: DataType, dims: number[], range?: [number, number]): InputSpec => ({ dtype, dims, ...(range ? { range } : {}) });
 const f = (dims: number[], range?: [number, number]): InputSpec => t('float32', dims, range);
@@ -28,14 +28,14 @@ const cases: OpCase[] = [
 // bias and activation), in the Conv kernel's generic, row and depthwise forms.
 const epilogue = (steps: string[], constants: number[]) => ({ kiln_epilogue_steps: steps, kiln_epilogue_constants: { floats: constants } });
 const affineHardSwish = epilogue(['Mul i0 k0', 'Add s0 k1', 'HardSwish s1', 'Mul k2 s2', 'Add s3 k3'], [1.384, 0.586, 0.1675, 3.47e-5]);
-cases.push(
+const convCases: OpCase[] = [
   { name: 'Conv 3x3 epilogue, after Relu', op: 'Conv', attrs: { pads: [1, 1, 1, 1], kiln_activation: 'Relu', ...epilogue(['Sigmoid i0', 'Mul i0 s0'], []) }, inputs: [f([1, 4, 9, 11]), f([6, 4, 3, 3]), f([6])] },
   { name: 'Conv 1x1 epilogue', op: 'Conv', attrs: affineHardSwish, inputs: [f([1, 8, 6, 20]), f([16, 8, 1, 1]), f([16])] },
   { name: 'depthwise Conv epilogue', op: 'Conv', attrs: { group: 8, pads: [1, 1, 1, 1], ...affineHardSwish }, inputs: [f([1, 8, 12, 16]), f([8, 1, 3, 3]), f([8])] },
   { name: '3-D Conv epilogue (generic form)', op: 'Conv', attrs: epilogue(['Clip i0 k0 k1'], [-0.5, 0.5]), inputs: [f([1, 2, 4, 5, 6]), f([3, 2, 2, 2, 2])] },
-);
+];
 
-runOpCases('fused-elementwise', cases);
+runOpCases('fused-elementwise', [...cases, ...convCases, ...withHardwareTuning(convCases)]);
 
 const bad = (name: string, steps: string[], inputs: InputSpec[], error: RegExp) => ({ ...fused(name, steps, [1], inputs), error });
 runBadInputCases('fused-elementwise', [
