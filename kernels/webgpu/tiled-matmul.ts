@@ -3,6 +3,8 @@ import { ShaderBuilder } from './shader-builder.ts';
 import type { TensorMeta } from '../contract.ts';
 import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
 import { wgslActivation, type ActivationSpec } from '../common/activation.ts';
+import { wgslEpilogue } from '../fused-elementwise/webgpu.ts';
+import type { Program } from '../fused-elementwise/program.ts';
 
 /**
  * Register-tiled matrix product for WebGPU, shared by MatMul and Gemm (and usable by Conv as an
@@ -69,6 +71,8 @@ export interface TiledMatmulSpec {
   readonly alpha?: number;
   readonly beta?: number;
   readonly activation?: ActivationSpec;
+  /** a FusedElementwise tail after the activation (MatMul, folded by the WebGPU fusion pass; float only) */
+  readonly epilogue?: Program;
   /** the output tensor (output slot 0); its element type sets the compute type */
   readonly out: TensorMeta;
 }
@@ -205,7 +209,8 @@ export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles =
   if (C) L.push(`  let crs = ${strides}(4u); let ccs = ${strides}(5u);`);
   if (float) L.push(`  let alpha = ${scale}(0u); let beta = ${scale}(1u);`);
   L.push('  let yBase = z * M * N;');
-  const store = float && spec.activation ? wgslActivation(b, spec.activation, 'v') : 'v';
+  const activated = float && spec.activation ? wgslActivation(b, spec.activation, 'v') : 'v';
+  const store = float && spec.epilogue ? wgslEpilogue(b, spec.epilogue, activated) : activated;
   L.push(`  for (var i = 0u; i < ${tm}u; i++) {`);
   L.push('    let r = r0 + i;');
   L.push('    if (r >= M) { break; }');

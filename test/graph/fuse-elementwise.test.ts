@@ -127,7 +127,7 @@ test('values read outside the group, values of unknown type and runtime Clip bou
 // pass and the LayerNorm/Gelu recognition, with bench/node/webgpu-dispatches.ts; `atMost` is what
 // they are now (the target was half of `before`). A change that adds dispatches shows here.
 const MODELS = {
-  'ch_PP-OCRv4_rec_infer.onnx': { dims: [1, 3, 48, 160], before: 287, atMost: 88 },
+  'ch_PP-OCRv4_rec_infer.onnx': { dims: [1, 3, 48, 160], before: 287, atMost: 86 },
   'ch_PP-OCRv4_det_infer.onnx': { dims: [1, 3, 96, 128], before: 235, atMost: 95 },
 };
 

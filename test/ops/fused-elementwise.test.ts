@@ -24,8 +24,8 @@ const cases: OpCase[] = [
   fused('large (2-D dispatch)', ['Mul i0 k0', 'Add s0 i1'], [2], [f([2100, 2048]), f([2048])]),
 ];
 
-// The same programs folded into a Conv's epilogue (kiln_epilogue_*: i0 is the Conv's value after
-// bias and activation), in the Conv kernel's generic, row and depthwise forms.
+// The same programs folded into a Conv's or MatMul's epilogue (kiln_epilogue_*: i0 is the value
+// after bias and activation), in the Conv kernel's generic, row and depthwise forms and the GEMM.
 const epilogue = (steps: string[], constants: number[]) => ({ kiln_epilogue_steps: steps, kiln_epilogue_constants: { floats: constants } });
 const affineHardSwish = epilogue(['Mul i0 k0', 'Add s0 k1', 'HardSwish s1', 'Mul k2 s2', 'Add s3 k3'], [1.384, 0.586, 0.1675, 3.47e-5]);
 const convCases: OpCase[] = [
@@ -33,6 +33,9 @@ const convCases: OpCase[] = [
   { name: 'Conv 1x1 epilogue', op: 'Conv', attrs: affineHardSwish, inputs: [f([1, 8, 6, 20]), f([16, 8, 1, 1]), f([16])] },
   { name: 'depthwise Conv epilogue', op: 'Conv', attrs: { group: 8, pads: [1, 1, 1, 1], ...affineHardSwish }, inputs: [f([1, 8, 12, 16]), f([8, 1, 3, 3]), f([8])] },
   { name: '3-D Conv epilogue (generic form)', op: 'Conv', attrs: epilogue(['Clip i0 k0 k1'], [-0.5, 0.5]), inputs: [f([1, 2, 4, 5, 6]), f([3, 2, 2, 2, 2])] },
+  // MatMul: the same epilogue in the tiled GEMM's store (Swish after a MatMul in PP-OCR rec)
+  { name: 'MatMul epilogue with bias and Relu', op: 'MatMul', attrs: { kiln_activation: 'Relu', ...epilogue(['Mul i0 k0', 'Sigmoid s0', 'Mul i0 s1'], [1.5]) }, inputs: [f([2, 7, 12]), f([12, 9]), f([9])] },
+  { name: 'MatMul epilogue, matrix-vector', op: 'MatMul', attrs: epilogue(['Gelu:tanh i0'], []), inputs: [f([20, 16]), f([16, 1])] },
 ];
 
 runOpCases('fused-elementwise', [...cases, ...convCases, ...withHardwareTuning(convCases)]);

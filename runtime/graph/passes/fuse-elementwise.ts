@@ -123,16 +123,16 @@ function fusedNode(root: Node, members: readonly Node[], graph: Graph, opset: nu
 }
 
 /**
- * The Conv whose epilogue can run the fused program instead: the program reads only that Conv's
- * float32 output (and constants), which nothing outside the group reads, and the Conv has no
- * epilogue yet. min_rank <= 3 cannot raise a Conv output's rank (>= 3).
+ * The Conv or MatMul whose epilogue can run the fused program instead: the program reads only its
+ * float32 output (and constants), which nothing outside the group reads, and it has no epilogue
+ * yet. min_rank must not raise the output's rank: <= 3 for a Conv (rank >= 3), 0 for a MatMul.
  */
 function epilogueHost(fused: Node, group: ReadonlySet<Node>, index: GraphIndex, types: ReadonlyMap<string, DataType>): Node | undefined {
-  if (fused.inputs.length !== 1 || fused.attrs.int('min_rank', 0) > 3) return undefined;
+  if (fused.inputs.length !== 1) return undefined;
   const v = fused.inputs[0]!;
   const conv = index.producer.get(v);
-  if (!conv || conv.opType !== 'Conv' || conv.domain !== '' || conv.outputs.length !== 1 || types.get(v) !== 'float32') return undefined;
-  if (conv.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v)) return undefined;
+  if (!conv || (conv.opType !== 'Conv' && conv.opType !== 'MatMul') || conv.domain !== '' || conv.outputs.length !== 1 || types.get(v) !== 'float32') return undefined;
+  if (conv.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v) || fused.attrs.int('min_rank', 0) > (conv.opType === 'Conv' ? 3 : 0)) return undefined;
   return (index.consumers.get(v) ?? []).every((c) => group.has(c)) ? conv : undefined;
 }
 
