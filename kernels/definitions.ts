@@ -60,6 +60,7 @@ import { definitions as rnn } from './rnn/op.ts';
 import { definitions as tensorScatter } from './tensor-scatter/op.ts';
 import { definitions as centerCropPad } from './center-crop-pad/op.ts';
 import { definitions as reverseSequence } from './reverse-sequence/op.ts';
+import { definitions as fusedElementwise } from './fused-elementwise/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -119,6 +120,7 @@ export const definitions: readonly OpDefinition[] = [
   ...tensorScatter,
   ...centerCropPad,
   ...reverseSequence,
+  ...fusedElementwise,
 ];
 
 const byKey = new Map<string, OpDefinition>();

@@ -6,6 +6,7 @@
  */
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { activationOf, applyActivation, type ActivationSpec } from '../common/activation.ts';
+import { epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { convGeometry, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { fromNumbers, metaOf } from '../common/values.ts';
@@ -101,6 +102,7 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
   const bt = inputs[2];
   const { geo: g, out } = convGeometry([metaOf(xt), metaOf(wt), bt && metaOf(bt)], ctx, transpose);
   const act = activationOf(ctx.attrs);
+  const epi = transpose ? undefined : epilogueOf(ctx.attrs, ctx.node); // Conv only (the WebGPU fusion pass)
   const x = floatData(xt);
   const bias = bt ? floatData(bt) : undefined;
   const S = product(g.outDims);
@@ -109,15 +111,15 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
   const K = g.cinG * T;
   const cout = g.coutG * g.group;
   const y = out.dtype === 'float32' ? new Float32Array(g.batch * cout * S) : new Float64Array(g.batch * cout * S);
-  if (y.length === 0) return [finish(out, y)];
+  if (y.length === 0) return [finish(out, withEpilogue(epi, y))];
   if (g.transpose && g.cinG > 1) {
     transposeCpu(x, floatData(wt), bias, g, act, y);
-    return [finish(out, y)];
+    return [finish(out, withEpilogue(epi, y))];
   }
   const taps = tapTable(g);
   if (g.cinG === 1) {
     depthwiseCpu(x, floatData(wt), bias, g, taps, act, y);
-    return [finish(out, y)];
+    return [finish(out, withEpilogue(epi, y))];
   }
   const wp = packWeights(floatData(wt), g);
   const blocks = Math.ceil(g.coutG / MR);
@@ -142,7 +144,7 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
       }
     }
   }
-  return [finish(out, y)];
+  return [finish(out, withEpilogue(epi, y))];
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { activationOf, applyActivation } from '../common/activation.ts';
+import { epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { convGeometry } from '../common/conv-attributes.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, OpDefinition } from '../contract.ts';
@@ -24,6 +25,8 @@ function reference(transpose: boolean): CpuKernel {
     const [x, w] = [toNumbers(xt), toNumbers(wt)];
     const b = bt && toNumbers(bt);
     const act = activationOf(ctx.attrs);
+    // a FusedElementwise tail the WebGPU fusion pass folded in (Conv only)
+    const epi = transpose ? undefined : epilogueOf(ctx.attrs, ctx.node);
     const s = g.inDims.length;
     const S = size(g.outDims);
     const inS = size(g.inDims);
@@ -63,7 +66,7 @@ function reference(transpose: boolean): CpuKernel {
         }
       }
     }
-    return [fromNumbers(out.dtype, out.dims, y)];
+    return [fromNumbers(out.dtype, out.dims, withEpilogue(epi, y))];
   };
 }
 

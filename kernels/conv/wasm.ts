@@ -47,6 +47,7 @@ function as2d(g: ConvGeometry): Conv2d | undefined {
 export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: KernelContext, weight?: AnyTensor): WasmStep | undefined {
   const [x, w, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (x.dtype !== 'float32' || w.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
+  if (ctx.attrs.has('kiln_epilogue_steps')) return undefined; // a WebGPU-fusion epilogue: the js kernel applies it
   const epilogue = wasmEpilogue(activationOf(ctx.attrs));
   const { geo: g } = convGeometry(inputs, ctx, false);
   const d = as2d(g);

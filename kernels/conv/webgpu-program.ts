@@ -37,6 +37,8 @@
  * one pipeline per kernel pattern, never per tensor shape.
  */
 import { activationOf, wgslActivation } from '../common/activation.ts';
+import { epilogueOf } from '../fused-elementwise/epilogue.ts';
+import { wgslEpilogue } from '../fused-elementwise/webgpu.ts';
 import { convGeometry, tapsAlwaysInside } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
@@ -338,7 +340,10 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   line(`var acc = array<f32, ${tm * np}>(${Array.from({ length: tm * np }, (_, k) => `acc${Math.floor(k / np)}_${k % np}`).join(', ')});`);
   line(`let yb = array<u32, ${np}>(${yb.join(', ')});`);
   line(`let yok = array<bool, ${np}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
-  b.helper('conv_act', `fn conv_act(v: f32) -> f32 { return ${wgslActivation(b, act, 'v')}; }`);
+  // Conv only: a FusedElementwise tail folded in by the WebGPU fusion pass, after the activation
+  const epi = transpose || weights ? undefined : epilogueOf(ctx.attrs, ctx.node);
+  const activated = wgslActivation(b, act, 'v');
+  b.helper('conv_act', `fn conv_act(v: f32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated) : activated}; }`);
   line(`for (var i = 0u; i < ${tm}u; i++) {`);
   line('  let co = co0 + i;');
   line('  if (co >= cout_g) { break; }');

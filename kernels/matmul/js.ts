@@ -1,5 +1,6 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { activationOf } from '../common/activation.ts';
+import { epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { fromNumbers, metaOf } from '../common/values.ts';
 import type { CpuKernel, ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
@@ -22,7 +23,7 @@ const matmul: CpuKernel = (inputs, ctx): AnyTensor[] => {
     c: bias && { data: numericData(bias), batchStrides: p.batchDims.map(() => 0), rowStride: 0, colStride: p.biasColStride! },
     activation: activationOf(ctx.attrs),
   });
-  return [fromNumbers(out!.dtype, out!.dims, y)];
+  return [fromNumbers(out!.dtype, out!.dims, withEpilogue(epilogueOf(ctx.attrs, ctx.node), y))];
 };
 
 export const js: ImplementationTable<CpuKernel> = { [opKey('', 'MatMul')]: matmul };

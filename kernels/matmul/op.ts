@@ -1,6 +1,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { activationOf, applyActivation } from '../common/activation.ts';
+import { epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { broadcastShapes, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
@@ -117,7 +118,8 @@ function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContex
       }
     }
   }
-  return [fromNumbers(out!.dtype, out!.dims, y)];
+  // a FusedElementwise tail the WebGPU fusion pass folded in
+  return [fromNumbers(out!.dtype, out!.dims, withEpilogue(epilogueOf(ctx.attrs, ctx.node), y))];
 }
 
 export const definitions: readonly OpDefinition[] = [{ opType: 'MatMul', inferOutputs: inferMatMul, reference }];

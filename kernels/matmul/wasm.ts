@@ -24,6 +24,7 @@ function batchOffset(z: number, dims: readonly number[], strides: readonly numbe
 const matmul: WasmKernel = (inputs, outputs, ctx) => {
   const [a, b, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
+  if (ctx.attrs.has('kiln_epilogue_steps')) return undefined; // a WebGPU-fusion epilogue: the js kernel applies it
   const epilogue = wasmEpilogue(activationOf(ctx.attrs));
   const [flags, lo, hi] = epilogue.clamp;
   const activation = flags === 0 ? ({ kind: 'none' } as const) : ({ kind: 'clip', min: lo, max: hi } as const);

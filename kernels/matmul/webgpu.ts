@@ -1,4 +1,5 @@
 import { activationOf } from '../common/activation.ts';
+import { epilogueOf } from '../fused-elementwise/epilogue.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
@@ -9,8 +10,9 @@ import { problemOf } from './op.ts';
 const matmul: WebGpuKernel = (inputs, outputs, ctx) => {
   const [a, b, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   const act = activationOf(ctx.attrs);
+  const epilogue = epilogueOf(ctx.attrs, ctx.node);
   const float = a.dtype === 'float32' || a.dtype === 'float16';
-  if (act.kind !== 'none' && !float) return undefined;
+  if ((act.kind !== 'none' || epilogue) && !float) return undefined;
   const p = problemOf(a, b, bias, ctx);
   if (outputs[0]!.dims.reduce((x, d) => x * d, 1) === 0) return { kind: 'programs', programs: [] };
   const zeros = p.batchDims.map(() => 0);
@@ -29,7 +31,7 @@ const matmul: WebGpuKernel = (inputs, outputs, ctx) => {
     [M, N] = [N, M];
   }
   const program = tiledMatmulProgram(
-    { label: `MatMul:${ctx.node}`, M, N, K: p.K, batchDims: p.batchDims, a: A, b: B, c: C, activation: act, out: outputs[0]! },
+    { label: `MatMul:${ctx.node}`, M, N, K: p.K, batchDims: p.batchDims, a: A, b: B, c: C, activation: act, ...(epilogue ? { epilogue } : {}), out: outputs[0]! },
     ctx.caps,
   );
   return { kind: 'programs', programs: [program] };

@@ -54,6 +54,7 @@ import { webgpu as gridSample } from '../grid-sample/webgpu.ts';
 import { webgpu as lrn } from '../lrn/webgpu.ts';
 import { webgpu as roiAlign } from '../roi-align/webgpu.ts';
 import { webgpu as tensorScatter } from '../tensor-scatter/webgpu.ts';
+import { webgpu as fusedElementwise } from '../fused-elementwise/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   attention,
@@ -106,6 +107,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   lrn,
   roiAlign,
   tensorScatter,
+  fusedElementwise,
 ];
 
 const byKey = new Map<string, WebGpuKernel>();

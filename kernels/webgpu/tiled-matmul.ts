@@ -4,6 +4,8 @@ import type { TensorMeta } from '../contract.ts';
 import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
 import { wgslActivation, type ActivationSpec } from '../common/activation.ts';
 import { tiledMatmulVec4Program, vec4Operands } from './tiled-matmul-vec4.ts';
+import { wgslEpilogue } from '../fused-elementwise/webgpu.ts';
+import type { Program } from '../fused-elementwise/program.ts';
 
 /**
  * Register-tiled matrix product for WebGPU, shared by MatMul and Gemm (and usable by Conv as an
@@ -70,6 +72,8 @@ export interface TiledMatmulSpec {
   readonly alpha?: number;
   readonly beta?: number;
   readonly activation?: ActivationSpec;
+  /** a FusedElementwise tail after the activation (MatMul, folded by the WebGPU fusion pass; float only) */
+  readonly epilogue?: Program;
   /** the output tensor (output slot 0); its element type sets the compute type */
   readonly out: TensorMeta;
   /** false keeps the scalar form even where the vec4 form applies (bench/node/vec4-bench.ts) */
@@ -113,7 +117,8 @@ export function chooseTiles(M: number, N: number, caps: GpuCaps): MatmulTiles {
 
 export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles = chooseTiles(spec.M, spec.N, caps)): GpuProgram {
   // Where B's rows are whole aligned vec4s, the vec4 form (not with quad sharing: see its file).
-  if (!tiles.quad && spec.allowVec4 !== false && vec4Operands(spec).b) return tiledMatmulVec4Program(spec, caps, tiles);
+  // the vec4 form has no FusedElementwise epilogue yet: a fused tail keeps the scalar form
+  if (!tiles.quad && spec.allowVec4 !== false && !spec.epilogue && vec4Operands(spec).b) return tiledMatmulVec4Program(spec, caps, tiles);
   const { M, N, K, batchDims } = spec;
   const { tm, tn, threads, quad } = tiles;
   const rank = batchDims.length;
@@ -210,7 +215,8 @@ export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles =
   if (C) L.push(`  let crs = ${strides}(4u); let ccs = ${strides}(5u);`);
   if (float) L.push(`  let alpha = ${scale}(0u); let beta = ${scale}(1u);`);
   L.push('  let yBase = z * M * N;');
-  const store = float && spec.activation ? wgslActivation(b, spec.activation, 'v') : 'v';
+  const activated = float && spec.activation ? wgslActivation(b, spec.activation, 'v') : 'v';
+  const store = float && spec.epilogue ? wgslEpilogue(b, spec.epilogue, activated) : activated;
   L.push(`  for (var i = 0u; i < ${tm}u; i++) {`);
   L.push('    let r = r0 + i;');
   L.push('    if (r >= M) { break; }');

@@ -7,7 +7,7 @@ import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Model } from '../graph/ir.ts';
-import { optimizeGraph } from '../graph/passes/optimize.ts';
+import { optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
 import { commitModelCache } from '../loading/fetch-model.ts';
@@ -173,7 +173,9 @@ export class InferenceSession {
     const { model, bytes, bundle } = loaded;
     const verification: Verification = bundle?.signature === 'valid' ? { verified: true, ...(bundle.keyId ? { keyId: bundle.keyId } : {}) } : { verified: false };
     const start = async (providers: readonly ExecutionProvider[], backend?: Promise<Backend>): Promise<InferenceSession> => {
-      const session = new InferenceSession(model, resolved, await (backend ?? startBackend(providers, options.onDeviceLost)), bundle?.spec, verification, options.preferredOutputLocation);
+      const started = await (backend ?? startBackend(providers, options.onDeviceLost));
+      const forBackend = options.graphOptimizationLevel === 'disabled' ? resolved : withBackendPasses(model, resolved, started.name);
+      const session = new InferenceSession(model, forBackend, started, bundle?.spec, verification, options.preferredOutputLocation);
       session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
@@ -522,3 +524,9 @@ const isGpuTensorLike = (t: object): t is AnyTensor => 'location' in t && t.loca
 
 const isTensorLike = (t: unknown): t is { type: DataType; data: TypedArrayOf[DataType]; dims: readonly number[] } =>
   typeof t === 'object' && t !== null && 'dims' in t && 'type' in t && 'data' in t;
+
+/** The graph with the rewrites that pay on this backend only (optimize.ts); the same graph when none apply. */
+function withBackendPasses(model: Model, resolved: ResolvedGraph, backend: string): ResolvedGraph {
+  const graph = optimizeForBackend(model, resolved.graph, backend);
+  return graph === resolved.graph ? resolved : resolveGraph(model, graph);
+}

@@ -32,6 +32,8 @@ export interface Placement {
   readonly steps: readonly StepPlacement[];
   /** wasm backend: threads its GEMMs run on, the calling one included (absent on other backends) */
   readonly threads?: number;
+  /** WebGPU backend: compute dispatches one run encodes (a step may dispatch several programs, a view none) */
+  readonly dispatches?: number;
 }
 
 /** Where a run's outputs go. Backends without device memory return every output on the CPU. */

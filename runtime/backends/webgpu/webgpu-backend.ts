@@ -245,7 +245,8 @@ export class WebGpuBackend implements Backend {
       const where = { node: s.node.name, opType: s.node.opType };
       return execs[i]!.kind === 'gpu' ? { ...where, device: 'gpu', implementation: 'webgpu' } : { ...where, device: 'cpu', reason: cpuReasons[i] ?? 'declined', implementation: 'js' };
     });
-    const placement: Placement = { gpu: execs.filter((e) => e.kind === 'gpu').length, cpu: execs.filter((e) => e.kind === 'cpu').length, steps };
+    const dispatches = execs.reduce((sum, e) => sum + (e.kind === 'gpu' ? e.programs.length : 0), 0);
+    const placement: Placement = { gpu: execs.filter((e) => e.kind === 'gpu').length, cpu: execs.filter((e) => e.kind === 'cpu').length, steps, dispatches };
     // Tests set KILN_POISON_BUFFERS so a kernel that skips an element reads back NaN, not stale data.
     const poison = poisonRequested() ? (): void => {
       for (const b of assigner.all) device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN));

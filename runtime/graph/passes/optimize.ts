@@ -4,8 +4,11 @@ import { topoSort } from '../topo-sort.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
+import { fuseElementwise } from './fuse-elementwise.ts';
 import { liftConstants } from './lift-constants.ts';
+import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
+import { recognizeLayerNorm } from './recognize-layernorm.ts';
 import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
@@ -21,10 +24,24 @@ export function optimizeGraph(model: Model): Graph {
   liftConstants(graph);
   foldBatchNorm(graph);
   recognizeHardSwish(graph, opsetOf(model, ''));
+  recognizeLayerNorm(graph, opsetOf(model, ''));
+  recognizeGelu(graph);
   lowerQdq(graph, opsetOf(model, ''), 'before-fusion');
   fuseBias(graph);
   fuseActivations(graph, opsetOf(model, ''));
   lowerQdq(graph, opsetOf(model, ''), 'after-fusion');
   removeDeadNodes(graph);
   return graph;
+}
+
+/**
+ * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, chains of
+ * elementwise ops become one generated kernel (one dispatch). The CPU backends keep the single
+ * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
+ */
+export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
+  if (backend !== 'webgpu') return graph;
+  const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
+  fuseElementwise(copy, opsetOf(model, ''));
+  return copy;
 }

@@ -1,0 +1,176 @@
+import { Attributes } from '../../../core/attributes.ts';
+import type { DataType } from '../../../core/dtype.ts';
+import { toNumbers } from '../../../kernels/common/values.ts';
+import { CAST_FROM, FUSABLE_BINARY, FUSABLE_UNARY, MAX_FUSED_INPUTS } from '../../../kernels/fused-elementwise/program.ts';
+import type { KernelContext } from '../../../kernels/contract.ts';
+import type { Graph, Node } from '../ir.ts';
+import { GraphIndex, rewriteNodes } from './graph-index.ts';
+import { knownTypes } from './value-types.ts';
+
+const FLT_MAX = 3.4028234663852886e38;
+
+/** A one-element float32 initializer (not a graph input a feed may override): a program constant instead of an input. */
+function inlineConstant(graph: Graph, name: string): { value: number; rank: number } | undefined {
+  const t = graph.inputs.some((i) => i.name === name) ? undefined : graph.initializers.get(name);
+  return t && t.type === 'float32' && t.size === 1 ? { value: toNumbers(t)[0]!, rank: t.dims.length } : undefined;
+}
+
+/** Clip's bounds when constant (attributes before opset 11, initializers after; absent: unbounded). */
+function clipBounds(n: Node, graph: Graph, opset: number): [number, number] | undefined {
+  if (opset < 11) return [n.attrs.float('min', -FLT_MAX), n.attrs.float('max', FLT_MAX)];
+  const bound = (slot: number, fallback: number): number | undefined => (n.inputs[slot] ? inlineConstant(graph, n.inputs[slot])?.value : fallback);
+  const lo = bound(1, -Infinity);
+  const hi = bound(2, Infinity);
+  return lo === undefined || hi === undefined ? undefined : [lo, hi];
+}
+
+const ctxOf = (n: Node, opset: number): KernelContext => ({ attrs: n.attrs, opset, node: n.name, host: [] });
+
+/** The node inputs a fusable node reads as float32 operands (its fusable producers may join the group). */
+function floatOperands(n: Node): readonly string[] {
+  if (n.opType === 'Where') return n.inputs.slice(1, 3);
+  if (n.opType === 'Cast') return [];
+  if (n.opType === 'Clip') return n.inputs.slice(0, 1);
+  return n.inputs;
+}
+
+function fusable(n: Node, graph: Graph, types: ReadonlyMap<string, DataType>, opset: number): boolean {
+  if (n.domain !== '' || n.outputs.length !== 1 || types.get(n.outputs[0]!) !== 'float32') return false;
+  const isF32 = (v: string | undefined): boolean => v !== undefined && v !== '' && types.get(v) === 'float32';
+  const unary = FUSABLE_UNARY.get(n.opType);
+  if (unary) {
+    if (n.inputs.length !== 1 || !isF32(n.inputs[0])) return false;
+    return n.opType !== 'Gelu' || ['none', 'tanh'].includes(n.attrs.string('approximate', 'none'));
+  }
+  if (FUSABLE_BINARY.has(n.opType)) return n.inputs.length === 2 && n.inputs.every(isF32) && (n.opType !== 'PRelu' || opset >= 7);
+  switch (n.opType) {
+    case 'Clip': return isF32(n.inputs[0]) && clipBounds(n, graph, opset) !== undefined;
+    case 'Where': return types.get(n.inputs[0] ?? '') === 'bool' && isF32(n.inputs[1]) && isF32(n.inputs[2]);
+    case 'Cast': { const from = types.get(n.inputs[0] ?? ''); return from !== undefined && CAST_FROM.includes(from); }
+    default: return false;
+  }
+}
+
+/** The values a group reads from outside (inputs of the fused node), constants inlined aside. */
+function externalInputs(group: ReadonlySet<Node>, graph: Graph): Set<string> {
+  const inside = new Set([...group].map((n) => n.outputs[0]!));
+  const ext = new Set<string>();
+  for (const n of group) {
+    for (const [slot, v] of n.inputs.entries()) {
+      if (!v || inside.has(v)) continue;
+      if (n.opType === 'Clip' && slot > 0) continue; // bounds become constants
+      if (n.opType !== 'Where' && n.opType !== 'Cast' && inlineConstant(graph, v)) continue;
+      if (n.opType === 'Where' && slot > 0 && inlineConstant(graph, v)) continue;
+      ext.add(v);
+    }
+  }
+  return ext;
+}
+
+/** Grows a group from its root upwards: a producer joins when every reader of its value is in the group. */
+function growGroup(root: Node, ok: (n: Node) => boolean, index: GraphIndex, graph: Graph): Set<Node> {
+  const group = new Set([root]);
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const m of [...group]) {
+      for (const v of floatOperands(m)) {
+        const p = index.producer.get(v);
+        if (!p || group.has(p) || !ok(p) || index.graphOutputs.has(v)) continue;
+        if (!(index.consumers.get(v) ?? []).every((c) => group.has(c))) continue;
+        const grown = new Set([...group, p]);
+        if (externalInputs(grown, graph).size > MAX_FUSED_INPUTS) continue;
+        group.add(p);
+        changed = true;
+      }
+    }
+  }
+  return group;
+}
+
+/** The group as a FusedElementwise node (program format: kernels/fused-elementwise/program.ts). */
+function fusedNode(root: Node, members: readonly Node[], graph: Graph, opset: number): Node {
+  const stepOf = new Map(members.map((n, i) => [n.outputs[0]!, i]));
+  const inputs: string[] = [];
+  const constants: number[] = [];
+  let minRank = 0;
+  const konst = (v: number): string => `k${constants.push(v) - 1}`;
+  const ref = (v: string, inline: boolean): string => {
+    const s = stepOf.get(v);
+    if (s !== undefined) return `s${s}`;
+    const c = inline ? inlineConstant(graph, v) : undefined;
+    if (c) {
+      minRank = Math.max(minRank, c.rank);
+      return konst(c.value);
+    }
+    const at = inputs.indexOf(v);
+    return `i${at >= 0 ? at : inputs.push(v) - 1}`;
+  };
+  const steps = members.map((n) => {
+    const args = (refs: string[]): string => [n.opType === 'Gelu' ? `Gelu:${n.attrs.string('approximate', 'none')}` : n.opType, ...refs].join(' ');
+    switch (n.opType) {
+      case 'Clip': { const [lo, hi] = clipBounds(n, graph, opset)!; return args([ref(n.inputs[0]!, true), konst(lo), konst(hi)]); }
+      case 'Where': return args([ref(n.inputs[0]!, false), ref(n.inputs[1]!, true), ref(n.inputs[2]!, true)]);
+      case 'Cast': return args([ref(n.inputs[0]!, false)]);
+      default: {
+        const unary = FUSABLE_UNARY.get(n.opType);
+        const params = unary?.params?.(ctxOf(n, opset)) ?? [];
+        return args([...n.inputs.map((v) => ref(v, true)), ...params.map(konst)]);
+      }
+    }
+  });
+  const attrs = Attributes.empty().with('steps', steps).with('constants', constants).with('opset', opset).with('min_rank', minRank);
+  return { name: `${root.name}/fused`, opType: 'FusedElementwise', domain: 'kiln', inputs, outputs: [root.outputs[0]!], attrs };
+}
+
+/**
+ * The Conv or MatMul whose epilogue can run the fused program instead: the program reads only its
+ * float32 output (and constants), which nothing outside the group reads, and it has no epilogue
+ * yet. min_rank must not raise the output's rank: <= 3 for a Conv (rank >= 3), 0 for a MatMul.
+ */
+function epilogueHost(fused: Node, group: ReadonlySet<Node>, index: GraphIndex, types: ReadonlyMap<string, DataType>): Node | undefined {
+  if (fused.inputs.length !== 1) return undefined;
+  const v = fused.inputs[0]!;
+  const conv = index.producer.get(v);
+  if (!conv || (conv.opType !== 'Conv' && conv.opType !== 'MatMul') || conv.domain !== '' || conv.outputs.length !== 1 || types.get(v) !== 'float32') return undefined;
+  if (conv.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v) || fused.attrs.int('min_rank', 0) > (conv.opType === 'Conv' ? 3 : 0)) return undefined;
+  return (index.consumers.get(v) ?? []).every((c) => group.has(c)) ? conv : undefined;
+}
+
+/**
+ * Chains and small DAGs of float32 elementwise ops (the table's unary ops, Add/Sub/Mul/Div/Pow/
+ * PRelu with broadcasting, Clip with constant bounds, Where, Cast to float32) whose intermediate
+ * values feed nothing outside become one kiln.FusedElementwise node: one dispatch instead of one
+ * per op; a group that reads only a Conv's output runs in that Conv's epilogue instead (after its
+ * bias and activation: kernels/fused-elementwise/epilogue.ts). Runs after the producer-epilogue fusions and the
+ * QDQ lowering (whose patterns read the single ops). Value types come from the graph alone
+ * (value-types.ts); a value of unknown type is never fused.
+ */
+export function fuseElementwise(graph: Graph, opset: number): void {
+  const types = knownTypes(graph);
+  const index = new GraphIndex(graph);
+  const order = new Map(graph.nodes.map((n, i) => [n, i]));
+  const ok = (n: Node): boolean => fusable(n, graph, types, opset);
+  const taken = new Set<Node>();
+  const replace = new Map<Node, Node | undefined>();
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const root = graph.nodes[i]!;
+    if (taken.has(root) || !ok(root)) continue;
+    const group = growGroup(root, (n) => !taken.has(n) && ok(n), index, graph);
+    const members = [...group].sort((a, b) => order.get(a)! - order.get(b)!);
+    const fused = fusedNode(root, members, graph, opset);
+    const conv = epilogueHost(fused, group, index, types);
+    if (group.size < 2 && !conv) continue;
+    for (const m of members) {
+      taken.add(m);
+      replace.set(m, undefined);
+    }
+    if (!conv) {
+      replace.set(root, fused);
+      continue;
+    }
+    // the Conv computes the whole tail in its epilogue and writes the group's output
+    const attrs = conv.attrs.with('kiln_epilogue_steps', fused.attrs.strings('steps')!.slice()).with('kiln_epilogue_constants', fused.attrs.floats('constants', []).slice());
+    replace.set(conv, { ...conv, attrs, outputs: [fused.outputs[0]!] });
+  }
+  if (replace.size > 0) rewriteNodes(graph, replace);
+}
