@@ -69,6 +69,12 @@ export const IIFE_CHUNKS: Readonly<Record<string, string>> = {
   telemetry: 'runtime/telemetry/session-telemetry.ts',
   'kiln-reader': 'runtime/format/kiln/kiln-reader.ts',
   'onnx-reader': 'runtime/format/onnx/onnx-reader.ts',
+  // Op families outside the core set (kernels/lazy-families.ts), one part per group.
+  'ops-quantized': 'kernels/lazy/ops-quantized.ts',
+  'ops-transformer': 'kernels/lazy/ops-transformer.ts',
+  'ops-sequence': 'kernels/lazy/ops-sequence.ts',
+  'ops-vision': 'kernels/lazy/ops-vision.ts',
+  'ops-signal': 'kernels/lazy/ops-signal.ts',
 };
 const IIFE_LOADER = resolve(root, 'runtime/worker/iife-chunks.ts');
 const IIFE_ENTRY = resolve(root, BROWSER_BUILDS.iife.entry);

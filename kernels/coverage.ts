@@ -1,5 +1,5 @@
 // Which ops are defined and which backends implement them: for docs/ops.md and its test.
-import { definitions } from './definitions.ts';
+import { allDefinitions } from './all-ops.ts';
 import { jsKernelFor } from './js/kernels.ts';
 import { wasmKernelFor } from './wasm/kernels.ts';
 import { webgpuKernelFor } from './webgpu/kernels.ts';
@@ -16,5 +16,5 @@ export interface RegisteredOp {
 }
 
 export function registeredOps(): RegisteredOp[] {
-  return definitions.map((d) => ({ domain: d.domain ?? '', opType: d.opType, gpu: webgpuKernelFor(d) !== undefined, wasm: wasmKernelFor(d) !== undefined, js: jsKernelFor(d) !== d.reference }));
+  return allDefinitions.map((d) => ({ domain: d.domain ?? '', opType: d.opType, gpu: webgpuKernelFor(d) !== undefined, wasm: wasmKernelFor(d) !== undefined, js: jsKernelFor(d) !== d.reference }));
 }

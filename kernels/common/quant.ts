@@ -5,6 +5,13 @@ import type { KernelContext, TensorMeta } from '../contract.ts';
 import { normalizeAxis } from './shape.ts';
 
 /**
+ * Node attribute set by the QDQ lowering on QLinearConv / QLinearMatMul: requantize as onnxruntime's MLAS
+ * does (see qlinear-conv/op.ts). Here, not in those families, so the graph passes can name it without
+ * pulling the quantized op group (a lazy chunk, kernels/lazy-families.ts) into the core bundle.
+ */
+export const ORT_REQUANT_ATTR = 'kiln_ort_requant';
+
+/**
  * Shared pieces of the quantized ops (QuantizeLinear/DequantizeLinear, QLinear*, *Integer,
  * MatMulNBits): integer type ranges, round-half-to-even, the float precision ONNX computes scale
  * arithmetic in, per-tensor / per-axis / blocked parameter indexing, and exact requantization.

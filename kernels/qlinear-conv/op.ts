@@ -1,7 +1,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import type { ConvGeometry } from '../common/conv-attributes.ts';
-import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, quantRange, requantMultiplier, roundHalfEven } from '../common/quant.ts';
+import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, ORT_REQUANT_ATTR, quantRange, requantMultiplier, roundHalfEven } from '../common/quant.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intConvGeometry, intConvReference, perChannel, requireScalar } from '../conv-integer/op.ts';
@@ -21,7 +21,7 @@ import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } 
  * round half to even), not exactly as the ONNX reference; the two differ only when the product
  * lies within a float32 rounding of a half, and then MLAS's answer is the one QDQ models expect.
  */
-export const ORT_REQUANT_ATTR = 'kiln_ort_requant';
+export { ORT_REQUANT_ATTR };
 
 // inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
 export const X = 0, XS = 1, XZ = 2, W = 3, WS = 4, WZ = 5, YS = 6, YZ = 7, B = 8;

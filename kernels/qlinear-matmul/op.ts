@@ -1,6 +1,6 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
-import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, precisionOf, quantRange, requantMultiplier, roundHalfEven } from '../common/quant.ts';
+import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, ORT_REQUANT_ATTR, precisionOf, quantRange, requantMultiplier, roundHalfEven } from '../common/quant.ts';
 import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intMatmulReference, intMatmulShape, paramAt, rowColParam, type IntMatmulShape, type RowColParam } from '../matmul-integer/op.ts';
@@ -20,7 +20,7 @@ import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../cont
  * onnxruntime's MLAS does (float32(acc) * multiplier rounded to float32, then half to even)
  * instead of exactly; see qlinear-conv/op.ts.
  */
-export const ORT_REQUANT_ATTR = 'kiln_ort_requant';
+export { ORT_REQUANT_ATTR };
 
 const SCALE_TYPES = ['float32', 'float16'] as const;
 // inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point

@@ -3,6 +3,7 @@
 // plan time (constant, shape) have no webgpu.ts.
 import type { ImplementationTable, OpDefinition } from '../contract.ts';
 import { opKey } from '../contract.ts';
+import { lazyWebGpuKernel } from '../lazy-families.ts';
 import type { WebGpuKernel } from './contract.ts';
 import { webgpu as elementwiseBinary } from '../elementwise-binary/webgpu.ts';
 import { webgpu as elementwiseUnary } from '../elementwise-unary/webgpu.ts';
@@ -27,37 +28,9 @@ import { webgpu as expand } from '../expand/webgpu.ts';
 import { webgpu as pad } from '../pad/webgpu.ts';
 import { webgpu as resize } from '../resize/webgpu.ts';
 import { webgpu as tile } from '../tile/webgpu.ts';
-import { webgpu as quantizeLinear } from '../quantize-linear/webgpu.ts';
-import { webgpu as matmulInteger } from '../matmul-integer/webgpu.ts';
-import { webgpu as qlinearMatmul } from '../qlinear-matmul/webgpu.ts';
-import { webgpu as convInteger } from '../conv-integer/webgpu.ts';
-import { webgpu as qlinearConv } from '../qlinear-conv/webgpu.ts';
-import { webgpu as qlinearBinary } from '../qlinear-binary/webgpu.ts';
-import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
-import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
-import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
-import { webgpu as fusedNorm } from '../fused-norm/webgpu.ts';
-import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
-import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
-import { webgpu as gatherBlockQuantized } from '../gather-block-quantized/webgpu.ts';
-import { webgpu as rotaryEmbedding } from '../rotary-embedding/webgpu.ts';
-import { webgpu as attention } from '../attention/webgpu.ts';
-import { webgpu as cumsum } from '../cumsum/webgpu.ts';
-import { webgpu as trilu } from '../trilu/webgpu.ts';
-import { webgpu as scatter } from '../scatter/webgpu.ts';
-import { webgpu as einsum } from '../einsum/webgpu.ts';
-import { webgpu as signal } from '../signal/webgpu.ts';
-import { webgpu as topk } from '../topk/webgpu.ts';
-import { webgpu as oneHot } from '../one-hot/webgpu.ts';
-import { webgpu as dropout } from '../dropout/webgpu.ts';
-import { webgpu as gridSample } from '../grid-sample/webgpu.ts';
-import { webgpu as lrn } from '../lrn/webgpu.ts';
-import { webgpu as roiAlign } from '../roi-align/webgpu.ts';
-import { webgpu as tensorScatter } from '../tensor-scatter/webgpu.ts';
 import { webgpu as fusedElementwise } from '../fused-elementwise/webgpu.ts';
 
 const tables: readonly ImplementationTable<WebGpuKernel>[] = [
-  attention,
   elementwiseBinary,
   elementwiseUnary,
   cast,
@@ -81,32 +54,6 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   pad,
   resize,
   tile,
-  quantizeLinear,
-  matmulInteger,
-  qlinearMatmul,
-  convInteger,
-  qlinearConv,
-  qlinearBinary,
-  matmulNbits,
-  dequantConv,
-  quantizeDequantize,
-  fusedNorm,
-  biasActivation,
-  embedLayerNorm,
-  gatherBlockQuantized,
-  rotaryEmbedding,
-  cumsum,
-  trilu,
-  scatter,
-  einsum,
-  signal,
-  topk,
-  oneHot,
-  dropout,
-  gridSample,
-  lrn,
-  roiAlign,
-  tensorScatter,
   fusedElementwise,
 ];
 
@@ -118,5 +65,6 @@ for (const table of tables) for (const [key, kernel] of Object.entries(table)) {
 
 /** The op's WebGPU implementation, or undefined when it has none (its nodes run on the CPU). */
 export function webgpuKernelFor(op: Pick<OpDefinition, 'domain' | 'opType'>): WebGpuKernel | undefined {
-  return byKey.get(opKey(op.domain, op.opType));
+  const key = opKey(op.domain, op.opType);
+  return byKey.get(key) ?? lazyWebGpuKernel(key);
 }

@@ -8,6 +8,7 @@ import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Model } from '../graph/ir.ts';
 import { optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
+import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
 import { commitModelCache } from '../loading/fetch-model.ts';
@@ -161,7 +162,11 @@ export class InferenceSession {
     let parsedAt: number;
     try {
       loaded = await loadModel(source, { ...options, kilnEvents: early.events });
+      // Op families outside the core set load now, before the passes (which read their definitions);
+      // again after them, for any op a pass introduced.
+      await loadOpFamiliesFor(loaded.model.graph.nodes);
       const graph = options.graphOptimizationLevel === 'disabled' ? loaded.model.graph : optimizeGraph(loaded.model);
+      await loadOpFamiliesFor(graph.nodes);
       resolved = resolveGraph(loaded.model, graph); // names every unsupported op before any device work
       parsedAt = performance.now();
       await commitModelCache(loaded.bytes); // only a model that reads is kept in the cache

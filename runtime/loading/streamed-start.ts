@@ -6,6 +6,7 @@
 import type { Backend } from '../backends/backend.ts';
 import type { KilnStreamEvents } from '../format/kiln/kiln-reader.ts';
 import { checkOpsSupported } from '../plan/resolved-graph.ts';
+import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 
 export class StreamedStart {
   private backend: Promise<Backend> | undefined;
@@ -19,7 +20,8 @@ export class StreamedStart {
       const nodes = header.graph.nodes
         .map((n, i) => ({ name: typeof n.name === 'string' && n.name ? n.name : `${n.opType}_${i}`, opType: n.opType, domain: n.domain ?? '' }))
         .filter((n) => typeof n.opType === 'string' && typeof n.domain === 'string');
-      checkOpsSupported(nodes);
+      checkOpsSupported(nodes, true);
+      loadOpFamiliesFor(nodes).catch(() => undefined); // fetched while the weights stream; awaited (and errors reported) by the session
       if (this.start) {
         this.backend = this.start();
         this.backend.catch(() => undefined); // reported when the session asks for it

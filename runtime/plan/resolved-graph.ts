@@ -1,5 +1,6 @@
 import type { OpDefinition } from '../../kernels/contract.ts';
 import { resolveDefinition } from '../../kernels/definitions.ts';
+import { lazyGroupOf } from '../../kernels/lazy-families.ts';
 import { fail } from '../../core/errors.ts';
 import type { Graph, Model, Node } from '../graph/ir.ts';
 import { opsetOf } from '../graph/ir.ts';
@@ -24,11 +25,16 @@ export function resolveGraph(model: Model, graph: Graph = model.graph): Resolved
   return { graph, nodes: topoSort(resolved, (r) => r.node, graph) };
 }
 
-/** Names every unsupported op in one error; also used on a streamed .kiln header, before its weights arrive. */
-export function checkOpsSupported(nodes: readonly Pick<Node, 'name' | 'opType' | 'domain'>[]): void {
+/**
+ * Names every unsupported op in one error; also used on a streamed .kiln header, before its weights
+ * arrive, where an op of a lazy group not loaded yet counts as supported (`lazyKnown`; the session
+ * loads its group before resolveGraph).
+ */
+export function checkOpsSupported(nodes: readonly Pick<Node, 'name' | 'opType' | 'domain'>[], lazyKnown = false): void {
   const missing = new Map<string, string[]>();
   for (const node of nodes) {
     if (resolveDefinition(node.domain, node.opType)) continue;
+    if (lazyKnown && lazyGroupOf(node.domain, node.opType) !== undefined) continue;
     const key = node.domain ? `${node.domain}.${node.opType}` : node.opType;
     missing.set(key, [...(missing.get(key) ?? []), node.name]);
   }

@@ -80,11 +80,16 @@ test('with { worker: false } the app loads the runtime chunk on demand and runs 
   }, squareInput);
   assert.deepEqual({ ...r, progress: undefined }, { provider: 'webgpu', dims: [2, 3], data: squareExpected, isTensor: true, progress: undefined });
   const fetched = bed.server.requests.slice(before).filter((p) => p.startsWith('/app/assets/'));
-  // The runtime chunk, and the ONNX reader it loads for this model (an app serving .kiln bundles fetches the .kiln reader instead).
-  assert.equal(fetched.length, 2, `the runtime chunk and the ONNX reader (got ${fetched.join(', ')})`);
-  assert.ok(fetched.some((f) => /\/kiln\.core-[\w-]+\.js$/.test(f) && !f.includes('reader')), `the runtime chunk (got ${fetched.join(', ')})`);
-  assert.ok(fetched.some((f) => f.includes('onnx-reader')), `the ONNX reader (got ${fetched.join(', ')})`);
-  for (const f of fetched) assert.doesNotMatch(f, /worker|wasm|telemetry/);
+  // The runtime chunk, the small chunks it imports statically (modules it shares with the lazy op
+  // groups, which the bundler splits out: docs/decisions.md "lazy-ops"), and the ONNX reader it loads
+  // for this model (an app serving .kiln bundles fetches the .kiln reader instead). Nothing else.
+  const runtime = fetched.find((f) => /\/kiln\.core-[\w-]+\.js$/.test(f) && !f.includes('reader'));
+  assert.ok(runtime, `the runtime chunk (got ${fetched.join(', ')})`);
+  const runtimeCode = readFileSync(join(outDir, runtime.slice('/app/'.length)), 'utf8');
+  const staticImports = new Set([...runtimeCode.matchAll(/\bimport\s*(?:[\w$*{}\s,]*?\s*from\s*)?["']\.\/([\w.-]+)["']/g)].map((m) => `/app/assets/${m[1]}`));
+  assert.equal(fetched.filter((f) => f.includes('onnx-reader')).length, 1, `the ONNX reader once (got ${fetched.join(', ')})`);
+  assert.deepEqual(fetched.filter((f) => f !== runtime && !f.includes('onnx-reader') && !staticImports.has(f)), [], `only the runtime chunk, its static imports and the ONNX reader (got ${fetched.join(', ')})`);
+  for (const f of fetched) assert.doesNotMatch(f, /worker|wasm|telemetry|ops-/);
 });
 
 test('no uncaught errors in the app', () => {

@@ -6,6 +6,7 @@ import { KilnError } from '../../core/errors.ts';
 import { resolveGraph } from '../../runtime/plan/resolved-graph.ts';
 import type { Model } from '../../runtime/graph/ir.ts';
 import { conformanceDir } from '../helpers/paths.ts';
+import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
 
 export const SUITES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'] as const;
 

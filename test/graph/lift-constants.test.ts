@@ -8,6 +8,7 @@ import { optimizeGraph } from '../../runtime/graph/passes/optimize.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { randomTensor } from '../ops/op-harness.ts';
+import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
 
 const rnd = (dims: number[], range: [number, number] = [-1, 1]) => randomTensor({ dtype: 'float32', dims, range });
 const constant = (name: string, dims: number[], range?: [number, number]) => ({ opType: 'Constant', inputs: [], outputs: [name], attrs: { value: rnd(dims, range) } });

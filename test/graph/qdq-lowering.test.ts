@@ -12,6 +12,7 @@ import { InferenceSession } from '../../runtime/node.ts';
 import { toNumbers } from '../../kernels/common/values.ts';
 import { randomTensor } from '../ops/op-harness.ts';
 import { activationQdq, biasDq, quantizeWeight, randn, weightDq, type WriterModel } from './qdq-fixtures.ts';
+import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
 
 interface Case {
   readonly name: string;

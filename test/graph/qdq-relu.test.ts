@@ -8,6 +8,7 @@ import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { optimizeGraph } from '../../runtime/graph/passes/optimize.ts';
 import { InferenceSession } from '../../runtime/node.ts';
+import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
 
 function model(zp: AnyTensor): Uint8Array {
   return encodeOnnxModel({

@@ -13,6 +13,7 @@ import { fromNumbers } from '../../kernels/common/values.ts';
 import { compareTensors, type Tolerance } from '../helpers/compare.ts';
 import { knownFailure } from '../known-failures.ts';
 import { testRng, type Rng } from '../helpers/random.ts';
+import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
 
 process.env.KILN_POISON_BUFFERS = '1';
 

@@ -8,6 +8,7 @@ import { jsKernelFor } from '../../kernels/js/kernels.ts';
 import { Attributes } from '../../core/attributes.ts';
 import { runOpCases, Tensor, type OpCase } from './op-harness.ts';
 import { testRng } from '../helpers/random.ts';
+import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
 const rng = testRng(import.meta.url);

@@ -12,11 +12,13 @@ import { rewriteNodes } from './graph-index.ts';
  */
 export function foldConstantQuantize(graph: Graph, opset: number): void {
   const replace = new Map<Node, Node | undefined>();
-  const quantize = jsKernelFor(resolveDefinition('', 'QuantizeLinear')!);
+  // Looked up only when a QuantizeLinear is met: its family loads with the model's ops (kernels/lazy-families.ts).
+  let quantize: ReturnType<typeof jsKernelFor> | undefined;
   for (const q of graph.nodes) {
     if (q.opType !== 'QuantizeLinear' || q.domain !== '' || !q.outputs[0]) continue;
     const parts = q.inputs.map((n) => (n ? graph.initializers.get(n) : undefined));
     if (parts.some((t, i) => q.inputs[i] && !t) || !parts[0]) continue;
+    quantize ??= jsKernelFor(resolveDefinition('', 'QuantizeLinear')!);
     try {
       graph.initializers.set(q.outputs[0], quantize(parts, { attrs: q.attrs, opset, node: q.name, host: [] })[0]!);
       replace.set(q, undefined);

@@ -1,6 +1,6 @@
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { toNumbers } from '../../../kernels/common/values.ts';
-import { ORT_REQUANT_ATTR } from '../../../kernels/qlinear-conv/op.ts';
+import { ORT_REQUANT_ATTR } from '../../../kernels/common/quant.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { activationDequant, soleQuantize } from './qdq-groups.ts';

@@ -1,4 +1,4 @@
-import { ORT_REQUANT_ATTR } from '../../../kernels/qlinear-matmul/op.ts';
+import { ORT_REQUANT_ATTR } from '../../../kernels/common/quant.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { activationDequant, soleQuantize } from './qdq-groups.ts';

@@ -1,0 +1,16 @@
+// Lazy op group 'vision': detection and sampling ops. Loaded by kernels/lazy-families.ts when a model uses one of its ops.
+import type { LazyOpGroup } from '../lazy-families.ts';
+import { definitions as gridSample } from '../grid-sample/op.ts';
+import { webgpu as gridSampleWebGpu } from '../grid-sample/webgpu.ts';
+import { definitions as lrn } from '../lrn/op.ts';
+import { webgpu as lrnWebGpu } from '../lrn/webgpu.ts';
+import { definitions as nonMaxSuppression } from '../non-max-suppression/op.ts';
+import { definitions as roiAlign } from '../roi-align/op.ts';
+import { webgpu as roiAlignWebGpu } from '../roi-align/webgpu.ts';
+import { definitions as centerCropPad } from '../center-crop-pad/op.ts';
+
+export const group: LazyOpGroup = {
+  definitions: [...gridSample, ...lrn, ...nonMaxSuppression, ...roiAlign, ...centerCropPad],
+  js: [],
+  webgpu: [gridSampleWebGpu, lrnWebGpu, roiAlignWebGpu],
+};

@@ -1,0 +1,115 @@
+// Op families outside the core set are chunks of their own (kernels/lazy-families.ts): a model using
+// one (CumSum, in the 'sequence' group) makes the session fetch that group's chunk, in the script tag
+// (its worker, and the page with { worker: false }) and in the ESM build's worker; a page running a
+// plain CNN fetches none of the op chunks (requests counted by the test server).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { Tensor } from '../../core/tensor.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import type * as Kiln from '../../runtime/index.ts';
+import { testRng } from '../helpers/random.ts';
+import { openDeliveryBed, type DeliveryBed } from './helpers/delivery-bed.ts';
+
+type KilnModule = typeof Kiln;
+const TIMEOUT = 120_000;
+const OP_CHUNK = /\/dist\/kiln\.(iife|worker|core)-ops-/;
+
+const cumsumModel = encodeOnnxModel({
+  opsets: { '': 17 },
+  inputs: [{ name: 'x', dtype: 'float32', dims: [2, 4] }],
+  outputs: [{ name: 'y', dtype: 'float32', dims: [2, 4] }],
+  initializers: { axis: new Tensor('int32', [1], []) },
+  nodes: [{ opType: 'CumSum', inputs: ['x', 'axis'], outputs: ['y'] }],
+});
+const cumsumInput = [1, 2, 3, 4, -1, 0.5, 0.25, 8];
+const cumsumExpected = [1, 3, 6, 10, -1, -0.5, -0.25, 7.75]; // running sums along each row, by hand
+
+/** A plain CNN: Conv -> Relu -> MaxPool -> Flatten -> Gemm -> Softmax, seeded weights. */
+function cnnModel(): Uint8Array {
+  const rng = testRng(import.meta.url, 'cnn');
+  const values = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.range(-0.5, 0.5));
+  return encodeOnnxModel({
+    opsets: { '': 17 },
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3, 8, 8] }],
+    outputs: [{ name: 'p', dtype: 'float32', dims: [1, 10] }],
+    initializers: {
+      w: new Tensor('float32', values(4 * 3 * 3 * 3), [4, 3, 3, 3]),
+      b: new Tensor('float32', values(4), [4]),
+      w2: new Tensor('float32', values(64 * 10), [64, 10]),
+      b2: new Tensor('float32', values(10), [10]),
+    },
+    nodes: [
+      { opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+      { opType: 'Relu', inputs: ['c'], outputs: ['r'] },
+      { opType: 'MaxPool', inputs: ['r'], outputs: ['m'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { opType: 'Flatten', inputs: ['m'], outputs: ['f'] },
+      { opType: 'Gemm', inputs: ['f', 'w2', 'b2'], outputs: ['g'] },
+      { opType: 'Softmax', inputs: ['g'], outputs: ['p'] },
+    ],
+  });
+}
+const cnnInput = ((): number[] => {
+  const rng = testRng(import.meta.url, 'cnn input');
+  return Array.from({ length: 3 * 8 * 8 }, () => rng.range(-1, 1));
+})();
+
+let bed: DeliveryBed | undefined;
+before(async () => {
+  bed = await openDeliveryBed();
+});
+after(async () => {
+  await bed?.close();
+});
+
+async function open(page: 'script-tag' | 'esm'): Promise<Page> {
+  assert.ok(bed, 'the test bed did not start (see the before hook)');
+  const handle = await bed.open(`/pages/${page}.html`);
+  await handle.page.waitForFunction(() => (globalThis as { kiln?: unknown }).kiln !== undefined);
+  return handle.page;
+}
+
+/** Runs `model` in the page on `backend`; the outputs and where each step ran. */
+function runIn(page: Page, model: Uint8Array, feed: { name: string; data: number[]; dims: number[] }, backend: string, worker: boolean) {
+  return page.evaluate(async ({ bytes, feed, backend, worker }) => {
+    const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    const session = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: [backend as 'webgpu'], worker });
+    try {
+      const out = await session.run({ [feed.name]: new kiln.Tensor('float32', Float32Array.from(feed.data), feed.dims) });
+      const y = Object.values(out)[0]!;
+      return { provider: session.executionProvider, dims: [...y.dims], data: Array.from(y.data as Float32Array), where: session.lastPlacement?.steps.map((s) => `${s.opType}:${s.implementation}`) ?? [] };
+    } finally {
+      await session.release();
+    }
+  }, { bytes: Array.from(model), feed, backend, worker });
+}
+
+for (const [page, worker, chunk] of [
+  ['script-tag', true, '/dist/kiln.iife-ops-sequence.js'],
+  ['script-tag', false, '/dist/kiln.iife-ops-sequence.js'],
+  ['esm', true, '/dist/kiln.worker-ops-sequence.mjs'],
+  ['esm', false, '/dist/kiln.core-ops-sequence.mjs'],
+] as const) {
+  test(`${page} (${worker ? 'worker' : 'in the page'}): a model using a lazily loaded op family fetches its chunk and runs on WebGPU`, { timeout: TIMEOUT }, async () => {
+    const p = await open(page);
+    const before = bed!.server.count(chunk);
+    const r = await runIn(p, cumsumModel, { name: 'x', data: cumsumInput, dims: [2, 4] }, 'webgpu', worker);
+    assert.deepEqual(r, { provider: 'webgpu', dims: [2, 4], data: cumsumExpected, where: ['CumSum:webgpu'] });
+    assert.equal(bed!.server.count(chunk) - before, 1, `${chunk} fetched once`);
+  });
+}
+
+for (const [page, worker] of [['script-tag', true], ['script-tag', false], ['esm', true], ['esm', false]] as const) {
+  test(`${page} (${worker ? 'worker' : 'in the page'}): a plain CNN fetches none of the op chunks`, { timeout: TIMEOUT }, async () => {
+    const p = await open(page);
+    const before = bed!.server.count(OP_CHUNK);
+    const feed = { name: 'x', data: cnnInput, dims: [1, 3, 8, 8] };
+    const gpu = await runIn(p, cnnModel(), feed, 'webgpu', worker);
+    const js = await runIn(p, cnnModel(), feed, 'js', worker);
+    assert.equal(gpu.provider, 'webgpu');
+    assert.ok(gpu.where.length > 0 && gpu.where.every((s) => s.endsWith(':webgpu')), `every step on WebGPU: ${gpu.where.join(', ')}`);
+    assert.deepEqual(gpu.dims, [1, 10]);
+    gpu.data.forEach((v, i) => assert.ok(Math.abs(v - js.data[i]!) <= 1e-5, `p[${i}]: webgpu ${v} vs js ${js.data[i]}`));
+    assert.equal(bed!.server.count(OP_CHUNK) - before, 0, `op chunks fetched: ${bed!.server.requests.filter((r) => OP_CHUNK.test(r)).join(', ')}`);
+  });
+}
