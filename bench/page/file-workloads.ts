@@ -36,7 +36,8 @@ export function ocrWorkloads(quick: boolean): Workload[] {
 }
 
 /** How an ONNX model is fed: its first input's name and shape, free dims as -1. */
-export type DescribeInput = (bytes: Uint8Array) => Promise<{ name: string; shape: readonly number[] }>;
+/** the model's first input, and how many inputs it has (a model with several is not a one-input workload) */
+export type DescribeInput = (bytes: Uint8Array) => Promise<{ name: string; shape: readonly number[]; inputCount?: number }>;
 
 const PRECISIONS = ['int4', 'int8', 'float'] as const;
 const precisionOf = (stem: string): (typeof PRECISIONS)[number] => PRECISIONS.find((p) => stem.includes(p)) ?? 'float';
@@ -58,7 +59,11 @@ export async function trainedWorkloads(dir: string, files: readonly string[], lo
   const stems = onnx.map((f) => f.replace(/\.onnx$/, ''));
   const out: Workload[] = [];
   for (const stem of stems) {
-    const { name, shape } = await describe(await load(`${dir}${stem}.onnx`));
+    const { name, shape, inputCount } = await describe(await load(`${dir}${stem}.onnx`));
+    if (inputCount !== undefined && inputCount > 1) {
+      log(`${stem}: ${inputCount} inputs (a text generator with past key values), skipped here: bench/node/gpt-decode-bench.ts measures it`);
+      continue;
+    }
     const precision = precisionOf(stem);
     const floatStem = precision === 'float' ? undefined : floatCandidates(stem, precision).find((s) => s !== stem && stems.includes(s));
     const source = (ext: string): ModelSource => ({ url: `${dir}${stem}${ext}` });

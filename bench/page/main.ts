@@ -104,11 +104,12 @@ async function main(): Promise<PageResult> {
     gzipSize,
     runtimeBytes: (rt) => sizes[rt],
   };
-  const describe = async (bytes: Uint8Array): Promise<{ name: string; shape: number[] }> => {
+  const describe = async (bytes: Uint8Array): Promise<{ name: string; shape: number[]; inputCount: number }> => {
     const s = await kiln.InferenceSession.create(bytes, { executionProviders: ['js'] });
     const m = s.inputMetadata[0]!;
+    const inputCount = s.inputMetadata.length;
     await s.release();
-    return { name: m.name, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)) };
+    return { name: m.name, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)), inputCount };
   };
   let workloads = await workloadsFor(quick, trainedFiles, env, describe, log);
   if (only) workloads = workloads.filter((w) => only.includes(w.name));

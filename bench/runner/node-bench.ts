@@ -63,11 +63,12 @@ export async function runNodeBench(o: { quick: boolean; workloads?: string[] | u
     gzipSize: async (bytes) => gzipSync(bytes).byteLength,
     runtimeBytes: (rt) => sizes[rt],
   };
-  const describe = async (bytes: Uint8Array): Promise<{ name: string; shape: number[] }> => {
+  const describe = async (bytes: Uint8Array): Promise<{ name: string; shape: number[]; inputCount: number }> => {
     const s = await InferenceSession.create(bytes, { executionProviders: ['js'] });
     const m = s.inputMetadata[0]!;
+    const inputCount = s.inputMetadata.length;
     await s.release();
-    return { name: m.name, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)) };
+    return { name: m.name, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)), inputCount };
   };
   const log = (s: string): void => console.log(s);
   let workloads = await workloadsFor(o.quick, trainedModelFiles(), env, describe, log);

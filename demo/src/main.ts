@@ -10,6 +10,7 @@ import { formatBytes, StorageQuotaError } from './offline/storage-errors.ts';
 import { requestPersistentStorage } from './pwa/persist.ts';
 import { registerPwa } from './pwa/register.ts';
 import { TabularPanel } from './tabular/tabular-panel.ts';
+import { SonnetPanel } from './text/sonnet-panel.ts';
 import { TelemetryPanel, telemetryOf } from './telemetry/telemetry-panel.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -56,6 +57,11 @@ const manifestUrl = new URL('./models/manifest.json', location.href).href;
 const store = new ModelStore(manifestUrl);
 const digits = new DigitPanel({ canvas: $<HTMLCanvasElement>('pad'), clear: $('pad-clear'), guess: $('digit-guess'), confidence: $('digit-confidence'), bars: $('digit-bars') }, showError);
 const tabular = new TabularPanel({ sliders: $('sliders'), guess: $('tab-guess'), bars: $('tab-bars'), traffic: $<HTMLInputElement>('traffic-on'), shift: $<HTMLInputElement>('shift'), shiftValue: $('shift-value') });
+const sonnet = new SonnetPanel({
+  prompt: $<HTMLTextAreaElement>('sonnet-prompt'), generate: $<HTMLButtonElement>('sonnet-generate'), stop: $<HTMLButtonElement>('sonnet-stop'),
+  temperature: $<HTMLInputElement>('sonnet-temperature'), temperatureValue: $('sonnet-temperature-value'), topK: $<HTMLInputElement>('sonnet-topk'),
+  output: $('sonnet-output'), stats: $('sonnet-stats'),
+}, showError);
 const models = new Map<string, DemoModel>();
 /** background model downloads started by this page (settled, never rejected) */
 const updates: Promise<unknown>[] = [];
@@ -95,11 +101,20 @@ function showBackend(id: string, model: DemoModel): void {
   el.title = provider !== 'webgpu' && backend === 'webgpu' ? `WebGPU is not available here: ${model.session.adapterInfo}` : model.session.adapterInfo;
 }
 
+type Slot = 'digits' | 'tabular' | 'text';
+const slotIds: Record<Slot, { line: string; backend: string; title: string }> = {
+  digits: { line: 'digit-model', backend: 'digit-backend', title: 'MNIST' },
+  tabular: { line: 'tab-model', backend: 'tab-backend', title: 'Iris' },
+  text: { line: 'sonnet-model', backend: 'sonnet-backend', title: 'Sonnets' },
+};
+
 /** Opens `entry` for a card; the card switches to it before the previous session is released. */
-async function open(slot: 'digits' | 'tabular', entry: ModelEntry, use: (model: DemoModel) => void): Promise<DemoModel> {
-  const line = slot === 'digits' ? 'digit-model' : 'tab-model';
+async function open(slot: Slot, entry: ModelEntry, use: (model: DemoModel) => void): Promise<DemoModel> {
+  const line = slotIds[slot].line;
   $(line).textContent = `Loading ${entry.name}…`;
-  const model = await openDemoModel(store, entry, backend, telemetry, (loaded, total) => {
+  // The text model reports no telemetry: one generation is hundreds of tiny runs, which would drown
+  // the latency table the two classifiers share, and it has no drift reference.
+  const model = await openDemoModel(store, entry, backend, slot === 'text' ? undefined : telemetry, (loaded, total) => {
     $(line).textContent = `Downloading ${entry.name}… ${total > 0 ? `${Math.round((loaded / total) * 100)}%` : formatBytes(loaded)}`;
   });
   const previous = models.get(slot);
@@ -107,8 +122,8 @@ async function open(slot: 'digits' | 'tabular', entry: ModelEntry, use: (model: 
   use(model);
   await previous?.session.release();
   $(line).textContent = describe(model);
-  showBackend(slot === 'digits' ? 'digit-backend' : 'tab-backend', model);
-  panel.track(slot, `${slot === 'digits' ? 'MNIST' : 'Iris'} ${model.loaded.entry.label}`, model.session);
+  showBackend(slotIds[slot].backend, model);
+  if (slot !== 'text') panel.track(slot, `${slotIds[slot].title} ${model.loaded.entry.label}`, model.session);
   if (model.loaded.notStored) showError(model.loaded.notStored);
   if (model.loaded.update) updates.push(model.loaded.update.catch(() => undefined));
   model.loaded.update?.then(
@@ -140,6 +155,12 @@ async function openTabular(): Promise<void> {
   if (entry) await open('tabular', entry, (m) => tabular.use(m));
 }
 
+async function openText(): Promise<void> {
+  const entry = manifestEntries.find((m) => m.role === 'text');
+  if (entry) await open('text', entry, (m) => sonnet.use(m));
+  else $('sonnet-model').textContent = 'No text model in this build';
+}
+
 for (const button of document.querySelectorAll<HTMLButtonElement>('#digits .segmented button')) {
   button.addEventListener('click', () => {
     if (digitVariant === button.dataset.variant) return;
@@ -157,7 +178,7 @@ async function switchBackend(next: BackendPreference): Promise<void> {
   if (next === backend && models.size > 0) return;
   backend = next;
   pressBackend();
-  await Promise.all([openDigits(), openTabular()]);
+  await Promise.all([openDigits(), openTabular(), openText()]);
 }
 
 for (const button of document.querySelectorAll<HTMLButtonElement>('#backend-switch button')) {
@@ -170,7 +191,7 @@ async function start(): Promise<void> {
   manifestEntries = manifest.models;
   const variants = new Set(manifest.models.filter((m) => m.role === 'digits').map((m) => m.label));
   for (const b of document.querySelectorAll<HTMLButtonElement>('#digits .segmented button')) b.disabled = !variants.has(b.dataset.variant ?? '');
-  await Promise.all([openDigits(), openTabular()]);
+  await Promise.all([openDigits(), openTabular(), openText()]);
   document.body.dataset.state = 'ready';
 }
 
@@ -178,6 +199,7 @@ async function start(): Promise<void> {
 const api = {
   digits,
   tabular,
+  sonnet,
   store,
   models,
   ready: start().catch((e: unknown) => {

@@ -70,7 +70,7 @@ test('a bundle whose bytes change gets a new version; unchanged ones keep theirs
 test('demo/models/manifest.json matches the bundles kept beside it', () => {
   const dir = join(demoRoot, 'models');
   const manifest = readManifest(dir);
-  assert.deepEqual(new Set(manifest.models.map((m) => m.role)), new Set(['digits', 'tabular']));
+  assert.deepEqual(new Set(manifest.models.map((m) => m.role)), new Set(['digits', 'tabular', 'text']));
   for (const m of manifest.models) {
     const file = join(dir, m.url);
     if (!existsSync(file)) continue; // npm start trains it (checked below that it can)

@@ -4,7 +4,7 @@
 import { fail } from '../../../core/errors.ts';
 
 /** What the page does with a model. */
-export type ModelRole = 'digits' | 'tabular';
+export type ModelRole = 'digits' | 'tabular' | 'text';
 
 export interface ModelEntry {
   /** stable name across versions, e.g. 'mnist-cnn-int8' */
@@ -51,7 +51,7 @@ export function parseManifest(json: unknown): ModelManifest {
     const bytes = r.bytes;
     if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes <= 0) fail('INVALID_ARGUMENT', `model manifest: ${name}.bytes must be a positive integer`);
     const role = r.role;
-    if (role !== 'digits' && role !== 'tabular') fail('INVALID_ARGUMENT', `model manifest: ${name}.role must be 'digits' or 'tabular'`);
+    if (role !== 'digits' && role !== 'tabular' && role !== 'text') fail('INVALID_ARGUMENT', `model manifest: ${name}.role must be 'digits', 'tabular' or 'text'`);
     return { name, version: str(r.version, `${name}.version`), url: str(r.url, `${name}.url`), sha256, bytes, role, label: typeof r.label === 'string' ? r.label : name };
   });
   return { manifestVersion: 1, models: entries };
