@@ -37,6 +37,7 @@ import { definitions as qlinearBinary } from './qlinear-binary/op.ts';
 import { definitions as matmulNbits } from './matmul-nbits/op.ts';
 import { definitions as dequantConv } from './dequant-conv/op.ts';
 import { definitions as quantizeDequantize } from './quantize-dequantize/op.ts';
+import { definitions as qlinearLookup } from './qlinear-lookup/op.ts';
 import { definitions as fusedNorm } from './fused-norm/op.ts';
 import { definitions as biasActivation } from './bias-activation/op.ts';
 import { definitions as embedLayerNorm } from './embed-layer-norm/op.ts';
@@ -96,6 +97,7 @@ export const definitions: readonly OpDefinition[] = [
   ...matmulNbits,
   ...dequantConv,
   ...quantizeDequantize,
+  ...qlinearLookup,
   ...fusedNorm,
   ...biasActivation,
   ...embedLayerNorm,

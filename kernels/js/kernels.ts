@@ -8,6 +8,7 @@ import { js as slice } from '../slice/js.ts';
 import { js as expand } from '../expand/js.ts';
 import { js as tile } from '../tile/js.ts';
 import { js as quantizeDequantize } from '../quantize-dequantize/js.ts';
+import { js as qlinearLookup } from '../qlinear-lookup/js.ts';
 import { js as convInteger } from '../conv-integer/js.ts';
 import { js as qlinearConv } from '../qlinear-conv/js.ts';
 import { js as quantizeLinear } from '../quantize-linear/js.ts';
@@ -32,6 +33,7 @@ const tables: readonly ImplementationTable<CpuKernel>[] = [
   transpose, slice, expand, tile, quantizeDequantize, quantizeLinear, convInteger, qlinearConv, matmulNbits, dequantConv,
   fusedNorm, biasActivation, rotaryEmbedding, embedLayerNorm, gatherBlockQuantized,
   attention,
+  qlinearLookup,
 ];
 
 const byKey = new Map<string, CpuKernel>();

@@ -36,6 +36,7 @@ import { webgpu as qlinearBinary } from '../qlinear-binary/webgpu.ts';
 import { webgpu as matmulNbits } from '../matmul-nbits/webgpu.ts';
 import { webgpu as dequantConv } from '../dequant-conv/webgpu.ts';
 import { webgpu as quantizeDequantize } from '../quantize-dequantize/webgpu.ts';
+import { webgpu as qlinearLookup } from '../qlinear-lookup/webgpu.ts';
 import { webgpu as fusedNorm } from '../fused-norm/webgpu.ts';
 import { webgpu as biasActivation } from '../bias-activation/webgpu.ts';
 import { webgpu as embedLayerNorm } from '../embed-layer-norm/webgpu.ts';
@@ -89,6 +90,7 @@ const tables: readonly ImplementationTable<WebGpuKernel>[] = [
   matmulNbits,
   dequantConv,
   quantizeDequantize,
+  qlinearLookup,
   fusedNorm,
   biasActivation,
   embedLayerNorm,

@@ -1,0 +1,69 @@
+import { Attributes } from '../../../core/attributes.ts';
+import { KilnError } from '../../../core/errors.ts';
+import { Tensor, type AnyTensor } from '../../../core/tensor.ts';
+import type { KernelContext } from '../../../kernels/contract.ts';
+import { resolveDefinition } from '../../../kernels/definitions.ts';
+import type { Graph, Node } from '../ir.ts';
+import { GraphIndex, rewriteNodes } from './graph-index.ts';
+
+/**
+ * The activations a QDQ model keeps in float between two quantized tensors. onnxruntime runs
+ * DequantizeLinear -> op -> QuantizeLinear as three float steps for most of them on the CPU, and as
+ * a 256-entry table for Sigmoid and LeakyRelu (QLinearSigmoid, QLinearLeakyRelu); either way each
+ * of the 256 inputs maps to one output, which is what the table stores.
+ */
+const UNARY = new Set(['HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Relu', 'Clip', 'Gelu', 'Elu', 'Selu', 'Softplus', 'Softsign', 'Mish', 'Swish', 'Erf', 'Abs', 'Neg']);
+const EIGHT_BIT = new Set(['uint8', 'int8']);
+
+/**
+ * DequantizeLinear(x, s, zp) -> unary activation -> QuantizeLinear(., s2, zp2), x and y 8-bit with
+ * constant per-tensor parameters, becomes one kiln.QLinearLookup (kernels/qlinear-lookup/op.ts)
+ * over a table computed here by the three ops' own references on all 256 inputs: the same answers,
+ * one byte-to-byte step instead of three steps and two float tensors.
+ */
+export function foldQdqLookupTables(graph: Graph, opset: number): void {
+  const index = new GraphIndex(graph);
+  const replace = new Map<Node, Node | undefined>();
+  for (const op of graph.nodes) {
+    if (op.domain !== '' || !UNARY.has(op.opType) || op.outputs.length !== 1 || !op.inputs[0]) continue;
+    const dq = index.producer.get(op.inputs[0]);
+    const q = index.onlyConsumer(op.outputs[0]!);
+    if (!dq || dq.opType !== 'DequantizeLinear' || dq.domain !== '' || !index.hasSingleConsumer(op.inputs[0])) continue;
+    if (!q || q.opType !== 'QuantizeLinear' || q.domain !== '' || q.inputs[0] !== op.outputs[0] || !dq.inputs[0]) continue;
+    if (replace.has(dq) || replace.has(q) || op.inputs.slice(1).some((i) => i !== '' && !graph.initializers.has(i))) continue;
+    const table = lookupTable(graph, dq, op, q, opset);
+    if (!table) continue;
+    const tableName = `${q.name}__kiln_lookup_table`;
+    if (graph.initializers.has(tableName)) continue;
+    graph.initializers.set(tableName, table);
+    replace.set(dq, undefined);
+    replace.set(op, undefined);
+    replace.set(q, { name: q.name, opType: 'QLinearLookup', domain: 'kiln', inputs: [dq.inputs[0], tableName], outputs: [q.outputs[0]!], attrs: Attributes.empty().with('kiln_folded', op.opType) });
+  }
+  if (replace.size > 0) rewriteNodes(graph, replace);
+}
+
+const perTensor = (t: AnyTensor | undefined): boolean => t !== undefined && t.size === 1;
+
+/** The 256 outputs of DequantizeLinear -> op -> QuantizeLinear, or undefined when the pattern is not 8-bit per-tensor. */
+function lookupTable(graph: Graph, dq: Node, op: Node, q: Node, opset: number): AnyTensor | undefined {
+  const init = (name: string | undefined): AnyTensor | undefined => (name ? graph.initializers.get(name) : undefined);
+  const [xs, xz, ys, yz] = [init(dq.inputs[1]), init(dq.inputs[2]), init(q.inputs[1]), init(q.inputs[2])];
+  // the zero points say the 8-bit types (without one, x's type is not known here)
+  if (!perTensor(xs) || !perTensor(xz) || !perTensor(ys) || !perTensor(yz) || !EIGHT_BIT.has(xz!.type) || !EIGHT_BIT.has(yz!.type)) return undefined;
+  if (xs!.type !== 'float32' || ys!.type !== 'float32') return undefined;
+  const [dqDef, opDef, qDef] = [resolveDefinition('', 'DequantizeLinear'), resolveDefinition('', op.opType), resolveDefinition('', 'QuantizeLinear')];
+  if (!dqDef || !opDef || !qDef) return undefined;
+  const ctx = (n: Node): KernelContext => ({ attrs: n.attrs, opset, node: n.name, host: [] });
+  const all = xz!.type === 'int8' ? new Tensor('int8', Int8Array.from({ length: 256 }, (_, i) => i - 128), [256]) : new Tensor('uint8', Uint8Array.from({ length: 256 }, (_, i) => i), [256]);
+  try {
+    const x = dqDef.reference([all, xs, xz], ctx(dq))[0]!;
+    const y = opDef.reference([x, ...op.inputs.slice(1).map((i) => init(i))], ctx(op))[0]!;
+    const t = qDef.reference([y, ys, yz], ctx(q))[0]!;
+    return EIGHT_BIT.has(t.type) && t.size === 256 ? t : undefined;
+  } catch (e) {
+    // an invalid node keeps its own steps, which report the error with its context at plan time
+    if (e instanceof KilnError) return undefined;
+    throw e;
+  }
+}
