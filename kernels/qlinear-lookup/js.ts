@@ -10,10 +10,13 @@ const qlinearLookup: CpuKernel = (inputs, ctx) => {
   const out = planLookup([metaOf(x), metaOf(table)], ctx);
   const base = lookupBase(x.type);
   const xs = x.data as Uint8Array | Int8Array;
-  const ts = table.data as Uint8Array | Int8Array;
-  const y = out.dtype === 'int8' ? new Int8Array(xs.length) : new Uint8Array(xs.length);
-  for (let i = 0; i < xs.length; i++) y[i] = ts[xs[i]! - base]!;
-  return [y instanceof Int8Array ? new Tensor('int8', y, out.dims) : new Tensor('uint8', y, out.dims)];
+  const ts = table.data as Uint8Array | Int8Array | Float32Array;
+  const fill = <T extends Uint8Array | Int8Array | Float32Array>(y: T): T => {
+    for (let i = 0; i < xs.length; i++) y[i] = ts[xs[i]! - base]!;
+    return y;
+  };
+  if (out.dtype === 'float32') return [new Tensor('float32', fill(new Float32Array(xs.length)), out.dims)];
+  return [out.dtype === 'int8' ? new Tensor('int8', fill(new Int8Array(xs.length)), out.dims) : new Tensor('uint8', fill(new Uint8Array(xs.length)), out.dims)];
 };
 
 export const js: ImplementationTable<CpuKernel> = { [opKey('kiln', 'QLinearLookup')]: qlinearLookup };

@@ -5,8 +5,9 @@ import { metaOf } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
 
 /**
- * kiln.QLinearLookup(x, table): y[i] = table[x[i] - min(x's type)], x and table uint8 or int8, the
- * table 256 entries of the output type. Written by runtime/graph/passes/qdq-lookup-table.ts for
+ * kiln.QLinearLookup(x, table): y[i] = table[x[i] - min(x's type)], x uint8 or int8, the table 256
+ * entries of the output type: uint8, int8, or float32 (DequantizeLinear -> activation whose result
+ * stays float). Written by runtime/graph/passes/qdq-lookup-table.ts for
  * DequantizeLinear -> unary activation -> QuantizeLinear on 8 bits: the table holds, for each of the
  * 256 inputs, what the three ops' references give, so the answers are those of the separate ops
  * (onnxruntime's QLinearSigmoid / QLinearLeakyRelu are such tables too).
@@ -22,7 +23,7 @@ export function planLookup(inputs: readonly MaybeMeta[], ctx: KernelContext): Te
   const x = requireInput(inputs, 0, ctx);
   const table = requireInput(inputs, 1, ctx);
   if (!isEightBit(x.dtype)) fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup x must be uint8 or int8, got ${x.dtype}`);
-  if (!isEightBit(table.dtype)) fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup table must be uint8 or int8, got ${table.dtype}`);
+  if (!isEightBit(table.dtype) && table.dtype !== 'float32') fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup table must be uint8, int8 or float32, got ${table.dtype}`);
   if (table.dims.length !== 1 || table.dims[0] !== 256) fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup table must have shape [256], got [${table.dims.join(', ')}]`);
   return { dtype: table.dtype, dims: x.dims };
 }
@@ -32,8 +33,9 @@ function lookupReference(inputs: readonly MaybeTensor[], ctx: KernelContext): An
   const out = planLookup([metaOf(x), metaOf(table)], ctx);
   const base = lookupBase(x.type);
   const xs = x.data as Uint8Array | Int8Array;
-  const ts = table.data as Uint8Array | Int8Array;
+  const ts = table.data as Uint8Array | Int8Array | Float32Array;
   const y = Array.from(xs, (v) => ts[v - base]!);
+  if (out.dtype === 'float32') return [new Tensor('float32', Float32Array.from(y), out.dims)];
   return [out.dtype === 'int8' ? new Tensor('int8', Int8Array.from(y), out.dims) : new Tensor('uint8', Uint8Array.from(y), out.dims)];
 }
 

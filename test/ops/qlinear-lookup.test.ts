@@ -35,6 +35,11 @@ const cases: OpCase[] = [
     op: 'QLinearLookup', domain: 'kiln', wasmKernel: true, tolerance: exact,
     inputs: [{ dtype: 'uint8', dims: [1, 8, 5, 5], values: ints(200, 0, 255), feed: true }, { dtype: 'int8', dims: [256], values: ints(256, -128, 127) }],
   },
+  {
+    name: 'uint8 -> float32 table (an activation whose result stays float)',
+    op: 'QLinearLookup', domain: 'kiln', wasmKernel: true, tolerance: exact,
+    inputs: [{ dtype: 'uint8', dims: [2, 128], values: every(0), feed: true }, { dtype: 'float32', dims: [256], values: Array.from({ length: 256 }, () => rng.uniform() * 8 - 4) }],
+  },
 ];
 
 runOpCases('qlinear-lookup', cases);
@@ -45,7 +50,7 @@ test('a table that is not 256 8-bit entries, or a non-8-bit x, is an INVALID_GRA
   const x = { dtype: 'uint8' as const, dims: [4] };
   for (const [inputs, what] of [
     [[x, { dtype: 'uint8' as const, dims: [255] }], 'shape [256]'],
-    [[x, { dtype: 'float32' as const, dims: [256] }], 'uint8 or int8'],
+    [[x, { dtype: 'int32' as const, dims: [256] }], 'uint8, int8 or float32'],
     [[{ dtype: 'int32' as const, dims: [4] }, { dtype: 'uint8' as const, dims: [256] }], 'uint8 or int8'],
   ] as const) {
     assert.throws(() => def.inferOutputs(inputs, ctx), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_GRAPH' && e.message.includes(what));

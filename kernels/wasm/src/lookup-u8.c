@@ -9,3 +9,9 @@ void KILN_EXPORT(kiln_lookup_u8)(const uint8_t *x, const uint8_t *table, uint8_t
   const uint8_t mask = flip ? 0x80 : 0;
   for (int i = 0; i < n; i++) y[i] = table[(uint8_t)(x[i] ^ mask)];
 }
+
+// The same with a table of 256 floats (DequantizeLinear -> activation whose result stays float).
+void KILN_EXPORT(kiln_lookup_f32)(const uint8_t *x, const float *table, float *y, int n, int flip) {
+  const uint8_t mask = flip ? 0x80 : 0;
+  for (int i = 0; i < n; i++) y[i] = table[(uint8_t)(x[i] ^ mask)];
+}

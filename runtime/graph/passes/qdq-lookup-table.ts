@@ -14,12 +14,24 @@ import { GraphIndex, rewriteNodes } from './graph-index.ts';
  */
 const UNARY = new Set(['HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Relu', 'Clip', 'Gelu', 'Elu', 'Selu', 'Softplus', 'Softsign', 'Mish', 'Swish', 'Erf', 'Abs', 'Neg']);
 const EIGHT_BIT = new Set(['uint8', 'int8']);
+/**
+ * Activations whose float32 result is one correctly rounded operation (or none), so the reference
+ * and every backend's kernel give the same float: only these get float32 tables. The others
+ * (HardSwish, HardSigmoid, Sigmoid, Tanh, Gelu...) differ in the last bit between the reference
+ * (float64, rounded once) and the wasm kernels (float32 steps), measured on all 256 inputs
+ * (test/graph/qdq-lookup-table.test.ts), so a float table would change the wasm backend's answers.
+ * With a QuantizeLinear after them, the same last-bit differences vanish in the rounding to 8 bits
+ * on every input tested, so they do get 8-bit tables.
+ */
+const EXACT_IN_FLOAT32 = new Set(['Relu', 'LeakyRelu', 'Clip', 'Abs', 'Neg']);
 
 /**
  * DequantizeLinear(x, s, zp) -> unary activation -> QuantizeLinear(., s2, zp2), x and y 8-bit with
- * constant per-tensor parameters, becomes one kiln.QLinearLookup (kernels/qlinear-lookup/op.ts)
- * over a table computed here by the three ops' own references on all 256 inputs: the same answers,
- * one byte-to-byte step instead of three steps and two float tensors.
+ * constant per-tensor parameters, becomes one kiln.QLinearLookup (kernels/qlinear-lookup/op.ts) over
+ * a table computed here by the three ops' own references on all 256 inputs: the same answers, one
+ * byte-to-byte step instead of three steps and two float tensors. Without the QuantizeLinear (the
+ * activation's float result feeds a pool or a Mul, as in squeeze-excite blocks) the table holds the
+ * 256 float32 results of DequantizeLinear -> op: one step instead of two.
  */
 export function foldQdqLookupTables(graph: Graph, opset: number): void {
   const index = new GraphIndex(graph);
@@ -28,30 +40,36 @@ export function foldQdqLookupTables(graph: Graph, opset: number): void {
     if (op.domain !== '' || !UNARY.has(op.opType) || op.outputs.length !== 1 || !op.inputs[0]) continue;
     const dq = index.producer.get(op.inputs[0]);
     const q = index.onlyConsumer(op.outputs[0]!);
-    if (!dq || dq.opType !== 'DequantizeLinear' || dq.domain !== '' || !index.hasSingleConsumer(op.inputs[0])) continue;
-    if (!q || q.opType !== 'QuantizeLinear' || q.domain !== '' || q.inputs[0] !== op.outputs[0] || !dq.inputs[0]) continue;
-    if (replace.has(dq) || replace.has(q) || op.inputs.slice(1).some((i) => i !== '' && !graph.initializers.has(i))) continue;
-    const table = lookupTable(graph, dq, op, q, opset);
-    if (!table) continue;
-    const tableName = `${q.name}__kiln_lookup_table`;
-    if (graph.initializers.has(tableName)) continue;
+    if (!dq || dq.opType !== 'DequantizeLinear' || dq.domain !== '' || !dq.inputs[0] || !index.hasSingleConsumer(op.inputs[0])) continue;
+    if (replace.has(dq) || op.inputs.slice(1).some((i) => i !== '' && !graph.initializers.has(i))) continue;
+    const quantized = q && q.opType === 'QuantizeLinear' && q.domain === '' && q.inputs[0] === op.outputs[0] && !replace.has(q) ? q : undefined;
+    // with a QuantizeLinear after: an 8-bit table; else (the activation's result stays float) a float32 one
+    if (!quantized && !EXACT_IN_FLOAT32.has(op.opType)) continue;
+    const last = quantized ?? op;
+    const table = lookupTable(graph, dq, op, quantized, opset);
+    const tableName = `${last.name}__kiln_lookup_table`;
+    if (!table || graph.initializers.has(tableName)) continue;
     graph.initializers.set(tableName, table);
     replace.set(dq, undefined);
-    replace.set(op, undefined);
-    replace.set(q, { name: q.name, opType: 'QLinearLookup', domain: 'kiln', inputs: [dq.inputs[0], tableName], outputs: [q.outputs[0]!], attrs: Attributes.empty().with('kiln_folded', op.opType) });
+    if (quantized) replace.set(op, undefined);
+    replace.set(last, { name: last.name, opType: 'QLinearLookup', domain: 'kiln', inputs: [dq.inputs[0]!, tableName], outputs: [last.outputs[0]!], attrs: Attributes.empty().with('kiln_folded', op.opType) });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
 }
 
 const perTensor = (t: AnyTensor | undefined): boolean => t !== undefined && t.size === 1;
 
-/** The 256 outputs of DequantizeLinear -> op -> QuantizeLinear, or undefined when the pattern is not 8-bit per-tensor. */
-function lookupTable(graph: Graph, dq: Node, op: Node, q: Node, opset: number): AnyTensor | undefined {
+/**
+ * The 256 outputs of DequantizeLinear -> op (-> QuantizeLinear), or undefined when the pattern is
+ * not 8-bit per-tensor with float32 scales.
+ */
+function lookupTable(graph: Graph, dq: Node, op: Node, q: Node | undefined, opset: number): AnyTensor | undefined {
   const init = (name: string | undefined): AnyTensor | undefined => (name ? graph.initializers.get(name) : undefined);
-  const [xs, xz, ys, yz] = [init(dq.inputs[1]), init(dq.inputs[2]), init(q.inputs[1]), init(q.inputs[2])];
+  const [xs, xz] = [init(dq.inputs[1]), init(dq.inputs[2])];
   // the zero points say the 8-bit types (without one, x's type is not known here)
-  if (!perTensor(xs) || !perTensor(xz) || !perTensor(ys) || !perTensor(yz) || !EIGHT_BIT.has(xz!.type) || !EIGHT_BIT.has(yz!.type)) return undefined;
-  if (xs!.type !== 'float32' || ys!.type !== 'float32') return undefined;
+  if (!perTensor(xs) || !perTensor(xz) || !EIGHT_BIT.has(xz!.type) || xs!.type !== 'float32') return undefined;
+  const [ys, yz] = q ? [init(q.inputs[1]), init(q.inputs[2])] : [];
+  if (q && (!perTensor(ys) || !perTensor(yz) || !EIGHT_BIT.has(yz!.type) || ys!.type !== 'float32')) return undefined;
   const [dqDef, opDef, qDef] = [resolveDefinition('', 'DequantizeLinear'), resolveDefinition('', op.opType), resolveDefinition('', 'QuantizeLinear')];
   if (!dqDef || !opDef || !qDef) return undefined;
   const ctx = (n: Node): KernelContext => ({ attrs: n.attrs, opset, node: n.name, host: [] });
@@ -59,6 +77,7 @@ function lookupTable(graph: Graph, dq: Node, op: Node, q: Node, opset: number): 
   try {
     const x = dqDef.reference([all, xs, xz], ctx(dq))[0]!;
     const y = opDef.reference([x, ...op.inputs.slice(1).map((i) => init(i))], ctx(op))[0]!;
+    if (!q) return y.type === 'float32' && y.size === 256 ? y : undefined;
     const t = qDef.reference([y, ys, yz], ctx(q))[0]!;
     return EIGHT_BIT.has(t.type) && t.size === 256 ? t : undefined;
   } catch (e) {
