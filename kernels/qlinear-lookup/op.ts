@@ -7,7 +7,10 @@ import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } 
 /**
  * kiln.QLinearLookup(x, table): y[i] = table[x[i] - min(x's type)], x uint8 or int8, the table 256
  * entries of the output type: uint8, int8, or float32 (DequantizeLinear -> activation whose result
- * stays float). Written by runtime/graph/passes/qdq-lookup-table.ts for
+ * stays float). For a float32 table the pass may add a third input, the 256 dequantized inputs,
+ * and copy the activation's attributes with `kiln_folded` = its op type: a backend whose kernel for
+ * that activation computes differently from the reference (the wasm backend's float32 steps)
+ * rebuilds the table from them with that kernel, so its answers stay those of its separate ops. Written by runtime/graph/passes/qdq-lookup-table.ts for
  * DequantizeLinear -> unary activation -> QuantizeLinear on 8 bits: the table holds, for each of the
  * 256 inputs, what the three ops' references give, so the answers are those of the separate ops
  * (onnxruntime's QLinearSigmoid / QLinearLeakyRelu are such tables too).
@@ -25,6 +28,8 @@ export function planLookup(inputs: readonly MaybeMeta[], ctx: KernelContext): Te
   if (!isEightBit(x.dtype)) fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup x must be uint8 or int8, got ${x.dtype}`);
   if (!isEightBit(table.dtype) && table.dtype !== 'float32') fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup table must be uint8, int8 or float32, got ${table.dtype}`);
   if (table.dims.length !== 1 || table.dims[0] !== 256) fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup table must have shape [256], got [${table.dims.join(', ')}]`);
+  const dq = inputs[2];
+  if (dq && (table.dtype !== 'float32' || dq.dtype !== 'float32' || dq.dims.length !== 1 || dq.dims[0] !== 256)) fail('INVALID_GRAPH', `node '${ctx.node}': QLinearLookup's dequantized inputs must be float32 [256] beside a float32 table`);
   return { dtype: table.dtype, dims: x.dims };
 }
 

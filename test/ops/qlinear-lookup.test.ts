@@ -52,6 +52,8 @@ test('a table that is not 256 8-bit entries, or a non-8-bit x, is an INVALID_GRA
     [[x, { dtype: 'uint8' as const, dims: [255] }], 'shape [256]'],
     [[x, { dtype: 'int32' as const, dims: [256] }], 'uint8, int8 or float32'],
     [[{ dtype: 'int32' as const, dims: [4] }, { dtype: 'uint8' as const, dims: [256] }], 'uint8 or int8'],
+    [[x, { dtype: 'uint8' as const, dims: [256] }, { dtype: 'float32' as const, dims: [256] }], 'dequantized inputs'],
+    [[x, { dtype: 'float32' as const, dims: [256] }, { dtype: 'float32' as const, dims: [255] }], 'dequantized inputs'],
   ] as const) {
     assert.throws(() => def.inferOutputs(inputs, ctx), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_GRAPH' && e.message.includes(what));
   }

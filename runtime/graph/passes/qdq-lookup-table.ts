@@ -24,6 +24,13 @@ const EIGHT_BIT = new Set(['uint8', 'int8']);
  * on every input tested, so they do get 8-bit tables.
  */
 const EXACT_IN_FLOAT32 = new Set(['Relu', 'LeakyRelu', 'Clip', 'Abs', 'Neg']);
+/**
+ * Float32 tables: the exact ops, and those whose node also carries the 256 dequantized inputs and
+ * the activation's attributes, so the wasm backend rebuilds the table with its own kernel
+ * (kernels/qlinear-lookup/wasm.ts).
+ */
+const REBUILT_IN_WASM = new Set(['HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Gelu', 'Erf', 'Softsign']);
+const FLOAT_TABLES = new Set([...EXACT_IN_FLOAT32, ...REBUILT_IN_WASM]);
 
 /**
  * DequantizeLinear(x, s, zp) -> unary activation -> QuantizeLinear(., s2, zp2), x and y 8-bit with
@@ -44,15 +51,22 @@ export function foldQdqLookupTables(graph: Graph, opset: number): void {
     if (replace.has(dq) || op.inputs.slice(1).some((i) => i !== '' && !graph.initializers.has(i))) continue;
     const quantized = q && q.opType === 'QuantizeLinear' && q.domain === '' && q.inputs[0] === op.outputs[0] && !replace.has(q) ? q : undefined;
     // with a QuantizeLinear after: an 8-bit table; else (the activation's result stays float) a float32 one
-    if (!quantized && !EXACT_IN_FLOAT32.has(op.opType)) continue;
+    if (!quantized && !FLOAT_TABLES.has(op.opType)) continue;
     const last = quantized ?? op;
     const table = lookupTable(graph, dq, op, quantized, opset);
     const tableName = `${last.name}__kiln_lookup_table`;
     if (!table || graph.initializers.has(tableName)) continue;
-    graph.initializers.set(tableName, table);
+    graph.initializers.set(tableName, table.table);
+    const inputs = [dq.inputs[0]!, tableName];
+    let attrs = Attributes.empty().with('kiln_folded', op.opType);
+    if (!quantized && REBUILT_IN_WASM.has(op.opType)) {
+      graph.initializers.set(`${tableName}_dequantized`, table.dequantized);
+      inputs.push(`${tableName}_dequantized`);
+      attrs = op.attrs.with('kiln_folded', op.opType);
+    }
     replace.set(dq, undefined);
     if (quantized) replace.set(op, undefined);
-    replace.set(last, { name: last.name, opType: 'QLinearLookup', domain: 'kiln', inputs: [dq.inputs[0]!, tableName], outputs: [last.outputs[0]!], attrs: Attributes.empty().with('kiln_folded', op.opType) });
+    replace.set(last, { name: last.name, opType: 'QLinearLookup', domain: 'kiln', inputs, outputs: [last.outputs[0]!], attrs });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
 }
@@ -63,7 +77,7 @@ const perTensor = (t: AnyTensor | undefined): boolean => t !== undefined && t.si
  * The 256 outputs of DequantizeLinear -> op (-> QuantizeLinear), or undefined when the pattern is
  * not 8-bit per-tensor with float32 scales.
  */
-function lookupTable(graph: Graph, dq: Node, op: Node, q: Node | undefined, opset: number): AnyTensor | undefined {
+function lookupTable(graph: Graph, dq: Node, op: Node, q: Node | undefined, opset: number): { table: AnyTensor; dequantized: AnyTensor } | undefined {
   const init = (name: string | undefined): AnyTensor | undefined => (name ? graph.initializers.get(name) : undefined);
   const [xs, xz] = [init(dq.inputs[1]), init(dq.inputs[2])];
   // the zero points say the 8-bit types (without one, x's type is not known here)
@@ -77,9 +91,10 @@ function lookupTable(graph: Graph, dq: Node, op: Node, q: Node | undefined, opse
   try {
     const x = dqDef.reference([all, xs, xz], ctx(dq))[0]!;
     const y = opDef.reference([x, ...op.inputs.slice(1).map((i) => init(i))], ctx(op))[0]!;
-    if (!q) return y.type === 'float32' && y.size === 256 ? y : undefined;
+    if (x.type !== 'float32') return undefined;
+    if (!q) return y.type === 'float32' && y.size === 256 ? { table: y, dequantized: x } : undefined;
     const t = qDef.reference([y, ys, yz], ctx(q))[0]!;
-    return EIGHT_BIT.has(t.type) && t.size === 256 ? t : undefined;
+    return EIGHT_BIT.has(t.type) && t.size === 256 ? { table: t, dequantized: x } : undefined;
   } catch (e) {
     // an invalid node keeps its own steps, which report the error with its context at plan time
     if (e instanceof KilnError) return undefined;
