@@ -27,6 +27,7 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   '::QLinearConv': 'quantized', 'com.microsoft::QLinearAdd': 'quantized',
   'com.microsoft::MatMulNBits': 'quantized', 'kiln::DequantConv': 'quantized',
   'kiln::QuantizeDequantize': 'quantized', 'com.microsoft::GatherBlockQuantized': 'quantized',
+  'kiln::QLinearLookup': 'quantized',
   'com.microsoft::SkipLayerNormalization': 'transformer',
   'com.microsoft::SkipSimplifiedLayerNormalization': 'transformer',
   '::SimplifiedLayerNormalization': 'transformer',

@@ -27,9 +27,12 @@ import { webgpu as quantizeDequantizeWebGpu } from '../quantize-dequantize/webgp
 import { definitions as gatherBlockQuantized } from '../gather-block-quantized/op.ts';
 import { js as gatherBlockQuantizedJs } from '../gather-block-quantized/js.ts';
 import { webgpu as gatherBlockQuantizedWebGpu } from '../gather-block-quantized/webgpu.ts';
+import { definitions as qlinearLookup } from '../qlinear-lookup/op.ts';
+import { js as qlinearLookupJs } from '../qlinear-lookup/js.ts';
+import { webgpu as qlinearLookupWebGpu } from '../qlinear-lookup/webgpu.ts';
 
 export const group: LazyOpGroup = {
-  definitions: [...quantizeLinear, ...matmulInteger, ...qlinearMatmul, ...convInteger, ...qlinearConv, ...qlinearBinary, ...matmulNbits, ...dequantConv, ...quantizeDequantize, ...gatherBlockQuantized],
-  js: [quantizeLinearJs, convIntegerJs, qlinearConvJs, matmulNbitsJs, dequantConvJs, quantizeDequantizeJs, gatherBlockQuantizedJs],
-  webgpu: [quantizeLinearWebGpu, matmulIntegerWebGpu, qlinearMatmulWebGpu, convIntegerWebGpu, qlinearConvWebGpu, qlinearBinaryWebGpu, matmulNbitsWebGpu, dequantConvWebGpu, quantizeDequantizeWebGpu, gatherBlockQuantizedWebGpu],
+  definitions: [...quantizeLinear, ...matmulInteger, ...qlinearMatmul, ...convInteger, ...qlinearConv, ...qlinearBinary, ...matmulNbits, ...dequantConv, ...quantizeDequantize, ...gatherBlockQuantized, ...qlinearLookup],
+  js: [quantizeLinearJs, convIntegerJs, qlinearConvJs, matmulNbitsJs, dequantConvJs, quantizeDequantizeJs, gatherBlockQuantizedJs, qlinearLookupJs],
+  webgpu: [quantizeLinearWebGpu, matmulIntegerWebGpu, qlinearMatmulWebGpu, convIntegerWebGpu, qlinearConvWebGpu, qlinearBinaryWebGpu, matmulNbitsWebGpu, dequantConvWebGpu, quantizeDequantizeWebGpu, gatherBlockQuantizedWebGpu, qlinearLookupWebGpu],
 };

@@ -28,6 +28,7 @@ import { wasm as convInteger } from '../conv-integer/wasm.ts';
 import { wasm as qlinearConv } from '../qlinear-conv/wasm.ts';
 import { wasm as qlinearBinary } from '../qlinear-binary/wasm.ts';
 import { wasm as quantizeDequantize } from '../quantize-dequantize/wasm.ts';
+import { wasm as qlinearLookup } from '../qlinear-lookup/wasm.ts';
 import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 import { wasm as resize } from '../resize/wasm.ts';
 import { wasm as expand } from '../expand/wasm.ts';
@@ -38,6 +39,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   fusedNorm, biasActivation,
   quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize, matmulNBits,
   resize, expand,
+  qlinearLookup,
 ];
 
 const byKey = new Map<string, WasmKernel>();

@@ -1,6 +1,7 @@
 import type { Graph } from '../ir.ts';
 import { fuseActivationQdq } from './qdq-activation.ts';
 import { lowerQdqConv } from './qdq-conv.ts';
+import { foldQdqLookupTables } from './qdq-lookup-table.ts';
 import { foldConstantQuantize } from './qdq-fold-weights.ts';
 import { lowerQdqMatMul } from './qdq-matmul.ts';
 import { lowerQdqAddToQLinear } from './qdq-qlinear-binary.ts';
@@ -30,6 +31,7 @@ export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | '
     lowerQdqConvToQLinear(graph, opset);
     lowerQdqMatMulToQLinear(graph, opset);
     lowerQdqAddToQLinear(graph);
+    foldQdqLookupTables(graph, opset);
     lowerQdqMatMul(graph, opset);
   } else {
     lowerQdqConv(graph, opset);
