@@ -31,6 +31,7 @@ import { wasm as quantizeDequantize } from '../quantize-dequantize/wasm.ts';
 import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 import { wasm as resize } from '../resize/wasm.ts';
 import { wasm as expand } from '../expand/wasm.ts';
+import { wasm as attention } from '../attention/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
@@ -38,6 +39,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   fusedNorm, biasActivation,
   quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize, matmulNBits,
   resize, expand,
+  attention,
 ];
 
 const byKey = new Map<string, WasmKernel>();

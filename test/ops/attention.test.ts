@@ -37,6 +37,16 @@ const multiHead: OpCase[] = [
   // outputs round to float16: results computed in f32 and f64 may land one f16 ulp (2^-10) apart
   { ...mha('float16 inputs with past (f32 accumulation)', [h16(B, S, D), h16(B, S, D), h16(B, S, D), h16(3 * D), none, none, h16(B, N, P, H), h16(B, N, P, H)], {}, 3), tolerance: { rtol: 2e-3, atol: 1e-3 } },
   mha('long sequence, head size 64', [f(1, 300, 2 * 64), f(1, 300, 2 * 64), f(1, 300, 2 * 64)]),
+  // the wasm kernel (kernels/wasm/src/attention.c): head sizes off the vector width (tails), every
+  // input form it reads in place, causal, and enough keys for the 4-wide exp plus a tail
+  ...[
+    mha('wasm: head size 5, value head 3, 7 keys', [f(B, S, 10), f(B, 7, 10), f(B, 7, 2 * 3)]),
+    mha('wasm: causal 9 x 9, head size 12, scale', [f(B, 9, 24), f(B, 9, 24), f(B, 9, 24)], { unidirectional: 1, scale: { float: 0.4 } }),
+    mha('wasm: packed QKV, head size 9', [f(B, S, N, 3, 9)]),
+    mha('wasm: packed KV, 13 keys', [f(B, S, D), f(B, 13, N, 2, H)]),
+    mha('wasm: key and value [B, N, L, H], value head 6', [f(B, S, D), f(B, N, 11, H), f(B, N, 11, 6)]),
+    mha('wasm: 3 heads of 33, 67 queries x 70 keys', [f(1, 67, 99), f(1, 70, 99), f(1, 70, 99)], { num_heads: 3 }),
+  ].map((c): OpCase => ({ ...c, wasmKernel: true })),
 ];
 
 const Din = 12;

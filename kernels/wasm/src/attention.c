@@ -1,0 +1,91 @@
+// Scaled dot-product attention on f32 for the wasm backend (kernels/attention/wasm.ts): the same
+// math as kernels/attention/core.ts attendFast, one query row at a time. Q, K and V are read in
+// place through a layout per tensor (element (b, n, l, h) at base + b*sb + l*sl + n*sn + h, unit
+// stride along the head dim), so [B, S, D], [B, N, S, H] and the packed QKV / KV forms need no
+// gather; the output is written as [B, S, N * Hv] (the contrib ops' layout).
+//
+// Per query row: scores[t] = scale * q . k_t (4 lanes along the head dim) into a scratch row, the
+// row max, exp(x - max) through vmath.h's v_exp 4 keys at a time, then out = sum_t w_t v_t / sum
+// (4 lanes along Hv, accumulated in the output row itself).
+#include "vmath.h"
+
+enum { D_B, D_N, D_S, D_T, D_H, D_HV, D_CAUSAL, D_Q, D_K = D_Q + 4, D_V = D_K + 4, D_WORDS = D_V + 4 };
+
+INLINE float hsum(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+INLINE float dot(const float *a, const float *b, int n) {
+  v128_t s0 = SPLAT(0.0f), s1 = s0;
+  int h = 0;
+  for (; h + 8 <= n; h += 8) {
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + h), wasm_v128_load(b + h)));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + h + 4), wasm_v128_load(b + h + 4)));
+  }
+  for (; h + 4 <= n; h += 4) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + h), wasm_v128_load(b + h)));
+  float r = hsum(wasm_f32x4_add(s0, s1));
+  for (; h < n; h++) r += a[h] * b[h];
+  return r;
+}
+
+/** out[h] += w * v[h] for h < n */
+INLINE void axpy(float *out, float w, const float *v, int n) {
+  v128_t wv = SPLAT(w);
+  int h = 0;
+  for (; h + 4 <= n; h += 4) wasm_v128_store(out + h, wasm_f32x4_add(wasm_v128_load(out + h), wasm_f32x4_mul(wv, wasm_v128_load(v + h))));
+  for (; h < n; h++) out[h] += w * v[h];
+}
+
+/**
+ * desc (i32): B, N, S, T, H, Hv, causal (1: query s sees keys t <= s, the rest dropped, which is
+ * exact where the caller checked the masked weights underflow to 0), then base, sb, sl, sn for Q,
+ * K and V. scores: T floats of scratch. Returns -1 on a bad descriptor.
+ */
+int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float *v, float *out, float *scores, const int *desc, float scale) {
+  int B = desc[D_B], N = desc[D_N], S = desc[D_S], T = desc[D_T], H = desc[D_H], Hv = desc[D_HV], causal = desc[D_CAUSAL];
+  if (B < 0 || N < 1 || S < 0 || T < 0 || H < 1 || Hv < 1) return -1;
+  const int *ql = desc + D_Q, *kl = desc + D_K, *vl = desc + D_V;
+  for (int b = 0; b < B; b++) {
+    for (int n = 0; n < N; n++) {
+      const float *kh = k + kl[0] + b * kl[1] + n * kl[3];
+      const float *vh = v + vl[0] + b * vl[1] + n * vl[3];
+      for (int s = 0; s < S; s++) {
+        const float *qr = q + ql[0] + b * ql[1] + s * ql[2] + n * ql[3];
+        float *o = out + ((b * S + s) * N + n) * Hv;
+        for (int h = 0; h < Hv; h++) o[h] = 0.0f;
+        int hi = causal && s + 1 < T ? s + 1 : T;
+        if (hi <= 0) continue;
+        float max = -__builtin_inff();
+        for (int t = 0; t < hi; t++) {
+          float x = dot(qr, kh + t * kl[2], H) * scale;
+          scores[t] = x;
+          max = x > max ? x : max;
+        }
+        // every score -inf (or NaN): attendFast's `max === -Infinity` row of zeros, or NaN through
+        if (max == -__builtin_inff()) continue;
+        v128_t mv = SPLAT(max), sv = SPLAT(0.0f);
+        int t = 0;
+        for (; t + 4 <= hi; t += 4) {
+          v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(scores + t), mv));
+          wasm_v128_store(scores + t, e);
+          sv = wasm_f32x4_add(sv, e);
+        }
+        float sum = hsum(sv);
+        for (; t < hi; t++) {
+          float e = wasm_f32x4_extract_lane(v_exp(SPLAT(scores[t] - max)), 0);
+          scores[t] = e;
+          sum += e;
+        }
+        for (t = 0; t < hi; t++) {
+          float w = scores[t];
+          if (w != 0.0f) axpy(o, w, vh + t * vl[2], Hv);
+        }
+        v128_t inv = SPLAT(1.0f / sum);
+        int h = 0;
+        for (; h + 4 <= Hv; h += 4) wasm_v128_store(o + h, wasm_f32x4_mul(wasm_v128_load(o + h), inv));
+        for (; h < Hv; h++) o[h] *= wasm_f32x4_extract_lane(inv, 0);
+      }
+    }
+  }
+  return 0;
+}
