@@ -1,33 +1,45 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmExport, WasmKernel, WasmStep } from '../wasm/contract.ts';
 import { causalSkipEnd } from './contrib-mask.ts';
 import type { HeadLayout } from './core.ts';
-import { ATTN_BIAS, BIAS, K, MASK, mhaPlan, PAST_K, PAST_V, Q, V } from './multi-head-op.ts';
+import * as mha from './multi-head-op.ts';
+import * as onnx from './onnx-attention-op.ts';
 
-/**
- * com.microsoft MultiHeadAttention in wasm (kernels/wasm/src/attention.c): float32, one output
- * (no present_key / present_value), no bias, key_padding_mask, attention_bias or past; causal only
- * where the js fast path drops the masked keys exactly (contrib-mask.ts causalSkipEnd) and the key
- * length equals the query length. Every input form (3-D, [B, N, L, H], packed QKV / KV) is read in
- * place through its head layout. Anything else runs the js kernel.
- */
-const multiHead: WasmKernel = (inputs, outputs, ctx) => {
-  const q = inputs[Q];
-  if (q?.dtype !== 'float32' || outputs.length !== 1) return undefined;
-  if (inputs[BIAS] || inputs[MASK] || inputs[ATTN_BIAS] || inputs[PAST_K] || inputs[PAST_V]) return undefined;
-  const p = mhaPlan(inputs, ctx);
-  if (p.P !== 0 || p.mask !== 'none') return undefined;
-  if (p.causal && (p.T !== p.S || !causalSkipEnd(p.mask, p.causal, p.S, p.filter, false))) return undefined;
+// Attention in wasm (kernels/wasm/src/attention.c): one query row at a time, Q/K/V read in place
+// through their head layouts. The lowerings below take the forms that need no gather, mask or
+// cache; anything else returns undefined and runs the js kernel.
+
+interface Spec {
+  readonly B: number;
+  readonly N: number;
+  /** query heads per K/V head */
+  readonly group: number;
+  readonly S: number;
+  readonly T: number;
+  readonly H: number;
+  readonly Hv: number;
+  readonly causal: boolean;
+  readonly scale: number;
+  readonly q: HeadLayout;
+  readonly k: HeadLayout;
+  readonly v: HeadLayout;
+  /** output element (b, n, s, h) at b * sb + s * sl + n * sn + h */
+  readonly out: { readonly sb: number; readonly sl: number; readonly sn: number };
+  /** input slots holding Q, K and V (packed forms read K and V out of another input) */
+  readonly slots: readonly [number, number, number];
+}
+
+const bsdOut = (S: number, N: number, Hv: number): Spec['out'] => ({ sb: S * N * Hv, sl: N * Hv, sn: Hv });
+const bnshOut = (S: number, N: number, Hv: number): Spec['out'] => ({ sb: N * S * Hv, sl: Hv, sn: S * Hv });
+
+function attentionStep(p: Spec): WasmStep {
   const layout = (l: HeadLayout): number[] => [l.base, l.sb, l.sl, l.sn];
-  const desc = Int32Array.from([p.B, p.N, p.S, p.T, p.H, p.Hv, p.causal ? 1 : 0, ...layout(p.q), ...layout(p.k), ...layout(p.v)]);
-  // packed QKV reads K and V out of the query tensor; packed KV reads V out of the key tensor
-  const kSlot = p.form === 'packed-qkv' ? Q : K;
-  const vSlot = p.form === 'packed-qkv' ? Q : p.form === 'packed-kv' ? K : V;
-  const reads = [...new Set([Q, kSlot, vSlot])];
+  const desc = Int32Array.from([p.B, p.N, p.S, p.T, p.H, p.Hv, p.causal ? 1 : 0, p.group, ...layout(p.q), ...layout(p.k), ...layout(p.v), p.out.sb, p.out.sl, p.out.sn]);
+  const [qs, ks, vs] = p.slots;
   let f: WasmExport | undefined;
   return {
-    reads,
+    reads: [...new Set(p.slots)],
     scratchBytes: Math.max(1, p.T) * 4,
     persistentBytes: [desc.byteLength],
     prepare(k, at) {
@@ -36,9 +48,43 @@ const multiHead: WasmKernel = (inputs, outputs, ctx) => {
     },
     run(k, at) {
       f ??= k.fn('kiln_attention_f32');
-      f(at.inputs[Q]!, at.inputs[kSlot]!, at.inputs[vSlot]!, at.outputs[0]!, at.scratch, at.persistent[0]!, p.scale);
+      f(at.inputs[qs]!, at.inputs[ks]!, at.inputs[vs]!, at.outputs[0]!, at.scratch, at.persistent[0]!, p.scale);
     },
   };
+}
+
+/**
+ * com.microsoft MultiHeadAttention: float32, one output (no present_key / present_value), no bias,
+ * key_padding_mask, attention_bias or past; causal only where the js fast path drops the masked
+ * keys exactly (contrib-mask.ts causalSkipEnd: every key stays in the softmax with
+ * mask_filter_value, whose weight underflows to 0) and the key length equals the query length.
+ */
+const multiHead: WasmKernel = (inputs, outputs, ctx) => {
+  if (inputs[mha.Q]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
+  if (inputs[mha.BIAS] || inputs[mha.MASK] || inputs[mha.ATTN_BIAS] || inputs[mha.PAST_K] || inputs[mha.PAST_V]) return undefined;
+  const p = mha.mhaPlan(inputs, ctx);
+  if (p.P !== 0 || p.mask !== 'none') return undefined;
+  if (p.causal && (p.T !== p.S || !causalSkipEnd(p.mask, p.causal, p.S, p.filter, false))) return undefined;
+  const kSlot = p.form === 'packed-qkv' ? mha.Q : mha.K;
+  const vSlot = p.form === 'packed-qkv' ? mha.Q : p.form === 'packed-kv' ? mha.K : mha.V;
+  return attentionStep({ ...p, group: 1, out: bsdOut(p.S, p.N, p.Hv), slots: [mha.Q, kSlot, vSlot] });
 };
 
-export const wasm: ImplementationTable<WasmKernel> = { [opKey('com.microsoft', 'MultiHeadAttention')]: multiHead };
+/**
+ * ONNX Attention (opset 23): float32, Y only, no attn_mask, past or nonpad_kv_seqlen, no softcap.
+ * is_causal drops keys t > s (no past: the offset is 0), which is the window the kernel takes.
+ * Grouped K/V heads (kv_num_heads < q_num_heads) read K/V head n / group.
+ */
+const onnxAttention: WasmKernel = (inputs, outputs, ctx) => {
+  if (inputs[onnx.Q]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
+  if (inputs[onnx.MASK] || inputs[onnx.PAST_K] || inputs[onnx.PAST_V] || inputs[onnx.NONPAD]) return undefined;
+  const p = onnx.onnxAttentionPlan(inputs, ctx);
+  if (p.P !== 0 || p.softcap !== 0 || p.N % p.Nkv !== 0) return undefined;
+  const out = p.rank === 3 ? bsdOut(p.S, p.N, p.Hv) : bnshOut(p.S, p.N, p.Hv);
+  return attentionStep({ ...p, group: p.N / p.Nkv, out, slots: [onnx.Q, onnx.K, onnx.V] });
+};
+
+export const wasm: ImplementationTable<WasmKernel> = {
+  [opKey('com.microsoft', 'MultiHeadAttention')]: multiHead,
+  [opKey('', 'Attention')]: onnxAttention,
+};

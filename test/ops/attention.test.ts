@@ -104,6 +104,18 @@ const groupQuery: OpCase[] = [
 ];
 
 runOpCases('attention/MultiHeadAttention', multiHead);
+// ONNX Attention (opset 23) on the wasm kernel: 4-D and 3-D, grouped K/V heads, causal with more
+// and with fewer keys than queries, head sizes off the vector width
+const onnxAtt = (name: string, inputs: InputSpec[], attrs: OpCase['attrs'] = {}): OpCase => ({
+  name, op: 'Attention', opset: 23, attrs, inputs, outputs: 1, tolerance: tol, wasmKernel: true,
+});
+const onnxAttention: OpCase[] = [
+  onnxAtt('wasm: 4-D, head size 5, value head 3, 7 keys', [f(B, N, S, 5), f(B, N, 7, 5), f(B, N, 7, 3)]),
+  onnxAtt('wasm: 3-D, 4 query heads on 2 K/V heads, causal with 9 keys', [f(B, S, 4 * 8), f(B, 9, 2 * 8), f(B, 9, 2 * 6)], { q_num_heads: 4, kv_num_heads: 2, is_causal: 1 }),
+  onnxAtt('wasm: 4-D causal, fewer keys than queries, scale', [f(1, 2, 9, 8), f(1, 2, 5, 8), f(1, 2, 5, 8)], { is_causal: 1, scale: { float: 0.3 } }),
+  onnxAtt('wasm: 4-D, 6 query heads on 3 K/V heads, 70 keys', [f(1, 6, 33, 16), f(1, 3, 70, 16), f(1, 3, 70, 16)]),
+];
+runOpCases('attention/ONNX Attention', onnxAttention);
 runOpCases('attention/Attention', contribAttention);
 runOpCases('attention/GroupQueryAttention', groupQuery);
 

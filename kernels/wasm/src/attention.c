@@ -2,14 +2,15 @@
 // math as kernels/attention/core.ts attendFast, one query row at a time. Q, K and V are read in
 // place through a layout per tensor (element (b, n, l, h) at base + b*sb + l*sl + n*sn + h, unit
 // stride along the head dim), so [B, S, D], [B, N, S, H] and the packed QKV / KV forms need no
-// gather; the output is written as [B, S, N * Hv] (the contrib ops' layout).
+// gather; the output element (b, n, s, h) goes to b*osb + s*osl + n*osn + h ([B, S, N * Hv] for the
+// contrib ops and 3-D ONNX Attention, [B, N, S, Hv] for 4-D). Query head n reads K/V head n / group.
 //
 // Per query row: scores[t] = scale * q . k_t (4 lanes along the head dim) into a scratch row, the
 // row max, exp(x - max) through vmath.h's v_exp 4 keys at a time, then out = sum_t w_t v_t / sum
 // (4 lanes along Hv, accumulated in the output row itself).
 #include "vmath.h"
 
-enum { D_B, D_N, D_S, D_T, D_H, D_HV, D_CAUSAL, D_Q, D_K = D_Q + 4, D_V = D_K + 4, D_WORDS = D_V + 4 };
+enum { D_B, D_N, D_S, D_T, D_H, D_HV, D_CAUSAL, D_GROUP, D_Q, D_K = D_Q + 4, D_V = D_K + 4, D_O = D_V + 4, D_WORDS = D_O + 3 };
 
 INLINE float hsum(v128_t v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
@@ -38,20 +39,22 @@ INLINE void axpy(float *out, float w, const float *v, int n) {
 
 /**
  * desc (i32): B, N, S, T, H, Hv, causal (1: query s sees keys t <= s, the rest dropped, which is
- * exact where the caller checked the masked weights underflow to 0), then base, sb, sl, sn for Q,
- * K and V. scores: T floats of scratch. Returns -1 on a bad descriptor.
+ * exact where the caller checked the masked weights are 0), group (query heads per K/V head), then
+ * base, sb, sl, sn for Q, K and V, then osb, osl, osn for the output. scores: T floats of scratch.
+ * Returns -1 on a bad descriptor.
  */
 int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float *v, float *out, float *scores, const int *desc, float scale) {
-  int B = desc[D_B], N = desc[D_N], S = desc[D_S], T = desc[D_T], H = desc[D_H], Hv = desc[D_HV], causal = desc[D_CAUSAL];
-  if (B < 0 || N < 1 || S < 0 || T < 0 || H < 1 || Hv < 1) return -1;
-  const int *ql = desc + D_Q, *kl = desc + D_K, *vl = desc + D_V;
+  int B = desc[D_B], N = desc[D_N], S = desc[D_S], T = desc[D_T], H = desc[D_H], Hv = desc[D_HV], causal = desc[D_CAUSAL], group = desc[D_GROUP];
+  if (B < 0 || N < 1 || S < 0 || T < 0 || H < 1 || Hv < 1 || group < 1) return -1;
+  const int *ql = desc + D_Q, *kl = desc + D_K, *vl = desc + D_V, *ol = desc + D_O;
   for (int b = 0; b < B; b++) {
     for (int n = 0; n < N; n++) {
-      const float *kh = k + kl[0] + b * kl[1] + n * kl[3];
-      const float *vh = v + vl[0] + b * vl[1] + n * vl[3];
+      int kv = n / group;
+      const float *kh = k + kl[0] + b * kl[1] + kv * kl[3];
+      const float *vh = v + vl[0] + b * vl[1] + kv * vl[3];
       for (int s = 0; s < S; s++) {
         const float *qr = q + ql[0] + b * ql[1] + s * ql[2] + n * ql[3];
-        float *o = out + ((b * S + s) * N + n) * Hv;
+        float *o = out + b * ol[0] + s * ol[1] + n * ol[2];
         for (int h = 0; h < Hv; h++) o[h] = 0.0f;
         int hi = causal && s + 1 < T ? s + 1 : T;
         if (hi <= 0) continue;
