@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel, WasmStep } from '../wasm/contract.ts';
+import { packedBBytes, type WasmExport, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
+import * as contrib from './attention-op.ts';
 import { causalSkipEnd } from './contrib-mask.ts';
 import type { HeadLayout } from './core.ts';
 import * as mha from './multi-head-op.ts';
@@ -33,9 +34,13 @@ interface Spec {
 const bsdOut = (S: number, N: number, Hv: number): Spec['out'] => ({ sb: S * N * Hv, sl: N * Hv, sn: Hv });
 const bnshOut = (S: number, N: number, Hv: number): Spec['out'] => ({ sb: N * S * Hv, sl: Hv, sn: S * Hv });
 
-function attentionStep(p: Spec): WasmStep {
+const descriptor = (p: Spec): Int32Array => {
   const layout = (l: HeadLayout): number[] => [l.base, l.sb, l.sl, l.sn];
-  const desc = Int32Array.from([p.B, p.N, p.S, p.T, p.H, p.Hv, p.causal ? 1 : 0, p.group, ...layout(p.q), ...layout(p.k), ...layout(p.v), p.out.sb, p.out.sl, p.out.sn]);
+  return Int32Array.from([p.B, p.N, p.S, p.T, p.H, p.Hv, p.causal ? 1 : 0, p.group, ...layout(p.q), ...layout(p.k), ...layout(p.v), p.out.sb, p.out.sl, p.out.sn]);
+};
+
+function attentionStep(p: Spec): WasmStep {
+  const desc = descriptor(p);
   const [qs, ks, vs] = p.slots;
   let f: WasmExport | undefined;
   return {
@@ -84,7 +89,46 @@ const onnxAttention: WasmKernel = (inputs, outputs, ctx) => {
   return attentionStep({ ...p, group: p.N / p.Nkv, out, slots: [onnx.Q, onnx.K, onnx.V] });
 };
 
+/**
+ * com.microsoft Attention (BERT-style, the QKV projection inside the op): the projection is the
+ * wasm GEMM (weights and bias packed once) into scratch [B * S, Dq + Dk + Dv], then the attention
+ * kernel reads Q, K and V out of it in place. float32, constant weights (and bias), one output, no
+ * mask_index, past or attention_bias; causal as for MultiHeadAttention.
+ */
+const contribAttention: WasmKernel = (inputs, outputs, ctx) => {
+  if (inputs[contrib.X]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
+  if (inputs[contrib.MASK] || inputs[contrib.PAST] || inputs[contrib.ATTN_BIAS]) return undefined;
+  const w = ctx.constants[contrib.W];
+  const bias = inputs[contrib.BIAS] ? ctx.constants[contrib.BIAS] : undefined;
+  if (!w || (inputs[contrib.BIAS] && !bias)) return undefined;
+  const p = contrib.attentionPlan(inputs, ctx);
+  if (p.P !== 0 || p.mask !== 'none' || p.Din < 1 || p.B * p.S === 0) return undefined;
+  if (p.causal && (p.T !== p.S || !causalSkipEnd(p.mask, p.causal, p.S, p.filter, false))) return undefined;
+  const { B, S, N, Din, Dq, Dtot } = p;
+  const rows = B * S;
+  const head = (base: number, hd: number): HeadLayout => ({ base, sb: S * Dtot, sl: Dtot, sn: hd });
+  const desc = descriptor({ ...p, group: 1, q: head(0, p.H), k: head(Dq, p.H), v: head(2 * Dq, p.Hv), out: bsdOut(S, N, p.Hv), slots: [0, 0, 0] });
+  const qkvBytes = rows * Dtot * 4;
+  let f: WasmExport | undefined;
+  return {
+    reads: [contrib.X],
+    scratchBytes: qkvBytes + Math.max(1, p.T) * 4,
+    persistentBytes: [packedBBytes(Din, Dtot), desc.byteLength],
+    prepare(k, at) {
+      f = k.fn('kiln_attention_f32');
+      k.packBF32({ b: at.stage(w), ldb: Dtot, k: Din, n: Dtot, bias: bias && at.stage(bias), out: at.persistent[0]! });
+      new Int32Array(k.memory.buffer, at.persistent[1]!, desc.length).set(desc);
+    },
+    run(k, at) {
+      f ??= k.fn('kiln_attention_f32');
+      k.gemmF32({ a: at.inputs[contrib.X]!, lda: Din, bPacked: at.persistent[0]!, c: at.scratch, ldc: Dtot, m: rows, n: Dtot, k: Din });
+      f(at.scratch, at.scratch, at.scratch, at.outputs[0]!, at.scratch + qkvBytes, at.persistent[1]!, p.scale);
+    },
+  };
+};
+
 export const wasm: ImplementationTable<WasmKernel> = {
   [opKey('com.microsoft', 'MultiHeadAttention')]: multiHead,
   [opKey('', 'Attention')]: onnxAttention,
+  [opKey('com.microsoft', 'Attention')]: contribAttention,
 };

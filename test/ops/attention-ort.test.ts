@@ -130,6 +130,11 @@ test('MultiHeadAttention on the wasm kernel: plain, causal, [B, N, L, H] key and
   await matchesOrt({ name: 'mha wasm bnsh', op: 'MultiHeadAttention', attrs: { num_heads: N, scale: { float: 0.3 } }, inputs: [{ dims: [B, S, D] }, { dims: [B, N, 6, H] }, { dims: [B, N, 6, H] }], outputs: 1, wasmKernel: true });
 });
 
+test('Attention (com.microsoft) on the wasm kernel: constant weights and bias, and causal', async () => {
+  await matchesOrt({ name: 'attention wasm', op: 'Attention', attrs: { num_heads: N }, inputs: [{ dims: [B, S, 12] }, { dims: [12, 3 * D], constant: true }, { dims: [3 * D], constant: true }], outputs: 1, wasmKernel: true });
+  await matchesOrt({ name: 'attention wasm causal', op: 'Attention', attrs: { num_heads: N, unidirectional: 1 }, inputs: [{ dims: [B, 9, 10] }, { dims: [10, 3 * D], constant: true }, { dims: [3 * D], constant: true }], outputs: 1, wasmKernel: true });
+});
+
 test('MultiHeadAttention: key and value already in [B, N, L, H] (cross-attention cache)', async () => {
   await matchesOrt({
     name: 'mha bnsh',

@@ -4,6 +4,7 @@
 // smooth softmax); attention-ort.test.ts ties the reference to onnxruntime-web.
 import { runBadInputCases, type BadInputCase } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
 
 const f = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1, 1] });
 const h16 = (...dims: number[]): InputSpec => ({ dtype: 'float16', dims, range: [-1, 1] });
@@ -117,6 +118,16 @@ const onnxAttention: OpCase[] = [
 ];
 runOpCases('attention/ONNX Attention', onnxAttention);
 runOpCases('attention/Attention', contribAttention);
+// the wasm lowering of com.microsoft Attention needs constant weights (packed once for its GEMM)
+const constant = (name: string, ...dims: number[]): InputSpec => {
+  const rng = testRng(import.meta.url, name);
+  return { dtype: 'float32', dims, values: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.range(-0.5, 0.5)) };
+};
+runOpCases('attention/Attention wasm', [
+  att('wasm: constant weights and bias', [f(B, S, Din), constant('w1', Din, 3 * D), constant('b1', 3 * D)]),
+  att('wasm: constant weights, no bias, wider V, causal', [f(B, S, Din), constant('w2', Din, 4 * D), none], { qkv_hidden_sizes: [D, D, 2 * D], unidirectional: 1 }),
+  att('wasm: 3 heads of 5, 7 inputs, 11 rows', [f(1, 11, 7), constant('w3', 7, 45), constant('b3', 45)], { num_heads: 3 }),
+].map((c): OpCase => ({ ...c, wasmKernel: true })));
 runOpCases('attention/GroupQueryAttention', groupQuery);
 
 const bad = (c: OpCase, error: RegExp): BadInputCase => ({ ...c, error });
