@@ -29,6 +29,34 @@ INLINE float dot(const float *a, const float *b, int n) {
   return r;
 }
 
+/** The scores of 4 keys (rows k, k + ks, k + 2ks, k + 3ks) against q, n % 4 == 0: q loaded once per 4 keys. */
+INLINE v128_t dot4(const float *q, const float *k, int ks, int n) {
+  v128_t s0 = SPLAT(0.0f), s1 = s0, s2 = s0, s3 = s0;
+  for (int h = 0; h < n; h += 4) {
+    v128_t qv = wasm_v128_load(q + h);
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(qv, wasm_v128_load(k + h)));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(qv, wasm_v128_load(k + ks + h)));
+    s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(qv, wasm_v128_load(k + 2 * ks + h)));
+    s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(qv, wasm_v128_load(k + 3 * ks + h)));
+  }
+  // transpose-and-add: lane i of the result is the sum of s_i's lanes
+  v128_t t0 = wasm_f32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+  v128_t t1 = wasm_f32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+}
+
+/** out[h] += sum_i w[i] * v_i[h] over 4 rows v, v + vs, v + 2vs, v + 3vs: out loaded and stored once per 4 keys. */
+INLINE void axpy4(float *out, const float *w, const float *v, int vs, int n) {
+  v128_t w0 = SPLAT(w[0]), w1 = SPLAT(w[1]), w2 = SPLAT(w[2]), w3 = SPLAT(w[3]);
+  int h = 0;
+  for (; h + 4 <= n; h += 4) {
+    v128_t a = wasm_f32x4_add(wasm_f32x4_mul(w0, wasm_v128_load(v + h)), wasm_f32x4_mul(w1, wasm_v128_load(v + vs + h)));
+    v128_t b = wasm_f32x4_add(wasm_f32x4_mul(w2, wasm_v128_load(v + 2 * vs + h)), wasm_f32x4_mul(w3, wasm_v128_load(v + 3 * vs + h)));
+    wasm_v128_store(out + h, wasm_f32x4_add(wasm_v128_load(out + h), wasm_f32x4_add(a, b)));
+  }
+  for (; h < n; h++) out[h] += (w[0] * v[h] + w[1] * v[vs + h]) + (w[2] * v[2 * vs + h] + w[3] * v[3 * vs + h]);
+}
+
 /** out[h] += w * v[h] for h < n */
 INLINE void axpy(float *out, float w, const float *v, int n) {
   v128_t wv = SPLAT(w);
@@ -59,7 +87,20 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
         int hi = causal && s + 1 < T ? s + 1 : T;
         if (hi <= 0) continue;
         float max = -__builtin_inff();
-        for (int t = 0; t < hi; t++) {
+        int t0 = 0;
+        if ((H & 3) == 0) {
+          v128_t sc = SPLAT(scale), mx = SPLAT(-__builtin_inff());
+          for (; t0 + 4 <= hi; t0 += 4) {
+            v128_t x = wasm_f32x4_mul(dot4(qr, kh + t0 * kl[2], kl[2], H), sc);
+            wasm_v128_store(scores + t0, x);
+            mx = wasm_f32x4_max(mx, x);
+          }
+          float l0 = wasm_f32x4_extract_lane(mx, 0), l1 = wasm_f32x4_extract_lane(mx, 1), l2 = wasm_f32x4_extract_lane(mx, 2), l3 = wasm_f32x4_extract_lane(mx, 3);
+          max = l0 > l1 ? l0 : l1;
+          max = l2 > max ? l2 : max;
+          max = l3 > max ? l3 : max;
+        }
+        for (int t = t0; t < hi; t++) {
           float x = dot(qr, kh + t * kl[2], H) * scale;
           scores[t] = x;
           max = x > max ? x : max;
@@ -79,7 +120,8 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
           scores[t] = e;
           sum += e;
         }
-        for (t = 0; t < hi; t++) {
+        for (t = 0; t + 4 <= hi; t += 4) axpy4(o, scores + t, vh + t * vl[2], vl[2], Hv);
+        for (; t < hi; t++) {
           float w = scores[t];
           if (w != 0.0f) axpy(o, w, vh + t * vl[2], Hv);
         }
