@@ -32,6 +32,7 @@ import { wasm as qlinearLookup } from '../qlinear-lookup/wasm.ts';
 import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 import { wasm as resize } from '../resize/wasm.ts';
 import { wasm as expand } from '../expand/wasm.ts';
+import { wasm as attention } from '../attention/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
@@ -40,6 +41,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize, matmulNBits,
   resize, expand,
   qlinearLookup,
+  attention,
 ];
 
 const byKey = new Map<string, WasmKernel>();

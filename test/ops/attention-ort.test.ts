@@ -32,6 +32,8 @@ export interface OrtCase {
   readonly inputs: readonly OrtInput[];
   readonly outputs: number;
   readonly gpu?: boolean;
+  /** the wasm backend must run the node in its wasm kernel (not the js fallback) */
+  readonly wasmKernel?: boolean;
 }
 
 function tensorOf(spec: OrtInput, rng: { range(lo: number, hi: number): number }): AnyTensor {
@@ -68,13 +70,14 @@ export async function matchesOrt(c: OrtCase): Promise<void> {
   for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, [...t.dims]);
   const want = await theirs.run(ortFeeds);
   await theirs.release();
-  const providers: ExecutionProvider[] = [{ name: 'cpu', reference: true }, 'cpu', ...(c.gpu === false ? [] : ['webgpu' as const])];
+  const providers: ExecutionProvider[] = [{ name: 'cpu', reference: true }, 'js', 'wasm', ...(c.gpu === false ? [] : ['webgpu' as const])];
   for (const provider of providers) {
     const s = await InferenceSession.create(bytes, { executionProviders: [provider] });
     const label = typeof provider === 'string' ? provider : 'reference';
     try {
       const got = await s.run(feeds);
       if (label === 'webgpu') assert.equal(s.lastPlacement?.cpu ?? 1, 0, `${c.name}: ${c.op} fell back to the CPU on webgpu`);
+      if (label === 'wasm' && c.wasmKernel) assert.equal(s.lastPlacement?.steps[0]?.implementation, 'wasm', `${c.name}: ${c.op} did not run its wasm kernel`);
       for (const name of outs) {
         const w = want[name]!;
         const problem = compareTensors(got[name]!, new Tensor('float32', w.data as Float32Array, w.dims), { rtol: 2e-4, atol: 2e-5 });
@@ -119,6 +122,17 @@ test('MultiHeadAttention: causal, 1-D key lengths, cross-attention lengths and a
     inputs: [{ dims: [B, S, D] }, { dims: [B, 7, D] }, { dims: [B, 7, 3 * N] }, { dims: [0], omit: true }, { dims: [B, S, 7], dtype: 'int32', values: Array.from({ length: B * S * 7 }, (_, i) => (i % 3 === 0 ? 0 : 1)) }],
     outputs: 1,
   });
+});
+
+test('MultiHeadAttention on the wasm kernel: plain, causal, [B, N, L, H] key and value (packed QKV: onnxruntime CPU lacks it, attention.test.ts covers it)', async () => {
+  await matchesOrt({ name: 'mha wasm plain', op: 'MultiHeadAttention', attrs: { num_heads: 3 }, inputs: [{ dims: [B, 7, 3 * 5] }, { dims: [B, 9, 3 * 5] }, { dims: [B, 9, 3 * 6] }], outputs: 1, wasmKernel: true });
+  await matchesOrt({ name: 'mha wasm causal', op: 'MultiHeadAttention', attrs: { num_heads: N, unidirectional: 1 }, inputs: [{ dims: [B, 11, 2 * 12] }, { dims: [B, 11, 2 * 12] }, { dims: [B, 11, 2 * 12] }], outputs: 1, wasmKernel: true });
+  await matchesOrt({ name: 'mha wasm bnsh', op: 'MultiHeadAttention', attrs: { num_heads: N, scale: { float: 0.3 } }, inputs: [{ dims: [B, S, D] }, { dims: [B, N, 6, H] }, { dims: [B, N, 6, H] }], outputs: 1, wasmKernel: true });
+});
+
+test('Attention (com.microsoft) on the wasm kernel: constant weights and bias, and causal', async () => {
+  await matchesOrt({ name: 'attention wasm', op: 'Attention', attrs: { num_heads: N }, inputs: [{ dims: [B, S, 12] }, { dims: [12, 3 * D], constant: true }, { dims: [3 * D], constant: true }], outputs: 1, wasmKernel: true });
+  await matchesOrt({ name: 'attention wasm causal', op: 'Attention', attrs: { num_heads: N, unidirectional: 1 }, inputs: [{ dims: [B, 9, 10] }, { dims: [10, 3 * D], constant: true }, { dims: [3 * D], constant: true }], outputs: 1, wasmKernel: true });
 });
 
 test('MultiHeadAttention: key and value already in [B, N, L, H] (cross-attention cache)', async () => {

@@ -4,6 +4,7 @@
 // smooth softmax); attention-ort.test.ts ties the reference to onnxruntime-web.
 import { runBadInputCases, type BadInputCase } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
 
 const f = (...dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1, 1] });
 const h16 = (...dims: number[]): InputSpec => ({ dtype: 'float16', dims, range: [-1, 1] });
@@ -37,6 +38,16 @@ const multiHead: OpCase[] = [
   // outputs round to float16: results computed in f32 and f64 may land one f16 ulp (2^-10) apart
   { ...mha('float16 inputs with past (f32 accumulation)', [h16(B, S, D), h16(B, S, D), h16(B, S, D), h16(3 * D), none, none, h16(B, N, P, H), h16(B, N, P, H)], {}, 3), tolerance: { rtol: 2e-3, atol: 1e-3 } },
   mha('long sequence, head size 64', [f(1, 300, 2 * 64), f(1, 300, 2 * 64), f(1, 300, 2 * 64)]),
+  // the wasm kernel (kernels/wasm/src/attention.c): head sizes off the vector width (tails), every
+  // input form it reads in place, causal, and enough keys for the 4-wide exp plus a tail
+  ...[
+    mha('wasm: head size 5, value head 3, 7 keys', [f(B, S, 10), f(B, 7, 10), f(B, 7, 2 * 3)]),
+    mha('wasm: causal 9 x 9, head size 12, scale', [f(B, 9, 24), f(B, 9, 24), f(B, 9, 24)], { unidirectional: 1, scale: { float: 0.4 } }),
+    mha('wasm: packed QKV, head size 9', [f(B, S, N, 3, 9)]),
+    mha('wasm: packed KV, 13 keys', [f(B, S, D), f(B, 13, N, 2, H)]),
+    mha('wasm: key and value [B, N, L, H], value head 6', [f(B, S, D), f(B, N, 11, H), f(B, N, 11, 6)]),
+    mha('wasm: 3 heads of 33, 67 queries x 70 keys', [f(1, 67, 99), f(1, 70, 99), f(1, 70, 99)], { num_heads: 3 }),
+  ].map((c): OpCase => ({ ...c, wasmKernel: true })),
 ];
 
 const Din = 12;
@@ -94,7 +105,29 @@ const groupQuery: OpCase[] = [
 ];
 
 runOpCases('attention/MultiHeadAttention', multiHead);
+// ONNX Attention (opset 23) on the wasm kernel: 4-D and 3-D, grouped K/V heads, causal with more
+// and with fewer keys than queries, head sizes off the vector width
+const onnxAtt = (name: string, inputs: InputSpec[], attrs: OpCase['attrs'] = {}): OpCase => ({
+  name, op: 'Attention', opset: 23, attrs, inputs, outputs: 1, tolerance: tol, wasmKernel: true,
+});
+const onnxAttention: OpCase[] = [
+  onnxAtt('wasm: 4-D, head size 5, value head 3, 7 keys', [f(B, N, S, 5), f(B, N, 7, 5), f(B, N, 7, 3)]),
+  onnxAtt('wasm: 3-D, 4 query heads on 2 K/V heads, causal with 9 keys', [f(B, S, 4 * 8), f(B, 9, 2 * 8), f(B, 9, 2 * 6)], { q_num_heads: 4, kv_num_heads: 2, is_causal: 1 }),
+  onnxAtt('wasm: 4-D causal, fewer keys than queries, scale', [f(1, 2, 9, 8), f(1, 2, 5, 8), f(1, 2, 5, 8)], { is_causal: 1, scale: { float: 0.3 } }),
+  onnxAtt('wasm: 4-D, 6 query heads on 3 K/V heads, 70 keys', [f(1, 6, 33, 16), f(1, 3, 70, 16), f(1, 3, 70, 16)]),
+];
+runOpCases('attention/ONNX Attention', onnxAttention);
 runOpCases('attention/Attention', contribAttention);
+// the wasm lowering of com.microsoft Attention needs constant weights (packed once for its GEMM)
+const constant = (name: string, ...dims: number[]): InputSpec => {
+  const rng = testRng(import.meta.url, name);
+  return { dtype: 'float32', dims, values: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.range(-0.5, 0.5)) };
+};
+runOpCases('attention/Attention wasm', [
+  att('wasm: constant weights and bias', [f(B, S, Din), constant('w1', Din, 3 * D), constant('b1', 3 * D)]),
+  att('wasm: constant weights, no bias, wider V, causal', [f(B, S, Din), constant('w2', Din, 4 * D), none], { qkv_hidden_sizes: [D, D, 2 * D], unidirectional: 1 }),
+  att('wasm: 3 heads of 5, 7 inputs, 11 rows', [f(1, 11, 7), constant('w3', 7, 45), constant('b3', 45)], { num_heads: 3 }),
+].map((c): OpCase => ({ ...c, wasmKernel: true })));
 runOpCases('attention/GroupQueryAttention', groupQuery);
 
 const bad = (c: OpCase, error: RegExp): BadInputCase => ({ ...c, error });

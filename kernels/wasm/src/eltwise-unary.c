@@ -8,6 +8,12 @@
 #define LOOP(OP)                                                                    \
   case OP: {                                                                        \
     int i = 0;                                                                      \
+    for (; i + 8 <= n; i += 8) {                                                    \
+      v128_t a = unary4(OP, wasm_v128_load(x + i), p0, p1);                         \
+      v128_t b = unary4(OP, wasm_v128_load(x + i + 4), p0, p1);                     \
+      wasm_v128_store(y + i, a);                                                    \
+      wasm_v128_store(y + i + 4, b);                                                \
+    }                                                                               \
     for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, unary4(OP, wasm_v128_load(x + i), p0, p1)); \
     for (; i < n; i++) y[i] = wasm_f32x4_extract_lane(unary4(OP, SPLAT(x[i]), p0, p1), 0); \
     return 0;                                                                       \

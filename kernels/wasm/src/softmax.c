@@ -4,8 +4,14 @@
 #include "vmath.h"
 
 INLINE float row_max(const float *x, int len) {
-  v128_t m = SPLAT(-__builtin_inff());
+  v128_t m = SPLAT(-__builtin_inff()), m2 = m;
   int j = 0;
+  // two accumulators: independent max chains (f32x4.max lowers to several x64 instructions)
+  for (; j + 8 <= len; j += 8) {
+    m = wasm_f32x4_max(m, wasm_v128_load(x + j));
+    m2 = wasm_f32x4_max(m2, wasm_v128_load(x + j + 4));
+  }
+  m = wasm_f32x4_max(m, m2);
   for (; j + 4 <= len; j += 4) m = wasm_f32x4_max(m, wasm_v128_load(x + j));
   float r = wasm_f32x4_extract_lane(m, 0);
   float l1 = wasm_f32x4_extract_lane(m, 1), l2 = wasm_f32x4_extract_lane(m, 2), l3 = wasm_f32x4_extract_lane(m, 3);
@@ -18,8 +24,20 @@ INLINE float row_max(const float *x, int len) {
 
 /** Writes exp(x - max) to y (Softmax) or nowhere (y null); returns the sum. */
 INLINE float exp_sum(const float *x, float *y, int len, float max) {
-  v128_t mv = SPLAT(max), s = SPLAT(0.0f);
+  v128_t mv = SPLAT(max), s = SPLAT(0.0f), s2 = s;
   int j = 0;
+  // two vectors per iteration: two independent exp chains to overlap (V8 schedules little itself)
+  for (; j + 8 <= len; j += 8) {
+    v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(x + j), mv));
+    v128_t e2 = v_exp(wasm_f32x4_sub(wasm_v128_load(x + j + 4), mv));
+    if (y) {
+      wasm_v128_store(y + j, e);
+      wasm_v128_store(y + j + 4, e2);
+    }
+    s = wasm_f32x4_add(s, e);
+    s2 = wasm_f32x4_add(s2, e2);
+  }
+  s = wasm_f32x4_add(s, s2);
   for (; j + 4 <= len; j += 4) {
     v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(x + j), mv));
     if (y) wasm_v128_store(y + j, e);
