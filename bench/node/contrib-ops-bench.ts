@@ -8,6 +8,7 @@ import { encodeOnnxModel, type WriterNode } from '../../runtime/format/onnx/onnx
 import { InferenceSession } from '../../runtime/node.ts';
 import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
+import { msPerCall } from './time-per-call.ts';
 
 const SAMPLES = Math.max(3, Number(process.argv[2] ?? 7));
 const SAMPLE_MS = 30;
@@ -39,17 +40,8 @@ const OPS: OpModel[] = [
   },
 ];
 
-async function sample(run: () => Promise<unknown>): Promise<number> {
-  let calls = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < SAMPLE_MS) {
-    await run();
-    calls++;
-    t = performance.now();
-  }
-  return ((t - t0) * 1000) / calls;
-}
+/** microseconds per call */
+const sample = async (run: () => Promise<unknown>): Promise<number> => (await msPerCall(run, SAMPLE_MS)) * 1000;
 
 const ort: OrtModule = await import('onnxruntime-web');
 ort.env.wasm.numThreads = 1;

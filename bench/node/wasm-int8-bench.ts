@@ -19,6 +19,7 @@ import { buildMobileNet, floatModel, MOBILENET_INPUT } from '../../test/helpers/
 import { buildParityModel } from '../../test/helpers/qdq-parity.ts';
 import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
+import { msPerCall } from './time-per-call.ts';
 
 const SAMPLES = Math.max(3, Number(process.argv[2] ?? 7));
 const SAMPLE_MS = 30;
@@ -56,17 +57,7 @@ async function ortRunner(ort: OrtModule, m: Model, x: Float32Array, inputName: s
   return { name: `ort ${m.name}`, run, note: '' };
 }
 
-async function sample(run: Run): Promise<number> {
-  let calls = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < SAMPLE_MS) {
-    await run();
-    calls++;
-    t = performance.now();
-  }
-  return (t - t0) / calls;
-}
+const sample = (run: Run): Promise<number> => msPerCall(run, SAMPLE_MS);
 
 /** y = x W with W int4 (MatMulNBits, block 32, one f32 scale per block, no zero points) or the same W in f32. */
 function nbitsPair(K: number, N: number): [Model, Model] {

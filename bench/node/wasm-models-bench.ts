@@ -17,6 +17,7 @@ import { InferenceSession } from '../../runtime/node.ts';
 import { repoRoot } from '../../test/helpers/paths.ts';
 import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
+import { msPerCall } from './time-per-call.ts';
 
 const SAMPLES = Math.max(3, Number(process.argv[2] ?? 9));
 const SAMPLE_MS = 30;
@@ -169,17 +170,7 @@ async function ortRunner(ort: OrtModule, m: Model, feeds: Record<string, Tensor<
   return { name: 'ort-wasm-1t', run };
 }
 
-async function sample(run: Run): Promise<number> {
-  let calls = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < SAMPLE_MS) {
-    await run();
-    calls++;
-    t = performance.now();
-  }
-  return (t - t0) / calls;
-}
+const sample = (run: Run): Promise<number> => msPerCall(run, SAMPLE_MS);
 
 const ort: OrtModule = await import('onnxruntime-web');
 ort.env.wasm.numThreads = 1;
