@@ -2,7 +2,7 @@
 // com.microsoft MultiHeadAttention node (8 heads of 64, causal) at sequence lengths 32/128/512:
 // prefill (S = L queries, no past) and one decode step (S = 1 against a past of L), on Kiln WebGPU
 // (the flash kernel / the split-KV decode kernel; SwiftShader when no GPU exists), Kiln CPU
-// ('cpu': the float32 online-softmax fast path) and onnxruntime-web's wasm EP (1 thread). Each run
+// ('js': the float32 online-softmax fast path) and onnxruntime-web's wasm EP (1 thread). Each run
 // is a full session.run with uploads and readback of every output; runs are interleaved so machine
 // noise hits all three. The load average is printed: other processes share this machine's cores.
 import { existsSync } from 'node:fs';
@@ -36,7 +36,7 @@ function model(past: boolean): Uint8Array {
 const tensor = (dims: number[]): AnyTensor => new Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.range(-1, 1)), dims);
 
 async function bench(label: string, bytes: Uint8Array, feeds: Record<string, AnyTensor>): Promise<void> {
-  const kiln = await Promise.all((['webgpu', 'cpu'] as const).map((ep) => InferenceSession.create(bytes, { executionProviders: [ep] })));
+  const kiln = await Promise.all((['webgpu', 'js'] as const).map((ep) => InferenceSession.create(bytes, { executionProviders: [ep] })));
   const theirs = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('float32', t.data as Float32Array, [...t.dims])]));
   const runners: [string, () => Promise<unknown>][] = [

@@ -57,8 +57,8 @@ for (const op of OPS) {
   });
   const x = f32(op.x);
   const wasm = await InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-  const js = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
-  const ref = await InferenceSession.create(bytes, { executionProviders: [{ name: 'cpu', reference: true }] });
+  const js = await InferenceSession.create(bytes, { executionProviders: ['js'] });
+  const ref = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }] });
   const o = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   const ox = { x: new ort.Tensor('float32', x.data, op.x) };
   const runs = [() => wasm.run({ x }), () => js.run({ x }), () => ref.run({ x }), () => o.run(ox)];

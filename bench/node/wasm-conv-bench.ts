@@ -123,7 +123,7 @@ interface Runner {
   release(): Promise<void>;
 }
 
-async function kilnRunner(w: Workload, ep: 'wasm' | 'cpu', x: Float32Array): Promise<Runner> {
+async function kilnRunner(w: Workload, ep: 'wasm' | 'js', x: Float32Array): Promise<Runner> {
   const s = await InferenceSession.create(w.bytes, { executionProviders: [ep] });
   const feeds = { [s.inputNames[0]!]: new Tensor('float32', x, w.dims) };
   return {
@@ -154,7 +154,7 @@ for (const w of workloads) {
   if (filter && !new RegExp(filter).test(w.name)) continue;
   const x = random(w.dims.reduce((a, b) => a * b, 1));
   const kiln = await kilnRunner(w, 'wasm', x);
-  const runners = [kiln, await kilnRunner(w, 'cpu', x), await ortRunner(ort, w, x, kiln.input)];
+  const runners = [kiln, await kilnRunner(w, 'js', x), await ortRunner(ort, w, x, kiln.input)];
   const outs = [];
   for (const r of runners) outs.push(await r.run()); // warm-up, and the answers to compare
   let diff = 0;

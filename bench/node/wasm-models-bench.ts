@@ -153,7 +153,7 @@ interface Runner {
   readonly note?: string;
 }
 
-async function kilnRunner(name: string, provider: 'wasm' | 'cpu', m: Model, feeds: Record<string, Tensor<'float32'>>): Promise<Runner> {
+async function kilnRunner(name: string, provider: 'wasm' | 'js', m: Model, feeds: Record<string, Tensor<'float32'>>): Promise<Runner> {
   const s = await InferenceSession.create(m.bytes, { executionProviders: [provider] });
   const out = s.outputNames[0]!;
   const run: Run = async () => (await s.run(feeds))[out]!.data as Float32Array;
@@ -185,7 +185,7 @@ for (const m of models) {
   const meta = probe.inputMetadata[0]!;
   const feeds = { [meta.name]: f32(meta.shape.map((d) => (typeof d === 'number' ? d : 1)), 2) };
   await probe.release();
-  const runners = [await kilnRunner('kiln-wasm', 'wasm', m, feeds), await kilnRunner('kiln-js', 'cpu', m, feeds), await ortRunner(ort, m, feeds)];
+  const runners = [await kilnRunner('kiln-wasm', 'wasm', m, feeds), await kilnRunner('kiln-js', 'js', m, feeds), await ortRunner(ort, m, feeds)];
   const ref = await runners[2]!.run();
   const diffs = await Promise.all(runners.slice(0, 2).map(async (r) => (await r.run()).reduce((mx, v, i) => Math.max(mx, Math.abs(v - ref[i]!)), 0)));
   for (const r of runners) for (let i = 0; i < 3; i++) await r.run(); // warm-up

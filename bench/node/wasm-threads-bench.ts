@@ -1,6 +1,6 @@
 // `node --import tsx bench/node/wasm-threads-bench.ts [runs]`: the wasm backend's GEMM on 1 vs 2
 // threads (the pool in runtime/backends/wasm/thread-pool.ts), then a whole one-node MatMul model:
-// Kiln wasm on 1 and 2 threads, Kiln js ('cpu'), onnxruntime-web's wasm EP (its Node build runs on
+// Kiln wasm on 1 and 2 threads, Kiln js ('js'), onnxruntime-web's wasm EP (its Node build runs on
 // the calling thread: numThreads = 1). Threads make CPU time the wrong clock, so this reports wall
 // time: medians of interleaved samples (~40 ms each), with the load average before and after, since
 // this 2-core machine is shared and a second thread only helps when a core is free.
