@@ -24,5 +24,6 @@ export function wasmEpilogue(spec: ActivationSpec): WasmEpilogue {
   const code = UNARY_CODES[spec.kind];
   if (code === undefined) return fail('INTERNAL', `wasm epilogue: no kiln_unary_f32 code for the fused activation ${spec.kind}`);
   const [p0, p1] = [spec.params[0] ?? 0, spec.params[1] ?? 0];
-  return { clamp: [0, -Infinity, Infinity], after: (k, y, n) => void k.fn('kiln_unary_f32')(code, y, y, n, p0, p1) };
+  let unary: ReturnType<WasmKernels['fn']> | undefined; // looked up once, not per run
+  return { clamp: [0, -Infinity, Infinity], after: (k, y, n) => void (unary ??= k.fn('kiln_unary_f32'))(code, y, y, n, p0, p1) };
 }

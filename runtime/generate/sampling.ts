@@ -1,6 +1,8 @@
 // Choosing the next token from logits: greedy (argmax), or sampling with temperature, top-k and
 // top-p from a seeded generator, so a seed reproduces a generation exactly.
 
+import { mulberry32 } from '../../core/mulberry32.ts';
+
 export interface SamplingOptions {
   /** 0 or absent: greedy (argmax); > 0: sample from softmax(logits / temperature) */
   readonly temperature?: number;
@@ -10,17 +12,8 @@ export interface SamplingOptions {
   readonly topP?: number;
 }
 
-/** mulberry32: uniform in [0, 1), reproducible for a 32-bit seed. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform in [0, 1), reproducible for a 32-bit seed (core/mulberry32.ts). */
+export const seededUniform = mulberry32;
 
 /** The first index of the largest value (NaN never wins). */
 export function argmax(logits: ArrayLike<number>): number {

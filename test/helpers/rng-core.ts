@@ -1,6 +1,8 @@
 // The seeded generator itself, with no Node imports, so browser pages can bundle it
 // (test/wasm/pages). test/helpers/random.ts derives the seeds (KILN_TEST_SEED) and re-exports it.
 
+import { mulberry32 } from '../../core/mulberry32.ts';
+
 export interface Rng {
   /** the stream's own seed (derived from the base seed and the stream's name) */
   readonly seed: number;
@@ -22,17 +24,6 @@ export interface Rng {
   pick<T>(items: readonly T[]): T;
 }
 
-/** mulberry32: small and fast, plenty for test data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function makeRng(seed: number): Rng {
   const uniform = mulberry32(seed);

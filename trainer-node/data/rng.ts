@@ -1,17 +1,10 @@
 // A small seeded PRNG (mulberry32): shuffles, splits and batch orders are reproducible from --seed
 // without depending on TF.js's global random state.
+import { mulberry32 } from '../../core/mulberry32.ts';
+
 export type Rng = () => number;
 
-export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const createRng: (seed: number) => Rng = mulberry32;
 
 /** Fisher-Yates permutation of 0..n-1. */
 export function permutation(n: number, rng: Rng): Int32Array {

@@ -101,7 +101,7 @@ class WireReader {
   }
 
   /** Skips one field of the given wire type (groups included, as protobufjs does). */
-  skip(wire: number, field: number, end: number, depth: number): void {
+  skipField(wire: number, field: number, end: number, depth: number): void {
     switch (wire) {
       case 0: this.varint32(); return;
       case 1: this.skipBytes(8, end); return;
@@ -117,7 +117,7 @@ class WireReader {
             return;
           }
           if (tag >>> 3 === 0) throw new Error('illegal tag: field number 0');
-          this.skip(tag & 7, tag >>> 3, end, depth + 1);
+          this.skipField(tag & 7, tag >>> 3, end, depth + 1);
         }
       }
       default: throw new Error(`invalid wire type ${wire} at offset ${this.pos}`);
@@ -147,7 +147,7 @@ function decodeMessage(r: WireReader, type: string, end: number, depth: number):
     if (number === 0) throw new Error(`illegal tag: field number 0 at offset ${r.pos}`);
     const f = fields.get(number);
     if (!f || (f.message !== undefined && wire !== 2)) {
-      r.skip(wire, number, end, depth);
+      r.skipField(wire, number, end, depth);
       continue;
     }
     if (f.message !== undefined) {
@@ -164,7 +164,7 @@ function decodeMessage(r: WireReader, type: string, end: number, depth: number):
     } else if (wire === WIRE[scalar]) {
       store(m, f, readScalar(r, scalar, end));
     } else {
-      r.skip(wire, number, end, depth);
+      r.skipField(wire, number, end, depth);
     }
   }
   if (r.pos !== end) throw new RangeError('message overruns its length');

@@ -37,10 +37,9 @@ const utf8 = (v: Uint8Array | number[] | undefined): string => (v === undefined 
 
 function decode<T>(type: 'ModelProto' | 'TensorProto', bytes: Uint8Array, what: string): T {
   try {
-    // The decoder returns untyped records; the interfaces above mirror onnx-schema.ts.
-    return decodeOnnxMessage(type, bytes) as unknown as T;
+    return decodeOnnxMessage(type, bytes) as unknown as T; // untyped records decoded by onnx-schema.ts, whose shape the interfaces above mirror
   } catch (e) {
-    // protobufjs throws RangeError/Error with offsets for truncated or garbage input.
+    // the decoder throws RangeError/Error with offsets for truncated or garbage input
     return fail('INVALID_MODEL', `${what} is not valid protobuf (truncated or corrupt): ${(e as Error).message}`);
   }
 }

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { GptBits, GptTrainOptions } from '../../train/gpt/gpt-pipeline.ts';
 import { CliUsageError } from '../command.ts';
+import { intOption } from '../int-option.ts';
 
 export const GPT_HELP = `
 text generation (--arch gpt):
@@ -15,12 +16,7 @@ text generation (--arch gpt):
 
 export type ParsedGptArgs = Omit<GptTrainOptions, 'corpus' | 'commandLine' | 'onStep' | 'checkInterrupt'> & { readonly quiet: boolean };
 
-function int(name: string, v: string | undefined, min: number, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new CliUsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
+const int = (name: string, v: string | undefined, min: number, fallback: number): number => intOption(name, v, min) ?? fallback;
 
 export function parseGptArgs(argv: readonly string[]): ParsedGptArgs {
   let values;

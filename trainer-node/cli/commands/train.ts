@@ -5,6 +5,7 @@ import { KilnError } from '../../../core/errors.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { CliUsageError, type Command } from '../command.ts';
 import { GPT_HELP } from './train-gpt.ts';
+import { intOption } from '../int-option.ts';
 
 const HELP = `usage: kiln train [options]
 
@@ -42,12 +43,7 @@ export class TrainingInterrupted extends Error {
   override readonly name = 'TrainingInterrupted';
 }
 
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new CliUsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
+const int = intOption;
 
 /** The pipeline's options as the command line gives them, plus where the data comes from. */
 export interface ParsedTrainArgs extends Pick<TrainOptions, 'bits' | 'prune' | 'distill' | 'epochs' | 'batchSize' | 'learningRate' | 'seed' | 'out' | 'tfjsDir' | 'teacherDir' | 'testLimit'> {
