@@ -5,6 +5,7 @@ import type { BenchResult, MeasureEnv } from './measure.ts';
 import { measureOptions, runBench, workloadsFor } from './plan.ts';
 import { profileWorkloads, type ProfileResult } from './profile-run.ts';
 import { RUNTIMES, type OrtModule, type OrtRuntime, type RuntimeName, type TfjsBackend } from './runtimes.ts';
+import type { AutoChoice } from './auto-choice.ts';
 import type { TelemetryOverhead } from './telemetry-overhead.ts';
 import type { Tf } from './workload.ts';
 
@@ -81,6 +82,7 @@ interface PageResult {
   runtimeSizes: Record<string, number>;
   results: BenchResult[];
   telemetryOverhead?: TelemetryOverhead[];
+  autoChoices?: AutoChoice[];
   profiles?: ProfileResult[];
 }
 
@@ -118,9 +120,9 @@ async function main(): Promise<PageResult> {
     return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results: [], profiles };
   }
   log(`runtimes: ${runtimes.join(', ')}; workloads: ${workloads.map((w) => w.name).join(', ')}; cross-origin isolated: ${crossOriginIsolated}`);
-  const { results, telemetryOverhead } = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
+  const { results, telemetryOverhead, autoChoices } = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
   chartsEl.insertAdjacentHTML('beforeend', sizeAccuracyChart(results));
-  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results, telemetryOverhead };
+  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results, telemetryOverhead, autoChoices };
 }
 
 const done = main().catch((e: unknown) => ({ error: String((e as Error).stack ?? e) }));

@@ -1,4 +1,5 @@
 // What one bench run measures, shared by the browser page and the Node path.
+import { measureAutoChoice, type AutoChoice } from './auto-choice.ts';
 import { ocrWorkloads, trainedWorkloads, type DescribeInput } from './file-workloads.ts';
 import { measureWorkload, type BenchResult, type MeasureEnv, type MeasureOptions, type References } from './measure.ts';
 import type { RuntimeName } from './runtimes.ts';
@@ -23,7 +24,7 @@ export async function workloadsFor(quick: boolean, trainedFiles: readonly string
   return [...microWorkloads(quick), ...trained, encoderWorkload(quick ? BERT_TINY : BERT_SMALL), ...ocrWorkloads(quick)];
 }
 
-export async function runBench(workloads: readonly Workload[], runtimes: readonly RuntimeName[], env: MeasureEnv, o: MeasureOptions, onResults?: (w: Workload, r: BenchResult[]) => void): Promise<{ results: BenchResult[]; telemetryOverhead: TelemetryOverhead[] }> {
+export async function runBench(workloads: readonly Workload[], runtimes: readonly RuntimeName[], env: MeasureEnv, o: MeasureOptions, onResults?: (w: Workload, r: BenchResult[]) => void): Promise<{ results: BenchResult[]; telemetryOverhead: TelemetryOverhead[]; autoChoices: AutoChoice[] }> {
   const refs: References = new Map();
   const results: BenchResult[] = [];
   for (const w of workloads) {
@@ -35,12 +36,21 @@ export async function runBench(workloads: readonly Workload[], runtimes: readonl
   // Telemetry on vs off, on the whole-model workloads Kiln ran.
   const telemetryOverhead: TelemetryOverhead[] = [];
   for (const w of workloads.filter((x) => x.kind === 'model')) {
-    for (const rt of (['kiln-webgpu', 'kiln-js'] as const).filter((k) => runtimes.includes(k))) {
+    for (const rt of (['kiln-webgpu', 'kiln-wasm'] as const).filter((k) => runtimes.includes(k))) {
       if (!results.some((x) => x.workload === w.name && x.runtime === rt && x.status === 'ok')) continue;
       const t = await measureTelemetryOverhead(w, rt, env, o.maxRuns > 3 ? 15 : 3).catch((e: unknown) => ({ workload: w.name, runtime: rt, p50OffMs: NaN, p50OnMs: NaN, overheadPct: NaN, runs: 0, error: (e as Error).message }));
       o.log(`${w.name} ${rt}: telemetry off ${t.p50OffMs.toFixed(2)} ms, on ${t.p50OnMs.toFixed(2)} ms (${t.overheadPct.toFixed(1)}%)${t.error ? ` ${t.error}` : ''}`);
       telemetryOverhead.push(t);
     }
   }
-  return { results, telemetryOverhead };
+  // What executionProviders: ['auto'] picks here, per whole-model workload (when both backends are benched).
+  const autoChoices: AutoChoice[] = [];
+  if (runtimes.includes('kiln-webgpu') && runtimes.includes('kiln-wasm')) {
+    for (const w of workloads.filter((x) => x.kind === 'model')) {
+      const c = await measureAutoChoice(w, env);
+      o.log(`${w.name} auto: ${c.chosen ?? c.error} ${JSON.stringify(c.medianMs ?? {})}`);
+      autoChoices.push(c);
+    }
+  }
+  return { results, telemetryOverhead, autoChoices };
 }

@@ -9,7 +9,7 @@ import type { Workload } from './workload.ts';
 
 export interface TelemetryOverhead {
   workload: string;
-  runtime: 'kiln-webgpu' | 'kiln-js';
+  runtime: 'kiln-webgpu' | 'kiln-wasm';
   p50OffMs: number;
   p50OnMs: number;
   /** (on - off) / off, in percent; within noise it can be negative */
@@ -18,10 +18,10 @@ export interface TelemetryOverhead {
   error?: string;
 }
 
-export async function measureTelemetryOverhead(w: Workload, runtime: 'kiln-webgpu' | 'kiln-js', env: MeasureEnv, runs: number): Promise<TelemetryOverhead> {
+export async function measureTelemetryOverhead(w: Workload, runtime: 'kiln-webgpu' | 'kiln-wasm', env: MeasureEnv, runs: number): Promise<TelemetryOverhead> {
   const src = w.kiln ?? w.onnx;
   const bytes = 'bytes' in src ? src.bytes : await env.load(src.url);
-  const ep = runtime === 'kiln-webgpu' ? 'webgpu' : 'js';
+  const ep = runtime === 'kiln-webgpu' ? 'webgpu' : { name: 'wasm' as const, ...(env.wasmPaths ? { wasmPaths: env.wasmPaths } : {}) };
   const off = await env.kiln.create(bytes, { executionProviders: [ep], telemetry: false });
   const on = await env.kiln.create(bytes, { executionProviders: [ep], telemetry: {} });
   try {

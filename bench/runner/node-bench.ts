@@ -74,6 +74,6 @@ export async function runNodeBench(o: { quick: boolean; workloads?: string[] | u
   let workloads = await workloadsFor(o.quick, trainedModelFiles(), env, describe, log);
   if (o.workloads) workloads = workloads.filter((w) => o.workloads!.includes(w.name));
   const runtimes = RUNTIMES.filter((r) => !o.runtimes || o.runtimes.includes(r));
-  const { results, telemetryOverhead } = await runBench(workloads, runtimes, env, measureOptions(o.quick, log));
-  return { browser: `Node ${process.version} (no browser), ${cpus().length} cores`, adapter: await adapterDescription(), crossOriginIsolated: false, quick: o.quick, runtimeSizes: sizes, results, telemetryOverhead };
+  const { results, telemetryOverhead, autoChoices } = await runBench(workloads, runtimes, env, measureOptions(o.quick, log));
+  return { browser: `Node ${process.version} (no browser), ${cpus().length} cores`, adapter: await adapterDescription(), crossOriginIsolated: false, quick: o.quick, runtimeSizes: sizes, results, telemetryOverhead, autoChoices };
 }

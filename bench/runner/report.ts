@@ -1,6 +1,8 @@
 // The report written to bench/results/: JSON in the issue's schema (extra fields allowed) and Markdown.
 import type { BenchResult } from '../page/measure.ts';
+import type { AutoChoice } from '../page/auto-choice.ts';
 import type { TelemetryOverhead } from '../page/telemetry-overhead.ts';
+import { renderCpuTable } from './cpu-table.ts';
 import { downloadRatio, speedRatios } from './ratios.ts';
 
 export interface BenchReport {
@@ -11,6 +13,8 @@ export interface BenchReport {
   results: BenchResult[];
   /** Kiln sessions with telemetry on vs off (absent in reports from before it existed) */
   telemetryOverhead?: TelemetryOverhead[];
+  /** what executionProviders: ['auto'] chose per whole-model workload (absent before it existed) */
+  autoChoices?: AutoChoice[];
   quick: boolean;
   crossOriginIsolated: boolean;
   /** gzip bytes of each runtime's code */
@@ -57,6 +61,11 @@ export function renderMarkdown(r: BenchReport): string {
   if (d) {
     const k = r.runtimeSizes['kiln-webgpu']!;
     lines.push('', `Runtime code (gzip): Kiln ${kb(k)} KB; onnxruntime-web WebGPU ${kb(r.runtimeSizes['ort-webgpu'] ?? null)} KB (${d.ortWebgpu.toFixed(1)}x Kiln), wasm ${kb(r.runtimeSizes['ort-wasm'] ?? null)} KB (${d.ortWasm.toFixed(1)}x); TF.js WebGPU ${kb(r.runtimeSizes['tfjs-webgpu'] ?? null)} KB (${d.tfjs.toFixed(1)}x). Target: onnxruntime-web >= 10x Kiln: ${d.ortWebgpu >= 10 && d.ortWasm >= 10 ? 'met' : 'not met'}.`);
+  }
+  lines.push(...renderCpuTable(r.results));
+  if (r.autoChoices?.length) {
+    lines.push('', "## What executionProviders: ['auto'] chose here", '', '| workload | chosen | reason | median warm run per backend (ms) |', '|---|---|---|---|');
+    for (const c of r.autoChoices) lines.push(`| ${c.workload} | ${c.chosen ?? '—'} | ${c.error ? `error: ${cell(c.error)}` : (c.reason ?? '')} | ${Object.entries(c.medianMs ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} |`);
   }
   if (r.telemetryOverhead?.length) {
     lines.push('', '## Telemetry overhead (Kiln, telemetry on vs off, interleaved runs, no endpoint)', '', '| workload | runtime | p50 off ms | p50 on ms | overhead | runs |', '|---|---|---|---|---|---|');

@@ -8,6 +8,7 @@ import { getGpu } from '../backends/webgpu/gpu-provider.ts';
 import { allocData, type DataType } from '../../core/dtype.ts';
 import { sha256Hex } from '../../core/sha256.ts';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { KilnError } from '../../core/errors.ts';
 
 export interface BackendChoice {
   /** 'list': the first of executionProviders that started; 'auto': measured or remembered */
@@ -57,8 +58,17 @@ export async function chooseBackend<S extends MeasurableSession>(modelBytes: Uin
   const medianMs: Partial<Record<BackendName, number>> = {};
   const started: [BackendName, S][] = [];
   for (const providers of [['webgpu'], ['wasm', 'js']] as const) {
-    const session = await start(providers).catch(() => undefined);
-    if (!session) continue;
+    let session: S | undefined;
+    try {
+      session = await start(providers);
+    } catch (e) {
+      // A bad option (numThreads: 0) is the caller's error, as with a listed provider; a backend that cannot start is skipped.
+      if (e instanceof KilnError && e.code === 'INVALID_ARGUMENT') {
+        for (const [, s] of started) await s.release();
+        throw e;
+      }
+      continue;
+    }
     const name = backendOf(session);
     started.push([name, session]);
     medianMs[name] = await medianRunMs(session).catch(() => undefined);

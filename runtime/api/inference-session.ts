@@ -188,7 +188,10 @@ export class InferenceSession {
       });
       return session;
     };
-    const session = await (auto ? chooseBackend(bytes, start) : start(providers, early.started));
+    // { name: 'auto', wasmPaths, numThreads, kernelTuning } passes its options to the backends it tries.
+    const autoOptions = providers.find((p): p is Exclude<ExecutionProvider, string> => typeof p !== 'string' && p.name === 'auto');
+    const withAutoOptions = (names: readonly BackendName[]): ExecutionProvider[] => names.map((name) => (autoOptions ? { ...autoOptions, name, reference: false } : name));
+    const session = await (auto ? chooseBackend(bytes, (names) => start(withAutoOptions(names))) : start(providers, early.started));
     if (telemetry && options.telemetry) {
       const fetchMs = loaded.timings.fetchMs;
       await session.startTelemetry(telemetry, options, { fetch: fetchMs, parse: parsedAt - createStarted - fetchMs, total: performance.now() - createStarted });

@@ -84,12 +84,18 @@ test('the quick bench writes a well-formed report with every runtime on every wo
 
   // Telemetry on vs off (the telemetry part's overhead figure) on the whole-model workload, per Kiln backend.
   const tel = report.telemetryOverhead ?? [];
-  for (const rt of ['kiln-webgpu', 'kiln-js'] as const) {
+  for (const rt of ['kiln-webgpu', 'kiln-wasm'] as const) {
     const t = tel.find((x) => x.workload.startsWith('bert') && x.runtime === rt);
     assert.ok(t && !t.error && finiteAtLeast(t.p50OffMs, 0) && finiteAtLeast(t.p50OnMs, 0) && t.runs > 0, `telemetry overhead for ${rt}: ${JSON.stringify(t)}`);
   }
 
+  // What 'auto' chose on the whole-model workload, with the timings it chose by.
+  const auto = (report.autoChoices ?? []).find((c) => c.workload.startsWith('bert'));
+  assert.ok(auto && !auto.error && (auto.chosen === 'webgpu' || auto.chosen === 'wasm'), `auto choice: ${JSON.stringify(auto)}`);
+  if (auto.reason === 'measured') assert.equal(auto.chosen, Object.entries(auto.medianMs ?? {}).sort(([, a], [, b]) => a - b)[0]?.[0], 'auto keeps the faster backend');
+
   const md = readFileSync(jsonPath.replace(/\.json$/, '.md'), 'utf8');
   for (const k of [report.machine, report.adapter]) assert.ok(md.includes(k), `the Markdown should name ${k}`);
+  assert.match(md, /## CPU backends/);
   for (const r of report.results) assert.ok(md.includes(`| ${r.workload} | ${r.runtime} |`), `the Markdown should have a row for ${r.workload} ${r.runtime}`);
 });

@@ -79,6 +79,10 @@ test('device loss on Dawn: a new device first, the wasm CPU backend when no devi
   tracked.refuse = false;
 });
 
+test("{ name: 'auto', ... } passes its wasm options to the backends it tries (numThreads: 0 is refused, not dropped)", { timeout: 60_000 }, async () => {
+  await assert.rejects(InferenceSession.create(squareModel, { executionProviders: [{ name: 'auto', numThreads: 0 }] }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT' && /numThreads/.test(e.message));
+});
+
 test("'auto' measures both backends once, then remembers the choice for this adapter and model", { timeout: 60_000 }, async () => {
   const first = await InferenceSession.create(squareModel, { executionProviders: ['auto'] });
   const choice = first.backendChoice;

@@ -1,0 +1,62 @@
+// The CPU table issue 11 asks for: every workload x {Kiln wasm at its default threads and at 1,
+// Kiln js, onnxruntime-web wasm at its threads and at 1, TF.js wasm}, warm p50 in ms, with Kiln
+// wasm's speed-up over onnxruntime-web at equal thread counts and their geometric means.
+import type { BenchResult } from '../page/measure.ts';
+import type { RuntimeName } from '../page/runtimes.ts';
+
+const COLUMNS: readonly RuntimeName[] = ['kiln-wasm', 'kiln-wasm-1t', 'kiln-js', 'ort-wasm', 'ort-wasm-1t', 'tfjs-wasm'];
+
+function p50(results: readonly BenchResult[], workload: string, rt: RuntimeName): number | undefined {
+  const r = results.find((x) => x.workload === workload && x.runtime === rt && x.status === 'ok');
+  return r?.warmP50Ms ?? undefined;
+}
+
+/** The thread count a row ran on, from its note ("wasm (SIMD128, 2 threads)", "2 thread(s)"). */
+function threadsOf(results: readonly BenchResult[], rt: RuntimeName): string {
+  const notes = results.filter((x) => x.runtime === rt && x.status === 'ok').map((x) => /(\d+) thread/.exec(x.note)?.[1]);
+  const distinct = [...new Set(notes.filter((n) => n !== undefined))];
+  return distinct.length === 1 ? `${distinct[0]}t` : distinct.length > 1 ? `${distinct.join('/')}t` : '';
+}
+
+export const geometricMean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length));
+
+/** Markdown lines (starting with a blank line), or none when no CPU runtime ran. */
+export function renderCpuTable(results: readonly BenchResult[]): string[] {
+  const columns = COLUMNS.filter((rt) => results.some((x) => x.runtime === rt && x.status === 'ok'));
+  if (!columns.includes('kiln-wasm') && !columns.includes('kiln-wasm-1t')) return [];
+  // In Node onnxruntime-web has one row, on 1 thread: that is the 1-thread peer there.
+  const ort1 = columns.includes('ort-wasm-1t') ? 'ort-wasm-1t' : 'ort-wasm';
+  const ortN = columns.includes('ort-wasm-1t') ? 'ort-wasm' : undefined;
+  const head = columns.map((rt) => `${rt}${threadsOf(results, rt) ? ` (${threadsOf(results, rt)})` : ''}`);
+  const lines = [
+    '',
+    '## CPU backends (warm p50 ms; lower is faster)',
+    '',
+    `Speed-up = onnxruntime-web p50 / Kiln wasm p50 at the same thread count (1 thread: kiln-wasm-1t vs ${ort1}${ortN ? '; default threads: kiln-wasm vs ort-wasm' : ''}). Target: >= 1.0x on every workload, geometric mean >= 1.3x at 1 thread.`,
+    '',
+    `| workload | ${head.join(' | ')} | speed-up 1 thread |${ortN ? ' speed-up default threads |' : ''}`,
+    `|---|${columns.map(() => '---|').join('')}---|${ortN ? '---|' : ''}`,
+  ];
+  const one: number[] = [];
+  const many: number[] = [];
+  for (const workload of [...new Set(results.map((r) => r.workload))]) {
+    const cells = columns.map((rt) => p50(results, workload, rt));
+    if (cells.every((c) => c === undefined)) continue;
+    const k1 = p50(results, workload, 'kiln-wasm-1t');
+    const o1 = p50(results, workload, ort1);
+    const s1 = k1 !== undefined && o1 !== undefined ? o1 / k1 : undefined;
+    const kN = p50(results, workload, 'kiln-wasm');
+    const oN = ortN ? p50(results, workload, ortN) : undefined;
+    const sN = kN !== undefined && oN !== undefined ? oN / kN : undefined;
+    if (s1 !== undefined) one.push(s1);
+    if (sN !== undefined) many.push(sN);
+    const ratio = (s: number | undefined): string => (s === undefined ? '—' : `${s.toFixed(2)}x${s < 1 ? ' (below 1.0)' : ''}`);
+    lines.push(`| ${workload} | ${cells.map((c) => (c === undefined ? '—' : c.toFixed(2))).join(' | ')} | ${ratio(s1)} |${ortN ? ` ${ratio(sN)} |` : ''}`);
+  }
+  const g1 = geometricMean(one);
+  const gN = geometricMean(many);
+  lines.push(`| **geometric mean** | ${columns.map(() => '').join(' | ')} | ${one.length ? `${g1.toFixed(2)}x` : '—'} |${ortN ? ` ${many.length ? `${gN.toFixed(2)}x` : '—'} |` : ''}`);
+  const below = one.filter((s) => s < 1).length + many.filter((s) => s < 1).length;
+  lines.push('', `Met: every workload >= 1.0x: ${below === 0 ? 'yes' : `no (${below} pairs below)`}; geometric mean at 1 thread >= 1.3x: ${g1 >= 1.3 ? 'yes' : 'no'}.`);
+  return lines;
+}
