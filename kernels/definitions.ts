@@ -31,6 +31,7 @@ import { definitions as resize } from './resize/op.ts';
 import { definitions as tile } from './tile/op.ts';
 import { definitions as shape } from './shape/op.ts';
 import { definitions as fusedElementwise } from './fused-elementwise/op.ts';
+import { definitions as controlFlow } from './control-flow/op.ts';
 
 export const definitions: readonly OpDefinition[] = [
   ...elementwiseBinary,
@@ -58,6 +59,7 @@ export const definitions: readonly OpDefinition[] = [
   ...resize,
   ...tile,
   ...shape,
+  ...controlFlow,
   ...fusedElementwise,
 ];
 

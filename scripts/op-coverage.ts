@@ -48,6 +48,8 @@ export function renderOpCoverage(): string {
     'storage, so nodes touching them run on the CPU in WebGPU sessions too. "wasm kernel": the wasm',
     'backend runs it in WebAssembly (cases a kernel declines, and ops without one, run their js kernel',
     'there); "js fast path": an optimized TypeScript path beside the plain reference, which it is tested against.',
+    'If has no kernel anywhere: the planner replaces it by the branch its condition picks, whose ops run on the',
+    "session's backend like any others (runtime/plan/expand-if.ts).",
     '',
     '| op | supported | WebGPU kernel | wasm kernel | js fast path | conformance cases | runnable cases |',
     '|---|---|---|---|---|---|---|',

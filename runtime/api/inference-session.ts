@@ -23,6 +23,7 @@ import { DisabledTelemetry } from '../telemetry/disabled-telemetry.ts';
 import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts';
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
 import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
+import { allNodes } from '../graph/subgraph.ts';
 
 /**
  * 'webgpu', 'wasm' (WebAssembly SIMD kernels), 'js' (plain TypeScript, for pages whose CSP forbids
@@ -164,9 +165,9 @@ export class InferenceSession {
       loaded = await loadModel(source, { ...options, kilnEvents: early.events });
       // Op families outside the core set load now, before the passes (which read their definitions);
       // again after them, for any op a pass introduced.
-      await loadOpFamiliesFor(loaded.model.graph.nodes);
+      await loadOpFamiliesFor(allNodes(loaded.model.graph));
       const graph = options.graphOptimizationLevel === 'disabled' ? loaded.model.graph : optimizeGraph(loaded.model);
-      await loadOpFamiliesFor(graph.nodes);
+      await loadOpFamiliesFor(allNodes(graph));
       resolved = resolveGraph(loaded.model, graph); // names every unsupported op before any device work
       parsedAt = performance.now();
       await commitModelCache(loaded.bytes); // only a model that reads is kept in the cache
@@ -427,7 +428,9 @@ export class InferenceSession {
     for (const { node } of this.graph.nodes) for (const o of node.outputs) producer.set(o, node.inputs);
     const found = new Set<string>();
     const seen = new Set<string>();
-    const stack = [valueName];
+    // A value inside an If's branch (named '<If node>/...' by the planner) comes from the If's inputs: its condition and what its branches read.
+    const owner = producer.has(valueName) || inputs.has(valueName) ? undefined : this.graph.nodes.find(({ node }) => node.opType === 'If' && valueName.startsWith(`${node.name}/`));
+    const stack = owner ? [...owner.node.inputs] : [valueName];
     while (stack.length) {
       const v = stack.pop()!;
       if (seen.has(v)) continue;

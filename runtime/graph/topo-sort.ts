@@ -1,8 +1,8 @@
 import { fail } from '../../core/errors.ts';
-import type { Graph, Node } from './ir.ts';
+import type { Node } from './ir.ts';
 
 /** Orders items so every node comes after the producers of its inputs (ONNX files may not be sorted). */
-export function topoSort<T>(items: readonly T[], nodeOf: (item: T) => Node, graph: Pick<Graph, 'initializers' | 'inputs'>): T[] {
+export function topoSort<T>(items: readonly T[], nodeOf: (item: T) => Node, graph: { readonly initializers: ReadonlyMap<string, unknown>; readonly inputs: readonly { readonly name: string }[] }): T[] {
   const available = new Set<string>([...graph.initializers.keys(), ...graph.inputs.map((i) => i.name), '']);
   const out: T[] = [];
   let pending = [...items];

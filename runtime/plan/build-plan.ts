@@ -3,7 +3,8 @@ import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../../ke
 import { jsKernelFor } from '../../kernels/js/kernels.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { ExecutionPlan, PlannedStep, PlannedValue } from './execution-plan.ts';
-import type { ResolvedGraph } from './resolved-graph.ts';
+import type { ResolvedGraph, ResolvedNode } from './resolved-graph.ts';
+import { expandIf } from './expand-if.ts';
 
 /** Thrown while planning when a node needs a host value that only exists at run time. */
 export class HostValueNeeded extends Error {
@@ -44,7 +45,23 @@ export function buildPlan(
   for (const [name, t] of rg.graph.initializers) if (!byName.has(name)) add({ name, meta: metaOf(t), kind: 'const', constValue: t, producer: -1 });
 
   const steps: PlannedStep[] = [];
-  for (const { node, op, opset } of rg.nodes) {
+  const planNodes = (nodes: readonly ResolvedNode[]): void => {
+    for (const rn of nodes) {
+      if (rn.op.opType === 'If' && !rn.op.domain) planNodes(expandIfNode(rn));
+      else planNode(rn);
+    }
+  };
+  /** The If's branch for its condition's value, with the branch's initializers added as constants. */
+  const expandIfNode = (rn: ResolvedNode): readonly ResolvedNode[] => {
+    const id = byName.get(rn.node.inputs[0] ?? '');
+    if (id === undefined) return fail('INVALID_GRAPH', `If node '${rn.node.name}' has no condition input`);
+    const cond = values[id]!;
+    if (cond.kind !== 'const') throw new HostValueNeeded(cond.name, rn.node.name);
+    const expansion = withNodeContext(rn.node.name, 'If', () => expandIf(rn, cond.constValue!, rg.opsets));
+    for (const [name, t] of expansion.constants) add({ name, meta: metaOf(t), kind: 'const', constValue: t, producer: -1 });
+    return expansion.nodes;
+  };
+  const planNode = ({ node, op, opset }: ResolvedNode): void => {
     const inputIdList = node.inputs.map((n) => (n === '' ? undefined : byName.get(n)));
     const metas: MaybeMeta[] = inputIdList.map((id) => (id === undefined ? undefined : values[id]!.meta));
     const host: MaybeTensor[] = new Array(node.inputs.length).fill(undefined);
@@ -70,7 +87,8 @@ export function buildPlan(
       else outputIds.push(add({ name, meta, kind: 'intermediate', producer: steps.length }));
     });
     if (!folded) steps.push({ index: steps.length, node, op, ctx, inputs: inputIdList, outputs: node.outputs.map((n) => (n ? byName.get(n)! : -1)) });
-  }
+  };
+  planNodes(rg.nodes);
 
   const outputIds = outputNames.map((name) => {
     const id = byName.get(name);

@@ -5,6 +5,7 @@ import { fail } from '../../core/errors.ts';
 import type { Graph, Model, Node } from '../graph/ir.ts';
 import { opsetOf } from '../graph/ir.ts';
 import { topoSort } from '../graph/topo-sort.ts';
+import { allNodes } from '../graph/subgraph.ts';
 
 export interface ResolvedNode {
   readonly node: Node;
@@ -16,13 +17,15 @@ export interface ResolvedNode {
 export interface ResolvedGraph {
   readonly graph: Graph;
   readonly nodes: readonly ResolvedNode[];
+  /** domain ('' for ai.onnx) -> opset version: the planner resolves the nodes of an If's branch with them */
+  readonly opsets: ReadonlyMap<string, number>;
 }
 
 /** Binds kernels to nodes; names every unsupported op (type, domain, node names) in one error. */
 export function resolveGraph(model: Model, graph: Graph = model.graph): ResolvedGraph {
-  checkOpsSupported(graph.nodes);
+  checkOpsSupported(allNodes(graph)); // the branches of an If too: everything is named at load
   const resolved: ResolvedNode[] = graph.nodes.map((node) => ({ node, op: resolveDefinition(node.domain, node.opType)!, opset: opsetOf(model, node.domain) }));
-  return { graph, nodes: topoSort(resolved, (r) => r.node, graph) };
+  return { graph, nodes: topoSort(resolved, (r) => r.node, graph), opsets: model.opsets };
 }
 
 /**

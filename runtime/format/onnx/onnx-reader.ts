@@ -7,6 +7,7 @@ import { longToNumber, type LongLike } from './long.ts';
 import { checkExternalLocation } from './external-location.ts';
 import { decodeOnnxMessage } from './onnx-decoder.ts';
 import { tensorFromProto, type ExternalDataResolver, type TensorProtoMessage } from './tensor-proto.ts';
+import { makeCapturesExplicit } from '../../graph/subgraph.ts';
 
 interface AttributeMessage {
   name?: string; type?: number; f?: number; i?: LongLike; s?: Uint8Array | number[]; t?: TensorProtoMessage;
@@ -101,7 +102,8 @@ function modelFromMessage(m: ModelMessage, options: OnnxReadOptions): Model {
   const irVersion = longToNumber(m.irVersion ?? 0, 'ir_version');
   // IR version < 3 had no opset_import; such models target opset 1.
   if (!opsets.has('')) opsets.set('', 1);
-  const graph = readGraph(m.graph, options, 'main graph');
+  // If nodes list the outer values their branches read as inputs (runtime/graph/subgraph.ts).
+  const graph = makeCapturesExplicit(readGraph(m.graph, options, 'main graph'));
   const metadata = new Map((m.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
   return { graph, opsets, irVersion, producer: `${m.producerName ?? ''} ${m.producerVersion ?? ''}`.trim(), metadata };
 }
@@ -110,7 +112,7 @@ export function readOnnxTensor(bytes: Uint8Array): AnyTensor {
   return typed(() => tensorFromProto(decode<TensorProtoMessage>('TensorProto', bytes, 'the tensor file')));
 }
 
-function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string): Graph {
+function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string, subgraph = false): Graph {
   const initializers = new Map<string, AnyTensor>();
   for (const t of g.initializer ?? []) {
     if (!t.name) fail('INVALID_MODEL', `${where}: an initializer has no name`);
@@ -120,7 +122,7 @@ function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string): Gr
   const usedNames = new Set<string>();
   const nodes: Node[] = (g.node ?? []).map((n, i) => readNode(n, i, options, usedNames));
   const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => readValueInfo(v, where));
-  const outputs = (g.output ?? []).map((v) => readValueInfo(v, where));
+  const outputs = (g.output ?? []).map((v) => (subgraph && !v.type ? untypedSubgraphOutput(v, where) : readValueInfo(v, where)));
   const valueInfo = new Map<string, ValueInfo>();
   for (const v of g.valueInfo ?? []) {
     try {
@@ -162,14 +164,24 @@ function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOpti
     case 2: return longToNumber(a.i ?? 0, where);
     case 3: return utf8(a.s);
     case 4: return a.t ? tensorFromProto(a.t, options.externalData, `${where} (tensor '${a.t.name ?? ''}')`) : fail('INVALID_MODEL', `${where}: missing tensor`);
-    case 5: return a.g ? readGraph(a.g, options, where) : fail('INVALID_MODEL', `${where}: missing graph`);
+    case 5: return a.g ? readGraph(a.g, options, where, true) : fail('INVALID_MODEL', `${where}: missing graph`);
     case 6: return a.floats ?? [];
     case 7: return (a.ints ?? []).map((v) => longToNumber(v, where));
     case 8: return (a.strings ?? []).map(utf8);
     case 9: return (a.tensors ?? []).map((t, k) => tensorFromProto(t, options.externalData, `${where}[${k}] (tensor '${t.name ?? ''}')`));
-    case 10: return (a.graphs ?? []).map((gg) => readGraph(gg, options, where));
+    case 10: return (a.graphs ?? []).map((gg) => readGraph(gg, options, where, true));
     default: return fail('UNSUPPORTED_FEATURE', `${where}: attribute type ${a.type ?? 'missing'} is not supported`);
   }
+}
+
+/**
+ * ONNX lets a subgraph's outputs go without a type (function expansions write If branches so). The
+ * planner takes an If's output types from the nodes of the branch it picks, never from this entry,
+ * so only the name matters: the dtype here is a placeholder, and the unknown shape says so.
+ */
+function untypedSubgraphOutput(v: ValueInfoMessage, where: string): ValueInfo {
+  if (!v.name) fail('INVALID_MODEL', `${where}: an output has no name`);
+  return { name: v.name, dtype: 'float32', dims: undefined };
 }
 
 function readValueInfo(v: ValueInfoMessage, where: string): ValueInfo {

@@ -8,7 +8,8 @@ const root = protobuf.Root.fromJSON(onnxSchema);
 const ModelProto = root.lookupType('onnx.ModelProto');
 const TensorProto = root.lookupType('onnx.TensorProto');
 
-export type WriterAttribute = number | string | readonly number[] | readonly string[] | AnyTensor | { floats: readonly number[] } | { float: number };
+/** `{ graph }`: a subgraph (If's then_branch / else_branch); its nodes may read the enclosing graph's values by name. */
+export type WriterAttribute = number | string | readonly number[] | readonly string[] | AnyTensor | { floats: readonly number[] } | { float: number } | { graph: WriterGraph };
 
 export interface WriterNode {
   opType: string;
@@ -26,11 +27,14 @@ export interface WriterValue {
   dims?: readonly (number | string | undefined)[];
 }
 
-export interface WriterModel {
+export interface WriterGraph {
   nodes: readonly WriterNode[];
   inputs: readonly WriterValue[];
   outputs: readonly WriterValue[];
   initializers?: ReadonlyMap<string, AnyTensor> | Readonly<Record<string, AnyTensor>>;
+}
+
+export interface WriterModel extends WriterGraph {
   opsets?: Readonly<Record<string, number>>;
   producer?: string;
   metadata?: Readonly<Record<string, string>>;
@@ -38,28 +42,32 @@ export interface WriterModel {
 
 /** Encodes a model as ONNX protobuf bytes (used by tests, the trainer's export and kiln compress). */
 export function encodeOnnxModel(m: WriterModel): Uint8Array {
-  const inits = m.initializers instanceof Map ? [...m.initializers] : Object.entries(m.initializers ?? {});
   const msg = {
     irVersion: 8,
     producerName: m.producer ?? 'kiln',
     opsetImport: Object.entries(m.opsets ?? { '': 17 }).map(([domain, version]) => ({ domain, version })),
     metadataProps: Object.entries(m.metadata ?? {}).map(([key, value]) => ({ key, value })),
-    graph: {
-      name: 'main',
-      node: m.nodes.map((n, i) => ({
-        opType: n.opType,
-        domain: n.domain ?? '',
-        name: n.name ?? `${n.opType}_${i}`,
-        input: [...n.inputs],
-        output: [...n.outputs],
-        attribute: Object.entries(n.attrs ?? {}).map(([name, v]) => encodeAttribute(name, v)),
-      })),
-      initializer: inits.map(([name, t]) => tensorMessage(t, name)),
-      input: m.inputs.map(valueInfo),
-      output: m.outputs.map(valueInfo),
-    },
+    graph: graphMessage(m, 'main'),
   };
   return ModelProto.encode(ModelProto.fromObject(msg)).finish();
+}
+
+function graphMessage(g: WriterGraph, name: string): object {
+  const inits = g.initializers instanceof Map ? [...g.initializers] : Object.entries(g.initializers ?? {});
+  return {
+    name,
+    node: g.nodes.map((n, i) => ({
+      opType: n.opType,
+      domain: n.domain ?? '',
+      name: n.name ?? `${n.opType}_${i}`,
+      input: [...n.inputs],
+      output: [...n.outputs],
+      attribute: Object.entries(n.attrs ?? {}).map(([attr, v]) => encodeAttribute(attr, v)),
+    })),
+    initializer: inits.map(([k, t]) => tensorMessage(t, k)),
+    input: g.inputs.map(valueInfo),
+    output: g.outputs.map(valueInfo),
+  };
 }
 
 export function encodeOnnxTensor(t: AnyTensor, name = ''): Uint8Array {
@@ -88,6 +96,7 @@ function encodeAttribute(name: string, v: WriterAttribute): object {
   }
   if ('floats' in v) return { name, type: 6, floats: v.floats };
   if ('float' in v) return { name, type: 1, f: v.float };
+  if ('graph' in v) return { name, type: 5, g: graphMessage(v.graph, name) };
   if ('dims' in v) return { name, type: 4, t: tensorMessage(v, name) };
   return fail('INVALID_ARGUMENT', `attribute '${name}' has an unsupported value`);
 }
