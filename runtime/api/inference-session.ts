@@ -23,7 +23,7 @@ import { DisabledTelemetry } from '../telemetry/disabled-telemetry.ts';
 import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts';
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
 import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
-import { allNodes } from '../graph/subgraph.ts';
+import { allNodes, CAPTURES_ATTR } from '../graph/subgraph.ts';
 
 /**
  * 'webgpu', 'wasm' (WebAssembly SIMD kernels), 'js' (plain TypeScript, for pages whose CSP forbids
@@ -428,8 +428,8 @@ export class InferenceSession {
     for (const { node } of this.graph.nodes) for (const o of node.outputs) producer.set(o, node.inputs);
     const found = new Set<string>();
     const seen = new Set<string>();
-    // A value inside an If's branch (named '<If node>/...' by the planner) comes from the If's inputs: its condition and what its branches read.
-    const owner = producer.has(valueName) || inputs.has(valueName) ? undefined : this.graph.nodes.find(({ node }) => node.opType === 'If' && valueName.startsWith(`${node.name}/`));
+    // A value inside an If's branch or a Loop's body (named '<node>/...' by the planner) comes from that node's inputs: its condition, trip count, carried values and what its subgraphs read.
+    const owner = producer.has(valueName) || inputs.has(valueName) ? undefined : this.graph.nodes.find(({ node }) => node.attrs.has(CAPTURES_ATTR) && valueName.startsWith(`${node.name}/`));
     const stack = owner ? [...owner.node.inputs] : [valueName];
     while (stack.length) {
       const v = stack.pop()!;

@@ -5,6 +5,7 @@ import { KilnError, fail } from '../../core/errors.ts';
 import type { ExecutionPlan, PlannedStep, PlannedValue } from './execution-plan.ts';
 import type { ResolvedGraph, ResolvedNode } from './resolved-graph.ts';
 import { expandIf } from './expand-if.ts';
+import { expandLoop, type LoopPlanner } from './expand-loop.ts';
 
 /** Thrown while planning when a node needs a host value that only exists at run time. */
 export class HostValueNeeded extends Error {
@@ -47,19 +48,26 @@ export function buildPlan(
   const steps: PlannedStep[] = [];
   const planNodes = (nodes: readonly ResolvedNode[]): void => {
     for (const rn of nodes) {
-      if (rn.op.opType === 'If' && !rn.op.domain) planNodes(expandIfNode(rn));
+      if (rn.op.opType === 'If' && !rn.op.domain) expandIfNode(rn);
+      else if (rn.op.opType === 'Loop' && !rn.op.domain) withNodeContext(rn.node.name, 'Loop', () => expandLoop(rn, loopPlanner, rg.opsets));
       else planNode(rn);
     }
   };
-  /** The If's branch for its condition's value, with the branch's initializers added as constants. */
-  const expandIfNode = (rn: ResolvedNode): readonly ResolvedNode[] => {
-    const id = byName.get(rn.node.inputs[0] ?? '');
-    if (id === undefined) return fail('INVALID_GRAPH', `If node '${rn.node.name}' has no condition input`);
-    const cond = values[id]!;
-    if (cond.kind !== 'const') throw new HostValueNeeded(cond.name, rn.node.name);
-    const expansion = withNodeContext(rn.node.name, 'If', () => expandIf(rn, cond.constValue!, rg.opsets));
-    for (const [name, t] of expansion.constants) add({ name, meta: metaOf(t), kind: 'const', constValue: t, producer: -1 });
-    return expansion.nodes;
+  const hostValue = (name: string, node: string): AnyTensor => {
+    const id = byName.get(name);
+    if (id === undefined) return fail('INVALID_GRAPH', `node '${node}' reads '${name}', which nothing defines`);
+    const v = values[id]!;
+    if (v.kind !== 'const') throw new HostValueNeeded(v.name, node);
+    return v.constValue!;
+  };
+  const addConstant = (name: string, t: AnyTensor): void => void add({ name, meta: metaOf(t), kind: 'const', constValue: t, producer: -1 });
+  const loopPlanner: LoopPlanner = { hostValue, addConstant, plan: (nodes) => planNodes(nodes) };
+  /** An If is planned as the branch its condition picks, with the branch's initializers as constants. */
+  const expandIfNode = (rn: ResolvedNode): void => {
+    const cond = hostValue(rn.node.inputs[0] ?? '', rn.node.name);
+    const branch = withNodeContext(rn.node.name, 'If', () => expandIf(rn, cond, rg.opsets));
+    for (const [name, t] of branch.constants) addConstant(name, t);
+    planNodes(branch.nodes);
   };
   const planNode = ({ node, op, opset }: ResolvedNode): void => {
     const inputIdList = node.inputs.map((n) => (n === '' ? undefined : byName.get(n)));

@@ -121,8 +121,8 @@ function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string, sub
   if ((g.sparseInitializer ?? []).length > 0) fail('UNSUPPORTED_FEATURE', `${where}: sparse initializers are not supported`);
   const usedNames = new Set<string>();
   const nodes: Node[] = (g.node ?? []).map((n, i) => readNode(n, i, options, usedNames));
-  const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => readValueInfo(v, where));
-  const outputs = (g.output ?? []).map((v) => (subgraph && !v.type ? untypedSubgraphOutput(v, where) : readValueInfo(v, where)));
+  const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => (subgraph && !v.type ? untypedSubgraphValue(v, where) : readValueInfo(v, where)));
+  const outputs = (g.output ?? []).map((v) => (subgraph && !v.type ? untypedSubgraphValue(v, where) : readValueInfo(v, where)));
   const valueInfo = new Map<string, ValueInfo>();
   for (const v of g.valueInfo ?? []) {
     try {
@@ -175,12 +175,13 @@ function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOpti
 }
 
 /**
- * ONNX lets a subgraph's outputs go without a type (function expansions write If branches so). The
- * planner takes an If's output types from the nodes of the branch it picks, never from this entry,
- * so only the name matters: the dtype here is a placeholder, and the unknown shape says so.
+ * ONNX lets a subgraph's inputs and outputs go without a type (function expansions write If branches
+ * and Loop bodies so). The planner takes types from the values bound to a subgraph's inputs and from
+ * the nodes producing its outputs, never from this entry, so only the name matters: the dtype here is
+ * a placeholder, and the unknown shape says so.
  */
-function untypedSubgraphOutput(v: ValueInfoMessage, where: string): ValueInfo {
-  if (!v.name) fail('INVALID_MODEL', `${where}: an output has no name`);
+function untypedSubgraphValue(v: ValueInfoMessage, where: string): ValueInfo {
+  if (!v.name) fail('INVALID_MODEL', `${where}: an input or output has no name`);
   return { name: v.name, dtype: 'float32', dims: undefined };
 }
 
