@@ -1,8 +1,9 @@
 // `node --import tsx bench/node/kiln-load-bench.ts [layers] [MB/s]`: loading a model of
 // `layers` float32 512x512 MatMuls (1 MiB each, default 16) as ONNX and as .kiln. (1) parsing bytes
 // already in memory; (2) cold start of a WebGPU session from an http URL served at a fixed rate
-// (default 8 MB/s), where .kiln checks its header, starts the device and uploads weights during the
-// download; (3) memory the loaded weights take beyond the file bytes. Medians of 5.
+// (default 8 MB/s), where .kiln checks its header, starts the device, compiles the pipelines from the
+// header and uploads weights during the download (and, beside it, the same without compiling ahead);
+// (3) memory the loaded weights take beyond the file bytes. Medians of RUNS (default 5), rounds interleaved.
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
