@@ -73,6 +73,8 @@ const models: Record<string, { model: WriterModel; input: number[] }> = {
   // int8 QDQ Conv, int4 blocked MatMul, float16, a Constant node; the batch fixed so the plan is static
   quantized: { model: { ...quantizedModel(), inputs: [{ name: 'x', dtype: 'float32', dims: [2, 3, 6, 6] }], outputs: [{ name: 'y', dtype: 'float32' }] }, input: [2, 3, 6, 6] },
 };
+/** its input has a symbolic batch: planned at the first run, nothing compiled ahead */
+const symbolic = quantizedModel();
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-prewarm-'));
 let server: CountingServer | undefined;
@@ -84,6 +86,7 @@ before(async () => {
     bytesOf.set(name, bytes);
     writeFileSync(join(dir, `${name}.kiln`), bytes);
   }
+  writeFileSync(join(dir, 'symbolic.kiln'), await encodeKilnBundle(symbolic, {}, { sectionBytes: 16 << 10 }));
   // A section near the end damaged: the pipelines were compiled ahead from the header by then.
   const good = bytesOf.get('matmul-chain')!;
   const header = (await readKilnBundle(good)).header;
@@ -123,6 +126,30 @@ for (const [name, { input }] of Object.entries(models)) {
     }
   });
 }
+
+test('webgpu, streamed with graph passes off: the pipelines compiled ahead are still the ones the plan asks for', async () => {
+  const s = await InferenceSession.create(`${server!.url}/slow/conv-bn.kiln`, { executionProviders: ['webgpu'], graphOptimizationLevel: 'disabled' });
+  try {
+    const counts = s.pipelineCompiles!;
+    assert.ok(counts.ahead > 0 && counts.onDemand === 0 && counts.claimed === counts.ahead, JSON.stringify(counts));
+  } finally {
+    await s.release();
+  }
+});
+
+test('webgpu, streamed with a symbolic input dim: nothing is compiled ahead, the first run plans and answers as from memory', async () => {
+  const streamed = await InferenceSession.create(`${server!.url}/slow/symbolic.kiln`, { executionProviders: ['webgpu'] });
+  const reference = await InferenceSession.create(encodeOnnxModel(symbolic), { executionProviders: ['webgpu'] });
+  try {
+    assert.deepEqual(streamed.pipelineCompiles, { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0 });
+    const x = { x: randomTensor({ dtype: 'float32', dims: [3, 3, 6, 6] }, rng) };
+    assert.deepEqual(floats((await streamed.run(x)).y), floats((await reference.run(x)).y));
+    assert.ok(streamed.pipelineCompiles!.onDemand > 0);
+  } finally {
+    await streamed.release();
+    await reference.release();
+  }
+});
 
 test('webgpu: a pipeline compiled for a wrong guess is never used and is dropped by the first plan', async () => {
   const guess = readOnnxModel(encodeOnnxModel(layeredMlp('Sigmoid'))); // act5 guessed as Sigmoid
