@@ -21,8 +21,6 @@ export class StreamedStart {
   /** the section after which the shapes are known (-1: at the header) */
   private shapesKnownAfter = -1;
   private modelSoFar: KilnHeaderInfo['modelSoFar'] | undefined;
-  /** why no pipelines were compiled ahead, when none were (diagnostics) */
-  speculationSkipped: string | undefined;
 
   /**
    * `start` is called at most once here; undefined: only check ops early (e.g. 'auto' measures later).
@@ -62,20 +60,15 @@ export class StreamedStart {
     let model: Model;
     try {
       model = modelSoFar(); // now, with the tensors verified so far; the reader reports a malformed graph at end()
-    } catch (e) {
-      this.speculationSkipped = `the graph did not read: ${(e as Error).message}`;
+    } catch {
       return;
     }
     this.speculation = (async () => {
       const b = await backend;
-      if (!b.prewarm) return void (this.speculationSkipped = `${b.name} compiles nothing ahead`);
+      if (!b.prewarm) return; // a CPU backend compiles nothing
       const plan = await planFromShapes(model, b.name, this.graphPasses);
-      if (!plan) return void (this.speculationSkipped = 'an input shape is not fully declared');
-      b.prewarm(plan);
-    })().catch((e: unknown) => {
-      // A guess that cannot be planned costs only the head start; the real load reports real errors.
-      this.speculationSkipped = `planning from shapes failed: ${(e as Error).message}`;
-    });
+      if (plan) b.prewarm(plan); // undefined: an input shape is symbolic, the session plans at the first run
+    })().catch(() => undefined); // a guess that cannot be planned costs only the head start; the real load reports real errors
   }
 
   /** The backend started during the download, if one was, once its pipelines compiled ahead have been asked for. */
