@@ -9,6 +9,7 @@ import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
 import { JsBackend } from '../backends/js/js-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
+import type { PipelineCounts } from '../backends/webgpu/pipeline-cache.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import { fail } from '../../core/errors.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
@@ -81,6 +82,19 @@ export class RecoveringBackend implements Backend {
   preload(tensor: AnyTensor, name: string): void {
     // A loss meanwhile only loses the head start: prepare() uploads what is missing.
     if (!this.recovering) this.current.preload?.(tensor, name);
+  }
+
+  prewarm(plan: ExecutionPlan): number {
+    return this.recovering ? 0 : (this.current.prewarm?.(plan) ?? 0);
+  }
+
+  async settled(): Promise<void> {
+    await this.current.settled?.();
+  }
+
+  /** WebGPU: pipelines compiled ahead and on demand on the current device (undefined on a CPU backend) */
+  get pipelineCounts(): PipelineCounts | undefined {
+    return this.current instanceof WebGpuBackend ? this.current.pipelineCounts : undefined;
   }
 
   release(): void {

@@ -2,6 +2,7 @@ import type { TensorMeta } from '../../kernels/contract.ts';
 import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/backend.ts';
 import { JsBackend } from '../backends/js/js-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
+import type { PipelineCounts } from '../backends/webgpu/pipeline-cache.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
@@ -157,7 +158,7 @@ export class InferenceSession {
     checkOutputLocation(options.preferredOutputLocation);
     const auto = providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto');
     // .kiln: the backend starts (and takes weights) while the bundle streams; 'auto' decides after.
-    const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost));
+    const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost), options.graphOptimizationLevel !== 'disabled');
     let loaded: LoadedModel;
     let resolved: ResolvedGraph;
     let parsedAt: number;
@@ -277,6 +278,14 @@ export class InferenceSession {
   get gpuAllocations(): { readonly buffers: number; readonly bytes: number } | undefined {
     const gpu = this.backend instanceof RecoveringBackend ? this.backend.gpu : undefined;
     return gpu ? { ...gpu.allocations } : undefined;
+  }
+
+  /**
+   * Diagnostics on WebGPU: pipelines compiled ahead (a streamed .kiln: from the graph's shapes while
+   * the weights download), on demand (by a plan: after the last byte), claimed and dropped.
+   */
+  get pipelineCompiles(): PipelineCounts | undefined {
+    return this.backend instanceof RecoveringBackend ? this.backend.pipelineCounts : undefined;
   }
 
   private checkOutputNames(): void {

@@ -64,5 +64,13 @@ export interface Backend {
    * does not use (weights that graph passes replaced or folded). Backends without device memory omit it.
    */
   preload?(tensor: AnyTensor, name: string): void;
+  /**
+   * Streaming loads: start compiling what `plan` (built from the graph's shapes while the weights
+   * still download) will need; returns how many compiles started. A later prepare() uses only what
+   * it asks for by exact key. Backends that compile nothing omit it.
+   */
+  prewarm?(plan: ExecutionPlan): number;
+  /** Resolves once no compile started by prewarm() or prepare() is in flight. */
+  settled?(): Promise<void>;
   release(): void;
 }

@@ -46,7 +46,7 @@ interface Handle {
   readonly telemetry: SessionTelemetry;
   state(): SessionState;
   /** a session in this thread on WebGPU: its device and allocation counts; none in a worker */
-  gpu(): { device: GpuDevice | undefined; allocations: CoreSession['gpuAllocations'] };
+  gpu(): { device: GpuDevice | undefined; allocations: CoreSession['gpuAllocations']; pipelines: CoreSession['pipelineCompiles'] };
   run(feeds: FeedsType, fetches: readonly string[] | undefined): Promise<ReturnType>;
   release(): Promise<void>;
 }
@@ -106,6 +106,11 @@ export class InferenceSession implements PublicSession {
     return this.handle.gpu().allocations;
   }
 
+  /** like gpuAllocations: in this thread only (undefined in a worker) */
+  get pipelineCompiles(): CoreSession['pipelineCompiles'] {
+    return this.handle.gpu().pipelines;
+  }
+
   get modelMetadata(): SessionInfo['modelMetadata'] {
     return this.handle.info.modelMetadata;
   }
@@ -151,7 +156,7 @@ async function localHandle(source: ModelSource, options: SessionOptions): Promis
     info: { id: 0, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata, executionProvider: session.executionProvider, adapterInfo: session.adapterInfo, modelMetadata: session.modelMetadata, backendChoice: session.backendChoice, bundle: session.bundle, verification: session.verification, telemetryEnabled: session.telemetry.enabled },
     telemetry: session.telemetry,
     state,
-    gpu: () => ({ device: session.gpuDevice, allocations: session.gpuAllocations }),
+    gpu: () => ({ device: session.gpuDevice, allocations: session.gpuAllocations, pipelines: session.pipelineCompiles }),
     async run(feeds, fetches) {
       try {
         const out = await session.run(feeds, fetches);
@@ -206,7 +211,7 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
     info,
     telemetry,
     state: () => state!,
-    gpu: () => ({ device: undefined, allocations: undefined }),
+    gpu: () => ({ device: undefined, allocations: undefined, pipelines: undefined }),
     async run(feeds, fetches) {
       if (released) fail('RELEASED', 'this session was released');
       const { wire, mine } = feedsToWire(feeds);

@@ -7,6 +7,23 @@ function maybePrint(program: GpuProgram): void {
   if (filter && (filter === '*' || program.label.includes(filter))) console.log(`// ${program.label}\n${program.shader}`);
 }
 
+/** Pipelines compiled ahead (from a plan of the graph's shapes while the weights stream) and on demand. */
+export interface PipelineCounts {
+  /** compiles started by prewarm() */
+  readonly ahead: number;
+  /** compiles started by get(): a plan asked for a pipeline nobody compiled ahead */
+  readonly onDemand: number;
+  /** pipelines compiled ahead that a plan then asked for */
+  readonly claimed: number;
+  /** pipelines compiled ahead that the first plan did not ask for (a wrong guess), dropped */
+  readonly dropped: number;
+  /** compiles not yet finished (or failed) */
+  readonly pending: number;
+}
+
+/** What a program binds: its inputs read-only, its outputs and temps read-write (the layout's key). */
+export const readOnlyBindings = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');
+
 /**
  * Compute pipelines keyed by WGSL text (which names everything a shader depends on), compiled with
  * createComputePipelineAsync so many compile in parallel; layouts are explicit so bindings a
@@ -15,6 +32,9 @@ function maybePrint(program: GpuProgram): void {
 export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  /** keys compiled ahead that no plan has asked for yet */
+  private readonly ahead = new Set<string>();
+  private readonly counted = { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0 };
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -38,25 +58,62 @@ export class PipelineCache {
     return layout;
   }
 
+  get counts(): PipelineCounts {
+    return { ...this.counted };
+  }
+
   get(program: GpuProgram, layout: GPUBindGroupLayout): Promise<GPUComputePipeline> {
-    const key = `${program.shader}\n//layout:${layout.label}`;
-    let p = this.pipelines.get(key);
-    if (!p) {
-      maybePrint(program);
-      const module = this.device.createShaderModule({ label: program.label, code: program.shader });
-      p = this.device
-        .createComputePipelineAsync({
-          label: program.label,
-          layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-          compute: { module, entryPoint: 'main' },
-        })
-        .catch(async (e: unknown) => {
-          const info = await module.getCompilationInfo().catch(() => undefined);
-          const messages = info?.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n') ?? '';
-          throw new KilnError('INTERNAL', `pipeline '${program.label}' failed to compile: ${(e as Error).message}\n${messages}`);
-        });
-      this.pipelines.set(key, p);
-    }
+    const key = keyOf(program, layout);
+    if (this.ahead.delete(key)) this.counted.claimed++;
+    const known = this.pipelines.get(key);
+    if (known) return known;
+    this.counted.onDemand++;
+    return this.compile(key, program, layout);
+  }
+
+  /**
+   * Starts compiling a pipeline a plan is expected to ask for. Only a later get() with exactly this
+   * key uses it; dropUnclaimed() forgets those nobody asked for. Its failure surfaces there, not here.
+   */
+  prewarm(program: GpuProgram, layout: GPUBindGroupLayout): void {
+    const key = keyOf(program, layout);
+    if (this.pipelines.has(key)) return;
+    this.counted.ahead++;
+    this.ahead.add(key);
+    this.compile(key, program, layout).catch(() => undefined);
+  }
+
+  /** Forgets the pipelines compiled ahead that no plan asked for (WebGPU has no destroy for pipelines: they are collected). */
+  dropUnclaimed(): void {
+    for (const key of this.ahead) this.pipelines.delete(key);
+    this.counted.dropped += this.ahead.size;
+    this.ahead.clear();
+  }
+
+  /** Resolves once no compile is in flight (a load that failed gives its device back only then). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pipelines.values()]);
+  }
+
+  private compile(key: string, program: GpuProgram, layout: GPUBindGroupLayout): Promise<GPUComputePipeline> {
+    maybePrint(program);
+    const module = this.device.createShaderModule({ label: program.label, code: program.shader });
+    const p = this.device
+      .createComputePipelineAsync({
+        label: program.label,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main' },
+      })
+      .catch(async (e: unknown) => {
+        const info = await module.getCompilationInfo().catch(() => undefined);
+        const messages = info?.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n') ?? '';
+        throw new KilnError('INTERNAL', `pipeline '${program.label}' failed to compile: ${(e as Error).message}\n${messages}`);
+      });
+    this.counted.pending++;
+    p.finally(() => this.counted.pending--).catch(() => undefined);
+    this.pipelines.set(key, p);
     return p;
   }
 }
+
+const keyOf = (program: GpuProgram, layout: GPUBindGroupLayout): string => `${program.shader}\n//layout:${layout.label}`;

@@ -1,9 +1,8 @@
 import { Tensor, gpuBufferTensor, type AnyTensor } from '../../../core/tensor.ts';
 import { fail } from '../../../core/errors.ts';
-import { packedPerWord, storageType, BYTES_PER_GPU_ELEMENT } from '../../../kernels/webgpu/storage.ts';
+import { packedPerWord, BYTES_PER_GPU_ELEMENT } from '../../../kernels/webgpu/storage.ts';
 import type { TensorMeta } from '../../../kernels/contract.ts';
-import type { GpuLowering, GpuProgram } from '../../../kernels/webgpu/contract.ts';
-import { webgpuKernelFor } from '../../../kernels/webgpu/kernels.ts';
+import type { GpuProgram } from '../../../kernels/webgpu/contract.ts';
 import type { ExecutionPlan, PlannedStep } from '../../plan/execution-plan.ts';
 import type { Backend, Placement, PreparedPlan, RunIo, StepPlacement } from '../backend.ts';
 import { GpuBufferPool, bufferDevices, createCountedBuffer } from './gpu-buffer-pool.ts';
@@ -11,7 +10,9 @@ import { runStepOnCpu } from '../js/run-step.ts';
 import { BufferAssigner } from './buffer-assignment.ts';
 import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
 import type { KernelTuning } from './kernel-tuning.ts';
-import { PipelineCache } from './pipeline-cache.ts';
+import { PipelineCache, readOnlyBindings, type PipelineCounts } from './pipeline-cache.ts';
+import { lowerPlan } from './plan-lowering.ts';
+import { prewarmPipelines } from './pipeline-prewarm.ts';
 import { fromGpuWords, toGpuWords, toPackedWords, type GpuUpload } from './transfer.ts';
 import type { RunTiming } from '../../telemetry/latency/run-timing.ts';
 import { PassTimestamps } from './pass-timestamps.ts';
@@ -94,38 +95,31 @@ export class WebGpuBackend implements Backend {
     return this.pipelines.size;
   }
 
+  /** pipelines compiled ahead (prewarm) and on demand (prepare), for the cold-start tests and bench */
+  get pipelineCounts(): PipelineCounts {
+    return this.pipelines.counts;
+  }
+
+  /** Streaming loads: starts compiling the pipelines `plan` (built from shapes, weights not yet here) needs. */
+  prewarm(plan: ExecutionPlan): number {
+    checkNotLost(this.gpu);
+    return prewarmPipelines(plan, this.gpu.caps, this.pipelines);
+  }
+
+  /** Resolves once no pipeline compile is in flight. */
+  settled(): Promise<void> {
+    return this.pipelines.settled();
+  }
+
   async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
     checkNotLost(this.gpu);
     const { device, caps } = this.gpu;
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
 
-    // 1. Placement: a step runs on the GPU when every tensor it touches has a GPU storage type
-    //    and its kernel lowers this case; otherwise on the CPU, with transfers around it.
-    //    8/4-bit constants (quantized weights) stay packed; views of them inherit the packing.
-    const root = new Map<number, number>();
+    // 1. Placement and lowering (plan-lowering.ts, shared with the pipeline prewarm).
+    const { lowerings, cpuReasons, root } = lowerPlan(plan, caps);
     const rootOf = (id: number): number => root.get(id) ?? id;
-    const packed = (id: number): boolean => {
-      const v = plan.values[rootOf(id)]!;
-      return v.kind === 'const' && packedPerWord(v.meta.dtype) !== undefined;
-    };
-    const cpuReasons: StepPlacement['reason'][] = plan.steps.map(() => undefined);
-    const lowerings: (GpuLowering | undefined)[] = plan.steps.map((step, i) => {
-      const lower = webgpuKernelFor(step.op);
-      if (!lower) return ((cpuReasons[i] = 'no-kernel'), undefined);
-      const metas = step.inputs.map((id) => (id === undefined ? undefined : packed(id) ? { ...plan.values[id]!.meta, packed: true } : plan.values[id]!.meta));
-      const outs = step.outputs.map((id) => (id >= 0 ? plan.values[id]!.meta : { dtype: 'float32' as const, dims: [0] }));
-      if ([...metas, ...outs].some((m) => m !== undefined && !storageType(m.dtype))) return ((cpuReasons[i] = 'dtype'), undefined);
-      for (const [i, m] of [...metas, ...outs].entries()) {
-        if (m && sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT > caps.maxStorageBufferBindingSize) {
-          fail('DEVICE_LIMIT', `${step.node.opType} node '${step.node.name}': tensor #${i} needs ${sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT} bytes, over this device's ${caps.maxStorageBufferBindingSize}-byte binding limit`);
-        }
-      }
-      const low = lower(metas, outs, { ...step.ctx, caps });
-      if (low?.kind === 'view') root.set(step.outputs[0]!, rootOf(step.inputs[low.input]!));
-      if (!low) cpuReasons[i] = 'declined';
-      return low;
-    });
 
     // 2. Which values need a GPU buffer.
     const needsGpu = new Set<number>();
@@ -195,10 +189,11 @@ export class WebGpuBackend implements Backend {
       uniformBytes += Math.ceil(Math.max(16, program.uniforms.byteLength) / UNIFORM_ALIGN) * UNIFORM_ALIGN;
     }
     const uniformBuffer = createCountedBuffer(device, this.gpu.allocations, { label: 'kiln-uniforms', size: Math.max(16, uniformBytes), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const readOnlyOf = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');
+    const readOnlyOf = readOnlyBindings;
     const compileStart = performance.now();
     const compiled = await Promise.all(programs.map(({ program }) => this.pipelines.get(program, this.pipelines.layoutFor(readOnlyOf(program)))));
     const compileMs = performance.now() - compileStart;
+    this.pipelines.dropUnclaimed(); // pipelines compiled ahead that this plan did not ask for were wrong guesses
     const execs: StepExec[] = plan.steps.map((step) => ({ kind: 'cpu', step }));
     programs.forEach(({ step, program }, i) => {
       const s = plan.steps[step]!;

@@ -42,9 +42,20 @@ export interface KilnBundle {
   readonly byteLength: number;
 }
 
+export interface KilnHeaderInfo {
+  readonly signature: SignatureStatus;
+  readonly byteLength: number;
+  /**
+   * The model as far as it has arrived when called: tensors not yet verified are zeros of their
+   * dtype and dims. For planning from shapes only (pipelines compiled while the weights stream),
+   * never for answers. Throws what end() would on a malformed graph.
+   */
+  readonly modelSoFar: () => Model;
+}
+
 export interface KilnStreamEvents {
   /** the header arrived and checked out (signature included); nothing of the data yet */
-  onHeader?: (header: KilnHeader, info: { signature: SignatureStatus; byteLength: number }) => void;
+  onHeader?: (header: KilnHeader, info: KilnHeaderInfo) => void;
   /** section `index` arrived, its SHA-256 matched, and these tensors were decoded from it */
   onSection?: (index: number, tensors: ReadonlyMap<string, AnyTensor>) => void;
 }
@@ -120,20 +131,26 @@ export class KilnStreamReader {
         fail('INVALID_MODEL', `.kiln: the file is truncated: section ${this.nextSection} of ${header.sections.length} needs bytes up to ${layout.dataStart + s.offset + s.byteLength}, the file has ${this.filled}`, { section: this.nextSection });
       }
       if (this.filled !== total) fail('INVALID_MODEL', `.kiln: the file has ${this.filled} bytes, its header describes ${total}`);
-      const initializers = new Map<string, AnyTensor>();
-      header.tensors.forEach((t, i) => {
-        if (t.role !== 'attribute') initializers.set(t.name, this.tensors[i]!);
-      });
-      const model = modelFromHeader(header, initializers, (index, where) => {
-        const t = header.tensors[index];
-        if (!t || t.role !== 'attribute') fail('INVALID_MODEL', `.kiln header: ${where}: tensor #${index} is not an attribute tensor`);
-        return this.tensors[index]!;
-      });
+      const model = this.modelOf(header, () => fail('INTERNAL', '.kiln: a tensor was not decoded'));
       checkGraphAgainstTable(model, header);
       return { model, spec: header.spec, header, version: { major: layout.major, minor: layout.minor }, signature: this.signature, ...(this.keyId ? { keyId: this.keyId } : {}), byteLength: total };
     } catch (e) {
       throw typedModelError(e);
     }
+  }
+
+  /** The graph with the tensors decoded so far; `missing` stands in for the others. */
+  private modelOf(header: KilnHeader, missing: (t: HeaderTensor) => AnyTensor): Model {
+    const at = (i: number): AnyTensor => this.tensors[i] ?? missing(header.tensors[i]!);
+    const initializers = new Map<string, AnyTensor>();
+    header.tensors.forEach((t, i) => {
+      if (t.role !== 'attribute') initializers.set(t.name, at(i));
+    });
+    return modelFromHeader(header, initializers, (index, where) => {
+      const t = header.tensors[index];
+      if (!t || t.role !== 'attribute') fail('INVALID_MODEL', `.kiln header: ${where}: tensor #${index} is not an attribute tensor`);
+      return at(index);
+    });
   }
 
   private grow(needed: number): void {
@@ -175,7 +192,7 @@ export class KilnStreamReader {
         exact.set(this.buf.subarray(0, this.filled));
         this.buf = exact;
       }
-      this.events.onHeader?.(header, { signature: this.signature, byteLength: total });
+      this.events.onHeader?.(header, { signature: this.signature, byteLength: total, modelSoFar: () => this.modelOf(header, (t) => tensorFromBytes(t.dtype as StoredDtype, t.dims, new Uint8Array(t.byteLength))) });
     }
     const header = this.header;
     while (this.nextSection < header.sections.length) {
