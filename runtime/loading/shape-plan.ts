@@ -10,14 +10,15 @@ import type { BackendName } from '../backends/backend.ts';
 import type { Model } from '../graph/ir.ts';
 import { optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { buildPlan } from '../plan/build-plan.ts';
+import { allNodes } from '../graph/subgraph.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
 import { resolveGraph } from '../plan/resolved-graph.ts';
 
 /** undefined when an input's shape is not fully declared (the session plans at the first run then). */
 export async function planFromShapes(model: Model, backend: BackendName, passes: boolean): Promise<ExecutionPlan | undefined> {
-  await loadOpFamiliesFor(model.graph.nodes);
+  await loadOpFamiliesFor(allNodes(model.graph));
   const graph = passes ? optimizeGraph(model) : model.graph;
-  await loadOpFamiliesFor(graph.nodes);
+  await loadOpFamiliesFor(allNodes(graph));
   let resolved = resolveGraph(model, graph);
   if (passes) {
     const forBackend = optimizeForBackend(model, resolved.graph, backend);
