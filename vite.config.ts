@@ -69,6 +69,8 @@ export const IIFE_CHUNKS: Readonly<Record<string, string>> = {
   telemetry: 'runtime/telemetry/session-telemetry.ts',
   'kiln-reader': 'runtime/format/kiln/kiln-reader.ts',
   'onnx-reader': 'runtime/format/onnx/onnx-reader.ts',
+  // The QDQ graph passes: loaded for graphs with QuantizeLinear / DequantizeLinear (loadGraphPassesFor).
+  'qdq-passes': 'runtime/graph/passes/qdq-lowering.ts',
   // Op families outside the core set (kernels/lazy-families.ts), one part per group.
   'ops-quantized': 'kernels/lazy/ops-quantized.ts',
   'ops-transformer': 'kernels/lazy/ops-transformer.ts',

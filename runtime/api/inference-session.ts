@@ -8,7 +8,7 @@ import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Model } from '../graph/ir.ts';
-import { optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
+import { loadGraphPassesFor, optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
@@ -166,7 +166,7 @@ export class InferenceSession {
       loaded = await loadModel(source, { ...options, kilnEvents: early.events });
       // Op families outside the core set load now, before the passes (which read their definitions);
       // again after them, for any op a pass introduced.
-      await loadOpFamiliesFor(allNodes(loaded.model.graph));
+      await Promise.all([loadOpFamiliesFor(allNodes(loaded.model.graph)), loadGraphPassesFor(loaded.model.graph.nodes)]);
       const graph = options.graphOptimizationLevel === 'disabled' ? loaded.model.graph : optimizeGraph(loaded.model);
       await loadOpFamiliesFor(allNodes(graph));
       resolved = resolveGraph(loaded.model, graph); // names every unsupported op before any device work

@@ -8,7 +8,7 @@ import type { TensorMeta } from '../../kernels/contract.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import type { BackendName } from '../backends/backend.ts';
 import type { Model } from '../graph/ir.ts';
-import { optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
+import { loadGraphPassesFor, optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { buildPlan } from '../plan/build-plan.ts';
 import { allNodes } from '../graph/subgraph.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
@@ -16,7 +16,7 @@ import { resolveGraph } from '../plan/resolved-graph.ts';
 
 /** undefined when an input's shape is not fully declared (the session plans at the first run then). */
 export async function planFromShapes(model: Model, backend: BackendName, passes: boolean): Promise<ExecutionPlan | undefined> {
-  await loadOpFamiliesFor(allNodes(model.graph));
+  await Promise.all([loadOpFamiliesFor(allNodes(model.graph)), loadGraphPassesFor(model.graph.nodes)]);
   const graph = passes ? optimizeGraph(model) : model.graph;
   await loadOpFamiliesFor(allNodes(graph));
   let resolved = resolveGraph(model, graph);

@@ -1,7 +1,8 @@
 // Op families outside the core set are chunks of their own (kernels/lazy-families.ts): a model using
 // one (CumSum, in the 'sequence' group) makes the session fetch that group's chunk, in the script tag
-// (its worker, and the page with { worker: false }) and in the ESM build's worker; a page running a
-// plain CNN fetches none of the op chunks (requests counted by the test server).
+// (its worker, and the page with { worker: false }) and in the ESM build's worker; so does a QDQ
+// model with the QDQ graph passes' chunk; a page running a plain CNN fetches none of the op or pass
+// chunks (requests counted by the test server).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -13,7 +14,7 @@ import { openDeliveryBed, type DeliveryBed } from './helpers/delivery-bed.ts';
 
 type KilnModule = typeof Kiln;
 const TIMEOUT = 120_000;
-const OP_CHUNK = /\/dist\/kiln\.(iife|worker|core)-ops-/;
+const OP_CHUNK = /\/dist\/kiln\.(iife|worker|core)-(ops-|qdq-)/;
 
 const cumsumModel = encodeOnnxModel({
   opsets: { '': 17 },
@@ -53,6 +54,25 @@ const cnnInput = ((): number[] => {
   const rng = testRng(import.meta.url, 'cnn input');
   return Array.from({ length: 3 * 8 * 8 }, () => rng.range(-1, 1));
 })();
+
+/** int8 weights through a constant DequantizeLinear into a MatMul: the QDQ passes make it one MatMulNBits. */
+const qdqModel = encodeOnnxModel({
+  opsets: { '': 17 },
+  inputs: [{ name: 'x', dtype: 'float32', dims: [1, 8] }],
+  outputs: [{ name: 'y', dtype: 'float32', dims: [1, 4] }],
+  initializers: {
+    w: new Tensor('int8', Int8Array.from({ length: 32 }, (_, i) => ((i * 37) % 255) - 127), [8, 4]),
+    s: new Tensor('float32', [0.02], []),
+    z: new Tensor('int8', [0], []),
+  },
+  nodes: [
+    { opType: 'DequantizeLinear', inputs: ['w', 's', 'z'], outputs: ['wf'] },
+    { opType: 'MatMul', inputs: ['x', 'wf'], outputs: ['y'] },
+  ],
+});
+const qdqInput = Array.from({ length: 8 }, (_, i) => i / 8 - 0.4);
+/** x @ (0.02 * w), summed in float64 here: the lowered kernel must agree to float32 rounding. */
+const qdqExpected = Array.from({ length: 4 }, (_, j) => qdqInput.reduce((a, x, k) => a + x * 0.02 * ((((k * 4 + j) * 37) % 255) - 127), 0));
 
 let bed: DeliveryBed | undefined;
 before(async () => {
@@ -95,6 +115,23 @@ for (const [page, worker, chunk] of [
     const before = bed!.server.count(chunk);
     const r = await runIn(p, cumsumModel, { name: 'x', data: cumsumInput, dims: [2, 4] }, 'webgpu', worker);
     assert.deepEqual(r, { provider: 'webgpu', dims: [2, 4], data: cumsumExpected, where: ['CumSum:webgpu'] });
+    assert.equal(bed!.server.count(chunk) - before, 1, `${chunk} fetched once`);
+  });
+}
+
+for (const [page, worker, chunk] of [
+  ['script-tag', true, '/dist/kiln.iife-qdq-passes.js'],
+  ['script-tag', false, '/dist/kiln.iife-qdq-passes.js'],
+  ['esm', true, '/dist/kiln.worker-qdq-lowering.mjs'],
+  ['esm', false, '/dist/kiln.core-qdq-lowering.mjs'],
+] as const) {
+  test(`${page} (${worker ? 'worker' : 'in the page'}): a QDQ model fetches the QDQ graph passes and runs them`, { timeout: TIMEOUT }, async () => {
+    const p = await open(page);
+    const before = bed!.server.count(chunk);
+    const r = await runIn(p, qdqModel, { name: 'x', data: qdqInput, dims: [1, 8] }, 'webgpu', worker);
+    assert.equal(r.provider, 'webgpu');
+    assert.deepEqual(r.where.map((w) => w.split(':')[0]), ['MatMulNBits'], 'the QDQ lowering ran');
+    r.data.forEach((v, j) => assert.ok(Math.abs(v - qdqExpected[j]!) <= 1e-5, `y[${j}] ${v} vs ${qdqExpected[j]}`));
     assert.equal(bed!.server.count(chunk) - before, 1, `${chunk} fetched once`);
   });
 }

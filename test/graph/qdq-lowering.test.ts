@@ -13,6 +13,7 @@ import { toNumbers } from '../../kernels/common/values.ts';
 import { randomTensor } from '../ops/op-harness.ts';
 import { activationQdq, biasDq, quantizeWeight, randn, weightDq, type WriterModel } from './qdq-fixtures.ts';
 import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
+import '../../runtime/graph/passes/qdq-lowering.ts'; // optimizeGraph needs it loaded, as a session loads it (loadGraphPassesFor)
 
 interface Case {
   readonly name: string;

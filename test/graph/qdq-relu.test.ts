@@ -9,6 +9,7 @@ import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { optimizeGraph } from '../../runtime/graph/passes/optimize.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import '../../kernels/all-ops.ts'; // every lazily loaded op family registered, as a session loads them (kernels/lazy-families.ts)
+import '../../runtime/graph/passes/qdq-lowering.ts'; // optimizeGraph needs it loaded, as a session loads it (loadGraphPassesFor)
 
 function model(zp: AnyTensor): Uint8Array {
   return encodeOnnxModel({

@@ -1,6 +1,7 @@
 import type { Graph, Model } from '../ir.ts';
 import { opsetOf } from '../ir.ts';
 import { topoSort } from '../topo-sort.ts';
+import { fail } from '../../../core/errors.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
@@ -9,9 +10,28 @@ import { liftConstants } from './lift-constants.ts';
 import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
 import { recognizeLayerNorm } from './recognize-layernorm.ts';
-import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
+
+type LowerQdq = (graph: Graph, opset: number, stage: 'before-fusion' | 'after-fusion') => void;
+let qdqLowering: LowerQdq | undefined;
+
+/** QuantizeLinear / DequantizeLinear in any domain: what every QDQ rewrite starts from. */
+const isQdqNode = (n: { readonly opType: string }): boolean => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear';
+
+/** qdq-lowering.ts registers itself here when it loads. */
+export function registerQdqLowering(lower: LowerQdq): void {
+  qdqLowering = lower;
+}
+
+/**
+ * Loads the passes a graph needs beyond the core download: the QDQ lowering is a chunk of its own
+ * (float models never download it; docs/decisions.md, "bundle"). Sessions await this before
+ * optimizeGraph, as they await loadOpFamiliesFor.
+ */
+export async function loadGraphPassesFor(nodes: Iterable<{ readonly opType: string }>): Promise<void> {
+  if (!qdqLowering && [...nodes].some(isQdqNode)) await import('./qdq-lowering.ts');
+}
 
 /**
  * Shape-independent rewrites, run once per session on a copy of the graph. Constant folding
@@ -19,6 +39,8 @@ import { removeIdentities } from './remove-identity.ts';
  */
 export function optimizeGraph(model: Model): Graph {
   const src = model.graph;
+  // Never silently skipped: a caller that did not load the QDQ lowering for a QDQ graph hears of it.
+  const lowerQdq = src.nodes.some(isQdqNode) ? (qdqLowering ?? fail('INTERNAL', 'the QDQ lowering is not loaded: await loadGraphPassesFor(nodes) before optimizeGraph')) : undefined;
   const graph: Graph = { ...src, initializers: new Map(src.initializers), nodes: topoSort(src.nodes, (n) => n, src) };
   removeIdentities(graph);
   liftConstants(graph);
@@ -26,10 +48,10 @@ export function optimizeGraph(model: Model): Graph {
   recognizeHardSwish(graph, opsetOf(model, ''));
   recognizeLayerNorm(graph, opsetOf(model, ''));
   recognizeGelu(graph);
-  lowerQdq(graph, opsetOf(model, ''), 'before-fusion');
+  lowerQdq?.(graph, opsetOf(model, ''), 'before-fusion');
   fuseBias(graph);
   fuseActivations(graph, opsetOf(model, ''));
-  lowerQdq(graph, opsetOf(model, ''), 'after-fusion');
+  lowerQdq?.(graph, opsetOf(model, ''), 'after-fusion');
   removeDeadNodes(graph);
   return graph;
 }

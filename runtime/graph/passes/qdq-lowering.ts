@@ -1,4 +1,5 @@
 import type { Graph } from '../ir.ts';
+import { registerQdqLowering } from './optimize.ts';
 import { fuseActivationQdq } from './qdq-activation.ts';
 import { lowerQdqConv } from './qdq-conv.ts';
 import { foldQdqLookupTables } from './qdq-lookup-table.ts';
@@ -38,3 +39,5 @@ export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | '
     fuseActivationQdq(graph, opset);
   }
 }
+
+registerQdqLowering(lowerQdq);
