@@ -9,10 +9,11 @@
 // Blocks past K (a partial last block) are read up to K only.
 //
 // Four output columns (rows of W) at a time share each load of A, and for each group of columns
-// every row of A runs while that group's weights are in L1. 16 weights (u8 lanes) become four f32x4
-// by widening to i16 (an integer zero point is subtracted there: exact, one op per 8 weights), then
-// to i32 and a signed convert (cvtdq2ps; the unsigned convert V8 lowers to a long sequence on x64).
-// A float zero point is subtracted after the convert instead.
+// every row of A runs while that group's weights are in L1. 4 weights (u8 lanes) become an f32x4 in
+// three ops: a swizzle puts each byte in the low byte of a 32-bit lane, an or sets the exponent of
+// 2^23 above it (the float 2^23 + q), and one subtract of 2^23 + zp leaves q - zp exactly. (Widening
+// u8 -> u16 -> u32 and f32x4.convert_u32x4 was the old way: the unsigned convert is a long sequence
+// on x64; widening with a signed convert measured ~25% slower than the swizzle, CPU time, 1x4096x4096.)
 #include <wasm_simd128.h>
 #include <stdint.h>
 
@@ -27,19 +28,26 @@ static inline __attribute__((always_inline)) v128_t fma4(v128_t acc, v128_t a, v
 #endif
 }
 
-// acc += a[0..15] * (w[0..15] - zp), w the 16 u8 lanes of v. int_zp: zp16 (i16 lanes) is subtracted
-// before the convert; else zpf (f32 lanes) after it.
-static inline __attribute__((always_inline)) v128_t dot16(v128_t acc, v128_t v, const v128_t *a, const int int_zp,
-                                                          v128_t zp16, v128_t zpf) {
-  v128_t lo = wasm_u16x8_extend_low_u8x16(v), hi = wasm_u16x8_extend_high_u8x16(v);
-  if (int_zp) {
-    lo = wasm_i16x8_sub(lo, zp16);
-    hi = wasm_i16x8_sub(hi, zp16);
-  }
-  v128_t w0 = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(lo));
-  v128_t w1 = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(lo));
-  v128_t w2 = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(hi));
-  v128_t w3 = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(hi));
+// The relaxed swizzle is pshufb itself; the plain one adds a saturating add for indices >= 16. Every
+// index here is < 16 or 0x80, which both give 0 for (relaxed-SIMD: an index >= 128 always gives 0).
+#ifdef KILN_RELAXED
+#define SWIZZLE(v, i) wasm_i8x16_relaxed_swizzle((v), (i))
+#else
+#define SWIZZLE(v, i) wasm_i8x16_swizzle((v), (i))
+#endif
+#define Z -128
+// u8 lanes 4j..4j+3 of v as f32 lanes minus z, where z holds 2^23 + an integer zero point (exact: q - zp)
+// or 2^23 alone (then q): byte -> low byte of a 32-bit lane, or'ed under the exponent of 2^23.
+#define LANES(v, j, z)                                                                                                 \
+  wasm_f32x4_sub(wasm_v128_or(SWIZZLE((v), wasm_i8x16_const(4 * j, Z, Z, Z, 4 * j + 1, Z, Z, Z, 4 * j + 2, Z, Z, Z, 4 * j + 3, Z, Z, Z)), \
+                              wasm_i32x4_splat(0x4B000000)),                                                          \
+                 (z))
+
+// acc += a[0..15] * (w[0..15] - zp), w the 16 u8 lanes of v. int_zp: the zero point zpf (f32 lanes)
+// is an integer and folds into the 2^23 subtracted (exact); else it is subtracted after.
+static inline __attribute__((always_inline)) v128_t dot16(v128_t acc, v128_t v, const v128_t *a, const int int_zp, v128_t zpf) {
+  const v128_t z = int_zp ? wasm_f32x4_add(zpf, wasm_f32x4_splat(8388608.0f)) : wasm_f32x4_splat(8388608.0f);
+  v128_t w0 = LANES(v, 0, z), w1 = LANES(v, 1, z), w2 = LANES(v, 2, z), w3 = LANES(v, 3, z);
   if (!int_zp) {
     w0 = wasm_f32x4_sub(w0, zpf);
     w1 = wasm_f32x4_sub(w1, zpf);
@@ -89,19 +97,17 @@ static inline __attribute__((always_inline)) void columns(const int cols, const 
     v128_t acc[COLS];
     for (int c = 0; c < cols; c++) acc[c] = wasm_f32x4_splat(0.0f);
     for (int blk = 0; blk < full; blk++) {
-      v128_t s[COLS], zp16[COLS], zpf[COLS];
+      v128_t s[COLS], zpf[COLS];
       for (int c = 0; c < cols; c++) {
-        const float z = zps[(long)(col0 + c) * nblocks + blk];
         s[c] = wasm_f32x4_splat(0.0f);
-        zp16[c] = wasm_i16x8_splat((int16_t)z);
-        zpf[c] = wasm_f32x4_splat(z);
+        zpf[c] = wasm_f32x4_splat(zps[(long)(col0 + c) * nblocks + blk]);
       }
       const float *ab = ar + (long)blk * bs;
       for (int j0 = 0; j0 < bs; j0 += 16) {
         const v128_t av[4] = {wasm_v128_load(ab + j0), wasm_v128_load(ab + j0 + 4), wasm_v128_load(ab + j0 + 8), wasm_v128_load(ab + j0 + 12)};
         for (int c = 0; c < cols; c++) {
           const uint8_t *q = b + (col0 + c) * row_bytes + blk * blk_bytes;
-          s[c] = dot16(s[c], weights16(q, bits, bs, j0), av, int_zp, zp16[c], zpf[c]);
+          s[c] = dot16(s[c], weights16(q, bits, bs, j0), av, int_zp, zpf[c]);
         }
       }
       for (int c = 0; c < cols; c++) acc[c] = fma4(acc[c], s[c], wasm_f32x4_splat(scales[(long)(col0 + c) * nblocks + blk]));
