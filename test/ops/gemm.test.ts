@@ -53,7 +53,7 @@ const initializerCases: OpCase[] = [
   wasmConst('M=1 HardSwish', [f32(1, 64), init(64, 30), init(30)], { kiln_activation: 'HardSwish' }),
   wasmConst('Sigmoid, no C', [f32(4, 5), init(5, 3)], { kiln_activation: 'Sigmoid' }),
   wasmConst('Clip, N tail', [f32(33, 20), init(20, 13), init(13)], { kiln_activation: 'Clip', kiln_activation_params: { floats: [-0.5, 0.7] } }),
-  // M = 1..3 runs the GEMM's matrix-vector tiles: 4 (M = 1) or 2 panels of 8 columns at once, then
+  // M = 1..3 runs the GEMM's matrix-vector tiles: 4, 3 or 2 panels of 8 columns at once (M = 1, 2, 3), then
   // single panels; N = 75 leaves 1 whole panel past two groups of 4 plus a 3-column tail, K = 83 a K tail.
   wasmConst('M=1 Linear transB + bias [N], N and K tails (matrix-vector tiles)', [f32(1, 83), init(75, 83), init(75)], { transB: 1 }),
   wasmConst('M=2 transB + bias, Relu (matrix-vector tiles)', [f32(2, 83), init(75, 83), init(75)], { transB: 1, kiln_activation: 'Relu' }),

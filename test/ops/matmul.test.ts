@@ -69,7 +69,7 @@ const cases: OpCase[] = [
 ];
 
 // B (and the fused bias) as initializers, packed once; M = 1..3 runs the GEMM's matrix-vector tiles
-// (4 or 2 panels of 8 columns at once, then single panels); a batch of small M over one 2-D B with A's
+// (4, 3 or 2 panels of 8 columns at once for M = 1, 2, 3, then single panels); a batch of small M over one 2-D B with A's
 // matrices back to back is folded into one GEMM of batch * M rows. Values from the run's seeded stream.
 const init = (...dims: number[]) => ({ dtype: 'float32' as const, dims, values: Array.from({ length: dims.reduce((x, d) => x * d, 1) }, () => rng.range(-2, 2)) });
 const wasmConst = (name: string, a: number[], b: number[], extra: Partial<OpCase> = {}): OpCase => ({ name: `initializers: ${name}`, op: 'MatMul', inputs: [f32(...a), init(...b)], tolerance: tol, wasmKernel: true, ...extra });

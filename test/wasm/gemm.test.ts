@@ -173,8 +173,8 @@ for (const build of ['simd', 'relaxed'] as const) {
     assert.equal(cases, SIZES.length ** 3);
   });
 
-  // M = 1..3 runs the matrix-vector tiles (groups of 4 panels for M = 1, 2 for M = 2 and 3, then
-  // single panels): N covers whole groups, groups plus leftover whole panels, and a partial last panel.
+  // M = 1..3 runs the matrix-vector tiles (groups of 4 panels for M = 1, 3 for M = 2, 2 for M = 3,
+  // then single panels): N covers whole groups, groups plus leftover whole panels, and a partial last panel.
   test(`${build}: matrix-vector tiles, M in {1, 2, 3}, N across panel-group edges, K tails; ${seed}`, async () => {
     const w = await loadBuild(build);
     const r = makeRng(rng.seed ^ (build === 'simd' ? 0x6e7 : 0x6e8));

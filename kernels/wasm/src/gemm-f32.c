@@ -160,7 +160,9 @@ static inline __attribute__((always_inline)) void tile_row(int K, const float *a
 // once gives the hardware prefetcher np streams and more misses in flight. Measured (raw kernel, B
 // 4096 x 4096 = 64 MB, SIMD128 / relaxed, us): one panel 4293 / 3470, two 3272 / 2704, four 3149 /
 // 2735 (a plain 4-stream read of the same bytes: 2759). k advances one row per step; mr * np * 2
-// accumulators (8 for 1x4 and 2x2) keep the FMA latency hidden. Only whole panels (nc = 8) come here.
+// accumulators (1x4: 8, 2x3: 12, 3x2: 12) keep the FMA latency hidden. 3 rows x 3 panels (18) spilled:
+// SIMD128 M = 3 went from 7.7 to 12.7 ms CPU at 3x4096x4096; 2 rows x 3 panels beat 2 x 2 (5.8 vs
+// 6.3 ms SIMD128, 5.6-5.7 vs 5.8 relaxed). Only whole panels (nc = 8) come here.
 static inline __attribute__((always_inline)) void tile_streams(const int mr, const int np, int K, const float *a, int lda,
                                                                const float *panel, int panel_floats, float *c, int ldc,
                                                                int flags, v128_t lo, v128_t hi) {
@@ -205,14 +207,14 @@ static inline __attribute__((always_inline)) void tile_streams(const int mr, con
 // (fewer than np, or the partial one at the N edge) one at a time by the ordinary tiles.
 static void gemv(int M, int K, const float *a, int lda, const float *b_packed, float *c, int ldc, int N, int flags,
                  v128_t lo, v128_t hi) {
-  const int pf = PANEL_FLOATS(K), np = M == 1 ? 4 : 2, full = N / NR;
+  const int pf = PANEL_FLOATS(K), np = M == 1 ? 4 : M == 2 ? 3 : 2, full = N / NR;
   int p0 = 0;
   for (; p0 + np <= full; p0 += np) {
     const float *panel = b_packed + (long)p0 * pf;
     float *ct = c + p0 * NR;
     switch (M) {
       case 1: tile_streams(1, 4, K, a, lda, panel, pf, ct, ldc, flags, lo, hi); break;
-      case 2: tile_streams(2, 2, K, a, lda, panel, pf, ct, ldc, flags, lo, hi); break;
+      case 2: tile_streams(2, 3, K, a, lda, panel, pf, ct, ldc, flags, lo, hi); break;
       default: tile_streams(3, 2, K, a, lda, panel, pf, ct, ldc, flags, lo, hi); break;
     }
   }
