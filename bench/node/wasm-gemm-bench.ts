@@ -1,4 +1,4 @@
-// `node --import tsx bench/node/wasm-gemm-bench.ts [runs]`: GFLOP/s of the wasm backend's f32 GEMM
+// `node --import tsx bench/node/wasm-gemm-bench.ts [runs] [MxNxK,...]`: GFLOP/s of the wasm backend's f32 GEMM
 // (dist/wasm/, both builds) beside onnxruntime-web's wasm EP on one thread (a one-node MatMul with
 // B as an initializer, so ort may pre-pack it as Kiln does) and the machine's wasm SIMD peak
 // (bench/wasm/simd-peak.c). Kiln times the kernel call alone with B packed once; ort times
@@ -27,7 +27,14 @@ import { seededRandom, uniform } from '../page/seeded.ts';
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const runs = Math.max(3, Number(process.argv[2] ?? 7));
-const SHAPES: readonly (readonly [number, number, number])[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [3136, 64, 576], [1, 1000, 1280]];
+const ALL_SHAPES: readonly (readonly [number, number, number])[] = [
+  [64, 64, 64], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [3136, 64, 576], [1, 1000, 1280],
+  // matrix-vector (decode) shapes: B of 64 MB streams from memory on every call
+  [1, 4096, 4096], [2, 4096, 4096], [3, 4096, 4096],
+];
+// optional argv[3]: a comma-separated list of MxNxK shapes to run (default: all)
+const only = process.argv[3]?.split(',');
+const SHAPES = ALL_SHAPES.filter(([m, n, k]) => !only || only.includes(`${m}x${n}x${k}`));
 const SAMPLE_MS = 40;
 const WARMUP_SAMPLES = 3;
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -22,6 +22,8 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
   const { M, N, K, bits, blockSize: bs, nBlocks, blob } = p;
   if (M * N === 0) return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
   const rowBytes = nBlocks * blob;
+  // uint8 (or default) zero points are integers: the kernel subtracts them exactly in i16
+  const intZp = !z || p.zp !== 'float' ? 1 : 0;
   let f: WasmExport | undefined;
   return {
     reads: [IA, ...(bias ? [IBIAS] : [])],
@@ -58,7 +60,7 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
     },
     run(k, at) {
       f ??= k.fn('kiln_nbits_f32');
-      f(at.inputs[IA]!, M, K, at.persistent[0]!, bits, bs, nBlocks, at.persistent[1]!, at.persistent[2]!, bias ? at.inputs[IBIAS]! : 0, at.outputs[0]!, N);
+      f(at.inputs[IA]!, M, K, at.persistent[0]!, bits, bs, nBlocks, at.persistent[1]!, at.persistent[2]!, intZp, bias ? at.inputs[IBIAS]! : 0, at.outputs[0]!, N);
     },
   };
 };

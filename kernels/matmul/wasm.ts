@@ -34,6 +34,12 @@ const matmul: WasmKernel = (inputs, outputs, ctx) => {
   const batch = p.batchDims.reduce((x, d) => x * d, 1);
   const aOffsets = Array.from({ length: batch }, (_, z) => batchOffset(z, p.batchDims, p.a.batchStrides) * 4);
   const bOffsets = Array.from({ length: batch }, (_, z) => batchOffset(z, p.batchDims, p.b.batchStrides) * 4);
+  // One B for every batch matrix and A's matrices back to back (A [b, M, K] times a 2-D B): one GEMM
+  // of batch * M rows reads B once instead of once per matrix (batch * M can reach the 4-row tiles
+  // where M = 1 alone would stream B per row).
+  const foldBatch = batch > 1 && bOffsets.every((o) => o === bOffsets[0]) && aOffsets.every((o, z) => o === z * M * K * 4);
+  const calls = foldBatch ? 1 : batch;
+  const rows = foldBatch ? batch * M : M;
   const panel = packedBBytes(K, N);
   const out = outputs[0]!;
   if (out.dims.reduce((x, d) => x * d, 1) === 0) return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
@@ -53,10 +59,10 @@ const matmul: WasmKernel = (inputs, outputs, ctx) => {
         distinct.forEach((off, j) => k.packBF32({ b: bAt + off, ldb: Math.max(1, N), k: K, n: N, bias: biasAt, out: at.persistent[0]! + j * panel }));
       },
       run(k, at) {
-        for (let z = 0; z < batch; z++) {
+        for (let z = 0; z < calls; z++) {
           const packed = at.persistent[0]! + distinct.indexOf(bOffsets[z]!) * panel;
-          k.gemmF32({ a: at.inputs[0]! + aOffsets[z]!, lda: Math.max(1, K), bPacked: packed, c: at.outputs[0]! + z * M * N * 4, ldc: N, m: M, n: N, k: K, activation });
-          epilogue.after(k, at.outputs[0]! + z * M * N * 4, M * N);
+          k.gemmF32({ a: at.inputs[0]! + aOffsets[z]!, lda: Math.max(1, K), bPacked: packed, c: at.outputs[0]! + z * M * N * 4, ldc: N, m: rows, n: N, k: K, activation });
+          epilogue.after(k, at.outputs[0]! + z * M * N * 4, rows * N);
         }
       },
     };
@@ -68,13 +74,13 @@ const matmul: WasmKernel = (inputs, outputs, ctx) => {
     persistentBytes: [],
     run(k, at) {
       let packedFrom = -1;
-      for (let z = 0; z < batch; z++) {
+      for (let z = 0; z < calls; z++) {
         if (bOffsets[z] !== packedFrom) {
           k.packBF32({ b: at.inputs[1]! + bOffsets[z]!, ldb: Math.max(1, N), k: K, n: N, bias: bias ? at.inputs[2] : undefined, out: at.scratch });
           packedFrom = bOffsets[z]!;
         }
-        k.gemmF32({ a: at.inputs[0]! + aOffsets[z]!, lda: Math.max(1, K), bPacked: at.scratch, c: at.outputs[0]! + z * M * N * 4, ldc: N, m: M, n: N, k: K, activation });
-        epilogue.after(k, at.outputs[0]! + z * M * N * 4, M * N);
+        k.gemmF32({ a: at.inputs[0]! + aOffsets[z]!, lda: Math.max(1, K), bPacked: at.scratch, c: at.outputs[0]! + z * M * N * 4, ldc: N, m: rows, n: N, k: K, activation });
+        epilogue.after(k, at.outputs[0]! + z * M * N * 4, rows * N);
       }
     },
   };

@@ -53,6 +53,12 @@ const initializerCases: OpCase[] = [
   wasmConst('M=1 HardSwish', [f32(1, 64), init(64, 30), init(30)], { kiln_activation: 'HardSwish' }),
   wasmConst('Sigmoid, no C', [f32(4, 5), init(5, 3)], { kiln_activation: 'Sigmoid' }),
   wasmConst('Clip, N tail', [f32(33, 20), init(20, 13), init(13)], { kiln_activation: 'Clip', kiln_activation_params: { floats: [-0.5, 0.7] } }),
+  // M = 1..3 runs the GEMM's matrix-vector tiles: 4, 3 or 2 panels of 8 columns at once (M = 1, 2, 3), then
+  // single panels; N = 75 leaves 1 whole panel past two groups of 4 plus a 3-column tail, K = 83 a K tail.
+  wasmConst('M=1 Linear transB + bias [N], N and K tails (matrix-vector tiles)', [f32(1, 83), init(75, 83), init(75)], { transB: 1 }),
+  wasmConst('M=2 transB + bias, Relu (matrix-vector tiles)', [f32(2, 83), init(75, 83), init(75)], { transB: 1, kiln_activation: 'Relu' }),
+  wasmConst('M=3 transB, C [M, N] accumulated, Clip (matrix-vector tiles)', [f32(3, 41), init(50, 41), init(3, 50)], { transB: 1, kiln_activation: 'Clip', kiln_activation_params: { floats: [-0.5, 0.7] } }),
+  wasmConst('M=1 alpha, beta, C [N], Tanh (matrix-vector tiles)', [f32(1, 29), init(29, 64), init(64)], { alpha: 0.5, beta: 2, kiln_activation: 'Tanh' }),
   wasmConst('transA + transB, alpha, C [M, N]', [f32(19, 11), init(7, 19), init(11, 7)], { transA: 1, transB: 1, alpha: 0.3, beta: 0.6 }),
 ];
 

@@ -80,6 +80,9 @@ const configs: Config[] = [
   { name: '4-bit, prefill M=33, K=1024', aDims: [33, 1024], N: 40, bits: 4, blockSize: 32, tolerance: { rtol: 1e-3, atol: 1e-4 } },
   { name: '4-bit, block 16, M=4, packed zero points', aDims: [4, 128], N: 11, bits: 4, blockSize: 16, zp: 'packed' },
   { name: '8-bit, block 16, float zero points, bias', aDims: [3, 48], N: 5, bits: 8, blockSize: 16, zp: 'float', bias: true },
+  // the wasm kernel runs 4 columns at a time, then single ones; float zero points take its f32 path
+  { name: '4-bit, block 32, float zero points, N=10, partial last block', aDims: [2, 80], N: 10, bits: 4, blockSize: 32, zp: 'float' },
+  { name: '8-bit, block 32, default zero point, M=3, N=6', aDims: [3, 64], N: 6, bits: 8, blockSize: 32 },
   { name: 'g_idx (CPU)', aDims: [3, 64], N: 6, bits: 4, blockSize: 16, gIdx: true, zp: 'packed' },
 ];
 

@@ -68,7 +68,24 @@ const cases: OpCase[] = [
   ]),
 ];
 
-runOpCases('matmul', cases);
+// B (and the fused bias) as initializers, packed once; M = 1..3 runs the GEMM's matrix-vector tiles
+// (4, 3 or 2 panels of 8 columns at once for M = 1, 2, 3, then single panels); a batch of small M over one 2-D B with A's
+// matrices back to back is folded into one GEMM of batch * M rows. Values from the run's seeded stream.
+const init = (...dims: number[]) => ({ dtype: 'float32' as const, dims, values: Array.from({ length: dims.reduce((x, d) => x * d, 1) }, () => rng.range(-2, 2)) });
+const wasmConst = (name: string, a: number[], b: number[], extra: Partial<OpCase> = {}): OpCase => ({ name: `initializers: ${name}`, op: 'MatMul', inputs: [f32(...a), init(...b)], tolerance: tol, wasmKernel: true, ...extra });
+const initializerCases: OpCase[] = [
+  wasmConst('M=1 decode, N and K tails', [1, 83], [83, 75]),
+  wasmConst('M=1 bias + Relu', [1, 47], [47, 100], { inputs: [f32(1, 47), init(47, 100), init(100)], attrs: { kiln_activation: 'Relu' } }),
+  wasmConst('M=2 bias + Tanh', [2, 31], [31, 72], { inputs: [f32(2, 31), init(31, 72), init(72)], attrs: { kiln_activation: 'Tanh' } }),
+  wasmConst('M=3 K=2', [3, 2], [2, 40]),
+  wasmConst('batch of M=1 folded into one GEMM (A [5, 1, K], B [K, N]), Clip', [5, 1, 37], [37, 70], { inputs: [f32(5, 1, 37), init(37, 70), init(70)], attrs: { kiln_activation: 'Clip', kiln_activation_params: { floats: [-0.5, 0.75] } } }),
+  wasmConst('batch of M=2 over 4-D A folded', [2, 3, 2, 19], [19, 33]),
+  wasmConst('batched B, M=1 per matrix (not folded)', [3, 1, 21], [3, 21, 45]),
+  wasmConst('A broadcast over B batch, M=3 (not folded)', [3, 21], [2, 21, 17]),
+  { name: 'fed B: batch of M=1 folded, B packed once per run', op: 'MatMul', inputs: [f32(4, 1, 26), f32(26, 35)], wasmKernel: true },
+];
+
+runOpCases('matmul', [...cases, ...initializerCases]);
 
 // The tile variants this machine's adapter does not pick (hardware 4x4 tiles; software without
 // subgroups), run directly on the device against the CPU GEMM with the same strided operands.

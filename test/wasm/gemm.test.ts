@@ -173,6 +173,24 @@ for (const build of ['simd', 'relaxed'] as const) {
     assert.equal(cases, SIZES.length ** 3);
   });
 
+  // M = 1..3 runs the matrix-vector tiles (groups of 4 panels for M = 1, 3 for M = 2, 2 for M = 3,
+  // then single panels): N covers whole groups, groups plus leftover whole panels, and a partial last panel.
+  test(`${build}: matrix-vector tiles, M in {1, 2, 3}, N across panel-group edges, K tails; ${seed}`, async () => {
+    const w = await loadBuild(build);
+    const r = makeRng(rng.seed ^ (build === 'simd' ? 0x6e7 : 0x6e8));
+    let cases = 0;
+    for (const m of [1, 2, 3]) {
+      for (const n of [8, 16, 24, 31, 32, 40, 48, 57, 64, 72, 100, 129]) {
+        for (const k of [1, 2, 3, 4, 9, 31, 64]) {
+          const problem = runCase(w, r, randomCase(r, m, n, k));
+          assert.equal(problem, undefined, problem);
+          cases++;
+        }
+      }
+    }
+    assert.equal(cases, 3 * 12 * 7);
+  });
+
   test(`${build}: bench shapes, shrunk (conv-like 200x64x576, skinny 1x1000x1280, square 256), K % 4 = 2 and K = 0 (C = bias); ${seed}`, async () => {
     const w = await loadBuild(build);
     const r = makeRng(rng.seed ^ 0xbe7c);

@@ -25,6 +25,15 @@ const cases: OpCase[] = [
     name: 'MatMulNBits 4-bit', op: 'MatMulNBits', domain: 'com.microsoft', attrs: { K: 96, N: 10, bits: 4, block_size: 32 }, wasmKernel: true, tolerance: { rtol: 1e-4, atol: 1e-5 },
     inputs: [{ dtype: 'float32', dims: [3, 96], range: [-1, 1] }, { dtype: 'uint8', dims: [10, 3, 16], values: bytes(480) }, { dtype: 'float32', dims: [30], values: Array.from({ length: 30 }, (_, i) => 0.01 + (i % 7) * 0.005) }],
   },
+  // the relaxed swizzle in the weight unpacking: 8-bit with float zero points, 4-bit block 16 with packed ones
+  {
+    name: 'MatMulNBits 8-bit, float zero points', op: 'MatMulNBits', domain: 'com.microsoft', attrs: { K: 64, N: 6, bits: 8, block_size: 32 }, wasmKernel: true, tolerance: { rtol: 1e-4, atol: 1e-5 },
+    inputs: [{ dtype: 'float32', dims: [2, 64], range: [-1, 1] }, { dtype: 'uint8', dims: [6, 2, 32], values: bytes(384) }, { dtype: 'float32', dims: [12], values: Array.from({ length: 12 }, (_, i) => 0.01 + (i % 5) * 0.004) }, { dtype: 'float32', dims: [12], values: Array.from({ length: 12 }, (_, i) => 100 + i * 7.25) }],
+  },
+  {
+    name: 'MatMulNBits 4-bit block 16, packed zero points', op: 'MatMulNBits', domain: 'com.microsoft', attrs: { K: 48, N: 5, bits: 4, block_size: 16 }, wasmKernel: true, tolerance: { rtol: 1e-4, atol: 1e-5 },
+    inputs: [{ dtype: 'float32', dims: [1, 48], range: [-1, 1] }, { dtype: 'uint8', dims: [5, 3, 8], values: bytes(120) }, { dtype: 'float32', dims: [15], values: Array.from({ length: 15 }, (_, i) => 0.02 + (i % 3) * 0.01) }, { dtype: 'uint8', dims: [10], values: bytes(10) }],
+  },
 ];
 
 test('the wasm backend runs its relaxed-SIMD build here', async () => {
