@@ -25,6 +25,10 @@ const cases: OpCase[] = [
   // the wasm kernel's walk: broadcast on every operand at once, odd sizes, 4-D, int64 and int8 branches
   { name: 'wasm 4-D three-way broadcast odd', op: 'Where', inputs: [cond([3, 1, 5, 1]), t('float32', [1, 7, 1, 3]), t('float32', [3, 7, 5, 1])], wasmKernel: true },
   { name: 'wasm int64 broadcast', op: 'Where', inputs: [cond([5, 1]), t('int64', [1, 9]), t('int64', [5, 9])], wasmKernel: true },
+  // 4 lanes at a time (where.c select4): a mask row over a scalar and a full branch, tails of 1-3
+  { name: 'wasm mask row, scalar X, odd', op: 'Where', inputs: [cond([1, 1, 7]), t('float32', []), t('float32', [2, 3, 7])], wasmKernel: true },
+  { name: 'wasm int32 same shape odd', op: 'Where', inputs: [cond([13]), t('int32', [13]), t('int32', [13])], wasmKernel: true },
+  { name: 'wasm mask row, scalar Y, tail 1', op: 'Where', inputs: [cond([2, 9]), t('float32', [2, 9]), t('float32', [1])], wasmKernel: true },
   { name: 'wasm int8 scalar condition', op: 'Where', inputs: [cond([1]), t('int8', [3, 5]), t('int8', [5])], wasmKernel: true },
   // float64 has no GPU storage: runs on the CPU by design
   { name: 'float64', op: 'Where', inputs: [cond([5]), t('float64', [5]), t('float64', [5])], gpu: false },
