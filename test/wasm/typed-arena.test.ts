@@ -67,6 +67,26 @@ const specials: OpCase[] = [
       { dtype: 'float32', dims: [7], values: [1, 1, NaN, 0, Infinity, -Infinity, NaN], feed: true },
     ],
   })),
+  // int64 beyond 32 bits through the 32-bit-word copies (an element is two words): the WebGPU
+  // backend cannot hold these values, so they are checked here rather than in the op files
+  ...((): OpCase[] => {
+    const big = (dims: number[]): OpCase['inputs'][number] => ({ dtype: 'int64', dims, range: [-1e15, 1e15] });
+    const i64 = (values: number[]): OpCase['inputs'][number] => ({ dtype: 'int64', dims: [values.length], values });
+    return [
+      { name: 'Slice int64 beyond 32 bits, negative step', op: 'Slice', inputs: [big([5, 7]), i64([0, 6]), i64([5, 0]), i64([0, 1]), i64([2, -2])] },
+      { name: 'Transpose int64 beyond 32 bits', op: 'Transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [big([1, 5, 3, 7])] },
+      { name: 'Expand int64 beyond 32 bits', op: 'Expand', inputs: [big([3, 1]), i64([2, 3, 5])] },
+      { name: 'Concat int64 beyond 32 bits', op: 'Concat', attrs: { axis: 1 }, inputs: [big([2, 3, 5]), big([2, 1, 5])] },
+      { name: 'Split int64 beyond 32 bits', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [big([3, 5, 3]), i64([1, 4])] },
+      { name: 'Gather int64 data beyond 32 bits', op: 'Gather', attrs: { axis: 1 }, inputs: [big([3, 6]), { dtype: 'int64', dims: [4], range: [-6, 6] }] },
+      { name: 'Where int64 beyond 32 bits', op: 'Where', inputs: [{ dtype: 'bool', dims: [5, 1] }, big([1, 9]), big([5, 9])] },
+      // equal low words, different high words (and the reverse) must compare unequal
+      ...['Equal', 'Less', 'Greater'].map((op): OpCase => ({ name: `${op} int64 beyond 32 bits`, op, inputs: [
+        { dtype: 'int64', dims: [6], values: [2 ** 40 + 5, 5, -(2 ** 33), 2 ** 33, 7, -1], feed: true },
+        { dtype: 'int64', dims: [6], values: [5, 5, 0, 2 ** 33, 7 + 2 ** 32, 2 ** 32 - 1], feed: true },
+      ] })),
+    ];
+  })(),
 ];
 
 describe('wasm kernels on the values where rules differ, against the reference', () => {
