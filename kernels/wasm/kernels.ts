@@ -37,6 +37,7 @@ import { wasm as gather } from '../gather/wasm.ts';
 import { wasm as where } from '../where/wasm.ts';
 import { wasm as cast } from '../cast/wasm.ts';
 import { wasm as compare } from '../elementwise-binary/wasm-compare.ts';
+import { wasm as tile } from '../tile/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
@@ -46,7 +47,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   resize, expand,
   qlinearLookup,
   attention,
-  gather, where, cast, compare,
+  gather, where, cast, compare, tile,
 ];
 
 const byKey = new Map<string, WasmKernel>();

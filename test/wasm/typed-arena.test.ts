@@ -77,6 +77,7 @@ const specials: OpCase[] = [
       { name: 'Transpose int64 beyond 32 bits', op: 'Transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [big([1, 5, 3, 7])] },
       { name: 'Expand int64 beyond 32 bits', op: 'Expand', inputs: [big([3, 1]), i64([2, 3, 5])] },
       { name: 'Concat int64 beyond 32 bits', op: 'Concat', attrs: { axis: 1 }, inputs: [big([2, 3, 5]), big([2, 1, 5])] },
+      { name: 'Tile int64 beyond 32 bits', op: 'Tile', inputs: [big([2, 3]), i64([3, 2])] },
       { name: 'Split int64 beyond 32 bits', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [big([3, 5, 3]), i64([1, 4])] },
       { name: 'Gather int64 data beyond 32 bits', op: 'Gather', attrs: { axis: 1 }, inputs: [big([3, 6]), { dtype: 'int64', dims: [4], range: [-6, 6] }] },
       { name: 'Where int64 beyond 32 bits', op: 'Where', inputs: [{ dtype: 'bool', dims: [5, 1] }, big([1, 9]), big([5, 9])] },
