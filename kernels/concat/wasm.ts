@@ -2,14 +2,16 @@ import { product } from '../common/shape.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import { wordsPerElement } from '../wasm/strided-copy.ts';
 import { inferConcat } from './op.ts';
 
-/** Concat: each input's rows (everything from the axis inward) copied into its column band of the output. */
+/** Concat (float32, int32, int64): each input's rows (everything from the axis inward) copied into its column band of the output. */
 const concat: WasmKernel = (inputs, _outputs, ctx) => {
-  if (inputs.some((m) => m && m.dtype !== 'float32')) return undefined;
+  const words = inputs[0] ? wordsPerElement(inputs[0].dtype) : undefined;
+  if (words === undefined || inputs.some((m) => m && m.dtype !== inputs[0]!.dtype)) return undefined;
   const { out, axis } = inferConcat(inputs, ctx);
   const outer = product(out.dims, 0, axis);
-  const inner = product(out.dims, axis + 1);
+  const inner = product(out.dims, axis + 1) * words; // in 4-byte words from here on
   const rowOut = out.dims[axis]! * inner;
   const parts: { slot: number; start: number; row: number }[] = [];
   let start = 0;

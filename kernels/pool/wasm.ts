@@ -46,13 +46,31 @@ function maxPool2x2(nc: number, ih: number, iw: number, oh: number, ow: number):
   };
 }
 
+/** MaxPool with its Indices output (int64): a scalar kernel of its own (kernels/wasm/src/argmax.c). */
+function maxPoolIndices(nc: number, geometry: Int32Array, colMajor: boolean): WasmStep {
+  let f: WasmExport | undefined;
+  return {
+    reads: [0],
+    scratchBytes: 0,
+    persistentBytes: [geometry.byteLength],
+    prepare(k, at) {
+      f = k.fn('kiln_maxpool_indices_f32');
+      new Int32Array(k.memory.buffer, at.persistent[0]!, geometry.length).set(geometry);
+    },
+    run(k, at) {
+      f ??= k.fn('kiln_maxpool_indices_f32');
+      f(at.inputs[0]!, at.outputs[0]!, at.outputs[1]!, nc, at.persistent[0]!, colMajor ? 1 : 0);
+    },
+  };
+}
+
 /**
- * MaxPool (without its Indices output) and AveragePool over 1 or 2 spatial axes; the geometry is the
+ * MaxPool (with or without its Indices output) and AveragePool over 1 or 2 spatial axes; the geometry is the
  * op's (pads, auto_pad, ceil_mode resolved), written once into persistent memory for the kernel.
  */
 function lowerPool2d(op: PoolKind): WasmKernel {
   return (inputs, outputs, ctx) => {
-    if (inputs[0]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
+    if (inputs[0]?.dtype !== 'float32' || outputs.length > (op === 'MaxPool' ? 2 : 1)) return undefined;
     const { g } = setupPool(inputs, ctx, op);
     if (g.inDims.length > 2 || g.outDims.includes(0) || g.inDims.includes(0)) return undefined;
     const range = countRange(g, ctx.attrs.int('count_include_pad', 0) !== 0);
@@ -65,6 +83,7 @@ function lowerPool2d(op: PoolKind): WasmKernel {
       at(g.dilations, h, 1), g.dilations[w]!, at(g.padBegin, h, 0), g.padBegin[w]!, at(range.lo, h, 0), at(range.hi, h, 1), range.lo[w]!, range.hi[w]!,
     ]);
     const [ih, iw, oh, ow] = [geometry[0]!, geometry[1]!, geometry[2]!, geometry[3]!];
+    if (outputs.length === 2) return maxPoolIndices(g.nc, geometry, ctx.attrs.int('storage_order', 0) !== 0);
     const is2x2 = op === 'MaxPool' && [2, 2, 2, 2, 1, 1, 0, 0].every((v, i) => geometry[4 + i] === v) && 2 * oh <= ih && 2 * ow <= iw;
     if (is2x2) return maxPool2x2(g.nc, ih, iw, oh, ow);
     let f: WasmExport | undefined;

@@ -1,7 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
-import { REDUCE_SPECS, resolveReduce } from './op.ts';
+import { REDUCE_SPECS, resolveArg, resolveReduce } from './op.ts';
 
 /** Modes of kiln_reduce_rows_f32 (pool.c: the first three) and kiln_reduce_mid_f32 (reduce.c): keep in step with their enums. */
 export const REDUCE_MODE = { mean: 0, max: 1, sum: 2, min: 3, sumSquare: 4, l1: 5, l2: 6 } as const;
@@ -51,4 +51,32 @@ function lowerReduce(opType: string): WasmKernel {
   };
 }
 
-export const wasm: ImplementationTable<WasmKernel> = Object.fromEntries(Object.keys(MODES).map((op) => [opKey('', op), lowerReduce(op)]));
+/** ArgMax / ArgMin of float32 over any axis (keepdims either way, select_last_index) into int64 (kernels/wasm/src/argmax.c). */
+function lowerArg(opType: 'ArgMax' | 'ArgMin'): WasmKernel {
+  return (inputs, _outputs, ctx) => {
+    if (inputs[0]?.dtype !== 'float32') return undefined;
+    const { x, axis } = resolveArg(opType, inputs, ctx);
+    const prod = (from: number, to: number): number => x.dims.slice(from, to).reduce((a, d) => a * d, 1);
+    const [outer, n, inner] = [prod(0, axis), x.dims[axis]!, prod(axis + 1, x.dims.length)];
+    const [min, last] = [opType === 'ArgMin' ? 1 : 0, ctx.attrs.int('select_last_index', 0) !== 0 ? 1 : 0];
+    let f: WasmExport | undefined;
+    return {
+      reads: [0],
+      scratchBytes: 0,
+      persistentBytes: [],
+      prepare(k) {
+        f = k.fn('kiln_argmax_f32');
+      },
+      run(k, at) {
+        f ??= k.fn('kiln_argmax_f32');
+        f(at.inputs[0]!, at.outputs[0]!, outer, n, inner, min, last);
+      },
+    };
+  };
+}
+
+export const wasm: ImplementationTable<WasmKernel> = {
+  ...Object.fromEntries(Object.keys(MODES).map((op) => [opKey('', op), lowerReduce(op)])),
+  [opKey('', 'ArgMax')]: lowerArg('ArgMax'),
+  [opKey('', 'ArgMin')]: lowerArg('ArgMin'),
+};

@@ -1,15 +1,15 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmKernel } from '../wasm/contract.ts';
-import { stridedCopyStep } from '../wasm/strided-copy.ts';
+import { stridedCopyStepOf } from '../wasm/strided-copy.ts';
 import { sliceView } from './op.ts';
 
-/** Slice as the strided copy Transpose uses: the affine view (strides, negative steps included) from its base offset. */
+/** Slice (float32, int32, int64) as the strided copy Transpose uses: the affine view (strides, negative steps included) from its base offset. */
 const slice: WasmKernel = (inputs, outputs, ctx) => {
   const x = inputs[0];
-  if (x?.dtype !== 'float32') return undefined;
+  if (!x) return undefined;
   const v = sliceView(x, ctx);
-  return stridedCopyStep(v.dims, v.strides, v.base, outputs[0]!.dims.includes(0));
+  return stridedCopyStepOf(x.dtype, v.dims, v.strides, v.base, outputs[0]!.dims.includes(0));
 };
 
 export const wasm: ImplementationTable<WasmKernel> = { [opKey('', 'Slice')]: slice };

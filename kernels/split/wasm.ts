@@ -2,14 +2,16 @@ import { normalizeAxis, product } from '../common/shape.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import { wordsPerElement } from '../wasm/strided-copy.ts';
 
-/** Split: each output's band of every input row copied out (kiln_copy_rows_f32, Concat's copy the other way). */
+/** Split (float32, int32, int64): each output's band of every input row copied out (kiln_copy_rows_f32, Concat's copy the other way). */
 const split: WasmKernel = (inputs, outputs, ctx) => {
   const x = inputs[0];
-  if (x?.dtype !== 'float32') return undefined;
+  const words = x ? wordsPerElement(x.dtype) : undefined;
+  if (!x || words === undefined) return undefined;
   const axis = normalizeAxis(ctx.attrs.int('axis', 0), x.dims.length, ctx);
   const outer = product(x.dims, 0, axis);
-  const inner = product(x.dims, axis + 1);
+  const inner = product(x.dims, axis + 1) * words; // in 4-byte words from here on
   const rowIn = x.dims[axis]! * inner;
   let start = 0;
   const parts = outputs.map((m) => {

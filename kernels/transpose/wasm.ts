@@ -1,16 +1,16 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmKernel } from '../wasm/contract.ts';
-import { stridedCopyStep } from '../wasm/strided-copy.ts';
+import { stridedCopyStepOf } from '../wasm/strided-copy.ts';
 import { PERMUTE_OPS, permutedView, walk, type PermuteOp } from './op.ts';
 
-/** A permuted copy in wasm: the output walk (input strides per output axis) as one strided copy. */
+/** A permuted copy in wasm (float32, int32, int64): the output walk (input strides per output axis) as one strided copy. */
 function lowerPermute(op: PermuteOp): WasmKernel {
   return (inputs, outputs, ctx) => {
     const x = inputs[0];
-    if (x?.dtype !== 'float32') return undefined;
+    if (!x) return undefined;
     const w = walk(permutedView(op, x, ctx));
-    return stridedCopyStep(w.dims, w.strides, 0, outputs[0]!.dims.includes(0));
+    return stridedCopyStepOf(x.dtype, w.dims, w.strides, 0, outputs[0]!.dims.includes(0));
   };
 }
 

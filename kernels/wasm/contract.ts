@@ -1,7 +1,7 @@
 // The wasm backend's contract with the kernels. An op's wasm.ts lowers a node, at plan time, to a
 // step over byte offsets in one WebAssembly.Memory: the backend lays out the memory (persistent data
 // such as packed weights, then an arena planned from tensor lifetimes) and calls the step with the
-// offsets. Tensors in the arena are float32, contiguous, row-major.
+// offsets. Tensors in the arena are contiguous, row-major, of the dtypes kernels/wasm/typed.ts lists.
 import type { AnyTensor } from '../../core/tensor.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
 

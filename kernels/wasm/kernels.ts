@@ -33,6 +33,11 @@ import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 import { wasm as resize } from '../resize/wasm.ts';
 import { wasm as expand } from '../expand/wasm.ts';
 import { wasm as attention } from '../attention/wasm.ts';
+import { wasm as gather } from '../gather/wasm.ts';
+import { wasm as where } from '../where/wasm.ts';
+import { wasm as cast } from '../cast/wasm.ts';
+import { wasm as compare } from '../elementwise-binary/wasm-compare.ts';
+import { wasm as tile } from '../tile/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
@@ -42,6 +47,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   resize, expand,
   qlinearLookup,
   attention,
+  gather, where, cast, compare, tile,
 ];
 
 const byKey = new Map<string, WasmKernel>();

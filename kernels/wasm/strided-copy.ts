@@ -1,6 +1,22 @@
 import { coalesce } from '../common/strided.ts';
 import type { WasmExport, WasmStep } from './contract.ts';
 
+/**
+ * 4-byte words per element of the dtypes the 32-bit copies move: float32 and int32 one, int64 two
+ * (an element is then a trailing axis of 2 contiguous words); undefined for the others.
+ */
+export function wordsPerElement(dtype: string): number | undefined {
+  return dtype === 'float32' || dtype === 'int32' ? 1 : dtype === 'int64' ? 2 : undefined;
+}
+
+/** stridedCopyStep over elements of `dtype` (element strides and base), or undefined for a dtype it cannot move. */
+export function stridedCopyStepOf(dtype: string, dims: readonly number[], strides: readonly number[], base: number, outputEmpty: boolean): WasmStep | undefined {
+  const w = wordsPerElement(dtype);
+  if (w === undefined) return undefined;
+  if (w === 1) return stridedCopyStep(dims, strides, base, outputEmpty);
+  return stridedCopyStep([...dims, w], [...strides.map((s) => s * w), 1], base * w, outputEmpty);
+}
+
 /** kiln_transpose_f32's limit on axes left after merging (kernels/wasm/src/transpose.c). */
 const MAX_RANK = 8;
 

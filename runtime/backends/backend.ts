@@ -34,6 +34,12 @@ export interface Placement {
   readonly threads?: number;
   /** WebGPU backend: compute dispatches one run encodes (a step may dispatch several programs, a view none) */
   readonly dispatches?: number;
+  /**
+   * wasm backend: tensors the last run copied between its memory and steps that ran js (a js step
+   * reading a value a wasm step wrote, or writing one a wasm step reads); feeds and outputs are not
+   * counted. 0 when every step that touches memory ran in wasm.
+   */
+  readonly arenaCopies?: number;
 }
 
 /** Where a run's outputs go. Backends without device memory return every output on the CPU. */

@@ -12,11 +12,15 @@ const RANGE: Partial<Record<DataType, [number, number]>> = {
   uint16: [0, 65536], int32: [-100000, 100000], uint32: [0, 100000], int64: [-100000, 100000],
 };
 
+/** the types the wasm backend's arena holds: Cast between them runs its kernel (kernels/wasm/src/cast.c) */
+const WASM_TYPES: DataType[] = ['float32', 'int32', 'int64', 'uint8', 'int8', 'bool'];
+
 const pairs = GPU_TYPES.flatMap((from) => GPU_TYPES.filter((to) => to !== from).map((to): OpCase => ({
   name: `${from} -> ${to}`,
   op: 'Cast',
   attrs: { to: onnxTypeCode(to) },
   inputs: [t(from, [5, 13], RANGE[from])],
+  wasmKernel: WASM_TYPES.includes(from) && WASM_TYPES.includes(to),
 })));
 
 // the vec4 form (element count % 4 == 0): a sample of pairs, and the specials below

@@ -15,6 +15,8 @@ const cases: OpCase[] = [
   { name: 'Concat int64', op: 'Concat', attrs: { axis: 0 }, inputs: [{ dtype: 'int64', dims: [3] }, { dtype: 'int64', dims: [2] }] },
   { name: 'Concat bool', op: 'Concat', attrs: { axis: 1 }, inputs: [{ dtype: 'bool', dims: [2, 3] }, { dtype: 'bool', dims: [2, 5] }] },
   { name: 'Concat large (2-D dispatch)', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2100, 1024]), f32([2100, 1024])] },
+  { name: 'Concat wasm int64 axis 1', op: 'Concat', attrs: { axis: 1 }, inputs: [{ dtype: 'int64', dims: [2, 3, 5], range: [-1e9, 1e9] }, { dtype: 'int64', dims: [2, 1, 5], range: [-1e9, 1e9] }], wasmKernel: true },
+  { name: 'Concat wasm int32 axis 0', op: 'Concat', attrs: { axis: 0 }, inputs: [{ dtype: 'int32', dims: [1, 7], range: [-1e9, 1e9] }, { dtype: 'int32', dims: [3, 7], range: [-1e9, 1e9] }], wasmKernel: true },
 ];
 
 runOpCases('concat', cases);

@@ -70,6 +70,20 @@ const cases: OpCase[] = [
   { name: 'Pow wasm square odd', op: 'Pow', inputs: [f32([5, 7]), { dtype: 'float32', dims: [], values: [2] }], wasmKernel: true },
   { name: 'Pow wasm cube int64 exponent', op: 'Pow', inputs: [f32([3, 11]), { dtype: 'int64', dims: [1], values: [3] }], wasmKernel: true },
   { name: 'Pow wasm declines exponent 0.5', op: 'Pow', inputs: [{ ...f32([3, 5]), range: [0.1, 3] }, { dtype: 'float32', dims: [], values: [0.5] }] },
+  // comparisons and logical ops in wasm (kernels/wasm/src/compare.c): every dtype the arena holds,
+  // both operands broadcast at once, odd sizes; small integer ranges so equal values occur
+  ...(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual'] as const).flatMap((op): OpCase[] => [
+    { name: `${op} wasm float32 both broadcast`, op, inputs: [typed('float32', [3, 1, 5]), typed('float32', [4, 1])], wasmKernel: true },
+    { name: `${op} wasm int64 scalar`, op, inputs: [typed('int64', [2, 9], [-4, 4]), typed('int64', [], [-4, 4])], wasmKernel: true },
+    { name: `${op} wasm int32 row`, op, inputs: [typed('int32', [5], [-3, 3]), typed('int32', [3, 5], [-3, 3])], wasmKernel: true },
+    { name: `${op} wasm uint8`, op, inputs: [typed('uint8', [2, 3, 7], [0, 4]), typed('uint8', [2, 3, 7], [0, 4])], wasmKernel: true },
+    { name: `${op} wasm int8 middle block`, op, inputs: [typed('int8', [2, 4, 3], [-2, 2]), typed('int8', [4, 1], [-2, 2])], wasmKernel: true },
+  ]),
+  { name: 'Equal wasm bool', op: 'Equal', inputs: [typed('bool', [3, 5]), typed('bool', [5])], wasmKernel: true },
+  ...(['And', 'Or', 'Xor'] as const).flatMap((op): OpCase[] => [
+    { name: `${op} wasm same shape odd`, op, inputs: [typed('bool', [3, 7]), typed('bool', [3, 7])], wasmKernel: true },
+    { name: `${op} wasm both broadcast`, op, inputs: [typed('bool', [2, 1, 3]), typed('bool', [5, 1])], wasmKernel: true },
+  ]),
 ];
 
 runOpCases('elementwise-binary', cases);

@@ -57,7 +57,7 @@ const cases: OpCase[] = [
   { name: 'Neg int64', op: 'Neg', inputs: [t('int64', [30])] },
   { name: 'Sign int32', op: 'Sign', inputs: [t('int32', [30])] },
   { name: 'Sign uint8', op: 'Sign', inputs: [t('uint8', [30], [0, 4])] },
-  { name: 'Not', op: 'Not', inputs: [t('bool', [5, 7])] },
+  { name: 'Not', op: 'Not', inputs: [t('bool', [5, 7])], wasmKernel: true },
   { name: 'BitwiseNot int32', op: 'BitwiseNot', opset: 18, inputs: [t('int32', [30], [-1000, 1000])] },
   { name: 'BitwiseNot uint8', op: 'BitwiseNot', opset: 18, inputs: [t('uint8', [30], [0, 256])] },
   { name: 'BitwiseNot uint16', op: 'BitwiseNot', opset: 18, inputs: [t('uint16', [30], [0, 65536])] },

@@ -18,6 +18,8 @@ const cases: OpCase[] = [
   { name: 'Expand int64', op: 'Expand', inputs: [{ dtype: 'int64', dims: [1, 3] }, i64([4, 3])] },
   { name: 'Expand bool', op: 'Expand', inputs: [{ dtype: 'bool', dims: [3] }, i64([2, 3])] },
   { name: 'Expand large (2-D dispatch)', op: 'Expand', inputs: [f32([1, 4096]), i64([1100, 4096])] },
+  { name: 'Expand wasm int64 column', op: 'Expand', inputs: [{ dtype: 'int64', dims: [3, 1], range: [-1e9, 1e9] }, i64([2, 3, 5])], wasmKernel: true },
+  { name: 'Expand wasm int32 row', op: 'Expand', inputs: [{ dtype: 'int32', dims: [1, 7], range: [-1e9, 1e9] }, i64([4, 7])], wasmKernel: true },
 ];
 
 runOpCases('expand', cases);

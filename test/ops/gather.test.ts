@@ -19,6 +19,19 @@ const cases: OpCase[] = [
   { name: 'GatherND tuples of 2', op: 'GatherND', inputs: [f32([3, 4, 5]), { dtype: 'int64', dims: [2, 2], values: [0, 1, 2, -1] }] },
   { name: 'GatherND full tuples', op: 'GatherND', inputs: [f32([3, 4]), { dtype: 'int64', dims: [3, 2], values: [0, 0, 2, 3, 1, 2] }] },
   { name: 'GatherND batch_dims 1', op: 'GatherND', attrs: { batch_dims: 1 }, inputs: [f32([2, 3, 4]), { dtype: 'int32', dims: [2, 2, 1], values: [1, 0, 2, 2] }] },
+  // The wasm kernels (kernels/wasm/src/gather.c): every dtype the arena holds, every axis position,
+  // rows short (element loops) and long (bulk copies), negative indices (the random range is [-n, n))
+  { name: 'Gather wasm axis 2 of 4-D, odd', op: 'Gather', attrs: { axis: 2 }, inputs: [f32([2, 3, 7, 5]), idx('int64', [4, 3], 7)], wasmKernel: true },
+  { name: 'Gather wasm last axis, int32 indices', op: 'Gather', attrs: { axis: -1 }, inputs: [f32([3, 5, 9]), idx('int32', [11], 9)], wasmKernel: true },
+  { name: 'Gather wasm embedding rows (bulk copy)', op: 'Gather', inputs: [f32([50, 33]), idx('int64', [2, 7], 50)], wasmKernel: true },
+  { name: 'Gather wasm int64 data', op: 'Gather', attrs: { axis: 1 }, inputs: [{ dtype: 'int64', dims: [3, 6], range: [-1e6, 1e6] }, idx('int64', [5], 6)], wasmKernel: true },
+  { name: 'Gather wasm int32 data, scalar index', op: 'Gather', attrs: { axis: 1 }, inputs: [{ dtype: 'int32', dims: [4, 5, 3] }, { dtype: 'int64', dims: [], values: [-5], feed: true }], wasmKernel: true },
+  { name: 'Gather wasm uint8 data', op: 'Gather', inputs: [{ dtype: 'uint8', dims: [9, 5], range: [0, 256] }, idx('int32', [6], 9)], wasmKernel: true },
+  { name: 'Gather wasm bool data', op: 'Gather', attrs: { axis: 1 }, inputs: [{ dtype: 'bool', dims: [3, 8] }, idx('int64', [5], 8)], wasmKernel: true },
+  { name: 'Gather wasm empty indices', op: 'Gather', inputs: [f32([4, 3]), { dtype: 'int64', dims: [0], values: [], feed: true }] },
+  { name: 'GatherElements wasm axis 1 of 3-D, smaller indices', op: 'GatherElements', attrs: { axis: 1 }, inputs: [f32([3, 7, 5]), idx('int64', [2, 9, 4], 7)], wasmKernel: true },
+  { name: 'GatherElements wasm int64 data, int32 indices', op: 'GatherElements', attrs: { axis: 0 }, inputs: [{ dtype: 'int64', dims: [5, 3], range: [-1e6, 1e6] }, idx('int32', [7, 3], 5)], wasmKernel: true },
+  { name: 'GatherElements wasm uint8 data, last axis', op: 'GatherElements', attrs: { axis: -1 }, inputs: [{ dtype: 'uint8', dims: [2, 3, 6], range: [0, 256] }, idx('int64', [2, 3, 4], 6)], wasmKernel: true },
 ];
 
 runOpCases('gather', cases);

@@ -50,6 +50,11 @@ const cases: OpCase[] = [
     { name: `${op} long rows`, op, attrs: { axis: 1 }, inputs: [f32([3, 5000])] },
     { name: `${op} long rows ties last`, op, attrs: { axis: 0, select_last_index: 1 }, inputs: [{ dtype: 'int32', dims: [300, 3], range: [0, 4] }] },
     { name: `${op} rank 1`, op, inputs: [f32([17])] },
+    // the wasm kernel (kernels/wasm/src/argmax.c): float32, every axis position, odd sizes
+    { name: `${op} wasm middle axis odd`, op, attrs: { axis: 1 }, inputs: [f32([3, 7, 5])], wasmKernel: true },
+    { name: `${op} wasm last axis no keepdims`, op, attrs: { axis: -1, keepdims: 0 }, inputs: [f32([2, 3, 13])], wasmKernel: true },
+    { name: `${op} wasm first axis select_last_index`, op, attrs: { axis: 0, select_last_index: 1 }, inputs: [f32([9, 2, 3])], wasmKernel: true },
+    { name: `${op} wasm rank 1`, op, inputs: [f32([31])], wasmKernel: true },
   ]),
   // The wasm kernels (kernels/wasm/src/pool.c rows: trailing axes; reduce.c: a leading or middle
   // block, vectorized along the inner axis by 16, 4 and a tail): odd lengths, keepdims off

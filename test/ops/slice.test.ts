@@ -18,6 +18,9 @@ const cases: OpCase[] = [
   { name: 'Slice int64', op: 'Slice', inputs: [{ dtype: 'int64', dims: [8] }, i64([1]), i64([7]), i64([0]), i64([3])] },
   { name: 'Slice bool', op: 'Slice', inputs: [{ dtype: 'bool', dims: [4, 4] }, i64([1]), i64([3]), i64([1])] },
   { name: 'Slice large (2-D dispatch)', op: 'Slice', inputs: [f32([2200, 2050]), i64([1]), i64([2049]), i64([1])] },
+  // int32 and int64 data take the same strided copy (int64 as pairs of 32-bit words)
+  { name: 'Slice wasm int64 steps and negative step', op: 'Slice', inputs: [{ dtype: 'int64', dims: [5, 7], range: [-1e9, 1e9] }, i64([0, 6]), i64([5, 0]), i64([0, 1]), i64([2, -2])], wasmKernel: true },
+  { name: 'Slice wasm int32 middle axis', op: 'Slice', inputs: [{ dtype: 'int32', dims: [2, 5, 3], range: [-1e9, 1e9] }, i64([1]), i64([4]), i64([1])], wasmKernel: true },
 ];
 
 runOpCases('slice', cases);

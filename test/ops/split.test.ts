@@ -13,6 +13,8 @@ const cases: OpCase[] = [
   { name: 'Split with a zero-size part', op: 'Split', outputs: 3, inputs: [f32([4, 3]), i64([2, 0, 2])], wasmKernel: true },
   { name: 'Split int64', op: 'Split', outputs: 2, inputs: [{ dtype: 'int64', dims: [4] }] },
   { name: 'Split large (2-D dispatch)', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [f32([1100, 8192])] },
+  { name: 'Split wasm int64 axis 1', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [{ dtype: 'int64', dims: [3, 5, 3], range: [-1e9, 1e9] }, i64([1, 4])], wasmKernel: true },
+  { name: 'Split wasm int32 axis 0', op: 'Split', outputs: 3, inputs: [{ dtype: 'int32', dims: [6, 5], range: [-1e9, 1e9] }], wasmKernel: true },
 ];
 
 runOpCases('split', cases);

@@ -5,13 +5,16 @@ const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 const i64 = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
 
 const cases: OpCase[] = [
-  { name: 'Tile 2-D', op: 'Tile', inputs: [f32([2, 3]), i64([2, 3])] },
-  { name: 'Tile rank 1', op: 'Tile', inputs: [f32([5]), i64([4])] },
-  { name: 'Tile with ones', op: 'Tile', inputs: [f32([2, 1, 3]), i64([1, 4, 1])] },
-  { name: 'Tile zero repeats', op: 'Tile', inputs: [f32([2, 3]), i64([0, 2])] },
-  { name: 'Tile int32', op: 'Tile', inputs: [{ dtype: 'int32', dims: [3, 2] }, i64([2, 2])] },
+  { name: 'Tile 2-D', op: 'Tile', inputs: [f32([2, 3]), i64([2, 3])], wasmKernel: true },
+  { name: 'Tile rank 1', op: 'Tile', inputs: [f32([5]), i64([4])], wasmKernel: true },
+  { name: 'Tile with ones', op: 'Tile', inputs: [f32([2, 1, 3]), i64([1, 4, 1])], wasmKernel: true },
+  { name: 'Tile zero repeats', op: 'Tile', inputs: [f32([2, 3]), i64([0, 2])], wasmKernel: true },
+  { name: 'Tile int32', op: 'Tile', inputs: [{ dtype: 'int32', dims: [3, 2] }, i64([2, 2])], wasmKernel: true },
   { name: 'Tile bool', op: 'Tile', inputs: [{ dtype: 'bool', dims: [3] }, i64([3])] },
-  { name: 'Tile large (2-D dispatch)', op: 'Tile', inputs: [f32([64, 4096]), i64([17, 1])] },
+  { name: 'Tile large (2-D dispatch)', op: 'Tile', inputs: [f32([64, 4096]), i64([17, 1])], wasmKernel: true },
+  // the wasm strided copy (kernels/tile/wasm.ts): odd sizes, every axis repeated, int64 as word pairs
+  { name: 'Tile wasm 3-D odd', op: 'Tile', inputs: [f32([3, 1, 5]), i64([2, 3, 3])], wasmKernel: true },
+  { name: 'Tile wasm int64', op: 'Tile', inputs: [{ dtype: 'int64', dims: [2, 3], range: [-1e9, 1e9] }, i64([3, 2])], wasmKernel: true },
 ];
 
 runOpCases('tile', cases);

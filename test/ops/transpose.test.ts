@@ -33,6 +33,8 @@ const cases: OpCase[] = [
   { name: 'Transpose wasm size-1 axes', op: 'Transpose', attrs: { perm: [3, 1, 2, 0] }, inputs: [f32([1, 5, 1, 6])], wasmKernel: true },
   { name: 'DepthToSpace wasm (rank 6 walk)', op: 'DepthToSpace', attrs: { blocksize: 2 }, inputs: [f32([2, 8, 3, 5])], wasmKernel: true },
   { name: 'SpaceToDepth wasm', op: 'SpaceToDepth', attrs: { blocksize: 2 }, inputs: [f32([1, 3, 6, 10])], wasmKernel: true },
+  { name: 'Transpose wasm int64 keys', op: 'Transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [{ dtype: 'int64', dims: [1, 5, 3, 7], range: [-1e9, 1e9] }], wasmKernel: true },
+  { name: 'Transpose wasm int32 2-D tiles', op: 'Transpose', inputs: [{ dtype: 'int32', dims: [9, 13], range: [-1e9, 1e9] }], wasmKernel: true },
 ];
 
 runOpCases('transpose', cases);

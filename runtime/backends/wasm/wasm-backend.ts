@@ -9,6 +9,7 @@ import { fail } from '../../../core/errors.ts';
 import type { TensorMeta } from '../../../kernels/contract.ts';
 import type { WasmStep, WasmStepAddresses } from '../../../kernels/wasm/contract.ts';
 import { wasmKernelFor } from '../../../kernels/wasm/kernels.ts';
+import { ARENA_DTYPE_BYTES } from '../../../kernels/wasm/typed.ts';
 import { ARENA_ALIGN, planArena, type ArenaBlock } from '../../plan/arena-plan.ts';
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
@@ -21,16 +22,16 @@ import { browserThreadSpawner } from './thread-spawner-browser.ts';
 const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 const elements = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
-/** The dtypes a tensor in memory may have (integer ones for the quantized kernels), and their bytes per element. */
-const MEMORY_DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, int8: 1, uint8: 1 };
-const bytesOf = (m: TensorMeta): number => elements(m) * MEMORY_DTYPE_BYTES[m.dtype]!;
+const bytesOf = (m: TensorMeta): number => elements(m) * ARENA_DTYPE_BYTES[m.dtype]!;
+type MemoryArray = Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
 /** A view of n elements of a memory dtype at byte offset off. */
-function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: number): Float32Array | Int32Array | Int8Array | Uint8Array {
+function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: number): MemoryArray {
   switch (dtype) {
     case 'float32': return new Float32Array(buffer, off, n);
     case 'int32': return new Int32Array(buffer, off, n);
+    case 'int64': return new BigInt64Array(buffer, off, n);
     case 'int8': return new Int8Array(buffer, off, n);
-    case 'uint8': return new Uint8Array(buffer, off, n);
+    case 'uint8': case 'bool': return new Uint8Array(buffer, off, n);
     default: return fail('INTERNAL', `wasm backend: ${dtype} tensors do not go into memory`);
   }
 }
@@ -138,7 +139,7 @@ export class WasmBackend implements Backend {
         const id = step.inputs[slot];
         if (id === undefined || inMemory.has(id) || fusedValues.has(id)) continue;
         const v = plan.values[id]!;
-        if (MEMORY_DTYPE_BYTES[v.meta.dtype] === undefined) fail('INTERNAL', `${step.node.opType} node '${step.node.name}': wasm reads ${v.meta.dtype} '${v.name}'`);
+        if (ARENA_DTYPE_BYTES[v.meta.dtype] === undefined) fail('INTERNAL', `${step.node.opType} node '${step.node.name}': wasm reads ${v.meta.dtype} '${v.name}'`);
         inMemory.add(id);
         if (v.kind === 'const') constants.push(id);
       }
@@ -223,7 +224,7 @@ export class WasmBackend implements Backend {
         persistent: persistent[i]!,
         stage: (t) => {
           const off = stageTop;
-          stageTop += align(t.size * (MEMORY_DTYPE_BYTES[t.type] ?? 4));
+          stageTop += align(t.size * (ARENA_DTYPE_BYTES[t.type] ?? 4));
           this.ensureMemory(stageTop);
           this.write(off, t);
           return off;
@@ -243,10 +244,16 @@ export class WasmBackend implements Backend {
       const into = fusedInto.get(i);
       return { node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: steps[i] ? 'wasm' : 'js', ...(into !== undefined ? { fusedInto: into } : {}) };
     });
-    const placement: Placement = { gpu: 0, cpu: plan.steps.length, steps: placementSteps, threads: this.k.threads };
+    const copies = { last: 0 };
+    const placement: Placement = {
+      gpu: 0, cpu: plan.steps.length, steps: placementSteps, threads: this.k.threads,
+      get arenaCopies() {
+        return copies.last;
+      },
+    };
     return {
       placement,
-      run: async (feeds) => this.execute(plan, running, layout, feeds),
+      run: async (feeds) => this.execute(plan, running, layout, feeds, copies),
       release: () => {
         // Memory only grows; the topmost plan's region is reused by the next plan prepared.
         if (this.top === layout.end) this.top = base;
@@ -254,7 +261,9 @@ export class WasmBackend implements Backend {
     };
   }
 
-  private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>): AnyTensor[] {
+  /** Runs the steps; `copies.last` gets the tensors copied between memory and js steps (Placement.arenaCopies). */
+  private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>, copies: { last: number }): AnyTensor[] {
+    let copied = 0;
     const host = new Map<number, AnyTensor>();
     for (const [id, t] of feeds) {
       const off = layout.at.get(id);
@@ -268,6 +277,7 @@ export class WasmBackend implements Backend {
       const off = layout.at.get(id) ?? fail('INTERNAL', `value '${v.name}' read before it was computed`);
       const copy = new Tensor(v.meta.dtype, memoryView(this.k.memory.buffer, v.meta.dtype, off, elements(v.meta)).slice(), v.meta.dims);
       host.set(id, copy);
+      copied++;
       return copy;
     };
     plan.steps.forEach((step, i) => {
@@ -282,14 +292,20 @@ export class WasmBackend implements Backend {
         if (id < 0) return;
         host.set(id, outs[j]!);
         const off = layout.at.get(id);
-        if (off !== undefined) this.write(off, outs[j]!);
+        if (off !== undefined) {
+          this.write(off, outs[j]!);
+          copied++;
+        }
       });
     });
+    copies.last = copied; // the outputs' copies below are every run's, whatever ran where
     return plan.outputIds.map(read);
   }
 
   private write(off: number, t: AnyTensor): void {
-    memoryView(this.k.memory.buffer, t.type, off, t.size).set(t.data as Float32Array | Int32Array | Int8Array | Uint8Array); // memoryView checked the type
+    const view = memoryView(this.k.memory.buffer, t.type, off, t.size);
+    if (view instanceof BigInt64Array) view.set(t.data as BigInt64Array); // memoryView checked the type
+    else view.set(t.data as Float32Array);
   }
 
   private ensureMemory(bytes: number): void {
