@@ -9,6 +9,7 @@ import { liftConstants } from './lift-constants.ts';
 import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
 import { recognizeLayerNorm } from './recognize-layernorm.ts';
+import { fuseQuantizedExcite } from './qdq-excite.ts';
 import { foldLookupIntoQLinear } from './qdq-lookup-epilogue.ts';
 import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
@@ -38,14 +39,18 @@ export function optimizeGraph(model: Model): Graph {
 /**
  * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, chains of
  * elementwise ops become one generated kernel (one dispatch); on wasm, 8-bit lookup tables fold
- * into the QLinearConv / QLinearMatMul before them. The CPU backends keep the single
+ * into the QLinearConv / QLinearMatMul before them and squeeze-excite blocks run on 8-bit data. The CPU backends keep the single
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
   if (backend !== 'webgpu' && backend !== 'wasm') return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
   if (backend === 'webgpu') fuseElementwise(copy, opsetOf(model, ''));
-  // wasm: 8-bit activation tables inside the integer GEMM's epilogue (its C kernels apply them)
-  else foldLookupIntoQLinear(copy);
+  else {
+    // wasm: 8-bit activation tables inside the integer GEMM's epilogue (its C kernels apply them),
+    // squeeze-excite pooling and scaling read the conv's bytes through a table
+    foldLookupIntoQLinear(copy);
+    fuseQuantizedExcite(copy, opsetOf(model, ''));
+  }
   return copy;
 }
