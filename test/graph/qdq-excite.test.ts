@@ -78,6 +78,9 @@ const CASES: [Source, Eight, number[], Scale][] = [
   ['dq', 'int8', [2, 5, 6, 6], 'row'],
   ['hswish', 'int8', [1, 12, 4, 17], 'row'],
   ['hswish', 'uint8', [1, 4, 5, 7], 'declined'],
+  // rows of 512 bytes or more: a byte table per row (lookup-excite.c ROW_TABLE_MIN)
+  ['hswish', 'uint8', [1, 3, 24, 26], 'row'],
+  ['dq', 'int8', [2, 2, 20, 30], 'row'],
 ];
 
 for (const [src, t, dims, scale] of CASES) {
