@@ -28,6 +28,7 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   'com.microsoft::MatMulNBits': 'quantized', 'kiln::DequantConv': 'quantized',
   'kiln::QuantizeDequantize': 'quantized', 'com.microsoft::GatherBlockQuantized': 'quantized',
   'kiln::QLinearLookup': 'quantized',
+  'kiln::QLinearLookupGlobalAveragePool': 'quantized', 'kiln::QLinearLookupMul': 'quantized',
   'com.microsoft::SkipLayerNormalization': 'transformer',
   'com.microsoft::SkipSimplifiedLayerNormalization': 'transformer',
   '::SimplifiedLayerNormalization': 'transformer',

@@ -147,14 +147,16 @@ async function paddleClsPair(): Promise<[Model, Model]> {
     { name: 'PaddleOCR cls int8 QDQ', bytes: new Uint8Array(readFileSync(join(dir, 'm.onnx'))), dims },
   ];
 }
-if (!process.env.KILN_BENCH_ONLY || 'PaddleOCR'.includes(process.env.KILN_BENCH_ONLY)) groups.splice(1, 0, await paddleClsPair());
+// KILN_BENCH_ONLY: a regular expression over model names (e.g. 'MobileNet|PaddleOCR')
+const only = process.env.KILN_BENCH_ONLY ? new RegExp(process.env.KILN_BENCH_ONLY) : undefined;
+if (!only || only.test('PaddleOCR cls')) groups.splice(1, 0, await paddleClsPair());
 
-const only = process.env.KILN_BENCH_ONLY;
 const load0 = loadavg()[0]!;
 const rows: string[] = [];
+const ratios: string[] = [];
 const notes: string[] = [];
 for (const group of groups) {
-  if (only && !group.some((m) => m.name.includes(only))) continue;
+  if (only && !group.some((m) => only.test(m.name))) continue;
   const runners: Runner[] = [];
   const diffs: string[] = [];
   for (const m of group) {
@@ -173,9 +175,12 @@ for (const group of groups) {
     const [kiln, o] = [median(times[2 * i]!), median(times[2 * i + 1]!)];
     rows.push(`| ${m.name} | ${kiln.toFixed(3)} | ${o.toFixed(3)} | ${(o / kiln).toFixed(2)}x | ${diffs[i]} |`);
   });
+  // a float model and its quantized twin in one group: Kiln's int8 / f32 time, from the same interleaved samples
+  if (group.length === 2 && /f32/.test(group[0]!.name)) ratios.push(`${group[1]!.name} / ${group[0]!.name}, Kiln wasm: ${(median(times[2]!) / median(times[0]!)).toFixed(2)}`);
 }
 console.log(`samples ${SAMPLES} x ~${SAMPLE_MS} ms per runner, interleaved per model group; load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (2 cores shared); seed ${SEED}`);
 console.log('| model | kiln wasm 1t ms | ort wasm 1t ms | ort / kiln | max |diff| vs ort |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(r);
+for (const r of ratios) console.log(r);
 for (const n of notes) console.log(n);

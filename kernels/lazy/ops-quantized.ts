@@ -30,9 +30,10 @@ import { webgpu as gatherBlockQuantizedWebGpu } from '../gather-block-quantized/
 import { definitions as qlinearLookup } from '../qlinear-lookup/op.ts';
 import { js as qlinearLookupJs } from '../qlinear-lookup/js.ts';
 import { webgpu as qlinearLookupWebGpu } from '../qlinear-lookup/webgpu.ts';
+import { definitions as qlinearExcite } from '../qlinear-excite/op.ts';
 
 export const group: LazyOpGroup = {
-  definitions: [...quantizeLinear, ...matmulInteger, ...qlinearMatmul, ...convInteger, ...qlinearConv, ...qlinearBinary, ...matmulNbits, ...dequantConv, ...quantizeDequantize, ...gatherBlockQuantized, ...qlinearLookup],
+  definitions: [...quantizeLinear, ...matmulInteger, ...qlinearMatmul, ...convInteger, ...qlinearConv, ...qlinearBinary, ...matmulNbits, ...dequantConv, ...quantizeDequantize, ...gatherBlockQuantized, ...qlinearLookup, ...qlinearExcite],
   js: [quantizeLinearJs, convIntegerJs, qlinearConvJs, matmulNbitsJs, dequantConvJs, quantizeDequantizeJs, gatherBlockQuantizedJs, qlinearLookupJs],
   webgpu: [quantizeLinearWebGpu, matmulIntegerWebGpu, qlinearMatmulWebGpu, convIntegerWebGpu, qlinearConvWebGpu, qlinearBinaryWebGpu, matmulNbitsWebGpu, dequantConvWebGpu, quantizeDequantizeWebGpu, gatherBlockQuantizedWebGpu, qlinearLookupWebGpu],
 };

@@ -1,3 +1,4 @@
+import type { DataType } from '../../core/dtype.ts';
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import type { ConvGeometry } from '../common/conv-attributes.ts';
@@ -6,6 +7,7 @@ import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intConvGeometry, intConvReference, perChannel, requireScalar } from '../conv-integer/op.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
+import { applyLookupEpilogue, lookupEpilogueType } from '../qlinear-lookup/epilogue.ts';
 
 /**
  * QLinearConv: the exact int32 conv of conv-integer/ plus the int32 bias, requantized with
@@ -25,10 +27,14 @@ export { ORT_REQUANT_ATTR };
 
 // inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
 export const X = 0, XS = 1, XZ = 2, W = 3, WS = 4, WZ = 5, YS = 6, YZ = 7, B = 8;
+/** a folded kiln.QLinearLookup's table (qlinear-lookup/epilogue.ts), written only by Kiln's wasm graph pass */
+export const TABLE = 9;
 
 export interface QLinearConvPlan {
   readonly geo: ConvGeometry;
   readonly out: TensorMeta;
+  /** the requantized values' type (out's, unless a folded lookup table maps them to its own) */
+  readonly yType: DataType;
   readonly range: readonly [number, number];
   readonly wsPer: boolean;
   readonly wzPer: boolean;
@@ -58,7 +64,8 @@ export function qlinearConvPlan(inputs: readonly MaybeMeta[], ctx: KernelContext
   const dtype = yz?.dtype ?? x.dtype;
   return {
     geo,
-    out: { dtype, dims },
+    out: { dtype: lookupEpilogueType(inputs, TABLE, ctx, dtype) ?? dtype, dims },
+    yType: dtype,
     range: quantRange(dtype, ctx, 'y'),
     wsPer: perChannel(inputs[WS], cout, ctx, 'w_scale'),
     wzPer: perChannel(wz, cout, ctx, 'w_zero_point'),
@@ -92,6 +99,7 @@ export function qlinearConvWith(core: IntConvCore, inputs: readonly MaybeTensor[
       else for (let i = base; i < base + S; i++) acc[i] = clampTo(mulRoundHalfEven(acc[i]!, m) + yz, lo, hi);
     }
   }
+  applyLookupEpilogue(acc, inputs, TABLE, ctx, p.yType);
   return [fromNumbers(p.out.dtype, p.out.dims, acc)];
 }
 

@@ -4,11 +4,14 @@ import { intConvProgram } from '../conv-integer/webgpu.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
+import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { B, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
 
 /** ConvInteger's GPU core with the requantizing epilogue (exact division and requantization). */
 const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
+  // a folded lookup table (wasm graphs only: qlinear-lookup/epilogue.ts) has no WGSL gather here: run the js kernel
+  if (ctx.attrs.int(LOOKUP_EPILOGUE_ATTR, 0) === 1) return undefined;
   const p = qlinearConvPlan(inputs, ctx);
   const b = new ShaderBuilder(ctx.caps);
   const Xv = b.input('X', inputs[X]!, X);

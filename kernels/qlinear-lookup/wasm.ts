@@ -43,11 +43,12 @@ const qlinearLookup: WasmKernel = (inputs, outputs, ctx) => {
  * For a float32 table with the dequantized inputs beside it: the folded activation's wasm unary
  * step (its code and parameters), so prepare rebuilds the table with the kernel the separate op
  * would run. undefined: keep the table; null: the activation has no wasm kernel here (decline).
+ * `dqSlot`: where the node keeps the dequantized inputs (kernels/qlinear-excite reuses this).
  */
-function tableFromWasmActivation(inputs: Parameters<WasmKernel>[0], ctx: Parameters<WasmKernel>[2]): { dq: Float32Array; code: number; params: readonly [number, number] } | undefined | null {
-  const dq = ctx.constants[2];
+export function tableFromWasmActivation(inputs: Parameters<WasmKernel>[0], ctx: Parameters<WasmKernel>[2], dqSlot = 2): { dq: Float32Array; code: number; params: readonly [number, number] } | undefined | null {
+  const dq = ctx.constants[dqSlot];
   const folded = ctx.attrs.has('kiln_folded') ? ctx.attrs.string('kiln_folded', '') : '';
-  if (!inputs[2]) return undefined;
+  if (!inputs[dqSlot]) return undefined;
   const lower = folded ? wasmKernelFor({ domain: '', opType: folded }) : undefined;
   if (!dq || dq.type !== 'float32' || !lower) return null;
   const meta = { dtype: 'float32' as const, dims: [256] };

@@ -1,3 +1,4 @@
+import type { DataType } from '../../core/dtype.ts';
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { clampTo, EIGHT_BIT_TYPES, mulRoundHalfEven, ORT_REQUANT_ATTR, precisionOf, quantRange, requantMultiplier, roundHalfEven } from '../common/quant.ts';
@@ -5,6 +6,7 @@ import { requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intMatmulReference, intMatmulShape, paramAt, rowColParam, type IntMatmulShape, type RowColParam } from '../matmul-integer/op.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
+import { applyLookupEpilogue, lookupEpilogueType } from '../qlinear-lookup/epilogue.ts';
 
 /**
  * QLinearMatMul: y = saturate(round_half_even(acc * a_scale * b_scale / y_scale) + y_zero_point)
@@ -25,10 +27,14 @@ export { ORT_REQUANT_ATTR };
 const SCALE_TYPES = ['float32', 'float16'] as const;
 // inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
 export const A = 0, AS = 1, AZ = 2, B = 3, BS = 4, BZ = 5, YS = 6, YZ = 7;
+/** a folded kiln.QLinearLookup's table (qlinear-lookup/epilogue.ts), written only by Kiln's wasm graph pass */
+export const TABLE = 8;
 
 export interface QLinearMatmulPlan {
   readonly shape: IntMatmulShape;
   readonly out: TensorMeta;
+  /** the requantized values' type (out's, unless a folded lookup table maps them to its own) */
+  readonly yType: DataType;
   readonly range: readonly [number, number];
   readonly params: readonly (RowColParam | undefined)[];
 }
@@ -60,7 +66,7 @@ export function qlinearMatmulPlan(inputs: readonly MaybeMeta[], ctx: KernelConte
   params[BZ] = inputs[BZ] && rowColParam(inputs[BZ], b, 'col', shape.N, ctx, 'b_zero_point');
   params[YS] = rowColParam(inputs[YS], outMatrix, 'row', shape.M, ctx, 'y_scale');
   params[YZ] = yz && rowColParam(yz, outMatrix, 'row', shape.M, ctx, 'y_zero_point');
-  return { shape, out: { dtype, dims: shape.outDims }, range: quantRange(dtype, ctx, 'y'), params };
+  return { shape, out: { dtype: lookupEpilogueType(inputs, TABLE, ctx, dtype) ?? dtype, dims: shape.outDims }, yType: dtype, range: quantRange(dtype, ctx, 'y'), params };
 }
 
 function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContext): AnyTensor[] {
@@ -100,6 +106,7 @@ function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContex
     }
     for (let d = idx.length - 1; d >= 0 && ++idx[d]! === p.shape.batchDims[d]!; d--) idx[d] = 0;
   }
+  applyLookupEpilogue(acc, inputs, TABLE, ctx, p.yType);
   return [fromNumbers(p.out.dtype, p.out.dims, acc)];
 }
 

@@ -2,7 +2,7 @@ import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmKernel } from '../wasm/contract.ts';
 import { lowerIntMatmul } from '../wasm/gemm-s8.ts';
-import { A, AS, AZ, B, BS, BZ, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
+import { A, AS, AZ, B, BS, BZ, ORT_REQUANT_ATTR, qlinearMatmulPlan, TABLE, YS, YZ } from './op.ts';
 
 /**
  * QLinearMatMul in wasm: the 8-bit GEMM (kernels/wasm/gemm-s8.ts), then the requantization the
@@ -12,7 +12,7 @@ import { A, AS, AZ, B, BS, BZ, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } fro
 const qlinearMatmul: WasmKernel = (inputs, outputs, ctx) => {
   const p = qlinearMatmulPlan(inputs, ctx);
   const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
-  return lowerIntMatmul(inputs, outputs, ctx, { a: A, az: AZ, b: B, bz: BZ }, p.shape, { scales: [AS, BS, YS], zeroPoint: YZ, mlas, range: p.range });
+  return lowerIntMatmul(inputs, outputs, ctx, { a: A, az: AZ, b: B, bz: BZ }, p.shape, { scales: [AS, BS, YS], zeroPoint: YZ, mlas, range: p.range, table: TABLE });
 };
 
 export const wasm: ImplementationTable<WasmKernel> = { [opKey('', 'QLinearMatMul')]: qlinearMatmul };

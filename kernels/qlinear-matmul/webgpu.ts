@@ -5,6 +5,7 @@ import { gpuMeta, intMatmulProgram } from '../matmul-integer/webgpu.ts';
 import type { RowColParam } from '../matmul-integer/op.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { A, AS, AZ, B, BS, BZ, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
 
@@ -21,6 +22,8 @@ function paramExpr(x: GpuParam | undefined, mat: string, len: string, i: string)
 
 /** MatMulInteger's GPU core with the requantizing epilogue, in i32 and exact f32 steps. */
 const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
+  // a folded lookup table (wasm graphs only: qlinear-lookup/epilogue.ts) has no WGSL gather here: run the js kernel
+  if (ctx.attrs.int(LOOKUP_EPILOGUE_ATTR, 0) === 1) return undefined;
   const p = qlinearMatmulPlan(inputs, ctx);
   const b = new ShaderBuilder(ctx.caps);
   const Av = b.input('A', inputs[A]!, A);

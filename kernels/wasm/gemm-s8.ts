@@ -31,6 +31,8 @@ export interface Requant {
   /** onnxruntime's float32 rounding (kiln_ort_requant) instead of the exact one */
   readonly mlas: boolean;
   readonly range: readonly [number, number];
+  /** slot of a folded kiln.QLinearLookup's 8-bit table (qlinear-lookup/epilogue.ts), when the node has one */
+  readonly table?: number;
 }
 
 /** Reads a (small) parameter input: its constant value, else its bytes in memory. */
@@ -67,7 +69,13 @@ function requantPlan(r: Requant | undefined, inputs: readonly MaybeMeta[], ctx: 
     new Float32Array(k.memory.buffer, off, padded).set(fixed ?? multipliers(r.scales.map((s) => paramValues(k, at, ctx, inputs, s))));
   };
   const zeroPoint = (k: WasmKernels, at: WasmStepAddresses | undefined): number => (r.zeroPoint === undefined || !inputs[r.zeroPoint] ? 0 : paramValues(k, at, ctx, inputs, r.zeroPoint)[0]!);
-  return { constScales, constZp, bytes: padded * 4, reads, write, zeroPoint, mode: r.mlas ? OUT_MLAS : OUT_EXACT, range: r.range };
+  // a folded lookup table: constant (the pass only folds constant ones), copied once at prepare
+  const tableTensor = r.table === undefined || !inputs[r.table] ? undefined : ctx.constants[r.table];
+  if (r.table !== undefined && inputs[r.table] && !tableTensor) return undefined;
+  const table = tableTensor && new Uint8Array((tableTensor.data as Uint8Array | Int8Array).buffer, (tableTensor.data as Uint8Array | Int8Array).byteOffset, 256);
+  // the table's index is the requantized value minus its type's minimum: flip the sign bit of int8 bytes
+  const flip = r.range[0] < 0 ? 0x80 : 0;
+  return { constScales, constZp, bytes: padded * 4, reads, write, zeroPoint, mode: r.mlas ? OUT_MLAS : OUT_EXACT, range: r.range, table, flip };
 }
 
 /** Looks up an export once (at prepare, so a stale module fails at session creation). */
@@ -135,6 +143,7 @@ export function lowerIntMatmul(inputs: readonly MaybeMeta[], outputs: readonly T
   const persistent: number[] = [];
   const P_B = prepacked ? persistent.push(s.bMatrices * packed) - 1 : -1;
   const P_M = rq?.constScales ? persistent.push(rq.bytes) - 1 : -1;
+  const P_T = rq?.table ? persistent.push(256) - 1 : -1;
   const aBytes = A16(M * kp * 2);
   const bScratch = prepacked ? 0 : A16(s.bMatrices * packed);
   const mScratch = rq && !rq.constScales ? rq.bytes : 0;
@@ -149,6 +158,7 @@ export function lowerIntMatmul(inputs: readonly MaybeMeta[], outputs: readonly T
       if (prepacked) packB(k, at.stage(ctx.constants[slots.b]!), bz ? at.stage(ctx.constants[slots.bz]!) : 0, at.persistent[P_B]!);
       if (rq?.constScales) rq.write(k, undefined, at.persistent[P_M]!);
       if (rq?.constZp) constZp = rq.zeroPoint(k, undefined);
+      if (rq?.table) new Uint8Array(k.memory.buffer, at.persistent[P_T]!, 256).set(rq.table);
     },
     run(k, at) {
       const aWide = at.scratch;
@@ -161,12 +171,13 @@ export function lowerIntMatmul(inputs: readonly MaybeMeta[], outputs: readonly T
       }
       const zp = rq ? (rq.constZp ? constZp : rq.zeroPoint(k, at)) : 0;
       const [lo, hi] = rq?.range ?? [0, 0];
+      const table = rq?.table ? at.persistent[P_T]! : 0;
       const azAt = az ? at.inputs[slots.az]! : 0;
       let widened = -1;
       pairs.forEach(([ao, bm], bi) => {
         if (ao !== widened) fns.get(k, 0)(at.inputs[slots.a]! + ao, K, M, K, aSigned, azAt, azPerRow ? 1 : 0, aWide, kp);
         widened = ao;
-        fns.get(k, 2)(aWide, kp, bPacked + bm * packed, at.outputs[0]! + bi * M * N * outBytes, N, M, N, kp, rq?.mode ?? OUT_I32, 0, 0, mult, 0, zp, lo, hi);
+        fns.get(k, 2)(aWide, kp, bPacked + bm * packed, at.outputs[0]! + bi * M * N * outBytes, N, M, N, kp, rq?.mode ?? OUT_I32, 0, 0, mult, 0, zp, lo, hi, table, rq?.flip ?? 0);
       });
     },
   };
@@ -224,6 +235,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
   const persistent: number[] = [];
   const P_W = constW ? persistent.push(wBytes) - 1 : -1;
   const P_M = rq?.constScales ? persistent.push(rq.bytes) - 1 : -1;
+  const P_T = rq?.table ? persistent.push(256) - 1 : -1;
   const mScratch = rq && !rq.constScales ? rq.bytes : 0;
   const xzConst = ctx.constants[slots.xz];
   const constXz = !xz ? 0 : xzConst ? toNumbers(xzConst)[0]! : undefined;
@@ -238,6 +250,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
       if (constW) widenW(k, at.stage(ctx.constants[slots.w]!), wz ? at.stage(ctx.constants[slots.wz]!) : 0, at.persistent[P_W]!);
       if (rq?.constScales) rq.write(k, undefined, at.persistent[P_M]!);
       if (rq?.constZp) constZp = rq.zeroPoint(k, undefined);
+      if (rq?.table) new Uint8Array(k.memory.buffer, at.persistent[P_T]!, 256).set(rq.table);
     },
     run(k, at) {
       const col = at.scratch;
@@ -250,10 +263,11 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
       }
       const zp = rq ? (rq.constZp ? constZp : rq.zeroPoint(k, at)) : 0;
       const [lo, hi] = rq?.range ?? [0, 0];
+      const [table, flip] = rq?.table ? [at.persistent[P_T]!, rq.flip] : [0, 0];
       const xzv = constXz ?? (xz ? paramValues(k, at, ctx, inputs, slots.xz)[0]! : 0);
       const biasAt = bias ? at.inputs[slots.bias!]! : 0;
       if (depthwise) {
-        fns.get(k, 3)(at.inputs[slots.x]!, xSigned, xzv, wWide, at.outputs[0]!, g.batch, cout, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, rq?.mode ?? OUT_I32, biasAt, mult, zp, lo, hi, col);
+        fns.get(k, 3)(at.inputs[slots.x]!, xSigned, xzv, wWide, at.outputs[0]!, g.batch, cout, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, rq?.mode ?? OUT_I32, biasAt, mult, zp, lo, hi, table, flip, col);
         return;
       }
       for (let n = 0; n < g.batch; n++) {
@@ -263,7 +277,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
           else fns.get(k, 1)(xAt, xSigned, xzv, g.cinG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, col);
           const row0 = grp * g.coutG;
           const yAt = at.outputs[0]! + (n * cout + row0) * S * outBytes;
-          fns.get(k, 2)(wWide + row0 * kp * 2, kp, col, yAt, S, g.coutG, S, kp, rq?.mode ?? OUT_I32, bias ? biasAt + row0 * 4 : 0, 1, mult ? mult + row0 * 4 : 0, 1, zp, lo, hi);
+          fns.get(k, 2)(wWide + row0 * kp * 2, kp, col, yAt, S, g.coutG, S, kp, rq?.mode ?? OUT_I32, bias ? biasAt + row0 * 4 : 0, 1, mult ? mult + row0 * 4 : 0, 1, zp, lo, hi, table, flip);
         }
       }
     },

@@ -29,6 +29,7 @@ import { wasm as qlinearConv } from '../qlinear-conv/wasm.ts';
 import { wasm as qlinearBinary } from '../qlinear-binary/wasm.ts';
 import { wasm as quantizeDequantize } from '../quantize-dequantize/wasm.ts';
 import { wasm as qlinearLookup } from '../qlinear-lookup/wasm.ts';
+import { wasm as qlinearExcite } from '../qlinear-excite/wasm.ts';
 import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 import { wasm as resize } from '../resize/wasm.ts';
 import { wasm as expand } from '../expand/wasm.ts';
@@ -46,6 +47,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   quantizeLinear, matmulInteger, qlinearMatmul, convInteger, qlinearConv, qlinearBinary, quantizeDequantize, matmulNBits,
   resize, expand,
   qlinearLookup,
+  qlinearExcite,
   attention,
   gather, where, cast, compare, tile,
 ];

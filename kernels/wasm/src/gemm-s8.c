@@ -13,7 +13,10 @@
 // Epilogues (out_mode): 0 int32 (+ bias); 1 onnxruntime's MLAS requantization
 // (float32(acc) * multiplier rounded to float32, then half to even, + zero point, saturated); 2 the
 // ONNX reference's exact rounding of acc * multiplier (kernels/common/quant.ts mulRoundHalfEven).
-// Bytes are stored as their low 8 bits, which is the int8 or uint8 value after saturation.
+// Bytes are stored as their low 8 bits, which is the int8 or uint8 value after saturation. With a
+// table (a kiln.QLinearLookup folded into the op: the activation that follows it on 8 bits), the
+// byte stored is table[byte ^ flip] (flip 0x80 for int8, so index = q - type minimum), still in
+// registers' reach instead of a second pass over the tensor.
 #include <wasm_simd128.h>
 #include <stdint.h>
 
@@ -108,7 +111,24 @@ typedef struct {
   int bias_per_row;
   const float *mult;
   int mult_per_row;
+  const uint8_t *table;
+  int flip;
 } Epilogue;
+
+static inline __attribute__((always_inline)) void store_bytes(const Epilogue *e, uint8_t *o, v128_t bytes, int nc) {
+  uint8_t tmp[16];
+  if (!e->table) {
+    if (nc == NR) {
+      wasm_v128_store64_lane(o, bytes, 0);
+      return;
+    }
+    wasm_v128_store(tmp, bytes);
+    for (int j = 0; j < nc; j++) o[j] = tmp[j];
+    return;
+  }
+  wasm_v128_store(tmp, bytes);
+  for (int j = 0; j < nc; j++) o[j] = e->table[tmp[j] ^ e->flip];
+}
 
 static inline __attribute__((always_inline)) void store_tile_row(const Epilogue *e, void *c, long row_off, int row, int n0, int nc, v128_t v0, v128_t v1) {
   if (e->bias) {
@@ -143,22 +163,20 @@ static inline __attribute__((always_inline)) void store_tile_row(const Epilogue 
       m1 = wasm_v128_load(e->mult + n0 + 4);
     }
     const v128_t lo = wasm_f32x4_splat((float)(e->lo - e->zp)), hi = wasm_f32x4_splat((float)(e->hi - e->zp));
-    const v128_t zp = wasm_i32x4_splat(e->zp);
-    v128_t f0 = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(v0), m0));
-    v128_t f1 = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(v1), m1));
-    f0 = wasm_f32x4_min(wasm_f32x4_max(f0, lo), hi);
-    f1 = wasm_f32x4_min(wasm_f32x4_max(f1, lo), hi);
-    const v128_t q0 = wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(f0), zp);
-    const v128_t q1 = wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(f1), zp);
+    // Clamped first (the bounds are integers, so clamp and round commute), then rounded half to
+    // even by adding 1.5 * 2^23: in [2^23, 2^24) a float's last bit is 1, so the sum is the
+    // rounded value's bits + 0x4B400000 (one add and one integer subtract for nearest + trunc_sat,
+    // which V8 lowers to a long sequence on x64). The zero point joins the subtraction.
+    const v128_t magic = wasm_f32x4_splat(12582912.0f);
+    const v128_t bias = wasm_i32x4_splat(0x4B400000 - e->zp);
+    v128_t f0 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(v0), m0);
+    v128_t f1 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(v1), m1);
+    f0 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(f0, lo), hi), magic);
+    f1 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(f1, lo), hi), magic);
+    const v128_t q0 = wasm_i32x4_sub(f0, bias);
+    const v128_t q1 = wasm_i32x4_sub(f1, bias);
     const v128_t h = wasm_i16x8_narrow_i32x4(q0, q1); // in [-128, 255]: exact
-    const v128_t bytes = wasm_i8x16_shuffle(h, h, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-    if (nc == NR) {
-      wasm_v128_store64_lane(o, bytes, 0);
-      return;
-    }
-    uint8_t tmp[16];
-    wasm_v128_store(tmp, bytes);
-    for (int j = 0; j < nc; j++) o[j] = tmp[j];
+    store_bytes(e, o, wasm_i8x16_shuffle(h, h, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14), nc);
     return;
   }
   wasm_v128_store(acc, v0);
@@ -166,17 +184,18 @@ static inline __attribute__((always_inline)) void store_tile_row(const Epilogue 
   for (int j = 0; j < nc; j++) {
     int64_t q = mul_round_exact(acc[j], e->mult[e->mult_per_row ? row : n0 + j]) + e->zp;
     q = q < e->lo ? e->lo : q > e->hi ? e->hi : q;
-    o[j] = (uint8_t)q;
+    o[j] = e->table ? e->table[(uint8_t)q ^ e->flip] : (uint8_t)q;
   }
 }
 
 #define DOT(s, b) wasm_i32x4_dot_i16x8(s, b)
 
 // C = epilogue(A * B): A int16 (m x kp, row stride lda elements, lda even), B packed by
-// kiln_pack_b_s16 for the same kp and n, C int32 or bytes with row stride ldc elements. Panels
+// kiln_pack_b_s16 for the same kp and n, C int32 or bytes with row stride ldc elements; table 0 or
+// a 256-byte lookup applied to the bytes (8-bit modes only). Panels
 // outermost: one panel (kp x 8 values) stays in L1 while the rows of A stream past it.
-void KILN_EXPORT(kiln_gemm_s16)(const int16_t *a, int lda, const int16_t *bp, void *c, int ldc, int m, int n, int kp, int mode, const int32_t *bias, int bias_per_row, const float *mult, int mult_per_row, int zp, int lo, int hi) {
-  const Epilogue e = { mode, zp, lo, hi, bias, bias_per_row, mult, mult_per_row };
+void KILN_EXPORT(kiln_gemm_s16)(const int16_t *a, int lda, const int16_t *bp, void *c, int ldc, int m, int n, int kp, int mode, const int32_t *bias, int bias_per_row, const float *mult, int mult_per_row, int zp, int lo, int hi, const uint8_t *table, int flip) {
+  const Epilogue e = { mode, zp, lo, hi, bias, bias_per_row, mult, mult_per_row, table, flip };
   const int panels = (n + NR - 1) / NR;
   for (int p = 0; p < panels; p++) {
     const int16_t *panel = bp + (long)p * kp * NR;
@@ -294,13 +313,19 @@ void KILN_EXPORT(kiln_dequantize_f32)(const void *x, int is_signed, float *y, in
 // outputs of a row at a time accumulate every tap in registers (i32x4.extmul of int16) and go
 // through the GEMM's epilogue (bias, multiplier and zero point per channel).
 // w: channels x (kh * kw) int16, already minus the weight zero points.
-void KILN_EXPORT(kiln_dwconv_s16)(const void *x, int is_signed, int xz, const int16_t *w, void *y, int batch, int channels, int ih, int iw, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int mode, const int32_t *bias, const float *mult, int zp, int lo, int hi, int16_t *scratch) {
+void KILN_EXPORT(kiln_dwconv_s16)(const void *x, int is_signed, int xz, const int16_t *w, void *y, int batch, int channels, int ih, int iw, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int mode, const int32_t *bias, const float *mult, int zp, int lo, int hi, const uint8_t *table, int flip, int16_t *scratch) {
   const int ow8 = (ow + 7) & ~7;
   const int PH = (oh - 1) * sh + (kh - 1) * dh + 1;
   const int PW = ow8 * sw + (kw - 1) * dw + 8;
   int16_t *plane = scratch;
-  const Epilogue e = { mode, zp, lo, hi, bias, 1, mult, 1 };
+  const Epilogue e = { mode, zp, lo, hi, bias, 1, mult, 1, table, flip };
   const int taps = kh * kw;
+  // strides 1 and 2 across without dilation: two taps per i32x4.dot_i16x8_s (exact, as the
+  // one-tap extmul path: the same int32 sums in another order)
+  const int pairs_x = (kw + 1) / 2;
+  enum { MAX_PAIRS = 64 };
+  const int paired = dw == 1 && (sw == 1 || sw == 2) && kh * pairs_x <= MAX_PAIRS;
+  v128_t wpair[MAX_PAIRS];
   for (int n = 0; n < batch; n++) {
     for (int c = 0; c < channels; c++) {
       const long in0 = ((long)n * channels + c) * ih * iw;
@@ -323,6 +348,42 @@ void KILN_EXPORT(kiln_dwconv_s16)(const void *x, int is_signed, int xz, const in
       }
       const int16_t *wc = w + (long)c * taps;
       const long out0 = ((long)n * channels + c) * oh * ow;
+      if (paired) {
+        // taps (kx, kx + 1) of a kernel row as one i16 pair (the odd one out paired with 0)
+        for (int ky = 0; ky < kh; ky++)
+          for (int j = 0; j < pairs_x; j++) {
+            const int k0 = 2 * j, k1 = k0 + 1;
+            const uint32_t lo16 = (uint16_t)wc[ky * kw + k0], hi16 = k1 < kw ? (uint16_t)wc[ky * kw + k1] : 0;
+            wpair[ky * pairs_x + j] = wasm_i32x4_splat((int32_t)(lo16 | hi16 << 16));
+          }
+        for (int yo = 0; yo < oh; yo++) {
+          const int16_t *top = plane + (long)yo * sh * PW;
+          for (int q = 0; q < ow; q += 8) {
+            v128_t a0 = wasm_i32x4_splat(0), a1 = a0;
+            for (int ky = 0; ky < kh; ky++) {
+              const int16_t *row = top + (long)ky * dh * PW + q * sw;
+              const v128_t *wp = wpair + ky * pairs_x;
+              for (int j = 0; j < pairs_x; j++) {
+                const int16_t *at = row + 2 * j;
+                v128_t v0, v1;
+                if (sw == 2) {
+                  // output i reads at[2i], at[2i + 1]: the pairs are adjacent already
+                  v0 = wasm_v128_load(at);
+                  v1 = wasm_v128_load(at + 8);
+                } else {
+                  // output i reads at[i], at[i + 1]
+                  v0 = wasm_i16x8_shuffle(wasm_v128_load(at), wasm_v128_load(at), 0, 1, 1, 2, 2, 3, 3, 4);
+                  v1 = wasm_i16x8_shuffle(wasm_v128_load(at + 4), wasm_v128_load(at + 4), 0, 1, 1, 2, 2, 3, 3, 4);
+                }
+                a0 = wasm_i32x4_add(a0, wasm_i32x4_dot_i16x8(v0, wp[j]));
+                a1 = wasm_i32x4_add(a1, wasm_i32x4_dot_i16x8(v1, wp[j]));
+              }
+            }
+            store_tile_row(&e, y, out0 + (long)yo * ow, c, q, ow - q < 8 ? ow - q : 8, a0, a1);
+          }
+        }
+        continue;
+      }
       for (int yo = 0; yo < oh; yo++) {
         const int16_t *top = plane + (long)yo * sh * PW;
         // 8 outputs at a time, every tap accumulated in registers, then the epilogue

@@ -14,14 +14,18 @@ import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
 
 type LowerQdq = (graph: Graph, opset: number, stage: 'before-fusion' | 'after-fusion') => void;
+/** The wasm backend's QDQ rewrites (they only match what the QDQ lowering produced). */
+type QdqForWasm = (graph: Graph, opset: number) => void;
 let qdqLowering: LowerQdq | undefined;
+let qdqForWasm: QdqForWasm | undefined;
 
 /** QuantizeLinear / DequantizeLinear in any domain: what every QDQ rewrite starts from. */
 const isQdqNode = (n: { readonly opType: string }): boolean => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear';
 
 /** qdq-lowering.ts registers itself here when it loads. */
-export function registerQdqLowering(lower: LowerQdq): void {
+export function registerQdqLowering(lower: LowerQdq, forWasm: QdqForWasm): void {
   qdqLowering = lower;
+  qdqForWasm = forWasm;
 }
 
 /**
@@ -58,12 +62,19 @@ export function optimizeGraph(model: Model): Graph {
 
 /**
  * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, chains of
- * elementwise ops become one generated kernel (one dispatch). The CPU backends keep the single
+ * elementwise ops become one generated kernel (one dispatch); on wasm, 8-bit lookup tables fold
+ * into the QLinearConv / QLinearMatMul before them and squeeze-excite blocks run on 8-bit data. The CPU backends keep the single
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
-  if (backend !== 'webgpu') return graph;
+  if (backend !== 'webgpu' && backend !== 'wasm') return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
-  fuseElementwise(copy, opsetOf(model, ''));
+  if (backend === 'webgpu') fuseElementwise(copy, opsetOf(model, ''));
+  else {
+    // wasm: 8-bit activation tables inside the integer GEMM's epilogue (its C kernels apply them),
+    // squeeze-excite pooling and scaling read the conv's bytes through a table. Loaded with the QDQ
+    // lowering: a graph that did not need it has no QLinearLookup or DequantizeLinear to match.
+    qdqForWasm?.(copy, opsetOf(model, ''));
+  }
   return copy;
 }

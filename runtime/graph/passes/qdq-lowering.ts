@@ -1,5 +1,7 @@
 import type { Graph } from '../ir.ts';
 import { registerQdqLowering } from './optimize.ts';
+import { fuseQuantizedExcite } from './qdq-excite.ts';
+import { foldLookupIntoQLinear } from './qdq-lookup-epilogue.ts';
 import { fuseActivationQdq } from './qdq-activation.ts';
 import { lowerQdqConv } from './qdq-conv.ts';
 import { foldQdqLookupTables } from './qdq-lookup-table.ts';
@@ -40,4 +42,7 @@ export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | '
   }
 }
 
-registerQdqLowering(lowerQdq);
+registerQdqLowering(lowerQdq, (graph, opset) => {
+  foldLookupIntoQLinear(graph);
+  fuseQuantizedExcite(graph, opset);
+});

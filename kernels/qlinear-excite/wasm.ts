@@ -1,0 +1,86 @@
+import { QUANT_RANGES } from '../common/quant.ts';
+import { toNumbers } from '../common/values.ts';
+import type { ImplementationTable, MaybeMeta } from '../contract.ts';
+import { opKey } from '../contract.ts';
+import { lookupBase } from '../qlinear-lookup/op.ts';
+import { tableFromWasmActivation } from '../qlinear-lookup/wasm.ts';
+import type { WasmExport, WasmKernel, WasmKernelContext, WasmKernels, WasmStep } from '../wasm/contract.ts';
+import { GAP_DQ, GAP_YS, GAP_YZ, MUL_B, MUL_DQ, MUL_YS, MUL_YZ, planMean, planMul, TABLE, X } from './op.ts';
+
+/**
+ * The squeeze-excite ops in wasm (kernels/wasm/src/lookup-excite.c): x's bytes through the table,
+ * averaged or multiplied, quantized, with the separate wasm steps' float32 operations in their
+ * order. The table (rebuilt with the activation's wasm kernel where the lookup step would rebuild
+ * it) and the quantization parameters must be constants; otherwise, and for a Mul operand that is
+ * not one float per (n, c) row or per element, the op declines (runs js).
+ */
+const count = (dims: readonly number[]): number => dims.reduce((a, d) => a * d, 1);
+
+interface Quant {
+  readonly s: number;
+  readonly z: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+function constQuant(ctx: WasmKernelContext, ys: number, yz: number): Quant | undefined {
+  const [s, z] = [ctx.constants[ys], ctx.constants[yz]];
+  const range = z && QUANT_RANGES[z.type];
+  if (!s || !z || !range) return undefined;
+  return { s: toNumbers(s)[0]!, z: toNumbers(z)[0]!, lo: range[0], hi: range[1] };
+}
+
+/** the table in persistent memory (rebuilt by the activation's kernel when the node says so), and the call */
+function tableStep(inputs: readonly MaybeMeta[], ctx: WasmKernelContext, dqSlot: number, reads: number[], name: string, call: (f: WasmExport, k: WasmKernels, table: number, inputs: readonly number[], output: number) => void): WasmStep | undefined {
+  const table = ctx.constants[TABLE];
+  const rebuild = tableFromWasmActivation(inputs, ctx, dqSlot);
+  if (!table || table.type !== 'float32' || rebuild === null) return undefined;
+  let f: WasmExport | undefined;
+  return {
+    reads,
+    scratchBytes: 0,
+    persistentBytes: [1024],
+    prepare(k, at) {
+      f = k.fn(name);
+      const t = new Float32Array(k.memory.buffer, at.persistent[0]!, 256);
+      t.set(rebuild ? rebuild.dq : (table.data as Float32Array));
+      if (rebuild) k.fn('kiln_unary_f32')(rebuild.code, at.persistent[0]!, at.persistent[0]!, 256, rebuild.params[0], rebuild.params[1]);
+    },
+    run(k, at) {
+      f ??= k.fn(name);
+      call(f, k, at.persistent[0]!, at.inputs as readonly number[], at.outputs[0]!);
+    },
+  };
+}
+
+const lookupMean: WasmKernel = (inputs, outputs, ctx) => {
+  planMean(inputs, ctx);
+  const q = constQuant(ctx, GAP_YS, GAP_YZ);
+  const x = inputs[X]!;
+  if (!q) return undefined;
+  const [rows, len] = [x.dims[0]! * x.dims[1]!, count(x.dims.slice(2))];
+  const flip = lookupBase(x.dtype) === 0 ? 0 : 1;
+  if (rows === 0 || len === 0) return undefined;
+  return tableStep(inputs, ctx, GAP_DQ, [X], 'kiln_lookup_mean_q8', (f, _k, table, at, y) => void f(at[X]!, flip, table, rows, len, q.s, q.z, q.lo, q.hi, y));
+};
+
+const lookupMul: WasmKernel = (inputs, outputs, ctx) => {
+  const out = planMul(inputs, ctx);
+  const q = constQuant(ctx, MUL_YS, MUL_YZ);
+  const [x, b] = [inputs[X]!, inputs[MUL_B]!];
+  if (!q || out.dims.length !== x.dims.length || out.dims.some((d, i) => d !== x.dims[i]) || count(x.dims) === 0) return undefined;
+  const flip = lookupBase(x.dtype) === 0 ? 0 : 1;
+  // b: one float per element (x's shape), or one per (n, c) row: [N or 1, C, 1, ...] right-aligned to x
+  const bd = [...new Array<number>(Math.max(0, x.dims.length - b.dims.length)).fill(1), ...b.dims];
+  const full = bd.every((d, i) => d === x.dims[i]);
+  const perRow = x.dims.length >= 2 && bd[1] === x.dims[1] && (bd[0] === 1 || bd[0] === x.dims[0]) && bd.slice(2).every((d) => d === 1);
+  if (!full && !perRow) return undefined;
+  const [rows, inner] = full ? [1, count(x.dims)] : [x.dims[0]! * x.dims[1]!, count(x.dims.slice(2))];
+  const bRows = full ? 1 : count(b.dims);
+  return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_mul_q8', (f, _k, table, at, y) => void f(at[X]!, flip, table, at[MUL_B]!, bRows, full ? 1 : 0, rows, inner, q.s, q.z, q.lo, q.hi, y));
+};
+
+export const wasm: ImplementationTable<WasmKernel> = {
+  [opKey('kiln', 'QLinearLookupGlobalAveragePool')]: lookupMean,
+  [opKey('kiln', 'QLinearLookupMul')]: lookupMul,
+};

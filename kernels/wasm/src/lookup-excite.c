@@ -1,0 +1,97 @@
+// Squeeze-excite on 8-bit activations (kernels/qlinear-excite): the float tensor a QDQ graph keeps
+// between a quantized conv and the next QuantizeLinear is table[x] for a 256-entry float table
+// (DequantizeLinear's values, or an activation's: kiln.QLinearLookup), so it is never written:
+//   kiln_lookup_mean_q8: QuantizeLinear(GlobalAveragePool(table[x])) per row of len bytes;
+//   kiln_lookup_mul_q8:  QuantizeLinear(table[a] * b), b one float per row (or per element).
+// Each reproduces the separate wasm steps' float32 operations in their order: the mean is
+// kiln_reduce_rows_f32's (4 lane sums, (l0 + l1) + (l2 + l3), the tail, / len), the product one
+// float32 multiply, the quantization kiln_quantize_f32's (x / s rounded half to even, clamped to
+// the type's range minus z, + z; NaN -> z), so the bytes are those of the unfused steps.
+#include <wasm_simd128.h>
+#include <stdint.h>
+
+#define KILN_EXPORT(name) __attribute__((export_name(#name))) name
+
+static inline uint8_t quantize1(float v, float s, int z, int lo, int hi) {
+  const float f = __builtin_nearbyintf(v / s);
+  const int q = f != f ? z : f < (float)(lo - z) ? lo : f > (float)(hi - z) ? hi : (int)f + z;
+  return (uint8_t)q;
+}
+
+static inline v128_t gather4(const float *t, const uint8_t *x, uint8_t m) {
+  return wasm_f32x4_make(t[x[0] ^ m], t[x[1] ^ m], t[x[2] ^ m], t[x[3] ^ m]);
+}
+
+void KILN_EXPORT(kiln_lookup_mean_q8)(const uint8_t *x, int flip, const float *table, int rows, int len, float s, int z, int lo, int hi, uint8_t *y) {
+  const uint8_t m = flip ? 0x80 : 0;
+  for (int r = 0; r < rows; r++, x += len) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int j = 0;
+    for (; j + 4 <= len; j += 4) acc = wasm_f32x4_add(acc, gather4(table, x + j, m));
+    float v = (wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1)) + (wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3));
+    for (; j < len; j++) v += table[x[j] ^ m];
+    y[r] = quantize1(v / (float)len, s, z, lo, hi);
+  }
+}
+
+// Rows longer than this take a byte table per row: with one b per row, the output is a function of
+// the input byte alone, so its 256 values (each computed as below) are cheaper than a division
+// and a float gather per element.
+#define ROW_TABLE_MIN 512
+
+// a: rows x inner bytes; b: b_rows floats (row r reads b[r % b_rows]) or, with b_full, one per element.
+void KILN_EXPORT(kiln_lookup_mul_q8)(const uint8_t *a, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, uint8_t *y) {
+  const uint8_t m = flip ? 0x80 : 0;
+  const v128_t vs = wasm_f32x4_splat(s), vlo = wasm_f32x4_splat((float)(lo - z)), vhi = wasm_f32x4_splat((float)(hi - z)), vz = wasm_i32x4_splat(z);
+  const v128_t magic = wasm_f32x4_splat(12582912.0f), vbias = wasm_i32x4_splat(0x4B400000 - z);
+  long i = 0;
+  for (int r = 0, rb = 0; r < rows; r++, rb = rb + 1 == b_rows ? 0 : rb + 1) {
+    const float br = b_full ? 0.0f : b[rb];
+    int j = 0;
+    if (!b_full && inner >= ROW_TABLE_MIN) {
+      // the row's 256 outputs, indexed by the raw byte (table is indexed by byte ^ m)
+      uint8_t row[256], every[256];
+      for (int v = 0; v < 256; v++) every[v] = (uint8_t)v;
+      // one row of 256 (< ROW_TABLE_MIN) takes the direct path below; its SIMD and scalar parts agree on every value
+      kiln_lookup_mul_q8(every, flip, table, &br, 1, 0, 1, 256, s, z, lo, hi, row);
+      for (; j < inner; j++, i++) y[i] = row[a[i]];
+      continue;
+    }
+    for (; j < inner; j += 8, i += 8) {
+      // the row's last < 8 bytes go through a zero-padded copy (the SIMD and scalar forms agree on every value)
+      const int nc = inner - j < 8 ? inner - j : 8;
+      uint8_t pa[8] = { 0 }, py[8];
+      float pb[8] = { 0 };
+      const uint8_t *src = a + i;
+      const float *bsrc = b + i;
+      if (nc < 8) {
+        for (int t = 0; t < nc; t++) pa[t] = a[i + t];
+        if (b_full) for (int t = 0; t < nc; t++) pb[t] = b[i + t];
+        src = pa;
+        bsrc = pb;
+      }
+      v128_t b0 = wasm_f32x4_splat(br), b1 = b0;
+      if (b_full) {
+        b0 = wasm_v128_load(bsrc);
+        b1 = wasm_v128_load(bsrc + 4);
+      }
+      const v128_t p0 = wasm_f32x4_div(wasm_f32x4_mul(gather4(table, src, m), b0), vs);
+      const v128_t p1 = wasm_f32x4_div(wasm_f32x4_mul(gather4(table, src + 4, m), b1), vs);
+      // clamped (integer bounds: clamp and round commute), then rounded half to even by adding
+      // 1.5 * 2^23 (gemm-s8.c's epilogue does the same); NaN (max/min keep it) gives z as kiln_quantize_f32 does
+      const v128_t f0 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p0, vlo), vhi), magic);
+      const v128_t f1 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p1, vlo), vhi), magic);
+      const v128_t q0 = wasm_v128_bitselect(wasm_i32x4_sub(f0, vbias), vz, wasm_f32x4_eq(p0, p0));
+      const v128_t q1 = wasm_v128_bitselect(wasm_i32x4_sub(f1, vbias), vz, wasm_f32x4_eq(p1, p1));
+      const v128_t h = wasm_i16x8_narrow_i32x4(q0, q1);
+      const v128_t bytes = wasm_i8x16_shuffle(h, h, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+      if (nc == 8) {
+        wasm_v128_store64_lane(y + i, bytes, 0);
+        continue;
+      }
+      wasm_v128_store64_lane(py, bytes, 0);
+      for (int t = 0; t < nc; t++) y[i + t] = py[t];
+      i -= 8 - nc; // the loop's step, less the lanes past the row
+    }
+  }
+}
