@@ -6,7 +6,7 @@ import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
-import type { Dim, Model } from '../graph/ir.ts';
+import type { Dim, Graph, Model } from '../graph/ir.ts';
 import { optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
@@ -137,6 +137,10 @@ export class InferenceSession {
   private telemetryOff: DisabledTelemetry | undefined;
   /** cold-start phases still to report at the first run (telemetry) */
   private firstRunPending = false;
+  /** sessions derive() made on this one's backend, by key: released with this one */
+  private readonly derivedSessions = new Map<string, Promise<InferenceSession | undefined>>();
+  /** false for a derived session: the backend is its parent's */
+  private ownsBackend = true;
 
   private constructor(
     private readonly model: Model,
@@ -194,6 +198,30 @@ export class InferenceSession {
       await session.startTelemetry(telemetry, options, { fetch: fetchMs, parse: parsedAt - createStarted - fetchMs, total: performance.now() - createStarted });
     }
     return session;
+  }
+
+  /**
+   * For Kiln's own helpers (generate()'s KV cache written in place), not the public API: a session
+   * on this one's backend and weights that runs `rewrite(graph)` instead, made once per key and
+   * released with this one; undefined when `rewrite` declines. Static, so the worker front-end,
+   * which mirrors the instance members, does not have to carry it.
+   */
+  static derive(session: InferenceSession, key: string, rewrite: (graph: Graph) => Graph | undefined): Promise<InferenceSession | undefined> {
+    if (session.released) fail('RELEASED', 'this session was released');
+    let made = session.derivedSessions.get(key);
+    if (!made) {
+      made = (async () => {
+        const graph = rewrite(session.graph.graph);
+        if (!graph) return undefined;
+        await loadOpFamiliesFor(graph.nodes);
+        const child = new InferenceSession(session.model, resolveGraph(session.model, graph), session.backend, session.spec, session.verified, session.outputLocation);
+        child.ownsBackend = false;
+        return child;
+      })();
+      session.derivedSessions.set(key, made);
+      made.catch(() => session.derivedSessions.delete(key));
+    }
+    return made;
   }
 
   /** latency and drift measured for this session (docs/telemetry.md); `enabled` is false without options.telemetry */
@@ -311,9 +339,11 @@ export class InferenceSession {
     if (this.released) return;
     this.released = true;
     await this.queue;
+    for (const d of this.derivedSessions.values()) await (await d.catch(() => undefined))?.release();
+    this.derivedSessions.clear();
     for (const p of this.planCache.values()) (await p.catch(() => undefined))?.prepared.release();
     this.planCache.clear();
-    this.backend.release();
+    if (this.ownsBackend) this.backend.release();
     await this.telemetryImpl?.release(); // a last batch, queued durably where it cannot go now
   }
 
