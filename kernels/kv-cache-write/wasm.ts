@@ -1,7 +1,8 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
-import { checkedOffset, inferKvCacheWrite } from './op.ts';
+import { checkedOffset, inferKvCacheWrite } from './write-op.ts';
+import { kvCacheAttention } from './attention-wasm.ts';
 
 /**
  * float32 caches with a float32 offset (the arena holds float32; other cases run the js kernel): the
@@ -31,4 +32,4 @@ const kvCacheWrite: WasmKernel = (inputs, outputs, ctx) => {
   };
 };
 
-export const wasm: ImplementationTable<WasmKernel> = { [opKey('kiln', 'KvCacheWrite')]: kvCacheWrite };
+export const wasm: ImplementationTable<WasmKernel> = { [opKey('kiln', 'KvCacheWrite')]: kvCacheWrite, [opKey('kiln', 'KvCacheAttention')]: kvCacheAttention };

@@ -2,7 +2,8 @@ import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { inferKvCacheWrite } from './op.ts';
+import { inferKvCacheWrite } from './write-op.ts';
+import { kvCacheAttention } from './attention-webgpu.ts';
 
 /**
  * One pass over the output: a position inside [offset, offset + S) takes the new row, any other the
@@ -35,4 +36,4 @@ const kvCacheWrite: WebGpuKernel = (inputs, outputs, ctx) => {
   return { kind: 'programs', programs: [b.build({ label: `KvCacheWrite:${ctx.node}`, body, totalInvocations: total })] };
 };
 
-export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('kiln', 'KvCacheWrite')]: kvCacheWrite };
+export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('kiln', 'KvCacheWrite')]: kvCacheWrite, [opKey('kiln', 'KvCacheAttention')]: kvCacheAttention };

@@ -33,7 +33,7 @@ import { wasm as matmulNBits } from '../matmul-nbits/wasm.ts';
 import { wasm as resize } from '../resize/wasm.ts';
 import { wasm as expand } from '../expand/wasm.ts';
 import { wasm as attention } from '../attention/wasm.ts';
-import { wasm as kvCacheWrite } from '../kv-cache-write/wasm.ts';
+import { wasm as kvCache } from '../kv-cache-write/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
@@ -43,7 +43,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   resize, expand,
   qlinearLookup,
   attention,
-  kvCacheWrite,
+  kvCache,
 ];
 
 const byKey = new Map<string, WasmKernel>();

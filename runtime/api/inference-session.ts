@@ -141,6 +141,8 @@ export class InferenceSession {
   private readonly derivedSessions = new Map<string, Promise<InferenceSession | undefined>>();
   /** false for a derived session: the backend is its parent's */
   private ownsBackend = true;
+  /** derive()'s: the graph before this backend's own rewrites, and how a rewritten one is made ready for it */
+  private base: { graph: Graph; resolve(graph: Graph): ResolvedGraph } | undefined;
 
   private constructor(
     private readonly model: Model,
@@ -185,6 +187,11 @@ export class InferenceSession {
       const started = await (backend ?? startBackend(providers, options.onDeviceLost));
       const forBackend = options.graphOptimizationLevel === 'disabled' ? resolved : withBackendPasses(model, resolved, started.name);
       const session = new InferenceSession(model, forBackend, started, bundle?.spec, verification, options.preferredOutputLocation);
+      const resolveFor = (graph: Graph): ResolvedGraph => {
+        const r = resolveGraph(model, graph);
+        return options.graphOptimizationLevel === 'disabled' ? r : withBackendPasses(model, r, started.name);
+      };
+      session.base = { graph: resolved.graph, resolve: resolveFor };
       session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
@@ -211,10 +218,13 @@ export class InferenceSession {
     let made = session.derivedSessions.get(key);
     if (!made) {
       made = (async () => {
-        const graph = rewrite(session.graph.graph);
+        // The rewrite sees the graph before the backend's own passes (their fusions would hide the
+        // patterns it looks for); those passes then run on what it returns.
+        const graph = rewrite(session.base?.graph ?? session.graph.graph);
         if (!graph) return undefined;
         await loadOpFamiliesFor(graph.nodes);
-        const child = new InferenceSession(session.model, resolveGraph(session.model, graph), session.backend, session.spec, session.verified, session.outputLocation);
+        const resolved = session.base ? session.base.resolve(graph) : resolveGraph(session.model, graph);
+        const child = new InferenceSession(session.model, resolved, session.backend, session.spec, session.verified, session.outputLocation);
         child.ownsBackend = false;
         return child;
       })();

@@ -101,6 +101,11 @@ for (const [provider, options] of [['wasm', {}], ['js', {}], ['webgpu', { prefer
       const writes = rec.placements[0]!.steps.filter((st) => st.opType === 'KvCacheWrite');
       assert.equal(writes.length, 2 * config.layers, 'each present is written in place');
       assert.ok(!rec.placements[0]!.steps.some((st) => st.opType === 'Concat' && /present/.test(st.node)), 'no Concat makes a present');
+      const attends = rec.placements[0]!.steps.filter((st) => st.opType === 'KvCacheAttention');
+      assert.equal(attends.length, config.layers, 'each layer attends over the written part of its cache');
+      assert.ok(!rec.placements[0]!.steps.some((st) => st.opType === 'Softmax'), 'no Softmax over the whole cache is left');
+      if (provider === 'webgpu') assert.ok(attends.every((st) => st.device === 'gpu'));
+      if (provider === 'wasm') assert.ok(attends.every((st) => st.implementation === 'wasm'));
       if (provider === 'webgpu') {
         assert.ok(writes.every((st) => st.device === 'gpu'));
         assert.deepEqual(rec.pastLocations.slice(1), rec.pastLocations.slice(1).map(() => 'gpu-buffer'), 'the cache stays on the GPU');

@@ -24,6 +24,18 @@ const cases: OpCase[] = [
   { name: 'int64 scalar offset', op, domain, inputs: [f32([1, 2, 6, 4]), f32([1, 2, 2, 4]), at(4, 'int64', [])] },
 ];
 
+const attend = 'KvCacheAttention';
+const scale = (v: number): OpCase['attrs'] => ({ scale: v });
+// Q [B, H, S, D], K and V [B, H, M, D]: query s sees keys 0 .. offset + s only; the rest of the cache
+// holds random values, so reading past the written part changes the answer.
+cases.push(
+  { name: 'attention, one query at offset 0 (one key)', op: attend, domain, attrs: scale(0.5), inputs: [f32([1, 2, 1, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), at(0)], wasmKernel: true },
+  { name: 'attention, one query in the middle of the cache', op: attend, domain, attrs: scale(0.35), inputs: [f32([1, 4, 1, 8]), f32([1, 4, 9, 8]), f32([1, 4, 9, 8]), at(5)], wasmKernel: true },
+  { name: 'attention, one query at the last slot (the whole cache)', op: attend, domain, attrs: scale(0.25), inputs: [f32([1, 3, 1, 16]), f32([1, 3, 7, 16]), f32([1, 3, 7, 16]), at(6)], wasmKernel: true },
+  { name: 'attention, three queries (causal within them), batch 2', op: attend, domain, attrs: scale(0.5), inputs: [f32([2, 2, 3, 4]), f32([2, 2, 8, 4]), f32([2, 2, 8, 4]), at(2)], wasmKernel: true },
+  { name: 'attention, int64 offset (js inside wasm)', op: attend, domain, attrs: scale(1), inputs: [f32([1, 2, 1, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), at(3, 'int64')] },
+);
+
 runOpCases('kv-cache-write', cases);
 
 test('KvCacheWrite: an offset that puts new rows outside the cache, or is not whole, is INVALID_ARGUMENT on the CPU backends', async () => {
