@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
+import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession, KilnError, generate, type FeedsType, type GenerateSession, type Placement, type ReturnType, type SessionOptions } from '../../runtime/node.ts';
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
@@ -155,6 +156,33 @@ test('webgpu: an abort mid-generation is ABORTED with the tokens so far, and the
     assert.deepEqual((await generate(s, { inputIds: prompt, maxNewTokens: 8 })).tokens, full.tokens);
   } finally {
     await s.release();
+  }
+});
+
+test('wasm: a mask added as a bias (trainer-node GPT export form: scores + Where(mask, -1e9, 0)) is recognized and gives onnxruntime-web\'s logits', async () => {
+  const added = encodeOnnxModel({
+    ...graph,
+    nodes: graph.nodes.flatMap((n) => (n.opType === 'Where' ? [
+      { opType: 'Not', inputs: [n.inputs[0]!], outputs: [`${n.outputs[0]!}_hidden`] },
+      { opType: 'Where', inputs: [`${n.outputs[0]!}_hidden`, 'masked', 'zero_bias'], outputs: [`${n.outputs[0]!}_bias`] },
+      { opType: 'Add', inputs: [n.inputs[1]!, `${n.outputs[0]!}_bias`], outputs: n.outputs },
+    ] : [n])),
+    initializers: { ...(graph.initializers as Record<string, Tensor>), zero_bias: new Tensor('float32', [0], []) },
+  });
+  const s = await InferenceSession.create(added, { executionProviders: ['wasm'] });
+  const theirs = await ort.InferenceSession.create(added, { executionProviders: ['wasm'] });
+  try {
+    const rec = await recordInPlace(s);
+    const result = await generate(s, { inputIds: prompt, maxNewTokens: 8 });
+    assert.equal(result.cache, 'inplace');
+    assert.equal(rec.placements[0]!.steps.filter((st) => st.opType === 'KvCacheAttention').length, config.layers);
+    for (let step = 0; step < 8; step++) {
+      const d = maxDiff(rec.logits[step]!, await ortFullLogits(theirs, result.sequence.slice(0, prompt.length + step)));
+      assert.ok(d < 1e-4, `step ${step}: logits differ by ${d}`);
+    }
+  } finally {
+    await s.release();
+    await theirs.release();
   }
 });
 

@@ -5,7 +5,7 @@
 // shape, so generate() feeds it straight back as the next past, and every decode step runs one plan
 // with nothing shifted. Where a layer then attends as MatMul(Q, Transpose(K)) [* scale] -> Where(mask,
 // ., very negative) -> Softmax -> MatMul(., V) over those caches, that chain becomes
-// KvCacheAttention, which reads only the positions written so far: the step's cost follows the
+// KvCacheAttention (the mask may also be added: scores + Where(mask, very negative, 0)), which reads only the positions written so far: the step's cost follows the
 // position, not the cache's length. The mask it drops is generate()'s (the first offset + 1 keys, one
 // query), so this graph is only right for generate()'s decode steps. Models it does not recognize (attention ops that concatenate inside, a past
 // read anywhere else, such as Shape(past) for positions) are left to generate()'s window path.
@@ -59,6 +59,17 @@ function attendWrittenPart(graph: Graph): void {
     const n = value === undefined ? undefined : index.onlyConsumer(value);
     return n && n.opType === opType && n.domain === '' && (slot === undefined || n.inputs[slot] === value) ? n : undefined;
   };
+  const isMaskValue = (v: number | undefined): boolean => v !== undefined && v <= -1e4;
+  /** Where(cond, scores, very negative), or scores + Where(cond, very negative, 0) (trainer-node's GPT export) */
+  const maskOf = (n: Node | undefined, scores: string): Node | undefined => {
+    if (!n || n.domain !== '') return undefined;
+    if (n.opType === 'Where') return n.inputs[1] === scores && isMaskValue(constant(n.inputs[2])) ? n : undefined;
+    if (n.opType !== 'Add' || n.inputs.length !== 2) return undefined;
+    const bias = index.producer.get(n.inputs[n.inputs[0] === scores ? 1 : 0]!);
+    if (!bias || bias.opType !== 'Where' || bias.domain !== '') return undefined;
+    const [a, b] = [constant(bias.inputs[1]), constant(bias.inputs[2])];
+    return (isMaskValue(a) && b === 0) || (a === 0 && isMaskValue(b)) ? n : undefined;
+  };
   const dropped = new Map<Node, Node | undefined>();
   for (const transpose of graph.nodes) {
     if (transpose.opType !== 'Transpose' || transpose.domain !== '' || !isCache(transpose.inputs[0])) continue;
@@ -74,15 +85,14 @@ function attendWrittenPart(graph: Graph): void {
       scale = mul.opType === 'Mul' ? factor : 1 / factor;
       scaled = mul;
     }
-    const where = only(scaled.outputs[0], 'Where', 1);
-    const masked = constant(where?.inputs[2]);
-    if (!where || masked === undefined || masked > -1e4) continue; // a mask, nothing else, is what the written part replaces
-    const softmax = only(where.outputs[0], 'Softmax', 0);
+    const masking = maskOf(index.onlyConsumer(scaled.outputs[0]!), scaled.outputs[0]!);
+    if (!masking) continue; // a mask, nothing else, is what the written part replaces
+    const softmax = only(masking.outputs[0], 'Softmax', 0);
     const axis = softmax?.attrs.int('axis', -1);
     if (!softmax || (axis !== -1 && axis !== 3)) continue;
     const pv = only(softmax.outputs[0], 'MatMul', 0);
     if (!pv || !isCache(pv.inputs[1])) continue;
-    for (const n of [transpose, qk, scaled, where, softmax]) dropped.set(n, undefined);
+    for (const n of [transpose, qk, scaled, masking, softmax]) dropped.set(n, undefined);
     dropped.set(pv, { name: `${pv.name}/kv_attention`, opType: 'KvCacheAttention', domain: 'kiln', inputs: [qk.inputs[0], transpose.inputs[0]!, pv.inputs[1]!, KV_OFFSET_INPUT], outputs: pv.outputs, attrs: Attributes.empty().with('scale', scale) });
   }
   if (dropped.size === 0) return;
