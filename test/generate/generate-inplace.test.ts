@@ -186,6 +186,31 @@ test('wasm: a mask added as a bias (trainer-node GPT export form: scores + Where
   }
 });
 
+test('wasm: the trained sonnet GPT (trainer-node export: a key is visible when its cache index <= the position id) decodes the tokens a full recompute picks', async () => {
+  // This mask form needs the cache left-aligned (index == position): the window's right-aligned
+  // entries would be hidden from early positions. The in-place cache is left-aligned.
+  const s = await InferenceSession.create('demo/models/sonnets-gpt-int4.kiln', { executionProviders: ['wasm'] });
+  try {
+    const start = [5, 6, 7, 8, 9];
+    const steps = 24;
+    const r = await generate(s, { inputIds: start, maxNewTokens: steps });
+    assert.equal(r.cache, 'inplace');
+    const sequence = [...start];
+    const i64 = (v: readonly number[]): Tensor => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    for (let t = 0; t < steps; t++) {
+      const feeds: Record<string, Tensor> = { input_ids: i64(sequence), attention_mask: i64(sequence.map(() => 1)), position_ids: i64(sequence.map((_, i) => i)) };
+      for (const m of s.inputMetadata) if (m.name.startsWith('past_key_values')) feeds[m.name] = new Tensor('float32', new Float32Array(0), [1, m.shape[1] as number, 0, m.shape[3] as number]);
+      const logits = (await s.run(feeds, ['logits'])).logits!;
+      const vocab = logits.dims[2]!;
+      const row = (logits.data as Float32Array).subarray((sequence.length - 1) * vocab);
+      sequence.push(row.indexOf(Math.max(...row)));
+    }
+    assert.deepEqual(r.tokens, sequence.slice(start.length));
+  } finally {
+    await s.release();
+  }
+});
+
 test('a model whose past is read elsewhere (here its length, by Shape) is not rewritten: generate() keeps the window, same tokens', async () => {
   const past = kvName('past', undefined, 0, 'key');
   const reads = encodeOnnxModel({
