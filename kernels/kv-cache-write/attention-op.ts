@@ -39,6 +39,7 @@ export function inferKvCacheAttention(inputs: readonly MaybeMeta[], ctx: KernelC
 export function kvAttentionRows(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, y: { [i: number]: number }, shape: KvAttentionShape, offset: number): void {
   const { slabs, queries, capacity, width, scale } = shape;
   const scores = new Float64Array(capacity);
+  const acc = new Float64Array(width);
   for (let slab = 0; slab < slabs; slab++) {
     for (let s = 0; s < queries; s++) {
       const qBase = (slab * queries + s) * width;
@@ -53,11 +54,13 @@ export function kvAttentionRows(q: ArrayLike<number>, k: ArrayLike<number>, v: A
       }
       let sum = 0;
       for (let j = 0; j <= last; j++) sum += scores[j] = Math.exp(scores[j]! - max);
-      for (let i = 0; i < width; i++) {
-        let acc = 0;
-        for (let j = 0; j <= last; j++) acc += scores[j]! * v[(slab * capacity + j) * width + i]!;
-        y[qBase + i] = acc / sum;
+      acc.fill(0);
+      for (let j = 0; j <= last; j++) {
+        const p = scores[j]!;
+        const vBase = (slab * capacity + j) * width; // rows of V in order: memory read straight through
+        for (let i = 0; i < width; i++) acc[i] += p * v[vBase + i]!;
       }
+      for (let i = 0; i < width; i++) y[qBase + i] = acc[i]! / sum;
     }
   }
 }
