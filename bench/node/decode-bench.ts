@@ -8,8 +8,9 @@
 // cache grows by one position per token). Per length L: a prompt of 8 tokens, then L tokens;
 // reported: the median ms per token over the first and over the last quarter of the positions,
 // their ratio (1.0 = flat), the first decode step alone (Kiln prepares its decode plan there) and the
-// total of the other L - 1 steps (the sum over positions of each position's median across rounds,
-// so that one round's stall on the shared cores does not count). WebGPU runs lengths up to KILN_DECODE_GPU_MAX (default 128). Three rounds with the runtimes interleaved; medians across rounds.
+// total of the other L - 1 steps: the sum over positions of each position's fastest time across
+// rounds (on shared cores random stalls of 10-100 ms hit about one step in ten, in every runtime;
+// the fastest of the rounds removes them where a plain sum would be mostly stalls). WebGPU runs lengths up to KILN_DECODE_GPU_MAX (default 128). Three rounds with the runtimes interleaved; medians across rounds.
 import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-web';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
@@ -96,7 +97,7 @@ for (const n of lengths) {
   for (const [name, r] of results) {
     const first = median(r.first);
     const last = median(r.last);
-    const total = r.rounds[0]!.slice(1).reduce((sum, _, i) => sum + median(r.rounds.map((t) => t[i + 1]!)), 0);
+    const total = r.rounds[0]!.slice(1).reduce((sum, _, i) => sum + Math.min(...r.rounds.map((t) => t[i + 1]!)), 0);
     console.log(`| ${n} | ${name} | ${first.toFixed(2)} | ${last.toFixed(2)} | ${(last / first).toFixed(2)} | ${median(r.step1).toFixed(1)} | ${total.toFixed(0)} |`);
   }
 }
