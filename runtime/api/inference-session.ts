@@ -15,6 +15,7 @@ import { commitModelCache } from '../loading/fetch-model.ts';
 import { loadModel, type LoadedModel } from '../loading/load-model.ts';
 import { StreamedStart } from '../loading/streamed-start.ts';
 import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
+import { registerDeriver } from './derived-sessions.ts';
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
@@ -192,6 +193,7 @@ export class InferenceSession {
         return options.graphOptimizationLevel === 'disabled' ? r : withBackendPasses(model, r, started.name);
       };
       session.base = { graph: resolved.graph, resolve: resolveFor };
+      registerDeriver(session, (key, rewrite) => InferenceSession.derive(session, key, rewrite));
       session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
@@ -211,7 +213,8 @@ export class InferenceSession {
    * For Kiln's own helpers (generate()'s KV cache written in place), not the public API: a session
    * on this one's backend and weights that runs `rewrite(graph)` instead, made once per key and
    * released with this one; undefined when `rewrite` declines. Static, so the worker front-end,
-   * which mirrors the instance members, does not have to carry it.
+   * which mirrors the instance members, does not have to carry it; generate() finds it through
+   * derived-sessions.ts.
    */
   static derive(session: InferenceSession, key: string, rewrite: (graph: Graph) => Graph | undefined): Promise<InferenceSession | undefined> {
     if (session.released) fail('RELEASED', 'this session was released');

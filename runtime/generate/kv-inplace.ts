@@ -4,7 +4,8 @@
 // the next past (fed back as it is: on WebGPU a pooled buffer bound in place), and nothing is
 // shifted. Only sessions of this thread can be rewritten (a worker's graph is out of reach), and
 // only graphs the pass recognizes; for the others generate() keeps its window (kv-window.ts).
-import { InferenceSession } from '../api/inference-session.ts';
+import { deriverOf } from '../api/derived-sessions.ts';
+import type { InferenceSession } from '../api/inference-session.ts';
 import { KV_OFFSET_INPUT, writeKvAtOffset } from '../graph/passes/kv-cache-write.ts';
 import type { GenerateSession } from './generate.ts';
 import type { KvPair } from './kv-names.ts';
@@ -13,6 +14,6 @@ export { KV_OFFSET_INPUT };
 
 /** The rewritten session for `session`, made once and released with it; undefined where the rewrite does not apply. */
 export function inPlaceSession(session: GenerateSession, pairs: readonly KvPair[]): Promise<InferenceSession | undefined> {
-  if (!(session instanceof InferenceSession)) return Promise.resolve(undefined);
-  return InferenceSession.derive(session, 'kv-cache-write', (graph) => writeKvAtOffset(graph, pairs));
+  const derive = deriverOf(session);
+  return derive ? derive('kv-cache-write', (graph) => writeKvAtOffset(graph, pairs)) : Promise.resolve(undefined);
 }
