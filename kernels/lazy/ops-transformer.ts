@@ -15,9 +15,11 @@ import { webgpu as rotaryEmbeddingWebGpu } from '../rotary-embedding/webgpu.ts';
 import { definitions as attention } from '../attention/op.ts';
 import { js as attentionJs } from '../attention/js.ts';
 import { webgpu as attentionWebGpu } from '../attention/webgpu.ts';
+import { definitions as kvCache } from '../kv-cache-write/op.ts';
+import { webgpu as kvCacheWebGpu } from '../kv-cache-write/webgpu.ts';
 
 export const group: LazyOpGroup = {
-  definitions: [...fusedNorm, ...biasActivation, ...embedLayerNorm, ...rotaryEmbedding, ...attention],
+  definitions: [...fusedNorm, ...biasActivation, ...embedLayerNorm, ...rotaryEmbedding, ...attention, ...kvCache],
   js: [fusedNormJs, biasActivationJs, embedLayerNormJs, rotaryEmbeddingJs, attentionJs],
-  webgpu: [fusedNormWebGpu, biasActivationWebGpu, embedLayerNormWebGpu, rotaryEmbeddingWebGpu, attentionWebGpu],
+  webgpu: [fusedNormWebGpu, biasActivationWebGpu, embedLayerNormWebGpu, rotaryEmbeddingWebGpu, attentionWebGpu, kvCacheWebGpu],
 };

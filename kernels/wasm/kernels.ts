@@ -39,6 +39,7 @@ import { wasm as where } from '../where/wasm.ts';
 import { wasm as cast } from '../cast/wasm.ts';
 import { wasm as compare } from '../elementwise-binary/wasm-compare.ts';
 import { wasm as tile } from '../tile/wasm.ts';
+import { wasm as kvCache } from '../kv-cache-write/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
@@ -50,6 +51,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   qlinearExcite,
   attention,
   gather, where, cast, compare, tile,
+  kvCache,
 ];
 
 const byKey = new Map<string, WasmKernel>();

@@ -7,7 +7,7 @@ import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
-import type { Dim, Model } from '../graph/ir.ts';
+import type { Dim, Graph, Model } from '../graph/ir.ts';
 import { loadGraphPassesFor, optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
@@ -16,6 +16,7 @@ import { commitModelCache } from '../loading/fetch-model.ts';
 import { loadModel, type LoadedModel } from '../loading/load-model.ts';
 import { StreamedStart } from '../loading/streamed-start.ts';
 import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
+import { registerDeriver } from './derived-sessions.ts';
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
@@ -139,6 +140,12 @@ export class InferenceSession {
   private telemetryOff: DisabledTelemetry | undefined;
   /** cold-start phases still to report at the first run (telemetry) */
   private firstRunPending = false;
+  /** sessions derive() made on this one's backend, by key: released with this one */
+  private readonly derivedSessions = new Map<string, Promise<InferenceSession | undefined>>();
+  /** false for a derived session: the backend is its parent's */
+  private ownsBackend = true;
+  /** derive()'s: the graph before this backend's own rewrites, and how a rewritten one is made ready for it */
+  private base: { graph: Graph; resolve(graph: Graph): ResolvedGraph } | undefined;
 
   private constructor(
     private readonly model: Model,
@@ -183,6 +190,12 @@ export class InferenceSession {
       const started = await (backend ?? startBackend(providers, options.onDeviceLost));
       const forBackend = options.graphOptimizationLevel === 'disabled' ? resolved : withBackendPasses(model, resolved, started.name);
       const session = new InferenceSession(model, forBackend, started, bundle?.spec, verification, options.preferredOutputLocation);
+      const resolveFor = (graph: Graph): ResolvedGraph => {
+        const r = resolveGraph(model, graph);
+        return options.graphOptimizationLevel === 'disabled' ? r : withBackendPasses(model, r, started.name);
+      };
+      session.base = { graph: resolved.graph, resolve: resolveFor };
+      registerDeriver(session, (key, rewrite) => InferenceSession.derive(session, key, rewrite));
       session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
@@ -199,6 +212,34 @@ export class InferenceSession {
       await session.startTelemetry(telemetry, options, { fetch: fetchMs, parse: parsedAt - createStarted - fetchMs, total: performance.now() - createStarted });
     }
     return session;
+  }
+
+  /**
+   * For Kiln's own helpers (generate()'s KV cache written in place), not the public API: a session
+   * on this one's backend and weights that runs `rewrite(graph)` instead, made once per key and
+   * released with this one; undefined when `rewrite` declines. Static, so the worker front-end,
+   * which mirrors the instance members, does not have to carry it; generate() finds it through
+   * derived-sessions.ts.
+   */
+  static derive(session: InferenceSession, key: string, rewrite: (graph: Graph) => Graph | undefined): Promise<InferenceSession | undefined> {
+    if (session.released) fail('RELEASED', 'this session was released');
+    let made = session.derivedSessions.get(key);
+    if (!made) {
+      made = (async () => {
+        // The rewrite sees the graph before the backend's own passes (their fusions would hide the
+        // patterns it looks for); those passes then run on what it returns.
+        const graph = rewrite(session.base?.graph ?? session.graph.graph);
+        if (!graph) return undefined;
+        await loadOpFamiliesFor(graph.nodes);
+        const resolved = session.base ? session.base.resolve(graph) : resolveGraph(session.model, graph);
+        const child = new InferenceSession(session.model, resolved, session.backend, session.spec, session.verified, session.outputLocation);
+        child.ownsBackend = false;
+        return child;
+      })();
+      session.derivedSessions.set(key, made);
+      made.catch(() => session.derivedSessions.delete(key));
+    }
+    return made;
   }
 
   /** latency and drift measured for this session (docs/telemetry.md); `enabled` is false without options.telemetry */
@@ -324,9 +365,11 @@ export class InferenceSession {
     if (this.released) return;
     this.released = true;
     await this.queue;
+    for (const d of this.derivedSessions.values()) await (await d.catch(() => undefined))?.release();
+    this.derivedSessions.clear();
     for (const p of this.planCache.values()) (await p.catch(() => undefined))?.prepared.release();
     this.planCache.clear();
-    this.backend.release();
+    if (this.ownsBackend) this.backend.release();
     await this.telemetryImpl?.release(); // a last batch, queued durably where it cannot go now
   }
 

@@ -1,13 +1,17 @@
 // Text generation for decoder-only ONNX models with past key/values (Optimum and onnxruntime-genai
-// naming): one prefill run over the prompt, then one run per new token. The cache is a fixed window
-// (kv-window.ts) when the model takes attention_mask and position_ids, so every decode step runs
-// one plan; otherwise each present is fed back as the next past (a plan per length). On a WebGPU
+// naming): one prefill run over the prompt, then one run per new token. When the model takes
+// attention_mask and position_ids, every decode step runs one plan: on a session of this thread
+// whose presents are Concat(past, new), the cache is written in place at the token's position
+// (kv-inplace.ts: a rewritten copy of the session, the present fed straight back as the next past);
+// otherwise it is a fixed window (kv-window.ts) shifted by one slot per step. Models without those
+// inputs feed each present back as the next past (a plan per length). On a WebGPU
 // session created with preferredOutputLocation 'gpu-buffer' (for the presents at least) the cache
 // never leaves the GPU. Works with any session that has run(): in this thread or in a worker.
 import { halfToFloat } from '../../core/float16.ts';
 import { fail } from '../../core/errors.ts';
 import { Tensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
 import type { FeedsType, InputMetadata, ReturnType } from '../api/inference-session.ts';
+import { KV_OFFSET_INPUT, inPlaceSession } from './kv-inplace.ts';
 import { findKvPairs, type KvPair } from './kv-names.ts';
 import { KvWindow } from './kv-window.ts';
 import { pickToken, seededUniform, type SamplingOptions } from './sampling.ts';
@@ -40,8 +44,13 @@ export interface GenerateResult {
   /** prompt and new tokens */
   readonly sequence: number[];
   readonly finishReason: 'eos' | 'length';
-  /** 'window': fixed-size cache, one plan for every decode step; 'grow': presents fed back as pasts; 'none': the model has no past inputs, so each step recomputes the sequence */
-  readonly cache: 'window' | 'grow' | 'none';
+  /**
+   * 'inplace': the cache at its full length, each token's keys/values written at its position, one
+   * plan for every decode step; 'window': fixed-size cache shifted by one slot per step, one plan;
+   * 'grow': presents fed back as pasts; 'none': the model has no past inputs, so each step
+   * recomputes the sequence
+   */
+  readonly cache: 'inplace' | 'window' | 'grow' | 'none';
 }
 
 export async function generate(session: GenerateSession, options: GenerateOptions): Promise<GenerateResult> {
@@ -55,7 +64,9 @@ export async function generate(session: GenerateSession, options: GenerateOption
   const positions = inputs.get('position_ids');
   const others = [...inputs.keys()].filter((n) => n !== 'input_ids' && n !== mask?.name && n !== positions?.name && !pairs.some((p) => p.past === n));
   if (others.length > 0) fail('UNSUPPORTED_FEATURE', `generate: the model also takes ${others.join(', ')}, which generate() does not know how to feed`);
-  const cache: GenerateResult['cache'] = pairs.length === 0 ? 'none' : mask && positions ? 'window' : 'grow';
+  const fixed = pairs.length > 0 && mask !== undefined && positions !== undefined;
+  const decoder = fixed ? await inPlaceSession(session, pairs) : undefined;
+  const cache: GenerateResult['cache'] = pairs.length === 0 ? 'none' : decoder ? 'inplace' : fixed ? 'window' : 'grow';
   const shapes = new Map(pairs.map((p) => [p.past, pastShape(inputs.get(p.past)!)]));
   const intTensor = (name: string, values: readonly number[], dims: readonly number[]): AnyTensor => {
     const type = inputs.get(name)!.type;
@@ -74,8 +85,8 @@ export async function generate(session: GenerateSession, options: GenerateOption
   const tokens: number[] = [];
   const fetches = ['logits', ...pairs.map((p) => p.present)];
   const slots = inputIds.length + maxNewTokens - 1;
-  const windows = new Map<string, KvWindow>(cache === 'window' ? pairs.map((p) => [p.past, new KvWindow(shapes.get(p.past)!.type, shapes.get(p.past)!.heads, shapes.get(p.past)!.headDim, slots, session.gpuDevice)]) : []);
-  let grown = new Map<string, AnyTensor>(); // 'grow': the presents fed back
+  const windows = new Map<string, KvWindow>(cache === 'window' || cache === 'inplace' ? pairs.map((p) => [p.past, new KvWindow(shapes.get(p.past)!.type, shapes.get(p.past)!.heads, shapes.get(p.past)!.headDim, slots, session.gpuDevice)]) : []);
+  let carried = new Map<string, AnyTensor>(); // 'grow' and 'inplace': the presents fed back as the next pasts
   let encoder: GPUCommandEncoder | undefined;
   const takeEncoder = (): GPUCommandEncoder => (encoder ??= session.gpuDevice!.createCommandEncoder({ label: 'kiln-kv-window' }));
   const aborted = (): never => fail('ABORTED', 'generation was aborted', { tokens: [...tokens], reason: String(signal?.reason) });
@@ -87,29 +98,35 @@ export async function generate(session: GenerateSession, options: GenerateOption
       const newIds = first ? sequence : [sequence[sequence.length - 1]!];
       const start = sequence.length - newIds.length; // absolute position of the first new token
       const feeds: Record<string, AnyTensor> = { input_ids: intTensor(ids.name, newIds, [1, newIds.length]) };
-      // The window holds `slots` entries, the last `start` of them real; the new tokens follow.
-      const total = cache === 'window' && !first ? slots + newIds.length : sequence.length;
+      // 'window': `slots` entries, the last `start` of them real, the new tokens after them.
+      // 'inplace': `slots` entries, the first `start` real; the new token is written at `start`.
+      const total = first ? sequence.length : cache === 'window' ? slots + newIds.length : slots;
       const real = sequence.length;
-      if (mask) feeds[mask.name] = intTensor(mask.name, Array.from({ length: total }, (_, i) => (i >= total - real ? 1 : 0)), [1, total]);
+      const attends = (i: number): boolean => (cache === 'inplace' ? i < real : i >= total - real);
+      if (mask) feeds[mask.name] = intTensor(mask.name, Array.from({ length: total }, (_, i) => (attends(i) ? 1 : 0)), [1, total]);
       if (positions) feeds[positions.name] = intTensor(positions.name, newIds.map((_, i) => start + i), [1, newIds.length]);
-      for (const p of pairs) feeds[p.past] = first ? emptyPast(p) : cache === 'window' ? windows.get(p.past)!.past : grown.get(p.past)!;
-      const out = await session.run(feeds, fetches);
+      for (const p of pairs) feeds[p.past] = first ? emptyPast(p) : carried.get(p.past) ?? windows.get(p.past)!.past;
+      const inPlace = cache === 'inplace' && !first;
+      if (inPlace) feeds[KV_OFFSET_INPUT] = new Tensor('float32', [start], [1]);
+      const out = await (inPlace ? decoder! : session).run(feeds, fetches);
       const presents = pairs.map((p) => out[p.present]!);
+      // The presents the next step feeds as its pasts; the pasts they replace are done with.
+      const carry = cache === 'grow' || inPlace;
+      if (carry) {
+        for (const t of carried.values()) t.dispose();
+        carried = new Map(pairs.map((p, i) => [p.past, presents[i]!]));
+      }
       try {
         const logits = out.logits!;
         const row = await lastRow(logits);
         const token = pickToken(row, options, uniform);
-        if (cache === 'window' && step + 1 < maxNewTokens) {
+        if ((cache === 'window' || (cache === 'inplace' && first)) && step + 1 < maxNewTokens) {
           for (const [i, p] of pairs.entries()) {
             const w = windows.get(p.past)!;
-            await (first ? w.fill(presents[i]!, sequence.length, takeEncoder) : w.shift(presents[i]!, takeEncoder));
+            await (cache === 'inplace' ? w.fill(presents[i]!, sequence.length, takeEncoder, 0) : first ? w.fill(presents[i]!, sequence.length, takeEncoder) : w.shift(presents[i]!, takeEncoder));
           }
           if (encoder) session.gpuDevice!.queue.submit([encoder.finish()]);
           encoder = undefined;
-        }
-        if (cache === 'grow') {
-          for (const t of grown.values()) t.dispose();
-          grown = new Map(pairs.map((p, i) => [p.past, presents[i]!]));
         }
         logits.dispose();
         sequence.push(token);
@@ -120,12 +137,12 @@ export async function generate(session: GenerateSession, options: GenerateOption
           break;
         }
       } finally {
-        if (cache !== 'grow') for (const t of presents) t.dispose(); // GPU presents go back to the session's pool
+        if (!carry) for (const t of presents) t.dispose(); // GPU presents go back to the session's pool
       }
     }
   } finally {
     for (const w of windows.values()) w.release();
-    for (const t of grown.values()) t.dispose();
+    for (const t of carried.values()) t.dispose();
   }
   return { tokens, sequence, finishReason, cache };
 }

@@ -30,10 +30,10 @@ export class KvWindow {
     return this.gpu?.tensor ?? this.host ?? fail('INTERNAL', 'the KV window was read before it was filled');
   }
 
-  /** The prompt's present ([1, H, count, D]) into the last `count` slots. */
-  async fill(present: AnyTensor, count: number, encoder: () => GPUCommandEncoder): Promise<void> {
+  /** The prompt's present ([1, H, count, D]) into `count` slots from `at` (default: the last `count`). */
+  async fill(present: AnyTensor, count: number, encoder: () => GPUCommandEncoder, at = this.slots - count): Promise<void> {
     this.check(present, count);
-    await this.copy(present, count, 0, this.slots - count, count, encoder);
+    await this.copy(present, count, 0, at, count, encoder);
   }
 
   /** A decode step's present ([1, H, slots + 1, D]): all but its oldest slot become the new past. */

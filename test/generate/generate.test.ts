@@ -156,7 +156,7 @@ test('onnxruntime-genai naming, and a model without attention_mask/position_ids 
       const s = await InferenceSession.create(bytes, { executionProviders: [provider], ...options });
       try {
         const r = await generate(s, { inputIds: prompt, maxNewTokens: 8 });
-        assert.equal(r.cache, 'inputs' in variant ? 'grow' : 'window');
+        assert.equal(r.cache, 'inputs' in variant ? 'grow' : 'inplace');
         assert.deepEqual(r.tokens, want, `${JSON.stringify(variant)} on ${provider}`);
       } finally {
         await s.release();

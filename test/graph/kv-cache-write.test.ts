@@ -1,0 +1,65 @@
+// generate()'s decode-graph rewrite (runtime/graph/passes/kv-cache-write.ts) on the tiny GPT and on
+// variants it must leave alone: what it replaces, what it declines, and that the session's own graph
+// is untouched. Answers are checked end to end in test/generate/generate-inplace.test.ts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Tensor } from '../../core/tensor.ts';
+import { encodeOnnxModel, type WriterModel, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
+import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
+import type { Graph } from '../../runtime/graph/ir.ts';
+import { KV_OFFSET_INPUT, writeKvAtOffset } from '../../runtime/graph/passes/kv-cache-write.ts';
+import { findKvPairs } from '../../runtime/generate/kv-names.ts';
+import { makeRng } from '../helpers/rng-core.ts';
+import { tinyGpt } from '../helpers/tiny-gpt.ts';
+
+const base = tinyGpt({ vocab: 16, embed: 16, heads: 2, layers: 2, maxPositions: 16 }, makeRng(7));
+
+function graphOf(model: WriterModel): Graph {
+  return readOnnxModel(encodeOnnxModel(model)).graph;
+}
+const pairsOf = (g: Graph): ReturnType<typeof findKvPairs> => findKvPairs(g.inputs.map((i) => i.name), g.outputs.map((o) => o.name));
+const count = (g: Graph, op: string): number => g.nodes.filter((n) => n.opType === op).length;
+const editNode = (model: WriterModel, output: string, edit: (n: WriterNode) => WriterNode): WriterModel => ({ ...model, nodes: model.nodes.map((n) => (n.outputs.includes(output) ? edit(n) : n)) });
+
+test('the tiny GPT: each present written at the offset, each layer attending over the written part, the session graph untouched', () => {
+  const g = graphOf(base);
+  const nodesBefore = g.nodes.length;
+  const initializersBefore = g.initializers.size;
+  const r = writeKvAtOffset(g, pairsOf(g));
+  assert.ok(r);
+  assert.equal(count(r, 'KvCacheWrite'), 4);
+  assert.equal(count(r, 'KvCacheAttention'), 2);
+  assert.equal(count(r, 'Concat'), 0);
+  assert.equal(count(r, 'Softmax'), 0);
+  assert.equal(count(r, 'Where'), 0, 'the mask nodes, now unused, are gone');
+  assert.deepEqual(r.inputs.at(-1), { name: KV_OFFSET_INPUT, dtype: 'float32', dims: [1] });
+  const attention = r.nodes.find((n) => n.opType === 'KvCacheAttention')!;
+  assert.ok(Math.abs(attention.attrs.float('scale')! - 1 / Math.sqrt(8)) < 1e-6, 'the scale is the Mul constant');
+  assert.equal(g.nodes.length, nodesBefore);
+  assert.equal(g.initializers.size, initializersBefore);
+  assert.equal(count(g, 'Concat'), 4);
+});
+
+test('declined: a Concat on another axis, a past read elsewhere, a present made by an attention op', () => {
+  const present = 'present.0.key';
+  const variants: [string, WriterModel][] = [
+    ['Concat on axis 1', editNode(base, present, (n) => ({ ...n, attrs: { axis: 1 } }))],
+    ['past read by Shape', { ...base, nodes: [...base.nodes, { opType: 'Shape', inputs: ['past_key_values.0.key'], outputs: ['past_shape'] }], outputs: [...base.outputs, { name: 'past_shape', dtype: 'int64' }] }],
+    ['present from MultiHeadAttention', editNode(base, present, (n) => ({ ...n, opType: 'MultiHeadAttention', domain: 'com.microsoft', attrs: { num_heads: 2 } }))],
+  ];
+  for (const [what, model] of variants) {
+    const g = graphOf(model);
+    assert.equal(writeKvAtOffset(g, pairsOf(g)), undefined, what);
+  }
+});
+
+test('an attention that is not a mask-then-softmax over the caches keeps its nodes (the write still applies)', () => {
+  // The Where's other branch is 0.5, not a mask value: dropping it would change the answer.
+  const model: WriterModel = { ...editNode(base, 'l0_masked', (n) => ({ ...n, inputs: [n.inputs[0]!, n.inputs[1]!, 'half'] })), initializers: { ...(base.initializers as Record<string, Tensor>), half: new Tensor('float32', [0.5], []) } };
+  const g = graphOf(model);
+  const r = writeKvAtOffset(g, pairsOf(g));
+  assert.ok(r);
+  assert.equal(count(r, 'KvCacheWrite'), 4);
+  assert.equal(count(r, 'KvCacheAttention'), 1, 'layer 1 only');
+  assert.equal(count(r, 'Softmax'), 1);
+});

@@ -1,0 +1,62 @@
+// kiln.KvCacheWrite (generate()'s write of new keys/values at a run-time offset into a cache kept at
+// its maximum length): every backend against the reference, the offset fed at run time (not folded),
+// and an offset outside the cache named as an error on the CPU backends.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KilnError } from '../../core/errors.ts';
+import { Tensor } from '../../core/tensor.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
+
+const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
+const at = (v: number, dtype: 'float32' | 'int32' | 'int64' = 'float32', dims: number[] = [1]): InputSpec => ({ dtype, dims, values: [v], feed: true });
+const op = 'KvCacheWrite';
+const domain = 'kiln';
+
+const cases: OpCase[] = [
+  { name: 'one new row at offset 0', op, domain, inputs: [f32([1, 2, 6, 4]), f32([1, 2, 1, 4]), at(0)], wasmKernel: true },
+  { name: 'one new row in the middle', op, domain, inputs: [f32([1, 4, 9, 8]), f32([1, 4, 1, 8]), at(5)], wasmKernel: true },
+  { name: 'one new row in the last slot', op, domain, inputs: [f32([1, 3, 7, 16]), f32([1, 3, 1, 16]), at(6)], wasmKernel: true },
+  { name: 'a prompt of 5 rows at offset 2, batch 2', op, domain, inputs: [f32([2, 2, 8, 4]), f32([2, 2, 5, 4]), at(2)], wasmKernel: true },
+  { name: 'new fills the whole cache', op, domain, inputs: [f32([1, 2, 3, 4]), f32([1, 2, 3, 4]), at(0)], wasmKernel: true },
+  { name: 'int32 offset (js inside wasm)', op, domain, inputs: [f32([1, 2, 6, 4]), f32([1, 2, 1, 4]), at(3, 'int32')] },
+  { name: 'int64 scalar offset', op, domain, inputs: [f32([1, 2, 6, 4]), f32([1, 2, 2, 4]), at(4, 'int64', [])] },
+];
+
+const attend = 'KvCacheAttention';
+const scale = (v: number): OpCase['attrs'] => ({ scale: v });
+// Q [B, H, S, D], K and V [B, H, M, D]: query s sees keys 0 .. offset + s only; the rest of the cache
+// holds random values, so reading past the written part changes the answer.
+cases.push(
+  { name: 'attention, one query at offset 0 (one key)', op: attend, domain, attrs: scale(0.5), inputs: [f32([1, 2, 1, 4]), f32([1, 2, 6, 4]), f32([1, 2, 6, 4]), at(0)], wasmKernel: true },
+  { name: 'attention, one query in the middle of the cache', op: attend, domain, attrs: scale(0.35), inputs: [f32([1, 4, 1, 8]), f32([1, 4, 9, 8]), f32([1, 4, 9, 8]), at(5)], wasmKernel: true },
+  { name: 'attention, one query at the last slot (the whole cache)', op: attend, domain, attrs: scale(0.25), inputs: [f32([1, 3, 1, 16]), f32([1, 3, 7, 16]), f32([1, 3, 7, 16]), at(6)], wasmKernel: true },
+  { name: 'attention, three queries (causal within them), batch 2', op: attend, domain, attrs: scale(0.5), inputs: [f32([2, 2, 3, 4]), f32([2, 2, 8, 4]), f32([2, 2, 8, 4]), at(2)], wasmKernel: true },
+  { name: 'attention, int64 offset (js inside wasm)', op: attend, domain, attrs: scale(1), inputs: [f32([1, 2, 1, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), at(3, 'int64')] },
+);
+
+runOpCases('kv-cache-write', cases);
+
+test('KvCacheWrite: an offset that puts new rows outside the cache, or is not whole, is INVALID_ARGUMENT on the CPU backends', async () => {
+  const bytes = encodeOnnxModel({
+    nodes: [{ opType: op, domain, inputs: ['cache', 'new', 'offset'], outputs: ['y'] }],
+    inputs: [{ name: 'cache', dtype: 'float32', dims: [1, 2, 4, 3] }, { name: 'new', dtype: 'float32', dims: [1, 2, 1, 3] }, { name: 'offset', dtype: 'float32', dims: [1] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    opsets: { '': 17, kiln: 1 },
+  });
+  const cache = new Tensor('float32', new Float32Array(24).fill(1), [1, 2, 4, 3]);
+  const update = new Tensor('float32', new Float32Array(6).fill(2), [1, 2, 1, 3]);
+  for (const provider of ['wasm', 'js'] as const) {
+    const s = await InferenceSession.create(bytes, { executionProviders: [provider] });
+    try {
+      for (const bad of [4, -1, 1.5]) {
+        await assert.rejects(s.run({ cache, new: update, offset: new Tensor('float32', [bad], [1]) }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT' && /KvCacheWrite offset/.test(e.message), `${provider}, offset ${bad}`);
+      }
+      const y = (await s.run({ cache, new: update, offset: new Tensor('float32', [3], [1]) })).y!;
+      assert.deepEqual(Array.from(y.data as Float32Array), [1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2], provider);
+    } finally {
+      await s.release();
+    }
+  }
+});
