@@ -67,7 +67,7 @@ export function optimizeGraph(model: Model): Graph {
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
-  if (backend !== 'webgpu' && backend !== 'wasm') return graph;
+  if (backend !== 'webgpu' && !(backend === 'wasm' && qdqForWasm)) return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
   if (backend === 'webgpu') fuseElementwise(copy, opsetOf(model, ''));
   else {
