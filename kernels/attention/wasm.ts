@@ -180,21 +180,26 @@ const multiHead: WasmKernel = (inputs, outputs, ctx) => {
 };
 
 /**
- * ONNX Attention (opset 23): float32, Y only, no attn_mask, past or nonpad_kv_seqlen, no softcap.
- * is_causal drops keys t > s (no past: the offset is 0), which is the window the kernel takes.
- * Grouped K/V heads (kv_num_heads < q_num_heads) read K/V head n / group.
+ * ONNX Attention (opset 23): float32, Y only, no past or nonpad_kv_seqlen, no softcap; a float
+ * attn_mask whose last dim is the key count (broadcast over the others) is the kernel's additive
+ * term (bool masks and short or broadcast key dims run js). is_causal drops keys t > s (no past:
+ * the offset is 0), which is the window the kernel takes. Grouped K/V heads read K/V head n / group.
  */
 const onnxAttention: WasmKernel = (inputs, outputs, ctx) => {
   if (inputs[onnx.Q]?.dtype !== 'float32' || outputs.length !== 1) return undefined;
-  if (inputs[onnx.MASK] || inputs[onnx.PAST_K] || inputs[onnx.PAST_V] || inputs[onnx.NONPAD]) return undefined;
+  if (inputs[onnx.PAST_K] || inputs[onnx.PAST_V] || inputs[onnx.NONPAD]) return undefined;
   const p = onnx.onnxAttentionPlan(inputs, ctx);
   if (p.P !== 0 || p.softcap !== 0 || p.N % p.Nkv !== 0) return undefined;
+  const md = p.maskDims;
+  if (md && (p.maskBool || md[3] !== p.T)) return undefined;
   const scratch = new Regions();
   const scoresAt = scratch.take(Math.max(1, p.T) * F32);
+  const bias = md && { sb: md[0] === 1 ? 0 : md[1]! * md[2]! * md[3]!, sn: md[1] === 1 ? 0 : md[2]! * md[3]!, ss: md[2] === 1 ? 0 : md[3]! };
   return buildStep({
     node: ctx.node,
-    attend: { ...p, group: p.N / p.Nkv, out: p.rank === 3 ? bsdOut(p.S, p.N, p.Hv) : bnshOut(p.S, p.N, p.Hv) },
-    reads: [onnx.Q, onnx.K, onnx.V], gathers: [], qkv: [{ slot: onnx.Q }, { slot: onnx.K }, { slot: onnx.V }], scratch, scoresAt,
+    attend: { ...p, group: p.N / p.Nkv, out: p.rank === 3 ? bsdOut(p.S, p.N, p.Hv) : bnshOut(p.S, p.N, p.Hv), bias },
+    reads: md ? [onnx.Q, onnx.K, onnx.V, onnx.MASK] : [onnx.Q, onnx.K, onnx.V], gathers: [], qkv: [{ slot: onnx.Q }, { slot: onnx.K }, { slot: onnx.V }], scratch, scoresAt,
+    biasSlot: md ? onnx.MASK : undefined,
   });
 };
 

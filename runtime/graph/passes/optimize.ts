@@ -9,6 +9,7 @@ import { liftConstants } from './lift-constants.ts';
 import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
 import { recognizeLayerNorm } from './recognize-layernorm.ts';
+import { recognizeMatMulAttention } from './recognize-matmul-attention.ts';
 import { lowerQdq } from './qdq-lowering.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
@@ -40,6 +41,12 @@ export function optimizeGraph(model: Model): Graph {
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
+  if (backend === 'wasm') {
+    // MatMul/Softmax attention becomes the fused Attention the wasm backend runs in one kernel
+    const copy: Graph = { ...graph, nodes: [...graph.nodes] };
+    recognizeMatMulAttention(copy, opsetOf(model, ''));
+    return copy.nodes.length === graph.nodes.length ? graph : copy;
+  }
   if (backend !== 'webgpu') return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
   fuseElementwise(copy, opsetOf(model, ''));
