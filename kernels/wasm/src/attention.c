@@ -153,16 +153,34 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
       scores[t] = x;
       max = x > max ? x : max;
     }
-    if (extras) {
+    const float *brow = hasBias ? bias + b * desc[D_BIAS_SB] + n * desc[D_BIAS_SN] + s * desc[D_BIAS_SS] + lo : 0;
+    if (extras && !(maskKind != 0 || causalAdd || softcap > 0.0f)) {
+      // an additive term only (attention_bias, an ONNX float attn_mask): 4 keys at a time
+      v128_t mx = SPLAT(-__builtin_inff());
+      int i = 0;
+      for (; i + 4 <= len; i += 4) {
+        v128_t x = wasm_f32x4_add(wasm_v128_load(scores + i), wasm_v128_load(brow + i));
+        wasm_v128_store(scores + i, x);
+        mx = wasm_f32x4_max(mx, x);
+      }
+      float l0 = wasm_f32x4_extract_lane(mx, 0), l1 = wasm_f32x4_extract_lane(mx, 1), l2 = wasm_f32x4_extract_lane(mx, 2), l3 = wasm_f32x4_extract_lane(mx, 3);
+      max = l0 > l1 ? l0 : l1;
+      max = l2 > max ? l2 : max;
+      max = l3 > max ? l3 : max;
+      for (; i < len; i++) {
+        float x = scores[i] + brow[i];
+        scores[i] = x;
+        max = x > max ? x : max;
+      }
+    } else if (extras) {
       // softcap, masks and bias, in attendFast's order; the row max again
-      const float *brow = hasBias ? bias + b * desc[D_BIAS_SB] + n * desc[D_BIAS_SN] + s * desc[D_BIAS_SS] : 0;
       max = -__builtin_inff();
       for (int i = 0; i < len; i++) {
         int t = lo + i;
         float x = scores[i];
         if (softcap > 0.0f && softcapFirst) x = softcap * tanh1(x / softcap);
         if ((causalAdd && t > past + s) || !key_visible(maskKind, mask, B, S, T, b, s, t)) x += filter;
-        if (hasBias) x += brow[t];
+        if (hasBias) x += brow[i];
         if (softcap > 0.0f && !softcapFirst && x != -__builtin_inff()) x = softcap * tanh1(x / softcap);
         scores[i] = x;
         max = x > max ? x : max;
@@ -186,7 +204,11 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
       sum += e;
     }
     if (sinkKind) sum += wasm_f32x4_extract_lane(v_exp(SPLAT(sinkLogit - max)), 0);
-    for (t = 0; t + 4 <= len; t += 4) axpy4(o, scores + t, v0 + t * vl[2], vl[2], Hv);
+    // 4 keys whose weights are all exactly 0 (masked, or far below the max) add nothing: skipped,
+    // as attendFast skips single zero weights
+    for (t = 0; t + 4 <= len; t += 4) {
+      if (wasm_v128_any_true(wasm_v128_load(scores + t))) axpy4(o, scores + t, v0 + t * vl[2], vl[2], Hv);
+    }
     for (; t < len; t++) {
       float w = scores[t];
       if (w != 0.0f) axpy(o, w, v0 + t * vl[2], Hv);
