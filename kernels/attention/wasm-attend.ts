@@ -74,11 +74,20 @@ export interface AttendPointers {
   readonly sink?: number;
 }
 
-/** Calls kiln_attention_f32 over every row. */
-export function attend(f: WasmExport, q: number, k: number, v: number, out: number, scores: number, desc: number, p: AttendSpec, ptr: AttendPointers = {}): void {
+/** Bytes of one part's score row; a step reserves MAX_ROW_PARTS of them (one per thread). */
+export const scoresBytes = (T: number): number => Math.ceil(Math.max(1, T) / 4) * 16;
+
+/** kiln_attention_f32 over every row, split across the wasm thread pool by rows when it pays. */
+export function attend(k: WasmKernels, q: number, kk: number, v: number, out: number, scores: number, desc: number, p: AttendSpec, ptr: AttendPointers = {}): void {
   const rows = p.B * p.N * p.S;
-  const rc = f(q, k, v, out, scores, desc, p.scale, p.softcap ?? 0, p.filter ?? 0, ptr.lens ?? 0, ptr.mask ?? 0, ptr.bias ?? 0, ptr.sink ?? 0, 0, rows);
-  if (rc !== 0) fail('INTERNAL', `kiln_attention_f32 refused its descriptor (${rc})`);
+  k.parallelRows('kiln_attention_f32', {
+    args: [q, kk, v, out, scores, desc, p.scale, p.softcap ?? 0, p.filter ?? 0, ptr.lens ?? 0, ptr.mask ?? 0, ptr.bias ?? 0, ptr.sink ?? 0],
+    floats: 0b111 << 6,
+    rows,
+    scratchArg: 4,
+    scratchStride: scoresBytes(p.T),
+    work: rows * p.T * (p.H + p.Hv),
+  });
 }
 
 /** What kiln_attention_gather_f32 writes: dst [B, heads, Tbuf, hd]. */

@@ -1,13 +1,13 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import { packedBBytes, type WasmExport, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
+import { MAX_ROW_PARTS, packedBBytes, type WasmExport, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
 import * as contrib from './attention-op.ts';
 import { causalSkipEnd, type ContribMaskKind } from './contrib-mask.ts';
 import { bnshLayout, type HeadLayout } from './core.ts';
 import * as gqa from './group-query-op.ts';
 import * as mha from './multi-head-op.ts';
 import * as onnx from './onnx-attention-op.ts';
-import { attend, attendDescriptor, biasStrides, bnshOut, bsdOut, gather, gatherDescriptor, readInts, Regions, wasmMaskKind, writeInts, type AttendSpec, type GatherSpec } from './wasm-attend.ts';
+import { attend, attendDescriptor, biasStrides, bnshOut, bsdOut, gather, gatherDescriptor, readInts, Regions, scoresBytes, wasmMaskKind, writeInts, type AttendSpec, type GatherSpec } from './wasm-attend.ts';
 
 // Attention in wasm (kernels/wasm/src/attention.c): one query row at a time. Q/K/V are read in
 // place through their head layouts where nothing must be added to them; past, bias, rotary and the
@@ -60,13 +60,13 @@ function buildStep(p: StepPlan): WasmStep {
   const lens = p.lens;
   const persistentBytes = [...(p.project ? [p.project.bytes] : []), desc.byteLength, ...gDescs.map((d) => d.byteLength), lens && 'constant' in lens ? Math.max(4, lens.constant.length * 4) : 4];
   const base = p.project ? 1 : 0;
-  let f: WasmExport | undefined, g: WasmExport | undefined;
+  let g: WasmExport | undefined;
   return {
     reads: [...new Set(p.reads)],
     scratchBytes: p.scratch.bytes,
     persistentBytes,
     prepare(k, at) {
-      f = k.fn('kiln_attention_f32');
+      k.fn('kiln_attention_f32'); // a missing export fails at session creation
       g = p.gathers.length ? k.fn('kiln_attention_gather_f32') : undefined;
       p.project?.prepare?.(k, at);
       writeInts(k, at.persistent[base]!, desc);
@@ -74,7 +74,6 @@ function buildStep(p: StepPlan): WasmStep {
       if (lens && 'constant' in lens) writeInts(k, at.persistent[base + 1 + gDescs.length]!, lens.constant);
     },
     run(k, at) {
-      f ??= k.fn('kiln_attention_f32');
       if (p.project) p.project.run(k, at, at.persistent[0]!);
       let lensAt = 0;
       if (lens) {
@@ -100,7 +99,7 @@ function buildStep(p: StepPlan): WasmStep {
       });
       const addr = (s: Source): number => ('slot' in s ? at.inputs[s.slot]! : 'gathered' in s ? dsts[s.gathered]! : at.scratch + s.scratchAt);
       const [q, kk, v] = p.qkv.map(addr) as [number, number, number];
-      attend(f, q, kk, v, at.outputs[0]!, at.scratch + p.scoresAt, at.persistent[base]!, p.attend, {
+      attend(k, q, kk, v, at.outputs[0]!, at.scratch + p.scoresAt, at.persistent[base]!, p.attend, {
         lens: lensAt,
         mask: p.maskSlot !== undefined ? at.inputs[p.maskSlot] : 0,
         bias: p.biasSlot !== undefined ? at.inputs[p.biasSlot] : 0,
@@ -165,7 +164,7 @@ const multiHead: WasmKernel = (inputs, outputs, ctx) => {
   const maskSlot = inputs[mha.MASK] ? mha.MASK : undefined;
   if (maskSlot !== undefined) reads.push(maskSlot);
   if (ab) reads.push(mha.ATTN_BIAS);
-  const scoresAt = scratch.take(Math.max(1, T) * F32);
+  const scoresAt = scratch.take(MAX_ROW_PARTS * scoresBytes(T));
   return buildStep({
     node: ctx.node,
     attend: {
@@ -193,7 +192,7 @@ const onnxAttention: WasmKernel = (inputs, outputs, ctx) => {
   const md = p.maskDims;
   if (md && (p.maskBool || md[3] !== p.T)) return undefined;
   const scratch = new Regions();
-  const scoresAt = scratch.take(Math.max(1, p.T) * F32);
+  const scoresAt = scratch.take(MAX_ROW_PARTS * scoresBytes(p.T));
   const bias = md && { sb: md[0] === 1 ? 0 : md[1]! * md[2]! * md[3]!, sn: md[1] === 1 ? 0 : md[2]! * md[3]!, ss: md[2] === 1 ? 0 : md[3]! };
   return buildStep({
     node: ctx.node,
@@ -244,7 +243,7 @@ const contribAttention: WasmKernel = (inputs, outputs, ctx) => {
   const maskSlot = inputs[contrib.MASK] && p.mask !== 'none' ? contrib.MASK : undefined;
   if (maskSlot !== undefined) reads.push(maskSlot);
   if (ab) reads.push(contrib.ATTN_BIAS);
-  const scoresAt = scratch.take(Math.max(1, T) * F32);
+  const scoresAt = scratch.take(MAX_ROW_PARTS * scoresBytes(T));
   return buildStep({
     node: ctx.node,
     attend: {
@@ -305,7 +304,7 @@ const groupQuery: WasmKernel = (inputs, outputs, ctx) => {
   const ab = inputs[gqa.ATTN_BIAS], sink = inputs[gqa.SINK];
   if (ab) reads.push(gqa.ATTN_BIAS);
   if (sink) reads.push(gqa.SINK);
-  const scoresAt = scratch.take(Math.max(1, Tp) * F32);
+  const scoresAt = scratch.take(MAX_ROW_PARTS * scoresBytes(Tp));
   return buildStep({
     node: ctx.node,
     attend: {
