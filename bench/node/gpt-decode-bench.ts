@@ -9,6 +9,9 @@
 //   the median ms per token over the first and the last quarter of the positions (1.0 = flat).
 // Kiln decodes with generate() (fixed-window cache); onnxruntime-web with the usual loop (each present
 // fed back as the next past). Rounds interleave the runtimes; the numbers are medians across rounds.
+// KILN_GPT_RUNTIMES (comma-separated substrings of the names below, e.g. "wasm,ort") picks runtimes;
+// 'Kiln wasm 1t, no passes' is the same wasm session with graphOptimizationLevel 'disabled' (no
+// attention recognition, but no other fusion either: an upper bound on the decomposed path's cost).
 // WebGPU runs lengths up to KILN_GPT_GPU_MAX (default 128): SwiftShader is a software adapter (set
 // VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json on a machine without a GPU).
 import { readFileSync, statSync } from 'node:fs';
@@ -28,6 +31,7 @@ const onnxBytes = readFileSync(onnxPath);
 
 ort.env.wasm.numThreads = 1;
 const kilnWasm = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }] });
+const kilnWasmPlain = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }], graphOptimizationLevel: 'disabled' });
 const kilnJs = await InferenceSession.create(kilnBytes, { executionProviders: ['js'] });
 const presents = kilnWasm.outputNames.filter((n) => n.startsWith('present'));
 const kilnGpu = await InferenceSession.create(kilnBytes, { executionProviders: ['webgpu'], preferredOutputLocation: Object.fromEntries(presents.map((n) => [n, 'gpu-buffer' as const])) });
@@ -88,12 +92,15 @@ const median = (v: readonly number[]): number => {
 };
 
 interface Runtime { readonly name: string; prefill(n: number): Promise<number>; decode(upTo: number): Promise<number[]>; readonly gpu?: boolean }
-const runtimes: Runtime[] = [
+const picked = process.env.KILN_GPT_RUNTIMES?.split(',');
+const all: Runtime[] = [
   { name: 'Kiln wasm 1t', prefill: (n) => kilnPrefill(kilnWasm, n), decode: (n) => kilnDecode(kilnWasm, n) },
+  { name: 'Kiln wasm 1t, no passes', prefill: (n) => kilnPrefill(kilnWasmPlain, n), decode: (n) => kilnDecode(kilnWasmPlain, n) },
   { name: 'Kiln js', prefill: (n) => kilnPrefill(kilnJs, n), decode: (n) => kilnDecode(kilnJs, n) },
   { name: 'Kiln WebGPU', prefill: (n) => kilnPrefill(kilnGpu, n), decode: (n) => kilnDecode(kilnGpu, n), gpu: true },
   { name: 'ort-web wasm 1t', prefill: ortPrefill, decode: ortDecode },
 ];
+const runtimes = all.filter((r) => !picked || picked.some((p) => r.name.includes(p)));
 
 const load0 = loadavg()[0]!;
 const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { bytes?: { floatOnnx?: number } };
@@ -126,4 +133,4 @@ for (const n of lengths) {
   console.log(`| ${n} | ort-web WebGPU | (browser only: not in Node) | | | | |`);
 }
 console.log(`load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (2 cores shared)`);
-await Promise.all([kilnWasm.release(), kilnJs.release(), kilnGpu.release(), theirs.release()]);
+await Promise.all([kilnWasm.release(), kilnWasmPlain.release(), kilnJs.release(), kilnGpu.release(), theirs.release()]);

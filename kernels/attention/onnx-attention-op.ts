@@ -36,6 +36,12 @@ export interface OnnxAttentionPlan {
   /** attn_mask dims right-aligned to rank 4 ([1, 1, 1, 1]-padded) */
   readonly maskDims?: readonly number[];
   readonly maskBool: boolean;
+  /**
+   * The mask broadcasts along the keys like an Add (a last dim of 1 repeats) instead of padding
+   * a short last dim with -inf: set on the nodes runtime/graph/passes/recognize-attention.ts makes
+   * from MatMul/Softmax attention (internal attribute kiln_additive_mask).
+   */
+  readonly maskBroadcast: boolean;
   readonly causal: boolean;
   readonly scale: number;
   readonly softcap: number;
@@ -91,8 +97,9 @@ export function onnxAttentionPlan(inputs: readonly MaybeMeta[], ctx: KernelConte
     if (mask.dims.length < 1 || mask.dims.length > 4) fail('INVALID_GRAPH', `node '${ctx.node}': attn_mask must have rank 1 to 4, got ${dimsText(mask.dims)}`);
     maskDims = [...Array<number>(4 - mask.dims.length).fill(1), ...mask.dims];
     const want = [B, N, S, T];
+    const broadcast = ctx.attrs.int('kiln_additive_mask', 0) !== 0;
     maskDims.forEach((d, i) => {
-      const ok = i === 3 ? d >= 1 && d <= T : d === 1 || d === want[i];
+      const ok = i === 3 ? (broadcast ? d === 1 || d === T : d >= 1 && d <= T) : d === 1 || d === want[i];
       if (!ok) fail('INVALID_GRAPH', `node '${ctx.node}': attn_mask ${dimsText(mask.dims)} does not broadcast to [${want.join(', ')}]`);
     });
   }
@@ -112,6 +119,7 @@ export function onnxAttentionPlan(inputs: readonly MaybeMeta[], ctx: KernelConte
     v: rank === 3 ? bsdLayout(L, Nkv * Hv, Hv) : bnshLayout(Nkv, L, Hv),
     maskDims,
     maskBool: mask?.dtype === 'bool',
+    maskBroadcast: ctx.attrs.int('kiln_additive_mask', 0) !== 0,
     causal: ctx.attrs.int('is_causal', 0) !== 0,
     scale: scaleAttr === undefined ? 1 / Math.sqrt(H) : scaleAttr,
     softcap: ctx.attrs.float('softcap', 0),
@@ -136,8 +144,9 @@ export function onnxAttentionProblem(inputs: readonly MaybeTensor[], p: OnnxAtte
     if (p.causal && t > causalOffset(b) + s) return -Infinity;
     if (nonpad && t >= nonpad[b]!) return -Infinity;
     if (!mask || !md) return 0;
-    if (t >= md[3]!) return -Infinity;
-    const at = (((md[0] === 1 ? 0 : b) * md[1]! + (md[1] === 1 ? 0 : n)) * md[2]! + (md[2] === 1 ? 0 : s)) * md[3]! + t;
+    const tm = p.maskBroadcast && md[3] === 1 ? 0 : t;
+    if (tm >= md[3]!) return -Infinity;
+    const at = (((md[0] === 1 ? 0 : b) * md[1]! + (md[1] === 1 ? 0 : n)) * md[2]! + (md[2] === 1 ? 0 : s)) * md[3]! + tm;
     return p.maskBool ? (mask[at] ? 0 : -Infinity) : mask[at]!;
   };
   const problem: Problem = {

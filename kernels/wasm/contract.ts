@@ -37,6 +37,23 @@ export interface PackBF32Args {
   readonly out: number;
 }
 
+/** Scratch regions a row-parallel step reserves (WasmKernels.parallelRows): at most this many parts run. */
+export const MAX_ROW_PARTS = 8;
+
+/** A call of a row-parallel export over rows [0, rows) (WasmKernels.parallelRows). */
+export interface RowsArgs {
+  /** the export's arguments before its row range [row0, row1) */
+  readonly args: readonly number[];
+  /** bit i set: argument i is an f32 */
+  readonly floats: number;
+  readonly rows: number;
+  /** the argument each part moves by part * scratchStride bytes (MAX_ROW_PARTS regions reserved) */
+  readonly scratchArg: number;
+  readonly scratchStride: number;
+  /** multiply-adds of the whole call: below the pool's threshold it stays on the calling thread */
+  readonly work: number;
+}
+
 /** A raw export of the kernel module: i32 offsets and sizes, f32 parameters. */
 export type WasmExport = (...args: number[]) => number | undefined;
 
@@ -46,6 +63,11 @@ export interface WasmKernels {
   /** the GEMM, with its arguments checked */
   gemmF32(args: GemmF32Args): void;
   packBF32(args: PackBF32Args): void;
+  /**
+   * A row-parallel export (kiln_attention_f32: rows are independent) split by contiguous row ranges
+   * across the thread pool when there is one; the same bits whatever the thread count.
+   */
+  parallelRows(name: 'kiln_attention_f32', call: RowsArgs): void;
   /**
    * Any other export by name (kernels/wasm/src/*.c, `KILN_EXPORT(kiln_...)`): an op's wasm.ts
    * looks up what it calls when it lowers a node, so a missing export fails at session creation.

@@ -145,7 +145,7 @@ export class InferenceSession {
   /** false for a derived session: the backend is its parent's */
   private ownsBackend = true;
   /** derive()'s: the graph before this backend's own rewrites, and how a rewritten one is made ready for it */
-  private base: { graph: Graph; resolve(graph: Graph): ResolvedGraph } | undefined;
+  private base: { graph: Graph; resolve(graph: Graph): Promise<ResolvedGraph> } | undefined;
 
   private constructor(
     private readonly model: Model,
@@ -188,9 +188,9 @@ export class InferenceSession {
     const verification: Verification = bundle?.signature === 'valid' ? { verified: true, ...(bundle.keyId ? { keyId: bundle.keyId } : {}) } : { verified: false };
     const start = async (providers: readonly ExecutionProvider[], backend?: Promise<Backend>): Promise<InferenceSession> => {
       const started = await (backend ?? startBackend(providers, options.onDeviceLost));
-      const forBackend = options.graphOptimizationLevel === 'disabled' ? resolved : withBackendPasses(model, resolved, started.name);
+      const forBackend = options.graphOptimizationLevel === 'disabled' ? resolved : await withBackendPasses(model, resolved, started.name);
       const session = new InferenceSession(model, forBackend, started, bundle?.spec, verification, options.preferredOutputLocation);
-      const resolveFor = (graph: Graph): ResolvedGraph => {
+      const resolveFor = async (graph: Graph): Promise<ResolvedGraph> => {
         const r = resolveGraph(model, graph);
         return options.graphOptimizationLevel === 'disabled' ? r : withBackendPasses(model, r, started.name);
       };
@@ -231,7 +231,7 @@ export class InferenceSession {
         const graph = rewrite(session.base?.graph ?? session.graph.graph);
         if (!graph) return undefined;
         await loadOpFamiliesFor(graph.nodes);
-        const resolved = session.base ? session.base.resolve(graph) : resolveGraph(session.model, graph);
+        const resolved = session.base ? await session.base.resolve(graph) : resolveGraph(session.model, graph);
         const child = new InferenceSession(session.model, resolved, session.backend, session.spec, session.verified, session.outputLocation);
         child.ownsBackend = false;
         return child;
@@ -589,7 +589,9 @@ const isTensorLike = (t: unknown): t is { type: DataType; data: TypedArrayOf[Dat
   typeof t === 'object' && t !== null && 'dims' in t && 'type' in t && 'data' in t;
 
 /** The graph with the rewrites that pay on this backend only (optimize.ts); the same graph when none apply. */
-function withBackendPasses(model: Model, resolved: ResolvedGraph, backend: string): ResolvedGraph {
+async function withBackendPasses(model: Model, resolved: ResolvedGraph, backend: string): Promise<ResolvedGraph> {
   const graph = optimizeForBackend(model, resolved.graph, backend);
-  return graph === resolved.graph ? resolved : resolveGraph(model, graph);
+  if (graph === resolved.graph) return resolved;
+  await loadOpFamiliesFor(graph.nodes); // a pass may introduce an op of a lazy group (wasm: Attention)
+  return resolveGraph(model, graph);
 }

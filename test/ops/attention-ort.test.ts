@@ -104,6 +104,7 @@ test('MultiHeadAttention: separate Q/K/V with bias, 2-D key padding mask, attent
       { dims: [1, N, S, T] }, { dims: [B, N, P, H] }, { dims: [B, N, P, H] },
     ],
     outputs: 3,
+    wasmKernel: true,
   });
 });
 
@@ -114,6 +115,7 @@ test('MultiHeadAttention: causal, 1-D key lengths, cross-attention lengths and a
     attrs: { num_heads: N, unidirectional: 1, scale: { float: 0.3 } },
     inputs: [{ dims: [B, S, D] }, { dims: [B, S, D] }, { dims: [B, S, D] }, { dims: [0], omit: true }, i32([4, 5])],
     outputs: 1,
+    wasmKernel: true,
   });
   await matchesOrt({
     name: 'mha cross',
@@ -121,6 +123,7 @@ test('MultiHeadAttention: causal, 1-D key lengths, cross-attention lengths and a
     attrs: { num_heads: N, mask_filter_value: { float: -1000 } },
     inputs: [{ dims: [B, S, D] }, { dims: [B, 7, D] }, { dims: [B, 7, 3 * N] }, { dims: [0], omit: true }, { dims: [B, S, 7], dtype: 'int32', values: Array.from({ length: B * S * 7 }, (_, i) => (i % 3 === 0 ? 0 : 1)) }],
     outputs: 1,
+    wasmKernel: true,
   });
 });
 
@@ -157,6 +160,7 @@ test('Attention: weights, bias, every CPU mask_index format, past/present, unidi
       ...(past ? [{ dims: [2, B, N, P, H] }] : []),
     ],
     outputs: past ? 2 : 1,
+    wasmKernel: true,
   });
   await matchesOrt(base('attention plain', {}, undefined, false));
   await matchesOrt(base('attention 1-D end', {}, i32([3, 5]), false));
@@ -171,26 +175,38 @@ test('Attention: weights, bias, every CPU mask_index format, past/present, unidi
     attrs: { num_heads: N, qkv_hidden_sizes: [D, D, 2 * D], scale: { float: 0.5 } },
     inputs: [{ dims: [B, S, Din] }, { dims: [Din, 4 * D], constant: true }, { dims: [4 * D], constant: true }],
     outputs: 1,
+    wasmKernel: true,
   });
 });
 
 test('GroupQueryAttention: kv heads < q heads, first prompt and a decode step with a past', async () => {
   const Nq = 4, Nkv = 2, H = 8; // onnxruntime's GQA wants head sizes in multiples of 8
-  const gqa = (name: string, s: number, past: number, total: number, attrs: Record<string, WriterAttribute>, B = 2): OrtCase => ({
+  const gqa = (name: string, s: number, past: number, total: number, attrs: Record<string, WriterAttribute>, B = 2, seqlens?: number[], extra: OrtInput[] = [], hd = H): OrtCase => ({
     name,
     op: 'GroupQueryAttention',
     attrs: { num_heads: Nq, kv_num_heads: Nkv, ...attrs },
     inputs: [
-      { dims: [B, s, Nq * H] }, { dims: [B, s, Nkv * H] }, { dims: [B, s, Nkv * H] },
-      { dims: [B, Nkv, past, H] }, { dims: [B, Nkv, past, H] },
-      i32(Array.from({ length: B }, () => total - 1)),
+      { dims: [B, s, Nq * hd] }, { dims: [B, s, Nkv * hd] }, { dims: [B, s, Nkv * hd] },
+      { dims: [B, Nkv, past, hd] }, { dims: [B, Nkv, past, hd] },
+      i32(seqlens ?? Array.from({ length: B }, () => total - 1)),
       { dims: [], dtype: 'int32', values: [total], constant: true },
+      ...extra,
     ],
     outputs: 3,
+    wasmKernel: true,
   });
   await matchesOrt(gqa('gqa prompt', S, 0, S, {}));
   await matchesOrt(gqa('gqa decode', 1, 6, 7, {}));
   // onnxruntime: batch 1 when S > 1 with a past
   await matchesOrt(gqa('gqa chunk', 3, 6, 9, {}, 1));
   await matchesOrt(gqa('gqa chunk softcap', 3, 6, 9, { softcap: { float: 2 } }, 1));
+  // the wasm kernel's gather: a past length per batch from seqlens_k, rotary inside (cos/sin caches
+  // [max_position, 8]: a constant, as exports carry them; onnxruntime's rotary wants head size 16)
+  await matchesOrt(gqa('gqa decode, per-batch lengths', 1, 8, 9, {}, 2, [8, 4]));
+  const half = 8;
+  const cache = (f: (x: number) => number): OrtInput => ({ dims: [16, half], constant: true, values: Array.from({ length: 16 * half }, (_, i) => f(Math.floor(i / half) * 10000 ** (-(i % half) / half))) });
+  const rot = [cache(Math.cos), cache(Math.sin)];
+  await matchesOrt(gqa('gqa rotary prompt', S, 0, S, { do_rotary: 1 }, 2, undefined, rot, 2 * half));
+  await matchesOrt(gqa('gqa rotary decode, per-batch lengths', 1, 8, 9, { do_rotary: 1 }, 2, [8, 5], rot, 2 * half));
+  await matchesOrt(gqa('gqa rotary interleaved chunk', 3, 6, 9, { do_rotary: 1, rotary_interleaved: 1 }, 1, undefined, rot, 2 * half));
 });

@@ -69,7 +69,7 @@ const contribAttention: OpCase[] = [
 ];
 
 const Nq = 4, Nkv = 2, Hg = 8;
-const gqa = (name: string, o: { s: number; past: number; total: number; b?: number; attrs?: OpCase['attrs']; extra?: InputSpec[]; packed?: boolean }): OpCase => {
+const gqa = (name: string, o: { s: number; past: number; total: number; b?: number; attrs?: OpCase['attrs']; extra?: InputSpec[]; packed?: boolean; seqlens?: number[] }): OpCase => {
   const b = o.b ?? B;
   const qkv: InputSpec[] = o.packed
     ? [f(b, o.s, (Nq + 2 * Nkv) * Hg), none, none]
@@ -78,7 +78,7 @@ const gqa = (name: string, o: { s: number; past: number; total: number; b?: numb
   return {
     name, op: 'GroupQueryAttention', domain: 'com.microsoft',
     attrs: { num_heads: Nq, kv_num_heads: Nkv, ...o.attrs },
-    inputs: [...qkv, ...past, i32([b], Array.from({ length: b }, () => o.total - 1)), i32([], [o.total]), ...(o.extra ?? [])],
+    inputs: [...qkv, ...past, i32([b], o.seqlens ?? Array.from({ length: b }, () => o.total - 1)), i32([], [o.total]), ...(o.extra ?? [])],
     outputs: 3,
     tolerance: tol,
   };
@@ -102,9 +102,14 @@ const groupQuery: OpCase[] = [
   gqa('attention_bias', { s: S, past: 0, total: S, extra: [none, none, none, f(1, Nq, S, S)] }),
   { ...gqa('head_sink (CPU)', { s: S, past: 0, total: S, extra: [none, none, none, none, f(Nq)] }), gpu: false },
   gqa('long prompt 512 (flash tiling over many key tiles)', { s: 512, past: 0, total: 512, b: 1 }),
+  gqa('decode, a different length per batch', { s: 1, past: 12, total: 10, seqlens: [9, 4] }),
+  gqa('decode, per-batch lengths, rotary, window, softcap, bias', { s: 1, past: 12, total: 13, seqlens: [12, 6], attrs: { do_rotary: 1, local_window_size: 4, softcap: { float: 2 } }, extra: [...caches(Hg), none, f(B, 1, 1, 13)] }),
+  gqa('prompt: rotary, smooth softmax, attention_bias per batch and head', { s: 7, past: 0, total: 7, attrs: { do_rotary: 1, smooth_softmax: 1 }, extra: [...caches(4), none, f(B, Nq, 7, 7)] }),
 ];
 
-runOpCases('attention/MultiHeadAttention', multiHead);
+// every float32 form runs the wasm kernel (kernels/wasm/src/attention.c: past, bias, present, masks,
+// attention_bias through its gather pass and general form); float16 runs js
+runOpCases('attention/MultiHeadAttention', multiHead.map((c): OpCase => (c.name.startsWith('float16') ? c : { ...c, wasmKernel: true })));
 // ONNX Attention (opset 23) on the wasm kernel: 4-D and 3-D, grouped K/V heads, causal with more
 // and with fewer keys than queries, head sizes off the vector width
 const onnxAtt = (name: string, inputs: InputSpec[], attrs: OpCase['attrs'] = {}): OpCase => ({
@@ -127,8 +132,15 @@ runOpCases('attention/Attention wasm', [
   att('wasm: constant weights and bias', [f(B, S, Din), constant('w1', Din, 3 * D), constant('b1', 3 * D)]),
   att('wasm: constant weights, no bias, wider V, causal', [f(B, S, Din), constant('w2', Din, 4 * D), none], { qkv_hidden_sizes: [D, D, 2 * D], unidirectional: 1 }),
   att('wasm: 3 heads of 5, 7 inputs, 11 rows', [f(1, 11, 7), constant('w3', 7, 45), constant('b3', 45)], { num_heads: 3 }),
+  att('wasm: past and present, unidirectional', [f(B, S, Din), constant('w4', Din, 3 * D), constant('b4', 3 * D), none, f(2, B, N, P, H)], { unidirectional: 1 }, 2),
+  att('wasm: 1-D ends with past', [f(B, S, Din), constant('w5', Din, 3 * D), constant('b5', 3 * D), i32([B], [7, 10]), f(2, B, N, P, H)], {}, 2),
+  att('wasm: 1-D ends and starts', [f(B, S, Din), constant('w6', Din, 3 * D), none, i32([2 * B], [5, 6, 1, 0])]),
+  att('wasm: 3-D mask', [f(B, S, Din), constant('w7', Din, 3 * D), constant('b7', 3 * D), i32([B, S, S], keys(B * S, S, (r, t) => r % S >= t))]),
+  att('wasm: attention_bias and a 2-D mask, present', [f(B, S, Din), constant('w8', Din, 3 * D), constant('b8', 3 * D), i32([B, S], keys(B, S, (b, t) => t < 4 + b)), none, f(1, N, S, S)], {}, 2),
+  att('wasm: decode step with past 300, causal', [f(1, 1, Din), constant('w9', Din, 3 * D), constant('b9', 3 * D), none, f(2, 1, N, 300, H)], { unidirectional: 1 }, 2),
 ].map((c): OpCase => ({ ...c, wasmKernel: true })));
-runOpCases('attention/GroupQueryAttention', groupQuery);
+// position_ids are int64, which the wasm arena does not hold: that case runs js
+runOpCases('attention/GroupQueryAttention', groupQuery.map((c): OpCase => (c.name.includes('position_ids') ? c : { ...c, wasmKernel: true })));
 
 const bad = (c: OpCase, error: RegExp): BadInputCase => ({ ...c, error });
 runBadInputCases('attention', [

@@ -23,7 +23,59 @@ export const Slot = {
 } as const;
 export const CONTROL_BYTES = 128;
 
-export const JobKind = { Gemm: 0, Exit: 1 } as const;
+export const JobKind = { Gemm: 0, Exit: 1, Rows: 2 } as const;
+
+/**
+ * Row-parallel exports (kiln_attention_f32): the last two arguments are a row range [row0, row1),
+ * and each part gets its own scratch (one argument moved by part * stride bytes). Results do not
+ * depend on the split: every row is computed the same way by whichever thread takes it.
+ */
+export const ROW_EXPORTS = ['kiln_attention_f32'] as const;
+export { MAX_ROW_PARTS } from '../../../kernels/wasm/contract.ts';
+/** Control slots of a row job (the GEMM's Args slots are free while it runs) */
+const RowSlot = { Export: 5, Rows: 6, ScratchArg: 7, ScratchStride: 8, Count: 9, FloatMask: 10, Args: 18 } as const;
+const MAX_ROW_ARGS = 32 - RowSlot.Args;
+
+export interface RowsCall {
+  /** index into ROW_EXPORTS */
+  readonly fn: number;
+  /** the export's arguments before the row range */
+  readonly args: readonly number[];
+  /** bit i set: argument i is an f32 */
+  readonly floats: number;
+  readonly rows: number;
+  readonly scratchArg: number;
+  readonly scratchStride: number;
+}
+
+export function writeRowsArgs(ctl: Int32Array, f32: Float32Array, c: RowsCall): void {
+  if (c.args.length > MAX_ROW_ARGS) throw new Error(`a row job takes at most ${MAX_ROW_ARGS} arguments`);
+  ctl[RowSlot.Export] = c.fn;
+  ctl[RowSlot.Rows] = c.rows;
+  ctl[RowSlot.ScratchArg] = c.scratchArg;
+  ctl[RowSlot.ScratchStride] = c.scratchStride;
+  ctl[RowSlot.Count] = c.args.length;
+  ctl[RowSlot.FloatMask] = c.floats;
+  c.args.forEach((v, i) => {
+    if ((c.floats >> i) & 1) f32[RowSlot.Args + i] = v;
+    else ctl[RowSlot.Args + i] = v;
+  });
+}
+
+export function readRowsArgs(ctl: Int32Array, f32: Float32Array): RowsCall {
+  const floats = ctl[RowSlot.FloatMask]!;
+  const args = Array.from({ length: ctl[RowSlot.Count]! }, (_, i) => ((floats >> i) & 1 ? f32[RowSlot.Args + i]! : ctl[RowSlot.Args + i]!));
+  return { fn: ctl[RowSlot.Export]!, args, floats, rows: ctl[RowSlot.Rows]!, scratchArg: ctl[RowSlot.ScratchArg]!, scratchStride: ctl[RowSlot.ScratchStride]! };
+}
+
+/** The full argument list of part `index` (its scratch and its row range), or undefined for no rows. */
+export function rowsPart(c: RowsCall, parts: number, index: number): number[] | undefined {
+  const [r0, r1] = partRange(c.rows, parts, index);
+  if (r1 <= r0) return undefined;
+  const args = [...c.args];
+  args[c.scratchArg] = args[c.scratchArg]! + index * c.scratchStride;
+  return [...args, r0, r1];
+}
 
 export const Split = {
   /** whole packed panels of B (8 columns) per part */

@@ -3,7 +3,7 @@
 // panels or whole row tiles (thread-job.ts), the workers are woken through Atomics on a control
 // block in the shared memory, the calling thread computes part 0, then waits for the others.
 import { fail } from '../../../core/errors.ts';
-import { callGemm, CONTROL_BYTES, gemmPart, JobKind, PANEL_WIDTH, ROW_TILE, Slot, Split, writeGemmArgs, type GemmCall, type GemmExport, type ThreadInit, type ThreadReply } from './thread-job.ts';
+import { callGemm, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 /** One started worker, whatever the platform (Node worker_threads, a browser module Worker). */
 export interface ThreadHandle {
@@ -47,6 +47,8 @@ export class ThreadPool {
   private released = false;
   /** GEMMs split across threads so far (tests check that a case really ran in parallel) */
   parallelCalls = 0;
+  /** row-parallel calls (attention) split across threads so far */
+  parallelRowCalls = 0;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -94,6 +96,35 @@ export class ThreadPool {
       canBlock = false;
     }
     return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs);
+  }
+
+  /**
+   * A row-parallel export (thread-job.ts ROW_EXPORTS) split across the pool by contiguous row
+   * ranges; `direct` runs a part's argument list on this thread. `work` (multiply-adds) below
+   * minParallelMacs runs on this thread alone.
+   */
+  rows(c: RowsCall, work: number, direct: (args: number[]) => void): void {
+    if (this.released) fail('RELEASED', 'wasm backend: its thread pool was released');
+    const parts = Math.min(this.threads, MAX_ROW_PARTS, c.rows);
+    if (parts <= 1 || work < this.minParallelMacs) {
+      const all = rowsPart(c, 1, 0);
+      if (all) direct(all);
+      return;
+    }
+    this.parallelRowCalls++;
+    const ctl = this.ctl;
+    writeRowsArgs(ctl, this.f32, c);
+    ctl[Slot.Kind] = JobKind.Rows;
+    ctl[Slot.Parts] = parts;
+    Atomics.store(ctl, Slot.Pending, this.workers.length);
+    Atomics.add(ctl, Slot.Generation, 1); // a seq-cst write: the plain stores above are visible to whoever reads it
+    Atomics.notify(ctl, Slot.Generation);
+    const own = rowsPart(c, parts, 0);
+    if (own) direct(own);
+    for (let pending = Atomics.load(ctl, Slot.Pending); pending !== 0; pending = Atomics.load(ctl, Slot.Pending)) {
+      if (this.canBlock) Atomics.wait(ctl, Slot.Pending, pending);
+    }
+    if (Atomics.exchange(ctl, Slot.Failed, 0) !== 0) fail('INTERNAL', 'wasm backend: a pool worker trapped in a row-parallel kernel');
   }
 
   /** kiln_gemm_f32 split across the pool; arguments are checked by the caller. */

@@ -2,10 +2,11 @@
 // the threads build over the shared memory with a stack of its own, say ready, then serve jobs from
 // the control block until told to exit. Jobs arrive through Atomics.wait/notify, not messages: a
 // postMessage per kernel call costs more than a small GEMM.
-import { callGemm, gemmPart, JobKind, readGemmArgs, Slot, type GemmExport, type ThreadInit, type ThreadReply } from './thread-job.ts';
+import { callGemm, gemmPart, JobKind, readGemmArgs, readRowsArgs, ROW_EXPORTS, rowsPart, Slot, type GemmExport, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => void): void {
   let gemm: GemmExport;
+  let rowFns: ((...args: number[]) => unknown)[];
   try {
     const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
     const sp = instance.exports['__stack_pointer'];
@@ -13,6 +14,11 @@ export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => voi
     if (!(sp instanceof WebAssembly.Global) || typeof f !== 'function') throw new Error('the threads build lacks __stack_pointer or kiln_gemm_f32');
     sp.value = init.stackTop; // the module's default stack is the calling thread's
     gemm = f as GemmExport; // checked to be a function just above
+    rowFns = ROW_EXPORTS.map((name) => {
+      const g = instance.exports[name];
+      if (typeof g !== 'function') throw new Error(`the threads build lacks ${name}`);
+      return g as (...args: number[]) => unknown; // checked to be a function just above
+    });
   } catch (e) {
     reply({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
     return;
@@ -27,9 +33,15 @@ export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => voi
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(ctl, Slot.Kind) === JobKind.Exit) return;
-    const part = gemmPart(readGemmArgs(ctl, f32), Atomics.load(ctl, Slot.SplitBy) === 1 ? 1 : 0, Atomics.load(ctl, Slot.Parts), init.index);
     try {
-      if (part) callGemm(gemm, part);
+      if (Atomics.load(ctl, Slot.Kind) === JobKind.Rows) {
+        const call = readRowsArgs(ctl, f32);
+        const args = rowsPart(call, Atomics.load(ctl, Slot.Parts), init.index);
+        if (args) rowFns[call.fn]!(...args);
+      } else {
+        const part = gemmPart(readGemmArgs(ctl, f32), Atomics.load(ctl, Slot.SplitBy) === 1 ? 1 : 0, Atomics.load(ctl, Slot.Parts), init.index);
+        if (part) callGemm(gemm, part);
+      }
     } catch {
       Atomics.store(ctl, Slot.Failed, 1); // still counted done below, so the caller never hangs
     }

@@ -6,7 +6,7 @@
 import { fail, KilnError } from '../../../core/errors.ts';
 import { detectWasmFeatures } from './wasm-features.ts';
 import { ThreadPool, type ThreadSpawner } from './thread-pool.ts';
-import { callGemm, CONTROL_BYTES } from './thread-job.ts';
+import { callGemm, CONTROL_BYTES, ROW_EXPORTS, rowsPart } from './thread-job.ts';
 import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmExport, type WasmKernels } from '../../../kernels/wasm/contract.ts';
 
 export type { GemmActivation, GemmF32Args, PackBF32Args } from '../../../kernels/wasm/contract.ts';
@@ -75,6 +75,8 @@ export interface KilnWasm extends WasmKernels {
   readonly threadsNote?: string;
   /** GEMM calls split across the pool so far (0 without one) */
   readonly parallelGemms: number;
+  /** row-parallel calls (attention) split across the pool so far (0 without one) */
+  readonly parallelRowCalls: number;
   /** terminates the pool's workers (nothing to do single-threaded); the module is unusable after */
   release(): Promise<void>;
   readonly memory: WebAssembly.Memory;
@@ -206,6 +208,9 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
     get parallelGemms() {
       return pool?.parallelCalls ?? 0;
     },
+    get parallelRowCalls() {
+      return pool?.parallelRowCalls ?? 0;
+    },
     ...(threadsNote !== undefined ? { threadsNote } : {}),
     release: () => pool?.release() ?? Promise.resolve(),
     fn(name) {
@@ -230,6 +235,21 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
       const call = { a: g.a, lda: g.lda, bPacked: g.bPacked, c: g.c, ldc: g.ldc, m: g.m, n: g.n, k: g.k, flags, lo, hi };
       if (pool) pool.gemm(call);
       else callGemm(x.kiln_gemm_f32, call);
+    },
+    parallelRows(name, c) {
+      const fi = ROW_EXPORTS.indexOf(name);
+      const f = all[name];
+      if (fi < 0 || typeof f !== 'function') fail('INTERNAL', `the wasm kernel module has no row-parallel export '${name}'`);
+      const direct = (args: number[]): void => {
+        const rc = (f as WasmExport)(...args); // checked to be a function just above
+        if (rc !== undefined && rc !== 0) fail('INTERNAL', `${name} refused its arguments (${rc})`);
+      };
+      const call = { fn: fi, args: c.args, floats: c.floats, rows: c.rows, scratchArg: c.scratchArg, scratchStride: c.scratchStride };
+      if (pool) pool.rows(call, c.work, direct);
+      else {
+        const args = rowsPart(call, 1, 0);
+        if (args) direct(args);
+      }
     },
     packBF32(p) {
       checkInt('k', p.k, 0);

@@ -10,6 +10,7 @@ import { liftConstants } from './lift-constants.ts';
 import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
 import { recognizeLayerNorm } from './recognize-layernorm.ts';
+import { recognizeMatMulAttention } from './recognize-matmul-attention.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 import { removeIdentities } from './remove-identity.ts';
 
@@ -67,14 +68,19 @@ export function optimizeGraph(model: Model): Graph {
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
-  if (backend !== 'webgpu' && !(backend === 'wasm' && qdqForWasm)) return graph;
+  if (backend !== 'webgpu' && backend !== 'wasm') return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
-  if (backend === 'webgpu') fuseElementwise(copy, opsetOf(model, ''));
+  const opset = opsetOf(model, '');
+  if (backend === 'webgpu') fuseElementwise(copy, opset);
   else {
-    // wasm: 8-bit activation tables inside the integer GEMM's epilogue (its C kernels apply them),
-    // squeeze-excite pooling and scaling read the conv's bytes through a table. Loaded with the QDQ
-    // lowering: a graph that did not need it has no QLinearLookup or DequantizeLinear to match.
-    qdqForWasm?.(copy, opsetOf(model, ''));
+    // wasm: MatMul/Softmax attention becomes the fused Attention the wasm backend runs in one kernel;
+    // 8-bit activation tables go inside the integer GEMM's epilogue (its C kernels apply them), and
+    // squeeze-excite pooling and scaling read the conv's bytes through a table. The QDQ ones load
+    // with the QDQ lowering: a graph that did not need it has no QLinearLookup or DequantizeLinear.
+    recognizeMatMulAttention(copy, opset);
+    qdqForWasm?.(copy, opset);
   }
-  return copy;
+  // Nothing rewritten: the same graph, so the session does not resolve it again.
+  const unchanged = copy.nodes.length === graph.nodes.length && copy.nodes.every((n, i) => n === graph.nodes[i]) && copy.initializers.size === graph.initializers.size;
+  return unchanged ? graph : copy;
 }
