@@ -179,7 +179,7 @@ export class InferenceSession {
     const verification: Verification = bundle?.signature === 'valid' ? { verified: true, ...(bundle.keyId ? { keyId: bundle.keyId } : {}) } : { verified: false };
     const start = async (providers: readonly ExecutionProvider[], backend?: Promise<Backend>): Promise<InferenceSession> => {
       const started = await (backend ?? startBackend(providers, options.onDeviceLost));
-      const forBackend = options.graphOptimizationLevel === 'disabled' ? resolved : withBackendPasses(model, resolved, started.name);
+      const forBackend = options.graphOptimizationLevel === 'disabled' ? resolved : await withBackendPasses(model, resolved, started.name);
       const session = new InferenceSession(model, forBackend, started, bundle?.spec, verification, options.preferredOutputLocation);
       session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
@@ -531,7 +531,9 @@ const isTensorLike = (t: unknown): t is { type: DataType; data: TypedArrayOf[Dat
   typeof t === 'object' && t !== null && 'dims' in t && 'type' in t && 'data' in t;
 
 /** The graph with the rewrites that pay on this backend only (optimize.ts); the same graph when none apply. */
-function withBackendPasses(model: Model, resolved: ResolvedGraph, backend: string): ResolvedGraph {
+async function withBackendPasses(model: Model, resolved: ResolvedGraph, backend: string): Promise<ResolvedGraph> {
   const graph = optimizeForBackend(model, resolved.graph, backend);
-  return graph === resolved.graph ? resolved : resolveGraph(model, graph);
+  if (graph === resolved.graph) return resolved;
+  await loadOpFamiliesFor(graph.nodes); // ops the passes introduced (MultiHeadAttention: the transformer group)
+  return resolveGraph(model, graph);
 }

@@ -6,6 +6,7 @@ import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
 import { fuseElementwise } from './fuse-elementwise.ts';
 import { liftConstants } from './lift-constants.ts';
+import { recognizeAttention } from './recognize-attention.ts';
 import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
 import { recognizeLayerNorm } from './recognize-layernorm.ts';
@@ -35,13 +36,15 @@ export function optimizeGraph(model: Model): Graph {
 }
 
 /**
- * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, chains of
- * elementwise ops become one generated kernel (one dispatch). The CPU backends keep the single
+ * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, decomposed
+ * self-attention becomes MultiHeadAttention (one flash dispatch) and chains of elementwise ops
+ * become one generated kernel or a producer's epilogue (one dispatch). The CPU backends keep the single
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
   if (backend !== 'webgpu') return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
+  recognizeAttention(copy, opsetOf(model, ''));
   fuseElementwise(copy, opsetOf(model, ''));
   return copy;
 }
