@@ -1,6 +1,6 @@
-// Elementwise tails that read a second tensor (BERT's residual `MatMul + bias + x`, a scale and a
-// residual after a Gemm) fold into the MatMul/Gemm epilogue on WebGPU: one dispatch, the answers of
-// the same model with the graph passes off, on every backend.
+// Elementwise tails that read more tensors (BERT's residual `MatMul + bias + x`, a scale and a
+// residual after a Gemm, ResNet's Conv + x) fold into the producer's epilogue on WebGPU: one
+// dispatch, the answers of the same model with the graph passes off, on every backend.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AnyTensor } from '../../core/tensor.ts';
@@ -95,15 +95,34 @@ test('a tensor that enlarges the product by broadcasting: same answers, the js k
   assert.deepEqual(await sameResults(model, { v: rnd([1, 4]), x: rnd([3, 8]) }), { ops: ['MatMul'], cpu: 1 });
 });
 
-test('a Conv tail with a second tensor stays a FusedElementwise node (the Conv store reads no extra tensors yet)', () => {
+test("a ResNet-style Conv + x -> Relu folds into the Conv; an SE block's pooled scale does not host the feature map's tail", async () => {
   const model: WriterModel = {
     nodes: [
-      { opType: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
-      { opType: 'Add', inputs: ['c', 'x'], outputs: ['y'] },
+      { opType: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+      { opType: 'Add', inputs: ['c', 'x'], outputs: ['sum'] },
+      { opType: 'Relu', inputs: ['sum'], outputs: ['y'] },
     ],
-    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 4, 6, 6] }],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 4, 6, 7] }],
     outputs: [{ name: 'y', dtype: 'float32' }],
-    initializers: { w: rnd([4, 4, 3, 3]) },
+    initializers: { w: rnd([4, 4, 3, 3]), b: rnd([4]) },
   };
-  assert.deepEqual(gpuNodes(model).map((n) => n.opType), ['Conv', 'Add']);
+  assert.deepEqual(gpuNodes(model), [{ opType: 'Conv', inputs: ['x', 'w', 'b', 'x'] }]);
+  assert.deepEqual(await sameResults(model, { x: rnd([1, 4, 6, 7]) }), { ops: ['Conv'], cpu: 0 });
+  // PP-OCR det's RSE: x + x * hardsigmoid(conv(pool(x))); x is read by the pool too, and the
+  // pooled conv's [1, C, 1, 1] output must not host a [1, C, H, W] result: a FusedElementwise node
+  const se: WriterModel = {
+    nodes: [
+      { opType: 'Conv', inputs: ['in', 'w0'], outputs: ['x'] },
+      { opType: 'GlobalAveragePool', inputs: ['x'], outputs: ['p'] },
+      { opType: 'Conv', inputs: ['p', 'w1'], outputs: ['s0'] },
+      { opType: 'HardSigmoid', inputs: ['s0'], outputs: ['s'] },
+      { opType: 'Mul', inputs: ['x', 's'], outputs: ['xs'] },
+      { opType: 'Add', inputs: ['x', 'xs'], outputs: ['y'] },
+    ],
+    inputs: [{ name: 'in', dtype: 'float32', dims: [1, 3, 5, 6] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: { w0: rnd([4, 3, 1, 1]), w1: rnd([4, 4, 1, 1]) },
+  };
+  assert.deepEqual(gpuNodes(se).map((n) => n.opType), ['Conv', 'GlobalAveragePool', 'Conv', 'FusedElementwise']);
+  assert.deepEqual(await sameResults(se, { in: rnd([1, 3, 5, 6]) }), { ops: ['Conv', 'GlobalAveragePool', 'Conv', 'FusedElementwise'], cpu: 0 });
 });

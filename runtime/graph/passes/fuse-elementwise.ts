@@ -131,8 +131,8 @@ interface EpilogueHost {
 
 /** Producers with a FusedElementwise epilogue, and whether it may read extra tensors (epilogue.ts). */
 const HOSTS: ReadonlyMap<string, { readonly extras: boolean; readonly maxMinRank: number }> = new Map([
-  // a Conv's output has rank >= 3; its store has no extra-tensor loads yet
-  ['Conv', { extras: false, maxMinRank: 3 }],
+  // a Conv's output has rank >= 3
+  ['Conv', { extras: true, maxMinRank: 3 }],
   ['MatMul', { extras: true, maxMinRank: 0 }],
   // Gemm's output is [M, N]
   ['Gemm', { extras: true, maxMinRank: 2 }],
@@ -140,8 +140,8 @@ const HOSTS: ReadonlyMap<string, { readonly extras: boolean; readonly maxMinRank
 
 /**
  * The Conv, MatMul or Gemm whose epilogue can run the fused program instead: the program reads its
- * float32 output (and constants, and for MatMul/Gemm up to MAX_EPILOGUE_INPUTS other float32
- * tensors), which nothing outside the group reads, and it has no epilogue yet. min_rank must not
+ * float32 output (and constants, and up to MAX_EPILOGUE_INPUTS other float32 tensors), which
+ * nothing outside the group reads, and it has no epilogue yet. min_rank must not
  * raise the output's rank. Other tensors may broadcast; one that would enlarge the output is
  * caught at plan time (the WebGPU kernel declines the node, the js kernel runs it).
  */
@@ -153,11 +153,25 @@ function epilogueHost(fused: Node, group: ReadonlySet<Node>, index: GraphIndex, 
     const host = index.producer.get(v);
     const kind = host && host.domain === '' ? HOSTS.get(host.opType) : undefined;
     if (!host || !kind || host.outputs.length !== 1) continue;
-    if (fused.inputs.length > 1 && !kind.extras) continue;
+    if (fused.inputs.length > 1 && (!kind.extras || pooledConv(host, index))) continue;
     if (host.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v) || fused.attrs.int('min_rank', 0) > kind.maxMinRank) continue;
     if ((index.consumers.get(v) ?? []).every((c) => group.has(c))) return { node: host, input: i };
   }
   return undefined;
+}
+
+/**
+ * A Conv over a globally pooled tensor ([N, C, 1, 1]: an SE block's squeeze-excite convs): as the
+ * host of a tail that also reads the full feature map, the output would be that map's shape, which
+ * its store cannot write (the step would run on the CPU). The feature map's producer hosts instead.
+ */
+function pooledConv(conv: Node, index: GraphIndex): boolean {
+  let n: Node | undefined = conv;
+  for (let depth = 0; n && depth < 6; depth++) {
+    if (['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax'].includes(n.opType)) return true;
+    n = index.producer.get(n.inputs[0] ?? '');
+  }
+  return false;
 }
 
 /** The program's steps with input `first` renamed i0 and the others after it in order. */
