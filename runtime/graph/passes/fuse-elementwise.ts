@@ -184,8 +184,9 @@ function hostInputFirst(steps: readonly string[], first: number): string[] {
  * Chains and small DAGs of float32 elementwise ops (the table's unary ops, Add/Sub/Mul/Div/Pow/
  * PRelu with broadcasting, Clip with constant bounds, Where, Cast to float32) whose intermediate
  * values feed nothing outside become one kiln.FusedElementwise node: one dispatch instead of one
- * per op; a group that reads only a Conv's output runs in that Conv's epilogue instead (after its
- * bias and activation: kernels/fused-elementwise/epilogue.ts). Runs after the producer-epilogue fusions and the
+ * per op; a group that reads a Conv's, MatMul's or Gemm's output (read by nothing else) runs in
+ * that producer's epilogue instead, after its bias and activation, its other tensors (a residual,
+ * a scale) as extra inputs of the producer (kernels/fused-elementwise/epilogue.ts). Runs after the producer-epilogue fusions and the
  * QDQ lowering (whose patterns read the single ops). Value types come from the graph alone
  * (value-types.ts); a value of unknown type is never fused.
  */
@@ -214,12 +215,12 @@ export function fuseElementwise(graph: Graph, opset: number): void {
     }
     // the producer computes the whole tail in its epilogue and writes the group's output; the
     // program's other tensors become its inputs from EPILOGUE_SLOT on (optional slots before it empty)
-    const conv = host.node;
+    const producer = host.node;
     const extras = fused.inputs.filter((_, i) => i !== host.input);
-    let attrs = conv.attrs.with('kiln_epilogue_steps', hostInputFirst(fused.attrs.strings('steps')!, host.input)).with('kiln_epilogue_constants', fused.attrs.floats('constants', []).slice());
+    let attrs = producer.attrs.with('kiln_epilogue_steps', hostInputFirst(fused.attrs.strings('steps')!, host.input)).with('kiln_epilogue_constants', fused.attrs.floats('constants', []).slice());
     if (extras.length) attrs = attrs.with('kiln_epilogue_inputs', extras.length);
-    const inputs = extras.length ? [...conv.inputs.slice(0, EPILOGUE_SLOT), ...new Array<string>(Math.max(0, EPILOGUE_SLOT - conv.inputs.length)).fill(''), ...extras] : conv.inputs;
-    replace.set(conv, { ...conv, inputs, attrs, outputs: [fused.outputs[0]!] });
+    const inputs = extras.length ? [...producer.inputs.slice(0, EPILOGUE_SLOT), ...new Array<string>(Math.max(0, EPILOGUE_SLOT - producer.inputs.length)).fill(''), ...extras] : producer.inputs;
+    replace.set(producer, { ...producer, inputs, attrs, outputs: [fused.outputs[0]!] });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
 }
