@@ -146,6 +146,11 @@ export interface FlashSpec {
   readonly kBase: number;
   readonly v: Src;
   readonly vBase: number;
+  /**
+   * flashProgram only: read Q, K and V where the op's inputs hold them ([B, S, N * H] and the like,
+   * no past, no bias) instead of gathered [B, heads, T, H] buffers: no gather dispatches
+   */
+  readonly direct?: { readonly q: HeadLayout; readonly k: HeadLayout; readonly v: HeadLayout };
   readonly out: Src;
   /** output [B, N, S, Hv] (ai.onnx 4-D) instead of [B, S, N, Hv] */
   readonly outBnsh?: boolean;
@@ -276,11 +281,17 @@ export function flashProgram(f: FlashSpec, caps: GpuCaps): GpuProgram {
   line(`let s = tile * ${BR}u + local_idx;`);
   line(`let live = s < ${S}u && b < ${f.B}u;`);
   line(`let kv = (b * ${Nkv}u + n / ${N / Nkv}u) * ${Tbuf}u;`);
+  const d = f.direct;
+  const at = (l: HeadLayout, row: string, head: string, h: string): string => `${l.base}u + b * ${l.sb}u + (${row}) * ${l.sl}u + ${head} * ${l.sn}u + ${h}`;
+  const qAt = d ? at(d.q, 's', 'n', 'h') : `((b * ${N}u + n) * ${S}u + s) * ${H}u + h`;
+  // a key row past the end reads a clamped row (select discards it) rather than another head's data
+  const kAt = d ? at(d.k, `min(tt, ${Tbuf - 1}u)`, `(n / ${N / Nkv}u)`, `i % ${H}u`) : `${f.kBase}u + (kv + tt) * ${H}u + i % ${H}u`;
+  const vAt = d ? at(d.v, `min(tt, ${Tbuf - 1}u)`, `(n / ${N / Nkv}u)`, `i % ${Hv}u`) : `${f.vBase}u + (kv + tt) * ${Hv}u + i % ${Hv}u`;
   line(`var q: array<f32, ${H}>;`);
   line(`var acc: array<f32, ${Hv}>;`);
   line('var win = vec2<u32>(0u, 0u);');
   line('if (live) {');
-  line(`  for (var h = 0u; h < ${H}u; h++) { q[h] = ${Q.get(`((b * ${N}u + n) * ${S}u + s) * ${H}u + h`)}; }`);
+  line(`  for (var h = 0u; h < ${H}u; h++) { q[h] = ${Q.get(qAt)}; }`);
   line('  win = att_window(b, s);');
   line('}');
   line('if (local_idx == 0u) { atomicStore(&span_lo, 0xffffffffu); atomicStore(&span_hi, 0u); }');
@@ -298,11 +309,11 @@ export function flashProgram(f: FlashSpec, caps: GpuCaps): GpuProgram {
   line('  workgroupBarrier();');
   line(`  for (var i = local_idx; i < ${BC * H}u; i += ${BR}u) {`);
   line(`    let tt = t0 + i / ${H}u;`);
-  line(`    kt[i] = select(0.0, ${K.get(`${f.kBase}u + (kv + tt) * ${H}u + i % ${H}u`)}, tt < ${Tbuf}u);`);
+  line(`    kt[i] = select(0.0, ${K.get(kAt)}, tt < ${Tbuf}u);`);
   line('  }');
   line(`  for (var i = local_idx; i < ${BC * Hv}u; i += ${BR}u) {`);
   line(`    let tt = t0 + i / ${Hv}u;`);
-  line(`    vt[i] = select(0.0, ${V.get(`${f.vBase}u + (kv + tt) * ${Hv}u + i % ${Hv}u`)}, tt < ${Tbuf}u);`);
+  line(`    vt[i] = select(0.0, ${V.get(vAt)}, tt < ${Tbuf}u);`);
   line('  }');
   line('  workgroupBarrier();');
   line(`  for (var j = 0u; j < select(0u, ${BC}u, live); j++) {`);

@@ -53,11 +53,22 @@ const multiHead: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const kSrc = p.form === 'packed-qkv' ? query : r.input(M.K);
   const vSrc = p.form === 'packed-qkv' ? query : p.form === 'packed-kv' ? kSrc : r.input(M.V);
   const bias = r.maybeInput(M.BIAS);
+  const label = `MultiHeadAttention:${ctx.node}`;
+  const mask = { contrib: { kind: p.mask, src: r.maybeInput(M.MASK), filter: p.filter, causal: p.causal, megatronSize: 0 }, attnBias: r.maybeInput(M.ATTN_BIAS), past: P };
+  const out = { ref: { kind: 'output', index: 0 }, meta: outputs[0]! } as const;
+  if (S > 1 && !bias && P === 0 && !outputs[1] && !outputs[2] && p.form === 'bsd') {
+    // nothing to gather (no bias, no past, no present outputs): the flash kernel reads Q, K and V
+    // where they are (the form a recognized decomposed attention has: runtime/graph/passes/recognize-attention.ts)
+    r.programs.push(flashProgram({
+      label, B, N, Nkv: N, S, T, Tbuf: T, H, Hv, q: query, k: kSrc, kBase: 0, v: vSrc, vBase: 0,
+      direct: { q: p.q, k: p.k, v: p.v }, out, scale: p.scale, softcap: 0, smooth: false, mask,
+    }, ctx.caps));
+    return { kind: 'programs', programs: r.programs, temps: r.temps };
+  }
   const kvBias = p.form !== 'bnsh' ? bias : undefined;
   const q = r.temp([B, N, S, H]);
   const k = r.outputOr(1, [B, N, T, H]);
   const v = r.outputOr(2, [B, N, T, Hv]);
-  const label = `MultiHeadAttention:${ctx.node}`;
   const none = { kind: 'const', value: 0 } as const;
   const past = { kind: 'const', value: P } as const;
   r.programs.push(
@@ -65,12 +76,7 @@ const multiHead: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
     gatherProgram({ label: `${label}:k`, dst: k, dstBase: 0, B, heads: N, Tbuf: T, hd: H, src: kSrc, layout: p.k, L, afterPast: true, pastLen: past, past: inputs[M.PAST_K] && { src: r.input(M.PAST_K), rowsPerHead: P }, bias: kvBias && { src: kvBias, at: N * H } }, ctx.caps),
     gatherProgram({ label: `${label}:v`, dst: v, dstBase: 0, B, heads: N, Tbuf: T, hd: Hv, src: vSrc, layout: p.v, L, afterPast: true, pastLen: past, past: inputs[M.PAST_V] && { src: r.input(M.PAST_V), rowsPerHead: P }, bias: kvBias && { src: kvBias, at: 2 * N * H } }, ctx.caps),
   );
-  r.attend({
-    label, B, N, Nkv: N, S, T, Tbuf: T, H, Hv, q, k, kBase: 0, v, vBase: 0,
-    out: { ref: { kind: 'output', index: 0 }, meta: outputs[0]! },
-    scale: p.scale, softcap: 0, smooth: false,
-    mask: { contrib: { kind: p.mask, src: r.maybeInput(M.MASK), filter: p.filter, causal: p.causal, megatronSize: 0 }, attnBias: r.maybeInput(M.ATTN_BIAS), past: P },
-  }, ctx.caps);
+  r.attend({ label, B, N, Nkv: N, S, T, Tbuf: T, H, Hv, q, k, kBase: 0, v, vBase: 0, out, scale: p.scale, softcap: 0, smooth: false, mask }, ctx.caps);
   return { kind: 'programs', programs: r.programs, temps: r.temps };
 };
 

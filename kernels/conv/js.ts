@@ -6,7 +6,7 @@
  */
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { activationOf, applyActivation, type ActivationSpec } from '../common/activation.ts';
-import { epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
+import { epilogueDims, epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { convGeometry, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { fromNumbers, metaOf } from '../common/values.ts';
@@ -103,6 +103,12 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
   const { geo: g, out } = convGeometry([metaOf(xt), metaOf(wt), bt && metaOf(bt)], ctx, transpose);
   const act = activationOf(ctx.attrs);
   const epi = transpose ? undefined : epilogueOf(ctx.attrs, ctx.node); // Conv only (the WebGPU fusion pass)
+  // with the epilogue's extra tensors the output may be their broadcast shape (epilogue.ts)
+  const done = (y: FloatArray): AnyTensor => {
+    if (!epi) return finish(out, y);
+    const dims = epilogueDims(out.dims, inputs.map((t) => t && metaOf(t)), ctx);
+    return finish({ ...out, dims }, withEpilogue(epi, y, out.dims, inputs));
+  };
   const x = floatData(xt);
   const bias = bt ? floatData(bt) : undefined;
   const S = product(g.outDims);
@@ -111,15 +117,15 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
   const K = g.cinG * T;
   const cout = g.coutG * g.group;
   const y = out.dtype === 'float32' ? new Float32Array(g.batch * cout * S) : new Float64Array(g.batch * cout * S);
-  if (y.length === 0) return [finish(out, withEpilogue(epi, y))];
+  if (y.length === 0) return [done(y)];
   if (g.transpose && g.cinG > 1) {
     transposeCpu(x, floatData(wt), bias, g, act, y);
-    return [finish(out, withEpilogue(epi, y))];
+    return [done(y)];
   }
   const taps = tapTable(g);
   if (g.cinG === 1) {
     depthwiseCpu(x, floatData(wt), bias, g, taps, act, y);
-    return [finish(out, withEpilogue(epi, y))];
+    return [done(y)];
   }
   const wp = packWeights(floatData(wt), g);
   const blocks = Math.ceil(g.coutG / MR);
@@ -144,7 +150,7 @@ export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, tran
       }
     }
   }
-  return [finish(out, withEpilogue(epi, y))];
+  return [done(y)];
 }
 
 /**

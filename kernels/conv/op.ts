@@ -1,6 +1,6 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { activationOf, applyActivation } from '../common/activation.ts';
-import { epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
+import { epilogueDims, epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { convGeometry } from '../common/conv-attributes.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, OpDefinition } from '../contract.ts';
@@ -66,14 +66,19 @@ function reference(transpose: boolean): CpuKernel {
         }
       }
     }
-    return [fromNumbers(out.dtype, out.dims, withEpilogue(epi, y))];
+    const dims = transpose ? out.dims : epilogueDims(out.dims, inputs.map((t) => t && metaOf(t)), ctx);
+    return [fromNumbers(out.dtype, dims, withEpilogue(epi, y, out.dims, inputs))];
   };
 }
 
 export function convDefinition(transpose: boolean): OpDefinition {
   return {
     opType: transpose ? 'ConvTranspose' : 'Conv',
-    inferOutputs: (inputs, ctx) => [convGeometry(inputs, ctx, transpose).out],
+    inferOutputs: (inputs, ctx) => {
+      const { out } = convGeometry(inputs, ctx, transpose);
+      // a FusedElementwise tail the WebGPU fusion pass folded in may read more tensors (epilogue.ts)
+      return [transpose ? out : { ...out, dims: epilogueDims(out.dims, inputs, ctx) }];
+    },
     reference: reference(transpose),
   };
 }

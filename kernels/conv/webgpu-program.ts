@@ -37,8 +37,8 @@
  * one pipeline per kernel pattern, never per tensor shape.
  */
 import { activationOf, wgslActivation } from '../common/activation.ts';
-import { epilogueOf } from '../fused-elementwise/epilogue.ts';
-import { wgslEpilogue } from '../fused-elementwise/webgpu.ts';
+import { epilogueExtras, epilogueOf } from '../fused-elementwise/epilogue.ts';
+import { epilogueLoads, wgslEpilogue } from '../fused-elementwise/webgpu.ts';
 import { convGeometry, tapsAlwaysInside } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
@@ -62,6 +62,12 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const out = outputs[0]!;
   const act = activationOf(ctx.attrs);
   const op = transpose ? 'ConvTranspose' : 'Conv';
+  // Conv only: a FusedElementwise tail folded in by the WebGPU fusion pass, after the activation;
+  // its extra tensors are read at the output offset. One that enlarges the output: the js kernel runs it.
+  const epi = transpose || weights ? undefined : epilogueOf(ctx.attrs, ctx.node);
+  const extras = epi ? epilogueExtras(inputs, ctx.attrs, ctx.node) : [];
+  const convDims = [g.batch, g.coutG * g.group, ...g.outDims];
+  if (epi && (out.dims.length !== convDims.length || out.dims.some((d, i) => d !== convDims[i]))) return undefined;
   const { form, ty, tm, tn, wg, quad, unroll: maxUnroll } = tileFor(g, ctx.caps);
   const s = g.inDims.length;
   const S = product(g.outDims);
@@ -340,10 +346,8 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   line(`var acc = array<f32, ${tm * np}>(${Array.from({ length: tm * np }, (_, k) => `acc${Math.floor(k / np)}_${k % np}`).join(', ')});`);
   line(`let yb = array<u32, ${np}>(${yb.join(', ')});`);
   line(`let yok = array<bool, ${np}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
-  // Conv only: a FusedElementwise tail folded in by the WebGPU fusion pass, after the activation
-  const epi = transpose || weights ? undefined : epilogueOf(ctx.attrs, ctx.node);
   const activated = wgslActivation(b, act, 'v');
-  b.helper('conv_act', `fn conv_act(v: f32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated) : activated}; }`);
+  b.helper('conv_act', `fn conv_act(v: f32, o: u32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated, epilogueLoads(b, extras, out.dims, 'o')) : activated}; }`);
   line(`for (var i = 0u; i < ${tm}u; i++) {`);
   line('  let co = co0 + i;');
   line('  if (co >= cout_g) { break; }');
@@ -351,7 +355,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   if (reader?.channelScale) line(`  let wscale = ${reader.channelScale('grp * cout_g + co')};`);
   line('  let yo = (grp * cout_g + co) * out_s;');
   line(`  for (var j = 0u; j < ${np}u; j++) {`);
-  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${np}u + j]${reader?.channelScale ? ' * wscale' : ''} + bias)`)} }`);
+  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${np}u + j]${reader?.channelScale ? ' * wscale' : ''} + bias, yb[j] + yo)`)} }`);
   line('  }');
   line('}');
   const program = b.build({ label: `${op}:${ctx.node}`, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });

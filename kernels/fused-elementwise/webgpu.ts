@@ -4,6 +4,7 @@ import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { POW_HELPER } from '../elementwise-binary/binary-math.ts';
 import { CLIP_MATH, wgslNanPassThrough, wgslUnaryExpr } from '../elementwise-unary/unary-math.ts';
+import { EPILOGUE_SLOT } from './epilogue.ts';
 import { inferFused } from './op.ts';
 import { MAX_FUSED_INPUTS, type Program, type Ref, type Step } from './program.ts';
 
@@ -64,11 +65,40 @@ const fused: WebGpuKernel = (inputs, outputs, ctx) => {
   return { kind: 'programs', programs: [b.build({ label, body: lines.join('\n'), totalInvocations: Y.size })] };
 };
 
-/** A WGSL helper applying a producer's epilogue (epilogue.ts) to the f32 expression `x`; returns the call. */
-export function wgslEpilogue(b: ShaderBuilder, p: Program, x: string): string {
+/**
+ * A WGSL helper applying a producer's epilogue (epilogue.ts) to the f32 expression `x`; returns the
+ * call. `extras` are WGSL f32 expressions for the inputs i1..iE (epilogueLoads), in order.
+ */
+export function wgslEpilogue(b: ShaderBuilder, p: Program, x: string, extras: readonly string[] = []): string {
   const body = programWgsl(b, p, 'epi_k');
-  b.helper('kiln_epilogue', ['fn kiln_epilogue(v: f32) -> f32 {', '  let in0 = v;', ...body, `  return s${p.steps.length - 1};`, '}'].join('\n'));
-  return `kiln_epilogue(${x})`;
+  const params = ['v: f32', ...extras.map((_, k) => `e${k + 1}: f32`)].join(', ');
+  const lets = ['  let in0 = v;', ...extras.map((_, k) => `  let in${k + 1} = e${k + 1};`)];
+  b.helper('kiln_epilogue', [`fn kiln_epilogue(${params}) -> f32 {`, ...lets, ...body, `  return s${p.steps.length - 1};`, '}'].join('\n'));
+  return `kiln_epilogue(${[x, ...extras].join(', ')})`;
+}
+
+/**
+ * Binds the extra epilogue tensors (node inputs from EPILOGUE_SLOT) and returns, per tensor, the
+ * WGSL f32 load of its element for the output element at flat offset `offset` of an output of
+ * shape `outDims`: the same offset when the shapes are equal, else a broadcast map (dims baked in).
+ */
+export function epilogueLoads(b: ShaderBuilder, extras: readonly TensorMeta[], outDims: readonly number[], offset: string): string[] {
+  return extras.map((m, k) => {
+    const E = b.input(`EPI${k + 1}`, m.dims.length ? m : { ...m, dims: [1] }, EPILOGUE_SLOT + k);
+    if (m.dims.length === outDims.length && m.dims.every((d, i) => d === outDims[i])) return E.get(offset);
+    const rank = outDims.length;
+    const shift = rank - m.dims.length;
+    const terms: string[] = [];
+    let outStride = 1, inStride = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      const inDim = d - shift >= 0 ? m.dims[d - shift]! : 1;
+      if (inDim !== 1) terms.push(`((o / ${outStride}u) % ${outDims[d]}u) * ${inStride}u`);
+      outStride *= outDims[d]!;
+      inStride *= inDim;
+    }
+    b.helper(`epi${k + 1}_at`, `fn epi${k + 1}_at(o: u32) -> u32 { return ${terms.join(' + ') || '0u'}; }`);
+    return E.get(`epi${k + 1}_at(${offset})`);
+  });
 }
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('kiln', 'FusedElementwise')]: fused };

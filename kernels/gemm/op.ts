@@ -3,6 +3,7 @@ import { fail } from '../../core/errors.ts';
 import { activationOf, applyActivation } from '../common/activation.ts';
 import { requireInput, requireRank, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
+import { epilogueDims, epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import type { CpuKernel, KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 
 /**
@@ -63,13 +64,14 @@ export function inferGemm(inputs: readonly MaybeMeta[], ctx: KernelContext): Ten
     if (m && m.dtype !== a.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': Gemm ${name} type ${m.dtype} differs from A's ${a.dtype}`);
   }
   const l = layoutOf(a, b, c, ctx);
-  return [{ dtype: a.dtype, dims: [l.M, l.N] }];
+  // a FusedElementwise tail the WebGPU fusion pass folded in may read more tensors (epilogue.ts)
+  return [{ dtype: a.dtype, dims: epilogueDims([l.M, l.N], inputs, ctx) }];
 }
 
 /** The plain reference: one float64 dot product per output element, then alpha, beta * C, the activation. */
 const reference: CpuKernel = (inputs, ctx): AnyTensor[] => {
   const [a, b, c] = [inputs[0]!, inputs[1]!, inputs[2]];
-  const [out] = inferGemm([metaOf(a), metaOf(b), c && metaOf(c)], ctx);
+  const [out] = inferGemm(inputs.map((t) => t && metaOf(t)), ctx);
   const l = layoutOf(metaOf(a), metaOf(b), c && metaOf(c), ctx);
   const [A, B] = [toNumbers(a), toNumbers(b)];
   const C = c && toNumbers(c);
@@ -84,7 +86,8 @@ const reference: CpuKernel = (inputs, ctx): AnyTensor[] => {
       y[m * l.N + n] = applyActivation(act, v);
     }
   }
-  return [fromNumbers(out!.dtype, out!.dims, y)];
+  // a FusedElementwise tail the WebGPU fusion pass folded in
+  return [fromNumbers(out!.dtype, out!.dims, withEpilogue(epilogueOf(ctx.attrs, ctx.node), y, [l.M, l.N], inputs))];
 };
 
 export const definitions: readonly OpDefinition[] = [{ opType: 'Gemm', inferOutputs: inferGemm, reference }];

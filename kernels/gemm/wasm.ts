@@ -20,6 +20,7 @@ import { layoutOf } from './op.ts';
 const gemm: WasmKernel = (inputs, outputs, ctx) => {
   const [a, b, c] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (c && c.dtype !== 'float32')) return undefined;
+  if (ctx.attrs.has('kiln_epilogue_steps')) return undefined; // a WebGPU-fusion epilogue: the js kernel applies it
   const transA = ctx.attrs.int('transA', 0) !== 0;
   const transB = ctx.attrs.int('transB', 0) !== 0;
   const l = layoutOf(a, b, c, ctx);

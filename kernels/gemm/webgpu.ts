@@ -1,4 +1,5 @@
 import { activationOf } from '../common/activation.ts';
+import { epilogueExtras, epilogueOf } from '../fused-elementwise/epilogue.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
@@ -12,7 +13,12 @@ const gemm: WebGpuKernel = (inputs, outputs, ctx) => {
   const act = activationOf(ctx.attrs);
   // The integer kernel has no alpha/beta scaling or activation: such rare nodes run on the CPU.
   const float = a.dtype === 'float32' || a.dtype === 'float16';
-  if (!float && (l.alpha !== 1 || (c && l.beta !== 1) || act.kind !== 'none')) return undefined;
+  const epilogue = epilogueOf(ctx.attrs, ctx.node);
+  if (!float && (l.alpha !== 1 || (c && l.beta !== 1) || act.kind !== 'none' || epilogue)) return undefined;
+  const extras = epilogueExtras(inputs, ctx.attrs, ctx.node);
+  // an extra epilogue tensor larger than [M, N] (broadcast up): the js kernel runs the node
+  const out = outputs[0]!.dims;
+  if (out.length !== 2 || out[0] !== l.M || out[1] !== l.N) return undefined;
   if (l.M * l.N === 0) return { kind: 'programs', programs: [] };
   const program = tiledMatmulProgram(
     {
@@ -27,6 +33,7 @@ const gemm: WebGpuKernel = (inputs, outputs, ctx) => {
       alpha: l.alpha,
       beta: l.beta,
       activation: act,
+      ...(epilogue ? { epilogue, epilogueExtras: extras, outDims: [l.M, l.N] } : {}),
       out: outputs[0]!,
     },
     ctx.caps,

@@ -10,7 +10,7 @@ import { inferMatMul, problemOf, type Strides } from './op.ts';
 /** MatMul on the CPU: B packed into panels, a register-blocked loop (kernels/js/gemm.ts). */
 const matmul: CpuKernel = (inputs, ctx): AnyTensor[] => {
   const [a, b, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
-  const [out] = inferMatMul([metaOf(a), metaOf(b), bias && metaOf(bias)], ctx);
+  const [out] = inferMatMul(inputs.map((t) => t && metaOf(t)), ctx);
   const p = problemOf(metaOf(a), metaOf(b), bias && metaOf(bias), ctx);
   const op = (t: AnyTensor, s: Strides): CpuMatmulOperand => ({ data: numericData(t), ...s });
   const y = matmulCpu({
@@ -23,7 +23,7 @@ const matmul: CpuKernel = (inputs, ctx): AnyTensor[] => {
     c: bias && { data: numericData(bias), batchStrides: p.batchDims.map(() => 0), rowStride: 0, colStride: p.biasColStride! },
     activation: activationOf(ctx.attrs),
   });
-  return [fromNumbers(out!.dtype, out!.dims, withEpilogue(epilogueOf(ctx.attrs, ctx.node), y))];
+  return [fromNumbers(out!.dtype, out!.dims, withEpilogue(epilogueOf(ctx.attrs, ctx.node), y, p.outDims, inputs))];
 };
 
 export const js: ImplementationTable<CpuKernel> = { [opKey('', 'MatMul')]: matmul };

@@ -1,7 +1,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { activationOf, applyActivation } from '../common/activation.ts';
-import { epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
+import { epilogueDims, epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { broadcastShapes, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
@@ -84,7 +84,8 @@ export function inferMatMul(inputs: readonly MaybeMeta[], ctx: KernelContext): T
   if (b.dtype !== a.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': MatMul inputs have different types (${a.dtype}, ${b.dtype})`);
   const bias = inputs[2];
   if (bias && bias.dtype !== a.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': fused bias type ${bias.dtype} differs from the input type ${a.dtype}`);
-  return [{ dtype: a.dtype, dims: problemOf(a, b, bias, ctx).outDims }];
+  // a FusedElementwise tail the WebGPU fusion pass folded in may read more tensors (epilogue.ts)
+  return [{ dtype: a.dtype, dims: epilogueDims(problemOf(a, b, bias, ctx).outDims, inputs, ctx) }];
 }
 
 /**
@@ -93,7 +94,7 @@ export function inferMatMul(inputs: readonly MaybeMeta[], ctx: KernelContext): T
  */
 function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContext): AnyTensor[] {
   const [a, b, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
-  const [out] = inferMatMul([metaOf(a), metaOf(b), bias && metaOf(bias)], ctx);
+  const [out] = inferMatMul(inputs.map((t) => t && metaOf(t)), ctx);
   const p = problemOf(metaOf(a), metaOf(b), bias && metaOf(bias), ctx);
   const [A, B] = [toNumbers(a), toNumbers(b)];
   const C = bias && toNumbers(bias);
@@ -119,7 +120,7 @@ function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContex
     }
   }
   // a FusedElementwise tail the WebGPU fusion pass folded in
-  return [fromNumbers(out!.dtype, out!.dims, withEpilogue(epilogueOf(ctx.attrs, ctx.node), y))];
+  return [fromNumbers(out!.dtype, out!.dims, withEpilogue(epilogueOf(ctx.attrs, ctx.node), y, p.outDims, inputs))];
 }
 
 export const definitions: readonly OpDefinition[] = [{ opType: 'MatMul', inferOutputs: inferMatMul, reference }];

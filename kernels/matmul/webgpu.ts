@@ -1,5 +1,5 @@
 import { activationOf } from '../common/activation.ts';
-import { epilogueOf } from '../fused-elementwise/epilogue.ts';
+import { epilogueExtras, epilogueOf } from '../fused-elementwise/epilogue.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
@@ -14,6 +14,9 @@ const matmul: WebGpuKernel = (inputs, outputs, ctx) => {
   const float = a.dtype === 'float32' || a.dtype === 'float16';
   if ((act.kind !== 'none' || epilogue) && !float) return undefined;
   const p = problemOf(a, b, bias, ctx);
+  const extras = epilogueExtras(inputs, ctx.attrs, ctx.node);
+  // an extra epilogue tensor larger than the product (broadcast up): the js kernel runs the node
+  if (outputs[0]!.dims.length !== p.outDims.length || outputs[0]!.dims.some((d, i) => d !== p.outDims[i])) return undefined;
   if (outputs[0]!.dims.reduce((x, d) => x * d, 1) === 0) return { kind: 'programs', programs: [] };
   const zeros = p.batchDims.map(() => 0);
   let A: MatmulOperand = { meta: a, slot: 0, ...p.a };
@@ -31,7 +34,7 @@ const matmul: WebGpuKernel = (inputs, outputs, ctx) => {
     [M, N] = [N, M];
   }
   const program = tiledMatmulProgram(
-    { label: `MatMul:${ctx.node}`, M, N, K: p.K, batchDims: p.batchDims, a: A, b: B, c: C, activation: act, ...(epilogue ? { epilogue } : {}), out: outputs[0]! },
+    { label: `MatMul:${ctx.node}`, M, N, K: p.K, batchDims: p.batchDims, a: A, b: B, c: C, activation: act, ...(epilogue ? { epilogue, epilogueExtras: extras, outDims: p.outDims } : {}), out: outputs[0]! },
     ctx.caps,
   );
   return { kind: 'programs', programs: [program] };

@@ -4,7 +4,7 @@ import type { TensorMeta } from '../contract.ts';
 import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
 import { wgslActivation, type ActivationSpec } from '../common/activation.ts';
 import { tiledMatmulVec4Program, vec4Operands } from './tiled-matmul-vec4.ts';
-import { wgslEpilogue } from '../fused-elementwise/webgpu.ts';
+import { epilogueLoads, wgslEpilogue } from '../fused-elementwise/webgpu.ts';
 import type { Program } from '../fused-elementwise/program.ts';
 
 /**
@@ -74,6 +74,10 @@ export interface TiledMatmulSpec {
   readonly activation?: ActivationSpec;
   /** a FusedElementwise tail after the activation (MatMul, folded by the WebGPU fusion pass; float only) */
   readonly epilogue?: Program;
+  /** the epilogue's extra tensors (node inputs from EPILOGUE_SLOT), broadcast into the output of shape `outDims` */
+  readonly epilogueExtras?: readonly TensorMeta[];
+  /** the output's logical shape (the extra tensors' broadcast maps need it) */
+  readonly outDims?: readonly number[];
   /** the output tensor (output slot 0); its element type sets the compute type */
   readonly out: TensorMeta;
   /** false keeps the scalar form even where the vec4 form applies (bench/node/vec4-bench.ts) */
@@ -216,7 +220,8 @@ export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles =
   if (float) L.push(`  let alpha = ${scale}(0u); let beta = ${scale}(1u);`);
   L.push('  let yBase = z * M * N;');
   const activated = float && spec.activation ? wgslActivation(b, spec.activation, 'v') : 'v';
-  const store = float && spec.epilogue ? wgslEpilogue(b, spec.epilogue, activated) : activated;
+  const loads = float && spec.epilogue ? epilogueLoads(b, spec.epilogueExtras ?? [], spec.outDims ?? [batch * M * N], 'o') : [];
+  const store = float && spec.epilogue ? wgslEpilogue(b, spec.epilogue, activated, loads) : activated;
   L.push(`  for (var i = 0u; i < ${tm}u; i++) {`);
   L.push('    let r = r0 + i;');
   L.push('    if (r >= M) { break; }');
@@ -226,7 +231,8 @@ export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles =
   let v = float ? `alpha * acc[i * ${tn}u + j]` : `acc[i * ${tn}u + j]`;
   if (C) v = float ? `${v} + beta * ${C.get('cBase + r * crs + c * ccs')}` : `${v} + ${C.get('cBase + r * crs + c * ccs')}`;
   L.push(`      let v = ${v};`);
-  L.push(`      ${Y.set('yBase + r * N + c', store)}`);
+  L.push('      let o = yBase + r * N + c;');
+  L.push(`      ${Y.set('o', store)}`);
   L.push('    }');
   L.push('  }');
   return b.build({ label: spec.label, body: L.join('\n'), totalInvocations: groups * threads, workgroupSize: threads });

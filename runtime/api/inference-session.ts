@@ -592,6 +592,6 @@ const isTensorLike = (t: unknown): t is { type: DataType; data: TypedArrayOf[Dat
 async function withBackendPasses(model: Model, resolved: ResolvedGraph, backend: string): Promise<ResolvedGraph> {
   const graph = optimizeForBackend(model, resolved.graph, backend);
   if (graph === resolved.graph) return resolved;
-  await loadOpFamiliesFor(graph.nodes); // a pass may introduce an op of a lazy group (wasm: Attention)
+  await loadOpFamiliesFor(graph.nodes); // ops the passes introduced (wasm: Attention; WebGPU: MultiHeadAttention)
   return resolveGraph(model, graph);
 }

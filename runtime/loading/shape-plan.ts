@@ -22,7 +22,10 @@ export async function planFromShapes(model: Model, backend: BackendName, passes:
   let resolved = resolveGraph(model, graph);
   if (passes) {
     const forBackend = optimizeForBackend(model, resolved.graph, backend);
-    if (forBackend !== resolved.graph) resolved = resolveGraph(model, forBackend);
+    if (forBackend !== resolved.graph) {
+      await loadOpFamiliesFor(forBackend.nodes); // ops the backend's passes introduced (MultiHeadAttention)
+      resolved = resolveGraph(model, forBackend);
+    }
   }
   const metas = new Map<string, TensorMeta>();
   for (const i of resolved.graph.inputs) {

@@ -36,6 +36,15 @@ const convCases: OpCase[] = [
   // MatMul: the same epilogue in the tiled GEMM's store (Swish after a MatMul in PP-OCR rec)
   { name: 'MatMul epilogue with bias and Relu', op: 'MatMul', attrs: { kiln_activation: 'Relu', ...epilogue(['Mul i0 k0', 'Sigmoid s0', 'Mul i0 s1'], [1.5]) }, inputs: [f([2, 7, 12]), f([12, 9]), f([9])] },
   { name: 'MatMul epilogue, matrix-vector', op: 'MatMul', attrs: epilogue(['Gelu:tanh i0'], []), inputs: [f([20, 16]), f([16, 1])] },
+  // extra tensors from slot 3 (kiln_epilogue_inputs): BERT's residual MatMul + bias + x, a broadcast scale
+  { name: 'MatMul epilogue, residual input', op: 'MatMul', attrs: { ...epilogue(['Add i1 i0'], []), kiln_epilogue_inputs: 1 }, inputs: [f([2, 7, 12]), f([12, 9]), f([9]), f([2, 7, 9])] },
+  { name: 'MatMul epilogue, no bias, scale and residual broadcast', op: 'MatMul', attrs: { ...epilogue(['Mul i0 i1', 'Add s0 i2'], []), kiln_epilogue_inputs: 2 }, inputs: [f([3, 5, 8]), f([8, 6]), { dtype: 'float32', dims: [], omit: true }, f([6]), f([3, 1, 6])] },
+  { name: 'MatMul epilogue, matrix-vector, residual', op: 'MatMul', attrs: { ...epilogue(['Relu i0', 'Sub s0 i1'], []), kiln_epilogue_inputs: 1 }, inputs: [f([20, 16]), f([16, 1]), { dtype: 'float32', dims: [], omit: true }, f([20, 1])] },
+  { name: 'Gemm epilogue, transB, residual and scale', op: 'Gemm', attrs: { transB: 1, alpha: 0.5, ...epilogue(['Mul i0 i2', 'Add i1 s0', 'Tanh s1'], []), kiln_epilogue_inputs: 2 }, inputs: [f([6, 10]), f([7, 10]), f([7]), f([6, 7]), f([1, 7])] },
+  { name: 'Conv epilogue, residual and per-channel scale', op: 'Conv', attrs: { pads: [1, 1, 1, 1], kiln_activation: 'Relu', ...epilogue(['Mul i0 i2', 'Add s0 i1'], []), kiln_epilogue_inputs: 2 }, inputs: [f([1, 4, 9, 11]), f([6, 4, 3, 3]), f([6]), f([1, 6, 9, 11]), f([1, 6, 1, 1])] },
+  { name: 'depthwise Conv epilogue, residual', op: 'Conv', attrs: { group: 8, pads: [1, 1, 1, 1], ...epilogue(['Add i0 i1', 'HardSwish s0'], []), kiln_epilogue_inputs: 1 }, inputs: [f([1, 8, 12, 16]), f([8, 1, 3, 3]), f([8]), f([1, 8, 12, 16])] },
+  { name: '1x1 Conv epilogue without bias, residual', op: 'Conv', attrs: { ...epilogue(['Sub i1 i0'], []), kiln_epilogue_inputs: 1 }, inputs: [f([2, 8, 6, 20]), f([16, 8, 1, 1]), { dtype: 'float32', dims: [], omit: true }, f([2, 16, 6, 20])] },
+  { name: 'Gemm epilogue without C', op: 'Gemm', attrs: epilogue(['Sigmoid i0'], []), inputs: [f([5, 4]), f([4, 3])] },
 ];
 
 runOpCases('fused-elementwise', [...cases, ...convCases, ...withHardwareTuning(convCases)]);
@@ -48,4 +57,9 @@ runBadInputCases('fused-elementwise', [
   bad('a param that is not a constant', ['LeakyRelu i0 i1'], [f([3]), f([3])], /ref 1 must be a constant/),
   bad('an unused input', ['Relu i0'], [f([3]), f([3])], /never reads input 1/),
   bad('shapes that do not broadcast', ['Add i0 i1'], [f([3]), f([4])], /do not broadcast/),
+]);
+runBadInputCases('matmul', [
+  { name: 'an epilogue input that is missing', op: 'MatMul', attrs: { ...epilogue(['Add i0 i1'], []), kiln_epilogue_inputs: 1 }, inputs: [f([2, 3]), f([3, 4])], error: /epilogue input 1 \(slot 3\) is missing/ },
+  { name: 'an epilogue input of another type', op: 'MatMul', attrs: { ...epilogue(['Add i0 i1'], []), kiln_epilogue_inputs: 1 }, inputs: [f([2, 3]), f([3, 4]), f([4]), t('int32', [2, 4])], error: /epilogue input 1 has type int32/ },
+  { name: 'an epilogue input that does not broadcast', op: 'Gemm', attrs: { ...epilogue(['Add i0 i1'], []), kiln_epilogue_inputs: 1 }, inputs: [f([2, 3]), f([3, 4]), f([4]), f([3, 4])], error: /do not broadcast|broadcast/ },
 ]);

@@ -3,6 +3,7 @@ import type { DataType } from '../../../core/dtype.ts';
 import { toNumbers } from '../../../kernels/common/values.ts';
 import { CAST_FROM, FUSABLE_BINARY, FUSABLE_UNARY, MAX_FUSED_INPUTS } from '../../../kernels/fused-elementwise/program.ts';
 import type { KernelContext } from '../../../kernels/contract.ts';
+import { EPILOGUE_SLOT, MAX_EPILOGUE_INPUTS } from '../../../kernels/fused-elementwise/epilogue.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { knownTypes } from './value-types.ts';
@@ -122,26 +123,70 @@ function fusedNode(root: Node, members: readonly Node[], graph: Graph, opset: nu
   return { name: `${root.name}/fused`, opType: 'FusedElementwise', domain: 'kiln', inputs, outputs: [root.outputs[0]!], attrs };
 }
 
+/** Where a fused program can run instead: a producer node and which of the program's inputs is its output. */
+interface EpilogueHost {
+  readonly node: Node;
+  readonly input: number;
+}
+
+/** Producers with a FusedElementwise epilogue, and whether it may read extra tensors (epilogue.ts). */
+const HOSTS: ReadonlyMap<string, { readonly extras: boolean; readonly maxMinRank: number }> = new Map([
+  // a Conv's output has rank >= 3
+  ['Conv', { extras: true, maxMinRank: 3 }],
+  ['MatMul', { extras: true, maxMinRank: 0 }],
+  // Gemm's output is [M, N]
+  ['Gemm', { extras: true, maxMinRank: 2 }],
+]);
+
 /**
- * The Conv or MatMul whose epilogue can run the fused program instead: the program reads only its
- * float32 output (and constants), which nothing outside the group reads, and it has no epilogue
- * yet. min_rank must not raise the output's rank: <= 3 for a Conv (rank >= 3), 0 for a MatMul.
+ * The Conv, MatMul or Gemm whose epilogue can run the fused program instead: the program reads its
+ * float32 output (and constants, and up to MAX_EPILOGUE_INPUTS other float32 tensors), which
+ * nothing outside the group reads, and it has no epilogue yet. min_rank must not
+ * raise the output's rank. Other tensors may broadcast; one that would enlarge the output is
+ * caught at plan time (the WebGPU kernel declines the node, the js kernel runs it).
  */
-function epilogueHost(fused: Node, group: ReadonlySet<Node>, index: GraphIndex, types: ReadonlyMap<string, DataType>): Node | undefined {
-  if (fused.inputs.length !== 1) return undefined;
-  const v = fused.inputs[0]!;
-  const conv = index.producer.get(v);
-  if (!conv || (conv.opType !== 'Conv' && conv.opType !== 'MatMul') || conv.domain !== '' || conv.outputs.length !== 1 || types.get(v) !== 'float32') return undefined;
-  if (conv.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v) || fused.attrs.int('min_rank', 0) > (conv.opType === 'Conv' ? 3 : 0)) return undefined;
-  return (index.consumers.get(v) ?? []).every((c) => group.has(c)) ? conv : undefined;
+function epilogueHost(fused: Node, group: ReadonlySet<Node>, index: GraphIndex, types: ReadonlyMap<string, DataType>): EpilogueHost | undefined {
+  if (fused.inputs.length > 1 + MAX_EPILOGUE_INPUTS) return undefined;
+  // Where conditions and Cast sources are not float32 operands: an epilogue reads float32 only
+  if (fused.inputs.some((v) => types.get(v) !== 'float32')) return undefined;
+  for (const [i, v] of fused.inputs.entries()) {
+    const host = index.producer.get(v);
+    const kind = host && host.domain === '' ? HOSTS.get(host.opType) : undefined;
+    if (!host || !kind || host.outputs.length !== 1) continue;
+    if (fused.inputs.length > 1 && (!kind.extras || pooledConv(host, index))) continue;
+    if (host.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v) || fused.attrs.int('min_rank', 0) > kind.maxMinRank) continue;
+    if ((index.consumers.get(v) ?? []).every((c) => group.has(c))) return { node: host, input: i };
+  }
+  return undefined;
+}
+
+/**
+ * A Conv over a globally pooled tensor ([N, C, 1, 1]: an SE block's squeeze-excite convs): as the
+ * host of a tail that also reads the full feature map, the output would be that map's shape, which
+ * its store cannot write (the step would run on the CPU). The feature map's producer hosts instead.
+ */
+function pooledConv(conv: Node, index: GraphIndex): boolean {
+  let n: Node | undefined = conv;
+  for (let depth = 0; n && depth < 6; depth++) {
+    if (['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax'].includes(n.opType)) return true;
+    n = index.producer.get(n.inputs[0] ?? '');
+  }
+  return false;
+}
+
+/** The program's steps with input `first` renamed i0 and the others after it in order. */
+function hostInputFirst(steps: readonly string[], first: number): string[] {
+  const rename = (i: number): number => (i === first ? 0 : i < first ? i + 1 : i);
+  return steps.map((t) => t.replace(/\bi(\d+)\b/g, (_, d: string) => `i${rename(Number(d))}`));
 }
 
 /**
  * Chains and small DAGs of float32 elementwise ops (the table's unary ops, Add/Sub/Mul/Div/Pow/
  * PRelu with broadcasting, Clip with constant bounds, Where, Cast to float32) whose intermediate
  * values feed nothing outside become one kiln.FusedElementwise node: one dispatch instead of one
- * per op; a group that reads only a Conv's output runs in that Conv's epilogue instead (after its
- * bias and activation: kernels/fused-elementwise/epilogue.ts). Runs after the producer-epilogue fusions and the
+ * per op; a group that reads a Conv's, MatMul's or Gemm's output (read by nothing else) runs in
+ * that producer's epilogue instead, after its bias and activation, its other tensors (a residual,
+ * a scale) as extra inputs of the producer (kernels/fused-elementwise/epilogue.ts). Runs after the producer-epilogue fusions and the
  * QDQ lowering (whose patterns read the single ops). Value types come from the graph alone
  * (value-types.ts); a value of unknown type is never fused.
  */
@@ -158,19 +203,24 @@ export function fuseElementwise(graph: Graph, opset: number): void {
     const group = growGroup(root, (n) => !taken.has(n) && ok(n), index, graph);
     const members = [...group].sort((a, b) => order.get(a)! - order.get(b)!);
     const fused = fusedNode(root, members, graph, opset);
-    const conv = epilogueHost(fused, group, index, types);
-    if (group.size < 2 && !conv) continue;
+    const host = epilogueHost(fused, group, index, types);
+    if (group.size < 2 && !host) continue;
     for (const m of members) {
       taken.add(m);
       replace.set(m, undefined);
     }
-    if (!conv) {
+    if (!host) {
       replace.set(root, fused);
       continue;
     }
-    // the Conv computes the whole tail in its epilogue and writes the group's output
-    const attrs = conv.attrs.with('kiln_epilogue_steps', fused.attrs.strings('steps')!.slice()).with('kiln_epilogue_constants', fused.attrs.floats('constants', []).slice());
-    replace.set(conv, { ...conv, attrs, outputs: [fused.outputs[0]!] });
+    // the producer computes the whole tail in its epilogue and writes the group's output; the
+    // program's other tensors become its inputs from EPILOGUE_SLOT on (optional slots before it empty)
+    const producer = host.node;
+    const extras = fused.inputs.filter((_, i) => i !== host.input);
+    let attrs = producer.attrs.with('kiln_epilogue_steps', hostInputFirst(fused.attrs.strings('steps')!, host.input)).with('kiln_epilogue_constants', fused.attrs.floats('constants', []).slice());
+    if (extras.length) attrs = attrs.with('kiln_epilogue_inputs', extras.length);
+    const inputs = extras.length ? [...producer.inputs.slice(0, EPILOGUE_SLOT), ...new Array<string>(Math.max(0, EPILOGUE_SLOT - producer.inputs.length)).fill(''), ...extras] : producer.inputs;
+    replace.set(producer, { ...producer, inputs, attrs, outputs: [fused.outputs[0]!] });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
 }

@@ -7,6 +7,7 @@ import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
 import { fuseElementwise } from './fuse-elementwise.ts';
 import { liftConstants } from './lift-constants.ts';
+import { recognizeAttention } from './recognize-attention.ts';
 import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
 import { recognizeLayerNorm } from './recognize-layernorm.ts';
@@ -62,17 +63,21 @@ export function optimizeGraph(model: Model): Graph {
 }
 
 /**
- * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, chains of
- * elementwise ops become one generated kernel (one dispatch); on wasm, 8-bit lookup tables fold
- * into the QLinearConv / QLinearMatMul before them and squeeze-excite blocks run on 8-bit data. The CPU backends keep the single
+ * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, decomposed
+ * self-attention becomes MultiHeadAttention (one flash dispatch) and chains of elementwise ops
+ * become one generated kernel or a producer's epilogue (one dispatch); on wasm, MatMul/Softmax
+ * attention becomes one Attention kernel and 8-bit lookup tables fold into the QLinearConv /
+ * QLinearMatMul before them. The CPU backends keep the single
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
   if (backend !== 'webgpu' && backend !== 'wasm') return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
   const opset = opsetOf(model, '');
-  if (backend === 'webgpu') fuseElementwise(copy, opset);
-  else {
+  if (backend === 'webgpu') {
+    recognizeAttention(copy, opset);
+    fuseElementwise(copy, opset);
+  } else {
     // wasm: MatMul/Softmax attention becomes the fused Attention the wasm backend runs in one kernel;
     // 8-bit activation tables go inside the integer GEMM's epilogue (its C kernels apply them), and
     // squeeze-excite pooling and scaling read the conv's bytes through a table. The QDQ ones load

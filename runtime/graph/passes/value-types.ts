@@ -16,6 +16,8 @@ const BOOL_OUT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrE
 const ONNX_CODES: Readonly<Record<number, DataType>> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16' };
 
 function outputType(n: Node, types: ReadonlyMap<string, DataType>): DataType | undefined {
+  // the WebGPU attention recognition's op (recognize-attention.ts): the query's type
+  if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention') return types.get(n.inputs[0] ?? '');
   if (n.domain !== '') return undefined;
   if (SAME_AS_FIRST.has(n.opType)) return types.get(n.inputs[0] ?? '');
   if (n.opType === 'Where') return types.get(n.inputs[1] ?? '');
