@@ -22,6 +22,8 @@ export interface IntConvGpuSpec {
   /** WGSL i32 expressions: the input zero point, the weight zero point of output channel `co` */
   readonly xzp: string;
   readonly wzp: (co: string) => string;
+  /** WGSL i32 expression of x's integer value at flat offset `off` (default: the stored element) */
+  readonly loadX?: (off: string) => string;
   /** statements storing accumulator `acc` (i32) of output channel `co` at flat offset `o` */
   readonly epilogue: (acc: string, co: string, o: string) => string;
   readonly label: string;
@@ -98,7 +100,7 @@ export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
   line('  var wo = tap;');
   line('  for (var ci = 0u; ci < cin_g; ci++) {');
   for (let j = 0; j < TN; j++) {
-    const v = `i32(${X.get(`xo${j}`)}) - xzp`;
+    const v = `${spec.loadX ? spec.loadX(`xo${j}`) : `i32(${X.get(`xo${j}`)})`} - xzp`;
     line(`    let x${j} = ${checks ? `select(0, ${v}, ok${j})` : v}; xo${j} += in_s;`);
   }
   for (let i = 0; i < tm; i++) line(`    let w${i} = i32(${W.get(`wr${i} + wo`)}) - wz${i};`);

@@ -1,15 +1,23 @@
+import { quantRange } from '../common/quant.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { intConvProgram } from '../conv-integer/webgpu.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
+import { wgslDivExact, wgslQuantRound, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { B, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
+import { fusedIoOf, integerInputMetas, lowestOf } from './fused-io.ts';
+import { B, inferQLinearConv, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
 
-/** ConvInteger's GPU core with the requantizing epilogue (exact division and requantization). */
+/**
+ * ConvInteger's GPU core with the requantizing epilogue (exact division and requantization), and
+ * the ops the WebGPU QDQ fusion folded in (fused-io.ts): a QuantizeLinear on x's load, a
+ * QLinearLookup table and a DequantizeLinear in the store, each with its own kernel's expression.
+ */
 const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
-  const p = qlinearConvPlan(inputs, ctx);
+  const io = fusedIoOf(ctx.attrs);
+  const p = qlinearConvPlan(integerInputMetas(inputs, io, X, XZ, ctx), ctx);
+  const out = inferQLinearConv(inputs, ctx);
   const b = new ShaderBuilder(ctx.caps);
   const Xv = b.input('X', inputs[X]!, X);
   const Wv = b.input('W', inputs[W]!, W);
@@ -24,20 +32,50 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const ys = opt(YS, 'YS')!;
   const yz = opt(YZ, 'YZ');
   const bias = opt(B, 'BIAS');
-  const Y = b.output('Y', outputs[0]!);
+  const Y = b.output('Y', { ...outputs[0]!, dtype: out.dtype });
   const div = wgslDivExact(b);
   // MLAS: f32(acc) * multiplier in f32, WGSL round() is half-to-even; else the exact product
   const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
   const requant = mlas ? '' : wgslRequant(b);
   const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
+  // QuantizeLinear's WGSL (quantize-linear/webgpu.ts) on each element read
+  let loadX: ((off: string) => string) | undefined;
+  if (io.quantizeX) {
+    const [lo, hi] = quantRange(inputs[XZ]!.dtype, ctx, 'x');
+    const qround = wgslQuantRound(b, 'float32');
+    loadX = (off) => `i32(clamp(${qround}(${Xv.get(off)}, ${xs.get('0u')}) + f32(${xz!.get('0u')}), ${lo}.0, ${hi}.0))`;
+  }
+  const store: string[] = [];
+  let value = 'yq';
+  let valueType = p.out.dtype;
+  if (io.lookup) {
+    // the table as a uniform array (shared pipelines): QLinearLookup's table[y - lowest]
+    const float = io.lookup.type === 'float32';
+    const table = b.uniformArray('lut', float ? 'f32' : 'i32', Array.from(io.lookup.data as ArrayLike<number>));
+    store.push(`let yl = ${table}(u32(${value} - (${lowestOf(p.out.dtype)})));`);
+    value = 'yl';
+    valueType = io.lookup.type;
+  }
+  if (io.dequantize) {
+    // DequantizeLinear's WGSL: f32(x - zero point) * scale
+    const s = b.uniform('dq_scale', 'f32', Number(io.dequantize.scale.data[0]));
+    const z = b.uniform('dq_zero', 'i32', io.dequantize.zeroPoint ? Number(io.dequantize.zeroPoint.data[0]) : 0);
+    store.push(`let yd = f32(${value} - ${z}) * ${s};`);
+    value = 'yd';
+    valueType = 'float32';
+  }
+  const finalValue = valueType === 'float32' ? value : `${Y.type}(${value})`;
   const program = intConvProgram({
     b, X: Xv, W: Wv, Y, geo: p.geo,
     xzp: xz ? `i32(${xz.get('0u')})` : '0',
     wzp: (co) => (wz ? `i32(${wz.get(p.wzPer ? co : '0u')})` : '0'),
+    loadX,
     epilogue: (acc, co, o) => [
       `let mult = ${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')});`,
       `let r = ${requantExpr(bias ? `${acc} + ${bias.get(co)}` : acc)} + ${yz ? `i32(${yz.get('0u')})` : '0'};`,
-      Y.set(o, `${Y.type}(clamp(r, ${p.range[0]}, ${p.range[1]}))`),
+      `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
+      ...store,
+      Y.set(o, finalValue),
     ].join('\n'),
     label: `QLinearConv:${ctx.node}`,
   });

@@ -5,6 +5,7 @@ import { foldBatchNorm } from './fold-batchnorm.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
 import { fuseElementwise } from './fuse-elementwise.ts';
+import { fuseQdqWebgpu } from './fuse-qdq-webgpu.ts';
 import { liftConstants } from './lift-constants.ts';
 import { recognizeGelu } from './recognize-gelu.ts';
 import { recognizeHardSwish } from './recognize-hardswish.ts';
@@ -36,12 +37,14 @@ export function optimizeGraph(model: Model): Graph {
 
 /**
  * Rewrites that pay on one backend only, applied once the backend is known: on WebGPU, chains of
- * elementwise ops become one generated kernel (one dispatch). The CPU backends keep the single
+ * elementwise ops become one generated kernel (one dispatch), and the QuantizeLinear /
+ * QLinearLookup / DequantizeLinear around a QLinearConv move into it. The CPU backends keep the single
  * ops, which have SIMD kernels in wasm (a js loop over a fused program would be slower there).
  */
 export function optimizeForBackend(model: Model, graph: Graph, backend: string): Graph {
   if (backend !== 'webgpu') return graph;
   const copy: Graph = { ...graph, initializers: new Map(graph.initializers), nodes: [...graph.nodes] };
   fuseElementwise(copy, opsetOf(model, ''));
+  fuseQdqWebgpu(copy);
   return copy;
 }

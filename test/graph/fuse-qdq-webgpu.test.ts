@@ -1,0 +1,81 @@
+// The WebGPU QDQ fusion (runtime/graph/passes/fuse-qdq-webgpu.ts): the QuantizeLinear before and the
+// QLinearLookup / DequantizeLinear after a QLinearConv move into it. The int8 MobileNetV3-like model
+// then needs no more dispatches than a few over its float twin, and gives exactly the unfused
+// WebGPU graph's answers (and, on js, exactly the unfused references').
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Tensor } from '../../core/tensor.ts';
+import { loadLazyGroup } from '../../kernels/lazy-families.ts';
+import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import type { Graph } from '../../runtime/graph/ir.ts';
+import { fuseQdqWebgpu } from '../../runtime/graph/passes/fuse-qdq-webgpu.ts';
+import { optimizeForBackend, optimizeGraph } from '../../runtime/graph/passes/optimize.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { toWriterModel } from '../../trainer-node/compress/onnx-to-writer.ts';
+import { buildMobileNet, floatModel, MOBILENET_INPUT } from '../helpers/mobilenet-qdq.ts';
+import { buildParityModel, parityInputs } from '../helpers/qdq-parity.ts';
+
+const SEED = 5;
+
+/** The graph as ONNX bytes, to load with graphOptimizationLevel 'disabled' (runs exactly these nodes). */
+function encodeGraph(bytes: Uint8Array, graph: Graph): Uint8Array {
+  const m = readOnnxModel(bytes);
+  return encodeOnnxModel({ ...toWriterModel(m, graph, new Map()), opsets: { '': 13, 'com.microsoft': 1, kiln: 1 } });
+}
+
+async function runAll(bytes: Uint8Array, ep: 'webgpu' | 'js', inputs: readonly Float32Array[]): Promise<{ out: Float32Array[]; dispatches: number | undefined; ops: string[] }> {
+  const s = await InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'disabled' });
+  const out: Float32Array[] = [];
+  for (const x of inputs) out.push((await s.run({ x: new Tensor('float32', x, [...MOBILENET_INPUT]) }))[s.outputNames[0]!]!.data as Float32Array);
+  const p = s.lastPlacement!;
+  if (ep === 'webgpu') assert.equal(p.cpu, 0, 'every step on the GPU');
+  await s.release();
+  return { out, dispatches: p.dispatches, ops: p.steps.map((st) => st.opType) };
+}
+
+test('QDQ MobileNetV3-like on WebGPU: Q / QLinearLookup / DQ fold into QLinearConv, same answers as the unfused graph', async () => {
+  await loadLazyGroup('quantized');
+  const qdq = (await buildParityModel(SEED)).qdq;
+  const model = readOnnxModel(qdq);
+  const lowered = optimizeGraph(model);
+  const fusedGraph: Graph = { ...lowered, initializers: new Map(lowered.initializers), nodes: [...lowered.nodes] };
+  fuseQdqWebgpu(fusedGraph);
+  const count = (g: Graph, op: string): number => g.nodes.filter((n) => n.opType === op).length;
+  // before: 9 lookups, 7 Q, 7 DQ between the convs; after: none of them
+  assert.deepEqual(['QLinearLookup', 'QuantizeLinear', 'DequantizeLinear'].map((op) => count(lowered, op)), [9, 7, 7]);
+  assert.deepEqual(['QLinearLookup', 'QuantizeLinear', 'DequantizeLinear'].map((op) => count(fusedGraph, op)), [0, 0, 0]);
+  assert.equal(count(fusedGraph, 'QLinearConv'), count(lowered, 'QLinearConv'));
+
+  const inputs = parityInputs(SEED, 4);
+  const [unfusedBytes, fusedBytes] = [encodeGraph(qdq, lowered), encodeGraph(qdq, fusedGraph)];
+  for (const ep of ['webgpu', 'js'] as const) {
+    const plain = await runAll(unfusedBytes, ep, inputs);
+    const fused = await runAll(fusedBytes, ep, inputs);
+    // the fused graph really ran (not the unfused one under another name)
+    assert.equal(fused.ops.filter((o) => o === 'QLinearLookup').length, 0);
+    assert.equal(plain.ops.filter((o) => o === 'QLinearLookup').length, 9);
+    for (let i = 0; i < inputs.length; i++) assert.deepEqual(fused.out[i], plain.out[i], `${ep}: input ${i} differs from the unfused graph`);
+    if (ep === 'webgpu') assert.equal(fused.dispatches, plain.dispatches! - 23, 'one dispatch less per folded op');
+  }
+});
+
+test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph: dispatches within 3 of the float twin', async () => {
+  const qdq = (await buildParityModel(SEED)).qdq;
+  const m = readOnnxModel(qdq);
+  const gpuOps = optimizeForBackend(m, optimizeGraph(m), 'webgpu').nodes.map((n) => n.opType);
+  assert.ok(!gpuOps.includes('QLinearLookup') && !gpuOps.includes('QuantizeLinear') && !gpuOps.includes('DequantizeLinear'), gpuOps.join(' '));
+  // the CPU backends keep the separate ops (their wasm kernels)
+  assert.ok(optimizeForBackend(m, optimizeGraph(m), 'wasm').nodes.some((n) => n.opType === 'QLinearLookup'));
+  const dispatches = async (bytes: Uint8Array): Promise<number> => {
+    const s = await InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+    await s.run({ x: new Tensor('float32', parityInputs(SEED, 1)[0]!, [...MOBILENET_INPUT]) });
+    const d = s.lastPlacement!.dispatches!;
+    await s.release();
+    return d;
+  };
+  const [int8, f32] = [await dispatches(qdq), await dispatches(floatModel(buildMobileNet(SEED), false))];
+  console.log(`MobileNetV3-like WebGPU dispatches per run: int8 ${int8}, float ${f32}`);
+  // what is left: the QuantizeDequantize pairs after GlobalAveragePool / Reshape / the classifier (3)
+  assert.ok(int8 <= f32 + 3, `int8 ${int8} vs float ${f32}`);
+});
