@@ -5,7 +5,7 @@
 // its `kiln compress` int8 twin, the demo MNIST CNN int8 (its float twin: the same graph with the
 // weight DequantizeLinear nodes evaluated and the activation Q -> DQ pairs removed).
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
@@ -22,6 +22,9 @@ import { seededRandom, uniform } from '../page/seeded.ts';
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
 const RUNS = Math.max(1, Number(process.argv[2] ?? 5));
+// KILN_KERNEL_TUNING=hardware runs the kernel forms chosen for hardware GPUs (dot4I8Packed in the int8 convs)
+const tuning: 'hardware' | 'auto' = process.env.KILN_KERNEL_TUNING === 'hardware' ? 'hardware' : 'auto';
+const ep = [{ name: 'webgpu' as const, kernelTuning: tuning }];
 const rand = seededRandom(20261203);
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -79,12 +82,13 @@ const pairs: Pair[] = [
   { name: 'MNIST CNN', f32: floatTwin(mnist), int8: mnist, dims: [1, 1, 28, 28] },
 ].filter((p) => !process.env.KILN_BENCH_ONLY || p.name.includes(process.env.KILN_BENCH_ONLY));
 
+console.log(`kernel forms: ${tuning}; load average ${loadavg()[0]!.toFixed(2)} (2 shared cores)`);
 console.log(`| model | f32 steps | f32 dispatches | int8 steps | int8 dispatches | f32 warm ms | int8 warm ms | (median of ${RUNS}, interleaved) |`);
 console.log('|---|---|---|---|---|---|---|---|');
 const notes: string[] = [];
 for (const p of pairs) {
   const x = new Tensor('float32', uniform(rand, p.dims.reduce((a, d) => a * d, 1), 1), [...p.dims]);
-  const sessions = [await InferenceSession.create(p.f32, { executionProviders: ['webgpu'] }), await InferenceSession.create(p.int8, { executionProviders: ['webgpu'] })];
+  const sessions = [await InferenceSession.create(p.f32, { executionProviders: ep }), await InferenceSession.create(p.int8, { executionProviders: ep })];
   const run = (s: InferenceSession): Promise<unknown> => s.run({ [s.inputNames[0]!]: x });
   for (const s of sessions) await run(s);
   const times: number[][] = [[], []];

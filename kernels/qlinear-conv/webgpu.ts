@@ -45,6 +45,9 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
     const qround = wgslQuantRound(b, 'float32');
     loadX = (off) => `i32(clamp(${qround}(${Xv.get(off)}, ${xs.get('0u')}) + f32(${xz!.get('0u')}), ${lo}.0, ${hi}.0))`;
   }
+  // the hardware form (conv-integer/webgpu.ts); op tests run it with kernelTuning 'hardware'
+  const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: integerInputMetas(inputs, io, X, XZ, ctx)[X]!.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
+  if (dot4) b.directive('requires packed_4x8_integer_dot_product;');
   const store: string[] = [];
   let value = 'yq';
   let valueType = p.out.dtype;
@@ -70,8 +73,11 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
     xzp: xz ? `i32(${xz.get('0u')})` : '0',
     wzp: (co) => (wz ? `i32(${wz.get(p.wzPer ? co : '0u')})` : '0'),
     loadX,
-    epilogue: (acc, co, o) => [
-      `let mult = ${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')});`,
+    dot4,
+    // the multiplier's exact division is a 26-step loop: once per channel of the tile
+    perChannel: (co) => `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`,
+    epilogue: (acc, co, o, chv) => [
+      `let mult = ${chv};`,
       `let r = ${requantExpr(bias ? `${acc} + ${bias.get(co)}` : acc)} + ${yz ? `i32(${yz.get('0u')})` : '0'};`,
       `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
       ...store,
