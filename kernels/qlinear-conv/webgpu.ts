@@ -1,9 +1,10 @@
 import { quantRange } from '../common/quant.ts';
-import type { ImplementationTable } from '../contract.ts';
+import { product } from '../common/shape.ts';
+import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { intConvProgram } from '../conv-integer/webgpu.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
-import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
+import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslQuantRound, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { fusedIoOf, integerInputMetas, lowestOf } from './fused-io.ts';
@@ -19,7 +20,13 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const p = qlinearConvPlan(integerInputMetas(inputs, io, X, XZ, ctx), ctx);
   const out = inferQLinearConv(inputs, ctx);
   const b = new ShaderBuilder(ctx.caps);
-  const Xv = b.input('X', inputs[X]!, X);
+  // A folded QuantizeLinear runs on x's load while that adds little work (squeeze-excite convs read
+  // a GlobalAveragePool's C values); an x read many times (each element once per tile of output
+  // channels and per tap) is quantized once into a scratch tensor by a program of its own instead.
+  const xInt = integerInputMetas(inputs, io, X, XZ, ctx)[X]!;
+  const rereads = Math.ceil(p.geo.coutG / Math.min(4, p.geo.coutG)) * product(p.geo.kernel);
+  const quantizeFirst = io.quantizeX && product(inputs[X]!.dims) * rereads > LOAD_QUANTIZE_BUDGET;
+  const Xv = quantizeFirst ? b.temp('X', xInt, 0) : b.input('X', inputs[X]!, X);
   const Wv = b.input('W', inputs[W]!, W);
   const opt = (slot: number, name: string) => {
     const meta = inputs[slot];
@@ -40,13 +47,13 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
   // QuantizeLinear's WGSL (quantize-linear/webgpu.ts) on each element read
   let loadX: ((off: string) => string) | undefined;
-  if (io.quantizeX) {
+  if (io.quantizeX && !quantizeFirst) {
     const [lo, hi] = quantRange(inputs[XZ]!.dtype, ctx, 'x');
     const qround = wgslQuantRound(b, 'float32');
     loadX = (off) => `i32(clamp(${qround}(${Xv.get(off)}, ${xs.get('0u')}) + f32(${xz!.get('0u')}), ${lo}.0, ${hi}.0))`;
   }
   // the hardware form (conv-integer/webgpu.ts); op tests run it with kernelTuning 'hardware'
-  const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: integerInputMetas(inputs, io, X, XZ, ctx)[X]!.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
+  const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: xInt.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
   if (dot4) b.directive('requires packed_4x8_integer_dot_product;');
   const store: string[] = [];
   let value = 'yq';
@@ -85,7 +92,29 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
     ].join('\n'),
     label: `QLinearConv:${ctx.node}`,
   });
-  return { kind: 'programs', programs: [program] };
+  if (!quantizeFirst) return { kind: 'programs', programs: [program] };
+  return { kind: 'programs', programs: [quantizeProgram(inputs, xInt, ctx), program], temps: [xInt] };
 };
+
+/** Work (x elements times rereads) under which the folded QuantizeLinear runs on every load. */
+const LOAD_QUANTIZE_BUDGET = 1 << 16;
+
+/** QuantizeLinear's WGSL (quantize-linear/webgpu.ts, per-tensor float32 parameters): x into scratch tensor 0. */
+function quantizeProgram(inputs: readonly MaybeMeta[], xInt: TensorMeta, ctx: GpuKernelContext): GpuProgram {
+  const b = new ShaderBuilder(ctx.caps);
+  const Xf = b.input('X', inputs[X]!, X);
+  const S = b.input('S', gpuMeta(inputs[XS]!), XS);
+  const Z = b.input('Z', gpuMeta(inputs[XZ]!), XZ);
+  const T = b.temp('T', xInt, 0);
+  const count = product(xInt.dims);
+  const n = b.uniform('n', 'u32', count);
+  const [lo, hi] = quantRange(xInt.dtype, ctx, 'x');
+  const body = [
+    `  if (global_idx >= ${n}) { return; }`,
+    `  let r = ${wgslQuantRound(b, 'float32')}(${Xf.get('global_idx')}, ${S.get('0u')});`,
+    `  ${T.set('global_idx', `${T.type}(clamp(r + f32(${Z.get('0u')}), ${lo}.0, ${hi}.0))`)}`,
+  ].join('\n');
+  return b.build({ label: `QLinearConv:${ctx.node}:quantize-x`, body, totalInvocations: count });
+}
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'QLinearConv')]: qlinearConv };

