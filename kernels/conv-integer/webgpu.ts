@@ -3,7 +3,7 @@ import { tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.t
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
-import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
+import type { GpuCaps, GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { convIntegerPlan, perChannel } from './op.ts';
 
@@ -41,11 +41,19 @@ export interface IntConvGpuSpec {
   readonly label: string;
 }
 
-const TN = 4;
+/**
+ * The register tile: TM output channels x TN positions. On software adapters (SwiftShader) loads
+ * per multiply-add decide the speed, as for the float conv (conv/webgpu-tiles.ts): 16 x 8 there;
+ * hardware GPUs keep 4 x 4 (accumulators in registers).
+ */
+export function intConvTile(g: ConvGeometry, caps: GpuCaps): { readonly tm: number; readonly tn: number } {
+  const maxTm = caps.software ? 16 : 4;
+  return { tm: g.coutG >= maxTm ? maxTm : g.coutG >= 8 && caps.software ? 8 : Math.min(4, g.coutG), tn: caps.software ? 8 : 4 };
+}
 
 export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
   const { b, X, W, Y, geo: g } = spec;
-  const tm = Math.min(4, g.coutG);
+  const { tm, tn: TN } = intConvTile(g, b.caps);
   const s = g.inDims.length;
   const S = product(g.outDims);
   const N = g.batch * S;

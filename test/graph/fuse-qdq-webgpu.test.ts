@@ -56,9 +56,10 @@ test('QDQ MobileNetV3-like on WebGPU: Q / QLinearLookup / DQ fold into QLinearCo
     assert.equal(fused.ops.filter((o) => o === 'QLinearLookup').length, 0);
     assert.equal(plain.ops.filter((o) => o === 'QLinearLookup').length, 9);
     for (let i = 0; i < inputs.length; i++) assert.deepEqual(fused.out[i], plain.out[i], `${ep}: input ${i} differs from the unfused graph`);
-    // 23 ops folded; the model input (3x48x48, read by 4 tiles of output channels x 9 taps) is
-    // quantized by a program of its own inside the first conv's step, the other 22 cost nothing
-    if (ep === 'webgpu') assert.equal(fused.dispatches, plain.dispatches! - 22, 'one dispatch less per folded op but the input quantization');
+    // 23 ops folded, each one dispatch less; a folded QuantizeLinear whose x the conv reads many
+    // times runs as a program of its own inside the conv's step (kernels/qlinear-conv/webgpu.ts:
+    // the model input, depending on the adapter's tile), so 22 or 23 fewer
+    if (ep === 'webgpu') assert.ok(fused.dispatches! <= plain.dispatches! - 22 && fused.dispatches! >= plain.dispatches! - 23, `${fused.dispatches} vs ${plain.dispatches} unfused`);
   }
 });
 
