@@ -6,7 +6,7 @@ import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { knownTypes } from './value-types.ts';
 
 /**
- * WebGPU only (optimizeForBackend): the ops around a QLinearConv that the QDQ lowering leaves as
+ * WebGPU only (optimizeForBackend): the ops around a QLinearConv (or QLinearMatMul) that the QDQ lowering leaves as
  * dispatches of their own move into it (kernels/qlinear-conv/fused-io.ts):
  * - QLinearConv -> kiln.QLinearLookup (the folded activation): the table in the conv's store;
  * - then -> DequantizeLinear (a float consumer follows: squeeze-excite's GlobalAveragePool / Mul):
@@ -21,7 +21,8 @@ export function fuseQdqWebgpu(graph: Graph): void {
   foldQuantizeLoads(graph);
 }
 
-const isConv = (n: Node | undefined): n is Node => n !== undefined && n.opType === 'QLinearConv' && n.domain === '';
+// QLinearConv and QLinearMatMul share the slots used here: 0 x, 1 x_scale, 2 x_zero_point, 7 y_zero_point
+const isConv = (n: Node | undefined): n is Node => n !== undefined && (n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && n.domain === '';
 const isPlain = (n: Node, allowed: readonly string[]): boolean => n.attrs.names().every((a) => allowed.includes(a));
 
 /** A one-element initializer (scale or zero point), or undefined. */
