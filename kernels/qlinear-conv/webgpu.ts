@@ -1,13 +1,13 @@
-import { quantRange } from '../common/quant.ts';
 import { product } from '../common/shape.ts';
-import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts';
+import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { intConvProgram, intConvTile } from '../conv-integer/webgpu.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
-import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExact, wgslQuantRound, wgslRequant } from '../webgpu/quant-wgsl.ts';
+import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
+import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { fusedIoOf, integerInputMetas, lowestOf } from './fused-io.ts';
+import { fusedIoOf, integerInputMetas } from './fused-io.ts';
+import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, wgslFusedStore, wgslQuantizeLoad } from './fused-io-wgsl.ts';
 import { B, inferQLinearConv, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
 
 /**
@@ -45,36 +45,11 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
   const requant = mlas ? '' : wgslRequant(b);
   const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
-  // QuantizeLinear's WGSL (quantize-linear/webgpu.ts) on each element read
-  let loadX: ((off: string) => string) | undefined;
-  if (io.quantizeX && !quantizeFirst) {
-    const [lo, hi] = quantRange(inputs[XZ]!.dtype, ctx, 'x');
-    const qround = wgslQuantRound(b, 'float32');
-    loadX = (off) => `i32(clamp(${qround}(${Xv.get(off)}, ${xs.get('0u')}) + f32(${xz!.get('0u')}), ${lo}.0, ${hi}.0))`;
-  }
+  const loadX = io.quantizeX && !quantizeFirst ? wgslQuantizeLoad(b, Xv, xs, xz!, xInt.dtype, ctx) : undefined;
   // the hardware form (conv-integer/webgpu.ts); op tests run it with kernelTuning 'hardware'
   const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: xInt.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
   if (dot4) b.directive('requires packed_4x8_integer_dot_product;');
-  const store: string[] = [];
-  let value = 'yq';
-  let valueType = p.out.dtype;
-  if (io.lookup) {
-    // the table as a uniform array (shared pipelines): QLinearLookup's table[y - lowest]
-    const float = io.lookup.type === 'float32';
-    const table = b.uniformArray('lut', float ? 'f32' : 'i32', Array.from(io.lookup.data as ArrayLike<number>));
-    store.push(`let yl = ${table}(u32(${value} - (${lowestOf(p.out.dtype)})));`);
-    value = 'yl';
-    valueType = io.lookup.type;
-  }
-  if (io.dequantize) {
-    // DequantizeLinear's WGSL: f32(x - zero point) * scale
-    const s = b.uniform('dq_scale', 'f32', Number(io.dequantize.scale.data[0]));
-    const z = b.uniform('dq_zero', 'i32', io.dequantize.zeroPoint ? Number(io.dequantize.zeroPoint.data[0]) : 0);
-    store.push(`let yd = f32(${value} - ${z}) * ${s};`);
-    value = 'yd';
-    valueType = 'float32';
-  }
-  const finalValue = valueType === 'float32' ? value : `${Y.type}(${value})`;
+  const store = wgslFusedStore(b, io, p.out.dtype, Y);
   const program = intConvProgram({
     b, X: Xv, W: Wv, Y, geo: p.geo,
     xzp: xz ? `i32(${xz.get('0u')})` : '0',
@@ -87,34 +62,12 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
       `let mult = ${chv};`,
       `let r = ${requantExpr(bias ? `${acc} + ${bias.get(co)}` : acc)} + ${yz ? `i32(${yz.get('0u')})` : '0'};`,
       `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
-      ...store,
-      Y.set(o, finalValue),
+      ...store(o),
     ].join('\n'),
     label: `QLinearConv:${ctx.node}`,
   });
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
-  return { kind: 'programs', programs: [quantizeProgram(inputs, xInt, ctx), program], temps: [xInt] };
+  return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [X, XS, XZ], xInt, ctx.caps, ctx), program], temps: [xInt] };
 };
-
-/** Work (x elements times rereads) under which the folded QuantizeLinear runs on every load. */
-const LOAD_QUANTIZE_BUDGET = 1 << 16;
-
-/** QuantizeLinear's WGSL (quantize-linear/webgpu.ts, per-tensor float32 parameters): x into scratch tensor 0. */
-function quantizeProgram(inputs: readonly MaybeMeta[], xInt: TensorMeta, ctx: GpuKernelContext): GpuProgram {
-  const b = new ShaderBuilder(ctx.caps);
-  const Xf = b.input('X', inputs[X]!, X);
-  const S = b.input('S', gpuMeta(inputs[XS]!), XS);
-  const Z = b.input('Z', gpuMeta(inputs[XZ]!), XZ);
-  const T = b.temp('T', xInt, 0);
-  const count = product(xInt.dims);
-  const n = b.uniform('n', 'u32', count);
-  const [lo, hi] = quantRange(xInt.dtype, ctx, 'x');
-  const body = [
-    `  if (global_idx >= ${n}) { return; }`,
-    `  let r = ${wgslQuantRound(b, 'float32')}(${Xf.get('global_idx')}, ${S.get('0u')});`,
-    `  ${T.set('global_idx', `${T.type}(clamp(r + f32(${Z.get('0u')}), ${lo}.0, ${hi}.0))`)}`,
-  ].join('\n');
-  return b.build({ label: `QLinearConv:${ctx.node}:quantize-x`, body, totalInvocations: count });
-}
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'QLinearConv')]: qlinearConv };
