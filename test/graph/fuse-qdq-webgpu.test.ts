@@ -83,3 +83,50 @@ test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph
   // and the input's quantization (1)
   assert.ok(int8 <= f32 + 4, `int8 ${int8} vs float ${f32}`);
 });
+
+test('QDQ MatMul (a classifier head): Q -> QLinearMatMul -> DQ is one WebGPU step, same answers as unfused', async () => {
+  await loadLazyGroup('quantized');
+  const [M, K, N] = [2, 24, 10];
+  const rnd = (n: number, scale: number): Float32Array => Float32Array.from(parityInputs(SEED, 1)[0]!.subarray(0, n), (v) => v * scale);
+  const w = rnd(K * N, 0.2);
+  const ws = Float32Array.from({ length: N }, (_, n) => Math.max(1e-3, ...Array.from({ length: K }, (_, k) => Math.abs(w[k * N + n]!))) / 127);
+  const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', Float32Array.of(v), []);
+  const bytes = encodeOnnxModel({
+    nodes: [
+      { opType: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+      { opType: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
+      { opType: 'DequantizeLinear', inputs: ['wq', 'ws', 'wz'], outputs: ['wd'], attrs: { axis: 1 } },
+      { opType: 'MatMul', inputs: ['xd', 'wd'], outputs: ['y0'] },
+      { opType: 'QuantizeLinear', inputs: ['y0', 'ys', 'yz'], outputs: ['yq'] },
+      { opType: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [M, K] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: {
+      xs: scalar(4 / 255), xz: new Tensor('uint8', Uint8Array.of(128), []), ys: scalar(6 / 255), yz: new Tensor('uint8', Uint8Array.of(120), []),
+      wq: new Tensor('int8', Int8Array.from(w, (v, i) => Math.round(v / ws[i % N]!)), [K, N]), ws: new Tensor('float32', ws, [N]), wz: new Tensor('int8', new Int8Array(N), [N]),
+    },
+    opsets: { '': 13 },
+  });
+  const m = readOnnxModel(bytes);
+  const lowered = optimizeGraph(m);
+  assert.deepEqual(lowered.nodes.map((n) => n.opType), ['QuantizeLinear', 'QLinearMatMul', 'DequantizeLinear']);
+  assert.deepEqual(optimizeForBackend(m, lowered, 'webgpu').nodes.map((n) => n.opType), ['QLinearMatMul']);
+  const fusedGraph: Graph = { ...lowered, initializers: new Map(lowered.initializers), nodes: [...lowered.nodes] };
+  fuseQdqWebgpu(fusedGraph);
+  const x = new Tensor('float32', rnd(M * K, 2), [M, K]);
+  const run = async (model: Uint8Array, ep: 'webgpu' | 'js'): Promise<{ y: Float32Array; ops: string[] }> => {
+    const s = await InferenceSession.create(model, { executionProviders: [ep], graphOptimizationLevel: 'disabled' });
+    const y = (await s.run({ x })).y!.data as Float32Array;
+    const ops = s.lastPlacement!.steps.map((st) => st.opType);
+    await s.release();
+    return { y, ops };
+  };
+  const [plainBytes, fusedBytes] = [encodeGraph(bytes, lowered), encodeGraph(bytes, fusedGraph)];
+  for (const ep of ['webgpu', 'js'] as const) {
+    const [plain, fused] = [await run(plainBytes, ep), await run(fusedBytes, ep)];
+    assert.deepEqual(fused.ops, ['QLinearMatMul']);
+    assert.deepEqual(fused.y, plain.y, ep);
+    assert.ok(plain.y.some((v) => v !== 0), 'a non-trivial output');
+  }
+});
