@@ -71,6 +71,9 @@ export const IIFE_CHUNKS: Readonly<Record<string, string>> = {
   'onnx-reader': 'runtime/format/onnx/onnx-reader.ts',
   // The QDQ graph passes: loaded for graphs with QuantizeLinear / DequantizeLinear (loadGraphPassesFor).
   'qdq-passes': 'runtime/graph/passes/qdq-lowering.ts',
+  // The attention recognizers (graphs with a Softmax) and If / Loop expansion (graphs with them).
+  'attention-passes': 'runtime/graph/passes/attention-passes.ts',
+  'control-flow': 'runtime/plan/control-flow.ts',
   // Op families outside the core set (kernels/lazy-families.ts), one part per group.
   'ops-quantized': 'kernels/lazy/ops-quantized.ts',
   'ops-transformer': 'kernels/lazy/ops-transformer.ts',

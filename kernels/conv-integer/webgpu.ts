@@ -3,7 +3,7 @@ import { tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.t
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
-import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
+import type { GpuCaps, GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { convIntegerPlan, perChannel } from './op.ts';
 
@@ -22,16 +22,38 @@ export interface IntConvGpuSpec {
   /** WGSL i32 expressions: the input zero point, the weight zero point of output channel `co` */
   readonly xzp: string;
   readonly wzp: (co: string) => string;
-  /** statements storing accumulator `acc` (i32) of output channel `co` at flat offset `o` */
-  readonly epilogue: (acc: string, co: string, o: string) => string;
+  /** WGSL i32 expression of x's integer value at flat offset `off` (default: the stored element) */
+  readonly loadX?: (off: string) => string;
+  /**
+   * The hardware form: four input channels at a time through dot4I8Packed (WGSL's
+   * packed_4x8_integer_dot_product), uint8 operands shifted by -128 into int8 (zero points too, so
+   * every product (x - xz)(w - wz) is unchanged and the i32 sums are exact). Needs x's and w's
+   * signedness (x may be a float quantized on load).
+   */
+  readonly dot4?: { readonly xSigned: boolean; readonly wSigned: boolean };
+  /**
+   * statements storing accumulator `acc` (i32) of output channel `co` at flat offset `o`;
+   * `chv` is `perChannel`'s value for that channel
+   */
+  readonly epilogue: (acc: string, co: string, o: string, chv: string) => string;
+  /** an f32 expression of output channel `co`, computed once per channel of the tile, not per element (the requantization multiplier) */
+  readonly perChannel?: (co: string) => string;
   readonly label: string;
 }
 
-const TN = 4;
+/**
+ * The register tile: TM output channels x TN positions. On software adapters (SwiftShader) loads
+ * per multiply-add decide the speed, as for the float conv (conv/webgpu-tiles.ts): 16 x 8 there;
+ * hardware GPUs keep 4 x 4 (accumulators in registers).
+ */
+export function intConvTile(g: ConvGeometry, caps: GpuCaps): { readonly tm: number; readonly tn: number } {
+  const maxTm = caps.software ? 16 : 4;
+  return { tm: g.coutG >= maxTm ? maxTm : g.coutG >= 8 && caps.software ? 8 : Math.min(4, g.coutG), tn: caps.software ? 8 : 4 };
+}
 
 export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
   const { b, X, W, Y, geo: g } = spec;
-  const tm = Math.min(4, g.coutG);
+  const { tm, tn: TN } = intConvTile(g, b.caps);
   const s = g.inDims.length;
   const S = product(g.outDims);
   const N = g.batch * S;
@@ -96,9 +118,31 @@ export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
     } else line(`  var xo${j} = xb${j} + ${offs.join(' + ')};`);
   }
   line('  var wo = tap;');
-  line('  for (var ci = 0u; ci < cin_g; ci++) {');
+  line('  var ci = 0u;');
+  if (spec.dot4) {
+    const xsh = spec.dot4.xSigned ? 0 : 128;
+    const wsh = spec.dot4.wSigned ? 0 : 128;
+    const xAt = (off: string): string => (spec.loadX ? spec.loadX(off) : `i32(${X.get(off)})`);
+    line(`  let xz4 = xzp - ${xsh};`);
+    line('  for (; ci + 4u <= cin_g; ci += 4u) {');
+    for (let j = 0; j < TN; j++) {
+      const v = `vec4<i32>(${[0, 1, 2, 3].map((c) => xAt(`xo${j} + ${c}u * in_s`)).join(', ')}) - vec4<i32>(${xsh})`;
+      line(`    let xp${j} = pack4xI8(${checks ? `select(vec4<i32>(xz4), ${v}, ok${j})` : v}); xo${j} += 4u * in_s;`);
+      line(`    let sx${j} = dot4I8Packed(xp${j}, 0x01010101u);`);
+    }
+    for (let i = 0; i < tm; i++) {
+      line(`    let wp${i} = pack4xI8(vec4<i32>(${[0, 1, 2, 3].map((c) => `i32(${W.get(`wr${i} + wo + ${c}u * ntaps`)})`).join(', ')}) - vec4<i32>(${wsh}));`);
+      line(`    let wz4_${i} = wz${i} - ${wsh};`);
+      line(`    let sw${i} = dot4I8Packed(wp${i}, 0x01010101u) - 4 * wz4_${i};`);
+    }
+    // sum (x - xz)(w - wz) = dot(x, w) - wz sum x - xz (sum w - 4 wz), all in the shifted (int8) domain
+    for (let i = 0; i < tm; i++) for (let j = 0; j < TN; j++) line(`    acc${i}_${j} += dot4I8Packed(wp${i}, xp${j}) - wz4_${i} * sx${j} - xz4 * sw${i};`);
+    line('    wo += 4u * ntaps;');
+    line('  }');
+  }
+  line('  for (; ci < cin_g; ci++) {');
   for (let j = 0; j < TN; j++) {
-    const v = `i32(${X.get(`xo${j}`)}) - xzp`;
+    const v = `${spec.loadX ? spec.loadX(`xo${j}`) : `i32(${X.get(`xo${j}`)})`} - xzp`;
     line(`    let x${j} = ${checks ? `select(0, ${v}, ok${j})` : v}; xo${j} += in_s;`);
   }
   for (let i = 0; i < tm; i++) line(`    let w${i} = i32(${W.get(`wr${i} + wo`)}) - wz${i};`);
@@ -110,13 +154,15 @@ export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
   const list = (xs: string[]): string => xs.join(', ');
   line(`var accs = array<i32, ${tm * TN}>(${list(Array.from({ length: tm * TN }, (_, t) => `acc${Math.floor(t / TN)}_${t % TN}`))});`);
   line(`var chs = array<u32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => `ch${i}`))});`);
+  const perChannel = spec.perChannel;
+  if (perChannel) line(`var chv = array<f32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => perChannel(`ch${i}`)))});`);
   line(`var outs = array<u32, ${TN}>(${list(Array.from({ length: TN }, (_, j) => `bt${j} * ${Y.stride(0)} + sp${j}`))});`);
   line(`for (var t = 0u; t < ${tm * TN}u; t++) {`);
   line(`  let ti = t / ${TN}u; let tj = t % ${TN}u;`);
   line(`  if (co0 + ti >= cout_g || pb * ${TN}u + tj >= ${u.n}) { continue; }`);
   line('  let co = chs[ti];');
   line('  let o = outs[tj] + co * out_s;');
-  L.push(spec.epilogue('accs[t]', 'co', 'o').split('\n').map((t) => `    ${t}`).join('\n'));
+  L.push(spec.epilogue('accs[t]', 'co', 'o', perChannel ? 'chv[ti]' : '0.0').split('\n').map((t) => `    ${t}`).join('\n'));
   line('}');
   return b.build({ label: spec.label, body: L.join('\n'), totalInvocations: total });
 }
@@ -131,11 +177,13 @@ const convInteger: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const WZ = wz && b.input('WZ', gpuMeta(wz), 3);
   const wzPer = perChannel(wz, p.geo.coutG * p.geo.group, ctx, 'w_zero_point');
   const Y = b.output('Y', outputs[0]!);
+  if (ctx.caps.packedDot4x8 === true && !ctx.caps.software) b.directive('requires packed_4x8_integer_dot_product;');
   const program = intConvProgram({
     b, X, W, Y, geo: p.geo,
     xzp: XZ ? `i32(${XZ.get('0u')})` : '0',
     wzp: (co) => (WZ ? `i32(${WZ.get(wzPer ? co : '0u')})` : '0'),
     epilogue: (acc, _co, o) => Y.set(o, acc),
+    dot4: ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: inputs[0]!.dtype === 'int8', wSigned: inputs[1]!.dtype === 'int8' } : undefined,
     label: `ConvInteger:${ctx.node}`,
   });
   return { kind: 'programs', programs: [program] };

@@ -24,6 +24,8 @@ export interface IntMatmulGpuSpec {
    */
   readonly epilogue: (acc: string, m: string, n: string, o: string) => string;
   readonly label: string;
+  /** WGSL i32 expression of A's integer value at flat offset `off` (default: the stored element) */
+  readonly loadA?: (off: string) => string;
 }
 
 const TN = 4;
@@ -79,7 +81,8 @@ export function intMatmulProgram(spec: IntMatmulGpuSpec): GpuProgram {
   }
   for (let i = 0; i < tm; i++) for (let j = 0; j < TN; j++) line(`var acc${i}_${j} = 0;`);
   line('for (var k = 0u; k < K; k++) {');
-  for (let i = 0; i < tm; i++) line(`  let a${i} = i32(${A.get(`ar${i} + k`)}) - za${i};`);
+  const loadA = spec.loadA ?? ((off: string): string => `i32(${A.get(off)})`);
+  for (let i = 0; i < tm; i++) line(`  let a${i} = ${loadA(`ar${i} + k`)} - za${i};`);
   if (words) {
     // the tile's columns n0..n0+3 share one word of B's row k (n0 and N are multiples of 4)
     line(`  let w = ${B.name}[(b_off + k * N + n0) >> 2u];`);

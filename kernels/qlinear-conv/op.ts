@@ -8,6 +8,7 @@ import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intConvGeometry, intConvReference, perChannel, requireScalar } from '../conv-integer/op.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
 import { applyLookupEpilogue, lookupEpilogueType } from '../qlinear-lookup/epilogue.ts';
+import { fusedIoOf, fusedOutputMeta, integerInputMetas, withFusedIo } from './fused-io.ts';
 
 /**
  * QLinearConv: the exact int32 conv of conv-integer/ plus the int32 bias, requantized with
@@ -103,10 +104,20 @@ export function qlinearConvWith(core: IntConvCore, inputs: readonly MaybeTensor[
   return [fromNumbers(p.out.dtype, p.out.dims, acc)];
 }
 
+/** The output with the WebGPU pass's folded QuantizeLinear / QLinearLookup / DequantizeLinear (fused-io.ts), if any. */
+export function inferQLinearConv(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta {
+  const io = fusedIoOf(ctx.attrs);
+  return fusedOutputMeta(qlinearConvPlan(integerInputMetas(inputs, io, X, XZ, ctx), ctx).out, io, ctx);
+}
+
+/** QLinearConv on the CPU with a given integer core, the folded ops (fused-io.ts) around it. */
+export const qlinearConvFusedWith = (core: IntConvCore, inputs: readonly MaybeTensor[], ctx: KernelContext): AnyTensor[] =>
+  withFusedIo((ins, c) => qlinearConvWith(core, ins, c), inputs, ctx, X, XS, XZ);
+
 export const definitions: readonly OpDefinition[] = [
   {
     opType: 'QLinearConv',
-    inferOutputs: (inputs, ctx) => [qlinearConvPlan(inputs, ctx).out],
-    reference: (inputs, ctx) => qlinearConvWith(intConvReference, inputs, ctx),
+    inferOutputs: (inputs, ctx) => [inferQLinearConv(inputs, ctx)],
+    reference: (inputs, ctx) => qlinearConvFusedWith(intConvReference, inputs, ctx),
   },
 ];

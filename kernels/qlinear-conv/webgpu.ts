@@ -1,20 +1,35 @@
+import { product } from '../common/shape.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import { intConvProgram } from '../conv-integer/webgpu.ts';
+import { intConvProgram, intConvTile } from '../conv-integer/webgpu.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { B, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
+import { fusedIoOf, integerInputMetas } from './fused-io.ts';
+import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, wgslFusedStore, wgslQuantizeLoad } from './fused-io-wgsl.ts';
+import { B, inferQLinearConv, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
 
-/** ConvInteger's GPU core with the requantizing epilogue (exact division and requantization). */
+/**
+ * ConvInteger's GPU core with the requantizing epilogue (exact division and requantization), and
+ * the ops the WebGPU QDQ fusion folded in (fused-io.ts): a QuantizeLinear on x's load, a
+ * QLinearLookup table and a DequantizeLinear in the store, each with its own kernel's expression.
+ */
 const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   // a folded lookup table (wasm graphs only: qlinear-lookup/epilogue.ts) has no WGSL gather here: run the js kernel
   if (ctx.attrs.int(LOOKUP_EPILOGUE_ATTR, 0) === 1) return undefined;
-  const p = qlinearConvPlan(inputs, ctx);
+  const io = fusedIoOf(ctx.attrs);
+  const p = qlinearConvPlan(integerInputMetas(inputs, io, X, XZ, ctx), ctx);
+  const out = inferQLinearConv(inputs, ctx);
   const b = new ShaderBuilder(ctx.caps);
-  const Xv = b.input('X', inputs[X]!, X);
+  // A folded QuantizeLinear runs on x's load while that adds little work (squeeze-excite convs read
+  // a GlobalAveragePool's C values); an x read many times (each element once per tile of output
+  // channels and per tap) is quantized once into a scratch tensor by a program of its own instead.
+  const xInt = integerInputMetas(inputs, io, X, XZ, ctx)[X]!;
+  const rereads = Math.ceil(p.geo.coutG / intConvTile(p.geo, ctx.caps).tm) * product(p.geo.kernel);
+  const quantizeFirst = io.quantizeX && product(inputs[X]!.dims) * rereads > LOAD_QUANTIZE_BUDGET;
+  const Xv = quantizeFirst ? b.temp('X', xInt, 0) : b.input('X', inputs[X]!, X);
   const Wv = b.input('W', inputs[W]!, W);
   const opt = (slot: number, name: string) => {
     const meta = inputs[slot];
@@ -27,24 +42,35 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const ys = opt(YS, 'YS')!;
   const yz = opt(YZ, 'YZ');
   const bias = opt(B, 'BIAS');
-  const Y = b.output('Y', outputs[0]!);
+  const Y = b.output('Y', { ...outputs[0]!, dtype: out.dtype });
   const div = wgslDivExact(b);
   // MLAS: f32(acc) * multiplier in f32, WGSL round() is half-to-even; else the exact product
   const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
   const requant = mlas ? '' : wgslRequant(b);
   const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
+  const loadX = io.quantizeX && !quantizeFirst ? wgslQuantizeLoad(b, Xv, xs, xz!, xInt.dtype, ctx) : undefined;
+  // the hardware form (conv-integer/webgpu.ts); op tests run it with kernelTuning 'hardware'
+  const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: xInt.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
+  if (dot4) b.directive('requires packed_4x8_integer_dot_product;');
+  const store = wgslFusedStore(b, io, p.out.dtype, Y);
   const program = intConvProgram({
     b, X: Xv, W: Wv, Y, geo: p.geo,
     xzp: xz ? `i32(${xz.get('0u')})` : '0',
     wzp: (co) => (wz ? `i32(${wz.get(p.wzPer ? co : '0u')})` : '0'),
-    epilogue: (acc, co, o) => [
-      `let mult = ${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')});`,
+    loadX,
+    dot4,
+    // the multiplier's exact division is a 26-step loop: once per channel of the tile
+    perChannel: (co) => `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`,
+    epilogue: (acc, co, o, chv) => [
+      `let mult = ${chv};`,
       `let r = ${requantExpr(bias ? `${acc} + ${bias.get(co)}` : acc)} + ${yz ? `i32(${yz.get('0u')})` : '0'};`,
-      Y.set(o, `${Y.type}(clamp(r, ${p.range[0]}, ${p.range[1]}))`),
+      `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
+      ...store(o),
     ].join('\n'),
     label: `QLinearConv:${ctx.node}`,
   });
-  return { kind: 'programs', programs: [program] };
+  if (!quantizeFirst) return { kind: 'programs', programs: [program] };
+  return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [X, XS, XZ], xInt, ctx.caps, ctx), program], temps: [xInt] };
 };
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'QLinearConv')]: qlinearConv };

@@ -7,6 +7,7 @@ import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { intMatmulReference, intMatmulShape, paramAt, rowColParam, type IntMatmulShape, type RowColParam } from '../matmul-integer/op.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 import { applyLookupEpilogue, lookupEpilogueType } from '../qlinear-lookup/epilogue.ts';
+import { fusedIoOf, fusedOutputMeta, integerInputMetas, withFusedIo } from '../qlinear-conv/fused-io.ts';
 
 /**
  * QLinearMatMul: y = saturate(round_half_even(acc * a_scale * b_scale / y_scale) + y_zero_point)
@@ -110,6 +111,12 @@ function reference(inputs: readonly (AnyTensor | undefined)[], ctx: KernelContex
   return [fromNumbers(p.out.dtype, p.out.dims, acc)];
 }
 
+/** The output with the WebGPU pass's folded QuantizeLinear / QLinearLookup / DequantizeLinear (qlinear-conv/fused-io.ts), if any. */
+export function inferQLinearMatmul(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta {
+  const io = fusedIoOf(ctx.attrs);
+  return fusedOutputMeta(qlinearMatmulPlan(integerInputMetas(inputs, io, A, AZ, ctx), ctx).out, io, ctx);
+}
+
 export const definitions: readonly OpDefinition[] = [
-  { opType: 'QLinearMatMul', inferOutputs: (inputs, ctx) => [qlinearMatmulPlan(inputs, ctx).out], reference },
+  { opType: 'QLinearMatMul', inferOutputs: (inputs, ctx) => [inferQLinearMatmul(inputs, ctx)], reference: (inputs, ctx) => withFusedIo(reference, inputs, ctx, A, AS, AZ) },
 ];

@@ -7,7 +7,10 @@ import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
-import { A, AS, AZ, B, BS, BZ, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
+import { A, AS, AZ, B, BS, BZ, inferQLinearMatmul, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
+import { product } from '../common/shape.ts';
+import { fusedIoOf, integerInputMetas } from '../qlinear-conv/fused-io.ts';
+import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, wgslFusedStore, wgslQuantizeLoad } from '../qlinear-conv/fused-io-wgsl.ts';
 
 interface GpuParam {
   readonly v: TensorVar;
@@ -24,9 +27,15 @@ function paramExpr(x: GpuParam | undefined, mat: string, len: string, i: string)
 const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   // a folded lookup table (wasm graphs only: qlinear-lookup/epilogue.ts) has no WGSL gather here: run the js kernel
   if (ctx.attrs.int(LOOKUP_EPILOGUE_ATTR, 0) === 1) return undefined;
-  const p = qlinearMatmulPlan(inputs, ctx);
+  const io = fusedIoOf(ctx.attrs);
+  const aInt = integerInputMetas(inputs, io, A, AZ, ctx)[A]!;
+  const p = qlinearMatmulPlan(integerInputMetas(inputs, io, A, AZ, ctx), ctx);
+  const out = inferQLinearMatmul(inputs, ctx);
   const b = new ShaderBuilder(ctx.caps);
-  const Av = b.input('A', inputs[A]!, A);
+  // a folded QuantizeLinear (qlinear-conv/fused-io.ts): on A's load while A is read few times
+  // (once per tile of 4 columns), else once into a scratch tensor by a program of its own
+  const quantizeFirst = io.quantizeX && product(inputs[A]!.dims) * Math.ceil(p.shape.N / 4) > LOAD_QUANTIZE_BUDGET;
+  const Av = quantizeFirst ? b.temp('A', aInt, 0) : b.input('A', inputs[A]!, A);
   const Bv = b.input('B', inputs[B]!, B);
   const param = (slot: number, name: string): GpuParam | undefined => {
     const meta = inputs[slot];
@@ -39,7 +48,9 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   const bz = param(BZ, 'BZ');
   const ys = param(YS, 'YS');
   const yz = param(YZ, 'YZ');
-  const Y = b.output('Y', gpuMeta(outputs[0]!));
+  const Y = b.output('Y', gpuMeta({ ...outputs[0]!, dtype: out.dtype }));
+  const store = wgslFusedStore(b, io, p.out.dtype, Y);
+  const loadA = io.quantizeX && !quantizeFirst ? wgslQuantizeLoad(b, Av, as!.v, az!.v, aInt.dtype, ctx) : undefined;
   const precision = precisionOf(inputs[AS]!.dtype);
   const div = wgslDivExact(b);
   // MLAS: f32(acc) * multiplier in f32, WGSL round() is half-to-even; else the exact product
@@ -47,17 +58,19 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   const requant = mlas ? '' : wgslRequant(b);
   const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
   const program = intMatmulProgram({
-    b, A: Av, B: Bv, bMeta: inputs[B]!, shape: p.shape, azp: az, bzp: bz,
+    b, A: Av, B: Bv, bMeta: inputs[B]!, shape: p.shape, azp: az, bzp: bz, loadA,
     // the output's own matrix index is its batch index `bi`
     epilogue: (acc, m, n, o) => [
       `let ab = ${wgslRoundTo(b, precision, `${paramExpr(as, 'amat', 'M', m)} * ${paramExpr(bs, 'bmat', 'N', n)}`)};`,
       `let mult = ${wgslRoundTo(b, precision, `${div}(ab, ${paramExpr(ys, 'bi', 'M', m)})`)};`,
       `let r = ${requantExpr(acc)} + ${yz ? `i32(${paramExpr(yz, 'bi', 'M', m)})` : '0'};`,
-      Y.set(o, `${Y.type}(clamp(r, ${p.range[0]}, ${p.range[1]}))`),
+      `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
+      ...store(o),
     ].join('\n'),
     label: `QLinearMatMul:${ctx.node}`,
   });
-  return { kind: 'programs', programs: [program] };
+  if (!quantizeFirst) return { kind: 'programs', programs: [program] };
+  return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [A, AS, AZ], aInt, ctx.caps, ctx), program], temps: [aInt] };
 };
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'QLinearMatMul')]: qlinearMatmul };

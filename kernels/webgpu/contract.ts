@@ -10,6 +10,8 @@ export interface GpuCaps {
   readonly maxStorageBufferBindingSize: number;
   readonly shaderF16: boolean;
   readonly subgroups: boolean;
+  /** WGSL's packed_4x8_integer_dot_product (dot4I8Packed, pack4xI8) is available */
+  readonly packedDot4x8?: boolean;
   /** true on software adapters such as SwiftShader, where fewer, larger dispatches win */
   readonly software: boolean;
 }

@@ -10,7 +10,7 @@ import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Graph, Model } from '../graph/ir.ts';
 import { loadGraphPassesFor, optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
-import { HostValueNeeded, buildPlan } from '../plan/build-plan.ts';
+import { HostValueNeeded, buildPlan, loadControlFlowFor } from '../plan/build-plan.ts';
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
 import { commitModelCache } from '../loading/fetch-model.ts';
 import { loadModel, type LoadedModel } from '../loading/load-model.ts';
@@ -177,6 +177,7 @@ export class InferenceSession {
       const graph = options.graphOptimizationLevel === 'disabled' ? loaded.model.graph : optimizeGraph(loaded.model);
       await loadOpFamiliesFor(allNodes(graph));
       resolved = resolveGraph(loaded.model, graph); // names every unsupported op before any device work
+      await loadControlFlowFor(graph.nodes);
       parsedAt = performance.now();
       await commitModelCache(loaded.bytes); // only a model that reads is kept in the cache
       options.signal?.throwIfAborted();

@@ -9,7 +9,7 @@ import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import type { BackendName } from '../backends/backend.ts';
 import type { Model } from '../graph/ir.ts';
 import { loadGraphPassesFor, optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
-import { buildPlan } from '../plan/build-plan.ts';
+import { buildPlan, loadControlFlowFor } from '../plan/build-plan.ts';
 import { allNodes } from '../graph/subgraph.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
 import { resolveGraph } from '../plan/resolved-graph.ts';
@@ -27,6 +27,7 @@ export async function planFromShapes(model: Model, backend: BackendName, passes:
       resolved = resolveGraph(model, forBackend);
     }
   }
+  await loadControlFlowFor(resolved.graph.nodes);
   const metas = new Map<string, TensorMeta>();
   for (const i of resolved.graph.inputs) {
     if (!i.dims || i.dims.some((d) => typeof d !== 'number')) return undefined;

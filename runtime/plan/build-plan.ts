@@ -4,8 +4,28 @@ import { jsKernelFor } from '../../kernels/js/kernels.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { ExecutionPlan, PlannedStep, PlannedValue } from './execution-plan.ts';
 import type { ResolvedGraph, ResolvedNode } from './resolved-graph.ts';
-import { expandIf } from './expand-if.ts';
-import { expandLoop, type LoopPlanner } from './expand-loop.ts';
+import type { Inlined } from './inline-subgraph.ts';
+import type { LoopPlanner } from './expand-loop.ts';
+
+/** If and Loop expansion: a chunk of its own (control-flow.ts), loaded for graphs that have them. */
+export interface ControlFlow {
+  expandIf(rn: ResolvedNode, cond: AnyTensor, opsets: ReadonlyMap<string, number>): Inlined;
+  expandLoop(rn: ResolvedNode, planner: LoopPlanner, opsets: ReadonlyMap<string, number>): void;
+}
+let controlFlow: ControlFlow | undefined;
+const isControlFlow = (n: { readonly opType: string; readonly domain: string }): boolean => (n.opType === 'If' || n.opType === 'Loop') && !n.domain;
+
+/** control-flow.ts registers itself here when it loads. */
+export function registerControlFlow(c: ControlFlow): void {
+  controlFlow = c;
+}
+
+/** Loads If / Loop expansion when a graph has them (sessions await this before planning). */
+export async function loadControlFlowFor(nodes: readonly { readonly opType: string; readonly domain: string }[]): Promise<void> {
+  if (!controlFlow && nodes.some(isControlFlow)) await import('./control-flow.ts');
+}
+
+const loadedControlFlow = (): ControlFlow => controlFlow ?? fail('INTERNAL', 'If / Loop expansion is not loaded: await loadControlFlowFor(nodes) before planning');
 
 /** Thrown while planning when a node needs a host value that only exists at run time. */
 export class HostValueNeeded extends Error {
@@ -49,7 +69,7 @@ export function buildPlan(
   const planNodes = (nodes: readonly ResolvedNode[]): void => {
     for (const rn of nodes) {
       if (rn.op.opType === 'If' && !rn.op.domain) expandIfNode(rn);
-      else if (rn.op.opType === 'Loop' && !rn.op.domain) withNodeContext(rn.node.name, 'Loop', () => expandLoop(rn, loopPlanner, rg.opsets));
+      else if (rn.op.opType === 'Loop' && !rn.op.domain) withNodeContext(rn.node.name, 'Loop', () => loadedControlFlow().expandLoop(rn, loopPlanner, rg.opsets));
       else planNode(rn);
     }
   };
@@ -65,7 +85,7 @@ export function buildPlan(
   /** An If is planned as the branch its condition picks, with the branch's initializers as constants. */
   const expandIfNode = (rn: ResolvedNode): void => {
     const cond = hostValue(rn.node.inputs[0] ?? '', rn.node.name);
-    const branch = withNodeContext(rn.node.name, 'If', () => expandIf(rn, cond, rg.opsets));
+    const branch = withNodeContext(rn.node.name, 'If', () => loadedControlFlow().expandIf(rn, cond, rg.opsets));
     for (const [name, t] of branch.constants) addConstant(name, t);
     planNodes(branch.nodes);
   };

@@ -10,6 +10,8 @@ import { knownCpuFallback, knownFailure } from '../known-failures.ts';
 import { listCases, loadCase, unsupportedReason, type ConformanceCase } from './conformance-cases.ts';
 import { definitions as conv } from '../../kernels/conv/op.ts';
 import { definitions as convTranspose } from '../../kernels/conv-transpose/op.ts';
+import { definitions as convInteger } from '../../kernels/conv-integer/op.ts';
+import { definitions as qlinearConv } from '../../kernels/qlinear-conv/op.ts';
 import { definitions as gemm } from '../../kernels/gemm/op.ts';
 import { definitions as matmul } from '../../kernels/matmul/op.ts';
 import { definitions as matmulNBits } from '../../kernels/matmul-nbits/op.ts';
@@ -25,7 +27,7 @@ import { toleranceFor } from './tolerances.ts';
  * `caps.software`, directly or through kernels/webgpu/tiled-matmul.ts or wg-reduce.ts: grep
  * `software` in kernels/). Only cases using them differ under 'hardware' tuning, so only those run twice.
  */
-const TUNED_OPS = new Set([...conv, ...convTranspose, ...gemm, ...matmul, ...matmulNBits, ...normalization, ...pool, ...quantizeLinear, ...reduce, ...softmax].map((d) => d.opType));
+const TUNED_OPS = new Set([...conv, ...convTranspose, ...convInteger, ...qlinearConv, ...gemm, ...matmul, ...matmulNBits, ...normalization, ...pool, ...quantizeLinear, ...reduce, ...softmax].map((d) => d.opType));
 
 function usesTunedOps(c: ConformanceCase): boolean {
   return loadCase(c).model.graph.nodes.some((n) => TUNED_OPS.has(n.opType));

@@ -2,6 +2,7 @@
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import type { WriterAttribute } from '../../runtime/format/onnx/onnx-writer.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { testRng } from '../helpers/random.ts';
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
@@ -38,12 +39,30 @@ const cases: OpCase[] = [
   q('larger', [u8([1, 16, 16, 16]), sc([]), u8([]), i8([24, 16, 3, 3]), sc([]), i8([]), sc([], [0.5, 1.5]), u8([])], { pads: [1, 1, 1, 1] }),
 ];
 
+// The WebGPU QDQ fusion's folded ops (kernels/qlinear-conv/fused-io.ts): a QuantizeLinear on x's
+// load (x float32), a QLinearLookup table and a DequantizeLinear in the store. The reference runs
+// the separate ops' references; the wasm kernel declines these nodes (they run js).
+const table = (dtype: 'uint8' | 'int8' | 'float32'): Tensor<'uint8'> | Tensor<'int8'> | Tensor<'float32'> =>
+  dtype === 'uint8' ? new Tensor('uint8', Uint8Array.from(ints(256, 0, 256)), [256])
+    : dtype === 'int8' ? new Tensor('int8', Int8Array.from(ints(256, -128, 128)), [256]) : new Tensor('float32', Float32Array.from(floats(256, -4, 4)), [256]);
+const fx = (dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-3, 3] });
+const fused: OpCase[] = [
+  q('folded Q on x (pads: padding stays the zero point), uint8 table', [fx([1, 3, 7, 8]), c('float32', [], [0.025]), c('uint8', [], [120]), i8([5, 3, 3, 3]), sc([5]), i8([5], [0, 1]), sc([], [0.1, 0.3]), u8([], [100, 140])], { pads: [1, 1, 1, 1], kiln_ort_requant: 1, kiln_quantize_x: 1, kiln_lookup_table: table('uint8') }),
+  q('folded Q on x, int8, depthwise, exact rounding, dequantized output', [fx([2, 4, 6, 6]), c('float32', [], [0.03]), c('int8', [], [-4]), i8([4, 1, 3, 3]), sc([]), i8([]), sc([], [0.1, 0.3]), i8([], [-5, 5])], { group: 4, pads: [1, 1, 1, 1], kiln_quantize_x: 1, kiln_dequantize_scale: new Tensor('float32', Float32Array.of(0.0173), []), kiln_dequantize_zero_point: new Tensor('int8', Int8Array.of(3), []) }),
+  q('int8 table then dequantized output, bias', [i8([1, 6, 5, 5]), sc([]), i8([]), i8([4, 6, 1, 1]), sc([4]), i8([4], [0, 1]), sc([], [0.2, 0.4]), i8([]), c('int32', [4], ints(4, -500, 500))], { kiln_ort_requant: 1, kiln_lookup_table: table('int8'), kiln_dequantize_scale: new Tensor('float32', Float32Array.of(0.051), []) }),
+  // x read many times (16 output channels x 9 taps over 8192 elements): quantized once by a program of its own, then the conv
+  q('folded Q on a large x (a quantize program first), uint8 table', [fx([1, 8, 32, 32]), c('float32', [], [0.02]), c('uint8', [], [131]), i8([16, 8, 3, 3]), sc([16]), i8([16], [0, 1]), sc([], [0.2, 0.4]), u8([], [120, 136])], { pads: [1, 1, 1, 1], kiln_ort_requant: 1, kiln_quantize_x: 1, kiln_lookup_table: table('uint8') }),
+  q('float table (the result stays float)', [u8([1, 3, 6, 5]), sc([]), u8([]), u8([2, 3, 3, 3]), sc([]), u8([]), sc([], [0.3, 0.6]), u8([])], { kiln_lookup_table: table('float32') }),
+  q('uint8 dequantized output with a zero point, stride 2', [u8([1, 5, 9, 9]), sc([]), u8([]), i8([6, 5, 3, 3]), sc([6]), i8([6], [0, 1]), sc([], [0.5, 1]), u8([])], { strides: [2, 2], kiln_ort_requant: 1, kiln_dequantize_scale: new Tensor('float32', Float32Array.of(0.0421), []), kiln_dequantize_zero_point: new Tensor('uint8', Uint8Array.of(131), []) }),
+];
+
 // every case but these runs the wasm kernel itself (kernels/wasm/gemm-s8.ts declines 3-D convs)
 const WASM_DECLINES = new Set<string>([]);
-runOpCases('qlinear-conv', cases.map((c) => (WASM_DECLINES.has(c.name) ? c : { ...c, wasmKernel: true })));
+runOpCases('qlinear-conv', [...cases.map((c) => (WASM_DECLINES.has(c.name) ? c : { ...c, wasmKernel: true })), ...fused]);
 
 runBadInputCases('qlinear-conv', [
   { name: 'bias of the wrong length', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), { dtype: 'int32', dims: [2], range: [0, 9] }], error: /B has shape \[2\], expected \[3\]/ },
   { name: 'w_scale of the wrong length', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([4]), u8([]), sc([]), u8([])], error: /w_scale has shape \[4\], expected a scalar or \[3\]/ },
+  { name: 'folded QuantizeLinear on an x that is not float32', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([])], attrs: { kiln_quantize_x: 1 }, error: /kiln_quantize_x needs a float32 x and an x_zero_point/ },
   { name: 'float bias', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), sc([3])], error: /B type float32 is not one of int32/ },
 ]);

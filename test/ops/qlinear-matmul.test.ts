@@ -5,6 +5,7 @@ import { mulRoundHalfEven } from '../../kernels/common/quant.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import { testRng } from '../helpers/random.ts';
+import { Tensor } from '../../core/tensor.ts';
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
 const rng = testRng(import.meta.url);
@@ -38,7 +39,18 @@ const cases: OpCase[] = [
 
 // every case but these runs the wasm kernel itself (kernels/wasm/gemm-s8.ts declines row-varying and float16 parameters)
 const WASM_DECLINES = new Set(['float16 scales (opset 21)', 'per-column b, per-row a and y']);
-runOpCases('qlinear-matmul', cases.map((c) => (WASM_DECLINES.has(c.name) ? c : { ...c, wasmKernel: true })));
+// The WebGPU QDQ fusion's folded ops (kernels/qlinear-conv/fused-io.ts): QuantizeLinear on a's
+// load (a float32; quantized by a program of its own when a is read many times), a QLinearLookup
+// table and a DequantizeLinear in the store; the reference runs the separate ops' references.
+const fa = (dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-3, 3] });
+const fusedCase = (name: string, inputs: InputSpec[], attrs: OpCase['attrs']): OpCase => ({ name, op: 'QLinearMatMul', opset: 13, inputs, attrs, tolerance: EXACT });
+const fused: OpCase[] = [
+  fusedCase('folded Q on a, dequantized output (a classifier head)', [fa([1, 40]), c('float32', [], [0.025]), c('uint8', [], [126]), i8([40, 6]), sc([6]), c('int8', [6], [0, 0, 0, 0, 0, 0]), sc([], [0.1, 0.3]), u8([], [100, 150])], { kiln_ort_requant: 1, kiln_quantize_x: 1, kiln_dequantize_scale: new Tensor('float32', Float32Array.of(0.031), []), kiln_dequantize_zero_point: new Tensor('uint8', Uint8Array.of(128), []) }),
+  fusedCase('folded Q on a large a (a quantize program first), int8 table', [fa([64, 96]), c('float32', [], [0.02]), c('int8', [], [3]), i8([96, 48]), sc([]), i8([]), sc([], [0.2, 0.4]), i8([], [-5, 5])], { kiln_quantize_x: 1, kiln_lookup_table: new Tensor('int8', Int8Array.from(ints(256, -128, 128)), [256]) }),
+  fusedCase('float table', [u8([3, 16]), sc([]), u8([]), u8([16, 5]), sc([]), u8([]), sc([], [0.3, 0.6]), u8([])], { kiln_lookup_table: new Tensor('float32', Float32Array.from({ length: 256 }, () => rng.uniform() * 8 - 4), [256]) }),
+];
+
+runOpCases('qlinear-matmul', [...cases.map((c) => (WASM_DECLINES.has(c.name) ? c : { ...c, wasmKernel: true })), ...fused]);
 
 test('mulRoundHalfEven is exact beyond 2^29 (vs rational BigInt arithmetic)', () => {
   const f32 = new Float32Array(1);

@@ -48,6 +48,7 @@ export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<Gp
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       shaderF16: device.features.has('shader-f16'),
       subgroups: device.features.has('subgroups'),
+      packedDot4x8: gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') === true,
       software,
     },
     lost: undefined,

@@ -1,5 +1,6 @@
 import type { Graph } from '../ir.ts';
-import { registerQdqLowering } from './optimize.ts';
+import { registerQdqPasses } from './optimize.ts';
+import { fuseQdqWebgpu } from './fuse-qdq-webgpu.ts';
 import { fuseQuantizedExcite } from './qdq-excite.ts';
 import { foldLookupIntoQLinear } from './qdq-lookup-epilogue.ts';
 import { fuseActivationQdq } from './qdq-activation.ts';
@@ -42,7 +43,11 @@ export function lowerQdq(graph: Graph, opset: number, stage: 'before-fusion' | '
   }
 }
 
-registerQdqLowering(lowerQdq, (graph, opset) => {
-  foldLookupIntoQLinear(graph);
-  fuseQuantizedExcite(graph, opset);
+registerQdqPasses({
+  lower: lowerQdq,
+  forWasm: (graph, opset) => {
+    foldLookupIntoQLinear(graph);
+    fuseQuantizedExcite(graph, opset);
+  },
+  forWebgpu: fuseQdqWebgpu,
 });

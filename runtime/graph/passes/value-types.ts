@@ -30,14 +30,15 @@ function outputType(n: Node, types: ReadonlyMap<string, DataType>): DataType | u
 /**
  * The element type of every value that can be told from the graph alone: graph inputs,
  * initializers, value_info, then forward through the ops above (nodes in topological order).
+ * `moreRules` adds a pass's own knowledge (output 0's type of ops this table does not know).
  */
-export function knownTypes(graph: Graph): Map<string, DataType> {
+export function knownTypes(graph: Graph, moreRules?: (n: Node, types: ReadonlyMap<string, DataType>) => DataType | undefined): Map<string, DataType> {
   const types = new Map<string, DataType>();
   for (const i of graph.inputs) types.set(i.name, i.dtype);
   for (const [name, t] of graph.initializers) types.set(name, t.type);
   for (const [name, v] of graph.valueInfo) types.set(name, v.dtype);
   for (const n of graph.nodes) {
-    const t = outputType(n, types);
+    const t = outputType(n, types) ?? moreRules?.(n, types);
     if (t === undefined) continue;
     // only output 0 (MaxPool's indices, LayerNormalization's statistics have types of their own), except Split's
     for (const o of n.opType === 'Split' ? n.outputs : n.outputs.slice(0, 1)) if (o && !types.has(o)) types.set(o, t);

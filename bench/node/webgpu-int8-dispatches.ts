@@ -1,0 +1,111 @@
+// `node --import tsx bench/node/webgpu-int8-dispatches.ts [runs]`: the int8 QDQ models beside their
+// float twins on Kiln's WebGPU backend: steps, compute dispatches per run, warm run time (median of
+// `runs`, int8 and float runs interleaved) and the steps per op type of the int8 model. Models: the
+// MobileNetV3-like network (test/helpers/mobilenet-qdq.ts), PaddleOCR's direction classifier and
+// its `kiln compress` int8 twin, the demo MNIST CNN int8 (its float twin: the same graph with the
+// weight DequantizeLinear nodes evaluated and the activation Q -> DQ pairs removed).
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { paddleOcrModel } from '../../test/helpers/models.ts';
+import { repoRoot } from '../../test/helpers/paths.ts';
+import { buildMobileNet, floatModel, MOBILENET_INPUT } from '../../test/helpers/mobilenet-qdq.ts';
+import { buildParityModel } from '../../test/helpers/qdq-parity.ts';
+import { attributeTypes, toWriterModel } from '../../trainer-node/compress/onnx-to-writer.ts';
+import { compressModel } from '../../trainer-node/compress/compress.ts';
+import { seededRandom, uniform } from '../page/seeded.ts';
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+const RUNS = Math.max(1, Number(process.argv[2] ?? 5));
+// KILN_KERNEL_TUNING=hardware runs the kernel forms chosen for hardware GPUs (dot4I8Packed in the int8 convs)
+const tuning: 'hardware' | 'auto' = process.env.KILN_KERNEL_TUNING === 'hardware' ? 'hardware' : 'auto';
+const ep = [{ name: 'webgpu' as const, kernelTuning: tuning }];
+const rand = seededRandom(20261203);
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The float graph a QDQ model stands for: constant DQs evaluated (per tensor or per `axis`), activation Q -> DQ pairs dropped. */
+function floatTwin(bytes: Uint8Array): Uint8Array {
+  const model = readOnnxModel(bytes);
+  const w = toWriterModel(model, model.graph, attributeTypes(bytes, model));
+  const inits = new Map(w.initializers instanceof Map ? w.initializers : Object.entries(w.initializers ?? {}));
+  const rename = new Map<string, string>();
+  const quantOf = new Map<string, string>();
+  const nodes = w.nodes.filter((n) => {
+    const x = inits.get(n.inputs[0]!);
+    if (n.opType === 'DequantizeLinear' && x) {
+      const s = inits.get(n.inputs[1]!)!.data as Float32Array;
+      const z = n.inputs[2] ? inits.get(n.inputs[2])!.data : undefined;
+      const axisAttr = n.attrs?.axis;
+      const axis = ((typeof axisAttr === 'number' ? axisAttr : 1) + x.dims.length) % x.dims.length;
+      const inner = x.dims.slice(axis + 1).reduce((a: number, d: number) => a * d, 1);
+      const xv = x.data as ArrayLike<number>;
+      const out = Float32Array.from({ length: xv.length }, (_, i) => {
+        const c = s.length === 1 ? 0 : Math.floor(i / inner) % x.dims[axis]!;
+        return (Number(xv[i]) - Number(z ? z[c] : 0)) * s[c]!;
+      });
+      inits.set(n.outputs[0]!, new Tensor('float32', out, [...x.dims]));
+      return false;
+    }
+    if (n.opType === 'QuantizeLinear') { quantOf.set(n.outputs[0]!, n.inputs[0]!); return false; }
+    if (n.opType === 'DequantizeLinear' && quantOf.has(n.inputs[0]!)) { rename.set(n.outputs[0]!, quantOf.get(n.inputs[0]!)!); return false; }
+    return true;
+  });
+  const resolve = (v: string): string => rename.get(v) ?? v;
+  const used = new Set(nodes.flatMap((n) => n.inputs));
+  const initializers = new Map<string, AnyTensor>([...inits].filter(([k]) => used.has(k)));
+  return encodeOnnxModel({ ...w, nodes: nodes.map((n) => ({ ...n, inputs: n.inputs.map(resolve) })), initializers });
+}
+
+interface Pair { readonly name: string; readonly f32: Uint8Array; readonly int8: Uint8Array; readonly dims: readonly number[] }
+
+async function paddleCls(): Promise<Pair> {
+  const dims = [1, 3, 48, 192];
+  const file = paddleOcrModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-gpu-int8-'));
+  await compressModel({
+    input: file, bits: 8, method: 'minmax', percentile: 99.99, block: 32, keep: [], out: join(dir, 'm.kiln'), onnxOut: join(dir, 'm.onnx'),
+    samples: 1, sensitivitySamples: 0, freeDim: dims[3]!, commandLine: 'bench', random: rand,
+  });
+  return { name: 'PaddleOCR cls', f32: new Uint8Array(readFileSync(file)), int8: new Uint8Array(readFileSync(join(dir, 'm.onnx'))), dims };
+}
+
+const mobile = await buildParityModel(5);
+const mnist = new Uint8Array(readFileSync(join(repoRoot, 'demo', 'models', 'mnist-cnn-int8.onnx')));
+const pairs: Pair[] = [
+  { name: 'MobileNetV3-like', f32: floatModel(buildMobileNet(5), false), int8: mobile.qdq, dims: MOBILENET_INPUT },
+  await paddleCls(),
+  { name: 'MNIST CNN', f32: floatTwin(mnist), int8: mnist, dims: [1, 1, 28, 28] },
+].filter((p) => !process.env.KILN_BENCH_ONLY || p.name.includes(process.env.KILN_BENCH_ONLY));
+
+console.log(`kernel forms: ${tuning}; load average ${loadavg()[0]!.toFixed(2)} (2 shared cores)`);
+console.log(`| model | f32 steps | f32 dispatches | int8 steps | int8 dispatches | f32 warm ms | int8 warm ms | (median of ${RUNS}, interleaved) |`);
+console.log('|---|---|---|---|---|---|---|---|');
+const notes: string[] = [];
+for (const p of pairs) {
+  const x = new Tensor('float32', uniform(rand, p.dims.reduce((a, d) => a * d, 1), 1), [...p.dims]);
+  const sessions = [await InferenceSession.create(p.f32, { executionProviders: ep }), await InferenceSession.create(p.int8, { executionProviders: ep })];
+  const run = (s: InferenceSession): Promise<unknown> => s.run({ [s.inputNames[0]!]: x });
+  for (const s of sessions) await run(s);
+  const times: number[][] = [[], []];
+  for (let r = 0; r < RUNS; r++) {
+    for (const [i, s] of sessions.entries()) {
+      const t0 = performance.now();
+      await run(s);
+      times[i]!.push(performance.now() - t0);
+    }
+  }
+  const [pf, pi] = sessions.map((s) => s.lastPlacement!);
+  console.log(`| ${p.name} | ${pf!.steps.length} | ${pf!.dispatches} | ${pi!.steps.length} | ${pi!.dispatches} | ${median(times[0]!).toFixed(1)} | ${median(times[1]!).toFixed(1)} | |`);
+  for (const [label, pl] of [['f32', pf!], ['int8', pi!]] as const) {
+    const counts = new Map<string, number>();
+    for (const st of pl.steps) counts.set(`${st.opType}@${st.device}`, (counts.get(`${st.opType}@${st.device}`) ?? 0) + 1);
+    notes.push(`${p.name} ${label}: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  for (const s of sessions) await s.release();
+}
+for (const n of notes) console.log(n);

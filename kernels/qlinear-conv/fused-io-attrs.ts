@@ -1,0 +1,7 @@
+// The attribute names of QLinearConv's folded QuantizeLinear / QLinearLookup / DequantizeLinear
+// (fused-io.ts), in a file of their own so the graph pass that writes them stays out of the lazily
+// loaded quantized kernels.
+export const QUANTIZE_X_ATTR = 'kiln_quantize_x';
+export const LOOKUP_ATTR = 'kiln_lookup_table';
+export const DQ_SCALE_ATTR = 'kiln_dequantize_scale';
+export const DQ_ZERO_POINT_ATTR = 'kiln_dequantize_zero_point';

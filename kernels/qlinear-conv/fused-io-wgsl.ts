@@ -1,0 +1,62 @@
+import { quantRange } from '../common/quant.ts';
+import { product } from '../common/shape.ts';
+import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
+import { gpuMeta } from '../matmul-integer/webgpu.ts';
+import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
+import { wgslQuantRound } from '../webgpu/quant-wgsl.ts';
+import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
+import { lowestOf, type FusedIo } from './fused-io.ts';
+
+// The WGSL of the ops fused-io.ts folds into QLinearConv / QLinearMatMul, each the expression of
+// that op's own kernel, so the fused answers are the unfused WebGPU graph's.
+
+/** Work (x elements times rereads) under which a folded QuantizeLinear runs on every load. */
+export const LOAD_QUANTIZE_BUDGET = 1 << 16;
+
+/** QuantizeLinear's (quantize-linear/webgpu.ts, per-tensor float32 parameters) on the load: an i32 expression. */
+export function wgslQuantizeLoad(b: ShaderBuilder, X: TensorVar, scale: TensorVar, zeroPoint: TensorVar, intType: string, ctx: KernelContext): (off: string) => string {
+  const [lo, hi] = quantRange(intType as TensorMeta['dtype'], ctx, 'x');
+  const qround = wgslQuantRound(b, 'float32');
+  return (off) => `i32(clamp(${qround}(${X.get(off)}, ${scale.get('0u')}) + f32(${zeroPoint.get('0u')}), ${lo}.0, ${hi}.0))`;
+}
+
+/** The same QuantizeLinear as a program of its own: x into scratch tensor 0 (for an x read many times). */
+export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [number, number, number], xInt: TensorMeta, caps: GpuCaps, ctx: KernelContext): GpuProgram {
+  const b = new ShaderBuilder(caps);
+  const Xf = b.input('X', inputs[slots[0]]!, slots[0]);
+  const S = b.input('S', gpuMeta(inputs[slots[1]]!), slots[1]);
+  const Z = b.input('Z', gpuMeta(inputs[slots[2]]!), slots[2]);
+  const T = b.temp('T', xInt, 0);
+  const count = product(xInt.dims);
+  const n = b.uniform('n', 'u32', count);
+  const load = wgslQuantizeLoad(b, Xf, S, Z, xInt.dtype, ctx);
+  const body = [`  if (global_idx >= ${n}) { return; }`, `  ${T.set('global_idx', `${T.type}(${load('global_idx')})`)}`].join('\n');
+  return b.build({ label: `${ctx.node}:quantize-x`, body, totalInvocations: count });
+}
+
+/**
+ * Statements storing `yq` (the requantized, saturated i32 of type `intType`) at offset `o` of Y,
+ * through the folded table (QLinearLookup: table[y - lowest], a uniform array so pipelines stay
+ * shared) and DequantizeLinear (f32(q - zp) * scale).
+ */
+export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar): (o: string) => string[] {
+  const lines: string[] = [];
+  let value = 'yq';
+  let valueType = intType;
+  if (io.lookup) {
+    const float = io.lookup.type === 'float32';
+    const table = b.uniformArray('lut', float ? 'f32' : 'i32', Array.from(io.lookup.data as ArrayLike<number>));
+    lines.push(`let yl = ${table}(u32(${value} - (${lowestOf(intType)})));`);
+    value = 'yl';
+    valueType = io.lookup.type;
+  }
+  if (io.dequantize) {
+    const s = b.uniform('dq_scale', 'f32', Number(io.dequantize.scale.data[0]));
+    const z = b.uniform('dq_zero', 'i32', io.dequantize.zeroPoint ? Number(io.dequantize.zeroPoint.data[0]) : 0);
+    lines.push(`let yd = f32(${value} - ${z}) * ${s};`);
+    value = 'yd';
+    valueType = 'float32';
+  }
+  const final = valueType === 'float32' ? value : `${Y.type}(${value})`;
+  return (o) => [...lines, Y.set(o, final)];
+}

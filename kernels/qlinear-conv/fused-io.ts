@@ -1,0 +1,92 @@
+import { Attributes } from '../../core/attributes.ts';
+import { fail } from '../../core/errors.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { metaOf } from '../common/values.ts';
+import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
+import { dequantizeReference, quantizeReference } from '../quantize-linear/op.ts';
+import { DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR } from './fused-io-attrs.ts';
+
+/**
+ * The QuantizeLinear before and the QLinearLookup / DequantizeLinear after a QLinearConv, folded
+ * into it by the WebGPU-only pass runtime/graph/passes/fuse-qdq-webgpu.ts so the three or four ops
+ * are one dispatch. Attributes (fused-io-attrs.ts; only that pass writes them):
+ * - `kiln_quantize_x` = 1: x is the float32 input of a QuantizeLinear with this node's x_scale and
+ *   x_zero_point (required), quantized as it is read;
+ * - `kiln_lookup_table`: a 256-entry uint8/int8/float32 table applied to the requantized output
+ *   (kiln.QLinearLookup: table[y - lowest of y's type]); the output takes the table's type;
+ * - `kiln_dequantize_scale` (float32 scalar) and optional `kiln_dequantize_zero_point`: a
+ *   DequantizeLinear of the (looked-up) 8-bit output; the output is float32.
+ * The CPU form composes the ops' own references around the plain QLinearConv, so it is exact by
+ * construction; the WebGPU kernel repeats each op's WGSL expression in its load and store.
+ */
+
+export interface FusedIo {
+  readonly quantizeX: boolean;
+  readonly lookup?: AnyTensor;
+  readonly dequantize?: { readonly scale: AnyTensor; readonly zeroPoint?: AnyTensor };
+}
+
+export function fusedIoOf(attrs: Attributes): FusedIo {
+  const scale = attrs.tensor(DQ_SCALE_ATTR);
+  const zeroPoint = attrs.tensor(DQ_ZERO_POINT_ATTR);
+  return {
+    quantizeX: attrs.int(QUANTIZE_X_ATTR, 0) === 1,
+    lookup: attrs.tensor(LOOKUP_ATTR),
+    dequantize: scale && { scale, zeroPoint },
+  };
+}
+
+export const hasFusedIo = (io: FusedIo): boolean => io.quantizeX || io.lookup !== undefined || io.dequantize !== undefined;
+
+/** The lowest value of an 8-bit type: lookup index = y - lowest. */
+export const lowestOf = (dtype: string): number => (dtype === 'int8' ? -128 : 0);
+
+/** The inputs as the plain QLinearConv sees them: a float x stands for the quantized x (x_zero_point's type). */
+export function integerInputMetas(inputs: readonly MaybeMeta[], io: FusedIo, xSlot: number, zpSlot: number, ctx: KernelContext): MaybeMeta[] {
+  if (!io.quantizeX) return [...inputs];
+  const x = inputs[xSlot];
+  const zp = inputs[zpSlot];
+  if (!x || x.dtype !== 'float32' || !zp) fail('INVALID_GRAPH', `node '${ctx.node}': ${QUANTIZE_X_ATTR} needs a float32 x and an x_zero_point`);
+  const out = [...inputs];
+  out[xSlot] = { dtype: zp.dtype, dims: x.dims };
+  return out;
+}
+
+/** The fused node's output meta, from the plain op's. */
+export function fusedOutputMeta(plain: TensorMeta, io: FusedIo, ctx: KernelContext): TensorMeta {
+  let dtype = plain.dtype;
+  if (io.lookup) {
+    if (io.lookup.dims.length !== 1 || io.lookup.dims[0] !== 256) fail('INVALID_GRAPH', `node '${ctx.node}': ${LOOKUP_ATTR} must have 256 entries`);
+    dtype = io.lookup.type;
+  }
+  if (io.dequantize) {
+    if (dtype !== 'uint8' && dtype !== 'int8') fail('INVALID_GRAPH', `node '${ctx.node}': ${DQ_SCALE_ATTR} needs an 8-bit output, got ${dtype}`);
+    if (io.dequantize.scale.type !== 'float32') fail('INVALID_GRAPH', `node '${ctx.node}': ${DQ_SCALE_ATTR} must be float32`);
+    dtype = 'float32';
+  }
+  return { dtype, dims: plain.dims };
+}
+
+const plainCtx = (ctx: KernelContext): KernelContext => ({ ...ctx, attrs: Attributes.empty() });
+
+/** Runs `plain` (the unfused QLinearConv on the CPU) between the folded ops' references. */
+export function withFusedIo(plain: (inputs: readonly MaybeTensor[], ctx: KernelContext) => AnyTensor[], inputs: readonly MaybeTensor[], ctx: KernelContext, xSlot: number, xsSlot: number, zpSlot: number): AnyTensor[] {
+  const io = fusedIoOf(ctx.attrs);
+  if (!hasFusedIo(io)) return plain(inputs, ctx);
+  fusedOutputMeta({ dtype: 'uint8', dims: [] }, io, ctx); // checks the attributes
+  const ins = [...inputs];
+  if (io.quantizeX) {
+    integerInputMetas(inputs.map((t) => t && metaOf(t)), io, xSlot, zpSlot, ctx);
+    ins[xSlot] = quantizeReference([inputs[xSlot], inputs[xsSlot], inputs[zpSlot]], plainCtx(ctx))[0];
+  }
+  let y = plain(ins, ctx)[0]!;
+  if (io.lookup) {
+    const base = lowestOf(y.type);
+    const table = io.lookup.data as Uint8Array | Int8Array | Float32Array;
+    const values = Array.from(y.data as Uint8Array | Int8Array, (v) => table[v - base]!);
+    y = io.lookup.type === 'float32' ? new Tensor('float32', Float32Array.from(values), y.dims)
+      : io.lookup.type === 'int8' ? new Tensor('int8', Int8Array.from(values), y.dims) : new Tensor('uint8', Uint8Array.from(values), y.dims);
+  }
+  if (io.dequantize) y = dequantizeReference([y, io.dequantize.scale, io.dequantize.zeroPoint], plainCtx(ctx))[0]!;
+  return [y];
+}

@@ -1,0 +1,93 @@
+import type { DataType } from '../../../core/dtype.ts';
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
+import type { Graph, Node } from '../ir.ts';
+import { GraphIndex, rewriteNodes } from './graph-index.ts';
+import { knownTypes } from './value-types.ts';
+
+/**
+ * WebGPU only (optimizeForBackend): the ops around a QLinearConv (or QLinearMatMul) that the QDQ lowering leaves as
+ * dispatches of their own move into it (kernels/qlinear-conv/fused-io.ts):
+ * - QLinearConv -> kiln.QLinearLookup (the folded activation): the table in the conv's store;
+ * - then -> DequantizeLinear (a float consumer follows: squeeze-excite's GlobalAveragePool / Mul):
+ *   the conv stores the dequantized float;
+ * - QuantizeLinear -> QLinearConv (the model input, a GlobalAveragePool's or a Mul's float
+ *   result): x is quantized as the conv reads it.
+ * Only when the value in between is read by nothing else and the parameters are per-tensor
+ * constants; each fold keeps the separate ops' arithmetic, so answers do not change.
+ */
+export function fuseQdqWebgpu(graph: Graph): void {
+  foldStores(graph);
+  foldQuantizeLoads(graph);
+}
+
+// QLinearConv and QLinearMatMul share the slots used here: 0 x, 1 x_scale, 2 x_zero_point, 7 y_zero_point
+const isConv = (n: Node | undefined): n is Node => n !== undefined && (n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && n.domain === '';
+const isPlain = (n: Node, allowed: readonly string[]): boolean => n.attrs.names().every((a) => allowed.includes(a));
+
+/** A one-element initializer (scale or zero point), or undefined. */
+function scalarInit(graph: Graph, name: string | undefined): AnyTensor | undefined {
+  const t = name ? graph.initializers.get(name) : undefined;
+  return t && t.data.length === 1 ? t : undefined;
+}
+
+function foldStores(graph: Graph): void {
+  const index = new GraphIndex(graph);
+  const replace = new Map<Node, Node | undefined>();
+  for (const conv of graph.nodes) {
+    if (!isConv(conv) || conv.attrs.has(LOOKUP_ATTR) || conv.attrs.has(DQ_SCALE_ATTR)) continue;
+    let attrs = conv.attrs;
+    let out = conv.outputs[0]!;
+    const removed: Node[] = [];
+    const lookup = index.onlyConsumer(out);
+    const table = lookup && lookup.opType === 'QLinearLookup' && lookup.domain === 'kiln' && lookup.inputs[0] === out ? graph.initializers.get(lookup.inputs[1] ?? '') : undefined;
+    if (lookup && table && table.dims.length === 1 && table.data.length === 256) {
+      // input 2 (the dequantized inputs) only serves the wasm backend's table rebuild
+      attrs = attrs.with(LOOKUP_ATTR, table);
+      out = lookup.outputs[0]!;
+      removed.push(lookup);
+    }
+    const outType = table ? table.type : scalarInit(graph, conv.inputs[7])?.type;
+    const dq = index.onlyConsumer(out);
+    const scale = dq && scalarInit(graph, dq.inputs[1]);
+    const zp = dq?.inputs[2] ? scalarInit(graph, dq.inputs[2]) : undefined;
+    if (dq && dq.opType === 'DequantizeLinear' && dq.domain === '' && dq.inputs[0] === out && isPlain(dq, ['axis']) && scale?.type === 'float32'
+      && (outType === 'uint8' || outType === 'int8') && (dq.inputs[2] ? zp?.type === outType : true)) {
+      attrs = attrs.with(DQ_SCALE_ATTR, scale);
+      if (zp) attrs = attrs.with(DQ_ZERO_POINT_ATTR, zp);
+      out = dq.outputs[0]!;
+      removed.push(dq);
+    }
+    if (removed.length === 0) continue;
+    for (const r of removed) replace.set(r, undefined);
+    replace.set(conv, { ...conv, outputs: [out], attrs });
+  }
+  if (replace.size > 0) rewriteNodes(graph, replace);
+}
+
+/** Output types this pass needs beyond value-types.ts's table: dequantized, looked-up and fused conv results. */
+function quantTypes(n: Node, types: ReadonlyMap<string, DataType>): DataType | undefined {
+  if (n.opType === 'DequantizeLinear' && n.domain === '' && !n.attrs.has('output_dtype')) return types.get(n.inputs[1] ?? '');
+  if (n.opType === 'QLinearLookup' && n.domain === 'kiln') return types.get(n.inputs[1] ?? '');
+  if (isConv(n)) return n.attrs.has(DQ_SCALE_ATTR) ? 'float32' : n.attrs.tensor(LOOKUP_ATTR)?.type ?? types.get(n.inputs[7] ?? '');
+  return undefined;
+}
+
+function foldQuantizeLoads(graph: Graph): void {
+  const index = new GraphIndex(graph);
+  const types = knownTypes(graph, quantTypes);
+  const replace = new Map<Node, Node | undefined>();
+  for (const conv of graph.nodes) {
+    if (!isConv(conv) || conv.attrs.has(QUANTIZE_X_ATTR)) continue;
+    const q = index.producer.get(conv.inputs[0] ?? '');
+    if (!q || q.opType !== 'QuantizeLinear' || q.domain !== '' || !index.hasSingleConsumer(q.outputs[0]!) || !isPlain(q, ['axis'])) continue;
+    if (types.get(q.inputs[0] ?? '') !== 'float32') continue;
+    // the Q's parameters must be the conv's x_scale / x_zero_point (same values, same types)
+    const [qs, qz, cs, cz] = [q.inputs[1], q.inputs[2], conv.inputs[1], conv.inputs[2]].map((name) => scalarInit(graph, name));
+    if (!qs || !qz || !cs || !cz || qs.type !== 'float32' || cs.type !== 'float32' || qz.type !== cz.type) continue;
+    if (qs.data[0] !== cs.data[0] || qz.data[0] !== cz.data[0]) continue;
+    replace.set(q, undefined);
+    replace.set(conv, { ...conv, inputs: [q.inputs[0]!, ...conv.inputs.slice(1)], attrs: conv.attrs.with(QUANTIZE_X_ATTR, 1) });
+  }
+  if (replace.size > 0) rewriteNodes(graph, replace);
+}

@@ -1,0 +1,7 @@
+// If and Loop expansion, a chunk of its own (loaded by loadControlFlowFor for graphs that have them):
+// the planner replaces an If by its branch and unrolls a Loop (expand-if.ts, expand-loop.ts).
+import { registerControlFlow } from './build-plan.ts';
+import { expandIf } from './expand-if.ts';
+import { expandLoop } from './expand-loop.ts';
+
+registerControlFlow({ expandIf, expandLoop });

@@ -1,0 +1,132 @@
+// The WebGPU QDQ fusion (runtime/graph/passes/fuse-qdq-webgpu.ts): the QuantizeLinear before and the
+// QLinearLookup / DequantizeLinear after a QLinearConv move into it. The int8 MobileNetV3-like model
+// then needs 4 dispatches more than its float twin (59 before), and gives exactly the unfused
+// WebGPU graph's answers (and, on js, exactly the unfused references').
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Tensor } from '../../core/tensor.ts';
+import { loadLazyGroup } from '../../kernels/lazy-families.ts';
+import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import type { Graph } from '../../runtime/graph/ir.ts';
+import { fuseQdqWebgpu } from '../../runtime/graph/passes/fuse-qdq-webgpu.ts';
+import { optimizeForBackend, optimizeGraph } from '../../runtime/graph/passes/optimize.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { toWriterModel } from '../../trainer-node/compress/onnx-to-writer.ts';
+import { buildMobileNet, floatModel, MOBILENET_INPUT } from '../helpers/mobilenet-qdq.ts';
+import { buildParityModel, parityInputs } from '../helpers/qdq-parity.ts';
+
+const SEED = 5;
+
+/** The graph as ONNX bytes, to load with graphOptimizationLevel 'disabled' (runs exactly these nodes). */
+function encodeGraph(bytes: Uint8Array, graph: Graph): Uint8Array {
+  const m = readOnnxModel(bytes);
+  return encodeOnnxModel({ ...toWriterModel(m, graph, new Map()), opsets: { '': 13, 'com.microsoft': 1, kiln: 1 } });
+}
+
+async function runAll(bytes: Uint8Array, ep: 'webgpu' | 'js', inputs: readonly Float32Array[]): Promise<{ out: Float32Array[]; dispatches: number | undefined; ops: string[] }> {
+  const s = await InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'disabled' });
+  const out: Float32Array[] = [];
+  for (const x of inputs) out.push((await s.run({ x: new Tensor('float32', x, [...MOBILENET_INPUT]) }))[s.outputNames[0]!]!.data as Float32Array);
+  const p = s.lastPlacement!;
+  if (ep === 'webgpu') assert.equal(p.cpu, 0, 'every step on the GPU');
+  await s.release();
+  return { out, dispatches: p.dispatches, ops: p.steps.map((st) => st.opType) };
+}
+
+test('QDQ MobileNetV3-like on WebGPU: Q / QLinearLookup / DQ fold into QLinearConv, same answers as the unfused graph', async () => {
+  await loadLazyGroup('quantized');
+  const qdq = (await buildParityModel(SEED)).qdq;
+  const model = readOnnxModel(qdq);
+  const lowered = optimizeGraph(model);
+  const fusedGraph: Graph = { ...lowered, initializers: new Map(lowered.initializers), nodes: [...lowered.nodes] };
+  fuseQdqWebgpu(fusedGraph);
+  const count = (g: Graph, op: string): number => g.nodes.filter((n) => n.opType === op).length;
+  // before: 9 lookups, 7 Q, 7 DQ between the convs; after: none of them
+  assert.deepEqual(['QLinearLookup', 'QuantizeLinear', 'DequantizeLinear'].map((op) => count(lowered, op)), [9, 7, 7]);
+  assert.deepEqual(['QLinearLookup', 'QuantizeLinear', 'DequantizeLinear'].map((op) => count(fusedGraph, op)), [0, 0, 0]);
+  assert.equal(count(fusedGraph, 'QLinearConv'), count(lowered, 'QLinearConv'));
+
+  const inputs = parityInputs(SEED, 4);
+  const [unfusedBytes, fusedBytes] = [encodeGraph(qdq, lowered), encodeGraph(qdq, fusedGraph)];
+  for (const ep of ['webgpu', 'js'] as const) {
+    const plain = await runAll(unfusedBytes, ep, inputs);
+    const fused = await runAll(fusedBytes, ep, inputs);
+    // the fused graph really ran (not the unfused one under another name)
+    assert.equal(fused.ops.filter((o) => o === 'QLinearLookup').length, 0);
+    assert.equal(plain.ops.filter((o) => o === 'QLinearLookup').length, 9);
+    for (let i = 0; i < inputs.length; i++) assert.deepEqual(fused.out[i], plain.out[i], `${ep}: input ${i} differs from the unfused graph`);
+    // 23 ops folded, each one dispatch less; a folded QuantizeLinear whose x the conv reads many
+    // times runs as a program of its own inside the conv's step (kernels/qlinear-conv/webgpu.ts:
+    // the model input, depending on the adapter's tile), so 22 or 23 fewer
+    if (ep === 'webgpu') assert.ok(fused.dispatches! <= plain.dispatches! - 22 && fused.dispatches! >= plain.dispatches! - 23, `${fused.dispatches} vs ${plain.dispatches} unfused`);
+  }
+});
+
+test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph: dispatches within 4 of the float twin', async () => {
+  const qdq = (await buildParityModel(SEED)).qdq;
+  const m = readOnnxModel(qdq);
+  const gpuOps = optimizeForBackend(m, optimizeGraph(m), 'webgpu').nodes.map((n) => n.opType);
+  assert.ok(!gpuOps.includes('QLinearLookup') && !gpuOps.includes('QuantizeLinear') && !gpuOps.includes('DequantizeLinear'), gpuOps.join(' '));
+  // the CPU backends keep the separate ops (their wasm kernels)
+  assert.ok(optimizeForBackend(m, optimizeGraph(m), 'wasm').nodes.some((n) => n.opType === 'QLinearLookup'));
+  const dispatches = async (bytes: Uint8Array): Promise<number> => {
+    const s = await InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+    await s.run({ x: new Tensor('float32', parityInputs(SEED, 1)[0]!, [...MOBILENET_INPUT]) });
+    const d = s.lastPlacement!.dispatches!;
+    await s.release();
+    return d;
+  };
+  const [int8, f32] = [await dispatches(qdq), await dispatches(floatModel(buildMobileNet(SEED), false))];
+  console.log(`MobileNetV3-like WebGPU dispatches per run: int8 ${int8}, float ${f32}`);
+  // what is left: the QuantizeDequantize pairs after GlobalAveragePool / Reshape / the classifier (3)
+  // and the input's quantization (1)
+  assert.ok(int8 <= f32 + 4, `int8 ${int8} vs float ${f32}`);
+});
+
+test('QDQ MatMul (a classifier head): Q -> QLinearMatMul -> DQ is one WebGPU step, same answers as unfused', async () => {
+  await loadLazyGroup('quantized');
+  const [M, K, N] = [2, 24, 10];
+  const rnd = (n: number, scale: number): Float32Array => Float32Array.from(parityInputs(SEED, 1)[0]!.subarray(0, n), (v) => v * scale);
+  const w = rnd(K * N, 0.2);
+  const ws = Float32Array.from({ length: N }, (_, n) => Math.max(1e-3, ...Array.from({ length: K }, (_, k) => Math.abs(w[k * N + n]!))) / 127);
+  const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', Float32Array.of(v), []);
+  const bytes = encodeOnnxModel({
+    nodes: [
+      { opType: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+      { opType: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
+      { opType: 'DequantizeLinear', inputs: ['wq', 'ws', 'wz'], outputs: ['wd'], attrs: { axis: 1 } },
+      { opType: 'MatMul', inputs: ['xd', 'wd'], outputs: ['y0'] },
+      { opType: 'QuantizeLinear', inputs: ['y0', 'ys', 'yz'], outputs: ['yq'] },
+      { opType: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [M, K] }],
+    outputs: [{ name: 'y', dtype: 'float32' }],
+    initializers: {
+      xs: scalar(4 / 255), xz: new Tensor('uint8', Uint8Array.of(128), []), ys: scalar(6 / 255), yz: new Tensor('uint8', Uint8Array.of(120), []),
+      wq: new Tensor('int8', Int8Array.from(w, (v, i) => Math.round(v / ws[i % N]!)), [K, N]), ws: new Tensor('float32', ws, [N]), wz: new Tensor('int8', new Int8Array(N), [N]),
+    },
+    opsets: { '': 13 },
+  });
+  const m = readOnnxModel(bytes);
+  const lowered = optimizeGraph(m);
+  assert.deepEqual(lowered.nodes.map((n) => n.opType), ['QuantizeLinear', 'QLinearMatMul', 'DequantizeLinear']);
+  assert.deepEqual(optimizeForBackend(m, lowered, 'webgpu').nodes.map((n) => n.opType), ['QLinearMatMul']);
+  const fusedGraph: Graph = { ...lowered, initializers: new Map(lowered.initializers), nodes: [...lowered.nodes] };
+  fuseQdqWebgpu(fusedGraph);
+  const x = new Tensor('float32', rnd(M * K, 2), [M, K]);
+  const run = async (model: Uint8Array, ep: 'webgpu' | 'js'): Promise<{ y: Float32Array; ops: string[] }> => {
+    const s = await InferenceSession.create(model, { executionProviders: [ep], graphOptimizationLevel: 'disabled' });
+    const y = (await s.run({ x })).y!.data as Float32Array;
+    const ops = s.lastPlacement!.steps.map((st) => st.opType);
+    await s.release();
+    return { y, ops };
+  };
+  const [plainBytes, fusedBytes] = [encodeGraph(bytes, lowered), encodeGraph(bytes, fusedGraph)];
+  for (const ep of ['webgpu', 'js'] as const) {
+    const [plain, fused] = [await run(plainBytes, ep), await run(fusedBytes, ep)];
+    assert.deepEqual(fused.ops, ['QLinearMatMul']);
+    assert.deepEqual(fused.y, plain.y, ep);
+    assert.ok(plain.y.some((v) => v !== 0), 'a non-trivial output');
+  }
+});
