@@ -1,7 +1,9 @@
 // If and Loop expansion, a chunk of its own (loaded by loadControlFlowFor for graphs that have them):
 // the planner replaces an If by its branch and unrolls a Loop (expand-if.ts, expand-loop.ts).
-import { registerControlFlow } from './build-plan.ts';
+import { registerControlFlow, type ControlFlow } from './build-plan.ts';
 import { expandIf } from './expand-if.ts';
 import { expandLoop } from './expand-loop.ts';
 
-registerControlFlow({ expandIf, expandLoop });
+/** Exported as well as registered: the script tag's loader takes a part's exports as proof it ran. */
+export const controlFlow: ControlFlow = { expandIf, expandLoop };
+registerControlFlow(controlFlow);

@@ -15,6 +15,7 @@ import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
 import { webgpuGraphModel } from '../helpers/webgpu-graph.ts';
 import { randomTensor } from '../ops/op-harness.ts';
+import '../../runtime/graph/passes/attention-passes.ts'; // optimizeForBackend needs it loaded, as a session loads it (loadGraphPassesFor)
 
 ort.env.wasm.numThreads = 1;
 const rng = testRng(import.meta.url);
