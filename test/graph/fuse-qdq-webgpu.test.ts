@@ -64,7 +64,7 @@ test('QDQ MobileNetV3-like on WebGPU: Q / QLinearLookup / DQ fold into QLinearCo
   }
 });
 
-test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph: dispatches within 4 of the float twin', async () => {
+test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph: 36-37 dispatches (59 unfused, float twin 30)', async () => {
   const qdq = (await buildParityModel(SEED)).qdq;
   const m = readOnnxModel(qdq);
   const gpuOps = optimizeForBackend(m, optimizeGraph(m), 'webgpu').nodes.map((n) => n.opType);
@@ -81,9 +81,12 @@ test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph
   };
   const [int8, f32] = [await dispatches(qdq), await dispatches(floatModel(buildMobileNet(SEED), false))];
   console.log(`MobileNetV3-like WebGPU dispatches per run: int8 ${int8}, float ${f32}`);
-  // what is left: the QuantizeDequantize pairs after GlobalAveragePool / Reshape / the classifier (3)
-  // and the input's quantization (1)
-  assert.ok(int8 <= f32 + 4, `int8 ${int8} vs float ${f32}`);
+  // 59 unfused. What is left over the float twin: the QuantizeDequantize pairs after GlobalAveragePool /
+  // Reshape / the classifier (3), the input's quantization (1), and the float twin's residual Adds,
+  // which the float Conv epilogue now takes (bert-dispatch) and QLinearAdd cannot (2). Counts are
+  // deterministic; 36 or 37 by the adapter's tile (a quantize-first program, kernels/qlinear-conv/webgpu.ts).
+  assert.ok(int8 === 36 || int8 === 37, `int8 ${int8} dispatches (float twin ${f32})`);
+  assert.equal(f32, 30, 'float twin');
 });
 
 test('QDQ MatMul (a classifier head): Q -> QLinearMatMul -> DQ is one WebGPU step, same answers as unfused', async () => {
