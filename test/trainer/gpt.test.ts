@@ -89,6 +89,43 @@ describe('the exported GPT decoder', () => {
   }
 });
 
+test(`a right-aligned cache window with empty slots masked by attention_mask (generate()'s window) decodes TF.js's logits (seed ${rng.seed})`, async () => {
+  await initTf();
+  const g = buildGpt(config, rng.int(1 << 30));
+  const tokens = Array.from({ length: T }, () => rng.int(config.vocabSize));
+  const want = tf.tidy(() => gptForward(g, tf.tensor2d(tokens, [1, T], 'int32'), tf.tensor2d([...Array(T).keys()], [1, T], 'int32')).dataSync());
+  const bytes = encodeOnnxModel(gptToOnnx(g, { quantized: false }));
+  disposeGpt(g);
+  const W = T; // window slots: more than any past here, so early steps have empty slots on the left
+  for (const provider of ['js', 'wasm'] as const) {
+    const s = await InferenceSession.create(bytes, { executionProviders: [provider] });
+    try {
+      const full = await s.run(feeds(tokens, 0, T, {}));
+      for (let p = 1; p < T; p++) {
+        // past: the first p keys/values of the full run, right-aligned in W slots, zeros before them
+        const f: Record<string, AnyTensor> = {
+          input_ids: i64([tokens[p]!], [1, 1]),
+          attention_mask: i64([...new Array<number>(W - p).fill(0), ...new Array<number>(p + 1).fill(1)], [1, W + 1]),
+          position_ids: i64([p], [1, 1]),
+        };
+        for (let l = 0; l < config.layers; l++) {
+          for (const kv of ['key', 'value'] as const) {
+            const present = full[presentName(l, kv)]!.data as Float32Array;
+            const window = new Float32Array(config.heads * W * dh);
+            for (let h = 0; h < config.heads; h++) window.set(present.subarray(h * T * dh, h * T * dh + p * dh), (h * W + W - p) * dh);
+            f[pastName(l, kv)] = new Tensor('float32', window, [1, config.heads, W, dh]);
+          }
+        }
+        const step = (await s.run(f)).logits!.data as Float32Array;
+        const d = maxDiff(step, want, p * config.vocabSize);
+        assert.ok(d < 1e-4, `${provider}: position ${p} through a right-aligned window differs from the full sequence by ${d}`);
+      }
+    } finally {
+      await s.release();
+    }
+  }
+});
+
 describe('kiln train --arch gpt', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-gpt-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,8 +6,12 @@
 // Plain ONNX ops only (opset 17 LayerNormalization; 21 when int4 weights are present). Quantized
 // models keep their dense weights packed behind DequantizeLinear (int8 per output column, int4 in
 // blocks along k) and the embedding tables as int8 rows.
-// A key is visible to a query when its cache index <= the query's position id and its
-// attention_mask entry is 1: right-padded or unpadded batches (no left padding).
+// A key is visible to a query when its index in the concatenated sequence (past + new) is not
+// after the query's own index there, and its attention_mask entry is 1 (Hugging Face's rule). So a
+// cache whose entries are right-aligned in a fixed window, empty slots masked by attention_mask
+// (generate()'s window), decodes what a full recompute does; position_ids only place the tokens.
+// (The first export compared the cache index with the position id, which hides right-aligned
+// entries from early positions.)
 import * as tf from '@tensorflow/tfjs';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import type { WriterModel, WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
@@ -60,8 +64,12 @@ export function gptToOnnx(g: Gpt, opts: { quantized: boolean; producer?: string 
 
   // additive attention bias [batch, 1, seq, past + seq]: -1e9 where a key is in the future or masked out
   const total = node('Gather', [node('Shape', [GPT_INPUTS.mask], 'mask.shape'), init('one.index', i64([1], []))], 'total_len');
-  const keyIndex = node('Range', [init('zero.i64', i64([0], [])), total, init('one.i64', i64([1], []))], 'key_index');
-  const future = node('Greater', [node('Unsqueeze', [keyIndex, init('axes.0.1', i64([0, 1]))], 'key_index.row'), node('Unsqueeze', [positions, init('axes.2', i64([2]))], 'query_pos')], 'future');
+  const one = init('one.i64', i64([1], []));
+  const keyIndex = node('Range', [init('zero.i64', i64([0], [])), total, one], 'key_index');
+  // the new tokens are the last `seq` of the concatenated sequence: query i sits at total - seq + i
+  const seq = node('Gather', [node('Shape', [ids], 'ids.shape'), init('one.index.q', i64([1], []))], 'seq_len');
+  const queryIndex = node('Range', [node('Sub', [total, seq], 'past_len'), total, one], 'query_index');
+  const future = node('Greater', [node('Unsqueeze', [keyIndex, init('axes.0', i64([0]))], 'key_index.row'), node('Unsqueeze', [queryIndex, init('axes.1q', i64([1]))], 'query_index.col')], 'future');
   const padded = node('Unsqueeze', [node('Equal', [GPT_INPUTS.mask, init('zero.mask', i64([0], []))], 'padded.keys'), init('axes.1', i64([1]))], 'padded');
   const hidden = node('Unsqueeze', [node('Or', [future, padded], 'hidden.keys'), init('axes.1b', i64([1]))], 'hidden');
   const bias = node('Where', [hidden, init('neg.inf', f32(-1e9)), init('zero.f32', f32(0))], 'attn_bias');
