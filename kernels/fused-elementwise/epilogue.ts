@@ -28,7 +28,10 @@ export function epilogueOf(attrs: Attributes, node: string): Program | undefined
   const extra = attrs.int('kiln_epilogue_inputs', 0);
   if (extra < 0 || extra > MAX_EPILOGUE_INPUTS) fail('INVALID_GRAPH', `node '${node}': kiln_epilogue_inputs must be 0..${MAX_EPILOGUE_INPUTS}, got ${extra}`);
   const p = parseProgram(Attributes.empty().with('steps', [...steps]).with('constants', [...attrs.floats('kiln_epilogue_constants', [])]), node, 1 + extra);
-  if (p.roles.some((r) => r !== 'float')) fail('INVALID_GRAPH', `node '${node}': an epilogue reads float32 operands only`);
+  // Every epilogue operand is float32 (the producer's value; extras are checked in epilogueExtras), so
+  // a Cast of one (exports write Cast(x, to=float) around attention scores) is the identity; a Where
+  // condition would need a bool operand.
+  if (p.roles.some((r) => r === 'cond')) fail('INVALID_GRAPH', `node '${node}': an epilogue reads float32 operands only`);
   return p;
 }
 

@@ -68,8 +68,15 @@ const lookupMul: WasmKernel = (inputs, outputs, ctx) => {
   const out = planMul(inputs, ctx);
   const q = constQuant(ctx, MUL_YS, MUL_YZ);
   const [x, b] = [inputs[X]!, inputs[MUL_B]!];
-  if (!q || out.dims.length !== x.dims.length || out.dims.some((d, i) => d !== x.dims[i]) || count(x.dims) === 0) return undefined;
+  if (!q || count(out.dims) === 0) return undefined;
   const flip = lookupBase(x.dtype) === 0 ? 0 : 1;
+  // the quantized side per (n, c) row and b the full map (an SE scale, pooled, times the features)
+  const xRows = out.dims.length >= 2 && x.dims.length === out.dims.length && x.dims[0] === out.dims[0] && x.dims[1] === out.dims[1] && x.dims.slice(2).every((d) => d === 1);
+  if (xRows && b.dims.length === out.dims.length && b.dims.every((d, i) => d === out.dims[i]) && count(x.dims) < count(out.dims)) {
+    const [rows, inner] = [out.dims[0]! * out.dims[1]!, count(out.dims.slice(2))];
+    return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_rowmul_q8', (f, _k, table, at, y) => void f(at[X]!, flip, table, at[MUL_B]!, rows, inner, q.s, q.z, q.lo, q.hi, y));
+  }
+  if (out.dims.length !== x.dims.length || out.dims.some((d, i) => d !== x.dims[i])) return undefined;
   // b: one float per element (x's shape), or one per (n, c) row: [N or 1, C, 1, ...] right-aligned to x
   const bd = [...new Array<number>(Math.max(0, x.dims.length - b.dims.length)).fill(1), ...b.dims];
   const full = bd.every((d, i) => d === x.dims[i]);

@@ -9,7 +9,7 @@ import type { DeviceLostEvent, DeviceLostListener } from './device-events.ts';
 import { JsBackend } from '../backends/js/js-backend.ts';
 import type { GpuDeviceContext } from '../backends/webgpu/gpu-device.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
-import type { PipelineCounts } from '../backends/webgpu/pipeline-cache.ts';
+import type { PipelineCounts } from '../backends/webgpu/pipeline-counts.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import { fail } from '../../core/errors.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';

@@ -2,7 +2,7 @@ import type { TensorMeta } from '../../kernels/contract.ts';
 import type { Backend, BackendName, Placement, PreparedPlan } from '../backends/backend.ts';
 import { JsBackend } from '../backends/js/js-backend.ts';
 import type { KernelTuning } from '../backends/webgpu/kernel-tuning.ts';
-import type { PipelineCounts } from '../backends/webgpu/pipeline-cache.ts';
+import type { PipelineCounts } from '../backends/webgpu/pipeline-counts.ts';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.ts';
 import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';

@@ -186,9 +186,7 @@ test('wasm: a mask added as a bias (trainer-node GPT export form: scores + Where
   }
 });
 
-test('wasm: the trained sonnet GPT (trainer-node export: a key is visible when its cache index <= the position id) decodes the tokens a full recompute picks', async () => {
-  // This mask form needs the cache left-aligned (index == position): the window's right-aligned
-  // entries would be hidden from early positions. The in-place cache is left-aligned.
+test('wasm: the trained sonnet GPT (trainer-node export) decodes the tokens a full recompute picks', async () => {
   const s = await InferenceSession.create('demo/models/sonnets-gpt-int4.kiln', { executionProviders: ['wasm'] });
   try {
     const start = [5, 6, 7, 8, 9];

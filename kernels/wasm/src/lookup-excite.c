@@ -39,21 +39,36 @@ void KILN_EXPORT(kiln_lookup_mean_q8)(const uint8_t *x, int flip, const float *t
 // and a float gather per element.
 #define ROW_TABLE_MIN 512
 
-// a: rows x inner bytes; b: b_rows floats (row r reads b[r % b_rows]) or, with b_full, one per element.
+// a: rows x inner bytes, or with a_per_row one byte per row (an SE scale times the feature map, the
+// quantized side being the pooled one); b: b_rows floats (row r reads b[r % b_rows]) or, with
+// b_full, one per element.
+static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, uint8_t *y);
+
 void KILN_EXPORT(kiln_lookup_mul_q8)(const uint8_t *a, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, uint8_t *y) {
+  lookup_mul(a, 0, flip, table, b, b_rows, b_full, rows, inner, s, z, lo, hi, y);
+}
+
+// a one byte per row, b one float per element: QuantizeLinear(table[a[r]] * b[i]); the float32
+// product is the same either way round, so the bytes are the unfused Mul's.
+void KILN_EXPORT(kiln_lookup_rowmul_q8)(const uint8_t *a, int flip, const float *table, const float *b, int rows, int inner, float s, int z, int lo, int hi, uint8_t *y) {
+  lookup_mul(a, 1, flip, table, b, 1, 1, rows, inner, s, z, lo, hi, y);
+}
+
+static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, uint8_t *y) {
   const uint8_t m = flip ? 0x80 : 0;
   const v128_t vs = wasm_f32x4_splat(s), vlo = wasm_f32x4_splat((float)(lo - z)), vhi = wasm_f32x4_splat((float)(hi - z)), vz = wasm_i32x4_splat(z);
   const v128_t magic = wasm_f32x4_splat(12582912.0f), vbias = wasm_i32x4_splat(0x4B400000 - z);
   long i = 0;
   for (int r = 0, rb = 0; r < rows; r++, rb = rb + 1 == b_rows ? 0 : rb + 1) {
     const float br = b_full ? 0.0f : b[rb];
+    const v128_t ar = wasm_f32x4_splat(a_per_row ? table[a[r] ^ m] : 0.0f);
     int j = 0;
     if (!b_full && inner >= ROW_TABLE_MIN) {
       // the row's 256 outputs, indexed by the raw byte (table is indexed by byte ^ m)
       uint8_t row[256], every[256];
       for (int v = 0; v < 256; v++) every[v] = (uint8_t)v;
       // one row of 256 (< ROW_TABLE_MIN) takes the direct path below; its SIMD and scalar parts agree on every value
-      kiln_lookup_mul_q8(every, flip, table, &br, 1, 0, 1, 256, s, z, lo, hi, row);
+      lookup_mul(every, 0, flip, table, &br, 1, 0, 1, 256, s, z, lo, hi, row);
       for (; j < inner; j++, i++) y[i] = row[a[i]];
       continue;
     }
@@ -65,7 +80,7 @@ void KILN_EXPORT(kiln_lookup_mul_q8)(const uint8_t *a, int flip, const float *ta
       const uint8_t *src = a + i;
       const float *bsrc = b + i;
       if (nc < 8) {
-        for (int t = 0; t < nc; t++) pa[t] = a[i + t];
+        if (!a_per_row) for (int t = 0; t < nc; t++) pa[t] = a[i + t];
         if (b_full) for (int t = 0; t < nc; t++) pb[t] = b[i + t];
         src = pa;
         bsrc = pb;
@@ -75,8 +90,10 @@ void KILN_EXPORT(kiln_lookup_mul_q8)(const uint8_t *a, int flip, const float *ta
         b0 = wasm_v128_load(bsrc);
         b1 = wasm_v128_load(bsrc + 4);
       }
-      const v128_t p0 = wasm_f32x4_div(wasm_f32x4_mul(gather4(table, src, m), b0), vs);
-      const v128_t p1 = wasm_f32x4_div(wasm_f32x4_mul(gather4(table, src + 4, m), b1), vs);
+      const v128_t a0 = a_per_row ? ar : gather4(table, src, m);
+      const v128_t a1 = a_per_row ? ar : gather4(table, src + 4, m);
+      const v128_t p0 = wasm_f32x4_div(wasm_f32x4_mul(a0, b0), vs);
+      const v128_t p1 = wasm_f32x4_div(wasm_f32x4_mul(a1, b1), vs);
       // clamped (integer bounds: clamp and round commute), then rounded half to even by adding
       // 1.5 * 2^23 (gemm-s8.c's epilogue does the same); NaN (max/min keep it) gives z as kiln_quantize_f32 does
       const v128_t f0 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p0, vlo), vhi), magic);

@@ -7,19 +7,8 @@ function maybePrint(program: GpuProgram): void {
   if (filter && (filter === '*' || program.label.includes(filter))) console.log(`// ${program.label}\n${program.shader}`);
 }
 
-/** Pipelines compiled ahead (from a plan of the graph's shapes while the weights stream) and on demand. */
-export interface PipelineCounts {
-  /** compiles started by prewarm() */
-  readonly ahead: number;
-  /** compiles started by get(): a plan asked for a pipeline nobody compiled ahead */
-  readonly onDemand: number;
-  /** pipelines compiled ahead that a plan then asked for */
-  readonly claimed: number;
-  /** pipelines compiled ahead that the first plan did not ask for (a wrong guess), dropped */
-  readonly dropped: number;
-  /** compiles not yet finished (or failed) */
-  readonly pending: number;
-}
+export type { PipelineCounts } from './pipeline-counts.ts';
+import type { PipelineCounts } from './pipeline-counts.ts';
 
 /** What a program binds: its inputs read-only, its outputs and temps read-write (the layout's key). */
 export const readOnlyBindings = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');
