@@ -1,9 +1,9 @@
 // `kiln train --arch gpt`: a character-level decoder-only transformer on a text corpus (the sonnets
 // from npm), QAT, .kiln + ONNX with past key values. Reached through `kiln train` (train.ts).
-import { parseArgs } from 'node:util';
 import type { GptBits, GptTrainOptions } from '../../train/gpt/gpt-pipeline.ts';
 import { CliUsageError } from '../command.ts';
 import { intOption } from '../int-option.ts';
+import { parseOptions } from '../parse-options.ts';
 
 export const GPT_HELP = `
 text generation (--arch gpt):
@@ -19,23 +19,13 @@ export type ParsedGptArgs = Omit<GptTrainOptions, 'corpus' | 'commandLine' | 'on
 const int = (name: string, v: string | undefined, min: number, fallback: number): number => intOption(name, v, min) ?? fallback;
 
 export function parseGptArgs(argv: readonly string[]): ParsedGptArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        arch: { type: 'string' }, dataset: { type: 'string' }, bits: { type: 'string' }, steps: { type: 'string' },
-        layers: { type: 'string' }, 'd-model': { type: 'string' }, heads: { type: 'string' }, context: { type: 'string' },
-        'max-positions': { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
-        out: { type: 'string' }, prompt: { type: 'string' }, 'sample-tokens': { type: 'string' },
-        'no-entropy-coding': { type: 'boolean' }, quiet: { type: 'boolean' },
-      },
-    }));
-  } catch (e) {
-    throw new CliUsageError(`${(e as Error).message} (--arch gpt takes the options listed under "text generation")`);
-  }
+  const values = parseOptions(argv, {
+    arch: { type: 'string' }, dataset: { type: 'string' }, bits: { type: 'string' }, steps: { type: 'string' },
+    layers: { type: 'string' }, 'd-model': { type: 'string' }, heads: { type: 'string' }, context: { type: 'string' },
+    'max-positions': { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    out: { type: 'string' }, prompt: { type: 'string' }, 'sample-tokens': { type: 'string' },
+    'no-entropy-coding': { type: 'boolean' }, quiet: { type: 'boolean' },
+  }, ' (--arch gpt takes the options listed under "text generation")');
   if (values.dataset !== undefined && values.dataset !== 'sonnets') throw new CliUsageError(`--arch gpt trains on --dataset sonnets, got '${values.dataset}'`);
   const bits = values.bits === undefined ? 8 : Number(values.bits);
   if (bits !== 32 && bits !== 8 && bits !== 4) throw new CliUsageError(`--bits must be 32, 8 or 4, got '${values.bits}'`);

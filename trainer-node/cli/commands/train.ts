@@ -1,6 +1,6 @@
 // `kiln train`: options -> dataset -> runTraining (trainer-node/train/pipeline.ts) -> report table.
 import type { TrainOptions } from '../../train/pipeline.ts';
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../parse-options.ts';
 import { KilnError } from '../../../core/errors.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { CliUsageError, type Command } from '../command.ts';
@@ -56,23 +56,13 @@ export interface ParsedTrainArgs extends Pick<TrainOptions, 'bits' | 'prune' | '
 }
 
 export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        dataset: { type: 'string' }, csv: { type: 'string' }, label: { type: 'string' }, images: { type: 'string' },
-        arch: { type: 'string' }, bits: { type: 'string' }, prune: { type: 'string' }, distill: { type: 'boolean' },
-        epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
-        out: { type: 'string' }, tfjs: { type: 'string' }, teacher: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
-        'no-entropy-coding': { type: 'boolean' }, quiet: { type: 'boolean' },
-      },
-    }));
-  } catch (e) {
-    throw new CliUsageError((e as Error).message);
-  }
+  const values = parseOptions(argv, {
+    dataset: { type: 'string' }, csv: { type: 'string' }, label: { type: 'string' }, images: { type: 'string' },
+    arch: { type: 'string' }, bits: { type: 'string' }, prune: { type: 'string' }, distill: { type: 'boolean' },
+    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    out: { type: 'string' }, tfjs: { type: 'string' }, teacher: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
+    'no-entropy-coding': { type: 'boolean' }, quiet: { type: 'boolean' },
+  });
   const sources = [values.dataset !== undefined, values.csv !== undefined, values.images !== undefined].filter(Boolean).length;
   if (sources !== 1) throw new CliUsageError('give exactly one of --dataset, --csv, --images');
   let source: ParsedTrainArgs['source'];
