@@ -2,7 +2,7 @@ import { ShaderBuilder } from './shader-builder.ts';
 import type { TensorMeta } from '../contract.ts';
 import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
 import { wgslActivation } from '../common/activation.ts';
-import type { MatmulOperand, MatmulTiles, TiledMatmulSpec } from './tiled-matmul.ts';
+import { matmulPrologue, type MatmulOperand, type MatmulTiles, type TiledMatmulSpec } from './tiled-matmul.ts';
 
 /**
  * The vec4 form of the register-tiled matrix product (tiled-matmul.ts): B, Y and (where it can) A
@@ -23,11 +23,10 @@ export function vec4Operands(spec: TiledMatmulSpec): { b: boolean; a: boolean } 
 }
 
 export function tiledMatmulVec4Program(spec: TiledMatmulSpec, caps: GpuCaps, tiles: MatmulTiles): GpuProgram {
-  const { M, N, K, batchDims } = spec;
+  const { M, N, batchDims } = spec;
   const { tm, threads } = tiles;
   const tg = Math.max(1, tiles.tn >> 2); // vec4 column groups per thread
   const aVec = vec4Operands(spec).a;
-  const rank = batchDims.length;
   const batch = batchDims.reduce((p, d) => p * d, 1);
   const colsPerGroup = threads * tg * 4;
   const nbx = Math.ceil(N / colsPerGroup);
@@ -46,29 +45,9 @@ export function tiledMatmulVec4Program(spec: TiledMatmulSpec, caps: GpuCaps, til
   const T = Y.type;
   const V = `vec4<${T}>`;
   const float = T === 'f32';
-  const dims = b.uniformArray('mm_dims', 'u32', [M, N, K, nbx, nby, groups]);
-  const ops = [spec.a, spec.b, ...(spec.c ? [spec.c] : [])];
-  const strides = b.uniformArray('mm_strides', 'u32', ops.flatMap((o) => [o.rowStride, o.colStride]));
-  const bdims = rank ? b.uniformArray('mm_bdims', 'u32', batchDims) : '';
-  const bstr = rank ? b.uniformArray('mm_bstrides', 'u32', ops.flatMap((o) => o.batchStrides)) : '';
-  const scale = float ? b.uniformArray('mm_scale', 'f32', [spec.alpha ?? 1, spec.beta ?? 1]) : '';
+  const { L, strides, scale } = matmulPrologue(b, spec, { nbx, nby, groups, hasC: C !== undefined, float });
   // A's element e, whichever way A is declared
   const aAt = (e: string): string => (aVec ? `A[(${e}) >> 2u][(${e}) & 3u]` : A.get(e));
-
-  const L: string[] = [];
-  L.push(`  if (workgroup_idx >= ${dims}(5u)) { return; }`);
-  L.push(`  let M = ${dims}(0u); let N = ${dims}(1u); let K = ${dims}(2u);`);
-  L.push(`  let bx = workgroup_idx % ${dims}(3u);`);
-  L.push(`  let rest = workgroup_idx / ${dims}(3u);`);
-  L.push(`  let by = rest % ${dims}(4u);`);
-  L.push(`  var bz = rest / ${dims}(4u);`);
-  L.push('  let z = bz;');
-  L.push('  var aBase = 0u; var bBase = 0u; var cBase = 0u;');
-  for (let d = rank - 1; d >= 0; d--) {
-    L.push(`  { let i = bz % ${bdims}(${d}u); bz = bz / ${bdims}(${d}u);`);
-    L.push(`    aBase += i * ${bstr}(${d}u); bBase += i * ${bstr}(${rank + d}u);${C ? ` cBase += i * ${bstr}(${2 * rank + d}u);` : ''} }`);
-  }
-  L.push(`  let ars = ${strides}(0u); let acs = ${strides}(1u); let brs = ${strides}(2u);`);
   L.push(`  let r0 = by * ${tm}u;`);
   // column of group g: consecutive threads, consecutive vec4s (N % 4 == 0: a group is all in or all out)
   for (let g = 0; g < tg; g++) L.push(`  let c${g} = bx * ${colsPerGroup}u + (${g * threads}u + local_idx) * 4u;`);

@@ -123,7 +123,7 @@ export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles =
   // Where B's rows are whole aligned vec4s, the vec4 form (not with quad sharing: see its file).
   // the vec4 form has no FusedElementwise epilogue yet: a fused tail keeps the scalar form
   if (!tiles.quad && spec.allowVec4 !== false && !spec.epilogue && vec4Operands(spec).b) return tiledMatmulVec4Program(spec, caps, tiles);
-  const { M, N, K, batchDims } = spec;
+  const { M, N, batchDims } = spec;
   const { tm, tn, threads, quad } = tiles;
   const rank = batchDims.length;
   for (const op of [spec.a, spec.b, spec.c]) {
@@ -150,30 +150,9 @@ export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles =
   const Y = b.output('Y', { dtype: spec.out.dtype, dims: [Math.max(1, batch * M * N)] });
   const T = Y.type;
   const zero = T === 'f32' ? '0.0' : `${T}(0)`;
-  // Scalars, read once into lets (uniform reads are not free on software adapters).
-  const dims = b.uniformArray('mm_dims', 'u32', [M, N, K, nbx, nby, groups]);
-  const ops = [spec.a, spec.b, ...(spec.c ? [spec.c] : [])];
-  const strides = b.uniformArray('mm_strides', 'u32', ops.flatMap((o) => [o.rowStride, o.colStride]));
-  const bdims = rank ? b.uniformArray('mm_bdims', 'u32', batchDims) : '';
-  const bstr = rank ? b.uniformArray('mm_bstrides', 'u32', ops.flatMap((o) => o.batchStrides)) : '';
   const float = T === 'f32';
-  const scale = float ? b.uniformArray('mm_scale', 'f32', [spec.alpha ?? 1, spec.beta ?? 1]) : '';
-
-  const L: string[] = [];
-  L.push(`  if (workgroup_idx >= ${dims}(5u)) { return; }`);
-  L.push(`  let M = ${dims}(0u); let N = ${dims}(1u); let K = ${dims}(2u);`);
-  L.push(`  let bx = workgroup_idx % ${dims}(3u);`);
-  L.push(`  let rest = workgroup_idx / ${dims}(3u);`);
-  L.push(`  let by = rest % ${dims}(4u);`);
-  L.push(`  var bz = rest / ${dims}(4u);`);
-  L.push('  let z = bz;');
-  L.push('  var aBase = 0u; var bBase = 0u; var cBase = 0u;');
-  // Batch index -> per-operand offsets, innermost batch dim first.
-  for (let d = rank - 1; d >= 0; d--) {
-    L.push(`  { let i = bz % ${bdims}(${d}u); bz = bz / ${bdims}(${d}u);`);
-    L.push(`    aBase += i * ${bstr}(${d}u); bBase += i * ${bstr}(${rank + d}u);${C ? ` cBase += i * ${bstr}(${2 * rank + d}u);` : ''} }`);
-  }
-  L.push(`  let ars = ${strides}(0u); let acs = ${strides}(1u); let brs = ${strides}(2u); let bcs = ${strides}(3u);`);
+  const { L, strides, scale } = matmulPrologue(b, spec, { nbx, nby, groups, hasC: C !== undefined, float });
+  L.push(`  let bcs = ${strides}(3u);`);
   L.push('  let lane = local_idx & 3u;');
   L.push(`  let r0 = by * ${tm}u;`);
   L.push(`  let c0 = bx * ${colsPerGroup}u + (local_idx >> 2u) * ${4 * tn}u + lane;`);
@@ -236,4 +215,37 @@ export function tiledMatmulProgram(spec: TiledMatmulSpec, caps: GpuCaps, tiles =
   L.push('    }');
   L.push('  }');
   return b.build({ label: spec.label, body: L.join('\n'), totalInvocations: groups * threads, workgroupSize: threads });
+}
+
+/**
+ * What the scalar and vec4 forms share: the uniforms (dims, operand strides, batch dims and strides,
+ * alpha/beta) and the WGSL that maps workgroup_idx to its column block bx, row block by and batch z,
+ * the per-operand batch offsets aBase/bBase/cBase (innermost batch dim first), and A's strides and B's
+ * row stride as lets (uniform reads are not free on software adapters).
+ */
+export function matmulPrologue(b: ShaderBuilder, spec: TiledMatmulSpec, grid: { nbx: number; nby: number; groups: number; hasC: boolean; float: boolean }): { L: string[]; strides: string; scale: string } {
+  const { M, N, K, batchDims } = spec;
+  const { nbx, nby, groups, hasC, float } = grid;
+  const rank = batchDims.length;
+  const dims = b.uniformArray('mm_dims', 'u32', [M, N, K, nbx, nby, groups]);
+  const ops = [spec.a, spec.b, ...(spec.c ? [spec.c] : [])];
+  const strides = b.uniformArray('mm_strides', 'u32', ops.flatMap((o) => [o.rowStride, o.colStride]));
+  const bdims = rank ? b.uniformArray('mm_bdims', 'u32', batchDims) : '';
+  const bstr = rank ? b.uniformArray('mm_bstrides', 'u32', ops.flatMap((o) => o.batchStrides)) : '';
+  const scale = float ? b.uniformArray('mm_scale', 'f32', [spec.alpha ?? 1, spec.beta ?? 1]) : '';
+  const L: string[] = [];
+  L.push(`  if (workgroup_idx >= ${dims}(5u)) { return; }`);
+  L.push(`  let M = ${dims}(0u); let N = ${dims}(1u); let K = ${dims}(2u);`);
+  L.push(`  let bx = workgroup_idx % ${dims}(3u);`);
+  L.push(`  let rest = workgroup_idx / ${dims}(3u);`);
+  L.push(`  let by = rest % ${dims}(4u);`);
+  L.push(`  var bz = rest / ${dims}(4u);`);
+  L.push('  let z = bz;');
+  L.push('  var aBase = 0u; var bBase = 0u; var cBase = 0u;');
+  for (let d = rank - 1; d >= 0; d--) {
+    L.push(`  { let i = bz % ${bdims}(${d}u); bz = bz / ${bdims}(${d}u);`);
+    L.push(`    aBase += i * ${bstr}(${d}u); bBase += i * ${bstr}(${rank + d}u);${hasC ? ` cBase += i * ${bstr}(${2 * rank + d}u);` : ''} }`);
+  }
+  L.push(`  let ars = ${strides}(0u); let acs = ${strides}(1u); let brs = ${strides}(2u);`);
+  return { L, strides, scale };
 }
