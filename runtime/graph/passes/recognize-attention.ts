@@ -3,7 +3,8 @@ import { Attributes } from '../../../core/attributes.ts';
 import { toNumbers } from '../../../kernels/common/values.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex } from './graph-index.ts';
-import { isOp, otherInput, scalarConstant } from './pattern-match.ts';
+import { matchAttentionCore } from './match-attention-core.ts';
+import { isOp } from './pattern-match.ts';
 
 /*
  * The decomposed self-attention of BERT/GPT exports:
@@ -67,50 +68,19 @@ interface Match {
   readonly removed: readonly Node[];
 }
 
-/** Div(scores, c) or Mul by c (either side), c a positive finite scalar initializer. */
-function scaledScores(graph: Graph, n: Node): { scores: string; scale: number } | undefined {
-  const ok = (scores: string | undefined, scale: number | undefined): { scores: string; scale: number } | undefined =>
-    scores !== undefined && scale !== undefined && scale > 0 && Number.isFinite(scale) ? { scores, scale } : undefined;
-  if (n.domain !== '' || n.inputs.length !== 2) return undefined;
-  if (n.opType === 'Div') {
-    const c = scalarConstant(graph, n.inputs[1]);
-    return ok(n.inputs[0], c === undefined ? undefined : 1 / c);
-  }
-  if (n.opType !== 'Mul') return undefined;
-  return ok(n.inputs[0], scalarConstant(graph, n.inputs[1])) ?? ok(n.inputs[1], scalarConstant(graph, n.inputs[0]));
-}
-
 function match(graph: Graph, index: GraphIndex, pv: Node, opset: number): Match | undefined {
-  const [probs, vT] = [pv.inputs[0]!, pv.inputs[1]!];
+  const vT = pv.inputs[1]!;
   const out = index.onlyConsumer(pv.outputs[0]!);
   if (!isOp(out, 'Transpose') || !samePerm(out, [0, 2, 1, 3])) return undefined;
-  const softmax = index.producer.get(probs);
-  if (!isOp(softmax, 'Softmax') || !index.hasSingleConsumer(probs)) return undefined;
-  // opset < 13 flattens to 2-D at axis (default 1): the same as the last axis only when axis is last
-  const axis = softmax.attrs.int('axis', opset >= 13 ? -1 : 1);
-  if (axis !== -1 && axis !== 3) return undefined;
-  let pre = softmax.inputs[0]!;
-  let bias: string | undefined;
-  const removed: Node[] = [pv, out, softmax];
-  const add = index.producer.get(pre);
-  if (isOp(add, 'Add') && index.hasSingleConsumer(pre)) {
-    const scaled = add.inputs.find((i) => ['Div', 'Mul'].includes(index.producer.get(i)?.opType ?? ''));
-    const b = scaled !== undefined ? otherInput(add, scaled) : undefined;
-    const t = b !== undefined && !graph.inputs.some((i) => i.name === b) ? graph.initializers.get(b) : undefined;
+  const core = matchAttentionCore(graph, index, pv, opset);
+  // MultiHeadAttention's scale attribute: a positive number (0 means its default)
+  if (!core || !core.scaled || !(core.scale > 0 && Number.isFinite(core.scale))) return undefined;
+  const { qk, scale, added: bias } = core;
+  if (bias !== undefined) {
+    const t = !graph.inputs.some((i) => i.name === bias) ? graph.initializers.get(bias) : undefined;
     if (!t || t.type !== 'float32' || t.dims.length !== 4 || t.dims[0] !== 1 || !(t.dims[2]! > 1) || !(t.dims[3]! > 1)) return undefined;
-    bias = b;
-    pre = scaled!;
-    removed.push(add);
   }
-  const scaleNode = index.producer.get(pre);
-  if (!scaleNode || !index.hasSingleConsumer(pre)) return undefined;
-  const scaled = scaledScores(graph, scaleNode);
-  if (!scaled) return undefined;
-  const { scores, scale } = scaled;
-  removed.push(scaleNode);
-  const qk = index.producer.get(scores);
-  if (!isOp(qk, 'MatMul') || qk.inputs.length !== 2 || !index.hasSingleConsumer(scores)) return undefined;
-  removed.push(qk);
+  const removed: Node[] = [pv, out, ...core.nodes];
   const q = heads(graph, index, qk.inputs[0]!, [0, 2, 1, 3]);
   const k = heads(graph, index, qk.inputs[1]!, [0, 2, 3, 1]);
   const v = heads(graph, index, vT, [0, 2, 1, 3]);

@@ -1,7 +1,8 @@
 import { Attributes } from '../../../core/attributes.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
-import { isOp, otherInput, scalarConstant } from './pattern-match.ts';
+import { matchAttentionCore } from './match-attention-core.ts';
+import { isOp } from './pattern-match.ts';
 
 /**
  * Attention written as plain ONNX ops (GPT-2 style exports, Kiln's own GPT export):
@@ -23,55 +24,19 @@ export function recognizeMatMulAttention(graph: Graph, opset: number): void {
   const single = (v: string): boolean => index.hasSingleConsumer(v);
   for (const pv of graph.nodes) {
     if (!isOp(pv, 'MatMul') || replace.has(pv)) continue;
-    const [probs, v] = pv.inputs as [string, string];
-    const sm = index.producer.get(probs);
-    if (!isOp(sm, 'Softmax') || !single(probs)) continue;
-    // before opset 13 Softmax's axis defaults to 1 (and flattens from it: -1 and 3 still mean the keys)
-    const axis = sm.attrs.int('axis', opset >= 13 ? -1 : 1);
-    if (axis !== -1 && axis !== 3) continue;
-    let x = sm.inputs[0]!;
-    const nodes: Node[] = [sm, pv];
-    let mask: string | undefined;
-    const add = index.producer.get(x);
-    if (isOp(add, 'Add') && single(x)) {
-      // the scores are the operand a scaled MatMul produced; the other is the mask
-      const scoresFirst = isScores(index, add.inputs[0]!);
-      const scores = scoresFirst ? add.inputs[0]! : add.inputs[1]!;
-      mask = otherInput(add, scores);
-      if (mask === undefined || !isScores(index, scores)) continue;
-      nodes.push(add);
-      x = scores;
-    }
-    let scale = 1;
-    const scaled = index.producer.get(x);
-    if ((isOp(scaled, 'Mul') || isOp(scaled, 'Div')) && single(x)) {
-      const qkName = scaled.inputs.find((i) => isOp(index.producer.get(i), 'MatMul'));
-      const c = qkName === undefined ? undefined : scalarConstant(graph, otherInput(scaled, qkName));
-      if (c === undefined || (scaled.opType === 'Div' && (scaled.inputs[0] !== qkName || c === 0))) continue;
-      scale = scaled.opType === 'Div' ? 1 / c : c;
-      nodes.push(scaled);
-      x = qkName!;
-    }
-    const qk = index.producer.get(x);
-    if (!isOp(qk, 'MatMul') || !single(x)) continue;
+    const core = matchAttentionCore(graph, index, pv, opset);
+    if (!core) continue;
+    const { qk, scale, added: mask } = core;
     const kt = index.producer.get(qk.inputs[1]!);
     const perm = kt && isOp(kt, 'Transpose') ? kt.attrs.ints('perm') : undefined;
     if (!kt || !perm || perm.join() !== '0,1,3,2' || !single(qk.inputs[1]!)) continue;
-    nodes.push(qk, kt);
+    const nodes = [pv, ...core.nodes, kt];
     if (nodes.some((n) => replace.has(n))) continue;
-    const q = qk.inputs[0]!, k = kt.inputs[0]!;
+    const q = qk.inputs[0]!, k = kt.inputs[0]!, v = pv.inputs[1]!;
     // the Attention takes the place of the last node (the second MatMul): every input exists by then
     const attrs = Attributes.empty().with('scale', scale).with('kiln_additive_mask', 1);
     replace.set(pv, { name: `${pv.name}/attention`, opType: 'Attention', domain: '', inputs: mask === undefined ? [q, k, v] : [q, k, v, mask], outputs: [pv.outputs[0]!], attrs });
     for (const n of nodes) if (n !== pv) replace.set(n, undefined);
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
-}
-
-/** A value a (scaled) q x k^T MatMul produced: Mul/Div of a MatMul, or the MatMul itself. */
-function isScores(index: GraphIndex, v: string): boolean {
-  const p = index.producer.get(v);
-  if (!p || p.domain !== '') return false;
-  if (p.opType === 'MatMul') return true;
-  return (p.opType === 'Mul' || p.opType === 'Div') && p.inputs.some((i) => isOp(index.producer.get(i), 'MatMul'));
 }
