@@ -7,6 +7,7 @@ import { profileWorkloads, type ProfileResult } from './profile-run.ts';
 import { RUNTIMES, type OrtModule, type OrtRuntime, type RuntimeName, type TfjsBackend } from './runtimes.ts';
 import type { AutoChoice } from './auto-choice.ts';
 import type { TelemetryOverhead } from './telemetry-overhead.ts';
+import { workerCensus, type WorkerCensus } from './worker-census.ts';
 import type { Tf } from './workload.ts';
 
 const params = new URLSearchParams(location.search);
@@ -31,8 +32,10 @@ function loadOrt(runtime: OrtRuntime): Promise<OrtModule> {
   if (!m) {
     m = (import(/* @vite-ignore */ `${ORT_DIST}${file}`) as Promise<OrtModule>).then((ort) => {
       ort.env.wasm.wasmPaths = ORT_DIST;
-      // Threads need SharedArrayBuffer, i.e. cross-origin isolation (the bench server sends COOP/COEP).
-      ort.env.wasm.numThreads = runtime === 'ort-wasm' && crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
+      // As many threads as Kiln's default (its own default is half the cores: 1 on 2 cores). Threads
+      // need SharedArrayBuffer, i.e. cross-origin isolation (the bench server sends COOP/COEP);
+      // without it onnxruntime-web sets numThreads back to 1 at init, which the row's note shows.
+      ort.env.wasm.numThreads = runtime === 'ort-wasm' ? Math.min(4, navigator.hardwareConcurrency) : 1;
       return ort;
     });
     ortModules.set(file, m);
@@ -84,7 +87,13 @@ interface PageResult {
   telemetryOverhead?: TelemetryOverhead[];
   autoChoices?: AutoChoice[];
   profiles?: ProfileResult[];
+  workers?: WorkerCensus;
 }
+
+const withWorkers = (): { workers?: WorkerCensus } => {
+  const w = workerCensus();
+  return w ? { workers: w } : {};
+};
 
 async function main(): Promise<PageResult> {
   // Served by the bench server (bench/runner/dev-server.ts): gzip sizes of each runtime's code, and
@@ -122,7 +131,7 @@ async function main(): Promise<PageResult> {
   log(`runtimes: ${runtimes.join(', ')}; workloads: ${workloads.map((w) => w.name).join(', ')}; cross-origin isolated: ${crossOriginIsolated}`);
   const { results, telemetryOverhead, autoChoices } = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
   chartsEl.insertAdjacentHTML('beforeend', sizeAccuracyChart(results));
-  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results, telemetryOverhead, autoChoices };
+  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results, telemetryOverhead, autoChoices, ...withWorkers() };
 }
 
 const done = main().catch((e: unknown) => ({ error: String((e as Error).stack ?? e) }));

@@ -2,6 +2,7 @@
 // over interleaved runs, throughput at batch 1 and 32, peak GPU buffer bytes, download size and
 // error against the float reference.
 import { chargeGpuBuffers, peakGpuBytes } from './gpu-memory.ts';
+import { countWorkers } from './worker-census.ts';
 import { createBenchSession, type BenchSession, type RuntimeHost, type RuntimeName } from './runtimes.ts';
 import { workloadInput } from './workloads.ts';
 import type { Workload } from './workload.ts';
@@ -79,6 +80,9 @@ interface Live {
   readonly key: string;
 }
 
+/** GPU buffers created while fn runs are charged to the (workload, runtime) key, Workers started to the runtime. */
+const charge = <T>(key: string, runtime: RuntimeName, fn: () => Promise<T>): Promise<T> => countWorkers(runtime, () => chargeGpuBuffers(key, fn));
+
 async function modelGzipBytes(w: Workload, runtime: RuntimeName, env: MeasureEnv): Promise<number> {
   const src = runtime.startsWith('kiln') && w.kiln ? w.kiln : w.onnx;
   // TF.js gets the same float32 weights; its weights file would be the same bytes as the ONNX
@@ -102,10 +106,10 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     }
     const key = `${w.name}|${rt}`;
     try {
-      const { session: s, fetchMs, createMs } = await chargeGpuBuffers(key, () => createBenchSession(rt, w, env));
+      const { session: s, fetchMs, createMs } = await charge(key, rt, () => createBenchSession(rt, w, env));
       const feed = s.feed(input, dims1);
       const t0 = performance.now();
-      const first = s.toOnnxLayout(await chargeGpuBuffers(key, () => s.run(feed)));
+      const first = s.toOnnxLayout(await charge(key, rt, () => s.run(feed)));
       const firstRunMs = performance.now() - t0;
       const runtimeBytes = env.runtimeBytes(rt) ?? null;
       const modelBytes = await modelGzipBytes(w, rt, env);
@@ -131,7 +135,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     for (const l of active) {
       try {
         const t0 = performance.now();
-        await chargeGpuBuffers(l.key, () => l.s.run(feeds.get(l)!));
+        await charge(l.key, l.row.runtime, () => l.s.run(feeds.get(l)!));
         if (i >= o.warmup) l.times.push(performance.now() - t0);
       } catch (e) {
         failed.add(l);
@@ -151,7 +155,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
         if (failed.has(l)) continue;
         try {
           const t0 = performance.now();
-          await chargeGpuBuffers(l.key, () => l.s.run(f32.get(l)!));
+          await charge(l.key, l.row.runtime, () => l.s.run(f32.get(l)!));
           if (i > 0) b32times.get(l)!.push(performance.now() - t0);
         } catch (e) {
           b32times.delete(l);

@@ -59,7 +59,7 @@ interface OrtSession {
   release(): Promise<void>;
 }
 export interface OrtModule {
-  readonly env: { wasm: { wasmPaths?: unknown; numThreads?: number } };
+  readonly env: { wasm: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean } };
   readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
   readonly InferenceSession: { create(bytes: Uint8Array, opts: { executionProviders: string[] }): Promise<OrtSession> };
 }
@@ -107,7 +107,8 @@ async function createOrt(runtime: OrtRuntime, w: Workload, host: RuntimeHost): P
   const out = s.outputNames[0]!;
   const session: BenchSession = {
     ...identity,
-    note: runtime === 'ort-webgpu' ? 'webgpu EP' : `${ort.env.wasm.numThreads ?? 1} thread(s)`,
+    // Read after create: onnxruntime-web sets numThreads back to 1 where threads cannot start.
+    note: runtime === 'ort-webgpu' ? 'webgpu EP' : `${ort.env.wasm.numThreads ?? 1} thread(s), proxy ${ort.env.wasm.proxy ? 'worker' : 'off'}`,
     run: async (f) => (await s.run({ [w.inputName]: new ort.Tensor('float32', f.data, f.dims) }))[out]!.data as Float32Array,
     release: () => s.release(),
   };
