@@ -2,7 +2,7 @@
 // over interleaved runs, throughput at batch 1 and 32, peak GPU buffer bytes, download size and
 // error against the float reference.
 import { chargeGpuBuffers, peakGpuBytes } from './gpu-memory.ts';
-import { countWorkers } from './worker-census.ts';
+import { countWakes, countWorkers, wakesCounted } from './worker-census.ts';
 import { createBenchSession, type BenchSession, type RuntimeHost, type RuntimeName } from './runtimes.ts';
 import { workloadInput } from './workloads.ts';
 import type { Workload } from './workload.ts';
@@ -36,6 +36,8 @@ export interface BenchResult {
   samplesMs: number[];
   reference: string;
   note: string;
+  /** kiln-wasm rows: Atomics.notify calls per warm run, i.e. thread-pool dispatches (absent in older reports) */
+  wakesPerRun?: number;
 }
 
 export interface MeasureOptions {
@@ -134,8 +136,9 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     if (active.length === 0) break;
     for (const l of active) {
       try {
+        const run = (): Promise<unknown> => charge(l.key, l.row.runtime, () => l.s.run(feeds.get(l)!));
         const t0 = performance.now();
-        await charge(l.key, l.row.runtime, () => l.s.run(feeds.get(l)!));
+        await (i >= o.warmup ? countWakes(l.key, run) : run());
         if (i >= o.warmup) l.times.push(performance.now() - t0);
       } catch (e) {
         failed.add(l);
@@ -185,6 +188,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
       r.gflops = w.flops ? w.flops / (r.warmP50Ms * 1e6) : null;
     }
     r.runs = t.length;
+    if (t.length > 0 && r.runtime.startsWith('kiln-wasm')) r.wakesPerRun = wakesCounted(l.key) / t.length;
     r.samplesMs = t.map((v) => Math.round(v * 1000) / 1000);
     const b = b32times.get(l);
     if (b && b.length > 0) r.throughputBatch32 = (32 * 1000) / quantile(b, 0.5);

@@ -43,3 +43,35 @@ export async function countWorkers<T>(key: string, fn: () => Promise<T>): Promis
 export function workerCensus(): WorkerCensus | undefined {
   return installed ? structuredClone(census) : undefined;
 }
+
+// Kiln's pool wakes its workers with one Atomics.notify per parallel kernel call (thread-pool.ts), from
+// the thread that runs the session: counting the page's notify calls per warm run gives the pool
+// dispatches a run makes, the count that a 2-thread run pays a wake-up for. (onnxruntime-web's
+// pthreads wake through wasm's own atomic.notify instruction, which this does not see.)
+const wakes = new Map<string, number>();
+let wakeKey: string | undefined;
+let notifyWrapped = false;
+
+function wrapNotify(): void {
+  const notify = Atomics.notify.bind(Atomics);
+  const counted = (typedArray: Int32Array | BigInt64Array, index: number, count?: number): number => {
+    if (wakeKey !== undefined) wakes.set(wakeKey, (wakes.get(wakeKey) ?? 0) + 1);
+    return typedArray instanceof Int32Array ? notify(typedArray, index, count) : notify(typedArray, index, count);
+  };
+  Atomics.notify = counted;
+  notifyWrapped = true;
+}
+
+/** Runs fn with the Atomics.notify calls made meanwhile counted under key. */
+export async function countWakes<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  if (!notifyWrapped) wrapNotify();
+  const before = wakeKey;
+  wakeKey = key;
+  try {
+    return await fn();
+  } finally {
+    wakeKey = before;
+  }
+}
+
+export const wakesCounted = (key: string): number => wakes.get(key) ?? 0;

@@ -49,6 +49,28 @@ function threadCheck(results: readonly BenchResult[], columns: readonly RuntimeN
 
 export const geometricMean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length));
 
+/**
+ * What the second thread cost or saved per workload, beside the pool dispatches Kiln made per run: a
+ * dispatch wakes the pool's worker, and where the cores are busy that wake-up waits for a free core.
+ */
+function threadGain(results: readonly BenchResult[]): string[] {
+  const workloads = [...new Set(results.map((r) => r.workload))].filter((w) => results.some((r) => r.workload === w && r.runtime === 'kiln-wasm' && r.wakesPerRun !== undefined));
+  if (workloads.length === 0) return [];
+  const lines = ['', 'Second thread, per workload: p50 at 2 threads minus p50 at 1 thread (negative = the second thread helped), and the pool dispatches (Atomics.notify calls) per Kiln run.', '', '| workload | Kiln dispatches per run | Kiln 2t - 1t ms | per dispatch ms | ort 2t - 1t ms |', '|---|---|---|---|---|'];
+  const diff = (w: string, a: RuntimeName, b: RuntimeName): number | undefined => {
+    const x = p50(results, w, a);
+    const y = p50(results, w, b);
+    return x === undefined || y === undefined ? undefined : x - y;
+  };
+  const ms = (v: number | undefined): string => (v === undefined ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`);
+  for (const w of workloads) {
+    const d = results.find((r) => r.workload === w && r.runtime === 'kiln-wasm')?.wakesPerRun ?? 0;
+    const k = diff(w, 'kiln-wasm', 'kiln-wasm-1t');
+    lines.push(`| ${w} | ${d.toFixed(1)} | ${ms(k)} | ${k !== undefined && d > 0 ? ms(k / d) : '—'} | ${ms(diff(w, 'ort-wasm', 'ort-wasm-1t'))} |`);
+  }
+  return lines;
+}
+
 /** Markdown lines (starting with a blank line), or none when no CPU runtime ran. */
 export function renderCpuTable(results: readonly BenchResult[], evidence?: ThreadEvidence): string[] {
   const columns = COLUMNS.filter((rt) => results.some((x) => x.runtime === rt && x.status === 'ok'));
@@ -92,5 +114,6 @@ export function renderCpuTable(results: readonly BenchResult[], evidence?: Threa
   const below = one.filter((s) => s < 1).length + many.filter((s) => s < 1).length;
   lines.push('', `Met: every workload >= 1.0x: ${below === 0 ? 'yes' : `no (${below} pairs below)`}; geometric mean at 1 thread >= 1.3x: ${g1 >= 1.3 ? 'yes' : 'no'}.`);
   if (evidence) lines.push(...threadCheck(results, columns, evidence));
+  lines.push(...threadGain(results));
   return lines;
 }

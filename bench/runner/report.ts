@@ -4,6 +4,7 @@ import type { AutoChoice } from '../page/auto-choice.ts';
 import type { TelemetryOverhead } from '../page/telemetry-overhead.ts';
 import type { WorkerCensus } from '../page/worker-census.ts';
 import { renderCpuTable } from './cpu-table.ts';
+import { renderGpuTable } from './gpu-table.ts';
 import { downloadRatio, speedRatios } from './ratios.ts';
 
 export interface BenchReport {
@@ -65,6 +66,7 @@ export function renderMarkdown(r: BenchReport): string {
     const k = r.runtimeSizes['kiln-webgpu']!;
     lines.push('', `Runtime code (gzip): Kiln ${kb(k)} KB; onnxruntime-web WebGPU ${kb(r.runtimeSizes['ort-webgpu'] ?? null)} KB (${d.ortWebgpu.toFixed(1)}x Kiln), wasm ${kb(r.runtimeSizes['ort-wasm'] ?? null)} KB (${d.ortWasm.toFixed(1)}x); TF.js WebGPU ${kb(r.runtimeSizes['tfjs-webgpu'] ?? null)} KB (${d.tfjs.toFixed(1)}x). Target: onnxruntime-web >= 10x Kiln: ${d.ortWebgpu >= 10 && d.ortWasm >= 10 ? 'met' : 'not met'}.`);
   }
+  lines.push(...renderGpuTable(r.results));
   lines.push(...renderCpuTable(r.results, r));
   if (r.autoChoices?.length) {
     lines.push('', "## What executionProviders: ['auto'] chose here", '', '| workload | chosen | reason | median warm run per backend (ms) |', '|---|---|---|---|');

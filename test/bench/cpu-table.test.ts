@@ -56,3 +56,11 @@ test('the thread check names the Workers each runtime started and a threaded row
   // Node reports have no census: no check is printed rather than a wrong one.
   assert.doesNotMatch(renderCpuTable(results, { crossOriginIsolated: false }).join('\n'), /Threads, checked/);
 });
+
+test('the second-thread table: 2t - 1t p50 and the cost per pool dispatch, only where dispatches were counted', () => {
+  const k2 = { ...row('a', 'kiln-wasm', 5, 'wasm (SIMD128, 2 threads)'), wakesPerRun: 4 };
+  const results = [k2, row('a', 'kiln-wasm-1t', 3, 'wasm (SIMD128, 1 thread)'), row('a', 'ort-wasm', 2, '2 thread(s)'), row('a', 'ort-wasm-1t', 2.5, '1 thread(s)')];
+  // Kiln 5 - 3 = +2 ms over 4 dispatches = +0.5 ms each; ort 2 - 2.5 = -0.5 ms.
+  assert.match(renderCpuTable(results).join('\n'), /\| a \| 4\.0 \| \+2\.00 \| \+0\.50 \| -0\.50 \|/);
+  assert.doesNotMatch(renderCpuTable(results.slice(1)).join('\n'), /Second thread/);
+});
