@@ -45,6 +45,8 @@ function loadOrt(runtime: OrtRuntime): Promise<OrtModule> {
 
 const TFJS_WASM_DIST = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 let tfjsCore: Promise<Tf> | undefined;
+/** TF.js wasm's thread count, readable once its backend started */
+let tfjsWasmThreads: (() => number) | undefined;
 const tfjsBackends = new Map<TfjsBackend, Promise<unknown>>();
 /** TF.js core with `backend` registered (once) and made the active one. */
 async function loadTfjs(backend: TfjsBackend): Promise<Tf> {
@@ -53,7 +55,10 @@ async function loadTfjs(backend: TfjsBackend): Promise<Tf> {
   let registered = tfjsBackends.get(backend);
   if (!registered) {
     // TF.js's wasm backend fetches its SIMD (and, when cross-origin isolated, threaded) binary from here.
-    registered = backend === 'webgpu' ? import('@tensorflow/tfjs-backend-webgpu') : import('@tensorflow/tfjs-backend-wasm').then((w) => w.setWasmPaths(TFJS_WASM_DIST));
+    registered = backend === 'webgpu' ? import('@tensorflow/tfjs-backend-webgpu') : import('@tensorflow/tfjs-backend-wasm').then((w) => {
+      w.setWasmPaths(TFJS_WASM_DIST);
+      tfjsWasmThreads = w.getThreadsCount;
+    });
     tfjsBackends.set(backend, registered);
   }
   await registered;
@@ -109,6 +114,7 @@ async function main(): Promise<PageResult> {
     },
     ort: loadOrt,
     tfjs: loadTfjs,
+    tfjsWasmThreads: () => tfjsWasmThreads?.(),
     // The dev server serves Kiln's sources; its wasm modules are built into dist/wasm/ (setup).
     wasmPaths: '/dist/wasm/',
     unavailable: (rt) => (rt.endsWith('webgpu') && !navigator.gpu ? 'no WebGPU in this browser' : undefined),

@@ -46,6 +46,8 @@ export interface RuntimeHost {
   ort(runtime: OrtRuntime): Promise<OrtModule>;
   /** TF.js with the given backend active (its backends are global: one at a time) */
   tfjs(backend: TfjsBackend): Promise<Tf>;
+  /** the threads TF.js's wasm backend runs XNNPACK on, once started (where the host can tell) */
+  tfjsWasmThreads?(): number | undefined;
   /** where Kiln's wasm modules are served when not beside the bundle (the dev server serves sources) */
   readonly wasmPaths?: string;
   /** why a runtime cannot run here at all (e.g. no browser), or undefined */
@@ -122,7 +124,7 @@ async function createTfjs(backend: TfjsBackend, w: Workload, host: RuntimeHost):
   const model: TfModel = w.tfjs(tf);
   const createMs = performance.now() - t0; // weights uploaded; TF.js compiles shaders at the first run
   const session: BenchSession = {
-    note: `tfjs ${tf.version_core} ${tf.getBackend()}`,
+    note: `tfjs ${tf.version_core} ${tf.getBackend()}${backend === 'wasm' && host.tfjsWasmThreads?.() ? `, ${host.tfjsWasmThreads()} thread(s)` : ''}`,
     feed: (x, dims) => model.toTfInput?.(x, dims) ?? { data: x, dims },
     toOnnxLayout: (y) => model.fromTfOutput?.(y) ?? y,
     run: async (f) => {
