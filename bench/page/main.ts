@@ -7,6 +7,7 @@ import { profileWorkloads, type ProfileResult } from './profile-run.ts';
 import { RUNTIMES, type OrtModule, type OrtRuntime, type RuntimeName, type TfjsBackend } from './runtimes.ts';
 import type { AutoChoice } from './auto-choice.ts';
 import type { TelemetryOverhead } from './telemetry-overhead.ts';
+import { workerCensus, type WorkerCensus } from './worker-census.ts';
 import type { Tf } from './workload.ts';
 
 const params = new URLSearchParams(location.search);
@@ -31,8 +32,10 @@ function loadOrt(runtime: OrtRuntime): Promise<OrtModule> {
   if (!m) {
     m = (import(/* @vite-ignore */ `${ORT_DIST}${file}`) as Promise<OrtModule>).then((ort) => {
       ort.env.wasm.wasmPaths = ORT_DIST;
-      // Threads need SharedArrayBuffer, i.e. cross-origin isolation (the bench server sends COOP/COEP).
-      ort.env.wasm.numThreads = runtime === 'ort-wasm' && crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
+      // As many threads as Kiln's default (its own default is half the cores: 1 on 2 cores). Threads
+      // need SharedArrayBuffer, i.e. cross-origin isolation (the bench server sends COOP/COEP);
+      // without it onnxruntime-web sets numThreads back to 1 at init, which the row's note shows.
+      ort.env.wasm.numThreads = runtime === 'ort-wasm' ? Math.min(4, navigator.hardwareConcurrency) : 1;
       return ort;
     });
     ortModules.set(file, m);
@@ -42,6 +45,8 @@ function loadOrt(runtime: OrtRuntime): Promise<OrtModule> {
 
 const TFJS_WASM_DIST = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 let tfjsCore: Promise<Tf> | undefined;
+/** TF.js wasm's thread count, readable once its backend started */
+let tfjsWasmThreads: (() => number) | undefined;
 const tfjsBackends = new Map<TfjsBackend, Promise<unknown>>();
 /** TF.js core with `backend` registered (once) and made the active one. */
 async function loadTfjs(backend: TfjsBackend): Promise<Tf> {
@@ -50,7 +55,10 @@ async function loadTfjs(backend: TfjsBackend): Promise<Tf> {
   let registered = tfjsBackends.get(backend);
   if (!registered) {
     // TF.js's wasm backend fetches its SIMD (and, when cross-origin isolated, threaded) binary from here.
-    registered = backend === 'webgpu' ? import('@tensorflow/tfjs-backend-webgpu') : import('@tensorflow/tfjs-backend-wasm').then((w) => w.setWasmPaths(TFJS_WASM_DIST));
+    registered = backend === 'webgpu' ? import('@tensorflow/tfjs-backend-webgpu') : import('@tensorflow/tfjs-backend-wasm').then((w) => {
+      w.setWasmPaths(TFJS_WASM_DIST);
+      tfjsWasmThreads = w.getThreadsCount;
+    });
     tfjsBackends.set(backend, registered);
   }
   await registered;
@@ -84,7 +92,13 @@ interface PageResult {
   telemetryOverhead?: TelemetryOverhead[];
   autoChoices?: AutoChoice[];
   profiles?: ProfileResult[];
+  workers?: WorkerCensus;
 }
+
+const withWorkers = (): { workers?: WorkerCensus } => {
+  const w = workerCensus();
+  return w ? { workers: w } : {};
+};
 
 async function main(): Promise<PageResult> {
   // Served by the bench server (bench/runner/dev-server.ts): gzip sizes of each runtime's code, and
@@ -100,6 +114,7 @@ async function main(): Promise<PageResult> {
     },
     ort: loadOrt,
     tfjs: loadTfjs,
+    tfjsWasmThreads: () => tfjsWasmThreads?.(),
     // The dev server serves Kiln's sources; its wasm modules are built into dist/wasm/ (setup).
     wasmPaths: '/dist/wasm/',
     unavailable: (rt) => (rt.endsWith('webgpu') && !navigator.gpu ? 'no WebGPU in this browser' : undefined),
@@ -122,7 +137,7 @@ async function main(): Promise<PageResult> {
   log(`runtimes: ${runtimes.join(', ')}; workloads: ${workloads.map((w) => w.name).join(', ')}; cross-origin isolated: ${crossOriginIsolated}`);
   const { results, telemetryOverhead, autoChoices } = await runBench(workloads, runtimes, env, measureOptions(quick, log), (w, r) => chartsEl.insertAdjacentHTML('beforeend', latencyChart(w.name, r)));
   chartsEl.insertAdjacentHTML('beforeend', sizeAccuracyChart(results));
-  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results, telemetryOverhead, autoChoices };
+  return { browser: navigator.userAgent, adapter: await adapterDescription(), crossOriginIsolated, quick, runtimeSizes: sizes, results, telemetryOverhead, autoChoices, ...withWorkers() };
 }
 
 const done = main().catch((e: unknown) => ({ error: String((e as Error).stack ?? e) }));

@@ -2,6 +2,7 @@
 // over interleaved runs, throughput at batch 1 and 32, peak GPU buffer bytes, download size and
 // error against the float reference.
 import { chargeGpuBuffers, peakGpuBytes } from './gpu-memory.ts';
+import { countWakes, countWorkers, wakesCounted } from './worker-census.ts';
 import { createBenchSession, type BenchSession, type RuntimeHost, type RuntimeName } from './runtimes.ts';
 import { workloadInput } from './workloads.ts';
 import type { Workload } from './workload.ts';
@@ -35,6 +36,8 @@ export interface BenchResult {
   samplesMs: number[];
   reference: string;
   note: string;
+  /** kiln-wasm rows: Atomics.notify calls per warm run, i.e. thread-pool dispatches (absent in older reports) */
+  wakesPerRun?: number;
 }
 
 export interface MeasureOptions {
@@ -79,6 +82,9 @@ interface Live {
   readonly key: string;
 }
 
+/** GPU buffers created while fn runs are charged to the (workload, runtime) key, Workers started to the runtime. */
+const charge = <T>(key: string, runtime: RuntimeName, fn: () => Promise<T>): Promise<T> => countWorkers(runtime, () => chargeGpuBuffers(key, fn));
+
 async function modelGzipBytes(w: Workload, runtime: RuntimeName, env: MeasureEnv): Promise<number> {
   const src = runtime.startsWith('kiln') && w.kiln ? w.kiln : w.onnx;
   // TF.js gets the same float32 weights; its weights file would be the same bytes as the ONNX
@@ -102,10 +108,10 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     }
     const key = `${w.name}|${rt}`;
     try {
-      const { session: s, fetchMs, createMs } = await chargeGpuBuffers(key, () => createBenchSession(rt, w, env));
+      const { session: s, fetchMs, createMs } = await charge(key, rt, () => createBenchSession(rt, w, env));
       const feed = s.feed(input, dims1);
       const t0 = performance.now();
-      const first = s.toOnnxLayout(await chargeGpuBuffers(key, () => s.run(feed)));
+      const first = s.toOnnxLayout(await charge(key, rt, () => s.run(feed)));
       const firstRunMs = performance.now() - t0;
       const runtimeBytes = env.runtimeBytes(rt) ?? null;
       const modelBytes = await modelGzipBytes(w, rt, env);
@@ -130,8 +136,9 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     if (active.length === 0) break;
     for (const l of active) {
       try {
+        const run = (): Promise<unknown> => charge(l.key, l.row.runtime, () => l.s.run(feeds.get(l)!));
         const t0 = performance.now();
-        await chargeGpuBuffers(l.key, () => l.s.run(feeds.get(l)!));
+        await (i >= o.warmup ? countWakes(l.key, run) : run());
         if (i >= o.warmup) l.times.push(performance.now() - t0);
       } catch (e) {
         failed.add(l);
@@ -151,7 +158,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
         if (failed.has(l)) continue;
         try {
           const t0 = performance.now();
-          await chargeGpuBuffers(l.key, () => l.s.run(f32.get(l)!));
+          await charge(l.key, l.row.runtime, () => l.s.run(f32.get(l)!));
           if (i > 0) b32times.get(l)!.push(performance.now() - t0);
         } catch (e) {
           b32times.delete(l);
@@ -181,6 +188,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
       r.gflops = w.flops ? w.flops / (r.warmP50Ms * 1e6) : null;
     }
     r.runs = t.length;
+    if (t.length > 0 && r.runtime.startsWith('kiln-wasm')) r.wakesPerRun = wakesCounted(l.key) / t.length;
     r.samplesMs = t.map((v) => Math.round(v * 1000) / 1000);
     const b = b32times.get(l);
     if (b && b.length > 0) r.throughputBatch32 = (32 * 1000) / quantile(b, 0.5);

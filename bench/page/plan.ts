@@ -5,6 +5,7 @@ import { measureWorkload, type BenchResult, type MeasureEnv, type MeasureOptions
 import type { RuntimeName } from './runtimes.ts';
 import { measureTelemetryOverhead, type TelemetryOverhead } from './telemetry-overhead.ts';
 import { BERT_SMALL, BERT_TINY, encoderWorkload } from './transformer.ts';
+import { countWorkers } from './worker-census.ts';
 import { microWorkloads } from './workloads.ts';
 import type { Workload } from './workload.ts';
 
@@ -38,16 +39,17 @@ export async function runBench(workloads: readonly Workload[], runtimes: readonl
   for (const w of workloads.filter((x) => x.kind === 'model')) {
     for (const rt of (['kiln-webgpu', 'kiln-wasm'] as const).filter((k) => runtimes.includes(k))) {
       if (!results.some((x) => x.workload === w.name && x.runtime === rt && x.status === 'ok')) continue;
-      const t = await measureTelemetryOverhead(w, rt, env, o.maxRuns > 3 ? 15 : 3).catch((e: unknown) => ({ workload: w.name, runtime: rt, p50OffMs: NaN, p50OnMs: NaN, overheadPct: NaN, runs: 0, error: (e as Error).message }));
+      const t = await countWorkers(`${rt} telemetry`, () => measureTelemetryOverhead(w, rt, env, o.maxRuns > 3 ? 15 : 3)).catch((e: unknown) => ({ workload: w.name, runtime: rt, p50OffMs: NaN, p50OnMs: NaN, overheadPct: NaN, runs: 0, error: (e as Error).message }));
       o.log(`${w.name} ${rt}: telemetry off ${t.p50OffMs.toFixed(2)} ms, on ${t.p50OnMs.toFixed(2)} ms (${t.overheadPct.toFixed(1)}%)${t.error ? ` ${t.error}` : ''}`);
       telemetryOverhead.push(t);
     }
   }
   // What executionProviders: ['auto'] picks here, per whole-model workload (when both backends are benched).
   const autoChoices: AutoChoice[] = [];
-  if (runtimes.includes('kiln-webgpu') && runtimes.includes('kiln-wasm')) {
+  // It measures both backends itself, so a CPU-only run reports it too (the CPU table sits beside it).
+  if (runtimes.includes('kiln-wasm')) {
     for (const w of workloads.filter((x) => x.kind === 'model')) {
-      const c = await measureAutoChoice(w, env);
+      const c = await countWorkers('kiln auto', () => measureAutoChoice(w, env));
       o.log(`${w.name} auto: ${c.chosen ?? c.error} ${JSON.stringify(c.medianMs ?? {})}`);
       autoChoices.push(c);
     }

@@ -46,6 +46,8 @@ export interface RuntimeHost {
   ort(runtime: OrtRuntime): Promise<OrtModule>;
   /** TF.js with the given backend active (its backends are global: one at a time) */
   tfjs(backend: TfjsBackend): Promise<Tf>;
+  /** the threads TF.js's wasm backend runs XNNPACK on, once started (where the host can tell) */
+  tfjsWasmThreads?(): number | undefined;
   /** where Kiln's wasm modules are served when not beside the bundle (the dev server serves sources) */
   readonly wasmPaths?: string;
   /** why a runtime cannot run here at all (e.g. no browser), or undefined */
@@ -59,7 +61,7 @@ interface OrtSession {
   release(): Promise<void>;
 }
 export interface OrtModule {
-  readonly env: { wasm: { wasmPaths?: unknown; numThreads?: number } };
+  readonly env: { wasm: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean } };
   readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
   readonly InferenceSession: { create(bytes: Uint8Array, opts: { executionProviders: string[] }): Promise<OrtSession> };
 }
@@ -107,7 +109,8 @@ async function createOrt(runtime: OrtRuntime, w: Workload, host: RuntimeHost): P
   const out = s.outputNames[0]!;
   const session: BenchSession = {
     ...identity,
-    note: runtime === 'ort-webgpu' ? 'webgpu EP' : `${ort.env.wasm.numThreads ?? 1} thread(s)`,
+    // Read after create: onnxruntime-web sets numThreads back to 1 where threads cannot start.
+    note: runtime === 'ort-webgpu' ? 'webgpu EP' : `${ort.env.wasm.numThreads ?? 1} thread(s), proxy ${ort.env.wasm.proxy ? 'worker' : 'off'}`,
     run: async (f) => (await s.run({ [w.inputName]: new ort.Tensor('float32', f.data, f.dims) }))[out]!.data as Float32Array,
     release: () => s.release(),
   };
@@ -121,7 +124,7 @@ async function createTfjs(backend: TfjsBackend, w: Workload, host: RuntimeHost):
   const model: TfModel = w.tfjs(tf);
   const createMs = performance.now() - t0; // weights uploaded; TF.js compiles shaders at the first run
   const session: BenchSession = {
-    note: `tfjs ${tf.version_core} ${tf.getBackend()}`,
+    note: `tfjs ${tf.version_core} ${tf.getBackend()}${backend === 'wasm' && host.tfjsWasmThreads?.() ? `, ${host.tfjsWasmThreads()} thread(s)` : ''}`,
     feed: (x, dims) => model.toTfInput?.(x, dims) ?? { data: x, dims },
     toOnnxLayout: (y) => model.fromTfOutput?.(y) ?? y,
     run: async (f) => {

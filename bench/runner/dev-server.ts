@@ -3,6 +3,9 @@ import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { repoRoot } from '../../test/helpers/paths.ts';
 import { runtimeDownloadSizes, trainedModelFiles } from './download-sizes.ts';
 
+export const THREAD_WORKER_URL = '/runtime/backends/wasm/kiln.thread-worker.mjs';
+const THREAD_WORKER_SOURCE = '/runtime/backends/wasm/thread-worker-browser.ts';
+
 /** What the page asks the server: runtime download sizes and the trained models present. */
 function benchEndpoints(): Plugin {
   const send = (res: ServerResponse, body: unknown): void => {
@@ -14,7 +17,14 @@ function benchEndpoints(): Plugin {
     configureServer(server) {
       server.middlewares.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
         try {
-          if (req.url === '/__bench/sizes.json') send(res, runtimeDownloadSizes());
+          // Kiln's wasm pool starts its workers from kiln.thread-worker.mjs beside the module that
+          // spawns them: the built file beside dist/kiln.mjs, but here the page runs Kiln's sources,
+          // where no such file exists (the pool failed to start and Kiln ran 1 thread). Serve the
+          // worker's source entry there, compiled by Vite like the rest of the page.
+          if (req.url?.split('?')[0] === THREAD_WORKER_URL) {
+            req.url = THREAD_WORKER_SOURCE;
+            next();
+          } else if (req.url === '/__bench/sizes.json') send(res, runtimeDownloadSizes());
           else if (req.url === '/__bench/trained-models.json') send(res, trainedModelFiles());
           else next();
         } catch (e) {

@@ -2,7 +2,9 @@
 import type { BenchResult } from '../page/measure.ts';
 import type { AutoChoice } from '../page/auto-choice.ts';
 import type { TelemetryOverhead } from '../page/telemetry-overhead.ts';
+import type { WorkerCensus } from '../page/worker-census.ts';
 import { renderCpuTable } from './cpu-table.ts';
+import { renderGpuTable } from './gpu-table.ts';
 import { downloadRatio, speedRatios } from './ratios.ts';
 
 export interface BenchReport {
@@ -17,6 +19,8 @@ export interface BenchReport {
   autoChoices?: AutoChoice[];
   quick: boolean;
   crossOriginIsolated: boolean;
+  /** Workers each runtime started, by name (browser runs; absent in Node and in older reports) */
+  workers?: WorkerCensus;
   /** gzip bytes of each runtime's code */
   runtimeSizes: Record<string, number>;
   /** 1-minute load averages at start and end: this machine is shared */
@@ -62,7 +66,8 @@ export function renderMarkdown(r: BenchReport): string {
     const k = r.runtimeSizes['kiln-webgpu']!;
     lines.push('', `Runtime code (gzip): Kiln ${kb(k)} KB; onnxruntime-web WebGPU ${kb(r.runtimeSizes['ort-webgpu'] ?? null)} KB (${d.ortWebgpu.toFixed(1)}x Kiln), wasm ${kb(r.runtimeSizes['ort-wasm'] ?? null)} KB (${d.ortWasm.toFixed(1)}x); TF.js WebGPU ${kb(r.runtimeSizes['tfjs-webgpu'] ?? null)} KB (${d.tfjs.toFixed(1)}x). Target: onnxruntime-web >= 10x Kiln: ${d.ortWebgpu >= 10 && d.ortWasm >= 10 ? 'met' : 'not met'}.`);
   }
-  lines.push(...renderCpuTable(r.results));
+  lines.push(...renderGpuTable(r.results));
+  lines.push(...renderCpuTable(r.results, r));
   if (r.autoChoices?.length) {
     lines.push('', "## What executionProviders: ['auto'] chose here", '', '| workload | chosen | reason | median warm run per backend (ms) |', '|---|---|---|---|');
     for (const c of r.autoChoices) lines.push(`| ${c.workload} | ${c.chosen ?? '—'} | ${c.error ? `error: ${cell(c.error)}` : (c.reason ?? '')} | ${Object.entries(c.medianMs ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} |`);

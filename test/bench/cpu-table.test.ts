@@ -36,3 +36,31 @@ test('Node rows: onnxruntime-web has one 1-thread row, which is the 1-thread pee
 test('no Kiln wasm rows: no table', () => {
   assert.deepEqual(renderCpuTable([row('a', 'ort-wasm', 1)]), []);
 });
+
+test('the multi-thread pair is named by its thread count when both ran on it, and flagged when they did not', () => {
+  const same = renderCpuTable([row('a', 'kiln-wasm', 1, 'wasm (SIMD128, 2 threads)'), row('a', 'kiln-wasm-1t', 2, 'wasm (SIMD128, 1 thread)'), row('a', 'ort-wasm', 3, '2 thread(s), proxy off'), row('a', 'ort-wasm-1t', 4, '1 thread(s), proxy off')]).join('\n');
+  assert.match(same, /\| speed-up 1 thread \| speed-up 2 threads \|/);
+  assert.match(same, /\| a \| 1\.00 \| 2\.00 \| 3\.00 \| 4\.00 \| 2\.00x \| 3\.00x \|/);
+  // Kiln's pool did not start (it says so and runs 1 thread): the pair is not 2 against 2.
+  const fellBack = renderCpuTable([row('a', 'kiln-wasm', 1, 'wasm (SIMD128, 1 thread: the pool did not start: ...)'), row('a', 'kiln-wasm-1t', 2, 'wasm (SIMD128, 1 thread)'), row('a', 'ort-wasm', 3, '2 thread(s), proxy off'), row('a', 'ort-wasm-1t', 4, '1 thread(s), proxy off')]).join('\n');
+  assert.match(fellBack, /speed-up default threads \(kiln-wasm 1t, ort-wasm 2t: not the same count\) \|/);
+});
+
+test('the thread check names the Workers each runtime started and a threaded row that started none', () => {
+  const results = [row('a', 'kiln-wasm', 1, 'wasm (SIMD128, 2 threads)'), row('a', 'kiln-wasm-1t', 2, 'wasm (SIMD128, 1 thread)'), row('a', 'ort-wasm', 3, '2 thread(s), proxy off'), row('a', 'ort-wasm-1t', 4, '1 thread(s), proxy off')];
+  const md = renderCpuTable(results, { crossOriginIsolated: true, workers: { 'ort-wasm': { 'em-pthread': 1 }, 'kiln-wasm-1t': {} } }).join('\n');
+  assert.match(md, /cross-origin isolated \(SharedArrayBuffer\): true\./);
+  assert.match(md, /- ort-wasm: 2 thread\(s\) in its notes; Workers started over the run: 1 'em-pthread'; threaded$/m);
+  assert.match(md, /- kiln-wasm: 2 thread\(s\) in its notes; Workers started over the run: none; NOT threaded \(no Worker started\)$/m);
+  assert.match(md, /- kiln-wasm-1t: 1 thread\(s\) in its notes; Workers started over the run: none; single-threaded$/m);
+  // Node reports have no census: no check is printed rather than a wrong one.
+  assert.doesNotMatch(renderCpuTable(results, { crossOriginIsolated: false }).join('\n'), /Threads, checked/);
+});
+
+test('the second-thread table: 2t - 1t p50 and the cost per pool dispatch, only where dispatches were counted', () => {
+  const k2 = { ...row('a', 'kiln-wasm', 5, 'wasm (SIMD128, 2 threads)'), wakesPerRun: 4 };
+  const results = [k2, row('a', 'kiln-wasm-1t', 3, 'wasm (SIMD128, 1 thread)'), row('a', 'ort-wasm', 2, '2 thread(s)'), row('a', 'ort-wasm-1t', 2.5, '1 thread(s)')];
+  // Kiln 5 - 3 = +2 ms over 4 dispatches = +0.5 ms each; ort 2 - 2.5 = -0.5 ms.
+  assert.match(renderCpuTable(results).join('\n'), /\| a \| 4\.0 \| \+2\.00 \| \+0\.50 \| -0\.50 \|/);
+  assert.doesNotMatch(renderCpuTable(results.slice(1)).join('\n'), /Second thread/);
+});

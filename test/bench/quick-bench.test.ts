@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BenchResult } from '../../bench/page/measure.ts';
@@ -93,6 +93,18 @@ test('the quick bench writes a well-formed report with every runtime on every wo
   const auto = (report.autoChoices ?? []).find((c) => c.workload.startsWith('bert'));
   assert.ok(auto && !auto.error && (auto.chosen === 'webgpu' || auto.chosen === 'wasm'), `auto choice: ${JSON.stringify(auto)}`);
   if (auto.reason === 'measured') assert.equal(auto.chosen, Object.entries(auto.medianMs ?? {}).sort(([, a], [, b]) => a - b)[0]?.[0], 'auto keeps the faster backend');
+
+  // The multi-thread rows must really run on threads: the page cross-origin isolated, and each
+  // threaded runtime started Workers of its own (a pool that fails to start falls back to 1 thread
+  // quietly; Kiln's did until the bench server served its worker, bench/runner/dev-server.ts).
+  assert.equal(report.crossOriginIsolated, true, 'the bench page must be cross-origin isolated');
+  if (cpus().length >= 2) {
+    const threads = (rt: string): string[] => report.results.filter((r) => r.runtime === rt && r.status === 'ok').map((r) => /(\d+) thread/.exec(r.note)?.[1] ?? `no count in '${r.note}'`);
+    assert.deepEqual([...new Set(threads('kiln-wasm'))], [String(Math.min(4, cpus().length))], 'kiln-wasm thread counts');
+    assert.deepEqual([...new Set(threads('ort-wasm'))], [String(Math.min(4, cpus().length))], 'ort-wasm thread counts (env.wasm.numThreads after init)');
+    assert.ok((report.workers?.['kiln-wasm']?.['kiln-wasm-thread'] ?? 0) >= 1, `kiln-wasm started no pool worker: ${JSON.stringify(report.workers)}`);
+    assert.ok((report.workers?.['ort-wasm']?.['em-pthread'] ?? 0) >= 1, `ort-wasm started no pthread worker: ${JSON.stringify(report.workers)}`);
+  }
 
   const md = readFileSync(jsonPath.replace(/\.json$/, '.md'), 'utf8');
   for (const k of [report.machine, report.adapter]) assert.ok(md.includes(k), `the Markdown should name ${k}`);
