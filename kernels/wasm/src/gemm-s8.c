@@ -297,13 +297,16 @@ void KILN_EXPORT(kiln_quantize_f32)(const float *x, uint8_t *y, int outer, int a
       const float s = scale[a];
       const int z = zp ? load8(zp, a, zp_signed) : 0;
       const v128_t vs = wasm_f32x4_splat(s), vlo = wasm_f32x4_splat((float)(lo - z)), vhi = wasm_f32x4_splat((float)(hi - z)), vz = wasm_i32x4_splat(z);
+      // clamped, then rounded half to even by adding 1.5 * 2^23 (the bounds are integers, so clamp
+      // and round commute: the MLAS epilogue above does the same); NaN (max/min keep it) gives z
+      const v128_t magic = wasm_f32x4_splat(12582912.0f), vbias = wasm_i32x4_splat(0x4B400000 - z);
       int j = 0;
       for (; j + 16 <= inner; j += 16, i += 16) {
         v128_t q[4];
         for (int u = 0; u < 4; u++) {
-          v128_t f = wasm_f32x4_nearest(wasm_f32x4_div(wasm_v128_load(x + i + 4 * u), vs));
-          f = wasm_f32x4_min(wasm_f32x4_max(f, vlo), vhi); // NaN stays NaN and truncates to 0
-          q[u] = wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(f), vz);
+          const v128_t d = wasm_f32x4_div(wasm_v128_load(x + i + 4 * u), vs);
+          const v128_t f = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(d, vlo), vhi), magic);
+          q[u] = wasm_v128_bitselect(wasm_i32x4_sub(f, vbias), vz, wasm_f32x4_eq(d, d));
         }
         const v128_t h0 = wasm_i16x8_narrow_i32x4(q[0], q[1]), h1 = wasm_i16x8_narrow_i32x4(q[2], q[3]);
         wasm_v128_store(y + i, wasm_i8x16_shuffle(h0, h1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
