@@ -234,28 +234,57 @@ void KILN_EXPORT(kiln_gemm_s16)(const int16_t *a, int lda, const int16_t *bp, vo
 
 // im2col of one image's group of channels (c x ih x iw, 8-bit) minus the zero point, straight into
 // kiln_pack_b_s16's panel layout: K = c * kh * kw rows, N = oh * ow positions. Taps in the padding
-// read as the zero point, i.e. 0.
+// read as the zero point, i.e. 0. A panel's 8 positions are filled for a pair of rows at a time and
+// stored interleaved as two vectors; where the 8 lie in one output row and inside the input (the
+// common case), a row's 8 values are one load (strides 1 and 2), else they go element by element.
+typedef struct {
+  const uint8_t *plane;
+  int ky, kx, live;
+} Im2colRow;
+
+static inline __attribute__((always_inline)) Im2colRow im2col_row(const void *x, int row, int k, int ih, int iw, int kh, int kw) {
+  const int ci = row / (kh * kw), t = row % (kh * kw);
+  const Im2colRow r = { (const uint8_t *)x + (long)ci * ih * iw, t / kw, t % kw, row < k };
+  return r;
+}
+
+// the row's values at the 8 positions from output (y, xo) on, int16
+static inline __attribute__((always_inline)) v128_t im2col_row8(const Im2colRow *r, int is_signed, int zp, int ih, int iw, int oh, int ow, int sh, int sw, int ph, int pw, int dh, int dw, int y, int xo) {
+  if (!r->live) return wasm_i16x8_splat(0);
+  if (xo + 8 <= ow) {
+    const int iy = y * sh - ph + r->ky * dh, ix0 = xo * sw - pw + r->kx * dw;
+    if (iy < 0 || iy >= ih) return wasm_i16x8_splat(0);
+    const uint8_t *src = r->plane + (long)iy * iw + ix0;
+    const v128_t vz = wasm_i16x8_splat((int16_t)zp);
+    if (ix0 >= 0 && sw == 1 && ix0 + 8 <= iw) return wasm_i16x8_sub(is_signed ? wasm_i16x8_load8x8(src) : wasm_u16x8_load8x8(src), vz);
+    if (ix0 >= 0 && sw == 2 && ix0 + 16 <= iw) {
+      const v128_t v = wasm_v128_load(src); // the even bytes of 16
+      const v128_t e = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+      return wasm_i16x8_sub(is_signed ? wasm_i16x8_extend_low_i8x16(e) : wasm_u16x8_extend_low_u8x16(e), vz);
+    }
+  }
+  int16_t v[8];
+  for (int j = 0; j < 8; j++, xo++) {
+    if (xo == ow) xo = 0, y++;
+    const int iy = y * sh - ph + r->ky * dh, ix = xo * sw - pw + r->kx * dw;
+    v[j] = (int16_t)(y < oh && iy >= 0 && iy < ih && ix >= 0 && ix < iw ? load8(r->plane, (long)iy * iw + ix, is_signed) - zp : 0);
+  }
+  return wasm_v128_load(v);
+}
+
 void KILN_EXPORT(kiln_im2col_s16)(const void *x, int is_signed, int zp, int c, int ih, int iw, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int16_t *out) {
   const int k = c * kh * kw, kp = (k + 1) & ~1, n = oh * ow, panels = (n + NR - 1) / NR;
-  for (int row = 0; row < kp; row++) {
-    int16_t *o = out + (row >> 1) * 2 * NR + (row & 1);
-    if (row >= k) {
-      for (int p = 0; p < panels * NR; p++) o[(long)(p / NR) * kp * NR + (p % NR) * 2] = 0;
-      continue;
+  for (int row = 0; row < kp; row += 2) {
+    const Im2colRow r0 = im2col_row(x, row, k, ih, iw, kh, kw), r1 = im2col_row(x, row + 1, k, ih, iw, kh, kw);
+    int16_t *o = out + (long)row * NR;
+    int y = 0, xo = 0;
+    for (int p = 0; p < panels; p++, o += (long)kp * NR) {
+      const v128_t v0 = im2col_row8(&r0, is_signed, zp, ih, iw, oh, ow, sh, sw, ph, pw, dh, dw, y, xo);
+      const v128_t v1 = im2col_row8(&r1, is_signed, zp, ih, iw, oh, ow, sh, sw, ph, pw, dh, dw, y, xo);
+      wasm_v128_store(o, wasm_i16x8_shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+      wasm_v128_store(o + 8, wasm_i16x8_shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15));
+      for (xo += NR; xo >= ow; xo -= ow) y++;
     }
-    const int ci = row / (kh * kw), t = row % (kh * kw), ky = t / kw, kx = t % kw;
-    const long plane = (long)ci * ih * iw;
-    int p = 0;
-    for (int y = 0; y < oh; y++) {
-      const int iy = y * sh - ph + ky * dh;
-      const int inside_y = iy >= 0 && iy < ih;
-      for (int xo = 0; xo < ow; xo++, p++) {
-        const int ix = xo * sw - pw + kx * dw;
-        const int v = inside_y && ix >= 0 && ix < iw ? load8(x, plane + (long)iy * iw + ix, is_signed) - zp : 0;
-        o[(long)(p / NR) * kp * NR + (p % NR) * 2] = (int16_t)v;
-      }
-    }
-    for (; p < panels * NR; p++) o[(long)(p / NR) * kp * NR + (p % NR) * 2] = 0;
   }
 }
 
@@ -268,13 +297,16 @@ void KILN_EXPORT(kiln_quantize_f32)(const float *x, uint8_t *y, int outer, int a
       const float s = scale[a];
       const int z = zp ? load8(zp, a, zp_signed) : 0;
       const v128_t vs = wasm_f32x4_splat(s), vlo = wasm_f32x4_splat((float)(lo - z)), vhi = wasm_f32x4_splat((float)(hi - z)), vz = wasm_i32x4_splat(z);
+      // clamped, then rounded half to even by adding 1.5 * 2^23 (the bounds are integers, so clamp
+      // and round commute: the MLAS epilogue above does the same); NaN (max/min keep it) gives z
+      const v128_t magic = wasm_f32x4_splat(12582912.0f), vbias = wasm_i32x4_splat(0x4B400000 - z);
       int j = 0;
       for (; j + 16 <= inner; j += 16, i += 16) {
         v128_t q[4];
         for (int u = 0; u < 4; u++) {
-          v128_t f = wasm_f32x4_nearest(wasm_f32x4_div(wasm_v128_load(x + i + 4 * u), vs));
-          f = wasm_f32x4_min(wasm_f32x4_max(f, vlo), vhi); // NaN stays NaN and truncates to 0
-          q[u] = wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(f), vz);
+          const v128_t d = wasm_f32x4_div(wasm_v128_load(x + i + 4 * u), vs);
+          const v128_t f = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(d, vlo), vhi), magic);
+          q[u] = wasm_v128_bitselect(wasm_i32x4_sub(f, vbias), vz, wasm_f32x4_eq(d, d));
         }
         const v128_t h0 = wasm_i16x8_narrow_i32x4(q[0], q[1]), h1 = wasm_i16x8_narrow_i32x4(q[2], q[3]);
         wasm_v128_store(y + i, wasm_i8x16_shuffle(h0, h1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));

@@ -34,10 +34,32 @@ void KILN_EXPORT(kiln_lookup_mean_q8)(const uint8_t *x, int flip, const float *t
   }
 }
 
-// Rows longer than this take a byte table per row: with one b per row, the output is a function of
-// the input byte alone, so its 256 values (each computed as below) are cheaper than a division
-// and a float gather per element.
-#define ROW_TABLE_MIN 512
+// With one b per row, a row's output is a function of its input byte alone: rows of at least
+// ROW_TABLE_MIN bytes compute it once for each table index between the row's smallest and largest
+// (the table read contiguously: no gather), then look every byte up. Each entry goes through
+// quantize8 as the direct path's lanes do, so the bytes are the same.
+#define ROW_TABLE_MIN 32
+// a row whose indices span at most this many 16-entry chunks looks them up 16 at a time (i8x16.swizzle per chunk)
+#define SWIZZLE_CHUNKS 8
+
+// QuantizeLinear(a * b) of 8 lanes (a0 a1, b0 b1): the float32 product, then kiln_quantize_f32's
+// division, clamped (integer bounds: clamp and round commute) and rounded half to even by adding
+// 1.5 * 2^23 (gemm-s8.c's epilogue does the same); NaN (max/min keep it) gives z as kiln_quantize_f32
+// does. The 8 bytes in the low half.
+typedef struct {
+  v128_t s, lo, hi, z, magic, bias;
+} Quant;
+
+static inline __attribute__((always_inline)) v128_t quantize8(const Quant *q, v128_t a0, v128_t a1, v128_t b0, v128_t b1) {
+  const v128_t p0 = wasm_f32x4_div(wasm_f32x4_mul(a0, b0), q->s);
+  const v128_t p1 = wasm_f32x4_div(wasm_f32x4_mul(a1, b1), q->s);
+  const v128_t f0 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p0, q->lo), q->hi), q->magic);
+  const v128_t f1 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p1, q->lo), q->hi), q->magic);
+  const v128_t q0 = wasm_v128_bitselect(wasm_i32x4_sub(f0, q->bias), q->z, wasm_f32x4_eq(p0, p0));
+  const v128_t q1 = wasm_v128_bitselect(wasm_i32x4_sub(f1, q->bias), q->z, wasm_f32x4_eq(p1, p1));
+  const v128_t h = wasm_i16x8_narrow_i32x4(q0, q1);
+  return wasm_i8x16_shuffle(h, h, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+}
 
 // a: rows x inner bytes, or with a_per_row one byte per row (an SE scale times the feature map, the
 // quantized side being the pooled one); b: b_rows floats (row r reads b[r % b_rows]) or, with
@@ -54,25 +76,60 @@ void KILN_EXPORT(kiln_lookup_rowmul_q8)(const uint8_t *a, int flip, const float 
   lookup_mul(a, 1, flip, table, b, 1, 1, rows, inner, s, z, lo, hi, y);
 }
 
+// One row through a table of its outputs: y[j] = row[a[j] ^ m] for the table indices a row holds.
+static void row_by_table(const uint8_t *a, uint8_t m, const float *table, float br, const Quant *q, int inner, uint8_t *y) {
+  const v128_t vm = wasm_i8x16_splat((int8_t)m);
+  v128_t mn = wasm_i8x16_splat(-1), mx = wasm_i8x16_splat(0);
+  int j = 0;
+  for (; j + 16 <= inner; j += 16) {
+    const v128_t v = wasm_v128_xor(wasm_v128_load(a + j), vm);
+    mn = wasm_u8x16_min(mn, v);
+    mx = wasm_u8x16_max(mx, v);
+  }
+  uint8_t lanes[32];
+  wasm_v128_store(lanes, mn);
+  wasm_v128_store(lanes + 16, mx);
+  int imin = 255, imax = 0;
+  for (int t = 0; t < 16; t++) {
+    imin = lanes[t] < imin ? lanes[t] : imin;
+    imax = lanes[16 + t] > imax ? lanes[16 + t] : imax;
+  }
+  for (int t = j; t < inner; t++) {
+    const int v = a[t] ^ m;
+    imin = v < imin ? v : imin;
+    imax = v > imax ? v : imax;
+  }
+  // entries for the 16-entry chunks from imin's to imax's, 8 at a time (256 is a multiple of 16: none passes the table's end)
+  uint8_t row[256];
+  const v128_t vb = wasm_f32x4_splat(br);
+  const int c0 = imin >> 4, c1 = imax >> 4;
+  for (int v = c0 << 4; v < (c1 + 1) << 4; v += 8) wasm_v128_store64_lane(row + v, quantize8(q, wasm_v128_load(table + v), wasm_v128_load(table + v + 4), vb, vb), 0);
+  j = 0;
+  if (c1 - c0 < SWIZZLE_CHUNKS) {
+    // 16 bytes at a time: each chunk's swizzle gives its entry where the index falls in it, 0 elsewhere (index - 16c >= 16)
+    for (; j + 16 <= inner; j += 16) {
+      const v128_t v = wasm_v128_xor(wasm_v128_load(a + j), vm);
+      v128_t out = wasm_i8x16_splat(0);
+      for (int c = c0; c <= c1; c++) out = wasm_v128_or(out, wasm_i8x16_swizzle(wasm_v128_load(row + (c << 4)), wasm_i8x16_sub(v, wasm_i8x16_splat((int8_t)(c << 4)))));
+      wasm_v128_store(y + j, out);
+    }
+  }
+  for (; j < inner; j++) y[j] = row[a[j] ^ m];
+}
+
 static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, uint8_t *y) {
   const uint8_t m = flip ? 0x80 : 0;
-  const v128_t vs = wasm_f32x4_splat(s), vlo = wasm_f32x4_splat((float)(lo - z)), vhi = wasm_f32x4_splat((float)(hi - z)), vz = wasm_i32x4_splat(z);
-  const v128_t magic = wasm_f32x4_splat(12582912.0f), vbias = wasm_i32x4_splat(0x4B400000 - z);
+  const Quant q = { wasm_f32x4_splat(s), wasm_f32x4_splat((float)(lo - z)), wasm_f32x4_splat((float)(hi - z)), wasm_i32x4_splat(z), wasm_f32x4_splat(12582912.0f), wasm_i32x4_splat(0x4B400000 - z) };
   long i = 0;
   for (int r = 0, rb = 0; r < rows; r++, rb = rb + 1 == b_rows ? 0 : rb + 1) {
     const float br = b_full ? 0.0f : b[rb];
     const v128_t ar = wasm_f32x4_splat(a_per_row ? table[a[r] ^ m] : 0.0f);
-    int j = 0;
-    if (!b_full && inner >= ROW_TABLE_MIN) {
-      // the row's 256 outputs, indexed by the raw byte (table is indexed by byte ^ m)
-      uint8_t row[256], every[256];
-      for (int v = 0; v < 256; v++) every[v] = (uint8_t)v;
-      // one row of 256 (< ROW_TABLE_MIN) takes the direct path below; its SIMD and scalar parts agree on every value
-      lookup_mul(every, 0, flip, table, &br, 1, 0, 1, 256, s, z, lo, hi, row);
-      for (; j < inner; j++, i++) y[i] = row[a[i]];
+    if (!b_full && !a_per_row && inner >= ROW_TABLE_MIN) {
+      row_by_table(a + i, m, table, br, &q, inner, y + i);
+      i += inner;
       continue;
     }
-    for (; j < inner; j += 8, i += 8) {
+    for (int j = 0; j < inner; j += 8, i += 8) {
       // the row's last < 8 bytes go through a zero-padded copy (the SIMD and scalar forms agree on every value)
       const int nc = inner - j < 8 ? inner - j : 8;
       uint8_t pa[8] = { 0 }, py[8];
@@ -90,18 +147,7 @@ static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *t
         b0 = wasm_v128_load(bsrc);
         b1 = wasm_v128_load(bsrc + 4);
       }
-      const v128_t a0 = a_per_row ? ar : gather4(table, src, m);
-      const v128_t a1 = a_per_row ? ar : gather4(table, src + 4, m);
-      const v128_t p0 = wasm_f32x4_div(wasm_f32x4_mul(a0, b0), vs);
-      const v128_t p1 = wasm_f32x4_div(wasm_f32x4_mul(a1, b1), vs);
-      // clamped (integer bounds: clamp and round commute), then rounded half to even by adding
-      // 1.5 * 2^23 (gemm-s8.c's epilogue does the same); NaN (max/min keep it) gives z as kiln_quantize_f32 does
-      const v128_t f0 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p0, vlo), vhi), magic);
-      const v128_t f1 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p1, vlo), vhi), magic);
-      const v128_t q0 = wasm_v128_bitselect(wasm_i32x4_sub(f0, vbias), vz, wasm_f32x4_eq(p0, p0));
-      const v128_t q1 = wasm_v128_bitselect(wasm_i32x4_sub(f1, vbias), vz, wasm_f32x4_eq(p1, p1));
-      const v128_t h = wasm_i16x8_narrow_i32x4(q0, q1);
-      const v128_t bytes = wasm_i8x16_shuffle(h, h, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+      const v128_t bytes = quantize8(&q, a_per_row ? ar : gather4(table, src, m), a_per_row ? ar : gather4(table, src + 4, m), b0, b1);
       if (nc == 8) {
         wasm_v128_store64_lane(y + i, bytes, 0);
         continue;

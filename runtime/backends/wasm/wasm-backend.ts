@@ -18,6 +18,7 @@ import { chainProgram, CHAIN_WORDS, findElementwiseChains, type ElementwiseChain
 import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
 import type { ThreadSpawner } from './thread-pool.ts';
 import { browserThreadSpawner } from './thread-spawner-browser.ts';
+import { wasmStepTimer } from './step-timer.ts';
 
 const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
@@ -280,11 +281,14 @@ export class WasmBackend implements Backend {
       copied++;
       return copy;
     };
+    const timer = wasmStepTimer();
     plan.steps.forEach((step, i) => {
+      const t0 = timer ? performance.now() : 0;
       const w = steps[i];
       if (w) {
         w.run(this.k, layout.addresses[i]!);
         for (const id of step.outputs) host.delete(id); // a stale host copy from an earlier run
+        timer?.(i, performance.now() - t0);
         return;
       }
       const outs = runStepOnCpu(plan, step, read);
@@ -297,6 +301,7 @@ export class WasmBackend implements Backend {
           copied++;
         }
       });
+      timer?.(i, performance.now() - t0);
     });
     copies.last = copied; // the outputs' copies below are every run's, whatever ran where
     return plan.outputIds.map(read);
