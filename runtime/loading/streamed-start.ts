@@ -5,8 +5,12 @@
 // that decide shapes are in: at the header when the bundle has no int32/int64 tensors, else once
 // the last section holding one is verified (shape, axes and index tensors: zeros in their place
 // would plan other shapes). Float and quantized weights never wait: placeholders stand in.
+// An ONNX download starts the backend once its nodes have arrived and uploads each initializer when
+// its bytes are complete; its inputs' shapes come after every weight (docs/decisions.md
+// "onnx-cold-start"), so nothing is compiled ahead and unsupported ops are named by the reader at the end.
 import type { Backend } from '../backends/backend.ts';
 import type { KilnHeaderInfo, KilnStreamEvents } from '../format/kiln/kiln-reader.ts';
+import type { OnnxStreamEvents } from '../format/onnx/onnx-stream.ts';
 import type { Model } from '../graph/ir.ts';
 import { checkOpsSupported } from '../plan/resolved-graph.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
@@ -49,6 +53,19 @@ export class StreamedStart {
         for (const [name, t] of tensors) b.preload?.(t, name);
       }, () => undefined);
       if (index === this.shapesKnownAfter) this.speculate();
+    },
+  };
+
+  readonly onnxEvents: OnnxStreamEvents = {
+    onNode: (node) => {
+      if (typeof node.opType === 'string') loadOpFamiliesFor([{ opType: node.opType, domain: node.domain ?? '' }]).catch(() => undefined); // awaited (and errors reported) by the session
+      if (this.start && !this.backend) {
+        this.backend = this.start();
+        this.backend.catch(() => undefined); // reported when the session asks for it
+      }
+    },
+    onInitializer: (name, tensor) => {
+      void this.backend?.then((b) => b.preload?.(tensor, name), () => undefined);
     },
   };
 

@@ -8,6 +8,9 @@ import { checkExternalLocation } from './external-location.ts';
 import { decodeOnnxMessage } from './onnx-decoder.ts';
 import { tensorFromProto, type ExternalDataResolver, type TensorProtoMessage } from './tensor-proto.ts';
 import { makeCapturesExplicit } from '../../graph/subgraph.ts';
+import type { OnnxStreamOutcome, OnnxStreamReader } from './onnx-stream.ts';
+
+export { OnnxStreamReader } from './onnx-stream.ts'; // in this lazily loaded part with the rest of the reader
 
 interface AttributeMessage {
   name?: string; type?: number; f?: number; i?: LongLike; s?: Uint8Array | number[]; t?: TensorProtoMessage;
@@ -30,6 +33,8 @@ interface ModelMessage {
 
 export interface OnnxReadOptions {
   externalData?: ExternalDataResolver;
+  /** tensors already built from these messages (while the model streamed): the same objects are used */
+  built?: WeakMap<TensorProtoMessage, AnyTensor>;
 }
 
 const td = new TextDecoder();
@@ -61,7 +66,22 @@ function typed<T>(f: () => T): T {
 
 /** Like readOnnxModel, but first loads every external-data file the model names. */
 export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (location: string) => Promise<Uint8Array>): Promise<Model> {
-  const m = decodeModel(bytes);
+  return withExternalData(decodeModel(bytes), load);
+}
+
+/**
+ * A streamed model: the message its reader decoded while the bytes arrived, with the tensors it built
+ * then; where it could not follow the stream, the bytes read whole as readOnnxModelWithExternalData does.
+ */
+export async function readOnnxStream(reader: OnnxStreamReader, load: (location: string) => Promise<Uint8Array>): Promise<{ model: Model; outcome: OnnxStreamOutcome }> {
+  const { message, outcome } = reader.end();
+  if (!message) return { model: await readOnnxModelWithExternalData(reader.bytes(), load), outcome };
+  const m = message as ModelMessage; // decoded by onnx-decoder.ts as ModelProto, field by field
+  if (!m.graph) fail('INVALID_MODEL', 'not an ONNX model: no graph (is this the right file?)');
+  return { model: await withExternalData(m, load, reader.built), outcome };
+}
+
+async function withExternalData(m: ModelMessage, load: (location: string) => Promise<Uint8Array>, built?: OnnxReadOptions['built']): Promise<Model> {
   const files = new Map<string, Uint8Array>();
   /** location -> the first tensor naming it, for errors */
   const wanted = new Map<string, string>();
@@ -82,7 +102,8 @@ export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (lo
       throw e;
     }
   }));
-  return typed(() => modelFromMessage(m, { externalData: (loc) => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`) }));
+  const externalData = (loc: string): Uint8Array => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`);
+  return typed(() => modelFromMessage(m, built ? { externalData, built } : { externalData }));
 }
 
 function decodeModel(bytes: Uint8Array): ModelMessage {
@@ -116,7 +137,7 @@ function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string, sub
   const initializers = new Map<string, AnyTensor>();
   for (const t of g.initializer ?? []) {
     if (!t.name) fail('INVALID_MODEL', `${where}: an initializer has no name`);
-    initializers.set(t.name, tensorFromProto(t, options.externalData));
+    initializers.set(t.name, options.built?.get(t) ?? tensorFromProto(t, options.externalData));
   }
   if ((g.sparseInitializer ?? []).length > 0) fail('UNSUPPORTED_FEATURE', `${where}: sparse initializers are not supported`);
   const usedNames = new Set<string>();
@@ -163,7 +184,7 @@ function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOpti
     case 1: return a.f ?? 0;
     case 2: return longToNumber(a.i ?? 0, where);
     case 3: return utf8(a.s);
-    case 4: return a.t ? tensorFromProto(a.t, options.externalData, `${where} (tensor '${a.t.name ?? ''}')`) : fail('INVALID_MODEL', `${where}: missing tensor`);
+    case 4: return a.t ? (options.built?.get(a.t) ?? tensorFromProto(a.t, options.externalData, `${where} (tensor '${a.t.name ?? ''}')`)) : fail('INVALID_MODEL', `${where}: missing tensor`);
     case 5: return a.g ? readGraph(a.g, options, where, true) : fail('INVALID_MODEL', `${where}: missing graph`);
     case 6: return a.floats ?? [];
     case 7: return (a.ints ?? []).map((v) => longToNumber(v, where));
