@@ -82,7 +82,7 @@ const wholeBuffer = function (this: OnnxStreamReader): void {
   this['stop']('bench: whole-buffer path');
 };
 
-const files = Object.fromEntries(models.map(([name, bytes], i) => [`/${i}.onnx`, bytes]));
+const files = Object.fromEntries(models.map(([, bytes], i) => [`/${i}.onnx`, bytes]));
 const server = await throttledServer(files, rate);
 const samples = new Map<string, number[]>();
 let warm = false;
