@@ -28,7 +28,7 @@ export interface LoadedModel {
   /** cold-start telemetry: getting the bytes (a streamed .kiln is checked meanwhile), then reading them */
   readonly timings: { readonly fetchMs: number; readonly parseMs: number };
   /** ONNX downloads (debugging): read while they streamed, or read whole after, and why */
-  readonly onnxStream?: OnnxStreamOutcome;
+  readonly onnxStream?: OnnxStreamOutcome | undefined;
 }
 
 /** The .kiln reader is loaded when a bundle shows up: ONNX-only pages never download it (lazy chunks, docs/decisions.md "bundle"). */
@@ -54,11 +54,6 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   // ONNX files carry no signature: an app that requires one (or gave a key) must not silently accept them.
   if (signaturePolicy(options).required) fail('INTEGRITY', 'a signature is required, but this is an ONNX model (only .kiln bundles are signed; allowUnsigned: true opts out)');
   const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
-  const load = async (loc: string): Promise<Uint8Array> => given.get(loc) ?? loadSibling(source, loc);
-  const reader = await onnxReader();
-  if (onnxStream) {
-    const { model, outcome } = await reader.readOnnxStream(onnxStream, load);
-    return { model, bytes, timings: timings(), onnxStream: outcome };
-  }
-  return { model: await reader.readOnnxModelWithExternalData(bytes, load), bytes, timings: timings() };
+  const { model, outcome } = await (await onnxReader()).readOnnx(onnxStream ?? bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
+  return { model, bytes, timings: timings(), onnxStream: outcome };
 }

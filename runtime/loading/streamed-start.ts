@@ -5,7 +5,7 @@
 // that decide shapes are in: at the header when the bundle has no int32/int64 tensors, else once
 // the last section holding one is verified (shape, axes and index tensors: zeros in their place
 // would plan other shapes). Float and quantized weights never wait: placeholders stand in.
-// An ONNX download starts the backend once its nodes have arrived and uploads each initializer when
+// An ONNX download starts the backend at its first weight (after the nodes) and uploads each weight when
 // its bytes are complete; its inputs' shapes come after every weight (docs/decisions.md
 // "onnx-cold-start"), so nothing is compiled ahead and unsupported ops are named by the reader at the end.
 import type { Backend } from '../backends/backend.ts';
@@ -57,16 +57,10 @@ export class StreamedStart {
   };
 
   readonly onnxEvents: OnnxStreamEvents = {
-    onNode: (node) => {
-      if (typeof node.opType === 'string') loadOpFamiliesFor([{ opType: node.opType, domain: node.domain ?? '' }]).catch(() => undefined); // awaited (and errors reported) by the session
-      if (this.start && !this.backend) {
-        this.backend = this.start();
-        this.backend.catch(() => undefined); // reported when the session asks for it
-      }
-    },
-    onInitializer: (name, tensor) => {
-      void this.backend?.then((b) => b.preload?.(tensor, name), () => undefined);
-    },
+    // The backend starts at the first weight (the nodes came before it) and takes each as it completes.
+    // Op families load after the last byte, with the passes (a per-node prefetch did not fit the bundle budget).
+    // A start that fails is reported when the session asks for the backend.
+    onInitializer: (name, tensor) => void (this.backend ??= this.start?.())?.then((b) => b.preload?.(tensor, name), () => undefined),
   };
 
   /** Compiles (on the started backend) the pipelines a plan of the model so far needs; never fails the load. */

@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import type { AnyTensor } from '../../core/tensor.ts';
 import { KilnError } from '../../core/errors.ts';
 import type { Model } from '../../runtime/graph/ir.ts';
-import { OnnxStreamReader, readOnnxModelWithExternalData, readOnnxStream } from '../../runtime/format/onnx/onnx-reader.ts';
+import { OnnxStreamReader, readOnnx } from '../../runtime/format/onnx/onnx-reader.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
-import type { OnnxStreamOutcome, StreamedNode } from '../../runtime/format/onnx/onnx-stream.ts';
+import type { OnnxStreamOutcome } from '../../runtime/format/onnx/onnx-stream.ts';
 import { paddleOcrModel } from '../helpers/models.ts';
 import { testRng } from '../helpers/random.ts';
 import { layeredMlp, quantizedModel } from './kiln-fixture.ts';
@@ -22,15 +22,13 @@ interface Streamed {
   model?: Model;
   error?: { code: string; message: string };
   outcome?: OnnxStreamOutcome;
-  nodes: StreamedNode[];
   told: Map<string, AnyTensor>;
 }
 
 /** Feeds `bytes` in chunks of `chunk` bytes (or sizes drawn from `sizes`), then reads the stream. */
 async function streamed(bytes: Uint8Array, chunk: number | (() => number), total = bytes.length): Promise<Streamed> {
   const told = new Map<string, AnyTensor>();
-  const nodes: StreamedNode[] = [];
-  const reader = new OnnxStreamReader(total, { onNode: (n) => void nodes.push(n), onInitializer: (name, t) => void told.set(name, t) });
+  const reader = new OnnxStreamReader(total, { onInitializer: (name, t) => void told.set(name, t) });
   for (let at = 0; at < bytes.length;) {
     const n = typeof chunk === 'number' ? chunk : chunk();
     reader.write(bytes.subarray(at, at + n));
@@ -38,17 +36,17 @@ async function streamed(bytes: Uint8Array, chunk: number | (() => number), total
   }
   assert.ok(Buffer.from(reader.bytes()).equals(bytes), 'the reader keeps every byte (hashed and cached by the loader)');
   try {
-    const { model, outcome } = await readOnnxStream(reader, noExternal);
-    return { model, outcome, nodes, told };
+    const { model, outcome } = await readOnnx(reader, noExternal);
+    return { model, outcome, told };
   } catch (e) {
     if (!(e instanceof KilnError)) throw e;
-    return { error: { code: e.code, message: e.message }, nodes, told };
+    return { error: { code: e.code, message: e.message }, told };
   }
 }
 
 async function whole(bytes: Uint8Array): Promise<{ model?: Model; error?: { code: string; message: string } }> {
   try {
-    return { model: await readOnnxModelWithExternalData(bytes, noExternal) };
+    return { model: (await readOnnx(bytes, noExternal)).model };
   } catch (e) {
     if (!(e instanceof KilnError)) throw e;
     return { error: { code: e.code, message: e.message } };
@@ -73,7 +71,6 @@ function assertToldWeights(s: Streamed, what: string): void {
   const constants = new Map(graph.nodes.filter((n) => n.opType === 'Constant').map((n) => [n.outputs[0]!, n.attrs.tensor('value')]));
   assert.equal(s.told.size, graph.initializers.size + [...constants.values()].filter((t) => t !== undefined).length, `${what}: every weight told`);
   for (const [n, t] of s.told) assert.equal(graph.initializers.get(n) ?? constants.get(n), t, `${what}: '${n}' is the tensor built during the download`);
-  assert.deepEqual(s.nodes.map((n) => n.opType), graph.nodes.map((n) => n.opType), `${what}: every node told`);
 }
 
 test('fed in chunks of any size, a streamed model is the model read whole, with its weights told as they completed', async () => {
@@ -117,28 +114,39 @@ test('corrupted bytes end as the whole-buffer reader ends on them', async () => 
   assert.ok(failed > 25, `the corruptions reached the error paths (${failed} of 300 rejected)`);
 });
 
-test('an order the stream reader does not follow falls back to the whole buffer and says why', async () => {
+test('fields in any order are followed; bytes the stream reader cannot follow are read whole, and it says where it stopped', async () => {
   // Two ModelProtos back to back are one message with the graph field twice (the decoder keeps the last).
   const twice = new Uint8Array(small.length + mlp.length);
   twice.set(small);
   twice.set(mlp, small.length);
   const s = await assertSameAsWhole(twice, 4096, 'two graph fields');
   assert.ok(s.model, 'still a model');
-  assert.deepEqual(s.outcome, { streamed: false, reason: 'the model holds two graph fields' });
-  // A group (wire type 3) in the model's fields: skipped by the decoder, not followed by the stream reader.
+  assert.deepEqual(s.outcome, { streamed: true });
+  // A group (wire type 3) among the model's fields: skipped as the decoder skips it.
   const group = new Uint8Array([(15 << 3) | 3, (13 << 3) | 0, 1, (15 << 3) | 4]); // field 15, unknown to ModelProto
   const withGroup = new Uint8Array(group.length + small.length);
   withGroup.set(group);
   withGroup.set(small, group.length);
-  const g = await assertSameAsWhole(withGroup, 4096, 'a group');
-  assert.ok(g.model && g.outcome?.streamed === false && /wire type 3/.test(g.outcome.reason), JSON.stringify(g.outcome));
+  const g = await assertSameAsWhole(withGroup, 3, 'a group');
+  assert.ok(g.model);
+  assert.deepEqual(g.outcome, { streamed: true });
+  // A graph whose declared length ends inside its last field: read whole, and refused as before.
+  const short = small.slice();
+  const at = short.indexOf((7 << 3) | 2); // ModelProto.graph's tag; its length follows (2 bytes here)
+  assert.ok(short[at + 1]! >= 0x80 && short[at + 2]! < 0x80, 'a 2-byte length');
+  short[at + 1]! -= 1;
+  const o = await assertSameAsWhole(short, 64, 'a graph one byte short');
+  assert.equal(o.error?.code, 'INVALID_MODEL');
+  const reader = new OnnxStreamReader(short.length);
+  reader.write(short);
+  assert.match(reader.end().outcome.streamed ? '' : (reader.end().outcome as { reason: string }).reason, /^byte \d+: overruns the graph$/);
 });
 
 test('an unknown or wrong Content-Length only sizes the buffer', async () => {
   for (const total of [0, 10, small.length * 3]) {
     const reader = new OnnxStreamReader(total);
     for (let at = 0; at < small.length; at += 100) reader.write(small.subarray(at, at + 100));
-    const { model, outcome } = await readOnnxStream(reader, noExternal);
+    const { model, outcome } = await readOnnx(reader, noExternal);
     assert.deepEqual(outcome, { streamed: true });
     assert.deepEqual(model, (await whole(small)).model, `total ${total}`);
   }

@@ -146,6 +146,23 @@ export function decodeOnnxFields(type: string, bytes: Uint8Array, start: number,
   decodeMessage(r, type, end, depth, into);
 }
 
+/**
+ * Where the field at `pos` lies: [its tag, where its payload starts, where it ends]; a length-delimited
+ * field's end is not checked against `bytes`, other fields are skipped, so they throw when `bytes` end
+ * first. The streaming reader asks this until a field is complete.
+ */
+export function fieldAt(bytes: Uint8Array, pos: number): [tag: number, start: number, end: number] {
+  const r = new WireReader(bytes);
+  r.pos = pos;
+  const tag = r.varint32();
+  if ((tag & 7) === 2) {
+    const length = r.varint32();
+    return [tag, r.pos, r.pos + length];
+  }
+  r.skipField(tag & 7, tag >>> 3, bytes.length, 0);
+  return [tag, r.pos, r.pos];
+}
+
 function decodeMessage(r: WireReader, type: string, end: number, depth: number, m: Decoded = {}): Decoded {
   if (depth > MAX_DEPTH) throw new Error('max depth exceeded');
   const fields = messages.get(type);

@@ -64,21 +64,17 @@ function typed<T>(f: () => T): T {
   }
 }
 
-/** Like readOnnxModel, but first loads every external-data file the model names. */
-export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (location: string) => Promise<Uint8Array>): Promise<Model> {
-  return withExternalData(decodeModel(bytes), load);
-}
-
 /**
- * A streamed model: the message its reader decoded while the bytes arrived, with the tensors it built
- * then; where it could not follow the stream, the bytes read whole as readOnnxModelWithExternalData does.
+ * Like readOnnxModel, but first loads every external-data file the model names. `source`: the model's
+ * bytes, or the reader they streamed through: the message it decoded while they arrived,
+ * with the tensors it built then; where it could not follow the stream (`outcome` says why), the bytes
+ * read whole, as they are when given whole.
  */
-export async function readOnnxStream(reader: OnnxStreamReader, load: (location: string) => Promise<Uint8Array>): Promise<{ model: Model; outcome: OnnxStreamOutcome }> {
-  const { message, outcome } = reader.end();
-  if (!message) return { model: await readOnnxModelWithExternalData(reader.bytes(), load), outcome };
-  const m = message as ModelMessage; // decoded by onnx-decoder.ts as ModelProto, field by field
-  if (!m.graph) fail('INVALID_MODEL', 'not an ONNX model: no graph (is this the right file?)');
-  return { model: await withExternalData(m, load, reader.built), outcome };
+export async function readOnnx(source: Uint8Array | OnnxStreamReader, load: (location: string) => Promise<Uint8Array>): Promise<{ model: Model; outcome?: OnnxStreamOutcome | undefined }> {
+  const streamed = source instanceof Uint8Array ? undefined : source.end();
+  // A message the stream reader followed to its end has a graph (else it reads whole, for decodeModel's error).
+  const m = (streamed?.message as ModelMessage | undefined) ?? decodeModel(source instanceof Uint8Array ? source : source.bytes());
+  return { model: await withExternalData(m, load, streamed?.message && (source as OnnxStreamReader).built), outcome: streamed?.outcome };
 }
 
 async function withExternalData(m: ModelMessage, load: (location: string) => Promise<Uint8Array>, built?: OnnxReadOptions['built']): Promise<Model> {
