@@ -5,9 +5,6 @@
 // header and uploads weights during the download (and, beside it, the same without compiling ahead);
 // (3) memory the loaded weights take beyond the file bytes. Medians of RUNS (default 5), rounds interleaved.
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { readKilnBundle } from '../../runtime/format/kiln/kiln-reader.ts';
 import { encodeKilnBundle } from '../../runtime/format/kiln/kiln-writer.ts';
@@ -15,6 +12,7 @@ import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { WebGpuBackend } from '../../runtime/backends/webgpu/webgpu-backend.ts';
+import { throttledServer } from './paced-server.ts';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
@@ -47,61 +45,6 @@ async function time(f: () => Promise<unknown> | unknown, runs = 5): Promise<numb
   return median(ms);
 }
 
-/**
- * Serves files at `rate` bytes/s in 64 KiB pieces, each sent on a schedule from the request's start
- * (a late piece is caught up, as a network's buffers would). The server runs in a worker thread so
- * the session's main-thread work (hashing, uploads) does not slow the "network"; IN_PROCESS=1 puts it
- * on the main thread as before (what the first measurements used).
- */
-const SERVER_SOURCE = `
-const { createServer } = require('node:http');
-const { parentPort, workerData } = require('node:worker_threads');
-const { files, rate } = workerData;
-const server = createServer((req, res) => {
-  const body = files[req.url ?? ''];
-  if (!body) return void res.writeHead(404).end();
-  res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream' });
-  const piece = 64 << 10;
-  const started = performance.now();
-  let at = 0;
-  const tick = () => {
-    if (at >= body.length) return void res.end();
-    res.write(body.subarray(at, at + piece));
-    at += piece;
-    setTimeout(tick, Math.max(0, started + (at / rate) * 1000 - performance.now()));
-  };
-  tick();
-});
-server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
-parentPort.on('message', () => server.close(() => process.exit(0)));
-`;
-async function throttledServer(files: Record<string, Uint8Array>): Promise<{ url: string; close: () => void }> {
-  if (process.env.IN_PROCESS === '1') {
-    const server = createServer((req, res) => {
-      const body = files[req.url ?? ''];
-      if (!body) return void res.writeHead(404).end();
-      res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream' });
-      let at = 0;
-      const piece = 64 << 10;
-      const tick = (): void => {
-        if (at >= body.length) return void res.end();
-        res.write(body.subarray(at, at + piece));
-        at += piece;
-        setTimeout(tick, (piece / rate) * 1000);
-      };
-      tick();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-  }
-  const worker = new Worker(SERVER_SOURCE, { eval: true, workerData: { files, rate } });
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  return { url: `http://127.0.0.1:${port}`, close: () => worker.postMessage('close') };
-}
-
 const m = model();
 const onnx = encodeOnnxModel(m);
 const kiln = await encodeKilnBundle(m, {});
@@ -120,7 +63,7 @@ for (const [name, bytes] of [['ONNX', onnx], ['.kiln', kiln]] as const) {
 // Cold start, rounds interleaved so the machine's load drifts over every variant alike: the paced
 // download alone, a session from memory, and the streamed start (ONNX; .kiln with its pipelines
 // compiled from the header, and with that switched off: WebGpuBackend.prewarm compiling nothing).
-const server = await throttledServer({ '/m.onnx': onnx, '/m.kiln': kiln });
+const server = await throttledServer({ '/m.onnx': onnx, '/m.kiln': kiln }, rate);
 const prewarm = WebGpuBackend.prototype.prewarm;
 const noPrewarm = (): number => 0;
 const runs = Number(process.env.RUNS ?? 5);

@@ -170,7 +170,7 @@ export class InferenceSession {
     let resolved: ResolvedGraph;
     let parsedAt: number;
     try {
-      loaded = await loadModel(source, { ...options, kilnEvents: early.events });
+      loaded = await loadModel(source, { ...options, kilnEvents: early.events, onnxEvents: early.onnxEvents });
       // Op families outside the core set load now, before the passes (which read their definitions);
       // again after them, for any op a pass introduced.
       await Promise.all([loadOpFamiliesFor(allNodes(loaded.model.graph)), loadGraphPassesFor(loaded.model.graph.nodes)]);

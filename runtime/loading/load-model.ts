@@ -5,6 +5,7 @@ import { fail } from '../../core/errors.ts';
 import { signaturePolicy } from '../format/kiln/kiln-signature.ts';
 import { hasKilnMagic } from '../format/kiln/kiln-layout.ts';
 import type { KilnBundle, KilnReadOptions, KilnStreamEvents, KilnStreamReader } from '../format/kiln/kiln-reader.ts';
+import type { OnnxStreamEvents, OnnxStreamOutcome, OnnxStreamReader } from '../format/onnx/onnx-stream.ts';
 import type { Model } from '../graph/ir.ts';
 import { loadModelBytes, loadSibling, type ModelSource } from '../api/model-source.ts';
 import type { FetchModelOptions } from './fetch-model.ts';
@@ -14,6 +15,8 @@ export interface LoadModelOptions extends Omit<FetchModelOptions, 'sink'>, KilnR
   externalData?: readonly { path: string; data: Uint8Array | ArrayBuffer }[];
   /** .kiln: told when the header has been checked and as each section is verified */
   kilnEvents?: KilnStreamEvents;
+  /** ONNX downloads: told when the nodes have arrived and as each initializer is complete */
+  onnxEvents?: OnnxStreamEvents;
 }
 
 export interface LoadedModel {
@@ -24,6 +27,8 @@ export interface LoadedModel {
   readonly bundle?: KilnBundle;
   /** cold-start telemetry: getting the bytes (a streamed .kiln is checked meanwhile), then reading them */
   readonly timings: { readonly fetchMs: number; readonly parseMs: number };
+  /** ONNX downloads (debugging): read while they streamed, or read whole after, and why */
+  readonly onnxStream?: OnnxStreamOutcome | undefined;
 }
 
 /** The .kiln reader is loaded when a bundle shows up: ONNX-only pages never download it (lazy chunks, docs/decisions.md "bundle"). */
@@ -34,8 +39,9 @@ const onnxReader = () => import('../format/onnx/onnx-reader.ts');
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   signaturePolicy(options); // contradictory signature options fail before any download
   let streamed: KilnStreamReader | undefined;
-  // An ONNX download starts loading its reader at its first bytes, so the reader is there when the last byte is.
-  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), () => void onnxReader().catch(() => undefined));
+  let onnxStream: OnnxStreamReader | undefined;
+  // An ONNX download loads its reader at its first bytes and is decoded while it streams.
+  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), async () => (onnxStream = new (await onnxReader()).OnnxStreamReader(total, options.onnxEvents)));
   const started = performance.now();
   const bytes = await loadModelBytes(source, { ...options, sink });
   const fetched = performance.now();
@@ -48,6 +54,6 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   // ONNX files carry no signature: an app that requires one (or gave a key) must not silently accept them.
   if (signaturePolicy(options).required) fail('INTEGRITY', 'a signature is required, but this is an ONNX model (only .kiln bundles are signed; allowUnsigned: true opts out)');
   const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
-  const model = await (await onnxReader()).readOnnxModelWithExternalData(bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
-  return { model, bytes, timings: timings() };
+  const { model, outcome } = await (await onnxReader()).readOnnx(onnxStream ?? bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
+  return { model, bytes, timings: timings(), onnxStream: outcome };
 }

@@ -5,8 +5,12 @@
 // that decide shapes are in: at the header when the bundle has no int32/int64 tensors, else once
 // the last section holding one is verified (shape, axes and index tensors: zeros in their place
 // would plan other shapes). Float and quantized weights never wait: placeholders stand in.
+// An ONNX download starts the backend at its first weight (after the nodes) and uploads each weight when
+// its bytes are complete; its inputs' shapes come after every weight (docs/decisions.md
+// "onnx-cold-start"), so nothing is compiled ahead and unsupported ops are named by the reader at the end.
 import type { Backend } from '../backends/backend.ts';
 import type { KilnHeaderInfo, KilnStreamEvents } from '../format/kiln/kiln-reader.ts';
+import type { OnnxStreamEvents } from '../format/onnx/onnx-stream.ts';
 import type { Model } from '../graph/ir.ts';
 import { checkOpsSupported } from '../plan/resolved-graph.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
@@ -50,6 +54,13 @@ export class StreamedStart {
       }, () => undefined);
       if (index === this.shapesKnownAfter) this.speculate();
     },
+  };
+
+  readonly onnxEvents: OnnxStreamEvents = {
+    // The backend starts at the first weight (the nodes came before it) and takes each as it completes.
+    // Op families load after the last byte, with the passes (a per-node prefetch did not fit the bundle budget).
+    // A start that fails is reported when the session asks for the backend.
+    onInitializer: (name, tensor) => void (this.backend ??= this.start?.())?.then((b) => b.preload?.(tensor, name), () => undefined),
   };
 
   /** Compiles (on the started backend) the pipelines a plan of the model so far needs; never fails the load. */

@@ -135,11 +135,38 @@ export function decodeOnnxMessage(type: string, bytes: Uint8Array): Decoded {
   return decodeMessage(new WireReader(bytes), type, bytes.length, 0);
 }
 
-function decodeMessage(r: WireReader, type: string, end: number, depth: number): Decoded {
+/**
+ * Decodes whole fields of a `type` message (`bytes[start, end)`, each with its tag) into `into`, as if
+ * they stood at that point of one message `depth` levels deep: the streaming reader feeds a message
+ * field by field and gets exactly what decodeOnnxMessage gives for the whole (onnx-stream.ts).
+ */
+export function decodeOnnxFields(type: string, bytes: Uint8Array, start: number, end: number, into: Decoded, depth: number): void {
+  const r = new WireReader(bytes);
+  r.pos = start;
+  decodeMessage(r, type, end, depth, into);
+}
+
+/**
+ * Where the field at `pos` lies: [its tag, where its payload starts, where it ends]; a length-delimited
+ * field's end is not checked against `bytes`, other fields are skipped, so they throw when `bytes` end
+ * first. The streaming reader asks this until a field is complete.
+ */
+export function fieldAt(bytes: Uint8Array, pos: number): [tag: number, start: number, end: number] {
+  const r = new WireReader(bytes);
+  r.pos = pos;
+  const tag = r.varint32();
+  if ((tag & 7) === 2) {
+    const length = r.varint32();
+    return [tag, r.pos, r.pos + length];
+  }
+  r.skipField(tag & 7, tag >>> 3, bytes.length, 0);
+  return [tag, r.pos, r.pos];
+}
+
+function decodeMessage(r: WireReader, type: string, end: number, depth: number, m: Decoded = {}): Decoded {
   if (depth > MAX_DEPTH) throw new Error('max depth exceeded');
   const fields = messages.get(type);
   if (!fields) throw new Error(`onnx-schema.ts has no message ${type}`);
-  const m: Decoded = {};
   while (r.pos < end) {
     const tag = r.varint32();
     const wire = tag & 7;

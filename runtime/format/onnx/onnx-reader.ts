@@ -8,6 +8,9 @@ import { checkExternalLocation } from './external-location.ts';
 import { decodeOnnxMessage } from './onnx-decoder.ts';
 import { tensorFromProto, type ExternalDataResolver, type TensorProtoMessage } from './tensor-proto.ts';
 import { makeCapturesExplicit } from '../../graph/subgraph.ts';
+import type { OnnxStreamOutcome, OnnxStreamReader } from './onnx-stream.ts';
+
+export { OnnxStreamReader } from './onnx-stream.ts'; // in this lazily loaded part with the rest of the reader
 
 interface AttributeMessage {
   name?: string; type?: number; f?: number; i?: LongLike; s?: Uint8Array | number[]; t?: TensorProtoMessage;
@@ -30,6 +33,8 @@ interface ModelMessage {
 
 export interface OnnxReadOptions {
   externalData?: ExternalDataResolver;
+  /** tensors already built from these messages (while the model streamed): the same objects are used */
+  built?: WeakMap<TensorProtoMessage, AnyTensor>;
 }
 
 const td = new TextDecoder();
@@ -59,9 +64,20 @@ function typed<T>(f: () => T): T {
   }
 }
 
-/** Like readOnnxModel, but first loads every external-data file the model names. */
-export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (location: string) => Promise<Uint8Array>): Promise<Model> {
-  const m = decodeModel(bytes);
+/**
+ * Like readOnnxModel, but first loads every external-data file the model names. `source`: the model's
+ * bytes, or the reader they streamed through: the message it decoded while they arrived,
+ * with the tensors it built then; where it could not follow the stream (`outcome` says why), the bytes
+ * read whole, as they are when given whole.
+ */
+export async function readOnnx(source: Uint8Array | OnnxStreamReader, load: (location: string) => Promise<Uint8Array>): Promise<{ model: Model; outcome?: OnnxStreamOutcome | undefined }> {
+  const streamed = source instanceof Uint8Array ? undefined : source.end();
+  // A message the stream reader followed to its end has a graph (else it reads whole, for decodeModel's error).
+  const m = (streamed?.message as ModelMessage | undefined) ?? decodeModel(source instanceof Uint8Array ? source : source.bytes());
+  return { model: await withExternalData(m, load, streamed?.message && (source as OnnxStreamReader).built), outcome: streamed?.outcome };
+}
+
+async function withExternalData(m: ModelMessage, load: (location: string) => Promise<Uint8Array>, built?: OnnxReadOptions['built']): Promise<Model> {
   const files = new Map<string, Uint8Array>();
   /** location -> the first tensor naming it, for errors */
   const wanted = new Map<string, string>();
@@ -82,7 +98,8 @@ export async function readOnnxModelWithExternalData(bytes: Uint8Array, load: (lo
       throw e;
     }
   }));
-  return typed(() => modelFromMessage(m, { externalData: (loc) => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`) }));
+  const externalData = (loc: string): Uint8Array => files.get(loc) ?? fail('INVALID_MODEL', `external data file '${loc}' was not loaded`);
+  return typed(() => modelFromMessage(m, built ? { externalData, built } : { externalData }));
 }
 
 function decodeModel(bytes: Uint8Array): ModelMessage {
@@ -116,7 +133,7 @@ function readGraph(g: GraphMessage, options: OnnxReadOptions, where: string, sub
   const initializers = new Map<string, AnyTensor>();
   for (const t of g.initializer ?? []) {
     if (!t.name) fail('INVALID_MODEL', `${where}: an initializer has no name`);
-    initializers.set(t.name, tensorFromProto(t, options.externalData));
+    initializers.set(t.name, options.built?.get(t) ?? tensorFromProto(t, options.externalData));
   }
   if ((g.sparseInitializer ?? []).length > 0) fail('UNSUPPORTED_FEATURE', `${where}: sparse initializers are not supported`);
   const usedNames = new Set<string>();
@@ -163,7 +180,7 @@ function readAttribute(a: AttributeMessage, where: string, options: OnnxReadOpti
     case 1: return a.f ?? 0;
     case 2: return longToNumber(a.i ?? 0, where);
     case 3: return utf8(a.s);
-    case 4: return a.t ? tensorFromProto(a.t, options.externalData, `${where} (tensor '${a.t.name ?? ''}')`) : fail('INVALID_MODEL', `${where}: missing tensor`);
+    case 4: return a.t ? (options.built?.get(a.t) ?? tensorFromProto(a.t, options.externalData, `${where} (tensor '${a.t.name ?? ''}')`)) : fail('INVALID_MODEL', `${where}: missing tensor`);
     case 5: return a.g ? readGraph(a.g, options, where, true) : fail('INVALID_MODEL', `${where}: missing graph`);
     case 6: return a.floats ?? [];
     case 7: return (a.ints ?? []).map((v) => longToNumber(v, where));

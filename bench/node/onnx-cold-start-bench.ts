@@ -1,0 +1,127 @@
+// `node --import tsx bench/node/onnx-cold-start-bench.ts [MB/s] [filter]`: cold start of ONNX models
+// from an http URL served at a fixed rate (default 8 MB/s, bench/node/paced-server.ts): the time
+// until InferenceSession.create resolves, over the paced download alone of the same file, with the
+// model decoded while it streams (runtime/format/onnx/onnx-stream.ts: backend started at the first
+// node, each weight uploaded when complete) and with the stream reader stopped at its first byte
+// (the whole-buffer path every ONNX load took before). Models: PaddleOCR v4 det, v4 rec, v2 cls,
+// float and int8 QDQ (`kiln compress --onnx-out`, made once into $TMPDIR/kiln-onnx-cold-bench), the
+// bench page's small BERT encoder, and kiln-load-bench's 16 x 512x512 MatMul chain. Backends: webgpu
+// (Dawn; SwiftShader without a GPU) and wasm (1 thread). Medians of RUNS (default 3); in each round
+// every variant of a model runs back to back, so load from other processes hits them alike.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { OnnxStreamReader } from '../../runtime/format/onnx/onnx-stream.ts';
+import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { InferenceSession } from '../../runtime/node.ts';
+import { paddleOcrModel } from '../../test/helpers/models.ts';
+import { compressModel } from '../../trainer-node/compress/compress.ts';
+import { BERT_SMALL, encoderWorkload } from '../page/transformer.ts';
+import { seededRandom } from '../page/seeded.ts';
+import { throttledServer } from './paced-server.ts';
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+
+const rate = Number(process.argv[2] ?? 8) * 1e6;
+const filter = process.argv[3];
+const runs = Number(process.env.RUNS ?? 3);
+const backends = (process.env.BACKENDS ?? 'webgpu,wasm').split(',') as ('webgpu' | 'wasm')[];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function matmulChain(layers = 16, n = 512): Uint8Array {
+  const rand = seededRandom(14);
+  const initializers: Record<string, AnyTensor> = {};
+  const nodes: WriterModel['nodes'][number][] = [];
+  let x = 'x';
+  for (let i = 0; i < layers; i++) {
+    initializers[`w${i}`] = new Tensor('float32', Float32Array.from({ length: n * n }, () => (rand() * 2 - 1) / n), [n, n]);
+    nodes.push({ opType: 'MatMul', inputs: [x, `w${i}`], outputs: [`h${i}`] });
+    x = `h${i}`;
+  }
+  nodes.push({ opType: 'Relu', inputs: [x], outputs: ['y'] });
+  return encodeOnnxModel({ nodes, initializers, inputs: [{ name: 'x', dtype: 'float32', dims: [1, n] }], outputs: [{ name: 'y', dtype: 'float32' }] });
+}
+
+const OCR = [
+  { key: 'det', file: 'ch_PP-OCRv4_det_infer.onnx', freeDim: 64 },
+  { key: 'rec', file: 'ch_PP-OCRv4_rec_infer.onnx', freeDim: 320 },
+  { key: 'cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', freeDim: 192 },
+];
+/** The int8 QDQ ONNX of a PaddleOCR model, made once (calibration takes a while on a busy machine). */
+async function int8Of(file: string, freeDim: number): Promise<Uint8Array> {
+  const dir = join(tmpdir(), 'kiln-onnx-cold-bench');
+  mkdirSync(dir, { recursive: true });
+  const onnxOut = join(dir, file.replace(/\.onnx$/, '.int8.onnx'));
+  if (!existsSync(onnxOut)) {
+    await compressModel({
+      input: paddleOcrModel(file), bits: 8, method: 'minmax', percentile: 99.99, block: 32, keep: [], out: onnxOut.replace(/\.onnx$/, '.kiln'), onnxOut,
+      samples: 1, sensitivitySamples: 0, freeDim, commandLine: 'bench', random: seededRandom(20261203),
+    });
+  }
+  return new Uint8Array(readFileSync(onnxOut));
+}
+
+const models: [string, Uint8Array][] = [];
+const want = (name: string): boolean => filter === undefined || name.includes(filter);
+for (const m of OCR) {
+  if (want(`ocr-${m.key} f32`)) models.push([`ocr-${m.key} f32`, new Uint8Array(readFileSync(paddleOcrModel(m.file)))]);
+  if (want(`ocr-${m.key} int8`)) models.push([`ocr-${m.key} int8`, await int8Of(m.file, m.freeDim)]);
+}
+const bert = encoderWorkload(BERT_SMALL);
+if (want('bert') && 'bytes' in bert.onnx) models.push(['bert-small f32', bert.onnx.bytes]);
+if (want('matmul')) models.push(['matmul-chain f32', matmulChain()]);
+
+// The whole-buffer path: the stream reader gives up at its first byte (reason below), so the model is
+// read after the last byte, and nothing starts during the download, as every ONNX load did before.
+const proto = OnnxStreamReader.prototype;
+const advance = proto['advance'];
+const wholeBuffer = function (this: OnnxStreamReader): void {
+  this['stopped'] = 'bench: whole-buffer path';
+};
+
+const files = Object.fromEntries(models.map(([, bytes], i) => [`/${i}.onnx`, bytes]));
+const server = await throttledServer(files, rate);
+const samples = new Map<string, number[]>();
+let warm = false;
+const record = (key: string, ms: number): void => void (warm && samples.set(key, [...(samples.get(key) ?? []), ms]));
+try {
+  for (let round = -1; round < runs; round++) { // round -1 warms up (module loading, the first device), unrecorded
+    warm = round >= 0;
+    for (const [i, [name]] of models.entries()) {
+      const url = `${server.url}/${i}.onnx`;
+      let t = performance.now();
+      await (await fetch(url)).arrayBuffer();
+      record(`${name}|download`, performance.now() - t);
+      for (const backend of backends) {
+        const ep = backend === 'wasm' ? { name: 'wasm' as const, numThreads: 1 } : 'webgpu' as const;
+        for (const streamed of round % 2 === 0 ? [false, true] : [true, false]) {
+          proto['advance'] = streamed ? advance : wholeBuffer;
+          t = performance.now();
+          const s = await InferenceSession.create(url, { executionProviders: [ep] });
+          record(`${name}|${backend}|${streamed ? 'streamed' : 'whole'}`, performance.now() - t);
+          await s.release();
+        }
+        proto['advance'] = advance;
+      }
+    }
+  }
+} finally {
+  proto['advance'] = advance;
+  server.close();
+}
+
+console.log(`cold start of ONNX models from http at ${rate / 1e6} MB/s: InferenceSession.create / the paced download alone (medians of ${runs})`);
+console.log('| model | MB | download ms | ' + backends.map((b) => `${b} before (whole) | ${b} after (streamed)`).join(' | ') + ' |');
+console.log('|---|---|---|' + backends.map(() => '---|---|').join(''));
+for (const [name, bytes] of models) {
+  const download = median(samples.get(`${name}|download`)!);
+  const cell = (key: string): string => {
+    const ms = median(samples.get(`${name}|${key}`)!);
+    return `${ms.toFixed(0)} ms = ${(ms / download).toFixed(2)}x`;
+  };
+  console.log(`| ${name} | ${(bytes.length / 1e6).toFixed(2)} | ${download.toFixed(0)} | ${backends.map((b) => `${cell(`${b}|whole`)} | ${cell(`${b}|streamed`)}`).join(' | ')} |`);
+}
+for (const [key, ms] of samples) console.log(`  ${key}: ${ms.map((x) => x.toFixed(0)).join(' ')}`);

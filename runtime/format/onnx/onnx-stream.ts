@@ -1,0 +1,119 @@
+// Reads an ONNX ModelProto while it downloads. Exporters (torch.onnx, tf2onnx, onnx.save) write
+// fields in field-number order, so a GraphProto arrives as: nodes (1), initializers (5), then its
+// inputs, outputs and value_info (11-13), and the model's opset_import (8) after the graph (7). The
+// reader decodes each field of the model and of its graph as soon as that field's bytes are complete
+// (the decoder's own loop, field by field: exactly what decoding the whole file gives), tells the
+// session as each weight completes (an initializer, or a Constant node's value as paddle2onnx writes
+// them: built once, the same tensor the model will hold, so a backend can upload it during the
+// download), and hands the decoded message to the reader at the end. Fields in any order are
+// followed (a second graph field replaces the first, as in the decoder). Bytes it cannot follow (a
+// decode error, a field overrunning the graph, a weight the reader would refuse, a stream cut inside
+// a field, no graph) stop it: the whole buffer is then read as before, so errors are exactly those of
+// the whole-buffer path, and the outcome says where it stopped.
+import type { AnyTensor } from '../../../core/tensor.ts';
+import { decodeOnnxFields, fieldAt } from './onnx-decoder.ts';
+import { tensorFromProto, type TensorProtoMessage } from './tensor-proto.ts';
+
+export interface OnnxStreamEvents {
+  /**
+   * a weight whose bytes are complete, as the model will hold it: an initializer stored inline, or
+   * a Constant node's value (paddle2onnx writes every weight so; lifted to an initializer by a pass)
+   */
+  onInitializer?(name: string, tensor: AnyTensor): void;
+}
+
+export type OnnxStreamOutcome = { readonly streamed: true } | { readonly streamed: false; readonly reason: string };
+
+type Message = Record<string, unknown>;
+/** tags (field number << 3 | wire type 2, length-delimited) of ModelProto.graph, GraphProto.node and .initializer */
+const MODEL_GRAPH = (7 << 3) | 2;
+const GRAPH_NODE = (1 << 3) | 2;
+const GRAPH_INITIALIZER = (5 << 3) | 2;
+
+interface NodeMessage { readonly opType?: string; readonly domain?: string; readonly output?: readonly string[]; readonly attribute?: readonly { name?: string; t?: TensorProtoMessage }[] }
+
+export class OnnxStreamReader {
+  private buf: Uint8Array;
+  private loaded = 0;
+  /** the next field to read (of the model, or of the graph while `graphEnd` >= 0) */
+  private pos = 0;
+  private graphEnd = -1;
+  private graph: Message | undefined;
+  private readonly model: Message = {};
+  private stopped: string | undefined;
+  /** the tensors built during the download, by the message they came from (onnx-reader.ts uses them) */
+  readonly built = new WeakMap<TensorProtoMessage, AnyTensor>();
+
+  constructor(total: number, private readonly events?: OnnxStreamEvents) {
+    this.buf = new Uint8Array(total || 1 << 20);
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.loaded + chunk.length > this.buf.length) {
+      // Decoded views keep the old buffer alive; its bytes never change, so they stay right.
+      const grown = new Uint8Array(2 * (this.loaded + chunk.length));
+      grown.set(this.buf);
+      this.buf = grown;
+    }
+    this.buf.set(chunk, this.loaded);
+    this.loaded += chunk.length;
+    try {
+      if (this.stopped === undefined) this.advance();
+    } catch (e) {
+      this.stopped = `byte ${this.pos}: ${(e as Error).message}`;
+    }
+  }
+
+  /** every byte written so far */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.loaded);
+  }
+
+  /** The decoded ModelProto when the stream was followed to its end, else why not (read the bytes whole then). */
+  end(): { message?: Message; outcome: OnnxStreamOutcome } {
+    this.stopped ??= this.graphEnd >= 0 || this.pos < this.loaded || !this.graph ? `byte ${this.pos}: cut, corrupt or no graph` : undefined;
+    return this.stopped === undefined ? { message: this.model, outcome: { streamed: true } } : { outcome: { streamed: false, reason: this.stopped } };
+  }
+
+  private advance(): void {
+    const bytes = this.bytes();
+    for (;;) {
+      if (this.pos === this.graphEnd) this.graphEnd = -1; // back in the model's fields
+      let tag: number, start: number, end: number;
+      try {
+        [tag, start, end] = fieldAt(bytes, this.pos);
+      } catch {
+        return; // not complete yet (or corrupt: then the stream ends inside a field, and the bytes are read whole)
+      }
+      const graph = this.graphEnd >= 0 ? this.graph! : undefined;
+      if (!graph && tag === MODEL_GRAPH) {
+        this.model.graph = this.graph = {}; // a second graph field replaces the first, as in the decoder
+        this.graphEnd = end;
+        this.pos = start;
+        continue;
+      }
+      if (graph && end > this.graphEnd) throw new Error('overruns the graph');
+      if (end > this.loaded) return;
+      decodeOnnxFields(graph ? 'GraphProto' : 'ModelProto', bytes, this.pos, end, graph ?? this.model, graph ? 1 : 0);
+      this.pos = end;
+      if (graph && tag === GRAPH_NODE) {
+        const node = (graph.node as NodeMessage[]).at(-1)!; // decoded from onnx-schema.ts's NodeProto
+        if (node.opType === 'Constant' && !node.domain) this.build(node.attribute?.find((a) => a.name === 'value')?.t, node.output?.[0]);
+      } else if (graph && tag === GRAPH_INITIALIZER) {
+        const t = (graph.initializer as TensorProtoMessage[]).at(-1)!;
+        this.build(t, t.name);
+      }
+    }
+  }
+
+  /**
+   * Builds a weight as the reader will. One the reader would refuse stops the stream reader (the
+   * whole-buffer read then gives that error); one in external data is left to the reader.
+   */
+  private build(t: TensorProtoMessage | undefined, name: string | undefined): void {
+    if (!t || !name || t.dataLocation === 1) return;
+    const tensor = tensorFromProto(t);
+    this.built.set(t, tensor);
+    this.events?.onInitializer?.(name, tensor);
+  }
+}
