@@ -48,6 +48,7 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   '::GridSample': 'vision', '::AffineGrid': 'vision', '::LRN': 'vision',
   '::MeanVarianceNormalization': 'vision', '::NonMaxSuppression': 'vision', '::RoiAlign': 'vision',
   '::CenterCropPad': 'vision',
+  '::Col2Im': 'vision',
   '::DFT': 'signal', '::STFT': 'signal', '::HannWindow': 'signal', '::HammingWindow': 'signal',
   '::BlackmanWindow': 'signal', '::MelWeightMatrix': 'signal',
 };

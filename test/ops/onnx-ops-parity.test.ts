@@ -257,3 +257,10 @@ test('ReverseSequence matches onnxruntime-web, time- and batch-major', async () 
   await matchesOrt('reversesequence time-major', { op: 'ReverseSequence', inputs: [f32([5, 3, 2]), lens([5, 1, 3])] });
   await matchesOrt('reversesequence batch-major', { op: 'ReverseSequence', attrs: { time_axis: 1, batch_axis: 0 }, inputs: [f32([3, 6, 2]), lens([2, 6, 4])] });
 });
+
+test('Col2Im matches onnxruntime-web: 2-D with strides, dilations and pads, 3-D', async () => {
+  const ints = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
+  await matchesOrt('col2im 2-D', { op: 'Col2Im', opset: 18, inputs: [f32([2, 3 * 4, 16]), ints([5, 5]), ints([2, 2])] });
+  await matchesOrt('col2im strides dilations pads', { op: 'Col2Im', opset: 18, attrs: { strides: [2, 1], dilations: [1, 2], pads: [1, 0, 2, 1] }, inputs: [f32([1, 2 * 6, 16]), ints([6, 5]), ints([3, 2])] });
+  await matchesOrt('col2im 3-D', { op: 'Col2Im', opset: 18, inputs: [f32([1, 2 * 8, 12]), ints([3, 4, 3]), ints([2, 2, 2])] });
+});
