@@ -49,6 +49,7 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   '::MeanVarianceNormalization': 'vision', '::NonMaxSuppression': 'vision', '::RoiAlign': 'vision',
   '::CenterCropPad': 'vision',
   '::Col2Im': 'vision',
+  '::MaxUnpool': 'vision',
   '::DFT': 'signal', '::STFT': 'signal', '::HannWindow': 'signal', '::HammingWindow': 'signal',
   '::BlackmanWindow': 'signal', '::MelWeightMatrix': 'signal',
 };

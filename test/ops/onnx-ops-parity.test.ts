@@ -264,3 +264,10 @@ test('Col2Im matches onnxruntime-web: 2-D with strides, dilations and pads, 3-D'
   await matchesOrt('col2im strides dilations pads', { op: 'Col2Im', opset: 18, attrs: { strides: [2, 1], dilations: [1, 2], pads: [1, 0, 2, 1] }, inputs: [f32([1, 2 * 6, 16]), ints([6, 5]), ints([3, 2])] });
   await matchesOrt('col2im 3-D', { op: 'Col2Im', opset: 18, inputs: [f32([1, 2 * 8, 12]), ints([3, 4, 3]), ints([2, 2, 2])] });
 });
+
+test('MaxUnpool matches onnxruntime-web: default shape, pads, output_shape, duplicate indices', async () => {
+  const idx = (total: number, dims: number[]): InputSpec => ({ dtype: 'int64', dims, range: [0, total] });
+  await matchesOrt('maxunpool 2-D', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [2, 2], strides: [2, 2] }, inputs: [f32([2, 3, 3, 4]), idx(2 * 3 * 6 * 8, [2, 3, 3, 4])] });
+  await matchesOrt('maxunpool pads output_shape', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, inputs: [f32([1, 2, 3, 3]), idx(2 * 6 * 7, [1, 2, 3, 3]), { dtype: 'int64', dims: [4], values: [1, 2, 6, 7] }] });
+  await matchesOrt('maxunpool 1-D', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [3] }, inputs: [f32([1, 4, 5]), idx(4 * 7, [1, 4, 5])] });
+});
