@@ -50,6 +50,7 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   '::CenterCropPad': 'vision',
   '::Col2Im': 'vision',
   '::MaxUnpool': 'vision',
+  '::DeformConv': 'vision',
   '::DFT': 'signal', '::STFT': 'signal', '::HannWindow': 'signal', '::HammingWindow': 'signal',
   '::BlackmanWindow': 'signal', '::MelWeightMatrix': 'signal',
 };

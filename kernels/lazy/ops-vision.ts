@@ -11,11 +11,13 @@ import { definitions as centerCropPad } from '../center-crop-pad/op.ts';
 import { definitions as col2im } from '../col2im/op.ts';
 import { js as col2imJs } from '../col2im/js.ts';
 import { definitions as maxUnpool } from '../max-unpool/op.ts';
+import { definitions as deformConv } from '../deform-conv/op.ts';
 
 export const group: LazyOpGroup = {
   definitions: [...gridSample, ...lrn, ...nonMaxSuppression, ...roiAlign, ...centerCropPad,
     ...col2im,
     ...maxUnpool,
+    ...deformConv,
   ],
   js: [
     col2imJs,

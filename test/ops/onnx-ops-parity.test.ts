@@ -271,3 +271,10 @@ test('MaxUnpool matches onnxruntime-web: default shape, pads, output_shape, dupl
   await matchesOrt('maxunpool pads output_shape', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, inputs: [f32([1, 2, 3, 3]), idx(2 * 6 * 7, [1, 2, 3, 3]), { dtype: 'int64', dims: [4], values: [1, 2, 6, 7] }] });
   await matchesOrt('maxunpool 1-D', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [3] }, inputs: [f32([1, 4, 5]), idx(4 * 7, [1, 4, 5])] });
 });
+
+test('DeformConv matches onnxruntime-web: offsets off the grid and outside the image, groups, offset groups, bias and mask', async () => {
+  const off = (dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1.5, 1.5] });
+  const tol = { rtol: 1e-4, atol: 1e-5 };
+  await matchesOrt('deformconv pads', { op: 'DeformConv', opset: 19, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, inputs: [f32([1, 2, 5, 6]), f32([3, 2, 3, 3]), off([1, 18, 5, 6])], tolerance: tol });
+  await matchesOrt('deformconv groups mask bias', { op: 'DeformConv', opset: 19, attrs: { group: 2, offset_group: 2, strides: [2, 1], dilations: [1, 2], pads: [1, 0, 1, 2] }, inputs: [f32([2, 4, 6, 5]), f32([4, 2, 2, 3]), off([2, 24, 4, 3]), f32([4]), { dtype: 'float32', dims: [2, 12, 4, 3], range: [0, 1] }], tolerance: tol });
+});
