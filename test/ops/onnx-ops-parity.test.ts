@@ -278,3 +278,8 @@ test('DeformConv matches onnxruntime-web: offsets off the grid and outside the i
   await matchesOrt('deformconv pads', { op: 'DeformConv', opset: 19, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, inputs: [f32([1, 2, 5, 6]), f32([3, 2, 3, 3]), off([1, 18, 5, 6])], tolerance: tol });
   await matchesOrt('deformconv groups mask bias', { op: 'DeformConv', opset: 19, attrs: { group: 2, offset_group: 2, strides: [2, 1], dilations: [1, 2], pads: [1, 0, 1, 2] }, inputs: [f32([2, 4, 6, 5]), f32([4, 2, 2, 3]), off([2, 24, 4, 3]), f32([4]), { dtype: 'float32', dims: [2, 12, 4, 3], range: [0, 1] }], tolerance: tol });
 });
+
+test('Det matches onnxruntime-web on batches of random matrices', async () => {
+  await matchesOrt('det 2x2', { op: 'Det', opset: 11, inputs: [f32([2, 2])], tolerance: { rtol: 1e-4, atol: 1e-5 } });
+  await matchesOrt('det batch 4x4', { op: 'Det', opset: 11, inputs: [f32([3, 2, 4, 4])], tolerance: { rtol: 1e-4, atol: 1e-4 } });
+});
