@@ -45,7 +45,7 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   '::Einsum': 'sequence', '::TopK': 'sequence', '::OneHot': 'sequence', '::Dropout': 'sequence',
   '::NonZero': 'sequence', '::Compress': 'sequence', '::Unique': 'sequence', '::RNN': 'sequence',
   '::GRU': 'sequence', '::LSTM': 'sequence', '::ReverseSequence': 'sequence',
-  '::Det': 'sequence',
+  '::Det': 'sequence', '::BitCast': 'sequence',
   '::GridSample': 'vision', '::AffineGrid': 'vision', '::LRN': 'vision',
   '::MeanVarianceNormalization': 'vision', '::NonMaxSuppression': 'vision', '::RoiAlign': 'vision',
   '::CenterCropPad': 'vision',

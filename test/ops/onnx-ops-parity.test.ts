@@ -283,3 +283,9 @@ test('Det matches onnxruntime-web on batches of random matrices', async () => {
   await matchesOrt('det 2x2', { op: 'Det', opset: 11, inputs: [f32([2, 2])], tolerance: { rtol: 1e-4, atol: 1e-5 } });
   await matchesOrt('det batch 4x4', { op: 'Det', opset: 11, inputs: [f32([3, 2, 4, 4])], tolerance: { rtol: 1e-4, atol: 1e-4 } });
 });
+
+test('BitCast matches onnxruntime-web: float32 <-> int32, float64 -> int64', async () => {
+  await matchesOrt('bitcast float32 to int32', { op: 'BitCast', opset: 26, attrs: { to: 6 }, inputs: [f32([3, 4])], outputTypes: ['int32'], tolerance: { rtol: 0, atol: 0 } });
+  await matchesOrt('bitcast int32 to float32', { op: 'BitCast', opset: 26, attrs: { to: 1 }, inputs: [{ dtype: 'int32', dims: [9], range: [-1e9, 1e9] }], outputTypes: ['float32'], tolerance: { rtol: 0, atol: 0 } });
+  await matchesOrt('bitcast float64 to int64', { op: 'BitCast', opset: 26, attrs: { to: 7 }, inputs: [{ dtype: 'float64', dims: [2, 3] }], outputTypes: ['int64'], tolerance: { rtol: 0, atol: 0 } });
+});
