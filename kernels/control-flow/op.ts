@@ -8,7 +8,8 @@ import type { OpDefinition } from '../contract.ts';
  * condition is therefore a host input: a graph input the plan is keyed by (Optimum's merged
  * decoders feed `use_cache_branch` so), or a value computed from shapes and constants. A Loop is
  * unrolled the same way (runtime/plan/expand-loop.ts), so its trip count and each iteration's
- * condition must be known on the host. These functions only run if something bypasses the planner.
+ * condition must be known on the host. Scan is unrolled over its scanned axis, whose length the
+ * input shapes give (runtime/plan/expand-scan.ts). These functions only run if something bypasses the planner.
  */
 export const definitions: readonly OpDefinition[] = [
   {
@@ -22,5 +23,10 @@ export const definitions: readonly OpDefinition[] = [
     hostInputs: [0, 1],
     inferOutputs: (_inputs, ctx) => fail('INTERNAL', `Loop node '${ctx.node}' should have been unrolled while planning`),
     reference: (_inputs, ctx) => fail('INTERNAL', `Loop node '${ctx.node}' should have been unrolled while planning`),
+  },
+  {
+    opType: 'Scan',
+    inferOutputs: (_inputs, ctx) => fail('INTERNAL', `Scan node '${ctx.node}' should have been unrolled while planning`),
+    reference: (_inputs, ctx) => fail('INTERNAL', `Scan node '${ctx.node}' should have been unrolled while planning`),
   },
 ];

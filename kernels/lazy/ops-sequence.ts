@@ -19,9 +19,14 @@ import { webgpu as dropoutWebGpu } from '../dropout/webgpu.ts';
 import { definitions as dynamicShape } from '../dynamic-shape/op.ts';
 import { definitions as rnn } from '../rnn/op.ts';
 import { definitions as reverseSequence } from '../reverse-sequence/op.ts';
+import { definitions as det } from '../det/op.ts';
+import { definitions as bitCast } from '../bit-cast/op.ts';
 
 export const group: LazyOpGroup = {
-  definitions: [...cumsum, ...trilu, ...scatter, ...tensorScatter, ...einsum, ...topk, ...oneHot, ...dropout, ...dynamicShape, ...rnn, ...reverseSequence],
+  definitions: [...cumsum, ...trilu, ...scatter, ...tensorScatter, ...einsum, ...topk, ...oneHot, ...dropout, ...dynamicShape, ...rnn, ...reverseSequence,
+    ...det,
+    ...bitCast,
+  ],
   js: [],
   webgpu: [cumsumWebGpu, triluWebGpu, scatterWebGpu, tensorScatterWebGpu, einsumWebGpu, topkWebGpu, oneHotWebGpu, dropoutWebGpu],
 };

@@ -17,9 +17,12 @@ import { js as attentionJs } from '../attention/js.ts';
 import { webgpu as attentionWebGpu } from '../attention/webgpu.ts';
 import { definitions as kvCache } from '../kv-cache-write/op.ts';
 import { webgpu as kvCacheWebGpu } from '../kv-cache-write/webgpu.ts';
+import { definitions as swiglu } from '../swiglu/op.ts';
 
 export const group: LazyOpGroup = {
-  definitions: [...fusedNorm, ...biasActivation, ...embedLayerNorm, ...rotaryEmbedding, ...attention, ...kvCache],
+  definitions: [...fusedNorm, ...biasActivation, ...embedLayerNorm, ...rotaryEmbedding, ...attention, ...kvCache,
+    ...swiglu,
+  ],
   js: [fusedNormJs, biasActivationJs, embedLayerNormJs, rotaryEmbeddingJs, attentionJs],
   webgpu: [fusedNormWebGpu, biasActivationWebGpu, embedLayerNormWebGpu, rotaryEmbeddingWebGpu, attentionWebGpu, kvCacheWebGpu],
 };

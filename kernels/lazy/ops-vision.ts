@@ -8,9 +8,19 @@ import { definitions as nonMaxSuppression } from '../non-max-suppression/op.ts';
 import { definitions as roiAlign } from '../roi-align/op.ts';
 import { webgpu as roiAlignWebGpu } from '../roi-align/webgpu.ts';
 import { definitions as centerCropPad } from '../center-crop-pad/op.ts';
+import { definitions as col2im } from '../col2im/op.ts';
+import { js as col2imJs } from '../col2im/js.ts';
+import { definitions as maxUnpool } from '../max-unpool/op.ts';
+import { definitions as deformConv } from '../deform-conv/op.ts';
 
 export const group: LazyOpGroup = {
-  definitions: [...gridSample, ...lrn, ...nonMaxSuppression, ...roiAlign, ...centerCropPad],
-  js: [],
+  definitions: [...gridSample, ...lrn, ...nonMaxSuppression, ...roiAlign, ...centerCropPad,
+    ...col2im,
+    ...maxUnpool,
+    ...deformConv,
+  ],
+  js: [
+    col2imJs,
+  ],
   webgpu: [gridSampleWebGpu, lrnWebGpu, roiAlignWebGpu],
 };

@@ -7,25 +7,27 @@ import type { ResolvedGraph, ResolvedNode } from './resolved-graph.ts';
 import type { Inlined } from './inline-subgraph.ts';
 import type { LoopPlanner } from './expand-loop.ts';
 
-/** If and Loop expansion: a chunk of its own (control-flow.ts), loaded for graphs that have them. */
+/** If, Loop and Scan expansion: a chunk of its own (control-flow.ts), loaded for graphs that have them. */
 export interface ControlFlow {
   expandIf(rn: ResolvedNode, cond: AnyTensor, opsets: ReadonlyMap<string, number>): Inlined;
-  expandLoop(rn: ResolvedNode, planner: LoopPlanner, opsets: ReadonlyMap<string, number>): void;
+  /** unrolls a Loop or a Scan */
+  unroll(rn: ResolvedNode, planner: LoopPlanner, opsets: ReadonlyMap<string, number>): void;
 }
 let controlFlow: ControlFlow | undefined;
-const isControlFlow = (n: { readonly opType: string; readonly domain: string }): boolean => (n.opType === 'If' || n.opType === 'Loop') && !n.domain;
+const isUnrolled = (n: { readonly opType: string; readonly domain?: string }): boolean => (n.opType === 'Loop' || n.opType === 'Scan') && !n.domain;
+const isControlFlow = (n: { readonly opType: string; readonly domain: string }): boolean => (n.opType === 'If' && !n.domain) || isUnrolled(n);
 
 /** control-flow.ts registers itself here when it loads. */
 export function registerControlFlow(c: ControlFlow): void {
   controlFlow = c;
 }
 
-/** Loads If / Loop expansion when a graph has them (sessions await this before planning). */
+/** Loads If / Loop / Scan expansion when a graph has them (sessions await this before planning). */
 export async function loadControlFlowFor(nodes: readonly { readonly opType: string; readonly domain: string }[]): Promise<void> {
   if (!controlFlow && nodes.some(isControlFlow)) await import('./control-flow.ts');
 }
 
-const loadedControlFlow = (): ControlFlow => controlFlow ?? fail('INTERNAL', 'If / Loop expansion is not loaded: await loadControlFlowFor(nodes) before planning');
+const loadedControlFlow = (): ControlFlow => controlFlow ?? fail('INTERNAL', 'If / Loop / Scan expansion is not loaded: await loadControlFlowFor(nodes) before planning');
 
 /** Thrown while planning when a node needs a host value that only exists at run time. */
 export class HostValueNeeded extends Error {
@@ -69,7 +71,7 @@ export function buildPlan(
   const planNodes = (nodes: readonly ResolvedNode[]): void => {
     for (const rn of nodes) {
       if (rn.op.opType === 'If' && !rn.op.domain) expandIfNode(rn);
-      else if (rn.op.opType === 'Loop' && !rn.op.domain) withNodeContext(rn.node.name, 'Loop', () => loadedControlFlow().expandLoop(rn, loopPlanner, rg.opsets));
+      else if (isUnrolled(rn.op)) withNodeContext(rn.node.name, rn.op.opType, () => loadedControlFlow().unroll(rn, loopPlanner, rg.opsets));
       else planNode(rn);
     }
   };
@@ -81,7 +83,8 @@ export function buildPlan(
     return v.constValue!;
   };
   const addConstant = (name: string, t: AnyTensor): void => void add({ name, meta: metaOf(t), kind: 'const', constValue: t, producer: -1 });
-  const loopPlanner: LoopPlanner = { hostValue, addConstant, plan: (nodes) => planNodes(nodes) };
+  const meta = (name: string, node: string): TensorMeta => values[byName.get(name) ?? fail('INVALID_GRAPH', `node '${node}' reads '${name}', which nothing defines`)]!.meta;
+  const loopPlanner: LoopPlanner = { hostValue, meta, addConstant, plan: (nodes) => planNodes(nodes) };
   /** An If is planned as the branch its condition picks, with the branch's initializers as constants. */
   const expandIfNode = (rn: ResolvedNode): void => {
     const cond = hostValue(rn.node.inputs[0] ?? '', rn.node.name);

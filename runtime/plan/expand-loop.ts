@@ -4,12 +4,14 @@
 // (a graph input the plan is keyed by, or a value computed from shapes and constants, as in ONNX's
 // function expansions of Range); the body's ops then run on the session's backend like any others.
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { TensorMeta } from '../../kernels/contract.ts';
 import { Attributes } from '../../core/attributes.ts';
 import { fail } from '../../core/errors.ts';
 import { isGraph } from '../graph/subgraph.ts';
 import type { Node } from '../graph/ir.ts';
 import { capturedBindings, conditionValue } from './expand-if.ts';
 import { inlineSubgraph, resolveNodes } from './inline-subgraph.ts';
+import { stackNodes } from './stack-values.ts';
 import type { ResolvedNode } from './resolved-graph.ts';
 
 /** A plan grows by the body's nodes per iteration: past this, a loop is refused rather than planned. */
@@ -19,6 +21,8 @@ export const MAX_UNROLLED_ITERATIONS = 16_384;
 export interface LoopPlanner {
   /** the value of `name` when it is known at plan time; otherwise throws the planner's "host value needed" for `node` */
   hostValue(name: string, node: string): AnyTensor;
+  /** the type and shape of `name` (known for every planned value) */
+  meta(name: string, node: string): TensorMeta;
   addConstant(name: string, t: AnyTensor): void;
   plan(nodes: readonly ResolvedNode[]): void;
 }
@@ -64,30 +68,23 @@ export function expandLoop(rn: ResolvedNode, planner: LoopPlanner, opsets: Reado
     iteration.outputs.slice(1 + carriedCount).forEach((name, j) => scans[j]!.push(name));
   }
   if (!Number.isFinite(tripCount) && condition === undefined) fail('INVALID_GRAPH', `Loop node '${node.name}' has neither a trip count nor a condition: it never ends`);
-  if (scanCount > 0) planner.addConstant(`${prefix}axis0`, new Tensor('int64', new BigInt64Array([0n]), [1]));
-  planner.plan(resolveNodes(tailNodes(node, prefix, carried, scans, i, opsets), opsets, `Loop node '${node.name}'`));
+  planner.plan(resolveNodes(tailNodes(node, prefix, carried, scans, i, planner, opsets), opsets, `Loop node '${node.name}'`));
 }
 
 /** The final carried values copied to the Loop's outputs, and each scan output's per-iteration values stacked on a new axis 0. */
-function tailNodes(node: Node, prefix: string, carried: readonly string[], scans: readonly string[][], iterations: number, opsets: ReadonlyMap<string, number>): Node[] {
+function tailNodes(node: Node, prefix: string, carried: readonly string[], scans: readonly string[][], iterations: number, planner: LoopPlanner, opsets: ReadonlyMap<string, number>): Node[] {
   const nodes: Node[] = [];
-  const make = (name: string, opType: string, inputs: string[], outputs: string[], attrs = Attributes.empty()): void => void nodes.push({ name: `${prefix}${name}`, opType, domain: '', inputs, outputs, attrs });
   carried.forEach((value, k) => {
     const out = node.outputs[k];
-    if (out) make(`final_${k}`, 'Identity', [value], [out]);
+    if (out) nodes.push({ name: `${prefix}final_${k}`, opType: 'Identity', domain: '', inputs: [value], outputs: [out], attrs: Attributes.empty() });
   });
-  // Unsqueeze takes its axes as an input from opset 13, as an attribute before.
-  const axesAsInput = (opsets.get('') ?? 1) >= 13;
   scans.forEach((values, j) => {
     const out = node.outputs[carried.length + j];
     if (!out) return;
     if (iterations === 0) fail('UNSUPPORTED_FEATURE', `Loop node '${node.name}' ran no iteration: the element shape of its scan output '${out}' is unknown`);
-    const stacked = values.map((v, i) => `${prefix}scan_${j}_${i}`);
-    values.forEach((v, i) => {
-      if (axesAsInput) make(`unsqueeze_${j}_${i}`, 'Unsqueeze', [v, `${prefix}axis0`], [values.length === 1 ? out : stacked[i]!]);
-      else make(`unsqueeze_${j}_${i}`, 'Unsqueeze', [v], [values.length === 1 ? out : stacked[i]!], new Attributes(new Map([['axes', [0]]])));
-    });
-    if (values.length > 1) make(`concat_${j}`, 'Concat', stacked, [out], new Attributes(new Map([['axis', 0]])));
+    const stacked = stackNodes(values, out, 0, `${prefix}scan_${j}/`, opsets);
+    for (const [name, t] of stacked.constants) planner.addConstant(name, t);
+    nodes.push(...stacked.nodes);
   });
   return nodes;
 }

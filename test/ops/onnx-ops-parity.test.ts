@@ -257,3 +257,35 @@ test('ReverseSequence matches onnxruntime-web, time- and batch-major', async () 
   await matchesOrt('reversesequence time-major', { op: 'ReverseSequence', inputs: [f32([5, 3, 2]), lens([5, 1, 3])] });
   await matchesOrt('reversesequence batch-major', { op: 'ReverseSequence', attrs: { time_axis: 1, batch_axis: 0 }, inputs: [f32([3, 6, 2]), lens([2, 6, 4])] });
 });
+
+test('Col2Im matches onnxruntime-web: 2-D with strides, dilations and pads, 3-D', async () => {
+  const ints = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
+  await matchesOrt('col2im 2-D', { op: 'Col2Im', opset: 18, inputs: [f32([2, 3 * 4, 16]), ints([5, 5]), ints([2, 2])] });
+  await matchesOrt('col2im strides dilations pads', { op: 'Col2Im', opset: 18, attrs: { strides: [2, 1], dilations: [1, 2], pads: [1, 0, 2, 1] }, inputs: [f32([1, 2 * 6, 16]), ints([6, 5]), ints([3, 2])] });
+  await matchesOrt('col2im 3-D', { op: 'Col2Im', opset: 18, inputs: [f32([1, 2 * 8, 12]), ints([3, 4, 3]), ints([2, 2, 2])] });
+});
+
+test('MaxUnpool matches onnxruntime-web: default shape, pads, output_shape, duplicate indices', async () => {
+  const idx = (total: number, dims: number[]): InputSpec => ({ dtype: 'int64', dims, range: [0, total] });
+  await matchesOrt('maxunpool 2-D', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [2, 2], strides: [2, 2] }, inputs: [f32([2, 3, 3, 4]), idx(2 * 3 * 6 * 8, [2, 3, 3, 4])] });
+  await matchesOrt('maxunpool pads output_shape', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, inputs: [f32([1, 2, 3, 3]), idx(2 * 6 * 7, [1, 2, 3, 3]), { dtype: 'int64', dims: [4], values: [1, 2, 6, 7] }] });
+  await matchesOrt('maxunpool 1-D', { op: 'MaxUnpool', opset: 11, attrs: { kernel_shape: [3] }, inputs: [f32([1, 4, 5]), idx(4 * 7, [1, 4, 5])] });
+});
+
+test('DeformConv matches onnxruntime-web: offsets off the grid and outside the image, groups, offset groups, bias and mask', async () => {
+  const off = (dims: number[]): InputSpec => ({ dtype: 'float32', dims, range: [-1.5, 1.5] });
+  const tol = { rtol: 1e-4, atol: 1e-5 };
+  await matchesOrt('deformconv pads', { op: 'DeformConv', opset: 19, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, inputs: [f32([1, 2, 5, 6]), f32([3, 2, 3, 3]), off([1, 18, 5, 6])], tolerance: tol });
+  await matchesOrt('deformconv groups mask bias', { op: 'DeformConv', opset: 19, attrs: { group: 2, offset_group: 2, strides: [2, 1], dilations: [1, 2], pads: [1, 0, 1, 2] }, inputs: [f32([2, 4, 6, 5]), f32([4, 2, 2, 3]), off([2, 24, 4, 3]), f32([4]), { dtype: 'float32', dims: [2, 12, 4, 3], range: [0, 1] }], tolerance: tol });
+});
+
+test('Det matches onnxruntime-web on batches of random matrices', async () => {
+  await matchesOrt('det 2x2', { op: 'Det', opset: 11, inputs: [f32([2, 2])], tolerance: { rtol: 1e-4, atol: 1e-5 } });
+  await matchesOrt('det batch 4x4', { op: 'Det', opset: 11, inputs: [f32([3, 2, 4, 4])], tolerance: { rtol: 1e-4, atol: 1e-4 } });
+});
+
+test('BitCast matches onnxruntime-web: float32 <-> int32, float64 -> int64', async () => {
+  await matchesOrt('bitcast float32 to int32', { op: 'BitCast', opset: 26, attrs: { to: 6 }, inputs: [f32([3, 4])], outputTypes: ['int32'], tolerance: { rtol: 0, atol: 0 } });
+  await matchesOrt('bitcast int32 to float32', { op: 'BitCast', opset: 26, attrs: { to: 1 }, inputs: [{ dtype: 'int32', dims: [9], range: [-1e9, 1e9] }], outputTypes: ['float32'], tolerance: { rtol: 0, atol: 0 } });
+  await matchesOrt('bitcast float64 to int64', { op: 'BitCast', opset: 26, attrs: { to: 7 }, inputs: [{ dtype: 'float64', dims: [2, 3] }], outputTypes: ['int64'], tolerance: { rtol: 0, atol: 0 } });
+});
