@@ -1,7 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { toNumbers } from '../common/values.ts';
-import { MAX_ROW_PARTS, type WasmExport, type WasmKernel } from '../wasm/contract.ts';
+import { MAX_ROW_PARTS, type WasmKernel } from '../wasm/contract.ts';
 import { IA, IB, IBIAS, IG, IS, IZ, nbitsPlan } from './op.ts';
 
 /**
@@ -34,7 +34,6 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
   const rowBytes = nBlocks * blob;
   // uint8 (or default) zero points are integers: the kernel subtracts them exactly in i16
   const intZp = !z || p.zp !== 'float' ? 1 : 0;
-  let f: WasmExport | undefined;
   // benches set globalThis.KILN_NBITS_PREFILL_ROWS (Infinity: the per-row kernel at every M) to compare
   const prefill = M >= ((globalThis as { KILN_NBITS_PREFILL_ROWS?: number }).KILN_NBITS_PREFILL_ROWS ?? PREFILL_ROWS);
   const kc = chunkRows(bs);
@@ -45,8 +44,7 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
     scratchBytes: prefill ? MAX_ROW_PARTS * partBytes : 0,
     persistentBytes: [up(N * rowBytes), up(N * nBlocks * 4), up(N * nBlocks * 4)],
     prepare(k, at) {
-      if (prefill) k.fn('kiln_nbits_gemm_f32'); // a stale module fails at session creation
-      else f = k.fn('kiln_nbits_f32');
+      k.fn(prefill ? 'kiln_nbits_gemm_f32' : 'kiln_nbits_f32_part'); // a stale module fails at session creation
       const src = q.data as Uint8Array;
       const dst = new Uint8Array(k.memory.buffer, at.persistent[0]!, N * rowBytes);
       if (bits === 8) dst.set(src.subarray(0, N * rowBytes));
@@ -80,8 +78,9 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
         k.parallelRows('kiln_nbits_gemm_f32', { args, floats: 0, rows: panels, scratchArg: args.length - 1, scratchStride: partBytes, work: M * N * K });
         return;
       }
-      f ??= k.fn('kiln_nbits_f32');
-      f(at.inputs[IA]!, M, K, at.persistent[0]!, bits, bs, nBlocks, at.persistent[1]!, at.persistent[2]!, intZp, bias ? at.inputs[IBIAS]! : 0, at.outputs[0]!, N);
+      // M = 1..3: column groups of 4 split across the pool (each column computed alike in any part)
+      const args = [at.inputs[IA]!, M, K, at.persistent[0]!, bits, bs, nBlocks, at.persistent[1]!, at.persistent[2]!, intZp, bias ? at.inputs[IBIAS]! : 0, at.outputs[0]!, N];
+      k.parallelRows('kiln_nbits_f32_part', { args, floats: 0, rows: Math.ceil(N / 4), scratchArg: 0, scratchStride: 0, work: M * N * K });
     },
   };
 };

@@ -1,4 +1,4 @@
-// The integer GEMM, the depthwise integer conv and MatMulNBits' prefill path on the wasm thread pool
+// The integer GEMM, the depthwise integer conv and MatMulNBits (prefill and decode) on the wasm thread pool
 // (kernels/wasm/gemm-s8-parallel.ts, kernels/matmul-nbits/wasm.ts -> parallelRows): 1, 2 and 3
 // threads give the same bits, the node ran its wasm kernel, and the 1-thread output matches the op's
 // reference (so it is no oracle of itself). Odd M/N/K, K not a multiple of the block size, zero
@@ -131,4 +131,9 @@ test('MatMulNBits prefill (dequantized panels + f32 GEMM) on 1, 2, 3 threads: 4-
   await sameOnThreads(nbits('nbits 4-bit packed zp, bias', 70, 300, 131, 4, 32, 'packed', true));
   await sameOnThreads(nbits('nbits 8-bit float zp, block 64', 33, 520, 150, 8, 64, 'float', false));
   await sameOnThreads(nbits('nbits 4-bit default zp, block 16', 45, 271, 181, 4, 16, 'none', true));
+});
+
+test('MatMulNBits decode (M = 1..3, per-row kernel, column groups split) on 1, 2, 3 threads: partial last block, N % 4 != 0', async () => {
+  await sameOnThreads(nbits('nbits decode M=1 4-bit packed zp, bias', 1, 2080, 1031, 4, 32, 'packed', true));
+  await sameOnThreads(nbits('nbits decode M=3 8-bit float zp', 3, 1000, 1030, 8, 16, 'float', false));
 });

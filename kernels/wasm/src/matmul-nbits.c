@@ -127,18 +127,34 @@ static inline __attribute__((always_inline)) void columns(const int cols, const 
   }
 }
 
+/**
+ * Columns of groups [g0, g1) of COLS columns (the last group may be partial). Every column is
+ * computed the same way whichever range holds it, so the thread pool may split by groups.
+ */
+static void column_range(const float *a, int m, int k, const uint8_t *b, int bits, int bs, int nblocks, const float *scales,
+                         const float *zps, int int_zp, const float *bias, float *y, int n, int g0, int g1) {
+  const long row_bytes = (long)nblocks * bs * bits / 8;
+  int col = g0 * COLS;
+  const int end = g1 * COLS < n ? g1 * COLS : n;
+  if (int_zp) {
+    for (; col + COLS <= end; col += COLS) columns(COLS, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+    for (; col < end; col++) columns(1, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+  } else {
+    for (; col + COLS <= end; col += COLS) columns(COLS, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+    for (; col < end; col++) columns(1, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+  }
+}
+
 /** int_zp: every zero point is an integer (uint8 or the default), subtracted exactly in i16. */
 void KILN_EXPORT(kiln_nbits_f32)(const float *a, int m, int k, const uint8_t *b, int bits, int bs, int nblocks, const float *scales,
                                  const float *zps, int int_zp, const float *bias, float *y, int n) {
-  const long row_bytes = (long)nblocks * bs * bits / 8;
-  int col = 0;
-  if (int_zp) {
-    for (; col + COLS <= n; col += COLS) columns(COLS, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
-    for (; col < n; col++) columns(1, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
-  } else {
-    for (; col + COLS <= n; col += COLS) columns(COLS, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
-    for (; col < n; col++) columns(1, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
-  }
+  column_range(a, m, k, b, bits, bs, nblocks, scales, zps, int_zp, bias, y, n, 0, (n + COLS - 1) / COLS);
+}
+
+/** kiln_nbits_f32 on column groups [g0, g1) of 4 (the thread pool's parts; scratch unused). */
+void KILN_EXPORT(kiln_nbits_f32_part)(const float *a, int m, int k, const uint8_t *b, int bits, int bs, int nblocks, const float *scales,
+                                      const float *zps, int int_zp, const float *bias, float *y, int n, int g0, int g1) {
+  column_range(a, m, k, b, bits, bs, nblocks, scales, zps, int_zp, bias, y, n, g0, g1);
 }
 
 // ---------------------------------------------------------------------------------------------
