@@ -10,6 +10,7 @@
 // Kiln decodes with generate() (fixed-window cache); onnxruntime-web with the usual loop (each present
 // fed back as the next past). Rounds interleave the runtimes; the numbers are medians across rounds.
 // KILN_GPT_RUNTIMES (comma-separated substrings of the names below, e.g. "wasm,ort") picks runtimes;
+// 'Kiln wasm 1t, MatMulNBits per row' runs MatMulNBits' decode kernel at every M (before the prefill path);
 // 'Kiln wasm 1t, no passes' is the same wasm session with graphOptimizationLevel 'disabled' (no
 // attention recognition, but no other fusion either: an upper bound on the decomposed path's cost).
 // WebGPU runs lengths up to KILN_GPT_GPU_MAX (default 128): SwiftShader is a software adapter (set
@@ -24,6 +25,8 @@ const lengths = (process.argv[3] ?? '32,128,512').split(',').map(Number);
 const ROUNDS = Number(process.env.KILN_GPT_ROUNDS ?? 3);
 const GPU_MAX = Number(process.env.KILN_GPT_GPU_MAX ?? 128);
 const PROMPT = 4;
+/** KILN_GPT_PREFILL_ONLY=1: time prefills only (decode columns empty) */
+const PREFILL_ONLY = process.env.KILN_GPT_PREFILL_ONLY === '1';
 const onnxPath = modelPath.replace(/\.kiln$/i, '.onnx');
 const reportPath = modelPath.replace(/\.kiln$/i, '.report.json');
 const kilnBytes = readFileSync(modelPath);
@@ -31,6 +34,18 @@ const onnxBytes = readFileSync(onnxPath);
 
 ort.env.wasm.numThreads = 1;
 const kilnWasm = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }] });
+const kilnWasm2 = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 2 }] });
+// the same model with MatMulNBits on its per-row kernel at every M (the path before wasm-prefill)
+const kilnWasmPerRow = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }] });
+const nbitsKnob = globalThis as { KILN_NBITS_PREFILL_ROWS?: number };
+async function perRow<T>(f: () => Promise<T>): Promise<T> {
+  nbitsKnob.KILN_NBITS_PREFILL_ROWS = Infinity; // read when a prompt length's plan is built (its first run)
+  try {
+    return await f();
+  } finally {
+    delete nbitsKnob.KILN_NBITS_PREFILL_ROWS;
+  }
+}
 const kilnWasmPlain = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }], graphOptimizationLevel: 'disabled' });
 const kilnJs = await InferenceSession.create(kilnBytes, { executionProviders: ['js'] });
 const presents = kilnWasm.outputNames.filter((n) => n.startsWith('present'));
@@ -95,6 +110,8 @@ interface Runtime { readonly name: string; prefill(n: number): Promise<number>; 
 const picked = process.env.KILN_GPT_RUNTIMES?.split(',');
 const all: Runtime[] = [
   { name: 'Kiln wasm 1t', prefill: (n) => kilnPrefill(kilnWasm, n), decode: (n) => kilnDecode(kilnWasm, n) },
+  { name: 'Kiln wasm 2t', prefill: (n) => kilnPrefill(kilnWasm2, n), decode: (n) => kilnDecode(kilnWasm2, n) },
+  { name: 'Kiln wasm 1t, MatMulNBits per row', prefill: (n) => perRow(() => kilnPrefill(kilnWasmPerRow, n)), decode: (n) => perRow(() => kilnDecode(kilnWasmPerRow, n)) },
   { name: 'Kiln wasm 1t, no passes', prefill: (n) => kilnPrefill(kilnWasmPlain, n), decode: (n) => kilnDecode(kilnWasmPlain, n) },
   { name: 'Kiln js', prefill: (n) => kilnPrefill(kilnJs, n), decode: (n) => kilnDecode(kilnJs, n) },
   { name: 'Kiln WebGPU', prefill: (n) => kilnPrefill(kilnGpu, n), decode: (n) => kilnDecode(kilnGpu, n), gpu: true },
@@ -117,6 +134,7 @@ for (const n of lengths) {
     for (const r of active) {
       const g = got.get(r.name)!;
       g.prefill.push(await r.prefill(n));
+      if (PREFILL_ONLY) continue;
       const t = (await r.decode(n)).slice(1); // the first step prepares the decode plan
       const q = Math.max(1, Math.floor(t.length / 4));
       g.step.push(median(t));
@@ -133,4 +151,4 @@ for (const n of lengths) {
   console.log(`| ${n} | ort-web WebGPU | (browser only: not in Node) | | | | |`);
 }
 console.log(`load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (2 cores shared)`);
-await Promise.all([kilnWasm.release(), kilnWasmPlain.release(), kilnJs.release(), kilnGpu.release(), theirs.release()]);
+await Promise.all([kilnWasm.release(), kilnWasm2.release(), kilnWasmPerRow.release(), kilnWasmPlain.release(), kilnJs.release(), kilnGpu.release(), theirs.release()]);

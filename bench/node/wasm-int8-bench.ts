@@ -6,6 +6,7 @@
 // QDQ twin written by `kiln compress`; a QDQ MatMul 256x512x512 and its float twin; MatMulNBits int4 (block 32) beside MatMul f32 at
 // 1 x 4096 x 4096. Each sample runs one runner for ~30 ms; samples of all runners of a model are
 // interleaved; the table shows medians (ms per run) and the load average (2 shared cores).
+// KILN_BENCH_2T=1 adds Kiln wasm on 2 threads.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +41,8 @@ interface Runner {
   readonly note: string;
 }
 
-async function kilnRunner(m: Model, x: Float32Array): Promise<Runner & { inputName: string }> {
-  const s = await InferenceSession.create(m.bytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }] });
+async function kilnRunner(m: Model, x: Float32Array, numThreads = 1): Promise<Runner & { inputName: string }> {
+  const s = await InferenceSession.create(m.bytes, { executionProviders: [{ name: 'wasm', numThreads }] });
   const feeds = { [s.inputNames[0]!]: new Tensor('float32', x, [...m.dims]) };
   const run: Run = async () => (await s.run(feeds))[s.outputNames[0]!]!.data as Float32Array;
   await run();
@@ -149,6 +150,9 @@ async function paddleClsPair(): Promise<[Model, Model]> {
 }
 // KILN_BENCH_ONLY: a regular expression over model names (e.g. 'MobileNet|PaddleOCR')
 const only = process.env.KILN_BENCH_ONLY ? new RegExp(process.env.KILN_BENCH_ONLY) : undefined;
+// KILN_BENCH_2T=1: Kiln wasm on 2 threads too (a third runner per model, interleaved with the others)
+const TWO = process.env.KILN_BENCH_2T === '1';
+const PER = TWO ? 3 : 2;
 if (!only || only.test('PaddleOCR cls')) groups.splice(1, 0, await paddleClsPair());
 
 const load0 = loadavg()[0]!;
@@ -166,21 +170,25 @@ for (const group of groups) {
     const [a, b] = [await k.run(), await o.run()];
     diffs.push(a.reduce((mx, v, i) => Math.max(mx, Math.abs(v - b[i]!)), 0).toExponential(1));
     runners.push(k, o);
+    if (TWO) runners.push(await kilnRunner(m, x, 2));
     notes.push(k.note);
   }
   for (const r of runners) for (let i = 0; i < 3; i++) await r.run(); // warm-up
   const times: number[][] = runners.map(() => []);
   for (let s = 0; s < SAMPLES; s++) for (const [i, r] of runners.entries()) times[i]!.push(await sample(r.run));
   group.forEach((m, i) => {
-    const [kiln, o] = [median(times[2 * i]!), median(times[2 * i + 1]!)];
-    rows.push(`| ${m.name} | ${kiln.toFixed(3)} | ${o.toFixed(3)} | ${(o / kiln).toFixed(2)}x | ${diffs[i]} |`);
+    const [kiln, o] = [median(times[PER * i]!), median(times[PER * i + 1]!)];
+    const two = TWO ? ` ${median(times[PER * i + 2]!).toFixed(3)} | ${(o / median(times[PER * i + 2]!)).toFixed(2)}x |` : '';
+    rows.push(`| ${m.name} | ${kiln.toFixed(3)} | ${o.toFixed(3)} | ${(o / kiln).toFixed(2)}x |${two} ${diffs[i]} |`);
   });
   // a float model and its quantized twin in one group: Kiln's int8 / f32 time, from the same interleaved samples
-  if (group.length === 2 && /f32/.test(group[0]!.name)) ratios.push(`${group[1]!.name} / ${group[0]!.name}, Kiln wasm: ${(median(times[2]!) / median(times[0]!)).toFixed(2)}`);
+  if (group.length === 2 && /f32/.test(group[0]!.name)) {
+    ratios.push(`${group[1]!.name} / ${group[0]!.name}, Kiln wasm: ${(median(times[PER]!) / median(times[0]!)).toFixed(2)}${TWO ? `; 2 threads: ${(median(times[PER + 2]!) / median(times[2]!)).toFixed(2)}` : ''}`);
+  }
 }
 console.log(`samples ${SAMPLES} x ~${SAMPLE_MS} ms per runner, interleaved per model group; load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (2 cores shared); seed ${SEED}`);
-console.log('| model | kiln wasm 1t ms | ort wasm 1t ms | ort / kiln | max |diff| vs ort |');
-console.log('|---|---|---|---|---|');
+console.log(`| model | kiln wasm 1t ms | ort wasm 1t ms | ort / kiln |${TWO ? ' kiln wasm 2t ms | ort / kiln 2t |' : ''} max |diff| vs ort |`);
+console.log(`|---|---|---|---|${TWO ? '---|---|' : ''}---|`);
 for (const r of rows) console.log(r);
 for (const r of ratios) console.log(r);
 for (const n of notes) console.log(n);

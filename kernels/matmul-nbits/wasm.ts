@@ -1,7 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { toNumbers } from '../common/values.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import { MAX_ROW_PARTS, type WasmKernel } from '../wasm/contract.ts';
 import { IA, IB, IBIAS, IG, IS, IZ, nbitsPlan } from './op.ts';
 
 /**
@@ -10,9 +10,19 @@ import { IA, IB, IBIAS, IG, IS, IZ, nbitsPlan } from './op.ts';
  * the C file), and scales and zero points become float32 per (row, block). f32 accumulation, as
  * onnxruntime's default accuracy level. 2-bit weights, g_idx, float16, and weights, scales or zero
  * points computed at run time decline (they run js).
+ *
+ * From PREFILL_ROWS rows of A on (a prompt), kiln_nbits_gemm_f32 dequantizes each K chunk x 8-column
+ * panel of W once per call into scratch, in the f32 GEMM's panel layout, and runs the f32 GEMM over
+ * all rows; the thread pool splits it by panels. No dequantized copy of W is kept: the int4 bundle's
+ * small memory footprint is the point of int4.
  */
 const ALIGN = 16;
 const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+/** Rows of A from which the dequantize-then-GEMM path runs (docs/decisions.md, wasm-prefill). */
+export const PREFILL_ROWS = 4;
+/** K rows per dequantized chunk (a multiple of the block size) and 8-column panels per chunk: 256 x 64 floats = 64 KB */
+const chunkRows = (bs: number): number => Math.max(256, bs);
+const CHUNK_PANELS = 8;
 
 const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
   const p = nbitsPlan(inputs, ctx);
@@ -24,13 +34,17 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
   const rowBytes = nBlocks * blob;
   // uint8 (or default) zero points are integers: the kernel subtracts them exactly in i16
   const intZp = !z || p.zp !== 'float' ? 1 : 0;
-  let f: WasmExport | undefined;
+  // benches set globalThis.KILN_NBITS_PREFILL_ROWS (Infinity: the per-row kernel at every M) to compare
+  const prefill = M >= ((globalThis as { KILN_NBITS_PREFILL_ROWS?: number }).KILN_NBITS_PREFILL_ROWS ?? PREFILL_ROWS);
+  const kc = chunkRows(bs);
+  const panels = Math.ceil(N / 8);
+  const partBytes = up(Math.min(CHUNK_PANELS, panels) * (Math.min(kc, K) + 1) * 8 * 4);
   return {
     reads: [IA, ...(bias ? [IBIAS] : [])],
-    scratchBytes: 0,
+    scratchBytes: prefill ? MAX_ROW_PARTS * partBytes : 0,
     persistentBytes: [up(N * rowBytes), up(N * nBlocks * 4), up(N * nBlocks * 4)],
     prepare(k, at) {
-      f = k.fn('kiln_nbits_f32');
+      k.fn(prefill ? 'kiln_nbits_gemm_f32' : 'kiln_nbits_f32_part'); // a stale module fails at session creation
       const src = q.data as Uint8Array;
       const dst = new Uint8Array(k.memory.buffer, at.persistent[0]!, N * rowBytes);
       if (bits === 8) dst.set(src.subarray(0, N * rowBytes));
@@ -59,8 +73,14 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
       }
     },
     run(k, at) {
-      f ??= k.fn('kiln_nbits_f32');
-      f(at.inputs[IA]!, M, K, at.persistent[0]!, bits, bs, nBlocks, at.persistent[1]!, at.persistent[2]!, intZp, bias ? at.inputs[IBIAS]! : 0, at.outputs[0]!, N);
+      if (prefill) {
+        const args = [at.inputs[IA]!, M, K, at.persistent[0]!, bits, bs, nBlocks, at.persistent[1]!, at.persistent[2]!, intZp, bias ? at.inputs[IBIAS]! : 0, at.outputs[0]!, N, kc, CHUNK_PANELS, at.scratch];
+        k.parallelRows('kiln_nbits_gemm_f32', { args, floats: 0, rows: panels, scratchArg: args.length - 1, scratchStride: partBytes, work: M * N * K });
+        return;
+      }
+      // M = 1..3: column groups of 4 split across the pool (each column computed alike in any part)
+      const args = [at.inputs[IA]!, M, K, at.persistent[0]!, bits, bs, nBlocks, at.persistent[1]!, at.persistent[2]!, intZp, bias ? at.inputs[IBIAS]! : 0, at.outputs[0]!, N];
+      k.parallelRows('kiln_nbits_f32_part', { args, floats: 0, rows: Math.ceil(N / 4), scratchArg: 0, scratchStride: 0, work: M * N * K });
     },
   };
 };

@@ -40,6 +40,15 @@ export interface PackBF32Args {
 /** Scratch regions a row-parallel step reserves (WasmKernels.parallelRows): at most this many parts run. */
 export const MAX_ROW_PARTS = 8;
 
+/**
+ * Exports the thread pool may split by ranges of independent units (their last two arguments), in
+ * the order both sides of the pool index them: attention's query rows, the integer GEMM's rows or
+ * panels and depthwise planes (gemm-s8-parts.c), MatMulNBits' prefill panels and decode column
+ * groups (matmul-nbits.c).
+ */
+export const ROW_PARALLEL_EXPORTS = ['kiln_attention_f32', 'kiln_gemm_s16_part', 'kiln_dwconv_s16_part', 'kiln_nbits_gemm_f32', 'kiln_nbits_f32_part'] as const;
+export type RowParallelExport = (typeof ROW_PARALLEL_EXPORTS)[number];
+
 /** A call of a row-parallel export over rows [0, rows) (WasmKernels.parallelRows). */
 export interface RowsArgs {
   /** the export's arguments before its row range [row0, row1) */
@@ -64,10 +73,10 @@ export interface WasmKernels {
   gemmF32(args: GemmF32Args): void;
   packBF32(args: PackBF32Args): void;
   /**
-   * A row-parallel export (kiln_attention_f32: rows are independent) split by contiguous row ranges
+   * A row-parallel export (ROW_PARALLEL_EXPORTS: rows are independent) split by contiguous row ranges
    * across the thread pool when there is one; the same bits whatever the thread count.
    */
-  parallelRows(name: 'kiln_attention_f32', call: RowsArgs): void;
+  parallelRows(name: RowParallelExport, call: RowsArgs): void;
   /**
    * Any other export by name (kernels/wasm/src/*.c, `KILN_EXPORT(kiln_...)`): an op's wasm.ts
    * looks up what it calls when it lowers a node, so a missing export fails at session creation.

@@ -10,6 +10,7 @@ import { toNumbers } from '../common/values.ts';
 import type { MaybeMeta, TensorMeta } from '../contract.ts';
 import type { IntMatmulShape } from '../matmul-integer/op.ts';
 import type { PrepareContext, WasmExport, WasmKernelContext, WasmKernels, WasmStep, WasmStepAddresses } from './contract.ts';
+import { dwconvS16, dwconvScratchBytes, gemmS16 } from './gemm-s8-parallel.ts';
 
 const NR = 8;
 const A16 = (n: number): number => Math.ceil(n / 16) * 16;
@@ -177,7 +178,7 @@ export function lowerIntMatmul(inputs: readonly MaybeMeta[], outputs: readonly T
       pairs.forEach(([ao, bm], bi) => {
         if (ao !== widened) fns.get(k, 0)(at.inputs[slots.a]! + ao, K, M, K, aSigned, azAt, azPerRow ? 1 : 0, aWide, kp);
         widened = ao;
-        fns.get(k, 2)(aWide, kp, bPacked + bm * packed, at.outputs[0]! + bi * M * N * outBytes, N, M, N, kp, rq?.mode ?? OUT_I32, 0, 0, mult, 0, zp, lo, hi, table, rq?.flip ?? 0);
+        gemmS16(k, [aWide, kp, bPacked + bm * packed, at.outputs[0]! + bi * M * N * outBytes, N, M, N, kp, rq?.mode ?? OUT_I32, 0, 0, mult, 0, zp, lo, hi, table, rq?.flip ?? 0]);
       });
     },
   };
@@ -226,7 +227,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
   const wBytes = A16(cout * kp * 2);
   const ow8 = Math.ceil(ow / 8) * 8;
   const dwPlane = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8) * 2;
-  const colBytes = depthwise ? A16(dwPlane) : A16(packedBytes(K, S));
+  const colBytes = depthwise ? dwconvScratchBytes(A16(dwPlane)) : A16(packedBytes(K, S));
   const outBytes = rq ? 1 : 4;
   // 1x1, stride 1, no padding: x's channels are B's rows as they are (packed without im2col)
   const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && oh === ih && ow === iw;
@@ -267,7 +268,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
       const xzv = constXz ?? (xz ? paramValues(k, at, ctx, inputs, slots.xz)[0]! : 0);
       const biasAt = bias ? at.inputs[slots.bias!]! : 0;
       if (depthwise) {
-        fns.get(k, 3)(at.inputs[slots.x]!, xSigned, xzv, wWide, at.outputs[0]!, g.batch, cout, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, rq?.mode ?? OUT_I32, biasAt, mult, zp, lo, hi, table, flip, col);
+        dwconvS16(k, [at.inputs[slots.x]!, xSigned, xzv, wWide, at.outputs[0]!, g.batch, cout, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, rq?.mode ?? OUT_I32, biasAt, mult, zp, lo, hi, table, flip, col], A16(dwPlane));
         return;
       }
       for (let n = 0; n < g.batch; n++) {
@@ -277,7 +278,7 @@ export function lowerIntConv(inputs: readonly MaybeMeta[], outputs: readonly Ten
           else fns.get(k, 1)(xAt, xSigned, xzv, g.cinG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, col);
           const row0 = grp * g.coutG;
           const yAt = at.outputs[0]! + (n * cout + row0) * S * outBytes;
-          fns.get(k, 2)(wWide + row0 * kp * 2, kp, col, yAt, S, g.coutG, S, kp, rq?.mode ?? OUT_I32, bias ? biasAt + row0 * 4 : 0, 1, mult ? mult + row0 * 4 : 0, 1, zp, lo, hi, table, flip);
+          gemmS16(k, [wWide + row0 * kp * 2, kp, col, yAt, S, g.coutG, S, kp, rq?.mode ?? OUT_I32, bias ? biasAt + row0 * 4 : 0, 1, mult ? mult + row0 * 4 : 0, 1, zp, lo, hi, table, flip]);
         }
       }
     },

@@ -83,6 +83,9 @@ const configs: Config[] = [
   // the wasm kernel runs 4 columns at a time, then single ones; float zero points take its f32 path
   { name: '4-bit, block 32, float zero points, N=10, partial last block', aDims: [2, 80], N: 10, bits: 4, blockSize: 32, zp: 'float' },
   { name: '8-bit, block 32, default zero point, M=3, N=6', aDims: [3, 64], N: 6, bits: 8, blockSize: 32 },
+  // from 4 rows of A the wasm kernel dequantizes 256-row chunks of W into the f32 GEMM's panels
+  { name: '4-bit prefill M=7, block 16, float zero points, bias, K=300 (two chunks, partial last block), N=13', aDims: [7, 300], N: 13, bits: 4, blockSize: 16, zp: 'float', bias: true, tolerance: { rtol: 1e-3, atol: 1e-4 } },
+  { name: '8-bit prefill M=10 (rank-3 A), block 64, packed zero points, bias, K=520 (partial last block), N=17', aDims: [2, 5, 520], N: 17, bits: 8, blockSize: 64, zp: 'packed', bias: true, tolerance: { rtol: 1e-3, atol: 1e-4 } },
   { name: 'g_idx (CPU)', aDims: [3, 64], N: 6, bits: 4, blockSize: 16, gIdx: true, zp: 'packed' },
 ];
 

@@ -127,16 +127,133 @@ static inline __attribute__((always_inline)) void columns(const int cols, const 
   }
 }
 
+/**
+ * Columns of groups [g0, g1) of COLS columns (the last group may be partial). Every column is
+ * computed the same way whichever range holds it, so the thread pool may split by groups.
+ */
+static void column_range(const float *a, int m, int k, const uint8_t *b, int bits, int bs, int nblocks, const float *scales,
+                         const float *zps, int int_zp, const float *bias, float *y, int n, int g0, int g1) {
+  const long row_bytes = (long)nblocks * bs * bits / 8;
+  int col = g0 * COLS;
+  const int end = g1 * COLS < n ? g1 * COLS : n;
+  if (int_zp) {
+    for (; col + COLS <= end; col += COLS) columns(COLS, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+    for (; col < end; col++) columns(1, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+  } else {
+    for (; col + COLS <= end; col += COLS) columns(COLS, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+    for (; col < end; col++) columns(1, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+  }
+}
+
 /** int_zp: every zero point is an integer (uint8 or the default), subtracted exactly in i16. */
 void KILN_EXPORT(kiln_nbits_f32)(const float *a, int m, int k, const uint8_t *b, int bits, int bs, int nblocks, const float *scales,
                                  const float *zps, int int_zp, const float *bias, float *y, int n) {
+  column_range(a, m, k, b, bits, bs, nblocks, scales, zps, int_zp, bias, y, n, 0, (n + COLS - 1) / COLS);
+}
+
+/** kiln_nbits_f32 on column groups [g0, g1) of 4 (the thread pool's parts; scratch unused). */
+void KILN_EXPORT(kiln_nbits_f32_part)(const float *a, int m, int k, const uint8_t *b, int bits, int bs, int nblocks, const float *scales,
+                                      const float *zps, int int_zp, const float *bias, float *y, int n, int g0, int g1) {
+  column_range(a, m, k, b, bits, bs, nblocks, scales, zps, int_zp, bias, y, n, g0, g1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many rows of A (prefill): the kernel above unpacks every weight once per row of A, so at M = 32..512
+// it spends most of its time unpacking. Here each K chunk x 8-column panel of W is dequantized once,
+// into scratch, in the f32 GEMM's packed panel layout (gemm-f32.c: a bias row, then kl rows of 8), and
+// kiln_gemm_f32 runs it over all M rows, accumulating into Y chunk after chunk. A chunk of `group`
+// panels x kc rows (8 x 256 floats = 64 KB) stays in L2 while the rows of A pass; the int4 weights
+// stay packed between calls (no f32 copy of W kept). The tile sums bias + a[k] w[k] in k order, and
+// chunk c + 1 starts from chunk c's stored sums, so Y is the GEMM of A and the dequantized W: the
+// same bits for any panel range, which is how the thread pool splits it (kernels/matmul-nbits/wasm.ts).
+void kiln_gemm_f32(const float *a, int lda, const float *b_packed, float *c, int ldc, int M, int N, int K, int flags, float lo, float hi);
+
+#define NR 8
+
+// w_c (c = 0..3): column c at 4 consecutive k; stores row r (4 columns) at dst + r * NR.
+static inline __attribute__((always_inline)) void transpose_store(v128_t w0, v128_t w1, v128_t w2, v128_t w3, float *dst) {
+  const v128_t t0 = wasm_i32x4_shuffle(w0, w1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(w0, w1, 2, 6, 3, 7);
+  const v128_t t2 = wasm_i32x4_shuffle(w2, w3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(w2, w3, 2, 6, 3, 7);
+  wasm_v128_store(dst, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+  wasm_v128_store(dst + NR, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+  wasm_v128_store(dst + 2 * NR, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+  wasm_v128_store(dst + 3 * NR, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+// Columns n0..n0+7 (those < n; the others 0) of W^T, weights k0..k0+kl-1 (k0 a multiple of bs),
+// dequantized into one packed panel: the bias row (bias or zeros), then kl rows of 8.
+static void dequant_panel(const uint8_t *b, long row_bytes, int bits, int bs, int nblocks, const float *scales, const float *zps,
+                          const float *bias, int n0, int n, int k0, int kl, int k, float *panel) {
+  // scalar loops kept rolled: they run once per panel row or only at a partial block (module size)
+#pragma clang loop unroll(disable)
+  for (int j = 0; j < NR; j++) panel[j] = bias && n0 + j < n ? bias[n0 + j] : 0.0f;
+  float *dst = panel + NR;
+  const long blk_bytes = (long)bs * bits / 8;
+  int kk = 0;
+  for (; kk + bs <= kl && k0 + kk + bs <= k; kk += bs) { // whole blocks
+    const int blk = (k0 + kk) / bs;
+    for (int g = 0; g < NR; g += 4) {
+      const v128_t two23 = wasm_f32x4_splat(8388608.0f);
+      v128_t zf[4], s[4];
+      const uint8_t *q[4];
+      for (int c = 0; c < 4; c++) {
+        const int col = n0 + g + c, live = col < n;
+        // a column past N reads row n0's bytes (in bounds) with scale 0: zeros, as the GEMM's padding
+        const float zp = live ? zps[(long)col * nblocks + blk] : 0.0f;
+        zf[c] = wasm_f32x4_splat(zp);
+        s[c] = wasm_f32x4_splat(live ? scales[(long)col * nblocks + blk] : 0.0f);
+        q[c] = b + (long)(live ? col : n0) * row_bytes + blk * blk_bytes;
+      }
+      for (int j0 = 0; j0 < bs; j0 += 16) {
+        v128_t v[4];
+        for (int c = 0; c < 4; c++) v[c] = weights16(q[c], bits, bs, j0);
+        float *d = dst + (long)(kk + j0) * NR + g;
+        // lanes 4i..4i+3 of each column as (q - zp) * scale, transposed into 4 panel rows: LANES' swizzle
+        // with the byte indices moved by 4 per step (the Z lanes stay >= 128: zero for both swizzles).
+        // One f32 subtract of zp serves integer and float zero points (exact for integers). Not
+        // unrolled: the module's size budget, and this loop is not the hot one (the GEMM is).
+        v128_t idx = wasm_i8x16_const(0, Z, Z, Z, 1, Z, Z, Z, 2, Z, Z, Z, 3, Z, Z, Z);
+#pragma clang loop unroll(disable)
+        for (int i = 0; i < 4; i++, d += 4 * NR, idx = wasm_i8x16_add(idx, wasm_i8x16_splat(4))) {
+          v128_t w[4];
+          for (int c = 0; c < 4; c++) {
+            const v128_t f = wasm_f32x4_sub(wasm_v128_or(SWIZZLE(v[c], idx), wasm_i32x4_splat(0x4B000000)), two23);
+            w[c] = wasm_f32x4_mul(wasm_f32x4_sub(f, zf[c]), s[c]);
+          }
+          transpose_store(w[0], w[1], w[2], w[3], d);
+        }
+      }
+    }
+  }
+  for (; kk < kl; kk++) { // the partial last block
+    const int kg = k0 + kk, blk = kg / bs;
+#pragma clang loop unroll(disable)
+    for (int j = 0; j < NR; j++) {
+      const int col = n0 + j;
+      dst[(long)kk * NR + j] = col < n ? ((float)weight_at(b + (long)col * row_bytes, bits, bs, kg) - zps[(long)col * nblocks + blk]) * scales[(long)col * nblocks + blk] : 0.0f;
+    }
+  }
+}
+
+/**
+ * Y[:, panels p0..p1) = A * dequant(W)^T (+ bias) for M >= 4, W repacked as for kiln_nbits_f32. kc (a
+ * multiple of bs) rows and `group` panels are dequantized at a time into scratch, which holds
+ * group * (kc + 1) * 8 floats.
+ */
+void KILN_EXPORT(kiln_nbits_gemm_f32)(const float *a, int m, int k, const uint8_t *b, int bits, int bs, int nblocks, const float *scales,
+                                      const float *zps, int int_zp, const float *bias, float *y, int n, int kc, int group, float *scratch,
+                                      int p0, int p1) {
+  (void)int_zp; // kiln_nbits_f32's arguments, for one call shape; the dequantization needs no integer case
   const long row_bytes = (long)nblocks * bs * bits / 8;
-  int col = 0;
-  if (int_zp) {
-    for (; col + COLS <= n; col += COLS) columns(COLS, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
-    for (; col < n; col++) columns(1, 1, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
-  } else {
-    for (; col + COLS <= n; col += COLS) columns(COLS, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
-    for (; col < n; col++) columns(1, 0, a, m, k, b, row_bytes, bits, bs, nblocks, scales, zps, bias, y, n, col);
+  for (int g0 = p0; g0 < p1; g0 += group) {
+    const int g1 = g0 + group < p1 ? g0 + group : p1;
+    const int n0 = g0 * NR, n1 = g1 * NR < n ? g1 * NR : n;
+    for (int k0 = 0; k0 < k; k0 += kc) {
+      const int kl = k - k0 < kc ? k - k0 : kc;
+      for (int p = g0; p < g1; p++) {
+        dequant_panel(b, row_bytes, bits, bs, nblocks, scales, zps, k0 ? 0 : bias, p * NR, n, k0, kl, k, scratch + (long)(p - g0) * (kl + 1) * NR);
+      }
+      kiln_gemm_f32(a + k0, k, scratch, y + n0, n, m, n1 - n0, kl, k0 ? 1 : 0, 0.0f, 0.0f);
+    }
   }
 }

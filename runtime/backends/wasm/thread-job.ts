@@ -2,6 +2,8 @@
 // memory and how a GEMM is split into parts. Imported by both sides (thread-pool.ts and
 // thread-worker-loop.ts), so it imports nothing that a worker cannot load.
 
+import { ROW_PARALLEL_EXPORTS } from '../../../kernels/wasm/contract.ts';
+
 /** Int32 slots of the control block (CONTROL_BYTES at a fixed offset of the shared memory). */
 export const Slot = {
   /** bumped once per job; workers Atomics.wait on it */
@@ -21,20 +23,23 @@ export const Slot = {
   /** set by a worker whose part threw (the caller reports it instead of waiting forever) */
   Failed: 17,
 } as const;
-export const CONTROL_BYTES = 128;
+// 256: a row job carries up to 32 arguments (kiln_dwconv_s16_part takes 28 before its range)
+export const CONTROL_BYTES = 256;
 
 export const JobKind = { Gemm: 0, Exit: 1, Rows: 2 } as const;
 
 /**
- * Row-parallel exports (kiln_attention_f32): the last two arguments are a row range [row0, row1),
- * and each part gets its own scratch (one argument moved by part * stride bytes). Results do not
- * depend on the split: every row is computed the same way by whichever thread takes it.
+ * Row-parallel exports (kernels/wasm/contract.ts ROW_PARALLEL_EXPORTS): the last two arguments are a
+ * row range [row0, row1), and each part gets its own scratch (one argument moved by part * stride
+ * bytes). Results do not depend on the split: every row is computed the same way by whichever thread
+ * takes it.
  */
-export const ROW_EXPORTS = ['kiln_attention_f32'] as const;
+export const ROW_EXPORTS = ROW_PARALLEL_EXPORTS;
 export { MAX_ROW_PARTS } from '../../../kernels/wasm/contract.ts';
 /** Control slots of a row job (the GEMM's Args slots are free while it runs) */
 const RowSlot = { Export: 5, Rows: 6, ScratchArg: 7, ScratchStride: 8, Count: 9, FloatMask: 10, Args: 18 } as const;
-const MAX_ROW_ARGS = 32 - RowSlot.Args;
+/** the control block's free slots, and at most 32 (FloatMask has one bit per argument) */
+const MAX_ROW_ARGS = Math.min(32, CONTROL_BYTES / 4 - RowSlot.Args);
 
 export interface RowsCall {
   /** index into ROW_EXPORTS */

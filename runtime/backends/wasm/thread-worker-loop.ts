@@ -2,7 +2,7 @@
 // the threads build over the shared memory with a stack of its own, say ready, then serve jobs from
 // the control block until told to exit. Jobs arrive through Atomics.wait/notify, not messages: a
 // postMessage per kernel call costs more than a small GEMM.
-import { callGemm, gemmPart, JobKind, readGemmArgs, readRowsArgs, ROW_EXPORTS, rowsPart, Slot, type GemmExport, type ThreadInit, type ThreadReply } from './thread-job.ts';
+import { callGemm, CONTROL_BYTES, gemmPart, JobKind, readGemmArgs, readRowsArgs, ROW_EXPORTS, rowsPart, Slot, type GemmExport, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => void): void {
   let gemm: GemmExport;
@@ -23,8 +23,8 @@ export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => voi
     reply({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
     return;
   }
-  const ctl = new Int32Array(init.memory.buffer, init.control, 32);
-  const f32 = new Float32Array(init.memory.buffer, init.control, 32);
+  const ctl = new Int32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4);
+  const f32 = new Float32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4);
   reply({ kind: 'ready' });
   let seen = 0;
   for (;;) {
