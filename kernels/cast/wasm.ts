@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { DTYPE_CODE } from '../wasm/typed.ts';
 import { viewStep } from '../reshape/wasm.ts';
 
@@ -14,19 +15,7 @@ const cast: WasmKernel = (inputs, outputs) => {
   if (xt === undefined || yt === undefined) return undefined;
   if (xt === yt) return viewStep;
   const n = outputs[0]!.dims.reduce((a, d) => a * d, 1);
-  let f: WasmExport | undefined;
-  return {
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [],
-    prepare(k) {
-      f = k.fn('kiln_cast');
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_cast');
-      f(at.inputs[0]!, xt, at.outputs[0]!, yt, n);
-    },
-  };
+  return singleExportStep('kiln_cast', (at) => [at.inputs[0]!, xt, at.outputs[0]!, yt, n]);
 };
 
 export const wasm: ImplementationTable<WasmKernel> = {

@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { CUBE_CODE, SQUARE_CODE, unaryStep } from '../elementwise-unary/wasm.ts';
 
 /** Op and form codes of kiln_binary_f32 (kernels/wasm/src/eltwise-binary.c): keep in step with its enums. */
@@ -46,20 +47,10 @@ function lowerBinary(opType: string): WasmKernel {
     else return undefined; // both operands broadcast: the js kernel
     if (!view) return undefined;
     const { outer, mid, inner } = view;
-    let f: WasmExport | undefined;
-    return {
-      elementwise: { kind: 'binary', code, full: form === FORM.same ? [0, 1] : form === FORM.bMid ? [0] : [1], mid, inner },
+    return singleExportStep('kiln_binary_f32', (at) => [code, form, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, outer, mid, inner], {
       reads: [0, 1],
-      scratchBytes: 0,
-      persistentBytes: [],
-      prepare(k) {
-        f = k.fn('kiln_binary_f32');
-      },
-      run(k, at) {
-        f ??= k.fn('kiln_binary_f32');
-        f(code, form, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, outer, mid, inner);
-      },
-    };
+      elementwise: { kind: 'binary', code, full: form === FORM.same ? [0, 1] : form === FORM.bMid ? [0] : [1], mid, inner },
+    });
   };
 }
 

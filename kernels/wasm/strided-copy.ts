@@ -1,5 +1,6 @@
 import { coalesce } from '../common/strided.ts';
-import type { WasmExport, WasmStep } from './contract.ts';
+import type { WasmStep } from './contract.ts';
+import { singleExportStep } from './single-export-step.ts';
 
 /**
  * 4-byte words per element of the dtypes the 32-bit copies move: float32 and int32 one, int64 two
@@ -30,19 +31,5 @@ export function stridedCopyStep(dims: readonly number[], strides: readonly numbe
   const c = coalesce(dims, strides);
   if (c.dims.length > MAX_RANK) return undefined;
   const desc = Int32Array.from([c.dims.length, ...c.dims, ...c.strides]);
-  let f: WasmExport | undefined;
-  return {
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [desc.byteLength],
-    prepare(k, at) {
-      f = k.fn('kiln_transpose_f32');
-      new Int32Array(k.memory.buffer, at.persistent[0]!, desc.length).set(desc);
-    },
-    run(k, at) {
-      if (outputEmpty) return;
-      f ??= k.fn('kiln_transpose_f32');
-      f(at.inputs[0]! + base * 4, at.outputs[0]!, at.persistent[0]!);
-    },
-  };
+  return singleExportStep('kiln_transpose_f32', (at) => [at.inputs[0]! + base * 4, at.outputs[0]!, at.persistent[0]!], { persistent: desc, empty: outputEmpty });
 }
