@@ -3,6 +3,7 @@ import { opKey } from '../contract.ts';
 import type { WasmKernel, WasmStep } from '../wasm/contract.ts';
 import { singleExportStep } from '../wasm/single-export-step.ts';
 import { viewStep } from '../reshape/wasm.ts';
+import { ARENA_DTYPE_BYTES } from '../wasm/typed.ts';
 import { clipAttrBounds } from './op.ts';
 import { unarySpecOf } from './unary-math.ts';
 
@@ -56,5 +57,5 @@ export const wasm: ImplementationTable<WasmKernel> = {
   [opKey('com.microsoft', 'Gelu')]: lowerUnary('Gelu', true),
   [opKey('', 'Clip')]: clip,
   // Identity's output is its input: a view, as on the GPU
-  [opKey('', 'Identity')]: (inputs) => (inputs[0]?.dtype === 'float32' ? viewStep : undefined),
+  [opKey('', 'Identity')]: (inputs) => (inputs[0] && ARENA_DTYPE_BYTES[inputs[0].dtype] !== undefined ? viewStep : undefined),
 };

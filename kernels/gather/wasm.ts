@@ -1,10 +1,10 @@
 import { fail } from '../../core/errors.ts';
 import type { ImplementationTable, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmKernel, WasmKernels } from '../wasm/contract.ts';
+import type { WasmExport, WasmKernel, WasmKernels } from '../wasm/contract.ts';
 import { singleExportStep } from '../wasm/single-export-step.ts';
 import { ARENA_DTYPE_BYTES } from '../wasm/typed.ts';
-import { elementsLayout, gatherLayout } from './op.ts';
+import { elementsLayout, gatherLayout, ndLayout } from './op.ts';
 
 /** typed.h's BMAX */
 const MAX_RANK = 8;
@@ -22,7 +22,7 @@ export function checkIndices(k: WasmKernels, node: string, indices: number, idx6
 /** Data of a dtype the arena holds, int32/int64 indices: the element size, or undefined. */
 function sizes(data: TensorMeta | undefined, indices: TensorMeta | undefined): { bytes: number; idx64: boolean } | undefined {
   const bytes = data ? ARENA_DTYPE_BYTES[data.dtype] : undefined;
-  if (bytes === undefined || (indices?.dtype !== 'int32' && indices?.dtype !== 'int64')) return undefined;
+  if (bytes === undefined || bytes === 2 || (indices?.dtype !== 'int32' && indices?.dtype !== 'int64')) return undefined; // gather.c: 1, 4 or 8 bytes
   return { bytes, idx64: indices.dtype === 'int64' };
 }
 
@@ -58,7 +58,42 @@ const gatherElements: WasmKernel = (inputs, _outputs, ctx) => {
   }, { reads: [0, 1], persistent: desc, empty: total === 0 });
 };
 
+/**
+ * GatherND (any batch_dims): each index tuple picks a slice of data, one bulk copy; every index is
+ * checked before anything is written (kiln_gather_nd returns the first bad one's position).
+ */
+const gatherND: WasmKernel = (inputs, _outputs, ctx) => {
+  const s = sizes(inputs[0], inputs[1]);
+  if (!s) return undefined;
+  const L = ndLayout(inputs, ctx);
+  const data = inputs[0]!.dims;
+  const axes = data.slice(L.first, L.first + L.k);
+  const strides = axes.map((_, j) => count(data.slice(L.first + j + 1)) * s.bytes);
+  const desc = Int32Array.from([L.batch, L.tuples, L.k, L.slice * s.bytes, count(data.slice(L.first)) * s.bytes, ...axes, ...strides]);
+  let f: WasmExport | undefined;
+  // not a singleExportStep: the export's answer (the first bad index) is checked after the call
+  return {
+    reads: [0, 1],
+    scratchBytes: 0,
+    persistentBytes: [desc.byteLength],
+    prepare(k, at) {
+      f = k.fn('kiln_gather_nd');
+      new Int32Array(k.memory.buffer, at.persistent[0]!, desc.length).set(desc);
+    },
+    run(k, at) {
+      f ??= k.fn('kiln_gather_nd');
+      const idx = at.inputs[1]!;
+      const bad = f(at.inputs[0]!, idx, s.idx64 ? 1 : 0, at.outputs[0]!, at.persistent[0]!)!;
+      if (bad >= 0) {
+        const v = s.idx64 ? new BigInt64Array(k.memory.buffer, idx, bad + 1)[bad]! : new Int32Array(k.memory.buffer, idx, bad + 1)[bad]!;
+        fail('INVALID_ARGUMENT', `node '${ctx.node}': index ${v} is out of range for a dimension of size ${axes[bad % L.k]!}`);
+      }
+    },
+  };
+};
+
 export const wasm: ImplementationTable<WasmKernel> = {
   [opKey('', 'Gather')]: gather,
   [opKey('', 'GatherElements')]: gatherElements,
+  [opKey('', 'GatherND')]: gatherND,
 };

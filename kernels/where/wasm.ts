@@ -8,7 +8,7 @@ import { ARENA_DTYPE_BYTES, broadcastWalk } from '../wasm/typed.ts';
 const where: WasmKernel = (inputs, outputs) => {
   const [c, x, y] = [inputs[0], inputs[1], inputs[2]];
   const bytes = x ? ARENA_DTYPE_BYTES[x.dtype] : undefined;
-  if (c?.dtype !== 'bool' || !x || !y || bytes === undefined) return undefined;
+  if (c?.dtype !== 'bool' || !x || !y || bytes === undefined || bytes === 2) return undefined; // where.c moves 1, 4 or 8 bytes
   const out = outputs[0]!.dims;
   const desc = broadcastWalk(out, [c.dims, x.dims, y.dims]);
   if (!desc) return undefined;
