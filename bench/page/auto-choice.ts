@@ -11,6 +11,9 @@ export interface AutoChoice {
   reason?: string;
   /** median warm run per backend in ms, as 'auto' measured them */
   medianMs?: Record<string, number>;
+  /** the input dims 'auto' measured at, and why a backend has no median */
+  measuredDims?: Record<string, readonly number[]>;
+  failures?: Record<string, string>;
   error?: string;
 }
 
@@ -21,7 +24,12 @@ export async function measureAutoChoice(w: Workload, env: MeasureEnv): Promise<A
     const session = await env.kiln.create(bytes, { executionProviders: [{ name: 'auto', ...(env.wasmPaths ? { wasmPaths: env.wasmPaths } : {}) }] });
     try {
       const c = session.backendChoice;
-      return { workload: w.name, chosen: c.chosen, reason: c.reason, ...(c.medianMs ? { medianMs: { ...c.medianMs } } : {}) };
+      return {
+        workload: w.name, chosen: c.chosen, reason: c.reason,
+        ...(c.medianMs ? { medianMs: { ...c.medianMs } } : {}),
+        ...(c.measuredDims ? { measuredDims: { ...c.measuredDims } } : {}),
+        ...(c.failures ? { failures: { ...c.failures } } : {}),
+      };
     } finally {
       await session.release();
     }

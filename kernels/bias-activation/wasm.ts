@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { biasActivationPlan } from './op.ts';
 
 // kernels/wasm/src/fused-norm.c's activation codes
@@ -12,19 +13,10 @@ const kernel = (opType: string): WasmKernel => (inputs, _outputs, ctx) => {
   const p = biasActivationPlan(opType, inputs, ctx);
   const n = p.out.dims.reduce((a, b) => a * b, 1);
   if (n === 0) return undefined;
-  let f: WasmExport | undefined;
-  return {
-    reads: p.bias !== undefined ? [0, p.bias] : [0],
-    scratchBytes: 0,
-    persistentBytes: [],
-    prepare(k) {
-      f = k.fn('kiln_bias_act_f32');
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_bias_act_f32');
-      f(CODES[opType]!, at.inputs[0]!, p.bias !== undefined ? at.inputs[p.bias]! : 0, at.outputs[0]!, n / p.channels, p.channels, p.alpha);
-    },
-  };
+  const bias = p.bias;
+  return singleExportStep('kiln_bias_act_f32', (at) => [CODES[opType]!, at.inputs[0]!, bias !== undefined ? at.inputs[bias]! : 0, at.outputs[0]!, n / p.channels, p.channels, p.alpha], {
+    reads: bias !== undefined ? [0, bias] : [0],
+  });
 };
 
 export const wasm: ImplementationTable<WasmKernel> = Object.fromEntries(Object.keys(CODES).map((op) => [opKey('com.microsoft', op), kernel(op)]));

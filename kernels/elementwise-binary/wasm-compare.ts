@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { broadcastWalk, DTYPE_CODE } from '../wasm/typed.ts';
 
 /** kiln_compare's op codes (kernels/wasm/src/compare.c): keep in step with its enum. */
@@ -16,21 +17,11 @@ function lowerCompare(opType: string): WasmKernel {
     const out = outputs[0]!.dims;
     const desc = broadcastWalk(out, [a.dims, b.dims]);
     if (!desc) return undefined;
-    const empty = out.includes(0);
-    let f: WasmExport | undefined;
-    return {
+    return singleExportStep('kiln_compare', (at) => [code, t, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, at.persistent[0]!], {
       reads: [0, 1],
-      scratchBytes: 0,
-      persistentBytes: [desc.byteLength],
-      prepare(k, at) {
-        f = k.fn('kiln_compare');
-        new Int32Array(k.memory.buffer, at.persistent[0]!, desc.length).set(desc);
-      },
-      run(k, at) {
-        f ??= k.fn('kiln_compare');
-        if (!empty) f(code, t, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, at.persistent[0]!);
-      },
-    };
+      persistent: desc,
+      empty: out.includes(0),
+    });
   };
 }
 
@@ -38,19 +29,7 @@ function lowerCompare(opType: string): WasmKernel {
 const not: WasmKernel = (inputs, outputs) => {
   if (inputs[0]?.dtype !== 'bool') return undefined;
   const n = outputs[0]!.dims.reduce((x, d) => x * d, 1);
-  let f: WasmExport | undefined;
-  return {
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [],
-    prepare(k) {
-      f = k.fn('kiln_not_u8');
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_not_u8');
-      f(at.inputs[0]!, at.outputs[0]!, n);
-    },
-  };
+  return singleExportStep('kiln_not_u8', (at) => [at.inputs[0]!, at.outputs[0]!, n]);
 };
 
 export const wasm: ImplementationTable<WasmKernel> = {

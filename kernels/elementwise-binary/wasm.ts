@@ -1,6 +1,9 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { TensorMeta } from '../contract.ts';
+import type { WasmKernel, WasmStep } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
+import { broadcastWalk, DTYPE_CODE } from '../wasm/typed.ts';
 import { CUBE_CODE, SQUARE_CODE, unaryStep } from '../elementwise-unary/wasm.ts';
 
 /** Op and form codes of kiln_binary_f32 (kernels/wasm/src/eltwise-binary.c): keep in step with its enums. */
@@ -30,10 +33,31 @@ export function midView(out: readonly number[], small: readonly number[]): MidVi
   return { outer: count(out.slice(0, p)), mid: count(out.slice(p, q + 1)), inner: count(out.slice(q + 1)) };
 }
 
+/** kiln_binary_int's op codes (kernels/wasm/src/eltwise-int.c): Add, Sub, Mul. */
+const INT_CODES: Readonly<Record<string, number>> = { Add: 0, Sub: 1, Mul: 2 };
+
+/**
+ * int32/int64 Add, Sub, Mul, any broadcast of both operands: wrapping two's-complement arithmetic,
+ * as onnxruntime's. (The reference computes in doubles: equal while results stay below 2^53.)
+ */
+function lowerInt(opType: string, a: TensorMeta, b: TensorMeta, out: readonly number[]): WasmStep | undefined {
+  const code = INT_CODES[opType];
+  if (code === undefined || a.dtype !== b.dtype || (a.dtype !== 'int32' && a.dtype !== 'int64')) return undefined;
+  const desc = broadcastWalk(out, [a.dims, b.dims]);
+  if (!desc) return undefined;
+  const t = DTYPE_CODE[a.dtype]!;
+  return singleExportStep('kiln_binary_int', (at) => [code, t, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, at.persistent[0]!], {
+    reads: [0, 1],
+    persistent: desc,
+    empty: out.includes(0),
+  });
+}
+
 function lowerBinary(opType: string): WasmKernel {
   const code = BINARY_CODES[opType]!;
   return (inputs, outputs) => {
     const [a, b] = [inputs[0], inputs[1]];
+    if (a && b && a.dtype !== 'float32') return lowerInt(opType, a, b, outputs[0]!.dims);
     if (a?.dtype !== 'float32' || b?.dtype !== 'float32') return undefined;
     const out = outputs[0]!.dims;
     const n = count(out);
@@ -46,20 +70,10 @@ function lowerBinary(opType: string): WasmKernel {
     else return undefined; // both operands broadcast: the js kernel
     if (!view) return undefined;
     const { outer, mid, inner } = view;
-    let f: WasmExport | undefined;
-    return {
-      elementwise: { kind: 'binary', code, full: form === FORM.same ? [0, 1] : form === FORM.bMid ? [0] : [1], mid, inner },
+    return singleExportStep('kiln_binary_f32', (at) => [code, form, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, outer, mid, inner], {
       reads: [0, 1],
-      scratchBytes: 0,
-      persistentBytes: [],
-      prepare(k) {
-        f = k.fn('kiln_binary_f32');
-      },
-      run(k, at) {
-        f ??= k.fn('kiln_binary_f32');
-        f(code, form, at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, outer, mid, inner);
-      },
-    };
+      elementwise: { kind: 'binary', code, full: form === FORM.same ? [0, 1] : form === FORM.bMid ? [0] : [1], mid, inner },
+    });
   };
 }
 

@@ -1,7 +1,9 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel, WasmStep } from '../wasm/contract.ts';
+import type { WasmKernel, WasmStep } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { viewStep } from '../reshape/wasm.ts';
+import { ARENA_DTYPE_BYTES } from '../wasm/typed.ts';
 import { clipAttrBounds } from './op.ts';
 import { unarySpecOf } from './unary-math.ts';
 
@@ -18,20 +20,8 @@ const GELU_TANH = 5;
 
 /** One pass over the tensor; the export is looked up at session start, so a stale module fails there. */
 export function unaryStep(code: number, n: number, params: readonly number[]): WasmStep {
-  let f: WasmExport | undefined;
-  return {
-    elementwise: { kind: 'unary', code, params: [params[0] ?? 0, params[1] ?? 0] },
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [],
-    prepare(k) {
-      f = k.fn('kiln_unary_f32');
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_unary_f32');
-      f(code, at.inputs[0]!, at.outputs[0]!, n, params[0] ?? 0, params[1] ?? 0);
-    },
-  };
+  const [p0, p1] = [params[0] ?? 0, params[1] ?? 0];
+  return singleExportStep('kiln_unary_f32', (at) => [code, at.inputs[0]!, at.outputs[0]!, n, p0, p1], { elementwise: { kind: 'unary', code, params: [p0, p1] } });
 }
 
 const count = (dims: readonly number[]): number => dims.reduce((a, d) => a * d, 1);
@@ -67,5 +57,5 @@ export const wasm: ImplementationTable<WasmKernel> = {
   [opKey('com.microsoft', 'Gelu')]: lowerUnary('Gelu', true),
   [opKey('', 'Clip')]: clip,
   // Identity's output is its input: a view, as on the GPU
-  [opKey('', 'Identity')]: (inputs) => (inputs[0]?.dtype === 'float32' ? viewStep : undefined),
+  [opKey('', 'Identity')]: (inputs) => (inputs[0] && ARENA_DTYPE_BYTES[inputs[0].dtype] !== undefined ? viewStep : undefined),
 };

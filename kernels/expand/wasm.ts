@@ -5,7 +5,7 @@ import { stridedCopyStepOf } from '../wasm/strided-copy.ts';
 import { expandView } from './op.ts';
 
 /**
- * Expand of float32, int32 or int64 data with a shape known at plan time, as the strided copy Transpose and Slice
+ * Expand of float32, int32, int64 or 1-byte data with a shape known at plan time, as the strided copy Transpose and Slice
  * use: stride 0 on the broadcast axes (merged with their neighbours where they line up), so a
  * graph that expands between two wasm ops keeps its data in the arena instead of a js copy.
  */

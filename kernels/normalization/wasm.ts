@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { batchNormSetup, instanceNormPlan, layerNormSetup } from './op.ts';
 
 /**
@@ -13,38 +14,18 @@ const layerNorm: WasmKernel = (inputs, outputs, ctx) => {
   const full = (slot: number): boolean => inputs[slot]!.dims.reduce((a, d) => a * d, 1) === plan.len;
   const hasBias = inputs[2] !== undefined;
   if (!full(1) || (hasBias && !full(2))) return undefined;
-  let f: WasmExport | undefined;
-  return {
+  return singleExportStep('kiln_layernorm_f32', (at) => [at.inputs[0]!, at.inputs[1]!, hasBias ? at.inputs[2]! : 0, at.outputs[0]!, plan.rows, plan.len, plan.epsilon], {
     reads: hasBias ? [0, 1, 2] : [0, 1],
-    scratchBytes: 0,
-    persistentBytes: [],
-    prepare(k) {
-      f = k.fn('kiln_layernorm_f32');
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_layernorm_f32');
-      f(at.inputs[0]!, at.inputs[1]!, hasBias ? at.inputs[2]! : 0, at.outputs[0]!, plan.rows, plan.len, plan.epsilon);
-    },
-  };
+  });
 };
 
 const instanceNorm: WasmKernel = (inputs, _outputs, ctx) => {
   if (inputs.some((m) => m && m.dtype !== 'float32')) return undefined;
   const plan = instanceNormPlan(inputs, ctx);
   const channels = inputs[0]!.dims[1]!;
-  let f: WasmExport | undefined;
-  return {
+  return singleExportStep('kiln_instancenorm_f32', (at) => [at.inputs[0]!, at.inputs[1]!, at.inputs[2]!, at.outputs[0]!, plan.rows, plan.len, channels, plan.epsilon], {
     reads: [0, 1, 2],
-    scratchBytes: 0,
-    persistentBytes: [],
-    prepare(k) {
-      f = k.fn('kiln_instancenorm_f32');
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_instancenorm_f32');
-      f(at.inputs[0]!, at.inputs[1]!, at.inputs[2]!, at.outputs[0]!, plan.rows, plan.len, channels, plan.epsilon);
-    },
-  };
+  });
 };
 
 /**
@@ -59,8 +40,9 @@ const batchNorm: WasmKernel = (inputs, outputs, ctx) => {
   if (s.training || params.some((p) => p?.type !== 'float32')) return undefined;
   const [scale, bias, mean, variance] = params.map((p) => p!.data as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array];
   const eps = ctx.attrs.float('epsilon', 1e-5);
-  const a = new Float32Array(s.mod);
-  const b = new Float32Array(s.mod);
+  // a per channel, then b: one persistent region
+  const ab = new Float32Array(2 * s.mod);
+  const [a, b] = [ab.subarray(0, s.mod), ab.subarray(s.mod)];
   for (let k = 0; k < s.mod; k++) {
     const inv = 1 / Math.sqrt(variance[k]! + eps);
     a[k] = scale[k]! * inv;
@@ -68,22 +50,9 @@ const batchNorm: WasmKernel = (inputs, outputs, ctx) => {
   }
   const total = s.x.dims.reduce((p, d) => p * d, 1);
   const outer = s.mod * s.inner === 0 ? 0 : total / (s.mod * s.inner);
-  let f: WasmExport | undefined;
-  return {
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [a.byteLength * 2],
-    prepare(k, at) {
-      f = k.fn('kiln_channel_affine_f32');
-      const region = new Float32Array(k.memory.buffer, at.persistent[0]!, 2 * s.mod);
-      region.set(a);
-      region.set(b, s.mod);
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_channel_affine_f32');
-      f(at.inputs[0]!, at.persistent[0]!, at.persistent[0]! + a.byteLength, at.outputs[0]!, outer, s.mod, s.inner);
-    },
-  };
+  return singleExportStep('kiln_channel_affine_f32', (at) => [at.inputs[0]!, at.persistent[0]!, at.persistent[0]! + a.byteLength, at.outputs[0]!, outer, s.mod, s.inner], {
+    persistent: ab,
+  });
 };
 
 export const wasm: ImplementationTable<WasmKernel> = {

@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel, WasmStep } from '../wasm/contract.ts';
+import type { WasmKernel, WasmStep } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { REDUCE_MODE } from '../reduce/wasm.ts';
 import { countRange, setupGlobal, setupPool, GLOBAL_POOLS, type PoolKind } from './op.ts';
 
@@ -13,55 +14,20 @@ function lowerGlobal(opType: string): WasmKernel {
     const rows = x.dims[0]! * x.dims[1]!;
     const len = x.dims.slice(2).reduce((a, d) => a * d, 1);
     if (len === 0) return undefined; // the mean of nothing: the reference's NaN rule, on js
-    let f: WasmExport | undefined;
-    return {
-      reads: [0],
-      scratchBytes: 0,
-      persistentBytes: [],
-      prepare(k) {
-        f = k.fn('kiln_reduce_rows_f32');
-      },
-      run(k, at) {
-        f ??= k.fn('kiln_reduce_rows_f32');
-        f(at.inputs[0]!, at.outputs[0]!, rows, len, opType === 'GlobalMaxPool' ? REDUCE_MODE.max : REDUCE_MODE.mean);
-      },
-    };
+    const mode = opType === 'GlobalMaxPool' ? REDUCE_MODE.max : REDUCE_MODE.mean;
+    return singleExportStep('kiln_reduce_rows_f32', (at) => [at.inputs[0]!, at.outputs[0]!, rows, len, mode]);
   };
 }
 
 /** MaxPool 2x2 stride 2 with every window inside the input (CNN downsampling): its own kernel. */
 function maxPool2x2(nc: number, ih: number, iw: number, oh: number, ow: number): WasmStep {
-  let f: WasmExport | undefined;
-  return {
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [],
-    prepare(k) {
-      f = k.fn('kiln_maxpool2x2_f32');
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_maxpool2x2_f32');
-      f(at.inputs[0]!, at.outputs[0]!, nc, ih, iw, oh, ow);
-    },
-  };
+  return singleExportStep('kiln_maxpool2x2_f32', (at) => [at.inputs[0]!, at.outputs[0]!, nc, ih, iw, oh, ow]);
 }
 
 /** MaxPool with its Indices output (int64): a scalar kernel of its own (kernels/wasm/src/argmax.c). */
 function maxPoolIndices(nc: number, geometry: Int32Array, colMajor: boolean): WasmStep {
-  let f: WasmExport | undefined;
-  return {
-    reads: [0],
-    scratchBytes: 0,
-    persistentBytes: [geometry.byteLength],
-    prepare(k, at) {
-      f = k.fn('kiln_maxpool_indices_f32');
-      new Int32Array(k.memory.buffer, at.persistent[0]!, geometry.length).set(geometry);
-    },
-    run(k, at) {
-      f ??= k.fn('kiln_maxpool_indices_f32');
-      f(at.inputs[0]!, at.outputs[0]!, at.outputs[1]!, nc, at.persistent[0]!, colMajor ? 1 : 0);
-    },
-  };
+  const order = colMajor ? 1 : 0;
+  return singleExportStep('kiln_maxpool_indices_f32', (at) => [at.inputs[0]!, at.outputs[0]!, at.outputs[1]!, nc, at.persistent[0]!, order], { persistent: geometry });
 }
 
 /**
@@ -86,20 +52,8 @@ function lowerPool2d(op: PoolKind): WasmKernel {
     if (outputs.length === 2) return maxPoolIndices(g.nc, geometry, ctx.attrs.int('storage_order', 0) !== 0);
     const is2x2 = op === 'MaxPool' && [2, 2, 2, 2, 1, 1, 0, 0].every((v, i) => geometry[4 + i] === v) && 2 * oh <= ih && 2 * ow <= iw;
     if (is2x2) return maxPool2x2(g.nc, ih, iw, oh, ow);
-    let f: WasmExport | undefined;
-    return {
-      reads: [0],
-      scratchBytes: 0,
-      persistentBytes: [geometry.byteLength],
-      prepare(k, at) {
-        f = k.fn('kiln_pool2d_f32');
-        new Int32Array(k.memory.buffer, at.persistent[0]!, geometry.length).set(geometry);
-      },
-      run(k, at) {
-        f ??= k.fn('kiln_pool2d_f32');
-        f(at.inputs[0]!, at.outputs[0]!, g.nc, at.persistent[0]!, op === 'MaxPool' ? 1 : 0);
-      },
-    };
+    const max = op === 'MaxPool' ? 1 : 0;
+    return singleExportStep('kiln_pool2d_f32', (at) => [at.inputs[0]!, at.outputs[0]!, g.nc, at.persistent[0]!, max], { persistent: geometry });
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { REDUCE_SPECS, resolveArg, resolveReduce } from './op.ts';
 
 /** Modes of kiln_reduce_rows_f32 (pool.c: the first three) and kiln_reduce_mid_f32 (reduce.c): keep in step with their enums. */
@@ -32,22 +33,8 @@ function lowerReduce(opType: string): WasmKernel {
     const [outer, len, inner] = [prod(0, p), prod(p, q + 1), prod(q + 1, x.dims.length)];
     if (len === 0) return undefined;
     const mode = MODES[opType]!;
-    const rows = inner === 1 && ROWS_MODES.includes(mode);
-    const name = rows ? 'kiln_reduce_rows_f32' : 'kiln_reduce_mid_f32';
-    let f: WasmExport | undefined;
-    return {
-      reads: [0],
-      scratchBytes: 0,
-      persistentBytes: [],
-      prepare(k) {
-        f = k.fn(name);
-      },
-      run(k, at) {
-        f ??= k.fn(name);
-        if (rows) f(at.inputs[0]!, at.outputs[0]!, outer, len, mode);
-        else f(at.inputs[0]!, at.outputs[0]!, outer, len, inner, mode);
-      },
-    };
+    if (inner === 1 && ROWS_MODES.includes(mode)) return singleExportStep('kiln_reduce_rows_f32', (at) => [at.inputs[0]!, at.outputs[0]!, outer, len, mode]);
+    return singleExportStep('kiln_reduce_mid_f32', (at) => [at.inputs[0]!, at.outputs[0]!, outer, len, inner, mode]);
   };
 }
 
@@ -59,19 +46,7 @@ function lowerArg(opType: 'ArgMax' | 'ArgMin'): WasmKernel {
     const prod = (from: number, to: number): number => x.dims.slice(from, to).reduce((a, d) => a * d, 1);
     const [outer, n, inner] = [prod(0, axis), x.dims[axis]!, prod(axis + 1, x.dims.length)];
     const [min, last] = [opType === 'ArgMin' ? 1 : 0, ctx.attrs.int('select_last_index', 0) !== 0 ? 1 : 0];
-    let f: WasmExport | undefined;
-    return {
-      reads: [0],
-      scratchBytes: 0,
-      persistentBytes: [],
-      prepare(k) {
-        f = k.fn('kiln_argmax_f32');
-      },
-      run(k, at) {
-        f ??= k.fn('kiln_argmax_f32');
-        f(at.inputs[0]!, at.outputs[0]!, outer, n, inner, min, last);
-      },
-    };
+    return singleExportStep('kiln_argmax_f32', (at) => [at.inputs[0]!, at.outputs[0]!, outer, n, inner, min, last]);
   };
 }
 

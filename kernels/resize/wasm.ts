@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { planResize, tapsOf, type ResizePlan } from './op.ts';
 
 /**
@@ -53,21 +54,10 @@ function lowerResize(opType: string): WasmKernel {
     // a nearest 2x upscale of each row (FPN upsampling) duplicates lanes instead of gathering
     const doubles = outW === 2 * inW && Array.from({ length: outW }, (_, o) => tabW[o] === o >> 1).every(Boolean);
     const nearest = p.mode !== 'nearest' ? 0 : doubles ? 2 : 1;
-    let f: WasmExport | undefined;
-    return {
-      reads: [0],
-      scratchBytes: 0,
-      persistentBytes: [tabH.byteLength, tabW.byteLength],
-      prepare(k, at) {
-        f = k.fn('kiln_resize2d_f32');
-        new Int32Array(k.memory.buffer, at.persistent[0]!, tabH.length).set(tabH);
-        new Int32Array(k.memory.buffer, at.persistent[1]!, tabW.length).set(tabW);
-      },
-      run(k, at) {
-        f ??= k.fn('kiln_resize2d_f32');
-        f(at.inputs[0]!, at.outputs[0]!, planes, inH, inW, outH, outW, at.persistent[0]!, at.persistent[1]!, nearest);
-      },
-    };
+    const tables = Int32Array.from([...tabH, ...tabW]); // one persistent region: H's table, then W's
+    return singleExportStep('kiln_resize2d_f32', (at) => [at.inputs[0]!, at.outputs[0]!, planes, inH, inW, outH, outW, at.persistent[0]!, at.persistent[0]! + tabH.byteLength, nearest], {
+      persistent: tables,
+    });
   };
 }
 

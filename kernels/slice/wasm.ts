@@ -4,7 +4,7 @@ import type { WasmKernel } from '../wasm/contract.ts';
 import { stridedCopyStepOf } from '../wasm/strided-copy.ts';
 import { sliceView } from './op.ts';
 
-/** Slice (float32, int32, int64) as the strided copy Transpose uses: the affine view (strides, negative steps included) from its base offset. */
+/** Slice (float32, int32, int64, 1-byte types) as the strided copy Transpose uses: the affine view (strides, negative steps included) from its base offset. */
 const slice: WasmKernel = (inputs, outputs, ctx) => {
   const x = inputs[0];
   if (!x) return undefined;

@@ -1,6 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
+import type { WasmKernel } from '../wasm/contract.ts';
+import { singleExportStep } from '../wasm/single-export-step.ts';
 import { rowsOf, type Kind } from './op.ts';
 
 /**
@@ -13,21 +14,9 @@ function lowerSoftmax(kind: Kind): WasmKernel {
     if (x?.dtype !== 'float32') return undefined;
     const { rows, len, inner } = rowsOf(x, ctx, kind);
     const log = kind === 'LogSoftmax' ? 1 : 0;
-    const name = inner === 1 ? 'kiln_softmax_f32' : 'kiln_softmax_strided_f32';
-    let f: WasmExport | undefined;
-    return {
-      reads: [0],
-      scratchBytes: 0,
-      persistentBytes: [],
-      prepare(k) {
-        f = k.fn(name);
-      },
-      run(k, at) {
-        f ??= k.fn(name);
-        if (inner === 1) f(at.inputs[0]!, at.outputs[0]!, rows, len, log);
-        else f(at.inputs[0]!, at.outputs[0]!, rows / inner, len, inner, log); // rows counts every column: outer * inner
-      },
-    };
+    if (inner === 1) return singleExportStep('kiln_softmax_f32', (at) => [at.inputs[0]!, at.outputs[0]!, rows, len, log]);
+    // rows counts every column: outer * inner
+    return singleExportStep('kiln_softmax_strided_f32', (at) => [at.inputs[0]!, at.outputs[0]!, rows / inner, len, inner, log]);
   };
 }
 

@@ -2,16 +2,16 @@ import { normalizeAxis, product } from '../common/shape.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WasmExport, WasmKernel } from '../wasm/contract.ts';
-import { wordsPerElement } from '../wasm/strided-copy.ts';
+import { rowCopyOf } from '../wasm/strided-copy.ts';
 
-/** Split (float32, int32, int64): each output's band of every input row copied out (kiln_copy_rows_f32, Concat's copy the other way). */
+/** Split (float32, int32, int64, 1-byte types): each output's band of every input row copied out (Concat's copy the other way). */
 const split: WasmKernel = (inputs, outputs, ctx) => {
   const x = inputs[0];
-  const words = x ? wordsPerElement(x.dtype) : undefined;
-  if (!x || words === undefined) return undefined;
+  const rows = x ? rowCopyOf(x.dtype) : undefined;
+  if (!x || rows === undefined) return undefined;
   const axis = normalizeAxis(ctx.attrs.int('axis', 0), x.dims.length, ctx);
   const outer = product(x.dims, 0, axis);
-  const inner = product(x.dims, axis + 1) * words; // in 4-byte words from here on
+  const inner = product(x.dims, axis + 1) * rows.perElement; // in copy units (words or bytes) from here on
   const rowIn = x.dims[axis]! * inner;
   let start = 0;
   const parts = outputs.map((m) => {
@@ -26,13 +26,13 @@ const split: WasmKernel = (inputs, outputs, ctx) => {
     scratchBytes: 0,
     persistentBytes: [],
     prepare(k) {
-      f = k.fn('kiln_copy_rows_f32');
+      f = k.fn(rows.kernel);
     },
     run(k, at) {
-      f ??= k.fn('kiln_copy_rows_f32');
+      f ??= k.fn(rows.kernel);
       if (outer === 0) return;
       parts.forEach((p, j) => {
-        if (p.row > 0) f!(at.inputs[0]! + p.start * 4, rowIn, at.outputs[j]!, p.row, outer, p.row);
+        if (p.row > 0) f!(at.inputs[0]! + p.start * rows.unitBytes, rowIn, at.outputs[j]!, p.row, outer, p.row);
       });
     },
   };

@@ -5,7 +5,7 @@ import { stridedCopyStepOf } from '../wasm/strided-copy.ts';
 import { tileView } from './op.ts';
 
 /**
- * Tile of float32, int32 or int64 data with repeats known at plan time: tileView's rank-2n view
+ * Tile of float32, int32, int64 or 1-byte data with repeats known at plan time: tileView's rank-2n view
  * (stride 0 on every repeat axis) as the strided copy Expand and Slice use. More than 8 axes left
  * after merging, other dtypes and repeats only known at run time run js.
  */

@@ -4,7 +4,7 @@ import type { WasmKernel } from '../wasm/contract.ts';
 import { stridedCopyStepOf } from '../wasm/strided-copy.ts';
 import { PERMUTE_OPS, permutedView, walk, type PermuteOp } from './op.ts';
 
-/** A permuted copy in wasm (float32, int32, int64): the output walk (input strides per output axis) as one strided copy. */
+/** A permuted copy in wasm (float32, int32, int64, 1-byte types): the output walk (input strides per output axis) as one strided copy. */
 function lowerPermute(op: PermuteOp): WasmKernel {
   return (inputs, outputs, ctx) => {
     const x = inputs[0];

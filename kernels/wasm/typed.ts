@@ -2,11 +2,18 @@
 // tensors read (kernels/wasm/src/typed.h: keep the codes in step).
 import type { DataType } from '../../core/dtype.ts';
 
-/** Bytes per element of every dtype a tensor in wasm memory may have. int64 stays 8 bytes, as onnxruntime keeps it. */
-export const ARENA_DTYPE_BYTES: Readonly<Partial<Record<DataType, number>>> = { float32: 4, int32: 4, int64: 8, int8: 1, uint8: 1, bool: 1 };
+/**
+ * Bytes per element of every dtype a tensor in wasm memory may have. int64 stays 8 bytes, as
+ * onnxruntime keeps it. float16 (IEEE half bits) is there for Cast and views only: kernels that
+ * move elements by size (Gather, Where) take 1, 4 or 8 bytes and decline it.
+ */
+export const ARENA_DTYPE_BYTES: Readonly<Partial<Record<DataType, number>>> = { float32: 4, int32: 4, int64: 8, int8: 1, uint8: 1, bool: 1, float16: 2 };
 
-/** typed.h's T_* codes */
+/** typed.h's T_* codes of the types compare.c handles */
 export const DTYPE_CODE: Readonly<Partial<Record<DataType, number>>> = { float32: 0, int32: 1, int64: 2, uint8: 3, int8: 4, bool: 5 };
+
+/** cast.c's: DTYPE_CODE and float16 */
+export const CAST_CODE: Readonly<Partial<Record<DataType, number>>> = { ...DTYPE_CODE, float16: 6 };
 
 /** typed.h's BMAX: axes a walk may keep after merging */
 const MAX_RANK = 8;

@@ -1,14 +1,16 @@
 // executionProviders: ['auto']. Which backend is faster depends on the model and the adapter: on a
 // software adapter (SwiftShader) the CPU path usually wins by far, on a real GPU WebGPU does for all
 // but tiny models (DESIGN.md section 8). So 'auto' starts both, times a few warm runs on synthetic
-// inputs, keeps the faster and remembers the answer per adapter and model (IndexedDB where present,
+// inputs (measure-feeds.ts), keeps the faster and remembers the answer per adapter and model (IndexedDB where present,
 // else localStorage, else this process only), so later sessions start only the winner.
 import type { BackendName } from '../backends/backend.ts';
+import { isSoftwareAdapter } from '../backends/webgpu/gpu-device.ts';
 import { getGpu } from '../backends/webgpu/gpu-provider.ts';
-import { allocData, type DataType } from '../../core/dtype.ts';
+import type { DataType } from '../../core/dtype.ts';
 import { sha256Hex } from '../../core/sha256.ts';
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { KilnError } from '../../core/errors.ts';
+import { measurementDims, measurementFeeds } from './measure-feeds.ts';
 
 export interface BackendChoice {
   /** 'list': the first of executionProviders that started; 'auto': measured or remembered */
@@ -17,6 +19,10 @@ export interface BackendChoice {
   readonly reason: 'first-that-started' | 'measured' | 'remembered' | 'no-webgpu' | 'measurement-failed';
   /** median warm run per backend in ms, when this session measured */
   readonly medianMs?: Readonly<Partial<Record<BackendName, number>>>;
+  /** the input dims the medians were measured on (symbolic dims given sizes: measure-feeds.ts) */
+  readonly measuredDims?: Readonly<Record<string, readonly number[]>>;
+  /** why a backend has no median: it did not start, or the model did not run on it at any dims tried */
+  readonly failures?: Readonly<Partial<Record<BackendName, string>>>;
   /** the adapter the choice is remembered for */
   readonly adapter?: string;
 }
@@ -42,7 +48,7 @@ const MAX_RUNS = 5;
 const BUDGET_MS = 1500;
 
 export async function chooseBackend<S extends MeasurableSession>(modelBytes: Uint8Array, start: (providers: readonly BackendName[]) => Promise<S>): Promise<S> {
-  const adapter = await adapterKey();
+  const { key: adapter, software } = (await adapterOf()) ?? {};
   const done = (s: S, choice: BackendChoice): S => (choices.set(s, choice), s);
   const cpu = async (): Promise<S> => start(['wasm', 'js']); // plain TypeScript only where WebAssembly cannot run
   if (!adapter) {
@@ -55,49 +61,73 @@ export async function chooseBackend<S extends MeasurableSession>(modelBytes: Uin
     const session = await start(known === 'webgpu' ? ['webgpu', 'wasm', 'js'] : ['wasm', 'js', 'webgpu']);
     return done(session, { mode: 'auto', chosen: backendOf(session), reason: 'remembered', adapter });
   }
-  const medianMs: Partial<Record<BackendName, number>> = {};
+  const failures: Partial<Record<BackendName, string>> = {};
   const started: [BackendName, S][] = [];
   for (const providers of [['webgpu'], ['wasm', 'js']] as const) {
-    let session: S | undefined;
     try {
-      session = await start(providers);
+      const session = await start(providers);
+      started.push([backendOf(session), session]);
     } catch (e) {
       // A bad option (numThreads: 0) is the caller's error, as with a listed provider; a backend that cannot start is skipped.
       if (e instanceof KilnError && e.code === 'INVALID_ARGUMENT') {
         for (const [, s] of started) await s.release();
         throw e;
       }
-      continue;
+      failures[providers[0]] = `did not start: ${messageOf(e)}`;
     }
-    const name = backendOf(session);
-    started.push([name, session]);
-    medianMs[name] = await medianRunMs(session).catch(() => undefined);
   }
+  const { medianMs, measuredDims } = await measure(started, failures);
   const timed = started.filter(([name]) => medianMs[name] !== undefined).sort(([a], [b]) => medianMs[a]! - medianMs[b]!);
-  const [chosen, session] = timed[0] ?? started[0] ?? (await cpu().then((s): [BackendName, S] => [backendOf(s), s]));
+  // Nothing measured: on a software adapter the CPU wins by far (DESIGN.md section 8), elsewhere WebGPU is the better guess.
+  const fallback = software ? (started.find(([name]) => name !== 'webgpu') ?? started[0]) : started[0];
+  const [chosen, session] = timed[0] ?? fallback ?? (await cpu().then((s): [BackendName, S] => [backendOf(s), s]));
   for (const [, other] of started) if (other !== session) await other.release();
-  if (timed.length === 0) return done(session, { mode: 'auto', chosen, reason: 'measurement-failed', medianMs, adapter });
+  const details = { medianMs, ...(measuredDims ? { measuredDims } : {}), ...(Object.keys(failures).length > 0 ? { failures } : {}), adapter };
+  if (timed.length === 0) return done(session, { mode: 'auto', chosen, reason: 'measurement-failed', ...details });
   await remember(key, chosen);
-  return done(session, { mode: 'auto', chosen, reason: 'measured', medianMs, adapter });
+  return done(session, { mode: 'auto', chosen, reason: 'measured', ...details });
 }
 
-/** The WebGPU adapter's identity, or undefined when there is none. */
-async function adapterKey(): Promise<string | undefined> {
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * Times every started session on the same feeds, at the first of measurementDims that at least one
+ * of them runs; a backend that fails there gets its reason in `failures` (every dims tried, when none ran anywhere).
+ */
+async function measure(started: readonly (readonly [BackendName, MeasurableSession])[], failures: Partial<Record<BackendName, string>>) {
+  const medianMs: Partial<Record<BackendName, number>> = {};
+  const first = started[0]?.[1];
+  if (!first) return { medianMs };
+  const tried = new Map<BackendName, string[]>();
+  for (const dims of measurementDims(first.inputMetadata)) {
+    const feeds = measurementFeeds(first.inputMetadata, dims);
+    const shown = Object.entries(dims).map(([name, d]) => `${name} [${d.join(',')}]`).join(', ');
+    for (const [name, session] of started) {
+      try {
+        medianMs[name] = await medianRunMs(session, feeds);
+      } catch (e) {
+        tried.set(name, [...(tried.get(name) ?? []), `at ${shown}: ${messageOf(e)}`]);
+      }
+    }
+    if (Object.keys(medianMs).length > 0) {
+      for (const [name] of started) if (medianMs[name] === undefined) failures[name] = tried.get(name)!.at(-1)!;
+      return { medianMs, measuredDims: dims };
+    }
+  }
+  for (const [name, reasons] of tried) failures[name] = `did not run ${reasons.join('; ')}`;
+  return { medianMs };
+}
+
+/** The WebGPU adapter's identity and whether it is a software one, or undefined when there is none. */
+async function adapterOf(): Promise<{ key: string; software: boolean } | undefined> {
   const adapter = await getGpu()?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
   if (!adapter) return undefined;
   const i = adapter.info;
-  return [i.vendor, i.architecture, i.device, i.description].join('/');
+  return { key: [i.vendor, i.architecture, i.device, i.description].join('/'), software: isSoftwareAdapter(adapter) };
 }
 
-/** Median of a few warm runs on synthetic inputs (free dims set to 1). */
-async function medianRunMs(session: MeasurableSession): Promise<number> {
-  const feeds: Record<string, AnyTensor> = {};
-  for (const input of session.inputMetadata) {
-    const dims = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
-    const data = allocData(input.type, dims.reduce((a, b) => a * b, 1));
-    if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < data.length; i++) data[i] = Math.random();
-    feeds[input.name] = new Tensor(input.type, data, dims);
-  }
+/** Median of a few warm runs on these feeds. */
+async function medianRunMs(session: MeasurableSession, feeds: Readonly<Record<string, AnyTensor>>): Promise<number> {
   await session.run(feeds); // the first run of a shape plans and uploads: not timed
   const times: number[] = [];
   const begin = performance.now();

@@ -13,7 +13,7 @@ const RANGE: Partial<Record<DataType, [number, number]>> = {
 };
 
 /** the types the wasm backend's arena holds: Cast between them runs its kernel (kernels/wasm/src/cast.c) */
-const WASM_TYPES: DataType[] = ['float32', 'int32', 'int64', 'uint8', 'int8', 'bool'];
+const WASM_TYPES: DataType[] = ['float32', 'float16', 'int32', 'int64', 'uint8', 'int8', 'bool'];
 
 const pairs = GPU_TYPES.flatMap((from) => GPU_TYPES.filter((to) => to !== from).map((to): OpCase => ({
   name: `${from} -> ${to}`,
@@ -41,6 +41,14 @@ const cases: OpCase[] = [
   { name: 'same type', op: 'Cast', attrs: { to: onnxTypeCode('float32') }, inputs: [t('float32', [7])] },
   { name: 'CastLike float32 -> int8', op: 'CastLike', inputs: [t('float32', [20], [-200, 200]), t('int8', [1])] },
   { name: 'CastLike int32 -> float16', op: 'CastLike', inputs: [t('int32', [20], [-5000, 5000]), t('float16', [2])] },
+  // wasm float16 (kernels/wasm/src/cast.c): odd sizes; overflow to inf, ties to even, subnormals, NaN, -0
+  { name: 'float32 -> float16 wasm specials', op: 'Cast', attrs: { to: onnxTypeCode('float16') }, wasmKernel: true, inputs: [{ dtype: 'float32', feed: true, dims: [17],
+    values: [70000, -65520, 65519, 65504, 2 ** -24, 2 ** -25, 3 * 2 ** -25, -(2 ** -26), 1e-8, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 6.1e-5, NaN, Infinity, -0, 0.1, -2049] }] },
+  { name: 'float16 -> float32 wasm specials', op: 'Cast', attrs: { to: onnxTypeCode('float32') }, wasmKernel: true, inputs: [{ dtype: 'float16', feed: true, dims: [11],
+    values: [65504, -65504, 2 ** -24, -(2 ** -24), 2 ** -14, 1023 * 2 ** -24, NaN, -Infinity, Infinity, -0, 0.333251953125] }] },
+  { name: 'float16 -> float32 wasm odd 3-D', op: 'Cast', attrs: { to: onnxTypeCode('float32') }, wasmKernel: true, inputs: [t('float16', [3, 5, 7], [-70000, 70000])] },
+  { name: 'float32 -> float16 wasm odd 3-D', op: 'Cast', attrs: { to: onnxTypeCode('float16') }, wasmKernel: true, inputs: [t('float32', [3, 5, 7], [-1e-3, 1e-3])] },
+  { name: 'int64 -> float16 wasm', op: 'Cast', attrs: { to: onnxTypeCode('float16') }, wasmKernel: true, inputs: [t('int64', [29], [-70000, 70000])] },
   // float64 and string have no GPU storage: these run on the CPU by design (checked for no crash)
   { name: 'float32 -> float64', op: 'Cast', attrs: { to: onnxTypeCode('float64') }, inputs: [t('float32', [9])], gpu: false },
   { name: 'int32 -> string', op: 'Cast', attrs: { to: onnxTypeCode('string') }, inputs: [t('int32', [9])], gpu: false },

@@ -4,6 +4,9 @@ import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 
 const cases: OpCase[] = [
+  { name: 'Concat wasm uint8 odd rows', op: 'Concat', attrs: { axis: 1 }, inputs: [{ dtype: 'uint8', dims: [3, 5, 3], range: [0, 256] }, { dtype: 'uint8', dims: [3, 2, 3], range: [0, 256] }], wasmKernel: true },
+  { name: 'Concat wasm bool last axis', op: 'Concat', attrs: { axis: -1 }, inputs: [{ dtype: 'bool', dims: [2, 3] }, { dtype: 'bool', dims: [2, 5] }, { dtype: 'bool', dims: [2, 1] }], wasmKernel: true },
+  { name: 'Concat wasm int8 axis 0', op: 'Concat', attrs: { axis: 0 }, inputs: [{ dtype: 'int8', dims: [3, 7], range: [-128, 128] }, { dtype: 'int8', dims: [1, 7], range: [-128, 128] }], wasmKernel: true },
   { name: 'Concat axis 0', op: 'Concat', attrs: { axis: 0 }, inputs: [f32([2, 3]), f32([4, 3])], wasmKernel: true },
   { name: 'Concat axis 1 of three', op: 'Concat', attrs: { axis: 1 }, inputs: [f32([2, 1, 4]), f32([2, 5, 4]), f32([2, 2, 4])], wasmKernel: true },
   { name: 'Concat negative axis', op: 'Concat', attrs: { axis: -1 }, inputs: [f32([2, 3, 4]), f32([2, 3, 1])], wasmKernel: true },

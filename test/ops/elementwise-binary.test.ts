@@ -7,6 +7,15 @@ const i32 = (dims: number[]) => ({ dtype: 'int32' as const, dims });
 const typed = (dtype: DataType, dims: number[], range?: [number, number]): InputSpec => ({ dtype, dims, ...(range ? { range } : {}) });
 
 const cases: OpCase[] = [
+  // int32/int64 Add/Sub/Mul on wasm (kernels/wasm/src/eltwise-int.c): any broadcast of both operands,
+  // odd sizes; values keep products below 2^53, where the reference's doubles are exact
+  ...['Add', 'Sub', 'Mul'].flatMap((op) => (['int32', 'int64'] as const).flatMap((dt): OpCase[] => [
+    { name: `${op} ${dt} wasm same shape odd`, op, inputs: [typed(dt, [3, 7], [-40000, 40000]), typed(dt, [3, 7], [-40000, 40000])], wasmKernel: true },
+    { name: `${op} ${dt} wasm both broadcast`, op, inputs: [typed(dt, [2, 1, 5], [-1000, 1000]), typed(dt, [3, 1], [-1000, 1000])], wasmKernel: true },
+    { name: `${op} ${dt} wasm scalar first`, op, inputs: [typed(dt, [], [-9, 9]), typed(dt, [4, 3], [-1e6, 1e6])], wasmKernel: true },
+  ])),
+  { name: 'Add int32 wasm wraps', op: 'Add', inputs: [{ dtype: 'int32', dims: [3], values: [2147483647, -2147483648, 5], feed: true }, { dtype: 'int32', dims: [3], values: [1, -1, 7], feed: true }], wasmKernel: true },
+  { name: 'Mul int32 wasm wraps', op: 'Mul', inputs: [{ dtype: 'int32', dims: [2], values: [65536, -65537], feed: true }, { dtype: 'int32', dims: [2], values: [65537, 40000], feed: true }], wasmKernel: true },
   ...['Add', 'Sub', 'Mul', 'Div'].flatMap((op): OpCase[] => [
     { name: `${op} same shape`, op, inputs: [f32([3, 4, 5]), { ...f32([3, 4, 5]), range: [0.5, 2] }] },
     { name: `${op} broadcast row`, op, inputs: [f32([2, 3, 4]), { ...f32([4]), range: [0.5, 2] }] },

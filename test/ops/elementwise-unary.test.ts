@@ -75,7 +75,9 @@ const cases: OpCase[] = [
   { name: 'Clip min > max', op: 'Clip', inputs: [f32([4, 9]), { dtype: 'float32', dims: [], values: [1] }, { dtype: 'float32', dims: [], values: [0] }] },
   { name: 'Clip int32', op: 'Clip', inputs: [t('int32', [20]), { dtype: 'int32', dims: [], values: [-2] }, { dtype: 'int32', dims: [], values: [3] }] },
   { name: 'Identity', op: 'Identity', inputs: [f32([3, 4])] },
-  { name: 'Identity int64', op: 'Identity', inputs: [t('int64', [7])] },
+  { name: 'Identity int64', op: 'Identity', inputs: [t('int64', [7])], wasmKernel: true },
+  { name: 'Identity bool (a wasm view)', op: 'Identity', inputs: [t('bool', [5, 3])], wasmKernel: true },
+  { name: 'Identity float16 (a wasm view)', op: 'Identity', inputs: [t('float16', [9])], wasmKernel: true },
   // The wasm kernels (kernels/wasm/src/eltwise-unary.c): 4 lanes then a scalar tail (21 = 5 x 4 + 1,
   // 2 < 4: tail only), and the vector exp across its whole range (overflow, denormals, underflow).
   ...['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Gelu', 'Erf', 'Exp', 'Neg', 'Abs', 'HardSigmoid', 'HardSwish', 'Softsign'].flatMap((op): OpCase[] => [

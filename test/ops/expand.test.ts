@@ -5,6 +5,8 @@ const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 const i64 = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
 
 const cases: OpCase[] = [
+  { name: 'Expand wasm uint8 odd', op: 'Expand', inputs: [{ dtype: 'uint8', dims: [3, 1, 5], range: [0, 256] }, i64([2, 3, 7, 5])], wasmKernel: true },
+  { name: 'Expand wasm bool', op: 'Expand', inputs: [{ dtype: 'bool', dims: [3, 1] }, i64([3, 9])], wasmKernel: true },
   { name: 'Expand column to matrix, new leading dim', op: 'Expand', inputs: [f32([3, 1]), i64([2, 3, 6])] },
   { name: 'Expand shape smaller than input', op: 'Expand', inputs: [f32([2, 3]), i64([1])] },
   { name: 'Expand shape with 1s keeps input dims', op: 'Expand', inputs: [f32([2, 1, 4]), i64([1, 5, 1])] },

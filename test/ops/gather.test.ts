@@ -31,6 +31,13 @@ const cases: OpCase[] = [
   { name: 'Gather wasm empty indices', op: 'Gather', inputs: [f32([4, 3]), { dtype: 'int64', dims: [0], values: [], feed: true }] },
   { name: 'GatherElements wasm axis 1 of 3-D, smaller indices', op: 'GatherElements', attrs: { axis: 1 }, inputs: [f32([3, 7, 5]), idx('int64', [2, 9, 4], 7)], wasmKernel: true },
   { name: 'GatherElements wasm int64 data, int32 indices', op: 'GatherElements', attrs: { axis: 0 }, inputs: [{ dtype: 'int64', dims: [5, 3], range: [-1e6, 1e6] }, idx('int32', [7, 3], 5)], wasmKernel: true },
+  // GatherND in wasm: odd sizes, negative indices, batch_dims, slices and single elements, 1/4/8-byte data
+  { name: 'GatherND wasm tuples of 2, odd', op: 'GatherND', inputs: [f32([5, 5, 3]), idx('int64', [3, 4, 2], 5)], wasmKernel: true },
+  { name: 'GatherND wasm full tuples, int32 indices', op: 'GatherND', inputs: [f32([7, 7]), idx('int32', [9, 2], 7)], wasmKernel: true },
+  { name: 'GatherND wasm batch_dims 1', op: 'GatherND', attrs: { batch_dims: 1 }, inputs: [f32([3, 5, 7]), idx('int64', [3, 4, 1], 5)], wasmKernel: true },
+  { name: 'GatherND wasm batch_dims 2, int64 data', op: 'GatherND', attrs: { batch_dims: 2 }, inputs: [{ dtype: 'int64', dims: [2, 3, 5, 3], range: [-1e6, 1e6] }, idx('int32', [2, 3, 2, 1], 5)], wasmKernel: true },
+  { name: 'GatherND wasm uint8 data', op: 'GatherND', inputs: [{ dtype: 'uint8', dims: [6, 6, 5], range: [0, 256] }, idx('int64', [7, 2], 6)], wasmKernel: true },
+  { name: 'GatherND wasm bool data', op: 'GatherND', inputs: [{ dtype: 'bool', dims: [9, 3] }, idx('int64', [4, 1], 9)], wasmKernel: true },
   { name: 'GatherElements wasm uint8 data, last axis', op: 'GatherElements', attrs: { axis: -1 }, inputs: [{ dtype: 'uint8', dims: [2, 3, 6], range: [0, 256] }, idx('int64', [2, 3, 4], 6)], wasmKernel: true },
 ];
 

@@ -8,6 +8,8 @@ const BIG = 2 ** 52;
 const INT64_MIN = -(2 ** 63);
 
 const cases: OpCase[] = [
+  { name: 'Slice wasm uint8 negative step', op: 'Slice', inputs: [{ dtype: 'uint8', dims: [5, 9], range: [0, 256] }, i64([4, 8]), i64([0, 1]), i64([0, 1]), i64([-1, -3])], wasmKernel: true },
+  { name: 'Slice wasm bool rows', op: 'Slice', inputs: [{ dtype: 'bool', dims: [7, 11] }, i64([1]), i64([6]), i64([0])], wasmKernel: true },
   { name: 'Slice basic', op: 'Slice', inputs: [f32([5, 6]), i64([1, 2]), i64([4, 5])], wasmKernel: true },
   { name: 'Slice axes and steps', op: 'Slice', inputs: [f32([5, 6, 7]), i64([0, 1]), i64([7, 6]), i64([2, 0]), i64([2, 3])], wasmKernel: true },
   { name: 'Slice negative axes and starts', op: 'Slice', inputs: [f32([5, 6]), i64([-3]), i64([-1]), i64([-1])], wasmKernel: true },

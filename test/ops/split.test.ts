@@ -5,6 +5,8 @@ const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 const i64 = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
 
 const cases: OpCase[] = [
+  { name: 'Split wasm uint8 odd axis 1', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [{ dtype: 'uint8', dims: [3, 5, 3], range: [0, 256] }, i64([1, 4])], wasmKernel: true },
+  { name: 'Split wasm bool last axis', op: 'Split', outputs: 3, attrs: { axis: -1 }, inputs: [{ dtype: 'bool', dims: [2, 7] }, i64([3, 1, 3])], wasmKernel: true },
   { name: 'Split equal parts (opset 13)', op: 'Split', outputs: 3, inputs: [f32([6, 4])], wasmKernel: true },
   { name: 'Split equal parts, axis 1', op: 'Split', outputs: 2, attrs: { axis: 1 }, inputs: [f32([3, 8, 2])], wasmKernel: true },
   { name: 'Split input lengths', op: 'Split', outputs: 3, attrs: { axis: -1 }, inputs: [f32([2, 6]), i64([2, 3, 1])], wasmKernel: true },

@@ -5,6 +5,8 @@ const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 const i64 = (values: number[]): InputSpec => ({ dtype: 'int64', dims: [values.length], values });
 
 const cases: OpCase[] = [
+  { name: 'Tile wasm int8 odd', op: 'Tile', inputs: [{ dtype: 'int8', dims: [3, 1, 5], range: [-128, 128] }, i64([2, 3, 3])], wasmKernel: true },
+  { name: 'Tile wasm bool', op: 'Tile', inputs: [{ dtype: 'bool', dims: [3] }, i64([3])], wasmKernel: true },
   { name: 'Tile 2-D', op: 'Tile', inputs: [f32([2, 3]), i64([2, 3])], wasmKernel: true },
   { name: 'Tile rank 1', op: 'Tile', inputs: [f32([5]), i64([4])], wasmKernel: true },
   { name: 'Tile with ones', op: 'Tile', inputs: [f32([2, 1, 3]), i64([1, 4, 1])], wasmKernel: true },

@@ -4,6 +4,9 @@ import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 const f32 = (dims: number[]): InputSpec => ({ dtype: 'float32', dims });
 
 const cases: OpCase[] = [
+  { name: 'Transpose wasm uint8 odd 3-D', op: 'Transpose', attrs: { perm: [2, 0, 1] }, inputs: [{ dtype: 'uint8', dims: [3, 5, 7], range: [0, 256] }], wasmKernel: true },
+  { name: 'Transpose wasm int8 4-D', op: 'Transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [{ dtype: 'int8', dims: [2, 3, 5, 7], range: [-128, 128] }], wasmKernel: true },
+  { name: 'Transpose wasm bool', op: 'Transpose', inputs: [{ dtype: 'bool', dims: [17, 19] }], wasmKernel: true },
   { name: 'Transpose default (reverse)', op: 'Transpose', inputs: [f32([2, 3, 4])] },
   { name: 'Transpose rank 1', op: 'Transpose', inputs: [f32([7])] },
   { name: 'Transpose scalar', op: 'Transpose', inputs: [f32([])] },

@@ -1,4 +1,4 @@
-// Cast between float32, int32, int64, uint8, int8 and bool for the wasm backend, with the
+// Cast between float32, float16, int32, int64, uint8, int8 and bool for the wasm backend, with the
 // reference's conversions (kernels/cast/op.ts, which goes through JS numbers): float -> integer
 // truncates toward zero and wraps to the target width (NaN and +-inf give 0), int64 -> anything
 // goes through a double first (as Number(bigint) does), -> bool is "nonzero" (NaN is true).
@@ -17,10 +17,46 @@ static i64 wrap64(double d) {
   return (i64)(bits >> 63 ? 0 - u : u);
 }
 
+/** IEEE half bits to float: exact (core/float16.ts halfToFloat) */
+static float half_to_float(unsigned h) {
+  unsigned sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  if (exp == 0x1f) return frac ? __builtin_nanf("") : __builtin_bit_cast(float, sign | 0x7f800000u); // one NaN, as JS's
+  if (exp == 0) return (sign ? -1.0f : 1.0f) * (float)frac * 0x1p-24f;
+  return __builtin_bit_cast(float, sign | ((exp + 112) << 23) | (frac << 13));
+}
+
+/** float to IEEE half bits, nearest even: core/float16.ts floatToHalf step for step (NaN -> 0x7e00 with the sign) */
+static unsigned short float_to_half(float f) {
+  unsigned x = __builtin_bit_cast(unsigned, f);
+  unsigned sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
+  int exp = (x >> 23) & 0xff;
+  if (exp == 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  int e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    int shift = 14 - e;
+    unsigned half = 1u << (shift - 1), r = mant >> shift, rest = mant & ((1u << shift) - 1);
+    if (rest > half || (rest == half && (r & 1))) r++;
+    return sign | r;
+  }
+  unsigned r = mant >> 13, rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (r & 1))) {
+    r++;
+    if (r == 0x400) {
+      r = 0;
+      if (++e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | r;
+}
+
 /** the source element as a double (int64 rounded to the nearest double, as Number() does) */
 INLINE double load(const void *x, int t, int i) {
   switch (t) {
     case T_F32: return ((const float *)x)[i];
+    case T_F16: return half_to_float(((const unsigned short *)x)[i]);
     case T_I32: return ((const i32 *)x)[i];
     case T_I64: return (double)((const i64 *)x)[i];
     case T_I8: return ((const i8 *)x)[i];
@@ -34,11 +70,14 @@ SMALL void KILN_EXPORT(kiln_cast)(const void *x, int xt, void *y, int yt, int n)
     for (int i = 0; i < n; i++) ((u8 *)y)[i] = ((const i64 *)x)[i] != 0;
     return;
   }
-  if (xt != T_F32 && xt != T_I64 && yt == T_I64) { // widening: exact
+  if (xt != T_F32 && xt != T_F16 && xt != T_I64 && yt == T_I64) { // widening: exact
     for (int i = 0; i < n; i++) ((i64 *)y)[i] = (i64)load(x, xt, i);
     return;
   }
   switch (yt) {
+    case T_F16: // through float32 first, as the reference's floatToHalf does
+      for (int i = 0; i < n; i++) ((unsigned short *)y)[i] = float_to_half((float)load(x, xt, i));
+      break;
     case T_F32:
       for (int i = 0; i < n; i++) ((float *)y)[i] = (float)load(x, xt, i);
       break;

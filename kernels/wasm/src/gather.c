@@ -85,3 +85,28 @@ SMALL void KILN_EXPORT(kiln_gather_elements)(const void *data, const void *idx, 
     default: ELEMENTS(i64);
   }
 }
+
+/**
+ * GatherND: desc = batch, tuples (per batch entry), k (tuple length), sliceBytes, batchBytes,
+ * dims[k] (the indexed data axes), strideBytes[k]. Every index is checked before anything is
+ * written: returns the position of the first outside [-dims[j], dims[j]) in the indices, or -1.
+ */
+SMALL int KILN_EXPORT(kiln_gather_nd)(const u8 *data, const void *idx, int idx64, u8 *out, const int *desc) {
+  const int batch = desc[0], tuples = desc[1], k = desc[2], slice = desc[3], batchBytes = desc[4];
+  const int *dims = desc + 5, *st = dims + k;
+  const int total = batch * tuples * k;
+  for (int i = 0; i < total; i++) {
+    i64 v = index_at(idx, idx64, i), n = dims[i % k];
+    if (v < -n || v >= n) return i;
+  }
+  for (int b = 0, i = 0; b < batch; b++)
+    for (int t = 0; t < tuples; t++, out += slice) {
+      i64 off = (i64)b * batchBytes;
+      for (int j = 0; j < k; j++, i++) {
+        i64 v = index_at(idx, idx64, i);
+        off += (v < 0 ? v + dims[j] : v) * st[j];
+      }
+      __builtin_memcpy(out, data + off, slice);
+    }
+  return -1;
+}

@@ -78,3 +78,37 @@ int KILN_EXPORT(kiln_transpose_f32)(const float *x, float *y, const int *desc) {
 void KILN_EXPORT(kiln_copy_rows_f32)(const float *src, int srcStride, float *dst, int dstStride, int rows, int len) {
   for (int r = 0; r < rows; r++, src += srcStride, dst += dstStride) copy(src, dst, len);
 }
+
+/**
+ * The strided copy of kiln_transpose_f32 (same desc) on 1-byte elements (uint8, int8, bool): a
+ * scalar walk, built for size; runs with stride 1 are one memory.copy each.
+ */
+__attribute__((minsize)) void KILN_EXPORT(kiln_strided_copy_u8)(const unsigned char *x, unsigned char *y, const int *desc) {
+  const int rank = desc[0];
+  if (rank == 0) {
+    y[0] = x[0];
+    return;
+  }
+  const int *dims = desc + 1, *strides = desc + 1 + rank;
+  const int inner = dims[rank - 1], is = strides[rank - 1];
+  int outer = 1;
+  for (int d = 0; d < rank - 1; d++) outer *= dims[d];
+  int idx[MAX_RANK] = {0};
+  int base = 0;
+  for (int o = 0; o < outer; o++, y += inner) {
+    if (is == 1) __builtin_memcpy(y, x + base, inner);
+    else
+      for (int j = 0; j < inner; j++) y[j] = x[base + j * is];
+    for (int d = rank - 2; d >= 0; d--) {
+      base += strides[d];
+      if (++idx[d] < dims[d]) break;
+      base -= strides[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** kiln_copy_rows_f32 in bytes (strides and length): Concat's and Split's copies of 1-byte elements. */
+void KILN_EXPORT(kiln_copy_rows_u8)(const unsigned char *src, int srcStride, unsigned char *dst, int dstStride, int rows, int len) {
+  for (int r = 0; r < rows; r++, src += srcStride, dst += dstStride) __builtin_memcpy(dst, src, len);
+}

@@ -10,7 +10,7 @@ typedef int i32;
 typedef long long i64;
 typedef unsigned long long u64;
 
-enum { T_F32, T_I32, T_I64, T_U8, T_I8, T_BOOL };
+enum { T_F32, T_I32, T_I64, T_U8, T_I8, T_BOOL, T_F16 };
 
 #define BMAX 8
 

@@ -24,7 +24,7 @@ const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 const elements = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
 const bytesOf = (m: TensorMeta): number => elements(m) * ARENA_DTYPE_BYTES[m.dtype]!;
-type MemoryArray = Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
+type MemoryArray = Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array | Uint16Array;
 /** A view of n elements of a memory dtype at byte offset off. */
 function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: number): MemoryArray {
   switch (dtype) {
@@ -33,6 +33,7 @@ function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: numb
     case 'int64': return new BigInt64Array(buffer, off, n);
     case 'int8': return new Int8Array(buffer, off, n);
     case 'uint8': case 'bool': return new Uint8Array(buffer, off, n);
+    case 'float16': return new Uint16Array(buffer, off, n);
     default: return fail('INTERNAL', `wasm backend: ${dtype} tensors do not go into memory`);
   }
 }

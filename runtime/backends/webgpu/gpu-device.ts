@@ -14,6 +14,11 @@ export interface GpuDeviceContext {
   readonly allocations: GpuAllocationStats;
 }
 
+/** SwiftShader, llvmpipe/lavapipe or a fallback adapter: a GPU emulated on the CPU. */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info;
+  return info.architecture === 'swiftshader' || info.vendor === 'google' && info.architecture === '' || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${info.description} ${info.device}`);
+}
 
 /** Requests an adapter and a device with the limits Kiln uses, or fails with DEVICE_UNAVAILABLE. */
 export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<GpuDeviceContext> {
@@ -36,7 +41,7 @@ export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<Gp
     },
   });
   const info = adapter.info;
-  const detectedSoftware = info.architecture === 'swiftshader' || info.vendor === 'google' && info.architecture === '' || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${info.description} ${info.device}`);
+  const detectedSoftware = isSoftwareAdapter(adapter);
   const software = tuning === 'auto' ? detectedSoftware : tuning === 'software';
   const ctx: GpuDeviceContext = {
     device,
