@@ -57,6 +57,7 @@ export function writeKvAtOffset(graph: Graph, pairs: readonly KvPairNames[]): Gr
     inputs: [...graph.inputs, { name: KV_OFFSET_INPUT, dtype: 'float32', dims: [1] }],
   };
   attendWrittenPart(rewritten);
+  removeDeadNodes(rewritten); // e.g. a GQA model's own seqlens_k / total_sequence_length nodes
   return rewritten;
 }
 
@@ -110,5 +111,4 @@ function attendWrittenPart(graph: Graph): void {
   }
   if (dropped.size === 0) return;
   graph.nodes = graph.nodes.flatMap((n) => (dropped.has(n) ? (dropped.get(n) ? [dropped.get(n)!] : []) : [n]));
-  removeDeadNodes(graph);
 }
