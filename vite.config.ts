@@ -74,6 +74,8 @@ export const IIFE_CHUNKS: Readonly<Record<string, string>> = {
   // The attention recognizers (graphs with a Softmax) and If / Loop expansion (graphs with them).
   'attention-passes': 'runtime/graph/passes/attention-passes.ts',
   'control-flow': 'runtime/plan/control-flow.ts',
+  // generate()'s loop and KV cache (its page side only checks options and forwards to the worker).
+  generate: 'runtime/generate/generate-here.ts',
   // Op families outside the core set (kernels/lazy-families.ts), one part per group.
   'ops-quantized': 'kernels/lazy/ops-quantized.ts',
   'ops-transformer': 'kernels/lazy/ops-transformer.ts',

@@ -4,7 +4,8 @@
 import type { Graph } from '../graph/ir.ts';
 import type { InferenceSession } from './inference-session.ts';
 
-export type Deriver = (key: string, rewrite: (graph: Graph) => Graph | undefined) => Promise<InferenceSession | undefined>;
+/** gpuOutputs: outputs the derived session leaves on the GPU (WebGPU) besides the session's own choice */
+export type Deriver = (key: string, rewrite: (graph: Graph) => Graph | undefined, gpuOutputs?: readonly string[]) => Promise<InferenceSession | undefined>;
 
 const derivers = new WeakMap<object, Deriver>();
 

@@ -17,6 +17,7 @@ import { loadModel, type LoadedModel } from '../loading/load-model.ts';
 import { StreamedStart } from '../loading/streamed-start.ts';
 import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
 import { registerDeriver } from './derived-sessions.ts';
+import { setGenerateLoop } from '../generate/generate-elsewhere.ts';
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
@@ -26,6 +27,9 @@ import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
 import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
 import { allNodes, CAPTURES_ATTR } from '../graph/subgraph.ts';
+
+// generate()'s loop, loaded on first use; it lives beside the runtime (a lazy chunk), never in the page bundle.
+setGenerateLoop(() => import('../generate/generate-here.ts'));
 
 /**
  * 'webgpu', 'wasm' (WebAssembly SIMD kernels), 'js' (plain TypeScript, for pages whose CSP forbids
@@ -196,7 +200,7 @@ export class InferenceSession {
         return options.graphOptimizationLevel === 'disabled' ? r : withBackendPasses(model, r, started.name);
       };
       session.base = { graph: resolved.graph, resolve: resolveFor };
-      registerDeriver(session, (key, rewrite) => InferenceSession.derive(session, key, rewrite));
+      registerDeriver(session, (key, rewrite, gpuOutputs) => InferenceSession.derive(session, key, rewrite, gpuOutputs));
       session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
@@ -218,11 +222,13 @@ export class InferenceSession {
   /**
    * For Kiln's own helpers (generate()'s KV cache written in place), not the public API: a session
    * on this one's backend and weights that runs `rewrite(graph)` instead, made once per key and
-   * released with this one; undefined when `rewrite` declines. Static, so the worker front-end,
+   * released with this one; undefined when `rewrite` declines. `gpuOutputs` stay on the GPU (on
+   * WebGPU) besides those the session's preferredOutputLocation names: generate()'s presents, fed
+   * back as the next pasts, in a worker too (whose sessions cannot hand GPU buffers out). Static, so the worker front-end,
    * which mirrors the instance members, does not have to carry it; generate() finds it through
    * derived-sessions.ts.
    */
-  static derive(session: InferenceSession, key: string, rewrite: (graph: Graph) => Graph | undefined): Promise<InferenceSession | undefined> {
+  static derive(session: InferenceSession, key: string, rewrite: (graph: Graph) => Graph | undefined, gpuOutputs: readonly string[] = []): Promise<InferenceSession | undefined> {
     if (session.released) fail('RELEASED', 'this session was released');
     let made = session.derivedSessions.get(key);
     if (!made) {
@@ -233,7 +239,9 @@ export class InferenceSession {
         if (!graph) return undefined;
         await loadOpFamiliesFor(graph.nodes);
         const resolved = session.base ? await session.base.resolve(graph) : resolveGraph(session.model, graph);
-        const child = new InferenceSession(session.model, resolved, session.backend, session.spec, session.verified, session.outputLocation);
+        const where = session.outputLocation;
+        const outputLocation = gpuOutputs.length === 0 || where === 'gpu-buffer' ? where : { ...(typeof where === 'object' ? where : {}), ...Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const])) };
+        const child = new InferenceSession(session.model, resolved, session.backend, session.spec, session.verified, outputLocation);
         child.ownsBackend = false;
         return child;
       })();

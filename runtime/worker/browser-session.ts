@@ -14,6 +14,8 @@ import { connectionFor, workersByDefault, type WorkerConnection } from './client
 import { RemoteTelemetry } from './page-telemetry.ts';
 import type { SessionTelemetry } from '../telemetry/telemetry-api.ts';
 import { reviveError, serializeError, toWire, transferList, type HostApi, type SessionInfo, type SessionState, type WireOptions, type WireTensors } from './protocol.ts';
+import { registerGenerator, setGenerateLoop } from '../generate/generate-elsewhere.ts';
+import type { GenerateOptions, GenerateResult } from '../generate/generate.ts';
 
 type CoreModule = typeof import('./core-entry.ts');
 
@@ -28,6 +30,12 @@ async function loadCore(): Promise<CoreModule> {
   localCore ??= await import('./core-entry.ts');
   return localCore;
 }
+
+// generate() on a session that is not Kiln's (anything with run()): the loop from the runtime's bundle.
+setGenerateLoop(async () => {
+  const { generateHere } = await (await loadCore()).loadGenerateHere();
+  return { generateHere: (session, options) => generateHere(session, options).catch((e: unknown) => Promise.reject(ownError(e))) };
+});
 
 /** The other bundle's classes (kiln.core.mjs) become this bundle's, so instanceof works for callers. */
 function ownTensor(t: Pick<AnyTensor, 'type' | 'data' | 'dims' | 'location' | 'gpuBuffer' | 'getData' | 'dispose'>): AnyTensor {
@@ -48,6 +56,8 @@ interface Handle {
   /** a session in this thread on WebGPU: its device and allocation counts; none in a worker */
   gpu(): { device: GpuDevice | undefined; allocations: CoreSession['gpuAllocations']; pipelines: CoreSession['pipelineCompiles'] };
   run(feeds: FeedsType, fetches: readonly string[] | undefined): Promise<ReturnType>;
+  /** generate() where the core session is: its cache never crosses to this side */
+  generate(options: GenerateOptions): Promise<GenerateResult>;
   release(): Promise<void>;
 }
 
@@ -57,7 +67,9 @@ type PublicSession = { [K in keyof CoreSession]: CoreSession[K] };
 export class InferenceSession implements PublicSession {
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly handle: Handle) {}
+  private constructor(private readonly handle: Handle) {
+    registerGenerator(this, (options) => handle.generate(options));
+  }
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
     const where = options.worker ?? workersByDefault();
@@ -165,6 +177,13 @@ async function localHandle(source: ModelSource, options: SessionOptions): Promis
         throw ownError(e);
       }
     },
+    async generate(options) {
+      try {
+        return await (await core.loadGenerateHere()).generateHere(session, options);
+      } catch (e) {
+        throw ownError(e);
+      }
+    },
     release: () => session.release(),
   };
 }
@@ -221,6 +240,21 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
       if (reply.error || !reply.outputs || !reply.state) throw reviveError(reply.error ?? { kind: 'KilnError', name: 'KilnError', code: 'INTERNAL', message: 'the worker answered without outputs' });
       state = reply.state;
       return Object.fromEntries(Object.entries(reply.outputs).map(([k, w]) => [k, new Tensor(w.type, w.data, w.dims)]));
+    },
+    async generate(options) {
+      if (released) fail('RELEASED', 'this session was released');
+      const { onToken, signal, ...data } = options;
+      const generation = nextRequest++;
+      const stop = (): void => void connection.call((api) => api.abortGenerate(generation, String(signal?.reason))).catch(() => undefined);
+      const callback = onToken && proxy(onToken);
+      const result = connection.call((api) => api.generate(id, generation, data, callback));
+      signal?.addEventListener('abort', stop, { once: true });
+      if (signal?.aborted) stop();
+      try {
+        return await result;
+      } finally {
+        signal?.removeEventListener('abort', stop);
+      }
     },
     async release() {
       if (released) return;

@@ -20,6 +20,7 @@ export function exposeHost(endpoint: Endpoint): void {
   installErrorTransfer();
   const sessions = new Map<number, Hosted>();
   const loads = new Map<number, AbortController>();
+  const generations = new Map<number, AbortController>();
   let nextId = 1;
 
   const api: HostApi = {
@@ -90,6 +91,25 @@ export function exposeHost(endpoint: Endpoint): void {
       hosted?.onDeviceLost?.[releaseProxy]();
       hosted?.onTelemetryEvent?.[releaseProxy]();
       await hosted?.session.release();
+    },
+
+    async generate(id, generation, options, onToken) {
+      // Registered before the first await: an abortGenerate() sent right after this call finds it.
+      const abort = new AbortController();
+      generations.set(generation, abort);
+      const token = onToken as Callback<[number, number]> | undefined;
+      try {
+        const hosted = sessions.get(id) ?? fail('RELEASED', 'this session was released');
+        const { generateHere } = await import('../generate/generate-here.ts');
+        return await generateHere(hosted.session, { ...options, signal: abort.signal, ...(token ? { onToken: (t: number, i: number) => token(t, i) } : {}) });
+      } finally {
+        generations.delete(generation);
+        token?.[releaseProxy]();
+      }
+    },
+
+    abortGenerate(generation, reason) {
+      generations.get(generation)?.abort(reason);
     },
 
     async telemetrySnapshot(id) {

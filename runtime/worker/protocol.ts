@@ -11,6 +11,7 @@ import type { ModelSource } from '../api/model-source.ts';
 import type { FlushResult, TelemetrySnapshot } from '../telemetry/telemetry-api.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Verification } from '../api/inference-session.ts';
+import type { GenerateOptions, GenerateResult } from '../generate/generate.ts';
 
 /** Workers Kiln starts carry this name; a script that sees it in `self.name` serves HostApi. */
 export const WORKER_NAME = 'kiln-worker';
@@ -82,6 +83,9 @@ export interface SessionState {
   readonly placement: Placement | undefined;
 }
 
+/** generate()'s options as data: onToken crosses as a callback of its own, the signal as abortGenerate() */
+export type WireGenerateOptions = Omit<GenerateOptions, 'onToken' | 'signal'>;
+
 /** A session.telemetry event (TELEMETRY_EVENTS) raised in the worker, re-dispatched in the page. */
 export type TelemetryEventListener = (type: string, detail: unknown) => void;
 
@@ -93,6 +97,10 @@ export interface HostApi {
   telemetryFlush(id: number, keepalive: boolean): Promise<FlushResult>;
   run(id: number, feeds: WireTensors, fetches: readonly string[] | undefined): Promise<RunReply>;
   release(id: number): Promise<void>;
+  /** generate() on the session, here where its cache can stay (in place, on the GPU); onToken is awaited per token */
+  generate(id: number, generation: number, options: WireGenerateOptions, onToken?: (token: number, index: number) => void): Promise<GenerateResult>;
+  /** aborts the generate() call with this number: it rejects with ABORTED and the tokens so far */
+  abortGenerate(generation: number, reason: string): void;
   /** cancels the create() with this requestId */
   abort(requestId: number): void;
 }

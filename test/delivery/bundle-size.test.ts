@@ -2,6 +2,7 @@
 // script tag and for the ESM entry + worker (scripts/bundle-sizes.mjs says which files each path
 // loads). Sizes of a build are deterministic: this is a byte count, not a timing.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { ensureBuild } from '../../scripts/browser/ensure-build.ts';
@@ -27,6 +28,14 @@ test('the lazy parts stay out of the entry files', () => {
   // A static import of a lazy part would put it back on every path (and in this count).
   for (const entry of ['kiln.worker.mjs', 'kiln.core.mjs']) {
     const files = [...staticClosure(dist, entry)];
-    assert.deepEqual(files.filter((f) => /(start-wasm|session-telemetry|kiln-reader|onnx-reader|ops-)/.test(f)), [], `${entry} imports statically: ${files.join(', ')}`);
+    assert.deepEqual(files.filter((f) => /(start-wasm|session-telemetry|kiln-reader|onnx-reader|ops-|generate-here)/.test(f)), [], `${entry} imports statically: ${files.join(', ')}`);
   }
+});
+
+test('the page entry holds no generate() loop: it runs beside the runtime (worker, kiln.core.mjs)', () => {
+  // kiln.mjs inlines its dynamic imports, so a path from the page's generate() to the loop would put
+  // the loop and the KV rewrite pass in it: their op names would then appear in its text.
+  const code = readFileSync(join(dist, 'kiln.mjs'), 'utf8');
+  assert.ok(code.includes('generate'), 'kiln.mjs exports generate()');
+  assert.deepEqual(['KvCacheWrite', 'kiln_kv_offset'].filter((s) => code.includes(s)), []);
 });

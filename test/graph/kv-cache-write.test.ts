@@ -63,3 +63,35 @@ test('an attention that is not a mask-then-softmax over the caches keeps its nod
   assert.equal(count(r, 'KvCacheAttention'), 1, 'layer 1 only');
   assert.equal(count(r, 'Softmax'), 1);
 });
+
+test('fused attention ops: MultiHeadAttention becomes writes + attention over the written part, GroupQueryAttention takes the offset; bias / attention_bias are declined', () => {
+  const cfg = { vocab: 16, embed: 16, heads: 2, layers: 2, maxPositions: 16 };
+  const mha = tinyGpt({ ...cfg, attention: 'mha' }, makeRng(7));
+  const g = graphOf(mha);
+  const initializersBefore = g.initializers.size;
+  const r = writeKvAtOffset(g, pairsOf(g));
+  assert.ok(r, 'the MHA decoder is rewritten');
+  assert.equal(count(r, 'MultiHeadAttention'), 0);
+  assert.equal(count(r, 'KvCacheWrite'), 4);
+  assert.equal(count(r, 'KvCacheAttention'), 2);
+  assert.ok(Math.abs(r.nodes.find((n) => n.opType === 'KvCacheAttention')!.attrs.float('scale')! - 1 / Math.sqrt(8)) < 1e-6, 'the default scale 1/sqrt(head size)');
+  assert.equal(g.initializers.size, initializersBefore, 'the session graph keeps its initializers');
+  assert.equal(count(g, 'MultiHeadAttention'), 2);
+
+  const gqa = graphOf(tinyGpt({ ...cfg, attention: 'gqa' }, makeRng(7)));
+  const rg = writeKvAtOffset(gqa, pairsOf(gqa));
+  assert.ok(rg, 'the GQA decoder is rewritten');
+  const node = rg.nodes.find((n) => n.opType === 'GroupQueryAttention')!;
+  const seqlens = rg.nodes.find((n) => n.outputs[0] === node.inputs[5])!;
+  assert.deepEqual([seqlens.opType, seqlens.inputs[0]], ['Cast', KV_OFFSET_INPUT], 'seqlens_k is the offset');
+  assert.equal(rg.nodes.find((n) => n.outputs[0] === node.inputs[6])!.opType, 'Cast');
+  assert.equal(count(rg, 'ReduceSum'), 0, "the model's own seqlens_k derivation is gone");
+
+  const withBias = editNode(mha, 'l0_ctx', (n) => ({ ...n, inputs: n.inputs.map((x, i) => (i === 3 ? 'l0_bqkv' : x)) }));
+  const gb = graphOf(withBias);
+  assert.equal(writeKvAtOffset(gb, pairsOf(gb)), undefined, 'MHA with bias: declined');
+  const gqaModel = tinyGpt({ ...cfg, attention: 'gqa' }, makeRng(7));
+  const withAttnBias = editNode(gqaModel, 'l0_ctx', (n) => ({ ...n, inputs: [...n.inputs, '', '', '', 'wpe'] }));
+  const ga = graphOf(withAttnBias);
+  assert.equal(writeKvAtOffset(ga, pairsOf(ga)), undefined, 'GQA with attention_bias: declined');
+});

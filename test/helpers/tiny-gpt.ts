@@ -17,6 +17,13 @@ export interface TinyGptConfig {
   readonly naming?: 'optimum' | 'genai-split';
   /** 'ids-only': no attention_mask or position_ids inputs; positions follow the past's length */
   readonly inputs?: 'full' | 'ids-only';
+  /**
+   * 'ops' (default): MatMul/Softmax over Concat(past, new); 'mha': com.microsoft MultiHeadAttention
+   * with past_key/past_value (key_padding_mask = attention_mask, unidirectional); 'gqa':
+   * com.microsoft GroupQueryAttention with half as many K/V heads, seqlens_k and
+   * total_sequence_length derived from attention_mask as onnxruntime-genai exports do. Both need 'full' inputs.
+   */
+  readonly attention?: 'ops' | 'mha' | 'gqa';
 }
 
 export function kvName(kind: 'past' | 'present', naming: TinyGptConfig['naming'], layer: number, kv: 'key' | 'value'): string {
@@ -69,6 +76,12 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
   const causal = node('LessOrEqual', [node('Unsqueeze', [cols, 'axis0'], 'cols_row'), node('Unsqueeze', [rows, 'axis1'], 'rows_col')], 'causal');
   const allowed = idsOnly ? causal : node('And', [causal, node('Unsqueeze', [node('Cast', ['attention_mask'], 'mask_bool', { to: 9 }), 'axes12'], 'key_mask')], 'allowed');
   const positions = idsOnly ? node('Unsqueeze', [rows, 'axis0'], 'positions') : 'position_ids';
+  const fused = cfg.attention === 'mha' || cfg.attention === 'gqa' ? cfg.attention : undefined;
+  if (fused && idsOnly) throw new Error('tinyGpt: fused attention needs attention_mask and position_ids');
+  const maskI32 = fused === 'mha' ? node('Cast', ['attention_mask'], 'mask_i32', { to: 6 }) : undefined;
+  // onnxruntime-genai's derivation: seqlens_k = sum(mask) - 1, total_sequence_length = mask length
+  const seqlens = fused === 'gqa' ? node('Cast', [node('Sub', [node('ReduceSum', ['attention_mask', 'axis1'], 'mask_sum', { keepdims: 0 }), 'one'], 'mask_sum_1')], 'seqlens_k', { to: 6 }) : undefined;
+  const totalLen = fused === 'gqa' ? node('Cast', [node('Squeeze', [Tlen, 'axis0'], 'T_total')], 'total_len', { to: 6 }) : undefined;
   let x = node('Add', [node('Gather', ['wte', 'input_ids'], 'tok_emb', { axis: 0 }), node('Gather', ['wpe', positions], 'pos_emb', { axis: 0 })], 'x0');
   const presents: string[] = [];
   for (let l = 0; l < layers; l++) {
@@ -78,6 +91,22 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
     const qkv = node('Add', [node('MatMul', [h, weight(`${p}wqkv`, [E, 3 * E], 0.6)], `${p}qkv_mm`), weight(`${p}bqkv`, [3 * E], 0.1)], `${p}qkv`);
     nodes.push({ opType: 'Split', inputs: [qkv, ints(`${p}split`, [E, E, E])], outputs: [`${p}q`, `${p}k`, `${p}v`], name: `${p}split`, attrs: { axis: 2 } });
     const heads = (t: string): string => node('Transpose', [node('Reshape', [t, 'to_heads'], `${t}_4d`)], `${t}_heads`, { perm: [0, 2, 1, 3] });
+    if (fused) {
+      const past = (kv: 'key' | 'value'): string => kvName('past', cfg.naming, l, kv);
+      const present = (kv: 'key' | 'value'): string => kvName('present', cfg.naming, l, kv);
+      // GQA: K/V are the first E / 2 columns of the k/v projections (half the heads)
+      const kvIn = (t: string): string => (fused === 'gqa' ? node('Slice', [t, ints(`${p}kv_start`, [0]), ints(`${p}kv_end`, [E / 2]), ints(`${p}kv_axis`, [2])], `${t}_half`) : t);
+      const inputs = fused === 'mha'
+        ? [`${p}q`, `${p}k`, `${p}v`, '', maskI32!, '', past('key'), past('value')]
+        : [`${p}q`, kvIn(`${p}k`), kvIn(`${p}v`), past('key'), past('value'), seqlens!, totalLen!];
+      const attrs: Record<string, number> = fused === 'mha' ? { num_heads: H, unidirectional: 1 } : { num_heads: H, kv_num_heads: H / 2 };
+      nodes.push({ opType: fused === 'mha' ? 'MultiHeadAttention' : 'GroupQueryAttention', domain: 'com.microsoft', inputs, outputs: [`${p}ctx`, present('key'), present('value')], name: `${p}attention`, attrs });
+      presents.push(present('key'), present('value'));
+      x = node('Add', [x, node('Add', [node('MatMul', [`${p}ctx`, weight(`${p}wo`, [E, E], 0.4)], `${p}attn_mm`), weight(`${p}bo`, [E], 0.1)], `${p}attn`)], `${p}x1`);
+      const m = node('Add', [node('MatMul', [ln(`${p}ln2`, x), weight(`${p}w1`, [E, 2 * E], 0.5)], `${p}fc_mm`), weight(`${p}b1`, [2 * E], 0.1)], `${p}fc`);
+      x = node('Add', [x, node('MatMul', [node('Mul', [m, node('Sigmoid', [m], `${p}sig`)], `${p}silu`), weight(`${p}w2`, [2 * E, E], 0.3)], `${p}mlp`)], `${p}x2`);
+      continue;
+    }
     const q = heads(`${p}q`);
     const kNew = heads(`${p}k`);
     const vNew = heads(`${p}v`);
@@ -93,7 +122,7 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
     x = node('Add', [x, node('MatMul', [act, weight(`${p}w2`, [2 * E, E], 0.3)], `${p}mlp`)], `${p}x2`);
   }
   const logits = node('MatMul', [node('LayerNormalization', [x, weight('lnf_g', [E], 1), weight('lnf_b', [E], 0.1)], 'lnf', { axis: -1, epsilon: 1e-5 }), weight('head', [E, vocab], 0.8)], 'logits');
-  const pastDims = ['batch', H, 'past_sequence', D];
+  const pastDims = ['batch', cfg.attention === 'gqa' ? H / 2 : H, 'past_sequence', D];
   return {
     nodes,
     initializers: inits,
@@ -102,7 +131,7 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
       ...(idsOnly ? [] : [{ name: 'attention_mask', dtype: 'int64' as const, dims: ['batch', 'total_sequence'] }, { name: 'position_ids', dtype: 'int64' as const, dims: ['batch', 'sequence'] }]),
       ...Array.from({ length: layers }, (_, l) => (['key', 'value'] as const).map((kv) => ({ name: kvName('past', cfg.naming, l, kv), dtype: 'float32' as const, dims: pastDims }))).flat(),
     ],
-    outputs: [{ name: logits, dtype: 'float32', dims: ['batch', 'sequence', vocab] }, ...presents.map((name) => ({ name, dtype: 'float32' as const, dims: ['batch', H, 'total_sequence', D] }))],
-    opsets: { '': 17 },
+    outputs: [{ name: logits, dtype: 'float32', dims: ['batch', 'sequence', vocab] }, ...presents.map((name) => ({ name, dtype: 'float32' as const, dims: ['batch', pastDims[1]!, 'total_sequence', D] }))],
+    opsets: fused ? { '': 17, 'com.microsoft': 1 } : { '': 17 },
   };
 }

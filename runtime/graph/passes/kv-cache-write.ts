@@ -7,12 +7,15 @@
 // ., very negative) -> Softmax -> MatMul(., V) over those caches, that chain becomes
 // KvCacheAttention (the mask may also be added: scores + Where(mask, very negative, 0)), which reads only the positions written so far: the step's cost follows the
 // position, not the cache's length. The mask it drops is generate()'s (the first offset + 1 keys, one
-// query), so this graph is only right for generate()'s decode steps. Models it does not recognize (attention ops that concatenate inside, a past
-// read anywhere else, such as Shape(past) for positions) are left to generate()'s window path.
+// query), so this graph is only right for generate()'s decode steps. Presents made by
+// GroupQueryAttention / MultiHeadAttention are handled in kv-cache-fused.ts. Models it does not
+// recognize (a past read anywhere else, such as Shape(past) for positions; other attention ops) are
+// left to generate()'s window path.
 import { Attributes } from '../../../core/attributes.ts';
 import type { Graph, Node } from '../ir.ts';
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { GraphIndex } from './graph-index.ts';
+import { fusedInPlace } from './kv-cache-fused.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
 
 /** The graph input the rewrite adds: float32 [1], the cache row the step's first new token goes to. */
@@ -23,27 +26,38 @@ export interface KvPairNames {
   readonly present: string;
 }
 
-/** The rewritten graph, or undefined (the graph untouched) unless every pair is a Concat(past, new) on axis 2. */
+/** The rewritten graph, or undefined (the graph untouched) unless every pair is a Concat(past, new) on axis 2 or a fused attention op's (kv-cache-fused.ts). */
 export function writeKvAtOffset(graph: Graph, pairs: readonly KvPairNames[]): Graph | undefined {
   if (pairs.length === 0 || graph.inputs.some((i) => i.name === KV_OFFSET_INPUT)) return undefined;
   const index = new GraphIndex(graph);
-  const replace = new Map<Node, Node>();
+  const replace = new Map<Node, Node[]>();
+  const initializers = new Map(graph.initializers); // removeDeadNodes prunes it: the session's own map stays whole
   for (const { past, present } of pairs) {
-    const concat = index.producer.get(present);
+    const producer = index.producer.get(present);
+    if (producer && replace.has(producer)) continue; // a fused attention op makes two presents
     const rank = graph.inputs.find((i) => i.name === past)?.dims?.length;
-    if (!concat || concat.opType !== 'Concat' || concat.domain !== '' || rank !== 4) return undefined;
+    if (producer?.opType !== 'Concat' || producer.domain !== '') {
+      // GroupQueryAttention / MultiHeadAttention concatenate inside (kv-cache-fused.ts)
+      const fused = producer && fusedInPlace({ ...graph, initializers }, index, producer, pairs, KV_OFFSET_INPUT);
+      if (!fused) return undefined;
+      replace.set(producer, fused);
+      continue;
+    }
+    const concat = producer;
+    if (rank !== 4) return undefined;
     const axis = concat.attrs.int('axis');
     if (axis === undefined || (axis + rank) % rank !== 2 || concat.inputs.length !== 2 || concat.inputs[0] !== past || !concat.inputs[1]) return undefined;
     if (index.consumers.get(past)?.length !== 1) return undefined; // the past's length read elsewhere would now be the cache's
-    replace.set(concat, { name: `${concat.name}/kv_write`, opType: 'KvCacheWrite', domain: 'kiln', inputs: [past, concat.inputs[1], KV_OFFSET_INPUT], outputs: [present], attrs: Attributes.empty() });
+    replace.set(concat, [{ name: `${concat.name}/kv_write`, opType: 'KvCacheWrite', domain: 'kiln', inputs: [past, concat.inputs[1], KV_OFFSET_INPUT], outputs: [present], attrs: Attributes.empty() }]);
   }
   const rewritten: Graph = {
     ...graph,
-    nodes: graph.nodes.map((n) => replace.get(n) ?? n),
-    initializers: new Map(graph.initializers), // removeDeadNodes prunes it: the session's own map stays whole
+    nodes: graph.nodes.flatMap((n) => replace.get(n) ?? [n]),
+    initializers,
     inputs: [...graph.inputs, { name: KV_OFFSET_INPUT, dtype: 'float32', dims: [1] }],
   };
   attendWrittenPart(rewritten);
+  removeDeadNodes(rewritten); // e.g. a GQA model's own seqlens_k / total_sequence_length nodes
   return rewritten;
 }
 
@@ -97,5 +111,4 @@ function attendWrittenPart(graph: Graph): void {
   }
   if (dropped.size === 0) return;
   graph.nodes = graph.nodes.flatMap((n) => (dropped.has(n) ? (dropped.get(n) ? [dropped.get(n)!] : []) : [n]));
-  removeDeadNodes(graph);
 }
