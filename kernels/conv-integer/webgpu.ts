@@ -6,6 +6,7 @@ import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuCaps, GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { convIntegerPlan, perChannel } from './op.ts';
+import { intConvDwApplies, intConvDwProgram } from './webgpu-dw.ts';
 
 // ---------------------------------------------------------------------------------------------
 // WebGPU core: implicit GEMM as in conv.ts, in i32. Each invocation owns TM output channels of
@@ -52,6 +53,7 @@ export function intConvTile(g: ConvGeometry, caps: GpuCaps): { readonly tm: numb
 }
 
 export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
+  if (intConvDwApplies(spec.geo)) return intConvDwProgram(spec);
   const { b, X, W, Y, geo: g } = spec;
   const { tm, tn: TN } = intConvTile(g, b.caps);
   const s = g.inDims.length;
