@@ -18,6 +18,7 @@ import { buildParityModel } from '../../test/helpers/qdq-parity.ts';
 import { attributeTypes, toWriterModel } from '../../trainer-node/compress/onnx-to-writer.ts';
 import { compressModel } from '../../trainer-node/compress/compress.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
+import { recordDispatches, replayDispatches, type KernelTime } from '../page/dispatch-profile.ts';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
@@ -105,6 +106,16 @@ for (const p of pairs) {
     const counts = new Map<string, number>();
     for (const st of pl.steps) counts.set(`${st.opType}@${st.device}`, (counts.get(`${st.opType}@${st.device}`) ?? 0) + 1);
     notes.push(`${p.name} ${label}: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  // KILN_PROFILE=1: each dispatch of one warm run replayed alone (bench/page/dispatch-profile.ts), summed per op
+  if (process.env.KILN_PROFILE) {
+    const profiles = [];
+    for (const s of sessions) profiles.push(await replayDispatches(await recordDispatches(() => run(s)), 5));
+    const show = (ks: readonly KernelTime[]): string => ks.map((k) => `${k.label} ${k.ms.toFixed(1)} ms/${k.dispatches}`).join(', ');
+    for (const [label, pr] of [['f32', profiles[0]!], ['int8', profiles[1]!]] as const) {
+      notes.push(`${p.name} ${label} profile: kernels ${pr.kernelMs.toFixed(1)} ms, empty submit ${pr.emptySubmitMs.toFixed(2)} ms; ${show(pr.byOp)}`);
+      if (process.env.KILN_PROFILE === 'labels') notes.push(`  by label: ${show(pr.byLabel)}`);
+    }
   }
   for (const s of sessions) await s.release();
 }

@@ -6,6 +6,7 @@ import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuCaps, GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { convIntegerPlan, perChannel } from './op.ts';
+import { intConvDwApplies, intConvDwProgram } from './webgpu-dw.ts';
 
 // ---------------------------------------------------------------------------------------------
 // WebGPU core: implicit GEMM as in conv.ts, in i32. Each invocation owns TM output channels of
@@ -52,6 +53,7 @@ export function intConvTile(g: ConvGeometry, caps: GpuCaps): { readonly tm: numb
 }
 
 export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
+  if (intConvDwApplies(spec.geo)) return intConvDwProgram(spec);
   const { b, X, W, Y, geo: g } = spec;
   const { tm, tn: TN } = intConvTile(g, b.caps);
   const s = g.inDims.length;
@@ -119,6 +121,29 @@ export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
   }
   line('  var wo = tap;');
   line('  var ci = 0u;');
+  // 1x1 convs over packed constant weights with cin_g % 4 == 0: the four input channels of an
+  // output channel are one aligned u32 word, read once instead of four extractBits loads
+  const wordW = W.packedPerWord === 4 && T === 1 && g.cinG % 4 === 0;
+  const wWord = (i: number): string => `${W.name}[(wr${i} + wo) >> 2u]`;
+  if (wordW && !spec.dot4) {
+    line('  for (; ci + 4u <= cin_g; ci += 4u) {');
+    for (let j = 0; j < TN; j++) {
+      for (let c = 0; c < 4; c++) {
+        const v = `${spec.loadX ? spec.loadX(`xo${j}`) : `i32(${X.get(`xo${j}`)})`} - xzp`;
+        line(`    let x${j}_${c} = ${checks ? `select(0, ${v}, ok${j})` : v}; xo${j} += in_s;`);
+      }
+    }
+    for (let i = 0; i < tm; i++) {
+      line(`    let ww${i} = ${wWord(i)};`);
+      for (let c = 0; c < 4; c++) {
+        const byte = W.type === 'i32' ? `extractBits(bitcast<i32>(ww${i}), ${8 * c}u, 8u)` : `i32(extractBits(ww${i}, ${8 * c}u, 8u))`;
+        line(`    let w${i}_${c} = ${byte} - wz${i};`);
+      }
+    }
+    for (let c = 0; c < 4; c++) for (let i = 0; i < tm; i++) for (let j = 0; j < TN; j++) line(`    acc${i}_${j} += w${i}_${c} * x${j}_${c};`);
+    line('    wo += 4u;');
+    line('  }');
+  }
   if (spec.dot4) {
     const xsh = spec.dot4.xSigned ? 0 : 128;
     const wsh = spec.dot4.wSigned ? 0 : 128;
@@ -131,7 +156,9 @@ export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
       line(`    let sx${j} = dot4I8Packed(xp${j}, 0x01010101u);`);
     }
     for (let i = 0; i < tm; i++) {
-      line(`    let wp${i} = pack4xI8(vec4<i32>(${[0, 1, 2, 3].map((c) => `i32(${W.get(`wr${i} + wo + ${c}u * ntaps`)})`).join(', ')}) - vec4<i32>(${wsh}));`);
+      // a packed word already holds the four bytes: uint8 - 128 as an int8 byte is the byte xor 0x80
+      if (wordW) line(`    let wp${i} = ${wWord(i)}${wsh ? ' ^ 0x80808080u' : ''};`);
+      else line(`    let wp${i} = pack4xI8(vec4<i32>(${[0, 1, 2, 3].map((c) => `i32(${W.get(`wr${i} + wo + ${c}u * ntaps`)})`).join(', ')}) - vec4<i32>(${wsh}));`);
       line(`    let wz4_${i} = wz${i} - ${wsh};`);
       line(`    let sw${i} = dot4I8Packed(wp${i}, 0x01010101u) - 4 * wz4_${i};`);
     }

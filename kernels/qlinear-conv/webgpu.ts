@@ -2,6 +2,7 @@ import { product } from '../common/shape.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { intConvProgram, intConvTile } from '../conv-integer/webgpu.ts';
+import { intConvDwApplies, intConvDwRereads } from '../conv-integer/webgpu-dw.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
@@ -27,7 +28,7 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   // a GlobalAveragePool's C values); an x read many times (each element once per tile of output
   // channels and per tap) is quantized once into a scratch tensor by a program of its own instead.
   const xInt = integerInputMetas(inputs, io, X, XZ, ctx)[X]!;
-  const rereads = Math.ceil(p.geo.coutG / intConvTile(p.geo, ctx.caps).tm) * product(p.geo.kernel);
+  const rereads = intConvDwApplies(p.geo) ? intConvDwRereads(p.geo, ctx.caps) : Math.ceil(p.geo.coutG / intConvTile(p.geo, ctx.caps).tm) * product(p.geo.kernel);
   const quantizeFirst = io.quantizeX && product(inputs[X]!.dims) * rereads > LOAD_QUANTIZE_BUDGET;
   const Xv = quantizeFirst ? b.temp('X', xInt, 0) : b.input('X', inputs[X]!, X);
   const Wv = b.input('W', inputs[W]!, W);

@@ -19,6 +19,7 @@ import { knownTypes } from './value-types.ts';
 export function fuseQdqWebgpu(graph: Graph): void {
   foldStores(graph);
   foldQuantizeLoads(graph);
+  dropRepeatedQdq(graph);
 }
 
 // QLinearConv and QLinearMatMul share the slots used here: 0 x, 1 x_scale, 2 x_zero_point, 7 y_zero_point
@@ -90,4 +91,47 @@ function foldQuantizeLoads(graph: Graph): void {
     replace.set(conv, { ...conv, inputs: [q.inputs[0]!, ...conv.inputs.slice(1)], attrs: conv.attrs.with(QUANTIZE_X_ATTR, 1) });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
+}
+
+/** Ops that move elements without changing them: a QuantizeDequantize commutes with them. */
+const VIEWS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
+/** Scales whose grid values survive (q - zp) * s / s with an error far below half a step. */
+const SAFE_SCALE: readonly [number, number] = [2 ** -60, 2 ** 60];
+
+/**
+ * A kiln.QuantizeDequantize of a value already on its grid (the same per-tensor constant scale and
+ * zero point applied before, possibly through Reshape/Flatten/Squeeze/Unsqueeze: onnxruntime's
+ * quantizer gives a Reshape's output its input's parameters) is the identity: each value is
+ * (q - zp) * s, which divides back to q - zp within a few ulps of an integer of magnitude <= 255
+ * (even with WGSL's 2.5-ulp division), rounds to it and stays inside the clamp. Its readers read
+ * its input instead: one dispatch fewer, the same values.
+ */
+function dropRepeatedQdq(graph: Graph): void {
+  const index = new GraphIndex(graph);
+  const isQdq = (n: Node | undefined): n is Node => n !== undefined && n.opType === 'QuantizeDequantize' && n.domain === 'kiln' && isPlain(n, ['kiln_opset', 'axis']);
+  const sameParams = (a: Node, b: Node): boolean => {
+    const [as, bs] = [scalarInit(graph, a.inputs[1]), scalarInit(graph, b.inputs[1])];
+    const [az, bz] = [a.inputs[2] ? scalarInit(graph, a.inputs[2]) : undefined, b.inputs[2] ? scalarInit(graph, b.inputs[2]) : undefined];
+    if (!as || !bs || as.type !== 'float32' || bs.type !== 'float32' || as.data[0] !== bs.data[0]) return false;
+    const scale = Math.abs(Number(as.data[0]));
+    if (!(scale >= SAFE_SCALE[0] && scale <= SAFE_SCALE[1])) return false;
+    if (Boolean(a.inputs[2]) !== Boolean(b.inputs[2]) || (a.inputs[2] && (!az || !bz || az.type !== bz.type || az.data[0] !== bz.data[0]))) return false;
+    return a.attrs.int('kiln_opset', 0) === b.attrs.int('kiln_opset', 0);
+  };
+  const rename = new Map<string, string>();
+  const replace = new Map<Node, Node | undefined>();
+  for (const n of graph.nodes) {
+    if (!isQdq(n) || index.graphOutputs.has(n.outputs[0]!)) continue;
+    let p = index.producer.get(n.inputs[0] ?? '');
+    while (p && p.domain === '' && VIEWS.has(p.opType)) p = index.producer.get(p.inputs[0] ?? '');
+    if (!isQdq(p) || replace.has(p) || !sameParams(p, n)) continue;
+    rename.set(n.outputs[0]!, n.inputs[0]!);
+    replace.set(n, undefined);
+  }
+  if (replace.size === 0) return;
+  for (const c of graph.nodes) {
+    if (replace.has(c) || !c.inputs.some((v) => rename.has(v))) continue;
+    replace.set(c, { ...c, inputs: c.inputs.map((v) => rename.get(v) ?? v) });
+  }
+  rewriteNodes(graph, replace);
 }
