@@ -6,13 +6,17 @@ import { ROW_PARALLEL_EXPORTS } from '../../../kernels/wasm/contract.ts';
 
 /** Int32 slots of the control block (CONTROL_BYTES at a fixed offset of the shared memory). */
 export const Slot = {
-  /** bumped once per job; workers Atomics.wait on it */
-  Generation: 0,
-  /** workers still working on the current job; the caller waits on it */
-  Pending: 1,
+  /**
+   * The claim word (claimWord): the job's generation, its part count and the next unclaimed part.
+   * The caller publishes a job by storing it (after the job's arguments) and notifies; workers
+   * Atomics.wait on it. Everyone takes parts by compareExchange on it (claimPart).
+   */
+  Claim: 0,
+  /** parts finished (or failed) of the current job; the caller waits on it until it reaches the part count */
+  Done: 1,
   /** JobKind */
   Kind: 2,
-  /** parts the job is split into: the caller takes part 0, worker i part i (i < parts) */
+  /** parts of the current job (also in the claim word, which is what claimers read) */
   Parts: 3,
   /** Split */
   SplitBy: 4,
@@ -22,9 +26,63 @@ export const Slot = {
   Probe: 16,
   /** set by a worker whose part threw (the caller reports it instead of waiting forever) */
   Failed: 17,
+  /** parts run by workers so far (benches and tests report how much the workers help) */
+  WorkerParts: 63, // the last slot: a row job's arguments fill 18..49
 } as const;
 // 256: a row job carries up to 32 arguments (kiln_dwconv_s16_part takes 28 before its range)
 export const CONTROL_BYTES = 256;
+
+/** Claim word fields: generation (8 bits) | parts (12 bits) | next part (12 bits). */
+const PART_BITS = 12;
+const PART_MASK = (1 << PART_BITS) - 1;
+/** The most parts one job may have (the claim word's field width). */
+export const MAX_PARTS = PART_MASK;
+
+export function claimWord(generation: number, parts: number, next: number): number {
+  return (((generation & 0xff) << (2 * PART_BITS)) | (parts << PART_BITS) | next) | 0;
+}
+
+export function claimedPart(claim: number): number {
+  return claim & PART_MASK;
+}
+
+/** The part count in a claim word or a claim. */
+export function claimParts(word: number): number {
+  return (word >>> PART_BITS) & PART_MASK;
+}
+
+/**
+ * Takes the next unclaimed part of the published job: -1 when every part is taken, else the claim
+ * (claimedPart: the part's index; claimParts: the job's part count).
+ * The word holds the part count, so a thread that read the word of an older (finished) job sees
+ * nothing left and claims nothing; a successful compareExchange means the part belongs to the job
+ * now published, which cannot finish (nor its arguments be overwritten) before this part is
+ * counted done. So a claimer reads the job's arguments only after claiming.
+ */
+export function claimPart(ctl: Int32Array): number {
+  let w = Atomics.load(ctl, Slot.Claim);
+  for (;;) {
+    const next = w & PART_MASK;
+    if (next >= claimParts(w)) return -1;
+    const seen = Atomics.compareExchange(ctl, Slot.Claim, w, (w + 1) | 0); // next < parts <= PART_MASK: no carry
+    if (seen === w) return w & ((1 << (2 * PART_BITS)) - 1);
+    w = seen;
+  }
+}
+
+/**
+ * How many parts a split call gets: at least one per thread, more (up to PARTS_PER_THREAD per
+ * thread, each at least MIN_PART_MACS) when the work is large, so a worker that wakes late still
+ * finds parts to take; never more than `units`. A pure function of the call and the thread count:
+ * which thread computes a part never changes its bits.
+ */
+export function partCount(units: number, threads: number, work: number, cap = MAX_PARTS): number {
+  const wanted = Math.max(threads, Math.min(threads * PARTS_PER_THREAD, Math.floor(work / MIN_PART_MACS)));
+  return Math.max(1, Math.min(units, cap, wanted));
+}
+/** Measured in bench/node/wasm-pool-bench.ts (docs/decisions.md, pool-claim). */
+export const PARTS_PER_THREAD = 4;
+export const MIN_PART_MACS = 64 * 64 * 64;
 
 export const JobKind = { Gemm: 0, Exit: 1, Rows: 2 } as const;
 
@@ -38,8 +96,8 @@ export const ROW_EXPORTS = ROW_PARALLEL_EXPORTS;
 export { MAX_ROW_PARTS } from '../../../kernels/wasm/contract.ts';
 /** Control slots of a row job (the GEMM's Args slots are free while it runs) */
 const RowSlot = { Export: 5, Rows: 6, ScratchArg: 7, ScratchStride: 8, Count: 9, FloatMask: 10, Args: 18 } as const;
-/** the control block's free slots, and at most 32 (FloatMask has one bit per argument) */
-const MAX_ROW_ARGS = Math.min(32, CONTROL_BYTES / 4 - RowSlot.Args);
+/** the control block's free slots below Slot.WorkerParts, and at most 32 (FloatMask has one bit per argument) */
+const MAX_ROW_ARGS = Math.min(32, Slot.WorkerParts - RowSlot.Args);
 
 export interface RowsCall {
   /** index into ROW_EXPORTS */
@@ -164,10 +222,12 @@ export interface ThreadInit {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   readonly control: number;
-  /** the worker's part index (1..threads-1) */
+  /** the worker's number (1..threads-1) */
   readonly index: number;
   /** top of this worker's own stack region (the stack grows down) */
   readonly stackTop: number;
+  /** how long an idle worker polls the claim word before it sleeps in Atomics.wait (0: sleep at once) */
+  readonly spinMicros: number;
 }
 
 export type ThreadReply = { readonly kind: 'ready' } | { readonly kind: 'failed'; readonly message: string };

@@ -1,9 +1,13 @@
 // A pool of workers over the wasm backend's shared memory (the threads build). Each worker runs the
 // same module with a stack of its own (thread-worker-loop.ts); a GEMM is split into parts by whole
-// panels or whole row tiles (thread-job.ts), the workers are woken through Atomics on a control
-// block in the shared memory, the calling thread computes part 0, then waits for the others.
-import { fail } from '../../../core/errors.ts';
-import { callGemm, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
+// panels or whole row tiles (thread-job.ts), published on a control block in the shared memory and
+// announced through Atomics.notify. Parts are claimed, not assigned: the calling thread and every
+// awake worker take the next unclaimed part (thread-job.ts claimPart) until none is left, and the
+// call returns when every part is done. A worker still asleep costs nothing: the caller does its
+// parts. (Assigning part i to thread i made every call wait for the slowest worker to wake: 6-16 ms
+// per split on a loaded machine, docs/decisions.md chromium-bench.)
+import { fail, KilnError } from '../../../core/errors.ts';
+import { callGemm, claimedPart, claimPart, claimWord, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, partCount, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 /** One started worker, whatever the platform (Node worker_threads, a browser module Worker). */
 export interface ThreadHandle {
@@ -22,6 +26,12 @@ export type ThreadSpawner = () => ThreadHandle | Promise<ThreadHandle>;
  * threads lost at 64^3 (~12 us of work) in 6 of 7 runs and won at 128^3 in 4 of 7.
  */
 export const MIN_PARALLEL_MACS = 128 * 128 * 128;
+
+/**
+ * How long an idle worker polls for the next job before it sleeps (Atomics.wait), as onnxruntime's
+ * workers spin before they sleep. Measured in bench/node/wasm-pool-bench.ts (docs/decisions.md, pool-claim).
+ */
+export const WORKER_SPIN_MICROS = 0;
 
 let live = 0;
 const drained: (() => void)[] = [];
@@ -45,6 +55,8 @@ export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly f32: Float32Array;
   private released = false;
+  /** the last job's generation (the claim word's top byte) */
+  private generation = 0;
   /** GEMMs split across threads so far (tests check that a case really ran in parallel) */
   parallelCalls = 0;
   /** row-parallel calls (attention) split across threads so far */
@@ -72,7 +84,7 @@ export class ThreadPool {
    * Starts `stackTops.length` workers over `memory` (shared). Rejects, with every started worker
    * terminated, when one fails to start.
    */
-  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS): Promise<ThreadPool> {
+  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CONTROL_BYTES / 4).fill(0);
     const workers: ThreadHandle[] = [];
     try {
@@ -80,7 +92,7 @@ export class ThreadPool {
         const w = await spawn();
         live++;
         workers.push(w);
-        w.post({ module, memory, control, index: i + 1, stackTop });
+        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros });
       }
       const replies = await Promise.all(workers.map((w) => w.started));
       const failed = replies.find((r) => r.kind === 'failed');
@@ -98,6 +110,11 @@ export class ThreadPool {
     return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs);
   }
 
+  /** Parts run by the workers so far (the rest ran on the calling thread). */
+  get workerParts(): number {
+    return Atomics.load(this.ctl, Slot.WorkerParts);
+  }
+
   /**
    * A row-parallel export (thread-job.ts ROW_EXPORTS) split across the pool by contiguous row
    * ranges; `direct` runs a part's argument list on this thread. `work` (multiply-adds) below
@@ -105,26 +122,18 @@ export class ThreadPool {
    */
   rows(c: RowsCall, work: number, direct: (args: number[]) => void): void {
     if (this.released) fail('RELEASED', 'wasm backend: its thread pool was released');
-    const parts = Math.min(this.threads, MAX_ROW_PARTS, c.rows);
+    const parts = partCount(c.rows, this.threads, work, MAX_ROW_PARTS); // each part has its own scratch region: at most MAX_ROW_PARTS
     if (parts <= 1 || work < this.minParallelMacs) {
       const all = rowsPart(c, 1, 0);
       if (all) direct(all);
       return;
     }
     this.parallelRowCalls++;
-    const ctl = this.ctl;
-    writeRowsArgs(ctl, this.f32, c);
-    ctl[Slot.Kind] = JobKind.Rows;
-    ctl[Slot.Parts] = parts;
-    Atomics.store(ctl, Slot.Pending, this.workers.length);
-    Atomics.add(ctl, Slot.Generation, 1); // a seq-cst write: the plain stores above are visible to whoever reads it
-    Atomics.notify(ctl, Slot.Generation);
-    const own = rowsPart(c, parts, 0);
-    if (own) direct(own);
-    for (let pending = Atomics.load(ctl, Slot.Pending); pending !== 0; pending = Atomics.load(ctl, Slot.Pending)) {
-      if (this.canBlock) Atomics.wait(ctl, Slot.Pending, pending);
-    }
-    if (Atomics.exchange(ctl, Slot.Failed, 0) !== 0) fail('INTERNAL', 'wasm backend: a pool worker trapped in a row-parallel kernel');
+    writeRowsArgs(this.ctl, this.f32, c);
+    this.run(JobKind.Rows, parts, (part) => {
+      const args = rowsPart(c, parts, part);
+      if (args) direct(args);
+    }, 'a row-parallel kernel');
   }
 
   /** kiln_gemm_f32 split across the pool; arguments are checked by the caller. */
@@ -133,26 +142,52 @@ export class ThreadPool {
     const panels = Math.ceil(g.n / PANEL_WIDTH);
     const rowTiles = Math.ceil(g.m / ROW_TILE);
     const split = rowTiles >= panels ? Split.Rows : Split.Columns;
-    const parts = Math.min(this.threads, split === Split.Rows ? rowTiles : panels);
-    if (parts <= 1 || g.m * g.n * g.k < this.minParallelMacs) {
+    const macs = g.m * g.n * g.k;
+    const parts = partCount(split === Split.Rows ? rowTiles : panels, this.threads, macs);
+    if (parts <= 1 || macs < this.minParallelMacs) {
       callGemm(this.gemmExport, g);
       return;
     }
     this.parallelCalls++;
+    writeGemmArgs(this.ctl, this.f32, g);
+    this.ctl[Slot.SplitBy] = split;
+    this.run(JobKind.Gemm, parts, (part) => {
+      const own = gemmPart(g, split, parts, part);
+      if (own) callGemm(this.gemmExport, own);
+    }, 'kiln_gemm_f32');
+  }
+
+  /**
+   * Publishes a job whose arguments are written, takes parts until none is left, then waits until
+   * the parts workers took are done. An error in a part (here or in a worker) fails the call only
+   * after every part is counted, so the next call never overwrites arguments a worker still reads.
+   */
+  private run(kind: number, parts: number, runPart: (part: number) => void, what: string): void {
     const ctl = this.ctl;
-    writeGemmArgs(ctl, this.f32, g);
-    ctl[Slot.Kind] = JobKind.Gemm;
+    ctl[Slot.Kind] = kind;
     ctl[Slot.Parts] = parts;
-    ctl[Slot.SplitBy] = split;
-    Atomics.store(ctl, Slot.Pending, this.workers.length);
-    Atomics.add(ctl, Slot.Generation, 1); // a seq-cst write: the plain stores above are visible to whoever reads it
-    Atomics.notify(ctl, Slot.Generation);
-    const own = gemmPart(g, split, parts, 0);
-    if (own) callGemm(this.gemmExport, own);
-    for (let pending = Atomics.load(ctl, Slot.Pending); pending !== 0; pending = Atomics.load(ctl, Slot.Pending)) {
-      if (this.canBlock) Atomics.wait(ctl, Slot.Pending, pending);
+    Atomics.store(ctl, Slot.Done, 0);
+    this.generation = (this.generation + 1) & 0xff;
+    Atomics.store(ctl, Slot.Claim, claimWord(this.generation, parts, 0)); // a seq-cst write: the plain stores above are visible to whoever claims
+    Atomics.notify(ctl, Slot.Claim);
+    let mine = 0;
+    let error: unknown;
+    for (let claim = claimPart(ctl); claim >= 0; claim = claimPart(ctl)) {
+      mine++;
+      if (error !== undefined) continue; // counted, not run: the call fails anyway
+      try {
+        runPart(claimedPart(claim));
+      } catch (e) {
+        error = e ?? new Error('a part threw');
+      }
     }
-    if (Atomics.exchange(ctl, Slot.Failed, 0) !== 0) fail('INTERNAL', 'wasm backend: a pool worker trapped in kiln_gemm_f32');
+    for (let done = Atomics.add(ctl, Slot.Done, mine) + mine; done !== parts; done = Atomics.load(ctl, Slot.Done)) {
+      if (this.canBlock) Atomics.wait(ctl, Slot.Done, done);
+    }
+    const workerFailed = Atomics.exchange(ctl, Slot.Failed, 0) !== 0;
+    if (error instanceof KilnError) throw error;
+    if (error !== undefined) fail('INTERNAL', `wasm backend: ${what} trapped on the calling thread: ${error instanceof Error ? error.message : String(error)}`);
+    if (workerFailed) fail('INTERNAL', `wasm backend: a pool worker trapped in ${what}`);
   }
 
   /** Tells the workers to leave their loop, then terminates them. Idempotent. */
@@ -160,8 +195,9 @@ export class ThreadPool {
     if (this.released) return Promise.resolve();
     this.released = true;
     Atomics.store(this.ctl, Slot.Kind, JobKind.Exit);
-    Atomics.add(this.ctl, Slot.Generation, 1);
-    Atomics.notify(this.ctl, Slot.Generation);
+    this.generation = (this.generation + 1) & 0xff;
+    Atomics.store(this.ctl, Slot.Claim, claimWord(this.generation, 0, 0)); // no parts: a worker sees the word change, then the exit
+    Atomics.notify(this.ctl, Slot.Claim);
     return Promise.all(this.workers.map((w) => w.terminate().finally(workerGone))).then(() => undefined);
   }
 }

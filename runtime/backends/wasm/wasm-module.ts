@@ -48,6 +48,8 @@ export interface LoadWasmOptions {
   spawner?: ThreadSpawner;
   /** GEMMs below this many multiply-adds stay on the calling thread; default MIN_PARALLEL_MACS (benches lower it to find it) */
   minParallelMacs?: number;
+  /** how long idle pool workers poll for the next job before sleeping; default WORKER_SPIN_MICROS (benches vary it) */
+  spinMicros?: number;
 }
 
 /** A clear error for a numThreads that is not an integer in 1..MAX_WASM_THREADS. */
@@ -77,6 +79,8 @@ export interface KilnWasm extends WasmKernels {
   readonly parallelGemms: number;
   /** row-parallel calls (attention) split across the pool so far (0 without one) */
   readonly parallelRowCalls: number;
+  /** parts of split calls the pool's workers ran so far (the calling thread ran the rest) */
+  readonly workerParts: number;
   /** terminates the pool's workers (nothing to do single-threaded); the module is unusable after */
   release(): Promise<void>;
   readonly memory: WebAssembly.Memory;
@@ -182,7 +186,7 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
     heapBase = control + CONTROL_BYTES + (threads - 1) * WORKER_STACK_BYTES;
     if (heapBase > memory.buffer.byteLength) memory.grow(Math.ceil((heapBase - memory.buffer.byteLength) / 65536));
     try {
-      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs); // threads > 1 only with a spawner (loadKilnWasm)
+      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs, options.spinMicros); // threads > 1 only with a spawner (loadKilnWasm)
     } catch (e) {
       fail('DEVICE_UNAVAILABLE', `wasm backend: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -210,6 +214,9 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
     },
     get parallelRowCalls() {
       return pool?.parallelRowCalls ?? 0;
+    },
+    get workerParts() {
+      return pool?.workerParts ?? 0;
     },
     ...(threadsNote !== undefined ? { threadsNote } : {}),
     release: () => pool?.release() ?? Promise.resolve(),
