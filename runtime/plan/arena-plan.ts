@@ -1,3 +1,5 @@
+import { fail } from '../../core/errors.ts';
+
 /**
  * Places tensors in one linear arena by lifetime: two tensors share bytes only when their lifetimes
  * do not overlap. Greedy by size (largest first, lowest offset that fits among the blocks already
@@ -27,6 +29,9 @@ export const ARENA_ALIGN = 16;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 
 export function planArena(blocks: readonly ArenaBlock[]): ArenaLayout {
+  // A block that ends before it starts overlaps nothing, so it would share bytes with live tensors.
+  const inverted = blocks.findIndex((b) => b.last < b.first);
+  if (inverted >= 0) fail('INTERNAL', `arena block ${inverted} ends (step ${blocks[inverted]!.last}) before it is written (step ${blocks[inverted]!.first})`);
   const order = blocks.map((_, i) => i).sort((a, b) => blocks[b]!.size - blocks[a]!.size || blocks[a]!.first - blocks[b]!.first || a - b);
   const offsets = new Array<number>(blocks.length).fill(0);
   const placed: number[] = [];

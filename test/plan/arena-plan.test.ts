@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { KilnError } from '../../core/errors.ts';
 import { ARENA_ALIGN, peakLiveBytes, planArena, type ArenaBlock } from '../../runtime/plan/arena-plan.ts';
 import { testRng } from '../helpers/random.ts';
 
@@ -50,4 +51,10 @@ test('a chain reuses two slots; a block alive throughout keeps its own', () => {
 test('empty and zero-sized blocks', () => {
   assert.deepEqual(planArena([]), { offsets: [], size: 0 });
   assert.equal(planArena([{ size: 0, first: 0, last: 0 }]).size, 0);
+});
+
+test('a block that ends before it is written is refused (it would overlap nothing and share live bytes)', () => {
+  // An output no step reads and nobody fetches had last = -1 (test/wasm/unfetched-outputs.test.ts).
+  assert.throws(() => planArena([{ size: 64, first: 0, last: 2 }, { size: 64, first: 1, last: -1 }]), (e: unknown) => e instanceof KilnError && e.code === 'INTERNAL' && /block 1 ends \(step -1\) before it is written \(step 1\)/.test(e.message));
+  assert.equal(planArena([{ size: 64, first: 0, last: 2 }, { size: 64, first: 1, last: 1 }]).offsets[1], 64, 'written at step 1 and read by none: its own bytes at that step');
 });

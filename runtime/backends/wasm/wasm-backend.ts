@@ -173,7 +173,9 @@ export class WasmBackend implements Backend {
     for (const id of inMemory) {
       const v = plan.values[id]!;
       if (v.kind === 'const' || viewRoot.has(id)) continue;
-      blocks.push({ size: bytesOf(v.meta), first: v.producer, last: lastUse.get(id) ?? v.lastUse });
+      // A value lives from the step that writes it, read or not: an output nobody fetches and no
+      // step reads (a present beside the logits) has lastUse -1, yet its producer still writes it.
+      blocks.push({ size: bytesOf(v.meta), first: v.producer, last: Math.max(v.producer, lastUse.get(id) ?? v.lastUse) });
       owners.push({ kind: 'value', id });
     }
     steps.forEach((w, i) => {
