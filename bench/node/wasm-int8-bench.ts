@@ -18,6 +18,7 @@ import { paddleOcrModel } from '../../test/helpers/models.ts';
 import { compressModel } from '../../trainer-node/compress/compress.ts';
 import { buildMobileNet, floatModel, MOBILENET_INPUT } from '../../test/helpers/mobilenet-qdq.ts';
 import { buildParityModel } from '../../test/helpers/qdq-parity.ts';
+import { qdqMatMulModel } from '../../test/helpers/qdq-matmul.ts';
 import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
 import { msPerCall } from './time-per-call.ts';
@@ -97,26 +98,7 @@ function matmulPair(M: number, K: number, N: number): [Model, Model] {
     outputs: [{ name: 'y', dtype: 'float32' }],
     initializers: { w: new Tensor('float32', w, [K, N]) },
   });
-  const ws = Float32Array.from({ length: N }, (_, n) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(w[k * N + n]!))) / 127);
-  const wq = Int8Array.from({ length: K * N }, (_, i) => Math.round(w[i]! / ws[i % N]!));
-  const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', Float32Array.of(v), []);
-  const qdq = encodeOnnxModel({
-    nodes: [
-      { opType: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
-      { opType: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
-      { opType: 'DequantizeLinear', inputs: ['wq', 'ws', 'wz'], outputs: ['wd'], attrs: { axis: 1 } },
-      { opType: 'MatMul', inputs: ['xd', 'wd'], outputs: ['y0'] },
-      { opType: 'QuantizeLinear', inputs: ['y0', 'ys', 'yz'], outputs: ['yq'] },
-      { opType: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
-    ],
-    inputs: [{ name: 'x', dtype: 'float32', dims: [M, K] }],
-    outputs: [{ name: 'y', dtype: 'float32' }],
-    initializers: {
-      xs: scalar(2 / 255), xz: new Tensor('uint8', Uint8Array.of(128), []), ws: new Tensor('float32', ws, [N]), wz: new Tensor('int8', new Int8Array(N), [N]), wq: new Tensor('int8', wq, [K, N]),
-      ys: scalar(8 / 255), yz: new Tensor('uint8', Uint8Array.of(128), []),
-    },
-    opsets: { '': 13 },
-  });
+  const qdq = qdqMatMulModel(w, M, K, N, { x: [2 / 255, 128], y: [8 / 255, 128] });
   return [{ name: `MatMul f32 ${M}x${K}x${N}`, bytes: f32, dims: [M, K] }, { name: `MatMul int8 QDQ ${M}x${K}x${N}`, bytes: qdq, dims: [M, K] }];
 }
 

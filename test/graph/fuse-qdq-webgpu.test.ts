@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor } from '../../core/tensor.ts';
+import { qdqMatMulModel } from '../helpers/qdq-matmul.ts';
 import { loadLazyGroup } from '../../kernels/lazy-families.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
@@ -97,25 +98,7 @@ test('QDQ MatMul (a classifier head): Q -> QLinearMatMul -> DQ is one WebGPU ste
   const [M, K, N] = [2, 24, 10];
   const rnd = (n: number, scale: number): Float32Array => Float32Array.from(parityInputs(SEED, 1)[0]!.subarray(0, n), (v) => v * scale);
   const w = rnd(K * N, 0.2);
-  const ws = Float32Array.from({ length: N }, (_, n) => Math.max(1e-3, ...Array.from({ length: K }, (_, k) => Math.abs(w[k * N + n]!))) / 127);
-  const scalar = (v: number): Tensor<'float32'> => new Tensor('float32', Float32Array.of(v), []);
-  const bytes = encodeOnnxModel({
-    nodes: [
-      { opType: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
-      { opType: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xd'] },
-      { opType: 'DequantizeLinear', inputs: ['wq', 'ws', 'wz'], outputs: ['wd'], attrs: { axis: 1 } },
-      { opType: 'MatMul', inputs: ['xd', 'wd'], outputs: ['y0'] },
-      { opType: 'QuantizeLinear', inputs: ['y0', 'ys', 'yz'], outputs: ['yq'] },
-      { opType: 'DequantizeLinear', inputs: ['yq', 'ys', 'yz'], outputs: ['y'] },
-    ],
-    inputs: [{ name: 'x', dtype: 'float32', dims: [M, K] }],
-    outputs: [{ name: 'y', dtype: 'float32' }],
-    initializers: {
-      xs: scalar(4 / 255), xz: new Tensor('uint8', Uint8Array.of(128), []), ys: scalar(6 / 255), yz: new Tensor('uint8', Uint8Array.of(120), []),
-      wq: new Tensor('int8', Int8Array.from(w, (v, i) => Math.round(v / ws[i % N]!)), [K, N]), ws: new Tensor('float32', ws, [N]), wz: new Tensor('int8', new Int8Array(N), [N]),
-    },
-    opsets: { '': 13 },
-  });
+  const bytes = qdqMatMulModel(w, M, K, N, { x: [4 / 255, 128], y: [6 / 255, 120] });
   const m = readOnnxModel(bytes);
   const lowered = optimizeGraph(m);
   assert.deepEqual(lowered.nodes.map((n) => n.opType), ['QuantizeLinear', 'QLinearMatMul', 'DequantizeLinear']);
