@@ -13,6 +13,7 @@ import { InferenceSession, generate, type FeedsType, type Placement, type Return
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 import { testRng } from '../helpers/random.ts';
+import { maxRelDiff } from '../helpers/gpt-reference.ts';
 import { kvName, tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
 
 const STEPS = 10;
@@ -26,12 +27,6 @@ async function fullLogits(s: InferenceSession, config: TinyGptConfig, sequence: 
   for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, config.embed / config.heads]);
   const l = (await s.run(feeds, ['logits'])).logits!.data as Float32Array;
   return l.slice(l.length - config.vocab);
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
-  return m;
 }
 
 for (const attention of ['mha', 'gqa'] as const) {
@@ -63,7 +58,7 @@ for (const attention of ['mha', 'gqa'] as const) {
         assert.equal(logits.length, STEPS - 1, 'every step after the prefill ran the in-place graph');
         for (let step = 1; step < STEPS; step++) {
           const want = await fullLogits(reference, config, result.sequence.slice(0, prompt.length + step));
-          const d = maxDiff(logits[step - 1]!, want);
+          const d = maxRelDiff(logits[step - 1]!, want);
           assert.ok(d < 1e-4, `decode step ${step}: logits differ from the full recompute by ${d} (seed ${rng.seed})`);
         }
         assert.ok(placements.every((p) => p === placements[0]), 'every decode step ran the same prepared plan');

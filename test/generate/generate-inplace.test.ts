@@ -13,6 +13,7 @@ import { InferenceSession, KilnError, generate, type FeedsType, type GenerateSes
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 import { testRng } from '../helpers/random.ts';
+import { maxRelDiff, ortFullLogits } from '../helpers/gpt-reference.ts';
 import { kvName, tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
 
 ort.env.wasm.numThreads = 1;
@@ -60,21 +61,6 @@ async function recordInPlace(s: InferenceSession): Promise<Recorded> {
   return rec;
 }
 
-async function ortFullLogits(theirs: ort.InferenceSession, sequence: readonly number[]): Promise<Float32Array> {
-  const n = sequence.length;
-  const i64 = (v: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
-  const feeds: Record<string, ort.Tensor> = { input_ids: i64([...sequence]), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
-  for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new ort.Tensor('float32', new Float32Array(0), [1, config.heads, 0, config.embed / config.heads]);
-  const l = (await theirs.run(feeds)).logits!.data as Float32Array;
-  return l.slice(l.length - config.vocab);
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
-  return m;
-}
-
 for (const [provider, options] of [['wasm', {}], ['js', {}], ['webgpu', { preferredOutputLocation: presentsOnGpu }]] as const) {
   test(`${provider}: the in-place cache gives onnxruntime-web's full-sequence logits at every step, in one decode plan`, async () => {
     const s = await InferenceSession.create(model, { executionProviders: [provider], ...options });
@@ -86,8 +72,8 @@ for (const [provider, options] of [['wasm', {}], ['js', {}], ['webgpu', { prefer
       assert.equal(result.cache, 'inplace');
       assert.equal(rec.logits.length, steps);
       for (let step = 0; step < steps; step++) {
-        const want = await ortFullLogits(theirs, result.sequence.slice(0, prompt.length + step));
-        const d = maxDiff(rec.logits[step]!, want);
+        const want = await ortFullLogits(theirs, config, result.sequence.slice(0, prompt.length + step));
+        const d = maxRelDiff(rec.logits[step]!, want);
         assert.ok(d < 1e-4, `step ${step}: logits differ by ${d} (seed ${rng.seed})`);
       }
       // Decode steps: the offset is the token's position, the mask spans the full cache, and one plan serves them all.
@@ -177,7 +163,7 @@ test('wasm: a mask added as a bias (trainer-node GPT export form: scores + Where
     assert.equal(result.cache, 'inplace');
     assert.equal(rec.placements[0]!.steps.filter((st) => st.opType === 'KvCacheAttention').length, config.layers);
     for (let step = 0; step < 8; step++) {
-      const d = maxDiff(rec.logits[step]!, await ortFullLogits(theirs, result.sequence.slice(0, prompt.length + step)));
+      const d = maxRelDiff(rec.logits[step]!, await ortFullLogits(theirs, config, result.sequence.slice(0, prompt.length + step)));
       assert.ok(d < 1e-4, `step ${step}: logits differ by ${d}`);
     }
   } finally {

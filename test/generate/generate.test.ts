@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-web';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession, KilnError, Tensor, generate, type FeedsType, type GenerateSession, type ReturnType, type SessionOptions } from '../../runtime/node.ts';
 import { testRng } from '../helpers/random.ts';
+import { maxRelDiff, ortFullLogits } from '../helpers/gpt-reference.ts';
 import { kvName, tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
 
 ort.env.wasm.numThreads = 1;
@@ -38,22 +39,6 @@ function recording(s: InferenceSession): GenerateSession & { logits: Float32Arra
   };
 }
 
-/** onnxruntime-web over the whole sequence (no past): the last position's logits. */
-async function ortFullLogits(theirs: ort.InferenceSession, sequence: readonly number[]): Promise<Float32Array> {
-  const n = sequence.length;
-  const i64 = (v: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
-  const feeds: Record<string, ort.Tensor> = { input_ids: i64([...sequence]), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
-  for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new ort.Tensor('float32', new Float32Array(0), [1, config.heads, 0, config.embed / config.heads]);
-  const l = (await theirs.run(feeds)).logits!.data as Float32Array;
-  return l.slice(l.length - config.vocab);
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
-  return m;
-}
-
 const greedyTokens = new Map<string, number[]>();
 
 for (const [provider, options] of [['wasm', {}], ['js', {}], ['webgpu', { preferredOutputLocation: presentsOnGpu }]] as const) {
@@ -70,8 +55,8 @@ for (const [provider, options] of [['wasm', {}], ['js', {}], ['webgpu', { prefer
       assert.deepEqual(result.sequence, [...prompt, ...result.tokens]);
       assert.equal(rec.logits.length, 12);
       for (let step = 0; step < 12; step++) {
-        const want = await ortFullLogits(theirs, result.sequence.slice(0, prompt.length + step));
-        const d = maxDiff(rec.logits[step]!, want);
+        const want = await ortFullLogits(theirs, config, result.sequence.slice(0, prompt.length + step));
+        const d = maxRelDiff(rec.logits[step]!, want);
         assert.ok(d < 1e-4, `step ${step}: logits differ by ${d} (seed ${rng.seed})`);
       }
       if (provider === 'webgpu') {

@@ -1,0 +1,21 @@
+// What generate()'s tests compare each decode step with: onnxruntime-web over the whole sequence
+// (every past empty, so no cache is involved), and the difference measure their tolerances use.
+import * as ort from 'onnxruntime-web';
+import { kvName, type TinyGptConfig } from './tiny-gpt.ts';
+
+/** onnxruntime-web over the whole sequence (no past): the last position's logits. */
+export async function ortFullLogits(theirs: ort.InferenceSession, config: TinyGptConfig, sequence: readonly number[]): Promise<Float32Array> {
+  const n = sequence.length;
+  const i64 = (v: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+  const feeds: Record<string, ort.Tensor> = { input_ids: i64([...sequence]), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
+  for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new ort.Tensor('float32', new Float32Array(0), [1, config.heads, 0, config.embed / config.heads]);
+  const l = (await theirs.run(feeds)).logits!.data as Float32Array;
+  return l.slice(l.length - config.vocab);
+}
+
+/** The largest |a - b| / (1 + |b|): relative for large logits, absolute near zero. */
+export function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+  return m;
+}
