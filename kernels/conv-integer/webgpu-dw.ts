@@ -1,6 +1,7 @@
 import type { ConvGeometry } from '../common/conv-attributes.ts';
 import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
 import type { IntConvGpuSpec } from './webgpu.ts';
+import { depthwiseTaps } from '../conv/webgpu-depthwise-taps.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The integer conv's depthwise form: the float conv's 'dw' form (conv/webgpu-program.ts) in i32.
@@ -38,7 +39,7 @@ export function intConvDwRereads(g: ConvGeometry, caps: GpuCaps): number {
 
 export function intConvDwProgram(spec: IntConvGpuSpec): GpuProgram {
   const { b, X, W, Y, geo: g } = spec;
-  const { tm, ty, tn, footprint } = dwTile(g, b.caps);
+  const { tm, ty, tn } = dwTile(g, b.caps);
   const np = ty * tn;
   const [kh, kw] = [g.kernel[0]!, g.kernel[1]!];
   const [sy, sx] = [g.strides[0]!, g.strides[1]!];
@@ -66,13 +67,6 @@ export function intConvDwProgram(spec: IntConvGpuSpec): GpuProgram {
   line(`let bt = rt / ${dims}(4u);`);
   line(`let xb = bt * ${X.stride(0)} + grp * ${X.stride(1)};`);
   line(`let xzp = ${spec.xzp};`);
-  const usedCols = new Set<number>();
-  for (let j = 0; j < tn; j++) for (let kx = 0; kx < kw; kx++) usedCols.add(j * sx + kx * dx);
-  for (const m of usedCols) {
-    line(`let ix${m} = u32(i32(ox0 * ${sx}u + ${m}u) - ${pads}(1u));`);
-    line(`let cok${m} = ix${m} < in1;`);
-    line(`let cx${m} = select(0u, ix${m}, cok${m});`);
-  }
   // weights (w - w_zero_point) of the tile's channels, each loaded once
   for (let i = 0; i < tm; i++) {
     line(`let ch${i} = grp * cout_g + min(co0 + ${i}u, cout_g - 1u);`);
@@ -80,21 +74,8 @@ export function intConvDwProgram(spec: IntConvGpuSpec): GpuProgram {
     for (let k = 0; k < kh * kw; k++) line(`let s${i}_${k} = i32(${W.get(`ch${i} * ${kh * kw}u + ${k}u`)}) - wz${i};`);
   }
   for (let i = 0; i < tm; i++) for (let j = 0; j < np; j++) line(`var acc${i}_${j} = 0;`);
-  for (let r = 0; r < footprint; r++) {
-    const pairs: [number, number][] = [];
-    for (let oyl = 0; oyl < ty; oyl++) for (let ky = 0; ky < kh; ky++) if (oyl * sy + ky * dy === r) pairs.push([oyl, ky]);
-    if (pairs.length === 0) continue;
-    line(`let iy${r} = u32(i32(oy0 * ${sy}u + ${r}u) - ${pads}(0u));`);
-    line(`let rok${r} = iy${r} < in0;`);
-    line(`let xo${r} = xb + select(0u, iy${r} * xs0, rok${r});`);
-    // a padded position contributes x = x_zero_point: 0 after the subtraction
-    for (const m of usedCols) line(`let x${r}_${m} = select(0, ${xAt(`xo${r} + cx${m}`)} - xzp, rok${r} & cok${m});`);
-    for (const [oyl, ky] of pairs) {
-      for (let kx = 0; kx < kw; kx++) {
-        for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) line(`acc${i}_${oyl * tn + j} += s${i}_${ky * kw + kx} * x${r}_${j * sx + kx * dx};`);
-      }
-    }
-  }
+  // a padded position contributes x = x_zero_point: 0 after the subtraction
+  depthwiseTaps(line, { tm, ty, tn, kh, kw, sy, sx, dy, dx }, pads, (o, ok) => `select(0, ${xAt(o)} - xzp, ${ok})`);
   // epilogue in a loop, not unrolled, as in the generic form (the requantization helpers are long)
   const list = (xs: readonly string[]): string => xs.join(', ');
   line(`var accs = array<i32, ${tm * np}>(${list(Array.from({ length: tm * np }, (_, t) => `acc${Math.floor(t / np)}_${t % np}`))});`);

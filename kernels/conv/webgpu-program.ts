@@ -45,6 +45,7 @@ import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import type { MaybeMeta, TensorMeta } from '../contract.ts';
 import type { GpuKernelContext, GpuLowering } from '../webgpu/contract.ts';
 import { gcd, tileFor } from './webgpu-tiles.ts';
+import { depthwiseTaps } from './webgpu-depthwise-taps.ts';
 
 /**
  * How a dequant-fused Conv (kernels/dequant-conv.ts) reads packed integer weights: it declares its
@@ -159,30 +160,9 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line(`let oy0 = (rt % ${dims}(11u)) * ${ty}u;`);
     line(`let bt = rt / ${dims}(11u);`);
     line(`let xb = bt * ${X.stride(0)} + xg;`);
-    const usedCols = new Set<number>();
-    for (let j = 0; j < tn; j++) for (let kx = 0; kx < kw; kx++) usedCols.add(j * sx + kx * dx);
-    for (const m of usedCols) {
-      line(`let ix${m} = u32(i32(ox0 * ${sx}u + ${m}u) - ${pads}(1u));`);
-      line(`let cok${m} = ix${m} < in1;`);
-      line(`let cx${m} = select(0u, ix${m}, cok${m});`);
-    }
     for (let t = 0; t < wVals; t++) line(`let a${t} = ${wload(`wr${t}`)};`);
     for (let i = 0; i < tm; i++) for (let k = 0; k < kh * kw; k++) line(`let s${i}_${k} = ${wOf(i, k, (t) => `a${t}`)};`);
-    const footprint = (ty - 1) * sy + (kh - 1) * dy + 1;
-    for (let r = 0; r < footprint; r++) {
-      const pairs: [number, number][] = [];
-      for (let oyl = 0; oyl < ty; oyl++) for (let ky = 0; ky < kh; ky++) if (oyl * sy + ky * dy === r) pairs.push([oyl, ky]);
-      if (pairs.length === 0) continue;
-      line(`let iy${r} = u32(i32(oy0 * ${sy}u + ${r}u) - ${pads}(0u));`);
-      line(`let rok${r} = iy${r} < in0;`);
-      line(`let xo${r} = xb + select(0u, iy${r} * xs0, rok${r});`);
-      for (const m of usedCols) line(`let x${r}_${m} = select(0.0, f32(${X.get(`xo${r} + cx${m}`)}), rok${r} & cok${m});`);
-      for (const [oyl, ky] of pairs) {
-        for (let kx = 0; kx < kw; kx++) {
-          for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) line(`acc${i}_${oyl * tn + j} += s${i}_${ky * kw + kx} * x${r}_${j * sx + kx * dx};`);
-        }
-      }
-    }
+    depthwiseTaps(line, { tm, ty, tn, kh, kw, sy, sx, dy, dx }, pads, (o, ok) => `select(0.0, f32(${X.get(o)}), ${ok})`);
     for (let r = 0; r < ty; r++) {
       for (let j = 0; j < tn; j++) {
         yb.push(`bt * ${Y.stride(0)} + (oy0 + ${r}u) * out_w + ox0 + ${j}u`);
