@@ -6,6 +6,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderMarkdown, type BenchReport } from '../bench/runner/report.ts';
 import { repoRoot } from '../test/helpers/paths.ts';
+import { ensureBuild } from './browser/ensure-build.ts';
 
 class CliUsageError extends Error {}
 
@@ -30,6 +31,9 @@ const outDir = resolve(option('--out') ?? join(repoRoot, 'bench/results'));
 const workloads = option('--workloads');
 const runtimes = option('--runtimes');
 
+// Kiln's download sizes are read from dist/ (bench/runner/download-sizes.ts): build it when it is missing
+// or stale, under the build lock, so the bench never reads a dist/ that a test is rewriting.
+console.log(`[bench] ${await ensureBuild()}`);
 const loadStart = loadavg()[0]!;
 const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
 const notes = [`${cpus().length}-core machine shared with other engineers' jobs while this ran: absolute times are noisy; peers were interleaved so ratios are fairer than absolutes`];
