@@ -91,10 +91,13 @@ export const POW_HELPER = `fn kiln_pow(a: f32, b: f32) -> f32 {
 }`;
 
 export const BINARY_SPECS: readonly BinarySpec[] = [
-  { opType: 'Add', types: NUMERIC_TYPES, cpu: (a, b) => a + b, wgsl: () => 'a + b' },
-  { opType: 'Sub', types: NUMERIC_TYPES, cpu: (a, b) => a - b, wgsl: () => 'a - b' },
-  { opType: 'Mul', types: NUMERIC_TYPES, cpu: (a, b) => a * b, wgsl: () => 'a * b' },
-  { opType: 'Div', types: NUMERIC_TYPES, cpu: INT_DIV, wgsl: (t) => (t === 'f32' ? 'a / b' : `select(a / b, ${t}(0), b == ${t}(0))`) },
+  // int64/uint64 in bigint, wrapping as two's complement when stored (as onnxruntime's int64 math
+  // does); integer Mul of 32 bits and less through Math.imul, whose low 32 bits are exact where a
+  // double product above 2^53 would not be. Sums of 32-bit values stay below 2^53, so they are exact.
+  { opType: 'Add', types: NUMERIC_TYPES, cpu: (a, b) => a + b, cpuBig: (a, b) => a + b, wgsl: () => 'a + b' },
+  { opType: 'Sub', types: NUMERIC_TYPES, cpu: (a, b) => a - b, cpuBig: (a, b) => a - b, wgsl: () => 'a - b' },
+  { opType: 'Mul', types: NUMERIC_TYPES, cpu: (a, b, integer) => (integer ? Math.imul(a, b) : a * b), cpuBig: (a, b) => a * b, wgsl: () => 'a * b' },
+  { opType: 'Div', types: NUMERIC_TYPES, cpu: INT_DIV, cpuBig: (a, b) => (b === 0n ? 0n : a / b), wgsl: (t) => (t === 'f32' ? 'a / b' : `select(a / b, ${t}(0), b == ${t}(0))`) },
   { opType: 'Pow', types: NUMERIC_TYPES, mixedTypes: true, cpu: (a, b) => Math.pow(a, b), wgsl: (t) => (t === 'f32' ? 'kiln_pow(a, b)' : `${t}(round(kiln_pow(f32(a), f32(b))))`) },
   // string Equal runs on the CPU (strings have no GPU storage)
   { opType: 'Equal', types: [...NUMERIC_TYPES, 'bool', 'string'], comparison: true, cpu: (a, b) => +(a === b), wgsl: () => 'a == b' },

@@ -8,7 +8,7 @@ const typed = (dtype: DataType, dims: number[], range?: [number, number]): Input
 
 const cases: OpCase[] = [
   // int32/int64 Add/Sub/Mul on wasm (kernels/wasm/src/eltwise-int.c): any broadcast of both operands,
-  // odd sizes; values keep products below 2^53, where the reference's doubles are exact
+  // odd sizes (values beyond 2^53 and wrapping: test/ops/integer-wrap-parity.test.ts)
   ...['Add', 'Sub', 'Mul'].flatMap((op) => (['int32', 'int64'] as const).flatMap((dt): OpCase[] => [
     { name: `${op} ${dt} wasm same shape odd`, op, inputs: [typed(dt, [3, 7], [-40000, 40000]), typed(dt, [3, 7], [-40000, 40000])], wasmKernel: true },
     { name: `${op} ${dt} wasm both broadcast`, op, inputs: [typed(dt, [2, 1, 5], [-1000, 1000]), typed(dt, [3, 1], [-1000, 1000])], wasmKernel: true },
