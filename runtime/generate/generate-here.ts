@@ -33,7 +33,6 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
   const cache: GenerateResult['cache'] = pairs.length === 0 ? 'none' : decoder ? 'inplace' : fixed ? 'window' : 'grow';
   // The decoder's memory holds one cache per plan: a second generation while this one runs feeds its own each step.
   const carries = decoder !== undefined && carriesCache(decoder, pairs) && !carrying.has(decoder);
-  if (carries) carrying.add(decoder);
   const shapes = new Map(pairs.map((p) => [p.past, pastShape(inputs.get(p.past)!)]));
   const intTensor = (name: string, values: readonly number[], dims: readonly number[]): AnyTensor => {
     const type = inputs.get(name)!.type;
@@ -58,6 +57,7 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
   const takeEncoder = (): GPUCommandEncoder => (encoder ??= session.gpuDevice!.createCommandEncoder({ label: 'kiln-kv-window' }));
   const aborted = (): never => fail('ABORTED', 'generation was aborted', { tokens: [...tokens], reason: String(signal?.reason) });
   let finishReason: GenerateResult['finishReason'] = 'length';
+  if (carries) carrying.add(decoder); // released in the finally below, whatever happens
   try {
     for (let step = 0; step < maxNewTokens; step++) {
       if (signal?.aborted) aborted();
