@@ -8,7 +8,8 @@
 // (default 512). Per position P in 32 / 128 / 512: the median ms of the 16 decode steps ending at
 // P, median across rounds; rounds interleave the runtimes (3 by default, KILN_KV_ROUNDS). Also the
 // bytes a decode step copies between JS and wasm memory (Placement.hostBytes) at those positions,
-// and tokens/s: 1000 / the median step of the generation (median across rounds), and over the whole
+// the medians of the first and last quarter of the steps (the first step, which prepares the plan,
+// left out), and tokens/s: 1000 / the median step of the generation (median across rounds), and over the whole
 // generation (tokens / the sum of each position's median across rounds: stalls of the shared cores
 // weigh here, so read it with 3 rounds or more).
 // KILN_KV_THREADS=2 runs Kiln with 2 threads (onnxruntime-web stays at 1).
@@ -89,8 +90,8 @@ for (let round = 0; round < ROUNDS; round++) for (const [name, run] of runtimes)
 // one that attends P keys (at the run's end: the last step, P - 1)
 const stepOf = (position: number): number => Math.min(position - PROMPT - 1, upTo - PROMPT - 2);
 console.log(`${modelPath}: vocab ${vocab}, ${pairs.length / 2} layers, ${heads} heads x ${headDim}; prompt ${PROMPT}, tokens up to position ${upTo}; ${ROUNDS} rounds interleaved`);
-console.log(`| runtime | ${POSITIONS.map((p) => `ms/token @${p}`).join(' | ')} | @${POSITIONS.at(-1)}/@${POSITIONS[0]} | tok/s (median step) | tok/s (whole run) | ${POSITIONS.map((p) => `bytes copied/step @${p}`).join(' | ')} |`);
-console.log(`|---|${POSITIONS.map(() => '---|').join('')}---|---|---|${POSITIONS.map(() => '---|').join('')}`);
+console.log(`| runtime | ${POSITIONS.map((p) => `ms/token @${p}`).join(' | ')} | @${POSITIONS.at(-1)}/@${POSITIONS[0]} | 1st / last quarter ms | tok/s (median step) | tok/s (whole run) | ${POSITIONS.map((p) => `bytes copied/step @${p}`).join(' | ')} |`);
+console.log(`|---|${POSITIONS.map(() => '---|').join('')}---|---|---|---|${POSITIONS.map(() => '---|').join('')}`);
 for (const [name] of runtimes) {
   const rounds = got.get(name)!;
   const at = POSITIONS.map((p) => median(rounds.map((r) => median(r.ms.slice(Math.max(1, stepOf(p) - WINDOW + 1), stepOf(p) + 1)))));
@@ -98,7 +99,9 @@ for (const [name] of runtimes) {
   const total = Array.from({ length: steps - 1 }, (_, i) => median(rounds.map((r) => r.ms[i + 1]!))).reduce((a, b) => a + b, 0);
   const bytes = POSITIONS.map((p) => (rounds[0]!.bytes.length > 0 ? String(rounds[0]!.bytes[Math.min(stepOf(p), rounds[0]!.bytes.length - 1)] ?? 'n/a') : 'n/a'));
   const medianStep = median(rounds.map((r) => median(r.ms.slice(1))));
-  console.log(`| ${name} | ${at.map((v) => v.toFixed(3)).join(' | ')} | ${(at.at(-1)! / at[0]!).toFixed(2)} | ${(1000 / medianStep).toFixed(0)} | ${(((steps - 1) * 1000) / total).toFixed(0)} | ${bytes.join(' | ')} |`);
+  const q = Math.max(1, Math.floor((steps - 1) / 4));
+  const quarters = [median(rounds.map((r) => median(r.ms.slice(1, q + 1)))), median(rounds.map((r) => median(r.ms.slice(steps - q))))];
+  console.log(`| ${name} | ${at.map((v) => v.toFixed(3)).join(' | ')} | ${(at.at(-1)! / at[0]!).toFixed(2)} | ${quarters.map((v) => v.toFixed(3)).join(' / ')} | ${(1000 / medianStep).toFixed(0)} | ${(((steps - 1) * 1000) / total).toFixed(0)} | ${bytes.join(' | ')} |`);
 }
 console.log(`load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (2 cores shared)`);
 await kiln.release();
