@@ -1,26 +1,42 @@
-import type { WasmKernel } from '../wasm/contract.ts';
+import { MAX_ROW_PARTS, type WasmKernel } from '../wasm/contract.ts';
+import { bnshLayout } from '../attention/core.ts';
+import { attend, attendDescriptor, bnshOut, Regions, scoresBytes, writeInts, type AttendSpec } from '../attention/wasm-attend.ts';
 import { checkedOffset } from './write-op.ts';
-import { inferKvCacheAttention, kvAttentionRows } from './attention-op.ts';
+import { inferKvCacheAttention } from './attention-op.ts';
 
 /**
- * float32 with a float32 offset, in the arena: the rows computed in TypeScript over views of the
- * module's memory (no SIMD export for it yet: kernels/wasm/src/attention.c is being reworked by its
- * own branch), reading only keys 0 .. offset + s. Other cases run the js kernel.
+ * float32 with a float32 offset, in the arena: the attention module's SIMD export
+ * (kiln_attention_f32, split by rows over the thread pool) as a causal attention whose past length
+ * is the offset, so query s reads keys 0 .. offset + s of the cache and no further. The offset is
+ * read from memory and checked when the step runs. Other cases run the js kernel.
  */
 export const kvCacheAttention: WasmKernel = (inputs, _outputs, ctx) => {
-  if (inputs[0]?.dtype !== 'float32' || inputs[3]?.dtype !== 'float32') return undefined;
+  const [q, k] = inputs;
+  if (q?.dtype !== 'float32' || inputs[3]?.dtype !== 'float32' || !k) return undefined;
   const { shape } = inferKvCacheAttention(inputs, ctx);
-  const { slabs, queries, capacity, width } = shape;
+  const { slabs, queries, capacity, width, scale } = shape;
+  const [B, N] = q.dims as [number, number];
+  const spec: AttendSpec = {
+    B, N, group: 1, S: queries, T: capacity, H: width, Hv: width, causal: true, scale, lens: true,
+    q: bnshLayout(N, queries, width), k: bnshLayout(N, capacity, width), v: bnshLayout(N, capacity, width), out: bnshOut(queries, N, width),
+  };
+  const desc = attendDescriptor(spec);
+  const scratch = new Regions();
+  const lensAt = scratch.take(B * 4);
+  const scoresAt = scratch.take(MAX_ROW_PARTS * scoresBytes(capacity));
+  const lens = new Int32Array(B);
   return {
     reads: [0, 1, 2, 3],
-    scratchBytes: 0,
-    persistentBytes: [],
-    run(k, at) {
-      const buffer = k.memory.buffer;
-      const offset = checkedOffset(new Float32Array(buffer, at.inputs[3]!, 1)[0]!, { slabs, capacity, count: queries, width }, ctx);
-      const rows = slabs * queries * width;
-      const cache = slabs * capacity * width;
-      kvAttentionRows(new Float32Array(buffer, at.inputs[0]!, rows), new Float32Array(buffer, at.inputs[1]!, cache), new Float32Array(buffer, at.inputs[2]!, cache), new Float32Array(buffer, at.outputs[0]!, rows), shape, offset);
+    scratchBytes: scratch.bytes,
+    persistentBytes: [desc.byteLength],
+    prepare(kw, at) {
+      kw.fn('kiln_attention_f32'); // a missing export fails at session creation
+      writeInts(kw, at.persistent[0]!, desc);
+    },
+    run(kw, at) {
+      const offset = checkedOffset(new Float32Array(kw.memory.buffer, at.inputs[3]!, 1)[0]!, { slabs, capacity, count: queries, width }, ctx);
+      writeInts(kw, at.scratch + lensAt, lens.fill(offset));
+      attend(kw, at.inputs[0]!, at.inputs[1]!, at.inputs[2]!, at.outputs[0]!, at.scratch + scoresAt, at.persistent[0]!, spec, { lens: at.scratch + lensAt });
     },
   };
 };

@@ -140,6 +140,12 @@ export interface WasmStep {
    * does nothing: a view costs no copy.
    */
   readonly viewOf?: number;
+  /**
+   * Output 0 may share the bytes of this input slot when the backend keeps that input between runs
+   * (a carried KV cache): `run` then finds at.outputs[0] === at.inputs[slot] and writes only what
+   * changes. Without this the backend gives them separate bytes and copies one into the other.
+   */
+  readonly writesOver?: number;
   /** byte sizes of data computed once per session (packed weights) */
   readonly persistentBytes: readonly number[];
   prepare?(k: WasmKernels, at: PrepareContext): void;

@@ -16,7 +16,7 @@ import { commitModelCache } from '../loading/fetch-model.ts';
 import { loadModel, type LoadedModel } from '../loading/load-model.ts';
 import { StreamedStart } from '../loading/streamed-start.ts';
 import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
-import { registerDeriver } from './derived-sessions.ts';
+import { registerCarried, registerDeriver, type CarriedPair, type DeriveOptions } from './derived-sessions.ts';
 import { setGenerateLoop } from '../generate/generate-elsewhere.ts';
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
@@ -148,6 +148,10 @@ export class InferenceSession {
   private readonly derivedSessions = new Map<string, Promise<InferenceSession | undefined>>();
   /** false for a derived session: the backend is its parent's */
   private ownsBackend = true;
+  /** derive()'s `carried` where the backend keeps values between runs: inputs a run may leave out */
+  private carried: readonly CarriedPair[] = [];
+  /** the dims each carried input was last fed with: a run that leaves it out plans for those */
+  private readonly carriedMetas = new Map<string, TensorMeta>();
   /** derive()'s: the graph before this backend's own rewrites, and how a rewritten one is made ready for it */
   private base: { graph: Graph; resolve(graph: Graph): Promise<ResolvedGraph> } | undefined;
 
@@ -200,7 +204,7 @@ export class InferenceSession {
         return options.graphOptimizationLevel === 'disabled' ? r : withBackendPasses(model, r, started.name);
       };
       session.base = { graph: resolved.graph, resolve: resolveFor };
-      registerDeriver(session, (key, rewrite, gpuOutputs) => InferenceSession.derive(session, key, rewrite, gpuOutputs));
+      registerDeriver(session, (key, rewrite, options) => InferenceSession.derive(session, key, rewrite, options));
       session.checkOutputNames();
       await session.precompile().catch(async (e: unknown) => {
         await session.release(); // gives the device back
@@ -224,11 +228,15 @@ export class InferenceSession {
    * on this one's backend and weights that runs `rewrite(graph)` instead, made once per key and
    * released with this one; undefined when `rewrite` declines. `gpuOutputs` stay on the GPU (on
    * WebGPU) besides those the session's preferredOutputLocation names: generate()'s presents, fed
-   * back as the next pasts, in a worker too (whose sessions cannot hand GPU buffers out). Static, so the worker front-end,
+   * back as the next pasts, in a worker too (whose sessions cannot hand GPU buffers out). `carried`
+   * (wasm only: its memory keeps values between runs; carriedBy() tells): inputs a run may leave
+   * out, each then the value the previous run of the same plan wrote into its output, which never
+   * leaves the backend unless fetched. Static, so the worker front-end,
    * which mirrors the instance members, does not have to carry it; generate() finds it through
    * derived-sessions.ts.
    */
-  static derive(session: InferenceSession, key: string, rewrite: (graph: Graph) => Graph | undefined, gpuOutputs: readonly string[] = []): Promise<InferenceSession | undefined> {
+  static derive(session: InferenceSession, key: string, rewrite: (graph: Graph) => Graph | undefined, options: DeriveOptions = {}): Promise<InferenceSession | undefined> {
+    const { gpuOutputs = [], carried = [] } = options;
     if (session.released) fail('RELEASED', 'this session was released');
     let made = session.derivedSessions.get(key);
     if (!made) {
@@ -243,6 +251,11 @@ export class InferenceSession {
         const outputLocation = gpuOutputs.length === 0 || where === 'gpu-buffer' ? where : { ...(typeof where === 'object' ? where : {}), ...Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const])) };
         const child = new InferenceSession(session.model, resolved, session.backend, session.spec, session.verified, outputLocation);
         child.ownsBackend = false;
+        if (session.backend.name === 'wasm' && carried.length > 0) {
+          for (const c of carried) if (!child.inputNames.includes(c.input) || !child.outputNames.includes(c.output)) fail('INTERNAL', `derive: carried '${c.input}' -> '${c.output}' is not an input/output pair of the derived graph`);
+          child.carried = carried;
+          registerCarried(child, carried);
+        }
         return child;
       })();
       session.derivedSessions.set(key, made);
@@ -414,7 +427,7 @@ export class InferenceSession {
     const prepared = await this.planFor(metas, feeds, outputs);
     const ids = new Map<number, AnyTensor>();
     const plan = prepared.plan;
-    for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input') ids.set(id, feeds[name]!);
+    for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input' && feeds[name]) ids.set(id, feeds[name]); // a carried input left out is the backend's
     this.lastPrepared = prepared.prepared;
     const gpuOutputs = this.gpuOutputsOf(outputs);
     const results = await prepared.prepared.run(ids, timing, gpuOutputs ? { gpuOutputs } : undefined);
@@ -432,7 +445,12 @@ export class InferenceSession {
     const metas = new Map<string, TensorMeta>();
     for (const info of expected) {
       const t = feeds[info.name];
-      if (!t) fail('INPUT_MISMATCH', `missing input '${info.name}' (${describeInfo(info.dtype, info.dims)})`);
+      const carriedMeta = t ? undefined : this.carriedMetas.get(info.name);
+      if (carriedMeta) {
+        metas.set(info.name, carriedMeta); // kept by the backend since the run that fed it
+        continue;
+      }
+      if (!t) fail('INPUT_MISMATCH', `missing input '${info.name}' (${describeInfo(info.dtype, info.dims)})${this.carried.some((c) => c.input === info.name) ? '; a carried input is left out only after a run that fed it' : ''}`);
       if (typeof t !== 'object' || !('dims' in t) || !('type' in t) || !('data' in t)) fail('INPUT_MISMATCH', `input '${info.name}' is not a Tensor`);
       if (t.location === 'none') fail('INPUT_MISMATCH', `input '${info.name}': this GPU tensor was disposed`, { input: info.name });
       if (t.location === 'gpu-buffer' && this.backend.name !== 'webgpu') fail('INPUT_MISMATCH', `input '${info.name}' is a gpu-buffer tensor but this session runs on ${this.backend.name}; await tensor.getData() and feed a CPU tensor`, { input: info.name });
@@ -442,6 +460,7 @@ export class InferenceSession {
         if (!ok) fail('INPUT_MISMATCH', `input '${info.name}': expected shape [${info.dims.map((d) => d ?? '?').join(', ')}], given [${t.dims.join(', ')}]`, { input: info.name });
       }
       metas.set(info.name, { dtype: t.type, dims: t.dims });
+      if (this.carried.some((c) => c.input === info.name)) this.carriedMetas.set(info.name, { dtype: t.type, dims: t.dims });
     }
     return metas;
   }
@@ -459,7 +478,7 @@ export class InferenceSession {
       if (cached) return cached;
       let plan: ReturnType_<typeof buildPlan>;
       try {
-        plan = buildPlan(this.graph, metas, hostFeeds, outputs);
+        plan = buildPlan(this.graph, metas, hostFeeds, outputs, this.carried);
       } catch (e) {
         if (!(e instanceof HostValueNeeded)) throw e;
         const sources = this.inputsFeeding(e.valueName);

@@ -40,6 +40,13 @@ export interface Placement {
    * counted. 0 when every step that touches memory ran in wasm.
    */
   readonly arenaCopies?: number;
+  /**
+   * wasm backend: bytes the last run copied between host arrays and the module's memory (feeds in,
+   * fetched outputs out, js steps' tensors): what a run costs besides its kernels.
+   */
+  readonly hostBytes?: number;
+  /** wasm backend: the module memory's size in bytes now (it grows when a plan needs more, never shrinks) */
+  readonly memoryBytes?: number;
 }
 
 /** Where a run's outputs go. Backends without device memory return every output on the CPU. */

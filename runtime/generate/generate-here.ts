@@ -5,13 +5,14 @@
 // rewritten copy of the session, the present fed straight back as the next past); otherwise it is a
 // fixed window (kv-window.ts) shifted by one slot per step. Models without those inputs feed each
 // present back as the next past (a plan per length). On a WebGPU session the in-place cache never
-// leaves the GPU (the window's only with preferredOutputLocation 'gpu-buffer' for the presents).
+// leaves the GPU (the window's only with preferredOutputLocation 'gpu-buffer' for the presents); on
+// wasm it never leaves the module's memory after the first decode step (the decoder carries it).
 import { halfToFloat } from '../../core/float16.ts';
 import { fail } from '../../core/errors.ts';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import type { InputMetadata } from '../api/inference-session.ts';
 import type { GenerateOptions, GenerateResult, GenerateSession } from './generate.ts';
-import { KV_OFFSET_INPUT, inPlaceSession } from './kv-inplace.ts';
+import { KV_OFFSET_INPUT, carriesCache, inPlaceSession } from './kv-inplace.ts';
 import { findKvPairs, type KvPair } from './kv-names.ts';
 import { KvWindow } from './kv-window.ts';
 import { pickToken, seededUniform } from './sampling.ts';
@@ -30,6 +31,8 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
   const fixed = pairs.length > 0 && mask !== undefined && positions !== undefined;
   const decoder = fixed ? await inPlaceSession(session, pairs) : undefined;
   const cache: GenerateResult['cache'] = pairs.length === 0 ? 'none' : decoder ? 'inplace' : fixed ? 'window' : 'grow';
+  // The decoder's memory holds one cache per plan: a second generation while this one runs feeds its own each step.
+  const carries = decoder !== undefined && carriesCache(decoder, pairs) && !carrying.has(decoder);
   const shapes = new Map(pairs.map((p) => [p.past, pastShape(inputs.get(p.past)!)]));
   const intTensor = (name: string, values: readonly number[], dims: readonly number[]): AnyTensor => {
     const type = inputs.get(name)!.type;
@@ -54,6 +57,7 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
   const takeEncoder = (): GPUCommandEncoder => (encoder ??= session.gpuDevice!.createCommandEncoder({ label: 'kiln-kv-window' }));
   const aborted = (): never => fail('ABORTED', 'generation was aborted', { tokens: [...tokens], reason: String(signal?.reason) });
   let finishReason: GenerateResult['finishReason'] = 'length';
+  if (carries) carrying.add(decoder); // released in the finally below, whatever happens
   try {
     for (let step = 0; step < maxNewTokens; step++) {
       if (signal?.aborted) aborted();
@@ -68,13 +72,17 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
       const attends = (i: number): boolean => (cache === 'inplace' ? i < real : i >= total - real);
       if (mask) feeds[mask.name] = intTensor(mask.name, Array.from({ length: total }, (_, i) => (attends(i) ? 1 : 0)), [1, total]);
       if (positions) feeds[positions.name] = intTensor(positions.name, newIds.map((_, i) => start + i), [1, newIds.length]);
-      for (const p of pairs) feeds[p.past] = first ? emptyPast(p) : carried.get(p.past) ?? windows.get(p.past)!.past;
       const inPlace = cache === 'inplace' && !first;
+      // A carrying decoder takes the cache once (the prompt's, at the first decode step) and keeps it.
+      const kept = inPlace && carries && step > 1;
+      if (!kept) for (const p of pairs) feeds[p.past] = first ? emptyPast(p) : carried.get(p.past) ?? windows.get(p.past)!.past;
       if (inPlace) feeds[KV_OFFSET_INPUT] = new Tensor('float32', [start], [1]);
-      const out = await (inPlace ? decoder! : session).run(feeds, fetches);
-      const presents = pairs.map((p) => out[p.present]!);
+      // Presents are fetched only to be fed back or copied into the cache: not by a carrying decoder, not after the last token.
+      const lastToken = first && step + 1 === maxNewTokens; // a decode step keeps its fetches: one plan for every step
+      const out = await (inPlace ? decoder! : session).run(feeds, (inPlace && carries) || lastToken ? ['logits'] : fetches);
+      const presents = (inPlace && carries) || lastToken ? [] : pairs.map((p) => out[p.present]!);
       // The presents the next step feeds as its pasts; the pasts they replace are done with.
-      const carry = cache === 'grow' || inPlace;
+      const carry = presents.length > 0 && (cache === 'grow' || (inPlace && !carries));
       if (carry) {
         for (const t of carried.values()) t.dispose();
         carried = new Map(pairs.map((p, i) => [p.past, presents[i]!]));
@@ -104,11 +112,15 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
       }
     }
   } finally {
+    if (carries) carrying.delete(decoder);
     for (const w of windows.values()) w.release();
     for (const t of carried.values()) t.dispose();
   }
   return { tokens, sequence, finishReason, cache };
 }
+
+/** Decoders a generation is carrying its cache in now. */
+const carrying = new WeakSet<object>();
 
 /** The last position's logits ([1, S, V] or [1, V]) as numbers. */
 async function lastRow(logits: AnyTensor): Promise<ArrayLike<number>> {

@@ -5,8 +5,11 @@
 // shifted. Only sessions of this thread can be rewritten (browser sessions send generate() to the
 // thread their core session lives in: generate-elsewhere.ts), and only graphs the pass recognizes;
 // for the others generate() keeps its window (kv-window.ts). On WebGPU the presents stay on the GPU
-// whatever the session's preferredOutputLocation: they only ever come back as the next pasts.
-import { deriverOf } from '../api/derived-sessions.ts';
+// whatever the session's preferredOutputLocation: they only ever come back as the next pasts. On
+// wasm the session carries them instead (derive's `carried`): each cache stays in the module's
+// memory at its full length, the write goes into it at the offset, and a decode step feeds neither
+// past nor fetches the presents, so nothing of the cache crosses to JS after the first decode step.
+import { carriedBy, deriverOf } from '../api/derived-sessions.ts';
 import type { InferenceSession } from '../api/inference-session.ts';
 import { KV_OFFSET_INPUT, writeKvAtOffset } from '../graph/passes/kv-cache-write.ts';
 import type { GenerateSession } from './generate.ts';
@@ -14,8 +17,19 @@ import type { KvPair } from './kv-names.ts';
 
 export { KV_OFFSET_INPUT };
 
+/** Benchmarks only: globalThis.KILN_KV_FEED_EACH_STEP = true makes generate() feed and fetch the cache every step (the path before carrying). */
+const feedEachStep = (): boolean => (globalThis as { KILN_KV_FEED_EACH_STEP?: boolean }).KILN_KV_FEED_EACH_STEP === true;
+
 /** The rewritten session for `session`, made once and released with it; undefined where the rewrite does not apply. */
 export function inPlaceSession(session: GenerateSession, pairs: readonly KvPair[]): Promise<InferenceSession | undefined> {
   const derive = deriverOf(session);
-  return derive ? derive('kv-cache-write', (graph) => writeKvAtOffset(graph, pairs), pairs.map((p) => p.present)) : Promise.resolve(undefined);
+  if (!derive) return Promise.resolve(undefined);
+  const carried = feedEachStep() ? [] : pairs.map((p) => ({ input: p.past, output: p.present }));
+  return derive(carried.length > 0 ? 'kv-cache-write' : 'kv-cache-write-fed', (graph) => writeKvAtOffset(graph, pairs), { gpuOutputs: pairs.map((p) => p.present), carried });
+}
+
+/** Whether `decoder` keeps the cache between runs (wasm): a decode step may leave the pasts out and fetch no present. */
+export function carriesCache(decoder: object, pairs: readonly KvPair[]): boolean {
+  const carried = carriedBy(decoder);
+  return pairs.length > 0 && pairs.every((p) => carried.some((c) => c.input === p.past && c.output === p.present));
 }

@@ -48,6 +48,7 @@ export function buildPlan(
   inputMetas: ReadonlyMap<string, TensorMeta>,
   hostFeeds: ReadonlyMap<string, AnyTensor>,
   outputNames: readonly string[] = rg.graph.outputs.map((o) => o.name),
+  carriedNames: readonly { readonly input: string; readonly output: string }[] = [],
 ): ExecutionPlan {
   const values: PlannedValue[] = [];
   const byName = new Map<string, number>();
@@ -128,12 +129,17 @@ export function buildPlan(
     values[id] = { ...v, isOutput: true };
     return id;
   });
-  return pruneDeadSteps({ values, steps, inputIds, outputIds });
+  const carried = carriedNames.map(({ input, output }) => ({
+    input: inputIds.get(input) ?? fail('INTERNAL', `carried input '${input}' is not a graph input`),
+    output: byName.get(output) ?? fail('INVALID_GRAPH', `carried output '${output}' is never produced`),
+  }));
+  return pruneDeadSteps({ values, steps, inputIds, outputIds, ...(carried.length > 0 ? { carried } : {}) });
 }
 
-/** Drops steps whose results nobody reads, then computes each value's last use. */
+/** Drops steps whose results nobody reads, then computes each value's last use. Carried outputs live as outputs do (the next run reads them). */
 function pruneDeadSteps(plan: ExecutionPlan): ExecutionPlan {
-  const live = new Set<number>(plan.outputIds);
+  const ends = new Set<number>([...plan.outputIds, ...(plan.carried ?? []).map((c) => c.output)]);
+  const live = new Set<number>(ends);
   const kept: PlannedStep[] = [];
   for (let i = plan.steps.length - 1; i >= 0; i--) {
     const s = plan.steps[i]!;
@@ -143,14 +149,14 @@ function pruneDeadSteps(plan: ExecutionPlan): ExecutionPlan {
   }
   kept.reverse();
   const steps = kept.map((s, index) => ({ ...s, index }));
-  const values = plan.values.map((v) => ({ ...v, lastUse: v.isOutput ? steps.length : -1 }));
+  const values = plan.values.map((v) => ({ ...v, lastUse: ends.has(v.id) ? steps.length : -1 }));
   const producers = new Map<number, number>();
   for (const s of steps) {
     for (const o of s.outputs) if (o >= 0) producers.set(o, s.index);
     for (const id of s.inputs) if (id !== undefined) values[id]!.lastUse = Math.max(values[id]!.lastUse, s.index);
   }
   const fixed = values.map((v) => (v.kind === 'intermediate' ? { ...v, producer: producers.get(v.id) ?? -1 } : v));
-  return { values: fixed, steps, inputIds: plan.inputIds, outputIds: plan.outputIds };
+  return { values: fixed, steps, inputIds: plan.inputIds, outputIds: plan.outputIds, ...(plan.carried ? { carried: plan.carried } : {}) };
 }
 
 function withNodeContext<T>(node: string, opType: string, f: () => T): T {

@@ -26,10 +26,22 @@ export interface PlannedStep {
   readonly outputs: readonly number[];
 }
 
+/**
+ * A graph input whose value a run may leave out: it is then what the previous run of the same plan
+ * wrote into `output` (generate()'s KV cache on wasm: the present is the next step's past, kept in
+ * the backend's memory). `output` is computed every run, fetched or not.
+ */
+export interface CarriedValue {
+  readonly input: number;
+  readonly output: number;
+}
+
 /** Everything static about one run shape: backends turn it into buffers, pipelines and bind groups. */
 export interface ExecutionPlan {
   readonly values: readonly PlannedValue[];
   readonly steps: readonly PlannedStep[];
   readonly inputIds: ReadonlyMap<string, number>;
   readonly outputIds: readonly number[];
+  /** only on backends that keep values between runs (wasm); absent or empty elsewhere */
+  readonly carried?: readonly CarriedValue[];
 }

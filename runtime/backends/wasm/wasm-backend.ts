@@ -2,7 +2,9 @@
 // one memory; the others run their js kernel. Memory per prepared plan: the steps' persistent data
 // (weights packed once), copies of constants the steps read, then one arena where every tensor a
 // wasm step touches lives, placed by lifetime (runtime/plan/arena-plan.ts): a run allocates nothing,
-// two consecutive wasm steps pass tensors without a copy, and outputs are copied out once.
+// two consecutive wasm steps pass tensors without a copy, and outputs are copied out once. Carried
+// values (plan.carried: generate()'s KV cache) have bytes of their own outside the arena, kept
+// between runs: a run that leaves the input out reads what the previous run wrote into the output.
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { Tensor } from '../../../core/tensor.ts';
 import { fail } from '../../../core/errors.ts';
@@ -38,6 +40,13 @@ function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: numb
   }
 }
 
+/** What a prepared plan's last run moved (Placement diagnostics), and whether its carried values are whole. */
+interface RunCounts {
+  last: number;
+  hostBytes: number;
+  carriedReady: boolean;
+}
+
 let defaultSource: WasmSource | undefined;
 
 /** Node's entry sets where the built modules are read from (browsers fetch them beside the bundle). */
@@ -70,6 +79,14 @@ function chainStep(k: KilnWasm, c: ElementwiseChain, program: number, at: Readon
   return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => void f(program, c.links.length, x, y, c.n) };
 }
 
+/** A carried input/output pair: `shared` when the output takes the input's bytes (the writer writes in place). */
+interface CarriedLayout {
+  readonly input: number;
+  readonly output: number;
+  readonly shared: boolean;
+  readonly bytes: number;
+}
+
 interface Layout {
   /** byte offset of every value that lives in memory */
   readonly at: ReadonlyMap<number, number>;
@@ -78,6 +95,7 @@ interface Layout {
   readonly end: number;
   /** each wasm step's offsets, fixed for the session: a run allocates none */
   readonly addresses: readonly (WasmStepAddresses | undefined)[];
+  readonly carried: readonly CarriedLayout[];
 }
 
 export class WasmBackend implements Backend {
@@ -147,6 +165,9 @@ export class WasmBackend implements Backend {
       }
       for (const id of step.outputs) if (!fusedValues.has(id)) inMemory.add(id);
     });
+    const carried = this.carriedLayout(plan, steps);
+    const carriedIds = new Set(carried.flatMap((c) => [c.input, c.output]));
+    for (const id of carriedIds) inMemory.add(id);
     // Views (Reshape...): the output shares the bytes of the value it views (its root, through
     // chains of views), which then lives until the last use of any of its views.
     const viewRoot = new Map<number, number>();
@@ -172,7 +193,7 @@ export class WasmBackend implements Backend {
     const owners: ({ kind: 'value'; id: number } | { kind: 'scratch'; step: number })[] = [];
     for (const id of inMemory) {
       const v = plan.values[id]!;
-      if (v.kind === 'const' || viewRoot.has(id)) continue;
+      if (v.kind === 'const' || viewRoot.has(id) || carriedIds.has(id)) continue;
       // A value lives from the step that writes it, read or not: an output nobody fetches and no
       // step reads (a present beside the logits) has lastUse -1, yet its producer still writes it.
       blocks.push({ size: bytesOf(v.meta), first: v.producer, last: Math.max(v.producer, lastUse.get(id) ?? v.lastUse) });
@@ -197,6 +218,10 @@ export class WasmBackend implements Backend {
     const at = new Map<number, number>();
     for (const id of constants) at.set(id, take(bytesOf(plan.values[id]!.meta)));
     const programs = chains.map((c) => take(c.links.length * CHAIN_WORDS * 4));
+    for (const c of carried) {
+      at.set(c.input, take(c.bytes));
+      at.set(c.output, c.shared ? at.get(c.input)! : take(c.bytes));
+    }
     const arenaBase = take(arena.size);
     const scratch = plan.steps.map(() => -1);
     owners.forEach((o, b) => {
@@ -214,7 +239,7 @@ export class WasmBackend implements Backend {
           }
         : undefined,
     );
-    const layout: Layout = { at, scratch, persistent, end: cursor, addresses };
+    const layout: Layout = { at, scratch, persistent, end: cursor, addresses, carried };
     this.top = layout.end;
 
     // 4. Fill what is fixed for the session: constant copies, then each step's packed data
@@ -248,11 +273,18 @@ export class WasmBackend implements Backend {
       const into = fusedInto.get(i);
       return { node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: steps[i] ? 'wasm' : 'js', ...(into !== undefined ? { fusedInto: into } : {}) };
     });
-    const copies = { last: 0 };
+    const copies: RunCounts = { last: 0, hostBytes: 0, carriedReady: false };
+    const memory = k.memory;
     const placement: Placement = {
       gpu: 0, cpu: plan.steps.length, steps: placementSteps, threads: this.k.threads,
       get arenaCopies() {
         return copies.last;
+      },
+      get hostBytes() {
+        return copies.hostBytes;
+      },
+      get memoryBytes() {
+        return memory.buffer.byteLength;
       },
     };
     return {
@@ -265,14 +297,44 @@ export class WasmBackend implements Backend {
     };
   }
 
-  /** Runs the steps; `copies.last` gets the tensors copied between memory and js steps (Placement.arenaCopies). */
-  private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>, copies: { last: number }): AnyTensor[] {
+  /**
+   * Which carried pairs (plan.carried) share bytes: the output's writer is a wasm step that may write
+   * over the input (WasmStep.writesOver) and is the input's only reader, so nothing reads the old
+   * value after the write. Other pairs get two regions, the output copied into the input's when a
+   * run leaves the input out.
+   */
+  private carriedLayout(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[]): CarriedLayout[] {
+    return (plan.carried ?? []).map(({ input, output }) => {
+      const [i, o] = [plan.values[input]!, plan.values[output]!];
+      if (i.kind !== 'input' || o.kind !== 'intermediate' || i.meta.dtype !== o.meta.dtype || elements(i.meta) !== elements(o.meta) || ARENA_DTYPE_BYTES[i.meta.dtype] === undefined) {
+        fail('INTERNAL', `wasm backend: '${i.name}' cannot carry '${o.name}' between runs (${i.meta.dtype} [${i.meta.dims.join(', ')}] vs ${o.meta.dtype} [${o.meta.dims.join(', ')}])`);
+      }
+      const writer = plan.steps[o.producer]!;
+      const slot = steps[o.producer]?.writesOver;
+      const readers = plan.steps.filter((s) => s.inputs.includes(input));
+      const shared = slot !== undefined && writer.inputs[slot] === input && readers.length === 1 && readers[0] === writer;
+      return { input, output, shared, bytes: bytesOf(i.meta) };
+    });
+  }
+
+  /** Runs the steps; `copies` gets what moved between memory and the host (Placement.arenaCopies, hostBytes). */
+  private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>, copies: RunCounts): AnyTensor[] {
     let copied = 0;
+    let hostBytes = 0;
     const host = new Map<number, AnyTensor>();
+    for (const c of layout.carried) {
+      if (feeds.has(c.input)) continue;
+      if (!copies.carriedReady) fail('INPUT_MISMATCH', `input '${plan.values[c.input]!.name}' was left out, but no earlier run of this plan wrote '${plan.values[c.output]!.name}' (or the last one failed)`);
+      // an output in bytes of its own becomes the next input here, inside the memory
+      if (!c.shared) new Uint8Array(this.k.memory.buffer).copyWithin(layout.at.get(c.input)!, layout.at.get(c.output)!, layout.at.get(c.output)! + c.bytes);
+    }
+    copies.carriedReady = false; // a run that fails midway leaves the carried values half written
     for (const [id, t] of feeds) {
       const off = layout.at.get(id);
-      if (off !== undefined) this.write(off, t);
-      else host.set(id, t);
+      if (off !== undefined) {
+        this.write(off, t);
+        hostBytes += t.size * (ARENA_DTYPE_BYTES[t.type] ?? 0);
+      } else host.set(id, t);
     }
     const read = (id: number): AnyTensor => {
       const v = plan.values[id]!;
@@ -282,6 +344,7 @@ export class WasmBackend implements Backend {
       const copy = new Tensor(v.meta.dtype, memoryView(this.k.memory.buffer, v.meta.dtype, off, elements(v.meta)).slice(), v.meta.dims);
       host.set(id, copy);
       copied++;
+      hostBytes += bytesOf(v.meta);
       return copy;
     };
     const timer = wasmStepTimer();
@@ -302,12 +365,16 @@ export class WasmBackend implements Backend {
         if (off !== undefined) {
           this.write(off, outs[j]!);
           copied++;
+          hostBytes += bytesOf(plan.values[id]!.meta);
         }
       });
       timer?.(i, performance.now() - t0);
     });
     copies.last = copied; // the outputs' copies below are every run's, whatever ran where
-    return plan.outputIds.map(read);
+    const outputs = plan.outputIds.map(read);
+    copies.hostBytes = hostBytes;
+    copies.carriedReady = layout.carried.length > 0;
+    return outputs;
   }
 
   private write(off: number, t: AnyTensor): void {
