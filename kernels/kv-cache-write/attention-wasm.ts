@@ -11,8 +11,10 @@ export const kvCacheAttention: WasmKernel = (inputs, _outputs, ctx) => {
   if (inputs[0]?.dtype !== 'float32' || inputs[3]?.dtype !== 'float32') return undefined;
   const { shape } = inferKvCacheAttention(inputs, ctx);
   const { slabs, queries, capacity, width } = shape;
+  const bias = inputs[4];
+  const biasLength = bias ? bias.dims.reduce((a, b) => a * b, 1) : 0;
   return {
-    reads: [0, 1, 2, 3],
+    reads: bias ? [0, 1, 2, 3, 4] : [0, 1, 2, 3],
     scratchBytes: 0,
     persistentBytes: [],
     run(k, at) {
@@ -20,7 +22,7 @@ export const kvCacheAttention: WasmKernel = (inputs, _outputs, ctx) => {
       const offset = checkedOffset(new Float32Array(buffer, at.inputs[3]!, 1)[0]!, { slabs, capacity, count: queries, width }, ctx);
       const rows = slabs * queries * width;
       const cache = slabs * capacity * width;
-      kvAttentionRows(new Float32Array(buffer, at.inputs[0]!, rows), new Float32Array(buffer, at.inputs[1]!, cache), new Float32Array(buffer, at.inputs[2]!, cache), new Float32Array(buffer, at.outputs[0]!, rows), shape, offset);
+      kvAttentionRows(new Float32Array(buffer, at.inputs[0]!, rows), new Float32Array(buffer, at.inputs[1]!, cache), new Float32Array(buffer, at.inputs[2]!, cache), new Float32Array(buffer, at.outputs[0]!, rows), shape, offset, bias ? new Float32Array(buffer, at.inputs[4]!, biasLength) : undefined);
     },
   };
 };
