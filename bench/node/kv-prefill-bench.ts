@@ -3,9 +3,9 @@
 // L + 64 positions (a prefill written into generate()'s in-place cache), the tiny GPT's heads (4 of 32,
 // as bench/node/decode-bench.ts), and for scale the com.microsoft MultiHeadAttention prefill of the
 // same shape (causal, no past: the flash kernel). Each run is a full session.run with uploads and
-// readback; the two are interleaved. KvCacheAttention takes the tiled form from 8 queries
-// (kernels/kv-cache-write/attention-webgpu.ts); its "before" numbers come from running this script
-// with that file as it was before the tiled form (one invocation per query row).
+// readback; the three are interleaved. KvCacheAttention takes the tiled form from 64 queries
+// (kernels/kv-cache-write/attention-webgpu.ts); "per row" is the same node in a session planned with
+// globalThis.KILN_KV_TILED_FROM = Infinity: one invocation per query row, the form before the tiled one.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
@@ -37,28 +37,35 @@ const mhaModel = encodeOnnxModel({
 });
 
 console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${runs} runs per length, medians in ms`);
-console.log('| L | KvCacheAttention prefill (WebGPU) | MultiHeadAttention prefill (WebGPU, flash) | kernel |');
+console.log('| L | KvCacheAttention per row | KvCacheAttention tiled | MultiHeadAttention prefill (flash) |');
 console.log('|---|---|---|---|');
+const knob = globalThis as { KILN_KV_TILED_FROM?: number };
 for (const L of lengths) {
   const M = L + 64;
+  const perRow = await InferenceSession.create(kvModel, { executionProviders: ['webgpu'] });
   const kv = await InferenceSession.create(kvModel, { executionProviders: ['webgpu'] });
   const mha = await InferenceSession.create(mhaModel, { executionProviders: ['webgpu'] });
   const kvFeeds = { q: tensor([1, N, L, H]), k: tensor([1, N, M, H]), v: tensor([1, N, M, H]), offset: new Tensor('float32', [0], [1]) };
   const mhaFeeds = { q: tensor([1, L, N * H]), k: tensor([1, L, N * H]), v: tensor([1, L, N * H]) };
-  await kv.run(kvFeeds);
+  knob.KILN_KV_TILED_FROM = Infinity; // read when the plan is built (the first run)
+  const a = (await perRow.run(kvFeeds)).y!.data as Float32Array;
+  delete knob.KILN_KV_TILED_FROM;
+  const b = (await kv.run(kvFeeds)).y!.data as Float32Array;
   await mha.run(mhaFeeds);
-  const step = kv.lastPlacement!.steps.find((s) => s.opType === 'KvCacheAttention')!;
-  if (step.device !== 'gpu') throw new Error(`KvCacheAttention ran on ${step.device}`);
-  const times: [number[], number[]] = [[], []];
+  const diff = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+  if (!(diff < 1e-4)) throw new Error(`the two forms differ by ${diff}`);
+  for (const s of [perRow, kv]) if (s.lastPlacement!.steps.find((x) => x.opType === 'KvCacheAttention')?.device !== 'gpu') throw new Error('KvCacheAttention did not run on the GPU');
+  const times: [number[], number[], number[]] = [[], [], []];
   for (let r = 0; r < runs; r++) {
-    for (const [i, [s, f]] of ([[kv, kvFeeds], [mha, mhaFeeds]] as const).entries()) {
+    for (const [i, [s, f]] of ([[perRow, kvFeeds], [kv, kvFeeds], [mha, mhaFeeds]] as const).entries()) {
       const t0 = performance.now();
       const out = await s.run(f);
       await out.y!.getData();
       times[i]!.push(performance.now() - t0);
     }
   }
-  console.log(`| ${L} | ${median(times[0]).toFixed(1)} | ${median(times[1]).toFixed(1)} | ${step.implementation} |`);
+  console.log(`| ${L} | ${median(times[0]).toFixed(1)} | ${median(times[1]).toFixed(1)} | ${median(times[2]).toFixed(1)} |`);
+  await perRow.release();
   await kv.release();
   await mha.release();
 }

@@ -8,10 +8,11 @@ import { inferKvCacheAttention } from './attention-op.ts';
 /** Head sizes the shaders' private accumulators hold (their length is baked into the WGSL). */
 const MAX_HEAD = 256;
 /**
- * From this many queries per step on (a prefill), the tiled form: fewer rows than this leave most
- * of its 64-row workgroups idle, and a decode step (1 row per head) wants the short per-row loop.
+ * From this many queries per step on (a prefill), the tiled form: one full 64-row query tile. Below
+ * it most of a workgroup idles, and on SwiftShader the per-row form was as fast or faster up to 64
+ * queries (bench/node/kv-prefill-bench.ts; docs/decisions.md "attn-inplace").
  */
-export const TILED_FROM_QUERIES = 8;
+export const TILED_FROM_QUERIES = 64;
 
 /**
  * Two forms, both reading only keys 0 .. offset + s (the offset read on the GPU, so one pipeline
@@ -27,7 +28,8 @@ export const kvCacheAttention: WebGpuKernel = (inputs, outputs, ctx) => {
   const { shape } = inferKvCacheAttention(inputs, ctx);
   if (shape.width > MAX_HEAD) return undefined;
   const bias = inputs[4];
-  if (shape.queries >= TILED_FROM_QUERIES) {
+  // benches set globalThis.KILN_KV_TILED_FROM (Infinity: the per-row form at every S) to compare the two
+  if (shape.queries >= ((globalThis as { KILN_KV_TILED_FROM?: number }).KILN_KV_TILED_FROM ?? TILED_FROM_QUERIES)) {
     const [B, N, S, D] = inputs[0].dims as [number, number, number, number];
     const src = (index: number): Src => ({ ref: { kind: 'input', index }, meta: inputs[index] as TensorMeta });
     const program = flashProgram({
