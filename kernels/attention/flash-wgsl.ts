@@ -47,8 +47,11 @@ export interface GatherSpec {
   /** K/V: new rows go after the batch's past rows; Q: rows start at 0 (the past length still sets rotary positions) */
   readonly afterPast: boolean;
   readonly past?: { readonly src: Src; readonly rowsPerHead: number; readonly base?: number };
-  /** rows of past per batch: a constant, or GroupQueryAttention's seqlens_k (+1 - S unless first prompt) */
-  readonly pastLen: { readonly kind: 'const'; readonly value: number } | { readonly kind: 'seqlens'; readonly src: Src; readonly S: number; readonly prompt: boolean };
+  /**
+   * rows of past per batch: a constant, GroupQueryAttention's seqlens_k (+1 - S unless first prompt),
+   * or kiln.KvCacheAttention's offset (one float32 value: the cache rows written before the step)
+   */
+  readonly pastLen: { readonly kind: 'const'; readonly value: number } | { readonly kind: 'seqlens'; readonly src: Src; readonly S: number; readonly prompt: boolean } | { readonly kind: 'offset'; readonly src: Src };
   readonly bias?: { readonly src: Src; readonly at: number };
   readonly rotary?: { readonly cos: Src; readonly sin: Src; readonly dim: number; readonly interleaved: boolean; readonly positionIds?: Src };
 }
@@ -57,6 +60,7 @@ export interface GatherSpec {
 function pastLenFn(b: ShaderBuilder, spec: GatherSpec['pastLen'], name = 'SL'): string {
   if (spec.kind === 'const') return `fn past_len(b: u32) -> u32 { return ${spec.value}u; }`;
   const sl = bind(b, name, spec.src);
+  if (spec.kind === 'offset') return `fn past_len(b: u32) -> u32 { return u32(max(${sl.get('0u')}, 0.0)); }`;
   return spec.prompt
     ? 'fn past_len(b: u32) -> u32 { return 0u; }'
     : `fn past_len(b: u32) -> u32 { return u32(max(${sl.get('b')} + 1 - ${spec.S}, 0)); }`;

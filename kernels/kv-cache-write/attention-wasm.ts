@@ -1,19 +1,27 @@
-import { MAX_ROW_PARTS, type WasmKernel } from '../wasm/contract.ts';
+import { MAX_ROW_PARTS, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
+import type { KernelContext, TensorMeta } from '../contract.ts';
 import { bnshLayout } from '../attention/core.ts';
 import { attend, attendDescriptor, bnshOut, Regions, scoresBytes, writeInts, type AttendSpec } from '../attention/wasm-attend.ts';
 import { checkedOffset } from './write-op.ts';
-import { inferKvCacheAttention } from './attention-op.ts';
+import { inferKvCacheAttention, kvAttentionRows, type KvAttentionShape } from './attention-op.ts';
 
 /**
- * float32 with a float32 offset, in the arena: the attention module's SIMD export
+ * float32 with a float32 offset, in the arena. Without a bias: the attention module's SIMD export
  * (kiln_attention_f32, split by rows over the thread pool) as a causal attention whose past length
- * is the offset, so query s reads keys 0 .. offset + s of the cache and no further. The offset is
- * read from memory and checked when the step runs. Other cases run the js kernel.
+ * is the offset, so query s reads keys 0 .. offset + s of the cache and no further. With a bias (an
+ * attention_bias the rewrite carried over): the rows in TypeScript over views of the module's memory,
+ * as the SIMD export has no bias input. The offset is read from memory and checked when the step
+ * runs. Other cases run the js kernel.
  */
 export const kvCacheAttention: WasmKernel = (inputs, _outputs, ctx) => {
   const [q, k] = inputs;
   if (q?.dtype !== 'float32' || inputs[3]?.dtype !== 'float32' || !k) return undefined;
   const { shape } = inferKvCacheAttention(inputs, ctx);
+  const bias = inputs[4];
+  return bias ? biasedRows(shape, bias, ctx) : simdAttention(shape, q, ctx);
+};
+
+function simdAttention(shape: KvAttentionShape, q: TensorMeta, ctx: KernelContext): WasmStep {
   const { slabs, queries, capacity, width, scale } = shape;
   const [B, N] = q.dims as [number, number];
   const spec: AttendSpec = {
@@ -39,4 +47,21 @@ export const kvCacheAttention: WasmKernel = (inputs, _outputs, ctx) => {
       attend(kw, at.inputs[0]!, at.inputs[1]!, at.inputs[2]!, at.outputs[0]!, at.scratch + scoresAt, at.persistent[0]!, spec, { lens: at.scratch + lensAt });
     },
   };
-};
+}
+
+function biasedRows(shape: KvAttentionShape, bias: TensorMeta, ctx: KernelContext): WasmStep {
+  const { slabs, queries, capacity, width } = shape;
+  const biasLength = bias.dims.reduce((a, b) => a * b, 1);
+  return {
+    reads: [0, 1, 2, 3, 4],
+    scratchBytes: 0,
+    persistentBytes: [],
+    run(kw, at) {
+      const buffer = kw.memory.buffer;
+      const offset = checkedOffset(new Float32Array(buffer, at.inputs[3]!, 1)[0]!, { slabs, capacity, count: queries, width }, ctx);
+      const rows = slabs * queries * width;
+      const cache = slabs * capacity * width;
+      kvAttentionRows(new Float32Array(buffer, at.inputs[0]!, rows), new Float32Array(buffer, at.inputs[1]!, cache), new Float32Array(buffer, at.inputs[2]!, cache), new Float32Array(buffer, at.outputs[0]!, rows), shape, offset, new Float32Array(buffer, at.inputs[4]!, biasLength));
+    },
+  };
+}

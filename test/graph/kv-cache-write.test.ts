@@ -64,7 +64,7 @@ test('an attention that is not a mask-then-softmax over the caches keeps its nod
   assert.equal(count(r, 'Softmax'), 1);
 });
 
-test('fused attention ops: MultiHeadAttention becomes writes + attention over the written part, GroupQueryAttention takes the offset; bias / attention_bias are declined', () => {
+test('fused attention ops: MultiHeadAttention becomes writes + attention over the written part, GroupQueryAttention takes the offset', () => {
   const cfg = { vocab: 16, embed: 16, heads: 2, layers: 2, maxPositions: 16 };
   const mha = tinyGpt({ ...cfg, attention: 'mha' }, makeRng(7));
   const g = graphOf(mha);
@@ -87,11 +87,30 @@ test('fused attention ops: MultiHeadAttention becomes writes + attention over th
   assert.equal(rg.nodes.find((n) => n.outputs[0] === node.inputs[6])!.opType, 'Cast');
   assert.equal(count(rg, 'ReduceSum'), 0, "the model's own seqlens_k derivation is gone");
 
-  const withBias = editNode(mha, 'l0_ctx', (n) => ({ ...n, inputs: n.inputs.map((x, i) => (i === 3 ? 'l0_bqkv' : x)) }));
-  const gb = graphOf(withBias);
-  assert.equal(writeKvAtOffset(gb, pairsOf(gb)), undefined, 'MHA with bias: declined');
-  const gqaModel = tinyGpt({ ...cfg, attention: 'gqa' }, makeRng(7));
-  const withAttnBias = editNode(gqaModel, 'l0_ctx', (n) => ({ ...n, inputs: [...n.inputs, '', '', '', 'wpe'] }));
-  const ga = graphOf(withAttnBias);
-  assert.equal(writeKvAtOffset(ga, pairsOf(ga)), undefined, 'GQA with attention_bias: declined');
+  // MHA's other forms: bias slices added, packed parts sliced apart, attention_bias handed to the attention
+  const forms: [string, Parameters<typeof tinyGpt>[0], (r: Graph) => void][] = [
+    ['bias', { ...cfg, attention: 'mha', mhaBias: true }, (r) => assert.equal(count(r, 'Add') - count(graphOf(tinyGpt({ ...cfg, attention: 'mha', mhaBias: true }, makeRng(7))), 'Add'), 3 * 2, 'Q, K and V each get their bias slice')],
+    ['packed QKV', { ...cfg, attention: 'mha', packed: 'qkv' }, (r) => assert.equal(r.nodes.filter((n) => n.opType === 'Slice' && n.name.includes('/kv_')).length, 3 * 2)],
+    ['packed KV', { ...cfg, attention: 'mha', packed: 'kv' }, (r) => assert.equal(r.nodes.filter((n) => n.opType === 'Slice' && n.name.includes('/kv_')).length, 2 * 2)],
+    ['attention_bias', { ...cfg, attention: 'mha', attentionBias: true }, (r) => assert.ok(r.nodes.filter((n) => n.opType === 'KvCacheAttention').every((n) => n.inputs[4] === 'attention_bias'), 'the bias is the attention\'s fifth input')],
+  ];
+  for (const [what, config, check] of forms) {
+    const gf = graphOf(tinyGpt(config, makeRng(7)));
+    const rf = writeKvAtOffset(gf, pairsOf(gf));
+    assert.ok(rf, `MHA with ${what} is rewritten`);
+    assert.equal(count(rf, 'MultiHeadAttention'), 0, what);
+    assert.equal(count(rf, 'KvCacheAttention'), 2, what);
+    check(rf);
+  }
+  const ga = graphOf(tinyGpt({ ...cfg, attention: 'gqa', attentionBias: true }, makeRng(7)));
+  const ra = writeKvAtOffset(ga, pairsOf(ga));
+  assert.ok(ra, 'GQA with attention_bias is rewritten (its last axis follows the mask, as long as the cache)');
+  assert.ok(ra.nodes.filter((n) => n.opType === 'GroupQueryAttention').every((n) => n.inputs[10] === 'attention_bias'));
+
+  const otherHeads = editNode(mha, 'l0_ctx', (n) => ({ ...n, attrs: { num_heads: 1, unidirectional: 1 } }));
+  const gh = graphOf(otherHeads);
+  assert.equal(writeKvAtOffset(gh, pairsOf(gh)), undefined, 'MHA whose num_heads is not the cache\'s: declined');
+  const noKey = editNode(mha, 'l0_ctx', (n) => ({ ...n, inputs: n.inputs.map((x, i) => (i === 1 ? '' : x)) }));
+  const gk = graphOf(noKey);
+  assert.equal(writeKvAtOffset(gk, pairsOf(gk)), undefined, 'MHA with a value but no key: declined');
 });

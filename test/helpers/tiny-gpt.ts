@@ -24,6 +24,15 @@ export interface TinyGptConfig {
    * total_sequence_length derived from attention_mask as onnxruntime-genai exports do. Both need 'full' inputs.
    */
   readonly attention?: 'ops' | 'mha' | 'gqa';
+  /** 'mha' only: the Q/K/V projection bias given to the op as its bias input instead of added before it */
+  readonly mhaBias?: boolean;
+  /** 'mha' only: packed QKV [B, S, N, 3, H] as the query (no key, value) or packed KV [B, S, N, 2, H] as the key (no value) */
+  readonly packed?: 'qkv' | 'kv';
+  /**
+   * 'mha' or 'gqa': an ALiBi-style attention_bias [B, N, S, T] (-slope_n * distance, -10000 where the
+   * key is in the future of position_ids or attention_mask is 0) instead of MHA's key_padding_mask
+   */
+  readonly attentionBias?: boolean;
 }
 
 export function kvName(kind: 'past' | 'present', naming: TinyGptConfig['naming'], layer: number, kv: 'key' | 'value'): string {
@@ -78,17 +87,33 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
   const positions = idsOnly ? node('Unsqueeze', [rows, 'axis0'], 'positions') : 'position_ids';
   const fused = cfg.attention === 'mha' || cfg.attention === 'gqa' ? cfg.attention : undefined;
   if (fused && idsOnly) throw new Error('tinyGpt: fused attention needs attention_mask and position_ids');
-  const maskI32 = fused === 'mha' ? node('Cast', ['attention_mask'], 'mask_i32', { to: 6 }) : undefined;
+  const maskI32 = fused === 'mha' && !cfg.attentionBias ? node('Cast', ['attention_mask'], 'mask_i32', { to: 6 }) : undefined;
   // onnxruntime-genai's derivation: seqlens_k = sum(mask) - 1, total_sequence_length = mask length
   const seqlens = fused === 'gqa' ? node('Cast', [node('Sub', [node('ReduceSum', ['attention_mask', 'axis1'], 'mask_sum', { keepdims: 0 }), 'one'], 'mask_sum_1')], 'seqlens_k', { to: 6 }) : undefined;
   const totalLen = fused === 'gqa' ? node('Cast', [node('Squeeze', [Tlen, 'axis0'], 'T_total')], 'total_len', { to: 6 }) : undefined;
+  if ((cfg.mhaBias || cfg.packed) && fused !== 'mha') throw new Error('tinyGpt: mhaBias and packed are MultiHeadAttention forms');
+  if (cfg.attentionBias && !fused) throw new Error('tinyGpt: attentionBias needs a fused attention op');
+  // ALiBi-like, from position_ids (not from the mask's length): right however long the mask is
+  let attnBias: string | undefined;
+  if (cfg.attentionBias) {
+    inits['slopes'] = new Tensor('float32', Float32Array.from({ length: H }, (_, n) => 0.5 / 2 ** n), [1, H, 1, 1]);
+    scalar('bias_masked', -10000);
+    inits['zero_i64'] = new Tensor('int64', BigInt64Array.of(0n), []);
+    const dist = node('Sub', [cols, node('Unsqueeze', ['position_ids', ints('axis2', [2])], 'pos_col')], 'key_distance'); // [B, S, T], <= 0 for past keys
+    const alibi = node('Mul', [node('Unsqueeze', [node('Cast', [dist], 'key_distance_f', { to: 1 }), 'axis1'], 'key_distance_4d'), 'slopes'], 'alibi');
+    const seen = node('And', [node('LessOrEqual', [dist, 'zero_i64'], 'not_future'), node('Unsqueeze', [node('Cast', ['attention_mask'], 'bias_mask_bool', { to: 9 }), 'axis1'], 'bias_key_mask')], 'bias_seen');
+    attnBias = node('Where', [node('Unsqueeze', [seen, 'axis1'], 'bias_seen_4d'), alibi, 'bias_masked'], 'attention_bias');
+  }
   let x = node('Add', [node('Gather', ['wte', 'input_ids'], 'tok_emb', { axis: 0 }), node('Gather', ['wpe', positions], 'pos_emb', { axis: 0 })], 'x0');
   const presents: string[] = [];
   for (let l = 0; l < layers; l++) {
     const p = `l${l}_`;
     const ln = (name: string, input: string): string => node('LayerNormalization', [input, weight(`${name}_g`, [E], 1.5), weight(`${name}_b`, [E], 0.1)], name, { axis: -1, epsilon: 1e-5 });
     const h = ln(`${p}ln1`, x);
-    const qkv = node('Add', [node('MatMul', [h, weight(`${p}wqkv`, [E, 3 * E], 0.6)], `${p}qkv_mm`), weight(`${p}bqkv`, [3 * E], 0.1)], `${p}qkv`);
+    const projected = node('MatMul', [h, weight(`${p}wqkv`, [E, 3 * E], 0.6)], `${p}qkv_mm`);
+    const opBias = fused === 'mha' && cfg.mhaBias;
+    const qkv = opBias ? projected : node('Add', [projected, weight(`${p}bqkv`, [3 * E], 0.1)], `${p}qkv`);
+    if (opBias) weight(`${p}bqkv`, [3 * E], 0.1); // drawn in the same order as without: the same weights
     nodes.push({ opType: 'Split', inputs: [qkv, ints(`${p}split`, [E, E, E])], outputs: [`${p}q`, `${p}k`, `${p}v`], name: `${p}split`, attrs: { axis: 2 } });
     const heads = (t: string): string => node('Transpose', [node('Reshape', [t, 'to_heads'], `${t}_4d`)], `${t}_heads`, { perm: [0, 2, 1, 3] });
     if (fused) {
@@ -96,10 +121,13 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
       const present = (kv: 'key' | 'value'): string => kvName('present', cfg.naming, l, kv);
       // GQA: K/V are the first E / 2 columns of the k/v projections (half the heads)
       const kvIn = (t: string): string => (fused === 'gqa' ? node('Slice', [t, ints(`${p}kv_start`, [0]), ints(`${p}kv_end`, [E / 2]), ints(`${p}kv_axis`, [2])], `${t}_half`) : t);
+      // packed forms: [B, S, N, parts, H] from the same projections (part-major within each head)
+      const pack = (parts: string[], tag: string): string => node('Concat', parts.map((t) => node('Reshape', [t, ints(`${p}${t}_to_part`, [0, 0, H, 1, D])], `${t}_part`)), `${p}${tag}_packed`, { axis: 3 });
+      const qkvIn = cfg.packed === 'qkv' ? [pack([`${p}q`, `${p}k`, `${p}v`], 'qkv'), '', ''] : cfg.packed === 'kv' ? [`${p}q`, pack([`${p}k`, `${p}v`], 'kv'), ''] : [`${p}q`, `${p}k`, `${p}v`];
       const inputs = fused === 'mha'
-        ? [`${p}q`, `${p}k`, `${p}v`, '', maskI32!, '', past('key'), past('value')]
-        : [`${p}q`, kvIn(`${p}k`), kvIn(`${p}v`), past('key'), past('value'), seqlens!, totalLen!];
-      const attrs: Record<string, number> = fused === 'mha' ? { num_heads: H, unidirectional: 1 } : { num_heads: H, kv_num_heads: H / 2 };
+        ? [...qkvIn, opBias ? `${p}bqkv` : '', attnBias ? '' : maskI32!, attnBias ?? '', past('key'), past('value')]
+        : [`${p}q`, kvIn(`${p}k`), kvIn(`${p}v`), past('key'), past('value'), seqlens!, totalLen!, ...(attnBias ? ['', '', '', attnBias] : [])];
+      const attrs: Record<string, number> = fused === 'mha' ? { num_heads: H, unidirectional: attnBias ? 0 : 1 } : { num_heads: H, kv_num_heads: H / 2 };
       nodes.push({ opType: fused === 'mha' ? 'MultiHeadAttention' : 'GroupQueryAttention', domain: 'com.microsoft', inputs, outputs: [`${p}ctx`, present('key'), present('value')], name: `${p}attention`, attrs });
       presents.push(present('key'), present('value'));
       x = node('Add', [x, node('Add', [node('MatMul', [`${p}ctx`, weight(`${p}wo`, [E, E], 0.4)], `${p}attn_mm`), weight(`${p}bo`, [E], 0.1)], `${p}attn`)], `${p}x1`);

@@ -33,6 +33,15 @@ cases.push(
   { name: 'attention, one query in the middle of the cache', op: attend, domain, attrs: scale(0.35), inputs: [f32([1, 4, 1, 8]), f32([1, 4, 9, 8]), f32([1, 4, 9, 8]), at(5)], wasmKernel: true },
   { name: 'attention, one query at the last slot (the whole cache)', op: attend, domain, attrs: scale(0.25), inputs: [f32([1, 3, 1, 16]), f32([1, 3, 7, 16]), f32([1, 3, 7, 16]), at(6)], wasmKernel: true },
   { name: 'attention, three queries (causal within them), batch 2', op: attend, domain, attrs: scale(0.5), inputs: [f32([2, 2, 3, 4]), f32([2, 2, 8, 4]), f32([2, 2, 8, 4]), at(2)], wasmKernel: true },
+  // a bias [B|1, H|1, S, M] on the scores (a fused op's attention_bias); keys past offset + s still unread
+  { name: 'attention with a bias per batch and head', op: attend, domain, attrs: scale(0.5), inputs: [f32([2, 2, 1, 4]), f32([2, 2, 6, 4]), f32([2, 2, 6, 4]), at(3), f32([2, 2, 1, 6])], wasmKernel: true },
+  { name: 'attention with a bias broadcast over batch and heads, three queries', op: attend, domain, attrs: scale(0.5), inputs: [f32([2, 3, 3, 8]), f32([2, 3, 9, 8]), f32([2, 3, 9, 8]), at(4), f32([1, 1, 3, 9])], wasmKernel: true },
+  // prefills: per row on WebGPU below 64 queries, the tiled (flash) form from 64 (one full query tile,
+  // then two tiles with a partial last one), head size 64, with and without a bias
+  { name: 'attention, prefill of 8 queries at offset 0', op: attend, domain, attrs: scale(0.35), inputs: [f32([1, 2, 8, 16]), f32([1, 2, 12, 16]), f32([1, 2, 12, 16]), at(0)], wasmKernel: true },
+  { name: 'attention, 70 queries at offset 20, batch 2 (tiled on WebGPU: two query tiles)', op: attend, domain, attrs: scale(0.25), inputs: [f32([2, 2, 70, 8]), f32([2, 2, 96, 8]), f32([2, 2, 96, 8]), at(20)], wasmKernel: true },
+  { name: 'attention, 64 queries, head size 64, a bias per head (tiled on WebGPU)', op: attend, domain, attrs: scale(0.125), inputs: [f32([1, 3, 64, 64]), f32([1, 3, 72, 64]), f32([1, 3, 72, 64]), at(7), f32([1, 3, 64, 72])], wasmKernel: true },
+  { name: 'attention, 40 queries, a bias broadcast over heads (per row on WebGPU)', op: attend, domain, attrs: scale(0.25), inputs: [f32([2, 2, 40, 8]), f32([2, 2, 48, 8]), f32([2, 2, 48, 8]), at(3), f32([2, 1, 40, 48])], wasmKernel: true },
   { name: 'attention, int64 offset (js inside wasm)', op: attend, domain, attrs: scale(1), inputs: [f32([1, 2, 1, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), at(3, 'int64')] },
 );
 
