@@ -3,7 +3,9 @@
 // Kiln's wasm backend, step by step (runtime/backends/wasm/step-timer.ts), beside onnxruntime-web
 // wasm 1 thread's whole run on the QDQ .onnx exported with it. Runs interleave the two; per step the
 // minimum over the runs (the least disturbed on a shared machine), then per op type the steps and
-// the sum of their minimums; the run totals are medians.
+// the sum of their minimums; the run totals are medians of wall time and of this process's CPU time
+// (process.cpuUsage; with 1 thread each both runtimes run on this thread, so CPU time is their
+// work, less disturbed than wall time on a loaded machine; with more Kiln threads it sums them).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-web';
@@ -39,18 +41,24 @@ const ortFeeds = (): Record<string, ort.Tensor> => ({
 const median = (v: readonly number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 const best: number[] = [];
-const [kilnMs, ortMs] = [[] as number[], [] as number[]];
-for (let r = 0; r < RUNS + 2; r++) {
-  const warm = r >= 2;
+const [kilnMs, ortMs, kilnCpu, ortCpu] = [[] as number[], [] as number[], [] as number[], [] as number[]];
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+const WARM = 10; // runs left out: V8 tiers both wasm modules up in background threads meanwhile (their CPU time counts here)
+for (let r = 0; r < RUNS + WARM; r++) {
+  const warm = r >= WARM;
   setWasmStepTimer(warm ? (i, ms) => void (best[i] = Math.min(best[i] ?? Infinity, ms)) : undefined);
+  const kf = kilnFeeds();
+  let c0 = process.cpuUsage();
   let t0 = performance.now();
-  const out = await kiln.run(kilnFeeds());
-  if (warm) kilnMs.push(performance.now() - t0);
+  const out = await kiln.run(kf);
+  if (warm) kilnMs.push(performance.now() - t0), kilnCpu.push(cpuMs(process.cpuUsage(c0)));
   for (const t of Object.values(out)) t.dispose();
   setWasmStepTimer(undefined);
+  const of = ortFeeds();
+  c0 = process.cpuUsage();
   t0 = performance.now();
-  await theirs.run(ortFeeds());
-  if (warm) ortMs.push(performance.now() - t0);
+  await theirs.run(of);
+  if (warm) ortMs.push(performance.now() - t0), ortCpu.push(cpuMs(process.cpuUsage(c0)));
 }
 const steps = kiln.lastPlacement!.steps;
 const byOp = new Map<string, [number, number]>();
@@ -60,7 +68,7 @@ steps.forEach((s, i) => {
   byOp.set(key, [e[0] + 1, e[1] + (best[i] ?? 0)]);
 });
 const stepSum = best.reduce((a, b) => a + (b ?? 0), 0);
-console.log(`L = ${L}, ${THREADS} thread(s), ${RUNS} runs interleaved, load ${loadavg()[0]!.toFixed(1)}: Kiln run median ${median(kilnMs).toFixed(2)} ms (steps' minimums sum ${stepSum.toFixed(2)}), ort wasm 1t ${median(ortMs).toFixed(2)} ms`);
+console.log(`L = ${L}, ${THREADS} thread(s), ${RUNS} runs interleaved, load ${loadavg()[0]!.toFixed(1)}: Kiln run median ${median(kilnMs).toFixed(2)} ms wall (min ${Math.min(...kilnMs).toFixed(2)}), ${median(kilnCpu).toFixed(2)} CPU (min ${Math.min(...kilnCpu).toFixed(2)}) (steps' minimums sum ${stepSum.toFixed(2)}), ort wasm 1t ${median(ortMs).toFixed(2)} ms wall (min ${Math.min(...ortMs).toFixed(2)}), ${median(ortCpu).toFixed(2)} CPU (min ${Math.min(...ortCpu).toFixed(2)}); ort / Kiln CPU ${(median(ortCpu) / median(kilnCpu)).toFixed(2)}x`);
 console.log('| op (implementation) | steps | ms (sum of per-step minimums) | share |');
 console.log('|---|---|---|---|');
 for (const [op, [n, ms]] of [...byOp].sort((a, b) => b[1][1] - a[1][1])) console.log(`| ${op} | ${n} | ${ms.toFixed(2)} | ${((100 * ms) / stepSum).toFixed(0)}% |`);
