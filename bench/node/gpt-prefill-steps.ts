@@ -51,14 +51,20 @@ for (let r = 0; r < RUNS + WARM; r++) {
   let c0 = process.cpuUsage();
   let t0 = performance.now();
   const out = await kiln.run(kf);
-  if (warm) kilnMs.push(performance.now() - t0), kilnCpu.push(cpuMs(process.cpuUsage(c0)));
+  if (warm) {
+    kilnMs.push(performance.now() - t0);
+    kilnCpu.push(cpuMs(process.cpuUsage(c0)));
+  }
   for (const t of Object.values(out)) t.dispose();
   setWasmStepTimer(undefined);
   const of = ortFeeds();
   c0 = process.cpuUsage();
   t0 = performance.now();
   await theirs.run(of);
-  if (warm) ortMs.push(performance.now() - t0), ortCpu.push(cpuMs(process.cpuUsage(c0)));
+  if (warm) {
+    ortMs.push(performance.now() - t0);
+    ortCpu.push(cpuMs(process.cpuUsage(c0)));
+  }
 }
 const steps = kiln.lastPlacement!.steps;
 const byOp = new Map<string, [number, number]>();
