@@ -201,12 +201,15 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
     if (hi <= lo) continue;
     int len = hi - lo;
     const float *k0 = kh + lo * kl[2], *v0 = vh + lo * vl[2];
+    // an additive term only (attention_bias, an ONNX float attn_mask) joins the scores as they are made
+    const float *brow = hasBias ? bb + lo : 0;
     float max = -__builtin_inff();
     int t0 = 0;
     if ((H & 3) == 0) {
       v128_t sc = SPLAT(scale), mx = SPLAT(-__builtin_inff());
       for (; t0 + 4 <= len; t0 += 4) {
         v128_t x = wasm_f32x4_mul(dot4(qr, k0 + t0 * kl[2], kl[2], H), sc);
+        if (trim) x = wasm_f32x4_add(x, wasm_v128_load(brow + t0));
         wasm_v128_store(scores + t0, x);
         mx = wasm_f32x4_pmax(mx, x);
       }
@@ -216,30 +219,11 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
       max = l3 > max ? l3 : max;
     }
     for (int t = t0; t < len; t++) {
-      float x = dot(qr, k0 + t * kl[2], H) * scale;
+      float x = dot(qr, k0 + t * kl[2], H) * scale + (trim ? brow[t] : 0.0f);
       scores[t] = x;
       max = x > max ? x : max;
     }
-    const float *brow = hasBias ? bb + lo : 0;
-    if (extras && !(maskKind != 0 || causalAdd || softcap > 0.0f)) {
-      // an additive term only (attention_bias, an ONNX float attn_mask): 4 keys at a time
-      v128_t mx = SPLAT(-__builtin_inff());
-      int i = 0;
-      for (; i + 4 <= len; i += 4) {
-        v128_t x = wasm_f32x4_add(wasm_v128_load(scores + i), wasm_v128_load(brow + i));
-        wasm_v128_store(scores + i, x);
-        mx = wasm_f32x4_pmax(mx, x);
-      }
-      float l0 = wasm_f32x4_extract_lane(mx, 0), l1 = wasm_f32x4_extract_lane(mx, 1), l2 = wasm_f32x4_extract_lane(mx, 2), l3 = wasm_f32x4_extract_lane(mx, 3);
-      max = l0 > l1 ? l0 : l1;
-      max = l2 > max ? l2 : max;
-      max = l3 > max ? l3 : max;
-      for (; i < len; i++) {
-        float x = scores[i] + brow[i];
-        scores[i] = x;
-        max = x > max ? x : max;
-      }
-    } else if (extras) {
+    if (extras && !trim) {
       // softcap, masks and bias, in attendFast's order; the row max again
       max = -__builtin_inff();
       for (int i = 0; i < len; i++) {
