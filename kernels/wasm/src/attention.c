@@ -16,6 +16,8 @@
 // strides), softcap before or after it, and a sink logit per head (smooth softmax / head_sink).
 // kiln_attention_gather_f32 writes present_key / present_value (past rows, then the new rows plus
 // bias or rotated, zeros after) in one pass; the attention then reads them as [B, heads, Tbuf, hd].
+// With an additive term only (an exported causal -1e9 mask), keys whose bias alone rules out any
+// weight are never scored (trim_keys): such a mask costs what a causal window costs.
 #include "vmath.h"
 
 enum {
