@@ -131,6 +131,7 @@ const onnxAttention: OpCase[] = [
   // mask too shallow to cut must give the reference's answer too
   onnxAtt('wasm: causal -1e9 float mask, head size 16, 37 queries', [f(1, 4, 37, 16), f(1, 4, 37, 16), f(1, 4, 37, 16), additive([1, 1, 37, 37], (s, t) => (t > s ? -1e9 : 0))]),
   onnxAtt('wasm: causal -inf mask with 2 left-padded keys per batch 1, head size 8', [f(B, N, 13, 8), f(B, N, 13, 8), f(B, N, 13, 8), additive([B, 1, 13, 13], (s, t, b) => (t > s || (b === 1 && t < 2) ? -Infinity : 0))]),
+  onnxAtt('wasm: causal -1e9 mask, head size 5 (scalar scores), 11 queries', [f(1, 2, 11, 5), f(1, 2, 11, 5), f(1, 2, 11, 3), additive([1, 1, 11, 11], (s, t) => (t > s ? -1e9 : 0.25 * t))]),
   onnxAtt('wasm: causal -1e9 mask, head size 64, 21 queries on 24 keys', [f(1, 2, 21, 64), f(1, 2, 24, 64), f(1, 2, 24, 64), additive([1, 2, 21, 24], (s, t) => (t > s + 3 ? -1e9 : 0.5))]),
   // scores of +-100s (scale 20, head size 64): a -120 bias leaves future keys a real weight
   onnxAtt('wasm: a -120 future mask against scores of +-100s is not cut', [f(1, 1, 19, 64), f(1, 1, 19, 64), f(1, 1, 19, 64), additive([1, 1, 19, 19], (s, t) => (t > s ? -120 : 0))], { scale: { float: 20 } }),
