@@ -41,6 +41,12 @@ export const WASM_BUILDS = /** @type {const} */ ([
  * kernels keep -O3.
  */
 const SIZE_FIRST = new Set(['pool.c', 'reduce.c', 'transpose.c', 'argmax.c', 'resize.c', 'normalization.c', 'where.c', 'gather.c', 'cast.c', 'compare.c']);
+/**
+ * Sources compiled at -Os: attention.c, whose hot loops are always_inline helpers (dot4, axpy4,
+ * exp_weight), so -Os leaves them as -O3 did (the demo GPT's attention at L = 512 within 1-2%) at
+ * ~850 B gzip less, room for the additive-mask key trimming (wasm-prefill).
+ */
+const SMALLEST = new Set(['attention.c']);
 
 export function clangCommand() {
   return process.env.KILN_CLANG ?? 'clang-19';
@@ -76,7 +82,7 @@ export function compileWasm({ sources, out, relaxed, threads = false, importMemo
   try {
     const objects = sources.map((src, i) => {
       const obj = join(objDir, `${i}-${basename(src)}.o`);
-      execFileSync(clangCommand(), [...compile, SIZE_FIRST.has(basename(src)) ? '-O2' : '-O3', '-c', src, '-o', obj], { stdio: 'inherit' });
+      execFileSync(clangCommand(), [...compile, SMALLEST.has(basename(src)) ? '-Os' : SIZE_FIRST.has(basename(src)) ? '-O2' : '-O3', '-c', src, '-o', obj], { stdio: 'inherit' });
       return obj;
     });
     const tmp = `${out}.tmp`;

@@ -9,7 +9,9 @@
 //   the median ms per token over the first and the last quarter of the positions (1.0 = flat).
 // Kiln decodes with generate() (fixed-window cache); onnxruntime-web with the usual loop (each present
 // fed back as the next past). Rounds interleave the runtimes; the numbers are medians across rounds.
-// KILN_GPT_RUNTIMES (comma-separated substrings of the names below, e.g. "wasm,ort") picks runtimes;
+// KILN_GPT_RUNTIMES (comma-separated substrings of the names below, e.g. "wasm,ort"; '=name' matches
+// one name exactly) picks runtimes; KILN_GPT_ORT_THREADS=2 runs onnxruntime-web on 2 threads (its
+// numThreads is process-wide: one count per process);
 // 'Kiln wasm 1t, MatMulNBits per row' runs MatMulNBits' decode kernel at every M (before the prefill path);
 // 'Kiln wasm 1t, no passes' is the same wasm session with graphOptimizationLevel 'disabled' (no
 // attention recognition, but no other fusion either: an upper bound on the decomposed path's cost).
@@ -32,7 +34,8 @@ const reportPath = modelPath.replace(/\.kiln$/i, '.report.json');
 const kilnBytes = readFileSync(modelPath);
 const onnxBytes = readFileSync(onnxPath);
 
-ort.env.wasm.numThreads = 1;
+const ORT_THREADS = Number(process.env.KILN_GPT_ORT_THREADS ?? 1);
+ort.env.wasm.numThreads = ORT_THREADS;
 const kilnWasm = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }] });
 const kilnWasm2 = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 2 }] });
 // the same model with MatMulNBits on its per-row kernel at every M (the path before wasm-prefill)
@@ -115,9 +118,9 @@ const all: Runtime[] = [
   { name: 'Kiln wasm 1t, no passes', prefill: (n) => kilnPrefill(kilnWasmPlain, n), decode: (n) => kilnDecode(kilnWasmPlain, n) },
   { name: 'Kiln js', prefill: (n) => kilnPrefill(kilnJs, n), decode: (n) => kilnDecode(kilnJs, n) },
   { name: 'Kiln WebGPU', prefill: (n) => kilnPrefill(kilnGpu, n), decode: (n) => kilnDecode(kilnGpu, n), gpu: true },
-  { name: 'ort-web wasm 1t', prefill: ortPrefill, decode: ortDecode },
+  { name: `ort-web wasm ${ORT_THREADS}t`, prefill: ortPrefill, decode: ortDecode },
 ];
-const runtimes = all.filter((r) => !picked || picked.some((p) => r.name.includes(p)));
+const runtimes = all.filter((r) => !picked || picked.some((p) => (p.startsWith('=') ? r.name === p.slice(1) : r.name.includes(p))));
 
 const load0 = loadavg()[0]!;
 const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { bytes?: { floatOnnx?: number } };

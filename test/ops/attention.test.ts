@@ -112,6 +112,12 @@ const groupQuery: OpCase[] = [
 runOpCases('attention/MultiHeadAttention', multiHead.map((c): OpCase => (c.name.startsWith('float16') ? c : { ...c, wasmKernel: true })));
 // ONNX Attention (opset 23) on the wasm kernel: 4-D and 3-D, grouped K/V heads, causal with more
 // and with fewer keys than queries, head sizes off the vector width
+/** A float attn_mask fed at run time: value(s, t, b, n) per query s and key t. */
+const additive = (dims: [number, number, number, number], value: (s: number, t: number, b: number, n: number) => number): InputSpec => {
+  const [db, dn, ds, dt] = dims;
+  const values = Array.from({ length: db * dn * ds * dt }, (_, i) => value(Math.floor(i / dt) % ds, i % dt, Math.floor(i / (dn * ds * dt)), Math.floor(i / (ds * dt)) % dn));
+  return { dtype: 'float32', dims, values, feed: true };
+};
 const onnxAtt = (name: string, inputs: InputSpec[], attrs: OpCase['attrs'] = {}): OpCase => ({
   name, op: 'Attention', opset: 23, attrs, inputs, outputs: 1, tolerance: tol, wasmKernel: true,
 });
@@ -120,6 +126,15 @@ const onnxAttention: OpCase[] = [
   onnxAtt('wasm: 3-D, 4 query heads on 2 K/V heads, causal with 9 keys', [f(B, S, 4 * 8), f(B, 9, 2 * 8), f(B, 9, 2 * 6)], { q_num_heads: 4, kv_num_heads: 2, is_causal: 1 }),
   onnxAtt('wasm: 4-D causal, fewer keys than queries, scale', [f(1, 2, 9, 8), f(1, 2, 5, 8), f(1, 2, 5, 8)], { is_causal: 1, scale: { float: 0.3 } }),
   onnxAtt('wasm: 4-D, 6 query heads on 3 K/V heads, 70 keys', [f(1, 6, 33, 16), f(1, 3, 70, 16), f(1, 3, 70, 16)]),
+  // an additive float mask (the exported GPT's causal -1e9): the kernel never scores keys at either
+  // end whose bias puts their weight at exactly 0 (attention.c trim_keys); -inf, left padding and a
+  // mask too shallow to cut must give the reference's answer too
+  onnxAtt('wasm: causal -1e9 float mask, head size 16, 37 queries', [f(1, 4, 37, 16), f(1, 4, 37, 16), f(1, 4, 37, 16), additive([1, 1, 37, 37], (s, t) => (t > s ? -1e9 : 0))]),
+  onnxAtt('wasm: causal -inf mask with 2 left-padded keys per batch 1, head size 8', [f(B, N, 13, 8), f(B, N, 13, 8), f(B, N, 13, 8), additive([B, 1, 13, 13], (s, t, b) => (t > s || (b === 1 && t < 2) ? -Infinity : 0))]),
+  onnxAtt('wasm: causal -1e9 mask, head size 5 (scalar scores), 11 queries', [f(1, 2, 11, 5), f(1, 2, 11, 5), f(1, 2, 11, 3), additive([1, 1, 11, 11], (s, t) => (t > s ? -1e9 : 0.25 * t))]),
+  onnxAtt('wasm: causal -1e9 mask, head size 64, 21 queries on 24 keys', [f(1, 2, 21, 64), f(1, 2, 24, 64), f(1, 2, 24, 64), additive([1, 2, 21, 24], (s, t) => (t > s + 3 ? -1e9 : 0.5))]),
+  // scores of +-100s (scale 20, head size 64): a -120 bias leaves future keys a real weight
+  onnxAtt('wasm: a -120 future mask against scores of +-100s is not cut', [f(1, 1, 19, 64), f(1, 1, 19, 64), f(1, 1, 19, 64), additive([1, 1, 19, 19], (s, t) => (t > s ? -120 : 0))], { scale: { float: 20 } }),
 ];
 runOpCases('attention/ONNX Attention', onnxAttention);
 runOpCases('attention/Attention', contribAttention);

@@ -73,3 +73,16 @@ test('GroupQueryAttention prompt with rotary, causal with past per batch: 1, 2, 
   const consts = { total: i32([], [total]), cos: f(maxPos, H / 2), sin: f(maxPos, H / 2) };
   await sameOnThreads(oneNode('GroupQueryAttention', { num_heads: Nq, kv_num_heads: Nkv, do_rotary: 1, local_window_size: 70 }, feeds, ['q', 'k', 'v', 'pk', 'pv', 'seqlens', 'total', 'cos', 'sin'], 3, consts), feeds);
 });
+
+test('ONNX Attention with a causal -1e9 float mask (the trimmed key ranges), head size 16: 1, 2, 3 threads give the same bits', async () => {
+  const N = 4, S = 161, H = 16;
+  const mask = new Tensor('float32', Float32Array.from({ length: S * S }, (_, i) => (i % S > Math.floor(i / S) ? -1e9 : 0)), [1, 1, S, S]);
+  const feeds = { q: f(1, N, S, H), k: f(1, N, S, H), v: f(1, N, S, H), m: mask };
+  const bytes = encodeOnnxModel({
+    nodes: [{ opType: 'Attention', inputs: ['q', 'k', 'v', 'm'], outputs: ['o0'], attrs: {} }],
+    inputs: Object.entries(feeds).map(([name, t]) => ({ name, dtype: t.type, dims: t.dims })),
+    outputs: [{ name: 'o0', dtype: 'float32' }],
+    opsets: { '': 23 },
+  });
+  await sameOnThreads(bytes, feeds);
+});

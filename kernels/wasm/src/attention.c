@@ -6,7 +6,7 @@
 // contrib ops and 3-D ONNX Attention, [B, N, S, Hv] for 4-D). Query head n reads K/V head n / group.
 //
 // Per query row: scores[t] = scale * q . k_t (4 lanes along the head dim) into a scratch row, the
-// row max, exp(x - max) through vmath.h's v_exp 4 keys at a time, then out = sum_t w_t v_t / sum
+// row max, exp(x - max) 4 keys at a time (exp_weight: no denormal range), then out = sum_t w_t v_t / sum
 // (4 lanes along Hv, accumulated in the output row itself).
 //
 // The general form (issue 13): a key window per query row [lo, hi) from a past length per batch
@@ -16,6 +16,8 @@
 // strides), softcap before or after it, and a sink logit per head (smooth softmax / head_sink).
 // kiln_attention_gather_f32 writes present_key / present_value (past rows, then the new rows plus
 // bias or rotated, zeros after) in one pass; the attention then reads them as [B, heads, Tbuf, hd].
+// With an additive term only (an exported causal -1e9 mask), keys whose bias alone rules out any
+// weight are never scored (trim_keys): such a mask costs what a causal window costs.
 #include "vmath.h"
 
 enum {
@@ -91,6 +93,66 @@ INLINE void axpy(float *out, float w, const float *v, int n) {
 }
 
 
+/**
+ * e^x for x <= 0 (x - the row max): v_exp's polynomial with one power-of-two factor and no denormal
+ * range: below -87 (e^x < 2^-125, nothing next to the row's weight of 1) the weight is 0. v_exp
+ * would form those results (and the 0 of a -1e9 masked key) through denormal products, which on
+ * x86 cost a microcode assist each: 4x the whole kernel's time under a causal -1e9 mask. NaN passes.
+ */
+INLINE v128_t exp_weight(v128_t x) {
+  const v128_t lo = SPLAT(-87.0f), magic = SPLAT(12582912.0f);
+  v128_t under = wasm_f32x4_lt(x, lo);
+  v128_t xc = wasm_f32x4_pmax(x, lo);
+  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(xc, SPLAT(1.44269504088896341f)), magic);
+  v128_t n = wasm_f32x4_sub(t, magic);
+  v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(n, SPLAT(0.693359375f)));
+  r = wasm_f32x4_add(r, wasm_f32x4_mul(n, SPLAT(2.12194440e-4f)));
+  v128_t p = SPLAT(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(5.0000001201e-1f));
+  v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
+  // n in [-126, 0]: 2^n is a normal float, and so is y * 2^n >= e^-87
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(t, magic), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(y, scale), under);
+}
+
+INLINE float exp_weight1(float x) { return wasm_f32x4_extract_lane(exp_weight(SPLAT(x)), 0); }
+
+/** The largest |k_t| over T rows of H floats, ks apart. */
+static float max_norm(const float *k, int ks, int T, int H) {
+  float m = 0.0f;
+  for (int t = 0; t < T; t++) {
+    float x = dot(k + t * ks, k + t * ks, H);
+    m = x > m || x != x ? x : m;
+  }
+  return __builtin_sqrtf(m);
+}
+
+/**
+ * With an additive term only: keys at either end of [lo, hi) whose bias lies so far below another
+ * key's that their weight is exactly 0 whatever their score are never scored (the future keys of a
+ * causal -1e9 or -inf mask). |scale q . k_t| <= u (Cauchy-Schwarz with kmax = max |k_t|, 1e-3 over
+ * for the f32 sums), so the row max is >= b_r - u for any key r (here the largest bias of the first,
+ * middle and last keys, which no cut removes), and a key with b_t < b_r - 2u - 90 weighs < e^-90:
+ * 0 in exp_weight, < 1e-39 in the reference. NaN or inf bounds cut nothing.
+ */
+static __attribute__((noinline)) void trim_keys(const float *bb, const float *q, int H, float scale, float kmax, int *plo, int *phi) {
+  int lo = *plo, hi = *phi;
+  float u = 1.001f * (scale < 0.0f ? -scale : scale) * __builtin_sqrtf(dot(q, q, H)) * kmax;
+  float br = bb[lo] > bb[hi - 1] ? bb[lo] : bb[hi - 1];
+  br = bb[(lo + hi) / 2] > br ? bb[(lo + hi) / 2] : br;
+  float cut = br - 2.0f * u - 90.0f;
+  v128_t cv = SPLAT(cut);
+  while (hi - lo >= 4 && wasm_i32x4_all_true(wasm_f32x4_lt(wasm_v128_load(bb + hi - 4), cv))) hi -= 4;
+  while (hi > lo && bb[hi - 1] < cut) hi--;
+  while (hi - lo >= 4 && wasm_i32x4_all_true(wasm_f32x4_lt(wasm_v128_load(bb + lo), cv))) lo += 4;
+  while (lo < hi && bb[lo] < cut) lo++;
+  *plo = lo, *phi = hi;
+}
+
 INLINE float tanh1(float x) { return wasm_f32x4_extract_lane(v_tanh(SPLAT(x)), 0); }
 
 INLINE int key_visible(int kind, const int *mask, int B, int S, int T, int b, int s, int t) {
@@ -118,6 +180,8 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
   int window = desc[D_WINDOW], maskKind = desc[D_MASK], causalAdd = desc[D_CAUSAL_ADD], hasBias = desc[D_BIAS], sinkKind = desc[D_SINK], hasLens = desc[D_LENS];
   int softcapFirst = desc[D_SOFTCAP_FIRST];
   int extras = maskKind != 0 || causalAdd || hasBias || softcap > 0.0f;
+  int trim = hasBias && !(maskKind != 0 || causalAdd || softcap > 0.0f), normOf = -1;
+  float kmax = 0.0f;
   if (row0 < 0) row0 = 0;
   if (row1 > B * N * S) row1 = B * N * S;
   for (int r = row0; r < row1; r++) {
@@ -131,17 +195,25 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
     for (int h = 0; h < Hv; h++) o[h] = 0.0f;
     int hi = causal && past + s + 1 < T ? past + s + 1 : T;
     int lo = window >= 0 && hi > window + 1 ? hi - window - 1 : 0;
+    const float *bb = hasBias ? bias + b * desc[D_BIAS_SB] + n * desc[D_BIAS_SN] + s * desc[D_BIAS_SS] : 0;
+    if (trim && hi > lo) {
+      if (b * N + kv != normOf) normOf = b * N + kv, kmax = max_norm(kh, kl[2], T, H);
+      trim_keys(bb, qr, H, scale, kmax, &lo, &hi);
+    }
     if (hi <= lo) continue;
     int len = hi - lo;
     const float *k0 = kh + lo * kl[2], *v0 = vh + lo * vl[2];
+    // an additive term only (attention_bias, an ONNX float attn_mask) joins the scores as they are made
+    const float *brow = hasBias ? bb + lo : 0;
     float max = -__builtin_inff();
     int t0 = 0;
     if ((H & 3) == 0) {
       v128_t sc = SPLAT(scale), mx = SPLAT(-__builtin_inff());
       for (; t0 + 4 <= len; t0 += 4) {
         v128_t x = wasm_f32x4_mul(dot4(qr, k0 + t0 * kl[2], kl[2], H), sc);
+        if (trim) x = wasm_f32x4_add(x, wasm_v128_load(brow + t0));
         wasm_v128_store(scores + t0, x);
-        mx = wasm_f32x4_max(mx, x);
+        mx = wasm_f32x4_pmax(mx, x);
       }
       float l0 = wasm_f32x4_extract_lane(mx, 0), l1 = wasm_f32x4_extract_lane(mx, 1), l2 = wasm_f32x4_extract_lane(mx, 2), l3 = wasm_f32x4_extract_lane(mx, 3);
       max = l0 > l1 ? l0 : l1;
@@ -149,30 +221,11 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
       max = l3 > max ? l3 : max;
     }
     for (int t = t0; t < len; t++) {
-      float x = dot(qr, k0 + t * kl[2], H) * scale;
+      float x = dot(qr, k0 + t * kl[2], H) * scale + (trim ? brow[t] : 0.0f);
       scores[t] = x;
       max = x > max ? x : max;
     }
-    const float *brow = hasBias ? bias + b * desc[D_BIAS_SB] + n * desc[D_BIAS_SN] + s * desc[D_BIAS_SS] + lo : 0;
-    if (extras && !(maskKind != 0 || causalAdd || softcap > 0.0f)) {
-      // an additive term only (attention_bias, an ONNX float attn_mask): 4 keys at a time
-      v128_t mx = SPLAT(-__builtin_inff());
-      int i = 0;
-      for (; i + 4 <= len; i += 4) {
-        v128_t x = wasm_f32x4_add(wasm_v128_load(scores + i), wasm_v128_load(brow + i));
-        wasm_v128_store(scores + i, x);
-        mx = wasm_f32x4_max(mx, x);
-      }
-      float l0 = wasm_f32x4_extract_lane(mx, 0), l1 = wasm_f32x4_extract_lane(mx, 1), l2 = wasm_f32x4_extract_lane(mx, 2), l3 = wasm_f32x4_extract_lane(mx, 3);
-      max = l0 > l1 ? l0 : l1;
-      max = l2 > max ? l2 : max;
-      max = l3 > max ? l3 : max;
-      for (; i < len; i++) {
-        float x = scores[i] + brow[i];
-        scores[i] = x;
-        max = x > max ? x : max;
-      }
-    } else if (extras) {
+    if (extras && !trim) {
       // softcap, masks and bias, in attendFast's order; the row max again
       max = -__builtin_inff();
       for (int i = 0; i < len; i++) {
@@ -193,17 +246,17 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
     v128_t mv = SPLAT(max), sv = SPLAT(0.0f);
     int t = 0;
     for (; t + 4 <= len; t += 4) {
-      v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(scores + t), mv));
+      v128_t e = exp_weight(wasm_f32x4_sub(wasm_v128_load(scores + t), mv));
       wasm_v128_store(scores + t, e);
       sv = wasm_f32x4_add(sv, e);
     }
     float sum = hsum(sv);
     for (; t < len; t++) {
-      float e = wasm_f32x4_extract_lane(v_exp(SPLAT(scores[t] - max)), 0);
+      float e = exp_weight1(scores[t] - max);
       scores[t] = e;
       sum += e;
     }
-    if (sinkKind) sum += wasm_f32x4_extract_lane(v_exp(SPLAT(sinkLogit - max)), 0);
+    if (sinkKind) sum += exp_weight1(sinkLogit - max);
     // 4 keys whose weights are all exactly 0 (masked, or far below the max) add nothing: skipped,
     // as attendFast skips single zero weights
     for (t = 0; t + 4 <= len; t += 4) {
