@@ -3,7 +3,8 @@
 // until InferenceSession.create resolves, over the paced download alone of the same file, with the
 // model decoded while it streams (runtime/format/onnx/onnx-stream.ts: backend started at the first
 // node, each weight uploaded when complete) and with the stream reader stopped at its first byte
-// (the whole-buffer path every ONNX load took before). Models: PaddleOCR v4 det, v4 rec, v2 cls,
+// (the whole-buffer path every ONNX load took before), and streamed from a URL that answers Range
+// requests, so the shapes are read ahead (onnx-early.ts: VARIANTS=whole,streamed,early). Models: PaddleOCR v4 det, v4 rec, v2 cls,
 // float and int8 QDQ (`kiln compress --onnx-out`, made once into $TMPDIR/kiln-onnx-cold-bench), the
 // bench page's small BERT encoder, and kiln-load-bench's 16 x 512x512 MatMul chain. Backends: webgpu
 // (Dawn; SwiftShader without a GPU) and wasm (1 thread). Medians of RUNS (default 3); in each round
@@ -29,6 +30,8 @@ const rate = Number(process.argv[2] ?? 8) * 1e6;
 const filter = process.argv[3];
 const runs = Number(process.env.RUNS ?? 3);
 const backends = (process.env.BACKENDS ?? 'webgpu,wasm').split(',') as ('webgpu' | 'wasm')[];
+/** whole: read after the last byte; streamed: decoded while it streams; early: + shapes by Range requests */
+const VARIANTS = (process.env.VARIANTS ?? 'whole,streamed,early').split(',') as ('whole' | 'streamed' | 'early')[];
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function matmulChain(layers = 16, n = 512): Uint8Array {
@@ -97,11 +100,12 @@ try {
       record(`${name}|download`, performance.now() - t);
       for (const backend of backends) {
         const ep = backend === 'wasm' ? { name: 'wasm' as const, numThreads: 1 } : 'webgpu' as const;
-        for (const streamed of round % 2 === 0 ? [false, true] : [true, false]) {
-          proto['advance'] = streamed ? advance : wholeBuffer;
+        for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
+          proto['advance'] = variant === 'whole' ? wholeBuffer : advance;
           t = performance.now();
-          const s = await InferenceSession.create(url, { executionProviders: [ep] });
-          record(`${name}|${backend}|${streamed ? 'streamed' : 'whole'}`, performance.now() - t);
+          const s = await InferenceSession.create(variant === 'early' ? `${server.url}/r/${i}.onnx` : url, { executionProviders: [ep] });
+          record(`${name}|${backend}|${variant}`, performance.now() - t);
+          if (variant === 'early' && s.pipelineCompiles) record(`${name}|${backend}|pipelines`, s.pipelineCompiles.ahead);
           await s.release();
         }
         proto['advance'] = advance;
@@ -114,14 +118,14 @@ try {
 }
 
 console.log(`cold start of ONNX models from http at ${rate / 1e6} MB/s: InferenceSession.create / the paced download alone (medians of ${runs})`);
-console.log('| model | MB | download ms | ' + backends.map((b) => `${b} before (whole) | ${b} after (streamed)`).join(' | ') + ' |');
-console.log('|---|---|---|' + backends.map(() => '---|---|').join(''));
+console.log('| model | MB | download ms | ' + backends.map((b) => VARIANTS.map((v) => `${b} ${v}`).join(' | ')).join(' | ') + ' |');
+console.log('|---|---|---|' + backends.map(() => VARIANTS.map(() => '---|').join('')).join(''));
 for (const [name, bytes] of models) {
   const download = median(samples.get(`${name}|download`)!);
   const cell = (key: string): string => {
     const ms = median(samples.get(`${name}|${key}`)!);
     return `${ms.toFixed(0)} ms = ${(ms / download).toFixed(2)}x`;
   };
-  console.log(`| ${name} | ${(bytes.length / 1e6).toFixed(2)} | ${download.toFixed(0)} | ${backends.map((b) => `${cell(`${b}|whole`)} | ${cell(`${b}|streamed`)}`).join(' | ')} |`);
+  console.log(`| ${name} | ${(bytes.length / 1e6).toFixed(2)} | ${download.toFixed(0)} | ${backends.map((b) => VARIANTS.map((v) => cell(`${b}|${v}`)).join(' | ')).join(' | ')} |`);
 }
 for (const [key, ms] of samples) console.log(`  ${key}: ${ms.map((x) => x.toFixed(0)).join(' ')}`);

@@ -104,6 +104,9 @@ export interface StreamView {
 class SparseBytes {
   readonly fetched: { start: number; bytes: Uint8Array }[] = [];
   requests = 0;
+  /** why the walk must stop (checked before each request) */
+  stop: string | undefined;
+  readonly built = new WeakMap<TensorProtoMessage, AnyTensor>();
   constructor(private readonly stream: StreamView, private readonly ranges: RangeSource, readonly total: number, private readonly signal: AbortSignal) {}
 
   async get(start: number, end: number): Promise<Uint8Array> {
@@ -122,6 +125,7 @@ class SparseBytes {
   }
 
   async fetch(start: number, end: number): Promise<Uint8Array> {
+    if (this.stop) throw new Error(this.stop);
     this.requests++;
     const bytes = await this.ranges.read(start, end, this.signal);
     this.fetched.push({ start, bytes });
@@ -160,29 +164,44 @@ export interface EarlyModel {
 export async function earlyModel(stream: StreamView, ranges: RangeSource, total: number, signal: AbortSignal): Promise<EarlyModel | string> {
   const src = new SparseBytes(stream, ranges, total, signal);
   const tailStart = Math.max(0, total - Math.min(TAIL, Math.ceil(total / 4)));
-  const scanned = scanTail(await src.fetch(tailStart, total), tailStart);
-  if (!scanned) return `no graph inputs found in the last ${total - tailStart} bytes`;
-  const symbolic = ((scanned.graph.input ?? []) as { name?: string; type?: { tensorType?: { shape?: { dim?: { dimValue?: unknown }[] } } } }[])
-    .find((v) => !v.type?.tensorType?.shape || v.type.tensorType.shape.dim?.some((d) => d.dimValue === undefined));
-  if (symbolic) return `input '${symbolic.name}' has no fixed shape (planned at the first run)`;
-  const built = new WeakMap<TensorProtoMessage, AnyTensor>();
+  // The tail and the walk start together (the walk's first hops overlap the tail's request); a tail
+  // that shows no fixed shapes stops the walk at its next request.
+  const scan = src.fetch(tailStart, total).then((tail) => {
+    const scanned = scanTail(tail, tailStart);
+    const symbolic = ((scanned?.graph.input ?? []) as { name?: string; type?: { tensorType?: { shape?: { dim?: { dimValue?: unknown }[] } } } }[])
+      .find((v) => !v.type?.tensorType?.shape || v.type.tensorType.shape.dim?.some((d) => d.dimValue === undefined));
+    src.stop = !scanned ? `no graph inputs found in the last ${total - tailStart} bytes` : symbolic ? `input '${symbolic.name}' has no fixed shape (planned at the first run)` : undefined;
+    return scanned;
+  });
+  const walk = walkModel(src, total);
+  walk.catch(() => undefined); // awaited below, after the scan
+  const scanned = await scan;
+  if (!scanned) return src.stop!;
+  if (src.stop) return src.stop;
+  const { message, graphEnd } = await walk;
+  const walked = message.graph as Message | undefined;
+  if (!walked) return 'no graph';
+  if (graphEnd !== scanned.graphEnd || !sameTail(walked, message, scanned.graph, scanned.model)) {
+    return `the tail scan was misled (it put the graph's end at byte ${scanned.graphEnd}, the walk at ${graphEnd})`;
+  }
+  const built = src.built;
+  return { message, built, bytes: src, tailStart };
+}
+
+/** The ModelProto field by field from its first byte, the graph's weights' data hopped over. */
+async function walkModel(src: SparseBytes, total: number): Promise<{ message: Message; graphEnd: number }> {
   const message: Message = {};
   let graphEnd = -1;
   for (let pos = 0; pos < total;) {
     const [tag, start, end] = await src.field(pos);
     if (tag !== MODEL_GRAPH) decodeOnnxFields('ModelProto', await src.get(pos, end), 0, end - pos, message, 0);
     else {
-      message.graph = await walkGraph(src, start, end, built);
+      message.graph = await walkGraph(src, start, end, src.built);
       graphEnd = end;
     }
     pos = end;
   }
-  const walked = message.graph as Message | undefined;
-  if (!walked) return 'no graph';
-  if (graphEnd !== scanned.graphEnd || !sameTail(walked, message, scanned.graph, scanned.model)) {
-    return `the tail scan was misled (it put the graph's end at byte ${scanned.graphEnd}, the walk at ${graphEnd})`;
-  }
-  return { message, built, bytes: src, tailStart };
+  return { message, graphEnd };
 }
 
 async function walkGraph(src: SparseBytes, start: number, end: number, built: EarlyModel['built']): Promise<Message> {
