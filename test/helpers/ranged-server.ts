@@ -12,18 +12,26 @@ export interface ServedFile {
   readonly etag?: string;
   /** what Range requests read, and its ETag (default: the same file) */
   readonly changedTo?: { readonly bytes: Uint8Array; readonly etag?: string };
+  /**
+   * a full download pauses once this many bytes are sent, while a gate armed for the path is closed
+   * (a test opens it on what it waits for, which must not need the held bytes)
+   */
+  readonly holdAt?: number;
 }
 
 export interface RangedServer {
   readonly url: string;
   /** Range headers received, per path */
   readonly rangeRequests: Map<string, string[]>;
+  /** arms a gate for the next full download of `path` (see holdAt); call the function returned to open it */
+  gate(path: string): () => void;
   close(): Promise<void>;
 }
 
 /** `rate` in bytes/s for full downloads (Range answers are sent at once: they are small) */
 export async function startRangedServer(files: Record<string, ServedFile>, rate: number): Promise<RangedServer> {
   const rangeRequests = new Map<string, string[]>();
+  const gates = new Map<string, Promise<void>>();
   const server = createServer((req, res) => {
     const path = req.url ?? '';
     const file = files[path];
@@ -42,11 +50,21 @@ export async function startRangedServer(files: Record<string, ServedFile>, rate:
     }
     res.writeHead(200, { 'Content-Length': file.bytes.length, ...(file.ranges ? { 'Accept-Ranges': 'bytes' } : {}), ...(file.etag ? { ETag: file.etag } : {}) });
     const piece = 16 << 10;
-    const started = performance.now();
+    let started = performance.now();
     let at = 0;
+    const gate = gates.get(path);
+    gates.delete(path);
+    let held = false;
     const tick = (): void => {
       if (res.destroyed) return;
       if (at >= file.bytes.length) return void res.end();
+      if (gate && !held && at >= (file.holdAt ?? Infinity)) {
+        held = true;
+        return void gate.then(() => {
+          started = performance.now() - (at / rate) * 1000; // the pace resumes from here
+          tick();
+        });
+      }
       res.write(file.bytes.subarray(at, at + piece));
       at += piece;
       setTimeout(tick, Math.max(0, started + (at / rate) * 1000 - performance.now()));
@@ -57,6 +75,11 @@ export async function startRangedServer(files: Record<string, ServedFile>, rate:
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     rangeRequests,
+    gate(path) {
+      let open = (): void => undefined;
+      gates.set(path, new Promise<void>((resolve) => (open = resolve)));
+      return () => open();
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
