@@ -16,6 +16,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { OnnxStreamReader } from '../../runtime/format/onnx/onnx-stream.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
+import { WebGpuBackend } from '../../runtime/backends/webgpu/webgpu-backend.ts';
 import { paddleOcrModel } from '../../test/helpers/models.ts';
 import { compressModel } from '../../trainer-node/compress/compress.ts';
 import { BERT_SMALL, encoderWorkload } from '../page/transformer.ts';
@@ -85,6 +86,26 @@ const wholeBuffer = function (this: OnnxStreamReader): void {
   this['stopped'] = 'bench: whole-buffer path';
 };
 
+// What happens after the last byte: its time (the reader's end()), the WebGPU prepare (pipelines
+// waited for, weights not yet uploaded, bind groups) and create()'s end; then one run where every
+// input dim is fixed (the first run's own cost).
+let lastByte = 0;
+let prepareMs = 0;
+const end = proto.end;
+proto.end = function (this: OnnxStreamReader) {
+  lastByte = performance.now();
+  return end.call(this);
+};
+const prepare = WebGpuBackend.prototype.prepare;
+WebGpuBackend.prototype.prepare = async function (this: WebGpuBackend, plan) {
+  const t = performance.now();
+  try {
+    return await prepare.call(this, plan);
+  } finally {
+    prepareMs += performance.now() - t;
+  }
+};
+
 const files = Object.fromEntries(models.map(([, bytes], i) => [`/${i}.onnx`, bytes]));
 const server = await throttledServer(files, rate);
 const samples = new Map<string, number[]>();
@@ -102,9 +123,23 @@ try {
         const ep = backend === 'wasm' ? { name: 'wasm' as const, numThreads: 1 } : 'webgpu' as const;
         for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
           proto['advance'] = variant === 'whole' ? wholeBuffer : advance;
+          prepareMs = 0;
           t = performance.now();
           const s = await InferenceSession.create(variant === 'early' ? `${server.url}/r/${i}.onnx` : url, { executionProviders: [ep] });
-          record(`${name}|${backend}|${variant}`, performance.now() - t);
+          const created = performance.now();
+          record(`${name}|${backend}|${variant}`, created - t);
+          record(`${name}|${backend}|${variant}|after last byte`, created - lastByte);
+          if (backend === 'webgpu') record(`${name}|${backend}|${variant}|prepare`, prepareMs);
+          const fixed = s.inputMetadata.every((m) => m.type === 'float32' && m.shape.every((d) => typeof d === 'number' && d >= 0));
+          if (fixed) {
+            const feeds = Object.fromEntries(s.inputMetadata.map((m) => {
+              const dims = m.shape.map(Number);
+              return [m.name, new Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)];
+            }));
+            const r = performance.now();
+            await s.run(feeds);
+            record(`${name}|${backend}|${variant}|first run`, performance.now() - r);
+          }
           if (variant === 'early' && s.pipelineCompiles) record(`${name}|${backend}|pipelines`, s.pipelineCompiles.ahead);
           await s.release();
         }
@@ -114,6 +149,8 @@ try {
   }
 } finally {
   proto['advance'] = advance;
+  proto.end = end;
+  WebGpuBackend.prototype.prepare = prepare;
   server.close();
 }
 

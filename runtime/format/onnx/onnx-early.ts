@@ -24,9 +24,12 @@ export interface RangeSource { read(start: number, end: number, signal: AbortSig
 const MODEL_GRAPH = (7 << 3) | 2;
 const GRAPH_INITIALIZER = (5 << 3) | 2;
 const RAW_DATA = (9 << 3) | 2;
-/** bytes asked for per hop, and for the tail (at most a quarter of the file) */
+/**
+ * bytes asked for per hop, and for the tail (at most an eighth of the file: on a real network these
+ * bytes share the download's bandwidth; a graph's inputs, outputs and opsets are usually < 1 KB)
+ */
 const WINDOW = 4096;
-const TAIL = 64 << 10;
+const TAIL = 16 << 10;
 /** offsets this close to the stream are waited for; larger reads too (a big Constant node: never fetched twice) */
 const AHEAD = 64 << 10;
 /** GraphProto fields after the initializers; ModelProto fields after the graph */
@@ -163,7 +166,7 @@ export interface EarlyModel {
  */
 export async function earlyModel(stream: StreamView, ranges: RangeSource, total: number, signal: AbortSignal): Promise<EarlyModel | string> {
   const src = new SparseBytes(stream, ranges, total, signal);
-  const tailStart = Math.max(0, total - Math.min(TAIL, Math.ceil(total / 4)));
+  const tailStart = Math.max(0, total - Math.min(TAIL, Math.ceil(total / 8)));
   // The tail and the walk start together (the walk's first hops overlap the tail's request); a tail
   // that shows no fixed shapes stops the walk at its next request.
   const scan = src.fetch(tailStart, total).then((tail) => {
