@@ -43,7 +43,10 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   // An ONNX download loads its reader at its first bytes and is decoded while it streams.
   const sink = (total: number, response?: Response) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), async () => (onnxStream = (await onnxReader()).onnxStreamReader(total, options.onnxEvents, response)));
   const started = performance.now();
-  const bytes = await loadModelBytes(source, { ...options, sink });
+  const bytes = await loadModelBytes(source, { ...options, sink }).catch((e: unknown) => {
+    onnxStream?.end(); // stops its Range requests (onnx-early.ts)
+    throw e;
+  });
   const fetched = performance.now();
   const timings = (): LoadedModel['timings'] => ({ fetchMs: fetched - started, parseMs: performance.now() - fetched });
   if (streamed || hasKilnMagic(bytes)) {
