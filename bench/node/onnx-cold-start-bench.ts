@@ -3,7 +3,8 @@
 // until InferenceSession.create resolves, over the paced download alone of the same file, with the
 // model decoded while it streams (runtime/format/onnx/onnx-stream.ts: backend started at the first
 // node, each weight uploaded when complete) and with the stream reader stopped at its first byte
-// (the whole-buffer path every ONNX load took before). Models: PaddleOCR v4 det, v4 rec, v2 cls,
+// (the whole-buffer path every ONNX load took before), and streamed from a URL that answers Range
+// requests, so the shapes are read ahead (onnx-early.ts: VARIANTS=whole,streamed,early). Models: PaddleOCR v4 det, v4 rec, v2 cls,
 // float and int8 QDQ (`kiln compress --onnx-out`, made once into $TMPDIR/kiln-onnx-cold-bench), the
 // bench page's small BERT encoder, and kiln-load-bench's 16 x 512x512 MatMul chain. Backends: webgpu
 // (Dawn; SwiftShader without a GPU) and wasm (1 thread). Medians of RUNS (default 3); in each round
@@ -15,6 +16,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { OnnxStreamReader } from '../../runtime/format/onnx/onnx-stream.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
+import { WebGpuBackend } from '../../runtime/backends/webgpu/webgpu-backend.ts';
 import { paddleOcrModel } from '../../test/helpers/models.ts';
 import { compressModel } from '../../trainer-node/compress/compress.ts';
 import { BERT_SMALL, encoderWorkload } from '../page/transformer.ts';
@@ -29,6 +31,8 @@ const rate = Number(process.argv[2] ?? 8) * 1e6;
 const filter = process.argv[3];
 const runs = Number(process.env.RUNS ?? 3);
 const backends = (process.env.BACKENDS ?? 'webgpu,wasm').split(',') as ('webgpu' | 'wasm')[];
+/** whole: read after the last byte; streamed: decoded while it streams; early: + shapes by Range requests */
+const VARIANTS = (process.env.VARIANTS ?? 'whole,streamed,early').split(',') as ('whole' | 'streamed' | 'early')[];
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function matmulChain(layers = 16, n = 512): Uint8Array {
@@ -82,6 +86,26 @@ const wholeBuffer = function (this: OnnxStreamReader): void {
   this['stopped'] = 'bench: whole-buffer path';
 };
 
+// What happens after the last byte: its time (the reader's end()), the WebGPU prepare (pipelines
+// waited for, weights not yet uploaded, bind groups) and create()'s end; then one run where every
+// input dim is fixed (the first run's own cost).
+let lastByte = 0;
+let prepareMs = 0;
+const end = proto.end;
+proto.end = function (this: OnnxStreamReader) {
+  lastByte = performance.now();
+  return end.call(this);
+};
+const prepare = WebGpuBackend.prototype.prepare;
+WebGpuBackend.prototype.prepare = async function (this: WebGpuBackend, plan) {
+  const t = performance.now();
+  try {
+    return await prepare.call(this, plan);
+  } finally {
+    prepareMs += performance.now() - t;
+  }
+};
+
 const files = Object.fromEntries(models.map(([, bytes], i) => [`/${i}.onnx`, bytes]));
 const server = await throttledServer(files, rate);
 const samples = new Map<string, number[]>();
@@ -97,11 +121,26 @@ try {
       record(`${name}|download`, performance.now() - t);
       for (const backend of backends) {
         const ep = backend === 'wasm' ? { name: 'wasm' as const, numThreads: 1 } : 'webgpu' as const;
-        for (const streamed of round % 2 === 0 ? [false, true] : [true, false]) {
-          proto['advance'] = streamed ? advance : wholeBuffer;
+        for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
+          proto['advance'] = variant === 'whole' ? wholeBuffer : advance;
+          prepareMs = 0;
           t = performance.now();
-          const s = await InferenceSession.create(url, { executionProviders: [ep] });
-          record(`${name}|${backend}|${streamed ? 'streamed' : 'whole'}`, performance.now() - t);
+          const s = await InferenceSession.create(variant === 'early' ? `${server.url}/r/${i}.onnx` : url, { executionProviders: [ep] });
+          const created = performance.now();
+          record(`${name}|${backend}|${variant}`, created - t);
+          record(`${name}|${backend}|${variant}|after last byte`, created - lastByte);
+          if (backend === 'webgpu') record(`${name}|${backend}|${variant}|prepare`, prepareMs);
+          const fixed = s.inputMetadata.every((m) => m.type === 'float32' && m.shape.every((d) => typeof d === 'number' && d >= 0));
+          if (fixed) {
+            const feeds = Object.fromEntries(s.inputMetadata.map((m) => {
+              const dims = m.shape.map(Number);
+              return [m.name, new Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)];
+            }));
+            const r = performance.now();
+            await s.run(feeds);
+            record(`${name}|${backend}|${variant}|first run`, performance.now() - r);
+          }
+          if (variant === 'early' && s.pipelineCompiles) record(`${name}|${backend}|pipelines`, s.pipelineCompiles.ahead);
           await s.release();
         }
         proto['advance'] = advance;
@@ -110,18 +149,20 @@ try {
   }
 } finally {
   proto['advance'] = advance;
+  proto.end = end;
+  WebGpuBackend.prototype.prepare = prepare;
   server.close();
 }
 
 console.log(`cold start of ONNX models from http at ${rate / 1e6} MB/s: InferenceSession.create / the paced download alone (medians of ${runs})`);
-console.log('| model | MB | download ms | ' + backends.map((b) => `${b} before (whole) | ${b} after (streamed)`).join(' | ') + ' |');
-console.log('|---|---|---|' + backends.map(() => '---|---|').join(''));
+console.log('| model | MB | download ms | ' + backends.map((b) => VARIANTS.map((v) => `${b} ${v}`).join(' | ')).join(' | ') + ' |');
+console.log('|---|---|---|' + backends.map(() => VARIANTS.map(() => '---|').join('')).join(''));
 for (const [name, bytes] of models) {
   const download = median(samples.get(`${name}|download`)!);
   const cell = (key: string): string => {
     const ms = median(samples.get(`${name}|${key}`)!);
     return `${ms.toFixed(0)} ms = ${(ms / download).toFixed(2)}x`;
   };
-  console.log(`| ${name} | ${(bytes.length / 1e6).toFixed(2)} | ${download.toFixed(0)} | ${backends.map((b) => `${cell(`${b}|whole`)} | ${cell(`${b}|streamed`)}`).join(' | ')} |`);
+  console.log(`| ${name} | ${(bytes.length / 1e6).toFixed(2)} | ${download.toFixed(0)} | ${backends.map((b) => VARIANTS.map((v) => cell(`${b}|${v}`)).join(' | ')).join(' | ')} |`);
 }
 for (const [key, ms] of samples) console.log(`  ${key}: ${ms.map((x) => x.toFixed(0)).join(' ')}`);

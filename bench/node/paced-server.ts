@@ -7,16 +7,26 @@ import { Worker } from 'node:worker_threads';
  * Serves files at `rate` bytes/s in 64 KiB pieces, each sent on a schedule from the request's start
  * (a late piece is caught up, as a network's buffers would). The server runs in a worker thread so
  * the session's main-thread work (hashing, uploads) does not slow the "network"; IN_PROCESS=1 puts it
- * on the main thread as before (what the first measurements used).
+ * on the main thread as before (what the first measurements used). Under /r/ the same files also
+ * answer single Range requests (206, sent at once: the early ONNX path asks for the last 64 KB and
+ * 4 KB per weight) and say Accept-Ranges and an ETag; elsewhere a Range header is ignored (200).
  */
 const SERVER_SOURCE = `
 const { createServer } = require('node:http');
 const { parentPort, workerData } = require('node:worker_threads');
 const { files, rate } = workerData;
 const server = createServer((req, res) => {
-  const body = files[req.url ?? ''];
+  const url = req.url ?? '';
+  const ranged = url.startsWith('/r/');
+  const body = files[ranged ? url.slice(2) : url];
   if (!body) return void res.writeHead(404).end();
-  res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream' });
+  const range = ranged && /^bytes=(\\d+)-(\\d+)$/.exec(req.headers.range ?? '');
+  if (range) {
+    const [a, b] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
+    res.writeHead(206, { 'Content-Range': 'bytes ' + a + '-' + b + '/' + body.length, 'Content-Length': b - a + 1, ETag: '"' + body.length + '"' });
+    return void res.end(body.subarray(a, b + 1));
+  }
+  res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream', ...(ranged ? { 'Accept-Ranges': 'bytes', ETag: '"' + body.length + '"' } : {}) });
   const piece = 64 << 10;
   const started = performance.now();
   let at = 0;

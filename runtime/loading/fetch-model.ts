@@ -16,9 +16,10 @@ export interface FetchModelOptions {
   sha256?: string;
   /**
    * Takes the download chunk by chunk instead of a plain buffer (the .kiln reader parses and
-   * verifies while it streams); given the expected length (0 when unknown). Not used for cache hits.
+   * verifies while it streams); given the expected length (0 when unknown) and the response (its
+   * headers say whether Range requests may read ahead). Not used for cache hits.
    */
-  sink?: (total: number) => DownloadSink;
+  sink?: (total: number, response?: Response) => DownloadSink;
 }
 
 /** Where a download's chunks go; a rejected write stops the download with that error. */
@@ -99,7 +100,7 @@ async function readCached(cache: Cache, url: string, expected: string | undefine
   return undefined;
 }
 
-async function download(url: string, signal: AbortSignal | undefined, onProgress: FetchModelOptions['onProgress'], makeSink = bufferSink): Promise<Uint8Array> {
+async function download(url: string, signal: AbortSignal | undefined, onProgress: FetchModelOptions['onProgress'], makeSink: NonNullable<FetchModelOptions['sink']> = bufferSink): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetch(url, signal ? { signal } : {});
@@ -112,7 +113,7 @@ async function download(url: string, signal: AbortSignal | undefined, onProgress
   const length = Number(response.headers.get('content-length'));
   let total = !response.headers.get('content-encoding') && Number.isFinite(length) && length > 0 ? length : 0;
   onProgress?.(0, total);
-  const sink = makeSink(total);
+  const sink = makeSink(total, response);
   let loaded = 0;
   // The sink's own errors (a corrupt .kiln section, say) stop the download and pass through as they are.
   let sinkError: { error: unknown } | undefined;

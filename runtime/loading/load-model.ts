@@ -27,7 +27,7 @@ export interface LoadedModel {
   readonly bundle?: KilnBundle;
   /** cold-start telemetry: getting the bytes (a streamed .kiln is checked meanwhile), then reading them */
   readonly timings: { readonly fetchMs: number; readonly parseMs: number };
-  /** ONNX downloads (debugging): read while they streamed, or read whole after, and why */
+  /** ONNX downloads (debugging): read while they streamed, or read whole after, and why; whether the shapes came early, and why */
   readonly onnxStream?: OnnxStreamOutcome | undefined;
 }
 
@@ -41,9 +41,12 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   let streamed: KilnStreamReader | undefined;
   let onnxStream: OnnxStreamReader | undefined;
   // An ONNX download loads its reader at its first bytes and is decoded while it streams.
-  const sink = (total: number) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), async () => (onnxStream = new (await onnxReader()).OnnxStreamReader(total, options.onnxEvents)));
+  const sink = (total: number, response?: Response) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), async () => (onnxStream = (await onnxReader()).onnxStreamReader(total, options.onnxEvents, response)));
   const started = performance.now();
-  const bytes = await loadModelBytes(source, { ...options, sink });
+  const bytes = await loadModelBytes(source, { ...options, sink }).catch((e: unknown) => {
+    onnxStream?.end(); // stops its Range requests (onnx-early.ts)
+    throw e;
+  });
   const fetched = performance.now();
   const timings = (): LoadedModel['timings'] => ({ fetchMs: fetched - started, parseMs: performance.now() - fetched });
   if (streamed || hasKilnMagic(bytes)) {

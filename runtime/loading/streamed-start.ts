@@ -6,8 +6,9 @@
 // the last section holding one is verified (shape, axes and index tensors: zeros in their place
 // would plan other shapes). Float and quantized weights never wait: placeholders stand in.
 // An ONNX download starts the backend at its first weight (after the nodes) and uploads each weight when
-// its bytes are complete; its inputs' shapes come after every weight (docs/decisions.md
-// "onnx-cold-start"), so nothing is compiled ahead and unsupported ops are named by the reader at the end.
+// its bytes are complete; its inputs' shapes come after every weight, unless Range requests read them
+// ahead (format/onnx/onnx-early.ts): then pipelines are compiled from that structure as for .kiln.
+// Unsupported ops are named by the reader at the end.
 import type { Backend } from '../backends/backend.ts';
 import type { KilnHeaderInfo, KilnStreamEvents } from '../format/kiln/kiln-reader.ts';
 import type { OnnxStreamEvents } from '../format/onnx/onnx-stream.ts';
@@ -60,8 +61,21 @@ export class StreamedStart {
     // The backend starts at the first weight (the nodes came before it) and takes each as it completes.
     // Op families load after the last byte, with the passes (a per-node prefetch did not fit the bundle budget).
     // A start that fails is reported when the session asks for the backend.
-    onInitializer: (name, tensor) => void (this.backend ??= this.start?.())?.then((b) => b.preload?.(tensor, name), () => undefined),
+    onInitializer: (name, tensor) => void this.startBackend()?.then((b) => b.preload?.(tensor, name), () => undefined),
+    onShapes: (modelSoFar) => {
+      this.startBackend();
+      this.modelSoFar = modelSoFar;
+      this.speculate();
+    },
   };
+
+  private startBackend(): Promise<Backend> | undefined {
+    if (!this.backend && this.start) {
+      this.backend = this.start();
+      this.backend.catch(() => undefined); // reported when the session asks for it
+    }
+    return this.backend;
+  }
 
   /** Compiles (on the started backend) the pipelines a plan of the model so far needs; never fails the load. */
   private speculate(): void {

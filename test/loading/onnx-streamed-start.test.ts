@@ -59,7 +59,7 @@ for (const ep of ['webgpu', 'wasm'] as const) {
     test(`${ep}, streamed ${name}.onnx: read while it streamed, weights uploaded as they came, the same outputs as from memory`, async () => {
       const url = `${server!.url}/slow/${name}.onnx`;
       const loaded = await loadModel(url);
-      assert.deepEqual(loaded.onnxStream, { streamed: true });
+      assert.equal(loaded.onnxStream?.streamed, true);
       const proto = WebGpuBackend.prototype;
       const preload = proto.preload;
       let preloads = 0;

@@ -11,7 +11,9 @@
 // a field, no graph) stop it: the whole buffer is then read as before, so errors are exactly those of
 // the whole-buffer path, and the outcome says where it stopped.
 import type { AnyTensor } from '../../../core/tensor.ts';
+import type { Model } from '../../graph/ir.ts';
 import { decodeOnnxFields, fieldAt } from './onnx-decoder.ts';
+import { earlyModel, sameTail, type EarlyModel, type EarlyOutcome, type RangeSource } from './onnx-early.ts';
 import { tensorFromProto, type TensorProtoMessage } from './tensor-proto.ts';
 
 export interface OnnxStreamEvents {
@@ -20,9 +22,18 @@ export interface OnnxStreamEvents {
    * a Constant node's value (paddle2onnx writes every weight so; lifted to an initializer by a pass)
    */
   onInitializer?(name: string, tensor: AnyTensor): void;
+  /**
+   * the model's structure with every graph input's shape fixed, before its weights have arrived
+   * (onnx-early.ts): weights not yet in are zeros; for planning and compiling ahead, never for answers
+   */
+  onShapes?(modelSoFar: () => Model): void;
 }
 
-export type OnnxStreamOutcome = { readonly streamed: true } | { readonly streamed: false; readonly reason: string };
+/** `early`: whether the shapes came before the last byte (onnx-early.ts) and why (absent: not tried) */
+export type OnnxStreamOutcome = ({ readonly streamed: true } | { readonly streamed: false; readonly reason: string }) & { readonly early?: EarlyOutcome };
+
+/** how the early path reads ahead of the stream, or why it cannot */
+export type EarlyOptions = { readonly ranges: RangeSource; readonly toModel: (message: Message, built: EarlyModel['built']) => Model } | string;
 
 type Message = Record<string, unknown>;
 /** tags (field number << 3 | wire type 2, length-delimited) of ModelProto.graph, GraphProto.node and .initializer */
@@ -44,8 +55,32 @@ export class OnnxStreamReader {
   /** the tensors built during the download, by the message they came from (onnx-reader.ts uses them) */
   readonly built = new WeakMap<TensorProtoMessage, AnyTensor>();
 
-  constructor(total: number, private readonly events?: OnnxStreamEvents) {
+  private early: EarlyOutcome | undefined;
+  /** the early path is reading ahead (or was): the outcome says how it ended */
+  private readingAhead = false;
+  private earlyShapes: EarlyModel | undefined;
+  private readonly waiters: { end: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly abort = new AbortController();
+
+  constructor(total: number, private readonly events?: OnnxStreamEvents, early?: EarlyOptions) {
     this.buf = new Uint8Array(total || 1 << 20);
+    if (typeof early === 'string' || (early && !total)) this.early = { ok: false, why: typeof early === 'string' ? early : 'the server gave no Content-Length' };
+    else if (early) this.startEarly(early, total);
+  }
+
+  private startEarly(early: Exclude<EarlyOptions, string>, total: number): void {
+    this.readingAhead = true;
+    const view = {
+      bytes: () => this.bytes(),
+      until: (end: number) => (end <= this.loaded ? Promise.resolve() : new Promise<void>((resolve, reject) => void this.waiters.push({ end, resolve, reject }))),
+    };
+    earlyModel(view, early.ranges, total, this.abort.signal).then((m) => {
+      if (this.early) return; // the last byte came first
+      if (typeof m === 'string') return void (this.early = { ok: false, why: m });
+      const model = early.toModel(m.message, m.built);
+      this.earlyShapes = m;
+      this.events?.onShapes?.(() => model);
+    }).catch((e: unknown) => void (this.early ??= { ok: false, why: (e as Error).message }));
   }
 
   write(chunk: Uint8Array): void {
@@ -57,6 +92,7 @@ export class OnnxStreamReader {
     }
     this.buf.set(chunk, this.loaded);
     this.loaded += chunk.length;
+    for (const w of this.waiters.filter((w) => w.end <= this.loaded)) w.resolve();
     try {
       if (this.stopped === undefined) this.advance();
     } catch (e) {
@@ -72,7 +108,28 @@ export class OnnxStreamReader {
   /** The decoded ModelProto when the stream was followed to its end, else why not (read the bytes whole then). */
   end(): { message?: Message; outcome: OnnxStreamOutcome } {
     this.stopped ??= this.graphEnd >= 0 || this.pos < this.loaded || !this.graph ? `byte ${this.pos}: cut, corrupt or no graph` : undefined;
-    return this.stopped === undefined ? { message: this.model, outcome: { streamed: true } } : { outcome: { streamed: false, reason: this.stopped } };
+    const outcome = this.stopped === undefined ? { streamed: true as const } : { streamed: false as const, reason: this.stopped };
+    if (this.readingAhead) this.early ??= this.verifyEarly();
+    this.abort.abort();
+    for (const w of this.waiters.splice(0)) w.reject(new Error('the download ended'));
+    const early = this.early ? { early: this.early } : {};
+    return this.stopped === undefined ? { message: this.model, outcome: { ...outcome, ...early } } : { outcome: { ...outcome, ...early } };
+  }
+
+  /**
+   * The early shapes checked against the whole file: every byte Range gave must be the download's,
+   * and the inputs, outputs, value_info and opsets those the stream decoded. Else they are discarded:
+   * the session plans from the whole file as always, and pipelines compiled for them go unclaimed.
+   */
+  private verifyEarly(): EarlyOutcome {
+    const m = this.earlyShapes;
+    if (!m) return { ok: false, why: 'the shapes were not known before the last byte' };
+    const at = m.bytes.mismatch(this.bytes());
+    if (at >= 0) return { ok: false, why: `discarded: byte ${at} from a Range request differs from the download (the file changed between requests)` };
+    const graph = m.message.graph as Message;
+    if (this.stopped !== undefined) return { ok: false, why: 'discarded: the stream could not be followed to check them' };
+    if (!sameTail(this.graph!, this.model, graph, m.message)) return { ok: false, why: 'discarded: the whole file declares other inputs, outputs or opsets' };
+    return { ok: true, why: `from ${m.bytes.requests} Range requests (the last ${m.bytes.total - m.tailStart} bytes, then the weights' headers); verified at the last byte` };
   }
 
   private advance(): void {
