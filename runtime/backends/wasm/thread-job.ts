@@ -228,6 +228,8 @@ export interface ThreadInit {
   readonly stackTop: number;
   /** how long an idle worker polls the claim word before it sleeps in Atomics.wait (0: sleep at once) */
   readonly spinMicros: number;
+  /** bench-only: where split calls are timed (thread-trace.ts) */
+  readonly trace?: SharedArrayBuffer;
 }
 
 export type ThreadReply = { readonly kind: 'ready' } | { readonly kind: 'failed'; readonly message: string };

@@ -7,6 +7,7 @@
 // parts. (Assigning part i to thread i made every call wait for the slowest worker to wake: 6-16 ms
 // per split on a loaded machine, docs/decisions.md chromium-bench.)
 import { fail, KilnError } from '../../../core/errors.ts';
+import { PoolTrace } from './thread-trace.ts';
 import { callGemm, claimedPart, claimPart, claimWord, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, partCount, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 /** One started worker, whatever the platform (Node worker_threads, a browser module Worker). */
@@ -70,6 +71,7 @@ export class ThreadPool {
     /** false on a browser's main thread, where Atomics.wait throws: the caller spins instead */
     private readonly canBlock: boolean,
     private readonly minParallelMacs: number,
+    private readonly trace: PoolTrace | undefined,
   ) {
     this.ctl = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
     this.f32 = new Float32Array(memory.buffer, control, CONTROL_BYTES / 4);
@@ -84,7 +86,7 @@ export class ThreadPool {
    * Starts `stackTops.length` workers over `memory` (shared). Rejects, with every started worker
    * terminated, when one fails to start.
    */
-  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS): Promise<ThreadPool> {
+  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS, trace?: SharedArrayBuffer): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CONTROL_BYTES / 4).fill(0);
     const workers: ThreadHandle[] = [];
     try {
@@ -92,7 +94,7 @@ export class ThreadPool {
         const w = await spawn();
         live++;
         workers.push(w);
-        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros });
+        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros, ...(trace ? { trace } : {}) });
       }
       const replies = await Promise.all(workers.map((w) => w.started));
       const failed = replies.find((r) => r.kind === 'failed');
@@ -107,7 +109,7 @@ export class ThreadPool {
     } catch {
       canBlock = false;
     }
-    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs);
+    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs, trace ? new PoolTrace(trace) : undefined);
   }
 
   /** Parts run by the workers so far (the rest ran on the calling thread). */
@@ -167,6 +169,7 @@ export class ThreadPool {
     ctl[Slot.Kind] = kind;
     ctl[Slot.Parts] = parts;
     Atomics.store(ctl, Slot.Done, 0);
+    const traced = this.trace?.begin() ?? -1;
     this.generation = (this.generation + 1) & 0xff;
     Atomics.store(ctl, Slot.Claim, claimWord(this.generation, parts, 0)); // a seq-cst write: the plain stores above are visible to whoever claims
     Atomics.notify(ctl, Slot.Claim);
@@ -181,9 +184,11 @@ export class ThreadPool {
         error = e ?? new Error('a part threw');
       }
     }
+    this.trace?.callerEnd(traced, mine);
     for (let done = Atomics.add(ctl, Slot.Done, mine) + mine; done !== parts; done = Atomics.load(ctl, Slot.Done)) {
       if (this.canBlock) Atomics.wait(ctl, Slot.Done, done);
     }
+    this.trace?.done(traced);
     const workerFailed = Atomics.exchange(ctl, Slot.Failed, 0) !== 0;
     if (error instanceof KilnError) throw error;
     if (error !== undefined) fail('INTERNAL', `wasm backend: ${what} trapped on the calling thread: ${error instanceof Error ? error.message : String(error)}`);

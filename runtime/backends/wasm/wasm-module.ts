@@ -50,6 +50,8 @@ export interface LoadWasmOptions {
   minParallelMacs?: number;
   /** how long idle pool workers poll for the next job before sleeping; default WORKER_SPIN_MICROS (benches vary it) */
   spinMicros?: number;
+  /** bench-only: split calls timed into this buffer (thread-trace.ts newPoolTrace; bench/pool-probe) */
+  trace?: SharedArrayBuffer;
 }
 
 /** A clear error for a numThreads that is not an integer in 1..MAX_WASM_THREADS. */
@@ -186,7 +188,7 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
     heapBase = control + CONTROL_BYTES + (threads - 1) * WORKER_STACK_BYTES;
     if (heapBase > memory.buffer.byteLength) memory.grow(Math.ceil((heapBase - memory.buffer.byteLength) / 65536));
     try {
-      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs, options.spinMicros); // threads > 1 only with a spawner (loadKilnWasm)
+      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs, options.spinMicros, options.trace); // threads > 1 only with a spawner (loadKilnWasm)
     } catch (e) {
       fail('DEVICE_UNAVAILABLE', `wasm backend: ${e instanceof Error ? e.message : String(e)}`);
     }
