@@ -3,9 +3,14 @@
 // workloads, 1-thread and 2-thread modules interleaved, the 2-thread ones with the pool's trace on
 // (runtime/backends/wasm/thread-trace.ts) and their workers spinning 0 / 100 / 1000 us before they
 // sleep. `gap` busy-waits between calls on the main thread, as the other steps of a model do.
+// `peer=ort`: onnxruntime-web wasm on 2 threads runs a 256^3 MatMul before each timed call, as the
+// bench interleaves it (its pthread spins after its runs: does that cost Kiln's second thread?).
 import { browserThreadSpawner } from '../../runtime/backends/wasm/thread-spawner-browser.ts';
 import { newPoolTrace, PoolTrace, TraceField, WorkerTraceField } from '../../runtime/backends/wasm/thread-trace.ts';
 import { loadKilnWasm, packedBBytes, type KilnWasm } from '../../runtime/backends/wasm/wasm-module.ts';
+import { Tensor } from '../../core/tensor.ts';
+import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import type { OrtModule } from '../page/runtimes.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
 
 export interface ProbeRow {
@@ -27,6 +32,10 @@ export interface ProbeRow {
   readonly workerPartUs?: number;
   /** share of calls where the worker took no part */
   readonly missed?: number;
+  /** median of each call's wait after the caller's own parts (done - caller end) */
+  readonly callerWaitUs?: number;
+  /** 90th percentile of that wait */
+  readonly callerWaitP90Us?: number;
 }
 
 const params = new URLSearchParams(location.search);
@@ -34,11 +43,13 @@ const CALLS = Number(params.get('calls') ?? 40);
 const ROUNDS = Number(params.get('rounds') ?? 5);
 const SPINS = (params.get('spins') ?? '0,100,1000').split(',').map(Number);
 const GAPS = (params.get('gaps') ?? '0,200').split(',').map(Number);
-const SHAPES: readonly (readonly [number, number, number])[] = [[256, 256, 256], [512, 512, 512], [64, 128, 512], [64, 512, 128], [64, 128, 128]];
+const SHAPES = (params.get('shapes') ?? '256x256x256,512x512x512,64x128x512,64x512x128').split(',').map((x) => x.split('x').map(Number) as [number, number, number]);
+const PEER = params.get('peer');
 const log = (s: string): void => {
   document.getElementById('log')!.textContent += `${s}\n`;
 };
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const quantile = (xs: readonly number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)] ?? NaN;
+const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 const source = async (name: string): Promise<ArrayBuffer> => (await fetch(`/dist/wasm/${name}`)).arrayBuffer();
 const spawner = browserThreadSpawner(new URL('/runtime/backends/wasm/kiln.thread-worker.mjs', location.href));
 const rand = seededRandom(20261203);
@@ -61,11 +72,30 @@ function gemmCall(w: KilnWasm, m: number, k: number, n: number): () => void {
   return () => w.gemmF32({ a: aAt, lda: k, bPacked: pAt, c: cAt, ldc: n, m, n, k });
 }
 
+/** onnxruntime-web wasm, 2 threads, one 256^3 MatMul run per call (as the bench page loads it). */
+async function ortPeer(): Promise<() => Promise<void>> {
+  const dist = '/node_modules/onnxruntime-web/dist/';
+  const ort = (await import(/* @vite-ignore */ `${dist}ort.wasm.min.mjs`)) as OrtModule;
+  ort.env.wasm.wasmPaths = dist;
+  ort.env.wasm.numThreads = 2;
+  const n = 256;
+  const bytes = encodeOnnxModel({
+    nodes: [{ opType: 'MatMul', inputs: ['a', 'b'], outputs: ['y'] }],
+    inputs: [{ name: 'a', dtype: 'float32', dims: [n, n] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [n, n] }],
+    initializers: { b: new Tensor('float32', uniform(rand, n * n, 1), [n, n]) },
+  });
+  const s = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  const a = new ort.Tensor('float32', uniform(rand, n * n, 1), [n, n]);
+  return async () => void (await s.run({ a }));
+}
+
 async function main(): Promise<ProbeRow[]> {
+  const peer = PEER === 'ort' ? await ortPeer() : undefined;
   const variants: { name: string; w: KilnWasm; trace?: PoolTrace }[] = [{ name: '1t', w: await loadKilnWasm({ source }) }];
   for (const spinMicros of SPINS) {
     const buffer = newPoolTrace();
-    const w = await loadKilnWasm({ source, numThreads: 2, spawner, spinMicros, trace: buffer });
+    const w = await loadKilnWasm({ source, numThreads: 2, spawner, spinMicros, trace: buffer, splitChoice: 'always' });
     if (w.threads !== 2) throw new Error(`2 threads did not start: ${w.threadsNote ?? '?'}`);
     variants.push({ name: `2t spin ${spinMicros}`, w, trace: new PoolTrace(buffer) });
   }
@@ -80,6 +110,7 @@ async function main(): Promise<ProbeRow[]> {
         for (const [vi, v] of variants.entries()) {
           const first = v.trace?.calls ?? 0;
           for (let i = 0; i < CALLS; i++) {
+            if (peer) await peer();
             busy(gapUs);
             const t0 = performance.now();
             calls[vi]!();
@@ -110,6 +141,8 @@ async function main(): Promise<ProbeRow[]> {
                 callerPartUs: median(rec.map((x) => ((x[TraceField.CallerEnd]! - x[TraceField.Post]!) * 1000) / Math.max(1, x[TraceField.CallerParts]!))),
                 workerPartUs: median(rec.filter((x) => x[w + WorkerTraceField.Parts]! > 0).map((x) => ((x[w + WorkerTraceField.End]! - x[w + WorkerTraceField.FirstClaim]!) * 1000) / x[w + WorkerTraceField.Parts]!)),
                 missed: rec.filter((x) => x[w + WorkerTraceField.Parts] === 0).length / rec.length,
+                callerWaitUs: median(rec.map((x) => (x[TraceField.Done]! - x[TraceField.CallerEnd]!) * 1000)),
+                callerWaitP90Us: quantile(rec.map((x) => (x[TraceField.Done]! - x[TraceField.CallerEnd]!) * 1000), 0.9),
               }
             : {}),
         };

@@ -19,9 +19,9 @@ try {
   if (!Array.isArray(rows)) throw new Error(rows.error);
   const f = (x: number | undefined, d = 0): string => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(d));
   console.log(`load average (1 min) ${load0} -> ${loadavg()[0]!.toFixed(1)}; us after the post, medians over traced calls`);
-  console.log('| GEMM MxKxN | gap us | variant | ms/call | worker wake | worker 1st claim | worker end | caller end | done | parts caller/worker | us/part caller/worker | worker took none |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.shape} | ${r.gapUs} | ${r.variant} | ${f(r.ms, 3)} | ${f(r.wakeUs)} | ${f(r.firstClaimUs)} | ${f(r.workerEndUs)} | ${f(r.callerEndUs)} | ${f(r.doneUs)} | ${f(r.callerParts)}/${f(r.workerParts)} | ${f(r.callerPartUs)}/${f(r.workerPartUs)} | ${r.missed === undefined ? '—' : `${Math.round(r.missed * 100)}%`} |`);
+  console.log('| GEMM MxKxN | gap us | variant | ms/call | worker wake | worker 1st claim | worker end | caller end | done | parts caller/worker | us/part caller/worker | worker took none | caller wait p50/p90 |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.shape} | ${r.gapUs} | ${r.variant} | ${f(r.ms, 3)} | ${f(r.wakeUs)} | ${f(r.firstClaimUs)} | ${f(r.workerEndUs)} | ${f(r.callerEndUs)} | ${f(r.doneUs)} | ${f(r.callerParts)}/${f(r.workerParts)} | ${f(r.callerPartUs)}/${f(r.workerPartUs)} | ${r.missed === undefined ? '—' : `${Math.round(r.missed * 100)}%`} | ${f(r.callerWaitUs)}/${f(r.callerWaitP90Us)} |`);
 } finally {
   await browser.close();
   await server.close();
