@@ -189,7 +189,8 @@ export class ThreadPool {
     const traced = this.trace?.begin() ?? -1;
     this.generation = (this.generation + 1) & 0xff;
     Atomics.store(ctl, Slot.Claim, claimWord(this.generation, parts, 0)); // a seq-cst write: the plain stores above are visible to whoever claims
-    Atomics.notify(ctl, Slot.Claim);
+    if (Atomics.load(ctl, Slot.Sleepers) > 0) Atomics.notify(ctl, Slot.Claim); // spinning workers see the word change themselves
+
     let mine = 0;
     let error: unknown;
     for (let claim = claimPart(ctl); claim >= 0; claim = claimPart(ctl)) {

@@ -62,7 +62,11 @@ export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => voi
     }
     if (took) continue; // the caller may have published the next job meanwhile: look again before sleeping
     if (init.spinMicros > 0 && spinWhile(ctl, word, init.spinMicros)) continue;
+    // Counted before the wait: a caller that stores the next claim word and then reads 0 here is
+    // ordered before this add, so the wait below sees the new word and returns at once.
+    Atomics.add(ctl, Slot.Sleepers, 1);
     Atomics.wait(ctl, Slot.Claim, word);
+    Atomics.sub(ctl, Slot.Sleepers, 1);
   }
 }
 
