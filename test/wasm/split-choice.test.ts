@@ -6,14 +6,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_SPLIT_SHAPES, SPLIT_MARGIN, SPLIT_TRIALS, SplitChooser, splitPays } from '../../runtime/backends/wasm/split-choice.ts';
 
-test('splitPays: the split must beat one thread by the margin, median against median', () => {
+test('splitPays: the split must beat one thread by the margin, in median and in mean', () => {
   assert.equal(SPLIT_MARGIN, 0.95);
-  assert.equal(splitPays([1, 1, 1], [0.5, 0.6, 0.55]), true);
-  assert.equal(splitPays([1, 1, 1], [0.96, 0.96, 0.96]), false, 'within the margin: one thread (it needs no free core)');
-  assert.equal(splitPays([1, 1, 1], [0.94, 0.94, 0.94]), true);
-  assert.equal(splitPays([1, 1, 1], [0.4, 9, 0.45]), true, 'one stalled split call does not decide: the median does');
-  assert.equal(splitPays([0.2, 0.2, 0.2], [0.1, 0.7, 0.8]), false, 'two stalled split calls of three do');
-  assert.equal(splitPays([1, 3], [1.5, 1.6]), true, 'even counts: the mean of the middle two (2 vs 1.55)');
+  assert.equal(splitPays([1, 1, 1, 1], [0.5, 0.6, 0.55, 0.6]), true);
+  assert.equal(splitPays([1, 1, 1, 1], [0.96, 0.96, 0.96, 0.96]), false, 'within the margin: one thread (it needs no free core)');
+  assert.equal(splitPays([1, 1, 1, 1], [0.94, 0.94, 0.94, 0.94]), true);
+  assert.equal(splitPays([1, 1, 1, 1], [0.4, 9, 0.45, 0.5]), false, 'one stalled split call of four: faster in median, slower in mean');
+  assert.equal(splitPays([8, 8, 8, 8], [4, 9, 4.5, 4.2]), true, 'a slow split call that costs less than the others save');
+  assert.equal(splitPays([0.2, 0.2, 0.2, 0.2], [0.1, 0.7, 0.8, 0.1]), false, 'two stalled of four: slower in median too');
+  assert.equal(splitPays([1, 3, 3, 1], [1.5, 1.6, 1.7, 1.8]), true, 'even counts: the median is the mean of the middle two (2 vs 1.65)');
   assert.equal(splitPays([], [1]), true, 'nothing measured one way: split, as before the chooser');
 });
 
