@@ -94,10 +94,10 @@ async function main(): Promise<ProbeRow[]> {
   const peer = PEER === 'ort' ? await ortPeer() : undefined;
   const variants: { name: string; w: KilnWasm; trace?: PoolTrace }[] = [{ name: '1t', w: await loadKilnWasm({ source }) }];
   for (const spinMicros of SPINS) {
-    const buffer = newPoolTrace();
-    const w = await loadKilnWasm({ source, numThreads: 2, spawner, spinMicros, trace: buffer, splitChoice: 'always' });
+    const trace = new PoolTrace(newPoolTrace());
+    const w = await loadKilnWasm({ source, numThreads: 2, spawner, spinMicros, trace, splitChoice: 'always' });
     if (w.threads !== 2) throw new Error(`2 threads did not start: ${w.threadsNote ?? '?'}`);
-    variants.push({ name: `2t spin ${spinMicros}`, w, trace: new PoolTrace(buffer) });
+    variants.push({ name: `2t spin ${spinMicros}`, w, trace });
   }
   const rows: ProbeRow[] = [];
   for (const [m, k, n] of SHAPES) {

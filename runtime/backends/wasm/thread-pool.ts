@@ -8,7 +8,7 @@
 // per split on a loaded machine, docs/decisions.md chromium-bench.)
 import { fail, KilnError } from '../../../core/errors.ts';
 import { SplitChooser } from './split-choice.ts';
-import { PoolTrace } from './thread-trace.ts';
+import type { PoolTrace } from './thread-trace.ts'; // a type only: the trace's code stays out of the bundle (bench-only)
 import { callGemm, claimedPart, claimPart, claimWord, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, partCount, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 /** One started worker, whatever the platform (Node worker_threads, a browser module Worker). */
@@ -89,7 +89,7 @@ export class ThreadPool {
    * Starts `stackTops.length` workers over `memory` (shared). Rejects, with every started worker
    * terminated, when one fails to start.
    */
-  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS, trace?: SharedArrayBuffer, measureSplits = false): Promise<ThreadPool> {
+  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS, trace?: PoolTrace, measureSplits = false): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CONTROL_BYTES / 4).fill(0);
     const workers: ThreadHandle[] = [];
     try {
@@ -97,7 +97,7 @@ export class ThreadPool {
         const w = await spawn();
         live++;
         workers.push(w);
-        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros, ...(trace ? { trace } : {}) });
+        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros, ...(trace ? { trace: trace.buffer } : {}) });
       }
       const replies = await Promise.all(workers.map((w) => w.started));
       const failed = replies.find((r) => r.kind === 'failed');
@@ -112,7 +112,7 @@ export class ThreadPool {
     } catch {
       canBlock = false;
     }
-    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs, trace ? new PoolTrace(trace) : undefined, measureSplits ? new SplitChooser() : undefined);
+    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs, trace, measureSplits ? new SplitChooser() : undefined);
   }
 
   /** Parts run by the workers so far (the rest ran on the calling thread). */

@@ -2,7 +2,8 @@
 // a page, where the Node measurements did not tell (docs/bench.md, "Threads in Chromium"). The
 // caller and each worker write wall-clock times (performance.timeOrigin + now(): comparable across a
 // page and its workers) into a SharedArrayBuffer the pool gets at start; without one nothing is
-// recorded and the pool pays one undefined check per call and per part.
+// recorded and the pool pays one undefined check per call and per part. The pool imports only the
+// type: this code is in the pool worker's file and the bench, not in the library's bundle.
 
 /** Records kept (a ring: call i uses record i % TRACE_RECORDS). */
 export const TRACE_RECORDS = 512;

@@ -6,6 +6,7 @@
 import { fail, KilnError } from '../../../core/errors.ts';
 import { detectWasmFeatures } from './wasm-features.ts';
 import { ThreadPool, type ThreadSpawner } from './thread-pool.ts';
+import type { PoolTrace } from './thread-trace.ts';
 import { callGemm, CONTROL_BYTES, ROW_EXPORTS, rowsPart } from './thread-job.ts';
 import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmExport, type WasmKernels } from '../../../kernels/wasm/contract.ts';
 
@@ -56,8 +57,8 @@ export interface LoadWasmOptions {
    * (tests and benches that must see the pool run).
    */
   splitChoice?: 'measure' | 'always';
-  /** bench-only: split calls timed into this buffer (thread-trace.ts newPoolTrace; bench/pool-probe) */
-  trace?: SharedArrayBuffer;
+  /** bench-only: split calls timed into this trace (thread-trace.ts; bench/pool-probe) */
+  trace?: PoolTrace;
 }
 
 /** A clear error for a numThreads that is not an integer in 1..MAX_WASM_THREADS. */
