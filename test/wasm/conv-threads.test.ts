@@ -1,8 +1,8 @@
 // The float Conv on the wasm thread pool (kernels/conv/wasm.ts -> parallelRows over kiln_conv_f32's
 // (image, group, chunk) units and kiln_conv_depthwise_f32's planes): 1, 2 and 3 threads give the same
 // bits, the 1-thread output matches the op's reference (so it is no oracle of itself), and the
-// 2- and 3-thread runs really dispatched to the pool (the caller's Atomics.notify, one per split call,
-// counted while the session runs). Odd shapes: channel and position counts that are no multiple of 8,
+// 2- and 3-thread runs really dispatched to the pool (the caller's published jobs, counted while the
+// session runs; the first call of a shape runs split, runtime/backends/wasm/split-choice.ts). Odd shapes: channel and position counts that are no multiple of 8,
 // a last chunk shorter than the others, batch 2 with groups, 1x1 (the direct packing path), a fused
 // Relu (the kernel's clamp), depthwise 3x3 and 5x5 stride 2. Every case is above the pool's threshold
 // (128^3 multiply-adds), so it splits. Seeded inputs (KILN_TEST_SEED replays).
@@ -40,18 +40,23 @@ function bytesOf(t: AnyTensor): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-/** Atomics.notify calls on this thread while `f` runs: the pool's caller notifies once per split call. */
-async function notifiesDuring<T>(f: () => Promise<T>): Promise<{ value: T; notifies: number }> {
-  const original = Atomics.notify;
-  let notifies = 0;
-  Atomics.notify = (typedArray: Int32Array | BigInt64Array, index: number, count?: number): number => {
-    notifies++;
-    return typedArray instanceof Int32Array ? original(typedArray, index, count) : original(typedArray, index, count);
-  };
+/**
+ * Jobs published on this thread while `f` runs: the pool's caller stores a split call's claim word
+ * (slot 0 of its control block, thread-job.ts) with Atomics.store; a call that is not split never
+ * does. (Counting Atomics.notify or the caller's claims is no proof: the caller skips the notify
+ * while no worker sleeps, and awake workers may claim every part first.)
+ */
+async function jobsDuring<T>(f: () => Promise<T>): Promise<{ value: T; jobs: number }> {
+  const original = Atomics.store;
+  let jobs = 0;
+  Atomics.store = ((typedArray: Int32Array, index: number, value: number): number => {
+    if (index === 0) jobs++;
+    return original(typedArray, index, value);
+  }) as typeof Atomics.store; // the pool calls it on Int32Arrays only
   try {
-    return { value: await f(), notifies };
+    return { value: await f(), jobs };
   } finally {
-    Atomics.notify = original;
+    Atomics.store = original;
   }
 }
 
@@ -63,11 +68,12 @@ async function sameOnThreads(m: Model): Promise<void> {
   for (const numThreads of [1, 2, 3]) {
     const s = await InferenceSession.create(m.bytes, { executionProviders: [{ name: 'wasm', numThreads }] });
     try {
-      const { value: out, notifies } = await notifiesDuring(() => s.run({ x: m.x }));
+      const { value: out, jobs } = await jobsDuring(() => s.run({ x: m.x }));
       const got = out['y']!;
       assert.equal(s.lastPlacement?.threads, numThreads);
       assert.deepEqual(s.lastPlacement?.steps.map((st) => st.implementation), ['wasm'], `${m.name}: ran its wasm kernel (Relu fused)`);
-      if (numThreads > 1) assert.ok(notifies >= 1, `${m.name}: split across ${numThreads} threads`);
+      if (numThreads > 1) assert.ok(jobs >= 1, `${m.name}: split across ${numThreads} threads`);
+      else assert.equal(jobs, 0, `${m.name}: one thread publishes no job`);
       if (!one) {
         one = got;
         assert.equal(compareTensors(got, want, { rtol: 1e-4, atol: 1e-4 }), undefined, `${m.name}: 1 thread vs the reference`);
