@@ -80,7 +80,7 @@ console.log('| build | M | per-row 1t | gemm 1t | gemm 2t | f32 GEMM 1t | f32 GE
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const build of ['simd', 'relaxed'] as const) {
   const one = await loadKilnWasm({ build, source });
-  const two = await loadKilnWasm({ build, source, numThreads: 2, spawner: nodeThreadSpawner() });
+  const two = await loadKilnWasm({ build, source, numThreads: 2, spawner: nodeThreadSpawner(), splitChoice: 'always' });
   for (const m of ROWS) {
     const [a, b] = [layout(one, m), layout(two, m)];
     const runs: (() => void)[] = [a.perRow, a.gemm, b.gemm, a.f32, b.f32];

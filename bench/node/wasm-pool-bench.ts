@@ -70,7 +70,7 @@ function gemmRunner(w: KilnWasm, n: number): () => Promise<void> {
 if (PART !== 'models') {
   const source = nodeWasmSource();
   const spins = [0, 50, 100];
-  const mods = [await loadKilnWasm({ source }), ...(await Promise.all(spins.map((spinMicros) => loadKilnWasm({ source, numThreads: 2, spawner: nodeThreadSpawner(), spinMicros }))))];
+  const mods = [await loadKilnWasm({ source }), ...(await Promise.all(spins.map((spinMicros) => loadKilnWasm({ source, numThreads: 2, spawner: nodeThreadSpawner(), spinMicros, splitChoice: 'always' }))))];
   const kload = loadavg().map((x) => x.toFixed(1)).join(' ');
   const krows: string[] = [];
   for (const n of [128, 256, 512]) {

@@ -46,7 +46,8 @@ export function workerCensus(): WorkerCensus | undefined {
 
 // Kiln's pool wakes its workers with one Atomics.notify per parallel kernel call (thread-pool.ts), from
 // the thread that runs the session: counting the page's notify calls per warm run gives the pool
-// dispatches a run makes, the count that a 2-thread run pays a wake-up for. (onnxruntime-web's
+// dispatches a run makes, the count that a 2-thread run pays a wake-up for. (The caller skips the
+// notify while no worker sleeps: with workers that spin (spinMicros > 0) this undercounts.) (onnxruntime-web's
 // pthreads wake through wasm's own atomic.notify instruction, which this does not see.)
 const wakes = new Map<string, number>();
 let wakeKey: string | undefined;

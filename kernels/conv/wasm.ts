@@ -4,7 +4,7 @@ import type { AnyTensor } from '../../core/tensor.ts';
 import { toNumbers } from '../common/values.ts';
 import type { ImplementationTable, KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import { packedBBytes, type PrepareContext, type WasmKernel, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
+import { MAX_ROW_PARTS, packedBBytes, type PrepareContext, type WasmKernel, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
 import { wasmEpilogue } from '../wasm/epilogue.ts';
 
 /**
@@ -12,7 +12,9 @@ import { wasmEpilogue } from '../wasm/epilogue.ts';
  * GEMM's packed panels, a chunk of output positions at a time, W read in place as the GEMM's A;
  * depthwise (one input and one output channel per group) as a direct SIMD kernel. Fused Relu/Clip
  * run in the kernel's clamp, the other activations in a pass after it (kernels/wasm/epilogue.ts);
- * 3-D convs and other dtypes decline (they run js).
+ * 3-D convs and other dtypes decline (they run js). Both kernels run on the thread pool by ranges of
+ * independent units ((image, group, chunk) for the GEMM form, planes for depthwise), each part with
+ * its own scratch region: the same bits on any thread count.
  */
 
 /** Packed col floats per chunk: ~128 KB, so a chunk stays in L2 between the im2col and the GEMM. */
@@ -23,6 +25,10 @@ export function chunkPositions(k: number, positions: number): number {
   const fit = Math.max(8, Math.floor(CHUNK_FLOATS / (k + 1) / 8) * 8);
   return Math.min(fit, Math.ceil(positions / 8) * 8);
 }
+
+/** The f32 arguments (lo, hi) of kiln_conv_f32 and kiln_conv_depthwise_f32, as parallelRows' bit mask. */
+const CONV_FLOATS = (1 << 23) | (1 << 24);
+const DEPTHWISE_FLOATS = (1 << 20) | (1 << 21);
 
 interface Conv2d {
   readonly ih: number; readonly iw: number; readonly oh: number; readonly ow: number;
@@ -68,14 +74,16 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
   // kernels/wasm/src/conv-f32.c holds at most 49 taps splatted (MAX_DEPTHWISE_TAPS)
   if (g.cinG === 1 && g.coutG === 1 && kh * kw <= 49) {
     const ow8 = Math.ceil(ow / 8) * 8;
-    const scratchFloats = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8);
+    const planeBytes = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8) * 4;
+    const planes = g.batch * g.group;
     const step: WasmStep = {
       reads,
-      scratchBytes: scratchFloats * 4,
+      scratchBytes: Math.min(MAX_ROW_PARTS, planes) * planeBytes,
       persistentBytes,
       prepare,
       run(k, at) {
-        k.fn('kiln_conv_depthwise_f32')(at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi);
+        const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi];
+        k.parallelRows('kiln_conv_depthwise_f32', { args, floats: DEPTHWISE_FLOATS, rows: planes, scratchArg: 4, scratchStride: planeBytes, work: outFloats * kh * kw });
         epilogue.after(k, at.outputs[0]!, outFloats);
       },
     };
@@ -83,13 +91,16 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
   }
   const K = g.cinG * kh * kw;
   const chunk = chunkPositions(K, oh * ow);
+  const units = g.batch * g.group * Math.ceil((oh * ow) / chunk);
+  const chunkBytes = packedBBytes(K, chunk);
   return {
     reads,
-    scratchBytes: packedBBytes(K, chunk),
+    scratchBytes: Math.min(MAX_ROW_PARTS, units) * chunkBytes,
     persistentBytes,
     prepare,
     run(k, at) {
-      k.fn('kiln_conv_f32')(at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi);
+      const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi];
+      k.parallelRows('kiln_conv_f32', { args, floats: CONV_FLOATS, rows: units, scratchArg: 4, scratchStride: chunkBytes, work: outFloats * K });
       epilogue.after(k, at.outputs[0]!, outFloats);
     },
   };

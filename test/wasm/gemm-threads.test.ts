@@ -53,7 +53,7 @@ const SHAPES: readonly (readonly [number, number, number])[] = [[130, 67, 33], [
 for (const build of ['simd', 'relaxed'] as WasmBuild[]) {
   test(`${build}: 2 and 3 threads give the single-threaded results bit for bit, rows and columns splits, tails, +C, relu/clip (seed ${rng.seed})`, async () => {
     const single = await loadKilnWasm({ build, source });
-    const pools = [await loadKilnWasm({ build, source, numThreads: 2, spawner: nodeThreadSpawner(), minParallelMacs: 0 }), await loadKilnWasm({ build, source, numThreads: 3, spawner: nodeThreadSpawner(), minParallelMacs: 0 })];
+    const pools = [await loadKilnWasm({ build, source, numThreads: 2, spawner: nodeThreadSpawner(), minParallelMacs: 0, splitChoice: 'always' }), await loadKilnWasm({ build, source, numThreads: 3, spawner: nodeThreadSpawner(), minParallelMacs: 0, splitChoice: 'always' })];
     try {
       assert.deepEqual(pools.map((p) => p.threads), [2, 3]);
       const activations: GemmActivation[] = [{ kind: 'none' }, { kind: 'relu' }, { kind: 'clip', min: -0.5, max: 0.75 }];

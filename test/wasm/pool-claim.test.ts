@@ -66,7 +66,7 @@ test(`2,000 consecutive small split GEMMs of alternating shapes on 2 and 3 threa
   const single = await loadKilnWasm({ source });
   const want = layout(single).map((p) => p.run());
   for (const threads of [2, 3]) {
-    const w = await loadKilnWasm({ source, numThreads: threads, spawner: nodeThreadSpawner(), minParallelMacs: 0 });
+    const w = await loadKilnWasm({ source, numThreads: threads, spawner: nodeThreadSpawner(), minParallelMacs: 0, splitChoice: 'always' });
     try {
       assert.equal(w.threads, threads);
       const placed = layout(w);

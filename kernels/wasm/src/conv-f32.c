@@ -104,37 +104,41 @@ static void pack_cols(const float *x, int cin, const geometry *g, int p0, int pn
  * Y = act(conv(X, W) + bias) for X [batch, group * cin_g, IH, IW], W [group * cout_g, cin_g, KH, KW],
  * bias [group * cout_g] or null. scratch holds ceil(chunk / 8) panels of (K + 1) * 8 floats; chunk
  * (a multiple of 8) output positions are packed and multiplied at a time. act clamps to [lo, hi]
- * when flags & GEMM_CLAMP.
+ * when flags & GEMM_CLAMP. Runs units [u0, u1) of batch * group * ceil(OH*OW / chunk) (image,
+ * group, chunk) units: each unit writes its own output columns (bias, then the GEMM onto it), so the
+ * thread pool splits a conv by unit ranges with the same bits as one call over all of them.
  */
 void KILN_EXPORT(kiln_conv_f32)(const float *x, const float *w, const float *bias, float *y, float *scratch, int batch,
                                 int group, int cin_g, int cout_g, int ih, int iw, int oh, int ow, int kh, int kw, int sh,
-                                int sw, int ph, int pw, int dh, int dw, int chunk, int flags, float lo, float hi) {
+                                int sw, int ph, int pw, int dh, int dw, int chunk, int flags, float lo, float hi, int u0,
+                                int u1) {
   const geometry g = {ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw};
   const int K = cin_g * kh * kw;
   const int S = oh * ow;
+  const int chunks = (S + chunk - 1) / chunk;
+  (void)batch;
   flags &= GEMM_CLAMP;
   if (bias) flags |= GEMM_ACCUMULATE;
-  for (int n = 0; n < batch; n++) {
-    for (int gr = 0; gr < group; gr++) {
-      const float *xg = x + (n * group + gr) * cin_g * ih * iw;
-      float *yg = y + (n * group + gr) * cout_g * S;
-      const float *wg = w + gr * cout_g * K;
-      if (bias) {
-        for (int co = 0; co < cout_g; co++) {
-          const float b = bias[gr * cout_g + co];
-          const v128_t bv = wasm_f32x4_splat(b);
-          float *row = yg + co * S;
-          int p = 0;
-          for (; p + 4 <= S; p += 4) wasm_v128_store(row + p, bv);
-          for (; p < S; p++) row[p] = b;
-        }
-      }
-      for (int p0 = 0; p0 < S; p0 += chunk) {
-        const int pn = S - p0 < chunk ? S - p0 : chunk;
-        pack_cols(xg, cin_g, &g, p0, pn, scratch);
-        kiln_gemm_f32(wg, K, scratch, yg + p0, S, cout_g, pn, K, flags, lo, hi);
+  for (int u = u0; u < u1; u++) {
+    const int img = u / chunks; // image * group + group index
+    const int gr = img % group;
+    const int p0 = (u % chunks) * chunk;
+    const int pn = S - p0 < chunk ? S - p0 : chunk;
+    const float *xg = x + img * cin_g * ih * iw;
+    float *yg = y + img * cout_g * S + p0;
+    const float *wg = w + gr * cout_g * K;
+    if (bias) {
+      for (int co = 0; co < cout_g; co++) {
+        const float b = bias[gr * cout_g + co];
+        const v128_t bv = wasm_f32x4_splat(b);
+        float *row = yg + co * S;
+        int p = 0;
+        for (; p + 4 <= pn; p += 4) wasm_v128_store(row + p, bv);
+        for (; p < pn; p++) row[p] = b;
       }
     }
+    pack_cols(xg, cin_g, &g, p0, pn, scratch);
+    kiln_gemm_f32(wg, K, scratch, yg, S, cout_g, pn, K, flags, lo, hi);
   }
 }
 
@@ -202,45 +206,46 @@ static inline __attribute__((always_inline)) void depthwise_rows(const float *pl
 
 /**
  * Depthwise conv: X [batch, C, IH, IW], W [C, 1, KH, KW], bias [C] or null, one output channel per
- * input channel. Each channel's plane is copied into scratch with its padding as zeros (and room
+ * input channel; planes [u0, u1) of batch * C (the thread pool splits by plane ranges, each part
+ * with its own scratch). Each channel's plane is copied into scratch with its padding as zeros (and room
  * for the last 8-wide vector: hp * wp floats, computed alike in kernels/conv/wasm.ts), then every
  * output row is 8 lanes at a time.
  */
 void KILN_EXPORT(kiln_conv_depthwise_f32)(const float *x, const float *w, const float *bias, float *y, float *scratch,
                                           int batch, int channels, int ih, int iw, int oh, int ow, int kh, int kw,
                                           int sh, int sw, int ph, int pw, int dh, int dw, int flags, float lo_value,
-                                          float hi_value) {
+                                          float hi_value, int u0, int u1) {
   const int ow8 = (ow + 7) / 8 * 8;
   const int hp = (oh - 1) * sh + (kh - 1) * dh + 1;
   const int wp = ow8 * sw + (kw - 1) * dw + 8;
   const int clamp = flags & GEMM_CLAMP;
   const v128_t lo = wasm_f32x4_splat(lo_value), hi = wasm_f32x4_splat(hi_value);
-  for (int n = 0; n < batch; n++) {
-    for (int c = 0; c < channels; c++) {
-      const float *xc = x + (n * channels + c) * ih * iw;
-      for (int r = 0; r < hp; r++) {
-        float *dst = scratch + r * wp;
-        const int iy = r - ph;
-        // columns [pw, pw + iw) hold the input row where it exists, the rest zeros
-        const int from = pw < wp ? pw : wp;
-        const int to = pw + iw < wp ? pw + iw : wp;
-        if (iy < 0 || iy >= ih || from >= to) {
-          __builtin_memset(dst, 0, (unsigned long)wp * 4);
-          continue;
-        }
-        __builtin_memset(dst, 0, (unsigned long)from * 4);
-        __builtin_memcpy(dst + from, xc + iy * iw, (unsigned long)(to - from) * 4);
-        __builtin_memset(dst + to, 0, (unsigned long)(wp - to) * 4);
+  (void)batch;
+  for (int u = u0; u < u1; u++) {
+    const int c = u % channels;
+    const float *xc = x + u * ih * iw;
+    for (int r = 0; r < hp; r++) {
+      float *dst = scratch + r * wp;
+      const int iy = r - ph;
+      // columns [pw, pw + iw) hold the input row where it exists, the rest zeros
+      const int from = pw < wp ? pw : wp;
+      const int to = pw + iw < wp ? pw + iw : wp;
+      if (iy < 0 || iy >= ih || from >= to) {
+        __builtin_memset(dst, 0, (unsigned long)wp * 4);
+        continue;
       }
-      const float *wc = w + c * kh * kw;
-      float *yc = y + (n * channels + c) * oh * ow;
-      const float b = bias ? bias[c] : 0.0f;
-      if (kh == 3 && kw == 3 && sw == 1) depthwise_rows(scratch, wp, wc, yc, oh, ow, 3, 3, sh, 1, dh, dw, b, clamp, lo, hi);
-      else if (kh == 3 && kw == 3 && sw == 2) depthwise_rows(scratch, wp, wc, yc, oh, ow, 3, 3, sh, 2, dh, dw, b, clamp, lo, hi);
-      else if (kh == 5 && kw == 5 && sw == 1) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 1, dh, dw, b, clamp, lo, hi);
-      else if (kh == 5 && kw == 5 && sw == 2) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 2, dh, dw, b, clamp, lo, hi);
-      else depthwise_rows(scratch, wp, wc, yc, oh, ow, kh, kw, sh, sw, dh, dw, b, clamp, lo, hi);
+      __builtin_memset(dst, 0, (unsigned long)from * 4);
+      __builtin_memcpy(dst + from, xc + iy * iw, (unsigned long)(to - from) * 4);
+      __builtin_memset(dst + to, 0, (unsigned long)(wp - to) * 4);
     }
+    const float *wc = w + c * kh * kw;
+    float *yc = y + u * oh * ow;
+    const float b = bias ? bias[c] : 0.0f;
+    if (kh == 3 && kw == 3 && sw == 1) depthwise_rows(scratch, wp, wc, yc, oh, ow, 3, 3, sh, 1, dh, dw, b, clamp, lo, hi);
+    else if (kh == 3 && kw == 3 && sw == 2) depthwise_rows(scratch, wp, wc, yc, oh, ow, 3, 3, sh, 2, dh, dw, b, clamp, lo, hi);
+    else if (kh == 5 && kw == 5 && sw == 1) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 1, dh, dw, b, clamp, lo, hi);
+    else if (kh == 5 && kw == 5 && sw == 2) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 2, dh, dw, b, clamp, lo, hi);
+    else depthwise_rows(scratch, wp, wc, yc, oh, ow, kh, kw, sh, sw, dh, dw, b, clamp, lo, hi);
   }
 }
 

@@ -26,6 +26,8 @@ export const Slot = {
   Probe: 16,
   /** set by a worker whose part threw (the caller reports it instead of waiting forever) */
   Failed: 17,
+  /** workers in (or about to enter) Atomics.wait: the caller notifies only when some are, so a spinning pool costs no wake-up call */
+  Sleepers: 62,
   /** parts run by workers so far (benches and tests report how much the workers help) */
   WorkerParts: 63, // the last slot: a row job's arguments fill 18..49
 } as const;
@@ -228,6 +230,8 @@ export interface ThreadInit {
   readonly stackTop: number;
   /** how long an idle worker polls the claim word before it sleeps in Atomics.wait (0: sleep at once) */
   readonly spinMicros: number;
+  /** bench-only: where split calls are timed (thread-trace.ts) */
+  readonly trace?: SharedArrayBuffer;
 }
 
 export type ThreadReply = { readonly kind: 'ready' } | { readonly kind: 'failed'; readonly message: string };

@@ -7,6 +7,8 @@
 // parts. (Assigning part i to thread i made every call wait for the slowest worker to wake: 6-16 ms
 // per split on a loaded machine, docs/decisions.md chromium-bench.)
 import { fail, KilnError } from '../../../core/errors.ts';
+import { SplitChooser } from './split-choice.ts';
+import type { PoolTrace } from './thread-trace.ts'; // a type only: the trace's code stays out of the bundle (bench-only)
 import { callGemm, claimedPart, claimPart, claimWord, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, partCount, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 /** One started worker, whatever the platform (Node worker_threads, a browser module Worker). */
@@ -70,6 +72,9 @@ export class ThreadPool {
     /** false on a browser's main thread, where Atomics.wait throws: the caller spins instead */
     private readonly canBlock: boolean,
     private readonly minParallelMacs: number,
+    private readonly trace: PoolTrace | undefined,
+    /** per call shape: split or not, by timing both on its first calls (split-choice.ts); undefined: always split */
+    private readonly chooser: SplitChooser | undefined,
   ) {
     this.ctl = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
     this.f32 = new Float32Array(memory.buffer, control, CONTROL_BYTES / 4);
@@ -84,7 +89,7 @@ export class ThreadPool {
    * Starts `stackTops.length` workers over `memory` (shared). Rejects, with every started worker
    * terminated, when one fails to start.
    */
-  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS): Promise<ThreadPool> {
+  static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS, trace?: PoolTrace, measureSplits = false): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CONTROL_BYTES / 4).fill(0);
     const workers: ThreadHandle[] = [];
     try {
@@ -92,7 +97,7 @@ export class ThreadPool {
         const w = await spawn();
         live++;
         workers.push(w);
-        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros });
+        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros, ...(trace ? { trace: trace.buffer } : {}) });
       }
       const replies = await Promise.all(workers.map((w) => w.started));
       const failed = replies.find((r) => r.kind === 'failed');
@@ -107,7 +112,7 @@ export class ThreadPool {
     } catch {
       canBlock = false;
     }
-    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs);
+    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs, trace, measureSplits ? new SplitChooser() : undefined);
   }
 
   /** Parts run by the workers so far (the rest ran on the calling thread). */
@@ -123,17 +128,19 @@ export class ThreadPool {
   rows(c: RowsCall, work: number, direct: (args: number[]) => void): void {
     if (this.released) fail('RELEASED', 'wasm backend: its thread pool was released');
     const parts = partCount(c.rows, this.threads, work, MAX_ROW_PARTS); // each part has its own scratch region: at most MAX_ROW_PARTS
-    if (parts <= 1 || work < this.minParallelMacs) {
+    const alone = (): void => {
       const all = rowsPart(c, 1, 0);
       if (all) direct(all);
-      return;
-    }
-    this.parallelRowCalls++;
-    writeRowsArgs(this.ctl, this.f32, c);
-    this.run(JobKind.Rows, parts, (part) => {
-      const args = rowsPart(c, parts, part);
-      if (args) direct(args);
-    }, 'a row-parallel kernel');
+    };
+    if (parts <= 1 || work < this.minParallelMacs) return alone();
+    this.choose(`r${c.fn}:${c.rows}:${work}`, () => {
+      this.parallelRowCalls++;
+      writeRowsArgs(this.ctl, this.f32, c);
+      this.run(JobKind.Rows, parts, (part) => {
+        const args = rowsPart(c, parts, part);
+        if (args) direct(args);
+      }, 'a row-parallel kernel');
+    }, alone);
   }
 
   /** kiln_gemm_f32 split across the pool; arguments are checked by the caller. */
@@ -144,17 +151,29 @@ export class ThreadPool {
     const split = rowTiles >= panels ? Split.Rows : Split.Columns;
     const macs = g.m * g.n * g.k;
     const parts = partCount(split === Split.Rows ? rowTiles : panels, this.threads, macs);
-    if (parts <= 1 || macs < this.minParallelMacs) {
-      callGemm(this.gemmExport, g);
-      return;
-    }
-    this.parallelCalls++;
-    writeGemmArgs(this.ctl, this.f32, g);
-    this.ctl[Slot.SplitBy] = split;
-    this.run(JobKind.Gemm, parts, (part) => {
-      const own = gemmPart(g, split, parts, part);
-      if (own) callGemm(this.gemmExport, own);
-    }, 'kiln_gemm_f32');
+    const alone = (): void => callGemm(this.gemmExport, g);
+    if (parts <= 1 || macs < this.minParallelMacs) return alone();
+    this.choose(`g${g.m}x${g.n}x${g.k}`, () => {
+      this.parallelCalls++;
+      writeGemmArgs(this.ctl, this.f32, g);
+      this.ctl[Slot.SplitBy] = split;
+      this.run(JobKind.Gemm, parts, (part) => {
+        const own = gemmPart(g, split, parts, part);
+        if (own) callGemm(this.gemmExport, own);
+      }, 'kiln_gemm_f32');
+    }, alone);
+  }
+
+  /** Runs `split` or `alone` as the chooser says for this call shape, timing the calls of its trials. */
+  private choose(key: string, split: () => void, alone: () => void): void {
+    const c = this.chooser;
+    if (!c) return split();
+    const way = c.way(key);
+    if (!c.trying(key)) return way ? split() : alone();
+    const t0 = performance.now();
+    if (way) split();
+    else alone();
+    c.record(key, way, performance.now() - t0);
   }
 
   /**
@@ -167,9 +186,11 @@ export class ThreadPool {
     ctl[Slot.Kind] = kind;
     ctl[Slot.Parts] = parts;
     Atomics.store(ctl, Slot.Done, 0);
+    const traced = this.trace?.begin() ?? -1;
     this.generation = (this.generation + 1) & 0xff;
     Atomics.store(ctl, Slot.Claim, claimWord(this.generation, parts, 0)); // a seq-cst write: the plain stores above are visible to whoever claims
-    Atomics.notify(ctl, Slot.Claim);
+    if (Atomics.load(ctl, Slot.Sleepers) > 0) Atomics.notify(ctl, Slot.Claim); // spinning workers see the word change themselves
+
     let mine = 0;
     let error: unknown;
     for (let claim = claimPart(ctl); claim >= 0; claim = claimPart(ctl)) {
@@ -181,9 +202,11 @@ export class ThreadPool {
         error = e ?? new Error('a part threw');
       }
     }
+    this.trace?.callerEnd(traced, mine);
     for (let done = Atomics.add(ctl, Slot.Done, mine) + mine; done !== parts; done = Atomics.load(ctl, Slot.Done)) {
       if (this.canBlock) Atomics.wait(ctl, Slot.Done, done);
     }
+    this.trace?.done(traced);
     const workerFailed = Atomics.exchange(ctl, Slot.Failed, 0) !== 0;
     if (error instanceof KilnError) throw error;
     if (error !== undefined) fail('INTERNAL', `wasm backend: ${what} trapped on the calling thread: ${error instanceof Error ? error.message : String(error)}`);

@@ -4,6 +4,7 @@
 // postMessage per kernel call costs more than a small GEMM. A worker takes parts through the claim
 // word like the caller (thread-job.ts claimPart) until none is left, so one that wakes late takes
 // whatever is still unclaimed, or nothing.
+import { PoolTrace, traceNow } from './thread-trace.ts';
 import { callGemm, claimedPart, claimParts, claimPart, CONTROL_BYTES, gemmPart, JobKind, readGemmArgs, readRowsArgs, ROW_EXPORTS, rowsPart, Slot, type GemmExport, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => void): void {
@@ -39,25 +40,33 @@ export function runThreadWorker(init: ThreadInit, reply: (r: ThreadReply) => voi
       if (g) callGemm(gemm, g);
     }
   };
+  const trace = init.trace ? new PoolTrace(init.trace) : undefined;
   reply({ kind: 'ready' });
   for (;;) {
+    const wokeAt = trace ? traceNow() : 0;
     const word = Atomics.load(ctl, Slot.Claim);
     if (Atomics.load(ctl, Slot.Kind) === JobKind.Exit) return;
     let took = false;
     for (let claim = claimPart(ctl); claim >= 0; claim = claimPart(ctl)) {
       took = true;
       const parts = claimParts(claim);
+      const traced = trace ? trace.workerClaimed(init.index, wokeAt, traceNow()) : -1;
       try {
         runPart(claimedPart(claim), parts);
       } catch {
         Atomics.store(ctl, Slot.Failed, 1); // still counted done below, so the caller never hangs
       }
       Atomics.add(ctl, Slot.WorkerParts, 1);
+      trace?.workerPartDone(traced);
       if (Atomics.add(ctl, Slot.Done, 1) + 1 === parts) Atomics.notify(ctl, Slot.Done);
     }
     if (took) continue; // the caller may have published the next job meanwhile: look again before sleeping
     if (init.spinMicros > 0 && spinWhile(ctl, word, init.spinMicros)) continue;
+    // Counted before the wait: a caller that stores the next claim word and then reads 0 here is
+    // ordered before this add, so the wait below sees the new word and returns at once.
+    Atomics.add(ctl, Slot.Sleepers, 1);
     Atomics.wait(ctl, Slot.Claim, word);
+    Atomics.sub(ctl, Slot.Sleepers, 1);
   }
 }
 

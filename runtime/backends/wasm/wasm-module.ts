@@ -6,6 +6,7 @@
 import { fail, KilnError } from '../../../core/errors.ts';
 import { detectWasmFeatures } from './wasm-features.ts';
 import { ThreadPool, type ThreadSpawner } from './thread-pool.ts';
+import type { PoolTrace } from './thread-trace.ts';
 import { callGemm, CONTROL_BYTES, ROW_EXPORTS, rowsPart } from './thread-job.ts';
 import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmExport, type WasmKernels } from '../../../kernels/wasm/contract.ts';
 
@@ -50,6 +51,14 @@ export interface LoadWasmOptions {
   minParallelMacs?: number;
   /** how long idle pool workers poll for the next job before sleeping; default WORKER_SPIN_MICROS (benches vary it) */
   spinMicros?: number;
+  /**
+   * 'measure' (default): each call shape above the size threshold runs split and on one thread on
+   * its first calls, timed, and keeps the faster (split-choice.ts); 'always': every such call splits
+   * (tests and benches that must see the pool run).
+   */
+  splitChoice?: 'measure' | 'always';
+  /** bench-only: split calls timed into this trace (thread-trace.ts; bench/pool-probe) */
+  trace?: PoolTrace;
 }
 
 /** A clear error for a numThreads that is not an integer in 1..MAX_WASM_THREADS. */
@@ -186,7 +195,7 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
     heapBase = control + CONTROL_BYTES + (threads - 1) * WORKER_STACK_BYTES;
     if (heapBase > memory.buffer.byteLength) memory.grow(Math.ceil((heapBase - memory.buffer.byteLength) / 65536));
     try {
-      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs, options.spinMicros); // threads > 1 only with a spawner (loadKilnWasm)
+      pool = await ThreadPool.start(options.spawner!, module, memory, control, stackTops, x.kiln_gemm_f32, options.minParallelMacs, options.spinMicros, options.trace, options.splitChoice !== 'always'); // threads > 1 only with a spawner (loadKilnWasm)
     } catch (e) {
       fail('DEVICE_UNAVAILABLE', `wasm backend: ${e instanceof Error ? e.message : String(e)}`);
     }
