@@ -30,8 +30,14 @@ function constQuant(ctx: WasmKernelContext, ys: number, yz: number): Quant | und
   return { s: toNumbers(s)[0]!, z: toNumbers(z)[0]!, lo: range[0], hi: range[1] };
 }
 
-/** the table in persistent memory (rebuilt by the activation's kernel when the node says so), and the call */
-function tableStep(inputs: readonly MaybeMeta[], ctx: WasmKernelContext, dqSlot: number, reads: number[], name: string, call: (f: WasmExport, k: WasmKernels, table: number, inputs: readonly number[], output: number) => void): WasmStep | undefined {
+/** lookup-excite.c's cache of per-row output tables (256 slots of b's bits, chunk mask, 256 bytes) */
+const ROW_CACHE_BYTES = 256 * 264;
+
+/**
+ * The table in persistent memory (rebuilt by the activation's kernel when the node says so), and
+ * the call; `cacheBytes` more persistent bytes, zeroed at prepare, passed as `cache` (0 without).
+ */
+function tableStep(inputs: readonly MaybeMeta[], ctx: WasmKernelContext, dqSlot: number, reads: number[], name: string, call: (f: WasmExport, k: WasmKernels, table: number, inputs: readonly number[], output: number, cache: number) => void, cacheBytes = 0): WasmStep | undefined {
   const table = ctx.constants[TABLE];
   const rebuild = tableFromWasmActivation(inputs, ctx, dqSlot);
   if (!table || table.type !== 'float32' || rebuild === null) return undefined;
@@ -39,16 +45,17 @@ function tableStep(inputs: readonly MaybeMeta[], ctx: WasmKernelContext, dqSlot:
   return {
     reads,
     scratchBytes: 0,
-    persistentBytes: [1024],
+    persistentBytes: cacheBytes > 0 ? [1024, cacheBytes] : [1024],
     prepare(k, at) {
       f = k.fn(name);
+      if (cacheBytes > 0) new Uint8Array(k.memory.buffer, at.persistent[1]!, cacheBytes).fill(0);
       const t = new Float32Array(k.memory.buffer, at.persistent[0]!, 256);
       t.set(rebuild ? rebuild.dq : (table.data as Float32Array));
       if (rebuild) k.fn('kiln_unary_f32')(rebuild.code, at.persistent[0]!, at.persistent[0]!, 256, rebuild.params[0], rebuild.params[1]);
     },
     run(k, at) {
       f ??= k.fn(name);
-      call(f, k, at.persistent[0]!, at.inputs as readonly number[], at.outputs[0]!);
+      call(f, k, at.persistent[0]!, at.inputs as readonly number[], at.outputs[0]!, at.persistent[1] ?? 0);
     },
   };
 }
@@ -84,7 +91,9 @@ const lookupMul: WasmKernel = (inputs, outputs, ctx) => {
   if (!full && !perRow) return undefined;
   const [rows, inner] = full ? [1, count(x.dims)] : [x.dims[0]! * x.dims[1]!, count(x.dims.slice(2))];
   const bRows = full ? 1 : count(b.dims);
-  return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_mul_q8', (f, _k, table, at, y) => void f(at[X]!, flip, table, at[MUL_B]!, bRows, full ? 1 : 0, rows, inner, q.s, q.z, q.lo, q.hi, y));
+  // rows of >= 32 bytes (lookup-excite.c's ROW_TABLE_MIN) by b read through cached output tables
+  const cache = !full && inner >= 32 ? ROW_CACHE_BYTES : 0;
+  return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_mul_q8', (f, _k, table, at, y, c) => void f(at[X]!, flip, table, at[MUL_B]!, bRows, full ? 1 : 0, rows, inner, q.s, q.z, q.lo, q.hi, c, y), cache);
 };
 
 export const wasm: ImplementationTable<WasmKernel> = {
