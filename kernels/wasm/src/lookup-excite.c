@@ -78,7 +78,7 @@ typedef struct {
 
 // QuantizeLinear(a * b) of 8 lanes (a0 a1, b0 b1): the float32 product, then kiln_quantize_f32's
 // division, clamped (integer bounds: clamp and round commute) and rounded half to even by adding
-// 1.5 * 2^23 (gemm-s8.c's epilogue does the same); NaN (max/min keep it) gives z as kiln_quantize_f32
+// 1.5 * 2^23 (gemm-s8.c's epilogue does the same); NaN (pmax/pmin keep it) gives z as kiln_quantize_f32
 // does. The 8 bytes in the low half.
 typedef struct {
   v128_t s, lo, hi, z, magic, bias;
@@ -87,8 +87,9 @@ typedef struct {
 static inline __attribute__((always_inline)) v128_t quantize8(const Quant *q, v128_t a0, v128_t a1, v128_t b0, v128_t b1) {
   const v128_t p0 = wasm_f32x4_div(wasm_f32x4_mul(a0, b0), q->s);
   const v128_t p1 = wasm_f32x4_div(wasm_f32x4_mul(a1, b1), q->s);
-  const v128_t f0 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p0, q->lo), q->hi), q->magic);
-  const v128_t f1 = wasm_f32x4_add(wasm_f32x4_min(wasm_f32x4_max(p1, q->lo), q->hi), q->magic);
+  // pmax/pmin: one instruction each on x64 (max/min ~7); with p first a NaN stays NaN (selected below)
+  const v128_t f0 = wasm_f32x4_add(wasm_f32x4_pmin(wasm_f32x4_pmax(p0, q->lo), q->hi), q->magic);
+  const v128_t f1 = wasm_f32x4_add(wasm_f32x4_pmin(wasm_f32x4_pmax(p1, q->lo), q->hi), q->magic);
   const v128_t q0 = wasm_v128_bitselect(wasm_i32x4_sub(f0, q->bias), q->z, wasm_f32x4_eq(p0, p0));
   const v128_t q1 = wasm_v128_bitselect(wasm_i32x4_sub(f1, q->bias), q->z, wasm_f32x4_eq(p1, p1));
   const v128_t h = wasm_i16x8_narrow_i32x4(q0, q1);
