@@ -40,4 +40,4 @@ const [reduce, mean, mul] = [fn('kiln_reduce_rows_f32'), fn('kiln_lookup_mean_q8
 const all = (f: (rows: number, len: number, i: number) => void) => () => { SHAPES.forEach(([r, l], i) => f(r, l, i)); };
 console.log(`float mean (kiln_reduce_rows_f32): ${time(all((r, l) => reduce(fAt, yAt, r, l, 0))).toFixed(1)} us`);
 console.log(`lookup mean q8: ${time(all((r, l) => mean(xAt, 0, tAt, r, l, 0.02, 128, 0, 255, yAt))).toFixed(1)} us`);
-console.log(`lookup mul q8 (per-row b): ${time(all((r, l, i) => mul(xAt, 0, tAt, bAt, r, 0, r, l, 0.02, 128, 0, 255, cAt + i * 256 * 264, pAt))).toFixed(1)} us`);
+console.log(`lookup mul q8 (per-row b): ${time(all((r, l, i) => mul(xAt, 0, tAt, bAt, r, 0, r, l, 0.02, 128, 0, 255, cAt + i * 256 * 264, 0, 0, pAt))).toFixed(1)} us`);

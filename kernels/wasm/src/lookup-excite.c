@@ -99,18 +99,19 @@ static inline __attribute__((always_inline)) v128_t quantize8(const Quant *q, v1
 // a: rows x inner bytes, or with a_per_row one byte per row (an SE scale times the feature map, the
 // quantized side being the pooled one); b: b_rows floats (row r reads b[r % b_rows]) or, with
 // b_full, one per element.
-static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, RowTable *cache, uint8_t *y);
+static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, RowTable *cache, const float *btable, int bflip, uint8_t *y);
 
 // cache: CACHE_SLOTS RowTables (256 x 264 bytes: kernels/qlinear-excite/wasm.ts) that live as long as the
-// node's table, s and z, zeroed before the first call; unused with b_full.
-void KILN_EXPORT(kiln_lookup_mul_q8)(const uint8_t *a, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, RowTable *cache, uint8_t *y) {
-  lookup_mul(a, 0, flip, table, b, b_rows, b_full, rows, inner, s, z, lo, hi, cache, y);
+// node's table, s and z, zeroed before the first call; unused with b_full. btable (one b per row
+// only): b holds bytes, row r's value is btable[byte ^ (bflip ? 0x80 : 0)] (the excitation's lookup).
+void KILN_EXPORT(kiln_lookup_mul_q8)(const uint8_t *a, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, RowTable *cache, const float *btable, int bflip, uint8_t *y) {
+  lookup_mul(a, 0, flip, table, b, b_rows, b_full, rows, inner, s, z, lo, hi, cache, btable, bflip, y);
 }
 
 // a one byte per row, b one float per element: QuantizeLinear(table[a[r]] * b[i]); the float32
 // product is the same either way round, so the bytes are the unfused Mul's.
 void KILN_EXPORT(kiln_lookup_rowmul_q8)(const uint8_t *a, int flip, const float *table, const float *b, int rows, int inner, float s, int z, int lo, int hi, uint8_t *y) {
-  lookup_mul(a, 1, flip, table, b, 1, 1, rows, inner, s, z, lo, hi, 0, y);
+  lookup_mul(a, 1, flip, table, b, 1, 1, rows, inner, s, z, lo, hi, 0, 0, 0, y);
 }
 
 // One row through a table of its outputs: y[j] = row[a[j] ^ m] for the table indices a row holds.
@@ -175,12 +176,12 @@ static void row_by_table(const uint8_t *a, uint8_t m, const float *table, float 
   for (; j < inner; j++) y[j] = row[a[j] ^ m];
 }
 
-static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, RowTable *cache, uint8_t *y) {
-  const uint8_t m = flip ? 0x80 : 0;
+static void lookup_mul(const uint8_t *a, int a_per_row, int flip, const float *table, const float *b, int b_rows, int b_full, int rows, int inner, float s, int z, int lo, int hi, RowTable *cache, const float *btable, int bflip, uint8_t *y) {
+  const uint8_t m = flip ? 0x80 : 0, bm = bflip ? 0x80 : 0;
   const Quant q = { wasm_f32x4_splat(s), wasm_f32x4_splat((float)(lo - z)), wasm_f32x4_splat((float)(hi - z)), wasm_i32x4_splat(z), wasm_f32x4_splat(12582912.0f), wasm_i32x4_splat(0x4B400000 - z) };
   long i = 0;
   for (int r = 0, rb = 0; r < rows; r++, rb = rb + 1 == b_rows ? 0 : rb + 1) {
-    const float br = b_full ? 0.0f : b[rb];
+    const float br = b_full ? 0.0f : btable ? btable[((const uint8_t *)b)[rb] ^ bm] : b[rb];
     const v128_t ar = wasm_f32x4_splat(a_per_row ? table[a[r] ^ m] : 0.0f);
     if (!b_full && !a_per_row && inner >= ROW_TABLE_MIN) {
       row_by_table(a + i, m, table, br, &q, inner, cache, y + i);
