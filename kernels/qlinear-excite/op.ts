@@ -15,8 +15,10 @@ import { lookupBase } from '../qlinear-lookup/op.ts';
  *
  *   kiln.QLinearLookupGlobalAveragePool(x, table, y_scale, y_zero_point [, dequantized])
  *     = QuantizeLinear(GlobalAveragePool(table[x]), y_scale, y_zero_point)
- *   kiln.QLinearLookupMul(x, table, b, y_scale, y_zero_point [, dequantized])
- *     = QuantizeLinear(Mul(table[x], b), y_scale, y_zero_point), b float32 (broadcast as Mul does)
+ *   kiln.QLinearLookupMul(x, table, b, y_scale, y_zero_point [, dequantized, b_table [, b_dequantized]])
+ *     = QuantizeLinear(Mul(table[x], b), y_scale, y_zero_point), b float32 (broadcast as Mul does),
+ *       or with b_table 8-bit and read as b_table[b] (the excitation's own float lookup folded in:
+ *       its attributes carry the prefix EXCITATION_ATTR_PREFIX)
  *
  * The reference runs the separate ops' references in that order, so its answers are theirs.
  * `dequantized` and the attributes (kiln_folded = the activation) are those of the folded
@@ -25,7 +27,13 @@ import { lookupBase } from '../qlinear-lookup/op.ts';
  */
 export const X = 0, TABLE = 1;
 export const GAP_YS = 2, GAP_YZ = 3, GAP_DQ = 4;
-export const MUL_B = 2, MUL_YS = 3, MUL_YZ = 4, MUL_DQ = 5;
+export const MUL_B = 2, MUL_YS = 3, MUL_YZ = 4, MUL_DQ = 5, MUL_B_TABLE = 6, MUL_B_DQ = 7;
+export const EXCITATION_ATTR_PREFIX = 'kiln_excitation_';
+
+/** the excitation lookup's attributes (EXCITATION_ATTR_PREFIX stripped) */
+export function excitationAttrs(attrs: Attributes): Attributes {
+  return attrs.names().filter((n) => n.startsWith(EXCITATION_ATTR_PREFIX)).reduce((a, n) => a.with(n.slice(EXCITATION_ATTR_PREFIX.length), attrs.raw(n)!), Attributes.empty());
+}
 
 function checkTable(inputs: readonly MaybeMeta[], dqSlot: number, ctx: KernelContext): TensorMeta {
   const x = requireInput(inputs, X, ctx);
@@ -76,8 +84,11 @@ export function planMean(inputs: readonly MaybeMeta[], ctx: KernelContext): Tens
 export function planMul(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta {
   const x = checkTable(inputs, MUL_DQ, ctx);
   const b = requireInput(inputs, MUL_B, ctx);
-  requireType(b, ['float32'], ctx, 'b');
-  const mul = resolveDefinition('', 'Mul')!.inferOutputs([{ dtype: 'float32', dims: x.dims }, b], plain(ctx))[0]!;
+  if (inputs[MUL_B_TABLE]) {
+    requireType(b, ['uint8', 'int8'], ctx, 'b');
+    checkTable([b, inputs[MUL_B_TABLE], inputs[MUL_B_DQ]], 2, ctx);
+  } else requireType(b, ['float32'], ctx, 'b');
+  const mul = resolveDefinition('', 'Mul')!.inferOutputs([{ dtype: 'float32', dims: x.dims }, { dtype: 'float32', dims: b.dims }], plain(ctx))[0]!;
   return { dtype: checkQuant(inputs, MUL_YS, MUL_YZ, ctx), dims: mul.dims };
 }
 
@@ -98,7 +109,8 @@ export const definitions: readonly OpDefinition[] = [
     inferOutputs: (inputs, ctx) => [planMul(inputs, ctx)],
     reference: (inputs, ctx) => {
       planMul(inputs.map((t) => t && metaOf(t)), ctx);
-      const product = reference('Mul')([gatherTable(inputs[X]!, inputs[TABLE]!), inputs[MUL_B]], plain(ctx))[0]!;
+      const b = inputs[MUL_B_TABLE] ? gatherTable(inputs[MUL_B]!, inputs[MUL_B_TABLE]!) : inputs[MUL_B];
+      const product = reference('Mul')([gatherTable(inputs[X]!, inputs[TABLE]!), b], plain(ctx))[0]!;
       return [quantize(product, inputs[MUL_YS], inputs[MUL_YZ], ctx)];
     },
   },

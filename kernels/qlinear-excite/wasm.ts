@@ -5,7 +5,7 @@ import { opKey } from '../contract.ts';
 import { lookupBase } from '../qlinear-lookup/op.ts';
 import { tableFromWasmActivation } from '../qlinear-lookup/wasm.ts';
 import type { WasmExport, WasmKernel, WasmKernelContext, WasmKernels, WasmStep } from '../wasm/contract.ts';
-import { GAP_DQ, GAP_YS, GAP_YZ, MUL_B, MUL_DQ, MUL_YS, MUL_YZ, planMean, planMul, TABLE, X } from './op.ts';
+import { excitationAttrs, GAP_DQ, GAP_YS, GAP_YZ, MUL_B, MUL_B_DQ, MUL_B_TABLE, MUL_DQ, MUL_YS, MUL_YZ, planMean, planMul, TABLE, X } from './op.ts';
 
 /**
  * The squeeze-excite ops in wasm (kernels/wasm/src/lookup-excite.c): x's bytes through the table,
@@ -30,25 +30,52 @@ function constQuant(ctx: WasmKernelContext, ys: number, yz: number): Quant | und
   return { s: toNumbers(s)[0]!, z: toNumbers(z)[0]!, lo: range[0], hi: range[1] };
 }
 
-/** the table in persistent memory (rebuilt by the activation's kernel when the node says so), and the call */
-function tableStep(inputs: readonly MaybeMeta[], ctx: WasmKernelContext, dqSlot: number, reads: number[], name: string, call: (f: WasmExport, k: WasmKernels, table: number, inputs: readonly number[], output: number) => void): WasmStep | undefined {
-  const table = ctx.constants[TABLE];
+/** lookup-excite.c's cache of per-row output tables (256 slots of b's bits, chunk mask, 256 bytes) */
+const ROW_CACHE_BYTES = 256 * 264;
+
+interface Table {
+  readonly data: Float32Array;
+  /** the activation's wasm unary step over `dq`, when the node says so */
+  readonly rebuild: { dq: Float32Array; code: number; params: readonly [number, number] } | undefined;
+}
+
+/** a constant float table (tableSlot) and how prepare rebuilds it; undefined: the node runs js */
+function constTable(inputs: readonly MaybeMeta[], ctx: WasmKernelContext, tableSlot: number, dqSlot: number): Table | undefined {
+  const table = ctx.constants[tableSlot];
   const rebuild = tableFromWasmActivation(inputs, ctx, dqSlot);
   if (!table || table.type !== 'float32' || rebuild === null) return undefined;
+  return { data: table.data as Float32Array, rebuild };
+}
+
+function writeTable(k: WasmKernels, at: number, t: Table): void {
+  new Float32Array(k.memory.buffer, at, 256).set(t.rebuild ? t.rebuild.dq : t.data);
+  if (t.rebuild) k.fn('kiln_unary_f32')(t.rebuild.code, at, at, 256, t.rebuild.params[0], t.rebuild.params[1]);
+}
+
+/**
+ * The table in persistent memory (rebuilt by the activation's kernel when the node says so), and
+ * the call; `more` persistent regions after it: `cacheBytes` zeroed at prepare, then the
+ * excitation's table when it is folded in. The call gets (table, cache or 0, excitation table or 0).
+ */
+function tableStep(inputs: readonly MaybeMeta[], ctx: WasmKernelContext, dqSlot: number, reads: number[], name: string, call: (f: WasmExport, table: number, inputs: readonly number[], output: number, cache: number, bTable: number) => void, cacheBytes = 0, bTable?: Table): WasmStep | undefined {
+  const table = constTable(inputs, ctx, TABLE, dqSlot);
+  if (!table) return undefined;
+  const regions = [1024, ...(cacheBytes > 0 ? [cacheBytes] : []), ...(bTable ? [1024] : [])];
+  const [cacheAt, bAt] = [cacheBytes > 0 ? 1 : -1, bTable ? regions.length - 1 : -1];
   let f: WasmExport | undefined;
   return {
     reads,
     scratchBytes: 0,
-    persistentBytes: [1024],
+    persistentBytes: regions,
     prepare(k, at) {
       f = k.fn(name);
-      const t = new Float32Array(k.memory.buffer, at.persistent[0]!, 256);
-      t.set(rebuild ? rebuild.dq : (table.data as Float32Array));
-      if (rebuild) k.fn('kiln_unary_f32')(rebuild.code, at.persistent[0]!, at.persistent[0]!, 256, rebuild.params[0], rebuild.params[1]);
+      writeTable(k, at.persistent[0]!, table);
+      if (cacheAt > 0) new Uint8Array(k.memory.buffer, at.persistent[cacheAt]!, cacheBytes).fill(0);
+      if (bTable) writeTable(k, at.persistent[bAt]!, bTable);
     },
     run(k, at) {
       f ??= k.fn(name);
-      call(f, k, at.persistent[0]!, at.inputs as readonly number[], at.outputs[0]!);
+      call(f, at.persistent[0]!, at.inputs as readonly number[], at.outputs[0]!, cacheAt > 0 ? at.persistent[cacheAt]! : 0, bAt > 0 ? at.persistent[bAt]! : 0);
     },
   };
 }
@@ -61,7 +88,7 @@ const lookupMean: WasmKernel = (inputs, outputs, ctx) => {
   const [rows, len] = [x.dims[0]! * x.dims[1]!, count(x.dims.slice(2))];
   const flip = lookupBase(x.dtype) === 0 ? 0 : 1;
   if (rows === 0 || len === 0) return undefined;
-  return tableStep(inputs, ctx, GAP_DQ, [X], 'kiln_lookup_mean_q8', (f, _k, table, at, y) => void f(at[X]!, flip, table, rows, len, q.s, q.z, q.lo, q.hi, y));
+  return tableStep(inputs, ctx, GAP_DQ, [X], 'kiln_lookup_mean_q8', (f, table, at, y) => void f(at[X]!, flip, table, rows, len, q.s, q.z, q.lo, q.hi, y));
 };
 
 const lookupMul: WasmKernel = (inputs, outputs, ctx) => {
@@ -71,20 +98,27 @@ const lookupMul: WasmKernel = (inputs, outputs, ctx) => {
   if (!q || count(out.dims) === 0) return undefined;
   const flip = lookupBase(x.dtype) === 0 ? 0 : 1;
   // the quantized side per (n, c) row and b the full map (an SE scale, pooled, times the features)
-  const xRows = out.dims.length >= 2 && x.dims.length === out.dims.length && x.dims[0] === out.dims[0] && x.dims[1] === out.dims[1] && x.dims.slice(2).every((d) => d === 1);
+  // the excitation folded in (its bytes and table): one value per (n, c) row only
+  const folded = inputs[MUL_B_TABLE] !== undefined;
+  const bTable = folded ? constTable(inputs, { ...ctx, attrs: excitationAttrs(ctx.attrs) }, MUL_B_TABLE, MUL_B_DQ) : undefined;
+  if (folded && !bTable) return undefined;
+  const xRows = !folded && out.dims.length >= 2 && x.dims.length === out.dims.length && x.dims[0] === out.dims[0] && x.dims[1] === out.dims[1] && x.dims.slice(2).every((d) => d === 1);
   if (xRows && b.dims.length === out.dims.length && b.dims.every((d, i) => d === out.dims[i]) && count(x.dims) < count(out.dims)) {
     const [rows, inner] = [out.dims[0]! * out.dims[1]!, count(out.dims.slice(2))];
-    return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_rowmul_q8', (f, _k, table, at, y) => void f(at[X]!, flip, table, at[MUL_B]!, rows, inner, q.s, q.z, q.lo, q.hi, y));
+    return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_rowmul_q8', (f, table, at, y) => void f(at[X]!, flip, table, at[MUL_B]!, rows, inner, q.s, q.z, q.lo, q.hi, y));
   }
   if (out.dims.length !== x.dims.length || out.dims.some((d, i) => d !== x.dims[i])) return undefined;
   // b: one float per element (x's shape), or one per (n, c) row: [N or 1, C, 1, ...] right-aligned to x
   const bd = [...new Array<number>(Math.max(0, x.dims.length - b.dims.length)).fill(1), ...b.dims];
   const full = bd.every((d, i) => d === x.dims[i]);
   const perRow = x.dims.length >= 2 && bd[1] === x.dims[1] && (bd[0] === 1 || bd[0] === x.dims[0]) && bd.slice(2).every((d) => d === 1);
-  if (!full && !perRow) return undefined;
+  if ((!full && !perRow) || (folded && full)) return undefined;
   const [rows, inner] = full ? [1, count(x.dims)] : [x.dims[0]! * x.dims[1]!, count(x.dims.slice(2))];
   const bRows = full ? 1 : count(b.dims);
-  return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_mul_q8', (f, _k, table, at, y) => void f(at[X]!, flip, table, at[MUL_B]!, bRows, full ? 1 : 0, rows, inner, q.s, q.z, q.lo, q.hi, y));
+  // rows of >= 32 bytes (lookup-excite.c's ROW_TABLE_MIN) by b read through cached output tables
+  const cache = !full && inner >= 32 ? ROW_CACHE_BYTES : 0;
+  const bFlip = lookupBase(b.dtype) === 0 ? 0 : 1;
+  return tableStep(inputs, ctx, MUL_DQ, [X, MUL_B], 'kiln_lookup_mul_q8', (f, table, at, y, c, bt) => void f(at[X]!, flip, table, at[MUL_B]!, bRows, full ? 1 : 0, rows, inner, q.s, q.z, q.lo, q.hi, c, bt, bFlip, y), cache, bTable);
 };
 
 export const wasm: ImplementationTable<WasmKernel> = {

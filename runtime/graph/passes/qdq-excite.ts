@@ -6,6 +6,7 @@ import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { activationDequant, soleQuantize } from './qdq-groups.ts';
 import { removeDeadNodes } from './remove-dead-nodes.ts';
+import { EXCITATION_ATTR_PREFIX } from '../../../kernels/qlinear-excite/op.ts';
 
 /** A float value that is table[x] for an 8-bit x: a DequantizeLinear's, or a float kiln.QLinearLookup's. */
 interface TableSource {
@@ -61,7 +62,15 @@ export function fuseQuantizedExcite(graph: Graph, opset: number): void {
     const [x, other] = [order[slot]!, order[1 - slot]!];
     const src = sourceOf(x)!;
     replace.set(node, undefined);
-    replace.set(q, { name: q.name, opType: 'QLinearLookupMul', domain: 'kiln', inputs: [src.x, src.table, other, ys, yz, ...(src.dequantized ? [src.dequantized] : [])], outputs: [q.outputs[0]!], attrs: src.attrs });
+    // the excitation itself a float lookup read by this Mul alone (HardSigmoid of a quantized
+    // value): its bytes and table join the node, so the lookup is no step of its own
+    const lookup = index.producer.get(other);
+    const folded = lookup && index.hasSingleConsumer(other) ? rowLookup(graph, lookup) : undefined;
+    const inputs = folded
+      ? [src.x, src.table, folded.x, ys, yz, src.dequantized ?? '', folded.table, ...(folded.dequantized ? [folded.dequantized] : [])]
+      : [src.x, src.table, other, ys, yz, ...(src.dequantized ? [src.dequantized] : [])];
+    if (folded) replace.set(lookup!, undefined);
+    replace.set(q, { name: q.name, opType: 'QLinearLookupMul', domain: 'kiln', inputs, outputs: [q.outputs[0]!], attrs: folded ? withExcitationAttrs(src.attrs, folded.attrs) : src.attrs });
   }
   if (replace.size === 0) return;
   rewriteNodes(graph, replace);
@@ -85,6 +94,19 @@ function tableSource(graph: Graph, index: GraphIndex, value: string, opset: numb
     graph.initializers.set(name, table);
   }
   return { x: dq.inputs[0]!, table: name, attrs: Attributes.empty() };
+}
+
+/** A float kiln.QLinearLookup (its table a 256-entry float32 initializer): the excitation a Mul may fold in. */
+function rowLookup(graph: Graph, node: Node): TableSource | undefined {
+  if (node.opType !== 'QLinearLookup' || node.domain !== 'kiln' || !node.inputs[0]) return undefined;
+  const table = graph.initializers.get(node.inputs[1] ?? '');
+  if (!table || table.type !== 'float32' || table.size !== 256) return undefined;
+  return { x: node.inputs[0], table: node.inputs[1]!, ...(node.inputs[2] ? { dequantized: node.inputs[2] } : {}), attrs: node.attrs };
+}
+
+/** the node's attributes (the feature map's folded activation) and the excitation lookup's, prefixed (kernels/qlinear-excite/op.ts) */
+function withExcitationAttrs(attrs: Attributes, excitation: Attributes): Attributes {
+  return excitation.names().reduce((a, n) => a.with(EXCITATION_ATTR_PREFIX + n, excitation.raw(n)!), attrs);
 }
 
 /** DequantizeLinear's reference on all 256 inputs of its 8-bit type: the float values x can stand for. */
