@@ -128,7 +128,10 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     }
   }
 
-  // Warm runs, interleaved; each runtime stops once its budget is spent (after minRuns).
+  // Warm runs, interleaved; each runtime stops once its budget is spent (after minRuns). Each timed
+  // run follows an untimed run of the same runtime, so it meets its own steady state (its threads
+  // awake or asleep as its own last run left them) and not a peer's: a peer's thread pool still
+  // spinning after its run took the second core from the next runtime's workers (docs/bench.md).
   const feeds = new Map(live.map((l) => [l, l.s.feed(input, dims1)]));
   const failed = new Set<Live>();
   for (let i = 0; i < o.warmup + o.maxRuns; i++) {
@@ -137,6 +140,7 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     for (const l of active) {
       try {
         const run = (): Promise<unknown> => charge(l.key, l.row.runtime, () => l.s.run(feeds.get(l)!));
+        if (active.length > 1) await run();
         const t0 = performance.now();
         await (i >= o.warmup ? countWakes(l.key, run) : run());
         if (i >= o.warmup) l.times.push(performance.now() - t0);
