@@ -6,7 +6,7 @@
 // contrib ops and 3-D ONNX Attention, [B, N, S, Hv] for 4-D). Query head n reads K/V head n / group.
 //
 // Per query row: scores[t] = scale * q . k_t (4 lanes along the head dim) into a scratch row, the
-// row max, exp(x - max) 4 keys at a time (exp_weight: no denormal range), then out = sum_t w_t v_t / sum
+// row max, exp(x - max) 4 keys at a time (v_exp_nonpositive: no denormal range), then out = sum_t w_t v_t / sum
 // (4 lanes along Hv, accumulated in the output row itself).
 //
 // The general form (issue 13): a key window per query row [lo, hi) from a past length per batch
@@ -93,33 +93,7 @@ INLINE void axpy(float *out, float w, const float *v, int n) {
 }
 
 
-/**
- * e^x for x <= 0 (x - the row max): v_exp's polynomial with one power-of-two factor and no denormal
- * range: below -87 (e^x < 2^-125, nothing next to the row's weight of 1) the weight is 0. v_exp
- * would form those results (and the 0 of a -1e9 masked key) through denormal products, which on
- * x86 cost a microcode assist each: 4x the whole kernel's time under a causal -1e9 mask. NaN passes.
- */
-INLINE v128_t exp_weight(v128_t x) {
-  const v128_t lo = SPLAT(-87.0f), magic = SPLAT(12582912.0f);
-  v128_t under = wasm_f32x4_lt(x, lo);
-  v128_t xc = wasm_f32x4_pmax(x, lo);
-  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(xc, SPLAT(1.44269504088896341f)), magic);
-  v128_t n = wasm_f32x4_sub(t, magic);
-  v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(n, SPLAT(0.693359375f)));
-  r = wasm_f32x4_add(r, wasm_f32x4_mul(n, SPLAT(2.12194440e-4f)));
-  v128_t p = SPLAT(1.9875691500e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.3981999507e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(8.3334519073e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(4.1665795894e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.6666665459e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(5.0000001201e-1f));
-  v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
-  // n in [-126, 0]: 2^n is a normal float, and so is y * 2^n >= e^-87
-  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(t, magic), wasm_i32x4_splat(127)), 23);
-  return wasm_v128_andnot(wasm_f32x4_mul(y, scale), under);
-}
-
-INLINE float exp_weight1(float x) { return wasm_f32x4_extract_lane(exp_weight(SPLAT(x)), 0); }
+INLINE float exp_weight1(float x) { return wasm_f32x4_extract_lane(v_exp_nonpositive(SPLAT(x)), 0); }
 
 /** The largest |k_t| over T rows of H floats, ks apart. */
 static float max_norm(const float *k, int ks, int T, int H) {
@@ -137,7 +111,7 @@ static float max_norm(const float *k, int ks, int T, int H) {
  * causal -1e9 or -inf mask). |scale q . k_t| <= u (Cauchy-Schwarz with kmax = max |k_t|, 1e-3 over
  * for the f32 sums), so the row max is >= b_r - u for any key r (here the largest bias of the first,
  * middle and last keys, which no cut removes), and a key with b_t < b_r - 2u - 90 weighs < e^-90:
- * 0 in exp_weight, < 1e-39 in the reference. NaN or inf bounds cut nothing.
+ * 0 in v_exp_nonpositive, < 1e-39 in the reference. NaN or inf bounds cut nothing.
  */
 static __attribute__((noinline)) void trim_keys(const float *bb, const float *q, int H, float scale, float kmax, int *plo, int *phi) {
   int lo = *plo, hi = *phi;
@@ -246,7 +220,7 @@ int KILN_EXPORT(kiln_attention_f32)(const float *q, const float *k, const float 
     v128_t mv = SPLAT(max), sv = SPLAT(0.0f);
     int t = 0;
     for (; t + 4 <= len; t += 4) {
-      v128_t e = exp_weight(wasm_f32x4_sub(wasm_v128_load(scores + t), mv));
+      v128_t e = v_exp_nonpositive(wasm_f32x4_sub(wasm_v128_load(scores + t), mv));
       wasm_v128_store(scores + t, e);
       sv = wasm_f32x4_add(sv, e);
     }

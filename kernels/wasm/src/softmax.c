@@ -22,14 +22,18 @@ INLINE float row_max(const float *x, int len) {
   return r;
 }
 
-/** Writes exp(x - max) to y (Softmax) or nowhere (y null); returns the sum. */
+/**
+ * Writes exp(x - max) to y (Softmax) or nowhere (y null); returns the sum. x - max <= 0, so
+ * v_exp_nonpositive: weights below e^-87 are 0, never formed through denormal products (a row with
+ * -1e9 masked entries, as an unrecognised attention leaves it, cost a microcode assist per entry).
+ */
 INLINE float exp_sum(const float *x, float *y, int len, float max) {
   v128_t mv = SPLAT(max), s = SPLAT(0.0f), s2 = s;
   int j = 0;
   // two vectors per iteration: two independent exp chains to overlap (V8 schedules little itself)
   for (; j + 8 <= len; j += 8) {
-    v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(x + j), mv));
-    v128_t e2 = v_exp(wasm_f32x4_sub(wasm_v128_load(x + j + 4), mv));
+    v128_t e = v_exp_nonpositive(wasm_f32x4_sub(wasm_v128_load(x + j), mv));
+    v128_t e2 = v_exp_nonpositive(wasm_f32x4_sub(wasm_v128_load(x + j + 4), mv));
     if (y) {
       wasm_v128_store(y + j, e);
       wasm_v128_store(y + j + 4, e2);
@@ -39,13 +43,13 @@ INLINE float exp_sum(const float *x, float *y, int len, float max) {
   }
   s = wasm_f32x4_add(s, s2);
   for (; j + 4 <= len; j += 4) {
-    v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(x + j), mv));
+    v128_t e = v_exp_nonpositive(wasm_f32x4_sub(wasm_v128_load(x + j), mv));
     if (y) wasm_v128_store(y + j, e);
     s = wasm_f32x4_add(s, e);
   }
   float sum = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) + wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3);
   for (; j < len; j++) {
-    float e = wasm_f32x4_extract_lane(v_exp(SPLAT(x[j] - max)), 0);
+    float e = wasm_f32x4_extract_lane(v_exp_nonpositive(SPLAT(x[j] - max)), 0);
     if (y) y[j] = e;
     sum += e;
   }
@@ -88,7 +92,7 @@ INLINE void softmax_columns(const float *x, float *y, int len, int inner, int lo
   for (int l = 1; l < len; l++) m = wasm_f32x4_max(m, ld(x + (long)l * inner, one));
   v128_t s = SPLAT(0.0f);
   for (int l = 0; l < len; l++) {
-    v128_t e = v_exp(wasm_f32x4_sub(ld(x + (long)l * inner, one), m));
+    v128_t e = v_exp_nonpositive(wasm_f32x4_sub(ld(x + (long)l * inner, one), m));
     if (!log) st(y + (long)l * inner, e, one);
     s = wasm_f32x4_add(s, e);
   }

@@ -5,6 +5,7 @@
 //          2^n applied as two exact power-of-two factors so denormal results and x up to
 //          88.72 (FLT_MAX) come out right. Relative error <= 2e-7 for normal results (Cephes'
 //          stated bound for expf); 0 below -103.97, +inf above 88.7228, NaN passes.
+//   v_exp_nonpositive: the same for softmax weights (x <= 0), 0 below -87 instead of denormals.
 //   s_log: Cephes logf on [sqrt(1/2), sqrt(2)), relative error <= 2e-7; only used on a row's sum
 //          (>= 1) in LogSoftmax.
 #ifndef KILN_VMATH_H
@@ -15,15 +16,17 @@
 #define INLINE static inline __attribute__((always_inline))
 #define SPLAT(c) wasm_f32x4_splat(c)
 
-INLINE v128_t v_exp(v128_t x) {
-  const v128_t hi = SPLAT(88.72283935546875f), lo = SPLAT(-103.97208f);
-  v128_t over = wasm_f32x4_gt(x, hi), under = wasm_f32x4_lt(x, lo);
-  v128_t xc = wasm_f32x4_pmin(wasm_f32x4_pmax(x, lo), hi); // NaN stays NaN
+/**
+ * Cephes expf's core on xc (already clamped to where the caller's scaling is exact): returns the
+ * polynomial value y = e^r, r = xc - n ln2 with |r| <= ln2/2, and sets *t = xc log2(e) + 1.5 * 2^23,
+ * whose low mantissa bits hold n = round(xc / ln2), so e^xc = y * 2^n.
+ */
+INLINE v128_t v_exp_core(v128_t xc, v128_t *t) {
   // round to nearest by adding 1.5 * 2^23: n's integer sits in t's low mantissa bits (cheaper in
   // V8 than f32x4.nearest + i32x4.trunc_sat, which lower to several x64 instructions each)
   const v128_t magic = SPLAT(12582912.0f);
-  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(xc, SPLAT(1.44269504088896341f)), magic);
-  v128_t n = wasm_f32x4_sub(t, magic);
+  *t = wasm_f32x4_add(wasm_f32x4_mul(xc, SPLAT(1.44269504088896341f)), magic);
+  v128_t n = wasm_f32x4_sub(*t, magic);
   v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(n, SPLAT(0.693359375f)));
   r = wasm_f32x4_add(r, wasm_f32x4_mul(n, SPLAT(2.12194440e-4f)));
   v128_t p = SPLAT(1.9875691500e-4f);
@@ -32,7 +35,14 @@ INLINE v128_t v_exp(v128_t x) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(4.1665795894e-2f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(1.6666665459e-1f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(5.0000001201e-1f));
-  v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
+  return wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
+}
+
+INLINE v128_t v_exp(v128_t x) {
+  const v128_t hi = SPLAT(88.72283935546875f), lo = SPLAT(-103.97208f), magic = SPLAT(12582912.0f);
+  v128_t over = wasm_f32x4_gt(x, hi), under = wasm_f32x4_lt(x, lo);
+  v128_t t;
+  v128_t y = v_exp_core(wasm_f32x4_pmin(wasm_f32x4_pmax(x, lo), hi), &t); // NaN stays NaN
   // n in [-150, 128]: split in two halves, each a normal power of two
   v128_t ni = wasm_i32x4_sub(t, magic);
   v128_t n1 = wasm_i32x4_shr(ni, 1), n2 = wasm_i32x4_sub(ni, n1);
@@ -41,6 +51,23 @@ INLINE v128_t v_exp(v128_t x) {
   y = wasm_f32x4_mul(wasm_f32x4_mul(y, s1), s2);
   y = wasm_v128_bitselect(SPLAT(__builtin_inff()), y, over);
   return wasm_v128_andnot(y, under);
+}
+
+/**
+ * e^x for x <= 0 (a softmax weight: x - the row max): v_exp's core with one power-of-two factor and
+ * no denormal range: below -87 (e^x < 2^-125, nothing next to the row's weight of 1) the weight is
+ * 0. v_exp would form those results (and the 0 of a -1e9 masked key) through denormal products,
+ * which on x86 cost a microcode assist each: 4x the attention kernel's time under a causal -1e9
+ * mask. Equal to v_exp's bits wherever e^x >= 2^-125 (both scale exactly by powers of two). NaN passes.
+ */
+INLINE v128_t v_exp_nonpositive(v128_t x) {
+  const v128_t lo = SPLAT(-87.0f), magic = SPLAT(12582912.0f);
+  v128_t under = wasm_f32x4_lt(x, lo);
+  v128_t t;
+  v128_t y = v_exp_core(wasm_f32x4_pmax(x, lo), &t);
+  // n in [-126, 0]: 2^n is a normal float, and so is y * 2^n >= e^-87
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(t, magic), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(y, scale), under);
 }
 
 /** 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: the table's sigmoid. */
