@@ -7,6 +7,7 @@ import type { BundleSpec } from '../../runtime/format/kiln/bundle-spec.ts';
 import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { randomTensor } from '../ops/op-harness.ts';
 import { testRng } from '../helpers/random.ts';
+import type { Rng } from '../helpers/rng-core.ts';
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
 const rng = testRng(import.meta.url);
@@ -75,6 +76,23 @@ export function layeredMlp(opType = 'Relu'): WriterModel {
     initializers,
     nodes,
   };
+}
+
+/**
+ * What the cold-start bench loads: `layers` float32 [n, n] MatMuls and a Relu, x [1, n]; weights from
+ * the caller's stream; `extra` initializers ride along unused (bytes placed where a test wants them).
+ */
+export function matmulChain(rng: Rng, layers: number, n: number, extra: Record<string, AnyTensor> = {}): WriterModel {
+  const initializers: Record<string, AnyTensor> = {};
+  const nodes: WriterModel['nodes'][number][] = [];
+  let x = 'x';
+  for (let i = 0; i < layers; i++) {
+    initializers[`w${i}`] = randomTensor({ dtype: 'float32', dims: [n, n], range: [-1 / n, 1 / n] }, rng);
+    nodes.push({ opType: 'MatMul', inputs: [x, `w${i}`], outputs: [`h${i}`] });
+    x = `h${i}`;
+  }
+  nodes.push({ opType: 'Relu', inputs: [x], outputs: ['y'] });
+  return { nodes, initializers: { ...initializers, ...extra }, inputs: [{ name: 'x', dtype: 'float32', dims: [1, n] }], outputs: [{ name: 'y', dtype: 'float32' }] };
 }
 
 export function bundleSpec(hidden = 16): BundleSpec {

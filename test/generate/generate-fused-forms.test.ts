@@ -16,7 +16,7 @@ import { InferenceSession, generate, type FeedsType, type Placement, type Return
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 import { testRng } from '../helpers/random.ts';
-import { maxRelDiff } from '../helpers/gpt-reference.ts';
+import { kilnFullLogits, maxRelDiff } from '../helpers/gpt-reference.ts';
 import { kvName, tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
 
 ort.env.wasm.numThreads = 1;
@@ -32,18 +32,8 @@ const forms: { name: string; config: TinyGptConfig; ortTwin?: TinyGptConfig }[] 
   { name: 'GQA with attention_bias', config: { ...base, attention: 'gqa', attentionBias: true } },
 ];
 
-type Feeds = Record<string, Tensor<'int64'> | Tensor<'float32'>>;
-const i64 = (v: readonly number[]): Tensor<'int64'> => new Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), [1, v.length]);
 const lastRow = (data: Float32Array, vocab: number): Float32Array => data.slice(data.length - vocab);
 const kvHeads = (c: TinyGptConfig): number => (c.attention === 'gqa' ? c.heads / 2 : c.heads);
-
-/** Kiln js over the whole sequence, every past empty: the last position's logits. */
-async function fullLogits(s: InferenceSession, c: TinyGptConfig, sequence: readonly number[]): Promise<Float32Array> {
-  const n = sequence.length;
-  const feeds: Feeds = { input_ids: i64(sequence), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
-  for (let l = 0; l < c.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new Tensor('float32', new Float32Array(0), [1, kvHeads(c), 0, c.embed / c.heads]);
-  return lastRow((await s.run(feeds, ['logits'])).logits!.data as Float32Array, c.vocab);
-}
 
 /** onnxruntime-web's own decode loop (its presents fed back as pasts): the logits of each step after the prompt. */
 async function ortDecode(theirs: ort.InferenceSession, c: TinyGptConfig, sequence: readonly number[], promptLength: number): Promise<Float32Array[]> {
@@ -89,7 +79,7 @@ for (const form of forms) {
         assert.equal(logits.length, STEPS - 1, 'every step after the prefill ran the in-place graph');
         const ortSteps = await ortDecode(theirs, form.config, result.sequence.slice(0, prompt.length + STEPS - 1), prompt.length);
         for (let step = 1; step < STEPS; step++) {
-          const full = await fullLogits(reference, form.config, result.sequence.slice(0, prompt.length + step));
+          const full = await kilnFullLogits(reference, form.config, result.sequence.slice(0, prompt.length + step));
           const dFull = maxRelDiff(logits[step - 1]!, full);
           const dOrt = maxRelDiff(logits[step - 1]!, ortSteps[step - 1]!);
           assert.ok(dFull < 1e-4, `decode step ${step}: logits differ from the full recompute by ${dFull} (seed ${rng.seed})`);

@@ -7,27 +7,15 @@
 // own write at seqlens_k). Nothing here is compared with an answer the in-place path computed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession, generate, type FeedsType, type Placement, type ReturnType } from '../../runtime/node.ts';
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 import { testRng } from '../helpers/random.ts';
-import { maxRelDiff } from '../helpers/gpt-reference.ts';
-import { kvName, tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
+import { kilnFullLogits, maxRelDiff } from '../helpers/gpt-reference.ts';
+import { tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
 
 const STEPS = 10;
-
-/** last-position logits of the unmodified model over `sequence`, no cache (every past empty) */
-async function fullLogits(s: InferenceSession, config: TinyGptConfig, sequence: readonly number[]): Promise<Float32Array> {
-  const n = sequence.length;
-  const i64 = (v: readonly number[]): Tensor<'int64'> => new Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), [1, v.length]);
-  const feeds: Record<string, Tensor<'int64'> | Tensor<'float32'>> = { input_ids: i64(sequence), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
-  const kvHeads = config.attention === 'gqa' ? config.heads / 2 : config.heads;
-  for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, config.embed / config.heads]);
-  const l = (await s.run(feeds, ['logits'])).logits!.data as Float32Array;
-  return l.slice(l.length - config.vocab);
-}
 
 for (const attention of ['mha', 'gqa'] as const) {
   const config: TinyGptConfig = { vocab: 48, embed: 32, heads: 4, layers: 2, maxPositions: 64, attention };
@@ -57,7 +45,7 @@ for (const attention of ['mha', 'gqa'] as const) {
         assert.equal(result.cache, 'inplace');
         assert.equal(logits.length, STEPS - 1, 'every step after the prefill ran the in-place graph');
         for (let step = 1; step < STEPS; step++) {
-          const want = await fullLogits(reference, config, result.sequence.slice(0, prompt.length + step));
+          const want = await kilnFullLogits(reference, config, result.sequence.slice(0, prompt.length + step));
           const d = maxRelDiff(logits[step - 1]!, want);
           assert.ok(d < 1e-4, `decode step ${step}: logits differ from the full recompute by ${d} (seed ${rng.seed})`);
         }

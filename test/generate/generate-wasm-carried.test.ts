@@ -14,22 +14,11 @@ import { InferenceSession, KilnError, generate, type FeedsType, type ReturnType 
 import { carriesCache, inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 import { testRng } from '../helpers/random.ts';
-import { maxRelDiff } from '../helpers/gpt-reference.ts';
-import { kvName, tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
+import { kilnFullLogits, maxRelDiff } from '../helpers/gpt-reference.ts';
+import { tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
 
 const STEPS = 16;
 const PROMPT = 5;
-
-/** last-position logits of the unmodified model over `sequence`, every past empty (no cache) */
-async function fullLogits(s: InferenceSession, config: TinyGptConfig, sequence: readonly number[]): Promise<Float32Array> {
-  const n = sequence.length;
-  const i64 = (v: readonly number[]): Tensor<'int64'> => new Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), [1, v.length]);
-  const feeds: Record<string, Tensor<'int64'> | Tensor<'float32'>> = { input_ids: i64(sequence), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
-  const kvHeads = config.attention === 'gqa' ? config.heads / 2 : config.heads;
-  for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, config.embed / config.heads]);
-  const l = (await s.run(feeds, ['logits'])).logits!.data as Float32Array;
-  return l.slice(l.length - config.vocab);
-}
 
 /** generate() with the cache fed and fetched every decode step (the path before carrying). */
 async function fedEachStep<T>(f: () => Promise<T>): Promise<T> {
@@ -86,7 +75,7 @@ for (const attention of ['ops', 'mha', 'gqa'] as const) {
         assert.equal(decoder.lastPlacement!.threads, numThreads);
         assert.equal(runs.length, STEPS - 1, 'every step after the prefill ran the decoder');
         for (let step = 1; step < STEPS; step++) {
-          const d = maxRelDiff(runs[step - 1]!.logits, await fullLogits(reference, config, result.sequence.slice(0, PROMPT + step)));
+          const d = maxRelDiff(runs[step - 1]!.logits, await kilnFullLogits(reference, config, result.sequence.slice(0, PROMPT + step)));
           assert.ok(d < 1e-4, `decode step ${step}: logits differ from the full recompute by ${d} (seed ${rng.seed})`);
         }
         assert.deepEqual(runs.map((r) => r.pastFed), runs.map((_, i) => i === 0), 'the cache is fed at the first decode step only');

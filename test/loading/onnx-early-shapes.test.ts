@@ -20,31 +20,20 @@ import { WebGpuBackend } from '../../runtime/backends/webgpu/webgpu-backend.ts';
 import { startRangedServer, type RangedServer } from '../helpers/ranged-server.ts';
 import { testRng } from '../helpers/random.ts';
 import { randomTensor } from '../ops/op-harness.ts';
-import { layeredMlp } from '../format/kiln-fixture.ts';
+import { layeredMlp, matmulChain } from '../format/kiln-fixture.ts';
 
 const rng = testRng(import.meta.url);
 
 /** weights of 256 KB: larger than what the walk waits for, so their headers are reached by Range hops */
-function matmulChain(extra: Record<string, AnyTensor> = {}, layers = 6, n = 256): WriterModel {
-  const initializers: Record<string, AnyTensor> = {};
-  const nodes: WriterModel['nodes'][number][] = [];
-  let x = 'x';
-  for (let i = 0; i < layers; i++) {
-    initializers[`w${i}`] = randomTensor({ dtype: 'float32', dims: [n, n], range: [-1 / n, 1 / n] }, rng);
-    nodes.push({ opType: 'MatMul', inputs: [x, `w${i}`], outputs: [`h${i}`] });
-    x = `h${i}`;
-  }
-  nodes.push({ opType: 'Relu', inputs: [x], outputs: ['y'] });
-  return { nodes, initializers: { ...initializers, ...extra }, inputs: [{ name: 'x', dtype: 'float32', dims: [1, n] }], outputs: [{ name: 'y', dtype: 'float32' }] };
-}
+const matmulChain256 = (extra: Record<string, AnyTensor> = {}): WriterModel => matmulChain(rng, 6, 256, extra);
 
 /** a graph-input field (GraphProto field 11) declaring 'fake' float32 [4]: what a misleading tail holds */
 const FAKE_INPUT = [0x5a, 0x12, 0x0a, 0x04, ...new TextEncoder().encode('fake'), 0x12, 0x0a, 0x0a, 0x08, 0x08, 0x01, 0x12, 0x04, 0x0a, 0x02, 0x08, 0x04];
 
-const chain = encodeOnnxModel(matmulChain());
-const other = encodeOnnxModel(matmulChain()); // same structure and size, other weights
+const chain = encodeOnnxModel(matmulChain256());
+const other = encodeOnnxModel(matmulChain256()); // same structure and size, other weights
 // The last weight's bytes end with a graph-input field: from there the tail parses to the end too.
-const crafted = encodeOnnxModel(matmulChain({ zz: new Tensor('uint8', Uint8Array.from([...new Array<number>(64).fill(0), ...FAKE_INPUT]), [64 + FAKE_INPUT.length]) }));
+const crafted = encodeOnnxModel(matmulChain256({ zz: new Tensor('uint8', Uint8Array.from([...new Array<number>(64).fill(0), ...FAKE_INPUT]), [64 + FAKE_INPUT.length]) }));
 const mlp = encodeOnnxModel(layeredMlp());
 
 let server: RangedServer | undefined;

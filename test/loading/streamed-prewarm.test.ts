@@ -20,25 +20,11 @@ import { planFromShapes } from '../../runtime/loading/shape-plan.ts';
 import { InferenceSession, KilnError } from '../../runtime/node.ts';
 import { startCountingServer, type CountingServer } from '../browser/helpers/counting-server.ts';
 import { randomTensor } from '../ops/op-harness.ts';
-import { layeredMlp, quantizedModel } from '../format/kiln-fixture.ts';
+import { layeredMlp, matmulChain, quantizedModel } from '../format/kiln-fixture.ts';
 import { storedHeaderLength } from '../format/kiln-surgery.ts';
 import { testRng } from '../helpers/random.ts';
 
 const rng = testRng(import.meta.url);
-
-/** what the cold-start bench loads: float32 MatMuls and a Relu */
-function matmulChain(layers = 4, n = 128): WriterModel {
-  const initializers: Record<string, AnyTensor> = {};
-  const nodes: WriterModel['nodes'][number][] = [];
-  let x = 'x';
-  for (let i = 0; i < layers; i++) {
-    initializers[`w${i}`] = randomTensor({ dtype: 'float32', dims: [n, n], range: [-1 / n, 1 / n] }, rng);
-    nodes.push({ opType: 'MatMul', inputs: [x, `w${i}`], outputs: [`h${i}`] });
-    x = `h${i}`;
-  }
-  nodes.push({ opType: 'Relu', inputs: [x], outputs: ['y'] });
-  return { nodes, initializers, inputs: [{ name: 'x', dtype: 'float32', dims: [1, n] }], outputs: [{ name: 'y', dtype: 'float32' }] };
-}
 
 /** Conv + BatchNormalization (folded by a pass that reads the weights) + Relu + Reshape (an int64 shape) + Gemm */
 function convBn(): WriterModel {
@@ -67,7 +53,7 @@ function convBn(): WriterModel {
 }
 
 const models: Record<string, { model: WriterModel; input: number[] }> = {
-  'matmul-chain': { model: matmulChain(), input: [1, 128] },
+  'matmul-chain': { model: matmulChain(rng, 4, 128), input: [1, 128] },
   'layered-mlp': { model: layeredMlp(), input: [2, 128] },
   'conv-bn': { model: convBn(), input: [1, 3, 8, 8] },
   // int8 QDQ Conv, int4 blocked MatMul, float16, a Constant node; the batch fixed so the plan is static
