@@ -21,6 +21,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-web';
 import { InferenceSession, generate } from '../../runtime/node.ts';
+import { ortGreedyDecode } from '../page/ort-greedy-decode.ts';
 
 const modelPath = process.argv[2] ?? 'demo/models/sonnets-gpt-int4.kiln';
 const lengths = (process.argv[3] ?? '32,128,512').split(',').map(Number);
@@ -86,23 +87,7 @@ async function ortPrefill(n: number): Promise<number> {
   return performance.now() - t0;
 }
 
-async function ortDecode(upTo: number): Promise<number[]> {
-  const sequence = ids(PROMPT);
-  let past = emptyPasts();
-  const at: number[] = [];
-  while (sequence.length < upTo) {
-    const fed = at.length === 0 ? sequence : [sequence[sequence.length - 1]!];
-    const start = sequence.length - fed.length;
-    const out = await theirs.run({ input_ids: i64(fed), attention_mask: i64(sequence.map(() => 1)), position_ids: i64(fed.map((_, i) => start + i)), ...past });
-    const logits = out['logits']!.data as Float32Array;
-    let best = 0;
-    for (let i = 1; i < vocab; i++) if (logits[logits.length - vocab + i]! > logits[logits.length - vocab + best]!) best = i;
-    sequence.push(best);
-    past = Object.fromEntries(Object.keys(past).map((n) => [n, out[n.replace('past_key_values', 'present')]!]));
-    at.push(performance.now());
-  }
-  return at.slice(1).map((t, i) => t - at[i]!);
-}
+const ortDecode = (upTo: number): Promise<number[]> => ortGreedyDecode(theirs, ids(PROMPT), upTo, vocab, { i64, emptyPasts, presentOf: (n) => n.replace('past_key_values', 'present') });
 
 const median = (v: readonly number[]): number => {
   const s = [...v].sort((a, b) => a - b);

@@ -17,6 +17,7 @@ import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-web';
 import { InferenceSession, generate } from '../../runtime/node.ts';
+import { ortGreedyDecode } from '../page/ort-greedy-decode.ts';
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 
@@ -54,21 +55,9 @@ async function kilnDecode(fedEachStep: boolean): Promise<{ ms: number[]; bytes: 
 
 const i64 = (v: readonly number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
 async function ortDecode(): Promise<{ ms: number[]; bytes: number[] }> {
-  const sequence = ids(PROMPT);
-  let past: Record<string, ort.Tensor> = Object.fromEntries(pairs.map((p) => [p.past, new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim])]));
-  const at: number[] = [];
-  while (sequence.length < upTo) {
-    const fed = at.length === 0 ? sequence : [sequence[sequence.length - 1]!];
-    const start = sequence.length - fed.length;
-    const out = await theirs.run({ input_ids: i64(fed), attention_mask: i64(sequence.map(() => 1)), position_ids: i64(fed.map((_, i) => start + i)), ...past });
-    const logits = out['logits']!.data as Float32Array;
-    let best = 0;
-    for (let i = 1; i < vocab; i++) if (logits[logits.length - vocab + i]! > logits[logits.length - vocab + best]!) best = i;
-    sequence.push(best);
-    past = Object.fromEntries(pairs.map((p) => [p.past, out[p.present]!]));
-    at.push(performance.now());
-  }
-  return { ms: at.slice(1).map((t, i) => t - at[i]!), bytes: [] };
+  const emptyPasts = (): Record<string, ort.Tensor> => Object.fromEntries(pairs.map((p) => [p.past, new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim])]));
+  const presents = new Map(pairs.map((p) => [p.past, p.present]));
+  return { ms: await ortGreedyDecode(theirs, ids(PROMPT), upTo, vocab, { i64, emptyPasts, presentOf: (n) => presents.get(n)! }), bytes: [] };
 }
 
 const median = (v: readonly number[]): number => {

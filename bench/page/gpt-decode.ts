@@ -9,6 +9,7 @@
 // onnxruntime-web: the usual loop, each present fed back as the next past, greedy (argmax) as Kiln.
 // Runtimes run one after another per round (interleaved across rounds), each session made once.
 import * as kiln from '../../runtime/index.ts';
+import { ortGreedyDecode } from './ort-greedy-decode.ts';
 
 type Runtime = 'kiln-webgpu' | 'kiln-wasm-1t' | 'ort-webgpu' | 'ort-wasm-1t';
 const ALL: readonly Runtime[] = ['kiln-webgpu', 'kiln-wasm-1t', 'ort-webgpu', 'ort-wasm-1t'];
@@ -105,23 +106,7 @@ async function ortBench(runtime: Runtime, bytes: Uint8Array, ids: (n: number) =>
       void out['logits']!.data; // the WebGPU EP's outputs are on the CPU by default: read already
       return performance.now() - t0;
     },
-    async decode(upTo) {
-      const sequence = ids(PROMPT);
-      let past = emptyPasts();
-      const at: number[] = [];
-      while (sequence.length < upTo) {
-        const fed = at.length === 0 ? sequence : [sequence[sequence.length - 1]!];
-        const start = sequence.length - fed.length;
-        const out = await s.run({ input_ids: i64(fed), attention_mask: i64(sequence.map(() => 1)), position_ids: i64(fed.map((_, i) => start + i)), ...past });
-        const logits = out['logits']!.data as Float32Array;
-        let best = 0;
-        for (let i = 1; i < vocab; i++) if (logits[logits.length - vocab + i]! > logits[logits.length - vocab + best]!) best = i;
-        sequence.push(best);
-        past = Object.fromEntries(Object.keys(past).map((n) => [n, out[n.replace('past_key_values', 'present')]!]));
-        at.push(performance.now());
-      }
-      return at.slice(1).map((t, i) => t - at[i]!);
-    },
+    decode: (upTo) => ortGreedyDecode(s, ids(PROMPT), upTo, vocab, { i64, emptyPasts, presentOf: (n) => n.replace('past_key_values', 'present') }),
     note: runtime === 'ort-webgpu' ? 'webgpu EP, .onnx (QDQ)' : '1 thread, .onnx (QDQ)',
     release: () => s.release(),
   };
