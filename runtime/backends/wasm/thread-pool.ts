@@ -73,7 +73,7 @@ export class ThreadPool {
     private readonly canBlock: boolean,
     private readonly minParallelMacs: number,
     private readonly trace: PoolTrace | undefined,
-    /** per call shape: split or not, by timing both on its first calls (split-choice.ts); undefined: always split */
+    /** per call shape: split or not, by timing both, on its first calls and now and then after (split-choice.ts); undefined: always split */
     private readonly chooser: SplitChooser | undefined,
   ) {
     this.ctl = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
@@ -164,12 +164,11 @@ export class ThreadPool {
     }, alone);
   }
 
-  /** Runs `split` or `alone` as the chooser says for this call shape, timing the calls of its trials. */
+  /** Runs `split` or `alone` as the chooser says for this call shape, and tells it the time (two clock reads per call). */
   private choose(key: string, split: () => void, alone: () => void): void {
     const c = this.chooser;
     if (!c) return split();
     const way = c.way(key);
-    if (!c.trying(key)) return way ? split() : alone();
     const t0 = performance.now();
     if (way) split();
     else alone();
