@@ -41,7 +41,14 @@ export interface BenchResult {
 }
 
 export interface MeasureOptions {
+  /**
+   * Warm-up runs per runtime, back to back before the interleaved timed runs: at least one, at most
+   * `warmup`, stopping once they add up to warmupBudgetMs. Back to back so a runtime that adapts
+   * while warming up (Kiln's split choice, JIT tier-up) adapts to its own runs, not to a peer's
+   * threads still spinning after the peer's run.
+   */
   readonly warmup: number;
+  readonly warmupBudgetMs: number;
   readonly maxRuns: number;
   readonly minRuns: number;
   /** a runtime stops sampling once its warm runs add up to this (after minRuns) */
@@ -128,13 +135,22 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
     }
   }
 
-  // Warm runs, interleaved; each runtime stops once its budget is spent (after minRuns). Each timed
+  // Warm-up, each runtime on its own; then warm runs, interleaved; each runtime stops once its budget is spent (after minRuns). Each timed
   // run follows an untimed run of the same runtime, so it meets its own steady state (its threads
   // awake or asleep as its own last run left them) and not a peer's: a peer's thread pool still
   // spinning after its run took the second core from the next runtime's workers (docs/bench.md).
   const feeds = new Map(live.map((l) => [l, l.s.feed(input, dims1)]));
   const failed = new Set<Live>();
-  for (let i = 0; i < o.warmup + o.maxRuns; i++) {
+  for (const l of live) {
+    const t0 = performance.now();
+    try {
+      for (let i = 0; i < o.warmup && (i === 0 || performance.now() - t0 < o.warmupBudgetMs); i++) await charge(l.key, l.row.runtime, () => l.s.run(feeds.get(l)!));
+    } catch (e) {
+      failed.add(l);
+      Object.assign(l.row, { status: 'error', note: `warm-up run failed: ${message(e)}` });
+    }
+  }
+  for (let i = 0; i < o.maxRuns; i++) {
     const active = live.filter((l) => !failed.has(l) && (l.times.length < o.minRuns || l.times.reduce((a, b) => a + b, 0) < o.budgetMs));
     if (active.length === 0) break;
     for (const l of active) {
@@ -142,8 +158,8 @@ export async function measureWorkload(w: Workload, runtimes: readonly RuntimeNam
         const run = (): Promise<unknown> => charge(l.key, l.row.runtime, () => l.s.run(feeds.get(l)!));
         if (active.length > 1) await run();
         const t0 = performance.now();
-        await (i >= o.warmup ? countWakes(l.key, run) : run());
-        if (i >= o.warmup) l.times.push(performance.now() - t0);
+        await countWakes(l.key, run);
+        l.times.push(performance.now() - t0);
       } catch (e) {
         failed.add(l);
         Object.assign(l.row, { status: 'error', note: `warm run failed: ${message(e)}` });

@@ -14,8 +14,8 @@ export const TRAINED_MODELS_DIR = '/demo/models/';
 /** quick: proves the bench works in CI (small inputs, few runs); full: the committed results. */
 export function measureOptions(quick: boolean, log: (s: string) => void): MeasureOptions {
   return quick
-    ? { warmup: 1, minRuns: 3, maxRuns: 3, budgetMs: 0, batch32BudgetMs: 0, log }
-    : { warmup: 1, minRuns: 5, maxRuns: 25, budgetMs: 10_000, batch32BudgetMs: 6_000, log };
+    ? { warmup: 1, warmupBudgetMs: 0, minRuns: 3, maxRuns: 3, budgetMs: 0, batch32BudgetMs: 0, log }
+    : { warmup: 12, warmupBudgetMs: 1_000, minRuns: 5, maxRuns: 25, budgetMs: 10_000, batch32BudgetMs: 6_000, log };
 }
 
 export async function workloadsFor(quick: boolean, trainedFiles: readonly string[], env: MeasureEnv, describe: DescribeInput, log: (s: string) => void): Promise<Workload[]> {
