@@ -21,6 +21,7 @@ import { setGenerateLoop } from '../generate/generate-elsewhere.ts';
 import type { DeviceLostEvent } from './device-events.ts';
 import { RecoveringBackend } from './device-recovery.ts';
 import type { ModelSource } from './model-source.ts';
+import { MAX_CACHED_PLANS, PlanCache } from './plan-cache.ts';
 import { Tensor, gpuBufferTensor, type AnyTensor, type GpuDevice } from '../../core/tensor.ts';
 import { DisabledTelemetry } from '../telemetry/disabled-telemetry.ts';
 import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts';
@@ -389,8 +390,7 @@ export class InferenceSession {
     await this.queue;
     for (const d of this.derivedSessions.values()) await (await d.catch(() => undefined))?.release();
     this.derivedSessions.clear();
-    for (const p of this.planCache.values()) (await p.catch(() => undefined))?.prepared.release();
-    this.planCache.clear();
+    await this.planCache.clear();
     if (this.ownsBackend) this.backend.release();
     await this.telemetryImpl?.release(); // a last batch, queued durably where it cannot go now
   }
@@ -493,13 +493,14 @@ export class InferenceSession {
         this.lastPreparedTimings ??= prepared.timings;
         return { plan, prepared };
       });
-      this.planCache.set(key, entry);
-      entry.catch(() => this.planCache.delete(key));
+      // A session whose backend carries values between runs (generate()'s in-place cache on wasm)
+      // keeps them in its plans' memory: it keeps every plan (its shapes are few: prompt and step).
+      this.planCache.set(key, entry, this.carried.length > 0 ? Infinity : MAX_CACHED_PLANS);
       return entry;
     }
   }
 
-  private readonly planCache = new Map<string, Promise<{ plan: ReturnType_<typeof buildPlan>; prepared: PreparedPlan }>>();
+  private readonly planCache = new PlanCache<{ plan: ReturnType_<typeof buildPlan>; prepared: PreparedPlan }>();
 
   /** Graph inputs that `valueName` is computed from. */
   private inputsFeeding(valueName: string): string[] {

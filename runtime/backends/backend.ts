@@ -47,6 +47,8 @@ export interface Placement {
   readonly hostBytes?: number;
   /** wasm backend: the module memory's size in bytes now (it grows when a plan needs more, never shrinks) */
   readonly memoryBytes?: number;
+  /** wasm backend: bytes of its memory the live plans on this backend hold now (bounded: a session keeps a few plans, released regions are reused) */
+  readonly planBytes?: number;
 }
 
 /** Where a run's outputs go. Backends without device memory return every output on the CPU. */

@@ -20,6 +20,7 @@ import { chainProgram, CHAIN_WORDS, findElementwiseChains, type ElementwiseChain
 import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
 import type { ThreadSpawner } from './thread-pool.ts';
 import { browserThreadSpawner } from './thread-spawner-browser.ts';
+import { PlanRegions } from './plan-regions.ts';
 import { wasmStepTimer } from './step-timer.ts';
 
 const PAGE = 65536;
@@ -92,6 +93,8 @@ interface Layout {
   readonly at: ReadonlyMap<number, number>;
   readonly scratch: readonly number[];
   readonly persistent: readonly (readonly number[])[];
+  /** each elementwise chain's program */
+  readonly programs: readonly number[];
   readonly end: number;
   /** each wasm step's offsets, fixed for the session: a run allocates none */
   readonly addresses: readonly (WasmStepAddresses | undefined)[];
@@ -100,12 +103,13 @@ interface Layout {
 
 export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
-  /** first free byte: each prepared plan takes the memory above it */
-  private top: number;
+  /** the memory the prepared plans hold, a region each (plan-regions.ts) */
+  private readonly regions: PlanRegions;
 
   private constructor(private readonly k: KilnWasm) {
-    this.top = align(k.heapBase);
+    this.regions = new PlanRegions(align(k.heapBase));
   }
+
 
   static async create(options: LoadWasmOptions = {}): Promise<WasmBackend> {
     // Browsers: module Workers (started only where the page is cross-origin isolated). Node's entry sets worker_threads.
@@ -206,41 +210,46 @@ export class WasmBackend implements Backend {
     });
     const arena = planArena(blocks);
 
-    // 3. Layout above `top`: persistent regions, constant copies, the arena.
-    const base = this.top;
-    let cursor = base;
-    const take = (bytes: number): number => {
-      const at = cursor;
-      cursor += align(bytes);
-      return at;
+    // 3. Layout in a region of its own: persistent regions, constant copies, the arena. Laid out
+    //    once from 0 for its size, then again at the region's address.
+    const place = (base: number): Layout => {
+      let cursor = base;
+      const take = (bytes: number): number => {
+        const at = cursor;
+        cursor += align(bytes);
+        return at;
+      };
+      const persistent = steps.map((w) => (w ? w.persistentBytes.map(take) : []));
+      const at = new Map<number, number>();
+      for (const id of constants) at.set(id, take(bytesOf(plan.values[id]!.meta)));
+      const programs = chains.map((c) => take(c.links.length * CHAIN_WORDS * 4));
+      for (const c of carried) {
+        at.set(c.input, take(c.bytes));
+        at.set(c.output, c.shared ? at.get(c.input)! : take(c.bytes));
+      }
+      const arenaBase = take(arena.size);
+      const scratch = plan.steps.map(() => -1);
+      owners.forEach((o, b) => {
+        if (o.kind === 'value') at.set(o.id, arenaBase + arena.offsets[b]!);
+        else scratch[o.step] = arenaBase + arena.offsets[b]!;
+      });
+      for (const [view, root] of viewRoot) at.set(view, at.get(root)!);
+      const addresses = plan.steps.map((step, i): WasmStepAddresses | undefined =>
+        steps[i]
+          ? {
+              inputs: step.inputs.map((id) => (id === undefined ? -1 : at.get(id) ?? -1)),
+              outputs: step.outputs.map((id) => at.get(id) ?? -1), // -1: a chain's intermediate
+              scratch: scratch[i]!,
+              persistent: persistent[i]!,
+            }
+          : undefined,
+      );
+      return { at, scratch, persistent, programs, end: cursor, addresses, carried };
     };
-    const persistent = steps.map((w) => (w ? w.persistentBytes.map(take) : []));
-    const at = new Map<number, number>();
-    for (const id of constants) at.set(id, take(bytesOf(plan.values[id]!.meta)));
-    const programs = chains.map((c) => take(c.links.length * CHAIN_WORDS * 4));
-    for (const c of carried) {
-      at.set(c.input, take(c.bytes));
-      at.set(c.output, c.shared ? at.get(c.input)! : take(c.bytes));
-    }
-    const arenaBase = take(arena.size);
-    const scratch = plan.steps.map(() => -1);
-    owners.forEach((o, b) => {
-      if (o.kind === 'value') at.set(o.id, arenaBase + arena.offsets[b]!);
-      else scratch[o.step] = arenaBase + arena.offsets[b]!;
-    });
-    for (const [view, root] of viewRoot) at.set(view, at.get(root)!);
-    const addresses = plan.steps.map((step, i): WasmStepAddresses | undefined =>
-      steps[i]
-        ? {
-            inputs: step.inputs.map((id) => (id === undefined ? -1 : at.get(id) ?? -1)),
-            outputs: step.outputs.map((id) => at.get(id) ?? -1), // -1: a chain's intermediate
-            scratch: scratch[i]!,
-            persistent: persistent[i]!,
-          }
-        : undefined,
-    );
-    const layout: Layout = { at, scratch, persistent, end: cursor, addresses, carried };
-    this.top = layout.end;
+    const bytes = place(0).end;
+    const base = this.regions.take(bytes);
+    const layout = place(base);
+    const { at, persistent, programs } = layout;
 
     // 4. Fill what is fixed for the session: constant copies, then each step's packed data
     //    (constants it consumes are staged above the layout, one step at a time).
@@ -248,7 +257,7 @@ export class WasmBackend implements Backend {
     for (const id of constants) this.write(at.get(id)!, plan.values[id]!.constValue!);
     steps.forEach((w, i) => {
       if (!w?.prepare) return;
-      let stageTop = layout.end;
+      let stageTop = this.regions.top; // above every plan's region: this one may sit in a gap below others
       w.prepare(k, {
         persistent: persistent[i]!,
         stage: (t) => {
@@ -275,6 +284,7 @@ export class WasmBackend implements Backend {
     });
     const copies: RunCounts = { last: 0, hostBytes: 0, carriedReady: false };
     const memory = k.memory;
+    const regions = this.regions;
     const placement: Placement = {
       gpu: 0, cpu: plan.steps.length, steps: placementSteps, threads: this.k.threads,
       get arenaCopies() {
@@ -286,14 +296,14 @@ export class WasmBackend implements Backend {
       get memoryBytes() {
         return memory.buffer.byteLength;
       },
+      get planBytes() {
+        return regions.held;
+      },
     };
     return {
       placement,
       run: async (feeds) => this.execute(plan, running, layout, feeds, copies),
-      release: () => {
-        // Memory only grows; the topmost plan's region is reused by the next plan prepared.
-        if (this.top === layout.end) this.top = base;
-      },
+      release: () => this.regions.give(base, layout.end),
     };
   }
 
