@@ -6,7 +6,7 @@
 // buffer set-up again, not pipeline compiles (the backend keeps those).
 
 /** Plans a session keeps; the least recently used is released past this. */
-export const MAX_CACHED_PLANS = 8;
+export const MAX_CACHED_PLANS = 16;
 
 interface Releasable {
   readonly prepared: { release(): void };
