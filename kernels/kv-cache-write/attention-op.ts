@@ -2,7 +2,9 @@
 // of the step sees only the cache's keys 0 .. offset + s, the ones written so far. It stands where
 // generate()'s decode graph would attend over the whole cache with the empty slots masked
 // (MatMul, Mul, Where, Softmax, MatMul), so a step's cost follows the position, not the cache's length.
-// Q [B, H, S, D]; K, V [B, H, M, D] (the caches KvCacheWrite made); offset as KvCacheWrite's;
+// Q [B, H, S, D]; K, V [B, H, M, D] (the caches KvCacheWrite made), or K the stacked cache
+// [2, B, H, M, D] of com.microsoft Attention with V omitted (keys then values in one tensor, read in
+// place: no slice of the cache per step); offset as KvCacheWrite's;
 // optional bias [B|1, H|1, S, M] added to the scores (a fused op's attention_bias, whose last axis
 // follows the attention mask, which generate()'s in-place feeds make as long as the cache).
 import type { AnyTensor } from '../../core/tensor.ts';
@@ -23,13 +25,20 @@ export interface KvAttentionShape {
   readonly scale: number;
   /** heads (H): slab = b * heads + h */
   readonly heads: number;
+  /** K is the stacked [2, B, H, M, D] cache and V its second half, `slabs * capacity * width` elements in */
+  readonly stacked: boolean;
   /** the additive bias's strides per batch and per head (0 where it broadcasts), or undefined without one */
   readonly bias?: { readonly batchStride: number; readonly headStride: number };
 }
 
 export function inferKvCacheAttention(inputs: readonly MaybeMeta[], ctx: KernelContext): { out: TensorMeta; shape: KvAttentionShape } {
-  const [q, k, v, offset, bias] = inputs;
-  if (!q || !k || !v || !offset) return fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheAttention takes Q, K, V, offset and an optional bias`);
+  const [q, kIn, vIn, offset, bias] = inputs;
+  // stacked: one [2, B, H, M, D] input, each half seen as a [B, H, M, D] cache
+  const stacked = !vIn && kIn?.dims.length === 5;
+  if (stacked && kIn.dims[0] !== 2) fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheAttention's stacked cache must be [2, B, H, M, D], given [${kIn.dims.join(', ')}]`);
+  const k = stacked ? { dtype: kIn.dtype, dims: kIn.dims.slice(1) } : kIn;
+  const v = stacked ? k : vIn;
+  if (!q || !k || !v || !offset) return fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheAttention takes Q, K, V (or Q and a stacked [2, B, H, M, D] cache), offset and an optional bias`);
   const same = (a: TensorMeta, b: TensorMeta): boolean => a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i]);
   if (q.dims.length !== 4 || !same(k, v) || k.dims.length !== 4 || k.dims[0] !== q.dims[0] || k.dims[1] !== q.dims[1] || k.dims[3] !== q.dims[3] || q.dims[2]! > k.dims[2]!) {
     fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheAttention needs Q [B, H, S, D] and K, V [B, H, M, D] with S <= M, given [${q.dims.join(', ')}], [${k.dims.join(', ')}], [${v.dims.join(', ')}]`);
@@ -47,7 +56,7 @@ export function inferKvCacheAttention(inputs: readonly MaybeMeta[], ctx: KernelC
     }
     strides = { batchStride: db === 1 ? 0 : dh! * s * m, headStride: dh === 1 ? 0 : s * m };
   }
-  return { out: { dtype: q.dtype, dims: q.dims }, shape: { slabs: b * h, queries: s, capacity: m, width: d, scale, heads: h, ...(strides ? { bias: strides } : {}) } };
+  return { out: { dtype: q.dtype, dims: q.dims }, shape: { slabs: b * h, queries: s, capacity: m, width: d, scale, heads: h, stacked, ...(strides ? { bias: strides } : {}) } };
 }
 
 /** The attention over keys 0 .. offset + s for each query, on plain arrays: the reference and the CPU kernels' core. */
@@ -87,11 +96,13 @@ export const kvCacheAttention: OpDefinition = {
     domain: 'kiln',
     inferOutputs: (inputs, ctx) => [inferKvCacheAttention(inputs, ctx).out],
     reference(inputs, ctx): AnyTensor[] {
-      const [q, k, v, offsetTensor, bias] = inputs as [AnyTensor, AnyTensor, AnyTensor, AnyTensor, AnyTensor | undefined];
+      const [q, k, v, offsetTensor, bias] = inputs as [AnyTensor, AnyTensor, AnyTensor | undefined, AnyTensor, AnyTensor | undefined];
       const { out, shape } = inferKvCacheAttention([q, k, v, offsetTensor, bias].map((t) => t && { dtype: t.type, dims: t.dims }), ctx);
       const offset = checkedOffset(toNumbers(offsetTensor)[0]!, { slabs: shape.slabs, capacity: shape.capacity, count: shape.queries, width: shape.width }, ctx);
       const y = new Float64Array(shape.slabs * shape.queries * shape.width);
-      kvAttentionRows(toNumbers(q), toNumbers(k), toNumbers(v), y, shape, offset, bias && toNumbers(bias));
+      const keys = toNumbers(k);
+      const half = shape.slabs * shape.capacity * shape.width;
+      kvAttentionRows(toNumbers(q), shape.stacked ? keys.subarray(0, half) : keys, shape.stacked ? keys.subarray(half) : toNumbers(v!), y, shape, offset, bias && toNumbers(bias));
       return [fromNumbers(out.dtype, out.dims, y)];
     },
   };

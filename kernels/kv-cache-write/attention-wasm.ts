@@ -11,7 +11,8 @@ import { inferKvCacheAttention, kvAttentionRows, type KvAttentionShape } from '.
  * is the offset, so query s reads keys 0 .. offset + s of the cache and no further. With a bias (an
  * attention_bias the rewrite carried over): the rows in TypeScript over views of the module's memory,
  * as the SIMD export has no bias input. The offset is read from memory and checked when the step
- * runs. Other cases run the js kernel.
+ * runs. A stacked cache [2, B, H, M, D] is one input: V is read at its second half. Other cases run
+ * the js kernel.
  */
 export const kvCacheAttention: WasmKernel = (inputs, _outputs, ctx) => {
   const [q, k] = inputs;
@@ -22,8 +23,9 @@ export const kvCacheAttention: WasmKernel = (inputs, _outputs, ctx) => {
 };
 
 function simdAttention(shape: KvAttentionShape, q: TensorMeta, ctx: KernelContext): WasmStep {
-  const { slabs, queries, capacity, width, scale } = shape;
+  const { slabs, queries, capacity, width, scale, stacked } = shape;
   const [B, N] = q.dims as [number, number];
+  const half = slabs * capacity * width * 4;
   const spec: AttendSpec = {
     B, N, group: 1, S: queries, T: capacity, H: width, Hv: width, causal: true, scale, lens: true,
     q: bnshLayout(N, queries, width), k: bnshLayout(N, capacity, width), v: bnshLayout(N, capacity, width), out: bnshOut(queries, N, width),
@@ -34,7 +36,7 @@ function simdAttention(shape: KvAttentionShape, q: TensorMeta, ctx: KernelContex
   const scoresAt = scratch.take(MAX_ROW_PARTS * scoresBytes(capacity));
   const lens = new Int32Array(B);
   return {
-    reads: [0, 1, 2, 3],
+    reads: stacked ? [0, 1, 3] : [0, 1, 2, 3],
     scratchBytes: scratch.bytes,
     persistentBytes: [desc.byteLength],
     prepare(kw, at) {
@@ -44,16 +46,16 @@ function simdAttention(shape: KvAttentionShape, q: TensorMeta, ctx: KernelContex
     run(kw, at) {
       const offset = checkedOffset(new Float32Array(kw.memory.buffer, at.inputs[3]!, 1)[0]!, { slabs, capacity, count: queries, width }, ctx);
       writeInts(kw, at.scratch + lensAt, lens.fill(offset));
-      attend(kw, at.inputs[0]!, at.inputs[1]!, at.inputs[2]!, at.outputs[0]!, at.scratch + scoresAt, at.persistent[0]!, spec, { lens: at.scratch + lensAt });
+      attend(kw, at.inputs[0]!, at.inputs[1]!, stacked ? at.inputs[1]! + half : at.inputs[2]!, at.outputs[0]!, at.scratch + scoresAt, at.persistent[0]!, spec, { lens: at.scratch + lensAt });
     },
   };
 }
 
 function biasedRows(shape: KvAttentionShape, bias: TensorMeta, ctx: KernelContext): WasmStep {
-  const { slabs, queries, capacity, width } = shape;
+  const { slabs, queries, capacity, width, stacked } = shape;
   const biasLength = bias.dims.reduce((a, b) => a * b, 1);
   return {
-    reads: [0, 1, 2, 3, 4],
+    reads: stacked ? [0, 1, 3, 4] : [0, 1, 2, 3, 4],
     scratchBytes: 0,
     persistentBytes: [],
     run(kw, at) {
@@ -61,7 +63,8 @@ function biasedRows(shape: KvAttentionShape, bias: TensorMeta, ctx: KernelContex
       const offset = checkedOffset(new Float32Array(buffer, at.inputs[3]!, 1)[0]!, { slabs, capacity, count: queries, width }, ctx);
       const rows = slabs * queries * width;
       const cache = slabs * capacity * width;
-      kvAttentionRows(new Float32Array(buffer, at.inputs[0]!, rows), new Float32Array(buffer, at.inputs[1]!, cache), new Float32Array(buffer, at.inputs[2]!, cache), new Float32Array(buffer, at.outputs[0]!, rows), shape, offset, new Float32Array(buffer, at.inputs[4]!, biasLength));
+      const values = stacked ? at.inputs[1]! + cache * 4 : at.inputs[2]!;
+      kvAttentionRows(new Float32Array(buffer, at.inputs[0]!, rows), new Float32Array(buffer, at.inputs[1]!, cache), new Float32Array(buffer, values, cache), new Float32Array(buffer, at.outputs[0]!, rows), shape, offset, new Float32Array(buffer, at.inputs[4]!, biasLength));
     },
   };
 }

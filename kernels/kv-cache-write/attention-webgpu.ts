@@ -21,13 +21,15 @@ export const TILED_FROM_QUERIES = 64;
  * - many queries (prefill): the MHA path's flash kernel (kernels/attention/flash-wgsl.ts), a
  *   workgroup per (head, 64 query rows) staging K/V tiles in workgroup memory, its causal window
  *   taken from the offset (past length = offset), output written heads-first.
- * The optional bias [B|1, H|1, S, M] is added to each score.
+ * The optional bias [B|1, H|1, S, M] is added to each score. A stacked cache [2, B, H, M, D] is
+ * bound once, V read at its second half.
  */
 export const kvCacheAttention: WebGpuKernel = (inputs, outputs, ctx) => {
   if (inputs[0]?.dtype !== 'float32') return undefined;
   const { shape } = inferKvCacheAttention(inputs, ctx);
   if (shape.width > MAX_HEAD) return undefined;
   const bias = inputs[4];
+  const vBase = shape.stacked ? shape.slabs * shape.capacity * shape.width : 0;
   // benches set globalThis.KILN_KV_TILED_FROM (Infinity: the per-row form at every S) to compare the two
   if (shape.queries >= ((globalThis as { KILN_KV_TILED_FROM?: number }).KILN_KV_TILED_FROM ?? TILED_FROM_QUERIES)) {
     const [B, N, S, D] = inputs[0].dims as [number, number, number, number];
@@ -35,7 +37,7 @@ export const kvCacheAttention: WebGpuKernel = (inputs, outputs, ctx) => {
     const program = flashProgram({
       label: `KvCacheAttention:${ctx.node}`,
       B, N, Nkv: N, S, T: shape.capacity, Tbuf: shape.capacity, H: D, Hv: D,
-      q: src(0), k: src(1), kBase: 0, v: src(2), vBase: 0,
+      q: src(0), k: src(1), kBase: 0, v: src(shape.stacked ? 1 : 2), vBase,
       out: { ref: { kind: 'output', index: 0 }, meta: outputs[0]! },
       outBnsh: true,
       scale: shape.scale, softcap: 0, smooth: false,
@@ -46,7 +48,7 @@ export const kvCacheAttention: WebGpuKernel = (inputs, outputs, ctx) => {
   const b = new ShaderBuilder(ctx.caps);
   const Q = b.input('Q', inputs[0], 0);
   const K = b.input('K', inputs[1]!, 1);
-  const V = b.input('V', inputs[2]!, 2);
+  const V = shape.stacked ? K : b.input('V', inputs[2]!, 2);
   const O = b.input('O', inputs[3]!, 3);
   const A = bias && b.input('A', bias, 4);
   const Y = b.output('Y', outputs[0]!);
@@ -56,6 +58,7 @@ export const kvCacheAttention: WebGpuKernel = (inputs, outputs, ctx) => {
   const capacity = b.uniform('capacity', 'u32', shape.capacity);
   const scale = b.uniform('scale', 'f32', shape.scale);
   const D = shape.width;
+  const valueAt = shape.stacked ? `${b.uniform('v_base', 'u32', vBase)} + kv + i` : 'kv + i';
   const biasTerm = A && shape.bias
     ? (() => {
       const heads = b.uniform('heads', 'u32', shape.heads);
@@ -82,7 +85,7 @@ export const kvCacheAttention: WebGpuKernel = (inputs, outputs, ctx) => {
     `    let corr = exp(m - mNew);`,
     `    let p = exp(dot - mNew);`,
     `    l = l * corr + p;`,
-    `    for (var i = 0u; i < ${D}u; i++) { acc[i] = acc[i] * corr + p * f32(${V.get('kv + i')}); }`,
+    `    for (var i = 0u; i < ${D}u; i++) { acc[i] = acc[i] * corr + p * f32(${V.get(valueAt)}); }`,
     `    m = mNew;`,
     `  }`,
     `  for (var i = 0u; i < ${D}u; i++) { ${Y.set('q + i', 'acc[i] / l')} }`,

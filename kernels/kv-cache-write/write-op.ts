@@ -1,5 +1,7 @@
 // KvCacheWrite (domain 'kiln', internal: generate() puts it in a graph, models never carry it):
-// cache [B, H, M, D] with rows [offset, offset + S) of each head replaced by new [B, H, S, D].
+// cache [B, H, M, D] with rows [offset, offset + S) of each head replaced by new [B, H, S, D]; or
+// com.microsoft Attention's stacked cache [2, B, H, M, D] with new [2, B, H, S, D] (keys then values:
+// the same slabs of M rows, twice as many).
 // It stands where a decoder concatenates past and new keys/values (Concat(past, new) -> present)
 // when generate() keeps the cache at its maximum length: the present keeps the cache's shape, so
 // every decode step runs one plan, and the offset is a run-time input (not a plan-time value).
@@ -14,7 +16,7 @@ import { toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 
 export interface KvWriteShape {
-  /** batch x heads: the rows of the cache that each take their own slab */
+  /** batch x heads (x 2 for a stacked cache): the rows of the cache that each take their own slab */
   readonly slabs: number;
   /** the cache's positions per slab (M) */
   readonly capacity: number;
@@ -27,13 +29,17 @@ export interface KvWriteShape {
 export function inferKvCacheWrite(inputs: readonly MaybeMeta[], ctx: KernelContext): { out: TensorMeta; shape: KvWriteShape } {
   const [cache, update, offset] = inputs;
   if (!cache || !update || !offset) return fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheWrite takes cache, new and offset`);
-  if (cache.dims.length !== 4 || update.dims.length !== 4) fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheWrite needs rank-4 cache and new ([batch, heads, sequence, head size]), given [${cache.dims.join(', ')}] and [${update.dims.join(', ')}]`);
+  const rank = cache.dims.length;
+  if ((rank !== 4 && rank !== 5) || update.dims.length !== rank || (rank === 5 && cache.dims[0] !== 2)) {
+    fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheWrite needs cache and new of rank 4 ([batch, heads, sequence, head size]) or 5 ([2, batch, heads, sequence, head size]), given [${cache.dims.join(', ')}] and [${update.dims.join(', ')}]`);
+  }
   if (update.dtype !== cache.dtype) fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheWrite new is ${update.dtype}, the cache ${cache.dtype}`);
-  const [b, h, m, d] = cache.dims as [number, number, number, number];
-  const [b2, h2, s, d2] = update.dims as [number, number, number, number];
-  if (b2 !== b || h2 !== h || d2 !== d || s > m) fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheWrite new [${update.dims.join(', ')}] does not fit the cache [${cache.dims.join(', ')}]`);
+  const [m, d] = cache.dims.slice(-2) as [number, number];
+  const [s, d2] = update.dims.slice(-2) as [number, number];
+  const lead = cache.dims.slice(0, -2);
+  if (d2 !== d || s > m || update.dims.slice(0, -2).some((x, i) => x !== lead[i])) fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheWrite new [${update.dims.join(', ')}] does not fit the cache [${cache.dims.join(', ')}]`);
   if (product(offset.dims) !== 1 || !['float32', 'int32', 'int64'].includes(offset.dtype)) fail('INVALID_GRAPH', `node '${ctx.node}': KvCacheWrite offset must be one float32, int32 or int64 value, given ${offset.dtype} [${offset.dims.join(', ')}]`);
-  return { out: { dtype: cache.dtype, dims: cache.dims }, shape: { slabs: b * h, capacity: m, count: s, width: d } };
+  return { out: { dtype: cache.dtype, dims: cache.dims }, shape: { slabs: product(lead), capacity: m, count: s, width: d } };
 }
 
 /** The offset's value, checked: a whole number with the new rows inside the cache. */

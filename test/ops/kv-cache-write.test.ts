@@ -20,6 +20,9 @@ const cases: OpCase[] = [
   { name: 'one new row in the last slot', op, domain, inputs: [f32([1, 3, 7, 16]), f32([1, 3, 1, 16]), at(6)], wasmKernel: true },
   { name: 'a prompt of 5 rows at offset 2, batch 2', op, domain, inputs: [f32([2, 2, 8, 4]), f32([2, 2, 5, 4]), at(2)], wasmKernel: true },
   { name: 'new fills the whole cache', op, domain, inputs: [f32([1, 2, 3, 4]), f32([1, 2, 3, 4]), at(0)], wasmKernel: true },
+  // com.microsoft Attention's stacked cache [2, B, H, M, D]: keys and values written in one call
+  { name: 'stacked [2, B, H, M, D] cache, one new row in the middle', op, domain, inputs: [f32([2, 1, 3, 9, 8]), f32([2, 1, 3, 1, 8]), at(4)], wasmKernel: true },
+  { name: 'stacked cache, a prompt of 4 rows at offset 1, batch 2', op, domain, inputs: [f32([2, 2, 2, 7, 4]), f32([2, 2, 2, 4, 4]), at(1)], wasmKernel: true },
   { name: 'int32 offset (js inside wasm)', op, domain, inputs: [f32([1, 2, 6, 4]), f32([1, 2, 1, 4]), at(3, 'int32')] },
   { name: 'int64 scalar offset', op, domain, inputs: [f32([1, 2, 6, 4]), f32([1, 2, 2, 4]), at(4, 'int64', [])] },
 ];
@@ -42,6 +45,10 @@ cases.push(
   { name: 'attention, 70 queries at offset 20, batch 2 (tiled on WebGPU: two query tiles)', op: attend, domain, attrs: scale(0.25), inputs: [f32([2, 2, 70, 8]), f32([2, 2, 96, 8]), f32([2, 2, 96, 8]), at(20)], wasmKernel: true },
   { name: 'attention, 64 queries, head size 64, a bias per head (tiled on WebGPU)', op: attend, domain, attrs: scale(0.125), inputs: [f32([1, 3, 64, 64]), f32([1, 3, 72, 64]), f32([1, 3, 72, 64]), at(7), f32([1, 3, 64, 72])], wasmKernel: true },
   { name: 'attention, 40 queries, a bias broadcast over heads (per row on WebGPU)', op: attend, domain, attrs: scale(0.25), inputs: [f32([2, 2, 40, 8]), f32([2, 2, 48, 8]), f32([2, 2, 48, 8]), at(3), f32([2, 1, 40, 48])], wasmKernel: true },
+  // Q and the stacked cache [2, B, H, M, D] (V omitted: its second half); both halves random past the written part
+  { name: 'attention over a stacked cache, one query in the middle', op: attend, domain, attrs: scale(0.35), inputs: [f32([1, 4, 1, 8]), f32([2, 1, 4, 9, 8]), { ...f32([]), omit: true }, at(5)], wasmKernel: true },
+  { name: 'attention over a stacked cache, three queries, batch 2, a bias per head', op: attend, domain, attrs: scale(0.5), inputs: [f32([2, 2, 3, 4]), f32([2, 2, 2, 8, 4]), { ...f32([]), omit: true }, at(2), f32([1, 2, 3, 8])], wasmKernel: true },
+  { name: 'attention over a stacked cache, 70 queries at offset 10 (tiled on WebGPU)', op: attend, domain, attrs: scale(0.25), inputs: [f32([1, 2, 70, 8]), f32([2, 1, 2, 96, 8]), { ...f32([]), omit: true }, at(10)], wasmKernel: true },
   { name: 'attention, int64 offset (js inside wasm)', op: attend, domain, attrs: scale(1), inputs: [f32([1, 2, 1, 4]), f32([1, 2, 5, 4]), f32([1, 2, 5, 4]), at(3, 'int64')] },
 );
 
