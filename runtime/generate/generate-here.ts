@@ -41,8 +41,8 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
     return fail('UNSUPPORTED_FEATURE', `generate: input '${name}' is ${type}; generate() feeds int64 or int32`);
   };
   const emptyPast = (p: KvPair): AnyTensor => {
-    const { heads, headDim, type } = shapes.get(p.past)!;
-    return new Tensor(type, type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, heads, 0, headDim]);
+    const { lead, headDim, type } = shapes.get(p.past)!;
+    return new Tensor(type, type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [...lead, 0, headDim]);
   };
 
   const uniform = seededUniform(options.seed ?? Math.floor(Math.random() * 2 ** 32));
@@ -51,7 +51,7 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
   const tokens: number[] = [];
   const fetches = ['logits', ...pairs.map((p) => p.present)];
   const slots = inputIds.length + maxNewTokens - 1;
-  const windows = new Map<string, KvWindow>(cache === 'window' || cache === 'inplace' ? pairs.map((p) => [p.past, new KvWindow(shapes.get(p.past)!.type, shapes.get(p.past)!.heads, shapes.get(p.past)!.headDim, slots, session.gpuDevice)]) : []);
+  const windows = new Map<string, KvWindow>(cache === 'window' || cache === 'inplace' ? pairs.map((p) => [p.past, new KvWindow(shapes.get(p.past)!.type, shapes.get(p.past)!.lead, shapes.get(p.past)!.headDim, slots, session.gpuDevice)]) : []);
   let carried = new Map<string, AnyTensor>(); // 'grow' and 'inplace': the presents fed back as the next pasts
   let encoder: GPUCommandEncoder | undefined;
   const takeEncoder = (): GPUCommandEncoder => (encoder ??= session.gpuDevice!.createCommandEncoder({ label: 'kiln-kv-window' }));
@@ -133,12 +133,13 @@ async function lastRow(logits: AnyTensor): Promise<ArrayLike<number>> {
   return fail('UNSUPPORTED_FEATURE', `generate: logits are ${logits.type}; generate() reads float32 or float16`);
 }
 
-function pastShape(m: InputMetadata): { heads: number; headDim: number; type: 'float32' | 'float16' } {
-  const [, heads, , headDim] = m.shape;
-  if (m.shape.length !== 4 || typeof heads !== 'number' || typeof headDim !== 'number' || heads < 1 || headDim < 1) {
-    fail('UNSUPPORTED_FEATURE', `generate: past input '${m.name}' has shape [${m.shape.join(', ')}]; generate() needs [batch, heads, sequence, head size] with heads and head size fixed in the model`);
+/** A past's layout: [batch, heads, sequence, head size], or com.microsoft Attention's stacked [2, batch, heads, sequence, head size]; `lead` is what generate() feeds before the sequence axis (batch 1). */
+function pastShape(m: InputMetadata): { lead: readonly number[]; headDim: number; type: 'float32' | 'float16' } {
+  const stacked = m.shape.length === 5;
+  const [heads, , headDim] = m.shape.slice(stacked ? 2 : 1);
+  if ((m.shape.length !== 4 && !(stacked && m.shape[0] === 2)) || typeof heads !== 'number' || typeof headDim !== 'number' || heads < 1 || headDim < 1) {
+    fail('UNSUPPORTED_FEATURE', `generate: past input '${m.name}' has shape [${m.shape.join(', ')}]; generate() needs [batch, heads, sequence, head size] or the stacked [2, batch, heads, sequence, head size] with heads and head size fixed in the model`);
   }
   if (m.type !== 'float32' && m.type !== 'float16') fail('UNSUPPORTED_FEATURE', `generate: past input '${m.name}' is ${m.type}; generate() handles float32 or float16 caches`);
-  return { heads, headDim, type: m.type };
+  return { lead: stacked ? [2, 1, heads] : [1, heads], headDim, type: m.type };
 }
-

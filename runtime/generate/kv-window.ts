@@ -5,6 +5,7 @@
 // whose graph concatenates past and new K/V gives the same answers as with a growing cache.
 // On the GPU the cache is one buffer per past input, fed in place (no upload); a step's present
 // ([1, H, slots + 1, D]) is copied back into it shifted by one slot, head by head, on the GPU.
+// A stacked cache ([2, 1, H, slots, D], com.microsoft Attention's) is the same with 2H slabs.
 import { allocData, type DataType, type TensorData } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
 import { Tensor, gpuBufferTensor, type AnyTensor } from '../../core/tensor.ts';
@@ -17,26 +18,32 @@ export class KvWindow {
   private gpu: { buffer: GPUBuffer; tensor: AnyTensor } | undefined;
   private host: AnyTensor | undefined;
 
+  /** the slabs of `slots` rows: heads, or 2 x heads for a stacked cache */
+  private readonly heads: number;
+
   constructor(
     private readonly dtype: DataType,
-    private readonly heads: number,
+    /** the past's dims before the sequence axis: [1, heads], or [2, 1, heads] stacked */
+    private readonly lead: readonly number[],
     private readonly headDim: number,
     readonly slots: number,
     private readonly device: GPUDevice | undefined,
-  ) {}
+  ) {
+    this.heads = lead.reduce((a, b) => a * b, 1);
+  }
 
-  /** what to feed as the past input: [1, heads, slots, headDim] */
+  /** what to feed as the past input: [...lead, slots, headDim] */
   get past(): AnyTensor {
     return this.gpu?.tensor ?? this.host ?? fail('INTERNAL', 'the KV window was read before it was filled');
   }
 
-  /** The prompt's present ([1, H, count, D]) into `count` slots from `at` (default: the last `count`). */
+  /** The prompt's present ([...lead, count, D]) into `count` slots from `at` (default: the last `count`). */
   async fill(present: AnyTensor, count: number, encoder: () => GPUCommandEncoder, at = this.slots - count): Promise<void> {
     this.check(present, count);
     await this.copy(present, count, 0, at, count, encoder);
   }
 
-  /** A decode step's present ([1, H, slots + 1, D]): all but its oldest slot become the new past. */
+  /** A decode step's present ([...lead, slots + 1, D]): all but its oldest slot become the new past. */
   async shift(present: AnyTensor, encoder: () => GPUCommandEncoder): Promise<void> {
     this.check(present, this.slots + 1);
     await this.copy(present, this.slots + 1, 1, 0, this.slots, encoder);
@@ -50,8 +57,9 @@ export class KvWindow {
 
   private check(present: AnyTensor, length: number): void {
     const d = present.dims;
-    if (d.length !== 4 || d[0] !== 1 || d[1] !== this.heads || d[2] !== length || d[3] !== this.headDim) {
-      fail('INVALID_MODEL', `generate: a present output has dims [${d.join(', ')}], expected [1, ${this.heads}, ${length}, ${this.headDim}] (batch, heads, sequence, head size)`);
+    const expected = [...this.lead, length, this.headDim];
+    if (d.length !== expected.length || d.some((x, i) => x !== expected[i])) {
+      fail('INVALID_MODEL', `generate: a present output has dims [${d.join(', ')}], expected [${expected.join(', ')}] (${this.lead.length === 3 ? '2, ' : ''}batch, heads, sequence, head size)`);
     }
   }
 
@@ -64,7 +72,7 @@ export class KvWindow {
         // Zeroed by WebGPU: empty slots hold finite values, so masked-out products stay 0, never NaN.
         const buffer = this.device.createBuffer({ label: 'kiln-kv-window', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
         bufferDevices.set(buffer, this.device); // Kiln's own: the session binds it without a validation round trip
-        this.gpu = { buffer, tensor: gpuBufferTensor(buffer, { dataType: this.dtype, dims: [1, this.heads, this.slots, D] }) };
+        this.gpu = { buffer, tensor: gpuBufferTensor(buffer, { dataType: this.dtype, dims: [...this.lead, this.slots, D] }) };
       }
       const e = encoder();
       for (let h = 0; h < this.heads && rows > 0; h++) {
@@ -74,7 +82,7 @@ export class KvWindow {
     }
     const src = (present.location === 'gpu-buffer' ? await present.getData() : present.data) as Exclude<TensorData, string[]>;
     // A session in a worker hands its feeds' buffers back as new arrays: always read the tensor's current data.
-    this.host ??= new Tensor(this.dtype, allocData(this.dtype, this.heads * this.slots * D), [1, this.heads, this.slots, D]);
+    this.host ??= new Tensor(this.dtype, allocData(this.dtype, this.heads * this.slots * D), [...this.lead, this.slots, D]);
     const dst = this.host.data as Exclude<TensorData, string[]>;
     for (let h = 0; h < this.heads; h++) {
       const start = (h * length + from) * D;

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession, generate, type FeedsType, type Placement, type ReturnType } from '../../runtime/node.ts';
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
@@ -99,29 +98,3 @@ for (const form of forms) {
     });
   }
 }
-
-test('com.microsoft Attention with its stacked past [2, B, N, P, H] (past_0 -> present_0): generate() names it UNSUPPORTED_FEATURE, in place or not', async () => {
-  // onnxruntime's GPT-2 tools name the stacked cache past_N / present_N; generate() pairs split
-  // key/value caches only (kv-names.ts), so such a decoder is refused up front rather than decoded wrongly.
-  const E = 8, N = 2, V = 5;
-  const r = testRng(import.meta.url, 'attention-stacked');
-  const w = (dims: number[]): Tensor<'float32'> => new Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r.range(-1, 1)), dims);
-  const bytes = encodeOnnxModel({
-    nodes: [
-      { opType: 'Gather', inputs: ['wte', 'input_ids'], outputs: ['x'], attrs: { axis: 0 } },
-      { opType: 'Attention', domain: 'com.microsoft', inputs: ['x', 'wqkv', 'bqkv', '', 'past_0'], outputs: ['ctx', 'present_0'], attrs: { num_heads: N, unidirectional: 1 } },
-      { opType: 'MatMul', inputs: ['ctx', 'head'], outputs: ['logits'] },
-    ],
-    initializers: { wte: w([V, E]), wqkv: w([E, 3 * E]), bqkv: w([3 * E]), head: w([E, V]) },
-    inputs: [{ name: 'input_ids', dtype: 'int64', dims: [1, 'sequence'] }, { name: 'past_0', dtype: 'float32', dims: [2, 1, N, 'past', E / N] }],
-    outputs: [{ name: 'logits', dtype: 'float32', dims: [1, 'sequence', V] }, { name: 'present_0', dtype: 'float32', dims: [2, 1, N, 'total', E / N] }],
-    opsets: { '': 17, 'com.microsoft': 1 },
-  });
-  const s = await InferenceSession.create(bytes, { executionProviders: ['js'] });
-  try {
-    assert.deepEqual(findKvPairs(s.inputNames, s.outputNames), [], 'no split key/value pair');
-    await assert.rejects(generate(s, { inputIds: [1, 2], maxNewTokens: 2 }), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'UNSUPPORTED_FEATURE' && /past_0/.test(e.message));
-  } finally {
-    await s.release();
-  }
-});

@@ -3,25 +3,24 @@
 import * as ort from 'onnxruntime-web';
 import { Tensor } from '../../core/tensor.ts';
 import type { InferenceSession } from '../../runtime/node.ts';
-import { kvName, type TinyGptConfig } from './tiny-gpt.ts';
+import { emptyPastDims, type TinyGptConfig } from './tiny-gpt.ts';
 
 /** onnxruntime-web over the whole sequence (no past): the last position's logits. */
 export async function ortFullLogits(theirs: ort.InferenceSession, config: TinyGptConfig, sequence: readonly number[]): Promise<Float32Array> {
   const n = sequence.length;
   const i64 = (v: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
   const feeds: Record<string, ort.Tensor> = { input_ids: i64([...sequence]), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
-  for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new ort.Tensor('float32', new Float32Array(0), [1, config.heads, 0, config.embed / config.heads]);
+  for (const { name, dims } of emptyPastDims(config)) feeds[name] = new ort.Tensor('float32', new Float32Array(0), dims);
   const l = (await theirs.run(feeds)).logits!.data as Float32Array;
   return l.slice(l.length - config.vocab);
 }
 
-/** A Kiln session over the whole sequence (every past empty, GQA's half as many K/V heads): the last position's logits. */
+/** A Kiln session over the whole sequence (every past empty, GQA's half as many K/V heads, stacked or not): the last position's logits. */
 export async function kilnFullLogits(s: InferenceSession, config: TinyGptConfig, sequence: readonly number[]): Promise<Float32Array> {
   const n = sequence.length;
   const i64 = (v: readonly number[]): Tensor<'int64'> => new Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), [1, v.length]);
   const feeds: Record<string, Tensor<'int64'> | Tensor<'float32'>> = { input_ids: i64(sequence), attention_mask: i64(Array(n).fill(1)), position_ids: i64(Array.from({ length: n }, (_, i) => i)) };
-  const kvHeads = config.attention === 'gqa' ? config.heads / 2 : config.heads;
-  for (let l = 0; l < config.layers; l++) for (const kv of ['key', 'value'] as const) feeds[kvName('past', undefined, l, kv)] = new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, config.embed / config.heads]);
+  for (const { name, dims } of emptyPastDims(config)) feeds[name] = new Tensor('float32', new Float32Array(0), dims);
   const l = (await s.run(feeds, ['logits'])).logits!.data as Float32Array;
   return l.slice(l.length - config.vocab);
 }

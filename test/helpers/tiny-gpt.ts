@@ -21,9 +21,12 @@ export interface TinyGptConfig {
    * 'ops' (default): MatMul/Softmax over Concat(past, new); 'mha': com.microsoft MultiHeadAttention
    * with past_key/past_value (key_padding_mask = attention_mask, unidirectional); 'gqa':
    * com.microsoft GroupQueryAttention with half as many K/V heads, seqlens_k and
-   * total_sequence_length derived from attention_mask as onnxruntime-genai exports do. Both need 'full' inputs.
+   * total_sequence_length derived from attention_mask as onnxruntime-genai exports do; 'stacked':
+   * com.microsoft Attention (projection inside the op, mask_index = attention_mask as int32,
+   * unidirectional) with ONE stacked cache per layer, past_N [2, batch, heads, past, head size] ->
+   * present_N, as onnxruntime's GPT-2 exports. All three need 'full' inputs.
    */
-  readonly attention?: 'ops' | 'mha' | 'gqa';
+  readonly attention?: 'ops' | 'mha' | 'gqa' | 'stacked';
   /** 'mha' only: the Q/K/V projection bias given to the op as its bias input instead of added before it */
   readonly mhaBias?: boolean;
   /** 'mha' only: packed QKV [B, S, N, 3, H] as the query (no key, value) or packed KV [B, S, N, 2, H] as the key (no value) */
@@ -38,6 +41,14 @@ export interface TinyGptConfig {
 export function kvName(kind: 'past' | 'present', naming: TinyGptConfig['naming'], layer: number, kv: 'key' | 'value'): string {
   if (naming === 'genai-split') return `${kind}_${kv}_${layer}`;
   return kind === 'past' ? `past_key_values.${layer}.${kv}` : `present.${layer}.${kv}`;
+}
+
+/** The model's past inputs, each with the dims of an empty past (batch 1): what a run over the whole sequence feeds. */
+export function emptyPastDims(cfg: TinyGptConfig): { name: string; dims: number[] }[] {
+  const D = cfg.embed / cfg.heads;
+  if (cfg.attention === 'stacked') return Array.from({ length: cfg.layers }, (_, l) => ({ name: `past_${l}`, dims: [2, 1, cfg.heads, 0, D] }));
+  const kvHeads = cfg.attention === 'gqa' ? cfg.heads / 2 : cfg.heads;
+  return Array.from({ length: cfg.layers }, (_, l) => (['key', 'value'] as const).map((kv) => ({ name: kvName('past', cfg.naming, l, kv), dims: [1, kvHeads, 0, D] }))).flat();
 }
 
 export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
@@ -85,14 +96,14 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
   const causal = node('LessOrEqual', [node('Unsqueeze', [cols, 'axis0'], 'cols_row'), node('Unsqueeze', [rows, 'axis1'], 'rows_col')], 'causal');
   const allowed = idsOnly ? causal : node('And', [causal, node('Unsqueeze', [node('Cast', ['attention_mask'], 'mask_bool', { to: 9 }), 'axes12'], 'key_mask')], 'allowed');
   const positions = idsOnly ? node('Unsqueeze', [rows, 'axis0'], 'positions') : 'position_ids';
-  const fused = cfg.attention === 'mha' || cfg.attention === 'gqa' ? cfg.attention : undefined;
+  const fused = cfg.attention === 'mha' || cfg.attention === 'gqa' || cfg.attention === 'stacked' ? cfg.attention : undefined;
   if (fused && idsOnly) throw new Error('tinyGpt: fused attention needs attention_mask and position_ids');
-  const maskI32 = fused === 'mha' && !cfg.attentionBias ? node('Cast', ['attention_mask'], 'mask_i32', { to: 6 }) : undefined;
+  const maskI32 = (fused === 'mha' || fused === 'stacked') && !cfg.attentionBias ? node('Cast', ['attention_mask'], 'mask_i32', { to: 6 }) : undefined;
   // onnxruntime-genai's derivation: seqlens_k = sum(mask) - 1, total_sequence_length = mask length
   const seqlens = fused === 'gqa' ? node('Cast', [node('Sub', [node('ReduceSum', ['attention_mask', 'axis1'], 'mask_sum', { keepdims: 0 }), 'one'], 'mask_sum_1')], 'seqlens_k', { to: 6 }) : undefined;
   const totalLen = fused === 'gqa' ? node('Cast', [node('Squeeze', [Tlen, 'axis0'], 'T_total')], 'total_len', { to: 6 }) : undefined;
   if ((cfg.mhaBias || cfg.packed) && fused !== 'mha') throw new Error('tinyGpt: mhaBias and packed are MultiHeadAttention forms');
-  if (cfg.attentionBias && !fused) throw new Error('tinyGpt: attentionBias needs a fused attention op');
+  if (cfg.attentionBias && (!fused || fused === 'stacked')) throw new Error('tinyGpt: attentionBias needs MultiHeadAttention or GroupQueryAttention');
   // ALiBi-like, from position_ids (not from the mask's length): right however long the mask is
   let attnBias: string | undefined;
   if (cfg.attentionBias) {
@@ -110,6 +121,15 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
     const p = `l${l}_`;
     const ln = (name: string, input: string): string => node('LayerNormalization', [input, weight(`${name}_g`, [E], 1.5), weight(`${name}_b`, [E], 0.1)], name, { axis: -1, epsilon: 1e-5 });
     const h = ln(`${p}ln1`, x);
+    if (fused === 'stacked') {
+      // the same weights in the same draw order as the other forms; the op projects, splits and concatenates itself
+      nodes.push({ opType: 'Attention', domain: 'com.microsoft', inputs: [h, weight(`${p}wqkv`, [E, 3 * E], 0.6), weight(`${p}bqkv`, [3 * E], 0.1), maskI32!, `past_${l}`], outputs: [`${p}ctx`, `present_${l}`], name: `${p}attention`, attrs: { num_heads: H, unidirectional: 1 } });
+      presents.push(`present_${l}`);
+      x = node('Add', [x, node('Add', [node('MatMul', [`${p}ctx`, weight(`${p}wo`, [E, E], 0.4)], `${p}attn_mm`), weight(`${p}bo`, [E], 0.1)], `${p}attn`)], `${p}x1`);
+      const m = node('Add', [node('MatMul', [ln(`${p}ln2`, x), weight(`${p}w1`, [E, 2 * E], 0.5)], `${p}fc_mm`), weight(`${p}b1`, [2 * E], 0.1)], `${p}fc`);
+      x = node('Add', [x, node('MatMul', [node('Mul', [m, node('Sigmoid', [m], `${p}sig`)], `${p}silu`), weight(`${p}w2`, [2 * E, E], 0.3)], `${p}mlp`)], `${p}x2`);
+      continue;
+    }
     const projected = node('MatMul', [h, weight(`${p}wqkv`, [E, 3 * E], 0.6)], `${p}qkv_mm`);
     const opBias = fused === 'mha' && cfg.mhaBias;
     const qkv = opBias ? projected : node('Add', [projected, weight(`${p}bqkv`, [3 * E], 0.1)], `${p}qkv`);
@@ -151,15 +171,19 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
   }
   const logits = node('MatMul', [node('LayerNormalization', [x, weight('lnf_g', [E], 1), weight('lnf_b', [E], 0.1)], 'lnf', { axis: -1, epsilon: 1e-5 }), weight('head', [E, vocab], 0.8)], 'logits');
   const pastDims = ['batch', cfg.attention === 'gqa' ? H / 2 : H, 'past_sequence', D];
+  const stacked = fused === 'stacked';
+  const pasts = stacked
+    ? Array.from({ length: layers }, (_, l) => ({ name: `past_${l}`, dtype: 'float32' as const, dims: [2, 'batch', H, 'past_sequence', D] }))
+    : Array.from({ length: layers }, (_, l) => (['key', 'value'] as const).map((kv) => ({ name: kvName('past', cfg.naming, l, kv), dtype: 'float32' as const, dims: pastDims }))).flat();
   return {
     nodes,
     initializers: inits,
     inputs: [
       { name: 'input_ids', dtype: 'int64', dims: ['batch', 'sequence'] },
       ...(idsOnly ? [] : [{ name: 'attention_mask', dtype: 'int64' as const, dims: ['batch', 'total_sequence'] }, { name: 'position_ids', dtype: 'int64' as const, dims: ['batch', 'sequence'] }]),
-      ...Array.from({ length: layers }, (_, l) => (['key', 'value'] as const).map((kv) => ({ name: kvName('past', cfg.naming, l, kv), dtype: 'float32' as const, dims: pastDims }))).flat(),
+      ...pasts,
     ],
-    outputs: [{ name: logits, dtype: 'float32', dims: ['batch', 'sequence', vocab] }, ...presents.map((name) => ({ name, dtype: 'float32' as const, dims: ['batch', pastDims[1]!, 'total_sequence', D] }))],
+    outputs: [{ name: logits, dtype: 'float32', dims: ['batch', 'sequence', vocab] }, ...presents.map((name) => ({ name, dtype: 'float32' as const, dims: stacked ? [2, 'batch', H, 'total_sequence', D] : ['batch', pastDims[1]!, 'total_sequence', D] }))],
     opsets: fused ? { '': 17, 'com.microsoft': 1 } : { '': 17 },
   };
 }

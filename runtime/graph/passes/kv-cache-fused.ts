@@ -14,12 +14,13 @@
 //   and the output back to [B, S, N * H]. Its key_padding_mask is dropped, as the Concat form's mask
 //   is: in generate()'s decode feeds it marks exactly the first offset + 1 keys.
 // Declined (generate() keeps its window): a past read by another node, a value head size other than
-// the key's, a node whose num_heads is not the cache's. com.microsoft Attention is never seen here:
-// its single stacked past [2, B, N, P, H] is not a past/present pair generate() knows (kv-names.ts).
+// the key's, a node whose num_heads is not the cache's. com.microsoft Attention, whose cache is one
+// stacked past [2, B, N, P, H], has its own form: kv-cache-stacked.ts.
 import { Attributes } from '../../../core/attributes.ts';
 import { Tensor } from '../../../core/tensor.ts';
 import type { Graph, Node } from '../ir.ts';
 import type { GraphIndex } from './graph-index.ts';
+import { stackedInPlace } from './kv-cache-stacked.ts';
 
 export interface KvNames {
   readonly past: string;
@@ -31,6 +32,7 @@ const MHA = { Q: 0, K: 1, V: 2, BIAS: 3, ATTN_BIAS: 5, PAST_K: 6, PAST_V: 7 };
 
 /** The nodes that replace `node` (a fused attention op making `pairs`' presents), or undefined where the form is not one of the above. */
 export function fusedInPlace(graph: Graph, index: GraphIndex, node: Node, pairs: readonly KvNames[], offset: string): Node[] | undefined {
+  if (node.domain === 'com.microsoft' && node.opType === 'Attention') return stackedInPlace(graph, index, node, pairs, offset);
   if (node.domain !== 'com.microsoft' || (node.opType !== 'GroupQueryAttention' && node.opType !== 'MultiHeadAttention')) return undefined;
   const slots = node.opType === 'GroupQueryAttention' ? GQA : MHA;
   const pastK = node.inputs[slots.PAST_K];

@@ -8,7 +8,7 @@
 // KvCacheAttention (the mask may also be added: scores + Where(mask, very negative, 0)), which reads only the positions written so far: the step's cost follows the
 // position, not the cache's length. The mask it drops is generate()'s (the first offset + 1 keys, one
 // query), so this graph is only right for generate()'s decode steps. Presents made by
-// GroupQueryAttention / MultiHeadAttention are handled in kv-cache-fused.ts. Models it does not
+// GroupQueryAttention / MultiHeadAttention / Attention (stacked cache) are handled in kv-cache-fused.ts. Models it does not
 // recognize (a past read anywhere else, such as Shape(past) for positions; other attention ops) are
 // left to generate()'s window path.
 import { Attributes } from '../../../core/attributes.ts';
@@ -37,7 +37,7 @@ export function writeKvAtOffset(graph: Graph, pairs: readonly KvPairNames[]): Gr
     if (producer && replace.has(producer)) continue; // a fused attention op makes two presents
     const rank = graph.inputs.find((i) => i.name === past)?.dims?.length;
     if (producer?.opType !== 'Concat' || producer.domain !== '') {
-      // GroupQueryAttention / MultiHeadAttention concatenate inside (kv-cache-fused.ts)
+      // GroupQueryAttention / MultiHeadAttention / Attention concatenate inside (kv-cache-fused.ts)
       const fused = producer && fusedInPlace({ ...graph, initializers }, index, producer, pairs, KV_OFFSET_INPUT);
       if (!fused) return undefined;
       replace.set(producer, fused);
