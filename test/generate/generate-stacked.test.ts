@@ -83,6 +83,7 @@ for (const provider of providers) {
       const placements: Placement[] = [];
       const pastFed: boolean[] = [];
       const fetched: string[] = [];
+      const bytes: { host: number; memory: number }[] = [];
       const run = decoder.run.bind(decoder);
       decoder.run = async (feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> => {
         const out = await run(feeds, fetches);
@@ -90,6 +91,7 @@ for (const provider of providers) {
         placements.push(decoder.lastPlacement!);
         pastFed.push(feeds['past_0'] !== undefined);
         fetched.push((fetches ?? []).join());
+        bytes.push({ host: decoder.lastPlacement!.hostBytes ?? -1, memory: decoder.lastPlacement!.memoryBytes ?? -1 });
         return out;
       };
       const result = await generate(s, { inputIds: prompt, maxNewTokens: STEPS });
@@ -113,6 +115,12 @@ for (const provider of providers) {
         assert.deepEqual(pastFed, pastFed.map((_, i) => i === 0), 'the cache is fed at the first decode step only');
         assert.ok(fetched.every((f) => f === 'logits'), `no present is fetched: ${fetched.join(' | ')}`);
         if (typeof provider.ep === 'object') assert.equal(decoder.lastPlacement!.threads, provider.ep.numThreads);
+        // after the first decode step: the same few bytes cross each step (ids, mask, positions, offset, logits), far less than one cache; memory stays put
+        const cacheBytes = 2 * config.heads * (prompt.length + STEPS - 1) * (config.embed / config.heads) * 4;
+        const later = bytes.slice(1);
+        assert.ok(later.every((b) => b.host === later[0]!.host && b.host >= 0 && b.host < cacheBytes / 4), `bytes between JS and wasm per step: ${bytes.map((b) => b.host).join(', ')} (one cache: ${cacheBytes})`);
+        assert.ok(bytes[0]!.host >= config.layers * cacheBytes, 'the first decode step takes the prompt\'s caches');
+        assert.ok(later.every((b) => b.memory === bytes[0]!.memory), `memory per step: ${bytes.map((b) => b.memory).join(', ')}`);
       }
       if (provider.name === 'webgpu') assert.ok(placements[0]!.steps.filter((st) => /KvCache/.test(st.opType)).every((st) => st.device === 'gpu'), 'the cache ops run on the GPU');
     } finally {
