@@ -6,12 +6,16 @@
 // before), the stacked model through run() only (generate()'s window: the cache shifted every step),
 // and onnxruntime-web wasm 1 thread on the stacked model (its presents fed back). Per length L: a
 // prompt of 8 tokens, then L tokens; the median ms per token over the first and last quarter of the
-// positions (the first decode step, which prepares the plan, left out), and CPU ms per token over
+// positions (the first decode step, which prepares the plan, left out; the prefill and that step
+// apart), and CPU ms per token over
 // the whole generation (process.cpuUsage: user + system, prefill included), medians of 3 rounds
-// (KILN_DECODE_ROUNDS). Also whether the greedy tokens of all four agree.
+// (KILN_DECODE_ROUNDS). Also whether the greedy tokens of all four agree. Then the prefill alone
+// (one run over a prompt of P tokens, every past empty: what generate() runs first), stacked vs
+// split on Kiln wasm 1t, 15 runs each alternating, median wall ms and the ratio of summed CPU time.
 import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-web';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { InferenceSession, generate, type GenerateSession } from '../../runtime/node.ts';
 import { argmax } from '../../runtime/generate/sampling.ts';
 import { makeRng } from '../../test/helpers/rng-core.ts';
@@ -35,6 +39,8 @@ const theirs = await ort.InferenceSession.create(stackedBytes, { executionProvid
 interface Run {
   /** ms between consecutive tokens: entry i is the decode step that made token i + 1 */
   readonly steps: number[];
+  /** ms from the call to the first token: the prefill */
+  readonly prefillMs: number;
   readonly cpuMs: number;
   readonly tokens: number[];
   readonly cache?: string;
@@ -44,12 +50,13 @@ async function timed(f: (onToken: (token: number) => void) => Promise<string | u
   const at: number[] = [];
   const tokens: number[] = [];
   const cpu = process.cpuUsage();
+  const t0 = performance.now();
   const cache = await f((token) => {
     at.push(performance.now());
     tokens.push(token);
   });
   const used = process.cpuUsage(cpu);
-  return { steps: at.slice(1).map((t, i) => t - at[i]!), cpuMs: (used.user + used.system) / 1000, tokens, ...(cache ? { cache } : {}) };
+  return { steps: at.slice(1).map((t, i) => t - at[i]!), prefillMs: at[0]! - t0, cpuMs: (used.user + used.system) / 1000, tokens, ...(cache ? { cache } : {}) };
 }
 
 const kilnRun = (session: GenerateSession, n: number): Promise<Run> => timed(async (onToken) => (await generate(session, { inputIds: prompt, maxNewTokens: n + 1, onToken })).cache);
@@ -87,15 +94,17 @@ const runtimes: [string, (n: number) => Promise<Run>][] = [
 ];
 const load0 = loadavg()[0]!;
 console.log(`stacked-cache decode on wasm: ms per token, median of the first / last quarter of positions; CPU ms per token over the generation; median of ${ROUNDS} rounds, runtimes interleaved`);
-console.log('| tokens | runtime | cache | first quarter ms | last quarter ms | last/first | CPU ms/token |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| tokens | runtime | cache | prefill ms | 1st decode step ms | first quarter ms | last quarter ms | last/first | CPU ms/token |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const n of lengths) {
-  const results = new Map(runtimes.map(([name]) => [name, { first: [] as number[], last: [] as number[], cpu: [] as number[], cache: '', tokens: [] as number[] }]));
+  const results = new Map(runtimes.map(([name]) => [name, { prefill: [] as number[], step1: [] as number[], first: [] as number[], last: [] as number[], cpu: [] as number[], cache: '', tokens: [] as number[] }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, run] of runtimes) {
       const r = await run(n);
       const q = Math.max(1, Math.floor(r.steps.length / 4));
       const into = results.get(name)!;
+      into.prefill.push(r.prefillMs);
+      into.step1.push(r.steps[0]!);
       into.first.push(median(r.steps.slice(1, q + 1))); // steps[0] prepares the decode plan
       into.last.push(median(r.steps.slice(r.steps.length - q)));
       into.cpu.push(r.cpuMs / (n + 1));
@@ -105,10 +114,32 @@ for (const n of lengths) {
   }
   for (const [name, r] of results) {
     const first = median(r.first), last = median(r.last);
-    console.log(`| ${n} | ${name} | ${r.cache} | ${first.toFixed(3)} | ${last.toFixed(3)} | ${(last / first).toFixed(2)} | ${median(r.cpu).toFixed(3)} |`);
+    console.log(`| ${n} | ${name} | ${r.cache} | ${median(r.prefill).toFixed(2)} | ${median(r.step1).toFixed(2)} | ${first.toFixed(3)} | ${last.toFixed(3)} | ${(last / first).toFixed(2)} | ${median(r.cpu).toFixed(3)} |`);
   }
   const all = [...results.values()].map((r) => r.tokens.join());
   console.log(`greedy tokens at L = ${n}: ${all.every((t) => t === all[0]) ? 'all four agree' : `differ: ${[...results.keys()].map((k, i) => `${k}: ${all[i]!.slice(0, 60)}`).join(' / ')}`}`);
+}
+console.log('\n| prompt | Kiln wasm 1t stacked (Attention) ms | split (MultiHeadAttention) ms | CPU time stacked / split |');
+console.log('|---|---|---|---|');
+for (const P of [8, 64, 256]) {
+  const feedsFor = (c: TinyGptConfig): Record<string, Tensor<'int64'> | Tensor<'float32'>> => {
+    const i64 = (v: number[]): Tensor<'int64'> => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    const ids = Array.from({ length: P }, (_, i) => (i * 37) % base.vocab);
+    return { input_ids: i64(ids), attention_mask: i64(ids.map(() => 1)), position_ids: i64(ids.map((_, i) => i)), ...Object.fromEntries(emptyPastDims(c).map(({ name, dims }) => [name, new Tensor('float32', new Float32Array(0), dims)])) };
+  };
+  const sides = [{ s: kilnStacked, feeds: feedsFor(stacked), ms: [] as number[], cpu: 0 }, { s: kilnSplit, feeds: feedsFor(split), ms: [] as number[], cpu: 0 }];
+  for (const side of sides) await side.s.run(side.feeds, ['logits']); // plans for this length
+  for (let i = 0; i < 15; i++) {
+    for (const side of sides) {
+      const cpu = process.cpuUsage();
+      const t = performance.now();
+      await side.s.run(side.feeds, ['logits']);
+      side.ms.push(performance.now() - t);
+      const used = process.cpuUsage(cpu);
+      side.cpu += used.user + used.system;
+    }
+  }
+  console.log(`| ${P} | ${median(sides[0]!.ms).toFixed(3)} | ${median(sides[1]!.ms).toFixed(3)} | ${(sides[0]!.cpu / sides[1]!.cpu).toFixed(2)} |`);
 }
 console.log(`load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (2 cores shared)`);
 await kilnStacked.release();
