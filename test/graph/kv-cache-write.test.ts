@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel, type WriterNode } from '../../runtime/format/onnx/onnx-writer.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
-import type { Graph } from '../../runtime/graph/ir.ts';
+import type { Graph, Node } from '../../runtime/graph/ir.ts';
 import { KV_OFFSET_INPUT, writeKvAtOffset } from '../../runtime/graph/passes/kv-cache-write.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 import { makeRng } from '../helpers/rng-core.ts';
@@ -113,4 +113,38 @@ test('fused attention ops: MultiHeadAttention becomes writes + attention over th
   const noKey = editNode(mha, 'l0_ctx', (n) => ({ ...n, inputs: n.inputs.map((x, i) => (i === 1 ? '' : x)) }));
   const gk = graphOf(noKey);
   assert.equal(writeKvAtOffset(gk, pairsOf(gk)), undefined, 'MHA with a value but no key: declined');
+});
+
+const stacked = tinyGpt({ vocab: 16, embed: 16, heads: 2, layers: 2, maxPositions: 16, attention: 'stacked' }, makeRng(7));
+
+test('com.microsoft Attention with a stacked past_N: one KvCacheWrite of keys and values, KvCacheAttention over the same tensor', () => {
+  const g = graphOf(stacked);
+  const r = writeKvAtOffset(g, pairsOf(g));
+  assert.ok(r);
+  assert.equal(count(r, 'Attention'), 0);
+  assert.equal(count(r, 'KvCacheWrite'), 2, 'one write per stacked cache');
+  assert.equal(count(r, 'KvCacheAttention'), 2);
+  for (let l = 0; l < 2; l++) {
+    const write: Node = r.nodes.find((n) => n.opType === 'KvCacheWrite' && n.outputs[0] === `present_${l}`)!;
+    assert.equal(write.inputs[0], `past_${l}`);
+    const attention: Node = r.nodes.find((n) => n.opType === 'KvCacheAttention' && n.inputs[1] === `present_${l}`)!;
+    assert.equal(attention.inputs[2], '', 'V is the second half of the stacked cache, not a slice of it');
+    assert.ok(Math.abs(attention.attrs.float('scale')! - 1 / Math.sqrt(8)) < 1e-6, 'the default scale 1/sqrt(head size)');
+  }
+  assert.deepEqual(r.nodes.filter((n) => n.inputs.includes('attention_mask')).map((n) => n.name), [], 'mask_index (attention_mask as int32) is no longer read');
+  assert.equal(count(g, 'Attention'), 2, 'the session graph is untouched');
+});
+
+test('declined for com.microsoft Attention: a past read elsewhere, num_heads not the cache\'s, weights not an initializer, past_sequence_length', () => {
+  const layer0 = (edit: (n: WriterNode) => WriterNode): WriterModel => editNode(stacked, 'present_0', edit);
+  const variants: [string, WriterModel][] = [
+    ['past read by Shape', { ...stacked, nodes: [...stacked.nodes, { opType: 'Shape', inputs: ['past_0'], outputs: ['past_shape'] }], outputs: [...stacked.outputs, { name: 'past_shape', dtype: 'int64' }] }],
+    ['num_heads 4 on a 2-head cache', layer0((n) => ({ ...n, attrs: { ...n.attrs, num_heads: 4 } }))],
+    ['weights made by a node', { ...layer0((n) => ({ ...n, inputs: n.inputs.map((x, i) => (i === 1 ? 'w_made' : x)) })), nodes: [{ opType: 'Identity', inputs: ['l0_wqkv'], outputs: ['w_made'] }, ...layer0((n) => ({ ...n, inputs: n.inputs.map((x, i) => (i === 1 ? 'w_made' : x)) })).nodes] }],
+    ['a past_sequence_length input', { ...layer0((n) => ({ ...n, inputs: [...n.inputs, '', 'past_len'] })), inputs: [...stacked.inputs, { name: 'past_len', dtype: 'int32', dims: [1] }] }],
+  ];
+  for (const [what, model] of variants) {
+    const g = graphOf(model);
+    assert.equal(writeKvAtOffset(g, pairsOf(g)), undefined, what);
+  }
 });
