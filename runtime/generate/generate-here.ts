@@ -40,6 +40,13 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
     if (type === 'int32') return new Tensor('int32', Int32Array.from(values), dims);
     return fail('UNSUPPORTED_FEATURE', `generate: input '${name}' is ${type}; generate() feeds int64 or int32`);
   };
+  /** [1, total] of zeros with ones in [from, to): the attention mask, made by typed fills (a token's step feeds one of up to max-length entries) */
+  const ones = (name: string, total: number, from: number, to: number): AnyTensor => {
+    const type = inputs.get(name)!.type;
+    if (type === 'int64') return new Tensor('int64', new BigInt64Array(total).fill(1n, from, to), [1, total]);
+    if (type === 'int32') return new Tensor('int32', new Int32Array(total).fill(1, from, to), [1, total]);
+    return fail('UNSUPPORTED_FEATURE', `generate: input '${name}' is ${type}; generate() feeds int64 or int32`);
+  };
   const emptyPast = (p: KvPair): AnyTensor => {
     const { lead, headDim, type } = shapes.get(p.past)!;
     return new Tensor(type, type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [...lead, 0, headDim]);
@@ -69,8 +76,7 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
       // 'inplace': `slots` entries, the first `start` real; the new token is written at `start`.
       const total = first ? sequence.length : cache === 'window' ? slots + newIds.length : slots;
       const real = sequence.length;
-      const attends = (i: number): boolean => (cache === 'inplace' ? i < real : i >= total - real);
-      if (mask) feeds[mask.name] = intTensor(mask.name, Array.from({ length: total }, (_, i) => (attends(i) ? 1 : 0)), [1, total]);
+      if (mask) feeds[mask.name] = cache === 'inplace' ? ones(mask.name, total, 0, real) : ones(mask.name, total, total - real, total);
       if (positions) feeds[positions.name] = intTensor(positions.name, newIds.map((_, i) => start + i), [1, newIds.length]);
       const inPlace = cache === 'inplace' && !first;
       // A carrying decoder takes the cache once (the prompt's, at the first decode step) and keeps it.
