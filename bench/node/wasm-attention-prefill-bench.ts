@@ -14,6 +14,7 @@ import { bnshLayout } from '../../kernels/attention/core.ts';
 import { nodeWasmSource } from '../../runtime/backends/wasm/node-wasm-source.ts';
 import { loadKilnWasm, type KilnWasm } from '../../runtime/backends/wasm/wasm-module.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
+import { cpuMsPerCall } from './time-per-call.ts';
 
 const SAMPLES = Math.max(3, Number(process.argv[2] ?? 5));
 const LENGTHS = (process.argv[3] ?? '128,512').split(',').map(Number);
@@ -49,26 +50,14 @@ function layout(w: KilnWasm, label: string, L: number): Record<string, () => voi
   }));
 }
 
-/** CPU ms per call (process.cpuUsage: this 1-thread process's own time, less disturbed than wall time on a loaded machine). */
-function sample(f: () => void): number {
-  let calls = 0;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  while (performance.now() - t0 < SAMPLE_MS) {
-    f();
-    calls++;
-  }
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1000 / calls;
-}
 
 console.log(`kiln_attention_f32 (${modules[0]![1].build}), ${N} heads x ${H}, B = 1, S = T = L; CPU ms per call, medians of ${SAMPLES} interleaved ~${SAMPLE_MS} ms samples, load ${loadavg()[0]!.toFixed(1)}`);
 for (const L of LENGTHS) {
   const calls = Object.assign({}, ...modules.map(([label, w]) => layout(w, label, L))) as Record<string, () => void>;
   const names = Object.keys(calls);
   const got = names.map(() => [] as number[]);
-  for (const f of Object.values(calls)) sample(f); // warm-up (tier-up)
-  for (let s = 0; s < SAMPLES; s++) names.forEach((n, i) => got[i]!.push(sample(calls[n]!)));
+  for (const f of Object.values(calls)) cpuMsPerCall(f, SAMPLE_MS); // warm-up (tier-up)
+  for (let s = 0; s < SAMPLES; s++) names.forEach((n, i) => got[i]!.push(cpuMsPerCall(calls[n]!, SAMPLE_MS)));
   console.log(`L = ${L}: ${names.map((n, i) => `${n} ${median(got[i]!).toFixed(3)}`).join(', ')}`);
 }
 for (const [, w] of modules) await w.release();

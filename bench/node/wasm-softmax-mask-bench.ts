@@ -10,6 +10,7 @@ import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { nodeWasmSource } from '../../runtime/backends/wasm/node-wasm-source.ts';
 import { loadKilnWasm, type KilnWasm } from '../../runtime/backends/wasm/wasm-module.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
+import { cpuMsPerCall, cpuMsPerCallAsync } from './time-per-call.ts';
 
 ort.env.wasm.numThreads = 1;
 const SAMPLES = Math.max(3, Number(process.argv[2] ?? 5));
@@ -38,30 +39,7 @@ function kilnCall(w: KilnWasm, x: Float32Array, L: number): () => void {
   return () => void softmax(at, at + bytes, HEADS * L, L, 0);
 }
 
-/** CPU ms per call of a synchronous call (process.cpuUsage: this process's own time). */
-function sample(f: () => void): number {
-  let calls = 0;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  while (performance.now() - t0 < SAMPLE_MS) {
-    f();
-    calls++;
-  }
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1000 / calls;
-}
 
-async function sampleAsync(f: () => Promise<unknown>): Promise<number> {
-  let calls = 0;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  while (performance.now() - t0 < SAMPLE_MS) {
-    await f();
-    calls++;
-  }
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1000 / calls;
-}
 
 console.log(`Softmax over [${HEADS}, L, L] causal -1e9 scores; CPU ms per call, medians of ${SAMPLES} interleaved ~${SAMPLE_MS} ms samples, 1 thread, load ${loadavg()[0]!.toFixed(1)}`);
 for (const L of LENGTHS) {
@@ -75,11 +53,11 @@ for (const L of LENGTHS) {
   const feed = { x: new ort.Tensor('float32', x, [HEADS, L, L]) };
   const calls = modules.map(([label, w]) => [label, kilnCall(w, x, L)] as const);
   const got = new Map<string, number[]>([...calls.map(([l]) => [l, []] as [string, number[]]), ['ort-wasm', []]]);
-  for (const [, f] of calls) sample(f); // warm-up (tier-up)
-  await sampleAsync(() => theirs.run(feed));
+  for (const [, f] of calls) cpuMsPerCall(f, SAMPLE_MS); // warm-up (tier-up)
+  await cpuMsPerCallAsync(() => theirs.run(feed), SAMPLE_MS);
   for (let s = 0; s < SAMPLES; s++) {
-    for (const [label, f] of calls) got.get(label)!.push(sample(f));
-    got.get('ort-wasm')!.push(await sampleAsync(() => theirs.run(feed)));
+    for (const [label, f] of calls) got.get(label)!.push(cpuMsPerCall(f, SAMPLE_MS));
+    got.get('ort-wasm')!.push(await cpuMsPerCallAsync(() => theirs.run(feed), SAMPLE_MS));
   }
   await theirs.release();
   console.log(`L = ${L}: ${[...got].map(([n, v]) => `${n} ${median(v).toFixed(3)}`).join(', ')}`);
