@@ -45,7 +45,9 @@ export async function generateHere(session: GenerateSession, options: GenerateOp
     const type = inputs.get(name)!.type;
     if (type === 'int64') return new Tensor('int64', new BigInt64Array(total).fill(1n, from, to), [1, total]);
     if (type === 'int32') return new Tensor('int32', new Int32Array(total).fill(1, from, to), [1, total]);
-    return fail('UNSUPPORTED_FEATURE', `generate: input '${name}' is ${type}; generate() feeds int64 or int32`);
+    if (type === 'float32') return new Tensor('float32', new Float32Array(total).fill(1, from, to), [1, total]); // some GPT-2 exports: 1.0 attend, 0.0 not
+    if (type === 'float16') return new Tensor('float16', new Uint16Array(total).fill(0x3c00, from, to), [1, total]); // 0x3c00: 1.0 in binary16
+    return fail('UNSUPPORTED_FEATURE', `generate: input '${name}' is ${type}; generate() feeds an attention mask as int64, int32, float32 or float16`);
   };
   const emptyPast = (p: KvPair): AnyTensor => {
     const { lead, headDim, type } = shapes.get(p.past)!;

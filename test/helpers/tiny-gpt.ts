@@ -36,6 +36,8 @@ export interface TinyGptConfig {
    * key is in the future of position_ids or attention_mask is 0) instead of MHA's key_padding_mask
    */
   readonly attentionBias?: boolean;
+  /** attention_mask's element type (default int64); 'float32' as some GPT-2 exports take it (1 attend, 0 not). Not with 'gqa', which sums it as int64. */
+  readonly maskType?: 'int64' | 'float32';
 }
 
 export function kvName(kind: 'past' | 'present', naming: TinyGptConfig['naming'], layer: number, kv: 'key' | 'value'): string {
@@ -98,6 +100,7 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
   const positions = idsOnly ? node('Unsqueeze', [rows, 'axis0'], 'positions') : 'position_ids';
   const fused = cfg.attention === 'mha' || cfg.attention === 'gqa' || cfg.attention === 'stacked' ? cfg.attention : undefined;
   if (fused && idsOnly) throw new Error('tinyGpt: fused attention needs attention_mask and position_ids');
+  if (fused === 'gqa' && cfg.maskType === 'float32') throw new Error('tinyGpt: GQA sums attention_mask as int64');
   const maskI32 = (fused === 'mha' || fused === 'stacked') && !cfg.attentionBias ? node('Cast', ['attention_mask'], 'mask_i32', { to: 6 }) : undefined;
   // onnxruntime-genai's derivation: seqlens_k = sum(mask) - 1, total_sequence_length = mask length
   const seqlens = fused === 'gqa' ? node('Cast', [node('Sub', [node('ReduceSum', ['attention_mask', 'axis1'], 'mask_sum', { keepdims: 0 }), 'one'], 'mask_sum_1')], 'seqlens_k', { to: 6 }) : undefined;
@@ -180,7 +183,7 @@ export function tinyGpt(cfg: TinyGptConfig, rng: Rng): WriterModel {
     initializers: inits,
     inputs: [
       { name: 'input_ids', dtype: 'int64', dims: ['batch', 'sequence'] },
-      ...(idsOnly ? [] : [{ name: 'attention_mask', dtype: 'int64' as const, dims: ['batch', 'total_sequence'] }, { name: 'position_ids', dtype: 'int64' as const, dims: ['batch', 'sequence'] }]),
+      ...(idsOnly ? [] : [{ name: 'attention_mask', dtype: cfg.maskType ?? 'int64', dims: ['batch', 'total_sequence'] }, { name: 'position_ids', dtype: 'int64' as const, dims: ['batch', 'sequence'] }]),
       ...pasts,
     ],
     outputs: [{ name: logits, dtype: 'float32', dims: ['batch', 'sequence', vocab] }, ...presents.map((name) => ({ name, dtype: 'float32' as const, dims: stacked ? [2, 'batch', H, 'total_sequence', D] : ['batch', pastDims[1]!, 'total_sequence', D] }))],
