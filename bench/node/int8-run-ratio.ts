@@ -1,7 +1,7 @@
 // `node --import tsx bench/node/int8-run-ratio.ts [samples] [model filter]`: whole runs of quantized
 // models against their float twins on Kiln wasm (1 thread), issue 11's "int8 and int4 models faster
 // than their float versions": the MobileNetV3-like model and PaddleOCR cls (bench/node/int8-twins.ts),
-// the demo's MNIST CNN (int8 QDQ) and sonnet GPT (int4 blocked QDQ, MatMulNBits on wasm; a 32-token
+// the demo's MNIST CNNs (int8 QDQ; int4 blocked QDQ) and sonnet GPT (int4 blocked QDQ, MatMulNBits on wasm; a 32-token
 // prompt and a 1-token run, pasts empty), the last two against bench/node/float-twin.ts. Per pair:
 // - CPU time per run, after warming to steady state (WARM_MS below) (process.cpuUsage over 10 runs), samples of the two alternating, medians;
 // - then runs with the step timer on, alternating: median wall per run, median sum of the steps'
@@ -50,7 +50,10 @@ async function pairs(): Promise<Pair[]> {
     out.push({ name: t.name, quantized: 'int8', f32: t.f32, q: t.int8, feeds: { x: new Tensor('float32', uniform(rand, t.dims.reduce((a, d) => a * d, 1), 1), [...t.dims]) } });
   }
   const mnist = new Uint8Array(readFileSync('demo/models/mnist-cnn-int8.onnx'));
-  out.push({ name: 'MNIST CNN', quantized: 'int8', f32: floatTwin(mnist), q: mnist, feeds: { input: new Tensor('float32', uniform(rand, 784, 1).map((v) => Math.abs(v)), [1, 1, 28, 28]) } });
+  const digit = { input: new Tensor('float32', uniform(rand, 784, 1).map((v) => Math.abs(v)), [1, 1, 28, 28]) };
+  out.push({ name: 'MNIST CNN', quantized: 'int8', f32: floatTwin(mnist), q: mnist, feeds: digit });
+  const mnist4 = new Uint8Array(readFileSync('demo/models/mnist-cnn-int4.onnx'));
+  out.push({ name: 'MNIST CNN int4', quantized: 'int4', f32: floatTwin(mnist4), q: mnist4, feeds: digit });
   const gpt = new Uint8Array(readFileSync('demo/models/sonnets-gpt-int4.onnx'));
   const gptF32 = floatTwin(gpt);
   out.push({ name: 'sonnet GPT, 32-token prompt', quantized: 'int4', f32: gptF32, q: gpt, feeds: gptFeeds(32) });
