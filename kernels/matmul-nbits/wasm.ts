@@ -2,7 +2,7 @@ import { Tensor } from '../../core/tensor.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { toNumbers } from '../common/values.ts';
-import { MAX_ROW_PARTS, packedBBytes, type WasmKernel, type WasmStep } from '../wasm/contract.ts';
+import { MAX_ROW_PARTS, packedBBytes, type WasmKernel, type WasmKernelContext, type WasmStep } from '../wasm/contract.ts';
 import { dequantizeNBits, IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
 
 /**
@@ -20,8 +20,9 @@ import { dequantizeNBits, IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan }
  * Except for small weights: where W as float32 takes at most F32_COPY_BYTES, it is dequantized once
  * at session creation (w = (q - zp) * scale rounded to f32, the reference's weights) and packed as the
  * float MatMul packs its weights, and every run is the float GEMM. A cache-resident W is not memory
- * bound, and there unpacking costs more than the multiply-adds (the sonnet GPT's 64-wide layers at
- * one token: 31 us per-row vs 12 us float; docs/decisions.md, wasm-int8-run).
+ * bound, and there unpacking costs more than the multiply-adds (4-bit 64x256 at M = 1: 7.6 us packed
+ * vs 4.8 us copied; bench/node/nbits-copy-bench.ts, docs/decisions.md wasm-int8-run). The limit is
+ * memory's: larger W stay packed, as int4 is chosen for its size.
  */
 const ALIGN = 16;
 const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
@@ -34,7 +35,7 @@ const CHUNK_PANELS = 8;
 export const F32_COPY_BYTES = 1024 * 1024;
 
 /** The float GEMM over a dequantized copy of W, packed at session creation (with a constant bias in its bias row). */
-function f32Copy(p: NBitsPlan, ctx: Parameters<WasmKernel>[2], hasBias: boolean): WasmStep {
+function f32Copy(p: NBitsPlan, ctx: WasmKernelContext, hasBias: boolean): WasmStep {
   const { M, N, K } = p;
   const biasConst = hasBias ? ctx.constants[IBIAS] : undefined;
   return {
