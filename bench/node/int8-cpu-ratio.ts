@@ -2,7 +2,7 @@
 // float twin, MobileNetV3-like and PaddleOCR cls (bench/node/int8-twins.ts), with onnxruntime-web's
 // wasm EP (1 thread) on the same int8 bytes for reference, timed by the process's CPU time per run
 // instead of wall time: on this shared, oversubscribed machine wall times move 2-3x between runs
-// minutes apart, CPU time leaves out the waits for a core. Each sample is 10 runs of one runner;
+// minutes apart, CPU time leaves out the waits for a core (after warm-up: see below). Each sample is 10 runs of one runner;
 // samples of the three alternate; medians. Also the largest difference from onnxruntime-web's int8
 // output (0: the same bytes).
 import * as ort from 'onnxruntime-web';
@@ -27,7 +27,13 @@ for (const { name, f32, int8, dims } of await int8Twins(rand)) {
     ...sessions.map((s) => async () => (await s.run({ [s.inputNames[0]!]: x }))[s.outputNames[0]!]!.data as Float32Array),
     async () => (await ortSession.run({ [ortSession.inputNames[0]!]: ox }))[ortSession.outputNames[0]!]!.data as Float32Array,
   ];
-  for (let i = 0; i < 5; i++) for (const r of runners) await r();
+  // 1.5 s per runner first: V8 tiers hot wasm functions up on background threads, which
+  // process.cpuUsage counts (5 warm runs left the sonnet GPT's int4/f32 at 0.42-3.9 vs 1.14-1.46
+  // tiered: bench/node/int8-run-ratio.ts, docs/decisions.md wasm-int8-run)
+  for (const r of runners) {
+    const t0 = performance.now();
+    for (let i = 0; i < 5 || performance.now() - t0 < 1500; i++) await r();
+  }
   const cpu: number[][] = runners.map(() => []);
   for (let n = 0; n < SAMPLES; n++) {
     for (const [i, r] of runners.entries()) {

@@ -2,7 +2,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, ImplementationTable, KernelContext, MaybeTensor } from '../contract.ts';
 import { opKey } from '../contract.ts';
-import { blockOfK, IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
+import { dequantizeNBits, IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
 
 // ---------------------------------------------------------------------------------------------
 // CPU: dequantize B once into a float32 [N, K] matrix (cached per weight: constants keep their
@@ -20,26 +20,7 @@ function dequantizeB(inputs: readonly MaybeTensor[], p: NBitsPlan, ctx: KernelCo
   const parts = [inputs[IS], inputs[IZ], inputs[IG]];
   const hit = cache.get(key);
   if (hit && hit.parts.every((t, i) => t === parts[i]) && hit.w.length === p.N * p.K) return hit.w;
-  const { K, N, bits, blockSize, nBlocks, blob } = p;
-  const q = inputs[IB]!.data as Uint8Array;
-  const scales = toNumbers(inputs[IS]!);
-  const zt = inputs[IZ];
-  const zf = zt && p.zp === 'float' ? toNumbers(zt) : undefined;
-  const zb = zt && p.zp === 'packed' ? (zt.data as Uint8Array) : undefined;
-  const g = inputs[IG] ? (inputs[IG].data as Int32Array) : undefined;
-  const mask = (1 << bits) - 1;
-  const w = new Float32Array(N * K);
-  for (let n = 0; n < N; n++) {
-    for (let k = 0; k < K; k++) {
-      const blk = blockOfK(g, k, p, ctx);
-      const bitPos = (k % blockSize) * bits;
-      const v = (q[(n * nBlocks + Math.floor(k / blockSize)) * blob + (bitPos >> 3)]! >> (bitPos & 7)) & mask;
-      let z = 1 << (bits - 1);
-      if (zf) z = zf[n * nBlocks + blk]!;
-      else if (zb) z = (zb[n * p.zpRowBytes + ((blk * bits) >> 3)]! >> ((blk * bits) & 7)) & mask;
-      w[n * K + k] = (v - z) * scales[n * nBlocks + blk]!;
-    }
-  }
+  const w = dequantizeNBits(inputs, p, ctx);
   cache.set(key, { parts, w });
   return w;
 }

@@ -94,6 +94,31 @@ export function blockOfK(g: Int32Array | undefined, k: number, p: NBitsPlan, ctx
   return blk;
 }
 
+/** B dequantized into a float32 [N, K] matrix, w = (q - zero_point) * scale (js.ts caches it; the wasm kernel copies small ones). */
+export function dequantizeNBits(inputs: readonly MaybeTensor[], p: NBitsPlan, ctx: KernelContext): Float32Array {
+  const { K, N, bits, blockSize, nBlocks, blob } = p;
+  const q = inputs[IB]!.data as Uint8Array;
+  const scales = toNumbers(inputs[IS]!);
+  const zt = inputs[IZ];
+  const zf = zt && p.zp === 'float' ? toNumbers(zt) : undefined;
+  const zb = zt && p.zp === 'packed' ? (zt.data as Uint8Array) : undefined;
+  const g = inputs[IG] ? (inputs[IG].data as Int32Array) : undefined;
+  const mask = (1 << bits) - 1;
+  const w = new Float32Array(N * K);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const blk = blockOfK(g, k, p, ctx);
+      const bitPos = (k % blockSize) * bits;
+      const v = (q[(n * nBlocks + Math.floor(k / blockSize)) * blob + (bitPos >> 3)]! >> (bitPos & 7)) & mask;
+      let z = 1 << (bits - 1);
+      if (zf) z = zf[n * nBlocks + blk]!;
+      else if (zb) z = (zb[n * p.zpRowBytes + ((blk * bits) >> 3)]! >> ((blk * bits) & 7)) & mask;
+      w[n * K + k] = (v - z) * scales[n * nBlocks + blk]!;
+    }
+  }
+  return w;
+}
+
 /**
  * The plain reference: y[m, n] = sum over k of A[m, k] * w(n, k) (+ bias[n]), each weight unpacked
  * where it is used: its `bits` bits at position (k mod block_size) of row n's storage block

@@ -1,8 +1,9 @@
+import { Tensor } from '../../core/tensor.ts';
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { toNumbers } from '../common/values.ts';
-import { MAX_ROW_PARTS, type WasmKernel } from '../wasm/contract.ts';
-import { IA, IB, IBIAS, IG, IS, IZ, nbitsPlan } from './op.ts';
+import { MAX_ROW_PARTS, packedBBytes, type WasmKernel, type WasmKernelContext, type WasmStep } from '../wasm/contract.ts';
+import { dequantizeNBits, IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
 
 /**
  * com.microsoft MatMulNBits in wasm (kernels/wasm/src/matmul-nbits.c): 4-bit and 8-bit blocks stay
@@ -15,6 +16,13 @@ import { IA, IB, IBIAS, IG, IS, IZ, nbitsPlan } from './op.ts';
  * panel of W once per call into scratch, in the f32 GEMM's panel layout, and runs the f32 GEMM over
  * all rows; the thread pool splits it by panels. No dequantized copy of W is kept: the int4 bundle's
  * small memory footprint is the point of int4.
+ *
+ * Except for small weights: where W as float32 takes at most F32_COPY_BYTES, it is dequantized once
+ * at session creation (w = (q - zp) * scale rounded to f32, the reference's weights) and packed as the
+ * float MatMul packs its weights, and every run is the float GEMM. A cache-resident W is not memory
+ * bound, and there unpacking costs more than the multiply-adds (4-bit 64x256 at M = 1: 7.6 us packed
+ * vs 4.8 us copied; bench/node/nbits-copy-bench.ts, docs/decisions.md wasm-int8-run). The limit is
+ * memory's: larger W stay packed, as int4 is chosen for its size.
  */
 const ALIGN = 16;
 const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
@@ -23,6 +31,27 @@ export const PREFILL_ROWS = 4;
 /** K rows per dequantized chunk (a multiple of the block size) and 8-column panels per chunk: 256 x 64 floats = 64 KB */
 const chunkRows = (bs: number): number => Math.max(256, bs);
 const CHUNK_PANELS = 8;
+/** Largest float32 W (bytes) kept as a dequantized copy (benches and tests set globalThis.KILN_NBITS_F32_BYTES; 0: never). */
+export const F32_COPY_BYTES = 1024 * 1024;
+
+/** The float GEMM over a dequantized copy of W, packed at session creation (with a constant bias in its bias row). */
+function f32Copy(p: NBitsPlan, ctx: WasmKernelContext, hasBias: boolean): WasmStep {
+  const { M, N, K } = p;
+  const biasConst = hasBias ? ctx.constants[IBIAS] : undefined;
+  return {
+    reads: [IA],
+    scratchBytes: 0,
+    persistentBytes: [packedBBytes(K, N)],
+    prepare(k, at) {
+      // dequantized here, not when the node is lowered: the JS copy is garbage once packed
+      const w = dequantizeNBits(ctx.constants, p, ctx);
+      k.packBF32({ b: at.stage(new Tensor('float32', w, [N, K])), ldb: K, k: K, n: N, transB: true, bias: biasConst ? at.stage(biasConst) : undefined, out: at.persistent[0]! });
+    },
+    run(k, at) {
+      k.gemmF32({ a: at.inputs[IA]!, lda: K, bPacked: at.persistent[0]!, c: at.outputs[0]!, ldc: N, m: M, n: N, k: K });
+    },
+  };
+}
 
 const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
   const p = nbitsPlan(inputs, ctx);
@@ -31,6 +60,8 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
   if (inputs[IA]?.dtype !== 'float32' || (p.bits !== 4 && p.bits !== 8) || inputs[IG] || !q || !s || (inputs[IZ] && !z) || (bias && bias.dtype !== 'float32')) return undefined;
   const { M, N, K, bits, blockSize: bs, nBlocks, blob } = p;
   if (M * N === 0) return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
+  const copyBytes = (globalThis as { KILN_NBITS_F32_BYTES?: number }).KILN_NBITS_F32_BYTES ?? F32_COPY_BYTES;
+  if (N * K * 4 <= copyBytes && (!bias || ctx.constants[IBIAS])) return f32Copy(p, ctx, bias !== undefined);
   const rowBytes = nBlocks * blob;
   // uint8 (or default) zero points are integers: the kernel subtracts them exactly in i16
   const intZp = !z || p.zp !== 'float' ? 1 : 0;

@@ -100,6 +100,16 @@ describe('matmul-nbits with split K', () => {
   runOpCases('matmul-nbits-split', configs.filter((c) => !c.gIdx).map(caseOf));
 });
 
+// Small weights run on wasm as the float GEMM over a dequantized copy (kernels/matmul-nbits/wasm.ts
+// F32_COPY_BYTES), which every case above is; here the same cases with W kept packed, the per-row
+// and prefill kernels that larger weights take.
+const copyKnob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+describe('matmul-nbits with packed weights on wasm', () => {
+  before(() => void (copyKnob.KILN_NBITS_F32_BYTES = 0));
+  after(() => void delete copyKnob.KILN_NBITS_F32_BYTES);
+  runOpCases('matmul-nbits-packed', configs.filter((c) => !c.gIdx).map(caseOf));
+});
+
 // ---------------------------------------------------------------------------------------------
 // The CPU reference against an independent float64 computation from the raw bytes.
 // ---------------------------------------------------------------------------------------------
@@ -211,11 +221,17 @@ test('MatMulNBits on the wasm backend matches onnxruntime-web (4-bit and 8-bit, 
     const o = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
     const want = (await o.run({ a: new ort.Tensor('float32', tensors[0]!.data as Float32Array, config.aDims) })).y!.data as Float32Array;
     await o.release();
-    const k = await InferenceSession.create(model, { executionProviders: ['wasm'] });
-    const got = (await k.run({ a: tensors[0]! })).y!.data as Float32Array;
-    assert.equal(k.lastPlacement?.steps[0]?.implementation, 'wasm');
-    await k.release();
-    assert.equal(got.length, want.length);
-    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 + 1e-4 * Math.abs(want[i]!), `${c.bits}-bit K=${c.aDims[1]}: element ${i}: ${got[i]} vs onnxruntime ${want[i]}`);
+    // the dequantized float copy (these weights are small) and the packed kernels
+    for (const copyBytes of [undefined, 0]) {
+      if (copyBytes === undefined) delete copyKnob.KILN_NBITS_F32_BYTES;
+      else copyKnob.KILN_NBITS_F32_BYTES = copyBytes;
+      const k = await InferenceSession.create(model, { executionProviders: ['wasm'] });
+      delete copyKnob.KILN_NBITS_F32_BYTES;
+      const got = (await k.run({ a: tensors[0]! })).y!.data as Float32Array;
+      assert.equal(k.lastPlacement?.steps[0]?.implementation, 'wasm');
+      await k.release();
+      assert.equal(got.length, want.length);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 + 1e-4 * Math.abs(want[i]!), `${c.bits}-bit K=${c.aDims[1]}, ${copyBytes === 0 ? 'packed' : 'float copy'}: element ${i}: ${got[i]} vs onnxruntime ${want[i]}`);
+    }
   }
 });

@@ -1,9 +1,10 @@
 // The quantized ops' wasm kernels on the relaxed-SIMD build (test/ops runs SIMD128: Node 20 keeps
 // relaxed SIMD behind a flag, turned on here). The 8-bit GEMM is the same code on both builds;
-// MatMulNBits accumulates with f32x4.relaxed_madd there, so its sums may round differently (within
-// the tolerance); integer outputs must stay exact.
+// MatMulNBits accumulates with f32x4.relaxed_madd there (and so does the float GEMM its small
+// weights run on), so its sums may round differently (within the tolerance); integer outputs must
+// stay exact.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import v8 from 'node:v8';
 import { InferenceSession } from '../../runtime/node.ts';
 import { buildCaseModel, runOpCases, type InputSpec, type OpCase } from '../ops/op-harness.ts';
@@ -47,3 +48,12 @@ test('the wasm backend runs its relaxed-SIMD build here', async () => {
 });
 
 runOpCases('quantized ops, relaxed-SIMD build', cases);
+
+// These weights are small enough that MatMulNBits runs the float GEMM on a dequantized copy by
+// default (kernels/matmul-nbits/wasm.ts F32_COPY_BYTES); with the copy off, its own relaxed kernels.
+const copyKnob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+describe('MatMulNBits with packed weights, relaxed-SIMD build', () => {
+  before(() => void (copyKnob.KILN_NBITS_F32_BYTES = 0));
+  after(() => void delete copyKnob.KILN_NBITS_F32_BYTES);
+  runOpCases('MatMulNBits packed, relaxed-SIMD build', cases.filter((c) => c.op === 'MatMulNBits'));
+});

@@ -127,13 +127,31 @@ function nbits(name: string, M: number, K: number, N: number, bits: 4 | 8, bs: n
   return oneNode(name, node, { a: f32([M, K], -1, 1) }, consts, 'float32', { rtol: 1e-4, atol: 1e-4 });
 }
 
-test('MatMulNBits prefill (dequantized panels + f32 GEMM) on 1, 2, 3 threads: 4-bit and 8-bit, partial last block, K past one chunk', async () => {
-  await sameOnThreads(nbits('nbits 4-bit packed zp, bias', 70, 300, 131, 4, 32, 'packed', true));
-  await sameOnThreads(nbits('nbits 8-bit float zp, block 64', 33, 520, 150, 8, 64, 'float', false));
-  await sameOnThreads(nbits('nbits 4-bit default zp, block 16', 45, 271, 181, 4, 16, 'none', true));
+/** Runs `f` with MatMulNBits' weights kept packed whatever their size (no dequantized float copy: kernels/matmul-nbits/wasm.ts). */
+async function packedNBits(f: () => Promise<void>): Promise<void> {
+  const knob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+  knob.KILN_NBITS_F32_BYTES = 0;
+  try {
+    await f();
+  } finally {
+    delete knob.KILN_NBITS_F32_BYTES;
+  }
+}
+
+test('MatMulNBits prefill (dequantized panels + f32 GEMM) on 1, 2, 3 threads: 4-bit and 8-bit, partial last block, K past one chunk', () =>
+  packedNBits(async () => {
+    await sameOnThreads(nbits('nbits 4-bit packed zp, bias', 70, 300, 131, 4, 32, 'packed', true));
+    await sameOnThreads(nbits('nbits 8-bit float zp, block 64', 33, 520, 150, 8, 64, 'float', false));
+    await sameOnThreads(nbits('nbits 4-bit default zp, block 16', 45, 271, 181, 4, 16, 'none', true));
+  }));
+
+test('MatMulNBits on a dequantized float copy of small weights (f32 GEMM) on 1, 2, 3 threads: 4-bit and 8-bit, M = 1 and prefill', async () => {
+  await sameOnThreads(nbits('nbits copy M=1 4-bit packed zp, bias', 1, 300, 131, 4, 32, 'packed', true));
+  await sameOnThreads(nbits('nbits copy M=40 8-bit float zp, block 64', 40, 520, 150, 8, 64, 'float', false));
 });
 
-test('MatMulNBits decode (M = 1..3, per-row kernel, column groups split) on 1, 2, 3 threads: partial last block, N % 4 != 0', async () => {
-  await sameOnThreads(nbits('nbits decode M=1 4-bit packed zp, bias', 1, 2080, 1031, 4, 32, 'packed', true));
-  await sameOnThreads(nbits('nbits decode M=3 8-bit float zp', 3, 1000, 1030, 8, 16, 'float', false));
-});
+test('MatMulNBits decode (M = 1..3, per-row kernel, column groups split) on 1, 2, 3 threads: partial last block, N % 4 != 0', () =>
+  packedNBits(async () => {
+    await sameOnThreads(nbits('nbits decode M=1 4-bit packed zp, bias', 1, 2080, 1031, 4, 32, 'packed', true));
+    await sameOnThreads(nbits('nbits decode M=3 8-bit float zp', 3, 1000, 1030, 8, 16, 'float', false));
+  }));
