@@ -4,7 +4,10 @@
 // model decoded while it streams (runtime/format/onnx/onnx-stream.ts: backend started at the first
 // node, each weight uploaded when complete) and with the stream reader stopped at its first byte
 // (the whole-buffer path every ONNX load took before), and streamed from a URL that answers Range
-// requests, so the shapes are read ahead (onnx-early.ts: VARIANTS=whole,streamed,early). Models: PaddleOCR v4 det, v4 rec, v2 cls,
+// requests, so the shapes are read ahead (onnx-early.ts: VARIANTS=whole,streamed,early), and that with
+// freeDimensionOverrides fixing the symbolic input dims (variant 'fixed'; the run dims below). Besides
+// create(), "ready" = create + the first run at those dims (where a symbolic model plans and compiles
+// when it has no overrides). Models: PaddleOCR v4 det, v4 rec, v2 cls,
 // float and int8 QDQ (`kiln compress --onnx-out`, made once into $TMPDIR/kiln-onnx-cold-bench), the
 // bench page's small BERT encoder, and kiln-load-bench's 16 x 512x512 MatMul chain. Backends: webgpu
 // (Dawn; SwiftShader without a GPU) and wasm (1 thread). Medians of RUNS (default 3); in each round
@@ -31,8 +34,8 @@ const rate = Number(process.argv[2] ?? 8) * 1e6;
 const filter = process.argv[3];
 const runs = Number(process.env.RUNS ?? 3);
 const backends = (process.env.BACKENDS ?? 'webgpu,wasm').split(',') as ('webgpu' | 'wasm')[];
-/** whole: read after the last byte; streamed: decoded while it streams; early: + shapes by Range requests */
-const VARIANTS = (process.env.VARIANTS ?? 'whole,streamed,early').split(',') as ('whole' | 'streamed' | 'early')[];
+/** whole: read after the last byte; streamed: decoded while it streams; early: + shapes by Range requests; fixed: early + freeDimensionOverrides */
+const VARIANTS = (process.env.VARIANTS ?? 'whole,streamed,early,fixed').split(',') as ('whole' | 'streamed' | 'early' | 'fixed')[];
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function matmulChain(layers = 16, n = 512): Uint8Array {
@@ -49,10 +52,10 @@ function matmulChain(layers = 16, n = 512): Uint8Array {
   return encodeOnnxModel({ nodes, initializers, inputs: [{ name: 'x', dtype: 'float32', dims: [1, n] }], outputs: [{ name: 'y', dtype: 'float32' }] });
 }
 
-const OCR = [
-  { key: 'det', file: 'ch_PP-OCRv4_det_infer.onnx', freeDim: 64 },
-  { key: 'rec', file: 'ch_PP-OCRv4_rec_infer.onnx', freeDim: 320 },
-  { key: 'cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', freeDim: 192 },
+const OCR: { key: string; file: string; freeDim: number; overrides: Record<string, number> }[] = [
+  { key: 'det', file: 'ch_PP-OCRv4_det_infer.onnx', freeDim: 64, overrides: { 'p2o.DynamicDimension.0': 1, 'p2o.DynamicDimension.1': 320, 'p2o.DynamicDimension.2': 320 } },
+  { key: 'rec', file: 'ch_PP-OCRv4_rec_infer.onnx', freeDim: 320, overrides: { 'p2o.DynamicDimension.0': 1, 'p2o.DynamicDimension.1': 320 } },
+  { key: 'cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', freeDim: 192, overrides: { 'p2o.DynamicDimension.0': 1, 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 } },
 ];
 /** The int8 QDQ ONNX of a PaddleOCR model, made once (calibration takes a while on a busy machine). */
 async function int8Of(file: string, freeDim: number): Promise<Uint8Array> {
@@ -68,15 +71,17 @@ async function int8Of(file: string, freeDim: number): Promise<Uint8Array> {
   return new Uint8Array(readFileSync(onnxOut));
 }
 
-const models: [string, Uint8Array][] = [];
-const want = (name: string): boolean => filter === undefined || name.includes(filter);
+/** name, bytes, and the freeDimensionOverrides of the 'fixed' variant (the run dims of every variant) */
+const models: [string, Uint8Array, Record<string, number>][] = [];
+/** filter: substrings separated by commas ('ocr-det f32,bert') */
+const want = (name: string): boolean => filter === undefined || filter.split(',').some((f) => name.includes(f));
 for (const m of OCR) {
-  if (want(`ocr-${m.key} f32`)) models.push([`ocr-${m.key} f32`, new Uint8Array(readFileSync(paddleOcrModel(m.file)))]);
-  if (want(`ocr-${m.key} int8`)) models.push([`ocr-${m.key} int8`, await int8Of(m.file, m.freeDim)]);
+  if (want(`ocr-${m.key} f32`)) models.push([`ocr-${m.key} f32`, new Uint8Array(readFileSync(paddleOcrModel(m.file))), m.overrides]);
+  if (want(`ocr-${m.key} int8`)) models.push([`ocr-${m.key} int8`, await int8Of(m.file, m.freeDim), m.overrides]);
 }
 const bert = encoderWorkload(BERT_SMALL);
-if (want('bert') && 'bytes' in bert.onnx) models.push(['bert-small f32', bert.onnx.bytes]);
-if (want('matmul')) models.push(['matmul-chain f32', matmulChain()]);
+if (want('bert') && 'bytes' in bert.onnx) models.push(['bert-small f32', bert.onnx.bytes, { batch: 1 }]);
+if (want('matmul')) models.push(['matmul-chain f32', matmulChain(), {}]);
 
 // The whole-buffer path: the stream reader gives up at its first byte (reason below), so the model is
 // read after the last byte, and nothing starts during the download, as every ONNX load did before.
@@ -114,7 +119,7 @@ const record = (key: string, ms: number): void => void (warm && samples.set(key,
 try {
   for (let round = -1; round < runs; round++) { // round -1 warms up (module loading, the first device), unrecorded
     warm = round >= 0;
-    for (const [i, [name]] of models.entries()) {
+    for (const [i, [name, , overrides]] of models.entries()) {
       const url = `${server.url}/${i}.onnx`;
       let t = performance.now();
       await (await fetch(url)).arrayBuffer();
@@ -125,22 +130,22 @@ try {
           proto['advance'] = variant === 'whole' ? wholeBuffer : advance;
           prepareMs = 0;
           t = performance.now();
-          const s = await InferenceSession.create(variant === 'early' ? `${server.url}/r/${i}.onnx` : url, { executionProviders: [ep] });
+          const ranged = variant === 'early' || variant === 'fixed';
+          const s = await InferenceSession.create(ranged ? `${server.url}/r/${i}.onnx` : url, { executionProviders: [ep], ...(variant === 'fixed' ? { freeDimensionOverrides: overrides } : {}) });
           const created = performance.now();
           record(`${name}|${backend}|${variant}`, created - t);
           record(`${name}|${backend}|${variant}|after last byte`, created - lastByte);
           if (backend === 'webgpu') record(`${name}|${backend}|${variant}|prepare`, prepareMs);
-          const fixed = s.inputMetadata.every((m) => m.type === 'float32' && m.shape.every((d) => typeof d === 'number' && d >= 0));
-          if (fixed) {
-            const feeds = Object.fromEntries(s.inputMetadata.map((m) => {
-              const dims = m.shape.map(Number);
-              return [m.name, new Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)];
-            }));
+          // symbolic dims take the overrides' sizes, so every variant's first run has the same dims
+          const runDims = s.inputMetadata.map((m) => m.shape.map((d) => (typeof d === 'number' ? d : overrides[d] ?? -1)));
+          if (s.inputMetadata.every((m, k) => m.type === 'float32' && runDims[k]!.every((d) => d >= 0))) {
+            const feeds = Object.fromEntries(s.inputMetadata.map((m, k) => [m.name, new Tensor('float32', new Float32Array(runDims[k]!.reduce((a, b) => a * b, 1)), runDims[k]!)]));
             const r = performance.now();
             await s.run(feeds);
             record(`${name}|${backend}|${variant}|first run`, performance.now() - r);
+            record(`${name}|${backend}|${variant}|ready`, performance.now() - t);
           }
-          if (variant === 'early' && s.pipelineCompiles) record(`${name}|${backend}|pipelines`, s.pipelineCompiles.ahead);
+          if ((variant === 'early' || variant === 'fixed') && s.pipelineCompiles) record(`${name}|${backend}|${variant}|pipelines`, s.pipelineCompiles.ahead);
           await s.release();
         }
         proto['advance'] = advance;
@@ -164,5 +169,16 @@ for (const [name, bytes] of models) {
     return `${ms.toFixed(0)} ms = ${(ms / download).toFixed(2)}x`;
   };
   console.log(`| ${name} | ${(bytes.length / 1e6).toFixed(2)} | ${download.toFixed(0)} | ${backends.map((b) => VARIANTS.map((v) => cell(`${b}|${v}`)).join(' | ')).join(' | ')} |`);
+}
+console.log('\nready = create + the first run at the overrides\' dims, over the download alone:');
+console.log('| model | ' + backends.map((b) => VARIANTS.map((v) => `${b} ${v}`).join(' | ')).join(' | ') + ' |');
+console.log('|---|' + backends.map(() => VARIANTS.map(() => '---|').join('')).join(''));
+for (const [name] of models) {
+  const download = median(samples.get(`${name}|download`)!);
+  const cell = (key: string): string => {
+    const xs = samples.get(`${name}|${key}|ready`);
+    return xs ? `${median(xs).toFixed(0)} ms = ${(median(xs) / download).toFixed(2)}x` : '-';
+  };
+  console.log(`| ${name} | ${backends.map((b) => VARIANTS.map((v) => cell(`${b}|${v}`)).join(' | ')).join(' | ')} |`);
 }
 for (const [key, ms] of samples) console.log(`  ${key}: ${ms.map((x) => x.toFixed(0)).join(' ')}`);

@@ -8,6 +8,7 @@ import type { DataType, TypedArrayOf } from '../../core/dtype.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import type { BundleSpec } from '../format/kiln/bundle-spec.ts';
 import type { Dim, Graph, Model } from '../graph/ir.ts';
+import { checkFreeDimensionOverrides, type FreeDimensionOverrides } from '../graph/free-dimensions.ts';
 import { loadGraphPassesFor, optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import { HostValueNeeded, buildPlan, loadControlFlowFor } from '../plan/build-plan.ts';
@@ -15,7 +16,7 @@ import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
 import { commitModelCache } from '../loading/fetch-model.ts';
 import { loadModel, type LoadedModel } from '../loading/load-model.ts';
 import { StreamedStart } from '../loading/streamed-start.ts';
-import { chooseBackend, choiceOf, type BackendChoice } from './backend-choice.ts';
+import type { BackendChoice } from './backend-choice.ts';
 import { registerCarried, registerDeriver, type CarriedPair, type DeriveOptions } from './derived-sessions.ts';
 import { setGenerateLoop } from '../generate/generate-elsewhere.ts';
 import type { DeviceLostEvent } from './device-events.ts';
@@ -113,6 +114,12 @@ export interface SessionOptions {
    * a worker refuse 'gpu-buffer': GPU buffers cannot cross to the page (docs/decisions.md).
    */
   preferredOutputLocation?: OutputLocation | Readonly<Record<string, OutputLocation>>;
+  /**
+   * onnxruntime's option: symbolic dims of the graph inputs fixed by name ({ batch: 1, height: 640 }),
+   * so the session plans (and, for a streamed model, compiles) at create; a run must then feed those
+   * sizes. Sizes are positive integers; a name no input uses is ignored, as in onnxruntime.
+   */
+  freeDimensionOverrides?: FreeDimensionOverrides;
 }
 
 export type OutputLocation = 'cpu' | 'gpu-buffer';
@@ -140,6 +147,8 @@ export class InferenceSession {
   private readonly hostFedInputs = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private lastPrepared: PreparedPlan | undefined;
+  /** how 'auto' chose this session's backend (undefined: the first of the list that started) */
+  private choice: BackendChoice | undefined;
   private released = false;
   private telemetryImpl: ActiveTelemetry | undefined;
   private telemetryOff: DisabledTelemetry | undefined;
@@ -172,9 +181,10 @@ export class InferenceSession {
     if (telemetry && options.telemetry) telemetry.checkTelemetryOptions(options.telemetry);
     const providers = options.executionProviders ?? DEFAULT_PROVIDERS;
     checkOutputLocation(options.preferredOutputLocation);
+    checkFreeDimensionOverrides(options.freeDimensionOverrides);
     const auto = providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto');
     // .kiln: the backend starts (and takes weights) while the bundle streams; 'auto' decides after.
-    const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost), options.graphOptimizationLevel !== 'disabled');
+    const early = new StreamedStart(auto ? undefined : () => startBackend(providers, options.onDeviceLost), options.graphOptimizationLevel !== 'disabled', options.freeDimensionOverrides);
     let loaded: LoadedModel;
     let resolved: ResolvedGraph;
     let parsedAt: number;
@@ -216,7 +226,10 @@ export class InferenceSession {
     // { name: 'auto', wasmPaths, numThreads, kernelTuning } passes its options to the backends it tries.
     const autoOptions = providers.find((p): p is Exclude<ExecutionProvider, string> => typeof p !== 'string' && p.name === 'auto');
     const withAutoOptions = (names: readonly BackendName[]): ExecutionProvider[] => names.map((name) => (autoOptions ? { ...autoOptions, name, reference: false } : name));
-    const session = await (auto ? chooseBackend(bytes, (names) => start(withAutoOptions(names))) : start(providers, early.started));
+    // 'auto' alone measures: its code is a chunk of its own (docs/decisions.md "free-dims").
+    const chooser = auto ? await import('./backend-choice.ts') : undefined;
+    const session = await (chooser ? chooser.chooseBackend(bytes, (names) => start(withAutoOptions(names))) : start(providers, early.started));
+    session.choice = chooser?.choiceOf(session);
     if (telemetry && options.telemetry) {
       const fetchMs = loaded.timings.fetchMs;
       await session.startTelemetry(telemetry, options, { fetch: fetchMs, parse: parsedAt - createStarted - fetchMs, total: performance.now() - createStarted });
@@ -330,7 +343,7 @@ export class InferenceSession {
 
   /** how the backend was picked ('auto' measures); executionProvider says where it runs now */
   get backendChoice(): BackendChoice {
-    return choiceOf(this) ?? { mode: 'list', chosen: this.backend.name, reason: 'first-that-started' };
+    return this.choice ?? { mode: 'list', chosen: this.backend.name, reason: 'first-that-started' };
   }
 
   /** The GPUDevice of a WebGPU session (undefined elsewhere): make buffers for Tensor.fromGpuBuffer on it. */
@@ -457,7 +470,7 @@ export class InferenceSession {
       if (t.type !== info.dtype) fail('INPUT_MISMATCH', `input '${info.name}': expected ${info.dtype}, given ${t.type}`, { input: info.name, expected: info.dtype, given: t.type });
       if (info.dims) {
         const ok = t.dims.length === info.dims.length && info.dims.every((d, i) => typeof d !== 'number' || d === t.dims[i]);
-        if (!ok) fail('INPUT_MISMATCH', `input '${info.name}': expected shape [${info.dims.map((d) => d ?? '?').join(', ')}], given [${t.dims.join(', ')}]`, { input: info.name });
+        if (!ok) fail('INPUT_MISMATCH', `input '${info.name}': expected shape [${info.dims.map((d) => d ?? '?').join(', ')}], given [${t.dims.join(', ')}]`, { input: info.name, expected: info.dims, given: t.dims });
       }
       metas.set(info.name, { dtype: t.type, dims: t.dims });
       if (this.carried.some((c) => c.input === info.name)) this.carriedMetas.set(info.name, { dtype: t.type, dims: t.dims });

@@ -7,6 +7,7 @@ import { hasKilnMagic } from '../format/kiln/kiln-layout.ts';
 import type { KilnBundle, KilnReadOptions, KilnStreamEvents, KilnStreamReader } from '../format/kiln/kiln-reader.ts';
 import type { OnnxStreamEvents, OnnxStreamOutcome, OnnxStreamReader } from '../format/onnx/onnx-stream.ts';
 import type { Model } from '../graph/ir.ts';
+import { fixFreeDimensions, type FreeDimensionOverrides } from '../graph/free-dimensions.ts';
 import { loadModelBytes, loadSibling, type ModelSource } from '../api/model-source.ts';
 import type { FetchModelOptions } from './fetch-model.ts';
 import { sniffingSink } from './kiln-sink.ts';
@@ -17,6 +18,8 @@ export interface LoadModelOptions extends Omit<FetchModelOptions, 'sink'>, KilnR
   kilnEvents?: KilnStreamEvents;
   /** ONNX downloads: told when the nodes have arrived and as each initializer is complete */
   onnxEvents?: OnnxStreamEvents;
+  /** symbolic graph-input dims fixed by name (free-dimensions.ts; checked by the caller) */
+  freeDimensionOverrides?: FreeDimensionOverrides | undefined;
 }
 
 export interface LoadedModel {
@@ -41,7 +44,7 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   let streamed: KilnStreamReader | undefined;
   let onnxStream: OnnxStreamReader | undefined;
   // An ONNX download loads its reader at its first bytes and is decoded while it streams.
-  const sink = (total: number, response?: Response) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), async () => (onnxStream = (await onnxReader()).onnxStreamReader(total, options.onnxEvents, response)));
+  const sink = (total: number, response?: Response) => sniffingSink(total, async () => (streamed = new (await kilnReader()).KilnStreamReader(options, options.kilnEvents)), async () => (onnxStream = (await onnxReader()).onnxStreamReader(total, options.onnxEvents, response, options.freeDimensionOverrides)));
   const started = performance.now();
   const bytes = await loadModelBytes(source, { ...options, sink }).catch((e: unknown) => {
     onnxStream?.end(); // stops its Range requests (onnx-early.ts)
@@ -52,11 +55,11 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   if (streamed || hasKilnMagic(bytes)) {
     // Bytes (a path, a cache hit, a caller's buffer) are read whole, with the same events.
     const bundle = streamed ? await streamed.end() : await (await kilnReader()).readKilnBundle(bytes, options, options.kilnEvents);
-    return { model: bundle.model, bytes, bundle, timings: timings() };
+    return { model: fixFreeDimensions(bundle.model, options.freeDimensionOverrides), bytes, bundle, timings: timings() };
   }
   // ONNX files carry no signature: an app that requires one (or gave a key) must not silently accept them.
   if (signaturePolicy(options).required) fail('INTEGRITY', 'a signature is required, but this is an ONNX model (only .kiln bundles are signed; allowUnsigned: true opts out)');
   const given = new Map((options.externalData ?? []).map((e) => [e.path, e.data instanceof Uint8Array ? e.data : new Uint8Array(e.data)]));
   const { model, outcome } = await (await onnxReader()).readOnnx(onnxStream ?? bytes, async (loc) => given.get(loc) ?? loadSibling(source, loc));
-  return { model, bytes, timings: timings(), onnxStream: outcome };
+  return { model: fixFreeDimensions(model, options.freeDimensionOverrides), bytes, timings: timings(), onnxStream: outcome };
 }

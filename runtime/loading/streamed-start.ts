@@ -13,6 +13,7 @@ import type { Backend } from '../backends/backend.ts';
 import type { KilnHeaderInfo, KilnStreamEvents } from '../format/kiln/kiln-reader.ts';
 import type { OnnxStreamEvents } from '../format/onnx/onnx-stream.ts';
 import type { Model } from '../graph/ir.ts';
+import { fixFreeDimensions, type FreeDimensionOverrides } from '../graph/free-dimensions.ts';
 import { checkOpsSupported } from '../plan/resolved-graph.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import { planFromShapes } from './shape-plan.ts';
@@ -30,8 +31,9 @@ export class StreamedStart {
   /**
    * `start` is called at most once here; undefined: only check ops early (e.g. 'auto' measures later).
    * `graphPasses` false: the session runs the graph as loaded (graphOptimizationLevel 'disabled').
+   * `overrides`: freeDimensionOverrides, applied to the model so far as loadModel applies them to the whole.
    */
-  constructor(private readonly start?: () => Promise<Backend>, private readonly graphPasses = true) {}
+  constructor(private readonly start?: () => Promise<Backend>, private readonly graphPasses = true, private readonly overrides?: FreeDimensionOverrides) {}
 
   readonly events: KilnStreamEvents = {
     onHeader: (header, info) => {
@@ -84,7 +86,7 @@ export class StreamedStart {
     if (!backend || !modelSoFar) return;
     let model: Model;
     try {
-      model = modelSoFar(); // now, with the tensors verified so far; the reader reports a malformed graph at end()
+      model = fixFreeDimensions(modelSoFar(), this.overrides); // now, with the tensors verified so far; the reader reports a malformed graph at end()
     } catch {
       return;
     }

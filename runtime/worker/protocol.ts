@@ -41,6 +41,8 @@ export interface WireOptions {
   readonly graphOptimizationLevel?: 'disabled' | 'all';
   readonly cache?: boolean;
   readonly sha256?: string;
+  /** checked by the session in the worker: a bad one comes back as its KilnError (INVALID_ARGUMENT) */
+  readonly freeDimensionOverrides?: Readonly<Record<string, number>>;
   readonly [other: string]: unknown;
 }
 

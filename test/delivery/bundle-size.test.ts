@@ -28,7 +28,15 @@ test('the lazy parts stay out of the entry files', () => {
   // A static import of a lazy part would put it back on every path (and in this count).
   for (const entry of ['kiln.worker.mjs', 'kiln.core.mjs']) {
     const files = [...staticClosure(dist, entry)];
-    assert.deepEqual(files.filter((f) => /(start-wasm|session-telemetry|kiln-reader|onnx-reader|ops-|generate-here)/.test(f)), [], `${entry} imports statically: ${files.join(', ')}`);
+    assert.deepEqual(files.filter((f) => /(start-wasm|session-telemetry|kiln-reader|onnx-reader|onnx-early|backend-choice|ops-|generate-here)/.test(f)), [], `${entry} imports statically: ${files.join(', ')}`);
+  }
+});
+
+test('the ONNX reader part holds no Range read-ahead: it loads only for a download from a server that answers Range requests', () => {
+  for (const build of ['worker', 'core']) {
+    assert.ok(readFileSync(join(dist, `kiln.${build}-onnx-reader.mjs`), 'utf8').includes(`kiln.${build}-onnx-early.mjs`), `kiln.${build}-onnx-reader.mjs names its lazy part`);
+    const files = [...staticClosure(dist, `kiln.${build}-onnx-reader.mjs`)];
+    assert.deepEqual(files.filter((f) => f.includes('onnx-early')), [], `kiln.${build}-onnx-reader.mjs imports statically: ${files.join(', ')}`);
   }
 });
 

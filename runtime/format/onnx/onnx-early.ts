@@ -13,6 +13,7 @@
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { decodeOnnxFields, fieldAt } from './onnx-decoder.ts';
 import { tensorFromProto, type TensorProtoMessage } from './tensor-proto.ts';
+import { overriddenSize } from '../../graph/free-dimensions.ts';
 
 type Message = Record<string, unknown>;
 /** what the early path did: `ok` when its shapes were used and then verified against the whole file */
@@ -164,15 +165,16 @@ export interface EarlyModel {
  * The model's structure ahead of its weights, or a string saying why not. Throws on a network or
  * decode error (the caller states it as the reason).
  */
-export async function earlyModel(stream: StreamView, ranges: RangeSource, total: number, signal: AbortSignal): Promise<EarlyModel | string> {
+export async function earlyModel(stream: StreamView, ranges: RangeSource, total: number, signal: AbortSignal, fixed?: Readonly<Record<string, number>>): Promise<EarlyModel | string> {
   const src = new SparseBytes(stream, ranges, total, signal);
   const tailStart = Math.max(0, total - Math.min(TAIL, Math.ceil(total / 8)));
   // The tail and the walk start together (the walk's first hops overlap the tail's request); a tail
   // that shows no fixed shapes stops the walk at its next request.
   const scan = src.fetch(tailStart, total).then((tail) => {
     const scanned = scanTail(tail, tailStart);
-    const symbolic = ((scanned?.graph.input ?? []) as { name?: string; type?: { tensorType?: { shape?: { dim?: { dimValue?: unknown }[] } } } }[])
-      .find((v) => !v.type?.tensorType?.shape || v.type.tensorType.shape.dim?.some((d) => d.dimValue === undefined));
+    // A symbolic dim that freeDimensionOverrides names counts as fixed (the model is planned with it).
+    const symbolic = ((scanned?.graph.input ?? []) as { name?: string; type?: { tensorType?: { shape?: { dim?: { dimValue?: unknown; dimParam?: string }[] } } } }[])
+      .find((v) => !v.type?.tensorType?.shape || v.type.tensorType.shape.dim?.some((d) => d.dimValue === undefined && overriddenSize(fixed, d.dimParam) === undefined));
     src.stop = !scanned ? `no graph inputs found in the last ${total - tailStart} bytes` : symbolic ? `input '${symbolic.name}' has no fixed shape (planned at the first run)` : undefined;
     return scanned;
   });

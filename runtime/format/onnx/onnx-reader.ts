@@ -8,21 +8,22 @@ import { checkExternalLocation } from './external-location.ts';
 import { decodeOnnxMessage } from './onnx-decoder.ts';
 import { tensorFromProto, type ExternalDataResolver, type TensorProtoMessage } from './tensor-proto.ts';
 import { makeCapturesExplicit } from '../../graph/subgraph.ts';
+import type { FreeDimensionOverrides } from '../../graph/free-dimensions.ts';
 import { OnnxStreamReader, type OnnxStreamEvents, type OnnxStreamOutcome } from './onnx-stream.ts';
-import { fetchRanges } from './onnx-early.ts';
 
 export { OnnxStreamReader } from './onnx-stream.ts'; // in this lazily loaded part with the rest of the reader
 
 /**
  * The stream reader for a download, reading ahead by Range requests where the server answers them
- * (onnx-early.ts); `response` is the download's (undefined: not over http).
+ * (onnx-early.ts); `response` is the download's (undefined: not over http); `fixed`: the
+ * session's freeDimensionOverrides (a symbolic input they name does not stop the early path).
  */
-export function onnxStreamReader(total: number, events: OnnxStreamEvents | undefined, response: Response | undefined): OnnxStreamReader {
+export function onnxStreamReader(total: number, events: OnnxStreamEvents | undefined, response: Response | undefined, fixed?: FreeDimensionOverrides): OnnxStreamReader {
   const early = !response ? 'not an http download'
     // Only where the server says so: a server that ignores Range would start sending the whole file again.
     // (Cross-origin, the header is seen only where the server exposes it: Access-Control-Expose-Headers.)
     : response.headers.get('accept-ranges') !== 'bytes' ? 'the server does not say Accept-Ranges: bytes'
-      : { ranges: fetchRanges(response.url, total, response.headers), toModel: (m: Record<string, unknown>, built: OnnxReadOptions['built']) => typed(() => modelFromMessage(m, { built })) };
+      : { url: response.url, headers: response.headers, fixed, toModel: (m: Record<string, unknown>, built: OnnxReadOptions['built']) => typed(() => modelFromMessage(m, { built })) };
   return new OnnxStreamReader(total, events, early);
 }
 

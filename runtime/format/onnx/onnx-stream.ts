@@ -13,7 +13,7 @@
 import type { AnyTensor } from '../../../core/tensor.ts';
 import type { Model } from '../../graph/ir.ts';
 import { decodeOnnxFields, fieldAt } from './onnx-decoder.ts';
-import { earlyModel, sameTail, type EarlyModel, type EarlyOutcome, type RangeSource } from './onnx-early.ts';
+import type { EarlyModel, EarlyOutcome } from './onnx-early.ts';
 import { tensorFromProto, type TensorProtoMessage } from './tensor-proto.ts';
 
 export interface OnnxStreamEvents {
@@ -32,8 +32,18 @@ export interface OnnxStreamEvents {
 /** `early`: whether the shapes came before the last byte (onnx-early.ts) and why (absent: not tried) */
 export type OnnxStreamOutcome = ({ readonly streamed: true } | { readonly streamed: false; readonly reason: string }) & { readonly early?: EarlyOutcome };
 
-/** how the early path reads ahead of the stream, or why it cannot */
-export type EarlyOptions = { readonly ranges: RangeSource; readonly toModel: (message: Message, built: EarlyModel['built']) => Model } | string;
+/**
+ * how the early path reads ahead of the stream (the download's URL and headers, for Range requests),
+ * or why it cannot. Its code (onnx-early.ts) is a chunk of its own, loaded only then: bytes in memory
+ * and servers without Range never download it (docs/decisions.md "free-dims").
+ */
+export type EarlyOptions = {
+  readonly url: string;
+  readonly headers: Headers;
+  readonly toModel: (message: Message, built: EarlyModel['built']) => Model;
+  /** freeDimensionOverrides: a symbolic input dim named here counts as fixed (onnx-early.ts) */
+  readonly fixed?: Readonly<Record<string, number>> | undefined;
+} | string;
 
 type Message = Record<string, unknown>;
 /** tags (field number << 3 | wire type 2, length-delimited) of ModelProto.graph, GraphProto.node and .initializer */
@@ -59,6 +69,7 @@ export class OnnxStreamReader {
   /** the early path is reading ahead (or was): the outcome says how it ended */
   private readingAhead = false;
   private earlyShapes: EarlyModel | undefined;
+  private earlyLib: typeof import('./onnx-early.ts') | undefined;
   private readonly waiters: { end: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly abort = new AbortController();
 
@@ -74,7 +85,10 @@ export class OnnxStreamReader {
       bytes: () => this.bytes(),
       until: (end: number) => (end <= this.loaded ? Promise.resolve() : new Promise<void>((resolve, reject) => void this.waiters.push({ end, resolve, reject }))),
     };
-    earlyModel(view, early.ranges, total, this.abort.signal).then((m) => {
+    import('./onnx-early.ts').then((lib) => {
+      this.earlyLib = lib;
+      return lib.earlyModel(view, lib.fetchRanges(early.url, total, early.headers), total, this.abort.signal, early.fixed);
+    }).then((m) => {
       if (this.early) return; // the last byte came first
       if (typeof m === 'string') return void (this.early = { ok: false, why: m });
       const model = early.toModel(m.message, m.built);
@@ -128,7 +142,7 @@ export class OnnxStreamReader {
     if (at >= 0) return { ok: false, why: `discarded: byte ${at} from a Range request differs from the download (the file changed between requests)` };
     const graph = m.message.graph as Message;
     if (this.stopped !== undefined) return { ok: false, why: 'discarded: the stream could not be followed to check them' };
-    if (!sameTail(this.graph!, this.model, graph, m.message)) return { ok: false, why: 'discarded: the whole file declares other inputs, outputs or opsets' };
+    if (!this.earlyLib!.sameTail(this.graph!, this.model, graph, m.message)) return { ok: false, why: 'discarded: the whole file declares other inputs, outputs or opsets' };
     return { ok: true, why: `from ${m.bytes.requests} Range requests (the last ${m.bytes.total - m.tailStart} bytes, then the weights' headers); verified at the last byte` };
   }
 
