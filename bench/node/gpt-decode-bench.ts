@@ -22,6 +22,7 @@ import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-web';
 import { InferenceSession, generate } from '../../runtime/node.ts';
 import { ortGreedyDecode } from '../page/ort-greedy-decode.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 const modelPath = process.argv[2] ?? 'demo/models/sonnets-gpt-int4.kiln';
 const lengths = (process.argv[3] ?? '32,128,512').split(',').map(Number);
@@ -41,7 +42,7 @@ const kilnWasm = await InferenceSession.create(kilnBytes, { executionProviders: 
 const kilnWasm2 = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 2 }] });
 // the same model with MatMulNBits on its per-row kernel at every M (the path before wasm-prefill)
 const kilnWasmPerRow = await InferenceSession.create(kilnBytes, { executionProviders: [{ name: 'wasm', numThreads: 1 }] });
-const nbitsKnob = globalThis as { KILN_NBITS_PREFILL_ROWS?: number };
+const nbitsKnob = devKnobs;
 async function perRow<T>(f: () => Promise<T>): Promise<T> {
   nbitsKnob.KILN_NBITS_PREFILL_ROWS = Infinity; // read when a prompt length's plan is built (its first run)
   try {

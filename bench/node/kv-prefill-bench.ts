@@ -12,6 +12,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { makeRng } from '../../test/helpers/random.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
@@ -39,7 +40,7 @@ const mhaModel = encodeOnnxModel({
 console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${runs} runs per length, medians in ms`);
 console.log('| L | KvCacheAttention per row | KvCacheAttention as planned (tiled from 64 queries) | MultiHeadAttention prefill (flash) |');
 console.log('|---|---|---|---|');
-const knob = globalThis as { KILN_KV_TILED_FROM?: number };
+const knob = devKnobs;
 for (const L of lengths) {
   const M = L + 64;
   const perRow = await InferenceSession.create(kvModel, { executionProviders: ['webgpu'] });

@@ -10,13 +10,14 @@ import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 const SAMPLES = Math.max(3, Number(process.argv[2] ?? 9));
 const SIZES = (process.argv[3] ?? '64x256,256x1024,512x1024,1024x1024,1024x4096').split(',').map((s) => s.split('x').map(Number) as [number, number]);
 const M = Number(process.argv[4] ?? 1);
 const rand = seededRandom(20261203);
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const knob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+const knob = devKnobs;
 
 function model(K: number, N: number, bits: number): Uint8Array {
   const nBlocks = Math.ceil(K / 32);

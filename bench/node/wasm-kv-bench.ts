@@ -20,6 +20,7 @@ import { InferenceSession, generate } from '../../runtime/node.ts';
 import { ortGreedyDecode } from '../page/ort-greedy-decode.ts';
 import { inPlaceSession } from '../../runtime/generate/kv-inplace.ts';
 import { findKvPairs } from '../../runtime/generate/kv-names.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 const modelPath = process.argv[2] ?? 'demo/models/sonnets-gpt-int4.kiln';
 const upTo = Number(process.argv[3] ?? 512);
@@ -38,7 +39,7 @@ const [heads, headDim] = [Number(pastMeta.shape[1]), Number(pastMeta.shape[3])];
 const pairs = findKvPairs(kiln.inputNames, kiln.outputNames);
 const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 7 + 3) % vocab);
 
-const knob = globalThis as { KILN_KV_FEED_EACH_STEP?: boolean };
+const knob = devKnobs;
 /** per decode step: [ms, host bytes]; entry i is the step at position PROMPT + i + 1 */
 async function kilnDecode(fedEachStep: boolean): Promise<{ ms: number[]; bytes: number[] }> {
   knob.KILN_KV_FEED_EACH_STEP = fedEachStep;

@@ -4,6 +4,7 @@ import type { Src } from '../attention/flash-wgsl.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { flashProgram } from '../attention/flash-wgsl.ts';
 import { inferKvCacheAttention } from './attention-op.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 /** Head sizes the shaders' private accumulators hold (their length is baked into the WGSL). */
 const MAX_HEAD = 256;
@@ -30,8 +31,8 @@ export const kvCacheAttention: WebGpuKernel = (inputs, outputs, ctx) => {
   if (shape.width > MAX_HEAD) return undefined;
   const bias = inputs[4];
   const vBase = shape.stacked ? shape.slabs * shape.capacity * shape.width : 0;
-  // benches set globalThis.KILN_KV_TILED_FROM (Infinity: the per-row form at every S) to compare the two
-  if (shape.queries >= ((globalThis as { KILN_KV_TILED_FROM?: number }).KILN_KV_TILED_FROM ?? TILED_FROM_QUERIES)) {
+  // benches set KILN_KV_TILED_FROM (core/dev-knobs.ts; Infinity: the per-row form at every S) to compare the two
+  if (shape.queries >= (devKnobs.KILN_KV_TILED_FROM ?? TILED_FROM_QUERIES)) {
     const [B, N, S, D] = inputs[0].dims as [number, number, number, number];
     const src = (index: number): Src => ({ ref: { kind: 'input', index }, meta: inputs[index] as TensorMeta });
     const program = flashProgram({

@@ -4,6 +4,7 @@ import { opKey } from '../contract.ts';
 import { toNumbers } from '../common/values.ts';
 import { MAX_ROW_PARTS, packedBBytes, type WasmKernel, type WasmKernelContext, type WasmStep } from '../wasm/contract.ts';
 import { dequantizeNBits, IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 /**
  * com.microsoft MatMulNBits in wasm (kernels/wasm/src/matmul-nbits.c): 4-bit and 8-bit blocks stay
@@ -31,7 +32,7 @@ export const PREFILL_ROWS = 4;
 /** K rows per dequantized chunk (a multiple of the block size) and 8-column panels per chunk: 256 x 64 floats = 64 KB */
 const chunkRows = (bs: number): number => Math.max(256, bs);
 const CHUNK_PANELS = 8;
-/** Largest float32 W (bytes) kept as a dequantized copy (benches and tests set globalThis.KILN_NBITS_F32_BYTES; 0: never). */
+/** Largest float32 W (bytes) kept as a dequantized copy (benches and tests set KILN_NBITS_F32_BYTES, core/dev-knobs.ts; 0: never). */
 export const F32_COPY_BYTES = 1024 * 1024;
 
 /** The float GEMM over a dequantized copy of W, packed at session creation (with a constant bias in its bias row). */
@@ -60,13 +61,13 @@ const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
   if (inputs[IA]?.dtype !== 'float32' || (p.bits !== 4 && p.bits !== 8) || inputs[IG] || !q || !s || (inputs[IZ] && !z) || (bias && bias.dtype !== 'float32')) return undefined;
   const { M, N, K, bits, blockSize: bs, nBlocks, blob } = p;
   if (M * N === 0) return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
-  const copyBytes = (globalThis as { KILN_NBITS_F32_BYTES?: number }).KILN_NBITS_F32_BYTES ?? F32_COPY_BYTES;
+  const copyBytes = devKnobs.KILN_NBITS_F32_BYTES ?? F32_COPY_BYTES;
   if (N * K * 4 <= copyBytes && (!bias || ctx.constants[IBIAS])) return f32Copy(p, ctx, bias !== undefined);
   const rowBytes = nBlocks * blob;
   // uint8 (or default) zero points are integers: the kernel subtracts them exactly in i16
   const intZp = !z || p.zp !== 'float' ? 1 : 0;
-  // benches set globalThis.KILN_NBITS_PREFILL_ROWS (Infinity: the per-row kernel at every M) to compare
-  const prefill = M >= ((globalThis as { KILN_NBITS_PREFILL_ROWS?: number }).KILN_NBITS_PREFILL_ROWS ?? PREFILL_ROWS);
+  // benches set KILN_NBITS_PREFILL_ROWS (core/dev-knobs.ts) (Infinity: the per-row kernel at every M) to compare
+  const prefill = M >= (devKnobs.KILN_NBITS_PREFILL_ROWS ?? PREFILL_ROWS);
   const kc = chunkRows(bs);
   const panels = Math.ceil(N / 8);
   const partBytes = up(Math.min(CHUNK_PANELS, panels) * (Math.min(kc, K) + 1) * 8 * 4);

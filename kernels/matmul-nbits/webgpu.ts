@@ -4,6 +4,7 @@ import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // WebGPU
@@ -17,10 +18,10 @@ const WG = 64;
  * WG / ks tiles). A GPU wants tens of thousands of invocations, which a decode row (M = 1) only
  * reaches by splitting K; software adapters have a few cores and slow barriers (SwiftShader:
  * ks = 1 measured 1.4x faster than 16 on K = N = 4096), so they keep one invocation per tile.
- * `globalThis.KILN_NBITS_SPLIT` forces a split (tests use it to cover both paths on SwiftShader).
+ * KILN_NBITS_SPLIT (core/dev-knobs.ts) forces a split (tests use it to cover both paths on SwiftShader).
  */
 function splitK(p: NBitsPlan, ctx: GpuKernelContext): number {
-  const forced = (globalThis as { KILN_NBITS_SPLIT?: number }).KILN_NBITS_SPLIT;
+  const forced = devKnobs.KILN_NBITS_SPLIT;
   const tiles = Math.ceil(p.M / Math.min(4, Math.max(1, p.M))) * Math.ceil(p.N / TN);
   const cap = forced ?? (ctx.caps.software ? 1 : WG);
   let ks = 1;

@@ -14,11 +14,12 @@ import type { InferenceSession } from '../api/inference-session.ts';
 import { KV_OFFSET_INPUT, writeKvAtOffset } from '../graph/passes/kv-cache-write.ts';
 import type { GenerateSession } from './generate.ts';
 import type { KvPair } from './kv-names.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 export { KV_OFFSET_INPUT };
 
-/** Benchmarks only: globalThis.KILN_KV_FEED_EACH_STEP = true makes generate() feed and fetch the cache every step (the path before carrying). */
-const feedEachStep = (): boolean => (globalThis as { KILN_KV_FEED_EACH_STEP?: boolean }).KILN_KV_FEED_EACH_STEP === true;
+/** Benchmarks only (core/dev-knobs.ts): generate() feeds and fetches the cache every step (the path before carrying). */
+const feedEachStep = (): boolean => devKnobs.KILN_KV_FEED_EACH_STEP === true;
 
 /** The rewritten session for `session`, made once and released with it; undefined where the rewrite does not apply. */
 export function inPlaceSession(session: GenerateSession, pairs: readonly KvPair[]): Promise<InferenceSession | undefined> {

@@ -16,13 +16,14 @@ import { findKvPairs } from '../../runtime/generate/kv-names.ts';
 import { testRng } from '../helpers/random.ts';
 import { kilnFullLogits, maxRelDiff } from '../helpers/gpt-reference.ts';
 import { tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 const STEPS = 16;
 const PROMPT = 5;
 
 /** generate() with the cache fed and fetched every decode step (the path before carrying). */
 async function fedEachStep<T>(f: () => Promise<T>): Promise<T> {
-  const knob = globalThis as { KILN_KV_FEED_EACH_STEP?: boolean };
+  const knob = devKnobs;
   knob.KILN_KV_FEED_EACH_STEP = true;
   try {
     return await f();

@@ -11,10 +11,11 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { maxRelDiff } from '../helpers/gpt-reference.ts';
 import { testRng } from '../helpers/random.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 const rng = testRng(import.meta.url);
 const bytes = new Uint8Array(readFileSync('demo/models/sonnets-gpt-int4.onnx'));
-const knob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+const knob = devKnobs;
 
 /** Token ids, mask and positions for a sequence, and empty pasts shaped as the model declares them. */
 function feedsFor(s: InferenceSession, ids: readonly number[]): Record<string, AnyTensor> {

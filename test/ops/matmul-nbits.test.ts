@@ -9,6 +9,7 @@ import { toNumbers } from '../../kernels/common/values.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 import { testRng } from '../helpers/random.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
 const rng = testRng(import.meta.url);
@@ -93,7 +94,7 @@ runOpCases('matmul-nbits', configs.map(caseOf));
 
 // GPUs split each tile's K blocks over up to 64 invocations and reduce in shared memory; software
 // adapters do not, so force the split here to cover that path too.
-const split = globalThis as { KILN_NBITS_SPLIT?: number };
+const split = devKnobs;
 describe('matmul-nbits with split K', () => {
   before(() => void (split.KILN_NBITS_SPLIT = 64));
   after(() => void delete split.KILN_NBITS_SPLIT);
@@ -103,7 +104,7 @@ describe('matmul-nbits with split K', () => {
 // Small weights run on wasm as the float GEMM over a dequantized copy (kernels/matmul-nbits/wasm.ts
 // F32_COPY_BYTES), which every case above is; here the same cases with W kept packed, the per-row
 // and prefill kernels that larger weights take.
-const copyKnob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+const copyKnob = devKnobs;
 describe('matmul-nbits with packed weights on wasm', () => {
   before(() => void (copyKnob.KILN_NBITS_F32_BYTES = 0));
   after(() => void delete copyKnob.KILN_NBITS_F32_BYTES);

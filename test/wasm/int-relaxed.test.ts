@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import v8 from 'node:v8';
 import { InferenceSession } from '../../runtime/node.ts';
 import { buildCaseModel, runOpCases, type InputSpec, type OpCase } from '../ops/op-harness.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -51,7 +52,7 @@ runOpCases('quantized ops, relaxed-SIMD build', cases);
 
 // These weights are small enough that MatMulNBits runs the float GEMM on a dequantized copy by
 // default (kernels/matmul-nbits/wasm.ts F32_COPY_BYTES); with the copy off, its own relaxed kernels.
-const copyKnob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+const copyKnob = devKnobs;
 describe('MatMulNBits with packed weights, relaxed-SIMD build', () => {
   before(() => void (copyKnob.KILN_NBITS_F32_BYTES = 0));
   after(() => void delete copyKnob.KILN_NBITS_F32_BYTES);

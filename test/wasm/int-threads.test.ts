@@ -13,6 +13,7 @@ import { InferenceSession } from '../../runtime/node.ts';
 import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
+import { devKnobs } from '../../core/dev-knobs.ts';
 
 const rng = testRng(import.meta.url);
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
@@ -129,7 +130,7 @@ function nbits(name: string, M: number, K: number, N: number, bits: 4 | 8, bs: n
 
 /** Runs `f` with MatMulNBits' weights kept packed whatever their size (no dequantized float copy: kernels/matmul-nbits/wasm.ts). */
 async function packedNBits(f: () => Promise<void>): Promise<void> {
-  const knob = globalThis as { KILN_NBITS_F32_BYTES?: number };
+  const knob = devKnobs;
   knob.KILN_NBITS_F32_BYTES = 0;
   try {
     await f();

@@ -1,14 +1,15 @@
 import { KilnError } from '../../../core/errors.ts';
 import type { GpuProgram } from '../../../kernels/webgpu/contract.ts';
 
-/** Set `globalThis.KILN_PRINT_WGSL = 'MatMul'` (an op-type substring, or '*') to print generated shaders. */
+/** KILN_PRINT_WGSL (core/dev-knobs.ts): 'MatMul' (an op-type substring) or '*' prints generated shaders. */
 function maybePrint(program: GpuProgram): void {
-  const filter = (globalThis as { KILN_PRINT_WGSL?: string }).KILN_PRINT_WGSL ?? (typeof process !== 'undefined' ? process.env?.KILN_PRINT_WGSL : undefined);
-  if (filter && (filter === '*' || program.label.includes(filter))) console.log(`// ${program.label}\n${program.shader}`);
+  const filter = devKnobFromEnv('KILN_PRINT_WGSL');
+  if (typeof filter === 'string' && filter !== '' && (filter === '*' || program.label.includes(filter))) console.log(`// ${program.label}\n${program.shader}`);
 }
 
 export type { PipelineCounts } from './pipeline-counts.ts';
 import type { PipelineCounts } from './pipeline-counts.ts';
+import { devKnobFromEnv } from '../../../core/dev-knobs.ts';
 
 /** What a program binds: its inputs read-only, its outputs and temps read-write (the layout's key). */
 export const readOnlyBindings = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');

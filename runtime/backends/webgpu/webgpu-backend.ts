@@ -16,10 +16,11 @@ import { prewarmPipelines } from './pipeline-prewarm.ts';
 import { fromGpuWords, toGpuWords, toPackedWords, type GpuUpload } from './transfer.ts';
 import type { RunTiming } from '../../telemetry/latency/run-timing.ts';
 import { PassTimestamps } from './pass-timestamps.ts';
+import { devKnobFromEnv } from '../../../core/dev-knobs.ts';
 
 function poisonRequested(): boolean {
-  const g = globalThis as { KILN_POISON_BUFFERS?: boolean; process?: { env?: Record<string, string | undefined> } };
-  return g.KILN_POISON_BUFFERS === true || g.process?.env?.KILN_POISON_BUFFERS === '1';
+  const v = devKnobFromEnv('KILN_POISON_BUFFERS');
+  return v === true || v === '1';
 }
 
 const sizeOfMeta = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
