@@ -1,6 +1,6 @@
 import type { ConvGeometry } from '../common/conv-attributes.ts';
 import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
-import type { IntConvGpuSpec } from './webgpu.ts';
+import { intConvEpilogue, type IntConvGpuSpec } from './webgpu.ts';
 import { depthwiseTaps } from '../conv/webgpu-depthwise-taps.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -76,19 +76,14 @@ export function intConvDwProgram(spec: IntConvGpuSpec): GpuProgram {
   for (let i = 0; i < tm; i++) for (let j = 0; j < np; j++) line(`var acc${i}_${j} = 0;`);
   // a padded position contributes x = x_zero_point: 0 after the subtraction
   depthwiseTaps(line, { tm, ty, tn, kh, kw, sy, sx, dy, dx }, pads, (o, ok) => `select(0, ${xAt(o)} - xzp, ${ok})`);
-  // epilogue in a loop, not unrolled, as in the generic form (the requantization helpers are long)
-  const list = (xs: readonly string[]): string => xs.join(', ');
-  line(`var accs = array<i32, ${tm * np}>(${list(Array.from({ length: tm * np }, (_, t) => `acc${Math.floor(t / np)}_${t % np}`))});`);
-  line(`var chs = array<u32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => `ch${i}`))});`);
-  const perChannel = spec.perChannel;
-  if (perChannel) line(`var chv = array<f32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => perChannel(`ch${i}`)))});`);
-  line(`for (var t = 0u; t < ${tm * np}u; t++) {`);
-  line(`  let ti = t / ${np}u; let tj = t % ${np}u;`);
-  line(`  let oy = oy0 + tj / ${tn}u; let ox = ox0 + tj % ${tn}u;`);
-  line('  if (co0 + ti >= cout_g || oy >= out_h || ox >= out_w) { continue; }');
-  line('  let co = chs[ti];');
-  line(`  let o = bt * ${Y.stride(0)} + co * out_s + oy * out_w + ox;`);
-  L.push(spec.epilogue('accs[t]', 'co', 'o', perChannel ? 'chv[ti]' : '0.0').split('\n').map((t) => `    ${t}`).join('\n'));
-  line('}');
+  intConvEpilogue(L, spec, {
+    tm,
+    tn: np,
+    accOf: (i, j) => `acc${i}_${j}`,
+    chOf: (i) => `ch${i}`,
+    outOf: (j) => `bt * ${Y.stride(0)} + (oy0 + ${Math.floor(j / tn)}u) * out_w + ox0 + ${j % tn}u`,
+    channelOk: (i) => `co0 + ${i}u < cout_g`,
+    posOk: (j) => `oy0 + ${Math.floor(j / tn)}u < out_h && ox0 + ${j % tn}u < out_w`,
+  });
   return b.build({ label: spec.label, body: L.join('\n'), totalInvocations: total });
 }

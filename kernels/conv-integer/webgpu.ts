@@ -34,11 +34,17 @@ export interface IntConvGpuSpec {
   readonly dot4?: { readonly xSigned: boolean; readonly wSigned: boolean };
   /**
    * statements storing accumulator `acc` (i32) of output channel `co` at flat offset `o`;
-   * `chv` is `perChannel`'s value for that channel
+   * `chv` is `perChannel`'s value for that channel, `chb` `channelBias`'s ('0' without one)
    */
-  readonly epilogue: (acc: string, co: string, o: string, chv: string) => string;
+  readonly epilogue: (acc: string, co: string, o: string, chv: string, chb: string) => string;
   /** an f32 expression of output channel `co`, computed once per channel of the tile, not per element (the requantization multiplier) */
   readonly perChannel?: (co: string) => string;
+  /** an i32 expression of output channel `co` (the bias), read once per channel of the tile; `chb` in the epilogue */
+  readonly channelBias?: (co: string) => string;
+  /** statements run once before the epilogue (per-invocation values such as the output zero point) */
+  readonly epilogueLets?: readonly string[];
+  /** straight-line epilogue per element (short epilogues); else a loop over arrays (long requantization helpers) */
+  readonly unrollEpilogue?: boolean;
   readonly label: string;
 }
 
@@ -50,6 +56,66 @@ export interface IntConvGpuSpec {
 export function intConvTile(g: ConvGeometry, caps: GpuCaps): { readonly tm: number; readonly tn: number } {
   const maxTm = caps.software ? 16 : 4;
   return { tm: g.coutG >= maxTm ? maxTm : g.coutG >= 8 && caps.software ? 8 : Math.min(4, g.coutG), tn: caps.software ? 8 : 4 };
+}
+
+/** Where a form's tile puts its results: accumulator (i32 expression), channel and output offset (u32) per tile element. */
+export interface IntConvTileOut {
+  readonly tm: number;
+  /** positions per channel of the tile */
+  readonly tn: number;
+  readonly accOf: (i: number, j: number) => string;
+  readonly chOf: (i: number) => string;
+  /** offset of position j in channel 0 (the channel adds `ch * out_s`) */
+  readonly outOf: (j: number) => string;
+  readonly channelOk: (i: number) => string;
+  readonly posOk: (j: number) => string;
+}
+
+/**
+ * The tile's stores through `spec.epilogue`. Per-channel values (multiplier, bias) are read once per
+ * channel of the tile. Unrolled, each element is straight-line code over named values; otherwise a
+ * loop over arrays (dynamic indexing of private arrays is slow on SwiftShader, but long
+ * requantization helpers inlined 128 times make huge pipelines).
+ */
+export function intConvEpilogue(L: string[], spec: IntConvGpuSpec, t: IntConvTileOut): void {
+  const line = (x: string): void => void L.push(`  ${x}`);
+  const { tm, tn } = t;
+  const indent = (text: string, pad: string): string => text.split('\n').map((x) => `${pad}${x}`).join('\n');
+  for (const x of spec.epilogueLets ?? []) line(x);
+  if (spec.unrollEpilogue) {
+    for (let i = 0; i < tm; i++) {
+      if (spec.perChannel) line(`let chv${i} = ${spec.perChannel(t.chOf(i))};`);
+      if (spec.channelBias) line(`let chb${i} = ${spec.channelBias(t.chOf(i))};`);
+    }
+    for (let j = 0; j < tn; j++) line(`let out${j} = ${t.outOf(j)}; let pok${j} = ${t.posOk(j)};`);
+    for (let i = 0; i < tm; i++) {
+      line(`if (${t.channelOk(i)}) {`);
+      for (let j = 0; j < tn; j++) {
+        line(`  if (pok${j}) {`);
+        L.push(indent(spec.epilogue(t.accOf(i, j), t.chOf(i), `out${j} + ${t.chOf(i)} * out_s`, spec.perChannel ? `chv${i}` : '0.0', spec.channelBias ? `chb${i}` : '0'), '      '));
+        line('  }');
+      }
+      line('}');
+    }
+    return;
+  }
+  const list = (xs: string[]): string => xs.join(', ');
+  line(`var accs = array<i32, ${tm * tn}>(${list(Array.from({ length: tm * tn }, (_, k) => t.accOf(Math.floor(k / tn), k % tn)))});`);
+  line(`var chs = array<u32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => t.chOf(i)))});`);
+  const perChannel = spec.perChannel;
+  if (perChannel) line(`var chv = array<f32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => perChannel(t.chOf(i))))});`);
+  const bias = spec.channelBias;
+  if (bias) line(`var chb = array<i32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => bias(t.chOf(i))))});`);
+  line(`var outs = array<u32, ${tn}>(${list(Array.from({ length: tn }, (_, j) => t.outOf(j)))});`);
+  line(`var poks = array<bool, ${tn}>(${list(Array.from({ length: tn }, (_, j) => t.posOk(j)))});`);
+  line(`var cok = array<bool, ${tm}>(${list(Array.from({ length: tm }, (_, i) => t.channelOk(i)))});`);
+  line(`for (var t = 0u; t < ${tm * tn}u; t++) {`);
+  line(`  let ti = t / ${tn}u; let tj = t % ${tn}u;`);
+  line('  if (!cok[ti] || !poks[tj]) { continue; }');
+  line('  let co = chs[ti];');
+  line('  let o = outs[tj] + co * out_s;');
+  L.push(indent(spec.epilogue('accs[t]', 'co', 'o', perChannel ? 'chv[ti]' : '0.0', bias ? 'chb[ti]' : '0'), '    '));
+  line('}');
 }
 
 export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
@@ -177,20 +243,9 @@ export function intConvProgram(spec: IntConvGpuSpec): GpuProgram {
   line('    wo += ntaps;');
   line('  }');
   line('}');
-  // epilogue in a loop, not unrolled: requantization helpers are long and get inlined per call
-  const list = (xs: string[]): string => xs.join(', ');
-  line(`var accs = array<i32, ${tm * TN}>(${list(Array.from({ length: tm * TN }, (_, t) => `acc${Math.floor(t / TN)}_${t % TN}`))});`);
-  line(`var chs = array<u32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => `ch${i}`))});`);
-  const perChannel = spec.perChannel;
-  if (perChannel) line(`var chv = array<f32, ${tm}>(${list(Array.from({ length: tm }, (_, i) => perChannel(`ch${i}`)))});`);
-  line(`var outs = array<u32, ${TN}>(${list(Array.from({ length: TN }, (_, j) => `bt${j} * ${Y.stride(0)} + sp${j}`))});`);
-  line(`for (var t = 0u; t < ${tm * TN}u; t++) {`);
-  line(`  let ti = t / ${TN}u; let tj = t % ${TN}u;`);
-  line(`  if (co0 + ti >= cout_g || pb * ${TN}u + tj >= ${u.n}) { continue; }`);
-  line('  let co = chs[ti];');
-  line('  let o = outs[tj] + co * out_s;');
-  L.push(spec.epilogue('accs[t]', 'co', 'o', perChannel ? 'chv[ti]' : '0.0').split('\n').map((t) => `    ${t}`).join('\n'));
-  line('}');
+  const accOf = (i: number, j: number): string => `acc${i}_${j}`;
+  const outOf = (j: number): string => `bt${j} * ${Y.stride(0)} + sp${j}`;
+  intConvEpilogue(L, spec, { tm, tn: TN, accOf, chOf: (i) => `ch${i}`, outOf, channelOk: (i) => `co0 + ${i}u < cout_g`, posOk: (j) => `pb * ${TN}u + ${j}u < ${u.n}` });
   return b.build({ label: spec.label, body: L.join('\n'), totalInvocations: total });
 }
 
@@ -210,6 +265,7 @@ const convInteger: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
     xzp: XZ ? `i32(${XZ.get('0u')})` : '0',
     wzp: (co) => (WZ ? `i32(${WZ.get(wzPer ? co : '0u')})` : '0'),
     epilogue: (acc, _co, o) => Y.set(o, acc),
+    unrollEpilogue: true,
     dot4: ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: inputs[0]!.dtype === 'int8', wSigned: inputs[1]!.dtype === 'int8' } : undefined,
     label: `ConvInteger:${ctx.node}`,
   });

@@ -1,5 +1,6 @@
 import { product } from '../common/shape.ts';
-import type { ImplementationTable } from '../contract.ts';
+import type { ImplementationTable, MaybeTensor } from '../contract.ts';
+import { requantMultiplier } from '../common/quant.ts';
 import { opKey } from '../contract.ts';
 import { intConvProgram, intConvTile } from '../conv-integer/webgpu.ts';
 import { intConvDwApplies, intConvDwRereads } from '../conv-integer/webgpu-dw.ts';
@@ -44,7 +45,12 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const yz = opt(YZ, 'YZ');
   const bias = opt(B, 'BIAS');
   const Y = b.output('Y', { ...outputs[0]!, dtype: out.dtype });
-  const div = wgslDivExact(b);
+  // multipliers of constant scales are computed here, once (the reference's own function): in WGSL each
+  // invocation ran the exact division's 26-step loop for every channel of its tile
+  const cout = p.geo.coutG * p.geo.group;
+  const hostMult = constantMultipliers(ctx.constants ?? [], cout, p.wsPer);
+  const multOf = hostMult ? b.uniformArray('req_mult', 'f32', hostMult) : undefined;
+  const div = hostMult ? '' : wgslDivExact(b);
   // MLAS: f32(acc) * multiplier in f32, WGSL round() is half-to-even; else the exact product
   const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
   const requant = mlas ? '' : wgslRequant(b);
@@ -61,10 +67,14 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
     loadX,
     dot4,
     // the multiplier's exact division is a 26-step loop: once per channel of the tile
-    perChannel: (co) => `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`,
-    epilogue: (acc, co, o, chv) => [
+    perChannel: (co) => (multOf ? `${multOf}(${co})` : `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`),
+    channelBias: bias && ((co) => bias.get(co)),
+    epilogueLets: [`let yzv = ${yz ? `i32(${yz.get('0u')})` : '0'};`],
+    // MLAS's requantization is a few instructions: straight-line stores
+    unrollEpilogue: mlas,
+    epilogue: (acc, _co, o, chv, chb) => [
       `let mult = ${chv};`,
-      `let r = ${requantExpr(bias ? `${acc} + ${bias.get(co)}` : acc)} + ${yz ? `i32(${yz.get('0u')})` : '0'};`,
+      `let r = ${requantExpr(bias ? `${acc} + ${chb}` : acc)} + yzv;`,
       `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
       ...store(o),
     ].join('\n'),
@@ -73,5 +83,21 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
   return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [X, XS, XZ], xInt, ctx.caps, ctx), program], temps: [xInt] };
 };
+
+/** Largest channel count whose multipliers go into the uniforms (16 KB); above, the shader computes them. */
+const MAX_HOST_MULTIPLIERS = 4096;
+
+/**
+ * The requantization multipliers x_scale * w_scale / y_scale per output channel when the three scales
+ * are float32 constants, padded to a power of two (at least 16) channels: the uniform block's size is
+ * part of the WGSL, so padding keeps the pipelines few.
+ */
+function constantMultipliers(constants: readonly MaybeTensor[], cout: number, wsPer: boolean): number[] | undefined {
+  const [xs, ws, ys] = [constants[XS], constants[WS], constants[YS]];
+  if (xs?.type !== 'float32' || ws?.type !== 'float32' || ys?.type !== 'float32' || cout > MAX_HOST_MULTIPLIERS) return undefined;
+  const out = new Array<number>(Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, cout))))).fill(0);
+  for (let co = 0; co < cout; co++) out[co] = requantMultiplier(Number(xs.data[0]), Number(ws.data[wsPer ? co : 0]), Number(ys.data[0]), 'float32');
+  return out;
+}
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'QLinearConv')]: qlinearConv };

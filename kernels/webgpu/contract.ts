@@ -1,4 +1,4 @@
-import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
+import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
 
 // The WebGPU backend's contract with the kernels: what a lowering may depend on and what it returns.
 
@@ -18,6 +18,11 @@ export interface GpuCaps {
 
 export interface GpuKernelContext extends KernelContext {
   readonly caps: GpuCaps;
+  /**
+   * values of the inputs that are plan constants (initializers, folded values), by input slot;
+   * others undefined. Lets a lowering move per-channel work (requantization multipliers) to plan time.
+   */
+  readonly constants?: readonly MaybeTensor[];
 }
 
 /** Where a GPU program reads or writes: a node input, a node output, or a scratch tensor. */

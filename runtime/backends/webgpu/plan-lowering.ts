@@ -42,7 +42,8 @@ export function lowerPlan(plan: ExecutionPlan, caps: GpuCaps): LoweredPlan {
         fail('DEVICE_LIMIT', `${step.node.opType} node '${step.node.name}': tensor #${i} needs ${sizeOfMeta(m) * BYTES_PER_GPU_ELEMENT} bytes, over this device's ${caps.maxStorageBufferBindingSize}-byte binding limit`);
       }
     }
-    const low = lower(metas, outs, { ...step.ctx, caps });
+    const constants = step.inputs.map((id) => (id === undefined ? undefined : plan.values[id]!.constValue));
+    const low = lower(metas, outs, { ...step.ctx, caps, constants });
     if (low?.kind === 'view') root.set(step.outputs[0]!, rootOf(step.inputs[low.input]!));
     if (!low) cpuReasons[i] = 'declined';
     return low;
