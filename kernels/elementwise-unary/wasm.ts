@@ -18,10 +18,32 @@ export const SQUARE_CODE = 16;
 export const CUBE_CODE = 17;
 const GELU_TANH = 5;
 
-/** One pass over the tensor; the export is looked up at session start, so a stale module fails there. */
+/** Elements per unit of kiln_unary_part_f32 (kernels/wasm/src/eltwise-unary.c UNARY_BLOCK). */
+export const UNARY_BLOCK = 2048;
+/**
+ * The ops whose math, not memory, sets their speed, and about how many GEMM multiply-adds one element
+ * costs (the pool's work measure): Gelu / Erf ~60 (erfc: a division, a 9-term polynomial, an exp;
+ * Gelu over 32,768 values 0.128 ms against ~15 GMAC/s), the exp-based ones ~20. Over the pool's
+ * threshold they run on the pool, where its split choice times both ways; cheap ops stay one pass.
+ */
+const UNARY_COST: Readonly<Record<number, number>> = { 4: 60, 6: 60, 5: 25, 2: 20, 3: 20, 7: 15, 22: 15 };
+
+/** One pass over the tensor (costly ops on the pool); the export is looked up at session start, so a stale module fails there. */
 export function unaryStep(code: number, n: number, params: readonly number[]): WasmStep {
   const [p0, p1] = [params[0] ?? 0, params[1] ?? 0];
-  return singleExportStep('kiln_unary_f32', (at) => [code, at.inputs[0]!, at.outputs[0]!, n, p0, p1], { elementwise: { kind: 'unary', code, params: [p0, p1] } });
+  const elementwise = { kind: 'unary', code, params: [p0, p1] } as const;
+  const cost = UNARY_COST[code];
+  if (cost === undefined) return singleExportStep('kiln_unary_f32', (at) => [code, at.inputs[0]!, at.outputs[0]!, n, p0, p1], { elementwise });
+  return {
+    elementwise,
+    reads: [0],
+    scratchBytes: 0,
+    persistentBytes: [],
+    run(k, at) {
+      const args = [code, at.inputs[0]!, at.outputs[0]!, n, p0, p1];
+      k.parallelRows('kiln_unary_part_f32', { args, floats: (1 << 4) | (1 << 5), rows: Math.ceil(n / UNARY_BLOCK), scratchArg: 1, scratchStride: 0, work: n * cost });
+    },
+  };
 }
 
 const count = (dims: readonly number[]): number => dims.reduce((a, d) => a * d, 1);

@@ -29,3 +29,15 @@ int KILN_EXPORT(kiln_unary_f32)(int op, const float *x, float *y, int n, float a
     default: return -1;
   }
 }
+
+/**
+ * Elements [u0 * UNARY_BLOCK, min(u1 * UNARY_BLOCK, n)) of kiln_unary_f32's call: the thread pool's
+ * row-parallel form (kernels/wasm/contract.ts ROW_PARALLEL_EXPORTS). Every element goes through the
+ * same vector math wherever a part starts, so the bits do not depend on the split.
+ */
+#define UNARY_BLOCK 2048
+int KILN_EXPORT(kiln_unary_part_f32)(int op, const float *x, float *y, int n, float a, float b, int u0, int u1) {
+  int i0 = u0 * UNARY_BLOCK, i1 = u1 * UNARY_BLOCK < n ? u1 * UNARY_BLOCK : n;
+  if (i1 <= i0) return 0;
+  return kiln_unary_f32(op, x + i0, y + i0, i1 - i0, a, b);
+}
