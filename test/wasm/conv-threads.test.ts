@@ -14,6 +14,7 @@ import { InferenceSession } from '../../runtime/node.ts';
 import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
+import { bytesOf, jobsDuring } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
@@ -33,31 +34,6 @@ function convModel(name: string, x: number[], w: number[], attrs: Record<string,
   const initializers: Record<string, AnyTensor> = { w: f32(w), ...(opts.bias === false ? {} : { b: f32([w[0]!]) }) };
   const bytes = encodeOnnxModel({ nodes, inputs: [{ name: 'x', dtype: 'float32', dims: x }], outputs: [{ name: 'y', dtype: 'float32' }], initializers });
   return { name, bytes, x: f32(x) };
-}
-
-function bytesOf(t: AnyTensor): Uint8Array {
-  if (Array.isArray(t.data)) throw new Error('a string tensor has no bytes');
-  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-}
-
-/**
- * Jobs published on this thread while `f` runs: the pool's caller stores a split call's claim word
- * (slot 0 of its control block, thread-job.ts) with Atomics.store; a call that is not split never
- * does. (Counting Atomics.notify or the caller's claims is no proof: the caller skips the notify
- * while no worker sleeps, and awake workers may claim every part first.)
- */
-async function jobsDuring<T>(f: () => Promise<T>): Promise<{ value: T; jobs: number }> {
-  const original = Atomics.store;
-  let jobs = 0;
-  Atomics.store = ((typedArray: Int32Array, index: number, value: number): number => {
-    if (index === 0) jobs++;
-    return original(typedArray, index, value);
-  }) as typeof Atomics.store; // the pool calls it on Int32Arrays only
-  try {
-    return { value: await f(), jobs };
-  } finally {
-    Atomics.store = original;
-  }
 }
 
 async function sameOnThreads(m: Model): Promise<void> {

@@ -14,6 +14,7 @@ import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts'
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
 import { devKnobs } from '../../core/dev-knobs.ts';
+import { bytesOf } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
@@ -42,11 +43,6 @@ function oneNode(name: string, node: WriterModel['nodes'][number], feeds: Record
 }
 
 /** The raw bytes of a numeric tensor (float outputs compared bit for bit, -0 and NaN payloads included). */
-function bytesOf(t: AnyTensor): Uint8Array {
-  if (Array.isArray(t.data)) throw new Error('a string tensor has no bytes');
-  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-}
-
 async function sameOnThreads(m: Model): Promise<void> {
   const ref = await InferenceSession.create(m.bytes, { executionProviders: [{ name: 'js', reference: true }] });
   const want = (await ref.run(m.feeds))['y']!;

@@ -12,34 +12,10 @@ import { InferenceSession } from '../../runtime/node.ts';
 import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
+import { bytesOf, jobsDuring } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 const N = 150_001;
-
-function bytesOf(t: AnyTensor): Uint8Array {
-  if (Array.isArray(t.data)) throw new Error('a string tensor has no bytes');
-  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-}
-
-/**
- * Jobs published on this thread while `f` runs: the pool's caller stores a split call's claim word
- * (slot 0 of its control block, thread-job.ts) with Atomics.store; a call that is not split never
- * does. (Counting Atomics.notify or the caller's claims is no proof: the caller skips the notify
- * while no worker sleeps, and awake workers may claim every part first.)
- */
-async function jobsDuring<T>(f: () => Promise<T>): Promise<{ value: T; jobs: number }> {
-  const original = Atomics.store;
-  let jobs = 0;
-  Atomics.store = ((typedArray: Int32Array, index: number, value: number): number => {
-    if (index === 0) jobs++;
-    return original(typedArray, index, value);
-  }) as typeof Atomics.store; // the pool calls it on Int32Arrays only
-  try {
-    return { value: await f(), jobs };
-  } finally {
-    Atomics.store = original;
-  }
-}
 
 async function sameOnThreads(opType: string, lo: number, hi: number, attrs: Record<string, string | number> = {}, opset = 20): Promise<void> {
   const bytes = encodeOnnxModel({ nodes: [{ opType, inputs: ['x'], outputs: ['y'], attrs }], inputs: [{ name: 'x', dtype: 'float32', dims: [N] }], outputs: [{ name: 'y', dtype: 'float32' }], opsets: { '': opset } });
