@@ -93,12 +93,13 @@ test('SplitChooser: one revisit that beats the choice by chance does not flip it
   assert.deepEqual(drive(c, 'k', 1, 1.6, 2 * FIRST_REVISIT), Array<boolean>(2 * FIRST_REVISIT).fill(false), 'confirmed: the interval doubled');
 });
 
-test('SplitChooser: a chosen split that starts to stall gives way to one thread without waiting for a revisit', () => {
+test('SplitChooser: a chosen split keeps one slow call, and gives way to one thread once its median is slower, without waiting for a revisit', () => {
   const c = new SplitChooser();
   drive(c, 'k', 2, 1, trialCalls);
   assert.equal(c.choice('k'), true);
-  assert.equal(c.way('k'), true);
-  c.record('k', true, 9); // a stall: the window's mean is now (1 + 1 + 1 + 9) / 4 = 3 > 2 * margin
+  c.record('k', c.way('k'), 9); // one pause: window [1, 1, 1, 9], median 1
+  assert.equal(c.choice('k'), true, 'one slow call in four moves the mean, not the median');
+  c.record('k', c.way('k'), 9); // the split now stalls often: window [1, 1, 9, 9], median 5 > 2 * margin
   assert.equal(c.choice('k'), false);
   assert.deepEqual(drive(c, 'k', 2, 1, FIRST_REVISIT + 1), [...Array<boolean>(FIRST_REVISIT).fill(false), true]);
 });

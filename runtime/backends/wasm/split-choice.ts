@@ -96,7 +96,9 @@ export class SplitChooser {
     if (window.length > SPLIT_TRIALS) window.shift();
     if (split === t.choice) {
       t.untilRevisit--;
-      const now = splitPays(t.oneWay, t.split);
+      // Leaving a chosen split takes its median, not one slow call: only the chosen way's window gets
+      // fresh calls, so a pause that hits any call (GC, another tab) would otherwise land on it alone.
+      const now = t.choice ? median(t.split) < median(t.oneWay) * SPLIT_MARGIN : splitPays(t.oneWay, t.split);
       if (now !== t.choice) this.changeTo(t, now); // the chosen way got slower than the other way's window
       return;
     }
