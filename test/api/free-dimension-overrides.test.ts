@@ -40,10 +40,11 @@ test('sizes that are not positive integers, and a non-object, are INVALID_ARGUME
   // Nothing listens on port 9: a request made before the check would fail with a network error instead.
   const url = 'http://127.0.0.1:9/model.onnx';
   for (const size of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '4', null, 2 ** 53]) {
-    const overrides = { batch: size } as unknown as Record<string, number>;
+    const overrides = { batch: size } as unknown as Record<string, number>; // wrong types on purpose: what a JavaScript caller can pass
     await rejects(InferenceSession.create(url, { freeDimensionOverrides: overrides }), 'INVALID_ARGUMENT', /freeDimensionOverrides\['batch'\] must be a positive integer/);
   }
   for (const bad of [null, 5, 'batch', [3]]) {
+    // wrong types on purpose: what a JavaScript caller can pass
     await rejects(InferenceSession.create(url, { freeDimensionOverrides: bad as unknown as Record<string, number> }), 'INVALID_ARGUMENT', /freeDimensionOverrides must be an object/);
   }
 });
