@@ -44,8 +44,8 @@ test('sizes that are not positive integers, and a non-object, are INVALID_ARGUME
     await rejects(InferenceSession.create(url, { freeDimensionOverrides: overrides }), 'INVALID_ARGUMENT', /freeDimensionOverrides\['batch'\] must be a positive integer/);
   }
   for (const bad of [null, 5, 'batch', [3]]) {
-    // wrong types on purpose: what a JavaScript caller can pass
-    await rejects(InferenceSession.create(url, { freeDimensionOverrides: bad as unknown as Record<string, number> }), 'INVALID_ARGUMENT', /freeDimensionOverrides must be an object/);
+    const overrides = bad as unknown as Record<string, number>; // wrong types on purpose: what a JavaScript caller can pass
+    await rejects(InferenceSession.create(url, { freeDimensionOverrides: overrides }), 'INVALID_ARGUMENT', /freeDimensionOverrides must be an object/);
   }
 });
 
