@@ -1,6 +1,6 @@
 // Loading models from URLs in Chromium through the script-tag build: progress while streaming, the
 // Cache API (the second load makes no request; a corrupted copy is evicted and fetched again), a
-// page that stays responsive while a 10 MB model loads and runs in the worker, and clear errors for
+// page whose thread does no heavy work while a 10 MB model loads and runs in the worker, and clear errors for
 // a 404, a file that is not a model, a CORS refusal, a hash mismatch and an aborted load.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { MODEL_CACHE_NAME, MODEL_HASH_HEADER } from '../../runtime/loading/fetch
 import { repoRoot } from '../helpers/paths.ts';
 import { OCR_REC_MODEL, openDeliveryBed, type DeliveryBed, type PageHandle } from './helpers/delivery-bed.ts';
 import { testRng } from '../helpers/random.ts';
+import { mainThreadCpu } from './helpers/main-thread-cpu.ts';
 
 /** this file's random stream (seeded from KILN_TEST_SEED: see test/helpers/random.ts) */
 const rng = testRng(import.meta.url);
@@ -195,38 +196,43 @@ test('an aborted load rejects with the AbortError at once, caches nothing, and t
   assert.equal(r.cached, false, 'nothing half-loaded in the cache');
 });
 
-test('while a 10 MB model loads and runs in the worker, no task on the page\'s thread exceeds 50 ms', { timeout: TIMEOUT * 2 }, async () => {
+test('while a 10 MB model loads and runs in the worker, no task on the page\'s thread uses 50 ms of CPU', { timeout: TIMEOUT * 2 }, async () => {
   const { page } = await scriptTagPage();
+  // The input goes into the page before the measured part: deserializing 23,040 numbers from the test
+  // runner is one task of tens of ms on the page's thread, the harness's work, not Kiln's.
+  await page.evaluate((pixels) => {
+    (globalThis as { testPixels?: Float32Array }).testPixels = Float32Array.from(pixels);
+  }, rng.floats(3 * 48 * 160, 0, 1)); // drawn here: the run's seed decides them
   const run = (worker: boolean, provider: 'webgpu' | 'cpu') =>
-    page.evaluate(
-      async ({ url, worker, provider, pixels }) => {
-        const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
-        const long: number[] = [];
-        const observer = new PerformanceObserver((list) => list.getEntries().forEach((e) => long.push(Math.round(e.duration))));
-        observer.observe({ type: 'longtask' });
-        const t0 = performance.now();
-        let progress = 0;
-        const session = await kiln.InferenceSession.create(url, { executionProviders: [provider], worker, cache: false, onProgress: () => progress++ });
-        const input = new kiln.Tensor('float32', Float32Array.from(pixels), [1, 3, 48, 160]);
-        const out = await session.run({ [session.inputNames[0]!]: input });
-        const ms = performance.now() - t0;
-        await session.release();
-        await new Promise((r) => setTimeout(r, 200)); // long-task entries arrive after the task
-        observer.takeRecords().forEach((e) => long.push(Math.round(e.duration)));
-        observer.disconnect();
-        return { long, ms: Math.round(ms), progress, dims: [...out[session.outputNames[0]!]!.dims], provider: session.executionProvider };
-      },
-      { url: `/ocr/${OCR_REC_MODEL}`, worker, provider, pixels: rng.floats(3 * 48 * 160, 0, 1) }, // drawn here: the run's seed decides them
+    mainThreadCpu(bed!.browser, page, () =>
+      page.evaluate(
+        async ({ url, worker, provider }) => {
+          const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+          const pixels = (globalThis as { testPixels?: Float32Array }).testPixels!;
+          const t0 = performance.now();
+          let progress = 0;
+          const session = await kiln.InferenceSession.create(url, { executionProviders: [provider], worker, cache: false, onProgress: () => progress++ });
+          const input = new kiln.Tensor('float32', pixels.slice(), [1, 3, 48, 160]);
+          const out = await session.run({ [session.inputNames[0]!]: input });
+          const ms = performance.now() - t0;
+          await session.release();
+          return { ms: Math.round(ms), progress, dims: [...out[session.outputNames[0]!]!.dims], provider: session.executionProvider };
+        },
+        { url: `/ocr/${OCR_REC_MODEL}`, worker, provider },
+      ),
     );
+  const round = (ms: number) => ms.toFixed(1);
   const inWorker = await run(true, 'webgpu');
-  console.log(`# ${OCR_REC_MODEL} in the worker on ${inWorker.provider}: ${inWorker.ms} ms, ${inWorker.progress} progress reports, long tasks on the page: [${inWorker.long.join(', ')}]`);
-  assert.equal(inWorker.provider, 'webgpu');
-  assert.equal(inWorker.dims.length, 3);
-  assert.deepEqual(inWorker.long, [], 'no long task on the page while the worker loads and runs the model');
-  // The same load on the page's thread does block it: the observer does see long tasks.
+  console.log(`# ${OCR_REC_MODEL} in the worker on ${inWorker.result.provider}: ${inWorker.result.ms} ms, ${inWorker.result.progress} progress reports; the page's thread: ${inWorker.taskCpuMs.length} tasks, ${round(inWorker.totalCpuMs)} ms CPU, longest ${round(inWorker.maxCpuMs)} ms`);
+  assert.equal(inWorker.result.provider, 'webgpu');
+  assert.equal(inWorker.result.dims.length, 3);
+  assert.ok(inWorker.maxCpuMs < 50, `a task on the page's thread used ${round(inWorker.maxCpuMs)} ms of CPU while the worker loaded and ran the model`);
+  // The same load on the page's thread does the work there, and the trace sees it (so a broken
+  // measure, one that sees nothing, cannot pass the check above).
   const inPage = await run(false, 'cpu');
-  console.log(`# the same on the page's thread (cpu): ${inPage.ms} ms, long tasks: [${inPage.long.join(', ')}]`);
-  assert.ok(inPage.long.length > 0, 'loading on the page thread shows long tasks (so the observer works)');
+  console.log(`# the same on the page's thread (cpu): ${inPage.result.ms} ms; the page's thread: ${inPage.taskCpuMs.length} tasks, ${round(inPage.totalCpuMs)} ms CPU, longest ${round(inPage.maxCpuMs)} ms`);
+  assert.ok(inPage.totalCpuMs > 5 * inWorker.totalCpuMs, 'loading and running on the page\'s thread shows as CPU time on it');
+  assert.ok(inPage.maxCpuMs > inWorker.maxCpuMs, 'the longest task of a load on the page\'s thread is longer than any while the worker does it');
 });
 
 test('no uncaught errors in the pages', () => {
