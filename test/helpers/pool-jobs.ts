@@ -1,6 +1,20 @@
-// What the wasm thread-pool tests share: a tensor's bytes (to compare runs bit for bit) and the
-// jobs the pool published while a session ran (proof that a case really split).
+// What the wasm thread-pool tests share: a tensor's bytes (to compare runs bit for bit), the jobs
+// the pool published while a session ran (proof that a case really split), and the check that
+// released pools leave their workers parked and nothing else.
+import assert from 'node:assert/strict';
 import type { AnyTensor } from '../../core/tensor.ts';
+import { liveThreadWorkers, parkedThreadWorkers, terminateParkedThreadWorkers, whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
+
+/**
+ * Call once every pool of the test is released: each worker still alive is parked for the next
+ * pool (none held by a released pool), and terminating the parked ones leaves no worker behind.
+ */
+export async function expectWorkersParkedThenGone(): Promise<void> {
+  assert.equal(liveThreadWorkers(), parkedThreadWorkers(), 'every live pool worker is parked: none is held by a released pool');
+  await terminateParkedThreadWorkers();
+  await whenNoThreadWorkers();
+  assert.equal(liveThreadWorkers(), 0);
+}
 
 export function bytesOf(t: AnyTensor): Uint8Array {
   if (Array.isArray(t.data)) throw new Error('a string tensor has no bytes');

@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
-import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
+import { expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 const f = (...dims: number[]): Tensor<'float32'> => new Tensor('float32', Float32Array.from(rng.floats(dims.reduce((a, b) => a * b, 1), -1, 1)), dims);
@@ -51,7 +51,7 @@ async function sameOnThreads(bytes: Uint8Array, feeds: Record<string, AnyTensor>
       await s.release();
     }
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
 }
 
 test(`MultiHeadAttention with past, bias, key padding mask and attention_bias: 1, 2, 3 threads give the same bits (seed ${rng.seed})`, async () => {

@@ -11,10 +11,9 @@ import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
-import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
-import { bytesOf, jobsDuring } from '../helpers/pool-jobs.ts';
+import { bytesOf, jobsDuring, expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
@@ -61,7 +60,7 @@ async function sameOnThreads(m: Model): Promise<void> {
       await s.release();
     }
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
 }
 
 test(`float Conv (im2col + GEMM) on 1, 2, 3 threads: same bits, = reference, split (seed ${rng.seed})`, async () => {

@@ -8,10 +8,11 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import { KilnError } from '../../core/errors.ts';
 import { nodeWasmSource } from '../../runtime/backends/wasm/node-wasm-source.ts';
-import { liveThreadWorkers, MIN_PARALLEL_MACS, whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
+import { liveThreadWorkers, MIN_PARALLEL_MACS, parkedThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { nodeThreadSpawner } from '../../runtime/backends/wasm/thread-spawner-node.ts';
 import { loadKilnWasm, packedBBytes, type GemmActivation, type KilnWasm, type WasmBuild } from '../../runtime/backends/wasm/wasm-module.ts';
 import { testRng } from '../helpers/random.ts';
+import { expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20; on by default from Node 22
 
@@ -87,8 +88,7 @@ for (const build of ['simd', 'relaxed'] as WasmBuild[]) {
     } finally {
       await pool.release();
     }
-    await whenNoThreadWorkers();
-    assert.equal(liveThreadWorkers(), 0);
+    await expectWorkersParkedThenGone();
   });
 }
 
@@ -103,19 +103,30 @@ test('numThreads: bad values are KilnError INVALID_ARGUMENT; 1 or no spawner run
   const noSpawner = await loadKilnWasm({ source, numThreads: 4 });
   assert.equal(noSpawner.threads, 1);
   assert.match(noSpawner.threadsNote ?? '', /spawner/);
-  const failing = await loadKilnWasm({ source, numThreads: 2, spawner: () => ({ post: () => {}, started: Promise.reject(new Error('no workers here')), terminate: () => Promise.resolve() }) });
+  const failing = await loadKilnWasm({ source, numThreads: 2, spawner: () => ({ start: () => Promise.reject(new Error('no workers here')), terminate: () => Promise.resolve() }) });
   assert.equal(failing.threads, 1);
   assert.match(failing.threadsNote ?? '', /no workers here/);
-  await whenNoThreadWorkers();
-  assert.equal(liveThreadWorkers(), 0);
+  await expectWorkersParkedThenGone();
 });
 
-test('release terminates the workers: 5 pools of 3 threads started and released leave none behind', async () => {
+test('release parks the workers for the next pool: 5 pools of 3 threads started and released in turn use 2 workers; none is left after the parked ones are terminated', async () => {
+  await expectWorkersParkedThenGone(); // none from earlier tests
   for (let i = 0; i < 5; i++) {
     const w = await loadKilnWasm({ source, numThreads: 3, spawner: nodeThreadSpawner() });
-    assert.equal(liveThreadWorkers(), 2);
+    assert.equal(w.threads, 3);
+    assert.deepEqual([liveThreadWorkers(), parkedThreadWorkers()], [2, 0]);
     await w.release();
-    assert.equal(liveThreadWorkers(), 0);
+    assert.deepEqual([liveThreadWorkers(), parkedThreadWorkers()], [2, 2]);
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
+});
+
+test('a spawner without a park key: its workers are terminated at release, never parked', async () => {
+  await expectWorkersParkedThenGone();
+  const node = nodeThreadSpawner();
+  const unkeyed = () => node(); // the same workers, but the pool cannot know they serve another pool
+  const w = await loadKilnWasm({ source, numThreads: 3, spawner: unkeyed });
+  assert.deepEqual([w.threads, liveThreadWorkers()], [3, 2]);
+  await w.release();
+  assert.deepEqual([liveThreadWorkers(), parkedThreadWorkers()], [0, 0]);
 });

@@ -10,11 +10,10 @@ import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
-import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
 import { devKnobs } from '../../core/dev-knobs.ts';
-import { bytesOf } from '../helpers/pool-jobs.ts';
+import { bytesOf, expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
@@ -65,7 +64,7 @@ async function sameOnThreads(m: Model): Promise<void> {
       await s.release();
     }
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
 }
 
 /** QLinearMatMul u8 x s8 with per-column weight scales; y_scale small enough that some outputs saturate. */

@@ -11,10 +11,11 @@ import v8 from 'node:v8';
 import { KilnError } from '../../core/errors.ts';
 import { nodeWasmSource } from '../../runtime/backends/wasm/node-wasm-source.ts';
 import { CONTROL_BYTES, MAX_PARTS, partCount, Slot, type GemmExport } from '../../runtime/backends/wasm/thread-job.ts';
-import { liveThreadWorkers, ThreadPool, whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
+import { ThreadPool } from '../../runtime/backends/wasm/thread-pool.ts';
 import { nodeThreadSpawner } from '../../runtime/backends/wasm/thread-spawner-node.ts';
 import { loadKilnWasm, packedBBytes, THREADS_MAX_PAGES, type KilnWasm } from '../../runtime/backends/wasm/wasm-module.ts';
 import { testRng } from '../helpers/random.ts';
+import { expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20; on by default from Node 22
 
@@ -82,8 +83,7 @@ test(`2,000 consecutive small split GEMMs of alternating shapes on 2 and 3 threa
       await w.release();
     }
   }
-  await whenNoThreadWorkers();
-  assert.equal(liveThreadWorkers(), 0);
+  await expectWorkersParkedThenGone();
 });
 
 test('partCount: one part per thread at least, up to 4 per thread for large work, never more than the units, the cap or MAX_PARTS', () => {
@@ -135,7 +135,7 @@ test('a part that traps in a worker fails the call with INTERNAL, never hangs, a
   } finally {
     await pool.release();
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
 });
 
 test('a part that traps on the calling thread fails the call with INTERNAL after the workers are done, and the pool stays usable', async () => {
@@ -155,6 +155,5 @@ test('a part that traps on the calling thread fails the call with INTERNAL after
   } finally {
     await pool.release();
   }
-  await whenNoThreadWorkers();
-  assert.equal(liveThreadWorkers(), 0);
+  await expectWorkersParkedThenGone();
 });

@@ -10,8 +10,9 @@ import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { defaultWasmThreads } from '../../runtime/backends/wasm/wasm-backend.ts';
-import { liveThreadWorkers, whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
+import { liveThreadWorkers, parkedThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { testRng } from '../helpers/random.ts';
+import { expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 console.log(`wasm threads session tests: KILN_TEST_SEED=${rng.seed}`);
@@ -58,7 +59,7 @@ test(`MatMul + Relu on 1, 2, 3 threads: same bits, ran in wasm, threads visible 
     assert.ok(r.impl.includes('wasm'));
     assert.ok(r.y.every((v, i) => Object.is(v, one.y[i])), `${n} threads differ from 1`);
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
 });
 
 test('default numThreads is what the machine offers, at most 4; bad values are KilnError INVALID_ARGUMENT', async () => {
@@ -70,17 +71,23 @@ test('default numThreads is what the machine offers, at most 4; bad values are K
   for (const bad of [0, -2, 2.5, Number.NaN, 1000]) {
     await assert.rejects(InferenceSession.create(model, { executionProviders: [{ name: 'wasm', numThreads: bad }] }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT' && /numThreads/.test(e.message), String(bad));
   }
-  await whenNoThreadWorkers();
-  assert.equal(liveThreadWorkers(), 0);
+  await expectWorkersParkedThenGone();
 });
 
-test('sessions with 3 threads created, run and released 8 times: the worker count returns to 0', async () => {
+test('sessions with 3 threads created, run and released 8 times: the same 2 workers serve each in turn, parked between them; then none is left', async () => {
+  await expectWorkersParkedThenGone(); // none from earlier tests
   for (let i = 0; i < 8; i++) {
     const s = await InferenceSession.create(model, { executionProviders: [{ name: 'wasm', numThreads: 3 }] });
-    await s.run({ a });
-    assert.equal(liveThreadWorkers(), 2);
+    assert.deepEqual([liveThreadWorkers(), parkedThreadWorkers()], [2, 0], `session ${i}: its 2 workers (reused after the first), none parked`);
+    const out = await s.run({ a });
+    assert.equal(s.lastPlacement?.threads, 3);
+    assert.ok(out['y'], 'the session computes on its reused workers');
     await s.release();
-    await whenNoThreadWorkers();
-    assert.equal(liveThreadWorkers(), 0);
+    assert.deepEqual([liveThreadWorkers(), parkedThreadWorkers()], [2, 2], `after session ${i}: both workers parked`);
   }
+  // Two sessions at once need 4 workers: the 2 parked ones and 2 new.
+  const [s1, s2] = await Promise.all([0, 1].map(() => InferenceSession.create(model, { executionProviders: [{ name: 'wasm', numThreads: 3 }] })));
+  assert.deepEqual([liveThreadWorkers(), parkedThreadWorkers()], [4, 0]);
+  await Promise.all([s1!.release(), s2!.release()]);
+  await expectWorkersParkedThenGone();
 });

@@ -9,10 +9,9 @@ import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
-import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
-import { bytesOf, jobsDuring } from '../helpers/pool-jobs.ts';
+import { bytesOf, jobsDuring, expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 const rng = testRng(import.meta.url);
 const N = 150_001;
@@ -43,7 +42,7 @@ async function sameOnThreads(opType: string, lo: number, hi: number, attrs: Reco
       await s.release();
     }
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
 }
 
 test(`Gelu (erf and tanh forms), Erf, Tanh, Sigmoid, Exp, Log on 1, 2, 3 threads: same bits, = reference, split (seed ${rng.seed})`, async () => {

@@ -10,11 +10,11 @@ import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
-import { whenNoThreadWorkers } from '../../runtime/backends/wasm/thread-pool.ts';
 import { compareTensors, type Tolerance } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
 import type { Rng } from '../helpers/rng-core.ts';
 import { kvName, tinyGpt, type TinyGptConfig } from '../helpers/tiny-gpt.ts';
+import { expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
 
 /** test/ops/attention.test.ts's tolerance */
 const ATTENTION_TOL: Tolerance = { rtol: 2e-4, atol: 2e-5 };
@@ -46,7 +46,7 @@ async function fetchOneMatches(bytes: Uint8Array, feeds: Record<string, AnyTenso
       await s.release();
     }
   }
-  await whenNoThreadWorkers();
+  await expectWorkersParkedThenGone();
   return ops;
 }
 

@@ -13,14 +13,18 @@ import { callGemm, claimedPart, claimPart, claimWord, CONTROL_BYTES, gemmPart, J
 
 /** One started worker, whatever the platform (Node worker_threads, a browser module Worker). */
 export interface ThreadHandle {
-  post(init: ThreadInit): void;
-  /** the worker's first reply, or an Error when it fails to start */
-  readonly started: Promise<ThreadReply>;
+  /** sends a pool's init; resolves with the worker's reply to it, or rejects when the worker fails or dies first */
+  start(init: ThreadInit): Promise<ThreadReply>;
   /** stops the worker; resolves once it is gone */
   terminate(): Promise<void>;
 }
 
-export type ThreadSpawner = () => ThreadHandle | Promise<ThreadHandle>;
+/**
+ * Starts one worker. `parkKey`: workers of spawners with the same key run the same script and serve
+ * one pool after another (thread-worker-loop.ts returns at a pool's exit job and takes the next
+ * init), so a released pool parks them for the next pool instead of terminating them.
+ */
+export type ThreadSpawner = (() => ThreadHandle | Promise<ThreadHandle>) & { readonly parkKey?: string };
 
 /**
  * Below this many multiply-adds a GEMM stays on the calling thread: waking a worker and waiting for
@@ -38,9 +42,57 @@ export const WORKER_SPIN_MICROS = 0;
 let live = 0;
 const drained: (() => void)[] = [];
 
-/** Pool workers started and not yet gone, in this thread (tests check it returns to 0 after release). */
+/**
+ * How long parked workers wait for the next pool before they are terminated. Starting a worker is
+ * most of a threaded session's creation (Node: 57 of 62 ms for a one-node model on this machine; the
+ * module's instantiation in a parked worker takes ~1 ms), and onnxruntime-web keeps its threads for the
+ * page's life; parking keeps them only while sessions come and go, not for good.
+ */
+export const PARK_MILLIS = 30_000;
+/** At most this many workers wait parked (the rest of a bigger pool are terminated at its release). */
+export const MAX_PARKED = 16;
+const parked = new Map<string, ThreadHandle[]>();
+let parkTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Pool workers started and not yet gone, parked ones included, in this thread (tests check it returns to 0). */
 export function liveThreadWorkers(): number {
   return live;
+}
+
+/** Workers parked between pools, in this thread. */
+export function parkedThreadWorkers(): number {
+  let n = 0;
+  for (const list of parked.values()) n += list.length;
+  return n;
+}
+
+/** Terminates every parked worker now (what the idle timer does after PARK_MILLIS); resolves once they are gone. */
+export function terminateParkedThreadWorkers(): Promise<void> {
+  if (parkTimer !== undefined) clearTimeout(parkTimer);
+  parkTimer = undefined;
+  const all = [...parked.values()].flat();
+  parked.clear();
+  return Promise.all(all.map((w) => w.terminate().finally(workerGone))).then(() => undefined);
+}
+
+function park(key: string, workers: readonly ThreadHandle[]): Promise<void> {
+  const list = parked.get(key) ?? [];
+  parked.set(key, list);
+  const room = Math.max(0, MAX_PARKED - parkedThreadWorkers());
+  list.push(...workers.slice(0, room));
+  if (parkTimer !== undefined) clearTimeout(parkTimer);
+  parkTimer = setTimeout(() => void terminateParkedThreadWorkers(), PARK_MILLIS);
+  (parkTimer as { unref?: () => void }).unref?.(); // Node: parked workers must not keep the process alive
+  return Promise.all(workers.slice(room).map((w) => w.terminate().finally(workerGone))).then(() => undefined);
+}
+
+/** A parked worker of this spawner's kind, or a new one. */
+async function takeOrSpawn(spawn: ThreadSpawner): Promise<ThreadHandle> {
+  const reused = spawn.parkKey === undefined ? undefined : parked.get(spawn.parkKey)?.pop();
+  if (reused) return reused;
+  const w = await spawn();
+  live++;
+  return w;
 }
 
 /** Resolves once every pool worker this thread started is gone. */
@@ -75,6 +127,8 @@ export class ThreadPool {
     private readonly trace: PoolTrace | undefined,
     /** per call shape: split or not, by timing both, on its first calls and now and then after (split-choice.ts); undefined: always split */
     private readonly chooser: SplitChooser | undefined,
+    /** where the workers park at release (ThreadSpawner.parkKey); undefined: they are terminated */
+    private readonly parkKey: string | undefined,
   ) {
     this.ctl = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4);
     this.f32 = new Float32Array(memory.buffer, control, CONTROL_BYTES / 4);
@@ -92,15 +146,16 @@ export class ThreadPool {
   static async start(spawn: ThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, stackTops: readonly number[], gemmExport: GemmExport, minParallelMacs = MIN_PARALLEL_MACS, spinMicros = WORKER_SPIN_MICROS, trace?: PoolTrace, measureSplits = false): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CONTROL_BYTES / 4).fill(0);
     const workers: ThreadHandle[] = [];
+    const replies: Promise<ThreadReply>[] = [];
     try {
       for (const [i, stackTop] of stackTops.entries()) {
-        const w = await spawn();
-        live++;
+        const w = await takeOrSpawn(spawn);
         workers.push(w);
-        w.post({ module, memory, control, index: i + 1, stackTop, spinMicros, ...(trace ? { trace: trace.buffer } : {}) });
+        const reply = w.start({ module, memory, control, index: i + 1, stackTop, spinMicros, ...(trace ? { trace: trace.buffer } : {}) });
+        reply.catch(() => undefined); // read below, after every worker has its init
+        replies.push(reply);
       }
-      const replies = await Promise.all(workers.map((w) => w.started));
-      const failed = replies.find((r) => r.kind === 'failed');
+      const failed = (await Promise.all(replies)).find((r) => r.kind === 'failed');
       if (failed?.kind === 'failed') throw new Error(failed.message);
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate().finally(workerGone)));
@@ -112,7 +167,7 @@ export class ThreadPool {
     } catch {
       canBlock = false;
     }
-    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs, trace, measureSplits ? new SplitChooser() : undefined);
+    return new ThreadPool(memory, control, workers, gemmExport, canBlock, minParallelMacs, trace, measureSplits ? new SplitChooser() : undefined, spawn.parkKey);
   }
 
   /** Parts run by the workers so far (the rest ran on the calling thread). */
@@ -212,7 +267,12 @@ export class ThreadPool {
     if (workerFailed) fail('INTERNAL', `wasm backend: a pool worker trapped in ${what}`);
   }
 
-  /** Tells the workers to leave their loop, then terminates them. Idempotent. */
+  /**
+   * Tells the workers to leave their loop, then parks them for the next pool (terminated after
+   * PARK_MILLIS unused) or, without a park key, terminates them. Idempotent. A parked worker may
+   * still be leaving this pool's loop: the next pool's init waits in its message queue until it has,
+   * and it keeps nothing of this pool (its instance and views were locals of the loop).
+   */
   release(): Promise<void> {
     if (this.released) return Promise.resolve();
     this.released = true;
@@ -220,6 +280,7 @@ export class ThreadPool {
     this.generation = (this.generation + 1) & 0xff;
     Atomics.store(this.ctl, Slot.Claim, claimWord(this.generation, 0, 0)); // no parts: a worker sees the word change, then the exit
     Atomics.notify(this.ctl, Slot.Claim);
+    if (this.parkKey !== undefined) return park(this.parkKey, this.workers);
     return Promise.all(this.workers.map((w) => w.terminate().finally(workerGone))).then(() => undefined);
   }
 }

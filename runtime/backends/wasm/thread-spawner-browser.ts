@@ -9,19 +9,32 @@ import { besideBundle } from './wasm-module.ts';
 
 export const BROWSER_THREAD_WORKER_FILE = 'kiln.thread-worker.mjs';
 
-/** `script`: the worker's URL; default kiln.thread-worker.mjs beside the bundle. */
+/** `script`: the worker's URL; default kiln.thread-worker.mjs beside the bundle. Its workers park between pools (thread-pool.ts). */
 export function browserThreadSpawner(script?: URL): ThreadSpawner {
-  return () => {
-    const url = script ?? besideBundle(BROWSER_THREAD_WORKER_FILE) ?? fail('DEVICE_UNAVAILABLE', `cannot tell where ${BROWSER_THREAD_WORKER_FILE} is`);
+  const url = script ?? besideBundle(BROWSER_THREAD_WORKER_FILE);
+  const spawn = (): ThreadHandle => {
+    if (url === undefined) fail('DEVICE_UNAVAILABLE', `cannot tell where ${BROWSER_THREAD_WORKER_FILE} is`);
     const worker = new Worker(url, { type: 'module', name: 'kiln-wasm-thread' });
-    const started = new Promise<ThreadReply>((resolve, reject) => {
-      worker.onmessage = (e: MessageEvent<ThreadReply>) => resolve(e.data);
-      worker.onerror = (e) => reject(new Error(`pool worker ${url.href} failed to start: ${e.message || 'no detail (not found or blocked)'}`));
-    });
-    started.catch(() => undefined); // ThreadPool.start reads it
+    let pending: { resolve: (r: ThreadReply) => void; reject: (e: Error) => void } | undefined;
+    let dead: Error | undefined;
+    worker.onmessage = (e: MessageEvent<ThreadReply>) => {
+      const p = pending;
+      pending = undefined;
+      p?.resolve(e.data);
+    };
+    worker.onerror = (e) => {
+      dead = new Error(`pool worker ${url.href} failed: ${e.message || 'no detail (not found or blocked)'}`);
+      const p = pending;
+      pending = undefined;
+      p?.reject(dead);
+    };
     const handle: ThreadHandle = {
-      post: (init) => worker.postMessage(init),
-      started,
+      start: (init) =>
+        new Promise<ThreadReply>((resolve, reject) => {
+          if (dead) return reject(dead);
+          pending = { resolve, reject };
+          worker.postMessage(init);
+        }),
       terminate: () => {
         worker.terminate(); // synchronous in browsers: the worker is gone
         return Promise.resolve();
@@ -29,4 +42,5 @@ export function browserThreadSpawner(script?: URL): ThreadSpawner {
     };
     return handle;
   };
+  return url === undefined ? spawn : Object.assign(spawn, { parkKey: url.href });
 }

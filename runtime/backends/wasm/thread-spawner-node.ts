@@ -24,25 +24,43 @@ async function workerUrl(): Promise<URL> {
   return sourceTreeWorker;
 }
 
+/** Node's spawner; its workers park between pools (thread-pool.ts). */
 export function nodeThreadSpawner(): ThreadSpawner {
-  return async () => {
+  const spawn = async (): Promise<ThreadHandle> => {
     const url = await workerUrl();
     // The bundled source-tree entry is plain JS: without the parent's `--import tsx` (inherited by
     // default) a worker starts in ~25 ms instead of ~100+ (V8 flags are per process and still apply).
     const worker = new Worker(url, url.protocol === 'data:' ? { execArgv: [] } : {});
-    worker.unref(); // a session the app forgets to release must not keep the process alive
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    const started = new Promise<ThreadReply>((resolve, reject) => {
-      worker.once('message', (r: ThreadReply) => resolve(r));
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`pool worker exited (code ${code}) before it started`)));
+    let pending: { resolve: (r: ThreadReply) => void; reject: (e: Error) => void } | undefined;
+    let dead: Error | undefined;
+    const settle = (f: (p: NonNullable<typeof pending>) => void): void => {
+      const p = pending;
+      pending = undefined;
+      worker.unref();
+      if (p) f(p);
+    };
+    worker.on('message', (r: ThreadReply) => settle((p) => p.resolve(r)));
+    worker.on('error', (e) => settle((p) => p.reject(e)));
+    worker.once('exit', (code) => {
+      dead = new Error(`pool worker exited (code ${code})`);
+      settle((p) => p.reject(dead!));
     });
-    started.catch(() => undefined); // ThreadPool.start reads it; an exit after the start is no error
+    // Referenced only while a reply is awaited (start() refs it): a session the app forgets to release,
+    // or a parked worker, must not keep the process alive. After the listeners: adding a 'message'
+    // listener refs the worker again.
+    worker.unref();
     const handle: ThreadHandle = {
-      post: (init: ThreadInit) => worker.postMessage(init),
-      started,
+      start: (init: ThreadInit) =>
+        new Promise<ThreadReply>((resolve, reject) => {
+          if (dead) return reject(dead);
+          pending = { resolve, reject };
+          worker.ref();
+          worker.postMessage(init);
+        }),
       terminate: () => worker.terminate().then(() => exited),
     };
     return handle;
   };
+  return Object.assign(spawn, { parkKey: 'node' });
 }

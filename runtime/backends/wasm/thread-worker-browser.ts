@@ -8,7 +8,6 @@ interface WorkerScope {
   postMessage(m: ThreadReply): void;
 }
 const scope = globalThis as unknown as WorkerScope; // this file only ever runs as a worker
-scope.onmessage = (e) => {
-  scope.onmessage = null;
-  runThreadWorker(e.data, (r) => scope.postMessage(r));
-};
+// Every message is a pool's init: after a pool's exit job the loop returns and the worker, parked,
+// serves the next pool (thread-pool.ts).
+scope.onmessage = (e) => runThreadWorker(e.data, (r) => scope.postMessage(r));

@@ -3,4 +3,5 @@ import { parentPort } from 'node:worker_threads';
 import { runThreadWorker } from './thread-worker-loop.ts';
 import type { ThreadInit } from './thread-job.ts';
 
-parentPort?.once('message', (init: ThreadInit) => runThreadWorker(init, (r) => parentPort?.postMessage(r)));
+// `on`, not `once`: after a pool's exit job the loop returns and the worker, parked, serves the next pool.
+parentPort?.on('message', (init: ThreadInit) => runThreadWorker(init, (r) => parentPort?.postMessage(r)));

@@ -2,7 +2,7 @@
 // browser spawner, runs a GEMM big enough to split, and reports threads, crossOriginIsolated, why
 // (when single-threaded) and whether the result matches a single-threaded module bit for bit.
 import { browserThreadSpawner } from '../../../runtime/backends/wasm/thread-spawner-browser.ts';
-import { liveThreadWorkers } from '../../../runtime/backends/wasm/thread-pool.ts';
+import { liveThreadWorkers, parkedThreadWorkers, terminateParkedThreadWorkers } from '../../../runtime/backends/wasm/thread-pool.ts';
 import { loadKilnWasm, packedBBytes, type KilnWasm } from '../../../runtime/backends/wasm/wasm-module.ts';
 
 function gemm(w: KilnWasm, m: number, n: number, k: number, a: Float32Array, b: Float32Array): Float32Array {
@@ -20,7 +20,7 @@ function gemm(w: KilnWasm, m: number, n: number, k: number, a: Float32Array, b: 
   return new Float32Array(w.memory.buffer, cAt, m * n).slice();
 }
 
-async function probe(seed: number): Promise<{ isolated: boolean; threads: number; note: string | null; parallel: number; same: boolean; liveAfterRelease: number }> {
+async function probe(seed: number): Promise<{ isolated: boolean; threads: number; note: string | null; parallel: number; same: boolean; parkedAfterRelease: number; liveAfterRelease: number }> {
   let state = seed >>> 0; // mulberry32, seeded from the test (test/helpers/random.ts imports node: modules)
   const r = {
     uniform(): number {
@@ -38,8 +38,10 @@ async function probe(seed: number): Promise<{ isolated: boolean; threads: number
   const pool = await loadKilnWasm({ numThreads: 2, spawner: browserThreadSpawner(new URL('thread-worker-browser.js', location.href)) }); // bundled beside the page by the test
   const want = gemm(one, m, n, k, a, b);
   const got = gemm(pool, m, n, k, a, b);
-  const result = { isolated: globalThis.crossOriginIsolated, threads: pool.threads, note: pool.threadsNote ?? null, parallel: pool.parallelGemms, same: got.every((x, i) => Object.is(x, want[i])), liveAfterRelease: -1 };
+  const result = { isolated: globalThis.crossOriginIsolated, threads: pool.threads, note: pool.threadsNote ?? null, parallel: pool.parallelGemms, same: got.every((x, i) => Object.is(x, want[i])), parkedAfterRelease: -1, liveAfterRelease: -1 };
   await pool.release();
+  result.parkedAfterRelease = parkedThreadWorkers();
+  await terminateParkedThreadWorkers();
   result.liveAfterRelease = liveThreadWorkers();
   return result;
 }
