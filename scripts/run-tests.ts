@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { testEnv } from './test-env.ts';
 
 function findTests(dir: string): string[] {
@@ -50,13 +50,15 @@ const result = spawnSync(
   ],
   { stdio: 'inherit', env: { ...testEnv(), KILN_TEST_SEED: String(seed) } },
 );
-let counts = { passed: 0, failed: 0, skipped: 0 };
+let counts: { passed: number; failed: number; skipped: number; fileMs?: Record<string, number> } = { passed: 0, failed: 0, skipped: 0 };
 try {
   counts = JSON.parse(readFileSync(countsFile, 'utf8')) as typeof counts;
 } catch {
   counts.failed = Math.max(1, counts.failed); // the runner died before reporting
 }
 if (result.status !== 0 && counts.failed === 0) counts.failed = 1; // a file crashed outside any test
+const slowest = Object.entries(counts.fileMs ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 15);
+if (slowest.length > 0) console.log(`\nslowest files (sum of their top-level tests):\n${slowest.map(([f, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${relative(process.cwd(), f)}`).join('\n')}`);
 console.log(`\ntest files: ${files.length} (${concurrency} at a time), duration ${((Date.now() - started) / 1000).toFixed(0)} s`);
 console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped; ${replay}`);
 process.exit(counts.failed > 0 ? 1 : 0);
