@@ -70,8 +70,10 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
     perChannel: (co) => (multOf ? `${multOf}(${co})` : `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`),
     channelBias: bias && ((co) => bias.get(co)),
     epilogueLets: [`let yzv = ${yz ? `i32(${yz.get('0u')})` : '0'};`],
-    // MLAS's requantization is a few instructions: straight-line stores
-    unrollEpilogue: mlas,
+    // MLAS's requantization is a few instructions: straight-line stores, on hardware adapters only. On
+    // SwiftShader the unrolled 8x16 tile made the int8 MobileNetV3-like model's pipelines compile in
+    // 37-38 s instead of 18-20 s and its runs 31-33 ms instead of 20-21 ms (docs/decisions.md, int8-epilogue)
+    unrollEpilogue: mlas && !ctx.caps.software,
     epilogue: (acc, _co, o, chv, chb) => [
       `let mult = ${chv};`,
       `let r = ${requantExpr(bias ? `${acc} + ${chb}` : acc)} + yzv;`,

@@ -21,6 +21,7 @@ import { definitions as quantizeLinear } from '../../kernels/quantize-linear/op.
 import { definitions as reduce } from '../../kernels/reduce/op.ts';
 import { definitions as softmax } from '../../kernels/softmax/op.ts';
 import { toleranceFor } from './tolerances.ts';
+import { HARDWARE_FORMS_SHARE, inSample } from '../helpers/sampling.ts';
 
 /**
  * Op families whose WebGPU kernels take another form on hardware adapters (their lowerings read
@@ -43,8 +44,10 @@ export function registerConformance(backend: 'js' | 'wasm' | 'webgpu', shard = {
   const filter = process.env.KILN_CONFORMANCE_FILTER ? new RegExp(process.env.KILN_CONFORMANCE_FILTER) : undefined;
   const cases = listCases().filter((c) => !filter || filter.test(`${c.suite}/${c.name}`));
   const runnable = cases.filter((c) => unsupportedReason(c) === undefined && (tuning !== 'hardware' || usesTunedOps(c)));
-  const mine = runnable.filter((_, i) => i % shard.count === shard.index);
-  after(() => console.log(`conformance on ${backend}${tuning === 'auto' ? '' : ` (${tuning})`}: ${runnable.length} of ${cases.length} cases use only supported ops; shard ${shard.index + 1}/${shard.count} ran ${mine.length}`));
+  // 'hardware' forms: a seeded share of the cases each run (test/helpers/sampling.ts), all under KILN_TEST_FULL=1.
+  const sampled = tuning === 'hardware' ? runnable.filter((c) => inSample('hardware-forms', `${c.suite}/${c.name}`, HARDWARE_FORMS_SHARE)) : runnable;
+  const mine = sampled.filter((_, i) => i % shard.count === shard.index);
+  after(() => console.log(`conformance on ${backend}${tuning === 'auto' ? '' : ` (${tuning})`}: ${runnable.length} of ${cases.length} cases use only supported ops${sampled === runnable ? '' : `, ${sampled.length} sampled this run`}; shard ${shard.index + 1}/${shard.count} ran ${mine.length}`));
   const label = `${backend}${tuning === 'auto' ? '' : ` [${tuning} kernel forms]`}`;
   describe(`ONNX conformance on ${label}${shard.count > 1 ? ` (shard ${shard.index + 1}/${shard.count})` : ''}`, () => {
     for (const c of mine) {
