@@ -1,6 +1,6 @@
 // What the engine's WebAssembly can do, asked with WebAssembly.validate on tiny modules (as
 // onnxruntime-web and XNNPACK do): a SIMD128 instruction, and a relaxed-SIMD one. Validation
-// compiles nothing and runs nothing, so it is cheap enough to call once per backend start.
+// compiles nothing and runs nothing; the answer is kept.
 
 export interface WasmFeatures {
   /** wasm at all (some locked-down pages and old engines lack it) */
@@ -26,8 +26,12 @@ export const SIMD_PROBE = probeModule(V128_ZERO);
 /** f32x4.relaxed_madd(0, 0, 0): opcode 0xfd 0x105 (LEB128 0x85 0x02) of the final relaxed-SIMD spec */
 export const RELAXED_SIMD_PROBE = probeModule([...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 0xfd, 0x85, 0x02]);
 
+let detected: WasmFeatures | undefined;
+
+/** Asked once per page or process: the engine does not change while it runs. */
 export function detectWasmFeatures(): WasmFeatures {
-  if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return { wasm: false, simd: false, relaxedSimd: false };
+  if (detected) return detected;
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return (detected = { wasm: false, simd: false, relaxedSimd: false });
   const simd = WebAssembly.validate(SIMD_PROBE);
-  return { wasm: true, simd, relaxedSimd: simd && WebAssembly.validate(RELAXED_SIMD_PROBE) };
+  return (detected = { wasm: true, simd, relaxedSimd: simd && WebAssembly.validate(RELAXED_SIMD_PROBE) });
 }

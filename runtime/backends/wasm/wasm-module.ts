@@ -141,12 +141,42 @@ export function besideBundle(fileName: string): URL | undefined {
   return BUNDLE_URL === undefined ? undefined : new URL(fileName, BUNDLE_URL);
 }
 
-/** A source fetching the modules from a URL prefix (onnxruntime-web's `env.wasm.wasmPaths`, as a string). */
+const urlSources = new Map<string, WasmSource>();
+
+/**
+ * A source fetching the modules from a URL prefix (onnxruntime-web's `env.wasm.wasmPaths`, as a
+ * string). One function per prefix, so sessions with the same prefix share compiled modules.
+ */
 export function urlWasmSource(prefix: string): WasmSource {
-  return (fileName) => {
+  const known = urlSources.get(prefix);
+  if (known) return known;
+  const source: WasmSource = (fileName) => {
     const url = new URL(fileName, new URL(prefix.endsWith('/') ? prefix : `${prefix}/`, BUNDLE_URL ?? globalThis.location?.href));
     return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
   };
+  urlSources.set(prefix, source);
+  return source;
+}
+
+/**
+ * Compiled modules per source and file, kept for the life of the page or process (docs/decisions.md
+ * "module-cache"): every session used to fetch and compile its module again (1-3 ms of a 4.4 ms
+ * session creation in Node), and a new module starts on V8's baseline code, not the optimized code
+ * the last session's runs earned. At most one module per build file and source; a failed fetch or
+ * compile is forgotten, so the next session tries again.
+ */
+const compiledModules = new WeakMap<WasmSource, Map<string, Promise<WebAssembly.Module>>>();
+
+function compiledModule(source: WasmSource, fileName: string): Promise<WebAssembly.Module> {
+  let files = compiledModules.get(source);
+  if (!files) compiledModules.set(source, (files = new Map()));
+  let module = files.get(fileName);
+  if (!module) {
+    module = source(fileName).then((bytes) => WebAssembly.compile(bytes));
+    files.set(fileName, module);
+    module.catch(() => files.delete(fileName));
+  }
+  return module;
 }
 
 export function chooseWasmBuild(requested: WasmBuild | 'auto' = 'auto'): WasmBuild {
@@ -173,12 +203,12 @@ export async function loadKilnWasm(options: LoadWasmOptions = {}): Promise<KilnW
 
 async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: number, threadsNote?: string): Promise<KilnWasm> {
   const fileName = (threads > 1 ? WASM_THREADS_BUILD_FILES : WASM_BUILD_FILES)[build];
-  const bytes = await (options.source ?? fetchBesideBundle)(fileName);
+  const compiling = compiledModule(options.source ?? fetchBesideBundle, fileName);
   const memory = threads > 1 ? new WebAssembly.Memory({ initial: 1, maximum: THREADS_MAX_PAGES, shared: true }) : options.memory ?? new WebAssembly.Memory({ initial: 1 });
   let instance: WebAssembly.Instance;
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(bytes);
+    module = await compiling;
     instance = await WebAssembly.instantiate(module, { env: { memory } });
   } catch (e) {
     if (e instanceof KilnError) throw e;
