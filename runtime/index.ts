@@ -1,6 +1,7 @@
 // The public API: what `import { ... } from 'kilnjs'` gives, in browsers and in Node.
 export { InferenceSession } from './api/inference-session.ts';
 export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider, OutputLocation } from './api/inference-session.ts';
+export type { FetchesType, RunOptions } from './api/run-arguments.ts';
 export { Tensor } from '../core/tensor.ts';
 export type { Dims, AnyTensor, TensorLocation, GpuBufferDataType, GpuBufferTensorOptions, GpuBuffer, GpuDevice } from '../core/tensor.ts';
 export { generate } from './generate/generate.ts';

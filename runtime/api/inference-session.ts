@@ -29,6 +29,8 @@ import { newRunTiming, type RunTiming } from '../telemetry/latency/run-timing.ts
 import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
 import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
 import { allNodes, CAPTURES_ATTR } from '../graph/subgraph.ts';
+import { runArguments, type FetchesType, type RunArguments, type RunOptions } from './run-arguments.ts';
+import { checkOutputTensor, fillOutput } from './preallocated-outputs.ts';
 
 // generate()'s loop, loaded on first use; it lives beside the runtime (a lazy chunk), never in the page bundle.
 setGenerateLoop(() => import('../generate/generate-here.ts'));
@@ -372,10 +374,11 @@ export class InferenceSession {
   }
 
   /** indices into `outputs` to leave on the GPU, when this session runs on WebGPU */
-  private gpuOutputsOf(outputs: readonly string[]): Set<number> | undefined {
+  /** Outputs left in GPU buffers: preferredOutputLocation's, except those given a CPU tensor to fill. */
+  private gpuOutputsOf(outputs: readonly string[], preallocated: ReadonlyMap<string, AnyTensor>): Set<number> | undefined {
     const where = this.outputLocation;
     if (!where || this.backend.name !== 'webgpu') return undefined;
-    const picked = outputs.flatMap((name, i) => ((typeof where === 'string' ? where : where[name]) === 'gpu-buffer' ? [i] : []));
+    const picked = outputs.flatMap((name, i) => (!preallocated.has(name) && (typeof where === 'string' ? where : where[name]) === 'gpu-buffer' ? [i] : []));
     return picked.length > 0 ? new Set(picked) : undefined;
   }
 
@@ -389,10 +392,21 @@ export class InferenceSession {
     return { producer: this.model.producer, opsets: Object.fromEntries(this.model.opsets), props: Object.fromEntries(this.model.metadata) };
   }
 
-  /** Runs the model. Runs are serialized per session; feeds are validated before any work. */
-  run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
+  /**
+   * Runs the model. Runs are serialized per session; feeds are validated before any work. The
+   * arguments after the feeds are onnxruntime-web's (run-arguments.ts): options, or fetches (output
+   * names, or names mapped to null or to a pre-allocated CPU tensor that is filled in place and
+   * returned) and then options.
+   */
+  run(feeds: FeedsType, fetches?: FetchesType | RunOptions, options?: RunOptions): Promise<ReturnType> {
+    let args: RunArguments;
+    try {
+      args = runArguments(this.outputNames, fetches, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const calledAt = this.telemetryImpl ? performance.now() : 0;
-    const result = this.queue.then(() => (this.telemetryImpl ? this.runMeasured(feeds, fetches, calledAt) : this.runNow(feeds, fetches)));
+    const result = this.queue.then(() => (this.telemetryImpl ? this.runMeasured(feeds, args, calledAt) : this.runNow(feeds, args)));
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -409,7 +423,7 @@ export class InferenceSession {
   }
 
   /** runNow with telemetry: latency by phase, errors by code, the drift monitor, cold start's first run. */
-  private async runMeasured(feeds: FeedsType, fetches: readonly string[] | undefined, calledAt: number): Promise<ReturnType> {
+  private async runMeasured(feeds: FeedsType, fetches: RunArguments, calledAt: number): Promise<ReturnType> {
     const t = this.telemetryImpl!;
     const startedAt = performance.now();
     const timing = newRunTiming();
@@ -431,22 +445,35 @@ export class InferenceSession {
     return out;
   }
 
-  private async runNow(feeds: FeedsType, fetches?: readonly string[], timing?: RunTiming): Promise<ReturnType> {
+  private async runNow(feeds: FeedsType, fetches: RunArguments, timing?: RunTiming): Promise<ReturnType> {
     if (this.released) fail('RELEASED', 'this session was released');
     feeds = asKilnTensors(feeds);
     const metas = this.validateFeeds(feeds);
-    const outputs = fetches ?? this.outputNames;
-    for (const o of outputs) if (!this.outputNames.includes(o)) fail('INPUT_MISMATCH', `unknown output '${o}'; the model's outputs are ${this.outputNames.join(', ')}`);
+    const outputs = fetches.names;
     const prepared = await this.planFor(metas, feeds, outputs);
     const ids = new Map<number, AnyTensor>();
     const plan = prepared.plan;
     for (const [name, id] of plan.inputIds) if (plan.values[id]!.kind === 'input' && feeds[name]) ids.set(id, feeds[name]); // a carried input left out is the backend's
+    // pre-allocated outputs are checked against the plan before any work; they stay on the CPU
+    const into = new Map<number, AnyTensor>();
+    outputs.forEach((name, i) => {
+      const t = fetches.into.get(name);
+      if (!t) return;
+      const meta = plan.values[plan.outputIds[i]!]!.meta;
+      checkOutputTensor(name, t, meta.dtype, meta.dims);
+      into.set(i, t);
+    });
     this.lastPrepared = prepared.prepared;
-    const gpuOutputs = this.gpuOutputsOf(outputs);
-    const results = await prepared.prepared.run(ids, timing, gpuOutputs ? { gpuOutputs } : undefined);
+    const gpuOutputs = this.gpuOutputsOf(outputs, fetches.into);
+    const io = gpuOutputs || into.size > 0 ? { ...(gpuOutputs ? { gpuOutputs } : {}), ...(into.size > 0 ? { into } : {}) } : undefined;
+    const results = await prepared.prepared.run(ids, timing, io);
     // Constant outputs are the plan's own tensors: hand out copies so callers (and the worker's
     // zero-copy transfer) cannot change what later runs return.
-    const fresh = (t: AnyTensor, i: number): AnyTensor => (plan.values[plan.outputIds[i]!]!.kind === 'const' ? new Tensor(t.type, t.data.slice(), t.dims) : t);
+    const fresh = (t: AnyTensor, i: number): AnyTensor => {
+      const dest = into.get(i);
+      if (dest) return fillOutput(outputs[i]!, dest, t);
+      return plan.values[plan.outputIds[i]!]!.kind === 'const' ? new Tensor(t.type, t.data.slice(), t.dims) : t;
+    };
     return Object.fromEntries(outputs.map((name, i) => [name, fresh(results[i]!, i)]));
   }
 

@@ -55,6 +55,12 @@ export interface Placement {
 export interface RunIo {
   /** indices into the plan's outputs to leave in GPU buffers ('gpu-buffer' tensors the caller disposes) */
   readonly gpuOutputs?: ReadonlySet<number>;
+  /**
+   * indices into the plan's outputs whose values go into these caller's tensors (run()'s
+   * pre-allocated outputs, checked to match): a backend that honours it returns a Tensor over the
+   * given data; the session copies whatever comes back over other data.
+   */
+  readonly into?: ReadonlyMap<number, AnyTensor>;
 }
 
 /** A plan made ready for one backend: buffers sized, pipelines compiled, constants resident. */

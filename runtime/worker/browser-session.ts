@@ -15,6 +15,8 @@ import { RemoteTelemetry } from './page-telemetry.ts';
 import type { SessionTelemetry } from '../telemetry/telemetry-api.ts';
 import { reviveError, serializeError, toWire, transferList, type HostApi, type SessionInfo, type SessionState, type WireOptions, type WireTensors } from './protocol.ts';
 import { registerGenerator, setGenerateLoop } from '../generate/generate-elsewhere.ts';
+import type { FetchesType, RunOptions } from '../api/run-arguments.ts';
+import { fillOutput, isObject, preallocatedOutputs } from '../api/preallocated-outputs.ts';
 import type { GenerateOptions, GenerateResult } from '../generate/generate.ts';
 
 type CoreModule = typeof import('./core-entry.ts');
@@ -55,7 +57,12 @@ interface Handle {
   state(): SessionState;
   /** a session in this thread on WebGPU: its device and allocation counts; none in a worker */
   gpu(): { device: GpuDevice | undefined; allocations: CoreSession['gpuAllocations']; pipelines: CoreSession['pipelineCompiles'] };
-  run(feeds: FeedsType, fetches: readonly string[] | undefined): Promise<ReturnType>;
+  /**
+   * run()'s arguments as the caller gave them, except that a map with pre-allocated tensors came out
+   * as `into` (their names in `fetches`); those come back as the caller's own objects, filled. The
+   * session checks the rest (run-arguments.ts).
+   */
+  run(feeds: FeedsType, fetches: unknown, options: unknown, into: ReadonlyMap<string, AnyTensor>): Promise<ReturnType>;
   /** generate() where the core session is: its cache never crosses to this side */
   generate(options: GenerateOptions): Promise<GenerateResult>;
   release(): Promise<void>;
@@ -140,9 +147,19 @@ export class InferenceSession implements PublicSession {
     return this.handle.info.verification;
   }
 
-  /** Runs the model; runs are serialized per session. In a worker, input buffers travel there and back. */
-  run(feeds: FeedsType, fetches?: readonly string[]): Promise<ReturnType> {
-    const result = this.queue.then(() => this.handle.run(feeds, fetches));
+  /**
+   * Runs the model; runs are serialized per session. In a worker, input buffers travel there and
+   * back, and pre-allocated outputs are filled on their return. Arguments as onnxruntime-web's.
+   */
+  run(feeds: FeedsType, fetches?: FetchesType | RunOptions, options?: RunOptions): Promise<ReturnType> {
+    let names: readonly string[] | undefined;
+    let into = new Map<string, AnyTensor>();
+    try {
+      if (isObject(fetches) && !Array.isArray(fetches)) ({ names, into } = preallocatedOutputs(this.handle.info.outputNames, fetches));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const result = this.queue.then(() => this.handle.run(feeds, names ?? fetches, options, into));
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -169,10 +186,11 @@ async function localHandle(source: ModelSource, options: SessionOptions): Promis
     telemetry: session.telemetry,
     state,
     gpu: () => ({ device: session.gpuDevice, allocations: session.gpuAllocations, pipelines: session.pipelineCompiles }),
-    async run(feeds, fetches) {
+    async run(feeds, fetches, options, into) {
       try {
-        const out = await session.run(feeds, fetches);
-        return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, ownTensor(t)]));
+        const asked = into.size > 0 && Array.isArray(fetches) ? Object.fromEntries(fetches.map((n: string) => [n, into.get(n) ?? null])) : fetches;
+        const out = await session.run(feeds, asked as FetchesType, options as RunOptions); // checked by the session
+        return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, into.get(k) ?? ownTensor(t)])); // the session filled the caller's tensors
       } catch (e) {
         throw ownError(e);
       }
@@ -231,15 +249,19 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
     telemetry,
     state: () => state!,
     gpu: () => ({ device: undefined, allocations: undefined, pipelines: undefined }),
-    async run(feeds, fetches) {
+    async run(feeds, fetches, options, into) {
       if (released) fail('RELEASED', 'this session was released');
       const { wire, mine } = feedsToWire(feeds);
-      const reply = await connection.call((api) => api.run(id, transfer(wire, transferList(Object.values(wire))), fetches));
+      const reply = await connection.call((api) => api.run(id, transfer(wire, transferList(Object.values(wire))), fetches, options));
       // Our Tensors get their buffers back (the worker returns them), so feeds stay usable.
       for (const [name, t] of mine) if (reply.inputs[name]) Reflect.set(t, 'data', reply.inputs[name].data);
       if (reply.error || !reply.outputs || !reply.state) throw reviveError(reply.error ?? { kind: 'KilnError', name: 'KilnError', code: 'INTERNAL', message: 'the worker answered without outputs' });
       state = reply.state;
-      return Object.fromEntries(Object.entries(reply.outputs).map(([k, w]) => [k, new Tensor(w.type, w.data, w.dims)]));
+      return Object.fromEntries(Object.entries(reply.outputs).map(([k, w]) => {
+        const t = new Tensor(w.type, w.data, w.dims);
+        const dest = into.get(k);
+        return [k, dest ? fillOutput(k, dest, t) : t];
+      }));
     },
     async generate(options) {
       if (released) fail('RELEASED', 'this session was released');

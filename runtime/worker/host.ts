@@ -3,6 +3,7 @@
 import { expose, releaseProxy, transfer, type Endpoint, type Remote } from 'comlink';
 import type { DeviceLostEvent } from '../api/device-events.ts';
 import { InferenceSession, type SessionOptions } from '../api/inference-session.ts';
+import type { FetchesType, RunOptions } from '../api/run-arguments.ts';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { KilnError, fail } from '../../core/errors.ts';
 import { TELEMETRY_EVENTS } from '../telemetry/telemetry-api.ts';
@@ -63,7 +64,7 @@ export function exposeHost(endpoint: Endpoint): void {
       return infoOf(id, session);
     },
 
-    async run(id, feeds, fetches) {
+    async run(id, feeds, fetches, options) {
       const inputs = feeds;
       const back = (reply: RunReply): RunReply => transfer(reply, transferList(Object.values(inputs)));
       try {
@@ -71,7 +72,7 @@ export function exposeHost(endpoint: Endpoint): void {
         if (!hosted) return back({ error: serializeError(new KilnError('RELEASED', 'this session was released')), inputs });
         const tensors: Record<string, AnyTensor> = {};
         for (const [name, w] of Object.entries(feeds)) tensors[name] = new Tensor(w.type, w.data, w.dims);
-        const results = await hosted.session.run(tensors, fetches);
+        const results = await hosted.session.run(tensors, fetches as FetchesType, options as RunOptions); // checked by the session (run-arguments.ts)
         const outputs: WireTensors = {};
         for (const [name, t] of Object.entries(results)) outputs[name] = toWire(t);
         const s = hosted.session;

@@ -97,7 +97,8 @@ export interface HostApi {
   telemetrySnapshot(id: number): Promise<TelemetrySnapshot>;
   /** keepalive: the page is being hidden or unloaded (fetch keepalive, small bodies) */
   telemetryFlush(id: number, keepalive: boolean): Promise<FlushResult>;
-  run(id: number, feeds: WireTensors, fetches: readonly string[] | undefined): Promise<RunReply>;
+  /** fetches and options as run() takes them (plain data: pre-allocated tensors stay in the page) */
+  run(id: number, feeds: WireTensors, fetches: unknown, options: unknown): Promise<RunReply>;
   release(id: number): Promise<void>;
   /** generate() on the session, here where its cache can stay (in place, on the GPU); onToken is awaited per token */
   generate(id: number, generation: number, options: WireGenerateOptions, onToken?: (token: number, index: number) => void): Promise<GenerateResult>;

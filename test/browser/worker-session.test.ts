@@ -157,6 +157,25 @@ test('inputs travel to the worker and back: the caller\'s tensors stay usable, o
   assert.deepEqual(r.viaView, squareExpected);
 });
 
+test("onnxruntime-web's run arguments through the worker: options, and a pre-allocated output filled and returned as itself", { timeout: TIMEOUT }, async () => {
+  const page = await scriptTagPage();
+  const r = await page.evaluate(async ({ bytes, x }) => {
+    const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    const session = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: ['cpu'] });
+    const feeds = { x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) };
+    const viaOptions = await session.run(feeds, { logSeverityLevel: 3 });
+    const y = new kiln.Tensor('float32', new Float32Array(6), [2, 3]);
+    const out = await session.run(feeds, { y });
+    const wrongShape = await session.run(feeds, { y: new kiln.Tensor('float32', new Float32Array(6), [3, 2]) }).then(() => 'resolved', (e: { code?: string }) => e.code);
+    await session.release();
+    return { viaOptions: Array.from(viaOptions.y!.data as Float32Array), same: out.y === y, filled: Array.from(y.data), wrongShape };
+  }, { bytes: Array.from(squareModel), x: squareInput });
+  assert.deepEqual(r.viaOptions, squareExpected);
+  assert.ok(r.same, 'the pre-allocated tensor itself comes back');
+  assert.deepEqual(r.filled, squareExpected);
+  assert.equal(r.wrongShape, 'INPUT_MISMATCH');
+});
+
 test('errors keep their class, code, message and stack across the worker boundary', { timeout: TIMEOUT }, async () => {
   const page = await scriptTagPage();
   const r = await page.evaluate(async ({ bytes, x }) => {

@@ -302,7 +302,7 @@ export class WasmBackend implements Backend {
     };
     return {
       placement,
-      run: async (feeds) => this.execute(plan, running, layout, feeds, copies),
+      run: async (feeds, _timing, io) => this.execute(plan, running, layout, feeds, copies, io?.into),
       release: () => this.regions.give(base, layout.end),
     };
   }
@@ -328,7 +328,7 @@ export class WasmBackend implements Backend {
   }
 
   /** Runs the steps; `copies` gets what moved between memory and the host (Placement.arenaCopies, hostBytes). */
-  private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>, copies: RunCounts): AnyTensor[] {
+  private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>, copies: RunCounts, into?: ReadonlyMap<number, AnyTensor>): AnyTensor[] {
     let copied = 0;
     let hostBytes = 0;
     const host = new Map<number, AnyTensor>();
@@ -381,7 +381,22 @@ export class WasmBackend implements Backend {
       timer?.(i, performance.now() - t0);
     });
     copies.last = copied; // the outputs' copies below are every run's, whatever ran where
-    const outputs = plan.outputIds.map(read);
+    // A pre-allocated output is filled straight from memory: no array of our own (whose fresh pages
+    // cost more than the copy), no second copy. One the js steps made is the session's to copy.
+    const readInto = (id: number, dest: AnyTensor): AnyTensor => {
+      const v = plan.values[id]!;
+      const off = layout.at.get(id);
+      if (off === undefined || v.constValue || host.has(id)) return read(id);
+      const view = memoryView(this.k.memory.buffer, v.meta.dtype, off, elements(v.meta));
+      if (dest.data.constructor !== view.constructor) return read(id);
+      (dest.data as Float32Array).set(view as Float32Array); // the same typed array class (checked just above)
+      hostBytes += bytesOf(v.meta);
+      return new Tensor(v.meta.dtype, dest.data, v.meta.dims);
+    };
+    const outputs = plan.outputIds.map((id, i) => {
+      const dest = into?.get(i);
+      return dest ? readInto(id, dest) : read(id);
+    });
     copies.hostBytes = hostBytes;
     copies.carriedReady = layout.carried.length > 0;
     return outputs;
