@@ -48,6 +48,8 @@ interface StepPlan {
   readonly maskSlot?: number;
   readonly biasSlot?: number;
   readonly sinkSlot?: number;
+  /** WasmStep.writesOver: outputs written over a carried past in place */
+  readonly writesOver?: WasmStep['writesOver'];
   /** a GEMM into the scratch before everything else (com.microsoft Attention's projection) */
   readonly project?: { readonly prepare: WasmStep['prepare']; readonly run: (k: Parameters<WasmStep['run']>[0], at: Parameters<WasmStep['run']>[1], packed: number) => void; readonly bytes: number };
 }
@@ -65,6 +67,7 @@ function buildStep(p: StepPlan): WasmStep {
     reads: [...new Set(p.reads)],
     scratchBytes: p.scratch.bytes,
     persistentBytes,
+    ...(p.writesOver ? { writesOver: p.writesOver } : {}),
     prepare(k, at) {
       k.fn('kiln_attention_f32'); // a missing export fails at session creation
       g = p.gathers.length ? k.fn('kiln_attention_gather_f32') : undefined;
@@ -271,6 +274,11 @@ const contribAttention: WasmKernel = (inputs, outputs, ctx) => {
  * present_value written by the gather (past rows, new rows rotated when do_rotary, zeros after),
  * the query rotated into scratch, then causal windows with local_window_size, softcap,
  * attention_bias and smooth softmax / head_sink in the kernel. position_ids (int64) declines.
+ * A present as long as its past (a shared buffer: generate()'s in-place graph sets
+ * total_sequence_length to the cache's length) may take the past's bytes where the backend carries
+ * it (writesOver): the gather then writes the S new rows at rows P .. P + S - 1 only, past the P rows
+ * the step reads as past, so one step costs its new rows, not the cache's length. A present longer
+ * than its past (a past that grows by a row per step) keeps its own bytes and the copy.
  */
 const groupQuery: WasmKernel = (inputs, outputs, ctx) => {
   if (inputs[gqa.Q]?.dtype !== 'float32' || inputs[gqa.POS_IDS]) return undefined;
@@ -314,6 +322,7 @@ const groupQuery: WasmKernel = (inputs, outputs, ctx) => {
     reads, gathers, qkv, scratch, scoresAt,
     lens: { scratchAt: lensAt, seqlensSlot: gqa.SEQLENS, compute: (seqlens) => gqa.pastLengths(p, seqlens, ctx) },
     biasSlot: ab ? gqa.ATTN_BIAS : undefined, sinkSlot: sink ? gqa.SINK : undefined,
+    writesOver: hasPast && Tp === Pbuf ? [undefined, gqa.PAST_K, gqa.PAST_V] : undefined,
   });
 };
 

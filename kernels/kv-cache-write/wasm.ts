@@ -19,7 +19,7 @@ const kvCacheWrite: WasmKernel = (inputs, outputs, ctx) => {
     reads: [0, 1, 2],
     scratchBytes: 0,
     persistentBytes: [],
-    writesOver: 0,
+    writesOver: [0],
     prepare(k) {
       copy = k.fn('kiln_copy_rows_f32');
     },

@@ -142,11 +142,13 @@ export interface WasmStep {
    */
   readonly viewOf?: number;
   /**
-   * Output 0 may share the bytes of this input slot when the backend keeps that input between runs
-   * (a carried KV cache): `run` then finds at.outputs[0] === at.inputs[slot] and writes only what
-   * changes. Without this the backend gives them separate bytes and copies one into the other.
+   * Per output index, the input slot that output may share bytes with when the backend keeps that
+   * input between runs (a carried KV cache: KvCacheWrite [0], GroupQueryAttention's presents
+   * [undefined, past_key, past_value]): `run` then finds at.outputs[j] === at.inputs[slot] and
+   * writes only what changes. Without it the backend gives them separate bytes and copies one into
+   * the other.
    */
-  readonly writesOver?: number;
+  readonly writesOver?: readonly (number | undefined)[];
   /** byte sizes of data computed once per session (packed weights) */
   readonly persistentBytes: readonly number[];
   prepare?(k: WasmKernels, at: PrepareContext): void;

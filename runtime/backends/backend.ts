@@ -45,6 +45,14 @@ export interface Placement {
    * fetched outputs out, js steps' tensors): what a run costs besides its kernels.
    */
   readonly hostBytes?: number;
+  /**
+   * wasm backend: bytes the last run copied inside memory from a carried output (generate()'s
+   * present) to its input (the next past), for carried pairs whose writer cannot write in place;
+   * 0 when every pair shares its bytes or the run fed them all.
+   */
+  readonly carriedCopyBytes?: number;
+  /** wasm backend: the carried inputs whose output shares their bytes (written in place, never copied) */
+  readonly carriedShared?: readonly string[];
   /** wasm backend: the module memory's size in bytes now (it grows when a plan needs more, never shrinks) */
   readonly memoryBytes?: number;
   /** wasm backend: bytes of its memory the live plans on this backend hold now (bounded: a session keeps a few plans, released regions are reused) */

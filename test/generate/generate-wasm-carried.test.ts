@@ -3,9 +3,12 @@
 // past and fetches no present. Probes, for the plain-ONNX GPT and its MultiHeadAttention and
 // GroupQueryAttention forms, at 1 and 2 threads: every decode step's logits equal the js full
 // recompute (no cache at all: not the code under test); the tokens equal those of the path that
-// feeds and fetches the cache every step (greedy and seeded); after warm-up a step moves the same
-// bytes between JS and wasm memory at every position (far less than one cache) and the memory does
-// not grow; abort, a failed run and two generations at once leave correct answers behind.
+// feeds and fetches the cache every step (greedy and seeded) and the js backend's (greedy); after
+// warm-up a step moves the same bytes between JS and wasm memory at every position (far less than
+// one cache) and the memory does not grow; every cache is written in place (present and past share
+// bytes: KvCacheWrite for the plain and MHA forms, GroupQueryAttention's own presents for GQA), so
+// no step copies a cache inside memory either; abort, a failed run and two generations at once
+// leave correct answers behind.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor } from '../../core/tensor.ts';
@@ -37,6 +40,7 @@ interface DecodeRun {
   readonly pastFed: boolean;
   readonly fetches: readonly string[];
   readonly hostBytes: number;
+  readonly carriedCopyBytes: number;
   readonly memoryBytes: number;
 }
 
@@ -51,7 +55,7 @@ async function recordDecoder(s: InferenceSession, vocab: number): Promise<{ runs
     const out = await run(feeds, fetches);
     const l = out.logits!.data as Float32Array;
     const p = decoder.lastPlacement!;
-    runs.push({ logits: l.slice(l.length - vocab), pastFed: feeds[pairs[0]!.past] !== undefined, fetches: fetches ?? [], hostBytes: p.hostBytes!, memoryBytes: p.memoryBytes! });
+    runs.push({ logits: l.slice(l.length - vocab), pastFed: feeds[pairs[0]!.past] !== undefined, fetches: fetches ?? [], hostBytes: p.hostBytes!, carriedCopyBytes: p.carriedCopyBytes!, memoryBytes: p.memoryBytes! });
     return out;
   };
   return { runs, decoder };
@@ -87,9 +91,14 @@ for (const attention of ['ops', 'mha', 'gqa'] as const) {
         assert.ok(later[0]!.hostBytes < cacheBytes, `a step copies ${later[0]!.hostBytes} B, one cache is ${cacheBytes} B`);
         assert.ok(runs[0]!.hostBytes >= 2 * config.layers * cacheBytes, 'the first decode step takes the caches');
         assert.ok(later.every((r) => r.memoryBytes === runs[0]!.memoryBytes), `memory per step: ${runs.map((r) => r.memoryBytes).join(', ')}`);
+        // In place: each present takes its past's bytes, so no step copies a cache inside memory either.
+        const pasts = findKvPairs(s.inputNames, s.outputNames).map((p) => p.past);
+        assert.deepEqual([...decoder.lastPlacement!.carriedShared!].sort(), [...pasts].sort(), 'every cache is written in place');
+        assert.deepEqual(runs.map((r) => r.carriedCopyBytes), runs.map(() => 0), 'bytes copied from present to past inside memory per step');
 
         const fed = await fedEachStep(() => generate(s, { inputIds: prompt, maxNewTokens: STEPS }));
         assert.deepEqual(result.tokens, fed.tokens, 'greedy: the tokens of the path that feeds the cache every step');
+        assert.deepEqual(result.tokens, (await generate(reference, { inputIds: prompt, maxNewTokens: STEPS })).tokens, 'greedy: the js backend\'s tokens');
         const sampling = { inputIds: prompt, maxNewTokens: 12, temperature: 0.9, topK: 20, topP: 0.95, seed: 77 };
         assert.deepEqual((await generate(s, sampling)).tokens, (await fedEachStep(() => generate(s, sampling))).tokens, 'seeded sampling: the same tokens');
       } finally {

@@ -16,6 +16,8 @@
 // strides), softcap before or after it, and a sink logit per head (smooth softmax / head_sink).
 // kiln_attention_gather_f32 writes present_key / present_value (past rows, then the new rows plus
 // bias or rotated, zeros after) in one pass; the attention then reads them as [B, heads, Tbuf, hd].
+// When present is the past's own bytes (a carried cache, GroupQueryAttention's writesOver) only the
+// new rows are written: the past rows are already there and the rows after keep what they hold.
 // With an additive term only (an exported causal -1e9 mask), keys whose bias alone rules out any
 // weight are never scored (trim_keys): such a mask costs what a causal window costs.
 #include "vmath.h"
@@ -255,7 +257,9 @@ enum { G_B, G_HEADS, G_L, G_HD, G_TBUF, G_PBUF, G_SRC, G_HAS_PAST = G_SRC + 4, G
  * hasPast, then rows from src (element (b, n, l, h) at base + b*sb + l*sl + n*sn + h, l < L, while
  * < Tbuf) plus bias[n * hd + h], rotated at position P + l when rotHalf > 0 (cos/sin [maxPos,
  * rotHalf], RotaryEmbedding's math: halves, or interleaved pairs), zeros after. Without hasLens P
- * is 0; a query gathered without its past (hasPast 0) still rotates at P + l.
+ * is 0; a query gathered without its past (hasPast 0) still rotates at P + l. In place (dst == past,
+ * Pbuf == Tbuf): the new rows only (rows t >= P, never read as past); dst == past with another
+ * buffer length is refused.
  * Returns -1 on a bad descriptor, -2 when a position falls outside the rotary cache.
  */
 int KILN_EXPORT(kiln_attention_gather_f32)(const float *src, const float *past, const float *bias, const int *lens, const float *cosc, const float *sinc, float *dst, const int *desc) {
@@ -263,12 +267,14 @@ int KILN_EXPORT(kiln_attention_gather_f32)(const float *src, const float *past, 
   const int *sl = desc + G_SRC;
   int hasPast = desc[G_HAS_PAST], hasBias = desc[G_HAS_BIAS], half = desc[G_ROT_HALF], inter = desc[G_ROT_INTERLEAVED], maxPos = desc[G_MAX_POS], hasLens = desc[G_HAS_LENS];
   if (B < 0 || heads < 1 || L < 0 || hd < 1 || Tbuf < 0 || Pbuf < 0 || half < 0 || 2 * half > hd) return -1;
+  int inPlace = hasPast && past == dst;
+  if (inPlace && Pbuf != Tbuf) return -1;
   for (int b = 0; b < B; b++) {
     int P = hasLens ? lens[b] : 0;
     if (P < 0 || (hasPast && (P > Pbuf || P > Tbuf))) return -1;
     for (int n = 0; n < heads; n++) {
       float *d = dst + (long)(b * heads + n) * Tbuf * hd;
-      if (hasPast) {
+      if (hasPast && !inPlace) {
         const float *p = past + (long)(b * heads + n) * Pbuf * hd;
         for (int i = 0; i < P * hd; i++) d[i] = p[i];
       }
@@ -297,7 +303,7 @@ int KILN_EXPORT(kiln_attention_gather_f32)(const float *src, const float *past, 
           }
         }
       }
-      for (int i = t * hd; i < Tbuf * hd; i++) d[i] = 0.0f;
+      if (!inPlace) for (int i = t * hd; i < Tbuf * hd; i++) d[i] = 0.0f;
     }
   }
   return 0;

@@ -45,6 +45,8 @@ function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: numb
 interface RunCounts {
   last: number;
   hostBytes: number;
+  /** bytes the last run copied inside memory from carried outputs to their inputs (pairs that do not share bytes) */
+  carriedCopyBytes: number;
   carriedReady: boolean;
 }
 
@@ -282,7 +284,7 @@ export class WasmBackend implements Backend {
       const into = fusedInto.get(i);
       return { node: s.node.name, opType: s.node.opType, device: 'cpu', reason: 'backend', implementation: steps[i] ? 'wasm' : 'js', ...(into !== undefined ? { fusedInto: into } : {}) };
     });
-    const copies: RunCounts = { last: 0, hostBytes: 0, carriedReady: false };
+    const copies: RunCounts = { last: 0, hostBytes: 0, carriedCopyBytes: 0, carriedReady: false };
     const memory = k.memory;
     const regions = this.regions;
     const placement: Placement = {
@@ -293,6 +295,10 @@ export class WasmBackend implements Backend {
       get hostBytes() {
         return copies.hostBytes;
       },
+      get carriedCopyBytes() {
+        return copies.carriedCopyBytes;
+      },
+      carriedShared: layout.carried.filter((c) => c.shared).map((c) => plan.values[c.input]!.name),
       get memoryBytes() {
         return memory.buffer.byteLength;
       },
@@ -309,9 +315,9 @@ export class WasmBackend implements Backend {
 
   /**
    * Which carried pairs (plan.carried) share bytes: the output's writer is a wasm step that may write
-   * over the input (WasmStep.writesOver) and is the input's only reader, so nothing reads the old
-   * value after the write. Other pairs get two regions, the output copied into the input's when a
-   * run leaves the input out.
+   * that output over the input (WasmStep.writesOver[j] for the output's index j), reads the input at
+   * that slot only, and is the input's only reader, so nothing reads the old value after the write.
+   * Other pairs get two regions, the output copied into the input's when a run leaves the input out.
    */
   private carriedLayout(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[]): CarriedLayout[] {
     return (plan.carried ?? []).map(({ input, output }) => {
@@ -320,9 +326,10 @@ export class WasmBackend implements Backend {
         fail('INTERNAL', `wasm backend: '${i.name}' cannot carry '${o.name}' between runs (${i.meta.dtype} [${i.meta.dims.join(', ')}] vs ${o.meta.dtype} [${o.meta.dims.join(', ')}])`);
       }
       const writer = plan.steps[o.producer]!;
-      const slot = steps[o.producer]?.writesOver;
+      const slot = steps[o.producer]?.writesOver?.[writer.outputs.indexOf(output)];
       const readers = plan.steps.filter((s) => s.inputs.includes(input));
-      const shared = slot !== undefined && writer.inputs[slot] === input && readers.length === 1 && readers[0] === writer;
+      const onlySlot = writer.inputs.filter((id) => id === input).length === 1;
+      const shared = slot !== undefined && writer.inputs[slot] === input && onlySlot && readers.length === 1 && readers[0] === writer;
       return { input, output, shared, bytes: bytesOf(i.meta) };
     });
   }
@@ -331,13 +338,17 @@ export class WasmBackend implements Backend {
   private execute(plan: ExecutionPlan, steps: readonly (WasmStep | undefined)[], layout: Layout, feeds: ReadonlyMap<number, AnyTensor>, copies: RunCounts, into?: ReadonlyMap<number, AnyTensor>): AnyTensor[] {
     let copied = 0;
     let hostBytes = 0;
+    let carriedCopyBytes = 0;
     const host = new Map<number, AnyTensor>();
     for (const c of layout.carried) {
       if (feeds.has(c.input)) continue;
       if (!copies.carriedReady) fail('INPUT_MISMATCH', `input '${plan.values[c.input]!.name}' was left out, but no earlier run of this plan wrote '${plan.values[c.output]!.name}' (or the last one failed)`);
+      if (c.shared) continue;
       // an output in bytes of its own becomes the next input here, inside the memory
-      if (!c.shared) new Uint8Array(this.k.memory.buffer).copyWithin(layout.at.get(c.input)!, layout.at.get(c.output)!, layout.at.get(c.output)! + c.bytes);
+      new Uint8Array(this.k.memory.buffer).copyWithin(layout.at.get(c.input)!, layout.at.get(c.output)!, layout.at.get(c.output)! + c.bytes);
+      carriedCopyBytes += c.bytes;
     }
+    copies.carriedCopyBytes = carriedCopyBytes;
     copies.carriedReady = false; // a run that fails midway leaves the carried values half written
     for (const [id, t] of feeds) {
       const off = layout.at.get(id);
