@@ -252,14 +252,24 @@ async function remoteHandle(connection: WorkerConnection, ownWorker: boolean, so
     async run(feeds, fetches, options, into) {
       if (released) fail('RELEASED', 'this session was released');
       const { wire, mine } = feedsToWire(feeds);
-      const reply = await connection.call((api) => api.run(id, transfer(wire, transferList(Object.values(wire))), fetches, options));
+      // Pre-allocated outputs of ours travel like the inputs: the worker fills their buffers, whose
+      // pages are already there, and sends them back; others are filled here from the reply.
+      const fed = new Set(Object.values(wire).map((w) => (Array.isArray(w.data) ? undefined : w.data.buffer)));
+      const moved: WireTensors = {};
+      for (const [name, t] of into) if (t instanceof Tensor && movable(t.data) && !fed.has(t.data.buffer)) moved[name] = toWire(t);
+      const sent = transferList([...Object.values(wire), ...Object.values(moved)]);
+      const reply = await connection.call((api) => api.run(id, transfer(wire, sent), fetches, options, moved));
       // Our Tensors get their buffers back (the worker returns them), so feeds stay usable.
       for (const [name, t] of mine) if (reply.inputs[name]) Reflect.set(t, 'data', reply.inputs[name].data);
+      for (const name of Object.keys(moved)) if (reply.into?.[name]) Reflect.set(into.get(name)!, 'data', reply.into[name].data);
       if (reply.error || !reply.outputs || !reply.state) throw reviveError(reply.error ?? { kind: 'KilnError', name: 'KilnError', code: 'INTERNAL', message: 'the worker answered without outputs' });
       state = reply.state;
-      return Object.fromEntries(Object.entries(reply.outputs).map(([k, w]) => {
-        const t = new Tensor(w.type, w.data, w.dims);
+      const names = Object.keys(moved).length > 0 ? (fetches as readonly string[]) : Object.keys(reply.outputs); // moved: the names were sent as a list
+      return Object.fromEntries(names.map((k) => {
         const dest = into.get(k);
+        if (k in moved) return [k, dest!];
+        const w = reply.outputs![k]!;
+        const t = new Tensor(w.type, w.data, w.dims);
         return [k, dest ? fillOutput(k, dest, t) : t];
       }));
     },
@@ -305,6 +315,11 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => void
  * copy (transferred, and handed back by the worker); anything else is copied first, so no caller
  * memory outside the tensor is ever moved.
  */
+/** A typed array that owns its whole (non-shared) buffer, not moved elsewhere already: it can travel to the worker and back. */
+function movable(d: AnyTensor['data']): d is Exclude<AnyTensor['data'], string[]> {
+  return !Array.isArray(d) && d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.byteLength > 0;
+}
+
 function feedsToWire(feeds: FeedsType): { wire: WireTensors; mine: [string, AnyTensor][] } {
   if (typeof feeds !== 'object' || feeds === null) fail('INPUT_MISMATCH', 'run() takes an object mapping input names to Tensors');
   const wire: WireTensors = {};

@@ -64,23 +64,27 @@ export function exposeHost(endpoint: Endpoint): void {
       return infoOf(id, session);
     },
 
-    async run(id, feeds, fetches, options) {
+    async run(id, feeds, fetches, options, into = {}) {
       const inputs = feeds;
-      const back = (reply: RunReply): RunReply => transfer(reply, transferList(Object.values(inputs)));
+      // the caller's buffers go back whatever happens: inputs, and pre-allocated outputs (filled or not)
+      const back = (reply: RunReply): RunReply => transfer({ ...reply, into }, transferList([...Object.values(inputs), ...Object.values(into)]));
       try {
         const hosted = sessions.get(id);
         if (!hosted) return back({ error: serializeError(new KilnError('RELEASED', 'this session was released')), inputs });
         const tensors: Record<string, AnyTensor> = {};
         for (const [name, w] of Object.entries(feeds)) tensors[name] = new Tensor(w.type, w.data, w.dims);
-        const results = await hosted.session.run(tensors, fetches as FetchesType, options as RunOptions); // checked by the session (run-arguments.ts)
+        const filled = Object.keys(into);
+        const asked = filled.length > 0 && Array.isArray(fetches) ? Object.fromEntries(fetches.map((n: string) => [n, into[n] ? new Tensor(into[n].type, into[n].data, into[n].dims) : null])) : fetches;
+        const results = await hosted.session.run(tensors, asked as FetchesType, options as RunOptions); // checked by the session (run-arguments.ts)
         const outputs: WireTensors = {};
-        for (const [name, t] of Object.entries(results)) outputs[name] = toWire(t);
+        for (const [name, t] of Object.entries(results)) if (!filled.includes(name)) outputs[name] = toWire(t);
         const s = hosted.session;
         const state = { executionProvider: s.executionProvider, adapterInfo: s.adapterInfo, placement: s.lastPlacement };
         // Outputs that alias an input (Identity of a graph input) travel inside the input's buffer.
-        const inputBuffers = new Set(Object.values(inputs).map((w) => (Array.isArray(w.data) ? undefined : w.data.buffer)));
-        const list = [...transferList(Object.values(inputs)), ...transferList(Object.values(outputs), new Set([...inputBuffers].filter((b) => b !== undefined)))];
-        return transfer({ outputs, inputs, state }, list);
+        const owned = [...Object.values(inputs), ...Object.values(into)];
+        const ownedBuffers = new Set(owned.map((w) => (Array.isArray(w.data) ? undefined : w.data.buffer)));
+        const list = [...transferList(owned), ...transferList(Object.values(outputs), new Set([...ownedBuffers].filter((b) => b !== undefined)))];
+        return transfer({ outputs, inputs, into, state }, list);
       } catch (e) {
         return back({ error: serializeError(e), inputs });
       }

@@ -74,6 +74,8 @@ export interface SessionInfo {
 /** run() answers with the outputs or the error, and always with the caller's input buffers. */
 export interface RunReply {
   readonly inputs: WireTensors;
+  /** the pre-allocated outputs that came with the run, filled when it succeeded; never also in outputs */
+  readonly into?: WireTensors;
   readonly outputs?: WireTensors;
   readonly state?: SessionState;
   readonly error?: WireError;
@@ -98,7 +100,8 @@ export interface HostApi {
   /** keepalive: the page is being hidden or unloaded (fetch keepalive, small bodies) */
   telemetryFlush(id: number, keepalive: boolean): Promise<FlushResult>;
   /** fetches and options as run() takes them (plain data: pre-allocated tensors stay in the page) */
-  run(id: number, feeds: WireTensors, fetches: unknown, options: unknown): Promise<RunReply>;
+  /** `into`: pre-allocated outputs whose buffers travel here to be filled, then back in RunReply.into (fetches is then their names' list) */
+  run(id: number, feeds: WireTensors, fetches: unknown, options: unknown, into?: WireTensors): Promise<RunReply>;
   release(id: number): Promise<void>;
   /** generate() on the session, here where its cache can stay (in place, on the GPU); onToken is awaited per token */
   generate(id: number, generation: number, options: WireGenerateOptions, onToken?: (token: number, index: number) => void): Promise<GenerateResult>;

@@ -157,7 +157,7 @@ test('inputs travel to the worker and back: the caller\'s tensors stay usable, o
   assert.deepEqual(r.viaView, squareExpected);
 });
 
-test("onnxruntime-web's run arguments through the worker: options, and a pre-allocated output filled and returned as itself", { timeout: TIMEOUT }, async () => {
+test("onnxruntime-web's run arguments through the worker: options, and a pre-allocated output filled (its buffer travelling) and returned as itself", { timeout: TIMEOUT }, async () => {
   const page = await scriptTagPage();
   const r = await page.evaluate(async ({ bytes, x }) => {
     const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
@@ -165,15 +165,28 @@ test("onnxruntime-web's run arguments through the worker: options, and a pre-all
     const feeds = { x: new kiln.Tensor('float32', Float32Array.from(x), [2, 3]) };
     const viaOptions = await session.run(feeds, { logSeverityLevel: 3 });
     const y = new kiln.Tensor('float32', new Float32Array(6), [2, 3]);
+    const before = y.data;
     const out = await session.run(feeds, { y });
-    const wrongShape = await session.run(feeds, { y: new kiln.Tensor('float32', new Float32Array(6), [3, 2]) }).then(() => 'resolved', (e: { code?: string }) => e.code);
+    // a view of a larger buffer cannot travel: filled here from the reply instead
+    const view = new kiln.Tensor('float32', new Float32Array(12).subarray(6), [2, 3]);
+    const viewData = view.data;
+    const viaView = await session.run(feeds, { y: view });
+    const wrong = new kiln.Tensor('float32', new Float32Array(6), [3, 2]);
+    const wrongShape = await session.run(feeds, { y: wrong }).then(() => 'resolved', (e: { code?: string }) => e.code);
     await session.release();
-    return { viaOptions: Array.from(viaOptions.y!.data as Float32Array), same: out.y === y, filled: Array.from(y.data), wrongShape };
+    return {
+      viaOptions: Array.from(viaOptions.y!.data as Float32Array), same: out.y === y, filled: Array.from(y.data), travelled: y.data !== before,
+      viewSame: viaView.y === view && view.data === viewData, viewFilled: Array.from(view.data), wrongShape, wrongBack: wrong.data.length,
+    };
   }, { bytes: Array.from(squareModel), x: squareInput });
   assert.deepEqual(r.viaOptions, squareExpected);
   assert.ok(r.same, 'the pre-allocated tensor itself comes back');
   assert.deepEqual(r.filled, squareExpected);
+  assert.ok(r.travelled, 'its buffer went to the worker and came back filled (no copy on the page)');
+  assert.ok(r.viewSame, 'a view is filled in place on the page');
+  assert.deepEqual(r.viewFilled, squareExpected);
   assert.equal(r.wrongShape, 'INPUT_MISMATCH');
+  assert.equal(r.wrongBack, 6, 'a failed run gives the pre-allocated buffer back');
 });
 
 test('errors keep their class, code, message and stack across the worker boundary', { timeout: TIMEOUT }, async () => {
