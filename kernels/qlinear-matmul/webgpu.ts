@@ -1,5 +1,5 @@
-import { precisionOf } from '../common/quant.ts';
-import type { ImplementationTable } from '../contract.ts';
+import { precisionOf, requantMultiplier } from '../common/quant.ts';
+import type { ImplementationTable, MaybeTensor } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { gpuMeta, intMatmulProgram } from '../matmul-integer/webgpu.ts';
 import type { RowColParam } from '../matmul-integer/op.ts';
@@ -52,7 +52,11 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   const store = wgslFusedStore(b, io, p.out.dtype, Y);
   const loadA = io.quantizeX && !quantizeFirst ? wgslQuantizeLoad(b, Av, as!.v, az!.v, aInt.dtype, ctx) : undefined;
   const precision = precisionOf(inputs[AS]!.dtype);
-  const div = wgslDivExact(b);
+  // multipliers of constant scales, per column, computed here once (the reference's own function):
+  // in WGSL every output element ran the exact division's 26-step loop
+  const hostMult = constantColumnMultipliers(ctx.constants ?? [], as?.p, bs?.p, ys?.p, p.shape.N);
+  const multOf = hostMult ? b.uniformArray('req_mult', 'f32', hostMult) : undefined;
+  const div = multOf ? '' : wgslDivExact(b);
   // MLAS: f32(acc) * multiplier in f32, WGSL round() is half-to-even; else the exact product
   const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
   const requant = mlas ? '' : wgslRequant(b);
@@ -61,8 +65,12 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
     b, A: Av, B: Bv, bMeta: inputs[B]!, shape: p.shape, azp: az, bzp: bz, loadA,
     // the output's own matrix index is its batch index `bi`
     epilogue: (acc, m, n, o) => [
-      `let ab = ${wgslRoundTo(b, precision, `${paramExpr(as, 'amat', 'M', m)} * ${paramExpr(bs, 'bmat', 'N', n)}`)};`,
-      `let mult = ${wgslRoundTo(b, precision, `${div}(ab, ${paramExpr(ys, 'bi', 'M', m)})`)};`,
+      ...(multOf
+        ? [`let mult = ${multOf}(${n});`]
+        : [
+            `let ab = ${wgslRoundTo(b, precision, `${paramExpr(as, 'amat', 'M', m)} * ${paramExpr(bs, 'bmat', 'N', n)}`)};`,
+            `let mult = ${wgslRoundTo(b, precision, `${div}(ab, ${paramExpr(ys, 'bi', 'M', m)})`)};`,
+          ]),
       `let r = ${requantExpr(acc)} + ${yz ? `i32(${paramExpr(yz, 'bi', 'M', m)})` : '0'};`,
       `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
       ...store(o),
@@ -72,5 +80,23 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
   return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [A, AS, AZ], aInt, ctx.caps, ctx), program], temps: [aInt] };
 };
+
+/** Largest column count whose multipliers go into the uniforms (16 KB); above, the shader computes them. */
+const MAX_HOST_MULTIPLIERS = 4096;
+
+/**
+ * The requantization multipliers a_scale * b_scale[n] / y_scale per output column when the three
+ * scales are float32 constants, a_scale and y_scale per tensor and b_scale per tensor or per column,
+ * padded to a power of two (at least 16): the uniform block's size is part of the WGSL, so padding
+ * keeps the pipelines few. Otherwise (per-row or per-matrix scales, other precisions) undefined.
+ */
+function constantColumnMultipliers(constants: readonly MaybeTensor[], asP: RowColParam | undefined, bsP: RowColParam | undefined, ysP: RowColParam | undefined, n: number): number[] | undefined {
+  const [as, bs, ys] = [constants[AS], constants[BS], constants[YS]];
+  if (as?.type !== 'float32' || bs?.type !== 'float32' || ys?.type !== 'float32' || n > MAX_HOST_MULTIPLIERS) return undefined;
+  if (asP?.kind !== 'scalar' || ysP?.kind !== 'scalar' || (bsP?.kind !== 'scalar' && bsP?.kind !== 'vector')) return undefined;
+  const out = new Array<number>(Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, n))))).fill(0);
+  for (let j = 0; j < n; j++) out[j] = requantMultiplier(Number(as.data[0]), Number(bs.data[bsP.kind === 'vector' ? j : 0]), Number(ys.data[0]), 'float32');
+  return out;
+}
 
 export const webgpu: ImplementationTable<WebGpuKernel> = { [opKey('', 'QLinearMatMul')]: qlinearMatmul };
