@@ -19,6 +19,7 @@ type KilnModule = typeof import('../runtime/index.ts');
 function asKiln(m: unknown, where: string): KilnModule {
   const o = m as Partial<Record<keyof KilnModule, unknown>>;
   for (const k of ['InferenceSession', 'Tensor', 'KilnError'] as const) assert.equal(typeof o[k], 'function', `${where} must export ${k}`);
+  assert.equal(typeof (o.env as { wasm?: unknown } | undefined)?.wasm, 'object', `${where} must export env (onnxruntime-web's)`);
   return o as KilnModule;
 }
 

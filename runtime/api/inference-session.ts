@@ -30,6 +30,7 @@ import type { ActiveTelemetry } from '../telemetry/session-telemetry.ts';
 import type { DriftAlert, SessionTelemetry, TelemetryOptions } from '../telemetry/telemetry-api.ts';
 import { allNodes, CAPTURES_ATTR } from '../graph/subgraph.ts';
 import { runArguments, type FetchesType, type RunArguments, type RunOptions } from './run-arguments.ts';
+import { DEFAULT_PROVIDERS, providersWithEnv } from './env.ts';
 import { checkOutputTensor, fillOutput } from './preallocated-outputs.ts';
 
 // generate()'s loop, loaded on first use; it lives beside the runtime (a lazy chunk), never in the page bundle.
@@ -181,7 +182,7 @@ export class InferenceSession {
     // Loaded only when asked for (pages without telemetry never download it); options checked before any download.
     const telemetry = options.telemetry ? await import('../telemetry/session-telemetry.ts') : undefined;
     if (telemetry && options.telemetry) telemetry.checkTelemetryOptions(options.telemetry);
-    const providers = options.executionProviders ?? DEFAULT_PROVIDERS;
+    const providers = providersWithEnv(options.executionProviders) ?? DEFAULT_PROVIDERS;
     checkOutputLocation(options.preferredOutputLocation);
     checkFreeDimensionOverrides(options.freeDimensionOverrides);
     const auto = providers.some((p) => (typeof p === 'string' ? p : p.name) === 'auto');
@@ -599,8 +600,6 @@ function describeInfo(dtype: DataType, dims: readonly Dim[] | undefined): string
   return `${dtype}[${(dims ?? []).map((d) => d ?? '?').join(', ')}]`;
 }
 
-/** WebGPU where it starts, else the wasm CPU backend, else plain TypeScript. */
-const DEFAULT_PROVIDERS: readonly ExecutionProvider[] = ['webgpu', 'wasm', 'js'];
 
 async function startBackend(providers: readonly ExecutionProvider[], onDeviceLost?: (event: DeviceLostEvent) => void): Promise<Backend> {
   const reasons: string[] = [];

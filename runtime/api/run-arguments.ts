@@ -37,20 +37,20 @@ export function runArguments(outputNames: readonly string[], arg1: unknown, arg2
     checkOptions(arg2);
     return all;
   }
-  if (!isObject(arg1)) fail('INVALID_ARGUMENT', `run(): the second argument must be fetches (output names, or names mapped to null or a tensor) or options (got ${typeof arg1})`);
+  if (!isObject(arg1)) fail('INVALID_ARGUMENT', `run(): expected fetches or options, got ${typeof arg1}`);
   checkOptions(arg2);
   if (Array.isArray(arg1)) {
-    if (arg1.length === 0) fail('INVALID_ARGUMENT', 'run(): fetches is an empty list; leave it out to get every output');
+    if (arg1.length === 0) fail('INVALID_ARGUMENT', 'run(): fetches is empty');
     for (const name of arg1) {
-      if (typeof name !== 'string') fail('INVALID_ARGUMENT', `run(): fetches must be output names (got ${typeof name})`);
+      if (typeof name !== 'string') fail('INVALID_ARGUMENT', `run(): fetches holds a ${typeof name}, not an output name`);
       if (!outputNames.includes(name)) fail('INPUT_MISMATCH', `unknown output '${name}'; the model's outputs are ${outputNames.join(', ')}`);
     }
-    if (new Set(arg1).size !== arg1.length) fail('INVALID_ARGUMENT', `run(): fetches names an output twice (${arg1.join(', ')})`);
+    if (new Set(arg1).size !== arg1.length) fail('INVALID_ARGUMENT', `run(): fetches names an output twice`);
     return { names: arg1 as readonly string[], into: all.into };
   }
-  if (isTensorLike(arg1)) fail('INVALID_ARGUMENT', "run(): fetches cannot be a Tensor; map the output's name to it: { [name]: tensor }");
+  if (isTensorLike(arg1)) fail('INVALID_ARGUMENT', 'run(): fetches cannot be a Tensor: give { name: tensor }');
   const { names, into } = preallocatedOutputs(outputNames, arg1);
   if (names) return { names, into };
-  if (arg2 !== undefined) fail('INVALID_ARGUMENT', 'run(): options were given twice (the second argument names no output)');
+  if (arg2 !== undefined) fail('INVALID_ARGUMENT', 'run(): options given twice');
   return all; // arg1 was the options
 }

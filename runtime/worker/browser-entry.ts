@@ -11,6 +11,7 @@ setWorkerFactory(() => new Worker(new URL('./worker-entry.ts', import.meta.url),
 export { InferenceSession } from './browser-session.ts';
 export type { SessionOptions, Verification, InputMetadata, FeedsType, ReturnType, ExecutionProvider, OutputLocation } from '../api/inference-session.ts';
 export type { FetchesType, RunOptions } from '../api/run-arguments.ts';
+export { env, type Env } from '../api/env.ts';
 export { Tensor } from '../../core/tensor.ts';
 export type { Dims, AnyTensor, TensorLocation, GpuBufferDataType, GpuBufferTensorOptions, GpuBuffer, GpuDevice } from '../../core/tensor.ts';
 export { generate } from '../generate/generate.ts';

@@ -17,6 +17,7 @@ import { reviveError, serializeError, toWire, transferList, type HostApi, type S
 import { registerGenerator, setGenerateLoop } from '../generate/generate-elsewhere.ts';
 import type { FetchesType, RunOptions } from '../api/run-arguments.ts';
 import { fillOutput, isObject, preallocatedOutputs } from '../api/preallocated-outputs.ts';
+import { providersWithEnv } from '../api/env.ts';
 import type { GenerateOptions, GenerateResult } from '../generate/generate.ts';
 
 type CoreModule = typeof import('./core-entry.ts');
@@ -79,6 +80,9 @@ export class InferenceSession implements PublicSession {
   }
 
   static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+    // this page's env (onnxruntime-web's): the session may be in a worker, whose env is its own
+    const executionProviders = providersWithEnv(options.executionProviders);
+    if (executionProviders) options = { ...options, executionProviders: [...executionProviders] };
     const where = options.worker ?? workersByDefault();
     const handle = where === false ? await localHandle(source, options) : await remoteHandle(connectionFor(where), where === 'own', source, options);
     return new InferenceSession(handle);

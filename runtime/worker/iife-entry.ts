@@ -19,3 +19,4 @@ export { Tensor } from '../../core/tensor.ts';
 export { KilnError } from '../../core/errors.ts';
 export { importKilnPublicKey } from '../format/kiln/kiln-signature.ts';
 export { generate } from '../generate/generate.ts';
+export { env } from '../api/env.ts';

@@ -116,11 +116,11 @@ test('bad fetches and pre-allocated outputs are typed errors before any work', a
   const s = await InferenceSession.create(model, { executionProviders: ['wasm'] });
   try {
     const y = (dims: number[], type: 'float32' | 'int32' = 'float32'): AnyTensor => new Tensor(type, type === 'float32' ? new Float32Array(dims.reduce((p, q) => p * q, 1)) : new Int32Array(dims.reduce((p, q) => p * q, 1)), dims);
-    await rejectsWith(s.run(feeds, []), 'INVALID_ARGUMENT', /empty list/);
+    await rejectsWith(s.run(feeds, []), 'INVALID_ARGUMENT', /fetches is empty/);
     await rejectsWith(s.run(feeds, ['nope']), 'INPUT_MISMATCH', /unknown output 'nope'.*y, idx/);
     await rejectsWith(s.run(feeds, ['y', 'y']), 'INVALID_ARGUMENT', /twice/);
-    await rejectsWith(s.run(feeds, [3] as unknown as string[]), 'INVALID_ARGUMENT', /output names/); // a JavaScript caller's mistake
-    await rejectsWith(s.run(feeds, 'y' as unknown as string[]), 'INVALID_ARGUMENT', /second argument/); // likewise
+    await rejectsWith(s.run(feeds, [3] as unknown as string[]), 'INVALID_ARGUMENT', /not an output name/); // a JavaScript caller's mistake
+    await rejectsWith(s.run(feeds, 'y' as unknown as string[]), 'INVALID_ARGUMENT', /expected fetches or options/); // likewise
     await rejectsWith(s.run(feeds, ['y'], 5 as unknown as object), 'INVALID_ARGUMENT', /options must be an object/); // likewise
     await rejectsWith(s.run(feeds, y([M, N]) as unknown as string[]), 'INVALID_ARGUMENT', /cannot be a Tensor/); // a JavaScript caller's mistake
     await rejectsWith(s.run(feeds, { y: y([N, M]) }), 'INPUT_MISMATCH', /'y'.*float32 \[5, 7\].*float32 \[7, 5\]/);
@@ -129,7 +129,7 @@ test('bad fetches and pre-allocated outputs are typed errors before any work', a
     await rejectsWith(s.run(feeds, { y: shared, idx: shared }), 'INVALID_ARGUMENT', /same tensor/);
     const short = { type: 'float32', dims: [M, N], data: new Float32Array(3), location: 'cpu' } as unknown as AnyTensor; // a hand-made object that lies about its size
     await rejectsWith(s.run(feeds, { y: short }), 'INPUT_MISMATCH', /holding 3 elements/);
-    await rejectsWith(s.run(feeds, { tag: 'x' }, { tag: 'y' }), 'INVALID_ARGUMENT', /options were given twice/);
+    await rejectsWith(s.run(feeds, { tag: 'x' }, { tag: 'y' }), 'INVALID_ARGUMENT', /options given twice/);
     const onGpu = { type: 'float32', dims: [M, N], location: 'gpu-buffer' } as unknown as AnyTensor; // a GPU tensor's fields
     await rejectsWith(s.run(feeds, { y: onGpu }), 'UNSUPPORTED_FEATURE', /gpu-buffer/);
     expectValues(await s.run(feeds), 'the session still runs');

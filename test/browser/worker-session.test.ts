@@ -189,6 +189,22 @@ test("onnxruntime-web's run arguments through the worker: options, and a pre-all
   assert.equal(r.wrongBack, 6, 'a failed run gives the pre-allocated buffer back');
 });
 
+test("onnxruntime-web's env.wasm set on the page reaches sessions in the worker", { timeout: TIMEOUT }, async () => {
+  const page = await scriptTagPage();
+  const r = await page.evaluate(async ({ bytes }) => {
+    const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    kiln.env.wasm.wasmPaths = `${location.origin}/no-such-dir/`;
+    const refused = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: ['wasm'] }).then(() => 'created', (e: { code?: string; message?: string }) => `${e.code} ${e.message}`);
+    kiln.env.wasm = {};
+    const s = await kiln.InferenceSession.create(Uint8Array.from(bytes), { executionProviders: ['wasm'] });
+    const provider = s.executionProvider;
+    await s.release();
+    return { refused, provider };
+  }, { bytes: Array.from(squareModel) });
+  assert.match(r.refused, /^DEVICE_UNAVAILABLE .*no-such-dir\/kiln-/, 'the worker fetched the module from env.wasm.wasmPaths');
+  assert.equal(r.provider, 'wasm', 'with env cleared the module comes from beside the bundle');
+});
+
 test('errors keep their class, code, message and stack across the worker boundary', { timeout: TIMEOUT }, async () => {
   const page = await scriptTagPage();
   const r = await page.evaluate(async ({ bytes, x }) => {

@@ -133,7 +133,15 @@ function fetchBesideBundle(fileName: string): Promise<ArrayBuffer> {
   // Not a string literal, so bundlers leave the URL alone instead of inlining the module as base64.
   const dir = 'wasm/';
   const url = new URL(dir + fileName, BUNDLE_URL);
-  return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
+  return fetchModule(url);
+}
+
+/** A module's bytes from a URL; a network error or an HTTP error names the URL. */
+function fetchModule(url: URL): Promise<ArrayBuffer> {
+  return fetch(url).then(
+    (r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)),
+    (e: unknown) => fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} failed: ${e instanceof Error ? e.message : String(e)}`),
+  );
 }
 
 /** A file beside the bundle (the pool's worker script, dist/kiln.thread-worker.mjs), or undefined where that cannot be told. */
@@ -152,7 +160,7 @@ export function urlWasmSource(prefix: string): WasmSource {
   if (known) return known;
   const source: WasmSource = (fileName) => {
     const url = new URL(fileName, new URL(prefix.endsWith('/') ? prefix : `${prefix}/`, BUNDLE_URL ?? globalThis.location?.href));
-    return fetch(url).then((r) => (r.ok ? r.arrayBuffer() : fail('DEVICE_UNAVAILABLE', `wasm backend: fetching ${url.href} gave HTTP ${r.status}`)));
+    return fetchModule(url);
   };
   urlSources.set(prefix, source);
   return source;
@@ -172,7 +180,14 @@ function compiledModule(source: WasmSource, fileName: string): Promise<WebAssemb
   if (!files) compiledModules.set(source, (files = new Map()));
   let module = files.get(fileName);
   if (!module) {
-    module = source(fileName).then((bytes) => WebAssembly.compile(bytes));
+    // a source's own failure keeps its message (it names the file or URL); a compile error is the build's
+    module = source(fileName).then(
+      (bytes) => WebAssembly.compile(bytes),
+      (e: unknown) => {
+        if (e instanceof KilnError) throw e;
+        return fail('DEVICE_UNAVAILABLE', `wasm backend: reading ${fileName} failed: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
     files.set(fileName, module);
     module.catch(() => files.delete(fileName));
   }
