@@ -20,6 +20,8 @@ export interface CountingServer {
   /** request paths in arrival order */
   readonly requests: string[];
   count(pathname: string | RegExp): number;
+  /** resolves once a slow response for this path is closed by the client before its last byte */
+  cutShort(pathname: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,8 @@ export interface CountingServerOptions {
 export async function startCountingServer(options: CountingServerOptions): Promise<CountingServer> {
   const mounts = Object.entries(options.mounts).sort((a, b) => b[0].length - a[0].length);
   const requests: string[] = [];
+  const cut: string[] = [];
+  const cutWaiters: { pathname: string; resolve: () => void }[] = [];
   const server = createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     requests.push(pathname);
@@ -66,7 +70,12 @@ export async function startCountingServer(options: CountingServerOptions): Promi
     });
     stream.on('end', () => res.end());
     stream.on('error', () => res.destroy());
-    res.on('close', () => stream.destroy());
+    res.on('close', () => {
+      stream.destroy();
+      if (res.writableFinished) return;
+      cut.push(pathname);
+      for (const w of cutWaiters.filter((x) => x.pathname === pathname)) w.resolve();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -74,6 +83,7 @@ export async function startCountingServer(options: CountingServerOptions): Promi
     url: `http://127.0.0.1:${port}`,
     requests,
     count: (p) => requests.filter((r) => (typeof p === 'string' ? r === p : p.test(r))).length,
+    cutShort: (pathname) => (cut.includes(pathname) ? Promise.resolve() : new Promise((resolve) => cutWaiters.push({ pathname, resolve }))),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
