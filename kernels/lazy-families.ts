@@ -40,7 +40,7 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   'com.microsoft::MultiHeadAttention': 'transformer', 'com.microsoft::Attention': 'transformer',
   'com.microsoft::GroupQueryAttention': 'transformer', '::Attention': 'transformer',
   'kiln::KvCacheWrite': 'transformer', 'kiln::KvCacheAttention': 'transformer',
-  '::SwiGLU': 'transformer',
+  '::SwiGLU': 'transformer', '::CausalConvWithState': 'transformer', '::LinearAttention': 'transformer',
   '::CumSum': 'sequence', '::CumProd': 'sequence', '::Trilu': 'sequence', '::ScatterND': 'sequence',
   '::ScatterElements': 'sequence', '::Scatter': 'sequence', '::TensorScatter': 'sequence',
   '::Einsum': 'sequence', '::TopK': 'sequence', '::OneHot': 'sequence', '::Dropout': 'sequence',

@@ -1,4 +1,4 @@
-// Lazy op group 'transformer': onnxruntime's fused transformer ops (com.microsoft norms, activations, embeddings) and attention. Loaded by kernels/lazy-families.ts when a model uses one of its ops.
+// Lazy op group 'transformer': onnxruntime's fused transformer ops (com.microsoft norms, activations, embeddings), attention, and the linear-attention / state-space ops (CausalConvWithState, LinearAttention). Loaded by kernels/lazy-families.ts when a model uses one of its ops.
 import type { LazyOpGroup } from '../lazy-families.ts';
 import { definitions as fusedNorm } from '../fused-norm/op.ts';
 import { js as fusedNormJs } from '../fused-norm/js.ts';
@@ -18,11 +18,17 @@ import { webgpu as attentionWebGpu } from '../attention/webgpu.ts';
 import { definitions as kvCache } from '../kv-cache-write/op.ts';
 import { webgpu as kvCacheWebGpu } from '../kv-cache-write/webgpu.ts';
 import { definitions as swiglu } from '../swiglu/op.ts';
+import { definitions as causalConv } from '../causal-conv-with-state/op.ts';
+import { js as causalConvJs } from '../causal-conv-with-state/js.ts';
+import { webgpu as causalConvWebGpu } from '../causal-conv-with-state/webgpu.ts';
+import { definitions as linearAttention } from '../linear-attention/op.ts';
+import { js as linearAttentionJs } from '../linear-attention/js.ts';
+import { webgpu as linearAttentionWebGpu } from '../linear-attention/webgpu.ts';
 
 export const group: LazyOpGroup = {
   definitions: [...fusedNorm, ...biasActivation, ...embedLayerNorm, ...rotaryEmbedding, ...attention, ...kvCache,
-    ...swiglu,
+    ...swiglu, ...causalConv, ...linearAttention,
   ],
-  js: [fusedNormJs, biasActivationJs, embedLayerNormJs, rotaryEmbeddingJs, attentionJs],
-  webgpu: [fusedNormWebGpu, biasActivationWebGpu, embedLayerNormWebGpu, rotaryEmbeddingWebGpu, attentionWebGpu, kvCacheWebGpu],
+  js: [fusedNormJs, biasActivationJs, embedLayerNormJs, rotaryEmbeddingJs, attentionJs, causalConvJs, linearAttentionJs],
+  webgpu: [fusedNormWebGpu, biasActivationWebGpu, embedLayerNormWebGpu, rotaryEmbeddingWebGpu, attentionWebGpu, kvCacheWebGpu, causalConvWebGpu, linearAttentionWebGpu],
 };
