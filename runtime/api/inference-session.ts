@@ -32,6 +32,7 @@ import { allNodes, CAPTURES_ATTR } from '../graph/subgraph.ts';
 import { runArguments, type FetchesType, type RunArguments, type RunOptions } from './run-arguments.ts';
 import { DEFAULT_PROVIDERS, providersWithEnv } from './env.ts';
 import { checkOutputTensor, fillOutput } from './preallocated-outputs.ts';
+import { createArguments } from './create-arguments.ts';
 
 // generate()'s loop, loaded on first use; it lives beside the runtime (a lazy chunk), never in the page bundle.
 setGenerateLoop(() => import('../generate/generate-here.ts'));
@@ -177,7 +178,14 @@ export class InferenceSession {
     private readonly outputLocation: SessionOptions['preferredOutputLocation'],
   ) {}
 
-  static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+  /**
+   * Loads a model: a URL or path, bytes, or (as onnxruntime-web) an ArrayBuffer with the model at
+   * byteOffset, byteLength bytes long (default: to the end).
+   */
+  static create(buffer: ArrayBufferLike, byteOffset: number, byteLength?: number, options?: SessionOptions): Promise<InferenceSession>;
+  static create(source: ModelSource, options?: SessionOptions): Promise<InferenceSession>;
+  static async create(arg0: ModelSource | ArrayBufferLike, arg1?: SessionOptions | number, arg2?: number | SessionOptions, arg3?: SessionOptions): Promise<InferenceSession> {
+    const { source, options = {} } = createArguments<SessionOptions>(arg0, arg1, arg2, arg3);
     const createStarted = performance.now();
     // Loaded only when asked for (pages without telemetry never download it); options checked before any download.
     const telemetry = options.telemetry ? await import('../telemetry/session-telemetry.ts') : undefined;

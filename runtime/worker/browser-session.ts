@@ -19,6 +19,7 @@ import type { FetchesType, RunOptions } from '../api/run-arguments.ts';
 import { fillOutput, isObject, preallocatedOutputs } from '../api/preallocated-outputs.ts';
 import { providersWithEnv } from '../api/env.ts';
 import type { GenerateOptions, GenerateResult } from '../generate/generate.ts';
+import { createArguments } from '../api/create-arguments.ts';
 
 type CoreModule = typeof import('./core-entry.ts');
 
@@ -79,10 +80,17 @@ export class InferenceSession implements PublicSession {
     registerGenerator(this, (options) => handle.generate(options));
   }
 
-  static async create(source: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
+  /**
+   * Loads a model: a URL or path, bytes, or (as onnxruntime-web) an ArrayBuffer with the model at
+   * byteOffset, byteLength bytes long (default: to the end).
+   */
+  static create(buffer: ArrayBufferLike, byteOffset: number, byteLength?: number, options?: SessionOptions): Promise<InferenceSession>;
+  static create(source: ModelSource, options?: SessionOptions): Promise<InferenceSession>;
+  static async create(arg0: ModelSource | ArrayBufferLike, arg1?: SessionOptions | number, arg2?: number | SessionOptions, arg3?: SessionOptions): Promise<InferenceSession> {
+    const { source, options: given = {} } = createArguments<SessionOptions>(arg0, arg1, arg2, arg3);
     // this page's env (onnxruntime-web's): the session may be in a worker, whose env is its own
-    const executionProviders = providersWithEnv(options.executionProviders);
-    if (executionProviders) options = { ...options, executionProviders: [...executionProviders] };
+    const executionProviders = providersWithEnv(given.executionProviders);
+    const options = executionProviders ? { ...given, executionProviders: [...executionProviders] } : given;
     const where = options.worker ?? workersByDefault();
     const handle = where === false ? await localHandle(source, options) : await remoteHandle(connectionFor(where), where === 'own', source, options);
     return new InferenceSession(handle);

@@ -157,7 +157,7 @@ test('inputs travel to the worker and back: the caller\'s tensors stay usable, o
   assert.deepEqual(r.viaView, squareExpected);
 });
 
-test("onnxruntime-web's run arguments through the worker: options, and a pre-allocated output filled (its buffer travelling) and returned as itself", { timeout: TIMEOUT }, async () => {
+test("onnxruntime-web's arguments through the worker: run options, a pre-allocated output filled (its buffer travelling) and returned as itself, create(buffer, byteOffset, byteLength)", { timeout: TIMEOUT }, async () => {
   const page = await scriptTagPage();
   const r = await page.evaluate(async ({ bytes, x }) => {
     const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
@@ -174,9 +174,15 @@ test("onnxruntime-web's run arguments through the worker: options, and a pre-all
     const wrong = new kiln.Tensor('float32', new Float32Array(6), [3, 2]);
     const wrongShape = await session.run(feeds, { y: wrong }).then(() => 'resolved', (e: { code?: string }) => e.code);
     await session.release();
+    // create(buffer, byteOffset, byteLength, options): the model inside a larger buffer
+    const padded = new Uint8Array(bytes.length + 8).fill(0xff);
+    padded.set(bytes, 8);
+    const inBuffer = await kiln.InferenceSession.create(padded.buffer, 8, bytes.length, { executionProviders: ['cpu'] });
+    const viaOffset = Array.from((await inBuffer.run(feeds)).y!.data as Float32Array);
+    await inBuffer.release();
     return {
       viaOptions: Array.from(viaOptions.y!.data as Float32Array), same: out.y === y, filled: Array.from(y.data), travelled: y.data !== before,
-      viewSame: viaView.y === view && view.data === viewData, viewFilled: Array.from(view.data), wrongShape, wrongBack: wrong.data.length,
+      viewSame: viaView.y === view && view.data === viewData, viewFilled: Array.from(view.data), wrongShape, wrongBack: wrong.data.length, viaOffset,
     };
   }, { bytes: Array.from(squareModel), x: squareInput });
   assert.deepEqual(r.viaOptions, squareExpected);
@@ -187,6 +193,7 @@ test("onnxruntime-web's run arguments through the worker: options, and a pre-all
   assert.deepEqual(r.viewFilled, squareExpected);
   assert.equal(r.wrongShape, 'INPUT_MISMATCH');
   assert.equal(r.wrongBack, 6, 'a failed run gives the pre-allocated buffer back');
+  assert.deepEqual(r.viaOffset, squareExpected, 'create(buffer, byteOffset, byteLength, options)');
 });
 
 test("onnxruntime-web's env.wasm set on the page reaches sessions in the worker", { timeout: TIMEOUT }, async () => {
