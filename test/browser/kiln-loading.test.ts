@@ -73,9 +73,15 @@ function load(page: import('playwright-core').Page, url: string, key: number[], 
     const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
     const publicKey = await kiln.importKilnPublicKey(Uint8Array.from(key));
     const progress: [number, number][] = [];
+    // a gated URL (counting-server.ts) sends the rest of the body once the page reported a part of it
+    const sawPart = (globalThis as unknown as { kilnTestSawPart?: () => Promise<void> }).kilnTestSawPart;
+    const onProgress = (l: number, t: number): void => {
+      progress.push([l, t]);
+      if (l > 0 && l < t) void sawPart?.();
+    };
     const cached = async (): Promise<boolean> => (await (await caches.open(cacheName)).match(new URL(url, location.href).href)) !== undefined;
     try {
-      const s = await kiln.InferenceSession.create(url, { executionProviders: ['webgpu'], publicKey, requireSignature: true, onProgress: (l, t) => progress.push([l, t]) });
+      const s = await kiln.InferenceSession.create(url, { executionProviders: ['webgpu'], publicKey, requireSignature: true, onProgress });
       const result: LoadResult = { ok: true, progress, bundle: s.bundle, verified: s.verification.verified, provider: s.executionProvider, cached: await cached() };
       if (compare) {
         const ref = await kiln.InferenceSession.create('/kiln/mlp.onnx', { executionProviders: ['webgpu'] });
@@ -96,21 +102,22 @@ function load(page: import('playwright-core').Page, url: string, key: number[], 
 test('a signed .kiln URL streams with progress, verifies in the worker, runs like its ONNX, and is cached', { timeout: TIMEOUT }, async () => {
   const { page } = await bed!.open('/pages/script-tag.html');
   const path = '/kiln/slow/mlp.kiln';
-  const first = await load(page, path, rawKey, true);
+  await page.exposeFunction('kilnTestSawPart', () => bed!.server.openGate(path));
+  const first = await load(page, `${path}?gated`, rawKey, true);
   assert.equal(first.ok, true, first.message);
   assert.equal(first.provider, 'webgpu');
   assert.equal(first.verified, true, 'the worker front-end reports the verification');
   assert.deepEqual(first.bundle, { outputs: [{ name: 'y', labels: ['a', 'b'] }], metadata: { name: 'mlp' } });
-  assert.ok(first.progress.length >= 5, `streamed in pieces (${first.progress.length} reports)`);
+  assert.ok(first.progress.length >= 3 && first.progress.some(([l, t]) => l > 0 && l < t), `streamed in pieces (${JSON.stringify(first.progress)})`);
   assert.deepEqual(first.progress.at(-1), [size, size]);
   assert.deepEqual(first.y, first.reference, 'the same outputs as the ONNX of the same model');
   assert.ok(first.y!.some((v) => v !== 0));
   assert.equal(first.cached, true);
   assert.equal(bed!.server.count(path), 1);
   // From the cache: no request, and the signature is checked again (a wrong key fails).
-  const second = await load(page, path, rawKey);
+  const second = await load(page, `${path}?gated`, rawKey); // the cached URL (the gate is open by now)
   assert.equal(second.ok, true, second.message);
-  const wrongKey = await load(page, path, otherKey);
+  const wrongKey = await load(page, `${path}?gated`, otherKey);
   assert.deepEqual([wrongKey.ok, wrongKey.isKilnError, wrongKey.code], [false, true, 'INTEGRITY']);
   assert.match(wrongKey.message!, /signature does not match/);
   assert.equal(bed!.server.count(path), 1, 'later loads make no request');

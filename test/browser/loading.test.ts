@@ -82,17 +82,24 @@ function cachedSha256(page: Page, url: string): Promise<{ stored: string | null;
 }
 
 test('a URL load reports progress while it streams, up to the full size', { timeout: TIMEOUT }, async () => {
-  // From /slow/ (64 KiB pieces 50 ms apart): a fast local server may hand the whole body over in
-  // one or two reads, and the count of reports would then depend on timing.
+  // Gated (counting-server.ts): the server sends the rest of the body only after the page reported
+  // a part of it, so the reports do not depend on how fast the pieces arrive.
   const { page } = await scriptTagPage();
+  const path = `/slow/${CLS_MODEL}`;
+  await page.exposeFunction('kilnTestSawPart', () => bed!.server.openGate(path));
   const r = await page.evaluate(async (url) => {
     const kiln = (globalThis as { kiln?: KilnModule }).kiln!;
+    const sawPart = (globalThis as unknown as { kilnTestSawPart: () => Promise<void> }).kilnTestSawPart;
     const progress: [number, number][] = [];
-    const s = await kiln.InferenceSession.create(url, { executionProviders: ['cpu'], onProgress: (loaded, total) => progress.push([loaded, total]) });
+    const onProgress = (loaded: number, total: number): void => {
+      progress.push([loaded, total]);
+      if (loaded > 0 && loaded < total) void sawPart();
+    };
+    const s = await kiln.InferenceSession.create(url, { executionProviders: ['cpu'], onProgress });
     await s.release();
     return progress;
-  }, `/slow/${CLS_MODEL}?progress`);
-  assert.ok(r.length >= 3, `several progress reports (got ${r.length})`);
+  }, `${path}?gated`);
+  assert.ok(r.length >= 3 && r.some(([l, t]) => l > 0 && l < t), `reports before, during and at the end (got ${JSON.stringify(r)})`);
   assert.deepEqual(r[0], [0, CLS_BYTES.length], 'the first report, before any byte, already knows the total');
   assert.deepEqual(r.at(-1), [CLS_BYTES.length, CLS_BYTES.length]);
   for (let i = 1; i < r.length; i++) assert.ok(r[i]![0] >= r[i - 1]![0], 'loaded never goes back');

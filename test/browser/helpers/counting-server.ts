@@ -22,6 +22,12 @@ export interface CountingServer {
   count(pathname: string | RegExp): number;
   /** resolves once a slow response for this path is closed by the client before its last byte */
   cutShort(pathname: string): Promise<void>;
+  /**
+   * A slow response asked with `?gated` sends its first piece, then waits for this (once per
+   * pathname; calling it before the request is fine): a test that opens the gate only after the page
+   * saw that piece knows the page saw the body in parts, whatever the timing.
+   */
+  openGate(pathname: string): void;
   close(): Promise<void>;
 }
 
@@ -39,6 +45,12 @@ export async function startCountingServer(options: CountingServerOptions): Promi
   const requests: string[] = [];
   const cut: string[] = [];
   const cutWaiters: { pathname: string; resolve: () => void }[] = [];
+  const gates = new Map<string, { opened: boolean; waiting: (() => void)[] }>();
+  const gateOf = (pathname: string): { opened: boolean; waiting: (() => void)[] } => {
+    let g = gates.get(pathname);
+    if (!g) gates.set(pathname, (g = { opened: false, waiting: [] }));
+    return g;
+  };
   const server = createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     requests.push(pathname);
@@ -63,10 +75,14 @@ export async function startCountingServer(options: CountingServerOptions): Promi
       return;
     }
     const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+    const gate = new URL(req.url ?? '/', 'http://localhost').searchParams.has('gated') ? gateOf(pathname) : undefined;
+    let pieces = 0;
     stream.on('data', (chunk) => {
       stream.pause();
       res.write(chunk);
-      setTimeout(() => stream.resume(), 50);
+      const next = (): void => void setTimeout(() => stream.resume(), 50);
+      if (++pieces === 1 && gate && !gate.opened) gate.waiting.push(next);
+      else next();
     });
     stream.on('end', () => res.end());
     stream.on('error', () => res.destroy());
@@ -84,6 +100,11 @@ export async function startCountingServer(options: CountingServerOptions): Promi
     requests,
     count: (p) => requests.filter((r) => (typeof p === 'string' ? r === p : p.test(r))).length,
     cutShort: (pathname) => (cut.includes(pathname) ? Promise.resolve() : new Promise((resolve) => cutWaiters.push({ pathname, resolve }))),
+    openGate: (pathname) => {
+      const g = gateOf(pathname);
+      g.opened = true;
+      for (const go of g.waiting.splice(0)) go();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
