@@ -74,7 +74,7 @@ function load(page: import('playwright-core').Page, url: string, key: number[], 
     const publicKey = await kiln.importKilnPublicKey(Uint8Array.from(key));
     const progress: [number, number][] = [];
     // a gated URL (counting-server.ts) sends the rest of the body once the page reported a part of it
-    const sawPart = (globalThis as unknown as { kilnTestSawPart?: () => Promise<void> }).kilnTestSawPart;
+    const sawPart = (globalThis as { kilnTestSawPart?: () => Promise<void> }).kilnTestSawPart;
     const onProgress = (l: number, t: number): void => {
       progress.push([l, t]);
       if (l > 0 && l < t) void sawPart?.();
