@@ -4,7 +4,8 @@
 // (runtime/backends/wasm/thread-trace.ts) and their workers spinning 0 / 100 / 1000 us before they
 // sleep. `gap` busy-waits between calls on the main thread, as the other steps of a model do.
 // `peer=ort`: onnxruntime-web wasm on 2 threads runs a 256^3 MatMul before each timed call, as the
-// bench interleaves it (its pthread spins after its runs: does that cost Kiln's second thread?).
+// bench interleaves it (its pthread spins after its runs: does that cost Kiln's second thread?);
+// `idle=ms`: the page idles that long after the peer's run.
 import { browserThreadSpawner } from '../../runtime/backends/wasm/thread-spawner-browser.ts';
 import { newPoolTrace, PoolTrace, TraceField, WorkerTraceField } from '../../runtime/backends/wasm/thread-trace.ts';
 import { loadKilnWasm, packedBBytes, type KilnWasm } from '../../runtime/backends/wasm/wasm-module.ts';
@@ -45,6 +46,8 @@ const SPINS = (params.get('spins') ?? '0,100,1000').split(',').map(Number);
 const GAPS = (params.get('gaps') ?? '0,200').split(',').map(Number);
 const SHAPES = (params.get('shapes') ?? '256x256x256,512x512x512,64x128x512,64x512x128').split(',').map((x) => x.split('x').map(Number) as [number, number, number]);
 const PEER = params.get('peer');
+/** ms the page idles (a timer) after the peer's run, before the busy gap: does a quiet pause let the peer's threads sleep? */
+const IDLE_MS = Number(params.get('idle') ?? 0);
 const log = (s: string): void => {
   document.getElementById('log')!.textContent += `${s}\n`;
 };
@@ -111,6 +114,7 @@ async function main(): Promise<ProbeRow[]> {
           const first = v.trace?.calls ?? 0;
           for (let i = 0; i < CALLS; i++) {
             if (peer) await peer();
+            if (IDLE_MS > 0) await new Promise((r) => setTimeout(r, IDLE_MS));
             busy(gapUs);
             const t0 = performance.now();
             calls[vi]!();
