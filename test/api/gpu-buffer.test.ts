@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession, KilnError, Tensor } from '../../runtime/node.ts';
 import { testRng } from '../helpers/random.ts';
+import { getGpu } from '../../runtime/backends/webgpu/gpu-provider.ts';
+import { acquireGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 
 // y = x * x + bias; z = y - x: y fed back as x gives a chain whose answer is checked on the host.
 const model = encodeOnnxModel({
@@ -102,9 +104,90 @@ test('Tensor.fromGpuBuffer: a buffer the caller made on session.gpuDevice is rea
   }
 });
 
+test('sessions share one GPUDevice: a gpu-buffer output of one session feeds another, which keeps it after the first is released', async () => {
+  const rng = testRng(import.meta.url, 'two sessions');
+  const x0 = Float32Array.from({ length: 8 }, () => rng.range(-1, 1));
+  const a = await InferenceSession.create(model, { executionProviders: ['webgpu'], preferredOutputLocation: { y: 'gpu-buffer' } });
+  const b = await InferenceSession.create(model, { executionProviders: ['webgpu'] });
+  try {
+    assert.equal(a.gpuDevice, b.gpuDevice, 'one device for both sessions, as onnxruntime-web has');
+    const y = (await a.run({ x: new Tensor('float32', x0, [2, 4]) })).y!;
+    assert.equal(y.location, 'gpu-buffer');
+    const want = step(step(x0).y);
+    const fromB = await b.run({ x: y });
+    assert.deepEqual(Array.from(fromB.y!.data as Float32Array), Array.from(want.y));
+    assert.deepEqual(Array.from(fromB.z!.data as Float32Array), Array.from(want.z));
+    await a.release();
+    // a's output tensor still holds its buffer (the device lives on for b) until the caller disposes it
+    assert.deepEqual(Array.from((await b.run({ x: y })).y!.data as Float32Array), Array.from(want.y));
+    y.dispose();
+    await rejectsWith(b.run({ x: y }), 'INPUT_MISMATCH', /disposed/);
+    assert.deepEqual(Array.from((await b.run({ x: new Tensor('float32', x0, [2, 4]) })).y!.data as Float32Array), Array.from(step(x0).y));
+  } finally {
+    await a.release();
+    await b.release();
+  }
+});
+
+test('the shared device holds one error-scope section at a time: a second waits until the first unlocks', async () => {
+  const first = await acquireGpuDevice();
+  const second = await acquireGpuDevice('software');
+  try {
+    assert.equal(first.device, second.device);
+    assert.equal(second.caps.software, true, 'caps follow each user\'s kernelTuning');
+    const order: string[] = [];
+    const unlockFirst = await first.lockScopes();
+    const waiting = second.lockScopes().then((unlock) => {
+      order.push('second locked');
+      unlock();
+    });
+    first.device.pushErrorScope('validation');
+    first.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE }); // invalid usage: caught by first's scope
+    await new Promise((r) => setImmediate(r));
+    order.push('first popping');
+    const error = await first.device.popErrorScope();
+    unlockFirst();
+    await waiting;
+    assert.ok(error, 'the invalid buffer was caught by the scope that was open');
+    assert.deepEqual(order, ['first popping', 'second locked']);
+  } finally {
+    first.release();
+    second.release();
+  }
+});
+
+test('sessions prepared and run at once on the shared device: scoped runs (a caller\'s buffer) beside new sessions preparing', async () => {
+  const rng = testRng(import.meta.url, 'concurrent');
+  const x0 = Float32Array.from({ length: 8 }, () => rng.range(-1, 1));
+  const a = await InferenceSession.create(model, { executionProviders: ['webgpu'], preferredOutputLocation: { y: 'gpu-buffer' } });
+  const sessions: InferenceSession[] = [a];
+  try {
+    const y = (await a.run({ x: new Tensor('float32', x0, [2, 4]) })).y!;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const callers = a.gpuDevice!.createBuffer({ size: 32, usage });
+    a.gpuDevice!.queue.writeBuffer(callers, 0, x0);
+    const fed = Tensor.fromGpuBuffer(callers, { dataType: 'float32', dims: [2, 4] });
+    const creating = Array.from({ length: 3 }, () => InferenceSession.create(model, { executionProviders: ['webgpu'] }));
+    const runs = [a.run({ x: fed }), a.run({ x: y }), a.run({ x: fed })];
+    const created = await Promise.all(creating);
+    sessions.push(...created);
+    const [r1, r2, r3] = await Promise.all(runs);
+    const once = step(x0);
+    const twice = step(once.y);
+    assert.deepEqual(Array.from(await r1!.z!.getData() as Float32Array), Array.from(once.z));
+    assert.deepEqual(Array.from(await r2!.z!.getData() as Float32Array), Array.from(twice.z));
+    assert.deepEqual(Array.from(await r3!.z!.getData() as Float32Array), Array.from(once.z));
+    for (const s of created) assert.deepEqual(Array.from((await s.run({ x: fed })).z!.data as Float32Array), Array.from(once.z));
+    callers.destroy();
+  } finally {
+    for (const s of sessions) await s.release();
+  }
+});
+
 test('gpu-buffer errors: wrong size, wrong type, another device, a destroyed buffer, a CPU session', async () => {
   const a = await InferenceSession.create(model, { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
-  const b = await InferenceSession.create(model, { executionProviders: ['webgpu'] });
+  const adapter = await getGpu()!.requestAdapter();
+  const other = await adapter!.requestDevice(); // a device made outside Kiln
   const cpu = await InferenceSession.create(model, { executionProviders: ['wasm'], preferredOutputLocation: 'gpu-buffer' });
   try {
     const device = a.gpuDevice!;
@@ -116,9 +199,8 @@ test('gpu-buffer errors: wrong size, wrong type, another device, a destroyed buf
     const x = new Tensor('float32', Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [2, 4]);
     const fromA = (await a.run({ x })).y!;
     assert.equal(fromA.location, 'gpu-buffer');
-    await rejectsWith(b.run({ x: fromA }), 'INPUT_MISMATCH', /another GPUDevice/);
-    // A buffer made outside Kiln on the other device: WebGPU's validation catches it, typed.
-    const foreign = Tensor.fromGpuBuffer(b.gpuDevice!.createBuffer({ size: 32, usage }), { dataType: 'float32', dims: [2, 4] });
+    // A buffer made on another device: WebGPU's validation catches it, typed.
+    const foreign = Tensor.fromGpuBuffer(other.createBuffer({ size: 32, usage }), { dataType: 'float32', dims: [2, 4] });
     await rejectsWith(a.run({ x: foreign }), 'INPUT_MISMATCH', /could not be used/);
     const destroyed = device.createBuffer({ size: 32, usage });
     destroyed.destroy();
@@ -131,7 +213,7 @@ test('gpu-buffer errors: wrong size, wrong type, another device, a destroyed buf
     await assert.rejects(InferenceSession.create(model, { executionProviders: ['cpu'], preferredOutputLocation: 'gpu' as 'cpu' }), (e: unknown) => e instanceof KilnError && e.code === 'INVALID_ARGUMENT');
   } finally {
     await a.release();
-    await b.release();
+    other.destroy();
     await cpu.release();
   }
 });

@@ -29,6 +29,7 @@ const MAX_FREE = 64;
 export class GpuBufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private freeCount = 0;
+  private destroyed = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -48,7 +49,8 @@ export class GpuBufferPool {
   }
 
   give(buf: GPUBuffer): void {
-    if (this.freeCount >= MAX_FREE) {
+    // After destroy(): the device may live on for other sessions, so a buffer back late is freed now.
+    if (this.destroyed || this.freeCount >= MAX_FREE) {
       buf.destroy();
       return;
     }
@@ -59,6 +61,7 @@ export class GpuBufferPool {
   }
 
   destroy(): void {
+    this.destroyed = true;
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.freeCount = 0;

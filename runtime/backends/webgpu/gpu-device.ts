@@ -9,9 +9,17 @@ export interface GpuDeviceContext {
   readonly caps: GpuCaps;
   readonly info: string;
   /** set once the device is lost; every later use fails with DEVICE_LOST */
-  lost: GPUDeviceLostInfo | undefined;
-  /** every GPUBuffer Kiln created on this device, counted */
+  readonly lost: GPUDeviceLostInfo | undefined;
+  /** every GPUBuffer this context's user created on the device, counted */
   readonly allocations: GpuAllocationStats;
+  /**
+   * Waits until no other user of the device has an error scope open, then holds the device's scopes
+   * until the returned function is called. Error scopes are a stack per device: two sessions that
+   * push, await, and pop on one device would catch each other's errors.
+   */
+  lockScopes(): Promise<() => void>;
+  /** This user is done with the device: a private one is destroyed, the shared one when its last user goes. */
+  release(): void;
 }
 
 /** SwiftShader, llvmpipe/lavapipe or a fallback adapter: a GPU emulated on the CPU. */
@@ -43,7 +51,8 @@ export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<Gp
   const info = adapter.info;
   const detectedSoftware = isSoftwareAdapter(adapter);
   const software = tuning === 'auto' ? detectedSoftware : tuning === 'software';
-  const ctx: GpuDeviceContext = {
+  let tail = Promise.resolve();
+  const ctx = {
     device,
     info: `${info.vendor || 'unknown vendor'} ${info.architecture || ''} ${info.description || info.device || ''}`.replace(/\s+/g, ' ').trim() + (detectedSoftware ? ' (software)' : ''),
     caps: {
@@ -56,13 +65,63 @@ export async function createGpuDevice(tuning: KernelTuning = 'auto'): Promise<Gp
       packedDot4x8: gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') === true,
       software,
     },
-    lost: undefined,
+    lost: undefined as GPUDeviceLostInfo | undefined,
     allocations: newAllocationStats(),
+    lockScopes(): Promise<() => void> {
+      const before = tail;
+      let unlock!: () => void;
+      tail = new Promise((resolve) => (unlock = resolve));
+      return before.then(() => unlock);
+    },
+    release: () => device.destroy(),
   };
   void device.lost.then((lostInfo) => {
     ctx.lost = lostInfo;
   });
   return ctx;
+}
+
+/**
+ * The device sessions share, as onnxruntime-web's sessions share one: a gpu-buffer output of one
+ * session feeds another with no copy, and the page holds one device's memory. Made on first use,
+ * destroyed when its last user releases it, and made again after a loss.
+ */
+let shared: { readonly ready: Promise<GpuDeviceContext>; users: number } | undefined;
+
+/** A session's view of the shared device: its own caps (kernelTuning) and allocation counts. */
+export async function acquireGpuDevice(tuning: KernelTuning = 'auto'): Promise<GpuDeviceContext> {
+  if (!shared?.users) {
+    const slot = { ready: createGpuDevice(), users: 0 };
+    const forget = (): void => {
+      if (shared === slot) shared = undefined;
+    };
+    slot.ready.then((d) => d.device.lost.then(forget), forget);
+    shared = slot;
+  }
+  const slot = shared;
+  slot.users++;
+  const base = await slot.ready.catch((e: unknown) => {
+    slot.users--;
+    throw e;
+  });
+  let released = false;
+  return {
+    device: base.device,
+    info: base.info,
+    caps: { ...base.caps, software: tuning === 'auto' ? base.caps.software : tuning === 'software' },
+    get lost() {
+      return base.lost;
+    },
+    allocations: newAllocationStats(),
+    lockScopes: () => base.lockScopes(),
+    release() {
+      if (released) return;
+      released = true;
+      if (--slot.users > 0) return;
+      if (shared === slot) shared = undefined;
+      base.device.destroy();
+    },
+  };
 }
 
 export function checkNotLost(ctx: GpuDeviceContext): void {

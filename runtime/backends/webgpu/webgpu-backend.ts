@@ -8,7 +8,7 @@ import type { Backend, Placement, PreparedPlan, RunIo, StepPlacement } from '../
 import { GpuBufferPool, bufferDevices, createCountedBuffer } from './gpu-buffer-pool.ts';
 import { runStepOnCpu } from '../js/run-step.ts';
 import { BufferAssigner } from './buffer-assignment.ts';
-import { checkNotLost, createGpuDevice, type GpuDeviceContext } from './gpu-device.ts';
+import { acquireGpuDevice, checkNotLost, type GpuDeviceContext } from './gpu-device.ts';
 import type { KernelTuning } from './kernel-tuning.ts';
 import { PipelineCache, readOnlyBindings, type PipelineCounts } from './pipeline-cache.ts';
 import { lowerPlan } from './plan-lowering.ts';
@@ -80,7 +80,7 @@ export class WebGpuBackend implements Backend {
   }
 
   static async create(tuning: KernelTuning = 'auto'): Promise<WebGpuBackend> {
-    const backend = new WebGpuBackend(await createGpuDevice(tuning));
+    const backend = new WebGpuBackend(await acquireGpuDevice(tuning));
     backend.tuning = tuning;
     return backend;
   }
@@ -114,9 +114,23 @@ export class WebGpuBackend implements Backend {
 
   async prepare(plan: ExecutionPlan): Promise<PreparedPlan> {
     checkNotLost(this.gpu);
+    // The device's error scopes are held from the pushes to the pops (gpu-device.ts lockScopes), and
+    // closed whatever fails between; pipelines compile outside them (a failed compile rejects its own promise).
+    const scopes = { unlock: await this.gpu.lockScopes(), open: false };
+    try {
+      return await this.prepareLocked(plan, scopes);
+    } finally {
+      if (scopes.open) await Promise.all([this.gpu.device.popErrorScope(), this.gpu.device.popErrorScope()]).catch(() => undefined);
+      scopes.unlock();
+    }
+  }
+
+  private async prepareLocked(plan: ExecutionPlan, scopes: { unlock: () => void; open: boolean }): Promise<PreparedPlan> {
+    checkNotLost(this.gpu);
     const { device, caps } = this.gpu;
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
+    scopes.open = true;
 
     // 1. Placement and lowering (plan-lowering.ts, shared with the pipeline prewarm).
     const { lowerings, cpuReasons, root } = lowerPlan(plan, caps);
@@ -192,10 +206,11 @@ export class WebGpuBackend implements Backend {
     const uniformBuffer = createCountedBuffer(device, this.gpu.allocations, { label: 'kiln-uniforms', size: Math.max(16, uniformBytes), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const readOnlyOf = readOnlyBindings;
     const compileStart = performance.now();
-    const compiled = await Promise.all(programs.map(({ program }) => this.pipelines.get(program, this.pipelines.layoutFor(readOnlyOf(program)))));
-    const compileMs = performance.now() - compileStart;
+    const compiling = Promise.all(programs.map(({ program }) => this.pipelines.get(program, this.pipelines.layoutFor(readOnlyOf(program)))));
+    compiling.catch(() => undefined); // awaited after the scopes are popped
     this.pipelines.dropUnclaimed(); // pipelines compiled ahead that this plan did not ask for were wrong guesses
     const execs: StepExec[] = plan.steps.map((step) => ({ kind: 'cpu', step }));
+    const encoded: (Omit<EncodedProgram, 'pipeline'> & { readonly step: number })[] = [];
     programs.forEach(({ step, program }, i) => {
       const s = plan.steps[step]!;
       device.queue.writeBuffer(uniformBuffer, uniformOffsets[i]!, program.uniforms as GpuUpload);
@@ -214,10 +229,8 @@ export class WebGpuBackend implements Backend {
         const id = ref.kind === 'temp' ? undefined : ref.kind === 'input' ? s.inputs[ref.index] : s.outputs[ref.index];
         return id === undefined || id < 0 ? undefined : rootOf(id);
       });
-      const prev = execs[step]!;
-      const list = prev.kind === 'gpu' ? prev.programs : [];
-      list.push({ pipeline: compiled[i]!, bindGroup, dispatch: program.dispatch, layout, entries, roots, rebound: new Map() });
-      execs[step] = { kind: 'gpu', programs: list };
+      encoded.push({ step, bindGroup, dispatch: program.dispatch, layout, entries, roots, rebound: new Map() });
+      if (execs[step]!.kind === 'cpu') execs[step] = { kind: 'gpu', programs: [] };
     });
     lowerings.forEach((low, i) => {
       if (low?.kind === 'view' || (low?.kind === 'programs' && low.programs.length === 0)) execs[i] = { kind: 'gpu', programs: [] };
@@ -232,10 +245,17 @@ export class WebGpuBackend implements Backend {
       const bytes = Math.max(16, sizeOfMeta(plan.values[id]!.meta) * BYTES_PER_GPU_ELEMENT);
       staging.set(id, createCountedBuffer(device, this.gpu.allocations, { label: `kiln-readback-${plan.values[id]!.name}`, size: Math.ceil(bytes / 16) * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
     }
-    const oom = await device.popErrorScope();
-    const invalid = await device.popErrorScope();
+    scopes.open = false;
+    const [oom, invalid] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    scopes.unlock();
     if (oom) fail('DEVICE_LIMIT', `out of GPU memory while preparing the model: ${oom.message}`);
     if (invalid) fail('INTERNAL', `WebGPU rejected the prepared plan: ${invalid.message}`);
+    const compiled = await compiling;
+    const compileMs = performance.now() - compileStart;
+    encoded.forEach(({ step, ...program }, i) => {
+      const exec = execs[step]!;
+      if (exec.kind === 'gpu') exec.programs.push({ ...program, pipeline: compiled[i]! });
+    });
 
     const steps: StepPlacement[] = plan.steps.map((s, i) => {
       const where = { node: s.node.name, opType: s.node.opType };
@@ -292,6 +312,8 @@ export class WebGpuBackend implements Backend {
     const buffers: ReadonlyMap<number, GPUBuffer> = bound.size === 0 ? layout.buffers : new Map([...layout.buffers].map(([id, b]) => [id, bound.get(layout.rootOf(id)) ?? b]));
     // A caller's buffer that is destroyed, or of another device, fails validation at bind or submit:
     // caught here so the run fails with a typed error instead of returning stale outputs.
+    // Another session on the shared device must not have scopes open meanwhile (gpu-device.ts lockScopes).
+    const unlock = callerBuffers > 0 ? await this.gpu.lockScopes() : undefined;
     if (callerBuffers > 0) device.pushErrorScope('validation');
     // Pooled output buffers go back, and the error scope is closed, whatever fails on the way.
     const taken: GPUBuffer[] = [...direct.values()];
@@ -377,6 +399,7 @@ export class WebGpuBackend implements Backend {
       if (scopeOpen) {
         scopeOpen = false;
         const invalid = await device.popErrorScope();
+        unlock?.();
         if (invalid) {
           fail('INPUT_MISMATCH', `a gpu-buffer input could not be used (a buffer of another GPUDevice, or destroyed?): ${invalid.message}`);
         }
@@ -387,6 +410,7 @@ export class WebGpuBackend implements Backend {
       });
     } catch (e) {
       if (scopeOpen) await device.popErrorScope().catch(() => undefined);
+      unlock?.();
       for (const b of taken) this.outputPool.give(b);
       throw e;
     }
@@ -408,7 +432,7 @@ export class WebGpuBackend implements Backend {
       const name = layout.plan.values[id]!.name;
       const buffer = t.gpuBuffer;
       const owner = bufferDevices.get(buffer);
-      if (owner && owner !== this.gpu.device) fail('INPUT_MISMATCH', `input '${name}': its GPU buffer belongs to another GPUDevice (another session's?); feed a CPU tensor or one made on session.gpuDevice`, { input: name });
+      if (owner && owner !== this.gpu.device) fail('INPUT_MISMATCH', `input '${name}': its GPU buffer belongs to another GPUDevice (one lost and replaced since?); feed a CPU tensor or one made on session.gpuDevice`, { input: name });
       if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) fail('INPUT_MISMATCH', `input '${name}': a GPU buffer fed to Kiln needs STORAGE usage`, { input: name });
       if (buffer.size < t.size * BYTES_PER_GPU_ELEMENT) fail('INPUT_MISMATCH', `input '${name}': the GPU buffer has ${buffer.size} bytes, the tensor needs ${t.size * BYTES_PER_GPU_ELEMENT}`, { input: name });
       if (!layout.buffers.has(id) || layout.readOnHost.has(id)) host.set(id, new Tensor(t.type, await t.getData(), t.dims));
@@ -490,6 +514,6 @@ export class WebGpuBackend implements Backend {
     this.constants.clear();
     this.outputPool.destroy();
     this.stagingPool.destroy();
-    this.gpu.device.destroy();
+    this.gpu.release();
   }
 }
