@@ -110,6 +110,25 @@ function iifeLazyImports(): Plugin {
 }
 
 /**
+ * The script tag holds the runtime (iife-entry.ts imports core-entry.ts and calls setLocalCore), so
+ * browser-session.ts's `import('./core-entry.ts')` is never taken there; left in, the bundler keeps
+ * it as an inlined dynamic import and wraps the whole runtime (~150 modules) in lazy-init functions
+ * to honour it (2.4 KB gzip). There it becomes the namespace the entry imports statically.
+ */
+function iifeLocalCore(): Plugin {
+  return {
+    name: 'kiln-iife-local-core',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!posix(id).endsWith('runtime/worker/browser-session.ts')) return null;
+      const out = code.replace("await import('./core-entry.ts')", '__kilnLocalCore');
+      if (out === code) throw new Error('runtime/worker/browser-session.ts no longer imports its core as vite.config.ts expects');
+      return { code: `${out}\nimport * as __kilnLocalCore from './core-entry.ts';\n`, map: null };
+    },
+  };
+}
+
+/**
  * The main script-tag build: before it, builds each lazy part as its own classic script, with every
  * module that kiln.iife.js also holds left out and read from globalThis.__kilnShared instead (one
  * KilnError class, one Tensor class, one copy of each module's state); then kiln.iife.js fills
@@ -185,7 +204,7 @@ export function browserConfig(which: BrowserBuild = 'esm', options: { scan?: boo
     configFile: false,
     logLevel: 'warn',
     publicDir: false,
-    plugins: which === 'esm' ? [esmEntry()] : which === 'iife' ? (options.scan ? [iifeLazyImports()] : [iifeLazyImports(), iifeChunks()]) : [],
+    plugins: which === 'esm' ? [esmEntry()] : which === 'iife' ? (options.scan ? [iifeLazyImports(), iifeLocalCore()] : [iifeLazyImports(), iifeLocalCore(), iifeChunks()]) : [],
     build: {
       outDir: 'dist',
       emptyOutDir: false,
