@@ -228,7 +228,10 @@ export function browserConfig(which: BrowserBuild = 'esm', options: { scan?: boo
         // Telemetry is loaded only when a session asks for it: in the ESM core and worker builds it is
         // one extra file (kiln.<build>-session-telemetry.mjs) importing what it shares from its entry, which
         // may therefore export more than its API; the IIFE (one file by design) and kiln.mjs inline it.
-        output: { minify: true, ...(which === 'core' || which === 'worker' ? { chunkFileNames: `kiln.${which}-[name].mjs` } : { inlineDynamicImports: true }) },
+        // Every module the entry imports statically ('$initial') stays in the entry file: left to itself
+        // the bundler splits modules the lazy parts share with it into a dozen small chunks, each
+        // gzipped alone (~5 KB more on the ESM WebGPU path; test/delivery/bundle-size.test.ts checks it).
+        output: { minify: true, ...(which === 'core' || which === 'worker' ? { chunkFileNames: `kiln.${which}-[name].mjs`, codeSplitting: { groups: [{ name: 'runtime', tags: ['$initial'] }] } } : { inlineDynamicImports: true }) },
         preserveEntrySignatures: 'allow-extension',
       },
     },
