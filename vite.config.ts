@@ -10,7 +10,7 @@
 //   --mode cli     dist/cli/kiln.js      the `kiln` command (package.json "bin"), one chunk per subcommand
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, defineConfig, type InlineConfig, type Plugin } from 'vite';
+import { build, defineConfig, parseAst, type InlineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -110,13 +110,32 @@ function iifeLazyImports(): Plugin {
 }
 
 /**
+ * The script tag holds the runtime (iife-entry.ts imports core-entry.ts and calls setLocalCore), so
+ * browser-session.ts's `import('./core-entry.ts')` is never taken there; left in, the bundler keeps
+ * it as an inlined dynamic import and wraps the whole runtime (~150 modules) in lazy-init functions
+ * to honour it (2.4 KB gzip). There it becomes the namespace the entry imports statically.
+ */
+function iifeLocalCore(): Plugin {
+  return {
+    name: 'kiln-iife-local-core',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!posix(id).endsWith('runtime/worker/browser-session.ts')) return null;
+      const out = code.replace("await import('./core-entry.ts')", '__kilnLocalCore');
+      if (out === code) throw new Error('runtime/worker/browser-session.ts no longer imports its core as vite.config.ts expects');
+      return { code: `${out}\nimport * as __kilnLocalCore from './core-entry.ts';\n`, map: null };
+    },
+  };
+}
+
+/**
  * The main script-tag build: before it, builds each lazy part as its own classic script, with every
  * module that kiln.iife.js also holds left out and read from globalThis.__kilnShared instead (one
  * KilnError class, one Tensor class, one copy of each module's state); then kiln.iife.js fills
- * __kilnShared with exactly the modules the parts asked for.
+ * __kilnShared with exactly the modules, and of each the names, that the parts import.
  */
 function iifeChunks(): Plugin {
-  const shared = new Set<string>();
+  const shared: SharedImports = new Map();
   return {
     name: 'kiln-iife-chunks',
     async buildStart() {
@@ -131,16 +150,61 @@ function iifeChunks(): Plugin {
     },
     transform(code, id) {
       if (id !== IIFE_ENTRY) return null;
-      const ids = [...shared].sort();
-      const imports = ids.map((m, i) => `import * as __kilnShared${i} from ${JSON.stringify(posix(m))};`).join('');
-      const fill = ids.map((m, i) => `${JSON.stringify(sharedGlobal(m).slice('__kilnShared.'.length))}: __kilnShared${i}`).join(', ');
-      return { code: `${code}\n${imports}globalThis["__kilnShared"] = { ${fill} };\n`, map: null };
+      const ids = [...shared.keys()].sort();
+      // A module a part reads whole (import * as) is passed as its namespace; otherwise only the names
+      // the parts import, as getters (live bindings, as a namespace has): a namespace would keep every
+      // export of the module (and the code behind it) in kiln.iife.js.
+      const imports = ids.map((m, i) => {
+        const names = shared.get(m);
+        const from = JSON.stringify(posix(m));
+        if (names === '*') return `import * as __kilnShared${i} from ${from};`;
+        return names && names.size ? `import { ${[...names].sort().map((n, j) => `${n} as __kilnShared${i}_${j}`).join(', ')} } from ${from};` : '';
+      }).join('');
+      const fill = ids.map((m, i) => {
+        const names = shared.get(m);
+        const value = names === '*' ? `__kilnShared${i}` : `__kilnGetters({ ${[...(names ?? [])].sort().map((n, j) => `${n}: () => __kilnShared${i}_${j}`).join(', ')} })`;
+        return `${JSON.stringify(sharedGlobal(m).slice('__kilnShared.'.length))}: ${value}`;
+      }).join(', ');
+      const getters = 'const __kilnGetters = (g) => { const o = {}; for (const k in g) Object.defineProperty(o, k, { get: g[k], enumerable: true }); return o; };';
+      return { code: `${code}\n${imports}${getters}globalThis["__kilnShared"] = { ${fill} };\n`, map: null };
     },
   };
 }
 
+/** Per module of kiln.iife.js that a lazy part imports: the names the parts import from it, or '*' for the whole namespace. */
+type SharedImports = Map<string, Set<string> | '*'>;
+
+/** Records in `shared` what `code` (a module of a lazy part, types already stripped) imports from kiln.iife.js's modules. */
+function recordSharedImports(code: string, importer: string, isShared: (id: string) => boolean, shared: SharedImports): void {
+  const add = (source: string, names: readonly string[] | '*'): void => {
+    if (!/^\.{1,2}\//.test(source)) return;
+    const id = resolve(dirname(importer), source);
+    if (!isShared(id)) return;
+    const had = shared.get(id);
+    if (names === '*' || had === '*') return void shared.set(id, '*');
+    const set = had ?? new Set<string>();
+    for (const n of names) {
+      if (!/^[A-Za-z_$][\w$]*$/.test(n)) throw new Error(`vite.config.ts: ${importer} imports '${n}' from ${id}, not a plain name`);
+      set.add(n);
+    }
+    shared.set(id, set);
+  };
+  const nameOf = (n: { type: string; name?: string; value?: unknown }): string => (n.type === 'Identifier' ? n.name ?? '' : String(n.value));
+  for (const node of parseAst(code).body) {
+    if (node.type === 'ImportDeclaration') {
+      add(node.source.value, node.specifiers.some((sp) => sp.type === 'ImportNamespaceSpecifier') ? '*' : node.specifiers.map((sp) => (sp.type === 'ImportSpecifier' ? nameOf(sp.imported) : 'default')));
+    } else if (node.type === 'ExportNamedDeclaration' && node.source) {
+      add(node.source.value, node.specifiers.map((sp) => nameOf(sp.local)));
+    } else if (node.type === 'ExportAllDeclaration') {
+      add(node.source.value, '*');
+    }
+  }
+  // A dynamic import of such a module gets its namespace.
+  for (const m of code.matchAll(/\bimport\(\s*(['"])([^'"]+)\1\s*\)/g)) add(m[2]!, '*');
+}
+
 /** One lazy part of the script tag: dist/kiln.iife-<name>.js, registering its exports as globalThis.__kilnChunks[name]. */
-function iifeChunkConfig(name: string, inMain: ReadonlySet<string>, shared: Set<string>): InlineConfig {
+function iifeChunkConfig(name: string, inMain: ReadonlySet<string>, shared: SharedImports): InlineConfig {
   const entry = resolve(root, IIFE_CHUNKS[name]!);
   return {
     root,
@@ -156,8 +220,16 @@ function iifeChunkConfig(name: string, inMain: ReadonlySet<string>, shared: Set<
           if (!importer || !/^\.{1,2}\//.test(source)) return null;
           const id = resolve(dirname(importer), source);
           if (id === entry || !inMain.has(id)) return null;
-          shared.add(id);
+          if (!shared.has(id)) shared.set(id, new Set());
           return { id, external: true };
+        },
+      },
+      {
+        name: 'kiln-iife-chunk-shared-names',
+        enforce: 'post',
+        transform(code, id) {
+          if (!id.includes('node_modules')) recordSharedImports(code, id, (m) => m !== entry && inMain.has(m), shared);
+          return null;
         },
       },
     ],
@@ -185,7 +257,7 @@ export function browserConfig(which: BrowserBuild = 'esm', options: { scan?: boo
     configFile: false,
     logLevel: 'warn',
     publicDir: false,
-    plugins: which === 'esm' ? [esmEntry()] : which === 'iife' ? (options.scan ? [iifeLazyImports()] : [iifeLazyImports(), iifeChunks()]) : [],
+    plugins: which === 'esm' ? [esmEntry()] : which === 'iife' ? (options.scan ? [iifeLazyImports(), iifeLocalCore()] : [iifeLazyImports(), iifeLocalCore(), iifeChunks()]) : [],
     build: {
       outDir: 'dist',
       emptyOutDir: false,
@@ -209,7 +281,10 @@ export function browserConfig(which: BrowserBuild = 'esm', options: { scan?: boo
         // Telemetry is loaded only when a session asks for it: in the ESM core and worker builds it is
         // one extra file (kiln.<build>-session-telemetry.mjs) importing what it shares from its entry, which
         // may therefore export more than its API; the IIFE (one file by design) and kiln.mjs inline it.
-        output: { minify: true, ...(which === 'core' || which === 'worker' ? { chunkFileNames: `kiln.${which}-[name].mjs` } : { inlineDynamicImports: true }) },
+        // Every module the entry imports statically ('$initial') stays in the entry file: left to itself
+        // the bundler splits modules the lazy parts share with it into a dozen small chunks, each
+        // gzipped alone (~5 KB more on the ESM WebGPU path; test/delivery/bundle-size.test.ts checks it).
+        output: { minify: true, ...(which === 'core' || which === 'worker' ? { chunkFileNames: `kiln.${which}-[name].mjs`, codeSplitting: { groups: [{ name: 'runtime', tags: ['$initial'] }] } } : { inlineDynamicImports: true }) },
         preserveEntrySignatures: 'allow-extension',
       },
     },

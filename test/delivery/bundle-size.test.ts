@@ -32,6 +32,11 @@ test('the lazy parts stay out of the entry files', () => {
   }
 });
 
+test('each ESM runtime entry is one file: what every session needs is not split into shared chunks', () => {
+  // Each extra file is gzipped alone (and is one more request): a dozen small shared chunks cost ~5 KB (vite.config.ts).
+  for (const entry of ['kiln.mjs', 'kiln.worker.mjs', 'kiln.core.mjs']) assert.deepEqual([...staticClosure(dist, entry)], [entry]);
+});
+
 test('the ONNX reader part holds no Range read-ahead: it loads only for a download from a server that answers Range requests', () => {
   for (const build of ['worker', 'core']) {
     assert.ok(readFileSync(join(dist, `kiln.${build}-onnx-reader.mjs`), 'utf8').includes(`kiln.${build}-onnx-early.mjs`), `kiln.${build}-onnx-reader.mjs names its lazy part`);
