@@ -46,7 +46,7 @@ const SIZE_FIRST = new Set(['pool.c', 'reduce.c', 'transpose.c', 'argmax.c', 're
  * exp_weight), so -Os leaves them as -O3 did (the demo GPT's attention at L = 512 within 1-2%) at
  * ~850 B gzip less, room for the additive-mask key trimming (wasm-prefill).
  */
-const SMALLEST = new Set(['attention.c']);
+const SMALLEST = new Set(['attention.c', 'recurrent.c']);
 /**
  * Sources compiled without the SLP vectorizer: lookup-excite.c's pooled mean keeps the 4 lanes of
  * a float sum as 4 scalar sums over gathered table values, which SLP packs back into a vector built
