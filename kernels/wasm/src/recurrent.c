@@ -4,23 +4,17 @@
 // a (batch, channel) row for CausalConvWithState.
 #include "vmath.h"
 
-/** n (1..4) floats at p; n == 4 is one load. Only tails pass n < 4, so the full path has no branch. */
+/**
+ * n (1 or 4) floats at p. Callers pass a constant: tails go a lane at a time (n = 1), which keeps
+ * one small copy of each loop for them instead of a branch per lane (the module's size budget).
+ */
 INLINE v128_t load_n(const float *p, int n) {
-  if (n == 4) return wasm_v128_load(p);
-  v128_t r = wasm_v128_load32_zero(p);
-  if (n > 1) r = wasm_v128_load32_lane(p + 1, r, 1);
-  if (n > 2) r = wasm_v128_load32_lane(p + 2, r, 2);
-  return r;
+  return n == 4 ? wasm_v128_load(p) : wasm_v128_load32_zero(p);
 }
 
 INLINE void store_n(float *p, v128_t x, int n) {
-  if (n == 4) {
-    wasm_v128_store(p, x);
-    return;
-  }
-  wasm_v128_store32_lane(p, x, 0);
-  if (n > 1) wasm_v128_store32_lane(p + 1, x, 1);
-  if (n > 2) wasm_v128_store32_lane(p + 2, x, 2);
+  if (n == 4) wasm_v128_store(p, x);
+  else wasm_v128_store32_lane(p, x, 0);
 }
 
 /**
@@ -33,18 +27,26 @@ INLINE void store_n(float *p, v128_t x, int n) {
 INLINE void la_columns(float *s, const float *k, const float *v, const float *g, const float *gk, const float *q, float *o, int delta, float beta,
                        int group, int dk, int dv, float scale, int n) {
   v128_t w = load_n(v, n);
+  // two sums (even and odd rows): the adds' latency, not their count, bounds these loops
   if (delta) {
-    v128_t r = SPLAT(0.0f);
-    for (int i = 0; i < dk; i++) r = wasm_f32x4_add(r, wasm_f32x4_mul(load_n(s + i * dv, n), SPLAT(gk[i])));
-    w = wasm_f32x4_mul(SPLAT(beta), wasm_f32x4_sub(w, r));
+    v128_t r = SPLAT(0.0f), r1 = r;
+    int i = 0;
+    for (; i + 2 <= dk; i += 2) {
+      r = wasm_f32x4_add(r, wasm_f32x4_mul(load_n(s + i * dv, n), SPLAT(gk[i])));
+      r1 = wasm_f32x4_add(r1, wasm_f32x4_mul(load_n(s + (i + 1) * dv, n), SPLAT(gk[i + 1])));
+    }
+    if (i < dk) r = wasm_f32x4_add(r, wasm_f32x4_mul(load_n(s + i * dv, n), SPLAT(gk[i])));
+    w = wasm_f32x4_mul(SPLAT(beta), wasm_f32x4_sub(w, wasm_f32x4_add(r, r1)));
   }
-  v128_t acc = SPLAT(0.0f);
+  v128_t acc = SPLAT(0.0f), acc1 = acc;
   for (int i = 0; i < dk; i++) {
     v128_t x = wasm_f32x4_add(wasm_f32x4_mul(load_n(s + i * dv, n), SPLAT(g[i])), wasm_f32x4_mul(SPLAT(k[i]), w));
     store_n(s + i * dv, x, n);
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(SPLAT(q[i]), x));
+    v128_t a = wasm_f32x4_add(acc1, wasm_f32x4_mul(SPLAT(q[i]), x));
+    acc1 = acc;
+    acc = a;
   }
-  store_n(o, wasm_f32x4_mul(acc, SPLAT(scale)), n);
+  store_n(o, wasm_f32x4_mul(wasm_f32x4_add(acc, acc1), SPLAT(scale)), n);
   for (int h = 1; h < group; h++) {
     const float *qh = q + h * dk;
     acc = SPLAT(0.0f);
@@ -81,33 +83,29 @@ void KILN_EXPORT(kiln_linear_attention_f32)(const float *q, const float *k, cons
       if (decay) {
         const float *d = decay + kh * decay_width;
         int i = 0;
-        if (decay_width == 1) {
-          float e = wasm_f32x4_extract_lane(v_exp(SPLAT(d[0])), 0);
-          for (; i < dk; i++) g[i] = e;
-        } else {
-          for (; i + 4 <= dk; i += 4) wasm_v128_store(g + i, v_exp(wasm_v128_load(d + i)));
-          if (i < dk) store_n(g + i, v_exp(load_n(d + i, dk - i)), dk - i);
-        }
+        for (; i + 4 <= decay_width; i += 4) wasm_v128_store(g + i, v_exp(wasm_v128_load(d + i)));
+        for (; i < decay_width; i++) store_n(g + i, v_exp(load_n(d + i, 1)), 1);
+        for (; i < dk; i++) g[i] = g[0]; // one decay per head
       }
       for (int i = 0; i < dk; i++) gk[i] = g[i] * kt[i];
       const float bv = beta ? beta[bt * beta_heads + (beta_heads == 1 ? 0 : h)] : 0.0f;
       int j = 0;
       for (; j + 4 <= dv; j += 4) la_columns(s + j, kt, vt + j, g, gk, qt, ot + j, beta != 0, bv, group, dk, dv, scale, 4);
-      if (j < dv) la_columns(s + j, kt, vt + j, g, gk, qt, ot + j, beta != 0, bv, group, dk, dv, scale, dv - j);
+      for (; j < dv; j++) la_columns(s + j, kt, vt + j, g, gk, qt, ot + j, beta != 0, bv, group, dk, dv, scale, 1); // the tail, a column at a time
     }
   }
 }
 
-/** y = y * sigmoid(y) over n floats (SiLU), 4 at a time, the tail through one partial vector. */
+/** y = y * sigmoid(y) over n floats (SiLU), 4 at a time, then one lane at a time. */
 INLINE void silu_inplace(float *y, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) {
     v128_t x = wasm_v128_load(y + i);
     wasm_v128_store(y + i, wasm_f32x4_mul(x, v_sigmoid(x)));
   }
-  if (i < n) {
-    v128_t x = load_n(y + i, n - i);
-    store_n(y + i, wasm_f32x4_mul(x, v_sigmoid(x)), n - i);
+  for (; i < n; i++) {
+    v128_t x = load_n(y + i, 1);
+    store_n(y + i, wasm_f32x4_mul(x, v_sigmoid(x)), 1);
   }
 }
 
