@@ -44,9 +44,10 @@ const SIZE_FIRST = new Set(['pool.c', 'reduce.c', 'transpose.c', 'argmax.c', 're
 /**
  * Sources compiled at -Os: attention.c, whose hot loops are always_inline helpers (dot4, axpy4,
  * exp_weight), so -Os leaves them as -O3 did (the demo GPT's attention at L = 512 within 1-2%) at
- * ~850 B gzip less, room for the additive-mask key trimming (wasm-prefill).
+ * ~850 B gzip less, room for the additive-mask key trimming (wasm-prefill). recurrent.c likewise
+ * (its loops are always_inline helpers too): -O3 made it 3.2 KB gzip, over the budget; -Os 1.8 KB.
  */
-const SMALLEST = new Set(['attention.c']);
+const SMALLEST = new Set(['attention.c', 'recurrent.c']);
 /**
  * Sources compiled without the SLP vectorizer: lookup-excite.c's pooled mean keeps the 4 lanes of
  * a float sum as 4 scalar sums over gathered table values, which SLP packs back into a vector built

@@ -45,9 +45,10 @@ export const MAX_ROW_PARTS = 8;
  * the order both sides of the pool index them: attention's query rows, the integer GEMM's rows or
  * panels and depthwise planes (gemm-s8-parts.c), MatMulNBits' prefill panels and decode column
  * groups (matmul-nbits.c), the float conv's (image, group, chunk) units and depthwise planes (conv-f32.c),
- * and blocks of 2048 elements of the costly unary ops (eltwise-unary.c).
+ * blocks of 2048 elements of the costly unary ops (eltwise-unary.c), and the recurrent ops' (batch, KV
+ * head) states and (batch, channel) rows (recurrent.c).
  */
-export const ROW_PARALLEL_EXPORTS = ['kiln_attention_f32', 'kiln_gemm_s16_part', 'kiln_dwconv_s16_part', 'kiln_nbits_gemm_f32', 'kiln_nbits_f32_part', 'kiln_conv_f32', 'kiln_conv_depthwise_f32', 'kiln_unary_part_f32'] as const;
+export const ROW_PARALLEL_EXPORTS = ['kiln_attention_f32', 'kiln_gemm_s16_part', 'kiln_dwconv_s16_part', 'kiln_nbits_gemm_f32', 'kiln_nbits_f32_part', 'kiln_conv_f32', 'kiln_conv_depthwise_f32', 'kiln_unary_part_f32', 'kiln_linear_attention_f32', 'kiln_causal_conv_f32'] as const;
 export type RowParallelExport = (typeof ROW_PARALLEL_EXPORTS)[number];
 
 /** A call of a row-parallel export over rows [0, rows) (WasmKernels.parallelRows). */

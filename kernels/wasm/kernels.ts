@@ -40,6 +40,8 @@ import { wasm as cast } from '../cast/wasm.ts';
 import { wasm as compare } from '../elementwise-binary/wasm-compare.ts';
 import { wasm as tile } from '../tile/wasm.ts';
 import { wasm as kvCache } from '../kv-cache-write/wasm.ts';
+import { wasm as causalConv } from '../causal-conv-with-state/wasm.ts';
+import { wasm as linearAttention } from '../linear-attention/wasm.ts';
 
 const tables: readonly ImplementationTable<WasmKernel>[] = [
   matmul, conv, gemm, dequantConv, convTranspose,
@@ -52,6 +54,7 @@ const tables: readonly ImplementationTable<WasmKernel>[] = [
   attention,
   gather, where, cast, compare, tile,
   kvCache,
+  causalConv, linearAttention,
 ];
 
 const byKey = new Map<string, WasmKernel>();

@@ -21,7 +21,8 @@ function conv(name: string, B: number, C: number, L: number, K: number, opts: { 
   return {
     name, op: OP, opset: 27, outputs: opts.outputs ?? 2, inputs,
     ...(opts.activation ? { attrs: { activation: opts.activation } } : {}),
-    ...(opts.dtype === 'float16' ? { tolerance: F16_TOL } : {}),
+    // float32 runs the wasm kernel itself (float16 declines to the js kernel)
+    ...(opts.dtype === 'float16' ? { tolerance: F16_TOL } : { wasmKernel: true }),
   };
 }
 

@@ -44,6 +44,7 @@ async function matchesOrt(name: string, op: string, attrs: Readonly<Record<strin
     try {
       const got = await s.run(feeds);
       if (provider === 'webgpu') assert.equal(s.lastPlacement?.cpu ?? 1, 0, `${name}: ${op} fell back to the CPU on webgpu`);
+      if (provider === 'wasm') assert.ok(s.lastPlacement?.steps.every((st) => st.implementation === 'wasm'), `${name}: ${op} did not run its wasm kernel`);
       for (const out of ['y', 'state']) {
         const w = want[out]!;
         const problem = compareTensors(got[out]!, new Tensor(w.type as DataType, w.data as Float32Array, [...w.dims]), tolerance);
