@@ -150,3 +150,67 @@ for (const [page, worker] of [['script-tag', true], ['script-tag', false], ['esm
     assert.equal(bed!.server.count(OP_CHUNK) - before, 0, `op chunks fetched: ${bed!.server.requests.filter((r) => OP_CHUNK.test(r)).join(', ')}`);
   });
 }
+
+// Every op group's part in the script tag (kiln.iife.js hands each part only the names it imports from
+// the shared modules: docs/decisions.md bundle-headroom): a model per group runs in the page and in its
+// worker, on WebGPU and wasm, against values worked out here.
+const gelu = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+const groupInput = [-2, -0.5, 0, 0.25, 1, 1.5, 3, -1];
+const groupModels: { group: string; model: Uint8Array; dims: number[]; expected: number[] }[] = [
+  {
+    group: 'transformer',
+    model: encodeOnnxModel({
+      opsets: { '': 17, 'com.microsoft': 1 },
+      inputs: [{ name: 'x', dtype: 'float32', dims: [2, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: [2, 4] }],
+      nodes: [{ opType: 'FastGelu', domain: 'com.microsoft', inputs: ['x'], outputs: ['y'] }],
+    }),
+    dims: [2, 4],
+    expected: groupInput.map(gelu),
+  },
+  {
+    group: 'vision', // the centre 2 x 2 of the 2 x 4 input: columns 1 and 2 of both rows
+    model: encodeOnnxModel({
+      opsets: { '': 18 },
+      inputs: [{ name: 'x', dtype: 'float32', dims: [2, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: [2, 2] }],
+      initializers: { shape: new Tensor('int64', BigInt64Array.from([2n, 2n]), [2]) },
+      nodes: [{ opType: 'CenterCropPad', inputs: ['x', 'shape'], outputs: ['y'] }],
+    }),
+    dims: [2, 4],
+    expected: [groupInput[1]!, groupInput[2]!, groupInput[5]!, groupInput[6]!],
+  },
+  {
+    group: 'signal', // x times a periodic Hann window of 8: 0.5 - 0.5 cos(2 pi n / 8)
+    model: encodeOnnxModel({
+      opsets: { '': 17 },
+      inputs: [{ name: 'x', dtype: 'float32', dims: [2, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: [2, 4] }],
+      initializers: { size: new Tensor('int64', BigInt64Array.from([8n]), []), to24: new Tensor('int64', BigInt64Array.from([2n, 4n]), [2]) },
+      nodes: [
+        { opType: 'HannWindow', inputs: ['size'], outputs: ['w8'] },
+        { opType: 'Reshape', inputs: ['w8', 'to24'], outputs: ['w'] },
+        { opType: 'Mul', inputs: ['x', 'w'], outputs: ['y'] },
+      ],
+    }),
+    dims: [2, 4],
+    expected: groupInput.map((x, n) => x * (0.5 - 0.5 * Math.cos((2 * Math.PI * n) / 8))),
+  },
+];
+
+for (const worker of [true, false]) {
+  for (const { group, model, dims, expected } of groupModels) {
+    test(`script-tag (${worker ? 'worker' : 'in the page'}): the '${group}' op part loads and runs on WebGPU and wasm`, { timeout: TIMEOUT }, async () => {
+      const p = await open('script-tag');
+      const chunk = `/dist/kiln.iife-ops-${group}.js`;
+      const before = bed!.server.count(chunk);
+      for (const backend of ['webgpu', 'wasm']) {
+        const r = await runIn(p, model, { name: 'x', data: groupInput, dims }, backend, worker);
+        assert.equal(r.provider, backend);
+        assert.equal(r.data.length, expected.length);
+        r.data.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) <= 1e-5 * (1 + Math.abs(expected[i]!)), `${backend} y[${i}] ${v} vs ${expected[i]}`));
+      }
+      assert.ok(bed!.server.count(chunk) - before >= 1, `${chunk} fetched`);
+    });
+  }
+}
