@@ -58,11 +58,27 @@ const cases: OpCase[] = [
   attention('float16 gated_delta GQA', { B: 1, T: 4, Hq: 4, Hkv: 2, dk: 8, dv: 8 }, { dtype: 'float16', past: true }),
 ];
 
-// shapes and options drawn from the run's seed (KILN_TEST_SEED), named by what was drawn
+// Prompts longer than one chunk run the WebGPU kernel's chunked form (LINEAR_ATTENTION_CHUNK = 32
+// positions): several chunks and a ragged tail, for every rule and layout.
+cases.push(
+  attention('long: gated_delta, 3 chunks with a ragged tail', mha(1, 75, 2, 16), { past: true }),
+  attention('long: gated_delta GQA, per-head decay, shared beta', { B: 2, T: 70, Hq: 4, Hkv: 2, dk: 8, dv: 12 }, { perHeadDecay: true, sharedBeta: true }),
+  attention('long: linear, no past', mha(1, 97, 2, 8), { rule: 'linear' }),
+  attention('long: linear with past, exact chunks', mha(1, 64, 1, 12), { rule: 'linear', past: true }),
+  attention('long: gated, per-key decay, GQA', { B: 1, T: 66, Hq: 6, Hkv: 2, dk: 10, dv: 6 }, { rule: 'gated', past: true }),
+  attention('long: gated, per-head decay', mha(2, 40, 2, 8), { rule: 'gated', perHeadDecay: true }),
+  attention('long: delta, per-head beta, past', mha(1, 81, 2, 16), { rule: 'delta', past: true }),
+  attention('long: delta, shared beta, MQA', { B: 1, T: 45, Hq: 3, Hkv: 1, dk: 8, dv: 5 }, { rule: 'delta', sharedBeta: true }),
+  attention('long: gated_delta, present_state not requested', mha(1, 50, 2, 8), { past: true, outputs: 1 }),
+);
+
+// shapes and options drawn from the run's seed (KILN_TEST_SEED), named by what was drawn: short
+// prompts (one chunk, or decode) and long ones (several chunks, usually a ragged tail)
 const rng = testRng(import.meta.url, 'shapes');
-for (let n = 0; n < 6; n++) {
+for (let n = 0; n < 10; n++) {
   const Hkv = rng.intRange(1, 4);
-  const s: Shape = { B: rng.intRange(1, 3), T: rng.intRange(1, 7), Hq: Hkv * rng.intRange(1, 4), Hkv, dk: rng.intRange(1, 17), dv: rng.intRange(1, 17) };
+  const T = n < 6 ? rng.intRange(1, 7) : rng.intRange(33, 130);
+  const s: Shape = { B: rng.intRange(1, 3), T, Hq: Hkv * rng.intRange(1, 4), Hkv, dk: rng.intRange(1, 17), dv: rng.intRange(1, 17) };
   const o: Options = { rule: rng.pick(UPDATE_RULES), past: rng.uniform() < 0.5, perHeadDecay: rng.uniform() < 0.5, sharedBeta: rng.uniform() < 0.5 };
   cases.push(attention(`random ${JSON.stringify(s)} ${JSON.stringify(o)}`, s, o));
 }
