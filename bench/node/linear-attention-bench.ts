@@ -2,14 +2,19 @@
 // LinearAttention node (opset 27; 4 heads, d_k = d_v = 64, past_state given, per-key decay, beta per
 // head) prefilling T = 32/128/512 positions on Kiln WebGPU (SwiftShader when no GPU exists): the
 // sequential kernel (one walk over T per state column) against the chunked one (chunks of
-// LINEAR_ATTENTION_CHUNK positions, kernels/linear-attention/webgpu.ts). Each run is a full
+// LINEAR_ATTENTION_CHUNK positions, kernels/linear-attention/webgpu.ts) in its software-adapter form
+// (state walk per column; forced for every rule here, though 'auto' runs it only for the gated
+// rules on software adapters) and, as 'chunked/hw', in its hardware form (the state walk shared by
+// a workgroup; kernelTuning 'hardware'). Each run is a full
 // session.run with uploads and readback of both outputs; runs are interleaved so machine noise hits
 // both forms. The load average is printed: other processes share this machine's cores.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { UPDATE_RULES } from '../../kernels/linear-attention/op.ts';
 import { linearAttentionForms } from '../../kernels/linear-attention/webgpu.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import type { KernelTuning } from '../../runtime/backends/webgpu/kernel-tuning.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { makeRng } from '../../test/helpers/random.ts';
 
@@ -44,10 +49,12 @@ async function bench(rule: string, T: number): Promise<void> {
   const bytes = model(rule);
   // the form is chosen when a session lowers the node (at its first run), under the setting of the
   // moment; it is set before every run anyway
-  const forms: [string, number][] = [['sequential', Infinity], ['chunked', 2]];
-  const sessions = await Promise.all(forms.map(() => InferenceSession.create(bytes, { executionProviders: ['webgpu'] })));
+  const forms: [string, number, KernelTuning][] = [['sequential', Infinity, 'auto'], ['chunked', 2, 'auto'], ['chunked/hw', 2, 'hardware']];
+  const software = linearAttentionForms.software;
+  const sessions = await Promise.all(forms.map(([, , kernelTuning]) => InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', kernelTuning }] })));
   const run = async (i: number): Promise<void> => {
     linearAttentionForms.chunkedFrom = forms[i]![1];
+    linearAttentionForms.software = UPDATE_RULES; // 'chunked' here is chunked whatever the rule
     await sessions[i]!.run(feeds);
   };
   try {
@@ -64,9 +71,10 @@ async function bench(rule: string, T: number): Promise<void> {
       }
     }
     const [seq, chunk] = times.map(median) as [number, number];
-    console.log(`${rule.padEnd(12)} T=${String(T).padEnd(4)} ${forms.map(([name], i) => `${name} ${median(times[i]!).toFixed(1).padStart(8)} ms`).join('   ')}   x${(seq / chunk).toFixed(2)}`);
+    console.log(`${rule.padEnd(12)} T=${String(T).padEnd(4)} ${forms.map(([name], i) => `${name} ${median(times[i]!).toFixed(1).padStart(8)} ms`).join('   ')}   sequential/chunked x${(seq / chunk).toFixed(2)}`);
   } finally {
     linearAttentionForms.chunkedFrom = 2;
+    linearAttentionForms.software = software;
     await Promise.all(sessions.map((s) => s.release()));
   }
 }

@@ -3,17 +3,20 @@ import { opKey } from '../contract.ts';
 import type { TensorVar } from '../webgpu/shader-builder.ts';
 import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { linearAttentionPlan, type LinearAttentionPlan } from './op.ts';
+import { linearAttentionPlan, type LinearAttentionPlan, type UpdateRule } from './op.ts';
 
 /** Positions per chunk of the chunked (prefill) form; baked into its WGSL. */
 export const LINEAR_ATTENTION_CHUNK = 32;
 
 /**
- * Which form a node gets: sequences of at least `chunkedFrom` positions run the chunked form, shorter
- * ones (decode, T = 1) the sequential one. Mutable so bench/node/linear-attention-bench.ts can time
- * the sequential form on long prompts; the runtime never changes it.
+ * Which form a node gets. Prompts of at least `chunkedFrom` positions run the chunked form on GPUs;
+ * decode (T = 1) runs the sequential one. On software adapters (SwiftShader: a workgroup is one CPU
+ * thread, and the state columns already fill the cores) the chunked form does about the sequential
+ * form's arithmetic plus 3-5 dispatches, and pays only where it saves the sequential form's d_k x d_v
+ * exps per step: the gated rules (bench/node/linear-attention-bench.ts, docs/decisions.md); the rules
+ * in `software` run chunked there. Mutable so the bench can time each form; the runtime never changes it.
  */
-export const linearAttentionForms = { chunkedFrom: 2 };
+export const linearAttentionForms: { chunkedFrom: number; software: readonly UpdateRule[] } = { chunkedFrom: 2, software: ['gated', 'gated_delta'] };
 
 /**
  * Sequential form: one invocation per state column (batch, KV head, j): column j of a head's d_k x d_v
@@ -268,46 +271,10 @@ function chunked(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], c
     const [W, U] = [tW ? tmp('W', tW) : undefined, tU ? tmp('U', tU) : undefined];
     const H = tmp('H', tH);
     const state: TensorVar = outputs[1] ? b.output('STATE', outputs[1], 1) : tmp('STATE', stateTemp!);
-    const n = B * Hkv * Dv;
-    const at = (i: string): string => `base + (${i}) * ${d.dv}`;
-    const body = [
-      ...head(u('count', n), [['j', d.dv], ['h', d.hkv]]),
-      `  let bh = bi * ${d.hkv} + h;`,
-      `  let base = bh * ${d.dk} * ${d.dv} + j;`,
-      `  for (var i = 0u; i < ${d.dk}; i++) { ${state.set(at('i'), P ? P.get(at('i')) : '0.0')} }`,
-      `  for (var c = 0u; c < ${d.nc}; c++) {`,
-      `    let t0 = c * ${C}u;`,
-      `    let t1 = min(${d.seq}, t0 + ${C}u);`,
-      `    let hb = (bh * ${d.nc} + c) * ${d.dk} * ${d.dv} + j;`,
-      `    for (var i = 0u; i < ${d.dk}; i++) { ${H.set(`hb + i * ${d.dv}`, state.get(at('i')))} }`,
-      // this chunk's writes for column j, in private memory: read dk times each by the update below
-      `    var w: array<f32, ${C}>;`,
-      '    for (var t = t0; t < t1; t++) {',
-      `      let bt = bi * ${d.seq} + t;`,
-      `      w[t - t0] = ${(U ?? V).get(`(bt * ${d.hkv} + h) * ${d.dv} + j`)};`,
-      '    }',
-      ...(W ? [
-        // w = U - W S_c, one state row at a time so S_c is read once per row
-        `    for (var i = 0u; i < ${d.dk}; i++) {`,
-        `      let sij = ${state.get(at('i'))};`,
-        `      for (var t = t0; t < t1; t++) { w[t - t0] -= ${W.get(`((bi * ${d.seq} + t) * ${d.hkv} + h) * ${d.dk} + i`)} * sij; }`,
-        '    }',
-        '    for (var t = t0; t < t1; t++) {',
-        `      ${V.set(`((bi * ${d.seq} + t) * ${d.hkv} + h) * ${d.dv} + j`, 'w[t - t0]')}`,
-        '    }',
-      ] : []),
-      ...(G ? [`    let db = ((bi * ${d.seq} + t1 - 1u) * ${d.hkv} + h) * ${d.dw};`] : []),
-      `    for (var i = 0u; i < ${d.dk}; i++) {`,
-      '      var acc = 0.0;',
-      '      for (var t = t0; t < t1; t++) {',
-      `        acc += ${K.get(`((bi * ${d.seq} + t) * ${d.hkv} + h) * ${d.dk} + i`)} * w[t - t0];`,
-      '      }',
-      `      ${state.set(at('i'), G ? `${state.get(at('i'))} * exp(${G.get(`db + i * ${d.dstep}`)}) + acc` : `${state.get(at('i'))} + acc`)}`,
-      '    }',
-      '  }',
-    ].join('\n');
-    programs.push(b.build({ label: label('state'), body, totalInvocations: n }));
+    const parts = { K, V, P, G, W, U, H, state };
+    programs.push(ctx.caps.software ? stateByColumn(b, u, d, parts, B * Hkv * Dv, label('state')) : stateByWorkgroup(b, u, d, parts, B * Hkv, Dv, label('state')));
   }
+
 
   {
     const { b, u, dims: d, tmp } = start();
@@ -339,10 +306,126 @@ function chunked(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], c
   return { programs, temps };
 }
 
+type Uniform = (name: string, v: number) => string;
+interface ChunkDims { seq: string; hkv: string; hq: string; dk: string; dv: string; group: string; nc: string; dw: string; dstep: string; bh: string; bstep: string }
+interface StateParts { K: TensorVar; V: TensorVar; P?: TensorVar; G?: TensorVar; W?: TensorVar; U?: TensorVar; H: TensorVar; state: TensorVar }
+
+/**
+ * The walk over chunks, one invocation per state column (software adapters: a workgroup runs on one
+ * CPU thread, so columns are all the parallelism there is and barriers only cost).
+ */
+function stateByColumn(b: ShaderBuilder, u: Uniform, d: ChunkDims, { K, V, P, G, W, U, H, state }: StateParts, n: number, label: string): GpuProgram {
+  const C = LINEAR_ATTENTION_CHUNK;
+  const at = (i: string): string => `base + (${i}) * ${d.dv}`;
+  const body = [
+    `  if (global_idx >= ${u('count', n)}) { return; }`,
+    `  let j = global_idx % ${d.dv};`,
+    `  let bh = global_idx / ${d.dv};`,
+    `  let h = bh % ${d.hkv};`,
+    `  let bi = bh / ${d.hkv};`,
+    `  let base = bh * ${d.dk} * ${d.dv} + j;`,
+    `  for (var i = 0u; i < ${d.dk}; i++) { ${state.set(at('i'), P ? P.get(at('i')) : '0.0')} }`,
+    `  for (var c = 0u; c < ${d.nc}; c++) {`,
+    `    let t0 = c * ${C}u;`,
+    `    let t1 = min(${d.seq}, t0 + ${C}u);`,
+    `    let hb = (bh * ${d.nc} + c) * ${d.dk} * ${d.dv} + j;`,
+    `    for (var i = 0u; i < ${d.dk}; i++) { ${H.set(`hb + i * ${d.dv}`, state.get(at('i')))} }`,
+    // this chunk's writes for column j, in private memory: read dk times each by the update below
+    `    var w: array<f32, ${C}>;`,
+    '    for (var t = t0; t < t1; t++) {',
+    `      let bt = bi * ${d.seq} + t;`,
+    `      w[t - t0] = ${(U ?? V).get(`(bt * ${d.hkv} + h) * ${d.dv} + j`)};`,
+    '    }',
+    ...(W ? [
+      // w = U - W S_c, one state row at a time so S_c is read once per row
+      `    for (var i = 0u; i < ${d.dk}; i++) {`,
+      `      let sij = ${state.get(at('i'))};`,
+      `      for (var t = t0; t < t1; t++) { w[t - t0] -= ${W.get(`((bi * ${d.seq} + t) * ${d.hkv} + h) * ${d.dk} + i`)} * sij; }`,
+      '    }',
+      '    for (var t = t0; t < t1; t++) {',
+      `      ${V.set(`((bi * ${d.seq} + t) * ${d.hkv} + h) * ${d.dv} + j`, 'w[t - t0]')}`,
+      '    }',
+    ] : []),
+    ...(G ? [`    let db = ((bi * ${d.seq} + t1 - 1u) * ${d.hkv} + h) * ${d.dw};`] : []),
+    `    for (var i = 0u; i < ${d.dk}; i++) {`,
+    '      var acc = 0.0;',
+    '      for (var t = t0; t < t1; t++) {',
+    `        acc += ${K.get(`((bi * ${d.seq} + t) * ${d.hkv} + h) * ${d.dk} + i`)} * w[t - t0];`,
+    '      }',
+    `      ${state.set(at('i'), G ? `${state.get(at('i'))} * exp(${G.get(`db + i * ${d.dstep}`)}) + acc` : `${state.get(at('i'))} + acc`)}`,
+    '    }',
+    '  }',
+  ].join('\n');
+  return b.build({ label, body, totalInvocations: n });
+}
+
+/** Columns per workgroup of the cooperative walk, and its workgroup size. */
+const BLOCK_COLUMNS = 16;
+const STATE_WORKGROUP = 256;
+
+/**
+ * The walk over chunks for GPUs: one workgroup per (batch, KV head, block of 16 state columns); per
+ * chunk its invocations share out the (position, column) pairs of w = U - W S_c, then the (row,
+ * column) pairs of the state update, with a storage barrier between, so the serial depth per chunk
+ * is about (d_k + C) * 16 * d_k / 256 products instead of 2 C d_k.
+ */
+function stateByWorkgroup(b: ShaderBuilder, u: Uniform, d: ChunkDims, { K, V, P, G, W, U, H, state }: StateParts, heads: number, dv: number, label: string): GpuProgram {
+  const C = LINEAR_ATTENTION_CHUNK;
+  const JB = BLOCK_COLUMNS;
+  const blocks = Math.ceil(dv / JB);
+  const groups = heads * blocks;
+  const nb = u('blocks', blocks);
+  const at = (i: string, j: string): string => `(bh * ${d.dk} + ${i}) * ${d.dv} + ${j}`;
+  // a loop over `count` pairs shared by the workgroup; `i` the outer index, `j` the column
+  const pairs = (count: string, i: string, body: readonly string[]): string[] => [
+    `    for (var e = local_idx; e < ${count}; e += ${STATE_WORKGROUP}u) {`,
+    `      let ${i} = e / ${JB}u;`,
+    `      let j = j0 + e % ${JB}u;`,
+    `      if (j < ${d.dv}) {`,
+    ...body.map((l) => `        ${l}`),
+    '      }',
+    '    }',
+  ];
+  const body = [
+    `  if (workgroup_idx >= ${u('groups', groups)}) { return; }`,
+    `  let j0 = (workgroup_idx % ${nb}) * ${JB}u;`,
+    `  let bh = workgroup_idx / ${nb};`,
+    `  let h = bh % ${d.hkv};`,
+    `  let bi = bh / ${d.hkv};`,
+    ...pairs(`${d.dk} * ${JB}u`, 'i', [state.set(at('i', 'j'), P ? P.get(at('i', 'j')) : '0.0')]).map((l) => l.slice(2)),
+    '  storageBarrier();',
+    `  for (var c = 0u; c < ${d.nc}; c++) {`,
+    `    let t0 = c * ${C}u;`,
+    `    let t1 = min(${d.seq}, t0 + ${C}u);`,
+    `    let hb = (bh * ${d.nc} + c) * ${d.dk} * ${d.dv};`,
+    ...pairs(`${d.dk} * ${JB}u`, 'i', [H.set(`hb + i * ${d.dv} + j`, state.get(at('i', 'j')))]),
+    ...(W && U ? pairs(`(t1 - t0) * ${JB}u`, 'tt', [
+      `let bt = bi * ${d.seq} + t0 + tt;`,
+      `var w = ${U.get(`(bt * ${d.hkv} + h) * ${d.dv} + j`)};`,
+      `let wb = (bt * ${d.hkv} + h) * ${d.dk};`,
+      `for (var i = 0u; i < ${d.dk}; i++) { w -= ${W.get('wb + i')} * ${state.get(at('i', 'j'))}; }`,
+      V.set(`(bt * ${d.hkv} + h) * ${d.dv} + j`, 'w'),
+    ]) : []),
+    '    storageBarrier();',
+    ...pairs(`${d.dk} * ${JB}u`, 'i', [
+      'var acc = 0.0;',
+      'for (var t = t0; t < t1; t++) {',
+      `  let bt = bi * ${d.seq} + t;`,
+      `  acc += ${K.get(`(bt * ${d.hkv} + h) * ${d.dk} + i`)} * ${V.get(`(bt * ${d.hkv} + h) * ${d.dv} + j`)};`,
+      '}',
+      state.set(at('i', 'j'), G ? `${state.get(at('i', 'j'))} * exp(${G.get(`((bi * ${d.seq} + t1 - 1u) * ${d.hkv} + h) * ${d.dw} + i * ${d.dstep}`)}) + acc` : `${state.get(at('i', 'j'))} + acc`),
+    ]),
+    '    storageBarrier();',
+    '  }',
+  ].join('\n');
+  return b.build({ label, body, totalInvocations: groups * STATE_WORKGROUP, workgroupSize: STATE_WORKGROUP });
+}
+
 const linearAttention: WebGpuKernel = (inputs, outputs, ctx) => {
   const p = linearAttentionPlan(inputs, ctx);
   if (p.batch * p.kvHeads * p.dv === 0 || p.seq === 0 || p.dk === 0) return undefined; // empty tensors cannot be bound; the CPU handles them
-  if (p.seq >= linearAttentionForms.chunkedFrom) return { kind: 'programs', ...chunked(inputs, outputs, ctx, p) };
+  const forms = linearAttentionForms;
+  if (p.seq >= forms.chunkedFrom && (!ctx.caps.software || forms.software.includes(p.rule))) return { kind: 'programs', ...chunked(inputs, outputs, ctx, p) };
   return { kind: 'programs', programs: [sequential(inputs, outputs, ctx, p)], ...(outputs[1] ? {} : { temps: [{ dtype: 'float32', dims: p.present.dims }] }) };
 };
 
