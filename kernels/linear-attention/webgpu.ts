@@ -423,9 +423,14 @@ function stateByWorkgroup(b: ShaderBuilder, u: Uniform, d: ChunkDims, { K, V, P,
 
 const linearAttention: WebGpuKernel = (inputs, outputs, ctx) => {
   const p = linearAttentionPlan(inputs, ctx);
-  if (p.batch * p.kvHeads * p.dv === 0 || p.seq === 0 || p.dk === 0) return undefined; // empty tensors cannot be bound; the CPU handles them
+  if (p.batch * p.kvHeads * p.dv === 0 || p.seq === 0) return undefined; // empty tensors cannot be bound; the CPU handles them
   const forms = linearAttentionForms;
-  if (p.seq >= forms.chunkedFrom && (!ctx.caps.software || forms.software.includes(p.rule))) return { kind: 'programs', ...chunked(inputs, outputs, ctx, p) };
+  if (p.seq >= forms.chunkedFrom && (!ctx.caps.software || forms.software.includes(p.rule))) {
+    const form = chunked(inputs, outputs, ctx, p);
+    // the chunk-start states grow with T (B H_kv T/C d_k d_v floats): past the binding limit, the sequential form
+    const fits = form.temps.every((t) => 4 * t.dims.reduce((a, b) => a * b, 1) <= ctx.caps.maxStorageBufferBindingSize);
+    if (fits) return { kind: 'programs', ...form };
+  }
   return { kind: 'programs', programs: [sequential(inputs, outputs, ctx, p)], ...(outputs[1] ? {} : { temps: [{ dtype: 'float32', dims: p.present.dims }] }) };
 };
 
