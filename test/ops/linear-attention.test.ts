@@ -5,13 +5,14 @@ import { Attributes, type AttributeValue } from '../../core/attributes.ts';
 import { definitions, UPDATE_RULES, type UpdateRule } from '../../kernels/linear-attention/op.ts';
 import { testRng } from '../helpers/random.ts';
 import { runBadInputCases } from './op-errors.ts';
+import type { KernelTuning } from '../../runtime/backends/webgpu/kernel-tuning.ts';
 import { runOpCases, type InputSpec, type OpCase } from './op-harness.ts';
 
 const OP = 'LinearAttention';
 const omit: InputSpec = { dtype: 'float32', dims: [0], omit: true };
 
 interface Shape { B: number; T: number; Hq: number; Hkv: number; dk: number; dv: number }
-interface Options { rule?: UpdateRule; past?: boolean; perHeadDecay?: boolean; sharedBeta?: boolean; scale?: number; outputs?: number; dtype?: 'float16' }
+interface Options { rule?: UpdateRule; past?: boolean; perHeadDecay?: boolean; sharedBeta?: boolean; scale?: number; outputs?: number; dtype?: 'float16'; tuning?: KernelTuning }
 
 /**
  * query, key, value, past_state?, decay?, beta? with values in the ranges these models feed:
@@ -33,7 +34,7 @@ function attention(name: string, s: Shape, o: Options = {}): OpCase {
   ];
   while (inputs.at(-1)?.omit) inputs.pop();
   return {
-    name, op: OP, opset: 27, outputs: o.outputs ?? 2, inputs,
+    name, op: OP, opset: 27, outputs: o.outputs ?? 2, inputs, ...(o.tuning ? { kernelTuning: o.tuning } : {}),
     attrs: { q_num_heads: s.Hq, kv_num_heads: s.Hkv, ...(o.rule ? { update_rule: o.rule } : {}), ...(o.scale !== undefined ? { scale: { float: o.scale } } : {}) },
     // float32 runs the wasm kernel itself (float16 declines to the js kernel)
     ...(dtype === 'float16' ? { tolerance: { rtol: 2e-3, atol: 2e-3 } } : { tolerance: { rtol: 1e-4, atol: 2e-5 }, wasmKernel: true }),
@@ -59,11 +60,32 @@ const cases: OpCase[] = [
   attention('float16 gated_delta GQA', { B: 1, T: 4, Hq: 4, Hkv: 2, dk: 8, dv: 8 }, { dtype: 'float16', past: true }),
 ];
 
-// shapes and options drawn from the run's seed (KILN_TEST_SEED), named by what was drawn
+// Prompts longer than one chunk (LINEAR_ATTENTION_CHUNK = 32 positions) in the WebGPU kernel's
+// chunked form: several chunks and a ragged tail, for every rule and layout. On this machine's
+// software adapter 'auto' runs it for the gated rules only, so the others ask for the hardware form.
+const hw = { tuning: 'hardware' } as const;
+cases.push(
+  attention('long: gated_delta, 3 chunks with a ragged tail', mha(1, 75, 2, 16), { past: true }),
+  attention('long: gated_delta GQA, per-head decay, shared beta', { B: 2, T: 70, Hq: 4, Hkv: 2, dk: 8, dv: 12 }, { perHeadDecay: true, sharedBeta: true }),
+  attention('long: linear, no past', mha(1, 97, 2, 8), { rule: 'linear', ...hw }),
+  attention('long: linear with past, exact chunks', mha(1, 64, 1, 12), { rule: 'linear', past: true, ...hw }),
+  attention('long: gated, per-key decay, GQA', { B: 1, T: 66, Hq: 6, Hkv: 2, dk: 10, dv: 6 }, { rule: 'gated', past: true }),
+  attention('long: gated, per-head decay', mha(2, 40, 2, 8), { rule: 'gated', perHeadDecay: true }),
+  attention('long: delta, per-head beta, past', mha(1, 81, 2, 16), { rule: 'delta', past: true, ...hw }),
+  attention('long: delta, shared beta, MQA', { B: 1, T: 45, Hq: 3, Hkv: 1, dk: 8, dv: 5 }, { rule: 'delta', sharedBeta: true, ...hw }),
+  attention('long: gated_delta, present_state not requested', mha(1, 50, 2, 8), { past: true, outputs: 1 }),
+  attention('long: gated_delta, hardware form', { B: 1, T: 75, Hq: 4, Hkv: 2, dk: 16, dv: 20 }, { past: true, ...hw }),
+  attention('long: gated, per-head decay, hardware form', mha(2, 40, 2, 8), { rule: 'gated', perHeadDecay: true, ...hw }),
+  attention('long: delta, auto form (sequential on software adapters)', mha(1, 70, 2, 8), { rule: 'delta', past: true }),
+);
+
+// shapes and options drawn from the run's seed (KILN_TEST_SEED), named by what was drawn: short
+// prompts (one chunk, or decode) and long ones (several chunks, usually a ragged tail)
 const rng = testRng(import.meta.url, 'shapes');
-for (let n = 0; n < 6; n++) {
+for (let n = 0; n < 10; n++) {
   const Hkv = rng.intRange(1, 4);
-  const s: Shape = { B: rng.intRange(1, 3), T: rng.intRange(1, 7), Hq: Hkv * rng.intRange(1, 4), Hkv, dk: rng.intRange(1, 17), dv: rng.intRange(1, 17) };
+  const T = n < 6 ? rng.intRange(1, 7) : rng.intRange(33, 130);
+  const s: Shape = { B: rng.intRange(1, 3), T, Hq: Hkv * rng.intRange(1, 4), Hkv, dk: rng.intRange(1, 17), dv: rng.intRange(1, 17) };
   const o: Options = { rule: rng.pick(UPDATE_RULES), past: rng.uniform() < 0.5, perHeadDecay: rng.uniform() < 0.5, sharedBeta: rng.uniform() < 0.5 };
   cases.push(attention(`random ${JSON.stringify(s)} ${JSON.stringify(o)}`, s, o));
 }
