@@ -103,7 +103,8 @@ for (const [name, { input }] of Object.entries(models)) {
       assert.equal(counts.claimed, counts.ahead, `${name}: every pipeline compiled ahead was used`);
       // Bytes in memory are read with the same events (compiles then overlap the section hashing).
       const memory = fromMemory.pipelineCompiles!;
-      assert.equal(memory.claimed + memory.onDemand, counts.claimed, 'the same pipelines either way');
+      assert.equal(memory.claimed + memory.onDemand + memory.reused, counts.claimed, 'the same pipelines either way');
+      assert.equal(memory.ahead + memory.onDemand, 0, `the second session on the shared device compiles nothing: ${JSON.stringify(memory)}`);
       const x = { x: randomTensor({ dtype: 'float32', dims: input }, rng) };
       assert.deepEqual(floats((await streamed.run(x)).y), floats((await fromMemory.run(x)).y));
     } finally {
@@ -127,7 +128,7 @@ test('webgpu, streamed with a symbolic input dim: nothing is compiled ahead, the
   const streamed = await InferenceSession.create(`${server!.url}/slow/symbolic.kiln`, { executionProviders: ['webgpu'] });
   const reference = await InferenceSession.create(encodeOnnxModel(symbolic), { executionProviders: ['webgpu'] });
   try {
-    assert.deepEqual(streamed.pipelineCompiles, { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0 });
+    assert.deepEqual(streamed.pipelineCompiles, { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0, reused: 0 });
     const x = { x: randomTensor({ dtype: 'float32', dims: [3, 3, 6, 6] }, rng) };
     assert.deepEqual(floats((await streamed.run(x)).y), floats((await reference.run(x)).y));
     assert.ok(streamed.pipelineCompiles!.onDemand > 0);
@@ -152,7 +153,8 @@ test('webgpu: a pipeline compiled for a wrong guess is never used and is dropped
     assert.ok(counts.dropped >= 1, `the Sigmoid pipeline was dropped: ${JSON.stringify(counts)}`);
     assert.equal(counts.claimed + counts.dropped, counts.ahead, 'each pipeline compiled ahead is either used or dropped');
     assert.equal(backend.pipelineCount, counts.claimed + counts.onDemand, 'the dropped ones are gone from the cache');
-    assert.equal(counts.claimed + counts.onDemand, plain.pipelineCounts.onDemand, 'the plan got every pipeline it asked for');
+    assert.equal(counts.claimed + counts.onDemand, plain.pipelineCounts.onDemand + plain.pipelineCounts.reused, 'the plan got every pipeline it asked for');
+    assert.equal(plain.pipelineCounts.onDemand, 0, 'the second backend on the shared device compiled none: it reused the first\'s');
     const x = randomTensor({ dtype: 'float32', dims: [2, 128] }, rng);
     const id = plan.inputIds.get('x')!;
     assert.deepEqual(floats((await prepared.run(new Map([[id, x]])))[0]), floats((await reference.run(new Map([[id, x]])))[0]));

@@ -19,14 +19,27 @@ export const readOnlyBindings = (p: GpuProgram): boolean[] => p.bindings.map((b)
  * createComputePipelineAsync so many compile in parallel; layouts are explicit so bindings a
  * shader leaves unused still bind.
  */
+/**
+ * Pipelines and layouts made on a device, for every session on it (sessions share one device:
+ * gpu-device.ts acquireGpuDevice): a second session of a model finds its pipelines compiled. Gone with the device.
+ */
+const onDevice = new WeakMap<GPUDevice, { readonly pipelines: Map<string, Promise<GPUComputePipeline>>; readonly layouts: Map<string, GPUBindGroupLayout> }>();
+
 export class PipelineCache {
+  /** the pipelines this session asked for (its plans' and its guesses') */
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private readonly shared: { readonly pipelines: Map<string, Promise<GPUComputePipeline>>; readonly layouts: Map<string, GPUBindGroupLayout> };
+  private readonly layouts: Map<string, GPUBindGroupLayout>;
   /** keys compiled ahead that no plan has asked for yet */
   private readonly ahead = new Set<string>();
-  private readonly counted = { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0 };
+  private readonly counted = { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0, reused: 0 };
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(private readonly device: GPUDevice) {
+    let shared = onDevice.get(device);
+    if (!shared) onDevice.set(device, (shared = { pipelines: new Map(), layouts: new Map() }));
+    this.shared = shared;
+    this.layouts = shared.layouts;
+  }
 
   get size(): number {
     return this.pipelines.size;
@@ -55,7 +68,7 @@ export class PipelineCache {
   get(program: GpuProgram, layout: GPUBindGroupLayout): Promise<GPUComputePipeline> {
     const key = keyOf(program, layout);
     if (this.ahead.delete(key)) this.counted.claimed++;
-    const known = this.pipelines.get(key);
+    const known = this.pipelines.get(key) ?? this.reuse(key);
     if (known) return known;
     this.counted.onDemand++;
     return this.compile(key, program, layout);
@@ -67,7 +80,7 @@ export class PipelineCache {
    */
   prewarm(program: GpuProgram, layout: GPUBindGroupLayout): void {
     const key = keyOf(program, layout);
-    if (this.pipelines.has(key)) return;
+    if (this.pipelines.has(key) || this.reuse(key)) return;
     this.counted.ahead++;
     this.ahead.add(key);
     this.compile(key, program, layout).catch(() => undefined);
@@ -78,6 +91,15 @@ export class PipelineCache {
     for (const key of this.ahead) this.pipelines.delete(key);
     this.counted.dropped += this.ahead.size;
     this.ahead.clear();
+  }
+
+  /** Another session's pipeline for `key`, now this session's too (counted as reused). */
+  private reuse(key: string): Promise<GPUComputePipeline> | undefined {
+    const p = this.shared.pipelines.get(key);
+    if (!p) return undefined;
+    this.counted.reused++;
+    this.pipelines.set(key, p);
+    return p;
   }
 
   /** Resolves once no compile is in flight (a load that failed gives its device back only then). */
@@ -102,6 +124,7 @@ export class PipelineCache {
     this.counted.pending++;
     p.finally(() => this.counted.pending--).catch(() => undefined);
     this.pipelines.set(key, p);
+    this.shared.pipelines.set(key, p);
     return p;
   }
 }

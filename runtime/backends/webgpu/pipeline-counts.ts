@@ -12,4 +12,6 @@ export interface PipelineCounts {
   readonly dropped: number;
   /** compiles not yet finished (or failed) */
   readonly pending: number;
+  /** pipelines asked for (ahead or by a plan) that another session on the shared device had compiled: no compile */
+  readonly reused: number;
 }
