@@ -3,14 +3,11 @@
 // MultiHeadAttention with past, bias, a key padding mask and attention_bias, and for
 // GroupQueryAttention with rotary and per-batch lengths; the 1-thread output matches the op's
 // reference (so it is no oracle of itself). Sizes are above the pool's threshold (128^3 MACs).
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel, type WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
-import { InferenceSession } from '../../runtime/node.ts';
-import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
-import { expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
+import { expectSameOnThreads } from '../helpers/same-on-threads.ts';
 
 const rng = testRng(import.meta.url);
 const f = (...dims: number[]): Tensor<'float32'> => new Tensor('float32', Float32Array.from(rng.floats(dims.reduce((a, b) => a * b, 1), -1, 1)), dims);
@@ -27,32 +24,7 @@ function oneNode(op: string, attrs: WriterModel['nodes'][number]['attrs'], feeds
   });
 }
 
-async function sameOnThreads(bytes: Uint8Array, feeds: Record<string, AnyTensor>): Promise<void> {
-  const ref = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }] });
-  const want = await ref.run(feeds);
-  await ref.release();
-  let one: Record<string, AnyTensor> | undefined;
-  for (const numThreads of [1, 2, 3]) {
-    const s = await InferenceSession.create(bytes, { executionProviders: [{ name: 'wasm', numThreads }] });
-    try {
-      const got = await s.run(feeds);
-      assert.equal(s.lastPlacement?.threads, numThreads);
-      assert.equal(s.lastPlacement?.steps[0]?.implementation, 'wasm', 'the attention ran its wasm kernel');
-      if (!one) {
-        one = got;
-        for (const k of Object.keys(want)) assert.equal(compareTensors(got[k]!, want[k]!, { rtol: 2e-4, atol: 2e-5 }), undefined, `1 thread ${k}`);
-      } else {
-        for (const k of Object.keys(one)) {
-          const a = one[k]!.data as Float32Array, b = got[k]!.data as Float32Array;
-          assert.ok(b.every((v, i) => Object.is(v, a[i])), `${k}: ${numThreads} threads differ from 1`);
-        }
-      }
-    } finally {
-      await s.release();
-    }
-  }
-  await expectWorkersParkedThenGone();
-}
+const sameOnThreads = (bytes: Uint8Array, feeds: Record<string, AnyTensor>): Promise<void> => expectSameOnThreads(bytes, feeds, rng.seed);
 
 test(`MultiHeadAttention with past, bias, key padding mask and attention_bias: 1, 2, 3 threads give the same bits (seed ${rng.seed})`, async () => {
   const B = 2, S = 96, N = 4, H = 16, P = 40, T = P + S, D = N * H;

@@ -10,7 +10,7 @@ import { encodeOnnxModel, type WriterAttribute } from '../../runtime/format/onnx
 import { InferenceSession } from '../../runtime/node.ts';
 import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
-import { expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
+import { expectSameOnThreads } from '../helpers/same-on-threads.ts';
 import { listCases, loadCase } from '../conformance/conformance-cases.ts';
 import { toleranceFor } from '../conformance/tolerances.ts';
 
@@ -52,32 +52,7 @@ function oneNode(op: string, attrs: Readonly<Record<string, WriterAttribute>>, f
   });
 }
 
-async function sameOnThreads(bytes: Uint8Array, feeds: Record<string, AnyTensor>): Promise<void> {
-  const ref = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }] });
-  const want = await ref.run(feeds);
-  await ref.release();
-  let one: Record<string, AnyTensor> | undefined;
-  for (const numThreads of [1, 2, 3]) {
-    const s = await InferenceSession.create(bytes, { executionProviders: [{ name: 'wasm', numThreads }] });
-    try {
-      const got = await s.run(feeds);
-      assert.equal(s.lastPlacement?.threads, numThreads);
-      assert.equal(s.lastPlacement?.steps[0]?.implementation, 'wasm', 'the op ran its wasm kernel');
-      if (!one) {
-        one = got;
-        for (const k of Object.keys(want)) assert.equal(compareTensors(got[k]!, want[k]!, { rtol: 2e-4, atol: 2e-5 }), undefined, `1 thread ${k} (seed ${rng.seed})`);
-      } else {
-        for (const k of Object.keys(one)) {
-          const a = one[k]!.data as Float32Array, b = got[k]!.data as Float32Array;
-          assert.ok(b.every((v, i) => Object.is(v, a[i])), `${k}: ${numThreads} threads differ from 1`);
-        }
-      }
-    } finally {
-      await s.release();
-    }
-  }
-  await expectWorkersParkedThenGone();
-}
+const sameOnThreads = (bytes: Uint8Array, feeds: Record<string, AnyTensor>): Promise<void> => expectSameOnThreads(bytes, feeds, rng.seed);
 
 test('LinearAttention gated_delta, GQA 2:1 with past, per-row decay: 1, 2, 3 threads give the same bits', async () => {
   const B = 2, T = 64, Hq = 6, Hkv = 3, dk = 37, dv = 45, kr = Math.sqrt(3 / dk);
