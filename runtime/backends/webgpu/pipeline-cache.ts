@@ -15,16 +15,16 @@ import { devKnobFromEnv } from '../../../core/dev-knobs.ts';
 export const readOnlyBindings = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input');
 
 /**
- * Compute pipelines keyed by WGSL text (which names everything a shader depends on), compiled with
- * createComputePipelineAsync so many compile in parallel; layouts are explicit so bindings a
- * shader leaves unused still bind.
- */
-/**
  * Pipelines and layouts made on a device, for every session on it (sessions share one device:
  * gpu-device.ts acquireGpuDevice): a second session of a model finds its pipelines compiled. Gone with the device.
  */
 const onDevice = new WeakMap<GPUDevice, { readonly pipelines: Map<string, Promise<GPUComputePipeline>>; readonly layouts: Map<string, GPUBindGroupLayout> }>();
 
+/**
+ * Compute pipelines keyed by WGSL text (which names everything a shader depends on), compiled with
+ * createComputePipelineAsync so many compile in parallel; layouts are explicit so bindings a
+ * shader leaves unused still bind.
+ */
 export class PipelineCache {
   /** the pipelines this session asked for (its plans' and its guesses') */
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
