@@ -39,11 +39,11 @@
 import { activationOf, wgslActivation } from '../common/activation.ts';
 import { epilogueExtras, epilogueOf } from '../fused-elementwise/epilogue.ts';
 import { epilogueLoads, wgslEpilogue } from '../fused-elementwise/webgpu.ts';
-import { convGeometry, tapsAlwaysInside } from '../common/conv-attributes.ts';
+import { convGeometry, tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import type { MaybeMeta, TensorMeta } from '../contract.ts';
-import type { GpuKernelContext, GpuLowering } from '../webgpu/contract.ts';
+import type { GpuKernelContext, GpuLowering, GpuProgram } from '../webgpu/contract.ts';
 import { gcd, tileFor } from './webgpu-tiles.ts';
 import { depthwiseTaps } from './webgpu-depthwise-taps.ts';
 
@@ -62,14 +62,56 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const { geo: g } = convGeometry(weights ? [inputs[0], { ...inputs[1]!, dtype: inputs[0]!.dtype }, inputs[2]] : inputs, ctx, transpose);
   const out = outputs[0]!;
   const act = activationOf(ctx.attrs);
-  const op = transpose ? 'ConvTranspose' : 'Conv';
   // Conv only: a FusedElementwise tail folded in by the WebGPU fusion pass, after the activation;
   // its extra tensors are read at the output offset. One that enlarges the output: the js kernel runs it.
   const epi = transpose || weights ? undefined : epilogueOf(ctx.attrs, ctx.node);
   const extras = epi ? epilogueExtras(inputs, ctx.attrs, ctx.node) : [];
   const convDims = [g.batch, g.coutG * g.group, ...g.outDims];
   if (epi && (out.dims.length !== convDims.length || out.dims.some((d, i) => d !== convDims[i]))) return undefined;
-  const { form, ty, tm, tn, wg, quad, unroll: maxUnroll } = tileFor(g, ctx.caps);
+  const b = new ShaderBuilder(ctx.caps);
+  const X = b.input('X', inputs[0]!, 0);
+  const W = b.input('W', inputs[1]!, 1);
+  const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
+  const Y = b.output('Y', out);
+  const reader = weights?.declare(b);
+  const activated = wgslActivation(b, act, 'v');
+  b.helper('conv_act', `fn conv_act(v: f32, o: u32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated, epilogueLoads(b, extras, out.dims, 'o')) : activated}; }`);
+  const scaled = reader?.channelScale;
+  const program = convProgram(b, g, {
+    X, W, Y,
+    loadX: (off) => `f32(${X.get(off)})`,
+    loadW: (i) => (reader ? reader.load(W, i) : `f32(${W.get(i)})`),
+    channelLets: (co) => [`let bias = ${B ? `f32(${B.get(co)})` : '0.0'};`, ...(scaled ? [`let wscale = ${scaled(co)};`] : [])],
+    store: (acc, o) => Y.set(o, `conv_act(${acc}${scaled ? ' * wscale' : ''} + bias, ${o})`),
+    label: `${transpose ? 'ConvTranspose' : 'Conv'}:${ctx.node}`,
+  });
+  return { kind: 'programs', programs: [program] };
+}
+
+/**
+ * What the implicit-GEMM program reads and writes, so ops over other tensor types reuse its tuned
+ * forms: the float Conv, and QLinearConv over integer-valued floats (qlinear-conv/webgpu.ts).
+ */
+export interface ConvProgramIo {
+  readonly X: TensorVar;
+  readonly W: TensorVar;
+  readonly Y: TensorVar;
+  /** an f32 expression of x at flat offset `off`; a padded tap reads 0.0 instead */
+  readonly loadX: (off: string) => string;
+  /** an f32 expression of the weight at flat index `i` */
+  readonly loadW: (i: string) => string;
+  /** statements run once per output channel (global index `co`) of the tile, before its stores */
+  readonly channelLets: (co: string) => readonly string[];
+  /** statements storing the f32 accumulator `acc` at flat output offset `o` */
+  readonly store: (acc: string, o: string) => string;
+  readonly label: string;
+}
+
+/** The implicit GEMM of a Conv / ConvTranspose geometry over declared tensors, in the form `tileFor` picks. */
+export function convProgram(b: ShaderBuilder, g: ConvGeometry, io: ConvProgramIo): GpuProgram {
+  const { X, W, Y } = io;
+  const transpose = g.transpose;
+  const { form, ty, tm, tn, wg, quad, unroll: maxUnroll } = tileFor(g, b.caps);
   const s = g.inDims.length;
   const S = product(g.outDims);
   const T = product(g.kernel);
@@ -84,19 +126,12 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const kh = g.kernel[0]!;
   const np = ty * tn; // output positions per invocation
   const unroll = [4, 2, 1].find((u) => u <= maxUnroll && g.cinG % u === 0)!;
-
-  const b = new ShaderBuilder(ctx.caps);
   if (quad) {
     b.directive('enable subgroups;');
     // quads never straddle the early exit (the invocation count is a multiple of 4)
     b.directive('diagnostic(off, subgroup_uniformity);');
   }
-  const X = b.input('X', inputs[0]!, 0);
-  const W = b.input('W', inputs[1]!, 1);
-  const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
-  const Y = b.output('Y', out);
-  const reader = weights?.declare(b);
-  const wload = (i: string): string => (reader ? reader.load(W, i) : `f32(${W.get(i)})`);
+  const wload = io.loadW;
   // Work items: tn output positions (taps), a row segment of tn positions (rows) or a ty x tn
   // block (dw). Invocations come in quads: 4 consecutive ones share (group, channel block) and
   // take 4 consecutive items.
@@ -162,7 +197,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line(`let xb = bt * ${X.stride(0)} + xg;`);
     for (let t = 0; t < wVals; t++) line(`let a${t} = ${wload(`wr${t}`)};`);
     for (let i = 0; i < tm; i++) for (let k = 0; k < kh * kw; k++) line(`let s${i}_${k} = ${wOf(i, k, (t) => `a${t}`)};`);
-    depthwiseTaps(line, { tm, ty, tn, kh, kw, sy, sx, dy, dx }, pads, (o, ok) => `select(0.0, f32(${X.get(o)}), ${ok})`);
+    depthwiseTaps(line, { tm, ty, tn, kh, kw, sy, sx, dy, dx }, pads, (o, ok) => `select(0.0, ${io.loadX(o)}, ${ok})`);
     for (let r = 0; r < ty; r++) {
       for (let j = 0; j < tn; j++) {
         yb.push(`bt * ${Y.stride(0)} + (oy0 + ${r}u) * out_w + ox0 + ${j}u`);
@@ -193,7 +228,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line(`  var wo = ky * ${kw}u;`); // + ci * w_ci below
     line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
     for (let u = 0; u < unroll; u++) {
-      for (const m of cols) line(`    let x${u}_${m} = select(0.0, f32(${X.get(`xo + cx${m}`)}), ok${m});`);
+      for (const m of cols) line(`    let x${u}_${m} = select(0.0, ${io.loadX(`xo + cx${m}`)}, ok${m});`);
       for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wo`)};`);
       for (let kx = 0; kx < kw; kx++) {
         for (let i = 0; i < tm; i++) {
@@ -257,7 +292,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     for (let u = 0; u < unroll; u++) {
       for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wc${t} + wo`)};`);
       for (let n = 0; n < nk; n++) {
-        for (let j = 0; j < tn; j++) line(`    let x${u}_${n}_${j} = select(0.0, f32(${X.get(`xo + cx${n}_${j}`)}), rok & cok${n}_${j});`);
+        for (let j = 0; j < tn; j++) line(`    let x${u}_${n}_${j} = select(0.0, ${io.loadX(`xo + cx${n}_${j}`)}, rok & cok${n}_${j});`);
         for (let i = 0; i < tm; i++) {
           line(`    let s${u}_${n}_${i} = ${wOf(i, n, (t) => `a${u}_${t}`)};`);
           for (let j = 0; j < tn; j++) line(`    acc${i}_${j} += s${u}_${n}_${i} * x${u}_${n}_${j};`);
@@ -311,7 +346,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     line('  var wo = tap;');
     line(`  for (var ci = 0u; ci < cin_g; ci += ${unroll}u) {`);
     for (let u = 0; u < unroll; u++) {
-      for (let j = 0; j < tn; j++) line(`    let x${u}_${j} = ${checks ? `select(0.0, f32(${X.get(`xo${j}`)}), ok${j})` : `f32(${X.get(`xo${j}`)})`}; xo${j} += in_s;`);
+      for (let j = 0; j < tn; j++) line(`    let x${u}_${j} = ${checks ? `select(0.0, ${io.loadX(`xo${j}`)}, ok${j})` : io.loadX(`xo${j}`)}; xo${j} += in_s;`);
       for (let t = 0; t < wVals; t++) line(`    let a${u}_${t} = ${wload(`wr${t} + wo`)};`);
       for (let i = 0; i < tm; i++) {
         line(`    let s${u}_${i} = ${wOf(i, 0, (t) => `a${u}_${t}`)};`);
@@ -326,18 +361,16 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   line(`var acc = array<f32, ${tm * np}>(${Array.from({ length: tm * np }, (_, k) => `acc${Math.floor(k / np)}_${k % np}`).join(', ')});`);
   line(`let yb = array<u32, ${np}>(${yb.join(', ')});`);
   line(`let yok = array<bool, ${np}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
-  const activated = wgslActivation(b, act, 'v');
-  b.helper('conv_act', `fn conv_act(v: f32, o: u32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated, epilogueLoads(b, extras, out.dims, 'o')) : activated}; }`);
   line(`for (var i = 0u; i < ${tm}u; i++) {`);
   line('  let co = co0 + i;');
   line('  if (co >= cout_g) { break; }');
-  line(`  let bias = ${B ? `f32(${B.get('grp * cout_g + co')})` : '0.0'};`);
-  if (reader?.channelScale) line(`  let wscale = ${reader.channelScale('grp * cout_g + co')};`);
+  for (const x of io.channelLets('grp * cout_g + co')) line(`  ${x}`);
   line('  let yo = (grp * cout_g + co) * out_s;');
   line(`  for (var j = 0u; j < ${np}u; j++) {`);
-  line(`    if (yok[j]) { ${Y.set('yb[j] + yo', `conv_act(acc[i * ${np}u + j]${reader?.channelScale ? ' * wscale' : ''} + bias, yb[j] + yo)`)} }`);
+  line(`    if (yok[j]) {`);
+  for (const x of io.store(`acc[i * ${np}u + j]`, 'yb[j] + yo').split('\n')) line(`      ${x}`);
+  line('    }');
   line('  }');
   line('}');
-  const program = b.build({ label: `${op}:${ctx.node}`, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });
-  return { kind: 'programs', programs: [program] };
+  return b.build({ label: io.label, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });
 }

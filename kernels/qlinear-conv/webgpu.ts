@@ -2,6 +2,7 @@ import { product } from '../common/shape.ts';
 import type { ImplementationTable, MaybeTensor } from '../contract.ts';
 import { requantMultiplier } from '../common/quant.ts';
 import { opKey } from '../contract.ts';
+import { convProgram } from '../conv/webgpu-program.ts';
 import { intConvProgram, intConvTile } from '../conv-integer/webgpu.ts';
 import { intConvDwApplies, intConvDwRereads } from '../conv-integer/webgpu-dw.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
@@ -9,6 +10,7 @@ import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { exactInFloat32 } from './float-exact.ts';
 import { fusedIoOf, integerInputMetas } from './fused-io.ts';
 import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, wgslFusedStore, wgslQuantizeLoad } from './fused-io-wgsl.ts';
 import { B, inferQLinearConv, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
@@ -60,28 +62,45 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: xInt.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
   if (dot4) b.directive('requires packed_4x8_integer_dot_product;');
   const store = wgslFusedStore(b, io, p.out.dtype, Y);
-  const program = intConvProgram({
-    b, X: Xv, W: Wv, Y, geo: p.geo,
-    xzp: xz ? `i32(${xz.get('0u')})` : '0',
-    wzp: (co) => (wz ? `i32(${wz.get(p.wzPer ? co : '0u')})` : '0'),
-    loadX,
-    dot4,
-    // the multiplier's exact division is a 26-step loop: once per channel of the tile
-    perChannel: (co) => (multOf ? `${multOf}(${co})` : `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`),
-    channelBias: bias && ((co) => bias.get(co)),
-    epilogueLets: [`let yzv = ${yz ? `i32(${yz.get('0u')})` : '0'};`],
-    // MLAS's requantization is a few instructions: straight-line stores, on hardware adapters only. On
-    // SwiftShader the unrolled 8x16 tile made the int8 MobileNetV3-like model's pipelines compile in
-    // 37-38 s instead of 18-20 s and its runs 31-33 ms instead of 20-21 ms (docs/decisions.md, int8-epilogue)
-    unrollEpilogue: mlas && !ctx.caps.software,
-    epilogue: (acc, _co, o, chv, chb) => [
-      `let mult = ${chv};`,
-      `let r = ${requantExpr(bias ? `${acc} + ${chb}` : acc)} + yzv;`,
-      `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
-      ...store(o),
-    ].join('\n'),
-    label: `QLinearConv:${ctx.node}`,
-  });
+  const yzv = `let yzv = ${yz ? `i32(${yz.get('0u')})` : '0'};`;
+  // the multiplier's exact division is a 26-step loop: once per channel of the tile
+  const perChannel = (co: string): string => (multOf ? `${multOf}(${co})` : `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`);
+  const epilogue = (acc: string, o: string, chv: string, chb: string): string => [
+    `let mult = ${chv};`,
+    `let r = ${requantExpr(bias ? `${acc} + ${chb}` : acc)} + yzv;`,
+    `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
+    ...store(o),
+  ].join('\n');
+  const zeroPoints = dot4 ? undefined : exactInFloat32(inputs, ctx.constants ?? [], xInt.dtype, p.geo.coutG * p.geo.group, p.wzPer);
+  const xzf = zeroPoints && b.uniform('xzf', 'f32', zeroPoints.x);
+  const wzf = zeroPoints && zeroPoints.w !== 0 ? b.uniform('wzf', 'f32', zeroPoints.w) : undefined;
+  const program = zeroPoints
+    // Integer-valued floats through the float Conv's tuned forms: every product and partial sum is an
+    // integer below 2^24, so the f32 accumulator holds the i32 sum exactly and the epilogue is the same
+    ? convProgram(b, p.geo, {
+      X: Xv, W: Wv, Y,
+      loadX: (off) => `(f32(${loadX ? loadX(off) : Xv.get(off)}) - ${xzf})`,
+      loadW: (i) => (wzf ? `(f32(${Wv.get(i)}) - ${wzf})` : `f32(${Wv.get(i)})`),
+      channelLets: (co) => [yzv, `let chv = ${perChannel(co)};`, ...(bias ? [`let chb = ${bias.get(co)};`] : [])],
+      store: (acc, o) => epilogue(`i32(${acc})`, o, 'chv', 'chb'),
+      label: `QLinearConv:${ctx.node}`,
+    })
+    : intConvProgram({
+      b, X: Xv, W: Wv, Y, geo: p.geo,
+      xzp: xz ? `i32(${xz.get('0u')})` : '0',
+      wzp: (co) => (wz ? `i32(${wz.get(p.wzPer ? co : '0u')})` : '0'),
+      loadX,
+      dot4,
+      perChannel,
+      channelBias: bias && ((co) => bias.get(co)),
+      epilogueLets: [yzv],
+      // MLAS's requantization is a few instructions: straight-line stores, on hardware adapters only. On
+      // SwiftShader the unrolled 8x16 tile made the int8 MobileNetV3-like model's pipelines compile in
+      // 37-38 s instead of 18-20 s and its runs 31-33 ms instead of 20-21 ms (docs/decisions.md, int8-epilogue)
+      unrollEpilogue: mlas && !ctx.caps.software,
+      epilogue: (acc, _co, o, chv, chb) => epilogue(acc, o, chv, chb),
+      label: `QLinearConv:${ctx.node}`,
+    });
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
   return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [X, XS, XZ], xInt, ctx.caps, ctx), program], temps: [xInt] };
 };

@@ -51,6 +51,11 @@ const cases: OpCase[] = [
   // MLAS epilogue: 20 channels = a full and a partial 16-channel tile; odd positions leave a partial position tile
   q('1x1, 20 channels, constant per-channel scales, bias, onnxruntime rounding, partial tiles', [u8([1, 8, 5, 3]), c('float32', [], [0.03]), c('uint8', [], [131]), { dtype: 'int8', dims: [20, 8, 1, 1], values: ints(160, -128, 128) }, c('float32', [20], floats(20, 0.002, 0.02)), c('int8', [20], new Array<number>(20).fill(0)), c('float32', [], [0.05]), c('uint8', [], [120]), c('int32', [20], ints(20, -3000, 3000))], { kiln_ort_requant: 1 }),
   q('3x3, 20 channels, constant per-tensor scales, exact rounding (the loop epilogue)', [i8([1, 3, 6, 7]), c('float32', [], [0.04]), c('int8', [], [-4]), { dtype: 'int8', dims: [20, 3, 3, 3], values: ints(540, -128, 128) }, c('float32', [], [0.006]), c('int8', [], [2]), c('float32', [], [0.3]), c('int8', [], [6]), c('int32', [20], ints(20, -3000, 3000))], { pads: [1, 1, 1, 1] }),
+  // On software adapters QLinearConv runs the float Conv's program over integer-valued floats while its
+  // partial sums stay below 2^24 (kernels/qlinear-conv/float-exact.ts). Here x = 255 times 520 weights of
+  // 127 climbs to 16.8 M before 520 weights of -127 bring it back to exactly 0 (y = 0 + 128): f32 sums
+  // round above 2^24 (a forced float program gave other answers), so the bound must send this to the i32 kernel
+  q('1x1 1040 -> 4, partial sums past 2^24 that cancel: past the float bound', [u8([1, 1040, 2, 3], [255, 256]), c('float32', [], [1]), c('uint8', [], [0]), { dtype: 'int8', dims: [4, 1040, 1, 1], values: Array.from({ length: 4 * 1040 }, (_, k) => (k % 1040 < 520 ? 127 : -127)) }, c('float32', [], [1]), c('int8', [], [0]), c('float32', [], [1]), c('uint8', [], [128])], { kiln_ort_requant: 1 }),
   q('larger', [u8([1, 16, 16, 16]), sc([]), u8([]), i8([24, 16, 3, 3]), sc([]), i8([]), sc([], [0.5, 1.5]), u8([])], { pads: [1, 1, 1, 1] }),
 ];
 
