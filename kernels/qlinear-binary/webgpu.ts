@@ -3,7 +3,7 @@ import { opKey } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact } from '../webgpu/quant-wgsl.ts';
-import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { A, AS, AZ, B, BS, BZ, CS, CZ, qlinearBinaryPlan } from './op.ts';
 
 /**
@@ -17,19 +17,26 @@ const qlinearAdd: WebGpuKernel = (inputs, outputs, ctx) => {
   const Y = b.output('Y', gpuMeta(outputs[0]!));
   const Av = b.input('A', gpuMeta(inputs[A]!), A);
   const Bv = b.input('B', gpuMeta(inputs[B]!), B);
+  // a constant parameter is a uniform (one per dispatch), a fed one a storage load per element
   const param = (slot: number, name: string, fallback: string): string => {
     const meta = inputs[slot];
+    const value = ctx.constants?.[slot];
+    if (value) return b.uniform(name, 'f32', Number(value.data[0]));
     return meta ? `f32(${b.input(name, gpuMeta(meta), slot).get('0u')})` : fallback;
   };
   const [sa, za, sb, zb, sc, zc] = [param(AS, 'AS', '1.0'), param(AZ, 'AZ', '0.0'), param(BS, 'BS', '1.0'), param(BZ, 'BZ', '0.0'), param(CS, 'CS', '1.0'), param(CZ, 'CZ', '0.0')];
   const n = p.out.dims.reduce((x, y) => x * y, 1);
   const total = b.uniform('n', 'u32', n);
   const div = wgslDivExact(b);
+  // operands of the output's shape (a residual add) are read at the output's offset: no index math
+  const same = (dims: readonly number[]): boolean => dims.length === p.out.dims.length && dims.every((d, i) => d === p.out.dims[i]);
+  const direct = same(inputs[A]!.dims) && same(inputs[B]!.dims);
+  const at = (v: TensorVar): string => v.get(direct ? 'global_idx' : v.broadcastedOffset(Y, 'idx'));
   const body = [
     `  if (global_idx >= ${total}) { return; }`,
-    `  let idx = ${Y.offsetToIndices('global_idx')};`,
-    `  let va = ${sa} * (f32(${Av.get(Av.broadcastedOffset(Y, 'idx'))}) - ${za});`,
-    `  let vb = ${sb} * (f32(${Bv.get(Bv.broadcastedOffset(Y, 'idx'))}) - ${zb});`,
+    ...(direct ? [] : [`  let idx = ${Y.offsetToIndices('global_idx')};`]),
+    `  let va = ${sa} * (f32(${at(Av)}) - ${za});`,
+    `  let vb = ${sb} * (f32(${at(Bv)}) - ${zb});`,
     `  let zc = ${zc};`,
     `  let v = clamp(${div}(va + vb, ${sc}), ${p.range[0]}.0 - zc, ${p.range[1]}.0 - zc);`,
     `  ${Y.set('global_idx', `${Y.type}(i32(round(v + zc)))`)}`,

@@ -72,9 +72,10 @@ export function wgslDivExact(b: ShaderBuilder): string {
     '  var r = ma;',
     '  var q = 0u;',
     '  for (var i = 0u; i < 26u; i++) {', // q = floor(ma * 2^25 / mb), in [2^24, 2^26)
-    '    q = q << 1u;',
-    '    if (r >= mb) { r = r - mb; q = q | 1u; }',
-    '    r = r << 1u;',
+    // branch-free: SwiftShader runs a divergent if's both sides, and select keeps the loop body straight
+    '    let ge = r >= mb;',
+    '    q = (q << 1u) | select(0u, 1u, ge);',
+    '    r = select(r, r - mb, ge) << 1u;',
     '  }',
     '  let shift = select(1u, 2u, q >= 0x2000000u);',
     '  var sig = q >> shift;',
