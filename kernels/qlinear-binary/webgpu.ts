@@ -38,8 +38,12 @@ const qlinearAdd: WebGpuKernel = (inputs, outputs, ctx) => {
     `  let va = ${sa} * (f32(${at(Av)}) - ${za});`,
     `  let vb = ${sb} * (f32(${at(Bv)}) - ${zb});`,
     `  let zc = ${zc};`,
-    `  let v = clamp(${div}(va + vb, ${sc}), ${p.range[0]}.0 - zc, ${p.range[1]}.0 - zc);`,
-    `  ${Y.set('global_idx', `${Y.type}(i32(round(v + zc)))`)}`,
+    // the exact quotient only where the hardware one's sum lands near a half (a few ulps cover the
+    // division's error and the sum's rounding), as QuantizeLinear's rounding does (quant-wgsl.ts)
+    `  let q0 = (va + vb) / ${sc};`,
+    `  var t = clamp(q0, ${p.range[0]}.0 - zc, ${p.range[1]}.0 - zc) + zc;`,
+    `  if (abs(t - (floor(t) + 0.5)) <= (abs(q0) + abs(t)) * 0.000002) { t = clamp(${div}(va + vb, ${sc}), ${p.range[0]}.0 - zc, ${p.range[1]}.0 - zc) + zc; }`,
+    `  ${Y.set('global_idx', `${Y.type}(i32(round(t)))`)}`,
   ].join('\n');
   return { kind: 'programs', programs: [b.build({ label: `QLinearAdd:${ctx.node}`, body, totalInvocations: n })] };
 };
