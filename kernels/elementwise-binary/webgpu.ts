@@ -1,6 +1,7 @@
 import type { ImplementationTable, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
+import { coalesceBroadcast } from '../webgpu/coalesce-broadcast.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { wgslWrap } from '../webgpu/wrap.ts';
 import { BINARY_SPECS, POW_HELPER, modHelper, type BinarySpec } from './binary-math.ts';
@@ -10,18 +11,22 @@ function lowering(spec: BinarySpec): WebGpuKernel {
   return (inputs, outputs, ctx) => {
     const out = outputs[0]!;
     const b = new ShaderBuilder(ctx.caps);
-    const A = b.input('A', inputs[0]!, 0);
-    const bMeta = spec.alignB ? { dtype: inputs[1]!.dtype, dims: spec.alignB(inputs[0]!, inputs[1]!, ctx) } : inputs[1]!;
+    const bDims = spec.alignB ? spec.alignB(inputs[0]!, inputs[1]!, ctx) : inputs[1]!.dims;
+    // shapes with mergeable axes merged: the flat layouts are unchanged, the index math shrinks
+    const shapes = coalesceBroadcast(out.dims, [inputs[0]!.dims, bDims]);
+    const aMeta = { ...inputs[0]!, dims: shapes.operands[0]! };
+    const bMeta = { ...inputs[1]!, dims: shapes.operands[1]! };
+    const A = b.input('A', aMeta, 0);
     const B = b.input('B', bMeta, 1);
-    const Y = b.output('Y', { dtype: out.dtype, dims: out.dims.length ? out.dims : [1] });
+    const Y = b.output('Y', { dtype: out.dtype, dims: shapes.out });
     const n = b.uniform('n', 'u32', A.size > 0 ? Y.size : 0);
     const ct = A.type; // compute type
     const mode = spec.mode?.(ctx) ?? '';
     if (spec.opType === 'Pow') b.helper('kiln_pow', POW_HELPER);
     if (spec.opType === 'Mod') b.helper(`kiln_mod_${ct}`, modHelper(ct));
-    const same = (m: TensorMeta): boolean => m.dims.length === out.dims.length && m.dims.every((d, i) => d === out.dims[i]);
+    const same = (m: TensorMeta): boolean => m.dims.length === shapes.out.length && m.dims.every((d, i) => d === shapes.out[i]);
     // One pipeline serves every shape of a rank; the equal-shape case skips index math entirely.
-    const sameA = same(inputs[0]!);
+    const sameA = same(aMeta);
     const sameB = same(bMeta);
     const needIdx = !sameA || !sameB;
     const value = spec.comparison ? `select(0u, 1u, ${spec.wgsl(ct, mode)})` : spec.wraps ? wgslWrap(out.dtype, spec.wgsl(ct, mode)) : spec.wgsl(ct, mode);
