@@ -37,6 +37,9 @@ export function requireRank(meta: TensorMeta, ranks: readonly number[], ctx: Ker
   if (!ranks.includes(meta.dims.length)) fail('INVALID_GRAPH', `node '${ctx.node}': ${what} has rank ${meta.dims.length}, expected ${ranks.join(' or ')}`);
 }
 
+/** Whether two shapes are the same dims in the same order. */
+export const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
 export function product(dims: readonly number[], from = 0, to = dims.length): number {
   let p = 1;
   for (let i = from; i < to; i++) p *= dims[i]!;

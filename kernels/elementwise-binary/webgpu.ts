@@ -1,6 +1,7 @@
 import type { ImplementationTable, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
+import { sameDims } from '../common/shape.ts';
 import { coalesceBroadcast } from '../webgpu/coalesce-broadcast.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { wgslWrap } from '../webgpu/wrap.ts';
@@ -24,7 +25,7 @@ function lowering(spec: BinarySpec): WebGpuKernel {
     const mode = spec.mode?.(ctx) ?? '';
     if (spec.opType === 'Pow') b.helper('kiln_pow', POW_HELPER);
     if (spec.opType === 'Mod') b.helper(`kiln_mod_${ct}`, modHelper(ct));
-    const same = (m: TensorMeta): boolean => m.dims.length === shapes.out.length && m.dims.every((d, i) => d === shapes.out[i]);
+    const same = (m: TensorMeta): boolean => sameDims(m.dims, shapes.out);
     // One pipeline serves every shape of a rank; the equal-shape case skips index math entirely.
     const sameA = same(aMeta);
     const sameB = same(bMeta);

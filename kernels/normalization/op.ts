@@ -26,8 +26,6 @@ export interface RowNorm {
   readonly bias?: ParamIndex;
 }
 
-export const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-
 export function requireFloat(meta: TensorMeta, ctx: KernelContext, what: string): void {
   requireType(meta, FLOAT_TYPES, ctx, what);
 }

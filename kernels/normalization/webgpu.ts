@@ -1,10 +1,10 @@
-import { product } from '../common/shape.ts';
+import { product, sameDims } from '../common/shape.ts';
 import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { GpuKernelContext, GpuLowering, WebGpuKernel } from '../webgpu/contract.ts';
 import { rowWorkgroupSize, workgroupReduce } from '../webgpu/wg-reduce.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
-import { batchNormSetup, groupNormPlan, instanceNormPlan, layerNormSetup, lpSetup, sameDims, type ParamIndex, type RowNorm } from './op.ts';
+import { batchNormSetup, groupNormPlan, instanceNormPlan, layerNormSetup, lpSetup, type ParamIndex, type RowNorm } from './op.ts';
 
 /**
  * Rows shorter than this get one invocation each; longer rows get a workgroup. Software adapters

@@ -3,6 +3,8 @@ import { opKey } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslDivExact } from '../webgpu/quant-wgsl.ts';
+import { sameDims } from '../common/shape.ts';
+import { coalesceBroadcast } from '../webgpu/coalesce-broadcast.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { A, AS, AZ, B, BS, BZ, CS, CZ, qlinearBinaryPlan } from './op.ts';
 
@@ -14,9 +16,12 @@ import { A, AS, AZ, B, BS, BZ, CS, CZ, qlinearBinaryPlan } from './op.ts';
 const qlinearAdd: WebGpuKernel = (inputs, outputs, ctx) => {
   const p = qlinearBinaryPlan(inputs, ctx);
   const b = new ShaderBuilder(ctx.caps);
-  const Y = b.output('Y', gpuMeta(outputs[0]!));
-  const Av = b.input('A', gpuMeta(inputs[A]!), A);
-  const Bv = b.input('B', gpuMeta(inputs[B]!), B);
+  // shapes with axes that broadcast alike merged (flat layouts unchanged): a residual add's equal
+  // shapes become one axis read at the output offset, a per-channel operand two
+  const shapes = coalesceBroadcast(p.out.dims, [inputs[A]!.dims, inputs[B]!.dims]);
+  const Y = b.output('Y', { ...outputs[0]!, dims: shapes.out });
+  const Av = b.input('A', { ...inputs[A]!, dims: shapes.operands[0]! }, A);
+  const Bv = b.input('B', { ...inputs[B]!, dims: shapes.operands[1]! }, B);
   // a constant parameter is a uniform (one per dispatch), a fed one a storage load per element
   const param = (slot: number, name: string, fallback: string): string => {
     const meta = inputs[slot];
@@ -28,15 +33,15 @@ const qlinearAdd: WebGpuKernel = (inputs, outputs, ctx) => {
   const n = p.out.dims.reduce((x, y) => x * y, 1);
   const total = b.uniform('n', 'u32', n);
   const div = wgslDivExact(b);
-  // operands of the output's shape (a residual add) are read at the output's offset: no index math
-  const same = (dims: readonly number[]): boolean => dims.length === p.out.dims.length && dims.every((d, i) => d === p.out.dims[i]);
-  const direct = same(inputs[A]!.dims) && same(inputs[B]!.dims);
-  const at = (v: TensorVar): string => v.get(direct ? 'global_idx' : v.broadcastedOffset(Y, 'idx'));
+  // an operand of the output's shape is read at the output offset: no index math
+  const same = shapes.operands.map((dims) => sameDims(dims, shapes.out));
+  const direct = same.every(Boolean);
+  const at = (v: TensorVar, k: number): string => v.get(same[k] ? 'global_idx' : v.broadcastedOffset(Y, 'idx'));
   const body = [
     `  if (global_idx >= ${total}) { return; }`,
     ...(direct ? [] : [`  let idx = ${Y.offsetToIndices('global_idx')};`]),
-    `  let va = ${sa} * (f32(${at(Av)}) - ${za});`,
-    `  let vb = ${sb} * (f32(${at(Bv)}) - ${zb});`,
+    `  let va = ${sa} * (f32(${at(Av, 0)}) - ${za});`,
+    `  let vb = ${sb} * (f32(${at(Bv, 1)}) - ${zb});`,
     `  let zc = ${zc};`,
     // the exact quotient only where the hardware one's sum lands near a half (a few ulps cover the
     // division's error and the sum's rounding), as QuantizeLinear's rounding does (quant-wgsl.ts)

@@ -1,7 +1,7 @@
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { allocData } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
-import { NUMERIC_TYPES, normalizeAxis, product, requireInput, requireType } from '../common/shape.ts';
+import { NUMERIC_TYPES, normalizeAxis, product, requireInput, requireType, sameDims } from '../common/shape.ts';
 import { copyCells, rowMajorStrides } from '../common/strided.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
@@ -37,10 +37,6 @@ function resolveIndex(i: number, n: number, ctx: KernelContext): number {
   const r = i < 0 ? i + n : i;
   if (!(r >= 0 && r < n)) fail('INVALID_ARGUMENT', `node '${ctx.node}': index ${i} is out of range for a dimension of size ${n}`);
   return r;
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** Applies `writes` (element offset in data, element index in updates) in order: the shared CPU core. */
