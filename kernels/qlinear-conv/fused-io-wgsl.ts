@@ -2,8 +2,8 @@ import { quantRange } from '../common/quant.ts';
 import { product } from '../common/shape.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
-import type { GpuCaps, GpuProgram } from '../webgpu/contract.ts';
-import { wgslQuantRound } from '../webgpu/quant-wgsl.ts';
+import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
+import { wgslQuantParam, wgslQuantRound } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { lowestOf, type FusedIo } from './fused-io.ts';
 
@@ -13,23 +13,31 @@ import { lowestOf, type FusedIo } from './fused-io.ts';
 /** Work (x elements times rereads) under which a folded QuantizeLinear runs on every load. */
 export const LOAD_QUANTIZE_BUDGET = 1 << 16;
 
-/** QuantizeLinear's (quantize-linear/webgpu.ts, per-tensor float32 parameters) on the load: an i32 expression. */
-export function wgslQuantizeLoad(b: ShaderBuilder, X: TensorVar, scale: TensorVar, zeroPoint: TensorVar, intType: string, ctx: KernelContext): (off: string) => string {
+/**
+ * QuantizeLinear's (quantize-linear/webgpu.ts, per-tensor float32 parameters) on the load: an i32
+ * expression. `scale` and `zeroPoint` are f32 expressions (wgslQuantParam: uniforms when constant).
+ */
+export function wgslQuantizeLoad(b: ShaderBuilder, X: TensorVar, scale: string, zeroPoint: string, intType: string, ctx: KernelContext): (off: string) => string {
   const [lo, hi] = quantRange(intType as TensorMeta['dtype'], ctx, 'x');
   const qround = wgslQuantRound(b, 'float32');
-  return (off) => `i32(clamp(${qround}(${X.get(off)}, ${scale.get('0u')}) + f32(${zeroPoint.get('0u')}), ${lo}.0, ${hi}.0))`;
+  return (off) => `i32(clamp(${qround}(${X.get(off)}, ${scale}) + ${zeroPoint}, ${lo}.0, ${hi}.0))`;
+}
+
+/** x's scale and zero point (input slots `slots[1]`, `slots[2]`) as f32 expressions, over `declared` buffers or uniforms. */
+export function quantizeParams(b: ShaderBuilder, slots: readonly [number, number, number], ctx: GpuKernelContext, declared: (slot: number) => TensorVar): [string, string] {
+  const param = (slot: number, name: string): string => wgslQuantParam(b, name, ctx.constants?.[slot], () => declared(slot))('0u');
+  return [param(slots[1], 'xq_scale'), param(slots[2], 'xq_zero_point')];
 }
 
 /** The same QuantizeLinear as a program of its own: x into scratch tensor 0 (for an x read many times). */
-export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [number, number, number], xInt: TensorMeta, caps: GpuCaps, ctx: KernelContext): GpuProgram {
-  const b = new ShaderBuilder(caps);
+export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [number, number, number], xInt: TensorMeta, ctx: GpuKernelContext): GpuProgram {
+  const b = new ShaderBuilder(ctx.caps);
   const Xf = b.input('X', inputs[slots[0]]!, slots[0]);
-  const S = b.input('S', gpuMeta(inputs[slots[1]]!), slots[1]);
-  const Z = b.input('Z', gpuMeta(inputs[slots[2]]!), slots[2]);
+  const [s, z] = quantizeParams(b, slots, ctx, (slot) => b.input(slot === slots[1] ? 'S' : 'Z', gpuMeta(inputs[slot]!), slot));
   const T = b.temp('T', xInt, 0);
   const count = product(xInt.dims);
   const n = b.uniform('n', 'u32', count);
-  const load = wgslQuantizeLoad(b, Xf, S, Z, xInt.dtype, ctx);
+  const load = wgslQuantizeLoad(b, Xf, s, z, xInt.dtype, ctx);
   const body = [`  if (global_idx >= ${n}) { return; }`, `  ${T.set('global_idx', `${T.type}(${load('global_idx')})`)}`].join('\n');
   return b.build({ label: `${ctx.node}:quantize-x`, body, totalInvocations: count });
 }

@@ -7,12 +7,12 @@ import { intConvProgram, intConvTile } from '../conv-integer/webgpu.ts';
 import { intConvDwApplies, intConvDwRereads } from '../conv-integer/webgpu-dw.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExact, wgslRequant } from '../webgpu/quant-wgsl.ts';
+import { wgslDivExact, wgslQuantParam, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { exactInFloat32 } from './float-exact.ts';
 import { fusedIoOf, integerInputMetas } from './fused-io.ts';
-import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, wgslFusedStore, wgslQuantizeLoad } from './fused-io-wgsl.ts';
+import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, quantizeParams, wgslFusedStore, wgslQuantizeLoad } from './fused-io-wgsl.ts';
 import { B, inferQLinearConv, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
 
 /**
@@ -33,7 +33,7 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const xInt = integerInputMetas(inputs, io, X, XZ, ctx)[X]!;
   const rereads = intConvDwApplies(p.geo) ? intConvDwRereads(p.geo, ctx.caps) : Math.ceil(p.geo.coutG / intConvTile(p.geo, ctx.caps).tm) * product(p.geo.kernel);
   const quantizeFirst = io.quantizeX && product(inputs[X]!.dims) * rereads > LOAD_QUANTIZE_BUDGET;
-  const Xv = quantizeFirst ? b.temp('X', xInt, 0) : b.input('X', inputs[X]!, X);
+  const Xv = quantizeFirst ? b.temp('X', xInt, 0, 'read') : b.input('X', inputs[X]!, X);
   const Wv = b.input('W', inputs[W]!, W);
   const opt = (slot: number, name: string) => {
     const meta = inputs[slot];
@@ -57,7 +57,9 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const mlas = ctx.attrs.int(ORT_REQUANT_ATTR, 0) === 1;
   const requant = mlas ? '' : wgslRequant(b);
   const requantExpr = (acc: string): string => (mlas ? `i32(round(f32(${acc}) * mult))` : `${requant}(${acc}, mult)`);
-  const loadX = io.quantizeX && !quantizeFirst ? wgslQuantizeLoad(b, Xv, xs, xz!, xInt.dtype, ctx) : undefined;
+  const loadX = io.quantizeX && !quantizeFirst
+    ? wgslQuantizeLoad(b, Xv, ...quantizeParams(b, [X, XS, XZ], ctx, (slot) => (slot === XS ? xs : xz!)), xInt.dtype, ctx)
+    : undefined;
   // the hardware form (conv-integer/webgpu.ts); op tests run it with kernelTuning 'hardware'
   const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: xInt.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
   if (dot4) b.directive('requires packed_4x8_integer_dot_product;');
@@ -74,6 +76,7 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const zeroPoints = dot4 ? undefined : exactInFloat32(inputs, ctx.constants ?? [], xInt.dtype, p.geo.coutG * p.geo.group, p.wzPer);
   const xzf = zeroPoints && b.uniform('xzf', 'f32', zeroPoints.x);
   const wzf = zeroPoints && zeroPoints.w !== 0 ? b.uniform('wzf', 'f32', zeroPoints.w) : undefined;
+  const yzf = zeroPoints && mlas ? (yz ? wgslQuantParam(b, 'yzf', ctx.constants?.[YZ], () => yz)('0u') : '0.0') : '';
   const program = zeroPoints
     // Integer-valued floats through the float Conv's tuned forms: every product and partial sum is an
     // integer below 2^24, so the f32 accumulator holds the i32 sum exactly and the epilogue is the same
@@ -81,8 +84,13 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
       X: Xv, W: Wv, Y,
       loadX: (off) => `(f32(${loadX ? loadX(off) : Xv.get(off)}) - ${xzf})`,
       loadW: (i) => (wzf ? `(f32(${Wv.get(i)}) - ${wzf})` : `f32(${Wv.get(i)})`),
-      channelLets: (co) => [yzv, `let chv = ${perChannel(co)};`, ...(bias ? [`let chb = ${bias.get(co)};`] : [])],
-      store: (acc, o) => epilogue(`i32(${acc})`, o, 'chv', 'chb'),
+      channelLets: (co) => [yzv, `let chv = ${perChannel(co)};`, ...(bias ? [mlas ? `let chbf = f32(${bias.get(co)});` : `let chb = ${bias.get(co)};`] : [])],
+      // MLAS's f32(acc + bias) * multiplier is the f32 accumulator plus the bias as it stands (both
+      // integers whose sum the bound keeps below 2^24): rounded, offset and clamped in f32, one
+      // conversion at the end (an i32 round trip per output cost ~1 ms of a 1x1 64->64 conv's 11)
+      store: (acc, o) => (mlas
+        ? [`let yq = i32(clamp(round((${acc}${bias ? ' + chbf' : ''}) * chv) + ${yzf}, ${p.range[0]}.0, ${p.range[1]}.0));`, ...store(o)].join('\n')
+        : epilogue(`i32(${acc})`, o, 'chv', 'chb')),
       label: `QLinearConv:${ctx.node}`,
     })
     : intConvProgram({
@@ -102,7 +110,7 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
       label: `QLinearConv:${ctx.node}`,
     });
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
-  return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [X, XS, XZ], xInt, ctx.caps, ctx), program], temps: [xInt] };
+  return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [X, XS, XZ], xInt, ctx), program], temps: [xInt] };
 };
 
 /** Largest channel count whose multipliers go into the uniforms (16 KB); above, the shader computes them. */

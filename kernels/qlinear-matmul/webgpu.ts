@@ -10,7 +10,7 @@ import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { A, AS, AZ, B, BS, BZ, inferQLinearMatmul, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
 import { product } from '../common/shape.ts';
 import { fusedIoOf, integerInputMetas } from '../qlinear-conv/fused-io.ts';
-import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, wgslFusedStore, wgslQuantizeLoad } from '../qlinear-conv/fused-io-wgsl.ts';
+import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, quantizeParams, wgslFusedStore, wgslQuantizeLoad } from '../qlinear-conv/fused-io-wgsl.ts';
 
 interface GpuParam {
   readonly v: TensorVar;
@@ -50,7 +50,9 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   const yz = param(YZ, 'YZ');
   const Y = b.output('Y', gpuMeta({ ...outputs[0]!, dtype: out.dtype }));
   const store = wgslFusedStore(b, io, p.out.dtype, Y);
-  const loadA = io.quantizeX && !quantizeFirst ? wgslQuantizeLoad(b, Av, as!.v, az!.v, aInt.dtype, ctx) : undefined;
+  const loadA = io.quantizeX && !quantizeFirst
+    ? wgslQuantizeLoad(b, Av, ...quantizeParams(b, [A, AS, AZ], ctx, (slot) => (slot === AS ? as! : az!).v), aInt.dtype, ctx)
+    : undefined;
   const precision = precisionOf(inputs[AS]!.dtype);
   // multipliers of constant scales, per column, computed here once (the reference's own function):
   // in WGSL every output element ran the exact division's 26-step loop
@@ -78,7 +80,7 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
     label: `QLinearMatMul:${ctx.node}`,
   });
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
-  return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [A, AS, AZ], aInt, ctx.caps, ctx), program], temps: [aInt] };
+  return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [A, AS, AZ], aInt, ctx), program], temps: [aInt] };
 };
 
 /** Largest column count whose multipliers go into the uniforms (16 KB); above, the shader computes them. */

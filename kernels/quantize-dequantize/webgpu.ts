@@ -1,7 +1,7 @@
 import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslParamIndex, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { wgslParamIndex, wgslQuantParam, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { planQdq } from './op.ts';
 
@@ -14,17 +14,18 @@ const quantizeDequantize: WebGpuKernel = (inputs, outputs, ctx) => {
   if (p.precision === 'float64') return undefined;
   const b = new ShaderBuilder(ctx.caps);
   const X = b.input('X', { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) }, 0);
-  const S = b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1);
-  const Z = inputs[2] ? b.input('Z', { ...inputs[2], dims: gpuDims(inputs[2].dims) }, 2) : undefined;
+  const S = wgslQuantParam(b, 'scale', ctx.constants?.[1], () => b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1));
+  const zp = inputs[2];
+  const Z = zp ? wgslQuantParam(b, 'zero_point', ctx.constants?.[2], () => b.input('Z', { ...zp, dims: gpuDims(zp.dims) }, 2)) : undefined;
   const Y = b.output('Y', { ...outputs[0]!, dims: gpuDims(outputs[0]!.dims) });
   const n = b.uniform('n', 'u32', sizeOf(outputs[0]!.dims));
   const param = wgslParamIndex(b, p.layout);
   const body = [
     `  if (global_idx >= ${n}) { return; }`,
     `  let j = ${param}(global_idx);`,
-    `  let s = ${S.get('j')};`,
+    `  let s = ${S('j')};`,
     `  let r = ${wgslQuantRound(b, p.precision)}(${wgslRoundTo(b, p.precision, `f32(${X.get('global_idx')})`)}, s);`,
-    `  let zp = ${Z ? `f32(${Z.get('j')})` : '0.0'};`,
+    `  let zp = ${Z ? Z('j') : '0.0'};`,
     // the integer QuantizeLinear stores, then DequantizeLinear's (q - zp) * s
     `  let q = clamp(r + zp, ${p.range[0]}.0, ${p.range[1]}.0);`,
     `  ${Y.set('global_idx', `f32(i32(q) - i32(zp)) * s`)}`,

@@ -1,8 +1,9 @@
 import type { DataType } from '../../core/dtype.ts';
+import type { QuantParamLayout } from '../common/quant.ts';
 import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExact, wgslParamIndex, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { wgslDivExact, wgslParamIndex, wgslQuantParam, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { workgroupReduce } from '../webgpu/wg-reduce.ts';
 import { inferDynamic, planDequantize, planQuantize } from './op.ts';
@@ -10,43 +11,59 @@ import { inferDynamic, planDequantize, planQuantize } from './op.ts';
 const sizeOf = (d: readonly number[]): number => d.reduce((a, b) => a * b, 1);
 const gpuDims = (d: readonly number[]): readonly number[] => (d.length ? d : [1]);
 
-/** X, scale, optional zero point and Y, plus the element -> parameter index, for both directions. */
-function declareQuantIo(b: ShaderBuilder, inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], layout: Parameters<typeof wgslParamIndex>[1]) {
+/**
+ * X, scale, optional zero point and Y, plus the element -> parameter index, for both directions.
+ * `s(j)` and `z(j)` are f32 expressions: uniforms for constant per-tensor parameters.
+ */
+function declareQuantIo(b: ShaderBuilder, inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], layout: QuantParamLayout, ctx: GpuKernelContext) {
   const X = b.input('X', { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) }, 0);
-  const S = b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1);
-  const Z = inputs[2] ? b.input('Z', { ...inputs[2], dims: gpuDims(inputs[2].dims) }, 2) : undefined;
+  const s = wgslQuantParam(b, 'scale', ctx.constants?.[1], () => b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1));
+  const zp = inputs[2];
+  const z = zp ? wgslQuantParam(b, 'zero_point', ctx.constants?.[2], () => b.input('Z', { ...zp, dims: gpuDims(zp.dims) }, 2)) : undefined;
   const Y = b.output('Y', { ...outputs[0]!, dims: gpuDims(outputs[0]!.dims) });
   const n = b.uniform('n', 'u32', sizeOf(outputs[0]!.dims));
-  return { X, S, Z, Y, n, param: wgslParamIndex(b, layout) };
+  return { X, s, z, Y, n, param: wgslParamIndex(b, layout) };
+}
+
+/**
+ * The per-element program: with one parameter for all elements (per-tensor), ShaderBuilder.elementwise's
+ * vec4 form (4 elements per invocation: SwiftShader's per-invocation cost made a 147k-element
+ * QuantizeLinear 4x a vec4 Relu); else one element per invocation at its parameter index `j`.
+ */
+function perElement(b: ShaderBuilder, io: ReturnType<typeof declareQuantIo>, layout: QuantParamLayout, value: (x: string, j: string) => string, label: string): GpuProgram {
+  const { X, Y, n } = io;
+  if (layout.kind === 'tensor') {
+    const { body, invocations } = b.elementwise({ out: Y, count: Y.size, operands: [{ name: 'x', tensor: X }], value: value('x', '0u'), countUniform: n });
+    return b.build({ label, body, totalInvocations: invocations });
+  }
+  const body = [
+    `  if (global_idx >= ${n}) { return; }`,
+    `  let j = ${io.param}(global_idx);`,
+    `  ${Y.set('global_idx', value(X.get('global_idx'), 'j'))}`,
+  ].join('\n');
+  return b.build({ label, body, totalInvocations: Y.size });
 }
 
 function quantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): GpuProgram[] | undefined {
   const p = planQuantize(inputs, ctx);
   if (p.precision === 'float64') return undefined;
   const b = new ShaderBuilder(ctx.caps);
-  const { X, S, Z, Y, n, param } = declareQuantIo(b, inputs, outputs, p.layout);
-  const body = [
-    `  if (global_idx >= ${n}) { return; }`,
-    `  let j = ${param}(global_idx);`,
-    `  let r = ${wgslQuantRound(b, p.precision)}(${wgslRoundTo(b, p.precision, `f32(${X.get('global_idx')})`)}, ${S.get('j')});`,
-    `  let zp = ${Z ? `f32(${Z.get('j')})` : '0.0'};`,
-    `  ${Y.set('global_idx', `${Y.type}(clamp(r + zp, ${p.range[0]}.0, ${p.range[1]}.0))`)}`,
-  ].join('\n');
-  return [b.build({ label: `QuantizeLinear:${ctx.node}`, body, totalInvocations: sizeOf(outputs[0]!.dims) })];
+  const io = declareQuantIo(b, inputs, outputs, p.layout, ctx);
+  const { s, z, Y } = io;
+  const qround = wgslQuantRound(b, p.precision);
+  const value = (x: string, j: string): string =>
+    `${Y.type}(clamp(${qround}(${wgslRoundTo(b, p.precision, `f32(${x})`)}, ${s(j)}) + ${z ? z(j) : '0.0'}, ${p.range[0]}.0, ${p.range[1]}.0))`;
+  return [perElement(b, io, p.layout, value, `QuantizeLinear:${ctx.node}`)];
 }
 
 function dequantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): GpuProgram[] | undefined {
   const p = planDequantize(inputs, ctx);
   if (p.precision === 'float64') return undefined;
   const b = new ShaderBuilder(ctx.caps);
-  const { X, S, Z, Y, n, param } = declareQuantIo(b, inputs, outputs, p.layout);
-  const body = [
-    `  if (global_idx >= ${n}) { return; }`,
-    `  let j = ${param}(global_idx);`,
-    `  let d = i32(${X.get('global_idx')})${Z ? ` - i32(${Z.get('j')})` : ''};`,
-    `  ${Y.set('global_idx', `f32(d) * ${S.get('j')}`)}`,
-  ].join('\n');
-  return [b.build({ label: `DequantizeLinear:${ctx.node}`, body, totalInvocations: sizeOf(outputs[0]!.dims) })];
+  const io = declareQuantIo(b, inputs, outputs, p.layout, ctx);
+  const { s, z } = io;
+  const value = (x: string, j: string): string => `f32(i32(${x})${z ? ` - i32(${z(j)})` : ''}) * ${s(j)}`;
+  return [perElement(b, io, p.layout, value, `DequantizeLinear:${ctx.node}`)];
 }
 
 /** Two programs: one workgroup reduces min/max and writes scale and zero point; then elementwise. */

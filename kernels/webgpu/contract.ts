@@ -29,6 +29,13 @@ export interface GpuKernelContext extends KernelContext {
 export interface BufferRef {
   readonly kind: 'input' | 'output' | 'temp';
   readonly index: number;
+  /**
+   * a scratch tensor this program only reads (an earlier program of the node wrote it). Bound
+   * read-only: SwiftShader reads a read_write buffer much more slowly (a QLinearConv reading its
+   * quantized x from a read_write scratch tensor took 1.6-2x the float Conv's time; see decisions.md
+   * quantize-cost)
+   */
+  readonly readOnly?: boolean;
 }
 
 export interface GpuProgram {

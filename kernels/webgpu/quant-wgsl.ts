@@ -1,5 +1,6 @@
 import type { FloatPrecision, QuantParamLayout } from '../common/quant.ts';
-import type { ShaderBuilder } from './shader-builder.ts';
+import type { MaybeTensor } from '../contract.ts';
+import type { ShaderBuilder, TensorVar } from './shader-builder.ts';
 
 /**
  * The WGSL twins of the quantization arithmetic in kernels/common/quant.ts (parameter indexing,
@@ -92,22 +93,39 @@ export function wgslDivExact(b: ShaderBuilder): string {
 }
 
 /**
+ * Registers `kiln_div_if(a: f32, b: f32, exact: bool) -> f32`: kiln_div's quotient where `exact`,
+ * else the hardware's. Measured on SwiftShader (QuantizeLinear of 147k values, one core): the exact
+ * path in a loop of 0 or 1 trips 4.9 ms, behind an if 5.25 ms, a trivial body in its place 1.7 ms.
+ * SwiftShader runs a divergent if's both sides, and a loop's body at least once under the lanes'
+ * mask, so the rarely needed division still costs most of the op (decisions.md, quantize-cost).
+ */
+export function wgslDivExactWhere(b: ShaderBuilder): string {
+  const div = wgslDivExact(b);
+  b.helper('kiln_div_if', [
+    'fn kiln_div_if(a: f32, b: f32, exact: bool) -> f32 {',
+    '  var q = a / b;',
+    `  for (var i = select(1u, 0u, exact); i < 1u; i++) { q = ${div}(a, b); }`,
+    '  return q;',
+    '}',
+  ].join('\n'));
+  return 'kiln_div_if';
+}
+
+/**
  * Registers `kiln_qround_<p>(x: f32, s: f32) -> f32`: round-half-even of x / s computed in
  * precision p, as QuantizeLinear defines it. The exact quotient is only needed when the hardware
  * one lies near a half-integer (a few ulps cover WGSL's division error), so most elements skip it.
  */
 export function wgslQuantRound(b: ShaderBuilder, p: FloatPrecision): string {
-  const div = wgslDivExact(b);
   const name = `kiln_qround_${p}`;
   if (p === 'float16') {
-    b.helper(name, `fn ${name}(x: f32, s: f32) -> f32 { return round(${wgslRoundF16(b)}(${div}(x, s))); }`);
+    b.helper(name, `fn ${name}(x: f32, s: f32) -> f32 { return round(${wgslRoundF16(b)}(${wgslDivExact(b)}(x, s))); }`);
     return name;
   }
   b.helper(name, [
     `fn ${name}(x: f32, s: f32) -> f32 {`,
     '  let q0 = x / s;',
-    '  if (abs(q0 - (floor(q0) + 0.5)) > abs(q0) * 0.000002) { return round(q0); }',
-    `  return round(${div}(x, s));`,
+    `  return round(${wgslDivExactWhere(b)}(x, s, abs(q0 - (floor(q0) + 0.5)) <= abs(q0) * 0.000002));`,
     '}',
   ].join('\n'));
   return name;
@@ -164,4 +182,22 @@ export function wgslRequant(b: ShaderBuilder): string {
     '}',
   ].join('\n'));
   return 'kiln_requant';
+}
+
+const UNIFORM_PARAM_TYPES: ReadonlySet<string> = new Set(['float32', 'int8', 'uint8', 'int16', 'uint16', 'int4', 'uint4']);
+
+/**
+ * A quantization parameter (scale or zero point) as an f32 expression at parameter index `j`: a
+ * uniform when it is one constant value (a per-tensor initializer), else a load from `buffer()`.
+ * On SwiftShader every storage load costs ~7 ns per lane whatever the index, so a QuantizeLinear
+ * reading x, scale and zero point per element spent two thirds of its loads on two constants.
+ * Only types whose every value f32 holds exactly: float32 and integers of 16 bits or fewer.
+ */
+export function wgslQuantParam(b: ShaderBuilder, name: string, constant: MaybeTensor | undefined, buffer: () => TensorVar): (j: string) => string {
+  if (constant && constant.size === 1 && UNIFORM_PARAM_TYPES.has(constant.type)) {
+    const u = b.uniform(name, 'f32', Number(constant.data[0]));
+    return () => u;
+  }
+  const v = buffer();
+  return (j) => `f32(${v.get(j)})`;
 }
