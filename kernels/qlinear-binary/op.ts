@@ -45,7 +45,8 @@ export function qlinearBinaryPlan(inputs: readonly MaybeMeta[], ctx: KernelConte
   return { out: { dtype: a.dtype, dims }, range: quantRange(a.dtype, ctx, 'C') };
 }
 
-function reference(inputs: readonly MaybeTensor[], ctx: KernelContext): AnyTensor[] {
+/** The reference, also run by QLinearConv's folded QLinearAdd on the CPU (qlinear-conv/fused-io.ts). */
+export function qlinearAddReference(inputs: readonly MaybeTensor[], ctx: KernelContext): AnyTensor[] {
   const p = qlinearBinaryPlan(inputs.map((t) => t && metaOf(t)), ctx);
   const f = Math.fround;
   const scalar = (slot: number): number => {
@@ -69,5 +70,5 @@ function reference(inputs: readonly MaybeTensor[], ctx: KernelContext): AnyTenso
 }
 
 export const definitions: readonly OpDefinition[] = [
-  { opType: 'QLinearAdd', domain: 'com.microsoft', inferOutputs: (inputs, ctx) => [qlinearBinaryPlan(inputs, ctx).out], reference },
+  { opType: 'QLinearAdd', domain: 'com.microsoft', inferOutputs: (inputs, ctx) => [qlinearBinaryPlan(inputs, ctx).out], reference: qlinearAddReference },
 ];

@@ -2,7 +2,7 @@ import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExactWhere } from '../webgpu/quant-wgsl.ts';
+import { wgslQLinearAddRound } from '../webgpu/quant-wgsl.ts';
 import { sameDims } from '../common/shape.ts';
 import { coalesceBroadcast } from '../webgpu/coalesce-broadcast.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
@@ -32,7 +32,6 @@ const qlinearAdd: WebGpuKernel = (inputs, outputs, ctx) => {
   const [sa, za, sb, zb, sc, zc] = [param(AS, 'AS', '1.0'), param(AZ, 'AZ', '0.0'), param(BS, 'BS', '1.0'), param(BZ, 'BZ', '0.0'), param(CS, 'CS', '1.0'), param(CZ, 'CZ', '0.0')];
   const n = p.out.dims.reduce((x, y) => x * y, 1);
   const total = b.uniform('n', 'u32', n);
-  const divWhere = wgslDivExactWhere(b);
   // an operand of the output's shape is read at the output offset: no index math
   const same = shapes.operands.map((dims) => sameDims(dims, shapes.out));
   const direct = same.every(Boolean);
@@ -43,13 +42,8 @@ const qlinearAdd: WebGpuKernel = (inputs, outputs, ctx) => {
     `  let va = ${sa} * (f32(${at(Av, 0)}) - ${za});`,
     `  let vb = ${sb} * (f32(${at(Bv, 1)}) - ${zb});`,
     `  let zc = ${zc};`,
-    // the exact quotient only where the hardware one's sum lands near a half (a few ulps cover the
-    // division's error and the sum's rounding), as QuantizeLinear's rounding does (quant-wgsl.ts)
-    `  let q0 = (va + vb) / ${sc};`,
-    `  let t0 = clamp(q0, ${p.range[0]}.0 - zc, ${p.range[1]}.0 - zc) + zc;`,
-    `  let near = abs(t0 - (floor(t0) + 0.5)) <= (abs(q0) + abs(t0)) * 0.000002;`,
-    `  let t = clamp(${divWhere}(va + vb, ${sc}, near), ${p.range[0]}.0 - zc, ${p.range[1]}.0 - zc) + zc;`,
-    `  ${Y.set('global_idx', `${Y.type}(i32(round(t)))`)}`,
+    ...wgslQLinearAddRound(b, 'va', 'vb', sc, 'zc', p.range, 'c').map((l) => `  ${l}`),
+    `  ${Y.set('global_idx', `${Y.type}(c)`)}`,
   ].join('\n');
   return { kind: 'programs', programs: [b.build({ label: `QLinearAdd:${ctx.node}`, body, totalInvocations: n })] };
 };

@@ -3,7 +3,8 @@ import { product } from '../common/shape.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
-import { wgslQuantParam, wgslQuantRound } from '../webgpu/quant-wgsl.ts';
+import { wgslQLinearAddRound, wgslQuantParam, wgslQuantRound } from '../webgpu/quant-wgsl.ts';
+import { fail } from '../../core/errors.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { lowestOf, type FusedIo } from './fused-io.ts';
 
@@ -44,13 +45,26 @@ export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [
 
 /**
  * Statements storing `yq` (the requantized, saturated i32 of type `intType`) at offset `o` of Y,
- * through the folded table (QLinearLookup: table[y - lowest], a uniform array so pipelines stay
- * shared) and DequantizeLinear (f32(q - zp) * scale).
+ * through the folded QLinearAdd (QLinearAdd's own rounding, with `residual` read at the same
+ * offset: same shapes only), table (QLinearLookup: table[y - lowest], a uniform array so pipelines
+ * stay shared) and DequantizeLinear (f32(q - zp) * scale).
  */
-export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar): (o: string) => string[] {
+export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar, residual?: TensorVar): (o: string) => string[] {
   const lines: string[] = [];
   let value = 'yq';
   let valueType = intType;
+  let add: ((o: string) => string[]) | undefined;
+  if (io.add) {
+    if (!residual) fail('INTERNAL', 'a folded QLinearAdd needs its residual operand declared');
+    const p = b.uniformArray('add_params', 'f32', Array.from(io.add.data as Float32Array));
+    const range: [number, number] = intType === 'int8' ? [-128, 127] : [0, 255];
+    add = (o) => [
+      `let add_a = ${p}(0u) * (f32(yq) - ${p}(1u));`,
+      `let add_b = ${p}(2u) * (f32(${residual.get(o)}) - ${p}(3u));`,
+      ...wgslQLinearAddRound(b, 'add_a', 'add_b', `${p}(4u)`, `${p}(5u)`, range, 'ya'),
+    ];
+    value = 'ya';
+  }
   if (io.lookup) {
     const float = io.lookup.type === 'float32';
     const table = b.uniformArray('lut', float ? 'f32' : 'i32', Array.from(io.lookup.data as ArrayLike<number>));
@@ -66,5 +80,5 @@ export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y
     valueType = 'float32';
   }
   const final = valueType === 'float32' ? value : `${Y.type}(${value})`;
-  return (o) => [...lines, Y.set(o, final)];
+  return (o) => [...(add ? add(o) : []), ...lines, Y.set(o, final)];
 }

@@ -4,14 +4,19 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { metaOf } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
 import { dequantizeReference, quantizeReference } from '../quantize-linear/op.ts';
-import { DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR } from './fused-io-attrs.ts';
+import { qlinearAddReference } from '../qlinear-binary/op.ts';
+import { broadcastShapes } from '../common/shape.ts';
+import { ADD_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from './fused-io-attrs.ts';
 
 /**
- * The QuantizeLinear before and the QLinearLookup / DequantizeLinear after a QLinearConv, folded
+ * The QuantizeLinear before and the QLinearAdd / QLinearLookup / DequantizeLinear after a QLinearConv, folded
  * into it by the WebGPU-only pass runtime/graph/passes/fuse-qdq-webgpu.ts so the three or four ops
  * are one dispatch. Attributes (fused-io-attrs.ts; only that pass writes them):
  * - `kiln_quantize_x` = 1: x is the float32 input of a QuantizeLinear with this node's x_scale and
  *   x_zero_point (required), quantized as it is read;
+ * - `kiln_add_params` (float32 [s, z, s_r, z_r, s_c, z_c]): a com.microsoft QLinearAdd of the
+ *   requantized output (scale s, zero point z) and input RESIDUAL_SLOT (s_r, z_r) into s_c, z_c,
+ *   applied first; the output takes the broadcast shape, its type stays;
  * - `kiln_lookup_table`: a 256-entry uint8/int8/float32 table applied to the requantized output
  *   (kiln.QLinearLookup: table[y - lowest of y's type]); the output takes the table's type;
  * - `kiln_dequantize_scale` (float32 scalar) and optional `kiln_dequantize_zero_point`: a
@@ -22,6 +27,8 @@ import { DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR } from 
 
 export interface FusedIo {
   readonly quantizeX: boolean;
+  /** [s, z, s_residual, z_residual, s_out, z_out] */
+  readonly add?: AnyTensor;
   readonly lookup?: AnyTensor;
   readonly dequantize?: { readonly scale: AnyTensor; readonly zeroPoint?: AnyTensor };
 }
@@ -31,12 +38,13 @@ export function fusedIoOf(attrs: Attributes): FusedIo {
   const zeroPoint = attrs.tensor(DQ_ZERO_POINT_ATTR);
   return {
     quantizeX: attrs.int(QUANTIZE_X_ATTR, 0) === 1,
+    add: attrs.tensor(ADD_ATTR),
     lookup: attrs.tensor(LOOKUP_ATTR),
     dequantize: scale && { scale, zeroPoint },
   };
 }
 
-export const hasFusedIo = (io: FusedIo): boolean => io.quantizeX || io.lookup !== undefined || io.dequantize !== undefined;
+export const hasFusedIo = (io: FusedIo): boolean => io.quantizeX || io.add !== undefined || io.lookup !== undefined || io.dequantize !== undefined;
 
 /** The lowest value of an 8-bit type: lookup index = y - lowest. */
 export const lowestOf = (dtype: string): number => (dtype === 'int8' ? -128 : 0);
@@ -52,9 +60,16 @@ export function integerInputMetas(inputs: readonly MaybeMeta[], io: FusedIo, xSl
   return out;
 }
 
-/** The fused node's output meta, from the plain op's. */
-export function fusedOutputMeta(plain: TensorMeta, io: FusedIo, ctx: KernelContext): TensorMeta {
+/** The fused node's output meta, from the plain op's (and the folded QLinearAdd's other operand). */
+export function fusedOutputMeta(plain: TensorMeta, io: FusedIo, ctx: KernelContext, residual?: MaybeMeta): TensorMeta {
   let dtype = plain.dtype;
+  let dims = plain.dims;
+  if (io.add) {
+    if (io.add.type !== 'float32' || io.add.data.length !== 6) fail('INVALID_GRAPH', `node '${ctx.node}': ${ADD_ATTR} must be 6 float32 values`);
+    if (!residual) fail('INVALID_GRAPH', `node '${ctx.node}': ${ADD_ATTR} needs input ${RESIDUAL_SLOT}`);
+    if (residual.dtype !== dtype) fail('INVALID_GRAPH', `node '${ctx.node}': the folded QLinearAdd's operand is ${residual.dtype}, the output ${dtype}`);
+    dims = broadcastShapes([dims, residual.dims], ctx);
+  }
   if (io.lookup) {
     if (io.lookup.dims.length !== 1 || io.lookup.dims[0] !== 256) fail('INVALID_GRAPH', `node '${ctx.node}': ${LOOKUP_ATTR} must have 256 entries`);
     dtype = io.lookup.type;
@@ -64,7 +79,7 @@ export function fusedOutputMeta(plain: TensorMeta, io: FusedIo, ctx: KernelConte
     if (io.dequantize.scale.type !== 'float32') fail('INVALID_GRAPH', `node '${ctx.node}': ${DQ_SCALE_ATTR} must be float32`);
     dtype = 'float32';
   }
-  return { dtype, dims: plain.dims };
+  return { dtype, dims };
 }
 
 const plainCtx = (ctx: KernelContext): KernelContext => ({ ...ctx, attrs: Attributes.empty() });
@@ -73,13 +88,21 @@ const plainCtx = (ctx: KernelContext): KernelContext => ({ ...ctx, attrs: Attrib
 export function withFusedIo(plain: (inputs: readonly MaybeTensor[], ctx: KernelContext) => AnyTensor[], inputs: readonly MaybeTensor[], ctx: KernelContext, xSlot: number, xsSlot: number, zpSlot: number): AnyTensor[] {
   const io = fusedIoOf(ctx.attrs);
   if (!hasFusedIo(io)) return plain(inputs, ctx);
-  fusedOutputMeta({ dtype: 'uint8', dims: [] }, io, ctx); // checks the attributes
+  const residual = inputs[RESIDUAL_SLOT];
+  fusedOutputMeta({ dtype: residual?.type === 'int8' ? 'int8' : 'uint8', dims: [] }, io, ctx, residual && metaOf(residual)); // checks the attributes
   const ins = [...inputs];
   if (io.quantizeX) {
     integerInputMetas(inputs.map((t) => t && metaOf(t)), io, xSlot, zpSlot, ctx);
     ins[xSlot] = quantizeReference([inputs[xSlot], inputs[xsSlot], inputs[zpSlot]], plainCtx(ctx))[0];
   }
   let y = plain(ins, ctx)[0]!;
+  if (io.add) {
+    fusedOutputMeta(metaOf(y), io, ctx, residual && metaOf(residual));
+    const p = Array.from(io.add.data as Float32Array);
+    const scalar = (v: number, like: AnyTensor): AnyTensor => (like.type === 'float32' ? new Tensor('float32', Float32Array.of(v), []) : like.type === 'int8' ? new Tensor('int8', Int8Array.of(v), []) : new Tensor('uint8', Uint8Array.of(v), []));
+    const f = new Tensor('float32', new Float32Array(1), []);
+    y = qlinearAddReference([y, scalar(p[0]!, f), scalar(p[1]!, y), residual!, scalar(p[2]!, f), scalar(p[3]!, y), scalar(p[4]!, f), scalar(p[5]!, y)], plainCtx(ctx))[0]!;
+  }
   if (io.lookup) {
     const base = lowestOf(y.type);
     const table = io.lookup.data as Uint8Array | Int8Array | Float32Array;

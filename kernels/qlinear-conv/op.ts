@@ -9,6 +9,7 @@ import { intConvGeometry, intConvReference, perChannel, requireScalar } from '..
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
 import { applyLookupEpilogue, lookupEpilogueType } from '../qlinear-lookup/epilogue.ts';
 import { fusedIoOf, fusedOutputMeta, integerInputMetas, withFusedIo } from './fused-io.ts';
+import { ADD_ATTR, RESIDUAL_SLOT } from './fused-io-attrs.ts';
 
 /**
  * QLinearConv: the exact int32 conv of conv-integer/ plus the int32 bias, requantized with
@@ -65,7 +66,8 @@ export function qlinearConvPlan(inputs: readonly MaybeMeta[], ctx: KernelContext
   const dtype = yz?.dtype ?? x.dtype;
   return {
     geo,
-    out: { dtype: lookupEpilogueType(inputs, TABLE, ctx, dtype) ?? dtype, dims },
+    // a folded QLinearAdd's operand (fused-io.ts) is not one of the op's own inputs
+    out: { dtype: lookupEpilogueType(ctx.attrs.has(ADD_ATTR) ? inputs.slice(0, RESIDUAL_SLOT) : inputs, TABLE, ctx, dtype) ?? dtype, dims },
     yType: dtype,
     range: quantRange(dtype, ctx, 'y'),
     wsPer: perChannel(inputs[WS], cout, ctx, 'w_scale'),
@@ -104,10 +106,10 @@ export function qlinearConvWith(core: IntConvCore, inputs: readonly MaybeTensor[
   return [fromNumbers(p.out.dtype, p.out.dims, acc)];
 }
 
-/** The output with the WebGPU pass's folded QuantizeLinear / QLinearLookup / DequantizeLinear (fused-io.ts), if any. */
+/** The output with the WebGPU pass's folded QuantizeLinear / QLinearAdd / QLinearLookup / DequantizeLinear (fused-io.ts), if any. */
 export function inferQLinearConv(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta {
   const io = fusedIoOf(ctx.attrs);
-  return fusedOutputMeta(qlinearConvPlan(integerInputMetas(inputs, io, X, XZ, ctx), ctx).out, io, ctx);
+  return fusedOutputMeta(qlinearConvPlan(integerInputMetas(inputs, io, X, XZ, ctx), ctx).out, io, ctx, inputs[RESIDUAL_SLOT]);
 }
 
 /** QLinearConv on the CPU with a given integer core, the folded ops (fused-io.ts) around it. */

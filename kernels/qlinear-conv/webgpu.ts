@@ -1,4 +1,4 @@
-import { product } from '../common/shape.ts';
+import { product, sameDims } from '../common/shape.ts';
 import type { ImplementationTable, MaybeTensor } from '../contract.ts';
 import { requantMultiplier } from '../common/quant.ts';
 import { opKey } from '../contract.ts';
@@ -11,6 +11,7 @@ import { wgslDivExact, wgslQuantParam, wgslRequant } from '../webgpu/quant-wgsl.
 import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { exactInFloat32 } from './float-exact.ts';
+import { RESIDUAL_SLOT } from './fused-io-attrs.ts';
 import { fusedIoOf, integerInputMetas } from './fused-io.ts';
 import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, quantizeParams, wgslFusedStore, wgslQuantizeLoad } from './fused-io-wgsl.ts';
 import { B, inferQLinearConv, ORT_REQUANT_ATTR, qlinearConvPlan, W, WS, WZ, X, XS, XZ, YS, YZ } from './op.ts';
@@ -47,6 +48,10 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   const yz = opt(YZ, 'YZ');
   const bias = opt(B, 'BIAS');
   const Y = b.output('Y', { ...outputs[0]!, dtype: out.dtype });
+  // a folded QLinearAdd reads its other operand at the output offset: a broadcasting one runs js
+  const residualMeta = inputs[RESIDUAL_SLOT];
+  if (io.add && (!residualMeta || !sameDims(residualMeta.dims, p.out.dims))) return undefined;
+  const residual = io.add ? b.input('R', residualMeta!, RESIDUAL_SLOT) : undefined;
   // multipliers of constant scales are computed here, once (the reference's own function): in WGSL each
   // invocation ran the exact division's 26-step loop for every channel of its tile
   const cout = p.geo.coutG * p.geo.group;
@@ -63,7 +68,7 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
   // the hardware form (conv-integer/webgpu.ts); op tests run it with kernelTuning 'hardware'
   const dot4 = ctx.caps.packedDot4x8 === true && !ctx.caps.software ? { xSigned: xInt.dtype === 'int8', wSigned: inputs[W]!.dtype === 'int8' } : undefined;
   if (dot4) b.directive('requires packed_4x8_integer_dot_product;');
-  const store = wgslFusedStore(b, io, p.out.dtype, Y);
+  const store = wgslFusedStore(b, io, p.yType, Y, residual);
   const yzv = `let yzv = ${yz ? `i32(${yz.get('0u')})` : '0'};`;
   // the multiplier's exact division is a 26-step loop: once per channel of the tile
   const perChannel = (co: string): string => (multOf ? `${multOf}(${co})` : `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`);

@@ -201,3 +201,23 @@ export function wgslQuantParam(b: ShaderBuilder, name: string, constant: MaybeTe
   const v = buffer();
   return (j) => `f32(${v.get(j)})`;
 }
+
+/**
+ * Statements of com.microsoft QLinearAdd's rounding (qlinear-binary/op.ts: every step in float32,
+ * zc added before rounding) of the f32 expressions `va`, `vb` onto C's grid (scale `sc`, zero point
+ * `zc`, both f32 expressions; `range` C's type's) binding `name` to the i32 result. The QLinearAdd
+ * kernel and QLinearConv's folded add (qlinear-conv/fused-io-wgsl.ts) both run these. The exact
+ * quotient only where the hardware one's sum lands near a half (a few ulps cover the division's error
+ * and the sum's rounding), as QuantizeLinear's rounding does.
+ */
+export function wgslQLinearAddRound(b: ShaderBuilder, va: string, vb: string, sc: string, zc: string, range: readonly [number, number], name: string): string[] {
+  const divWhere = wgslDivExactWhere(b);
+  const clampC = (v: string): string => `clamp(${v}, ${range[0]}.0 - ${zc}, ${range[1]}.0 - ${zc}) + ${zc}`;
+  return [
+    `let ${name}_sum = ${va} + ${vb};`,
+    `let ${name}_q0 = ${name}_sum / ${sc};`,
+    `let ${name}_t0 = ${clampC(`${name}_q0`)};`,
+    `let ${name}_near = abs(${name}_t0 - (floor(${name}_t0) + 0.5)) <= (abs(${name}_q0) + abs(${name}_t0)) * 0.000002;`,
+    `let ${name} = i32(round(${clampC(`${divWhere}(${name}_sum, ${sc}, ${name}_near)`)}));`,
+  ];
+}

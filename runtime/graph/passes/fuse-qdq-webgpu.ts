@@ -1,6 +1,7 @@
 import type { DataType } from '../../../core/dtype.ts';
 import type { AnyTensor } from '../../../core/tensor.ts';
-import { DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
+import { Tensor } from '../../../core/tensor.ts';
+import { ADD_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { knownTypes } from './value-types.ts';
@@ -8,6 +9,8 @@ import { knownTypes } from './value-types.ts';
 /**
  * WebGPU only (optimizeForBackend): the ops around a QLinearConv (or QLinearMatMul) that the QDQ lowering leaves as
  * dispatches of their own move into it (kernels/qlinear-conv/fused-io.ts):
+ * - QLinearConv -> com.microsoft QLinearAdd (a residual connection; QLinearConv only): the add in
+ *   the conv's store, as the float model's Add folds into its Conv's epilogue;
  * - QLinearConv -> kiln.QLinearLookup (the folded activation): the table in the conv's store;
  * - then -> DequantizeLinear (a float consumer follows: squeeze-excite's GlobalAveragePool / Mul):
  *   the conv stores the dequantized float;
@@ -17,6 +20,7 @@ import { knownTypes } from './value-types.ts';
  * constants; each fold keeps the separate ops' arithmetic, so answers do not change.
  */
 export function fuseQdqWebgpu(graph: Graph): void {
+  foldAdds(graph);
   foldStores(graph);
   foldQuantizeLoads(graph);
   dropRepeatedQdq(graph);
@@ -62,6 +66,42 @@ function foldStores(graph: Graph): void {
     if (removed.length === 0) continue;
     for (const r of removed) replace.set(r, undefined);
     replace.set(conv, { ...conv, outputs: [out], attrs });
+  }
+  if (replace.size > 0) rewriteNodes(graph, replace);
+}
+
+/**
+ * QLinearConv -> QLinearAdd where the conv's output is read only by the add (as one operand) and the
+ * add's six parameters are scalar constants: the conv takes the add's other operand as input
+ * RESIDUAL_SLOT and its output. Float addition commutes, so the conv's side is always the first term.
+ */
+function foldAdds(graph: Graph): void {
+  const index = new GraphIndex(graph);
+  const replace = new Map<Node, Node | undefined>();
+  for (const conv of graph.nodes) {
+    if (conv.opType !== 'QLinearConv' || conv.domain !== '' || conv.inputs.length > RESIDUAL_SLOT) continue;
+    if (conv.attrs.has(LOOKUP_ATTR) || conv.attrs.has(DQ_SCALE_ATTR) || conv.attrs.has(ADD_ATTR) || conv.attrs.has(QUANTIZE_X_ATTR)) continue;
+    const out = conv.outputs[0]!;
+    const add = index.onlyConsumer(out);
+    if (!add || add.opType !== 'QLinearAdd' || add.domain !== 'com.microsoft' || replace.has(add) || add.attrs.names().length > 0) continue;
+    const side = add.inputs[0] === out ? 0 : add.inputs[3] === out ? 3 : -1;
+    if (side < 0 || add.inputs[3 - side] === out) continue;
+    const other = 3 - side;
+    // [scale, zero point] of the conv's operand, of the other one, of the output; a missing zero point is 0
+    const param = (slot: number, zero: boolean): number | undefined => {
+      const name = add.inputs[slot];
+      if (zero && !name) return 0;
+      const t = scalarInit(graph, name);
+      return t && (zero ? t.type !== 'float32' : t.type === 'float32') ? Number(t.data[0]) : undefined;
+    };
+    const params = [param(side + 1, false), param(side + 2, true), param(other + 1, false), param(other + 2, true), param(6, false), param(7, true)];
+    if (params.some((v) => v === undefined)) continue;
+    const inputs = [...conv.inputs];
+    while (inputs.length < RESIDUAL_SLOT) inputs.push('');
+    inputs.push(add.inputs[other]!);
+    // the fused node takes the add's place: after the residual's producer, which may follow the conv
+    replace.set(conv, undefined);
+    replace.set(add, { ...conv, inputs, outputs: [add.outputs[0]!], attrs: conv.attrs.with(ADD_ATTR, new Tensor('float32', Float32Array.from(params as number[]), [6])) });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
 }
