@@ -15,13 +15,19 @@ import { lowestOf, type FusedIo } from './fused-io.ts';
 export const LOAD_QUANTIZE_BUDGET = 1 << 16;
 
 /**
- * QuantizeLinear's (quantize-linear/webgpu.ts, per-tensor float32 parameters) on the load: an i32
+ * QuantizeLinear's (quantize-linear/webgpu.ts, per-tensor float32 parameters) of an f32 value: an i32
  * expression. `scale` and `zeroPoint` are f32 expressions (wgslQuantParam: uniforms when constant).
  */
-export function wgslQuantizeLoad(b: ShaderBuilder, X: TensorVar, scale: string, zeroPoint: string, intType: string, ctx: KernelContext): (off: string) => string {
+function wgslQuantizeValue(b: ShaderBuilder, scale: string, zeroPoint: string, intType: string, ctx: KernelContext): (v: string) => string {
   const [lo, hi] = quantRange(intType as TensorMeta['dtype'], ctx, 'x');
   const qround = wgslQuantRound(b, 'float32');
-  return (off) => `i32(clamp(${qround}(${X.get(off)}, ${scale}) + ${zeroPoint}, ${lo}.0, ${hi}.0))`;
+  return (v) => `i32(clamp(${qround}(${v}, ${scale}) + ${zeroPoint}, ${lo}.0, ${hi}.0))`;
+}
+
+/** The same QuantizeLinear on x's load at flat offset `off`. */
+export function wgslQuantizeLoad(b: ShaderBuilder, X: TensorVar, scale: string, zeroPoint: string, intType: string, ctx: KernelContext): (off: string) => string {
+  const value = wgslQuantizeValue(b, scale, zeroPoint, intType, ctx);
+  return (off) => value(X.get(off));
 }
 
 /** x's scale and zero point (input slots `slots[1]`, `slots[2]`) as f32 expressions, over `declared` buffers or uniforms. */
@@ -30,17 +36,18 @@ export function quantizeParams(b: ShaderBuilder, slots: readonly [number, number
   return [param(slots[1], 'xq_scale'), param(slots[2], 'xq_zero_point')];
 }
 
-/** The same QuantizeLinear as a program of its own: x into scratch tensor 0 (for an x read many times). */
+/**
+ * The same QuantizeLinear as a program of its own: x into scratch tensor 0 (for an x read many
+ * times), four elements per invocation where the count allows (ShaderBuilder.elementwise).
+ */
 export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [number, number, number], xInt: TensorMeta, ctx: GpuKernelContext): GpuProgram {
   const b = new ShaderBuilder(ctx.caps);
   const Xf = b.input('X', inputs[slots[0]]!, slots[0]);
   const [s, z] = quantizeParams(b, slots, ctx, (slot) => b.input(slot === slots[1] ? 'S' : 'Z', gpuMeta(inputs[slot]!), slot));
   const T = b.temp('T', xInt, 0);
-  const count = product(xInt.dims);
-  const n = b.uniform('n', 'u32', count);
-  const load = wgslQuantizeLoad(b, Xf, s, z, xInt.dtype, ctx);
-  const body = [`  if (global_idx >= ${n}) { return; }`, `  ${T.set('global_idx', `${T.type}(${load('global_idx')})`)}`].join('\n');
-  return b.build({ label: `${ctx.node}:quantize-x`, body, totalInvocations: count });
+  const value = wgslQuantizeValue(b, s, z, xInt.dtype, ctx);
+  const { body, invocations } = b.elementwise({ out: T, count: product(xInt.dims), operands: [{ name: 'x', tensor: Xf }], value: `${T.type}(${value('x')})` });
+  return b.build({ label: `${ctx.node}:quantize-x`, body, totalInvocations: invocations });
 }
 
 /**
