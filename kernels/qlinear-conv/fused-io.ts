@@ -88,8 +88,7 @@ const plainCtx = (ctx: KernelContext): KernelContext => ({ ...ctx, attrs: Attrib
 export function withFusedIo(plain: (inputs: readonly MaybeTensor[], ctx: KernelContext) => AnyTensor[], inputs: readonly MaybeTensor[], ctx: KernelContext, xSlot: number, xsSlot: number, zpSlot: number): AnyTensor[] {
   const io = fusedIoOf(ctx.attrs);
   if (!hasFusedIo(io)) return plain(inputs, ctx);
-  const residual = inputs[RESIDUAL_SLOT];
-  fusedOutputMeta({ dtype: residual?.type === 'int8' ? 'int8' : 'uint8', dims: [] }, io, ctx, residual && metaOf(residual)); // checks the attributes
+  fusedOutputMeta({ dtype: 'uint8', dims: [] }, { ...io, add: undefined }, ctx); // checks the attributes (the add's below, once y exists)
   const ins = [...inputs];
   if (io.quantizeX) {
     integerInputMetas(inputs.map((t) => t && metaOf(t)), io, xSlot, zpSlot, ctx);
@@ -97,11 +96,12 @@ export function withFusedIo(plain: (inputs: readonly MaybeTensor[], ctx: KernelC
   }
   let y = plain(ins, ctx)[0]!;
   if (io.add) {
+    const residual = inputs[RESIDUAL_SLOT];
     fusedOutputMeta(metaOf(y), io, ctx, residual && metaOf(residual));
-    const p = Array.from(io.add.data as Float32Array);
-    const scalar = (v: number, like: AnyTensor): AnyTensor => (like.type === 'float32' ? new Tensor('float32', Float32Array.of(v), []) : like.type === 'int8' ? new Tensor('int8', Int8Array.of(v), []) : new Tensor('uint8', Uint8Array.of(v), []));
-    const f = new Tensor('float32', new Float32Array(1), []);
-    y = qlinearAddReference([y, scalar(p[0]!, f), scalar(p[1]!, y), residual!, scalar(p[2]!, f), scalar(p[3]!, y), scalar(p[4]!, f), scalar(p[5]!, y)], plainCtx(ctx))[0]!;
+    const [s, z, sr, zr, sc, zc] = Array.from(io.add.data as Float32Array);
+    const scale = (v: number | undefined): AnyTensor => new Tensor('float32', Float32Array.of(v!), []);
+    const zero = (v: number | undefined): AnyTensor => (y.type === 'int8' ? new Tensor('int8', Int8Array.of(v!), []) : new Tensor('uint8', Uint8Array.of(v!), []));
+    y = qlinearAddReference([y, scale(s), zero(z), residual, scale(sr), zero(zr), scale(sc), zero(zc)], plainCtx(ctx))[0]!;
   }
   if (io.lookup) {
     const base = lowestOf(y.type);

@@ -83,9 +83,14 @@ const fused: OpCase[] = [
 const WASM_DECLINES = new Set<string>([]);
 runOpCases('qlinear-conv', [...cases.map((c) => (WASM_DECLINES.has(c.name) ? c : { ...c, wasmKernel: true })), ...fused]);
 
+const addParams = new Tensor('float32', Float32Array.of(0.1, 128, 0.2, 120, 0.3, 125), [6]);
 runBadInputCases('qlinear-conv', [
   { name: 'bias of the wrong length', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), { dtype: 'int32', dims: [2], range: [0, 9] }], error: /B has shape \[2\], expected \[3\]/ },
   { name: 'w_scale of the wrong length', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([4]), u8([]), sc([]), u8([])], error: /w_scale has shape \[4\], expected a scalar or \[3\]/ },
   { name: 'folded QuantizeLinear on an x that is not float32', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([])], attrs: { kiln_quantize_x: 1 }, error: /kiln_quantize_x needs a float32 x and an x_zero_point/ },
   { name: 'float bias', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), sc([3])], error: /B type float32 is not one of int32/ },
+  // the WebGPU pass's folded QLinearAdd (fused-io.ts): its attribute and its operand come together
+  { name: 'folded QLinearAdd without its operand', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([])], attrs: { kiln_add_params: addParams }, error: /kiln_add_params needs input 10/ },
+  { name: 'an operand at input 10 without the folded QLinearAdd', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), { ...u8([]), omit: true }, { ...u8([]), omit: true }, u8([1, 3, 3, 3])], error: /more than 9 inputs/ },
+  { name: 'folded QLinearAdd operand of another type', op: 'QLinearConv', opset: 10, inputs: [u8([1, 2, 4, 4]), sc([]), u8([]), u8([3, 2, 2, 2]), sc([]), u8([]), sc([]), u8([]), { ...u8([]), omit: true }, { ...u8([]), omit: true }, i8([1, 3, 3, 3])], attrs: { kiln_add_params: addParams }, error: /folded QLinearAdd's operand is int8, the output uint8/ },
 ]);
