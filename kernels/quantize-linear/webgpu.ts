@@ -1,48 +1,14 @@
 import type { DataType } from '../../core/dtype.ts';
-import type { QuantParamLayout } from '../common/quant.ts';
 import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExact, wgslParamIndex, wgslQuantParam, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { wgslDivExact, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { declareQuantIo, gpuDims, perElement } from './webgpu-per-element.ts';
+import { product } from '../common/shape.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { workgroupReduce } from '../webgpu/wg-reduce.ts';
 import { inferDynamic, planDequantize, planQuantize } from './op.ts';
 
-const sizeOf = (d: readonly number[]): number => d.reduce((a, b) => a * b, 1);
-const gpuDims = (d: readonly number[]): readonly number[] => (d.length ? d : [1]);
-
-/**
- * X, scale, optional zero point and Y, plus the element -> parameter index, for both directions.
- * `s(j)` and `z(j)` are f32 expressions: uniforms for constant per-tensor parameters.
- */
-function declareQuantIo(b: ShaderBuilder, inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], layout: QuantParamLayout, ctx: GpuKernelContext) {
-  const X = b.input('X', { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) }, 0);
-  const s = wgslQuantParam(b, 'scale', ctx.constants?.[1], () => b.input('S', { ...inputs[1]!, dims: gpuDims(inputs[1]!.dims) }, 1));
-  const zp = inputs[2];
-  const z = zp ? wgslQuantParam(b, 'zero_point', ctx.constants?.[2], () => b.input('Z', { ...zp, dims: gpuDims(zp.dims) }, 2)) : undefined;
-  const Y = b.output('Y', { ...outputs[0]!, dims: gpuDims(outputs[0]!.dims) });
-  const n = b.uniform('n', 'u32', sizeOf(outputs[0]!.dims));
-  return { X, s, z, Y, n, param: wgslParamIndex(b, layout) };
-}
-
-/**
- * The per-element program: with one parameter for all elements (per-tensor), ShaderBuilder.elementwise's
- * vec4 form (4 elements per invocation: SwiftShader's per-invocation cost made a 147k-element
- * QuantizeLinear 4x a vec4 Relu); else one element per invocation at its parameter index `j`.
- */
-function perElement(b: ShaderBuilder, io: ReturnType<typeof declareQuantIo>, layout: QuantParamLayout, value: (x: string, j: string) => string, label: string): GpuProgram {
-  const { X, Y, n } = io;
-  if (layout.kind === 'tensor') {
-    const { body, invocations } = b.elementwise({ out: Y, count: Y.size, operands: [{ name: 'x', tensor: X }], value: value('x', '0u'), countUniform: n });
-    return b.build({ label, body, totalInvocations: invocations });
-  }
-  const body = [
-    `  if (global_idx >= ${n}) { return; }`,
-    `  let j = ${io.param}(global_idx);`,
-    `  ${Y.set('global_idx', value(X.get('global_idx'), 'j'))}`,
-  ].join('\n');
-  return b.build({ label, body, totalInvocations: Y.size });
-}
 
 function quantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): GpuProgram[] | undefined {
   const p = planQuantize(inputs, ctx);
@@ -69,13 +35,13 @@ function dequantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tensor
 /** Two programs: one workgroup reduces min/max and writes scale and zero point; then elementwise. */
 function dynamicWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: GpuKernelContext): { programs: GpuProgram[]; temps: TensorMeta[] } {
   inferDynamic(inputs, ctx);
-  const n = sizeOf(inputs[0]!.dims);
+  const n = product(inputs[0]!.dims);
   const x = { ...inputs[0]!, dims: gpuDims(inputs[0]!.dims) };
   const temps: TensorMeta[] = [];
   // an unused scale / zero-point output has no buffer: compute it into a scratch tensor instead
   const param = (name: string, slot: number, dtype: DataType, b: ShaderBuilder) => {
     const meta = { dtype, dims: [1] };
-    if (outputs[slot] && sizeOf(outputs[slot].dims) === 1) return b.output(name, meta, slot);
+    if (outputs[slot] && product(outputs[slot].dims) === 1) return b.output(name, meta, slot);
     let t = temps.findIndex((m) => m.dtype === dtype);
     if (t < 0) t = temps.push(meta) - 1;
     return b.temp(name, meta, t);

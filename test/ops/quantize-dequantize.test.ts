@@ -30,6 +30,12 @@ const cases: OpCase[] = [
     inputs: [{ dtype: 'float32', dims: [64], values: halves(64, 0.0625), feed: true }, { dtype: 'float32', dims: [], values: [0.0625] }],
   },
   {
+    // parameters fed at run time: read from their buffers, not the uniform block
+    name: 'int8 per-tensor, fed scale and zero point',
+    op: 'QuantizeDequantize', domain: 'kiln', attrs: { kiln_opset: 13 },
+    inputs: [{ dtype: 'float32', dims: [4, 9], range: [-3, 3] }, { dtype: 'float32', dims: [], range: [0.01, 0.05] }, { dtype: 'int8', dims: [], range: [-20, 20] }],
+  },
+  {
     name: 'int8 per-axis (axis 1)',
     op: 'QuantizeDequantize', domain: 'kiln', attrs: { axis: 1, kiln_opset: 13 },
     inputs: [{ dtype: 'float32', dims: [2, 4, 6] }, { dtype: 'float32', dims: [4], values: floats(4, 0.005, 0.03) }, { dtype: 'int8', dims: [4], values: ints(4, -20, 20) }],
