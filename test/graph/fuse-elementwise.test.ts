@@ -25,8 +25,13 @@ function gpuOpTypes(model: WriterModel): string[] {
   return optimizeForBackend(m, optimizeGraph(m), 'webgpu').nodes.map((n) => n.opType);
 }
 
-/** Each backend's optimized session gives the unoptimized js session's answers; returns the WebGPU steps' op types. */
-async function sameResults(model: WriterModel, feeds: Record<string, AnyTensor>): Promise<string[]> {
+const DEFAULT_TOLERANCE = { rtol: 1e-5, atol: 1e-6 };
+
+/**
+ * Each backend's optimized session gives the unoptimized js session's answers (per output tolerance,
+ * default rtol 1e-5, atol 1e-6); returns the WebGPU steps' op types.
+ */
+async function sameResults(model: WriterModel, feeds: Record<string, AnyTensor>, tolerances: Record<string, { rtol: number; atol: number }> = {}): Promise<string[]> {
   const bytes = encodeOnnxModel(model);
   const plain = await InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
   const want = await plain.run(feeds);
@@ -39,10 +44,41 @@ async function sameResults(model: WriterModel, feeds: Record<string, AnyTensor>)
       assert.equal(opt.lastPlacement?.cpu, 0, 'every step on the GPU');
       gpuSteps = opt.lastPlacement!.steps.map((s) => s.opType);
     }
-    for (const k of Object.keys(want)) assert.equal(compareTensors(got[k]!, want[k]!, { rtol: 1e-5, atol: 1e-6 }), undefined, `${backend} ${k}`);
+    for (const k of Object.keys(want)) assert.equal(compareTensors(got[k]!, want[k]!, tolerances[k] ?? DEFAULT_TOLERANCE), undefined, `${backend} ${k}`);
     await opt.release();
   }
   return gpuSteps;
+}
+
+/**
+ * How far two float32 evaluations of the 3x3 Conv (any summation order) may lie apart at most: each is
+ * within gamma_n * S of the exact sum (n = 27 products + bias, S the largest sum of |w x| + |b| over the
+ * outputs, gamma_n = n u / (1 - n u), u = 2^-24), so two within twice that. The default atol of 1e-6
+ * did not hold this: a run (KILN_TEST_SEED=909136833) put a WebGPU output 1.4e-6 from js's, inside this
+ * bound (S ~ 20 gives 6.7e-5 on the Conv, 2.3e-5 through the tail).
+ */
+function convSpread(x: AnyTensor, w: AnyTensor, b: AnyTensor): number {
+  const [xs, ws, bs] = [x.data as Float32Array, w.data as Float32Array, b.data as Float32Array];
+  const [cin, h, wd] = [x.dims[1]!, x.dims[2]!, x.dims[3]!];
+  let s = 0;
+  for (let co = 0; co < w.dims[0]!; co++) {
+    for (let oy = 0; oy < h; oy++) {
+      for (let ox = 0; ox < wd; ox++) {
+        let sum = Math.abs(bs[co]!);
+        for (let ci = 0; ci < cin; ci++) {
+          for (let ky = 0; ky < 3; ky++) {
+            for (let kx = 0; kx < 3; kx++) {
+              const [iy, ix] = [oy + ky - 1, ox + kx - 1];
+              if (iy >= 0 && iy < h && ix >= 0 && ix < wd) sum += Math.abs(ws[((co * cin + ci) * 3 + ky) * 3 + kx]! * xs[(ci * h + iy) * wd + ix]!);
+            }
+          }
+        }
+        s = Math.max(s, sum);
+      }
+    }
+  }
+  const nu = (cin * 9 + 1) * 2 ** -24;
+  return 2 * (nu / (1 - nu)) * s;
 }
 
 test("PaddleOCR v4's Conv -> Mul -> Add -> HardSwish (decomposed) -> Mul -> Add runs as one Conv with an epilogue", async () => {
@@ -65,13 +101,22 @@ test("PaddleOCR v4's Conv -> Mul -> Add -> HardSwish (decomposed) -> Mul -> Add 
       three: scalar(3, []), zero: scalar(0, []), six: scalar(6, []),
     },
   };
+  // The Conv's spread reaches y scaled by |dy/dc| <= k2 * k0 * 1.5 (HardSwish a * clip(a + 3, 0, 6) / 6
+  // has slope (2a + 3) / 6 in [-0.5, 1.5] where it is not flat); the tail's own roundings stay in the default.
+  const init = model.initializers as Record<string, AnyTensor>;
+  const tolerances = (x: AnyTensor): Record<string, { rtol: number; atol: number }> => {
+    const spread = convSpread(x, init.w!, init.b!);
+    return { y: { rtol: 1e-5, atol: 1e-6 + 0.1675 * 1.384 * 1.5 * spread }, c: { rtol: 1e-5, atol: 1e-6 + spread } };
+  };
   // the whole tail runs in the Conv's epilogue: one dispatch
   assert.deepEqual(gpuOpTypes(model), ['Conv']);
-  assert.deepEqual(await sameResults(model, { x: rnd([1, 3, 8, 10], [-3, 3]) }), ['Conv']);
+  const x1 = rnd([1, 3, 8, 10], [-3, 3]);
+  assert.deepEqual(await sameResults(model, { x: x1 }, tolerances(x1)), ['Conv']);
   // the Conv's output also read elsewhere: the tail is a FusedElementwise node of its own
   const shared = { ...model, outputs: [...model.outputs, { name: 'c', dtype: 'float32' as const }] };
   assert.deepEqual(gpuOpTypes(shared), ['Conv', 'FusedElementwise']);
-  assert.deepEqual(await sameResults(shared, { x: rnd([1, 3, 8, 10], [-3, 3]) }), ['Conv', 'FusedElementwise']);
+  const x2 = rnd([1, 3, 8, 10], [-3, 3]);
+  assert.deepEqual(await sameResults(shared, { x: x2 }, tolerances(x2)), ['Conv', 'FusedElementwise']);
 });
 
 test('a DAG with broadcasting, Where and Cast becomes one FusedElementwise node', async () => {
