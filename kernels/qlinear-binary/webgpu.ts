@@ -2,7 +2,7 @@ import type { ImplementationTable } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslQLinearAddRound } from '../webgpu/quant-wgsl.ts';
+import { wgslQLinearAddRound, wgslQuantParam } from '../webgpu/quant-wgsl.ts';
 import { sameDims } from '../common/shape.ts';
 import { coalesceBroadcast } from '../webgpu/coalesce-broadcast.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
@@ -25,9 +25,7 @@ const qlinearAdd: WebGpuKernel = (inputs, outputs, ctx) => {
   // a constant parameter is a uniform (one per dispatch), a fed one a storage load per element
   const param = (slot: number, name: string, fallback: string): string => {
     const meta = inputs[slot];
-    const value = ctx.constants?.[slot];
-    if (value) return b.uniform(name, 'f32', Number(value.data[0]));
-    return meta ? `f32(${b.input(name, gpuMeta(meta), slot).get('0u')})` : fallback;
+    return meta ? wgslQuantParam(b, name, ctx.constants?.[slot], () => b.input(name, gpuMeta(meta), slot))('0u') : fallback;
   };
   const [sa, za, sb, zb, sc, zc] = [param(AS, 'AS', '1.0'), param(AZ, 'AZ', '0.0'), param(BS, 'BS', '1.0'), param(BZ, 'BZ', '0.0'), param(CS, 'CS', '1.0'), param(CZ, 'CZ', '0.0')];
   const n = p.out.dims.reduce((x, y) => x * y, 1);

@@ -89,7 +89,8 @@ const qlinearConv: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => {
       X: Xv, W: Wv, Y,
       loadX: (off) => `(f32(${loadX ? loadX(off) : Xv.get(off)}) - ${xzf})`,
       loadW: (i) => (wzf ? `(f32(${Wv.get(i)}) - ${wzf})` : `f32(${Wv.get(i)})`),
-      channelLets: (co) => [yzv, `let chv = ${perChannel(co)};`, ...(bias ? [mlas ? `let chbf = f32(${bias.get(co)});` : `let chb = ${bias.get(co)};`] : [])],
+      // the f32 epilogue (mlas) reads the zero point as yzf, not yzv
+      channelLets: (co) => [...(mlas ? [] : [yzv]), `let chv = ${perChannel(co)};`, ...(bias ? [mlas ? `let chbf = f32(${bias.get(co)});` : `let chb = ${bias.get(co)};`] : [])],
       // MLAS's f32(acc + bias) * multiplier is the f32 accumulator plus the bias as it stands (both
       // integers whose sum the bound keeps below 2^24): rounded, offset and clamped in f32, one
       // conversion at the end (an i32 round trip per output cost ~1 ms of a 1x1 64->64 conv's 11)
