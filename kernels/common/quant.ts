@@ -38,20 +38,9 @@ export function quantRange(dtype: DataType, ctx: KernelContext, what: string): r
   return r;
 }
 
-/** Math.round rounds halves up; ONNX (numpy rint) rounds them to the even neighbour. */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-export function clampTo(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
-}
-
-/** Rounds x / scale to the nearest even integer, adds the zero point and saturates (NaN gives the zero point). */
-export function quantizeValue(q: number, zp: number, lo: number, hi: number): number {
-  return Number.isNaN(q) ? clampTo(zp, lo, hi) : clampTo(roundHalfEven(q) + zp, lo, hi);
-}
+// in a module of their own: the core download's fused programs use them (bundle)
+import { roundHalfEven } from './round-half-even.ts';
+export { clampTo, quantizeValue, roundHalfEven } from './round-half-even.ts';
 
 /** The float type an ONNX op does its scale arithmetic in (numpy semantics: each step rounds to it). */
 export type FloatPrecision = 'float16' | 'float32' | 'float64';

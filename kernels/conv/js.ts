@@ -6,7 +6,7 @@
  */
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { activationOf, applyActivation, type ActivationSpec } from '../common/activation.ts';
-import { epilogueDims, epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
+import { epilogueDims, epilogueOf, prologueOf, withEpilogue, withPrologue } from '../fused-elementwise/epilogue.ts';
 import { convGeometry, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { fromNumbers, metaOf } from '../common/values.ts';
@@ -97,7 +97,8 @@ function packWeights(w: FloatArray, g: ConvGeometry): Float32Array {
 }
 
 export function convCpu(inputs: readonly MaybeTensor[], ctx: KernelContext, transpose: boolean): AnyTensor[] {
-  const xt = inputs[0]!;
+  // a fake quantization of X the WebGPU fusion pass folded into the load (Conv only)
+  const xt = transpose ? inputs[0]! : withPrologue(prologueOf(ctx.attrs, ctx.node), inputs[0]!, ctx.node);
   const wt = inputs[1]!;
   const bt = inputs[2];
   const { geo: g, out } = convGeometry([metaOf(xt), metaOf(wt), bt && metaOf(bt)], ctx, transpose);

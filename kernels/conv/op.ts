@@ -1,6 +1,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
+import { fail } from '../../core/errors.ts';
 import { activationOf, applyActivation } from '../common/activation.ts';
-import { epilogueDims, epilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
+import { epilogueDims, epilogueOf, prologueOf, withEpilogue, withPrologue } from '../fused-elementwise/epilogue.ts';
 import { convGeometry } from '../common/conv-attributes.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, OpDefinition } from '../contract.ts';
@@ -20,7 +21,8 @@ const size = (d: readonly number[]): number => d.reduce((p, v) => p * v, 1);
  */
 function reference(transpose: boolean): CpuKernel {
   return (inputs, ctx): AnyTensor[] => {
-    const [xt, wt, bt] = [inputs[0]!, inputs[1]!, inputs[2]];
+    // a fake quantization of X the WebGPU fusion pass folded into the load (Conv only)
+    const [xt, wt, bt] = [transpose ? inputs[0]! : withPrologue(prologueOf(ctx.attrs, ctx.node), inputs[0]!, ctx.node), inputs[1]!, inputs[2]];
     const { geo: g, out } = convGeometry([metaOf(xt), metaOf(wt), bt && metaOf(bt)], ctx, transpose);
     const [x, w] = [toNumbers(xt), toNumbers(wt)];
     const b = bt && toNumbers(bt);
@@ -76,6 +78,7 @@ export function convDefinition(transpose: boolean): OpDefinition {
     opType: transpose ? 'ConvTranspose' : 'Conv',
     inferOutputs: (inputs, ctx) => {
       const { out } = convGeometry(inputs, ctx, transpose);
+      if (!transpose && prologueOf(ctx.attrs, ctx.node) && inputs[0]?.dtype !== 'float32') fail('INVALID_GRAPH', `node '${ctx.node}': a load prologue reads float32 X, got ${inputs[0]?.dtype}`);
       // a FusedElementwise tail the WebGPU fusion pass folded in may read more tensors (epilogue.ts)
       return [transpose ? out : { ...out, dims: epilogueDims(out.dims, inputs, ctx) }];
     },

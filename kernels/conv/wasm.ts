@@ -53,7 +53,8 @@ function as2d(g: ConvGeometry): Conv2d | undefined {
 export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: KernelContext, weight?: AnyTensor): WasmStep | undefined {
   const [x, w, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (x.dtype !== 'float32' || w.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
-  if (ctx.attrs.has('kiln_epilogue_steps')) return undefined; // a WebGPU-fusion epilogue: the js kernel applies it
+  // a WebGPU-fusion epilogue or load prologue: the js kernel applies it
+  if (ctx.attrs.has('kiln_epilogue_steps') || ctx.attrs.has('kiln_prologue_steps')) return undefined;
   const epilogue = wasmEpilogue(activationOf(ctx.attrs));
   const { geo: g } = convGeometry(inputs, ctx, false);
   const d = as2d(g);

@@ -37,8 +37,8 @@
  * one pipeline per kernel pattern, never per tensor shape.
  */
 import { activationOf, wgslActivation } from '../common/activation.ts';
-import { epilogueExtras, epilogueOf } from '../fused-elementwise/epilogue.ts';
-import { epilogueLoads, wgslEpilogue } from '../fused-elementwise/webgpu.ts';
+import { epilogueExtras, epilogueOf, prologueOf, unaryEpilogueOf } from '../fused-elementwise/epilogue.ts';
+import { epilogueLoads, wgslEpilogue, wgslPrologue } from '../fused-elementwise/webgpu.ts';
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
@@ -64,8 +64,11 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const act = activationOf(ctx.attrs);
   // Conv only: a FusedElementwise tail folded in by the WebGPU fusion pass, after the activation;
   // its extra tensors are read at the output offset. One that enlarges the output: the js kernel runs it.
-  const epi = transpose || weights ? undefined : epilogueOf(ctx.attrs, ctx.node);
-  const extras = epi ? epilogueExtras(inputs, ctx.attrs, ctx.node) : [];
+  // kiln.DequantConv's slots from EPILOGUE_SLOT on are its weight's parameters: a unary tail only.
+  const epi = transpose ? undefined : weights ? unaryEpilogueOf(ctx.attrs, ctx.node) : epilogueOf(ctx.attrs, ctx.node);
+  const extras = epi && !weights ? epilogueExtras(inputs, ctx.attrs, ctx.node) : [];
+  // a fake quantization of X no producer could store (the model input's), on each x as it is read; padding stays 0
+  const pro = transpose ? undefined : prologueOf(ctx.attrs, ctx.node);
   const convDims = [g.batch, g.coutG * g.group, ...g.outDims];
   if (epi && (out.dims.length !== convDims.length || out.dims.some((d, i) => d !== convDims[i]))) return undefined;
   const b = new ShaderBuilder(ctx.caps);
@@ -79,7 +82,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   const scaled = reader?.channelScale;
   const program = convProgram(b, g, {
     X, W, Y,
-    loadX: (off) => `f32(${X.get(off)})`,
+    loadX: (off) => (pro ? wgslPrologue(b, pro, `f32(${X.get(off)})`) : `f32(${X.get(off)})`),
     loadW: (i) => (reader ? reader.load(W, i) : `f32(${W.get(i)})`),
     channelLets: (co) => [`let bias = ${B ? `f32(${B.get(co)})` : '0.0'};`, ...(scaled ? [`let wscale = ${scaled(co)};`] : [])],
     store: (acc, o) => Y.set(o, `conv_act(${acc}${scaled ? ' * wscale' : ''} + bias, ${o})`),

@@ -7,6 +7,7 @@ import { requireInput, requireType } from '../common/shape.ts';
 import { metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition } from '../contract.ts';
 import { definitions as convDefinitions } from '../conv/op.ts';
+import { unaryEpilogueOf } from '../fused-elementwise/epilogue.ts';
 
 /**
  * kiln.DequantConv: Conv whose weight is DequantizeLinear(Wq, scale, zero_point) of a constant
@@ -82,6 +83,8 @@ export const definitions: readonly OpDefinition[] = [
     domain: 'kiln',
     inferOutputs(inputs, ctx) {
       layoutOf(inputs, ctx);
+      // a unary tail the WebGPU fusion pass folded in (an activation's fake quantization); Conv's reference and js path apply it
+      unaryEpilogueOf(ctx.attrs, ctx.node);
       return [convGeometry(floatInputs(inputs, ctx), ctx, false).out];
     },
     reference,

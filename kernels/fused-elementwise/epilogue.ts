@@ -1,4 +1,5 @@
 import { Attributes } from '../../core/attributes.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { broadcastIndexMap, broadcastShapes } from '../common/shape.ts';
 import { toNumbers } from '../common/values.ts';
@@ -33,6 +34,33 @@ export function epilogueOf(attrs: Attributes, node: string): Program | undefined
   // condition would need a bool operand.
   if (p.roles.some((r) => r === 'cond')) fail('INVALID_GRAPH', `node '${node}': an epilogue reads float32 operands only`);
   return p;
+}
+
+/**
+ * The epilogue of a producer whose inputs from EPILOGUE_SLOT on are its own (kiln.DequantConv,
+ * MatMulNBits, GlobalAveragePool): a tail over its value alone, no extra tensors.
+ */
+export function unaryEpilogueOf(attrs: Attributes, node: string): Program | undefined {
+  if (epilogueInputCount(attrs) > 0) fail('INVALID_GRAPH', `node '${node}': this op's epilogue reads no extra tensors (kiln_epilogue_inputs must be 0)`);
+  return epilogueOf(attrs, node);
+}
+
+/**
+ * A program the WebGPU fusion pass folded into a Conv's load of X (`kiln_prologue_steps`,
+ * `kiln_prologue_constants`): an activation's fake quantization that no producer's store could
+ * take (the model input's), run on each x value before the convolution reads it. i0 is x.
+ */
+export function prologueOf(attrs: Attributes, node: string): Program | undefined {
+  const steps = attrs.strings('kiln_prologue_steps');
+  return steps ? parseProgram(Attributes.empty().with('steps', [...steps]).with('constants', [...attrs.floats('kiln_prologue_constants', [])]), node, 1) : undefined;
+}
+
+/** X with the prologue applied (each step rounded to float32, as the separate ops do); X itself without one. */
+export function withPrologue(p: Program | undefined, x: AnyTensor, node: string): AnyTensor {
+  if (!p) return x;
+  if (x.type !== 'float32') fail('INVALID_GRAPH', `node '${node}': a load prologue reads float32 X, got ${x.type}`);
+  const xv = x.data as Float32Array;
+  return new Tensor('float32', Float32Array.from(xv, (v) => applyEpilogue(p, v)), x.dims);
 }
 
 /** The extra epilogue tensors' metas, checked: present and float32. */

@@ -1,6 +1,7 @@
 import type { DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
 import { Attributes } from '../../core/attributes.ts';
+import { quantizeValue } from '../common/round-half-even.ts';
 import { BINARY_SPECS, type BinarySpec } from '../elementwise-binary/binary-math.ts';
 import { CLIP_MATH, UNARY_SPECS, type UnarySpec } from '../elementwise-unary/unary-math.ts';
 
@@ -22,13 +23,18 @@ import { CLIP_MATH, UNARY_SPECS, type UnarySpec } from '../elementwise-unary/una
  *   Add|Sub|Mul|Div|Pow|PRelu a b
  *   Where c a b         c an i-ref to a bool input
  *   Cast x              x an i-ref to an input of a type in CAST_FROM; the result is float32
+ *   QuantizeDequantize x s z lo hi
+ *                       kiln.QuantizeDequantize with one float32 scale s and zero point z (k-refs),
+ *                       the integer type's range lo..hi (k-refs): q = clamp(rint(x / s) + z, lo, hi),
+ *                       then (q - z) * s: an activation's fake quantization, folded into its
+ *                       producer's store or its consumer's load
  * e.g. ["Mul i0 k0", "Add s0 k1", "HardSwish s1"] with constants [1.38, 0.59].
  * The output is the last step's result: float32, of the broadcast shape of all inputs and of
  * [1] * min_rank (elementwise broadcasting composes). Every step rounds to float32, as the separate ops do.
  */
 
 export type Ref = { readonly kind: 'i' | 's' | 'k'; readonly index: number };
-export type StepKind = 'unary' | 'binary' | 'clip' | 'where' | 'cast';
+export type StepKind = 'unary' | 'binary' | 'clip' | 'where' | 'cast' | 'quant';
 
 export interface Step {
   readonly op: string;
@@ -100,6 +106,7 @@ export function parseProgram(attrs: Attributes, node: string, inputCount: number
     }
     switch (op) {
       case 'Clip': arity(3, [1, 2]); floats(0); return { op, mode, kind: 'clip', args };
+      case 'QuantizeDequantize': arity(5, [1, 2, 3, 4]); floats(0); return { op, mode, kind: 'quant', args };
       case 'Where':
         arity(3);
         if (args[0]!.kind !== 'i') bad(`step ${n} '${text}': the condition must be a node input (a bool tensor)`);
@@ -133,5 +140,11 @@ export function stepCpu(step: Step, v: (r: Ref) => number, constants: readonly n
     case 'clip': return CLIP_MATH.cpu(v(a[0]!), constants[a[1]!.index]!, constants[a[2]!.index]!);
     case 'where': return v(a[0]!) !== 0 ? v(a[1]!) : v(a[2]!);
     case 'cast': return v(a[0]!);
+    case 'quant': return fakeQuant(v(a[0]!), ...(a.slice(1).map((r) => constants[r.index]!) as [number, number, number, number]));
   }
+}
+
+/** kiln.QuantizeDequantize's per-tensor float32 math (its js kernel's): the quotient rounded to float32, then QuantizeLinear's rounding. */
+export function fakeQuant(x: number, s: number, z: number, lo: number, hi: number): number {
+  return (quantizeValue(Math.fround(x / s), z, lo, hi) - z) * s;
 }

@@ -4,6 +4,7 @@ import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { POW_HELPER } from '../elementwise-binary/binary-math.ts';
 import { CLIP_MATH, wgslNanPassThrough, wgslUnaryExpr } from '../elementwise-unary/unary-math.ts';
+import { wgslQuantRound } from '../webgpu/quant-round-wgsl.ts';
 import { EPILOGUE_SLOT } from './epilogue.ts';
 import { inferFused } from './op.ts';
 import { MAX_FUSED_INPUTS, type Program, type Ref, type Step } from './program.ts';
@@ -28,6 +29,11 @@ function stepWgsl(b: ShaderBuilder, step: Step, n: number, k: string): string {
       return `  var s${n}: f32;\n  { let x = ${a0}; s${n} = ${expr}; }`;
     case 'where': return `  let s${n} = select(${a2}, ${a1}, ${a0} != 0u);`;
     case 'cast': return `  let s${n} = ${a0};`;
+    case 'quant': {
+      // kiln.QuantizeDequantize's own expression (quantize-dequantize/webgpu.ts): the integer it stores, then (q - z) * s
+      const [s, z, lo, hi] = step.args.slice(1).map((r) => refExpr(r, k));
+      return `  let s${n} = f32(i32(clamp(${wgslQuantRound(b, 'float32')}(${a0}, ${s}) + ${z}, ${lo}, ${hi})) - i32(${z})) * ${s};`;
+    }
   }
 }
 
@@ -69,12 +75,19 @@ const fused: WebGpuKernel = (inputs, outputs, ctx) => {
  * A WGSL helper applying a producer's epilogue (epilogue.ts) to the f32 expression `x`; returns the
  * call. `extras` are WGSL f32 expressions for the inputs i1..iE (epilogueLoads), in order.
  */
-export function wgslEpilogue(b: ShaderBuilder, p: Program, x: string, extras: readonly string[] = []): string {
-  const body = programWgsl(b, p, 'epi_k');
+export function wgslEpilogue(b: ShaderBuilder, p: Program, x: string, extras: readonly string[] = [], fn = 'kiln_epilogue'): string {
+  // once per program: a kernel that stores (or loads) in several places calls it for each
+  if (b.hasHelper(fn)) return `${fn}(${[x, ...extras].join(', ')})`;
+  const body = programWgsl(b, p, fn === 'kiln_epilogue' ? 'epi_k' : `${fn}_k`);
   const params = ['v: f32', ...extras.map((_, k) => `e${k + 1}: f32`)].join(', ');
   const lets = ['  let in0 = v;', ...extras.map((_, k) => `  let in${k + 1} = e${k + 1};`)];
-  b.helper('kiln_epilogue', [`fn kiln_epilogue(${params}) -> f32 {`, ...lets, ...body, `  return s${p.steps.length - 1};`, '}'].join('\n'));
-  return `kiln_epilogue(${[x, ...extras].join(', ')})`;
+  b.helper(fn, [`fn ${fn}(${params}) -> f32 {`, ...lets, ...body, `  return s${p.steps.length - 1};`, '}'].join('\n'));
+  return `${fn}(${[x, ...extras].join(', ')})`;
+}
+
+/** A load prologue (epilogue.ts prologueOf) on the f32 expression `x`: its own helper and constants beside an epilogue's. */
+export function wgslPrologue(b: ShaderBuilder, p: Program, x: string): string {
+  return wgslEpilogue(b, p, x, [], 'kiln_prologue');
 }
 
 /**

@@ -2,6 +2,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, ImplementationTable, KernelContext, MaybeTensor } from '../contract.ts';
 import { opKey } from '../contract.ts';
+import { unaryEpilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 import { dequantizeNBits, IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -49,6 +50,8 @@ const matmulNBits: CpuKernel = (inputs, ctx): AnyTensor[] => {
       y[m * N + n] = s0 + s1 + s2 + s3 + (bias ? bias[n]! : 0);
     }
   }
+  // a fake quantization the WebGPU fusion pass folded in (when a step of it falls back here)
+  withEpilogue(unaryEpilogueOf(ctx.attrs, ctx.node), y);
   return [p.out.dtype === 'float32' ? new Tensor('float32', Float32Array.from(y), p.out.dims) : fromNumbers(p.out.dtype, p.out.dims, y)];
 };
 

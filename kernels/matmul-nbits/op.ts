@@ -3,6 +3,7 @@ import { fail } from '../../core/errors.ts';
 import { FLOAT_TYPES, product, requireInput, requireType } from '../common/shape.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
+import { unaryEpilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 
 /**
  * com.microsoft MatMulNBits: Y = A x dequant(B)^T (+ bias). B holds N rows of K weights quantized
@@ -156,9 +157,17 @@ function reference(inputs: readonly MaybeTensor[], ctx: KernelContext): AnyTenso
       y[m * N + n] = sum;
     }
   }
-  return [fromNumbers(p.out.dtype, p.out.dims, y)];
+  return [fromNumbers(p.out.dtype, p.out.dims, withEpilogue(unaryEpilogueOf(ctx.attrs, ctx.node), y))];
 }
 
 export const definitions: readonly OpDefinition[] = [
-  { opType: 'MatMulNBits', domain: 'com.microsoft', inferOutputs: (inputs, ctx) => [nbitsPlan(inputs, ctx).out], reference },
+  {
+    opType: 'MatMulNBits',
+    domain: 'com.microsoft',
+    inferOutputs(inputs, ctx) {
+      unaryEpilogueOf(ctx.attrs, ctx.node);
+      return [nbitsPlan(inputs, ctx).out];
+    },
+    reference,
+  },
 ];

@@ -55,6 +55,7 @@ function f32Copy(p: NBitsPlan, ctx: WasmKernelContext, hasBias: boolean): WasmSt
 }
 
 const matmulNBits: WasmKernel = (inputs, outputs, ctx) => {
+  if (ctx.attrs.has('kiln_epilogue_steps')) return undefined; // a WebGPU-fusion epilogue: the js kernel applies it
   const p = nbitsPlan(inputs, ctx);
   const [q, s, z] = [ctx.constants[IB], ctx.constants[IS], inputs[IZ] ? ctx.constants[IZ] : undefined];
   const bias = inputs[IBIAS];

@@ -3,6 +3,8 @@ import { opKey } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { unaryEpilogueOf } from '../fused-elementwise/epilogue.ts';
+import { wgslEpilogue } from '../fused-elementwise/webgpu.ts';
 import { IA, IB, IBIAS, IG, IS, IZ, nbitsPlan, type NBitsPlan } from './op.ts';
 import { devKnobs } from '../../core/dev-knobs.ts';
 
@@ -39,6 +41,9 @@ function matmulNBitsProgram(inputs: readonly MaybeMeta[], outputs: readonly Tens
   const Z = inputs[IZ] && b.input('Z', gpuMeta(inputs[IZ]), IZ);
   const BIAS = inputs[IBIAS] && b.input('BIAS', inputs[IBIAS], IBIAS);
   const Y = b.output('Y', gpuMeta(outputs[0]!));
+  // a unary tail the WebGPU fusion pass folded in (an activation's fake quantization), after the bias
+  const epi = unaryEpilogueOf(ctx.attrs, ctx.node);
+  const finish = (v: string): string => (epi ? wgslEpilogue(b, epi, v) : v);
   const nrt = Math.ceil(p.M / tm);
   const nct = Math.ceil(p.N / TN);
   const tiles = p.M === 0 ? 0 : nrt * nct;
@@ -114,7 +119,7 @@ function matmulNBitsProgram(inputs: readonly MaybeMeta[], outputs: readonly Tens
     for (let i = 0; i < tm; i++) {
       for (let c = 0; c < TN; c++) {
         line(`if (rt * ${tm}u + ${i}u < M && ct * ${TN}u + ${c}u < N) {`);
-        line(`  ${Y.set(`ar${i} / max(K, 1u) * N + n${c}`, `${value(i, c)}${BIAS ? ` + ${BIAS.get(`n${c}`)}` : ''}`)}`);
+        line(`  ${Y.set(`ar${i} / max(K, 1u) * N + n${c}`, finish(`${value(i, c)}${BIAS ? ` + ${BIAS.get(`n${c}`)}` : ''}`))}`);
         line('}');
       }
     }

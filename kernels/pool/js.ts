@@ -5,7 +5,7 @@ import { stridesOf } from '../webgpu/shader-builder.ts';
 import type { CpuKernel, ImplementationTable, KernelContext } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { reduceCpu } from '../reduce/js.ts';
-import { countRange, GLOBAL_POOLS, POOL_KINDS, setupGlobal, setupPool, type PoolKind } from './op.ts';
+import { countRange, GLOBAL_POOLS, POOL_KINDS, setupGlobal, setupPool, withGlobalEpilogue, type PoolKind } from './op.ts';
 
 // The pools on the CPU: 1-D and 2-D windows run as 3-D, per-axis tap ranges precomputed, the hot
 // loop on locals; the global pools through Reduce's fast path.
@@ -134,7 +134,7 @@ export const js: ImplementationTable<CpuKernel> = {
     GLOBAL_POOLS.map(({ opType, reduce, types }) => {
       const kernel: CpuKernel = (inputs, ctx) => {
         const { axes, out } = setupGlobal(opType, types, [metaOf(inputs[0]!)], ctx);
-        return [reduceCpu(reduce, inputs[0]!, axes, out.dims)];
+        return [withGlobalEpilogue(reduceCpu(reduce, inputs[0]!, axes, out.dims), ctx)];
       };
       return [opKey('', opType), kernel];
     }),

@@ -6,6 +6,7 @@ import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import { stridesOf } from '../webgpu/shader-builder.ts';
 import type { KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 import { REDUCE_SPECS, reduceReference, type ReduceSpec } from '../reduce/op.ts';
+import { unaryEpilogueOf, withEpilogue } from '../fused-elementwise/epilogue.ts';
 
 export type PoolKind = 'MaxPool' | 'AveragePool' | 'LpPool';
 
@@ -176,12 +177,21 @@ function reduceSpec(opType: string): ReduceSpec {
   return REDUCE_SPECS.find((r) => r.opType === opType) ?? fail('INTERNAL', `no ${opType} spec`);
 }
 
+/** A unary tail the WebGPU fusion pass folded into a global pool (an activation's fake quantization), on its result. */
+export function withGlobalEpilogue(y: AnyTensor, ctx: KernelContext): AnyTensor {
+  const epi = unaryEpilogueOf(ctx.attrs, ctx.node);
+  return epi ? fromNumbers(y.type, y.dims, withEpilogue(epi, Float64Array.from(toNumbers(y)))) : y;
+}
+
 const globalDefinition = ({ opType, reduce, types }: (typeof GLOBAL_POOLS)[number]): OpDefinition => ({
   opType,
-  inferOutputs: (inputs, ctx) => [setupGlobal(opType, types, inputs, ctx).out],
+  inferOutputs(inputs, ctx) {
+    unaryEpilogueOf(ctx.attrs, ctx.node);
+    return [setupGlobal(opType, types, inputs, ctx).out];
+  },
   reference(inputs, ctx) {
     const { axes, out } = setupGlobal(opType, types, [metaOf(inputs[0]!)], ctx);
-    return [reduceReference(reduce, inputs[0]!, axes, out.dims)];
+    return [withGlobalEpilogue(reduceReference(reduce, inputs[0]!, axes, out.dims), ctx)];
   },
 });
 

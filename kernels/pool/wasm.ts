@@ -10,6 +10,7 @@ function lowerGlobal(opType: string): WasmKernel {
   const { types } = GLOBAL_POOLS.find((p) => p.opType === opType)!;
   return (inputs, _outputs, ctx) => {
     if (inputs[0]?.dtype !== 'float32') return undefined;
+    if (ctx.attrs.has('kiln_epilogue_steps')) return undefined; // a WebGPU-fusion epilogue: the js kernel applies it
     const { x } = setupGlobal(opType, types, inputs, ctx);
     const rows = x.dims[0]! * x.dims[1]!;
     const len = x.dims.slice(2).reduce((a, d) => a * d, 1);

@@ -5,6 +5,7 @@ import type { WebGpuKernel } from '../webgpu/contract.ts';
 import { wgslLowest } from '../webgpu/wg-reduce.ts';
 import { ShaderBuilder, stridesOf } from '../webgpu/shader-builder.ts';
 import { reduceGpu } from '../reduce/webgpu.ts';
+import { unaryEpilogueOf } from '../fused-elementwise/epilogue.ts';
 import { countRange, GLOBAL_POOLS, POOL_KINDS, setupGlobal, setupPool, type PoolKind } from './op.ts';
 
 /** One invocation per output position, looping over its window. */
@@ -77,7 +78,7 @@ export const webgpu: ImplementationTable<WebGpuKernel> = {
     GLOBAL_POOLS.map(({ opType, reduce, types }) => {
       const kernel: WebGpuKernel = (inputs, outputs, ctx) => {
         const { x, axes } = setupGlobal(opType, types, inputs, ctx);
-        return reduceGpu(reduce, x, outputs[0]!, axes, ctx);
+        return reduceGpu(reduce, x, outputs[0]!, axes, ctx, unaryEpilogueOf(ctx.attrs, ctx.node));
       };
       return [opKey('', opType), kernel];
     }),

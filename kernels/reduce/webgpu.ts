@@ -6,6 +6,8 @@ import { COMBINE, rowWorkgroupSize, workgroupArgReduce, workgroupReduce, wgslHig
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import type { WgslType } from '../webgpu/storage.ts';
 import { IDENTITY, IDENTITY_ALONE, REDUCE_SPECS, reduceLayout, resolveArg, resolveReduce, type ReduceSpec } from './op.ts';
+import type { Program } from '../fused-elementwise/program.ts';
+import { wgslEpilogue } from '../fused-elementwise/webgpu.ts';
 
 /** WGSL: flat offset of element `i` of a coalesced sub-space whose dims/strides are uniform arrays. */
 function offsetHelper(b: ShaderBuilder, fn: string, dims: readonly number[], strides: readonly number[]): void {
@@ -26,7 +28,8 @@ function offsetHelper(b: ShaderBuilder, fn: string, dims: readonly number[], str
  */
 const WORKGROUP_ROW_MIN = 64;
 
-export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: ReadonlySet<number>, ctx: GpuKernelContext): GpuLowering | undefined {
+/** `epilogue`: a unary tail folded in by the WebGPU fusion pass (GlobalAveragePool's fake quantization), on each f32 result. */
+export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: ReadonlySet<number>, ctx: GpuKernelContext, epilogue?: Program): GpuLowering | undefined {
   if (product(y.dims) === 0) return { kind: 'programs', programs: [] };
   const lay = reduceLayout(x.dims, axes);
   const b = new ShaderBuilder(ctx.caps);
@@ -45,17 +48,18 @@ export function reduceGpu(spec: ReduceSpec, x: TensorMeta, y: TensorMeta, axes: 
   const init = spec.combine === 'sum' ? `${ct}(0)` : spec.combine === 'prod' ? `${ct}(1)` : spec.combine === 'max' ? lowest : wgslHighest(b, ct);
   const load = (r: string): string => `${ct}(${X!.get(`base + red_off(${r})`)})`;
   const pre = (v: string): string => (spec.wgslPre ? spec.wgslPre(v, ct) : v);
+  const finish = (v: string): string => (epilogue ? wgslEpilogue(b, epilogue, v) : v);
   // LogSumExp: `sh` is the row maximum, or 0 when that is -inf (empty or all -inf rows)
   const post = (acc: string): string => {
     const p = spec.wgslPost ? spec.wgslPost(acc, R, ct) : acc;
-    return `${st}(${spec.shiftByMax ? `${p} + sh` : p})`;
+    return finish(`${st}(${spec.shiftByMax ? `${p} + sh` : p})`);
   };
   const label = `${spec.opType}:${ctx.node}`;
   if (empty) {
     // The value over nothing, computed as the reference does (0/0 is NaN for ReduceMean; WGSL leaves
     // a float division by zero to the adapter); integer outputs take the WGSL identity.
     const isFloat = st === 'f32';
-    const value = isFloat ? `${st}(${b.uniform('empty_value', 'f32', spec.cpuPost ? spec.cpuPost(IDENTITY[spec.combine], 0) : IDENTITY[spec.combine])})` : post(init);
+    const value = isFloat ? finish(`${st}(${b.uniform('empty_value', 'f32', spec.cpuPost ? spec.cpuPost(IDENTITY[spec.combine], 0) : IDENTITY[spec.combine])})`) : post(init);
     const body = [`  if (global_idx >= ${nOut}) { return; }`, `  ${Y.set('global_idx', value)}`].join('\n');
     return { kind: 'programs', programs: [b.build({ label, body, totalInvocations: lay.outputs })] };
   }

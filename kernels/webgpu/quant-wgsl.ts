@@ -1,6 +1,10 @@
-import type { FloatPrecision, QuantParamLayout } from '../common/quant.ts';
+import type { QuantParamLayout } from '../common/quant.ts';
 import type { MaybeTensor } from '../contract.ts';
 import type { ShaderBuilder, TensorVar } from './shader-builder.ts';
+import { wgslDivExactWhere } from './quant-round-wgsl.ts';
+
+// the rounding helpers live apart: the core download's fused programs need them, not the rest (bundle)
+export { wgslDivExact, wgslDivExactWhere, wgslQuantRound, wgslRoundF16, wgslRoundTo } from './quant-round-wgsl.ts';
 
 /**
  * The WGSL twins of the quantization arithmetic in kernels/common/quant.ts (parameter indexing,
@@ -32,108 +36,6 @@ export function wgslParamIndex(b: ShaderBuilder, l: QuantParamLayout, name = 'ki
     '}',
   ].join('\n'));
   return name;
-}
-
-/**
- * Registers `kiln_round_f16(v: f32) -> f32`: v rounded to the nearest float16 value (ties to even),
- * for scale arithmetic that ONNX does in float16. pack2x16float may round either way, so by hand.
- */
-export function wgslRoundF16(b: ShaderBuilder): string {
-  b.helper('kiln_round_f16', [
-    'fn kiln_round_f16(v: f32) -> f32 {',
-    '  let a = abs(v);',
-    '  if (a >= 65520.0) { return bitcast<f32>((bitcast<u32>(v) & 0x80000000u) | 0x7f800000u); }', // overflow: signed infinity
-    // below the smallest normal half the quantum is 2^-24: scaling by powers of two is exact
-    '  if (a < 6.103515625e-05) { return round(v * 16777216.0) / 16777216.0; }',
-    '  let bits = bitcast<u32>(v);',
-    '  return bitcast<f32>((bits + 0xfffu + ((bits >> 13u) & 1u)) & 0xffffe000u);',
-    '}',
-  ].join('\n'));
-  return 'kiln_round_f16';
-}
-
-/**
- * Registers `kiln_div(a: f32, b: f32) -> f32`: the correctly rounded IEEE quotient, as the CPU
- * computes it. WGSL allows 2.5 ulp for `/` (SwiftShader turns x / 255.0 into a reciprocal
- * multiply), and a one-ulp difference moves round-half-even across a tie. Long division of the
- * 24-bit significands gives 26 quotient bits plus a sticky remainder; zeros, infinities, NaN and
- * subnormal operands or results keep the hardware quotient.
- */
-export function wgslDivExact(b: ShaderBuilder): string {
-  b.helper('kiln_div', [
-    'fn kiln_div(a: f32, b: f32) -> f32 {',
-    '  let q0 = a / b;',
-    '  let ab = bitcast<u32>(a);',
-    '  let bb = bitcast<u32>(b);',
-    '  let ea = (ab >> 23u) & 0xffu;',
-    '  let eb = (bb >> 23u) & 0xffu;',
-    '  if (ea == 0u || eb == 0u || ea == 0xffu || eb == 0xffu) { return q0; }',
-    '  let ma = (ab & 0x7fffffu) | 0x800000u;',
-    '  let mb = (bb & 0x7fffffu) | 0x800000u;',
-    '  var r = ma;',
-    '  var q = 0u;',
-    '  for (var i = 0u; i < 26u; i++) {', // q = floor(ma * 2^25 / mb), in [2^24, 2^26)
-    // branch-free: SwiftShader runs a divergent if's both sides, and select keeps the loop body straight
-    '    let ge = r >= mb;',
-    '    q = (q << 1u) | select(0u, 1u, ge);',
-    '    r = select(r, r - mb, ge) << 1u;',
-    '  }',
-    '  let shift = select(1u, 2u, q >= 0x2000000u);',
-    '  var sig = q >> shift;',
-    '  let rest = q & ((1u << shift) - 1u);',
-    '  let half = 1u << (shift - 1u);',
-    '  if (rest > half || (rest == half && (r != 0u || (sig & 1u) == 1u))) { sig = sig + 1u; }',
-    '  var ex = i32(ea) - i32(eb) + 125 + i32(shift);',
-    '  if (sig == 0x1000000u) { sig = 0x800000u; ex = ex + 1; }',
-    '  if (ex < 1 || ex > 254) { return q0; }',
-    '  return bitcast<f32>(((ab ^ bb) & 0x80000000u) | (u32(ex) << 23u) | (sig & 0x7fffffu));',
-    '}',
-  ].join('\n'));
-  return 'kiln_div';
-}
-
-/**
- * Registers `kiln_div_if(a: f32, b: f32, exact: bool) -> f32`: kiln_div's quotient where `exact`,
- * else the hardware's. Measured on SwiftShader (QuantizeLinear of 147k values, one core): the exact
- * path in a loop of 0 or 1 trips 4.9 ms, behind an if 5.25 ms, a trivial body in its place 1.7 ms.
- * SwiftShader runs a divergent if's both sides, and a loop's body at least once under the lanes'
- * mask, so the rarely needed division still costs most of the op (decisions.md, quantize-cost).
- */
-export function wgslDivExactWhere(b: ShaderBuilder): string {
-  const div = wgslDivExact(b);
-  b.helper('kiln_div_if', [
-    'fn kiln_div_if(a: f32, b: f32, exact: bool) -> f32 {',
-    '  var q = a / b;',
-    `  for (var i = select(1u, 0u, exact); i < 1u; i++) { q = ${div}(a, b); }`,
-    '  return q;',
-    '}',
-  ].join('\n'));
-  return 'kiln_div_if';
-}
-
-/**
- * Registers `kiln_qround_<p>(x: f32, s: f32) -> f32`: round-half-even of x / s computed in
- * precision p, as QuantizeLinear defines it. The exact quotient is only needed when the hardware
- * one lies near a half-integer (a few ulps cover WGSL's division error), so most elements skip it.
- */
-export function wgslQuantRound(b: ShaderBuilder, p: FloatPrecision): string {
-  const name = `kiln_qround_${p}`;
-  if (p === 'float16') {
-    b.helper(name, `fn ${name}(x: f32, s: f32) -> f32 { return round(${wgslRoundF16(b)}(${wgslDivExact(b)}(x, s))); }`);
-    return name;
-  }
-  b.helper(name, [
-    `fn ${name}(x: f32, s: f32) -> f32 {`,
-    '  let q0 = x / s;',
-    `  return round(${wgslDivExactWhere(b)}(x, s, abs(q0 - (floor(q0) + 0.5)) <= abs(q0) * 0.000002));`,
-    '}',
-  ].join('\n'));
-  return name;
-}
-
-/** WGSL expression rounding f32 expression `v` to precision `p` (float64 never reaches the GPU). */
-export function wgslRoundTo(b: ShaderBuilder, p: FloatPrecision, v: string): string {
-  return p === 'float16' ? `${wgslRoundF16(b)}(${v})` : v;
 }
 
 /**

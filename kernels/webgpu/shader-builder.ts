@@ -59,6 +59,11 @@ export class ShaderBuilder {
     this.helperFns.set(name, source);
   }
 
+  /** Whether a helper of this name is registered (a caller that emits a helper once, with its uniforms). */
+  hasHelper(name: string): boolean {
+    return this.helperFns.has(name);
+  }
+
   /**
    * Finishes the program. `body` runs once per invocation after `global_idx` is defined;
    * `totalInvocations` sets the dispatch (split over x and y when over the per-dimension limit).

@@ -3,6 +3,7 @@
 import type { DataType } from '../../core/dtype.ts';
 import { runBadInputCases } from './op-errors.ts';
 import { runOpCases, withHardwareTuning, type InputSpec, type OpCase } from './op-harness.ts';
+import { testRng } from '../helpers/random.ts';
 
 const t = (dtype: DataType, dims: number[], range?: [number, number]): InputSpec => ({ dtype, dims, ...(range ? { range } : {}) });
 const f = (dims: number[], range?: [number, number]): InputSpec => t('float32', dims, range);
@@ -47,7 +48,79 @@ const convCases: OpCase[] = [
   { name: 'Gemm epilogue without C', op: 'Gemm', attrs: epilogue(['Sigmoid i0'], []), inputs: [f([5, 4]), f([4, 3])] },
 ];
 
-runOpCases('fused-elementwise', [...cases, ...convCases, ...withHardwareTuning(convCases)]);
+// An activation's fake quantization (kiln.QuantizeDequantize as a program step): saturating uint8 and
+// int8 ranges, a zero point, a step after another op.
+const quantCases: OpCase[] = [
+  fused('fake quantization, uint8 then int8, saturating', ['QuantizeDequantize i0 k0 k1 k2 k3', 'Mul s0 k4', 'QuantizeDequantize s1 k5 k6 k7 k8'], [0.02, 128, 0, 255, 1.5, 0.037, -3, -128, 127], [f([3, 50], [-4, 4])]),
+];
+
+// The same step in the stores of the QDQ lowering's ops and a global pool (a unary tail), and in a
+// Conv's load of X (kiln_prologue_*). The values before a stored fake quantization are exact in float32
+// (dyadic inputs and weights, power-of-two scales and counts), so no summation order can move one
+// across a rounding boundary: every implementation must give the reference's grid values exactly.
+const rng = testRng(import.meta.url);
+const dyadic = (n: number, lo: number, hi: number, denom: number): number[] => Array.from({ length: n }, () => Math.floor(lo + rng.uniform() * (hi - lo + 1)) / denom);
+const ints = (n: number, lo: number, hi: number): number[] => dyadic(n, lo, hi, 1);
+const fakeQuant = (s: number, z: number, lo: number, hi: number) => epilogue(['QuantizeDequantize i0 k0 k1 k2 k3'], [s, z, lo, hi]);
+const exact = { rtol: 0, atol: 0 };
+const none = { dtype: 'float32', dims: [0], omit: true } as const;
+const hostCases: OpCase[] = [
+  {
+    name: 'MatMulNBits store: 4-bit, bias, uint8 fake quantization',
+    op: 'MatMulNBits', domain: 'com.microsoft',
+    attrs: { K: 64, N: 10, bits: 4, block_size: 32, ...fakeQuant(0.03, 120, 0, 255) },
+    inputs: [
+      { dtype: 'float32', dims: [3, 64], values: dyadic(3 * 64, -16, 16, 16), feed: true },
+      { dtype: 'uint8', dims: [10, 2, 16], values: ints(10 * 2 * 16, 0, 255) },
+      { dtype: 'float32', dims: [20], values: Array.from({ length: 20 }, (_, i) => 2 ** -(4 + (i % 3))) },
+      { dtype: 'uint8', dims: [0], omit: true }, { dtype: 'int32', dims: [0], omit: true },
+      { dtype: 'float32', dims: [10], values: dyadic(10, -8, 8, 8) },
+    ],
+    tolerance: exact,
+  },
+  {
+    name: 'DequantConv store: int8 per channel, Relu, int8 fake quantization',
+    op: 'DequantConv', domain: 'kiln',
+    attrs: { pads: [1, 1, 1, 1], kiln_dq_axis: 0, kiln_dq_block_size: 0, kiln_activation: 'Relu', ...fakeQuant(0.045, -100, -128, 127) },
+    inputs: [
+      { dtype: 'float32', dims: [1, 3, 7, 9], values: dyadic(3 * 63, -16, 16, 16), feed: true },
+      { dtype: 'int8', dims: [5, 3, 3, 3], values: ints(5 * 27, -128, 127) },
+      { dtype: 'float32', dims: [5], values: dyadic(5, -8, 8, 4) },
+      { dtype: 'float32', dims: [5], values: [2 ** -7, 2 ** -6, 2 ** -8, 2 ** -7, 2 ** -6] },
+      none,
+    ],
+    tolerance: exact,
+  },
+  {
+    name: 'GlobalAveragePool store: uint8 fake quantization',
+    op: 'GlobalAveragePool',
+    attrs: fakeQuant(0.011, 7, 0, 255),
+    inputs: [{ dtype: 'float32', dims: [2, 6, 4, 8], values: dyadic(2 * 6 * 32, -32, 64, 32), feed: true }],
+    tolerance: exact,
+  },
+];
+const prologue = (s: number, z: number, lo: number, hi: number) => ({ kiln_prologue_steps: ['QuantizeDequantize i0 k0 k1 k2 k3'], kiln_prologue_constants: { floats: [s, z, lo, hi] } });
+const loadCases: OpCase[] = [
+  // padded taps read 0, not the program of 0 (z != 0 would not move it, but the rule is the kernel's)
+  { name: 'Conv load: uint8 fake quantization of X, pads, with an epilogue too', op: 'Conv', attrs: { pads: [1, 1, 1, 1], ...prologue(0.05, 128, 0, 255), ...epilogue(['Sigmoid i0'], []) }, inputs: [f([1, 3, 8, 10], [-8, 8]), f([4, 3, 3, 3]), f([4])] },
+  { name: 'depthwise Conv load: int8 fake quantization of X', op: 'Conv', attrs: { group: 6, pads: [1, 1, 1, 1], ...prologue(0.02, 3, -128, 127) }, inputs: [f([1, 6, 9, 12], [-3, 3]), f([6, 1, 3, 3]), f([6])] },
+  {
+    name: 'DequantConv load and store: the model input quantized, the output fake-quantized',
+    op: 'DequantConv', domain: 'kiln',
+    attrs: { kiln_dq_axis: 0, kiln_dq_block_size: 0, ...prologue(2 ** -5, 128, 0, 255), ...fakeQuant(0.07, 0, 0, 255) },
+    inputs: [
+      { dtype: 'float32', dims: [1, 1, 10, 10], range: [-1, 5] },
+      { dtype: 'int8', dims: [4, 1, 3, 3], values: ints(4 * 9, -128, 127) },
+      { dtype: 'float32', dims: [4], values: dyadic(4, -8, 8, 4) },
+      { dtype: 'float32', dims: [4], values: [2 ** -7, 2 ** -6, 2 ** -8, 2 ** -7] },
+      none,
+    ],
+    // x / 2^-5 is exact and the grid value (q - 128) / 32 dyadic: the conv's sums are exact too
+    tolerance: exact,
+  },
+];
+
+runOpCases('fused-elementwise', [...cases, ...quantCases, ...convCases, ...withHardwareTuning(convCases), ...hostCases, ...loadCases, ...withHardwareTuning([...hostCases, ...loadCases])]);
 
 const bad = (name: string, steps: string[], inputs: InputSpec[], error: RegExp) => ({ ...fused(name, steps, [1], inputs), error });
 runBadInputCases('fused-elementwise', [
@@ -57,6 +130,12 @@ runBadInputCases('fused-elementwise', [
   bad('a param that is not a constant', ['LeakyRelu i0 i1'], [f([3]), f([3])], /ref 1 must be a constant/),
   bad('an unused input', ['Relu i0'], [f([3]), f([3])], /never reads input 1/),
   bad('shapes that do not broadcast', ['Add i0 i1'], [f([3]), f([4])], /do not broadcast/),
+]);
+runBadInputCases('fused-elementwise fake quantization', [
+  bad('a scale that is not a constant', ['QuantizeDequantize i0 i1 k0 k0 k0'], [f([3]), f([1])], /ref 1 must be a constant/),
+  bad('a missing range', ['QuantizeDequantize i0 k0 k0'], [f([3])], /QuantizeDequantize takes 5 refs, got 3/),
+  { name: 'an extra epilogue tensor on an op whose later slots are its own', op: 'GlobalAveragePool', attrs: { ...fakeQuant(0.1, 0, 0, 255), kiln_epilogue_inputs: 1 }, inputs: [f([1, 2, 3, 3])], error: /reads no extra tensors/ },
+  { name: 'a load prologue over a non-float X', op: 'Conv', attrs: prologue(0.1, 0, 0, 255), inputs: [t('float16', [1, 1, 3, 3]), t('float16', [1, 1, 1, 1])], error: /load prologue reads float32 X/ },
 ]);
 runBadInputCases('matmul', [
   { name: 'an epilogue input that is missing', op: 'MatMul', attrs: { ...epilogue(['Add i0 i1'], []), kiln_epilogue_inputs: 1 }, inputs: [f([2, 3]), f([3, 4])], error: /epilogue input 1 \(slot 3\) is missing/ },

@@ -1,6 +1,7 @@
 import { Attributes } from '../../../core/attributes.ts';
-import type { DataType } from '../../../core/dtype.ts';
+import { dataTypeFromOnnx, type DataType } from '../../../core/dtype.ts';
 import { toNumbers } from '../../../kernels/common/values.ts';
+import { opKey } from '../../../kernels/contract.ts';
 import { CAST_FROM, FUSABLE_BINARY, FUSABLE_UNARY, MAX_FUSED_INPUTS } from '../../../kernels/fused-elementwise/program.ts';
 import type { KernelContext } from '../../../kernels/contract.ts';
 import { EPILOGUE_SLOT, MAX_EPILOGUE_INPUTS } from '../../../kernels/fused-elementwise/epilogue.ts';
@@ -27,17 +28,40 @@ function clipBounds(n: Node, graph: Graph, opset: number): [number, number] | un
 
 const ctxOf = (n: Node, opset: number): KernelContext => ({ attrs: n.attrs, opset, node: n.name, host: [] });
 
+/** Integer types whose range a fused QuantizeDequantize step clamps to (float8's saturation rules are not a clamp). */
+const FAKE_QUANT_TYPES: ReadonlyMap<DataType, readonly [number, number]> = new Map([['uint8', [0, 255]], ['int8', [-128, 127]], ['uint16', [0, 65535]], ['int16', [-32768, 32767]]]);
+
+/**
+ * A kiln.QuantizeDequantize (an activation's fake quantization, qdq-activation.ts) as a program
+ * step: one float32 scale and one zero point, both constants (a feed cannot override them), float32
+ * arithmetic; its scale, zero point and the integer type's range. Else undefined: it stays a node.
+ */
+function fakeQuantParams(n: Node, graph: Graph): { s: number; z: number; lo: number; hi: number } | undefined {
+  if (n.opType !== 'QuantizeDequantize' || n.domain !== 'kiln' || n.attrs.int('block_size', 0) !== 0 || ![0, 1].includes(n.attrs.int('precision', 0))) return undefined;
+  const constant = (v: string | undefined) => (v && !graph.inputs.some((i) => i.name === v) ? graph.initializers.get(v) : undefined);
+  const scale = constant(n.inputs[1]);
+  const zp = n.inputs[2] ? constant(n.inputs[2]) : undefined;
+  if (!scale || scale.type !== 'float32' || scale.size !== 1 || (n.inputs[2] && (!zp || zp.size !== 1))) return undefined;
+  const code = n.attrs.int('output_dtype', 0);
+  let type: DataType | undefined;
+  try { type = zp?.type ?? (code ? dataTypeFromOnnx(code, 'output_dtype') : 'uint8'); } catch { return undefined; }
+  const range = FAKE_QUANT_TYPES.get(type);
+  return range ? { s: toNumbers(scale)[0]!, z: zp ? toNumbers(zp)[0]! : 0, lo: range[0], hi: range[1] } : undefined;
+}
+
 /** The node inputs a fusable node reads as float32 operands (its fusable producers may join the group). */
 function floatOperands(n: Node): readonly string[] {
   if (n.opType === 'Where') return n.inputs.slice(1, 3);
   if (n.opType === 'Cast') return [];
-  if (n.opType === 'Clip') return n.inputs.slice(0, 1);
+  if (n.opType === 'Clip' || n.opType === 'QuantizeDequantize') return n.inputs.slice(0, 1);
   return n.inputs;
 }
 
 function fusable(n: Node, graph: Graph, types: ReadonlyMap<string, DataType>, opset: number): boolean {
-  if (n.domain !== '' || n.outputs.length !== 1 || types.get(n.outputs[0]!) !== 'float32') return false;
+  if (n.outputs.length !== 1 || types.get(n.outputs[0]!) !== 'float32') return false;
   const isF32 = (v: string | undefined): boolean => v !== undefined && v !== '' && types.get(v) === 'float32';
+  if (n.domain === 'kiln' && n.opType === 'QuantizeDequantize') return isF32(n.inputs[0]) && fakeQuantParams(n, graph) !== undefined;
+  if (n.domain !== '') return false;
   const unary = FUSABLE_UNARY.get(n.opType);
   if (unary) {
     if (n.inputs.length !== 1 || !isF32(n.inputs[0])) return false;
@@ -59,7 +83,7 @@ function externalInputs(group: ReadonlySet<Node>, graph: Graph): Set<string> {
   for (const n of group) {
     for (const [slot, v] of n.inputs.entries()) {
       if (!v || inside.has(v)) continue;
-      if (n.opType === 'Clip' && slot > 0) continue; // bounds become constants
+      if ((n.opType === 'Clip' || n.opType === 'QuantizeDequantize') && slot > 0) continue; // bounds, scale and zero point become constants
       if (n.opType !== 'Where' && n.opType !== 'Cast' && inlineConstant(graph, v)) continue;
       if (n.opType === 'Where' && slot > 0 && inlineConstant(graph, v)) continue;
       ext.add(v);
@@ -110,6 +134,7 @@ function fusedNode(root: Node, members: readonly Node[], graph: Graph, opset: nu
     const args = (refs: string[]): string => [n.opType === 'Gelu' ? `Gelu:${n.attrs.string('approximate', 'none')}` : n.opType, ...refs].join(' ');
     switch (n.opType) {
       case 'Clip': { const [lo, hi] = clipBounds(n, graph, opset)!; return args([ref(n.inputs[0]!, true), konst(lo), konst(hi)]); }
+      case 'QuantizeDequantize': { const q = fakeQuantParams(n, graph)!; return args([ref(n.inputs[0]!, true), konst(q.s), konst(q.z), konst(q.lo), konst(q.hi)]); }
       case 'Where': return args([ref(n.inputs[0]!, false), ref(n.inputs[1]!, true), ref(n.inputs[2]!, true)]);
       case 'Cast': return args([ref(n.inputs[0]!, false)]);
       default: {
@@ -129,13 +154,18 @@ interface EpilogueHost {
   readonly input: number;
 }
 
-/** Producers with a FusedElementwise epilogue, and whether it may read extra tensors (epilogue.ts). */
+/** Producers with a FusedElementwise epilogue (by opKey), and whether it may read extra tensors (epilogue.ts). */
 const HOSTS: ReadonlyMap<string, { readonly extras: boolean; readonly maxMinRank: number }> = new Map([
   // a Conv's output has rank >= 3
-  ['Conv', { extras: true, maxMinRank: 3 }],
-  ['MatMul', { extras: true, maxMinRank: 0 }],
+  [opKey('', 'Conv'), { extras: true, maxMinRank: 3 }],
+  [opKey('', 'MatMul'), { extras: true, maxMinRank: 0 }],
   // Gemm's output is [M, N]
-  ['Gemm', { extras: true, maxMinRank: 2 }],
+  [opKey('', 'Gemm'), { extras: true, maxMinRank: 2 }],
+  // the QDQ lowering's ops and a pooling: a unary tail only (an activation's fake quantization);
+  // their slots from EPILOGUE_SLOT on are their own inputs
+  [opKey('kiln', 'DequantConv'), { extras: false, maxMinRank: 3 }],
+  [opKey('com.microsoft', 'MatMulNBits'), { extras: false, maxMinRank: 2 }],
+  [opKey('', 'GlobalAveragePool'), { extras: false, maxMinRank: 3 }],
 ]);
 
 /**
@@ -151,7 +181,7 @@ function epilogueHost(fused: Node, group: ReadonlySet<Node>, index: GraphIndex, 
   if (fused.inputs.some((v) => types.get(v) !== 'float32')) return undefined;
   for (const [i, v] of fused.inputs.entries()) {
     const host = index.producer.get(v);
-    const kind = host && host.domain === '' ? HOSTS.get(host.opType) : undefined;
+    const kind = host ? HOSTS.get(opKey(host.domain, host.opType)) : undefined;
     if (!host || !kind || host.outputs.length !== 1) continue;
     if (fused.inputs.length > 1 && (!kind.extras || pooledConv(host, index))) continue;
     if (host.attrs.has('kiln_epilogue_steps') || index.graphOutputs.has(v) || fused.attrs.int('min_rank', 0) > kind.maxMinRank) continue;
@@ -172,6 +202,26 @@ function pooledConv(conv: Node, index: GraphIndex): boolean {
     n = index.producer.get(n.inputs[0] ?? '');
   }
   return false;
+}
+
+/** Consumers whose load of X (input 0) can run a program first (epilogue.ts prologueOf). */
+const PROLOGUE_HOSTS = new Set([opKey('', 'Conv'), opKey('kiln', 'DequantConv')]);
+
+/**
+ * The Conv or kiln.DequantConv that can run a group of fake quantizations (kiln.QuantizeDequantize
+ * steps only) on each x it reads, when no producer's store can: the model input's quantization. Its
+ * only reader, at X alone. Only fake quantizations, because the consumer repeats the program for each
+ * tap and output-channel tile that reads an element (as QLinearConv's quantize-on-load does); a
+ * longer elementwise chain stays one dispatch of its own.
+ */
+function prologueHost(fused: Node, members: readonly Node[], index: GraphIndex): Node | undefined {
+  if (fused.inputs.length !== 1 || !members.every((m) => m.opType === 'QuantizeDequantize')) return undefined;
+  const v = fused.outputs[0]!;
+  const readers = index.consumers.get(v) ?? [];
+  const c = readers[0];
+  if (readers.length !== 1 || !c || index.graphOutputs.has(v) || !PROLOGUE_HOSTS.has(opKey(c.domain, c.opType))) return undefined;
+  if (c.inputs[0] !== v || c.inputs.slice(1).includes(v) || c.attrs.has('kiln_prologue_steps')) return undefined;
+  return c;
 }
 
 /** The program's steps with input `first` renamed i0 and the others after it in order. */
@@ -204,10 +254,19 @@ export function fuseElementwise(graph: Graph, opset: number): void {
     const members = [...group].sort((a, b) => order.get(a)! - order.get(b)!);
     const fused = fusedNode(root, members, graph, opset);
     const host = epilogueHost(fused, group, index, types);
-    if (group.size < 2 && !host) continue;
+    const reader = host ? undefined : prologueHost(fused, members, index);
+    if (group.size < 2 && !host && !reader) continue;
     for (const m of members) {
       taken.add(m);
       replace.set(m, undefined);
+    }
+    if (reader) {
+      // the reader runs the program on X as it loads it, straight from the group's input (over a
+      // rewrite already made: its own epilogue, written when the group after it was fused)
+      const current = replace.get(reader) ?? reader;
+      const attrs = current.attrs.with('kiln_prologue_steps', fused.attrs.strings('steps')!.slice()).with('kiln_prologue_constants', fused.attrs.floats('constants', []).slice());
+      replace.set(reader, { ...current, inputs: [fused.inputs[0]!, ...current.inputs.slice(1)], attrs });
+      continue;
     }
     if (!host) {
       replace.set(root, fused);
@@ -215,12 +274,12 @@ export function fuseElementwise(graph: Graph, opset: number): void {
     }
     // the producer computes the whole tail in its epilogue and writes the group's output; the
     // program's other tensors become its inputs from EPILOGUE_SLOT on (optional slots before it empty)
-    const producer = host.node;
+    const producer = replace.get(host.node) ?? host.node;
     const extras = fused.inputs.filter((_, i) => i !== host.input);
     let attrs = producer.attrs.with('kiln_epilogue_steps', hostInputFirst(fused.attrs.strings('steps')!, host.input)).with('kiln_epilogue_constants', fused.attrs.floats('constants', []).slice());
     if (extras.length) attrs = attrs.with('kiln_epilogue_inputs', extras.length);
     const inputs = extras.length ? [...producer.inputs.slice(0, EPILOGUE_SLOT), ...new Array<string>(Math.max(0, EPILOGUE_SLOT - producer.inputs.length)).fill(''), ...extras] : producer.inputs;
-    replace.set(producer, { ...producer, inputs, attrs, outputs: [fused.outputs[0]!] });
+    replace.set(host.node, { ...producer, inputs, attrs, outputs: [fused.outputs[0]!] });
   }
   if (replace.size > 0) rewriteNodes(graph, replace);
 }

@@ -96,8 +96,10 @@ export function optimizeForBackend(model: Model, graph: Graph, backend: string):
   const attention = graph.nodes.some(isSoftmax) ? (attentionPasses ?? fail('INTERNAL', 'the attention passes are not loaded: await loadGraphPassesFor(nodes) first')) : undefined;
   if (backend === 'webgpu') {
     attention?.webgpu(copy, opset);
-    fuseElementwise(copy, opset);
+    // the QDQ folds first: they drop repeated fake quantizations, which the elementwise fusion
+    // would otherwise hide inside a producer's epilogue
     qdqPasses?.forWebgpu(copy);
+    fuseElementwise(copy, opset);
   } else {
     // wasm: 8-bit activation tables go inside the integer GEMM's epilogue (its C kernels apply them),
     // and squeeze-excite pooling and scaling read the conv's bytes through a table.

@@ -1,4 +1,5 @@
 import type { DataType } from '../../../core/dtype.ts';
+import { DQ_SCALE_ATTR } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
 import type { Graph, Node } from '../ir.ts';
 
 // Ops whose every output has the type of input 0 (Where: input 1). A pass that needs to know a
@@ -18,7 +19,12 @@ const ONNX_CODES: Readonly<Record<number, DataType>> = { 1: 'float32', 2: 'uint8
 function outputType(n: Node, types: ReadonlyMap<string, DataType>): DataType | undefined {
   // the WebGPU attention recognition's op (recognize-attention.ts): the query's type
   if (n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention') return types.get(n.inputs[0] ?? '');
+  // the QDQ lowering's ops: a Conv over float X with a packed weight; the 4-bit MatMul's A; a fake quantization's scale
+  if ((n.domain === 'kiln' && n.opType === 'DequantConv') || (n.domain === 'com.microsoft' && n.opType === 'MatMulNBits')) return types.get(n.inputs[0] ?? '');
+  if (n.domain === 'kiln' && n.opType === 'QuantizeDequantize') return types.get(n.inputs[1] ?? '');
   if (n.domain !== '') return undefined;
+  // a QLinearConv / QLinearMatMul that stores its dequantized result (fuse-qdq-webgpu.ts folded the DequantizeLinear in)
+  if ((n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && n.attrs.has(DQ_SCALE_ATTR)) return 'float32';
   if (SAME_AS_FIRST.has(n.opType)) return types.get(n.inputs[0] ?? '');
   if (n.opType === 'Where') return types.get(n.inputs[1] ?? '');
   if (BOOL_OUT.has(n.opType)) return 'bool';
