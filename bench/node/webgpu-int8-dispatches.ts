@@ -42,10 +42,12 @@ async function paddleCls(): Promise<Pair> {
 
 const mobile = await buildParityModel(5);
 const mnist = new Uint8Array(readFileSync(join(repoRoot, 'demo', 'models', 'mnist-cnn-int8.onnx')));
+const mnist4 = new Uint8Array(readFileSync(join(repoRoot, 'demo', 'models', 'mnist-cnn-int4.onnx')));
 const pairs: Pair[] = [
   { name: 'MobileNetV3-like', f32: floatModel(buildMobileNet(5), false), int8: mobile.qdq, dims: MOBILENET_INPUT },
   await paddleCls(),
   { name: 'MNIST CNN', f32: floatTwin(mnist), int8: mnist, dims: [1, 1, 28, 28] },
+  { name: 'MNIST CNN int4', f32: floatTwin(mnist4), int8: mnist4, dims: [1, 1, 28, 28] },
 ].filter((p) => !process.env.KILN_BENCH_ONLY || p.name.includes(process.env.KILN_BENCH_ONLY));
 
 console.log(`kernel forms: ${tuning}; load average ${loadavg()[0]!.toFixed(2)} (2 shared cores)`);

@@ -49,8 +49,10 @@ function permute(op: PermuteOp): WebGpuKernel {
     const label = `${op}:${ctx.node}`;
     const w = walk(permutedView(op, x, ctx));
     const swap = asBatchedSwap(w.dims, w.strides);
-    // Tiny swaps gain nothing from the tile; the plain gather has fewer idle invocations.
-    if (swap && swap[1] >= TILE && swap[2] >= TILE) return { kind: 'programs', programs: [tiledTranspose(ctx, label, x, ...swap)] };
+    // Tiny swaps gain nothing from the tile; the plain gather has fewer idle invocations. Software
+    // adapters take the gather too: a workgroup runs on one CPU thread there, so the tile buys no
+    // coalescing, and its barrier switches every invocation's fiber (as in reduce/webgpu.ts).
+    if (swap && swap[1] >= TILE && swap[2] >= TILE && !ctx.caps.software) return { kind: 'programs', programs: [tiledTranspose(ctx, label, x, ...swap)] };
     return { kind: 'programs', programs: outputs[0]!.dims.includes(0) ? [] : [stridedGatherProgram(ctx, label, x, 0, w.dims, w.strides, 0)] };
   };
 }
