@@ -14,7 +14,7 @@ import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { setWasmStepTimer } from '../../runtime/backends/wasm/step-timer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { seededRandom, uniform } from '../page/seeded.ts';
-import { floatTwin } from './float-twin.ts';
+import { floatTwin } from '../../test/helpers/float-twin.ts';
 import { int8Twins } from './int8-twins.ts';
 
 const SAMPLES = Math.max(3, Number(process.argv[2] ?? 15));

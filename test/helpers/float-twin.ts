@@ -1,40 +1,51 @@
-// The float graph a QDQ model stands for, to compare the int8 model with (bench/node/webgpu-int8-dispatches.ts,
-// test/graph/fake-quant-fusion.test.ts): what a QDQ model must not need more dispatches than.
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
-import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
+// A QDQ ONNX model's float twin, for benches that time int8/int4 against float on the same weights
+// (bench/node/int8-run-ratio.ts, webgpu-int8-dispatches.ts) and the dispatch-parity test
+// (test/graph/fake-quant-fusion.test.ts): every DequantizeLinear of constants becomes a float
+// initializer (its plain reference), every QuantizeLinear -> DequantizeLinear pair on an activation goes (the
+// DequantizeLinear's readers read the QuantizeLinear's input). The demo's trained models ship only
+// quantized; this gives their float graph without retraining.
+import { Attributes } from '../../core/attributes.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
+import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
+import type { Node } from '../../runtime/graph/ir.ts';
 import { attributeTypes, toWriterModel } from '../../trainer-node/compress/onnx-to-writer.ts';
+import { dequantizeReference } from '../../kernels/quantize-linear/op.ts';
 
-/** The float graph a QDQ model stands for: constant DQs evaluated (per tensor or per `axis`), activation Q -> DQ pairs dropped. */
-export function floatTwin(bytes: Uint8Array): Uint8Array {
-  const model = readOnnxModel(bytes);
-  const w = toWriterModel(model, model.graph, attributeTypes(bytes, model));
-  const inits = new Map(w.initializers instanceof Map ? w.initializers : Object.entries(w.initializers ?? {}));
-  const rename = new Map<string, string>();
-  const quantOf = new Map<string, string>();
-  const nodes = w.nodes.filter((n) => {
-    const x = inits.get(n.inputs[0]!);
-    if (n.opType === 'DequantizeLinear' && x) {
-      const s = inits.get(n.inputs[1]!)!.data as Float32Array;
-      const z = n.inputs[2] ? inits.get(n.inputs[2])!.data : undefined;
-      const axisAttr = n.attrs?.axis;
-      const axis = ((typeof axisAttr === 'number' ? axisAttr : 1) + x.dims.length) % x.dims.length;
-      const inner = x.dims.slice(axis + 1).reduce((a: number, d: number) => a * d, 1);
-      const xv = x.data as ArrayLike<number>;
-      const out = Float32Array.from({ length: xv.length }, (_, i) => {
-        const c = s.length === 1 ? 0 : Math.floor(i / inner) % x.dims[axis]!;
-        return (Number(xv[i]) - Number(z ? z[c] : 0)) * s[c]!;
-      });
-      inits.set(n.outputs[0]!, new Tensor('float32', out, [...x.dims]));
-      return false;
+export function floatTwin(qdq: Uint8Array): Uint8Array {
+  const model = readOnnxModel(qdq);
+  const g = model.graph;
+  const opset = model.opsets.get('') ?? 13;
+  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const inits = new Map<string, AnyTensor>(g.initializers);
+  const alias = new Map<string, string>();
+  const drop = new Set<Node>();
+  for (const n of g.nodes) {
+    if (n.opType !== 'DequantizeLinear') continue;
+    const consts = n.inputs.filter((i) => i !== '').map((i) => inits.get(i));
+    if (consts.every((t) => t !== undefined)) {
+      const ins = n.inputs.map((i) => (i === '' ? undefined : inits.get(i)));
+      inits.set(n.outputs[0]!, dequantizeReference(ins, { attrs: n.attrs, opset, node: n.name, host: [] })[0]!);
+      drop.add(n);
+      continue;
     }
-    if (n.opType === 'QuantizeLinear') { quantOf.set(n.outputs[0]!, n.inputs[0]!); return false; }
-    if (n.opType === 'DequantizeLinear' && quantOf.has(n.inputs[0]!)) { rename.set(n.outputs[0]!, quantOf.get(n.inputs[0]!)!); return false; }
-    return true;
-  });
-  const resolve = (v: string): string => rename.get(v) ?? v;
+    const q = producer.get(n.inputs[0]!);
+    if (q?.opType === 'QuantizeLinear') {
+      alias.set(n.outputs[0]!, q.inputs[0]!);
+      drop.add(n);
+    }
+  }
+  const resolve = (v: string): string => (alias.has(v) ? resolve(alias.get(v)!) : v);
+  let nodes: Node[] = g.nodes.filter((n) => !drop.has(n)).map((n) => ({ ...n, inputs: n.inputs.map(resolve) }));
+  const read = new Set([...nodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]);
+  nodes = nodes.filter((n) => n.outputs.some((o) => read.has(o)));
+  for (const o of g.outputs) {
+    if (alias.has(o.name)) nodes.push({ name: `${o.name}_twin`, opType: 'Identity', domain: '', inputs: [resolve(o.name)], outputs: [o.name], attrs: new Attributes(new Map()) });
+  }
   const used = new Set(nodes.flatMap((n) => n.inputs));
-  const initializers = new Map<string, AnyTensor>([...inits].filter(([k]) => used.has(k)));
-  return encodeOnnxModel({ ...w, nodes: nodes.map((n) => ({ ...n, inputs: n.inputs.map(resolve) })), initializers });
+  for (const k of [...inits.keys()]) if (!used.has(k)) inits.delete(k);
+  g.initializers.clear();
+  for (const [k, v] of inits) g.initializers.set(k, v);
+  const writer = toWriterModel(model, { ...g, nodes }, attributeTypes(qdq, model));
+  return encodeOnnxModel({ ...writer, opsets: Object.fromEntries(model.opsets) });
 }
-
