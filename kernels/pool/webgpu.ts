@@ -21,17 +21,21 @@ function poolLowering(op: PoolKind): WebGpuKernel {
     const indMeta = outputs[1];
     const I = op === 'MaxPool' && indMeta && product(indMeta.dims) > 0 ? b.output('I', indMeta, 1) : undefined;
     const n = b.uniform('n', 'u32', outSize);
-    const inD = b.uniformArray('in_dims', 'u32', g.inDims);
-    const outD = b.uniformArray('out_dims', 'u32', g.outDims);
-    const inS = b.uniformArray('in_strides', 'u32', stridesOf(g.inDims));
-    const k = b.uniformArray('win_shape', 'u32', g.kernel);
-    const st = b.uniformArray('win_strides', 'u32', g.strides);
-    const dl = b.uniformArray('win_dilations', 'u32', g.dilations);
-    const pb = b.uniformArray('pad_begin', 'i32', g.padBegin);
-    const inSize = b.uniform('in_size', 'u32', product(g.inDims));
-    const pos = (d: number): string => `i32(o${d} * ${st}(${d}u) + k${d} * ${dl}(${d}u)) - ${pb}(${d}u)`;
+    // The window's geometry is baked into the WGSL as literals: constant loop bounds and divisors
+    // (SwiftShader unrolls the taps and turns the index math into multiplies; uniform reads in the
+    // inner loop cost PaddleOCR cls's MaxPool ~10 ms). A model has few distinct pool geometries.
+    const lit = (values: readonly number[], t: 'u' | 'i') => (d: number): string => `${values[d]}${t}`;
+    const inD = lit(g.inDims, 'u');
+    const outD = lit(g.outDims, 'u');
+    const inS = lit(stridesOf(g.inDims), 'u');
+    const k = lit(g.kernel, 'u');
+    const st = lit(g.strides, 'u');
+    const dl = lit(g.dilations, 'u');
+    const pb = lit(g.padBegin, 'i');
+    const inSize = `${product(g.inDims)}u`;
+    const pos = (d: number): string => `i32(o${d} * ${st(d)} + k${d} * ${dl(d)}) - ${pb(d)}`;
     const lines = [`  if (global_idx >= ${n}) { return; }`, '  var rest = global_idx;'];
-    for (let d = s - 1; d >= 0; d--) lines.push(`  let o${d} = rest % ${outD}(${d}u);`, `  rest = rest / ${outD}(${d}u);`);
+    for (let d = s - 1; d >= 0; d--) lines.push(`  let o${d} = rest % ${outD(d)};`, `  rest = rest / ${outD(d)};`);
     lines.push(`  let base = rest * ${inSize};`);
     const ct = op === 'MaxPool' ? X.type : 'f32';
     if (op === 'MaxPool') lines.push(`  var best = ${wgslLowest(b, X.type)};`, '  var best_at = 0u;', '  var found = false;');
@@ -40,24 +44,24 @@ function poolLowering(op: PoolKind): WebGpuKernel {
     if (op === 'AveragePool') {
       // the divisor is separable: a product of per-axis tap counts
       const { lo, hi } = countRange(g, ctx.attrs.int('count_include_pad', 0) !== 0);
-      const loA = b.uniformArray('count_lo', 'i32', lo);
-      const hiA = b.uniformArray('count_hi', 'i32', hi);
+      const loA = lit(lo, 'i');
+      const hiA = lit(hi, 'i');
       lines.push('  var divisor = 1.0;');
       for (let d = 0; d < s; d++) {
-        lines.push(`  { var c = 0.0; for (var k${d} = 0u; k${d} < ${k}(${d}u); k${d}++) { let p = ${pos(d)}; if (p >= ${loA}(${d}u) && p < ${hiA}(${d}u)) { c += 1.0; } } divisor *= c; }`);
+        lines.push(`  { var c = 0.0; for (var k${d} = 0u; k${d} < ${k(d)}; k${d}++) { let p = ${pos(d)}; if (p >= ${loA(d)} && p < ${hiA(d)}) { c += 1.0; } } divisor *= c; }`);
       }
     } else if (op === 'LpPool') p = b.uniform('lp_p', 'f32', ctx.attrs.float('p', 2));
-    const ix = I ? b.uniformArray('index_strides', 'u32', ctx.attrs.int('storage_order', 0) !== 0 ? g.inDims.map((_, i) => product(g.inDims, 0, i)) : stridesOf(g.inDims)) : '';
+    const ix = lit(ctx.attrs.int('storage_order', 0) !== 0 ? g.inDims.map((_, i) => product(g.inDims, 0, i)) : stridesOf(g.inDims), 'u');
     let indent = '  ';
     for (let d = 0; d < s; d++) {
-      lines.push(`${indent}for (var k${d} = 0u; k${d} < ${k}(${d}u); k${d}++) {`);
+      lines.push(`${indent}for (var k${d} = 0u; k${d} < ${k(d)}; k${d}++) {`);
       indent += '  ';
-      lines.push(`${indent}let p${d} = ${pos(d)};`, `${indent}if (p${d} < 0 || p${d} >= i32(${inD}(${d}u))) { continue; }`);
+      lines.push(`${indent}let p${d} = ${pos(d)};`, `${indent}if (p${d} < 0 || p${d} >= i32(${inD(d)})) { continue; }`);
     }
-    const off = Array.from({ length: s }, (_, d) => `u32(p${d}) * ${inS}(${d}u)`).join(' + ');
+    const off = Array.from({ length: s }, (_, d) => `u32(p${d}) * ${inS(d)}`).join(' + ');
     lines.push(`${indent}let v = ${ct}(${X.get(`base + ${off}`)});`);
     if (op === 'MaxPool') {
-      const at = I ? `base + ${Array.from({ length: s }, (_, d) => `u32(p${d}) * ${ix}(${d}u)`).join(' + ')}` : '0u';
+      const at = I ? `base + ${Array.from({ length: s }, (_, d) => `u32(p${d}) * ${ix(d)}`).join(' + ')}` : '0u';
       lines.push(`${indent}if (v > best || !found) { best = v; best_at = ${at}; found = true; }`);
     } else lines.push(`${indent}acc += ${op === 'LpPool' ? `pow(abs(v), ${p})` : 'v'};`);
     for (let d = s - 1; d >= 0; d--) {
