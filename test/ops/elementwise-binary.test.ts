@@ -23,6 +23,17 @@ const cases: OpCase[] = [
     { name: `${op} scalar`, op, inputs: [f32([7, 9]), { ...f32([]), range: [0.5, 2] }] },
     { name: `${op} int32`, op, inputs: [i32([5, 6]), { ...i32([6]), range: [1, 9] }] },
   ]),
+  // the vec4 rows form (innermost merged axis % 4 == 0; webgpu.ts rowVec4): one value per row on either
+  // side (squeeze-excite), a row vector along it (bias), a spanning operand smaller than the output,
+  // other output types (bool, int32); an inner axis of 6 takes the scalar broadcast
+  ...['Add', 'Sub', 'Mul', 'Div'].flatMap((op): OpCase[] => [
+    { name: `${op} vec4 rows, one value per row`, op, inputs: [f32([2, 6, 4, 8]), { ...f32([2, 6, 1, 1]), range: [0.5, 2] }] },
+    { name: `${op} vec4 rows, row value first`, op, inputs: [{ ...f32([1, 6, 1, 1]), range: [0.5, 2] }, { ...f32([1, 6, 3, 4]), range: [0.5, 2] }] },
+    { name: `${op} vec4 rows, bias and a spanning operand smaller than the output`, op, inputs: [f32([3, 1, 12]), { ...f32([3, 5, 1]), range: [0.5, 2] }] },
+  ]),
+  { name: 'Greater vec4 rows (bool out)', op: 'Greater', inputs: [f32([3, 8]), f32([3, 1])] },
+  { name: 'Add int32 vec4 rows', op: 'Add', inputs: [i32([5, 12]), i32([12])] },
+  { name: 'Mul inner axis of 6 (scalar broadcast)', op: 'Mul', inputs: [f32([4, 6]), f32([4, 1])] },
   // the vec4 form (element count % 4 == 0) with a one-element operand on either side, and its outputs
   // of other types (bool from a comparison, wrapped int8)
   ...['Add', 'Sub', 'Div'].flatMap((op): OpCase[] => [
