@@ -2,7 +2,8 @@
 // warm run time (median of `runs`) on Kiln's WebGPU backend for PaddleOCR v4 rec/det, the v2
 // direction classifier and the bench page's small BERT encoder. `root` (default: this checkout)
 // runs another checkout's runtime on the same models and inputs, for before/after tables (its
-// webgpu backend must report `placement.dispatches`).
+// webgpu backend must report `placement.dispatches`). KILN_PROFILE=1|labels replays each dispatch of a
+// warm run alone and sums the times per op (per pipeline label); KILN_BENCH_ONLY picks models by name.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +14,8 @@ import { repoRoot } from '../../test/helpers/paths.ts';
 // Without a GPU, Dawn runs on SwiftShader's Vulkan driver from Debian's chromium package.
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+
+import { recordDispatches, replayDispatches, type KernelTime } from '../page/dispatch-profile.ts';
 
 type Runtime = typeof import('../../runtime/node.ts');
 type ModelSource = Parameters<Runtime['InferenceSession']['create']>[0];
@@ -30,10 +33,12 @@ const models: { name: string; bytes: ModelSource; dims: number[] }[] = [
   { name: bert.name, bytes: 'bytes' in bert.onnx ? bert.onnx.bytes : bert.onnx.url, dims: bert.inputDims(1) },
 ];
 
+// KILN_BENCH_ONLY=<substring>: only the models whose name contains it
+const chosen = models.filter((m) => !process.env.KILN_BENCH_ONLY || m.name.includes(process.env.KILN_BENCH_ONLY));
 console.log(`root ${root}`);
 console.log('| model | steps | dispatches | warm run (median of ' + RUNS + ') |');
 console.log('|---|---|---|---|');
-for (const m of models) {
+for (const m of chosen) {
   const session = await kiln.InferenceSession.create(m.bytes, { executionProviders: ['webgpu'] });
   const rand = seededRandom(20261203);
   const input = new kiln.Tensor('float32', uniform(rand, m.dims.reduce((a, b) => a * b, 1), 1), m.dims);
@@ -47,5 +52,12 @@ for (const m of models) {
   }
   const p = session.lastPlacement!;
   console.log(`| ${m.name} | ${p.steps.length} (${p.cpu} on CPU) | ${p.dispatches ?? '?'} | ${median(times).toFixed(1)} ms |`);
+  // KILN_PROFILE=1: each dispatch of one warm run replayed alone (bench/page/dispatch-profile.ts), summed per op (=labels: per pipeline label too)
+  if (process.env.KILN_PROFILE) {
+    const pr = await replayDispatches(await recordDispatches(() => session.run(feeds)), 5);
+    const show = (ks: readonly KernelTime[]): string => ks.map((k) => `${k.label} ${k.ms.toFixed(1)} ms/${k.dispatches}`).join(', ');
+    console.log(`  ${m.name}: kernels ${pr.kernelMs.toFixed(1)} ms; ${show(pr.byOp)}`);
+    if (process.env.KILN_PROFILE === 'labels') console.log(`  by label: ${show(pr.byLabel)}`);
+  }
   await session.release();
 }
