@@ -5,6 +5,8 @@ export const QUANTIZE_X_ATTR = 'kiln_quantize_x';
 export const LOOKUP_ATTR = 'kiln_lookup_table';
 export const DQ_SCALE_ATTR = 'kiln_dequantize_scale';
 export const DQ_ZERO_POINT_ATTR = 'kiln_dequantize_zero_point';
+/** a float32 [N] bias added after the folded DequantizeLinear (QLinearMatMul only: a classifier head's MatMul + Add) */
+export const DQ_BIAS_ATTR = 'kiln_dequantize_bias';
 /** float32 [s, z, s_residual, z_residual, s_out, z_out] of a folded com.microsoft QLinearAdd */
 export const ADD_ATTR = 'kiln_add_params';
 /** the folded QLinearAdd's other operand: an input slot past QLinearConv's own nine and the wasm pass's table */

@@ -54,9 +54,10 @@ export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [
  * Statements storing `yq` (the requantized, saturated i32 of type `intType`) at offset `o` of Y,
  * through the folded QLinearAdd (QLinearAdd's own rounding, with `residual` read at the same
  * offset: same shapes only), table (QLinearLookup: table[y - lowest], a uniform array so pipelines
- * stay shared) and DequantizeLinear (f32(q - zp) * scale).
+ * stay shared), DequantizeLinear (f32(q - zp) * scale) and a per-column bias Add (QLinearMatMul's
+ * `column`).
  */
-export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar, residual?: TensorVar): (o: string) => string[] {
+export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar, residual?: TensorVar): (o: string, column?: string) => string[] {
   const lines: string[] = [];
   let value = 'yq';
   let valueType = intType;
@@ -86,6 +87,11 @@ export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y
     value = 'yd';
     valueType = 'float32';
   }
+  // the folded bias Add (QLinearMatMul: the caller passes the output column), a uniform per column
+  const bias = io.bias && b.uniformArray('dq_bias', 'f32', Array.from(io.bias.data as Float32Array));
   const final = valueType === 'float32' ? value : `${Y.type}(${value})`;
-  return (o) => [...(add ? add(o) : []), ...lines, Y.set(o, final)];
+  return (o, column) => {
+    if (bias && column === undefined) fail('INTERNAL', 'a folded bias needs the output column');
+    return [...(add ? add(o) : []), ...lines, Y.set(o, bias ? `${final} + ${bias}(${column})` : final)];
+  };
 }

@@ -6,7 +6,10 @@ import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contr
 import { dequantizeReference, quantizeReference } from '../quantize-linear/op.ts';
 import { qlinearAddReference } from '../qlinear-binary/op.ts';
 import { broadcastShapes } from '../common/shape.ts';
-import { ADD_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from './fused-io-attrs.ts';
+import { definitions as binaryDefinitions } from '../elementwise-binary/op.ts';
+
+const addReference = binaryDefinitions.find((d) => d.opType === 'Add')!.reference;
+import { ADD_ATTR, DQ_BIAS_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from './fused-io-attrs.ts';
 
 /**
  * The QuantizeLinear before and the QLinearAdd / QLinearLookup / DequantizeLinear after a QLinearConv, folded
@@ -20,7 +23,9 @@ import { ADD_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_AT
  * - `kiln_lookup_table`: a 256-entry uint8/int8/float32 table applied to the requantized output
  *   (kiln.QLinearLookup: table[y - lowest of y's type]); the output takes the table's type;
  * - `kiln_dequantize_scale` (float32 scalar) and optional `kiln_dequantize_zero_point`: a
- *   DequantizeLinear of the (looked-up) 8-bit output; the output is float32.
+ *   DequantizeLinear of the (looked-up) 8-bit output; the output is float32;
+ * - `kiln_dequantize_bias` (float32 [N], QLinearMatMul only, with the DequantizeLinear): an Add of a
+ *   per-column bias to the dequantized output (a classifier head's MatMul + Add left in float).
  * The CPU form composes the ops' own references around the plain QLinearConv, so it is exact by
  * construction; the WebGPU kernel repeats each op's WGSL expression in its load and store.
  */
@@ -31,6 +36,7 @@ export interface FusedIo {
   readonly add?: AnyTensor;
   readonly lookup?: AnyTensor;
   readonly dequantize?: { readonly scale: AnyTensor; readonly zeroPoint?: AnyTensor };
+  readonly bias?: AnyTensor;
 }
 
 export function fusedIoOf(attrs: Attributes): FusedIo {
@@ -41,10 +47,11 @@ export function fusedIoOf(attrs: Attributes): FusedIo {
     add: attrs.tensor(ADD_ATTR),
     lookup: attrs.tensor(LOOKUP_ATTR),
     dequantize: scale && { scale, zeroPoint },
+    bias: attrs.tensor(DQ_BIAS_ATTR),
   };
 }
 
-export const hasFusedIo = (io: FusedIo): boolean => io.quantizeX || io.add !== undefined || io.lookup !== undefined || io.dequantize !== undefined;
+export const hasFusedIo = (io: FusedIo): boolean => io.quantizeX || io.add !== undefined || io.lookup !== undefined || io.dequantize !== undefined || io.bias !== undefined;
 
 /** The lowest value of an 8-bit type: lookup index = y - lowest. */
 export const lowestOf = (dtype: string): number => (dtype === 'int8' ? -128 : 0);
@@ -79,7 +86,16 @@ export function fusedOutputMeta(plain: TensorMeta, io: FusedIo, ctx: KernelConte
     if (io.dequantize.scale.type !== 'float32') fail('INVALID_GRAPH', `node '${ctx.node}': ${DQ_SCALE_ATTR} must be float32`);
     dtype = 'float32';
   }
+  checkBias(io, dims, ctx);
   return { dtype, dims };
+}
+
+/** The folded bias: after a folded DequantizeLinear, float32, one value per output column. */
+function checkBias(io: FusedIo, dims: readonly number[], ctx: KernelContext): void {
+  if (!io.bias) return;
+  const n = dims[dims.length - 1];
+  if (!io.dequantize) fail('INVALID_GRAPH', `node '${ctx.node}': ${DQ_BIAS_ATTR} needs ${DQ_SCALE_ATTR}`);
+  if (io.bias.type !== 'float32' || io.bias.dims.length !== 1 || io.bias.dims[0] !== n) fail('INVALID_GRAPH', `node '${ctx.node}': ${DQ_BIAS_ATTR} must be float32 [${n}], got ${io.bias.type} [${io.bias.dims.join(', ')}]`);
 }
 
 const plainCtx = (ctx: KernelContext): KernelContext => ({ ...ctx, attrs: Attributes.empty() });
@@ -88,7 +104,7 @@ const plainCtx = (ctx: KernelContext): KernelContext => ({ ...ctx, attrs: Attrib
 export function withFusedIo(plain: (inputs: readonly MaybeTensor[], ctx: KernelContext) => AnyTensor[], inputs: readonly MaybeTensor[], ctx: KernelContext, xSlot: number, xsSlot: number, zpSlot: number): AnyTensor[] {
   const io = fusedIoOf(ctx.attrs);
   if (!hasFusedIo(io)) return plain(inputs, ctx);
-  fusedOutputMeta({ dtype: 'uint8', dims: [] }, { ...io, add: undefined }, ctx); // checks the attributes (the add's below, once y exists)
+  fusedOutputMeta({ dtype: 'uint8', dims: [] }, { ...io, add: undefined, bias: undefined }, ctx); // checks the attributes (the add's and the bias's below, once y exists)
   const ins = [...inputs];
   if (io.quantizeX) {
     integerInputMetas(inputs.map((t) => t && metaOf(t)), io, xSlot, zpSlot, ctx);
@@ -111,5 +127,9 @@ export function withFusedIo(plain: (inputs: readonly MaybeTensor[], ctx: KernelC
       : io.lookup.type === 'int8' ? new Tensor('int8', Int8Array.from(values), y.dims) : new Tensor('uint8', Uint8Array.from(values), y.dims);
   }
   if (io.dequantize) y = dequantizeReference([y, io.dequantize.scale, io.dequantize.zeroPoint], plainCtx(ctx))[0]!;
+  if (io.bias) {
+    checkBias(io, y.dims, ctx);
+    y = addReference([y, io.bias], plainCtx(ctx))[0]!;
+  }
   return [y];
 }

@@ -9,7 +9,7 @@ import { intConvGeometry, intConvReference, perChannel, requireScalar } from '..
 import type { KernelContext, MaybeMeta, MaybeTensor, OpDefinition, TensorMeta } from '../contract.ts';
 import { applyLookupEpilogue, lookupEpilogueType } from '../qlinear-lookup/epilogue.ts';
 import { fusedIoOf, fusedOutputMeta, integerInputMetas, withFusedIo } from './fused-io.ts';
-import { ADD_ATTR, RESIDUAL_SLOT } from './fused-io-attrs.ts';
+import { ADD_ATTR, DQ_BIAS_ATTR, RESIDUAL_SLOT } from './fused-io-attrs.ts';
 
 /**
  * QLinearConv: the exact int32 conv of conv-integer/ plus the int32 bias, requantized with
@@ -109,6 +109,7 @@ export function qlinearConvWith(core: IntConvCore, inputs: readonly MaybeTensor[
 /** The output with the WebGPU pass's folded QuantizeLinear / QLinearAdd / QLinearLookup / DequantizeLinear (fused-io.ts), if any. */
 export function inferQLinearConv(inputs: readonly MaybeMeta[], ctx: KernelContext): TensorMeta {
   const io = fusedIoOf(ctx.attrs);
+  if (io.bias) fail('INVALID_GRAPH', `node '${ctx.node}': ${DQ_BIAS_ATTR} is QLinearMatMul's (a conv's bias is its input B)`);
   return fusedOutputMeta(qlinearConvPlan(integerInputMetas(inputs, io, X, XZ, ctx), ctx).out, io, ctx, inputs[RESIDUAL_SLOT]);
 }
 

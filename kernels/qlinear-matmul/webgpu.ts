@@ -28,6 +28,8 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   // a folded lookup table (wasm graphs only: qlinear-lookup/epilogue.ts) has no WGSL gather here: run the js kernel
   if (ctx.attrs.int(LOOKUP_EPILOGUE_ATTR, 0) === 1) return undefined;
   const io = fusedIoOf(ctx.attrs);
+  // a folded bias lives in the uniforms: a very wide head runs the js kernel
+  if (io.bias && io.bias.size > MAX_BIAS_UNIFORMS) return undefined;
   const aInt = integerInputMetas(inputs, io, A, AZ, ctx)[A]!;
   const p = qlinearMatmulPlan(integerInputMetas(inputs, io, A, AZ, ctx), ctx);
   const out = inferQLinearMatmul(inputs, ctx);
@@ -75,13 +77,16 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
           ]),
       `let r = ${requantExpr(acc)} + ${yz ? `i32(${paramExpr(yz, 'bi', 'M', m)})` : '0'};`,
       `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
-      ...store(o),
+      ...store(o, n),
     ].join('\n'),
     label: `QLinearMatMul:${ctx.node}`,
   });
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
   return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [A, AS, AZ], aInt, ctx), program], temps: [aInt] };
 };
+
+/** Widest folded bias (fused-io.ts) held in the uniforms: 16 KB, beside the multipliers' 16 KB. */
+const MAX_BIAS_UNIFORMS = 4096;
 
 /** Largest column count whose multipliers go into the uniforms (16 KB); above, the shader computes them. */
 const MAX_HOST_MULTIPLIERS = 4096;

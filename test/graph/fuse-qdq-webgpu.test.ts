@@ -94,15 +94,15 @@ test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph
   assert.equal(f32, 30, 'float twin');
 });
 
-test('QDQ MatMul (a classifier head): Q -> QLinearMatMul -> DQ is one WebGPU step, same answers as unfused', async () => {
+for (const withBias of [false, true]) test(`QDQ MatMul (a classifier head)${withBias ? ' with a bias Add after the DQ' : ''}: Q -> QLinearMatMul -> DQ${withBias ? ' -> Add' : ''} is one WebGPU step, same answers as unfused`, async () => {
   await loadLazyGroup('quantized');
   const [M, K, N] = [2, 24, 10];
   const rnd = (n: number, scale: number): Float32Array => Float32Array.from(parityInputs(SEED, 1)[0]!.subarray(0, n), (v) => v * scale);
   const w = rnd(K * N, 0.2);
-  const bytes = qdqMatMulModel(w, M, K, N, { x: [4 / 255, 128], y: [6 / 255, 120] });
+  const bytes = qdqMatMulModel(w, M, K, N, { x: [4 / 255, 128], y: [6 / 255, 120] }, withBias ? rnd(N, 3) : undefined);
   const m = readOnnxModel(bytes);
   const lowered = optimizeGraph(m);
-  assert.deepEqual(lowered.nodes.map((n) => n.opType), ['QuantizeLinear', 'QLinearMatMul', 'DequantizeLinear']);
+  assert.deepEqual(lowered.nodes.map((n) => n.opType), ['QuantizeLinear', 'QLinearMatMul', 'DequantizeLinear', ...(withBias ? ['Add'] : [])]);
   assert.deepEqual(optimizeForBackend(m, lowered, 'webgpu').nodes.map((n) => n.opType), ['QLinearMatMul']);
   const fusedGraph: Graph = { ...lowered, initializers: new Map(lowered.initializers), nodes: [...lowered.nodes] };
   fuseQdqWebgpu(fusedGraph);

@@ -47,6 +47,8 @@ const fusedCase = (name: string, inputs: InputSpec[], attrs: OpCase['attrs']): O
 const fused: OpCase[] = [
   fusedCase('folded Q on a, dequantized output (a classifier head)', [fa([1, 40]), c('float32', [], [0.025]), c('uint8', [], [126]), i8([40, 6]), sc([6]), c('int8', [6], [0, 0, 0, 0, 0, 0]), sc([], [0.1, 0.3]), u8([], [100, 150])], { kiln_ort_requant: 1, kiln_quantize_x: 1, kiln_dequantize_scale: new Tensor('float32', Float32Array.of(0.031), []), kiln_dequantize_zero_point: new Tensor('uint8', Uint8Array.of(128), []) }),
   fusedCase('folded Q on a large a (a quantize program first), int8 table', [fa([64, 96]), c('float32', [], [0.02]), c('int8', [], [3]), i8([96, 48]), sc([]), i8([]), sc([], [0.2, 0.4]), i8([], [-5, 5])], { kiln_quantize_x: 1, kiln_lookup_table: new Tensor('int8', Int8Array.from(ints(256, -128, 128)), [256]) }),
+  // then a classifier head's bias Add (kiln_dequantize_bias): QLinearMatMul -> DQ -> Add in one store
+  fusedCase('dequantized output plus a per-column bias', [fa([3, 24]), c('float32', [], [0.025]), c('uint8', [], [126]), i8([24, 10]), sc([10]), c('int8', [10], new Array<number>(10).fill(0)), sc([], [0.1, 0.3]), u8([], [100, 150])], { kiln_ort_requant: 1, kiln_quantize_x: 1, kiln_dequantize_scale: new Tensor('float32', Float32Array.of(0.043), []), kiln_dequantize_zero_point: new Tensor('uint8', Uint8Array.of(120), []), kiln_dequantize_bias: new Tensor('float32', Float32Array.from({ length: 10 }, () => rng.uniform() * 4 - 2), [10]) }),
   fusedCase('float table', [u8([3, 16]), sc([]), u8([]), u8([16, 5]), sc([]), u8([]), sc([], [0.3, 0.6]), u8([])], { kiln_lookup_table: new Tensor('float32', Float32Array.from({ length: 256 }, () => rng.uniform() * 8 - 4), [256]) }),
 ];
 
@@ -72,7 +74,12 @@ test('mulRoundHalfEven is exact beyond 2^29 (vs rational BigInt arithmetic)', ()
   }
 });
 
+const dqScale = new Tensor('float32', Float32Array.of(0.05), []);
+const bias = (n: number, type: 'float32' | 'int32' = 'float32') => (type === 'float32' ? new Tensor('float32', new Float32Array(n), [n]) : new Tensor('int32', new Int32Array(n), [n]));
 runBadInputCases('qlinear-matmul', [
+  { name: 'a folded bias without the folded DequantizeLinear', op: 'QLinearMatMul', inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), sc([]), u8([]), sc([]), u8([])], attrs: { kiln_dequantize_bias: bias(4) }, error: /kiln_dequantize_bias needs kiln_dequantize_scale/ },
+  { name: 'a folded bias of the wrong length', op: 'QLinearMatMul', inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), sc([]), u8([]), sc([]), u8([])], attrs: { kiln_dequantize_scale: dqScale, kiln_dequantize_bias: bias(5) }, error: /kiln_dequantize_bias must be float32 \[4\], got float32 \[5\]/ },
+  { name: 'a folded bias of another type', op: 'QLinearMatMul', inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), sc([]), u8([]), sc([]), u8([])], attrs: { kiln_dequantize_scale: dqScale, kiln_dequantize_bias: bias(4, 'int32') }, error: /kiln_dequantize_bias must be float32 \[4\], got int32/ },
   { name: 'scale types differ', op: 'QLinearMatMul', opset: 21, inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), h([], [0.1, 0.2]), u8([]), sc([]), u8([])], error: /b_scale type float16 differs from a_scale type float32/ },
   { name: 'b_scale of the wrong length', op: 'QLinearMatMul', inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), sc([3]), u8([]), sc([]), u8([])], error: /b_scale has shape \[3\], expected a scalar, \[4\]/ },
   { name: 'int32 y_zero_point', op: 'QLinearMatMul', inputs: [u8([2, 3]), sc([]), u8([]), u8([3, 4]), sc([]), u8([]), sc([]), { dtype: 'int32', dims: [], range: [0, 3] }], error: /y_zero_point type int32 is not one of uint8, int8/ },

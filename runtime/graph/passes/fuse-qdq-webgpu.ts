@@ -1,7 +1,7 @@
 import type { DataType } from '../../../core/dtype.ts';
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { Tensor } from '../../../core/tensor.ts';
-import { ADD_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
+import { ADD_ATTR, DQ_BIAS_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { knownTypes } from './value-types.ts';
@@ -13,7 +13,8 @@ import { knownTypes } from './value-types.ts';
  *   the conv's store, as the float model's Add folds into its Conv's epilogue;
  * - QLinearConv -> kiln.QLinearLookup (the folded activation): the table in the conv's store;
  * - then -> DequantizeLinear (a float consumer follows: squeeze-excite's GlobalAveragePool / Mul):
- *   the conv stores the dequantized float;
+ *   the conv stores the dequantized float; a QLinearMatMul's then -> Add of a constant [N] (a
+ *   classifier head's bias) too;
  * - QuantizeLinear -> QLinearConv (the model input, a GlobalAveragePool's or a Mul's float
  *   result): x is quantized as the conv reads it.
  * Only when the value in between is read by nothing else and the parameters are per-tensor
@@ -34,6 +35,12 @@ const isPlain = (n: Node, allowed: readonly string[]): boolean => n.attrs.names(
 function scalarInit(graph: Graph, name: string | undefined): AnyTensor | undefined {
   const t = name ? graph.initializers.get(name) : undefined;
   return t && t.data.length === 1 ? t : undefined;
+}
+
+/** A float32 rank-1 initializer a feed cannot override (float addition commutes: either operand side). */
+function constantBias(graph: Graph, name: string | undefined): AnyTensor | undefined {
+  const t = name && !graph.inputs.some((i) => i.name === name) ? graph.initializers.get(name) : undefined;
+  return t && t.type === 'float32' && t.dims.length === 1 ? t : undefined;
 }
 
 function foldStores(graph: Graph): void {
@@ -62,6 +69,14 @@ function foldStores(graph: Graph): void {
       if (zp) attrs = attrs.with(DQ_ZERO_POINT_ATTR, zp);
       out = dq.outputs[0]!;
       removed.push(dq);
+      // then a classifier head's bias (QLinearMatMul -> DQ -> Add of a constant [N]): in the same store
+      const add = conv.opType === 'QLinearMatMul' ? index.onlyConsumer(out) : undefined;
+      const bias = add && add.opType === 'Add' && add.domain === '' ? constantBias(graph, add.inputs[0] === out ? add.inputs[1] : add.inputs[0]) : undefined;
+      if (add && bias && add.inputs.filter((v) => v === out).length === 1) {
+        attrs = attrs.with(DQ_BIAS_ATTR, bias);
+        out = add.outputs[0]!;
+        removed.push(add);
+      }
     }
     if (removed.length === 0) continue;
     for (const r of removed) replace.set(r, undefined);
