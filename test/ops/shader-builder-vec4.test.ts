@@ -84,7 +84,9 @@ describe('elementwise ops: which form', () => {
     ['Clip [4,16] with fed bounds', labels('Clip', [f(4, 16), f(), f()], f(4, 16)), true],
     ['Add [4,8] + []', labels('Add', [f(4, 8), f()], f(4, 8)), true],
     ['Add [7,9] + []', labels('Add', [f(7, 9), f()], f(7, 9)), false],
-    ['Add [2,3,4] + [4] (broadcast)', labels('Add', [f(2, 3, 4), f(4)], f(2, 3, 4)), false],
+    // a broadcast along a last axis % 4: the binary kernel's own vec4 rows form (elementwise-binary/webgpu.ts)
+    ['Add [2,3,4] + [4] (broadcast along rows)', labels('Add', [f(2, 3, 4), f(4)], f(2, 3, 4)), true],
+    ['Add [2,3,6] + [3,1] (broadcast, rows of 6)', labels('Add', [f(2, 3, 6), f(3, 1)], f(2, 3, 6)), false],
     ['Less [2,16]', labels('Less', [f(2, 16), f(2, 16)], m('bool', [2, 16])), true],
     ['Cast float32 -> float16 [4,16]', labels('Cast', [f(4, 16)], m('float16', [4, 16]), new Attributes(new Map([['to', 10]]))), true],
     ['Where [] ? [8] : [8]', labels('Where', [m('bool', []), f(8), f(8)], f(8)), true],
