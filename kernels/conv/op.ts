@@ -1,7 +1,6 @@
 import type { AnyTensor } from '../../core/tensor.ts';
-import { fail } from '../../core/errors.ts';
 import { activationOf, applyActivation } from '../common/activation.ts';
-import { epilogueDims, epilogueOf, prologueOf, withEpilogue, withPrologue } from '../fused-elementwise/epilogue.ts';
+import { epilogueDims, epilogueOf, prologueOf, requirePrologueX, withEpilogue, withPrologue } from '../fused-elementwise/epilogue.ts';
 import { convGeometry } from '../common/conv-attributes.ts';
 import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, OpDefinition } from '../contract.ts';
@@ -78,7 +77,7 @@ export function convDefinition(transpose: boolean): OpDefinition {
     opType: transpose ? 'ConvTranspose' : 'Conv',
     inferOutputs: (inputs, ctx) => {
       const { out } = convGeometry(inputs, ctx, transpose);
-      if (!transpose && prologueOf(ctx.attrs, ctx.node) && inputs[0]?.dtype !== 'float32') fail('INVALID_GRAPH', `node '${ctx.node}': a load prologue reads float32 X, got ${inputs[0]?.dtype}`);
+      if (!transpose) requirePrologueX(prologueOf(ctx.attrs, ctx.node), inputs[0]?.dtype, ctx.node);
       // a FusedElementwise tail the WebGPU fusion pass folded in may read more tensors (epilogue.ts)
       return [transpose ? out : { ...out, dims: epilogueDims(out.dims, inputs, ctx) }];
     },

@@ -55,10 +55,15 @@ export function prologueOf(attrs: Attributes, node: string): Program | undefined
   return steps ? parseProgram(Attributes.empty().with('steps', [...steps]).with('constants', [...attrs.floats('kiln_prologue_constants', [])]), node, 1) : undefined;
 }
 
+/** A prologue's X must be float32 (what the fused program reads). */
+export function requirePrologueX(p: Program | undefined, dtype: string | undefined, node: string): void {
+  if (p && dtype !== 'float32') fail('INVALID_GRAPH', `node '${node}': a load prologue reads float32 X, got ${dtype}`);
+}
+
 /** X with the prologue applied (each step rounded to float32, as the separate ops do); X itself without one. */
 export function withPrologue(p: Program | undefined, x: AnyTensor, node: string): AnyTensor {
   if (!p) return x;
-  if (x.type !== 'float32') fail('INVALID_GRAPH', `node '${node}': a load prologue reads float32 X, got ${x.type}`);
+  requirePrologueX(p, x.type, node);
   const xv = x.data as Float32Array;
   return new Tensor('float32', Float32Array.from(xv, (v) => applyEpilogue(p, v)), x.dims);
 }

@@ -7,8 +7,6 @@ import { dequantizeReference, quantizeReference } from '../quantize-linear/op.ts
 import { qlinearAddReference } from '../qlinear-binary/op.ts';
 import { broadcastShapes } from '../common/shape.ts';
 import { definitions as binaryDefinitions } from '../elementwise-binary/op.ts';
-
-const addReference = binaryDefinitions.find((d) => d.opType === 'Add')!.reference;
 import { ADD_ATTR, DQ_BIAS_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from './fused-io-attrs.ts';
 
 /**
@@ -29,6 +27,8 @@ import { ADD_ATTR, DQ_BIAS_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR,
  * The CPU form composes the ops' own references around the plain QLinearConv, so it is exact by
  * construction; the WebGPU kernel repeats each op's WGSL expression in its load and store.
  */
+
+const addReference = binaryDefinitions.find((d) => d.opType === 'Add')!.reference;
 
 export interface FusedIo {
   readonly quantizeX: boolean;
