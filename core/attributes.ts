@@ -51,10 +51,13 @@ export class Attributes {
   float(name: string, fallback: number): number;
   float(name: string): number | undefined;
   float(name: string, fallback?: number): number | undefined {
+    // an ONNX float attribute is float32: a default written in code (HardSigmoid's alpha 0.2) or a
+    // value a pass computed is rounded as the model file would hold it, so a graph gives the same
+    // answers before and after it is written out (and onnxruntime's, whose defaults are 0.2f)
     const v = this.values.get(name);
-    if (v === undefined) return fallback;
+    if (v === undefined) return fallback === undefined ? undefined : Math.fround(fallback);
     if (typeof v !== 'number') return this.wrong(name, 'a float');
-    return v;
+    return Math.fround(v);
   }
 
   string(name: string, fallback: string): string;

@@ -10,6 +10,7 @@ import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { A, AS, AZ, B, BS, BZ, inferQLinearMatmul, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
 import { product } from '../common/shape.ts';
 import { fusedIoOf, integerInputMetas } from '../qlinear-conv/fused-io.ts';
+import { MAX_DQ_BIAS } from '../qlinear-conv/fused-io-attrs.ts';
 import { LOAD_QUANTIZE_BUDGET, quantizeIntoTemp, quantizeParams, wgslFusedStore, wgslQuantizeLoad } from '../qlinear-conv/fused-io-wgsl.ts';
 
 interface GpuParam {
@@ -28,8 +29,8 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   // a folded lookup table (wasm graphs only: qlinear-lookup/epilogue.ts) has no WGSL gather here: run the js kernel
   if (ctx.attrs.int(LOOKUP_EPILOGUE_ATTR, 0) === 1) return undefined;
   const io = fusedIoOf(ctx.attrs);
-  // a folded bias lives in the uniforms: a very wide head runs the js kernel
-  if (io.bias && io.bias.size > MAX_BIAS_UNIFORMS) return undefined;
+  // a folded bias lives in the uniforms (the pass folds none wider; a hand-written node runs js)
+  if (io.bias && io.bias.size > MAX_DQ_BIAS) return undefined;
   const aInt = integerInputMetas(inputs, io, A, AZ, ctx)[A]!;
   const p = qlinearMatmulPlan(integerInputMetas(inputs, io, A, AZ, ctx), ctx);
   const out = inferQLinearMatmul(inputs, ctx);
@@ -84,9 +85,6 @@ const qlinearMatmul: WebGpuKernel = (inputs, outputs, ctx: GpuKernelContext) => 
   if (!quantizeFirst) return { kind: 'programs', programs: [program] };
   return { kind: 'programs', programs: [quantizeIntoTemp(inputs, [A, AS, AZ], aInt, ctx), program], temps: [aInt] };
 };
-
-/** Widest folded bias (fused-io.ts) held in the uniforms: 16 KB, beside the multipliers' 16 KB. */
-const MAX_BIAS_UNIFORMS = 4096;
 
 /** Largest column count whose multipliers go into the uniforms (16 KB); above, the shader computes them. */
 const MAX_HOST_MULTIPLIERS = 4096;

@@ -8,6 +8,7 @@ import { Tensor } from '../../core/tensor.ts';
 import { testRng } from '../helpers/random.ts';
 import { qdqMatMulModel } from '../helpers/qdq-matmul.ts';
 import { loadLazyGroup } from '../../kernels/lazy-families.ts';
+import { MAX_DQ_BIAS } from '../../kernels/qlinear-conv/fused-io-attrs.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { Graph } from '../../runtime/graph/ir.ts';
@@ -121,6 +122,14 @@ for (const withBias of [false, true]) test(`QDQ MatMul (a classifier head)${with
     assert.deepEqual(fused.y, plain.y, ep);
     assert.ok(plain.y.some((v) => v !== 0), 'a non-trivial output');
   }
+});
+
+test('a head wider than the store\'s bias uniforms (PP-OCR rec: 6625 classes) keeps its Add a step of its own', async () => {
+  await loadLazyGroup('quantized');
+  const [K, N] = [8, MAX_DQ_BIAS + 1];
+  const w = Float32Array.from({ length: K * N }, (_, i) => ((i * 37) % 17) / 17 - 0.5);
+  const m = readOnnxModel(qdqMatMulModel(w, 1, K, N, { x: [4 / 255, 128], y: [6 / 255, 120] }, new Float32Array(N).fill(0.25)));
+  assert.deepEqual(optimizeForBackend(m, optimizeGraph(m), 'webgpu').nodes.map((n) => n.opType), ['QLinearMatMul', 'Add']);
 });
 
 test('a QuantizeDequantize is dropped only after one with the same constant parameters (through views)', async () => {

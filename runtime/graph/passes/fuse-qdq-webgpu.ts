@@ -1,7 +1,7 @@
 import type { DataType } from '../../../core/dtype.ts';
 import type { AnyTensor } from '../../../core/tensor.ts';
 import { Tensor } from '../../../core/tensor.ts';
-import { ADD_ATTR, DQ_BIAS_ATTR, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
+import { ADD_ATTR, DQ_BIAS_ATTR, MAX_DQ_BIAS, DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, QUANTIZE_X_ATTR, RESIDUAL_SLOT } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { knownTypes } from './value-types.ts';
@@ -37,10 +37,13 @@ function scalarInit(graph: Graph, name: string | undefined): AnyTensor | undefin
   return t && t.data.length === 1 ? t : undefined;
 }
 
-/** A float32 rank-1 initializer a feed cannot override (float addition commutes: either operand side). */
+/**
+ * A float32 rank-1 initializer a feed cannot override (float addition commutes: either operand side),
+ * at most MAX_DQ_BIAS wide: a wider one (PP-OCR rec's 6625-class head) keeps its Add on the GPU.
+ */
 function constantBias(graph: Graph, name: string | undefined): AnyTensor | undefined {
   const t = name && !graph.inputs.some((i) => i.name === name) ? graph.initializers.get(name) : undefined;
-  return t && t.type === 'float32' && t.dims.length === 1 ? t : undefined;
+  return t && t.type === 'float32' && t.dims.length === 1 && t.size <= MAX_DQ_BIAS ? t : undefined;
 }
 
 function foldStores(graph: Graph): void {
