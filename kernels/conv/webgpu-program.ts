@@ -39,6 +39,7 @@
 import { activationOf, wgslActivation } from '../common/activation.ts';
 import { epilogueExtras, epilogueOf, prologueOf, unaryEpilogueOf } from '../fused-elementwise/epilogue.ts';
 import { epilogueLoads, wgslEpilogue, wgslPrologue } from '../fused-elementwise/webgpu.ts';
+import type { Program } from '../fused-elementwise/program.ts';
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
@@ -67,28 +68,53 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
   // kiln.DequantConv's slots from EPILOGUE_SLOT on are its weight's parameters: a unary tail only.
   const epi = transpose ? undefined : weights ? unaryEpilogueOf(ctx.attrs, ctx.node) : epilogueOf(ctx.attrs, ctx.node);
   const extras = epi && !weights ? epilogueExtras(inputs, ctx.attrs, ctx.node) : [];
-  // a fake quantization of X no producer could store (the model input's), on each x as it is read; padding stays 0
+  // a fake quantization of X no producer could store (the model input's), on each x as it is read (padding
+  // stays 0), or once by a program of its own where the tile would inline it at many loads (below)
   const pro = transpose ? undefined : prologueOf(ctx.attrs, ctx.node);
   const convDims = [g.batch, g.coutG * g.group, ...g.outDims];
   if (epi && (out.dims.length !== convDims.length || out.dims.some((d, i) => d !== convDims[i]))) return undefined;
+  const label = `${transpose ? 'ConvTranspose' : 'Conv'}:${ctx.node}`;
+  const build = (xMeta: TensorMeta | undefined): { program: GpuProgram; prologueSites: number } => {
+    const b = new ShaderBuilder(ctx.caps);
+    // xMeta: x already fake-quantized into scratch tensor 0 by the prologue's own program
+    const X = xMeta ? b.temp('X', xMeta, 0, 'read') : b.input('X', inputs[0]!, 0);
+    const W = b.input('W', inputs[1]!, 1);
+    const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
+    const Y = b.output('Y', out);
+    const reader = weights?.declare(b);
+    const activated = wgslActivation(b, act, 'v');
+    b.helper('conv_act', `fn conv_act(v: f32, o: u32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated, epilogueLoads(b, extras, out.dims, 'o')) : activated}; }`);
+    const scaled = reader?.channelScale;
+    let prologueSites = 0;
+    const program = convProgram(b, g, {
+      X, W, Y,
+      loadX: (off) => (pro && !xMeta ? (prologueSites++, wgslPrologue(b, pro, `f32(${X.get(off)})`)) : `f32(${X.get(off)})`),
+      loadW: (i) => (reader ? reader.load(W, i) : `f32(${W.get(i)})`),
+      channelLets: (co) => [`let bias = ${B ? `f32(${B.get(co)})` : '0.0'};`, ...(scaled ? [`let wscale = ${scaled(co)};`] : [])],
+      store: (acc, o) => Y.set(o, `conv_act(${acc}${scaled ? ' * wscale' : ''} + bias, ${o})`),
+      label,
+    });
+    return { program, prologueSites };
+  };
+  const inline = build(undefined);
+  if (!pro || inline.prologueSites <= PROLOGUE_LOAD_SITES) return { kind: 'programs', programs: [inline.program] };
+  // a tile that unrolls many loads of x: each would inline the fake quantization's exact rounding
+  // (SwiftShader's JIT took 5-8 s for the demo MNIST CNN's first conv with 60), so x is quantized
+  // once by a program of its own (one more dispatch) and the conv reads the result
+  const xMeta: TensorMeta = { dtype: 'float32', dims: inputs[0]!.dims };
+  return { kind: 'programs', programs: [prologueIntoTemp(inputs[0]!, xMeta, pro, ctx, label), build(xMeta).program], temps: [xMeta] };
+}
+
+/** Unrolled loads of x that may each run a folded load prologue; above it the prologue runs as its own program. */
+export const PROLOGUE_LOAD_SITES = 8;
+
+/** A Conv's load prologue over all of x into scratch tensor 0 (one element per invocation). */
+function prologueIntoTemp(x: MaybeMeta & TensorMeta, xMeta: TensorMeta, pro: Program, ctx: GpuKernelContext, label: string): GpuProgram {
   const b = new ShaderBuilder(ctx.caps);
-  const X = b.input('X', inputs[0]!, 0);
-  const W = b.input('W', inputs[1]!, 1);
-  const B = g.hasBias ? b.input('B', inputs[2]!, 2) : undefined;
-  const Y = b.output('Y', out);
-  const reader = weights?.declare(b);
-  const activated = wgslActivation(b, act, 'v');
-  b.helper('conv_act', `fn conv_act(v: f32, o: u32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated, epilogueLoads(b, extras, out.dims, 'o')) : activated}; }`);
-  const scaled = reader?.channelScale;
-  const program = convProgram(b, g, {
-    X, W, Y,
-    loadX: (off) => (pro ? wgslPrologue(b, pro, `f32(${X.get(off)})`) : `f32(${X.get(off)})`),
-    loadW: (i) => (reader ? reader.load(W, i) : `f32(${W.get(i)})`),
-    channelLets: (co) => [`let bias = ${B ? `f32(${B.get(co)})` : '0.0'};`, ...(scaled ? [`let wscale = ${scaled(co)};`] : [])],
-    store: (acc, o) => Y.set(o, `conv_act(${acc}${scaled ? ' * wscale' : ''} + bias, ${o})`),
-    label: `${transpose ? 'ConvTranspose' : 'Conv'}:${ctx.node}`,
-  });
-  return { kind: 'programs', programs: [program] };
+  const X = b.input('X', x, 0);
+  const T = b.temp('T', xMeta, 0);
+  const { body, invocations } = b.elementwise({ out: T, count: product(xMeta.dims), operands: [{ name: 'x', tensor: X }], value: wgslPrologue(b, pro, 'f32(x)'), allowVec4: false });
+  return b.build({ label: `${label}:prologue`, body, totalInvocations: invocations });
 }
 
 /**

@@ -1,8 +1,10 @@
 // An activation's fake quantization (kiln.QuantizeDequantize, what the QDQ lowering leaves between
 // float ops) runs inside a neighbour on WebGPU (runtime/graph/passes/fuse-elementwise.ts): in the
 // store of the DequantConv / MatMulNBits / GlobalAveragePool / Conv that made the value, or, for the
-// model input, in the Conv's load of X. The demo MNIST CNN int8 and the MobileNetV3-like QDQ model then
-// need no more dispatches than their float twins, and give exactly the unfused graph's answers.
+// model input, in the Conv's load of X (a program of its own inside the Conv's step where the tile
+// unrolls many loads of x: kernels/conv/webgpu-program.ts PROLOGUE_LOAD_SITES). The demo MNIST CNN int8
+// and the MobileNetV3-like QDQ model then need at most one dispatch more than their float twins, and
+// give exactly the unfused graph's answers.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,7 +70,7 @@ async function sameAsUnfused(bytes: Uint8Array, dims: readonly number[], range: 
 
 const count = (g: Graph, op: string): number => g.nodes.filter((n) => n.opType === op).length;
 
-test('demo MNIST CNN int8: its four fake quantizations fold (input into the first conv load, the rest into stores), same bits, the float twin\'s dispatches', async () => {
+test('demo MNIST CNN int8: its four fake quantizations fold (input into the first conv load, the rest into stores), same bits, the float twin\'s dispatches and the input\'s', async () => {
   const bytes = new Uint8Array(readFileSync(join(repoRoot, 'demo', 'models', 'mnist-cnn-int8.onnx')));
   const dims = [1, 1, 28, 28];
   const { lowered, fused } = await sameAsUnfused(bytes, dims, [-0.5, 1.5]);
@@ -80,7 +82,9 @@ test('demo MNIST CNN int8: its four fake quantizations fold (input into the firs
   assert.deepEqual(fused.nodes.filter((n) => n.opType === 'MatMulNBits').map((n) => n.attrs.has('kiln_epilogue_steps')), [true, false]);
   const [int8, f32] = [await dispatchesOf(bytes, dims), await dispatchesOf(floatTwin(bytes), dims)];
   console.log(`MNIST CNN WebGPU dispatches per run: int8 ${int8}, float twin ${f32}`);
-  assert.equal(int8, f32);
+  // the first conv's tile on this (software) adapter unrolls 60 loads of x, more than PROLOGUE_LOAD_SITES:
+  // the input's fake quantization runs once, as a program of its own, not inlined 60 times (5-8 s of JIT)
+  assert.equal(int8, f32 + 1);
 });
 
 test('MobileNetV3-like QDQ: the pooled fake quantization in GlobalAveragePool\'s store, the logits\' in MatMulNBits\', same bits', async () => {
