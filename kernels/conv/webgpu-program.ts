@@ -109,7 +109,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
 export const PROLOGUE_LOAD_SITES = 8;
 
 /** A Conv's load prologue over all of x into scratch tensor 0 (one element per invocation). */
-function prologueIntoTemp(x: MaybeMeta & TensorMeta, xMeta: TensorMeta, pro: Program, ctx: GpuKernelContext, label: string): GpuProgram {
+function prologueIntoTemp(x: TensorMeta, xMeta: TensorMeta, pro: Program, ctx: GpuKernelContext, label: string): GpuProgram {
   const b = new ShaderBuilder(ctx.caps);
   const X = b.input('X', x, 0);
   const T = b.temp('T', xMeta, 0);
