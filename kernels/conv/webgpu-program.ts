@@ -42,6 +42,7 @@ import { epilogueLoads, wgslEpilogue, wgslPrologue } from '../fused-elementwise/
 import type { Program } from '../fused-elementwise/program.ts';
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
+import { QUANTIZE_LOAD_SITES } from '../webgpu/quant-round-wgsl.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import type { MaybeMeta, TensorMeta } from '../contract.ts';
 import type { GpuKernelContext, GpuLowering, GpuProgram } from '../webgpu/contract.ts';
@@ -97,16 +98,13 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     return { program, prologueSites };
   };
   const inline = build(undefined);
-  if (!pro || inline.prologueSites <= PROLOGUE_LOAD_SITES) return { kind: 'programs', programs: [inline.program] };
+  if (!pro || inline.prologueSites <= QUANTIZE_LOAD_SITES) return { kind: 'programs', programs: [inline.program] };
   // a tile that unrolls many loads of x: each would inline the fake quantization's exact rounding
   // (SwiftShader's JIT took 5-8 s for the demo MNIST CNN's first conv with 60), so x is quantized
   // once by a program of its own (one more dispatch) and the conv reads the result
   const xMeta: TensorMeta = { dtype: 'float32', dims: inputs[0]!.dims };
   return { kind: 'programs', programs: [prologueIntoTemp(inputs[0]!, xMeta, pro, ctx, label), build(xMeta).program], temps: [xMeta] };
 }
-
-/** Unrolled loads of x that may each run a folded load prologue; above it the prologue runs as its own program. */
-export const PROLOGUE_LOAD_SITES = 8;
 
 /** A Conv's load prologue over all of x into scratch tensor 0 (one element per invocation). */
 function prologueIntoTemp(x: TensorMeta, xMeta: TensorMeta, pro: Program, ctx: GpuKernelContext, label: string): GpuProgram {

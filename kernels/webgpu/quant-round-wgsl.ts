@@ -67,6 +67,14 @@ export function wgslDivExact(b: ShaderBuilder): string {
 }
 
 /**
+ * Most places one shader may inline a QuantizeLinear rounding (kiln_qround_*) on a load: a tile that
+ * loads x more often quantizes it first, in a program of its own. Each copy carries the exact division,
+ * and SwiftShader's JIT time grows with the copies: the demo MNIST CNN's first conv with its input's
+ * fake quantization at 60 loads took 5.5-7 s to compile, 0.45 s without (decision prologue-sites).
+ */
+export const QUANTIZE_LOAD_SITES = 8;
+
+/**
  * Registers `kiln_div_if(a: f32, b: f32, exact: bool) -> f32`: kiln_div's quotient where `exact`,
  * else the hardware's. Measured on SwiftShader (QuantizeLinear of 147k values, one core): the exact
  * path in a loop of 0 or 1 trips 4.9 ms, behind an if 5.25 ms, a trivial body in its place 1.7 ms.

@@ -2,7 +2,7 @@
 // float ops) runs inside a neighbour on WebGPU (runtime/graph/passes/fuse-elementwise.ts): in the
 // store of the DequantConv / MatMulNBits / GlobalAveragePool / Conv that made the value, or, for the
 // model input, in the Conv's load of X (a program of its own inside the Conv's step where the tile
-// unrolls many loads of x: kernels/conv/webgpu-program.ts PROLOGUE_LOAD_SITES). The demo MNIST CNN int8
+// unrolls many loads of x: kernels/webgpu/quant-round-wgsl.ts QUANTIZE_LOAD_SITES). The demo MNIST CNN int8
 // and the MobileNetV3-like QDQ model then need at most one dispatch more than their float twins, and
 // give exactly the unfused graph's answers.
 import assert from 'node:assert/strict';
@@ -82,7 +82,7 @@ test('demo MNIST CNN int8: its four fake quantizations fold (input into the firs
   assert.deepEqual(fused.nodes.filter((n) => n.opType === 'MatMulNBits').map((n) => n.attrs.has('kiln_epilogue_steps')), [true, false]);
   const [int8, f32] = [await dispatchesOf(bytes, dims), await dispatchesOf(floatTwin(bytes), dims)];
   console.log(`MNIST CNN WebGPU dispatches per run: int8 ${int8}, float twin ${f32}`);
-  // the first conv's tile on this (software) adapter unrolls 60 loads of x, more than PROLOGUE_LOAD_SITES:
+  // the first conv's tile on this (software) adapter unrolls 60 loads of x, more than QUANTIZE_LOAD_SITES:
   // the input's fake quantization runs once, as a program of its own, not inlined 60 times (5-8 s of JIT)
   assert.equal(int8, f32 + 1);
 });

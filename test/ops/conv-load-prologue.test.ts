@@ -1,5 +1,5 @@
 // A Conv's load prologue (the model input's fake quantization, decision prologue-sites) is inlined
-// only into tiles that load x at most PROLOGUE_LOAD_SITES times; a tile that unrolls more loads gets
+// only into tiles that load x at most QUANTIZE_LOAD_SITES times; a tile that unrolls more loads gets
 // the prologue as a program of its own. Each inlined copy carries QuantizeLinear's exact rounding, and
 // SwiftShader's JIT time grows with the copies (60 of them: 5.5-7 s for one shader). The answers of
 // both forms are the op cases' (test/ops/fused-elementwise.test.ts, with and without hardware tuning).
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Attributes } from '../../core/attributes.ts';
 import type { TensorMeta } from '../../kernels/contract.ts';
-import { PROLOGUE_LOAD_SITES } from '../../kernels/conv/webgpu-program.ts';
+import { QUANTIZE_LOAD_SITES } from '../../kernels/webgpu/quant-round-wgsl.ts';
 import type { GpuCaps, GpuProgram } from '../../kernels/webgpu/contract.ts';
 import { webgpuKernelFor } from '../../kernels/webgpu/kernels.ts';
 
@@ -44,5 +44,5 @@ test('a tile with few loads of x (3x3, 3 -> 4 channels, hardware tuning) keeps t
   const programs = lower({ dtype: 'float32', dims: [1, 3, 8, 10] }, { dtype: 'float32', dims: [4, 3, 3, 3] }, 1, false);
   assert.deepEqual(programs.map((p) => p.label), ['Conv:c']);
   const calls = prologueCalls(programs[0]!);
-  assert.ok(calls >= 1 && calls <= PROLOGUE_LOAD_SITES, `${calls} inlined prologue calls`);
+  assert.ok(calls >= 1 && calls <= QUANTIZE_LOAD_SITES, `${calls} inlined prologue calls`);
 });
