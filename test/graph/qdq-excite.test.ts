@@ -90,12 +90,24 @@ const CASES: [Source, Eight, number[], Scale, number][] = [
   ['hswish', 'uint8', [1, 3, 24, 26], 'row', 0.4],
 ];
 
+const MAX_DRAWS = 10;
+
 for (const [src, t, dims, scale, amp] of CASES) {
   test(`squeeze-excite over ${src === 'dq' ? 'DequantizeLinear' : 'a float HardSwish table'}, ${t}, [${dims.join(', ')}]${scale === 'declined' ? ', Mul by a column (js reference)' : ''}, inputs within ±${amp}: the separate wasm steps' bytes`, async () => {
-    const [fused, unfused] = models(src, t, dims, scale);
-    const x = new Tensor('float32', Float32Array.from({ length: count(dims) }, () => (rng.uniform() * 2 - 1) * amp), [...dims]);
+    // The small amplitudes leave few distinct outputs (the last case: 8-24 of 1872 over ten seeds), and a
+    // comparison over a handful of values proves little: models and inputs are drawn again until the
+    // separate steps give more than 8. Measured over 200 draws per small-amplitude case: 1 draw fell short
+    // (the last case; none of the others), so p < 0.025 at 95% confidence and MAX_DRAWS in a row
+    // fall short with probability below 1e-16: a failure here is a bug, not luck.
+    let fused: Uint8Array, unfused: Uint8Array, x: Tensor<'float32'>, u: Awaited<ReturnType<typeof run>>;
+    for (let draw = 1; ; draw++) {
+      [fused, unfused] = models(src, t, dims, scale);
+      x = new Tensor('float32', Float32Array.from({ length: count(dims) }, () => (rng.uniform() * 2 - 1) * amp), [...dims]);
+      u = await run(unfused, x);
+      if (new Set(u.y).size > 8) break;
+      assert.ok(draw < MAX_DRAWS, `${MAX_DRAWS} draws in a row gave 8 or fewer distinct outputs`);
+    }
     const f = await run(fused, x);
-    const u = await run(unfused, x);
     const impl = (r: typeof f, op: string): string | undefined => r.steps.find((s) => s.opType === op)?.implementation;
     assert.equal(impl(f, 'QLinearLookupGlobalAveragePool'), 'wasm', f.steps.map((s) => s.opType).join(', '));
     assert.equal(impl(f, 'QLinearLookupMul'), scale === 'row' ? 'wasm' : 'js');
@@ -105,7 +117,6 @@ for (const [src, t, dims, scale, amp] of CASES) {
     if (src === 'hswish' && scale === 'row') assert.deepEqual(f.steps.filter((s) => s.opType === 'QLinearLookup'), [], 'the excitation lookup is no step of its own');
     const differ = f.y.filter((v, i) => v !== u.y[i]).length;
     assert.equal(differ, 0, `${differ}/${f.y.length} values differ from the separate steps`);
-    assert.ok(new Set(f.y).size > 8, 'outputs vary');
   });
 }
 
