@@ -27,6 +27,13 @@ export class Attributes {
     return new Attributes(new Map([...this.values, [name, value]]), this.owner);
   }
 
+  /** A copy without one attribute (a graph pass moving a fold elsewhere). */
+  without(name: string): Attributes {
+    const values = new Map(this.values);
+    values.delete(name);
+    return new Attributes(values, this.owner);
+  }
+
   has(name: string): boolean {
     return this.values.has(name);
   }

@@ -1,7 +1,7 @@
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import type { AnyTensor } from '../../core/tensor.ts';
 import { fail } from '../../core/errors.ts';
 import { broadcastIndexMap, broadcastShapes, requireInput } from '../common/shape.ts';
-import { metaOf, toNumbers } from '../common/values.ts';
+import { fromNumbers, metaOf, toNumbers } from '../common/values.ts';
 import type { CpuKernel, KernelContext, MaybeMeta, OpDefinition, TensorMeta } from '../contract.ts';
 import { CAST_FROM, parseProgram, stepCpu, type Program, type Ref } from './program.ts';
 
@@ -16,12 +16,13 @@ export function inferFused(inputs: readonly MaybeMeta[], ctx: KernelContext): { 
     if (!ok) fail('INVALID_GRAPH', `node '${ctx.node}': FusedElementwise input ${i} (read as ${role}) has type ${m.dtype}`);
   });
   const minRank: number[] = new Array<number>(ctx.attrs.int('min_rank', 0)).fill(1);
-  return { program, out: { dtype: 'float32', dims: broadcastShapes([...metas.map((m) => m.dims), minRank], ctx) } };
+  return { program, out: { dtype: program.outType, dims: broadcastShapes([...metas.map((m) => m.dims), minRank], ctx) } };
 }
 
 /**
  * The reference and the js backend's kernel: one loop over the output, every step per element in
- * float64 and rounded to float32 after each step, so it matches the unfused ops exactly.
+ * float64 and rounded to float32 after each step, so it matches the unfused ops exactly (a final
+ * QuantizeLinear's integers are exact in float32 too).
  */
 const reference: CpuKernel = (inputs, ctx): AnyTensor[] => {
   const { program, out } = inferFused(inputs.map((t) => (t ? metaOf(t) : undefined)), ctx);
@@ -32,13 +33,13 @@ const reference: CpuKernel = (inputs, ctx): AnyTensor[] => {
   const ins = new Float64Array(inputs.length);
   const results = new Float64Array(steps.length);
   const v = (r: Ref): number => (r.kind === 'i' ? ins[r.index]! : r.kind === 's' ? results[r.index]! : constants[r.index]!);
-  const y = new Float32Array(size);
+  const y = new Float64Array(size);
   for (let e = 0; e < size; e++) {
     for (let i = 0; i < ins.length; i++) ins[i] = values[i]![maps[i] ? maps[i]![e]! : e]!;
     for (let s = 0; s < steps.length; s++) results[s] = Math.fround(stepCpu(steps[s]!, v, constants));
     y[e] = results[steps.length - 1]!;
   }
-  return [new Tensor('float32', y, out.dims)];
+  return [fromNumbers(out.dtype, out.dims, y)];
 };
 
 export const definitions: readonly OpDefinition[] = [

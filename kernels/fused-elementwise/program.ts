@@ -1,4 +1,4 @@
-import type { DataType } from '../../core/dtype.ts';
+import { dataTypeFromOnnx, type DataType } from '../../core/dtype.ts';
 import { fail } from '../../core/errors.ts';
 import { Attributes } from '../../core/attributes.ts';
 import { quantizeValue } from '../common/round-half-even.ts';
@@ -28,13 +28,19 @@ import { CLIP_MATH, UNARY_SPECS, type UnarySpec } from '../elementwise-unary/una
  *                       the integer type's range lo..hi (k-refs): q = clamp(rint(x / s) + z, lo, hi),
  *                       then (q - z) * s: an activation's fake quantization, folded into its
  *                       producer's store or its consumer's load
+ *   QuantizeLinear x s z lo hi
+ *                       QuantizeLinear with one float32 scale s and zero point z (k-refs):
+ *                       q = clamp(rint(x / s) + z, lo, hi), stored as the integer type
+ *                       `output_dtype` names (an ONNX type code: uint8, int8, uint16 or int16;
+ *                       lo..hi inside its range). Only as the last step, and only then is
+ *                       output_dtype set: a float producer that stores its consumer's integers
  * e.g. ["Mul i0 k0", "Add s0 k1", "HardSwish s1"] with constants [1.38, 0.59].
- * The output is the last step's result: float32, of the broadcast shape of all inputs and of
+ * The output is the last step's result: float32 (or output_dtype's integers), of the broadcast shape of all inputs and of
  * [1] * min_rank (elementwise broadcasting composes). Every step rounds to float32, as the separate ops do.
  */
 
 export type Ref = { readonly kind: 'i' | 's' | 'k'; readonly index: number };
-export type StepKind = 'unary' | 'binary' | 'clip' | 'where' | 'cast' | 'quant';
+export type StepKind = 'unary' | 'binary' | 'clip' | 'where' | 'cast' | 'quant' | 'quantize';
 
 export interface Step {
   readonly op: string;
@@ -52,7 +58,12 @@ export interface Program {
   readonly steps: readonly Step[];
   readonly constants: readonly number[];
   readonly roles: readonly InputRole[];
+  /** float32, or the integer type a final QuantizeLinear step stores */
+  readonly outType: DataType;
 }
+
+/** The integer types a final QuantizeLinear step may store, with their ranges. */
+export const QUANTIZED_OUTPUTS: ReadonlyMap<DataType, readonly [number, number]> = new Map([['uint8', [0, 255]], ['int8', [-128, 127]], ['uint16', [0, 65535]], ['int16', [-32768, 32767]]]);
 
 export const FUSABLE_UNARY: ReadonlyMap<string, UnarySpec> = new Map(UNARY_SPECS.filter((s) => !s.domain && !s.boolOut && s.types.includes('float32')).map((s) => [s.opType, s]));
 export const FUSABLE_BINARY: ReadonlyMap<string, BinarySpec> = new Map(BINARY_SPECS.filter((s) => ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'PRelu'].includes(s.opType)).map((s) => [s.opType, s]));
@@ -67,6 +78,11 @@ export function parseProgram(attrs: Attributes, node: string, inputCount: number
   const texts = attrs.strings('steps') ?? [];
   if (texts.length === 0) bad('needs at least one step');
   const constants = attrs.floats('constants', []);
+  const outCode = attrs.int('output_dtype', 0);
+  let outType: DataType = 'float32';
+  try { if (outCode) outType = dataTypeFromOnnx(outCode, 'output_dtype'); } catch { bad(`output_dtype ${outCode} is not a type code`); }
+  const outRange = QUANTIZED_OUTPUTS.get(outType);
+  if (outType !== 'float32' && !outRange) bad(`output_dtype ${outType} is not float32, uint8, int8, uint16 or int16`);
   const roles: (InputRole | undefined)[] = new Array(inputCount).fill(undefined);
   const claim = (r: Ref, role: InputRole): void => {
     if (r.kind !== 'i') return;
@@ -107,6 +123,14 @@ export function parseProgram(attrs: Attributes, node: string, inputCount: number
     switch (op) {
       case 'Clip': arity(3, [1, 2]); floats(0); return { op, mode, kind: 'clip', args };
       case 'QuantizeDequantize': arity(5, [1, 2, 3, 4]); floats(0); return { op, mode, kind: 'quant', args };
+      case 'QuantizeLinear': {
+        arity(5, [1, 2, 3, 4]);
+        if (n !== texts.length - 1 || !outRange) bad(`step ${n} '${text}': QuantizeLinear is only the last step of a program with an integer output_dtype`);
+        const [lo, hi] = [constants[args[3]!.index]!, constants[args[4]!.index]!];
+        if (!(lo >= outRange![0] && hi <= outRange![1] && lo <= hi)) bad(`step ${n} '${text}': the range ${lo}..${hi} does not fit ${outType}`);
+        floats(0);
+        return { op, mode, kind: 'quantize', args };
+      }
       case 'Where':
         arity(3);
         if (args[0]!.kind !== 'i') bad(`step ${n} '${text}': the condition must be a node input (a bool tensor)`);
@@ -123,7 +147,8 @@ export function parseProgram(attrs: Attributes, node: string, inputCount: number
   });
   const unused = roles.findIndex((r) => r === undefined);
   if (unused >= 0) bad(`never reads input ${unused}`);
-  return { steps, constants, roles: roles as InputRole[] };
+  if (outRange && steps[steps.length - 1]!.kind !== 'quantize') bad(`with output_dtype ${outType} must end in a QuantizeLinear step`);
+  return { steps, constants, roles: roles as InputRole[], outType };
 }
 
 /** How many params a unary op of the table reads: its params function on the attribute defaults. */
@@ -141,6 +166,7 @@ export function stepCpu(step: Step, v: (r: Ref) => number, constants: readonly n
     case 'where': return v(a[0]!) !== 0 ? v(a[1]!) : v(a[2]!);
     case 'cast': return v(a[0]!);
     case 'quant': return fakeQuant(v(a[0]!), ...(a.slice(1).map((r) => constants[r.index]!) as [number, number, number, number]));
+    case 'quantize': { const [s, z, lo, hi] = a.slice(1).map((r) => constants[r.index]!) as [number, number, number, number]; return quantizeValue(Math.fround(v(a[0]!) / s), z, lo, hi); }
   }
 }
 

@@ -1,7 +1,9 @@
 import type { ImplementationTable, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
-import { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import { coalesceBroadcast } from '../webgpu/coalesce-broadcast.ts';
+import { rowVec4, type RowOperand } from '../webgpu/row-vec4.ts';
+import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { POW_HELPER } from '../elementwise-binary/binary-math.ts';
 import { CLIP_MATH, wgslNanPassThrough, wgslUnaryExpr } from '../elementwise-unary/unary-math.ts';
 import { wgslQuantRound } from '../webgpu/quant-round-wgsl.ts';
@@ -34,6 +36,11 @@ function stepWgsl(b: ShaderBuilder, step: Step, n: number, k: string): string {
       const [s, z, lo, hi] = step.args.slice(1).map((r) => refExpr(r, k));
       return `  let s${n} = f32(i32(clamp(${wgslQuantRound(b, 'float32')}(${a0}, ${s}) + ${z}, ${lo}, ${hi})) - i32(${z})) * ${s};`;
     }
+    case 'quantize': {
+      // QuantizeLinear's own expression (quantize-linear/webgpu.ts): an integer-valued f32, stored as the output type
+      const [s, z, lo, hi] = step.args.slice(1).map((r) => refExpr(r, k));
+      return `  let s${n} = clamp(${wgslQuantRound(b, 'float32')}(${a0}, ${s}) + ${z}, ${lo}, ${hi});`;
+    }
   }
 }
 
@@ -44,32 +51,55 @@ export function programWgsl(b: ShaderBuilder, program: Program, k: string): stri
 }
 
 /**
- * One shader for the whole program: each input loaded once per output element (through its
- * broadcast index map unless it has the output's shape), the steps in order, one store. The WGSL
- * depends on the program's structure, ranks and which inputs broadcast; constants are uniforms,
- * so every recurring chain of a model (PaddleOCR's Mul-Add-HardSwish-Mul-Add) shares one pipeline.
+ * One shader for the whole program: its steps as one helper called per output element, each input
+ * loaded once per element. Shapes are coalesced first (coalesce-broadcast.ts); inputs of the output's
+ * size or of one element take the builder's elementwise form, four elements per invocation where the
+ * count allows; a broadcast along rows (a squeeze-excite scale [C, 1] over [C, H*W]) the rows' vec4
+ * form; anything else one invocation per element through the broadcast index maps. SwiftShader pays per
+ * instruction: the squeeze-excite Mul with its QuantizeLinear took 0.67 ms per element-wise
+ * invocation, 4x the vec4 Mul alone. The WGSL depends on the program's structure, ranks and which
+ * inputs broadcast; constants are uniforms, so every recurring chain of a model (PaddleOCR's
+ * Mul-Add-HardSwish-Mul-Add) shares one pipeline.
  */
 const fused: WebGpuKernel = (inputs, outputs, ctx) => {
   if (inputs.length > MAX_FUSED_INPUTS) return undefined;
   const { program } = inferFused(inputs, ctx);
-  const out = outputs[0]!;
+  const shapes = coalesceBroadcast(outputs[0]!.dims, inputs.map((m) => m!.dims));
   const b = new ShaderBuilder(ctx.caps);
-  const vars = inputs.map((m, i) => b.input(`I${i}`, m!, i));
-  const Y = b.output('Y', { dtype: 'float32', dims: out.dims.length ? out.dims : [1] });
+  const vars = inputs.map((m, i) => b.input(`I${i}`, { ...m!, dims: shapes.operands[i]! }, i));
+  const Y = b.output('Y', { dtype: program.outType, dims: shapes.out });
   const n = b.uniform('n', 'u32', Y.size);
-  const same = (m: TensorMeta): boolean => m.dims.length === out.dims.length && m.dims.every((d, i) => d === out.dims[i]);
-  const broadcasts = inputs.map((m) => !same(m!));
+  const call = programHelper(b, program, vars);
+  const value = program.outType === 'float32' ? call : `${Y.type}(${call})`;
+  const operands: RowOperand[] = vars.map((v, i) => ({ name: `in${i}`, tensor: v, ...(program.roles[i] === 'cast' ? { wrap: (x: string) => `f32(${x})` } : {}) }));
+  const label = (form: string): string => `FusedElementwise(${program.steps.map((s) => s.op).join(',')})${form}:${ctx.node}`;
+  if (Y.size > 0 && vars.every((v) => v.size === Y.size || v.size === 1)) {
+    const ew = b.elementwise({ out: Y, count: Y.size, operands, value, countUniform: n });
+    return { kind: 'programs', programs: [b.build({ label: label(ew.vec4 ? '/vec4' : ''), body: ew.body, totalInvocations: ew.invocations })] };
+  }
+  const rows = rowVec4(b, shapes, operands, Y, n, value);
+  if (rows) return { kind: 'programs', programs: [b.build({ label: label('/vec4-rows'), body: rows.body, totalInvocations: rows.invocations })] };
+  const same = (v: TensorVar): boolean => v.size === Y.size;
   const lines = [`  if (global_idx >= ${n}) { return; }`];
-  if (broadcasts.some(Boolean)) lines.push(`  let idx = ${Y.offsetToIndices('global_idx')};`);
-  vars.forEach((v, i) => {
-    const load = v.get(broadcasts[i] ? v.broadcastedOffset(Y, 'idx') : 'global_idx');
-    lines.push(`  let in${i} = ${program.roles[i] === 'cast' ? `f32(${load})` : load};`);
+  if (!vars.every(same)) lines.push(`  let idx = ${Y.offsetToIndices('global_idx')};`);
+  operands.forEach((o) => {
+    const load = o.tensor.get(same(o.tensor) ? 'global_idx' : o.tensor.broadcastedOffset(Y, 'idx'));
+    lines.push(`  let ${o.name} = ${o.wrap ? o.wrap(load) : load};`);
   });
-  lines.push(...programWgsl(b, program, 'k'));
-  lines.push(`  ${Y.set('global_idx', `s${program.steps.length - 1}`)}`);
-  const label = `FusedElementwise(${program.steps.map((s) => s.op).join(',')}):${ctx.node}`;
-  return { kind: 'programs', programs: [b.build({ label, body: lines.join('\n'), totalInvocations: Y.size })] };
+  lines.push(`  ${Y.set('global_idx', value)}`);
+  return { kind: 'programs', programs: [b.build({ label: label(''), body: lines.join('\n'), totalInvocations: Y.size })] };
 };
+
+/**
+ * Registers the program as `kiln_fused(in0, in1, ...) -> f32` (float32 operands and Cast sources as
+ * f32, Where conditions in their storage type) and returns its call over the names in0, in1, ...
+ */
+function programHelper(b: ShaderBuilder, program: Program, vars: readonly TensorVar[]): string {
+  const params = vars.map((v, i) => `in${i}: ${program.roles[i] === 'cond' ? v.type : 'f32'}`);
+  const body = programWgsl(b, program, 'k');
+  b.helper('kiln_fused', [`fn kiln_fused(${params.join(', ')}) -> f32 {`, ...body, `  return s${program.steps.length - 1};`, '}'].join('\n'));
+  return `kiln_fused(${vars.map((_, i) => `in${i}`).join(', ')})`;
+}
 
 /**
  * A WGSL helper applying a producer's epilogue (epilogue.ts) to the f32 expression `x`; returns the

@@ -4,14 +4,16 @@
 // twin (59 before), and gives exactly the unfused WebGPU graph's answers (and, on js, the unfused references').
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tensor } from '../../core/tensor.ts';
+import { Attributes } from '../../core/attributes.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { testRng } from '../helpers/random.ts';
 import { qdqMatMulModel } from '../helpers/qdq-matmul.ts';
 import { loadLazyGroup } from '../../kernels/lazy-families.ts';
-import { MAX_DQ_BIAS } from '../../kernels/qlinear-conv/fused-io-attrs.ts';
+import { DQ_SCALE_ATTR, DQ_ZERO_POINT_ATTR, LOOKUP_ATTR, MAX_DQ_BIAS, QUANTIZE_X_ATTR } from '../../kernels/qlinear-conv/fused-io-attrs.ts';
 import { readOnnxModel } from '../../runtime/format/onnx/onnx-reader.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { Graph } from '../../runtime/graph/ir.ts';
+import { fuseElementwise } from '../../runtime/graph/passes/fuse-elementwise.ts';
 import { fuseQdqWebgpu } from '../../runtime/graph/passes/fuse-qdq-webgpu.ts';
 import { optimizeForBackend, optimizeGraph } from '../../runtime/graph/passes/optimize.ts';
 import { InferenceSession } from '../../runtime/node.ts';
@@ -93,6 +95,63 @@ test('the WebGPU session of the int8 MobileNetV3-like model runs the fused graph
   // quantizations after GlobalAveragePool and the classifier into their stores (fake-quant-fusion.test.ts).
   assert.ok(int8 === 30 || int8 === 31, `int8 ${int8} dispatches (float twin ${f32})`);
   assert.equal(f32, 30, 'float twin');
+});
+
+test('the squeeze-excite Muls store their QLinearConv\'s integers (a final QuantizeLinear) instead of the conv quantizing on every load: same answers', async () => {
+  await loadLazyGroup('quantized');
+  const qdq = (await buildParityModel(SEED)).qdq;
+  const m = readOnnxModel(qdq);
+  const lowered = optimizeGraph(m);
+  const onLoad: Graph = { ...lowered, initializers: new Map(lowered.initializers), nodes: [...lowered.nodes] };
+  fuseQdqWebgpu(onLoad);
+  const stored = optimizeForBackend(m, lowered, 'webgpu');
+  const quantizing = stored.nodes.filter((n) => n.opType === 'FusedElementwise' && n.attrs.int('output_dtype', 0) !== 0);
+  // the three squeeze-excite blocks: Mul(features, excitation) -> QuantizeLinear -> the projection conv
+  assert.deepEqual(quantizing.map((n) => n.attrs.strings('steps')!.map((t) => t.split(' ')[0])), [['Mul', 'QuantizeLinear'], ['Mul', 'QuantizeLinear'], ['Mul', 'QuantizeLinear']]);
+  assert.ok(quantizing.every((n) => n.attrs.int('output_dtype', 0) === 2), 'uint8, the convs\' x_zero_point type');
+  for (const n of quantizing) {
+    const readers = stored.nodes.filter((c) => c.inputs.includes(n.outputs[0]!));
+    assert.deepEqual(readers.map((c) => [c.opType, c.inputs.indexOf(n.outputs[0]!), c.attrs.has('kiln_quantize_x')]), [['QLinearConv', 0, false]]);
+  }
+  // before this fold the same convs quantized their float x on load
+  assert.equal(onLoad.nodes.filter((n) => n.opType === 'QLinearConv' && n.attrs.int('kiln_quantize_x', 0) === 1).length, 7, 'three after Muls, three after GlobalAveragePools, the model input');
+  assert.equal(stored.nodes.filter((n) => n.opType === 'QLinearConv' && n.attrs.int('kiln_quantize_x', 0) === 1).length, 4, 'the pools\' and the input\'s convs still quantize on load');
+  const inputs = parityInputs(SEED, 3);
+  const [onLoadBytes, storedBytes] = [encodeGraph(qdq, onLoad), encodeGraph(qdq, stored)];
+  for (const ep of ['webgpu', 'js'] as const) {
+    const [a, b] = [await runAll(onLoadBytes, ep, inputs), await runAll(storedBytes, ep, inputs)];
+    assert.equal(b.ops.filter((o) => o === 'FusedElementwise').length >= 3, true, 'the stored form ran');
+    for (let i = 0; i < inputs.length; i++) assert.deepEqual(b.out[i], a.out[i], `${ep}: input ${i}`);
+    assert.ok(new Set(a.out[0]).size > 8, 'outputs spread over the grid');
+  }
+});
+
+test('a QLinearConv that stores a float lookup table\'s values (HardSigmoid: PaddleOCR cls\'s excitation) is float32 to the fusion: its Mul stores integers too', () => {
+  const f = (v: number): Tensor<'float32'> => new Tensor('float32', Float32Array.of(v), []);
+  const u8 = (v: number): Tensor<'uint8'> => new Tensor('uint8', Uint8Array.of(v), []);
+  const conv = (name: string, x: string, y: string, attrs: Attributes) => ({ name, opType: 'QLinearConv', domain: '', inputs: [x, 's', 'z', 'w', 'ws', 'wz', 's', 'z'], outputs: [y], attrs });
+  const table = new Tensor('float32', Float32Array.from({ length: 256 }, (_, i) => Math.min(1, Math.max(0, (i - 128) / 40 + 0.5))), [256]);
+  const graph = (lookup: AnyTensor): Graph => ({
+    nodes: [
+      conv('features', 'x', 'r', Attributes.empty().with(DQ_SCALE_ATTR, f(0.05)).with(DQ_ZERO_POINT_ATTR, u8(128))),
+      conv('excitation', 'x', 'h', Attributes.empty().with(LOOKUP_ATTR, lookup)),
+      { name: 'scale', opType: 'Mul', domain: '', inputs: ['r', 'h'], outputs: ['m'], attrs: Attributes.empty() },
+      conv('project', 'm', 'y', Attributes.empty().with(QUANTIZE_X_ATTR, 1)),
+    ],
+    initializers: new Map<string, AnyTensor>([['s', f(0.05)], ['z', u8(128)], ['w', new Tensor('int8', new Int8Array(4), [4, 1, 1, 1])], ['ws', f(0.01)], ['wz', new Tensor('int8', Int8Array.of(0), [])]]),
+    inputs: [{ name: 'x', dtype: 'uint8', dims: [1, 1, 4, 4] }],
+    outputs: [{ name: 'y', dtype: 'uint8', dims: [1, 4, 4, 4] }],
+    valueInfo: new Map(),
+  });
+  const fused = (lookup: AnyTensor): string[] => {
+    const g = graph(lookup);
+    fuseElementwise(g, 13);
+    return g.nodes.map((n) => `${n.opType}${n.attrs.int('output_dtype', 0) ? `->${n.attrs.int('output_dtype', 0)}` : ''}${n.attrs.int(QUANTIZE_X_ATTR, 0) ? '(quantize x)' : ''}`);
+  };
+  assert.deepEqual(fused(table), ['QLinearConv', 'QLinearConv', 'FusedElementwise->2', 'QLinearConv']);
+  // a table of integers (an 8-bit activation) is not a float operand: the Mul stays, the conv quantizes on load
+  const intTable = new Tensor('uint8', Uint8Array.from({ length: 256 }, (_, i) => i), [256]);
+  assert.deepEqual(fused(intTable), ['QLinearConv', 'QLinearConv', 'Mul', 'QLinearConv(quantize x)']);
 });
 
 for (const withBias of [false, true]) test(`QDQ MatMul (a classifier head)${withBias ? ' with a bias Add after the DQ' : ''}: Q -> QLinearMatMul -> DQ${withBias ? ' -> Add' : ''} is one WebGPU step, same answers as unfused`, async () => {

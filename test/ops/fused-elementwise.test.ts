@@ -54,6 +54,31 @@ const quantCases: OpCase[] = [
   fused('fake quantization, uint8 then int8, saturating', ['QuantizeDequantize i0 k0 k1 k2 k3', 'Mul s0 k4', 'QuantizeDequantize s1 k5 k6 k7 k8'], [0.02, 128, 0, 255, 1.5, 0.037, -3, -128, 127], [f([3, 50], [-4, 4])]),
 ];
 
+// A final QuantizeLinear (output_dtype: the integers a quantized consumer reads), in each of the kernel's
+// forms: same shape (vec4), rows broadcast (a squeeze-excite scale), a general broadcast and an odd count
+// (one element per invocation). Inputs on and one float32 step either side of the halves between grid
+// levels: the rounding must be QuantizeLinear's (x / s rounded to float32, then half to even) exactly.
+const quantize = (steps: string[], constants: number[], type: 'uint8' | 'int8', inputs: InputSpec[], name: string): OpCase => ({
+  name, op: 'FusedElementwise', domain: 'kiln', attrs: { steps, constants: { floats: constants }, opset: 17, output_dtype: type === 'uint8' ? 2 : 3 }, inputs, tolerance: { rtol: 0, atol: 0 },
+});
+const f32bits = new Float32Array(1);
+const u32bits = new Uint32Array(f32bits.buffer);
+/** v (a float32 value) and its float32 neighbours below and above */
+const withNeighbours = (v: number): number[] => {
+  f32bits[0] = v;
+  const u = u32bits[0]!;
+  const around = [u - 1, u, u + 1].map((w) => { u32bits[0] = w; return f32bits[0]!; });
+  return v < 0 ? around.reverse() : around;
+};
+const halves = (s: number, from: number, count: number): number[] => Array.from({ length: count }, (_, i) => withNeighbours(Math.fround((from + i + 0.5) * s))).flat();
+const QS = Math.fround(0.0173);
+const quantizeCases: OpCase[] = [
+  quantize(['QuantizeLinear i0 k0 k1 k2 k3'], [QS, 100, 0, 255], 'uint8', [{ dtype: 'float32', dims: [4 * 3 * 64], values: [...halves(QS, -110, 255), ...halves(QS, -106, 1)].slice(0, 768), feed: true }], 'QuantizeLinear store: uint8, halves and their neighbours (vec4 form)'),
+  quantize(['Mul i0 k0', 'QuantizeLinear s0 k1 k2 k3 k4'], [1, QS, -7, -128, 127], 'int8', [{ dtype: 'float32', dims: [3 * 127], values: halves(QS, -125, 127), feed: true }], 'QuantizeLinear store: int8 after a step, saturating, an odd count (scalar form)'),
+  quantize(['Mul i0 i1', 'QuantizeLinear s0 k0 k1 k2 k3'], [0.021, 128, 0, 255], 'uint8', [f([1, 8, 6, 8], [-3, 3]), f([1, 8, 1, 1], [0, 1])], 'squeeze-excite Mul then QuantizeLinear (rows form)'),
+  quantize(['Sub i0 i1', 'Relu s0', 'QuantizeLinear s1 k0 k1 k2 k3'], [0.013, -20, -128, 127], 'int8', [f([3, 1, 5], [-2, 2]), f([4, 1], [-2, 2])], 'a general broadcast then QuantizeLinear (scalar broadcast form)'),
+];
+
 // The same step in the stores of the QDQ lowering's ops and a global pool (a unary tail), and in a
 // Conv's load of X (kiln_prologue_*). The values before a stored fake quantization are exact in float32
 // (dyadic inputs and weights, power-of-two scales and counts), so no summation order can move one
@@ -120,7 +145,7 @@ const loadCases: OpCase[] = [
   },
 ];
 
-runOpCases('fused-elementwise', [...cases, ...quantCases, ...convCases, ...withHardwareTuning(convCases), ...hostCases, ...loadCases, ...withHardwareTuning([...hostCases, ...loadCases])]);
+runOpCases('fused-elementwise', [...cases, ...quantCases, ...quantizeCases, ...convCases, ...withHardwareTuning(convCases), ...hostCases, ...loadCases, ...withHardwareTuning([...hostCases, ...loadCases])]);
 
 const bad = (name: string, steps: string[], inputs: InputSpec[], error: RegExp) => ({ ...fused(name, steps, [1], inputs), error });
 runBadInputCases('fused-elementwise', [
@@ -136,6 +161,14 @@ runBadInputCases('fused-elementwise fake quantization', [
   bad('a missing range', ['QuantizeDequantize i0 k0 k0'], [f([3])], /QuantizeDequantize takes 5 refs, got 3/),
   { name: 'an extra epilogue tensor on an op whose later slots are its own', op: 'GlobalAveragePool', attrs: { ...fakeQuant(0.1, 0, 0, 255), kiln_epilogue_inputs: 1 }, inputs: [f([1, 2, 3, 3])], error: /reads no extra tensors/ },
   { name: 'a load prologue over a non-float X', op: 'Conv', attrs: prologue(0.1, 0, 0, 255), inputs: [t('float16', [1, 1, 3, 3]), t('float16', [1, 1, 1, 1])], error: /load prologue reads float32 X/ },
+]);
+const quantizeAttrs = (steps: string[], constants: number[], outputDtype?: number) => ({ steps, constants: { floats: constants }, opset: 17, ...(outputDtype ? { output_dtype: outputDtype } : {}) });
+runBadInputCases('fused-elementwise quantized output', [
+  { name: 'QuantizeLinear before another step', op: 'FusedElementwise', domain: 'kiln', attrs: quantizeAttrs(['QuantizeLinear i0 k0 k1 k1 k2', 'Relu s0'], [0.1, 0, 255], 2), inputs: [f([3])], error: /QuantizeLinear is only the last step/ },
+  { name: 'QuantizeLinear without output_dtype', op: 'FusedElementwise', domain: 'kiln', attrs: quantizeAttrs(['QuantizeLinear i0 k0 k1 k1 k2'], [0.1, 0, 255]), inputs: [f([3])], error: /QuantizeLinear is only the last step of a program with an integer output_dtype/ },
+  { name: 'an integer output_dtype without QuantizeLinear', op: 'FusedElementwise', domain: 'kiln', attrs: quantizeAttrs(['Relu i0'], [], 2), inputs: [f([3])], error: /must end in a QuantizeLinear step/ },
+  { name: 'a range wider than the type', op: 'FusedElementwise', domain: 'kiln', attrs: quantizeAttrs(['QuantizeLinear i0 k0 k1 k2 k3'], [0.1, 0, -1, 255], 2), inputs: [f([3])], error: /range -1\.\.255 does not fit uint8/ },
+  { name: 'an output_dtype no step stores', op: 'FusedElementwise', domain: 'kiln', attrs: quantizeAttrs(['Relu i0'], [], 6), inputs: [f([3])], error: /output_dtype int32 is not float32, uint8, int8, uint16 or int16/ },
 ]);
 runBadInputCases('matmul', [
   { name: 'an epilogue input that is missing', op: 'MatMul', attrs: { ...epilogue(['Add i0 i1'], []), kiln_epilogue_inputs: 1 }, inputs: [f([2, 3]), f([3, 4])], error: /epilogue input 1 \(slot 3\) is missing/ },

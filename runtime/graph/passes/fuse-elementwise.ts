@@ -1,10 +1,11 @@
 import { Attributes } from '../../../core/attributes.ts';
-import { dataTypeFromOnnx, type DataType } from '../../../core/dtype.ts';
+import { dataTypeFromOnnx, onnxTypeCode, type DataType } from '../../../core/dtype.ts';
 import { toNumbers } from '../../../kernels/common/values.ts';
 import { opKey } from '../../../kernels/contract.ts';
 import { CAST_FROM, FUSABLE_BINARY, FUSABLE_UNARY, MAX_FUSED_INPUTS } from '../../../kernels/fused-elementwise/program.ts';
 import type { KernelContext } from '../../../kernels/contract.ts';
 import { EPILOGUE_SLOT, MAX_EPILOGUE_INPUTS } from '../../../kernels/fused-elementwise/epilogue.ts';
+import { QUANTIZE_X_ATTR } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
 import type { Graph, Node } from '../ir.ts';
 import { GraphIndex, rewriteNodes } from './graph-index.ts';
 import { knownTypes } from './value-types.ts';
@@ -224,6 +225,43 @@ function prologueHost(fused: Node, members: readonly Node[], index: GraphIndex):
   return c;
 }
 
+/** A QLinearConv / QLinearMatMul that quantizes X as it loads it (fuse-qdq-webgpu.ts), and its x_zero_point. */
+interface QuantizingReader {
+  readonly node: Node;
+  readonly scale: number;
+  readonly zeroPoint: number;
+  readonly type: DataType;
+}
+
+/**
+ * The group's only reader when it is a QLinearConv or QLinearMatMul that quantizes X on its load
+ * (kiln_quantize_x, at X alone; per-tensor constant x_scale and x_zero_point, as that fold
+ * requires): the group stores the integers instead (a final QuantizeLinear step), once per element.
+ * The reader repeats the quantization (its exact rounding is most of a quantized activation's cost on
+ * SwiftShader) for every output-channel tile and tap that loads the element: the MobileNetV3-like
+ * model's squeeze-excite Mul feeds a 1x1 conv that ran 3.4x its float twin's time that way.
+ */
+function quantizingReader(fused: Node, index: GraphIndex, graph: Graph): QuantizingReader | undefined {
+  const v = fused.outputs[0]!;
+  const readers = index.consumers.get(v) ?? [];
+  const c = readers[0];
+  if (readers.length !== 1 || !c || index.graphOutputs.has(v) || c.domain !== '' || (c.opType !== 'QLinearConv' && c.opType !== 'QLinearMatMul')) return undefined;
+  if (c.attrs.int(QUANTIZE_X_ATTR, 0) !== 1 || c.inputs[0] !== v || c.inputs.slice(1).includes(v)) return undefined;
+  const [s, z] = [graph.initializers.get(c.inputs[1] ?? ''), graph.initializers.get(c.inputs[2] ?? '')];
+  if (s?.type !== 'float32' || s.size !== 1 || !z || z.size !== 1 || (z.type !== 'uint8' && z.type !== 'int8')) return undefined;
+  return { node: c, scale: toNumbers(s)[0]!, zeroPoint: toNumbers(z)[0]!, type: z.type };
+}
+
+/** The fused program with a final QuantizeLinear onto the reader's grid: its output that integer type, under a new name. */
+function withQuantizedOutput(fused: Node, q: QuantizingReader): Node {
+  const steps = fused.attrs.strings('steps')!;
+  const constants = [...fused.attrs.floats('constants', [])];
+  const k = constants.push(q.scale, q.zeroPoint, ...(q.type === 'uint8' ? [0, 255] : [-128, 127])) - 4;
+  const step = `QuantizeLinear s${steps.length - 1} k${k} k${k + 1} k${k + 2} k${k + 3}`;
+  const attrs = fused.attrs.with('steps', [...steps, step]).with('constants', constants).with('output_dtype', onnxTypeCode(q.type));
+  return { ...fused, outputs: [`${fused.outputs[0]!}/quantized`], attrs };
+}
+
 /** The program's steps with input `first` renamed i0 and the others after it in order. */
 function hostInputFirst(steps: readonly string[], first: number): string[] {
   const rename = (i: number): number => (i === first ? 0 : i < first ? i + 1 : i);
@@ -255,10 +293,19 @@ export function fuseElementwise(graph: Graph, opset: number): void {
     const fused = fusedNode(root, members, graph, opset);
     const host = epilogueHost(fused, group, index, types);
     const reader = host ? undefined : prologueHost(fused, members, index);
-    if (group.size < 2 && !host && !reader) continue;
+    const quantizing = host || reader ? undefined : quantizingReader(fused, index, graph);
+    if (group.size < 2 && !host && !reader && !quantizing) continue;
     for (const m of members) {
       taken.add(m);
       replace.set(m, undefined);
+    }
+    if (quantizing) {
+      // the group stores the reader's integers, which it reads as its plain X
+      const stored = withQuantizedOutput(fused, quantizing);
+      const current = replace.get(quantizing.node) ?? quantizing.node;
+      replace.set(root, stored);
+      replace.set(quantizing.node, { ...current, inputs: [stored.outputs[0]!, ...current.inputs.slice(1)], attrs: current.attrs.without(QUANTIZE_X_ATTR) });
+      continue;
     }
     if (reader) {
       // the reader runs the program on X as it loads it, straight from the group's input (over a

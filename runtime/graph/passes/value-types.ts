@@ -1,5 +1,5 @@
 import type { DataType } from '../../../core/dtype.ts';
-import { DQ_SCALE_ATTR } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
+import { DQ_SCALE_ATTR, LOOKUP_ATTR } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
 import type { Graph, Node } from '../ir.ts';
 
 // Ops whose every output has the type of input 0 (Where: input 1). A pass that needs to know a
@@ -23,8 +23,13 @@ function outputType(n: Node, types: ReadonlyMap<string, DataType>): DataType | u
   if ((n.domain === 'kiln' && n.opType === 'DequantConv') || (n.domain === 'com.microsoft' && n.opType === 'MatMulNBits')) return types.get(n.inputs[0] ?? '');
   if (n.domain === 'kiln' && n.opType === 'QuantizeDequantize') return types.get(n.inputs[1] ?? '');
   if (n.domain !== '') return undefined;
-  // a QLinearConv / QLinearMatMul that stores its dequantized result (fuse-qdq-webgpu.ts folded the DequantizeLinear in)
-  if ((n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && n.attrs.has(DQ_SCALE_ATTR)) return 'float32';
+  // a QLinearConv / QLinearMatMul that stores its dequantized result or a lookup table's values
+  // (fuse-qdq-webgpu.ts folded the DequantizeLinear or QLinearLookup in: a float table is HardSigmoid's)
+  if (n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') {
+    if (n.attrs.has(DQ_SCALE_ATTR)) return 'float32';
+    const table = n.attrs.has(LOOKUP_ATTR) ? n.attrs.tensor(LOOKUP_ATTR) : undefined;
+    if (table) return table.type;
+  }
   if (SAME_AS_FIRST.has(n.opType)) return types.get(n.inputs[0] ?? '');
   if (n.opType === 'Where') return types.get(n.inputs[1] ?? '');
   if (BOOL_OUT.has(n.opType)) return 'bool';
