@@ -7,7 +7,7 @@ import { intConvProgram, intConvTile } from '../conv-integer/webgpu.ts';
 import { intConvDwApplies, intConvDwRereads } from '../conv-integer/webgpu-dw.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, GpuLowering, WebGpuKernel } from '../webgpu/contract.ts';
-import { QUANTIZE_LOAD_SITES, wgslDivExact, wgslQuantParam, wgslRequant } from '../webgpu/quant-wgsl.ts';
+import { channelUniformSlots, QUANTIZE_LOAD_SITES, wgslDivExact, wgslQuantParam, wgslRequant } from '../webgpu/quant-wgsl.ts';
 import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
 import { exactInFloat32 } from './float-exact.ts';
@@ -146,13 +146,13 @@ const MAX_HOST_MULTIPLIERS = 4096;
 
 /**
  * The requantization multipliers x_scale * w_scale / y_scale per output channel when the three scales
- * are float32 constants, padded to a power of two (at least 16) channels: the uniform block's size is
- * part of the WGSL, so padding keeps the pipelines few.
+ * are float32 constants, padded to a size class (channelUniformSlots: the uniform block's size is part
+ * of the WGSL, so few sizes keep the pipelines few).
  */
 function constantMultipliers(constants: readonly MaybeTensor[], cout: number, wsPer: boolean): number[] | undefined {
   const [xs, ws, ys] = [constants[XS], constants[WS], constants[YS]];
   if (xs?.type !== 'float32' || ws?.type !== 'float32' || ys?.type !== 'float32' || cout > MAX_HOST_MULTIPLIERS) return undefined;
-  const out = new Array<number>(Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, cout))))).fill(0);
+  const out = new Array<number>(channelUniformSlots(cout)).fill(0);
   for (let co = 0; co < cout; co++) out[co] = requantMultiplier(Number(xs.data[0]), Number(ws.data[wsPer ? co : 0]), Number(ys.data[0]), 'float32');
   return out;
 }

@@ -4,7 +4,7 @@ import { opKey } from '../contract.ts';
 import { gpuMeta, intMatmulProgram } from '../matmul-integer/webgpu.ts';
 import type { RowColParam } from '../matmul-integer/op.ts';
 import type { GpuKernelContext, WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExact, wgslRequant, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { channelUniformSlots, wgslDivExact, wgslRequant, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { LOOKUP_EPILOGUE_ATTR } from '../qlinear-lookup/epilogue.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { A, AS, AZ, B, BS, BZ, inferQLinearMatmul, ORT_REQUANT_ATTR, qlinearMatmulPlan, YS, YZ } from './op.ts';
@@ -92,14 +92,14 @@ const MAX_HOST_MULTIPLIERS = 4096;
 /**
  * The requantization multipliers a_scale * b_scale[n] / y_scale per output column when the three
  * scales are float32 constants, a_scale and y_scale per tensor and b_scale per tensor or per column,
- * padded to a power of two (at least 16): the uniform block's size is part of the WGSL, so padding
- * keeps the pipelines few. Otherwise (per-row or per-matrix scales, other precisions) undefined.
+ * padded to a size class (channelUniformSlots: the uniform block's size is part of the WGSL, so few sizes keep the
+ * pipelines few). Otherwise (per-row or per-matrix scales, other precisions) undefined.
  */
 function constantColumnMultipliers(constants: readonly MaybeTensor[], asP: RowColParam | undefined, bsP: RowColParam | undefined, ysP: RowColParam | undefined, n: number): number[] | undefined {
   const [as, bs, ys] = [constants[AS], constants[BS], constants[YS]];
   if (as?.type !== 'float32' || bs?.type !== 'float32' || ys?.type !== 'float32' || n > MAX_HOST_MULTIPLIERS) return undefined;
   if (asP?.kind !== 'scalar' || ysP?.kind !== 'scalar' || (bsP?.kind !== 'scalar' && bsP?.kind !== 'vector')) return undefined;
-  const out = new Array<number>(Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, n))))).fill(0);
+  const out = new Array<number>(channelUniformSlots(n)).fill(0);
   for (let j = 0; j < n; j++) out[j] = requantMultiplier(Number(as.data[0]), Number(bs.data[bsP.kind === 'vector' ? j : 0]), Number(ys.data[0]), 'float32');
   return out;
 }

@@ -86,6 +86,17 @@ export function wgslRequant(b: ShaderBuilder): string {
   return 'kiln_requant';
 }
 
+/**
+ * Entries of a uniform array of per-channel constants (requantization multipliers) for n channels:
+ * a few size classes, because the uniform block's size is part of the WGSL and so of the pipeline. With
+ * one class per power of two, the MobileNetV3-like int8 model's 22 QLinearConvs needed 20 pipelines
+ * (its float twin's Convs 11), ~0.4-2.5 s of SwiftShader JIT each; a class of 256 costs 1 KB of
+ * uniforms per node.
+ */
+export function channelUniformSlots(n: number): number {
+  return n <= 256 ? 256 : n <= 1024 ? 1024 : 4096;
+}
+
 const UNIFORM_PARAM_TYPES: ReadonlySet<string> = new Set(['float32', 'int8', 'uint8', 'int16', 'uint16', 'int4', 'uint4']);
 
 /**
