@@ -15,6 +15,7 @@ import { HostValueNeeded, buildPlan, loadControlFlowFor } from '../plan/build-pl
 import { resolveGraph, type ResolvedGraph } from '../plan/resolved-graph.ts';
 import { commitModelCache } from '../loading/fetch-model.ts';
 import { loadModel, type LoadedModel } from '../loading/load-model.ts';
+import { plannableInputs } from '../loading/shape-plan.ts';
 import { StreamedStart } from '../loading/streamed-start.ts';
 import type { BackendChoice } from './backend-choice.ts';
 import { registerCarried, registerDeriver, type CarriedPair, type DeriveOptions } from './derived-sessions.ts';
@@ -571,15 +572,27 @@ export class InferenceSession {
     return [...found];
   }
 
-  /** With fully static input shapes, plan and compile now so the first run() does no setup. */
+  /**
+   * With fully static input shapes, plan and compile now so the first run() does no setup. With only a
+   * symbolic batch (plannableInputs), compile the pipelines of a batch-1 plan now (a GPU backend's
+   * prewarm; nothing is allocated or kept for that shape): the first run plans, and finds them compiled.
+   */
   private async precompile(): Promise<void> {
-    const metas = new Map<string, TensorMeta>();
-    for (const i of this.graph.graph.inputs) {
-      if (!i.dims || i.dims.some((d) => typeof d !== 'number')) return;
-      metas.set(i.name, { dtype: i.dtype, dims: i.dims as number[] });
+    const inputs = plannableInputs(this.graph.graph.inputs);
+    if (!inputs) return;
+    if (inputs.guessed) {
+      if (!this.backend.prewarm) return;
+      let plan: ReturnType_<typeof buildPlan>;
+      try {
+        plan = buildPlan(this.graph, inputs.metas, new Map(), this.outputNames, this.carried);
+      } catch {
+        return; // a guess the graph rejects (a Reshape to a fixed batch): planned at the first run
+      }
+      this.backend.prewarm(plan);
+      return;
     }
     try {
-      await this.planFor(metas, undefined, this.outputNames);
+      await this.planFor(inputs.metas, undefined, this.outputNames);
     } catch (e) {
       // Inputs whose values decide shapes can only be planned at the first run.
       if (!(e instanceof HostValueNeeded)) throw e;

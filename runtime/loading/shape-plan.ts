@@ -7,14 +7,32 @@
 import type { TensorMeta } from '../../kernels/contract.ts';
 import { loadOpFamiliesFor } from '../../kernels/lazy-families.ts';
 import type { BackendName } from '../backends/backend.ts';
-import type { Model } from '../graph/ir.ts';
+import type { Model, ValueInfo } from '../graph/ir.ts';
 import { loadGraphPassesFor, optimizeForBackend, optimizeGraph } from '../graph/passes/optimize.ts';
 import { buildPlan, loadControlFlowFor } from '../plan/build-plan.ts';
 import { allNodes } from '../graph/subgraph.ts';
 import type { ExecutionPlan } from '../plan/execution-plan.ts';
 import { resolveGraph } from '../plan/resolved-graph.ts';
 
-/** undefined when an input's shape is not fully declared (the session plans at the first run then). */
+/**
+ * The input shapes to plan with before any feed: the declared ones, a symbolic leading dim (the batch
+ * axis exporters leave open) guessed as 1 when no other dim is symbolic (`guessed`). Undefined when
+ * another dim is symbolic or a shape is not declared: the session plans at the first run. A wrong
+ * guess costs only compile time: the real plan takes the pipelines whose WGSL it shares (shapes are
+ * uniforms, so most of them) and drops the rest (backends/webgpu/pipeline-prewarm.ts).
+ */
+export function plannableInputs(inputs: readonly ValueInfo[]): { metas: Map<string, TensorMeta>; guessed: boolean } | undefined {
+  const metas = new Map<string, TensorMeta>();
+  let guessed = false;
+  for (const i of inputs) {
+    if (!i.dims || i.dims.some((d, k) => k > 0 && typeof d !== 'number')) return undefined;
+    guessed ||= i.dims.length > 0 && typeof i.dims[0] !== 'number';
+    metas.set(i.name, { dtype: i.dtype, dims: i.dims.map((d) => (typeof d === 'number' ? d : 1)) });
+  }
+  return { metas, guessed };
+}
+
+/** undefined when an input's shape cannot be planned ahead (plannableInputs): the session plans at the first run then. */
 export async function planFromShapes(model: Model, backend: BackendName, passes: boolean): Promise<ExecutionPlan | undefined> {
   await Promise.all([loadOpFamiliesFor(allNodes(model.graph)), loadGraphPassesFor(model.graph.nodes)]);
   const graph = passes ? optimizeGraph(model) : model.graph;
@@ -28,10 +46,6 @@ export async function planFromShapes(model: Model, backend: BackendName, passes:
     }
   }
   await loadControlFlowFor(resolved.graph.nodes);
-  const metas = new Map<string, TensorMeta>();
-  for (const i of resolved.graph.inputs) {
-    if (!i.dims || i.dims.some((d) => typeof d !== 'number')) return undefined;
-    metas.set(i.name, { dtype: i.dtype, dims: i.dims as number[] });
-  }
-  return buildPlan(resolved, metas, new Map(), resolved.graph.outputs.map((o) => o.name));
+  const inputs = plannableInputs(resolved.graph.inputs);
+  return inputs && buildPlan(resolved, inputs.metas, new Map(), resolved.graph.outputs.map((o) => o.name));
 }

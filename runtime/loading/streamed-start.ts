@@ -94,7 +94,7 @@ export class StreamedStart {
       const b = await backend;
       if (!b.prewarm) return; // a CPU backend compiles nothing
       const plan = await planFromShapes(model, b.name, this.graphPasses);
-      if (plan) b.prewarm(plan); // undefined: an input shape is symbolic, the session plans at the first run
+      if (plan) b.prewarm(plan); // undefined: an input dim past the batch is symbolic, the session plans at the first run
     })().catch(() => undefined); // a guess that cannot be planned costs only the head start; the real load reports real errors
   }
 

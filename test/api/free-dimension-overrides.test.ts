@@ -26,6 +26,8 @@ ort.env.wasm.numThreads = 1;
 const chainModel = matmulChain(rng, 6, 256);
 const symbolic = encodeOnnxModel({ ...chainModel, inputs: [{ name: 'x', dtype: 'float32', dims: ['batch', 256] }] });
 const BATCH = { batch: 3 };
+/** a symbolic dim past the batch too: the early path cannot guess it */
+const symbolicSequence = encodeOnnxModel({ ...chainModel, inputs: [{ name: 'x', dtype: 'float32', dims: ['batch', 'sequence', 256] }] });
 
 const rejects = async (p: Promise<unknown>, code: string, message: RegExp): Promise<void> => {
   await assert.rejects(p, (e: unknown) => {
@@ -113,19 +115,25 @@ test('PaddleOCR v2 direction classifier (symbolic N, H, W): wasm with the overri
 
 let server: RangedServer | undefined;
 before(async () => {
-  server = await startRangedServer({ '/symbolic.onnx': { bytes: symbolic, ranges: true, etag: '"s"', holdAt: 16 << 10 } }, 4e6);
+  server = await startRangedServer({
+    '/symbolic.onnx': { bytes: symbolic, ranges: true, etag: '"s"', holdAt: 16 << 10 },
+    '/symbolic-sequence.onnx': { bytes: symbolicSequence, ranges: true, etag: '"q"', holdAt: 16 << 10 },
+  }, 4e6);
 });
 after(async () => server?.close());
 
-test('streamed from a server with Range support: without overrides the early path stops at the symbolic input; with them the shapes come early', async () => {
-  const plain = await loadModel(`${server!.url}/symbolic.onnx`);
+test('streamed from a server with Range support: a symbolic batch alone is planned early as 1; a symbolic sequence stops the early path without overrides, with them the shapes come early', async () => {
+  const batchOnly = await loadModel(`${server!.url}/symbolic.onnx`);
+  assert.equal(batchOnly.onnxStream?.early?.ok, true, JSON.stringify(batchOnly.onnxStream));
+  assert.deepEqual(batchOnly.model.graph.inputs[0]!.dims, ['batch', 256], 'the guess is the plan\'s, not the model\'s');
+  const plain = await loadModel(`${server!.url}/symbolic-sequence.onnx`);
   assert.deepEqual(plain.onnxStream?.early, { ok: false, why: "input 'x' has no fixed shape (planned at the first run)" });
-  const open = server!.gate('/symbolic.onnx'); // the download pauses after its first piece until the shapes are told
+  const open = server!.gate('/symbolic-sequence.onnx'); // the download pauses after its first piece until the shapes are told
   let told = false;
-  const loaded = await loadModel(`${server!.url}/symbolic.onnx`, { freeDimensionOverrides: BATCH, onnxEvents: { onShapes: () => void (told = true, open()) } });
+  const loaded = await loadModel(`${server!.url}/symbolic-sequence.onnx`, { freeDimensionOverrides: { ...BATCH, sequence: 2 }, onnxEvents: { onShapes: () => void (told = true, open()) } });
   assert.ok(told, 'told the early structure');
   assert.equal(loaded.onnxStream?.early?.ok, true, JSON.stringify(loaded.onnxStream));
-  assert.deepEqual(loaded.model.graph.inputs[0]!.dims, [3, 256]);
+  assert.deepEqual(loaded.model.graph.inputs[0]!.dims, [3, 2, 256]);
 });
 
 test('webgpu, streamed with overrides: pipelines compiled before the last byte are the ones the run uses, none after', async () => {

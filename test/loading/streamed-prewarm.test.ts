@@ -59,8 +59,10 @@ const models: Record<string, { model: WriterModel; input: number[] }> = {
   // int8 QDQ Conv, int4 blocked MatMul, float16, a Constant node; the batch fixed so the plan is static
   quantized: { model: { ...quantizedModel(), inputs: [{ name: 'x', dtype: 'float32', dims: [2, 3, 6, 6] }], outputs: [{ name: 'y', dtype: 'float32' }] }, input: [2, 3, 6, 6] },
 };
-/** its input has a symbolic batch: planned at the first run, nothing compiled ahead */
+/** its input has a symbolic batch: planned ahead with batch 1 (shape-plan.ts plannableInputs) */
 const symbolic = quantizedModel();
+/** a symbolic width too: planned at the first run, nothing compiled ahead */
+const symbolicWidth: WriterModel = { ...symbolic, inputs: [{ name: 'x', dtype: 'float32', dims: ['batch', 3, 6, 'width'] }] };
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-prewarm-'));
 let server: CountingServer | undefined;
@@ -73,6 +75,7 @@ before(async () => {
     writeFileSync(join(dir, `${name}.kiln`), bytes);
   }
   writeFileSync(join(dir, 'symbolic.kiln'), await encodeKilnBundle(symbolic, {}, { sectionBytes: 16 << 10 }));
+  writeFileSync(join(dir, 'symbolic-width.kiln'), await encodeKilnBundle(symbolicWidth, {}, { sectionBytes: 16 << 10 }));
   // A section near the end damaged: the pipelines were compiled ahead from the header by then.
   const good = bytesOf.get('matmul-chain')!;
   const header = (await readKilnBundle(good)).header;
@@ -124,12 +127,43 @@ test('webgpu, streamed with graph passes off: the pipelines compiled ahead are s
   }
 });
 
-test('webgpu, streamed with a symbolic input dim: nothing is compiled ahead, the first run plans and answers as from memory', async () => {
+test('webgpu, streamed with a symbolic batch: compiled ahead for batch 1; a run of batch 3 answers as from memory, each pipeline compiled ahead used or dropped', async () => {
   const streamed = await InferenceSession.create(`${server!.url}/slow/symbolic.kiln`, { executionProviders: ['webgpu'] });
   const reference = await InferenceSession.create(encodeOnnxModel(symbolic), { executionProviders: ['webgpu'] });
   try {
-    assert.deepEqual(streamed.pipelineCompiles, { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0, reused: 0 });
+    assert.ok(streamed.pipelineCompiles!.ahead > 0, JSON.stringify(streamed.pipelineCompiles));
     const x = { x: randomTensor({ dtype: 'float32', dims: [3, 3, 6, 6] }, rng) };
+    assert.deepEqual(floats((await streamed.run(x)).y), floats((await reference.run(x)).y));
+    const counts = streamed.pipelineCompiles!;
+    assert.equal(counts.claimed + counts.dropped, counts.ahead, JSON.stringify(counts));
+    assert.ok(counts.claimed > 0, `shapes are uniforms: batch 3 shares pipelines with the batch-1 guess: ${JSON.stringify(counts)}`);
+  } finally {
+    await streamed.release();
+    await reference.release();
+  }
+});
+
+test('webgpu, from memory with a symbolic batch: create compiles the batch-1 plan\'s pipelines, a batch-1 run compiles none and answers as the static model', async () => {
+  const s = await InferenceSession.create(encodeOnnxModel(symbolic), { executionProviders: ['webgpu'] });
+  const fixed = await InferenceSession.create(encodeOnnxModel({ ...symbolic, inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3, 6, 6] }] }), { executionProviders: ['webgpu'] });
+  try {
+    const ahead = s.pipelineCompiles!.ahead;
+    assert.ok(ahead > 0, JSON.stringify(s.pipelineCompiles));
+    const x = { x: randomTensor({ dtype: 'float32', dims: [1, 3, 6, 6] }, rng) };
+    assert.deepEqual(floats((await s.run(x)).y), floats((await fixed.run(x)).y));
+    assert.deepEqual(s.pipelineCompiles, { ahead, onDemand: 0, claimed: ahead, dropped: 0, pending: 0, reused: 0 });
+  } finally {
+    await s.release();
+    await fixed.release();
+  }
+});
+
+test('webgpu, streamed with a symbolic dim past the batch: nothing is compiled ahead, the first run plans and answers as from memory', async () => {
+  const streamed = await InferenceSession.create(`${server!.url}/slow/symbolic-width.kiln`, { executionProviders: ['webgpu'] });
+  const reference = await InferenceSession.create(encodeOnnxModel(symbolicWidth), { executionProviders: ['webgpu'] });
+  try {
+    assert.deepEqual(streamed.pipelineCompiles, { ahead: 0, onDemand: 0, claimed: 0, dropped: 0, pending: 0, reused: 0 });
+    const x = { x: randomTensor({ dtype: 'float32', dims: [1, 3, 6, 6] }, rng) };
     assert.deepEqual(floats((await streamed.run(x)).y), floats((await reference.run(x)).y));
     assert.ok(streamed.pipelineCompiles!.onDemand > 0);
   } finally {

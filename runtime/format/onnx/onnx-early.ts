@@ -172,9 +172,10 @@ export async function earlyModel(stream: StreamView, ranges: RangeSource, total:
   // that shows no fixed shapes stops the walk at its next request.
   const scan = src.fetch(tailStart, total).then((tail) => {
     const scanned = scanTail(tail, tailStart);
-    // A symbolic dim that freeDimensionOverrides names counts as fixed (the model is planned with it).
+    // A symbolic dim that freeDimensionOverrides names counts as fixed (the model is planned with it),
+    // and so does a symbolic leading one (a batch axis: planned as 1, shape-plan.ts plannableInputs).
     const symbolic = ((scanned?.graph.input ?? []) as { name?: string; type?: { tensorType?: { shape?: { dim?: { dimValue?: unknown; dimParam?: string }[] } } } }[])
-      .find((v) => !v.type?.tensorType?.shape || v.type.tensorType.shape.dim?.some((d) => d.dimValue === undefined && overriddenSize(fixed, d.dimParam) === undefined));
+      .find((v) => !v.type?.tensorType?.shape || v.type.tensorType.shape.dim?.some((d, k) => k > 0 && d.dimValue === undefined && overriddenSize(fixed, d.dimParam) === undefined));
     src.stop = !scanned ? `no graph inputs found in the last ${total - tailStart} bytes` : symbolic ? `input '${symbolic.name}' has no fixed shape (planned at the first run)` : undefined;
     return scanned;
   });
