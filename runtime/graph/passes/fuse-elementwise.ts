@@ -247,7 +247,9 @@ function quantizingReader(fused: Node, index: GraphIndex, graph: Graph): Quantiz
   const c = readers[0];
   if (readers.length !== 1 || !c || index.graphOutputs.has(v) || c.domain !== '' || (c.opType !== 'QLinearConv' && c.opType !== 'QLinearMatMul')) return undefined;
   if (c.attrs.int(QUANTIZE_X_ATTR, 0) !== 1 || c.inputs[0] !== v || c.inputs.slice(1).includes(v)) return undefined;
-  const [s, z] = [graph.initializers.get(c.inputs[1] ?? ''), graph.initializers.get(c.inputs[2] ?? '')];
+  // constants a feed cannot override: the reader's requantization reads the same values
+  const constant = (name: string | undefined) => (name && !graph.inputs.some((i) => i.name === name) ? graph.initializers.get(name) : undefined);
+  const [s, z] = [constant(c.inputs[1]), constant(c.inputs[2])];
   if (s?.type !== 'float32' || s.size !== 1 || !z || z.size !== 1 || (z.type !== 'uint8' && z.type !== 'int8')) return undefined;
   return { node: c, scale: toNumbers(s)[0]!, zeroPoint: toNumbers(z)[0]!, type: z.type };
 }
