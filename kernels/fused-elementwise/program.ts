@@ -35,8 +35,9 @@ import { CLIP_MATH, UNARY_SPECS, type UnarySpec } from '../elementwise-unary/una
  *                       lo..hi inside its range). Only as the last step, and only then is
  *                       output_dtype set: a float producer that stores its consumer's integers
  * e.g. ["Mul i0 k0", "Add s0 k1", "HardSwish s1"] with constants [1.38, 0.59].
- * The output is the last step's result: float32 (or output_dtype's integers), of the broadcast shape of all inputs and of
- * [1] * min_rank (elementwise broadcasting composes). Every step rounds to float32, as the separate ops do.
+ * The output is the last step's result: float32 (or output_dtype's integers), of the broadcast shape
+ * of all inputs and of [1] * min_rank (elementwise broadcasting composes). Every step rounds to
+ * float32, as the separate ops do.
  */
 
 export type Ref = { readonly kind: 'i' | 's' | 'k'; readonly index: number };
@@ -62,8 +63,11 @@ export interface Program {
   readonly outType: DataType;
 }
 
-/** The integer types a final QuantizeLinear step may store, with their ranges. */
-export const QUANTIZED_OUTPUTS: ReadonlyMap<DataType, readonly [number, number]> = new Map([['uint8', [0, 255]], ['int8', [-128, 127]], ['uint16', [0, 65535]], ['int16', [-32768, 32767]]]);
+/**
+ * The integer types a quantization step clamps to (a QuantizeDequantize's grid, a final QuantizeLinear's
+ * output), with their ranges; float8's saturation rules are not a clamp.
+ */
+export const QUANTIZED_RANGES: ReadonlyMap<DataType, readonly [number, number]> = new Map([['uint8', [0, 255]], ['int8', [-128, 127]], ['uint16', [0, 65535]], ['int16', [-32768, 32767]]]);
 
 export const FUSABLE_UNARY: ReadonlyMap<string, UnarySpec> = new Map(UNARY_SPECS.filter((s) => !s.domain && !s.boolOut && s.types.includes('float32')).map((s) => [s.opType, s]));
 export const FUSABLE_BINARY: ReadonlyMap<string, BinarySpec> = new Map(BINARY_SPECS.filter((s) => ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'PRelu'].includes(s.opType)).map((s) => [s.opType, s]));
@@ -81,7 +85,7 @@ export function parseProgram(attrs: Attributes, node: string, inputCount: number
   const outCode = attrs.int('output_dtype', 0);
   let outType: DataType = 'float32';
   try { if (outCode) outType = dataTypeFromOnnx(outCode, 'output_dtype'); } catch { bad(`output_dtype ${outCode} is not a type code`); }
-  const outRange = QUANTIZED_OUTPUTS.get(outType);
+  const outRange = QUANTIZED_RANGES.get(outType);
   if (outType !== 'float32' && !outRange) bad(`output_dtype ${outType} is not float32, uint8, int8, uint16 or int16`);
   const roles: (InputRole | undefined)[] = new Array(inputCount).fill(undefined);
   const claim = (r: Ref, role: InputRole): void => {

@@ -2,7 +2,7 @@ import { Attributes } from '../../../core/attributes.ts';
 import { dataTypeFromOnnx, onnxTypeCode, type DataType } from '../../../core/dtype.ts';
 import { toNumbers } from '../../../kernels/common/values.ts';
 import { opKey } from '../../../kernels/contract.ts';
-import { CAST_FROM, FUSABLE_BINARY, FUSABLE_UNARY, MAX_FUSED_INPUTS } from '../../../kernels/fused-elementwise/program.ts';
+import { CAST_FROM, FUSABLE_BINARY, FUSABLE_UNARY, MAX_FUSED_INPUTS, QUANTIZED_RANGES } from '../../../kernels/fused-elementwise/program.ts';
 import type { KernelContext } from '../../../kernels/contract.ts';
 import { EPILOGUE_SLOT, MAX_EPILOGUE_INPUTS } from '../../../kernels/fused-elementwise/epilogue.ts';
 import { QUANTIZE_X_ATTR } from '../../../kernels/qlinear-conv/fused-io-attrs.ts';
@@ -29,8 +29,6 @@ function clipBounds(n: Node, graph: Graph, opset: number): [number, number] | un
 
 const ctxOf = (n: Node, opset: number): KernelContext => ({ attrs: n.attrs, opset, node: n.name, host: [] });
 
-/** Integer types whose range a fused QuantizeDequantize step clamps to (float8's saturation rules are not a clamp). */
-const FAKE_QUANT_TYPES: ReadonlyMap<DataType, readonly [number, number]> = new Map([['uint8', [0, 255]], ['int8', [-128, 127]], ['uint16', [0, 65535]], ['int16', [-32768, 32767]]]);
 
 /**
  * A kiln.QuantizeDequantize (an activation's fake quantization, qdq-activation.ts) as a program
@@ -46,7 +44,7 @@ function fakeQuantParams(n: Node, graph: Graph): { s: number; z: number; lo: num
   const code = n.attrs.int('output_dtype', 0);
   let type: DataType | undefined;
   try { type = zp?.type ?? (code ? dataTypeFromOnnx(code, 'output_dtype') : 'uint8'); } catch { return undefined; }
-  const range = FAKE_QUANT_TYPES.get(type);
+  const range = QUANTIZED_RANGES.get(type);
   return range ? { s: toNumbers(scale)[0]!, z: zp ? toNumbers(zp)[0]! : 0, lo: range[0], hi: range[1] } : undefined;
 }
 
@@ -258,7 +256,7 @@ function quantizingReader(fused: Node, index: GraphIndex, graph: Graph): Quantiz
 function withQuantizedOutput(fused: Node, q: QuantizingReader): Node {
   const steps = fused.attrs.strings('steps')!;
   const constants = [...fused.attrs.floats('constants', [])];
-  const k = constants.push(q.scale, q.zeroPoint, ...(q.type === 'uint8' ? [0, 255] : [-128, 127])) - 4;
+  const k = constants.push(q.scale, q.zeroPoint, ...QUANTIZED_RANGES.get(q.type)!) - 4;
   const step = `QuantizeLinear s${steps.length - 1} k${k} k${k + 1} k${k + 2} k${k + 3}`;
   const attrs = fused.attrs.with('steps', [...steps, step]).with('constants', constants).with('output_dtype', onnxTypeCode(q.type));
   return { ...fused, outputs: [`${fused.outputs[0]!}/quantized`], attrs };
