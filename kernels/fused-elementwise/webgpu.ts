@@ -6,7 +6,7 @@ import { rowVec4, type RowOperand } from '../webgpu/row-vec4.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { POW_HELPER } from '../elementwise-binary/binary-math.ts';
 import { CLIP_MATH, wgslNanPassThrough, wgslUnaryExpr } from '../elementwise-unary/unary-math.ts';
-import { wgslQuantRound } from '../webgpu/quant-round-wgsl.ts';
+import { wgslQuantizeFinish, wgslQuantRound } from '../webgpu/quant-round-wgsl.ts';
 import { EPILOGUE_SLOT } from './epilogue.ts';
 import { inferFused } from './op.ts';
 import { MAX_FUSED_INPUTS, type Program, type Ref, type Step } from './program.ts';
@@ -69,15 +69,19 @@ const fused: WebGpuKernel = (inputs, outputs, ctx) => {
   const vars = inputs.map((m, i) => b.input(`I${i}`, { ...m!, dims: shapes.operands[i]! }, i));
   const Y = b.output('Y', { dtype: program.outType, dims: shapes.out });
   const n = b.uniform('n', 'u32', Y.size);
-  const call = programHelper(b, program, vars);
-  const value = program.outType === 'float32' ? call : `${Y.type}(${call})`;
+  // a final QuantizeLinear runs after the lanes, on all four at once in the vec4 forms (wgslQuantizeFinish)
+  const last = program.steps[program.steps.length - 1]!;
+  const quantize = last.kind === 'quantize' ? last : undefined;
+  const value = programHelper(b, quantize ? { ...program, steps: program.steps.slice(0, -1) } : program, vars, quantize ? refExpr(quantize.args[0]!, 'k') : undefined);
+  const [qs, qz, qlo, qhi] = quantize ? quantize.args.slice(1).map((r) => refExpr(r, 'k')) : [];
+  const finish = quantize ? wgslQuantizeFinish(b, qs!, qz!, qlo!, qhi!, Y.type === 'i32' ? 'i32' : 'u32') : undefined;
   const operands: RowOperand[] = vars.map((v, i) => ({ name: `in${i}`, tensor: v, ...(program.roles[i] === 'cast' ? { wrap: (x: string) => `f32(${x})` } : {}) }));
   const label = (form: string): string => `FusedElementwise(${program.steps.map((s) => s.op).join(',')})${form}:${ctx.node}`;
   if (Y.size > 0 && vars.every((v) => v.size === Y.size || v.size === 1)) {
-    const ew = b.elementwise({ out: Y, count: Y.size, operands, value, countUniform: n });
+    const ew = b.elementwise({ out: Y, count: Y.size, operands, value, countUniform: n, ...(finish ? { finish } : {}) });
     return { kind: 'programs', programs: [b.build({ label: label(ew.vec4 ? '/vec4' : ''), body: ew.body, totalInvocations: ew.invocations })] };
   }
-  const rows = rowVec4(b, shapes, operands, Y, n, value);
+  const rows = rowVec4(b, shapes, operands, Y, n, value, finish);
   if (rows) return { kind: 'programs', programs: [b.build({ label: label('/vec4-rows'), body: rows.body, totalInvocations: rows.invocations })] };
   const same = (v: TensorVar): boolean => v.size === Y.size;
   const lines = [`  if (global_idx >= ${n}) { return; }`];
@@ -86,18 +90,19 @@ const fused: WebGpuKernel = (inputs, outputs, ctx) => {
     const load = o.tensor.get(same(o.tensor) ? 'global_idx' : o.tensor.broadcastedOffset(Y, 'idx'));
     lines.push(`  let ${o.name} = ${o.wrap ? o.wrap(load) : load};`);
   });
-  lines.push(`  ${Y.set('global_idx', value)}`);
+  lines.push(`  ${Y.set('global_idx', finish ? finish.scalar(value) : value)}`);
   return { kind: 'programs', programs: [b.build({ label: label(''), body: lines.join('\n'), totalInvocations: Y.size })] };
 };
 
 /**
  * Registers the program as `kiln_fused(in0, in1, ...) -> f32` (float32 operands and Cast sources as
- * f32, Where conditions in their storage type) and returns its call over the names in0, in1, ...
+ * f32, Where conditions in their storage type) returning `result` (default: the last step's value) and
+ * returns its call over the names in0, in1, ...
  */
-function programHelper(b: ShaderBuilder, program: Program, vars: readonly TensorVar[]): string {
+function programHelper(b: ShaderBuilder, program: Program, vars: readonly TensorVar[], result = `s${program.steps.length - 1}`): string {
   const params = vars.map((v, i) => `in${i}: ${program.roles[i] === 'cond' ? v.type : 'f32'}`);
   const body = programWgsl(b, program, 'k');
-  b.helper('kiln_fused', [`fn kiln_fused(${params.join(', ')}) -> f32 {`, ...body, `  return s${program.steps.length - 1};`, '}'].join('\n'));
+  b.helper('kiln_fused', [`fn kiln_fused(${params.join(', ')}) -> f32 {`, ...body, `  return ${result};`, '}'].join('\n'));
   return `kiln_fused(${vars.map((_, i) => `in${i}`).join(', ')})`;
 }
 

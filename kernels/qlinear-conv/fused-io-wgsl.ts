@@ -3,7 +3,7 @@ import { product } from '../common/shape.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
-import { wgslQLinearAddRound, wgslQuantParam, wgslQuantRound } from '../webgpu/quant-wgsl.ts';
+import { wgslQLinearAddRound, wgslQuantizeFinish, wgslQuantParam, wgslQuantRound } from '../webgpu/quant-wgsl.ts';
 import { fail } from '../../core/errors.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { lowestOf, type FusedIo } from './fused-io.ts';
@@ -38,15 +38,17 @@ export function quantizeParams(b: ShaderBuilder, slots: readonly [number, number
 
 /**
  * The same QuantizeLinear as a program of its own: x into scratch tensor 0 (for an x read many
- * times), four elements per invocation where the count allows (ShaderBuilder.elementwise).
+ * times), four elements per invocation where the count allows (ShaderBuilder.elementwise), rounded
+ * together (wgslQuantizeFinish).
  */
 export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [number, number, number], xInt: TensorMeta, ctx: GpuKernelContext): GpuProgram {
   const b = new ShaderBuilder(ctx.caps);
   const Xf = b.input('X', inputs[slots[0]]!, slots[0]);
   const [s, z] = quantizeParams(b, slots, ctx, (slot) => b.input(slot === slots[1] ? 'S' : 'Z', gpuMeta(inputs[slot]!), slot));
   const T = b.temp('T', xInt, 0);
-  const value = wgslQuantizeValue(b, s, z, xInt.dtype, ctx);
-  const { body, invocations } = b.elementwise({ out: T, count: product(xInt.dims), operands: [{ name: 'x', tensor: Xf }], value: `${T.type}(${value('x')})` });
+  const [lo, hi] = quantRange(xInt.dtype, ctx, 'x');
+  const finish = wgslQuantizeFinish(b, s, z, lo, hi, T.type === 'i32' ? 'i32' : 'u32');
+  const { body, invocations } = b.elementwise({ out: T, count: product(xInt.dims), operands: [{ name: 'x', tensor: Xf }], value: 'x', finish });
   return b.build({ label: `${ctx.node}:quantize-x`, body, totalInvocations: invocations });
 }
 

@@ -3,7 +3,7 @@ import { product } from '../common/shape.ts';
 import type { MaybeMeta, TensorMeta } from '../contract.ts';
 import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
 import { wgslParamIndex, wgslQuantParam } from '../webgpu/quant-wgsl.ts';
-import type { ShaderBuilder } from '../webgpu/shader-builder.ts';
+import type { LaneFinish, ShaderBuilder } from '../webgpu/shader-builder.ts';
 
 // The per-element quantization programs' inputs, outputs and layout on WebGPU (quantize-linear/webgpu.ts,
 // quantize-dequantize/webgpu.ts).
@@ -31,10 +31,11 @@ export function declareQuantIo(b: ShaderBuilder, inputs: readonly MaybeMeta[], o
  * invocation; the same quantization as a quantize-x program: 147k values 6.5 -> 4.7 ms on SwiftShader);
  * else one element per invocation at its parameter index `j`.
  */
-export function perElement(b: ShaderBuilder, io: ReturnType<typeof declareQuantIo>, layout: QuantParamLayout, value: (x: string, j: string) => string, label: string): GpuProgram {
+export function perElement(b: ShaderBuilder, io: ReturnType<typeof declareQuantIo>, layout: QuantParamLayout, value: (x: string, j: string) => string, label: string, finish?: LaneFinish): GpuProgram {
   const { X, Y, n } = io;
   if (layout.kind === 'tensor') {
-    const { body, invocations } = b.elementwise({ out: Y, count: Y.size, operands: [{ name: 'x', tensor: X }], value: value('x', '0u'), countUniform: n });
+    // `finish` (per-tensor only): the last step on the four lanes together; `value` gives the lanes' input to it
+    const { body, invocations } = b.elementwise({ out: Y, count: Y.size, operands: [{ name: 'x', tensor: X }], value: value('x', '0u'), countUniform: n, ...(finish ? { finish } : {}) });
     return b.build({ label, body, totalInvocations: invocations });
   }
   const body = [

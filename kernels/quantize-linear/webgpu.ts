@@ -2,7 +2,7 @@ import type { DataType } from '../../core/dtype.ts';
 import type { ImplementationTable, MaybeMeta, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { GpuKernelContext, GpuProgram, WebGpuKernel } from '../webgpu/contract.ts';
-import { wgslDivExact, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
+import { wgslDivExact, wgslQuantizeFinish, wgslQuantRound, wgslRoundTo } from '../webgpu/quant-wgsl.ts';
 import { declareQuantIo, gpuDims, perElement } from './webgpu-per-element.ts';
 import { product } from '../common/shape.ts';
 import { ShaderBuilder } from '../webgpu/shader-builder.ts';
@@ -16,6 +16,11 @@ function quantizeWebgpu(inputs: readonly MaybeMeta[], outputs: readonly TensorMe
   const b = new ShaderBuilder(ctx.caps);
   const io = declareQuantIo(b, inputs, outputs, p.layout, ctx);
   const { s, z, Y } = io;
+  // float32 per tensor: the vec4 form rounds four lanes together (wgslQuantizeFinish), the same integers
+  if (p.layout.kind === 'tensor' && p.precision === 'float32' && inputs[0]!.dtype === 'float32' && (Y.type === 'u32' || Y.type === 'i32')) {
+    const finish = wgslQuantizeFinish(b, s('0u'), z ? z('0u') : '0.0', p.range[0], p.range[1], Y.type);
+    return [perElement(b, io, p.layout, (x) => x, `QuantizeLinear:${ctx.node}`, finish)];
+  }
   const qround = wgslQuantRound(b, p.precision);
   const value = (x: string, j: string): string =>
     `${Y.type}(clamp(${qround}(${wgslRoundTo(b, p.precision, `f32(${x})`)}, ${s(j)}) + ${z ? z(j) : '0.0'}, ${p.range[0]}.0, ${p.range[1]}.0))`;

@@ -4,7 +4,7 @@ import type { ShaderBuilder, TensorVar } from './shader-builder.ts';
 import { wgslDivExactWhere } from './quant-round-wgsl.ts';
 
 // the rounding helpers live apart: the core download's fused programs need them, not the rest (bundle)
-export { QUANTIZE_LOAD_SITES, wgslDivExact, wgslDivExactWhere, wgslQuantRound, wgslRoundF16, wgslRoundTo } from './quant-round-wgsl.ts';
+export { QUANTIZE_LOAD_SITES, wgslDivExact, wgslDivExactWhere, wgslQuantizeFinish, wgslQuantRound, wgslQuantRound4, wgslRoundF16, wgslRoundTo } from './quant-round-wgsl.ts';
 
 /**
  * The WGSL twins of the quantization arithmetic in kernels/common/quant.ts (parameter indexing,

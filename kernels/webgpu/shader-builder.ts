@@ -128,8 +128,8 @@ export class ShaderBuilder {
    * Otherwise (tails, packed inputs) the scalar form. The form is in the WGSL, hence in the pipeline
    * cache key; `invocations` is what `build` must be given.
    */
-  elementwise(opts: { out: TensorVar; count: number; operands: readonly ElementwiseOperand[]; value: string; countUniform?: string; allowVec4?: boolean }): { body: string; invocations: number; vec4: boolean } {
-    const { out, count, operands, value } = opts;
+  elementwise(opts: { out: TensorVar; count: number; operands: readonly ElementwiseOperand[]; value: string; countUniform?: string; allowVec4?: boolean; finish?: LaneFinish }): { body: string; invocations: number; vec4: boolean } {
+    const { out, count, operands, value, finish } = opts;
     const full = operands.filter((o) => o.tensor.size === count || o.tensor.size !== 1);
     for (const o of full) if (o.tensor.size !== count) fail('INTERNAL', `elementwise operand '${o.tensor.name}' has ${o.tensor.size} elements, not ${count} or 1`);
     const n = opts.countUniform ?? this.uniform('n', 'u32', count);
@@ -138,18 +138,18 @@ export class ShaderBuilder {
     if (!vec4) {
       const lines = [`  if (global_idx >= ${n}) { return; }`];
       for (const o of operands) lines.push(`  let ${o.name} = ${wrap(o, o.tensor.get(o.tensor.size === count ? 'global_idx' : '0u'))};`);
-      lines.push(`  ${out.set('global_idx', value)}`);
+      lines.push(`  ${out.set('global_idx', finish ? finish.scalar(value) : value)}`);
       return { body: lines.join('\n'), invocations: count, vec4: false };
     }
     for (const t of new Set([out, ...full.map((o) => o.tensor)])) this.declareVec4(t.name);
     const lines = [`  if (global_idx >= (${n} >> 2u)) { return; }`];
     for (const o of operands) lines.push(o.tensor.size === count ? `  let ${o.name}_v4 = ${o.tensor.name}[global_idx];` : `  let ${o.name} = ${wrap(o, o.tensor.get('0u'))};`);
-    lines.push(`  var kiln_r: vec4<${out.type}>;`);
+    lines.push(`  var kiln_r: vec4<${finish ? finish.laneType : out.type}>;`);
     for (let l = 0; l < 4; l++) {
       const lets = full.map((o) => `let ${o.name} = ${wrap(o, `${o.name}_v4[${l}]`)};`).join(' ');
       lines.push(`  { ${lets} kiln_r[${l}] = ${value}; }`);
     }
-    lines.push(`  ${out.name}[global_idx] = kiln_r;`);
+    lines.push(`  ${out.name}[global_idx] = ${finish ? finish.vec4('kiln_r') : 'kiln_r'};`);
     return { body: lines.join('\n'), invocations: count / 4, vec4: true };
   }
 
@@ -177,6 +177,17 @@ export class ShaderBuilder {
     if (!Number.isInteger(v)) fail('INTERNAL', `uniform value ${v} is not an integer`);
     return v >>> 0;
   }
+}
+
+/**
+ * A last step the vec4 forms run on all four lanes at once (`vec4`, over a vec4<laneType> of the lanes'
+ * values) and the scalar forms per element (`scalar`): QuantizeLinear's rounding, whose rarely needed
+ * exact division is cheap only as one loop per invocation (quant-round-wgsl.ts wgslQuantRound4).
+ */
+export interface LaneFinish {
+  readonly laneType: WgslType;
+  readonly vec4: (lanes: string) => string;
+  readonly scalar: (value: string) => string;
 }
 
 /** One operand of `ShaderBuilder.elementwise`: the `let` name the value expression uses. */

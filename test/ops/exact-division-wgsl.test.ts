@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GpuCaps } from '../../kernels/webgpu/contract.ts';
-import { wgslDivExact } from '../../kernels/webgpu/quant-round-wgsl.ts';
+import { roundHalfEven } from '../../kernels/common/quant.ts';
+import { wgslDivExact, wgslQuantRound4 } from '../../kernels/webgpu/quant-round-wgsl.ts';
 import { ShaderBuilder } from '../../kernels/webgpu/shader-builder.ts';
 import '../../runtime/node.ts'; // registers the webgpu package's navigator.gpu in Node
 import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
@@ -87,4 +88,53 @@ test('kiln_div gives the correctly rounded float32 quotient, bit for bit', async
   } finally {
     ctx.device.destroy();
   }
+});
+
+// kiln_qround4 (QuantizeLinear's rounding of four lanes at once, the vec4 forms' last step) must take
+// kiln_div for exactly the lanes whose hardware quotient lies near a half. SwiftShader divides runtime
+// values correctly, so a skipped exact path could not be seen with its own quotient: the test makes the
+// hardware quotient 1e-6 (~8 ulps) too large, which moves every input one float32 step either side of a
+// half across it unless the exact division replaces it (its near-half band is 2e-6 wide).
+test('kiln_qround4 rounds as QuantizeLinear even when the hardware quotient is ulps off: the exact path runs for the lanes near a half', async () => {
+  const s = Math.fround(0.0173);
+  const xs: number[] = [];
+  for (let k = -300; k < 300; k++) for (const d of [-1, 0, 1]) xs.push(ulps(Math.fround((k + 0.5) * s), k + 0.5 < 0 ? -d : d));
+  xs.push(0, 1, -1, 2.5 * s, 1e-30);
+  while (xs.length % 4 !== 0) xs.push(0);
+  const n = xs.length;
+  const x = Float32Array.from(xs);
+  const run = async (variant: (wgsl: string) => string): Promise<Float32Array> => {
+    const sb = new ShaderBuilder(caps);
+    const X = sb.input('X', { dtype: 'float32', dims: [n] }, 0);
+    const Y = sb.output('Y', { dtype: 'float32', dims: [n] });
+    sb.declareVec4(X.name);
+    sb.declareVec4(Y.name);
+    const q4 = wgslQuantRound4(sb);
+    const scale = sb.uniform('s', 'f32', s);
+    const body = [`  if (global_idx >= ${n / 4}u) { return; }`, `  Y[global_idx] = ${q4}(X[global_idx], ${scale});`].join('\n');
+    const program = sb.build({ label: 'kiln_qround4', body, totalInvocations: n / 4 });
+    const ctx = await createGpuDevice();
+    try {
+      return await runProgram(ctx.device, { ...program, shader: variant(program.shader) }, [x], n);
+    } finally {
+      ctx.device.destroy();
+    }
+  };
+  const perturbed = (wgsl: string): string => {
+    assert.ok(wgsl.includes('var q = x / s;'), 'the helper computes the hardware quotient as the test expects');
+    return wgsl.replace('var q = x / s;', 'var q = (x / s) * 1.000001;');
+  };
+  const wrongOf = (got: Float32Array): string[] => {
+    const wrong: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const want = roundHalfEven(Math.fround(x[i]! / s));
+      if (got[i] !== want && wrong.length < 5) wrong.push(`x = ${x[i]}: ${got[i]} != ${want}`);
+    }
+    return wrong;
+  };
+  assert.deepEqual(wrongOf(await run((w) => w)), []);
+  assert.deepEqual(wrongOf(await run(perturbed)), []);
+  // the same perturbation with the exact path taken out: the test sees it
+  const skipped = await run((w) => perturbed(w).replace('if (near[l])', 'if (false)'));
+  assert.ok(wrongOf(skipped).length > 0, 'without the exact path the perturbed quotients round wrongly');
 });
