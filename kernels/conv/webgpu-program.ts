@@ -131,6 +131,12 @@ export interface ConvProgramIo {
   readonly channelLets: (co: string) => readonly string[];
   /** statements storing the f32 accumulator `acc` at flat output offset `o` */
   readonly store: (acc: string, o: string) => string;
+  /**
+   * A cheaper `store` that may be wrong where it sets the bool `kiln_redo` (declared by the program):
+   * the tile's outputs are stored again with `store` when it is set. For a rounding that is exact only
+   * after a rarely needed slow path, which costs even unentered inside the epilogue's loop.
+   */
+  readonly fastStore?: (acc: string, o: string) => string;
   readonly label: string;
 }
 
@@ -388,16 +394,26 @@ export function convProgram(b: ShaderBuilder, g: ConvGeometry, io: ConvProgramIo
   line(`var acc = array<f32, ${tm * np}>(${Array.from({ length: tm * np }, (_, k) => `acc${Math.floor(k / np)}_${k % np}`).join(', ')});`);
   line(`let yb = array<u32, ${np}>(${yb.join(', ')});`);
   line(`let yok = array<bool, ${np}>(${valid.map((v) => `item_raw < ${dims}(9u) && ${v}`).join(', ')});`);
-  line(`for (var i = 0u; i < ${tm}u; i++) {`);
-  line('  let co = co0 + i;');
-  line('  if (co >= cout_g) { break; }');
-  for (const x of io.channelLets('grp * cout_g + co')) line(`  ${x}`);
-  line('  let yo = (grp * cout_g + co) * out_s;');
-  line(`  for (var j = 0u; j < ${np}u; j++) {`);
-  line(`    if (yok[j]) {`);
-  for (const x of io.store(`acc[i * ${np}u + j]`, 'yb[j] + yo').split('\n')) line(`      ${x}`);
-  line('    }');
-  line('  }');
-  line('}');
+  const storeLoop = (store: (acc: string, o: string) => string, indent: string): void => {
+    line(`${indent}for (var i = 0u; i < ${tm}u; i++) {`);
+    line(`${indent}  let co = co0 + i;`);
+    line(`${indent}  if (co >= cout_g) { break; }`);
+    for (const x of io.channelLets('grp * cout_g + co')) line(`${indent}  ${x}`);
+    line(`${indent}  let yo = (grp * cout_g + co) * out_s;`);
+    line(`${indent}  for (var j = 0u; j < ${np}u; j++) {`);
+    line(`${indent}    if (yok[j]) {`);
+    for (const x of store(`acc[i * ${np}u + j]`, 'yb[j] + yo').split('\n')) line(`${indent}      ${x}`);
+    line(`${indent}    }`);
+    line(`${indent}  }`);
+    line(`${indent}}`);
+  };
+  if (io.fastStore) {
+    line('var kiln_redo = false;');
+    storeLoop(io.fastStore, '');
+    // a loop, not an if: SwiftShader skips a loop no lane enters but runs an if's body under the lanes' mask
+    line('for (var redo = select(1u, 0u, kiln_redo); redo < 1u; redo++) {');
+    storeLoop(io.store, '  ');
+    line('}');
+  } else storeLoop(io.store, '');
   return b.build({ label: io.label, body: L.join('\n'), totalInvocations: total, workgroupSize: wg });
 }

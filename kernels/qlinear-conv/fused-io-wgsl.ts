@@ -57,21 +57,22 @@ export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [
  * through the folded QLinearAdd (QLinearAdd's own rounding, with `residual` read at the same
  * offset: same shapes only), table (QLinearLookup: table[y - lowest], a uniform array so pipelines
  * stay shared), DequantizeLinear (f32(q - zp) * scale) and a per-column bias Add (QLinearMatMul's
- * `column`).
+ * `column`). With `redo`, the folded QLinearAdd stores the hardware quotient's rounding and sets that
+ * bool where it may be wrong (wgslQLinearAddRound): the caller stores again without `redo` then.
  */
-export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar, residual?: TensorVar): (o: string, column?: string) => string[] {
+export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar, residual?: TensorVar): (o: string, column?: string, redo?: string) => string[] {
   const lines: string[] = [];
   let value = 'yq';
   let valueType = intType;
-  let add: ((o: string) => string[]) | undefined;
+  let add: ((o: string, redo?: string) => string[]) | undefined;
   if (io.add) {
     if (!residual) fail('INTERNAL', 'a folded QLinearAdd needs its residual operand declared');
     const p = b.uniformArray('add_params', 'f32', Array.from(io.add.data as Float32Array));
     const range: [number, number] = intType === 'int8' ? [-128, 127] : [0, 255];
-    add = (o) => [
+    add = (o, redo) => [
       `let add_a = ${p}(0u) * (f32(yq) - ${p}(1u));`,
       `let add_b = ${p}(2u) * (f32(${residual.get(o)}) - ${p}(3u));`,
-      ...wgslQLinearAddRound(b, 'add_a', 'add_b', `${p}(4u)`, `${p}(5u)`, range, 'ya'),
+      ...wgslQLinearAddRound(b, 'add_a', 'add_b', `${p}(4u)`, `${p}(5u)`, range, 'ya', redo),
     ];
     value = 'ya';
   }
@@ -92,8 +93,8 @@ export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y
   // the folded bias Add (QLinearMatMul: the caller passes the output column), a uniform per column
   const bias = io.bias && b.uniformArray('dq_bias', 'f32', Array.from(io.bias.data as Float32Array));
   const final = valueType === 'float32' ? value : `${Y.type}(${value})`;
-  return (o, column) => {
+  return (o, column, redo) => {
     if (bias && column === undefined) fail('INTERNAL', 'a folded bias needs the output column');
-    return [...(add ? add(o) : []), ...lines, Y.set(o, bias ? `${final} + ${bias}(${column})` : final)];
+    return [...(add ? add(o, redo) : []), ...lines, Y.set(o, bias ? `${final} + ${bias}(${column})` : final)];
   };
 }

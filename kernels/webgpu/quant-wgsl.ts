@@ -122,15 +122,21 @@ export function wgslQuantParam(b: ShaderBuilder, name: string, constant: MaybeTe
  * kernel and QLinearConv's folded add (qlinear-conv/fused-io-wgsl.ts) both run these. The exact
  * quotient only where the hardware one's sum lands near a half (a few ulps cover the division's error
  * and the sum's rounding), as QuantizeLinear's rounding does.
+ *
+ * With `redo` (a `var` bool the caller declared), the statements never divide exactly: they round the
+ * hardware quotient and set `redo` where that may be wrong, and the caller runs the exact form again
+ * for its outputs when `redo` is set. In a conv's epilogue loop the exact path's mere presence, guarded
+ * and never entered, cost more than the rest of the add (decision quantized-store).
  */
-export function wgslQLinearAddRound(b: ShaderBuilder, va: string, vb: string, sc: string, zc: string, range: readonly [number, number], name: string): string[] {
-  const divWhere = wgslDivExactWhere(b);
+export function wgslQLinearAddRound(b: ShaderBuilder, va: string, vb: string, sc: string, zc: string, range: readonly [number, number], name: string, redo?: string): string[] {
   const clampC = (v: string): string => `clamp(${v}, ${range[0]}.0 - ${zc}, ${range[1]}.0 - ${zc}) + ${zc}`;
-  return [
+  const lines = [
     `let ${name}_sum = ${va} + ${vb};`,
     `let ${name}_q0 = ${name}_sum / ${sc};`,
     `let ${name}_t0 = ${clampC(`${name}_q0`)};`,
     `let ${name}_near = abs(${name}_t0 - (floor(${name}_t0) + 0.5)) <= (abs(${name}_q0) + abs(${name}_t0)) * 0.000002;`,
-    `let ${name} = i32(round(${clampC(`${divWhere}(${name}_sum, ${sc}, ${name}_near)`)}));`,
   ];
+  if (redo) return [...lines, `${redo} = ${redo} || ${name}_near;`, `let ${name} = i32(round(${name}_t0));`];
+  const divWhere = wgslDivExactWhere(b);
+  return [...lines, `let ${name} = i32(round(${clampC(`${divWhere}(${name}_sum, ${sc}, ${name}_near)`)}));`];
 }
