@@ -57,5 +57,8 @@ export function tileFor(g: ConvGeometry, caps: GpuCaps): TileConfig {
   // a kernel column either feeds all of them or none
   if (g.transpose && g.inDims.length === 2 && g.kernel[1]! <= MAX_ROW_KERNEL && small(g.strides[1]!)) return { form: 'trows', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 1 };
   if (dw) return { form: 'dw', ty: soft ? 4 : 2, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: 1 };
-  return { form: rows ? 'rows' : 'taps', ty: 1, tm, tn: soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: rows ? 1 : 4 };
+  // one output column (squeeze-excite convs after a global pool, classifier heads): a row of tn
+  // positions would be one position and tn - 1 clamped copies, each loaded, multiplied and quantized
+  const single = rows ? g.outDims[1] === 1 : g.outDims.every((d) => d === 1);
+  return { form: rows ? 'rows' : 'taps', ty: 1, tm, tn: single ? 1 : soft ? 8 : 4, wg: soft ? 32 : 64, quad, unroll: rows ? 1 : 4 };
 }

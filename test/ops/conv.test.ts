@@ -32,6 +32,11 @@ const shapes: Shape[] = [
   ['2-D Cout not a multiple of 4', [1, 5, 6, 6], [5, 5, 3, 3], { pads: [1, 1, 1, 1] }, true],
   ['2-D Cout 1', [2, 3, 6, 7], [1, 3, 3, 3], { pads: [1, 1, 1, 1] }, true],
   ['2-D kernel as big as the input', [1, 2, 5, 5], [3, 2, 5, 5], {}, true],
+  // one output column: the tile takes one position, not a row of them (webgpu-tiles.ts)
+  ['2-D 1x1 on one pixel (squeeze-excite after a global pool), batch 2', [2, 24, 1, 1], [10, 24, 1, 1], {}, true],
+  ['2-D one output column, several rows', [1, 3, 7, 3], [5, 3, 3, 3], { pads: [1, 0, 1, 0] }, true],
+  ['1-D one output position', [2, 3, 5], [4, 3, 5], {}, false],
+  ['3-D one output position', [1, 2, 3, 3, 3], [4, 2, 3, 3, 3], {}, true],
   ['1-D', [2, 3, 17], [5, 3, 3], { pads: [1, 2] }, true],
   ['1-D stride 2 dilation 2 groups 3', [1, 6, 20], [9, 2, 3], { strides: [2], dilations: [2], group: 3 }, false],
   ['1-D SAME_UPPER', [1, 4, 13], [4, 4, 4], { auto_pad: 'SAME_UPPER' }, true],
