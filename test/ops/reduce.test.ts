@@ -45,6 +45,9 @@ const cases: OpCase[] = [
   { name: 'ReduceMean int32 (truncates)', op: 'ReduceMean', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 7] }, axesIn([1])] },
   { name: 'ReduceMax int32 long', op: 'ReduceMax', opset: 18, inputs: [{ dtype: 'int32', dims: [3, 500] }, axesIn([1])] },
   { name: 'ReduceMin uint8', op: 'ReduceMin', opset: 18, inputs: [{ dtype: 'uint8', dims: [3, 9], range: [0, 255] }, axesIn([0])] },
+  // contiguous rows whose length is a multiple of 4: read as vec4 on software adapters, lanes combined in order
+  { name: 'ReduceMax uint8 rows of 8', op: 'ReduceMax', opset: 18, inputs: [{ dtype: 'uint8', dims: [5, 2, 8], range: [0, 255] }, axesIn([2])] },
+  { name: 'ReduceMean rows of 12 over two contiguous axes', op: 'ReduceMean', opset: 18, inputs: [f32([3, 2, 3, 4]), axesIn([2, 3])] },
   { name: 'ReduceMax bool', op: 'ReduceMax', opset: 20, inputs: [{ dtype: 'bool', dims: [4, 5] }, axesIn([1])] },
   { name: 'ReduceL2 int32', op: 'ReduceL2', opset: 18, inputs: [{ dtype: 'int32', dims: [4, 7] }, axesIn([1])] },
   { name: 'ReduceSum many outputs (2-D dispatch)', op: 'ReduceSum', opset: 18, inputs: [f32([4200000, 2]), axesIn([1])] },
