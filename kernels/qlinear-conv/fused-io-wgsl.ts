@@ -5,6 +5,7 @@ import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
 import { wgslQLinearAddRound, wgslQuantizeFinish, wgslQuantParam, wgslQuantRound } from '../webgpu/quant-wgsl.ts';
 import { fail } from '../../core/errors.ts';
+import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { lowestOf, type FusedIo } from './fused-io.ts';
 
@@ -52,10 +53,19 @@ export function quantizeIntoTemp(inputs: readonly MaybeMeta[], slots: readonly [
   return b.build({ label: `${ctx.node}:quantize-x`, body, totalInvocations: invocations });
 }
 
+/** Widened copies of 8-bit lookup tables (ShaderBuilder.constant takes 32-bit values), one per table so each plan binds the same buffer. */
+const widened = new WeakMap<AnyTensor, AnyTensor>();
+function widenedTable(t: AnyTensor): AnyTensor {
+  if (t.type === 'float32') return t;
+  let w = widened.get(t);
+  if (!w) widened.set(t, (w = new Tensor('int32', Int32Array.from(t.data as ArrayLike<number>), t.dims)));
+  return w;
+}
+
 /**
  * Statements storing `yq` (the requantized, saturated i32 of type `intType`) at offset `o` of Y,
  * through the folded QLinearAdd (QLinearAdd's own rounding, with `residual` read at the same
- * offset: same shapes only), table (QLinearLookup: table[y - lowest], a uniform array so pipelines
+ * offset: same shapes only), table (QLinearLookup: table[y - lowest], a constant buffer so pipelines
  * stay shared), DequantizeLinear (f32(q - zp) * scale) and a per-column bias Add (QLinearMatMul's
  * `column`). With `redo`, the folded QLinearAdd stores the hardware quotient's rounding and sets that
  * bool where it may be wrong (wgslQLinearAddRound): the caller stores again without `redo` then.
@@ -77,9 +87,8 @@ export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y
     value = 'ya';
   }
   if (io.lookup) {
-    const float = io.lookup.type === 'float32';
-    const table = b.uniformArray('lut', float ? 'f32' : 'i32', Array.from(io.lookup.data as ArrayLike<number>));
-    lines.push(`let yl = ${table}(u32(${value} - (${lowestOf(intType)})));`);
+    const table = b.constant('LUT', widenedTable(io.lookup));
+    lines.push(`let yl = ${table.get(`u32(${value} - (${lowestOf(intType)}))`)};`);
     value = 'yl';
     valueType = io.lookup.type;
   }

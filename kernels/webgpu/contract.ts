@@ -1,3 +1,4 @@
+import type { AnyTensor } from '../../core/tensor.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
 
 // The WebGPU backend's contract with the kernels: what a lowering may depend on and what it returns.
@@ -25,10 +26,15 @@ export interface GpuKernelContext extends KernelContext {
   readonly constants?: readonly MaybeTensor[];
 }
 
-/** Where a GPU program reads or writes: a node input, a node output, or a scratch tensor. */
+/**
+ * Where a GPU program reads or writes: a node input, a node output, a scratch tensor, or a constant
+ * the kernel made at plan time (`data`, e.g. a lookup table: uploaded once per session and bound
+ * read-only like an initializer; `index` counts the program's constants).
+ */
 export interface BufferRef {
-  readonly kind: 'input' | 'output' | 'temp';
+  readonly kind: 'input' | 'output' | 'temp' | 'constant';
   readonly index: number;
+  readonly data?: AnyTensor;
   /**
    * a scratch tensor this program only reads (an earlier program of the node wrote it). Bound
    * read-only: SwiftShader reads a read_write buffer much more slowly (a QLinearConv reading its

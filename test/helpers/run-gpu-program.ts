@@ -9,7 +9,9 @@ export async function runProgram(device: GPUDevice, program: GpuProgram, inputs:
   };
   const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const out = make(new Float32Array(outSize).fill(NaN), storage);
-  const buffers = program.bindings.map((ref) => (ref.kind === 'output' ? out : make(inputs[ref.index]!, storage)));
+  // a kernel-made constant (32-bit values: ShaderBuilder.constant) is bound as its bytes
+  const constant = (ref: GpuProgram['bindings'][number]): Float32Array => new Float32Array((ref.data!.data as Float32Array | Int32Array | Uint32Array).slice().buffer);
+  const buffers = program.bindings.map((ref) => (ref.kind === 'output' ? out : make(ref.kind === 'constant' ? constant(ref) : inputs[ref.index]!, storage)));
   const uniforms = device.createBuffer({ size: program.uniforms.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(uniforms, 0, new Uint32Array(program.uniforms));
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: program.shader }), entryPoint: 'main' } });

@@ -12,7 +12,7 @@ import type { PipelineCounts } from './pipeline-counts.ts';
 import { devKnobFromEnv } from '../../../core/dev-knobs.ts';
 
 /** What a program binds: its inputs read-only, its outputs and temps read-write (the layout's key). */
-export const readOnlyBindings = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input' || b.readOnly === true);
+export const readOnlyBindings = (p: GpuProgram): boolean[] => p.bindings.map((b) => b.kind === 'input' || b.kind === 'constant' || b.readOnly === true);
 
 /**
  * Pipelines and layouts made on a device, for every session on it (sessions share one device:

@@ -216,6 +216,7 @@ export class WebGpuBackend implements Backend {
       device.queue.writeBuffer(uniformBuffer, uniformOffsets[i]!, program.uniforms as GpuUpload);
       const bufferFor = (ref: GpuProgram['bindings'][number]): GPUBuffer => {
         if (ref.kind === 'temp') return temps[step]![ref.index]!;
+        if (ref.kind === 'constant') return this.constantBuffer(ref.data ?? fail('INTERNAL', `${program.label}: constant #${ref.index} has no data`), `${program.label}-${ref.index}`);
         const id = ref.kind === 'input' ? s.inputs[ref.index] : s.outputs[ref.index];
         // An output the model omits (e.g. MaxPool's Indices) still needs somewhere to go: a scratch buffer.
         if (ref.kind === 'output' && id === -1) return assigner.take(16);
@@ -226,7 +227,7 @@ export class WebGpuBackend implements Backend {
       const layout = this.pipelines.layoutFor(readOnlyOf(program));
       const bindGroup = device.createBindGroup({ label: program.label, layout, entries });
       const roots = program.bindings.map((ref) => {
-        const id = ref.kind === 'temp' ? undefined : ref.kind === 'input' ? s.inputs[ref.index] : s.outputs[ref.index];
+        const id = ref.kind === 'temp' || ref.kind === 'constant' ? undefined : ref.kind === 'input' ? s.inputs[ref.index] : s.outputs[ref.index];
         return id === undefined || id < 0 ? undefined : rootOf(id);
       });
       encoded.push({ step, bindGroup, dispatch: program.dispatch, layout, entries, roots, rebound: new Map() });
