@@ -1,3 +1,4 @@
+import { fail } from '../../core/errors.ts';
 import type { ImplementationTable, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import type { WebGpuKernel } from '../webgpu/contract.ts';
@@ -36,11 +37,10 @@ function stepWgsl(b: ShaderBuilder, step: Step, n: number, k: string): string {
       const [s, z, lo, hi] = step.args.slice(1).map((r) => refExpr(r, k));
       return `  let s${n} = f32(i32(clamp(${wgslQuantRound(b, 'float32')}(${a0}, ${s}) + ${z}, ${lo}, ${hi})) - i32(${z})) * ${s};`;
     }
-    case 'quantize': {
-      // QuantizeLinear's own expression (quantize-linear/webgpu.ts): an integer-valued f32, stored as the output type
-      const [s, z, lo, hi] = step.args.slice(1).map((r) => refExpr(r, k));
-      return `  let s${n} = clamp(${wgslQuantRound(b, 'float32')}(${a0}, ${s}) + ${z}, ${lo}, ${hi});`;
-    }
+    case 'quantize':
+      // only the last step of a program with an integer output_dtype (parseProgram), which the fused kernel
+      // runs as its store's rounding (wgslQuantizeFinish); epilogues and prologues have no output_dtype
+      return fail('INTERNAL', `step ${n}: a QuantizeLinear step reached the step code`);
   }
 }
 

@@ -3,7 +3,7 @@ import { product } from '../common/shape.ts';
 import type { KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
 import { gpuMeta } from '../matmul-integer/webgpu.ts';
 import type { GpuKernelContext, GpuProgram } from '../webgpu/contract.ts';
-import { wgslQLinearAddRound, wgslQuantizeFinish, wgslQuantParam, wgslQuantRound } from '../webgpu/quant-wgsl.ts';
+import { wgslQLinearAddRound, wgslQuantizeFinish, wgslQuantParam } from '../webgpu/quant-wgsl.ts';
 import { fail } from '../../core/errors.ts';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
@@ -16,19 +16,13 @@ import { lowestOf, type FusedIo } from './fused-io.ts';
 export const LOAD_QUANTIZE_BUDGET = 1 << 16;
 
 /**
- * QuantizeLinear's (quantize-linear/webgpu.ts, per-tensor float32 parameters) of an f32 value: an i32
- * expression. `scale` and `zeroPoint` are f32 expressions (wgslQuantParam: uniforms when constant).
+ * QuantizeLinear's (quantize-linear/webgpu.ts, per-tensor float32 parameters) of x's load at flat offset
+ * `off`: an i32 expression. `scale` and `zeroPoint` are f32 expressions (wgslQuantParam: uniforms when constant).
  */
-function wgslQuantizeValue(b: ShaderBuilder, scale: string, zeroPoint: string, intType: string, ctx: KernelContext): (v: string) => string {
-  const [lo, hi] = quantRange(intType as TensorMeta['dtype'], ctx, 'x');
-  const qround = wgslQuantRound(b, 'float32');
-  return (v) => `i32(clamp(${qround}(${v}, ${scale}) + ${zeroPoint}, ${lo}.0, ${hi}.0))`;
-}
-
-/** The same QuantizeLinear on x's load at flat offset `off`. */
 export function wgslQuantizeLoad(b: ShaderBuilder, X: TensorVar, scale: string, zeroPoint: string, intType: string, ctx: KernelContext): (off: string) => string {
-  const value = wgslQuantizeValue(b, scale, zeroPoint, intType, ctx);
-  return (off) => value(X.get(off));
+  const [lo, hi] = quantRange(intType as TensorMeta['dtype'], ctx, 'x');
+  const finish = wgslQuantizeFinish(b, scale, zeroPoint, lo, hi, 'i32');
+  return (off) => finish.scalar(X.get(off));
 }
 
 /** x's scale and zero point (input slots `slots[1]`, `slots[2]`) as f32 expressions, over `declared` buffers or uniforms. */
