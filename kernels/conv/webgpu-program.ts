@@ -38,11 +38,11 @@
  */
 import { activationOf, wgslActivation } from '../common/activation.ts';
 import { epilogueExtras, epilogueOf, prologueOf, unaryEpilogueOf } from '../fused-elementwise/epilogue.ts';
-import { epilogueLoads, wgslEpilogue, wgslPrologue } from '../fused-elementwise/webgpu.ts';
+import { epilogueLoads, roundsExactly, wgslEpilogue, wgslPrologue } from '../fused-elementwise/webgpu.ts';
 import type { Program } from '../fused-elementwise/program.ts';
 import { convGeometry, tapsAlwaysInside, type ConvGeometry } from '../common/conv-attributes.ts';
 import { product } from '../common/shape.ts';
-import { QUANTIZE_LOAD_SITES } from '../webgpu/quant-round-wgsl.ts';
+import { QUANTIZE_LOAD_SITES, wgslRedoFlag } from '../webgpu/quant-round-wgsl.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import type { MaybeMeta, TensorMeta } from '../contract.ts';
 import type { GpuKernelContext, GpuLowering, GpuProgram } from '../webgpu/contract.ts';
@@ -84,7 +84,12 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
     const Y = b.output('Y', out);
     const reader = weights?.declare(b);
     const activated = wgslActivation(b, act, 'v');
-    b.helper('conv_act', `fn conv_act(v: f32, o: u32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated, epilogueLoads(b, extras, out.dims, 'o')) : activated}; }`);
+    const loads = epi ? epilogueLoads(b, extras, out.dims, 'o') : [];
+    b.helper('conv_act', `fn conv_act(v: f32, o: u32) -> f32 { return ${epi ? wgslEpilogue(b, epi, activated, loads) : activated}; }`);
+    // an epilogue's fake quantization rounds exactly only after a guarded slow division: the tile stores
+    // the hardware quotient's rounding and redoes its outputs when one may be wrong (ConvProgramIo.fastStore)
+    const fast = epi && roundsExactly(epi);
+    if (fast) b.helper('conv_act_fast', `fn conv_act_fast(v: f32, o: u32) -> f32 { return ${wgslEpilogue(b, epi, activated, loads, 'kiln_epilogue', true)}; }`);
     const scaled = reader?.channelScale;
     let prologueSites = 0;
     const program = convProgram(b, g, {
@@ -93,6 +98,7 @@ export function convWebgpu(inputs: readonly MaybeMeta[], outputs: readonly Tenso
       loadW: (i) => (reader ? reader.load(W, i) : `f32(${W.get(i)})`),
       channelLets: (co) => [`let bias = ${B ? `f32(${B.get(co)})` : '0.0'};`, ...(scaled ? [`let wscale = ${scaled(co)};`] : [])],
       store: (acc, o) => Y.set(o, `conv_act(${acc}${scaled ? ' * wscale' : ''} + bias, ${o})`),
+      fastStore: fast ? (acc, o) => Y.set(o, `conv_act_fast(${acc}${scaled ? ' * wscale' : ''} + bias, ${o})`) : undefined,
       label,
     });
     return { program, prologueSites };
@@ -132,7 +138,7 @@ export interface ConvProgramIo {
   /** statements storing the f32 accumulator `acc` at flat output offset `o` */
   readonly store: (acc: string, o: string) => string;
   /**
-   * A cheaper `store` that may be wrong where it sets the bool `kiln_redo` (declared by the program):
+   * A cheaper `store` that may be wrong where it sets the module-scope bool `kiln_redo` (wgslRedoFlag):
    * the tile's outputs are stored again with `store` when it is set. For a rounding that is exact only
    * after a rarely needed slow path, which costs even unentered inside the epilogue's loop.
    */
@@ -408,7 +414,7 @@ export function convProgram(b: ShaderBuilder, g: ConvGeometry, io: ConvProgramIo
     line(`${indent}}`);
   };
   if (io.fastStore) {
-    line('var kiln_redo = false;');
+    wgslRedoFlag(b);
     storeLoop(io.fastStore, '');
     // a loop, not an if: SwiftShader skips a loop no lane enters but runs an if's body under the lanes' mask
     line('for (var redo = select(1u, 0u, kiln_redo); redo < 1u; redo++) {');

@@ -7,7 +7,7 @@ import { rowVec4, type RowOperand } from '../webgpu/row-vec4.ts';
 import { ShaderBuilder, type TensorVar } from '../webgpu/shader-builder.ts';
 import { POW_HELPER } from '../elementwise-binary/binary-math.ts';
 import { CLIP_MATH, wgslNanPassThrough, wgslUnaryExpr } from '../elementwise-unary/unary-math.ts';
-import { wgslQuantizeFinish, wgslQuantRound } from '../webgpu/quant-round-wgsl.ts';
+import { wgslQuantizeFinish, wgslQuantRound, wgslQuantRoundFast } from '../webgpu/quant-round-wgsl.ts';
 import { EPILOGUE_SLOT } from './epilogue.ts';
 import { inferFused } from './op.ts';
 import { MAX_FUSED_INPUTS, type Program, type Ref, type Step } from './program.ts';
@@ -16,8 +16,12 @@ import { MAX_FUSED_INPUTS, type Program, type Ref, type Step } from './program.t
 /** `k` names the uniform accessor of the program's constants. */
 const refExpr = (r: Ref, k: string): string => (r.kind === 'i' ? `in${r.index}` : r.kind === 's' ? `s${r.index}` : `${k}(${r.index}u)`);
 
-/** One step as WGSL statements assigning `s<n>`; each op's expression comes from its table (NaN rules included). */
-function stepWgsl(b: ShaderBuilder, step: Step, n: number, k: string): string {
+/**
+ * One step as WGSL statements assigning `s<n>`; each op's expression comes from its table (NaN rules
+ * included). `fast`: a quantization step rounds the hardware quotient and flags where that may be wrong
+ * (wgslQuantRoundFast), for a caller that redoes those outputs exactly.
+ */
+function stepWgsl(b: ShaderBuilder, step: Step, n: number, k: string, fast = false): string {
   const [a0, a1, a2] = step.args.map((r) => refExpr(r, k));
   let expr: string;
   switch (step.kind) {
@@ -35,7 +39,7 @@ function stepWgsl(b: ShaderBuilder, step: Step, n: number, k: string): string {
     case 'quant': {
       // kiln.QuantizeDequantize's own expression (quantize-dequantize/webgpu.ts): the integer it stores, then (q - z) * s
       const [s, z, lo, hi] = step.args.slice(1).map((r) => refExpr(r, k));
-      return `  let s${n} = f32(i32(clamp(${wgslQuantRound(b, 'float32')}(${a0}, ${s}) + ${z}, ${lo}, ${hi})) - i32(${z})) * ${s};`;
+      return `  let s${n} = f32(i32(clamp(${fast ? wgslQuantRoundFast(b) : wgslQuantRound(b, 'float32')}(${a0}, ${s}) + ${z}, ${lo}, ${hi})) - i32(${z})) * ${s};`;
     }
     case 'quantize':
       // only the last step of a program with an integer output_dtype (parseProgram), which the fused kernel
@@ -44,11 +48,17 @@ function stepWgsl(b: ShaderBuilder, step: Step, n: number, k: string): string {
   }
 }
 
-/** The program's steps as WGSL statements over `in<n>` (declared by the caller), result in `s<last>`. */
-export function programWgsl(b: ShaderBuilder, program: Program, k: string): string[] {
-  if (program.constants.length > 0) b.uniformArray(k, 'f32', program.constants);
-  return program.steps.map((s, i) => stepWgsl(b, s, i, k));
+/**
+ * The program's steps as WGSL statements over `in<n>` (declared by the caller), result in `s<last>`; its
+ * constants the uniform array `k`, registered unless a twin of the program (`fast`) already did.
+ */
+export function programWgsl(b: ShaderBuilder, program: Program, k: string, fast = false): string[] {
+  if (program.constants.length > 0 && !b.hasUniform(k)) b.uniformArray(k, 'f32', program.constants);
+  return program.steps.map((s, i) => stepWgsl(b, s, i, k, fast));
 }
+
+/** Whether the program rounds onto a quantization grid (a fake quantization), which wgslEpilogue's `fast` form flags instead of dividing exactly. */
+export const roundsExactly = (p: Program): boolean => p.steps.some((s) => s.kind === 'quant');
 
 /**
  * One shader for the whole program: its steps as one helper called per output element, each input
@@ -110,10 +120,12 @@ function programHelper(b: ShaderBuilder, program: Program, vars: readonly Tensor
  * A WGSL helper applying a producer's epilogue (epilogue.ts) to the f32 expression `x`; returns the
  * call. `extras` are WGSL f32 expressions for the inputs i1..iE (epilogueLoads), in order.
  */
-export function wgslEpilogue(b: ShaderBuilder, p: Program, x: string, extras: readonly string[] = [], fn = 'kiln_epilogue'): string {
+export function wgslEpilogue(b: ShaderBuilder, p: Program, x: string, extras: readonly string[] = [], base = 'kiln_epilogue', fast = false): string {
+  // `fast`: a twin helper whose quantization steps flag instead of dividing exactly (stepWgsl)
+  const fn = fast ? `${base}_fast` : base;
   // once per program: a kernel that stores (or loads) in several places calls it for each
   if (b.hasHelper(fn)) return `${fn}(${[x, ...extras].join(', ')})`;
-  const body = programWgsl(b, p, fn === 'kiln_epilogue' ? 'epi_k' : `${fn}_k`);
+  const body = programWgsl(b, p, base === 'kiln_epilogue' ? 'epi_k' : `${base}_k`, fast);
   const params = ['v: f32', ...extras.map((_, k) => `e${k + 1}: f32`)].join(', ');
   const lets = ['  let in0 = v;', ...extras.map((_, k) => `  let in${k + 1} = e${k + 1};`)];
   b.helper(fn, [`fn ${fn}(${params}) -> f32 {`, ...lets, ...body, `  return s${p.steps.length - 1};`, '}'].join('\n'));

@@ -114,6 +114,29 @@ export function wgslQuantRound(b: ShaderBuilder, p: FloatPrecision): string {
 }
 
 /**
+ * Registers `kiln_qround_fast(x: f32, s: f32) -> f32`: kiln_qround_float32's answer wherever the hardware
+ * quotient is not near a half, and the module-scope `kiln_redo` (wgslRedoFlag) set where it is: the caller
+ * computes those outputs again with kiln_qround_float32 when the flag is up (ConvProgramIo.fastStore).
+ */
+export function wgslQuantRoundFast(b: ShaderBuilder): string {
+  wgslRedoFlag(b);
+  b.helper('kiln_qround_fast', [
+    'fn kiln_qround_fast(x: f32, s: f32) -> f32 {',
+    '  let q0 = x / s;',
+    '  kiln_redo = kiln_redo || abs(q0 - (floor(q0) + 0.5)) <= abs(q0) * 0.000002;',
+    '  return round(q0);',
+    '}',
+  ].join('\n'));
+  return 'kiln_qround_fast';
+}
+
+/** Declares `kiln_redo`, per invocation, false at its start: some output of a fast rounding may be wrong. */
+export function wgslRedoFlag(b: ShaderBuilder): string {
+  b.helper('kiln_redo', 'var<private> kiln_redo: bool;');
+  return 'kiln_redo';
+}
+
+/**
  * Registers `kiln_qround4(x: vec4<f32>, s: f32) -> vec4<f32>`: kiln_qround_float32 of four values at
  * once. The exact quotient runs for the lanes near a half only, in one loop over the lanes entered when
  * any is: SwiftShader runs an if's body under the lanes' mask (so four inlined copies of the exact
