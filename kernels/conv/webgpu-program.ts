@@ -414,10 +414,10 @@ export function convProgram(b: ShaderBuilder, g: ConvGeometry, io: ConvProgramIo
     line(`${indent}}`);
   };
   if (io.fastStore) {
-    wgslRedoFlag(b);
+    const redo = wgslRedoFlag(b);
     storeLoop(io.fastStore, '');
     // a loop, not an if: SwiftShader skips a loop no lane enters but runs an if's body under the lanes' mask
-    line('for (var redo = select(1u, 0u, kiln_redo); redo < 1u; redo++) {');
+    line(`for (var redo = select(1u, 0u, ${redo}); redo < 1u; redo++) {`);
     storeLoop(io.store, '  ');
     line('}');
   } else storeLoop(io.store, '');

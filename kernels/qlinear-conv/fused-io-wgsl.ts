@@ -61,22 +61,22 @@ function widenedTable(t: AnyTensor): AnyTensor {
  * through the folded QLinearAdd (QLinearAdd's own rounding, with `residual` read at the same
  * offset: same shapes only), table (QLinearLookup: table[y - lowest], a constant buffer so pipelines
  * stay shared), DequantizeLinear (f32(q - zp) * scale) and a per-column bias Add (QLinearMatMul's
- * `column`). With `redo`, the folded QLinearAdd stores the hardware quotient's rounding and sets that
- * bool where it may be wrong (wgslQLinearAddRound): the caller stores again without `redo` then.
+ * `column`). With `fast`, the folded QLinearAdd stores the hardware quotient's rounding and sets
+ * `kiln_redo` where it may be wrong (wgslQLinearAddRound): the caller stores again without `fast` then.
  */
-export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar, residual?: TensorVar): (o: string, column?: string, redo?: string) => string[] {
+export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y: TensorVar, residual?: TensorVar): (o: string, column?: string, fast?: boolean) => string[] {
   const lines: string[] = [];
   let value = 'yq';
   let valueType = intType;
-  let add: ((o: string, redo?: string) => string[]) | undefined;
+  let add: ((o: string, fast?: boolean) => string[]) | undefined;
   if (io.add) {
     if (!residual) fail('INTERNAL', 'a folded QLinearAdd needs its residual operand declared');
     const p = b.uniformArray('add_params', 'f32', Array.from(io.add.data as Float32Array));
     const range: [number, number] = intType === 'int8' ? [-128, 127] : [0, 255];
-    add = (o, redo) => [
+    add = (o, fast) => [
       `let add_a = ${p}(0u) * (f32(yq) - ${p}(1u));`,
       `let add_b = ${p}(2u) * (f32(${residual.get(o)}) - ${p}(3u));`,
-      ...wgslQLinearAddRound(b, 'add_a', 'add_b', `${p}(4u)`, `${p}(5u)`, range, 'ya', redo),
+      ...wgslQLinearAddRound(b, 'add_a', 'add_b', `${p}(4u)`, `${p}(5u)`, range, 'ya', fast),
     ];
     value = 'ya';
   }
@@ -96,8 +96,8 @@ export function wgslFusedStore(b: ShaderBuilder, io: FusedIo, intType: string, Y
   // the folded bias Add (QLinearMatMul: the caller passes the output column), a uniform per column
   const bias = io.bias && b.uniformArray('dq_bias', 'f32', Array.from(io.bias.data as Float32Array));
   const final = valueType === 'float32' ? value : `${Y.type}(${value})`;
-  return (o, column, redo) => {
+  return (o, column, fast) => {
     if (bias && column === undefined) fail('INTERNAL', 'a folded bias needs the output column');
-    return [...(add ? add(o, redo) : []), ...lines, Y.set(o, bias ? `${final} + ${bias}(${column})` : final)];
+    return [...(add ? add(o, fast) : []), ...lines, Y.set(o, bias ? `${final} + ${bias}(${column})` : final)];
   };
 }

@@ -94,19 +94,19 @@ function lowerQLinearConv(inputs: readonly MaybeMeta[], outputs: readonly Tensor
   const yzv = `let yzv = ${yz ? `i32(${yz.get('0u')})` : '0'};`;
   // the multiplier's exact division is a 26-step loop: once per channel of the tile
   const perChannel = (co: string): string => (multOf ? `${multOf}(${co})` : `${div}(${xs.get('0u')} * ${ws.get(p.wsPer ? co : '0u')}, ${ys.get('0u')})`);
-  const epilogue = (acc: string, o: string, chv: string, chb: string, redo?: string): string => [
+  const epilogue = (acc: string, o: string, chv: string, chb: string, fast?: boolean): string => [
     `let mult = ${chv};`,
     `let r = ${requantExpr(bias ? `${acc} + ${chb}` : acc)} + yzv;`,
     `let yq = clamp(r, ${p.range[0]}, ${p.range[1]});`,
-    ...store(o, undefined, redo),
+    ...store(o, undefined, fast),
   ].join('\n');
   const zeroPoints = dot4 ? undefined : exactInFloat32(inputs, ctx.constants ?? [], xInt.dtype, p.geo.coutG * p.geo.group, p.wzPer);
   const xzf = zeroPoints && b.uniform('xzf', 'f32', zeroPoints.x);
   const wzf = zeroPoints && zeroPoints.w !== 0 ? b.uniform('wzf', 'f32', zeroPoints.w) : undefined;
   const yzf = zeroPoints && mlas ? (yz ? wgslQuantParam(b, 'yzf', ctx.constants?.[YZ], () => yz)('0u') : '0.0') : '';
-  const convStore = (acc: string, o: string, redo?: string): string => (mlas
-    ? [`let yq = i32(clamp(round((${acc}${bias ? ' + chbf' : ''}) * chv) + ${yzf}, ${p.range[0]}.0, ${p.range[1]}.0));`, ...store(o, undefined, redo)].join('\n')
-    : epilogue(`i32(${acc})`, o, 'chv', 'chb', redo));
+  const convStore = (acc: string, o: string, fast?: boolean): string => (mlas
+    ? [`let yq = i32(clamp(round((${acc}${bias ? ' + chbf' : ''}) * chv) + ${yzf}, ${p.range[0]}.0, ${p.range[1]}.0));`, ...store(o, undefined, fast)].join('\n')
+    : epilogue(`i32(${acc})`, o, 'chv', 'chb', fast));
   const program = zeroPoints
     // Integer-valued floats through the float Conv's tuned forms: every product and partial sum is an
     // integer below 2^24, so the f32 accumulator holds the i32 sum exactly and the epilogue is the same
@@ -121,7 +121,7 @@ function lowerQLinearConv(inputs: readonly MaybeMeta[], outputs: readonly Tensor
       // conversion at the end (an i32 round trip per output cost ~1 ms of a 1x1 64->64 conv's 11)
       store: (acc, o) => convStore(acc, o),
       // a folded QLinearAdd's exact division only for the tiles whose hardware quotient may round wrong
-      fastStore: io.add ? (acc, o) => convStore(acc, o, 'kiln_redo') : undefined,
+      fastStore: io.add ? (acc, o) => convStore(acc, o, true) : undefined,
       label: `QLinearConv:${ctx.node}`,
     })
     : intConvProgram({

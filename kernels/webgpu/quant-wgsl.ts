@@ -1,7 +1,7 @@
 import type { QuantParamLayout } from '../common/quant.ts';
 import type { MaybeTensor } from '../contract.ts';
 import type { ShaderBuilder, TensorVar } from './shader-builder.ts';
-import { wgslDivExactWhere } from './quant-round-wgsl.ts';
+import { wgslDivExactWhere, wgslRedoFlag } from './quant-round-wgsl.ts';
 
 // the rounding helpers live apart: the core download's fused programs need them, not the rest (bundle)
 export { QUANTIZE_LOAD_SITES, wgslDivExact, wgslDivExactWhere, wgslQuantizeFinish, wgslQuantRound, wgslQuantRound4, wgslRoundF16, wgslRoundTo } from './quant-round-wgsl.ts';
@@ -123,12 +123,12 @@ export function wgslQuantParam(b: ShaderBuilder, name: string, constant: MaybeTe
  * quotient only where the hardware one's sum lands near a half (a few ulps cover the division's error
  * and the sum's rounding), as QuantizeLinear's rounding does.
  *
- * With `redo` (a `var` bool the caller declared), the statements never divide exactly: they round the
- * hardware quotient and set `redo` where that may be wrong, and the caller runs the exact form again
- * for its outputs when `redo` is set. In a conv's epilogue loop the exact path's mere presence, guarded
- * and never entered, cost more than the rest of the add (decision quantized-store).
+ * With `fast`, the statements never divide exactly: they round the hardware quotient and set the
+ * module-scope `kiln_redo` (wgslRedoFlag) where that may be wrong, and the caller runs the exact form
+ * again when it is set. In a conv's epilogue loop the exact path's mere presence, guarded and never
+ * entered, cost more than the rest of the add (decision swiftshader-gathers).
  */
-export function wgslQLinearAddRound(b: ShaderBuilder, va: string, vb: string, sc: string, zc: string, range: readonly [number, number], name: string, redo?: string): string[] {
+export function wgslQLinearAddRound(b: ShaderBuilder, va: string, vb: string, sc: string, zc: string, range: readonly [number, number], name: string, fast = false): string[] {
   const clampC = (v: string): string => `clamp(${v}, ${range[0]}.0 - ${zc}, ${range[1]}.0 - ${zc}) + ${zc}`;
   const lines = [
     `let ${name}_sum = ${va} + ${vb};`,
@@ -136,7 +136,10 @@ export function wgslQLinearAddRound(b: ShaderBuilder, va: string, vb: string, sc
     `let ${name}_t0 = ${clampC(`${name}_q0`)};`,
     `let ${name}_near = abs(${name}_t0 - (floor(${name}_t0) + 0.5)) <= (abs(${name}_q0) + abs(${name}_t0)) * 0.000002;`,
   ];
-  if (redo) return [...lines, `${redo} = ${redo} || ${name}_near;`, `let ${name} = i32(round(${name}_t0));`];
+  if (fast) {
+    const redo = wgslRedoFlag(b);
+    return [...lines, `${redo} = ${redo} || ${name}_near;`, `let ${name} = i32(round(${name}_t0));`];
+  }
   const divWhere = wgslDivExactWhere(b);
   return [...lines, `let ${name} = i32(round(${clampC(`${divWhere}(${name}_sum, ${sc}, ${name}_near)`)}));`];
 }
