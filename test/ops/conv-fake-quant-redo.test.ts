@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor } from '../../core/tensor.ts';
-import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { testRng } from '../helpers/random.ts';
+import { withShaderRewrite } from '../helpers/shader-rewrite.ts';
 
 const rng = testRng(import.meta.url);
 const X_DIMS = [1, 3, 9, 11];
@@ -37,13 +37,6 @@ function model(): Uint8Array {
 }
 
 test('a Conv epilogue\'s fake quantization rounds exactly with a hardware quotient ulps off: the exact pass runs for the tiles near a half', async () => {
-  (await createGpuDevice()).device.destroy(); // installs Dawn's GPUDevice, whose prototype every session's device shares
-  const proto = (globalThis as { GPUDevice?: { prototype: GPUDevice } }).GPUDevice!.prototype;
-  const create = proto.createShaderModule;
-  let rewrite = (code: string): string => code;
-  proto.createShaderModule = function (this: GPUDevice, d: GPUShaderModuleDescriptor) {
-    return create.call(this, { ...d, code: rewrite(d.code) });
-  };
   const n = X_DIMS.reduce((a, b) => a * b, 1);
   const x = new Tensor('float32', Float32Array.from({ length: n }, () => Math.floor(rng.uniform() * 9 - 4) / 2), X_DIMS);
   const bytes = model();
@@ -59,7 +52,7 @@ test('a Conv epilogue\'s fake quantization rounds exactly with a hardware quotie
     }
   };
   const differing = (got: Float32Array, want: Float32Array): number => got.reduce((k, v, i) => k + (v === want[i] ? 0 : 1), 0);
-  try {
+  await withShaderRewrite(async (setRewrite) => {
     const want = await runOn('js');
     assert.ok(new Set(want).size > 10, 'outputs vary (not saturated)');
     let seen = 0;
@@ -69,13 +62,11 @@ test('a Conv epilogue\'s fake quantization rounds exactly with a hardware quotie
       assert.ok(code.includes(REDO_LOOP), 'the exact pass is a loop entered when kiln_redo is set');
       return code.split(HARDWARE_QUOTIENT).join('let q0 = (x / s) * 1.000001;');
     };
-    rewrite = perturb;
+    setRewrite(perturb);
     assert.equal(differing(await runOn('webgpu'), want), 0, 'the perturbed quotient rounds as the CPU');
     assert.ok(seen > 0, 'the conv\'s shader has the fast epilogue');
-    rewrite = (code) => perturb(code).replace(REDO_LOOP, 'for (var redo = 1u; redo < 1u; redo++) {');
+    setRewrite((code) => perturb(code).replace(REDO_LOOP, 'for (var redo = 1u; redo < 1u; redo++) {'));
     const skipped = differing(await runOn('webgpu'), want);
     assert.ok(skipped > 0, 'without the exact pass the perturbed quotients round wrongly');
-  } finally {
-    proto.createShaderModule = create;
-  }
+  });
 });

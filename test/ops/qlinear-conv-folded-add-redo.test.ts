@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor, type AnyTensor } from '../../core/tensor.ts';
-import { createGpuDevice } from '../../runtime/backends/webgpu/gpu-device.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import { InferenceSession } from '../../runtime/node.ts';
 import { ADD_ATTR, RESIDUAL_SLOT } from '../../kernels/qlinear-conv/fused-io-attrs.ts';
 import { testRng } from '../helpers/random.ts';
+import { withShaderRewrite } from '../helpers/shader-rewrite.ts';
 
 const rng = testRng(import.meta.url);
 const X_DIMS = [1, 6, 7, 9];
@@ -46,13 +46,6 @@ function model(mlas: boolean): Uint8Array {
 }
 
 test('QLinearConv\'s folded QLinearAdd rounds exactly with a hardware quotient ulps off: the exact pass runs for the tiles near a half', async () => {
-  (await createGpuDevice()).device.destroy(); // installs Dawn's GPUDevice, whose prototype every session's device shares
-  const proto = (globalThis as { GPUDevice?: { prototype: GPUDevice } }).GPUDevice!.prototype;
-  const create = proto.createShaderModule;
-  let rewrite = (code: string): string => code;
-  proto.createShaderModule = function (this: GPUDevice, d: GPUShaderModuleDescriptor) {
-    return create.call(this, { ...d, code: rewrite(d.code) });
-  };
   const n = X_DIMS.reduce((a, b) => a * b, 1);
   const feeds = {
     x: new Tensor('uint8', Uint8Array.from({ length: n }, () => Math.floor(rng.uniform() * 256)), X_DIMS),
@@ -70,7 +63,7 @@ test('QLinearConv\'s folded QLinearAdd rounds exactly with a hardware quotient u
     }
   };
   const differing = (got: Uint8Array, want: Uint8Array): number => got.reduce((k, v, i) => k + (v === want[i] ? 0 : 1), 0);
-  try {
+  await withShaderRewrite(async (setRewrite) => {
     for (const mlas of [true, false]) {
       const bytes = model(mlas);
       const want = await runOn(bytes, 'js');
@@ -82,14 +75,12 @@ test('QLinearConv\'s folded QLinearAdd rounds exactly with a hardware quotient u
         assert.ok(code.includes(REDO_LOOP), 'the exact pass is a loop entered when kiln_redo is set');
         return code.split(HARDWARE_QUOTIENT).join('let ya_q0 = (ya_sum / add_params(4u)) * 1.000001;');
       };
-      rewrite = perturb;
+      setRewrite(perturb);
       assert.equal(differing(await runOn(bytes, 'webgpu'), want), 0, `mlas ${mlas}: the perturbed quotient rounds as the CPU`);
       assert.ok(seen > 0, 'the folded add\'s shader was rewritten');
-      rewrite = (code) => perturb(code).replace(REDO_LOOP, 'for (var redo = 1u; redo < 1u; redo++) {');
+      setRewrite((code) => perturb(code).replace(REDO_LOOP, 'for (var redo = 1u; redo < 1u; redo++) {'));
       const skipped = differing(await runOn(bytes, 'webgpu'), want);
       assert.ok(skipped > 0, `mlas ${mlas}: without the exact pass the perturbed quotients round wrongly`);
     }
-  } finally {
-    proto.createShaderModule = create;
-  }
+  });
 });
