@@ -72,12 +72,12 @@ export class ShaderBuilder {
     this.helperFns.set(name, source);
   }
 
-  /** Whether a helper of this name is registered (a caller that emits a helper once, with its uniforms). */
   /** Whether a uniform (or uniform array) of this name is declared. */
   hasUniform(name: string): boolean {
     return this.accessors.some((a) => a.startsWith(`fn ${name}(`));
   }
 
+  /** Whether a helper of this name is registered (a caller that emits a helper once, with its uniforms). */
   hasHelper(name: string): boolean {
     return this.helperFns.has(name);
   }
