@@ -27,6 +27,17 @@ export function wgslRoundF16(b: ShaderBuilder): string {
 }
 
 /**
+ * WGSL: whether `v`, a value computed from a hardware quotient, lies near enough a half that the
+ * correctly rounded quotient may round the other way: within 2e-6 of `scale` (the quotient's
+ * magnitude, with whatever was added to it). WGSL allows 2.5 ulp (~3e-7 relative) for `/`; the band is
+ * wider so every rounding built on it (QuantizeLinear, QLinearAdd, fake quantization, scalar or four
+ * lanes) takes the exact path for the same values. Works on f32 and vec4<f32> alike.
+ */
+export function wgslNearHalf(v: string, scale: string): string {
+  return `abs(${v} - (floor(${v}) + 0.5)) <= ${scale} * 0.000002`;
+}
+
+/**
  * Registers `kiln_div(a: f32, b: f32) -> f32`: the correctly rounded IEEE quotient, as the CPU
  * computes it. WGSL allows 2.5 ulp for `/` (SwiftShader turns x / 255.0 into a reciprocal
  * multiply), and a one-ulp difference moves round-half-even across a tie. Long division of the
@@ -107,7 +118,7 @@ export function wgslQuantRound(b: ShaderBuilder, p: FloatPrecision): string {
   b.helper(name, [
     `fn ${name}(x: f32, s: f32) -> f32 {`,
     '  let q0 = x / s;',
-    `  return round(${wgslDivExactWhere(b)}(x, s, abs(q0 - (floor(q0) + 0.5)) <= abs(q0) * 0.000002));`,
+    `  return round(${wgslDivExactWhere(b)}(x, s, ${wgslNearHalf('q0', 'abs(q0)')}));`,
     '}',
   ].join('\n'));
   return name;
@@ -123,7 +134,7 @@ export function wgslQuantRoundFast(b: ShaderBuilder): string {
   b.helper('kiln_qround_fast', [
     'fn kiln_qround_fast(x: f32, s: f32) -> f32 {',
     '  let q0 = x / s;',
-    '  kiln_redo = kiln_redo || abs(q0 - (floor(q0) + 0.5)) <= abs(q0) * 0.000002;',
+    `  kiln_redo = kiln_redo || ${wgslNearHalf('q0', 'abs(q0)')};`,
     '  return round(q0);',
     '}',
   ].join('\n'));
@@ -148,7 +159,7 @@ export function wgslQuantRound4(b: ShaderBuilder): string {
   b.helper('kiln_qround4', [
     'fn kiln_qround4(x: vec4<f32>, s: f32) -> vec4<f32> {',
     '  var q = x / s;',
-    '  let near = abs(q - (floor(q) + 0.5)) <= abs(q) * 0.000002;',
+    `  let near = ${wgslNearHalf('q', 'abs(q)')};`,
     `  for (var l = select(4u, 0u, any(near)); l < 4u; l++) { if (near[l]) { q[l] = ${div}(x[l], s); } }`,
     '  return round(q);',
     '}',

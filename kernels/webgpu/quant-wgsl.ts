@@ -1,7 +1,7 @@
 import type { QuantParamLayout } from '../common/quant.ts';
 import type { MaybeTensor } from '../contract.ts';
 import type { ShaderBuilder, TensorVar } from './shader-builder.ts';
-import { wgslDivExactWhere, wgslRedoFlag } from './quant-round-wgsl.ts';
+import { wgslDivExactWhere, wgslNearHalf, wgslRedoFlag } from './quant-round-wgsl.ts';
 
 // the rounding helpers live apart: the core download's fused programs need them, not the rest (bundle)
 export { QUANTIZE_LOAD_SITES, wgslDivExact, wgslDivExactWhere, wgslQuantizeFinish, wgslQuantRound, wgslQuantRound4, wgslRoundF16, wgslRoundTo } from './quant-round-wgsl.ts';
@@ -134,7 +134,7 @@ export function wgslQLinearAddRound(b: ShaderBuilder, va: string, vb: string, sc
     `let ${name}_sum = ${va} + ${vb};`,
     `let ${name}_q0 = ${name}_sum / ${sc};`,
     `let ${name}_t0 = ${clampC(`${name}_q0`)};`,
-    `let ${name}_near = abs(${name}_t0 - (floor(${name}_t0) + 0.5)) <= (abs(${name}_q0) + abs(${name}_t0)) * 0.000002;`,
+    `let ${name}_near = ${wgslNearHalf(`${name}_t0`, `(abs(${name}_q0) + abs(${name}_t0))`)};`,
   ];
   if (fast) {
     const redo = wgslRedoFlag(b);
