@@ -38,11 +38,25 @@ const FLOAT_TABLES = new Set([...EXACT_IN_FLOAT32, ...REBUILT_IN_WASM]);
  * a table computed here by the three ops' own references on all 256 inputs: the same answers, one
  * byte-to-byte step instead of three steps and two float tensors. Without the QuantizeLinear (the
  * activation's float result feeds a pool or a Mul, as in squeeze-excite blocks) the table holds the
- * 256 float32 results of DequantizeLinear -> op: one step instead of two.
+ * 256 float32 results of DequantizeLinear -> op: one step instead of two. DequantizeLinear ->
+ * QuantizeLinear with no activation between (a requantization, or what is left once
+ * dropReluBeforeQuantize has dropped a Relu whose QuantizeLinear saturates at zero) becomes the same
+ * one step, its table the two ops' answers.
  */
 export function foldQdqLookupTables(graph: Graph, opset: number): void {
   const index = new GraphIndex(graph);
   const replace = new Map<Node, Node | undefined>();
+  for (const q of graph.nodes) {
+    if (q.opType !== 'QuantizeLinear' || q.domain !== '' || !q.inputs[0] || !q.outputs[0]) continue;
+    const dq = index.producer.get(q.inputs[0]);
+    if (!dq || dq.opType !== 'DequantizeLinear' || dq.domain !== '' || !dq.inputs[0] || !index.hasSingleConsumer(q.inputs[0]) || replace.has(dq)) continue;
+    const table = lookupTable(graph, dq, undefined, q, opset);
+    const tableName = `${q.name}__kiln_lookup_table`;
+    if (!table || graph.initializers.has(tableName)) continue;
+    graph.initializers.set(tableName, table.table);
+    replace.set(dq, undefined);
+    replace.set(q, { name: q.name, opType: 'QLinearLookup', domain: 'kiln', inputs: [dq.inputs[0], tableName], outputs: [q.outputs[0]], attrs: Attributes.empty().with('kiln_folded', 'Identity') });
+  }
   for (const op of graph.nodes) {
     if (op.domain !== '' || !UNARY.has(op.opType) || op.outputs.length !== 1 || !op.inputs[0]) continue;
     const dq = index.producer.get(op.inputs[0]);
@@ -74,23 +88,23 @@ export function foldQdqLookupTables(graph: Graph, opset: number): void {
 const perTensor = (t: AnyTensor | undefined): boolean => t !== undefined && t.size === 1;
 
 /**
- * The 256 outputs of DequantizeLinear -> op (-> QuantizeLinear), or undefined when the pattern is
+ * The 256 outputs of DequantizeLinear (-> op) (-> QuantizeLinear), or undefined when the pattern is
  * not 8-bit per-tensor with float32 scales.
  */
-function lookupTable(graph: Graph, dq: Node, op: Node, q: Node | undefined, opset: number): { table: AnyTensor; dequantized: AnyTensor } | undefined {
+function lookupTable(graph: Graph, dq: Node, op: Node | undefined, q: Node | undefined, opset: number): { table: AnyTensor; dequantized: AnyTensor } | undefined {
   const init = (name: string | undefined): AnyTensor | undefined => (name ? graph.initializers.get(name) : undefined);
   const [xs, xz] = [init(dq.inputs[1]), init(dq.inputs[2])];
   // the zero points say the 8-bit types (without one, x's type is not known here)
   if (!perTensor(xs) || !perTensor(xz) || !EIGHT_BIT.has(xz!.type) || xs!.type !== 'float32') return undefined;
   const [ys, yz] = q ? [init(q.inputs[1]), init(q.inputs[2])] : [];
   if (q && (!perTensor(ys) || !perTensor(yz) || !EIGHT_BIT.has(yz!.type) || ys!.type !== 'float32')) return undefined;
-  const [dqDef, opDef, qDef] = [resolveDefinition('', 'DequantizeLinear'), resolveDefinition('', op.opType), resolveDefinition('', 'QuantizeLinear')];
-  if (!dqDef || !opDef || !qDef) return undefined;
+  const [dqDef, opDef, qDef] = [resolveDefinition('', 'DequantizeLinear'), op && resolveDefinition('', op.opType), resolveDefinition('', 'QuantizeLinear')];
+  if (!dqDef || (op && !opDef) || !qDef) return undefined;
   const ctx = (n: Node): KernelContext => ({ attrs: n.attrs, opset, node: n.name, host: [] });
   const all = xz!.type === 'int8' ? new Tensor('int8', Int8Array.from({ length: 256 }, (_, i) => i - 128), [256]) : new Tensor('uint8', Uint8Array.from({ length: 256 }, (_, i) => i), [256]);
   try {
     const x = dqDef.reference([all, xs, xz], ctx(dq))[0]!;
-    const y = opDef.reference([x, ...op.inputs.slice(1).map((i) => init(i))], ctx(op))[0]!;
+    const y = op && opDef ? opDef.reference([x, ...op.inputs.slice(1).map((i) => init(i))], ctx(op))[0]! : x;
     if (x.type !== 'float32') return undefined;
     if (!q) return y.type === 'float32' && y.size === 256 ? { table: y, dequantized: x } : undefined;
     const t = qDef.reference([y, ys, yz], ctx(q))[0]!;
