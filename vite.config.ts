@@ -82,6 +82,7 @@ export const IIFE_CHUNKS: Readonly<Record<string, string>> = {
   'ops-sequence': 'kernels/lazy/ops-sequence.ts',
   'ops-vision': 'kernels/lazy/ops-vision.ts',
   'ops-signal': 'kernels/lazy/ops-signal.ts',
+  'ops-ml': 'kernels/lazy/ops-ml.ts',
 };
 const IIFE_LOADER = resolve(root, 'runtime/worker/iife-chunks.ts');
 const IIFE_ENTRY = resolve(root, BROWSER_BUILDS.iife.entry);

@@ -9,8 +9,9 @@ import { group as transformer } from './lazy/ops-transformer.ts';
 import { group as sequence } from './lazy/ops-sequence.ts';
 import { group as vision } from './lazy/ops-vision.ts';
 import { group as signal } from './lazy/ops-signal.ts';
+import { group as ml } from './lazy/ops-ml.ts';
 
-export const LAZY_GROUPS: Readonly<Record<LazyGroupName, LazyOpGroup>> = { quantized, transformer, sequence, vision, signal };
+export const LAZY_GROUPS: Readonly<Record<LazyGroupName, LazyOpGroup>> = { quantized, transformer, sequence, vision, signal, ml };
 for (const [name, group] of Object.entries(LAZY_GROUPS)) registerLazyGroup(name as LazyGroupName, group);
 
 /** Every op: the core families, then each lazy group's. */

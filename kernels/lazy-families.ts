@@ -18,7 +18,7 @@ export interface LazyOpGroup {
   readonly webgpu: readonly ImplementationTable<WebGpuKernel>[];
 }
 
-export type LazyGroupName = 'quantized' | 'transformer' | 'sequence' | 'vision' | 'signal';
+export type LazyGroupName = 'quantized' | 'transformer' | 'sequence' | 'vision' | 'signal' | 'ml';
 
 /** Every lazily loaded op, by opKey -> its group (test/ops/lazy-families.test.ts checks this against the chunks). */
 export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
@@ -55,6 +55,10 @@ export const LAZY_OP_KEYS: Readonly<Record<string, LazyGroupName>> = {
   '::DeformConv': 'vision',
   '::DFT': 'signal', '::STFT': 'signal', '::HannWindow': 'signal', '::HammingWindow': 'signal',
   '::BlackmanWindow': 'signal', '::MelWeightMatrix': 'signal',
+  'ai.onnx.ml::TreeEnsembleRegressor': 'ml', 'ai.onnx.ml::TreeEnsembleClassifier': 'ml', 'ai.onnx.ml::TreeEnsemble': 'ml',
+  'ai.onnx.ml::LinearRegressor': 'ml', 'ai.onnx.ml::LinearClassifier': 'ml', 'ai.onnx.ml::Binarizer': 'ml', 'ai.onnx.ml::Scaler': 'ml',
+  'ai.onnx.ml::Normalizer': 'ml', 'ai.onnx.ml::Imputer': 'ml', 'ai.onnx.ml::ArrayFeatureExtractor': 'ml',
+  'ai.onnx.ml::LabelEncoder': 'ml',
 };
 
 /** One `import()` per group: the bundlers split each into a chunk (the script tag: vite.config.ts IIFE_CHUNKS). */
@@ -64,6 +68,7 @@ const LOADERS: Readonly<Record<LazyGroupName, () => Promise<{ group: LazyOpGroup
   sequence: () => import('./lazy/ops-sequence.ts'),
   vision: () => import('./lazy/ops-vision.ts'),
   signal: () => import('./lazy/ops-signal.ts'),
+  ml: () => import('./lazy/ops-ml.ts'),
 };
 
 const definitions = new Map<string, OpDefinition>();

@@ -29,7 +29,7 @@ export const ON_DEMAND = [
   { what: 'If / Loop / Scan expansion (script tag / ESM worker)', files: ['kiln.iife-control-flow.js', 'kiln.worker-control-flow.mjs'] },
   { what: 'generate() loop and KV cache (script tag / ESM worker)', files: ['kiln.iife-generate.js', 'kiln.worker-generate-here.mjs'] },
   // Op families outside the core set (kernels/lazy-families.ts), loaded when a model uses one of their ops.
-  ...['quantized', 'transformer', 'sequence', 'vision', 'signal'].map((g) => ({ what: `ops: ${g} (script tag / ESM worker)`, files: [`kiln.iife-ops-${g}.js`, `kiln.worker-ops-${g}.mjs`] })),
+  ...['quantized', 'transformer', 'sequence', 'vision', 'signal', 'ml'].map((g) => ({ what: `ops: ${g} (script tag / ESM worker)`, files: [`kiln.iife-ops-${g}.js`, `kiln.worker-ops-${g}.mjs`] })),
 ];
 
 export const gzipBytes = (dist, file) => gzipSync(readFileSync(join(dist, file)), { level: 9 }).length;

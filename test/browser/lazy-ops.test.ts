@@ -196,6 +196,17 @@ const groupModels: { group: string; model: Uint8Array; dims: number[]; expected:
     dims: [2, 4],
     expected: groupInput.map((x, n) => x * (0.5 - 0.5 * Math.cos((2 * Math.PI * n) / 8))),
   },
+  {
+    group: 'ml', // ai.onnx.ml Scaler, per feature: (x - offset[j]) * scale[j]
+    model: encodeOnnxModel({
+      opsets: { '': 17, 'ai.onnx.ml': 1 },
+      inputs: [{ name: 'x', dtype: 'float32', dims: [2, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: [2, 4] }],
+      nodes: [{ opType: 'Scaler', domain: 'ai.onnx.ml', inputs: ['x'], outputs: ['y'], attrs: { offset: { floats: [0.5, 0, -1, 2] }, scale: { floats: [2, -1, 0.5, 1] } } }],
+    }),
+    dims: [2, 4],
+    expected: groupInput.map((x, n) => (x - [0.5, 0, -1, 2][n % 4]!) * [2, -1, 0.5, 1][n % 4]!),
+  },
 ];
 
 for (const worker of [true, false]) {
