@@ -119,10 +119,10 @@ static void unary_range(int op, const int *ins, const float *src, float *y, int 
   }
 }
 
-/** Runs `count` instructions at `prog` over n floats: x (the chain's input) -> y. y must not alias any operand. */
-int KILN_EXPORT(kiln_chain_f32)(const int *prog, int count, const float *x, float *y, int n) {
-  for (int s = 0; s < n; s += TILE) {
-    const int e = s + TILE < n ? s + TILE : n;
+/** Elements [s0, s1) of a chain, tile by tile; a binary operand's broadcast index is the absolute one. */
+static void chain_range(const int *prog, int count, const float *x, float *y, int s0, int s1) {
+  for (int s = s0; s < s1; s += TILE) {
+    const int e = s + TILE < s1 ? s + TILE : s1;
     const float *src = x + s;
     float *dst = y + s;
     for (int i = 0; i < count; i++) {
@@ -132,5 +132,22 @@ int KILN_EXPORT(kiln_chain_f32)(const int *prog, int count, const float *x, floa
       src = dst;
     }
   }
+}
+
+/** Runs `count` instructions at `prog` over n floats: x (the chain's input) -> y. y must not alias any operand. */
+int KILN_EXPORT(kiln_chain_f32)(const int *prog, int count, const float *x, float *y, int n) {
+  chain_range(prog, count, x, y, 0, n);
+  return 0;
+}
+
+/**
+ * Elements [u0 * CHAIN_BLOCK, min(u1 * CHAIN_BLOCK, n)) of kiln_chain_f32's call: the thread pool's
+ * row-parallel form (kernels/wasm/contract.ts ROW_PARALLEL_EXPORTS). Parts start on tile boundaries
+ * and every element goes through the same vector math, so the bits do not depend on the split.
+ */
+#define CHAIN_BLOCK (2 * TILE)
+int KILN_EXPORT(kiln_chain_part_f32)(const int *prog, int count, const float *x, float *y, int n, int u0, int u1) {
+  const int i0 = u0 * CHAIN_BLOCK, i1 = u1 * CHAIN_BLOCK < n ? u1 * CHAIN_BLOCK : n;
+  if (i1 > i0) chain_range(prog, count, x, y, i0, i1);
   return 0;
 }

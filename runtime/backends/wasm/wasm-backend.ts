@@ -76,10 +76,20 @@ export function defaultWasmThreads(): number {
 /** A chain member that is not the last: the last one's pass computes it. */
 const NO_RUN: WasmStep = { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
 
+/** Elements per unit of kiln_chain_part_f32 (kernels/wasm/src/eltwise-chain.c CHAIN_BLOCK). */
+const CHAIN_BLOCK = 2048;
+/**
+ * A chain's work per element and link in the pool's units (multiply-adds at ~15 GMAC/s): PaddleOCR v4
+ * rec's conv tails (Mul, Add, HardSwish, Mul, Add over 15-61k values) took ~0.5 ns per element and link.
+ */
+const CHAIN_LINK_COST = 8;
+
+/** One pass over the chain's elements, split across the pool (by its timed choice) when it is long. */
 function chainStep(k: KilnWasm, c: ElementwiseChain, program: number, at: ReadonlyMap<number, number>): WasmStep {
   const [x, y] = [at.get(c.input)!, at.get(c.output)!];
-  const f = k.fn('kiln_chain_f32');
-  return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => void f(program, c.links.length, x, y, c.n) };
+  k.fn('kiln_chain_part_f32'); // a stale module fails here, at session start
+  const call = { args: [program, c.links.length, x, y, c.n], floats: 0, rows: Math.ceil(c.n / CHAIN_BLOCK), scratchArg: 0, scratchStride: 0, work: c.n * c.links.length * CHAIN_LINK_COST };
+  return { reads: [], scratchBytes: 0, persistentBytes: [], run: () => k.parallelRows('kiln_chain_part_f32', call) };
 }
 
 /** A carried input/output pair: `shared` when the output takes the input's bytes (the writer writes in place). */
