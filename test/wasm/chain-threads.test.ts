@@ -5,14 +5,11 @@
 // first call of a shape runs split, split-choice.ts). The chain is PaddleOCR v4 rec's conv tail
 // (Mul, Add, HardSwish, Mul, Add) with per-channel operands, so a part's broadcast index must be the
 // absolute one: [1, 37, 61, 67] = 151,219 elements, a last block of 1715, a tail that is no multiple of 4.
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tensor, type AnyTensor } from '../../core/tensor.ts';
+import { Tensor } from '../../core/tensor.ts';
 import { encodeOnnxModel } from '../../runtime/format/onnx/onnx-writer.ts';
-import { InferenceSession } from '../../runtime/node.ts';
-import { compareTensors } from '../helpers/compare.ts';
 import { testRng } from '../helpers/random.ts';
-import { bytesOf, jobsDuring, expectWorkersParkedThenGone } from '../helpers/pool-jobs.ts';
+import { expectSameOnThreads } from '../helpers/same-on-threads.ts';
 
 const rng = testRng(import.meta.url);
 const DIMS = [1, 37, 61, 67];
@@ -34,30 +31,5 @@ test(`a conv tail chain (Mul, Add, HardSwish, Mul, Add; per-channel operands) on
     opsets: { '': 17 },
   });
   const x = new Tensor('float32', Float32Array.from(rng.floats(DIMS.reduce((a, d) => a * d, 1), -6, 6)), DIMS);
-  const ref = await InferenceSession.create(bytes, { executionProviders: [{ name: 'js', reference: true }] });
-  const want = (await ref.run({ x }))['y']!;
-  await ref.release();
-  let one: AnyTensor | undefined;
-  for (const numThreads of [1, 2, 3]) {
-    const s = await InferenceSession.create(bytes, { executionProviders: [{ name: 'wasm', numThreads }] });
-    try {
-      const { value: out, jobs } = await jobsDuring(() => s.run({ x }));
-      const got = out['y']!;
-      const steps = s.lastPlacement?.steps ?? [];
-      assert.deepEqual(steps.map((st) => st.implementation), ['wasm', 'wasm', 'wasm', 'wasm', 'wasm']);
-      assert.equal(steps.filter((st) => st.fusedInto === undefined).length, 1, 'one chain: four steps fused into the last');
-      if (numThreads > 1) assert.ok(jobs >= 1, `split across ${numThreads} threads`);
-      else assert.equal(jobs, 0, 'one thread publishes no job');
-      if (!one) {
-        one = got;
-        assert.equal(compareTensors(got, want, { rtol: 1e-5, atol: 1e-6 }), undefined, `1 thread vs the reference (seed ${rng.seed})`);
-      } else {
-        const a = bytesOf(one), b = bytesOf(got);
-        assert.ok(a.length === b.length && b.every((v, i) => v === a[i]), `${numThreads} threads differ from 1 (seed ${rng.seed})`);
-      }
-    } finally {
-      await s.release();
-    }
-  }
-  await expectWorkersParkedThenGone();
+  await expectSameOnThreads(bytes, { x }, rng.seed, { rtol: 1e-5, atol: 1e-6, split: true, unfusedSteps: 1 });
 });
