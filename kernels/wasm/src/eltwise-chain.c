@@ -134,7 +134,7 @@ static void chain_range(const int *prog, int count, const float *x, float *y, in
   }
 }
 
-/** Runs `count` instructions at `prog` over n floats: x (the chain's input) -> y. y must not alias any operand. */
+/** Runs `count` instructions at `prog` over n floats: x (the chain's input) -> y. y must not overlap an operand. */
 int KILN_EXPORT(kiln_chain_f32)(const int *prog, int count, const float *x, float *y, int n) {
   chain_range(prog, count, x, y, 0, n);
   return 0;
