@@ -6,12 +6,14 @@ import type { ImplementationTable, KernelContext, MaybeMeta, TensorMeta } from '
 import { opKey } from '../contract.ts';
 import { MAX_ROW_PARTS, packedBBytes, type PrepareContext, type WasmKernel, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
 import { wasmEpilogue } from '../wasm/epilogue.ts';
+import { CHAIN_WORDS, type TailProgram } from '../wasm/tail.ts';
 
 /**
  * Conv on float32, 1-D and 2-D, in wasm (kernels/wasm/src/conv-f32.c): im2col straight into the
  * GEMM's packed panels, a chunk of output positions at a time, W read in place as the GEMM's A;
  * depthwise (one input and one output channel per group) as a direct SIMD kernel. Fused Relu/Clip
- * run in the kernel's clamp, the other activations in a pass after it (kernels/wasm/epilogue.ts);
+ * run in the kernel's clamp, the others on each piece of the output right after it is computed, as
+ * does an elementwise chain that reads the output when the backend hands one over (kernels/wasm/tail.ts);
  * 3-D convs and other dtypes decline (they run js). Both kernels run on the thread pool by ranges of
  * independent units ((image, group, chunk) for the GEMM form, planes for depthwise), each part with
  * its own scratch region: the same bits on any thread count.
@@ -66,45 +68,52 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
   const outFloats = out.dims.reduce((a, d) => a * d, 1);
   const reads = [0, ...(weight ? [] : [1]), ...(bias ? [2] : [])];
   const biasAt = (at: readonly number[]): number => (bias ? at[2]! : 0);
-  const persistentBytes = weight ? [weight.size * 4] : [];
-  const prepare = weight
-    ? (k: WasmKernels, at: PrepareContext): void => new Float32Array(k.memory.buffer, at.persistent[0]!, weight.size).set(toNumbers(weight))
-    : undefined;
+  // persistent: the dequantized weight (when given), then the fused activation's program (when it is not the clamp)
+  const act = epilogue.instructions;
+  const persistentBytes = [...(weight ? [weight.size * 4] : []), ...(act.length ? [act.length * 4] : [])];
+  const prepare = (k: WasmKernels, at: PrepareContext): void => {
+    if (weight) new Float32Array(k.memory.buffer, at.persistent[0]!, weight.size).set(toNumbers(weight));
+    if (act.length) new Int32Array(k.memory.buffer, at.persistent[weight ? 1 : 0]!, act.length).set(act);
+  };
   const weightAt = (at: WasmStepAddresses): number => (weight ? at.persistent[0]! : at.inputs[1]!);
+  // the tail's arguments: the activation alone in place, or the backend's program (activation + chain)
+  const tailArgs = (at: WasmStepAddresses, t: TailProgram | undefined): number[] => {
+    if (t) return [t.program, t.pre, t.count, t.out];
+    const n = act.length / CHAIN_WORDS;
+    return n ? [at.persistent[weight ? 1 : 0]!, n, n, at.outputs[0]!] : [0, 0, 0, 0];
+  };
+  const withTail = (make: (t: TailProgram | undefined) => WasmStep): WasmStep => ({ ...make(undefined), tail: { prologue: act, withTail: (t) => make(t) } });
 
   // kernels/wasm/src/conv-f32.c holds at most 49 taps splatted (MAX_DEPTHWISE_TAPS)
   if (g.cinG === 1 && g.coutG === 1 && kh * kw <= 49) {
     const ow8 = Math.ceil(ow / 8) * 8;
     const planeBytes = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8) * 4;
     const planes = g.batch * g.group;
-    const step: WasmStep = {
+    return withTail((t) => ({
       reads,
       scratchBytes: Math.min(MAX_ROW_PARTS, planes) * planeBytes,
       persistentBytes,
       prepare,
       run(k, at) {
-        const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi];
+        const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi, ...tailArgs(at, t)];
         k.parallelRows('kiln_conv_depthwise_f32', { args, floats: DEPTHWISE_FLOATS, rows: planes, scratchArg: 4, scratchStride: planeBytes, work: outFloats * kh * kw });
-        epilogue.after(k, at.outputs[0]!, outFloats);
       },
-    };
-    return step;
+    }));
   }
   const K = g.cinG * kh * kw;
   const chunk = chunkPositions(K, oh * ow);
   const units = g.batch * g.group * Math.ceil((oh * ow) / chunk);
   const chunkBytes = packedBBytes(K, chunk);
-  return {
+  return withTail((t) => ({
     reads,
     scratchBytes: Math.min(MAX_ROW_PARTS, units) * chunkBytes,
     persistentBytes,
     prepare,
     run(k, at) {
-      const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi];
+      const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi, ...tailArgs(at, t)];
       k.parallelRows('kiln_conv_f32', { args, floats: CONV_FLOATS, rows: units, scratchArg: 4, scratchStride: chunkBytes, work: outFloats * K });
-      epilogue.after(k, at.outputs[0]!, outFloats);
     },
-  };
+  }));
 }
 
 const conv: WasmKernel = (inputs, outputs, ctx) => lowerConvF32(inputs, outputs, ctx);

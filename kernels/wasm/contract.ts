@@ -4,6 +4,7 @@
 // offsets. Tensors in the arena are contiguous, row-major, of the dtypes kernels/wasm/typed.ts lists.
 import type { AnyTensor } from '../../core/tensor.ts';
 import type { KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
+import type { TailSupport } from './tail.ts';
 
 export type GemmActivation = { readonly kind: 'none' } | { readonly kind: 'relu' } | { readonly kind: 'clip'; readonly min: number; readonly max: number };
 
@@ -150,6 +151,12 @@ export interface WasmStep {
    * the other.
    */
   readonly writesOver?: readonly (number | undefined)[];
+  /**
+   * Set by kernels that can run an elementwise chain reading their output 0 on each piece of that
+   * output while it is in cache (Conv; kernels/wasm/tail.ts): the backend then runs the chain there
+   * and its steps run nothing.
+   */
+  readonly tail?: TailSupport;
   /** byte sizes of data computed once per session (packed weights) */
   readonly persistentBytes: readonly number[];
   prepare?(k: WasmKernels, at: PrepareContext): void;

@@ -7,6 +7,7 @@
 // Depthwise (one input and one output channel per group) has no reuse for a GEMM: a direct kernel,
 // SIMD across the output width over a zero-padded copy of the input plane (no bounds checks inside).
 #include <wasm_simd128.h>
+#include "eltwise-chain.h"
 
 #define NR 8
 #define PANEL_FLOATS(K) (((K) + 1) * NR)
@@ -106,12 +107,14 @@ static void pack_cols(const float *x, int cin, const geometry *g, int p0, int pn
  * (a multiple of 8) output positions are packed and multiplied at a time. act clamps to [lo, hi]
  * when flags & GEMM_CLAMP. Runs units [u0, u1) of batch * group * ceil(OH*OW / chunk) (image,
  * group, chunk) units: each unit writes its own output columns (bias, then the GEMM onto it), so the
- * thread pool splits a conv by unit ranges with the same bits as one call over all of them.
+ * thread pool splits a conv by unit ranges with the same bits as one call over all of them. Then the
+ * tail (eltwise-chain.h kiln_run_tail: `prog`, `pre`, `count`, into z) runs on the unit's columns of
+ * every output channel while they are in cache.
  */
 void KILN_EXPORT(kiln_conv_f32)(const float *x, const float *w, const float *bias, float *y, float *scratch, int batch,
                                 int group, int cin_g, int cout_g, int ih, int iw, int oh, int ow, int kh, int kw, int sh,
-                                int sw, int ph, int pw, int dh, int dw, int chunk, int flags, float lo, float hi, int u0,
-                                int u1) {
+                                int sw, int ph, int pw, int dh, int dw, int chunk, int flags, float lo, float hi,
+                                const int *prog, int pre, int count, float *z, int u0, int u1) {
   const geometry g = {ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw};
   const int K = cin_g * kh * kw;
   const int S = oh * ow;
@@ -139,6 +142,13 @@ void KILN_EXPORT(kiln_conv_f32)(const float *x, const float *w, const float *bia
     }
     pack_cols(xg, cin_g, &g, p0, pn, scratch);
     kiln_gemm_f32(wg, K, scratch, yg, S, cout_g, pn, K, flags, lo, hi);
+    if (count > 0) {
+      for (int co = 0; co < cout_g; co++) {
+        // the element index of (image, channel gr * cout_g + co, position p0) in the whole output
+        const int s0 = (img * cout_g + co) * S + p0;
+        kiln_run_tail(prog, pre, count, y, z, s0, s0 + pn);
+      }
+    }
   }
 }
 
@@ -209,12 +219,13 @@ static inline __attribute__((always_inline)) void depthwise_rows(const float *pl
  * input channel; planes [u0, u1) of batch * C (the thread pool splits by plane ranges, each part
  * with its own scratch). Each channel's plane is copied into scratch with its padding as zeros (and room
  * for the last 8-wide vector: hp * wp floats, computed alike in kernels/conv/wasm.ts), then every
- * output row is 8 lanes at a time.
+ * output row is 8 lanes at a time; then the tail (kiln_run_tail, into z) over the plane.
  */
 void KILN_EXPORT(kiln_conv_depthwise_f32)(const float *x, const float *w, const float *bias, float *y, float *scratch,
                                           int batch, int channels, int ih, int iw, int oh, int ow, int kh, int kw,
                                           int sh, int sw, int ph, int pw, int dh, int dw, int flags, float lo_value,
-                                          float hi_value, int u0, int u1) {
+                                          float hi_value, const int *prog, int pre, int count, float *z, int u0,
+                                          int u1) {
   const int ow8 = (ow + 7) / 8 * 8;
   const int hp = (oh - 1) * sh + (kh - 1) * dh + 1;
   const int wp = ow8 * sw + (kw - 1) * dw + 8;
@@ -246,6 +257,7 @@ void KILN_EXPORT(kiln_conv_depthwise_f32)(const float *x, const float *w, const 
     else if (kh == 5 && kw == 5 && sw == 1) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 1, dh, dw, b, clamp, lo, hi);
     else if (kh == 5 && kw == 5 && sw == 2) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 2, dh, dw, b, clamp, lo, hi);
     else depthwise_rows(scratch, wp, wc, yc, oh, ow, kh, kw, sh, sw, dh, dw, b, clamp, lo, hi);
+    if (count > 0) kiln_run_tail(prog, pre, count, y, z, u * oh * ow, (u + 1) * oh * ow);
   }
 }
 

@@ -11,6 +11,7 @@
 //   binary: 2 the other operand's byte offset, 3 form (0: it has the output's shape; 1: it has `mid`
 //           values along the middle axis of [outer, mid, inner]), 4 swap (1: the chained value is
 //           the op's second operand), 5 mid, 6 inner
+#include "eltwise-chain.h"
 #include "eltwise-math.h"
 
 #define TILE 1024
@@ -120,7 +121,7 @@ static void unary_range(int op, const int *ins, const float *src, float *y, int 
 }
 
 /** Elements [s0, s1) of a chain, tile by tile; a binary operand's broadcast index is the absolute one. */
-static void chain_range(const int *prog, int count, const float *x, float *y, int s0, int s1) {
+void kiln_chain_range(const int *prog, int count, const float *x, float *y, int s0, int s1) {
   for (int s = s0; s < s1; s += TILE) {
     const int e = s + TILE < s1 ? s + TILE : s1;
     const float *src = x + s;
@@ -136,7 +137,7 @@ static void chain_range(const int *prog, int count, const float *x, float *y, in
 
 /** Runs `count` instructions at `prog` over n floats: x (the chain's input) -> y. y must not overlap an operand. */
 int KILN_EXPORT(kiln_chain_f32)(const int *prog, int count, const float *x, float *y, int n) {
-  chain_range(prog, count, x, y, 0, n);
+  kiln_chain_range(prog, count, x, y, 0, n);
   return 0;
 }
 
@@ -148,6 +149,6 @@ int KILN_EXPORT(kiln_chain_f32)(const int *prog, int count, const float *x, floa
 #define CHAIN_BLOCK (2 * TILE)
 int KILN_EXPORT(kiln_chain_part_f32)(const int *prog, int count, const float *x, float *y, int n, int u0, int u1) {
   const int i0 = u0 * CHAIN_BLOCK, i1 = u1 * CHAIN_BLOCK < n ? u1 * CHAIN_BLOCK : n;
-  if (i1 > i0) chain_range(prog, count, x, y, i0, i1);
+  if (i1 > i0) kiln_chain_range(prog, count, x, y, i0, i1);
   return 0;
 }

@@ -75,6 +75,7 @@ export function defaultWasmThreads(): number {
 
 /** A chain member that is not the last: the last one's pass computes it. */
 const NO_RUN: WasmStep = { reads: [], scratchBytes: 0, persistentBytes: [], run: () => {} };
+const NO_WORDS = new Int32Array(0);
 
 /** Elements per unit of kiln_chain_part_f32 (kernels/wasm/src/eltwise-chain.c CHAIN_BLOCK). */
 const CHAIN_BLOCK = 2048;
@@ -154,6 +155,11 @@ export class WasmBackend implements Backend {
     // Chains of elementwise steps run as one pass at their last step; their intermediates never
     // exist in memory (elementwise-chains.ts).
     const chains = findElementwiseChains(plan, steps);
+    /** the instructions a chain's program starts with: its kernel's own activation when the chain is that kernel's tail */
+    const prologueOf = (c: ElementwiseChain): Int32Array => {
+      const p = tails.get(c);
+      return p === undefined ? NO_WORDS : steps[p]!.tail!.prologue;
+    };
     const fusedValues = new Set<number>();
     const fusedInto = new Map<number, string>();
     for (const c of chains) {
@@ -183,6 +189,17 @@ export class WasmBackend implements Backend {
     });
     const carried = this.carriedLayout(plan, steps);
     const carriedIds = new Set(carried.flatMap((c) => [c.input, c.output]));
+    // A chain that reads a kernel's output runs as that kernel's tail when the kernel offers one
+    // (kernels/wasm/tail.ts): on each piece of the output while it is in cache. Its operands must
+    // exist when the kernel runs, and its output is written from then on.
+    const tails = new Map<ElementwiseChain, number>();
+    for (const c of chains) {
+      const p = plan.values[c.input]!.producer;
+      if (p < 0 || !steps[p]?.tail || plan.steps[p]!.outputs[0] !== c.input || [...tails.values()].includes(p) || carriedIds.has(c.output)) continue;
+      if (c.links.every((l) => l.operand === undefined || l.operand === c.input || plan.values[l.operand]!.producer < p)) tails.set(c, p);
+    }
+    const writtenFrom = new Map([...tails].map(([c, p]) => [c.output, p]));
+    for (const [c, p] of tails) for (const i of c.steps) fusedInto.set(i, plan.steps[p]!.node.name);
     for (const id of carriedIds) inMemory.add(id);
     // Views (Reshape...): the output shares the bytes of the value it views (its root, through
     // chains of views), which then lives until the last use of any of its views.
@@ -212,7 +229,8 @@ export class WasmBackend implements Backend {
       if (v.kind === 'const' || viewRoot.has(id) || carriedIds.has(id)) continue;
       // A value lives from the step that writes it, read or not: an output nobody fetches and no
       // step reads (a present beside the logits) has lastUse -1, yet its producer still writes it.
-      blocks.push({ size: bytesOf(v.meta), first: v.producer, last: Math.max(v.producer, lastUse.get(id) ?? v.lastUse) });
+      const first = writtenFrom.get(id) ?? v.producer;
+      blocks.push({ size: bytesOf(v.meta), first, last: Math.max(first, v.producer, lastUse.get(id) ?? v.lastUse) });
       owners.push({ kind: 'value', id });
     }
     steps.forEach((w, i) => {
@@ -234,7 +252,7 @@ export class WasmBackend implements Backend {
       const persistent = steps.map((w) => (w ? w.persistentBytes.map(take) : []));
       const at = new Map<number, number>();
       for (const id of constants) at.set(id, take(bytesOf(plan.values[id]!.meta)));
-      const programs = chains.map((c) => take(c.links.length * CHAIN_WORDS * 4));
+      const programs = chains.map((c) => take((prologueOf(c).length + c.links.length * CHAIN_WORDS) * 4));
       for (const c of carried) {
         at.set(c.input, take(c.bytes));
         at.set(c.output, c.shared ? at.get(c.input)! : take(c.bytes));
@@ -285,9 +303,14 @@ export class WasmBackend implements Backend {
     // The chains' programs (operand offsets are fixed now); their members run nothing, the last one the chain.
     const running: (WasmStep | undefined)[] = [...steps];
     chains.forEach((c, j) => {
-      new Int32Array(k.memory.buffer, programs[j]!, c.links.length * CHAIN_WORDS).set(chainProgram(c, (id) => at.get(id)!));
+      const pre = prologueOf(c);
+      const words = new Int32Array(k.memory.buffer, programs[j]!, pre.length + c.links.length * CHAIN_WORDS);
+      words.set(pre);
+      words.set(chainProgram(c, (id) => at.get(id)!), pre.length);
       for (const i of c.steps) running[i] = NO_RUN;
-      running[c.steps[c.steps.length - 1]!] = chainStep(k, c, programs[j]!, at);
+      const p = tails.get(c);
+      if (p === undefined) running[c.steps[c.steps.length - 1]!] = chainStep(k, c, programs[j]!, at);
+      else running[p] = steps[p]!.tail!.withTail({ program: programs[j]!, pre: pre.length / CHAIN_WORDS, count: words.length / CHAIN_WORDS, out: at.get(c.output)! });
     });
 
     const placementSteps: StepPlacement[] = plan.steps.map((s, i) => {
