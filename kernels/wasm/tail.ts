@@ -12,7 +12,7 @@ export const CHAIN_WORDS = 8;
 
 const bits = new DataView(new ArrayBuffer(4));
 /** The int32 word holding x's float32 bits. */
-export function f32Word(x: number): number {
+function f32Word(x: number): number {
   bits.setFloat32(0, x, true);
   return bits.getInt32(0, true);
 }

@@ -4,6 +4,7 @@
 // intermediates take no arena space and the data is read and written once, not once per op. A
 // decomposed HardSwish (Add, Clip, Div, Mul) or GELU (Div, Erf, Add, Mul, Mul) becomes one pass.
 import type { ElementwiseStage, WasmStep } from '../../../kernels/wasm/contract.ts';
+import { CHAIN_WORDS, unaryInstruction } from '../../../kernels/wasm/tail.ts';
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 
 /** One op of a chain: a unary op, or a binary one with its other operand (a value id). */
@@ -30,8 +31,6 @@ export interface ElementwiseChain {
 
 const count = (dims: readonly number[]): number => dims.reduce((a, d) => a * d, 1);
 
-/** Words of one instruction in the program kiln_chain_f32 interprets (kernels/wasm/src/eltwise-chain.c). */
-export const CHAIN_WORDS = 8;
 
 /**
  * The chains of two or more steps in `plan`, found greedily in plan order: a step joins the chain
@@ -77,15 +76,10 @@ export function findElementwiseChains(plan: ExecutionPlan, steps: readonly (Wasm
 /** The chain's program for kiln_chain_f32, with each operand's byte offset from `addressOf`. */
 export function chainProgram(chain: ElementwiseChain, addressOf: (id: number) => number): Int32Array {
   const words = new Int32Array(chain.links.length * CHAIN_WORDS);
-  const bits = new DataView(new ArrayBuffer(4));
-  const f32bits = (x: number): number => {
-    bits.setFloat32(0, x, true);
-    return bits.getInt32(0, true);
-  };
   chain.links.forEach((l, i) => {
     const w = words.subarray(i * CHAIN_WORDS, (i + 1) * CHAIN_WORDS);
     if (l.stage.kind === 'unary') {
-      w.set([0, l.stage.code, f32bits(l.stage.params[0]), f32bits(l.stage.params[1])]);
+      w.set(unaryInstruction(l.stage.code, l.stage.params[0], l.stage.params[1]));
     } else {
       w.set([1, l.stage.code, addressOf(l.operand!), l.operandFull ? 0 : 1, l.swap ? 1 : 0, l.stage.mid, l.stage.inner]);
     }

@@ -16,7 +16,8 @@ import { ARENA_ALIGN, planArena, type ArenaBlock } from '../../plan/arena-plan.t
 import type { ExecutionPlan } from '../../plan/execution-plan.ts';
 import type { Backend, Placement, PreparedPlan, StepPlacement } from '../backend.ts';
 import { runStepOnCpu } from '../js/run-step.ts';
-import { chainProgram, CHAIN_WORDS, findElementwiseChains, type ElementwiseChain } from './elementwise-chains.ts';
+import { CHAIN_WORDS } from '../../../kernels/wasm/tail.ts';
+import { chainProgram, findElementwiseChains, type ElementwiseChain } from './elementwise-chains.ts';
 import { loadKilnWasm, type KilnWasm, type LoadWasmOptions, type WasmSource } from './wasm-module.ts';
 import type { ThreadSpawner } from './thread-pool.ts';
 import { browserThreadSpawner } from './thread-spawner-browser.ts';
@@ -193,10 +194,13 @@ export class WasmBackend implements Backend {
     // (kernels/wasm/tail.ts): on each piece of the output while it is in cache. Its operands must
     // exist when the kernel runs, and its output is written from then on.
     const tails = new Map<ElementwiseChain, number>();
+    const tailed = new Set<number>();
     for (const c of chains) {
       const p = plan.values[c.input]!.producer;
-      if (p < 0 || !steps[p]?.tail || plan.steps[p]!.outputs[0] !== c.input || [...tails.values()].includes(p) || carriedIds.has(c.output)) continue;
-      if (c.links.every((l) => l.operand === undefined || l.operand === c.input || plan.values[l.operand]!.producer < p)) tails.set(c, p);
+      if (p < 0 || !steps[p]?.tail || plan.steps[p]!.outputs[0] !== c.input || tailed.has(p) || carriedIds.has(c.output)) continue;
+      if (!c.links.every((l) => l.operand === undefined || l.operand === c.input || plan.values[l.operand]!.producer < p)) continue;
+      tails.set(c, p);
+      tailed.add(p);
     }
     const writtenFrom = new Map([...tails].map(([c, p]) => [c.output, p]));
     for (const [c, p] of tails) for (const i of c.steps) fusedInto.set(i, plan.steps[p]!.node.name);
