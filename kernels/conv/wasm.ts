@@ -22,11 +22,30 @@ import { CHAIN_WORDS, type TailProgram } from '../wasm/tail.ts';
 /** Packed col floats per chunk: ~128 KB, so a chunk stays in L2 between the im2col and the GEMM. */
 const CHUNK_FLOATS = 32 * 1024;
 
-/** Output positions per chunk: a multiple of 8 (the GEMM's panel width), at least one panel. */
-export function chunkPositions(k: number, positions: number): number {
+/** Output positions a chunk keeps at least when chunks are made smaller to split a conv (two panels). */
+const MIN_SPLIT_CHUNK = 16;
+
+/**
+ * Output positions per chunk: a multiple of 8 (the GEMM's panel width), at least one panel, at most
+ * what fits CHUNK_FLOATS; and small enough that the conv has MAX_ROW_PARTS (image, group, chunk)
+ * units when it can (down to MIN_SPLIT_CHUNK), so the pool can split it: a 1x1 conv on a 12x12 map
+ * was one chunk (PP-OCRv4 det has 15 such convs of 0.14-0.28 ms, each on one thread whatever
+ * numThreads said). Smaller chunks only re-read W (the GEMM's A, from cache) once more per chunk.
+ */
+export function chunkPositions(k: number, positions: number, images = 1): number {
   const fit = Math.max(8, Math.floor(CHUNK_FLOATS / (k + 1) / 8) * 8);
-  return Math.min(fit, Math.ceil(positions / 8) * 8);
+  const spread = Math.max(MIN_SPLIT_CHUNK, Math.ceil(positions / Math.ceil(MAX_ROW_PARTS / images) / 8) * 8);
+  return Math.min(fit, spread, Math.ceil(positions / 8) * 8);
 }
+
+/**
+ * A depthwise multiply-add in the pool's work units (GEMM multiply-adds at ~15 GMAC/s): each plane is
+ * copied with its padding and its rows computed 8 lanes wide, so small maps run at 3.7-7 GMAC/s
+ * (PP-OCRv4 det's 192 planes of 12x12 through a 5x5: 0.69 M multiply-adds in 0.18 ms); counted as
+ * GEMM work, such 0.2-0.3 ms calls fell under the pool's threshold (MIN_PARALLEL_MACS) and were never
+ * tried split. The pool's timed choice (split-choice.ts) still decides whether a split pays.
+ */
+const DEPTHWISE_MAC_COST = 4;
 
 /** The f32 arguments (lo, hi) of kiln_conv_f32 and kiln_conv_depthwise_f32, as parallelRows' bit mask. */
 const CONV_FLOATS = (1 << 23) | (1 << 24);
@@ -96,12 +115,12 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
       prepare,
       run(k, at) {
         const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi, ...tailArgs(at, t)];
-        k.parallelRows('kiln_conv_depthwise_f32', { args, floats: DEPTHWISE_FLOATS, rows: planes, scratchArg: 4, scratchStride: planeBytes, work: outFloats * kh * kw });
+        k.parallelRows('kiln_conv_depthwise_f32', { args, floats: DEPTHWISE_FLOATS, rows: planes, scratchArg: 4, scratchStride: planeBytes, work: outFloats * kh * kw * DEPTHWISE_MAC_COST });
       },
     }));
   }
   const K = g.cinG * kh * kw;
-  const chunk = chunkPositions(K, oh * ow);
+  const chunk = chunkPositions(K, oh * ow, g.batch * g.group);
   const units = g.batch * g.group * Math.ceil((oh * ow) / chunk);
   const chunkBytes = packedBBytes(K, chunk);
   return withTail((t) => ({

@@ -68,9 +68,14 @@ test(`float Conv (im2col + GEMM) on 1, 2, 3 threads: same bits, = reference, spl
   await sameOnThreads(convModel('3x3 batch 2, 3 groups, stride 1, no bias, Relu', [2, 24, 61, 59], [30, 8, 3, 3], { group: 3, pads: [1, 1, 1, 1] }, { bias: false, relu: true }));
   await sameOnThreads(convModel('1x1, 64 -> 72 channels, 45x47 (direct packing)', [1, 64, 45, 47], [72, 64, 1, 1], {}));
   await sameOnThreads(convModel('5x3 stride 2 dilation 2, 21 -> 11 channels', [1, 21, 97, 83], [11, 21, 5, 3], { strides: [2, 2], dilations: [2, 2], pads: [2, 1, 3, 2] }));
+  // one chunk of 144 positions at the size that fits the cache: split into chunks of 24 (chunkPositions), else one unit, never split
+  await sameOnThreads(convModel('1x1, 192 -> 192 channels, 12x12 (a small map: chunks made smaller to split)', [1, 192, 12, 12], [192, 192, 1, 1], {}));
+  await sameOnThreads(convModel('3x3, 48 -> 40 channels, 11x13 (143 positions, a last chunk of 23)', [1, 48, 11, 13], [40, 48, 3, 3], { pads: [1, 1, 1, 1] }));
 });
 
-test('float depthwise Conv (3x3 stride 1 batch 2, 5x5 stride 2) on 1, 2, 3 threads: same bits, = reference, split', async () => {
+test('float depthwise Conv (3x3 stride 1 batch 2, 5x5 stride 2, 5x5 on 12x12 maps) on 1, 2, 3 threads: same bits, = reference, split', async () => {
+  // PP-OCRv4 det's 192 planes of 12x12: 0.69 M multiply-adds, over the pool's threshold only as depthwise work (DEPTHWISE_MAC_COST)
+  await sameOnThreads(convModel('depthwise 5x5 on 12x12', [1, 192, 12, 12], [192, 1, 5, 5], { group: 192, pads: [2, 2, 2, 2] }));
   await sameOnThreads(convModel('depthwise 3x3 batch 2', [2, 67, 59, 61], [67, 1, 3, 3], { group: 67, pads: [1, 1, 1, 1] }, { relu: true }));
   await sameOnThreads(convModel('depthwise 5x5 stride 2', [1, 61, 95, 87], [61, 1, 5, 5], { group: 61, strides: [2, 2], pads: [2, 2, 2, 2] }));
 });
