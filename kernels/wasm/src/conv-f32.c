@@ -142,13 +142,8 @@ void KILN_EXPORT(kiln_conv_f32)(const float *x, const float *w, const float *bia
     }
     pack_cols(xg, cin_g, &g, p0, pn, scratch);
     kiln_gemm_f32(wg, K, scratch, yg, S, cout_g, pn, K, flags, lo, hi);
-    if (count > 0) {
-      for (int co = 0; co < cout_g; co++) {
-        // the element index of (image, channel gr * cout_g + co, position p0) in the whole output
-        const int s0 = (img * cout_g + co) * S + p0;
-        kiln_run_tail(prog, pre, count, y, z, s0, s0 + pn);
-      }
-    }
+    // rows of pn from (image, channel gr * cout_g, position p0), S apart, in the whole output
+    if (count > 0) kiln_run_tail(prog, pre, count, y, z, img * cout_g * S + p0, pn, cout_g, S);
   }
 }
 
@@ -257,7 +252,7 @@ void KILN_EXPORT(kiln_conv_depthwise_f32)(const float *x, const float *w, const 
     else if (kh == 5 && kw == 5 && sw == 1) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 1, dh, dw, b, clamp, lo, hi);
     else if (kh == 5 && kw == 5 && sw == 2) depthwise_rows(scratch, wp, wc, yc, oh, ow, 5, 5, sh, 2, dh, dw, b, clamp, lo, hi);
     else depthwise_rows(scratch, wp, wc, yc, oh, ow, kh, kw, sh, sw, dh, dw, b, clamp, lo, hi);
-    if (count > 0) kiln_run_tail(prog, pre, count, y, z, u * oh * ow, (u + 1) * oh * ow);
+    if (count > 0) kiln_run_tail(prog, pre, count, y, z, u * oh * ow, oh * ow, 1, 0);
   }
 }
 

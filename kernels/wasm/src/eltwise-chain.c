@@ -79,13 +79,18 @@ INLINE void binary_range_of(int op, int swap, const int *ins, const float *src, 
   }
 }
 
-#define BINARY_CASE(OP)                                                   \
-  case OP:                                                                \
-    if (ins[4]) binary_range_of(OP, 1, ins, src, y, s, e);                \
-    else binary_range_of(OP, 0, ins, src, y, s, e);                       \
+// `rows` rows of elements [s, e) `stride` apart; the loop over rows sits inside each case, so a row
+// costs no dispatch (binary_range_of is specialized per op)
+#define BINARY_CASE(OP)                                                                       \
+  case OP:                                                                                    \
+    for (int r = 0; r < rows; r++) {                                                          \
+      const int o = r * stride;                                                               \
+      if (ins[4]) binary_range_of(OP, 1, ins, src + o, y + o, s + o, e + o);                  \
+      else binary_range_of(OP, 0, ins, src + o, y + o, s + o, e + o);                         \
+    }                                                                                         \
     return;
 
-static void binary_range(int op, const int *ins, const float *src, float *y, int s, int e) {
+static void binary_rows(int op, const int *ins, const float *src, float *y, int s, int e, int rows, int stride) {
   switch (op) {
     BINARY_CASE(B_ADD) BINARY_CASE(B_SUB) BINARY_CASE(B_MUL) BINARY_CASE(B_DIV)
     default: return;
@@ -120,19 +125,34 @@ static void unary_range(int op, const int *ins, const float *src, float *y, int 
   }
 }
 
-/** Elements [s0, s1) of a chain, tile by tile; a binary operand's broadcast index is the absolute one. */
-void kiln_chain_range(const int *prog, int count, const float *x, float *y, int s0, int s1) {
-  for (int s = s0; s < s1; s += TILE) {
-    const int e = s + TILE < s1 ? s + TILE : s1;
-    const float *src = x + s;
-    float *dst = y + s;
-    for (int i = 0; i < count; i++) {
-      const int *ins = prog + i * WORDS;
-      if (ins[0] == 0) unary_range(ins[1], ins, src, dst, e - s);
-      else binary_range(ins[1], ins, src, dst, s, e);
-      src = dst;
+void kiln_chain_rows(const int *prog, int count, const float *x, float *y, int s0, int len, int rows, int stride) {
+  // blocks of whole rows holding about TILE elements (a long row: TILE-long pieces of it), each block
+  // through every instruction while it sits in L1
+  if (len <= 0) return;
+  const int per = len >= TILE ? 1 : TILE / len;
+  for (int r0 = 0; r0 < rows; r0 += per) {
+    const int nr = rows - r0 < per ? rows - r0 : per;
+    for (int c0 = 0; c0 < len; c0 += TILE) {
+      const int n = len - c0 < TILE ? len - c0 : TILE;
+      const int s = s0 + r0 * stride + c0;
+      const float *src = x + s;
+      float *dst = y + s;
+      for (int i = 0; i < count; i++) {
+        const int *ins = prog + i * WORDS;
+        if (ins[0] == 0) {
+          for (int r = 0; r < nr; r++) unary_range(ins[1], ins, src + r * stride, dst + r * stride, n);
+        } else {
+          binary_rows(ins[1], ins, src, dst, s, s + n, nr, stride);
+        }
+        src = dst;
+      }
     }
   }
+}
+
+/** Elements [s0, s1) of a chain, tile by tile; a binary operand's broadcast index is the absolute one. */
+void kiln_chain_range(const int *prog, int count, const float *x, float *y, int s0, int s1) {
+  kiln_chain_rows(prog, count, x, y, s0, s1 - s0, 1, 0);
 }
 
 /** Runs `count` instructions at `prog` over n floats: x (the chain's input) -> y. y must not overlap an operand. */
