@@ -117,14 +117,16 @@ test(`a chain whose operand is computed after the conv runs as its own pass, rig
 
 test(`a value born and dead between the conv and its tail's last step does not take the tail's output bytes (seed ${rng.seed})`, async () => {
   // plan order: Conv, Neg(x2) -> t (read twice, so no chain takes it), Mul(t, t) -> u, then the
-  // tail Mul, Add: t lives between the conv and the Add and has z's size, so an arena that thought
-  // z was born at the Add would give t z's bytes, and Neg would overwrite what the conv's tail wrote
+  // tail Abs, Mul, Add (Abs first: a Mul right after the conv would fold into its weights): t lives
+  // between the conv and the Add and has z's size, so an arena that thought z was born at the Add
+  // would give t z's bytes, and Neg would overwrite what the conv's tail wrote
   const c: ConvCase = { x: [1, 6, 17, 21], cout: 6, k: 3, group: 1 };
   const ydims = [1, 6, 17, 21];
   const tail: WriterNode[] = [
     { opType: 'Neg', inputs: ['x2'], outputs: ['t'] },
     { opType: 'Mul', inputs: ['t', 't'], outputs: ['u'] },
-    { opType: 'Mul', inputs: ['y', 's1'], outputs: ['m'] },
+    { opType: 'Abs', inputs: ['y'], outputs: ['ab'] },
+    { opType: 'Mul', inputs: ['ab', 's1'], outputs: ['m'] },
     { opType: 'Add', inputs: ['m', 'b1'], outputs: ['z'] },
   ];
   const inits = { ...convInits(c), s1: perChannel(c.cout, -2, 2), b1: perChannel(c.cout, -1, 1) };
@@ -143,8 +145,8 @@ test(`a value born and dead between the conv and its tail's last step does not t
   try {
     const got = await s.run(feeds);
     const steps = s.lastPlacement!.steps;
-    assert.deepEqual(steps.map((st) => st.opType), ['Conv', 'Neg', 'Mul', 'Mul', 'Add'], 'plan order');
-    assert.deepEqual(steps.map((st) => st.fusedInto !== undefined), [false, false, false, true, true], 'the tail is fused into the conv');
+    assert.deepEqual(steps.map((st) => st.opType), ['Conv', 'Neg', 'Mul', 'Abs', 'Mul', 'Add'], 'plan order');
+    assert.deepEqual(steps.map((st) => st.fusedInto !== undefined), [false, false, false, true, true, true], 'the tail is fused into the conv');
     for (const k of ['z', 'u']) assert.equal(compareTensors(got[k]!, want[k]!, { rtol: 1e-5, atol: 1e-5 }), undefined, `${k} (seed ${rng.seed})`);
   } finally {
     await s.release();

@@ -3,6 +3,7 @@ import { opsetOf } from '../ir.ts';
 import { topoSort } from '../topo-sort.ts';
 import { fail } from '../../../core/errors.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
+import { foldConvAffine } from './fold-conv-affine.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
 import { fuseElementwise } from './fuse-elementwise.ts';
@@ -69,6 +70,7 @@ export function optimizeGraph(model: Model): Graph {
   removeIdentities(graph);
   liftConstants(graph);
   foldBatchNorm(graph);
+  foldConvAffine(graph);
   recognizeHardSwish(graph, opsetOf(model, ''));
   recognizeLayerNorm(graph, opsetOf(model, ''));
   recognizeGelu(graph);
