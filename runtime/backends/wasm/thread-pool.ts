@@ -34,6 +34,15 @@ export type ThreadSpawner = (() => ThreadHandle | Promise<ThreadHandle>) & { rea
 export const MIN_PARALLEL_MACS = 128 * 128 * 128;
 
 /**
+ * From this many multiply-adds up a call splits without asking the split choice (split-choice.ts):
+ * ~4 ms on one thread, where a split that works saves ~2 ms and one that stalls (the worker late or
+ * off its core) costs little more than one thread, since the caller claims every part still
+ * unclaimed. Timed trials misjudged such calls in the bench page: conv3x3-64x64-56 (116 M) chose one
+ * thread in one full run of four (0 pool dispatches per run) while it splits 1.7x in Node.
+ */
+export const ALWAYS_SPLIT_MACS = 64 * 1024 * 1024;
+
+/**
  * How long an idle worker polls for the next job before it sleeps (Atomics.wait), as onnxruntime's
  * workers spin before they sleep. Measured in bench/node/wasm-pool-bench.ts (docs/decisions.md, pool-claim).
  */
@@ -188,7 +197,7 @@ export class ThreadPool {
       if (all) direct(all);
     };
     if (parts <= 1 || work < this.minParallelMacs) return alone();
-    this.choose(`r${c.fn}:${c.rows}:${work}`, () => {
+    this.choose(`r${c.fn}:${c.rows}:${work}`, work, () => {
       this.parallelRowCalls++;
       writeRowsArgs(this.ctl, this.f32, c);
       this.run(JobKind.Rows, parts, (part) => {
@@ -208,7 +217,7 @@ export class ThreadPool {
     const parts = partCount(split === Split.Rows ? rowTiles : panels, this.threads, macs);
     const alone = (): void => callGemm(this.gemmExport, g);
     if (parts <= 1 || macs < this.minParallelMacs) return alone();
-    this.choose(`g${g.m}x${g.n}x${g.k}`, () => {
+    this.choose(`g${g.m}x${g.n}x${g.k}`, macs, () => {
       this.parallelCalls++;
       writeGemmArgs(this.ctl, this.f32, g);
       this.ctl[Slot.SplitBy] = split;
@@ -219,10 +228,10 @@ export class ThreadPool {
     }, alone);
   }
 
-  /** Runs `split` or `alone` as the chooser says for this call shape, and tells it the time (two clock reads per call). */
-  private choose(key: string, split: () => void, alone: () => void): void {
+  /** Runs `split` or `alone` as the chooser says for this call shape (`work` multiply-adds), and tells it the time (two clock reads per call). */
+  private choose(key: string, work: number, split: () => void, alone: () => void): void {
     const c = this.chooser;
-    if (!c) return split();
+    if (!c || work >= ALWAYS_SPLIT_MACS) return split();
     const way = c.way(key);
     const t0 = performance.now();
     if (way) split();
