@@ -46,8 +46,11 @@ const SIZE_FIRST = new Set(['pool.c', 'reduce.c', 'transpose.c', 'argmax.c', 're
  * exp_weight), so -Os leaves them as -O3 did (the demo GPT's attention at L = 512 within 1-2%) at
  * ~850 B gzip less, room for the additive-mask key trimming (wasm-prefill). recurrent.c likewise
  * (its loops are always_inline helpers too): -O3 made it 3.2 KB gzip, over the budget; -Os 1.8 KB.
+ * conv-winograd.c: its work is kiln_gemm_f32's (gemm-f32.c, -O3); -O3 unrolled its transforms to 5.8x
+ * the size. eltwise-binary.c: its loops are explicit 4-lane SIMD over memory-bound data; -Os is 1.9 KB
+ * gzip smaller (room for conv-winograd.c), its steps within 3-13% of -O3's in Node (decision conv-tail).
  */
-const SMALLEST = new Set(['attention.c', 'recurrent.c']);
+const SMALLEST = new Set(['attention.c', 'recurrent.c', 'conv-winograd.c', 'eltwise-binary.c']);
 /**
  * Sources compiled without the SLP vectorizer: lookup-excite.c's pooled mean keeps the 4 lanes of
  * a float sum as 4 scalar sums over gathered table values, which SLP packs back into a vector built

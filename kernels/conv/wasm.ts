@@ -2,11 +2,12 @@ import { activationOf } from '../common/activation.ts';
 import { convGeometry, type ConvGeometry } from '../common/conv-attributes.ts';
 import type { AnyTensor } from '../../core/tensor.ts';
 import { toNumbers } from '../common/values.ts';
-import type { ImplementationTable, KernelContext, MaybeMeta, TensorMeta } from '../contract.ts';
+import type { ImplementationTable, KernelContext, MaybeMeta, MaybeTensor, TensorMeta } from '../contract.ts';
 import { opKey } from '../contract.ts';
 import { MAX_ROW_PARTS, packedBBytes, type PrepareContext, type WasmKernel, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
 import { wasmEpilogue } from '../wasm/epilogue.ts';
 import { CHAIN_WORDS, type TailProgram } from '../wasm/tail.ts';
+import { winogradShape, winogradStep } from './wasm-winograd.ts';
 
 /**
  * Conv on float32, 1-D and 2-D, in wasm (kernels/wasm/src/conv-f32.c): im2col straight into the
@@ -71,7 +72,7 @@ function as2d(g: ConvGeometry): Conv2d | undefined {
  * The step for X, W, B (slots 0, 1, 2). `weight`: W's float32 values computed at plan time (a
  * dequantized kiln.DequantConv weight): written once into persistent memory, slot 1 not read.
  */
-export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: KernelContext, weight?: AnyTensor): WasmStep | undefined {
+export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly TensorMeta[], ctx: KernelContext & { readonly constants?: readonly MaybeTensor[] }, weight?: AnyTensor): WasmStep | undefined {
   const [x, w, bias] = [inputs[0]!, inputs[1]!, inputs[2]];
   if (x.dtype !== 'float32' || w.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
   // a WebGPU-fusion epilogue or load prologue: the js kernel applies it
@@ -118,6 +119,11 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
         k.parallelRows('kiln_conv_depthwise_f32', { args, floats: DEPTHWISE_FLOATS, rows: planes, scratchArg: 4, scratchStride: planeBytes, work: outFloats * kh * kw * DEPTHWISE_MAC_COST });
       },
     }));
+  }
+  // a 3x3 stride-1 conv with a constant weight: Winograd (wasm-winograd.ts)
+  const constW = weight ?? ctx.constants?.[1];
+  if (act.length === 0 && constW?.type === 'float32' && winogradShape({ kh, kw, sh, sw, dh, dw, group: g.group, cin: g.cinG, cout: g.coutG })) {
+    return winogradStep({ batch: g.batch, cin: g.cinG, cout: g.coutG, ih, iw, oh, ow, ph, pw, clamp: epilogue.clamp }, constW, bias !== undefined);
   }
   const K = g.cinG * kh * kw;
   const chunk = chunkPositions(K, oh * ow, g.batch * g.group);

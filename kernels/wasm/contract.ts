@@ -49,7 +49,7 @@ export const MAX_ROW_PARTS = 8;
  * blocks of 2048 elements of the costly unary ops (eltwise-unary.c), and the recurrent ops' (batch, KV
  * head) states and (batch, channel) rows (recurrent.c).
  */
-export const ROW_PARALLEL_EXPORTS = ['kiln_attention_f32', 'kiln_gemm_s16_part', 'kiln_dwconv_s16_part', 'kiln_nbits_gemm_f32', 'kiln_nbits_f32_part', 'kiln_conv_f32', 'kiln_conv_depthwise_f32', 'kiln_unary_part_f32', 'kiln_chain_part_f32', 'kiln_linear_attention_f32', 'kiln_causal_conv_f32'] as const;
+export const ROW_PARALLEL_EXPORTS = ['kiln_attention_f32', 'kiln_gemm_s16_part', 'kiln_dwconv_s16_part', 'kiln_nbits_gemm_f32', 'kiln_nbits_f32_part', 'kiln_conv_f32', 'kiln_conv_depthwise_f32', 'kiln_unary_part_f32', 'kiln_chain_part_f32', 'kiln_linear_attention_f32', 'kiln_causal_conv_f32', 'kiln_conv_winograd_f32'] as const;
 export type RowParallelExport = (typeof ROW_PARALLEL_EXPORTS)[number];
 
 /** A call of a row-parallel export over rows [0, rows) (WasmKernels.parallelRows). */
