@@ -6,7 +6,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import type { WriterModel } from '../../runtime/format/onnx/onnx-writer.ts';
 import type { Graph, Model } from '../../runtime/graph/ir.ts';
-import { foldBatchNorm } from '../../runtime/graph/passes/fold-batchnorm.ts';
+import { foldBatchNorm } from '../../runtime/graph/passes/fold-conv-affine.ts';
 import { removeDeadNodes } from '../../runtime/graph/passes/remove-dead-nodes.ts';
 import { removeIdentities } from '../../runtime/graph/passes/remove-identity.ts';
 import { attributeTypes, toWriterModel } from './onnx-to-writer.ts';

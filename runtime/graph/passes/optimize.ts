@@ -2,7 +2,6 @@ import type { Graph, Model } from '../ir.ts';
 import { opsetOf } from '../ir.ts';
 import { topoSort } from '../topo-sort.ts';
 import { fail } from '../../../core/errors.ts';
-import { foldBatchNorm } from './fold-batchnorm.ts';
 import { foldConvAffine } from './fold-conv-affine.ts';
 import { fuseActivations } from './fuse-activation.ts';
 import { fuseBias } from './fuse-bias.ts';
@@ -69,7 +68,6 @@ export function optimizeGraph(model: Model): Graph {
   const graph: Graph = { ...src, initializers: new Map(src.initializers), nodes: topoSort(src.nodes, (n) => n, src) };
   removeIdentities(graph);
   liftConstants(graph);
-  foldBatchNorm(graph);
   foldConvAffine(graph);
   recognizeHardSwish(graph, opsetOf(model, ''));
   recognizeLayerNorm(graph, opsetOf(model, ''));
