@@ -37,10 +37,12 @@ export const WASM_BUILDS = /** @type {const} */ ([
 /**
  * Sources compiled at -O2 instead of -O3: data movement and reductions whose time is memory-bound
  * (and pooling, whose loops -O3 unrolls most), where -O3's extra unrolling bought size, not speed.
- * Together -1.9 KB gzip of the module's 60 KB budget; the GEMM, conv, attention and elementwise
- * kernels keep -O3.
+ * Together -1.9 KB gzip of the module's 60 KB budget; the GEMM, attention and elementwise kernels
+ * keep -O3. conv-f32.c too (im2col packing, the depthwise kernels, col2im): its depthwise 5x5 rows
+ * two at a time fit the budget only so (+2.2 KB at -O3 with the 3x3 forms, 0.6 KB at -O2 without
+ * them), and PP-OCR's cls / rec / det ran 11% / 5% faster / level in Node with both (decision gelu-erf).
  */
-const SIZE_FIRST = new Set(['pool.c', 'reduce.c', 'transpose.c', 'argmax.c', 'resize.c', 'normalization.c', 'where.c', 'gather.c', 'cast.c', 'compare.c']);
+const SIZE_FIRST = new Set(['pool.c', 'reduce.c', 'transpose.c', 'argmax.c', 'resize.c', 'normalization.c', 'where.c', 'gather.c', 'cast.c', 'compare.c', 'conv-f32.c']);
 /**
  * Sources compiled at -Os: attention.c, whose hot loops are always_inline helpers (dot4, axpy4,
  * exp_weight), so -Os leaves them as -O3 did (the demo GPT's attention at L = 512 within 1-2%) at

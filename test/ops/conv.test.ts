@@ -65,6 +65,9 @@ const wasmShapes: Shape[] = [
   ['wasm: depthwise 1x7 (generic taps), stride 3', [1, 2, 5, 40], [2, 1, 1, 7], { group: 2, strides: [1, 3], pads: [0, 3, 0, 3] }, true],
   ['wasm: depthwise 1-D', [2, 5, 37], [5, 1, 3], { group: 5, pads: [1, 1] }, true],
   ['wasm: depthwise 8x7 (56 taps: over the direct kernel\'s 49, the GEMM path)', [1, 3, 12, 13], [3, 1, 8, 7], { group: 3, pads: [3, 3, 4, 3] }, true],
+  // 5x5 rows go two at a time (depthwise_8x2): an odd row count leaves one for the one-row form
+  ['wasm: depthwise 5x5, 9 output rows, width tail', [2, 3, 9, 13], [3, 1, 5, 5], { group: 3, pads: [2, 2, 2, 2] }, true],
+  ['wasm: depthwise 5x5 stride (2, 1), 7 output rows', [1, 4, 13, 19], [4, 1, 5, 5], { group: 4, strides: [2, 1], pads: [2, 2, 2, 2] }, true],
 ];
 
 const cases: OpCase[] = [
@@ -81,6 +84,8 @@ const cases: OpCase[] = [
   convCase(wasmShapes[8]!, { kiln_activation: 'LeakyRelu', kiln_activation_params: { floats: [0.1] } }, ', fused LeakyRelu'),
   convCase(wasmShapes[0]!, { kiln_activation: 'Sigmoid' }, ', fused Sigmoid'),
   convCase(wasmShapes[5]!, { kiln_activation: 'Tanh' }, ', fused Tanh'),
+  convCase(wasmShapes[10]!, clip, ', fused Clip'),
+  convCase(wasmShapes[11]!, relu, ', fused Relu'),
   convCase(shapes[0]!, relu, ', fused Relu'),
   convCase(shapes[2]!, clip, ', fused Clip'),
   convCase(shapes[7]!, relu, ', fused Relu'),
