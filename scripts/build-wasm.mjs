@@ -38,9 +38,10 @@ export const WASM_BUILDS = /** @type {const} */ ([
  * Sources compiled at -O2 instead of -O3: data movement and reductions whose time is memory-bound
  * (and pooling, whose loops -O3 unrolls most), where -O3's extra unrolling bought size, not speed.
  * Together -1.9 KB gzip of the module's 60 KB budget; the GEMM, attention and elementwise kernels
- * keep -O3. conv-f32.c too (im2col packing, the depthwise kernels, col2im): its depthwise 5x5 rows
- * two at a time fit the budget only so (+2.2 KB at -O3 with the 3x3 forms, 0.6 KB at -O2 without
- * them), and PP-OCR's cls / rec / det ran 11% / 5% faster / level in Node with both (decision gelu-erf).
+ * keep -O3. conv-f32.c too (im2col packing, the depthwise kernels, col2im): its depthwise rows two
+ * at a time cost +3.3 KB gzip at -O3 in every form; at -O2, in the 5x5 stride-1-column form alone,
+ * the module came out 0.3 KB smaller than before, and PP-OCR's cls / rec / det ran 11% / 5% faster /
+ * level in Node (decision gelu-erf).
  */
 const SIZE_FIRST = new Set(['pool.c', 'reduce.c', 'transpose.c', 'argmax.c', 'resize.c', 'normalization.c', 'where.c', 'gather.c', 'cast.c', 'compare.c', 'conv-f32.c']);
 /**
