@@ -5,8 +5,9 @@ import { MAX_ROW_PARTS, type WasmKernels, type WasmStep, type WasmStepAddresses 
 /**
  * 3x3 stride-1 float convs (group 1, no dilation) as Winograd F(2x2, 3x3) (kernels/wasm/src/
  * conv-winograd.c): 16 products per 2x2 output tile and channel pair instead of 36. Taken where the
- * channel counts make the transforms worth it (at least MIN_CHANNELS in and out), W is a constant
- * (transformed once per session) and the fused activation is the kernel's clamp (or none).
+ * channel counts make the transforms worth it (at least MIN_CHANNELS in and out) and W is a constant
+ * (transformed once per session). A fused activation other than the clamp, and an elementwise chain
+ * after the conv (a tail, kernels/wasm/tail.ts), run on each unit's output rows once they are stored.
  * The answers differ from im2col's by rounding only: the transforms add and subtract up to 4 values
  * (test/ops/conv-winograd.test.ts holds them to the reference).
  */
@@ -65,8 +66,12 @@ export interface WinogradConv {
 /** The f32 arguments (lo, hi) of kiln_conv_winograd_f32, as parallelRows' bit mask. */
 const WINOGRAD_FLOATS = (1 << 16) | (1 << 17);
 
-/** The step for X, W (a constant: `weight`), B (slots 0, 1, 2). */
-export function winogradStep(c: WinogradConv, weight: AnyTensor, hasBias: boolean): WasmStep {
+/**
+ * The step for X, W (a constant: `weight`), B (slots 0, 1, 2). `act`: the conv's activation program
+ * when it is not the clamp (kept after U, persistent slot 1); `tail`: the last 4 arguments (the
+ * program each unit's rows go through: that activation, or the backend's tail with it).
+ */
+export function winogradStep(c: WinogradConv, weight: AnyTensor, hasBias: boolean, act: Int32Array, tail: (at: WasmStepAddresses) => number[]): WasmStep {
   const th = Math.ceil(c.oh / 2), tw = Math.ceil(c.ow / 2), tw4 = Math.ceil(tw / 4) * 4;
   const band = winogradBand(tw4);
   const tiles = band * tw4;
@@ -79,12 +84,13 @@ export function winogradStep(c: WinogradConv, weight: AnyTensor, hasBias: boolea
   return {
     reads: [0, ...(hasBias ? [2] : [])],
     scratchBytes: Math.min(MAX_ROW_PARTS, units) * unitFloats * 4,
-    persistentBytes: [uBytes],
+    persistentBytes: [uBytes, ...(act.length ? [act.length * 4] : [])],
     prepare(k: WasmKernels, at) {
       new Float32Array(k.memory.buffer, at.persistent[0]!, uBytes / 4).set(winogradWeights(toNumbers(weight), c.cout, c.cin));
+      if (act.length) new Int32Array(k.memory.buffer, at.persistent[1]!, act.length).set(act);
     },
     run(k: WasmKernels, at: WasmStepAddresses) {
-      const args = [at.inputs[0]!, at.persistent[0]!, hasBias ? at.inputs[2]! : 0, at.outputs[0]!, at.scratch, c.batch, c.cin, c.cout, c.ih, c.iw, c.oh, c.ow, c.ph, c.pw, band, flags, lo, hi];
+      const args = [at.inputs[0]!, at.persistent[0]!, hasBias ? at.inputs[2]! : 0, at.outputs[0]!, at.scratch, c.batch, c.cin, c.cout, c.ih, c.iw, c.oh, c.ow, c.ph, c.pw, band, flags, lo, hi, ...tail(at)];
       k.parallelRows('kiln_conv_winograd_f32', { args, floats: WINOGRAD_FLOATS, rows: units, scratchArg: 4, scratchStride: unitFloats * 4, work: 16 * c.cout * c.cin * tiles * units });
     },
   };

@@ -97,10 +97,10 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
   };
   const weightAt = (at: WasmStepAddresses): number => (weight ? at.persistent[0]! : at.inputs[1]!);
   // the tail's arguments: the activation alone in place, or the backend's program (activation + chain)
-  const tailArgs = (at: WasmStepAddresses, t: TailProgram | undefined): number[] => {
+  const tailArgs = (at: WasmStepAddresses, t: TailProgram | undefined, actSlot = weight ? 1 : 0): number[] => {
     if (t) return [t.program, t.pre, t.count, t.out];
     const n = act.length / CHAIN_WORDS;
-    return n ? [at.persistent[weight ? 1 : 0]!, n, n, at.outputs[0]!] : [0, 0, 0, 0];
+    return n ? [at.persistent[actSlot]!, n, n, at.outputs[0]!] : [0, 0, 0, 0];
   };
   const withTail = (make: (t: TailProgram | undefined) => WasmStep): WasmStep => ({ ...make(undefined), tail: { prologue: act, withTail: (t) => make(t) } });
 
@@ -120,10 +120,11 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
       },
     }));
   }
-  // a 3x3 stride-1 conv with a constant weight: Winograd (wasm-winograd.ts)
+  // a 3x3 stride-1 conv with a constant weight: Winograd (wasm-winograd.ts); its activation program, if any, after U
   const constW = weight ?? ctx.constants?.[1];
-  if (act.length === 0 && constW?.type === 'float32' && winogradShape({ kh, kw, sh, sw, dh, dw, group: g.group, cin: g.cinG, cout: g.coutG })) {
-    return winogradStep({ batch: g.batch, cin: g.cinG, cout: g.coutG, ih, iw, oh, ow, ph, pw, clamp: epilogue.clamp }, constW, bias !== undefined);
+  if (constW?.type === 'float32' && winogradShape({ kh, kw, sh, sw, dh, dw, group: g.group, cin: g.cinG, cout: g.coutG })) {
+    const c = { batch: g.batch, cin: g.cinG, cout: g.coutG, ih, iw, oh, ow, ph, pw, clamp: epilogue.clamp };
+    return withTail((t) => winogradStep(c, constW, bias !== undefined, act, (at) => tailArgs(at, t, 1)));
   }
   const K = g.cinG * kh * kw;
   const chunk = chunkPositions(K, oh * ow, g.batch * g.group);

@@ -13,6 +13,7 @@
 // any thread count. The tile columns are padded to a multiple of 4 (tw4); padded tiles are computed
 // from zeros and never stored.
 #include <wasm_simd128.h>
+#include "eltwise-chain.h"
 
 #define NR 8
 #define PANEL_FLOATS(K) (((K) + 1) * NR)
@@ -30,12 +31,14 @@ static int band_width(int tw4) { return 2 * tw4 + 8; }
 
 /**
  * Y = clamp(conv3x3(X, W) + bias) for X [batch, cin, IH, IW], pads (ph, pw) at the top and left (the
- * bottom and right follow from OH, OW), u = transformed weights [16][cout][cin], bias [cout] or null.
- * Units [u0, u1) of batch * ceil(ceil(OH / 2) / band).
+ * bottom and right follow from OH, OW), u = transformed weights [16][cout][cin], bias [cout] or null;
+ * then the tail (kiln_run_tail: prog's first `pre` instructions in place, the rest into z) over each
+ * unit's rows. Units [u0, u1) of batch * ceil(ceil(OH / 2) / band).
  */
 void KILN_EXPORT(kiln_conv_winograd_f32)(const float *x, const float *u, const float *bias, float *y, float *scratch,
                                          int batch, int cin, int cout, int ih, int iw, int oh, int ow, int ph, int pw,
-                                         int band, int flags, float lo_value, float hi_value, int u0, int u1) {
+                                         int band, int flags, float lo_value, float hi_value, const int *prog, int pre,
+                                         int count, float *z, int u0, int u1) {
   const int th = (oh + 1) / 2, tw = (ow + 1) / 2, tw4 = (tw + 3) / 4 * 4;
   const int bands = (th + band - 1) / band;
   const int tiles = band * tw4; // the GEMMs' N: whole bands, padded rows included
@@ -147,5 +150,8 @@ void KILN_EXPORT(kiln_conv_winograd_f32)(const float *x, const float *u, const f
         }
       }
     }
+    // the unit's rows of every channel through the tail (the conv's own activation, a chain after it)
+    const int rows_here = 2 * (t0 + nb) < oh ? 2 * nb : oh - 2 * t0;
+    if (count > 0) kiln_run_tail(prog, pre, count, y, z, img * cout * oh * ow + 2 * t0 * ow, rows_here * ow, cout, oh * ow);
   }
 }
