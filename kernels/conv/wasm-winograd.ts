@@ -1,6 +1,7 @@
 import type { AnyTensor } from '../../core/tensor.ts';
 import { toNumbers } from '../common/values.ts';
 import { MAX_ROW_PARTS, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
+import { oncePerLayout } from '../wasm/once-per-layout.ts';
 
 /**
  * 3x3 stride-1 float convs (group 1, no dilation) as Winograd F(2x2, 3x3) (kernels/wasm/src/
@@ -81,6 +82,10 @@ export function winogradStep(c: WinogradConv, weight: AnyTensor, hasBias: boolea
   const units = c.batch * Math.ceil(th / band);
   const uBytes = 16 * c.cout * c.cin * 4;
   const [flags, lo, hi] = c.clamp;
+  const call = oncePerLayout((at) => ({
+    args: [at.inputs[0]!, at.persistent[0]!, hasBias ? at.inputs[2]! : 0, at.outputs[0]!, at.scratch, c.batch, c.cin, c.cout, c.ih, c.iw, c.oh, c.ow, c.ph, c.pw, band, flags, lo, hi, ...tail(at)],
+    floats: WINOGRAD_FLOATS, rows: units, scratchArg: 4, scratchStride: unitFloats * 4, work: 16 * c.cout * c.cin * tiles * units,
+  }));
   return {
     reads: [0, ...(hasBias ? [2] : [])],
     scratchBytes: Math.min(MAX_ROW_PARTS, units) * unitFloats * 4,
@@ -89,9 +94,6 @@ export function winogradStep(c: WinogradConv, weight: AnyTensor, hasBias: boolea
       new Float32Array(k.memory.buffer, at.persistent[0]!, uBytes / 4).set(winogradWeights(toNumbers(weight), c.cout, c.cin));
       if (act.length) new Int32Array(k.memory.buffer, at.persistent[1]!, act.length).set(act);
     },
-    run(k: WasmKernels, at: WasmStepAddresses) {
-      const args = [at.inputs[0]!, at.persistent[0]!, hasBias ? at.inputs[2]! : 0, at.outputs[0]!, at.scratch, c.batch, c.cin, c.cout, c.ih, c.iw, c.oh, c.ow, c.ph, c.pw, band, flags, lo, hi, ...tail(at)];
-      k.parallelRows('kiln_conv_winograd_f32', { args, floats: WINOGRAD_FLOATS, rows: units, scratchArg: 4, scratchStride: unitFloats * 4, work: 16 * c.cout * c.cin * tiles * units });
-    },
+    run: (k: WasmKernels, at: WasmStepAddresses) => k.parallelRows('kiln_conv_winograd_f32', call(at)),
   };
 }

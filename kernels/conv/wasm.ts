@@ -6,6 +6,7 @@ import type { ImplementationTable, KernelContext, MaybeMeta, MaybeTensor, Tensor
 import { opKey } from '../contract.ts';
 import { MAX_ROW_PARTS, packedBBytes, type PrepareContext, type WasmKernel, type WasmKernels, type WasmStep, type WasmStepAddresses } from '../wasm/contract.ts';
 import { wasmEpilogue } from '../wasm/epilogue.ts';
+import { oncePerLayout } from '../wasm/once-per-layout.ts';
 import { CHAIN_WORDS, type TailProgram } from '../wasm/tail.ts';
 import { winogradShape, winogradStep } from './wasm-winograd.ts';
 
@@ -109,16 +110,13 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
     const ow8 = Math.ceil(ow / 8) * 8;
     const planeBytes = ((oh - 1) * sh + (kh - 1) * dh + 1) * (ow8 * sw + (kw - 1) * dw + 8) * 4;
     const planes = g.batch * g.group;
-    return withTail((t) => ({
-      reads,
-      scratchBytes: Math.min(MAX_ROW_PARTS, planes) * planeBytes,
-      persistentBytes,
-      prepare,
-      run(k, at) {
-        const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi, ...tailArgs(at, t)];
-        k.parallelRows('kiln_conv_depthwise_f32', { args, floats: DEPTHWISE_FLOATS, rows: planes, scratchArg: 4, scratchStride: planeBytes, work: outFloats * kh * kw * DEPTHWISE_MAC_COST });
-      },
-    }));
+    return withTail((t) => {
+      const call = oncePerLayout((at) => ({
+        args: [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, flags, lo, hi, ...tailArgs(at, t)],
+        floats: DEPTHWISE_FLOATS, rows: planes, scratchArg: 4, scratchStride: planeBytes, work: outFloats * kh * kw * DEPTHWISE_MAC_COST,
+      }));
+      return { reads, scratchBytes: Math.min(MAX_ROW_PARTS, planes) * planeBytes, persistentBytes, prepare, run: (k, at) => k.parallelRows('kiln_conv_depthwise_f32', call(at)) };
+    });
   }
   // a 3x3 stride-1 conv with a constant weight: Winograd (wasm-winograd.ts); its activation program, if any, after U
   const constW = weight ?? ctx.constants?.[1];
@@ -130,16 +128,13 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
   const chunk = chunkPositions(K, oh * ow, g.batch * g.group);
   const units = g.batch * g.group * Math.ceil((oh * ow) / chunk);
   const chunkBytes = packedBBytes(K, chunk);
-  return withTail((t) => ({
-    reads,
-    scratchBytes: Math.min(MAX_ROW_PARTS, units) * chunkBytes,
-    persistentBytes,
-    prepare,
-    run(k, at) {
-      const args = [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi, ...tailArgs(at, t)];
-      k.parallelRows('kiln_conv_f32', { args, floats: CONV_FLOATS, rows: units, scratchArg: 4, scratchStride: chunkBytes, work: outFloats * K });
-    },
-  }));
+  return withTail((t) => {
+    const call = oncePerLayout((at) => ({
+      args: [at.inputs[0]!, weightAt(at), biasAt(at.inputs), at.outputs[0]!, at.scratch, g.batch, g.group, g.cinG, g.coutG, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, chunk, flags, lo, hi, ...tailArgs(at, t)],
+      floats: CONV_FLOATS, rows: units, scratchArg: 4, scratchStride: chunkBytes, work: outFloats * K,
+    }));
+    return { reads, scratchBytes: Math.min(MAX_ROW_PARTS, units) * chunkBytes, persistentBytes, prepare, run: (k, at) => k.parallelRows('kiln_conv_f32', call(at)) };
+  });
 }
 
 const conv: WasmKernel = (inputs, outputs, ctx) => lowerConvF32(inputs, outputs, ctx);

@@ -137,9 +137,9 @@ export function readRowsArgs(ctl: Int32Array, f32: Float32Array): RowsCall {
 export function rowsPart(c: RowsCall, parts: number, index: number): number[] | undefined {
   const [r0, r1] = partRange(c.rows, parts, index);
   if (r1 <= r0) return undefined;
-  const args = [...c.args];
+  const args = [...c.args, r0, r1];
   args[c.scratchArg] = args[c.scratchArg]! + index * c.scratchStride;
-  return [...args, r0, r1];
+  return args;
 }
 
 export const Split = {
