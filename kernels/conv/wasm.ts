@@ -118,7 +118,7 @@ export function lowerConvF32(inputs: readonly MaybeMeta[], outputs: readonly Ten
       return { reads, scratchBytes: Math.min(MAX_ROW_PARTS, planes) * planeBytes, persistentBytes, prepare, run: (k, at) => k.parallelRows('kiln_conv_depthwise_f32', call(at)) };
     });
   }
-  // a 3x3 stride-1 conv with a constant weight: Winograd (wasm-winograd.ts); its activation program, if any, after U
+  // a 3x3 stride-1 conv with a constant weight: Winograd (wasm-winograd.ts); its activation program (when it has one) after U
   const constW = weight ?? ctx.constants?.[1];
   if (constW?.type === 'float32' && winogradShape({ kh, kw, sh, sw, dh, dw, group: g.group, cin: g.cinG, cout: g.coutG })) {
     const c = { batch: g.batch, cin: g.cinG, cout: g.coutG, ih, iw, oh, ow, ph, pw, clamp: epilogue.clamp };
