@@ -5,8 +5,11 @@
 // sleep. `gap` busy-waits between calls on the main thread, as the other steps of a model do.
 // `peer=ort`: onnxruntime-web wasm on 2 threads runs a 256^3 MatMul before each timed call, as the
 // bench interleaves it (its pthread spins after its runs: does that cost Kiln's second thread?);
-// `idle=ms`: the page idles that long after the peer's run.
+// `idle=ms`: the page idles that long after the peer's run. `touch=pages`: each call comes with a
+// fresh array of that many 4 KB pages to touch (a run's fresh output, first-touch.ts): the 2-thread
+// modules touch it while their workers take parts, the 1-thread one after the call; timed with it.
 import { browserThreadSpawner } from '../../runtime/backends/wasm/thread-spawner-browser.ts';
+import { PageToucher } from '../../runtime/backends/wasm/first-touch.ts';
 import { newPoolTrace, PoolTrace, TraceField, WorkerTraceField } from '../../runtime/backends/wasm/thread-trace.ts';
 import { loadKilnWasm, packedBBytes, type KilnWasm } from '../../runtime/backends/wasm/wasm-module.ts';
 import { Tensor } from '../../core/tensor.ts';
@@ -48,6 +51,7 @@ const SHAPES = (params.get('shapes') ?? '256x256x256,512x512x512,64x128x512,64x5
 const PEER = params.get('peer');
 /** ms the page idles (a timer) after the peer's run, before the busy gap: does a quiet pause let the peer's threads sleep? */
 const IDLE_MS = Number(params.get('idle') ?? 0);
+const TOUCH_PAGES = Number(params.get('touch') ?? 0);
 const log = (s: string): void => {
   document.getElementById('log')!.textContent += `${s}\n`;
 };
@@ -117,7 +121,13 @@ async function main(): Promise<ProbeRow[]> {
             if (IDLE_MS > 0) await new Promise((r) => setTimeout(r, IDLE_MS));
             busy(gapUs);
             const t0 = performance.now();
-            calls[vi]!();
+            if (TOUCH_PAGES > 0) {
+              const toucher = new PageToucher([new Uint8Array(TOUCH_PAGES * 4096)]);
+              v.w.touchWhileSplit(toucher);
+              calls[vi]!();
+              v.w.touchWhileSplit(undefined);
+              while (toucher.pending) toucher.touch(64); // what the split left (all of it on 1 thread)
+            } else calls[vi]!();
             times[vi]!.push(performance.now() - t0);
           }
           if (v.trace) for (let i = first; i < v.trace.calls; i++) traced[vi]!.push(v.trace.record(i));

@@ -53,6 +53,12 @@ export function claimParts(word: number): number {
   return (word >>> PART_BITS) & PART_MASK;
 }
 
+/** Whether the published job has a part no thread has claimed yet. */
+export function partsUnclaimed(ctl: Int32Array): boolean {
+  const w = Atomics.load(ctl, Slot.Claim);
+  return (w & PART_MASK) < claimParts(w);
+}
+
 /**
  * Takes the next unclaimed part of the published job: -1 when every part is taken, else the claim
  * (claimedPart: the part's index; claimParts: the job's part count).

@@ -9,7 +9,8 @@
 import { fail, KilnError } from '../../../core/errors.ts';
 import { SplitChooser } from './split-choice.ts';
 import type { PoolTrace } from './thread-trace.ts'; // a type only: the trace's code stays out of the bundle (bench-only)
-import { callGemm, claimedPart, claimPart, claimWord, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, partCount, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
+import { TOUCH_BATCH_PAGES, type PageToucher } from './first-touch.ts';
+import { callGemm, claimedPart, claimPart, claimWord, CONTROL_BYTES, gemmPart, JobKind, MAX_ROW_PARTS, PANEL_WIDTH, partCount, partsUnclaimed, ROW_TILE, rowsPart, Slot, Split, writeGemmArgs, writeRowsArgs, type GemmCall, type GemmExport, type RowsCall, type ThreadInit, type ThreadReply } from './thread-job.ts';
 
 /** One started worker, whatever the platform (Node worker_threads, a browser module Worker). */
 export interface ThreadHandle {
@@ -124,6 +125,10 @@ export class ThreadPool {
   parallelCalls = 0;
   /** row-parallel calls (attention) split across threads so far */
   parallelRowCalls = 0;
+  /** the current run's fresh output arrays (first-touch.ts), set by the backend for each run: split calls touch them while the workers take parts */
+  touch: PageToucher | undefined;
+  /** ms the calling thread spent touching pages in the current split call, before it took parts */
+  private touchedMs = 0;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -233,10 +238,13 @@ export class ThreadPool {
     const c = this.chooser;
     if (!c || work >= ALWAYS_SPLIT_MACS) return split();
     const way = c.way(key);
+    this.touchedMs = 0;
     const t0 = performance.now();
     if (way) split();
     else alone();
-    c.record(key, way, performance.now() - t0);
+    // Pages touched here are touched once per run whichever way the call goes (later, by the copy out,
+    // when it runs alone): what the split is judged on is what it costs beyond them.
+    c.record(key, way, performance.now() - t0 - this.touchedMs);
   }
 
   /**
@@ -254,6 +262,15 @@ export class ThreadPool {
     Atomics.store(ctl, Slot.Claim, claimWord(this.generation, parts, 0)); // a seq-cst write: the plain stores above are visible to whoever claims
     if (Atomics.load(ctl, Slot.Sleepers) > 0) Atomics.notify(ctl, Slot.Claim); // spinning workers see the word change themselves
 
+    const touch = this.touch;
+    if (touch?.pending) {
+      // The workers take parts while this thread writes the run's fresh output pages; it claims what
+      // they leave. A worker that is late or has no core costs nothing: the pages are touched once
+      // either way, and every part still unclaimed is this thread's.
+      const t0 = performance.now();
+      while (touch.pending && partsUnclaimed(ctl)) touch.touch(TOUCH_BATCH_PAGES);
+      this.touchedMs = performance.now() - t0;
+    }
     let mine = 0;
     let error: unknown;
     for (let claim = claimPart(ctl); claim >= 0; claim = claimPart(ctl)) {
@@ -267,7 +284,8 @@ export class ThreadPool {
     }
     this.trace?.callerEnd(traced, mine);
     for (let done = Atomics.add(ctl, Slot.Done, mine) + mine; done !== parts; done = Atomics.load(ctl, Slot.Done)) {
-      if (this.canBlock) Atomics.wait(ctl, Slot.Done, done);
+      if (touch?.pending) touch.touch(1); // waiting for a worker's last part anyway
+      else if (this.canBlock) Atomics.wait(ctl, Slot.Done, done);
     }
     this.trace?.done(traced);
     const workerFailed = Atomics.exchange(ctl, Slot.Failed, 0) !== 0;

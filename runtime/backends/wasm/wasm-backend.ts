@@ -23,12 +23,26 @@ import type { ThreadSpawner } from './thread-pool.ts';
 import { browserThreadSpawner } from './thread-spawner-browser.ts';
 import { PlanRegions } from './plan-regions.ts';
 import { wasmStepTimer } from './step-timer.ts';
+import { PageToucher } from './first-touch.ts';
 
 const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 const elements = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
 const bytesOf = (m: TensorMeta): number => elements(m) * ARENA_DTYPE_BYTES[m.dtype]!;
 type MemoryArray = Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array | Uint16Array;
+/** A fresh array of n elements of a memory dtype (memoryView's class). */
+function freshArray(dtype: string, n: number): MemoryArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'int64': return new BigInt64Array(n);
+    case 'int8': return new Int8Array(n);
+    case 'uint8': case 'bool': return new Uint8Array(n);
+    case 'float16': return new Uint16Array(n);
+    default: return fail('INTERNAL', `wasm backend: ${dtype} tensors do not go into memory`);
+  }
+}
+
 /** A view of n elements of a memory dtype at byte offset off. */
 function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: number): MemoryArray {
   switch (dtype) {
@@ -405,29 +419,44 @@ export class WasmBackend implements Backend {
       hostBytes += bytesOf(v.meta);
       return copy;
     };
-    const timer = wasmStepTimer();
-    plan.steps.forEach((step, i) => {
-      const t0 = timer ? performance.now() : 0;
-      const w = steps[i];
-      if (w) {
-        w.run(this.k, layout.addresses[i]!);
-        for (const id of step.outputs) host.delete(id); // a stale host copy from an earlier run
-        timer?.(i, performance.now() - t0);
-        return;
-      }
-      const outs = runStepOnCpu(plan, step, read);
-      step.outputs.forEach((id, j) => {
-        if (id < 0) return;
-        host.set(id, outs[j]!);
-        const off = layout.at.get(id);
-        if (off !== undefined) {
-          this.write(off, outs[j]!);
-          copied++;
-          hostBytes += bytesOf(plan.values[id]!.meta);
-        }
+    // With a pool, the outputs' arrays are made now and their pages touched while split calls run on the
+    // workers (first-touch.ts); a pre-allocated output, a constant or one a js step makes needs none.
+    const fresh = new Map<number, MemoryArray>();
+    if (this.k.threads > 1) {
+      plan.outputIds.forEach((id, i) => {
+        const v = plan.values[id]!;
+        if (into?.has(i) || v.constValue || !layout.at.has(id) || !steps[v.producer] || fresh.has(id)) return;
+        fresh.set(id, freshArray(v.meta.dtype, elements(v.meta)));
       });
-      timer?.(i, performance.now() - t0);
-    });
+      if (fresh.size > 0) this.k.touchWhileSplit(new PageToucher([...fresh.values()]));
+    }
+    try {
+      const timer = wasmStepTimer();
+      plan.steps.forEach((step, i) => {
+        const t0 = timer ? performance.now() : 0;
+        const w = steps[i];
+        if (w) {
+          w.run(this.k, layout.addresses[i]!);
+          for (const id of step.outputs) host.delete(id); // a stale host copy from an earlier run
+          timer?.(i, performance.now() - t0);
+          return;
+        }
+        const outs = runStepOnCpu(plan, step, read);
+        step.outputs.forEach((id, j) => {
+          if (id < 0) return;
+          host.set(id, outs[j]!);
+          const off = layout.at.get(id);
+          if (off !== undefined) {
+            this.write(off, outs[j]!);
+            copied++;
+            hostBytes += bytesOf(plan.values[id]!.meta);
+          }
+        });
+        timer?.(i, performance.now() - t0);
+      });
+    } finally {
+      if (fresh.size > 0) this.k.touchWhileSplit(undefined);
+    }
     copies.last = copied; // the outputs' copies below are every run's, whatever ran where
     // A pre-allocated output is filled straight from memory: no array of our own (whose fresh pages
     // cost more than the copy), no second copy. One the js steps made is the session's to copy.
@@ -443,7 +472,15 @@ export class WasmBackend implements Backend {
     };
     const outputs = plan.outputIds.map((id, i) => {
       const dest = into?.get(i);
-      return dest ? readInto(id, dest) : read(id);
+      if (dest) return readInto(id, dest);
+      const mine = fresh.get(id);
+      if (!mine || host.has(id)) return read(id);
+      const v = plan.values[id]!;
+      (mine as Float32Array).set(memoryView(this.k.memory.buffer, v.meta.dtype, layout.at.get(id)!, mine.length) as Float32Array); // both of the dtype's class (freshArray, memoryView)
+      const t = new Tensor(v.meta.dtype, mine, v.meta.dims);
+      host.set(id, t); // an output listed twice is one tensor, as read() makes it
+      hostBytes += bytesOf(v.meta);
+      return t;
     });
     copies.hostBytes = hostBytes;
     copies.carriedReady = layout.carried.length > 0;

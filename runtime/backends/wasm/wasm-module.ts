@@ -6,6 +6,7 @@
 import { fail, KilnError } from '../../../core/errors.ts';
 import { detectWasmFeatures } from './wasm-features.ts';
 import { ThreadPool, type ThreadSpawner } from './thread-pool.ts';
+import type { PageToucher } from './first-touch.ts';
 import type { PoolTrace } from './thread-trace.ts';
 import { callGemm, CONTROL_BYTES, ROW_EXPORTS, rowsPart } from './thread-job.ts';
 import { packedBBytes, type GemmF32Args, type PackBF32Args, type WasmExport, type WasmKernels } from '../../../kernels/wasm/contract.ts';
@@ -90,6 +91,8 @@ export interface KilnWasm extends WasmKernels {
   readonly parallelRowCalls: number;
   /** parts of split calls the pool's workers ran so far (the calling thread ran the rest) */
   readonly workerParts: number;
+  /** a run's fresh output arrays, for split calls to touch while the workers take parts (first-touch.ts); undefined at the run's end. Nothing without a pool. */
+  touchWhileSplit(t: PageToucher | undefined): void;
   /** terminates the pool's workers (nothing to do single-threaded); the module is unusable after */
   release(): Promise<void>;
   readonly memory: WebAssembly.Memory;
@@ -274,6 +277,9 @@ async function instantiate(build: WasmBuild, options: LoadWasmOptions, threads: 
     },
     ...(threadsNote !== undefined ? { threadsNote } : {}),
     release: () => pool?.release() ?? Promise.resolve(),
+    touchWhileSplit(t) {
+      if (pool) pool.touch = t;
+    },
     fn(name) {
       const f = all[name];
       if (typeof f !== 'function') fail('INTERNAL', `the wasm kernel module has no export '${name}': rebuild it (node scripts/build-wasm.mjs)`);
