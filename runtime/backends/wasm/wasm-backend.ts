@@ -30,31 +30,26 @@ const align = (n: number): number => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 const elements = (m: TensorMeta): number => m.dims.reduce((a, b) => a * b, 1);
 const bytesOf = (m: TensorMeta): number => elements(m) * ARENA_DTYPE_BYTES[m.dtype]!;
 type MemoryArray = Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array | Uint16Array;
-/** A fresh array of n elements of a memory dtype (memoryView's class). */
-function freshArray(dtype: string, n: number): MemoryArray {
+interface MemoryArrayClass {
+  new (length: number): MemoryArray;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): MemoryArray;
+}
+/** The typed array class a memory dtype is read and written through. */
+function memoryClass(dtype: string): MemoryArrayClass {
   switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'int8': return new Int8Array(n);
-    case 'uint8': case 'bool': return new Uint8Array(n);
-    case 'float16': return new Uint16Array(n);
+    case 'float32': return Float32Array;
+    case 'int32': return Int32Array;
+    case 'int64': return BigInt64Array;
+    case 'int8': return Int8Array;
+    case 'uint8': case 'bool': return Uint8Array;
+    case 'float16': return Uint16Array;
     default: return fail('INTERNAL', `wasm backend: ${dtype} tensors do not go into memory`);
   }
 }
-
 /** A view of n elements of a memory dtype at byte offset off. */
-function memoryView(buffer: ArrayBufferLike, dtype: string, off: number, n: number): MemoryArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(buffer, off, n);
-    case 'int32': return new Int32Array(buffer, off, n);
-    case 'int64': return new BigInt64Array(buffer, off, n);
-    case 'int8': return new Int8Array(buffer, off, n);
-    case 'uint8': case 'bool': return new Uint8Array(buffer, off, n);
-    case 'float16': return new Uint16Array(buffer, off, n);
-    default: return fail('INTERNAL', `wasm backend: ${dtype} tensors do not go into memory`);
-  }
-}
+const memoryView = (buffer: ArrayBufferLike, dtype: string, off: number, n: number): MemoryArray => new (memoryClass(dtype))(buffer, off, n);
+/** A fresh array of n elements of a memory dtype (memoryView's class). */
+const freshArray = (dtype: string, n: number): MemoryArray => new (memoryClass(dtype))(n);
 
 /** What a prepared plan's last run moved (Placement diagnostics), and whether its carried values are whole. */
 interface RunCounts {
